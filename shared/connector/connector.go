@@ -1,0 +1,192 @@
+package connector
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// TypeGCP is the only connector type gcpconn serves.
+const TypeGCP = "gcp"
+
+// AuthMethod says how a connector's stored credentials become Google access tokens.
+type AuthMethod string
+
+// The auth methods of the gcp connector type.
+const (
+	Implicit        AuthMethod = "implicit"         // the service's own ambient credentials (gated)
+	UserAccount     AuthMethod = "user-account"     // authorized_user JSON: refresh grant
+	ServiceAccount  AuthMethod = "service-account"  // service_account key JSON: JWT-bearer grant
+	ExternalAccount AuthMethod = "external-account" // external_account JSON: STS exchange (+ impersonation)
+	OAuth2Token     AuthMethod = "oauth2-token"     // a stored access token, handed out until it expires
+	Impersonation   AuthMethod = "impersonation"    // generateAccessToken on target_principal
+)
+
+// AuthMethods lists every auth method in the order the type spec presents them.
+var AuthMethods = []AuthMethod{Implicit, UserAccount, ServiceAccount, ExternalAccount, OAuth2Token, Impersonation}
+
+// ResourceType names a kind of Google Cloud resource a connector gives access to.
+type ResourceType string
+
+// The resource types of the gcp connector type.
+const (
+	GCPGeneric        ResourceType = "gcp-generic"        // a project; the id is the project id
+	GCSBucket         ResourceType = "gcs-bucket"         // a Cloud Storage bucket: gs://name
+	KubernetesCluster ResourceType = "kubernetes-cluster" // a GKE cluster: location/name
+	DockerRegistry    ResourceType = "docker-registry"    // an Artifact Registry repository or GCR host
+)
+
+// ResourceTypes lists every resource type in the order the type spec presents them.
+var ResourceTypes = []ResourceType{GCPGeneric, GCSBucket, KubernetesCluster, DockerRegistry}
+
+// Connector is a stored connector: metadata only. Secret values live in a SecretStore under
+// SecretVersion and are never part of a Connector.
+type Connector struct {
+	ID          string            // opaque, assigned on create; never changes
+	Name        string            // unique per deployment; see ValidateName
+	Type        string            // always TypeGCP
+	AuthMethod  AuthMethod        //
+	Description string            // free text; may be empty
+	Labels      map[string]string // user labels; nil means none
+
+	// ResourceTypes the connector serves: one for single-type connectors, every type for a
+	// multi-type connector.
+	ResourceTypes []ResourceType
+	// ResourceID is the canonical id of the one resource a single-instance connector serves;
+	// "" for multi-type and multi-instance connectors.
+	ResourceID string
+	// SupportsInstances is true when the connector has one resource type with instances and no
+	// ResourceID (a multi-instance connector).
+	SupportsInstances bool
+
+	// Config holds the non-secret configuration fields, validated against the auth method's
+	// schema.
+	Config Config
+	// SecretFields names the configuration fields whose values are in the secret store;
+	// empty for methods without secrets.
+	SecretFields []string
+	// SecretVersion is the secret-store version pinned for this connector; "" when the auth
+	// method has no secret fields. Reads always name this version, never "latest".
+	SecretVersion string
+
+	Owner string   // principal (email) that registered the connector
+	Users []string // principals that may verify and mint; the owner is implied
+
+	// ExpiresAt is when the configured credentials themselves expire (an oauth2-token's
+	// expiry); zero means they do not expire.
+	ExpiresAt time.Time
+	// ExpirationSeconds is the default lifetime of credentials minted from this connector;
+	// zero means the auth method's default.
+	ExpirationSeconds int
+
+	CreatedAt time.Time // set by the store
+	UpdatedAt time.Time // set by the store on every write
+	Status    Status
+	// Revision increases with every stored write. Update succeeds only when the caller's
+	// Revision equals the stored one (optimistic concurrency); stores set it.
+	Revision int64
+}
+
+// Config is the non-secret part of a connector's configuration. Field names on the wire are
+// the seed's: project_id, service_account_email, target_principal, delegates,
+// generate_temporary_tokens.
+type Config struct {
+	ProjectID string // project the resources live in; required for every method
+	// ServiceAccountEmail is, for oauth2-token, the account the token belongs to ("" = a user).
+	ServiceAccountEmail string
+	TargetPrincipal     string   // impersonation: the service account to impersonate
+	Delegates           []string // impersonation: delegation chain, in order
+	// GenerateTemporaryTokens is false when callers get the stored credentials themselves
+	// instead of short-lived tokens; nil means the default, true.
+	GenerateTemporaryTokens *bool
+}
+
+// TemporaryTokens reports whether the connector hands out short-lived tokens (the default).
+func (c Config) TemporaryTokens() bool {
+	return c.GenerateTemporaryTokens == nil || *c.GenerateTemporaryTokens
+}
+
+// Secrets holds a connector's secret field values. Its String, GoString and LogValue methods
+// never reveal them, so a Secrets value is safe to pass to fmt and slog by mistake.
+type Secrets struct {
+	ServiceAccountJSON  string // service-account, impersonation (optional: keyless)
+	UserAccountJSON     string // user-account
+	ExternalAccountJSON string // external-account
+	Token               string // oauth2-token
+}
+
+// Secret field names as they appear in configuration and the type spec.
+const (
+	FieldServiceAccountJSON  = "service_account_json"
+	FieldUserAccountJSON     = "user_account_json"
+	FieldExternalAccountJSON = "external_account_json"
+	FieldToken               = "token"
+)
+
+// Fields returns the non-empty secret values keyed by field name, for storage adapters.
+func (s Secrets) Fields() map[string]string {
+	m := map[string]string{}
+	for k, v := range map[string]string{
+		FieldServiceAccountJSON:  s.ServiceAccountJSON,
+		FieldUserAccountJSON:     s.UserAccountJSON,
+		FieldExternalAccountJSON: s.ExternalAccountJSON,
+		FieldToken:               s.Token,
+	} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// SecretsFromFields is the inverse of Secrets.Fields. Unknown field names are an error.
+func SecretsFromFields(m map[string]string) (Secrets, error) {
+	var s Secrets
+	for k, v := range m {
+		switch k {
+		case FieldServiceAccountJSON:
+			s.ServiceAccountJSON = v
+		case FieldUserAccountJSON:
+			s.UserAccountJSON = v
+		case FieldExternalAccountJSON:
+			s.ExternalAccountJSON = v
+		case FieldToken:
+			s.Token = v
+		default:
+			return Secrets{}, Errorf(ErrInternal, "connector: unknown secret field %q", k)
+		}
+	}
+	return s, nil
+}
+
+// IsZero reports whether no secret value is set.
+func (s Secrets) IsZero() bool { return s == Secrets{} }
+
+func (s Secrets) String() string       { return "[HIDDEN]" }
+func (s Secrets) GoString() string     { return "connector.Secrets{[HIDDEN]}" }
+func (s Secrets) LogValue() slog.Value { return slog.StringValue("[HIDDEN]") }
+
+// Format makes every fmt verb print [HIDDEN].
+func (s Secrets) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[HIDDEN]")) }
+
+// State is a connector's health as last checked by verify, sweep or refresh.
+type State string
+
+// Connector states. The zero value means never checked.
+const (
+	StateUnknown State = ""      // never checked
+	StateOK      State = "ok"    // the last check succeeded
+	StateError   State = "error" // the last check failed; minting may still be attempted
+	// StateDisabled means the pinned secret version was disabled or destroyed: minting is
+	// refused until the connector is updated.
+	StateDisabled State = "disabled"
+)
+
+// Status records the outcome of the last check of a connector.
+type Status struct {
+	State     State
+	CheckedAt time.Time // zero means never checked
+	Error     string    // caller-safe reason when State is not ok
+	// RotationDue is set when the secret store announced that the secret should be rotated.
+	RotationDue bool
+}

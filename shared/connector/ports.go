@@ -1,0 +1,70 @@
+package connector
+
+import "context"
+
+// Store keeps connector metadata (never secret values). Implementations: store.Memory and
+// store.Firestore; both pass storetest.Run. Methods must be safe for concurrent use, and must
+// return errors of this package's kinds: ErrNotFound, ErrAlreadyExists, ErrConflict, or
+// ErrUpstreamUnavailable when the backend cannot be reached.
+type Store interface {
+	// Create stores c under c.ID, which the caller has set. The name must be unused: a second
+	// Create with the same Name fails with ErrAlreadyExists, also under concurrency. Create
+	// sets CreatedAt, UpdatedAt and Revision on c.
+	Create(ctx context.Context, c *Connector) error
+	// Get returns the connector with id, or ErrNotFound.
+	Get(ctx context.Context, id string) (*Connector, error)
+	// GetByName returns the connector named name, or ErrNotFound.
+	GetByName(ctx context.Context, name string) (*Connector, error)
+	// List returns the connectors matching f, ordered by name, one page at a time. An empty
+	// next token means the last page.
+	List(ctx context.Context, f Filter, p Page) (cs []*Connector, next string, err error)
+	// Update replaces the stored connector c.ID if its stored Revision equals c.Revision, and
+	// fails with ErrConflict otherwise (ErrNotFound if it is gone; ErrAlreadyExists if a rename
+	// clashes). It sets UpdatedAt and the new Revision on c.
+	Update(ctx context.Context, c *Connector) error
+	// Delete removes the connector id, or fails with ErrNotFound.
+	Delete(ctx context.Context, id string) error
+}
+
+// Filter selects connectors in Store.List. Zero fields match everything.
+type Filter struct {
+	Name         string       // exact name
+	AuthMethod   AuthMethod   // exact auth method
+	ResourceType ResourceType // connectors that serve this type (multi-type ones included)
+	// Labels must all match: a key with a value matches that value, a key mapped to "" matches
+	// any connector that has the label.
+	Labels map[string]string
+}
+
+// Page asks for one page of a listing.
+type Page struct {
+	Size  int    // at most this many; zero or negative means DefaultPageSize, capped at MaxPageSize
+	Token string // the next token of the previous page; "" for the first page
+}
+
+// Page size limits for Store.List.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// SecretStore keeps connector secret values: one secret per connector, a new version per
+// change. Implementations: store.MemorySecrets and store.SecretManager; both pass
+// storetest.RunSecrets. Methods must be safe for concurrent use.
+type SecretStore interface {
+	// AddVersion stores s as a new version of the connector's secret, creating the secret if
+	// needed, and returns the new version's name (opaque to the core).
+	AddVersion(ctx context.Context, connectorID string, s Secrets) (version string, err error)
+	// Access returns the values of one version. A disabled or destroyed version fails with
+	// ErrFailedPrecondition; a missing one with ErrNotFound.
+	Access(ctx context.Context, connectorID, version string) (Secrets, error)
+	// DestroyVersion disables and then destroys one version; destroying a destroyed or missing
+	// version is not an error.
+	DestroyVersion(ctx context.Context, connectorID, version string) error
+	// Delete removes the connector's secret with all its versions; a missing secret is not an
+	// error.
+	Delete(ctx context.Context, connectorID string) error
+	// ListConnectorIDs returns the ids of every connector that has a secret, so that sweep
+	// can find orphans (secrets whose connector is gone).
+	ListConnectorIDs(ctx context.Context) ([]string, error)
+}
