@@ -1,6 +1,10 @@
 package connector
 
-import "context"
+import (
+	"context"
+	"log/slog"
+	"time"
+)
 
 // Store keeps connector metadata (never secret values). Implementations: store.Memory and
 // store.Firestore; both pass storetest.Run. Methods must be safe for concurrent use, and must
@@ -67,4 +71,59 @@ type SecretStore interface {
 	// ListConnectorIDs returns the ids of every connector that has a secret, so that sweep
 	// can find orphans (secrets whose connector is gone).
 	ListConnectorIDs(ctx context.Context) ([]string, error)
+}
+
+// Grant is what an adapter needs to act as a connector: its metadata and its secret values.
+type Grant struct {
+	Connector *Connector
+	Secrets   Secrets
+}
+
+// TokenRequest asks Google for an access token on behalf of a Grant.
+type TokenRequest struct {
+	Scopes   []string      // OAuth scopes; never empty
+	Lifetime time.Duration // wanted lifetime, already clamped by the core
+	// Boundary, when non-nil, down-scopes the token with a Credential Access Boundary.
+	Boundary *Boundary
+	// SubjectToken is the caller-supplied subject token for external-account connectors.
+	SubjectToken string
+}
+
+// Boundary is a Credential Access Boundary limited to one bucket.
+type Boundary struct {
+	Bucket   string // bucket name (not gs://)
+	Prefix   string // object-name prefix; "" means the whole bucket
+	ReadOnly bool   // roles/storage.objectViewer instead of roles/storage.objectAdmin
+}
+
+// Token is a short-lived access token. Its String and LogValue never reveal the value.
+type Token struct {
+	Value  string
+	Expiry time.Time // zero means unknown (treated as already near expiry)
+}
+
+func (t Token) String() string       { return "[HIDDEN]" }
+func (t Token) LogValue() slog.Value { return slog.StringValue("[HIDDEN]") }
+
+// ClusterInfo is what kubectl needs to reach a GKE cluster's control plane.
+type ClusterInfo struct {
+	ID                   string // canonical id: location/name
+	Server               string // https URL: the DNS endpoint when it allows external traffic, else the IP endpoint
+	CertificateAuthority string // PEM; "" with a DNS endpoint (publicly trusted)
+}
+
+// Google is the port to Google Cloud that minting and verification use; shared/gcp
+// implements it against real Google or the fake in emulator/. Errors must carry this
+// package's kinds: ErrUpstreamDenied (with Google's text in Message), ErrUpstreamNotFound,
+// ErrUpstreamUnavailable (with RetryAfter when known), ErrInvalid for unusable credentials.
+// Implementations must be safe for concurrent use.
+type Google interface {
+	// Token mints an access token from the grant's credentials.
+	Token(ctx context.Context, g Grant, req TokenRequest) (Token, error)
+	// ListResources returns the canonical ids of the resources of type rt in the connector's
+	// project that the grant can reach. With id set (canonical) it checks that one resource and
+	// returns just it, or an error.
+	ListResources(ctx context.Context, g Grant, rt ResourceType, id string) ([]string, error)
+	// Cluster describes the GKE cluster id (canonical location/name).
+	Cluster(ctx context.Context, g Grant, id string) (ClusterInfo, error)
 }

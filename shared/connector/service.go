@@ -1,0 +1,47 @@
+package connector
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Service holds the use cases of gcpconn: register, update, delete, describe and list
+// connectors, verify what they reach, mint credentials, sweep and refresh. Every method takes
+// the caller's context first and, where a caller acts, its Principal; authorization is decided
+// here, not at the edge. A Service is safe for concurrent use once built.
+type Service struct {
+	Store   Store       // connector metadata
+	Secrets SecretStore // connector secret values
+	Google  Google      // minting and resource listing
+	Policy  Policy
+	// Now returns the current time; nil means time.Now. Tests inject a fixed clock.
+	Now func() time.Time
+	// NewID returns a fresh connector id; nil means a random 16-byte hex id.
+	NewID func() string
+	// Log receives operational events (never secret values); nil discards them.
+	Log *slog.Logger
+}
+
+// Policy is the deployment's configuration of the rules.
+type Policy struct {
+	// Admins may see, update and delete every connector.
+	Admins []string
+	// AllowImplicit enables the implicit auth method, keyless impersonation and
+	// external-account configs that read ambient credentials
+	// (GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS).
+	AllowImplicit bool
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
