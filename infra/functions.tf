@@ -1,0 +1,169 @@
+# The six functions. Each is built from the module root (the upload is the repository minus
+# .gcloudignore) with --entry-point set to the name entrypoints.go registers.
+
+# The source upload: the whole module, minus what .gcloudignore drops. The object name carries
+# the content hash, so a code change redeploys every function and nothing else does.
+data "archive_file" "source" {
+  type        = "zip"
+  source_dir  = "${path.module}/.."
+  output_path = "${path.module}/.terraform/gcpconn-source.zip"
+  excludes    = local.source_excludes
+}
+
+resource "google_storage_bucket" "source" {
+  project                     = var.project_id
+  name                        = "${var.project_id}-gcpconn-source"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+  labels                      = var.labels
+
+  # Old uploads are only needed to rebuild old revisions; keep a month of them.
+  lifecycle_rule {
+    condition {
+      age = 30
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+resource "google_storage_bucket_object" "source" {
+  name   = "gcpconn-${data.archive_file.source.output_md5}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}
+
+resource "google_cloudfunctions2_function" "http" {
+  for_each = local.http_functions
+
+  project     = var.project_id
+  location    = var.region
+  name        = each.key
+  description = "gcpconn ${each.key}"
+  labels      = var.labels
+
+  build_config {
+    runtime         = var.go_runtime
+    entry_point     = each.value.entry_point
+    service_account = var.build_service_account != "" ? var.build_service_account : null
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email            = google_service_account.runtime.email
+    environment_variables            = local.env
+    ingress_settings                 = each.value.ingress
+    min_instance_count               = lookup(var.min_instances, each.key, 0)
+    max_instance_count               = var.max_instances
+    timeout_seconds                  = each.value.timeout
+    available_memory                 = var.memory
+    available_cpu                    = "1"
+    max_instance_request_concurrency = var.concurrency
+    all_traffic_on_latest_revision   = true
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.runtime_firestore,
+    google_project_iam_member.runtime_secret_manager,
+  ]
+}
+
+resource "google_cloudfunctions2_function" "event" {
+  for_each = local.event_functions
+
+  project     = var.project_id
+  location    = var.region
+  name        = each.key
+  description = "gcpconn ${each.key}"
+  labels      = var.labels
+
+  build_config {
+    runtime         = var.go_runtime
+    entry_point     = each.value.entry_point
+    service_account = var.build_service_account != "" ? var.build_service_account : null
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email            = google_service_account.runtime.email
+    environment_variables            = local.env
+    ingress_settings                 = each.value.ingress
+    min_instance_count               = lookup(var.min_instances, each.key, 0)
+    max_instance_count               = var.max_instances
+    timeout_seconds                  = each.value.timeout
+    available_memory                 = var.memory
+    available_cpu                    = "1"
+    max_instance_request_concurrency = var.concurrency
+    all_traffic_on_latest_revision   = true
+  }
+
+  # The Eventarc trigger: every Secret Manager notification on the topic becomes a CloudEvent,
+  # delivered with an OIDC token of the events account. Failed deliveries are retried.
+  event_trigger {
+    trigger_region        = var.region
+    event_type            = each.value.event_type
+    pubsub_topic          = google_pubsub_topic.secret_events.id
+    retry_policy          = "RETRY_POLICY_RETRY"
+    service_account_email = google_service_account.events.email
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.events_receiver,
+    google_pubsub_topic_iam_member.secretmanager_publishes,
+  ]
+}
+
+locals {
+  # Every deployed function (name => resource), for IAM and audiences.
+  functions = merge(google_cloudfunctions2_function.http, google_cloudfunctions2_function.event)
+
+  # One entry per (function, principal) pair that may invoke it.
+  invoker_grants = merge([
+    for fn, members in local.invokers : {
+      for m in members : "${fn} ${m}" => { function = fn, member = m }
+    }
+  ]...)
+}
+
+# roles/run.invoker on each function's Cloud Run service, for exactly the principals in
+# local.invokers. No function is open to allUsers or allAuthenticatedUsers.
+resource "google_cloud_run_v2_service_iam_member" "invoker" {
+  for_each = local.invoker_grants
+
+  project  = var.project_id
+  location = var.region
+  name     = local.functions[each.value.function].name
+  role     = "roles/run.invoker"
+  member   = each.value.member
+}
+
+# Cloud Run accepts ID tokens minted for a function's own URL; callers of gcpconn mint one token
+# for the whole service (GCPCONN_AUDIENCE, the base URL), so each Cloud Run service is told to
+# accept that audience too. The provider has no attribute for it on functions, hence gcloud;
+# re-run whenever the function changes.
+resource "terraform_data" "custom_audience" {
+  for_each = var.set_custom_audience ? local.functions : {}
+
+  triggers_replace = [each.value.update_time, local.audience]
+
+  provisioner "local-exec" {
+    command = "gcloud run services update ${each.key} --project=${var.project_id} --region=${var.region} --add-custom-audiences=${local.audience} --quiet"
+  }
+}

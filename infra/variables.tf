@@ -1,0 +1,174 @@
+variable "project_id" {
+  description = "GCP project that runs gcpconn: its functions, Firestore database, connector secrets and the Secret Manager notification topic."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, the scheduler job and the Eventarc trigger. The base URL is https://REGION-PROJECT.cloudfunctions.net."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "go_runtime" {
+  description = "Cloud Functions runtime id. The module is Go 1.26, so go126; change it only together with the go directive in go.mod."
+  type        = string
+  default     = "go126"
+}
+
+variable "firestore_database" {
+  description = "Firestore database id that holds connector metadata (GCPCONN_FIRESTORE_DATABASE)."
+  type        = string
+  default     = "(default)"
+}
+
+variable "create_firestore_database" {
+  description = "Create the Firestore database. Set to false when the project already has it (for example an existing (default) database); the indexes are created either way."
+  type        = bool
+  default     = true
+}
+
+variable "firestore_location" {
+  description = "Firestore location id (a region such as europe-west1, or a multi-region such as eur3). Empty means the function region."
+  type        = string
+  default     = ""
+}
+
+variable "audience" {
+  description = "Audience that callers mint Google ID tokens for (GCPCONN_AUDIENCE). Empty means the base URL https://REGION-PROJECT.cloudfunctions.net, which is added to every function's Cloud Run service as a custom audience."
+  type        = string
+  default     = ""
+}
+
+variable "set_custom_audience" {
+  description = "Add the audience to each function's Cloud Run service as a custom audience (runs gcloud run services update after each function change, so gcloud must be on the machine running terraform). Without it Cloud Run only accepts tokens minted for each function's own URL."
+  type        = bool
+  default     = true
+}
+
+variable "admins" {
+  description = "Emails of gcpconn administrators (GCPCONN_ADMINS). Admins see, update and delete every connector."
+  type        = list(string)
+  default     = []
+}
+
+variable "invokers" {
+  description = "IAM principals (user:, group:, serviceAccount:, domain:) given roles/run.invoker on register, verify, list and mint-token. Nobody else can reach them; allUsers and allAuthenticatedUsers are refused."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.invokers : !contains(["allUsers", "allAuthenticatedUsers"], m)])
+    error_message = "gcpconn never allows unauthenticated or any-Google-account invocation; name the principals."
+  }
+}
+
+variable "enable_implicit_auth_methods" {
+  description = "Allow connectors that use the service's own identity (implicit, keyless impersonation, ambient external-account). Off by default: such connectors act with the runtime service account's roles (GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS)."
+  type        = bool
+  default     = false
+}
+
+variable "impersonation_targets" {
+  description = "Emails of service accounts that keyless impersonation connectors may impersonate. The runtime service account gets roles/iam.serviceAccountTokenCreator on each of them and on nothing else."
+  type        = list(string)
+  default     = []
+}
+
+variable "implicit_project_roles" {
+  description = "Roles granted to the runtime service account for implicit connectors, as {project, role} pairs (e.g. roles/storage.objectViewer on a data project). None by default: the runtime account reads no customer resource unless you say so here."
+  type = list(object({
+    project = string
+    role    = string
+  }))
+  default = []
+}
+
+variable "secret_topic_name" {
+  description = "Pub/Sub topic that Secret Manager notifies on every change to a connector secret (GCPCONN_SECRET_TOPIC); the refresh function is triggered from it."
+  type        = string
+  default     = "gcpconn-secret-events"
+}
+
+variable "sweep_schedule" {
+  description = "Cron schedule (unix-cron format) of the Cloud Scheduler job that calls the sweep function."
+  type        = string
+  default     = "*/30 * * * *"
+}
+
+variable "sweep_time_zone" {
+  description = "Time zone of sweep_schedule."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "public_ingress" {
+  description = "Ingress of the caller-facing functions (register, verify, list, mint-token): ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB. IAM still applies in every case."
+  type        = string
+  default     = "ALLOW_ALL"
+}
+
+variable "internal_ingress" {
+  description = "Ingress of sweep and refresh, which only Cloud Scheduler and Eventarc call (both count as internal traffic in the same project)."
+  type        = string
+  default     = "ALLOW_INTERNAL_ONLY"
+}
+
+variable "memory" {
+  description = "Memory of each function instance."
+  type        = string
+  default     = "512Mi"
+}
+
+variable "concurrency" {
+  description = "Requests one instance serves at once (needs 1 CPU, which is set)."
+  type        = number
+  default     = 80
+}
+
+variable "min_instances" {
+  description = "Minimum instances per function name (missing names get 0). Set mint-token to 1 to avoid cold starts on the hot path."
+  type        = map(number)
+  default     = {}
+}
+
+variable "max_instances" {
+  description = "Maximum instances of each function; bounds cost and the load gcpconn can put on Google's token endpoints."
+  type        = number
+  default     = 10
+}
+
+variable "request_timeout_seconds" {
+  description = "Timeout of register, verify, list, mint-token and refresh."
+  type        = number
+  default     = 60
+}
+
+variable "sweep_timeout_seconds" {
+  description = "Timeout of sweep (which re-verifies every connector); also the scheduler's attempt deadline, so at most 1800."
+  type        = number
+  default     = 540
+}
+
+variable "build_service_account" {
+  description = "Full resource name (projects/P/serviceAccounts/EMAIL) of the service account Cloud Build uses to build the functions. Empty means the project default."
+  type        = string
+  default     = ""
+}
+
+variable "ci_deployer" {
+  description = "IAM principal of the CI/CD identity that runs cloudbuild.yaml (e.g. serviceAccount:PROJECT_NUMBER@cloudbuild.gserviceaccount.com). It gets roles/cloudfunctions.developer and roles/run.developer on the project and roles/iam.serviceAccountUser on the runtime service account only. Empty grants nothing."
+  type        = string
+  default     = ""
+}
+
+variable "grant_pubsub_token_creator" {
+  description = "Give the Pub/Sub service agent roles/iam.serviceAccountTokenCreator on the Eventarc trigger account. Only projects created before 8 April 2021 need it."
+  type        = bool
+  default     = false
+}
+
+variable "labels" {
+  description = "Labels put on every resource that takes labels."
+  type        = map(string)
+  default     = { app = "gcpconn" }
+}

@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# scripts/deploy.sh: put gcpconn into a GCP project with gcloud, or show what that would do.
+#
+#   scripts/deploy.sh [options] PROJECT REGION
+#   scripts/deploy.sh --dry-run demo-project europe-west1     print every command, call nothing
+#
+# It enables the APIs, creates (if absent) the service accounts, custom roles, Firestore database
+# and indexes and the Secret Manager notification topic, grants exactly the roles listed in
+# infra/README.md, deploys the six functions from the repository root (Cloud Functions 2nd gen,
+# --entry-point per function, never unauthenticated), adds the service audience to each
+# function's Cloud Run service, and creates or updates the Cloud Scheduler job that calls sweep.
+# Every step is idempotent: running it again converges on the same state and deploys the current
+# source as a new revision. infra/ holds the same deployment as Terraform.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: scripts/deploy.sh [options] PROJECT REGION
+
+Deploys gcpconn to PROJECT in REGION with gcloud (idempotent).
+
+options:
+  --dry-run                    print every command (shell-quoted) instead of running it;
+                               needs neither gcloud nor credentials
+  --admins=EMAILS              comma-separated admin emails (GCPCONN_ADMINS)
+  --invoker=MEMBER             IAM principal allowed to call register/verify/list/mint-token,
+                               e.g. group:platform@example.com (repeatable)
+  --impersonation-target=EMAIL service account that keyless impersonation may impersonate:
+                               the runtime account gets Token Creator on it (repeatable)
+  --implicit-role=PROJECT:ROLE role for the runtime account, for implicit connectors (repeatable)
+  --enable-implicit            GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true (default false)
+  --database=ID                Firestore database (default "(default)")
+  --firestore-location=LOC     Firestore location when it is created (default REGION)
+  --runtime=ID                 Cloud Functions runtime (default go126)
+  --topic=NAME                 Secret Manager notification topic (default gcpconn-secret-events)
+  --schedule=CRON              sweep schedule (default "*/30 * * * *")
+  --min-instances=N            min instances of mint-token (default 0)
+  --max-instances=N            max instances of every function (default 10)
+  -h, --help                   this help
+
+Rollback, upgrade and the Terraform path: infra/README.md.
+EOF
+}
+
+die() { printf 'scripts/deploy.sh: %s\n' "$*" >&2; exit 1; }
+
+dry_run=false
+admins=""
+invokers=()
+imp_targets=()
+implicit_roles=()
+implicit=false
+database="(default)"
+fs_location=""
+runtime="go126"
+topic_name="gcpconn-secret-events"
+schedule="*/30 * * * *"
+min_instances=0
+max_instances=10
+args=()
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--dry-run) dry_run=true ;;
+	-h | --help) usage; exit 0 ;;
+	--admins=*) admins=${1#*=} ;;
+	--invoker=*) invokers+=("${1#*=}") ;;
+	--impersonation-target=*) imp_targets+=("${1#*=}") ;;
+	--implicit-role=*) implicit_roles+=("${1#*=}") ;;
+	--enable-implicit) implicit=true ;;
+	--database=*) database=${1#*=} ;;
+	--firestore-location=*) fs_location=${1#*=} ;;
+	--runtime=*) runtime=${1#*=} ;;
+	--topic=*) topic_name=${1#*=} ;;
+	--schedule=*) schedule=${1#*=} ;;
+	--min-instances=*) min_instances=${1#*=} ;;
+	--max-instances=*) max_instances=${1#*=} ;;
+	--) shift; args+=("$@"); break ;;
+	-*) usage >&2; die "unknown option $1" ;;
+	*) args+=("$1") ;;
+	esac
+	shift
+done
+[ ${#args[@]} -eq 2 ] || { usage >&2; die "want PROJECT and REGION, got ${#args[@]} arguments"; }
+project=${args[0]}
+region=${args[1]}
+[[ $project =~ ^[a-z][a-z0-9:.-]{4,61}[a-z0-9]$ ]] || die "invalid project id: $project"
+[[ $region =~ ^[a-z]+-[a-z]+[0-9]+$ ]] || die "invalid region: $region"
+for m in "${invokers[@]}"; do
+	case "$m" in
+	allUsers | allAuthenticatedUsers) die "refusing --invoker=$m: gcpconn is never callable without naming the caller" ;;
+	user:* | group:* | serviceAccount:* | domain:* | principal:* | principalSet:*) ;;
+	*) die "--invoker wants an IAM principal such as group:team@example.com, got $m" ;;
+	esac
+done
+for r in "${implicit_roles[@]}"; do
+	[[ $r == *:roles/* || $r == *:projects/*/roles/* ]] || die "--implicit-role wants PROJECT:ROLE, got $r"
+done
+[ -n "$fs_location" ] || fs_location=$region
+
+cd "$(dirname "$0")/.."
+
+# quote ARG: ARG as a shell word (unchanged when it needs no quoting).
+quote() {
+	if [[ $1 =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then
+		printf '%s' "$1"
+	else
+		printf "'%s'" "${1//\'/\'\\\'\'}"
+	fi
+}
+
+# show CMD...: print CMD as one shell-quoted line.
+show() {
+	local out="" a
+	for a in "$@"; do out+="$(quote "$a") "; done
+	printf '%s\n' "${out% }"
+}
+
+# run CMD...: run CMD, or print it in --dry-run mode.
+run() {
+	if $dry_run; then show "$@"; return 0; fi
+	printf '+ %s\n' "$(show "$@")" >&2
+	"$@"
+}
+
+# ensure DESCRIBE... :: CREATE...: run CREATE unless DESCRIBE succeeds (describe-or-create).
+ensure() {
+	local describe=() create=()
+	while [ "$1" != "::" ]; do describe+=("$1"); shift; done
+	shift
+	create=("$@")
+	if $dry_run; then
+		printf '%s >/dev/null 2>&1 || %s\n' "$(show "${describe[@]}")" "$(show "${create[@]}")"
+		return 0
+	fi
+	if "${describe[@]}" >/dev/null 2>&1; then
+		printf '= exists: %s\n' "$(show "${describe[@]}")" >&2
+		return 0
+	fi
+	run "${create[@]}"
+}
+
+# run_tolerating_exists CMD...: run CMD; "already exists" counts as success (for creates that
+# have no cheap describe, such as Firestore composite indexes).
+run_tolerating_exists() {
+	if $dry_run; then show "$@"; return 0; fi
+	printf '+ %s\n' "$(show "$@")" >&2
+	local out
+	if out=$("$@" 2>&1); then printf '%s\n' "$out" >&2; return 0; fi
+	if grep -qiE 'already exists|ALREADY_EXISTS' <<<"$out"; then
+		printf '= exists: %s\n' "$(show "$@")" >&2
+		return 0
+	fi
+	printf '%s\n' "$out" >&2
+	return 1
+}
+
+# --- preflight -----------------------------------------------------------------------------
+if $dry_run; then
+	printf '# gcpconn deploy plan for project %s, region %s (dry run: nothing was called)\n' "$project" "$region"
+	project_number=PROJECT_NUMBER
+	printf '# PROJECT_NUMBER below is the output of: %s\n' \
+		"$(show gcloud projects describe "$project" --format=value\(projectNumber\))"
+else
+	command -v gcloud >/dev/null 2>&1 || die "gcloud not found: install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install)"
+	account=$(gcloud auth list --filter=status:ACTIVE --format='value(account)' 2>/dev/null | head -n1)
+	[ -n "$account" ] || die "gcloud is not authenticated: run gcloud auth login (or use a service account)"
+	printf 'deploying gcpconn to %s (%s) as %s\n' "$project" "$region" "$account" >&2
+	project_number=$(gcloud projects describe "$project" --format='value(projectNumber)') ||
+		die "cannot read project $project (does it exist, and may $account see it?)"
+fi
+
+base_url="https://${region}-${project}.cloudfunctions.net"
+audience=$base_url
+runtime_sa="gcpconn-runtime@${project}.iam.gserviceaccount.com"
+scheduler_sa="gcpconn-scheduler@${project}.iam.gserviceaccount.com"
+events_sa="gcpconn-events@${project}.iam.gserviceaccount.com"
+topic="projects/${project}/topics/${topic_name}"
+secret_prefix="gcpconn-"
+sm_agent="service-${project_number}@gcp-sa-secretmanager.iam.gserviceaccount.com"
+P=(--project="$project")
+
+# --- APIs ----------------------------------------------------------------------------------
+run gcloud services enable \
+	artifactregistry.googleapis.com cloudbuild.googleapis.com cloudfunctions.googleapis.com \
+	cloudresourcemanager.googleapis.com cloudscheduler.googleapis.com eventarc.googleapis.com \
+	firestore.googleapis.com iam.googleapis.com iamcredentials.googleapis.com \
+	logging.googleapis.com pubsub.googleapis.com run.googleapis.com \
+	secretmanager.googleapis.com storage.googleapis.com sts.googleapis.com "${P[@]}"
+
+# --- identities ------------------------------------------------------------------------------
+ensure gcloud iam service-accounts describe "$runtime_sa" "${P[@]}" :: \
+	gcloud iam service-accounts create gcpconn-runtime "${P[@]}" --display-name="gcpconn functions (runtime)"
+ensure gcloud iam service-accounts describe "$scheduler_sa" "${P[@]}" :: \
+	gcloud iam service-accounts create gcpconn-scheduler "${P[@]}" --display-name="gcpconn sweep scheduler"
+ensure gcloud iam service-accounts describe "$events_sa" "${P[@]}" :: \
+	gcloud iam service-accounts create gcpconn-events "${P[@]}" --display-name="gcpconn Eventarc trigger"
+
+# --- roles (each one is explained in infra/README.md) ----------------------------------------
+creator_perms="secretmanager.secrets.create,secretmanager.secrets.list"
+manager_perms="secretmanager.secrets.get,secretmanager.secrets.update,secretmanager.secrets.delete,secretmanager.versions.add,secretmanager.versions.access,secretmanager.versions.get,secretmanager.versions.list,secretmanager.versions.enable,secretmanager.versions.disable,secretmanager.versions.destroy"
+ensure gcloud iam roles describe gcpconnSecretCreator "${P[@]}" :: \
+	gcloud iam roles create gcpconnSecretCreator "${P[@]}" --title="gcpconn secret creator" --permissions="$creator_perms" --stage=GA
+run gcloud iam roles update gcpconnSecretCreator "${P[@]}" --permissions="$creator_perms" --quiet
+ensure gcloud iam roles describe gcpconnSecretManager "${P[@]}" :: \
+	gcloud iam roles create gcpconnSecretManager "${P[@]}" --title="gcpconn secret manager" --permissions="$manager_perms" --stage=GA
+run gcloud iam roles update gcpconnSecretManager "${P[@]}" --permissions="$manager_perms" --quiet
+
+bind() { # bind MEMBER ROLE CONDITION
+	run gcloud projects add-iam-policy-binding "$project" --member="$1" --role="$2" --condition="$3" --quiet
+}
+rt="serviceAccount:$runtime_sa"
+bind "$rt" roles/datastore.user \
+	"expression=resource.name == \"projects/${project}/databases/${database}\",title=gcpconn-database-only"
+bind "$rt" roles/logging.logWriter None
+bind "$rt" "projects/${project}/roles/gcpconnSecretCreator" None
+bind "$rt" "projects/${project}/roles/gcpconnSecretManager" \
+	"expression=resource.name.startsWith(\"projects/${project_number}/secrets/${secret_prefix}\") || resource.name.startsWith(\"projects/${project}/secrets/${secret_prefix}\"),title=gcpconn-connector-secrets-only"
+bind "serviceAccount:$events_sa" roles/eventarc.eventReceiver None
+for t in "${imp_targets[@]}"; do
+	run gcloud iam service-accounts add-iam-policy-binding "$t" --member="$rt" \
+		--role=roles/iam.serviceAccountTokenCreator --quiet
+done
+for r in "${implicit_roles[@]}"; do
+	run gcloud projects add-iam-policy-binding "${r%%:*}" --member="$rt" --role="${r#*:}" --condition=None --quiet
+done
+
+# --- Firestore -------------------------------------------------------------------------------
+ensure gcloud firestore databases describe --database="$database" "${P[@]}" :: \
+	gcloud firestore databases create --database="$database" --location="$fs_location" \
+	--type=firestore-native --delete-protection "${P[@]}"
+# Composite indexes for Store.List (filters + order by name), the same as infra/firestore.tf.
+indexes=(
+	"field-path=auth_method,order=ascending field-path=name,order=ascending"
+	"field-path=resource_types,array-config=contains field-path=name,order=ascending"
+	"field-path=auth_method,order=ascending field-path=resource_types,array-config=contains field-path=name,order=ascending"
+)
+for fields in "${indexes[@]}"; do
+	idx=(gcloud firestore indexes composite create --collection-group=connectors --query-scope=collection
+		--database="$database" "${P[@]}" --async)
+	for f in $fields; do idx+=(--field-config="$f"); done
+	run_tolerating_exists "${idx[@]}"
+done
+
+# --- Secret Manager notifications --------------------------------------------------------------
+ensure gcloud pubsub topics describe "$topic_name" "${P[@]}" :: \
+	gcloud pubsub topics create "$topic_name" "${P[@]}" --message-retention-duration=1d
+run gcloud beta services identity create --service=secretmanager.googleapis.com "${P[@]}"
+run gcloud pubsub topics add-iam-policy-binding "$topic_name" "${P[@]}" \
+	--member="serviceAccount:$sm_agent" --role=roles/pubsub.publisher --quiet
+
+# --- functions -------------------------------------------------------------------------------
+admins_all=$scheduler_sa
+[ -z "$admins" ] || admins_all="$admins,$scheduler_sa"
+# ^;^ makes ';' the separator, so GCPCONN_ADMINS may hold commas (gcloud topic escaping).
+env_vars="^;^GCPCONN_PROJECT=${project};GCPCONN_STORE=google;GCPCONN_FIRESTORE_DATABASE=${database};GCPCONN_AUDIENCE=${audience};GCPCONN_ADMINS=${admins_all};GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=${implicit};GCPCONN_SECRET_TOPIC=${topic}"
+
+# name entry-point ingress timeout min-instances
+functions=(
+	"register Register all 60s 0"
+	"verify Verify all 60s 0"
+	"list List all 60s 0"
+	"mint-token MintToken all 60s $min_instances"
+	"sweep Sweep internal-only 540s 0"
+	"refresh Refresh internal-only 60s 0"
+)
+for spec in "${functions[@]}"; do
+	read -r name entry ingress timeout min <<<"$spec"
+	deploy=(gcloud functions deploy "$name" --gen2 "${P[@]}" --region="$region"
+		--runtime="$runtime" --source=. --entry-point="$entry"
+		--service-account="$runtime_sa" --set-env-vars="$env_vars"
+		--ingress-settings="$ingress" --timeout="$timeout" --memory=512Mi --cpu=1 --concurrency=80
+		--min-instances="$min" --max-instances="$max_instances" --serve-all-traffic-latest-revision --quiet)
+	if [ "$name" = refresh ]; then
+		deploy+=(--trigger-topic="$topic_name" --trigger-location="$region"
+			--trigger-service-account="$events_sa" --retry)
+	else
+		deploy+=(--trigger-http --no-allow-unauthenticated)
+	fi
+	run "${deploy[@]}"
+	# Accept ID tokens minted for the service audience (the base URL), not only the function URL.
+	run gcloud run services update "$name" "${P[@]}" --region="$region" --add-custom-audiences="$audience" --quiet
+done
+
+# --- who may call what -------------------------------------------------------------------------
+invoke() { # invoke FUNCTION MEMBER
+	run gcloud run services add-iam-policy-binding "$1" "${P[@]}" --region="$region" \
+		--member="$2" --role=roles/run.invoker --quiet
+}
+for name in register verify list mint-token; do
+	for m in "${invokers[@]}"; do invoke "$name" "$m"; done
+done
+if [ ${#invokers[@]} -eq 0 ]; then
+	printf '# warning: no --invoker given, so nobody can call register, verify, list or mint-token yet;\n# grant roles/run.invoker later (see infra/README.md) or run again with --invoker=MEMBER\n' >&2
+fi
+invoke sweep "serviceAccount:$scheduler_sa"
+invoke refresh "serviceAccount:$events_sa"
+
+# --- sweep schedule ----------------------------------------------------------------------------
+job=(http gcpconn-sweep "${P[@]}" --location="$region" --schedule="$schedule" --time-zone=Etc/UTC
+	--uri="$base_url/sweep" --http-method=POST --headers=Content-Type=application/json --message-body='{}'
+	--oidc-service-account-email="$scheduler_sa" --oidc-token-audience="$audience"
+	--attempt-deadline=540s --max-retry-attempts=1)
+if $dry_run; then
+	printf 'if %s >/dev/null 2>&1; then %s; else %s; fi\n' \
+		"$(show gcloud scheduler jobs describe gcpconn-sweep "${P[@]}" --location="$region")" \
+		"$(show gcloud scheduler jobs update "${job[@]}")" \
+		"$(show gcloud scheduler jobs create "${job[@]}")"
+elif gcloud scheduler jobs describe gcpconn-sweep "${P[@]}" --location="$region" >/dev/null 2>&1; then
+	run gcloud scheduler jobs update "${job[@]}"
+else
+	run gcloud scheduler jobs create "${job[@]}"
+fi
+
+if $dry_run; then
+	printf '# base URL: %s\n# audience: %s\n' "$base_url" "$audience"
+else
+	printf 'gcpconn is deployed.\nbase URL: %s\naudience: %s\n' "$base_url" "$audience"
+fi
