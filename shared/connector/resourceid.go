@@ -1,0 +1,643 @@
+package connector
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Resource ids
+//
+// Every resource type accepts several spellings of an id; ParseResourceID reduces any of them
+// to a ResourceID whose String is the canonical form, the one gcpconn stores, lists and
+// compares:
+//
+//	gcp-generic         my-project                      (also projects/my-project)
+//	gcs-bucket          gs://my-bucket                  (also my-bucket, gs://my-bucket/any/path)
+//	kubernetes-cluster  us-east1/my-cluster             (also projects/P/locations/L/clusters/N,
+//	                    my-cluster                       its self-link, gke_P_L_N; a bare name is
+//	                                                     resolved later with MatchCluster)
+//	docker-registry     europe-docker.pkg.dev/P/repo    (also https://, image paths, and
+//	                                                     projects/P/locations/L/repositories/R)
+//	                    eu.gcr.io/P                     (legacy GCR hosts: gcr.io, us., eu., asia.)
+//
+// Domain-scoped projects are spelled example.com:proj in project ids and resource names and
+// example.com/proj in registry URIs.
+
+// MaxResourceIDLen bounds the length of a resource id in any spelling, in bytes.
+const MaxResourceIDLen = 1024
+
+// ResourceID is one parsed resource id. Which fields are set depends on Type:
+//
+//   - gcp-generic: Project.
+//   - gcs-bucket: Name (the bucket); Path is the object path that followed gs://name/, if any.
+//     Buckets are global, so there is no Project: a bucket's project is only known to Google.
+//   - kubernetes-cluster: Name, and Location when the id named one (a region such as us-east1
+//     or a zone such as us-east1-b). Project is set only when the id spelled it out (a full
+//     resource name or self-link); the canonical form leaves it out, because the connector's
+//     project scopes every cluster.
+//   - docker-registry: Host (the docker login host), Project (resource-name form,
+//     example.com:proj for domain-scoped projects), Location (a region or the multi-region us,
+//     europe or asia) and Name (the repository id; for legacy GCR hosts the Artifact Registry
+//     repository that serves the host, such as "gcr.io" or "eu.gcr.io"). Path is the image path
+//     that followed the repository, if any.
+//
+// Path is never part of the canonical form: it records what the canonical form dropped.
+type ResourceID struct {
+	Type     ResourceType
+	Project  string
+	Location string
+	Name     string
+	Host     string
+	Path     string
+}
+
+// String returns the canonical form of r. The zero ResourceID yields "".
+func (r ResourceID) String() string {
+	switch r.Type {
+	case GCPGeneric:
+		return r.Project
+	case GCSBucket:
+		return "gs://" + r.Name
+	case KubernetesCluster:
+		if r.Location == "" {
+			return r.Name
+		}
+		return r.Location + "/" + r.Name
+	case DockerRegistry:
+		if isGCRHost(r.Host) {
+			return r.Host + "/" + uriProject(r.Project)
+		}
+		return r.Host + "/" + uriProject(r.Project) + "/" + r.Name
+	}
+	return ""
+}
+
+// Canonical returns r without the parts its canonical form drops (Path, and a cluster's
+// Project): the ResourceID that parsing r.String() yields.
+func (r ResourceID) Canonical() ResourceID {
+	r.Path = ""
+	if r.Type == KubernetesCluster {
+		r.Project = ""
+	}
+	return r
+}
+
+// RegistryHost returns the host that `docker login` and docker credential helpers use for a
+// docker-registry id (europe-west1-docker.pkg.dev, gcr.io, eu.gcr.io, ...); "" for other types.
+func (r ResourceID) RegistryHost() string {
+	if r.Type != DockerRegistry {
+		return ""
+	}
+	return r.Host
+}
+
+// RepositoryName returns the Artifact Registry resource name of a docker-registry id:
+// projects/P/locations/L/repositories/R. For a legacy GCR host it names the gcr.io-domain
+// repository that Artifact Registry serves the host from (projects/P/locations/us/repositories/gcr.io);
+// that repository exists only once the project has moved from Container Registry. It returns
+// "" for other types.
+func (r ResourceID) RepositoryName() string {
+	if r.Type != DockerRegistry {
+		return ""
+	}
+	return "projects/" + r.Project + "/locations/" + r.Location + "/repositories/" + r.Name
+}
+
+// ClusterName returns the GKE resource name of a kubernetes-cluster id in project (the
+// connector's project, used when the id did not name one): projects/P/locations/L/clusters/N.
+// It returns "" when the id has no location (a bare name; see MatchCluster) or is of another
+// type.
+func (r ResourceID) ClusterName(project string) string {
+	if r.Type != KubernetesCluster || r.Location == "" {
+		return ""
+	}
+	if r.Project != "" {
+		project = r.Project
+	}
+	return "projects/" + project + "/locations/" + r.Location + "/clusters/" + r.Name
+}
+
+// ParseResourceID parses s, any accepted spelling of a resource id of type rt. It checks syntax
+// and Google's naming rules only; CanonicalResourceID adds the connector's project scope. Errors
+// are ErrInvalid for the field resource_id (resource_type for an unknown type); they name the
+// type, quote the input and list the accepted formats.
+func ParseResourceID(rt ResourceType, s string) (ResourceID, error) {
+	f, ok := idFormats[rt]
+	if !ok {
+		return ResourceID{}, FieldErrorf("resource_type", "unknown resource type %s; known types: %s",
+			quoteInput(string(rt)), joinTypes(ResourceTypes))
+	}
+	if s == "" {
+		return ResourceID{}, f.errorf(s, "the resource id is empty")
+	}
+	if len(s) > MaxResourceIDLen {
+		return ResourceID{}, f.errorf(s, "the resource id is longer than %d bytes", MaxResourceIDLen)
+	}
+	r, reason := f.parse(s)
+	if reason != "" {
+		return ResourceID{}, f.errorf(s, "%s", reason)
+	}
+	return r, nil
+}
+
+// CanonicalResourceID parses s as a resource id of type rt, checks that it lies in project (the
+// connector's project id), and returns its canonical form. The project check applies to
+// gcp-generic (the id must be the project), docker-registry (the registry's project) and
+// kubernetes-cluster ids that name a project. Bucket names are global and carry no project, so
+// a gcs-bucket id is checked against the project only at verify time, when the bucket must be
+// among the project's listed buckets. An empty project skips the check.
+func CanonicalResourceID(rt ResourceType, s, project string) (string, error) {
+	r, err := ParseResourceID(rt, s)
+	if err != nil {
+		return "", err
+	}
+	if project == "" || r.Project == "" || r.Project == project {
+		return r.String(), nil
+	}
+	if rt == GCPGeneric {
+		return "", FieldErrorf("resource_id",
+			"%s resource id %s is project %q, but the connector only gives access to its configured project %q",
+			rt, quoteInput(s), r.Project, project)
+	}
+	return "", FieldErrorf("resource_id",
+		"%s resource id %s is in project %q, but the connector is configured for project %q",
+		rt, quoteInput(s), r.Project, project)
+}
+
+// MatchCluster resolves want, a kubernetes-cluster id in any spelling, against listed, the
+// canonical location/name ids of the clusters a connector can see, and returns the one listed
+// id it names. A bare name matches a listed cluster of that name in any location; an id with
+// a location matches only that location. It fails with ErrUpstreamNotFound when nothing matches
+// and with ErrInvalid when a bare name matches clusters in several locations (the message lists
+// them, so the caller can pick one).
+func MatchCluster(listed []string, want string) (string, error) {
+	w, err := ParseResourceID(KubernetesCluster, want)
+	if err != nil {
+		return "", err
+	}
+	var found []string
+	for _, l := range listed {
+		c, err := ParseResourceID(KubernetesCluster, l)
+		if err != nil || c.Name != w.Name || (w.Location != "" && c.Location != w.Location) {
+			continue
+		}
+		if id := c.String(); !slices.Contains(found, id) {
+			found = append(found, id)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", Errorf(ErrUpstreamNotFound, "GKE cluster %s not found or not accessible", quoteInput(w.String()))
+	case 1:
+		return found[0], nil
+	}
+	slices.Sort(found)
+	return "", FieldErrorf("resource_id",
+		"GKE cluster name %q is ambiguous: it matches clusters in %d locations (%s); use location/name to pick one",
+		w.Name, len(found), strings.Join(found, ", "))
+}
+
+// idFormat describes one resource type's id spellings for parsing and for error messages.
+type idFormat struct {
+	rt       ResourceType
+	title    string // human name of the resource type
+	accepted []string
+	parse    func(s string) (ResourceID, string) // reason "" on success
+}
+
+var idFormats = map[ResourceType]idFormat{
+	GCPGeneric: {
+		rt:       GCPGeneric,
+		title:    "GCP project",
+		accepted: []string{"PROJECT_ID", "projects/PROJECT_ID"},
+		parse:    parseGeneric,
+	},
+	GCSBucket: {
+		rt:       GCSBucket,
+		title:    "GCS bucket",
+		accepted: []string{"gs://BUCKET (canonical)", "BUCKET", "gs://BUCKET/PATH (the path is dropped)"},
+		parse:    parseBucket,
+	},
+	KubernetesCluster: {
+		rt:    KubernetesCluster,
+		title: "GKE cluster",
+		accepted: []string{
+			"LOCATION/NAME (canonical; LOCATION is a region like us-east1 or a zone like us-east1-b)",
+			"NAME (resolved when it is unique among the project's clusters)",
+			"projects/PROJECT_ID/locations/LOCATION/clusters/NAME",
+			"https://container.googleapis.com/v1/projects/PROJECT_ID/locations/LOCATION/clusters/NAME",
+			"gke_PROJECT_ID_LOCATION_NAME (a gcloud kubeconfig context)",
+		},
+		parse: parseCluster,
+	},
+	DockerRegistry: {
+		rt:    DockerRegistry,
+		title: "Artifact Registry",
+		accepted: []string{
+			"[https://]LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY[/IMAGE...] (canonical without https:// and image)",
+			"projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY",
+			"[https://][us.|eu.|asia.]gcr.io/PROJECT_ID[/IMAGE...] (legacy Container Registry)",
+		},
+		parse: parseRegistry,
+	},
+}
+
+func (f idFormat) errorf(s, format string, args ...any) *Error {
+	return FieldErrorf("resource_id", "invalid %s resource id %s: %s; accepted formats: %s",
+		f.typeName(), quoteInput(s), fmt.Sprintf(format, args...), strings.Join(f.accepted, " | "))
+}
+
+func (f idFormat) typeName() string { return f.title + " (" + string(f.rt) + ")" }
+
+// quoteInput quotes s for an error message: control and invalid bytes escaped, long inputs
+// cut (on a rune boundary) with the full length noted.
+func quoteInput(s string) string {
+	const keep = 100
+	if len(s) <= keep+20 {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := keep
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
+}
+
+func joinTypes(ts []ResourceType) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = string(t)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// --- gcp-generic ---
+
+func parseGeneric(s string) (ResourceID, string) {
+	p := strings.TrimPrefix(s, "projects/")
+	if why := checkProject(p); why != "" {
+		return ResourceID{}, why
+	}
+	return ResourceID{Type: GCPGeneric, Project: p}, ""
+}
+
+// checkProject applies Google's project id rules: 6 to 30 characters, lowercase letters,
+// digits and hyphens, starting with a letter and not ending with a hyphen; optionally scoped
+// by a domain (example.com:proj). It returns "" when p is valid, else why not.
+func checkProject(p string) string {
+	if p == "" {
+		return "the project id is empty"
+	}
+	id := p
+	if domain, rest, ok := strings.Cut(p, ":"); ok {
+		if why := checkDomain(domain); why != "" {
+			return fmt.Sprintf("the domain of domain-scoped project id %q %s", p, why)
+		}
+		id = rest
+	}
+	if n := len(id); n < 6 || n > 30 {
+		return fmt.Sprintf("project id %q must be 6 to 30 characters long", id)
+	}
+	if !isLower(id[0]) {
+		return fmt.Sprintf("project id %q must start with a lowercase letter", id)
+	}
+	if id[len(id)-1] == '-' {
+		return fmt.Sprintf("project id %q must not end with a hyphen", id)
+	}
+	if !allOf(id, isLowerDigitHyphen) {
+		return fmt.Sprintf("project id %q may contain only lowercase letters, digits and hyphens", id)
+	}
+	return ""
+}
+
+// checkDomain checks the domain part of a domain-scoped project id: a lowercase DNS name of at
+// least two labels.
+func checkDomain(d string) string {
+	if d == "" || len(d) > 253 {
+		return "must be 1 to 253 characters long"
+	}
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 {
+		return "must be a DNS name such as example.com"
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || !allOf(l, isLowerDigitHyphen) || l[0] == '-' || l[len(l)-1] == '-' {
+			return "must be a lowercase DNS name such as example.com"
+		}
+	}
+	return ""
+}
+
+// uriProject spells a project id as it appears in registry URIs: example.com:proj becomes
+// example.com/proj.
+func uriProject(p string) string { return strings.Replace(p, ":", "/", 1) }
+
+// --- gcs-bucket ---
+
+func parseBucket(s string) (ResourceID, string) {
+	name, path := s, ""
+	if rest, ok := strings.CutPrefix(s, "gs://"); ok {
+		name, path, _ = strings.Cut(rest, "/")
+	} else if strings.Contains(s, "/") {
+		return ResourceID{}, "a bucket name has no slashes; write gs://BUCKET/PATH for a path"
+	}
+	if why := checkBucket(name); why != "" {
+		return ResourceID{}, why
+	}
+	if !utf8.ValidString(path) || strings.IndexFunc(path, unicode.IsControl) >= 0 {
+		return ResourceID{}, "the object path must be valid UTF-8 without control characters"
+	}
+	return ResourceID{Type: GCSBucket, Name: name, Path: path}, ""
+}
+
+// checkBucket applies Cloud Storage's bucket naming rules.
+func checkBucket(b string) string {
+	if b == "" {
+		return "the bucket name is empty"
+	}
+	if !allOf(b, func(c byte) bool { return isLowerDigitHyphen(c) || c == '_' || c == '.' }) {
+		return fmt.Sprintf("bucket name %q may contain only lowercase letters, digits, '-', '_' and '.'", b)
+	}
+	if strings.Contains(b, ".") {
+		if len(b) > 222 {
+			return fmt.Sprintf("bucket name %q is %d characters; names with dots are at most 222", b, len(b))
+		}
+		for part := range strings.SplitSeq(b, ".") {
+			if len(part) > 63 {
+				return fmt.Sprintf("bucket name %q has a dot-separated part longer than 63 characters", b)
+			}
+		}
+	}
+	if n := len(b); n < 3 || (n > 63 && !strings.Contains(b, ".")) {
+		return fmt.Sprintf("bucket name %q must be 3 to 63 characters long (up to 222 with dots)", b)
+	}
+	if !isLowerDigit(b[0]) || !isLowerDigit(b[len(b)-1]) {
+		return fmt.Sprintf("bucket name %q must start and end with a letter or digit", b)
+	}
+	for _, bad := range []string{"..", ".-", "-.", "._", "_."} {
+		if strings.Contains(b, bad) {
+			return fmt.Sprintf("bucket name %q must not contain %q", b, bad)
+		}
+	}
+	if a, err := netip.ParseAddr(b); err == nil && a.Is4() {
+		return fmt.Sprintf("bucket name %q must not be an IP address", b)
+	}
+	if strings.HasPrefix(b, "goog") {
+		return fmt.Sprintf("bucket name %q must not start with \"goog\"", b)
+	}
+	if strings.Contains(strings.NewReplacer("0", "o").Replace(b), "google") {
+		return fmt.Sprintf("bucket name %q must not contain \"google\" or a close misspelling of it", b)
+	}
+	return ""
+}
+
+// --- kubernetes-cluster ---
+
+func parseCluster(s string) (ResourceID, string) {
+	var rest string
+	var ok bool
+	for _, prefix := range []string{
+		"https://container.googleapis.com/v1/",
+		"https://container.googleapis.com/v1beta1/",
+		"//container.googleapis.com/",
+	} {
+		if rest, ok = strings.CutPrefix(s, prefix); ok {
+			break
+		}
+	}
+	if !ok && strings.HasPrefix(s, "projects/") {
+		rest, ok = s, true
+	}
+	if ok {
+		// projects/P/locations/L/clusters/N, or projects/P/zones/Z/clusters/N in old self-links.
+		parts := strings.Split(rest, "/")
+		if len(parts) != 6 || parts[0] != "projects" || (parts[2] != "locations" && parts[2] != "zones") || parts[4] != "clusters" {
+			return ResourceID{}, "a full cluster name reads projects/PROJECT_ID/locations/LOCATION/clusters/NAME"
+		}
+		return cluster(parts[1], parts[3], parts[5], true)
+	}
+	if rest, ok := strings.CutPrefix(s, "gke_"); ok {
+		// gcloud context: gke_PROJECT_LOCATION_NAME. None of the three parts may hold '_'.
+		parts := strings.Split(rest, "_")
+		if len(parts) != 3 {
+			return ResourceID{}, "a gcloud context name reads gke_PROJECT_ID_LOCATION_NAME"
+		}
+		return cluster(parts[0], parts[1], parts[2], true)
+	}
+	if loc, name, ok := strings.Cut(s, "/"); ok {
+		if strings.Contains(name, "/") {
+			return ResourceID{}, "too many slashes for LOCATION/NAME"
+		}
+		return cluster("", loc, name, false)
+	}
+	return cluster("", "", s, false)
+}
+
+func cluster(project, location, name string, needProject bool) (ResourceID, string) {
+	if needProject {
+		if why := checkProject(project); why != "" {
+			return ResourceID{}, why
+		}
+	}
+	if why := checkClusterName(name); why != "" {
+		return ResourceID{}, why
+	}
+	if location != "" || needProject {
+		if !isRegion(location) && !isZone(location) {
+			return ResourceID{}, fmt.Sprintf("location %q is not a region (us-east1) or zone (us-east1-b)", location)
+		}
+	}
+	return ResourceID{Type: KubernetesCluster, Project: project, Location: location, Name: name}, ""
+}
+
+// checkClusterName applies GKE's cluster naming rules: 1 to 40 characters, lowercase letters,
+// digits and hyphens, starting with a letter and ending with a letter or digit.
+func checkClusterName(n string) string {
+	switch {
+	case n == "":
+		return "the cluster name is empty"
+	case len(n) > 40:
+		return fmt.Sprintf("cluster name %q is longer than 40 characters", n)
+	case !allOf(n, isLowerDigitHyphen):
+		return fmt.Sprintf("cluster name %q may contain only lowercase letters, digits and hyphens", n)
+	case !isLower(n[0]):
+		return fmt.Sprintf("cluster name %q must start with a lowercase letter", n)
+	case n[len(n)-1] == '-':
+		return fmt.Sprintf("cluster name %q must end with a letter or digit", n)
+	}
+	return ""
+}
+
+// isRegion reports whether s looks like a Google Cloud region: us-east1, europe-west12,
+// northamerica-northeast2.
+func isRegion(s string) bool {
+	area, rest, ok := strings.Cut(s, "-")
+	if !ok || area == "" || !allOf(area, isLower) || len(s) > 40 {
+		return false
+	}
+	i := 0
+	for i < len(rest) && isLower(rest[i]) {
+		i++
+	}
+	digits := rest[i:]
+	return i > 0 && len(digits) >= 1 && len(digits) <= 2 && allOf(digits, isDigit) && digits[0] != '0'
+}
+
+// isZone reports whether s is a region followed by a zone letter: us-east1-b.
+func isZone(s string) bool {
+	n := len(s)
+	return n > 2 && s[n-2] == '-' && isLower(s[n-1]) && isRegion(s[:n-2])
+}
+
+// --- docker-registry ---
+
+// gcrHosts maps each legacy Container Registry host to the Artifact Registry multi-region
+// that serves it.
+var gcrHosts = map[string]string{"gcr.io": "us", "us.gcr.io": "us", "eu.gcr.io": "europe", "asia.gcr.io": "asia"}
+
+func isGCRHost(h string) bool { _, ok := gcrHosts[h]; return ok }
+
+// garMultiRegions are the Artifact Registry multi-region locations.
+var garMultiRegions = []string{"us", "europe", "asia"}
+
+func isGARLocation(l string) bool { return slices.Contains(garMultiRegions, l) || isRegion(l) }
+
+func parseRegistry(s string) (ResourceID, string) {
+	if strings.HasPrefix(s, "projects/") {
+		parts := strings.Split(s, "/")
+		if len(parts) != 6 || parts[2] != "locations" || parts[4] != "repositories" {
+			return ResourceID{}, "a repository name reads projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY"
+		}
+		project, loc, repo := parts[1], parts[3], parts[5]
+		if why := checkProject(project); why != "" {
+			return ResourceID{}, why
+		}
+		if !isGARLocation(loc) {
+			return ResourceID{}, fmt.Sprintf("location %q is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", loc)
+		}
+		if gcrLoc, ok := gcrHosts[repo]; ok {
+			// The gcr.io-domain repositories that serve legacy GCR hosts.
+			if loc != gcrLoc {
+				return ResourceID{}, fmt.Sprintf("repository %q lives in location %q, not %q", repo, gcrLoc, loc)
+			}
+			return ResourceID{Type: DockerRegistry, Host: repo, Project: project, Location: loc, Name: repo}, ""
+		}
+		if why := checkRepository(repo); why != "" {
+			return ResourceID{}, why
+		}
+		return ResourceID{Type: DockerRegistry, Host: loc + "-docker.pkg.dev", Project: project, Location: loc, Name: repo}, ""
+	}
+
+	uri := strings.TrimPrefix(s, "https://")
+	host, rest, _ := strings.Cut(uri, "/")
+	project, rest := splitURIProject(rest)
+	if gcrLoc, ok := gcrHosts[host]; ok {
+		if why := checkProject(project); why != "" {
+			return ResourceID{}, why
+		}
+		path, why := imagePath(rest)
+		if why != "" {
+			return ResourceID{}, why
+		}
+		return ResourceID{Type: DockerRegistry, Host: host, Project: project, Location: gcrLoc, Name: host, Path: path}, ""
+	}
+	loc, ok := strings.CutSuffix(host, "-docker.pkg.dev")
+	if !ok {
+		return ResourceID{}, fmt.Sprintf("host %q is neither LOCATION-docker.pkg.dev nor a gcr.io host", host)
+	}
+	if !isGARLocation(loc) {
+		return ResourceID{}, fmt.Sprintf("location %q is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", loc)
+	}
+	if why := checkProject(project); why != "" {
+		return ResourceID{}, why
+	}
+	repo, rest, _ := strings.Cut(rest, "/")
+	if repo == "" {
+		return ResourceID{}, "the URI names no repository: LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY"
+	}
+	if why := checkRepository(repo); why != "" {
+		return ResourceID{}, why
+	}
+	path, why := imagePath(rest)
+	if why != "" {
+		return ResourceID{}, why
+	}
+	return ResourceID{Type: DockerRegistry, Host: host, Project: project, Location: loc, Name: repo, Path: path}, ""
+}
+
+// splitURIProject takes the project from the path of a registry URI: its first segment, or its
+// first two for a domain-scoped project (a segment with a dot is a domain, since project ids
+// have none). It returns the project in resource-name form and the path after it.
+func splitURIProject(p string) (project, rest string) {
+	first, rest, _ := strings.Cut(p, "/")
+	if strings.Contains(first, ".") {
+		var second string
+		second, rest, _ = strings.Cut(rest, "/")
+		return first + ":" + second, rest
+	}
+	return first, rest
+}
+
+// imagePath validates what follows the repository in a registry URI (image names, tags,
+// digests): printable segments separated by single slashes; a trailing slash is allowed.
+func imagePath(rest string) (string, string) {
+	p := strings.TrimSuffix(rest, "/")
+	if p == "" {
+		return "", ""
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "" {
+			return "", "the image path has an empty segment (//)"
+		}
+	}
+	if why := checkPrintable(p, "image path"); why != "" {
+		return "", why
+	}
+	return p, ""
+}
+
+// checkRepository applies Artifact Registry's repository id rules: 1 to 63 characters,
+// lowercase letters, digits and hyphens, starting with a letter and ending with a letter or
+// digit.
+func checkRepository(r string) string {
+	switch {
+	case len(r) > 63:
+		return fmt.Sprintf("repository id %q is longer than 63 characters", r)
+	case !allOf(r, isLowerDigitHyphen):
+		return fmt.Sprintf("repository id %q may contain only lowercase letters, digits and hyphens", r)
+	case !isLower(r[0]):
+		return fmt.Sprintf("repository id %q must start with a lowercase letter", r)
+	case r[len(r)-1] == '-':
+		return fmt.Sprintf("repository id %q must end with a letter or digit", r)
+	}
+	return ""
+}
+
+// --- character classes ---
+
+func isLower(c byte) bool            { return 'a' <= c && c <= 'z' }
+func isDigit(c byte) bool            { return '0' <= c && c <= '9' }
+func isLowerDigit(c byte) bool       { return isLower(c) || isDigit(c) }
+func isLowerDigitHyphen(c byte) bool { return isLowerDigit(c) || c == '-' }
+func isPrintableASCII(c byte) bool   { return c > ' ' && c < 0x7f }
+func allOf(s string, ok func(byte) bool) bool {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPrintable refuses control characters, spaces and non-ASCII bytes in a path that the
+// canonical form drops, so that nothing odd rides along in logs.
+func checkPrintable(p, what string) string {
+	if !allOf(p, isPrintableASCII) {
+		return fmt.Sprintf("the %s may contain only printable ASCII characters without spaces", what)
+	}
+	return ""
+}
