@@ -1,0 +1,235 @@
+// Package cloudlog writes slog records as the JSON lines Cloud Logging understands, and keeps
+// secrets out of them.
+//
+// # Vocabulary
+//
+// A log entry is one JSON object per line on stdout. Cloud Logging reads its own field names:
+// "severity" (DEBUG, INFO, WARNING, ERROR), "message", "timestamp", and
+// "logging.googleapis.com/trace" (projects/PROJECT/traces/TRACE_ID), which groups every entry of
+// one request under its trace in the console. [NewHandler] renames slog's fields accordingly.
+//
+// A trace is carried on the request's context: [WithTrace] puts it there, usually from the
+// incoming headers by [TraceFromHeaders] ("traceparent", else "X-Cloud-Trace-Context"), and the
+// handler adds it to every entry logged with that context ([slog.Logger.InfoContext] and friends).
+//
+// Redaction: any attribute whose key names a secret (token, secret, key, password, private,
+// refresh, credential; see [SensitiveKey]) is written as "[HIDDEN]", at any depth of groups.
+// Types that know they are secret (connector.Secrets, connector.Token) already log as
+// "[HIDDEN]" through slog.LogValuer. A token is identified in audit entries by its
+// [Fingerprint], never by its value.
+package cloudlog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// Hidden is what a redacted value is replaced with.
+const Hidden = "[HIDDEN]"
+
+// Cloud Logging's special field names.
+const (
+	TraceKey        = "logging.googleapis.com/trace"
+	SpanKey         = "logging.googleapis.com/spanId"
+	TraceSampledKey = "logging.googleapis.com/trace_sampled"
+)
+
+// LevelNotice and LevelCritical complete slog's levels with Cloud Logging's severities.
+const (
+	LevelNotice   = slog.Level(2)
+	LevelCritical = slog.Level(12)
+)
+
+// Options configure a Handler. The zero value logs INFO and above with traces that are not
+// qualified by a project.
+type Options struct {
+	// ProjectID qualifies trace ids as projects/ProjectID/traces/ID, as Cloud Logging wants;
+	// "" writes the bare trace id.
+	ProjectID string
+	// Level is the minimum level logged; nil means slog.LevelInfo.
+	Level slog.Leveler
+}
+
+// Handler is a slog.Handler writing Cloud Logging JSON. It is safe for concurrent use.
+type Handler struct {
+	inner   slog.Handler
+	project string
+}
+
+// NewHandler returns a Handler writing one JSON entry per line to w.
+func NewHandler(w io.Writer, o *Options) *Handler {
+	if o == nil {
+		o = &Options{}
+	}
+	return &Handler{
+		inner: slog.NewJSONHandler(w, &slog.HandlerOptions{
+			Level:       o.Level,
+			ReplaceAttr: replaceAttr,
+		}),
+		project: o.ProjectID,
+	}
+}
+
+// New returns a logger over NewHandler(w, o).
+func New(w io.Writer, o *Options) *slog.Logger { return slog.New(NewHandler(w, o)) }
+
+// Enabled implements slog.Handler.
+func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.inner.Enabled(ctx, l) }
+
+// Handle implements slog.Handler: it adds the trace of ctx, if any, to the entry.
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if t, ok := ctx.Value(traceKey{}).(Trace); ok && t.ID != "" {
+		id := t.ID
+		if h.project != "" {
+			id = "projects/" + h.project + "/traces/" + t.ID
+		}
+		r = r.Clone()
+		r.AddAttrs(slog.String(TraceKey, id))
+		if t.SpanID != "" {
+			r.AddAttrs(slog.String(SpanKey, t.SpanID))
+		}
+		r.AddAttrs(slog.Bool(TraceSampledKey, t.Sampled))
+	}
+	return h.inner.Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &Handler{inner: h.inner.WithAttrs(as), project: h.project}
+}
+
+// WithGroup implements slog.Handler.
+func (h *Handler) WithGroup(name string) slog.Handler {
+	return &Handler{inner: h.inner.WithGroup(name), project: h.project}
+}
+
+func replaceAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 {
+		switch a.Key {
+		case slog.LevelKey:
+			l, _ := a.Value.Any().(slog.Level)
+			return slog.String("severity", Severity(l))
+		case slog.MessageKey:
+			a.Key = "message"
+			return a
+		case slog.TimeKey:
+			a.Key = "timestamp"
+			return a
+		case TraceKey, SpanKey, TraceSampledKey:
+			return a
+		}
+	}
+	if SensitiveKey(a.Key) && a.Value.Kind() != slog.KindGroup {
+		return slog.String(a.Key, Hidden)
+	}
+	return a
+}
+
+// Severity returns Cloud Logging's severity name for a slog level.
+func Severity(l slog.Level) string {
+	switch {
+	case l < slog.LevelInfo:
+		return "DEBUG"
+	case l < LevelNotice:
+		return "INFO"
+	case l < slog.LevelWarn:
+		return "NOTICE"
+	case l < slog.LevelError:
+		return "WARNING"
+	case l < LevelCritical:
+		return "ERROR"
+	default:
+		return "CRITICAL"
+	}
+}
+
+var (
+	sensitiveWord = regexp.MustCompile(`(?i)token|secret|key|passw|private|refresh|credential|authorization|cookie`)
+	// safeSuffix marks keys that describe a secret without holding it: a fingerprint, a
+	// version name, a type, an id, a count or a list of field names.
+	safeSuffix = regexp.MustCompile(`(?i)(fingerprint|_version|_type|_id|_count|_fields|_names?|_at|_seconds)$`)
+)
+
+// SensitiveKey reports whether an attribute key names a value that must not be logged: it
+// contains token, secret, key, password, private, refresh, credential, authorization or
+// cookie, unless it ends in a suffix that describes such a value without holding it
+// (fingerprint, _version, _type, _id, _count, _fields, _name(s), _at, _seconds). So
+// "access_token" and "privateKey" are hidden, "token_fingerprint" and "secret_version" are not.
+func SensitiveKey(key string) bool {
+	return sensitiveWord.MatchString(key) && !safeSuffix.MatchString(key)
+}
+
+// Fingerprint identifies a token in audit logs without revealing it: "sha256:" and the first
+// 16 hex digits of its SHA-256. An empty token has the fingerprint "".
+func Fingerprint(token string) string {
+	if token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(token))
+	return "sha256:" + hex.EncodeToString(sum[:8])
+}
+
+// Trace identifies the distributed trace a request belongs to.
+type Trace struct {
+	ID      string // 32 hex digits
+	SpanID  string // as received: hex for traceparent, decimal for X-Cloud-Trace-Context
+	Sampled bool
+}
+
+type traceKey struct{}
+
+// WithTrace returns ctx carrying t, which the Handler adds to entries logged with it.
+func WithTrace(ctx context.Context, t Trace) context.Context {
+	if t.ID == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, traceKey{}, t)
+}
+
+// TraceFrom returns the trace carried by ctx, if any.
+func TraceFrom(ctx context.Context) (Trace, bool) {
+	t, ok := ctx.Value(traceKey{}).(Trace)
+	return t, ok
+}
+
+var (
+	traceparentRE = regexp.MustCompile(`^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$`)
+	cloudTraceRE  = regexp.MustCompile(`^([0-9a-fA-F]{1,32})(?:/([0-9]+))?(?:;o=([01]))?$`)
+)
+
+// TraceFromHeaders reads the W3C "traceparent" header, or else Google's
+// "X-Cloud-Trace-Context: TRACE/SPAN;o=1". Malformed or all-zero values yield ok=false.
+func TraceFromHeaders(h http.Header) (Trace, bool) {
+	if m := traceparentRE.FindStringSubmatch(strings.TrimSpace(h.Get("traceparent"))); m != nil {
+		if strings.Trim(m[1], "0") != "" {
+			flags, _ := hex.DecodeString(m[3])
+			return Trace{ID: m[1], SpanID: m[2], Sampled: len(flags) == 1 && flags[0]&1 == 1}, true
+		}
+	}
+	if m := cloudTraceRE.FindStringSubmatch(strings.TrimSpace(h.Get("X-Cloud-Trace-Context"))); m != nil {
+		if strings.Trim(m[1], "0") != "" {
+			span := m[2]
+			if span == "0" {
+				span = ""
+			}
+			return Trace{ID: strings.ToLower(m[1]), SpanID: span, Sampled: m[3] == "1"}, true
+		}
+	}
+	return Trace{}, false
+}
+
+// Middleware puts the trace of each request's headers on its context.
+func Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t, ok := TraceFromHeaders(r.Header); ok {
+			r = r.WithContext(WithTrace(r.Context(), t))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
