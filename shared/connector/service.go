@@ -20,6 +20,8 @@ type Service struct {
 	NewID func() string
 	// Log receives operational events (never secret values); nil discards them.
 	Log *slog.Logger
+
+	tokens tokenCache // minted tokens, see tokencache.go; a Service must not be copied
 }
 
 // Policy is the deployment's configuration of the rules.

@@ -1,0 +1,287 @@
+package connector
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Token cache rules. A cached token is served only while at least MinTokenRemaining of its
+// life is left; it is refreshed in the background a little before that floor, so that warm
+// callers never wait for Google.
+const (
+	// MinTokenRemaining is the least remaining lifetime of a token the cache hands out.
+	MinTokenRemaining = 5 * time.Minute
+	// earlyRefresh is how long before the MinTokenRemaining floor a background refresh starts
+	// (at most half of the token's usable life).
+	earlyRefresh = 5 * time.Minute
+	// fetchTimeout bounds one upstream mint made on behalf of the cache. Callers stop waiting
+	// at their own deadline; the mint itself is not cancelled by one impatient caller because
+	// others may share it.
+	fetchTimeout = 30 * time.Second
+	// refreshRetry is how long a failed background refresh waits before the next attempt.
+	refreshRetry = 30 * time.Second
+	// sweepEvery bounds how often expired entries are swept from the cache.
+	sweepEvery = time.Minute
+)
+
+// tokenKey names one cache entry: everything a minted token depends on. Two requests with
+// equal keys may share a token; any difference (another secret version, scope, boundary,
+// lifetime, subject token or token-relevant configuration) gets its own.
+type tokenKey struct {
+	ConnectorID   string
+	SecretVersion string
+	Config        string // fingerprint of the token-relevant configuration (see configFingerprint)
+	ResourceType  ResourceType
+	ResourceID    string
+	Scopes        []string
+	Boundary      *Boundary
+	Lifetime      time.Duration
+	SubjectToken  string // hashed into the key, never stored
+}
+
+// String encodes the key for maps and singleflight. The subject token appears only as a hash.
+func (k tokenKey) String() string {
+	var b strings.Builder
+	b.Grow(128)
+	field := func(s string) {
+		b.WriteString(strconv.Itoa(len(s)))
+		b.WriteByte(':')
+		b.WriteString(s)
+	}
+	field(k.ConnectorID)
+	field(k.SecretVersion)
+	field(k.Config)
+	field(string(k.ResourceType))
+	field(k.ResourceID)
+	scopes := slices.Clone(k.Scopes)
+	slices.Sort(scopes)
+	field(strings.Join(slices.Compact(scopes), " "))
+	if k.Boundary != nil {
+		field("b:" + k.Boundary.Bucket)
+		field(k.Boundary.Prefix)
+		field(strconv.FormatBool(k.Boundary.ReadOnly))
+	} else {
+		field("")
+	}
+	field(strconv.FormatInt(int64(k.Lifetime/time.Second), 10))
+	if k.SubjectToken != "" {
+		sum := sha256.Sum256([]byte(k.SubjectToken))
+		field(hex.EncodeToString(sum[:]))
+	} else {
+		field("")
+	}
+	return b.String()
+}
+
+// configFingerprint summarizes the parts of a connector, other than its secrets, that change
+// which token Google issues, so that an update seen by another instance (which did not call
+// Forget) never serves a token minted under the old configuration.
+func configFingerprint(c *Connector) string {
+	var b strings.Builder
+	b.WriteString(string(c.AuthMethod))
+	b.WriteByte(0)
+	b.WriteString(c.Config.ProjectID)
+	b.WriteByte(0)
+	b.WriteString(c.Config.ServiceAccountEmail)
+	b.WriteByte(0)
+	b.WriteString(c.Config.TargetPrincipal)
+	b.WriteByte(0)
+	b.WriteString(strings.Join(c.Config.Delegates, ","))
+	b.WriteByte(0)
+	b.WriteString(c.ExpiresAt.UTC().Format(time.RFC3339Nano))
+	return b.String()
+}
+
+// tokenCache is the per-process token cache of a Service. Its zero value is ready to use.
+// Concurrent misses for one key share a single upstream mint (singleflight); hits are served
+// while the token has at least MinTokenRemaining left, and refreshed in the background before
+// that floor.
+type tokenCache struct {
+	mu        sync.Mutex
+	entries   map[string]*cacheEntry
+	byConn    map[string]map[string]struct{} // connector id → keys (cached or in flight)
+	gen       map[string]uint64              // connector id → generation, bumped by forget
+	lastSweep time.Time
+	flights   singleflight.Group
+}
+
+type cacheEntry struct {
+	tok        Token
+	refreshAt  time.Time
+	refreshing bool
+}
+
+// mintFunc mints a fresh token upstream.
+type mintFunc func(ctx context.Context) (Token, error)
+
+// get returns a token for key: a cached one with at least MinTokenRemaining left (hit = true),
+// or a fresh one from mint, shared with every concurrent caller of the same key. now is the
+// injected clock.
+func (c *tokenCache) get(ctx context.Context, now func() time.Time, k tokenKey, mint mintFunc) (tok Token, hit bool, err error) {
+	key := k.String()
+	t := now()
+	c.mu.Lock()
+	if e, ok := c.entries[key]; ok && e.tok.Expiry.Sub(t) >= MinTokenRemaining {
+		tok = e.tok
+		if !t.Before(e.refreshAt) && !e.refreshing {
+			e.refreshing = true
+			go c.refresh(now, k.ConnectorID, key, c.gen[k.ConnectorID], mint)
+		}
+		c.mu.Unlock()
+		return tok, true, nil
+	}
+	gen := c.gen[k.ConnectorID]
+	c.track(k.ConnectorID, key)
+	c.mu.Unlock()
+
+	// The shared mint runs detached from this caller's cancellation (other callers may be
+	// waiting on it) but within fetchTimeout; each caller stops waiting at its own deadline.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	ch := c.flights.DoChan(key, func() (any, error) {
+		defer cancel()
+		return c.fill(fctx, now, k.ConnectorID, key, gen, mint)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Token{}, false, r.Err
+		}
+		return r.Val.(Token), false, nil
+	case <-ctx.Done():
+		return Token{}, false, ctx.Err()
+	}
+}
+
+// fill runs inside a flight: it re-checks the cache (a flight that just ended may have filled
+// it), mints, and stores the result unless the connector was forgotten meanwhile.
+func (c *tokenCache) fill(ctx context.Context, now func() time.Time, connID, key string, gen uint64, mint mintFunc) (Token, error) {
+	c.mu.Lock()
+	if e, ok := c.entries[key]; ok && e.tok.Expiry.Sub(now()) >= MinTokenRemaining {
+		tok := e.tok
+		c.mu.Unlock()
+		return tok, nil
+	}
+	c.mu.Unlock()
+	tok, err := mint(ctx)
+	if err != nil {
+		return Token{}, err
+	}
+	c.store(now(), connID, key, gen, tok)
+	return tok, nil
+}
+
+// refresh re-mints key in the background while the old token is still being served.
+func (c *tokenCache) refresh(now func() time.Time, connID, key string, gen uint64, mint mintFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	defer cancel()
+	_, err, _ := c.flights.Do(key, func() (any, error) {
+		tok, err := mint(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.store(now(), connID, key, gen, tok)
+		return tok, nil
+	})
+	if err != nil {
+		c.mu.Lock()
+		if e, ok := c.entries[key]; ok {
+			e.refreshing = false
+			e.refreshAt = now().Add(refreshRetry)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// store caches tok under key unless it is already too short-lived to be served or the
+// connector was forgotten since the mint started (generation changed).
+func (c *tokenCache) store(t time.Time, connID, key string, gen uint64, tok Token) {
+	usable := tok.Expiry.Sub(t) - MinTokenRemaining
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen[connID] != gen {
+		return
+	}
+	if usable <= 0 {
+		delete(c.entries, key)
+		return
+	}
+	if c.entries == nil {
+		c.entries = map[string]*cacheEntry{}
+	}
+	c.entries[key] = &cacheEntry{tok: tok, refreshAt: t.Add(usable - min(earlyRefresh, usable/2))}
+	c.track(connID, key)
+	if t.Sub(c.lastSweep) >= sweepEvery {
+		c.sweep(t)
+	}
+}
+
+// track records that key belongs to connID. Callers hold mu.
+func (c *tokenCache) track(connID, key string) {
+	if c.byConn == nil {
+		c.byConn = map[string]map[string]struct{}{}
+	}
+	keys := c.byConn[connID]
+	if keys == nil {
+		keys = map[string]struct{}{}
+		c.byConn[connID] = keys
+	}
+	keys[key] = struct{}{}
+}
+
+// sweep drops entries that can no longer be served. Callers hold mu.
+func (c *tokenCache) sweep(t time.Time) {
+	c.lastSweep = t
+	for key, e := range c.entries {
+		if e.tok.Expiry.Sub(t) < MinTokenRemaining && !e.refreshing {
+			delete(c.entries, key)
+		}
+	}
+	for connID, keys := range c.byConn {
+		for key := range keys {
+			if _, ok := c.entries[key]; !ok {
+				delete(keys, key)
+			}
+		}
+		if len(keys) == 0 {
+			delete(c.byConn, connID)
+		}
+	}
+}
+
+// forget drops every token of connID, cached or being minted: later requests mint anew.
+func (c *tokenCache) forget(connID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key := range c.byConn[connID] {
+		delete(c.entries, key)
+		c.flights.Forget(key)
+	}
+	delete(c.byConn, connID)
+	if c.gen == nil {
+		c.gen = map[string]uint64{}
+	}
+	c.gen[connID]++
+}
+
+// len reports how many tokens are cached (for tests).
+func (c *tokenCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+// Forget drops the cached tokens of a connector, so that the next mint goes to Google with
+// the connector's current configuration and secrets. Update, Delete and Refresh call it;
+// other instances notice the change through the secret version and configuration in the
+// cache key.
+func (s *Service) Forget(connectorID string) {
+	s.tokens.forget(connectorID)
+}

@@ -1,0 +1,175 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// VerifyTypeTimeout bounds the check of one resource type during verification. Types are
+// checked concurrently; a type that has not answered by then is reported as timed out while
+// the others keep their results.
+const VerifyTypeTimeout = 20 * time.Second
+
+// verifyScopes are the scopes of the token that proves a connector can authenticate.
+var verifyScopes = []string{ScopeCloudPlatform}
+
+// resourceTypeNouns names each resource type in plural, for messages.
+var resourceTypeNouns = map[ResourceType]string{
+	GCPGeneric:        "GCP projects",
+	GCSBucket:         "GCS buckets",
+	KubernetesCluster: "GKE clusters",
+	DockerRegistry:    "Docker registries",
+}
+
+// listPermissions names the IAM permission a listing needs, for empty-list hints.
+var listPermissions = map[ResourceType]string{
+	GCPGeneric:        "resourcemanager.projects.get",
+	GCSBucket:         "storage.buckets.list",
+	KubernetesCluster: "container.clusters.list",
+	DockerRegistry:    "artifactregistry.repositories.list",
+}
+
+// verify finds out what the grant reaches: first whether it can authenticate at all (the
+// global check), then, concurrently and each within VerifyTypeTimeout, every resource type
+// in scope. rt narrows the check to one type ("" = every type the connector serves); id,
+// canonical, checks one resource instead of listing (only with a single type; a
+// single-instance connector's own id is the default); list=false with no id runs only the
+// global check.
+//
+// What Google refuses is reported inside Resources: Error for the global check (and for the
+// only type of a single-type connector), ResourceResult.Error per type, with Google's text
+// passed through. The returned error is for what verification could not decide: bad
+// arguments, Google unavailable during the global check, a cancelled context.
+func (s *Service) verify(ctx context.Context, g Grant, rt ResourceType, id string, list bool) (*Resources, error) {
+	c := g.Connector
+	if c == nil {
+		return nil, Errorf(ErrInternal, "verify: grant without a connector")
+	}
+	types := c.ResourceTypes
+	if rt != "" {
+		if !slices.Contains(c.ResourceTypes, rt) {
+			return nil, &Error{Kind: ErrInvalid, Field: "resource_type",
+				Message: fmt.Sprintf("connector %q does not serve resource type %q; it serves %s", c.Name, rt, quoteList(c.ResourceTypes))}
+		}
+		types = []ResourceType{rt}
+	}
+	if len(types) == 0 {
+		return nil, Errorf(ErrInternal, "verify: connector %q serves no resource types", c.Name)
+	}
+	if id == "" && len(types) == 1 && c.ResourceID != "" {
+		id = c.ResourceID
+	}
+	if id != "" && len(types) > 1 {
+		return nil, &Error{Kind: ErrInvalid, Field: "resource_id",
+			Message: fmt.Sprintf("connector %q serves several resource types; name one with resource_type to check resource id %q", c.Name, id)}
+	}
+
+	res := &Resources{Results: make([]ResourceResult, len(types))}
+	for i, t := range types {
+		res.Results[i].ResourceType = t
+	}
+	if !c.ExpiresAt.IsZero() && !s.now().Before(c.ExpiresAt) {
+		res.Error = fmt.Sprintf("connector %q: its credentials expired at %s; update it with fresh credentials",
+			c.Name, c.ExpiresAt.UTC().Format(time.RFC3339))
+		return res, nil
+	}
+
+	// Global check: can the credentials authenticate at all?
+	gctx, cancel := context.WithTimeout(ctx, VerifyTypeTimeout)
+	_, err := s.Google.Token(gctx, g, TokenRequest{Scopes: verifyScopes, Lifetime: time.Hour})
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("verify connector %q: %w", c.Name, ctx.Err())
+		}
+		if k := KindOf(err); k == ErrUpstreamUnavailable || k == ErrInternal {
+			return nil, err
+		}
+		res.Error = fmt.Sprintf("connector %q could not authenticate to Google Cloud: %s", c.Name, upstreamMessage(err))
+		return res, nil
+	}
+	if !list && id == "" {
+		return res, nil
+	}
+
+	s.checkTypes(ctx, g, res.Results, id)
+	if len(res.Results) == 1 && res.Results[0].Error != "" {
+		res.Error = res.Results[0].Error
+	}
+	return res, nil
+}
+
+// checkTypes fills results (one per type) concurrently; each type gets VerifyTypeTimeout.
+// A type that has not answered by its deadline is reported as timed out even if the adapter
+// ignores its context: results never wait past the deadline.
+func (s *Service) checkTypes(ctx context.Context, g Grant, results []ResourceResult, id string) {
+	tctx, cancel := context.WithTimeout(ctx, VerifyTypeTimeout)
+	defer cancel()
+	type answer struct {
+		i int
+		r ResourceResult
+	}
+	answers := make(chan answer, len(results)) // buffered: late answers never block
+	for i := range results {
+		rt := results[i].ResourceType
+		results[i].Error = fmt.Sprintf("connector %q: checking %s did not finish in time (limit %s)",
+			g.Connector.Name, resourceTypeNouns[rt], VerifyTypeTimeout)
+		go func() { answers <- answer{i, s.checkType(tctx, g, rt, id)} }()
+	}
+	for range results {
+		select {
+		case a := <-answers:
+			results[a.i] = a.r
+		case <-tctx.Done():
+			return
+		}
+	}
+}
+
+// checkType lists (id == "") or checks one resource of type rt.
+func (s *Service) checkType(ctx context.Context, g Grant, rt ResourceType, id string) ResourceResult {
+	r := ResourceResult{ResourceType: rt}
+	name := g.Connector.Name
+	ids, err := s.Google.ListResources(ctx, g, rt, id)
+	switch {
+	case err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		r.Error = fmt.Sprintf("connector %q: checking %s did not finish in time: %s", name, resourceTypeNouns[rt], upstreamMessage(err))
+	case err != nil && id != "":
+		r.Error = fmt.Sprintf("connector %q cannot access %s resource %q: %s", name, rt, id, upstreamMessage(err))
+	case err != nil:
+		r.Error = fmt.Sprintf("connector %q cannot list %s: %s", name, resourceTypeNouns[rt], upstreamMessage(err))
+	case len(ids) == 0 && id != "":
+		r.Error = fmt.Sprintf("connector %q cannot access %s resource %q: Google returned nothing", name, rt, id)
+	case len(ids) == 0:
+		r.Error = fmt.Sprintf("connector %q found no %s in project %q: there are none, or the credentials lack %s",
+			name, resourceTypeNouns[rt], g.Connector.Config.ProjectID, listPermissions[rt])
+	default:
+		r.ResourceIDs = ids
+	}
+	return r
+}
+
+// upstreamMessage is the caller-safe text of an error from the Google port: Google's own
+// message for upstream kinds, a generic text for anything unexpected.
+func upstreamMessage(err error) string {
+	switch KindOf(err) {
+	case ErrInternal:
+		return "an unexpected error occurred (see the service logs)"
+	default:
+		return MessageOf(err)
+	}
+}
+
+func quoteList[T ~string](xs []T) string {
+	s := ""
+	for i, x := range xs {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%q", x)
+	}
+	return s
+}
