@@ -295,21 +295,21 @@ func checkProject(p string) string {
 	id := p
 	if domain, rest, ok := strings.Cut(p, ":"); ok {
 		if why := checkDomain(domain); why != "" {
-			return fmt.Sprintf("the domain of domain-scoped project id %q %s", p, why)
+			return fmt.Sprintf("the domain of domain-scoped project id %s %s", quoteInput(p), why)
 		}
 		id = rest
 	}
 	if n := len(id); n < 6 || n > 30 {
-		return fmt.Sprintf("project id %q must be 6 to 30 characters long", id)
+		return fmt.Sprintf("project id %s must be 6 to 30 characters long", quoteInput(id))
 	}
 	if !isLower(id[0]) {
-		return fmt.Sprintf("project id %q must start with a lowercase letter", id)
+		return fmt.Sprintf("project id %s must start with a lowercase letter", quoteInput(id))
 	}
 	if id[len(id)-1] == '-' {
-		return fmt.Sprintf("project id %q must not end with a hyphen", id)
+		return fmt.Sprintf("project id %s must not end with a hyphen", quoteInput(id))
 	}
 	if !allOf(id, isLowerDigitHyphen) {
-		return fmt.Sprintf("project id %q may contain only lowercase letters, digits and hyphens", id)
+		return fmt.Sprintf("project id %s may contain only lowercase letters, digits and hyphens", quoteInput(id))
 	}
 	return ""
 }
@@ -360,37 +360,37 @@ func checkBucket(b string) string {
 		return "the bucket name is empty"
 	}
 	if !allOf(b, func(c byte) bool { return isLowerDigitHyphen(c) || c == '_' || c == '.' }) {
-		return fmt.Sprintf("bucket name %q may contain only lowercase letters, digits, '-', '_' and '.'", b)
+		return fmt.Sprintf("bucket name %s may contain only lowercase letters, digits, '-', '_' and '.'", quoteInput(b))
 	}
 	if strings.Contains(b, ".") {
 		if len(b) > 222 {
-			return fmt.Sprintf("bucket name %q is %d characters; names with dots are at most 222", b, len(b))
+			return fmt.Sprintf("bucket name %s is %d characters; names with dots are at most 222", quoteInput(b), len(b))
 		}
 		for part := range strings.SplitSeq(b, ".") {
 			if len(part) > 63 {
-				return fmt.Sprintf("bucket name %q has a dot-separated part longer than 63 characters", b)
+				return fmt.Sprintf("bucket name %s has a dot-separated part longer than 63 characters", quoteInput(b))
 			}
 		}
 	}
 	if n := len(b); n < 3 || (n > 63 && !strings.Contains(b, ".")) {
-		return fmt.Sprintf("bucket name %q must be 3 to 63 characters long (up to 222 with dots)", b)
+		return fmt.Sprintf("bucket name %s must be 3 to 63 characters long (up to 222 with dots)", quoteInput(b))
 	}
 	if !isLowerDigit(b[0]) || !isLowerDigit(b[len(b)-1]) {
-		return fmt.Sprintf("bucket name %q must start and end with a letter or digit", b)
+		return fmt.Sprintf("bucket name %s must start and end with a letter or digit", quoteInput(b))
 	}
 	for _, bad := range []string{"..", ".-", "-.", "._", "_."} {
 		if strings.Contains(b, bad) {
-			return fmt.Sprintf("bucket name %q must not contain %q", b, bad)
+			return fmt.Sprintf("bucket name %s must not contain %s", quoteInput(b), quoteInput(bad))
 		}
 	}
 	if a, err := netip.ParseAddr(b); err == nil && a.Is4() {
-		return fmt.Sprintf("bucket name %q must not be an IP address", b)
+		return fmt.Sprintf("bucket name %s must not be an IP address", quoteInput(b))
 	}
 	if strings.HasPrefix(b, "goog") {
-		return fmt.Sprintf("bucket name %q must not start with \"goog\"", b)
+		return fmt.Sprintf("bucket name %s must not start with \"goog\"", quoteInput(b))
 	}
 	if strings.Contains(strings.NewReplacer("0", "o").Replace(b), "google") {
-		return fmt.Sprintf("bucket name %q must not contain \"google\" or a close misspelling of it", b)
+		return fmt.Sprintf("bucket name %s must not contain \"google\" or a close misspelling of it", quoteInput(b))
 	}
 	return ""
 }
@@ -432,6 +432,9 @@ func parseCluster(s string) (ResourceID, string) {
 		if strings.Contains(name, "/") {
 			return ResourceID{}, "too many slashes for LOCATION/NAME"
 		}
+		if loc == "" {
+			return ResourceID{}, "the location before the slash is empty"
+		}
 		return cluster("", loc, name, false)
 	}
 	return cluster("", "", s, false)
@@ -448,7 +451,7 @@ func cluster(project, location, name string, needProject bool) (ResourceID, stri
 	}
 	if location != "" || needProject {
 		if !isRegion(location) && !isZone(location) {
-			return ResourceID{}, fmt.Sprintf("location %q is not a region (us-east1) or zone (us-east1-b)", location)
+			return ResourceID{}, fmt.Sprintf("location %s is not a region (us-east1) or zone (us-east1-b)", quoteInput(location))
 		}
 	}
 	return ResourceID{Type: KubernetesCluster, Project: project, Location: location, Name: name}, ""
@@ -461,13 +464,13 @@ func checkClusterName(n string) string {
 	case n == "":
 		return "the cluster name is empty"
 	case len(n) > 40:
-		return fmt.Sprintf("cluster name %q is longer than 40 characters", n)
+		return fmt.Sprintf("cluster name %s is longer than 40 characters", quoteInput(n))
 	case !allOf(n, isLowerDigitHyphen):
-		return fmt.Sprintf("cluster name %q may contain only lowercase letters, digits and hyphens", n)
+		return fmt.Sprintf("cluster name %s may contain only lowercase letters, digits and hyphens", quoteInput(n))
 	case !isLower(n[0]):
-		return fmt.Sprintf("cluster name %q must start with a lowercase letter", n)
+		return fmt.Sprintf("cluster name %s must start with a lowercase letter", quoteInput(n))
 	case n[len(n)-1] == '-':
-		return fmt.Sprintf("cluster name %q must end with a letter or digit", n)
+		return fmt.Sprintf("cluster name %s must end with a letter or digit", quoteInput(n))
 	}
 	return ""
 }
@@ -517,12 +520,12 @@ func parseRegistry(s string) (ResourceID, string) {
 			return ResourceID{}, why
 		}
 		if !isGARLocation(loc) {
-			return ResourceID{}, fmt.Sprintf("location %q is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", loc)
+			return ResourceID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", quoteInput(loc))
 		}
 		if gcrLoc, ok := gcrHosts[repo]; ok {
 			// The gcr.io-domain repositories that serve legacy GCR hosts.
 			if loc != gcrLoc {
-				return ResourceID{}, fmt.Sprintf("repository %q lives in location %q, not %q", repo, gcrLoc, loc)
+				return ResourceID{}, fmt.Sprintf("repository %s lives in location %s, not %s", quoteInput(repo), quoteInput(gcrLoc), quoteInput(loc))
 			}
 			return ResourceID{Type: DockerRegistry, Host: repo, Project: project, Location: loc, Name: repo}, ""
 		}
@@ -547,10 +550,10 @@ func parseRegistry(s string) (ResourceID, string) {
 	}
 	loc, ok := strings.CutSuffix(host, "-docker.pkg.dev")
 	if !ok {
-		return ResourceID{}, fmt.Sprintf("host %q is neither LOCATION-docker.pkg.dev nor a gcr.io host", host)
+		return ResourceID{}, fmt.Sprintf("host %s is neither LOCATION-docker.pkg.dev nor a gcr.io host", quoteInput(host))
 	}
 	if !isGARLocation(loc) {
-		return ResourceID{}, fmt.Sprintf("location %q is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", loc)
+		return ResourceID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", quoteInput(loc))
 	}
 	if why := checkProject(project); why != "" {
 		return ResourceID{}, why
@@ -605,14 +608,16 @@ func imagePath(rest string) (string, string) {
 // digit.
 func checkRepository(r string) string {
 	switch {
+	case r == "":
+		return "the repository id is empty"
 	case len(r) > 63:
-		return fmt.Sprintf("repository id %q is longer than 63 characters", r)
+		return fmt.Sprintf("repository id %s is longer than 63 characters", quoteInput(r))
 	case !allOf(r, isLowerDigitHyphen):
-		return fmt.Sprintf("repository id %q may contain only lowercase letters, digits and hyphens", r)
+		return fmt.Sprintf("repository id %s may contain only lowercase letters, digits and hyphens", quoteInput(r))
 	case !isLower(r[0]):
-		return fmt.Sprintf("repository id %q must start with a lowercase letter", r)
+		return fmt.Sprintf("repository id %s must start with a lowercase letter", quoteInput(r))
 	case r[len(r)-1] == '-':
-		return fmt.Sprintf("repository id %q must end with a letter or digit", r)
+		return fmt.Sprintf("repository id %s must end with a letter or digit", quoteInput(r))
 	}
 	return ""
 }

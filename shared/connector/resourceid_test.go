@@ -1,0 +1,413 @@
+package connector
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseResourceID_Valid(t *testing.T) {
+	tests := []struct {
+		rt   ResourceType
+		in   string
+		want ResourceID
+		str  string // canonical form
+	}{
+		// gcp-generic
+		{GCPGeneric, "my-project", ResourceID{Type: GCPGeneric, Project: "my-project"}, "my-project"},
+		{GCPGeneric, "projects/my-project", ResourceID{Type: GCPGeneric, Project: "my-project"}, "my-project"},
+		{GCPGeneric, "abcdef", ResourceID{Type: GCPGeneric, Project: "abcdef"}, "abcdef"},
+		{GCPGeneric, "a23456789012345678901234567890", ResourceID{Type: GCPGeneric, Project: "a23456789012345678901234567890"}, "a23456789012345678901234567890"},
+		{GCPGeneric, "example.com:my-proj", ResourceID{Type: GCPGeneric, Project: "example.com:my-proj"}, "example.com:my-proj"},
+		{GCPGeneric, "projects/sub.example.co.uk:my-proj", ResourceID{Type: GCPGeneric, Project: "sub.example.co.uk:my-proj"}, "sub.example.co.uk:my-proj"},
+
+		// gcs-bucket
+		{GCSBucket, "my-bucket", ResourceID{Type: GCSBucket, Name: "my-bucket"}, "gs://my-bucket"},
+		{GCSBucket, "gs://my-bucket", ResourceID{Type: GCSBucket, Name: "my-bucket"}, "gs://my-bucket"},
+		{GCSBucket, "gs://my-bucket/", ResourceID{Type: GCSBucket, Name: "my-bucket"}, "gs://my-bucket"},
+		{GCSBucket, "gs://my-bucket/a/b/c.txt", ResourceID{Type: GCSBucket, Name: "my-bucket", Path: "a/b/c.txt"}, "gs://my-bucket"},
+		{GCSBucket, "gs://my-bucket/dir with spaces/ünïcode", ResourceID{Type: GCSBucket, Name: "my-bucket", Path: "dir with spaces/ünïcode"}, "gs://my-bucket"},
+		{GCSBucket, "abc", ResourceID{Type: GCSBucket, Name: "abc"}, "gs://abc"},
+		{GCSBucket, "my_bucket_1", ResourceID{Type: GCSBucket, Name: "my_bucket_1"}, "gs://my_bucket_1"},
+		{GCSBucket, "0bucket9", ResourceID{Type: GCSBucket, Name: "0bucket9"}, "gs://0bucket9"},
+		{GCSBucket, strings.Repeat("b", 63), ResourceID{Type: GCSBucket, Name: strings.Repeat("b", 63)}, "gs://" + strings.Repeat("b", 63)},
+		{GCSBucket, "gs://assets.example.com", ResourceID{Type: GCSBucket, Name: "assets.example.com"}, "gs://assets.example.com"},
+		{GCSBucket, dottedBucket(222), ResourceID{Type: GCSBucket, Name: dottedBucket(222)}, "gs://" + dottedBucket(222)},
+		{GCSBucket, "1.2.3.4.5", ResourceID{Type: GCSBucket, Name: "1.2.3.4.5"}, "gs://1.2.3.4.5"},
+
+		// kubernetes-cluster
+		{KubernetesCluster, "my-cluster", ResourceID{Type: KubernetesCluster, Name: "my-cluster"}, "my-cluster"},
+		{KubernetesCluster, "c", ResourceID{Type: KubernetesCluster, Name: "c"}, "c"},
+		{KubernetesCluster, "us-east1/my-cluster", ResourceID{Type: KubernetesCluster, Location: "us-east1", Name: "my-cluster"}, "us-east1/my-cluster"},
+		{KubernetesCluster, "us-east1-b/my-cluster", ResourceID{Type: KubernetesCluster, Location: "us-east1-b", Name: "my-cluster"}, "us-east1-b/my-cluster"},
+		{KubernetesCluster, "northamerica-northeast2/c1", ResourceID{Type: KubernetesCluster, Location: "northamerica-northeast2", Name: "c1"}, "northamerica-northeast2/c1"},
+		{KubernetesCluster, "europe-west12-a/c1", ResourceID{Type: KubernetesCluster, Location: "europe-west12-a", Name: "c1"}, "europe-west12-a/c1"},
+		{KubernetesCluster, "projects/my-project/locations/europe-west1/clusters/prod",
+			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "europe-west1", Name: "prod"}, "europe-west1/prod"},
+		{KubernetesCluster, "projects/example.com:my-proj/locations/us-central1-c/clusters/prod",
+			ResourceID{Type: KubernetesCluster, Project: "example.com:my-proj", Location: "us-central1-c", Name: "prod"}, "us-central1-c/prod"},
+		{KubernetesCluster, "https://container.googleapis.com/v1/projects/my-project/locations/us-east1/clusters/prod",
+			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1", Name: "prod"}, "us-east1/prod"},
+		{KubernetesCluster, "https://container.googleapis.com/v1/projects/my-project/zones/us-east1-d/clusters/prod",
+			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1-d", Name: "prod"}, "us-east1-d/prod"},
+		{KubernetesCluster, "https://container.googleapis.com/v1beta1/projects/my-project/locations/us-east1/clusters/prod",
+			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1", Name: "prod"}, "us-east1/prod"},
+		{KubernetesCluster, "//container.googleapis.com/projects/my-project/locations/us-east1/clusters/prod",
+			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1", Name: "prod"}, "us-east1/prod"},
+		{KubernetesCluster, "gke_my-project_us-east1-b_prod",
+			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1-b", Name: "prod"}, "us-east1-b/prod"},
+		{KubernetesCluster, strings.Repeat("c", 40), ResourceID{Type: KubernetesCluster, Name: strings.Repeat("c", 40)}, strings.Repeat("c", 40)},
+
+		// docker-registry: Artifact Registry URIs
+		{DockerRegistry, "us-docker.pkg.dev/my-project/repo",
+			ResourceID{Type: DockerRegistry, Host: "us-docker.pkg.dev", Project: "my-project", Location: "us", Name: "repo"}, "us-docker.pkg.dev/my-project/repo"},
+		{DockerRegistry, "https://europe-west1-docker.pkg.dev/my-project/repo",
+			ResourceID{Type: DockerRegistry, Host: "europe-west1-docker.pkg.dev", Project: "my-project", Location: "europe-west1", Name: "repo"}, "europe-west1-docker.pkg.dev/my-project/repo"},
+		{DockerRegistry, "europe-docker.pkg.dev/my-project/repo/",
+			ResourceID{Type: DockerRegistry, Host: "europe-docker.pkg.dev", Project: "my-project", Location: "europe", Name: "repo"}, "europe-docker.pkg.dev/my-project/repo"},
+		{DockerRegistry, "asia-docker.pkg.dev/my-project/repo/team/app:v1.2",
+			ResourceID{Type: DockerRegistry, Host: "asia-docker.pkg.dev", Project: "my-project", Location: "asia", Name: "repo", Path: "team/app:v1.2"}, "asia-docker.pkg.dev/my-project/repo"},
+		{DockerRegistry, "https://us-east1-docker.pkg.dev/my-project/repo/app@sha256:0123abcd",
+			ResourceID{Type: DockerRegistry, Host: "us-east1-docker.pkg.dev", Project: "my-project", Location: "us-east1", Name: "repo", Path: "app@sha256:0123abcd"}, "us-east1-docker.pkg.dev/my-project/repo"},
+		{DockerRegistry, "us-docker.pkg.dev/example.com/my-proj/repo/app",
+			ResourceID{Type: DockerRegistry, Host: "us-docker.pkg.dev", Project: "example.com:my-proj", Location: "us", Name: "repo", Path: "app"}, "us-docker.pkg.dev/example.com/my-proj/repo"},
+		// docker-registry: Artifact Registry resource names
+		{DockerRegistry, "projects/my-project/locations/us-central1/repositories/repo",
+			ResourceID{Type: DockerRegistry, Host: "us-central1-docker.pkg.dev", Project: "my-project", Location: "us-central1", Name: "repo"}, "us-central1-docker.pkg.dev/my-project/repo"},
+		{DockerRegistry, "projects/example.com:my-proj/locations/europe/repositories/r",
+			ResourceID{Type: DockerRegistry, Host: "europe-docker.pkg.dev", Project: "example.com:my-proj", Location: "europe", Name: "r"}, "europe-docker.pkg.dev/example.com/my-proj/r"},
+		{DockerRegistry, "projects/my-project/locations/europe/repositories/eu.gcr.io",
+			ResourceID{Type: DockerRegistry, Host: "eu.gcr.io", Project: "my-project", Location: "europe", Name: "eu.gcr.io"}, "eu.gcr.io/my-project"},
+		// docker-registry: legacy Container Registry
+		{DockerRegistry, "gcr.io/my-project",
+			ResourceID{Type: DockerRegistry, Host: "gcr.io", Project: "my-project", Location: "us", Name: "gcr.io"}, "gcr.io/my-project"},
+		{DockerRegistry, "https://eu.gcr.io/my-project/app:latest",
+			ResourceID{Type: DockerRegistry, Host: "eu.gcr.io", Project: "my-project", Location: "europe", Name: "eu.gcr.io", Path: "app:latest"}, "eu.gcr.io/my-project"},
+		{DockerRegistry, "us.gcr.io/my-project/",
+			ResourceID{Type: DockerRegistry, Host: "us.gcr.io", Project: "my-project", Location: "us", Name: "us.gcr.io"}, "us.gcr.io/my-project"},
+		{DockerRegistry, "asia.gcr.io/example.com/my-proj/a/b",
+			ResourceID{Type: DockerRegistry, Host: "asia.gcr.io", Project: "example.com:my-proj", Location: "asia", Name: "asia.gcr.io", Path: "a/b"}, "asia.gcr.io/example.com/my-proj"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.rt)+"/"+tt.in, func(t *testing.T) {
+			got, err := ParseResourceID(tt.rt, tt.in)
+			if err != nil {
+				t.Fatalf("ParseResourceID(%s, %q) error = %v; want nil", tt.rt, tt.in, err)
+			}
+			if got != tt.want {
+				t.Errorf("ParseResourceID(%s, %q) = %#v; want %#v", tt.rt, tt.in, got, tt.want)
+			}
+			if s := got.String(); s != tt.str {
+				t.Errorf("ParseResourceID(%s, %q).String() = %q; want %q", tt.rt, tt.in, s, tt.str)
+			}
+			again, err := ParseResourceID(tt.rt, tt.str)
+			if err != nil || again != got.Canonical() {
+				t.Errorf("ParseResourceID(%s, %q) = %#v, %v; want %#v, nil", tt.rt, tt.str, again, err, got.Canonical())
+			}
+		})
+	}
+}
+
+// dottedBucket returns a valid dotted bucket name of n characters made of 63-character parts.
+func dottedBucket(n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		part := min(63, n-b.Len())
+		b.WriteString(strings.Repeat("a", part))
+	}
+	return b.String()
+}
+
+func TestParseResourceID_Invalid(t *testing.T) {
+	tests := []struct {
+		rt   ResourceType
+		in   string
+		want string // substring of the message, besides the type, the quoted input and the formats
+	}{
+		{GCPGeneric, "", "the resource id is empty"},
+		{GCPGeneric, "short", `project id "short" must be 6 to 30 characters long`},
+		{GCPGeneric, "a234567890123456789012345678901", "must be 6 to 30 characters long"},
+		{GCPGeneric, "My-Project", "must start with a lowercase letter"},
+		{GCPGeneric, "1project", "must start with a lowercase letter"},
+		{GCPGeneric, "my-project-", "must not end with a hyphen"},
+		{GCPGeneric, "my_project", "only lowercase letters, digits and hyphens"},
+		{GCPGeneric, "projects/", "the project id is empty"},
+		{GCPGeneric, "projects/my-project/zones", "only lowercase letters, digits and hyphens"},
+		{GCPGeneric, "example:my-proj", "must be a DNS name such as example.com"},
+		{GCPGeneric, "Example.com:my-proj", "must be a lowercase DNS name"},
+		{GCPGeneric, "example..com:my-proj", "must be a lowercase DNS name"},
+		{GCPGeneric, "example.com:abc", "must be 6 to 30 characters long"},
+		{GCPGeneric, " my-project", "must start with a lowercase letter"},
+
+		{GCSBucket, "ab", "must be 3 to 63 characters long"},
+		{GCSBucket, "gs://", "the bucket name is empty"},
+		{GCSBucket, "gs:///path", "the bucket name is empty"},
+		{GCSBucket, strings.Repeat("b", 64), "must be 3 to 63 characters long (up to 222 with dots)"},
+		{GCSBucket, dottedBucket(223), "names with dots are at most 222"},
+		{GCSBucket, strings.Repeat("a", 64) + ".com", "dot-separated part longer than 63 characters"},
+		{GCSBucket, "My-Bucket", "may contain only lowercase letters, digits, '-', '_' and '.'"},
+		{GCSBucket, "my bucket", "may contain only lowercase letters"},
+		{GCSBucket, "-bucket", "must start and end with a letter or digit"},
+		{GCSBucket, "bucket_", "must start and end with a letter or digit"},
+		{GCSBucket, ".bucket", "must start and end with a letter or digit"},
+		{GCSBucket, "my..bucket", `must not contain ".."`},
+		{GCSBucket, "my.-bucket", `must not contain ".-"`},
+		{GCSBucket, "my-.bucket", `must not contain "-."`},
+		{GCSBucket, "192.168.5.4", "must not be an IP address"},
+		{GCSBucket, "gs://10.0.0.1/x", "must not be an IP address"},
+		{GCSBucket, "goog-data", `must not start with "goog"`},
+		{GCSBucket, "my-google-bucket", `must not contain "google"`},
+		{GCSBucket, "my-g00gle-bucket", "close misspelling"},
+		{GCSBucket, "bucket/path", "a bucket name has no slashes"},
+		{GCSBucket, "s3://bucket", "a bucket name has no slashes"},
+		{GCSBucket, "GS://bucket", "a bucket name has no slashes"},
+		{GCSBucket, "gs://bucket/a\nb", "without control characters"},
+		{GCSBucket, "gs://bucket/\xff", "valid UTF-8"},
+
+		{KubernetesCluster, "", "the resource id is empty"},
+		{KubernetesCluster, "My-Cluster", "may contain only lowercase letters, digits and hyphens"},
+		{KubernetesCluster, "1cluster", "must start with a lowercase letter"},
+		{KubernetesCluster, "cluster-", "must end with a letter or digit"},
+		{KubernetesCluster, strings.Repeat("c", 41), "longer than 40 characters"},
+		{KubernetesCluster, "my_cluster", "may contain only lowercase letters"},
+		{KubernetesCluster, "us-east1/", "the cluster name is empty"},
+		{KubernetesCluster, "/my-cluster", "the location before the slash is empty"},
+		{KubernetesCluster, "us/my-cluster", `location "us" is not a region (us-east1) or zone (us-east1-b)`},
+		{KubernetesCluster, "us-east/my-cluster", `location "us-east" is not a region`},
+		{KubernetesCluster, "us-east01/my-cluster", `location "us-east01" is not a region`},
+		{KubernetesCluster, "us-east1-bb/my-cluster", `location "us-east1-bb" is not a region`},
+		{KubernetesCluster, "us-east1/a/b", "too many slashes"},
+		{KubernetesCluster, "projects/my-project/clusters/prod", "a full cluster name reads projects/PROJECT_ID/locations/LOCATION/clusters/NAME"},
+		{KubernetesCluster, "projects/my-project/locations/us-east1/clusters/prod/nodePools/p", "a full cluster name reads"},
+		{KubernetesCluster, "projects/x/locations/us-east1/clusters/prod", `project id "x" must be 6 to 30 characters long`},
+		{KubernetesCluster, "projects/my-project/locations/-/clusters/prod", `location "-" is not a region`},
+		{KubernetesCluster, "https://container.googleapis.com/v2/projects/my-project/locations/us-east1/clusters/prod", "too many slashes"},
+		{KubernetesCluster, "gke_my-project_prod", "a gcloud context name reads gke_PROJECT_ID_LOCATION_NAME"},
+		{KubernetesCluster, "gke_my-project_mars1_prod", `location "mars1" is not a region`},
+
+		{DockerRegistry, "", "the resource id is empty"},
+		{DockerRegistry, "docker.io/library/alpine", `host "docker.io" is neither LOCATION-docker.pkg.dev nor a gcr.io host`},
+		{DockerRegistry, "http://us-docker.pkg.dev/my-project/repo", `host "http:" is neither`},
+		{DockerRegistry, "eu-docker.pkg.dev/my-project/repo", `location "eu" is not an Artifact Registry region`},
+		{DockerRegistry, "US-docker.pkg.dev/my-project/repo", `location "US" is not an Artifact Registry region`},
+		{DockerRegistry, "us-docker.pkg.dev/my-project", "the URI names no repository"},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/", "the URI names no repository"},
+		{DockerRegistry, "us-docker.pkg.dev/My-Project/repo", "must start with a lowercase letter"},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/Repo", `repository id "Repo" may contain only lowercase letters, digits and hyphens`},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/1repo", `repository id "1repo" must start with a lowercase letter`},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/repo-", "must end with a letter or digit"},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/" + strings.Repeat("r", 64), "longer than 63 characters"},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/repo//img", "the image path has an empty segment"},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/repo/im g", "printable ASCII characters without spaces"},
+		{DockerRegistry, "us-docker.pkg.dev/example.com:my-proj/repo", "only lowercase letters, digits and hyphens"},
+		{DockerRegistry, "gcr.io", "the project id is empty"},
+		{DockerRegistry, "gcr.io/", "the project id is empty"},
+		{DockerRegistry, "eu.gcr.io/shrt", `project id "shrt" must be 6 to 30 characters long`},
+		{DockerRegistry, "europe.gcr.io/my-project", `host "europe.gcr.io" is neither`},
+		{DockerRegistry, "projects/my-project/locations/us/repositories", "a repository name reads projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY"},
+		{DockerRegistry, "projects/my-project/locations/eu/repositories/repo", `location "eu" is not an Artifact Registry region`},
+		{DockerRegistry, "projects/my-project/locations/us/repositories/eu.gcr.io", `repository "eu.gcr.io" lives in location "europe", not "us"`},
+		{DockerRegistry, "projects/my-project/locations/us/repositories/my.repo", `repository id "my.repo" may contain only`},
+		{DockerRegistry, "projects/my-project/locations/us/repositories/", "the repository id is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.rt)+"/"+tt.in, func(t *testing.T) {
+			got, err := ParseResourceID(tt.rt, tt.in)
+			if err == nil {
+				t.Fatalf("ParseResourceID(%s, %q) = %#v, nil; want error containing %q", tt.rt, tt.in, got, tt.want)
+			}
+			if got != (ResourceID{}) {
+				t.Errorf("ParseResourceID(%s, %q) = %#v with an error; want the zero ResourceID", tt.rt, tt.in, got)
+			}
+			checkIDError(t, err, tt.rt, tt.in, tt.want)
+		})
+	}
+}
+
+// checkIDError checks the shape every resource id error shares: ErrInvalid on field
+// resource_id, naming the type, echoing the input, listing the formats, plus want.
+func checkIDError(t *testing.T, err error, rt ResourceType, in, want string) {
+	t.Helper()
+	if !errors.Is(err, ErrInvalid) || FieldOf(err) != "resource_id" {
+		t.Errorf("ParseResourceID(%s, %q) error kind, field = %q, %q; want %q, %q", rt, in, KindOf(err), FieldOf(err), ErrInvalid, "resource_id")
+	}
+	msg := MessageOf(err)
+	for _, w := range []string{want, "(" + string(rt) + ")", quoteInput(in), "accepted formats: " + strings.Join(idFormats[rt].accepted, " | ")} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("ParseResourceID(%s, %q) error = %q; want it to contain %q", rt, in, msg, w)
+		}
+	}
+}
+
+func TestParseResourceID_UnknownType(t *testing.T) {
+	_, err := ParseResourceID("s3-bucket", "my-bucket")
+	if !errors.Is(err, ErrInvalid) || FieldOf(err) != "resource_type" {
+		t.Fatalf(`ParseResourceID("s3-bucket", ...) error = %v (field %q); want ErrInvalid on resource_type`, err, FieldOf(err))
+	}
+	for _, w := range []string{`"s3-bucket"`, "gcp-generic, gcs-bucket, kubernetes-cluster, docker-registry"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf(`ParseResourceID("s3-bucket", ...) error = %q; want it to contain %q`, err, w)
+		}
+	}
+}
+
+func TestParseResourceID_EchoIsSafe(t *testing.T) {
+	long := "gs://" + strings.Repeat("é", 300) // 605 bytes, cut in the middle of runes
+	tests := []struct {
+		name, in string
+		want     []string
+		notWant  []string
+	}{
+		{"control characters escaped", "bad\x1b[31mbucket\n", []string{`"bad\x1b[31mbucket\n"`}, []string{"\x1b", "\n"}},
+		{"long input cut", long, []string{"... (605 bytes)"}, []string{strings.Repeat("é", 60)}},
+		{"too long", strings.Repeat("a", MaxResourceIDLen+1), []string{"longer than 1024 bytes", "(1025 bytes)"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseResourceID(GCSBucket, tt.in)
+			if err == nil {
+				t.Fatalf("ParseResourceID(gcs-bucket, %q) error = nil; want an error", tt.in)
+			}
+			msg := MessageOf(err)
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("ParseResourceID(gcs-bucket, %q) error = %q; want it to contain %q", tt.in, msg, w)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(msg, w) {
+					t.Errorf("ParseResourceID(gcs-bucket, %q) error = %q; want it not to contain %q", tt.in, msg, w)
+				}
+			}
+			if len(msg) > 1000 {
+				t.Errorf("ParseResourceID(gcs-bucket, %q) error is %d bytes; want at most 1000", tt.in, len(msg))
+			}
+		})
+	}
+}
+
+func TestCanonicalResourceID(t *testing.T) {
+	tests := []struct {
+		rt      ResourceType
+		in      string
+		project string
+		want    string
+		wantErr string // "" when no error
+	}{
+		{GCPGeneric, "my-project", "my-project", "my-project", ""},
+		{GCPGeneric, "projects/my-project", "my-project", "my-project", ""},
+		{GCPGeneric, "other-project", "my-project", "", `gcp-generic resource id "other-project" is project "other-project", but the connector only gives access to its configured project "my-project"`},
+		{GCPGeneric, "example.com:my-proj", "example.com:my-proj", "example.com:my-proj", ""},
+		{GCPGeneric, "my-proj", "example.com:my-proj", "", `configured project "example.com:my-proj"`},
+		// Buckets are global: no project check here (verify checks the project's listing).
+		{GCSBucket, "gs://someone-elses-bucket/x", "my-project", "gs://someone-elses-bucket", ""},
+		{KubernetesCluster, "prod", "my-project", "prod", ""},
+		{KubernetesCluster, "us-east1/prod", "my-project", "us-east1/prod", ""},
+		{KubernetesCluster, "projects/my-project/locations/us-east1/clusters/prod", "my-project", "us-east1/prod", ""},
+		{KubernetesCluster, "projects/other-project/locations/us-east1/clusters/prod", "my-project", "",
+			`kubernetes-cluster resource id "projects/other-project/locations/us-east1/clusters/prod" is in project "other-project", but the connector is configured for project "my-project"`},
+		{KubernetesCluster, "gke_other-project_us-east1_prod", "my-project", "", `is in project "other-project"`},
+		{DockerRegistry, "https://us-docker.pkg.dev/my-project/repo/img:1", "my-project", "us-docker.pkg.dev/my-project/repo", ""},
+		{DockerRegistry, "us-docker.pkg.dev/other-project/repo", "my-project", "",
+			`docker-registry resource id "us-docker.pkg.dev/other-project/repo" is in project "other-project", but the connector is configured for project "my-project"`},
+		{DockerRegistry, "eu.gcr.io/other-project/img", "my-project", "", `is in project "other-project"`},
+		{DockerRegistry, "gcr.io/example.com/my-proj", "example.com:my-proj", "gcr.io/example.com/my-proj", ""},
+		{DockerRegistry, "projects/other-project/locations/us/repositories/r", "my-project", "", `is in project "other-project"`},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/repo", "", "us-docker.pkg.dev/my-project/repo", ""},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/Repo", "my-project", "", `repository id "Repo"`},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.rt)+"/"+tt.in, func(t *testing.T) {
+			got, err := CanonicalResourceID(tt.rt, tt.in, tt.project)
+			if tt.wantErr == "" {
+				if err != nil || got != tt.want {
+					t.Errorf("CanonicalResourceID(%s, %q, %q) = %q, %v; want %q, nil", tt.rt, tt.in, tt.project, got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(MessageOf(err), tt.wantErr) {
+				t.Fatalf("CanonicalResourceID(%s, %q, %q) = %q, %v; want error containing %q", tt.rt, tt.in, tt.project, got, err, tt.wantErr)
+			}
+			if !errors.Is(err, ErrInvalid) || FieldOf(err) != "resource_id" {
+				t.Errorf("CanonicalResourceID(%s, %q, %q) error kind, field = %q, %q; want %q, resource_id", tt.rt, tt.in, tt.project, KindOf(err), FieldOf(err), ErrInvalid)
+			}
+		})
+	}
+}
+
+func TestMatchCluster(t *testing.T) {
+	listed := []string{"us-east1/prod", "europe-west1-b/prod", "us-east1/staging", "asia-east1/dev", "us-east1/staging", "not a cluster id!"}
+	tests := []struct {
+		want     string
+		got      string
+		wantKind Kind
+		wantMsg  string
+	}{
+		{want: "staging", got: "us-east1/staging"},
+		{want: "dev", got: "asia-east1/dev"},
+		{want: "us-east1/prod", got: "us-east1/prod"},
+		{want: "europe-west1-b/prod", got: "europe-west1-b/prod"},
+		{want: "projects/my-project/locations/us-east1/clusters/prod", got: "us-east1/prod"},
+		{want: "prod", wantKind: ErrInvalid, wantMsg: `GKE cluster name "prod" is ambiguous: it matches clusters in 2 locations (europe-west1-b/prod, us-east1/prod); use location/name to pick one`},
+		{want: "missing", wantKind: ErrUpstreamNotFound, wantMsg: `GKE cluster "missing" not found or not accessible`},
+		{want: "europe-west1/prod", wantKind: ErrUpstreamNotFound, wantMsg: `"europe-west1/prod" not found`},
+		{want: "Bad_Name", wantKind: ErrInvalid, wantMsg: "invalid GKE cluster (kubernetes-cluster) resource id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			got, err := MatchCluster(listed, tt.want)
+			if tt.wantKind == "" {
+				if err != nil || got != tt.got {
+					t.Errorf("MatchCluster(listed, %q) = %q, %v; want %q, nil", tt.want, got, err, tt.got)
+				}
+				return
+			}
+			if KindOf(err) != tt.wantKind || !strings.Contains(MessageOf(err), tt.wantMsg) {
+				t.Errorf("MatchCluster(listed, %q) = %q, %v (kind %q); want kind %q with %q", tt.want, got, err, KindOf(err), tt.wantKind, tt.wantMsg)
+			}
+		})
+	}
+	if got, err := MatchCluster(nil, "prod"); KindOf(err) != ErrUpstreamNotFound {
+		t.Errorf("MatchCluster(nil, %q) = %q, %v; want ErrUpstreamNotFound", "prod", got, err)
+	}
+}
+
+func TestResourceIDAccessors(t *testing.T) {
+	tests := []struct {
+		rt          ResourceType
+		in          string
+		host        string
+		repository  string
+		clusterName string // with the connector project my-project
+	}{
+		{DockerRegistry, "https://europe-west1-docker.pkg.dev/my-project/repo/app:1", "europe-west1-docker.pkg.dev", "projects/my-project/locations/europe-west1/repositories/repo", ""},
+		{DockerRegistry, "us-docker.pkg.dev/example.com/my-proj/repo", "us-docker.pkg.dev", "projects/example.com:my-proj/locations/us/repositories/repo", ""},
+		{DockerRegistry, "eu.gcr.io/my-project/app", "eu.gcr.io", "projects/my-project/locations/europe/repositories/eu.gcr.io", ""},
+		{DockerRegistry, "gcr.io/my-project", "gcr.io", "projects/my-project/locations/us/repositories/gcr.io", ""},
+		{KubernetesCluster, "us-east1-b/prod", "", "", "projects/my-project/locations/us-east1-b/clusters/prod"},
+		{KubernetesCluster, "projects/example.com:other-proj/locations/us-east1/clusters/prod", "", "", "projects/example.com:other-proj/locations/us-east1/clusters/prod"},
+		{KubernetesCluster, "prod", "", "", ""},
+		{GCSBucket, "gs://b-1/x", "", "", ""},
+		{GCPGeneric, "my-project", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.rt)+"/"+tt.in, func(t *testing.T) {
+			r, err := ParseResourceID(tt.rt, tt.in)
+			if err != nil {
+				t.Fatalf("ParseResourceID(%s, %q) error = %v", tt.rt, tt.in, err)
+			}
+			if got := r.RegistryHost(); got != tt.host {
+				t.Errorf("ParseResourceID(%s, %q).RegistryHost() = %q; want %q", tt.rt, tt.in, got, tt.host)
+			}
+			if got := r.RepositoryName(); got != tt.repository {
+				t.Errorf("ParseResourceID(%s, %q).RepositoryName() = %q; want %q", tt.rt, tt.in, got, tt.repository)
+			}
+			if got := r.ClusterName("my-project"); got != tt.clusterName {
+				t.Errorf("ParseResourceID(%s, %q).ClusterName(my-project) = %q; want %q", tt.rt, tt.in, got, tt.clusterName)
+			}
+		})
+	}
+}
