@@ -134,16 +134,22 @@ locals {
   # Every deployed function (name => resource), for IAM and audiences.
   functions = merge(google_cloudfunctions2_function.http, google_cloudfunctions2_function.event)
 
-  # One entry per (function, principal) pair that may invoke it.
-  invoker_grants = merge([
-    for fn, members in local.invokers : {
-      for m in members : "${fn} ${m}" => { function = fn, member = m }
-    }
-  ]...)
+  # One entry per (function, principal) pair that may invoke it. Keys are known at plan time
+  # (function name and caller kind or principal), values may be computed.
+  invoker_grants = merge(
+    {
+      for pair in setproduct([for name, f in local.http_functions : name if f.caller == "users"], var.invokers) :
+      "${pair[0]} ${pair[1]}" => { function = pair[0], member = pair[1] }
+    },
+    {
+      for name, f in merge(local.http_functions, local.event_functions) :
+      "${name} ${f.caller}" => { function = name, member = local.service_callers[f.caller] } if f.caller != "users"
+    },
+  )
 }
 
 # roles/run.invoker on each function's Cloud Run service, for exactly the principals in
-# local.invokers. No function is open to allUsers or allAuthenticatedUsers.
+# local.invoker_grants. No function is open to allUsers or allAuthenticatedUsers.
 resource "google_cloud_run_v2_service_iam_member" "invoker" {
   for_each = local.invoker_grants
 

@@ -14,26 +14,31 @@ locals {
   # the name registered in entrypoints.go.
   http_functions = {
     register = {
+      caller      = "users"
       entry_point = "Register"
       ingress     = var.public_ingress
       timeout     = var.request_timeout_seconds
     }
     verify = {
+      caller      = "users"
       entry_point = "Verify"
       ingress     = var.public_ingress
       timeout     = var.request_timeout_seconds
     }
     list = {
+      caller      = "users"
       entry_point = "List"
       ingress     = var.public_ingress
       timeout     = var.request_timeout_seconds
     }
     "mint-token" = {
+      caller      = "users"
       entry_point = "MintToken"
       ingress     = var.public_ingress
       timeout     = var.request_timeout_seconds
     }
     sweep = {
+      caller      = "scheduler"
       entry_point = "Sweep"
       ingress     = var.internal_ingress
       timeout     = var.sweep_timeout_seconds
@@ -43,6 +48,7 @@ locals {
   # Functions with a CloudEvent trigger.
   event_functions = {
     refresh = {
+      caller      = "eventarc"
       entry_point = "Refresh"
       ingress     = var.internal_ingress
       timeout     = var.request_timeout_seconds
@@ -50,14 +56,11 @@ locals {
     }
   }
 
-  # Who may call which function (roles/run.invoker on its Cloud Run service).
-  invokers = {
-    register     = var.invokers
-    verify       = var.invokers
-    list         = var.invokers
-    "mint-token" = var.invokers
-    sweep        = ["serviceAccount:${google_service_account.scheduler.email}"]
-    refresh      = ["serviceAccount:${google_service_account.events.email}"]
+  # Who may call each kind of function: "users" are var.invokers; the others are the services
+  # that drive sweep and refresh.
+  service_callers = {
+    scheduler = "serviceAccount:${google_service_account.scheduler.email}"
+    eventarc  = "serviceAccount:${google_service_account.events.email}"
   }
 
   # The service's configuration, identical for every function. The scheduler's account is an
