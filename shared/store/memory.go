@@ -1,0 +1,386 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+var _ connector.Store = (*Memory)(nil)
+
+// Memory is a connector.Store in process memory. The zero value is not usable; call
+// NewMemory. It is safe for concurrent use, and copies connectors in and out, so callers
+// never share its maps and slices.
+type Memory struct {
+	// Now stamps CreatedAt and UpdatedAt; nil means time.Now. Set it before first use.
+	Now func() time.Time
+
+	mu     sync.RWMutex
+	byID   map[string]*connector.Connector
+	byName map[string]string // name → id
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory {
+	return &Memory{byID: map[string]*connector.Connector{}, byName: map[string]string{}}
+}
+
+func (m *Memory) now() time.Time {
+	if m.Now != nil {
+		return m.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Create stores c under c.ID and sets its CreatedAt, UpdatedAt and Revision.
+func (m *Memory) Create(ctx context.Context, c *connector.Connector) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c == nil || c.ID == "" || c.Name == "" {
+		return connector.Errorf(connector.ErrInvalid, "store: create: connector id and name are required")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.byID[c.ID]; ok {
+		return connector.Errorf(connector.ErrAlreadyExists, "a connector with id %q already exists", c.ID)
+	}
+	if _, ok := m.byName[c.Name]; ok {
+		return connector.Errorf(connector.ErrAlreadyExists, "a connector named %q already exists", c.Name)
+	}
+	now := m.now()
+	c.CreatedAt, c.UpdatedAt, c.Revision = now, now, 1
+	m.byID[c.ID] = clone(c)
+	m.byName[c.Name] = c.ID
+	return nil
+}
+
+// Get returns the connector with id.
+func (m *Memory) Get(ctx context.Context, id string) (*connector.Connector, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c, ok := m.byID[id]
+	if !ok {
+		return nil, notFoundID(id)
+	}
+	return clone(c), nil
+}
+
+// GetByName returns the connector named name.
+func (m *Memory) GetByName(ctx context.Context, name string) (*connector.Connector, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	id, ok := m.byName[name]
+	if !ok {
+		return nil, notFoundName(name)
+	}
+	return clone(m.byID[id]), nil
+}
+
+// List returns one page of the connectors matching f, ordered by name.
+func (m *Memory) List(ctx context.Context, f connector.Filter, p connector.Page) ([]*connector.Connector, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	after, err := decodeToken(p.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	size := pageSize(p.Size)
+	m.mu.RLock()
+	names := make([]string, 0, len(m.byName))
+	for name := range m.byName {
+		if name > after {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	var out []*connector.Connector
+	more := false
+	for _, name := range names {
+		c := m.byID[m.byName[name]]
+		if !matches(c, f) {
+			continue
+		}
+		if len(out) == size {
+			more = true
+			break
+		}
+		out = append(out, clone(c))
+	}
+	m.mu.RUnlock()
+	if !more {
+		return out, "", nil
+	}
+	return out, encodeToken(out[len(out)-1].Name), nil
+}
+
+// Update replaces the stored connector c.ID when its Revision is c.Revision.
+func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c == nil || c.ID == "" || c.Name == "" {
+		return connector.Errorf(connector.ErrInvalid, "store: update: connector id and name are required")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.byID[c.ID]
+	if !ok {
+		return notFoundID(c.ID)
+	}
+	if old.Revision != c.Revision {
+		return conflict(c.ID, c.Revision, old.Revision)
+	}
+	if c.Name != old.Name {
+		if _, taken := m.byName[c.Name]; taken {
+			return connector.Errorf(connector.ErrAlreadyExists, "a connector named %q already exists", c.Name)
+		}
+		delete(m.byName, old.Name)
+		m.byName[c.Name] = c.ID
+	}
+	c.CreatedAt = old.CreatedAt
+	c.UpdatedAt = m.now()
+	c.Revision = old.Revision + 1
+	m.byID[c.ID] = clone(c)
+	return nil
+}
+
+// Delete removes the connector id.
+func (m *Memory) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.byID[id]
+	if !ok {
+		return notFoundID(id)
+	}
+	delete(m.byID, id)
+	delete(m.byName, c.Name)
+	return nil
+}
+
+func notFoundID(id string) error {
+	return connector.Errorf(connector.ErrNotFound, "connector %q not found", id)
+}
+
+func notFoundName(name string) error {
+	return connector.Errorf(connector.ErrNotFound, "connector %q not found", name)
+}
+
+func conflict(id string, have, stored int64) error {
+	return connector.Errorf(connector.ErrConflict,
+		"connector %q was changed by someone else (revision %d, now %d): read it again and retry", id, have, stored)
+}
+
+// secretState is the lifecycle state of one secret version.
+type secretState int
+
+const (
+	versionEnabled secretState = iota
+	versionDisabled
+	versionDestroyed
+)
+
+var _ connector.SecretStore = (*MemorySecrets)(nil)
+
+// MemorySecrets is a connector.SecretStore in process memory, with Secret Manager's version
+// lifecycle: versions are numbered "1", "2", ... per connector and are enabled, disabled or
+// destroyed. Call NewMemorySecrets; it is safe for concurrent use.
+type MemorySecrets struct {
+	// Now stamps secret creation times (see SecretCreateTimes); nil means time.Now.
+	Now func() time.Time
+
+	mu      sync.Mutex
+	secrets map[string]*memSecret // by connector id
+}
+
+type memSecret struct {
+	created  time.Time
+	next     int
+	versions map[string]*memVersion
+}
+
+type memVersion struct {
+	fields map[string]string
+	state  secretState
+}
+
+// NewMemorySecrets returns an empty in-memory secret store.
+func NewMemorySecrets() *MemorySecrets {
+	return &MemorySecrets{secrets: map[string]*memSecret{}}
+}
+
+func (m *MemorySecrets) now() time.Time {
+	if m.Now != nil {
+		return m.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// AddVersion stores s as a new version of the connector's secret.
+func (m *MemorySecrets) AddVersion(ctx context.Context, connectorID string, s connector.Secrets) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if connectorID == "" {
+		return "", connector.Errorf(connector.ErrInvalid, "store: add secret version: connector id is required")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sec, ok := m.secrets[connectorID]
+	if !ok {
+		sec = &memSecret{created: m.now(), versions: map[string]*memVersion{}}
+		m.secrets[connectorID] = sec
+	}
+	sec.next++
+	v := strconv.Itoa(sec.next)
+	sec.versions[v] = &memVersion{fields: s.Fields()}
+	return v, nil
+}
+
+// Access returns the values of one enabled version.
+func (m *MemorySecrets) Access(ctx context.Context, connectorID, version string) (connector.Secrets, error) {
+	if err := ctx.Err(); err != nil {
+		return connector.Secrets{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, err := m.version(connectorID, version)
+	if err != nil {
+		return connector.Secrets{}, err
+	}
+	switch v.state {
+	case versionDisabled:
+		return connector.Secrets{}, versionUnusable(connectorID, version, "disabled")
+	case versionDestroyed:
+		return connector.Secrets{}, versionUnusable(connectorID, version, "destroyed")
+	}
+	return connector.SecretsFromFields(cloneMap(v.fields))
+}
+
+// DisableVersion disables one version: Access then fails until it is enabled again (which
+// gcpconn never does). Refresh and tests use it; a missing version is ErrNotFound.
+func (m *MemorySecrets) DisableVersion(ctx context.Context, connectorID, version string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, err := m.version(connectorID, version)
+	if err != nil {
+		return err
+	}
+	if v.state == versionEnabled {
+		v.state = versionDisabled
+	}
+	return nil
+}
+
+// DestroyVersion disables, then destroys one version, dropping its values.
+func (m *MemorySecrets) DestroyVersion(ctx context.Context, connectorID, version string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, err := m.version(connectorID, version)
+	if err != nil {
+		return nil // missing: nothing to destroy
+	}
+	v.state, v.fields = versionDestroyed, nil
+	return nil
+}
+
+// Delete removes the connector's secret with all its versions.
+func (m *MemorySecrets) Delete(ctx context.Context, connectorID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.secrets, connectorID)
+	return nil
+}
+
+// ListConnectorIDs returns the ids of the connectors that have a secret, sorted.
+func (m *MemorySecrets) ListConnectorIDs(ctx context.Context) ([]string, error) {
+	times, err := m.SecretCreateTimes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(times))
+	for id := range times {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// SecretCreateTimes returns, per connector id, when its secret was created (see
+// connector.SecretAges).
+func (m *MemorySecrets) SecretCreateTimes(ctx context.Context) (map[string]time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]time.Time, len(m.secrets))
+	for id, s := range m.secrets {
+		out[id] = s.created
+	}
+	return out, nil
+}
+
+// Versions returns the enabled versions of the connector's secret, sorted: what a test
+// inspects to prove that no unpinned version was left behind.
+func (m *MemorySecrets) Versions(connectorID string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	if s, ok := m.secrets[connectorID]; ok {
+		for name, v := range s.versions {
+			if v.state == versionEnabled {
+				out = append(out, name)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+		return strings.Compare(a, b)
+	})
+	return out
+}
+
+// version returns one version, or ErrNotFound; m.mu must be held.
+func (m *MemorySecrets) version(connectorID, version string) (*memVersion, error) {
+	s, ok := m.secrets[connectorID]
+	if !ok {
+		return nil, connector.Errorf(connector.ErrNotFound, "no secret for connector %q", connectorID)
+	}
+	v, ok := s.versions[version]
+	if !ok {
+		return nil, connector.Errorf(connector.ErrNotFound, "secret version %q of connector %q not found", version, connectorID)
+	}
+	return v, nil
+}
+
+func versionUnusable(connectorID, version, state string) error {
+	return connector.Errorf(connector.ErrFailedPrecondition,
+		"secret version %q of connector %q is %s: update the connector with new credentials", version, connectorID, state)
+}
