@@ -1,0 +1,147 @@
+// Package googleerr writes errors the way Google's JSON APIs do.
+//
+// An Error carries the HTTP code, the canonical status ("PERMISSION_DENIED"), the
+// human message and the legacy reason ("forbidden"). Write renders it as
+//
+//	{"error":{"code":403,"message":"...","status":"PERMISSION_DENIED",
+//	  "errors":[{"message":"...","domain":"global","reason":"forbidden"}]}}
+//
+// which both the generated Go clients (googleapi.Error, apierror.APIError) and the
+// storage client parse.
+package googleerr
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Error is a Google API error.
+type Error struct {
+	Code    int
+	Status  string
+	Message string
+	Reason  string
+	// RetryAfter, when positive, is sent as the Retry-After header (seconds).
+	RetryAfter int
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	return strconv.Itoa(e.Code) + " " + e.Status + ": " + e.Message
+}
+
+// Unauthenticated is a 401: missing, unknown or expired credentials.
+func Unauthenticated(msg string) *Error {
+	return &Error{Code: http.StatusUnauthorized, Status: "UNAUTHENTICATED", Message: msg, Reason: "authError"}
+}
+
+// PermissionDenied is a 403.
+func PermissionDenied(msg string) *Error {
+	return &Error{Code: http.StatusForbidden, Status: "PERMISSION_DENIED", Message: msg, Reason: "forbidden"}
+}
+
+// NotFound is a 404.
+func NotFound(msg string) *Error {
+	return &Error{Code: http.StatusNotFound, Status: "NOT_FOUND", Message: msg, Reason: "notFound"}
+}
+
+// InvalidArgument is a 400.
+func InvalidArgument(msg string) *Error {
+	return &Error{Code: http.StatusBadRequest, Status: "INVALID_ARGUMENT", Message: msg, Reason: "invalid"}
+}
+
+// FailedPrecondition is a 400 for a request the current state does not allow.
+func FailedPrecondition(msg string) *Error {
+	return &Error{Code: http.StatusBadRequest, Status: "FAILED_PRECONDITION", Message: msg, Reason: "failedPrecondition"}
+}
+
+// AlreadyExists is a 409.
+func AlreadyExists(msg string) *Error {
+	return &Error{Code: http.StatusConflict, Status: "ALREADY_EXISTS", Message: msg, Reason: "conflict"}
+}
+
+// Unavailable is a 503.
+func Unavailable(msg string) *Error {
+	return &Error{Code: http.StatusServiceUnavailable, Status: "UNAVAILABLE", Message: msg, Reason: "backendError"}
+}
+
+// TooManyRequests is a 429.
+func TooManyRequests(msg string) *Error {
+	return &Error{Code: http.StatusTooManyRequests, Status: "RESOURCE_EXHAUSTED", Message: msg, Reason: "rateLimitExceeded"}
+}
+
+// Internal is a 500.
+func Internal(msg string) *Error {
+	return &Error{Code: http.StatusInternalServerError, Status: "INTERNAL", Message: msg, Reason: "backendError"}
+}
+
+// FromStatus returns the error Google sends for an HTTP status code (used by fault
+// injection).
+func FromStatus(code int, msg string) *Error {
+	switch code {
+	case http.StatusUnauthorized:
+		return Unauthenticated(msg)
+	case http.StatusForbidden:
+		return PermissionDenied(msg)
+	case http.StatusNotFound:
+		return NotFound(msg)
+	case http.StatusBadRequest:
+		return InvalidArgument(msg)
+	case http.StatusConflict:
+		return AlreadyExists(msg)
+	case http.StatusTooManyRequests:
+		return TooManyRequests(msg)
+	case http.StatusServiceUnavailable:
+		return Unavailable(msg)
+	case http.StatusGatewayTimeout:
+		return &Error{Code: code, Status: "DEADLINE_EXCEEDED", Message: msg, Reason: "backendError"}
+	case http.StatusInternalServerError:
+		return Internal(msg)
+	}
+	return &Error{Code: code, Status: "UNKNOWN", Message: msg, Reason: "unknown"}
+}
+
+type body struct {
+	Error payload `json:"error"`
+}
+
+type payload struct {
+	Code    int      `json:"code"`
+	Message string   `json:"message"`
+	Status  string   `json:"status"`
+	Errors  []detail `json:"errors,omitempty"`
+}
+
+type detail struct {
+	Message string `json:"message"`
+	Domain  string `json:"domain"`
+	Reason  string `json:"reason"`
+}
+
+// Marshal returns the JSON body Write sends.
+func Marshal(err *Error) []byte {
+	b, _ := json.Marshal(body{Error: payload{
+		Code:    err.Code,
+		Message: err.Message,
+		Status:  err.Status,
+		Errors:  []detail{{Message: err.Message, Domain: "global", Reason: err.Reason}},
+	}})
+	return b
+}
+
+// Write sends err as Google's JSON error body with its status code. 401s carry a
+// WWW-Authenticate challenge, as Google's do.
+func Write(w http.ResponseWriter, err *Error) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=UTF-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if err.Code == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="https://accounts.google.com/"`)
+	}
+	if err.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(err.RetryAfter))
+	}
+	w.WriteHeader(err.Code)
+	_, _ = w.Write(Marshal(err))
+}

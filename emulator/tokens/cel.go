@@ -1,0 +1,247 @@
+package tokens
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Attributes are the values a boundary condition may read: "resource.name",
+// "resource.type", "resource.service", and "api:NAME" for api.getAttribute('NAME', ...).
+type Attributes map[string]string
+
+// EvalCondition evaluates the small subset of CEL that Credential Access Boundary
+// conditions use:
+//
+//	resource.name.startsWith('projects/_/buckets/b/objects/customer-a/')
+//	api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('customer-a/')
+//	resource.type == 'storage.googleapis.com/Object'
+//
+// with startsWith, endsWith, contains, ==, !=, !, &&, || and parentheses. An empty
+// expression is true. Anything else is an error (callers deny).
+func EvalCondition(expr string, attrs Attributes) (bool, error) {
+	if strings.TrimSpace(expr) == "" {
+		return true, nil
+	}
+	toks, err := lex(expr)
+	if err != nil {
+		return false, err
+	}
+	p := &parser{toks: toks, attrs: attrs}
+	v, err := p.or()
+	if err != nil {
+		return false, err
+	}
+	if p.pos != len(p.toks) {
+		return false, fmt.Errorf("condition: unexpected %q", p.toks[p.pos].text)
+	}
+	return v, nil
+}
+
+type tokKind int
+
+const (
+	tIdent tokKind = iota
+	tString
+	tPunct
+)
+
+type tok struct {
+	kind tokKind
+	text string
+}
+
+func lex(s string) ([]tok, error) {
+	var out []tok
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == '\'' || c == '"':
+			j := i + 1
+			var b strings.Builder
+			for ; j < len(s) && s[j] != c; j++ {
+				if s[j] == '\\' && j+1 < len(s) {
+					j++
+				}
+				b.WriteByte(s[j])
+			}
+			if j >= len(s) {
+				return nil, fmt.Errorf("condition: unterminated string")
+			}
+			out = append(out, tok{tString, b.String()})
+			i = j + 1
+		case strings.HasPrefix(s[i:], "&&"), strings.HasPrefix(s[i:], "||"),
+			strings.HasPrefix(s[i:], "=="), strings.HasPrefix(s[i:], "!="):
+			out = append(out, tok{tPunct, s[i : i+2]})
+			i += 2
+		case strings.ContainsRune("()!,", rune(c)):
+			out = append(out, tok{tPunct, string(c)})
+			i++
+		case c == '_' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'):
+			j := i
+			for j < len(s) && (s[j] == '_' || s[j] == '.' || (s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z') || (s[j] >= '0' && s[j] <= '9')) {
+				j++
+			}
+			out = append(out, tok{tIdent, s[i:j]})
+			i = j
+		default:
+			return nil, fmt.Errorf("condition: unexpected character %q", c)
+		}
+	}
+	return out, nil
+}
+
+type parser struct {
+	toks  []tok
+	pos   int
+	attrs Attributes
+}
+
+func (p *parser) peek(text string) bool {
+	return p.pos < len(p.toks) && p.toks[p.pos].kind != tString && p.toks[p.pos].text == text
+}
+
+func (p *parser) expect(text string) error {
+	if !p.peek(text) {
+		return fmt.Errorf("condition: expected %q", text)
+	}
+	p.pos++
+	return nil
+}
+
+func (p *parser) str() (string, error) {
+	if p.pos >= len(p.toks) || p.toks[p.pos].kind != tString {
+		return "", fmt.Errorf("condition: expected a string literal")
+	}
+	p.pos++
+	return p.toks[p.pos-1].text, nil
+}
+
+func (p *parser) or() (bool, error) {
+	v, err := p.and()
+	for err == nil && p.peek("||") {
+		p.pos++
+		var r bool
+		r, err = p.and()
+		v = v || r
+	}
+	return v, err
+}
+
+func (p *parser) and() (bool, error) {
+	v, err := p.unary()
+	for err == nil && p.peek("&&") {
+		p.pos++
+		var r bool
+		r, err = p.unary()
+		v = v && r
+	}
+	return v, err
+}
+
+func (p *parser) unary() (bool, error) {
+	if p.peek("!") {
+		p.pos++
+		v, err := p.unary()
+		return !v, err
+	}
+	return p.primary()
+}
+
+// stringMethods are the CEL string methods conditions may call, by the name they end
+// the identifier with.
+var stringMethods = map[string]func(s, arg string) bool{
+	"startsWith": strings.HasPrefix,
+	"endsWith":   strings.HasSuffix,
+	"contains":   strings.Contains,
+}
+
+func (p *parser) primary() (bool, error) {
+	if p.peek("(") {
+		p.pos++
+		v, err := p.or()
+		if err != nil {
+			return false, err
+		}
+		return v, p.expect(")")
+	}
+	if p.peek("true") || p.peek("false") {
+		p.pos++
+		return p.toks[p.pos-1].text == "true", nil
+	}
+	if p.pos >= len(p.toks) || p.toks[p.pos].kind != tIdent {
+		return false, fmt.Errorf("condition: expected an expression")
+	}
+	ident := p.toks[p.pos].text
+	p.pos++
+	var value, method string
+	switch {
+	case ident == "api.getAttribute":
+		if err := p.expect("("); err != nil {
+			return false, err
+		}
+		name, err := p.str()
+		if err != nil {
+			return false, err
+		}
+		if err := p.expect(","); err != nil {
+			return false, err
+		}
+		def, err := p.str()
+		if err != nil {
+			return false, err
+		}
+		if err := p.expect(")"); err != nil {
+			return false, err
+		}
+		v, ok := p.attrs["api:"+name]
+		if !ok {
+			v = def
+		}
+		value = v
+		// A method may follow: ").startsWith" lexes as the identifier ".startsWith".
+		if p.pos < len(p.toks) && p.toks[p.pos].kind == tIdent && strings.HasPrefix(p.toks[p.pos].text, ".") {
+			method = p.toks[p.pos].text[1:]
+			p.pos++
+		}
+	default:
+		attr := ident
+		for m := range stringMethods {
+			if strings.HasSuffix(ident, "."+m) {
+				attr, method = strings.TrimSuffix(ident, "."+m), m
+			}
+		}
+		switch attr {
+		case "resource.name", "resource.type", "resource.service":
+			value = p.attrs[attr]
+		default:
+			return false, fmt.Errorf("condition: unsupported attribute %q", attr)
+		}
+	}
+	if method != "" {
+		fn, ok := stringMethods[method]
+		if !ok {
+			return false, fmt.Errorf("condition: unsupported method %q", method)
+		}
+		if err := p.expect("("); err != nil {
+			return false, err
+		}
+		arg, err := p.str()
+		if err != nil {
+			return false, err
+		}
+		return fn(value, arg), p.expect(")")
+	}
+	switch {
+	case p.peek("=="), p.peek("!="):
+		op := p.toks[p.pos].text
+		p.pos++
+		arg, err := p.str()
+		if err != nil {
+			return false, err
+		}
+		return (value == arg) == (op == "=="), nil
+	}
+	return false, fmt.Errorf("condition: %q is not a boolean", ident)
+}
