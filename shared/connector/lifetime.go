@@ -1,0 +1,110 @@
+package connector
+
+import (
+	"fmt"
+	"time"
+)
+
+// maxRequestSeconds bounds a requested lifetime, so that it converts to a time.Duration
+// without overflow; anything above MaxLifetimeSeconds is clamped anyway.
+const maxRequestSeconds = 366 * 24 * 3600
+
+// Lifetime decides the lifetime of a token minted from c when the caller asks for
+// requestedSeconds (0 = the default), using the wall clock for oauth2-token expiry. The
+// Service uses LifetimeAt with its own clock.
+func (c *Connector) Lifetime(requestedSeconds int) (Lifetime, error) {
+	return c.LifetimeAt(requestedSeconds, time.Now())
+}
+
+// LifetimeAt decides the lifetime of a token minted from c at now when the caller asks for
+// requestedSeconds (0 = the connector's expiration_seconds, or the method's default). A
+// request outside what the auth method allows is clamped, not refused; Reason says why the
+// applied lifetime differs from the request:
+//
+//   - service-account and impersonation: MinLifetimeSeconds to MaxLifetimeSeconds, default
+//     DefaultLifetimeSeconds (or the connector's expiration_seconds);
+//   - implicit, user-account and external-account: always DefaultLifetimeSeconds, the lifetime
+//     Google gives the tokens these methods obtain;
+//   - oauth2-token: the time left until ExpiresAt, since the stored token is handed out as is.
+//     It fails with ErrFailedPrecondition when less than MinTokenRemaining is left.
+//
+// A negative request is ErrInvalid for the field lifetime_seconds.
+func (c *Connector) LifetimeAt(requestedSeconds int, now time.Time) (Lifetime, error) {
+	if requestedSeconds < 0 {
+		return Lifetime{}, FieldErrorf("lifetime_seconds",
+			"lifetime_seconds must be 0 (the default) or a positive number of seconds; got %d", requestedSeconds)
+	}
+	if requestedSeconds > maxRequestSeconds {
+		requestedSeconds = maxRequestSeconds
+	}
+	lt := Lifetime{Requested: time.Duration(requestedSeconds) * time.Second}
+	if c.AuthMethod == OAuth2Token {
+		left, err := c.tokenTimeLeft(now)
+		if err != nil {
+			return Lifetime{}, err
+		}
+		lt.Applied = left
+		if lt.Requested != lt.Applied {
+			lt.Reason = fmt.Sprintf("oauth2-token connectors hand out their stored token as is; it expires at %s, in %s",
+				c.ExpiresAt.UTC().Format(time.RFC3339), left)
+		}
+		return lt, nil
+	}
+	r := rule(c.AuthMethod)
+	if r == nil || r.lifetime == nil {
+		return Lifetime{}, Errorf(ErrInternal, "connector %q: unknown auth method %q", c.Name, c.AuthMethod)
+	}
+	l := r.lifetime
+	applied, reason := requestedSeconds, ""
+	switch {
+	case l.fixed():
+		applied = l.def
+		if requestedSeconds != 0 && requestedSeconds != applied {
+			reason = l.why
+		}
+	case requestedSeconds == 0:
+		applied = l.def
+		reason = fmt.Sprintf("no lifetime requested: the %s default of %s", c.AuthMethod, seconds(applied))
+		if c.ExpirationSeconds > 0 {
+			applied = min(max(c.ExpirationSeconds, l.min), l.max)
+			reason = fmt.Sprintf("no lifetime requested: the connector's expiration_seconds of %s", seconds(applied))
+		}
+	case requestedSeconds < l.min:
+		applied = l.min
+		reason = fmt.Sprintf("%s tokens last at least %s", c.AuthMethod, seconds(l.min))
+	case requestedSeconds > l.max:
+		applied = l.max
+		reason = fmt.Sprintf("%s tokens last at most %s", c.AuthMethod, seconds(l.max))
+	}
+	if reason == "" && requestedSeconds == 0 {
+		reason = fmt.Sprintf("no lifetime requested: %s tokens always last %s", c.AuthMethod, seconds(applied))
+	}
+	lt.Applied = time.Duration(applied) * time.Second
+	lt.Reason = reason
+	return lt, nil
+}
+
+// tokenTimeLeft returns how long the stored token of an oauth2-token connector remains
+// usable at now: ErrFailedPrecondition when it has expired or expires within
+// MinTokenRemaining.
+func (c *Connector) tokenTimeLeft(now time.Time) (time.Duration, error) {
+	if c.ExpiresAt.IsZero() {
+		return 0, Errorf(ErrFailedPrecondition,
+			"connector %q has no expires_at for its oauth2 token; update it with the token's expiry", c.Name)
+	}
+	left := c.ExpiresAt.Sub(now).Truncate(time.Second)
+	if left <= 0 {
+		return 0, Errorf(ErrFailedPrecondition,
+			"the oauth2 token of connector %q expired at %s; update the connector with a fresh token",
+			c.Name, c.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if left < MinTokenRemaining {
+		return 0, Errorf(ErrFailedPrecondition,
+			"the oauth2 token of connector %q expires at %s, in %s; tokens with less than %s left are not handed out; update the connector with a fresh token",
+			c.Name, c.ExpiresAt.UTC().Format(time.RFC3339), left, MinTokenRemaining)
+	}
+	return left, nil
+}
+
+// seconds renders n seconds as a duration ("1h0m0s").
+func seconds(n int) string { return (time.Duration(n) * time.Second).String() }

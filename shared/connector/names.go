@@ -1,0 +1,42 @@
+package connector
+
+import "fmt"
+
+// Connector names
+//
+// A connector name is DNS-label-like, so it is safe in URLs, labels, log fields and shell
+// commands: 1 to 63 characters, lowercase ASCII letters, digits and hyphens, starting with a
+// letter and ending with a letter or digit. A name may not be 32 hexadecimal characters,
+// the form of connector ids, so that a reference (name or id) is never ambiguous.
+
+// MaxNameLen is the longest connector name, in bytes.
+const MaxNameLen = 63
+
+// ValidateName reports whether name is an acceptable connector name (see above). The error is
+// ErrInvalid for the field "name" and says which rule failed.
+func ValidateName(name string) error {
+	if why := nameProblem(name); why != "" {
+		return FieldErrorf("name", "invalid connector name %s: %s", quoteInput(name), why)
+	}
+	return nil
+}
+
+func nameProblem(name string) string {
+	switch {
+	case name == "":
+		return "the name is empty"
+	case len(name) > MaxNameLen:
+		return fmt.Sprintf("it is %d bytes long; the limit is %d", len(name), MaxNameLen)
+	case !isLower(name[0]):
+		return "it must start with a lowercase letter"
+	case !isLowerDigit(name[len(name)-1]):
+		return "it must end with a lowercase letter or a digit"
+	case !allOf(name, isLowerDigitHyphen):
+		return "it may contain only lowercase letters (a-z), digits and hyphens"
+	case len(name) == 32 && allOf(name, isHexLower):
+		return "32 hexadecimal characters is the form of connector ids"
+	}
+	return ""
+}
+
+func isHexLower(c byte) bool { return isDigit(c) || ('a' <= c && c <= 'f') }

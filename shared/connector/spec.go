@@ -1,0 +1,431 @@
+package connector
+
+import (
+	"slices"
+	"strings"
+)
+
+// TypeSpec describes the gcp connector type: its resource types and its auth methods with the
+// JSON Schema of each method's configuration. It is what GET /list?types=true returns, and
+// the rules NewConnector enforces are the ones it states.
+type TypeSpec struct {
+	ConnectorType string             `json:"connector_type"` // always TypeGCP
+	Name          string             `json:"name"`           // human name
+	Description   string             `json:"description"`
+	ResourceTypes []ResourceTypeSpec `json:"resource_types"` // in the order of ResourceTypes
+	AuthMethods   []AuthMethodSpec   `json:"auth_methods"`   // in the order of AuthMethods
+}
+
+// ResourceTypeSpec describes one resource type.
+type ResourceTypeSpec struct {
+	ResourceType ResourceType `json:"resource_type"`
+	Name         string       `json:"name"` // human name, e.g. "GCS bucket"
+	Description  string       `json:"description"`
+	// SupportsInstances is true when the type has many resources, each named by a resource
+	// id (buckets, clusters, registries); false when a connector reaches exactly one resource
+	// of the type (gcp-generic: the configured project).
+	SupportsInstances bool `json:"supports_instances"`
+	// IDFormats lists the accepted spellings of a resource id, canonical form first; empty
+	// for types whose id is implied.
+	IDFormats   []string     `json:"id_formats,omitempty"`
+	AuthMethods []AuthMethod `json:"auth_methods"` // every auth method serves every type
+}
+
+// AuthMethodSpec describes one auth method.
+type AuthMethodSpec struct {
+	AuthMethod  AuthMethod `json:"auth_method"`
+	Name        string     `json:"name"` // human name, e.g. "GCP Service Account"
+	Description string     `json:"description"`
+	// ConfigSchema is the JSON Schema (draft 2020-12) of the method's configuration object.
+	// Secret fields carry "format": "password" and "writeOnly": true; they are stored in the
+	// secret store and never returned. Unknown properties are refused
+	// ("additionalProperties": false).
+	ConfigSchema map[string]any `json:"config_schema"`
+	// MinExpirationSeconds, DefaultExpirationSeconds and MaxExpirationSeconds bound the
+	// lifetime of minted tokens, in seconds. Nil means the method has no such setting: the
+	// lifetime of an oauth2-token is that of the stored token (see RequiresExpiresAt). When
+	// min equals max the lifetime is fixed by Google and cannot be chosen.
+	MinExpirationSeconds     *int `json:"min_expiration_seconds,omitempty"`
+	DefaultExpirationSeconds *int `json:"default_expiration_seconds,omitempty"`
+	MaxExpirationSeconds     *int `json:"max_expiration_seconds,omitempty"`
+	// RequiresExpiresAt is true when a connector must say when its credentials expire
+	// (expires_at): oauth2-token.
+	RequiresExpiresAt bool `json:"requires_expires_at,omitempty"`
+	// Implicit is "always" when the method uses the service's own ambient credentials,
+	// "keyless" or "ambient-source" when some configurations of it do, and "" otherwise.
+	// Such configurations are refused unless the deployment enables implicit auth methods
+	// (GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true).
+	Implicit string `json:"implicit,omitempty"`
+}
+
+// Token lifetimes, in seconds, of the auth methods that mint tokens (see Spec and
+// Connector.Lifetime).
+const (
+	// DefaultLifetimeSeconds is the lifetime of a minted token when nobody asks for another:
+	// one hour, the lifetime of every token Google's token endpoints issue.
+	DefaultLifetimeSeconds = 3600
+	// MinLifetimeSeconds is the shortest lifetime a caller may ask for where the lifetime can
+	// be chosen (service-account and impersonation). Shorter tokens would fall below the
+	// MinTokenRemaining floor almost at once.
+	MinLifetimeSeconds = 600
+	// MaxLifetimeSeconds is the longest lifetime gcpconn mints: one hour. IAM Credentials can
+	// issue up to 12 h only with an organization policy exception, which gcpconn does not use.
+	MaxLifetimeSeconds = 3600
+)
+
+// Config field names as they appear in configuration and the type spec (secret ones are in
+// connector.go).
+const (
+	FieldProjectID               = "project_id"
+	FieldServiceAccountEmail     = "service_account_email"
+	FieldTargetPrincipal         = "target_principal"
+	FieldDelegates               = "delegates"
+	FieldGenerateTemporaryTokens = "generate_temporary_tokens"
+)
+
+// MaxDelegates is the longest impersonation delegation chain accepted.
+const MaxDelegates = 10
+
+// fieldKind says how a configuration value is decoded and checked.
+type fieldKind int
+
+const (
+	kindProject  fieldKind = iota // a project id string
+	kindCredJSON                  // a credential JSON, given as an object or a string (secret)
+	kindToken                     // a bearer token string (secret)
+	kindSAEmail                   // a service account email string
+	kindSAEmails                  // a list of service account emails
+	kindBool                      // a boolean
+	kindTrueOnly                  // a boolean that may only be true
+)
+
+// configField is one field of an auth method's configuration.
+type configField struct {
+	name        string
+	kind        fieldKind
+	title       string
+	description string
+}
+
+func (f configField) secret() bool { return f.kind == kindCredJSON || f.kind == kindToken }
+
+// lifetimeRule bounds minted token lifetimes, in seconds.
+type lifetimeRule struct {
+	min, def, max int
+	why           string // why the lifetime is fixed (min == max), for Lifetime reasons
+}
+
+func (l lifetimeRule) fixed() bool { return l.min == l.max }
+
+// methodRule is everything the core knows about one auth method.
+type methodRule struct {
+	method      AuthMethod
+	name        string
+	description string
+	fields      []configField
+	required    []string
+	lifetime    *lifetimeRule // nil for oauth2-token
+	implicit    string        // see AuthMethodSpec.Implicit
+	// credType is the "type" the method's credential JSON must carry; "" without one.
+	credType string
+}
+
+func (m *methodRule) field(name string) (configField, bool) {
+	for _, f := range m.fields {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return configField{}, false
+}
+
+func (m *methodRule) fieldNames() []string {
+	names := make([]string, len(m.fields))
+	for i, f := range m.fields {
+		names[i] = f.name
+	}
+	return names
+}
+
+var (
+	fieldProject = configField{FieldProjectID, kindProject, "GCP project ID",
+		"The project the connector's resources live in. Every resource id is checked against it. " +
+			"Domain-scoped projects are spelled example.com:my-project."}
+	fieldGenerate = configField{FieldGenerateTemporaryTokens, kindBool, "Generate temporary tokens",
+		"When true (the default), callers get short-lived OAuth 2.0 access tokens. When false, " +
+			"mint-token hands out the stored credential JSON itself (not recommended)."}
+	fieldGenerateAlways = configField{FieldGenerateTemporaryTokens, kindTrueOnly, "Generate temporary tokens",
+		"Always true: this method never hands out the credentials it mints from."}
+	fieldSAKey = configField{FieldServiceAccountJSON, kindCredJSON, "Service account key JSON",
+		`A service account key file (type "service_account"), as a JSON object or a string.`}
+)
+
+func lifetimeFixed(why string) *lifetimeRule {
+	return &lifetimeRule{DefaultLifetimeSeconds, DefaultLifetimeSeconds, DefaultLifetimeSeconds, why}
+}
+
+func lifetimeRange() *lifetimeRule {
+	return &lifetimeRule{MinLifetimeSeconds, DefaultLifetimeSeconds, MaxLifetimeSeconds, ""}
+}
+
+// methodRules lists the auth methods in spec order. It is never modified.
+var methodRules = []*methodRule{
+	{
+		method: Implicit,
+		name:   "GCP implicit authentication",
+		description: "Uses the gcpconn service's own Application Default Credentials (its attached " +
+			"service account). No credentials are stored. Callers get tokens with every permission " +
+			"the service itself has, so the method is disabled unless the deployment sets " +
+			"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true. Tokens last 1 hour.",
+		fields:   []configField{fieldProject, fieldGenerateAlways},
+		required: []string{FieldProjectID},
+		lifetime: lifetimeFixed("implicit tokens come from the service's own credentials, which Google issues for 1h0m0s"),
+		implicit: "always",
+	},
+	{
+		method: UserAccount,
+		name:   "GCP user account",
+		description: "Stores a user's OAuth 2.0 refresh token (an authorized_user JSON, as written by " +
+			"`gcloud auth application-default login`) and mints 1-hour access tokens from it with a " +
+			"refresh grant. Callers get the user's full permissions: prefer a service account or " +
+			"impersonation in production.",
+		fields: []configField{fieldProject,
+			{FieldUserAccountJSON, kindCredJSON, "User account credentials JSON",
+				`An authorized_user credentials file (type "authorized_user"), as a JSON object or a string.`},
+			fieldGenerate},
+		required: []string{FieldProjectID, FieldUserAccountJSON},
+		lifetime: lifetimeFixed("user-account tokens come from a refresh grant, which Google issues for 1h0m0s"),
+		credType: credTypeAuthorizedUser,
+	},
+	{
+		method: ServiceAccount,
+		name:   "GCP service account",
+		description: "Stores a service account key JSON and mints access tokens from it: 1 hour by " +
+			"JWT-bearer grant, or shorter through IAM Credentials generateAccessToken on the account " +
+			"itself (which needs the account to hold roles/iam.serviceAccountTokenCreator on itself). " +
+			"project_id defaults to the key's project_id.",
+		fields:   []configField{fieldProject, fieldSAKey, fieldGenerate},
+		required: []string{FieldServiceAccountJSON},
+		lifetime: lifetimeRange(),
+		credType: credTypeServiceAccount,
+	},
+	{
+		method: ExternalAccount,
+		name:   "GCP external account (workload identity federation)",
+		description: "Stores a workload identity federation config (an external_account JSON) and " +
+			"exchanges a subject token for a Google token at STS, impersonating a service account " +
+			"when the config says so. By default the caller supplies the subject token with each " +
+			"request; a config whose credential_source reads the service's own AWS or Azure identity " +
+			"is implicit and needs GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true. credential_source file, " +
+			"url and executable are refused. Tokens last 1 hour.",
+		fields: []configField{fieldProject,
+			{FieldExternalAccountJSON, kindCredJSON, "External account configuration JSON",
+				`A workload identity federation credential configuration (type "external_account"), as a JSON object or a string.`},
+			fieldGenerate},
+		required: []string{FieldProjectID, FieldExternalAccountJSON},
+		lifetime: lifetimeFixed("external-account tokens come from an STS exchange, which Google issues for 1h0m0s"),
+		implicit: "ambient-source",
+		credType: credTypeExternalAccount,
+	},
+	{
+		method: OAuth2Token,
+		name:   "GCP OAuth 2.0 token",
+		description: "Stores an OAuth 2.0 access token and hands it out as is until it expires. " +
+			"expires_at is required (when the token expires, at most 12 hours ahead); minting stops " +
+			"5 minutes before it. The owner must register a fresh token to keep the connector working.",
+		fields: []configField{fieldProject,
+			{FieldToken, kindToken, "OAuth 2.0 access token", "The access token to hand out."},
+			{FieldServiceAccountEmail, kindSAEmail, "Service account email",
+				"The service account the token belongs to; leave it out for a user's token."}},
+		required: []string{FieldProjectID, FieldToken},
+	},
+	{
+		method: Impersonation,
+		name:   "GCP service account impersonation",
+		description: "Mints tokens for target_principal with IAM Credentials generateAccessToken " +
+			"(through delegates, if any), lifetime 10 minutes to 1 hour. The source identity is " +
+			"the service account of service_account_json, which needs " +
+			"roles/iam.serviceAccountTokenCreator on the target; without a key it is the gcpconn " +
+			"service's own identity (keyless), which is implicit and needs " +
+			"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true.",
+		fields: []configField{fieldProject,
+			{FieldServiceAccountJSON, kindCredJSON, "Source service account key JSON",
+				`The key of the service account that impersonates (type "service_account"), as a JSON object or a string. Leave it out for keyless impersonation.`},
+			{FieldTargetPrincipal, kindSAEmail, "Target service account email", "The service account to impersonate."},
+			{FieldDelegates, kindSAEmails, "Delegates",
+				"Service account emails forming the delegation chain from the source to the target, in order."},
+			fieldGenerateAlways},
+		required: []string{FieldProjectID, FieldTargetPrincipal},
+		lifetime: lifetimeRange(),
+		implicit: "keyless",
+		credType: credTypeServiceAccount,
+	},
+}
+
+// rule returns the rules of m, or nil for an unknown method.
+func rule(m AuthMethod) *methodRule {
+	for _, r := range methodRules {
+		if r.method == m {
+			return r
+		}
+	}
+	return nil
+}
+
+// resourceTypeInfo is the static description of a resource type.
+var resourceTypeInfo = map[ResourceType]struct {
+	name, description string
+	instances         bool
+}{
+	GCPGeneric: {"Generic GCP resource",
+		"The configured project as a whole: a plain cloud-platform token for any Google client " +
+			"(Vertex AI, Cloud Build, ...). The resource id is the project id.", false},
+	GCSBucket: {"GCS bucket",
+		"A Cloud Storage bucket. Tokens are down-scoped to the bucket with a Credential Access " +
+			"Boundary by default.", true},
+	KubernetesCluster: {"GKE Kubernetes cluster",
+		"A GKE cluster of the project: a token plus the cluster's endpoint and CA, as a kubeconfig.", true},
+	DockerRegistry: {"GAR container registry (including legacy GCR)",
+		"An Artifact Registry Docker repository, or a legacy gcr.io host of the project: a token " +
+			"usable as a docker password for user oauth2accesstoken.", true},
+}
+
+// supportsInstances reports whether rt has many resources named by ids.
+func supportsInstances(rt ResourceType) bool { return resourceTypeInfo[rt].instances }
+
+// Spec returns the type spec of the gcp connector type. Each call returns a fresh value that
+// the caller may modify.
+func Spec() TypeSpec {
+	ts := TypeSpec{
+		ConnectorType: TypeGCP,
+		Name:          "GCP Service Connector",
+		Description: "Holds credentials for Google Cloud and hands out short-lived, least-privilege " +
+			"access tokens for one resource at a time: a project, a GCS bucket, a GKE cluster or an " +
+			"Artifact Registry repository.",
+	}
+	for _, rt := range ResourceTypes {
+		info := resourceTypeInfo[rt]
+		var formats []string
+		if f, ok := idFormats[rt]; ok {
+			formats = slices.Clone(f.accepted)
+		}
+		ts.ResourceTypes = append(ts.ResourceTypes, ResourceTypeSpec{
+			ResourceType:      rt,
+			Name:              info.name,
+			Description:       info.description,
+			SupportsInstances: info.instances,
+			IDFormats:         formats,
+			AuthMethods:       slices.Clone(AuthMethods),
+		})
+	}
+	for _, r := range methodRules {
+		ms := AuthMethodSpec{
+			AuthMethod:        r.method,
+			Name:              r.name,
+			Description:       r.description,
+			ConfigSchema:      r.schema(),
+			RequiresExpiresAt: r.method == OAuth2Token,
+			Implicit:          r.implicit,
+		}
+		if l := r.lifetime; l != nil {
+			// Each spec gets its own ints, so callers cannot change the rules.
+			minS, defS, maxS := l.min, l.def, l.max
+			ms.MinExpirationSeconds, ms.DefaultExpirationSeconds, ms.MaxExpirationSeconds = &minS, &defS, &maxS
+		}
+		ts.AuthMethods = append(ts.AuthMethods, ms)
+	}
+	return ts
+}
+
+// AuthMethodSpec returns the spec of auth method m, and false for an unknown method.
+func (t TypeSpec) AuthMethodSpec(m AuthMethod) (AuthMethodSpec, bool) {
+	for _, a := range t.AuthMethods {
+		if a.AuthMethod == m {
+			return a, true
+		}
+	}
+	return AuthMethodSpec{}, false
+}
+
+// ResourceTypeSpec returns the spec of resource type rt, and false for an unknown type.
+func (t TypeSpec) ResourceTypeSpec(rt ResourceType) (ResourceTypeSpec, bool) {
+	for _, r := range t.ResourceTypes {
+		if r.ResourceType == rt {
+			return r, true
+		}
+	}
+	return ResourceTypeSpec{}, false
+}
+
+// projectIDPattern is the JSON Schema (ECMA-262) pattern of a project id, optionally
+// domain-scoped. checkProject applies the same rules with better messages.
+const projectIDPattern = `^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`
+
+// saEmailPattern is the JSON Schema pattern of a service account email (see checkSAEmail).
+const saEmailPattern = `^[a-z0-9][a-z0-9-]{0,62}@([a-z0-9-]+\.)+gserviceaccount\.com$`
+
+// schema renders the method's configuration as a JSON Schema object.
+func (m *methodRule) schema() map[string]any {
+	props := map[string]any{}
+	for _, f := range m.fields {
+		p := map[string]any{"title": f.title, "description": f.description}
+		switch f.kind {
+		case kindProject:
+			p["type"] = "string"
+			p["pattern"] = projectIDPattern
+		case kindCredJSON:
+			p["type"] = []any{"object", "string"}
+			p["format"] = "password"
+			p["writeOnly"] = true
+			p["maxLength"] = MaxCredentialJSONBytes
+		case kindToken:
+			p["type"] = "string"
+			p["format"] = "password"
+			p["writeOnly"] = true
+			p["minLength"] = 1
+			p["maxLength"] = MaxTokenBytes
+		case kindSAEmail:
+			p["type"] = "string"
+			p["format"] = "email"
+			p["pattern"] = saEmailPattern
+		case kindSAEmails:
+			p["type"] = "array"
+			p["items"] = map[string]any{"type": "string", "format": "email", "pattern": saEmailPattern}
+			p["maxItems"] = MaxDelegates
+			p["uniqueItems"] = true
+		case kindBool:
+			p["type"] = "boolean"
+			p["default"] = true
+		case kindTrueOnly:
+			p["type"] = "boolean"
+			p["const"] = true
+			p["default"] = true
+		}
+		props[f.name] = p
+	}
+	return map[string]any{
+		"$schema":              "https://json-schema.org/draft/2020-12/schema",
+		"title":                m.name + " configuration",
+		"type":                 "object",
+		"properties":           props,
+		"required":             toAnySlice(m.required),
+		"additionalProperties": false,
+	}
+}
+
+func toAnySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// methodList returns the known auth methods as a comma-separated list, for messages.
+func methodList() string {
+	parts := make([]string, len(AuthMethods))
+	for i, m := range AuthMethods {
+		parts[i] = string(m)
+	}
+	return strings.Join(parts, ", ")
+}
