@@ -1,0 +1,119 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Action is what a caller wants to do with a connector; authorization decides per action.
+type Action int
+
+// The actions on a connector, from least to most privileged.
+const (
+	// ActionRead describes a connector (never its secret values): get and list.
+	ActionRead Action = iota + 1
+	// ActionUse verifies a connector and mints credentials from it.
+	ActionUse
+	// ActionAdmin updates or deletes a connector.
+	ActionAdmin
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActionRead:
+		return "read"
+	case ActionUse:
+		return "use"
+	case ActionAdmin:
+		return "admin"
+	}
+	return "unknown"
+}
+
+// The authorization rules (DESIGN §4), deny by default:
+//   - an admin (Policy.Admins) may do everything with every connector;
+//   - a connector's owner may read, use, update and delete it;
+//   - its users may read and use it;
+//   - anyone else may not even learn that it exists: lookups answer ErrNotFound, exactly as
+//     for a missing connector, and listings leave it out.
+//
+// Principals are emails and compare case-insensitively, as Google's do. A principal with no
+// email is not authenticated.
+
+// isAdmin reports whether p is one of the deployment's admins.
+func (s *Service) isAdmin(p Principal) bool {
+	return slices.ContainsFunc(s.Policy.Admins, func(a string) bool { return sameEmail(a, p.Email) })
+}
+
+// may reports whether p may do need with c.
+func (s *Service) may(p Principal, c *Connector, need Action) bool {
+	if p.Email == "" || c == nil {
+		return false
+	}
+	if s.isAdmin(p) || sameEmail(c.Owner, p.Email) {
+		return true
+	}
+	if need == ActionRead || need == ActionUse {
+		return slices.ContainsFunc(c.Users, func(u string) bool { return sameEmail(u, p.Email) })
+	}
+	return false
+}
+
+func sameEmail(a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	return a != "" && strings.EqualFold(a, b)
+}
+
+// authenticated returns ErrUnauthenticated for a principal without an email.
+func authenticated(p Principal) error {
+	if strings.TrimSpace(p.Email) == "" {
+		return Errorf(ErrUnauthenticated, "the caller is not authenticated")
+	}
+	return nil
+}
+
+// lookup finds the connector ref (an id, else a name) and checks that p may do need with it.
+// Ids are tried first: they are assigned by the service, so no one can register a name that
+// shadows another connector's id (a name that equals an id only resolves by name when the
+// caller may not use the connector with that id). A connector p may not see is reported exactly like a
+// missing one (ErrNotFound), so callers cannot probe for names.
+func (s *Service) lookup(ctx context.Context, p Principal, ref string, need Action) (*Connector, error) {
+	if err := authenticated(p); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(ref) == "" {
+		return nil, FieldErrorf("connector", "name the connector by its name or id")
+	}
+	c, err := s.Store.Get(ctx, ref)
+	if KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, need)) {
+		// Not an id the caller may use: it may still be the name of one.
+		c, err = s.Store.GetByName(ctx, ref)
+	}
+	if KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, need)) {
+		return nil, Errorf(ErrNotFound, "connector %q not found", ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// grant loads the secret values pinned by c (the exact version, never "latest") and returns
+// what adapters need to act as c. A disabled or destroyed pinned version is
+// ErrFailedPrecondition.
+func (s *Service) grant(ctx context.Context, c *Connector) (Grant, error) {
+	if c.SecretVersion == "" {
+		return Grant{Connector: c}, nil
+	}
+	sec, err := s.Secrets.Access(ctx, c.ID, c.SecretVersion)
+	if err != nil {
+		if KindOf(err) == ErrFailedPrecondition || KindOf(err) == ErrNotFound {
+			return Grant{}, &Error{Kind: ErrFailedPrecondition, Err: err,
+				Message: fmt.Sprintf("the credentials of connector %q were disabled or destroyed in the secret store: update the connector with new credentials", c.Name)}
+		}
+		return Grant{}, err
+	}
+	return Grant{Connector: c, Secrets: sec}, nil
+}

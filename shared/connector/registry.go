@@ -1,0 +1,359 @@
+package connector
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The write order of the registry. A connector lives in two stores: its metadata in Store,
+// its secret values in SecretStore, pinned by Connector.SecretVersion. No store spans both,
+// so every use case orders its writes so that a failure (or a crash) between them can leave
+// at most an unreferenced secret or version behind, never a connector that points at a
+// missing secret:
+//
+//   - Register writes the secret version first, then creates the connector that pins it. If
+//     the create fails for certain (the name is taken, the request is invalid), the secret is
+//     deleted at once; if the outcome is unknown (the store was unreachable), the connector is
+//     read back, and a secret without a connector is left for sweep as an orphan.
+//   - Update writes a new secret version first, then updates the connector to pin it (checked
+//     against the revision it read), and only then destroys the old version. If the update
+//     fails, the new version is destroyed, unless the connector turns out to pin it after all.
+//   - Delete deletes the connector first, then its secret. A secret left behind is an orphan.
+//
+// Orphans lists the secrets that no connector owns, for sweep to delete. A registration in
+// flight owns a secret for a moment before its connector exists, so only secrets older than
+// OrphanGrace count, and Register abandons a create that has not finished within
+// CreateBudget of its secret write, well inside that grace.
+
+// OrphanGrace is how old a secret without a connector must be before Orphans reports it.
+const OrphanGrace = 15 * time.Minute
+
+// CreateBudget bounds the metadata write of a registration, counted from its secret write:
+// after that the create is abandoned, so a secret older than OrphanGrace without a connector
+// can no longer gain one.
+const CreateBudget = OrphanGrace / 3
+
+// cleanupTimeout bounds a best-effort cleanup write, which runs even when the caller's
+// context is done.
+const cleanupTimeout = 30 * time.Second
+
+// SecretAges is an optional capability of a SecretStore: when each connector's secret was
+// created. Orphans needs it to tell the secret of a registration in flight from an orphan;
+// store.MemorySecrets and store.SecretManager have it.
+type SecretAges interface {
+	SecretCreateTimes(ctx context.Context) (map[string]time.Time, error)
+}
+
+// Register validates and stores a new connector owned by p, after verifying it unless
+// r.Verify is false. It returns the stored connector and, when verified, what it reaches.
+// A taken name is ErrAlreadyExists; a connector that fails verification is ErrInvalid with
+// Google's reason, and the returned Resources say what failed.
+func (s *Service) Register(ctx context.Context, p Principal, r RegisterRequest) (*Connector, *Resources, error) {
+	if err := authenticated(p); err != nil {
+		return nil, nil, err
+	}
+	c, sec, err := NewConnector(r, s.Policy, s.now())
+	if err != nil {
+		return nil, nil, err
+	}
+	// Refuse a taken name before any write. Only Store.Create decides, also under races.
+	if _, err := s.Store.GetByName(ctx, c.Name); err == nil {
+		return nil, nil, nameTaken(c.Name)
+	} else if KindOf(err) != ErrNotFound {
+		return nil, nil, fmt.Errorf("register connector %q: %w", c.Name, err)
+	}
+	var res *Resources
+	if r.Verify == nil || *r.Verify {
+		if res, err = s.verifyBeforeWrite(ctx, Grant{Connector: c, Secrets: sec}); err != nil {
+			return nil, res, err
+		}
+	}
+	c.ID = s.newID()
+	c.Owner = p.Email
+	if err := s.create(ctx, c, sec); err != nil {
+		return nil, nil, err
+	}
+	s.log().InfoContext(ctx, "connector registered", "connector_id", c.ID, "connector", c.Name,
+		"auth_method", string(c.AuthMethod), "principal", p.Email)
+	return c, res, nil
+}
+
+func nameTaken(name string) error {
+	return &Error{Kind: ErrAlreadyExists, Field: "name", Message: fmt.Sprintf("a connector named %q already exists", name)}
+}
+
+// verifyBeforeWrite verifies a connector about to be stored: Google refusing its credentials
+// is ErrInvalid, since the caller supplied them.
+func (s *Service) verifyBeforeWrite(ctx context.Context, g Grant) (*Resources, error) {
+	res, err := s.verify(ctx, g, "", "", true)
+	if err != nil {
+		return nil, err
+	}
+	if res.Error != "" {
+		return res, &Error{Kind: ErrInvalid,
+			Message: fmt.Sprintf("connector %q failed verification: %s (set verify to false to store it anyway)", g.Connector.Name, res.Error)}
+	}
+	return res, nil
+}
+
+// create writes sec, then c pinning it (see the write order above).
+func (s *Service) create(ctx context.Context, c *Connector, sec Secrets) error {
+	if !sec.IsZero() {
+		v, err := s.Secrets.AddVersion(ctx, c.ID, sec)
+		if err != nil {
+			// The secret may exist without (or even with) the version: no connector can
+			// point at it yet, so remove it.
+			s.dropSecret(ctx, c.ID, "its secret write failed")
+			return fmt.Errorf("register connector %q: store its secrets: %w", c.Name, err)
+		}
+		c.SecretVersion = v
+	}
+	cctx, cancel := context.WithTimeout(ctx, CreateBudget)
+	err := s.Store.Create(cctx, c)
+	cancel()
+	if err == nil || c.SecretVersion == "" {
+		return err
+	}
+	if definite(err) {
+		s.dropSecret(ctx, c.ID, "its connector was not created")
+		return err
+	}
+	// The outcome is unknown: the connector may have been created after all.
+	rctx, cancel := cleanupContext(ctx)
+	got, gerr := s.Store.Get(rctx, c.ID)
+	cancel()
+	if gerr == nil && got.SecretVersion == c.SecretVersion {
+		*c = *got
+		return nil
+	}
+	s.log().WarnContext(ctx, "connector create failed with an unknown outcome; its secret is left for sweep",
+		"connector_id", c.ID, "connector", c.Name, "error", MessageOf(err))
+	return err
+}
+
+// definite reports whether a failed store write certainly changed nothing: the store
+// refused it. Unavailable backends, internal errors and timeouts leave the outcome unknown.
+func definite(err error) bool {
+	switch KindOf(err) {
+	case ErrInvalid, ErrAlreadyExists, ErrConflict, ErrNotFound, ErrFailedPrecondition, ErrPermission, ErrUnauthenticated:
+		return true
+	}
+	return false
+}
+
+// cleanupContext returns a context for a cleanup write that must run even when ctx is done.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+}
+
+// dropSecret deletes a connector's secret, best effort: a failure leaves an orphan for sweep.
+func (s *Service) dropSecret(ctx context.Context, id, why string) {
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if err := s.Secrets.Delete(cctx, id); err != nil {
+		s.log().WarnContext(ctx, "could not delete the secret of a connector; it is left for sweep",
+			"connector_id", id, "reason", why, "error", MessageOf(err))
+	}
+}
+
+// dropVersion destroys one secret version, best effort: a failure leaves an unpinned
+// version behind, which nothing reads.
+func (s *Service) dropVersion(ctx context.Context, id, version, why string) {
+	cctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if err := s.Secrets.DestroyVersion(cctx, id, version); err != nil {
+		s.log().WarnContext(ctx, "could not destroy a secret version of a connector",
+			"connector_id", id, "secret_version", version, "reason", why, "error", MessageOf(err))
+	}
+}
+
+// Update changes the connector ref as u says; only its owner and admins may. A new
+// configuration replaces the secrets as a new secret version and is verified unless
+// u.Verify is false. A concurrent update of the same connector is ErrConflict.
+func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateRequest) (*Connector, error) {
+	old, err := s.lookup(ctx, p, ref, ActionAdmin)
+	if err != nil {
+		return nil, err
+	}
+	var oldSec Secrets
+	var oldSecErr error
+	if u.Configuration == nil && old.SecretVersion != "" {
+		g, err := s.grant(ctx, old)
+		if err != nil && KindOf(err) != ErrFailedPrecondition {
+			return nil, err
+		}
+		oldSec, oldSecErr = g.Secrets, err
+	}
+	next, sec, changed, err := ApplyUpdate(old, oldSec, u, s.Policy, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if changed && oldSecErr != nil {
+		return nil, oldSecErr // would re-store secrets that could not be read
+	}
+	if (u.Verify == nil && u.Configuration != nil) || (u.Verify != nil && *u.Verify) {
+		if _, err := s.verifyBeforeWrite(ctx, Grant{Connector: next, Secrets: sec}); err != nil {
+			return nil, err
+		}
+	}
+	newVersion := ""
+	if changed {
+		next.SecretVersion = ""
+		if !sec.IsZero() {
+			if newVersion, err = s.Secrets.AddVersion(ctx, old.ID, sec); err != nil {
+				return nil, fmt.Errorf("update connector %q: store its secrets: %w", old.Name, err)
+			}
+			next.SecretVersion = newVersion
+		}
+	}
+	next.ID, next.Revision = old.ID, old.Revision
+	if err := s.Store.Update(ctx, next); err != nil {
+		if !s.updateLanded(ctx, old, next, newVersion, err) {
+			return nil, err
+		}
+	}
+	s.Forget(old.ID)
+	if changed && old.SecretVersion != "" && old.SecretVersion != next.SecretVersion {
+		s.dropVersion(ctx, old.ID, old.SecretVersion, "replaced by an update")
+	}
+	s.log().InfoContext(ctx, "connector updated", "connector_id", old.ID, "connector", next.Name,
+		"principal", p.Email, "secrets_changed", changed)
+	return next, nil
+}
+
+// updateLanded decides what a failed Store.Update left behind. It reports true when the
+// update was applied after all (next then holds the stored connector); otherwise it destroys
+// newVersion unless a write still in flight could pin it.
+func (s *Service) updateLanded(ctx context.Context, old, next *Connector, newVersion string, err error) bool {
+	if definite(err) {
+		if newVersion != "" {
+			s.dropVersion(ctx, old.ID, newVersion, "its update failed")
+		}
+		return false
+	}
+	if newVersion == "" {
+		return false // nothing to clean up, and no way to tell our write from another
+	}
+	rctx, cancel := cleanupContext(ctx)
+	got, gerr := s.Store.Get(rctx, old.ID)
+	cancel()
+	switch {
+	case gerr == nil && got.SecretVersion == newVersion:
+		*next = *got // only our update pins the version we just added
+		return true
+	case KindOf(gerr) == ErrNotFound || (gerr == nil && got.Revision != old.Revision):
+		// Gone, or another write won: nothing can pin newVersion any more.
+		s.dropVersion(ctx, old.ID, newVersion, "its update failed")
+	default:
+		s.log().WarnContext(ctx, "connector update failed with an unknown outcome; its new secret version is kept",
+			"connector_id", old.ID, "secret_version", newVersion, "error", MessageOf(err))
+	}
+	return false
+}
+
+// Delete removes the connector ref and its secret; only its owner and admins may.
+func (s *Service) Delete(ctx context.Context, p Principal, ref string) error {
+	c, err := s.lookup(ctx, p, ref, ActionAdmin)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.Delete(ctx, c.ID); err != nil {
+		if KindOf(err) == ErrNotFound {
+			return Errorf(ErrNotFound, "connector %q not found", ref)
+		}
+		return fmt.Errorf("delete connector %q: %w", c.Name, err)
+	}
+	s.Forget(c.ID)
+	s.dropSecret(ctx, c.ID, "its connector was deleted")
+	s.log().InfoContext(ctx, "connector deleted", "connector_id", c.ID, "connector", c.Name, "principal", p.Email)
+	return nil
+}
+
+// Get returns the connector ref (a name or an id) if p may read it; otherwise ErrNotFound.
+func (s *Service) Get(ctx context.Context, p Principal, ref string) (*Connector, error) {
+	return s.lookup(ctx, p, ref, ActionRead)
+}
+
+// List returns one page of the connectors that match f and that p may read, ordered by
+// name. An empty next token means the last page; a page may come back short (or, rarely,
+// empty) when the caller may not read every connector.
+func (s *Service) List(ctx context.Context, p Principal, f Filter, pg Page) ([]*Connector, string, error) {
+	if err := authenticated(p); err != nil {
+		return nil, "", err
+	}
+	if s.isAdmin(p) {
+		return s.Store.List(ctx, f, pg)
+	}
+	want := pg.Size
+	switch {
+	case want <= 0:
+		want = DefaultPageSize
+	case want > MaxPageSize:
+		want = MaxPageSize
+	}
+	var out []*Connector
+	tok := pg.Token
+	for {
+		// Asking for no more than the page still needs keeps the store's token exact: every
+		// connector it returns is either on this page or unreadable by p.
+		cs, next, err := s.Store.List(ctx, f, Page{Size: want - len(out), Token: tok})
+		if err != nil {
+			return nil, "", err
+		}
+		for _, c := range cs {
+			if s.may(p, c, ActionRead) {
+				out = append(out, c)
+			}
+		}
+		if next == "" || len(out) == want {
+			return out, next, nil
+		}
+		tok = next
+	}
+}
+
+// Orphans returns the ids of connectors that have a secret but no longer exist (or never
+// did), sorted, for sweep to delete with SecretStore.Delete. Only secrets older than
+// OrphanGrace count, so a registration in flight keeps its secret. It needs a SecretStore
+// that implements SecretAges.
+func (s *Service) Orphans(ctx context.Context) ([]string, error) {
+	ages, ok := s.Secrets.(SecretAges)
+	if !ok {
+		return nil, Errorf(ErrFailedPrecondition, "orphans: the secret store %T cannot tell when secrets were created", s.Secrets)
+	}
+	created, err := ages.SecretCreateTimes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("orphans: list secrets: %w", err)
+	}
+	cutoff := s.now().Add(-OrphanGrace)
+	var out []string
+	for id, t := range created {
+		if t.After(cutoff) {
+			continue // may belong to a registration in flight
+		}
+		_, err := s.Store.Get(ctx, id)
+		switch KindOf(err) {
+		case ErrNotFound:
+			out = append(out, id)
+		case "":
+		default:
+			return nil, fmt.Errorf("orphans: look up connector %q: %w", id, err)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// newID returns a fresh connector id.
+func (s *Service) newID() string {
+	if s.NewID != nil {
+		return s.NewID()
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
