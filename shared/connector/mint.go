@@ -1,5 +1,7 @@
 package connector
 
+import "context"
+
 // OAuth scopes of minted tokens.
 const (
 	ScopeCloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
@@ -14,4 +16,22 @@ func DefaultScopes(rt ResourceType) []string {
 		return []string{ScopeCloudPlatform, ScopeUserinfoEmail}
 	}
 	return []string{ScopeCloudPlatform}
+}
+
+type subjectTokenKey struct{}
+
+// WithSubjectToken returns ctx carrying the caller's subject token for external-account
+// connectors, for the port methods whose request has no field for it (ListResources,
+// Cluster). Adapters read it with SubjectTokenFrom.
+func WithSubjectToken(ctx context.Context, token string) context.Context {
+	if token == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, subjectTokenKey{}, token)
+}
+
+// SubjectTokenFrom returns the subject token that WithSubjectToken put in ctx, or "".
+func SubjectTokenFrom(ctx context.Context) string {
+	s, _ := ctx.Value(subjectTokenKey{}).(string)
+	return s
 }

@@ -1,0 +1,301 @@
+package gcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/compute/metadata"
+	credentials "cloud.google.com/go/iam/credentials/apiv1"
+	"cloud.google.com/go/iam/credentials/apiv1/credentialspb"
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google/externalaccount"
+	"golang.org/x/oauth2/jwt"
+	"google.golang.org/api/option"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// jwtBearerLifetime is what Google's token endpoint grants to a JWT-bearer or refresh grant.
+const jwtBearerLifetime = time.Hour
+
+// serviceAccountKey is the part of a service_account key JSON that gcpconn uses. token_uri
+// and the other URLs in the file are deliberately not read.
+type serviceAccountKey struct {
+	Type         string `json:"type"`
+	ProjectID    string `json:"project_id"`
+	PrivateKeyID string `json:"private_key_id"`
+	PrivateKey   string `json:"private_key"`
+	ClientEmail  string `json:"client_email"`
+}
+
+// authorizedUser is the part of an authorized_user JSON that gcpconn uses.
+type authorizedUser struct {
+	Type         string `json:"type"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// externalAccount is the part of an external_account JSON that gcpconn uses. token_url is
+// replaced by the configured STS endpoint; credential_source is never read (the caller
+// supplies the subject token); service_account_impersonation_url only names the service
+// account to impersonate, which is called at the configured IAM Credentials endpoint.
+type externalAccount struct {
+	Type                           string `json:"type"`
+	Audience                       string `json:"audience"`
+	SubjectTokenType               string `json:"subject_token_type"`
+	ServiceAccountImpersonationURL string `json:"service_account_impersonation_url"`
+	WorkforcePoolUserProject       string `json:"workforce_pool_user_project"`
+}
+
+// impersonationURLRE extracts the service account from an impersonation URL.
+var impersonationURLRE = regexp.MustCompile(`/v1/projects/-/serviceAccounts/([^/:]+):generateAccessToken$`)
+
+func decode[T any](field, raw, wantType string) (T, error) {
+	var v T
+	if raw == "" {
+		return v, connector.FieldErrorf("configuration."+field, "the connector has no %s", field)
+	}
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return v, connector.FieldErrorf("configuration."+field, "%s is not valid JSON", field)
+	}
+	var typ struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal([]byte(raw), &typ)
+	if typ.Type != wantType {
+		return v, connector.FieldErrorf("configuration."+field, "%s has type %q; want %q", field, typ.Type, wantType)
+	}
+	return v, nil
+}
+
+// Token mints an access token for g per its auth method, then down-scopes it when req has a
+// Boundary.
+func (g *Google) Token(ctx context.Context, gr connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+	if gr.Connector == nil {
+		return connector.Token{}, connector.Errorf(connector.ErrInternal, "gcp: grant without a connector")
+	}
+	if len(req.Scopes) == 0 {
+		req.Scopes = []string{connector.ScopeCloudPlatform}
+	}
+	tok, err := g.token(ctx, gr, req)
+	if err != nil {
+		return connector.Token{}, err
+	}
+	if req.Boundary != nil {
+		return g.downscope(ctx, tok, *req.Boundary)
+	}
+	return tok, nil
+}
+
+func (g *Google) token(ctx context.Context, gr connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+	c := gr.Connector
+	switch c.AuthMethod {
+	case connector.ServiceAccount:
+		key, err := decode[serviceAccountKey](connector.FieldServiceAccountJSON, gr.Secrets.ServiceAccountJSON, "service_account")
+		if err != nil {
+			return connector.Token{}, err
+		}
+		if req.Lifetime > 0 && req.Lifetime < jwtBearerLifetime {
+			// A JWT-bearer grant always lasts an hour: for less, the account impersonates itself.
+			src, err := g.jwtToken(ctx, key, []string{connector.ScopeCloudPlatform})
+			if err != nil {
+				return connector.Token{}, err
+			}
+			return g.generateAccessToken(ctx, src, key.ClientEmail, nil, req.Scopes, req.Lifetime)
+		}
+		return g.jwtToken(ctx, key, req.Scopes)
+	case connector.UserAccount:
+		u, err := decode[authorizedUser](connector.FieldUserAccountJSON, gr.Secrets.UserAccountJSON, "authorized_user")
+		if err != nil {
+			return connector.Token{}, err
+		}
+		return g.refreshToken(ctx, u, req.Scopes)
+	case connector.ExternalAccount:
+		x, err := decode[externalAccount](connector.FieldExternalAccountJSON, gr.Secrets.ExternalAccountJSON, "external_account")
+		if err != nil {
+			return connector.Token{}, err
+		}
+		return g.externalToken(ctx, x, req)
+	case connector.OAuth2Token:
+		if gr.Secrets.Token == "" {
+			return connector.Token{}, connector.FieldErrorf("configuration.token", "the connector has no token")
+		}
+		return connector.Token{Value: gr.Secrets.Token, Expiry: c.ExpiresAt}, nil
+	case connector.Impersonation:
+		if c.Config.TargetPrincipal == "" {
+			return connector.Token{}, connector.FieldErrorf("configuration.target_principal", "impersonation needs a target_principal")
+		}
+		var src connector.Token
+		var err error
+		if gr.Secrets.ServiceAccountJSON != "" {
+			key, derr := decode[serviceAccountKey](connector.FieldServiceAccountJSON, gr.Secrets.ServiceAccountJSON, "service_account")
+			if derr != nil {
+				return connector.Token{}, derr
+			}
+			src, err = g.jwtToken(ctx, key, []string{connector.ScopeCloudPlatform})
+		} else {
+			src, err = g.metadataToken(ctx, []string{connector.ScopeCloudPlatform})
+		}
+		if err != nil {
+			return connector.Token{}, err
+		}
+		return g.generateAccessToken(ctx, src, c.Config.TargetPrincipal, c.Config.Delegates, req.Scopes, req.Lifetime)
+	case connector.Implicit:
+		return g.metadataToken(ctx, req.Scopes)
+	}
+	return connector.Token{}, connector.Errorf(connector.ErrInvalid, "gcp: unknown auth method %q", c.AuthMethod)
+}
+
+// jwtToken signs a JWT-bearer assertion with the key and redeems it at the OAuth2 endpoint.
+func (g *Google) jwtToken(ctx context.Context, key serviceAccountKey, scopes []string) (connector.Token, error) {
+	if key.ClientEmail == "" || key.PrivateKey == "" {
+		return connector.Token{}, connector.FieldErrorf("configuration."+connector.FieldServiceAccountJSON,
+			"the service account key lacks client_email or private_key")
+	}
+	cfg := &jwt.Config{
+		Email:        key.ClientEmail,
+		PrivateKey:   []byte(key.PrivateKey),
+		PrivateKeyID: key.PrivateKeyID,
+		Scopes:       scopes,
+		TokenURL:     g.ep.OAuth2 + "/token",
+	}
+	t, err := retry(ctx, func(ctx context.Context) (*oauth2.Token, error) {
+		return cfg.TokenSource(g.oauthCtx(ctx)).Token()
+	})
+	if err != nil {
+		if strings.Contains(err.Error(), "private key") {
+			return connector.Token{}, connector.FieldErrorf("configuration."+connector.FieldServiceAccountJSON,
+				"the service account key's private_key cannot be used to sign")
+		}
+		return connector.Token{}, upstream("JWT-bearer grant for "+key.ClientEmail, err)
+	}
+	return fromOAuth2(t), nil
+}
+
+// refreshToken redeems a user's refresh token at the OAuth2 endpoint.
+func (g *Google) refreshToken(ctx context.Context, u authorizedUser, scopes []string) (connector.Token, error) {
+	if u.RefreshToken == "" || u.ClientID == "" {
+		return connector.Token{}, connector.FieldErrorf("configuration."+connector.FieldUserAccountJSON,
+			"the user account JSON lacks client_id or refresh_token")
+	}
+	cfg := &oauth2.Config{
+		ClientID:     u.ClientID,
+		ClientSecret: u.ClientSecret,
+		Endpoint:     oauth2.Endpoint{TokenURL: g.ep.OAuth2 + "/token", AuthStyle: oauth2.AuthStyleInParams},
+		Scopes:       scopes,
+	}
+	t, err := retry(ctx, func(ctx context.Context) (*oauth2.Token, error) {
+		return cfg.TokenSource(g.oauthCtx(ctx), &oauth2.Token{RefreshToken: u.RefreshToken}).Token()
+	})
+	if err != nil {
+		return connector.Token{}, upstream("refresh grant", err)
+	}
+	return fromOAuth2(t), nil
+}
+
+// subjectToken supplies the caller's subject token to the STS exchange.
+type subjectToken string
+
+func (s subjectToken) SubjectToken(context.Context, externalaccount.SupplierOptions) (string, error) {
+	return string(s), nil
+}
+
+// externalToken exchanges the caller's subject token at STS, then impersonates the service
+// account the config names, if any.
+func (g *Google) externalToken(ctx context.Context, x externalAccount, req connector.TokenRequest) (connector.Token, error) {
+	field := "configuration." + connector.FieldExternalAccountJSON
+	if req.SubjectToken == "" {
+		return connector.Token{}, connector.FieldErrorf("subject_token",
+			"external-account connectors need the caller's subject token (an OIDC token of the workload) with the request")
+	}
+	if x.Audience == "" || x.SubjectTokenType == "" {
+		return connector.Token{}, connector.FieldErrorf(field, "the external account JSON lacks audience or subject_token_type")
+	}
+	target := ""
+	if x.ServiceAccountImpersonationURL != "" {
+		u, err := url.Parse(x.ServiceAccountImpersonationURL)
+		m := impersonationURLRE.FindStringSubmatch(u.EscapedPath())
+		if err != nil || m == nil {
+			return connector.Token{}, connector.FieldErrorf(field,
+				"service_account_impersonation_url does not name a service account (…/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken)")
+		}
+		target, _ = url.PathUnescape(m[1])
+	}
+	scopes := req.Scopes
+	if target != "" {
+		scopes = []string{connector.ScopeCloudPlatform}
+	}
+	ts, err := externalaccount.NewTokenSource(g.oauthCtx(ctx), externalaccount.Config{
+		Audience:                 x.Audience,
+		SubjectTokenType:         x.SubjectTokenType,
+		TokenURL:                 g.ep.STS + "/v1/token",
+		Scopes:                   scopes,
+		WorkforcePoolUserProject: x.WorkforcePoolUserProject,
+		SubjectTokenSupplier:     subjectToken(req.SubjectToken),
+	})
+	if err != nil {
+		return connector.Token{}, connector.FieldErrorf(field, "the external account JSON cannot be used: %s", err)
+	}
+	t, err := ts.Token()
+	if err != nil {
+		return connector.Token{}, upstream("STS token exchange", err)
+	}
+	fed := fromOAuth2(t)
+	if target == "" {
+		return fed, nil
+	}
+	return g.generateAccessToken(ctx, fed, target, nil, req.Scopes, req.Lifetime)
+}
+
+// metadataToken asks the metadata server (GCE_METADATA_HOST locally) for a token of the
+// service's own identity.
+func (g *Google) metadataToken(ctx context.Context, scopes []string) (connector.Token, error) {
+	mc := metadata.NewClient(g.http)
+	suffix := "instance/service-accounts/default/token"
+	if len(scopes) > 0 {
+		suffix += "?scopes=" + url.QueryEscape(strings.Join(scopes, ","))
+	}
+	body, err := mc.GetWithContext(ctx, suffix)
+	if err != nil {
+		return connector.Token{}, upstream("metadata server token", err)
+	}
+	var r struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+	}
+	if err := json.Unmarshal([]byte(body), &r); err != nil || r.AccessToken == "" {
+		return connector.Token{}, connector.Errorf(connector.ErrUpstreamUnavailable, "the metadata server answered without a token")
+	}
+	return connector.Token{Value: r.AccessToken, Expiry: g.now().Add(time.Duration(r.ExpiresIn) * time.Second)}, nil
+}
+
+// generateAccessToken calls IAM Credentials generateAccessToken on target as src.
+func (g *Google) generateAccessToken(ctx context.Context, src connector.Token, target string, delegates, scopes []string, lifetime time.Duration) (connector.Token, error) {
+	client, err := credentials.NewIamCredentialsRESTClient(ctx,
+		option.WithEndpoint(g.ep.IAMCredentials), option.WithHTTPClient(g.authed(src)))
+	if err != nil {
+		return connector.Token{}, connector.Errorf(connector.ErrInternal, "gcp: IAM Credentials client: %v", err)
+	}
+	defer client.Close()
+	req := &credentialspb.GenerateAccessTokenRequest{
+		Name:  "projects/-/serviceAccounts/" + target,
+		Scope: scopes,
+	}
+	for _, d := range delegates {
+		req.Delegates = append(req.Delegates, "projects/-/serviceAccounts/"+d)
+	}
+	if lifetime > 0 {
+		req.Lifetime = durationpb.New(lifetime.Truncate(time.Second))
+	}
+	resp, err := client.GenerateAccessToken(ctx, req, gaxRetry())
+	if err != nil {
+		return connector.Token{}, upstream(fmt.Sprintf("generateAccessToken for %s", target), err)
+	}
+	return connector.Token{Value: resp.GetAccessToken(), Expiry: resp.GetExpireTime().AsTime()}, nil
+}

@@ -1,0 +1,392 @@
+package gcp
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	artifactregistry "cloud.google.com/go/artifactregistry/apiv1"
+	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
+	container "cloud.google.com/go/container/apiv1"
+	"cloud.google.com/go/container/apiv1/containerpb"
+	"cloud.google.com/go/storage"
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"google.golang.org/api/cloudresourcemanager/v1"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+	"google.golang.org/genproto/googleapis/cloud/location"
+)
+
+// Permissions tested to prove access.
+var (
+	// projectPermissions: a gcp-generic connector must hold at least one of them.
+	projectPermissions = []string{
+		"resourcemanager.projects.get",
+		"storage.buckets.list",
+		"container.clusters.list",
+		"artifactregistry.repositories.list",
+		"iam.serviceAccounts.list",
+		"compute.instances.list",
+	}
+	// bucketPermissions: a gcs-bucket connector must hold at least one of them on its bucket.
+	bucketPermissions = []string{
+		"storage.buckets.get",
+		"storage.objects.list",
+		"storage.objects.get",
+		"storage.objects.create",
+	}
+)
+
+// arConcurrency bounds the concurrent per-location repository listings.
+const arConcurrency = 8
+
+// ListResources returns the canonical ids of the resources of type rt in the connector's
+// project that gr reaches; with id (canonical) it checks that one resource.
+func (g *Google) ListResources(ctx context.Context, gr connector.Grant, rt connector.ResourceType, id string) ([]string, error) {
+	if gr.Connector == nil {
+		return nil, connector.Errorf(connector.ErrInternal, "gcp: grant without a connector")
+	}
+	project := gr.Connector.Config.ProjectID
+	if project == "" {
+		return nil, connector.FieldErrorf("configuration.project_id", "the connector has no project_id")
+	}
+	tok, err := g.Token(ctx, gr, connector.TokenRequest{Scopes: []string{connector.ScopeCloudPlatform}, SubjectToken: connector.SubjectTokenFrom(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	hc := g.authed(tok)
+	switch rt {
+	case connector.GCPGeneric:
+		if id != "" && id != project {
+			return nil, connector.Errorf(connector.ErrInvalid, "gcp-generic resource %q is not the connector's project %q", id, project)
+		}
+		return g.checkProject(ctx, hc, project)
+	case connector.GCSBucket:
+		if id != "" {
+			return g.checkBucket(ctx, hc, id)
+		}
+		return g.listBuckets(ctx, hc, project)
+	case connector.KubernetesCluster:
+		return g.clusters(ctx, hc, project, id)
+	case connector.DockerRegistry:
+		if id != "" {
+			return g.checkRegistry(ctx, hc, id)
+		}
+		return g.listRegistries(ctx, hc, project, gr.Connector.ResourceID)
+	}
+	return nil, connector.FieldErrorf("resource_type", "unknown resource type %q", rt)
+}
+
+// checkProject proves access to project: projects.get, then testIamPermissions.
+func (g *Google) checkProject(ctx context.Context, hc *http.Client, project string) ([]string, error) {
+	svc, err := cloudresourcemanager.NewService(ctx, option.WithEndpoint(g.ep.ResourceManager+"/"), option.WithHTTPClient(hc))
+	if err != nil {
+		return nil, connector.Errorf(connector.ErrInternal, "gcp: resource manager client: %v", err)
+	}
+	p, err := retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
+		return svc.Projects.Get(project).Context(ctx).Do()
+	})
+	if err != nil {
+		return nil, upstream("get project "+project, err)
+	}
+	held, err := retry(ctx, func(ctx context.Context) (*cloudresourcemanager.TestIamPermissionsResponse, error) {
+		return svc.Projects.TestIamPermissions(project, &cloudresourcemanager.TestIamPermissionsRequest{Permissions: projectPermissions}).Context(ctx).Do()
+	})
+	if err != nil {
+		return nil, upstream("test permissions on project "+project, err)
+	}
+	if len(held.Permissions) == 0 {
+		return nil, connector.Errorf(connector.ErrUpstreamDenied,
+			"the credentials hold none of %s on project %q", strings.Join(projectPermissions, ", "), project)
+	}
+	return []string{p.ProjectId}, nil
+}
+
+func (g *Google) storageClient(ctx context.Context, hc *http.Client) (*storage.Client, error) {
+	c, err := storage.NewClient(ctx, option.WithEndpoint(g.ep.Storage+"/storage/v1/"), option.WithHTTPClient(hc))
+	if err != nil {
+		return nil, connector.Errorf(connector.ErrInternal, "gcp: storage client: %v", err)
+	}
+	c.SetRetry(storage.WithMaxAttempts(maxAttempts), storage.WithPolicy(storage.RetryIdempotent))
+	return c, nil
+}
+
+func (g *Google) listBuckets(ctx context.Context, hc *http.Client, project string) ([]string, error) {
+	c, err := g.storageClient(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	ids := []string{}
+	it := c.Buckets(ctx, project)
+	for {
+		b, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			return nil, upstream("list GCS buckets in project "+project, err)
+		}
+		ids = append(ids, "gs://"+b.Name)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// checkBucket proves access to one bucket with its testPermissions, which needs no
+// bucket-level read permission of its own (object-only roles pass).
+func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id string) ([]string, error) {
+	r, err := connector.ParseResourceID(connector.GCSBucket, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := g.storageClient(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	held, err := retry(ctx, func(ctx context.Context) ([]string, error) {
+		return c.Bucket(r.Name).IAM().TestPermissions(ctx, bucketPermissions)
+	})
+	if err != nil {
+		return nil, upstream("test permissions on bucket "+r.Name, err)
+	}
+	if len(held) == 0 {
+		return nil, connector.Errorf(connector.ErrUpstreamDenied,
+			"the credentials hold none of %s on bucket %q (or it does not exist)", strings.Join(bucketPermissions, ", "), r.Name)
+	}
+	return []string{r.String()}, nil
+}
+
+func (g *Google) containerClient(ctx context.Context, hc *http.Client) (*container.ClusterManagerClient, error) {
+	c, err := container.NewClusterManagerRESTClient(ctx, option.WithEndpoint(g.ep.Container), option.WithHTTPClient(hc))
+	if err != nil {
+		return nil, connector.Errorf(connector.ErrInternal, "gcp: container client: %v", err)
+	}
+	return c, nil
+}
+
+// clusters lists the project's clusters in every location, or resolves and checks id.
+func (g *Google) clusters(ctx context.Context, hc *http.Client, project, id string) ([]string, error) {
+	c, err := g.containerClient(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if id != "" {
+		cl, err := g.getCluster(ctx, c, project, id)
+		if err != nil {
+			return nil, err
+		}
+		return []string{cl.GetLocation() + "/" + cl.GetName()}, nil
+	}
+	return listClusters(ctx, c, project)
+}
+
+func listClusters(ctx context.Context, c *container.ClusterManagerClient, project string) ([]string, error) {
+	resp, err := c.ListClusters(ctx, &containerpb.ListClustersRequest{Parent: "projects/" + project + "/locations/-"}, gaxRetry())
+	if err != nil {
+		return nil, upstream("list GKE clusters in project "+project, err)
+	}
+	ids := []string{}
+	for _, cl := range resp.GetClusters() {
+		ids = append(ids, cl.GetLocation()+"/"+cl.GetName())
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// getCluster fetches cluster id (location/name, or a bare name resolved by listing).
+func (g *Google) getCluster(ctx context.Context, c *container.ClusterManagerClient, project, id string) (*containerpb.Cluster, error) {
+	r, err := connector.ParseResourceID(connector.KubernetesCluster, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Location == "" {
+		listed, err := listClusters(ctx, c, project)
+		if err != nil {
+			return nil, err
+		}
+		match, err := connector.MatchCluster(listed, id)
+		if err != nil {
+			return nil, err
+		}
+		if r, err = connector.ParseResourceID(connector.KubernetesCluster, match); err != nil {
+			return nil, err
+		}
+	}
+	name := r.ClusterName(project)
+	cl, err := c.GetCluster(ctx, &containerpb.GetClusterRequest{Name: name}, gaxRetry())
+	if err != nil {
+		return nil, upstream("get GKE cluster "+r.String(), err)
+	}
+	return cl, nil
+}
+
+// Cluster describes GKE cluster id: its control plane URL and CA. The DNS endpoint is
+// preferred when it allows external traffic (it has a publicly trusted certificate, so no
+// CA); otherwise the IP endpoint with the cluster CA.
+func (g *Google) Cluster(ctx context.Context, gr connector.Grant, id string) (connector.ClusterInfo, error) {
+	if gr.Connector == nil {
+		return connector.ClusterInfo{}, connector.Errorf(connector.ErrInternal, "gcp: grant without a connector")
+	}
+	tok, err := g.Token(ctx, gr, connector.TokenRequest{Scopes: []string{connector.ScopeCloudPlatform}, SubjectToken: connector.SubjectTokenFrom(ctx)})
+	if err != nil {
+		return connector.ClusterInfo{}, err
+	}
+	c, err := g.containerClient(ctx, g.authed(tok))
+	if err != nil {
+		return connector.ClusterInfo{}, err
+	}
+	defer c.Close()
+	cl, err := g.getCluster(ctx, c, gr.Connector.Config.ProjectID, id)
+	if err != nil {
+		return connector.ClusterInfo{}, err
+	}
+	info := connector.ClusterInfo{ID: cl.GetLocation() + "/" + cl.GetName()}
+	ca := ""
+	if b64 := cl.GetMasterAuth().GetClusterCaCertificate(); b64 != "" {
+		pem, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return connector.ClusterInfo{}, connector.Errorf(connector.ErrUpstreamUnavailable, "GKE cluster %s has an unreadable CA certificate", info.ID)
+		}
+		ca = string(pem)
+	}
+	dns := cl.GetControlPlaneEndpointsConfig().GetDnsEndpointConfig()
+	switch {
+	case dns.GetEndpoint() != "" && dns.GetAllowExternalTraffic():
+		if addr, ok := g.ep.GKEDNSEndpoints[dns.GetEndpoint()]; ok {
+			// A local fake: the name does not resolve and its certificate is the cluster CA's.
+			info.Server, info.CertificateAuthority = "https://"+addr, ca
+		} else {
+			info.Server = "https://" + dns.GetEndpoint()
+		}
+	case cl.GetEndpoint() != "":
+		info.Server, info.CertificateAuthority = "https://"+cl.GetEndpoint(), ca
+	default:
+		return connector.ClusterInfo{}, connector.Errorf(connector.ErrUpstreamNotFound,
+			"GKE cluster %s has no control plane endpoint that gcpconn can hand out", info.ID)
+	}
+	return info, nil
+}
+
+func (g *Google) arClient(ctx context.Context, hc *http.Client) (*artifactregistry.Client, error) {
+	c, err := artifactregistry.NewRESTClient(ctx, option.WithEndpoint(g.ep.ArtifactRegistry), option.WithHTTPClient(hc))
+	if err != nil {
+		return nil, connector.Errorf(connector.ErrInternal, "gcp: artifact registry client: %v", err)
+	}
+	return c, nil
+}
+
+// checkRegistry fetches the repository behind a docker-registry id and checks its format.
+func (g *Google) checkRegistry(ctx context.Context, hc *http.Client, id string) ([]string, error) {
+	r, err := connector.ParseResourceID(connector.DockerRegistry, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := g.arClient(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	repo, err := c.GetRepository(ctx, &artifactregistrypb.GetRepositoryRequest{Name: r.RepositoryName()}, gaxRetry())
+	if err != nil {
+		return nil, upstream("get Artifact Registry repository "+r.RepositoryName(), err)
+	}
+	if repo.GetFormat() != artifactregistrypb.Repository_DOCKER {
+		return nil, connector.Errorf(connector.ErrInvalid, "Artifact Registry repository %s is a %s repository, not a Docker registry",
+			r.RepositoryName(), repo.GetFormat())
+	}
+	return []string{r.String()}, nil
+}
+
+// listRegistries lists the project's Docker repositories in every location. GCR hosts are
+// listed only when the connector was registered with one (own), as they are.
+func (g *Google) listRegistries(ctx context.Context, hc *http.Client, project, own string) ([]string, error) {
+	c, err := g.arClient(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	var locs []string
+	it := c.ListLocations(ctx, &location.ListLocationsRequest{Name: "projects/" + project}, gaxRetry())
+	for {
+		l, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			return nil, upstream("list Artifact Registry locations of project "+project, err)
+		}
+		locs = append(locs, l.GetLocationId())
+	}
+	var (
+		mu       sync.Mutex
+		ids      = []string{}
+		firstErr error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, arConcurrency)
+	)
+	for _, loc := range locs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			found, err := listDockerRepos(ctx, c, project, loc)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			ids = append(ids, found...)
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if own != "" {
+		if r, err := connector.ParseResourceID(connector.DockerRegistry, own); err == nil && isGCR(r) && !slices.Contains(ids, r.String()) {
+			ids = append(ids, r.String())
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+func listDockerRepos(ctx context.Context, c *artifactregistry.Client, project, loc string) ([]string, error) {
+	var ids []string
+	parent := "projects/" + project + "/locations/" + loc
+	it := c.ListRepositories(ctx, &artifactregistrypb.ListRepositoriesRequest{Parent: parent}, gaxRetry())
+	for {
+		repo, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return ids, nil
+		}
+		if err != nil {
+			return nil, upstream("list Artifact Registry repositories in "+parent, err)
+		}
+		if repo.GetFormat() != artifactregistrypb.Repository_DOCKER {
+			continue
+		}
+		r, err := connector.ParseResourceID(connector.DockerRegistry, repo.GetName())
+		if err != nil || isGCR(r) {
+			// gcr.io-domain repositories serve legacy GCR hosts: not listed unless the
+			// connector was registered with one.
+			continue
+		}
+		ids = append(ids, r.String())
+	}
+}
+
+func isGCR(r connector.ResourceID) bool {
+	return r.Host == "gcr.io" || strings.HasSuffix(r.Host, ".gcr.io")
+}
