@@ -1,12 +1,35 @@
 package connector
 
-import "context"
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+)
 
 // OAuth scopes of minted tokens.
 const (
 	ScopeCloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
 	// ScopeUserinfoEmail lets GKE see the caller's email, so RBAC bindings on it match.
 	ScopeUserinfoEmail = "https://www.googleapis.com/auth/userinfo.email"
+	// scopePrefix is what every Google OAuth scope a caller may ask for starts with.
+	scopePrefix = "https://www.googleapis.com/auth/"
+	maxScopes   = 20
+	// maxPrefixLen bounds a down-scoping object prefix (GCS object names are at most 1024 bytes).
+	maxPrefixLen = 1024
+)
+
+// Kubeconfig exec plugin settings: kubectl runs `gcpconn token --exec-credential ...`.
+const (
+	ExecAPIVersion = "client.authentication.k8s.io/v1"
+	ExecCommand    = "gcpconn"
+	// DockerUsername is the user name docker sends with an access token as password.
+	DockerUsername = "oauth2accesstoken"
 )
 
 // DefaultScopes returns the scopes a token for rt gets unless the request names others:
@@ -16,6 +39,13 @@ func DefaultScopes(rt ResourceType) []string {
 		return []string{ScopeCloudPlatform, ScopeUserinfoEmail}
 	}
 	return []string{ScopeCloudPlatform}
+}
+
+// RegistryHostMapper is implemented by Google adapters whose Docker registries are served
+// somewhere other than the host a resource id names (a local fake registry standing in for
+// LOC-docker.pkg.dev and gcr.io). Mint puts the mapped host in DockerCredential.Registry.
+type RegistryHostMapper interface {
+	RegistryHost(host string) string
 }
 
 type subjectTokenKey struct{}
@@ -34,4 +64,298 @@ func WithSubjectToken(ctx context.Context, token string) context.Context {
 func SubjectTokenFrom(ctx context.Context) string {
 	s, _ := ctx.Value(subjectTokenKey{}).(string)
 	return s
+}
+
+// Mint issues a short-lived credential for one resource of the connector r.Ref, which p must
+// be allowed to use. The token comes from the cache when a fresh enough one exists for the
+// same connector, secret version, resource, scopes, boundary and lifetime; concurrent misses
+// share one upstream mint. gcs-bucket tokens are down-scoped to their bucket unless the
+// request disables it and the connector also serves gcp-generic (whose unbounded token the
+// caller could get anyway). docker-registry credentials carry the registry host and
+// kubernetes-cluster credentials a kubeconfig whose user runs gcpconn as an exec plugin.
+// Connectors with generate_temporary_tokens=false hand out their stored credential JSON for
+// gcp-generic and gcs-bucket when the method allows it (never implicit, impersonation or
+// oauth2-token).
+func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Credential, error) {
+	c, err := s.lookup(ctx, p, r.Ref, ActionUse)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status.State == StateDisabled {
+		return nil, Errorf(ErrFailedPrecondition, "connector %q is disabled (%s): update it with new credentials",
+			c.Name, strings.TrimSuffix(c.Status.Error, "."))
+	}
+	rt, id, err := c.ResolveResource(r.ResourceType, r.ResourceID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	lt, err := c.LifetimeAt(r.LifetimeSeconds, now)
+	if err != nil {
+		return nil, err
+	}
+	scopes, err := mintScopes(rt, r.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	boundary, err := mintBoundary(c, rt, id, r.Downscope)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.grant(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	cred := &Credential{
+		TokenType:    "Bearer",
+		ProjectID:    c.Config.ProjectID,
+		ResourceType: rt,
+		ResourceID:   id,
+		Lifetime:     lt,
+	}
+	if js := storedJSON(g); js != "" && (rt == GCPGeneric || rt == GCSBucket) {
+		cred.TokenType = ""
+		cred.CredentialsJSON = js
+		cred.Lifetime = Lifetime{Requested: lt.Requested, Reason: "generate_temporary_tokens is false: " +
+			"this is the connector's LONG-LIVED stored credential, not a short-lived token; it does not expire " +
+			"and is not limited to the resource"}
+		return cred, nil
+	}
+
+	ctx = WithSubjectToken(ctx, r.SubjectToken)
+	key := tokenKey{
+		ConnectorID:   c.ID,
+		SecretVersion: c.SecretVersion,
+		Config:        configFingerprint(c),
+		ResourceType:  rt,
+		ResourceID:    id,
+		Scopes:        scopes,
+		Boundary:      boundary,
+		Lifetime:      lt.Applied,
+		SubjectToken:  r.SubjectToken,
+	}
+	if c.AuthMethod == OAuth2Token {
+		key.Lifetime = 0 // the stored token is the same whatever time is left
+	}
+	req := TokenRequest{Scopes: scopes, Lifetime: lt.Applied, Boundary: boundary, SubjectToken: r.SubjectToken}
+	tok, hit, err := s.tokens.get(ctx, s.now, key, func(ctx context.Context) (Token, error) {
+		return s.Google.Token(ctx, g, req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if left := tok.Expiry.Sub(now).Truncate(time.Second); hit && left < lt.Applied {
+		cred.Lifetime.Applied = left
+		cred.Lifetime.Reason = joinReason(lt.Reason, fmt.Sprintf("a cached token minted earlier was reused; it has %s left", left))
+	}
+	cred.AccessToken = tok.Value
+	cred.ExpiresAt = tok.Expiry
+	cred.CacheHit = hit
+	cred.Downscoped = boundary != nil
+
+	switch rt {
+	case DockerRegistry:
+		rid, err := ParseResourceID(DockerRegistry, id)
+		if err != nil {
+			return nil, err
+		}
+		host := rid.RegistryHost()
+		if m, ok := s.Google.(RegistryHostMapper); ok {
+			host = m.RegistryHost(host)
+		}
+		cred.Docker = &DockerCredential{Registry: host, Username: DockerUsername, Password: tok.Value}
+	case KubernetesCluster:
+		info, err := s.Google.Cluster(ctx, g, id)
+		if err != nil {
+			return nil, err
+		}
+		kc, err := Kubeconfig(c, info)
+		if err != nil {
+			return nil, err
+		}
+		cred.ResourceID = info.ID
+		cred.Kubernetes = &KubernetesCredential{
+			Cluster:              info.ID,
+			Server:               info.Server,
+			CertificateAuthority: info.CertificateAuthority,
+			Kubeconfig:           kc,
+		}
+	}
+	return cred, nil
+}
+
+// storedJSON returns the stored credential JSON a connector with generate_temporary_tokens
+// false hands out, or "" when it mints tokens (the default, and always for implicit,
+// impersonation and oauth2-token).
+func storedJSON(g Grant) string {
+	if g.Connector.Config.TemporaryTokens() {
+		return ""
+	}
+	switch g.Connector.AuthMethod {
+	case ServiceAccount:
+		return g.Secrets.ServiceAccountJSON
+	case UserAccount:
+		return g.Secrets.UserAccountJSON
+	case ExternalAccount:
+		return g.Secrets.ExternalAccountJSON
+	}
+	return ""
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// mintScopes returns the scopes of a token for rt: the requested ones (Google OAuth scopes
+// only) or DefaultScopes. Kubernetes tokens always include userinfo.email.
+func mintScopes(rt ResourceType, req []string) ([]string, error) {
+	if len(req) == 0 {
+		return DefaultScopes(rt), nil
+	}
+	if len(req) > maxScopes {
+		return nil, FieldErrorf("scopes", "at most %d scopes may be requested; got %d", maxScopes, len(req))
+	}
+	out := make([]string, 0, len(req)+1)
+	for i, sc := range req {
+		rest, ok := strings.CutPrefix(sc, scopePrefix)
+		if !ok || rest == "" || strings.ContainsFunc(rest, func(r rune) bool { return r <= ' ' || r > '~' }) {
+			return nil, FieldErrorf(fmt.Sprintf("scopes[%d]", i), "scope %q is not a Google OAuth scope (%s...)", sc, scopePrefix)
+		}
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	if rt == KubernetesCluster && !slices.Contains(out, ScopeUserinfoEmail) {
+		out = append(out, ScopeUserinfoEmail)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// mintBoundary returns the Credential Access Boundary of a token for rt/id: for gcs-bucket,
+// the bucket (and the request's prefix / read-only), unless down-scoping is disabled; nil for
+// other types, where a Downscope is an error.
+func mintBoundary(c *Connector, rt ResourceType, id string, d *Downscope) (*Boundary, error) {
+	if rt != GCSBucket {
+		if d != nil && (d.Disabled || d.Prefix != "" || d.ReadOnly) {
+			return nil, FieldErrorf("downscope", "down-scoping applies to gcs-bucket tokens only; this request is for %s", rt)
+		}
+		return nil, nil
+	}
+	if d == nil {
+		d = &Downscope{}
+	}
+	if d.Disabled {
+		if d.Prefix != "" || d.ReadOnly {
+			return nil, FieldErrorf("downscope", "downscope.disabled excludes prefix and read_only")
+		}
+		if !slices.Contains(c.ResourceTypes, GCPGeneric) {
+			return nil, Errorf(ErrPermission,
+				"connector %q hands out gcs-bucket tokens limited to their bucket only; an unbounded token needs a connector that serves gcp-generic", c.Name)
+		}
+		return nil, nil
+	}
+	rid, err := ParseResourceID(GCSBucket, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.Prefix) > maxPrefixLen || strings.ContainsFunc(d.Prefix, func(r rune) bool {
+		return r == '\'' || r == '\\' || r == '"' || unicode.IsControl(r) || r == unicode.ReplacementChar
+	}) {
+		return nil, FieldErrorf("downscope.prefix",
+			"the object prefix must be at most %d bytes of printable characters without quotes or backslashes", maxPrefixLen)
+	}
+	return &Boundary{Bucket: rid.Name, Prefix: d.Prefix, ReadOnly: d.ReadOnly}, nil
+}
+
+// kubeconfig is the subset of a kubeconfig file gcpconn writes.
+type kubeconfig struct {
+	APIVersion     string         `yaml:"apiVersion"`
+	Kind           string         `yaml:"kind"`
+	Clusters       []namedCluster `yaml:"clusters"`
+	Contexts       []namedContext `yaml:"contexts"`
+	CurrentContext string         `yaml:"current-context"`
+	Users          []namedUser    `yaml:"users"`
+}
+
+type namedCluster struct {
+	Name    string      `yaml:"name"`
+	Cluster kubeCluster `yaml:"cluster"`
+}
+
+type kubeCluster struct {
+	Server                   string `yaml:"server"`
+	CertificateAuthorityData string `yaml:"certificate-authority-data,omitempty"`
+}
+
+type namedContext struct {
+	Name    string      `yaml:"name"`
+	Context kubeContext `yaml:"context"`
+}
+
+type kubeContext struct {
+	Cluster string `yaml:"cluster"`
+	User    string `yaml:"user"`
+}
+
+type namedUser struct {
+	Name string   `yaml:"name"`
+	User kubeUser `yaml:"user"`
+}
+
+type kubeUser struct {
+	Exec kubeExec `yaml:"exec"`
+}
+
+type kubeExec struct {
+	APIVersion         string   `yaml:"apiVersion"`
+	Command            string   `yaml:"command"`
+	Args               []string `yaml:"args"`
+	InteractiveMode    string   `yaml:"interactiveMode"`
+	ProvideClusterInfo bool     `yaml:"provideClusterInfo"`
+	InstallHint        string   `yaml:"installHint"`
+}
+
+// Kubeconfig renders a kubeconfig for the GKE cluster info of connector c. Its cluster and
+// context are named like gcloud's (gke_PROJECT_LOCATION_NAME); its user runs
+// `gcpconn token --exec-credential CONNECTOR-ID --resource-type kubernetes-cluster
+// --resource-id LOCATION/NAME` (client.authentication.k8s.io/v1, never interactive), so
+// kubectl fetches a fresh token from gcpconn whenever the last one expires. The connector is
+// named by id, which survives renames.
+func Kubeconfig(c *Connector, info ClusterInfo) (string, error) {
+	loc, name, ok := strings.Cut(info.ID, "/")
+	if !ok {
+		return "", Errorf(ErrInternal, "kubeconfig: cluster id %q is not location/name", info.ID)
+	}
+	ref := c.ID
+	if ref == "" {
+		ref = c.Name
+	}
+	ctxName := "gke_" + strings.ReplaceAll(c.Config.ProjectID, ":", "_") + "_" + loc + "_" + name
+	kc := kubeconfig{
+		APIVersion: "v1",
+		Kind:       "Config",
+		Clusters:   []namedCluster{{Name: ctxName, Cluster: kubeCluster{Server: info.Server}}},
+		Contexts:   []namedContext{{Name: ctxName, Context: kubeContext{Cluster: ctxName, User: ctxName}}},
+		Users: []namedUser{{Name: ctxName, User: kubeUser{Exec: kubeExec{
+			APIVersion: ExecAPIVersion,
+			Command:    ExecCommand,
+			Args: []string{"token", "--exec-credential", ref,
+				"--resource-type", string(KubernetesCluster), "--resource-id", info.ID},
+			InteractiveMode: "Never",
+			InstallHint:     "kubectl runs the gcpconn CLI to fetch tokens for this cluster; install it and put it on PATH",
+		}}}},
+		CurrentContext: ctxName,
+	}
+	if info.CertificateAuthority != "" {
+		kc.Clusters[0].Cluster.CertificateAuthorityData = base64.StdEncoding.EncodeToString([]byte(info.CertificateAuthority))
+	}
+	b, err := yaml.Marshal(kc)
+	if err != nil {
+		return "", Errorf(ErrInternal, "kubeconfig: %v", err)
+	}
+	return string(b), nil
 }

@@ -55,6 +55,8 @@ type VerifyRequest struct {
 	ResourceType  ResourceType // narrow to one type; "" means every type the connector serves
 	ResourceID    string       // check just this id
 	ListResources *bool        // nil means true
+	// SubjectToken is the caller-supplied subject token for external-account connectors.
+	SubjectToken string
 }
 
 // Resources is the outcome of a verification: one entry per resource type checked, and a

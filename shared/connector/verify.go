@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -172,4 +173,50 @@ func quoteList[T ~string](xs []T) string {
 		s += fmt.Sprintf("%q", x)
 	}
 	return s
+}
+
+// Verify reports what a connector reaches: a stored one (r.Ref, which p must be allowed to
+// use) or one not yet stored (r.Spec, validated like a registration; p must be
+// authenticated). r.ResourceType narrows the check to one type and r.ResourceID (any
+// accepted spelling) checks one resource; r.ListResources=false with no id only checks that
+// the credentials authenticate. See verify for how outcomes are reported.
+func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Resources, error) {
+	var g Grant
+	switch {
+	case r.Spec != nil && r.Ref != "":
+		return nil, FieldErrorf("connector", "name a stored connector or give a spec, not both")
+	case r.Spec != nil:
+		if err := authenticated(p); err != nil {
+			return nil, err
+		}
+		c, sec, err := NewConnector(*r.Spec, s.Policy, s.now())
+		if err != nil {
+			return nil, err
+		}
+		g = Grant{Connector: c, Secrets: sec}
+	default:
+		c, err := s.lookup(ctx, p, r.Ref, ActionUse)
+		if err != nil {
+			return nil, err
+		}
+		if c.Status.State == StateDisabled {
+			return nil, Errorf(ErrFailedPrecondition, "connector %q is disabled (%s): update it with new credentials",
+				c.Name, strings.TrimSuffix(c.Status.Error, "."))
+		}
+		if g, err = s.grant(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	rt, id := r.ResourceType, r.ResourceID
+	if id != "" {
+		var err error
+		if rt, id, err = g.Connector.ResolveResource(rt, id); err != nil {
+			return nil, err
+		}
+	} else if rt != "" && !slices.Contains(g.Connector.ResourceTypes, rt) {
+		return nil, &Error{Kind: ErrInvalid, Field: "resource_type",
+			Message: fmt.Sprintf("connector %q does not serve resource type %q; it serves %s", g.Connector.Name, rt, quoteList(g.Connector.ResourceTypes))}
+	}
+	list := r.ListResources == nil || *r.ListResources
+	return s.verify(WithSubjectToken(ctx, r.SubjectToken), g, rt, id, list)
 }
