@@ -1,0 +1,179 @@
+package gke
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// apiServer is one cluster's Kubernetes API server: just enough of it for
+// kubectl to authenticate, discover and list namespaces.
+type apiServer struct {
+	gke      *Server
+	resource string // projects/P/locations/L/clusters/C
+	created  time.Time
+	ca       *clusterCA
+	addr     string // 127.0.0.1:PORT
+	dnsName  string // DNS endpoint name, when the cluster has one
+	srv      *http.Server
+	handler  http.Handler
+}
+
+func (a *apiServer) start() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen for cluster %s: %w", a.resource, err)
+	}
+	a.addr = ln.Addr().String()
+	var h http.Handler = http.HandlerFunc(a.serveHTTP)
+	if a.gke.opts.Faults != nil {
+		h = a.gke.opts.Faults.Wrap("kubernetes.request", h)
+	}
+	a.handler = h
+	a.srv = &http.Server{
+		Handler:           h,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{a.ca.leaf}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          quietLog(),
+	}
+	go func() {
+		if err := a.srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.gke.logf("gke: API server of %s stopped: %v", a.resource, err)
+		}
+	}()
+	return nil
+}
+
+// k8sStatus is a Kubernetes metav1.Status.
+type k8sStatus struct {
+	Kind       string         `json:"kind"`
+	APIVersion string         `json:"apiVersion"`
+	Metadata   map[string]any `json:"metadata"`
+	Status     string         `json:"status"`
+	Message    string         `json:"message"`
+	Reason     string         `json:"reason"`
+	Details    map[string]any `json:"details,omitempty"`
+	Code       int            `json:"code"`
+}
+
+func writeStatus(w http.ResponseWriter, code int, reason, message string, details map[string]any) {
+	writeK8s(w, code, k8sStatus{Kind: "Status", APIVersion: "v1", Metadata: map[string]any{}, Status: "Failure",
+		Message: message, Reason: reason, Details: details, Code: code})
+}
+
+func writeK8s(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// serveHTTP authenticates the bearer token (401 otherwise), requires
+// container.clusters.get on the cluster as GKE does for any access, and
+// authorises the Kubernetes verb through the matching container.* IAM
+// permission (GKE's IAM authoriser), answering 403 with GKE's wording.
+func (a *apiServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeStatus(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "the server does not allow this method on the requested resource", nil)
+		return
+	}
+	t, gerr := a.gke.opts.Auth.Check(r, "container.clusters.get", a.resource)
+	if gerr != nil {
+		if gerr.Code == http.StatusUnauthorized {
+			writeStatus(w, http.StatusUnauthorized, "Unauthorized", "Unauthorized", nil)
+			return
+		}
+		writeStatus(w, http.StatusForbidden, "Forbidden",
+			fmt.Sprintf("forbidden: User %q cannot get path %q: requires one of [\"container.clusters.get\"] permission(s).", user(t.Email, t.Member), r.URL.Path), nil)
+		return
+	}
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	switch {
+	case path == "/version":
+		writeK8s(w, http.StatusOK, map[string]string{
+			"major": "1", "minor": "33", "gitVersion": kubeVersion, "gitCommit": "5d8b9e8b6c5a8a8f0e2f1d6c0a4b3e2d1c0f9e8d",
+			"gitTreeState": "clean", "buildDate": "2025-10-01T12:00:00Z", "goVersion": "go1.24.6", "compiler": "gc", "platform": "linux/amd64",
+		})
+	case path == "/api":
+		writeK8s(w, http.StatusOK, map[string]any{
+			"kind": "APIVersions", "versions": []string{"v1"},
+			"serverAddressByClientCIDRs": []map[string]string{{"clientCIDR": "0.0.0.0/0", "serverAddress": a.addr}},
+		})
+	case path == "/apis":
+		writeK8s(w, http.StatusOK, map[string]any{"kind": "APIGroupList", "apiVersion": "v1", "groups": []any{}})
+	case path == "/api/v1":
+		writeK8s(w, http.StatusOK, map[string]any{
+			"kind": "APIResourceList", "groupVersion": "v1",
+			"resources": []map[string]any{{
+				"name": "namespaces", "singularName": "namespace", "namespaced": false, "kind": "Namespace",
+				"verbs": []string{"get", "list"}, "shortNames": []string{"ns"},
+			}},
+		})
+	case path == "/api/v1/namespaces":
+		if !a.allowed(w, r, "list", "namespaces", "container.namespaces.list") {
+			return
+		}
+		items := make([]map[string]any, 0, len(namespaces))
+		for _, n := range namespaces {
+			items = append(items, a.namespace(n))
+		}
+		writeK8s(w, http.StatusOK, map[string]any{"kind": "NamespaceList", "apiVersion": "v1", "metadata": map[string]string{"resourceVersion": "1"}, "items": items})
+	case strings.HasPrefix(path, "/api/v1/namespaces/") && strings.Count(path, "/") == 4:
+		name := strings.TrimPrefix(path, "/api/v1/namespaces/")
+		if !a.allowed(w, r, "get", "namespaces", "container.namespaces.get") {
+			return
+		}
+		for _, n := range namespaces {
+			if n == name {
+				writeK8s(w, http.StatusOK, a.namespace(n))
+				return
+			}
+		}
+		writeStatus(w, http.StatusNotFound, "NotFound", fmt.Sprintf("namespaces %q not found", name),
+			map[string]any{"name": name, "kind": "namespaces"})
+	default:
+		writeStatus(w, http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil)
+	}
+}
+
+var namespaces = []string{"default", "kube-node-lease", "kube-public", "kube-system"}
+
+const kubeVersion = "v1.33.5-gke.1308000"
+
+// allowed applies GKE's IAM authoriser for one Kubernetes verb.
+func (a *apiServer) allowed(w http.ResponseWriter, r *http.Request, verb, resource, permission string) bool {
+	t, gerr := a.gke.opts.Auth.Check(r, permission, a.resource)
+	if gerr == nil {
+		return true
+	}
+	writeStatus(w, http.StatusForbidden, "Forbidden",
+		fmt.Sprintf("%s is forbidden: User %q cannot %s resource %q in API group \"\" at the cluster scope: requires one of [%q] permission(s).",
+			resource, user(t.Email, t.Member), verb, resource, permission),
+		map[string]any{"kind": resource})
+	return false
+}
+
+func user(email, member string) string {
+	if email != "" {
+		return email
+	}
+	return member
+}
+
+func (a *apiServer) namespace(name string) map[string]any {
+	return map[string]any{
+		"kind": "Namespace", "apiVersion": "v1",
+		"metadata": map[string]any{
+			"name": name, "uid": uid(a.resource + "/" + name), "resourceVersion": "1",
+			"creationTimestamp": a.created.UTC().Format(time.RFC3339),
+			"labels":            map[string]string{"kubernetes.io/metadata.name": name},
+		},
+		"spec":   map[string]any{"finalizers": []string{"kubernetes"}},
+		"status": map[string]string{"phase": "Active"},
+	}
+}
