@@ -1,0 +1,228 @@
+// Package app assembles gcpconn's functions from the environment: configuration (the
+// GCPCONN_* variables), the stores, the Google adapter, caller authentication and logging,
+// wired into an httpapi.API.
+//
+// Nothing is built at import time. [Default] reads the environment once, on first use, and
+// the Service (SDK clients included) is built once, lazily, on the first request that needs
+// it; a construction failure is logged and answered with a 500 on every request instead of
+// crashing the process in init(). The entry points at the module root register the handlers
+// of this package with the functions framework.
+//
+// # Configuration
+//
+//	GCPCONN_PROJECT                      project of Firestore and Secret Manager (required with GCPCONN_STORE=google)
+//	GCPCONN_STORE                        memory (default; lost on restart) or google (Firestore + Secret Manager)
+//	GCPCONN_FIRESTORE_DATABASE           Firestore database id (default "(default)")
+//	GCPCONN_AUDIENCE                     audience of callers' ID tokens (required)
+//	GCPCONN_ISSUER                       ID token issuer (default https://accounts.google.com)
+//	GCPCONN_JWKS_URL                     issuer's keys (default Google's certs)
+//	GCPCONN_ADMINS                       comma-separated admin emails
+//	GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS true enables implicit, keyless impersonation and ambient external accounts
+//	GCPCONN_SECRET_TOPIC                 Pub/Sub topic projects/P/topics/T for Secret Manager notifications
+//	GCPCONN_MAX_BODY_BYTES               request body cap (default 262144)
+//	GCPCONN_SWEEP_CONCURRENCY            connectors checked at once by sweep (default 16)
+//	GCPCONN_ENDPOINT_*, GCPCONN_DOCKER_REGISTRY_HOST, GCPCONN_GKE_DNS_ENDPOINTS
+//	                                     Google endpoint overrides (see shared/gcp)
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/gcpconn/gcpconn/functions/httpapi"
+	"github.com/gcpconn/gcpconn/shared/callerauth"
+	"github.com/gcpconn/gcpconn/shared/cloudlog"
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/store"
+)
+
+// Store choices of GCPCONN_STORE.
+const (
+	StoreMemory = "memory"
+	StoreGoogle = "google"
+)
+
+// Config is the service configuration read from the environment.
+type Config struct {
+	Project           string
+	Store             string // StoreMemory or StoreGoogle
+	FirestoreDatabase string
+	Audience          string
+	Issuer            string
+	JWKSURL           string
+	Admins            []string
+	AllowImplicit     bool
+	SecretTopic       string
+	MaxBodyBytes      int64
+	SweepConcurrency  int
+	Endpoints         gcp.Endpoints
+}
+
+// ConfigFromEnv reads the GCPCONN_* variables through getenv (os.Getenv in production).
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	c := Config{
+		Project:           get("GCPCONN_PROJECT"),
+		Store:             get("GCPCONN_STORE"),
+		FirestoreDatabase: get("GCPCONN_FIRESTORE_DATABASE"),
+		Audience:          get("GCPCONN_AUDIENCE"),
+		Issuer:            get("GCPCONN_ISSUER"),
+		JWKSURL:           get("GCPCONN_JWKS_URL"),
+		SecretTopic:       get("GCPCONN_SECRET_TOPIC"),
+		Endpoints:         gcp.EndpointsFromEnv(),
+	}
+	if c.Store == "" {
+		c.Store = StoreMemory
+	}
+	if c.FirestoreDatabase == "" {
+		c.FirestoreDatabase = "(default)"
+	}
+	if c.Issuer == "" {
+		c.Issuer = callerauth.GoogleIssuer
+	}
+	if c.JWKSURL == "" {
+		c.JWKSURL = callerauth.GoogleJWKSURL
+	}
+	for _, a := range strings.Split(get("GCPCONN_ADMINS"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.Admins = append(c.Admins, strings.ToLower(a))
+		}
+	}
+	var errs []string
+	if v := get("GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=%q is not true or false", v))
+		}
+		c.AllowImplicit = b
+	}
+	if v := get("GCPCONN_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 {
+			errs = append(errs, fmt.Sprintf("GCPCONN_MAX_BODY_BYTES=%q is not a number of bytes >= 1024", v))
+		}
+		c.MaxBodyBytes = n
+	}
+	if v := get("GCPCONN_SWEEP_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, fmt.Sprintf("GCPCONN_SWEEP_CONCURRENCY=%q is not a number from 1 to 1000", v))
+		}
+		c.SweepConcurrency = n
+	}
+	switch c.Store {
+	case StoreMemory:
+	case StoreGoogle:
+		if c.Project == "" {
+			errs = append(errs, "GCPCONN_PROJECT is required with GCPCONN_STORE=google")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("GCPCONN_STORE=%q is not memory or google", c.Store))
+	}
+	if c.Audience == "" {
+		errs = append(errs, "GCPCONN_AUDIENCE is required: the audience callers' ID tokens must carry")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("app: configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// App is an assembled gcpconn: the API and what it was built from.
+type App struct {
+	Config Config
+	API    *httpapi.API
+	Log    *slog.Logger
+	// service builds the Service once.
+	service func() (*connector.Service, error)
+}
+
+// New assembles an App from cfg without doing any I/O: the Service is built on first use.
+// A non-nil cfgErr (from ConfigFromEnv) makes every request a logged 500.
+func New(cfg Config, cfgErr error, log *slog.Logger) *App {
+	if log == nil {
+		log = cloudlog.New(os.Stdout, &cloudlog.Options{ProjectID: cfg.Project})
+	}
+	a := &App{Config: cfg, Log: log}
+	a.service = sync.OnceValues(func() (*connector.Service, error) {
+		if cfgErr != nil {
+			return nil, cfgErr
+		}
+		svc, err := buildService(context.Background(), cfg, log)
+		if err != nil {
+			log.Error("app: build service", "error", err.Error())
+		}
+		return svc, err
+	})
+	a.API = &httpapi.API{
+		Service: func(context.Context) (*connector.Service, error) { return a.service() },
+		Auth: callerauth.New(callerauth.Config{
+			Issuer:   cfg.Issuer,
+			Audience: cfg.Audience,
+			JWKSURL:  cfg.JWKSURL,
+		}),
+		Log:           log,
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		SweepDefaults: connector.SweepOptions{Concurrency: cfg.SweepConcurrency},
+	}
+	return a
+}
+
+// Service returns the App's Service, building it on first use.
+func (a *App) Service() (*connector.Service, error) { return a.service() }
+
+// buildService creates the stores and the Google adapter for cfg.
+func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector.Service, error) {
+	svc := &connector.Service{
+		Google: gcp.New(cfg.Endpoints),
+		Policy: connector.Policy{Admins: cfg.Admins, AllowImplicit: cfg.AllowImplicit},
+		Log:    log,
+	}
+	switch cfg.Store {
+	case StoreMemory:
+		svc.Store, svc.Secrets = store.NewMemory(), store.NewMemorySecrets()
+	default:
+		return nil, fmt.Errorf("app: store %q is not available in this build", cfg.Store)
+	}
+	return svc, nil
+}
+
+var defaultApp = sync.OnceValue(func() *App {
+	cfg, err := ConfigFromEnv(os.Getenv)
+	a := New(cfg, err, nil)
+	if err != nil {
+		a.Log.Error("app: invalid configuration; every request will fail until it is fixed", "error", err.Error())
+	}
+	return a
+})
+
+// Default returns the App configured from the process environment, assembled on first use.
+func Default() *App { return defaultApp() }
+
+// The entry points registered by the root package: each serves its function of Default().
+
+// Register serves POST/PUT/DELETE /register.
+func Register(w http.ResponseWriter, r *http.Request) { Default().API.Register(w, r) }
+
+// Verify serves POST /verify.
+func Verify(w http.ResponseWriter, r *http.Request) { Default().API.Verify(w, r) }
+
+// List serves GET /list.
+func List(w http.ResponseWriter, r *http.Request) { Default().API.List(w, r) }
+
+// MintToken serves POST /mint-token.
+func MintToken(w http.ResponseWriter, r *http.Request) { Default().API.MintToken(w, r) }
+
+// Sweep serves POST /sweep.
+func Sweep(w http.ResponseWriter, r *http.Request) { Default().API.Sweep(w, r) }
+
+// Refresh handles Secret Manager notifications delivered as Pub/Sub CloudEvents.
+func Refresh(ctx context.Context, e event.Event) error { return Default().API.Refresh(ctx, e) }

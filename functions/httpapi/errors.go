@@ -1,0 +1,87 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+// statusOf is THE error table of the HTTP API (DESIGN §4): the only place that maps the
+// core's error kinds to HTTP statuses. The body's "code" is the kind itself.
+var statusOf = map[connector.Kind]int{
+	connector.ErrInvalid:             http.StatusBadRequest,          // invalid_argument
+	connector.ErrUnauthenticated:     http.StatusUnauthorized,        // unauthenticated
+	connector.ErrPermission:          http.StatusForbidden,           // permission_denied
+	connector.ErrNotFound:            http.StatusNotFound,            // not_found
+	connector.ErrAlreadyExists:       http.StatusConflict,            // already_exists
+	connector.ErrConflict:            http.StatusConflict,            // conflict: retry with fresh data
+	connector.ErrFailedPrecondition:  http.StatusPreconditionFailed,  // failed_precondition
+	connector.ErrUpstreamDenied:      http.StatusBadGateway,          // upstream_denied: Google said 403
+	connector.ErrUpstreamNotFound:    http.StatusNotFound,            // upstream_not_found: Google says it does not exist
+	connector.ErrUpstreamUnavailable: http.StatusServiceUnavailable,  // upstream_unavailable, with Retry-After
+	connector.ErrInternal:            http.StatusInternalServerError, // internal: details only in logs
+}
+
+// Transport-level answers that have no kind in the core.
+const (
+	codeTooLarge         = "request_too_large"  // 413
+	codeMethodNotAllowed = "method_not_allowed" // 405
+	defaultRetryAfter    = 5                    // seconds
+	internalMessage      = "internal error; the service logs have the details"
+)
+
+// writeError answers err with the status of its kind and the body
+// {"error":{"code","message","field"}}. Internal errors (and anything without a kind) are
+// logged with their full text and answered with a generic message.
+func writeError(ctx context.Context, w http.ResponseWriter, log *slog.Logger, entry string, err error) {
+	kind := connector.KindOf(err)
+	if errors.Is(err, context.DeadlineExceeded) && kind == connector.ErrInternal {
+		kind = connector.ErrUpstreamUnavailable
+		err = &connector.Error{Kind: kind, Message: "the request did not finish in time; try again", Err: err}
+	}
+	status, ok := statusOf[kind]
+	if !ok {
+		kind, status = connector.ErrInternal, http.StatusInternalServerError
+	}
+	msg := connector.MessageOf(err)
+	if kind == connector.ErrInternal {
+		msg = internalMessage
+		log.ErrorContext(ctx, "internal error", "entry_point", entry, "error", err.Error())
+	} else if status >= 500 {
+		log.WarnContext(ctx, "upstream error", "entry_point", entry, "code", string(kind), "error", err.Error())
+	}
+	if kind == connector.ErrUpstreamUnavailable {
+		secs := defaultRetryAfter
+		var ce *connector.Error
+		if errors.As(err, &ce) && ce.RetryAfter > 0 {
+			secs = int(math.Ceil(ce.RetryAfter.Seconds()))
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeErrorBody(w, status, string(kind), msg, connector.FieldOf(err))
+}
+
+func writeErrorBody(w http.ResponseWriter, status int, code, msg, field string) {
+	writeJSON(w, status, errorBody{Error: errorJSON{Code: code, Message: msg, Field: field}})
+}
+
+// writeJSON answers v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(fmt.Sprintf(`{"error":{"code":"internal","message":%q}}`, internalMessage))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

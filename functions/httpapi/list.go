@@ -1,0 +1,84 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+// listParams are the query parameters GET /list accepts; any other is refused.
+var listParams = map[string]bool{
+	"name": true, "auth_method": true, "resource_type": true, "label": true,
+	"page_size": true, "page_token": true, "connector": true, "types": true,
+}
+
+// List lists connectors (filters, paging), describes one (?connector=REF), or lists the
+// connector types (?types=true).
+func (a *API) List(w http.ResponseWriter, r *http.Request) {
+	c, ok := a.start(w, r, "list", http.MethodGet)
+	defer c.done()
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	for k := range q {
+		if !listParams[k] {
+			c.fail(connector.FieldErrorf(k, "unknown query parameter %q", k))
+			return
+		}
+	}
+	if t := q.Get("types"); t != "" {
+		if b, err := strconv.ParseBool(t); err != nil || !b {
+			c.fail(connector.FieldErrorf("types", "types must be true"))
+			return
+		}
+		writeJSON(w, http.StatusOK, typesResponse{ConnectorTypes: []connector.TypeSpec{connector.Spec()}})
+		return
+	}
+	if ref := q.Get("connector"); ref != "" {
+		conn, err := c.svc.Get(c.ctx, c.p, ref)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		writeJSON(w, http.StatusOK, describeResponse{Connector: toConnectorJSON(conn)})
+		return
+	}
+	f := connector.Filter{
+		Name:         q.Get("name"),
+		AuthMethod:   connector.AuthMethod(q.Get("auth_method")),
+		ResourceType: connector.ResourceType(q.Get("resource_type")),
+	}
+	for _, l := range q["label"] {
+		k, v, _ := strings.Cut(l, "=")
+		if k == "" {
+			c.fail(connector.FieldErrorf("label", "label filter %q is not KEY=VALUE or KEY", l))
+			return
+		}
+		if f.Labels == nil {
+			f.Labels = map[string]string{}
+		}
+		f.Labels[k] = v
+	}
+	pg := connector.Page{Token: q.Get("page_token")}
+	if s := q.Get("page_size"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			c.fail(connector.FieldErrorf("page_size", "page_size must be a positive number, not %q", s))
+			return
+		}
+		pg.Size = n
+	}
+	cs, next, err := c.svc.List(c.ctx, c.p, f, pg)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	out := listResponse{Connectors: make([]connectorJSON, len(cs)), NextPageToken: next}
+	for i, conn := range cs {
+		out.Connectors[i] = toConnectorJSON(conn)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

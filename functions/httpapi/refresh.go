@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+// SecretIDPrefix is how the Secret Manager store names a connector's secret:
+// projects/P/secrets/SecretIDPrefix+CONNECTOR_ID. Secrets without it (and without a
+// connector_id label) are not gcpconn's, and their events are ignored.
+const SecretIDPrefix = "connector-"
+
+// Refresh is the CloudEvent function behind Secret Manager notifications (Pub/Sub
+// messagePublished events). It returns an error, so that Pub/Sub redelivers the event, only
+// when a retry could help; malformed events and events about unknown secrets are logged and
+// acknowledged. When deployed, only the trigger's service account may invoke it (Cloud Run
+// IAM, see scripts/deploy.sh); the framework hands it no request to re-check a token on.
+func (a *API) Refresh(ctx context.Context, e event.Event) error {
+	var push pubsubPush
+	if err := e.DataAs(&push); err != nil {
+		a.log().WarnContext(ctx, "refresh: event data is not a Pub/Sub message; dropped", "event_id", e.ID(), "event_type", e.Type(), "error", err.Error())
+		return nil
+	}
+	svc, err := a.Service(ctx)
+	if err != nil {
+		a.log().ErrorContext(ctx, "refresh: build service", "error", err.Error())
+		return fmt.Errorf("refresh: build service: %w", err)
+	}
+	return svc.Refresh(ctx, secretEvent(push, e.ID()))
+}
+
+// RefreshHTTP serves refresh over plain HTTP (functions/cmd/serve, tests): it accepts the
+// event as a binary-mode CloudEvent (ce-* headers, the message as body), a structured-mode
+// CloudEvent (application/cloudevents+json, the message in "data"), or a raw Pub/Sub push
+// body. The caller must be an admin (the push subscription's OIDC identity). It answers 204
+// when the event is handled or dropped, and an error status when a retry could help.
+func (a *API) RefreshHTTP(w http.ResponseWriter, r *http.Request) {
+	c, ok := a.start(w, r, "refresh", http.MethodPost)
+	defer c.done()
+	if !ok {
+		return
+	}
+	if err := c.svc.AuthorizeOperator(c.p); err != nil {
+		c.fail(err)
+		return
+	}
+	var raw json.RawMessage
+	if !c.decode(&raw, false) {
+		return
+	}
+	push, id, err := pushFromRequest(r, raw)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if err := c.svc.Refresh(c.ctx, secretEvent(push, id)); err != nil {
+		c.fail(err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pushFromRequest finds the Pub/Sub message in a binary or structured CloudEvent or a raw
+// push body, and the event (or message) id.
+func pushFromRequest(r *http.Request, body []byte) (pubsubPush, string, error) {
+	var push pubsubPush
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	id := r.Header.Get("Ce-Id")
+	if mt == "application/cloudevents+json" {
+		var ce struct {
+			ID         string          `json:"id"`
+			Data       json.RawMessage `json:"data"`
+			DataBase64 []byte          `json:"data_base64"`
+		}
+		if err := json.Unmarshal(body, &ce); err != nil {
+			return push, "", connector.Errorf(connector.ErrInvalid, "structured CloudEvent is malformed: %v", err)
+		}
+		body, id = ce.Data, ce.ID
+		if len(ce.DataBase64) > 0 {
+			body = ce.DataBase64
+		}
+	}
+	if err := json.Unmarshal(body, &push); err != nil {
+		return push, "", connector.Errorf(connector.ErrInvalid, "event data is not a Pub/Sub message: %v", err)
+	}
+	if push.Message.Attributes["eventType"] == "" {
+		return push, "", connector.FieldErrorf("message.attributes.eventType", "Pub/Sub message has no eventType attribute: not a Secret Manager notification")
+	}
+	if id == "" {
+		id = push.messageID()
+	}
+	return push, id, nil
+}
+
+func (p pubsubPush) messageID() string {
+	if p.Message.MessageID != "" {
+		return p.Message.MessageID
+	}
+	return p.Message.MessageID2
+}
+
+// secretEvent reads a Secret Manager notification: attributes eventType, secretId (the
+// secret's name) and versionId (the version's name) when present; the data (the Secret or
+// SecretVersion JSON) for the names and labels otherwise.
+func secretEvent(p pubsubPush, id string) connector.SecretEvent {
+	attrs := p.Message.Attributes
+	var data struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	}
+	_ = json.Unmarshal(p.Message.Data, &data) // best effort: attributes carry what matters
+	ev := connector.SecretEvent{
+		Type:        attrs["eventType"],
+		Secret:      attrs["secretId"],
+		Version:     attrs["versionId"],
+		MessageID:   id,
+		PublishTime: p.Message.PublishTime,
+	}
+	if ev.MessageID == "" {
+		ev.MessageID = p.messageID()
+	}
+	if secret, version, ok := strings.Cut(data.Name, "/versions/"); ok {
+		if ev.Secret == "" {
+			ev.Secret = secret
+		}
+		if ev.Version == "" {
+			ev.Version = version
+		}
+	} else if ev.Secret == "" {
+		ev.Secret = data.Name
+	}
+	if strings.HasPrefix(ev.Type, "SECRET_VERSION_") {
+		ev.Version = connector.VersionID(ev.Version)
+	} else {
+		ev.Version = ""
+	}
+	ev.ConnectorID = data.Labels["connector_id"]
+	if ev.ConnectorID == "" {
+		short := ev.Secret[strings.LastIndexByte(ev.Secret, '/')+1:]
+		if strings.HasPrefix(short, SecretIDPrefix) {
+			ev.ConnectorID = strings.TrimPrefix(short, SecretIDPrefix)
+		}
+	}
+	return ev
+}

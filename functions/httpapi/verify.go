@@ -1,0 +1,23 @@
+package httpapi
+
+import "net/http"
+
+// Verify checks a stored connector ({"connector": REF}) or a spec ({"spec": {...}}) and lists
+// the resources it reaches.
+func (a *API) Verify(w http.ResponseWriter, r *http.Request) {
+	c, ok := a.start(w, r, "verify", http.MethodPost)
+	defer c.done()
+	if !ok {
+		return
+	}
+	var b verifyBody
+	if !c.decode(&b, false) {
+		return
+	}
+	res, err := c.svc.Verify(c.ctx, c.p, b.request())
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toResourcesJSON(res))
+}

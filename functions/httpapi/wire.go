@@ -1,0 +1,399 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+// The wire types of the HTTP API (DESIGN §4): snake_case JSON, separate from the domain
+// types so that the core can change without changing the contract. functions/openapi.yaml
+// documents each of them; openapi_test.go keeps the two in step.
+
+// registerBody is the body of POST /register, and the spec of POST /verify.
+type registerBody struct {
+	Name              string            `json:"name"`
+	Type              string            `json:"type"`
+	AuthMethod        string            `json:"auth_method"`
+	ResourceType      string            `json:"resource_type"`
+	ResourceTypes     []string          `json:"resource_types"`
+	ResourceID        string            `json:"resource_id"`
+	Configuration     map[string]any    `json:"configuration"`
+	Labels            map[string]string `json:"labels"`
+	Description       string            `json:"description"`
+	ExpiresAt         *time.Time        `json:"expires_at"`
+	ExpirationSeconds *int              `json:"expiration_seconds"`
+	Users             []string          `json:"users"`
+	Verify            *bool             `json:"verify"`
+}
+
+func (b registerBody) request() connector.RegisterRequest {
+	return connector.RegisterRequest{
+		Name:              b.Name,
+		Type:              b.Type,
+		AuthMethod:        connector.AuthMethod(b.AuthMethod),
+		ResourceType:      connector.ResourceType(b.ResourceType),
+		ResourceTypes:     resourceTypes(b.ResourceTypes),
+		ResourceID:        b.ResourceID,
+		Configuration:     b.Configuration,
+		Labels:            b.Labels,
+		Description:       b.Description,
+		ExpiresAt:         b.ExpiresAt,
+		ExpirationSeconds: b.ExpirationSeconds,
+		Users:             b.Users,
+		Verify:            b.Verify,
+	}
+}
+
+// updateBody is the body of PUT /register?connector=REF. An absent field keeps the stored
+// value; labels {} and users [] clear them.
+type updateBody struct {
+	Name              *string           `json:"name"`
+	Description       *string           `json:"description"`
+	Labels            map[string]string `json:"labels"`
+	Users             []string          `json:"users"`
+	AuthMethod        *string           `json:"auth_method"`
+	ResourceType      *string           `json:"resource_type"`
+	ResourceTypes     []string          `json:"resource_types"`
+	ResourceID        *string           `json:"resource_id"`
+	Configuration     map[string]any    `json:"configuration"`
+	ExpiresAt         *time.Time        `json:"expires_at"`
+	ExpirationSeconds *int              `json:"expiration_seconds"`
+	Verify            *bool             `json:"verify"`
+}
+
+func (b updateBody) request() connector.UpdateRequest {
+	u := connector.UpdateRequest{
+		Name:              b.Name,
+		Description:       b.Description,
+		Labels:            b.Labels,
+		Users:             b.Users,
+		ResourceTypes:     resourceTypes(b.ResourceTypes),
+		ResourceID:        b.ResourceID,
+		Configuration:     b.Configuration,
+		ExpiresAt:         b.ExpiresAt,
+		ExpirationSeconds: b.ExpirationSeconds,
+		Verify:            b.Verify,
+	}
+	if b.ResourceTypes != nil && u.ResourceTypes == nil {
+		u.ResourceTypes = []connector.ResourceType{}
+	}
+	if b.AuthMethod != nil {
+		m := connector.AuthMethod(*b.AuthMethod)
+		u.AuthMethod = &m
+	}
+	if b.ResourceType != nil {
+		rt := connector.ResourceType(*b.ResourceType)
+		u.ResourceType = &rt
+	}
+	return u
+}
+
+func resourceTypes(ss []string) []connector.ResourceType {
+	if ss == nil {
+		return nil
+	}
+	out := make([]connector.ResourceType, len(ss))
+	for i, s := range ss {
+		out[i] = connector.ResourceType(s)
+	}
+	return out
+}
+
+// registerResponse answers POST /register (201) and PUT /register (200, no resources).
+type registerResponse struct {
+	Connector connectorJSON  `json:"connector"`
+	Resources *resourcesJSON `json:"resources,omitempty"`
+}
+
+// connectorJSON describes a connector; it never holds a secret value.
+type connectorJSON struct {
+	ID                string            `json:"id"`
+	Name              string            `json:"name"`
+	Type              string            `json:"type"`
+	AuthMethod        string            `json:"auth_method"`
+	ResourceTypes     []string          `json:"resource_types"`
+	ResourceID        string            `json:"resource_id"`
+	SupportsInstances bool              `json:"supports_instances"`
+	Configuration     map[string]any    `json:"configuration"`
+	Secrets           []string          `json:"secrets"`
+	Labels            map[string]string `json:"labels"`
+	Description       string            `json:"description"`
+	Owner             string            `json:"owner"`
+	Users             []string          `json:"users"`
+	ExpiresAt         *time.Time        `json:"expires_at,omitempty"`
+	ExpirationSeconds int               `json:"expiration_seconds,omitempty"`
+	CreatedAt         time.Time         `json:"created_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+	Status            statusJSON        `json:"status"`
+}
+
+// statusJSON is a connector's last check.
+type statusJSON struct {
+	State       string     `json:"state"` // "", ok, error, disabled
+	CheckedAt   *time.Time `json:"checked_at,omitempty"`
+	Error       string     `json:"error,omitempty"`
+	RotationDue bool       `json:"rotation_due,omitempty"`
+}
+
+func toConnectorJSON(c *connector.Connector) connectorJSON {
+	out := connectorJSON{
+		ID:                c.ID,
+		Name:              c.Name,
+		Type:              c.Type,
+		AuthMethod:        string(c.AuthMethod),
+		ResourceTypes:     make([]string, len(c.ResourceTypes)),
+		ResourceID:        c.ResourceID,
+		SupportsInstances: c.SupportsInstances,
+		Configuration:     map[string]any{"generate_temporary_tokens": c.Config.TemporaryTokens()},
+		Secrets:           append([]string{}, c.SecretFields...),
+		Labels:            c.Labels,
+		Description:       c.Description,
+		Owner:             c.Owner,
+		Users:             append([]string{}, c.Users...),
+		ExpirationSeconds: c.ExpirationSeconds,
+		CreatedAt:         c.CreatedAt.UTC(),
+		UpdatedAt:         c.UpdatedAt.UTC(),
+		Status:            statusJSON{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue},
+	}
+	for i, rt := range c.ResourceTypes {
+		out.ResourceTypes[i] = string(rt)
+	}
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
+	}
+	cfg := c.Config
+	for k, v := range map[string]string{
+		"project_id":            cfg.ProjectID,
+		"service_account_email": cfg.ServiceAccountEmail,
+		"target_principal":      cfg.TargetPrincipal,
+	} {
+		if v != "" {
+			out.Configuration[k] = v
+		}
+	}
+	if len(cfg.Delegates) > 0 {
+		out.Configuration["delegates"] = cfg.Delegates
+	}
+	if !c.ExpiresAt.IsZero() {
+		t := c.ExpiresAt.UTC()
+		out.ExpiresAt = &t
+	}
+	if !c.Status.CheckedAt.IsZero() {
+		t := c.Status.CheckedAt.UTC()
+		out.Status.CheckedAt = &t
+	}
+	return out
+}
+
+// verifyBody is the body of POST /verify: a stored connector (by name or id) or a spec.
+type verifyBody struct {
+	Connector     string        `json:"connector"`
+	Spec          *registerBody `json:"spec"`
+	ResourceType  string        `json:"resource_type"`
+	ResourceID    string        `json:"resource_id"`
+	ListResources *bool         `json:"list_resources"`
+	SubjectToken  string        `json:"subject_token"`
+}
+
+func (b verifyBody) request() connector.VerifyRequest {
+	r := connector.VerifyRequest{
+		Ref:           b.Connector,
+		ResourceType:  connector.ResourceType(b.ResourceType),
+		ResourceID:    b.ResourceID,
+		ListResources: b.ListResources,
+		SubjectToken:  b.SubjectToken,
+	}
+	if b.Spec != nil {
+		spec := b.Spec.request()
+		r.Spec = &spec
+	}
+	return r
+}
+
+// resourcesJSON is the outcome of a verification.
+type resourcesJSON struct {
+	Resources []resourceResultJSON `json:"resources"`
+	Error     string               `json:"error,omitempty"`
+}
+
+type resourceResultJSON struct {
+	ResourceType string   `json:"resource_type"`
+	ResourceIDs  []string `json:"resource_ids"`
+	Error        string   `json:"error,omitempty"`
+}
+
+func toResourcesJSON(r *connector.Resources) *resourcesJSON {
+	if r == nil {
+		return nil
+	}
+	out := &resourcesJSON{Resources: make([]resourceResultJSON, len(r.Results)), Error: r.Error}
+	for i, res := range r.Results {
+		out.Resources[i] = resourceResultJSON{ResourceType: string(res.ResourceType), ResourceIDs: res.ResourceIDs, Error: res.Error}
+		if out.Resources[i].ResourceIDs == nil {
+			out.Resources[i].ResourceIDs = []string{}
+		}
+	}
+	return out
+}
+
+// listResponse answers GET /list with filters.
+type listResponse struct {
+	Connectors    []connectorJSON `json:"connectors"`
+	NextPageToken string          `json:"next_page_token,omitempty"`
+}
+
+// describeResponse answers GET /list?connector=REF.
+type describeResponse struct {
+	Connector connectorJSON `json:"connector"`
+}
+
+// typesResponse answers GET /list?types=true. Each element is connector.Spec(), whose JSON
+// form is part of the contract (snake_case tags in shared/connector/spec.go).
+type typesResponse struct {
+	ConnectorTypes []connector.TypeSpec `json:"connector_types"`
+}
+
+// mintBody is the body of POST /mint-token.
+type mintBody struct {
+	Connector       string         `json:"connector"`
+	ResourceType    string         `json:"resource_type"`
+	ResourceID      string         `json:"resource_id"`
+	LifetimeSeconds int            `json:"lifetime_seconds"`
+	Scopes          []string       `json:"scopes"`
+	Downscope       *downscopeJSON `json:"downscope"`
+	SubjectToken    string         `json:"subject_token"`
+}
+
+// downscopeJSON tunes the access boundary of gcs-bucket tokens.
+type downscopeJSON struct {
+	Disabled bool   `json:"disabled"`
+	Prefix   string `json:"prefix"`
+	ReadOnly bool   `json:"read_only"`
+}
+
+func (b mintBody) request() connector.MintRequest {
+	r := connector.MintRequest{
+		Ref:             b.Connector,
+		ResourceType:    connector.ResourceType(b.ResourceType),
+		ResourceID:      b.ResourceID,
+		LifetimeSeconds: b.LifetimeSeconds,
+		Scopes:          b.Scopes,
+		SubjectToken:    b.SubjectToken,
+	}
+	if b.Downscope != nil {
+		r.Downscope = &connector.Downscope{Disabled: b.Downscope.Disabled, Prefix: b.Downscope.Prefix, ReadOnly: b.Downscope.ReadOnly}
+	}
+	return r
+}
+
+// credentialJSON answers POST /mint-token.
+type credentialJSON struct {
+	AccessToken     string          `json:"access_token"`
+	TokenType       string          `json:"token_type"`
+	ExpiresAt       time.Time       `json:"expires_at"`
+	ExpiresIn       int64           `json:"expires_in"`
+	ProjectID       string          `json:"project_id"`
+	ResourceType    string          `json:"resource_type"`
+	ResourceID      string          `json:"resource_id"`
+	Lifetime        lifetimeJSON    `json:"lifetime"`
+	Downscoped      bool            `json:"downscoped"`
+	Docker          *dockerJSON     `json:"docker,omitempty"`
+	Kubernetes      *kubernetesJSON `json:"kubernetes,omitempty"`
+	CredentialsJSON string          `json:"credentials_json,omitempty"`
+}
+
+// lifetimeJSON is in seconds.
+type lifetimeJSON struct {
+	Requested int64  `json:"requested"`
+	Applied   int64  `json:"applied"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+type dockerJSON struct {
+	Registry string `json:"registry"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type kubernetesJSON struct {
+	Cluster              string `json:"cluster"`
+	Server               string `json:"server"`
+	CertificateAuthority string `json:"certificate_authority,omitempty"`
+	Kubeconfig           string `json:"kubeconfig"`
+}
+
+func toCredentialJSON(c *connector.Credential, now time.Time) credentialJSON {
+	out := credentialJSON{
+		AccessToken:     c.AccessToken,
+		TokenType:       c.TokenType,
+		ExpiresAt:       c.ExpiresAt.UTC(),
+		ExpiresIn:       int64(c.ExpiresAt.Sub(now).Seconds()),
+		ProjectID:       c.ProjectID,
+		ResourceType:    string(c.ResourceType),
+		ResourceID:      c.ResourceID,
+		Lifetime:        lifetimeJSON{Requested: int64(c.Lifetime.Requested.Seconds()), Applied: int64(c.Lifetime.Applied.Seconds()), Reason: c.Lifetime.Reason},
+		Downscoped:      c.Downscoped,
+		CredentialsJSON: c.CredentialsJSON,
+	}
+	if out.TokenType == "" {
+		out.TokenType = "Bearer"
+	}
+	if out.ExpiresIn < 0 {
+		out.ExpiresIn = 0
+	}
+	if d := c.Docker; d != nil {
+		out.Docker = &dockerJSON{Registry: d.Registry, Username: d.Username, Password: d.Password}
+	}
+	if k := c.Kubernetes; k != nil {
+		out.Kubernetes = &kubernetesJSON{Cluster: k.Cluster, Server: k.Server, CertificateAuthority: k.CertificateAuthority, Kubeconfig: k.Kubeconfig}
+	}
+	return out
+}
+
+// sweepBody is the optional body of POST /sweep.
+type sweepBody struct {
+	Concurrency    int  `json:"concurrency"`
+	TimeoutSeconds int  `json:"timeout_seconds"`
+	KeepOrphans    bool `json:"keep_orphans"`
+}
+
+// sweepResponse answers POST /sweep.
+type sweepResponse struct {
+	Checked        int      `json:"checked"`
+	OK             int      `json:"ok"`
+	Failed         int      `json:"failed"`
+	Skipped        int      `json:"skipped"`
+	OrphansRemoved int      `json:"orphans_removed"`
+	DurationMS     int64    `json:"duration_ms"`
+	Errors         []string `json:"errors,omitempty"`
+}
+
+func toSweepResponse(r connector.SweepReport) sweepResponse {
+	return sweepResponse{Checked: r.Checked, OK: r.OK, Failed: r.Failed, Skipped: r.Skipped,
+		OrphansRemoved: r.OrphansRemoved, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
+}
+
+// errorBody is every error answer: {"error": {"code", "message", "field"}}.
+type errorBody struct {
+	Error errorJSON `json:"error"`
+}
+
+type errorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// pubsubPush is a Pub/Sub push request body, and the data of a
+// google.cloud.pubsub.topic.v1.messagePublished CloudEvent.
+type pubsubPush struct {
+	Message struct {
+		Data        []byte            `json:"data"`
+		Attributes  map[string]string `json:"attributes"`
+		MessageID   string            `json:"messageId"`
+		MessageID2  string            `json:"message_id"`
+		PublishTime time.Time         `json:"publishTime"`
+	} `json:"message"`
+	Subscription string `json:"subscription"`
+}

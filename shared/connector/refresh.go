@@ -1,0 +1,259 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Secret Manager event types that Refresh acts on (the "eventType" attribute of Secret
+// Manager's Pub/Sub notifications). Others (SECRET_CREATE, SECRET_UPDATE, TOPIC_CONFIGURED)
+// are ignored.
+const (
+	EventVersionAdd       = "SECRET_VERSION_ADD"
+	EventVersionEnable    = "SECRET_VERSION_ENABLE"
+	EventVersionDisable   = "SECRET_VERSION_DISABLE"
+	EventVersionDestroy   = "SECRET_VERSION_DESTROY"
+	EventDestroyScheduled = "SECRET_VERSION_DESTROY_SCHEDULED"
+	EventSecretDelete     = "SECRET_DELETE"
+	EventSecretRotate     = "SECRET_ROTATE"
+)
+
+// SecretEvent is one Secret Manager notification about a connector's secret, as decoded by
+// the edge from the Pub/Sub message.
+type SecretEvent struct {
+	Type        string // eventType, e.g. SECRET_VERSION_ADD
+	ConnectorID string // the connector the secret belongs to ("" = not a connector secret)
+	Secret      string // projects/P/secrets/S, for logs
+	// Version is the version the event is about (its last path segment, e.g. "3"); "" for
+	// secret-level events.
+	Version     string
+	MessageID   string    // Pub/Sub message id, for logs
+	PublishTime time.Time // zero when unknown
+}
+
+// Refresh reacts to a Secret Manager event on a connector's secret:
+//
+//   - SECRET_VERSION_ADD: a newer version than the pinned one is verified and, if it
+//     authenticates, pinned (and the connector's cached tokens dropped); if not, the pin stays
+//     and the status records why.
+//   - SECRET_VERSION_DISABLE, _DESTROY, _DESTROY_SCHEDULED of the pinned version, and
+//     SECRET_DELETE: the connector becomes disabled (minting is refused) and its cached tokens
+//     are dropped.
+//   - SECRET_VERSION_ENABLE of the pinned version of a disabled connector: it is verified
+//     again and re-enabled if it works.
+//   - SECRET_ROTATE: the status records that rotation is due.
+//
+// Events are idempotent and order-insensitive: a duplicate changes nothing, and an event
+// about an older version than the pinned one is ignored. Refresh returns an error only when
+// retrying the event could help (the store or Google unavailable, a lost write race that kept
+// losing); events for unknown connectors or versions are logged and dropped.
+func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
+	log := s.log().With("event_type", ev.Type, "connector_id", ev.ConnectorID, "secret_version", ev.Version, "message_id", ev.MessageID)
+	if ev.ConnectorID == "" {
+		log.InfoContext(ctx, "refresh: event is not about a connector secret; ignored", "secret", ev.Secret)
+		return nil
+	}
+	c, err := s.Store.Get(ctx, ev.ConnectorID)
+	if errors.Is(err, ErrNotFound) {
+		log.InfoContext(ctx, "refresh: no such connector; ignored (sweep removes orphan secrets)")
+		return nil
+	}
+	if err != nil {
+		return retryable(fmt.Errorf("refresh: load connector %s: %w", ev.ConnectorID, err))
+	}
+
+	switch ev.Type {
+	case EventVersionAdd:
+		err = s.refreshAdd(ctx, c, ev)
+	case EventVersionDisable, EventVersionDestroy, EventDestroyScheduled:
+		if !sameVersion(ev.Version, c.SecretVersion) {
+			log.InfoContext(ctx, "refresh: event is not about the pinned version; ignored", "pinned_version", c.SecretVersion)
+			return nil
+		}
+		err = s.disable(ctx, c, fmt.Sprintf("the pinned secret version %s of connector %q was %s: update the connector with new credentials",
+			ev.Version, c.Name, eventVerb(ev.Type)))
+	case EventSecretDelete:
+		if c.SecretVersion == "" {
+			return nil
+		}
+		err = s.disable(ctx, c, fmt.Sprintf("the secret of connector %q was deleted: update the connector with new credentials", c.Name))
+	case EventVersionEnable:
+		if !sameVersion(ev.Version, c.SecretVersion) || c.Status.State != StateDisabled {
+			return nil
+		}
+		err = s.reenable(ctx, c)
+	case EventSecretRotate:
+		_, err = s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+			if cur.Status.RotationDue {
+				return false
+			}
+			cur.Status.RotationDue = true
+			return true
+		})
+	default:
+		log.InfoContext(ctx, "refresh: event type not acted on; ignored")
+		return nil
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "refresh failed", "error", err)
+		return retryable(err)
+	}
+	return nil
+}
+
+// retryable returns err if retrying the event could help, else nil (after the caller logged it).
+func retryable(err error) error {
+	switch KindOf(err) {
+	case ErrUpstreamUnavailable, ErrConflict, ErrInternal:
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func eventVerb(t string) string {
+	switch t {
+	case EventVersionDisable:
+		return "disabled"
+	case EventDestroyScheduled:
+		return "scheduled for destruction"
+	}
+	return "destroyed"
+}
+
+// refreshAdd verifies a new secret version and pins it if it authenticates.
+func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) error {
+	log := s.log().With("connector_id", c.ID, "secret_version", ev.Version, "pinned_version", c.SecretVersion)
+	if ev.Version == "" || c.SecretVersion == "" || !newerVersion(ev.Version, c.SecretVersion) {
+		log.InfoContext(ctx, "refresh: version is not newer than the pinned one; ignored")
+		return nil
+	}
+	reason := ""
+	sec, err := s.Secrets.Access(ctx, c.ID, ev.Version)
+	switch KindOf(err) {
+	case "":
+		g := Grant{Connector: c, Secrets: sec}
+		res, verr := s.verify(ctx, g, "", "", false)
+		if verr != nil {
+			if retryable(verr) != nil {
+				return verr
+			}
+			reason = MessageOf(verr)
+		} else if res.Error != "" {
+			reason = res.Error
+		}
+	case ErrNotFound, ErrFailedPrecondition, ErrInvalid:
+		reason = "it cannot be read: " + MessageOf(err)
+	default:
+		return err
+	}
+	now := s.now()
+	stillOlder := func(cur *Connector) bool {
+		return cur.SecretVersion != "" && newerVersion(ev.Version, cur.SecretVersion) && cur.SecretVersion == c.SecretVersion
+	}
+	if reason != "" {
+		msg := fmt.Sprintf("new secret version %s of connector %q was not pinned: %s", ev.Version, c.Name, reason)
+		log.WarnContext(ctx, "refresh: new version failed verification; keeping the pinned one", "reason", reason)
+		_, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+			if !stillOlder(cur) {
+				return false
+			}
+			cur.Status.Error, cur.Status.CheckedAt = msg, now
+			if cur.Status.State == StateUnknown {
+				cur.Status.State = StateError
+			}
+			return true
+		})
+		return err
+	}
+	pinned, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+		if !stillOlder(cur) {
+			return false
+		}
+		cur.SecretVersion = ev.Version
+		cur.Status = Status{State: StateOK, CheckedAt: now}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if pinned {
+		s.Forget(c.ID)
+		log.InfoContext(ctx, "refresh: pinned the new secret version")
+	}
+	return nil
+}
+
+// disable marks c disabled with reason and drops its cached tokens.
+func (s *Service) disable(ctx context.Context, c *Connector, reason string) error {
+	s.Forget(c.ID) // first: stop minting on this instance even if the write fails
+	now := s.now()
+	_, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+		if cur.SecretVersion != c.SecretVersion || (cur.Status.State == StateDisabled && cur.Status.Error == reason) {
+			return false // re-pinned meanwhile, or already done
+		}
+		cur.Status = Status{State: StateDisabled, CheckedAt: now, Error: reason, RotationDue: cur.Status.RotationDue}
+		return true
+	})
+	if err == nil {
+		s.Forget(c.ID)
+	}
+	return err
+}
+
+// reenable verifies c's pinned version again after it was enabled, and stores the outcome.
+func (s *Service) reenable(ctx context.Context, c *Connector) error {
+	g, err := s.grant(ctx, c)
+	state, reason := StateOK, ""
+	if err == nil {
+		var res *Resources
+		res, err = s.verify(ctx, g, "", "", false)
+		if err == nil && res.Error != "" {
+			state, reason = StateError, res.Error
+		}
+	}
+	if err != nil {
+		if retryable(err) != nil {
+			return err
+		}
+		state, reason = StateError, MessageOf(err)
+	}
+	now := s.now()
+	_, err = s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+		if cur.SecretVersion != c.SecretVersion || cur.Status.State != StateDisabled {
+			return false
+		}
+		cur.Status = Status{State: state, CheckedAt: now, Error: reason, RotationDue: cur.Status.RotationDue}
+		return true
+	})
+	return err
+}
+
+// VersionID returns the last path segment of a secret version name
+// ("projects/P/secrets/S/versions/3" → "3"); a bare id is returned as is.
+func VersionID(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+func sameVersion(a, b string) bool { return a != "" && VersionID(a) == VersionID(b) }
+
+// newerVersion reports whether version a is newer than b. Secret Manager numbers versions
+// 1, 2, 3...; non-numeric ids cannot be ordered and count as newer when they differ.
+func newerVersion(a, b string) bool {
+	a, b = VersionID(a), VersionID(b)
+	x, errA := strconv.ParseInt(a, 10, 64)
+	y, errB := strconv.ParseInt(b, 10, 64)
+	if errA != nil || errB != nil {
+		return a != b
+	}
+	return x > y
+}

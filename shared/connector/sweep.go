@@ -1,0 +1,258 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Sweep defaults.
+const (
+	DefaultSweepConcurrency = 16
+	DefaultSweepTimeout     = 30 * time.Second
+	maxStatusRetries        = 5
+	maxSweepErrors          = 20
+)
+
+// SweepOptions tune Service.Sweep. The zero value is the default sweep.
+type SweepOptions struct {
+	// Concurrency is how many connectors are checked at once; 0 means
+	// DefaultSweepConcurrency (GCPCONN_SWEEP_CONCURRENCY overrides it at the edge).
+	Concurrency int
+	// Timeout bounds the check of one connector; 0 means DefaultSweepTimeout. A connector that
+	// has not answered in time is recorded as failed, the sweep goes on.
+	Timeout time.Duration
+	// KeepOrphans skips the removal of orphan secrets (secrets whose connector is gone).
+	KeepOrphans bool
+}
+
+// SweepReport counts what a sweep did.
+type SweepReport struct {
+	Checked int // connectors checked (OK + Failed)
+	OK      int // connectors whose check succeeded
+	Failed  int // connectors whose check failed; their status says why
+	// Skipped counts connectors not checked or whose result was not stored: disabled ones
+	// (only an update or a refresh re-enables them), ones deleted or re-configured while
+	// they were checked.
+	Skipped        int
+	OrphansRemoved int           // orphan secrets deleted
+	Duration       time.Duration // wall time of the sweep
+	// Errors lists, at most 20, failures to check or to store a status (not failed checks).
+	Errors []string
+}
+
+// AuthorizeOperator reports whether p may run operations on the whole deployment (sweep,
+// refresh): only admins (Policy.Admins) may. An empty principal is ErrUnauthenticated, anyone
+// else ErrPermission.
+func (s *Service) AuthorizeOperator(p Principal) error {
+	if p.Email == "" {
+		return Errorf(ErrUnauthenticated, "the caller is not authenticated")
+	}
+	if s.isAdmin(p) {
+		return nil
+	}
+	return Errorf(ErrPermission, "%s may not run deployment operations: only admins may", p.Email)
+}
+
+// Sweep re-verifies every connector, at most o.Concurrency at a time and each within
+// o.Timeout, and stores the outcome in its Status (ok or error, checked_at, the reason).
+// Status writes are optimistic: a write that loses to a concurrent one is retried on fresh
+// data, and a result is dropped when the connector's credentials changed meanwhile, so two
+// sweeps (or a sweep and an update) may run at once. Then it removes orphan secrets.
+// It returns an error only when connectors cannot be listed; per-connector failures are
+// in the report.
+func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error) {
+	start := time.Now()
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultSweepConcurrency
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultSweepTimeout
+	}
+	var (
+		mu  sync.Mutex
+		rep SweepReport
+		wg  sync.WaitGroup
+	)
+	note := func(f func(r *SweepReport)) {
+		mu.Lock()
+		f(&rep)
+		mu.Unlock()
+	}
+	noteErr := func(format string, args ...any) {
+		note(func(r *SweepReport) {
+			if len(r.Errors) < maxSweepErrors {
+				r.Errors = append(r.Errors, fmt.Sprintf(format, args...))
+			}
+		})
+	}
+	work := make(chan *Connector)
+	for range o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				outcome, err := s.sweepOne(ctx, c, o.Timeout)
+				switch {
+				case err != nil:
+					noteErr("connector %s (%s): %s", c.ID, c.Name, MessageOf(err))
+					s.log().ErrorContext(ctx, "sweep: connector not checked", "connector_id", c.ID, "error", err)
+					note(func(r *SweepReport) { r.Skipped++ })
+				case outcome == StateOK:
+					note(func(r *SweepReport) { r.Checked++; r.OK++ })
+				case outcome == StateError:
+					note(func(r *SweepReport) { r.Checked++; r.Failed++ })
+				default:
+					note(func(r *SweepReport) { r.Skipped++ })
+				}
+			}
+		}()
+	}
+
+	var listErr error
+	token := ""
+	for {
+		cs, next, err := s.Store.List(ctx, Filter{}, Page{Size: MaxPageSize, Token: token})
+		if err != nil {
+			listErr = fmt.Errorf("sweep: list connectors: %w", err)
+			break
+		}
+		for _, c := range cs {
+			select {
+			case work <- c:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		if next == "" || ctx.Err() != nil {
+			break
+		}
+		token = next
+	}
+	close(work)
+	wg.Wait()
+	if listErr == nil && ctx.Err() != nil {
+		listErr = fmt.Errorf("sweep: %w", ctx.Err())
+	}
+
+	if listErr == nil && !o.KeepOrphans {
+		n, err := s.removeOrphans(ctx)
+		rep.OrphansRemoved = n
+		if err != nil {
+			noteErr("orphan secrets: %s", MessageOf(err))
+			s.log().ErrorContext(ctx, "sweep: remove orphan secrets", "error", err)
+		}
+	}
+	rep.Duration = time.Since(start)
+	s.log().InfoContext(ctx, "sweep done", "checked", rep.Checked, "ok", rep.OK, "failed", rep.Failed,
+		"skipped", rep.Skipped, "orphans_removed", rep.OrphansRemoved, "duration_ms", rep.Duration.Milliseconds())
+	return rep, listErr
+}
+
+// sweepOne checks one connector and stores its status. It returns the state stored, or
+// StateUnknown when nothing was stored (disabled, gone, or changed meanwhile).
+func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Duration) (State, error) {
+	if c.Status.State == StateDisabled {
+		return StateUnknown, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	state, reason := StateOK, ""
+	g, err := s.grant(cctx, c)
+	if err == nil {
+		var res *Resources
+		res, err = s.verify(cctx, g, "", "", false)
+		if err == nil && res.Error != "" {
+			state, reason = StateError, res.Error
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return StateUnknown, ctx.Err()
+		}
+		state = StateError
+		if errors.Is(cctx.Err(), context.DeadlineExceeded) {
+			reason = fmt.Sprintf("connector %q: the check did not finish within %s", c.Name, timeout)
+		} else {
+			reason = fmt.Sprintf("connector %q could not be checked: %s", c.Name, MessageOf(err))
+		}
+	}
+	checked := s.now()
+	stored, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+		if !sameCredentials(cur, c) {
+			return false // re-configured while we checked: this result is stale
+		}
+		if cur.Status.State == StateDisabled {
+			return false // a refresh disabled it meanwhile; that wins
+		}
+		cur.Status = Status{State: state, CheckedAt: checked, Error: reason, RotationDue: cur.Status.RotationDue}
+		return true
+	})
+	if err != nil || !stored {
+		return StateUnknown, err
+	}
+	return state, nil
+}
+
+// sameCredentials reports whether a and b would be verified the same way: same auth method,
+// configuration, secret version, resources and expiry.
+func sameCredentials(a, b *Connector) bool {
+	return a.AuthMethod == b.AuthMethod && a.SecretVersion == b.SecretVersion &&
+		a.ResourceID == b.ResourceID && slices.Equal(a.ResourceTypes, b.ResourceTypes) &&
+		a.ExpiresAt.Equal(b.ExpiresAt) && reflect.DeepEqual(a.Config, b.Config)
+}
+
+// updateConnector applies mutate to the stored connector id and writes it back if mutate
+// reports a change, retrying on fresh data when a concurrent write wins. It returns whether
+// a change was stored; a connector that is gone is (false, nil).
+func (s *Service) updateConnector(ctx context.Context, id string, mutate func(c *Connector) bool) (bool, error) {
+	for attempt := 0; ; attempt++ {
+		cur, err := s.Store.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("load connector %s: %w", id, err)
+		}
+		if !mutate(cur) {
+			return false, nil
+		}
+		err = s.Store.Update(ctx, cur)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, ErrNotFound):
+			return false, nil
+		case errors.Is(err, ErrConflict) && attempt < maxStatusRetries:
+			continue
+		default:
+			return false, fmt.Errorf("store status of connector %s: %w", id, err)
+		}
+	}
+}
+
+// removeOrphans deletes the secrets that Orphans reports (secrets whose connector is gone,
+// older than OrphanGrace) and returns how many it deleted.
+func (s *Service) removeOrphans(ctx context.Context) (int, error) {
+	ids, err := s.Orphans(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list orphan secrets: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, id := range ids {
+		if err := s.Secrets.Delete(ctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("delete orphan secret of %s: %w", id, err))
+			continue
+		}
+		n++
+		s.log().InfoContext(ctx, "sweep: removed orphan secret", "connector_id", id)
+	}
+	return n, errors.Join(errs...)
+}
