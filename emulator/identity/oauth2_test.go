@@ -185,4 +185,3 @@ func TestRefreshScopes(t *testing.T) {
 		t.Errorf("grant_type=password = %d %v; want 400 unsupported_grant_type", code, body)
 	}
 }
-
