@@ -1,11 +1,69 @@
 package connector
 
+import (
+	"bytes"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Credential JSON
+//
+// Credential JSON (service_account_json, user_account_json, external_account_json) is
+// untrusted input. It is decoded only into the typed structs below, its "type" must match the
+// field, and every URL in it must be one of Google's own or absent:
+//
+//	token_uri (service_account, authorized_user)   https://oauth2.googleapis.com/token
+//	                                               https://accounts.google.com/o/oauth2/token (legacy)
+//	token_url (external_account)                   https://sts.googleapis.com/v1/token
+//	token_info_url (external_account)              https://sts.googleapis.com/v1/introspect
+//	service_account_impersonation_url              https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken
+//	auth_uri, *_x509_cert_url (informational)      https on accounts.google.com, www.googleapis.com or oauth2.googleapis.com
+//
+// A URL matches only when its scheme is https, its host is exactly the listed one (compared
+// without case; no port, no user information, no trailing dot) and its path is the listed
+// one, with no query or fragment. Look-alikes such as sts.googleapis.com.evil.com,
+// https://x@sts.googleapis.com or sts.googleapis.com:443 are refused, and so are regional
+// (sts.REGION.rep.googleapis.com) and Private Service Connect (*.p.googleapis.com) variants:
+// gcpconn never sends a request to a URL taken from credential JSON (its endpoints come from
+// its own configuration), so accepting more spellings would buy nothing and would widen what
+// a handed-out credential could point a client at.
+//
+// External account credential_source: file, url and executable sources are refused (a
+// server-side connector has no business reading its own disk, metadata server or programs on a
+// tenant's behalf). Without a credential_source the caller supplies the subject token with
+// each mint request. Two ambient sources are accepted as implicit (they need
+// GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true): environment_id "aws1" (the service's AWS
+// identity) and the Azure instance metadata identity endpoint
+// (http://169.254.169.254/metadata/identity/oauth2/token), which is the only url source
+// accepted. The URLs they carry describe the source; the minting adapter reads the ambient
+// identity through its own configured supplier, never through them.
+//
+// Types impersonated_service_account and external_account_authorized_user are refused: the
+// impersonation auth method models impersonation explicitly (source key, target_principal,
+// delegates), and a nested source credential of any type would escape these checks.
+//
+// Error messages name the credential field and the JSON key at fault, and never repeat a value
+// from the JSON except a recognized "type".
+
 // Credential JSON limits.
 const (
 	// MaxCredentialJSONBytes bounds a credential JSON (service_account_json, ...), in bytes.
 	MaxCredentialJSONBytes = 16 << 10
 	// MaxTokenBytes bounds an oauth2-token's token, in bytes.
 	MaxTokenBytes = 8 << 10
+	// maxCredJSONDepth bounds the nesting of a credential JSON.
+	maxCredJSONDepth = 8
 )
 
 // Credential JSON types.
@@ -15,8 +73,968 @@ const (
 	credTypeExternalAccount = "external_account"
 )
 
+// Google's own URLs that credential JSON may carry.
+const (
+	GoogleTokenURL        = "https://oauth2.googleapis.com/token"
+	GoogleLegacyTokenURL  = "https://accounts.google.com/o/oauth2/token"
+	GoogleSTSTokenURL     = "https://sts.googleapis.com/v1/token"
+	GoogleSTSIntrospect   = "https://sts.googleapis.com/v1/introspect"
+	iamCredentialsHost    = "iamcredentials.googleapis.com"
+	impersonationPrefix   = "/v1/projects/-/serviceAccounts/"
+	impersonationSuffix   = ":generateAccessToken"
+	azureIdentityEndpoint = "http://169.254.169.254/metadata/identity/oauth2/token"
+)
+
+// informationalHosts may appear in the informational URLs of a service account key.
+var informationalHosts = []string{"accounts.google.com", "www.googleapis.com", "oauth2.googleapis.com"}
+
+// knownCredTypes are the credential types a message may name.
+var knownCredTypes = []string{
+	credTypeServiceAccount, credTypeAuthorizedUser, credTypeExternalAccount,
+	"impersonated_service_account", "external_account_authorized_user", "gdch_service_account",
+}
+
+// Subject token types of an external account.
+const (
+	SubjectTokenJWT         = "urn:ietf:params:oauth:token-type:jwt"
+	SubjectTokenIDToken     = "urn:ietf:params:oauth:token-type:id_token"
+	SubjectTokenSAML2       = "urn:ietf:params:oauth:token-type:saml2"
+	SubjectTokenAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+	SubjectTokenAWS4Request = "urn:ietf:params:aws:token-type:aws4_request"
+)
+
+var subjectTokenTypes = []string{SubjectTokenJWT, SubjectTokenIDToken, SubjectTokenSAML2, SubjectTokenAccessToken, SubjectTokenAWS4Request}
+
+// Ambient sources of an external account (ExternalAccountConfig.Ambient).
+const (
+	AmbientAWS   = "aws"   // credential_source environment_id "aws1"
+	AmbientAzure = "azure" // credential_source url: the Azure instance metadata identity endpoint
+)
+
+// ServiceAccountKey is a validated service account key JSON (type "service_account"). Its
+// String, Format and LogValue methods never reveal the private key.
+type ServiceAccountKey struct {
+	Type                    string `json:"type"`
+	ProjectID               string `json:"project_id,omitempty"`
+	PrivateKeyID            string `json:"private_key_id,omitempty"`
+	PrivateKey              string `json:"private_key"` // PEM, PKCS #8 or PKCS #1 RSA
+	ClientEmail             string `json:"client_email"`
+	ClientID                string `json:"client_id,omitempty"`
+	AuthURI                 string `json:"auth_uri,omitempty"`
+	TokenURI                string `json:"token_uri,omitempty"` // "" or a Google token URL
+	AuthProviderX509CertURL string `json:"auth_provider_x509_cert_url,omitempty"`
+	ClientX509CertURL       string `json:"client_x509_cert_url,omitempty"`
+	UniverseDomain          string `json:"universe_domain,omitempty"` // "" or googleapis.com
+
+	key *rsa.PrivateKey
+}
+
+// RSAKey returns the parsed private key.
+func (k *ServiceAccountKey) RSAKey() *rsa.PrivateKey { return k.key }
+
+func (k *ServiceAccountKey) String() string {
+	return fmt.Sprintf("service account key for %s [HIDDEN]", k.ClientEmail)
+}
+
+// Format makes every fmt verb print String.
+func (k *ServiceAccountKey) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, k.String()) }
+
+// LogValue logs the account only.
+func (k *ServiceAccountKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// AuthorizedUser is a validated user credentials JSON (type "authorized_user"). Its String,
+// Format and LogValue methods never reveal the client secret or the refresh token.
+type AuthorizedUser struct {
+	Type           string `json:"type"`
+	ClientID       string `json:"client_id"`
+	ClientSecret   string `json:"client_secret"`
+	RefreshToken   string `json:"refresh_token"`
+	TokenURI       string `json:"token_uri,omitempty"` // "" or a Google token URL
+	QuotaProjectID string `json:"quota_project_id,omitempty"`
+	UniverseDomain string `json:"universe_domain,omitempty"`
+}
+
+func (u *AuthorizedUser) String() string { return "authorized user credentials [HIDDEN]" }
+
+// Format makes every fmt verb print String.
+func (u *AuthorizedUser) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, u.String()) }
+
+// LogValue hides the credentials.
+func (u *AuthorizedUser) LogValue() slog.Value { return slog.StringValue(u.String()) }
+
+// ExternalAccountConfig is a validated workload identity federation config (type
+// "external_account"). Its String, Format and LogValue methods never reveal the client secret.
+type ExternalAccountConfig struct {
+	Type             string `json:"type"`
+	Audience         string `json:"audience"`
+	SubjectTokenType string `json:"subject_token_type"`
+	TokenURL         string `json:"token_url,omitempty"`      // "" or GoogleSTSTokenURL
+	TokenInfoURL     string `json:"token_info_url,omitempty"` // "" or GoogleSTSIntrospect
+	// ServiceAccountImpersonationURL is "" or the generateAccessToken URL of the service
+	// account to impersonate after the STS exchange (see ImpersonatedServiceAccount).
+	ServiceAccountImpersonationURL string `json:"service_account_impersonation_url,omitempty"`
+	// TokenLifetimeSeconds is service_account_impersonation.token_lifetime_seconds: 0 means
+	// unset, else 600 to 43200.
+	TokenLifetimeSeconds     int               `json:"-"`
+	CredentialSource         *CredentialSource `json:"credential_source,omitempty"` // nil: the caller supplies subject tokens
+	WorkforcePoolUserProject string            `json:"workforce_pool_user_project,omitempty"`
+	QuotaProjectID           string            `json:"quota_project_id,omitempty"`
+	ClientID                 string            `json:"client_id,omitempty"`
+	ClientSecret             string            `json:"client_secret,omitempty"`
+	UniverseDomain           string            `json:"universe_domain,omitempty"`
+}
+
+// CredentialSource is an accepted ambient credential source of an external account:
+// EnvironmentID "aws1" (with AWS metadata URLs) or URL the Azure identity endpoint.
+type CredentialSource struct {
+	EnvironmentID               string            `json:"environment_id,omitempty"`
+	RegionURL                   string            `json:"region_url,omitempty"`
+	URL                         string            `json:"url,omitempty"`
+	RegionalCredVerificationURL string            `json:"regional_cred_verification_url,omitempty"`
+	IMDSv2SessionTokenURL       string            `json:"imdsv2_session_token_url,omitempty"`
+	Headers                     map[string]string `json:"headers,omitempty"`
+	Format                      *SourceFormat     `json:"format,omitempty"`
+}
+
+// SourceFormat says how to read a subject token from a url source's response.
+type SourceFormat struct {
+	Type                  string `json:"type"` // "json" or "text"
+	SubjectTokenFieldName string `json:"subject_token_field_name,omitempty"`
+}
+
+// Ambient returns AmbientAWS or AmbientAzure when the config reads the service's own cloud
+// identity, and "" when the caller supplies subject tokens.
+func (e *ExternalAccountConfig) Ambient() string {
+	switch {
+	case e.CredentialSource == nil:
+		return ""
+	case e.CredentialSource.EnvironmentID != "":
+		return AmbientAWS
+	default:
+		return AmbientAzure
+	}
+}
+
+// ImpersonatedServiceAccount returns the email of the service account named by
+// service_account_impersonation_url, or "".
+func (e *ExternalAccountConfig) ImpersonatedServiceAccount() string {
+	if e.ServiceAccountImpersonationURL == "" {
+		return ""
+	}
+	u, err := url.Parse(e.ServiceAccountImpersonationURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(u.Path, impersonationPrefix), impersonationSuffix)
+}
+
+func (e *ExternalAccountConfig) String() string { return "external account config for " + e.Audience }
+
+// Format makes every fmt verb print String.
+func (e *ExternalAccountConfig) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, e.String()) }
+
+// LogValue hides the client secret.
+func (e *ExternalAccountConfig) LogValue() slog.Value { return slog.StringValue(e.String()) }
+
 // ValidateCredentialJSON checks raw, the value of the credential field field
-// (service_account_json, user_account_json or external_account_json).
+// (service_account_json, user_account_json or external_account_json), with the rules of
+// ParseServiceAccountKey, ParseAuthorizedUser or ParseExternalAccount. Errors are ErrInvalid
+// for field.
 func ValidateCredentialJSON(field string, raw []byte) error {
-	return Errorf(ErrInternal, "connector: ValidateCredentialJSON is being implemented")
+	var err error
+	switch field {
+	case FieldServiceAccountJSON:
+		_, err = parseServiceAccountKey(field, raw)
+	case FieldUserAccountJSON:
+		_, err = parseAuthorizedUser(field, raw)
+	case FieldExternalAccountJSON:
+		_, err = parseExternalAccount(field, raw)
+	default:
+		return FieldErrorf(field, "%s is not a credential JSON field; credential fields are %s, %s and %s",
+			quoteInput(field), FieldServiceAccountJSON, FieldUserAccountJSON, FieldExternalAccountJSON)
+	}
+	return err
+}
+
+// ParseServiceAccountKey decodes and validates a service account key JSON: type
+// "service_account"; client_email a service account email; private_key a PEM RSA private key
+// (PKCS #8 or PKCS #1, 1024 to 8192 bits); project_id, if present, a project id; URLs as listed
+// above; universe_domain "" or googleapis.com.
+func ParseServiceAccountKey(raw []byte) (*ServiceAccountKey, error) {
+	return parseServiceAccountKey(FieldServiceAccountJSON, raw)
+}
+
+// ParseAuthorizedUser decodes and validates a user credentials JSON: type "authorized_user";
+// client_id, client_secret and refresh_token present; token_uri a Google token URL or absent.
+func ParseAuthorizedUser(raw []byte) (*AuthorizedUser, error) {
+	return parseAuthorizedUser(FieldUserAccountJSON, raw)
+}
+
+// ParseExternalAccount decodes and validates a workload identity federation config: type
+// "external_account"; audience a workload or workforce pool provider; subject_token_type a
+// known token type; URLs as listed above; credential_source absent or an accepted ambient
+// source.
+func ParseExternalAccount(raw []byte) (*ExternalAccountConfig, error) {
+	return parseExternalAccount(FieldExternalAccountJSON, raw)
+}
+
+// credObject is a decoded JSON object of a credential field, read key by key.
+type credObject struct {
+	field  string // credential field, for errors
+	prefix string // "" at the top level, "credential_source." inside it
+	m      map[string]json.RawMessage
+}
+
+func (o *credObject) errorf(format string, args ...any) *Error {
+	return FieldErrorf(o.field, o.field+": "+format, args...)
+}
+
+// decodeCredObject checks the size, encoding and syntax of raw, refuses duplicate keys at any
+// depth (two parsers could disagree on which one counts) and returns its top-level object.
+func decodeCredObject(field string, raw []byte) (*credObject, error) {
+	o := &credObject{field: field}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, o.errorf("the credential JSON is empty")
+	}
+	if len(raw) > MaxCredentialJSONBytes {
+		return nil, o.errorf("the credential JSON is %d bytes; at most %d are accepted", len(raw), MaxCredentialJSONBytes)
+	}
+	if !utf8.Valid(raw) {
+		return nil, o.errorf("the credential JSON is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if why := scanJSONValue(dec, 0); why != "" {
+		return nil, o.errorf("%s", why)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, o.errorf("the credential JSON has data after its closing brace")
+	}
+	if err := json.Unmarshal(raw, &o.m); err != nil || o.m == nil {
+		return nil, o.errorf("the credential JSON must be a JSON object")
+	}
+	return o, nil
+}
+
+// scanJSONValue reads one JSON value from dec, checking nesting depth and duplicate keys. It
+// returns why the value is unacceptable, never quoting it.
+func scanJSONValue(dec *json.Decoder, depth int) string {
+	tok, err := dec.Token()
+	if err != nil {
+		return syntaxReason(dec, err)
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		if depth == 0 {
+			return "the credential JSON must be a JSON object"
+		}
+		return ""
+	}
+	if depth == 0 && d != '{' {
+		return "the credential JSON must be a JSON object"
+	}
+	if depth >= maxCredJSONDepth {
+		return fmt.Sprintf("the credential JSON is nested more than %d levels deep", maxCredJSONDepth)
+	}
+	var seen map[string]bool
+	if d == '{' {
+		seen = map[string]bool{}
+	}
+	for dec.More() {
+		if d == '{' {
+			kt, err := dec.Token()
+			if err != nil {
+				return syntaxReason(dec, err)
+			}
+			k, _ := kt.(string)
+			if seen[k] {
+				return fmt.Sprintf("the credential JSON has key %s twice", keyName(k))
+			}
+			seen[k] = true
+		}
+		if why := scanJSONValue(dec, depth+1); why != "" {
+			return why
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing delimiter
+		return syntaxReason(dec, err)
+	}
+	return ""
+}
+
+func syntaxReason(dec *json.Decoder, err error) string {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the credential JSON ends too early"
+	}
+	return fmt.Sprintf("the credential JSON is not valid JSON (syntax error near byte %d)", dec.InputOffset())
+}
+
+// keyName renders a JSON key for a message: quoted when it looks like a credential key
+// (lowercase letters, digits and underscores, at most 40), else a neutral description, so
+// that a message never repeats arbitrary input.
+func keyName(k string) string {
+	if len(k) > 0 && len(k) <= 40 && allOf(k, func(c byte) bool { return isLowerDigit(c) || c == '_' }) {
+		return fmt.Sprintf("%q", k)
+	}
+	return "(a key that is not a credential field)"
+}
+
+// str returns the string under key: "" when absent or null, an error when another JSON type.
+func (o *credObject) str(key string) (string, error) {
+	v, ok := o.m[key]
+	if !ok || string(v) == "null" {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", o.errorf("%s%s must be a string", o.prefix, key)
+	}
+	return s, nil
+}
+
+// required returns the non-empty string under key.
+func (o *credObject) required(key, what string) (string, error) {
+	s, err := o.str(key)
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", o.errorf("%s%s is missing: %s", o.prefix, key, what)
+	}
+	return s, nil
+}
+
+// checkType checks the type key against want.
+func (o *credObject) checkType(want, method string) error {
+	t, err := o.str("type")
+	if err != nil {
+		return err
+	}
+	switch {
+	case t == want:
+		return nil
+	case t == "":
+		return o.errorf("type is missing; %s must have type %q", o.field, want)
+	case t == "impersonated_service_account":
+		return o.errorf("type %q is not accepted: use auth method impersonation with the source service account key in service_account_json and the account to impersonate in target_principal", t)
+	case t == "external_account_authorized_user":
+		return o.errorf("type %q (workforce identity user credentials) is not accepted; use an %q config", t, credTypeExternalAccount)
+	case slices.Contains(knownCredTypes, t):
+		hint := ""
+		switch t {
+		case credTypeServiceAccount:
+			hint = " (a service account key belongs to auth method service-account or impersonation)"
+		case credTypeAuthorizedUser:
+			hint = " (user credentials belong to auth method user-account)"
+		case credTypeExternalAccount:
+			hint = " (an external account config belongs to auth method external-account)"
+		}
+		return o.errorf("type is %q, but %s (auth method %s) needs type %q%s", t, o.field, method, want, hint)
+	}
+	return o.errorf("type is not a known credential type; %s needs type %q", o.field, want)
+}
+
+// checkPrintableValue refuses empty-after-trim, over-long or non-printable values of key,
+// without quoting them.
+func (o *credObject) checkPrintableValue(key, value string, maxLen int) error {
+	if len(value) > maxLen {
+		return o.errorf("%s%s is %d bytes; at most %d are accepted", o.prefix, key, len(value), maxLen)
+	}
+	if !allOf(value, isPrintableASCII) {
+		return o.errorf("%s%s must be printable ASCII without spaces", o.prefix, key)
+	}
+	return nil
+}
+
+// checkURL checks that the URL under key is absent or exactly one of allowed.
+func (o *credObject) checkURL(key string, allowed ...string) (string, error) {
+	s, err := o.str(key)
+	if err != nil || s == "" {
+		return s, err
+	}
+	if why := fixedURLProblem(s, allowed); why != "" {
+		return "", o.errorf("%s%s %s; it must be %s, or left out", o.prefix, key, why, orList(allowed))
+	}
+	return s, nil
+}
+
+// checkGoogleHostURL checks that the informational URL under key is absent or https on one
+// of hosts, any path.
+func (o *credObject) checkGoogleHostURL(key string, hosts []string) error {
+	s, err := o.str(key)
+	if err != nil || s == "" {
+		return err
+	}
+	u, why := parseStrictURL(s, "https")
+	if why == "" && !slices.Contains(hosts, strings.ToLower(u.Host)) {
+		why = "is not on a Google host"
+	}
+	if why != "" {
+		return o.errorf("%s%s %s; it must be an https URL on %s, or left out", o.prefix, key, why, strings.Join(hosts, ", "))
+	}
+	return nil
+}
+
+// parseStrictURL parses s and applies the rules every accepted URL shares: the scheme, no
+// user information, no port, no query, no fragment, no spaces or control characters. It
+// returns why s fails them, without quoting s.
+func parseStrictURL(s, scheme string) (*url.URL, string) {
+	if !allOf(s, isPrintableASCII) || strings.ContainsAny(s, `\#`) {
+		return nil, "contains spaces, control characters, backslashes or a fragment"
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Opaque != "" || u.Host == "":
+		return nil, "is not an absolute URL"
+	case strings.ToLower(u.Scheme) != scheme:
+		return nil, "does not use " + scheme
+	case u.User != nil:
+		return nil, "carries user information (user@host)"
+	case strings.Contains(u.Host, ":"):
+		return nil, "names a port"
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, "has a query"
+	}
+	return u, ""
+}
+
+// fixedURLProblem returns why s is none of allowed, or "".
+func fixedURLProblem(s string, allowed []string) string {
+	u, why := parseStrictURL(s, "https")
+	if why != "" {
+		return why
+	}
+	host := strings.ToLower(u.Host)
+	for _, a := range allowed {
+		au, _ := url.Parse(a)
+		if host == au.Host && u.RawPath == "" && u.Path == au.Path {
+			return ""
+		}
+	}
+	for _, a := range allowed {
+		if au, _ := url.Parse(a); host == au.Host {
+			return "has another path"
+		}
+	}
+	return "is not on an accepted Google host"
+}
+
+func orList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// checkUniverse checks universe_domain.
+func (o *credObject) checkUniverse() error {
+	u, err := o.str("universe_domain")
+	if err != nil {
+		return err
+	}
+	if u != "" && u != "googleapis.com" {
+		return o.errorf("universe_domain must be \"googleapis.com\" or left out; other universes are not served")
+	}
+	return nil
+}
+
+// checkProjectKey checks an optional project id under key.
+func (o *credObject) checkProjectKey(key string) (string, error) {
+	p, err := o.str(key)
+	if err != nil || p == "" {
+		return p, err
+	}
+	if !allOf(p, isPrintableASCII) || len(p) > 300 {
+		return "", o.errorf("%s%s is not a valid project id", o.prefix, key)
+	}
+	if why := checkProject(p); why != "" {
+		return "", o.errorf("%s%s is not a valid project id: %s", o.prefix, key, why)
+	}
+	return p, nil
+}
+
+func parseServiceAccountKey(field string, raw []byte) (*ServiceAccountKey, error) {
+	o, err := decodeCredObject(field, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.checkType(credTypeServiceAccount, methodOfField(field)); err != nil {
+		return nil, err
+	}
+	k := &ServiceAccountKey{Type: credTypeServiceAccount}
+	if k.ClientEmail, err = o.required("client_email", "the service account's email"); err != nil {
+		return nil, err
+	}
+	if !allOf(k.ClientEmail, isPrintableASCII) || len(k.ClientEmail) > 254 {
+		return nil, o.errorf("client_email is not a service account email")
+	}
+	if why := saEmailProblem(k.ClientEmail); why != "" {
+		return nil, o.errorf("client_email is not a service account email: %s", why)
+	}
+	if k.PrivateKey, err = o.required("private_key", "the PEM private key of the service account key"); err != nil {
+		return nil, err
+	}
+	if k.key, err = parseRSAPrivateKey(k.PrivateKey); err != nil {
+		return nil, o.errorf("private_key %v", err)
+	}
+	if k.PrivateKeyID, err = o.str("private_key_id"); err != nil {
+		return nil, err
+	}
+	if err := o.checkPrintableValue("private_key_id", k.PrivateKeyID, 128); err != nil {
+		return nil, err
+	}
+	if k.ClientID, err = o.str("client_id"); err != nil {
+		return nil, err
+	}
+	if err := o.checkPrintableValue("client_id", k.ClientID, 256); err != nil {
+		return nil, err
+	}
+	if k.ProjectID, err = o.checkProjectKey("project_id"); err != nil {
+		return nil, err
+	}
+	if k.TokenURI, err = o.checkURL("token_uri", GoogleTokenURL, GoogleLegacyTokenURL); err != nil {
+		return nil, err
+	}
+	for _, key := range []string{"auth_uri", "auth_provider_x509_cert_url", "client_x509_cert_url"} {
+		if err := o.checkGoogleHostURL(key, informationalHosts); err != nil {
+			return nil, err
+		}
+	}
+	k.AuthURI, _ = o.str("auth_uri")
+	k.AuthProviderX509CertURL, _ = o.str("auth_provider_x509_cert_url")
+	k.ClientX509CertURL, _ = o.str("client_x509_cert_url")
+	if err := o.checkUniverse(); err != nil {
+		return nil, err
+	}
+	k.UniverseDomain, _ = o.str("universe_domain")
+	return k, nil
+}
+
+// parseRSAPrivateKey parses a PEM RSA private key. Its errors say what is wrong without
+// quoting the key (and without the parser's own text).
+func parseRSAPrivateKey(s string) (*rsa.PrivateKey, error) {
+	block, rest := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, errors.New(`is not a PEM private key (it should start with "-----BEGIN PRIVATE KEY-----")`)
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return nil, errors.New("has data after its PEM block")
+	}
+	if len(block.Headers) > 0 || block.Type == "ENCRYPTED PRIVATE KEY" {
+		return nil, errors.New("is encrypted; give the unencrypted key as Google issues it")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	default:
+		return nil, errors.New(`is a PEM block of another type; want "PRIVATE KEY" (PKCS #8) or "RSA PRIVATE KEY" (PKCS #1)`)
+	}
+	if err != nil {
+		return nil, errors.New("does not parse as a PKCS #8 or PKCS #1 private key")
+	}
+	rk, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("is not an RSA key; Google service account keys are RSA")
+	}
+	if n := rk.N.BitLen(); n < 1024 || n > 8192 {
+		return nil, fmt.Errorf("is a %d-bit RSA key; 1024 to 8192 bits are accepted (Google issues 2048)", n)
+	}
+	return rk, nil
+}
+
+func parseAuthorizedUser(field string, raw []byte) (*AuthorizedUser, error) {
+	o, err := decodeCredObject(field, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.checkType(credTypeAuthorizedUser, methodOfField(field)); err != nil {
+		return nil, err
+	}
+	u := &AuthorizedUser{Type: credTypeAuthorizedUser}
+	if u.ClientID, err = o.required("client_id", "the OAuth client id the refresh token was issued to"); err != nil {
+		return nil, err
+	}
+	if err := o.checkPrintableValue("client_id", u.ClientID, 256); err != nil {
+		return nil, err
+	}
+	if u.ClientSecret, err = o.required("client_secret", "the OAuth client secret"); err != nil {
+		return nil, err
+	}
+	if err := o.checkPrintableValue("client_secret", u.ClientSecret, 256); err != nil {
+		return nil, err
+	}
+	if u.RefreshToken, err = o.required("refresh_token", "the user's refresh token"); err != nil {
+		return nil, err
+	}
+	if err := o.checkPrintableValue("refresh_token", u.RefreshToken, 4096); err != nil {
+		return nil, err
+	}
+	if u.TokenURI, err = o.checkURL("token_uri", GoogleTokenURL, GoogleLegacyTokenURL); err != nil {
+		return nil, err
+	}
+	if u.QuotaProjectID, err = o.checkProjectKey("quota_project_id"); err != nil {
+		return nil, err
+	}
+	if err := o.checkUniverse(); err != nil {
+		return nil, err
+	}
+	u.UniverseDomain, _ = o.str("universe_domain")
+	return u, nil
+}
+
+var (
+	workloadAudience  = regexp.MustCompile(`^//iam\.googleapis\.com/projects/[0-9]{1,20}/locations/global/workloadIdentityPools/[a-z0-9-]{1,63}/providers/[a-z0-9-]{1,63}$`)
+	workforceAudience = regexp.MustCompile(`^//iam\.googleapis\.com/locations/global/workforcePools/[a-z0-9-]{1,63}/providers/[a-z0-9-]{1,63}$`)
+)
+
+func parseExternalAccount(field string, raw []byte) (*ExternalAccountConfig, error) {
+	o, err := decodeCredObject(field, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.checkType(credTypeExternalAccount, methodOfField(field)); err != nil {
+		return nil, err
+	}
+	e := &ExternalAccountConfig{Type: credTypeExternalAccount}
+	if e.Audience, err = o.required("audience", "the workload identity pool provider"); err != nil {
+		return nil, err
+	}
+	workforce := workforceAudience.MatchString(e.Audience)
+	if !workforce && !workloadAudience.MatchString(e.Audience) {
+		return nil, o.errorf("audience must be a workload identity pool provider " +
+			`("//iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER") ` +
+			`or a workforce pool provider ("//iam.googleapis.com/locations/global/workforcePools/POOL/providers/PROVIDER")`)
+	}
+	if e.SubjectTokenType, err = o.required("subject_token_type", "the type of the subject token"); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(subjectTokenTypes, e.SubjectTokenType) {
+		return nil, o.errorf("subject_token_type is not a known token type; want one of %s", orList(subjectTokenTypes))
+	}
+	if e.TokenURL, err = o.checkURL("token_url", GoogleSTSTokenURL); err != nil {
+		return nil, err
+	}
+	if e.TokenInfoURL, err = o.checkURL("token_info_url", GoogleSTSIntrospect); err != nil {
+		return nil, err
+	}
+	if e.ServiceAccountImpersonationURL, err = o.str("service_account_impersonation_url"); err != nil {
+		return nil, err
+	}
+	if s := e.ServiceAccountImpersonationURL; s != "" {
+		if why := impersonationURLProblem(s); why != "" {
+			return nil, o.errorf("service_account_impersonation_url %s; it must be %q, or left out", why,
+				"https://"+iamCredentialsHost+impersonationPrefix+"SERVICE_ACCOUNT_EMAIL"+impersonationSuffix)
+		}
+	}
+	if e.TokenLifetimeSeconds, err = o.impersonationLifetime(); err != nil {
+		return nil, err
+	}
+	if e.WorkforcePoolUserProject, err = o.checkProjectKey("workforce_pool_user_project"); err != nil {
+		return nil, err
+	}
+	if e.WorkforcePoolUserProject != "" && !workforce {
+		return nil, o.errorf("workforce_pool_user_project applies only to workforce pool audiences")
+	}
+	if e.QuotaProjectID, err = o.checkProjectKey("quota_project_id"); err != nil {
+		return nil, err
+	}
+	if e.ClientID, err = o.str("client_id"); err != nil {
+		return nil, err
+	}
+	if err := o.checkPrintableValue("client_id", e.ClientID, 256); err != nil {
+		return nil, err
+	}
+	if e.ClientSecret, err = o.str("client_secret"); err != nil {
+		return nil, err
+	}
+	if err := o.checkPrintableValue("client_secret", e.ClientSecret, 256); err != nil {
+		return nil, err
+	}
+	if err := o.checkUniverse(); err != nil {
+		return nil, err
+	}
+	e.UniverseDomain, _ = o.str("universe_domain")
+	if e.CredentialSource, err = o.credentialSource(e.SubjectTokenType); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// impersonationURLProblem returns why s is not a generateAccessToken URL of IAM Credentials,
+// or "".
+func impersonationURLProblem(s string) string {
+	u, why := parseStrictURL(s, "https")
+	if why != "" {
+		return why
+	}
+	if strings.ToLower(u.Host) != iamCredentialsHost {
+		return "is not on " + iamCredentialsHost
+	}
+	email, ok := strings.CutPrefix(u.Path, impersonationPrefix)
+	if ok {
+		email, ok = strings.CutSuffix(email, impersonationSuffix)
+	}
+	if !ok || u.RawPath != "" {
+		return "is not a generateAccessToken URL"
+	}
+	if saEmailProblem(email) != "" {
+		return "does not name a service account email"
+	}
+	return ""
+}
+
+// impersonationLifetime reads service_account_impersonation.token_lifetime_seconds.
+func (o *credObject) impersonationLifetime() (int, error) {
+	v, ok := o.m["service_account_impersonation"]
+	if !ok || string(v) == "null" {
+		return 0, nil
+	}
+	var sai map[string]json.RawMessage
+	if err := json.Unmarshal(v, &sai); err != nil || sai == nil {
+		return 0, o.errorf("service_account_impersonation must be an object")
+	}
+	for k := range sai {
+		if k != "token_lifetime_seconds" {
+			return 0, o.errorf("service_account_impersonation has key %s; only \"token_lifetime_seconds\" is accepted", keyName(k))
+		}
+	}
+	lv, ok := sai["token_lifetime_seconds"]
+	if !ok || string(lv) == "null" {
+		return 0, nil
+	}
+	var n int
+	if err := json.Unmarshal(lv, &n); err != nil || n < 600 || n > 43200 {
+		return 0, o.errorf("service_account_impersonation.token_lifetime_seconds must be a whole number of seconds from 600 to 43200")
+	}
+	return n, nil
+}
+
+// credentialSourceKeys are the keys an accepted credential_source may have.
+var credentialSourceKeys = []string{"environment_id", "region_url", "url", "regional_cred_verification_url",
+	"imdsv2_session_token_url", "headers", "format"}
+
+const awsVerificationURL = "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15"
+
+// credentialSource reads credential_source: nil when absent (the caller supplies subject
+// tokens), an ambient AWS or Azure source, or an error for anything else.
+func (o *credObject) credentialSource(subjectTokenType string) (*CredentialSource, error) {
+	v, ok := o.m["credential_source"]
+	if !ok || string(v) == "null" {
+		return nil, nil
+	}
+	src := &credObject{field: o.field, prefix: "credential_source."}
+	if err := json.Unmarshal(v, &src.m); err != nil || src.m == nil {
+		return nil, o.errorf("credential_source must be an object")
+	}
+	const supply = "gcpconn never reads files, URLs or programs on a tenant's behalf; leave credential_source out and send the subject token with each mint request"
+	for _, k := range []string{"file", "executable", "certificate"} {
+		if _, ok := src.m[k]; ok {
+			return nil, o.errorf("credential_source.%s is refused: %s", k, supply)
+		}
+	}
+	keys := make([]string, 0, len(src.m))
+	for k := range src.m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.Contains(credentialSourceKeys, k) {
+			return nil, o.errorf("credential_source has key %s, which is not accepted", keyName(k))
+		}
+	}
+	if len(src.m) == 0 {
+		return nil, o.errorf("credential_source is empty; leave it out to send the subject token with each mint request")
+	}
+	cs := &CredentialSource{}
+	var err error
+	if cs.EnvironmentID, err = src.str("environment_id"); err != nil {
+		return nil, err
+	}
+	if cs.Headers, err = src.headers(); err != nil {
+		return nil, err
+	}
+	if cs.Format, err = src.format(); err != nil {
+		return nil, err
+	}
+	if cs.EnvironmentID != "" {
+		if cs.EnvironmentID != "aws1" {
+			return nil, o.errorf(`credential_source.environment_id must be "aws1" (the service's AWS identity); no other environment is accepted`)
+		}
+		if subjectTokenType != SubjectTokenAWS4Request {
+			return nil, o.errorf("an aws1 credential_source needs subject_token_type %q", SubjectTokenAWS4Request)
+		}
+		for _, k := range []string{"region_url", "url", "imdsv2_session_token_url"} {
+			s, err := src.str(k)
+			if err != nil {
+				return nil, err
+			}
+			if s == "" {
+				continue
+			}
+			if why := awsMetadataURLProblem(s); why != "" {
+				return nil, o.errorf("credential_source.%s %s; it must be an http URL on the AWS instance metadata service (169.254.169.254 or [fd00:ec2::254]), or left out", k, why)
+			}
+			switch k {
+			case "region_url":
+				cs.RegionURL = s
+			case "url":
+				cs.URL = s
+			default:
+				cs.IMDSv2SessionTokenURL = s
+			}
+		}
+		s, err := src.str("regional_cred_verification_url")
+		if err != nil {
+			return nil, err
+		}
+		if s != "" && s != awsVerificationURL {
+			return nil, o.errorf("credential_source.regional_cred_verification_url must be %q, or left out", awsVerificationURL)
+		}
+		cs.RegionalCredVerificationURL = s
+		if cs.Format != nil {
+			return nil, o.errorf("credential_source.format does not apply to an aws1 source")
+		}
+		return cs, nil
+	}
+	// Without environment_id, only the Azure identity endpoint is accepted.
+	if cs.URL, err = src.str("url"); err != nil {
+		return nil, err
+	}
+	if cs.URL == "" {
+		return nil, o.errorf("credential_source has neither environment_id nor url; leave it out to send the subject token with each mint request")
+	}
+	for _, k := range []string{"region_url", "regional_cred_verification_url", "imdsv2_session_token_url"} {
+		if _, ok := src.m[k]; ok {
+			return nil, o.errorf("credential_source.%s applies only to an aws1 source", k)
+		}
+	}
+	u, why := parseStrictURLAllowQuery(cs.URL)
+	if why == "" && (strings.ToLower(u.Scheme) != "http" || u.Host != "169.254.169.254" || u.Path != "/metadata/identity/oauth2/token") {
+		why = "is not the Azure instance metadata identity endpoint"
+	}
+	if why != "" {
+		return nil, o.errorf("credential_source.url is refused: it %s; %s (the one url source accepted is the Azure identity endpoint %q, as an implicit source)",
+			why, supply, azureIdentityEndpoint)
+	}
+	if subjectTokenType != SubjectTokenJWT {
+		return nil, o.errorf("an Azure credential_source needs subject_token_type %q", SubjectTokenJWT)
+	}
+	return cs, nil
+}
+
+// parseStrictURLAllowQuery applies parseStrictURL's rules for an http URL but allows a query
+// (Azure's identity endpoint takes api-version and resource).
+func parseStrictURLAllowQuery(s string) (*url.URL, string) {
+	if !allOf(s, isPrintableASCII) || strings.ContainsAny(s, `\#`) {
+		return nil, "contains spaces, control characters, backslashes or a fragment"
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Opaque != "" || u.Host == "":
+		return nil, "is not an absolute URL"
+	case u.User != nil:
+		return nil, "carries user information (user@host)"
+	case u.Port() != "" || strings.HasSuffix(u.Host, ":"):
+		return nil, "names a port"
+	}
+	return u, ""
+}
+
+// awsMetadataURLProblem returns why s is not an http URL on the AWS instance metadata
+// service, or "".
+func awsMetadataURLProblem(s string) string {
+	u, why := parseStrictURLAllowQuery(s)
+	if why != "" {
+		return why
+	}
+	if strings.ToLower(u.Scheme) != "http" || (u.Host != "169.254.169.254" && u.Host != "[fd00:ec2::254]") {
+		return "is not on the AWS instance metadata service"
+	}
+	if u.RawQuery != "" {
+		return "has a query"
+	}
+	return ""
+}
+
+// headers reads credential_source.headers: a map of strings.
+func (o *credObject) headers() (map[string]string, error) {
+	v, ok := o.m["headers"]
+	if !ok || string(v) == "null" {
+		return nil, nil
+	}
+	var h map[string]string
+	if err := json.Unmarshal(v, &h); err != nil {
+		return nil, o.errorf("credential_source.headers must be an object of strings")
+	}
+	for k, val := range h {
+		if !allOf(k, isPrintableASCII) || len(k) > 64 || len(val) > 256 || strings.ContainsAny(val, "\r\n") {
+			return nil, o.errorf("credential_source.headers has a header that is not a short, single-line name and value")
+		}
+	}
+	return h, nil
+}
+
+// format reads credential_source.format.
+func (o *credObject) format() (*SourceFormat, error) {
+	v, ok := o.m["format"]
+	if !ok || string(v) == "null" {
+		return nil, nil
+	}
+	var f SourceFormat
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, o.errorf(`credential_source.format must be {"type": "json"|"text", "subject_token_field_name": "..."}`)
+	}
+	switch {
+	case f.Type != "json" && f.Type != "text":
+		return nil, o.errorf(`credential_source.format.type must be "json" or "text"`)
+	case f.Type == "json" && f.SubjectTokenFieldName == "":
+		return nil, o.errorf("credential_source.format.subject_token_field_name is required with format type json")
+	case !allOf(f.SubjectTokenFieldName, isPrintableASCII) || len(f.SubjectTokenFieldName) > 64:
+		return nil, o.errorf("credential_source.format.subject_token_field_name must be a short printable name")
+	}
+	return &f, nil
+}
+
+// methodOfField names the auth methods a credential field belongs to, for messages.
+func methodOfField(field string) string {
+	switch field {
+	case FieldServiceAccountJSON:
+		return "service-account or impersonation"
+	case FieldUserAccountJSON:
+		return string(UserAccount)
+	case FieldExternalAccountJSON:
+		return string(ExternalAccount)
+	}
+	return "unknown"
+}
+
+// saEmailProblem returns why s is not a service account email, or "": a local part of 1 to 63
+// lowercase letters, digits and hyphens, starting with a letter or digit, at a lowercase DNS
+// domain ending in .gserviceaccount.com (PROJECT.iam., appspot., developer., gcp-sa-*...).
+func saEmailProblem(s string) string {
+	local, domain, ok := strings.Cut(s, "@")
+	switch {
+	case !ok || strings.Contains(domain, "@"):
+		return "it must have exactly one @"
+	case local == "" || len(local) > 63 || !allOf(local, isLowerDigitHyphen) || local[0] == '-':
+		return "the part before @ must be 1 to 63 lowercase letters, digits and hyphens"
+	case !strings.HasSuffix(domain, ".gserviceaccount.com"):
+		return "the domain must end in .gserviceaccount.com"
+	}
+	for _, l := range strings.Split(domain, ".") {
+		if l == "" || len(l) > 63 || !allOf(l, isLowerDigitHyphen) || l[0] == '-' || l[len(l)-1] == '-' {
+			return "the domain must be a lowercase DNS name"
+		}
+	}
+	return ""
 }

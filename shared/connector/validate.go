@@ -1,18 +1,817 @@
 package connector
 
-import "time"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Registration rules
+//
+// NewConnector and ApplyUpdate enforce the rules of the type spec (see Spec) and a few of
+// their own:
+//
+//   - configuration holds exactly the fields of the auth method's schema: an unknown field is an
+//     error naming it and listing the accepted ones; a required field that is missing is an
+//     error; a JSON null counts as absent. Secret fields (format "password") go to Secrets,
+//     the rest to Config.
+//   - project_id is required for every method; service-account takes the key's project_id when
+//     it is left out.
+//   - *_json fields may be a JSON object or a string holding one; they are validated (see
+//     ValidateCredentialJSON) and stored as compact JSON strings.
+//   - generate_temporary_tokens defaults to true. It may be false only for user-account,
+//     service-account and external-account (mint-token then hands out the stored credential
+//     JSON); implicit and impersonation accept only true (they never hand out what they mint
+//     from); oauth2-token has no such field (its token is handed out as is anyway).
+//   - Implicit configurations — auth method implicit, impersonation without
+//     service_account_json (keyless) and external-account configs with an ambient
+//     credential_source — are refused with ErrFailedPrecondition unless Policy.AllowImplicit
+//     (GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true).
+//   - Shape: resource_type (or resource_types with one element) makes a single-type connector;
+//     several resource_types, or none, a multi-type one (no resource_id). A single type with
+//     instances and a resource_id is single-instance; without one, multi-instance. gcp-generic
+//     has no instances: its resource id is always the project. resource_id is canonicalized
+//     and must lie in the connector's project (see CanonicalResourceID).
+//   - expires_at is required for oauth2-token and refused for other methods. It must be at
+//     least MinTokenRemaining and at most MaxTokenExpiry ahead when it is set.
+//   - expiration_seconds (0 = the method's default) must lie within the method's
+//     min/max_expiration_seconds; it is refused for oauth2-token, and for methods whose
+//     lifetime is fixed it may only be that lifetime.
+//   - labels: at most MaxLabels, Kubernetes-style. A key is an optional DNS-subdomain prefix
+//     and "/" followed by a name of 1 to 63 characters ([A-Za-z0-9], with "-", "_" and "."
+//     inside); a value is empty or such a name.
+//   - users are email addresses (stored lowercase, without duplicates), at most MaxUsers.
+//   - description is at most MaxDescriptionLen bytes of UTF-8 text without control characters
+//     other than newline and tab.
+
+// Registration limits.
+const (
+	MaxLabels         = 64   // labels per connector
+	MaxUsers          = 100  // users per connector
+	MaxDescriptionLen = 1024 // bytes
+	// MaxTokenExpiry is how far ahead an oauth2-token's expires_at may be: Google access
+	// tokens live at most 12 hours.
+	MaxTokenExpiry = 12 * time.Hour
+)
 
 // NewConnector validates a registration request against the type spec and the deployment's
 // policy, and returns the connector to store (without ID, Owner, timestamps, Revision and
-// SecretVersion) and its secret values. Every error is an *Error of kind ErrInvalid (or
-// ErrPermission for the implicit-methods gate) naming the request field at fault.
+// SecretVersion) and its secret values. now is the registration time, for expires_at. Errors
+// are *Error values naming the request field at fault ("configuration.project_id"): ErrInvalid
+// for a malformed or rule-breaking request, ErrFailedPrecondition for an implicit
+// configuration the policy does not allow.
 func NewConnector(req RegisterRequest, pol Policy, now time.Time) (*Connector, Secrets, error) {
-	return nil, Secrets{}, Errorf(ErrInternal, "connector: NewConnector is being implemented")
+	return build(req, pol, now, true)
 }
 
 // ApplyUpdate applies u to c and validates the result like a registration. c is not
-// modified; next is a copy. sec holds the secret values of next (old when the update does not
-// touch them) and secretsChanged reports whether they differ from old.
+// modified; next is a copy that keeps c's identity (ID, Owner, timestamps, Revision,
+// SecretVersion, Status). sec holds the secret values of next and secretsChanged reports
+// whether they differ from old, the stored ones.
+//
+// A nil field of u keeps the stored value. A non-nil Configuration replaces the configuration:
+// with the auth method unchanged, a secret field it leaves out keeps its stored value and a
+// secret field set to null is removed (keyless impersonation); with a new auth method it must
+// be complete. Changing the resource types of a connector that has a resource id needs a
+// resource id too ("" to serve every resource of the new type). A new oauth2 token needs a new
+// expires_at. Changing the auth method drops expires_at and expiration_seconds unless u sets
+// them.
 func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now time.Time) (next *Connector, sec Secrets, secretsChanged bool, err error) {
-	return nil, Secrets{}, false, Errorf(ErrInternal, "connector: ApplyUpdate is being implemented")
+	if c == nil {
+		return nil, Secrets{}, false, Errorf(ErrInternal, "connector: ApplyUpdate of a nil connector")
+	}
+	req := RegisterRequest{
+		Name:          c.Name,
+		Type:          c.Type,
+		AuthMethod:    c.AuthMethod,
+		ResourceTypes: slices.Clone(c.ResourceTypes),
+		ResourceID:    c.ResourceID,
+		Labels:        c.Labels,
+		Description:   c.Description,
+		Users:         c.Users,
+	}
+	if len(c.ResourceTypes) == 1 && !supportsInstances(c.ResourceTypes[0]) {
+		req.ResourceID = "" // the project, which the update may change
+	}
+	if u.Name != nil {
+		req.Name = *u.Name
+	}
+	if u.Description != nil {
+		req.Description = *u.Description
+	}
+	if u.Labels != nil {
+		req.Labels = u.Labels
+	}
+	if u.Users != nil {
+		req.Users = u.Users
+	}
+
+	if u.ResourceType != nil || u.ResourceTypes != nil {
+		req.ResourceType, req.ResourceTypes = "", u.ResourceTypes
+		if u.ResourceType != nil {
+			req.ResourceType = *u.ResourceType
+		}
+		if u.ResourceID == nil && req.ResourceID != "" && !slices.Equal(wantedTypes(req.ResourceType, req.ResourceTypes), c.ResourceTypes) {
+			return nil, Secrets{}, false, FieldErrorf("resource_id",
+				"the resource types change from %s to %s: give resource_id too (\"\" to serve every resource of the new types)",
+				joinTypes(c.ResourceTypes), joinTypes(wantedTypes(req.ResourceType, req.ResourceTypes)))
+		}
+	}
+	if u.ResourceID != nil {
+		req.ResourceID = *u.ResourceID
+	}
+
+	methodChanged := u.AuthMethod != nil && *u.AuthMethod != c.AuthMethod
+	if methodChanged {
+		req.AuthMethod = *u.AuthMethod
+		if u.Configuration == nil {
+			return nil, Secrets{}, false, FieldErrorf("configuration",
+				"changing auth_method from %s to %s needs the new method's configuration", c.AuthMethod, *u.AuthMethod)
+		}
+	}
+	if u.Configuration == nil {
+		req.Configuration = configMap(c, old)
+	} else {
+		m := maps.Clone(u.Configuration)
+		if r := rule(req.AuthMethod); r != nil && !methodChanged {
+			stored := old.Fields()
+			for _, f := range r.fields {
+				if !f.secret() {
+					continue
+				}
+				if v, ok := m[f.name]; !ok && stored[f.name] != "" {
+					m[f.name] = stored[f.name]
+				} else if ok && v == nil {
+					delete(m, f.name)
+				}
+			}
+		}
+		req.Configuration = m
+	}
+
+	checkExpiry := false
+	switch {
+	case u.ExpiresAt != nil:
+		checkExpiry = true
+		if !u.ExpiresAt.IsZero() {
+			req.ExpiresAt = u.ExpiresAt
+		}
+	case !methodChanged && !c.ExpiresAt.IsZero():
+		t := c.ExpiresAt
+		req.ExpiresAt = &t
+	}
+	switch {
+	case u.ExpirationSeconds != nil:
+		req.ExpirationSeconds = u.ExpirationSeconds
+	case !methodChanged && c.ExpirationSeconds != 0:
+		n := c.ExpirationSeconds
+		req.ExpirationSeconds = &n
+	}
+
+	next, sec, err = build(req, pol, now, checkExpiry)
+	if err != nil {
+		return nil, Secrets{}, false, err
+	}
+	if next.AuthMethod == OAuth2Token && sec.Token != old.Token && u.ExpiresAt == nil {
+		return nil, Secrets{}, false, FieldErrorf("expires_at",
+			"a new oauth2 token needs its expires_at: the stored expiry belongs to the old token")
+	}
+	next.ID, next.Owner, next.CreatedAt, next.UpdatedAt = c.ID, c.Owner, c.CreatedAt, c.UpdatedAt
+	next.Revision, next.SecretVersion, next.Status = c.Revision, c.SecretVersion, c.Status
+	return next, sec, sec != old, nil
+}
+
+// configMap renders a stored configuration and its secrets as a configuration map, so that an
+// update without a new configuration is validated like one.
+func configMap(c *Connector, s Secrets) map[string]any {
+	m := map[string]any{}
+	for k, v := range s.Fields() {
+		m[k] = v
+	}
+	if c.Config.ProjectID != "" {
+		m[FieldProjectID] = c.Config.ProjectID
+	}
+	if c.Config.ServiceAccountEmail != "" {
+		m[FieldServiceAccountEmail] = c.Config.ServiceAccountEmail
+	}
+	if c.Config.TargetPrincipal != "" {
+		m[FieldTargetPrincipal] = c.Config.TargetPrincipal
+	}
+	if len(c.Config.Delegates) > 0 {
+		d := make([]any, len(c.Config.Delegates))
+		for i, e := range c.Config.Delegates {
+			d[i] = e
+		}
+		m[FieldDelegates] = d
+	}
+	if g := c.Config.GenerateTemporaryTokens; g != nil {
+		m[FieldGenerateTemporaryTokens] = *g
+	}
+	return m
+}
+
+// build validates req and assembles the connector. checkExpiry enables the "at least
+// MinTokenRemaining ahead" rule for expires_at (off for updates that keep the stored expiry).
+func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*Connector, Secrets, error) {
+	if err := ValidateName(req.Name); err != nil {
+		return nil, Secrets{}, err
+	}
+	if req.Type != "" && req.Type != TypeGCP {
+		return nil, Secrets{}, FieldErrorf("type", "unknown connector type %s; gcpconn serves only %q", quoteInput(req.Type), TypeGCP)
+	}
+	if req.AuthMethod == "" {
+		return nil, Secrets{}, FieldErrorf("auth_method", "auth_method is required; one of: %s", methodList())
+	}
+	r := rule(req.AuthMethod)
+	if r == nil {
+		return nil, Secrets{}, FieldErrorf("auth_method", "unknown auth method %s; one of: %s", quoteInput(string(req.AuthMethod)), methodList())
+	}
+	cfg, sec, parsed, err := parseConfiguration(r, req.Configuration)
+	if err != nil {
+		return nil, Secrets{}, err
+	}
+	if err := checkPolicy(pol, r.method, sec, parsed.external); err != nil {
+		return nil, Secrets{}, err
+	}
+	types, id, instances, err := connectorShape(req.ResourceType, req.ResourceTypes, req.ResourceID, cfg.ProjectID)
+	if err != nil {
+		return nil, Secrets{}, err
+	}
+	expires, err := checkExpiresAt(r.method, req.ExpiresAt, now, checkExpiry)
+	if err != nil {
+		return nil, Secrets{}, err
+	}
+	expSeconds, err := checkExpirationSeconds(r, req.ExpirationSeconds)
+	if err != nil {
+		return nil, Secrets{}, err
+	}
+	labels, err := checkLabels(req.Labels)
+	if err != nil {
+		return nil, Secrets{}, err
+	}
+	users, err := checkUsers(req.Users)
+	if err != nil {
+		return nil, Secrets{}, err
+	}
+	if err := checkDescription(req.Description); err != nil {
+		return nil, Secrets{}, err
+	}
+	secretFields := slices.Sorted(maps.Keys(sec.Fields()))
+	return &Connector{
+		Name:              req.Name,
+		Type:              TypeGCP,
+		AuthMethod:        r.method,
+		Description:       req.Description,
+		Labels:            labels,
+		ResourceTypes:     types,
+		ResourceID:        id,
+		SupportsInstances: instances,
+		Config:            cfg,
+		SecretFields:      secretFields,
+		Users:             users,
+		ExpiresAt:         expires,
+		ExpirationSeconds: expSeconds,
+	}, sec, nil
+}
+
+// parsedCreds holds the credential JSON parsed during configuration checks.
+type parsedCreds struct {
+	key      *ServiceAccountKey
+	external *ExternalAccountConfig
+}
+
+func cfgField(name string) string { return "configuration." + name }
+
+// parseConfiguration checks a configuration map against r and splits it into Config and
+// Secrets.
+func parseConfiguration(r *methodRule, raw map[string]any) (Config, Secrets, parsedCreds, error) {
+	var (
+		cfg    Config
+		sec    Secrets
+		parsed parsedCreds
+	)
+	keys := slices.Sorted(maps.Keys(raw))
+	for _, k := range keys {
+		if _, ok := r.field(k); !ok {
+			return cfg, sec, parsed, unknownFieldError(r, k)
+		}
+	}
+	present := func(name string) bool { v, ok := raw[name]; return ok && v != nil }
+	for _, f := range r.fields {
+		if !present(f.name) {
+			continue
+		}
+		v := raw[f.name]
+		field := cfgField(f.name)
+		switch f.kind {
+		case kindProject:
+			s, ok := v.(string)
+			if !ok {
+				return cfg, sec, parsed, FieldErrorf(field, "%s must be a string (the project id)", f.name)
+			}
+			if why := checkProject(s); why != "" {
+				return cfg, sec, parsed, FieldErrorf(field, "invalid %s %s: %s", f.name, quoteInput(s), why)
+			}
+			cfg.ProjectID = s
+		case kindCredJSON:
+			norm, err := normalizeCredJSON(f.name, v)
+			if err != nil {
+				return cfg, sec, parsed, err
+			}
+			switch f.name {
+			case FieldServiceAccountJSON:
+				if parsed.key, err = parseServiceAccountKey(f.name, []byte(norm)); err != nil {
+					return cfg, sec, parsed, prefixField(err)
+				}
+				sec.ServiceAccountJSON = norm
+			case FieldUserAccountJSON:
+				if _, err = parseAuthorizedUser(f.name, []byte(norm)); err != nil {
+					return cfg, sec, parsed, prefixField(err)
+				}
+				sec.UserAccountJSON = norm
+			case FieldExternalAccountJSON:
+				if parsed.external, err = parseExternalAccount(f.name, []byte(norm)); err != nil {
+					return cfg, sec, parsed, prefixField(err)
+				}
+				sec.ExternalAccountJSON = norm
+			}
+		case kindToken:
+			s, err := checkToken(v)
+			if err != nil {
+				return cfg, sec, parsed, err
+			}
+			sec.Token = s
+		case kindSAEmail:
+			s, ok := v.(string)
+			if !ok {
+				return cfg, sec, parsed, FieldErrorf(field, "%s must be a string (a service account email)", f.name)
+			}
+			if why := saEmailProblem(s); why != "" {
+				return cfg, sec, parsed, FieldErrorf(field, "%s %s is not a service account email: %s", f.name, quoteInput(s), why)
+			}
+			switch f.name {
+			case FieldServiceAccountEmail:
+				cfg.ServiceAccountEmail = s
+			case FieldTargetPrincipal:
+				cfg.TargetPrincipal = s
+			}
+		case kindSAEmails:
+			list, err := saEmailList(f.name, v)
+			if err != nil {
+				return cfg, sec, parsed, err
+			}
+			cfg.Delegates = list
+		case kindBool, kindTrueOnly:
+			b, err := boolValue(f.name, v)
+			if err != nil {
+				return cfg, sec, parsed, err
+			}
+			if !b && f.kind == kindTrueOnly {
+				return cfg, sec, parsed, FieldErrorf(field, "%s cannot be false for auth method %s: %s", f.name, r.method, neverHandsOut(r.method))
+			}
+			cfg.GenerateTemporaryTokens = &b
+		}
+	}
+	if cfg.ProjectID == "" && r.method == ServiceAccount && parsed.key != nil {
+		cfg.ProjectID = parsed.key.ProjectID
+	}
+	for _, name := range r.required {
+		if name != FieldProjectID && !present(name) {
+			f, _ := r.field(name)
+			return cfg, sec, parsed, FieldErrorf(cfgField(name), "%s is required for auth method %s (%s)", name, r.method, f.title)
+		}
+	}
+	if cfg.ProjectID == "" {
+		why := "the project the connector's resources live in"
+		if r.method == ServiceAccount {
+			why = "it was left out and the service account key has no project_id to default to"
+		}
+		return cfg, sec, parsed, FieldErrorf(cfgField(FieldProjectID), "%s is required for auth method %s: %s", FieldProjectID, r.method, why)
+	}
+	if slices.Contains(cfg.Delegates, cfg.TargetPrincipal) {
+		return cfg, sec, parsed, FieldErrorf(cfgField(FieldDelegates),
+			"%s must not include target_principal %s: delegates are the accounts between the source and the target", FieldDelegates, quoteInput(cfg.TargetPrincipal))
+	}
+	return cfg, sec, parsed, nil
+}
+
+func neverHandsOut(m AuthMethod) string {
+	if m == Implicit {
+		return "the service's own credentials are never handed out"
+	}
+	return "the source key is never handed out, only tokens of the target"
+}
+
+// unknownFieldError names an unknown configuration field, the accepted ones, and the auth
+// method it belongs to if it belongs to another.
+func unknownFieldError(r *methodRule, k string) error {
+	field := cfgField(k)
+	if k == FieldGenerateTemporaryTokens && r.method == OAuth2Token {
+		return FieldErrorf(field, "%s does not apply to auth method oauth2-token: its stored token is handed out as is until expires_at", k)
+	}
+	var owners []string
+	for _, other := range methodRules {
+		if _, ok := other.field(k); ok {
+			owners = append(owners, string(other.method))
+		}
+	}
+	hint := ""
+	if len(owners) > 0 {
+		hint = fmt.Sprintf(" (it belongs to auth method %s)", strings.Join(owners, ", "))
+	}
+	return FieldErrorf(field, "unknown configuration field %s for auth method %s%s; accepted fields: %s",
+		quoteInput(k), r.method, hint, strings.Join(r.fieldNames(), ", "))
+}
+
+// prefixField moves a credential error under "configuration.".
+func prefixField(err error) error {
+	if e, ok := err.(*Error); ok && e.Field != "" && !strings.HasPrefix(e.Field, "configuration.") {
+		c := *e
+		c.Field = cfgField(e.Field)
+		return &c
+	}
+	return err
+}
+
+// normalizeCredJSON turns a credential JSON given as an object or a string into a compact
+// JSON string. It checks only the shape; the content is checked by the typed parsers.
+func normalizeCredJSON(name string, v any) (string, error) {
+	field := cfgField(name)
+	switch x := v.(type) {
+	case map[string]any:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return "", FieldErrorf(field, "%s: the object cannot be encoded as JSON", name)
+		}
+		if len(b) > MaxCredentialJSONBytes {
+			return "", FieldErrorf(field, "%s: the credential JSON is %d bytes; at most %d are accepted", name, len(b), MaxCredentialJSONBytes)
+		}
+		return string(b), nil
+	case json.RawMessage:
+		return normalizeCredJSON(name, string(x))
+	case string:
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(x)); err != nil || len(x) > MaxCredentialJSONBytes {
+			if _, perr := decodeCredObject(name, []byte(x)); perr != nil {
+				return "", prefixField(perr)
+			}
+			return "", FieldErrorf(field, "%s: the credential JSON is not valid JSON", name)
+		}
+		return buf.String(), nil
+	}
+	return "", FieldErrorf(field, "%s must be a JSON object or a string holding one", name)
+}
+
+// checkToken checks an oauth2 access token value without ever quoting it.
+func checkToken(v any) (string, error) {
+	field := cfgField(FieldToken)
+	s, ok := v.(string)
+	switch {
+	case !ok:
+		return "", FieldErrorf(field, "token must be a string (an OAuth 2.0 access token)")
+	case s == "":
+		return "", FieldErrorf(field, "token is empty")
+	case len(s) > MaxTokenBytes:
+		return "", FieldErrorf(field, "token is %d bytes; at most %d are accepted", len(s), MaxTokenBytes)
+	case strings.HasPrefix(strings.TrimSpace(s), "{"):
+		return "", FieldErrorf(field, "token looks like a credential JSON; give an access token, or use auth method service-account or user-account for a key")
+	case !allOf(s, isPrintableASCII):
+		return "", FieldErrorf(field, "token must be printable ASCII without spaces (an access token such as ya29....)")
+	case strings.HasPrefix(strings.ToLower(s), "bearer"):
+		return "", FieldErrorf(field, `token must be the access token alone, without "Bearer"`)
+	}
+	return s, nil
+}
+
+// saEmailList decodes delegates: a JSON array of strings, or one string of comma-separated
+// emails.
+func saEmailList(name string, v any) ([]string, error) {
+	field := cfgField(name)
+	var items []string
+	switch x := v.(type) {
+	case []any:
+		for _, it := range x {
+			s, ok := it.(string)
+			if !ok {
+				return nil, FieldErrorf(field, "%s must be a list of service account emails", name)
+			}
+			items = append(items, s)
+		}
+	case []string:
+		items = slices.Clone(x)
+	case string:
+		for s := range strings.SplitSeq(x, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				items = append(items, s)
+			}
+		}
+	default:
+		return nil, FieldErrorf(field, "%s must be a list of service account emails", name)
+	}
+	if len(items) > MaxDelegates {
+		return nil, FieldErrorf(field, "%s has %d entries; at most %d are accepted", name, len(items), MaxDelegates)
+	}
+	for i, s := range items {
+		if why := saEmailProblem(s); why != "" {
+			return nil, FieldErrorf(field, "%s[%d] %s is not a service account email: %s", name, i, quoteInput(s), why)
+		}
+		if slices.Contains(items[:i], s) {
+			return nil, FieldErrorf(field, "%s lists %s twice", name, quoteInput(s))
+		}
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	return items, nil
+}
+
+// boolValue decodes a boolean given as a JSON boolean or the strings "true" and "false".
+func boolValue(name string, v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		switch strings.ToLower(x) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	}
+	return false, FieldErrorf(cfgField(name), "%s must be true or false", name)
+}
+
+// CheckImplicit reports whether the policy allows the connector's configuration: auth method
+// implicit, keyless impersonation and external-account configs with an ambient
+// credential_source need AllowImplicit. It fails with ErrFailedPrecondition and a message
+// naming GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS. Minting calls it too, so that connectors
+// registered while implicit methods were enabled stop working when they are disabled.
+func (p Policy) CheckImplicit(c *Connector, s Secrets) error {
+	var ext *ExternalAccountConfig
+	if c.AuthMethod == ExternalAccount && s.ExternalAccountJSON != "" {
+		var err error
+		if ext, err = ParseExternalAccount([]byte(s.ExternalAccountJSON)); err != nil {
+			return err
+		}
+	}
+	return checkPolicy(p, c.AuthMethod, s, ext)
+}
+
+const implicitHint = "an operator can enable implicit auth methods by setting GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true on the deployment"
+
+func checkPolicy(p Policy, m AuthMethod, s Secrets, ext *ExternalAccountConfig) error {
+	if p.AllowImplicit {
+		return nil
+	}
+	switch {
+	case m == Implicit:
+		return &Error{Kind: ErrFailedPrecondition, Field: "auth_method", Message: "auth method implicit is disabled on this deployment: " +
+			"it would hand out tokens of the service's own identity; use service-account or impersonation instead, or " + implicitHint}
+	case m == Impersonation && s.ServiceAccountJSON == "":
+		return &Error{Kind: ErrFailedPrecondition, Field: cfgField(FieldServiceAccountJSON), Message: "keyless impersonation " +
+			"(impersonation without service_account_json, from the service's own identity) is disabled on this deployment: " +
+			"give the source service account key in service_account_json, or " + implicitHint}
+	case m == ExternalAccount && ext != nil && ext.Ambient() != "":
+		return &Error{Kind: ErrFailedPrecondition, Field: cfgField(FieldExternalAccountJSON), Message: fmt.Sprintf(
+			"external_account_json reads the service's own %s identity (credential_source), an implicit source that is disabled on this deployment: "+
+				"leave credential_source out and send the subject token with each mint request, or %s", strings.ToUpper(ext.Ambient()[:1])+ext.Ambient()[1:], implicitHint)}
+	}
+	return nil
+}
+
+// wantedTypes returns the resource types a request names: ResourceType, ResourceTypes, or
+// every type when both are empty; it does not validate them.
+func wantedTypes(rt ResourceType, rts []ResourceType) []ResourceType {
+	switch {
+	case rt != "":
+		return []ResourceType{rt}
+	case len(rts) > 0:
+		return rts
+	}
+	return slices.Clone(ResourceTypes)
+}
+
+// connectorShape validates the resource types and id of a request and returns the types the
+// connector serves (in spec order), its canonical resource id and whether it is
+// multi-instance.
+func connectorShape(rt ResourceType, rts []ResourceType, id, project string) ([]ResourceType, string, bool, error) {
+	if rt != "" && len(rts) > 0 && !(len(rts) == 1 && rts[0] == rt) {
+		return nil, "", false, FieldErrorf("resource_types",
+			"give resource_type or resource_types, not both with different values (resource_type %s, resource_types %s)",
+			quoteInput(string(rt)), joinTypes(rts))
+	}
+	field := "resource_types"
+	if rt != "" {
+		field = "resource_type"
+	}
+	want := wantedTypes(rt, rts)
+	for i, t := range want {
+		if _, ok := resourceTypeInfo[t]; !ok {
+			return nil, "", false, FieldErrorf(field, "unknown resource type %s; known types: %s", quoteInput(string(t)), joinTypes(ResourceTypes))
+		}
+		if slices.Contains(want[:i], t) {
+			return nil, "", false, FieldErrorf(field, "resource type %q is listed twice", t)
+		}
+	}
+	if len(want) > 1 {
+		if id != "" {
+			return nil, "", false, FieldErrorf("resource_id",
+				"resource_id needs exactly one resource type, but the connector serves %s; give resource_type too", joinTypes(want))
+		}
+		var types []ResourceType
+		for _, t := range ResourceTypes {
+			if slices.Contains(want, t) {
+				types = append(types, t)
+			}
+		}
+		return types, "", false, nil
+	}
+	t := want[0]
+	switch {
+	case !supportsInstances(t) && id == "":
+		return []ResourceType{t}, project, false, nil
+	case id == "":
+		return []ResourceType{t}, "", true, nil
+	}
+	canon, err := CanonicalResourceID(t, id, project)
+	if err != nil {
+		return nil, "", false, err
+	}
+	return []ResourceType{t}, canon, false, nil
+}
+
+// checkExpiresAt applies the expires_at rules and returns the value to store (UTC).
+func checkExpiresAt(m AuthMethod, at *time.Time, now time.Time, checkAhead bool) (time.Time, error) {
+	set := at != nil && !at.IsZero()
+	if m != OAuth2Token {
+		if set {
+			return time.Time{}, FieldErrorf("expires_at",
+				"expires_at applies only to oauth2-token connectors (when their stored token expires); auth method %s mints fresh tokens", m)
+		}
+		return time.Time{}, nil
+	}
+	if !set {
+		return time.Time{}, FieldErrorf("expires_at",
+			"expires_at is required for oauth2-token connectors: say when the token expires (Google access tokens expire, usually after 1 hour)")
+	}
+	t := at.UTC()
+	if checkAhead {
+		left := t.Sub(now)
+		switch {
+		case left <= 0:
+			return time.Time{}, FieldErrorf("expires_at", "expires_at %s is in the past; the token has expired", t.Format(time.RFC3339))
+		case left < MinTokenRemaining:
+			return time.Time{}, FieldErrorf("expires_at",
+				"expires_at %s is only %s away; a token needs at least %s left to be handed out", t.Format(time.RFC3339), left.Truncate(time.Second), MinTokenRemaining)
+		case left > MaxTokenExpiry:
+			return time.Time{}, FieldErrorf("expires_at",
+				"expires_at %s is more than %s away; Google access tokens live at most 12 hours", t.Format(time.RFC3339), MaxTokenExpiry)
+		}
+	}
+	return t, nil
+}
+
+// checkExpirationSeconds applies zenml's validate_expiration semantics with better messages:
+// 0 or nil means the method's default.
+func checkExpirationSeconds(r *methodRule, p *int) (int, error) {
+	if p == nil || *p == 0 {
+		return 0, nil
+	}
+	n := *p
+	const field = "expiration_seconds"
+	l := r.lifetime
+	switch {
+	case n < 0:
+		return 0, FieldErrorf(field, "expiration_seconds must be a positive number of seconds, or 0 for the default; got %d", n)
+	case l == nil:
+		return 0, FieldErrorf(field, "expiration_seconds does not apply to auth method %s: the stored token lasts until expires_at", r.method)
+	case l.fixed() && n != l.def:
+		return 0, FieldErrorf(field, "expiration_seconds cannot be chosen for auth method %s: %s (%d seconds); leave it out", r.method, l.why, l.def)
+	case n < l.min || n > l.max:
+		return 0, FieldErrorf(field, "expiration_seconds must be between %d and %d seconds (%s to %s) for auth method %s; got %d",
+			l.min, l.max, seconds(l.min), seconds(l.max), r.method, n)
+	}
+	return n, nil
+}
+
+// checkLabels validates Kubernetes-style labels and returns a copy (nil when empty).
+func checkLabels(labels map[string]string) (map[string]string, error) {
+	if len(labels) == 0 {
+		return nil, nil
+	}
+	if len(labels) > MaxLabels {
+		return nil, FieldErrorf("labels", "a connector has at most %d labels; got %d", MaxLabels, len(labels))
+	}
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if why := labelKeyProblem(k); why != "" {
+			return nil, FieldErrorf("labels", "invalid label key %s: %s", quoteInput(k), why)
+		}
+		if v := labels[k]; v != "" {
+			if why := labelNameProblem(v); why != "" {
+				return nil, FieldErrorf("labels", "invalid value %s of label %q: %s", quoteInput(v), k, why)
+			}
+		}
+	}
+	return maps.Clone(labels), nil
+}
+
+func labelKeyProblem(k string) string {
+	prefix, name, ok := strings.Cut(k, "/")
+	if !ok {
+		return labelNameProblem(k)
+	}
+	if prefix == "" || len(prefix) > 253 {
+		return "the prefix before / must be a DNS subdomain of 1 to 253 characters"
+	}
+	for _, l := range strings.Split(prefix, ".") {
+		if l == "" || len(l) > 63 || !allOf(l, isLowerDigitHyphen) || l[0] == '-' || l[len(l)-1] == '-' {
+			return "the prefix before / must be a lowercase DNS subdomain such as example.com"
+		}
+	}
+	return labelNameProblem(name)
+}
+
+func labelNameProblem(s string) string {
+	alnum := func(c byte) bool { return isLowerDigit(c) || ('A' <= c && c <= 'Z') }
+	switch {
+	case s == "":
+		return "the name is empty"
+	case len(s) > 63:
+		return "it is longer than 63 characters"
+	case !alnum(s[0]) || !alnum(s[len(s)-1]):
+		return "it must start and end with a letter or digit"
+	case !allOf(s, func(c byte) bool { return alnum(c) || c == '-' || c == '_' || c == '.' }):
+		return "it may contain only letters, digits, '-', '_' and '.'"
+	}
+	return ""
+}
+
+// checkUsers validates user emails and returns them lowercase, without duplicates.
+func checkUsers(users []string) ([]string, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	if len(users) > MaxUsers {
+		return nil, FieldErrorf("users", "a connector has at most %d users; got %d", MaxUsers, len(users))
+	}
+	out := make([]string, 0, len(users))
+	for i, u := range users {
+		if why := emailProblem(u); why != "" {
+			return nil, FieldErrorf("users", "users[%d] %s is not an email address: %s", i, quoteInput(u), why)
+		}
+		if u = strings.ToLower(u); !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// emailProblem returns why s is not an email address, or "": one @, a local part of 1 to 64
+// characters (letters, digits and !#$%&'*+/=?^_`{|}~.- with no leading, trailing or double
+// dot), and a DNS domain of at least two labels.
+func emailProblem(s string) string {
+	local, domain, ok := strings.Cut(s, "@")
+	switch {
+	case len(s) > 254:
+		return "it is longer than 254 characters"
+	case !ok || strings.Contains(domain, "@"):
+		return "it must have exactly one @"
+	case local == "" || len(local) > 64:
+		return "the part before @ must be 1 to 64 characters"
+	case !allOf(local, func(c byte) bool {
+		return isLowerDigit(c) || ('A' <= c && c <= 'Z') || strings.IndexByte("!#$%&'*+/=?^_`{|}~.-", c) >= 0
+	}):
+		return "the part before @ has a character that is not allowed"
+	case local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, ".."):
+		return "the part before @ must not start or end with a dot or have two in a row"
+	}
+	labels := strings.Split(strings.ToLower(domain), ".")
+	if len(labels) < 2 {
+		return "the domain must have a dot, as in example.com"
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || !allOf(l, isLowerDigitHyphen) || l[0] == '-' || l[len(l)-1] == '-' {
+			return "the domain must be a DNS name such as example.com"
+		}
+	}
+	return ""
+}
+
+// checkDescription validates a connector description.
+func checkDescription(d string) error {
+	switch {
+	case len(d) > MaxDescriptionLen:
+		return FieldErrorf("description", "description is %d bytes; at most %d are accepted", len(d), MaxDescriptionLen)
+	case !utf8.ValidString(d):
+		return FieldErrorf("description", "description is not valid UTF-8")
+	case strings.ContainsFunc(d, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }):
+		return FieldErrorf("description", "description must not contain control characters other than newline and tab")
+	}
+	return nil
 }
