@@ -1,0 +1,438 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/api/iterator"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+var _ connector.Store = (*Firestore)(nil)
+
+// Firestore is a connector.Store in a Firestore (native mode) database.
+//
+// Each connector is one document in the collection, keyed by the connector's id. Names are
+// unique per deployment: a second collection, named after the first with a "_names" suffix,
+// holds one document per connector name (keyed by the name) pointing at the connector's id,
+// and both documents are created, renamed and deleted in one transaction, so two
+// registrations of one name cannot both commit. Update is optimistic: the transaction reads
+// the document's revision field and fails with ErrConflict unless it equals the caller's.
+// created_at and updated_at are server timestamps.
+//
+// List orders by name and pushes the name, auth method and resource type filters into the
+// query; label filters are applied to the query's results. The composite indexes the
+// queries need are declared in infra/firestore.indexes.json (and infra/firestore.tf).
+type Firestore struct {
+	client *firestore.Client
+	docs   *firestore.CollectionRef
+	names  *firestore.CollectionRef
+}
+
+// NewFirestore returns a store that keeps connectors in collection (and their names in
+// collection + "_names") of client's database.
+func NewFirestore(client *firestore.Client, collection string) *Firestore {
+	return &Firestore{client: client, docs: client.Collection(collection), names: client.Collection(collection + "_names")}
+}
+
+// fsConnector is the stored form of a connector. Field names are the API's snake_case ones.
+type fsConnector struct {
+	Name              string            `firestore:"name"`
+	Type              string            `firestore:"type"`
+	AuthMethod        string            `firestore:"auth_method"`
+	Description       string            `firestore:"description"`
+	Labels            map[string]string `firestore:"labels"`
+	ResourceTypes     []string          `firestore:"resource_types"`
+	ResourceID        string            `firestore:"resource_id"`
+	SupportsInstances bool              `firestore:"supports_instances"`
+	Config            fsConfig          `firestore:"configuration"`
+	SecretFields      []string          `firestore:"secret_fields"`
+	SecretVersion     string            `firestore:"secret_version"`
+	Owner             string            `firestore:"owner"`
+	Users             []string          `firestore:"users"`
+	ExpiresAt         *time.Time        `firestore:"expires_at"` // nil: the credentials do not expire
+	ExpirationSeconds int64             `firestore:"expiration_seconds"`
+	CreatedAt         time.Time         `firestore:"created_at"` // written by the server, see fields
+	UpdatedAt         time.Time         `firestore:"updated_at"`
+	Status            fsStatus          `firestore:"status"`
+	Revision          int64             `firestore:"revision"`
+}
+
+type fsConfig struct {
+	ProjectID               string   `firestore:"project_id"`
+	ServiceAccountEmail     string   `firestore:"service_account_email"`
+	TargetPrincipal         string   `firestore:"target_principal"`
+	Delegates               []string `firestore:"delegates"`
+	GenerateTemporaryTokens *bool    `firestore:"generate_temporary_tokens"`
+}
+
+type fsStatus struct {
+	State       string     `firestore:"state"`
+	CheckedAt   *time.Time `firestore:"checked_at"` // nil: never checked
+	Error       string     `firestore:"error"`
+	RotationDue bool       `firestore:"rotation_due"`
+}
+
+// fsName is a name document: which connector holds the name.
+type fsName struct {
+	ID string `firestore:"connector_id"`
+}
+
+func toDoc(c *connector.Connector) *fsConnector {
+	d := &fsConnector{
+		Name: c.Name, Type: c.Type, AuthMethod: string(c.AuthMethod), Description: c.Description,
+		Labels: cloneMap(c.Labels), ResourceID: c.ResourceID, SupportsInstances: c.SupportsInstances,
+		Config: fsConfig{
+			ProjectID: c.Config.ProjectID, ServiceAccountEmail: c.Config.ServiceAccountEmail,
+			TargetPrincipal: c.Config.TargetPrincipal, Delegates: c.Config.Delegates,
+			GenerateTemporaryTokens: c.Config.GenerateTemporaryTokens,
+		},
+		SecretFields: c.SecretFields, SecretVersion: c.SecretVersion, Owner: c.Owner, Users: c.Users,
+		ExpirationSeconds: int64(c.ExpirationSeconds),
+		Status:            fsStatus{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue},
+		Revision:          c.Revision,
+	}
+	for _, rt := range c.ResourceTypes {
+		d.ResourceTypes = append(d.ResourceTypes, string(rt))
+	}
+	if !c.ExpiresAt.IsZero() {
+		t := c.ExpiresAt.UTC()
+		d.ExpiresAt = &t
+	}
+	if !c.Status.CheckedAt.IsZero() {
+		t := c.Status.CheckedAt.UTC()
+		d.Status.CheckedAt = &t
+	}
+	return d
+}
+
+func fromDoc(id string, d *fsConnector) *connector.Connector {
+	c := &connector.Connector{
+		ID: id, Name: d.Name, Type: d.Type, AuthMethod: connector.AuthMethod(d.AuthMethod), Description: d.Description,
+		Labels: d.Labels, ResourceID: d.ResourceID, SupportsInstances: d.SupportsInstances,
+		Config: connector.Config{
+			ProjectID: d.Config.ProjectID, ServiceAccountEmail: d.Config.ServiceAccountEmail,
+			TargetPrincipal: d.Config.TargetPrincipal, Delegates: d.Config.Delegates,
+			GenerateTemporaryTokens: d.Config.GenerateTemporaryTokens,
+		},
+		SecretFields: d.SecretFields, SecretVersion: d.SecretVersion, Owner: d.Owner, Users: d.Users,
+		ExpirationSeconds: int(d.ExpirationSeconds),
+		CreatedAt:         d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		Status:   connector.Status{State: connector.State(d.Status.State), Error: d.Status.Error, RotationDue: d.Status.RotationDue},
+		Revision: d.Revision,
+	}
+	for _, rt := range d.ResourceTypes {
+		c.ResourceTypes = append(c.ResourceTypes, connector.ResourceType(rt))
+	}
+	if d.ExpiresAt != nil {
+		c.ExpiresAt = d.ExpiresAt.UTC()
+	}
+	if d.Status.CheckedAt != nil {
+		c.Status.CheckedAt = d.Status.CheckedAt.UTC()
+	}
+	return c
+}
+
+// fields returns d as written: the same fields as d, but updated_at (and created_at when
+// created is nil) set to firestore.ServerTimestamp, so the server stamps the write. (The
+// client accepts the sentinel only as a map value.)
+func (d *fsConnector) fields(created *time.Time) map[string]any {
+	var createdAt any = firestore.ServerTimestamp
+	if created != nil {
+		createdAt = *created
+	}
+	return map[string]any{
+		"name": d.Name, "type": d.Type, "auth_method": d.AuthMethod, "description": d.Description,
+		"labels": d.Labels, "resource_types": d.ResourceTypes, "resource_id": d.ResourceID,
+		"supports_instances": d.SupportsInstances, "configuration": d.Config,
+		"secret_fields": d.SecretFields, "secret_version": d.SecretVersion, "owner": d.Owner, "users": d.Users,
+		"expires_at": d.ExpiresAt, "expiration_seconds": d.ExpirationSeconds, "status": d.Status,
+		"revision": d.Revision, "created_at": createdAt, "updated_at": firestore.ServerTimestamp,
+	}
+}
+
+// safeKey matches names usable as document ids as they are; others are encoded.
+var safeKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
+
+// nameKey returns the id of the name document of name. Names that could not be document ids
+// (a slash, "..", too long) are base64url-encoded behind a "~", which no plain key starts with.
+func nameKey(name string) string {
+	if safeKey.MatchString(name) {
+		return name
+	}
+	return "~" + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+// validID reports whether id can be a document id.
+func validID(id string) bool {
+	return id != "" && len(id) <= 1500 && !strings.Contains(id, "/") && id != "." && id != ".." &&
+		!(strings.HasPrefix(id, "__") && strings.HasSuffix(id, "__"))
+}
+
+// Create stores c under c.ID together with its name document, in one transaction.
+func (f *Firestore) Create(ctx context.Context, c *connector.Connector) error {
+	if c == nil || !validID(c.ID) || c.Name == "" {
+		return connector.Errorf(connector.ErrInvalid, "store: create: a connector needs a valid id and a name")
+	}
+	d := toDoc(c)
+	d.Revision = 1
+	var resp firestore.CommitResponse
+	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		if err := tx.Create(f.names.Doc(nameKey(c.Name)), fsName{ID: c.ID}); err != nil {
+			return err
+		}
+		return tx.Create(f.docs.Doc(c.ID), d.fields(nil))
+	}, firestore.WithCommitResponseTo(&resp))
+	if status.Code(err) == codes.AlreadyExists {
+		return f.whichExists(ctx, c)
+	}
+	if err != nil {
+		return fsError("create connector", err)
+	}
+	c.Revision = 1
+	c.CreatedAt, c.UpdatedAt = f.stamps(ctx, c.ID, 1, resp.CommitTime())
+	return nil
+}
+
+// stamps reads back the server timestamps of the write that gave connector id revision rev.
+// The server resolves them when it applies the write, which is not exactly the commit time
+// the client sees; the commit time is the fallback if the read fails or sees a later write.
+func (f *Firestore) stamps(ctx context.Context, id string, rev int64, commit time.Time) (created, updated time.Time) {
+	snap, err := f.docs.Doc(id).Get(ctx)
+	if err == nil {
+		if c, err := decode(snap); err == nil && c.Revision == rev {
+			return c.CreatedAt, c.UpdatedAt
+		}
+	}
+	return commit.UTC(), commit.UTC()
+}
+
+// whichExists explains a failed create: the name is taken, or the id.
+func (f *Firestore) whichExists(ctx context.Context, c *connector.Connector) error {
+	snap, err := f.names.Doc(nameKey(c.Name)).Get(ctx)
+	if err == nil && snap.Exists() {
+		return connector.Errorf(connector.ErrAlreadyExists, "a connector named %q already exists", c.Name)
+	}
+	return connector.Errorf(connector.ErrAlreadyExists, "a connector with id %q already exists", c.ID)
+}
+
+// Get returns the connector with id.
+func (f *Firestore) Get(ctx context.Context, id string) (*connector.Connector, error) {
+	if !validID(id) {
+		return nil, notFoundID(id)
+	}
+	snap, err := f.docs.Doc(id).Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return nil, notFoundID(id)
+	}
+	if err != nil {
+		return nil, fsError("get connector", err)
+	}
+	return decode(snap)
+}
+
+func decode(snap *firestore.DocumentSnapshot) (*connector.Connector, error) {
+	var d fsConnector
+	if err := snap.DataTo(&d); err != nil {
+		return nil, &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + snap.Ref.ID, Err: err}
+	}
+	return fromDoc(snap.Ref.ID, &d), nil
+}
+
+// GetByName returns the connector named name.
+func (f *Firestore) GetByName(ctx context.Context, name string) (*connector.Connector, error) {
+	it := f.docs.Where("name", "==", name).Limit(1).Documents(ctx)
+	defer it.Stop()
+	snap, err := it.Next()
+	if errors.Is(err, iterator.Done) {
+		return nil, notFoundName(name)
+	}
+	if err != nil {
+		return nil, fsError("get connector by name", err)
+	}
+	return decode(snap)
+}
+
+// List returns one page of the connectors matching f, ordered by name.
+func (f *Firestore) List(ctx context.Context, flt connector.Filter, p connector.Page) ([]*connector.Connector, string, error) {
+	after, err := decodeToken(p.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	size := pageSize(p.Size)
+	var q firestore.Query
+	exact := len(flt.Labels) == 0 // every condition is in the query
+	if flt.Name != "" {
+		// At most one connector has the name: no ordering or cursor needed, and no index.
+		q = f.docs.Where("name", "==", flt.Name).Limit(1)
+		exact = false
+	} else {
+		q = f.docs.Query
+		if flt.AuthMethod != "" {
+			q = q.Where("auth_method", "==", string(flt.AuthMethod))
+		}
+		if flt.ResourceType != "" {
+			q = q.Where("resource_types", "array-contains", string(flt.ResourceType))
+		}
+		q = q.OrderBy("name", firestore.Asc)
+		if after != "" {
+			q = q.StartAfter(after)
+		}
+		if exact {
+			q = q.Limit(size + 1)
+		}
+	}
+	it := q.Documents(ctx)
+	defer it.Stop()
+	var out []*connector.Connector
+	more := false
+	for {
+		snap, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			return nil, "", fsError("list connectors", err)
+		}
+		c, err := decode(snap)
+		if err != nil {
+			return nil, "", err
+		}
+		if !matches(c, flt) || c.Name <= after {
+			continue
+		}
+		if len(out) == size {
+			more = true
+			break
+		}
+		out = append(out, c)
+	}
+	if !more {
+		return out, "", nil
+	}
+	return out, encodeToken(out[len(out)-1].Name), nil
+}
+
+// Update replaces the connector c.ID if its stored revision is c.Revision, moving its name
+// document when the name changes, in one transaction.
+func (f *Firestore) Update(ctx context.Context, c *connector.Connector) error {
+	if c == nil || c.ID == "" || c.Name == "" {
+		return connector.Errorf(connector.ErrInvalid, "store: update: connector id and name are required")
+	}
+	if !validID(c.ID) {
+		return notFoundID(c.ID)
+	}
+	ref := f.docs.Doc(c.ID)
+	var revision int64
+	var resp firestore.CommitResponse
+	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return notFoundID(c.ID)
+		}
+		if err != nil {
+			return err
+		}
+		var cur fsConnector
+		if err := snap.DataTo(&cur); err != nil {
+			return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
+		}
+		if cur.Revision != c.Revision {
+			return conflict(c.ID, c.Revision, cur.Revision)
+		}
+		if cur.Name != c.Name {
+			newName := f.names.Doc(nameKey(c.Name))
+			ns, err := tx.Get(newName)
+			if err == nil && ns.Exists() {
+				return connector.Errorf(connector.ErrAlreadyExists, "a connector named %q already exists", c.Name)
+			}
+			if err != nil && status.Code(err) != codes.NotFound {
+				return err
+			}
+			if err := tx.Create(newName, fsName{ID: c.ID}); err != nil {
+				return err
+			}
+			if err := tx.Delete(f.names.Doc(nameKey(cur.Name))); err != nil {
+				return err
+			}
+		}
+		d := toDoc(c)
+		d.Revision = cur.Revision + 1
+		revision = d.Revision
+		return tx.Set(ref, d.fields(&cur.CreatedAt))
+	}, firestore.WithCommitResponseTo(&resp))
+	if err != nil {
+		return fsError("update connector", err)
+	}
+	c.Revision = revision
+	c.CreatedAt, c.UpdatedAt = f.stamps(ctx, c.ID, revision, resp.CommitTime())
+	return nil
+}
+
+// Delete removes the connector id and its name document, in one transaction.
+func (f *Firestore) Delete(ctx context.Context, id string) error {
+	if !validID(id) {
+		return notFoundID(id)
+	}
+	ref := f.docs.Doc(id)
+	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return notFoundID(id)
+		}
+		if err != nil {
+			return err
+		}
+		name, err := snap.DataAt("name")
+		if err != nil {
+			return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + id, Err: err}
+		}
+		if err := tx.Delete(ref); err != nil {
+			return err
+		}
+		if n, ok := name.(string); ok && n != "" {
+			return tx.Delete(f.names.Doc(nameKey(n)))
+		}
+		return nil
+	})
+	if err != nil {
+		return fsError("delete connector", err)
+	}
+	return nil
+}
+
+// fsError maps a Firestore error to the core's kinds; errors that already have a kind pass.
+func fsError(op string, err error) error {
+	var ce *connector.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("store: firestore %s: %w", op, err)
+	}
+	kind := connector.ErrInternal
+	switch status.Code(err) {
+	case codes.NotFound:
+		kind = connector.ErrNotFound
+	case codes.AlreadyExists:
+		kind = connector.ErrAlreadyExists
+	case codes.Aborted:
+		kind = connector.ErrConflict // contention outlasted the transaction's retries
+	case codes.InvalidArgument, codes.OutOfRange:
+		kind = connector.ErrInvalid
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
+		kind = connector.ErrUpstreamUnavailable
+	case codes.Canceled:
+		return fmt.Errorf("store: firestore %s: %w", op, context.Canceled)
+	}
+	return &connector.Error{Kind: kind, Message: fmt.Sprintf("store: firestore %s failed (%s)", op, status.Code(err)), Err: err}
+}
