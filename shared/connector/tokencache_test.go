@@ -1,0 +1,308 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeClock is a settable clock for cache tests.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// countingMint mints tokens "tok-N" that live for life, counting calls.
+type countingMint struct {
+	clock *fakeClock
+	life  time.Duration
+	calls atomic.Int64
+	// gate, when non-nil, blocks each mint until it is closed.
+	gate chan struct{}
+	// done receives one value per finished mint, when non-nil.
+	done chan struct{}
+	err  error
+}
+
+func (m *countingMint) mint(ctx context.Context) (Token, error) {
+	n := m.calls.Add(1)
+	if m.gate != nil {
+		select {
+		case <-m.gate:
+		case <-ctx.Done():
+			return Token{}, ctx.Err()
+		}
+	}
+	defer func() {
+		if m.done != nil {
+			m.done <- struct{}{}
+		}
+	}()
+	if m.err != nil {
+		return Token{}, m.err
+	}
+	return Token{Value: fmt.Sprintf("tok-%d", n), Expiry: m.clock.Now().Add(m.life)}, nil
+}
+
+func testKey() tokenKey {
+	return tokenKey{ConnectorID: "c1", SecretVersion: "1", ResourceType: GCSBucket, ResourceID: "gs://b",
+		Scopes: []string{ScopeCloudPlatform}, Boundary: &Boundary{Bucket: "b"}, Lifetime: time.Hour}
+}
+
+func TestTokenCacheConcurrentColdMissesShareOneMint(t *testing.T) {
+	clock := newFakeClock()
+	m := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{})}
+	var c tokenCache
+	const n = 100
+	var wg sync.WaitGroup
+	values := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, _, err := c.get(context.Background(), clock.Now, testKey(), m.mint)
+			values[i], errs[i] = tok.Value, err
+		}()
+	}
+	close(m.gate)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || values[i] != "tok-1" {
+			t.Fatalf("get #%d = %q, %v; want tok-1, nil", i, values[i], errs[i])
+		}
+	}
+	if got := m.calls.Load(); got != 1 {
+		t.Errorf("upstream mints for %d concurrent cold gets = %d; want 1", n, got)
+	}
+}
+
+func TestTokenCacheServesUntilFloor(t *testing.T) {
+	clock := newFakeClock()
+	m := &countingMint{clock: clock, life: time.Hour, done: make(chan struct{}, 10)}
+	var c tokenCache
+	ctx := context.Background()
+
+	get := func() (string, bool) {
+		t.Helper()
+		tok, hit, err := c.get(ctx, clock.Now, testKey(), m.mint)
+		if err != nil {
+			t.Fatalf("get: %v", err)
+		}
+		return tok.Value, hit
+	}
+	if v, hit := get(); v != "tok-1" || hit {
+		t.Fatalf("first get = %q, hit %v; want tok-1, miss", v, hit)
+	}
+	<-m.done
+	clock.Add(30 * time.Minute)
+	if v, hit := get(); v != "tok-1" || !hit {
+		t.Fatalf("get after 30m = %q, hit %v; want tok-1, hit", v, hit)
+	}
+	// 56 minutes in: 4 minutes left, under the 5-minute floor: a fresh mint, synchronously.
+	clock.Add(26 * time.Minute)
+	v, hit := get()
+	if v == "tok-1" || hit {
+		t.Fatalf("get with 4m left = %q, hit %v; want a fresh token, miss", v, hit)
+	}
+}
+
+func TestTokenCacheRefreshesEarlyInBackground(t *testing.T) {
+	clock := newFakeClock()
+	m := &countingMint{clock: clock, life: time.Hour, done: make(chan struct{}, 10)}
+	var c tokenCache
+	ctx := context.Background()
+	if _, _, err := c.get(ctx, clock.Now, testKey(), m.mint); err != nil {
+		t.Fatal(err)
+	}
+	<-m.done
+	// 52 minutes in: 8 minutes left, inside the early-refresh window (5 to 10 minutes left).
+	clock.Add(52 * time.Minute)
+	tok, hit, err := c.get(ctx, clock.Now, testKey(), m.mint)
+	if err != nil || tok.Value != "tok-1" || !hit {
+		t.Fatalf("get in refresh window = %q, hit %v, %v; want the cached tok-1 while refreshing", tok.Value, hit, err)
+	}
+	select {
+	case <-m.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no background refresh started")
+	}
+	// The refreshed token is what later gets see.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tok, hit, err = c.get(ctx, clock.Now, testKey(), m.mint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.Value == "tok-2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("get after refresh = %q; want tok-2", tok.Value)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if !hit {
+		t.Errorf("get after refresh: hit = false; want true")
+	}
+	if got := m.calls.Load(); got != 2 {
+		t.Errorf("mints = %d; want 2 (initial + one refresh)", got)
+	}
+}
+
+func TestTokenCacheKeys(t *testing.T) {
+	base := testKey()
+	base.Scopes = []string{ScopeUserinfoEmail, ScopeCloudPlatform}
+	tests := []struct {
+		name   string
+		change func(k *tokenKey)
+		same   bool
+	}{
+		{"nothing", func(k *tokenKey) {}, true},
+		{"scope order is irrelevant", func(k *tokenKey) { k.Scopes = []string{ScopeCloudPlatform, ScopeUserinfoEmail} }, true},
+		{"another scope", func(k *tokenKey) { k.Scopes = []string{ScopeCloudPlatform} }, false},
+		{"secret version", func(k *tokenKey) { k.SecretVersion = "2" }, false},
+		{"config", func(k *tokenKey) { k.Config = "impersonation\x00other" }, false},
+		{"resource", func(k *tokenKey) { k.ResourceID = "gs://c" }, false},
+		{"boundary prefix", func(k *tokenKey) { k.Boundary = &Boundary{Bucket: "b", Prefix: "p/"} }, false},
+		{"boundary read-only", func(k *tokenKey) { k.Boundary = &Boundary{Bucket: "b", ReadOnly: true} }, false},
+		{"no boundary", func(k *tokenKey) { k.Boundary = nil }, false},
+		{"lifetime", func(k *tokenKey) { k.Lifetime = 15 * time.Minute }, false},
+		{"subject token", func(k *tokenKey) { k.SubjectToken = "caller-a" }, false},
+		{"field boundaries", func(k *tokenKey) { k.ConnectorID, k.SecretVersion = "c", "11" }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := base
+			tt.change(&k)
+			if got := k.String() == base.String(); got != tt.same {
+				t.Errorf("key equal after %s = %v; want %v", tt.name, got, tt.same)
+			}
+		})
+	}
+	k := base
+	k.SubjectToken = "secret-subject-token"
+	if s := k.String(); strings.Contains(s, "secret-subject-token") {
+		t.Errorf("key %q contains the subject token; want only its hash", s)
+	}
+}
+
+func TestTokenCacheForget(t *testing.T) {
+	clock := newFakeClock()
+	m := &countingMint{clock: clock, life: time.Hour}
+	var c tokenCache
+	ctx := context.Background()
+	other := testKey()
+	other.ConnectorID = "c2"
+	for _, k := range []tokenKey{testKey(), other} {
+		if _, _, err := c.get(ctx, clock.Now, k, m.mint); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.forget("c1")
+	if got := c.len(); got != 1 {
+		t.Errorf("entries after forget(c1) = %d; want 1 (c2's)", got)
+	}
+	if _, hit, _ := c.get(ctx, clock.Now, other, m.mint); !hit {
+		t.Errorf("c2 after forget(c1): hit = false; want true")
+	}
+	tok, hit, err := c.get(ctx, clock.Now, testKey(), m.mint)
+	if err != nil || hit || tok.Value != "tok-3" {
+		t.Errorf("c1 after forget = %q, hit %v, %v; want a fresh tok-3", tok.Value, hit, err)
+	}
+}
+
+func TestTokenCacheForgetDuringMintDoesNotStore(t *testing.T) {
+	clock := newFakeClock()
+	m := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{})}
+	var c tokenCache
+	ctx := context.Background()
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := c.get(ctx, clock.Now, testKey(), m.mint)
+		res <- err
+	}()
+	for m.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	c.forget("c1") // the connector changed while its token was being minted
+	close(m.gate)
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	if got := c.len(); got != 0 {
+		t.Errorf("entries after a mint that raced forget = %d; want 0", got)
+	}
+}
+
+func TestTokenCacheErrorsAndShortTokensAreNotCached(t *testing.T) {
+	clock := newFakeClock()
+	ctx := context.Background()
+	var c tokenCache
+	failing := &countingMint{clock: clock, life: time.Hour, err: errors.New("upstream down")}
+	for range 2 {
+		if _, _, err := c.get(ctx, clock.Now, testKey(), failing.mint); err == nil {
+			t.Fatal("get with failing mint: err = nil; want the mint error")
+		}
+	}
+	if got := failing.calls.Load(); got != 2 {
+		t.Errorf("mints after two failures = %d; want 2 (errors are not cached)", got)
+	}
+	short := &countingMint{clock: clock, life: 4 * time.Minute}
+	for range 2 {
+		tok, hit, err := c.get(ctx, clock.Now, testKey(), short.mint)
+		if err != nil || hit || tok.Value == "" {
+			t.Fatalf("get of a 4-minute token = %q, hit %v, %v; want fresh tokens", tok.Value, hit, err)
+		}
+	}
+	if got := short.calls.Load(); got != 2 {
+		t.Errorf("mints of 4-minute tokens = %d; want 2 (never served from cache with < 5m left)", got)
+	}
+}
+
+func TestTokenCacheCallerCancelDoesNotCancelSharedMint(t *testing.T) {
+	clock := newFakeClock()
+	m := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{}), done: make(chan struct{}, 1)}
+	var c tokenCache
+	ctx, cancel := context.WithCancel(context.Background())
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := c.get(ctx, clock.Now, testKey(), m.mint)
+		res <- err
+	}()
+	for m.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-res; !errors.Is(err, context.Canceled) {
+		t.Fatalf("get with cancelled ctx = %v; want context.Canceled", err)
+	}
+	close(m.gate)
+	<-m.done
+	for c.len() == 0 { // the mint finishes after the impatient caller left
+		time.Sleep(time.Millisecond)
+	}
+	tok, hit, err := c.get(context.Background(), clock.Now, testKey(), m.mint)
+	if err != nil || !hit || tok.Value != "tok-1" {
+		t.Errorf("get after the shared mint finished = %q, hit %v, %v; want cached tok-1", tok.Value, hit, err)
+	}
+}
