@@ -1,25 +1,15 @@
-# Composite indexes for Store.List (shared/connector.Filter), which always orders by name and may
-# filter by auth method and by resource type (multi-type connectors store every type they serve
-# in resource_types). Equality on name alone, and single-field filters, use Firestore's automatic
-# single-field indexes. Label filters are applied by the store after the query, so they need no
-# index. scripts/deploy.sh creates the same indexes (infra/infratest checks that they agree).
+# Composite indexes for Store.List (shared/store.Firestore), which always orders by name and may
+# filter by auth method and by resource type (multi-type connectors list every type they serve
+# in resource_types). Equality on name alone uses Firestore's automatic single-field indexes;
+# label filters are applied to the query's results, so they need no index.
+#
+# The indexes are declared once, in firestore.indexes.json (the Firebase CLI format, so
+# `firebase deploy --only firestore:indexes` works too). scripts/deploy.sh creates the same ones,
+# and infra/infratest checks that all three agree and cover every query the store makes.
 locals {
-  firestore_collection = "connectors"
-
   firestore_indexes = {
-    by-auth-method = [
-      { field_path = "auth_method", order = "ASCENDING", array_config = null },
-      { field_path = "name", order = "ASCENDING", array_config = null },
-    ]
-    by-resource-type = [
-      { field_path = "resource_types", order = null, array_config = "CONTAINS" },
-      { field_path = "name", order = "ASCENDING", array_config = null },
-    ]
-    by-auth-method-and-resource-type = [
-      { field_path = "auth_method", order = "ASCENDING", array_config = null },
-      { field_path = "resource_types", order = null, array_config = "CONTAINS" },
-      { field_path = "name", order = "ASCENDING", array_config = null },
-    ]
+    for idx in jsondecode(file("${path.module}/firestore.indexes.json")).indexes :
+    join("+", [for f in idx.fields : f.fieldPath]) => idx
   }
 }
 
@@ -28,15 +18,15 @@ resource "google_firestore_index" "connectors" {
 
   project     = var.project_id
   database    = var.firestore_database
-  collection  = local.firestore_collection
-  query_scope = "COLLECTION"
+  collection  = each.value.collectionGroup
+  query_scope = each.value.queryScope
 
   dynamic "fields" {
-    for_each = each.value
+    for_each = each.value.fields
     content {
-      field_path   = fields.value.field_path
-      order        = fields.value.order
-      array_config = fields.value.array_config
+      field_path   = fields.value.fieldPath
+      order        = try(fields.value.order, null)
+      array_config = try(fields.value.arrayConfig, null)
     }
   }
 

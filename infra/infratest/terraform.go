@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -699,12 +700,14 @@ var metaArguments = map[string]bool{"count": true, "for_each": true, "depends_on
 var functions = map[string]function.Function{
 	"alltrue":      allTrueFunc,
 	"base64encode": base64EncodeFunc,
+	"file":         fileFunc,
 	"coalesce":     stdlib.CoalesceFunc,
 	"concat":       stdlib.ConcatFunc,
 	"contains":     stdlib.ContainsFunc,
 	"flatten":      stdlib.FlattenFunc,
 	"format":       stdlib.FormatFunc,
 	"join":         stdlib.JoinFunc,
+	"jsondecode":   stdlib.JSONDecodeFunc,
 	"jsonencode":   stdlib.JSONEncodeFunc,
 	"keys":         stdlib.KeysFunc,
 	"length":       stdlib.LengthFunc,
@@ -714,6 +717,8 @@ var functions = map[string]function.Function{
 	"toset":        stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
 	"tolist":       stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 	"tostring":     stdlib.MakeToFunc(cty.String),
+	"try":          tryfunc.TryFunc,
+	"can":          tryfunc.CanFunc,
 }
 
 var base64EncodeFunc = function.New(&function.Spec{
@@ -721,6 +726,20 @@ var base64EncodeFunc = function.New(&function.Spec{
 	Type:   function.StaticReturnType(cty.String),
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		return cty.StringVal(base64.StdEncoding.EncodeToString([]byte(args[0].AsString()))), nil
+	},
+})
+
+// fileFunc reads a file; relative paths are relative to the working directory, as in
+// Terraform (configurations write "${path.module}/name").
+var fileFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "path", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		b, err := os.ReadFile(args[0].AsString())
+		if err != nil {
+			return cty.NilVal, fmt.Errorf("file: %w", err)
+		}
+		return cty.StringVal(string(b)), nil
 	},
 })
 
