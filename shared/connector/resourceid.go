@@ -9,28 +9,26 @@ import (
 	"unicode/utf8"
 )
 
-// Resource ids
-//
-// Every resource type accepts several spellings of an id; ParseResourceID reduces any of them
-// to a ResourceID whose String is the canonical form, the one gcpconn stores, lists and
-// compares:
-//
-//	gcp-generic         my-project                      (also projects/my-project)
-//	gcs-bucket          gs://my-bucket                  (also my-bucket, gs://my-bucket/any/path)
-//	kubernetes-cluster  us-east1/my-cluster             (also projects/P/locations/L/clusters/N,
-//	                    my-cluster                       its self-link, gke_P_L_N; a bare name is
-//	                                                     resolved later with MatchCluster)
-//	docker-registry     europe-docker.pkg.dev/P/repo    (also https://, image paths, and
-//	                                                     projects/P/locations/L/repositories/R)
-//	                    eu.gcr.io/P                     (legacy GCR hosts: gcr.io, us., eu., asia.)
-//
-// Domain-scoped projects are spelled example.com:proj in project ids and resource names and
-// example.com/proj in registry URIs.
-
 // MaxResourceIDLen bounds the length of a resource id in any spelling, in bytes.
 const MaxResourceIDLen = 1024
 
-// ResourceID is one parsed resource id. Which fields are set depends on Type:
+// ResourceID is one parsed resource id. Every resource type accepts several spellings of an
+// id; ParseResourceID reduces any of them to a ResourceID whose String is the canonical form,
+// the one gcpconn stores, lists and compares:
+//
+//	gcp-generic         my-project                    also projects/my-project
+//	gcs-bucket          gs://my-bucket                also my-bucket, gs://my-bucket/any/path
+//	kubernetes-cluster  us-east1/my-cluster           also projects/P/locations/L/clusters/N,
+//	                                                  its self-link, gke_P_L_N (a kubeconfig context)
+//	                    my-cluster                    a bare name, resolved later with MatchCluster
+//	docker-registry     europe-docker.pkg.dev/P/repo  also with https:// or an image path, and
+//	                                                  projects/P/locations/L/repositories/R
+//	                    eu.gcr.io/P                   legacy GCR hosts: gcr.io, us., eu., asia.gcr.io
+//
+// Domain-scoped projects are spelled example.com:proj in project ids and resource names and
+// example.com/proj in registry URIs.
+//
+// Which fields are set depends on Type:
 //
 //   - gcp-generic: Project.
 //   - gcs-bucket: Name (the bucket); Path is the object path that followed gs://name/, if any.
@@ -85,6 +83,10 @@ func (r ResourceID) Canonical() ResourceID {
 	}
 	return r
 }
+
+// IsGCR reports whether r is a docker-registry id on a legacy Container Registry host
+// (gcr.io, us.gcr.io, eu.gcr.io, asia.gcr.io).
+func (r ResourceID) IsGCR() bool { return r.Type == DockerRegistry && isGCRHost(r.Host) }
 
 // RegistryHost returns the host that `docker login` and docker credential helpers use for a
 // docker-registry id (europe-west1-docker.pkg.dev, gcr.io, eu.gcr.io, ...); "" for other types.
@@ -299,6 +301,9 @@ func checkProject(p string) string {
 		}
 		id = rest
 	}
+	if id != "" && allOf(id, isDigit) {
+		return fmt.Sprintf("%s is a project number; give the project id instead (such as my-project)", quoteInput(id))
+	}
 	if n := len(id); n < 6 || n > 30 {
 		return fmt.Sprintf("project id %s must be 6 to 30 characters long", quoteInput(id))
 	}
@@ -340,6 +345,9 @@ func uriProject(p string) string { return strings.Replace(p, ":", "/", 1) }
 
 func parseBucket(s string) (ResourceID, string) {
 	name, path := s, ""
+	if sc := scheme(s); sc != "" && sc != "gs://" {
+		return ResourceID{}, fmt.Sprintf("scheme %s is not accepted; a bucket URI starts with gs://", quoteInput(sc))
+	}
 	if rest, ok := strings.CutPrefix(s, "gs://"); ok {
 		name, path, _ = strings.Cut(rest, "/")
 	} else if strings.Contains(s, "/") {
@@ -378,7 +386,7 @@ func checkBucket(b string) string {
 	if !isLowerDigit(b[0]) || !isLowerDigit(b[len(b)-1]) {
 		return fmt.Sprintf("bucket name %s must start and end with a letter or digit", quoteInput(b))
 	}
-	for _, bad := range []string{"..", ".-", "-.", "._", "_."} {
+	for _, bad := range []string{"..", ".-", "-."} {
 		if strings.Contains(b, bad) {
 			return fmt.Sprintf("bucket name %s must not contain %s", quoteInput(b), quoteInput(bad))
 		}
@@ -411,6 +419,9 @@ func parseCluster(s string) (ResourceID, string) {
 	}
 	if !ok && strings.HasPrefix(s, "projects/") {
 		rest, ok = s, true
+	}
+	if sc := scheme(s); !ok && sc != "" {
+		return ResourceID{}, fmt.Sprintf("a URL is accepted only as a GKE self-link, https://container.googleapis.com/v1/projects/..., not %s", quoteInput(sc+"..."))
 	}
 	if ok {
 		// projects/P/locations/L/clusters/N, or projects/P/zones/Z/clusters/N in old self-links.
@@ -535,28 +546,32 @@ func parseRegistry(s string) (ResourceID, string) {
 		return ResourceID{Type: DockerRegistry, Host: loc + "-docker.pkg.dev", Project: project, Location: loc, Name: repo}, ""
 	}
 
+	if sc := scheme(s); sc != "" && sc != "https://" {
+		return ResourceID{}, fmt.Sprintf("scheme %s is not accepted; registry URIs use https:// or no scheme", quoteInput(sc))
+	}
 	uri := strings.TrimPrefix(s, "https://")
 	host, rest, _ := strings.Cut(uri, "/")
+	gcrLoc, gcr := gcrHosts[host]
+	loc, gar := strings.CutSuffix(host, "-docker.pkg.dev")
+	switch {
+	case !gcr && !gar:
+		return ResourceID{}, fmt.Sprintf("host %s is neither LOCATION-docker.pkg.dev nor a gcr.io host", quoteInput(host))
+	case gar && !isGARLocation(loc):
+		return ResourceID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", quoteInput(loc))
+	}
 	project, rest := splitURIProject(rest)
-	if gcrLoc, ok := gcrHosts[host]; ok {
-		if why := checkProject(project); why != "" {
-			return ResourceID{}, why
-		}
+	if project == "" {
+		return ResourceID{}, fmt.Sprintf("the URI names no project: %s/PROJECT_ID", host)
+	}
+	if why := checkProject(project); why != "" {
+		return ResourceID{}, why
+	}
+	if gcr {
 		path, why := imagePath(rest)
 		if why != "" {
 			return ResourceID{}, why
 		}
 		return ResourceID{Type: DockerRegistry, Host: host, Project: project, Location: gcrLoc, Name: host, Path: path}, ""
-	}
-	loc, ok := strings.CutSuffix(host, "-docker.pkg.dev")
-	if !ok {
-		return ResourceID{}, fmt.Sprintf("host %s is neither LOCATION-docker.pkg.dev nor a gcr.io host", quoteInput(host))
-	}
-	if !isGARLocation(loc) {
-		return ResourceID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", quoteInput(loc))
-	}
-	if why := checkProject(project); why != "" {
-		return ResourceID{}, why
 	}
 	repo, rest, _ := strings.Cut(rest, "/")
 	if repo == "" {
@@ -620,6 +635,23 @@ func checkRepository(r string) string {
 		return fmt.Sprintf("repository id %s must end with a letter or digit", quoteInput(r))
 	}
 	return ""
+}
+
+// scheme returns the URL scheme that starts s with its "://" (such as "gs://"), or "" when s
+// does not start with one.
+func scheme(s string) string {
+	i := strings.Index(s, "://")
+	if i <= 0 || i > 16 {
+		return ""
+	}
+	for j := 0; j < i; j++ {
+		if c := s[j] | 0x20; c < 'a' || c > 'z' {
+			if j == 0 || !isDigit(s[j]) && s[j] != '+' && s[j] != '-' && s[j] != '.' {
+				return ""
+			}
+		}
+	}
+	return s[:i+3]
 }
 
 // --- character classes ---

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -132,6 +133,7 @@ func TestParseResourceID_Invalid(t *testing.T) {
 		{GCPGeneric, "a234567890123456789012345678901", "must be 6 to 30 characters long"},
 		{GCPGeneric, "My-Project", "must start with a lowercase letter"},
 		{GCPGeneric, "1project", "must start with a lowercase letter"},
+		{GCPGeneric, "projects/123456789012", `"123456789012" is a project number; give the project id instead`},
 		{GCPGeneric, "my-project-", "must not end with a hyphen"},
 		{GCPGeneric, "my_project", "only lowercase letters, digits and hyphens"},
 		{GCPGeneric, "projects/", "the project id is empty"},
@@ -162,8 +164,8 @@ func TestParseResourceID_Invalid(t *testing.T) {
 		{GCSBucket, "my-google-bucket", `must not contain "google"`},
 		{GCSBucket, "my-g00gle-bucket", "close misspelling"},
 		{GCSBucket, "bucket/path", "a bucket name has no slashes"},
-		{GCSBucket, "s3://bucket", "a bucket name has no slashes"},
-		{GCSBucket, "GS://bucket", "a bucket name has no slashes"},
+		{GCSBucket, "s3://bucket", `scheme "s3://" is not accepted; a bucket URI starts with gs://`},
+		{GCSBucket, "GS://bucket", `scheme "GS://" is not accepted`},
 		{GCSBucket, "gs://bucket/a\nb", "without control characters"},
 		{GCSBucket, "gs://bucket/\xff", "valid UTF-8"},
 
@@ -184,13 +186,14 @@ func TestParseResourceID_Invalid(t *testing.T) {
 		{KubernetesCluster, "projects/my-project/locations/us-east1/clusters/prod/nodePools/p", "a full cluster name reads"},
 		{KubernetesCluster, "projects/x/locations/us-east1/clusters/prod", `project id "x" must be 6 to 30 characters long`},
 		{KubernetesCluster, "projects/my-project/locations/-/clusters/prod", `location "-" is not a region`},
-		{KubernetesCluster, "https://container.googleapis.com/v2/projects/my-project/locations/us-east1/clusters/prod", "too many slashes"},
+		{KubernetesCluster, "https://container.googleapis.com/v2/projects/my-project/locations/us-east1/clusters/prod", `a URL is accepted only as a GKE self-link`},
+		{KubernetesCluster, "http://10.0.0.1/prod", `not "http://..."`},
 		{KubernetesCluster, "gke_my-project_prod", "a gcloud context name reads gke_PROJECT_ID_LOCATION_NAME"},
 		{KubernetesCluster, "gke_my-project_mars1_prod", `location "mars1" is not a region`},
 
 		{DockerRegistry, "", "the resource id is empty"},
 		{DockerRegistry, "docker.io/library/alpine", `host "docker.io" is neither LOCATION-docker.pkg.dev nor a gcr.io host`},
-		{DockerRegistry, "http://us-docker.pkg.dev/my-project/repo", `host "http:" is neither`},
+		{DockerRegistry, "http://us-docker.pkg.dev/my-project/repo", `scheme "http://" is not accepted; registry URIs use https:// or no scheme`},
 		{DockerRegistry, "eu-docker.pkg.dev/my-project/repo", `location "eu" is not an Artifact Registry region`},
 		{DockerRegistry, "US-docker.pkg.dev/my-project/repo", `location "US" is not an Artifact Registry region`},
 		{DockerRegistry, "us-docker.pkg.dev/my-project", "the URI names no repository"},
@@ -203,8 +206,8 @@ func TestParseResourceID_Invalid(t *testing.T) {
 		{DockerRegistry, "us-docker.pkg.dev/my-project/repo//img", "the image path has an empty segment"},
 		{DockerRegistry, "us-docker.pkg.dev/my-project/repo/im g", "printable ASCII characters without spaces"},
 		{DockerRegistry, "us-docker.pkg.dev/example.com:my-proj/repo", "only lowercase letters, digits and hyphens"},
-		{DockerRegistry, "gcr.io", "the project id is empty"},
-		{DockerRegistry, "gcr.io/", "the project id is empty"},
+		{DockerRegistry, "gcr.io", "the URI names no project: gcr.io/PROJECT_ID"},
+		{DockerRegistry, "https://europe-west4-docker.pkg.dev/", "the URI names no project: europe-west4-docker.pkg.dev/PROJECT_ID"},
 		{DockerRegistry, "eu.gcr.io/shrt", `project id "shrt" must be 6 to 30 characters long`},
 		{DockerRegistry, "europe.gcr.io/my-project", `host "europe.gcr.io" is neither`},
 		{DockerRegistry, "projects/my-project/locations/us/repositories", "a repository name reads projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY"},
@@ -405,9 +408,65 @@ func TestResourceIDAccessors(t *testing.T) {
 			if got := r.RepositoryName(); got != tt.repository {
 				t.Errorf("ParseResourceID(%s, %q).RepositoryName() = %q; want %q", tt.rt, tt.in, got, tt.repository)
 			}
+			if got, want := r.IsGCR(), strings.Contains(tt.host, "gcr.io"); got != want {
+				t.Errorf("ParseResourceID(%s, %q).IsGCR() = %v; want %v", tt.rt, tt.in, got, want)
+			}
 			if got := r.ClusterName("my-project"); got != tt.clusterName {
 				t.Errorf("ParseResourceID(%s, %q).ClusterName(my-project) = %q; want %q", tt.rt, tt.in, got, tt.clusterName)
 			}
 		})
 	}
+}
+
+func ExampleParseResourceID_spellings() {
+	for _, in := range []struct {
+		rt ResourceType
+		id string
+	}{
+		{GCSBucket, "gs://assets.example.com/images/logo.png"},
+		{KubernetesCluster, "projects/my-project/locations/us-east1/clusters/prod"},
+		{KubernetesCluster, "gke_my-project_us-east1-b_prod"},
+		{DockerRegistry, "https://europe-docker.pkg.dev/example.com/my-proj/repo/app:1.0"},
+		{DockerRegistry, "projects/my-project/locations/us-central1/repositories/images"},
+		{DockerRegistry, "eu.gcr.io/my-project/app"},
+	} {
+		r, err := ParseResourceID(in.rt, in.id)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(r)
+	}
+	// Output:
+	// gs://assets.example.com
+	// us-east1/prod
+	// us-east1-b/prod
+	// europe-docker.pkg.dev/example.com/my-proj/repo
+	// us-central1-docker.pkg.dev/my-project/images
+	// eu.gcr.io/my-project
+}
+
+func ExampleCanonicalResourceID_projectScope() {
+	_, err := CanonicalResourceID(DockerRegistry, "us-docker.pkg.dev/other-project/repo", "my-project")
+	fmt.Println(err)
+	// Output:
+	// docker-registry resource id "us-docker.pkg.dev/other-project/repo" is in project "other-project", but the connector is configured for project "my-project"
+}
+
+func ExampleMatchCluster_ambiguous() {
+	listed := []string{"us-east1/prod", "europe-west1-b/prod", "us-east1/staging"}
+	fmt.Println(MatchCluster(listed, "staging"))
+	fmt.Println(MatchCluster(listed, "prod"))
+	// Output:
+	// us-east1/staging <nil>
+	//  GKE cluster name "prod" is ambiguous: it matches clusters in 2 locations (europe-west1-b/prod, us-east1/prod); use location/name to pick one
+}
+
+func ExampleResourceID_RegistryHost() {
+	r, _ := ParseResourceID(DockerRegistry, "https://europe-west1-docker.pkg.dev/my-project/repo/app:1.0")
+	fmt.Println(r.RegistryHost())
+	fmt.Println(r.RepositoryName())
+	// Output:
+	// europe-west1-docker.pkg.dev
+	// projects/my-project/locations/europe-west1/repositories/repo
 }
