@@ -157,3 +157,35 @@ func TestStartRejectsBusyAddr(t *testing.T) {
 		t.Errorf("Start on a busy address = nil error; want a listen error")
 	}
 }
+
+func TestLeafCertAndOnClose(t *testing.T) {
+	s, err := Start(context.Background(), world.Demo(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := s.leafCert("zenml-test-cluster.us-east1.gke.goog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(s.CACertPEM())
+	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: "zenml-test-cluster.us-east1.gke.goog", Roots: pool}); err != nil {
+		t.Errorf("leaf certificate for a DNS endpoint does not verify with the CA: %v", err)
+	}
+	var order []int
+	s.onClose(func() error { order = append(order, 1); return nil })
+	s.onClose(func() error { order = append(order, 2); return nil })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 2 || order[0] != 2 || order[1] != 1 {
+		t.Errorf("onClose order = %v; want [2 1] (reverse registration)", order)
+	}
+	if err := s.Close(); err != nil || len(order) != 2 {
+		t.Errorf("second Close = %v, closers ran %d times; want nil and no re-run", err, len(order))
+	}
+}
