@@ -106,6 +106,9 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	if err != nil {
 		return nil, err
 	}
+	if err := s.Policy.CheckImplicit(c, g.Secrets); err != nil {
+		return nil, err
+	}
 	cred := &Credential{
 		TokenType:    "Bearer",
 		ProjectID:    c.Config.ProjectID,

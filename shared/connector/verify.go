@@ -206,6 +206,9 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 		if g, err = s.grant(ctx, c); err != nil {
 			return nil, err
 		}
+		if err := s.Policy.CheckImplicit(c, g.Secrets); err != nil {
+			return nil, err
+		}
 	}
 	rt, id := r.ResourceType, r.ResourceID
 	if id != "" {

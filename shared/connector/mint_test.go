@@ -1,0 +1,376 @@
+package connector_test
+
+import (
+	"context"
+	"encoding/base64"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"gopkg.in/yaml.v3"
+)
+
+func TestMintBucketIsDownscopedByDefault(t *testing.T) {
+	var got connector.TokenRequest
+	g := &mtGoogle{TokenFunc: func(_ context.Context, _ connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+		got = req
+		return connector.Token{Value: "ya29.bounded", Expiry: mtNow.Add(req.Lifetime)}, nil
+	}}
+	s := mtService(g)
+	mtPut(t, s, mtSingle("bucket", connector.ServiceAccount, connector.GCSBucket, "gs://zenml-bucket-sl"), mtSAKey)
+
+	cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "bucket"})
+	if err != nil {
+		t.Fatalf("Mint = %v", err)
+	}
+	if want := (&connector.Boundary{Bucket: "zenml-bucket-sl"}); !reflect.DeepEqual(got.Boundary, want) {
+		t.Errorf("boundary = %+v; want %+v", got.Boundary, want)
+	}
+	if want := []string{connector.ScopeCloudPlatform}; !slices.Equal(got.Scopes, want) {
+		t.Errorf("scopes = %v; want %v", got.Scopes, want)
+	}
+	if cred.AccessToken != "ya29.bounded" || !cred.Downscoped || cred.TokenType != "Bearer" ||
+		cred.ResourceID != "gs://zenml-bucket-sl" || cred.ProjectID != mtProject {
+		t.Errorf("credential = %+v; want the bounded token for gs://zenml-bucket-sl", cred)
+	}
+	if cred.Lifetime.Applied != time.Hour || cred.Lifetime.Reason == "" || !cred.ExpiresAt.Equal(mtNow.Add(time.Hour)) {
+		t.Errorf("lifetime = %+v, expires %v; want 1h applied with a reason", cred.Lifetime, cred.ExpiresAt)
+	}
+}
+
+func TestMintDownscopeOptions(t *testing.T) {
+	tests := []struct {
+		name      string
+		conn      *connector.Connector
+		req       connector.MintRequest
+		want      *connector.Boundary
+		wantKind  connector.Kind
+		wantField string
+	}{
+		{"prefix read-only", mtSingle("b", connector.ServiceAccount, connector.GCSBucket, "gs://bkt"),
+			connector.MintRequest{Downscope: &connector.Downscope{Prefix: "customer-a/", ReadOnly: true}},
+			&connector.Boundary{Bucket: "bkt", Prefix: "customer-a/", ReadOnly: true}, "", ""},
+		{"disabled on a bucket-only connector", mtSingle("b", connector.ServiceAccount, connector.GCSBucket, "gs://bkt"),
+			connector.MintRequest{Downscope: &connector.Downscope{Disabled: true}}, nil, connector.ErrPermission, ""},
+		{"disabled on a multi-type connector", mtMulti("b", connector.ServiceAccount),
+			connector.MintRequest{ResourceType: connector.GCSBucket, ResourceID: "bkt", Downscope: &connector.Downscope{Disabled: true}}, nil, "", ""},
+		{"quote in prefix", mtSingle("b", connector.ServiceAccount, connector.GCSBucket, "gs://bkt"),
+			connector.MintRequest{Downscope: &connector.Downscope{Prefix: "a') || true || ('"}}, nil, connector.ErrInvalid, "downscope.prefix"},
+		{"downscope on a project token", mtMulti("b", connector.ServiceAccount),
+			connector.MintRequest{ResourceType: connector.GCPGeneric, Downscope: &connector.Downscope{ReadOnly: true}}, nil, connector.ErrInvalid, "downscope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *connector.Boundary
+			g := &mtGoogle{TokenFunc: func(_ context.Context, _ connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+				got = req.Boundary
+				return connector.Token{Value: "ya29.x", Expiry: mtNow.Add(time.Hour)}, nil
+			}}
+			s := mtService(g)
+			mtPut(t, s, tt.conn, mtSAKey)
+			tt.req.Ref = "b"
+			_, err := s.Mint(context.Background(), mtOwnerP, tt.req)
+			if k := connector.KindOf(err); k != tt.wantKind {
+				t.Fatalf("Mint kind = %q (%v); want %q", k, err, tt.wantKind)
+			}
+			if tt.wantField != "" && connector.FieldOf(err) != tt.wantField {
+				t.Errorf("Mint field = %q; want %q", connector.FieldOf(err), tt.wantField)
+			}
+			if err == nil && !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("boundary = %+v; want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMintKubernetes(t *testing.T) {
+	var scopes []string
+	ca := "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+	g := &mtGoogle{
+		TokenFunc: func(_ context.Context, _ connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+			scopes = req.Scopes
+			return connector.Token{Value: "ya29.k8s", Expiry: mtNow.Add(time.Hour)}, nil
+		},
+		ClusterFunc: func(_ context.Context, _ connector.Grant, id string) (connector.ClusterInfo, error) {
+			if id != "zenml-test-cluster" && id != "us-east1/zenml-test-cluster" {
+				t.Errorf("Cluster(%q); want the requested cluster", id)
+			}
+			return connector.ClusterInfo{ID: "us-east1/zenml-test-cluster", Server: "https://34.1.2.3", CertificateAuthority: ca}, nil
+		},
+	}
+	s := mtService(g)
+	c := mtPut(t, s, mtMulti("multi", connector.ServiceAccount), mtSAKey)
+	cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "multi",
+		ResourceType: connector.KubernetesCluster, ResourceID: "zenml-test-cluster"})
+	if err != nil {
+		t.Fatalf("Mint = %v", err)
+	}
+	if !slices.Contains(scopes, connector.ScopeUserinfoEmail) || !slices.Contains(scopes, connector.ScopeCloudPlatform) {
+		t.Errorf("kubernetes scopes = %v; want cloud-platform and userinfo.email", scopes)
+	}
+	k := cred.Kubernetes
+	if k == nil || k.Cluster != "us-east1/zenml-test-cluster" || k.Server != "https://34.1.2.3" || k.CertificateAuthority != ca ||
+		cred.ResourceID != "us-east1/zenml-test-cluster" {
+		t.Fatalf("kubernetes credential = %+v (resource %q); want the cluster's server and CA", k, cred.ResourceID)
+	}
+	var kc struct {
+		Clusters []struct {
+			Name    string
+			Cluster map[string]string
+		}
+		CurrentContext string `yaml:"current-context"`
+		Users          []struct {
+			Name string
+			User struct {
+				Exec struct {
+					APIVersion         string `yaml:"apiVersion"`
+					Command            string
+					Args               []string
+					InteractiveMode    string `yaml:"interactiveMode"`
+					ProvideClusterInfo bool   `yaml:"provideClusterInfo"`
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal([]byte(k.Kubeconfig), &kc); err != nil {
+		t.Fatalf("kubeconfig is not YAML: %v\n%s", err, k.Kubeconfig)
+	}
+	const ctxName = "gke_zenml-core_us-east1_zenml-test-cluster"
+	if kc.CurrentContext != ctxName || len(kc.Clusters) != 1 || kc.Clusters[0].Cluster["server"] != "https://34.1.2.3" {
+		t.Errorf("kubeconfig clusters = %+v, context %q; want %s at https://34.1.2.3", kc.Clusters, kc.CurrentContext, ctxName)
+	}
+	if got := kc.Clusters[0].Cluster["certificate-authority-data"]; got != base64.StdEncoding.EncodeToString([]byte(ca)) {
+		t.Errorf("certificate-authority-data = %q; want the base64 CA", got)
+	}
+	if len(kc.Users) != 1 {
+		t.Fatalf("kubeconfig users = %+v; want one", kc.Users)
+	}
+	ex := kc.Users[0].User.Exec
+	wantArgs := []string{"token", "--exec-credential", c.ID, "--resource-type", "kubernetes-cluster", "--resource-id", "us-east1/zenml-test-cluster"}
+	if ex.APIVersion != "client.authentication.k8s.io/v1" || ex.Command != "gcpconn" || !slices.Equal(ex.Args, wantArgs) ||
+		ex.InteractiveMode != "Never" || ex.ProvideClusterInfo {
+		t.Errorf("exec = %+v; want gcpconn %v, v1, interactiveMode Never, provideClusterInfo false", ex, wantArgs)
+	}
+	if strings.Contains(k.Kubeconfig, "ya29.k8s") {
+		t.Errorf("kubeconfig embeds the access token; want only the exec plugin")
+	}
+}
+
+func TestMintDocker(t *testing.T) {
+	tests := []struct {
+		name   string
+		google connector.Google
+		want   string
+	}{
+		{"registry host from the id", &mtGoogle{}, "europe-west1-docker.pkg.dev"},
+		{"adapter maps the host", mtMappingGoogle{&mtGoogle{}, "127.0.0.1:5000"}, "127.0.0.1:5000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mtService(tt.google)
+			mtPut(t, s, mtMulti("multi", connector.Impersonation), mtSAKey)
+			cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "multi",
+				ResourceType: connector.DockerRegistry, ResourceID: "https://europe-west1-docker.pkg.dev/zenml-core/zenml-core/app:1"})
+			if err != nil {
+				t.Fatalf("Mint = %v", err)
+			}
+			d := cred.Docker
+			if d == nil || d.Registry != tt.want || d.Username != "oauth2accesstoken" || d.Password != cred.AccessToken || d.Password == "" {
+				t.Errorf("docker = %+v; want registry %s, oauth2accesstoken and the token", d, tt.want)
+			}
+			if cred.ResourceID != "europe-west1-docker.pkg.dev/zenml-core/zenml-core" {
+				t.Errorf("resource id = %q; want the canonical repository", cred.ResourceID)
+			}
+		})
+	}
+}
+
+func TestMintOAuth2TokenExpiry(t *testing.T) {
+	tests := []struct {
+		name     string
+		left     time.Duration
+		wantKind connector.Kind
+	}{
+		{"expired", -time.Minute, connector.ErrFailedPrecondition},
+		{"four minutes left", 4 * time.Minute, connector.ErrFailedPrecondition},
+		{"an hour left", time.Hour, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &mtGoogle{TokenFunc: func(_ context.Context, gr connector.Grant, _ connector.TokenRequest) (connector.Token, error) {
+				return connector.Token{Value: gr.Secrets.Token, Expiry: gr.Connector.ExpiresAt}, nil
+			}}
+			s := mtService(g)
+			c := mtSingle("tok", connector.OAuth2Token, connector.GCPGeneric, "")
+			c.ExpiresAt = mtNow.Add(tt.left)
+			mtPut(t, s, c, connector.Secrets{Token: "ya29.stored"})
+			cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "tok"})
+			if k := connector.KindOf(err); k != tt.wantKind {
+				t.Fatalf("Mint kind = %q (%v); want %q", k, err, tt.wantKind)
+			}
+			if err != nil {
+				if g.tokenCalls.Load() != 0 {
+					t.Errorf("token calls for a refused mint = %d; want 0", g.tokenCalls.Load())
+				}
+				return
+			}
+			if cred.AccessToken != "ya29.stored" || cred.Lifetime.Applied != tt.left {
+				t.Errorf("credential = %q, lifetime %+v; want the stored token with %s applied", cred.AccessToken, cred.Lifetime, tt.left)
+			}
+		})
+	}
+}
+
+func TestMintStoredJSON(t *testing.T) {
+	no := false
+	tests := []struct {
+		name     string
+		method   connector.AuthMethod
+		rt       connector.ResourceType
+		wantJSON bool
+	}{
+		{"service-account project", connector.ServiceAccount, connector.GCPGeneric, true},
+		{"service-account bucket", connector.ServiceAccount, connector.GCSBucket, true},
+		{"service-account docker still gets a token", connector.ServiceAccount, connector.DockerRegistry, false},
+		{"impersonation never hands out its key", connector.Impersonation, connector.GCPGeneric, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &mtGoogle{}
+			s := mtService(g)
+			c := mtMulti("multi", tt.method)
+			c.Config.GenerateTemporaryTokens = &no
+			c.Config.TargetPrincipal = "target@zenml-core.iam.gserviceaccount.com"
+			mtPut(t, s, c, mtSAKey)
+			id := map[connector.ResourceType]string{connector.GCSBucket: "gs://bkt", connector.DockerRegistry: "europe-west1-docker.pkg.dev/zenml-core/r"}[tt.rt]
+			cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "multi", ResourceType: tt.rt, ResourceID: id})
+			if err != nil {
+				t.Fatalf("Mint = %v", err)
+			}
+			if got := cred.CredentialsJSON != ""; got != tt.wantJSON {
+				t.Fatalf("credentials JSON handed out = %v; want %v", got, tt.wantJSON)
+			}
+			if tt.wantJSON {
+				if cred.CredentialsJSON != mtSAKey.ServiceAccountJSON || cred.AccessToken != "" || g.tokenCalls.Load() != 0 ||
+					!strings.Contains(cred.Lifetime.Reason, "LONG-LIVED") {
+					t.Errorf("stored-JSON credential = %+v after %d token calls; want the key, no token, a loud reason", cred.Lifetime, g.tokenCalls.Load())
+				}
+			} else if cred.AccessToken == "" {
+				t.Errorf("access token is empty; want a minted token")
+			}
+		})
+	}
+}
+
+func TestMintCache(t *testing.T) {
+	g := &mtGoogle{}
+	s := mtService(g)
+	c := mtPut(t, s, mtSingle("bucket", connector.ServiceAccount, connector.GCSBucket, "gs://bkt"), mtSAKey)
+	ctx := context.Background()
+	mint := func(r connector.MintRequest) *connector.Credential {
+		t.Helper()
+		r.Ref = "bucket"
+		cred, err := s.Mint(ctx, mtOwnerP, r)
+		if err != nil {
+			t.Fatalf("Mint(%+v) = %v", r, err)
+		}
+		return cred
+	}
+	first := mint(connector.MintRequest{})
+	second := mint(connector.MintRequest{})
+	if first.CacheHit || !second.CacheHit || first.AccessToken != second.AccessToken || g.tokenCalls.Load() != 1 {
+		t.Errorf("two mints: hits %v/%v, same token %v, upstream calls %d; want miss then hit, 1 call",
+			first.CacheHit, second.CacheHit, first.AccessToken == second.AccessToken, g.tokenCalls.Load())
+	}
+	mint(connector.MintRequest{Downscope: &connector.Downscope{ReadOnly: true}})
+	mint(connector.MintRequest{LifetimeSeconds: 900})
+	if got := g.tokenCalls.Load(); got != 3 {
+		t.Errorf("upstream calls after a read-only and a 15-minute mint = %d; want 3 (each its own key)", got)
+	}
+	s.Forget(c.ID)
+	if cred := mint(connector.MintRequest{}); cred.CacheHit || g.tokenCalls.Load() != 4 {
+		t.Errorf("mint after Forget: hit %v, calls %d; want a fresh mint", cred.CacheHit, g.tokenCalls.Load())
+	}
+}
+
+func TestMintConcurrentColdRequestsShareOneUpstreamCall(t *testing.T) {
+	release := make(chan struct{})
+	g := &mtGoogle{TokenFunc: func(_ context.Context, _ connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+		<-release
+		return connector.Token{Value: "ya29.shared", Expiry: mtNow.Add(req.Lifetime)}, nil
+	}}
+	s := mtService(g)
+	mtPut(t, s, mtSingle("bucket", connector.ServiceAccount, connector.GCSBucket, "gs://bkt"), mtSAKey)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "bucket"})
+			if err == nil && cred.AccessToken != "ya29.shared" {
+				t.Errorf("token = %q; want ya29.shared", cred.AccessToken)
+			}
+			errs <- err
+		}()
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Mint = %v", err)
+		}
+	}
+	if got := g.tokenCalls.Load(); got != 1 {
+		t.Errorf("upstream token calls for 100 concurrent cold mints = %d; want 1", got)
+	}
+}
+
+func TestMintRefusals(t *testing.T) {
+	tests := []struct {
+		name  string
+		p     connector.Principal
+		req   connector.MintRequest
+		setup func(c *connector.Connector)
+		pol   connector.Policy
+		want  connector.Kind
+	}{
+		{"stranger", connector.Principal{Email: mtStranger}, connector.MintRequest{Ref: "c"}, nil, connector.Policy{}, connector.ErrNotFound},
+		{"disabled", mtOwnerP, connector.MintRequest{Ref: "c"}, func(c *connector.Connector) {
+			c.Status = connector.Status{State: connector.StateDisabled, Error: "secret version destroyed"}
+		}, connector.Policy{}, connector.ErrFailedPrecondition},
+		{"bad scope", mtOwnerP, connector.MintRequest{Ref: "c", Scopes: []string{"https://evil.example/scope"}}, nil, connector.Policy{}, connector.ErrInvalid},
+		{"other bucket", mtOwnerP, connector.MintRequest{Ref: "c", ResourceID: "gs://other"}, nil, connector.Policy{}, connector.ErrPermission},
+		{"implicit disabled after registration", mtOwnerP, connector.MintRequest{Ref: "c"}, func(c *connector.Connector) {
+			c.AuthMethod = connector.Implicit
+		}, connector.Policy{AllowImplicit: false}, connector.ErrFailedPrecondition},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &mtGoogle{}
+			s := mtService(g)
+			s.Policy = tt.pol
+			c := mtSingle("c", connector.ServiceAccount, connector.GCSBucket, "gs://bkt")
+			sec := mtSAKey
+			if tt.setup != nil {
+				tt.setup(c)
+				if c.AuthMethod == connector.Implicit {
+					sec = connector.Secrets{}
+				}
+			}
+			mtPut(t, s, c, sec)
+			_, err := s.Mint(context.Background(), tt.p, tt.req)
+			if got := connector.KindOf(err); got != tt.want {
+				t.Errorf("Mint kind = %q (%v); want %q", got, err, tt.want)
+			}
+			if g.tokenCalls.Load() != 0 {
+				t.Errorf("upstream token calls for a refused mint = %d; want 0", g.tokenCalls.Load())
+			}
+		})
+	}
+}
