@@ -1,0 +1,880 @@
+// Package secrets is the fake Secret Manager: the v1 REST API that
+// secretmanager.NewRESTClient calls, with Google's states, checks and
+// notifications.
+//
+// Vocabulary:
+//   - a secret ("projects/P/secrets/S") has labels, annotations, topics,
+//     replication, an optional rotation schedule and numbered versions;
+//     resource names in responses carry the project NUMBER, as Google's do,
+//     and requests may use the project id or number;
+//   - a version ("projects/P/secrets/S/versions/N", "latest" = the most
+//     recently created one) holds up to 64 KiB of payload and is ENABLED,
+//     DISABLED or DESTROYED; accessing a disabled or destroyed version is
+//     FAILED_PRECONDITION; destroying drops the payload for good;
+//   - IAM: each call checks Google's permission (secretmanager.secrets.create
+//     and .list on the project, secretmanager.secrets.get|update|delete and
+//     secretmanager.versions.add|list on the secret,
+//     secretmanager.versions.get|access|enable|disable|destroy on the
+//     version) through the Authorizer; bindings on the project or the secret
+//     apply;
+//   - a notification is what Secret Manager publishes to each of a secret's
+//     topics on every mutation: attributes eventType (SECRET_CREATE,
+//     SECRET_UPDATE, SECRET_DELETE, SECRET_VERSION_ADD, SECRET_VERSION_ENABLE,
+//     SECRET_VERSION_DISABLE, SECRET_VERSION_DESTROY, SECRET_ROTATE),
+//     dataFormat "JSON_API_V1", secretId (the secret's full name) and, for
+//     version events, versionId (the version's full name); data is the proto3
+//     JSON of the Secret, or of the SecretVersion for version events (as
+//     Google documents). A Notifier delivers them: PubSubNotifier to the
+//     Pub/Sub emulator, PushNotifier to an HTTP endpoint in Pub/Sub push
+//     format. Delivery happens before the API call returns, under the fault
+//     point "secretmanager.notify" (counted; a fault drops the message).
+//
+// Secret payloads never appear in logs or error messages.
+package secrets
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/gcpconn/gcpconn/emulator/googleerr"
+	"github.com/gcpconn/gcpconn/emulator/tokens"
+	"github.com/gcpconn/gcpconn/emulator/world"
+)
+
+// Authorizer authenticates a request's bearer token and checks one IAM
+// permission on one resource (emulator/auth.Guard satisfies it).
+type Authorizer interface {
+	Check(r *http.Request, permission, resource string) (tokens.Token, *googleerr.Error)
+}
+
+// Wrapper counts calls per endpoint and injects faults (emulator/faults.Faults
+// satisfies it).
+type Wrapper interface {
+	Wrap(endpoint string, h http.Handler) http.Handler
+}
+
+// Catalog resolves projects (*world.World satisfies it).
+type Catalog interface {
+	FindProject(idOrNumber string) (world.Project, bool)
+}
+
+// Notification is one message Secret Manager publishes to a topic.
+type Notification struct {
+	Attributes map[string]string
+	Data       []byte // proto3 JSON of the Secret or SecretVersion
+}
+
+// Notifier delivers notifications to a topic ("projects/P/topics/T").
+type Notifier interface {
+	Notify(ctx context.Context, topic string, n Notification) error
+}
+
+// Options configure a Server.
+type Options struct {
+	World    Catalog    // required
+	Auth     Authorizer // required
+	Faults   Wrapper    // optional
+	Notifier Notifier   // optional: nil drops notifications
+	// Now is the clock for create/destroy times and rotation (time.Now if nil).
+	Now func() time.Time
+	// Logf receives delivery failures (dropped if nil). Never payloads.
+	Logf func(format string, args ...any)
+}
+
+// MaxPayloadBytes is Secret Manager's payload limit.
+const MaxPayloadBytes = 64 << 10
+
+// Server is the fake Secret Manager REST API (an http.Handler).
+type Server struct {
+	opts   Options
+	routes map[string]http.Handler
+	notify http.Handler // delivery under the "secretmanager.notify" fault point
+
+	mu      sync.Mutex
+	secrets map[string]*secret // by "PROJECT_ID/SECRET_ID"
+}
+
+type secret struct {
+	pb       *secretmanagerpb.Secret
+	versions []*version // versions[i] is version i+1
+	etagN    int
+}
+
+type version struct {
+	pb    *secretmanagerpb.SecretVersion
+	data  []byte
+	etagN int
+}
+
+// New builds an empty Server.
+func New(opts Options) (*Server, error) {
+	if opts.World == nil || opts.Auth == nil {
+		return nil, fmt.Errorf("secrets: Options.World and Options.Auth are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, routes: map[string]http.Handler{}, secrets: map[string]*secret{}}
+	for name, h := range map[string]http.HandlerFunc{
+		"secretmanager.secrets.create":  s.createSecret,
+		"secretmanager.secrets.list":    s.listSecrets,
+		"secretmanager.secrets.get":     s.getSecret,
+		"secretmanager.secrets.update":  s.updateSecret,
+		"secretmanager.secrets.delete":  s.deleteSecret,
+		"secretmanager.versions.add":    s.addVersion,
+		"secretmanager.versions.list":   s.listVersions,
+		"secretmanager.versions.get":    s.getVersion,
+		"secretmanager.versions.access": s.accessVersion,
+		"secretmanager.versions.enable": func(w http.ResponseWriter, r *http.Request) {
+			s.setState(w, r, secretmanagerpb.SecretVersion_ENABLED)
+		},
+		"secretmanager.versions.disable": func(w http.ResponseWriter, r *http.Request) {
+			s.setState(w, r, secretmanagerpb.SecretVersion_DISABLED)
+		},
+		"secretmanager.versions.destroy": func(w http.ResponseWriter, r *http.Request) {
+			s.setState(w, r, secretmanagerpb.SecretVersion_DESTROYED)
+		},
+	} {
+		s.routes[name] = s.wrap(name, h)
+	}
+	s.notify = s.wrap("secretmanager.notify", http.HandlerFunc(s.deliver))
+	return s, nil
+}
+
+func (s *Server) wrap(name string, h http.Handler) http.Handler {
+	if s.opts.Faults != nil {
+		return s.opts.Faults.Wrap(name, h)
+	}
+	return h
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.opts.Logf != nil {
+		s.opts.Logf(format, args...)
+	}
+}
+
+// call is a parsed request: project (as given), secret id, version ("" for
+// secret-level calls) and the resolved project.
+type call struct {
+	project, secret, version string
+	proj                     world.Project
+	known                    bool
+}
+
+func (q call) projectRes() string { return "projects/" + q.projectID() }
+
+func (q call) projectID() string {
+	if q.known {
+		return q.proj.ID
+	}
+	return q.project
+}
+
+func (q call) secretRes() string { return q.projectRes() + "/secrets/" + q.secret }
+
+func (q call) versionRes() string { return q.secretRes() + "/versions/" + q.version }
+
+// secretName is the name Google prints: with the project number.
+func (q call) secretName() string {
+	if !q.known {
+		return "projects/" + q.project + "/secrets/" + q.secret
+	}
+	return "projects/" + strconv.FormatInt(q.proj.Number, 10) + "/secrets/" + q.secret
+}
+
+func (q call) key() string { return q.projectID() + "/" + q.secret }
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) call {
+	q, _ := ctx.Value(callKey{}).(call)
+	return q
+}
+
+// ServeHTTP routes the v1 REST API:
+//
+//	POST   /v1/projects/P/secrets?secretId=S           create
+//	GET    /v1/projects/P/secrets                      list (pageSize, pageToken, filter)
+//	GET    /v1/projects/P/secrets/S                    get
+//	PATCH  /v1/projects/P/secrets/S?updateMask=...     update
+//	DELETE /v1/projects/P/secrets/S                    delete (etag)
+//	POST   /v1/projects/P/secrets/S:addVersion
+//	GET    /v1/projects/P/secrets/S/versions           list (filter state:X)
+//	GET    /v1/projects/P/secrets/S/versions/V         get ("latest" too)
+//	GET    /v1/projects/P/secrets/S/versions/V:access
+//	POST   /v1/projects/P/secrets/S/versions/V:enable|:disable|:destroy
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := strings.Trim(r.URL.Path, "/")
+	path, verb, _ := strings.Cut(path, ":")
+	parts := strings.Split(path, "/")
+	if len(parts) < 4 || parts[0] != "v1" || parts[1] != "projects" || parts[3] != "secrets" {
+		googleerr.Write(w, googleerr.NotFound("Requested entity was not found."))
+		return
+	}
+	q := call{project: parts[2]}
+	q.proj, q.known = s.opts.World.FindProject(q.project)
+	if len(parts) >= 5 {
+		q.secret = parts[4]
+	}
+	if len(parts) >= 7 {
+		q.version = parts[6]
+	}
+	m := r.Method
+	var endpoint string
+	switch {
+	case len(parts) == 4 && verb == "" && m == http.MethodPost:
+		endpoint = "secretmanager.secrets.create"
+	case len(parts) == 4 && verb == "" && m == http.MethodGet:
+		endpoint = "secretmanager.secrets.list"
+	case len(parts) == 5 && verb == "" && m == http.MethodGet:
+		endpoint = "secretmanager.secrets.get"
+	case len(parts) == 5 && verb == "" && m == http.MethodPatch:
+		endpoint = "secretmanager.secrets.update"
+	case len(parts) == 5 && verb == "" && m == http.MethodDelete:
+		endpoint = "secretmanager.secrets.delete"
+	case len(parts) == 5 && verb == "addVersion" && m == http.MethodPost:
+		endpoint = "secretmanager.versions.add"
+	case len(parts) == 6 && parts[5] == "versions" && verb == "" && m == http.MethodGet:
+		endpoint = "secretmanager.versions.list"
+	case len(parts) == 7 && parts[5] == "versions" && verb == "" && m == http.MethodGet:
+		endpoint = "secretmanager.versions.get"
+	case len(parts) == 7 && parts[5] == "versions" && verb == "access" && m == http.MethodGet:
+		endpoint = "secretmanager.versions.access"
+	case len(parts) == 7 && parts[5] == "versions" && m == http.MethodPost && (verb == "enable" || verb == "disable" || verb == "destroy"):
+		endpoint = "secretmanager.versions." + verb
+	default:
+		googleerr.Write(w, googleerr.NotFound("Requested entity was not found."))
+		return
+	}
+	s.routes[endpoint].ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, q)))
+}
+
+var secretIDRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+var topicRE = regexp.MustCompile(`^projects/[^/]+/topics/[a-zA-Z][a-zA-Z0-9._~%+-]{2,254}$`)
+var labelKeyRE = regexp.MustCompile(`^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$`)
+var labelValueRE = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$`)
+
+// check authorises the call, and answers with Google's error otherwise.
+func (s *Server) check(w http.ResponseWriter, r *http.Request, permission, resource string) bool {
+	if _, gerr := s.opts.Auth.Check(r, permission, resource); gerr != nil {
+		googleerr.Write(w, gerr)
+		return false
+	}
+	return true
+}
+
+func notFoundSecret(q call) *googleerr.Error {
+	return googleerr.NotFound("Secret [" + q.secretName() + "] not found.")
+}
+
+// lookup returns the secret, or writes NOT_FOUND. Callers hold mu.
+func (s *Server) lookupLocked(w http.ResponseWriter, q call) (*secret, bool) {
+	sec, ok := s.secrets[q.key()]
+	if !q.known || !ok {
+		googleerr.Write(w, notFoundSecret(q))
+		return nil, false
+	}
+	return sec, true
+}
+
+// versionLocked resolves a version number or "latest", or writes NOT_FOUND.
+func (s *Server) versionLocked(w http.ResponseWriter, q call, sec *secret) (*version, bool) {
+	if q.version == "latest" {
+		if len(sec.versions) == 0 {
+			googleerr.Write(w, googleerr.NotFound("Secret ["+q.secretName()+"] not found or has no versions."))
+			return nil, false
+		}
+		return sec.versions[len(sec.versions)-1], true
+	}
+	n, err := strconv.Atoi(q.version)
+	if err != nil || n < 1 {
+		googleerr.Write(w, googleerr.InvalidArgument("Invalid secret version id: "+q.version+". Must be a positive integer or 'latest'."))
+		return nil, false
+	}
+	if n > len(sec.versions) {
+		googleerr.Write(w, googleerr.NotFound("Secret Version ["+q.secretName()+"/versions/"+strconv.Itoa(n)+"] not found."))
+		return nil, false
+	}
+	return sec.versions[n-1], true
+}
+
+func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
+	q := callFrom(r.Context())
+	if !s.check(w, r, "secretmanager.secrets.create", q.projectRes()) {
+		return
+	}
+	if !q.known {
+		googleerr.Write(w, googleerr.NotFound("Project ["+q.project+"] not found."))
+		return
+	}
+	q.secret = r.URL.Query().Get("secretId")
+	if !secretIDRE.MatchString(q.secret) {
+		googleerr.Write(w, googleerr.InvalidArgument("Secret ID ["+trunc(q.secret)+"] is invalid: must be 1-255 characters of letters, numbers, hyphens and underscores."))
+		return
+	}
+	in := &secretmanagerpb.Secret{}
+	if gerr := readBody(r, in); gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	if in.GetReplication() == nil || (in.GetReplication().GetAutomatic() == nil && in.GetReplication().GetUserManaged() == nil) {
+		googleerr.Write(w, googleerr.InvalidArgument("Secret.replication is required."))
+		return
+	}
+	if gerr := validateSecret(in); gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	now := s.opts.Now()
+	out := &secretmanagerpb.Secret{
+		Name:           q.secretName(),
+		Replication:    in.GetReplication(),
+		CreateTime:     timestamppb.New(now),
+		Labels:         in.GetLabels(),
+		Annotations:    in.GetAnnotations(),
+		Topics:         in.GetTopics(),
+		Rotation:       in.GetRotation(),
+		VersionAliases: in.GetVersionAliases(),
+	}
+	s.mu.Lock()
+	if _, exists := s.secrets[q.key()]; exists {
+		s.mu.Unlock()
+		googleerr.Write(w, googleerr.AlreadyExists("Secret ["+q.secretName()+"] already exists."))
+		return
+	}
+	sec := &secret{pb: out}
+	sec.bumpEtag(now)
+	s.secrets[q.key()] = sec
+	snap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+	s.mu.Unlock()
+	s.publish(r.Context(), snap, nil, "SECRET_CREATE")
+	writeProto(w, snap)
+}
+
+// validateSecret checks labels, topics and rotation as Google does.
+func validateSecret(in *secretmanagerpb.Secret) *googleerr.Error {
+	if len(in.GetLabels()) > 64 {
+		return googleerr.InvalidArgument("A secret can have at most 64 labels.")
+	}
+	for k, v := range in.GetLabels() {
+		if !labelKeyRE.MatchString(k) || !labelValueRE.MatchString(v) {
+			return googleerr.InvalidArgument("Invalid label [" + trunc(k) + "]: keys must start with a lowercase letter and keys and values may contain only lowercase letters, digits, underscores and dashes (at most 63 characters).")
+		}
+	}
+	if len(in.GetTopics()) > 10 {
+		return googleerr.InvalidArgument("A secret can have at most 10 topics.")
+	}
+	for _, t := range in.GetTopics() {
+		if !topicRE.MatchString(t.GetName()) {
+			return googleerr.InvalidArgument("Invalid topic name [" + trunc(t.GetName()) + "]: must be projects/PROJECT/topics/TOPIC.")
+		}
+	}
+	if rot := in.GetRotation(); rot != nil {
+		if len(in.GetTopics()) == 0 {
+			return googleerr.InvalidArgument("A secret with a rotation schedule must have at least one topic.")
+		}
+		if p := rot.GetRotationPeriod(); p != nil && (p.AsDuration() < time.Hour || p.AsDuration() > 100*365*24*time.Hour) {
+			return googleerr.InvalidArgument("Rotation period must be between 1 hour and 100 years.")
+		}
+		if rot.GetRotationPeriod() != nil && rot.GetNextRotationTime() == nil {
+			return googleerr.InvalidArgument("Rotation.next_rotation_time is required when rotation_period is set.")
+		}
+	}
+	return nil
+}
+
+func trunc(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+func (sec *secret) bumpEtag(now time.Time) {
+	sec.etagN++
+	sec.pb.Etag = fmt.Sprintf("%q", strconv.FormatInt(now.UnixMicro(), 10)+"."+strconv.Itoa(sec.etagN))
+}
+
+func (v *version) bumpEtag(now time.Time) {
+	v.etagN++
+	v.pb.Etag = fmt.Sprintf("%q", strconv.FormatInt(now.UnixMicro(), 10)+"."+strconv.Itoa(v.etagN))
+}
+
+func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) {
+	q := callFrom(r.Context())
+	if !s.check(w, r, "secretmanager.secrets.get", q.secretRes()) {
+		return
+	}
+	s.mu.Lock()
+	sec, ok := s.lookupLocked(w, q)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	snap := proto.Clone(sec.pb)
+	s.mu.Unlock()
+	writeProto(w, snap)
+}
+
+func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
+	q := callFrom(r.Context())
+	if !s.check(w, r, "secretmanager.secrets.list", q.projectRes()) {
+		return
+	}
+	if !q.known {
+		googleerr.Write(w, googleerr.NotFound("Project ["+q.project+"] not found."))
+		return
+	}
+	match, gerr := parseSecretFilter(r.URL.Query().Get("filter"))
+	if gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	s.mu.Lock()
+	var all []*secretmanagerpb.Secret
+	for key, sec := range s.secrets {
+		if strings.HasPrefix(key, q.proj.ID+"/") && match(sec.pb) {
+			all = append(all, proto.Clone(sec.pb).(*secretmanagerpb.Secret))
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].GetName() < all[j].GetName() })
+	start, end, next, gerr := page(r, len(all), 25000)
+	if gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	writeProto(w, &secretmanagerpb.ListSecretsResponse{Secrets: all[start:end], NextPageToken: next, TotalSize: int32(len(all))})
+}
+
+func (s *Server) updateSecret(w http.ResponseWriter, r *http.Request) {
+	q := callFrom(r.Context())
+	if !s.check(w, r, "secretmanager.secrets.update", q.secretRes()) {
+		return
+	}
+	in := &secretmanagerpb.Secret{}
+	if gerr := readBody(r, in); gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	mask := r.URL.Query().Get("updateMask")
+	if mask == "" {
+		googleerr.Write(w, googleerr.InvalidArgument("update_mask is required."))
+		return
+	}
+	s.mu.Lock()
+	sec, ok := s.lookupLocked(w, q)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	if in.GetEtag() != "" && in.GetEtag() != sec.pb.GetEtag() {
+		s.mu.Unlock()
+		googleerr.Write(w, etagMismatch())
+		return
+	}
+	next := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+	for _, field := range strings.Split(mask, ",") {
+		switch strings.TrimSpace(field) {
+		case "labels":
+			next.Labels = in.GetLabels()
+		case "annotations":
+			next.Annotations = in.GetAnnotations()
+		case "topics":
+			next.Topics = in.GetTopics()
+		case "rotation", "rotation.next_rotation_time", "rotation.rotation_period", "rotation.nextRotationTime", "rotation.rotationPeriod":
+			next.Rotation = in.GetRotation()
+		case "version_aliases", "versionAliases":
+			next.VersionAliases = in.GetVersionAliases()
+		default:
+			s.mu.Unlock()
+			googleerr.Write(w, googleerr.InvalidArgument("The update_mask field ["+trunc(field)+"] is not supported."))
+			return
+		}
+	}
+	if gerr := validateSecret(next); gerr != nil {
+		s.mu.Unlock()
+		googleerr.Write(w, gerr)
+		return
+	}
+	sec.pb = next
+	sec.bumpEtag(s.opts.Now())
+	snap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+	s.mu.Unlock()
+	s.publish(r.Context(), snap, nil, "SECRET_UPDATE")
+	writeProto(w, snap)
+}
+
+func etagMismatch() *googleerr.Error {
+	return googleerr.FailedPrecondition("The etag provided in the request does not match the current etag of the resource.")
+}
+
+func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
+	q := callFrom(r.Context())
+	if !s.check(w, r, "secretmanager.secrets.delete", q.secretRes()) {
+		return
+	}
+	s.mu.Lock()
+	sec, ok := s.lookupLocked(w, q)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	if etag := r.URL.Query().Get("etag"); etag != "" && etag != sec.pb.GetEtag() {
+		s.mu.Unlock()
+		googleerr.Write(w, etagMismatch())
+		return
+	}
+	delete(s.secrets, q.key())
+	snap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+	s.mu.Unlock()
+	s.publish(r.Context(), snap, nil, "SECRET_DELETE")
+	writeProto(w, &emptypb.Empty{})
+}
+
+func (s *Server) addVersion(w http.ResponseWriter, r *http.Request) {
+	q := callFrom(r.Context())
+	if !s.check(w, r, "secretmanager.versions.add", q.secretRes()) {
+		return
+	}
+	in := &secretmanagerpb.AddSecretVersionRequest{}
+	if gerr := readBody(r, in); gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	payload := in.GetPayload()
+	if payload == nil {
+		googleerr.Write(w, googleerr.InvalidArgument("Payload is required."))
+		return
+	}
+	if len(payload.GetData()) > MaxPayloadBytes {
+		googleerr.Write(w, googleerr.InvalidArgument("Secret payload data length must be less than or equal to 65536 bytes."))
+		return
+	}
+	if sum := payload.DataCrc32C; sum != nil && (*sum < 0 || *sum > 0xFFFFFFFF || uint32(*sum) != crc32c(payload.GetData())) {
+		googleerr.Write(w, googleerr.InvalidArgument("Checksum mismatch: the data_crc32c does not match the CRC32C of the payload data."))
+		return
+	}
+	s.mu.Lock()
+	sec, ok := s.lookupLocked(w, q)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	now := s.opts.Now()
+	n := len(sec.versions) + 1
+	v := &version{
+		pb: &secretmanagerpb.SecretVersion{
+			Name:                           q.secretName() + "/versions/" + strconv.Itoa(n),
+			CreateTime:                     timestamppb.New(now),
+			State:                          secretmanagerpb.SecretVersion_ENABLED,
+			ClientSpecifiedPayloadChecksum: payload.DataCrc32C != nil,
+			ReplicationStatus: &secretmanagerpb.ReplicationStatus{ReplicationStatus: &secretmanagerpb.ReplicationStatus_Automatic{
+				Automatic: &secretmanagerpb.ReplicationStatus_AutomaticStatus{},
+			}},
+		},
+		data: append([]byte(nil), payload.GetData()...),
+	}
+	v.bumpEtag(now)
+	sec.versions = append(sec.versions, v)
+	secSnap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+	snap := proto.Clone(v.pb).(*secretmanagerpb.SecretVersion)
+	s.mu.Unlock()
+	s.publish(r.Context(), secSnap, snap, "SECRET_VERSION_ADD")
+	writeProto(w, snap)
+}
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
+
+func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
+	q := callFrom(r.Context())
+	if !s.check(w, r, "secretmanager.versions.list", q.secretRes()) {
+		return
+	}
+	want, gerr := parseStateFilter(r.URL.Query().Get("filter"))
+	if gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	s.mu.Lock()
+	sec, ok := s.lookupLocked(w, q)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	var all []*secretmanagerpb.SecretVersion
+	for i := len(sec.versions) - 1; i >= 0; i-- { // newest first, as Google lists
+		if v := sec.versions[i]; want == secretmanagerpb.SecretVersion_STATE_UNSPECIFIED || v.pb.GetState() == want {
+			all = append(all, proto.Clone(v.pb).(*secretmanagerpb.SecretVersion))
+		}
+	}
+	s.mu.Unlock()
+	start, end, next, gerr := page(r, len(all), 25000)
+	if gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	writeProto(w, &secretmanagerpb.ListSecretVersionsResponse{Versions: all[start:end], NextPageToken: next, TotalSize: int32(len(all))})
+}
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
+	q := callFrom(r.Context())
+	if !s.check(w, r, "secretmanager.versions.get", q.versionRes()) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, ok := s.lookupLocked(w, q)
+	if !ok {
+		return
+	}
+	v, ok := s.versionLocked(w, q, sec)
+	if !ok {
+		return
+	}
+	writeProto(w, v.pb)
+}
+
+func (s *Server) accessVersion(w http.ResponseWriter, r *http.Request) {
+	q := callFrom(r.Context())
+	if !s.check(w, r, "secretmanager.versions.access", q.versionRes()) {
+		return
+	}
+	s.mu.Lock()
+	sec, ok := s.lookupLocked(w, q)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	v, ok := s.versionLocked(w, q, sec)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	if st := v.pb.GetState(); st != secretmanagerpb.SecretVersion_ENABLED {
+		name := v.pb.GetName()
+		s.mu.Unlock()
+		googleerr.Write(w, googleerr.FailedPrecondition("Secret Version ["+name+"] is in "+st.String()+" state."))
+		return
+	}
+	sum := int64(crc32c(v.data))
+	resp := &secretmanagerpb.AccessSecretVersionResponse{
+		Name:    v.pb.GetName(),
+		Payload: &secretmanagerpb.SecretPayload{Data: append([]byte(nil), v.data...), DataCrc32C: &sum},
+	}
+	s.mu.Unlock()
+	writeProto(w, resp)
+}
+
+// setState enables, disables or destroys a version.
+func (s *Server) setState(w http.ResponseWriter, r *http.Request, to secretmanagerpb.SecretVersion_State) {
+	q := callFrom(r.Context())
+	verb := map[secretmanagerpb.SecretVersion_State]string{
+		secretmanagerpb.SecretVersion_ENABLED:   "enable",
+		secretmanagerpb.SecretVersion_DISABLED:  "disable",
+		secretmanagerpb.SecretVersion_DESTROYED: "destroy",
+	}[to]
+	if !s.check(w, r, "secretmanager.versions."+verb, q.versionRes()) {
+		return
+	}
+	// Enable, disable and destroy requests share one body shape: {"etag": ...}.
+	body := &secretmanagerpb.DisableSecretVersionRequest{}
+	if gerr := readBody(r, body); gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	s.mu.Lock()
+	sec, ok := s.lookupLocked(w, q)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	v, ok := s.versionLocked(w, q, sec)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	if body.GetEtag() != "" && body.GetEtag() != v.pb.GetEtag() {
+		s.mu.Unlock()
+		googleerr.Write(w, etagMismatch())
+		return
+	}
+	if v.pb.GetState() == secretmanagerpb.SecretVersion_DESTROYED {
+		name := v.pb.GetName()
+		s.mu.Unlock()
+		googleerr.Write(w, googleerr.FailedPrecondition("Secret Version ["+name+"] is in DESTROYED state."))
+		return
+	}
+	now := s.opts.Now()
+	v.pb.State = to
+	if to == secretmanagerpb.SecretVersion_DESTROYED {
+		v.data = nil
+		v.pb.DestroyTime = timestamppb.New(now)
+	}
+	v.bumpEtag(now)
+	secSnap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+	snap := proto.Clone(v.pb).(*secretmanagerpb.SecretVersion)
+	s.mu.Unlock()
+	s.publish(r.Context(), secSnap, snap, "SECRET_VERSION_"+strings.ToUpper(verb))
+	writeProto(w, snap)
+}
+
+// Tick fires SECRET_ROTATE for every secret whose next rotation time has
+// come, and moves it on by the rotation period (or clears it without one).
+// The composition calls it every second; tests call it with their own time.
+func (s *Server) Tick(ctx context.Context, now time.Time) {
+	type due struct{ snap *secretmanagerpb.Secret }
+	var fire []due
+	s.mu.Lock()
+	keys := make([]string, 0, len(s.secrets))
+	for k := range s.secrets {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		sec := s.secrets[k]
+		rot := sec.pb.GetRotation()
+		if rot.GetNextRotationTime() == nil || rot.GetNextRotationTime().AsTime().After(now) {
+			continue
+		}
+		snap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+		if p := rot.GetRotationPeriod(); p != nil && p.AsDuration() > 0 {
+			next := rot.GetNextRotationTime().AsTime()
+			for !next.After(now) {
+				next = next.Add(p.AsDuration())
+			}
+			rot.NextRotationTime = timestamppb.New(next)
+		} else {
+			rot.NextRotationTime = nil
+		}
+		fire = append(fire, due{snap: snap})
+	}
+	s.mu.Unlock()
+	for _, d := range fire {
+		s.publish(ctx, d.snap, nil, "SECRET_ROTATE")
+	}
+}
+
+// page applies pageSize/pageToken to n items.
+func page(r *http.Request, n, maxSize int) (start, end int, next string, gerr *googleerr.Error) {
+	size := maxSize
+	if v := r.URL.Query().Get("pageSize"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 0 {
+			return 0, 0, "", googleerr.InvalidArgument("Invalid page_size.")
+		}
+		if p > 0 && p < size {
+			size = p
+		}
+	}
+	if v := r.URL.Query().Get("pageToken"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		off, ok := strings.CutPrefix(string(b), "offset:")
+		p, perr := strconv.Atoi(off)
+		if err != nil || !ok || perr != nil || p < 0 || p > n {
+			return 0, 0, "", googleerr.InvalidArgument("Invalid page_token.")
+		}
+		start = p
+	}
+	end = min(start+size, n)
+	if end < n {
+		next = base64.RawURLEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(end)))
+	}
+	return start, end, next, nil
+}
+
+// readBody decodes a protojson request body (empty bodies are empty messages).
+func readBody(r *http.Request, m proto.Message) *googleerr.Error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return googleerr.InvalidArgument("Could not read the request body.")
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil
+	}
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, m); err != nil {
+		return googleerr.InvalidArgument("Invalid JSON payload received.")
+	}
+	return nil
+}
+
+func writeProto(w http.ResponseWriter, m proto.Message) {
+	b, err := protojson.Marshal(m)
+	if err != nil {
+		googleerr.Write(w, googleerr.Internal("marshal response"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// publish sends one event to each of the secret's topics.
+func (s *Server) publish(ctx context.Context, sec *secretmanagerpb.Secret, v *secretmanagerpb.SecretVersion, eventType string) {
+	if s.opts.Notifier == nil || len(sec.GetTopics()) == 0 {
+		return
+	}
+	attrs := map[string]string{"eventType": eventType, "dataFormat": "JSON_API_V1", "secretId": sec.GetName()}
+	var data []byte
+	var err error
+	if v != nil {
+		attrs["versionId"] = v.GetName()
+		data, err = protojson.Marshal(v)
+	} else {
+		data, err = protojson.Marshal(sec)
+	}
+	if err != nil {
+		s.logf("secrets: marshal %s notification for %s: %v", eventType, sec.GetName(), err)
+		return
+	}
+	for _, t := range sec.GetTopics() {
+		req := httptest.NewRequest(http.MethodPost, "/notify", nil).WithContext(context.WithValue(ctx, deliveryKey{}, delivery{
+			topic: t.GetName(), n: Notification{Attributes: attrs, Data: data},
+		}))
+		rec := httptest.NewRecorder()
+		s.notify.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			s.logf("secrets: %s notification for %s to %s not delivered: status %d", eventType, sec.GetName(), t.GetName(), rec.Code)
+		}
+	}
+}
+
+type deliveryKey struct{}
+
+type delivery struct {
+	topic string
+	n     Notification
+}
+
+// deliver is the handler behind the "secretmanager.notify" fault point.
+func (s *Server) deliver(w http.ResponseWriter, r *http.Request) {
+	d, _ := r.Context().Value(deliveryKey{}).(delivery)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+	defer cancel()
+	if err := s.opts.Notifier.Notify(ctx, d.topic, d.n); err != nil {
+		s.logf("secrets: publish to %s: %v", d.topic, err)
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
