@@ -179,9 +179,12 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	if err != nil {
 		return nil, err
 	}
+	// ApplyUpdate keeps stored secret fields that a new configuration leaves out, so it needs
+	// the stored values. A disabled or destroyed pinned version is no obstacle to replacing
+	// the configuration (that is how such a connector is repaired); anything else is.
 	var oldSec Secrets
 	var oldSecErr error
-	if u.Configuration == nil && old.SecretVersion != "" {
+	if old.SecretVersion != "" {
 		g, err := s.grant(ctx, old)
 		if err != nil && KindOf(err) != ErrFailedPrecondition {
 			return nil, err
@@ -192,7 +195,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	if err != nil {
 		return nil, err
 	}
-	if changed && oldSecErr != nil {
+	if changed && oldSecErr != nil && u.Configuration == nil {
 		return nil, oldSecErr // would re-store secrets that could not be read
 	}
 	if (u.Verify == nil && u.Configuration != nil) || (u.Verify != nil && *u.Verify) {
