@@ -66,10 +66,8 @@ type Service struct {
 	cfg Config
 	now func() time.Time
 
-	keyOnce sync.Once
-	key     *rsa.PrivateKey
-	kid     string
-	keyErr  error
+	keyMu sync.Mutex
+	keys  []signingKey // issuer keys, current last; the previous one stays published
 
 	metaMu    sync.Mutex
 	metaCache map[string]metaToken
@@ -102,14 +100,65 @@ func (s *Service) TokenURL() string { return s.cfg.BaseURL + "/token" }
 // STSURL is the fake's STS token exchange endpoint.
 func (s *Service) STSURL() string { return s.cfg.BaseURL + "/v1/token" }
 
+// signingKey is one OIDC issuer key.
+type signingKey struct {
+	key *rsa.PrivateKey
+	kid string
+}
+
+func newSigningKey() (signingKey, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return signingKey{}, fmt.Errorf("generate issuer key: %w", err)
+	}
+	id := make([]byte, 20)
+	_, _ = rand.Read(id)
+	return signingKey{key: k, kid: hex.EncodeToString(id)}, nil
+}
+
+// issuerKey returns the current issuer key, generating the first one on demand.
 func (s *Service) issuerKey() (*rsa.PrivateKey, string, error) {
-	s.keyOnce.Do(func() {
-		s.key, s.keyErr = rsa.GenerateKey(rand.Reader, 2048)
-		id := make([]byte, 20)
-		_, _ = rand.Read(id)
-		s.kid = hex.EncodeToString(id)
-	})
-	return s.key, s.kid, s.keyErr
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if len(s.keys) == 0 {
+		k, err := newSigningKey()
+		if err != nil {
+			return nil, "", err
+		}
+		s.keys = append(s.keys, k)
+	}
+	cur := s.keys[len(s.keys)-1]
+	return cur.key, cur.kid, nil
+}
+
+// issuerKeys returns the published issuer keys (current last).
+func (s *Service) issuerKeys() []signingKey {
+	if _, _, err := s.issuerKey(); err != nil {
+		return nil
+	}
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	return append([]signingKey(nil), s.keys...)
+}
+
+// RotateIssuerKey starts signing with a new issuer key, as Google rotates its OIDC keys.
+// The previous key stays in the JWKS (tokens it signed still verify); older ones are
+// dropped. It returns the new key id.
+func (s *Service) RotateIssuerKey() (string, error) {
+	if _, _, err := s.issuerKey(); err != nil {
+		return "", err
+	}
+	k, err := newSigningKey()
+	if err != nil {
+		return "", err
+	}
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	s.keys = append(s.keys, k)
+	if len(s.keys) > 2 {
+		s.keys = s.keys[len(s.keys)-2:]
+	}
+	return k.kid, nil
 }
 
 // Handler routes every identity endpoint (the admin endpoints of this package included;
@@ -138,6 +187,11 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/id-token", s.handleAdminIDToken)
 	mux.HandleFunc("POST /admin/oidc-token", s.handleAdminOIDCToken)
 	mux.HandleFunc("POST /admin/access-token", s.handleAdminAccessToken)
+	mux.HandleFunc("POST /admin/bindings", s.handleAdminAddBinding)
+	mux.HandleFunc("DELETE /admin/bindings", s.handleAdminRemoveBinding)
+	mux.HandleFunc("POST /admin/service-accounts/{email}/{action}", s.handleAdminServiceAccountState)
+	mux.HandleFunc("POST /admin/issuer/rotate", s.handleAdminRotateIssuerKey)
+	mux.HandleFunc("POST /admin/tokens/revoke", s.handleAdminRevokeTokens)
 	return mux
 }
 
@@ -208,15 +262,15 @@ func (s *Service) verifyIssued(raw string) (*parsedJWT, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, kid, err := s.issuerKey()
-	if err != nil {
-		return nil, err
+	verified := false
+	for _, k := range s.issuerKeys() {
+		if (p.header.Kid == "" || p.header.Kid == k.kid) && p.verify(&k.key.PublicKey) == nil {
+			verified = true
+			break
+		}
 	}
-	if p.header.Kid != "" && p.header.Kid != kid {
-		return nil, errors.New("unknown key id")
-	}
-	if err := p.verify(&key.PublicKey); err != nil {
-		return nil, errors.New("invalid signature")
+	if !verified {
+		return nil, errors.New("invalid signature or unknown key id")
 	}
 	if p.claims.Iss != s.Issuer() {
 		return nil, fmt.Errorf("issuer %q is not trusted", p.claims.Iss)

@@ -353,7 +353,8 @@ func (w *World) findProjectLocked(idOrNumber string) (Project, bool) {
 	return Project{}, false
 }
 
-// FindServiceAccount returns the service account with the given email.
+// FindServiceAccount returns the service account with the given email or numeric
+// unique id (see UniqueID).
 func (w *World) FindServiceAccount(email string) (ServiceAccount, bool) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
@@ -362,8 +363,9 @@ func (w *World) FindServiceAccount(email string) (ServiceAccount, bool) {
 
 func (w *World) findServiceAccountLocked(email string) (ServiceAccount, bool) {
 	email = strings.ToLower(email)
+	byID := email != "" && strings.Trim(email, "0123456789") == ""
 	for _, sa := range w.ServiceAccounts {
-		if sa.Email == email {
+		if sa.Email == email || (byID && UniqueID(sa.Email) == email) {
 			return sa, true
 		}
 	}
