@@ -127,7 +127,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.routes[endpoint].ServeHTTP(w, r)
 }
 
-func denied() *googleerr.Error { return googleerr.PermissionDenied("The caller does not have permission") }
+func denied() *googleerr.Error {
+	return googleerr.PermissionDenied("The caller does not have permission")
+}
 
 func (s *Server) project(p world.Project) Project {
 	return Project{
