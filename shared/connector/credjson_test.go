@@ -37,7 +37,7 @@ func TestValidateCredentialJSONAccepts(t *testing.T) {
 		{"external account, AWS", FieldExternalAccountJSON, rulesJSON(rulesExternal(map[string]any{
 			"credential_source": rulesAWSSource(), "subject_token_type": SubjectTokenAWS4Request}))},
 		{"external account, AWS IMDSv2 over IPv6", FieldExternalAccountJSON, rulesJSON(rulesExternal(map[string]any{
-			"credential_source": map[string]any{"environment_id": "aws1", "imdsv2_session_token_url": "http://[fd00:ec2::254]/latest/api/token"},
+			"credential_source":  map[string]any{"environment_id": "aws1", "imdsv2_session_token_url": "http://[fd00:ec2::254]/latest/api/token"},
 			"subject_token_type": SubjectTokenAWS4Request}))},
 		{"workforce pool", FieldExternalAccountJSON, rulesJSON(rulesExternal(map[string]any{
 			"audience":                    "//iam.googleapis.com/locations/global/workforcePools/staff/providers/okta",
