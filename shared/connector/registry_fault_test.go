@@ -1,0 +1,372 @@
+package connector_test
+
+// Fault tests of the registry's write order: with either store failing at each step of
+// register, update and delete (before or after its write is applied), no connector may point
+// at a missing or unusable secret, and after sweep's orphan removal no secret may be left
+// without a connector.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+// rgFault makes the nth call of one operation fail with an error of kind kind: before the
+// wrapped store acts, or after it has applied the call (the caller cannot tell which).
+type rgFault struct {
+	op    string // "store.Create", "secrets.AddVersion", ...
+	nth   int    // 1-based; 0 means 1
+	after bool
+	kind  connector.Kind // "" means ErrUpstreamUnavailable (outcome unknown)
+}
+
+type rgInjector struct {
+	mu     sync.Mutex
+	faults []rgFault
+	calls  map[string]int
+	fired  map[int]bool
+}
+
+// do runs call through the armed faults of op.
+func (in *rgInjector) do(op string, call func() error) error {
+	in.mu.Lock()
+	in.calls[op]++
+	n := in.calls[op]
+	idx := -1
+	for i, f := range in.faults {
+		if f.op == op && max(f.nth, 1) == n && !in.fired[i] {
+			idx = i
+			in.fired[i] = true
+			break
+		}
+	}
+	in.mu.Unlock()
+	if idx < 0 {
+		return call()
+	}
+	f := in.faults[idx]
+	kind := f.kind
+	if kind == "" {
+		kind = connector.ErrUpstreamUnavailable
+	}
+	injected := &connector.Error{Kind: kind, Message: "injected fault in " + op}
+	if !f.after {
+		return injected
+	}
+	if err := call(); err != nil {
+		return err
+	}
+	return injected
+}
+
+type rgFaultyStore struct {
+	connector.Store
+	in *rgInjector
+}
+
+func (s rgFaultyStore) Create(ctx context.Context, c *connector.Connector) error {
+	return s.in.do("store.Create", func() error { return s.Store.Create(ctx, c) })
+}
+
+func (s rgFaultyStore) Get(ctx context.Context, id string) (c *connector.Connector, err error) {
+	err = s.in.do("store.Get", func() error { c, err = s.Store.Get(ctx, id); return err })
+	return c, err
+}
+
+func (s rgFaultyStore) GetByName(ctx context.Context, name string) (c *connector.Connector, err error) {
+	err = s.in.do("store.GetByName", func() error { c, err = s.Store.GetByName(ctx, name); return err })
+	return c, err
+}
+
+func (s rgFaultyStore) Update(ctx context.Context, c *connector.Connector) error {
+	return s.in.do("store.Update", func() error { return s.Store.Update(ctx, c) })
+}
+
+func (s rgFaultyStore) Delete(ctx context.Context, id string) error {
+	return s.in.do("store.Delete", func() error { return s.Store.Delete(ctx, id) })
+}
+
+type rgFaultySecrets struct {
+	connector.SecretStore
+	in *rgInjector
+}
+
+func (s rgFaultySecrets) AddVersion(ctx context.Context, id string, sec connector.Secrets) (v string, err error) {
+	err = s.in.do("secrets.AddVersion", func() error { v, err = s.SecretStore.AddVersion(ctx, id, sec); return err })
+	return v, err
+}
+
+func (s rgFaultySecrets) Access(ctx context.Context, id, v string) (sec connector.Secrets, err error) {
+	err = s.in.do("secrets.Access", func() error { sec, err = s.SecretStore.Access(ctx, id, v); return err })
+	return sec, err
+}
+
+func (s rgFaultySecrets) DestroyVersion(ctx context.Context, id, v string) error {
+	return s.in.do("secrets.DestroyVersion", func() error { return s.SecretStore.DestroyVersion(ctx, id, v) })
+}
+
+func (s rgFaultySecrets) Delete(ctx context.Context, id string) error {
+	return s.in.do("secrets.Delete", func() error { return s.SecretStore.Delete(ctx, id) })
+}
+
+func (s rgFaultySecrets) SecretCreateTimes(ctx context.Context) (map[string]time.Time, error) {
+	return s.SecretStore.(connector.SecretAges).SecretCreateTimes(ctx)
+}
+
+// rgFaultEnv is an rgEnv whose Service sees both stores through fault injectors.
+func rgFaultEnv(t *testing.T) (*rgEnv, *rgInjector) {
+	e := rgNew(t)
+	in := &rgInjector{calls: map[string]int{}, fired: map[int]bool{}}
+	e.svc.Store = rgFaultyStore{Store: e.store, in: in}
+	e.svc.Secrets = rgFaultySecrets{SecretStore: e.secrets, in: in}
+	return e, in
+}
+
+func (in *rgInjector) arm(fs ...rgFault) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.faults, in.calls, in.fired = fs, map[string]int{}, map[int]bool{}
+}
+
+func (in *rgInjector) checkFired(t *testing.T) {
+	t.Helper()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for i, f := range in.faults {
+		if !in.fired[i] {
+			t.Errorf("fault %+v never fired: the scenario does not test what it says", f)
+		}
+	}
+	in.faults = nil
+}
+
+// noDangling fails the test if a stored connector pins a secret version it cannot read.
+func (e *rgEnv) noDangling(t *testing.T, when string) {
+	t.Helper()
+	for _, c := range e.connectors(t) {
+		if c.SecretVersion == "" {
+			t.Errorf("%s: connector %s pins no secret version; every connector here has a secret", when, c.ID)
+			continue
+		}
+		if _, err := e.secrets.Access(context.Background(), c.ID, c.SecretVersion); err != nil {
+			t.Errorf("%s: connector %s pins secret version %s, which cannot be read: %v (a dangling reference)", when, c.ID, c.SecretVersion, err)
+		}
+	}
+}
+
+// noOrphans fails the test if a secret has no connector.
+func (e *rgEnv) noOrphans(t *testing.T, when string) {
+	t.Helper()
+	have := map[string]bool{}
+	for _, c := range e.connectors(t) {
+		have[c.ID] = true
+	}
+	for _, id := range e.secretIDs(t) {
+		if !have[id] {
+			t.Errorf("%s: the secret of %s has no connector (an orphan)", when, id)
+		}
+	}
+}
+
+// sweepOrphans does what sweep does with orphans, once they are past their grace period.
+func (e *rgEnv) sweepOrphans(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	e.clock.Advance(connector.OrphanGrace + time.Minute)
+	ids, err := e.svc.Orphans(ctx)
+	if err != nil {
+		t.Fatalf("Orphans() = %v", err)
+	}
+	for _, id := range ids {
+		if err := e.secrets.Delete(ctx, id); err != nil {
+			t.Fatalf("Delete(orphan %s) = %v", id, err)
+		}
+	}
+}
+
+type rgScenario struct {
+	name   string
+	faults []rgFault
+	ok     bool // the use case reports success
+	// clean: nothing is left for sweep (no orphan secret, no unpinned enabled version).
+	clean bool
+}
+
+func unavailable(op string, nth int, after bool) rgFault {
+	return rgFault{op: op, nth: nth, after: after}
+}
+
+func TestRegisterUnderFaults(t *testing.T) {
+	refused := rgFault{op: "store.Create", kind: connector.ErrAlreadyExists}
+	scenarios := []rgScenario{
+		{"no fault", nil, true, true},
+		{"name check unavailable", []rgFault{unavailable("store.GetByName", 1, false)}, false, true},
+		{"secret write fails", []rgFault{unavailable("secrets.AddVersion", 1, false)}, false, true},
+		{"secret written, then an error", []rgFault{unavailable("secrets.AddVersion", 1, true)}, false, true},
+		{"secret written, error, cleanup fails", []rgFault{unavailable("secrets.AddVersion", 1, true), unavailable("secrets.Delete", 1, false)}, false, false},
+		{"create refused", []rgFault{refused}, false, true},
+		{"create refused, cleanup fails", []rgFault{refused, unavailable("secrets.Delete", 1, false)}, false, false},
+		{"create not applied, outcome unknown", []rgFault{unavailable("store.Create", 1, false)}, false, false},
+		{"create applied, outcome unknown", []rgFault{unavailable("store.Create", 1, true)}, true, true},
+		{"create not applied, read-back fails", []rgFault{unavailable("store.Create", 1, false), unavailable("store.Get", 1, false)}, false, false},
+		{"create applied, read-back fails", []rgFault{unavailable("store.Create", 1, true), unavailable("store.Get", 1, false)}, false, true},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			e, in := rgFaultEnv(t)
+			in.arm(sc.faults...)
+			c, _, err := e.svc.Register(context.Background(), rgP(rgAlice), rgReq("orders", "ya29.first"))
+			in.checkFired(t)
+			if (err == nil) != sc.ok {
+				t.Errorf("Register = %v; want success %v", err, sc.ok)
+			}
+			if err == nil {
+				got, gerr := e.store.Get(context.Background(), c.ID)
+				if gerr != nil || got.SecretVersion != c.SecretVersion {
+					t.Errorf("Register succeeded but the store has %v, %v; want the connector pinning %q", got, gerr, c.SecretVersion)
+				}
+			}
+			e.noDangling(t, "after Register")
+			if sc.clean {
+				e.noOrphans(t, "after Register, before sweep")
+			}
+			e.sweepOrphans(t)
+			e.noOrphans(t, "after sweep")
+			e.noDangling(t, "after sweep")
+			if n := len(e.connectors(t)); n > 1 {
+				t.Errorf("%d connectors after one registration; want at most 1", n)
+			}
+		})
+	}
+}
+
+func TestUpdateUnderFaults(t *testing.T) {
+	conflict := rgFault{op: "store.Update", kind: connector.ErrConflict}
+	scenarios := []rgScenario{
+		{"no fault", nil, true, true},
+		{"lookup unavailable", []rgFault{unavailable("store.Get", 1, false)}, false, true},
+		{"old secret unreadable", []rgFault{unavailable("secrets.Access", 1, false)}, false, true},
+		{"new version write fails", []rgFault{unavailable("secrets.AddVersion", 1, false)}, false, true},
+		{"new version written, then an error", []rgFault{unavailable("secrets.AddVersion", 1, true)}, false, false},
+		{"update conflicts", []rgFault{conflict}, false, true},
+		{"update conflicts, destroying the new version fails", []rgFault{conflict, unavailable("secrets.DestroyVersion", 1, false)}, false, false},
+		{"update not applied, outcome unknown", []rgFault{unavailable("store.Update", 1, false)}, false, false},
+		{"update applied, outcome unknown", []rgFault{unavailable("store.Update", 1, true)}, true, true},
+		{"update applied, read-back fails", []rgFault{unavailable("store.Update", 1, true), unavailable("store.Get", 2, false)}, false, false},
+		{"update not applied, read-back fails", []rgFault{unavailable("store.Update", 1, false), unavailable("store.Get", 2, false)}, false, false},
+		{"old version not destroyed", []rgFault{unavailable("secrets.DestroyVersion", 1, false)}, true, false},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			e, in := rgFaultEnv(t)
+			ctx := context.Background()
+			old := e.register(t, rgAlice, rgReq("orders", "ya29.first"))
+			in.arm(sc.faults...)
+			up, err := e.svc.Update(ctx, rgP(rgAlice), old.ID, rgNewToken("ya29.second"))
+			in.checkFired(t)
+			if (err == nil) != sc.ok {
+				t.Errorf("Update = %v; want success %v", err, sc.ok)
+			}
+			stored, gerr := e.store.Get(ctx, old.ID)
+			if gerr != nil {
+				t.Fatalf("the connector is gone after a failed update: %v", gerr)
+			}
+			if err == nil && stored.SecretVersion != up.SecretVersion {
+				t.Errorf("Update succeeded pinning %q but the store pins %q", up.SecretVersion, stored.SecretVersion)
+			}
+			sec, aerr := e.secrets.Access(ctx, old.ID, stored.SecretVersion)
+			if aerr == nil && stored.SecretVersion != old.SecretVersion && sec.Token != "ya29.second" {
+				t.Errorf("the new pinned version does not hold the new token")
+			}
+			e.noDangling(t, "after Update")
+			if sc.clean {
+				if v := e.secrets.Versions(old.ID); !slices.Equal(v, []string{stored.SecretVersion}) {
+					t.Errorf("enabled versions after Update = %q; want only the pinned %q", v, stored.SecretVersion)
+				}
+			}
+			e.sweepOrphans(t)
+			e.noOrphans(t, "after sweep")
+			e.noDangling(t, "after sweep")
+		})
+	}
+}
+
+func TestDeleteUnderFaults(t *testing.T) {
+	scenarios := []rgScenario{
+		{"no fault", nil, true, true},
+		{"lookup unavailable", []rgFault{unavailable("store.Get", 1, false)}, false, true},
+		{"delete not applied", []rgFault{unavailable("store.Delete", 1, false)}, false, true},
+		{"delete applied, outcome unknown", []rgFault{unavailable("store.Delete", 1, true)}, false, false},
+		{"secret delete fails", []rgFault{unavailable("secrets.Delete", 1, false)}, true, false},
+		{"secret deleted, then an error", []rgFault{unavailable("secrets.Delete", 1, true)}, true, true},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			e, in := rgFaultEnv(t)
+			ctx := context.Background()
+			c := e.register(t, rgAlice, rgReq("orders", "ya29.first"))
+			in.arm(sc.faults...)
+			err := e.svc.Delete(ctx, rgP(rgAlice), c.ID)
+			in.checkFired(t)
+			if (err == nil) != sc.ok {
+				t.Errorf("Delete = %v; want success %v", err, sc.ok)
+			}
+			if _, gerr := e.store.Get(ctx, c.ID); err == nil && connector.KindOf(gerr) != connector.ErrNotFound {
+				t.Errorf("Delete succeeded but Get = %v; want ErrNotFound", gerr)
+			}
+			e.noDangling(t, "after Delete")
+			if sc.clean {
+				e.noOrphans(t, "after Delete, before sweep")
+			}
+			e.sweepOrphans(t)
+			e.noOrphans(t, "after sweep")
+			e.noDangling(t, "after sweep")
+		})
+	}
+}
+
+// TestConcurrentRegisterUnderFaults races 50 registrations of one name while the secret
+// store fails some cleanups: exactly one wins, and sweep leaves no orphan.
+func TestConcurrentRegisterUnderFaults(t *testing.T) {
+	e, in := rgFaultEnv(t)
+	var faults []rgFault
+	for i := 1; i <= 50; i += 7 {
+		faults = append(faults, unavailable("secrets.Delete", i, false))
+	}
+	in.arm(faults...)
+	const n = 50
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = e.svc.Register(context.Background(), rgP(rgAlice), rgReq("contended", fmt.Sprint("ya29.", i)))
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	var other []string
+	for _, err := range errs {
+		switch connector.KindOf(err) {
+		case "":
+			wins++
+		case connector.ErrAlreadyExists:
+		default:
+			other = append(other, err.Error())
+		}
+	}
+	if wins != 1 || len(other) > 0 {
+		t.Fatalf("50 concurrent registrations: %d succeeded, other errors %q; want exactly 1 and none", wins, strings.Join(other, "; "))
+	}
+	e.noDangling(t, "after the race")
+	e.sweepOrphans(t)
+	e.noOrphans(t, "after sweep")
+	e.noDangling(t, "after sweep")
+}
