@@ -206,3 +206,23 @@ func TestIAMCredentialsFaults(t *testing.T) {
 		t.Errorf("Count after Reset and one call = %d; want 1", n)
 	}
 }
+
+// BenchmarkGenerateAccessToken measures generateAccessToken through the real REST
+// client over loopback HTTP.
+func BenchmarkGenerateAccessToken(b *testing.B) {
+	f := newFake(b)
+	c, err := credentials.NewIamCredentialsRESTClient(context.Background(),
+		option.WithEndpoint(f.URL),
+		option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: f.token(emptySA)})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := &credentialspb.GenerateAccessTokenRequest{Name: saName(bucketSA), Scope: []string{identity.CloudPlatform}, Lifetime: durationpb.New(15 * time.Minute)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.GenerateAccessToken(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -267,3 +267,46 @@ func TestDownscopeRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestImpersonatedServiceAccountFile(t *testing.T) {
+	f := newFake(t)
+	var source map[string]any
+	if err := json.Unmarshal(f.keyJSON(t, "user@zenml.io"), &source); err != nil {
+		t.Fatal(err)
+	}
+	// gcloud auth application-default login --impersonate-service-account writes this shape.
+	b, _ := json.Marshal(map[string]any{
+		"type":                              "impersonated_service_account",
+		"service_account_impersonation_url": f.URL + "/v1/projects/-/serviceAccounts/" + bucketSA + ":generateAccessToken",
+		"delegates":                         []string{},
+		"source_credentials":                source,
+	})
+	creds, err := google.CredentialsFromJSONWithType(context.Background(), b, google.ImpersonatedServiceAccount, identity.CloudPlatform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = creds.TokenSource.Token()
+	// user@zenml.io owns the project, so it holds getAccessToken on every account there.
+	if err != nil {
+		t.Fatalf("Token() = %v; want an impersonated token", err)
+	}
+	if f.Faults.Count("oauth2.token") != 1 || f.Faults.Count("iamcredentials.generateAccessToken") != 1 {
+		t.Errorf("counts = %v; want one refresh grant and one generateAccessToken", f.Faults.Counts())
+	}
+	// viewer@zenml.io does not.
+	if err := json.Unmarshal(f.keyJSON(t, "viewer@zenml.io"), &source); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(map[string]any{
+		"type":                              "impersonated_service_account",
+		"service_account_impersonation_url": f.URL + "/v1/projects/-/serviceAccounts/" + bucketSA + ":generateAccessToken",
+		"source_credentials":                source,
+	})
+	creds, err = google.CredentialsFromJSONWithType(context.Background(), b, google.ImpersonatedServiceAccount, identity.CloudPlatform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := creds.TokenSource.Token(); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("Token() as a viewer = %v; want a 403", err)
+	}
+}
