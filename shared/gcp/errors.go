@@ -77,7 +77,7 @@ func isTokenError(err error) bool {
 }
 
 // stsStatusRE matches the errors of x/oauth2's internal STS exchange, which carry no type.
-var stsStatusRE = regexp.MustCompile(`status code (\d{3}): (.*)$`)
+var stsStatusRE = regexp.MustCompile(`(?s)status code (\d{3}): (.*)$`)
 
 // classify extracts the HTTP status, Google's message and a Retry-After hint from err.
 // code is 0 when no HTTP answer came back.
@@ -108,7 +108,7 @@ func classify(err error) (code int, msg string, retryAfter time.Duration) {
 	}
 	if m := stsStatusRE.FindStringSubmatch(err.Error()); m != nil {
 		c, _ := strconv.Atoi(m[1])
-		return c, tokenErrorMessage("", "", []byte(m[2])), 0
+		return c, tokenErrorMessage("", "", []byte(strings.TrimSpace(m[2]))), 0
 	}
 	return 0, "", 0
 }
