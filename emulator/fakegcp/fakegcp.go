@@ -77,6 +77,9 @@ func Start(ctx context.Context, w *world.World, opts Options) (*Server, error) {
 	if w == nil {
 		return nil, errors.New("fakegcp: nil world")
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fakegcp: %w", err)
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -117,7 +120,7 @@ func Start(ctx context.Context, w *world.World, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("fakegcp: %w", err)
 		}
 	}
-	return s, ctx.Err()
+	return s, nil
 }
 
 // startIdentity serves the identity services and the admin API on opts.Addr.

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,7 +109,14 @@ func (s *Service) jwtBearer(w http.ResponseWriter, r *http.Request) {
 func (s *Service) refreshGrant(w http.ResponseWriter, r *http.Request) {
 	clientID, clientSecret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	if id, secret, ok := r.BasicAuth(); ok {
+		// RFC 6749 §2.3.1: both parts are form-encoded inside the Basic credentials.
 		clientID, clientSecret = id, secret
+		if v, err := url.QueryUnescape(id); err == nil {
+			clientID = v
+		}
+		if v, err := url.QueryUnescape(secret); err == nil {
+			clientSecret = v
+		}
 	}
 	if clientID == "" {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Could not determine client ID from request.")

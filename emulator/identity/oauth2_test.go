@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
 	"github.com/gcpconn/gcpconn/emulator/identity"
@@ -183,5 +184,18 @@ func TestRefreshScopes(t *testing.T) {
 	}
 	if code, body := f.postForm(t, "/token", url.Values{"grant_type": {"password"}}); code != 400 || body["error"] != "unsupported_grant_type" {
 		t.Errorf("grant_type=password = %d %v; want 400 unsupported_grant_type", code, body)
+	}
+}
+
+func TestRefreshWithBasicClientAuth(t *testing.T) {
+	f := newFake(t)
+	u, _ := f.World.FindUser("user@zenml.io")
+	conf := &oauth2.Config{ClientID: u.ClientID, ClientSecret: u.ClientSecret, Endpoint: oauth2.Endpoint{TokenURL: f.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader}}
+	tok, err := conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: u.RefreshToken}).Token()
+	if err != nil {
+		t.Fatalf("refresh with Basic client auth = %v", err)
+	}
+	if got, _ := f.Tokens.Lookup(tok.AccessToken); got.Email != "user@zenml.io" {
+		t.Errorf("token email = %q; want user@zenml.io", got.Email)
 	}
 }
