@@ -1,0 +1,77 @@
+package connector
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// credFields are the fields FuzzValidateCredentialJSON feeds, chosen by its first argument.
+var credFields = []string{FieldServiceAccountJSON, FieldUserAccountJSON, FieldExternalAccountJSON}
+
+// FuzzValidateCredentialJSON checks that credential JSON validation never panics, always
+// answers with an ErrInvalid *Error for the field, and never repeats a secret value in its
+// message. The seed corpus (testdata/fuzz/FuzzValidateCredentialJSON) holds valid and invalid
+// configs of every type whose secret values contain the marker "SECRET". Run it with
+//
+//	go test -run '^$' -fuzz FuzzValidateCredentialJSON ./shared/connector/
+func FuzzValidateCredentialJSON(f *testing.F) {
+	f.Add(uint8(0), []byte(rulesJSON(rulesSAKey(nil))))
+	f.Add(uint8(0), []byte(rulesJSON(rulesSAKey(map[string]any{"private_key": rulesPKCS1PEM(), "token_uri": "https://SECRET@oauth2.googleapis.com/token"}))))
+	f.Add(uint8(1), []byte(rulesJSON(rulesUser(nil))))
+	f.Add(uint8(2), []byte(rulesJSON(rulesExternal(map[string]any{"credential_source": rulesAWSSource(), "subject_token_type": SubjectTokenAWS4Request}))))
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		field := credFields[int(which)%len(credFields)]
+		err := ValidateCredentialJSON(field, data)
+		if err == nil {
+			return
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != ErrInvalid || e.Field != field {
+			t.Fatalf("ValidateCredentialJSON(%s) = %#v; want an ErrInvalid *Error for %s", field, err, field)
+		}
+		msg := err.Error()
+		if !utf8.ValidString(msg) || len(msg) > 2000 {
+			t.Fatalf("message is not short valid UTF-8: %q", msg)
+		}
+		if strings.Contains(msg, "SECRET") {
+			t.Fatalf("message %q repeats a secret value (marker SECRET)", msg)
+		}
+		for _, v := range fuzzSecretValues(data) {
+			if strings.Contains(msg, v) {
+				t.Fatalf("message %q repeats the secret value %q", msg, v)
+			}
+		}
+	})
+}
+
+// fuzzSecretValues returns the secret values of a credential JSON (private_key,
+// private_key_id, client_secret and refresh_token, and every line of a private key) that are
+// long and distinctive enough that a message containing one must have copied it: at least 24
+// bytes and not one of the URLs or constants that messages name.
+func fuzzSecretValues(data []byte) []string {
+	var m map[string]any
+	if json.Unmarshal(data, &m) != nil {
+		return nil
+	}
+	var out []string
+	add := func(v string) {
+		if len(v) >= 24 && !strings.Contains(v, "googleapis") && !strings.Contains(v, "urn:") &&
+			!strings.Contains(v, "gserviceaccount") && !strings.HasPrefix(v, "http") {
+			out = append(out, v)
+		}
+	}
+	for _, k := range []string{"private_key", "private_key_id", "client_secret", "refresh_token"} {
+		if v, ok := m[k].(string); ok {
+			add(v)
+			for line := range strings.SplitSeq(v, "\n") {
+				if !strings.HasPrefix(line, "-----") {
+					add(line)
+				}
+			}
+		}
+	}
+	return out
+}
