@@ -3,6 +3,8 @@ package world
 import (
 	"sort"
 	"strings"
+
+	"github.com/gcpconn/gcpconn/emulator/tokens"
 )
 
 // predefinedRoles are the Google predefined roles the fake knows, reduced to the
@@ -187,17 +189,53 @@ func (w *World) Allowed(member, permission, resource string) bool {
 			return false
 		}
 	}
-	for _, res := range w.ancestorsLocked(resource) {
+	chain := w.ancestorsLocked(resource)
+	var attrs tokens.Attributes
+	for _, res := range chain {
 		for _, b := range w.Bindings {
 			if b.Resource != res || !memberIn(member, b.Members) {
 				continue
 			}
-			if perms, ok := w.rolePermissionsLocked(b.Role); ok && anyMatch(perms, permission) {
-				return true
+			perms, ok := w.rolePermissionsLocked(b.Role)
+			if !ok || !anyMatch(perms, permission) {
+				continue
 			}
+			if b.Condition != "" {
+				if attrs == nil {
+					attrs = conditionAttributes(chain[0], permission)
+				}
+				if ok, err := tokens.EvalCondition(b.Condition, attrs); err != nil || !ok {
+					continue
+				}
+			}
+			return true
 		}
 	}
 	return false
+}
+
+// conditionAttributes are what an IAM condition sees of a request.
+func conditionAttributes(resource, permission string) tokens.Attributes {
+	service, _, _ := strings.Cut(permission, ".")
+	a := tokens.Attributes{"resource.name": resource, "resource.service": service + ".googleapis.com"}
+	parts := strings.Split(resource, "/")
+	switch {
+	case len(parts) >= 6 && parts[2] == "buckets" && parts[4] == "objects":
+		a["resource.type"] = "storage.googleapis.com/Object"
+	case len(parts) == 4 && parts[2] == "buckets":
+		a["resource.type"] = "storage.googleapis.com/Bucket"
+	case len(parts) == 2:
+		a["resource.type"] = "cloudresourcemanager.googleapis.com/Project"
+	case len(parts) == 6 && parts[4] == "clusters":
+		a["resource.type"] = "container.googleapis.com/Cluster"
+	case len(parts) == 6 && parts[4] == "repositories":
+		a["resource.type"] = "artifactregistry.googleapis.com/Repository"
+	case len(parts) == 4 && parts[2] == "secrets":
+		a["resource.type"] = "secretmanager.googleapis.com/Secret"
+	case len(parts) == 4 && parts[2] == "serviceAccounts":
+		a["resource.type"] = "iam.googleapis.com/ServiceAccount"
+	}
+	return a
 }
 
 // memberIn reports whether member is one of the binding members, directly or through a

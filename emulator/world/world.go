@@ -39,6 +39,8 @@ import (
 	"sync"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gcpconn/gcpconn/emulator/tokens"
 )
 
 // World is the state of the fake Google Cloud.
@@ -103,6 +105,11 @@ type Binding struct {
 	Resource string   `yaml:"resource" json:"resource"`
 	Role     string   `yaml:"role" json:"role"`
 	Members  []string `yaml:"members" json:"members"`
+	// Condition, when set, is an IAM condition in the CEL subset of tokens.EvalCondition;
+	// the binding applies only to requests where it holds. It sees resource.name (the
+	// requested resource, normalised), resource.type and resource.service, for example
+	// "resource.name.startsWith('projects/_/buckets/zenml-')".
+	Condition string `yaml:"condition" json:"condition,omitempty"`
 }
 
 // Bucket is a GCS bucket; Objects maps object names to their contents.
@@ -295,6 +302,9 @@ func (w *World) checkBindingLocked(b *Binding) error {
 		if !validMember(m) {
 			return fmt.Errorf("binding on %q: invalid member %q", b.Resource, m)
 		}
+	}
+	if _, err := tokens.EvalCondition(b.Condition, tokens.Attributes{}); err != nil {
+		return fmt.Errorf("binding on %q: %w", b.Resource, err)
 	}
 	return nil
 }

@@ -160,3 +160,32 @@ func TestConcurrentMutation(t *testing.T) {
 		t.Errorf("Allowed after RemoveMember = true; want false")
 	}
 }
+
+func TestConditionalBinding(t *testing.T) {
+	w := Demo()
+	err := w.AddBinding(Binding{
+		Resource:  "projects/zenml-core",
+		Role:      "roles/storage.objectViewer",
+		Members:   []string{empty},
+		Condition: "resource.name.startsWith('projects/_/buckets/zenml-kubeflow-artifact-store/objects/pipelines/')",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		resource string
+		want     bool
+	}{
+		{"projects/_/buckets/zenml-kubeflow-artifact-store/objects/pipelines/train.yaml", true},
+		{"projects/_/buckets/zenml-kubeflow-artifact-store/objects/other.yaml", false},
+		{"projects/_/buckets/zenml-bucket-sl/objects/pipelines/x", false},
+	}
+	for _, tt := range tests {
+		if got := w.Allowed(empty, "storage.objects.get", tt.resource); got != tt.want {
+			t.Errorf("Allowed(conditional, %s) = %v; want %v", tt.resource, got, tt.want)
+		}
+	}
+	if err := w.AddBinding(Binding{Resource: "projects/zenml-core", Role: "roles/viewer", Members: []string{empty}, Condition: "request.time < 5"}); err == nil {
+		t.Errorf("AddBinding(unsupported condition) = nil; want an error")
+	}
+}
