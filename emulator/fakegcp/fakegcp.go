@@ -191,6 +191,9 @@ func (s *Server) startServer(name string, ln net.Listener, h http.Handler, tlsCf
 		scheme = "https"
 		ln = tls.NewListener(ln, tlsCfg)
 	}
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		h = logRequests(s.log, name, h)
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	base := scheme + "://" + ln.Addr().String()
 	s.mu.Lock()
@@ -326,3 +329,43 @@ func (s *Server) IDToken(email, audience string) (string, error) {
 func (s *Server) KeyJSON(email string) ([]byte, error) {
 	return s.world.CredentialJSON(email)
 }
+
+// logRequests logs one debug line per request: service, method, path (never the query
+// or headers, which may carry tokens), status and duration.
+func logRequests(log *slog.Logger, service string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		log.Debug("fakegcp request", "service", service, "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "duration", time.Since(start))
+	})
+}
+
+// statusWriter records the status code; Unwrap and Flush keep http.ResponseController
+// and streaming handlers working.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

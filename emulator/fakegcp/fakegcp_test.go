@@ -6,10 +6,12 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/oauth2/google"
@@ -189,3 +191,35 @@ func TestLeafCertAndOnClose(t *testing.T) {
 		t.Errorf("second Close = %v, closers ran %d times; want nil and no re-run", err, len(order))
 	}
 }
+
+func TestDebugRequestLog(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := start(t, Options{Logger: log})
+	resp, err := http.Get(s.BaseURL() + "/tokeninfo?access_token=ya29.fake.secret-value")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if !strings.Contains(out, "path=/tokeninfo") || !strings.Contains(out, "status=400") {
+		t.Errorf("debug log = %q; want the path and status of the request", out)
+	}
+	if strings.Contains(out, "secret-value") {
+		t.Errorf("debug log contains the query's token: %q", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

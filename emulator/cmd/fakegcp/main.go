@@ -41,6 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:0", "address of the identity/metadata/OIDC/admin listener")
 	keysDir := fs.String("keys-dir", "", "directory to write credential files (EMAIL.json) and ca.pem into")
 	printWorld := fs.Bool("print-world", false, "print the demo world's YAML and exit")
+	verbose := fs.Bool("v", false, "log every request (service, method, path, status)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,7 +56,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv, err := fakegcp.Start(ctx, w, fakegcp.Options{
 		Addr:               *addr,
 		KeysDir:            *keysDir,
