@@ -175,7 +175,8 @@ func CanonicalResourceID(rt ResourceType, s, project string) (string, error) {
 // id it names. A bare name matches a listed cluster of that name in any location; an id with
 // a location matches only that location. It fails with ErrUpstreamNotFound when nothing matches
 // and with ErrInvalid when a bare name matches clusters in several locations (the message lists
-// them, so the caller can pick one).
+// them, so the caller can pick one). A project in want is ignored: check it first with
+// CanonicalResourceID.
 func MatchCluster(listed []string, want string) (string, error) {
 	w, err := ParseResourceID(KubernetesCluster, want)
 	if err != nil {
@@ -193,7 +194,8 @@ func MatchCluster(listed []string, want string) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", Errorf(ErrUpstreamNotFound, "GKE cluster %s not found or not accessible", quoteInput(w.String()))
+		return "", &Error{Kind: ErrUpstreamNotFound, Field: "resource_id",
+			Message: fmt.Sprintf("GKE cluster %s not found or not accessible", quoteInput(w.String()))}
 	case 1:
 		return found[0], nil
 	}
@@ -238,7 +240,7 @@ var idFormats = map[ResourceType]idFormat{
 	},
 	DockerRegistry: {
 		rt:    DockerRegistry,
-		title: "Artifact Registry",
+		title: "Docker registry",
 		accepted: []string{
 			"[https://]LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY[/IMAGE...] (canonical without https:// and image)",
 			"projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY",
@@ -501,10 +503,21 @@ func isRegion(s string) bool {
 	return i > 0 && len(digits) >= 1 && len(digits) <= 2 && allOf(digits, isDigit) && digits[0] != '0'
 }
 
-// isZone reports whether s is a region followed by a zone letter: us-east1-b.
+// isZone reports whether s is a region followed by a zone suffix: a letter (us-east1-b), or
+// an AI zone's ai, digits and a letter (us-central1-ai1a).
 func isZone(s string) bool {
-	n := len(s)
-	return n > 2 && s[n-2] == '-' && isLower(s[n-1]) && isRegion(s[:n-2])
+	i := strings.LastIndexByte(s, '-')
+	if i < 0 || !isRegion(s[:i]) {
+		return false
+	}
+	z := s[i+1:]
+	if ai, ok := strings.CutPrefix(z, "ai"); ok && len(ai) >= 2 && len(ai) <= 4 {
+		z = ai[len(ai)-1:]
+		if !allOf(ai[:len(ai)-1], isDigit) {
+			return false
+		}
+	}
+	return len(z) == 1 && isLower(z[0])
 }
 
 // --- docker-registry ---

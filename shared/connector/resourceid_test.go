@@ -57,6 +57,7 @@ func TestParseResourceID_Valid(t *testing.T) {
 			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1", Name: "prod"}, "us-east1/prod"},
 		{KubernetesCluster, "gke_my-project_us-east1-b_prod",
 			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1-b", Name: "prod"}, "us-east1-b/prod"},
+		{KubernetesCluster, "us-central1-ai1a/tpu", ResourceID{Type: KubernetesCluster, Location: "us-central1-ai1a", Name: "tpu"}, "us-central1-ai1a/tpu"},
 		{KubernetesCluster, strings.Repeat("c", 40), ResourceID{Type: KubernetesCluster, Name: strings.Repeat("c", 40)}, strings.Repeat("c", 40)},
 
 		// docker-registry: Artifact Registry URIs
@@ -182,6 +183,9 @@ func TestParseResourceID_Invalid(t *testing.T) {
 		{KubernetesCluster, "us-east01/my-cluster", `location "us-east01" is not a region`},
 		{KubernetesCluster, "us-east1-bb/my-cluster", `location "us-east1-bb" is not a region`},
 		{KubernetesCluster, "us-east1/a/b", "too many slashes"},
+		{KubernetesCluster, "us-central1-ai/tpu", `location "us-central1-ai" is not a region`},
+		{KubernetesCluster, "us-central1-aia/tpu", `location "us-central1-aia" is not a region`},
+		{KubernetesCluster, "us-central1-b-c/tpu", `location "us-central1-b-c" is not a region`},
 		{KubernetesCluster, "projects/my-project/clusters/prod", "a full cluster name reads projects/PROJECT_ID/locations/LOCATION/clusters/NAME"},
 		{KubernetesCluster, "projects/my-project/locations/us-east1/clusters/prod/nodePools/p", "a full cluster name reads"},
 		{KubernetesCluster, "projects/x/locations/us-east1/clusters/prod", `project id "x" must be 6 to 30 characters long`},
