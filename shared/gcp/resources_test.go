@@ -1,0 +1,128 @@
+package gcp_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+var (
+	demoBuckets = []string{
+		"gs://zenml-bucket-sl", "gs://zenml-core.appspot.com", "gs://zenml-core_cloudbuild",
+		"gs://zenml-internal-artifact-store", "gs://zenml-kubeflow-artifact-store", "gs://zenml-project-time-series-bucket",
+	}
+	demoRegistries = []string{
+		"europe-west1-docker.pkg.dev/zenml-core/test",
+		"europe-west1-docker.pkg.dev/zenml-core/zenml-core",
+		"us-central1-docker.pkg.dev/zenml-core/zenml-core",
+	}
+)
+
+func needResources(t *testing.T) {
+	t.Helper()
+	if env["GCPCONN_ENDPOINT_STORAGE"] == "" || env["GCPCONN_ENDPOINT_CONTAINER"] == "" || env["GCPCONN_ENDPOINT_ARTIFACTREGISTRY"] == "" {
+		t.Skip("the fake Google serves no resource endpoints yet (emulator/fakegcp/resources.go)")
+	}
+}
+
+func TestListResourcesOwner(t *testing.T) {
+	needResources(t)
+	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	tests := []struct {
+		rt   connector.ResourceType
+		id   string
+		want []string
+	}{
+		{connector.GCPGeneric, "", []string{project}},
+		{connector.GCSBucket, "", demoBuckets},
+		{connector.KubernetesCluster, "", []string{"us-east1/zenml-test-cluster"}},
+		{connector.DockerRegistry, "", demoRegistries},
+		{connector.GCSBucket, "gs://zenml-bucket-sl", []string{"gs://zenml-bucket-sl"}},
+		{connector.KubernetesCluster, "zenml-test-cluster", []string{"us-east1/zenml-test-cluster"}},
+		{connector.DockerRegistry, "europe-west1-docker.pkg.dev/zenml-core/test", []string{"europe-west1-docker.pkg.dev/zenml-core/test"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.rt)+" "+tt.id, func(t *testing.T) {
+			got, err := google.ListResources(context.Background(), g, tt.rt, tt.id)
+			if err != nil {
+				t.Fatalf("ListResources(%s, %q) = %v", tt.rt, tt.id, err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("ListResources(%s, %q) = %v; want %v", tt.rt, tt.id, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestListResourcesGCROnlyWhenRegisteredWithOne(t *testing.T) {
+	needResources(t)
+	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	g.Connector.ResourceID = "eu.gcr.io/zenml-core"
+	got, err := google.ListResources(context.Background(), g, connector.DockerRegistry, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]string{"eu.gcr.io/zenml-core"}, demoRegistries...)
+	if !slices.Equal(got, want) {
+		t.Errorf("registries of a connector registered with eu.gcr.io = %v; want %v", got, want)
+	}
+}
+
+func TestListResourcesDenied(t *testing.T) {
+	needResources(t)
+	empty := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)}, connector.Config{})
+	imp := grant(connector.Impersonation, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)}, connector.Config{TargetPrincipal: bucketSA})
+	tests := []struct {
+		name    string
+		g       connector.Grant
+		rt      connector.ResourceType
+		id      string
+		want    connector.Kind
+		wantMsg string
+	}{
+		{"empty: project", empty, connector.GCPGeneric, "", connector.ErrUpstreamDenied, "does not have permission"},
+		{"empty: buckets", empty, connector.GCSBucket, "", connector.ErrUpstreamDenied, "storage.buckets.list"},
+		{"empty: clusters", empty, connector.KubernetesCluster, "", connector.ErrUpstreamDenied, "container.clusters.list"},
+		{"empty: registries", empty, connector.DockerRegistry, "", connector.ErrUpstreamDenied, "artifactregistry"},
+		{"impersonation: cannot list buckets", imp, connector.GCSBucket, "", connector.ErrUpstreamDenied, "storage.buckets.list"},
+		{"impersonation: other bucket", imp, connector.GCSBucket, "gs://zenml-internal-artifact-store", connector.ErrUpstreamDenied, "zenml-internal-artifact-store"},
+		{"maven repository", grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
+			connector.DockerRegistry, "us-central1-docker.pkg.dev/zenml-core/zenml-maven", connector.ErrInvalid, "not a Docker registry"},
+		{"missing cluster", grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
+			connector.KubernetesCluster, "nope", connector.ErrUpstreamNotFound, "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := google.ListResources(context.Background(), tt.g, tt.rt, tt.id)
+			if got := connector.KindOf(err); got != tt.want {
+				t.Fatalf("ListResources kind = %q (%v); want %q", got, err, tt.want)
+			}
+			if msg := connector.MessageOf(err); !strings.Contains(msg, tt.wantMsg) {
+				t.Errorf("message = %q; want Google's text mentioning %q", msg, tt.wantMsg)
+			}
+		})
+	}
+	// The impersonated account does reach its own bucket.
+	got, err := google.ListResources(context.Background(), imp, connector.GCSBucket, "gs://zenml-bucket-sl")
+	if err != nil || !slices.Equal(got, []string{"gs://zenml-bucket-sl"}) {
+		t.Errorf("impersonation on its bucket = %v, %v; want [gs://zenml-bucket-sl]", got, err)
+	}
+}
+
+func TestCluster(t *testing.T) {
+	needResources(t)
+	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	info, err := google.Cluster(context.Background(), g, "zenml-test-cluster")
+	if err != nil {
+		t.Fatalf("Cluster = %v", err)
+	}
+	// zenml-test-cluster allows external traffic on its DNS endpoint, which the fake serves
+	// at a loopback address with the cluster CA (GCPCONN_GKE_DNS_ENDPOINTS).
+	if info.ID != "us-east1/zenml-test-cluster" || !strings.HasPrefix(info.Server, "https://127.0.0.1:") ||
+		!strings.Contains(info.CertificateAuthority, "BEGIN CERTIFICATE") {
+		t.Errorf("Cluster = %+v; want the DNS endpoint's loopback address and the cluster CA", info)
+	}
+}
