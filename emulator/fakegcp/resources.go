@@ -1,9 +1,129 @@
 package fakegcp
 
-// startResources starts the resource services (storage, container, artifact registry,
-// secret manager, resource manager, docker registry), each on its own listener via
-// s.serve, and records their endpoints with s.setEnv. Start calls it after the identity
-// services are up. This file belongs to the emulator-resources engineer.
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gcpconn/gcpconn/emulator/artifacts"
+	"github.com/gcpconn/gcpconn/emulator/gcs"
+	"github.com/gcpconn/gcpconn/emulator/gke"
+	"github.com/gcpconn/gcpconn/emulator/projects"
+	"github.com/gcpconn/gcpconn/emulator/secrets"
+	"github.com/gcpconn/gcpconn/emulator/world"
+)
+
+// startResources starts the resource services, each on its own loopback
+// listener, and records their endpoints for Env:
+//
+//	storage           GCPCONN_ENDPOINT_STORAGE          (clients use BASE/storage/v1/)
+//	container         GCPCONN_ENDPOINT_CONTAINER        (+ one TLS Kubernetes API server per cluster;
+//	                  GCPCONN_GKE_DNS_ENDPOINTS maps DNS endpoint names to their 127.0.0.1:PORT)
+//	artifactregistry  GCPCONN_ENDPOINT_ARTIFACTREGISTRY
+//	docker            GCPCONN_DOCKER_REGISTRY_HOST      (TLS with the fake's CA; host:port)
+//	secretmanager     GCPCONN_ENDPOINT_SECRETMANAGER    (notifications to Options.PubSubEmulatorHost,
+//	                  else Options.PushURL, else none)
+//	resourcemanager   GCPCONN_ENDPOINT_RESOURCEMANAGER
+//
+// Start calls it after the identity services are up.
 func (s *Server) startResources() error {
+	logf := func(format string, args ...any) { s.log.Warn(fmt.Sprintf(format, args...)) }
+
+	storage, err := gcs.New(gcs.Options{World: s.world, Auth: s.guard, Faults: s.faults})
+	if err != nil {
+		return err
+	}
+	s.onClose(func() error { storage.Close(); return nil })
+	base, err := s.serve("storage", storage, false)
+	if err != nil {
+		return err
+	}
+	s.setEnv("GCPCONN_ENDPOINT_STORAGE", base)
+
+	clusters, err := gke.New(gke.Options{World: s.world, Auth: s.guard, Faults: s.faults, Now: s.opts.Now, Logf: logf,
+		DNSCert: func(host string) (tls.Certificate, error) { return s.leafCert(host) }})
+	if err != nil {
+		return err
+	}
+	s.onClose(clusters.Close)
+	var projectList []world.Project
+	s.world.View(func(w *world.World) { projectList = append(projectList, w.Projects...) })
+	if err := clusters.Start(projectList); err != nil {
+		return err
+	}
+	if base, err = s.serve("container", clusters, false); err != nil {
+		return err
+	}
+	s.setEnv("GCPCONN_ENDPOINT_CONTAINER", base)
+	if m := clusters.DNSEndpoints(); len(m) > 0 {
+		pairs := make([]string, 0, len(m))
+		for host, addr := range m {
+			pairs = append(pairs, host+"="+addr)
+		}
+		sort.Strings(pairs)
+		s.setEnv("GCPCONN_GKE_DNS_ENDPOINTS", strings.Join(pairs, ","))
+	}
+
+	registry, err := artifacts.New(artifacts.Options{World: s.world, Auth: s.guard, Faults: s.faults, Created: s.opts.Now().UTC().Truncate(time.Second)})
+	if err != nil {
+		return err
+	}
+	if base, err = s.serve("artifactregistry", registry, false); err != nil {
+		return err
+	}
+	s.setEnv("GCPCONN_ENDPOINT_ARTIFACTREGISTRY", base)
+	if base, err = s.serve("docker", registry.Registry(), true); err != nil {
+		return err
+	}
+	s.setEnv("GCPCONN_DOCKER_REGISTRY_HOST", strings.TrimPrefix(base, "https://"))
+
+	var notifier secrets.Notifier
+	switch {
+	case s.opts.PubSubEmulatorHost != "":
+		ps, err := secrets.NewPubSubNotifier(context.Background(), s.opts.PubSubEmulatorHost)
+		if err != nil {
+			return err
+		}
+		s.onClose(ps.Close)
+		notifier = ps
+	case s.opts.PushURL != "":
+		notifier = &secrets.PushNotifier{URL: s.opts.PushURL, Now: s.opts.Now}
+	}
+	sm, err := secrets.New(secrets.Options{World: s.world, Auth: s.guard, Faults: s.faults, Notifier: notifier, Now: s.opts.Now, Logf: logf})
+	if err != nil {
+		return err
+	}
+	if base, err = s.serve("secretmanager", sm, false); err != nil {
+		return err
+	}
+	s.setEnv("GCPCONN_ENDPOINT_SECRETMANAGER", base)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // fires SECRET_ROTATE when rotation times come
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				sm.Tick(context.Background(), s.opts.Now())
+			}
+		}
+	}()
+	s.onClose(func() error { close(stop); <-done; return nil })
+
+	crm, err := projects.New(projects.Options{World: s.world, Auth: s.guard, Faults: s.faults})
+	if err != nil {
+		return err
+	}
+	if base, err = s.serve("resourcemanager", crm, false); err != nil {
+		return err
+	}
+	s.setEnv("GCPCONN_ENDPOINT_RESOURCEMANAGER", base)
 	return nil
 }

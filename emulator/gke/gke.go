@@ -23,16 +23,17 @@
 // "127.0.0.1:PORT": a kubeconfig built as https://{endpoint} reaches it. When a
 // cluster has dns_endpoint, dnsEndpointConfig.endpoint is a GKE-style name
 // ("gke-<16 hex>-<project number>.<location>.gke.goog", allowExternalTraffic
-// true) that does not resolve here; the API server certificate covers it, and
+// true) that does not resolve here; the API server presents a certificate for
+// it (from Options.DNSCert, the fake's "public" CA, when set), and
 // Server.DNSEndpoints maps each such name to its 127.0.0.1:PORT so that a
 // client that prefers the DNS endpoint can dial it (the fake's composition
-// exports the map as GCPCONN_GKE_DNS_ENDPOINTS). Unlike Google's, the DNS
-// endpoint's certificate is signed by the cluster CA, not a public CA.
+// exports the map as GCPCONN_GKE_DNS_ENDPOINTS).
 package gke
 
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -79,6 +80,10 @@ type Options struct {
 	Now func() time.Time
 	// Logf receives operational messages (dropped if nil). Never secrets.
 	Logf func(format string, args ...any)
+	// DNSCert, when set, issues the certificate served for a cluster's DNS
+	// endpoint name, standing in for Google's publicly trusted one (the fake's
+	// own CA). Without it the cluster CA signs the DNS name too.
+	DNSCert func(host string) (tls.Certificate, error)
 }
 
 // Server is the fake container API (an http.Handler) and the owner of every
@@ -218,6 +223,13 @@ func (s *Server) api(c world.Cluster) (*apiServer, error) {
 		return nil, fmt.Errorf("gke: cluster %s: %w", res, err)
 	}
 	a := &apiServer{gke: s, resource: res, created: now, ca: ca, dnsName: dnsName}
+	if dnsName != "" && s.opts.DNSCert != nil {
+		cert, err := s.opts.DNSCert(dnsName)
+		if err != nil {
+			return nil, fmt.Errorf("gke: DNS endpoint certificate for %s: %w", res, err)
+		}
+		a.dnsCert = &cert
+	}
 	if err := a.start(); err != nil {
 		return nil, fmt.Errorf("gke: %w", err)
 	}

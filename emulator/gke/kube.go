@@ -18,8 +18,9 @@ type apiServer struct {
 	resource string // projects/P/locations/L/clusters/C
 	created  time.Time
 	ca       *clusterCA
-	addr     string // 127.0.0.1:PORT
-	dnsName  string // DNS endpoint name, when the cluster has one
+	addr     string           // 127.0.0.1:PORT
+	dnsName  string           // DNS endpoint name, when the cluster has one
+	dnsCert  *tls.Certificate // served for dnsName when set
 	srv      *http.Server
 	handler  http.Handler
 }
@@ -36,8 +37,13 @@ func (a *apiServer) start() error {
 	}
 	a.handler = h
 	a.srv = &http.Server{
-		Handler:           h,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{a.ca.leaf}, MinVersion: tls.VersionTLS12},
+		Handler: h,
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if a.dnsCert != nil && strings.EqualFold(hello.ServerName, a.dnsName) {
+				return a.dnsCert, nil
+			}
+			return &a.ca.leaf, nil
+		}},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          quietLog(),
 	}
