@@ -1,0 +1,98 @@
+package connector_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+func TestVersionID(t *testing.T) {
+	for in, want := range map[string]string{"projects/p/secrets/s/versions/3": "3", "3": "3", "": ""} {
+		if got := connector.VersionID(in); got != want {
+			t.Errorf("VersionID(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// TestRefreshLifecycle walks one connector through the events Secret Manager sends, in the
+// core (the HTTP test sends the same events in Pub/Sub push format).
+func TestRefreshLifecycle(t *testing.T) {
+	g := &swGoogle{}
+	s, sec := swService(t, g)
+	ids := swRegister(t, s, "c", 1, swDefaultKey)
+	id := ids[0]
+	ctx := context.Background()
+	get := func() *connector.Connector {
+		t.Helper()
+		c, err := s.Store.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := get()
+	v1 := c.SecretVersion
+	vals, _ := sec.Access(ctx, id, v1)
+	v2, _ := sec.AddVersion(ctx, id, vals)
+	ev := func(typ, version string) connector.SecretEvent {
+		return connector.SecretEvent{Type: typ, ConnectorID: id, Secret: "projects/p/secrets/connector-" + id, Version: version}
+	}
+
+	steps := []struct {
+		name      string
+		ev        connector.SecretEvent
+		wantPin   string
+		wantState connector.State
+		wantErr   bool
+	}{
+		{"add newer version", ev(connector.EventVersionAdd, v2), v2, connector.StateOK, false},
+		{"duplicate add", ev(connector.EventVersionAdd, v2), v2, connector.StateOK, false},
+		{"stale add of the old version", ev(connector.EventVersionAdd, v1), v2, connector.StateOK, false},
+		{"disable unpinned", ev(connector.EventVersionDisable, v1), v2, connector.StateOK, false},
+		{"destroy pinned", ev(connector.EventVersionDestroy, v2), v2, connector.StateDisabled, false},
+		{"duplicate destroy", ev(connector.EventVersionDestroy, v2), v2, connector.StateDisabled, false},
+		{"enable pinned again", ev(connector.EventVersionEnable, v2), v2, connector.StateOK, false},
+		{"secret deleted", ev(connector.EventSecretDelete, ""), v2, connector.StateDisabled, false},
+		{"unknown event type", ev("SECRET_UPDATE", ""), v2, connector.StateDisabled, false},
+		{"unknown connector", connector.SecretEvent{Type: connector.EventVersionAdd, ConnectorID: "nope", Version: "9"}, v2, connector.StateDisabled, false},
+		{"foreign secret", connector.SecretEvent{Type: connector.EventVersionAdd, Version: "9"}, v2, connector.StateDisabled, false},
+	}
+	for _, st := range steps {
+		err := s.Refresh(ctx, st.ev)
+		if (err != nil) != st.wantErr {
+			t.Fatalf("%s: Refresh = %v; want error %v", st.name, err, st.wantErr)
+		}
+		c := get()
+		if c.SecretVersion != st.wantPin || c.Status.State != st.wantState {
+			t.Fatalf("%s: pinned %q state %q (%s); want %q %q", st.name, c.SecretVersion, c.Status.State, c.Status.Error, st.wantPin, st.wantState)
+		}
+	}
+
+	// Google unavailable while verifying a new version: the event must be retried.
+	v3, _ := sec.AddVersion(ctx, id, vals)
+	g.TokenFunc = func(context.Context, connector.Grant) (connector.Token, error) {
+		return connector.Token{}, connector.Errorf(connector.ErrUpstreamUnavailable, "busy")
+	}
+	c = get()
+	c.Status = connector.Status{State: connector.StateOK}
+	if err := s.Store.Update(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Refresh(ctx, ev(connector.EventVersionAdd, v3)); connector.KindOf(err) != connector.ErrUpstreamUnavailable {
+		t.Errorf("Refresh with Google unavailable = %v; want upstream_unavailable (retry)", err)
+	}
+	if got := get().SecretVersion; got != v2 {
+		t.Errorf("pinned after failed refresh = %q; want %q", got, v2)
+	}
+	// A rotate event records rotation due exactly once.
+	g.TokenFunc = nil
+	if err := s.Refresh(ctx, ev(connector.EventSecretRotate, "")); err != nil || !get().Status.RotationDue {
+		t.Errorf("Refresh(SECRET_ROTATE) = %v, rotation due %v; want nil, true", err, get().Status.RotationDue)
+	}
+	rev := get().Revision
+	_ = s.Refresh(ctx, ev(connector.EventSecretRotate, ""))
+	if get().Revision != rev {
+		t.Errorf("a duplicate SECRET_ROTATE wrote again")
+	}
+}

@@ -1,0 +1,322 @@
+package connector_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/store"
+)
+
+// swGoogle stands in for Google in sweep and refresh tests: Token calls TokenFunc when set
+// and tracks how many calls are in flight at once.
+type swGoogle struct {
+	TokenFunc func(ctx context.Context, g connector.Grant) (connector.Token, error)
+	calls     atomic.Int64
+	inFlight  atomic.Int64
+	maxFlight atomic.Int64
+}
+
+func (f *swGoogle) Token(ctx context.Context, g connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+	f.calls.Add(1)
+	n := f.inFlight.Add(1)
+	defer f.inFlight.Add(-1)
+	for {
+		m := f.maxFlight.Load()
+		if n <= m || f.maxFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if f.TokenFunc != nil {
+		return f.TokenFunc(ctx, g)
+	}
+	return connector.Token{Value: "ya29.sweep", Expiry: time.Now().Add(time.Hour)}, nil
+}
+
+func (f *swGoogle) ListResources(ctx context.Context, g connector.Grant, rt connector.ResourceType, id string) ([]string, error) {
+	if id != "" {
+		return []string{id}, nil
+	}
+	return []string{"x"}, nil
+}
+
+func (f *swGoogle) Cluster(ctx context.Context, g connector.Grant, id string) (connector.ClusterInfo, error) {
+	return connector.ClusterInfo{ID: id, Server: "https://10.0.0.1"}, nil
+}
+
+var (
+	swKeyOnce sync.Once
+	swKeyPEM  string
+)
+
+func swKeyJSON(email string) map[string]any {
+	swKeyOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		swKeyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	})
+	return map[string]any{"type": "service_account", "project_id": "demo-project", "private_key_id": "k1",
+		"private_key": swKeyPEM, "client_email": email, "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}
+}
+
+const swOwner = "owner@example.com"
+
+func swService(t testing.TB, g connector.Google) (*connector.Service, *store.MemorySecrets) {
+	t.Helper()
+	sec := store.NewMemorySecrets()
+	return &connector.Service{Store: store.NewMemory(), Secrets: sec, Google: g,
+		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, sec
+}
+
+// swRegister registers n service-account connectors (without verification) named
+// PREFIX-0..n-1 and returns their ids.
+func swRegister(t testing.TB, s *connector.Service, prefix string, n int, keyJSON func(i int) map[string]any) []string {
+	t.Helper()
+	no := false
+	ids := make([]string, n)
+	for i := range n {
+		c, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
+			Name: fmt.Sprintf("%s-%d", prefix, i), AuthMethod: connector.ServiceAccount,
+			Configuration: map[string]any{"project_id": "demo-project", "service_account_json": keyJSON(i)},
+			Verify:        &no,
+		})
+		if err != nil {
+			t.Fatalf("Register %s-%d: %v", prefix, i, err)
+		}
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+func swDefaultKey(int) map[string]any { return swKeyJSON("sa@demo-project.iam.gserviceaccount.com") }
+
+func TestSweepRecordsStatus(t *testing.T) {
+	g := &swGoogle{}
+	s, _ := swService(t, g)
+	ids := swRegister(t, s, "c", 30, swDefaultKey)
+	failing := map[string]bool{"c-3": true, "c-17": true}
+	g.TokenFunc = func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
+		time.Sleep(2 * time.Millisecond)
+		if failing[gr.Connector.Name] {
+			return connector.Token{}, connector.Errorf(connector.ErrUpstreamDenied, "Permission denied for %s", gr.Connector.Name)
+		}
+		return connector.Token{Value: "ya29.ok", Expiry: time.Now().Add(time.Hour)}, nil
+	}
+	rep, err := s.Sweep(context.Background(), connector.SweepOptions{Concurrency: 4})
+	if err != nil {
+		t.Fatalf("Sweep = %v", err)
+	}
+	if rep.Checked != 30 || rep.OK != 28 || rep.Failed != 2 || rep.Skipped != 0 {
+		t.Errorf("Sweep report = %+v; want checked 30, ok 28, failed 2", rep)
+	}
+	if m := g.maxFlight.Load(); m > 4 {
+		t.Errorf("Sweep ran %d checks at once; want at most 4", m)
+	}
+	for i, id := range ids {
+		c, err := s.Store.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := connector.StateOK
+		if failing[c.Name] {
+			want = connector.StateError
+		}
+		if c.Status.State != want || c.Status.CheckedAt.IsZero() {
+			t.Errorf("connector %d status = %+v; want %s with checked_at", i, c.Status, want)
+		}
+		if want == connector.StateError && !strings.Contains(c.Status.Error, "Permission denied") {
+			t.Errorf("connector %d error = %q; want Google's denial", i, c.Status.Error)
+		}
+	}
+}
+
+func TestSweepPerConnectorTimeout(t *testing.T) {
+	g := &swGoogle{}
+	s, _ := swService(t, g)
+	swRegister(t, s, "c", 3, swDefaultKey)
+	g.TokenFunc = func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
+		if gr.Connector.Name == "c-1" {
+			<-ctx.Done() // hangs until the per-connector deadline
+			return connector.Token{}, ctx.Err()
+		}
+		return connector.Token{Value: "ya29.ok", Expiry: time.Now().Add(time.Hour)}, nil
+	}
+	rep, err := s.Sweep(context.Background(), connector.SweepOptions{Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Sweep = %v", err)
+	}
+	if rep.OK != 2 || rep.Failed != 1 {
+		t.Errorf("Sweep with one hanging connector = %+v; want ok 2, failed 1", rep)
+	}
+	c, _ := s.Store.GetByName(context.Background(), "c-1")
+	if c.Status.State != connector.StateError || !strings.Contains(c.Status.Error, "did not finish") {
+		t.Errorf("hanging connector status = %+v; want an error saying it did not finish", c.Status)
+	}
+}
+
+func TestSweepTwiceAtOnce(t *testing.T) {
+	g := &swGoogle{TokenFunc: func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
+		time.Sleep(time.Millisecond)
+		return connector.Token{Value: "ya29.ok", Expiry: time.Now().Add(time.Hour)}, nil
+	}}
+	s, _ := swService(t, g)
+	ids := swRegister(t, s, "c", 40, swDefaultKey)
+	var wg sync.WaitGroup
+	reps := make([]connector.SweepReport, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reps[i], errs[i] = s.Sweep(context.Background(), connector.SweepOptions{Concurrency: 8})
+		}()
+	}
+	wg.Wait()
+	for i := range 2 {
+		if errs[i] != nil || len(reps[i].Errors) != 0 {
+			t.Errorf("concurrent Sweep %d = %+v, %v; want no errors", i, reps[i], errs[i])
+		}
+		if reps[i].OK+reps[i].Skipped != 40 {
+			t.Errorf("concurrent Sweep %d = %+v; want every connector ok or skipped", i, reps[i])
+		}
+	}
+	for _, id := range ids {
+		if c, _ := s.Store.Get(context.Background(), id); c.Status.State != connector.StateOK {
+			t.Errorf("connector %s after two sweeps: %+v; want ok", id, c.Status)
+		}
+	}
+}
+
+func TestSweepSkipsDisabledAndRemovesOrphans(t *testing.T) {
+	g := &swGoogle{}
+	s, sec := swService(t, g)
+	clock := time.Now().Add(-time.Hour) // secrets created an hour ago
+	sec.Now = func() time.Time { return clock }
+	ids := swRegister(t, s, "c", 3, swDefaultKey)
+	ctx := context.Background()
+
+	// c-0 is disabled: sweep leaves it alone.
+	c0, _ := s.Store.Get(ctx, ids[0])
+	c0.Status = connector.Status{State: connector.StateDisabled, Error: "pinned version destroyed"}
+	if err := s.Store.Update(ctx, c0); err != nil {
+		t.Fatal(err)
+	}
+	// An orphan secret (its connector is gone) and a fresh one (a registration in flight).
+	if _, err := sec.AddVersion(ctx, "gone-connector", connector.Secrets{Token: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	clock = time.Now()
+	if _, err := sec.AddVersion(ctx, "in-flight", connector.Secrets{Token: "y"}); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := s.Sweep(ctx, connector.SweepOptions{})
+	if err != nil {
+		t.Fatalf("Sweep = %v", err)
+	}
+	if rep.Checked != 2 || rep.Skipped != 1 || rep.OrphansRemoved != 1 {
+		t.Errorf("Sweep = %+v; want checked 2, skipped 1 (disabled), orphans removed 1", rep)
+	}
+	if c0, _ = s.Store.Get(ctx, ids[0]); c0.Status.State != connector.StateDisabled {
+		t.Errorf("disabled connector after sweep: %+v; want still disabled", c0.Status)
+	}
+	left, _ := sec.ListConnectorIDs(ctx)
+	for _, id := range left {
+		if id == "gone-connector" {
+			t.Errorf("orphan secret survived the sweep")
+		}
+	}
+	if len(left) != 4 {
+		t.Errorf("secrets after sweep = %v; want the 3 connectors' and the in-flight one", left)
+	}
+	rep, _ = s.Sweep(ctx, connector.SweepOptions{KeepOrphans: true})
+	if rep.OrphansRemoved != 0 {
+		t.Errorf("Sweep(KeepOrphans) removed %d", rep.OrphansRemoved)
+	}
+}
+
+// raceStore makes the first Update of each connector lose to a concurrent writer.
+type raceStore struct {
+	connector.Store
+	mu   sync.Mutex
+	lost map[string]bool
+}
+
+func (r *raceStore) Update(ctx context.Context, c *connector.Connector) error {
+	r.mu.Lock()
+	first := !r.lost[c.ID]
+	r.lost[c.ID] = true
+	r.mu.Unlock()
+	if first {
+		cur, err := r.Store.Get(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		cur.Description = "edited meanwhile"
+		if err := r.Store.Update(ctx, cur); err != nil {
+			return err
+		}
+	}
+	return r.Store.Update(ctx, c)
+}
+
+func TestSweepRetriesConflicts(t *testing.T) {
+	g := &swGoogle{}
+	s, _ := swService(t, g)
+	ids := swRegister(t, s, "c", 5, swDefaultKey)
+	s.Store = &raceStore{Store: s.Store, lost: map[string]bool{}}
+	rep, err := s.Sweep(context.Background(), connector.SweepOptions{})
+	if err != nil || rep.OK != 5 {
+		t.Fatalf("Sweep with conflicts = %+v, %v; want 5 ok", rep, err)
+	}
+	for _, id := range ids {
+		c, _ := s.Store.Get(context.Background(), id)
+		if c.Status.State != connector.StateOK || c.Description != "edited meanwhile" {
+			t.Errorf("connector after conflict retry: %+v, description %q; want ok and the concurrent edit kept", c.Status, c.Description)
+		}
+	}
+}
+
+func TestSweepListFailure(t *testing.T) {
+	s, _ := swService(t, &swGoogle{})
+	s.Store = failingList{s.Store}
+	if _, err := s.Sweep(context.Background(), connector.SweepOptions{}); connector.KindOf(err) != connector.ErrUpstreamUnavailable {
+		t.Errorf("Sweep with a failing store = %v; want upstream_unavailable", err)
+	}
+}
+
+type failingList struct{ connector.Store }
+
+func (failingList) List(context.Context, connector.Filter, connector.Page) ([]*connector.Connector, string, error) {
+	return nil, "", connector.Errorf(connector.ErrUpstreamUnavailable, "firestore down")
+}
+
+func TestAuthorizeOperator(t *testing.T) {
+	s, _ := swService(t, &swGoogle{})
+	for _, tc := range []struct {
+		email string
+		want  error
+	}{
+		{"admin@example.com", nil},
+		{"ADMIN@example.com", nil},
+		{"owner@example.com", connector.ErrPermission},
+		{"", connector.ErrUnauthenticated},
+	} {
+		if err := s.AuthorizeOperator(connector.Principal{Email: tc.email}); !errors.Is(err, tc.want) && !(err == nil && tc.want == nil) {
+			t.Errorf("AuthorizeOperator(%q) = %v; want %v", tc.email, err, tc.want)
+		}
+	}
+}
