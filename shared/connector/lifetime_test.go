@@ -1,0 +1,104 @@
+package connector
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLifetimeAt(t *testing.T) {
+	conn := func(m AuthMethod, expSeconds int, expiresIn time.Duration) *Connector {
+		c := &Connector{Name: "c", AuthMethod: m, ExpirationSeconds: expSeconds}
+		if expiresIn != 0 {
+			c.ExpiresAt = rulesNow.Add(expiresIn)
+		}
+		return c
+	}
+	tests := []struct {
+		name        string
+		c           *Connector
+		requested   int
+		wantApplied time.Duration
+		wantReason  string // substring; "" means no reason
+	}{
+		{"impersonation default", conn(Impersonation, 0, 0), 0, time.Hour, "no lifetime requested: the impersonation default of 1h0m0s"},
+		{"impersonation shorter", conn(Impersonation, 0, 0), 900, 15 * time.Minute, ""},
+		{"impersonation exactly max", conn(Impersonation, 0, 0), 3600, time.Hour, ""},
+		{"impersonation exactly min", conn(Impersonation, 0, 0), 600, 10 * time.Minute, ""},
+		{"impersonation below min", conn(Impersonation, 0, 0), 60, 10 * time.Minute, "impersonation tokens last at least 10m0s"},
+		{"impersonation above max", conn(Impersonation, 0, 0), 43200, time.Hour, "impersonation tokens last at most 1h0m0s"},
+		{"huge request", conn(Impersonation, 0, 0), 1 << 40, time.Hour, "at most 1h0m0s"},
+		{"connector default", conn(Impersonation, 1200, 0), 0, 20 * time.Minute, "the connector's expiration_seconds of 20m0s"},
+		{"request beats connector default", conn(Impersonation, 1200, 0), 1800, 30 * time.Minute, ""},
+		{"service account shorter", conn(ServiceAccount, 0, 0), 1800, 30 * time.Minute, ""},
+		{"service account above max", conn(ServiceAccount, 0, 0), 7200, time.Hour, "service-account tokens last at most 1h0m0s"},
+		{"user account fixed", conn(UserAccount, 0, 0), 600, time.Hour, "user-account tokens come from a refresh grant, which Google issues for 1h0m0s"},
+		{"user account default", conn(UserAccount, 0, 0), 0, time.Hour, "no lifetime requested: user-account tokens always last 1h0m0s"},
+		{"user account as requested", conn(UserAccount, 0, 0), 3600, time.Hour, ""},
+		{"implicit fixed", conn(Implicit, 0, 0), 900, time.Hour, "implicit tokens come from the service's own credentials"},
+		{"external account fixed", conn(ExternalAccount, 0, 0), 7200, time.Hour, "external-account tokens come from an STS exchange"},
+		{"oauth2 token default", conn(OAuth2Token, 0, 40*time.Minute), 0, 40 * time.Minute, "hand out their stored token as is; it expires at 2026-11-22T03:40:00Z, in 40m0s"},
+		{"oauth2 token shorter request", conn(OAuth2Token, 0, 40*time.Minute), 600, 40 * time.Minute, "it expires at"},
+		{"oauth2 token matching request", conn(OAuth2Token, 0, 40*time.Minute), 2400, 40 * time.Minute, ""},
+		{"oauth2 token sub-second expiry", conn(OAuth2Token, 0, 40*time.Minute+300*time.Millisecond), 0, 40 * time.Minute, "in 40m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lt, err := tt.c.LifetimeAt(tt.requested, rulesNow)
+			if err != nil {
+				t.Fatalf("LifetimeAt(%d) = %v; want no error", tt.requested, err)
+			}
+			if lt.Applied != tt.wantApplied {
+				t.Errorf("LifetimeAt(%d).Applied = %s; want %s", tt.requested, lt.Applied, tt.wantApplied)
+			}
+			if want := min(tt.requested, maxRequestSeconds); lt.Requested != time.Duration(want)*time.Second {
+				t.Errorf("LifetimeAt(%d).Requested = %s; want %ds", tt.requested, lt.Requested, want)
+			}
+			if (tt.wantReason == "") != (lt.Reason == "") || !strings.Contains(lt.Reason, tt.wantReason) {
+				t.Errorf("LifetimeAt(%d).Reason = %q; want %q", tt.requested, lt.Reason, tt.wantReason)
+			}
+			if lt.Reason == "" && lt.Requested != lt.Applied {
+				t.Errorf("LifetimeAt(%d) applied %s without a reason", tt.requested, lt.Applied)
+			}
+		})
+	}
+}
+
+func TestLifetimeAtRefuses(t *testing.T) {
+	tests := []struct {
+		name      string
+		c         *Connector
+		requested int
+		wantKind  Kind
+		wantMsg   string
+	}{
+		{"negative", &Connector{AuthMethod: Impersonation}, -1, ErrInvalid, "lifetime_seconds must be 0 (the default) or a positive number of seconds; got -1"},
+		{"token expired", &Connector{Name: "tmp", AuthMethod: OAuth2Token, ExpiresAt: rulesNow.Add(-time.Second)}, 0, ErrFailedPrecondition,
+			`the oauth2 token of connector "tmp" expired at 2026-11-22T02:59:59Z; update the connector with a fresh token`},
+		{"token nearly expired", &Connector{Name: "tmp", AuthMethod: OAuth2Token, ExpiresAt: rulesNow.Add(4*time.Minute + 59*time.Second)}, 0, ErrFailedPrecondition,
+			"in 4m59s; tokens with less than 5m0s left are not handed out"},
+		{"token without expiry", &Connector{Name: "tmp", AuthMethod: OAuth2Token}, 0, ErrFailedPrecondition, "has no expires_at"},
+		{"unknown method", &Connector{Name: "tmp", AuthMethod: "magic"}, 0, ErrInternal, `unknown auth method "magic"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.c.LifetimeAt(tt.requested, rulesNow)
+			if KindOf(err) != tt.wantKind || !strings.Contains(MessageOf(err), tt.wantMsg) {
+				t.Errorf("LifetimeAt(%d) = %v (%s); want %s containing %q", tt.requested, err, KindOf(err), tt.wantKind, tt.wantMsg)
+			}
+		})
+	}
+	// Exactly MinTokenRemaining left is still served.
+	c := &Connector{AuthMethod: OAuth2Token, ExpiresAt: rulesNow.Add(MinTokenRemaining)}
+	if lt, err := c.LifetimeAt(0, rulesNow); err != nil || lt.Applied != MinTokenRemaining {
+		t.Errorf("LifetimeAt(0) with exactly %s left = %v, %v; want %s", MinTokenRemaining, lt.Applied, err, MinTokenRemaining)
+	}
+}
+
+func TestLifetimeUsesWallClock(t *testing.T) {
+	c := &Connector{AuthMethod: OAuth2Token, ExpiresAt: time.Now().Add(2 * time.Hour)}
+	lt, err := c.Lifetime(0)
+	if err != nil || lt.Applied <= time.Hour || lt.Applied > 2*time.Hour {
+		t.Errorf("Lifetime(0) = %v, %v; want about 2h", lt.Applied, err)
+	}
+}

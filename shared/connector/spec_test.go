@@ -1,0 +1,156 @@
+package connector
+
+import (
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestSpecAuthMethods checks every auth method's required and secret fields as the spec
+// publishes them, and its lifetimes.
+func TestSpecAuthMethods(t *testing.T) {
+	tests := []struct {
+		method       AuthMethod
+		fields       []string
+		required     []string
+		secret       []string
+		min, def, mx int // 0: no lifetime settings
+		implicit     string
+	}{
+		{Implicit, []string{"project_id", "generate_temporary_tokens"}, []string{"project_id"}, nil, 3600, 3600, 3600, "always"},
+		{UserAccount, []string{"project_id", "user_account_json", "generate_temporary_tokens"}, []string{"project_id", "user_account_json"},
+			[]string{"user_account_json"}, 3600, 3600, 3600, ""},
+		{ServiceAccount, []string{"project_id", "service_account_json", "generate_temporary_tokens"}, []string{"service_account_json"},
+			[]string{"service_account_json"}, 600, 3600, 3600, ""},
+		{ExternalAccount, []string{"project_id", "external_account_json", "generate_temporary_tokens"}, []string{"project_id", "external_account_json"},
+			[]string{"external_account_json"}, 3600, 3600, 3600, "ambient-source"},
+		{OAuth2Token, []string{"project_id", "token", "service_account_email"}, []string{"project_id", "token"}, []string{"token"}, 0, 0, 0, ""},
+		{Impersonation, []string{"project_id", "service_account_json", "target_principal", "delegates", "generate_temporary_tokens"},
+			[]string{"project_id", "target_principal"}, []string{"service_account_json"}, 600, 3600, 3600, "keyless"},
+	}
+	spec := Spec()
+	if len(spec.AuthMethods) != len(tests) {
+		t.Fatalf("Spec() has %d auth methods; want %d", len(spec.AuthMethods), len(tests))
+	}
+	for i, tt := range tests {
+		t.Run(string(tt.method), func(t *testing.T) {
+			am, ok := spec.AuthMethodSpec(tt.method)
+			if !ok || spec.AuthMethods[i].AuthMethod != tt.method {
+				t.Fatalf("Spec().AuthMethods[%d] = %q; want %q", i, spec.AuthMethods[i].AuthMethod, tt.method)
+			}
+			s := am.ConfigSchema
+			props := s["properties"].(map[string]any)
+			var fields, secret []string
+			for name, p := range props {
+				fields = append(fields, name)
+				pm := p.(map[string]any)
+				if pm["format"] == "password" {
+					secret = append(secret, name)
+					if pm["writeOnly"] != true {
+						t.Errorf("secret field %s lacks writeOnly: true", name)
+					}
+				}
+				if pm["title"] == "" || pm["description"] == "" || pm["type"] == nil {
+					t.Errorf("field %s lacks a title, description or type", name)
+				}
+			}
+			slices.Sort(fields)
+			want := slices.Sorted(slices.Values(tt.fields))
+			if !slices.Equal(fields, want) {
+				t.Errorf("%s fields = %v; want %v", tt.method, fields, want)
+			}
+			slices.Sort(secret)
+			if !slices.Equal(secret, tt.secret) {
+				t.Errorf("%s secret fields = %v; want %v", tt.method, secret, tt.secret)
+			}
+			var required []string
+			for _, r := range s["required"].([]any) {
+				required = append(required, r.(string))
+			}
+			if !slices.Equal(required, tt.required) {
+				t.Errorf("%s required = %v; want %v", tt.method, required, tt.required)
+			}
+			if s["additionalProperties"] != false || s["type"] != "object" {
+				t.Errorf("%s schema must be a closed object", tt.method)
+			}
+			lifetimes := []*int{am.MinExpirationSeconds, am.DefaultExpirationSeconds, am.MaxExpirationSeconds}
+			for j, want := range []int{tt.min, tt.def, tt.mx} {
+				if got := lifetimes[j]; (want == 0) != (got == nil) || (got != nil && *got != want) {
+					t.Errorf("%s lifetime %d = %v; want %d", tt.method, j, got, want)
+				}
+			}
+			if am.Implicit != tt.implicit || am.RequiresExpiresAt != (tt.method == OAuth2Token) {
+				t.Errorf("%s implicit %q, requires expires_at %v", tt.method, am.Implicit, am.RequiresExpiresAt)
+			}
+		})
+	}
+}
+
+func TestSpecResourceTypes(t *testing.T) {
+	spec := Spec()
+	want := map[ResourceType]bool{GCPGeneric: false, GCSBucket: true, KubernetesCluster: true, DockerRegistry: true}
+	if len(spec.ResourceTypes) != len(want) {
+		t.Fatalf("Spec() has %d resource types; want 4", len(spec.ResourceTypes))
+	}
+	for i, rt := range spec.ResourceTypes {
+		if rt.ResourceType != ResourceTypes[i] || rt.SupportsInstances != want[rt.ResourceType] {
+			t.Errorf("resource type %d = %q (instances %v); want %q (%v)", i, rt.ResourceType, rt.SupportsInstances, ResourceTypes[i], want[ResourceTypes[i]])
+		}
+		if rt.Name == "" || rt.Description == "" || len(rt.IDFormats) == 0 || !slices.Equal(rt.AuthMethods, AuthMethods) {
+			t.Errorf("resource type %q is missing a name, description, id formats or auth methods", rt.ResourceType)
+		}
+	}
+	if _, ok := spec.ResourceTypeSpec("vm"); ok {
+		t.Errorf("ResourceTypeSpec(vm) found a type")
+	}
+	if _, ok := spec.AuthMethodSpec("password"); ok {
+		t.Errorf("AuthMethodSpec(password) found a method")
+	}
+}
+
+// TestSpecJSON checks the wire form: snake_case keys, and values that callers cannot change
+// for the next caller.
+func TestSpecJSON(t *testing.T) {
+	b, err := json.Marshal(Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"connector_type":"gcp"`, `"resource_types":[`, `"supports_instances":true`, `"auth_methods":[`,
+		`"config_schema":{`, `"format":"password"`, `"writeOnly":true`, `"min_expiration_seconds":600`, `"default_expiration_seconds":3600`,
+		`"max_expiration_seconds":3600`, `"requires_expires_at":true`, `"additionalProperties":false`} {
+		if !strings.Contains(string(b), key) {
+			t.Errorf("json.Marshal(Spec()) lacks %s", key)
+		}
+	}
+	s := Spec()
+	*s.AuthMethods[5].MaxExpirationSeconds = 1
+	s.AuthMethods[0].ConfigSchema["properties"].(map[string]any)["project_id"] = nil
+	s.ResourceTypes[1].IDFormats[0] = "changed"
+	again := Spec()
+	if *again.AuthMethods[5].MaxExpirationSeconds != MaxLifetimeSeconds || again.AuthMethods[0].ConfigSchema["properties"].(map[string]any)["project_id"] == nil ||
+		again.ResourceTypes[1].IDFormats[0] == "changed" {
+		t.Errorf("changing one Spec() value changed the next")
+	}
+}
+
+// TestSpecPatternsAgreeWithValidation checks that the schema's project and service account
+// email patterns accept exactly what validation accepts, on samples of both kinds.
+func TestSpecPatternsAgreeWithValidation(t *testing.T) {
+	project := regexp.MustCompile(projectIDPattern)
+	for _, p := range []string{"my-project", "example.com:my-project", "abcdef", "a23456789012345678901234567890",
+		"abcde", "a234567890123456789012345678901", "my-project-", "1project", "My-project", "my_project", "example:my-project", ":my-project"} {
+		if got, want := project.MatchString(p), checkProject(p) == ""; got != want {
+			t.Errorf("project %q: schema pattern says %v, validation says %v", p, got, want)
+		}
+	}
+	email := regexp.MustCompile(saEmailPattern)
+	for _, e := range []string{"ci@my-project.iam.gserviceaccount.com", "my-project@appspot.gserviceaccount.com",
+		"123-compute@developer.gserviceaccount.com", "CI@p.iam.gserviceaccount.com", "ci@gmail.com", "@p.iam.gserviceaccount.com",
+		"ci@p.iam.gserviceaccount.com.evil.com", "a_b@p.iam.gserviceaccount.com"} {
+		if got, want := email.MatchString(e), saEmailProblem(e) == ""; got != want {
+			t.Errorf("email %q: schema pattern says %v, validation says %v", e, got, want)
+		}
+	}
+}
