@@ -183,9 +183,6 @@ func (c *call) fail(err error) {
 	writeError(c.ctx, c.w, c.a.log(), c.entry, err)
 }
 
-// errTooLarge marks a body over the cap.
-var errTooLarge = errors.New("request body too large")
-
 // decode reads the JSON body into v strictly: one object, no unknown fields, at most
 // MaxBodyBytes. An empty body is allowed only when emptyOK. On failure it answers the
 // request and returns false.

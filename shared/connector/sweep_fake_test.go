@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
