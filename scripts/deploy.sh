@@ -228,7 +228,7 @@ done
 # --- Firestore -------------------------------------------------------------------------------
 ensure gcloud firestore databases describe --database="$database" "${P[@]}" :: \
 	gcloud firestore databases create --database="$database" --location="$fs_location" \
-	--type=firestore-native --delete-protection "${P[@]}"
+	--type=firestore-native --delete-protection --enable-pitr "${P[@]}"
 # Composite indexes for Store.List (filters + order by name), the same as infra/firestore.tf.
 indexes=(
 	"field-path=auth_method,order=ascending field-path=name,order=ascending"
@@ -298,18 +298,20 @@ invoke refresh "serviceAccount:$events_sa"
 
 # --- sweep schedule ----------------------------------------------------------------------------
 job=(http gcpconn-sweep "${P[@]}" --location="$region" --schedule="$schedule" --time-zone=Etc/UTC
-	--uri="$base_url/sweep" --http-method=POST --headers=Content-Type=application/json --message-body='{}'
+	--uri="$base_url/sweep" --http-method=POST --message-body='{}'
 	--oidc-service-account-email="$scheduler_sa" --oidc-token-audience="$audience"
 	--attempt-deadline=540s --max-retry-attempts=1)
+# create takes --headers, update --update-headers.
+create_job=(gcloud scheduler jobs create "${job[@]}" --headers=Content-Type=application/json)
+update_job=(gcloud scheduler jobs update "${job[@]}" --update-headers=Content-Type=application/json)
 if $dry_run; then
 	printf 'if %s >/dev/null 2>&1; then %s; else %s; fi\n' \
 		"$(show gcloud scheduler jobs describe gcpconn-sweep "${P[@]}" --location="$region")" \
-		"$(show gcloud scheduler jobs update "${job[@]}")" \
-		"$(show gcloud scheduler jobs create "${job[@]}")"
+		"$(show "${update_job[@]}")" "$(show "${create_job[@]}")"
 elif gcloud scheduler jobs describe gcpconn-sweep "${P[@]}" --location="$region" >/dev/null 2>&1; then
-	run gcloud scheduler jobs update "${job[@]}"
+	run "${update_job[@]}"
 else
-	run gcloud scheduler jobs create "${job[@]}"
+	run "${create_job[@]}"
 fi
 
 if $dry_run; then
