@@ -13,6 +13,7 @@ import (
 // Sweep defaults.
 const (
 	DefaultSweepConcurrency = 16
+	MaxSweepConcurrency     = 256
 	DefaultSweepTimeout     = 30 * time.Second
 	maxStatusRetries        = 5
 	maxSweepErrors          = 20
@@ -21,7 +22,8 @@ const (
 // SweepOptions tune Service.Sweep. The zero value is the default sweep.
 type SweepOptions struct {
 	// Concurrency is how many connectors are checked at once; 0 means
-	// DefaultSweepConcurrency (GCPCONN_SWEEP_CONCURRENCY overrides it at the edge).
+	// DefaultSweepConcurrency (GCPCONN_SWEEP_CONCURRENCY overrides it at the edge); values
+	// above MaxSweepConcurrency are capped.
 	Concurrency int
 	// Timeout bounds the check of one connector; 0 means DefaultSweepTimeout. A connector that
 	// has not answered in time is recorded as failed, the sweep goes on.
@@ -70,6 +72,7 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultSweepConcurrency
 	}
+	o.Concurrency = min(o.Concurrency, MaxSweepConcurrency)
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultSweepTimeout
 	}
