@@ -248,18 +248,32 @@ func decode(snap *firestore.DocumentSnapshot) (*connector.Connector, error) {
 	return fromDoc(snap.Ref.ID, &d), nil
 }
 
-// GetByName returns the connector named name.
+// GetByName returns the connector named name: two point reads (its name document, then the
+// connector), which cost the same however many connectors there are.
 func (f *Firestore) GetByName(ctx context.Context, name string) (*connector.Connector, error) {
-	it := f.docs.Where("name", "==", name).Limit(1).Documents(ctx)
-	defer it.Stop()
-	snap, err := it.Next()
-	if errors.Is(err, iterator.Done) {
+	if name == "" {
+		return nil, notFoundName(name)
+	}
+	snap, err := f.names.Doc(nameKey(name)).Get(ctx)
+	if status.Code(err) == codes.NotFound {
 		return nil, notFoundName(name)
 	}
 	if err != nil {
 		return nil, fsError("get connector by name", err)
 	}
-	return decode(snap)
+	var n fsName
+	if err := snap.DataTo(&n); err != nil || !validID(n.ID) {
+		return nil, connector.Errorf(connector.ErrInternal, "store: name document of %q is malformed", name)
+	}
+	c, err := f.Get(ctx, n.ID)
+	if err == nil && c.Name != name {
+		// Renamed between the two reads: the name is free now.
+		return nil, notFoundName(name)
+	}
+	if connector.KindOf(err) == connector.ErrNotFound {
+		return nil, notFoundName(name) // deleted between the two reads
+	}
+	return c, err
 }
 
 // List returns one page of the connectors matching f, ordered by name.
