@@ -41,6 +41,7 @@ type deployment struct {
 	ServiceAccount string
 	Env            map[string]string
 	Ingress        string
+	LatestTraffic  bool   // a deploy moves all traffic to the new revision (ends a rollback pin)
 	HTTP           bool   // HTTP trigger
 	NoUnauth       bool   // --no-allow-unauthenticated given (gcloud only)
 	AllowUnauth    bool   // anything that would allow unauthenticated calls
@@ -142,13 +143,35 @@ func checkDeployments(t *testing.T, deployer string, deps []deployment, want exp
 		if d.ServiceAccount != want.serviceAccount {
 			t.Errorf("%s: %s service account = %q; want %q", deployer, name, d.ServiceAccount, want.serviceAccount)
 		}
-		if d.Ingress == "" {
-			t.Errorf("%s: %s has no explicit ingress setting", deployer, name)
+		// Callers reach the user-facing functions from anywhere (IAM still applies); sweep and
+		// refresh are only called by Cloud Scheduler and Eventarc, from inside the project.
+		wantIngress := "all"
+		if d.EntryPoint == "Sweep" || eps[d.EntryPoint] == KindCloudEvent {
+			wantIngress = "internal-only"
+		}
+		if got := ingressName(d.Ingress); got != wantIngress {
+			t.Errorf("%s: %s ingress = %q; want %s", deployer, name, d.Ingress, wantIngress)
+		}
+		if !d.LatestTraffic {
+			t.Errorf("%s: %s deploys do not move traffic to the latest revision, so an upgrade after a rollback would not take effect", deployer, name)
 		}
 		if got := diffEnv(d.Env, want.env); got != "" {
 			t.Errorf("%s: %s env differs from the service contract:\n%s", deployer, name, got)
 		}
 	}
+}
+
+// ingressName spells Terraform's and gcloud's ingress values the gcloud way.
+func ingressName(v string) string {
+	switch v {
+	case "ALLOW_ALL":
+		return "all"
+	case "ALLOW_INTERNAL_ONLY":
+		return "internal-only"
+	case "ALLOW_INTERNAL_AND_GCLB":
+		return "internal-and-gclb"
+	}
+	return v
 }
 
 func diffEnv(got, want map[string]string) string {
@@ -204,6 +227,7 @@ func gcloudDeployment(t *testing.T, words []string) deployment {
 		d.ServiceAccount = v
 	}
 	_, d.HTTP = flags["trigger-http"]
+	_, d.LatestTraffic = flags["serve-all-traffic-latest-revision"]
 	_, d.NoUnauth = flags["no-allow-unauthenticated"]
 	_, d.AllowUnauth = flags["allow-unauthenticated"]
 	if d.Topic != "" {

@@ -67,6 +67,7 @@ func TestTerraformDeploysEveryEntryPoint(t *testing.T) {
 			sc := block(t, in, "service_config")
 			d.ServiceAccount = str(t, sc, "service_account_email")
 			d.Ingress = str(t, sc, "ingress_settings")
+			d.LatestTraffic = str(t, sc, "all_traffic_on_latest_revision") == "true"
 			env, err := sc.StringMap("environment_variables")
 			if err != nil {
 				t.Fatal(err)
