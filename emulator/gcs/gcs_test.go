@@ -21,6 +21,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/emulator/auth"
+	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/gcs"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
@@ -431,5 +432,79 @@ func TestBucketAddedAtRunTime(t *testing.T) {
 	// reaches it: Google's "denied (or it may not exist)".
 	if _, err := read(ctx, c, "late", "x"); code(err) != 403 {
 		t.Errorf("read late/x after RemoveBucket error = %v; want 403", err)
+	}
+}
+
+// TestBoundaryListPrefix checks Google's recipe for prefix-scoped listing:
+// the objectListPrefix API attribute is evaluated against the list request's
+// prefix parameter.
+func TestBoundaryListPrefix(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b := &tokens.Boundary{Rules: []tokens.Rule{
+		{
+			Resource:    "//storage.googleapis.com/projects/_/buckets/b1",
+			Permissions: []string{"inRole:roles/storage.objectViewer"},
+			Condition:   "resource.name.startsWith('projects/_/buckets/b1/objects/data/') || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('data/')",
+		},
+	}}
+	c := f.client(t, f.token(admin, b))
+	list := func(prefix string) ([]string, error) {
+		var names []string
+		it := c.Bucket("b1").Objects(ctx, &storage.Query{Prefix: prefix})
+		for {
+			o, err := it.Next()
+			if errors.Is(err, iterator.Done) {
+				return names, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, o.Name)
+		}
+	}
+	if got, err := list("data/"); err != nil || strings.Join(got, ",") != "data/a.txt" {
+		t.Errorf("list b1 prefix data/ = %v, %v; want [data/a.txt]", got, err)
+	}
+	for _, prefix := range []string{"", "other/"} {
+		if _, err := list(prefix); code(err) != 403 {
+			t.Errorf("list b1 prefix %q error = %v; want 403", prefix, err)
+		}
+	}
+}
+
+func TestFaultInjection(t *testing.T) {
+	w, err := world.Parse([]byte(worldYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := tokens.NewRegistry(time.Now)
+	fs := faults.New()
+	defer fs.Close()
+	srv, err := gcs.New(gcs.Options{World: w, Auth: &auth.Guard{World: w, Tokens: reg}, Faults: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	tok := reg.Issue(tokens.Token{Member: "serviceAccount:" + admin, Email: admin, Expiry: time.Now().Add(time.Hour)})
+	fs.Set("storage.buckets.get", faults.Fault{Status: http.StatusServiceUnavailable, Times: 1})
+	var codes []int
+	for range 2 {
+		req, _ := http.NewRequest("GET", hs.URL+"/storage/v1/b/b1", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+	}
+	if codes[0] != 503 || codes[1] != 200 {
+		t.Errorf("GET bucket twice with one injected 503 = %v; want [503 200]", codes)
+	}
+	if n := fs.Count("storage.buckets.get"); n != 2 {
+		t.Errorf("Count(storage.buckets.get) = %d; want 2", n)
 	}
 }
