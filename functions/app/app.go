@@ -35,7 +35,11 @@ import (
 	"strings"
 	"sync"
 
+	"cloud.google.com/go/firestore"
+	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"google.golang.org/api/option"
+
 	"github.com/gcpconn/gcpconn/functions/httpapi"
 	"github.com/gcpconn/gcpconn/shared/callerauth"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
@@ -189,11 +193,35 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 	switch cfg.Store {
 	case StoreMemory:
 		svc.Store, svc.Secrets = store.NewMemory(), store.NewMemorySecrets()
+	case StoreGoogle:
+		// Firestore honours FIRESTORE_EMULATOR_HOST; both clients use the service's own
+		// credentials (ADC: the metadata server, GCE_METADATA_HOST locally).
+		fs, err := firestore.NewClientWithDatabase(ctx, cfg.Project, cfg.FirestoreDatabase)
+		if err != nil {
+			return nil, fmt.Errorf("app: firestore.NewClientWithDatabase: %w", err)
+		}
+		var opts []option.ClientOption
+		if ep := strings.TrimSpace(os.Getenv(EnvSecretManagerEndpoint)); ep != "" {
+			opts = append(opts, option.WithEndpoint(ep))
+		}
+		sm, err := secretmanager.NewRESTClient(ctx, opts...)
+		if err != nil {
+			fs.Close()
+			return nil, fmt.Errorf("app: secretmanager.NewRESTClient: %w", err)
+		}
+		svc.Store = store.NewFirestore(fs, Collection)
+		svc.Secrets = store.NewSecretManager(sm, cfg.Project, store.SecretManagerOptions{Topic: cfg.SecretTopic})
 	default:
-		return nil, fmt.Errorf("app: store %q is not available in this build", cfg.Store)
+		return nil, fmt.Errorf("app: unknown store %q", cfg.Store)
 	}
 	return svc, nil
 }
+
+// Collection is the Firestore collection of connectors.
+const Collection = "connectors"
+
+// EnvSecretManagerEndpoint overrides Secret Manager's REST endpoint (the fake locally).
+const EnvSecretManagerEndpoint = "GCPCONN_ENDPOINT_SECRETMANAGER"
 
 var defaultApp = sync.OnceValue(func() *App {
 	cfg, err := ConfigFromEnv(os.Getenv)

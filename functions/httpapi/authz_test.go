@@ -27,7 +27,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		return e.token(map[string]string{"other": other, "user": user, "owner": owner, "admin": admin}[caller])
 	}
-	event := pushBody("SECRET_ROTATE", "projects/demo-project/secrets/connector-nope", "")
+	event := pushBody("SECRET_ROTATE", "projects/demo-project/secrets/gcpconn-nope", "")
 
 	for _, fn := range []struct {
 		name  string

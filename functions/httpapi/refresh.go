@@ -8,15 +8,12 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/store"
 )
-
-// SecretIDPrefix is how the Secret Manager store names a connector's secret:
-// projects/P/secrets/SecretIDPrefix+CONNECTOR_ID. Secrets without it (and without a
-// connector_id label) are not gcpconn's, and their events are ignored.
-const SecretIDPrefix = "connector-"
 
 // Refresh is the CloudEvent function behind Secret Manager notifications (Pub/Sub
 // messagePublished events). It returns an error, so that Pub/Sub redelivers the event, only
@@ -118,11 +115,13 @@ func secretEvent(p pubsubPush, id string) connector.SecretEvent {
 	}
 	_ = json.Unmarshal(p.Message.Data, &data) // best effort: attributes carry what matters
 	ev := connector.SecretEvent{
-		Type:        attrs["eventType"],
-		Secret:      attrs["secretId"],
-		Version:     attrs["versionId"],
-		MessageID:   id,
-		PublishTime: p.Message.PublishTime,
+		Type:      attrs["eventType"],
+		Secret:    attrs["secretId"],
+		Version:   attrs["versionId"],
+		MessageID: id,
+	}
+	if t, err := time.Parse(time.RFC3339Nano, p.Message.PublishTime); err == nil {
+		ev.PublishTime = t
 	}
 	if ev.MessageID == "" {
 		ev.MessageID = p.messageID()
@@ -142,11 +141,13 @@ func secretEvent(p pubsubPush, id string) connector.SecretEvent {
 	} else {
 		ev.Version = ""
 	}
-	ev.ConnectorID = data.Labels["connector_id"]
+	// The Secret Manager store names a connector's secret store.SecretPrefix + id and labels
+	// it store.ConnectorLabel=id; other secrets are not gcpconn's, and their events are ignored.
+	ev.ConnectorID = data.Labels[store.ConnectorLabel]
 	if ev.ConnectorID == "" {
 		short := ev.Secret[strings.LastIndexByte(ev.Secret, '/')+1:]
-		if strings.HasPrefix(short, SecretIDPrefix) {
-			ev.ConnectorID = strings.TrimPrefix(short, SecretIDPrefix)
+		if id, ok := strings.CutPrefix(short, store.SecretPrefix); ok {
+			ev.ConnectorID = id
 		}
 	}
 	return ev

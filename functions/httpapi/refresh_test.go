@@ -36,7 +36,7 @@ func pushBody(eventType, secret, version string) map[string]any {
 func TestRefreshPinsNewVersion(t *testing.T) {
 	e := newEnv(t)
 	id := e.register("alpha", nil)
-	secret := "projects/demo-project/secrets/connector-" + id
+	secret := "projects/demo-project/secrets/gcpconn-" + id
 	ctx := context.Background()
 	c, _ := e.svc.Store.Get(ctx, id)
 	old, _ := e.secrets.Access(ctx, id, c.SecretVersion)
@@ -117,8 +117,8 @@ func TestRefreshPinsNewVersion(t *testing.T) {
 	// Events about secrets that are not a connector's, or about deleted connectors, are dropped.
 	for _, b := range []map[string]any{
 		pushBody("SECRET_VERSION_ADD", "projects/demo-project/secrets/unrelated", "1"),
-		pushBody("SECRET_VERSION_ADD", "projects/demo-project/secrets/connector-gone", "1"),
-		pushBody("TOPIC_CONFIGURED", "projects/demo-project/secrets/connector-"+id, ""),
+		pushBody("SECRET_VERSION_ADD", "projects/demo-project/secrets/gcpconn-gone", "1"),
+		pushBody("TOPIC_CONFIGURED", "projects/demo-project/secrets/gcpconn-"+id, ""),
 	} {
 		if r := e.do("POST", "/refresh", e.token(admin), b); r.status != http.StatusNoContent {
 			t.Errorf("POST /refresh unrelated = %d %s; want 204", r.status, r.raw)
@@ -129,7 +129,7 @@ func TestRefreshPinsNewVersion(t *testing.T) {
 func TestRefreshEncodings(t *testing.T) {
 	e := newEnv(t)
 	id := e.register("alpha", nil)
-	secret := "projects/demo-project/secrets/connector-" + id
+	secret := "projects/demo-project/secrets/gcpconn-" + id
 	push := pushBody("SECRET_ROTATE", secret, "")
 	raw, _ := json.Marshal(push)
 
@@ -172,7 +172,7 @@ func TestRefreshEncodings(t *testing.T) {
 func TestRefreshCloudEventFunction(t *testing.T) {
 	e := newEnv(t)
 	id := e.register("alpha", nil)
-	secret := "projects/demo-project/secrets/connector-" + id
+	secret := "projects/demo-project/secrets/gcpconn-" + id
 	ev := event.New()
 	ev.SetID("evt-3")
 	ev.SetType("google.cloud.pubsub.topic.v1.messagePublished")
@@ -203,10 +203,10 @@ func TestSecretEvent(t *testing.T) {
 		want    connector.SecretEvent
 		mutated func(p map[string]any)
 	}{
-		{"version add", pushBody("SECRET_VERSION_ADD", "projects/p/secrets/connector-abc", "7"),
-			connector.SecretEvent{Type: "SECRET_VERSION_ADD", ConnectorID: "abc", Secret: "projects/p/secrets/connector-abc", Version: "7"}, nil},
-		{"rotate", pushBody("SECRET_ROTATE", "projects/p/secrets/connector-abc", ""),
-			connector.SecretEvent{Type: "SECRET_ROTATE", ConnectorID: "abc", Secret: "projects/p/secrets/connector-abc"}, nil},
+		{"version add", pushBody("SECRET_VERSION_ADD", "projects/p/secrets/gcpconn-abc", "7"),
+			connector.SecretEvent{Type: "SECRET_VERSION_ADD", ConnectorID: "abc", Secret: "projects/p/secrets/gcpconn-abc", Version: "7"}, nil},
+		{"rotate", pushBody("SECRET_ROTATE", "projects/p/secrets/gcpconn-abc", ""),
+			connector.SecretEvent{Type: "SECRET_ROTATE", ConnectorID: "abc", Secret: "projects/p/secrets/gcpconn-abc"}, nil},
 		{"foreign secret", pushBody("SECRET_VERSION_ADD", "projects/p/secrets/db-password", "1"),
 			connector.SecretEvent{Type: "SECRET_VERSION_ADD", Secret: "projects/p/secrets/db-password", Version: "1"}, nil},
 	} {

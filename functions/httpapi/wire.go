@@ -393,7 +393,7 @@ type pubsubPush struct {
 		Attributes  map[string]string `json:"attributes"`
 		MessageID   string            `json:"messageId"`
 		MessageID2  string            `json:"message_id"`
-		PublishTime time.Time         `json:"publishTime"`
+		PublishTime string            `json:"publishTime"` // RFC 3339; may be absent
 	} `json:"message"`
 	Subscription string `json:"subscription"`
 }

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/gcpconn/gcpconn/shared/cloudlog"
+)
+
+func TestMain(m *testing.M) {
+	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
+	os.Exit(m.Run())
+}
+
+func envOf(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+
+func TestConfigFromEnv(t *testing.T) {
+	cfg, err := ConfigFromEnv(envOf(map[string]string{
+		"GCPCONN_AUDIENCE": "https://gcpconn.test", "GCPCONN_ADMINS": " Admin@Example.com, ops@example.com ,",
+		"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "true", "GCPCONN_MAX_BODY_BYTES": "4096", "GCPCONN_SWEEP_CONCURRENCY": "8",
+		"GCPCONN_ENDPOINT_OAUTH2": "http://127.0.0.1:9/",
+	}))
+	if err != nil {
+		t.Fatalf("ConfigFromEnv = %v", err)
+	}
+	if cfg.Store != StoreMemory || cfg.FirestoreDatabase != "(default)" || cfg.Issuer != "https://accounts.google.com" ||
+		!cfg.AllowImplicit || cfg.MaxBodyBytes != 4096 || cfg.SweepConcurrency != 8 ||
+		strings.Join(cfg.Admins, ",") != "admin@example.com,ops@example.com" {
+		t.Errorf("ConfigFromEnv = %+v", cfg)
+	}
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"no audience", map[string]string{}, "GCPCONN_AUDIENCE"},
+		{"bad store", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_STORE": "disk"}, "GCPCONN_STORE"},
+		{"google without project", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_STORE": "google"}, "GCPCONN_PROJECT"},
+		{"bad bool", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "yes please"}, "GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"},
+		{"bad body cap", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_BODY_BYTES": "12"}, "GCPCONN_MAX_BODY_BYTES"},
+		{"bad concurrency", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_SWEEP_CONCURRENCY": "0"}, "GCPCONN_SWEEP_CONCURRENCY"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := ConfigFromEnv(envOf(tc.env)); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ConfigFromEnv(%v) = %v; want an error naming %s", tc.env, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestServiceBuiltOnceLazily(t *testing.T) {
+	cfg, err := ConfigFromEnv(envOf(map[string]string{"GCPCONN_AUDIENCE": "a"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil))
+	s1, err1 := a.Service()
+	s2, err2 := a.Service()
+	if err1 != nil || err2 != nil || s1 == nil || s1 != s2 {
+		t.Fatalf("Service() twice = %p %v, %p %v; want one service", s1, err1, s2, err2)
+	}
+}
+
+func TestBadConfigAnswers500(t *testing.T) {
+	cfg, cfgErr := ConfigFromEnv(envOf(map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_STORE": "disk"}))
+	var logs bytes.Buffer
+	a := New(cfg, cfgErr, cloudlog.New(&logs, nil))
+	// Authentication comes first: give the API an authenticator that accepts anyone.
+	a.API.Auth = acceptAll{}
+	w := httptest.NewRecorder()
+	a.API.List(w, httptest.NewRequest("GET", "/list", nil))
+	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), "disk") {
+		t.Errorf("List with a bad configuration = %d %s; want a generic 500", w.Code, w.Body.String())
+	}
+	if !strings.Contains(logs.String(), "GCPCONN_STORE") {
+		t.Errorf("configuration error not logged: %s", logs.String())
+	}
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gcpconn/gcpconn/functions/httpapi"
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+func TestMain(m *testing.M) {
+	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
+	os.Exit(m.Run())
+}
+
+func TestHandlerTarget(t *testing.T) {
+	api := &httpapi.API{Service: func(context.Context) (*connector.Service, error) { return &connector.Service{}, nil }}
+	for _, tc := range []struct {
+		target, path string
+		wantAllow    string // the target's methods, seen in its 405 answer to GET... or "" for 404
+		wantStatus   int
+	}{
+		{"", "/mint-token", "POST", 405},
+		{"", "/register", "POST, PUT, DELETE", 405},
+		{"", "/MintToken", "", 404},
+		{"MintToken", "/", "POST", 405},
+		{"MintToken", "/anything", "POST", 405},
+		{"mint-token", "/", "POST", 405},
+		{"List", "/", "", 500}, // GET reaches List, which has no authenticator here
+	} {
+		h, err := handler(api, tc.target)
+		if err != nil {
+			t.Fatalf("handler(%q) = %v", tc.target, err)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", tc.path, nil))
+		if w.Code != tc.wantStatus || w.Header().Get("Allow") != tc.wantAllow {
+			t.Errorf("FUNCTION_TARGET=%q GET %s = %d Allow %q; want %d Allow %q", tc.target, tc.path, w.Code, w.Header().Get("Allow"), tc.wantStatus, tc.wantAllow)
+		}
+	}
+	if _, err := handler(api, "Nope"); err == nil || !strings.Contains(err.Error(), "MintToken") {
+		t.Errorf("handler(Nope) = %v; want an error listing the functions", err)
+	}
+}
+
+func buildServe(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "serve")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestStartup runs the binary and prints how long it takes from process start to the first
+// served request (DESIGN §7 wants under 200 ms; no timed assertion).
+func TestStartup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildServe(t)
+	for _, mode := range []string{"default", "framework"} {
+		t.Run(mode, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			args := []string{"-addr", addr}
+			if mode == "framework" {
+				addr = freeAddr(t)
+				args = []string{"-addr", addr, "-framework"}
+			}
+			cmd := exec.Command(bin, args...)
+			cmd.Env = append(os.Environ(), "GCPCONN_AUDIENCE=https://gcpconn.test", "GCPCONN_JWKS_URL=http://127.0.0.1:1/certs")
+			stdout, _ := cmd.StdoutPipe()
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				_ = cmd.Process.Signal(os.Interrupt)
+				done := make(chan error, 1)
+				go func() { done <- cmd.Wait() }()
+				select {
+				case <-done:
+				case <-time.After(5 * time.Second):
+					_ = cmd.Process.Kill()
+					<-done
+				}
+			}()
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading the serving line: %v", err)
+			}
+			base := strings.Fields(strings.TrimPrefix(line, "serving "))[0]
+			path := "/list"
+			if mode == "framework" {
+				path = "/List"
+			}
+			var resp *http.Response
+			for i := 0; i < 200; i++ {
+				if resp, err = http.Get(base + path); err == nil {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err != nil {
+				t.Fatalf("GET %s%s: %v", base, path, err)
+			}
+			took := time.Since(start)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("GET %s without a token = %d; want 401", path, resp.StatusCode)
+			}
+			t.Logf("%s mode: process start to first served request: %s", mode, took.Round(time.Millisecond))
+		})
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
