@@ -29,28 +29,35 @@ type Key struct {
 
 // Key returns the service account's key, generating it on first use.
 func (w *World) Key(email string) (*Key, error) {
-	email = strings.ToLower(email)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, ok := w.findServiceAccountLocked(email); !ok {
+	sa, ok := w.FindServiceAccount(email)
+	if !ok {
 		return nil, fmt.Errorf("key for %q: no such service account", email)
 	}
-	if k, ok := w.keys[email]; ok {
+	w.mu.RLock()
+	k, ok := w.keys[sa.Email]
+	w.mu.RUnlock()
+	if ok {
 		return k, nil
 	}
+	// Generate outside the lock (it takes a while); the first key stored wins.
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return nil, fmt.Errorf("generate key for %q: %w", email, err)
+		return nil, fmt.Errorf("generate key for %q: %w", sa.Email, err)
 	}
 	id := make([]byte, 20)
 	if _, err := rand.Read(id); err != nil {
 		return nil, fmt.Errorf("generate key id: %w", err)
 	}
-	k := &Key{ID: hex.EncodeToString(id), ClientID: UniqueID(email), Private: priv}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if k, ok := w.keys[sa.Email]; ok {
+		return k, nil
+	}
+	k = &Key{ID: hex.EncodeToString(id), ClientID: UniqueID(sa.Email), Private: priv}
 	if w.keys == nil {
 		w.keys = map[string]*Key{}
 	}
-	w.keys[email] = k
+	w.keys[sa.Email] = k
 	return k, nil
 }
 

@@ -189,3 +189,31 @@ func TestConditionalBinding(t *testing.T) {
 		t.Errorf("AddBinding(unsupported condition) = nil; want an error")
 	}
 }
+
+func TestKeyConcurrentFirstUse(t *testing.T) {
+	w := Demo()
+	const n = 4
+	keys := make([]*Key, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := w.Key("EMPTY-connectors@zenml-core.iam.gserviceaccount.com")
+			if err != nil {
+				t.Error(err)
+			}
+			keys[i] = k
+		}()
+	}
+	wg.Wait()
+	for i := 1; i < n; i++ {
+		if keys[i] != keys[0] {
+			t.Fatalf("Key() from %d goroutines returned different keys; want one per account", n)
+		}
+	}
+	byID, err := w.Key(UniqueID("empty-connectors@zenml-core.iam.gserviceaccount.com"))
+	if err != nil || byID != keys[0] {
+		t.Errorf("Key(unique id) = %v, %v; want the same key", byID, err)
+	}
+}
