@@ -81,7 +81,7 @@ type fixture struct {
 	calls  *counter
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	w, err := world.Parse([]byte(worldYAML))
 	if err != nil {
@@ -106,7 +106,7 @@ func (f *fixture) token(email string, b *tokens.Boundary) string {
 	return f.tokens.Issue(tokens.Token{Member: "serviceAccount:" + email, Email: email, Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}, Expiry: time.Now().Add(time.Hour), Boundary: b})
 }
 
-func (f *fixture) client(t *testing.T, token string) *storage.Client {
+func (f *fixture) client(t testing.TB, token string) *storage.Client {
 	t.Helper()
 	c, err := storage.NewClient(context.Background(),
 		option.WithEndpoint(f.url+"/storage/v1/"),

@@ -848,9 +848,12 @@ func (s *Server) publish(ctx context.Context, sec *secretmanagerpb.Secret, v *se
 		return
 	}
 	for _, t := range sec.GetTopics() {
-		req := httptest.NewRequest(http.MethodPost, "/notify", nil).WithContext(context.WithValue(ctx, deliveryKey{}, delivery{
-			topic: t.GetName(), n: Notification{Attributes: attrs, Data: data},
-		}))
+		dctx := context.WithValue(ctx, deliveryKey{}, delivery{topic: t.GetName(), n: Notification{Attributes: attrs, Data: data}})
+		req, err := http.NewRequestWithContext(dctx, http.MethodPost, "http://secretmanager.notify/", nil)
+		if err != nil {
+			s.logf("secrets: %s notification for %s: %v", eventType, sec.GetName(), err)
+			continue
+		}
 		rec := httptest.NewRecorder()
 		s.notify.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {

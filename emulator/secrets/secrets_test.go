@@ -81,7 +81,7 @@ type fixture struct {
 	now    time.Time
 }
 
-func newFixture(t *testing.T, n secrets.Notifier) *fixture {
+func newFixture(t testing.TB, n secrets.Notifier) *fixture {
 	t.Helper()
 	w, err := world.Parse([]byte(worldYAML))
 	if err != nil {
@@ -99,7 +99,7 @@ func newFixture(t *testing.T, n secrets.Notifier) *fixture {
 	return f
 }
 
-func (f *fixture) client(t *testing.T, email string) *secretmanager.Client {
+func (f *fixture) client(t testing.TB, email string) *secretmanager.Client {
 	t.Helper()
 	tok := f.tokens.Issue(tokens.Token{Member: "serviceAccount:" + email, Email: email,
 		Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}, Expiry: time.Now().Add(time.Hour)})
