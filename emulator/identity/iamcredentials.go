@@ -17,6 +17,7 @@ const (
 	maxLifetime         = time.Hour
 	maxExtendedLifetime = 12 * time.Hour
 	maxSignedJWTLife    = 12 * time.Hour
+	maxDelegates        = 10
 )
 
 // verbPermissions maps each IAM Credentials method to the permission it needs on the
@@ -96,6 +97,9 @@ func (s *Service) iamCredentials(w http.ResponseWriter, r *http.Request, verb st
 // needs iam.serviceAccounts.getAccessToken on the next account, the last one permission
 // on the target. It returns the target account.
 func (s *Service) authorizeChain(r *http.Request, caller tokens.Token, delegates []string, email, permission string) (world.ServiceAccount, *googleerr.Error) {
+	if len(delegates) > maxDelegates {
+		return world.ServiceAccount{}, googleerr.InvalidArgument("Too many delegates: at most " + strconv.Itoa(maxDelegates) + " are allowed.")
+	}
 	hops := make([]string, 0, len(delegates)+1)
 	for _, d := range delegates {
 		d = strings.ToLower(d)
