@@ -430,7 +430,10 @@ func fsError(op string, err error) error {
 	if errors.As(err, &ce) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &connector.Error{Kind: connector.ErrUpstreamUnavailable, Message: "store: firestore " + op + ": no answer in time", Err: err}
+	}
+	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("store: firestore %s: %w", op, err)
 	}
 	kind := connector.ErrInternal

@@ -55,8 +55,8 @@ type SecretManagerOptions struct {
 }
 
 // SecretManager is a connector.SecretStore in Google Secret Manager: one secret per
-// connector, named SecretPrefix (or SecretManagerOptions.Prefix) + connector id, labelled ConnectorLabel=<id>, with a
-// version per change whose payload is the JSON of connector.Secrets.Fields. Reads name the
+// connector, named SecretPrefix (or SecretManagerOptions.Prefix) + connector id, labelled
+// ConnectorLabel=<id>, with a version per change whose payload is the JSON of connector.Secrets.Fields. Reads name the
 // exact version, never "latest", and are cached in memory per version (see
 // SecretManagerOptions.CacheTTL). It is safe for concurrent use.
 type SecretManager struct {
@@ -380,7 +380,10 @@ func smCode(err error) codes.Code {
 
 // smError maps a Secret Manager error to the core's kinds.
 func smError(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &connector.Error{Kind: connector.ErrUpstreamUnavailable, Message: "store: secret manager: " + op + ": no answer in time", Err: err}
+	}
+	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("store: secret manager: %s: %w", op, err)
 	}
 	kind := connector.ErrInternal
