@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -144,5 +143,3 @@ func rulesRegister(t *testing.T, req RegisterRequest) (*Connector, Secrets) {
 	}
 	return c, s
 }
-
-func rulesClone(m map[string]any) map[string]any { return maps.Clone(m) }

@@ -1,0 +1,185 @@
+package connector_test
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+// now is the clock of the examples.
+var now = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+
+// A registration request names an auth method, the resources the connector serves and the
+// method's configuration. NewConnector validates it and splits the configuration: secret
+// fields go to Secrets, the rest to the connector's Config. This one impersonates a service
+// account keylessly (from the service's own identity), which the deployment must allow, and
+// serves one GCS bucket, given in any accepted spelling.
+func ExampleNewConnector() {
+	c, sec, err := connector.NewConnector(connector.RegisterRequest{
+		Name:         "ml-data-writer",
+		AuthMethod:   connector.Impersonation,
+		ResourceType: connector.GCSBucket,
+		ResourceID:   "gs://ml-data/raw/2026", // stored canonical: the path is dropped
+		Configuration: map[string]any{
+			"project_id":       "ml-platform",
+			"target_principal": "bucket-writer@ml-platform.iam.gserviceaccount.com",
+		},
+		Users: []string{"Pipeline@Example.com"},
+	}, connector.Policy{AllowImplicit: true}, now)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("resource:", c.ResourceTypes, c.ResourceID, "multi-instance:", c.SupportsInstances)
+	fmt.Println("impersonates:", c.Config.TargetPrincipal)
+	fmt.Println("users:", c.Users)
+	fmt.Println("secret fields:", c.SecretFields, "secrets stored:", !sec.IsZero())
+	// Output:
+	// resource: [gcs-bucket] gs://ml-data multi-instance: false
+	// impersonates: bucket-writer@ml-platform.iam.gserviceaccount.com
+	// users: [pipeline@example.com]
+	// secret fields: [] secrets stored: false
+}
+
+// Every refusal is an *Error with a kind for the HTTP edge, the request field at fault, and a
+// message that says what is accepted.
+func ExampleNewConnector_refused() {
+	reqs := []connector.RegisterRequest{
+		{Name: "a", AuthMethod: connector.Implicit, Configuration: map[string]any{"project_id": "ml-platform"}},
+		{Name: "b", AuthMethod: connector.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af", "region": "eu"}},
+		{Name: "c", AuthMethod: connector.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af"}},
+	}
+	for _, req := range reqs {
+		_, _, err := connector.NewConnector(req, connector.Policy{}, now)
+		fmt.Printf("%s %s: %s\n\n", connector.KindOf(err), connector.FieldOf(err), connector.MessageOf(err))
+	}
+	// Output:
+	// failed_precondition auth_method: auth method implicit is disabled on this deployment: it would hand out tokens of the service's own identity; use service-account or impersonation instead, or an operator can enable implicit auth methods by setting GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true on the deployment
+	//
+	// invalid_argument configuration.region: unknown configuration field "region" for auth method oauth2-token; accepted fields: project_id, token, service_account_email
+	//
+	// invalid_argument expires_at: expires_at is required for oauth2-token connectors: say when the token expires (Google access tokens expire, usually after 1 hour)
+}
+
+// Credential JSON is untrusted: its URLs must be Google's own. A look-alike host is refused,
+// and the message never repeats a secret value.
+func ExampleValidateCredentialJSON() {
+	err := connector.ValidateCredentialJSON("user_account_json", []byte(`{
+		"type": "authorized_user",
+		"client_id": "764086051850.apps.googleusercontent.com",
+		"client_secret": "d-FL95Q19q7MQmFpd7hHD0Ty",
+		"refresh_token": "1//0example",
+		"token_uri": "https://oauth2.googleapis.com.attacker.example/token"
+	}`))
+	fmt.Println(err)
+	// Output:
+	// user_account_json: token_uri is not on an accepted Google host; it must be "https://oauth2.googleapis.com/token" or "https://accounts.google.com/o/oauth2/token", or left out
+}
+
+// ResolveResource applies a connector's shape to a runtime request: a single-instance
+// connector serves its own resource by default and refuses any other.
+func ExampleConnector_ResolveResource() {
+	c, _, _ := connector.NewConnector(connector.RegisterRequest{
+		Name:          "prod-cluster",
+		AuthMethod:    connector.OAuth2Token,
+		ResourceType:  connector.KubernetesCluster,
+		ResourceID:    "projects/ml-platform/locations/us-east1/clusters/prod",
+		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af"},
+		ExpiresAt:     new(now.Add(time.Hour)),
+	}, connector.Policy{}, now)
+
+	for _, id := range []string{"", "prod", "europe-west1/prod"} {
+		rt, canonical, err := c.ResolveResource("", id)
+		if err != nil {
+			fmt.Printf("%q: %s: %s\n", id, connector.KindOf(err), connector.MessageOf(err))
+			continue
+		}
+		fmt.Printf("%q: %s %s\n", id, rt, canonical)
+	}
+	// Output:
+	// "": kubernetes-cluster us-east1/prod
+	// "prod": kubernetes-cluster us-east1/prod
+	// "europe-west1/prod": permission_denied: connector "prod-cluster" gives access to a single GKE Kubernetes cluster, "us-east1/prod", but "europe-west1/prod" was requested
+}
+
+// Token lifetimes are clamped to what the auth method allows, never refused, and the answer
+// says why the applied lifetime differs from the requested one.
+func ExampleConnector_LifetimeAt() {
+	imp := &connector.Connector{Name: "imp", AuthMethod: connector.Impersonation}
+	user := &connector.Connector{Name: "user", AuthMethod: connector.UserAccount}
+	tok := &connector.Connector{Name: "tok", AuthMethod: connector.OAuth2Token, ExpiresAt: now.Add(42 * time.Minute)}
+	for _, q := range []struct {
+		c       *connector.Connector
+		seconds int
+	}{{imp, 900}, {imp, 7200}, {imp, 0}, {user, 900}, {tok, 3600}} {
+		lt, _ := q.c.LifetimeAt(q.seconds, now)
+		fmt.Println(strings.TrimSpace(fmt.Sprintf("%s %ds → %s %s", q.c.AuthMethod, q.seconds, lt.Applied, lt.Reason)))
+	}
+	// Output:
+	// impersonation 900s → 15m0s
+	// impersonation 7200s → 1h0m0s impersonation tokens last at most 1h0m0s
+	// impersonation 0s → 1h0m0s no lifetime requested: the impersonation default of 1h0m0s
+	// user-account 900s → 1h0m0s user-account tokens come from a refresh grant, which Google issues for 1h0m0s
+	// oauth2-token 3600s → 42m0s oauth2-token connectors hand out their stored token as is; it expires at 2026-11-22T09:42:00Z, in 42m0s
+}
+
+// Spec is the type spec that list-types returns: per auth method, its configuration schema
+// with secret fields marked, and its lifetimes.
+func ExampleSpec() {
+	for _, am := range connector.Spec().AuthMethods {
+		var secret []string
+		for name, p := range am.ConfigSchema["properties"].(map[string]any) {
+			if p.(map[string]any)["format"] == "password" {
+				secret = append(secret, name)
+			}
+		}
+		lifetime := "until expires_at"
+		if am.MaxExpirationSeconds != nil {
+			lifetime = fmt.Sprintf("%d-%ds", *am.MinExpirationSeconds, *am.MaxExpirationSeconds)
+		}
+		fmt.Printf("%-16s secret %v, lifetime %s\n", am.AuthMethod, secret, lifetime)
+	}
+	// Output:
+	// implicit         secret [], lifetime 3600-3600s
+	// user-account     secret [user_account_json], lifetime 3600-3600s
+	// service-account  secret [service_account_json], lifetime 600-3600s
+	// external-account secret [external_account_json], lifetime 3600-3600s
+	// oauth2-token     secret [token], lifetime until expires_at
+	// impersonation    secret [service_account_json], lifetime 600-3600s
+}
+
+// An update replaces only what it names; the result is validated like a registration.
+func ExampleApplyUpdate() {
+	c, sec, _ := connector.NewConnector(connector.RegisterRequest{
+		Name:          "shared-token",
+		AuthMethod:    connector.OAuth2Token,
+		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.old"},
+		ExpiresAt:     new(now.Add(time.Hour)),
+	}, connector.Policy{}, now)
+
+	// A new token without its expiry is refused: the stored expiry belongs to the old token.
+	_, _, _, err := connector.ApplyUpdate(c, sec, connector.UpdateRequest{
+		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.new"},
+	}, connector.Policy{}, now)
+	fmt.Println(err)
+
+	next, _, changed, err := connector.ApplyUpdate(c, sec, connector.UpdateRequest{
+		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.new"},
+		ExpiresAt:     new(now.Add(2 * time.Hour)),
+	}, connector.Policy{}, now)
+	fmt.Println(next.ExpiresAt.Format(time.Kitchen), "secrets changed:", changed, err)
+	// Output:
+	// a new oauth2 token needs its expires_at: the stored expiry belongs to the old token
+	// 11:00AM secrets changed: true <nil>
+}
+
+func ExampleValidateName() {
+	for _, name := range []string{"gcp-prod", "GCP_prod"} {
+		fmt.Println(name, connector.ValidateName(name))
+	}
+	// Output:
+	// gcp-prod <nil>
+	// GCP_prod invalid connector name "GCP_prod": it must start with a lowercase letter
+}
