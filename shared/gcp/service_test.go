@@ -1,0 +1,377 @@
+package gcp_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/store"
+	"golang.org/x/oauth2"
+	"google.golang.org/api/option"
+)
+
+var owner = connector.Principal{Email: "owner@zenml.io"}
+
+// newService is gcpconn's core over memory stores and the adapter pointed at the fake.
+func newService() *connector.Service {
+	return &connector.Service{
+		Store:   store.NewMemory(),
+		Secrets: store.NewMemorySecrets(),
+		Google:  google,
+		Policy:  connector.Policy{AllowImplicit: true},
+	}
+}
+
+func register(t *testing.T, s *connector.Service, r connector.RegisterRequest) (*connector.Connector, *connector.Resources) {
+	t.Helper()
+	if r.Configuration == nil {
+		r.Configuration = map[string]any{}
+	}
+	if _, ok := r.Configuration["project_id"]; !ok {
+		r.Configuration["project_id"] = project
+	}
+	c, res, err := s.Register(context.Background(), owner, r)
+	if err != nil {
+		t.Fatalf("Register(%s) = %v (resources %+v)", r.Name, err, res)
+	}
+	return c, res
+}
+
+func resultFor(res *connector.Resources, rt connector.ResourceType) connector.ResourceResult {
+	for _, r := range res.Results {
+		if r.ResourceType == rt {
+			return r
+		}
+	}
+	return connector.ResourceResult{Error: "no result for " + string(rt)}
+}
+
+// readObject reads bucket/object with the real storage client and token.
+func readObject(t *testing.T, token, bucket, object string) (string, error) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := storage.NewClient(ctx, option.WithEndpoint(env["GCPCONN_ENDPOINT_STORAGE"]+"/storage/v1/"),
+		option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})))
+	if err != nil {
+		t.Fatalf("storage.NewClient: %v", err)
+	}
+	defer c.Close()
+	r, err := c.Bucket(bucket).Object(object).NewReader(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	return string(b), err
+}
+
+func TestSeedRegisterTimeListing(t *testing.T) {
+	needResources(t)
+	s := newService()
+	_, res := register(t, s, connector.RegisterRequest{Name: "gcp-multi", AuthMethod: connector.ServiceAccount,
+		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
+	want := map[connector.ResourceType][]string{
+		connector.GCPGeneric:        {project},
+		connector.GCSBucket:         demoBuckets,
+		connector.KubernetesCluster: {"us-east1/zenml-test-cluster"},
+		connector.DockerRegistry:    demoRegistries,
+	}
+	if res.Error != "" {
+		t.Errorf("global error = %q; want none", res.Error)
+	}
+	for rt, ids := range want {
+		if r := resultFor(res, rt); r.Error != "" || !slices.Equal(r.ResourceIDs, ids) {
+			t.Errorf("%s = %v (error %q); want %v", rt, r.ResourceIDs, r.Error, ids)
+		}
+	}
+}
+
+func TestSeedEmptyAccount403s(t *testing.T) {
+	needResources(t)
+	s := newService()
+	c, res := register(t, s, connector.RegisterRequest{Name: "gcp-empty", AuthMethod: connector.ServiceAccount,
+		Configuration: map[string]any{"service_account_json": keyJSON(t, emptySA)}})
+	if res.Error != "" {
+		t.Errorf("global error = %q; want none (the account authenticates)", res.Error)
+	}
+	for rt, perm := range map[connector.ResourceType]string{
+		connector.GCPGeneric:        "permission",
+		connector.GCSBucket:         emptySA + " does not have storage.buckets.list access",
+		connector.KubernetesCluster: "container.clusters.list",
+		connector.DockerRegistry:    "artifactregistry.",
+	} {
+		if r := resultFor(res, rt); r.ResourceIDs != nil || !strings.Contains(r.Error, perm) {
+			t.Errorf("%s = %v, error %q; want Google's 403 text with %q", rt, r.ResourceIDs, r.Error, perm)
+		}
+	}
+	// A kubeconfig needs the cluster's endpoint, which the empty account may not read.
+	_, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name,
+		ResourceType: connector.KubernetesCluster, ResourceID: "us-east1/zenml-test-cluster"})
+	if connector.KindOf(err) != connector.ErrUpstreamDenied || !strings.Contains(connector.MessageOf(err), "container.clusters.get") {
+		t.Errorf("Mint kubeconfig with the empty account = %v; want upstream_denied with Google's text", err)
+	}
+}
+
+func TestSeedImpersonationReachesOnlyItsBucket(t *testing.T) {
+	needResources(t)
+	s := newService()
+	c, _ := register(t, s, connector.RegisterRequest{Name: "gcs-zenml-bucket-sl", AuthMethod: connector.Impersonation,
+		ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
+		Configuration: map[string]any{"service_account_json": keyJSON(t, emptySA), "target_principal": bucketSA}})
+	cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name})
+	if err != nil {
+		t.Fatalf("Mint = %v", err)
+	}
+	if !cred.Downscoped {
+		t.Errorf("bucket credential is not down-scoped")
+	}
+	if got, err := readObject(t, cred.AccessToken, "zenml-bucket-sl", "README.txt"); err != nil || !strings.Contains(got, "single-instance") {
+		t.Errorf("read own bucket = %q, %v; want the README", got, err)
+	}
+	if _, err := readObject(t, cred.AccessToken, "zenml-internal-artifact-store", "runs/1/model.pkl"); err == nil {
+		t.Errorf("read another bucket succeeded; want 403")
+	}
+	if _, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name, ResourceID: "gs://zenml-internal-artifact-store"}); connector.KindOf(err) != connector.ErrPermission {
+		t.Errorf("Mint for another bucket = %v; want permission_denied", err)
+	}
+}
+
+func TestSeedExpiredOAuth2TokenRefused(t *testing.T) {
+	src, err := google.Token(context.Background(), grant(connector.ServiceAccount,
+		connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}), connector.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	s := newService()
+	s.Now = func() time.Time { return now }
+	exp := now.Add(10 * time.Minute)
+	no := false
+	c, _ := register(t, s, connector.RegisterRequest{Name: "gcp-token", AuthMethod: connector.OAuth2Token, ResourceType: connector.GCPGeneric,
+		ExpiresAt: &exp, Verify: &no, Configuration: map[string]any{"token": src.Value}})
+	cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name})
+	if err != nil || cred.AccessToken != src.Value {
+		t.Fatalf("Mint with 10 minutes left = %v; want the stored token", err)
+	}
+	for _, after := range []time.Duration{6 * time.Minute, 11 * time.Minute} {
+		now = time.Now().Add(after)
+		_, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name})
+		if connector.KindOf(err) != connector.ErrFailedPrecondition || !strings.Contains(connector.MessageOf(err), "expire") {
+			t.Errorf("Mint %s later = %v; want failed_precondition about expiry", after, err)
+		}
+	}
+}
+
+// TestMintPerMethodAndType mints every resource type with every auth method and uses the
+// gcs-bucket token with the real storage client.
+func TestMintPerMethodAndType(t *testing.T) {
+	needResources(t)
+	src, err := google.Token(context.Background(), grant(connector.ServiceAccount,
+		connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}), connector.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := src.Expiry
+	no := false
+	methods := []struct {
+		name     string
+		req      connector.RegisterRequest
+		subject  string
+		member   string
+		readable bool // may read objects of zenml-bucket-sl
+		clusters bool // may describe GKE clusters (needed for a kubeconfig)
+	}{
+		{"service-account", connector.RegisterRequest{AuthMethod: connector.ServiceAccount,
+			Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}}, "", "serviceAccount:" + adminSA, true, true},
+		{"user-account", connector.RegisterRequest{AuthMethod: connector.UserAccount,
+			Configuration: map[string]any{"user_account_json": keyJSON(t, userAccount)}}, "", "user:" + userAccount, true, true},
+		{"external-account", connector.RegisterRequest{AuthMethod: connector.ExternalAccount, Verify: &no,
+			Configuration: map[string]any{"external_account_json": externalJSON(wifSA)}}, "ci-pipeline", "serviceAccount:" + wifSA, true, true},
+		{"oauth2-token", connector.RegisterRequest{AuthMethod: connector.OAuth2Token, ExpiresAt: &exp,
+			Configuration: map[string]any{"token": src.Value}}, "", "serviceAccount:" + adminSA, true, true},
+		{"impersonation", connector.RegisterRequest{AuthMethod: connector.Impersonation,
+			Configuration: map[string]any{"target_principal": adminSA}}, "", "serviceAccount:" + adminSA, true, true},
+		{"implicit", connector.RegisterRequest{AuthMethod: connector.Implicit, Verify: &no}, "", "serviceAccount:" + runtimeSA, false, true},
+	}
+	types := []struct {
+		rt connector.ResourceType
+		id string
+	}{
+		{connector.GCPGeneric, ""},
+		{connector.GCSBucket, "gs://zenml-bucket-sl"},
+		{connector.KubernetesCluster, "zenml-test-cluster"},
+		{connector.DockerRegistry, "europe-west1-docker.pkg.dev/zenml-core/zenml-core"},
+	}
+	s := newService()
+	for _, m := range methods {
+		m.req.Name = "all-" + m.name
+		register(t, s, m.req)
+		for _, rt := range types {
+			t.Run(m.name+"/"+string(rt.rt), func(t *testing.T) {
+				req := connector.MintRequest{Ref: m.req.Name, ResourceType: rt.rt, ResourceID: rt.id}
+				if m.subject != "" {
+					req.SubjectToken = subjectToken(t, m.subject)
+				}
+				cred, err := s.Mint(context.Background(), owner, req)
+				if rt.rt == connector.KubernetesCluster && !m.clusters {
+					// Minting a kubeconfig describes the cluster with the connector's own
+					// credentials: an account without container access gets Google's 403.
+					if connector.KindOf(err) != connector.ErrUpstreamDenied || !strings.Contains(connector.MessageOf(err), "container.clusters") {
+						t.Errorf("Mint for a cluster without access = %v; want upstream_denied with Google's text", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("Mint = %v", err)
+				}
+				tok, err := fake.Tokens().Lookup(cred.AccessToken)
+				if err != nil {
+					t.Fatalf("minted token unknown to the fake: %v", err)
+				}
+				if tok.Member != m.member {
+					t.Errorf("token member = %s; want %s", tok.Member, m.member)
+				}
+				switch rt.rt {
+				case connector.GCSBucket:
+					if tok.Boundary == nil {
+						t.Errorf("bucket token has no boundary")
+					}
+					_, err := readObject(t, cred.AccessToken, "zenml-bucket-sl", "data/train.csv")
+					if (err == nil) != m.readable {
+						t.Errorf("read zenml-bucket-sl: err = %v; want readable %v", err, m.readable)
+					}
+					if _, err := readObject(t, cred.AccessToken, "zenml-kubeflow-artifact-store", "pipelines/train.yaml"); err == nil {
+						t.Errorf("read another bucket with a bucket token succeeded; want 403")
+					}
+				case connector.KubernetesCluster:
+					if m.name != "oauth2-token" && !tok.HasScope(connector.ScopeUserinfoEmail) {
+						t.Errorf("cluster token scopes = %v; want userinfo.email", tok.Scopes)
+					}
+					if cred.Kubernetes == nil || cred.Kubernetes.Kubeconfig == "" {
+						t.Errorf("no kubeconfig")
+					}
+				case connector.DockerRegistry:
+					if d := cred.Docker; d == nil || d.Registry != env["GCPCONN_DOCKER_REGISTRY_HOST"] || d.Password != cred.AccessToken {
+						t.Errorf("docker = %+v; want the fake registry host and the token", d)
+					}
+				}
+			})
+		}
+	}
+}
+
+func mintCluster(t *testing.T) (*connector.Service, *connector.Credential) {
+	t.Helper()
+	s := newService()
+	c, _ := register(t, s, connector.RegisterRequest{Name: "gke", AuthMethod: connector.ServiceAccount,
+		ResourceType: connector.KubernetesCluster, ResourceID: "us-east1/zenml-test-cluster",
+		Configuration: map[string]any{"service_account_json": keyJSON(t, clusterSA)}})
+	cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name})
+	if err != nil {
+		t.Fatalf("Mint = %v", err)
+	}
+	return s, cred
+}
+
+// TestKubeconfigWorksWithKubectl runs kubectl with the minted kubeconfig; its exec plugin is
+// a stand-in gcpconn script that prints an ExecCredential with the minted token.
+func TestKubeconfigWorksWithKubectl(t *testing.T) {
+	needResources(t)
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl not found on PATH; install it to run the kubeconfig check")
+	}
+	_, cred := mintCluster(t)
+	dir := t.TempDir()
+	ec, _ := json.Marshal(map[string]any{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+		"status": map[string]any{"token": cred.AccessToken, "expirationTimestamp": cred.ExpiresAt.UTC().Format(time.RFC3339)}})
+	script := "#!/bin/sh\n# stand-in for the gcpconn CLI: check the arguments, print the credential\n" +
+		"[ \"$1 $2\" = \"token --exec-credential\" ] || { echo \"unexpected args: $*\" >&2; exit 2; }\n" +
+		"cat <<'EOF'\n" + string(ec) + "\nEOF\n"
+	if err := os.WriteFile(filepath.Join(dir, "gcpconn"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kc := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kc, []byte(cred.Kubernetes.Kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(path string) (string, error) {
+		cmd := exec.Command(kubectl, "--kubeconfig", kc, "get", "namespaces", "-o", "name", "--request-timeout", "20s")
+		cmd.Env = append(os.Environ(), "PATH="+path, "HOME="+dir, "KUBECACHEDIR="+filepath.Join(dir, "cache"))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(dir + string(os.PathListSeparator) + os.Getenv("PATH"))
+	if err != nil || !strings.Contains(out, "namespace/") {
+		t.Fatalf("kubectl get namespaces = %q, %v; want namespaces", out, err)
+	}
+	// Same kubeconfig, but the plugin hands out a token of an account without cluster access.
+	other, err := google.Token(context.Background(), grant(connector.ServiceAccount,
+		connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)}, connector.Config{}),
+		connector.TokenRequest{Scopes: connector.DefaultScopes(connector.KubernetesCluster)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script = strings.Replace(script, cred.AccessToken, other.Value, 1)
+	if err := os.WriteFile(filepath.Join(dir, "gcpconn"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(dir + string(os.PathListSeparator) + os.Getenv("PATH")); err == nil {
+		t.Errorf("kubectl with an account lacking access = %q; want a failure", out)
+	}
+}
+
+func TestDockerCredentialsWorkWithDockerLogin(t *testing.T) {
+	needResources(t)
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		t.Skip("docker CLI not found on PATH; install it to run the docker login check")
+	}
+	s := newService()
+	c, _ := register(t, s, connector.RegisterRequest{Name: "registry", AuthMethod: connector.ServiceAccount,
+		ResourceType: connector.DockerRegistry, ResourceID: "europe-west1-docker.pkg.dev/zenml-core/zenml-core",
+		Configuration: map[string]any{"service_account_json": keyJSON(t, registrySA)}})
+	cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name})
+	if err != nil {
+		t.Fatalf("Mint = %v", err)
+	}
+	login := func(user, password string) (string, error) {
+		cmd := exec.Command(docker, "login", cred.Docker.Registry, "-u", user, "--password-stdin")
+		cmd.Stdin = strings.NewReader(password)
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := login(cred.Docker.Username, cred.Docker.Password); err != nil || !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("docker login = %q, %v; want Login Succeeded", out, err)
+	}
+	if out, err := login(cred.Docker.Username, "ya29.not-a-token"); err == nil {
+		t.Errorf("docker login with a bad token = %q; want failure", out)
+	}
+}
+
+func TestVerifyThroughService(t *testing.T) {
+	needResources(t)
+	s := newService()
+	c, _ := register(t, s, connector.RegisterRequest{Name: "multi", AuthMethod: connector.ServiceAccount,
+		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
+	res, err := s.Verify(context.Background(), owner, connector.VerifyRequest{Ref: c.Name,
+		ResourceType: connector.KubernetesCluster, ResourceID: "zenml-test-cluster"})
+	if err != nil || res.Error != "" || len(res.Results) != 1 || !slices.Equal(res.Results[0].ResourceIDs, []string{"us-east1/zenml-test-cluster"}) {
+		t.Errorf("Verify one cluster = %+v, %v; want us-east1/zenml-test-cluster", res, err)
+	}
+	_, err = s.Verify(context.Background(), connector.Principal{Email: "nobody@zenml.io"}, connector.VerifyRequest{Ref: c.Name})
+	if !errors.Is(err, connector.ErrNotFound) {
+		t.Errorf("Verify by a stranger = %v; want not_found", err)
+	}
+}
