@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# scripts/dev.sh: the whole gcpconn stack on this machine, on its embedded defaults.
+#
+#   scripts/dev.sh [--port N] [--memory] [--world FILE] [--admins EMAILS]
+#
+# It builds and starts the fake Google Cloud (emulator/cmd/fakegcp, demo world unless --world),
+# the official Firestore emulator when the machine has it (else, or with --memory, the memory
+# store), and every function (functions/cmd/serve) configured with the fake's environment;
+# prints the base URL and how to get a caller ID token; and stops everything, by PID, on
+# Ctrl-C. Binaries are built first and run directly, so each PID is the process itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() {
+	cat <<'USAGE'
+usage: scripts/dev.sh [options]
+
+Runs the local gcpconn stack until Ctrl-C:
+  fake Google Cloud (emulator/cmd/fakegcp)    identity, OIDC issuer, storage, GKE, Artifact
+                                              Registry, Secret Manager, Resource Manager
+  Firestore emulator (if installed)           else the memory store
+  gcpconn functions (functions/cmd/serve)     /register /verify /list /mint-token /sweep /refresh
+
+options:
+  --port N          port of the functions (default 8080, on 127.0.0.1)
+  --memory          use the memory store even when the Firestore emulator is installed
+  --world FILE      world file for the fake (default: the built-in demo world)
+  --admins EMAILS   comma-separated admin emails (default admin@example.com)
+  -h, --help        this help
+
+environment: CLOUDSDK_ROOT (default /usr/lib/google-cloud-sdk) locates the Firestore emulator.
+USAGE
+}
+
+port=8080
+memory=false
+world=""
+admins="admin@example.com"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--port) port=${2:?--port needs a value}; shift 2 ;;
+	--port=*) port=${1#*=}; shift ;;
+	--memory) memory=true; shift ;;
+	--world) world=${2:?--world needs a file}; shift 2 ;;
+	--world=*) world=${1#*=}; shift ;;
+	--admins) admins=${2:?--admins needs a value}; shift 2 ;;
+	--admins=*) admins=${1#*=}; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) printf 'scripts/dev.sh: unknown argument %q (see --help)\n' "$1" >&2; exit 2 ;;
+	esac
+done
+
+SDK=${CLOUDSDK_ROOT:-/usr/lib/google-cloud-sdk}
+FIRESTORE_JAR="$SDK/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gcpconn-dev.XXXXXX")
+pids=()
+
+say() { printf '== %s\n' "$*" >&2; }
+die() { printf 'scripts/dev.sh: %s\n' "$*" >&2; exit 1; }
+
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	local p
+	for _ in $(seq 1 100); do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+	done
+	die "no free port found on 127.0.0.1"
+}
+
+# wait_for NAME PID SECONDS CONDITION...: run CONDITION until it succeeds, the process dies,
+# or SECONDS pass.
+wait_for() {
+	local name=$1 pid=$2 secs=$3
+	shift 3
+	for _ in $(seq 1 $((secs * 10))); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.log" >&2 2>/dev/null || true; die "$name exited before it was ready"; }
+		sleep 0.1
+	done
+	cat "$WORK/$name.log" >&2 2>/dev/null || true
+	die "$name was not ready within $secs s"
+}
+
+command -v curl >/dev/null 2>&1 || die "curl not found (Debian package curl)"
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then die "port $port is in use; pick another with --port"; fi
+
+say "building fakegcp and serve"
+go build -o "$WORK/fakegcp" ./emulator/cmd/fakegcp
+go build -o "$WORK/serve" ./functions/cmd/serve
+
+say "starting the fake Google Cloud"
+fake_args=(-keys-dir "$WORK/keys")
+[ -z "$world" ] || fake_args+=(-world "$world")
+setsid "$WORK/fakegcp" "${fake_args[@]}" >"$WORK/fakegcp.out" 2>"$WORK/fakegcp.log" &
+pids+=($!)
+wait_for fakegcp "${pids[-1]}" 60 grep -q '^# fakegcp ready' "$WORK/fakegcp.out"
+while IFS= read -r line; do
+	case "$line" in
+	[A-Z]*=*) export "${line?}" ;;
+	esac
+done <"$WORK/fakegcp.out"
+
+store=memory
+if [ "$memory" = false ] && [ -f "$FIRESTORE_JAR" ] && command -v java >/dev/null 2>&1; then
+	say "starting the Firestore emulator"
+	fport=$(free_port)
+	setsid java -Duser.language=en -cp "$FIRESTORE_JAR" \
+		com.google.cloud.datastore.emulator.firestore.CloudFirestore start \
+		--host=127.0.0.1 --port="$fport" >"$WORK/firestore.log" 2>&1 &
+	pids+=($!)
+	wait_for firestore "${pids[-1]}" 60 curl -fsS "http://127.0.0.1:$fport/"
+	export FIRESTORE_EMULATOR_HOST="127.0.0.1:$fport"
+	store=google
+elif [ "$memory" = false ]; then
+	say "Firestore emulator not found at $FIRESTORE_JAR (Debian package google-cloud-cli-firestore-emulator): using the memory store"
+fi
+
+base="http://127.0.0.1:$port"
+export GCPCONN_STORE=$store
+export GCPCONN_PROJECT=${GCPCONN_PROJECT:-zenml-core}
+export GCPCONN_AUDIENCE=$base
+export GCPCONN_ADMINS=$admins
+
+say "starting the functions ($store store)"
+setsid "$WORK/serve" -addr "127.0.0.1:$port" >"$WORK/serve.log" 2>&1 &
+pids+=($!)
+wait_for serve "${pids[-1]}" 30 curl -sS -o /dev/null "$base/list"
+
+cat <<INFO
+
+gcpconn is running at $base   (store: $store; fake Google admin: $FAKEGCP_ADMIN_URL)
+
+  functions:  $base/register  /verify  /list  /mint-token  /sweep  /refresh
+
+  a caller ID token (any email; admins: $admins):
+    TOKEN=\$(curl -s -X POST $FAKEGCP_ADMIN_URL/admin/id-token \\
+      -d '{"email":"you@example.com","audience":"$base"}' | sed 's/.*"id_token":"\\([^"]*\\)".*/\\1/')
+
+  then, for example:
+    curl -s -H "Authorization: Bearer \$TOKEN" '$base/list?types=true'
+    curl -s -H "Authorization: Bearer \$TOKEN" $base/register -d '{"name":"demo","auth_method":"service-account",
+      "configuration":{"project_id":"zenml-core","service_account_json":'"\$(cat $WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json)"'}}'
+    curl -s -H "Authorization: Bearer \$TOKEN" $base/mint-token -d '{"connector":"demo","resource_type":"gcs-bucket","resource_id":"gs://zenml-bucket-sl"}'
+
+  service account keys of the demo world: $WORK/keys/
+  logs: $WORK/{fakegcp,serve${FIRESTORE_EMULATOR_HOST:+,firestore}}.log
+Ctrl-C stops everything.
+INFO
+
+# Wait until a process dies or Ctrl-C.
+while :; do
+	for pid in "${pids[@]}"; do
+		kill -0 "$pid" 2>/dev/null || { say "a process of the stack exited (PID $pid); stopping"; tail -n 20 "$WORK"/*.log >&2 || true; exit 1; }
+	done
+	sleep 1
+done
