@@ -81,10 +81,15 @@ func (g *Guard) Authorize(r *http.Request, t tokens.Token, permission, resource 
 	if t.Boundary != nil && !g.boundaryAllows(r, t.Boundary, permission, resource) {
 		return denied(t, permission, resource)
 	}
-	if !g.World.Allowed(t.Member, permission, resource) {
-		return denied(t, permission, resource)
+	if g.World.Allowed(t.Member, permission, resource) {
+		return nil
 	}
-	return nil
+	for _, group := range t.Groups {
+		if g.World.Allowed(group, permission, resource) {
+			return nil
+		}
+	}
+	return denied(t, permission, resource)
 }
 
 // Denied returns the 403 Google sends when t lacks permission on resource.

@@ -57,12 +57,13 @@ func (s *Service) handleAdminIDToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleAdminOIDCToken mints a workload identity subject token:
-// {"subject","audience","lifetime_seconds"?} -> {"token"}.
+// {"subject","audience","lifetime_seconds"?,"claims"?} -> {"token"}.
 func (s *Service) handleAdminOIDCToken(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Subject         string `json:"subject"`
-		Audience        string `json:"audience"`
-		LifetimeSeconds int64  `json:"lifetime_seconds"`
+		Subject         string         `json:"subject"`
+		Audience        string         `json:"audience"`
+		LifetimeSeconds int64          `json:"lifetime_seconds"`
+		Claims          map[string]any `json:"claims"`
 	}
 	if err := readJSON(w, r, &req); err != nil {
 		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
@@ -72,7 +73,7 @@ func (s *Service) handleAdminOIDCToken(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, googleerr.InvalidArgument("lifetime_seconds must be between 0 and 86400"))
 		return
 	}
-	tok, err := s.OIDCToken(req.Subject, req.Audience, time.Duration(req.LifetimeSeconds)*time.Second)
+	tok, err := s.OIDCTokenWithClaims(req.Subject, req.Audience, time.Duration(req.LifetimeSeconds)*time.Second, req.Claims)
 	if err != nil {
 		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
 		return

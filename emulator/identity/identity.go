@@ -209,6 +209,13 @@ func (s *Service) IDToken(email, audience string) (string, error) {
 // identity provider would; workload identity pools of the world trust it. lifetime 0
 // means one hour.
 func (s *Service) OIDCToken(subject, audience string, lifetime time.Duration) (string, error) {
+	return s.OIDCTokenWithClaims(subject, audience, lifetime, nil)
+}
+
+// OIDCTokenWithClaims is OIDCToken with extra claims (for attribute mappings and
+// conditions, e.g. {"repository": "zenml-io/zenml"}). iss, sub, aud, iat and exp are
+// always the issuer's.
+func (s *Service) OIDCTokenWithClaims(subject, audience string, lifetime time.Duration, extra map[string]any) (string, error) {
 	if subject == "" || audience == "" {
 		return "", errors.New("oidc token: subject and audience are required")
 	}
@@ -216,13 +223,16 @@ func (s *Service) OIDCToken(subject, audience string, lifetime time.Duration) (s
 		lifetime = tokenLifetime
 	}
 	now := s.now()
-	return s.signIssuer(map[string]any{
-		"iss": s.Issuer(),
-		"sub": subject,
-		"aud": audience,
-		"iat": now.Unix(),
-		"exp": now.Add(lifetime).Unix(),
-	})
+	claims := map[string]any{}
+	for k, v := range extra {
+		claims[k] = v
+	}
+	claims["iss"] = s.Issuer()
+	claims["sub"] = subject
+	claims["aud"] = audience
+	claims["iat"] = now.Unix()
+	claims["exp"] = now.Add(lifetime).Unix()
+	return s.signIssuer(claims)
 }
 
 // idClaims are the claims of a Google ID token for email. azp defaults to the account's

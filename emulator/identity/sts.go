@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/auth"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
+	"github.com/gcpconn/gcpconn/emulator/world"
 )
 
 // workloadAudienceRE matches a workload identity provider audience. Group 1 is the
@@ -86,7 +89,12 @@ func (s *Service) federate(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The ID Token was issued in the future.")
 		return
 	}
-	if p.claims.Sub == "" || len(p.claims.Sub) > 127 {
+	subject, groups, ok := mapAttributes(pool, m[1], p.rawClaims)
+	if !ok {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "The given credential is rejected by the attribute condition.")
+		return
+	}
+	if subject == "" || len(subject) > 127 {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The mapped attribute 'google.subject' must be between 1 and 127 characters.")
 		return
 	}
@@ -94,14 +102,66 @@ func (s *Service) federate(w http.ResponseWriter, r *http.Request) {
 	if len(scopes) == 0 {
 		scopes = []string{CloudPlatform}
 	}
-	member := "principal://iam.googleapis.com/projects/" + m[1] + "/locations/global/workloadIdentityPools/" + pool.Pool + "/subject/" + p.claims.Sub
-	value, expiresIn := s.issue(tokens.Token{Member: member, Scopes: scopes, Expiry: now.Add(tokenLifetime), IssuedBy: "sts.token"})
+	member := "principal://" + poolPrefix(m[1], pool.Pool) + "subject/" + subject
+	value, expiresIn := s.issue(tokens.Token{Member: member, Groups: groups, Scopes: scopes, Expiry: now.Add(tokenLifetime), IssuedBy: "sts.token"})
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":      value,
 		"issued_token_type": tokenTypeAccess,
 		"token_type":        "Bearer",
 		"expires_in":        expiresIn,
 	})
+}
+
+func poolPrefix(projectNumber, pool string) string {
+	return "iam.googleapis.com/projects/" + projectNumber + "/locations/global/workloadIdentityPools/" + pool + "/"
+}
+
+// mapAttributes applies a provider's attribute mapping and condition to the claims of
+// an external token. It returns google.subject and the principal sets of the mapped
+// attributes; ok is false when the attribute condition rejects the token.
+func mapAttributes(pool world.WorkloadPool, projectNumber string, rawClaims []byte) (subject string, groups []string, ok bool) {
+	var claims map[string]any
+	_ = json.Unmarshal(rawClaims, &claims)
+	attrs := tokens.Attributes{}
+	for k, v := range claims {
+		attrs["assertion."+k] = claimString(v)
+	}
+	mapping := map[string]string{"google.subject": "assertion.sub"}
+	for k, v := range pool.AttributeMapping {
+		mapping[k] = v
+	}
+	names := make([]string, 0, len(mapping))
+	for k, v := range mapping {
+		attrs[k] = attrs[v]
+		if strings.HasPrefix(k, "attribute.") {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if v := attrs[k]; v != "" {
+			groups = append(groups, "principalSet://"+poolPrefix(projectNumber, pool.Pool)+k+"/"+v)
+		}
+	}
+	if pool.AttributeCondition != "" {
+		if held, err := tokens.EvalCondition(pool.AttributeCondition, attrs); err != nil || !held {
+			return "", nil, false
+		}
+	}
+	return attrs["google.subject"], groups, true
+}
+
+// claimString renders a claim value for attribute mapping ("" for objects and lists).
+func claimString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return ""
 }
 
 // accessBoundaryOptions is the "options" JSON golang.org/x/oauth2/google/downscope sends.

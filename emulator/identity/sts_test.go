@@ -310,3 +310,52 @@ func TestImpersonatedServiceAccountFile(t *testing.T) {
 		t.Errorf("Token() as a viewer = %v; want a 403", err)
 	}
 }
+
+func TestWorkloadIdentityAttributes(t *testing.T) {
+	f := newFake(t)
+	aud := "//iam.googleapis.com/projects/728294510346/locations/global/workloadIdentityPools/ci-pool/providers/github-actions"
+	exchange := func(claims map[string]any) (tokens.Token, error) {
+		subject, err := f.Svc.OIDCTokenWithClaims("repo:zenml-io/zenml:ref:refs/heads/main", aud, 0, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, err := externalaccount.NewTokenSource(context.Background(), externalaccount.Config{
+			Audience: aud, SubjectTokenType: "urn:ietf:params:oauth:token-type:jwt", TokenURL: f.URL + "/v1/token",
+			Scopes: []string{identity.CloudPlatform}, SubjectTokenSupplier: supplier(subject),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := ts.Token()
+		if err != nil {
+			return tokens.Token{}, err
+		}
+		return f.Tokens.Lookup(tok.AccessToken)
+	}
+	got, err := exchange(map[string]any{"repository": "zenml-io/zenml", "repository_owner": "zenml-io"})
+	if err != nil {
+		t.Fatalf("exchange for zenml-io/zenml = %v", err)
+	}
+	wantGroup := "principalSet://iam.googleapis.com/projects/728294510346/locations/global/workloadIdentityPools/ci-pool/attribute.repository/zenml-io/zenml"
+	if got.Member != "principal://iam.googleapis.com/projects/728294510346/locations/global/workloadIdentityPools/ci-pool/subject/repo:zenml-io/zenml:ref:refs/heads/main" ||
+		len(got.Groups) != 2 || got.Groups[0] != wantGroup {
+		t.Fatalf("federated token = %+v; want the subject member and attribute groups starting with %s", got, wantGroup)
+	}
+	// The attribute set's binding applies; nothing else does.
+	if gerr := f.Guard.Authorize(nil, got, "storage.objects.get", "projects/_/buckets/zenml-kubeflow-artifact-store/objects/pipelines/train.yaml"); gerr != nil {
+		t.Errorf("Authorize(repository attribute set) = %v; want allowed", gerr)
+	}
+	if gerr := f.Guard.Authorize(nil, got, "storage.objects.get", "projects/_/buckets/zenml-bucket-sl/objects/README.txt"); gerr == nil {
+		t.Errorf("Authorize(zenml-bucket-sl) = allowed; want denied")
+	}
+	other, err := exchange(map[string]any{"repository": "zenml-io/other", "repository_owner": "zenml-io"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gerr := f.Guard.Authorize(nil, other, "storage.objects.get", "projects/_/buckets/zenml-kubeflow-artifact-store/objects/pipelines/train.yaml"); gerr == nil {
+		t.Errorf("Authorize(another repository) = allowed; want denied")
+	}
+	if _, err := exchange(map[string]any{"repository": "evil/zenml", "repository_owner": "evil"}); err == nil || !strings.Contains(err.Error(), "attribute condition") {
+		t.Errorf("exchange for another owner = %v; want rejected by the attribute condition", err)
+	}
+}

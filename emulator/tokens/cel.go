@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// Attributes are the values a boundary condition may read: "resource.name",
-// "resource.type", "resource.service", and "api:NAME" for api.getAttribute('NAME', ...).
+// Attributes are the values a condition may read: "resource.name", "resource.type",
+// "resource.service", "api:NAME" for api.getAttribute('NAME', ...), and for workload
+// identity attribute conditions "assertion.CLAIM" and "attribute.NAME".
 type Attributes map[string]string
 
 // EvalCondition evaluates the small subset of CEL that Credential Access Boundary
@@ -212,8 +213,13 @@ func (p *parser) primary() (bool, error) {
 				attr, method = strings.TrimSuffix(ident, "."+m), m
 			}
 		}
-		switch attr {
-		case "resource.name", "resource.type", "resource.service":
+		switch {
+		case attr == "resource.name", attr == "resource.type", attr == "resource.service":
+			value = p.attrs[attr]
+		case strings.HasPrefix(attr, "assertion.") && len(attr) > len("assertion."),
+			strings.HasPrefix(attr, "attribute.") && len(attr) > len("attribute."):
+			// Workload identity attribute conditions: claims of the external token and
+			// mapped attributes; a missing one is "".
 			value = p.attrs[attr]
 		default:
 			return false, fmt.Errorf("condition: unsupported attribute %q", attr)

@@ -34,6 +34,10 @@ type Token struct {
 	Boundary *Boundary
 	// IssuedBy names the endpoint that issued the token ("oauth2.token", "sts.token", ...).
 	IssuedBy string
+	// Groups are further members the identity belongs to, checked like Member: for a
+	// federated token the pool's attribute sets
+	// ("principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/attribute.repository/org/repo").
+	Groups []string
 }
 
 // Boundary is a Credential Access Boundary: a down-scoped token may only use the
@@ -83,6 +87,7 @@ func (r *Registry) Issue(t Token) string {
 	}
 	value := "ya29.fake." + base64.RawURLEncoding.EncodeToString(b)
 	t.Scopes = slices.Clone(t.Scopes)
+	t.Groups = slices.Clone(t.Groups)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sweepLocked()
@@ -104,6 +109,7 @@ func (r *Registry) Lookup(value string) (Token, error) {
 		return Token{}, ErrExpired
 	}
 	t.Scopes = slices.Clone(t.Scopes)
+	t.Groups = slices.Clone(t.Groups)
 	return t, nil
 }
 

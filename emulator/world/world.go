@@ -98,6 +98,14 @@ type WorkloadPool struct {
 	// AllowedAudiences are the JWT audiences the provider accepts besides its default
 	// ("//iam.googleapis.com/..." and "https://iam.googleapis.com/..." provider names).
 	AllowedAudiences []string `yaml:"allowed_audiences" json:"allowed_audiences,omitempty"`
+	// AttributeMapping maps "google.subject" and "attribute.NAME" to claims of the
+	// external token ("assertion.CLAIM"). Default: google.subject = assertion.sub.
+	// Each mapped attribute makes the identity a member of
+	// "principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/attribute.NAME/VALUE".
+	AttributeMapping map[string]string `yaml:"attribute_mapping" json:"attribute_mapping,omitempty"`
+	// AttributeCondition, when set, must hold for a token to be accepted (CEL subset over
+	// assertion.CLAIM and attribute.NAME), e.g. "assertion.repository_owner == 'zenml-io'".
+	AttributeCondition string `yaml:"attribute_condition" json:"attribute_condition,omitempty"`
 }
 
 // Binding grants Role to Members on Resource (and everything below it).
@@ -237,6 +245,14 @@ func (w *World) normalize() error {
 	for _, p := range w.WorkloadPools {
 		if !seenProject[p.Project] || p.Pool == "" || p.Provider == "" {
 			errs = append(errs, fmt.Errorf("workload pool %q/%q: needs a known project, a pool and a provider", p.Pool, p.Provider))
+		}
+		for k, v := range p.AttributeMapping {
+			if (k != "google.subject" && !strings.HasPrefix(k, "attribute.")) || !strings.HasPrefix(v, "assertion.") {
+				errs = append(errs, fmt.Errorf("workload pool %q/%q: attribute_mapping %q: %q: want google.subject or attribute.NAME mapped to assertion.CLAIM", p.Pool, p.Provider, k, v))
+			}
+		}
+		if _, err := tokens.EvalCondition(p.AttributeCondition, tokens.Attributes{}); err != nil {
+			errs = append(errs, fmt.Errorf("workload pool %q/%q: attribute_condition: %w", p.Pool, p.Provider, err))
 		}
 	}
 	for name, perms := range w.Roles {

@@ -78,6 +78,9 @@ func TestParseRejectsBadWorlds(t *testing.T) {
 		{"sa without project", "service_accounts: [{email: a@p.iam.gserviceaccount.com}]", "unknown project"},
 		{"runtime not an sa", "projects: [{id: p}]\nruntime_service_account: x@p.iam.gserviceaccount.com", "runtime_service_account"},
 		{"user without refresh token", "users: [{email: a@b.c}]", "refresh_token"},
+		{"bad attribute mapping", "projects: [{id: p}]\nworkload_pools: [{project: p, pool: a, provider: b, attribute_mapping: {attribute.x: sub}}]", "attribute_mapping"},
+		{"bad attribute condition", "projects: [{id: p}]\nworkload_pools: [{project: p, pool: a, provider: b, attribute_condition: \"x ==\"}]", "attribute_condition"},
+		{"bad binding condition", "projects: [{id: p}]\nbindings: [{resource: projects/p, role: roles/owner, members: [user:a@b], condition: \"request.time > 1\"}]", "condition"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
