@@ -17,44 +17,7 @@ import (
 	"unicode/utf8"
 )
 
-// Credential JSON
-//
-// Credential JSON (service_account_json, user_account_json, external_account_json) is
-// untrusted input. It is decoded only into the typed structs below, its "type" must match the
-// field, and every URL in it must be one of Google's own or absent:
-//
-//	token_uri (service_account, authorized_user)   https://oauth2.googleapis.com/token
-//	                                               https://accounts.google.com/o/oauth2/token (legacy)
-//	token_url (external_account)                   https://sts.googleapis.com/v1/token
-//	token_info_url (external_account)              https://sts.googleapis.com/v1/introspect
-//	service_account_impersonation_url              https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken
-//	auth_uri, *_x509_cert_url (informational)      https on accounts.google.com, www.googleapis.com or oauth2.googleapis.com
-//
-// A URL matches only when its scheme is https, its host is exactly the listed one (compared
-// without case; no port, no user information, no trailing dot) and its path is the listed
-// one, with no query or fragment. Look-alikes such as sts.googleapis.com.evil.com,
-// https://x@sts.googleapis.com or sts.googleapis.com:443 are refused, and so are regional
-// (sts.REGION.rep.googleapis.com) and Private Service Connect (*.p.googleapis.com) variants:
-// gcpconn never sends a request to a URL taken from credential JSON (its endpoints come from
-// its own configuration), so accepting more spellings would buy nothing and would widen what
-// a handed-out credential could point a client at.
-//
-// External account credential_source: file, url and executable sources are refused (a
-// server-side connector has no business reading its own disk, metadata server or programs on a
-// tenant's behalf). Without a credential_source the caller supplies the subject token with
-// each mint request. Two ambient sources are accepted as implicit (they need
-// GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true): environment_id "aws1" (the service's AWS
-// identity) and the Azure instance metadata identity endpoint
-// (http://169.254.169.254/metadata/identity/oauth2/token), which is the only url source
-// accepted. The URLs they carry describe the source; the minting adapter reads the ambient
-// identity through its own configured supplier, never through them.
-//
-// Types impersonated_service_account and external_account_authorized_user are refused: the
-// impersonation auth method models impersonation explicitly (source key, target_principal,
-// delegates), and a nested source credential of any type would escape these checks.
-//
-// Error messages name the credential field and the JSON key at fault, and never repeat a value
-// from the JSON except a recognized "type".
+// Credential JSON validation: see the package documentation, section Credential JSON.
 
 // Credential JSON limits.
 const (
@@ -132,6 +95,7 @@ type ServiceAccountKey struct {
 // RSAKey returns the parsed private key.
 func (k *ServiceAccountKey) RSAKey() *rsa.PrivateKey { return k.key }
 
+// String names the account and hides the key.
 func (k *ServiceAccountKey) String() string {
 	return fmt.Sprintf("service account key for %s [HIDDEN]", k.ClientEmail)
 }
@@ -154,6 +118,7 @@ type AuthorizedUser struct {
 	UniverseDomain string `json:"universe_domain,omitempty"`
 }
 
+// String hides the credentials.
 func (u *AuthorizedUser) String() string { return "authorized user credentials [HIDDEN]" }
 
 // Format makes every fmt verb print String.
@@ -228,6 +193,7 @@ func (e *ExternalAccountConfig) ImpersonatedServiceAccount() string {
 	return strings.TrimSuffix(strings.TrimPrefix(u.Path, impersonationPrefix), impersonationSuffix)
 }
 
+// String names the audience and hides the client secret.
 func (e *ExternalAccountConfig) String() string { return "external account config for " + e.Audience }
 
 // Format makes every fmt verb print String.

@@ -32,5 +32,92 @@
 // lifetime and why they differ ([Lifetime]).
 //
 // Errors carry a [Kind] (see [ErrInvalid], [ErrNotFound], ...) that the HTTP edge maps to a
-// status; [FieldError] names the request field at fault.
+// status; [FieldErrorf] builds one that names the request field at fault and [FieldOf] reads
+// it back.
+//
+// # Registration rules
+//
+// [NewConnector] and [ApplyUpdate] enforce the type spec ([Spec]) and these rules:
+//
+//   - configuration holds exactly the fields of the auth method's schema: an unknown field is
+//     an error naming it and listing the accepted ones; a missing required field is an error;
+//     a JSON null counts as absent. Secret fields ("format": "password") go to [Secrets], the
+//     rest to [Config].
+//   - project_id is required for every method; service-account takes the key's project_id
+//     when it is left out.
+//   - *_json fields may be a JSON object or a string holding one; they are validated (see
+//     Credential JSON below) and stored as compact JSON strings.
+//   - generate_temporary_tokens defaults to true. It may be false only for user-account,
+//     service-account and external-account (mint-token then hands out the stored credential
+//     JSON); implicit and impersonation accept only true (they never hand out what they mint
+//     from); oauth2-token has no such field (its token is handed out as is anyway).
+//   - Implicit configurations (auth method implicit, impersonation without
+//     service_account_json, and external-account configs with an ambient credential_source)
+//     are refused with [ErrFailedPrecondition] unless [Policy].AllowImplicit, which the
+//     deployment sets with GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true. Minting checks the same
+//     ([Policy.CheckImplicit]), so disabling implicit methods stops existing connectors too.
+//   - Shape: resource_type (or resource_types with one element) makes a single-type
+//     connector; several resource_types, or none, a multi-type one, which takes no
+//     resource_id. A single type with instances and a resource_id is single-instance; without
+//     one, multi-instance. [GCPGeneric] has no instances: its resource id is always the
+//     project. resource_id is stored canonical and must lie in the connector's project
+//     ([CanonicalResourceID]). At runtime [Connector.ResolveResource] applies the shape.
+//   - expires_at is required for oauth2-token and refused for other methods. When it is set
+//     it must be at least [MinTokenRemaining] (5 min) and at most [MaxTokenExpiry] (12 h)
+//     ahead; minting refuses a token with less than [MinTokenRemaining] left.
+//   - expiration_seconds, the default lifetime of minted tokens in seconds (0 = the method's
+//     default), must lie within the method's min/max_expiration_seconds; it is refused for
+//     oauth2-token, and for methods whose lifetime Google fixes it may only be that lifetime.
+//   - names: see [ValidateName]. labels: at most [MaxLabels], Kubernetes-style: a key is an
+//     optional DNS-subdomain prefix and "/" followed by a name of 1 to 63 characters
+//     ([A-Za-z0-9], with "-", "_" and "." inside); a value is empty or such a name. users:
+//     email addresses, stored lowercase without duplicates, at most [MaxUsers]. description:
+//     at most [MaxDescriptionLen] bytes of UTF-8 without control characters other than
+//     newline and tab.
+//
+// # Lifetimes
+//
+// Lifetimes are in seconds on the wire and [time.Duration] in [Lifetime]. service-account and
+// impersonation tokens last [MinLifetimeSeconds] (10 min) to [MaxLifetimeSeconds] (1 h);
+// implicit, user-account and external-account tokens always last 1 h, because Google's
+// token, refresh and STS endpoints issue them so; an oauth2-token lasts until its expires_at.
+// A request outside the range is clamped, never refused ([Connector.LifetimeAt]).
+//
+// # Credential JSON
+//
+// Credential JSON is untrusted input. It is decoded only into typed structs
+// ([ServiceAccountKey], [AuthorizedUser], [ExternalAccountConfig]), its "type" must match the
+// field, duplicate keys are refused, and every URL in it must be one of Google's own or
+// absent:
+//
+//	token_uri (service_account, authorized_user)  https://oauth2.googleapis.com/token
+//	                                              https://accounts.google.com/o/oauth2/token (legacy)
+//	token_url (external_account)                  https://sts.googleapis.com/v1/token
+//	token_info_url (external_account)             https://sts.googleapis.com/v1/introspect
+//	service_account_impersonation_url             https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken
+//	auth_uri, *_x509_cert_url (informational)     https on accounts.google.com, www.googleapis.com or oauth2.googleapis.com
+//
+// A URL matches only when its scheme is https, its host is exactly the listed one (compared
+// without case; no port, no user information, no trailing dot) and its path is the listed
+// one, with no query or fragment. Look-alikes such as sts.googleapis.com.evil.com,
+// https://x@sts.googleapis.com and sts.googleapis.com:443 are refused, and so are regional
+// (sts.REGION.rep.googleapis.com) and Private Service Connect (*.p.googleapis.com) variants:
+// gcpconn never sends a request to a URL taken from credential JSON (its endpoints come from
+// its own configuration), so more spellings would buy nothing and would widen what a
+// handed-out credential could point a client at.
+//
+// An external account's credential_source may not be a file, a url or an executable: a
+// server-side connector does not read its own disk, metadata server or programs on a
+// tenant's behalf. Without a credential_source the caller sends the subject token with each
+// mint request. Two ambient sources are accepted as implicit: environment_id "aws1" (the
+// service's AWS identity) and the Azure instance metadata identity endpoint, the only url
+// source accepted; the adapter reads them through its own supplier, never through the URLs
+// in the JSON.
+//
+// Types impersonated_service_account and external_account_authorized_user are refused: the
+// impersonation auth method models impersonation explicitly (source key, target_principal,
+// delegates), and a nested source credential would escape these checks. Private keys must be
+// PEM RSA keys (PKCS #8 or PKCS #1, unencrypted, 1024 to 8192 bits); client_email must be a
+// service account email (…@….gserviceaccount.com). Error messages name the credential field
+// and the JSON key at fault and never repeat a value from the JSON except a recognized type.
 package connector

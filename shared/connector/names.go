@@ -2,18 +2,15 @@ package connector
 
 import "fmt"
 
-// Connector names
-//
-// A connector name is DNS-label-like, so it is safe in URLs, labels, log fields and shell
-// commands: 1 to 63 characters, lowercase ASCII letters, digits and hyphens, starting with a
-// letter and ending with a letter or digit. A name may not be 32 hexadecimal characters,
-// the form of connector ids, so that a reference (name or id) is never ambiguous.
-
 // MaxNameLen is the longest connector name, in bytes.
 const MaxNameLen = 63
 
-// ValidateName reports whether name is an acceptable connector name (see above). The error is
-// ErrInvalid for the field "name" and says which rule failed.
+// ValidateName reports whether name is an acceptable connector name. A name is DNS-label-like,
+// so it is safe in URLs, labels, log fields and shell commands: 1 to MaxNameLen characters,
+// lowercase ASCII letters, digits and hyphens, starting with a letter and ending with a letter
+// or a digit. It may not be 32 hexadecimal characters, the form of connector ids, so that a
+// reference (name or id) is never ambiguous. The error is ErrInvalid for the field "name" and
+// says which rule failed.
 func ValidateName(name string) error {
 	if why := nameProblem(name); why != "" {
 		return FieldErrorf("name", "invalid connector name %s: %s", quoteInput(name), why)

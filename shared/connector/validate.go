@@ -12,43 +12,7 @@ import (
 	"unicode/utf8"
 )
 
-// Registration rules
-//
-// NewConnector and ApplyUpdate enforce the rules of the type spec (see Spec) and a few of
-// their own:
-//
-//   - configuration holds exactly the fields of the auth method's schema: an unknown field is an
-//     error naming it and listing the accepted ones; a required field that is missing is an
-//     error; a JSON null counts as absent. Secret fields (format "password") go to Secrets,
-//     the rest to Config.
-//   - project_id is required for every method; service-account takes the key's project_id when
-//     it is left out.
-//   - *_json fields may be a JSON object or a string holding one; they are validated (see
-//     ValidateCredentialJSON) and stored as compact JSON strings.
-//   - generate_temporary_tokens defaults to true. It may be false only for user-account,
-//     service-account and external-account (mint-token then hands out the stored credential
-//     JSON); implicit and impersonation accept only true (they never hand out what they mint
-//     from); oauth2-token has no such field (its token is handed out as is anyway).
-//   - Implicit configurations — auth method implicit, impersonation without
-//     service_account_json (keyless) and external-account configs with an ambient
-//     credential_source — are refused with ErrFailedPrecondition unless Policy.AllowImplicit
-//     (GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true).
-//   - Shape: resource_type (or resource_types with one element) makes a single-type connector;
-//     several resource_types, or none, a multi-type one (no resource_id). A single type with
-//     instances and a resource_id is single-instance; without one, multi-instance. gcp-generic
-//     has no instances: its resource id is always the project. resource_id is canonicalized
-//     and must lie in the connector's project (see CanonicalResourceID).
-//   - expires_at is required for oauth2-token and refused for other methods. It must be at
-//     least MinTokenRemaining and at most MaxTokenExpiry ahead when it is set.
-//   - expiration_seconds (0 = the method's default) must lie within the method's
-//     min/max_expiration_seconds; it is refused for oauth2-token, and for methods whose
-//     lifetime is fixed it may only be that lifetime.
-//   - labels: at most MaxLabels, Kubernetes-style. A key is an optional DNS-subdomain prefix
-//     and "/" followed by a name of 1 to 63 characters ([A-Za-z0-9], with "-", "_" and "."
-//     inside); a value is empty or such a name.
-//   - users are email addresses (stored lowercase, without duplicates), at most MaxUsers.
-//   - description is at most MaxDescriptionLen bytes of UTF-8 text without control characters
-//     other than newline and tab.
+// Registration rules: see the package documentation, section Registration rules.
 
 // Registration limits.
 const (
