@@ -1,0 +1,341 @@
+package client
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Identity says where the caller's ID token comes from. CallerToken tries, in order:
+//
+//  1. IDToken (the CLI's --id-token, or GCPCONN_ID_TOKEN): used as is (CI, or a user's
+//     `gcloud auth print-identity-token`).
+//  2. DevIssuer + DevEmail (GCPCONN_DEV_ISSUER, GCPCONN_DEV_EMAIL): the local emulator's admin
+//     API mints a token for that email (POST DevIssuer/admin/id-token). Development only.
+//  3. The local Google credentials (GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file):
+//     a service_account key signs a JWT with target_audience=Audience and exchanges it at the
+//     key's token_uri for an ID token. authorized_user credentials cannot: Google issues user
+//     ID tokens only through gcloud, so users pass `gcloud auth print-identity-token` as (1).
+//  4. The metadata server (GCE_METADATA_HOST or metadata.google.internal) identity endpoint,
+//     on Google Cloud runtimes.
+type Identity struct {
+	IDToken   string
+	DevIssuer string
+	DevEmail  string
+	Audience  string // the service's audience; required for 2-4
+	// Getenv reads the environment (GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_CONFIG, HOME,
+	// GCE_METADATA_HOST); nil means os.Getenv.
+	Getenv func(string) string
+	HTTP   *http.Client
+	Now    func() time.Time
+}
+
+// CallerToken returns a TokenSource for id. Tokens from 2-4 are cached until a minute
+// before they expire.
+func CallerToken(id Identity) TokenSource {
+	if id.Getenv == nil {
+		id.Getenv = os.Getenv
+	}
+	if id.Now == nil {
+		id.Now = time.Now
+	}
+	if id.HTTP == nil {
+		id.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	if id.IDToken != "" {
+		return StaticToken(strings.TrimSpace(id.IDToken))
+	}
+	var (
+		mu     sync.Mutex
+		cached string
+		expiry time.Time
+	)
+	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cached != "" && id.Now().Before(expiry.Add(-time.Minute)) {
+			return cached, nil
+		}
+		tok, err := id.fetch(ctx)
+		if err != nil {
+			return "", err
+		}
+		cached, expiry = tok, jwtExpiry(tok, id.Now())
+		return tok, nil
+	}
+}
+
+func (id Identity) fetch(ctx context.Context) (string, error) {
+	if id.Audience == "" {
+		return "", errors.New("no audience for the caller's ID token (set GCPCONN_AUDIENCE or --url)")
+	}
+	if id.DevIssuer != "" {
+		if id.DevEmail == "" {
+			return "", errors.New("GCPCONN_DEV_ISSUER is set but GCPCONN_DEV_EMAIL is not: say whose ID token the emulator should mint")
+		}
+		return id.devToken(ctx)
+	}
+	path, b, err := id.credentialsFile()
+	if err != nil {
+		return "", err
+	}
+	if b != nil {
+		return id.fromCredentials(ctx, path, b)
+	}
+	tok, err := id.metadataToken(ctx)
+	if err != nil {
+		return "", fmt.Errorf("no caller identity: pass --id-token (or GCPCONN_ID_TOKEN), e.g. \"$(gcloud auth print-identity-token)\", or configure Google credentials; the metadata server did not answer: %w", err)
+	}
+	return tok, nil
+}
+
+// devToken asks the emulator's admin API for an ID token.
+func (id Identity) devToken(ctx context.Context) (string, error) {
+	body, _ := json.Marshal(map[string]string{"email": id.DevEmail, "audience": id.Audience})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(id.DevIssuer, "/")+"/admin/id-token", strings.NewReader(string(body)))
+	if err != nil {
+		return "", fmt.Errorf("dev issuer: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var out struct {
+		IDToken string `json:"id_token"`
+	}
+	if err := id.postJSON(req, &out); err != nil {
+		return "", fmt.Errorf("dev issuer %s: %w", id.DevIssuer, err)
+	}
+	return out.IDToken, nil
+}
+
+// credentialsFile reads GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file; (nil, nil)
+// when neither exists.
+func (id Identity) credentialsFile() (string, []byte, error) {
+	if p := id.Getenv("GOOGLE_APPLICATION_CREDENTIALS"); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return p, nil, fmt.Errorf("GOOGLE_APPLICATION_CREDENTIALS: %w", err)
+		}
+		return p, b, nil
+	}
+	p := ADCPath(id.Getenv)
+	if p == "" {
+		return "", nil, nil
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return p, nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	return p, b, nil
+}
+
+// ADCPath is where gcloud keeps application default credentials:
+// $CLOUDSDK_CONFIG/application_default_credentials.json, else
+// $HOME/.config/gcloud/application_default_credentials.json ("" without HOME).
+func ADCPath(getenv func(string) string) string {
+	if d := GcloudConfigDir(getenv); d != "" {
+		return filepath.Join(d, "application_default_credentials.json")
+	}
+	return ""
+}
+
+// GcloudConfigDir is gcloud's configuration directory: $CLOUDSDK_CONFIG, else
+// $HOME/.config/gcloud ("" without HOME).
+func GcloudConfigDir(getenv func(string) string) string {
+	if d := getenv("CLOUDSDK_CONFIG"); d != "" {
+		return d
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".config", "gcloud")
+	}
+	return ""
+}
+
+// serviceAccountKey is the part of a key file that signs ID-token assertions.
+type serviceAccountKey struct {
+	Type         string `json:"type"`
+	ClientEmail  string `json:"client_email"`
+	PrivateKeyID string `json:"private_key_id"`
+	PrivateKey   string `json:"private_key"`
+	TokenURI     string `json:"token_uri"`
+}
+
+const googleTokenURI = "https://oauth2.googleapis.com/token"
+
+func (id Identity) fromCredentials(ctx context.Context, path string, b []byte) (string, error) {
+	var k serviceAccountKey
+	if err := json.Unmarshal(b, &k); err != nil {
+		return "", fmt.Errorf("credentials %s are not JSON", path)
+	}
+	switch k.Type {
+	case "service_account":
+	case "authorized_user":
+		return "", fmt.Errorf("the local Google credentials (%s) are a user account: Google issues user ID tokens only through gcloud; pass --id-token \"$(gcloud auth print-identity-token)\" or set GCPCONN_ID_TOKEN", path)
+	default:
+		return "", fmt.Errorf("the local Google credentials (%s) are of type %q, which cannot sign ID tokens here; pass --id-token or set GCPCONN_ID_TOKEN", path, k.Type)
+	}
+	key, err := parseRSAKey(k.PrivateKey)
+	if err != nil {
+		return "", fmt.Errorf("service account key %s: %w", path, err)
+	}
+	tokenURI := k.TokenURI
+	if tokenURI == "" {
+		tokenURI = googleTokenURI
+	}
+	now := id.Now()
+	assertion, err := signJWT(key, k.PrivateKeyID, map[string]any{
+		"iss": k.ClientEmail, "sub": k.ClientEmail, "aud": tokenURI,
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "target_audience": id.Audience,
+	})
+	if err != nil {
+		return "", err
+	}
+	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURI, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("token endpoint: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var out struct {
+		IDToken string `json:"id_token"`
+	}
+	if err := id.postJSON(req, &out); err != nil {
+		return "", fmt.Errorf("ID token for %s: %w", k.ClientEmail, err)
+	}
+	return out.IDToken, nil
+}
+
+// metadataToken asks the metadata server for an ID token of the runtime's identity.
+func (id Identity) metadataToken(ctx context.Context) (string, error) {
+	host := id.Getenv("GCE_METADATA_HOST")
+	if host == "" {
+		host = "metadata.google.internal"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	u := "http://" + host + "/computeMetadata/v1/instance/service-accounts/default/identity?format=full&audience=" + url.QueryEscape(id.Audience)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Metadata-Flavor", "Google")
+	resp, err := id.HTTP.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("metadata server answered %s", resp.Status)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// postJSON sends req and decodes a 200 JSON answer; error bodies are summarised, never echoed
+// whole (they may hold tokens).
+func (id Identity) postJSON(req *http.Request, out any) error {
+	resp, err := id.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error       any    `json:"error"`
+			Description string `json:"error_description"`
+		}
+		_ = json.Unmarshal(b, &e)
+		msg := e.Description
+		if msg == "" {
+			if m, ok := e.Error.(map[string]any); ok {
+				msg, _ = m["message"].(string)
+			} else if s, ok := e.Error.(string); ok {
+				msg = s
+			}
+		}
+		return fmt.Errorf("%s: %s", resp.Status, msg)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}
+
+func parseRSAKey(p string) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode([]byte(p))
+	if block == nil {
+		return nil, errors.New("private_key is not PEM")
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		if rk, ok := k.(*rsa.PrivateKey); ok {
+			return rk, nil
+		}
+		return nil, errors.New("private_key is not an RSA key")
+	}
+	k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, errors.New("private_key is neither PKCS#8 nor PKCS#1")
+	}
+	return k, nil
+}
+
+func signJWT(key *rsa.PrivateKey, kid string, claims map[string]any) (string, error) {
+	h := map[string]string{"alg": "RS256", "typ": "JWT"}
+	if kid != "" {
+		h["kid"] = kid
+	}
+	hb, _ := json.Marshal(h)
+	cb, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding
+	signing := enc.EncodeToString(hb) + "." + enc.EncodeToString(cb)
+	sum := sha256.Sum256([]byte(signing))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	if err != nil {
+		return "", fmt.Errorf("sign assertion: %w", err)
+	}
+	return signing + "." + enc.EncodeToString(sig), nil
+}
+
+// jwtExpiry reads exp from a JWT without verifying it (the server verifies); unknown means
+// five minutes from now.
+func jwtExpiry(tok string, now time.Time) time.Time {
+	parts := strings.Split(tok, ".")
+	if len(parts) == 3 {
+		if b, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil {
+			var c struct {
+				Exp int64 `json:"exp"`
+			}
+			if json.Unmarshal(b, &c) == nil && c.Exp > 0 {
+				return time.Unix(c.Exp, 0)
+			}
+		}
+	}
+	return now.Add(5 * time.Minute)
+}

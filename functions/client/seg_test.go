@@ -1,0 +1,5 @@
+package client_test
+
+import "encoding/base64"
+
+func decodeSeg(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
