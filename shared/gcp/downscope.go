@@ -49,7 +49,7 @@ func boundaryRules(b connector.Boundary) []accessBoundaryRule {
 	}
 	if b.Prefix != "" {
 		rule.Condition = &availabilityCondition{
-			Title:      "objects under " + b.Prefix,
+			Title: "objects under " + b.Prefix,
 			// Objects under the prefix, and listings whose prefix lies under it.
 			Expression: fmt.Sprintf("resource.name.startsWith('projects/_/buckets/%s/objects/%s') || "+
 				"api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('%s')", b.Bucket, b.Prefix, b.Prefix),

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -119,22 +118,4 @@ func grant(m connector.AuthMethod, sec connector.Secrets, cfg connector.Config) 
 			AuthMethod: m, ResourceTypes: connector.ResourceTypes, Config: cfg},
 		Secrets: sec,
 	}
-}
-
-func httpGet(t *testing.T, client *http.Client, url, bearer string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
