@@ -83,7 +83,21 @@ type Verifier struct {
 	mu        sync.Mutex // guards keys, fetchedAt; held during a fetch so fetches don't pile up
 	keys      map[string]*rsa.PublicKey
 	fetchedAt time.Time
+
+	// verified remembers tokens whose signature and claims checked out, until they expire,
+	// so that a caller's repeated requests cost a map lookup instead of an RSA verification.
+	vmu      sync.RWMutex
+	verified map[string]verifiedToken
 }
+
+// verifiedToken is a cached verification: the caller and when the token stops being valid.
+type verifiedToken struct {
+	p   connector.Principal
+	exp time.Time // exp claim + skew
+}
+
+// maxVerified bounds the verified-token cache; when full it starts over.
+const maxVerified = 10000
 
 // New returns a Verifier for cfg.
 func New(cfg Config) *Verifier {
@@ -168,61 +182,90 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (connector.Principal,
 	if len(raw) > maxTokenBytes {
 		return connector.Principal{}, deny("ID token is too long")
 	}
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return connector.Principal{}, deny("ID token is not a JWT")
+	v.vmu.RLock()
+	hit, ok := v.verified[raw]
+	v.vmu.RUnlock()
+	if ok {
+		if v.cfg.Now().Before(hit.exp) {
+			return hit.p, nil
+		}
+		v.vmu.Lock()
+		delete(v.verified, raw)
+		v.vmu.Unlock()
 	}
-	var h header
-	if err := decodeSegment(parts[0], &h); err != nil {
-		return connector.Principal{}, deny("ID token header is malformed")
-	}
-	if h.Alg != "RS256" {
-		return connector.Principal{}, deny("ID token algorithm %q is not accepted (want RS256)", h.Alg)
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || len(sig) == 0 {
-		return connector.Principal{}, deny("ID token signature is malformed")
-	}
-	key, err := v.key(ctx, h.Kid)
+	p, exp, err := v.verify(ctx, raw)
 	if err != nil {
 		return connector.Principal{}, err
 	}
+	v.vmu.Lock()
+	if v.verified == nil || len(v.verified) >= maxVerified {
+		v.verified = map[string]verifiedToken{}
+	}
+	v.verified[raw] = verifiedToken{p: p, exp: exp.Add(v.cfg.Skew)}
+	v.vmu.Unlock()
+	return p, nil
+}
+
+// verify checks raw completely and returns its caller and expiry.
+func (v *Verifier) verify(ctx context.Context, raw string) (connector.Principal, time.Time, error) {
+	fail := func(err error) (connector.Principal, time.Time, error) {
+		return connector.Principal{}, time.Time{}, err
+	}
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return fail(deny("ID token is not a JWT"))
+	}
+	var h header
+	if err := decodeSegment(parts[0], &h); err != nil {
+		return fail(deny("ID token header is malformed"))
+	}
+	if h.Alg != "RS256" {
+		return fail(deny("ID token algorithm %q is not accepted (want RS256)", h.Alg))
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || len(sig) == 0 {
+		return fail(deny("ID token signature is malformed"))
+	}
+	key, err := v.key(ctx, h.Kid)
+	if err != nil {
+		return fail(err)
+	}
 	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	if err := rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig); err != nil {
-		return connector.Principal{}, deny("ID token signature is invalid")
+		return fail(deny("ID token signature is invalid"))
 	}
 
 	var c claims
 	if err := decodeSegment(parts[1], &c); err != nil {
-		return connector.Principal{}, deny("ID token claims are malformed")
+		return fail(deny("ID token claims are malformed"))
 	}
 	if !slices.Contains(v.issuers, c.Iss) {
-		return connector.Principal{}, deny("ID token issuer %q is not trusted (want %q)", c.Iss, v.cfg.Issuer)
+		return fail(deny("ID token issuer %q is not trusted (want %q)", c.Iss, v.cfg.Issuer))
 	}
 	if !slices.Contains(c.Aud, v.cfg.Audience) {
-		return connector.Principal{}, deny("ID token audience %q does not match this service (want %q)", strings.Join(c.Aud, ","), v.cfg.Audience)
+		return fail(deny("ID token audience %q does not match this service (want %q)", strings.Join(c.Aud, ","), v.cfg.Audience))
 	}
 	now := v.cfg.Now()
 	exp, ok := unix(c.Exp)
 	if !ok {
-		return connector.Principal{}, deny("ID token has no valid exp claim")
+		return fail(deny("ID token has no valid exp claim"))
 	}
 	if !now.Before(exp.Add(v.cfg.Skew)) {
-		return connector.Principal{}, deny("ID token expired at %s", exp.UTC().Format(time.RFC3339))
+		return fail(deny("ID token expired at %s", exp.UTC().Format(time.RFC3339)))
 	}
 	if iat, ok := unix(c.Iat); c.Iat != nil && (!ok || iat.After(now.Add(v.cfg.Skew))) {
-		return connector.Principal{}, deny("ID token is issued in the future")
+		return fail(deny("ID token is issued in the future"))
 	}
 	if nbf, ok := unix(c.Nbf); c.Nbf != nil && (!ok || nbf.After(now.Add(v.cfg.Skew))) {
-		return connector.Principal{}, deny("ID token is not valid yet")
+		return fail(deny("ID token is not valid yet"))
 	}
 	if c.Email == "" {
-		return connector.Principal{}, deny("ID token has no email claim: request it with the email scope (gcloud auth print-identity-token, or --include-email for service accounts)")
+		return fail(deny("ID token has no email claim: request it with the email scope (gcloud auth print-identity-token, or --include-email for service accounts)"))
 	}
 	if !verified(c.EmailVerified) {
-		return connector.Principal{}, deny("ID token email %q is not verified", c.Email)
+		return fail(deny("ID token email %q is not verified", c.Email))
 	}
-	return connector.Principal{Email: strings.ToLower(c.Email)}, nil
+	return connector.Principal{Email: strings.ToLower(c.Email)}, exp, nil
 }
 
 func verified(raw json.RawMessage) bool {

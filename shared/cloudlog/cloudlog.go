@@ -28,6 +28,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Hidden is what a redacted value is replaced with.
@@ -162,8 +164,24 @@ var (
 // (fingerprint, _version, _type, _id, _count, _fields, _name(s), _at, _seconds). So
 // "access_token" and "privateKey" are hidden, "token_fingerprint" and "secret_version" are not.
 func SensitiveKey(key string) bool {
-	return sensitiveWord.MatchString(key) && !safeSuffix.MatchString(key)
+	if v, ok := sensitiveMemo.Load(key); ok {
+		return v.(bool)
+	}
+	v := sensitiveWord.MatchString(key) && !safeSuffix.MatchString(key)
+	if sensitiveMemoSize.Add(1) <= maxSensitiveMemo {
+		sensitiveMemo.Store(key, v)
+	}
+	return v
 }
+
+// Attribute keys are few and stable, so SensitiveKey remembers its answers (up to
+// maxSensitiveMemo keys) instead of running two regular expressions per attribute.
+var (
+	sensitiveMemo     sync.Map // key -> bool
+	sensitiveMemoSize atomic.Int64
+)
+
+const maxSensitiveMemo = 4096
 
 // Fingerprint identifies a token in audit logs without revealing it: "sha256:" and the first
 // 16 hex digits of its SHA-256. An empty token has the fingerprint "".

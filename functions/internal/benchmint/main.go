@@ -1,0 +1,237 @@
+// Command benchmint measures warm mint-token over loopback HTTP against a bare handler that
+// returns the same bytes, in the same run (DESIGN §7: at least half the bare throughput, p99
+// under 2 ms). scripts/bench-mint.sh runs it.
+//
+//	benchmint [-c 16] [-d 5s] [-warmup 1s]
+//
+// It starts the fake Google (demo world) in-process, assembles the real functions
+// (functions/app, memory store, caller authentication against the fake's issuer, audit logs
+// formatted and discarded), registers a service-account connector, mints once to warm the
+// token cache, and then drives two loopback HTTP servers with the same closed-loop load: the
+// real POST /mint-token, and a bare handler answering the bytes of a real answer. It prints
+// requests per second, p50, p99 and max latency of each, and the throughput ratio.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/functions/app"
+	"github.com/gcpconn/gcpconn/shared/cloudlog"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "benchmint:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	conc := flag.Int("c", 16, "concurrent clients")
+	dur := flag.Duration("d", 5*time.Second, "measured duration per server")
+	warm := flag.Duration("warmup", time.Second, "unmeasured load before each measurement")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the mint-token measurement to this file")
+	flag.Parse()
+
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: quiet})
+	if err != nil {
+		return err
+	}
+	defer fake.Close()
+	for _, kv := range fake.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	const audience = "http://gcpconn.bench"
+	os.Setenv("GCPCONN_AUDIENCE", audience)
+	os.Setenv("GCPCONN_STORE", "memory")
+	cfg, err := app.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	a := app.New(cfg, nil, cloudlog.New(io.Discard, nil))
+
+	realURL, stopReal, err := serve(a.API.Handler())
+	if err != nil {
+		return err
+	}
+	defer stopReal()
+	token, err := fake.IDToken("bench@example.com", audience)
+	if err != nil {
+		return err
+	}
+	key, err := fake.KeyJSON("connectors-admin@zenml-core.iam.gserviceaccount.com")
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2}}
+	reg := fmt.Sprintf(`{"name":"bench","auth_method":"service-account","resource_type":"gcs-bucket","configuration":{"project_id":"zenml-core","service_account_json":%s}}`, key)
+	if status, body, err := post(client, realURL+"/register", token, []byte(reg)); err != nil || status != http.StatusCreated {
+		return fmt.Errorf("register: %d %s %v", status, body, err)
+	}
+	mint := []byte(`{"connector":"bench","resource_id":"gs://zenml-bucket-sl"}`)
+	status, answer, err := post(client, realURL+"/mint-token", token, mint)
+	if err != nil || status != http.StatusOK {
+		return fmt.Errorf("first mint: %d %s %v", status, answer, err)
+	}
+	var cred struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(answer, &cred); err != nil || cred.AccessToken == "" {
+		return fmt.Errorf("first mint answered no token: %v", err)
+	}
+
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(answer)
+	})
+	bareURL, stopBare, err := serve(bare)
+	if err != nil {
+		return err
+	}
+	defer stopBare()
+
+	fmt.Printf("warm mint-token over loopback: %d clients, %s per server, GOMAXPROCS %d, answer %d bytes\n",
+		*conc, *dur, runtime.GOMAXPROCS(0), len(answer))
+	var results []result
+	for _, target := range []struct{ name, url string }{{"bare handler", bareURL + "/mint-token"}, {"mint-token", realURL + "/mint-token"}} {
+		load(client, target.url, token, mint, *conc, *warm, nil)
+		if *cpuprofile != "" && target.name == "mint-token" {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer f.Close()
+		}
+		r := load(client, target.url, token, mint, *conc, *dur, []byte(cred.AccessToken))
+		r.name = target.name
+		if *cpuprofile != "" && target.name == "mint-token" {
+			pprof.StopCPUProfile()
+		}
+		results = append(results, r)
+		fmt.Println(r)
+		if r.errors > 0 {
+			return fmt.Errorf("%s: %d failed requests (first: %s)", r.name, r.errors, r.firstErr)
+		}
+	}
+	ratio := results[1].rps / results[0].rps
+	fmt.Printf("ratio mint-token / bare = %.2f (goal >= 0.50); mint-token p99 %s (goal < 2ms)\n", ratio, results[1].p99)
+	return nil
+}
+
+// serve runs h on a loopback listener.
+func serve(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+func post(c *http.Client, url, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+type result struct {
+	name           string
+	n, errors      int
+	firstErr       string
+	rps            float64
+	p50, p99, pmax time.Duration
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("%-13s %8.0f req/s  p50 %8s  p99 %8s  max %8s  (%d requests)",
+		r.name, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.pmax.Round(time.Microsecond), r.n)
+}
+
+// load runs conc closed-loop clients for d and measures each request. With want set, every
+// answer must be 200 and contain it (the warm token: every mint is a cache hit).
+func load(c *http.Client, url, token string, body []byte, conc int, d time.Duration, want []byte) result {
+	var (
+		mu    sync.Mutex
+		lats  []time.Duration
+		res   result
+		wg    sync.WaitGroup
+		start = time.Now()
+		end   = start.Add(d)
+	)
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			errs, first := 0, ""
+			for time.Now().Before(end) {
+				t0 := time.Now()
+				status, b, err := post(c, url, token, body)
+				lat := time.Since(t0)
+				if err == nil && status == http.StatusOK && (want == nil || bytes.Contains(b, want)) {
+					mine = append(mine, lat)
+					continue
+				}
+				errs++
+				if first == "" {
+					first = fmt.Sprintf("%d %v %.200s", status, err, b)
+				}
+			}
+			mu.Lock()
+			lats = append(lats, mine...)
+			res.errors += errs
+			if res.firstErr == "" {
+				res.firstErr = first
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lats)
+	res.n = len(lats)
+	if res.n > 0 {
+		res.rps = float64(res.n) / elapsed.Seconds()
+		res.p50 = lats[res.n/2]
+		res.p99 = lats[min(res.n-1, res.n*99/100)]
+		res.pmax = lats[res.n-1]
+	}
+	return res
+}
