@@ -293,3 +293,24 @@ func TestCustomIssuerIsExact(t *testing.T) {
 		t.Fatalf("Verify(Google issuer with a custom issuer configured) = nil; want an error")
 	}
 }
+
+func TestVerifiedTokenCacheExpires(t *testing.T) {
+	is := newIssuer(t)
+	clock := now
+	v := New(Config{Audience: "https://gcpconn.example", JWKSURL: is.srv.URL, Now: func() time.Time { return clock }})
+	tok := sign(t, testKeys(t)[0], map[string]any{"alg": "RS256", "kid": "k1"}, with(goodClaims(), "exp", now.Add(5*time.Minute).Unix()))
+	for range 3 {
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("Verify = %v", err)
+		}
+	}
+	clock = clock.Add(6 * time.Minute) // past exp + skew
+	if _, err := v.Verify(context.Background(), tok); err == nil || !strings.Contains(connector.MessageOf(err), "expired") {
+		t.Fatalf("Verify of a cached token after its expiry = %v; want expired", err)
+	}
+	// A tampered copy of a cached token is not a cache hit.
+	parts := strings.Split(tok, ".")
+	if _, err := v.Verify(context.Background(), parts[0]+"."+parts[1]+"."+parts[2][:len(parts[2])-4]+"AAAA"); err == nil {
+		t.Fatalf("Verify(tampered copy of a cached token) = nil; want an error")
+	}
+}
