@@ -168,7 +168,10 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 		}
 		cred.Docker = &DockerCredential{Registry: host, Username: DockerUsername, Password: tok.Value}
 	case KubernetesCluster:
-		info, err := s.Google.Cluster(ctx, g, id)
+		ck := c.ID + "\x00" + c.SecretVersion + "\x00" + configFingerprint(c) + "\x00" + id
+		info, err := s.tokens.cluster(ctx, s.now, c.ID, ck, func(ctx context.Context) (ClusterInfo, error) {
+			return s.Google.Cluster(ctx, g, id)
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -374,3 +374,25 @@ func TestMintRefusals(t *testing.T) {
 		})
 	}
 }
+
+func TestMintKubernetesReusesClusterInfo(t *testing.T) {
+	g := &mtGoogle{}
+	s := mtService(g)
+	c := mtPut(t, s, mtSingle("gke", connector.ServiceAccount, connector.KubernetesCluster, "us-east1/zenml-test-cluster"), mtSAKey)
+	ctx := context.Background()
+	for range 3 {
+		if _, err := s.Mint(ctx, mtOwnerP, connector.MintRequest{Ref: "gke"}); err != nil {
+			t.Fatalf("Mint = %v", err)
+		}
+	}
+	if got := g.clusterCalls.Load(); got != 1 {
+		t.Errorf("Cluster calls for 3 mints = %d; want 1 (endpoint and CA are cached)", got)
+	}
+	s.Forget(c.ID)
+	if _, err := s.Mint(ctx, mtOwnerP, connector.MintRequest{Ref: "gke"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.clusterCalls.Load(); got != 2 {
+		t.Errorf("Cluster calls after Forget = %d; want 2", got)
+	}
+}

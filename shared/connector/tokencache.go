@@ -30,6 +30,8 @@ const (
 	refreshRetry = 30 * time.Second
 	// sweepEvery bounds how often expired entries are swept from the cache.
 	sweepEvery = time.Minute
+	// clusterTTL is how long a GKE cluster's endpoint and CA are reused for kubeconfigs.
+	clusterTTL = 10 * time.Minute
 )
 
 // tokenKey names one cache entry: everything a minted token depends on. Two requests with
@@ -109,8 +111,54 @@ type tokenCache struct {
 	entries   map[string]*cacheEntry
 	byConn    map[string]map[string]struct{} // connector id → keys (cached or in flight)
 	gen       map[string]uint64              // connector id → generation, bumped by forget
+	clusters  map[string]clusterEntry        // "cluster" key → endpoint and CA
 	lastSweep time.Time
 	flights   singleflight.Group
+}
+
+type clusterEntry struct {
+	info    ClusterInfo
+	expires time.Time
+}
+
+// cluster returns the cluster info cached under key for up to clusterTTL, or describes the
+// cluster with describe, sharing one call among concurrent callers. Errors are not cached.
+func (c *tokenCache) cluster(ctx context.Context, now func() time.Time, connID, key string, describe func(context.Context) (ClusterInfo, error)) (ClusterInfo, error) {
+	key = "cluster\x00" + key
+	c.mu.Lock()
+	if e, ok := c.clusters[key]; ok && now().Before(e.expires) {
+		c.mu.Unlock()
+		return e.info, nil
+	}
+	gen := c.gen[connID]
+	c.track(connID, key)
+	c.mu.Unlock()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	ch := c.flights.DoChan(key, func() (any, error) {
+		defer cancel()
+		info, err := describe(dctx)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.gen[connID] == gen {
+			if c.clusters == nil {
+				c.clusters = map[string]clusterEntry{}
+			}
+			c.clusters[key] = clusterEntry{info: info, expires: now().Add(clusterTTL)}
+		}
+		return info, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return ClusterInfo{}, r.Err
+		}
+		return r.Val.(ClusterInfo), nil
+	case <-ctx.Done():
+		return ClusterInfo{}, ctx.Err()
+	}
 }
 
 type cacheEntry struct {
@@ -244,9 +292,16 @@ func (c *tokenCache) sweep(t time.Time) {
 			delete(c.entries, key)
 		}
 	}
+	for key, e := range c.clusters {
+		if !t.Before(e.expires) {
+			delete(c.clusters, key)
+		}
+	}
 	for connID, keys := range c.byConn {
 		for key := range keys {
-			if _, ok := c.entries[key]; !ok {
+			_, tok := c.entries[key]
+			_, cl := c.clusters[key]
+			if !tok && !cl {
 				delete(keys, key)
 			}
 		}
@@ -262,6 +317,7 @@ func (c *tokenCache) forget(connID string) {
 	defer c.mu.Unlock()
 	for key := range c.byConn[connID] {
 		delete(c.entries, key)
+		delete(c.clusters, key)
 		c.flights.Forget(key)
 	}
 	delete(c.byConn, connID)
