@@ -75,13 +75,14 @@ func (t *cliTree) check(words []string) []string {
 	flags, _ := Flags(words)
 	for f := range flags {
 		flag := "--" + f
-		kind, ok := node.Flags[flag]
+		_, ok := node.Flags[flag]
 		if !ok {
-			kind, ok = t.Flags[flag]
+			_, ok = t.Flags[flag]
 		}
 		if !ok && strings.HasPrefix(f, "no-") {
-			kind, ok = node.Flags["--"+strings.TrimPrefix(f, "no-")]
-			ok = ok && string(kind) == `"bool"`
+			// --no-X is valid only where --X is a boolean flag.
+			kind, found := node.Flags["--"+strings.TrimPrefix(f, "no-")]
+			ok = found && string(kind) == `"bool"`
 		}
 		if !ok {
 			problems = append(problems, fmt.Sprintf("%s: unknown flag %s", name, flag))
