@@ -12,9 +12,10 @@ import (
 // Google implements connector.Google against the services of its Endpoints. It keeps no
 // per-connector state and is safe for concurrent use.
 type Google struct {
-	ep   Endpoints
-	http *http.Client
-	now  func() time.Time
+	ep    Endpoints
+	http  *http.Client
+	now   func() time.Time
+	lists listTokens
 }
 
 var _ connector.Google = (*Google)(nil)

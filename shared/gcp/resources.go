@@ -54,7 +54,7 @@ func (g *Google) ListResources(ctx context.Context, gr connector.Grant, rt conne
 	if project == "" {
 		return nil, connector.FieldErrorf("configuration.project_id", "the connector has no project_id")
 	}
-	tok, err := g.Token(ctx, gr, connector.TokenRequest{Scopes: []string{connector.ScopeCloudPlatform}, SubjectToken: connector.SubjectTokenFrom(ctx)})
+	tok, err := g.listToken(ctx, gr)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func (g *Google) Cluster(ctx context.Context, gr connector.Grant, id string) (co
 	if gr.Connector == nil {
 		return connector.ClusterInfo{}, connector.Errorf(connector.ErrInternal, "gcp: grant without a connector")
 	}
-	tok, err := g.Token(ctx, gr, connector.TokenRequest{Scopes: []string{connector.ScopeCloudPlatform}, SubjectToken: connector.SubjectTokenFrom(ctx)})
+	tok, err := g.listToken(ctx, gr)
 	if err != nil {
 		return connector.ClusterInfo{}, err
 	}

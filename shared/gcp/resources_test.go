@@ -126,3 +126,21 @@ func TestCluster(t *testing.T) {
 		t.Errorf("Cluster = %+v; want the DNS endpoint's loopback address and the cluster CA", info)
 	}
 }
+
+func TestListingReusesOneToken(t *testing.T) {
+	needResources(t)
+	f := fake.Faults()
+	f.Reset()
+	t.Cleanup(f.Reset)
+	// A fresh key so that no earlier test's token is reused.
+	g := grant(connector.UserAccount, connector.Secrets{UserAccountJSON: keyJSON(t, "viewer@zenml.io")}, connector.Config{})
+	g.Connector.ID = "id-listing-reuse"
+	for _, rt := range connector.ResourceTypes {
+		if _, err := google.ListResources(context.Background(), g, rt, ""); err != nil && connector.KindOf(err) != connector.ErrUpstreamDenied {
+			t.Fatalf("ListResources(%s) = %v", rt, err)
+		}
+	}
+	if got := f.Count("oauth2.token"); got != 1 {
+		t.Errorf("token grants for listing four resource types = %d; want 1", got)
+	}
+}
