@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -16,12 +15,6 @@ import (
 // refused too.
 type VersionDisabler interface {
 	DisableVersion(ctx context.Context, connectorID, version string) error
-}
-
-// SecretAges is implemented by secret stores that can say when each connector's secret was
-// created (what the registry's orphan listing needs); RunSecrets then checks it.
-type SecretAges interface {
-	SecretCreateTimes(ctx context.Context) (map[string]time.Time, error)
 }
 
 // RunSecrets runs the connector.SecretStore contract suite. newSecrets must return a fresh,
@@ -203,7 +196,7 @@ func testConcurrentAdd(t *testing.T, s connector.SecretStore) {
 }
 
 func testCreateTimes(t *testing.T, s connector.SecretStore) {
-	a, ok := s.(SecretAges)
+	a, ok := s.(connector.SecretAges) // what the registry's orphan listing needs
 	if !ok {
 		t.Skipf("%T does not report secret ages", s)
 	}
