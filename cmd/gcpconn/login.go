@@ -1,0 +1,447 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gcpconn/gcpconn/functions/client"
+)
+
+func loginCommand() *command {
+	return &command{
+		Name:    "login",
+		Args:    "NAME",
+		Summary: "Configure kubectl, docker or the Google client libraries to use a connector",
+		Help: `
+kubernetes-cluster: adds a context (named like gcloud's, gke_PROJECT_LOCATION_CLUSTER) to the
+  kubeconfig ($KUBECONFIG's first file, else ~/.kube/config, or --kubeconfig) and makes it
+  current. Its user is an exec plugin (client.authentication.k8s.io/v1, interactiveMode
+  Never) that runs 'gcpconn token --exec-credential', so kubectl gets a fresh token whenever
+  the last one expires. kubectl passes its own environment to the plugin: keep GCPCONN_*
+  identity variables (or your Google credentials) set where kubectl runs.
+  --static writes the current token into the kubeconfig instead (expires within the hour).
+
+docker-registry: sets credHelpers[HOST] = "gcpconn" in $DOCKER_CONFIG/config.json (default
+  ~/.docker/config.json; other entries are kept), and records which connector serves HOST
+  in gcpconn's config directory. docker then runs docker-credential-gcpconn (this binary
+  under that name: ln -s "$(command -v gcpconn)" /usr/local/bin/docker-credential-gcpconn)
+  for a fresh token on every pull and push.
+  --static stores the current token in config.json "auths" instead, like docker login.
+
+gcp-generic, gcs-bucket: a connector with generate_temporary_tokens=false hands out its
+  stored credentials; login writes them to the ADC file (--adc-file, default gcloud's
+  application_default_credentials.json) where every Google library finds them.
+  A connector that hands out temporary tokens cannot be written as an ADC file: no ADC
+  credential type carries a bare access token or refreshes by running a program whose output
+  Google's token service would accept (external_account executables must return tokens for
+  STS, which gcpconn's access tokens are not). For those, use 'gcpconn serve-metadata', a
+  local metadata server every Google library refreshes tokens from (GCE_METADATA_HOST), or
+  --static, which writes the current token to a file (--token-file) that gcloud reads with
+  CLOUDSDK_AUTH_ACCESS_TOKEN_FILE.
+
+Examples:
+  gcpconn login gcp-user-account --resource-type kubernetes-cluster --resource-id zenml-test-cluster
+  gcpconn login gcp-user-account --resource-type docker-registry --resource-id europe-west1-docker.pkg.dev/zenml-core/test
+  gcpconn login gcp-sa-key --resource-type gcp-generic
+  gcpconn login gcs-data --resource-type gcs-bucket --resource-id gs://zenml-bucket-sl --static --token-file /tmp/token`,
+		Flags: []flagSpec{
+			{Name: "resource-type", Short: "r", Value: "TYPE", Help: "kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket"},
+			{Name: "resource-id", Value: "ID", Help: "the cluster, registry, project or bucket"},
+			{Name: "static", Help: "store the current token instead of configuring a refreshing helper"},
+			{Name: "kubeconfig", Value: "FILE", Help: "kubeconfig to update"},
+			{Name: "adc-file", Value: "FILE", Help: "ADC file to write (gcp-generic, gcs-bucket)"},
+			{Name: "token-file", Value: "FILE", Help: "with --static for gcp-generic/gcs-bucket: where to write the token"},
+		},
+		Run: runLogin,
+	}
+}
+
+func runLogin(ctx context.Context, e *env, p *parsed) error {
+	name, err := oneName(p, "connector")
+	if err != nil {
+		return err
+	}
+	rt := p.str("resource-type")
+	if rt == "" {
+		return usageErrorf("--resource-type is required: kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket")
+	}
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	cred, err := c.Mint(ctx, client.MintRequest{Connector: name, ResourceType: rt, ResourceID: p.str("resource-id")})
+	if err != nil {
+		return err
+	}
+	switch rt {
+	case "kubernetes-cluster":
+		return loginKubernetes(e, p, name, cred)
+	case "docker-registry":
+		return loginDocker(e, p, cred)
+	case "gcp-generic", "gcs-bucket":
+		return loginADC(e, p, name, cred)
+	}
+	return usageErrorf("login does not configure %q clients", rt)
+}
+
+// helperCommand is how kubeconfigs name this binary: "gcpconn" when that is what PATH
+// finds, else the absolute path.
+func helperCommand(e *env) string {
+	if p, err := exec.LookPath("gcpconn"); err == nil && e.Exe != "" {
+		a, _ := filepath.EvalSymlinks(p)
+		b, _ := filepath.EvalSymlinks(e.Exe)
+		if a == b {
+			return "gcpconn"
+		}
+	}
+	if e.Exe != "" {
+		return e.Exe
+	}
+	return "gcpconn"
+}
+
+func homeDir(e *env) (string, error) {
+	if h := e.Getenv("HOME"); h != "" {
+		return h, nil
+	}
+	return "", errors.New("HOME is not set")
+}
+
+// kubeconfigPath is --kubeconfig, else the first file of $KUBECONFIG, else ~/.kube/config.
+func kubeconfigPath(e *env, p *parsed) (string, error) {
+	if f := p.str("kubeconfig"); f != "" {
+		return f, nil
+	}
+	if k := e.Getenv("KUBECONFIG"); k != "" {
+		return filepath.SplitList(k)[0], nil
+	}
+	h, err := homeDir(e)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(h, ".kube", "config"), nil
+}
+
+func loginKubernetes(e *env, p *parsed, name string, cred *client.Credential) error {
+	k := cred.Kubernetes
+	if k == nil || k.Kubeconfig == "" {
+		return errors.New("the server's answer has no cluster details")
+	}
+	// The server's kubeconfig names the cluster, context and user; gcpconn fills in how
+	// this machine runs it.
+	var srv map[string]any
+	if err := yaml.Unmarshal([]byte(k.Kubeconfig), &srv); err != nil {
+		return fmt.Errorf("the server's kubeconfig is not YAML: %w", err)
+	}
+	ctxName, _ := srv["current-context"].(string)
+	clusters, _ := srv["clusters"].([]any)
+	users, _ := srv["users"].([]any)
+	contexts, _ := srv["contexts"].([]any)
+	if ctxName == "" || len(clusters) != 1 || len(users) != 1 || len(contexts) != 1 {
+		return errors.New("the server's kubeconfig does not hold one cluster, user and context")
+	}
+	user := map[string]any{}
+	if p.bool("static") {
+		user["token"] = cred.AccessToken
+	} else {
+		u, _ := users[0].(map[string]any)
+		uu, _ := u["user"].(map[string]any)
+		ex, _ := uu["exec"].(map[string]any)
+		if ex == nil {
+			return errors.New("the server's kubeconfig user has no exec plugin")
+		}
+		ex["command"] = helperCommand(e)
+		ex["interactiveMode"] = "Never"
+		envs := []any{map[string]any{"name": "GCPCONN_URL", "value": e.serverURL()}}
+		if a := e.Getenv("GCPCONN_AUDIENCE"); a != "" {
+			envs = append(envs, map[string]any{"name": "GCPCONN_AUDIENCE", "value": a})
+		}
+		ex["env"] = envs
+		user["exec"] = ex
+	}
+	path, err := kubeconfigPath(e, p)
+	if err != nil {
+		return err
+	}
+	cfg := map[string]any{}
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := yaml.Unmarshal(b, &cfg); err != nil {
+			return fmt.Errorf("%s is not a kubeconfig: %w", path, err)
+		}
+		if cfg == nil {
+			cfg = map[string]any{}
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	cfg["apiVersion"], cfg["kind"] = "v1", "Config"
+	existed := upsertNamed(cfg, "clusters", ctxName, "cluster", clusters[0].(map[string]any)["cluster"])
+	upsertNamed(cfg, "users", ctxName, "user", user)
+	upsertNamed(cfg, "contexts", ctxName, "context", contexts[0].(map[string]any)["context"])
+	cfg["current-context"] = ctxName
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(path, out, 0o600); err != nil {
+		return err
+	}
+	if e.json() {
+		return e.printJSON(map[string]any{"kubeconfig": path, "context": ctxName, "static": p.bool("static")})
+	}
+	verb := "created"
+	if existed {
+		verb = "modified"
+	}
+	fmt.Fprintf(e.Stdout, "Context %q %s.\n", ctxName, verb)
+	fmt.Fprintf(e.Stdout, "Updated local kubeconfig %s with the cluster details. The current kubectl context was set to '%s'.\n", path, ctxName)
+	if p.bool("static") {
+		fmt.Fprintf(e.Stdout, "The token is static and expires at %s; run login again after that.\n", cred.ExpiresAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	} else {
+		fmt.Fprintf(e.Stdout, "kubectl runs %s for a fresh token of connector '%s' whenever the last one expires.\n", helperCommand(e), name)
+	}
+	return nil
+}
+
+// upsertNamed replaces or appends {name: NAME, KEY: val} in cfg[list]; it reports whether
+// an entry of that name existed.
+func upsertNamed(cfg map[string]any, list, name, key string, val any) bool {
+	items, _ := cfg[list].([]any)
+	entry := map[string]any{"name": name, key: val}
+	for i, it := range items {
+		if m, ok := it.(map[string]any); ok && m["name"] == name {
+			items[i] = entry
+			cfg[list] = items
+			return true
+		}
+	}
+	cfg[list] = append(items, entry)
+	return false
+}
+
+// writeFileAtomic writes b to path through a temporary file in the same directory.
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// dockerConfigPath is $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
+func dockerConfigPath(e *env) (string, error) {
+	if d := e.Getenv("DOCKER_CONFIG"); d != "" {
+		return filepath.Join(d, "config.json"), nil
+	}
+	h, err := homeDir(e)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(h, ".docker", "config.json"), nil
+}
+
+// configDir is gcpconn's own directory: $GCPCONN_CONFIG_DIR, else $XDG_CONFIG_HOME/gcpconn,
+// else ~/.config/gcpconn.
+func configDir(e *env) (string, error) {
+	if d := e.Getenv("GCPCONN_CONFIG_DIR"); d != "" {
+		return d, nil
+	}
+	if d := e.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "gcpconn"), nil
+	}
+	h, err := homeDir(e)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(h, ".config", "gcpconn"), nil
+}
+
+// registryBinding says which connector serves a docker registry host.
+type registryBinding struct {
+	URL        string `json:"url"`
+	Connector  string `json:"connector"` // the connector's id (survives renames)
+	ResourceID string `json:"resource_id"`
+}
+
+const registriesFile = "docker-registries.json"
+
+func readRegistries(e *env) (map[string]registryBinding, string, error) {
+	dir, err := configDir(e)
+	if err != nil {
+		return nil, "", err
+	}
+	path := filepath.Join(dir, registriesFile)
+	m := map[string]registryBinding{}
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, path, err
+	}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, path, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return m, path, nil
+}
+
+// updateJSONFile reads a JSON object file (missing = {}), lets fn change its top-level
+// fields, and writes it back, keeping every field fn did not touch.
+func updateJSONFile(path string, fn func(m map[string]json.RawMessage) error) error {
+	m := map[string]json.RawMessage{}
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if len(strings.TrimSpace(string(b))) > 0 {
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("%s is not a JSON object: %w", path, err)
+		}
+	}
+	if err := fn(m); err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(m, "", "\t")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(out, '\n'), 0o600)
+}
+
+// setField sets m[key][sub] = val, keeping m[key]'s other entries.
+func setField(m map[string]json.RawMessage, key, sub string, val any) error {
+	inner := map[string]json.RawMessage{}
+	if raw, ok := m[key]; ok && len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &inner); err != nil {
+			return fmt.Errorf("%q is not an object: %w", key, err)
+		}
+	}
+	v, err := json.Marshal(val)
+	if err != nil {
+		return err
+	}
+	inner[sub] = v
+	b, err := json.Marshal(inner)
+	if err != nil {
+		return err
+	}
+	m[key] = b
+	return nil
+}
+
+func loginDocker(e *env, p *parsed, cred *client.Credential) error {
+	d := cred.Docker
+	if d == nil || d.Registry == "" {
+		return errors.New("the server's answer has no docker registry details")
+	}
+	path, err := dockerConfigPath(e)
+	if err != nil {
+		return err
+	}
+	host := d.Registry
+	static := p.bool("static")
+	if static {
+		auth := base64.StdEncoding.EncodeToString([]byte(d.Username + ":" + d.Password))
+		err = updateJSONFile(path, func(m map[string]json.RawMessage) error {
+			return setField(m, "auths", host, map[string]string{"auth": auth})
+		})
+	} else {
+		regs, regPath, rerr := readRegistries(e)
+		if rerr != nil {
+			return rerr
+		}
+		conn := p.Pos[0]
+		regs[host] = registryBinding{URL: e.serverURL(), Connector: conn, ResourceID: cred.ResourceID}
+		b, _ := json.MarshalIndent(regs, "", "  ")
+		if err := writeFileAtomic(regPath, append(b, '\n'), 0o600); err != nil {
+			return err
+		}
+		err = updateJSONFile(path, func(m map[string]json.RawMessage) error {
+			return setField(m, "credHelpers", host, "gcpconn")
+		})
+	}
+	if err != nil {
+		return err
+	}
+	if e.json() {
+		return e.printJSON(map[string]any{"docker_config": path, "registry": host, "static": static})
+	}
+	if static {
+		fmt.Fprintf(e.Stdout, "Stored a token for %s in %s (unencrypted; it expires at %s).\n", host, path, cred.ExpiresAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	} else {
+		fmt.Fprintf(e.Stdout, "Configured docker to get credentials for %s from docker-credential-gcpconn (%s).\n", host, path)
+		if _, err := exec.LookPath("docker-credential-gcpconn"); err != nil {
+			fmt.Fprintf(e.Stderr, "warning: docker-credential-gcpconn is not on PATH; docker needs it: ln -s %q /usr/local/bin/docker-credential-gcpconn\n", helperCommand(e))
+		}
+	}
+	return nil
+}
+
+func loginADC(e *env, p *parsed, name string, cred *client.Credential) error {
+	if p.bool("static") {
+		path := p.str("token-file")
+		if path == "" {
+			dir, err := configDir(e)
+			if err != nil {
+				return err
+			}
+			path = filepath.Join(dir, "tokens", name+".token")
+		}
+		if cred.AccessToken == "" {
+			return errors.New("the connector hands out stored credentials, not a token: run login without --static to write them as the ADC file")
+		}
+		if err := writeFileAtomic(path, []byte(cred.AccessToken+"\n"), 0o600); err != nil {
+			return err
+		}
+		if e.json() {
+			return e.printJSON(map[string]any{"token_file": path, "expires_at": cred.ExpiresAt})
+		}
+		fmt.Fprintf(e.Stdout, "Wrote the access token to %s (expires at %s).\n", path, cred.ExpiresAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+		fmt.Fprintf(e.Stdout, "gcloud uses it with: export CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=%s\n", path)
+		return nil
+	}
+	if cred.CredentialsJSON == "" {
+		return &cliError{code: exitRefused, msg: fmt.Sprintf("connector '%s' hands out temporary tokens, which no ADC file can hold; run `gcpconn serve-metadata %s --resource-type %s` and point GCE_METADATA_HOST at it (tokens refresh), or use `gcpconn login --static` for a token file", name, name, cred.ResourceType)}
+	}
+	path := p.str("adc-file")
+	if path == "" {
+		path = client.ADCPath(e.Getenv)
+		if path == "" {
+			return errors.New("HOME is not set: pass --adc-file")
+		}
+	}
+	if err := writeFileAtomic(path, []byte(strings.TrimSpace(cred.CredentialsJSON)+"\n"), 0o600); err != nil {
+		return err
+	}
+	if e.json() {
+		return e.printJSON(map[string]any{"adc_file": path})
+	}
+	fmt.Fprintf(e.Stdout, "Updated the local application default credentials file at '%s'.\n", path)
+	return nil
+}
