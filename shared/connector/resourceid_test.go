@@ -34,6 +34,7 @@ func TestParseResourceID_Valid(t *testing.T) {
 		{GCSBucket, strings.Repeat("b", 63), ResourceID{Type: GCSBucket, Name: strings.Repeat("b", 63)}, "gs://" + strings.Repeat("b", 63)},
 		{GCSBucket, "gs://assets.example.com", ResourceID{Type: GCSBucket, Name: "assets.example.com"}, "gs://assets.example.com"},
 		{GCSBucket, dottedBucket(222), ResourceID{Type: GCSBucket, Name: dottedBucket(222)}, "gs://" + dottedBucket(222)},
+		{GCSBucket, "gs://eu.artifacts.my-project.appspot.com/containers", ResourceID{Type: GCSBucket, Name: "eu.artifacts.my-project.appspot.com", Path: "containers"}, "gs://eu.artifacts.my-project.appspot.com"},
 		{GCSBucket, "1.2.3.4.5", ResourceID{Type: GCSBucket, Name: "1.2.3.4.5"}, "gs://1.2.3.4.5"},
 
 		// kubernetes-cluster
@@ -81,6 +82,8 @@ func TestParseResourceID_Valid(t *testing.T) {
 		{DockerRegistry, "projects/my-project/locations/europe/repositories/eu.gcr.io",
 			ResourceID{Type: DockerRegistry, Host: "eu.gcr.io", Project: "my-project", Location: "europe", Name: "eu.gcr.io"}, "eu.gcr.io/my-project"},
 		// docker-registry: legacy Container Registry
+		{DockerRegistry, "gcr.io/google-containers/pause:3.9", // Google's own public projects hold "google"
+			ResourceID{Type: DockerRegistry, Host: "gcr.io", Project: "google-containers", Location: "us", Name: "gcr.io", Path: "pause:3.9"}, "gcr.io/google-containers"},
 		{DockerRegistry, "gcr.io/my-project",
 			ResourceID{Type: DockerRegistry, Host: "gcr.io", Project: "my-project", Location: "us", Name: "gcr.io"}, "gcr.io/my-project"},
 		{DockerRegistry, "https://eu.gcr.io/my-project/app:latest",
