@@ -26,6 +26,8 @@
 //
 // Upstream errors become [connector.Error] values of the upstream kinds: denied (401/403,
 // Google's message passed through), not found (404), unavailable (429/5xx, with the
-// Retry-After hint). Only idempotent reads and token-endpoint 5xx answers are retried, a few
-// times, inside the caller's deadline.
+// Retry-After hint). Only what Google documents as safe is retried, at most three times and
+// inside the caller's deadline: idempotent reads and token grants on 500/503/504, and Cloud
+// Storage reads also on 429 (its retry strategy lists it). Otherwise a 429 goes back to the
+// caller with its Retry-After.
 package gcp

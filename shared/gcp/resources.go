@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	artifactregistry "cloud.google.com/go/artifactregistry/apiv1"
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
@@ -15,6 +16,7 @@ import (
 	"cloud.google.com/go/container/apiv1/containerpb"
 	"cloud.google.com/go/storage"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/cloudresourcemanager/v1"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
@@ -111,7 +113,10 @@ func (g *Google) storageClient(ctx context.Context, hc *http.Client) (*storage.C
 	if err != nil {
 		return nil, connector.Errorf(connector.ErrInternal, "gcp: storage client: %v", err)
 	}
-	c.SetRetry(storage.WithMaxAttempts(maxAttempts), storage.WithPolicy(storage.RetryIdempotent))
+	// Cloud Storage documents 408, 429 and 5xx as retryable for idempotent calls; the client
+	// retries those, here at most maxAttempts times with a short backoff.
+	c.SetRetry(storage.WithMaxAttempts(maxAttempts), storage.WithPolicy(storage.RetryIdempotent),
+		storage.WithBackoff(gax.Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Multiplier: 2}))
 	return c, nil
 }
 

@@ -2,10 +2,12 @@ package gcp_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -142,5 +144,40 @@ func TestListingReusesOneToken(t *testing.T) {
 	}
 	if got := f.Count("oauth2.token"); got != 1 {
 		t.Errorf("token grants for listing four resource types = %d; want 1", got)
+	}
+}
+
+func TestListResourcesUpstreamFaults(t *testing.T) {
+	needResources(t)
+	f := fake.Faults()
+	t.Cleanup(f.Reset)
+	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	tests := []struct {
+		name      string
+		fault     faults.Fault
+		wantKind  connector.Kind
+		wantCalls int64
+	}{
+		{"one 503 is retried", faults.Fault{Status: 503, Times: 1}, "", 2},
+		// Cloud Storage documents 429 as retryable (with backoff); the storage client does so.
+		{"429 is retried a bounded number of times", faults.Fault{Status: 429}, connector.ErrUpstreamUnavailable, 3},
+		{"constant 503 gives up", faults.Fault{Status: 503}, connector.ErrUpstreamUnavailable, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.Reset()
+			f.Set("storage.buckets.list", tt.fault)
+			_, err := google.ListResources(context.Background(), g, connector.GCSBucket, "")
+			if got := connector.KindOf(err); got != tt.wantKind {
+				t.Fatalf("ListResources kind = %q (%v); want %q", got, err, tt.wantKind)
+			}
+			if got := f.Count("storage.buckets.list"); got != tt.wantCalls {
+				t.Errorf("bucket list calls = %d; want %d", got, tt.wantCalls)
+			}
+			var ce *connector.Error
+			if tt.fault.Status == 429 && (!errors.As(err, &ce) || ce.RetryAfter <= 0) {
+				t.Errorf("429 error = %#v; want a Retry-After hint", err)
+			}
+		})
 	}
 }

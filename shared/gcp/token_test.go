@@ -2,6 +2,7 @@ package gcp_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -158,6 +159,10 @@ func TestTokenRetriesAndThrottling(t *testing.T) {
 	}
 	if got := f.Count("oauth2.token"); got != 1 {
 		t.Errorf("token endpoint calls under 429 = %d; want 1 (no retry)", got)
+	}
+	var ce *connector.Error
+	if !errors.As(err, &ce) || ce.RetryAfter <= 0 {
+		t.Errorf("429 error = %#v; want a Retry-After hint", err)
 	}
 
 	f.Reset()
