@@ -210,7 +210,16 @@ func runRegister(ctx context.Context, e *env, p *parsed) error {
 		resourcesTable(res).render(e.Stdout)
 	}
 	if res.HasErrors() {
-		return verifyErrorf("service connector `%s` was registered, but its verification reported errors: %s", conn.Name, firstError(res))
+		if res.Error != "" {
+			return verifyErrorf("service connector `%s` was registered, but its credentials do not work: %s", conn.Name, res.Error)
+		}
+		n := 0
+		for _, r := range res.Resources {
+			if r.Error != "" {
+				n++
+			}
+		}
+		return verifyErrorf("service connector `%s` was registered, but %d of %d resource types reported errors (see the table)", conn.Name, n, len(res.Resources))
 	}
 	return nil
 }

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gcpconn/gcpconn/functions/client/clienttest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// binDir holds the built gcpconn and its docker-credential-gcpconn link.
+var binDir string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
+	dir, err := os.MkdirTemp("", "gcpconn-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "gcpconn"), ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build gcpconn:", err)
+		os.Exit(1)
+	}
+	if err := os.Symlink(filepath.Join(dir, "gcpconn"), filepath.Join(dir, "docker-credential-gcpconn")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// world is one test's machine: a home directory, the stack, and who the caller is.
+type world struct {
+	t     *testing.T
+	stack *clienttest.Stack
+	home  string
+	email string
+	extra []string // more KEY=VALUE for every command
+}
+
+func newWorld(t *testing.T, s *clienttest.Stack, email string) *world {
+	return &world{t: t, stack: s, home: t.TempDir(), email: email}
+}
+
+// env is the environment of a CLI process: nothing from the test process but PATH.
+func (w *world) env() []string {
+	env := []string{
+		"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"HOME=" + w.home,
+		"GCE_METADATA_HOST=127.0.0.1:1",
+		"DOCKER_CONFIG=" + filepath.Join(w.home, ".docker"),
+	}
+	if w.stack != nil {
+		env = append(env,
+			"GCPCONN_URL="+w.stack.URL,
+			"GCPCONN_AUDIENCE="+clienttest.Audience,
+			"GCPCONN_DEV_ISSUER="+w.stack.Fake.BaseURL(),
+			"GCPCONN_DEV_EMAIL="+w.email)
+	}
+	return append(env, w.extra...)
+}
+
+// run runs a program (gcpconn unless args[0] names another) and returns its output and
+// exit code.
+func (w *world) runProgram(stdin string, prog string, args ...string) (stdout, stderr string, code int) {
+	w.t.Helper()
+	cmd := exec.Command(prog, args...)
+	cmd.Env = w.env()
+	cmd.Dir = w.home
+	cmd.Stdin = strings.NewReader(stdin)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatalf("run %s %v: %v", prog, args, err)
+	}
+	return o.String(), e.String(), code
+}
+
+func (w *world) gcpconn(args ...string) (string, string, int) {
+	w.t.Helper()
+	return w.runProgram("", filepath.Join(binDir, "gcpconn"), args...)
+}
+
+// ok runs gcpconn and fails the test unless it exits 0.
+func (w *world) ok(args ...string) string {
+	w.t.Helper()
+	out, errOut, code := w.gcpconn(args...)
+	if code != 0 {
+		w.t.Fatalf("gcpconn %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func (w *world) writeFile(rel string, b []byte) string {
+	w.t.Helper()
+	p := filepath.Join(w.home, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
+var (
+	reTime    = regexp.MustCompile(`\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?Z?`)
+	reID      = regexp.MustCompile(`\b[0-9a-f]{32}\b`)
+	reLoopURL = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+)
+
+// normalize replaces what changes from run to run: connector ids, times, loopback ports.
+func normalize(s string) string {
+	ids := map[string]string{}
+	s = reID.ReplaceAllStringFunc(s, func(id string) string {
+		if _, ok := ids[id]; !ok {
+			ids[id] = fmt.Sprintf("<ID%d>", len(ids)+1)
+		}
+		return ids[id]
+	})
+	s = reTime.ReplaceAllString(s, "<TIME>")
+	return reLoopURL.ReplaceAllString(s, "127.0.0.1:<PORT>")
+}
+
+// golden compares got (normalized) with testdata/NAME, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	got = normalize(got)
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden file %s: %v (run go test -update)", path, err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
