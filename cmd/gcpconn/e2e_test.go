@@ -28,7 +28,9 @@ func TestSeedExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.writeFile(".config/gcloud/application_default_credentials.json", key)
-	var k struct{ PrivateKey string `json:"private_key"` }
+	var k struct {
+		PrivateKey string `json:"private_key"`
+	}
 	_ = json.Unmarshal(key, &k)
 	secretLine := strings.Split(strings.TrimSpace(k.PrivateKey), "\n")[1]
 
@@ -198,4 +200,3 @@ func TestHelp(t *testing.T) {
 		t.Errorf("gcpconn without a command = exit %d; want %d", code, exitUsage)
 	}
 }
-

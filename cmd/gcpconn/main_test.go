@@ -126,17 +126,27 @@ var (
 	reLoopURL = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 )
 
-// normalize replaces what changes from run to run: connector ids, times, loopback ports.
+// normalize replaces what changes from run to run (connector ids, times, loopback ports)
+// with placeholders of the same width, so tables stay aligned.
 func normalize(s string) string {
 	ids := map[string]string{}
 	s = reID.ReplaceAllStringFunc(s, func(id string) string {
 		if _, ok := ids[id]; !ok {
-			ids[id] = fmt.Sprintf("<ID%d>", len(ids)+1)
+			ids[id] = fmt.Sprintf("ID%d", len(ids)+1)
 		}
-		return ids[id]
+		return pad(ids[id], len(id))
 	})
-	s = reTime.ReplaceAllString(s, "<TIME>")
-	return reLoopURL.ReplaceAllString(s, "127.0.0.1:<PORT>")
+	s = reTime.ReplaceAllStringFunc(s, func(t string) string { return pad("TIME", len(t)) })
+	return reLoopURL.ReplaceAllStringFunc(s, func(a string) string { return pad("127.0.0.1:PORT", len(a)) })
+}
+
+// pad returns <name> filled with dots to width n.
+func pad(name string, n int) string {
+	s := "<" + name
+	for len(s) < n-1 {
+		s += "."
+	}
+	return s + ">"
 }
 
 // golden compares got (normalized) with testdata/NAME, or rewrites it with -update.
