@@ -20,7 +20,7 @@
 //	GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS true enables implicit, keyless impersonation and ambient external accounts
 //	GCPCONN_SECRET_TOPIC                 Pub/Sub topic projects/P/topics/T for Secret Manager notifications
 //	GCPCONN_MAX_BODY_BYTES               request body cap (default 262144)
-//	GCPCONN_SWEEP_CONCURRENCY            connectors checked at once by sweep (default 16)
+//	GCPCONN_SWEEP_CONCURRENCY            connectors checked at once by sweep (default 32)
 //	GCPCONN_ENDPOINT_*, GCPCONN_DOCKER_REGISTRY_HOST, GCPCONN_GKE_DNS_ENDPOINTS
 //	                                     Google endpoint overrides (see shared/gcp)
 package app

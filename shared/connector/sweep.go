@@ -12,7 +12,7 @@ import (
 
 // Sweep defaults.
 const (
-	DefaultSweepConcurrency = 16
+	DefaultSweepConcurrency = 32
 	MaxSweepConcurrency     = 256
 	DefaultSweepTimeout     = 30 * time.Second
 	maxStatusRetries        = 5
