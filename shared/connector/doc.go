@@ -44,7 +44,8 @@
 //     a JSON null counts as absent. Secret fields ("format": "password") go to [Secrets], the
 //     rest to [Config].
 //   - project_id is required for every method; service-account takes the key's project_id
-//     when it is left out.
+//     when it is left out. It may differ from the key's project: a service account may be
+//     granted access to other projects.
 //   - *_json fields may be a JSON object or a string holding one; they are validated (see
 //     Credential JSON below) and stored as compact JSON strings.
 //   - generate_temporary_tokens defaults to true. It may be false only for user-account,

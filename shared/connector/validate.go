@@ -542,9 +542,10 @@ func checkPolicy(p Policy, m AuthMethod, s Secrets, ext *ExternalAccountConfig) 
 			"(impersonation without service_account_json, from the service's own identity) is disabled on this deployment: " +
 			"give the source service account key in service_account_json, or " + implicitHint}
 	case m == ExternalAccount && ext != nil && ext.Ambient() != "":
+		cloud := map[string]string{AmbientAWS: "AWS", AmbientAzure: "Azure"}[ext.Ambient()]
 		return &Error{Kind: ErrFailedPrecondition, Field: cfgField(FieldExternalAccountJSON), Message: fmt.Sprintf(
 			"external_account_json reads the service's own %s identity (credential_source), an implicit source that is disabled on this deployment: "+
-				"leave credential_source out and send the subject token with each mint request, or %s", strings.ToUpper(ext.Ambient()[:1])+ext.Ambient()[1:], implicitHint)}
+				"leave credential_source out and send the subject token with each mint request, or %s", cloud, implicitHint)}
 	}
 	return nil
 }
