@@ -154,3 +154,32 @@ func TestSpecPatternsAgreeWithValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecSecretsMatchStorage checks that the fields the schema marks secret are exactly the
+// ones registration stores in Secrets, for a configuration of every method that sets every
+// field it may.
+func TestSpecSecretsMatchStorage(t *testing.T) {
+	full := map[AuthMethod]map[string]any{
+		Implicit:        {"generate_temporary_tokens": true},
+		UserAccount:     {"generate_temporary_tokens": false},
+		ServiceAccount:  {"generate_temporary_tokens": false},
+		ExternalAccount: {"generate_temporary_tokens": true},
+		OAuth2Token:     {"service_account_email": "ci@my-project.iam.gserviceaccount.com"},
+		Impersonation:   {"delegates": []any{"hop@my-project.iam.gserviceaccount.com"}, "generate_temporary_tokens": true},
+	}
+	for _, am := range Spec().AuthMethods {
+		req := rulesRequest(am.AuthMethod, full[am.AuthMethod])
+		props := am.ConfigSchema["properties"].(map[string]any)
+		if len(req.Configuration) != len(props) {
+			t.Fatalf("%s: the test configuration sets %d of %d fields", am.AuthMethod, len(req.Configuration), len(props))
+		}
+		c, sec := rulesRegister(t, req)
+		stored := sec.Fields()
+		for name, p := range props {
+			secret := p.(map[string]any)["format"] == "password"
+			if _, inSecrets := stored[name]; secret != inSecrets || secret != slices.Contains(c.SecretFields, name) {
+				t.Errorf("%s field %s: schema secret %v, stored in Secrets %v", am.AuthMethod, name, secret, inSecrets)
+			}
+		}
+	}
+}
