@@ -1,0 +1,254 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/gcpconn/gcpconn/functions/client/clienttest"
+)
+
+// registerAdmin registers NAME as alice with the connectors-admin key and extra args.
+func registerAdmin(t *testing.T, w *world, name string, args ...string) {
+	t.Helper()
+	key, err := w.stack.Fake.KeyJSON(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := w.writeFile(name+"-key.json", key)
+	w.ok(append([]string{"register", name, "--auth-method", "service-account", "--service_account_json=@" + p}, args...)...)
+}
+
+// TestLoginKubectl: login writes a kubeconfig context whose exec plugin runs gcpconn, and
+// kubectl reaches the fake cluster with it, fetching a token through gcpconn on each run.
+func TestLoginKubectl(t *testing.T) {
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		t.Skip("kubectl is not installed")
+	}
+	s := clienttest.Start(t)
+	w := newWorld(t, s, alice)
+	registerAdmin(t, w, "gcp-k8s", "--resource-type", "kubernetes-cluster")
+	kc := w.writeFile("kube/config", []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: other
+  cluster: {server: "https://127.0.0.1:1"}
+users:
+- name: other
+  user: {token: other-token}
+contexts:
+- name: other
+  context: {cluster: other, user: other}
+current-context: other
+preferences: {}
+`))
+	w.extra = []string{"KUBECONFIG=" + kc}
+
+	out := w.ok("login", "gcp-k8s", "--resource-type", "kubernetes-cluster", "--resource-id", "zenml-test-cluster")
+	const ctxName = "gke_zenml-core_us-east1_zenml-test-cluster"
+	if !strings.Contains(out, `Context "`+ctxName+`" created.`) || !strings.Contains(out, "The current kubectl context was set to '"+ctxName+"'") {
+		t.Errorf("login output:\n%s", out)
+	}
+	var cfg struct {
+		Current  string `yaml:"current-context"`
+		Contexts []struct{ Name string }
+		Users    []struct {
+			Name string
+			User struct {
+				Token string
+				Exec  struct {
+					APIVersion      string `yaml:"apiVersion"`
+					Command         string
+					Args            []string
+					InteractiveMode string `yaml:"interactiveMode"`
+					Env             []struct{ Name, Value string }
+				}
+			}
+		}
+		Preferences map[string]any
+	}
+	b, _ := os.ReadFile(kc)
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Current != ctxName || len(cfg.Contexts) != 2 || len(cfg.Users) != 2 || cfg.Preferences == nil {
+		t.Errorf("kubeconfig after login: current %q, %d contexts, %d users, preferences %v; want the other context kept", cfg.Current, len(cfg.Contexts), len(cfg.Users), cfg.Preferences)
+	}
+	ex := cfg.Users[1].User.Exec
+	if ex.APIVersion != "client.authentication.k8s.io/v1" || ex.Command != "gcpconn" || ex.InteractiveMode != "Never" ||
+		strings.Join(ex.Args[:2], " ") != "token --exec-credential" || !strings.Contains(strings.Join(ex.Args, " "), "--resource-type kubernetes-cluster --resource-id us-east1/zenml-test-cluster") ||
+		len(ex.Env) == 0 || ex.Env[0].Value != s.URL {
+		t.Errorf("exec user = %+v", ex)
+	}
+
+	for i := 1; i <= 2; i++ {
+		mints := s.Calls("/mint-token")
+		o, e, code := w.runProgram("", "kubectl", "--kubeconfig", kc, "--context", ctxName, "get", "--raw", "/version")
+		if code != 0 || !strings.Contains(o, "gitVersion") {
+			t.Fatalf("kubectl get --raw /version (run %d): exit %d\n%s\n%s", i, code, o, e)
+		}
+		// kubectl keeps exec credentials in memory only: every process runs the plugin.
+		if s.Calls("/mint-token") == mints {
+			t.Errorf("kubectl run %d did not fetch a token through the exec plugin", i)
+		}
+	}
+	// A caller who may not use the connector: the plugin fails and kubectl says so.
+	ww := *w
+	ww.email = bob
+	if _, e, code := ww.runProgram("", "kubectl", "--kubeconfig", kc, "get", "--raw", "/version"); code == 0 || !strings.Contains(e, "not_found") {
+		t.Errorf("kubectl as bob: exit %d, stderr %q; want the plugin's not_found", code, e)
+	}
+
+	// --static: a token in the kubeconfig, no plugin.
+	w.ok("login", "gcp-k8s", "--resource-type", "kubernetes-cluster", "--resource-id", "us-east1/zenml-test-cluster", "--static")
+	before := s.Calls("/mint-token")
+	if o, e, code := w.runProgram("", "kubectl", "--kubeconfig", kc, "get", "--raw", "/version"); code != 0 || !strings.Contains(o, "gitVersion") {
+		t.Fatalf("kubectl with the static token: exit %d\n%s", code, e)
+	}
+	if s.Calls("/mint-token") != before {
+		t.Errorf("kubectl with a static token called mint-token")
+	}
+}
+
+func TestExecCredential(t *testing.T) {
+	s := clienttest.Start(t)
+	w := newWorld(t, s, alice)
+	registerAdmin(t, w, "gcp-k8s", "--resource-type", "kubernetes-cluster")
+	out := w.ok("token", "--exec-credential", "gcp-k8s", "--resource-type", "kubernetes-cluster", "--resource-id", "us-east1/zenml-test-cluster")
+	var ec struct {
+		APIVersion, Kind string
+		Status           struct {
+			Token               string
+			ExpirationTimestamp string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &ec); err != nil {
+		t.Fatalf("ExecCredential %q: %v", out, err)
+	}
+	cred := w.ok("token", "gcp-k8s", "--resource-type", "kubernetes-cluster", "--resource-id", "us-east1/zenml-test-cluster", "-o", "json")
+	var c struct {
+		AccessToken string `json:"access_token"`
+		ExpiresAt   string `json:"expires_at"`
+	}
+	_ = json.Unmarshal([]byte(cred), &c)
+	if ec.APIVersion != "client.authentication.k8s.io/v1" || ec.Kind != "ExecCredential" || ec.Status.Token != c.AccessToken || ec.Status.ExpirationTimestamp >= c.ExpiresAt {
+		t.Errorf("ExecCredential = %+v; want the token of %+v, expiring before it does", ec, c)
+	}
+}
+
+// TestLoginDocker: login points docker's credHelpers at gcpconn; the helper protocol and the
+// docker CLI itself log in to the fake registry.
+func TestLoginDocker(t *testing.T) {
+	s := clienttest.Start(t)
+	w := newWorld(t, s, alice)
+	registerAdmin(t, w, "gcp-docker", "--resource-type", "docker-registry")
+	w.writeFile(".docker/config.json", []byte(`{"auths":{"example.com":{"auth":"dXNlcjpwdw=="}},"credHelpers":{"gcr.io":"gcloud"},"psFormat":"table"}`))
+
+	out := w.ok("login", "gcp-docker", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/zenml-core")
+	if !strings.Contains(out, "docker-credential-gcpconn") {
+		t.Errorf("login output: %s", out)
+	}
+	var cfg map[string]any
+	b, _ := os.ReadFile(filepath.Join(w.home, ".docker", "config.json"))
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	host := ""
+	for _, kv := range s.Env {
+		if v, ok := strings.CutPrefix(kv, "GCPCONN_DOCKER_REGISTRY_HOST="); ok {
+			host = v
+		}
+	}
+	helpers, _ := cfg["credHelpers"].(map[string]any)
+	if helpers[host] != "gcpconn" || helpers["gcr.io"] != "gcloud" || cfg["psFormat"] != "table" || cfg["auths"] == nil {
+		t.Errorf("docker config after login = %s; want credHelpers[%s]=gcpconn and the rest kept", b, host)
+	}
+
+	helper := filepath.Join(binDir, "docker-credential-gcpconn")
+	o, e, code := w.runProgram("https://"+host+"\n", helper, "get")
+	var got struct{ ServerURL, Username, Secret string }
+	if code != 0 || json.Unmarshal([]byte(o), &got) != nil || got.ServerURL != "https://"+host || got.Username != "oauth2accesstoken" || !strings.HasPrefix(got.Secret, "ya29.") {
+		t.Errorf("docker-credential-gcpconn get = exit %d %q %q", code, o, e)
+	}
+	if o, _, code := w.runProgram("unknown.example\n", helper, "get"); code == 0 || strings.TrimSpace(o) != errCredentialsNotFound {
+		t.Errorf("get for an unknown host = exit %d %q; want %q", code, o, errCredentialsNotFound)
+	}
+	if o, _, code := w.runProgram("", helper, "list"); code != 0 || !strings.Contains(o, host) {
+		t.Errorf("list = exit %d %q", code, o)
+	}
+	if _, _, code := w.runProgram(`{"ServerURL":"x","Username":"u","Secret":"s"}`, helper, "store"); code != 0 {
+		t.Errorf("store = exit %d; want 0", code)
+	}
+	if o, _, code := w.runProgram(host+"\n", filepath.Join(binDir, "gcpconn"), "docker-credential-helper", "get"); code != 0 || !strings.Contains(o, "oauth2accesstoken") {
+		t.Errorf("gcpconn docker-credential-helper get = exit %d %q", code, o)
+	}
+
+	if _, err := exec.LookPath("docker"); err == nil {
+		// The docker CLI (no daemon here) logs in to the fake registry with the helper's
+		// token: it pings /v2/ itself and then hands the credentials to the helper's store.
+		o, e, code := w.runProgram(got.Secret+"\n", "docker", "login", "-u", "oauth2accesstoken", "--password-stdin", host)
+		if code != 0 || !strings.Contains(o+e, "Login Succeeded") {
+			t.Errorf("docker login %s with the helper's token: exit %d\n%s\n%s", host, code, o, e)
+		}
+		if o, e, code := w.runProgram("not-a-token\n", "docker", "login", "-u", "oauth2accesstoken", "--password-stdin", host); code == 0 {
+			t.Errorf("docker login with a bad token succeeded: %s %s", o, e)
+		}
+	}
+
+	if _, _, code := w.runProgram(host+"\n", helper, "erase"); code != 0 {
+		t.Errorf("erase = exit %d", code)
+	}
+	if o, _, code := w.runProgram(host+"\n", helper, "get"); code == 0 || strings.TrimSpace(o) != errCredentialsNotFound {
+		t.Errorf("get after erase = exit %d %q", code, o)
+	}
+
+	// --static stores the token like docker login does.
+	w.ok("login", "gcp-docker", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/zenml-core", "--static")
+	b, _ = os.ReadFile(filepath.Join(w.home, ".docker", "config.json"))
+	_ = json.Unmarshal(b, &cfg)
+	auths, _ := cfg["auths"].(map[string]any)
+	if auths[host] == nil || auths["example.com"] == nil {
+		t.Errorf("auths after --static = %v", auths)
+	}
+}
+
+// TestLoginADC: a connector that hands out its stored key writes it as the ADC file; one that
+// hands out tokens refuses (no ADC type holds a bare token) and --static writes a token file.
+func TestLoginADC(t *testing.T) {
+	s := clienttest.Start(t)
+	w := newWorld(t, s, alice)
+	registerAdmin(t, w, "gcp-key", "--resource-type", "gcp-generic", "--generate_temporary_tokens=false")
+	registerAdmin(t, w, "gcp-tokens", "--resource-type", "gcs-bucket")
+
+	out := w.ok("login", "gcp-key", "--resource-type", "gcp-generic")
+	adc := filepath.Join(w.home, ".config", "gcloud", "application_default_credentials.json")
+	if !strings.Contains(out, adc) {
+		t.Errorf("login output %q does not name %s", out, adc)
+	}
+	key, _ := s.Fake.KeyJSON(admin)
+	var got, want map[string]any
+	b, _ := os.ReadFile(adc)
+	_ = json.Unmarshal(b, &got)
+	_ = json.Unmarshal(key, &want)
+	if got["type"] != "service_account" || got["private_key"] != want["private_key"] {
+		t.Errorf("ADC file is not the connector's key")
+	}
+	if fi, err := os.Stat(adc); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("ADC file mode = %v, %v; want 0600", fi, err)
+	}
+
+	_, errOut, code := w.gcpconn("login", "gcp-tokens", "--resource-type", "gcs-bucket", "--resource-id", "gs://zenml-bucket-sl")
+	if code != exitRefused || !strings.Contains(errOut, "serve-metadata") {
+		t.Errorf("login of a token connector = exit %d %q; want %d and the alternatives", code, errOut, exitRefused)
+	}
+	tf := filepath.Join(w.home, "token")
+	w.ok("login", "gcp-tokens", "--resource-type", "gcs-bucket", "--resource-id", "gs://zenml-bucket-sl", "--static", "--token-file", tf)
+	if b, err := os.ReadFile(tf); err != nil || !strings.HasPrefix(string(b), "ya29.") {
+		t.Errorf("token file = %q, %v", b, err)
+	}
+}
