@@ -77,6 +77,7 @@ locals {
 
   # Mirrors .gcloudignore (infra/infratest checks that both upload the same Go packages).
   source_excludes = [
+    ".git", # a file in worktrees, a directory in clones
     ".git/**",
     ".ci/**",
     "infra/**",
