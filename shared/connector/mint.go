@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -145,7 +146,7 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 		return s.Google.Token(ctx, g, req)
 	})
 	if err != nil {
-		return nil, err
+		return nil, upstreamContext(c, "mint a token", err)
 	}
 	if left := tok.Expiry.Sub(now).Truncate(time.Second); hit && left < lt.Applied {
 		cred.Lifetime.Applied = left
@@ -173,7 +174,7 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 			return s.Google.Cluster(ctx, g, id)
 		})
 		if err != nil {
-			return nil, err
+			return nil, upstreamContext(c, "describe GKE cluster "+id, err)
 		}
 		kc, err := Kubeconfig(c, info)
 		if err != nil {
@@ -188,6 +189,21 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 		}
 	}
 	return cred, nil
+}
+
+// upstreamContext says which connector and step an upstream error came from, keeping its
+// kind, Google's text and the retry hint; other errors pass unchanged.
+func upstreamContext(c *Connector, step string, err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Kind {
+	case ErrUpstreamDenied, ErrUpstreamNotFound, ErrUpstreamUnavailable:
+		return &Error{Kind: e.Kind, Field: e.Field, RetryAfter: e.RetryAfter, Err: err,
+			Message: fmt.Sprintf("connector %q could not %s: %s", c.Name, step, e.Message)}
+	}
+	return err
 }
 
 // storedJSON returns the stored credential JSON a connector with generate_temporary_tokens
@@ -264,9 +280,13 @@ func mintBoundary(c *Connector, rt ResourceType, id string, d *Downscope) (*Boun
 		}
 		return nil, nil
 	}
-	rid, err := ParseResourceID(GCSBucket, id)
-	if err != nil {
-		return nil, err
+	bucket, ok := strings.CutPrefix(id, "gs://") // ResolveResource returns the canonical gs://NAME
+	if !ok || bucket == "" || strings.Contains(bucket, "/") {
+		rid, err := ParseResourceID(GCSBucket, id)
+		if err != nil {
+			return nil, err
+		}
+		bucket = rid.Name
 	}
 	if len(d.Prefix) > maxPrefixLen || strings.ContainsFunc(d.Prefix, func(r rune) bool {
 		return r == '\'' || r == '\\' || r == '"' || unicode.IsControl(r) || r == unicode.ReplacementChar
@@ -274,7 +294,7 @@ func mintBoundary(c *Connector, rt ResourceType, id string, d *Downscope) (*Boun
 		return nil, FieldErrorf("downscope.prefix",
 			"the object prefix must be at most %d bytes of printable characters without quotes or backslashes", maxPrefixLen)
 	}
-	return &Boundary{Bucket: rid.Name, Prefix: d.Prefix, ReadOnly: d.ReadOnly}, nil
+	return &Boundary{Bucket: bucket, Prefix: d.Prefix, ReadOnly: d.ReadOnly}, nil
 }
 
 // kubeconfig is the subset of a kubeconfig file gcpconn writes.

@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -394,5 +395,30 @@ func TestMintKubernetesReusesClusterInfo(t *testing.T) {
 	}
 	if got := g.clusterCalls.Load(); got != 2 {
 		t.Errorf("Cluster calls after Forget = %d; want 2", got)
+	}
+}
+
+func TestMintUpstreamErrorsKeepKindAndText(t *testing.T) {
+	tests := []struct {
+		name string
+		err  *connector.Error
+	}{
+		{"denied", &connector.Error{Kind: connector.ErrUpstreamDenied, Message: "Permission 'iam.serviceAccounts.getAccessToken' denied"}},
+		{"throttled", &connector.Error{Kind: connector.ErrUpstreamUnavailable, Message: "Quota exceeded", RetryAfter: 7 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &mtGoogle{TokenFunc: func(context.Context, connector.Grant, connector.TokenRequest) (connector.Token, error) {
+				return connector.Token{}, tt.err
+			}}
+			s := mtService(g)
+			mtPut(t, s, mtSingle("proj", connector.Impersonation, connector.GCPGeneric, ""), mtSAKey)
+			_, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "proj"})
+			var ce *connector.Error
+			if !errors.As(err, &ce) || ce.Kind != tt.err.Kind || ce.RetryAfter != tt.err.RetryAfter ||
+				!strings.Contains(ce.Message, tt.err.Message) || !strings.Contains(ce.Message, `"proj"`) {
+				t.Errorf("Mint error = %#v; want kind %q, retry %s, Google's text and the connector's name", err, tt.err.Kind, tt.err.RetryAfter)
+			}
+		})
 	}
 }
