@@ -190,7 +190,7 @@ func commands() []*command {
 	return []*command{
 		listTypesCommand(), registerCommand(), listCommand(), describeCommand(), verifyCommand(),
 		listResourcesCommand(), updateCommand(), deleteCommand(), tokenCommand(), loginCommand(),
-		dockerHelperCommand(),
+		serveMetadataCommand(), dockerHelperCommand(),
 	}
 }
 

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/option"
+
+	"github.com/gcpconn/gcpconn/functions/client"
+	"github.com/gcpconn/gcpconn/functions/client/clienttest"
+)
+
+// TestServeMetadataStorageClient: the Go storage client, with no ADC file and
+// GCE_METADATA_HOST pointing at `gcpconn serve-metadata`, reads the bucket with the
+// connector's down-scoped token.
+func TestServeMetadataStorageClient(t *testing.T) {
+	s := clienttest.Start(t)
+	w := newWorld(t, s, alice)
+	registerAdmin(t, w, "gcs-data", "--resource-type", "gcs-bucket")
+
+	cmd := exec.Command(filepath.Join(binDir, "gcpconn"), "serve-metadata", "gcs-data", "--resource-type", "gcs-bucket", "--resource-id", "gs://zenml-bucket-sl")
+	cmd.Env = w.env()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // by PID: the process this test started
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "GCE_METADATA_HOST=")
+	if err != nil || !ok {
+		t.Fatalf("serve-metadata printed %q, %v; want GCE_METADATA_HOST=ADDR", line, err)
+	}
+
+	// The library finds no ADC file, so it asks the metadata server.
+	t.Setenv("GCE_METADATA_HOST", addr)
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
+	os.Unsetenv("GOOGLE_APPLICATION_CREDENTIALS")
+	ctx := context.Background()
+	sc, err := storage.NewClient(ctx, option.WithEndpoint(s.Fake.URL("storage")+"/storage/v1/"))
+	if err != nil {
+		t.Fatalf("storage.NewClient: %v", err)
+	}
+	defer sc.Close()
+	mints := s.Calls("/mint-token")
+	r, err := sc.Bucket("zenml-bucket-sl").Object("README.txt").NewReader(ctx)
+	if err != nil {
+		t.Fatalf("read gs://zenml-bucket-sl/README.txt through the metadata server: %v", err)
+	}
+	b, _ := io.ReadAll(r)
+	r.Close()
+	if !strings.Contains(string(b), "single-instance connector") {
+		t.Errorf("object = %q", b)
+	}
+	if s.Calls("/mint-token") != mints {
+		t.Errorf("the metadata server minted again for a token it had cached")
+	}
+	// The token is down-scoped to the bucket: another bucket is refused.
+	if _, err := sc.Bucket("zenml-internal-artifact-store").Object("runs/1/model.pkl").NewReader(ctx); err == nil {
+		t.Errorf("read of another bucket succeeded with the down-scoped token")
+	}
+}
+
+func TestMetadataServerRefresh(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := 0
+	m := &metadataServer{Now: func() time.Time { return now }, Mint: func(context.Context) (*client.Credential, error) {
+		n++
+		return &client.Credential{AccessToken: "tok" + string(rune('0'+n)), ExpiresAt: now.Add(time.Hour), ProjectID: "p"}, nil
+	}}
+	tok := func() string {
+		c, err := m.token(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.AccessToken
+	}
+	if got := tok(); got != "tok1" {
+		t.Errorf("first token = %s; want tok1", got)
+	}
+	now = now.Add(54 * time.Minute)
+	if got := tok(); got != "tok1" {
+		t.Errorf("token with 6 min left = %s; want the cached tok1", got)
+	}
+	now = now.Add(2 * time.Minute)
+	if got := tok(); got != "tok2" {
+		t.Errorf("token with 4 min left = %s; want a fresh tok2", got)
+	}
+}
