@@ -266,7 +266,8 @@ func parseConfiguration(r *methodRule, raw map[string]any) (Config, Secrets, par
 			return cfg, sec, parsed, unknownFieldError(r, k)
 		}
 	}
-	present := func(name string) bool { v, ok := raw[name]; return ok && v != nil }
+	// A JSON null or an empty string counts as absent.
+	present := func(name string) bool { v, ok := raw[name]; return ok && v != nil && v != "" }
 	for _, f := range r.fields {
 		if !present(f.name) {
 			continue

@@ -141,6 +141,8 @@ func TestNewConnectorMalformed(t *testing.T) {
 			"configuration.generate_temporary_tokens", "does not apply to auth method oauth2-token", ""},
 		{"missing project", rulesRequest(Implicit, map[string]any{"project_id": nil}), "configuration.project_id",
 			"project_id is required for auth method implicit", ""},
+		{"empty project", rulesRequest(UserAccount, map[string]any{"project_id": ""}), "configuration.project_id",
+			"project_id is required for auth method user-account: the project the connector's resources live in", ""},
 		{"missing project, key without one", rulesRequest(ServiceAccount, map[string]any{"project_id": nil,
 			"service_account_json": rulesSAKey(map[string]any{"project_id": nil})}), "configuration.project_id",
 			"the service account key has no project_id to default to", ""},
@@ -301,6 +303,7 @@ func TestImplicitGate(t *testing.T) {
 	}{
 		{"implicit", rulesRequest(Implicit, nil), true, "auth_method"},
 		{"keyless impersonation", rulesRequest(Impersonation, map[string]any{"service_account_json": nil}), true, "configuration.service_account_json"},
+		{"keyless impersonation, empty key", rulesRequest(Impersonation, map[string]any{"service_account_json": ""}), true, "configuration.service_account_json"},
 		{"impersonation with a key", rulesRequest(Impersonation, nil), false, ""},
 		{"external account, AWS ambient", rulesRequest(ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{
 			"credential_source": rulesAWSSource(), "subject_token_type": SubjectTokenAWS4Request})}), true, "configuration.external_account_json"},
