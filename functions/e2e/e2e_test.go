@@ -216,23 +216,28 @@ func TestSeedStory(t *testing.T) {
 	if err := json.Unmarshal(keyJSON, &key); err != nil {
 		t.Fatal(err)
 	}
+	// Unique per run: the Firestore emulator may outlive one run of this test.
+	name := fmt.Sprintf("gcp-zenml-core-%d", time.Now().UnixNano()%1e9)
 	m, raw := c.must("POST", "/register", map[string]any{
-		"name": "gcp-zenml-core", "auth_method": "service-account",
+		"name": name, "auth_method": "service-account",
 		"configuration": map[string]any{"project_id": "zenml-core", "service_account_json": key},
 		"description":   "the seed's multi-type connector",
 	}, 201)
+	if conn := m["connector"].(map[string]any); conn["owner"] != me || conn["name"] != name {
+		t.Errorf("registered connector = %v; want %s owned by %s", conn, name, me)
+	}
 	if !strings.Contains(raw, "gs://zenml-bucket-sl") || !strings.Contains(raw, "zenml-test-cluster") {
 		t.Errorf("register's verification does not list the demo resources: %s", raw)
 	}
 
 	// 3. Describe: no secret values.
-	_, raw = c.must("GET", "/list?connector=gcp-zenml-core", nil, 200)
+	_, raw = c.must("GET", "/list?connector="+name, nil, 200)
 	if strings.Contains(raw, "PRIVATE KEY") || strings.Contains(raw, "private_key") {
 		t.Fatalf("describe reveals the key: %s", raw)
 	}
 
 	// 4. Verify.
-	m, raw = c.must("POST", "/verify", map[string]any{"connector": "gcp-zenml-core"}, 200)
+	m, raw = c.must("POST", "/verify", map[string]any{"connector": name}, 200)
 	if e, _ := m["error"].(string); e != "" {
 		t.Fatalf("verify error: %s", raw)
 	}
@@ -245,7 +250,7 @@ func TestSeedStory(t *testing.T) {
 	ctx := context.Background()
 	mint := func(rt, id string) map[string]any {
 		t.Helper()
-		m, _ := c.must("POST", "/mint-token", map[string]any{"connector": "gcp-zenml-core", "resource_type": rt, "resource_id": id}, 200)
+		m, _ := c.must("POST", "/mint-token", map[string]any{"connector": name, "resource_type": rt, "resource_id": id}, 200)
 		return m
 	}
 
@@ -350,7 +355,7 @@ func TestSeedStory(t *testing.T) {
 	}
 
 	// 6. Delete: gone, and no longer mintable.
-	c.must("DELETE", "/register?connector=gcp-zenml-core", nil, 204)
-	c.must("GET", "/list?connector=gcp-zenml-core", nil, 404)
-	c.must("POST", "/mint-token", map[string]any{"connector": "gcp-zenml-core", "resource_type": "gcp-generic"}, 404)
+	c.must("DELETE", "/register?connector="+name, nil, 204)
+	c.must("GET", "/list?connector="+name, nil, 404)
+	c.must("POST", "/mint-token", map[string]any{"connector": name, "resource_type": "gcp-generic"}, 404)
 }
