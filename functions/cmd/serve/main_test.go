@@ -121,6 +121,22 @@ func TestStartup(t *testing.T) {
 				t.Errorf("GET %s without a token = %d; want 401", path, resp.StatusCode)
 			}
 			t.Logf("%s mode: process start to first served request: %s", mode, took.Round(time.Millisecond))
+
+			// Refresh takes a raw Pub/Sub push: the framework converts it to a CloudEvent for
+			// the deployed entry point; serve's own route needs the push identity's token.
+			push := `{"message":{"data":"e30=","attributes":{"eventType":"SECRET_ROTATE","secretId":"projects/p/secrets/gcpconn-nope"},"messageId":"1"},"subscription":"projects/p/subscriptions/s"}`
+			path, want := "/refresh", http.StatusUnauthorized
+			if mode == "framework" {
+				path, want = "/Refresh", http.StatusOK
+			}
+			resp, err = http.Post(base+path, "application/json", strings.NewReader(push))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("POST %s (Pub/Sub push) = %d; want %d", path, resp.StatusCode, want)
+			}
 		})
 	}
 }
