@@ -148,9 +148,15 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	if err != nil {
 		return nil, upstreamContext(c, "mint a token", err)
 	}
-	if left := tok.Expiry.Sub(now).Truncate(time.Second); hit && left < lt.Applied {
+	// Report what the token really has left: a cached token is younger than its lifetime,
+	// and Google may issue a shorter one than asked (metadata-server tokens, for one).
+	if left := tok.Expiry.Sub(now).Truncate(time.Second); !tok.Expiry.IsZero() && left < lt.Applied-time.Minute {
+		why := fmt.Sprintf("Google issued a token that expires sooner, in %s", left)
+		if hit {
+			why = fmt.Sprintf("a cached token minted earlier was reused; it has %s left", left)
+		}
 		cred.Lifetime.Applied = left
-		cred.Lifetime.Reason = joinReason(lt.Reason, fmt.Sprintf("a cached token minted earlier was reused; it has %s left", left))
+		cred.Lifetime.Reason = joinReason(lt.Reason, why)
 	}
 	cred.AccessToken = tok.Value
 	cred.ExpiresAt = tok.Expiry

@@ -422,3 +422,24 @@ func TestMintUpstreamErrorsKeepKindAndText(t *testing.T) {
 		})
 	}
 }
+
+func TestMintReportsRemainingLifetime(t *testing.T) {
+	now := mtNow
+	g := &mtGoogle{TokenFunc: func(_ context.Context, _ connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+		return connector.Token{Value: "ya29.x", Expiry: now.Add(req.Lifetime)}, nil
+	}}
+	s := mtService(g)
+	s.Now = func() time.Time { return now }
+	mtPut(t, s, mtSingle("proj", connector.ServiceAccount, connector.GCPGeneric, ""), mtSAKey)
+	if _, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "proj"}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(30 * time.Minute)
+	cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "proj"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cred.CacheHit || cred.Lifetime.Applied != 30*time.Minute || !strings.Contains(cred.Lifetime.Reason, "cached") {
+		t.Errorf("mint 30 minutes after the first = hit %v, lifetime %+v; want a hit reporting 30m left", cred.CacheHit, cred.Lifetime)
+	}
+}
