@@ -77,17 +77,17 @@ const (
 // ServiceAccountKey is a validated service account key JSON (type "service_account"). Its
 // String, Format and LogValue methods never reveal the private key.
 type ServiceAccountKey struct {
-	Type                    string `json:"type"`
-	ProjectID               string `json:"project_id,omitempty"`
-	PrivateKeyID            string `json:"private_key_id,omitempty"`
-	PrivateKey              string `json:"private_key"` // PEM, PKCS #8 or PKCS #1 RSA
-	ClientEmail             string `json:"client_email"`
-	ClientID                string `json:"client_id,omitempty"`
-	AuthURI                 string `json:"auth_uri,omitempty"`
-	TokenURI                string `json:"token_uri,omitempty"` // "" or a Google token URL
-	AuthProviderX509CertURL string `json:"auth_provider_x509_cert_url,omitempty"`
-	ClientX509CertURL       string `json:"client_x509_cert_url,omitempty"`
-	UniverseDomain          string `json:"universe_domain,omitempty"` // "" or googleapis.com
+	Type                    string `json:"type"`                                  // always "service_account"
+	ProjectID               string `json:"project_id,omitempty"`                  // the account's project; "" when absent
+	PrivateKeyID            string `json:"private_key_id,omitempty"`              // Google's id of the key; "" when absent
+	PrivateKey              string `json:"private_key"`                           // PEM, PKCS #8 or PKCS #1 RSA (secret)
+	ClientEmail             string `json:"client_email"`                          // the service account's email
+	ClientID                string `json:"client_id,omitempty"`                   // the account's numeric unique id; "" when absent
+	AuthURI                 string `json:"auth_uri,omitempty"`                    // informational; "" or https on a Google host
+	TokenURI                string `json:"token_uri,omitempty"`                   // "" or a Google token URL; never called
+	AuthProviderX509CertURL string `json:"auth_provider_x509_cert_url,omitempty"` // informational
+	ClientX509CertURL       string `json:"client_x509_cert_url,omitempty"`        // informational
+	UniverseDomain          string `json:"universe_domain,omitempty"`             // "" or googleapis.com
 
 	key *rsa.PrivateKey
 }
@@ -109,13 +109,13 @@ func (k *ServiceAccountKey) LogValue() slog.Value { return slog.StringValue(k.St
 // AuthorizedUser is a validated user credentials JSON (type "authorized_user"). Its String,
 // Format and LogValue methods never reveal the client secret or the refresh token.
 type AuthorizedUser struct {
-	Type           string `json:"type"`
-	ClientID       string `json:"client_id"`
-	ClientSecret   string `json:"client_secret"`
-	RefreshToken   string `json:"refresh_token"`
-	TokenURI       string `json:"token_uri,omitempty"` // "" or a Google token URL
-	QuotaProjectID string `json:"quota_project_id,omitempty"`
-	UniverseDomain string `json:"universe_domain,omitempty"`
+	Type           string `json:"type"`                       // always "authorized_user"
+	ClientID       string `json:"client_id"`                  // the OAuth client the refresh token was issued to
+	ClientSecret   string `json:"client_secret"`              // that client's secret (secret)
+	RefreshToken   string `json:"refresh_token"`              // the user's refresh token (secret)
+	TokenURI       string `json:"token_uri,omitempty"`        // "" or a Google token URL; never called
+	QuotaProjectID string `json:"quota_project_id,omitempty"` // project billed for quota; "" when absent
+	UniverseDomain string `json:"universe_domain,omitempty"`  // "" or googleapis.com
 }
 
 // String hides the credentials.
@@ -130,35 +130,36 @@ func (u *AuthorizedUser) LogValue() slog.Value { return slog.StringValue(u.Strin
 // ExternalAccountConfig is a validated workload identity federation config (type
 // "external_account"). Its String, Format and LogValue methods never reveal the client secret.
 type ExternalAccountConfig struct {
-	Type             string `json:"type"`
-	Audience         string `json:"audience"`
-	SubjectTokenType string `json:"subject_token_type"`
-	TokenURL         string `json:"token_url,omitempty"`      // "" or GoogleSTSTokenURL
-	TokenInfoURL     string `json:"token_info_url,omitempty"` // "" or GoogleSTSIntrospect
+	Type             string `json:"type"`                     // always "external_account"
+	Audience         string `json:"audience"`                 // //iam.googleapis.com/... workload or workforce pool provider
+	SubjectTokenType string `json:"subject_token_type"`       // one of the SubjectToken* constants
+	TokenURL         string `json:"token_url,omitempty"`      // "" or GoogleSTSTokenURL; never called
+	TokenInfoURL     string `json:"token_info_url,omitempty"` // "" or GoogleSTSIntrospect; never called
 	// ServiceAccountImpersonationURL is "" or the generateAccessToken URL of the service
 	// account to impersonate after the STS exchange (see ImpersonatedServiceAccount).
 	ServiceAccountImpersonationURL string `json:"service_account_impersonation_url,omitempty"`
 	// TokenLifetimeSeconds is service_account_impersonation.token_lifetime_seconds: 0 means
 	// unset, else 600 to 43200.
 	TokenLifetimeSeconds     int               `json:"-"`
-	CredentialSource         *CredentialSource `json:"credential_source,omitempty"` // nil: the caller supplies subject tokens
-	WorkforcePoolUserProject string            `json:"workforce_pool_user_project,omitempty"`
-	QuotaProjectID           string            `json:"quota_project_id,omitempty"`
-	ClientID                 string            `json:"client_id,omitempty"`
-	ClientSecret             string            `json:"client_secret,omitempty"`
-	UniverseDomain           string            `json:"universe_domain,omitempty"`
+	CredentialSource         *CredentialSource `json:"credential_source,omitempty"`           // nil: the caller supplies subject tokens
+	WorkforcePoolUserProject string            `json:"workforce_pool_user_project,omitempty"` // workforce pools only; "" when absent
+	QuotaProjectID           string            `json:"quota_project_id,omitempty"`            // "" when absent
+	ClientID                 string            `json:"client_id,omitempty"`                   // STS client authentication; "" when absent
+	ClientSecret             string            `json:"client_secret,omitempty"`               // STS client authentication (secret)
+	UniverseDomain           string            `json:"universe_domain,omitempty"`             // "" or googleapis.com
 }
 
 // CredentialSource is an accepted ambient credential source of an external account:
 // EnvironmentID "aws1" (with AWS metadata URLs) or URL the Azure identity endpoint.
+// The URLs describe the source; the minting adapter never requests them.
 type CredentialSource struct {
-	EnvironmentID               string            `json:"environment_id,omitempty"`
-	RegionURL                   string            `json:"region_url,omitempty"`
-	URL                         string            `json:"url,omitempty"`
-	RegionalCredVerificationURL string            `json:"regional_cred_verification_url,omitempty"`
-	IMDSv2SessionTokenURL       string            `json:"imdsv2_session_token_url,omitempty"`
-	Headers                     map[string]string `json:"headers,omitempty"`
-	Format                      *SourceFormat     `json:"format,omitempty"`
+	EnvironmentID               string            `json:"environment_id,omitempty"`                 // "aws1" or "" (Azure)
+	RegionURL                   string            `json:"region_url,omitempty"`                     // aws1: AWS metadata URL or ""
+	URL                         string            `json:"url,omitempty"`                            // aws1: AWS metadata URL; Azure: the identity endpoint
+	RegionalCredVerificationURL string            `json:"regional_cred_verification_url,omitempty"` // aws1: AWS STS GetCallerIdentity template or ""
+	IMDSv2SessionTokenURL       string            `json:"imdsv2_session_token_url,omitempty"`       // aws1: AWS metadata URL or ""
+	Headers                     map[string]string `json:"headers,omitempty"`                        // Azure: request headers; nil when none
+	Format                      *SourceFormat     `json:"format,omitempty"`                         // Azure: how to read the token; nil means text
 }
 
 // SourceFormat says how to read a subject token from a url source's response.
