@@ -11,16 +11,16 @@ import (
 type TypeSpec struct {
 	ConnectorType string             `json:"connector_type"` // always TypeGCP
 	Name          string             `json:"name"`           // human name
-	Description   string             `json:"description"`
+	Description   string             `json:"description"`    // what the type is for
 	ResourceTypes []ResourceTypeSpec `json:"resource_types"` // in the order of ResourceTypes
 	AuthMethods   []AuthMethodSpec   `json:"auth_methods"`   // in the order of AuthMethods
 }
 
 // ResourceTypeSpec describes one resource type.
 type ResourceTypeSpec struct {
-	ResourceType ResourceType `json:"resource_type"`
-	Name         string       `json:"name"` // human name, e.g. "GCS bucket"
-	Description  string       `json:"description"`
+	ResourceType ResourceType `json:"resource_type"` // the type's id, e.g. gcs-bucket
+	Name         string       `json:"name"`          // human name, e.g. "GCS bucket"
+	Description  string       `json:"description"`   // what a credential for the type gives
 	// SupportsInstances is true when the type has many resources, each named by a resource
 	// id (buckets, clusters, registries); false when a connector reaches exactly one resource
 	// of the type (gcp-generic: the configured project).
@@ -33,9 +33,9 @@ type ResourceTypeSpec struct {
 
 // AuthMethodSpec describes one auth method.
 type AuthMethodSpec struct {
-	AuthMethod  AuthMethod `json:"auth_method"`
-	Name        string     `json:"name"` // human name, e.g. "GCP Service Account"
-	Description string     `json:"description"`
+	AuthMethod  AuthMethod `json:"auth_method"` // the method's id, e.g. service-account
+	Name        string     `json:"name"`        // human name, e.g. "GCP service account"
+	Description string     `json:"description"` // how the method mints tokens, and its caveats
 	// ConfigSchema is the JSON Schema (draft 2020-12) of the method's configuration object.
 	// Secret fields carry "format": "password" and "writeOnly": true; they are stored in the
 	// secret store and never returned. Unknown properties are refused
