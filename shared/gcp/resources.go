@@ -69,7 +69,7 @@ func (g *Google) ListResources(ctx context.Context, gr connector.Grant, rt conne
 		return g.checkProject(ctx, hc, project)
 	case connector.GCSBucket:
 		if id != "" {
-			return g.checkBucket(ctx, hc, id)
+			return g.checkBucket(ctx, hc, id, project)
 		}
 		return g.listBuckets(ctx, hc, project)
 	case connector.KubernetesCluster:
@@ -144,7 +144,7 @@ func (g *Google) listBuckets(ctx context.Context, hc *http.Client, project strin
 
 // checkBucket proves access to one bucket with its testPermissions, which needs no
 // bucket-level read permission of its own (object-only roles pass).
-func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id string) ([]string, error) {
+func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id, project string) ([]string, error) {
 	r, err := connector.ParseResourceID(connector.GCSBucket, id)
 	if err != nil {
 		return nil, err
@@ -164,7 +164,34 @@ func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id string) ([
 		return nil, connector.Errorf(connector.ErrUpstreamDenied,
 			"the credentials hold none of %s on bucket %q (or it does not exist)", strings.Join(bucketPermissions, ", "), r.Name)
 	}
+	if err := g.checkBucketProject(ctx, c, hc, r.Name, project); err != nil {
+		return nil, err
+	}
 	return []string{r.String()}, nil
+}
+
+// checkBucketProject refuses a bucket of another project when the credentials can tell:
+// bucket metadata (storage.buckets.get) names the project number, and projects.get the
+// connector's. Without either permission the check is skipped: the bucket's IAM, which the
+// token obeys anyway, is what guards it.
+func (g *Google) checkBucketProject(ctx context.Context, c *storage.Client, hc *http.Client, bucket, project string) error {
+	attrs, err := c.Bucket(bucket).Attrs(ctx)
+	if err != nil || attrs.ProjectNumber == 0 {
+		return nil
+	}
+	svc, err := cloudresourcemanager.NewService(ctx, option.WithEndpoint(g.ep.ResourceManager+"/"), option.WithHTTPClient(hc))
+	if err != nil {
+		return nil
+	}
+	p, err := svc.Projects.Get(project).Context(ctx).Do()
+	if err != nil || p.ProjectNumber == 0 {
+		return nil
+	}
+	if uint64(p.ProjectNumber) != attrs.ProjectNumber {
+		return connector.Errorf(connector.ErrInvalid, "bucket %q belongs to project number %d, not to the connector's project %q (%d)",
+			bucket, attrs.ProjectNumber, project, p.ProjectNumber)
+	}
+	return nil
 }
 
 func (g *Google) containerClient(ctx context.Context, hc *http.Client) (*container.ClusterManagerClient, error) {

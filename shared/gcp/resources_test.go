@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gcpconn/gcpconn/emulator/faults"
+	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -179,5 +180,25 @@ func TestListResourcesUpstreamFaults(t *testing.T) {
 				t.Errorf("429 error = %#v; want a Retry-After hint", err)
 			}
 		})
+	}
+}
+
+func TestCheckBucketOfAnotherProject(t *testing.T) {
+	needResources(t)
+	// Let the admin of zenml-core also read a bucket of zenml-sandbox.
+	binding := world.Binding{Resource: "projects/_/buckets/zenml-sandbox-data", Role: "roles/storage.admin",
+		Members: []string{"serviceAccount:" + adminSA}}
+	fake.World().Update(func(w *world.World) { w.Bindings = append(w.Bindings, binding) })
+	t.Cleanup(func() {
+		fake.World().Update(func(w *world.World) {
+			w.Bindings = slices.DeleteFunc(w.Bindings, func(b world.Binding) bool {
+				return b.Resource == binding.Resource && b.Role == binding.Role
+			})
+		})
+	})
+	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	_, err := google.ListResources(context.Background(), g, connector.GCSBucket, "gs://zenml-sandbox-data")
+	if connector.KindOf(err) != connector.ErrInvalid || !strings.Contains(connector.MessageOf(err), "not to the connector's project") {
+		t.Errorf("check of another project's bucket = %v; want invalid_argument naming the project", err)
 	}
 }
