@@ -63,6 +63,9 @@ func wrap(s string, w int) []string {
 				cw := width(string(r))
 				if col+cw > w {
 					cut = i
+					if r == ' ' {
+						lastSpace = i
+					}
 					break
 				}
 				if r == ' ' {

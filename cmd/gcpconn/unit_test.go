@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gcpconn/gcpconn/functions/client"
+)
+
+func TestParseArgs(t *testing.T) {
+	specs := []flagSpec{
+		{Name: "resource-type", Short: "r", Value: "TYPE"},
+		{Name: "label", Short: "l", Value: "KV", Repeat: true},
+		{Name: "no-verify"},
+	}
+	tests := []struct {
+		name    string
+		argv    []string
+		extras  bool
+		pos     []string
+		flags   map[string][]string
+		extra   map[string]string
+		wantErr string
+	}{
+		{"mixed", []string{"n", "-r", "gcs-bucket", "--label=a=b", "-l", "c=d", "--no-verify"}, false,
+			[]string{"n"}, map[string][]string{"resource-type": {"gcs-bucket"}, "label": {"a=b", "c=d"}, "no-verify": {"true"}}, map[string]string{}, ""},
+		{"extras", []string{"--project_id=p", "n", "--service_account_json=@k.json"}, true,
+			[]string{"n"}, map[string][]string{}, map[string]string{"project_id": "p", "service_account_json": "@k.json"}, ""},
+		{"value with equals", []string{"--token=a=b="}, true, nil, map[string][]string{}, map[string]string{"token": "a=b="}, ""},
+		{"double dash", []string{"--", "--no-verify"}, false, []string{"--no-verify"}, map[string][]string{}, map[string]string{}, ""},
+		{"extra without value", []string{"--project_id", "p"}, true, nil, nil, nil, "configuration values are given as --key=value"},
+		{"unknown", []string{"--nope=1"}, false, nil, nil, nil, "unknown flag --nope=1"},
+		{"missing value", []string{"-r"}, false, nil, nil, nil, "--resource-type needs a value"},
+		{"twice", []string{"-r", "a", "-r", "b"}, false, nil, nil, nil, "--resource-type is given twice"},
+		{"bool with value", []string{"--no-verify=yes"}, false, nil, nil, nil, "takes no value"},
+		{"long flag with one dash", []string{"-resource-type", "x"}, false, nil, nil, nil, "unknown flag"},
+		{"duplicate extra", []string{"--a=1", "--a=2"}, true, nil, nil, nil, "--a is given twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := parseArgs(specs, tt.argv, tt.extras)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitCode(err) != exitUsage {
+					t.Fatalf("parseArgs(%q) error = %v; want %q (a usage error)", tt.argv, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseArgs(%q): %v", tt.argv, err)
+			}
+			if !reflect.DeepEqual(p.Pos, tt.pos) || !reflect.DeepEqual(p.Flags, tt.flags) || !reflect.DeepEqual(p.Extras, tt.extra) {
+				t.Errorf("parseArgs(%q) = pos %q flags %v extras %v; want %q %v %v", tt.argv, p.Pos, p.Flags, p.Extras, tt.pos, tt.flags, tt.extra)
+			}
+		})
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{&client.Error{Code: "invalid_argument"}, exitRefused},
+		{&client.Error{Code: "already_exists"}, exitRefused},
+		{&client.Error{Code: "failed_precondition"}, exitRefused},
+		{&client.Error{Code: "not_found"}, exitNotFound},
+		{&client.Error{Code: "unauthenticated"}, exitAuth},
+		{&client.Error{Code: "permission_denied"}, exitAuth},
+		{&client.Error{Code: "upstream_denied"}, exitUpstream},
+		{&client.Error{Code: "upstream_unavailable"}, exitUnavailable},
+		{&client.Error{Code: "internal"}, exitFailure},
+		{fmt.Errorf("client: wrap: %w", &client.Error{Code: "not_found"}), exitNotFound},
+		{errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), exitUnavailable},
+		{context.DeadlineExceeded, exitUnavailable},
+		{usageErrorf("x"), exitUsage},
+		{verifyErrorf("x"), exitVerify},
+		{errors.New("disk full"), exitFailure},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d; want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestTable(t *testing.T) {
+	var b bytes.Buffer
+	(&table{Headers: []string{"RESOURCE TYPE", "RESOURCE NAMES"}, Ruled: true, Rows: [][]string{
+		{withEmoji("gcs-bucket"), "gs://a\ngs://b"},
+		{withEmoji("kubernetes-cluster"), "💥 error: " + strings.Repeat("denied ", 20)},
+	}}).render(&b)
+	golden(t, "table.txt", b.String())
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	for _, l := range lines[1:] {
+		if width(l) != width(lines[0]) {
+			t.Errorf("line %q is %d columns; the frame is %d", l, width(l), width(lines[0]))
+		}
+	}
+}
+
+func TestWidthAndWrap(t *testing.T) {
+	for s, want := range map[string]int{"abc": 3, "📦 gcs-bucket": 13, "✅": 2, "➖": 2, "💥 error": 8} {
+		if got := width(s); got != want {
+			t.Errorf("width(%q) = %d; want %d", s, got, want)
+		}
+	}
+	got := wrap("aaaa bbbb cccc", 9)
+	if !reflect.DeepEqual(got, []string{"aaaa bbbb", "cccc"}) {
+		t.Errorf("wrap = %q", got)
+	}
+	if got := wrap(strings.Repeat("x", 12), 5); !reflect.DeepEqual(got, []string{"xxxxx", "xxxxx", "xx"}) {
+		t.Errorf("wrap of a long word = %q", got)
+	}
+}
+
+func TestRegistryHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://europe-west1-docker.pkg.dev":         "europe-west1-docker.pkg.dev",
+		"europe-west1-docker.pkg.dev/":                "europe-west1-docker.pkg.dev",
+		"https://127.0.0.1:5000/v2/":                  "127.0.0.1:5000",
+		" gcr.io\n":                                   "gcr.io",
+		"http://us-docker.pkg.dev/zenml-core/gcr.io/": "us-docker.pkg.dev",
+	} {
+		if got := registryHost(in); got != want {
+			t.Errorf("registryHost(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func TestExecCredentialExpiry(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		expires time.Time
+		want    string
+	}{
+		{now.Add(time.Hour), "2026-01-01T00:58:00Z"},   // two minutes early
+		{now.Add(time.Minute), "2026-01-01T00:01:00Z"}, // too close: the real expiry
+	}
+	for _, tt := range tests {
+		ec := newExecCredential(&client.Credential{AccessToken: "t", ExpiresAt: tt.expires}, now)
+		if ec.Status.ExpirationTimestamp != tt.want || ec.APIVersion != "client.authentication.k8s.io/v1" {
+			t.Errorf("newExecCredential(expires %v) = %+v; want expirationTimestamp %s", tt.expires, ec, tt.want)
+		}
+	}
+}
+
+func TestParseLifetime(t *testing.T) {
+	for in, want := range map[string]int{"": 0, "900": 900, "15m": 900, "1h": 3600} {
+		if got, err := parseLifetime(in); err != nil || got != want {
+			t.Errorf("parseLifetime(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"soon", "-5", "0s"} {
+		if _, err := parseLifetime(in); err == nil {
+			t.Errorf("parseLifetime(%q) succeeded; want an error", in)
+		}
+	}
+}
