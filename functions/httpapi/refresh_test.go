@@ -27,7 +27,7 @@ func pushBody(eventType, secret, version string) map[string]any {
 	return map[string]any{
 		"message": map[string]any{
 			"data": base64.StdEncoding.EncodeToString(raw), "attributes": attrs,
-			"messageId": "m-" + eventType + version, "message_id": "m-" + eventType + version, "publishTime": time.Now().UTC().Format(time.RFC3339Nano),
+			"messageId": "m-" + eventType + version, "message_id": "m-" + eventType + version, "publishTime": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano),
 		},
 		"subscription": "projects/demo-project/subscriptions/gcpconn-refresh",
 	}

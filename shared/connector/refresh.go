@@ -127,8 +127,31 @@ func eventVerb(t string) string {
 	return "destroyed"
 }
 
+// RefreshAddGrace is how long after its publication a SECRET_VERSION_ADD event is acted on.
+// Update adds a version and pins it a few milliseconds later; acting on the event inside that
+// window would pin the version under the update's feet and make it fail. After the grace the
+// connector is read again, and a version the update pinned meanwhile is left alone.
+const RefreshAddGrace = 2 * time.Second
+
 // refreshAdd verifies a new secret version and pins it if it authenticates.
 func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) error {
+	if wait := ev.PublishTime.Add(RefreshAddGrace).Sub(s.now()); !ev.PublishTime.IsZero() && wait > 0 {
+		t := time.NewTimer(min(wait, RefreshAddGrace))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		cur, err := s.Store.Get(ctx, c.ID)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("refresh: load connector %s: %w", c.ID, err)
+		}
+		c = cur
+	}
 	log := s.log().With("connector_id", c.ID, "secret_version", ev.Version, "pinned_version", c.SecretVersion)
 	if ev.Version == "" || c.SecretVersion == "" || !newerVersion(ev.Version, c.SecretVersion) {
 		log.InfoContext(ctx, "refresh: version is not newer than the pinned one; ignored")

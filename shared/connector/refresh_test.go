@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -94,5 +95,36 @@ func TestRefreshLifecycle(t *testing.T) {
 	_ = s.Refresh(ctx, ev(connector.EventSecretRotate, ""))
 	if get().Revision != rev {
 		t.Errorf("a duplicate SECRET_ROTATE wrote again")
+	}
+}
+
+// TestRefreshAddGrace: an update adds a version and pins it moments later; the event of that
+// version, arriving in between, must leave the update alone.
+func TestRefreshAddGrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits RefreshAddGrace")
+	}
+	s, sec := swService(t, &swGoogle{})
+	id := swRegister(t, s, "c", 1, swDefaultKey)[0]
+	ctx := context.Background()
+	c, _ := s.Store.Get(ctx, id)
+	vals, _ := sec.Access(ctx, id, c.SecretVersion)
+	v2, _ := sec.AddVersion(ctx, id, vals)
+	updated := make(chan error, 1)
+	go func() { // the update's own write, 100 ms after it added v2
+		time.Sleep(100 * time.Millisecond)
+		cur, _ := s.Store.Get(ctx, id)
+		cur.SecretVersion, cur.Description = v2, "updated"
+		updated <- s.Store.Update(ctx, cur)
+	}()
+	err := s.Refresh(ctx, connector.SecretEvent{Type: connector.EventVersionAdd, ConnectorID: id, Version: v2, PublishTime: time.Now()})
+	if err != nil {
+		t.Fatalf("Refresh = %v", err)
+	}
+	if err := <-updated; err != nil {
+		t.Fatalf("the update lost to the refresh: %v", err)
+	}
+	if c, _ = s.Store.Get(ctx, id); c.SecretVersion != v2 || c.Description != "updated" || c.Status.State != connector.StateUnknown {
+		t.Errorf("after update + refresh: pinned %s, description %q, status %+v; want the update's write untouched", c.SecretVersion, c.Description, c.Status)
 	}
 }
