@@ -80,7 +80,7 @@ func (s *Service) verify(ctx context.Context, g Grant, rt ResourceType, id strin
 
 	// Global check: can the credentials authenticate at all?
 	gctx, cancel := context.WithTimeout(ctx, VerifyTypeTimeout)
-	_, err := s.Google.Token(gctx, g, TokenRequest{Scopes: verifyScopes, Lifetime: time.Hour})
+	_, err := s.Google.Token(gctx, g, TokenRequest{Scopes: verifyScopes, Lifetime: time.Hour, SubjectToken: SubjectTokenFrom(ctx)})
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {

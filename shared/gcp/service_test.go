@@ -375,3 +375,31 @@ func TestVerifyThroughService(t *testing.T) {
 		t.Errorf("Verify by a stranger = %v; want not_found", err)
 	}
 }
+
+func TestVerifySpecAndSubjectToken(t *testing.T) {
+	needResources(t)
+	s := newService()
+	res, err := s.Verify(context.Background(), owner, connector.VerifyRequest{Spec: &connector.RegisterRequest{
+		Name: "not-stored", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket,
+		Configuration: map[string]any{"project_id": project, "service_account_json": keyJSON(t, emptySA)}}})
+	if err != nil || !strings.Contains(res.Error, "storage.buckets.list") {
+		t.Errorf("Verify(spec of the empty account) = %+v, %v; want Google's 403 as the global error", res, err)
+	}
+	if _, err := s.Get(context.Background(), owner, "not-stored"); !errors.Is(err, connector.ErrNotFound) {
+		t.Errorf("Get after verifying a spec = %v; want not_found (nothing stored)", err)
+	}
+
+	no := false
+	c, _ := register(t, s, connector.RegisterRequest{Name: "wif", AuthMethod: connector.ExternalAccount, Verify: &no,
+		ResourceType: connector.GCSBucket, Configuration: map[string]any{"external_account_json": externalJSON(wifSA)}})
+	res, err = s.Verify(context.Background(), owner, connector.VerifyRequest{Ref: c.Name})
+	if err != nil || !strings.Contains(res.Error, "subject token") {
+		t.Errorf("Verify(external-account) without a subject token = %+v, %v; want a global error asking for it", res, err)
+	}
+	res, err = s.Verify(context.Background(), owner, connector.VerifyRequest{Ref: c.Name, SubjectToken: subjectToken(t, "ci-pipeline")})
+	// With the subject token the connector authenticates as wif-target, which may read
+	// objects but not list buckets: Google's denial names it.
+	if err != nil || strings.Contains(res.Error, "subject token") || !strings.Contains(res.Error, wifSA+" does not have storage.buckets.list") {
+		t.Errorf("Verify(external-account) with a subject token = %+v, %v; want Google's denial for %s", res, err, wifSA)
+	}
+}
