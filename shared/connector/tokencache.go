@@ -133,8 +133,8 @@ func (c *tokenCache) cluster(ctx context.Context, now func() time.Time, connID, 
 	gen := c.gen[connID]
 	c.track(connID, key)
 	c.mu.Unlock()
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 	ch := c.flights.DoChan(key, func() (any, error) {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 		defer cancel()
 		info, err := describe(dctx)
 		if err != nil {
@@ -192,8 +192,8 @@ func (c *tokenCache) get(ctx context.Context, now func() time.Time, k tokenKey, 
 
 	// The shared mint runs detached from this caller's cancellation (other callers may be
 	// waiting on it) but within fetchTimeout; each caller stops waiting at its own deadline.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 	ch := c.flights.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 		defer cancel()
 		return c.fill(fctx, now, k.ConnectorID, key, gen, mint)
 	})
