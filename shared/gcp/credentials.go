@@ -219,9 +219,11 @@ func (g *Google) externalToken(ctx context.Context, x externalAccount, req conne
 	}
 	target := ""
 	if x.ServiceAccountImpersonationURL != "" {
-		u, err := url.Parse(x.ServiceAccountImpersonationURL)
-		m := impersonationURLRE.FindStringSubmatch(u.EscapedPath())
-		if err != nil || m == nil {
+		var m []string
+		if u, err := url.Parse(x.ServiceAccountImpersonationURL); err == nil {
+			m = impersonationURLRE.FindStringSubmatch(u.EscapedPath())
+		}
+		if m == nil {
 			return connector.Token{}, connector.FieldErrorf(field,
 				"service_account_impersonation_url does not name a service account (…/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken)")
 		}

@@ -177,3 +177,15 @@ func TestTokenRetriesAndThrottling(t *testing.T) {
 		t.Errorf("token endpoint calls under constant 503 = %d; want 3 (bounded retries)", got)
 	}
 }
+
+func TestTokenRejectsBadImpersonationURL(t *testing.T) {
+	for _, u := range []string{"%zz://bad", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/", "https://example.com/"} {
+		js := `{"type":"external_account","audience":"` + poolAud + `","subject_token_type":"urn:ietf:params:oauth:token-type:jwt",` +
+			`"service_account_impersonation_url":"` + u + `"}`
+		g := grant(connector.ExternalAccount, connector.Secrets{ExternalAccountJSON: js}, connector.Config{})
+		_, err := google.Token(context.Background(), g, connector.TokenRequest{SubjectToken: "x"})
+		if connector.KindOf(err) != connector.ErrInvalid {
+			t.Errorf("Token with impersonation URL %q = %v; want invalid_argument", u, err)
+		}
+	}
+}
