@@ -93,7 +93,7 @@ func TestSeedExamples(t *testing.T) {
 		{"bad field", alice, []string{"register", "x1", "--auth-method", "service-account", "--nope=1"}, exitRefused, "error: invalid_argument: "},
 		{"unknown flag", alice, []string{"list", "--nope"}, exitUsage, "error: unknown flag --nope"},
 		{"unknown command", alice, []string{"frobnicate"}, exitUsage, `error: unknown command "frobnicate"`},
-		{"no identity", "", []string{"list"}, exitFailure, "error: client: caller identity: GCPCONN_DEV_ISSUER is set but GCPCONN_DEV_EMAIL is not"},
+		{"no identity", "", []string{"list"}, exitAuth, "error: client: caller identity: GCPCONN_DEV_ISSUER is set but GCPCONN_DEV_EMAIL is not"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

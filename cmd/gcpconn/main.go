@@ -31,7 +31,8 @@
 //	2  usage: unknown command or flag, missing argument
 //	3  the server refused the request: invalid_argument, failed_precondition, already_exists, conflict
 //	4  not_found: no such connector (or the caller may not see it)
-//	5  the caller is not authenticated or not allowed: unauthenticated, permission_denied
+//	5  the caller is not authenticated or not allowed: unauthenticated, permission_denied, or
+//	   no ID token could be obtained for the caller
 //	6  Google refused the connector's credentials: upstream_denied, upstream_not_found
 //	7  unavailable: the server or Google could not be reached or asked to retry later
 //	8  verification reported errors (verify, register with errors, list-resources)
@@ -85,6 +86,10 @@ func exitCode(err error) int {
 	var ce *cliError
 	if errors.As(err, &ce) {
 		return ce.code
+	}
+	var ie *client.IdentityError
+	if errors.As(err, &ie) {
+		return exitAuth
 	}
 	switch client.CodeOf(err) {
 	case "":

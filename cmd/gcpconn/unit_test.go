@@ -81,6 +81,7 @@ func TestExitCode(t *testing.T) {
 		{usageErrorf("x"), exitUsage},
 		{verifyErrorf("x"), exitVerify},
 		{errors.New("disk full"), exitFailure},
+		{&client.IdentityError{Err: errors.New("no token")}, exitAuth},
 	}
 	for _, tt := range tests {
 		if got := exitCode(tt.err); got != tt.want {

@@ -66,6 +66,13 @@ func (e *Error) Error() string {
 	return e.Code + ": " + e.Message
 }
 
+// IdentityError says that the caller's ID token could not be obtained: the request was not
+// sent.
+type IdentityError struct{ Err error }
+
+func (e *IdentityError) Error() string { return "client: caller identity: " + e.Err.Error() }
+func (e *IdentityError) Unwrap() error { return e.Err }
+
 // CodeOf returns the server's code of err, or "" when err is not an *Error.
 func CodeOf(err error) string {
 	var e *Error
@@ -399,7 +406,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	tok, err := c.Token(ctx)
 	if err != nil {
-		return fmt.Errorf("client: caller identity: %w", err)
+		return &IdentityError{Err: err}
 	}
 	var body io.Reader
 	if in != nil {
