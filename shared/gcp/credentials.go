@@ -87,6 +87,7 @@ func (g *Google) Token(ctx context.Context, gr connector.Grant, req connector.To
 	if err != nil {
 		return connector.Token{}, err
 	}
+	g.remember(gr, req, tok)
 	if req.Boundary != nil {
 		return g.downscope(ctx, tok, *req.Boundary)
 	}

@@ -50,30 +50,39 @@ func (g *Google) listToken(ctx context.Context, gr connector.Grant) (connector.T
 	}
 	g.lists.mu.Unlock()
 	v, err, _ := g.lists.flights.Do(key, func() (any, error) {
-		t, err := g.Token(ctx, gr, connector.TokenRequest{Scopes: []string{connector.ScopeCloudPlatform}, SubjectToken: subject})
-		if err != nil {
-			return nil, err
-		}
-		g.lists.mu.Lock()
-		defer g.lists.mu.Unlock()
-		if g.lists.m == nil {
-			g.lists.m = map[string]connector.Token{}
-		}
-		if len(g.lists.m) >= maxListTokens {
-			for k, old := range g.lists.m {
-				if old.Expiry.Sub(now) < connector.MinTokenRemaining {
-					delete(g.lists.m, k)
-				}
-			}
-			if len(g.lists.m) >= maxListTokens {
-				clear(g.lists.m)
-			}
-		}
-		g.lists.m[key] = t
-		return t, nil
+		// Token stores the result for later listings (see remember).
+		return g.Token(ctx, gr, connector.TokenRequest{Scopes: []string{connector.ScopeCloudPlatform}, SubjectToken: subject})
 	})
 	if err != nil {
 		return connector.Token{}, err
 	}
 	return v.(connector.Token), nil
+}
+
+// remember keeps t for later listings with gr's credentials when it is a plain
+// cloud-platform token of at least the default lifetime (the kind verification's
+// authentication check and gcp-generic mints ask for).
+func (g *Google) remember(gr connector.Grant, req connector.TokenRequest, t connector.Token) {
+	if req.Boundary != nil || len(req.Scopes) != 1 || req.Scopes[0] != connector.ScopeCloudPlatform ||
+		(req.Lifetime != 0 && req.Lifetime < jwtBearerLifetime) {
+		return
+	}
+	key := grantKey(gr, req.SubjectToken)
+	now := g.now()
+	g.lists.mu.Lock()
+	defer g.lists.mu.Unlock()
+	if g.lists.m == nil {
+		g.lists.m = map[string]connector.Token{}
+	}
+	if len(g.lists.m) >= maxListTokens {
+		for k, old := range g.lists.m {
+			if old.Expiry.Sub(now) < connector.MinTokenRemaining {
+				delete(g.lists.m, k)
+			}
+		}
+		if len(g.lists.m) >= maxListTokens {
+			clear(g.lists.m)
+		}
+	}
+	g.lists.m[key] = t
 }

@@ -202,3 +202,19 @@ func TestCheckBucketOfAnotherProject(t *testing.T) {
 		t.Errorf("check of another project's bucket = %v; want invalid_argument naming the project", err)
 	}
 }
+
+func TestVerifyCostsOneTokenGrant(t *testing.T) {
+	needResources(t)
+	f := fake.Faults()
+	f.Reset()
+	t.Cleanup(f.Reset)
+	s := newService()
+	_, res := register(t, s, connector.RegisterRequest{Name: "one-grant", AuthMethod: connector.UserAccount,
+		Configuration: map[string]any{"user_account_json": keyJSON(t, "viewer@zenml.io")}})
+	if res == nil || len(res.Results) != len(connector.ResourceTypes) {
+		t.Fatalf("resources = %+v; want every type checked", res)
+	}
+	if got := f.Count("oauth2.token"); got != 1 {
+		t.Errorf("token grants for registering (verifying) a multi-type connector = %d; want 1", got)
+	}
+}
