@@ -104,7 +104,7 @@ func TestVerifySlowTypeDoesNotBlockOthers(t *testing.T) {
 	}}
 	s := mtService(g)
 	mtPut(t, s, mtMulti("multi", connector.ServiceAccount), mtSAKey)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	res, err := s.Verify(ctx, mtOwnerP, connector.VerifyRequest{Ref: "multi"})
 	if err != nil {
