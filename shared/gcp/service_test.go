@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/storage"
+	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"golang.org/x/oauth2"
@@ -401,5 +402,28 @@ func TestVerifySpecAndSubjectToken(t *testing.T) {
 	// objects but not list buckets: Google's denial names it.
 	if err != nil || strings.Contains(res.Error, "subject token") || !strings.Contains(res.Error, wifSA+" does not have storage.buckets.list") {
 		t.Errorf("Verify(external-account) with a subject token = %+v, %v; want Google's denial for %s", res, err, wifSA)
+	}
+}
+
+func TestVerifyHangingServiceDoesNotBlockOthers(t *testing.T) {
+	needResources(t)
+	f := fake.Faults()
+	t.Cleanup(f.Reset)
+	s := newService()
+	c, _ := register(t, s, connector.RegisterRequest{Name: "multi-hang", AuthMethod: connector.ServiceAccount,
+		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
+	f.Reset()
+	f.Set("artifactregistry.locations.list", faults.Fault{Timeout: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	res, err := s.Verify(ctx, owner, connector.VerifyRequest{Ref: c.Name})
+	if err != nil {
+		t.Fatalf("Verify = %v", err)
+	}
+	if r := resultFor(res, connector.DockerRegistry); !strings.Contains(r.Error, "in time") {
+		t.Errorf("hanging docker-registry result = %+v; want a timeout", r)
+	}
+	if r := resultFor(res, connector.GCSBucket); r.Error != "" || !slices.Equal(r.ResourceIDs, demoBuckets) {
+		t.Errorf("gcs-bucket result = %+v; want the buckets despite the hanging registry", r)
 	}
 }
