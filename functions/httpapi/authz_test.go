@@ -39,12 +39,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, []int{401, 401, 401, 201, 201, 201, 201}},
 		{"register update", func(c string) (string, string, any) {
 			return "PUT", "/register?connector=alpha", map[string]any{"description": "by " + c}
-		}, []int{401, 401, 401, 404, 404, 200, 200}},
+		}, []int{401, 401, 401, 404, 403, 200, 200}},
 		{"register delete", func(c string) (string, string, any) {
 			name := "del-" + c
 			e.register(name, nil)
 			return "DELETE", "/register?connector=" + name, nil
-		}, []int{401, 401, 401, 404, 404, 204, 204}},
+		}, []int{401, 401, 401, 404, 403, 204, 204}},
 		{"verify", func(c string) (string, string, any) {
 			return "POST", "/verify", map[string]any{"connector": "alpha"}
 		}, []int{401, 401, 401, 404, 200, 200, 200}},

@@ -85,11 +85,11 @@ func TestUpdateAndDelete(t *testing.T) {
 	e.expect(e.do("PUT", "/register", e.token(owner), map[string]any{"description": "x"}), 400, "invalid_argument")
 	e.expect(e.do("PUT", "/register?connector=nope", e.token(owner), map[string]any{"description": "x"}), 404, "not_found")
 	e.expect(e.do("PUT", "/register?connector=alpha", e.token(owner), map[string]any{"bogus": 1}), 400, "invalid_argument")
-	// A user may read and use but not administer; the core answers not_found (lookup with
-	// ActionAdmin), as for anyone who may not administer it.
-	e.expect(e.do("PUT", "/register?connector=alpha", e.token(user), map[string]any{"description": "x"}), 404, "not_found")
+	// A user may read and use but not administer: they see the connector, so they are told no
+	// (403); a stranger is told it does not exist (404).
+	e.expect(e.do("PUT", "/register?connector=alpha", e.token(user), map[string]any{"description": "x"}), 403, "permission_denied")
 	e.expect(e.do("PUT", "/register?connector=alpha", e.token(other), map[string]any{"description": "x"}), 404, "not_found")
-	e.expect(e.do("DELETE", "/register?connector=alpha", e.token(user), nil), 404, "not_found")
+	e.expect(e.do("DELETE", "/register?connector=alpha", e.token(user), nil), 403, "permission_denied")
 	e.expect(e.do("DELETE", "/register", e.token(owner), nil), 400, "invalid_argument")
 
 	r = e.do("DELETE", "/register?connector=alpha", e.token(owner), nil)

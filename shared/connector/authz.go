@@ -20,6 +20,19 @@ const (
 	ActionAdmin
 )
 
+// verb says what a caller does with the action, for messages.
+func (a Action) verb() string {
+	switch a {
+	case ActionRead:
+		return "read"
+	case ActionUse:
+		return "verify or mint from"
+	case ActionAdmin:
+		return "update or delete"
+	}
+	return "act on"
+}
+
 func (a Action) String() string {
 	switch a {
 	case ActionRead:
@@ -37,7 +50,9 @@ func (a Action) String() string {
 //   - a connector's owner may read, use, update and delete it;
 //   - its users may read and use it;
 //   - anyone else may not even learn that it exists: lookups answer ErrNotFound, exactly as
-//     for a missing connector, and listings leave it out.
+//     for a missing connector, and listings leave it out;
+//   - a user who asks to update or delete gets ErrPermission: they can see the connector, so
+//     pretending it is missing would only mislead them.
 //
 // Principals are emails and compare case-insensitively, as Google's do. A principal with no
 // email is not authenticated.
@@ -87,15 +102,20 @@ func (s *Service) lookup(ctx context.Context, p Principal, ref string, need Acti
 		return nil, FieldErrorf("connector", "name the connector by its name or id")
 	}
 	c, err := s.Store.Get(ctx, ref)
-	if KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, need)) {
-		// Not an id the caller may use: it may still be the name of one.
+	if KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, ActionRead)) {
+		// Not an id the caller may see: it may still be the name of one.
 		c, err = s.Store.GetByName(ctx, ref)
 	}
-	if KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, need)) {
+	if KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, ActionRead)) {
 		return nil, Errorf(ErrNotFound, "connector %q not found", ref)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !s.may(p, c, need) {
+		// The caller is a user of the connector and sees it, so hiding it would only confuse.
+		return nil, Errorf(ErrPermission, "%s is a user of connector %q: users may verify it and mint from it, but only its owner and the deployment's admins may %s it",
+			p.Email, c.Name, need.verb())
 	}
 	return c, nil
 }

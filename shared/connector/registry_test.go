@@ -219,7 +219,12 @@ func TestAuthorization(t *testing.T) {
 				t.Errorf("Update as %s = %v; want allowed %v", tt.who, err, tt.update)
 			}
 			if !tt.update {
-				rgKind(t, "Update without the right", err, connector.ErrNotFound)
+				// A user sees the connector, so is told no; a stranger is told it does not exist.
+				want := connector.ErrNotFound
+				if tt.read {
+					want = connector.ErrPermission
+				}
+				rgKind(t, "Update without the right", err, want)
 			}
 			err = e.svc.Delete(ctx, rgP(tt.who), c.Name)
 			if (err == nil) != tt.update {
