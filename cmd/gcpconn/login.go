@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -26,7 +27,8 @@ kubernetes-cluster: adds a context (named like gcloud's, gke_PROJECT_LOCATION_CL
   kubeconfig ($KUBECONFIG's first file, else ~/.kube/config, or --kubeconfig) and makes it
   current. Its user is an exec plugin (client.authentication.k8s.io/v1, interactiveMode
   Never) that runs 'gcpconn token --exec-credential', so kubectl gets a fresh token whenever
-  the last one expires. kubectl passes its own environment to the plugin: keep GCPCONN_*
+  the last one expires (or, with --max-age, at least that often). kubectl passes its own
+  environment to the plugin: keep GCPCONN_*
   identity variables (or your Google credentials) set where kubectl runs.
   --static writes the current token into the kubeconfig instead (expires within the hour).
 
@@ -57,6 +59,7 @@ Examples:
 			{Name: "resource-type", Short: "r", Value: "TYPE", Help: "kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket"},
 			{Name: "resource-id", Value: "ID", Help: "the cluster, registry, project or bucket"},
 			{Name: "static", Help: "store the current token instead of configuring a refreshing helper"},
+			{Name: "max-age", Value: "DURATION", Help: "kubernetes-cluster: kubectl asks gcpconn for a token again after DURATION at most (default: until the token is about to expire)"},
 			{Name: "kubeconfig", Value: "FILE", Help: "kubeconfig to update"},
 			{Name: "adc-file", Value: "FILE", Help: "ADC file to write (gcp-generic, gcs-bucket)"},
 			{Name: "token-file", Value: "FILE", Help: "with --static for gcp-generic/gcs-bucket: where to write the token"},
@@ -160,6 +163,13 @@ func loginKubernetes(e *env, p *parsed, name string, cred *client.Credential) er
 			return errors.New("the server's kubeconfig user has no exec plugin")
 		}
 		ex["command"] = helperCommand(e)
+		if v := p.str("max-age"); v != "" {
+			if d, err := time.ParseDuration(v); err != nil || d < 0 {
+				return usageErrorf("--max-age %q is not a duration such as 5m", v)
+			}
+			args, _ := ex["args"].([]any)
+			ex["args"] = append(args, "--max-age", v)
+		}
 		ex["interactiveMode"] = "Never"
 		envs := []any{map[string]any{"name": "GCPCONN_URL", "value": e.serverURL()}}
 		if a := e.Getenv("GCPCONN_AUDIENCE"); a != "" {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -250,5 +253,64 @@ func TestLoginADC(t *testing.T) {
 	w.ok("login", "gcp-tokens", "--resource-type", "gcs-bucket", "--resource-id", "gs://zenml-bucket-sl", "--static", "--token-file", tf)
 	if b, err := os.ReadFile(tf); err != nil || !strings.HasPrefix(string(b), "ya29.") {
 		t.Errorf("token file = %q, %v", b, err)
+	}
+}
+
+// TestKubectlProxyRefresh: one long-running kubectl process (kubectl proxy) asks the exec
+// plugin again once the ExecCredential has expired: with --max-age 0 that is every request,
+// so a deleted connector stops working for it at once.
+func TestKubectlProxyRefresh(t *testing.T) {
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		t.Skip("kubectl is not installed")
+	}
+	s := clienttest.Start(t)
+	w := newWorld(t, s, alice)
+	registerAdmin(t, w, "gcp-k8s", "--resource-type", "kubernetes-cluster")
+	kc := filepath.Join(w.home, "kubeconfig")
+	w.extra = []string{"KUBECONFIG=" + kc}
+	w.ok("login", "gcp-k8s", "--resource-type", "kubernetes-cluster", "--resource-id", "zenml-test-cluster", "--max-age", "0s")
+
+	proxy := exec.Command("kubectl", "proxy", "--port=0")
+	proxy.Env = w.env()
+	stdout, err := proxy.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proxyErr strings.Builder
+	proxy.Stderr = &proxyErr
+	if err := proxy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = proxy.Process.Kill() // by PID: the process this test started
+		_ = proxy.Wait()
+	})
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	_, addr, ok := strings.Cut(strings.TrimSpace(line), "Starting to serve on ")
+	if !ok {
+		t.Fatalf("kubectl proxy printed %q; stderr %s", line, proxyErr.String())
+	}
+	get := func() (int, string) {
+		resp, err := http.Get("http://" + addr + "/version")
+		if err != nil {
+			t.Fatalf("GET through kubectl proxy: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i := 1; i <= 3; i++ {
+		mints := s.Calls("/mint-token")
+		code, body := get()
+		if code != http.StatusOK || !strings.Contains(body, "gitVersion") {
+			t.Fatalf("request %d through kubectl proxy = %d %s", i, code, body)
+		}
+		if s.Calls("/mint-token") == mints {
+			t.Errorf("request %d: the kubectl process did not run the exec plugin again after the credential expired", i)
+		}
+	}
+	w.ok("delete", "gcp-k8s")
+	if code, body := get(); code == http.StatusOK {
+		t.Errorf("request after the connector was deleted = %d %s; want a failure", code, body)
 	}
 }

@@ -41,6 +41,7 @@ Examples:
 			{Name: "prefix", Value: "PREFIX", Help: "gcs-bucket: only objects under this prefix"},
 			{Name: "read-only", Help: "gcs-bucket: read objects only"},
 			{Name: "exec-credential", Help: "print a kubectl ExecCredential (client.authentication.k8s.io/v1)"},
+			{Name: "max-age", Value: "DURATION", Help: "with --exec-credential: kubectl asks again after DURATION at most (0: for every request), so a deleted connector stops working for it sooner"},
 		},
 		Run: runToken,
 	}
@@ -86,10 +87,15 @@ type execCredentialStatus struct {
 	ExpirationTimestamp string `json:"expirationTimestamp"`
 }
 
-func newExecCredential(cred *client.Credential, now time.Time) execCredential {
+// newExecCredential tells kubectl to use cred's token until a little before it expires, or
+// for maxAge at most when maxAge >= 0.
+func newExecCredential(cred *client.Credential, now time.Time, maxAge time.Duration) execCredential {
 	exp := cred.ExpiresAt.Add(-execCredentialMargin)
 	if exp.Before(now) {
 		exp = cred.ExpiresAt
+	}
+	if maxAge >= 0 && now.Add(maxAge).Before(exp) {
+		exp = now.Add(maxAge)
 	}
 	return execCredential{APIVersion: "client.authentication.k8s.io/v1", Kind: "ExecCredential",
 		Status: execCredentialStatus{Token: cred.AccessToken, ExpirationTimestamp: exp.UTC().Format(time.RFC3339)}}
@@ -113,7 +119,13 @@ func runToken(ctx context.Context, e *env, p *parsed) error {
 		return err
 	}
 	if p.bool("exec-credential") {
-		b, err := json.Marshal(newExecCredential(cred, e.Now()))
+		maxAge := time.Duration(-1)
+		if v := p.str("max-age"); v != "" {
+			if maxAge, err = time.ParseDuration(v); err != nil || maxAge < 0 {
+				return usageErrorf("--max-age %q is not a duration such as 5m", v)
+			}
+		}
+		b, err := json.Marshal(newExecCredential(cred, e.Now(), maxAge))
 		if err != nil {
 			return err
 		}

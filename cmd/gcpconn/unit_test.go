@@ -138,13 +138,17 @@ func TestExecCredentialExpiry(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		expires time.Time
+		maxAge  time.Duration
 		want    string
 	}{
-		{now.Add(time.Hour), "2026-01-01T00:58:00Z"},   // two minutes early
-		{now.Add(time.Minute), "2026-01-01T00:01:00Z"}, // too close: the real expiry
+		{now.Add(time.Hour), -1, "2026-01-01T00:58:00Z"},              // two minutes early
+		{now.Add(time.Minute), -1, "2026-01-01T00:01:00Z"},            // too close: the real expiry
+		{now.Add(time.Hour), 5 * time.Minute, "2026-01-01T00:05:00Z"}, // max age
+		{now.Add(time.Hour), 0, "2026-01-01T00:00:00Z"},               // ask for every request
+		{now.Add(10 * time.Minute), time.Hour, "2026-01-01T00:08:00Z"},
 	}
 	for _, tt := range tests {
-		ec := newExecCredential(&client.Credential{AccessToken: "t", ExpiresAt: tt.expires}, now)
+		ec := newExecCredential(&client.Credential{AccessToken: "t", ExpiresAt: tt.expires}, now, tt.maxAge)
 		if ec.Status.ExpirationTimestamp != tt.want || ec.APIVersion != "client.authentication.k8s.io/v1" {
 			t.Errorf("newExecCredential(expires %v) = %+v; want expirationTimestamp %s", tt.expires, ec, tt.want)
 		}
