@@ -89,7 +89,7 @@ func runLogin(ctx context.Context, e *env, p *parsed) error {
 	case "kubernetes-cluster":
 		return loginKubernetes(e, p, name, cred)
 	case "docker-registry":
-		return loginDocker(e, p, cred)
+		return loginDocker(ctx, e, p, cred)
 	case "gcp-generic", "gcs-bucket":
 		return loginADC(e, p, name, cred)
 	}
@@ -365,7 +365,7 @@ func setField(m map[string]json.RawMessage, key, sub string, val any) error {
 	return nil
 }
 
-func loginDocker(e *env, p *parsed, cred *client.Credential) error {
+func loginDocker(ctx context.Context, e *env, p *parsed, cred *client.Credential) error {
 	d := cred.Docker
 	if d == nil || d.Registry == "" {
 		return errors.New("the server's answer has no docker registry details")
@@ -386,8 +386,16 @@ func loginDocker(e *env, p *parsed, cred *client.Credential) error {
 		if rerr != nil {
 			return rerr
 		}
-		conn := p.Pos[0]
-		regs[host] = registryBinding{URL: e.serverURL(), Connector: conn, ResourceID: cred.ResourceID}
+		// Record the connector by id, which survives renames.
+		c, err := e.client()
+		if err != nil {
+			return err
+		}
+		conn, err := c.Describe(ctx, p.Pos[0])
+		if err != nil {
+			return err
+		}
+		regs[host] = registryBinding{URL: e.serverURL(), Connector: conn.ID, ResourceID: cred.ResourceID}
 		b, _ := json.MarshalIndent(regs, "", "  ")
 		if err := writeFileAtomic(regPath, append(b, '\n'), 0o600); err != nil {
 			return err

@@ -191,6 +191,12 @@ func TestLoginDocker(t *testing.T) {
 		t.Errorf("gcpconn docker-credential-helper get = exit %d %q", code, o)
 	}
 
+	// The helper names the connector by id: a rename does not break it.
+	w.ok("update", "gcp-docker", "--name", "gcp-docker-renamed")
+	if o, e, code := w.runProgram(host+"\n", helper, "get"); code != 0 || !strings.Contains(o, "oauth2accesstoken") {
+		t.Errorf("get after a rename = exit %d %q %q", code, o, e)
+	}
+
 	if _, err := exec.LookPath("docker"); err == nil {
 		// The docker CLI (no daemon here) logs in to the fake registry with the helper's
 		// token: it pings /v2/ itself and then hands the credentials to the helper's store.
@@ -211,7 +217,7 @@ func TestLoginDocker(t *testing.T) {
 	}
 
 	// --static stores the token like docker login does.
-	w.ok("login", "gcp-docker", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/zenml-core", "--static")
+	w.ok("login", "gcp-docker-renamed", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/zenml-core", "--static")
 	b, _ = os.ReadFile(filepath.Join(w.home, ".docker", "config.json"))
 	_ = json.Unmarshal(b, &cfg)
 	auths, _ := cfg["auths"].(map[string]any)

@@ -110,6 +110,15 @@ func runToken(ctx context.Context, e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
+	maxAge := time.Duration(-1)
+	if v := p.str("max-age"); v != "" {
+		if !p.bool("exec-credential") {
+			return usageErrorf("--max-age goes with --exec-credential")
+		}
+		if maxAge, err = time.ParseDuration(v); err != nil || maxAge < 0 {
+			return usageErrorf("--max-age %q is not a duration such as 5m", v)
+		}
+	}
 	c, err := e.client()
 	if err != nil {
 		return err
@@ -119,12 +128,6 @@ func runToken(ctx context.Context, e *env, p *parsed) error {
 		return err
 	}
 	if p.bool("exec-credential") {
-		maxAge := time.Duration(-1)
-		if v := p.str("max-age"); v != "" {
-			if maxAge, err = time.ParseDuration(v); err != nil || maxAge < 0 {
-				return usageErrorf("--max-age %q is not a duration such as 5m", v)
-			}
-		}
 		b, err := json.Marshal(newExecCredential(cred, e.Now(), maxAge))
 		if err != nil {
 			return err
