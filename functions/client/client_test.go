@@ -118,6 +118,18 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil || r.HasErrors() || len(r.Resources) != 1 || !reflect.DeepEqual(r.Resources[0].ResourceIDs, []string{"gs://zenml-bucket-sl"}) {
 		t.Errorf("Verify as user = %+v, %v", r, err)
 	}
+	// A spec that is not stored yet: every field of RegisterRequest passes the server's strict decoding.
+	exp := 900
+	spec := &client.RegisterRequest{Name: "draft", Type: "gcp", AuthMethod: "service-account", ResourceTypes: []string{"gcs-bucket"},
+		ResourceID: "gs://zenml-bucket-sl", Configuration: map[string]any{"service_account_json": string(key), "generate_temporary_tokens": true},
+		Labels: map[string]string{"a": "b"}, Description: "d", ExpirationSeconds: &exp, Users: []string{bob}}
+	if r, err := c.Verify(ctx, client.VerifyRequest{Spec: spec}); err != nil || r.HasErrors() || len(r.Resources) != 1 {
+		t.Errorf("Verify(spec) = %+v, %v", r, err)
+	}
+	f := false
+	if r, err := c.Verify(ctx, client.VerifyRequest{Connector: "gcs", ListResources: &f}); err != nil || r.HasErrors() {
+		t.Errorf("Verify(list_resources=false) = %+v, %v", r, err)
+	}
 	cr, err := c.Mint(ctx, client.MintRequest{Connector: "gcs", ResourceID: "zenml-bucket-sl", Downscope: &client.Downscope{ReadOnly: true}})
 	if err != nil || cr.AccessToken == "" || cr.Lifetime.Applied <= 0 {
 		t.Errorf("Mint = %+v, %v", cr, err)
