@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 )
@@ -214,10 +215,24 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		}
 	}
 	next.ID, next.Revision = old.ID, old.Revision
-	if err := s.Store.Update(ctx, next); err != nil {
+	for attempt := 1; ; attempt++ {
+		err := s.Store.Update(ctx, next)
+		if err == nil {
+			break
+		}
+		if KindOf(err) == ErrConflict && attempt < maxUpdateRetries {
+			// sweep and refresh write only a connector's status; an update computed from the
+			// connector before such a write loses nothing by being applied on top of it.
+			if cur, ok := s.statusOnlyChange(ctx, old); ok {
+				next.Revision, next.Status, next.UpdatedAt = cur.Revision, cur.Status, cur.UpdatedAt
+				old = cur
+				continue
+			}
+		}
 		if !s.updateLanded(ctx, old, next, newVersion, err) {
 			return nil, err
 		}
+		break
 	}
 	s.Forget(old.ID)
 	if changed && old.SecretVersion != "" && old.SecretVersion != next.SecretVersion {
@@ -226,6 +241,27 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	s.log().InfoContext(ctx, "connector updated", "connector_id", old.ID, "connector", next.Name,
 		"principal", p.Email, "secrets_changed", changed)
 	return next, nil
+}
+
+// maxUpdateRetries bounds how often Update re-applies itself over concurrent status writes.
+const maxUpdateRetries = 4
+
+// statusOnlyChange re-reads c and reports whether the stored connector differs from c only in
+// what a status write changes (Status, Revision, UpdatedAt). Then a write computed from c can
+// be applied on top of the stored one without undoing anybody's change.
+func (s *Service) statusOnlyChange(ctx context.Context, c *Connector) (*Connector, bool) {
+	cur, err := s.Store.Get(ctx, c.ID)
+	if err != nil {
+		return nil, false
+	}
+	if cur.Revision == c.Revision {
+		return nil, false // nothing was written: the conflict is not a status write's
+	}
+	a, b := *c, *cur
+	for _, x := range []*Connector{&a, &b} {
+		x.Status, x.Revision, x.UpdatedAt = Status{}, 0, time.Time{}
+	}
+	return cur, reflect.DeepEqual(a, b)
 }
 
 // updateLanded decides what a failed Store.Update left behind. It reports true when the
