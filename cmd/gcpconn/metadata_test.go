@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/auth/credentials"
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/option"
 
@@ -100,5 +103,56 @@ func TestMetadataServerRefresh(t *testing.T) {
 	now = now.Add(2 * time.Minute)
 	if got := tok(); got != "tok2" {
 		t.Errorf("token with 4 min left = %s; want a fresh tok2", got)
+	}
+}
+
+// redirectTransport sends requests for Google's OAuth2 token endpoint to the fake's (the test's
+// stand-in for DNS); everything else goes out unchanged.
+type redirectTransport struct{ tokenURL *url.URL }
+
+func (rt redirectTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == "oauth2.googleapis.com" {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host, r.URL.Path = rt.tokenURL.Scheme, rt.tokenURL.Host, rt.tokenURL.Path
+		r.Host = rt.tokenURL.Host
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestLoginADCStorageClient: after `gcpconn login` wrote a connector's stored key (a
+// generate_temporary_tokens=false connector) as gcloud's ADC file, the Google auth library
+// finds it by its own discovery (HOME) and the storage client reads the bucket with it.
+func TestLoginADCStorageClient(t *testing.T) {
+	s := clienttest.Start(t)
+	w := newWorld(t, s, alice)
+	registerAdmin(t, w, "gcp-key", "--resource-type", "gcs-bucket", "--generate_temporary_tokens=false")
+	w.ok("login", "gcp-key", "--resource-type", "gcs-bucket", "--resource-id", "gs://zenml-bucket-sl")
+
+	t.Setenv("HOME", w.home)
+	t.Setenv("CLOUDSDK_CONFIG", "")
+	t.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
+	os.Unsetenv("GOOGLE_APPLICATION_CREDENTIALS")
+	tokenURL, _ := url.Parse(s.Fake.BaseURL() + "/token")
+	ctx := context.Background()
+	creds, err := credentials.DetectDefault(&credentials.DetectOptions{
+		Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"},
+		Client: &http.Client{Transport: redirectTransport{tokenURL}},
+	})
+	if err != nil {
+		t.Fatalf("DetectDefault after login: %v", err)
+	}
+	sc, err := storage.NewClient(ctx, option.WithAuthCredentials(creds), option.WithEndpoint(s.Fake.URL("storage")+"/storage/v1/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	r, err := sc.Bucket("zenml-bucket-sl").Object("data/train.csv").NewReader(ctx)
+	if err != nil {
+		t.Fatalf("read through the ADC file: %v", err)
+	}
+	b, _ := io.ReadAll(r)
+	r.Close()
+	if string(b) != "x,y\n1,2\n3,4\n" {
+		t.Errorf("object = %q", b)
 	}
 }
