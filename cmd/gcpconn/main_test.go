@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 
 // world is one test's machine: a home directory, the stack, and who the caller is.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	stack *clienttest.Stack
 	home  string
 	email string
