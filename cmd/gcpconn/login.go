@@ -400,9 +400,11 @@ func loginDocker(ctx context.Context, e *env, p *parsed, cred *client.Credential
 		if err := writeFileAtomic(regPath, append(b, '\n'), 0o600); err != nil {
 			return err
 		}
-		err = updateJSONFile(path, func(m map[string]json.RawMessage) error {
+		if err := updateJSONFile(path, func(m map[string]json.RawMessage) error {
 			return setField(m, "credHelpers", host, "gcpconn")
-		})
+		}); err != nil {
+			return err
+		}
 	}
 	if err != nil {
 		return err

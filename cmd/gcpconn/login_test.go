@@ -224,6 +224,15 @@ func TestLoginDocker(t *testing.T) {
 	if auths[host] == nil || auths["example.com"] == nil {
 		t.Errorf("auths after --static = %v", auths)
 	}
+
+	// A docker config that is not JSON is left alone and reported.
+	bad := w.writeFile(".docker/config.json", []byte("{not json"))
+	if _, errOut, code := w.gcpconn("login", "gcp-docker-renamed", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/zenml-core"); code != exitFailure || !strings.Contains(errOut, "is not a JSON object") {
+		t.Errorf("login with a broken docker config = exit %d %q; want %d", code, errOut, exitFailure)
+	}
+	if b, _ := os.ReadFile(bad); string(b) != "{not json" {
+		t.Errorf("login rewrote a docker config it could not parse: %q", b)
+	}
 }
 
 // TestLoginADC: a connector that hands out its stored key writes it as the ADC file; one that
