@@ -464,8 +464,7 @@ func interactive(ctx context.Context, e *env, c *client.Client, p *parsed, req *
 			for {
 				var v string
 				if f.Secret {
-					fmt.Fprint(e.Stderr, label+" [hidden; @FILE reads a file]: ")
-					v, err = readHidden(in, e.Stdin)
+					v, err = readHidden(in, e.Stdin, func() { fmt.Fprint(e.Stderr, label+" [hidden; @FILE reads a file]: ") })
 					fmt.Fprintln(e.Stderr)
 				} else {
 					v, err = ask(label, "")

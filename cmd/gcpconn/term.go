@@ -15,8 +15,9 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
-// readHidden reads one line from r without echoing it when r is a terminal.
-func readHidden(r *bufio.Reader, in io.Reader) (string, error) {
+// readHidden shows prompt and reads one line from r without echoing it when in is a
+// terminal. Echo is off before the prompt appears, so type-ahead is not shown either.
+func readHidden(r *bufio.Reader, in io.Reader, prompt func()) (string, error) {
 	if f, ok := in.(*os.File); ok && isTerminal(f) {
 		fd := int(f.Fd())
 		old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
@@ -29,6 +30,7 @@ func readHidden(r *bufio.Reader, in io.Reader) (string, error) {
 			}
 		}
 	}
+	prompt()
 	line, err := r.ReadString('\n')
 	if err != nil && (err != io.EOF || line == "") {
 		return "", err
