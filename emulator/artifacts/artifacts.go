@@ -23,23 +23,18 @@
 package artifacts
 
 import (
-	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
 	"google.golang.org/genproto/googleapis/cloud/location"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/gcpconn/gcpconn/emulator/googleerr"
+	"github.com/gcpconn/gcpconn/emulator/internal/rest"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
@@ -96,36 +91,19 @@ func New(opts Options) (*Server, error) {
 	if opts.Created.IsZero() {
 		opts.Created = time.Now().UTC().Truncate(time.Second)
 	}
-	s := &Server{opts: opts, routes: map[string]http.Handler{}}
-	for name, h := range map[string]http.HandlerFunc{
+	s := &Server{opts: opts}
+	s.routes = rest.Routes(opts.Faults, map[string]http.HandlerFunc{
 		"artifactregistry.locations.list":    s.listLocations,
 		"artifactregistry.repositories.list": s.listRepositories,
 		"artifactregistry.repositories.get":  s.getRepository,
 		"docker.ping":                        s.ping,
 		"docker.request":                     s.image,
-	} {
-		var hh http.Handler = h
-		if opts.Faults != nil {
-			hh = opts.Faults.Wrap(name, hh)
-		}
-		s.routes[name] = hh
-	}
+	})
 	return s, nil
 }
 
 // call is a parsed REST request.
 type call struct{ project, location, repository string }
-
-type callKey struct{}
-
-func withCall(ctx context.Context, q call) context.Context {
-	return context.WithValue(ctx, callKey{}, q)
-}
-
-func callFrom(ctx context.Context) call {
-	q, _ := ctx.Value(callKey{}).(call)
-	return q
-}
 
 // ServeHTTP serves the REST API:
 //
@@ -151,16 +129,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, googleerr.NotFound("Requested entity was not found."))
 		return
 	}
-	s.routes[endpoint].ServeHTTP(w, r.WithContext(withCall(r.Context(), q)))
+	s.routes[endpoint].ServeHTTP(w, rest.WithCall(r, q))
 }
 
 // project resolves the call's project after checking permission on it.
 func (s *Server) project(w http.ResponseWriter, r *http.Request, q call, permission string) (world.Project, bool) {
-	p, known := s.opts.World.FindProject(q.project)
-	id := q.project
-	if known {
-		id = p.ID
-	}
+	p, id, known := rest.ResolveProject(s.opts.World, q.project)
 	if _, gerr := s.opts.Auth.Check(r, permission, "projects/"+id); gerr != nil {
 		googleerr.Write(w, gerr)
 		return world.Project{}, false
@@ -173,7 +147,7 @@ func (s *Server) project(w http.ResponseWriter, r *http.Request, q call, permiss
 }
 
 func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	p, ok := s.project(w, r, q, "artifactregistry.locations.list")
 	if !ok {
 		return
@@ -198,11 +172,11 @@ func (s *Server) listLocations(w http.ResponseWriter, r *http.Request) {
 			DisplayName: l,
 		})
 	}
-	writeProto(w, resp)
+	rest.WriteProto(w, resp)
 }
 
 func (s *Server) listRepositories(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	p, ok := s.project(w, r, q, "artifactregistry.repositories.list")
 	if !ok {
 		return
@@ -214,59 +188,21 @@ func (s *Server) listRepositories(w http.ResponseWriter, r *http.Request) {
 		}
 		return repos[i].Name < repos[j].Name
 	})
-	size, start := 1000, 0
-	if v := r.URL.Query().Get("pageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			googleerr.Write(w, googleerr.InvalidArgument("Invalid page_size."))
-			return
-		}
-		if n > 0 && n < size {
-			size = n
-		}
+	start, end, next, gerr := rest.Page(r, len(repos), 1000)
+	if gerr != nil {
+		googleerr.Write(w, gerr)
+		return
 	}
-	if v := r.URL.Query().Get("pageToken"); v != "" {
-		n, err := decodePageToken(v)
-		if err != nil || n > len(repos) {
-			googleerr.Write(w, googleerr.InvalidArgument("Invalid page_token."))
-			return
-		}
-		start = n
-	}
-	end := min(start+size, len(repos))
-	resp := &artifactregistrypb.ListRepositoriesResponse{}
+	resp := &artifactregistrypb.ListRepositoriesResponse{NextPageToken: next}
 	for _, repo := range repos[start:end] {
 		resp.Repositories = append(resp.Repositories, s.repository(repo))
 	}
-	if end < len(repos) {
-		resp.NextPageToken = encodePageToken(end)
-	}
-	writeProto(w, resp)
-}
-
-func encodePageToken(n int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(n)))
-}
-
-func decodePageToken(tok string) (int, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, err
-	}
-	v, ok := strings.CutPrefix(string(b), "offset:")
-	if !ok {
-		return 0, fmt.Errorf("bad page token")
-	}
-	return strconv.Atoi(v)
+	rest.WriteProto(w, resp)
 }
 
 func (s *Server) getRepository(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
-	p, known := s.opts.World.FindProject(q.project)
-	id := q.project
-	if known {
-		id = p.ID
-	}
+	q := rest.CallFrom[call](r)
+	p, id, known := rest.ResolveProject(s.opts.World, q.project)
 	name := "projects/" + id + "/locations/" + q.location + "/repositories/" + q.repository
 	if _, gerr := s.opts.Auth.Check(r, "artifactregistry.repositories.get", name); gerr != nil {
 		googleerr.Write(w, gerr)
@@ -275,7 +211,7 @@ func (s *Server) getRepository(w http.ResponseWriter, r *http.Request) {
 	if known {
 		for _, repo := range s.opts.World.RepositoriesIn(p.ID, q.location) {
 			if repo.Name == q.repository {
-				writeProto(w, s.repository(repo))
+				rest.WriteProto(w, s.repository(repo))
 				return
 			}
 		}
@@ -315,21 +251,4 @@ func RegistryURI(repo world.Repository) string {
 		kind = "docker"
 	}
 	return repo.Location + "-" + kind + ".pkg.dev/" + project + "/" + repo.Name
-}
-
-func writeProto(w http.ResponseWriter, m proto.Message) {
-	b, err := protojson.Marshal(m)
-	if err != nil {
-		googleerr.Write(w, googleerr.Internal("marshal response: "+err.Error()))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gcpconn/gcpconn/emulator/internal/rest"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
@@ -78,7 +79,7 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 		challenge(w, r)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	rest.WriteJSON(w, http.StatusOK, map[string]any{})
 }
 
 // image answers /v2/PROJECT/REPO/IMAGE.../{manifests,blobs,tags}/...
@@ -122,7 +123,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	case write:
 		writeRegistryError(w, http.StatusMethodNotAllowed, "UNSUPPORTED", "the fake registry holds no images; pushes are not supported")
 	case parts[kind] == "tags":
-		writeJSON(w, http.StatusOK, map[string]any{"name": image, "tags": []string{}})
+		rest.WriteJSON(w, http.StatusOK, map[string]any{"name": image, "tags": []string{}})
 	case parts[kind] == "manifests":
 		writeRegistryError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "Failed to fetch \""+strings.Join(parts[kind+1:], "/")+"\"")
 	default:
@@ -161,5 +162,5 @@ func (s *Server) registryRepo(host, project, name string) (world.Repository, boo
 }
 
 func writeRegistryError(w http.ResponseWriter, code int, errCode, message string) {
-	writeJSON(w, code, map[string]any{"errors": []map[string]string{{"code": errCode, "message": message}}})
+	rest.WriteJSON(w, code, map[string]any{"errors": []map[string]string{{"code": errCode, "message": message}}})
 }

@@ -23,7 +23,6 @@ package gcs
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,6 +38,7 @@ import (
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
 	"github.com/gcpconn/gcpconn/emulator/googleerr"
+	"github.com/gcpconn/gcpconn/emulator/internal/rest"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
@@ -118,8 +118,7 @@ func New(opts Options) (*Server, error) {
 	for _, b := range opts.World.BucketsIn("") {
 		s.ensure(b)
 	}
-	s.routes = map[string]http.Handler{}
-	for name, h := range map[string]http.HandlerFunc{
+	s.routes = rest.Routes(opts.Faults, map[string]http.HandlerFunc{
 		"storage.buckets.list":               s.listBuckets,
 		"storage.buckets.get":                s.getBucket,
 		"storage.buckets.testIamPermissions": s.testPermissions,
@@ -128,13 +127,7 @@ func New(opts Options) (*Server, error) {
 		"storage.objects.create":             s.forwardChecked,
 		"storage.objects.update":             s.forwardChecked,
 		"storage.objects.delete":             s.forwardChecked,
-	} {
-		var hh http.Handler = h
-		if opts.Faults != nil {
-			hh = opts.Faults.Wrap(name, hh)
-		}
-		s.routes[name] = hh
-	}
+	})
 	return s, nil
 }
 
@@ -195,7 +188,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, gerr)
 		return
 	}
-	s.routes[q.endpoint].ServeHTTP(w, r.WithContext(withRequest(r.Context(), q)))
+	s.routes[q.endpoint].ServeHTTP(w, rest.WithCall(r, q))
 }
 
 // classify maps a request to its endpoint, bucket and object.
@@ -332,7 +325,7 @@ func segments(escaped string) ([]string, error) {
 // forwardChecked checks the route's permission and hands the request to the
 // backend.
 func (s *Server) forwardChecked(w http.ResponseWriter, r *http.Request) {
-	q := requestFrom(r.Context())
+	q := rest.CallFrom[request](r)
 	if _, gerr := s.opts.Auth.Check(r, q.permission(), q.resource()); gerr != nil {
 		googleerr.Write(w, gerr)
 		return
@@ -370,16 +363,12 @@ func (s *Server) startResumable(w http.ResponseWriter, r *http.Request, q reques
 
 // listBuckets answers storage.buckets.list: the project's buckets only.
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
-	q := requestFrom(r.Context())
+	q := rest.CallFrom[request](r)
 	if q.project == "" {
 		googleerr.Write(w, googleerr.InvalidArgument("Required parameter: project"))
 		return
 	}
-	p, known := s.opts.World.FindProject(q.project)
-	projectID := q.project
-	if known {
-		projectID = p.ID
-	}
+	p, projectID, known := rest.ResolveProject(s.opts.World, q.project)
 	if _, gerr := s.opts.Auth.Check(r, "storage.buckets.list", "projects/"+projectID); gerr != nil {
 		if gerr.Code == http.StatusForbidden {
 			gerr = &googleerr.Error{Code: gerr.Code, Status: gerr.Status, Reason: gerr.Reason, Message: projectDenied(gerr, "storage.buckets.list")}
@@ -419,7 +408,7 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 			kept = append(kept, fixed)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"kind": "storage#buckets", "items": kept})
+	rest.WriteJSON(w, http.StatusOK, map[string]any{"kind": "storage#buckets", "items": kept})
 }
 
 // projectDenied is GCS's wording for a project-level denial.
@@ -433,7 +422,7 @@ func projectDenied(gerr *googleerr.Error, permission string) string {
 
 // getBucket answers storage.buckets.get with the bucket's project and location.
 func (s *Server) getBucket(w http.ResponseWriter, r *http.Request) {
-	q := requestFrom(r.Context())
+	q := rest.CallFrom[request](r)
 	if _, gerr := s.opts.Auth.Check(r, "storage.buckets.get", q.resource()); gerr != nil {
 		googleerr.Write(w, gerr)
 		return
@@ -487,7 +476,7 @@ func (s *Server) fixBucket(raw []byte) (json.RawMessage, string, bool) {
 // testPermissions answers storage.buckets.testIamPermissions: the subset of
 // the asked permissions the caller holds on the bucket.
 func (s *Server) testPermissions(w http.ResponseWriter, r *http.Request) {
-	q := requestFrom(r.Context())
+	q := rest.CallFrom[request](r)
 	asked := r.URL.Query()["permissions"]
 	if len(asked) == 0 {
 		googleerr.Write(w, googleerr.InvalidArgument("Required parameter: permissions"))
@@ -508,18 +497,7 @@ func (s *Server) testPermissions(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, googleerr.NotFound("The specified bucket does not exist."))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"kind": "storage#testIamPermissionsResponse", "permissions": held})
-}
-
-type requestKey struct{}
-
-func withRequest(ctx context.Context, q request) context.Context {
-	return context.WithValue(ctx, requestKey{}, q)
-}
-
-func requestFrom(ctx context.Context) request {
-	q, _ := ctx.Value(requestKey{}).(request)
-	return q
+	rest.WriteJSON(w, http.StatusOK, map[string]any{"kind": "storage#testIamPermissionsResponse", "permissions": held})
 }
 
 func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
@@ -528,10 +506,4 @@ func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	}
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes())
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -31,7 +31,6 @@
 package gke
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
@@ -45,10 +44,10 @@ import (
 	"time"
 
 	"cloud.google.com/go/container/apiv1/containerpb"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gcpconn/gcpconn/emulator/googleerr"
+	"github.com/gcpconn/gcpconn/emulator/internal/rest"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
@@ -107,17 +106,10 @@ func New(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, apis: map[string]*apiServer{}}
-	s.routes = map[string]http.Handler{}
-	for name, h := range map[string]http.HandlerFunc{
+	s.routes = rest.Routes(opts.Faults, map[string]http.HandlerFunc{
 		"container.clusters.list": s.list,
 		"container.clusters.get":  s.get,
-	} {
-		var hh http.Handler = h
-		if opts.Faults != nil {
-			hh = opts.Faults.Wrap(name, hh)
-		}
-		s.routes[name] = hh
-	}
+	})
 	return s, nil
 }
 
@@ -261,17 +253,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		q.cluster = parts[6]
 		endpoint = "container.clusters.get"
 	}
-	s.routes[endpoint].ServeHTTP(w, r.WithContext(withCall(r.Context(), q)))
+	s.routes[endpoint].ServeHTTP(w, rest.WithCall(r, q))
 }
 
 // list answers ListClusters: the project's clusters in one location or all.
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
-	p, known := s.opts.World.FindProject(q.project)
-	projectID := q.project
-	if known {
-		projectID = p.ID
-	}
+	q := rest.CallFrom[call](r)
+	p, projectID, known := rest.ResolveProject(s.opts.World, q.project)
 	if _, gerr := s.opts.Auth.Check(r, "container.clusters.list", "projects/"+projectID); gerr != nil {
 		googleerr.Write(w, gerr)
 		return
@@ -291,17 +279,13 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Clusters = append(resp.Clusters, pc)
 	}
-	writeProto(w, resp)
+	rest.WriteProto(w, resp)
 }
 
 // get answers GetCluster.
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
-	p, known := s.opts.World.FindProject(q.project)
-	projectID := q.project
-	if known {
-		projectID = p.ID
-	}
+	q := rest.CallFrom[call](r)
+	p, projectID, known := rest.ResolveProject(s.opts.World, q.project)
 	res := "projects/" + projectID + "/locations/" + q.location + "/clusters/" + q.cluster
 	if _, gerr := s.opts.Auth.Check(r, "container.clusters.get", res); gerr != nil {
 		googleerr.Write(w, gerr)
@@ -315,7 +299,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 					googleerr.Write(w, googleerr.Internal(err.Error()))
 					return
 				}
-				writeProto(w, pc)
+				rest.WriteProto(w, pc)
 				return
 			}
 		}
@@ -391,27 +375,5 @@ func isZone(location string) bool {
 	return len(parts) == 3 && len(parts[2]) == 1
 }
 
-func writeProto(w http.ResponseWriter, m proto.Message) {
-	b, err := protojson.Marshal(m)
-	if err != nil {
-		googleerr.Write(w, googleerr.Internal("marshal response: "+err.Error()))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-}
-
 // call is a parsed container API request.
 type call struct{ project, location, cluster string }
-
-type callKey struct{}
-
-func withCall(ctx context.Context, q call) context.Context {
-	return context.WithValue(ctx, callKey{}, q)
-}
-
-func callFrom(ctx context.Context) call {
-	q, _ := ctx.Value(callKey{}).(call)
-	return q
-}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gcpconn/gcpconn/emulator/internal/rest"
 )
 
 // apiServer is one cluster's Kubernetes API server: just enough of it for
@@ -22,7 +24,6 @@ type apiServer struct {
 	dnsName  string           // DNS endpoint name, when the cluster has one
 	dnsCert  *tls.Certificate // served for dnsName when set
 	srv      *http.Server
-	handler  http.Handler
 }
 
 func (a *apiServer) start() error {
@@ -31,11 +32,7 @@ func (a *apiServer) start() error {
 		return fmt.Errorf("listen for cluster %s: %w", a.resource, err)
 	}
 	a.addr = ln.Addr().String()
-	var h http.Handler = http.HandlerFunc(a.serveHTTP)
-	if a.gke.opts.Faults != nil {
-		h = a.gke.opts.Faults.Wrap("kubernetes.request", h)
-	}
-	a.handler = h
+	h := rest.Wrap(a.gke.opts.Faults, "kubernetes.request", http.HandlerFunc(a.serveHTTP))
 	a.srv = &http.Server{
 		Handler: h,
 		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {

@@ -16,7 +16,6 @@
 package projects
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/googleerr"
+	"github.com/gcpconn/gcpconn/emulator/internal/rest"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
@@ -73,18 +73,12 @@ func New(opts Options) (*Server, error) {
 	if opts.Created.IsZero() {
 		opts.Created = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	s := &Server{opts: opts, routes: map[string]http.Handler{}}
-	for name, h := range map[string]http.HandlerFunc{
+	s := &Server{opts: opts}
+	s.routes = rest.Routes(opts.Faults, map[string]http.HandlerFunc{
 		"resourcemanager.projects.get":                s.get,
 		"resourcemanager.projects.list":               s.list,
 		"resourcemanager.projects.testIamPermissions": s.testPermissions,
-	} {
-		var hh http.Handler = h
-		if opts.Faults != nil {
-			hh = opts.Faults.Wrap(name, hh)
-		}
-		s.routes[name] = hh
-	}
+	})
 	return s, nil
 }
 
@@ -97,7 +91,8 @@ type Project struct {
 	CreateTime     string `json:"createTime"`
 }
 
-type projectKey struct{}
+// call is a parsed request: the project named in the path ("" for list).
+type call struct{ project string }
 
 // ServeHTTP routes GET /v1/projects, GET /v1/projects/P and
 // POST /v1/projects/P:testIamPermissions.
@@ -121,10 +116,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, googleerr.NotFound("Requested entity was not found."))
 		return
 	}
+	var q call
 	if len(parts) == 3 {
-		r = r.WithContext(context.WithValue(r.Context(), projectKey{}, parts[2]))
+		q.project = parts[2]
 	}
-	s.routes[endpoint].ServeHTTP(w, r)
+	s.routes[endpoint].ServeHTTP(w, rest.WithCall(r, q))
 }
 
 func denied() *googleerr.Error {
@@ -147,12 +143,12 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, gerr)
 		return
 	}
-	p, ok := s.opts.World.FindProject(r.Context().Value(projectKey{}).(string))
+	p, ok := s.opts.World.FindProject(rest.CallFrom[call](r).project)
 	if !ok || s.opts.Auth.Authorize(r, t, "resourcemanager.projects.get", "projects/"+p.ID) != nil {
 		googleerr.Write(w, denied())
 		return
 	}
-	writeJSON(w, s.project(p))
+	rest.WriteJSON(w, http.StatusOK, s.project(p))
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +175,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			out = append(out, s.project(p))
 		}
 	}
-	writeJSON(w, map[string]any{"projects": out})
+	rest.WriteJSON(w, http.StatusOK, map[string]any{"projects": out})
 }
 
 func (s *Server) testPermissions(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +192,7 @@ func (s *Server) testPermissions(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, googleerr.InvalidArgument("Invalid JSON payload received."))
 		return
 	}
-	p, ok := s.opts.World.FindProject(r.Context().Value(projectKey{}).(string))
+	p, ok := s.opts.World.FindProject(rest.CallFrom[call](r).project)
 	if !ok {
 		googleerr.Write(w, denied())
 		return
@@ -211,11 +207,5 @@ func (s *Server) testPermissions(w http.ResponseWriter, r *http.Request) {
 			held = append(held, perm)
 		}
 	}
-	writeJSON(w, map[string]any{"permissions": held})
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(v)
+	rest.WriteJSON(w, http.StatusOK, map[string]any{"permissions": held})
 }

@@ -34,7 +34,6 @@ package secrets
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -54,6 +53,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/gcpconn/gcpconn/emulator/googleerr"
+	"github.com/gcpconn/gcpconn/emulator/internal/rest"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
@@ -131,8 +131,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, routes: map[string]http.Handler{}, secrets: map[string]*secret{}}
-	for name, h := range map[string]http.HandlerFunc{
+	s := &Server{opts: opts, secrets: map[string]*secret{}}
+	s.routes = rest.Routes(opts.Faults, map[string]http.HandlerFunc{
 		"secretmanager.secrets.create":  s.createSecret,
 		"secretmanager.secrets.list":    s.listSecrets,
 		"secretmanager.secrets.get":     s.getSecret,
@@ -151,18 +151,9 @@ func New(opts Options) (*Server, error) {
 		"secretmanager.versions.destroy": func(w http.ResponseWriter, r *http.Request) {
 			s.setState(w, r, secretmanagerpb.SecretVersion_DESTROYED)
 		},
-	} {
-		s.routes[name] = s.wrap(name, h)
-	}
-	s.notify = s.wrap("secretmanager.notify", http.HandlerFunc(s.deliver))
+	})
+	s.notify = rest.Wrap(opts.Faults, "secretmanager.notify", http.HandlerFunc(s.deliver))
 	return s, nil
-}
-
-func (s *Server) wrap(name string, h http.Handler) http.Handler {
-	if s.opts.Faults != nil {
-		return s.opts.Faults.Wrap(name, h)
-	}
-	return h
 }
 
 func (s *Server) logf(format string, args ...any) {
@@ -201,13 +192,6 @@ func (q call) secretName() string {
 }
 
 func (q call) key() string { return q.projectID() + "/" + q.secret }
-
-type callKey struct{}
-
-func callFrom(ctx context.Context) call {
-	q, _ := ctx.Value(callKey{}).(call)
-	return q
-}
 
 // ServeHTTP routes the v1 REST API:
 //
@@ -264,7 +248,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, googleerr.NotFound("Requested entity was not found."))
 		return
 	}
-	s.routes[endpoint].ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, q)))
+	s.routes[endpoint].ServeHTTP(w, rest.WithCall(r, q))
 }
 
 var secretIDRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
@@ -285,39 +269,49 @@ func notFoundSecret(q call) *googleerr.Error {
 	return googleerr.NotFound("Secret [" + q.secretName() + "] not found.")
 }
 
-// lookup returns the secret, or writes NOT_FOUND. Callers hold mu.
-func (s *Server) lookupLocked(w http.ResponseWriter, q call) (*secret, bool) {
+// withSecret runs fn on the call's secret with mu held, or returns NOT_FOUND.
+func (s *Server) withSecret(q call, fn func(sec *secret) *googleerr.Error) *googleerr.Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	sec, ok := s.secrets[q.key()]
 	if !q.known || !ok {
-		googleerr.Write(w, notFoundSecret(q))
-		return nil, false
+		return notFoundSecret(q)
 	}
-	return sec, true
+	return fn(sec)
 }
 
-// versionLocked resolves a version number or "latest", or writes NOT_FOUND.
-func (s *Server) versionLocked(w http.ResponseWriter, q call, sec *secret) (*version, bool) {
-	if q.version == "latest" {
-		if len(sec.versions) == 0 {
-			googleerr.Write(w, googleerr.NotFound("Secret ["+q.secretName()+"] not found or has no versions."))
-			return nil, false
+// withVersion runs fn on the call's secret and version (a number or "latest")
+// with mu held, or returns NOT_FOUND (INVALID_ARGUMENT for a malformed version).
+func (s *Server) withVersion(q call, fn func(sec *secret, v *version) *googleerr.Error) *googleerr.Error {
+	return s.withSecret(q, func(sec *secret) *googleerr.Error {
+		if q.version == "latest" {
+			if len(sec.versions) == 0 {
+				return googleerr.NotFound("Secret [" + q.secretName() + "] not found or has no versions.")
+			}
+			return fn(sec, sec.versions[len(sec.versions)-1])
 		}
-		return sec.versions[len(sec.versions)-1], true
+		n, err := strconv.Atoi(q.version)
+		if err != nil || n < 1 {
+			return googleerr.InvalidArgument("Invalid secret version id: " + q.version + ". Must be a positive integer or 'latest'.")
+		}
+		if n > len(sec.versions) {
+			return googleerr.NotFound("Secret Version [" + q.secretName() + "/versions/" + strconv.Itoa(n) + "] not found.")
+		}
+		return fn(sec, sec.versions[n-1])
+	})
+}
+
+// answer writes gerr, or m when gerr is nil.
+func answer(w http.ResponseWriter, m proto.Message, gerr *googleerr.Error) {
+	if gerr != nil {
+		googleerr.Write(w, gerr)
+		return
 	}
-	n, err := strconv.Atoi(q.version)
-	if err != nil || n < 1 {
-		googleerr.Write(w, googleerr.InvalidArgument("Invalid secret version id: "+q.version+". Must be a positive integer or 'latest'."))
-		return nil, false
-	}
-	if n > len(sec.versions) {
-		googleerr.Write(w, googleerr.NotFound("Secret Version ["+q.secretName()+"/versions/"+strconv.Itoa(n)+"] not found."))
-		return nil, false
-	}
-	return sec.versions[n-1], true
+	rest.WriteProto(w, m)
 }
 
 func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	if !s.check(w, r, "secretmanager.secrets.create", q.projectRes()) {
 		return
 	}
@@ -366,7 +360,7 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
 	snap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
 	s.mu.Unlock()
 	s.publish(r.Context(), snap, nil, "SECRET_CREATE")
-	writeProto(w, snap)
+	rest.WriteProto(w, snap)
 }
 
 // validateSecret checks labels, topics and rotation as Google does.
@@ -419,23 +413,20 @@ func (v *version) bumpEtag(now time.Time) {
 }
 
 func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	if !s.check(w, r, "secretmanager.secrets.get", q.secretRes()) {
 		return
 	}
-	s.mu.Lock()
-	sec, ok := s.lookupLocked(w, q)
-	if !ok {
-		s.mu.Unlock()
-		return
-	}
-	snap := proto.Clone(sec.pb)
-	s.mu.Unlock()
-	writeProto(w, snap)
+	var snap proto.Message
+	gerr := s.withSecret(q, func(sec *secret) *googleerr.Error {
+		snap = proto.Clone(sec.pb)
+		return nil
+	})
+	answer(w, snap, gerr)
 }
 
 func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	if !s.check(w, r, "secretmanager.secrets.list", q.projectRes()) {
 		return
 	}
@@ -457,16 +448,16 @@ func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	sort.Slice(all, func(i, j int) bool { return all[i].GetName() < all[j].GetName() })
-	start, end, next, gerr := page(r, len(all), 25000)
+	start, end, next, gerr := rest.Page(r, len(all), 25000)
 	if gerr != nil {
 		googleerr.Write(w, gerr)
 		return
 	}
-	writeProto(w, &secretmanagerpb.ListSecretsResponse{Secrets: all[start:end], NextPageToken: next, TotalSize: int32(len(all))})
+	rest.WriteProto(w, &secretmanagerpb.ListSecretsResponse{Secrets: all[start:end], NextPageToken: next, TotalSize: int32(len(all))})
 }
 
 func (s *Server) updateSecret(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	if !s.check(w, r, "secretmanager.secrets.update", q.secretRes()) {
 		return
 	}
@@ -480,47 +471,40 @@ func (s *Server) updateSecret(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, googleerr.InvalidArgument("update_mask is required."))
 		return
 	}
-	s.mu.Lock()
-	sec, ok := s.lookupLocked(w, q)
-	if !ok {
-		s.mu.Unlock()
-		return
-	}
-	if in.GetEtag() != "" && in.GetEtag() != sec.pb.GetEtag() {
-		s.mu.Unlock()
-		googleerr.Write(w, etagMismatch())
-		return
-	}
-	next := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
-	for _, field := range strings.Split(mask, ",") {
-		switch strings.TrimSpace(field) {
-		case "labels":
-			next.Labels = in.GetLabels()
-		case "annotations":
-			next.Annotations = in.GetAnnotations()
-		case "topics":
-			next.Topics = in.GetTopics()
-		case "rotation", "rotation.next_rotation_time", "rotation.rotation_period", "rotation.nextRotationTime", "rotation.rotationPeriod":
-			next.Rotation = in.GetRotation()
-		case "version_aliases", "versionAliases":
-			next.VersionAliases = in.GetVersionAliases()
-		default:
-			s.mu.Unlock()
-			googleerr.Write(w, googleerr.InvalidArgument("The update_mask field ["+trunc(field)+"] is not supported."))
-			return
+	var snap *secretmanagerpb.Secret
+	gerr := s.withSecret(q, func(sec *secret) *googleerr.Error {
+		if in.GetEtag() != "" && in.GetEtag() != sec.pb.GetEtag() {
+			return etagMismatch()
 		}
+		next := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+		for _, field := range strings.Split(mask, ",") {
+			switch strings.TrimSpace(field) {
+			case "labels":
+				next.Labels = in.GetLabels()
+			case "annotations":
+				next.Annotations = in.GetAnnotations()
+			case "topics":
+				next.Topics = in.GetTopics()
+			case "rotation", "rotation.next_rotation_time", "rotation.rotation_period", "rotation.nextRotationTime", "rotation.rotationPeriod":
+				next.Rotation = in.GetRotation()
+			case "version_aliases", "versionAliases":
+				next.VersionAliases = in.GetVersionAliases()
+			default:
+				return googleerr.InvalidArgument("The update_mask field [" + trunc(field) + "] is not supported.")
+			}
+		}
+		if gerr := validateSecret(next); gerr != nil {
+			return gerr
+		}
+		sec.pb = next
+		sec.bumpEtag(s.opts.Now())
+		snap = proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+		return nil
+	})
+	if gerr == nil {
+		s.publish(r.Context(), snap, nil, "SECRET_UPDATE")
 	}
-	if gerr := validateSecret(next); gerr != nil {
-		s.mu.Unlock()
-		googleerr.Write(w, gerr)
-		return
-	}
-	sec.pb = next
-	sec.bumpEtag(s.opts.Now())
-	snap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
-	s.mu.Unlock()
-	s.publish(r.Context(), snap, nil, "SECRET_UPDATE")
-	writeProto(w, snap)
+	answer(w, snap, gerr)
 }
 
 func etagMismatch() *googleerr.Error {
@@ -528,30 +512,27 @@ func etagMismatch() *googleerr.Error {
 }
 
 func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	if !s.check(w, r, "secretmanager.secrets.delete", q.secretRes()) {
 		return
 	}
-	s.mu.Lock()
-	sec, ok := s.lookupLocked(w, q)
-	if !ok {
-		s.mu.Unlock()
-		return
+	var snap *secretmanagerpb.Secret
+	gerr := s.withSecret(q, func(sec *secret) *googleerr.Error {
+		if etag := r.URL.Query().Get("etag"); etag != "" && etag != sec.pb.GetEtag() {
+			return etagMismatch()
+		}
+		delete(s.secrets, q.key())
+		snap = proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+		return nil
+	})
+	if gerr == nil {
+		s.publish(r.Context(), snap, nil, "SECRET_DELETE")
 	}
-	if etag := r.URL.Query().Get("etag"); etag != "" && etag != sec.pb.GetEtag() {
-		s.mu.Unlock()
-		googleerr.Write(w, etagMismatch())
-		return
-	}
-	delete(s.secrets, q.key())
-	snap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
-	s.mu.Unlock()
-	s.publish(r.Context(), snap, nil, "SECRET_DELETE")
-	writeProto(w, &emptypb.Empty{})
+	answer(w, &emptypb.Empty{}, gerr)
 }
 
 func (s *Server) addVersion(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	if !s.check(w, r, "secretmanager.versions.add", q.secretRes()) {
 		return
 	}
@@ -573,33 +554,33 @@ func (s *Server) addVersion(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, googleerr.InvalidArgument("Checksum mismatch: the data_crc32c does not match the CRC32C of the payload data."))
 		return
 	}
-	s.mu.Lock()
-	sec, ok := s.lookupLocked(w, q)
-	if !ok {
-		s.mu.Unlock()
-		return
+	var secSnap *secretmanagerpb.Secret
+	var snap *secretmanagerpb.SecretVersion
+	gerr := s.withSecret(q, func(sec *secret) *googleerr.Error {
+		now := s.opts.Now()
+		n := len(sec.versions) + 1
+		v := &version{
+			pb: &secretmanagerpb.SecretVersion{
+				Name:                           q.secretName() + "/versions/" + strconv.Itoa(n),
+				CreateTime:                     timestamppb.New(now),
+				State:                          secretmanagerpb.SecretVersion_ENABLED,
+				ClientSpecifiedPayloadChecksum: payload.DataCrc32C != nil,
+				ReplicationStatus: &secretmanagerpb.ReplicationStatus{ReplicationStatus: &secretmanagerpb.ReplicationStatus_Automatic{
+					Automatic: &secretmanagerpb.ReplicationStatus_AutomaticStatus{},
+				}},
+			},
+			data: append([]byte(nil), payload.GetData()...),
+		}
+		v.bumpEtag(now)
+		sec.versions = append(sec.versions, v)
+		secSnap = proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+		snap = proto.Clone(v.pb).(*secretmanagerpb.SecretVersion)
+		return nil
+	})
+	if gerr == nil {
+		s.publish(r.Context(), secSnap, snap, "SECRET_VERSION_ADD")
 	}
-	now := s.opts.Now()
-	n := len(sec.versions) + 1
-	v := &version{
-		pb: &secretmanagerpb.SecretVersion{
-			Name:                           q.secretName() + "/versions/" + strconv.Itoa(n),
-			CreateTime:                     timestamppb.New(now),
-			State:                          secretmanagerpb.SecretVersion_ENABLED,
-			ClientSpecifiedPayloadChecksum: payload.DataCrc32C != nil,
-			ReplicationStatus: &secretmanagerpb.ReplicationStatus{ReplicationStatus: &secretmanagerpb.ReplicationStatus_Automatic{
-				Automatic: &secretmanagerpb.ReplicationStatus_AutomaticStatus{},
-			}},
-		},
-		data: append([]byte(nil), payload.GetData()...),
-	}
-	v.bumpEtag(now)
-	sec.versions = append(sec.versions, v)
-	secSnap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
-	snap := proto.Clone(v.pb).(*secretmanagerpb.SecretVersion)
-	s.mu.Unlock()
-	s.publish(r.Context(), secSnap, snap, "SECRET_VERSION_ADD")
-	writeProto(w, snap)
+	answer(w, snap, gerr)
 }
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -607,7 +588,7 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 
 func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	if !s.check(w, r, "secretmanager.versions.list", q.secretRes()) {
 		return
 	}
@@ -616,79 +597,63 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, gerr)
 		return
 	}
-	s.mu.Lock()
-	sec, ok := s.lookupLocked(w, q)
-	if !ok {
-		s.mu.Unlock()
-		return
-	}
 	var all []*secretmanagerpb.SecretVersion
-	for i := len(sec.versions) - 1; i >= 0; i-- { // newest first, as Google lists
-		if v := sec.versions[i]; want == secretmanagerpb.SecretVersion_STATE_UNSPECIFIED || v.pb.GetState() == want {
-			all = append(all, proto.Clone(v.pb).(*secretmanagerpb.SecretVersion))
+	gerr = s.withSecret(q, func(sec *secret) *googleerr.Error {
+		for i := len(sec.versions) - 1; i >= 0; i-- { // newest first, as Google lists
+			if v := sec.versions[i]; want == secretmanagerpb.SecretVersion_STATE_UNSPECIFIED || v.pb.GetState() == want {
+				all = append(all, proto.Clone(v.pb).(*secretmanagerpb.SecretVersion))
+			}
 		}
-	}
-	s.mu.Unlock()
-	start, end, next, gerr := page(r, len(all), 25000)
+		return nil
+	})
 	if gerr != nil {
 		googleerr.Write(w, gerr)
 		return
 	}
-	writeProto(w, &secretmanagerpb.ListSecretVersionsResponse{Versions: all[start:end], NextPageToken: next, TotalSize: int32(len(all))})
+	start, end, next, gerr := rest.Page(r, len(all), 25000)
+	if gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	rest.WriteProto(w, &secretmanagerpb.ListSecretVersionsResponse{Versions: all[start:end], NextPageToken: next, TotalSize: int32(len(all))})
 }
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	if !s.check(w, r, "secretmanager.versions.get", q.versionRes()) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec, ok := s.lookupLocked(w, q)
-	if !ok {
-		return
-	}
-	v, ok := s.versionLocked(w, q, sec)
-	if !ok {
-		return
-	}
-	writeProto(w, v.pb)
+	var snap proto.Message
+	gerr := s.withVersion(q, func(_ *secret, v *version) *googleerr.Error {
+		snap = proto.Clone(v.pb)
+		return nil
+	})
+	answer(w, snap, gerr)
 }
 
 func (s *Server) accessVersion(w http.ResponseWriter, r *http.Request) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	if !s.check(w, r, "secretmanager.versions.access", q.versionRes()) {
 		return
 	}
-	s.mu.Lock()
-	sec, ok := s.lookupLocked(w, q)
-	if !ok {
-		s.mu.Unlock()
-		return
-	}
-	v, ok := s.versionLocked(w, q, sec)
-	if !ok {
-		s.mu.Unlock()
-		return
-	}
-	if st := v.pb.GetState(); st != secretmanagerpb.SecretVersion_ENABLED {
-		name := v.pb.GetName()
-		s.mu.Unlock()
-		googleerr.Write(w, googleerr.FailedPrecondition("Secret Version ["+name+"] is in "+st.String()+" state."))
-		return
-	}
-	sum := int64(crc32c(v.data))
-	resp := &secretmanagerpb.AccessSecretVersionResponse{
-		Name:    v.pb.GetName(),
-		Payload: &secretmanagerpb.SecretPayload{Data: append([]byte(nil), v.data...), DataCrc32C: &sum},
-	}
-	s.mu.Unlock()
-	writeProto(w, resp)
+	var resp *secretmanagerpb.AccessSecretVersionResponse
+	gerr := s.withVersion(q, func(_ *secret, v *version) *googleerr.Error {
+		if st := v.pb.GetState(); st != secretmanagerpb.SecretVersion_ENABLED {
+			return googleerr.FailedPrecondition("Secret Version [" + v.pb.GetName() + "] is in " + st.String() + " state.")
+		}
+		sum := int64(crc32c(v.data))
+		resp = &secretmanagerpb.AccessSecretVersionResponse{
+			Name:    v.pb.GetName(),
+			Payload: &secretmanagerpb.SecretPayload{Data: append([]byte(nil), v.data...), DataCrc32C: &sum},
+		}
+		return nil
+	})
+	answer(w, resp, gerr)
 }
 
 // setState enables, disables or destroys a version.
 func (s *Server) setState(w http.ResponseWriter, r *http.Request, to secretmanagerpb.SecretVersion_State) {
-	q := callFrom(r.Context())
+	q := rest.CallFrom[call](r)
 	verb := map[secretmanagerpb.SecretVersion_State]string{
 		secretmanagerpb.SecretVersion_ENABLED:   "enable",
 		secretmanagerpb.SecretVersion_DISABLED:  "disable",
@@ -703,40 +668,30 @@ func (s *Server) setState(w http.ResponseWriter, r *http.Request, to secretmanag
 		googleerr.Write(w, gerr)
 		return
 	}
-	s.mu.Lock()
-	sec, ok := s.lookupLocked(w, q)
-	if !ok {
-		s.mu.Unlock()
-		return
+	var secSnap *secretmanagerpb.Secret
+	var snap *secretmanagerpb.SecretVersion
+	gerr := s.withVersion(q, func(sec *secret, v *version) *googleerr.Error {
+		if body.GetEtag() != "" && body.GetEtag() != v.pb.GetEtag() {
+			return etagMismatch()
+		}
+		if v.pb.GetState() == secretmanagerpb.SecretVersion_DESTROYED {
+			return googleerr.FailedPrecondition("Secret Version [" + v.pb.GetName() + "] is in DESTROYED state.")
+		}
+		now := s.opts.Now()
+		v.pb.State = to
+		if to == secretmanagerpb.SecretVersion_DESTROYED {
+			v.data = nil
+			v.pb.DestroyTime = timestamppb.New(now)
+		}
+		v.bumpEtag(now)
+		secSnap = proto.Clone(sec.pb).(*secretmanagerpb.Secret)
+		snap = proto.Clone(v.pb).(*secretmanagerpb.SecretVersion)
+		return nil
+	})
+	if gerr == nil {
+		s.publish(r.Context(), secSnap, snap, "SECRET_VERSION_"+strings.ToUpper(verb))
 	}
-	v, ok := s.versionLocked(w, q, sec)
-	if !ok {
-		s.mu.Unlock()
-		return
-	}
-	if body.GetEtag() != "" && body.GetEtag() != v.pb.GetEtag() {
-		s.mu.Unlock()
-		googleerr.Write(w, etagMismatch())
-		return
-	}
-	if v.pb.GetState() == secretmanagerpb.SecretVersion_DESTROYED {
-		name := v.pb.GetName()
-		s.mu.Unlock()
-		googleerr.Write(w, googleerr.FailedPrecondition("Secret Version ["+name+"] is in DESTROYED state."))
-		return
-	}
-	now := s.opts.Now()
-	v.pb.State = to
-	if to == secretmanagerpb.SecretVersion_DESTROYED {
-		v.data = nil
-		v.pb.DestroyTime = timestamppb.New(now)
-	}
-	v.bumpEtag(now)
-	secSnap := proto.Clone(sec.pb).(*secretmanagerpb.Secret)
-	snap := proto.Clone(v.pb).(*secretmanagerpb.SecretVersion)
-	s.mu.Unlock()
-	s.publish(r.Context(), secSnap, snap, "SECRET_VERSION_"+strings.ToUpper(verb))
-	writeProto(w, snap)
+	answer(w, snap, gerr)
 }
 
 // Tick fires SECRET_ROTATE for every secret whose next rotation time has
@@ -775,34 +730,6 @@ func (s *Server) Tick(ctx context.Context, now time.Time) {
 	}
 }
 
-// page applies pageSize/pageToken to n items.
-func page(r *http.Request, n, maxSize int) (start, end int, next string, gerr *googleerr.Error) {
-	size := maxSize
-	if v := r.URL.Query().Get("pageSize"); v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil || p < 0 {
-			return 0, 0, "", googleerr.InvalidArgument("Invalid page_size.")
-		}
-		if p > 0 && p < size {
-			size = p
-		}
-	}
-	if v := r.URL.Query().Get("pageToken"); v != "" {
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		off, ok := strings.CutPrefix(string(b), "offset:")
-		p, perr := strconv.Atoi(off)
-		if err != nil || !ok || perr != nil || p < 0 || p > n {
-			return 0, 0, "", googleerr.InvalidArgument("Invalid page_token.")
-		}
-		start = p
-	}
-	end = min(start+size, n)
-	if end < n {
-		next = base64.RawURLEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(end)))
-	}
-	return start, end, next, nil
-}
-
 // readBody decodes a protojson request body (empty bodies are empty messages).
 func readBody(r *http.Request, m proto.Message) *googleerr.Error {
 	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -816,17 +743,6 @@ func readBody(r *http.Request, m proto.Message) *googleerr.Error {
 		return googleerr.InvalidArgument("Invalid JSON payload received.")
 	}
 	return nil
-}
-
-func writeProto(w http.ResponseWriter, m proto.Message) {
-	b, err := protojson.Marshal(m)
-	if err != nil {
-		googleerr.Write(w, googleerr.Internal("marshal response"))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
 }
 
 // publish sends one event to each of the secret's topics.
