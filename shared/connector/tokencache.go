@@ -133,7 +133,7 @@ func (c *tokenCache) cluster(ctx context.Context, now func() time.Time, connID, 
 	gen := c.gen[connID]
 	c.track(connID, key)
 	c.mu.Unlock()
-	ch := c.flights.DoChan(key, func() (any, error) {
+	ch := c.flights.DoChan(flightKey(key, gen), func() (any, error) {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 		defer cancel()
 		info, err := describe(dctx)
@@ -192,7 +192,7 @@ func (c *tokenCache) get(ctx context.Context, now func() time.Time, k tokenKey, 
 
 	// The shared mint runs detached from this caller's cancellation (other callers may be
 	// waiting on it) but within fetchTimeout; each caller stops waiting at its own deadline.
-	ch := c.flights.DoChan(key, func() (any, error) {
+	ch := c.flights.DoChan(flightKey(key, gen), func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 		defer cancel()
 		return c.fill(fctx, now, k.ConnectorID, key, gen, mint)
@@ -230,7 +230,7 @@ func (c *tokenCache) fill(ctx context.Context, now func() time.Time, connID, key
 func (c *tokenCache) refresh(now func() time.Time, connID, key string, gen uint64, mint mintFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 	defer cancel()
-	_, err, _ := c.flights.Do(key, func() (any, error) {
+	_, err, _ := c.flights.Do(flightKey(key, gen), func() (any, error) {
 		tok, err := mint(ctx)
 		if err != nil {
 			return nil, err
@@ -269,6 +269,13 @@ func (c *tokenCache) store(t time.Time, connID, key string, gen uint64, tok Toke
 	if t.Sub(c.lastSweep) >= sweepEvery {
 		c.sweep(t)
 	}
+}
+
+// flightKey names the shared upstream call for key among callers that saw generation gen of
+// its connector. A caller that comes after forget sees a newer generation, so it never joins
+// a mint that started before forget, even one that started after forget ran.
+func flightKey(key string, gen uint64) string {
+	return key + "\x00" + strconv.FormatUint(gen, 10)
 }
 
 // track records that key belongs to connID. Callers hold mu.
@@ -311,14 +318,14 @@ func (c *tokenCache) sweep(t time.Time) {
 	}
 }
 
-// forget drops every token of connID, cached or being minted: later requests mint anew.
+// forget drops every token of connID, cached or being minted: later requests mint anew
+// (a new generation: they neither join a mint in flight nor see its result stored).
 func (c *tokenCache) forget(connID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for key := range c.byConn[connID] {
 		delete(c.entries, key)
 		delete(c.clusters, key)
-		c.flights.Forget(key)
 	}
 	delete(c.byConn, connID)
 	if c.gen == nil {

@@ -254,6 +254,35 @@ func TestTokenCacheForgetDuringMintDoesNotStore(t *testing.T) {
 	}
 }
 
+func TestTokenCacheGetAfterForgetDoesNotJoinOlderMint(t *testing.T) {
+	clock := newFakeClock()
+	old := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{})}
+	var c tokenCache
+	ctx := context.Background()
+	res := make(chan string, 1)
+	go func() {
+		tok, _, _ := c.get(ctx, clock.Now, testKey(), old.mint)
+		res <- tok.Value
+	}()
+	for old.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	c.forget("c1") // e.g. the connector was disabled while its old credentials were minting
+	fresh := &countingMint{clock: clock, life: time.Hour}
+	tok, hit, err := c.get(ctx, clock.Now, testKey(), fresh.mint)
+	if err != nil || hit || fresh.calls.Load() != 1 {
+		t.Errorf("get after forget = %q, hit %v, %v, %d fresh mints; want its own mint (1), not the older flight's",
+			tok.Value, hit, err, fresh.calls.Load())
+	}
+	close(old.gate)
+	if got := <-res; got != "tok-1" {
+		t.Errorf("the caller from before forget got %q; want tok-1", got)
+	}
+	if tok, hit, _ := c.get(ctx, clock.Now, testKey(), fresh.mint); !hit || fresh.calls.Load() != 1 {
+		t.Errorf("get after both mints = %q, hit %v; want the post-forget token from the cache", tok.Value, hit)
+	}
+}
+
 func TestTokenCacheErrorsAndShortTokensAreNotCached(t *testing.T) {
 	clock := newFakeClock()
 	ctx := context.Background()
