@@ -137,3 +137,28 @@ func (s *Service) grant(ctx context.Context, c *Connector) (Grant, error) {
 	}
 	return Grant{Connector: c, Secrets: sec}, nil
 }
+
+// enabled refuses a disabled connector (a refresh saw its pinned secret version disabled,
+// destroyed or deleted) with ErrFailedPrecondition: nothing is verified or minted from it
+// until an update gives it new credentials.
+func (c *Connector) enabled() error {
+	if c.Status.State != StateDisabled {
+		return nil
+	}
+	return Errorf(ErrFailedPrecondition, "connector %q is disabled (%s): update it with new credentials",
+		c.Name, strings.TrimSuffix(c.Status.Error, "."))
+}
+
+// usableGrant is grant for a connector that is about to be used (verified or minted from):
+// it also refuses a configuration the policy no longer allows (Policy.CheckImplicit), so
+// connectors registered while implicit methods were enabled stop working when they are not.
+func (s *Service) usableGrant(ctx context.Context, c *Connector) (Grant, error) {
+	g, err := s.grant(ctx, c)
+	if err != nil {
+		return Grant{}, err
+	}
+	if err := s.Policy.CheckImplicit(c, g.Secrets); err != nil {
+		return Grant{}, err
+	}
+	return g, nil
+}

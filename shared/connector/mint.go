@@ -82,9 +82,8 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	if err != nil {
 		return nil, err
 	}
-	if c.Status.State == StateDisabled {
-		return nil, Errorf(ErrFailedPrecondition, "connector %q is disabled (%s): update it with new credentials",
-			c.Name, strings.TrimSuffix(c.Status.Error, "."))
+	if err := c.enabled(); err != nil {
+		return nil, err
 	}
 	rt, id, err := c.ResolveResource(r.ResourceType, r.ResourceID)
 	if err != nil {
@@ -103,11 +102,8 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.grant(ctx, c)
+	g, err := s.usableGrant(ctx, c)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.Policy.CheckImplicit(c, g.Secrets); err != nil {
 		return nil, err
 	}
 	cred := &Credential{

@@ -51,8 +51,8 @@ type SweepReport struct {
 // refresh): only admins (Policy.Admins) may. An empty principal is ErrUnauthenticated, anyone
 // else ErrPermission.
 func (s *Service) AuthorizeOperator(p Principal) error {
-	if p.Email == "" {
-		return Errorf(ErrUnauthenticated, "the caller is not authenticated")
+	if err := authenticated(p); err != nil {
+		return err
 	}
 	if s.isAdmin(p) {
 		return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -199,26 +198,19 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 		if err != nil {
 			return nil, err
 		}
-		if c.Status.State == StateDisabled {
-			return nil, Errorf(ErrFailedPrecondition, "connector %q is disabled (%s): update it with new credentials",
-				c.Name, strings.TrimSuffix(c.Status.Error, "."))
-		}
-		if g, err = s.grant(ctx, c); err != nil {
+		if err := c.enabled(); err != nil {
 			return nil, err
 		}
-		if err := s.Policy.CheckImplicit(c, g.Secrets); err != nil {
+		if g, err = s.usableGrant(ctx, c); err != nil {
 			return nil, err
 		}
 	}
 	rt, id := r.ResourceType, r.ResourceID
-	if id != "" {
+	if id != "" { // verify checks a type given without an id
 		var err error
 		if rt, id, err = g.Connector.ResolveResource(rt, id); err != nil {
 			return nil, err
 		}
-	} else if rt != "" && !slices.Contains(g.Connector.ResourceTypes, rt) {
-		return nil, &Error{Kind: ErrInvalid, Field: "resource_type",
-			Message: fmt.Sprintf("connector %q does not serve resource type %q; it serves %s", g.Connector.Name, rt, quoteList(g.Connector.ResourceTypes))}
 	}
 	list := r.ListResources == nil || *r.ListResources
 	return s.verify(WithSubjectToken(ctx, r.SubjectToken), g, rt, id, list)
