@@ -27,6 +27,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/auth"
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/identity"
+	"github.com/gcpconn/gcpconn/emulator/internal/certs"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
@@ -60,7 +61,7 @@ type Server struct {
 	faults   *faults.Faults
 	guard    *auth.Guard
 	identity *identity.Service
-	ca       *certAuthority
+	ca       *certs.CA
 	log      *slog.Logger
 
 	mu       sync.Mutex
@@ -89,7 +90,7 @@ func Start(ctx context.Context, w *world.World, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	ca, err := newCertAuthority(opts.Now())
+	ca, err := certs.NewCA("fakegcp local CA", opts.Now())
 	if err != nil {
 		return nil, fmt.Errorf("fakegcp: %w", err)
 	}
@@ -169,7 +170,7 @@ func (s *Server) serve(name string, h http.Handler, useTLS bool) (baseURL string
 	}
 	var tlsCfg *tls.Config
 	if useTLS {
-		cert, err := s.ca.leaf(s.opts.Now())
+		cert, err := s.ca.Leaf(s.opts.Now(), "fakegcp")
 		if err != nil {
 			ln.Close()
 			return "", fmt.Errorf("certificate for %s: %w", name, err)
@@ -182,7 +183,7 @@ func (s *Server) serve(name string, h http.Handler, useTLS bool) (baseURL string
 // leafCert issues a TLS server certificate from the fake's CA for extra host names
 // (for example a cluster's DNS endpoint), for services that build their own tls.Config.
 func (s *Server) leafCert(hosts ...string) (tls.Certificate, error) {
-	return s.ca.leaf(s.opts.Now(), hosts...)
+	return s.ca.Leaf(s.opts.Now(), "fakegcp", hosts...)
 }
 
 func (s *Server) startServer(name string, ln net.Listener, h http.Handler, tlsCfg *tls.Config) string {
@@ -229,7 +230,7 @@ func (s *Server) writeKeys(dir string) error {
 		return err
 	}
 	caPath := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caPath, s.ca.certPEM, 0o644); err != nil {
+	if err := os.WriteFile(caPath, s.ca.CertPEM(), 0o644); err != nil {
 		return fmt.Errorf("write ca cert: %w", err)
 	}
 	s.mu.Lock()
@@ -316,7 +317,7 @@ func (s *Server) Faults() *faults.Faults { return s.faults }
 func (s *Server) Identity() *identity.Service { return s.identity }
 
 // CACertPEM returns the PEM certificate of the CA that signs the fake's TLS services.
-func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.ca.certPEM...) }
+func (s *Server) CACertPEM() []byte { return s.ca.CertPEM() }
 
 // IDToken mints an ID token from the fake's OIDC issuer for any email and audience, as
 // Google would for a caller of gcpconn.
