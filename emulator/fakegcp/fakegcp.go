@@ -35,8 +35,9 @@ import (
 // Options configure Start.
 type Options struct {
 	// Addr is the identity listener's address (token, STS, IAM Credentials, metadata,
-	// OIDC and admin endpoints); default "127.0.0.1:0". Other services always take free
-	// loopback ports.
+	// OIDC and admin endpoints); default "127.0.0.1:0". It must be a loopback address:
+	// the admin API hands out keys and tokens to anyone who asks. Other services always
+	// take free loopback ports.
 	Addr string
 	// KeysDir, when set, receives one credential file per service account and user
 	// (EMAIL.json) and the CA certificate (ca.pem).
@@ -86,6 +87,9 @@ func Start(ctx context.Context, w *world.World, opts Options) (*Server, error) {
 	}
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
+	}
+	if err := checkLoopback(opts.Addr); err != nil {
+		return nil, fmt.Errorf("fakegcp: %w", err)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -156,6 +160,18 @@ func (s *Server) startIdentity() error {
 	s.setEnv("FAKEGCP_ADMIN_URL", base)
 	if sa, ok := s.world.FindServiceAccount(s.world.RuntimeServiceAccount); ok {
 		s.setEnv("GCPCONN_PROJECT", sa.Project)
+	}
+	return nil
+}
+
+// checkLoopback accepts "HOST:PORT" where HOST is a loopback IP or "localhost".
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("address %q is not loopback (127.0.0.1:PORT): the admin API has no authentication", addr)
 	}
 	return nil
 }

@@ -223,3 +223,32 @@ func TestDebugRequestLog(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestStartRefusesNonLoopbackAddr(t *testing.T) {
+	tests := []struct {
+		addr string
+		ok   bool
+	}{
+		{addr: "127.0.0.1:0", ok: true},
+		{addr: "localhost:0", ok: true},
+		{addr: "[::1]:0", ok: true},
+		{addr: ":0"},
+		{addr: "0.0.0.0:0"},
+		{addr: "[::]:0"},
+		{addr: "192.0.2.1:0"},
+		{addr: "example.com:0"},
+		{addr: "127.0.0.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			err := checkLoopback(tt.addr)
+			if (err == nil) != tt.ok {
+				t.Errorf("checkLoopback(%q) = %v; want ok %v", tt.addr, err, tt.ok)
+			}
+		})
+	}
+	if s, err := Start(context.Background(), world.Demo(), Options{Addr: "0.0.0.0:0"}); err == nil {
+		s.Close()
+		t.Errorf("Start(Addr 0.0.0.0:0) = nil error; want a refusal")
+	}
+}

@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("fakegcp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	worldFile := fs.String("world", "", "world file (YAML or JSON); default: the built-in demo world")
-	addr := fs.String("addr", "127.0.0.1:0", "address of the identity/metadata/OIDC/admin listener")
+	addr := fs.String("addr", "127.0.0.1:0", "loopback address of the identity/metadata/OIDC/admin listener")
 	keysDir := fs.String("keys-dir", "", "directory to write credential files (EMAIL.json) and ca.pem into")
 	printWorld := fs.Bool("print-world", false, "print the demo world's YAML and exit")
 	verbose := fs.Bool("v", false, "log every request (service, method, path, status)")
