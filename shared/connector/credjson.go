@@ -442,21 +442,16 @@ func (o *credObject) checkGoogleHostURL(key string, hosts []string) error {
 	return nil
 }
 
-// parseStrictURL parses s and applies the rules every accepted URL shares: the scheme, no
-// user information, no port, no query, no fragment, no spaces or control characters. It
-// returns why s fails them, without quoting s.
+// parseStrictURL parses s and applies the rules every accepted Google URL shares: those of
+// parseStrictURLAllowQuery, and the scheme, no port (nor an IPv6 host), no query. It returns
+// why s fails them, without quoting s.
 func parseStrictURL(s, scheme string) (*url.URL, string) {
-	if !allOf(s, isPrintableASCII) || strings.ContainsAny(s, `\#`) {
-		return nil, "contains spaces, control characters, backslashes or a fragment"
-	}
-	u, err := url.Parse(s)
+	u, why := parseStrictURLAllowQuery(s)
 	switch {
-	case err != nil || u.Opaque != "" || u.Host == "":
-		return nil, "is not an absolute URL"
+	case why != "":
+		return nil, why
 	case strings.ToLower(u.Scheme) != scheme:
 		return nil, "does not use " + scheme
-	case u.User != nil:
-		return nil, "carries user information (user@host)"
 	case strings.Contains(u.Host, ":"):
 		return nil, "names a port"
 	case u.RawQuery != "" || u.ForceQuery:
@@ -897,8 +892,10 @@ func (o *credObject) credentialSource(subjectTokenType string) (*CredentialSourc
 	return cs, nil
 }
 
-// parseStrictURLAllowQuery applies parseStrictURL's rules for an http URL but allows a query
-// (Azure's identity endpoint takes api-version and resource).
+// parseStrictURLAllowQuery parses s and applies the rules every accepted URL shares: absolute,
+// no user information, no port, no fragment, no spaces, backslashes or control characters.
+// Any scheme and a query are allowed (Azure's identity endpoint takes api-version and
+// resource). It returns why s fails them, without quoting s.
 func parseStrictURLAllowQuery(s string) (*url.URL, string) {
 	if !allOf(s, isPrintableASCII) || strings.ContainsAny(s, `\#`) {
 		return nil, "contains spaces, control characters, backslashes or a fragment"
@@ -998,10 +995,8 @@ func saEmailProblem(s string) string {
 	case !strings.HasSuffix(domain, ".gserviceaccount.com"):
 		return "the domain must end in .gserviceaccount.com"
 	}
-	for _, l := range strings.Split(domain, ".") {
-		if l == "" || len(l) > 63 || !allOf(l, isLowerDigitHyphen) || l[0] == '-' || l[len(l)-1] == '-' {
-			return "the domain must be a lowercase DNS name"
-		}
+	if !allDNSLabels(strings.Split(domain, ".")) {
+		return "the domain must be a lowercase DNS name"
 	}
 	return ""
 }

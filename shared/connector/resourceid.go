@@ -331,10 +331,8 @@ func checkDomain(d string) string {
 	if len(labels) < 2 {
 		return "must be a DNS name such as example.com"
 	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || !allOf(l, isLowerDigitHyphen) || l[0] == '-' || l[len(l)-1] == '-' {
-			return "must be a lowercase DNS name such as example.com"
-		}
+	if !allDNSLabels(labels) {
+		return "must be a lowercase DNS name such as example.com"
 	}
 	return ""
 }
@@ -674,6 +672,18 @@ func isDigit(c byte) bool            { return '0' <= c && c <= '9' }
 func isLowerDigit(c byte) bool       { return isLower(c) || isDigit(c) }
 func isLowerDigitHyphen(c byte) bool { return isLowerDigit(c) || c == '-' }
 func isPrintableASCII(c byte) bool   { return c > ' ' && c < 0x7f }
+
+// allDNSLabels reports whether every label is a lowercase DNS label: 1 to 63 lowercase
+// letters, digits and hyphens, neither starting nor ending with a hyphen.
+func allDNSLabels(labels []string) bool {
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || !allOf(l, isLowerDigitHyphen) || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+	}
+	return true
+}
+
 func allOf(s string, ok func(byte) bool) bool {
 	for i := 0; i < len(s); i++ {
 		if !ok(s[i]) {

@@ -695,10 +695,8 @@ func labelKeyProblem(k string) string {
 	if prefix == "" || len(prefix) > 253 {
 		return "the prefix before / must be a DNS subdomain of 1 to 253 characters"
 	}
-	for _, l := range strings.Split(prefix, ".") {
-		if l == "" || len(l) > 63 || !allOf(l, isLowerDigitHyphen) || l[0] == '-' || l[len(l)-1] == '-' {
-			return "the prefix before / must be a lowercase DNS subdomain such as example.com"
-		}
+	if !allDNSLabels(strings.Split(prefix, ".")) {
+		return "the prefix before / must be a lowercase DNS subdomain such as example.com"
 	}
 	return labelNameProblem(name)
 }
@@ -761,10 +759,8 @@ func emailProblem(s string) string {
 	if len(labels) < 2 {
 		return "the domain must have a dot, as in example.com"
 	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || !allOf(l, isLowerDigitHyphen) || l[0] == '-' || l[len(l)-1] == '-' {
-			return "the domain must be a DNS name such as example.com"
-		}
+	if !allDNSLabels(labels) {
+		return "the domain must be a DNS name such as example.com"
 	}
 	return ""
 }
