@@ -245,6 +245,37 @@ func ParseExternalAccount(raw []byte) (*ExternalAccountConfig, error) {
 	return parseExternalAccount(FieldExternalAccountJSON, raw)
 }
 
+// ServiceAccountKey parses the stored service_account_json with ParseServiceAccountKey, for
+// the adapters that mint from it. Errors are ErrInvalid for configuration.service_account_json
+// (also when the connector has no key).
+func (s Secrets) ServiceAccountKey() (*ServiceAccountKey, error) {
+	return loadCredJSON(FieldServiceAccountJSON, s.ServiceAccountJSON, parseServiceAccountKey)
+}
+
+// AuthorizedUser parses the stored user_account_json with ParseAuthorizedUser. Errors are
+// ErrInvalid for configuration.user_account_json.
+func (s Secrets) AuthorizedUser() (*AuthorizedUser, error) {
+	return loadCredJSON(FieldUserAccountJSON, s.UserAccountJSON, parseAuthorizedUser)
+}
+
+// ExternalAccount parses the stored external_account_json with ParseExternalAccount. Errors
+// are ErrInvalid for configuration.external_account_json.
+func (s Secrets) ExternalAccount() (*ExternalAccountConfig, error) {
+	return loadCredJSON(FieldExternalAccountJSON, s.ExternalAccountJSON, parseExternalAccount)
+}
+
+func loadCredJSON[T any](field, raw string, parse func(string, []byte) (T, error)) (T, error) {
+	if raw == "" {
+		var zero T
+		return zero, FieldErrorf(cfgField(field), "the connector has no %s", field)
+	}
+	v, err := parse(field, []byte(raw))
+	if err != nil {
+		return v, prefixField(err)
+	}
+	return v, nil
+}
+
 // credObject is a decoded JSON object of a credential field, read key by key.
 type credObject struct {
 	field  string // credential field, for errors

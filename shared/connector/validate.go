@@ -521,7 +521,7 @@ func (p Policy) CheckImplicit(c *Connector, s Secrets) error {
 	var ext *ExternalAccountConfig
 	if c.AuthMethod == ExternalAccount && s.ExternalAccountJSON != "" {
 		var err error
-		if ext, err = ParseExternalAccount([]byte(s.ExternalAccountJSON)); err != nil {
+		if ext, err = s.ExternalAccount(); err != nil {
 			return err
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -22,57 +21,6 @@ import (
 
 // jwtBearerLifetime is what Google's token endpoint grants to a JWT-bearer or refresh grant.
 const jwtBearerLifetime = time.Hour
-
-// serviceAccountKey is the part of a service_account key JSON that gcpconn uses. token_uri
-// and the other URLs in the file are deliberately not read.
-type serviceAccountKey struct {
-	Type         string `json:"type"`
-	ProjectID    string `json:"project_id"`
-	PrivateKeyID string `json:"private_key_id"`
-	PrivateKey   string `json:"private_key"`
-	ClientEmail  string `json:"client_email"`
-}
-
-// authorizedUser is the part of an authorized_user JSON that gcpconn uses.
-type authorizedUser struct {
-	Type         string `json:"type"`
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-	RefreshToken string `json:"refresh_token"`
-}
-
-// externalAccount is the part of an external_account JSON that gcpconn uses. token_url is
-// replaced by the configured STS endpoint; credential_source is never read (the caller
-// supplies the subject token); service_account_impersonation_url only names the service
-// account to impersonate, which is called at the configured IAM Credentials endpoint.
-type externalAccount struct {
-	Type                           string `json:"type"`
-	Audience                       string `json:"audience"`
-	SubjectTokenType               string `json:"subject_token_type"`
-	ServiceAccountImpersonationURL string `json:"service_account_impersonation_url"`
-	WorkforcePoolUserProject       string `json:"workforce_pool_user_project"`
-}
-
-// impersonationURLRE extracts the service account from an impersonation URL.
-var impersonationURLRE = regexp.MustCompile(`/v1/projects/-/serviceAccounts/([^/:]+):generateAccessToken$`)
-
-func decode[T any](field, raw, wantType string) (T, error) {
-	var v T
-	if raw == "" {
-		return v, connector.FieldErrorf("configuration."+field, "the connector has no %s", field)
-	}
-	if err := json.Unmarshal([]byte(raw), &v); err != nil {
-		return v, connector.FieldErrorf("configuration."+field, "%s is not valid JSON", field)
-	}
-	var typ struct {
-		Type string `json:"type"`
-	}
-	_ = json.Unmarshal([]byte(raw), &typ)
-	if typ.Type != wantType {
-		return v, connector.FieldErrorf("configuration."+field, "%s has type %q; want %q", field, typ.Type, wantType)
-	}
-	return v, nil
-}
 
 // Token mints an access token for g per its auth method, then down-scopes it when req has a
 // Boundary.
@@ -98,7 +46,7 @@ func (g *Google) token(ctx context.Context, gr connector.Grant, req connector.To
 	c := gr.Connector
 	switch c.AuthMethod {
 	case connector.ServiceAccount:
-		key, err := decode[serviceAccountKey](connector.FieldServiceAccountJSON, gr.Secrets.ServiceAccountJSON, "service_account")
+		key, err := gr.Secrets.ServiceAccountKey()
 		if err != nil {
 			return connector.Token{}, err
 		}
@@ -112,13 +60,13 @@ func (g *Google) token(ctx context.Context, gr connector.Grant, req connector.To
 		}
 		return g.jwtToken(ctx, key, req.Scopes)
 	case connector.UserAccount:
-		u, err := decode[authorizedUser](connector.FieldUserAccountJSON, gr.Secrets.UserAccountJSON, "authorized_user")
+		u, err := gr.Secrets.AuthorizedUser()
 		if err != nil {
 			return connector.Token{}, err
 		}
 		return g.refreshToken(ctx, u, req.Scopes)
 	case connector.ExternalAccount:
-		x, err := decode[externalAccount](connector.FieldExternalAccountJSON, gr.Secrets.ExternalAccountJSON, "external_account")
+		x, err := gr.Secrets.ExternalAccount()
 		if err != nil {
 			return connector.Token{}, err
 		}
@@ -135,7 +83,7 @@ func (g *Google) token(ctx context.Context, gr connector.Grant, req connector.To
 		var src connector.Token
 		var err error
 		if gr.Secrets.ServiceAccountJSON != "" {
-			key, derr := decode[serviceAccountKey](connector.FieldServiceAccountJSON, gr.Secrets.ServiceAccountJSON, "service_account")
+			key, derr := gr.Secrets.ServiceAccountKey()
 			if derr != nil {
 				return connector.Token{}, derr
 			}
@@ -153,12 +101,9 @@ func (g *Google) token(ctx context.Context, gr connector.Grant, req connector.To
 	return connector.Token{}, connector.Errorf(connector.ErrInvalid, "gcp: unknown auth method %q", c.AuthMethod)
 }
 
-// jwtToken signs a JWT-bearer assertion with the key and redeems it at the OAuth2 endpoint.
-func (g *Google) jwtToken(ctx context.Context, key serviceAccountKey, scopes []string) (connector.Token, error) {
-	if key.ClientEmail == "" || key.PrivateKey == "" {
-		return connector.Token{}, connector.FieldErrorf("configuration."+connector.FieldServiceAccountJSON,
-			"the service account key lacks client_email or private_key")
-	}
+// jwtToken signs a JWT-bearer assertion with the key and redeems it at the OAuth2 endpoint
+// (never at the key's token_uri).
+func (g *Google) jwtToken(ctx context.Context, key *connector.ServiceAccountKey, scopes []string) (connector.Token, error) {
 	cfg := &jwt.Config{
 		Email:        key.ClientEmail,
 		PrivateKey:   []byte(key.PrivateKey),
@@ -179,12 +124,9 @@ func (g *Google) jwtToken(ctx context.Context, key serviceAccountKey, scopes []s
 	return fromOAuth2(t), nil
 }
 
-// refreshToken redeems a user's refresh token at the OAuth2 endpoint.
-func (g *Google) refreshToken(ctx context.Context, u authorizedUser, scopes []string) (connector.Token, error) {
-	if u.RefreshToken == "" || u.ClientID == "" {
-		return connector.Token{}, connector.FieldErrorf("configuration."+connector.FieldUserAccountJSON,
-			"the user account JSON lacks client_id or refresh_token")
-	}
+// refreshToken redeems a user's refresh token at the OAuth2 endpoint (never at the JSON's
+// token_uri).
+func (g *Google) refreshToken(ctx context.Context, u *connector.AuthorizedUser, scopes []string) (connector.Token, error) {
 	cfg := &oauth2.Config{
 		ClientID:     u.ClientID,
 		ClientSecret: u.ClientSecret,
@@ -207,29 +149,16 @@ func (s subjectToken) SubjectToken(context.Context, externalaccount.SupplierOpti
 	return string(s), nil
 }
 
-// externalToken exchanges the caller's subject token at STS, then impersonates the service
-// account the config names, if any.
-func (g *Google) externalToken(ctx context.Context, x externalAccount, req connector.TokenRequest) (connector.Token, error) {
+// externalToken exchanges the caller's subject token at the configured STS endpoint (never at
+// the config's token_url, and never reading its credential_source), then impersonates the
+// service account the config names, if any, at the configured IAM Credentials endpoint.
+func (g *Google) externalToken(ctx context.Context, x *connector.ExternalAccountConfig, req connector.TokenRequest) (connector.Token, error) {
 	field := "configuration." + connector.FieldExternalAccountJSON
 	if req.SubjectToken == "" {
 		return connector.Token{}, connector.FieldErrorf("subject_token",
 			"external-account connectors need the caller's subject token (an OIDC token of the workload) with the request")
 	}
-	if x.Audience == "" || x.SubjectTokenType == "" {
-		return connector.Token{}, connector.FieldErrorf(field, "the external account JSON lacks audience or subject_token_type")
-	}
-	target := ""
-	if x.ServiceAccountImpersonationURL != "" {
-		var m []string
-		if u, err := url.Parse(x.ServiceAccountImpersonationURL); err == nil {
-			m = impersonationURLRE.FindStringSubmatch(u.EscapedPath())
-		}
-		if m == nil {
-			return connector.Token{}, connector.FieldErrorf(field,
-				"service_account_impersonation_url does not name a service account (…/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken)")
-		}
-		target, _ = url.PathUnescape(m[1])
-	}
+	target := x.ImpersonatedServiceAccount()
 	scopes := req.Scopes
 	if target != "" {
 		scopes = []string{connector.ScopeCloudPlatform}
