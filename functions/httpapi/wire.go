@@ -145,7 +145,7 @@ func toConnectorJSON(c *connector.Connector) connectorJSON {
 		ResourceTypes:     make([]string, len(c.ResourceTypes)),
 		ResourceID:        c.ResourceID,
 		SupportsInstances: c.SupportsInstances,
-		Configuration:     map[string]any{"generate_temporary_tokens": c.Config.TemporaryTokens()},
+		Configuration:     c.Config.Fields(),
 		Secrets:           append([]string{}, c.SecretFields...),
 		Labels:            c.Labels,
 		Description:       c.Description,
@@ -161,19 +161,6 @@ func toConnectorJSON(c *connector.Connector) connectorJSON {
 	}
 	if out.Labels == nil {
 		out.Labels = map[string]string{}
-	}
-	cfg := c.Config
-	for k, v := range map[string]string{
-		"project_id":            cfg.ProjectID,
-		"service_account_email": cfg.ServiceAccountEmail,
-		"target_principal":      cfg.TargetPrincipal,
-	} {
-		if v != "" {
-			out.Configuration[k] = v
-		}
-	}
-	if len(cfg.Delegates) > 0 {
-		out.Configuration["delegates"] = cfg.Delegates
 	}
 	if !c.ExpiresAt.IsZero() {
 		t := c.ExpiresAt.UTC()

@@ -3,6 +3,7 @@ package connector
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -104,6 +105,27 @@ type Config struct {
 // TemporaryTokens reports whether the connector hands out short-lived tokens (the default).
 func (c Config) TemporaryTokens() bool {
 	return c.GenerateTemporaryTokens == nil || *c.GenerateTemporaryTokens
+}
+
+// Fields returns the configuration as configuration fields keyed by name, as a describe
+// shows it and as it is registered: project_id, service_account_email, target_principal and
+// delegates when set, and generate_temporary_tokens always (its default, true, when unset).
+// It never holds a secret value: those are in Secrets.
+func (c Config) Fields() map[string]any {
+	m := map[string]any{FieldGenerateTemporaryTokens: c.TemporaryTokens()}
+	for k, v := range map[string]string{
+		FieldProjectID:           c.ProjectID,
+		FieldServiceAccountEmail: c.ServiceAccountEmail,
+		FieldTargetPrincipal:     c.TargetPrincipal,
+	} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if len(c.Delegates) > 0 {
+		m[FieldDelegates] = slices.Clone(c.Delegates)
+	}
+	return m
 }
 
 // Secrets holds a connector's secret field values. Its String, GoString and LogValue methods

@@ -154,28 +154,12 @@ func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 // configMap renders a stored configuration and its secrets as a configuration map, so that an
 // update without a new configuration is validated like one.
 func configMap(c *Connector, s Secrets) map[string]any {
-	m := map[string]any{}
+	m := c.Config.Fields()
+	if c.Config.GenerateTemporaryTokens == nil {
+		delete(m, FieldGenerateTemporaryTokens) // unset stays unset: oauth2-token has no such field
+	}
 	for k, v := range s.Fields() {
 		m[k] = v
-	}
-	if c.Config.ProjectID != "" {
-		m[FieldProjectID] = c.Config.ProjectID
-	}
-	if c.Config.ServiceAccountEmail != "" {
-		m[FieldServiceAccountEmail] = c.Config.ServiceAccountEmail
-	}
-	if c.Config.TargetPrincipal != "" {
-		m[FieldTargetPrincipal] = c.Config.TargetPrincipal
-	}
-	if len(c.Config.Delegates) > 0 {
-		d := make([]any, len(c.Config.Delegates))
-		for i, e := range c.Config.Delegates {
-			d[i] = e
-		}
-		m[FieldDelegates] = d
-	}
-	if g := c.Config.GenerateTemporaryTokens; g != nil {
-		m[FieldGenerateTemporaryTokens] = *g
 	}
 	return m
 }
