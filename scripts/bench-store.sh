@@ -11,50 +11,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SDK=${CLOUDSDK_ROOT:-/usr/lib/google-cloud-sdk}
-FIRESTORE_JAR="$SDK/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
+SCRIPT=scripts/bench-store.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 LOG=$(mktemp "${TMPDIR:-/tmp}/gcpconn-bench-firestore.XXXXXX")
-pid=
-
-die() { printf 'scripts/bench-store.sh: %s\n' "$*" >&2; exit 1; }
 
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL -- "-$pid" 2>/dev/null || true
-	fi
+	stop_pids "${pids[@]}"
 	rm -f "$LOG"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-command -v java >/dev/null 2>&1 || die "java not found: the Firestore emulator needs a JRE (Debian package openjdk-17-jre-headless, part of the machine image)"
-command -v curl >/dev/null 2>&1 || die "curl not found (Debian package curl)"
-[ -f "$FIRESTORE_JAR" ] || die "Firestore emulator not found at $FIRESTORE_JAR: install the Debian package google-cloud-cli-firestore-emulator (part of the machine image), or set CLOUDSDK_ROOT"
-
-port=
-for _ in $(seq 1 100); do
-	p=$((20000 + RANDOM % 30000))
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[ -n "$port" ] || die "no free port found on 127.0.0.1"
-
-# Start the JVM directly (in its own process group) so that its PID is ours to stop.
-setsid java -Duser.language=en -cp "$FIRESTORE_JAR" \
-	com.google.cloud.datastore.emulator.firestore.CloudFirestore start \
-	--host=127.0.0.1 --port="$port" >"$LOG" 2>&1 &
-pid=$!
-for _ in $(seq 1 600); do
-	if curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then break; fi
-	kill -0 "$pid" 2>/dev/null || { cat "$LOG" >&2; die "the Firestore emulator exited before it was ready"; }
-	sleep 0.1
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/" || { cat "$LOG" >&2; die "the Firestore emulator did not answer within 60 s"; }
-
-export FIRESTORE_EMULATOR_HOST="127.0.0.1:$port"
+need_firestore
+start_firestore "$LOG"
 export GCE_METADATA_HOST=${GCE_METADATA_HOST:-127.0.0.1:1}
-printf '== Firestore emulator at %s\n' "$FIRESTORE_EMULATOR_HOST" >&2
+say "Firestore emulator at $FIRESTORE_EMULATOR_HOST"
 flags=("$@")
 [ ${#flags[@]} -gt 0 ] || flags=(-benchtime=100x)
 go test -run='^$' -bench=. "${flags[@]}" ./shared/store/

@@ -50,50 +50,17 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-SDK=${CLOUDSDK_ROOT:-/usr/lib/google-cloud-sdk}
-FIRESTORE_JAR="$SDK/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
+SCRIPT=scripts/dev.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gcpconn-dev.XXXXXX")
-pids=()
-
-say() { printf '== %s\n' "$*" >&2; }
-die() { printf 'scripts/dev.sh: %s\n' "$*" >&2; exit 1; }
 
 cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do
-		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-	done
+	stop_pids "${pids[@]}"
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-	done
-	die "no free port found on 127.0.0.1"
-}
-
-# wait_for NAME PID SECONDS CONDITION...: run CONDITION until it succeeds, the process dies,
-# or SECONDS pass.
-wait_for() {
-	local name=$1 pid=$2 secs=$3
-	shift 3
-	for _ in $(seq 1 $((secs * 10))); do
-		if "$@" >/dev/null 2>&1; then return 0; fi
-		kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.log" >&2 2>/dev/null || true; die "$name exited before it was ready"; }
-		sleep 0.1
-	done
-	cat "$WORK/$name.log" >&2 2>/dev/null || true
-	die "$name was not ready within $secs s"
-}
 
 command -v curl >/dev/null 2>&1 || die "curl not found (Debian package curl)"
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then die "port $port is in use; pick another with --port"; fi
@@ -107,7 +74,7 @@ fake_args=(-keys-dir "$WORK/keys")
 [ -z "$world" ] || fake_args+=(-world "$world")
 setsid "$WORK/fakegcp" "${fake_args[@]}" >"$WORK/fakegcp.out" 2>"$WORK/fakegcp.log" &
 pids+=($!)
-wait_for fakegcp "${pids[-1]}" 60 grep -q '^# fakegcp ready' "$WORK/fakegcp.out"
+wait_until fakegcp "${pids[-1]}" "$WORK/fakegcp.log" 60 grep -q '^# fakegcp ready' "$WORK/fakegcp.out"
 while IFS= read -r line; do
 	case "$line" in
 	[A-Z]*=*) export "${line?}" ;;
@@ -117,13 +84,7 @@ done <"$WORK/fakegcp.out"
 store=memory
 if [ "$memory" = false ] && [ -f "$FIRESTORE_JAR" ] && command -v java >/dev/null 2>&1; then
 	say "starting the Firestore emulator"
-	fport=$(free_port)
-	setsid java -Duser.language=en -cp "$FIRESTORE_JAR" \
-		com.google.cloud.datastore.emulator.firestore.CloudFirestore start \
-		--host=127.0.0.1 --port="$fport" >"$WORK/firestore.log" 2>&1 &
-	pids+=($!)
-	wait_for firestore "${pids[-1]}" 60 curl -fsS "http://127.0.0.1:$fport/"
-	export FIRESTORE_EMULATOR_HOST="127.0.0.1:$fport"
+	start_firestore "$WORK/firestore.log"
 	store=google
 elif [ "$memory" = false ]; then
 	say "Firestore emulator not found at $FIRESTORE_JAR (Debian package google-cloud-cli-firestore-emulator): using the memory store"
@@ -136,9 +97,8 @@ export GCPCONN_AUDIENCE=$base
 export GCPCONN_ADMINS=$admins
 
 say "starting the functions ($store store)"
-setsid "$WORK/serve" -addr "127.0.0.1:$port" >"$WORK/serve.log" 2>&1 &
-pids+=($!)
-wait_for serve "${pids[-1]}" 30 curl -sS -o /dev/null "$base/list"
+spawn "$WORK/serve.log" "$WORK/serve" -addr "127.0.0.1:$port"
+wait_until serve "$SPAWNED" "$WORK/serve.log" 30 curl -sS -o /dev/null "$base/list"
 
 cat <<INFO
 

@@ -11,71 +11,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SCRIPT=scripts/test.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
-SDK=${CLOUDSDK_ROOT:-/usr/lib/google-cloud-sdk}
-FIRESTORE_JAR="$SDK/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
 PUBSUB_BIN="$SDK/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/gcpconn-test.XXXXXX")
-pids=()
-
-say() { printf '== %s\n' "$*" >&2; }
-die() { printf 'scripts/test.sh: %s\n' "$*" >&2; exit 1; }
 
 cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do
-		# Each emulator runs in its own process group (setsid): stop the group, then the leader.
-		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL -- "-$pid" 2>/dev/null || true
-	done
+	stop_pids "${pids[@]}"
 	rm -rf "$LOGDIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
-	done
-	die "no free port found on 127.0.0.1"
-}
-
-# wait_http URL NAME PID: wait up to 60 s for URL to answer, or fail naming NAME.
-wait_http() {
-	local url=$1 name=$2 pid=$3
-	for _ in $(seq 1 600); do
-		if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
-		kill -0 "$pid" 2>/dev/null || { cat "$LOGDIR/$name.log" >&2; die "$name exited before it was ready"; }
-		sleep 0.1
-	done
-	cat "$LOGDIR/$name.log" >&2
-	die "$name did not answer at $url within 60 s"
-}
-
 start_emulators() {
-	command -v java >/dev/null 2>&1 || die "java not found: the Firestore and Pub/Sub emulators need a JRE (Debian package openjdk-17-jre-headless, part of the machine image)"
-	command -v curl >/dev/null 2>&1 || die "curl not found (Debian package curl)"
-	[ -f "$FIRESTORE_JAR" ] || die "Firestore emulator not found at $FIRESTORE_JAR: install the Debian package google-cloud-cli-firestore-emulator (part of the machine image), or set CLOUDSDK_ROOT"
+	need_firestore
 	[ -x "$PUBSUB_BIN" ] || die "Pub/Sub emulator not found at $PUBSUB_BIN: install the Debian package google-cloud-cli-pubsub-emulator (part of the machine image), or set CLOUDSDK_ROOT"
 
-	local fport pport
-	fport=$(free_port)
-	# Start the JVM directly so that its PID is ours to stop (the gcloud wrapper leaves it running).
-	setsid java -Duser.language=en -cp "$FIRESTORE_JAR" \
-		com.google.cloud.datastore.emulator.firestore.CloudFirestore start \
-		--host=127.0.0.1 --port="$fport" >"$LOGDIR/firestore.log" 2>&1 &
-	pids+=($!)
+	local pport pubsub_pid
 	pport=$(free_port)
-	setsid "$PUBSUB_BIN" --host=127.0.0.1 --port="$pport" >"$LOGDIR/pubsub.log" 2>&1 &
-	pids+=($!)
-	wait_http "http://127.0.0.1:$fport/" firestore "${pids[0]}"
-	wait_http "http://127.0.0.1:$pport/" pubsub "${pids[1]}"
-	export FIRESTORE_EMULATOR_HOST="127.0.0.1:$fport"
+	spawn "$LOGDIR/pubsub.log" "$PUBSUB_BIN" --host=127.0.0.1 --port="$pport"
+	pubsub_pid=$SPAWNED
+	start_firestore "$LOGDIR/firestore.log" # meanwhile the Pub/Sub emulator starts too
+	wait_until pubsub "$pubsub_pid" "$LOGDIR/pubsub.log" 60 curl -fsS -o /dev/null "http://127.0.0.1:$pport/"
 	export PUBSUB_EMULATOR_HOST="127.0.0.1:$pport"
 	say "Firestore emulator at $FIRESTORE_EMULATOR_HOST, Pub/Sub emulator at $PUBSUB_EMULATOR_HOST"
 }
@@ -87,7 +47,7 @@ pkgs=("$@")
 export GCE_METADATA_HOST=${GCE_METADATA_HOST:-127.0.0.1:1}
 
 say "gofmt"
-unformatted=$(gofmt -l $(git ls-files -co --exclude-standard '*.go') 2>&1 || true)
+unformatted=$(git ls-files -z -co --exclude-standard '*.go' | xargs -0 gofmt -l 2>&1 || true)
 [ -z "$unformatted" ] || die "gofmt would change these files (run gofmt -w): $unformatted"
 
 say "go vet"
