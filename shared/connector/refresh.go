@@ -232,15 +232,7 @@ func (s *Service) disable(ctx context.Context, c *Connector, reason string) erro
 
 // reenable verifies c's pinned version again after it was enabled, and stores the outcome.
 func (s *Service) reenable(ctx context.Context, c *Connector) error {
-	g, err := s.grant(ctx, c)
-	state, reason := StateOK, ""
-	if err == nil {
-		var res *Resources
-		res, err = s.verify(ctx, g, "", "", false)
-		if err == nil && res.Error != "" {
-			state, reason = StateError, res.Error
-		}
-	}
+	state, reason, err := s.checkPinned(ctx, c)
 	if err != nil {
 		if retryable(err) != nil {
 			return err

@@ -166,15 +166,7 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	state, reason := StateOK, ""
-	g, err := s.grant(cctx, c)
-	if err == nil {
-		var res *Resources
-		res, err = s.verify(cctx, g, "", "", false)
-		if err == nil && res.Error != "" {
-			state, reason = StateError, res.Error
-		}
-	}
+	state, reason, err := s.checkPinned(cctx, c)
 	if err != nil {
 		if ctx.Err() != nil {
 			return StateUnknown, ctx.Err()
@@ -201,6 +193,25 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 		return StateUnknown, err
 	}
 	return state, nil
+}
+
+// checkPinned checks that the pinned credentials of c still authenticate, as sweep and
+// refresh do: it returns StateOK, or StateError and Google's reason, to record in c's status.
+// The error is for what the check could not decide (the secret unreadable, a configuration
+// the policy no longer allows, Google unavailable, ctx done).
+func (s *Service) checkPinned(ctx context.Context, c *Connector) (State, string, error) {
+	g, err := s.usableGrant(ctx, c)
+	if err != nil {
+		return StateUnknown, "", err
+	}
+	res, err := s.verify(ctx, g, "", "", false)
+	switch {
+	case err != nil:
+		return StateUnknown, "", err
+	case res.Error != "":
+		return StateError, res.Error, nil
+	}
+	return StateOK, "", nil
 }
 
 // sameCredentials reports whether a and b would be verified the same way: same auth method,

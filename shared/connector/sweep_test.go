@@ -320,3 +320,32 @@ func TestAuthorizeOperator(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepRefusesImplicitConnectorsThePolicyNoLongerAllows(t *testing.T) {
+	g := &swGoogle{}
+	s, _ := swService(t, g)
+	s.Policy.AllowImplicit = true
+	no := false
+	c, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
+		Name: "ambient", AuthMethod: connector.Implicit,
+		Configuration: map[string]any{"project_id": "demo-project"}, Verify: &no,
+	})
+	if err != nil {
+		t.Fatalf("Register implicit = %v", err)
+	}
+	s.Policy.AllowImplicit = false // the deployment turned implicit methods off
+	rep, err := s.Sweep(context.Background(), connector.SweepOptions{})
+	if err != nil || rep.Failed != 1 {
+		t.Fatalf("Sweep = %+v, %v; want one failed check", rep, err)
+	}
+	if n := g.calls.Load(); n != 0 {
+		t.Errorf("Google token calls = %d; want 0: the service's own identity is not used for a refused method", n)
+	}
+	got, err := s.Store.Get(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.State != connector.StateError || !strings.Contains(got.Status.Error, "GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS") {
+		t.Errorf("status = %+v; want error naming GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS", got.Status)
+	}
+}
