@@ -17,8 +17,9 @@ type Attributes map[string]string
 //	api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('customer-a/')
 //	resource.type == 'storage.googleapis.com/Object'
 //
-// with startsWith, endsWith, contains, ==, !=, !, &&, || and parentheses. An empty
-// expression is true. Anything else is an error (callers deny).
+// with startsWith, endsWith, contains, ==, !=, !, &&, || and parentheses, nested at
+// most MaxConditionDepth deep. An empty expression is true. Anything else is an error
+// (callers deny).
 func EvalCondition(expr string, attrs Attributes) (bool, error) {
 	if strings.TrimSpace(expr) == "" {
 		return true, nil
@@ -37,6 +38,10 @@ func EvalCondition(expr string, attrs Attributes) (bool, error) {
 	}
 	return v, nil
 }
+
+// MaxConditionDepth bounds the nesting of parentheses and negations in a condition, so
+// that a hostile expression cannot exhaust the parser's stack.
+const MaxConditionDepth = 32
 
 type tokKind int
 
@@ -96,7 +101,18 @@ func lex(s string) ([]tok, error) {
 type parser struct {
 	toks  []tok
 	pos   int
+	depth int // open parentheses and negations around the current position
 	attrs Attributes
+}
+
+// nest enters one level of nesting, or fails past MaxConditionDepth; leave with
+// p.depth--.
+func (p *parser) nest() error {
+	if p.depth >= MaxConditionDepth {
+		return fmt.Errorf("condition: nested more than %d deep", MaxConditionDepth)
+	}
+	p.depth++
+	return nil
 }
 
 func (p *parser) peek(text string) bool {
@@ -144,7 +160,11 @@ func (p *parser) and() (bool, error) {
 func (p *parser) unary() (bool, error) {
 	if p.peek("!") {
 		p.pos++
+		if err := p.nest(); err != nil {
+			return false, err
+		}
 		v, err := p.unary()
+		p.depth--
 		return !v, err
 	}
 	return p.primary()
@@ -161,7 +181,11 @@ var stringMethods = map[string]func(s, arg string) bool{
 func (p *parser) primary() (bool, error) {
 	if p.peek("(") {
 		p.pos++
+		if err := p.nest(); err != nil {
+			return false, err
+		}
 		v, err := p.or()
+		p.depth--
 		if err != nil {
 			return false, err
 		}

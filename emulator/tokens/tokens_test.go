@@ -74,6 +74,14 @@ func TestEvalCondition(t *testing.T) {
 		{"resource.name", false, true},
 		{"(resource.name.startsWith('p')", false, true},
 		{"resource.name.startsWith('p') resource", false, true},
+		{strings.Repeat("(", MaxConditionDepth) + "true" + strings.Repeat(")", MaxConditionDepth), true, false},
+		{strings.Repeat("!", MaxConditionDepth) + "true", true, false},
+		{strings.Repeat("(!", MaxConditionDepth/2) + "true" + strings.Repeat(")", MaxConditionDepth/2), true, false},
+		{strings.Repeat("(", MaxConditionDepth+1) + "true" + strings.Repeat(")", MaxConditionDepth+1), false, true},
+		{strings.Repeat("!", MaxConditionDepth+1) + "true", false, true},
+		// Deep enough to overflow the stack without the bound (a fatal error, not a panic).
+		{strings.Repeat("(", 1<<20) + "true" + strings.Repeat(")", 1<<20), false, true},
+		{"(true) && (true) && (true)", true, false},
 	}
 	for _, tt := range tests {
 		got, err := EvalCondition(tt.expr, attrs)
