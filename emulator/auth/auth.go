@@ -79,7 +79,7 @@ func (g *Guard) Authorize(r *http.Request, t tokens.Token, permission, resource 
 	}
 	resource = g.World.NormalizeResource(resource)
 	if t.Boundary != nil && !g.boundaryAllows(r, t.Boundary, permission, resource) {
-		return denied(t, permission, resource)
+		return Denied(t, permission, resource)
 	}
 	if g.World.Allowed(t.Member, permission, resource) {
 		return nil
@@ -89,15 +89,14 @@ func (g *Guard) Authorize(r *http.Request, t tokens.Token, permission, resource 
 			return nil
 		}
 	}
-	return denied(t, permission, resource)
+	return Denied(t, permission, resource)
 }
 
-// Denied returns the 403 Google sends when t lacks permission on resource.
+// Denied returns the 403 Google sends when t lacks permission on resource: Cloud
+// Storage's "EMAIL does not have PERMISSION access to the Google Cloud Storage
+// bucket|object" for storage permissions, IAM's "Permission 'P' denied on resource"
+// otherwise.
 func Denied(t tokens.Token, permission, resource string) *googleerr.Error {
-	return denied(t, permission, resource)
-}
-
-func denied(t tokens.Token, permission, resource string) *googleerr.Error {
 	if strings.HasPrefix(permission, "storage.") {
 		who := t.Email
 		if who == "" {
