@@ -386,7 +386,7 @@ func (g *Google) listRegistries(ctx context.Context, hc *http.Client, project, o
 		return nil, firstErr
 	}
 	if own != "" {
-		if r, err := connector.ParseResourceID(connector.DockerRegistry, own); err == nil && isGCR(r) && !slices.Contains(ids, r.String()) {
+		if r, err := connector.ParseResourceID(connector.DockerRegistry, own); err == nil && r.IsGCR() && !slices.Contains(ids, r.String()) {
 			ids = append(ids, r.String())
 		}
 	}
@@ -410,15 +410,11 @@ func listDockerRepos(ctx context.Context, c *artifactregistry.Client, project, l
 			continue
 		}
 		r, err := connector.ParseResourceID(connector.DockerRegistry, repo.GetName())
-		if err != nil || isGCR(r) {
+		if err != nil || r.IsGCR() {
 			// gcr.io-domain repositories serve legacy GCR hosts: not listed unless the
 			// connector was registered with one.
 			continue
 		}
 		ids = append(ids, r.String())
 	}
-}
-
-func isGCR(r connector.ResourceID) bool {
-	return r.Host == "gcr.io" || strings.HasSuffix(r.Host, ".gcr.io")
 }
