@@ -68,20 +68,24 @@ type Config struct {
 	MaxBodyBytes      int64
 	SweepConcurrency  int
 	Endpoints         gcp.Endpoints
+	// SecretManagerEndpoint overrides Secret Manager's REST endpoint (EnvSecretManagerEndpoint);
+	// "" means Google's.
+	SecretManagerEndpoint string
 }
 
 // ConfigFromEnv reads the GCPCONN_* variables through getenv (os.Getenv in production).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	c := Config{
-		Project:           get("GCPCONN_PROJECT"),
-		Store:             get("GCPCONN_STORE"),
-		FirestoreDatabase: get("GCPCONN_FIRESTORE_DATABASE"),
-		Audience:          get("GCPCONN_AUDIENCE"),
-		Issuer:            get("GCPCONN_ISSUER"),
-		JWKSURL:           get("GCPCONN_JWKS_URL"),
-		SecretTopic:       get("GCPCONN_SECRET_TOPIC"),
-		Endpoints:         gcp.EndpointsFromEnv(),
+		Project:               get("GCPCONN_PROJECT"),
+		Store:                 get("GCPCONN_STORE"),
+		FirestoreDatabase:     get("GCPCONN_FIRESTORE_DATABASE"),
+		Audience:              get("GCPCONN_AUDIENCE"),
+		Issuer:                get("GCPCONN_ISSUER"),
+		JWKSURL:               get("GCPCONN_JWKS_URL"),
+		SecretTopic:           get("GCPCONN_SECRET_TOPIC"),
+		Endpoints:             gcp.EndpointsFrom(getenv),
+		SecretManagerEndpoint: get(EnvSecretManagerEndpoint),
 	}
 	if c.Store == "" {
 		c.Store = StoreMemory
@@ -201,8 +205,8 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 			return nil, fmt.Errorf("app: firestore.NewClientWithDatabase: %w", err)
 		}
 		var opts []option.ClientOption
-		if ep := strings.TrimSpace(os.Getenv(EnvSecretManagerEndpoint)); ep != "" {
-			opts = append(opts, option.WithEndpoint(ep))
+		if cfg.SecretManagerEndpoint != "" {
+			opts = append(opts, option.WithEndpoint(cfg.SecretManagerEndpoint))
 		}
 		sm, err := secretmanager.NewRESTClient(ctx, opts...)
 		if err != nil {

@@ -22,14 +22,15 @@ func TestConfigFromEnv(t *testing.T) {
 	cfg, err := ConfigFromEnv(envOf(map[string]string{
 		"GCPCONN_AUDIENCE": "https://gcpconn.test", "GCPCONN_ADMINS": " Admin@Example.com, ops@example.com ,",
 		"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "true", "GCPCONN_MAX_BODY_BYTES": "4096", "GCPCONN_SWEEP_CONCURRENCY": "8",
-		"GCPCONN_ENDPOINT_OAUTH2": "http://127.0.0.1:9/",
+		"GCPCONN_ENDPOINT_OAUTH2": "http://127.0.0.1:9/", "GCPCONN_ENDPOINT_SECRETMANAGER": "http://127.0.0.1:8",
 	}))
 	if err != nil {
 		t.Fatalf("ConfigFromEnv = %v", err)
 	}
 	if cfg.Store != StoreMemory || cfg.FirestoreDatabase != "(default)" || cfg.Issuer != "https://accounts.google.com" ||
 		!cfg.AllowImplicit || cfg.MaxBodyBytes != 4096 || cfg.SweepConcurrency != 8 ||
-		strings.Join(cfg.Admins, ",") != "admin@example.com,ops@example.com" {
+		strings.Join(cfg.Admins, ",") != "admin@example.com,ops@example.com" ||
+		cfg.Endpoints.OAuth2 != "http://127.0.0.1:9" || cfg.SecretManagerEndpoint != "http://127.0.0.1:8" {
 		t.Errorf("ConfigFromEnv = %+v", cfg)
 	}
 

@@ -48,13 +48,14 @@ const (
 	EnvGKEDNSEndpoints = "GCPCONN_GKE_DNS_ENDPOINTS"
 )
 
-// EndpointsFromEnv reads the GCPCONN_ENDPOINT_* overrides; unset variables keep Google's
-// endpoints.
+// EndpointsFromEnv reads the GCPCONN_ENDPOINT_* overrides from the process environment;
+// unset variables keep Google's endpoints.
 func EndpointsFromEnv() Endpoints {
-	return endpointsFrom(os.Getenv)
+	return EndpointsFrom(os.Getenv)
 }
 
-func endpointsFrom(getenv func(string) string) Endpoints {
+// EndpointsFrom is EndpointsFromEnv reading the variables through getenv.
+func EndpointsFrom(getenv func(string) string) Endpoints {
 	e := DefaultEndpoints
 	for _, f := range []struct {
 		env string

@@ -25,9 +25,9 @@ func TestEndpointsFrom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := endpointsFrom(func(k string) string { return tt.env[k] })
+			got := EndpointsFrom(func(k string) string { return tt.env[k] })
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("endpointsFrom(%v) = %+v; want %+v", tt.env, got, tt.want)
+				t.Errorf("EndpointsFrom(%v) = %+v; want %+v", tt.env, got, tt.want)
 			}
 		})
 	}
