@@ -68,8 +68,9 @@ type SecretStore interface {
 	// Delete removes the connector's secret with all its versions; a missing secret is not an
 	// error.
 	Delete(ctx context.Context, connectorID string) error
-	// ListConnectorIDs returns the ids of every connector that has a secret, so that sweep
-	// can find orphans (secrets whose connector is gone).
+	// ListConnectorIDs returns the ids of every connector that has a secret, sorted (an
+	// operator's view; sweep finds orphans through SecretAges, which also says how old each
+	// secret is).
 	ListConnectorIDs(ctx context.Context) ([]string, error)
 }
 

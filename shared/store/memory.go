@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -322,12 +323,7 @@ func (m *MemorySecrets) ListConnectorIDs(ctx context.Context) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, len(times))
-	for id := range times {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids, nil
+	return slices.Sorted(maps.Keys(times)), nil
 }
 
 // SecretCreateTimes returns, per connector id, when its secret was created (see

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -249,12 +250,7 @@ func (m *SecretManager) ListConnectorIDs(ctx context.Context) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, len(times))
-	for id := range times {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids, nil
+	return slices.Sorted(maps.Keys(times)), nil
 }
 
 // SecretCreateTimes returns, per connector id, when its secret was created (see
