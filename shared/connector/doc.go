@@ -55,8 +55,9 @@
 //   - Implicit configurations (auth method implicit, impersonation without
 //     service_account_json, and external-account configs with an ambient credential_source)
 //     are refused with [ErrFailedPrecondition] unless [Policy].AllowImplicit, which the
-//     deployment sets with GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true. Minting checks the same
-//     ([Policy.CheckImplicit]), so disabling implicit methods stops existing connectors too.
+//     deployment sets with GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true. Minting, verification
+//     and sweep check the same ([Policy.CheckImplicit]), so disabling implicit methods stops
+//     existing connectors too.
 //   - Shape: resource_type (or resource_types with one element) makes a single-type
 //     connector; several resource_types, or none, a multi-type one, which takes no
 //     resource_id. A single type with instances and a resource_id is single-instance; without

@@ -499,8 +499,9 @@ func boolValue(name string, v any) (bool, error) {
 // CheckImplicit reports whether the policy allows the connector's configuration: auth method
 // implicit, keyless impersonation and external-account configs with an ambient
 // credential_source need AllowImplicit. It fails with ErrFailedPrecondition and a message
-// naming GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS. Minting calls it too, so that connectors
-// registered while implicit methods were enabled stop working when they are disabled.
+// naming GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS. Mint, Verify and Sweep call it too, so that
+// connectors registered while implicit methods were enabled stop working when they are
+// disabled.
 func (p Policy) CheckImplicit(c *Connector, s Secrets) error {
 	var ext *ExternalAccountConfig
 	if c.AuthMethod == ExternalAccount && s.ExternalAccountJSON != "" {
