@@ -432,16 +432,26 @@ func (o *credObject) checkType(want, method string) error {
 	return o.errorf("type is not a known credential type; %s needs type %q", o.field, want)
 }
 
-// checkPrintableValue refuses empty-after-trim, over-long or non-printable values of key,
-// without quoting them.
-func (o *credObject) checkPrintableValue(key, value string, maxLen int) error {
-	if len(value) > maxLen {
-		return o.errorf("%s%s is %d bytes; at most %d are accepted", o.prefix, key, len(value), maxLen)
+// printable returns the string under key ("" when absent), refusing an over-long or
+// non-printable value without quoting it. With what != "" the value is required, and what
+// says what it is.
+func (o *credObject) printable(key, what string, maxLen int) (string, error) {
+	var s string
+	var err error
+	if what != "" {
+		s, err = o.required(key, what)
+	} else {
+		s, err = o.str(key)
 	}
-	if !allOf(value, isPrintableASCII) {
-		return o.errorf("%s%s must be printable ASCII without spaces", o.prefix, key)
+	switch {
+	case err != nil:
+		return "", err
+	case len(s) > maxLen:
+		return "", o.errorf("%s%s is %d bytes; at most %d are accepted", o.prefix, key, len(s), maxLen)
+	case !allOf(s, isPrintableASCII):
+		return "", o.errorf("%s%s must be printable ASCII without spaces", o.prefix, key)
 	}
-	return nil
+	return s, nil
 }
 
 // checkURL checks that the URL under key is absent or exactly one of allowed.
@@ -574,16 +584,10 @@ func parseServiceAccountKey(field string, raw []byte) (*ServiceAccountKey, error
 	if k.key, err = parseRSAPrivateKey(k.PrivateKey); err != nil {
 		return nil, o.errorf("private_key %v", err)
 	}
-	if k.PrivateKeyID, err = o.str("private_key_id"); err != nil {
+	if k.PrivateKeyID, err = o.printable("private_key_id", "", 128); err != nil {
 		return nil, err
 	}
-	if err := o.checkPrintableValue("private_key_id", k.PrivateKeyID, 128); err != nil {
-		return nil, err
-	}
-	if k.ClientID, err = o.str("client_id"); err != nil {
-		return nil, err
-	}
-	if err := o.checkPrintableValue("client_id", k.ClientID, 256); err != nil {
+	if k.ClientID, err = o.printable("client_id", "", 256); err != nil {
 		return nil, err
 	}
 	if k.ProjectID, err = o.checkProjectKey("project_id"); err != nil {
@@ -652,22 +656,13 @@ func parseAuthorizedUser(field string, raw []byte) (*AuthorizedUser, error) {
 		return nil, err
 	}
 	u := &AuthorizedUser{Type: credTypeAuthorizedUser}
-	if u.ClientID, err = o.required("client_id", "the OAuth client id the refresh token was issued to"); err != nil {
+	if u.ClientID, err = o.printable("client_id", "the OAuth client id the refresh token was issued to", 256); err != nil {
 		return nil, err
 	}
-	if err := o.checkPrintableValue("client_id", u.ClientID, 256); err != nil {
+	if u.ClientSecret, err = o.printable("client_secret", "the OAuth client secret", 256); err != nil {
 		return nil, err
 	}
-	if u.ClientSecret, err = o.required("client_secret", "the OAuth client secret"); err != nil {
-		return nil, err
-	}
-	if err := o.checkPrintableValue("client_secret", u.ClientSecret, 256); err != nil {
-		return nil, err
-	}
-	if u.RefreshToken, err = o.required("refresh_token", "the user's refresh token"); err != nil {
-		return nil, err
-	}
-	if err := o.checkPrintableValue("refresh_token", u.RefreshToken, 4096); err != nil {
+	if u.RefreshToken, err = o.printable("refresh_token", "the user's refresh token", 4096); err != nil {
 		return nil, err
 	}
 	if u.TokenURI, err = o.checkURL("token_uri", GoogleTokenURL, GoogleLegacyTokenURL); err != nil {
@@ -739,16 +734,10 @@ func parseExternalAccount(field string, raw []byte) (*ExternalAccountConfig, err
 	if e.QuotaProjectID, err = o.checkProjectKey("quota_project_id"); err != nil {
 		return nil, err
 	}
-	if e.ClientID, err = o.str("client_id"); err != nil {
+	if e.ClientID, err = o.printable("client_id", "", 256); err != nil {
 		return nil, err
 	}
-	if err := o.checkPrintableValue("client_id", e.ClientID, 256); err != nil {
-		return nil, err
-	}
-	if e.ClientSecret, err = o.str("client_secret"); err != nil {
-		return nil, err
-	}
-	if err := o.checkPrintableValue("client_secret", e.ClientSecret, 256); err != nil {
+	if e.ClientSecret, err = o.printable("client_secret", "", 256); err != nil {
 		return nil, err
 	}
 	if err := o.checkUniverse(); err != nil {
