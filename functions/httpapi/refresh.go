@@ -141,14 +141,7 @@ func secretEvent(p pubsubPush, id string) connector.SecretEvent {
 	} else {
 		ev.Version = ""
 	}
-	// The Secret Manager store names a connector's secret store.SecretPrefix + id and labels
-	// it store.ConnectorLabel=id; other secrets are not gcpconn's, and their events are ignored.
-	ev.ConnectorID = data.Labels[store.ConnectorLabel]
-	if ev.ConnectorID == "" {
-		short := ev.Secret[strings.LastIndexByte(ev.Secret, '/')+1:]
-		if id, ok := strings.CutPrefix(short, store.SecretPrefix); ok {
-			ev.ConnectorID = id
-		}
-	}
+	// Other secrets are not gcpconn's, and their events are ignored.
+	ev.ConnectorID = store.ConnectorIDOfSecret(ev.Secret, data.Labels)
 	return ev
 }

@@ -32,6 +32,22 @@ const (
 	ConnectorLabel = "gcpconn-connector"
 )
 
+// ConnectorIDOfSecret returns the id of the connector that the Secret Manager secret name
+// (projects/P/secrets/S) belongs to, from its ConnectorLabel when labels are known, else from
+// a name of the default form SecretPrefix + id; "" for a secret that is not a connector's.
+// The refresh function reads it from Secret Manager's notifications, whose version events
+// carry no labels.
+func ConnectorIDOfSecret(name string, labels map[string]string) string {
+	if id := labels[ConnectorLabel]; id != "" {
+		return id
+	}
+	short := name[strings.LastIndexByte(name, '/')+1:]
+	if id, ok := strings.CutPrefix(short, SecretPrefix); ok {
+		return id
+	}
+	return ""
+}
+
 // DefaultSecretCacheTTL is how long SecretManager serves an accessed version from memory.
 // Versions are immutable, so the only staleness is a version disabled or destroyed behind
 // gcpconn's back; the refresh function learns of those from Secret Manager's notifications.
