@@ -116,6 +116,12 @@ gcpconn is running at $base   (store: $store; fake Google admin: $FAKEGCP_ADMIN_
       "configuration":{"project_id":"zenml-core","service_account_json":'"\$(cat $WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json)"'}}'
     curl -s -H "Authorization: Bearer \$TOKEN" $base/mint-token -d '{"connector":"demo","resource_type":"gcs-bucket","resource_id":"gs://zenml-bucket-sl"}'
 
+  or with the CLI (go build -o gcpconn ./cmd/gcpconn):
+    export GCPCONN_URL=$base GCPCONN_DEV_ISSUER=$FAKEGCP_ADMIN_URL GCPCONN_DEV_EMAIL=you@example.com
+    ./gcpconn register demo --type gcp --auth-method service-account \
+      --service_account_json=@$WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json
+    ./gcpconn list-resources
+
   service account keys of the demo world: $WORK/keys/
   logs: $WORK/{fakegcp,serve${FIRESTORE_EMULATOR_HOST:+,firestore}}.log
 Ctrl-C stops everything.
