@@ -19,6 +19,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -202,7 +203,7 @@ func (c *call) decode(v any, emptyOK bool) bool {
 		c.fail(connector.Errorf(connector.ErrInvalid, "request body could not be read"))
 		return false
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		if emptyOK {
 			return true
 		}
@@ -218,7 +219,7 @@ func (c *call) decode(v any, emptyOK bool) bool {
 
 // decodeStrict decodes one JSON value into v, refusing unknown fields and trailing data.
 func decodeStrict(body []byte, v any) error {
-	d := json.NewDecoder(strings.NewReader(string(body)))
+	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
 		return jsonError(err)
