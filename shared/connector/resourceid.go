@@ -150,8 +150,10 @@ func ParseResourceID(rt ResourceType, s string) (ResourceID, error) {
 // connector's project id), and returns its canonical form. The project check applies to
 // gcp-generic (the id must be the project), docker-registry (the registry's project) and
 // kubernetes-cluster ids that name a project. Bucket names are global and carry no project, so
-// a gcs-bucket id is checked against the project only at verify time, when the bucket must be
-// among the project's listed buckets. An empty project skips the check.
+// a gcs-bucket id is checked against the project only when a single bucket is verified, and
+// only where the credentials can read the bucket's project (the Google adapter compares
+// project numbers); the bucket's own IAM guards it otherwise. An empty project skips the
+// check.
 func CanonicalResourceID(rt ResourceType, s, project string) (string, error) {
 	r, err := ParseResourceID(rt, s)
 	if err != nil {
