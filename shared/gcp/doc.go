@@ -12,8 +12,10 @@
 // Credentials generateAccessToken from a key or from the service's own identity; implicit is
 // the service's own identity (the metadata server).
 //
-// Credential JSON is untrusted: it is decoded into typed structs, and no URL in it is ever
-// called. Every request goes to an endpoint of [Endpoints].
+// Credential JSON is untrusted: it is loaded with the core's typed loaders
+// ([connector.Secrets.ServiceAccountKey], AuthorizedUser, ExternalAccount), which hold it to
+// the registration rules, and no URL in it is ever called. Every request goes to an endpoint
+// of [Endpoints].
 //
 // Down-scoping exchanges an access token at STS for one limited by a Credential Access
 // Boundary: a list of rules naming a bucket, the roles available on it and an optional
