@@ -475,6 +475,7 @@ Examples:
 			{Name: "resource-type", Short: "r", Value: "TYPE", Help: "check only this resource type"},
 			{Name: "resource-id", Value: "ID", Help: "check only this resource"},
 			{Name: "verify-only", Short: "v", Help: "check authentication only; do not list resources"},
+			subjectTokenFlag,
 		},
 		Run: runVerify,
 	}
@@ -490,6 +491,9 @@ func runVerify(ctx context.Context, e *env, p *parsed) error {
 		return err
 	}
 	req := client.VerifyRequest{Connector: name, ResourceType: p.str("resource-type"), ResourceID: p.str("resource-id")}
+	if req.SubjectToken, err = subjectToken(e, p); err != nil {
+		return err
+	}
 	if p.bool("verify-only") {
 		f := false
 		req.ListResources = &f

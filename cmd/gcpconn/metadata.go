@@ -50,7 +50,7 @@ func runServeMetadata(ctx context.Context, e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
-	req, err := mintRequest(name, p)
+	req, err := mintRequest(e, name, p)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ var configFlags = []flagSpec{
 	{Name: "expiration-seconds", Value: "N", Help: "default lifetime of minted tokens"},
 	{Name: "auto-configure", Help: "take the credentials and project from the local gcloud/ADC configuration"},
 	{Name: "no-verify", Help: "store without checking the credentials"},
+	subjectTokenFlag,
 	{Name: "interactive", Short: "i", Help: "ask for everything on the terminal"},
 }
 
@@ -195,6 +196,9 @@ func runRegister(ctx context.Context, e *env, p *parsed) error {
 		f := false
 		req.Verify = &f
 	}
+	if req.SubjectToken, err = subjectToken(e, p); err != nil {
+		return err
+	}
 	conn, res, err := c.Register(ctx, req)
 	if err != nil {
 		return err
@@ -334,6 +338,9 @@ func runUpdate(ctx context.Context, e *env, p *parsed) error {
 	if p.bool("no-verify") {
 		f := false
 		u.Verify = &f
+	}
+	if u.SubjectToken, err = subjectToken(e, p); err != nil {
+		return err
 	}
 	conn, err := c.Update(ctx, name, u)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ Examples:
 			{Name: "prefix", Value: "PREFIX", Help: "gcs-bucket: only objects under this prefix"},
 			{Name: "read-only", Help: "gcs-bucket: read objects only"},
 			{Name: "exec-credential", Help: "print a kubectl ExecCredential (client.authentication.k8s.io/v1)"},
+			subjectTokenFlag,
 			{Name: "max-age", Value: "DURATION", Help: "with --exec-credential: kubectl asks again after DURATION at most (0: for every request), so a deleted connector stops working for it sooner"},
 		},
 		Run: runToken,
@@ -62,13 +64,38 @@ func parseLifetime(s string) (int, error) {
 	return int(d.Seconds()), nil
 }
 
-func mintRequest(name string, p *parsed) (client.MintRequest, error) {
+// subjectTokenFlag passes the caller's subject token to external-account connectors whose
+// tokens come from one (workload identity federation from CI, another cloud, ...).
+var subjectTokenFlag = flagSpec{Name: "subject-token", Value: "TOKEN",
+	Help: "external-account connectors: your workload's subject token (e.g. an OIDC ID token), or @FILE; default $GCPCONN_SUBJECT_TOKEN"}
+
+// subjectToken returns --subject-token (read from FILE for @FILE), else $GCPCONN_SUBJECT_TOKEN.
+func subjectToken(e *env, p *parsed) (string, error) {
+	v := p.str("subject-token")
+	if v == "" {
+		return strings.TrimSpace(e.Getenv("GCPCONN_SUBJECT_TOKEN")), nil
+	}
+	if path, ok := strings.CutPrefix(v, "@"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", usageErrorf("--subject-token=@%s: %v", path, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return v, nil
+}
+
+func mintRequest(e *env, name string, p *parsed) (client.MintRequest, error) {
 	secs, err := parseLifetime(p.str("lifetime"))
 	if err != nil {
 		return client.MintRequest{}, err
 	}
+	subject, err := subjectToken(e, p)
+	if err != nil {
+		return client.MintRequest{}, err
+	}
 	r := client.MintRequest{Connector: name, ResourceType: p.str("resource-type"), ResourceID: p.str("resource-id"),
-		LifetimeSeconds: secs, Scopes: p.all("scope")}
+		LifetimeSeconds: secs, Scopes: p.all("scope"), SubjectToken: subject}
 	if p.has("prefix") || p.bool("read-only") {
 		r.Downscope = &client.Downscope{Prefix: p.str("prefix"), ReadOnly: p.bool("read-only")}
 	}
@@ -106,7 +133,7 @@ func runToken(ctx context.Context, e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
-	r, err := mintRequest(name, p)
+	r, err := mintRequest(e, name, p)
 	if err != nil {
 		return err
 	}

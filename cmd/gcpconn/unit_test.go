@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -165,5 +167,40 @@ func TestParseLifetime(t *testing.T) {
 		if _, err := parseLifetime(in); err == nil {
 			t.Errorf("parseLifetime(%q) succeeded; want an error", in)
 		}
+	}
+}
+
+func TestSubjectToken(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "oidc.jwt")
+	if err := os.WriteFile(file, []byte("from.file.jwt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, flag, env, want string
+		wantErr               bool
+	}{
+		{"none", "", "", "", false},
+		{"flag", "from.flag.jwt", "from.env.jwt", "from.flag.jwt", false},
+		{"file", "@" + file, "", "from.file.jwt", false},
+		{"missing file", "@" + file + ".nope", "", "", true},
+		{"environment", "", " from.env.jwt\n", "from.env.jwt", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &parsed{Flags: map[string][]string{}}
+			if tt.flag != "" {
+				p.Flags["subject-token"] = []string{tt.flag}
+			}
+			e := &env{Getenv: func(k string) string {
+				if k == "GCPCONN_SUBJECT_TOKEN" {
+					return tt.env
+				}
+				return ""
+			}}
+			got, err := subjectToken(e, p)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("subjectToken(flag %q, env %q) = %q, %v; want %q (error %v)", tt.flag, tt.env, got, err, tt.want, tt.wantErr)
+			}
+		})
 	}
 }

@@ -128,6 +128,9 @@ type RegisterRequest struct {
 	ExpirationSeconds *int              `json:"expiration_seconds,omitempty"`
 	Users             []string          `json:"users,omitempty"`
 	Verify            *bool             `json:"verify,omitempty"`
+	// SubjectToken verifies an external-account connector that authenticates with callers'
+	// subject tokens; it is used and never stored.
+	SubjectToken string `json:"subject_token,omitempty"`
 }
 
 // UpdateRequest is the body of PUT /register: nil fields keep the stored value; an empty
@@ -145,6 +148,7 @@ type UpdateRequest struct {
 	ExpiresAt         *time.Time        `json:"expires_at,omitempty"`
 	ExpirationSeconds *int              `json:"expiration_seconds,omitempty"`
 	Verify            *bool             `json:"verify,omitempty"`
+	SubjectToken      string            `json:"subject_token,omitempty"` // see RegisterRequest
 }
 
 // Resources is the outcome of a verification: per resource type the ids reached, or why

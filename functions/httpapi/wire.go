@@ -25,6 +25,7 @@ type registerBody struct {
 	ExpirationSeconds *int              `json:"expiration_seconds"`
 	Users             []string          `json:"users"`
 	Verify            *bool             `json:"verify"`
+	SubjectToken      string            `json:"subject_token"`
 }
 
 func (b registerBody) request() connector.RegisterRequest {
@@ -42,6 +43,7 @@ func (b registerBody) request() connector.RegisterRequest {
 		ExpirationSeconds: b.ExpirationSeconds,
 		Users:             b.Users,
 		Verify:            b.Verify,
+		SubjectToken:      b.SubjectToken,
 	}
 }
 
@@ -60,6 +62,7 @@ type updateBody struct {
 	ExpiresAt         *time.Time        `json:"expires_at"`
 	ExpirationSeconds *int              `json:"expiration_seconds"`
 	Verify            *bool             `json:"verify"`
+	SubjectToken      string            `json:"subject_token"`
 }
 
 func (b updateBody) request() connector.UpdateRequest {
@@ -74,6 +77,7 @@ func (b updateBody) request() connector.UpdateRequest {
 		ExpiresAt:         b.ExpiresAt,
 		ExpirationSeconds: b.ExpirationSeconds,
 		Verify:            b.Verify,
+		SubjectToken:      b.SubjectToken,
 	}
 	if b.ResourceTypes != nil && u.ResourceTypes == nil {
 		u.ResourceTypes = []connector.ResourceType{}

@@ -69,9 +69,11 @@ func (s *Service) Register(ctx context.Context, p Principal, r RegisterRequest) 
 	}
 	var res *Resources
 	if r.Verify == nil || *r.Verify {
-		if res, err = s.verifyBeforeWrite(ctx, Grant{Connector: c, Secrets: sec}); err != nil {
+		vctx := WithSubjectToken(ctx, r.SubjectToken)
+		if res, err = s.verifyBeforeWrite(vctx, Grant{Connector: c, Secrets: sec}); err != nil {
 			return nil, res, err
 		}
+		c.Status = Status{State: StateOK, CheckedAt: s.now()}
 	}
 	c.ID = s.newID()
 	c.Owner = p.Email
@@ -90,6 +92,9 @@ func nameTaken(name string) error {
 // verifyBeforeWrite verifies a connector about to be stored: Google refusing its credentials
 // is ErrInvalid, since the caller supplied them.
 func (s *Service) verifyBeforeWrite(ctx context.Context, g Grant) (*Resources, error) {
+	if needsCallerToken(g) && SubjectTokenFrom(ctx) == "" {
+		return nil, FieldErrorf("subject_token", "connector %q authenticates with a subject token that callers send: send one in subject_token to verify it, or set verify to false", g.Connector.Name)
+	}
 	res, err := s.verify(ctx, g, "", "", true)
 	if err != nil {
 		return nil, err
@@ -199,10 +204,12 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	if changed && oldSecErr != nil && u.Configuration == nil {
 		return nil, oldSecErr // would re-store secrets that could not be read
 	}
-	if (u.Verify == nil && u.Configuration != nil) || (u.Verify != nil && *u.Verify) {
-		if _, err := s.verifyBeforeWrite(ctx, Grant{Connector: next, Secrets: sec}); err != nil {
+	verified := (u.Verify == nil && u.Configuration != nil) || (u.Verify != nil && *u.Verify)
+	if verified {
+		if _, err := s.verifyBeforeWrite(WithSubjectToken(ctx, u.SubjectToken), Grant{Connector: next, Secrets: sec}); err != nil {
 			return nil, err
 		}
+		next.Status = Status{State: StateOK, CheckedAt: s.now()}
 	}
 	newVersion := ""
 	if changed {
@@ -224,7 +231,10 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 			// sweep and refresh write only a connector's status; an update computed from the
 			// connector before such a write loses nothing by being applied on top of it.
 			if cur, ok := s.statusOnlyChange(ctx, old); ok {
-				next.Revision, next.Status, next.UpdatedAt = cur.Revision, cur.Status, cur.UpdatedAt
+				next.Revision, next.UpdatedAt = cur.Revision, cur.UpdatedAt
+				if !verified {
+					next.Status = cur.Status // ours, from a fresh verification, is newer
+				}
 				old = cur
 				continue
 			}

@@ -27,6 +27,9 @@ type RegisterRequest struct {
 	ExpirationSeconds *int       // default lifetime of minted credentials
 	Users             []string
 	Verify            *bool // nil means true: verify before storing
+	// SubjectToken is used, never stored, to verify an external-account connector whose
+	// tokens come from a subject token that callers supply.
+	SubjectToken string
 }
 
 // UpdateRequest replaces parts of a connector. A nil field keeps the stored value; a
@@ -45,6 +48,9 @@ type UpdateRequest struct {
 	ExpiresAt         *time.Time
 	ExpirationSeconds *int
 	Verify            *bool // nil means true when configuration changes
+	// SubjectToken is used, never stored, to verify an external-account connector whose
+	// tokens come from a subject token that callers supply.
+	SubjectToken string
 }
 
 // VerifyRequest asks what a stored connector (Ref: name or id) or a not yet stored one

@@ -167,6 +167,9 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	state, reason, err := s.checkPinned(cctx, c)
+	if errors.Is(err, errNeedsCallerToken) {
+		return StateUnknown, nil // only a caller can verify it: skipped, its status kept
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return StateUnknown, ctx.Err()
@@ -204,6 +207,9 @@ func (s *Service) checkPinned(ctx context.Context, c *Connector) (State, string,
 	if err != nil {
 		return StateUnknown, "", err
 	}
+	if needsCallerToken(g) && SubjectTokenFrom(ctx) == "" {
+		return StateUnknown, "", errNeedsCallerToken
+	}
 	res, err := s.verify(ctx, g, "", "", false)
 	switch {
 	case err != nil:
@@ -212,6 +218,21 @@ func (s *Service) checkPinned(ctx context.Context, c *Connector) (State, string,
 		return StateError, res.Error, nil
 	}
 	return StateOK, "", nil
+}
+
+// errNeedsCallerToken says a connector cannot be checked without a caller: its
+// credentials authenticate only with a subject token that callers send with each request.
+var errNeedsCallerToken = Errorf(ErrFailedPrecondition,
+	"this external-account connector authenticates with a subject token that callers send; it can only be verified with one (subject_token)")
+
+// needsCallerToken reports whether g is an external-account connector without an ambient
+// credential source: one whose tokens come from a subject token that callers supply.
+func needsCallerToken(g Grant) bool {
+	if g.Connector == nil || g.Connector.AuthMethod != ExternalAccount {
+		return false
+	}
+	ea, err := g.Secrets.ExternalAccount()
+	return err == nil && ea.Ambient() == ""
 }
 
 // sameCredentials reports whether a and b would be verified the same way: same auth method,
