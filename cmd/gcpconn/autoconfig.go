@@ -3,14 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -291,28 +284,6 @@ func oauth2TokenConfig(ctx context.Context, e *env, path string, f *credFile, pr
 
 // selfSignedAssertion is a JWT-bearer assertion for cloud-platform signed by a key file.
 func selfSignedAssertion(f *credFile, aud string, now time.Time) (string, error) {
-	block, _ := pem.Decode([]byte(f.PrivateKey))
-	if block == nil {
-		return "", errors.New("private_key is not PEM")
-	}
-	var key *rsa.PrivateKey
-	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-		key, _ = k.(*rsa.PrivateKey)
-	} else if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		key = k
-	}
-	if key == nil {
-		return "", errors.New("private_key is not an RSA key")
-	}
-	enc := base64.RawURLEncoding
-	h, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": f.PrivateKeyID})
-	c, _ := json.Marshal(map[string]any{"iss": f.ClientEmail, "sub": f.ClientEmail, "aud": aud,
-		"scope": "https://www.googleapis.com/auth/cloud-platform", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
-	signing := enc.EncodeToString(h) + "." + enc.EncodeToString(c)
-	sum := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
-	if err != nil {
-		return "", err
-	}
-	return signing + "." + enc.EncodeToString(sig), nil
+	return client.ServiceAccountAssertion(f.PrivateKey, f.PrivateKeyID, f.ClientEmail, aud, now,
+		map[string]any{"scope": "https://www.googleapis.com/auth/cloud-platform"})
 }

@@ -92,6 +92,18 @@ func TestAutoConfigureMethods(t *testing.T) {
 		t.Errorf("oauth2-token connector = %s", out)
 	}
 
+	// From a service-account key: a JWT-bearer grant, signed locally, that the fake verifies.
+	admin, _ := s.Fake.KeyJSON("connectors-admin@zenml-core.iam.gserviceaccount.com")
+	var k map[string]any
+	_ = json.Unmarshal(admin, &k)
+	k["token_uri"] = s.Fake.BaseURL() + "/token"
+	kb, _ := json.Marshal(k)
+	w.extra = []string{"GOOGLE_APPLICATION_CREDENTIALS=" + w.writeFile("sa.json", kb), "GOOGLE_CLOUD_PROJECT=zenml-core"}
+	out = w.ok("register", "gcp-oauth2-sa", "--auto-configure", "--auth-method", "oauth2-token", "--resource-type", "gcs-bucket", "-o", "json")
+	if !strings.Contains(out, `"service_account_email": "connectors-admin@zenml-core.iam.gserviceaccount.com"`) || !strings.Contains(out, "gs://zenml-bucket-sl") {
+		t.Errorf("oauth2-token connector from a service-account key = %s", out)
+	}
+
 	empty, _ := s.Fake.KeyJSON(empty)
 	imp := map[string]any{
 		"type":                              "impersonated_service_account",

@@ -191,21 +191,14 @@ func (id Identity) fromCredentials(ctx context.Context, path string, b []byte) (
 	default:
 		return "", fmt.Errorf("the local Google credentials (%s) are of type %q, which cannot sign ID tokens here; pass --id-token or set GCPCONN_ID_TOKEN", path, k.Type)
 	}
-	key, err := parseRSAKey(k.PrivateKey)
-	if err != nil {
-		return "", fmt.Errorf("service account key %s: %w", path, err)
-	}
 	tokenURI := k.TokenURI
 	if tokenURI == "" {
 		tokenURI = googleTokenURI
 	}
-	now := id.Now()
-	assertion, err := signJWT(key, k.PrivateKeyID, map[string]any{
-		"iss": k.ClientEmail, "sub": k.ClientEmail, "aud": tokenURI,
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "target_audience": id.Audience,
-	})
+	assertion, err := ServiceAccountAssertion(k.PrivateKey, k.PrivateKeyID, k.ClientEmail, tokenURI, id.Now(),
+		map[string]any{"target_audience": id.Audience})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("service account key %s: %w", path, err)
 	}
 	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURI, strings.NewReader(form.Encode()))
@@ -301,6 +294,22 @@ func parseRSAKey(p string) (*rsa.PrivateKey, error) {
 		return nil, errors.New("private_key is neither PKCS#8 nor PKCS#1")
 	}
 	return k, nil
+}
+
+// ServiceAccountAssertion signs, with a service-account key (PEM), the JWT-bearer assertion
+// that Google's token endpoint exchanges for a token: iss and sub are email, aud the token
+// URI, valid for an hour from now; extra adds claims such as "scope" (an access token) or
+// "target_audience" (an ID token).
+func ServiceAccountAssertion(privateKeyPEM, keyID, email, aud string, now time.Time, extra map[string]any) (string, error) {
+	key, err := parseRSAKey(privateKeyPEM)
+	if err != nil {
+		return "", err
+	}
+	claims := map[string]any{"iss": email, "sub": email, "aud": aud, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	for k, v := range extra {
+		claims[k] = v
+	}
+	return signJWT(key, keyID, claims)
 }
 
 func signJWT(key *rsa.PrivateKey, kid string, claims map[string]any) (string, error) {
