@@ -74,8 +74,17 @@ func runLogin(ctx context.Context, e *env, p *parsed) error {
 		return err
 	}
 	rt := p.str("resource-type")
-	if rt == "" {
+	switch rt {
+	case "kubernetes-cluster", "docker-registry", "gcp-generic", "gcs-bucket":
+	case "":
 		return usageErrorf("--resource-type is required: kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket")
+	default:
+		return usageErrorf("--resource-type %q: login configures kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket clients", rt)
+	}
+	if v := p.str("max-age"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d < 0 {
+			return usageErrorf("--max-age %q is not a duration such as 5m or 0s", v)
+		}
 	}
 	c, err := e.client()
 	if err != nil {
@@ -90,10 +99,9 @@ func runLogin(ctx context.Context, e *env, p *parsed) error {
 		return loginKubernetes(e, p, name, cred)
 	case "docker-registry":
 		return loginDocker(ctx, e, p, cred)
-	case "gcp-generic", "gcs-bucket":
+	default: // gcp-generic, gcs-bucket
 		return loginADC(e, p, name, cred)
 	}
-	return usageErrorf("login does not configure %q clients", rt)
 }
 
 // helperCommand is how kubeconfigs name this binary: "gcpconn" when that is what PATH
@@ -141,32 +149,25 @@ func loginKubernetes(e *env, p *parsed, name string, cred *client.Credential) er
 	}
 	// The server's kubeconfig names the cluster, context and user; gcpconn fills in how
 	// this machine runs it.
-	var srv map[string]any
+	var srv serverKubeconfig
 	if err := yaml.Unmarshal([]byte(k.Kubeconfig), &srv); err != nil {
 		return fmt.Errorf("the server's kubeconfig is not YAML: %w", err)
 	}
-	ctxName, _ := srv["current-context"].(string)
-	clusters, _ := srv["clusters"].([]any)
-	users, _ := srv["users"].([]any)
-	contexts, _ := srv["contexts"].([]any)
-	if ctxName == "" || len(clusters) != 1 || len(users) != 1 || len(contexts) != 1 {
+	ctxName := srv.CurrentContext
+	if ctxName == "" || len(srv.Clusters) != 1 || len(srv.Users) != 1 || len(srv.Contexts) != 1 ||
+		srv.Clusters[0].Cluster == nil || srv.Contexts[0].Context == nil {
 		return errors.New("the server's kubeconfig does not hold one cluster, user and context")
 	}
 	user := map[string]any{}
 	if p.bool("static") {
 		user["token"] = cred.AccessToken
 	} else {
-		u, _ := users[0].(map[string]any)
-		uu, _ := u["user"].(map[string]any)
-		ex, _ := uu["exec"].(map[string]any)
+		ex, _ := srv.Users[0].User["exec"].(map[string]any)
 		if ex == nil {
 			return errors.New("the server's kubeconfig user has no exec plugin")
 		}
 		ex["command"] = helperCommand(e)
 		if v := p.str("max-age"); v != "" {
-			if d, err := time.ParseDuration(v); err != nil || d < 0 {
-				return usageErrorf("--max-age %q is not a duration such as 5m", v)
-			}
 			args, _ := ex["args"].([]any)
 			ex["args"] = append(args, "--max-age", v)
 		}
@@ -196,9 +197,9 @@ func loginKubernetes(e *env, p *parsed, name string, cred *client.Credential) er
 		return err
 	}
 	cfg["apiVersion"], cfg["kind"] = "v1", "Config"
-	existed := upsertNamed(cfg, "clusters", ctxName, "cluster", clusters[0].(map[string]any)["cluster"])
+	existed := upsertNamed(cfg, "clusters", ctxName, "cluster", srv.Clusters[0].Cluster)
 	upsertNamed(cfg, "users", ctxName, "user", user)
-	upsertNamed(cfg, "contexts", ctxName, "context", contexts[0].(map[string]any)["context"])
+	upsertNamed(cfg, "contexts", ctxName, "context", srv.Contexts[0].Context)
 	cfg["current-context"] = ctxName
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
@@ -224,6 +225,22 @@ func loginKubernetes(e *env, p *parsed, name string, cred *client.Credential) er
 	return nil
 }
 
+// serverKubeconfig is the one-cluster kubeconfig the server hands out for a GKE cluster.
+type serverKubeconfig struct {
+	CurrentContext string                `yaml:"current-context"`
+	Clusters       []kubeconfigNamedItem `yaml:"clusters"`
+	Users          []kubeconfigNamedItem `yaml:"users"`
+	Contexts       []kubeconfigNamedItem `yaml:"contexts"`
+}
+
+// kubeconfigNamedItem is an entry of a kubeconfig's clusters, users or contexts list.
+type kubeconfigNamedItem struct {
+	Name    string         `yaml:"name"`
+	Cluster map[string]any `yaml:"cluster"`
+	User    map[string]any `yaml:"user"`
+	Context map[string]any `yaml:"context"`
+}
+
 // upsertNamed replaces or appends {name: NAME, KEY: val} in cfg[list]; it reports whether
 // an entry of that name existed.
 func upsertNamed(cfg map[string]any, list, name, key string, val any) bool {
@@ -240,8 +257,13 @@ func upsertNamed(cfg map[string]any, list, name, key string, val any) bool {
 	return false
 }
 
-// writeFileAtomic writes b to path through a temporary file in the same directory.
+// writeFileAtomic writes b to path through a temporary file in the same directory, so a
+// failure leaves the old file whole. A symlinked path (dotfile managers) has its target
+// replaced, not the link. New directories are made 0700.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -251,11 +273,15 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 		return err
 	}
 	defer os.Remove(f.Name())
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return err
 	}
-	if err := f.Chmod(mode); err != nil {
+	if err := f.Sync(); err != nil {
 		f.Close()
 		return err
 	}
