@@ -62,9 +62,8 @@ func runServeMetadata(ctx context.Context, e *env, p *parsed) error {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil || !(host == "127.0.0.1" || host == "::1" || host == "localhost") {
-		return usageErrorf("--addr %q must be a loopback host:port (127.0.0.1:PORT)", addr)
+	if !isLoopbackAddr(addr) {
+		return usageErrorf("--addr %q must be a loopback host:port (127.0.0.1:PORT or [::1]:PORT)", addr)
 	}
 	// Check the connector now, so a mistake shows before any program relies on it.
 	first, err := c.Mint(ctx, req)
@@ -74,6 +73,11 @@ func runServeMetadata(ctx context.Context, e *env, p *parsed) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		// "localhost" resolved to something else: never serve tokens off the machine.
+		ln.Close()
+		return usageErrorf("--addr %q resolved to %s, which is not a loopback address", addr, ln.Addr())
 	}
 	h := &metadataServer{Mint: func(ctx context.Context) (*client.Credential, error) { return c.Mint(ctx, req) }, Now: e.Now}
 	h.cached = first
@@ -93,6 +97,19 @@ func runServeMetadata(ctx context.Context, e *env, p *parsed) error {
 		return err
 	}
 	return nil
+}
+
+// isLoopbackAddr reports whether addr is host:port with a loopback IP or "localhost".
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // metadataServer answers the parts of the GCE metadata server that the Google libraries use
