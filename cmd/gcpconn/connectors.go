@@ -319,12 +319,22 @@ func oneName(p *parsed, what string) (string, error) {
 	return p.Pos[0], nil
 }
 
-func runDescribe(ctx context.Context, e *env, p *parsed) error {
+// connectorClient is the preamble of the commands that act on one connector: the NAME
+// argument and the API client.
+func (e *env) connectorClient(p *parsed) (string, *client.Client, error) {
 	name, err := oneName(p, "connector")
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	c, err := e.client()
+	if err != nil {
+		return "", nil, err
+	}
+	return name, c, nil
+}
+
+func runDescribe(ctx context.Context, e *env, p *parsed) error {
+	name, c, err := e.connectorClient(p)
 	if err != nil {
 		return err
 	}
@@ -440,11 +450,7 @@ Example:
 }
 
 func runDelete(ctx context.Context, e *env, p *parsed) error {
-	name, err := oneName(p, "connector")
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
+	name, c, err := e.connectorClient(p)
 	if err != nil {
 		return err
 	}
@@ -482,11 +488,7 @@ Examples:
 }
 
 func runVerify(ctx context.Context, e *env, p *parsed) error {
-	name, err := oneName(p, "connector")
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
+	name, c, err := e.connectorClient(p)
 	if err != nil {
 		return err
 	}

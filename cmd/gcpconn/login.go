@@ -69,7 +69,7 @@ Examples:
 }
 
 func runLogin(ctx context.Context, e *env, p *parsed) error {
-	name, err := oneName(p, "connector")
+	name, c, err := e.connectorClient(p)
 	if err != nil {
 		return err
 	}
@@ -85,10 +85,6 @@ func runLogin(ctx context.Context, e *env, p *parsed) error {
 		if d, err := time.ParseDuration(v); err != nil || d < 0 {
 			return usageErrorf("--max-age %q is not a duration such as 5m or 0s", v)
 		}
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
 	}
 	cred, err := c.Mint(ctx, client.MintRequest{Connector: name, ResourceType: rt, ResourceID: p.str("resource-id")})
 	if err != nil {

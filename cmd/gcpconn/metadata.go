@@ -46,15 +46,11 @@ Examples:
 }
 
 func runServeMetadata(ctx context.Context, e *env, p *parsed) error {
-	name, err := oneName(p, "connector")
+	name, c, err := e.connectorClient(p)
 	if err != nil {
 		return err
 	}
 	req, err := mintRequest(e, name, p)
-	if err != nil {
-		return err
-	}
-	c, err := e.client()
 	if err != nil {
 		return err
 	}

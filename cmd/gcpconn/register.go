@@ -126,26 +126,39 @@ func parseTime(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// common reads the flags register and update share into req.
-func common(p *parsed) (labels map[string]string, expiresAt *time.Time, expSecs *int, err error) {
-	if labels, err = keyValues("label", p.all("label")); err != nil {
-		return
+// configArgs are the settings register and update read alike from the command line.
+type configArgs struct {
+	Config            map[string]any // --key=value settings (configuration)
+	Labels            map[string]string
+	ExpiresAt         *time.Time
+	ExpirationSeconds *int
+}
+
+// readConfigArgs reads the configuration, --label, --expires-at and --expiration-seconds.
+func readConfigArgs(e *env, p *parsed) (configArgs, error) {
+	var a configArgs
+	var err error
+	if a.Config, err = configuration(e, p); err != nil {
+		return a, err
+	}
+	if a.Labels, err = keyValues("label", p.all("label")); err != nil {
+		return a, err
 	}
 	if s := p.str("expires-at"); s != "" {
-		t, perr := parseTime(s)
-		if perr != nil {
-			return nil, nil, nil, perr
+		t, err := parseTime(s)
+		if err != nil {
+			return a, err
 		}
-		expiresAt = &t
+		a.ExpiresAt = &t
 	}
 	if s := p.str("expiration-seconds"); s != "" {
-		n, aerr := strconv.Atoi(s)
-		if aerr != nil || n <= 0 {
-			return nil, nil, nil, usageErrorf("--expiration-seconds must be a positive number, not %q", s)
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return a, usageErrorf("--expiration-seconds must be a positive number, not %q", s)
 		}
-		expSecs = &n
+		a.ExpirationSeconds = &n
 	}
-	return
+	return a, nil
 }
 
 func runRegister(ctx context.Context, e *env, p *parsed) error {
@@ -159,18 +172,14 @@ func runRegister(ctx context.Context, e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := configuration(e, p)
-	if err != nil {
-		return err
-	}
-	labels, expiresAt, expSecs, err := common(p)
+	a, err := readConfigArgs(e, p)
 	if err != nil {
 		return err
 	}
 	req := client.RegisterRequest{
 		Type: "gcp", AuthMethod: p.str("auth-method"), ResourceType: p.str("resource-type"), ResourceID: p.str("resource-id"),
-		Configuration: cfg, Labels: labels, Description: p.str("description"), ExpiresAt: expiresAt,
-		ExpirationSeconds: expSecs, Users: p.all("user"),
+		Configuration: a.Config, Labels: a.Labels, Description: p.str("description"), ExpiresAt: a.ExpiresAt,
+		ExpirationSeconds: a.ExpirationSeconds, Users: p.all("user"),
 	}
 	if len(p.Pos) == 1 {
 		req.Name = p.Pos[0]
@@ -280,22 +289,15 @@ Examples:
 }
 
 func runUpdate(ctx context.Context, e *env, p *parsed) error {
-	name, err := oneName(p, "connector")
+	name, c, err := e.connectorClient(p)
 	if err != nil {
 		return err
 	}
-	c, err := e.client()
+	a, err := readConfigArgs(e, p)
 	if err != nil {
 		return err
 	}
-	cfg, err := configuration(e, p)
-	if err != nil {
-		return err
-	}
-	labels, expiresAt, expSecs, err := common(p)
-	if err != nil {
-		return err
-	}
+	cfg, labels := a.Config, a.Labels
 	var u client.UpdateRequest
 	str := func(flag string) *string {
 		if !p.has(flag) {
@@ -305,7 +307,7 @@ func runUpdate(ctx context.Context, e *env, p *parsed) error {
 		return &v
 	}
 	u.Name, u.Description, u.ResourceType, u.ResourceID, u.AuthMethod = str("name"), str("description"), str("resource-type"), str("resource-id"), str("auth-method")
-	u.ExpiresAt, u.ExpirationSeconds = expiresAt, expSecs
+	u.ExpiresAt, u.ExpirationSeconds = a.ExpiresAt, a.ExpirationSeconds
 	if p.has("user") {
 		u.Users = p.all("user")
 	}

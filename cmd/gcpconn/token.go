@@ -129,7 +129,7 @@ func newExecCredential(cred *client.Credential, now time.Time, maxAge time.Durat
 }
 
 func runToken(ctx context.Context, e *env, p *parsed) error {
-	name, err := oneName(p, "connector")
+	name, c, err := e.connectorClient(p)
 	if err != nil {
 		return err
 	}
@@ -145,10 +145,6 @@ func runToken(ctx context.Context, e *env, p *parsed) error {
 		if maxAge, err = time.ParseDuration(v); err != nil || maxAge < 0 {
 			return usageErrorf("--max-age %q is not a duration such as 5m", v)
 		}
-	}
-	c, err := e.client()
-	if err != nil {
-		return err
 	}
 	cred, err := c.Mint(ctx, r)
 	if err != nil {
