@@ -25,25 +25,19 @@ type autoConfig struct {
 	Source    string // where the credentials came from, for messages
 }
 
-// localCredentials finds the credentials file the Google libraries would use:
-// GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file.
+// localCredentials reads the credentials file the Google libraries would use
+// (client.LocalCredentials); not finding one is an error that says what to do.
 func localCredentials(e *env) (path string, raw []byte, err error) {
-	if p := e.Getenv("GOOGLE_APPLICATION_CREDENTIALS"); p != "" {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return p, nil, fmt.Errorf("GOOGLE_APPLICATION_CREDENTIALS: %w", err)
-		}
-		return p, b, nil
-	}
-	p := client.ADCPath(e.Getenv)
-	if p == "" {
+	p, b, err := client.LocalCredentials(e.Getenv)
+	switch {
+	case err != nil:
+		return p, nil, err
+	case p == "":
 		return "", nil, errors.New("no GCP credentials could be detected: HOME is not set")
-	}
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
+	case b == nil:
 		return p, nil, fmt.Errorf("no GCP credentials could be detected: set GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default login` (looked for %s)", p)
 	}
-	return p, b, err
+	return p, b, nil
 }
 
 // detectLocal reports whether local credentials exist, and their type, for the wizard.
@@ -85,8 +79,6 @@ var methodOf = map[string]string{
 	"external_account":             "external-account",
 	"impersonated_service_account": "impersonation",
 }
-
-const googleTokenURI = "https://oauth2.googleapis.com/token"
 
 // autoConfigure lifts a configuration for method ("" = pick from the credential type) from
 // the local credentials. project is the --project_id given, if any.
@@ -229,7 +221,7 @@ func oauth2TokenConfig(ctx context.Context, e *env, path string, f *credFile, pr
 	ac.Method = "oauth2-token"
 	tokenURI := f.TokenURI
 	if tokenURI == "" {
-		tokenURI = googleTokenURI
+		tokenURI = client.GoogleTokenURI
 	}
 	form := url.Values{}
 	switch f.Type {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -213,6 +214,14 @@ func TestCallerToken(t *testing.T) {
 	user, _ := s.Fake.KeyJSON("user@zenml.io")
 	os.WriteFile(filepath.Join(userDir, "application_default_credentials.json"), user, 0o600)
 	host := strings.TrimPrefix(s.Fake.BaseURL(), "http://")
+	// An identity source that answers 200 without a token: {} to the dev issuer's POST, an
+	// empty body to the metadata server's GET.
+	empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.Write([]byte("{}"))
+		}
+	}))
+	t.Cleanup(empty.Close)
 
 	tests := []struct {
 		name    string
@@ -226,6 +235,8 @@ func TestCallerToken(t *testing.T) {
 		{"user account", client.Identity{Audience: clienttest.Audience, Getenv: env(map[string]string{"CLOUDSDK_CONFIG": userDir})}, "", "gcloud auth print-identity-token"},
 		{"dev without email", client.Identity{DevIssuer: s.Fake.BaseURL(), Audience: clienttest.Audience, Getenv: env(nil)}, "", "GCPCONN_DEV_EMAIL"},
 		{"no audience", client.Identity{Getenv: env(nil)}, "", "audience"},
+		{"dev issuer without a token", client.Identity{DevIssuer: empty.URL, DevEmail: alice, Audience: clienttest.Audience, Getenv: env(nil)}, "", "without an ID token"},
+		{"metadata server without a token", client.Identity{Audience: clienttest.Audience, Getenv: env(map[string]string{"GCE_METADATA_HOST": strings.TrimPrefix(empty.URL, "http://")})}, "", "without an ID token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

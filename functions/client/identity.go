@@ -76,6 +76,9 @@ func CallerToken(id Identity) TokenSource {
 		if err != nil {
 			return "", err
 		}
+		if tok == "" {
+			return "", errors.New("the caller's identity source answered without an ID token")
+		}
 		cached, expiry = tok, jwtExpiry(tok, id.Now())
 		return tok, nil
 	}
@@ -91,7 +94,7 @@ func (id Identity) fetch(ctx context.Context) (string, error) {
 		}
 		return id.devToken(ctx)
 	}
-	path, b, err := id.credentialsFile()
+	path, b, err := LocalCredentials(id.Getenv)
 	if err != nil {
 		return "", err
 	}
@@ -122,23 +125,25 @@ func (id Identity) devToken(ctx context.Context) (string, error) {
 	return out.IDToken, nil
 }
 
-// credentialsFile reads GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file; (nil, nil)
-// when neither exists.
-func (id Identity) credentialsFile() (string, []byte, error) {
-	if p := id.Getenv("GOOGLE_APPLICATION_CREDENTIALS"); p != "" {
+// LocalCredentials reads the credentials file the Google client libraries would use:
+// GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file ([ADCPath]). It returns the path it
+// looked at ("" without HOME or CLOUDSDK_CONFIG) and nil contents when gcloud's file does not
+// exist; a GOOGLE_APPLICATION_CREDENTIALS that cannot be read is an error.
+func LocalCredentials(getenv func(string) string) (path string, contents []byte, err error) {
+	if p := getenv("GOOGLE_APPLICATION_CREDENTIALS"); p != "" {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return p, nil, fmt.Errorf("GOOGLE_APPLICATION_CREDENTIALS: %w", err)
 		}
 		return p, b, nil
 	}
-	p := ADCPath(id.Getenv)
+	p := ADCPath(getenv)
 	if p == "" {
 		return "", nil, nil
 	}
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", nil, nil
+		return p, nil, nil
 	}
 	if err != nil {
 		return p, nil, fmt.Errorf("read %s: %w", p, err)
@@ -177,7 +182,9 @@ type serviceAccountKey struct {
 	TokenURI     string `json:"token_uri"`
 }
 
-const googleTokenURI = "https://oauth2.googleapis.com/token"
+// GoogleTokenURI is Google's OAuth 2.0 token endpoint, the token_uri of credential files
+// that name none.
+const GoogleTokenURI = "https://oauth2.googleapis.com/token"
 
 func (id Identity) fromCredentials(ctx context.Context, path string, b []byte) (string, error) {
 	var k serviceAccountKey
@@ -193,7 +200,7 @@ func (id Identity) fromCredentials(ctx context.Context, path string, b []byte) (
 	}
 	tokenURI := k.TokenURI
 	if tokenURI == "" {
-		tokenURI = googleTokenURI
+		tokenURI = GoogleTokenURI
 	}
 	assertion, err := ServiceAccountAssertion(k.PrivateKey, k.PrivateKeyID, k.ClientEmail, tokenURI, id.Now(),
 		map[string]any{"target_audience": id.Audience})
