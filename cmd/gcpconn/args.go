@@ -77,10 +77,12 @@ func parseArgs(specs []flagSpec, argv []string, extras bool) (*parsed, error) {
 				p.order = append(p.order, name)
 				continue
 			}
+			// Name the flag without its value: a mistyped --token=... must not reach stderr.
+			flag := strings.TrimSuffix(a, "="+val)
 			if extras && long && !hasVal {
-				return nil, usageErrorf("unknown flag %s (configuration values are given as --key=value)", a)
+				return nil, usageErrorf("unknown flag %s (configuration values are given as --key=value)", flag)
 			}
-			return nil, usageErrorf("unknown flag %s", a)
+			return nil, usageErrorf("unknown flag %s", flag)
 		}
 		if s.Value == "" {
 			if !hasVal {

@@ -37,7 +37,8 @@ func TestParseArgs(t *testing.T) {
 		{"value with equals", []string{"--token=a=b="}, true, nil, map[string][]string{}, map[string]string{"token": "a=b="}, ""},
 		{"double dash", []string{"--", "--no-verify"}, false, []string{"--no-verify"}, map[string][]string{}, map[string]string{}, ""},
 		{"extra without value", []string{"--project_id", "p"}, true, nil, nil, nil, "configuration values are given as --key=value"},
-		{"unknown", []string{"--nope=1"}, false, nil, nil, nil, "unknown flag --nope=1"},
+		{"unknown", []string{"--nope=1"}, false, nil, nil, nil, "unknown flag --nope"},
+		{"unknown with a secret value", []string{"--token=ya29.secret"}, false, nil, nil, nil, "unknown flag --token"},
 		{"missing value", []string{"-r"}, false, nil, nil, nil, "--resource-type needs a value"},
 		{"twice", []string{"-r", "a", "-r", "b"}, false, nil, nil, nil, "--resource-type is given twice"},
 		{"bool with value", []string{"--no-verify=yes"}, false, nil, nil, nil, "takes no value"},
@@ -50,6 +51,14 @@ func TestParseArgs(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitCode(err) != exitUsage {
 					t.Fatalf("parseArgs(%q) error = %v; want %q (a usage error)", tt.argv, err, tt.wantErr)
+				}
+				for _, a := range tt.argv {
+					if !strings.HasPrefix(tt.wantErr, "unknown flag") {
+						break // a boolean's bad value is no secret and helps
+					}
+					if _, v, ok := strings.Cut(a, "="); ok && strings.Contains(err.Error(), v) {
+						t.Errorf("parseArgs(%q) error = %q; it shows the value %q", tt.argv, err, v)
+					}
 				}
 				return
 			}
