@@ -94,8 +94,7 @@ func dockerHelperMain(ctx context.Context, e *env, args []string) int {
 	if args[0] == "erase" {
 		if ok {
 			delete(regs, host)
-			out, _ := json.MarshalIndent(regs, "", "  ")
-			if err := writeFileAtomic(path, append(out, '\n'), 0o600); err != nil {
+			if err := writeRegistries(path, regs); err != nil {
 				return fail(err.Error())
 			}
 		}

@@ -94,7 +94,7 @@ func runLogin(ctx context.Context, e *env, p *parsed) error {
 	case "kubernetes-cluster":
 		return loginKubernetes(e, p, name, cred)
 	case "docker-registry":
-		return loginDocker(ctx, e, p, cred)
+		return loginDocker(ctx, e, p, c, name, cred)
 	default: // gcp-generic, gcs-bucket
 		return loginADC(e, p, name, cred)
 	}
@@ -343,6 +343,15 @@ func readRegistries(e *env) (map[string]registryBinding, string, error) {
 	return m, path, nil
 }
 
+// writeRegistries stores the host → connector bindings (0600).
+func writeRegistries(path string, regs map[string]registryBinding) error {
+	b, err := json.MarshalIndent(regs, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'), 0o600)
+}
+
 // updateJSONFile reads a JSON object file (missing = {}), lets fn change its top-level
 // fields, and writes it back, keeping every field fn did not touch.
 func updateJSONFile(path string, fn func(m map[string]json.RawMessage) error) error {
@@ -387,7 +396,7 @@ func setField(m map[string]json.RawMessage, key, sub string, val any) error {
 	return nil
 }
 
-func loginDocker(ctx context.Context, e *env, p *parsed, cred *client.Credential) error {
+func loginDocker(ctx context.Context, e *env, p *parsed, c *client.Client, name string, cred *client.Credential) error {
 	d := cred.Docker
 	if d == nil || d.Registry == "" {
 		return errors.New("the server's answer has no docker registry details")
@@ -400,26 +409,23 @@ func loginDocker(ctx context.Context, e *env, p *parsed, cred *client.Credential
 	static := p.bool("static")
 	if static {
 		auth := base64.StdEncoding.EncodeToString([]byte(d.Username + ":" + d.Password))
-		err = updateJSONFile(path, func(m map[string]json.RawMessage) error {
+		if err := updateJSONFile(path, func(m map[string]json.RawMessage) error {
 			return setField(m, "auths", host, map[string]string{"auth": auth})
-		})
-	} else {
-		regs, regPath, rerr := readRegistries(e)
-		if rerr != nil {
-			return rerr
+		}); err != nil {
+			return err
 		}
-		// Record the connector by id, which survives renames.
-		c, err := e.client()
+	} else {
+		regs, regPath, err := readRegistries(e)
 		if err != nil {
 			return err
 		}
-		conn, err := c.Describe(ctx, p.Pos[0])
+		// Record the connector by id, which survives renames.
+		conn, err := c.Describe(ctx, name)
 		if err != nil {
 			return err
 		}
 		regs[host] = registryBinding{URL: e.serverURL(), Connector: conn.ID, ResourceID: cred.ResourceID}
-		b, _ := json.MarshalIndent(regs, "", "  ")
-		if err := writeFileAtomic(regPath, append(b, '\n'), 0o600); err != nil {
+		if err := writeRegistries(regPath, regs); err != nil {
 			return err
 		}
 		if err := updateJSONFile(path, func(m map[string]json.RawMessage) error {
@@ -427,9 +433,6 @@ func loginDocker(ctx context.Context, e *env, p *parsed, cred *client.Credential
 		}); err != nil {
 			return err
 		}
-	}
-	if err != nil {
-		return err
 	}
 	if e.json() {
 		return e.printJSON(map[string]any{"docker_config": path, "registry": host, "static": static})
