@@ -43,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -111,7 +112,13 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
+// isNetError reports whether err is a network failure: a dial, read or write that failed
+// (connection refused or reset, an unknown host), or such an error in text form.
 func isNetError(err error) bool {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return true
+	}
 	s := err.Error()
 	return strings.Contains(s, "connection refused") || strings.Contains(s, "no such host") || strings.Contains(s, "i/o timeout")
 }

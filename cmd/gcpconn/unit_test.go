@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -88,6 +89,7 @@ func TestExitCode(t *testing.T) {
 		{&client.Error{Code: "internal"}, exitFailure},
 		{fmt.Errorf("client: wrap: %w", &client.Error{Code: "not_found"}), exitNotFound},
 		{errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), exitUnavailable},
+		{fmt.Errorf("client: POST /mint-token: %w", &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}), exitUnavailable},
 		{context.DeadlineExceeded, exitUnavailable},
 		{usageErrorf("x"), exitUsage},
 		{verifyErrorf("x"), exitVerify},
