@@ -259,8 +259,13 @@ func TestLoginADC(t *testing.T) {
 	if fi, err := os.Stat(adc); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("ADC file mode = %v, %v; want 0600", fi, err)
 	}
+	// No token to hand kubectl: an error that does not show the stored key.
+	stdout, errOut, code := w.gcpconn("token", "gcp-key", "--resource-type", "gcp-generic", "--exec-credential")
+	if code != exitFailure || stdout != "" || !strings.Contains(errOut, "stored credentials") || strings.Contains(errOut+stdout, "PRIVATE KEY") {
+		t.Errorf("token --exec-credential of a stored-credentials connector = exit %d, stdout %q, stderr %q; want %d, nothing on stdout, and no key", code, stdout, errOut, exitFailure)
+	}
 
-	_, errOut, code := w.gcpconn("login", "gcp-tokens", "--resource-type", "gcs-bucket", "--resource-id", "gs://zenml-bucket-sl")
+	_, errOut, code = w.gcpconn("login", "gcp-tokens", "--resource-type", "gcs-bucket", "--resource-id", "gs://zenml-bucket-sl")
 	if code != exitRefused || !strings.Contains(errOut, "serve-metadata") {
 		t.Errorf("login of a token connector = exit %d %q; want %d and the alternatives", code, errOut, exitRefused)
 	}

@@ -151,6 +151,9 @@ func runToken(ctx context.Context, e *env, p *parsed) error {
 		return err
 	}
 	if p.bool("exec-credential") {
+		if cred.AccessToken == "" {
+			return fmt.Errorf("connector '%s' hands out its stored credentials (generate_temporary_tokens=false), not a token kubectl can use", name)
+		}
 		b, err := json.Marshal(newExecCredential(cred, e.Now(), maxAge))
 		if err != nil {
 			return err
