@@ -456,7 +456,7 @@ func loginADC(e *env, p *parsed, name string, cred *client.Credential) error {
 			if err != nil {
 				return err
 			}
-			path = filepath.Join(dir, "tokens", name+".token")
+			path = filepath.Join(dir, "tokens", filepath.Base(name)+".token") // a name never leaves the tokens directory
 		}
 		if cred.AccessToken == "" {
 			return errors.New("the connector hands out stored credentials, not a token: run login without --static to write them as the ADC file")
