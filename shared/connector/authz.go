@@ -162,3 +162,11 @@ func (s *Service) usableGrant(ctx context.Context, c *Connector) (Grant, error) 
 	}
 	return g, nil
 }
+
+// needsCallerToken reports whether g's tokens come from a subject token that callers supply:
+// every external-account connector. Ambient credential sources (AWS, Azure) pass validation
+// behind the implicit gate, but the service does not read its own cloud identity yet, so
+// those connectors too work only with callers' subject tokens.
+func needsCallerToken(g Grant) bool {
+	return g.Connector != nil && g.Connector.AuthMethod == ExternalAccount
+}

@@ -122,6 +122,10 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 		return cred, nil
 	}
 
+	if needsCallerToken(g) && r.SubjectToken == "" {
+		return nil, FieldErrorf("subject_token",
+			"external-account connectors need the caller's subject token (an OIDC token of the workload) with the request")
+	}
 	ctx = WithSubjectToken(ctx, r.SubjectToken)
 	key := tokenKey{
 		ConnectorID:   c.ID,

@@ -225,14 +225,6 @@ func (s *Service) checkPinned(ctx context.Context, c *Connector) (State, string,
 var errNeedsCallerToken = Errorf(ErrFailedPrecondition,
 	"this external-account connector authenticates with a subject token that callers send; it can only be verified with one (subject_token)")
 
-// needsCallerToken reports whether g's tokens come from a subject token that callers supply:
-// every external-account connector. Ambient credential sources (AWS, Azure) pass validation
-// behind the implicit gate, but the service does not read its own cloud identity yet, so
-// those connectors too work only with callers' subject tokens.
-func needsCallerToken(g Grant) bool {
-	return g.Connector != nil && g.Connector.AuthMethod == ExternalAccount
-}
-
 // sameCredentials reports whether a and b would be verified the same way: same auth method,
 // configuration, secret version, resources and expiry.
 func sameCredentials(a, b *Connector) bool {
