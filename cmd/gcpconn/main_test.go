@@ -126,27 +126,21 @@ var (
 	reLoopURL = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 )
 
-// normalize replaces what changes from run to run (connector ids, times, loopback ports)
-// with placeholders of the same width, so tables stay aligned.
+// normalize replaces what changes from run to run with fixed placeholders: connector ids
+// become <ID1>, <ID2>… (numbered by first appearance), times <TIME>, loopback addresses
+// 127.0.0.1:<PORT>. The placeholders do not depend on the width of what they replace: a
+// time in RFC 3339 with nanoseconds drops trailing zeros, so its width changes from run to
+// run. Table cells stay aligned because the CLI prints times in tables at a fixed width.
 func normalize(s string) string {
 	ids := map[string]string{}
 	s = reID.ReplaceAllStringFunc(s, func(id string) string {
 		if _, ok := ids[id]; !ok {
-			ids[id] = fmt.Sprintf("ID%d", len(ids)+1)
+			ids[id] = fmt.Sprintf("<ID%d>", len(ids)+1)
 		}
-		return pad(ids[id], len(id))
+		return ids[id]
 	})
-	s = reTime.ReplaceAllStringFunc(s, func(t string) string { return pad("TIME", len(t)) })
-	return reLoopURL.ReplaceAllStringFunc(s, func(a string) string { return pad("127.0.0.1:PORT", len(a)) })
-}
-
-// pad returns <name> filled with dots to width n.
-func pad(name string, n int) string {
-	s := "<" + name
-	for len(s) < n-1 {
-		s += "."
-	}
-	return s + ">"
+	s = reTime.ReplaceAllString(s, "<TIME>")
+	return reLoopURL.ReplaceAllString(s, "127.0.0.1:<PORT>")
 }
 
 // golden compares got (normalized) with testdata/NAME, or rewrites it with -update.

@@ -118,6 +118,45 @@ func TestTable(t *testing.T) {
 	}
 }
 
+// TestNormalizeFixedPlaceholders: golden files must not depend on the width of volatile
+// values. RFC 3339 with nanoseconds drops trailing zeros, so the same connector described at
+// two instants differs in width; normalized, both outputs are the same text.
+func TestNormalizeFixedPlaceholders(t *testing.T) {
+	const id = "0123456789abcdef0123456789abcdef"
+	for _, tt := range []struct{ in, want string }{
+		{`"created_at": "2026-01-02T03:04:05Z"`, `"created_at": "<TIME>"`},
+		{`"created_at": "2026-01-02T03:04:05.1Z"`, `"created_at": "<TIME>"`},
+		{`"created_at": "2026-01-02T03:04:05.123456789Z"`, `"created_at": "<TIME>"`},
+		{"│ 2026-01-02 03:04:05.000000 │", "│ <TIME> │"},
+		{id + " " + strings.Repeat("f", 32) + " " + id, "<ID1> <ID2> <ID1>"},
+		{"http://127.0.0.1:8080/x 127.0.0.1:34567", "http://127.0.0.1:<PORT>/x 127.0.0.1:<PORT>"},
+	} {
+		if got := normalize(tt.in); got != tt.want {
+			t.Errorf("normalize(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+
+	describe := func(nanos int, asJSON bool) string {
+		at := time.Date(2026, 1, 2, 3, 4, 5, nanos, time.UTC)
+		conn := client.Connector{ID: id, Name: "c", Type: "gcp", CreatedAt: at, UpdatedAt: at,
+			Status: client.Status{State: "ok", CheckedAt: &at}}
+		var b bytes.Buffer
+		if asJSON {
+			if err := (&env{Stdout: &b}).printJSON(conn); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			describeConnector(&env{Stdout: &b, Now: func() time.Time { return at }}, conn)
+		}
+		return normalize(b.String())
+	}
+	for _, asJSON := range []bool{false, true} {
+		if a, b := describe(0, asJSON), describe(120000000, asJSON); a != b {
+			t.Errorf("json=%v: normalized describe depends on the time's width:\n%s\n%s", asJSON, a, b)
+		}
+	}
+}
+
 func TestWidthAndWrap(t *testing.T) {
 	for s, want := range map[string]int{"abc": 3, "📦 gcs-bucket": 13, "✅": 2, "➖": 2, "💥 error": 8} {
 		if got := width(s); got != want {
