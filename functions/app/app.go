@@ -21,6 +21,8 @@
 //	GCPCONN_SECRET_TOPIC                 Pub/Sub topic projects/P/topics/T for Secret Manager notifications
 //	GCPCONN_MAX_BODY_BYTES               request body cap (default 262144)
 //	GCPCONN_SWEEP_CONCURRENCY            connectors checked at once by sweep (default 32)
+//	GCPCONN_REVOCATION_WINDOW            how long an instance serves a connector it read before reading it
+//	                                     again: a Go duration ("30s") or seconds, 0 to 5m (default 30s; 0 disables)
 //	GCPCONN_ENDPOINT_*, GCPCONN_DOCKER_REGISTRY_HOST, GCPCONN_GKE_DNS_ENDPOINTS
 //	                                     Google endpoint overrides (see shared/gcp)
 package app
@@ -34,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"cloud.google.com/go/firestore"
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
@@ -67,10 +70,16 @@ type Config struct {
 	SecretTopic       string
 	MaxBodyBytes      int64
 	SweepConcurrency  int
-	Endpoints         gcp.Endpoints
+	// RevocationWindow bounds how long an instance serves a connector from its cache
+	// (GCPCONN_REVOCATION_WINDOW; connector.DefaultRevocationWindow unless set; 0 disables).
+	RevocationWindow time.Duration
+	Endpoints        gcp.Endpoints
 	// SecretManagerEndpoint overrides Secret Manager's REST endpoint (EnvSecretManagerEndpoint);
 	// "" means Google's.
 	SecretManagerEndpoint string
+	// FirestoreOptions are extra options of the Firestore client (not from the environment;
+	// benchmarks use them to count round trips).
+	FirestoreOptions []option.ClientOption
 }
 
 // ConfigFromEnv reads the GCPCONN_* variables through getenv (os.Getenv in production).
@@ -90,6 +99,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Store == "" {
 		c.Store = StoreMemory
 	}
+	c.RevocationWindow = connector.DefaultRevocationWindow
 	if c.FirestoreDatabase == "" {
 		c.FirestoreDatabase = "(default)"
 	}
@@ -126,6 +136,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.SweepConcurrency = n
 	}
+	if v := get("GCPCONN_REVOCATION_WINDOW"); v != "" {
+		d, err := parseWindow(v)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		c.RevocationWindow = d
+	}
 	switch c.Store {
 	case StoreMemory:
 	case StoreGoogle:
@@ -142,6 +159,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("app: configuration: %s", strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// parseWindow reads GCPCONN_REVOCATION_WINDOW: a Go duration or whole seconds, from 0 to
+// connector.MaxRevocationWindow.
+func parseWindow(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if n, nerr := strconv.Atoi(v); nerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d < 0 || d > connector.MaxRevocationWindow {
+		return 0, fmt.Errorf("GCPCONN_REVOCATION_WINDOW=%q is not a duration from 0 to %s (like 30s, or a number of seconds)", v, connector.MaxRevocationWindow)
+	}
+	return d, nil
 }
 
 // App is an assembled gcpconn: the API and what it was built from.
@@ -193,6 +223,8 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 		Google: gcp.New(cfg.Endpoints),
 		Policy: connector.Policy{Admins: cfg.Admins, AllowImplicit: cfg.AllowImplicit},
 		Log:    log,
+		// Production rule (DESIGN §8): connectors are served from memory for at most this long.
+		RevocationWindow: cfg.RevocationWindow,
 	}
 	switch cfg.Store {
 	case StoreMemory:
@@ -200,7 +232,7 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 	case StoreGoogle:
 		// Firestore honours FIRESTORE_EMULATOR_HOST; both clients use the service's own
 		// credentials (ADC: the metadata server, GCE_METADATA_HOST locally).
-		fs, err := firestore.NewClientWithDatabase(ctx, cfg.Project, cfg.FirestoreDatabase)
+		fs, err := firestore.NewClientWithDatabase(ctx, cfg.Project, cfg.FirestoreDatabase, cfg.FirestoreOptions...)
 		if err != nil {
 			return nil, fmt.Errorf("app: firestore.NewClientWithDatabase: %w", err)
 		}

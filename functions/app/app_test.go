@@ -7,8 +7,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
+	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
 func TestMain(m *testing.M) {
@@ -45,12 +47,34 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad bool", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "yes please"}, "GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"},
 		{"bad body cap", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_BODY_BYTES": "12"}, "GCPCONN_MAX_BODY_BYTES"},
 		{"bad concurrency", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_SWEEP_CONCURRENCY": "0"}, "GCPCONN_SWEEP_CONCURRENCY"},
+		{"bad window", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "soon"}, "GCPCONN_REVOCATION_WINDOW"},
+		{"negative window", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "-1s"}, "GCPCONN_REVOCATION_WINDOW"},
+		{"window too long", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "1h"}, "GCPCONN_REVOCATION_WINDOW"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := ConfigFromEnv(envOf(tc.env)); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("ConfigFromEnv(%v) = %v; want an error naming %s", tc.env, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestRevocationWindowConfig(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want time.Duration
+	}{
+		{"", connector.DefaultRevocationWindow}, {"0", 0}, {"0s", 0}, {"45", 45 * time.Second}, {"2m", 2 * time.Minute},
+	} {
+		cfg, err := ConfigFromEnv(envOf(map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": tc.env}))
+		if err != nil || cfg.RevocationWindow != tc.want {
+			t.Errorf("GCPCONN_REVOCATION_WINDOW=%q: window %v, %v; want %v", tc.env, cfg.RevocationWindow, err, tc.want)
+			continue
+		}
+		svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+		if err != nil || svc.RevocationWindow != tc.want {
+			t.Errorf("GCPCONN_REVOCATION_WINDOW=%q: service window %v, %v; want %v", tc.env, svc.RevocationWindow, err, tc.want)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -89,23 +90,28 @@ func authenticated(p Principal) error {
 	return nil
 }
 
-// lookup finds the connector ref (an id, else a name) and checks that p may do need with it.
-// Ids are tried first: they are assigned by the service, so no one can register a name that
-// shadows another connector's id (a name that equals an id only resolves by name when the
-// caller may not use the connector with that id). A connector p may not see is reported exactly like a
-// missing one (ErrNotFound), so callers cannot probe for names.
+// lookup finds the connector ref (an id or a name) in the store and checks that p may do
+// need with it. A connector p may not see is reported exactly like a missing one
+// (ErrNotFound), so callers cannot probe for names. Update, delete and verify use it: what
+// they decide on is read from the store itself.
 func (s *Service) lookup(ctx context.Context, p Principal, ref string, need Action) (*Connector, error) {
+	return s.lookupIn(ctx, s.Store, p, ref, need)
+}
+
+// lookupCached is lookup for the paths that may serve a connector up to one revocation
+// window old (mint, describe): through the connector cache.
+func (s *Service) lookupCached(ctx context.Context, p Principal, ref string, need Action) (*Connector, error) {
+	return s.lookupIn(ctx, s.cached(), p, ref, need)
+}
+
+func (s *Service) lookupIn(ctx context.Context, r storeReader, p Principal, ref string, need Action) (*Connector, error) {
 	if err := authenticated(p); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(ref) == "" {
 		return nil, FieldErrorf("connector", "name the connector by its name or id")
 	}
-	c, err := s.Store.Get(ctx, ref)
-	if KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, ActionRead)) {
-		// Not an id the caller may see: it may still be the name of one.
-		c, err = s.Store.GetByName(ctx, ref)
-	}
+	c, err := s.find(ctx, r, p, ref)
 	if KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, ActionRead)) {
 		return nil, Errorf(ErrNotFound, "connector %q not found", ref)
 	}
@@ -120,22 +126,66 @@ func (s *Service) lookup(ctx context.Context, p Principal, ref string, need Acti
 	return c, nil
 }
 
+// find reads the connector ref with one store read. Ids have a form no name may have (32
+// lowercase hex digits, see ValidateName), so such a ref is read as an id and anything else
+// as a name. Only a Service with its own NewID, whose ids may have other forms, tries a ref
+// that no connector p may read is named by as an id too (a name then wins over an equal id,
+// which the default ids make impossible).
+func (s *Service) find(ctx context.Context, r storeReader, p Principal, ref string) (*Connector, error) {
+	if IsIDForm(ref) {
+		return r.Get(ctx, ref)
+	}
+	c, err := r.GetByName(ctx, ref)
+	if s.NewID != nil && (KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, ActionRead))) {
+		return r.Get(ctx, ref)
+	}
+	return c, err
+}
+
+// IsIDForm reports whether ref has the form of the ids the Service assigns by default: 32
+// lowercase hexadecimal digits, which ValidateName refuses as a name.
+func IsIDForm(ref string) bool {
+	return len(ref) == 32 && allOf(ref, isHexLower)
+}
+
+// secretRead says where a grant's secret values may come from.
+type secretRead bool
+
+const (
+	// readFresh reads the secret store's backend (FreshSecrets), for what decides a state.
+	readFresh secretRead = true
+	// readCached may be served from the secret store's memory, for mints.
+	readCached secretRead = false
+)
+
+// errSecretUnusable marks a grant that failed because the pinned version is disabled,
+// destroyed or gone; sweep disables such a connector.
+var errSecretUnusable = errors.New("the pinned secret version is unusable")
+
 // grant loads the secret values pinned by c (the exact version, never "latest") and returns
 // what adapters need to act as c. A disabled or destroyed pinned version is
 // ErrFailedPrecondition.
-func (s *Service) grant(ctx context.Context, c *Connector) (Grant, error) {
+func (s *Service) grant(ctx context.Context, c *Connector, how secretRead) (Grant, error) {
 	if c.SecretVersion == "" {
 		return Grant{Connector: c}, nil
 	}
-	sec, err := s.Secrets.Access(ctx, c.ID, c.SecretVersion)
+	sec, err := s.access(ctx, c.ID, c.SecretVersion, how)
 	if err != nil {
 		if KindOf(err) == ErrFailedPrecondition || KindOf(err) == ErrNotFound {
-			return Grant{}, &Error{Kind: ErrFailedPrecondition, Err: err,
+			return Grant{}, &Error{Kind: ErrFailedPrecondition, Err: fmt.Errorf("%w: %w", errSecretUnusable, err),
 				Message: fmt.Sprintf("the credentials of connector %q were disabled or destroyed in the secret store: update the connector with new credentials", c.Name)}
 		}
 		return Grant{}, err
 	}
 	return Grant{Connector: c, Secrets: sec}, nil
+}
+
+// access reads one secret version, from the backend itself when how is readFresh.
+func (s *Service) access(ctx context.Context, id, version string, how secretRead) (Secrets, error) {
+	if fs, ok := s.Secrets.(FreshSecrets); ok && how == readFresh {
+		return fs.AccessFresh(ctx, id, version)
+	}
+	return s.Secrets.Access(ctx, id, version)
 }
 
 // enabled refuses a disabled connector (a refresh saw its pinned secret version disabled,
@@ -152,8 +202,8 @@ func (c *Connector) enabled() error {
 // usableGrant is grant for a connector that is about to be used (verified or minted from):
 // it also refuses a configuration the policy no longer allows (Policy.CheckImplicit), so
 // connectors registered while implicit methods were enabled stop working when they are not.
-func (s *Service) usableGrant(ctx context.Context, c *Connector) (Grant, error) {
-	g, err := s.grant(ctx, c)
+func (s *Service) usableGrant(ctx context.Context, c *Connector, how secretRead) (Grant, error) {
+	g, err := s.grant(ctx, c, how)
 	if err != nil {
 		return Grant{}, err
 	}

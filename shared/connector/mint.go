@@ -78,7 +78,7 @@ func SubjectTokenFrom(ctx context.Context) string {
 // gcp-generic and gcs-bucket when the method allows it (never implicit, impersonation or
 // oauth2-token).
 func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Credential, error) {
-	c, err := s.lookup(ctx, p, r.Ref, ActionUse)
+	c, err := s.lookupCached(ctx, p, r.Ref, ActionUse)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.usableGrant(ctx, c)
+	g, err := s.usableGrant(ctx, c, readCached)
 	if err != nil {
 		return nil, err
 	}

@@ -74,6 +74,15 @@ type SecretStore interface {
 	ListConnectorIDs(ctx context.Context) ([]string, error)
 }
 
+// FreshSecrets is implemented by secret stores that keep values in memory
+// (store.SecretManager): AccessFresh reads the version from the backend itself, so it sees a
+// version disabled or destroyed since it was cached (and drops it from the cache then).
+// Everything that decides a state reads through it: verify, sweep, refresh and update
+// (DESIGN §8); mints use Access.
+type FreshSecrets interface {
+	AccessFresh(ctx context.Context, connectorID, version string) (Secrets, error)
+}
+
 // Grant is what an adapter needs to act as a connector: its metadata and its secret values.
 type Grant struct {
 	Connector *Connector

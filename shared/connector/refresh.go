@@ -158,7 +158,7 @@ func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) 
 		return nil
 	}
 	reason := ""
-	sec, err := s.Secrets.Access(ctx, c.ID, ev.Version)
+	sec, err := s.access(ctx, c.ID, ev.Version, readFresh)
 	switch KindOf(err) {
 	case "":
 		g := Grant{Connector: c, Secrets: sec}

@@ -80,6 +80,7 @@ func (s *Service) Register(ctx context.Context, p Principal, r RegisterRequest) 
 	if err := s.create(ctx, c, sec); err != nil {
 		return nil, nil, err
 	}
+	s.forgetConnector(c.ID, c.Name) // the name may be cached as not found
 	s.log().InfoContext(ctx, "connector registered", "connector_id", c.ID, "connector", c.Name,
 		"auth_method", string(c.AuthMethod), "principal", p.Email)
 	return c, res, nil
@@ -191,7 +192,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	var oldSec Secrets
 	var oldSecErr error
 	if old.SecretVersion != "" {
-		g, err := s.grant(ctx, old)
+		g, err := s.grant(ctx, old, readFresh)
 		if err != nil && KindOf(err) != ErrFailedPrecondition {
 			return nil, err
 		}
@@ -244,7 +245,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		}
 		break
 	}
-	s.Forget(old.ID)
+	s.forgetConnector(old.ID, old.Name, next.Name)
 	if changed && old.SecretVersion != "" && old.SecretVersion != next.SecretVersion {
 		s.dropVersion(ctx, old.ID, old.SecretVersion, "replaced by an update")
 	}
@@ -316,15 +317,17 @@ func (s *Service) Delete(ctx context.Context, p Principal, ref string) error {
 		}
 		return fmt.Errorf("delete connector %q: %w", c.Name, err)
 	}
-	s.Forget(c.ID)
+	s.forgetConnector(c.ID, c.Name)
 	s.dropSecret(ctx, c.ID, "its connector was deleted")
 	s.log().InfoContext(ctx, "connector deleted", "connector_id", c.ID, "connector", c.Name, "principal", p.Email)
 	return nil
 }
 
 // Get returns the connector ref (a name or an id) if p may read it; otherwise ErrNotFound.
+// Like Mint it reads through the connector cache: a change made on another instance shows
+// within the revocation window.
 func (s *Service) Get(ctx context.Context, p Principal, ref string) (*Connector, error) {
-	return s.lookup(ctx, p, ref, ActionRead)
+	return s.lookupCached(ctx, p, ref, ActionRead)
 }
 
 // List returns one page of the connectors that match f and that p may read, ordered by

@@ -20,8 +20,14 @@ type Service struct {
 	NewID func() string
 	// Log receives operational events (never secret values); nil discards them.
 	Log *slog.Logger
+	// RevocationWindow is how long this instance may serve a connector it read from the
+	// store to mints and describes before it reads it again (see conncache.go); zero or
+	// negative reads the store every time. Deployments set DefaultRevocationWindow unless
+	// configured otherwise.
+	RevocationWindow time.Duration
 
 	tokens tokenCache // minted tokens, see tokencache.go; a Service must not be copied
+	conns  connCache  // connectors, see conncache.go
 }
 
 // Policy is the deployment's configuration of the rules.

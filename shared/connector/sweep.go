@@ -36,7 +36,9 @@ type SweepOptions struct {
 type SweepReport struct {
 	Checked int // connectors checked (OK + Failed)
 	OK      int // connectors whose check succeeded
-	Failed  int // connectors whose check failed; their status says why
+	// Failed counts connectors whose check failed; their status says why. A connector whose
+	// pinned secret version turned out disabled or destroyed is disabled, as refresh would.
+	Failed int
 	// Skipped counts connectors not checked or whose result was not stored: disabled ones
 	// (only an update or a refresh re-enables them), ones deleted or re-configured while
 	// they were checked.
@@ -107,7 +109,7 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 					note(func(r *SweepReport) { r.Skipped++ })
 				case outcome == StateOK:
 					note(func(r *SweepReport) { r.Checked++; r.OK++ })
-				case outcome == StateError:
+				case outcome == StateError, outcome == StateDisabled:
 					note(func(r *SweepReport) { r.Checked++; r.Failed++ })
 				default:
 					note(func(r *SweepReport) { r.Skipped++ })
@@ -159,7 +161,9 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 }
 
 // sweepOne checks one connector and stores its status. It returns the state stored, or
-// StateUnknown when nothing was stored (disabled, gone, or changed meanwhile).
+// StateUnknown when nothing was stored (disabled, gone, or changed meanwhile). It reads the
+// connector's secret version from the backend, never from a cache: a version disabled
+// without an event makes it disable the connector (StateDisabled).
 func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Duration) (State, error) {
 	if c.Status.State == StateDisabled {
 		return StateUnknown, nil
@@ -169,6 +173,16 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 	state, reason, err := s.checkPinned(cctx, c)
 	if errors.Is(err, errNeedsCallerToken) {
 		return StateUnknown, nil // only a caller can verify it: skipped, its status kept
+	}
+	if errors.Is(err, errSecretUnusable) {
+		// Disabled or destroyed behind gcpconn's back, without an event (or the event was
+		// lost): stop minting from it, as refresh does on the event.
+		reason := fmt.Sprintf("sweep found the pinned secret version %s of connector %q disabled or destroyed: update the connector with new credentials",
+			c.SecretVersion, c.Name)
+		if err := s.disable(ctx, c, reason); err != nil {
+			return StateUnknown, err
+		}
+		return StateDisabled, nil
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -203,7 +217,7 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 // The error is for what the check could not decide (the secret unreadable, a configuration
 // the policy no longer allows, Google unavailable, ctx done).
 func (s *Service) checkPinned(ctx context.Context, c *Connector) (State, string, error) {
-	g, err := s.usableGrant(ctx, c)
+	g, err := s.usableGrant(ctx, c, readFresh)
 	if err != nil {
 		return StateUnknown, "", err
 	}
@@ -251,6 +265,7 @@ func (s *Service) updateConnector(ctx context.Context, id string, mutate func(c 
 		err = s.Store.Update(ctx, cur)
 		switch {
 		case err == nil:
+			s.conns.forget(id, cur.Name)
 			return true, nil
 		case errors.Is(err, ErrNotFound):
 			return false, nil

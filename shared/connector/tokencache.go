@@ -341,10 +341,11 @@ func (c *tokenCache) len() int {
 	return len(c.entries)
 }
 
-// Forget drops the cached tokens of a connector, so that the next mint goes to Google with
-// the connector's current configuration and secrets. Update, Delete and Refresh call it;
-// other instances notice the change through the secret version and configuration in the
-// cache key.
+// Forget drops what this instance caches of a connector (its tokens and the connector
+// itself), so that the next mint reads the connector from the store and goes to Google with
+// its current configuration and secrets. Update, Delete and Refresh call it; other instances
+// notice a change when their revocation window ends, and a new secret version or
+// configuration through the token cache key.
 func (s *Service) Forget(connectorID string) {
-	s.tokens.forget(connectorID)
+	s.forgetConnector(connectorID)
 }

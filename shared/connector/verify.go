@@ -201,7 +201,7 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 		if err := c.enabled(); err != nil {
 			return nil, err
 		}
-		if g, err = s.usableGrant(ctx, c); err != nil {
+		if g, err = s.usableGrant(ctx, c, readFresh); err != nil {
 			return nil, err
 		}
 	}

@@ -29,6 +29,7 @@ var _ connector.Store = (*Firestore)(nil)
 // the document's revision field and fails with ErrConflict unless it equals the caller's.
 // created_at and updated_at are server timestamps.
 //
+// Get reads the connector document, GetByName queries the name field: one round trip each.
 // List orders by name and pushes the name, auth method and resource type filters into the
 // query; label filters are applied to the query's results. The composite indexes the
 // queries need are declared in infra/firestore.indexes.json (and infra/firestore.tf).
@@ -248,32 +249,23 @@ func decode(snap *firestore.DocumentSnapshot) (*connector.Connector, error) {
 	return fromDoc(snap.Ref.ID, &d), nil
 }
 
-// GetByName returns the connector named name: two point reads (its name document, then the
-// connector), which cost the same however many connectors there are.
+// GetByName returns the connector named name: one query on the name field (one round trip,
+// one billed read, strongly consistent like every Firestore query). The name documents only
+// keep names unique; reading one first would cost a second round trip on every lookup.
 func (f *Firestore) GetByName(ctx context.Context, name string) (*connector.Connector, error) {
 	if name == "" {
 		return nil, notFoundName(name)
 	}
-	snap, err := f.names.Doc(nameKey(name)).Get(ctx)
-	if status.Code(err) == codes.NotFound {
+	it := f.docs.Where("name", "==", name).Limit(1).Documents(ctx)
+	defer it.Stop()
+	snap, err := it.Next()
+	if errors.Is(err, iterator.Done) {
 		return nil, notFoundName(name)
 	}
 	if err != nil {
 		return nil, fsError("get connector by name", err)
 	}
-	var n fsName
-	if err := snap.DataTo(&n); err != nil || !validID(n.ID) {
-		return nil, connector.Errorf(connector.ErrInternal, "store: name document of %q is malformed", name)
-	}
-	c, err := f.Get(ctx, n.ID)
-	if err == nil && c.Name != name {
-		// Renamed between the two reads: the name is free now.
-		return nil, notFoundName(name)
-	}
-	if connector.KindOf(err) == connector.ErrNotFound {
-		return nil, notFoundName(name) // deleted between the two reads
-	}
-	return c, err
+	return decode(snap)
 }
 
 // List returns one page of the connectors matching f, ordered by name.

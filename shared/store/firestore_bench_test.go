@@ -128,7 +128,7 @@ func benchRequest(name string) connector.RegisterRequest {
 }
 
 // populate creates n connectors (8 writers at a time) and returns their ids.
-func populate(b *testing.B, s connector.Store, n int) []string {
+func populate(b testing.TB, s connector.Store, n int) []string {
 	b.Helper()
 	ids := make([]string, n)
 	var wg sync.WaitGroup

@@ -14,6 +14,7 @@ import (
 
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
+	"golang.org/x/sync/singleflight"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
@@ -22,7 +23,10 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
-var _ connector.SecretStore = (*SecretManager)(nil)
+var (
+	_ connector.SecretStore  = (*SecretManager)(nil)
+	_ connector.FreshSecrets = (*SecretManager)(nil)
+)
 
 // Secret naming in Secret Manager.
 const (
@@ -81,8 +85,9 @@ type SecretManager struct {
 	project string
 	opts    SecretManagerOptions
 
-	mu    sync.Mutex
-	cache map[string]cachedSecrets // by connector id + "/" + version
+	mu      sync.Mutex
+	cache   map[string]cachedSecrets // by connector id + "/" + version
+	flights singleflight.Group       // reads of versions not in memory, by the same key
 }
 
 type cachedSecrets struct {
@@ -179,6 +184,8 @@ func (m *SecretManager) createSecret(ctx context.Context, connectorID string) er
 }
 
 // Access returns the values of one version, from memory when it was read recently.
+// Concurrent reads of one version that is not in memory share one Secret Manager call; each
+// caller stops waiting at its own deadline.
 func (m *SecretManager) Access(ctx context.Context, connectorID, version string) (connector.Secrets, error) {
 	if err := checkVersion(connectorID, version); err != nil {
 		return connector.Secrets{}, err
@@ -186,6 +193,45 @@ func (m *SecretManager) Access(ctx context.Context, connectorID, version string)
 	if s, ok := m.cached(connectorID, version); ok {
 		return s, nil
 	}
+	ch := m.flights.DoChan(connectorID+"/"+version, func() (any, error) {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), accessTimeout)
+		defer cancel()
+		if s, ok := m.cached(connectorID, version); ok { // a read that just ended stored it
+			return s, nil
+		}
+		return m.access(actx, connectorID, version)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return connector.Secrets{}, r.Err
+		}
+		return r.Val.(connector.Secrets), nil
+	case <-ctx.Done():
+		return connector.Secrets{}, ctx.Err()
+	}
+}
+
+// AccessFresh reads one version from Secret Manager itself, never from memory, so that what
+// decides a connector's state sees a version disabled or destroyed behind gcpconn's back
+// (connector.FreshSecrets). A version that cannot be read any more is dropped from memory,
+// so mints stop using it too.
+func (m *SecretManager) AccessFresh(ctx context.Context, connectorID, version string) (connector.Secrets, error) {
+	if err := checkVersion(connectorID, version); err != nil {
+		return connector.Secrets{}, err
+	}
+	s, err := m.access(ctx, connectorID, version)
+	if k := connector.KindOf(err); k == connector.ErrFailedPrecondition || k == connector.ErrNotFound {
+		m.forget(connectorID, version)
+	}
+	return s, err
+}
+
+// accessTimeout bounds a version read shared by concurrent callers.
+const accessTimeout = 30 * time.Second
+
+// access reads one version from Secret Manager and remembers its values.
+func (m *SecretManager) access(ctx context.Context, connectorID, version string) (connector.Secrets, error) {
 	resp, err := m.client.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{Name: m.versionName(connectorID, version)})
 	if err != nil {
 		return connector.Secrets{}, smError(fmt.Sprintf("access secret version %s of connector %s", version, connectorID), err)

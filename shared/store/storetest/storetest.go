@@ -279,6 +279,8 @@ func testNotFound(t *testing.T, s connector.Store) {
 	wantKind(t, "GetByName(missing)", err, connector.ErrNotFound)
 	_, err = s.GetByName(ctx(t), "id-1")
 	wantKind(t, "GetByName(id-1) (an id, not a name)", err, connector.ErrNotFound)
+	_, err = s.Get(ctx(t), "alpha")
+	wantKind(t, "Get(alpha) (a name, not an id)", err, connector.ErrNotFound)
 	ghost := Sample("missing", "ghost")
 	ghost.Revision = 1
 	wantKind(t, "Update(missing)", s.Update(ctx(t), ghost), connector.ErrNotFound)

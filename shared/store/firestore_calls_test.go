@@ -1,0 +1,154 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/store/storetest"
+)
+
+// rpcCounter counts the Firestore RPCs a client makes, by method name.
+type rpcCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *rpcCounter) add(method string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[method[strings.LastIndexByte(method, '/')+1:]]++
+}
+
+// take returns the counts since the last take and resets them.
+func (c *rpcCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.n
+	c.n = nil
+	return n
+}
+
+// countedFirestore returns a Firestore store (in a collection of its own) whose client
+// counts its RPCs.
+func countedFirestore(t *testing.T) (*store.Firestore, *rpcCounter) {
+	t.Helper()
+	emulatorClient(t) // skips without an emulator
+	cnt := &rpcCounter{}
+	// The client ignores dial options with FIRESTORE_EMULATOR_HOST set, so dial the emulator
+	// here, as the client would, with counting interceptors.
+	conn, err := grpc.NewClient(os.Getenv("FIRESTORE_EMULATOR_HOST"),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(emulatorOwner{}),
+		grpc.WithChainUnaryInterceptor(
+			func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+				cnt.add(method)
+				return invoker(ctx, method, req, reply, cc, opts...)
+			}),
+		grpc.WithChainStreamInterceptor(
+			func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+				cnt.add(method)
+				return streamer(ctx, desc, cc, method, opts...)
+			}))
+	if err != nil {
+		t.Fatalf("grpc.NewClient = %v", err)
+	}
+	client, err := firestore.NewClient(context.Background(), "demo-gcpconn-"+fsRun, option.WithGRPCConn(conn))
+	if err != nil {
+		t.Fatalf("firestore.NewClient = %v", err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return store.NewFirestore(client, fmt.Sprintf("connectors-%s-%d", fsRun, fsCounter.Add(1))), cnt
+}
+
+// total sums counts.
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// A lookup is one round trip: by id a document read, by name one query (never the name
+// document and then the connector), also when nothing has the name.
+func TestFirestoreLookupsAreOneRoundTrip(t *testing.T) {
+	s, cnt := countedFirestore(t)
+	ctx := context.Background()
+	c := storetest.Sample("id-1", "alpha")
+	if err := s.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		call func() error
+	}{
+		{"Get(id)", func() error { _, err := s.Get(ctx, "id-1"); return err }},
+		{"GetByName(name)", func() error { _, err := s.GetByName(ctx, "alpha"); return err }},
+		{"GetByName(missing)", func() error {
+			if _, err := s.GetByName(ctx, "missing"); connector.KindOf(err) != connector.ErrNotFound {
+				return fmt.Errorf("got %v; want ErrNotFound", err)
+			}
+			return nil
+		}},
+	} {
+		cnt.take()
+		if err := tt.call(); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+		if got := cnt.take(); total(got) != 1 {
+			t.Errorf("%s made %v RPCs; want exactly one", tt.name, got)
+		}
+	}
+}
+
+// List stays a query: 1,000 connectors in pages of 100 are ten round trips, one per page.
+func TestFirestoreListOneRoundTripPerPage(t *testing.T) {
+	s, cnt := countedFirestore(t)
+	populate(t, s, 1000)
+	ctx := context.Background()
+	for _, f := range []connector.Filter{{}, {ResourceType: connector.DockerRegistry}} {
+		cnt.take()
+		pages, n, tok := 0, 0, ""
+		for {
+			cs, next, err := s.List(ctx, f, connector.Page{Size: 100, Token: tok})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			n += len(cs)
+			if next == "" {
+				break
+			}
+			tok = next
+		}
+		if f.ResourceType == "" && n != 1000 {
+			t.Errorf("List() returned %d connectors; want 1000", n)
+		}
+		if got := cnt.take(); total(got) != pages {
+			t.Errorf("List(%+v): %d pages took %v RPCs; want one per page", f, pages, got)
+		}
+	}
+}
+
+// emulatorOwner authenticates to the emulator as the Firestore client does (rules bypassed).
+type emulatorOwner struct{}
+
+func (emulatorOwner) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer owner"}, nil
+}
+
+func (emulatorOwner) RequireTransportSecurity() bool { return false }
