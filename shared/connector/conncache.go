@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -101,6 +102,9 @@ func (cc *connCache) get(ctx context.Context, now func() time.Time, ttl time.Dur
 		}
 		return cloneConnector(r.Val.(*Connector)), nil
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, &Error{Kind: ErrUpstreamUnavailable, Message: "the connector store did not answer in time", Err: ctx.Err()}
+		}
 		return nil, ctx.Err()
 	}
 }

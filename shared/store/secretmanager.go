@@ -208,7 +208,7 @@ func (m *SecretManager) Access(ctx context.Context, connectorID, version string)
 		}
 		return r.Val.(connector.Secrets), nil
 	case <-ctx.Done():
-		return connector.Secrets{}, ctx.Err()
+		return connector.Secrets{}, smError(fmt.Sprintf("access secret version %s of connector %s", version, connectorID), ctx.Err())
 	}
 }
 
