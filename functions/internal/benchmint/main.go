@@ -2,14 +2,18 @@
 // returns the same bytes, in the same run (DESIGN §7: at least half the bare throughput, p99
 // under 2 ms). scripts/bench-mint.sh runs it.
 //
-//	benchmint [-c 16] [-d 5s] [-warmup 1s]
+//	benchmint [-store memory|google] [-c 16] [-d 5s] [-warmup 1s]
 //
 // It starts the fake Google (demo world) in-process, assembles the real functions
-// (functions/app, memory store, caller authentication against the fake's issuer, audit logs
-// formatted and discarded), registers a service-account connector, mints once to warm the
-// token cache, and then drives two loopback HTTP servers with the same closed-loop load: the
-// real POST /mint-token, and a bare handler answering the bytes of a real answer. It prints
-// requests per second, p50, p99 and max latency of each, and the throughput ratio.
+// (functions/app, caller authentication against the fake's issuer, audit logs formatted and
+// discarded) over the memory store or, with -store google, over the Firestore emulator at
+// FIRESTORE_EMULATOR_HOST and the fake's Secret Manager (the production store), registers a
+// service-account connector, mints once to warm the token cache, and then drives two
+// loopback HTTP servers with the same closed-loop load: the real POST /mint-token, and a
+// bare handler answering the bytes of a real answer. It prints requests per second, p50, p99
+// and max latency of each, the throughput ratio, and per 1,000 measured mints: Firestore
+// read calls (counted on the client's connection), Secret Manager reads and upstream token
+// calls (counted by the fake).
 package main
 
 import (
@@ -30,6 +34,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/api/option"
+
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/functions/app"
@@ -48,7 +54,14 @@ func run() error {
 	dur := flag.Duration("d", 5*time.Second, "measured duration per server")
 	warm := flag.Duration("warmup", time.Second, "unmeasured load before each measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the mint-token measurement to this file")
+	storeKind := flag.String("store", app.StoreMemory, "memory, or google (Firestore emulator at FIRESTORE_EMULATOR_HOST + the fake's Secret Manager)")
 	flag.Parse()
+	if *storeKind != app.StoreMemory && *storeKind != app.StoreGoogle {
+		return fmt.Errorf("-store %q: want memory or google", *storeKind)
+	}
+	if *storeKind == app.StoreGoogle && os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
+		return fmt.Errorf("-store google needs the Firestore emulator at FIRESTORE_EMULATOR_HOST (scripts/bench-mint.sh --store google starts one)")
+	}
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: quiet})
@@ -62,10 +75,20 @@ func run() error {
 	}
 	const audience = "http://gcpconn.bench"
 	os.Setenv("GCPCONN_AUDIENCE", audience)
-	os.Setenv("GCPCONN_STORE", "memory")
+	os.Setenv("GCPCONN_STORE", *storeKind)
 	cfg, err := app.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return err
+	}
+	var reads *rpcCounter
+	if *storeKind == app.StoreGoogle {
+		reads = &rpcCounter{}
+		conn, err := reads.dialEmulator(os.Getenv("FIRESTORE_EMULATOR_HOST"))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		cfg.FirestoreOptions = []option.ClientOption{option.WithGRPCConn(conn)}
 	}
 	a := app.New(cfg, nil, cloudlog.New(io.Discard, nil))
 
@@ -83,11 +106,12 @@ func run() error {
 		return err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2}}
-	reg := fmt.Sprintf(`{"name":"bench","auth_method":"service-account","resource_type":"gcs-bucket","configuration":{"project_id":"zenml-core","service_account_json":%s}}`, key)
+	name := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	reg := fmt.Sprintf(`{"name":%q,"auth_method":"service-account","resource_type":"gcs-bucket","configuration":{"project_id":"zenml-core","service_account_json":%s}}`, name, key)
 	if status, body, err := post(client, realURL+"/register", token, []byte(reg)); err != nil || status != http.StatusCreated {
 		return fmt.Errorf("register: %d %s %v", status, body, err)
 	}
-	mint := []byte(`{"connector":"bench","resource_id":"gs://zenml-bucket-sl"}`)
+	mint := []byte(fmt.Sprintf(`{"connector":%q,"resource_id":"gs://zenml-bucket-sl"}`, name))
 	status, answer, err := post(client, realURL+"/mint-token", token, mint)
 	if err != nil || status != http.StatusOK {
 		return fmt.Errorf("first mint: %d %s %v", status, answer, err)
@@ -113,8 +137,8 @@ func run() error {
 	}
 	defer stopBare()
 
-	fmt.Printf("warm mint-token over loopback: %d clients, %s per server, GOMAXPROCS %d, answer %d bytes\n",
-		*conc, *dur, runtime.GOMAXPROCS(0), len(answer))
+	fmt.Printf("warm mint-token over loopback: %s store, revocation window %s, %d clients, %s per server, GOMAXPROCS %d, answer %d bytes\n",
+		*storeKind, cfg.RevocationWindow, *conc, *dur, runtime.GOMAXPROCS(0), len(answer))
 	var results []result
 	for _, target := range []struct{ name, url string }{{"bare handler", bareURL + "/mint-token"}, {"mint-token", realURL + "/mint-token"}} {
 		load(client, target.url, token, mint, *conc, *warm, nil)
@@ -128,13 +152,18 @@ func run() error {
 			}
 			defer f.Close()
 		}
+		before := snapshot(fake, reads)
 		r := load(client, target.url, token, mint, *conc, *dur, []byte(cred.AccessToken))
 		r.name = target.name
+		used := snapshot(fake, reads).minus(before)
 		if *cpuprofile != "" && target.name == "mint-token" {
 			pprof.StopCPUProfile()
 		}
 		results = append(results, r)
 		fmt.Println(r)
+		if target.name == "mint-token" {
+			fmt.Println(used.per1000(r.n, reads != nil))
+		}
 		if r.errors > 0 {
 			return fmt.Errorf("%s: %d failed requests (first: %s)", r.name, r.errors, r.firstErr)
 		}
