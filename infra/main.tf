@@ -73,6 +73,7 @@ locals {
     GCPCONN_ADMINS                       = join(",", concat(var.admins, [google_service_account.scheduler.email]))
     GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS = var.enable_implicit_auth_methods ? "true" : "false"
     GCPCONN_SECRET_TOPIC                 = google_pubsub_topic.secret_events.id
+    GCPCONN_REVOCATION_WINDOW            = var.revocation_window
   }
 
   # Mirrors .gcloudignore (infra/infratest checks that both upload the same Go packages).

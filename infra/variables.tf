@@ -68,6 +68,16 @@ variable "enable_implicit_auth_methods" {
   default     = false
 }
 
+variable "revocation_window" {
+  description = "The revocation window (GCPCONN_REVOCATION_WINDOW): how long an instance serves a connector it read before reading Firestore again. Removing a user, deleting or disabling a connector takes effect everywhere within it. A Go duration from 0s to 5m; 0s reads Firestore on every request."
+  type        = string
+  default     = "30s"
+  validation {
+    condition     = can(regex("^([0-9]+(ms|s|m))+$|^0$", var.revocation_window))
+    error_message = "revocation_window is a duration such as 30s or 1m (at most 5m)."
+  }
+}
+
 variable "impersonation_targets" {
   description = "Emails of service accounts that keyless impersonation connectors may impersonate. The runtime service account gets roles/iam.serviceAccountTokenCreator on each of them and on nothing else."
   type        = list(string)

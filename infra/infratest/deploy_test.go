@@ -68,6 +68,7 @@ func wantEnv(admins, topic string) map[string]string {
 		"GCPCONN_ADMINS":                       admins,
 		"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "false",
 		"GCPCONN_SECRET_TOPIC":                 topic,
+		"GCPCONN_REVOCATION_WINDOW":            "30s",
 	}
 }
 
