@@ -92,14 +92,14 @@ func authenticated(p Principal) error {
 
 // lookup finds the connector ref (an id or a name) in the store and checks that p may do
 // need with it. A connector p may not see is reported exactly like a missing one
-// (ErrNotFound), so callers cannot probe for names. Update, delete and verify use it: what
-// they decide on is read from the store itself.
+// (ErrNotFound), so callers cannot probe for names. Describe, update, delete and verify use
+// it: what they decide on is read from the store itself.
 func (s *Service) lookup(ctx context.Context, p Principal, ref string, need Action) (*Connector, error) {
 	return s.lookupIn(ctx, s.Store, p, ref, need)
 }
 
-// lookupCached is lookup for the paths that may serve a connector up to one revocation
-// window old (mint, describe): through the connector cache.
+// lookupCached is lookup for the path that may serve a connector up to one revocation
+// window old (mint): through the connector cache.
 func (s *Service) lookupCached(ctx context.Context, p Principal, ref string, need Action) (*Connector, error) {
 	return s.lookupIn(ctx, s.cached(), p, ref, need)
 }

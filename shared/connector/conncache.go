@@ -20,8 +20,7 @@ import (
 // by name; a name that names nothing is remembered too, for at most negativeTTL) and reads
 // the store again after that. Concurrent misses for one connector share a single store read.
 //
-// Only the paths that serve a connector as it is use the cache: minting and describing. A
-// write on this instance (update, delete, register, a status write of sweep or refresh)
+// Only minting uses the cache. A write on this instance (update, delete, register, a status write of sweep or refresh)
 // drops the connector from this instance's cache at once; other instances see it when their
 // window ends. That window is the revocation window: removing a user, deleting a connector
 // or disabling it takes effect everywhere within it. Everything that decides a state reads

@@ -324,10 +324,10 @@ func (s *Service) Delete(ctx context.Context, p Principal, ref string) error {
 }
 
 // Get returns the connector ref (a name or an id) if p may read it; otherwise ErrNotFound.
-// Like Mint it reads through the connector cache: a change made on another instance shows
-// within the revocation window.
+// It reads the store, not the connector cache: describe is not the hot path, and in a
+// deployment the function that changed a connector is rarely the one that describes it.
 func (s *Service) Get(ctx context.Context, p Principal, ref string) (*Connector, error) {
-	return s.lookupCached(ctx, p, ref, ActionRead)
+	return s.lookup(ctx, p, ref, ActionRead)
 }
 
 // List returns one page of the connectors that match f and that p may read, ordered by

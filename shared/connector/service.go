@@ -21,7 +21,7 @@ type Service struct {
 	// Log receives operational events (never secret values); nil discards them.
 	Log *slog.Logger
 	// RevocationWindow is how long this instance may serve a connector it read from the
-	// store to mints and describes before it reads it again (see conncache.go); zero or
+	// store to mints before it reads it again (see conncache.go); zero or
 	// negative reads the store every time. Deployments set DefaultRevocationWindow unless
 	// configured otherwise.
 	RevocationWindow time.Duration
