@@ -91,7 +91,8 @@ func (cc *connCache) get(ctx context.Context, now func() time.Time, ttl time.Dur
 		if c == nil {
 			exp = min(ttl, negativeTTL)
 		}
-		cc.put(gen, key, c, now().Add(exp))
+		t := now()
+		cc.put(gen, key, c, t, t.Add(exp))
 		return c, err
 	})
 	select {
@@ -114,7 +115,7 @@ var errCachedNotFound = Errorf(ErrNotFound, "connector not found")
 
 // put stores an entry unless an invalidation happened since gen, and also under the other
 // key of a found connector (a read by name serves reads by id and the other way round).
-func (cc *connCache) put(gen uint64, key string, c *Connector, expires time.Time) {
+func (cc *connCache) put(gen uint64, key string, c *Connector, now, expires time.Time) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.gen != gen {
@@ -124,7 +125,7 @@ func (cc *connCache) put(gen uint64, key string, c *Connector, expires time.Time
 		cc.entries = map[string]connEntry{}
 	}
 	if len(cc.entries) >= maxCachedConnectors {
-		cc.evict(expires)
+		cc.evict(now)
 	}
 	e := connEntry{c: c, expires: expires}
 	cc.entries[key] = e
@@ -134,13 +135,11 @@ func (cc *connCache) put(gen uint64, key string, c *Connector, expires time.Time
 	}
 }
 
-// evict makes room: it drops what has expired by t (entries live at most one window, so t
-// is later than any expiry older than a window), and if that is not enough, half of the
-// rest. Callers hold mu.
-func (cc *connCache) evict(t time.Time) {
-	cutoff := t.Add(-MaxRevocationWindow)
+// evict makes room: it drops what has expired by now, and if that is not enough, entries
+// until half the limit is left. Callers hold mu.
+func (cc *connCache) evict(now time.Time) {
 	for k, e := range cc.entries {
-		if e.expires.Before(cutoff) {
+		if !now.Before(e.expires) {
 			delete(cc.entries, k)
 		}
 	}
