@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/firestore"
 	"google.golang.org/api/option"
@@ -152,3 +153,38 @@ func (emulatorOwner) GetRequestMetadata(context.Context, ...string) (map[string]
 }
 
 func (emulatorOwner) RequireTransportSecurity() bool { return false }
+
+// On Firestore, warm mints of one connector read it once per revocation window per instance:
+// one query by name, nothing more until the window ends.
+func TestFirestoreMintReadsOncePerWindow(t *testing.T) {
+	s, cnt := countedFirestore(t)
+	ctx := context.Background()
+	now := time.Now()
+	svc := &connector.Service{Store: s, Secrets: store.NewMemorySecrets(), Google: smOKGoogle{}, Now: func() time.Time { return now },
+		RevocationWindow: 30 * time.Second}
+	alice := connector.Principal{Email: "alice@example.com"}
+	if _, _, err := svc.Register(ctx, alice, rgLikeRequest("orders", "ya29.stored")); err != nil {
+		t.Fatalf("Register = %v", err)
+	}
+	mint := func() {
+		t.Helper()
+		_, err := svc.Mint(ctx, alice, connector.MintRequest{Ref: "orders", ResourceType: connector.GCSBucket, ResourceID: "gs://bucket-1"})
+		if err != nil {
+			t.Fatalf("Mint = %v", err)
+		}
+	}
+	cnt.take()
+	for range 100 {
+		mint()
+	}
+	if got := cnt.take(); total(got) != 1 || got["RunQuery"] != 1 {
+		t.Errorf("100 mints by name within one window made %v RPCs; want one RunQuery", got)
+	}
+	now = now.Add(30 * time.Second)
+	for range 100 {
+		mint()
+	}
+	if got := cnt.take(); total(got) != 1 {
+		t.Errorf("100 mints in the next window made %v RPCs; want one", got)
+	}
+}
