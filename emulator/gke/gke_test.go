@@ -262,6 +262,11 @@ func TestKubectl(t *testing.T) {
 		{name: "wrong token", user: "    token: ya29.wrong", args: []string{"get", "--raw", "/version"}, wantErr: "Unauthorized"},
 		{name: "no IAM access", user: "    token: " + f.token(empty), args: []string{"get", "--raw", "/version"}, wantErr: "container.clusters.get"},
 		{name: "get without namespaces.list", user: "    token: " + f.token(one), args: []string{"get", "namespaces", "-o", "name"}, wantErr: "container.namespaces.list"},
+		// The product page's check after login: the control plane and kube-system's cluster services.
+		{name: "cluster-info", user: execUser, args: []string{"cluster-info"}, want: "KubeDNS is running at https://"},
+		{name: "cluster-info names every cluster service", user: execUser, args: []string{"cluster-info"}, want: "/api/v1/namespaces/kube-system/services/https:metrics-server:/proxy"},
+		{name: "services in one namespace", user: execUser, args: []string{"get", "services", "-n", "kube-system", "-o", "name"}, want: "service/default-http-backend"},
+		{name: "cluster-info without services.list", user: "    token: " + f.token(one), args: []string{"cluster-info"}, wantErr: "container.services.list"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,8 @@ import (
 )
 
 // apiServer is one cluster's Kubernetes API server: just enough of it for
-// kubectl to authenticate, discover and list namespaces.
+// kubectl to authenticate, discover, list namespaces and run cluster-info (which
+// lists the services of kube-system labelled kubernetes.io/cluster-service=true).
 type apiServer struct {
 	gke      *Server
 	resource string // projects/P/locations/L/clusters/C
@@ -115,8 +116,15 @@ func (a *apiServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			"resources": []map[string]any{{
 				"name": "namespaces", "singularName": "namespace", "namespaced": false, "kind": "Namespace",
 				"verbs": []string{"get", "list"}, "shortNames": []string{"ns"},
+			}, {
+				"name": "services", "singularName": "service", "namespaced": true, "kind": "Service",
+				"verbs": []string{"get", "list"}, "shortNames": []string{"svc"}, "categories": []string{"all"},
 			}},
 		})
+	case path == "/api/v1/services":
+		a.listServices(w, r, "")
+	case strings.HasPrefix(path, "/api/v1/namespaces/") && strings.HasSuffix(path, "/services") && strings.Count(path, "/") == 5:
+		a.listServices(w, r, strings.TrimSuffix(strings.TrimPrefix(path, "/api/v1/namespaces/"), "/services"))
 	case path == "/api/v1/namespaces":
 		if !a.allowed(w, r, "list", "namespaces", "container.namespaces.list") {
 			return
@@ -145,6 +153,81 @@ func (a *apiServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 var namespaces = []string{"default", "kube-node-lease", "kube-public", "kube-system"}
+
+// service is one Service object of every fake cluster: those a GKE cluster runs in
+// kube-system and that kubectl cluster-info shows.
+type service struct {
+	namespace, name, displayName, clusterIP string
+	portName                                 string
+	port                                     int
+	clusterService                           bool // labelled kubernetes.io/cluster-service=true
+}
+
+var services = []service{
+	{"default", "kubernetes", "", "10.0.0.1", "https", 443, false},
+	{"kube-system", "default-http-backend", "GLBCDefaultBackend", "10.0.2.10", "http", 80, true},
+	{"kube-system", "kube-dns", "KubeDNS", "10.0.0.10", "dns", 53, true},
+	{"kube-system", "metrics-server", "Metrics-server", "10.0.11.48", "", 443, true},
+}
+
+// listServices answers a ServiceList of namespace ("" = every namespace), filtered by the
+// equality-based labelSelector (k=v or k==v, comma-separated) that kubectl sends.
+func (a *apiServer) listServices(w http.ResponseWriter, r *http.Request, namespace string) {
+	if !a.allowed(w, r, "list", "services", "container.services.list") {
+		return
+	}
+	want := map[string]string{}
+	if sel := r.URL.Query().Get("labelSelector"); sel != "" {
+		for term := range strings.SplitSeq(sel, ",") {
+			k, v, ok := strings.Cut(strings.Replace(term, "==", "=", 1), "=")
+			if !ok {
+				writeStatus(w, http.StatusBadRequest, "BadRequest",
+					fmt.Sprintf("unable to parse requirement: %q: this fake supports only key=value selectors", term), nil)
+				return
+			}
+			want[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	items := []map[string]any{}
+	for _, s := range services {
+		if namespace != "" && s.namespace != namespace {
+			continue
+		}
+		obj := a.service(s)
+		labels := obj["metadata"].(map[string]any)["labels"].(map[string]string)
+		match := true
+		for k, v := range want {
+			if labels[k] != v {
+				match = false
+			}
+		}
+		if match {
+			items = append(items, obj)
+		}
+	}
+	writeK8s(w, http.StatusOK, map[string]any{"kind": "ServiceList", "apiVersion": "v1", "metadata": map[string]string{"resourceVersion": "1"}, "items": items})
+}
+
+func (a *apiServer) service(s service) map[string]any {
+	labels := map[string]string{}
+	if s.clusterService {
+		labels["kubernetes.io/cluster-service"] = "true"
+		labels["kubernetes.io/name"] = s.displayName
+	}
+	port := map[string]any{"port": s.port, "protocol": "TCP", "targetPort": s.port}
+	if s.portName != "" {
+		port["name"] = s.portName
+	}
+	return map[string]any{
+		"kind": "Service", "apiVersion": "v1",
+		"metadata": map[string]any{
+			"name": s.name, "namespace": s.namespace, "uid": uid(a.resource + "/" + s.namespace + "/" + s.name),
+			"resourceVersion": "1", "creationTimestamp": a.created.UTC().Format(time.RFC3339), "labels": labels,
+		},
+		"spec":   map[string]any{"type": "ClusterIP", "clusterIP": s.clusterIP, "ports": []any{port}},
+		"status": map[string]any{"loadBalancer": map[string]any{}},
+	}
+}
 
 const kubeVersion = "v1.33.5-gke.1308000"
 
