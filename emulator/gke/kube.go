@@ -158,9 +158,9 @@ var namespaces = []string{"default", "kube-node-lease", "kube-public", "kube-sys
 // kube-system and that kubectl cluster-info shows.
 type service struct {
 	namespace, name, displayName, clusterIP string
-	portName                                 string
-	port                                     int
-	clusterService                           bool // labelled kubernetes.io/cluster-service=true
+	portName                                string
+	port                                    int
+	clusterService                          bool // labelled kubernetes.io/cluster-service=true
 }
 
 var services = []service{
