@@ -152,7 +152,7 @@ func TestLoginDocker(t *testing.T) {
 	registerAdmin(t, w, "gcp-docker", "--resource-type", "docker-registry")
 	w.writeFile(".docker/config.json", []byte(`{"auths":{"example.com":{"auth":"dXNlcjpwdw=="}},"credHelpers":{"gcr.io":"gcloud"},"psFormat":"table"}`))
 
-	out := w.ok("login", "gcp-docker", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/zenml-core")
+	out := w.ok("login", "gcp-docker", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/test")
 	if !strings.Contains(out, "docker-credential-gcpconn") {
 		t.Errorf("login output: %s", out)
 	}
@@ -217,7 +217,7 @@ func TestLoginDocker(t *testing.T) {
 	}
 
 	// --static stores the token like docker login does.
-	w.ok("login", "gcp-docker-renamed", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/zenml-core", "--static")
+	w.ok("login", "gcp-docker-renamed", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/test", "--static")
 	b, _ = os.ReadFile(filepath.Join(w.home, ".docker", "config.json"))
 	_ = json.Unmarshal(b, &cfg)
 	auths, _ := cfg["auths"].(map[string]any)
@@ -227,7 +227,7 @@ func TestLoginDocker(t *testing.T) {
 
 	// A docker config that is not JSON is left alone and reported.
 	bad := w.writeFile(".docker/config.json", []byte("{not json"))
-	if _, errOut, code := w.gcpconn("login", "gcp-docker-renamed", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/zenml-core"); code != exitFailure || !strings.Contains(errOut, "is not a JSON object") {
+	if _, errOut, code := w.gcpconn("login", "gcp-docker-renamed", "--resource-type", "docker-registry", "--resource-id", "europe-west1-docker.pkg.dev/zenml-core/test"); code != exitFailure || !strings.Contains(errOut, "is not a JSON object") {
 		t.Errorf("login with a broken docker config = exit %d %q; want %d", code, errOut, exitFailure)
 	}
 	if b, _ := os.ReadFile(bad); string(b) != "{not json" {

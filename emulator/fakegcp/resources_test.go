@@ -265,7 +265,7 @@ func TestResourceClientsThroughStart(t *testing.T) {
 		}
 		repos = append(repos, r.GetRegistryUri())
 	}
-	if strings.Join(repos, ",") != "europe-west1-docker.pkg.dev/zenml-core/test,europe-west1-docker.pkg.dev/zenml-core/zenml-core" {
+	if strings.Join(repos, ",") != "europe-west1-docker.pkg.dev/zenml-core/test" {
 		t.Errorf("ListRepositories(europe-west1) = %v", repos)
 	}
 

@@ -324,7 +324,7 @@ func TestSeedStory(t *testing.T) {
 	}
 
 	// 5c. docker-registry: the registry API accepts the docker credentials.
-	m = mint("docker-registry", "europe-west1-docker.pkg.dev/zenml-core/zenml-core")
+	m = mint("docker-registry", "europe-west1-docker.pkg.dev/zenml-core/test")
 	d := m["docker"].(map[string]any)
 	if d["username"] != "oauth2accesstoken" {
 		t.Errorf("docker username = %v", d["username"])

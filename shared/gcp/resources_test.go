@@ -15,12 +15,10 @@ import (
 var (
 	demoBuckets = []string{
 		"gs://zenml-bucket-sl", "gs://zenml-core.appspot.com", "gs://zenml-core_cloudbuild",
-		"gs://zenml-internal-artifact-store", "gs://zenml-kubeflow-artifact-store", "gs://zenml-project-time-series-bucket",
+		"gs://zenml-datasets", "gs://zenml-internal-artifact-store", "gs://zenml-kubeflow-artifact-store", "gs://zenml-project-time-series-bucket",
 	}
 	demoRegistries = []string{
 		"europe-west1-docker.pkg.dev/zenml-core/test",
-		"europe-west1-docker.pkg.dev/zenml-core/zenml-core",
-		"us-central1-docker.pkg.dev/zenml-core/zenml-core",
 	}
 )
 

@@ -211,7 +211,7 @@ func TestMintPerMethodAndType(t *testing.T) {
 		{connector.GCPGeneric, ""},
 		{connector.GCSBucket, "gs://zenml-bucket-sl"},
 		{connector.KubernetesCluster, "zenml-test-cluster"},
-		{connector.DockerRegistry, "europe-west1-docker.pkg.dev/zenml-core/zenml-core"},
+		{connector.DockerRegistry, "europe-west1-docker.pkg.dev/zenml-core/test"},
 	}
 	s := newService()
 	for _, m := range methods {
@@ -340,7 +340,7 @@ func TestDockerCredentialsWorkWithDockerLogin(t *testing.T) {
 	}
 	s := newService()
 	c, _ := register(t, s, connector.RegisterRequest{Name: "registry", AuthMethod: connector.ServiceAccount,
-		ResourceType: connector.DockerRegistry, ResourceID: "europe-west1-docker.pkg.dev/zenml-core/zenml-core",
+		ResourceType: connector.DockerRegistry, ResourceID: "europe-west1-docker.pkg.dev/zenml-core/test",
 		Configuration: map[string]any{"service_account_json": keyJSON(t, registrySA)}})
 	cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name})
 	if err != nil {
