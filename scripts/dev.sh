@@ -122,6 +122,19 @@ gcpconn is running at $base   (store: $store; fake Google admin: $FAKEGCP_ADMIN_
       --service_account_json=@$WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json
     ./gcpconn list-resources
 
+  try a minted token on the fake Google itself (mint-token's access_token as \$ACCESS):
+    storage:   $GCPCONN_ENDPOINT_STORAGE    e.g.
+      curl -s -H "Authorization: Bearer \$ACCESS" $GCPCONN_ENDPOINT_STORAGE/storage/v1/b/zenml-bucket-sl/o
+    registry:  $GCPCONN_DOCKER_REGISTRY_HOST   (TLS; CA: $FAKEGCP_CA_CERT), stands in for every
+               LOC-docker.pkg.dev and gcr.io host, e.g.
+      curl -s --cacert $FAKEGCP_CA_CERT -u oauth2accesstoken:\$ACCESS https://$GCPCONN_DOCKER_REGISTRY_HOST/v2/
+      echo "\$ACCESS" | docker login $GCPCONN_DOCKER_REGISTRY_HOST -u oauth2accesstoken --password-stdin
+      (docker trusts 127.0.0.1 registries without the CA; or ./gcpconn login ... --resource-type docker-registry)
+    GKE:       $GCPCONN_ENDPOINT_CONTAINER (container API); ./gcpconn login ... --resource-type
+               kubernetes-cluster --resource-id zenml-test-cluster, then kubectl cluster-info
+    Artifact Registry API: $GCPCONN_ENDPOINT_ARTIFACTREGISTRY   Resource Manager: $GCPCONN_ENDPOINT_RESOURCEMANAGER
+    all of the fake's endpoints: $WORK/fakegcp.out
+
   service account keys of the demo world: $WORK/keys/
   logs: $WORK/{fakegcp,serve${FIRESTORE_EMULATOR_HOST:+,firestore}}.log
 Ctrl-C stops everything.
