@@ -212,6 +212,7 @@ type resourceResultJSON struct {
 	ResourceType string   `json:"resource_type"`
 	ResourceIDs  []string `json:"resource_ids"`
 	Error        string   `json:"error,omitempty"`
+	Warning      string   `json:"warning,omitempty"`
 }
 
 func toResourcesJSON(r *connector.Resources) *resourcesJSON {
@@ -220,7 +221,7 @@ func toResourcesJSON(r *connector.Resources) *resourcesJSON {
 	}
 	out := &resourcesJSON{Resources: make([]resourceResultJSON, len(r.Results)), Error: r.Error}
 	for i, res := range r.Results {
-		out.Resources[i] = resourceResultJSON{ResourceType: string(res.ResourceType), ResourceIDs: res.ResourceIDs, Error: res.Error}
+		out.Resources[i] = resourceResultJSON{ResourceType: string(res.ResourceType), ResourceIDs: res.ResourceIDs, Error: res.Error, Warning: res.Warning}
 		if out.Resources[i].ResourceIDs == nil {
 			out.Resources[i].ResourceIDs = []string{}
 		}
@@ -292,6 +293,7 @@ type credentialJSON struct {
 	Docker          *dockerJSON     `json:"docker,omitempty"`
 	Kubernetes      *kubernetesJSON `json:"kubernetes,omitempty"`
 	CredentialsJSON string          `json:"credentials_json,omitempty"`
+	Warning         string          `json:"warning,omitempty"`
 }
 
 // lifetimeJSON is in seconds.
@@ -326,6 +328,7 @@ func toCredentialJSON(c *connector.Credential, now time.Time) credentialJSON {
 		Lifetime:        lifetimeJSON{Requested: int64(c.Lifetime.Requested.Seconds()), Applied: int64(c.Lifetime.Applied.Seconds()), Reason: c.Lifetime.Reason},
 		Downscoped:      c.Downscoped,
 		CredentialsJSON: c.CredentialsJSON,
+		Warning:         c.Warning,
 	}
 	if out.TokenType == "" {
 		out.TokenType = "Bearer"

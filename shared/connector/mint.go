@@ -143,7 +143,16 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	}
 	req := TokenRequest{Scopes: scopes, Lifetime: lt.Applied, Boundary: boundary, SubjectToken: r.SubjectToken}
 	tok, hit, err := s.tokens.get(ctx, s.now, key, func(ctx context.Context) (Token, error) {
-		return s.Google.Token(ctx, g, req)
+		warning := ""
+		if rt == GCSBucket {
+			var err error
+			if warning, err = s.bucketProject(ctx, g, id); err != nil {
+				return Token{}, err
+			}
+		}
+		tok, err := s.Google.Token(ctx, g, req)
+		tok.Warning = warning
+		return tok, err
 	})
 	if err != nil {
 		return nil, upstreamContext(c, "mint a token", err)
@@ -162,6 +171,7 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	cred.ExpiresAt = tok.Expiry
 	cred.CacheHit = hit
 	cred.Downscoped = boundary != nil
+	cred.Warning = tok.Warning
 
 	switch rt {
 	case DockerRegistry:

@@ -110,6 +110,9 @@ type Boundary struct {
 type Token struct {
 	Value  string
 	Expiry time.Time // zero means unknown (treated as already near expiry)
+	// Warning is what the core could not check when it minted the token (see
+	// Credential.Warning); kept with the token in the cache. Adapters leave it empty.
+	Warning string
 }
 
 func (t Token) String() string       { return "[HIDDEN]" }

@@ -1,6 +1,9 @@
 package connector
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Principal is an authenticated caller: the email of a verified ID token. The core decides
 // what a principal may do with a connector (see Service).
@@ -53,6 +56,17 @@ type UpdateRequest struct {
 	SubjectToken string
 }
 
+// BucketProjects is an optional capability of a Google port (shared/gcp has it): which
+// project a bucket belongs to. A connector reaches the resources of its own project only, so
+// Verify and Mint ask it for every gcs-bucket id (see project.go).
+type BucketProjects interface {
+	// BucketProject returns true when the bucket is known to belong to the connector's
+	// project, false (and no error) when that could not be read (the credentials lack
+	// storage.buckets.get on the bucket or resourcemanager.projects.get on the project), and
+	// ErrInvalid naming both projects when it belongs to another.
+	BucketProject(ctx context.Context, g Grant, bucket string) (bool, error)
+}
+
 // VerifyRequest asks what a stored connector (Ref: name or id) or a not yet stored one
 // (Spec) can reach.
 type VerifyRequest struct {
@@ -77,6 +91,9 @@ type ResourceResult struct {
 	ResourceType ResourceType
 	ResourceIDs  []string // canonical ids; nil when not listed or on error
 	Error        string   // "" on success; Google's denial text is passed through
+	// Warning says what could not be checked although the resource was reached (a bucket
+	// whose project could not be read); "" when everything was checked.
+	Warning string
 }
 
 // MintRequest asks for a short-lived credential for one resource.
@@ -115,7 +132,9 @@ type Credential struct {
 	// generate_temporary_tokens=false whose method allows it.
 	CredentialsJSON string
 	Downscoped      bool // a Credential Access Boundary limits the token
-	CacheHit        bool // served from the token cache (for audit logs)
+	// Warning says what could not be checked (a bucket whose project could not be read).
+	Warning  string
+	CacheHit bool // served from the token cache (for audit logs)
 }
 
 // Lifetime reports the lifetime a caller asked for, the one applied, and why they differ.

@@ -149,6 +149,14 @@ func (s *Service) checkType(ctx context.Context, g Grant, rt ResourceType, id st
 	default:
 		r.ResourceIDs = ids
 	}
+	if rt == GCSBucket && id != "" && r.Error == "" {
+		warning, err := s.bucketProject(ctx, g, id)
+		if err != nil {
+			r.ResourceIDs = nil
+			r.Error = fmt.Sprintf("connector %q cannot access %s resource %q: %s", name, rt, id, upstreamMessage(err))
+		}
+		r.Warning = warning
+	}
 	return r
 }
 

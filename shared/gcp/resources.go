@@ -69,7 +69,7 @@ func (g *Google) ListResources(ctx context.Context, gr connector.Grant, rt conne
 		return g.checkProject(ctx, hc, project)
 	case connector.GCSBucket:
 		if id != "" {
-			return g.checkBucket(ctx, hc, id, project)
+			return g.checkBucket(ctx, hc, id)
 		}
 		return g.listBuckets(ctx, hc, project)
 	case connector.KubernetesCluster:
@@ -143,8 +143,11 @@ func (g *Google) listBuckets(ctx context.Context, hc *http.Client, project strin
 }
 
 // checkBucket proves access to one bucket with its testPermissions, which needs no
-// bucket-level read permission of its own (object-only roles pass).
-func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id, project string) ([]string, error) {
+// bucket-level read permission of its own (object-only roles pass). When the credentials hold
+// none, Google's own words are fetched with buckets.get ("… does not have storage.buckets.get
+// access to the Google Cloud Storage bucket …"). Whether the bucket belongs to the connector's
+// project is BucketProject's question, which the core asks.
+func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id string) ([]string, error) {
 	r, err := connector.ParseResourceID(connector.GCSBucket, id)
 	if err != nil {
 		return nil, err
@@ -161,37 +164,73 @@ func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id, project s
 		return nil, upstream("test permissions on bucket "+r.Name, err)
 	}
 	if len(held) == 0 {
+		if _, err := c.Bucket(r.Name).Attrs(ctx); err != nil {
+			return nil, upstream("get GCS bucket "+r.Name, err)
+		}
 		return nil, connector.Errorf(connector.ErrUpstreamDenied,
 			"the credentials hold none of %s on bucket %q (or it does not exist)", strings.Join(bucketPermissions, ", "), r.Name)
-	}
-	if err := g.checkBucketProject(ctx, c, hc, r.Name, project); err != nil {
-		return nil, err
 	}
 	return []string{r.String()}, nil
 }
 
-// checkBucketProject refuses a bucket of another project when the credentials can tell:
-// bucket metadata (storage.buckets.get) names the project number, and projects.get the
-// connector's. Without either permission the check is skipped: the bucket's IAM, which the
-// token obeys anyway, is what guards it.
-func (g *Google) checkBucketProject(ctx context.Context, c *storage.Client, hc *http.Client, bucket, project string) error {
-	attrs, err := c.Bucket(bucket).Attrs(ctx)
-	if err != nil || attrs.ProjectNumber == 0 {
-		return nil
+// BucketProject reports whether bucket belongs to the connector's project: true when Google
+// says so, false when it could not be read, and ErrInvalid naming both projects when it
+// belongs to another. It implements the core's connector.BucketProjects.
+func (g *Google) BucketProject(ctx context.Context, gr connector.Grant, bucket string) (bool, error) {
+	if gr.Connector == nil {
+		return false, connector.Errorf(connector.ErrInternal, "gcp: grant without a connector")
+	}
+	tok, err := g.listToken(ctx, gr)
+	if err != nil {
+		return false, err
+	}
+	hc := g.authed(tok)
+	c, err := g.storageClient(ctx, hc)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	return g.bucketProject(ctx, c, hc, bucket, gr.Connector.Config.ProjectID)
+}
+
+// bucketProject checks that bucket belongs to the connector's project: bucket metadata
+// (storage.buckets.get) names the project number, and projects.get the connector's. A
+// bucket known to belong to another project is ErrInvalid, naming both. When either number
+// cannot be read, checked is false and the bucket's IAM, which the token obeys anyway, is
+// what guards it; callers say so instead of claiming a check.
+func (g *Google) bucketProject(ctx context.Context, c *storage.Client, hc *http.Client, bucket, project string) (checked bool, err error) {
+	attrs, err := retry(ctx, func(ctx context.Context) (*storage.BucketAttrs, error) { return c.Bucket(bucket).Attrs(ctx) })
+	if err != nil {
+		if k := connector.KindOf(upstream("", err)); k == connector.ErrUpstreamUnavailable {
+			return false, upstream("get GCS bucket "+bucket, err)
+		}
+		return false, nil
+	}
+	if attrs.ProjectNumber == 0 {
+		return false, nil
 	}
 	svc, err := cloudresourcemanager.NewService(ctx, option.WithEndpoint(g.ep.ResourceManager+"/"), option.WithHTTPClient(hc))
 	if err != nil {
-		return nil
+		return false, connector.Errorf(connector.ErrInternal, "gcp: resource manager client: %v", err)
 	}
-	p, err := svc.Projects.Get(project).Context(ctx).Do()
-	if err != nil || p.ProjectNumber == 0 {
-		return nil
+	p, err := retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
+		return svc.Projects.Get(project).Context(ctx).Do()
+	})
+	if err != nil {
+		if k := connector.KindOf(upstream("", err)); k == connector.ErrUpstreamUnavailable {
+			return false, upstream("get project "+project, err)
+		}
+		return false, nil
+	}
+	if p.ProjectNumber == 0 {
+		return false, nil
 	}
 	if uint64(p.ProjectNumber) != attrs.ProjectNumber {
-		return connector.Errorf(connector.ErrInvalid, "bucket %q belongs to project number %d, not to the connector's project %q (%d)",
+		return true, connector.Errorf(connector.ErrInvalid,
+			"bucket %q belongs to project number %d, not to the connector's project %q (number %d): a connector reaches the resources of its own project only",
 			bucket, attrs.ProjectNumber, project, p.ProjectNumber)
 	}
-	return nil
+	return true, nil
 }
 
 func (g *Google) containerClient(ctx context.Context, hc *http.Client) (*container.ClusterManagerClient, error) {

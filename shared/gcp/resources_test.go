@@ -88,8 +88,11 @@ func TestListResourcesDenied(t *testing.T) {
 		{"empty: buckets", empty, connector.GCSBucket, "", connector.ErrUpstreamDenied, "storage.buckets.list"},
 		{"empty: clusters", empty, connector.KubernetesCluster, "", connector.ErrUpstreamDenied, "container.clusters.list"},
 		{"empty: registries", empty, connector.DockerRegistry, "", connector.ErrUpstreamDenied, "artifactregistry"},
+		// The product page's words for this one: Google's buckets.get denial.
+		{"empty: one bucket", empty, connector.GCSBucket, "gs://zenml-bucket-sl", connector.ErrUpstreamDenied,
+			"does not have storage.buckets.get access to the Google Cloud Storage bucket"},
 		{"impersonation: cannot list buckets", imp, connector.GCSBucket, "", connector.ErrUpstreamDenied, "storage.buckets.list"},
-		{"impersonation: other bucket", imp, connector.GCSBucket, "gs://zenml-internal-artifact-store", connector.ErrUpstreamDenied, "zenml-internal-artifact-store"},
+		{"impersonation: other bucket", imp, connector.GCSBucket, "gs://zenml-internal-artifact-store", connector.ErrUpstreamDenied, "does not have storage.buckets.get access"},
 		{"maven repository", grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
 			connector.DockerRegistry, "us-central1-docker.pkg.dev/zenml-core/zenml-maven", connector.ErrInvalid, "not a Docker registry"},
 		{"missing cluster", grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
@@ -181,23 +184,45 @@ func TestListResourcesUpstreamFaults(t *testing.T) {
 	}
 }
 
-func TestCheckBucketOfAnotherProject(t *testing.T) {
+// TestBucketOfAnotherProjectRefused: through the core, verify and mint refuse a bucket that
+// Google says belongs to another project (naming both), and say so when the bucket's project
+// could not be read, rather than claiming a check.
+func TestBucketOfAnotherProjectRefused(t *testing.T) {
 	needResources(t)
-	// Let the admin of zenml-core also read a bucket of zenml-sandbox.
-	binding := world.Binding{Resource: "projects/_/buckets/zenml-sandbox-data", Role: "roles/storage.admin",
-		Members: []string{"serviceAccount:" + adminSA}}
-	fake.World().Update(func(w *world.World) { w.Bindings = append(w.Bindings, binding) })
-	t.Cleanup(func() {
-		fake.World().Update(func(w *world.World) {
-			w.Bindings = slices.DeleteFunc(w.Bindings, func(b world.Binding) bool {
-				return b.Resource == binding.Resource && b.Role == binding.Role
-			})
-		})
-	})
-	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
-	_, err := google.ListResources(context.Background(), g, connector.GCSBucket, "gs://zenml-sandbox-data")
-	if connector.KindOf(err) != connector.ErrInvalid || !strings.Contains(connector.MessageOf(err), "not to the connector's project") {
-		t.Errorf("check of another project's bucket = %v; want invalid_argument naming the project", err)
+	const sandboxBucket = "projects/_/buckets/zenml-sandbox-data"
+	admin := "serviceAccount:" + adminSA
+	if err := fake.World().AddBinding(world.Binding{Resource: sandboxBucket, Role: "roles/storage.admin", Members: []string{admin}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.World().RemoveMember(sandboxBucket, "roles/storage.admin", admin) })
+	ctx := context.Background()
+	s := newService()
+	no := false
+	register(t, s, connector.RegisterRequest{Name: "core-buckets", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket,
+		Configuration: map[string]any{"project_id": project, "service_account_json": keyJSON(t, adminSA)}})
+	res, err := s.Verify(ctx, owner, connector.VerifyRequest{Ref: "core-buckets", ResourceID: "gs://zenml-sandbox-data"})
+	if err != nil || !strings.Contains(res.Error, "310954712231") || !strings.Contains(res.Error, `"zenml-core"`) || len(res.Results[0].ResourceIDs) != 0 {
+		t.Errorf("verify of another project's bucket = %+v, %v; want an error naming both projects", res, err)
+	}
+	if _, err := s.Mint(ctx, owner, connector.MintRequest{Ref: "core-buckets", ResourceID: "gs://zenml-sandbox-data"}); connector.KindOf(err) != connector.ErrInvalid ||
+		!strings.Contains(connector.MessageOf(err), "310954712231") {
+		t.Errorf("mint for another project's bucket = %v; want invalid_argument naming its project", err)
+	}
+	cred, err := s.Mint(ctx, owner, connector.MintRequest{Ref: "core-buckets", ResourceID: "gs://zenml-bucket-sl"})
+	if err != nil || cred.Warning != "" {
+		t.Errorf("mint for the project's own bucket = %+v, %v; want a token without a warning", cred, err)
+	}
+
+	// sandbox-admin reads its bucket but not project zenml-core: served, with a warning.
+	register(t, s, connector.RegisterRequest{Name: "unchecked", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket, Verify: &no,
+		Configuration: map[string]any{"project_id": project, "service_account_json": keyJSON(t, "sandbox-admin@zenml-sandbox.iam.gserviceaccount.com")}})
+	cred, err = s.Mint(ctx, owner, connector.MintRequest{Ref: "unchecked", ResourceID: "gs://zenml-sandbox-data"})
+	if err != nil || !strings.Contains(cred.Warning, "could not be read") {
+		t.Errorf("mint without the project check = %+v, %v; want a token with a warning that the check did not happen", cred, err)
+	}
+	res, err = s.Verify(ctx, owner, connector.VerifyRequest{Ref: "unchecked", ResourceID: "gs://zenml-sandbox-data"})
+	if err != nil || res.Error != "" || !strings.Contains(res.Results[0].Warning, "could not check") {
+		t.Errorf("verify without the project check = %+v, %v; want reached, with a warning", res, err)
 	}
 }
 
@@ -214,5 +239,38 @@ func TestVerifyCostsOneTokenGrant(t *testing.T) {
 	}
 	if got := f.Count("oauth2.token"); got != 1 {
 		t.Errorf("token grants for registering (verifying) a multi-type connector = %d; want 1", got)
+	}
+}
+
+// TestBucketProject: a connector reaches the buckets of its own project. The owner of
+// zenml-core, once granted a bucket of zenml-sandbox, can reach it, and BucketProject refuses
+// it naming both projects; an account that cannot read the connector's project gets no
+// verdict (false), which callers report as a warning.
+func TestBucketProject(t *testing.T) {
+	needResources(t)
+	const sandboxBucket = "projects/_/buckets/zenml-sandbox-data"
+	admin := "serviceAccount:" + adminSA
+	if err := fake.World().AddBinding(world.Binding{Resource: sandboxBucket, Role: "roles/storage.admin", Members: []string{admin}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.World().RemoveMember(sandboxBucket, "roles/storage.admin", admin) })
+	ctx := context.Background()
+	owner := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	sandboxAdmin := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, "sandbox-admin@zenml-sandbox.iam.gserviceaccount.com")}, connector.Config{})
+	sandboxAdmin.Connector.ID = "id-sandbox-admin"
+
+	if ids, err := google.ListResources(ctx, owner, connector.GCSBucket, "gs://zenml-sandbox-data"); err != nil {
+		t.Fatalf("the owner reaches the granted sandbox bucket: ListResources = %v, %v", ids, err)
+	}
+	_, err := google.BucketProject(ctx, owner, "zenml-sandbox-data")
+	if connector.KindOf(err) != connector.ErrInvalid || !strings.Contains(err.Error(), "310954712231") || !strings.Contains(err.Error(), `"zenml-core"`) {
+		t.Errorf("BucketProject(sandbox bucket) = %v; want invalid_argument naming project 310954712231 and zenml-core", err)
+	}
+	if ok, err := google.BucketProject(ctx, owner, "zenml-bucket-sl"); !ok || err != nil {
+		t.Errorf("BucketProject(own bucket) = %v, %v; want true", ok, err)
+	}
+	// sandbox-admin reads the bucket, but not zenml-core: no verdict.
+	if ok, err := google.BucketProject(ctx, sandboxAdmin, "zenml-sandbox-data"); ok || err != nil {
+		t.Errorf("BucketProject without projects.get on zenml-core = %v, %v; want false, nil", ok, err)
 	}
 }
