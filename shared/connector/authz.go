@@ -55,36 +55,34 @@ func (a Action) String() string {
 //   - a user who asks to update or delete gets ErrPermission: they can see the connector, so
 //     pretending it is missing would only mislead them.
 //
-// Principals are emails and compare case-insensitively, as Google's do. A principal with no
-// email is not authenticated.
+// Principals (principal.go) are emails, compared case-insensitively as Google's are, or
+// NAME:SUBJECT of a trusted issuer, compared exactly; users and admins may also be
+// NAME:PREFIX* globs. An owner matches exactly. A principal that is neither form is not
+// authenticated.
 
 // isAdmin reports whether p is one of the deployment's admins.
 func (s *Service) isAdmin(p Principal) bool {
-	return slices.ContainsFunc(s.Policy.Admins, func(a string) bool { return sameEmail(a, p.Email) })
+	return slices.ContainsFunc(s.Policy.Admins, p.matches)
 }
 
 // may reports whether p may do need with c.
 func (s *Service) may(p Principal, c *Connector, need Action) bool {
-	if p.Email == "" || c == nil {
+	if !p.valid() || c == nil {
 		return false
 	}
-	if s.isAdmin(p) || sameEmail(c.Owner, p.Email) {
+	if s.isAdmin(p) || p.is(c.Owner) {
 		return true
 	}
 	if need == ActionRead || need == ActionUse {
-		return slices.ContainsFunc(c.Users, func(u string) bool { return sameEmail(u, p.Email) })
+		return slices.ContainsFunc(c.Users, p.matches)
 	}
 	return false
 }
 
-func sameEmail(a, b string) bool {
-	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
-	return a != "" && strings.EqualFold(a, b)
-}
-
-// authenticated returns ErrUnauthenticated for a principal without an email.
+// authenticated returns ErrUnauthenticated for a principal that is neither an email nor a
+// federated NAME:SUBJECT.
 func authenticated(p Principal) error {
-	if strings.TrimSpace(p.Email) == "" {
+	if !p.valid() {
 		return Errorf(ErrUnauthenticated, "the caller is not authenticated")
 	}
 	return nil
@@ -121,7 +119,7 @@ func (s *Service) lookupIn(ctx context.Context, r storeReader, p Principal, ref 
 	if !s.may(p, c, need) {
 		// The caller is a user of the connector and sees it, so hiding it would only confuse.
 		return nil, Errorf(ErrPermission, "%s is a user of connector %q: users may verify it and mint from it, but only its owner and the deployment's admins may %s it",
-			p.Email, c.Name, need.verb())
+			p, c.Name, need.verb())
 	}
 	return c, nil
 }

@@ -76,13 +76,13 @@ func (s *Service) Register(ctx context.Context, p Principal, r RegisterRequest) 
 		c.Status = Status{State: StateOK, CheckedAt: s.now()}
 	}
 	c.ID = s.newID()
-	c.Owner = p.Email
+	c.Owner = p.String()
 	if err := s.create(ctx, c, sec); err != nil {
 		return nil, nil, err
 	}
 	s.forgetConnector(c.ID, c.Name) // the name may be cached as not found
 	s.log().InfoContext(ctx, "connector registered", "connector_id", c.ID, "connector", c.Name,
-		"auth_method", string(c.AuthMethod), "principal", p.Email)
+		"auth_method", string(c.AuthMethod), "principal", p.String(), "issuer", p.IssuerName())
 	return c, res, nil
 }
 
@@ -250,7 +250,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		s.dropVersion(ctx, old.ID, old.SecretVersion, "replaced by an update")
 	}
 	s.log().InfoContext(ctx, "connector updated", "connector_id", old.ID, "connector", next.Name,
-		"principal", p.Email, "secrets_changed", changed)
+		"principal", p.String(), "issuer", p.IssuerName(), "secrets_changed", changed)
 	return next, nil
 }
 
@@ -319,7 +319,7 @@ func (s *Service) Delete(ctx context.Context, p Principal, ref string) error {
 	}
 	s.forgetConnector(c.ID, c.Name)
 	s.dropSecret(ctx, c.ID, "its connector was deleted")
-	s.log().InfoContext(ctx, "connector deleted", "connector_id", c.ID, "connector", c.Name, "principal", p.Email)
+	s.log().InfoContext(ctx, "connector deleted", "connector_id", c.ID, "connector", c.Name, "principal", p.String(), "issuer", p.IssuerName())
 	return nil
 }
 

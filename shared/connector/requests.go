@@ -5,12 +5,6 @@ import (
 	"time"
 )
 
-// Principal is an authenticated caller: the email of a verified ID token. The core decides
-// what a principal may do with a connector (see Service).
-type Principal struct {
-	Email string
-}
-
 // RegisterRequest asks to create a connector. It mirrors the body of POST /register.
 type RegisterRequest struct {
 	Name       string

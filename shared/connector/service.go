@@ -32,8 +32,12 @@ type Service struct {
 
 // Policy is the deployment's configuration of the rules.
 type Policy struct {
-	// Admins may see, update and delete every connector.
+	// Admins may see, update and delete every connector: principal patterns (emails,
+	// NAME:SUBJECT, NAME:PREFIX*; see CheckPrincipalPattern).
 	Admins []string
+	// Issuers names the trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS):
+	// users and admins may hold NAME:PREFIX* globs only for these names.
+	Issuers []string
 	// AllowImplicit enables the implicit auth method, keyless impersonation and
 	// external-account configs that read ambient credentials
 	// (GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS).

@@ -59,7 +59,7 @@ func (s *Service) AuthorizeOperator(p Principal) error {
 	if s.isAdmin(p) {
 		return nil
 	}
-	return Errorf(ErrPermission, "%s may not run deployment operations: only admins may", p.Email)
+	return Errorf(ErrPermission, "%s may not run deployment operations: only admins may", p)
 }
 
 // Sweep re-verifies every connector, at most o.Concurrency at a time and each within

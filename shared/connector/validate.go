@@ -203,7 +203,7 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 	if err != nil {
 		return nil, Secrets{}, err
 	}
-	users, err := checkUsers(req.Users)
+	users, err := checkUsers(req.Users, pol.Issuers)
 	if err != nil {
 		return nil, Secrets{}, err
 	}
@@ -704,8 +704,9 @@ func labelNameProblem(s string) string {
 	return ""
 }
 
-// checkUsers validates user emails and returns them lowercase, without duplicates.
-func checkUsers(users []string) ([]string, error) {
+// checkUsers validates the users (principal patterns, see CheckPrincipalPattern) and returns
+// them normalised (emails lowercase, federated subjects as given), without duplicates.
+func checkUsers(users []string, issuers []string) ([]string, error) {
 	if len(users) == 0 {
 		return nil, nil
 	}
@@ -714,10 +715,11 @@ func checkUsers(users []string) ([]string, error) {
 	}
 	out := make([]string, 0, len(users))
 	for i, u := range users {
-		if why := emailProblem(u); why != "" {
-			return nil, FieldErrorf("users", "users[%d] %s is not an email address: %s", i, quoteInput(u), why)
+		u, err := CheckPrincipalPattern(u, issuers)
+		if err != nil {
+			return nil, FieldErrorf("users", "users[%d] %v", i, err)
 		}
-		if u = strings.ToLower(u); !slices.Contains(out, u) {
+		if !slices.Contains(out, u) {
 			out = append(out, u)
 		}
 	}

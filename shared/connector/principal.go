@@ -1,0 +1,162 @@
+package connector
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// Principals (DESIGN §8). A caller is either
+//   - a Google caller, named by the verified email of its Google ID token, lowercase
+//     ("alice@example.com"), or
+//   - a federated caller: a workload whose OIDC token was issued by one of the deployment's
+//     trusted issuers (Policy.Issuers), named "NAME:SUBJECT" where NAME is the issuer's short
+//     name and SUBJECT its subject claim, case-sensitive
+//     ("github:repo:acme/pipelines:ref:refs/heads/main").
+//
+// An email never contains ':' and a federated principal always does, so the two can never be
+// mistaken for one another. A connector's users and the deployment's admins hold principal
+// patterns: an email, an exact "NAME:SUBJECT", or "NAME:PREFIX*" (every subject of the
+// configured issuer NAME that starts with PREFIX). A connector's owner is always an exact
+// principal.
+
+// Principal is an authenticated caller: Email for a Google caller, Issuer and Subject for a
+// federated one (exactly one of the two forms). The core decides what a principal may do
+// with a connector (see Service).
+type Principal struct {
+	Email   string // a Google caller's verified email, lowercase
+	Issuer  string // a federated caller's trusted issuer name (Policy.Issuers)
+	Subject string // a federated caller's subject claim, case-sensitive
+}
+
+// GoogleIssuerName is the issuer name of Google callers in audit entries; no trusted issuer
+// may take it.
+const GoogleIssuerName = "google"
+
+// MaxPrincipalLen bounds a principal pattern and a federated subject, in bytes.
+const MaxPrincipalLen = 512
+
+// String returns the principal's name: the email, or NAME:SUBJECT.
+func (p Principal) String() string {
+	if p.Issuer != "" {
+		return p.Issuer + ":" + p.Subject
+	}
+	return p.Email
+}
+
+// IssuerName names who vouched for p: GoogleIssuerName or the trusted issuer's name.
+func (p Principal) IssuerName() string {
+	if p.Issuer != "" {
+		return p.Issuer
+	}
+	return GoogleIssuerName
+}
+
+// Federated reports whether p is a federated caller.
+func (p Principal) Federated() bool { return p.Issuer != "" }
+
+// valid reports whether p is exactly one well-formed kind of caller.
+func (p Principal) valid() bool {
+	if p.Issuer != "" || p.Subject != "" {
+		return p.Email == "" && issuerNameProblem(p.Issuer) == "" && p.Subject != "" && len(p.Subject) <= MaxPrincipalLen
+	}
+	return strings.TrimSpace(p.Email) != "" && !strings.Contains(p.Email, ":")
+}
+
+// is reports whether p is exactly the principal name (an owner): emails compare
+// case-insensitively, federated subjects exactly. Globs are not expanded.
+func (p Principal) is(name string) bool {
+	if !p.valid() {
+		return false
+	}
+	if p.Issuer == "" {
+		name = strings.TrimSpace(name)
+		return name != "" && !strings.Contains(name, ":") && strings.EqualFold(name, p.Email)
+	}
+	return name == p.String()
+}
+
+// matches reports whether p is one of the principals the pattern names (a user or admin
+// entry): an email, an exact NAME:SUBJECT, or NAME:PREFIX*.
+func (p Principal) matches(pattern string) bool {
+	if !p.valid() {
+		return false
+	}
+	if p.Issuer == "" {
+		return p.is(pattern)
+	}
+	name, subj, ok := strings.Cut(pattern, ":")
+	if !ok || name != p.Issuer {
+		return false
+	}
+	if prefix, glob := strings.CutSuffix(subj, "*"); glob {
+		return strings.HasPrefix(p.Subject, prefix)
+	}
+	return subj == p.Subject
+}
+
+// CheckPrincipalPattern validates one entry of users or admins and returns it normalised
+// (emails lowercase; federated principals unchanged). issuers are the names of the
+// configured trusted issuers: a glob must name one of them. The error says what is wrong and
+// what is accepted, without a field name (callers add theirs).
+func CheckPrincipalPattern(s string, issuers []string) (string, error) {
+	const accepted = "principals are emails, NAME:SUBJECT, or NAME:PREFIX* for subjects of a configured trusted issuer"
+	switch {
+	case s == "*":
+		return "", fmt.Errorf(`"*": a bare * would admit every caller and is not accepted; %s`, accepted)
+	case len(s) > MaxPrincipalLen:
+		return "", fmt.Errorf("%s is longer than %d bytes", quoteInput(s), MaxPrincipalLen)
+	}
+	name, subj, federated := strings.Cut(s, ":")
+	if !federated {
+		if strings.HasSuffix(s, "*") {
+			return "", fmt.Errorf("%s is not an email address, and globs are accepted only on a trusted issuer's subjects; %s", quoteInput(s), accepted)
+		}
+		if why := emailProblem(s); why != "" {
+			return "", fmt.Errorf("%s is not an email address: %s (%s)", quoteInput(s), why, accepted)
+		}
+		return strings.ToLower(s), nil
+	}
+	if why := issuerNameProblem(name); why != "" {
+		return "", fmt.Errorf("%s names issuer %s, which is not an issuer name: %s (%s)", quoteInput(s), quoteInput(name), why, accepted)
+	}
+	prefix, glob := strings.CutSuffix(subj, "*")
+	switch {
+	case subj == "":
+		return "", fmt.Errorf("%s has no subject after %q (%s)", quoteInput(s), name+":", accepted)
+	case strings.Contains(prefix, "*"):
+		return "", fmt.Errorf("%s has a * that is not at the end: only a trailing * is a glob", quoteInput(s))
+	case strings.IndexFunc(subj, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
+		return "", fmt.Errorf("%s has whitespace or a control character in its subject", quoteInput(s))
+	case glob && !slices.Contains(issuers, name):
+		return "", fmt.Errorf("%s is a glob on %s, which is not a configured trusted issuer (configured: %s); globs are accepted only for configured issuers",
+			quoteInput(s), quoteInput(name), issuerList(issuers))
+	}
+	return s, nil
+}
+
+func issuerList(issuers []string) string {
+	if len(issuers) == 0 {
+		return "none"
+	}
+	return strings.Join(issuers, ", ")
+}
+
+// IssuerNameProblem returns why name cannot name a trusted issuer, or "": 1 to 32 characters,
+// lowercase letters, digits and '-', starting with a letter, and not "google".
+func IssuerNameProblem(name string) string { return issuerNameProblem(name) }
+
+func issuerNameProblem(name string) string {
+	switch {
+	case name == "" || len(name) > 32:
+		return "it must be 1 to 32 characters"
+	case name[0] < 'a' || name[0] > 'z':
+		return "it must start with a lowercase letter"
+	case !allOf(name, func(c byte) bool { return isLowerDigit(c) || c == '-' }):
+		return "it may contain only lowercase letters, digits and '-'"
+	case name == GoogleIssuerName:
+		return "\"google\" names Google's own callers"
+	}
+	return ""
+}
