@@ -1,39 +1,48 @@
-// Package callerauth authenticates gcpconn's callers by their Google-signed ID tokens.
+// Package callerauth authenticates gcpconn's callers by their OIDC tokens: Google-signed ID
+// tokens, and the tokens of the deployment's trusted issuers (CI systems, Kubernetes clusters).
 //
 // # Vocabulary
 //
-// An ID token is a JWT (RS256) that Google signs for a caller, naming the caller (claim
-// "email", with "email_verified"), who issued it ("iss": Google's issuer, or locally the fake
-// issuer in emulator/) and for whom ("aud": the audience gcpconn is deployed under). Callers send
-// it as "Authorization: Bearer TOKEN".
+// An ID token is a JWT that an issuer signs for a caller: who issued it ("iss"), for whom
+// ("aud": the audience gcpconn is deployed under), until when ("exp"), and who the caller is.
+// Callers send it as "Authorization: Bearer TOKEN".
 //
-// A Verifier checks the signature with the issuer's public keys (a JWKS document fetched from
-// JWKSURL and cached; an unknown key id triggers a rate-limited refetch, so key rotation just
-// works), then the issuer, the audience, the time claims (exp, iat, nbf, with a small clock
-// skew) and the email, and returns the caller as a [connector.Principal]. Every rejection is a
-// connector error of kind ErrUnauthenticated whose message is safe to show the caller; a JWKS
-// that cannot be fetched is ErrUpstreamUnavailable (retrying may help).
+// A Google caller's token is signed by Google (locally, the fake issuer in emulator/) with
+// RS256 and names the caller by its verified "email"; the caller is that email, lowercase.
 //
-// Only RS256 is accepted: "none", HS256 (which would let a public key be used as an HMAC
-// secret) and every other algorithm are refused before any key is looked at.
+// A federated caller's token is signed by a trusted issuer ([Issuer], configured in
+// GCPCONN_TRUSTED_ISSUERS): a GitHub Actions job, a GitLab CI job, a Kubernetes pod with a
+// projected service-account token. It is signed with RS256 or ES256, names the caller by its
+// subject claim (default "sub") and must carry the issuer's bound claims; the caller is
+// NAME:SUBJECT (see connector.Principal).
+//
+// The token's "iss" picks the issuer, exactly; the signature is then checked with that
+// issuer's own keys only, so a token can never be taken as another issuer's, and the kind of
+// caller follows from the issuer: a Google token is always an email, a trusted issuer's
+// always NAME:SUBJECT.
+//
+// Each issuer's keys (a JWKS document, for trusted issuers found through their discovery
+// document at the configured issuer URL unless jwks_url is set) are cached; an unknown key id
+// triggers a refetch at most once per MinRefetch, so key rotation just works and a flood of
+// made-up key ids cannot make gcpconn hammer the issuer.
+//
+// Every rejection is a connector error of kind ErrUnauthenticated whose message is safe to
+// show the caller (it never holds the token); keys that cannot be fetched are
+// ErrUpstreamUnavailable (retrying may help). "none", HS256 (which would let a public key be
+// used as an HMAC secret) and every algorithm other than RS256 (and ES256 for trusted
+// issuers) are refused before any key is looked at.
 package callerauth
 
 import (
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"math/big"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -49,20 +58,21 @@ const (
 	DefaultSkew       = 30 * time.Second
 	DefaultKeyTTL     = time.Hour
 	DefaultMinRefetch = 10 * time.Second
-	maxTokenBytes     = 16 << 10
-	maxJWKSBytes      = 1 << 20
 )
 
 // Config configures a Verifier.
 type Config struct {
-	// Issuer is the expected "iss"; "" means GoogleIssuer. For Google both
+	// Issuer is the expected "iss" of Google ID tokens; "" means GoogleIssuer. For Google both
 	// "https://accounts.google.com" and "accounts.google.com" are accepted.
 	Issuer string
-	// Audience is the expected "aud"; required (a Verifier without one rejects every token).
+	// Audience is the expected "aud" of Google ID tokens; required (a Verifier without one
+	// rejects every Google token).
 	Audience string
-	// JWKSURL is where the issuer's keys are fetched; "" means GoogleJWKSURL.
+	// JWKSURL is where Google's keys are fetched; "" means GoogleJWKSURL.
 	JWKSURL string
-	// Client fetches the JWKS; nil means a client with a 10 s timeout.
+	// Issuers are the trusted issuers of federated callers, as ParseIssuers returns them.
+	Issuers []Issuer
+	// Client fetches keys and discovery documents; nil means a client with a 10 s timeout.
 	Client *http.Client
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -70,36 +80,42 @@ type Config struct {
 	Skew time.Duration
 	// KeyTTL is how long fetched keys are trusted before a refetch; 0 means DefaultKeyTTL.
 	KeyTTL time.Duration
-	// MinRefetch is the least time between two fetches caused by unknown key ids; 0 means
-	// DefaultMinRefetch.
+	// MinRefetch is the least time between two fetches of one issuer's keys caused by
+	// unknown key ids (or failures); 0 means DefaultMinRefetch.
 	MinRefetch time.Duration
 }
 
 // Verifier verifies ID tokens. It is safe for concurrent use.
 type Verifier struct {
-	cfg     Config
-	issuers []string
-
-	mu        sync.Mutex // guards keys, fetchedAt; held during a fetch so fetches don't pile up
-	keys      map[string]*rsa.PublicKey
-	fetchedAt time.Time
+	cfg           Config
+	googleIssuers []string
+	google        *keySet
+	federated     map[string]*federated // by issuer URL
+	err           error                 // a configuration error: every token is refused
 
 	// verified remembers tokens whose signature and claims checked out, until they expire,
-	// so that a caller's repeated requests cost a map lookup instead of an RSA verification.
+	// so that a caller's repeated requests cost a map lookup instead of a signature check.
 	vmu      sync.RWMutex
 	verified map[string]verifiedToken
+}
+
+// federated is one trusted issuer and its keys.
+type federated struct {
+	is   Issuer
+	keys *keySet
 }
 
 // verifiedToken is a cached verification: the caller and when the token stops being valid.
 type verifiedToken struct {
 	p   connector.Principal
-	exp time.Time // exp claim + skew
+	exp time.Time // exp claim + skew, or the end of the issuer's max token age
 }
 
 // maxVerified bounds the verified-token cache; when full it starts over.
 const maxVerified = 10000
 
-// New returns a Verifier for cfg.
+// New returns a Verifier for cfg. Issuers that do not pass ParseIssuers' checks make every
+// token fail with ErrInternal (check them at startup with ParseIssuers).
 func New(cfg Config) *Verifier {
 	if cfg.Issuer == "" {
 		cfg.Issuer = GoogleIssuer
@@ -122,11 +138,44 @@ func New(cfg Config) *Verifier {
 	if cfg.MinRefetch == 0 {
 		cfg.MinRefetch = DefaultMinRefetch
 	}
-	issuers := []string{cfg.Issuer}
-	if trimmed := strings.TrimPrefix(cfg.Issuer, "https://"); cfg.Issuer == GoogleIssuer {
-		issuers = append(issuers, trimmed)
+	v := &Verifier{cfg: cfg, googleIssuers: []string{cfg.Issuer}, federated: map[string]*federated{}}
+	if cfg.Issuer == GoogleIssuer {
+		v.googleIssuers = append(v.googleIssuers, strings.TrimPrefix(GoogleIssuer, "https://"))
 	}
-	return &Verifier{cfg: cfg, issuers: issuers}
+	v.google = v.keySet("Google", func(context.Context) (string, error) { return cfg.JWKSURL, nil }, algRS256)
+	if raw, err := json.Marshal(cfg.Issuers); err != nil || len(cfg.Issuers) == 0 {
+		v.err = err
+	} else if checked, err := ParseIssuers(string(raw), v.googleIssuers...); err != nil {
+		v.err = fmt.Errorf("callerauth: trusted issuers: %w", err)
+	} else {
+		for _, is := range checked {
+			f := &federated{is: is}
+			get := func(ctx context.Context, u string, out any) error { return getJSON(ctx, cfg.Client, u, out) }
+			f.keys = v.keySet("trusted issuer "+is.Name, func(ctx context.Context) (string, error) {
+				u, err := f.is.jwksURL(ctx, get)
+				if err != nil {
+					return "", f.keys.unavailable(err)
+				}
+				return u, nil
+			}, algRS256, algES256)
+			v.federated[is.URL] = f
+		}
+	}
+	return v
+}
+
+func (v *Verifier) keySet(name string, jwksURL func(context.Context) (string, error), algs ...string) *keySet {
+	return &keySet{name: name, jwksURL: jwksURL, algs: algs, client: v.cfg.Client, now: v.cfg.Now,
+		ttl: v.cfg.KeyTTL, minRefetch: v.cfg.MinRefetch}
+}
+
+// Issuers returns the names of the trusted issuers, in configuration order.
+func (v *Verifier) Issuers() []string {
+	var names []string
+	for _, is := range v.cfg.Issuers {
+		names = append(names, is.Name)
+	}
+	return names
 }
 
 // Authenticate returns the caller of r, from its "Authorization: Bearer" header.
@@ -134,7 +183,7 @@ func (v *Verifier) Authenticate(r *http.Request) (connector.Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if h == "" {
-		return connector.Principal{}, deny("missing Authorization header: send a Google-signed ID token as \"Authorization: Bearer TOKEN\"")
+		return connector.Principal{}, deny("missing Authorization header: send an ID token (Google's, or a trusted issuer's) as \"Authorization: Bearer TOKEN\"")
 	}
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return connector.Principal{}, deny("Authorization header is not \"Bearer TOKEN\"")
@@ -142,45 +191,13 @@ func (v *Verifier) Authenticate(r *http.Request) (connector.Principal, error) {
 	return v.Verify(r.Context(), strings.TrimSpace(tok))
 }
 
-type header struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-}
-
-type claims struct {
-	Iss           string          `json:"iss"`
-	Aud           audience        `json:"aud"`
-	Exp           *json.Number    `json:"exp"`
-	Iat           *json.Number    `json:"iat"`
-	Nbf           *json.Number    `json:"nbf"`
-	Email         string          `json:"email"`
-	EmailVerified json.RawMessage `json:"email_verified"`
-}
-
-// audience is "aud": a string or an array of strings.
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*a = audience{s}
-		return nil
-	}
-	var ss []string
-	if err := json.Unmarshal(b, &ss); err != nil {
-		return errors.New("aud is neither a string nor a list of strings")
-	}
-	*a = ss
-	return nil
-}
-
 // Verify checks the ID token raw and returns its caller.
 func (v *Verifier) Verify(ctx context.Context, raw string) (connector.Principal, error) {
-	if v.cfg.Audience == "" {
-		return connector.Principal{}, deny("the service has no audience configured (GCPCONN_AUDIENCE), so no token can be accepted")
+	if v.err != nil {
+		return connector.Principal{}, connector.Errorf(connector.ErrInternal, "%v", v.err)
 	}
 	if len(raw) > maxTokenBytes {
-		return connector.Principal{}, deny("ID token is too long")
+		return connector.Principal{}, deny("token is longer than %d bytes", maxTokenBytes)
 	}
 	v.vmu.RLock()
 	hit, ok := v.verified[raw]
@@ -193,7 +210,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (connector.Principal,
 		delete(v.verified, raw)
 		v.vmu.Unlock()
 	}
-	p, exp, err := v.verify(ctx, raw)
+	p, until, err := v.verify(ctx, raw)
 	if err != nil {
 		return connector.Principal{}, err
 	}
@@ -201,71 +218,166 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (connector.Principal,
 	if v.verified == nil || len(v.verified) >= maxVerified {
 		v.verified = map[string]verifiedToken{}
 	}
-	v.verified[raw] = verifiedToken{p: p, exp: exp.Add(v.cfg.Skew)}
+	v.verified[raw] = verifiedToken{p: p, exp: until}
 	v.vmu.Unlock()
 	return p, nil
 }
 
-// verify checks raw completely and returns its caller and expiry.
+// verify checks raw completely and returns its caller and until when the verdict holds. The
+// issuer the token names picks the keys and the rules; nothing else does.
 func (v *Verifier) verify(ctx context.Context, raw string) (connector.Principal, time.Time, error) {
+	t, err := parseJWS(raw)
+	if err != nil {
+		return connector.Principal{}, time.Time{}, err
+	}
+	var iss struct {
+		Iss string `json:"iss"`
+	}
+	if err := decodeJSON(t.payload, &iss); err != nil {
+		return connector.Principal{}, time.Time{}, deny("token claims are malformed")
+	}
+	if slices.Contains(v.googleIssuers, iss.Iss) {
+		return v.verifyGoogle(ctx, t)
+	}
+	if f, ok := v.federated[iss.Iss]; ok {
+		return v.verifyFederated(ctx, f, t)
+	}
+	return connector.Principal{}, time.Time{}, deny("token issuer %s is not trusted (want %q%s)", quoteClip(iss.Iss), v.cfg.Issuer, v.trustedList())
+}
+
+func (v *Verifier) trustedList() string {
+	var b strings.Builder
+	for _, is := range v.cfg.Issuers {
+		fmt.Fprintf(&b, " or %q", is.URL)
+	}
+	return b.String()
+}
+
+// googleClaims are the claims of a Google ID token that name the caller.
+type googleClaims struct {
+	timeClaims
+	Aud           audience        `json:"aud"`
+	Email         string          `json:"email"`
+	EmailVerified json.RawMessage `json:"email_verified"`
+}
+
+// verifyGoogle checks a token whose iss is Google's: RS256 with Google's keys, the service's
+// audience, the time claims, and a verified email that is an email address.
+func (v *Verifier) verifyGoogle(ctx context.Context, t *jws) (connector.Principal, time.Time, error) {
 	fail := func(err error) (connector.Principal, time.Time, error) {
 		return connector.Principal{}, time.Time{}, err
 	}
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return fail(deny("ID token is not a JWT"))
+	if v.cfg.Audience == "" {
+		return fail(deny("the service has no audience configured (GCPCONN_AUDIENCE), so no Google token can be accepted"))
 	}
-	var h header
-	if err := decodeSegment(parts[0], &h); err != nil {
-		return fail(deny("ID token header is malformed"))
+	if err := t.checkAlg(algRS256); err != nil {
+		return fail(err)
 	}
-	if h.Alg != "RS256" {
-		return fail(deny("ID token algorithm %q is not accepted (want RS256)", h.Alg))
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || len(sig) == 0 {
-		return fail(deny("ID token signature is malformed"))
-	}
-	key, err := v.key(ctx, h.Kid)
+	k, err := v.google.key(ctx, t.header.Kid)
 	if err != nil {
 		return fail(err)
 	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if err := rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig); err != nil {
-		return fail(deny("ID token signature is invalid"))
+	if err := t.verify(k); err != nil {
+		return fail(err)
 	}
-
-	var c claims
-	if err := decodeSegment(parts[1], &c); err != nil {
+	var c googleClaims
+	if err := decodeJSON(t.payload, &c); err != nil {
 		return fail(deny("ID token claims are malformed"))
 	}
-	if !slices.Contains(v.issuers, c.Iss) {
-		return fail(deny("ID token issuer %q is not trusted (want %q)", c.Iss, v.cfg.Issuer))
-	}
 	if !slices.Contains(c.Aud, v.cfg.Audience) {
-		return fail(deny("ID token audience %q does not match this service (want %q)", strings.Join(c.Aud, ","), v.cfg.Audience))
+		return fail(deny("ID token audience %s does not match this service (want %q)", quoteClip(strings.Join(c.Aud, ",")), v.cfg.Audience))
 	}
-	now := v.cfg.Now()
-	exp, ok := unix(c.Exp)
-	if !ok {
-		return fail(deny("ID token has no valid exp claim"))
-	}
-	if !now.Before(exp.Add(v.cfg.Skew)) {
-		return fail(deny("ID token expired at %s", exp.UTC().Format(time.RFC3339)))
-	}
-	if iat, ok := unix(c.Iat); c.Iat != nil && (!ok || iat.After(now.Add(v.cfg.Skew))) {
-		return fail(deny("ID token is issued in the future"))
-	}
-	if nbf, ok := unix(c.Nbf); c.Nbf != nil && (!ok || nbf.After(now.Add(v.cfg.Skew))) {
-		return fail(deny("ID token is not valid yet"))
+	exp, _, err := c.check(v.cfg.Now(), v.cfg.Skew, false)
+	if err != nil {
+		return fail(err)
 	}
 	if c.Email == "" {
 		return fail(deny("ID token has no email claim: request it with the email scope (gcloud auth print-identity-token, or --include-email for service accounts)"))
 	}
 	if !verified(c.EmailVerified) {
-		return fail(deny("ID token email %q is not verified", c.Email))
+		return fail(deny("ID token email %s is not verified", quoteClip(c.Email)))
 	}
-	return connector.Principal{Email: strings.ToLower(c.Email)}, exp, nil
+	// An email never holds ':', so a Google caller can never pass for NAME:SUBJECT.
+	email, err := connector.CheckPrincipalPattern(c.Email, nil)
+	if err != nil || strings.Contains(c.Email, ":") {
+		return fail(deny("ID token email %s is not an email address", quoteClip(c.Email)))
+	}
+	return connector.Principal{Email: email}, exp.Add(v.cfg.Skew), nil
+}
+
+// verifyFederated checks a token whose iss is the trusted issuer f's: RS256 or ES256 with
+// f's keys only, one of f's audiences, the time claims with iat required and at most
+// MaxTokenAge old, the bound claims, and a subject.
+func (v *Verifier) verifyFederated(ctx context.Context, f *federated, t *jws) (connector.Principal, time.Time, error) {
+	fail := func(err error) (connector.Principal, time.Time, error) {
+		return connector.Principal{}, time.Time{}, err
+	}
+	if err := t.checkAlg(algRS256, algES256); err != nil {
+		return fail(err)
+	}
+	if t.header.Kid == "" {
+		return fail(deny("token of %s has no key id (kid)", f.is.Name))
+	}
+	k, err := f.keys.key(ctx, t.header.Kid)
+	if err != nil {
+		return fail(err)
+	}
+	if err := t.verify(k); err != nil {
+		return fail(err)
+	}
+	var c struct {
+		timeClaims
+		Aud audience `json:"aud"`
+	}
+	var all map[string]any
+	if decodeJSON(t.payload, &c) != nil || decodeJSON(t.payload, &all) != nil {
+		return fail(deny("token claims of %s are malformed", f.is.Name))
+	}
+	if !slices.ContainsFunc(c.Aud, func(a string) bool { return slices.Contains(f.is.Audiences, a) }) {
+		return fail(deny("token audience %s is not one %s accepts for this service (want %q)", quoteClip(strings.Join(c.Aud, ",")), f.is.Name, f.is.Audiences))
+	}
+	now := v.cfg.Now()
+	exp, iat, err := c.check(now, v.cfg.Skew, true)
+	if err != nil {
+		return fail(err)
+	}
+	oldest := iat.Add(f.is.maxAge + v.cfg.Skew)
+	if !now.Before(oldest) {
+		return fail(deny("token of %s was issued at %s, more than max_token_age %s ago", f.is.Name, iat.UTC().Format(time.RFC3339), f.is.maxAge))
+	}
+	if err := f.is.checkBound(all); err != nil {
+		return fail(err)
+	}
+	subject, err := f.is.subject(all)
+	if err != nil {
+		return fail(err)
+	}
+	return connector.Principal{Issuer: f.is.Name, Subject: subject}, minTime(exp.Add(v.cfg.Skew), oldest), nil
+}
+
+// subject returns the caller's subject claim: a non-empty string of at most
+// connector.MaxPrincipalLen bytes without whitespace or control characters.
+func (is *Issuer) subject(claims map[string]any) (string, error) {
+	v, ok := claim(claims, is.SubjectClaim)
+	s, isString := v.(string)
+	switch {
+	case !ok:
+		return "", deny("token of %s has no %s claim to name the caller", is.Name, quoteClip(is.SubjectClaim))
+	case !isString || s == "":
+		return "", deny("token of %s: subject claim %s is not a non-empty string", is.Name, quoteClip(is.SubjectClaim))
+	case len(s) > connector.MaxPrincipalLen:
+		return "", deny("token of %s: subject is longer than %d bytes", is.Name, connector.MaxPrincipalLen)
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return "", deny("token of %s: subject has whitespace or control characters", is.Name)
+	}
+	return s, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func verified(raw json.RawMessage) bool {
@@ -277,111 +389,6 @@ func verified(raw json.RawMessage) bool {
 	return json.Unmarshal(raw, &s) == nil && s == "true"
 }
 
-func unix(n *json.Number) (time.Time, bool) {
-	if n == nil {
-		return time.Time{}, false
-	}
-	f, err := n.Float64()
-	if err != nil || f <= 0 || f > 1e11 {
-		return time.Time{}, false
-	}
-	return time.Unix(int64(f), 0), true
-}
-
-func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return err
-	}
-	d := json.NewDecoder(strings.NewReader(string(b)))
-	d.UseNumber()
-	return d.Decode(v)
-}
-
 func deny(format string, args ...any) error {
 	return connector.Errorf(connector.ErrUnauthenticated, "callerauth: "+format, args...)
-}
-
-// key returns the public key kid, fetching the JWKS when the cache is empty or stale, or
-// when kid is unknown and the last fetch is older than MinRefetch.
-func (v *Verifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	now := v.cfg.Now()
-	age := now.Sub(v.fetchedAt)
-	if k, ok := v.keys[kid]; ok && age < v.cfg.KeyTTL {
-		return k, nil
-	}
-	if v.keys == nil || age >= v.cfg.KeyTTL || age >= v.cfg.MinRefetch || age < 0 {
-		keys, err := v.fetch(ctx)
-		if err != nil {
-			if k, ok := v.keys[kid]; ok {
-				return k, nil // keep using a known key while the issuer is unreachable
-			}
-			return nil, err
-		}
-		v.keys, v.fetchedAt = keys, now
-	}
-	if k, ok := v.keys[kid]; ok {
-		return k, nil
-	}
-	return nil, deny("ID token is signed with an unknown key %q", kid)
-}
-
-type jwks struct {
-	Keys []struct {
-		Kty string `json:"kty"`
-		Kid string `json:"kid"`
-		Alg string `json:"alg"`
-		Use string `json:"use"`
-		N   string `json:"n"`
-		E   string `json:"e"`
-	} `json:"keys"`
-}
-
-func (v *Verifier) fetch(ctx context.Context) (map[string]*rsa.PublicKey, error) {
-	unavailable := func(err error) error {
-		return &connector.Error{Kind: connector.ErrUpstreamUnavailable, Message: "callerauth: the ID token issuer's keys cannot be fetched; try again later",
-			RetryAfter: 5 * time.Second, Err: err}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.cfg.JWKSURL, nil)
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("callerauth: build JWKS request: %w", err))
-	}
-	resp, err := v.cfg.Client.Do(req)
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("callerauth: fetch JWKS: %w", err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes))
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("callerauth: read JWKS: %w", err))
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, unavailable(fmt.Errorf("callerauth: fetch JWKS %s: status %d", v.cfg.JWKSURL, resp.StatusCode))
-	}
-	var set jwks
-	if err := json.Unmarshal(body, &set); err != nil {
-		return nil, unavailable(fmt.Errorf("callerauth: parse JWKS: %w", err))
-	}
-	keys := map[string]*rsa.PublicKey{}
-	for _, k := range set.Keys {
-		if k.Kty != "RSA" || (k.Alg != "" && k.Alg != "RS256") || (k.Use != "" && k.Use != "sig") {
-			continue
-		}
-		n, err1 := base64.RawURLEncoding.DecodeString(k.N)
-		e, err2 := base64.RawURLEncoding.DecodeString(k.E)
-		if err1 != nil || err2 != nil || len(n) < 256 || len(e) == 0 || len(e) > 4 {
-			continue // malformed, or a modulus under 2048 bits
-		}
-		eInt := int(new(big.Int).SetBytes(e).Int64())
-		if eInt < 3 {
-			continue
-		}
-		keys[k.Kid] = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: eInt}
-	}
-	if len(keys) == 0 {
-		return nil, unavailable(fmt.Errorf("callerauth: JWKS at %s holds no usable RS256 key", v.cfg.JWKSURL))
-	}
-	return keys, nil
 }

@@ -56,16 +56,11 @@ func newIssuer(t *testing.T) *issuer {
 		is.fetches.Add(1)
 		is.mu.Lock()
 		defer is.mu.Unlock()
-		var set jwks
+		var set struct {
+			Keys []jwk `json:"keys"`
+		}
 		for kid, k := range is.keys {
-			set.Keys = append(set.Keys, struct {
-				Kty string `json:"kty"`
-				Kid string `json:"kid"`
-				Alg string `json:"alg"`
-				Use string `json:"use"`
-				N   string `json:"n"`
-				E   string `json:"e"`
-			}{"RSA", kid, "RS256", "sig", b64(k.N.Bytes()), b64(big.NewInt(int64(k.E)).Bytes())})
+			set.Keys = append(set.Keys, jwk{Kty: "RSA", Kid: kid, Alg: "RS256", Use: "sig", N: b64(k.N.Bytes()), E: b64(big.NewInt(int64(k.E)).Bytes())})
 		}
 		_ = json.NewEncoder(w).Encode(set)
 	}))

@@ -1,0 +1,245 @@
+package callerauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+// Issuer is one trusted issuer of federated callers: a CI system or a Kubernetes cluster whose
+// OIDC tokens gcpconn accepts. Its callers are the principals NAME:SUBJECT. The JSON names are
+// those of GCPCONN_TRUSTED_ISSUERS.
+type Issuer struct {
+	// Name is the short name principals start with (NAME:SUBJECT): 1 to 32 lowercase letters,
+	// digits and '-', starting with a letter; not "google".
+	Name string `json:"name"`
+	// URL is the exact "iss" of the issuer's tokens; https (http only on a loopback host).
+	URL string `json:"issuer"`
+	// JWKSURL is where the issuer's keys are; "" means the jwks_uri of the discovery document
+	// at URL/.well-known/openid-configuration (always the configured URL, never a token's).
+	JWKSURL string `json:"jwks_url,omitempty"`
+	// Audiences are the "aud" values accepted; a token must carry at least one.
+	Audiences []string `json:"audiences"`
+	// SubjectClaim names the claim that names the caller: a claim name, or a JSON pointer
+	// such as "/kubernetes.io/serviceaccount/name"; "" means "sub".
+	SubjectClaim string `json:"subject_claim,omitempty"`
+	// BoundClaims are claims every token must carry with a matching string value: exact, or a
+	// glob where * matches any run of characters (e.g. "repository_owner": "acme",
+	// "ref": "refs/heads/*"). Keys are claim names or JSON pointers.
+	BoundClaims map[string]string `json:"bound_claims,omitempty"`
+	// MaxTokenAge is the oldest token (now - iat) accepted, as a Go duration ("10m");
+	// "" means DefaultMaxTokenAge. Tokens without iat are refused.
+	MaxTokenAge string `json:"max_token_age,omitempty"`
+
+	maxAge time.Duration
+}
+
+// Limits of a trusted issuer's configuration.
+const (
+	DefaultMaxTokenAge = time.Hour
+	MaxMaxTokenAge     = 24 * time.Hour
+	maxIssuers         = 20
+	maxAudiences       = 10
+	maxBoundClaims     = 20
+)
+
+// ParseIssuers reads the trusted issuers from JSON (GCPCONN_TRUSTED_ISSUERS: an array of
+// Issuer objects; "" means none) and checks them; googleIssuers are the issuers of Google
+// callers, which no trusted issuer may claim. Unknown and duplicate keys are errors. Every
+// error names the issuer (by index and name) and the field at fault.
+func ParseIssuers(raw string, googleIssuers ...string) ([]Issuer, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	if err := noDuplicateKeys([]byte(raw)); err != nil {
+		return nil, fmt.Errorf("not valid JSON: %v", err)
+	}
+	var list []Issuer
+	d := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&list); err != nil {
+		return nil, fmt.Errorf("want a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?}: %v", err)
+	}
+	if d.More() {
+		return nil, errors.New("holds data after the JSON array")
+	}
+	if len(list) > maxIssuers {
+		return nil, fmt.Errorf("at most %d issuers; got %d", maxIssuers, len(list))
+	}
+	for i := range list {
+		if err := list[i].check(); err != nil {
+			return nil, fmt.Errorf("[%d] %q: %w", i, list[i].Name, err)
+		}
+		for j := range i {
+			switch {
+			case list[j].Name == list[i].Name:
+				return nil, fmt.Errorf("[%d] %q: name is also the name of [%d]", i, list[i].Name, j)
+			case list[j].URL == list[i].URL:
+				return nil, fmt.Errorf("[%d] %q: issuer %s is also the issuer of [%d] %q: one issuer's tokens would be taken as another's", i, list[i].Name, list[i].URL, j, list[j].Name)
+			}
+		}
+		for _, g := range append(googleIssuers, GoogleIssuer, "accounts.google.com") {
+			if g != "" && strings.TrimSuffix(list[i].URL, "/") == strings.TrimSuffix(g, "/") {
+				return nil, fmt.Errorf("[%d] %q: issuer %s is the issuer of Google ID tokens, whose callers are their emails", i, list[i].Name, list[i].URL)
+			}
+		}
+	}
+	return list, nil
+}
+
+// check validates one issuer and fills in its defaults.
+func (is *Issuer) check() error {
+	if why := connector.IssuerNameProblem(is.Name); why != "" {
+		return fmt.Errorf("name %q: %s", is.Name, why)
+	}
+	if why := endpointProblem(is.URL); why != "" {
+		return fmt.Errorf("issuer %q: %s", is.URL, why)
+	}
+	if is.JWKSURL != "" {
+		if why := endpointProblem(is.JWKSURL); why != "" {
+			return fmt.Errorf("jwks_url %q: %s", is.JWKSURL, why)
+		}
+	}
+	if len(is.Audiences) == 0 || len(is.Audiences) > maxAudiences || slices.Contains(is.Audiences, "") {
+		return fmt.Errorf("audiences: list 1 to %d non-empty audiences that this issuer's tokens for gcpconn carry (e.g. the service URL)", maxAudiences)
+	}
+	if is.SubjectClaim == "" {
+		is.SubjectClaim = "sub"
+	}
+	if len(is.BoundClaims) > maxBoundClaims {
+		return fmt.Errorf("bound_claims: at most %d", maxBoundClaims)
+	}
+	for k, v := range is.BoundClaims {
+		if k == "" || v == "" {
+			return fmt.Errorf("bound_claims: %q: %q: claim names and values must not be empty (use \"*\" for any value)", k, v)
+		}
+	}
+	is.maxAge = DefaultMaxTokenAge
+	if is.MaxTokenAge != "" {
+		d, err := time.ParseDuration(is.MaxTokenAge)
+		if err != nil || d < time.Minute || d > MaxMaxTokenAge {
+			return fmt.Errorf("max_token_age %q: want a duration from 1m to %s, such as \"15m\"", is.MaxTokenAge, MaxMaxTokenAge)
+		}
+		is.maxAge = d
+	}
+	return nil
+}
+
+// endpointProblem returns why u may not be an issuer or key URL, or "": it must be an
+// absolute https URL without user info, query or fragment; http is accepted only for a
+// loopback host (the local fake).
+func endpointProblem(u string) string {
+	p, err := url.Parse(u)
+	switch {
+	case err != nil || p.Host == "" || p.Opaque != "":
+		return "not an absolute URL"
+	case p.User != nil || p.RawQuery != "" || p.Fragment != "" || strings.HasSuffix(u, "?") || strings.HasSuffix(u, "#"):
+		return "user info, query and fragment are not accepted"
+	case p.Scheme == "https":
+		return ""
+	case p.Scheme == "http" && isLoopback(p.Hostname()):
+		return ""
+	}
+	return "want https (http only on a loopback host)"
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// discoveryURL is where the issuer's OpenID configuration is.
+func (is *Issuer) discoveryURL() string {
+	return strings.TrimSuffix(is.URL, "/") + "/.well-known/openid-configuration"
+}
+
+// jwksURL returns JWKSURL, or the jwks_uri of the discovery document at the configured URL,
+// which must name this issuer.
+func (is *Issuer) jwksURL(ctx context.Context, get func(ctx context.Context, u string, v any) error) (string, error) {
+	if is.JWKSURL != "" {
+		return is.JWKSURL, nil
+	}
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := get(ctx, is.discoveryURL(), &doc); err != nil {
+		return "", fmt.Errorf("callerauth: discovery of %s: %w", is.Name, err)
+	}
+	if doc.Issuer != is.URL {
+		return "", fmt.Errorf("callerauth: discovery of %s names issuer %q, not %q", is.Name, doc.Issuer, is.URL)
+	}
+	if why := endpointProblem(doc.JWKSURI); why != "" {
+		return "", fmt.Errorf("callerauth: discovery of %s: jwks_uri %q: %s", is.Name, doc.JWKSURI, why)
+	}
+	return doc.JWKSURI, nil
+}
+
+// claim returns the value of the claim name (a name, or a JSON pointer "/a/b") in claims.
+func claim(claims map[string]any, name string) (any, bool) {
+	if !strings.HasPrefix(name, "/") {
+		v, ok := claims[name]
+		return v, ok
+	}
+	var cur any = claims
+	for _, part := range strings.Split(name[1:], "/") {
+		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// checkBound verifies the bound claims; the message names the first claim that fails.
+func (is *Issuer) checkBound(claims map[string]any) error {
+	for _, k := range slices.Sorted(maps.Keys(is.BoundClaims)) {
+		v, ok := claim(claims, k)
+		s, isString := v.(string)
+		switch {
+		case !ok:
+			return deny("token of %s has no %s claim, which the issuer's bound claims require", is.Name, quoteClip(k))
+		case !isString:
+			return deny("token of %s: claim %s is not a string", is.Name, quoteClip(k))
+		case !globMatch(is.BoundClaims[k], s):
+			return deny("token of %s: claim %s = %s does not match the bound value %s", is.Name, quoteClip(k), quoteClip(s), quoteClip(is.BoundClaims[k]))
+		}
+	}
+	return nil
+}
+
+// globMatch reports whether s matches pattern, where * matches any run of characters
+// (including '/' and none) and everything else matches itself.
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return len(s) >= len(last) && strings.HasSuffix(s, last)
+}
