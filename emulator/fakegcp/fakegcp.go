@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,9 @@ type Options struct {
 	// PubSubEmulatorHost is the Pub/Sub emulator the Secret Manager fake publishes
 	// notifications to ("" = none).
 	PubSubEmulatorHost string
+	// Issuers names additional OIDC issuers to create (CI systems, clusters; see
+	// identity.Service.AddIssuer); Env gets FAKEGCP_ISSUER_NAME=URL for each.
+	Issuers []string
 	// Logger receives one line per served listener and per failure (slog.Default when nil).
 	Logger *slog.Logger
 }
@@ -158,6 +162,13 @@ func (s *Server) startIdentity() error {
 	s.setEnv("GCPCONN_ISSUER", s.identity.Issuer())
 	s.setEnv("GCPCONN_JWKS_URL", s.identity.JWKSURL())
 	s.setEnv("FAKEGCP_ADMIN_URL", base)
+	for _, name := range s.opts.Issuers {
+		u, err := s.identity.AddIssuer(name)
+		if err != nil {
+			return fmt.Errorf("fakegcp: %w", err)
+		}
+		s.setEnv("FAKEGCP_ISSUER_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")), u)
+	}
 	if sa, ok := s.world.FindServiceAccount(s.world.RuntimeServiceAccount); ok {
 		s.setEnv("GCPCONN_PROJECT", sa.Project)
 	}
@@ -339,6 +350,13 @@ func (s *Server) CACertPEM() []byte { return s.ca.CertPEM() }
 // Google would for a caller of gcpconn.
 func (s *Server) IDToken(email, audience string) (string, error) {
 	return s.identity.IDToken(email, audience)
+}
+
+// IssuerToken mints a token of the additional issuer name (GitHub-Actions-shaped claims, or
+// a broken variant), as POST /admin/issuers/NAME/token does.
+func (s *Server) IssuerToken(name string, req identity.IssuerTokenRequest) (string, error) {
+	tok, _, err := s.identity.IssuerToken(name, req)
+	return tok, err
 }
 
 // KeyJSON returns the credential file of a service account (service_account key) or

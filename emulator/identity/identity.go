@@ -68,6 +68,8 @@ type Service struct {
 
 	keyMu sync.Mutex
 	keys  []signingKey // issuer keys, current last; the previous one stays published
+	// oidcIssuers are the additional issuers by name (oidc_issuers.go), guarded by keyMu.
+	oidcIssuers map[string]*oidcIssuer
 
 	metaMu    sync.Mutex
 	metaCache map[string]metaToken
@@ -192,6 +194,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/service-accounts/{email}/{action}", s.handleAdminServiceAccountState)
 	mux.HandleFunc("POST /admin/issuer/rotate", s.handleAdminRotateIssuerKey)
 	mux.HandleFunc("POST /admin/tokens/revoke", s.handleAdminRevokeTokens)
+	s.issuerRoutes(mux) // additional OIDC issuers and their admin calls (oidc_issuers.go)
 	return mux
 }
 

@@ -16,7 +16,8 @@
 //	GCPCONN_AUDIENCE                     audience of callers' ID tokens (required)
 //	GCPCONN_ISSUER                       ID token issuer (default https://accounts.google.com)
 //	GCPCONN_JWKS_URL                     issuer's keys (default Google's certs)
-//	GCPCONN_ADMINS                       comma-separated admin emails
+//	GCPCONN_ADMINS                       comma-separated admins: emails, NAME:SUBJECT or NAME:PREFIX* of trusted issuers
+//	GCPCONN_TRUSTED_ISSUERS              JSON array of trusted issuers of federated callers (see callerauth.Issuer)
 //	GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS true enables implicit, keyless impersonation and ambient external accounts
 //	GCPCONN_SECRET_TOPIC                 Pub/Sub topic projects/P/topics/T for Secret Manager notifications
 //	GCPCONN_MAX_BODY_BYTES               request body cap (default 262144)
@@ -66,6 +67,7 @@ type Config struct {
 	Issuer            string
 	JWKSURL           string
 	Admins            []string
+	TrustedIssuers    []callerauth.Issuer
 	AllowImplicit     bool
 	SecretTopic       string
 	MaxBodyBytes      int64
@@ -109,12 +111,25 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.JWKSURL == "" {
 		c.JWKSURL = callerauth.GoogleJWKSURL
 	}
-	for _, a := range strings.Split(get("GCPCONN_ADMINS"), ",") {
+	var errs []string
+	issuers, err := callerauth.ParseIssuers(get("GCPCONN_TRUSTED_ISSUERS"), c.Issuer)
+	if err != nil {
+		sep := ": "
+		if strings.HasPrefix(err.Error(), "[") {
+			sep = ""
+		}
+		errs = append(errs, "GCPCONN_TRUSTED_ISSUERS"+sep+err.Error())
+	}
+	c.TrustedIssuers = issuers
+	for i, a := range strings.Split(get("GCPCONN_ADMINS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
-			c.Admins = append(c.Admins, strings.ToLower(a))
+			p, err := connector.CheckPrincipalPattern(a, issuerNames(issuers))
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("GCPCONN_ADMINS[%d] %v", i, err))
+			}
+			c.Admins = append(c.Admins, p)
 		}
 	}
-	var errs []string
 	if v := get("GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -174,6 +189,15 @@ func parseWindow(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// issuerNames returns the names of the trusted issuers.
+func issuerNames(issuers []callerauth.Issuer) []string {
+	names := make([]string, 0, len(issuers))
+	for _, is := range issuers {
+		names = append(names, is.Name)
+	}
+	return names
+}
+
 // App is an assembled gcpconn: the API and what it was built from.
 type App struct {
 	Config Config
@@ -206,6 +230,7 @@ func New(cfg Config, cfgErr error, log *slog.Logger) *App {
 			Issuer:   cfg.Issuer,
 			Audience: cfg.Audience,
 			JWKSURL:  cfg.JWKSURL,
+			Issuers:  cfg.TrustedIssuers,
 		}),
 		Log:           log,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
@@ -221,7 +246,7 @@ func (a *App) Service() (*connector.Service, error) { return a.service() }
 func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector.Service, error) {
 	svc := &connector.Service{
 		Google: gcp.New(cfg.Endpoints),
-		Policy: connector.Policy{Admins: cfg.Admins, AllowImplicit: cfg.AllowImplicit},
+		Policy: connector.Policy{Admins: cfg.Admins, Issuers: issuerNames(cfg.TrustedIssuers), AllowImplicit: cfg.AllowImplicit},
 		Log:    log,
 		// Production rule (DESIGN §8): connectors are served from memory for at most this long.
 		RevocationWindow: cfg.RevocationWindow,

@@ -50,6 +50,10 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad window", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "soon"}, "GCPCONN_REVOCATION_WINDOW"},
 		{"negative window", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "-1s"}, "GCPCONN_REVOCATION_WINDOW"},
 		{"window too long", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "1h"}, "GCPCONN_REVOCATION_WINDOW"},
+		{"issuers not JSON", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": "ci=https://ci"}, "GCPCONN_TRUSTED_ISSUERS: want a JSON array"},
+		{"issuer without audiences", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": `[{"name":"ci","issuer":"https://ci.example"}]`}, `GCPCONN_TRUSTED_ISSUERS[0] "ci": audiences`},
+		{"admin glob on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "x@example.com,gh:repo:acme/*"}, `GCPCONN_ADMINS[1] "gh:repo:acme/*" is a glob on "gh", which is not a configured trusted issuer`},
+		{"admin bare star", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "*"}, "GCPCONN_ADMINS[0] \"*\": a bare *"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := ConfigFromEnv(envOf(tc.env)); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -75,6 +79,26 @@ func TestRevocationWindowConfig(t *testing.T) {
 		if err != nil || svc.RevocationWindow != tc.want {
 			t.Errorf("GCPCONN_REVOCATION_WINDOW=%q: service window %v, %v; want %v", tc.env, svc.RevocationWindow, err, tc.want)
 		}
+	}
+}
+
+func TestConfigTrustedIssuers(t *testing.T) {
+	cfg, err := ConfigFromEnv(envOf(map[string]string{
+		"GCPCONN_AUDIENCE": "https://gcpconn.test",
+		"GCPCONN_TRUSTED_ISSUERS": `[{"name":"github","issuer":"https://token.actions.githubusercontent.com","audiences":["https://gcpconn.test"],
+			"bound_claims":{"repository_owner":"acme"}}]`,
+		"GCPCONN_ADMINS": "Ops@Example.com,github:repo:acme/Infra:*",
+	}))
+	if err != nil {
+		t.Fatalf("ConfigFromEnv = %v", err)
+	}
+	if len(cfg.TrustedIssuers) != 1 || cfg.TrustedIssuers[0].Name != "github" ||
+		strings.Join(cfg.Admins, ",") != "ops@example.com,github:repo:acme/Infra:*" {
+		t.Errorf("ConfigFromEnv = issuers %+v, admins %q; want github, and the federated admin's case kept", cfg.TrustedIssuers, cfg.Admins)
+	}
+	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	if err != nil || strings.Join(svc.Policy.Issuers, ",") != "github" {
+		t.Fatalf("Service().Policy.Issuers = %v (%v); want github", svc.Policy.Issuers, err)
 	}
 }
 

@@ -33,12 +33,12 @@ func (a *API) MintToken(w http.ResponseWriter, r *http.Request) {
 func (c *call) audit(b mintBody, cred *connector.Credential, err error) {
 	log := c.a.log()
 	if err != nil {
-		log.InfoContext(c.ctx, "mint refused", "audit", "mint", "outcome", "refused", "caller", c.p.Email,
+		log.InfoContext(c.ctx, "mint refused", "audit", "mint", "outcome", "refused", "caller", c.p.String(), "principal", c.p.String(), "issuer", c.p.IssuerName(),
 			"connector", b.Connector, "resource_type", b.ResourceType, "resource_id", b.ResourceID,
 			"code", string(connector.KindOf(err)))
 		return
 	}
-	log.InfoContext(c.ctx, "mint", "audit", "mint", "outcome", "granted", "caller", c.p.Email,
+	log.InfoContext(c.ctx, "mint", "audit", "mint", "outcome", "granted", "caller", c.p.String(), "principal", c.p.String(), "issuer", c.p.IssuerName(),
 		"connector", b.Connector, "resource_type", string(cred.ResourceType), "resource_id", cred.ResourceID,
 		"project_id", cred.ProjectID,
 		"lifetime_requested_seconds", int64(cred.Lifetime.Requested.Seconds()),

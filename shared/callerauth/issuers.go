@@ -53,6 +53,8 @@ const (
 	maxBoundClaims     = 20
 )
 
+const issuersShape = "want a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?}"
+
 // ParseIssuers reads the trusted issuers from JSON (GCPCONN_TRUSTED_ISSUERS: an array of
 // Issuer objects; "" means none) and checks them; googleIssuers are the issuers of Google
 // callers, which no trusted issuer may claim. Unknown and duplicate keys are errors. Every
@@ -62,13 +64,13 @@ func ParseIssuers(raw string, googleIssuers ...string) ([]Issuer, error) {
 		return nil, nil
 	}
 	if err := noDuplicateKeys([]byte(raw)); err != nil {
-		return nil, fmt.Errorf("not valid JSON: %v", err)
+		return nil, fmt.Errorf("%s: %v", issuersShape, err)
 	}
 	var list []Issuer
 	d := json.NewDecoder(bytes.NewReader([]byte(raw)))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&list); err != nil {
-		return nil, fmt.Errorf("want a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?}: %v", err)
+		return nil, fmt.Errorf("%s: %v", issuersShape, err)
 	}
 	if d.More() {
 		return nil, errors.New("holds data after the JSON array")

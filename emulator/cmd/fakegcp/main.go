@@ -1,6 +1,6 @@
 // Command fakegcp runs the fake Google Cloud of emulator/ for local development.
 //
-//	go run ./emulator/cmd/fakegcp [-world FILE] [-addr 127.0.0.1:PORT] [-keys-dir DIR]
+//	go run ./emulator/cmd/fakegcp [-world FILE] [-addr 127.0.0.1:PORT] [-keys-dir DIR] [-issuers ci,...]
 //
 // It prints the environment (KEY=VALUE lines, ready for `export`) that points gcpconn and
 // the Google client libraries at the fake, then the credential files it wrote, and runs
@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
@@ -41,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address of the identity/metadata/OIDC/admin listener")
 	keysDir := fs.String("keys-dir", "", "directory to write credential files (EMAIL.json) and ca.pem into")
 	printWorld := fs.Bool("print-world", false, "print the demo world's YAML and exit")
+	issuers := fs.String("issuers", "ci", "comma-separated names of additional OIDC issuers (CI systems) to serve at BASE/issuers/NAME")
 	verbose := fs.Bool("v", false, "log every request (service, method, path, status)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -64,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv, err := fakegcp.Start(ctx, w, fakegcp.Options{
 		Addr:               *addr,
 		KeysDir:            *keysDir,
+		Issuers:            splitNames(*issuers),
 		PubSubEmulatorHost: os.Getenv("PUBSUB_EMULATOR_HOST"),
 		Logger:             log,
 	})
@@ -86,4 +89,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	<-ctx.Done()
 	log.Info("fakegcp: stopping")
 	return srv.Close()
+}
+
+// splitNames splits a comma-separated list, dropping empty names.
+func splitNames(s string) []string {
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
