@@ -44,7 +44,11 @@ func TestAdditionalIssuer(t *testing.T) {
 		case "RSA":
 			keys[k["kid"]] = &rsa.PublicKey{N: new(big.Int).SetBytes(d(k["n"])), E: int(new(big.Int).SetBytes(d(k["e"])).Int64())}
 		case "EC":
-			keys[k["kid"]] = &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(d(k["x"])), Y: new(big.Int).SetBytes(d(k["y"]))}
+			pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, d(k["x"])...), d(k["y"])...))
+			if err != nil {
+				t.Fatalf("EC key: %v", err)
+			}
+			keys[k["kid"]] = pub
 		}
 	}
 	if len(keys) != 2 {
