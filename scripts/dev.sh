@@ -112,9 +112,9 @@ gcpconn is running at $base   (store: $store; fake Google admin: $FAKEGCP_ADMIN_
 
   then, for example:
     curl -s -H "Authorization: Bearer \$TOKEN" '$base/list?types=true'
-    curl -s -H "Authorization: Bearer \$TOKEN" $base/register -d '{"name":"demo","auth_method":"service-account",
+    curl -s -H "Authorization: Bearer \$TOKEN" -H "Content-Type: application/json" $base/register -d '{"name":"demo","auth_method":"service-account",
       "configuration":{"project_id":"zenml-core","service_account_json":'"\$(cat $WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json)"'}}'
-    curl -s -H "Authorization: Bearer \$TOKEN" $base/mint-token -d '{"connector":"demo","resource_type":"gcs-bucket","resource_id":"gs://zenml-bucket-sl"}'
+    curl -s -H "Authorization: Bearer \$TOKEN" -H "Content-Type: application/json" $base/mint-token -d '{"connector":"demo","resource_type":"gcs-bucket","resource_id":"gs://zenml-bucket-sl"}'
 
   or with the CLI (go build -o gcpconn ./cmd/gcpconn):
     export GCPCONN_URL=$base GCPCONN_DEV_ISSUER=$FAKEGCP_ADMIN_URL GCPCONN_DEV_EMAIL=you@example.com

@@ -8,8 +8,11 @@
 // the error through the one error table (errors.go). No rule of the domain lives here:
 // authorization, validation and lifetimes are decided by the core.
 //
-// Requests are JSON with a size cap (413 above it) and strict decoding (an unknown field is a
-// 400 naming it). Every answer carries "Cache-Control: no-store". Errors are
+// Requests are JSON (415 for another content type) with a size cap (413 above it), a time
+// limit for the body to arrive (408), and exact decoding (shared/exactjson: keys match exactly,
+// duplicate and unknown keys are a 400 naming them at any depth, numbers out of range are
+// refused quoting what was sent). Query parameters must be UTF-8. A request whose caller
+// went away is logged as cancelled (499), not as an error. Every answer carries "Cache-Control: no-store". Errors are
 // {"error":{"code","message","field"}} with the stable codes of the error table; internal
 // errors are logged with their details and answered with a generic message.
 //
@@ -21,23 +24,30 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/exactjson"
 )
 
 // Defaults of API's zero fields.
 const (
 	DefaultMaxBodyBytes   = 256 << 10
 	DefaultRequestTimeout = 60 * time.Second
+	// DefaultBodyTimeout bounds the arrival of a request body, counted from the moment the
+	// handler starts reading it (a body that drips in a byte at a time is cut off with a 408).
+	DefaultBodyTimeout = 30 * time.Second
 )
 
 // Authenticator identifies the caller of a request (callerauth.Verifier implements it).
@@ -62,6 +72,9 @@ type API struct {
 	// RequestTimeout bounds a request whose context has no deadline yet (on Cloud Run the
 	// platform's deadline is already on the context); 0 means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// BodyTimeout bounds how long a request body may take to arrive, never past the request's
+	// deadline; 0 means DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// SweepDefaults holds the defaults of POST /sweep (GCPCONN_SWEEP_CONCURRENCY).
 	SweepDefaults connector.SweepOptions
 	// Now returns the current time; nil means time.Now.
@@ -168,6 +181,10 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string, method
 		return c, false
 	}
 	c.p = p
+	if err := checkQuery(r); err != nil {
+		c.fail(err)
+		return c, false
+	}
 	svc, err := a.Service(c.ctx)
 	if err != nil {
 		c.fail(fmt.Errorf("httpapi: build service: %w", err))
@@ -184,22 +201,29 @@ func (c *call) fail(err error) {
 	writeError(c.ctx, c.w, c.a.log(), c.entry, err)
 }
 
-// decode reads the JSON body into v strictly: one object, no unknown fields, at most
-// MaxBodyBytes. An empty body is allowed only when emptyOK. On failure it answers the
-// request and returns false.
+// decode reads the JSON body into v exactly (shared/exactjson): one value, keys matching
+// exactly, no duplicate or unknown keys at any level, numbers that fit their fields; at most
+// MaxBodyBytes, arriving within BodyTimeout (and the request's deadline). The content type
+// must be JSON when given. An empty body is allowed only when emptyOK. On failure it answers
+// the request and returns false.
 func (c *call) decode(v any, emptyOK bool) bool {
-	limit := c.a.MaxBodyBytes
-	if limit <= 0 {
-		limit = DefaultMaxBodyBytes
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		writeErrorBody(c.w, http.StatusRequestEntityTooLarge, codeTooLarge,
-			fmt.Sprintf("request body is larger than %d bytes", limit), "")
+	if err := checkContentType(c.r.Header.Get("Content-Type")); err != nil {
+		writeErrorBody(c.w, http.StatusUnsupportedMediaType, codeUnsupportedMedia, err.Error(), "")
 		return false
 	}
-	if err != nil {
+	body, err := c.readBody()
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeErrorBody(c.w, http.StatusRequestEntityTooLarge, codeTooLarge,
+			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), "")
+		return false
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.w.Header().Set("Connection", "close")
+		writeErrorBody(c.w, http.StatusRequestTimeout, codeRequestTimeout,
+			fmt.Sprintf("the request body did not arrive in time (limit %s)", c.a.bodyTimeout()), "")
+		return false
+	case err != nil:
 		c.fail(connector.Errorf(connector.ErrInvalid, "request body could not be read"))
 		return false
 	}
@@ -217,58 +241,80 @@ func (c *call) decode(v any, emptyOK bool) bool {
 	return true
 }
 
-// decodeStrict decodes one JSON value into v, refusing unknown fields and trailing data.
-func decodeStrict(body []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return jsonError(err)
+// readBody reads the body under a read deadline on the connection: BodyTimeout from now,
+// never past the request's deadline. The deadline is cleared once the body is in, so that it
+// cannot cut the connection's later reads.
+func (c *call) readBody() ([]byte, error) {
+	limit := c.a.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
 	}
-	if d.More() {
-		return connector.Errorf(connector.ErrInvalid, "request body holds more than one JSON value")
+	deadline := time.Now().Add(c.a.bodyTimeout())
+	if d, ok := c.ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	if _, err := d.Token(); err != io.EOF {
-		return connector.Errorf(connector.ErrInvalid, "request body holds data after the JSON object")
+	rc := http.NewResponseController(c.w)
+	if rc.SetReadDeadline(deadline) == nil { // not every ResponseWriter supports it
+		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	}
+	return io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+}
+
+func (a *API) bodyTimeout() time.Duration {
+	if a.BodyTimeout > 0 {
+		return a.BodyTimeout
+	}
+	return DefaultBodyTimeout
+}
+
+// acceptedTypes names the content types a request body may have.
+const acceptedTypes = "application/json (or a +json type such as application/cloudevents+json)"
+
+// checkContentType accepts no content type, application/json and the +json types.
+func checkContentType(ct string) error {
+	if strings.TrimSpace(ct) == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
+		return nil
+	}
+	return fmt.Errorf("request bodies are JSON: send Content-Type %s, not %q", acceptedTypes, ct)
+}
+
+// checkQuery refuses query parameters that are not valid UTF-8 (names or values), naming
+// the parameter, before anything reaches a store.
+func checkQuery(r *http.Request) error {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return connector.Errorf(connector.ErrInvalid, "the query string is malformed: %v", err)
+	}
+	for k, vs := range q {
+		if !utf8.ValidString(k) {
+			return connector.Errorf(connector.ErrInvalid, "a query parameter name is not valid UTF-8")
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return connector.FieldErrorf(k, "query parameter %q is not valid UTF-8 text", k)
+			}
+		}
 	}
 	return nil
 }
 
-// jsonError turns a decoding error into an invalid_argument naming the field when known.
-func jsonError(err error) error {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
+// decodeStrict decodes one JSON value into v exactly (see shared/exactjson).
+func decodeStrict(body []byte, v any) error {
+	err := exactjson.Decode(body, v)
+	var e *exactjson.Error
 	switch {
-	case errors.As(err, &te):
-		if te.Field == "" {
-			return connector.Errorf(connector.ErrInvalid, "request body must be a JSON object, not %s", te.Value)
-		}
-		return connector.FieldErrorf(te.Field, "field %q must be %s, not %s", te.Field, jsonType(te.Type.Kind().String()), te.Value)
-	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-		return connector.Errorf(connector.ErrInvalid, "request body is not valid JSON: %v", err)
+	case err == nil:
+		return nil
+	case !errors.As(err, &e):
+		return connector.Errorf(connector.ErrInvalid, "request body could not be decoded")
+	case e.Path == "":
+		return connector.Errorf(connector.ErrInvalid, "request body %s", e.Msg)
+	case strings.HasPrefix(e.Msg, "unknown field"):
+		return connector.FieldErrorf(e.Path, "%s", e.Msg)
 	}
-	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name := strings.Trim(f, `"`)
-		return connector.FieldErrorf(name, "unknown field %q", name)
-	}
-	var tpe *time.ParseError
-	if errors.As(err, &tpe) {
-		return connector.Errorf(connector.ErrInvalid, "a time field is not RFC 3339 (e.g. 2026-01-02T15:04:05Z): %q", tpe.Value)
-	}
-	return connector.Errorf(connector.ErrInvalid, "request body could not be decoded: %v", err)
-}
-
-func jsonType(kind string) string {
-	switch kind {
-	case "int", "int64", "int32", "float64":
-		return "a number"
-	case "bool":
-		return "true or false"
-	case "string":
-		return "a string"
-	case "slice":
-		return "an array"
-	case "map", "struct", "ptr":
-		return "an object"
-	}
-	return "of another type"
+	return connector.FieldErrorf(e.Path, "field %q %s", e.Path, e.Msg)
 }

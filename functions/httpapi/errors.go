@@ -31,16 +31,30 @@ var statusOf = map[connector.Kind]int{
 
 // Transport-level answers that have no kind in the core.
 const (
-	codeTooLarge         = "request_too_large"  // 413
-	codeMethodNotAllowed = "method_not_allowed" // 405
-	defaultRetryAfter    = 5                    // seconds
-	internalMessage      = "internal error; the service logs have the details"
+	codeTooLarge         = "request_too_large"      // 413
+	codeMethodNotAllowed = "method_not_allowed"     // 405
+	codeUnsupportedMedia = "unsupported_media_type" // 415: the body is not JSON
+	codeRequestTimeout   = "request_timeout"        // 408: the body did not arrive in time
+	// codeCancelled answers a request whose caller went away before it was done (nobody
+	// reads the answer). 499 is the status Google's front ends and nginx log for it.
+	codeCancelled     = "cancelled"
+	statusCancelled   = 499
+	defaultRetryAfter = 5 // seconds
+	internalMessage   = "internal error; the service logs have the details"
 )
 
 // writeError answers err with the status of its kind and the body
 // {"error":{"code","message","field"}}. Internal errors (and anything without a kind) are
 // logged with their full text and answered with a generic message.
+//
+// A request whose caller went away (ctx cancelled) is not an error of the service: it is
+// logged at INFO as cancelled and answered 499 (which nobody reads, but the access log shows).
 func writeError(ctx context.Context, w http.ResponseWriter, log *slog.Logger, entry string, err error) {
+	if cancelled(ctx, err) {
+		log.InfoContext(ctx, "cancelled", "entry_point", entry, "code", codeCancelled, "status", statusCancelled, "error", err.Error())
+		writeErrorBody(w, statusCancelled, codeCancelled, "the caller cancelled the request", "")
+		return
+	}
 	kind := connector.KindOf(err)
 	if errors.Is(err, context.DeadlineExceeded) && kind == connector.ErrInternal {
 		kind = connector.ErrUpstreamUnavailable
@@ -66,6 +80,24 @@ func writeError(ctx context.Context, w http.ResponseWriter, log *slog.Logger, en
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
 	writeErrorBody(w, status, string(kind), msg, connector.FieldOf(err))
+}
+
+// cancelled reports whether err is the end of a request whose caller went away: ctx (the
+// request's) was cancelled, not timed out, and err stems from it.
+func cancelled(ctx context.Context, err error) bool {
+	return errors.Is(ctx.Err(), context.Canceled) && (errors.Is(err, context.Canceled) || connector.KindOf(err) == connector.ErrInternal || connector.KindOf(err) == connector.ErrUpstreamUnavailable)
+}
+
+// codeOf is the code and status an answer to err carries, for audit entries.
+func codeOf(ctx context.Context, err error) (string, int) {
+	if cancelled(ctx, err) {
+		return codeCancelled, statusCancelled
+	}
+	kind := connector.KindOf(err)
+	if status, ok := statusOf[kind]; ok {
+		return string(kind), status
+	}
+	return string(connector.ErrInternal), http.StatusInternalServerError
 }
 
 func writeErrorBody(w http.ResponseWriter, status int, code, msg, field string) {

@@ -65,8 +65,9 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) {
 	pg := connector.Page{Token: q.Get("page_token")}
 	if s := q.Get("page_size"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			c.fail(connector.FieldErrorf("page_size", "page_size must be a positive number, not %q", s))
+		if err != nil || n < 0 || n > connector.MaxPageSize {
+			c.fail(connector.FieldErrorf("page_size", "page_size must be a number from 1 to %d (0 or absent: %d), not %q",
+				connector.MaxPageSize, connector.DefaultPageSize, s))
 			return
 		}
 		pg.Size = n

@@ -33,9 +33,14 @@ func (a *API) MintToken(w http.ResponseWriter, r *http.Request) {
 func (c *call) audit(b mintBody, cred *connector.Credential, err error) {
 	log := c.a.log()
 	if err != nil {
-		log.InfoContext(c.ctx, "mint refused", "audit", "mint", "outcome", "refused", "caller", c.p.String(), "principal", c.p.String(), "issuer", c.p.IssuerName(),
+		code, status := codeOf(c.ctx, err)
+		outcome := "refused"
+		if code == codeCancelled {
+			outcome = codeCancelled
+		}
+		log.InfoContext(c.ctx, "mint "+outcome, "audit", "mint", "outcome", outcome, "caller", c.p.String(), "principal", c.p.String(), "issuer", c.p.IssuerName(),
 			"connector", b.Connector, "resource_type", b.ResourceType, "resource_id", b.ResourceID,
-			"code", string(connector.KindOf(err)))
+			"code", code, "status", status)
 		return
 	}
 	log.InfoContext(c.ctx, "mint", "audit", "mint", "outcome", "granted", "caller", c.p.String(), "principal", c.p.String(), "issuer", c.p.IssuerName(),

@@ -6,7 +6,8 @@ import (
 )
 
 // maxRequestSeconds bounds a requested lifetime, so that it converts to a time.Duration
-// without overflow; anything above MaxLifetimeSeconds is clamped anyway.
+// without overflow; a request above it is refused (rather than answered with a "requested"
+// lifetime the caller did not send), anything up to it above MaxLifetimeSeconds is clamped.
 const maxRequestSeconds = 366 * 24 * 3600
 
 // Lifetime decides the lifetime of a token minted from c when the caller asks for
@@ -28,14 +29,16 @@ func (c *Connector) Lifetime(requestedSeconds int) (Lifetime, error) {
 //   - oauth2-token: the time left until ExpiresAt, since the stored token is handed out as is.
 //     It fails with ErrFailedPrecondition when less than MinTokenRemaining is left.
 //
-// A negative request is ErrInvalid for the field lifetime_seconds.
+// A negative request, or one above a year, is ErrInvalid for the field lifetime_seconds.
 func (c *Connector) LifetimeAt(requestedSeconds int, now time.Time) (Lifetime, error) {
 	if requestedSeconds < 0 {
 		return Lifetime{}, FieldErrorf("lifetime_seconds",
 			"lifetime_seconds must be 0 (the default) or a positive number of seconds; got %d", requestedSeconds)
 	}
 	if requestedSeconds > maxRequestSeconds {
-		requestedSeconds = maxRequestSeconds
+		return Lifetime{}, FieldErrorf("lifetime_seconds",
+			"lifetime_seconds must be at most %d (a year; anything above the auth method's maximum is lowered to it); got %d",
+			maxRequestSeconds, requestedSeconds)
 	}
 	lt := Lifetime{Requested: time.Duration(requestedSeconds) * time.Second}
 	if c.AuthMethod == OAuth2Token {

@@ -27,7 +27,7 @@ func TestLifetimeAt(t *testing.T) {
 		{"impersonation exactly min", conn(Impersonation, 0, 0), 600, 10 * time.Minute, ""},
 		{"impersonation below min", conn(Impersonation, 0, 0), 60, 10 * time.Minute, "impersonation tokens last at least 10m0s"},
 		{"impersonation above max", conn(Impersonation, 0, 0), 43200, time.Hour, "impersonation tokens last at most 1h0m0s"},
-		{"huge request", conn(Impersonation, 0, 0), 1 << 40, time.Hour, "at most 1h0m0s"},
+		{"a year", conn(Impersonation, 0, 0), maxRequestSeconds, time.Hour, "at most 1h0m0s"},
 		{"connector default", conn(Impersonation, 1200, 0), 0, 20 * time.Minute, "the connector's expiration_seconds of 20m0s"},
 		{"request beats connector default", conn(Impersonation, 1200, 0), 1800, 30 * time.Minute, ""},
 		{"service account shorter", conn(ServiceAccount, 0, 0), 1800, 30 * time.Minute, ""},
@@ -51,8 +51,8 @@ func TestLifetimeAt(t *testing.T) {
 			if lt.Applied != tt.wantApplied {
 				t.Errorf("LifetimeAt(%d).Applied = %s; want %s", tt.requested, lt.Applied, tt.wantApplied)
 			}
-			if want := min(tt.requested, maxRequestSeconds); lt.Requested != time.Duration(want)*time.Second {
-				t.Errorf("LifetimeAt(%d).Requested = %s; want %ds", tt.requested, lt.Requested, want)
+			if lt.Requested != time.Duration(tt.requested)*time.Second {
+				t.Errorf("LifetimeAt(%d).Requested = %s; want %ds", tt.requested, lt.Requested, tt.requested)
 			}
 			if (tt.wantReason == "") != (lt.Reason == "") || !strings.Contains(lt.Reason, tt.wantReason) {
 				t.Errorf("LifetimeAt(%d).Reason = %q; want %q", tt.requested, lt.Reason, tt.wantReason)
@@ -73,6 +73,8 @@ func TestLifetimeAtRefuses(t *testing.T) {
 		wantMsg   string
 	}{
 		{"negative", &Connector{AuthMethod: Impersonation}, -1, ErrInvalid, "lifetime_seconds must be 0 (the default) or a positive number of seconds; got -1"},
+		// Refused with the number sent, not answered with a "requested" lifetime nobody sent.
+		{"above a year", &Connector{AuthMethod: Impersonation}, 9223372036854775807, ErrInvalid, "at most 31622400 (a year; anything above the auth method's maximum is lowered to it); got 9223372036854775807"},
 		{"token expired", &Connector{Name: "tmp", AuthMethod: OAuth2Token, ExpiresAt: rulesNow.Add(-time.Second)}, 0, ErrFailedPrecondition,
 			`the oauth2 token of connector "tmp" expired at 2026-11-22T02:59:59Z; update the connector with a fresh token`},
 		{"token nearly expired", &Connector{Name: "tmp", AuthMethod: OAuth2Token, ExpiresAt: rulesNow.Add(4*time.Minute + 59*time.Second)}, 0, ErrFailedPrecondition,

@@ -1,0 +1,131 @@
+package exactjson
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+type inner struct {
+	TokenURI string `json:"token_uri"`
+	Count    int64  `json:"count"`
+}
+
+type embedded struct {
+	Extra string `json:"extra"`
+}
+
+type doc struct {
+	embedded
+	Name     string            `json:"name"`
+	Lifetime int               `json:"lifetime_seconds"`
+	Small    *int32            `json:"small"`
+	Ratio    float64           `json:"ratio"`
+	Labels   map[string]string `json:"labels"`
+	Config   map[string]any    `json:"configuration"`
+	Inner    *inner            `json:"inner"`
+	List     []inner           `json:"list"`
+	When     *time.Time        `json:"when"`
+	Raw      json.RawMessage   `json:"raw"`
+	Skipped  string            `json:"-"`
+	Flag     bool              `json:"flag"`
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, path, msg string
+	}{
+		{"case-folded key", `{"NAME":"b"}`, "NAME", `did you mean "name"`},
+		{"duplicate key", `{"name":"a","name":"b"}`, "name", "more than once"},
+		{"duplicate after case fold", `{"name":"a","NAME":"b"}`, "NAME", "unknown field"},
+		{"unknown key", `{"nope":1}`, "nope", `unknown field "nope"`},
+		{"nested case-folded key", `{"inner":{"TOKEN_URI":"x"}}`, "inner.TOKEN_URI", "unknown field"},
+		{"nested unknown key in list", `{"list":[{"count":1},{"credential_source":{}}]}`, "list[1].credential_source", "unknown field"},
+		{"duplicate in map", `{"labels":{"a":"1","a":"2"}}`, "labels.a", "more than once"},
+		{"duplicate in free form", `{"configuration":{"x":{"y":1,"y":2}}}`, "configuration.x.y", "more than once"},
+		{"duplicate in raw", `{"raw":{"k":1,"k":1}}`, "raw.k", "more than once"},
+		{"int too big", `{"lifetime_seconds":9223372036854775808}`, "lifetime_seconds", "not 9223372036854775808"},
+		{"int fraction", `{"lifetime_seconds":3600.5}`, "lifetime_seconds", "must be a whole number, not 3600.5"},
+		{"int exponent", `{"lifetime_seconds":1e400}`, "lifetime_seconds", "not 1e400"},
+		{"int32 too big", `{"small":2147483648}`, "small", "from -2147483648 to 2147483647, not 2147483648"},
+		{"nested int too big", `{"inner":{"count":-9223372036854775809}}`, "inner.count", "not -9223372036854775809"},
+		{"float out of range", `{"ratio":1e400}`, "ratio", "1e400 is out of range"},
+		{"free-form number out of range", `{"configuration":{"n":-1e999}}`, "configuration.n", "-1e999 is out of range"},
+		{"string for int", `{"lifetime_seconds":"60"}`, "lifetime_seconds", "must be a whole number, not a string"},
+		{"number for string", `{"name":5}`, "name", "must be a string, not a number 5"},
+		{"object for list", `{"list":{}}`, "list", "must be an array, not"},
+		{"array for object", `{"inner":[]}`, "inner", "must be an object"},
+		{"bool for map", `{"labels":true}`, "labels", "must be an object, not true or false"},
+		{"not an object", `[1]`, "", "must be an object"},
+		{"trailing data", `{"name":"a"} {}`, "", "after the JSON value"},
+		{"truncated", `{"name":"a"`, "", "ends too early"},
+		{"syntax", `{"name" "a"}`, "", "not valid JSON"},
+		{"skipped field", `{"Skipped":"x"}`, "Skipped", "unknown field"},
+		{"bad time", `{"when":"yesterday"}`, "", "could not be decoded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d doc
+			err := Decode([]byte(tc.in), &d)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("Decode(%s) = %v, want an *Error", tc.in, err)
+			}
+			if e.Path != tc.path || !strings.Contains(e.Msg, tc.msg) {
+				t.Errorf("Decode(%s) = path %q msg %q, want path %q and a message with %q", tc.in, e.Path, e.Msg, tc.path, tc.msg)
+			}
+		})
+	}
+}
+
+func TestDecodeAccepts(t *testing.T) {
+	in := `{"name":"a","extra":"e","lifetime_seconds":9223372036854775807,"small":-2147483648,"ratio":0.5,
+		"labels":{"a":"1","A":"2"},"configuration":{"x":[1,{"y":null}],"X":true},"inner":{"token_uri":"t","count":3},
+		"list":[],"when":"2026-01-02T15:04:05Z","raw":{"z":1},"flag":false}`
+	var d doc
+	if err := Decode([]byte(in), &d); err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if d.Name != "a" || d.Extra != "e" || d.Lifetime != 9223372036854775807 || *d.Small != -2147483648 ||
+		d.Labels["A"] != "2" || d.Inner.Count != 3 || d.When.Year() != 2026 || string(d.Raw) != `{"z":1}` {
+		t.Errorf("Decode decoded %+v", d)
+	}
+	var m map[string]any
+	if err := Decode([]byte(`{"a":{"b":[{"c":1}]}}`), &m); err != nil {
+		t.Errorf("Decode into a map: %v", err)
+	}
+}
+
+// TestMessagesHoldNoStringValues: a refusal never quotes a string value of the document,
+// which may be a secret.
+func TestMessagesHoldNoStringValues(t *testing.T) {
+	for _, in := range []string{`{"lifetime_seconds":"s3cr3t"}`, `{"inner":"s3cr3t"}`, `{"list":"s3cr3t"}`} {
+		err := Decode([]byte(in), &doc{})
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("Decode(%s) = %v: want a refusal without the value", in, err)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"name":"a"}`, `{"NAME":"a"}`, `{"configuration":{"a":{"a":1,"a":2}}}`, `{"lifetime_seconds":1e400}`, `[`, `{"list":[{"count":1}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var d doc
+		err := Decode(data, &d)
+		if err == nil {
+			// What exactjson accepts, encoding/json accepts too.
+			var d2 doc
+			if err := json.Unmarshal(data, &d2); err != nil {
+				t.Fatalf("exactjson accepted %q but encoding/json refused it: %v", data, err)
+			}
+			return
+		}
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("Decode(%q) = %T %v, want *Error", data, err, err)
+		}
+	})
+}
