@@ -29,6 +29,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/identity"
 	"github.com/gcpconn/gcpconn/emulator/internal/certs"
+	"github.com/gcpconn/gcpconn/emulator/secrets"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
@@ -67,7 +68,9 @@ type Server struct {
 	guard    *auth.Guard
 	identity *identity.Service
 	ca       *certs.CA
-	log      *slog.Logger
+
+	secretManager *secrets.Server // set by startResources, for TickSecrets
+	log           *slog.Logger
 
 	mu       sync.Mutex
 	servers  []*http.Server
@@ -102,6 +105,7 @@ func Start(ctx context.Context, w *world.World, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fakegcp: %w", err)
 	}
+	w.SetClock(opts.Now)
 	reg := tokens.NewRegistry(opts.Now)
 	f := faults.New()
 	s := &Server{
@@ -153,6 +157,7 @@ func (s *Server) startIdentity() error {
 	mux.Handle("/admin/counts", adm)
 	mux.Handle("/admin/faults", adm)
 	mux.Handle("/admin/reset", adm)
+	mux.HandleFunc("POST /admin/secrets/tick", s.handleAdminSecretsTick)
 	s.startServer("identity", ln, mux, nil)
 	host := ln.Addr().String()
 	s.setEnv("GCPCONN_ENDPOINT_OAUTH2", base)

@@ -27,6 +27,7 @@ import (
 //	secretmanager     GCPCONN_ENDPOINT_SECRETMANAGER    (notifications to Options.PubSubEmulatorHost,
 //	                  else Options.PushURL, else none)
 //	resourcemanager   GCPCONN_ENDPOINT_RESOURCEMANAGER
+//	iam               GCPCONN_ENDPOINT_IAM              (service-account keys)
 //
 // Start calls it after the identity services are up.
 func (s *Server) startResources() error {
@@ -100,6 +101,7 @@ func (s *Server) startResources() error {
 		return err
 	}
 	s.setEnv("GCPCONN_ENDPOINT_SECRETMANAGER", base)
+	s.setSecretManager(sm)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { // fires SECRET_ROTATE when rotation times come
@@ -125,5 +127,5 @@ func (s *Server) startResources() error {
 		return err
 	}
 	s.setEnv("GCPCONN_ENDPOINT_RESOURCEMANAGER", base)
-	return nil
+	return s.startIAMKeys()
 }

@@ -113,7 +113,7 @@ func readObject(ctx context.Context, c *storage.Client, bucket, object string) (
 func TestEnvNamesEveryResourceService(t *testing.T) {
 	st := startStack(t, fakegcp.Options{})
 	for _, k := range []string{"GCPCONN_ENDPOINT_STORAGE", "GCPCONN_ENDPOINT_CONTAINER", "GCPCONN_ENDPOINT_ARTIFACTREGISTRY",
-		"GCPCONN_ENDPOINT_SECRETMANAGER", "GCPCONN_ENDPOINT_RESOURCEMANAGER"} {
+		"GCPCONN_ENDPOINT_SECRETMANAGER", "GCPCONN_ENDPOINT_RESOURCEMANAGER", "GCPCONN_ENDPOINT_IAM"} {
 		if !strings.HasPrefix(st.env[k], "http://127.0.0.1:") {
 			t.Errorf("Env %s = %q; want http://127.0.0.1:PORT", k, st.env[k])
 		}

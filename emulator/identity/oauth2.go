@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"crypto/rsa"
 	"net/http"
 	"net/url"
 	"slices"
@@ -60,8 +61,8 @@ func (s *Service) jwtBearer(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Invalid grant: account not found")
 		return
 	}
-	key, err := s.cfg.World.Key(sa.Email)
-	if err != nil || (p.header.Kid != "" && p.header.Kid != key.ID) || p.verify(&key.Private.PublicKey) != nil {
+	// Only a live, enabled key of the account verifies: a deleted or disabled one does not.
+	if !slices.ContainsFunc(s.cfg.World.SigningKeys(sa.Email, p.header.Kid), func(k *rsa.PublicKey) bool { return p.verify(k) == nil }) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT Signature.")
 		return
 	}

@@ -43,6 +43,7 @@ var predefinedRoles = map[string][]string{
 	"roles/artifactregistry.admin":               {"artifactregistry.*", "resourcemanager.projects.get", "resourcemanager.projects.list"},
 	"roles/iam.serviceAccountTokenCreator":       {"iam.serviceAccounts.get", "iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken", "iam.serviceAccounts.implicitDelegation", "iam.serviceAccounts.signBlob", "iam.serviceAccounts.signJwt", "resourcemanager.projects.get", "resourcemanager.projects.list"},
 	"roles/iam.serviceAccountOpenIdTokenCreator": {"iam.serviceAccounts.getOpenIdToken"},
+	"roles/iam.serviceAccountKeyAdmin":           {"iam.serviceAccountKeys.*", "iam.serviceAccounts.get", "iam.serviceAccounts.list", "resourcemanager.projects.get", "resourcemanager.projects.list"},
 	"roles/iam.serviceAccountUser":               {"iam.serviceAccounts.actAs", "iam.serviceAccounts.get", "iam.serviceAccounts.list", "resourcemanager.projects.get", "resourcemanager.projects.list"},
 	"roles/iam.workloadIdentityUser":             {"iam.serviceAccounts.get", "iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken", "iam.serviceAccounts.list"},
 	"roles/secretmanager.admin":                  {"secretmanager.*", "resourcemanager.projects.get", "resourcemanager.projects.list"},

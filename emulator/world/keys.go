@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // GoogleTokenURI is the token_uri written into key files. It is Google's own URL on
@@ -25,9 +27,47 @@ type Key struct {
 	ID       string // private_key_id, also the JWT "kid"
 	ClientID string // the account's numeric unique id
 	Private  *rsa.PrivateKey
+	Created  time.Time // validAfterTime
+	Disabled bool      // a disabled key signs nothing the token endpoint accepts
 }
 
-// Key returns the service account's key, generating it on first use.
+// MaxKeysPerAccount is Google's limit of user-managed keys per service account.
+const MaxKeysPerAccount = 10
+
+// ErrKeyLimit is returned by CreateKey when the account already has MaxKeysPerAccount keys.
+var ErrKeyLimit = errors.New("the service account has reached its limit of 10 keys")
+
+// SetClock sets the clock that dates new keys (time.Now by default).
+func (w *World) SetClock(now func() time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.clock = now
+}
+
+func (w *World) nowLocked() time.Time {
+	if w.clock != nil {
+		return w.clock()
+	}
+	return time.Now()
+}
+
+// newKey generates an RSA key with a fresh 40-hex-digit id.
+func newKey(email string) (*Key, error) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generate key for %q: %w", email, err)
+	}
+	id := make([]byte, 20)
+	if _, err := rand.Read(id); err != nil {
+		return nil, fmt.Errorf("generate key id: %w", err)
+	}
+	return &Key{ID: hex.EncodeToString(id), ClientID: UniqueID(email), Private: priv}, nil
+}
+
+// Key returns the service account's first key, generating it on first use. It is the key of
+// the credential files the fake hands out (KeyJSON), and signJwt/signBlob sign with it (as
+// Google signs with a key it manages). Deleting or disabling it through the keys API stops
+// it from minting tokens; Key still returns it.
 func (w *World) Key(email string) (*Key, error) {
 	sa, ok := w.FindServiceAccount(email)
 	if !ok {
@@ -40,25 +80,136 @@ func (w *World) Key(email string) (*Key, error) {
 		return k, nil
 	}
 	// Generate outside the lock (it takes a while); the first key stored wins.
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	k, err := newKey(sa.Email)
 	if err != nil {
-		return nil, fmt.Errorf("generate key for %q: %w", sa.Email, err)
-	}
-	id := make([]byte, 20)
-	if _, err := rand.Read(id); err != nil {
-		return nil, fmt.Errorf("generate key id: %w", err)
+		return nil, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if k, ok := w.keys[sa.Email]; ok {
-		return k, nil
+	if first, ok := w.keys[sa.Email]; ok {
+		return first, nil
 	}
-	k = &Key{ID: hex.EncodeToString(id), ClientID: UniqueID(sa.Email), Private: priv}
+	k.Created = w.nowLocked()
 	if w.keys == nil {
-		w.keys = map[string]*Key{}
+		w.keys, w.saKeys = map[string]*Key{}, map[string][]*Key{}
 	}
 	w.keys[sa.Email] = k
+	w.saKeys[sa.Email] = append([]*Key{k}, w.saKeys[sa.Email]...)
 	return k, nil
+}
+
+// CreateKey adds a new key to the account, as the IAM API's keys.create does. An account
+// that already has MaxKeysPerAccount keys gets ErrKeyLimit.
+func (w *World) CreateKey(email string) (*Key, error) {
+	first, err := w.Key(email) // the first key always exists before any created one
+	if err != nil {
+		return nil, err
+	}
+	k, err := newKey(email)
+	if err != nil {
+		return nil, err
+	}
+	sa, _ := w.FindServiceAccount(email)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.saKeys[sa.Email]) >= MaxKeysPerAccount {
+		return nil, ErrKeyLimit
+	}
+	k.ClientID = first.ClientID
+	k.Created = w.nowLocked()
+	w.saKeys[sa.Email] = append(w.saKeys[sa.Email], k)
+	return k, nil
+}
+
+// Keys returns copies of the account's live keys, oldest first (the first key included).
+func (w *World) Keys(email string) ([]Key, error) {
+	sa, ok := w.FindServiceAccount(email)
+	if !ok {
+		return nil, fmt.Errorf("keys of %q: no such service account", email)
+	}
+	if _, err := w.Key(sa.Email); err != nil {
+		return nil, err
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]Key, 0, len(w.saKeys[sa.Email]))
+	for _, k := range w.saKeys[sa.Email] {
+		out = append(out, *k)
+	}
+	return out, nil
+}
+
+// FindKey returns a copy of the account's live key id.
+func (w *World) FindKey(email, id string) (Key, bool) {
+	keys, err := w.Keys(email)
+	if err != nil {
+		return Key{}, false
+	}
+	for _, k := range keys {
+		if k.ID == id {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// DeleteKey deletes the account's key id; it reports whether the key existed. A deleted
+// key stops minting tokens at once.
+func (w *World) DeleteKey(email, id string) bool {
+	sa, ok := w.FindServiceAccount(email)
+	if !ok {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	keys := w.saKeys[sa.Email]
+	for i, k := range keys {
+		if k.ID == id {
+			w.saKeys[sa.Email] = append(keys[:i:i], keys[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// SetKeyDisabled disables or enables the account's key id; it reports whether the key
+// exists.
+func (w *World) SetKeyDisabled(email, id string, disabled bool) bool {
+	sa, ok := w.FindServiceAccount(email)
+	if !ok {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, k := range w.saKeys[sa.Email] {
+		if k.ID == id {
+			k.Disabled = disabled
+			return true
+		}
+	}
+	return false
+}
+
+// SigningKeys returns the public keys that may sign a JWT-bearer assertion of the account
+// with key id kid: the live, enabled key with that id, or, without a kid, every live
+// enabled key. A deleted or disabled key is never among them.
+func (w *World) SigningKeys(email, kid string) []*rsa.PublicKey {
+	sa, ok := w.FindServiceAccount(email)
+	if !ok {
+		return nil
+	}
+	if _, err := w.Key(sa.Email); err != nil {
+		return nil
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	var out []*rsa.PublicKey
+	for _, k := range w.saKeys[sa.Email] {
+		if !k.Disabled && (kid == "" || k.ID == kid) {
+			out = append(out, &k.Private.PublicKey)
+		}
+	}
+	return out
 }
 
 // UniqueID returns the stable 21-digit numeric id Google would give the account.
@@ -75,13 +226,23 @@ func UniqueID(email string) string {
 	return "1" + strings.Repeat("0", 20-len(digits)) + digits
 }
 
-// KeyJSON returns a service_account key file for email, as the IAM API would download it.
+// KeyJSON returns a service_account key file for email's first key, as the IAM API would
+// download it.
 func (w *World) KeyJSON(email string) ([]byte, error) {
 	k, err := w.Key(email)
 	if err != nil {
 		return nil, err
 	}
-	sa, _ := w.FindServiceAccount(email)
+	return w.KeyFileJSON(email, k)
+}
+
+// KeyFileJSON returns the service_account key file of one of email's keys: what the IAM
+// API's keys.create returns (base64) in privateKeyData.
+func (w *World) KeyFileJSON(email string, k *Key) ([]byte, error) {
+	sa, ok := w.FindServiceAccount(email)
+	if !ok {
+		return nil, fmt.Errorf("key file for %q: no such service account", email)
+	}
 	der, err := x509.MarshalPKCS8PrivateKey(k.Private)
 	if err != nil {
 		return nil, fmt.Errorf("marshal key for %q: %w", email, err)

@@ -37,6 +37,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -56,8 +57,10 @@ type World struct {
 	Repositories          []Repository        `yaml:"repositories" json:"repositories"`
 	RuntimeServiceAccount string              `yaml:"runtime_service_account" json:"runtime_service_account"`
 
-	mu   sync.RWMutex
-	keys map[string]*Key // by service account email, generated on first use
+	mu     sync.RWMutex
+	keys   map[string]*Key   // each account's first key, by email, generated on first use
+	saKeys map[string][]*Key // each account's live keys (the first one included), by email
+	clock  func() time.Time  // key creation times; time.Now when nil (SetClock)
 }
 
 // Project is a GCP project: its id and its number.
