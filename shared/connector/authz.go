@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
 // Action is what a caller wants to do with a connector; authorization decides per action.
@@ -143,7 +145,7 @@ func (s *Service) find(ctx context.Context, r storeReader, p Principal, ref stri
 // IsIDForm reports whether ref has the form of the ids the Service assigns by default: 32
 // lowercase hexadecimal digits, which ValidateName refuses as a name.
 func IsIDForm(ref string) bool {
-	return len(ref) == 32 && allOf(ref, isHexLower)
+	return len(ref) == 32 && input.All(ref, isHexLower)
 }
 
 // secretRead says where a grant's secret values may come from.

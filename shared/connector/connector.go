@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // TypeGCP is the only connector type gcpconn serves.
@@ -26,19 +30,29 @@ const (
 // AuthMethods lists every auth method in the order the type spec presents them.
 var AuthMethods = []AuthMethod{Implicit, UserAccount, ServiceAccount, ExternalAccount, OAuth2Token, Impersonation}
 
-// ResourceType names a kind of Google Cloud resource a connector gives access to.
-type ResourceType string
+// ResourceType names a kind of Google Cloud resource a connector gives access to. It is
+// package resourceid's Type, which parses the ids of each type.
+type ResourceType = resourceid.Type
 
 // The resource types of the gcp connector type.
 const (
-	GCPGeneric        ResourceType = "gcp-generic"        // a project; the id is the project id
-	GCSBucket         ResourceType = "gcs-bucket"         // a Cloud Storage bucket: gs://name
-	KubernetesCluster ResourceType = "kubernetes-cluster" // a GKE cluster: location/name
-	DockerRegistry    ResourceType = "docker-registry"    // an Artifact Registry repository or GCR host
+	GCPGeneric        = resourceid.GCPGeneric        // a project; the id is the project id
+	GCSBucket         = resourceid.GCSBucket         // a Cloud Storage bucket: gs://name
+	KubernetesCluster = resourceid.KubernetesCluster // a GKE cluster: location/name
+	DockerRegistry    = resourceid.DockerRegistry    // an Artifact Registry repository or GCR host
 )
 
 // ResourceTypes lists every resource type in the order the type spec presents them.
 var ResourceTypes = []ResourceType{GCPGeneric, GCSBucket, KubernetesCluster, DockerRegistry}
+
+// joinTypes lists resource types for a message: "gcp-generic, gcs-bucket".
+func joinTypes(ts []ResourceType) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = string(t)
+	}
+	return strings.Join(parts, ", ")
+}
 
 // Connector is a stored connector: metadata only. Secret values live in a SecretStore under
 // SecretVersion and are never part of a Connector.
@@ -139,11 +153,14 @@ type Secrets struct {
 
 // Secret field names as they appear in configuration and the type spec.
 const (
-	FieldServiceAccountJSON  = "service_account_json"
-	FieldUserAccountJSON     = "user_account_json"
-	FieldExternalAccountJSON = "external_account_json"
+	FieldServiceAccountJSON  = credjson.ServiceAccountJSON
+	FieldUserAccountJSON     = credjson.UserAccountJSON
+	FieldExternalAccountJSON = credjson.ExternalAccountJSON
 	FieldToken               = "token"
 )
+
+// MaxTokenBytes bounds an oauth2-token's token, in bytes.
+const MaxTokenBytes = 8 << 10
 
 // Fields returns the non-empty secret values keyed by field name, for storage adapters.
 func (s Secrets) Fields() map[string]string {

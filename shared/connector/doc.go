@@ -16,7 +16,7 @@
 // A resource type names what a credential is for: [GCPGeneric] (a project), [GCSBucket],
 // [KubernetesCluster] (a GKE cluster) and [DockerRegistry] (Artifact Registry or legacy GCR).
 // A resource id names one instance of a resource type, in one of several accepted spellings that
-// [ParseResourceID] reduces to a canonical form.
+// package resourceid ([resourceid.Parse]) reduces to a canonical form.
 //
 // A connector's shape follows from its resource type and id: a multi-type connector has no
 // resource type and serves every type; a multi-instance connector has one type that supports
@@ -63,7 +63,7 @@
 //     resource_id. A single type with instances and a resource_id is single-instance; without
 //     one, multi-instance. [GCPGeneric] has no instances: its resource id is always the
 //     project. resource_id is stored canonical and must lie in the connector's project
-//     ([CanonicalResourceID]). At runtime [Connector.ResolveResource] applies the shape.
+//     ([resourceid.Canonical]). At runtime [Connector.ResolveResource] applies the shape.
 //   - expires_at is required for oauth2-token and refused for other methods. When it is set
 //     it must be at least [MinTokenRemaining] (5 min) and at most [MaxTokenExpiry] (12 h)
 //     ahead; minting refuses a token with less than [MinTokenRemaining] left.
@@ -87,39 +87,9 @@
 //
 // # Credential JSON
 //
-// Credential JSON is untrusted input. It is decoded only into typed structs
-// ([ServiceAccountKey], [AuthorizedUser], [ExternalAccountConfig]), its "type" must match the
-// field, duplicate keys are refused, and every URL in it must be one of Google's own or
-// absent:
-//
-//	token_uri (service_account, authorized_user)  https://oauth2.googleapis.com/token
-//	                                              https://accounts.google.com/o/oauth2/token (legacy)
-//	token_url (external_account)                  https://sts.googleapis.com/v1/token
-//	token_info_url (external_account)             https://sts.googleapis.com/v1/introspect
-//	service_account_impersonation_url             https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken
-//	auth_uri, *_x509_cert_url (informational)     https on accounts.google.com, www.googleapis.com or oauth2.googleapis.com
-//
-// A URL matches only when its scheme is https, its host is exactly the listed one (compared
-// without case; no port, no user information, no trailing dot) and its path is the listed
-// one, with no query or fragment. Look-alikes such as sts.googleapis.com.evil.com,
-// https://x@sts.googleapis.com and sts.googleapis.com:443 are refused, and so are regional
-// (sts.REGION.rep.googleapis.com) and Private Service Connect (*.p.googleapis.com) variants:
-// gcpconn never sends a request to a URL taken from credential JSON (its endpoints come from
-// its own configuration), so more spellings would buy nothing and would widen what a
-// handed-out credential could point a client at.
-//
-// An external account's credential_source may not be a file, a url or an executable: a
-// server-side connector does not read its own disk, metadata server or programs on a
-// tenant's behalf. Without a credential_source the caller sends the subject token with each
-// mint request. Two ambient sources are accepted as implicit: environment_id "aws1" (the
-// service's AWS identity) and the Azure instance metadata identity endpoint, the only url
-// source accepted; the adapter reads them through its own supplier, never through the URLs
-// in the JSON.
-//
-// Types impersonated_service_account and external_account_authorized_user are refused: the
-// impersonation auth method models impersonation explicitly (source key, target_principal,
-// delegates), and a nested source credential would escape these checks. Private keys must be
-// PEM RSA keys (PKCS #8 or PKCS #1, unencrypted, 1024 to 8192 bits); client_email must be a
-// service account email (…@….gserviceaccount.com). Error messages name the credential field
-// and the JSON key at fault and never repeat a value from the JSON except a recognized type.
+// Credential JSON is untrusted input, decoded only into the typed structs of package credjson
+// (shared/credjson), whose documentation lists what is accepted and refused. [Secrets] loads
+// them for the adapters that mint ([Secrets.ServiceAccountKey], ...); a refusal names the
+// field configuration.FIELD.
 package connector
+

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // Kind classifies an error for callers. The HTTP edge maps each kind to one status code; the
@@ -68,14 +71,39 @@ func FieldErrorf(field, format string, args ...any) *Error {
 	return &Error{Kind: ErrInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// KindOf returns the Kind of err: the kind of the first *Error or Kind in its chain, or
-// ErrInternal for any other non-nil error, and "" for nil.
+// The parsers below the core (shared/resourceid, shared/credjson) do not import it, so their
+// refusals carry no Kind: a *resourceid.Error or *credjson.Error is ErrInvalid for its field
+// (ErrUpstreamNotFound for a cluster id that matched no listed cluster), and its message is
+// caller-safe. KindOf, FieldOf and MessageOf read them so.
+
+// asError returns the first *Error in err's chain, or the parser refusal in it as one.
+func asError(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	var r *resourceid.Error
+	if errors.As(err, &r) {
+		kind := ErrInvalid
+		if r.Unmatched {
+			kind = ErrUpstreamNotFound
+		}
+		return &Error{Kind: kind, Field: r.Field, Message: r.Message}, true
+	}
+	var c *credjson.Error
+	if errors.As(err, &c) {
+		return &Error{Kind: ErrInvalid, Field: c.Field, Message: c.Message}, true
+	}
+	return nil, false
+}
+
+// KindOf returns the Kind of err: the kind of the first *Error (or parser refusal) or Kind in
+// its chain, or ErrInternal for any other non-nil error, and "" for nil.
 func KindOf(err error) Kind {
 	if err == nil {
 		return ""
 	}
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := asError(err); ok {
 		return e.Kind
 	}
 	var k Kind
@@ -85,21 +113,20 @@ func KindOf(err error) Kind {
 	return ErrInternal
 }
 
-// FieldOf returns the request field named by the first *Error in err's chain, or "".
+// FieldOf returns the request field named by the first *Error (or parser refusal) in err's
+// chain, or "".
 func FieldOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := asError(err); ok {
 		return e.Field
 	}
 	return ""
 }
 
-// MessageOf returns the caller-safe message of err: the Message of the first *Error in its
-// chain, the kind's name for a bare Kind, and "internal error" for anything else, whose text
-// may hold details meant only for logs.
+// MessageOf returns the caller-safe message of err: the Message of the first *Error (or parser
+// refusal) in its chain, the kind's name for a bare Kind, and "internal error" for anything
+// else, whose text may hold details meant only for logs.
 func MessageOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := asError(err); ok {
 		if e.Message != "" {
 			return e.Message
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"gopkg.in/yaml.v3"
 )
 
@@ -175,7 +176,7 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 
 	switch rt {
 	case DockerRegistry:
-		rid, err := ParseResourceID(DockerRegistry, id)
+		rid, err := resourceid.Parse(DockerRegistry, id)
 		if err != nil {
 			return nil, err
 		}
@@ -298,7 +299,7 @@ func mintBoundary(c *Connector, rt ResourceType, id string, d *Downscope) (*Boun
 	}
 	bucket, ok := strings.CutPrefix(id, "gs://") // ResolveResource returns the canonical gs://NAME
 	if !ok || bucket == "" || strings.Contains(bucket, "/") {
-		rid, err := ParseResourceID(GCSBucket, id)
+		rid, err := resourceid.Parse(GCSBucket, id)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,10 @@
 package connector
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gcpconn/gcpconn/shared/internal/input"
+)
 
 // MaxNameLen is the longest connector name, in bytes.
 const MaxNameLen = 63
@@ -13,7 +17,7 @@ const MaxNameLen = 63
 // says which rule failed.
 func ValidateName(name string) error {
 	if why := nameProblem(name); why != "" {
-		return FieldErrorf("name", "invalid connector name %s: %s", quoteInput(name), why)
+		return FieldErrorf("name", "invalid connector name %s: %s", input.Quote(name), why)
 	}
 	return nil
 }
@@ -24,16 +28,16 @@ func nameProblem(name string) string {
 		return "the name is empty"
 	case len(name) > MaxNameLen:
 		return fmt.Sprintf("it is %d bytes long; the limit is %d", len(name), MaxNameLen)
-	case !isLower(name[0]):
+	case !input.IsLower(name[0]):
 		return "it must start with a lowercase letter"
-	case !isLowerDigit(name[len(name)-1]):
+	case !input.IsLowerDigit(name[len(name)-1]):
 		return "it must end with a lowercase letter or a digit"
-	case !allOf(name, isLowerDigitHyphen):
+	case !input.All(name, input.IsLowerDigitHyphen):
 		return "it may contain only lowercase letters (a-z), digits and hyphens"
-	case len(name) == 32 && allOf(name, isHexLower):
+	case len(name) == 32 && input.All(name, isHexLower):
 		return "32 hexadecimal characters is the form of connector ids"
 	}
 	return ""
 }
 
-func isHexLower(c byte) bool { return isDigit(c) || ('a' <= c && c <= 'f') }
+func isHexLower(c byte) bool { return input.IsDigit(c) || ('a' <= c && c <= 'f') }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
 // Principals (DESIGN §8). A caller is either
@@ -106,32 +108,32 @@ func CheckPrincipalPattern(s string, issuers []string) (string, error) {
 	case s == "*":
 		return "", fmt.Errorf(`"*": a bare * would admit every caller and is not accepted; %s`, accepted)
 	case len(s) > MaxPrincipalLen:
-		return "", fmt.Errorf("%s is longer than %d bytes", quoteInput(s), MaxPrincipalLen)
+		return "", fmt.Errorf("%s is longer than %d bytes", input.Quote(s), MaxPrincipalLen)
 	}
 	name, subj, federated := strings.Cut(s, ":")
 	if !federated {
 		if strings.HasSuffix(s, "*") {
-			return "", fmt.Errorf("%s is not an email address, and globs are accepted only on a trusted issuer's subjects; %s", quoteInput(s), accepted)
+			return "", fmt.Errorf("%s is not an email address, and globs are accepted only on a trusted issuer's subjects; %s", input.Quote(s), accepted)
 		}
 		if why := emailProblem(s); why != "" {
-			return "", fmt.Errorf("%s is not an email address: %s (%s)", quoteInput(s), why, accepted)
+			return "", fmt.Errorf("%s is not an email address: %s (%s)", input.Quote(s), why, accepted)
 		}
 		return strings.ToLower(s), nil
 	}
 	if why := issuerNameProblem(name); why != "" {
-		return "", fmt.Errorf("%s names issuer %s, which is not an issuer name: %s (%s)", quoteInput(s), quoteInput(name), why, accepted)
+		return "", fmt.Errorf("%s names issuer %s, which is not an issuer name: %s (%s)", input.Quote(s), input.Quote(name), why, accepted)
 	}
 	prefix, glob := strings.CutSuffix(subj, "*")
 	switch {
 	case subj == "":
-		return "", fmt.Errorf("%s has no subject after %q (%s)", quoteInput(s), name+":", accepted)
+		return "", fmt.Errorf("%s has no subject after %q (%s)", input.Quote(s), name+":", accepted)
 	case strings.Contains(prefix, "*"):
-		return "", fmt.Errorf("%s has a * that is not at the end: only a trailing * is a glob", quoteInput(s))
+		return "", fmt.Errorf("%s has a * that is not at the end: only a trailing * is a glob", input.Quote(s))
 	case strings.IndexFunc(subj, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
-		return "", fmt.Errorf("%s has whitespace or a control character in its subject", quoteInput(s))
+		return "", fmt.Errorf("%s has whitespace or a control character in its subject", input.Quote(s))
 	case glob && !slices.Contains(issuers, name):
 		return "", fmt.Errorf("%s is a glob on %s, which is not a configured trusted issuer (configured: %s); globs are accepted only for configured issuers",
-			quoteInput(s), quoteInput(name), issuerList(issuers))
+			input.Quote(s), input.Quote(name), issuerList(issuers))
 	}
 	return s, nil
 }
@@ -153,7 +155,7 @@ func issuerNameProblem(name string) string {
 		return "it must be 1 to 32 characters"
 	case name[0] < 'a' || name[0] > 'z':
 		return "it must start with a lowercase letter"
-	case !allOf(name, func(c byte) bool { return isLowerDigit(c) || c == '-' }):
+	case !input.All(name, func(c byte) bool { return input.IsLowerDigit(c) || c == '-' }):
 		return "it may contain only lowercase letters, digits and '-'"
 	case name == GoogleIssuerName:
 		return "\"google\" names Google's own callers"

@@ -3,6 +3,8 @@ package connector
 import (
 	"context"
 	"fmt"
+
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // A connector reaches the resources of its own project. Clusters and registries are named
@@ -21,7 +23,7 @@ func (s *Service) bucketProject(ctx context.Context, g Grant, id string) (warnin
 	if !ok {
 		return "", nil
 	}
-	r, err := ParseResourceID(GCSBucket, id)
+	r, err := resourceid.Parse(GCSBucket, id)
 	if err != nil {
 		return "", err
 	}

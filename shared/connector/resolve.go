@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/gcpconn/gcpconn/shared/internal/input"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // ResolveResource checks a runtime request (verify or mint) for resource type rt and resource
@@ -38,7 +41,7 @@ func (c *Connector) ResolveResource(rt ResourceType, id string) (ResourceType, s
 		rt = c.ResourceTypes[0]
 	} else {
 		if _, ok := resourceTypeInfo[rt]; !ok {
-			return "", "", FieldErrorf("resource_type", "unknown resource type %s; known types: %s", quoteInput(string(rt)), joinTypes(ResourceTypes))
+			return "", "", FieldErrorf("resource_type", "unknown resource type %s; known types: %s", input.Quote(string(rt)), joinTypes(ResourceTypes))
 		}
 		if !slices.Contains(c.ResourceTypes, rt) {
 			msg := fmt.Sprintf("connector %q gives access to %s resources only, but %s was requested", c.Name, joinTypes(c.ResourceTypes), rt)
@@ -54,13 +57,13 @@ func (c *Connector) ResolveResource(rt ResourceType, id string) (ResourceType, s
 		if id == "" {
 			return rt, project, nil
 		}
-		r, err := ParseResourceID(rt, id)
+		r, err := resourceid.Parse(rt, id)
 		if err != nil {
 			return "", "", err
 		}
 		if r.String() != project {
 			return "", "", &Error{Kind: ErrPermission, Field: "resource_id", Message: fmt.Sprintf(
-				"connector %q gives access to its project %q only, but %s was requested", c.Name, project, quoteInput(id))}
+				"connector %q gives access to its project %q only, but %s was requested", c.Name, project, input.Quote(id))}
 		}
 		return rt, project, nil
 	}
@@ -68,22 +71,22 @@ func (c *Connector) ResolveResource(rt ResourceType, id string) (ResourceType, s
 		if id == "" {
 			return rt, c.ResourceID, nil
 		}
-		canon, err := CanonicalResourceID(rt, id, project)
+		canon, err := resourceid.Canonical(rt, id, project)
 		if err != nil {
 			return "", "", err
 		}
 		if !sameResource(rt, canon, c.ResourceID) {
 			return "", "", &Error{Kind: ErrPermission, Field: "resource_id", Message: fmt.Sprintf(
-				"connector %q gives access to a single %s, %q, but %s was requested", c.Name, title, c.ResourceID, quoteInput(id))}
+				"connector %q gives access to a single %s, %q, but %s was requested", c.Name, title, c.ResourceID, input.Quote(id))}
 		}
 		return rt, c.ResourceID, nil
 	}
 	if id == "" {
 		return "", "", FieldErrorf("resource_id",
 			"connector %q serves any %s (%s) of project %q, so resource_id must name one; accepted formats: %s",
-			c.Name, title, rt, project, strings.Join(idFormats[rt].accepted, " | "))
+			c.Name, title, rt, project, strings.Join(resourceid.Formats(rt), " | "))
 	}
-	canon, err := CanonicalResourceID(rt, id, project)
+	canon, err := resourceid.Canonical(rt, id, project)
 	if err != nil {
 		return "", "", err
 	}
@@ -99,7 +102,7 @@ func sameResource(rt ResourceType, got, want string) bool {
 	if rt != KubernetesCluster {
 		return false
 	}
-	g, err1 := ParseResourceID(rt, got)
-	w, err2 := ParseResourceID(rt, want)
+	g, err1 := resourceid.Parse(rt, got)
+	w, err2 := resourceid.Parse(rt, want)
 	return err1 == nil && err2 == nil && g.Location == "" && g.Name == w.Name
 }

@@ -3,6 +3,9 @@ package connector
 import (
 	"slices"
 	"strings"
+
+	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // TypeSpec describes the gcp connector type: its resource types and its auth methods with the
@@ -195,7 +198,7 @@ var methodRules = []*methodRule{
 			fieldGenerate},
 		required: []string{FieldProjectID, FieldUserAccountJSON},
 		lifetime: lifetimeFixed("user-account tokens come from a refresh grant, which Google issues for 1h0m0s"),
-		credType: credTypeAuthorizedUser,
+		credType: credjson.TypeAuthorizedUser,
 	},
 	{
 		method: ServiceAccount,
@@ -207,7 +210,7 @@ var methodRules = []*methodRule{
 		fields:   []configField{fieldProject, fieldSAKey, fieldGenerate},
 		required: []string{FieldServiceAccountJSON},
 		lifetime: lifetimeRange(),
-		credType: credTypeServiceAccount,
+		credType: credjson.TypeServiceAccount,
 	},
 	{
 		method: ExternalAccount,
@@ -225,7 +228,7 @@ var methodRules = []*methodRule{
 		required: []string{FieldProjectID, FieldExternalAccountJSON},
 		lifetime: lifetimeFixed("external-account tokens come from an STS exchange, which Google issues for 1h0m0s"),
 		implicit: "ambient-source",
-		credType: credTypeExternalAccount,
+		credType: credjson.TypeExternalAccount,
 	},
 	{
 		method: OAuth2Token,
@@ -258,7 +261,7 @@ var methodRules = []*methodRule{
 		required: []string{FieldProjectID, FieldTargetPrincipal},
 		lifetime: lifetimeRange(),
 		implicit: "keyless",
-		credType: credTypeServiceAccount,
+		credType: credjson.TypeServiceAccount,
 	},
 }
 
@@ -305,10 +308,7 @@ func Spec() TypeSpec {
 	}
 	for _, rt := range ResourceTypes {
 		info := resourceTypeInfo[rt]
-		var formats []string
-		if f, ok := idFormats[rt]; ok {
-			formats = slices.Clone(f.accepted)
-		}
+		formats := resourceid.Formats(rt)
 		ts.ResourceTypes = append(ts.ResourceTypes, ResourceTypeSpec{
 			ResourceType:      rt,
 			Name:              info.name,
@@ -377,7 +377,7 @@ func (m *methodRule) schema() map[string]any {
 			p["type"] = []any{"object", "string"}
 			p["format"] = "password"
 			p["writeOnly"] = true
-			p["maxLength"] = MaxCredentialJSONBytes
+			p["maxLength"] = credjson.MaxBytes
 		case kindToken:
 			p["type"] = "string"
 			p["format"] = "password"

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // TestSpecAuthMethods checks every auth method's required and secret fields as the spec
@@ -141,7 +144,7 @@ func TestSpecPatternsAgreeWithValidation(t *testing.T) {
 	project := regexp.MustCompile(projectIDPattern)
 	for _, p := range []string{"my-project", "example.com:my-project", "abcdef", "a23456789012345678901234567890",
 		"abcde", "a234567890123456789012345678901", "my-project-", "1project", "My-project", "my_project", "example:my-project", ":my-project"} {
-		if got, want := project.MatchString(p), checkProject(p) == ""; got != want {
+		if got, want := project.MatchString(p), resourceid.ProjectIDProblem(p) == ""; got != want {
 			t.Errorf("project %q: schema pattern says %v, validation says %v", p, got, want)
 		}
 	}
@@ -149,7 +152,7 @@ func TestSpecPatternsAgreeWithValidation(t *testing.T) {
 	for _, e := range []string{"ci@my-project.iam.gserviceaccount.com", "my-project@appspot.gserviceaccount.com",
 		"123-compute@developer.gserviceaccount.com", "CI@p.iam.gserviceaccount.com", "ci@gmail.com", "@p.iam.gserviceaccount.com",
 		"ci@p.iam.gserviceaccount.com.evil.com", "a_b@p.iam.gserviceaccount.com"} {
-		if got, want := email.MatchString(e), saEmailProblem(e) == ""; got != want {
+		if got, want := email.MatchString(e), credjson.ServiceAccountEmailProblem(e) == ""; got != want {
 			t.Errorf("email %q: schema pattern says %v, validation says %v", e, got, want)
 		}
 	}

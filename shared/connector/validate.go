@@ -3,6 +3,7 @@ package connector
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +11,10 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/internal/input"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // Registration rules: see the package documentation, section Registration rules.
@@ -171,14 +176,14 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 		return nil, Secrets{}, err
 	}
 	if req.Type != "" && req.Type != TypeGCP {
-		return nil, Secrets{}, FieldErrorf("type", "unknown connector type %s; gcpconn serves only %q", quoteInput(req.Type), TypeGCP)
+		return nil, Secrets{}, FieldErrorf("type", "unknown connector type %s; gcpconn serves only %q", input.Quote(req.Type), TypeGCP)
 	}
 	if req.AuthMethod == "" {
 		return nil, Secrets{}, FieldErrorf("auth_method", "auth_method is required; one of: %s", methodList())
 	}
 	r := rule(req.AuthMethod)
 	if r == nil {
-		return nil, Secrets{}, FieldErrorf("auth_method", "unknown auth method %s; one of: %s", quoteInput(string(req.AuthMethod)), methodList())
+		return nil, Secrets{}, FieldErrorf("auth_method", "unknown auth method %s; one of: %s", input.Quote(string(req.AuthMethod)), methodList())
 	}
 	cfg, sec, parsed, err := parseConfiguration(r, req.Configuration)
 	if err != nil {
@@ -230,8 +235,8 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 
 // parsedCreds holds the credential JSON parsed during configuration checks.
 type parsedCreds struct {
-	key      *ServiceAccountKey
-	external *ExternalAccountConfig
+	key      *credjson.ServiceAccountKey
+	external *credjson.ExternalAccountConfig
 }
 
 func cfgField(name string) string { return "configuration." + name }
@@ -264,8 +269,8 @@ func parseConfiguration(r *methodRule, raw map[string]any) (Config, Secrets, par
 			if !ok {
 				return cfg, sec, parsed, FieldErrorf(field, "%s must be a string (the project id)", f.name)
 			}
-			if why := checkProject(s); why != "" {
-				return cfg, sec, parsed, FieldErrorf(field, "invalid %s %s: %s", f.name, quoteInput(s), why)
+			if why := resourceid.ProjectIDProblem(s); why != "" {
+				return cfg, sec, parsed, FieldErrorf(field, "invalid %s %s: %s", f.name, input.Quote(s), why)
 			}
 			cfg.ProjectID = s
 		case kindCredJSON:
@@ -275,17 +280,17 @@ func parseConfiguration(r *methodRule, raw map[string]any) (Config, Secrets, par
 			}
 			switch f.name {
 			case FieldServiceAccountJSON:
-				if parsed.key, err = parseServiceAccountKey(f.name, []byte(norm)); err != nil {
+				if parsed.key, err = credjson.ParseServiceAccountKey([]byte(norm)); err != nil {
 					return cfg, sec, parsed, prefixField(err)
 				}
 				sec.ServiceAccountJSON = norm
 			case FieldUserAccountJSON:
-				if _, err = parseAuthorizedUser(f.name, []byte(norm)); err != nil {
+				if _, err = credjson.ParseAuthorizedUser([]byte(norm)); err != nil {
 					return cfg, sec, parsed, prefixField(err)
 				}
 				sec.UserAccountJSON = norm
 			case FieldExternalAccountJSON:
-				if parsed.external, err = parseExternalAccount(f.name, []byte(norm)); err != nil {
+				if parsed.external, err = credjson.ParseExternalAccount([]byte(norm)); err != nil {
 					return cfg, sec, parsed, prefixField(err)
 				}
 				sec.ExternalAccountJSON = norm
@@ -301,8 +306,8 @@ func parseConfiguration(r *methodRule, raw map[string]any) (Config, Secrets, par
 			if !ok {
 				return cfg, sec, parsed, FieldErrorf(field, "%s must be a string (a service account email)", f.name)
 			}
-			if why := saEmailProblem(s); why != "" {
-				return cfg, sec, parsed, FieldErrorf(field, "%s %s is not a service account email: %s", f.name, quoteInput(s), why)
+			if why := credjson.ServiceAccountEmailProblem(s); why != "" {
+				return cfg, sec, parsed, FieldErrorf(field, "%s %s is not a service account email: %s", f.name, input.Quote(s), why)
 			}
 			switch f.name {
 			case FieldServiceAccountEmail:
@@ -345,7 +350,7 @@ func parseConfiguration(r *methodRule, raw map[string]any) (Config, Secrets, par
 	}
 	if slices.Contains(cfg.Delegates, cfg.TargetPrincipal) {
 		return cfg, sec, parsed, FieldErrorf(cfgField(FieldDelegates),
-			"%s must not include target_principal %s: delegates are the accounts between the source and the target", FieldDelegates, quoteInput(cfg.TargetPrincipal))
+			"%s must not include target_principal %s: delegates are the accounts between the source and the target", FieldDelegates, input.Quote(cfg.TargetPrincipal))
 	}
 	return cfg, sec, parsed, nil
 }
@@ -375,15 +380,15 @@ func unknownFieldError(r *methodRule, k string) error {
 		hint = fmt.Sprintf(" (it belongs to auth method %s)", strings.Join(owners, ", "))
 	}
 	return FieldErrorf(field, "unknown configuration field %s for auth method %s%s; accepted fields: %s",
-		quoteInput(k), r.method, hint, strings.Join(r.fieldNames(), ", "))
+		input.Quote(k), r.method, hint, strings.Join(r.fieldNames(), ", "))
 }
 
-// prefixField moves a credential error under "configuration.".
+// prefixField turns a credential JSON refusal into an ErrInvalid *Error for its field under
+// "configuration.".
 func prefixField(err error) error {
-	if e, ok := err.(*Error); ok && e.Field != "" && !strings.HasPrefix(e.Field, "configuration.") {
-		c := *e
-		c.Field = cfgField(e.Field)
-		return &c
+	var e *credjson.Error
+	if errors.As(err, &e) {
+		return FieldErrorf(cfgField(e.Field), "%s", e.Message)
 	}
 	return err
 }
@@ -398,16 +403,16 @@ func normalizeCredJSON(name string, v any) (string, error) {
 		if err != nil {
 			return "", FieldErrorf(field, "%s: the object cannot be encoded as JSON", name)
 		}
-		if len(b) > MaxCredentialJSONBytes {
-			return "", FieldErrorf(field, "%s: the credential JSON is %d bytes; at most %d are accepted", name, len(b), MaxCredentialJSONBytes)
+		if len(b) > credjson.MaxBytes {
+			return "", FieldErrorf(field, "%s: the credential JSON is %d bytes; at most %d are accepted", name, len(b), credjson.MaxBytes)
 		}
 		return string(b), nil
 	case json.RawMessage:
 		return normalizeCredJSON(name, string(x))
 	case string:
 		var buf bytes.Buffer
-		if err := json.Compact(&buf, []byte(x)); err != nil || len(x) > MaxCredentialJSONBytes {
-			if _, perr := decodeCredObject(name, []byte(x)); perr != nil {
+		if err := json.Compact(&buf, []byte(x)); err != nil || len(x) > credjson.MaxBytes {
+			if perr := credjson.CheckSyntax(name, []byte(x)); perr != nil {
 				return "", prefixField(perr)
 			}
 			return "", FieldErrorf(field, "%s: the credential JSON is not valid JSON", name)
@@ -430,7 +435,7 @@ func checkToken(v any) (string, error) {
 		return "", FieldErrorf(field, "token is %d bytes; at most %d are accepted", len(s), MaxTokenBytes)
 	case strings.HasPrefix(strings.TrimSpace(s), "{"):
 		return "", FieldErrorf(field, "token looks like a credential JSON; give an access token, or use auth method service-account or user-account for a key")
-	case !allOf(s, isPrintableASCII):
+	case !input.All(s, input.IsPrintableASCII):
 		return "", FieldErrorf(field, "token must be printable ASCII without spaces (an access token such as ya29....)")
 	case strings.HasPrefix(strings.ToLower(s), "bearer"):
 		return "", FieldErrorf(field, `token must be the access token alone, without "Bearer"`)
@@ -467,11 +472,11 @@ func saEmailList(name string, v any) ([]string, error) {
 		return nil, FieldErrorf(field, "%s has %d entries; at most %d are accepted", name, len(items), MaxDelegates)
 	}
 	for i, s := range items {
-		if why := saEmailProblem(s); why != "" {
-			return nil, FieldErrorf(field, "%s[%d] %s is not a service account email: %s", name, i, quoteInput(s), why)
+		if why := credjson.ServiceAccountEmailProblem(s); why != "" {
+			return nil, FieldErrorf(field, "%s[%d] %s is not a service account email: %s", name, i, input.Quote(s), why)
 		}
 		if slices.Contains(items[:i], s) {
-			return nil, FieldErrorf(field, "%s lists %s twice", name, quoteInput(s))
+			return nil, FieldErrorf(field, "%s lists %s twice", name, input.Quote(s))
 		}
 	}
 	if len(items) == 0 {
@@ -506,7 +511,7 @@ func (p Policy) CheckImplicit(c *Connector, s Secrets) error {
 	if p.AllowImplicit {
 		return nil // without parsing the external account config on every mint
 	}
-	var ext *ExternalAccountConfig
+	var ext *credjson.ExternalAccountConfig
 	if c.AuthMethod == ExternalAccount && s.ExternalAccountJSON != "" {
 		var err error
 		if ext, err = s.ExternalAccount(); err != nil {
@@ -518,7 +523,7 @@ func (p Policy) CheckImplicit(c *Connector, s Secrets) error {
 
 const implicitHint = "an operator can enable implicit auth methods by setting GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true on the deployment"
 
-func checkPolicy(p Policy, m AuthMethod, s Secrets, ext *ExternalAccountConfig) error {
+func checkPolicy(p Policy, m AuthMethod, s Secrets, ext *credjson.ExternalAccountConfig) error {
 	if p.AllowImplicit {
 		return nil
 	}
@@ -531,7 +536,7 @@ func checkPolicy(p Policy, m AuthMethod, s Secrets, ext *ExternalAccountConfig) 
 			"(impersonation without service_account_json, from the service's own identity) is disabled on this deployment: " +
 			"give the source service account key in service_account_json, or " + implicitHint}
 	case m == ExternalAccount && ext != nil && ext.Ambient() != "":
-		cloud := map[string]string{AmbientAWS: "AWS", AmbientAzure: "Azure"}[ext.Ambient()]
+		cloud := map[string]string{credjson.AmbientAWS: "AWS", credjson.AmbientAzure: "Azure"}[ext.Ambient()]
 		return &Error{Kind: ErrFailedPrecondition, Field: cfgField(FieldExternalAccountJSON), Message: fmt.Sprintf(
 			"external_account_json reads the service's own %s identity (credential_source), an implicit source that is disabled on this deployment: "+
 				"leave credential_source out and send the subject token with each mint request, or %s", cloud, implicitHint)}
@@ -558,7 +563,7 @@ func connectorShape(rt ResourceType, rts []ResourceType, id, project string) ([]
 	if rt != "" && len(rts) > 0 && !(len(rts) == 1 && rts[0] == rt) {
 		return nil, "", false, FieldErrorf("resource_types",
 			"give resource_type or resource_types, not both with different values (resource_type %s, resource_types %s)",
-			quoteInput(string(rt)), joinTypes(rts))
+			input.Quote(string(rt)), joinTypes(rts))
 	}
 	field := "resource_types"
 	if rt != "" {
@@ -567,7 +572,7 @@ func connectorShape(rt ResourceType, rts []ResourceType, id, project string) ([]
 	want := wantedTypes(rt, rts)
 	for i, t := range want {
 		if _, ok := resourceTypeInfo[t]; !ok {
-			return nil, "", false, FieldErrorf(field, "unknown resource type %s; known types: %s", quoteInput(string(t)), joinTypes(ResourceTypes))
+			return nil, "", false, FieldErrorf(field, "unknown resource type %s; known types: %s", input.Quote(string(t)), joinTypes(ResourceTypes))
 		}
 		if slices.Contains(want[:i], t) {
 			return nil, "", false, FieldErrorf(field, "resource type %q is listed twice", t)
@@ -593,7 +598,7 @@ func connectorShape(rt ResourceType, rts []ResourceType, id, project string) ([]
 	case id == "":
 		return []ResourceType{t}, "", true, nil
 	}
-	canon, err := CanonicalResourceID(t, id, project)
+	canon, err := resourceid.Canonical(t, id, project)
 	if err != nil {
 		return nil, "", false, err
 	}
@@ -664,11 +669,11 @@ func checkLabels(labels map[string]string) (map[string]string, error) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		if why := labelKeyProblem(k); why != "" {
-			return nil, FieldErrorf("labels", "invalid label key %s: %s", quoteInput(k), why)
+			return nil, FieldErrorf("labels", "invalid label key %s: %s", input.Quote(k), why)
 		}
 		if v := labels[k]; v != "" {
 			if why := labelNameProblem(v); why != "" {
-				return nil, FieldErrorf("labels", "invalid value %s of label %q: %s", quoteInput(v), k, why)
+				return nil, FieldErrorf("labels", "invalid value %s of label %q: %s", input.Quote(v), k, why)
 			}
 		}
 	}
@@ -683,14 +688,14 @@ func labelKeyProblem(k string) string {
 	if prefix == "" || len(prefix) > 253 {
 		return "the prefix before / must be a DNS subdomain of 1 to 253 characters"
 	}
-	if !allDNSLabels(strings.Split(prefix, ".")) {
+	if !input.DNSLabels(strings.Split(prefix, ".")) {
 		return "the prefix before / must be a lowercase DNS subdomain such as example.com"
 	}
 	return labelNameProblem(name)
 }
 
 func labelNameProblem(s string) string {
-	alnum := func(c byte) bool { return isLowerDigit(c) || ('A' <= c && c <= 'Z') }
+	alnum := func(c byte) bool { return input.IsLowerDigit(c) || ('A' <= c && c <= 'Z') }
 	switch {
 	case s == "":
 		return "the name is empty"
@@ -698,7 +703,7 @@ func labelNameProblem(s string) string {
 		return "it is longer than 63 characters"
 	case !alnum(s[0]) || !alnum(s[len(s)-1]):
 		return "it must start and end with a letter or digit"
-	case !allOf(s, func(c byte) bool { return alnum(c) || c == '-' || c == '_' || c == '.' }):
+	case !input.All(s, func(c byte) bool { return alnum(c) || c == '-' || c == '_' || c == '.' }):
 		return "it may contain only letters, digits, '-', '_' and '.'"
 	}
 	return ""
@@ -738,8 +743,8 @@ func emailProblem(s string) string {
 		return "it must have exactly one @"
 	case local == "" || len(local) > 64:
 		return "the part before @ must be 1 to 64 characters"
-	case !allOf(local, func(c byte) bool {
-		return isLowerDigit(c) || ('A' <= c && c <= 'Z') || strings.IndexByte("!#$%&'*+/=?^_`{|}~.-", c) >= 0
+	case !input.All(local, func(c byte) bool {
+		return input.IsLowerDigit(c) || ('A' <= c && c <= 'Z') || strings.IndexByte("!#$%&'*+/=?^_`{|}~.-", c) >= 0
 	}):
 		return "the part before @ has a character that is not allowed"
 	case local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, ".."):
@@ -749,7 +754,7 @@ func emailProblem(s string) string {
 	if len(labels) < 2 {
 		return "the domain must have a dot, as in example.com"
 	}
-	if !allDNSLabels(labels) {
+	if !input.DNSLabels(labels) {
 		return "the domain must be a DNS name such as example.com"
 	}
 	return ""

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/credjson"
 )
 
 // TestNewConnectorAuthMethods registers a valid connector of every auth method and checks
@@ -30,7 +32,7 @@ func TestNewConnectorAuthMethods(t *testing.T) {
 			Config{ProjectID: "my-project", GenerateTemporaryTokens: new(true)}},
 		{ExternalAccount, nil, []string{FieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
 		{ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{"credential_source": rulesAWSSource(),
-			"subject_token_type": SubjectTokenAWS4Request})}, []string{FieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
+			"subject_token_type": credjson.SubjectTokenAWS4Request})}, []string{FieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
 		{OAuth2Token, nil, []string{FieldToken}, Config{ProjectID: "my-project"}},
 		{OAuth2Token, map[string]any{"service_account_email": "ci@my-project.iam.gserviceaccount.com"}, []string{FieldToken},
 			Config{ProjectID: "my-project", ServiceAccountEmail: "ci@my-project.iam.gserviceaccount.com"}},
@@ -306,7 +308,7 @@ func TestImplicitGate(t *testing.T) {
 		{"keyless impersonation, empty key", rulesRequest(Impersonation, map[string]any{"service_account_json": ""}), true, "configuration.service_account_json"},
 		{"impersonation with a key", rulesRequest(Impersonation, nil), false, ""},
 		{"external account, AWS ambient", rulesRequest(ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{
-			"credential_source": rulesAWSSource(), "subject_token_type": SubjectTokenAWS4Request})}), true, "configuration.external_account_json"},
+			"credential_source": rulesAWSSource(), "subject_token_type": credjson.SubjectTokenAWS4Request})}), true, "configuration.external_account_json"},
 		{"external account, Azure ambient", rulesRequest(ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{
 			"credential_source": azure})}), true, "configuration.external_account_json"},
 		{"external account, caller-supplied token", rulesRequest(ExternalAccount, nil), false, ""},

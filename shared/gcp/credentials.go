@@ -12,6 +12,7 @@ import (
 	credentials "cloud.google.com/go/iam/credentials/apiv1"
 	"cloud.google.com/go/iam/credentials/apiv1/credentialspb"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/credjson"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google/externalaccount"
 	"golang.org/x/oauth2/jwt"
@@ -103,7 +104,7 @@ func (g *Google) token(ctx context.Context, gr connector.Grant, req connector.To
 
 // jwtToken signs a JWT-bearer assertion with the key and redeems it at the OAuth2 endpoint
 // (never at the key's token_uri).
-func (g *Google) jwtToken(ctx context.Context, key *connector.ServiceAccountKey, scopes []string) (connector.Token, error) {
+func (g *Google) jwtToken(ctx context.Context, key *credjson.ServiceAccountKey, scopes []string) (connector.Token, error) {
 	cfg := &jwt.Config{
 		Email:        key.ClientEmail,
 		PrivateKey:   []byte(key.PrivateKey),
@@ -126,7 +127,7 @@ func (g *Google) jwtToken(ctx context.Context, key *connector.ServiceAccountKey,
 
 // refreshToken redeems a user's refresh token at the OAuth2 endpoint (never at the JSON's
 // token_uri).
-func (g *Google) refreshToken(ctx context.Context, u *connector.AuthorizedUser, scopes []string) (connector.Token, error) {
+func (g *Google) refreshToken(ctx context.Context, u *credjson.AuthorizedUser, scopes []string) (connector.Token, error) {
 	cfg := &oauth2.Config{
 		ClientID:     u.ClientID,
 		ClientSecret: u.ClientSecret,
@@ -152,7 +153,7 @@ func (s subjectToken) SubjectToken(context.Context, externalaccount.SupplierOpti
 // externalToken exchanges the caller's subject token at the configured STS endpoint (never at
 // the config's token_url, and never reading its credential_source), then impersonates the
 // service account the config names, if any, at the configured IAM Credentials endpoint.
-func (g *Google) externalToken(ctx context.Context, x *connector.ExternalAccountConfig, req connector.TokenRequest) (connector.Token, error) {
+func (g *Google) externalToken(ctx context.Context, x *credjson.ExternalAccountConfig, req connector.TokenRequest) (connector.Token, error) {
 	field := "configuration." + connector.FieldExternalAccountJSON
 	if req.SubjectToken == "" {
 		return connector.Token{}, connector.FieldErrorf("subject_token",

@@ -16,6 +16,7 @@ import (
 	"cloud.google.com/go/container/apiv1/containerpb"
 	"cloud.google.com/go/storage"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/cloudresourcemanager/v1"
 	"google.golang.org/api/iterator"
@@ -148,7 +149,7 @@ func (g *Google) listBuckets(ctx context.Context, hc *http.Client, project strin
 // access to the Google Cloud Storage bucket …"). Whether the bucket belongs to the connector's
 // project is BucketProject's question, which the core asks.
 func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id string) ([]string, error) {
-	r, err := connector.ParseResourceID(connector.GCSBucket, id)
+	r, err := resourceid.Parse(connector.GCSBucket, id)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +274,7 @@ func listClusters(ctx context.Context, c *container.ClusterManagerClient, projec
 
 // getCluster fetches cluster id (location/name, or a bare name resolved by listing).
 func (g *Google) getCluster(ctx context.Context, c *container.ClusterManagerClient, project, id string) (*containerpb.Cluster, error) {
-	r, err := connector.ParseResourceID(connector.KubernetesCluster, id)
+	r, err := resourceid.Parse(connector.KubernetesCluster, id)
 	if err != nil {
 		return nil, err
 	}
@@ -282,11 +283,11 @@ func (g *Google) getCluster(ctx context.Context, c *container.ClusterManagerClie
 		if err != nil {
 			return nil, err
 		}
-		match, err := connector.MatchCluster(listed, id)
+		match, err := resourceid.MatchCluster(listed, id)
 		if err != nil {
 			return nil, err
 		}
-		if r, err = connector.ParseResourceID(connector.KubernetesCluster, match); err != nil {
+		if r, err = resourceid.Parse(connector.KubernetesCluster, match); err != nil {
 			return nil, err
 		}
 	}
@@ -355,7 +356,7 @@ func (g *Google) arClient(ctx context.Context, hc *http.Client) (*artifactregist
 
 // checkRegistry fetches the repository behind a docker-registry id and checks its format.
 func (g *Google) checkRegistry(ctx context.Context, hc *http.Client, id string) ([]string, error) {
-	r, err := connector.ParseResourceID(connector.DockerRegistry, id)
+	r, err := resourceid.Parse(connector.DockerRegistry, id)
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +426,7 @@ func (g *Google) listRegistries(ctx context.Context, hc *http.Client, project, o
 		return nil, firstErr
 	}
 	if own != "" {
-		if r, err := connector.ParseResourceID(connector.DockerRegistry, own); err == nil && r.IsGCR() && !slices.Contains(ids, r.String()) {
+		if r, err := resourceid.Parse(connector.DockerRegistry, own); err == nil && r.IsGCR() && !slices.Contains(ids, r.String()) {
 			ids = append(ids, r.String())
 		}
 	}
@@ -448,7 +449,7 @@ func listDockerRepos(ctx context.Context, c *artifactregistry.Client, project, l
 		if repo.GetFormat() != artifactregistrypb.Repository_DOCKER {
 			continue
 		}
-		r, err := connector.ParseResourceID(connector.DockerRegistry, repo.GetName())
+		r, err := resourceid.Parse(connector.DockerRegistry, repo.GetName())
 		if err != nil || r.IsGCR() {
 			// gcr.io-domain repositories serve legacy GCR hosts: not listed unless the
 			// connector was registered with one.

@@ -1,4 +1,4 @@
-package connector
+package credjson
 
 import (
 	"bytes"
@@ -15,25 +15,44 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gcpconn/gcpconn/shared/internal/input"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
-// Credential JSON validation: see the package documentation, section Credential JSON.
+// Error is a refused credential JSON: the credential field at fault and a message safe to
+// show the caller, which never repeats a value from the JSON except a recognized type.
+type Error struct {
+	Field   string // service_account_json, user_account_json or external_account_json
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func fieldErrorf(field, format string, args ...any) *Error {
+	return &Error{Field: field, Message: fmt.Sprintf(format, args...)}
+}
 
 // Credential JSON limits.
 const (
-	// MaxCredentialJSONBytes bounds a credential JSON (service_account_json, ...), in bytes.
-	MaxCredentialJSONBytes = 16 << 10
-	// MaxTokenBytes bounds an oauth2-token's token, in bytes.
-	MaxTokenBytes = 8 << 10
+	// MaxBytes bounds a credential JSON (service_account_json, ...), in bytes.
+	MaxBytes = 16 << 10
 	// maxCredJSONDepth bounds the nesting of a credential JSON.
 	maxCredJSONDepth = 8
 )
 
-// Credential JSON types.
+// The credential fields of a connector's configuration that hold credential JSON.
 const (
-	credTypeServiceAccount  = "service_account"
-	credTypeAuthorizedUser  = "authorized_user"
-	credTypeExternalAccount = "external_account"
+	ServiceAccountJSON  = "service_account_json"
+	UserAccountJSON     = "user_account_json"
+	ExternalAccountJSON = "external_account_json"
+)
+
+// Credential JSON types: the "type" each credential field's JSON must carry.
+const (
+	TypeServiceAccount  = "service_account"
+	TypeAuthorizedUser  = "authorized_user"
+	TypeExternalAccount = "external_account"
 )
 
 // Google's own URLs that credential JSON may carry.
@@ -53,7 +72,7 @@ var informationalHosts = []string{"accounts.google.com", "www.googleapis.com", "
 
 // knownCredTypes are the credential types a message may name.
 var knownCredTypes = []string{
-	credTypeServiceAccount, credTypeAuthorizedUser, credTypeExternalAccount,
+	TypeServiceAccount, TypeAuthorizedUser, TypeExternalAccount,
 	"impersonated_service_account", "external_account_authorized_user", "gdch_service_account",
 }
 
@@ -203,24 +222,33 @@ func (e *ExternalAccountConfig) Format(f fmt.State, _ rune) { _, _ = io.WriteStr
 // LogValue hides the client secret.
 func (e *ExternalAccountConfig) LogValue() slog.Value { return slog.StringValue(e.String()) }
 
-// ValidateCredentialJSON checks raw, the value of the credential field field
+// Validate checks raw, the value of the credential field field
 // (service_account_json, user_account_json or external_account_json), with the rules of
-// ParseServiceAccountKey, ParseAuthorizedUser or ParseExternalAccount. Errors are ErrInvalid
+// ParseServiceAccountKey, ParseAuthorizedUser or ParseExternalAccount. Errors are *Error
 // for field.
-func ValidateCredentialJSON(field string, raw []byte) error {
+func Validate(field string, raw []byte) error {
 	var err error
 	switch field {
-	case FieldServiceAccountJSON:
+	case ServiceAccountJSON:
 		_, err = parseServiceAccountKey(field, raw)
-	case FieldUserAccountJSON:
+	case UserAccountJSON:
 		_, err = parseAuthorizedUser(field, raw)
-	case FieldExternalAccountJSON:
+	case ExternalAccountJSON:
 		_, err = parseExternalAccount(field, raw)
 	default:
-		return FieldErrorf(field, "%s is not a credential JSON field; credential fields are %s, %s and %s",
-			quoteInput(field), FieldServiceAccountJSON, FieldUserAccountJSON, FieldExternalAccountJSON)
+		return fieldErrorf(field, "%s is not a credential JSON field; credential fields are %s, %s and %s",
+			input.Quote(field), ServiceAccountJSON, UserAccountJSON, ExternalAccountJSON)
 	}
 	return err
+}
+
+// CheckSyntax checks only the size, encoding and JSON syntax of raw, the value of field, and
+// that it is one object without duplicate keys: the first checks of Validate.
+func CheckSyntax(field string, raw []byte) error {
+	if _, err := decodeCredObject(field, raw); err != nil {
+		return err
+	}
+	return nil
 }
 
 // ParseServiceAccountKey decodes and validates a service account key JSON: type
@@ -228,13 +256,13 @@ func ValidateCredentialJSON(field string, raw []byte) error {
 // (PKCS #8 or PKCS #1, 1024 to 8192 bits); project_id, if present, a project id; URLs as listed
 // above; universe_domain "" or googleapis.com.
 func ParseServiceAccountKey(raw []byte) (*ServiceAccountKey, error) {
-	return parseServiceAccountKey(FieldServiceAccountJSON, raw)
+	return parseServiceAccountKey(ServiceAccountJSON, raw)
 }
 
 // ParseAuthorizedUser decodes and validates a user credentials JSON: type "authorized_user";
 // client_id, client_secret and refresh_token present; token_uri a Google token URL or absent.
 func ParseAuthorizedUser(raw []byte) (*AuthorizedUser, error) {
-	return parseAuthorizedUser(FieldUserAccountJSON, raw)
+	return parseAuthorizedUser(UserAccountJSON, raw)
 }
 
 // ParseExternalAccount decodes and validates a workload identity federation config: type
@@ -242,38 +270,7 @@ func ParseAuthorizedUser(raw []byte) (*AuthorizedUser, error) {
 // known token type; URLs as listed above; credential_source absent or an accepted ambient
 // source.
 func ParseExternalAccount(raw []byte) (*ExternalAccountConfig, error) {
-	return parseExternalAccount(FieldExternalAccountJSON, raw)
-}
-
-// ServiceAccountKey parses the stored service_account_json with ParseServiceAccountKey, for
-// the adapters that mint from it. Errors are ErrInvalid for configuration.service_account_json
-// (also when the connector has no key).
-func (s Secrets) ServiceAccountKey() (*ServiceAccountKey, error) {
-	return loadCredJSON(FieldServiceAccountJSON, s.ServiceAccountJSON, parseServiceAccountKey)
-}
-
-// AuthorizedUser parses the stored user_account_json with ParseAuthorizedUser. Errors are
-// ErrInvalid for configuration.user_account_json.
-func (s Secrets) AuthorizedUser() (*AuthorizedUser, error) {
-	return loadCredJSON(FieldUserAccountJSON, s.UserAccountJSON, parseAuthorizedUser)
-}
-
-// ExternalAccount parses the stored external_account_json with ParseExternalAccount. Errors
-// are ErrInvalid for configuration.external_account_json.
-func (s Secrets) ExternalAccount() (*ExternalAccountConfig, error) {
-	return loadCredJSON(FieldExternalAccountJSON, s.ExternalAccountJSON, parseExternalAccount)
-}
-
-func loadCredJSON[T any](field, raw string, parse func(string, []byte) (T, error)) (T, error) {
-	if raw == "" {
-		var zero T
-		return zero, FieldErrorf(cfgField(field), "the connector has no %s", field)
-	}
-	v, err := parse(field, []byte(raw))
-	if err != nil {
-		return v, prefixField(err)
-	}
-	return v, nil
+	return parseExternalAccount(ExternalAccountJSON, raw)
 }
 
 // credObject is a decoded JSON object of a credential field, read key by key.
@@ -284,7 +281,7 @@ type credObject struct {
 }
 
 func (o *credObject) errorf(format string, args ...any) *Error {
-	return FieldErrorf(o.field, o.field+": "+format, args...)
+	return fieldErrorf(o.field, o.field+": "+format, args...)
 }
 
 // decodeCredObject checks the size, encoding and syntax of raw, refuses duplicate keys at any
@@ -294,8 +291,8 @@ func decodeCredObject(field string, raw []byte) (*credObject, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, o.errorf("the credential JSON is empty")
 	}
-	if len(raw) > MaxCredentialJSONBytes {
-		return nil, o.errorf("the credential JSON is %d bytes; at most %d are accepted", len(raw), MaxCredentialJSONBytes)
+	if len(raw) > MaxBytes {
+		return nil, o.errorf("the credential JSON is %d bytes; at most %d are accepted", len(raw), MaxBytes)
 	}
 	if !utf8.Valid(raw) {
 		return nil, o.errorf("the credential JSON is not valid UTF-8")
@@ -371,7 +368,7 @@ func syntaxReason(dec *json.Decoder, err error) string {
 // (lowercase letters, digits and underscores, at most 40), else a neutral description, so
 // that a message never repeats arbitrary input.
 func keyName(k string) string {
-	if len(k) > 0 && len(k) <= 40 && allOf(k, func(c byte) bool { return isLowerDigit(c) || c == '_' }) {
+	if len(k) > 0 && len(k) <= 40 && input.All(k, func(c byte) bool { return input.IsLowerDigit(c) || c == '_' }) {
 		return fmt.Sprintf("%q", k)
 	}
 	return "(a key that is not a credential field)"
@@ -416,15 +413,15 @@ func (o *credObject) checkType(want, method string) error {
 	case t == "impersonated_service_account":
 		return o.errorf("type %q is not accepted: use auth method impersonation with the source service account key in service_account_json and the account to impersonate in target_principal", t)
 	case t == "external_account_authorized_user":
-		return o.errorf("type %q (workforce identity user credentials) is not accepted; use an %q config", t, credTypeExternalAccount)
+		return o.errorf("type %q (workforce identity user credentials) is not accepted; use an %q config", t, TypeExternalAccount)
 	case slices.Contains(knownCredTypes, t):
 		hint := ""
 		switch t {
-		case credTypeServiceAccount:
+		case TypeServiceAccount:
 			hint = " (a service account key belongs to auth method service-account or impersonation)"
-		case credTypeAuthorizedUser:
+		case TypeAuthorizedUser:
 			hint = " (user credentials belong to auth method user-account)"
-		case credTypeExternalAccount:
+		case TypeExternalAccount:
 			hint = " (an external account config belongs to auth method external-account)"
 		}
 		return o.errorf("type is %q, but %s (auth method %s) needs type %q%s", t, o.field, method, want, hint)
@@ -448,7 +445,7 @@ func (o *credObject) printable(key, what string, maxLen int) (string, error) {
 		return "", err
 	case len(s) > maxLen:
 		return "", o.errorf("%s%s is %d bytes; at most %d are accepted", o.prefix, key, len(s), maxLen)
-	case !allOf(s, isPrintableASCII):
+	case !input.All(s, input.IsPrintableASCII):
 		return "", o.errorf("%s%s must be printable ASCII without spaces", o.prefix, key)
 	}
 	return s, nil
@@ -551,10 +548,10 @@ func (o *credObject) checkProjectKey(key string) (string, error) {
 	if err != nil || p == "" {
 		return p, err
 	}
-	if !allOf(p, isPrintableASCII) || len(p) > 300 {
+	if !input.All(p, input.IsPrintableASCII) || len(p) > 300 {
 		return "", o.errorf("%s%s is not a valid project id", o.prefix, key)
 	}
-	if why := checkProject(p); why != "" {
+	if why := resourceid.ProjectIDProblem(p); why != "" {
 		return "", o.errorf("%s%s is not a valid project id: %s", o.prefix, key, why)
 	}
 	return p, nil
@@ -565,17 +562,17 @@ func parseServiceAccountKey(field string, raw []byte) (*ServiceAccountKey, error
 	if err != nil {
 		return nil, err
 	}
-	if err := o.checkType(credTypeServiceAccount, methodOfField(field)); err != nil {
+	if err := o.checkType(TypeServiceAccount, methodOfField(field)); err != nil {
 		return nil, err
 	}
-	k := &ServiceAccountKey{Type: credTypeServiceAccount}
+	k := &ServiceAccountKey{Type: TypeServiceAccount}
 	if k.ClientEmail, err = o.required("client_email", "the service account's email"); err != nil {
 		return nil, err
 	}
-	if !allOf(k.ClientEmail, isPrintableASCII) || len(k.ClientEmail) > 254 {
+	if !input.All(k.ClientEmail, input.IsPrintableASCII) || len(k.ClientEmail) > 254 {
 		return nil, o.errorf("client_email is not a service account email")
 	}
-	if why := saEmailProblem(k.ClientEmail); why != "" {
+	if why := ServiceAccountEmailProblem(k.ClientEmail); why != "" {
 		return nil, o.errorf("client_email is not a service account email: %s", why)
 	}
 	if k.PrivateKey, err = o.required("private_key", "the PEM private key of the service account key"); err != nil {
@@ -652,10 +649,10 @@ func parseAuthorizedUser(field string, raw []byte) (*AuthorizedUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := o.checkType(credTypeAuthorizedUser, methodOfField(field)); err != nil {
+	if err := o.checkType(TypeAuthorizedUser, methodOfField(field)); err != nil {
 		return nil, err
 	}
-	u := &AuthorizedUser{Type: credTypeAuthorizedUser}
+	u := &AuthorizedUser{Type: TypeAuthorizedUser}
 	if u.ClientID, err = o.printable("client_id", "the OAuth client id the refresh token was issued to", 256); err != nil {
 		return nil, err
 	}
@@ -688,10 +685,10 @@ func parseExternalAccount(field string, raw []byte) (*ExternalAccountConfig, err
 	if err != nil {
 		return nil, err
 	}
-	if err := o.checkType(credTypeExternalAccount, methodOfField(field)); err != nil {
+	if err := o.checkType(TypeExternalAccount, methodOfField(field)); err != nil {
 		return nil, err
 	}
-	e := &ExternalAccountConfig{Type: credTypeExternalAccount}
+	e := &ExternalAccountConfig{Type: TypeExternalAccount}
 	if e.Audience, err = o.required("audience", "the workload identity pool provider"); err != nil {
 		return nil, err
 	}
@@ -767,7 +764,7 @@ func impersonationURLProblem(s string) string {
 	if !ok || u.RawPath != "" {
 		return "is not a generateAccessToken URL"
 	}
-	if saEmailProblem(email) != "" {
+	if ServiceAccountEmailProblem(email) != "" {
 		return "does not name a service account email"
 	}
 	return ""
@@ -917,7 +914,7 @@ func (o *credObject) credentialSource(subjectTokenType string) (*CredentialSourc
 // Any scheme and a query are allowed (Azure's identity endpoint takes api-version and
 // resource). It returns why s fails them, without quoting s.
 func parseStrictURLAllowQuery(s string) (*url.URL, string) {
-	if !allOf(s, isPrintableASCII) || strings.ContainsAny(s, `\#`) {
+	if !input.All(s, input.IsPrintableASCII) || strings.ContainsAny(s, `\#`) {
 		return nil, "contains spaces, control characters, backslashes or a fragment"
 	}
 	u, err := url.Parse(s)
@@ -959,7 +956,7 @@ func (o *credObject) headers() (map[string]string, error) {
 		return nil, o.errorf("credential_source.headers must be an object of strings")
 	}
 	for k, val := range h {
-		if !allOf(k, isPrintableASCII) || len(k) > 64 || len(val) > 256 || strings.ContainsAny(val, "\r\n") {
+		if !input.All(k, input.IsPrintableASCII) || len(k) > 64 || len(val) > 256 || strings.ContainsAny(val, "\r\n") {
 			return nil, o.errorf("credential_source.headers has a header that is not a short, single-line name and value")
 		}
 	}
@@ -983,7 +980,7 @@ func (o *credObject) format() (*SourceFormat, error) {
 		return nil, o.errorf(`credential_source.format.type must be "json" or "text"`)
 	case f.Type == "json" && f.SubjectTokenFieldName == "":
 		return nil, o.errorf("credential_source.format.subject_token_field_name is required with format type json")
-	case !allOf(f.SubjectTokenFieldName, isPrintableASCII) || len(f.SubjectTokenFieldName) > 64:
+	case !input.All(f.SubjectTokenFieldName, input.IsPrintableASCII) || len(f.SubjectTokenFieldName) > 64:
 		return nil, o.errorf("credential_source.format.subject_token_field_name must be a short printable name")
 	}
 	return &f, nil
@@ -992,30 +989,30 @@ func (o *credObject) format() (*SourceFormat, error) {
 // methodOfField names the auth methods a credential field belongs to, for messages.
 func methodOfField(field string) string {
 	switch field {
-	case FieldServiceAccountJSON:
+	case ServiceAccountJSON:
 		return "service-account or impersonation"
-	case FieldUserAccountJSON:
-		return string(UserAccount)
-	case FieldExternalAccountJSON:
-		return string(ExternalAccount)
+	case UserAccountJSON:
+		return "user-account"
+	case ExternalAccountJSON:
+		return "external-account"
 	}
 	return "unknown"
 }
 
-// saEmailProblem returns why s is not a service account email, or "": a local part of 1 to 63
+// ServiceAccountEmailProblem returns why s is not a service account email, or "": a local part of 1 to 63
 // lowercase letters, digits and hyphens, starting with a letter or digit, at a lowercase DNS
 // domain ending in .gserviceaccount.com (PROJECT.iam., appspot., developer., gcp-sa-*...).
-func saEmailProblem(s string) string {
+func ServiceAccountEmailProblem(s string) string {
 	local, domain, ok := strings.Cut(s, "@")
 	switch {
 	case !ok || strings.Contains(domain, "@"):
 		return "it must have exactly one @"
-	case local == "" || len(local) > 63 || !allOf(local, isLowerDigitHyphen) || local[0] == '-':
+	case local == "" || len(local) > 63 || !input.All(local, input.IsLowerDigitHyphen) || local[0] == '-':
 		return "the part before @ must be 1 to 63 lowercase letters, digits and hyphens"
 	case !strings.HasSuffix(domain, ".gserviceaccount.com"):
 		return "the domain must end in .gserviceaccount.com"
 	}
-	if !allDNSLabels(strings.Split(domain, ".")) {
+	if !input.DNSLabels(strings.Split(domain, ".")) {
 		return "the domain must be a lowercase DNS name"
 	}
 	return ""

@@ -1,113 +1,114 @@
-package connector
+package resourceid
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
-func TestParseResourceID_Valid(t *testing.T) {
+func TestParse_Valid(t *testing.T) {
 	tests := []struct {
-		rt   ResourceType
+		rt   Type
 		in   string
-		want ResourceID
+		want ID
 		str  string // canonical form
 	}{
 		// gcp-generic
-		{GCPGeneric, "my-project", ResourceID{Type: GCPGeneric, Project: "my-project"}, "my-project"},
-		{GCPGeneric, "projects/my-project", ResourceID{Type: GCPGeneric, Project: "my-project"}, "my-project"},
-		{GCPGeneric, "abcdef", ResourceID{Type: GCPGeneric, Project: "abcdef"}, "abcdef"},
-		{GCPGeneric, "a23456789012345678901234567890", ResourceID{Type: GCPGeneric, Project: "a23456789012345678901234567890"}, "a23456789012345678901234567890"},
-		{GCPGeneric, "example.com:my-proj", ResourceID{Type: GCPGeneric, Project: "example.com:my-proj"}, "example.com:my-proj"},
-		{GCPGeneric, "projects/sub.example.co.uk:my-proj", ResourceID{Type: GCPGeneric, Project: "sub.example.co.uk:my-proj"}, "sub.example.co.uk:my-proj"},
+		{GCPGeneric, "my-project", ID{Type: GCPGeneric, Project: "my-project"}, "my-project"},
+		{GCPGeneric, "projects/my-project", ID{Type: GCPGeneric, Project: "my-project"}, "my-project"},
+		{GCPGeneric, "abcdef", ID{Type: GCPGeneric, Project: "abcdef"}, "abcdef"},
+		{GCPGeneric, "a23456789012345678901234567890", ID{Type: GCPGeneric, Project: "a23456789012345678901234567890"}, "a23456789012345678901234567890"},
+		{GCPGeneric, "example.com:my-proj", ID{Type: GCPGeneric, Project: "example.com:my-proj"}, "example.com:my-proj"},
+		{GCPGeneric, "projects/sub.example.co.uk:my-proj", ID{Type: GCPGeneric, Project: "sub.example.co.uk:my-proj"}, "sub.example.co.uk:my-proj"},
 
 		// gcs-bucket
-		{GCSBucket, "my-bucket", ResourceID{Type: GCSBucket, Name: "my-bucket"}, "gs://my-bucket"},
-		{GCSBucket, "gs://my-bucket", ResourceID{Type: GCSBucket, Name: "my-bucket"}, "gs://my-bucket"},
-		{GCSBucket, "gs://my-bucket/", ResourceID{Type: GCSBucket, Name: "my-bucket"}, "gs://my-bucket"},
-		{GCSBucket, "gs://my-bucket/a/b/c.txt", ResourceID{Type: GCSBucket, Name: "my-bucket", Path: "a/b/c.txt"}, "gs://my-bucket"},
-		{GCSBucket, "gs://my-bucket/dir with spaces/ünïcode", ResourceID{Type: GCSBucket, Name: "my-bucket", Path: "dir with spaces/ünïcode"}, "gs://my-bucket"},
-		{GCSBucket, "abc", ResourceID{Type: GCSBucket, Name: "abc"}, "gs://abc"},
-		{GCSBucket, "my_bucket_1", ResourceID{Type: GCSBucket, Name: "my_bucket_1"}, "gs://my_bucket_1"},
-		{GCSBucket, "0bucket9", ResourceID{Type: GCSBucket, Name: "0bucket9"}, "gs://0bucket9"},
-		{GCSBucket, strings.Repeat("b", 63), ResourceID{Type: GCSBucket, Name: strings.Repeat("b", 63)}, "gs://" + strings.Repeat("b", 63)},
-		{GCSBucket, "gs://assets.example.com", ResourceID{Type: GCSBucket, Name: "assets.example.com"}, "gs://assets.example.com"},
-		{GCSBucket, dottedBucket(222), ResourceID{Type: GCSBucket, Name: dottedBucket(222)}, "gs://" + dottedBucket(222)},
-		{GCSBucket, "gs://eu.artifacts.my-project.appspot.com/containers", ResourceID{Type: GCSBucket, Name: "eu.artifacts.my-project.appspot.com", Path: "containers"}, "gs://eu.artifacts.my-project.appspot.com"},
-		{GCSBucket, "1.2.3.4.5", ResourceID{Type: GCSBucket, Name: "1.2.3.4.5"}, "gs://1.2.3.4.5"},
+		{GCSBucket, "my-bucket", ID{Type: GCSBucket, Name: "my-bucket"}, "gs://my-bucket"},
+		{GCSBucket, "gs://my-bucket", ID{Type: GCSBucket, Name: "my-bucket"}, "gs://my-bucket"},
+		{GCSBucket, "gs://my-bucket/", ID{Type: GCSBucket, Name: "my-bucket"}, "gs://my-bucket"},
+		{GCSBucket, "gs://my-bucket/a/b/c.txt", ID{Type: GCSBucket, Name: "my-bucket", Path: "a/b/c.txt"}, "gs://my-bucket"},
+		{GCSBucket, "gs://my-bucket/dir with spaces/ünïcode", ID{Type: GCSBucket, Name: "my-bucket", Path: "dir with spaces/ünïcode"}, "gs://my-bucket"},
+		{GCSBucket, "abc", ID{Type: GCSBucket, Name: "abc"}, "gs://abc"},
+		{GCSBucket, "my_bucket_1", ID{Type: GCSBucket, Name: "my_bucket_1"}, "gs://my_bucket_1"},
+		{GCSBucket, "0bucket9", ID{Type: GCSBucket, Name: "0bucket9"}, "gs://0bucket9"},
+		{GCSBucket, strings.Repeat("b", 63), ID{Type: GCSBucket, Name: strings.Repeat("b", 63)}, "gs://" + strings.Repeat("b", 63)},
+		{GCSBucket, "gs://assets.example.com", ID{Type: GCSBucket, Name: "assets.example.com"}, "gs://assets.example.com"},
+		{GCSBucket, dottedBucket(222), ID{Type: GCSBucket, Name: dottedBucket(222)}, "gs://" + dottedBucket(222)},
+		{GCSBucket, "gs://eu.artifacts.my-project.appspot.com/containers", ID{Type: GCSBucket, Name: "eu.artifacts.my-project.appspot.com", Path: "containers"}, "gs://eu.artifacts.my-project.appspot.com"},
+		{GCSBucket, "1.2.3.4.5", ID{Type: GCSBucket, Name: "1.2.3.4.5"}, "gs://1.2.3.4.5"},
 
 		// kubernetes-cluster
-		{KubernetesCluster, "my-cluster", ResourceID{Type: KubernetesCluster, Name: "my-cluster"}, "my-cluster"},
-		{KubernetesCluster, "c", ResourceID{Type: KubernetesCluster, Name: "c"}, "c"},
-		{KubernetesCluster, "us-east1/my-cluster", ResourceID{Type: KubernetesCluster, Location: "us-east1", Name: "my-cluster"}, "us-east1/my-cluster"},
-		{KubernetesCluster, "us-east1-b/my-cluster", ResourceID{Type: KubernetesCluster, Location: "us-east1-b", Name: "my-cluster"}, "us-east1-b/my-cluster"},
-		{KubernetesCluster, "northamerica-northeast2/c1", ResourceID{Type: KubernetesCluster, Location: "northamerica-northeast2", Name: "c1"}, "northamerica-northeast2/c1"},
-		{KubernetesCluster, "europe-west12-a/c1", ResourceID{Type: KubernetesCluster, Location: "europe-west12-a", Name: "c1"}, "europe-west12-a/c1"},
+		{KubernetesCluster, "my-cluster", ID{Type: KubernetesCluster, Name: "my-cluster"}, "my-cluster"},
+		{KubernetesCluster, "c", ID{Type: KubernetesCluster, Name: "c"}, "c"},
+		{KubernetesCluster, "us-east1/my-cluster", ID{Type: KubernetesCluster, Location: "us-east1", Name: "my-cluster"}, "us-east1/my-cluster"},
+		{KubernetesCluster, "us-east1-b/my-cluster", ID{Type: KubernetesCluster, Location: "us-east1-b", Name: "my-cluster"}, "us-east1-b/my-cluster"},
+		{KubernetesCluster, "northamerica-northeast2/c1", ID{Type: KubernetesCluster, Location: "northamerica-northeast2", Name: "c1"}, "northamerica-northeast2/c1"},
+		{KubernetesCluster, "europe-west12-a/c1", ID{Type: KubernetesCluster, Location: "europe-west12-a", Name: "c1"}, "europe-west12-a/c1"},
 		{KubernetesCluster, "projects/my-project/locations/europe-west1/clusters/prod",
-			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "europe-west1", Name: "prod"}, "europe-west1/prod"},
+			ID{Type: KubernetesCluster, Project: "my-project", Location: "europe-west1", Name: "prod"}, "europe-west1/prod"},
 		{KubernetesCluster, "projects/example.com:my-proj/locations/us-central1-c/clusters/prod",
-			ResourceID{Type: KubernetesCluster, Project: "example.com:my-proj", Location: "us-central1-c", Name: "prod"}, "us-central1-c/prod"},
+			ID{Type: KubernetesCluster, Project: "example.com:my-proj", Location: "us-central1-c", Name: "prod"}, "us-central1-c/prod"},
 		{KubernetesCluster, "https://container.googleapis.com/v1/projects/my-project/locations/us-east1/clusters/prod",
-			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1", Name: "prod"}, "us-east1/prod"},
+			ID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1", Name: "prod"}, "us-east1/prod"},
 		{KubernetesCluster, "https://container.googleapis.com/v1/projects/my-project/zones/us-east1-d/clusters/prod",
-			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1-d", Name: "prod"}, "us-east1-d/prod"},
+			ID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1-d", Name: "prod"}, "us-east1-d/prod"},
 		{KubernetesCluster, "https://container.googleapis.com/v1beta1/projects/my-project/locations/us-east1/clusters/prod",
-			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1", Name: "prod"}, "us-east1/prod"},
+			ID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1", Name: "prod"}, "us-east1/prod"},
 		{KubernetesCluster, "//container.googleapis.com/projects/my-project/locations/us-east1/clusters/prod",
-			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1", Name: "prod"}, "us-east1/prod"},
+			ID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1", Name: "prod"}, "us-east1/prod"},
 		{KubernetesCluster, "gke_my-project_us-east1-b_prod",
-			ResourceID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1-b", Name: "prod"}, "us-east1-b/prod"},
-		{KubernetesCluster, "us-central1-ai1a/tpu", ResourceID{Type: KubernetesCluster, Location: "us-central1-ai1a", Name: "tpu"}, "us-central1-ai1a/tpu"},
-		{KubernetesCluster, strings.Repeat("c", 40), ResourceID{Type: KubernetesCluster, Name: strings.Repeat("c", 40)}, strings.Repeat("c", 40)},
+			ID{Type: KubernetesCluster, Project: "my-project", Location: "us-east1-b", Name: "prod"}, "us-east1-b/prod"},
+		{KubernetesCluster, "us-central1-ai1a/tpu", ID{Type: KubernetesCluster, Location: "us-central1-ai1a", Name: "tpu"}, "us-central1-ai1a/tpu"},
+		{KubernetesCluster, strings.Repeat("c", 40), ID{Type: KubernetesCluster, Name: strings.Repeat("c", 40)}, strings.Repeat("c", 40)},
 
 		// docker-registry: Artifact Registry URIs
 		{DockerRegistry, "us-docker.pkg.dev/my-project/repo",
-			ResourceID{Type: DockerRegistry, Host: "us-docker.pkg.dev", Project: "my-project", Location: "us", Name: "repo"}, "us-docker.pkg.dev/my-project/repo"},
+			ID{Type: DockerRegistry, Host: "us-docker.pkg.dev", Project: "my-project", Location: "us", Name: "repo"}, "us-docker.pkg.dev/my-project/repo"},
 		{DockerRegistry, "https://europe-west1-docker.pkg.dev/my-project/repo",
-			ResourceID{Type: DockerRegistry, Host: "europe-west1-docker.pkg.dev", Project: "my-project", Location: "europe-west1", Name: "repo"}, "europe-west1-docker.pkg.dev/my-project/repo"},
+			ID{Type: DockerRegistry, Host: "europe-west1-docker.pkg.dev", Project: "my-project", Location: "europe-west1", Name: "repo"}, "europe-west1-docker.pkg.dev/my-project/repo"},
 		{DockerRegistry, "europe-docker.pkg.dev/my-project/repo/",
-			ResourceID{Type: DockerRegistry, Host: "europe-docker.pkg.dev", Project: "my-project", Location: "europe", Name: "repo"}, "europe-docker.pkg.dev/my-project/repo"},
+			ID{Type: DockerRegistry, Host: "europe-docker.pkg.dev", Project: "my-project", Location: "europe", Name: "repo"}, "europe-docker.pkg.dev/my-project/repo"},
 		{DockerRegistry, "asia-docker.pkg.dev/my-project/repo/team/app:v1.2",
-			ResourceID{Type: DockerRegistry, Host: "asia-docker.pkg.dev", Project: "my-project", Location: "asia", Name: "repo", Path: "team/app:v1.2"}, "asia-docker.pkg.dev/my-project/repo"},
+			ID{Type: DockerRegistry, Host: "asia-docker.pkg.dev", Project: "my-project", Location: "asia", Name: "repo", Path: "team/app:v1.2"}, "asia-docker.pkg.dev/my-project/repo"},
 		{DockerRegistry, "https://us-east1-docker.pkg.dev/my-project/repo/app@sha256:0123abcd",
-			ResourceID{Type: DockerRegistry, Host: "us-east1-docker.pkg.dev", Project: "my-project", Location: "us-east1", Name: "repo", Path: "app@sha256:0123abcd"}, "us-east1-docker.pkg.dev/my-project/repo"},
+			ID{Type: DockerRegistry, Host: "us-east1-docker.pkg.dev", Project: "my-project", Location: "us-east1", Name: "repo", Path: "app@sha256:0123abcd"}, "us-east1-docker.pkg.dev/my-project/repo"},
 		{DockerRegistry, "us-docker.pkg.dev/example.com/my-proj/repo/app",
-			ResourceID{Type: DockerRegistry, Host: "us-docker.pkg.dev", Project: "example.com:my-proj", Location: "us", Name: "repo", Path: "app"}, "us-docker.pkg.dev/example.com/my-proj/repo"},
+			ID{Type: DockerRegistry, Host: "us-docker.pkg.dev", Project: "example.com:my-proj", Location: "us", Name: "repo", Path: "app"}, "us-docker.pkg.dev/example.com/my-proj/repo"},
 		// docker-registry: Artifact Registry resource names
 		{DockerRegistry, "projects/my-project/locations/us-central1/repositories/repo",
-			ResourceID{Type: DockerRegistry, Host: "us-central1-docker.pkg.dev", Project: "my-project", Location: "us-central1", Name: "repo"}, "us-central1-docker.pkg.dev/my-project/repo"},
+			ID{Type: DockerRegistry, Host: "us-central1-docker.pkg.dev", Project: "my-project", Location: "us-central1", Name: "repo"}, "us-central1-docker.pkg.dev/my-project/repo"},
 		{DockerRegistry, "projects/example.com:my-proj/locations/europe/repositories/r",
-			ResourceID{Type: DockerRegistry, Host: "europe-docker.pkg.dev", Project: "example.com:my-proj", Location: "europe", Name: "r"}, "europe-docker.pkg.dev/example.com/my-proj/r"},
+			ID{Type: DockerRegistry, Host: "europe-docker.pkg.dev", Project: "example.com:my-proj", Location: "europe", Name: "r"}, "europe-docker.pkg.dev/example.com/my-proj/r"},
 		{DockerRegistry, "projects/my-project/locations/europe/repositories/eu.gcr.io",
-			ResourceID{Type: DockerRegistry, Host: "eu.gcr.io", Project: "my-project", Location: "europe", Name: "eu.gcr.io"}, "eu.gcr.io/my-project"},
+			ID{Type: DockerRegistry, Host: "eu.gcr.io", Project: "my-project", Location: "europe", Name: "eu.gcr.io"}, "eu.gcr.io/my-project"},
 		// docker-registry: legacy Container Registry
 		{DockerRegistry, "gcr.io/google-containers/pause:3.9", // Google's own public projects hold "google"
-			ResourceID{Type: DockerRegistry, Host: "gcr.io", Project: "google-containers", Location: "us", Name: "gcr.io", Path: "pause:3.9"}, "gcr.io/google-containers"},
+			ID{Type: DockerRegistry, Host: "gcr.io", Project: "google-containers", Location: "us", Name: "gcr.io", Path: "pause:3.9"}, "gcr.io/google-containers"},
 		{DockerRegistry, "gcr.io/my-project",
-			ResourceID{Type: DockerRegistry, Host: "gcr.io", Project: "my-project", Location: "us", Name: "gcr.io"}, "gcr.io/my-project"},
+			ID{Type: DockerRegistry, Host: "gcr.io", Project: "my-project", Location: "us", Name: "gcr.io"}, "gcr.io/my-project"},
 		{DockerRegistry, "https://eu.gcr.io/my-project/app:latest",
-			ResourceID{Type: DockerRegistry, Host: "eu.gcr.io", Project: "my-project", Location: "europe", Name: "eu.gcr.io", Path: "app:latest"}, "eu.gcr.io/my-project"},
+			ID{Type: DockerRegistry, Host: "eu.gcr.io", Project: "my-project", Location: "europe", Name: "eu.gcr.io", Path: "app:latest"}, "eu.gcr.io/my-project"},
 		{DockerRegistry, "us.gcr.io/my-project/",
-			ResourceID{Type: DockerRegistry, Host: "us.gcr.io", Project: "my-project", Location: "us", Name: "us.gcr.io"}, "us.gcr.io/my-project"},
+			ID{Type: DockerRegistry, Host: "us.gcr.io", Project: "my-project", Location: "us", Name: "us.gcr.io"}, "us.gcr.io/my-project"},
 		{DockerRegistry, "asia.gcr.io/example.com/my-proj/a/b",
-			ResourceID{Type: DockerRegistry, Host: "asia.gcr.io", Project: "example.com:my-proj", Location: "asia", Name: "asia.gcr.io", Path: "a/b"}, "asia.gcr.io/example.com/my-proj"},
+			ID{Type: DockerRegistry, Host: "asia.gcr.io", Project: "example.com:my-proj", Location: "asia", Name: "asia.gcr.io", Path: "a/b"}, "asia.gcr.io/example.com/my-proj"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.rt)+"/"+tt.in, func(t *testing.T) {
-			got, err := ParseResourceID(tt.rt, tt.in)
+			got, err := Parse(tt.rt, tt.in)
 			if err != nil {
-				t.Fatalf("ParseResourceID(%s, %q) error = %v; want nil", tt.rt, tt.in, err)
+				t.Fatalf("Parse(%s, %q) error = %v; want nil", tt.rt, tt.in, err)
 			}
 			if got != tt.want {
-				t.Errorf("ParseResourceID(%s, %q) = %#v; want %#v", tt.rt, tt.in, got, tt.want)
+				t.Errorf("Parse(%s, %q) = %#v; want %#v", tt.rt, tt.in, got, tt.want)
 			}
 			if s := got.String(); s != tt.str {
-				t.Errorf("ParseResourceID(%s, %q).String() = %q; want %q", tt.rt, tt.in, s, tt.str)
+				t.Errorf("Parse(%s, %q).String() = %q; want %q", tt.rt, tt.in, s, tt.str)
 			}
-			again, err := ParseResourceID(tt.rt, tt.str)
+			again, err := Parse(tt.rt, tt.str)
 			if err != nil || again != got.Canonical() {
-				t.Errorf("ParseResourceID(%s, %q) = %#v, %v; want %#v, nil", tt.rt, tt.str, again, err, got.Canonical())
+				t.Errorf("Parse(%s, %q) = %#v, %v; want %#v, nil", tt.rt, tt.str, again, err, got.Canonical())
 			}
 		})
 	}
@@ -126,9 +127,9 @@ func dottedBucket(n int) string {
 	return b.String()
 }
 
-func TestParseResourceID_Invalid(t *testing.T) {
+func TestParse_Invalid(t *testing.T) {
 	tests := []struct {
-		rt   ResourceType
+		rt   Type
 		in   string
 		want string // substring of the message, besides the type, the quoted input and the formats
 	}{
@@ -225,46 +226,46 @@ func TestParseResourceID_Invalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.rt)+"/"+tt.in, func(t *testing.T) {
-			got, err := ParseResourceID(tt.rt, tt.in)
+			got, err := Parse(tt.rt, tt.in)
 			if err == nil {
-				t.Fatalf("ParseResourceID(%s, %q) = %#v, nil; want error containing %q", tt.rt, tt.in, got, tt.want)
+				t.Fatalf("Parse(%s, %q) = %#v, nil; want error containing %q", tt.rt, tt.in, got, tt.want)
 			}
-			if got != (ResourceID{}) {
-				t.Errorf("ParseResourceID(%s, %q) = %#v with an error; want the zero ResourceID", tt.rt, tt.in, got)
+			if got != (ID{}) {
+				t.Errorf("Parse(%s, %q) = %#v with an error; want the zero ID", tt.rt, tt.in, got)
 			}
 			checkIDError(t, err, tt.rt, tt.in, tt.want)
 		})
 	}
 }
 
-// checkIDError checks the shape every resource id error shares: ErrInvalid on field
+// checkIDError checks the shape every resource id error shares: invalid on field
 // resource_id, naming the type, echoing the input, listing the formats, plus want.
-func checkIDError(t *testing.T, err error, rt ResourceType, in, want string) {
+func checkIDError(t *testing.T, err error, rt Type, in, want string) {
 	t.Helper()
-	if !errors.Is(err, ErrInvalid) || FieldOf(err) != "resource_id" {
-		t.Errorf("ParseResourceID(%s, %q) error kind, field = %q, %q; want %q, %q", rt, in, KindOf(err), FieldOf(err), ErrInvalid, "resource_id")
+	if kindOf(err) != invalid || fieldOf(err) != "resource_id" {
+		t.Errorf("Parse(%s, %q) error kind, field = %q, %q; want %q, %q", rt, in, kindOf(err), fieldOf(err), invalid, "resource_id")
 	}
-	msg := MessageOf(err)
-	for _, w := range []string{want, "(" + string(rt) + ")", quoteInput(in), "accepted formats: " + strings.Join(idFormats[rt].accepted, " | ")} {
+	msg := messageOf(err)
+	for _, w := range []string{want, "(" + string(rt) + ")", input.Quote(in), "accepted formats: " + strings.Join(idFormats[rt].accepted, " | ")} {
 		if !strings.Contains(msg, w) {
-			t.Errorf("ParseResourceID(%s, %q) error = %q; want it to contain %q", rt, in, msg, w)
+			t.Errorf("Parse(%s, %q) error = %q; want it to contain %q", rt, in, msg, w)
 		}
 	}
 }
 
-func TestParseResourceID_UnknownType(t *testing.T) {
-	_, err := ParseResourceID("s3-bucket", "my-bucket")
-	if !errors.Is(err, ErrInvalid) || FieldOf(err) != "resource_type" {
-		t.Fatalf(`ParseResourceID("s3-bucket", ...) error = %v (field %q); want ErrInvalid on resource_type`, err, FieldOf(err))
+func TestParse_UnknownType(t *testing.T) {
+	_, err := Parse("s3-bucket", "my-bucket")
+	if kindOf(err) != invalid || fieldOf(err) != "resource_type" {
+		t.Fatalf(`Parse("s3-bucket", ...) error = %v (field %q); want invalid on resource_type`, err, fieldOf(err))
 	}
 	for _, w := range []string{`"s3-bucket"`, "gcp-generic, gcs-bucket, kubernetes-cluster, docker-registry"} {
 		if !strings.Contains(err.Error(), w) {
-			t.Errorf(`ParseResourceID("s3-bucket", ...) error = %q; want it to contain %q`, err, w)
+			t.Errorf(`Parse("s3-bucket", ...) error = %q; want it to contain %q`, err, w)
 		}
 	}
 }
 
-func TestParseResourceID_EchoIsSafe(t *testing.T) {
+func TestParse_EchoIsSafe(t *testing.T) {
 	long := "gs://" + strings.Repeat("é", 300) // 605 bytes, cut in the middle of runes
 	tests := []struct {
 		name, in string
@@ -273,35 +274,35 @@ func TestParseResourceID_EchoIsSafe(t *testing.T) {
 	}{
 		{"control characters escaped", "bad\x1b[31mbucket\n", []string{`"bad\x1b[31mbucket\n"`}, []string{"\x1b", "\n"}},
 		{"long input cut", long, []string{"... (605 bytes)"}, []string{strings.Repeat("é", 60)}},
-		{"too long", strings.Repeat("a", MaxResourceIDLen+1), []string{"longer than 1024 bytes", "(1025 bytes)"}, nil},
+		{"too long", strings.Repeat("a", MaxLen+1), []string{"longer than 1024 bytes", "(1025 bytes)"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseResourceID(GCSBucket, tt.in)
+			_, err := Parse(GCSBucket, tt.in)
 			if err == nil {
-				t.Fatalf("ParseResourceID(gcs-bucket, %q) error = nil; want an error", tt.in)
+				t.Fatalf("Parse(gcs-bucket, %q) error = nil; want an error", tt.in)
 			}
-			msg := MessageOf(err)
+			msg := messageOf(err)
 			for _, w := range tt.want {
 				if !strings.Contains(msg, w) {
-					t.Errorf("ParseResourceID(gcs-bucket, %q) error = %q; want it to contain %q", tt.in, msg, w)
+					t.Errorf("Parse(gcs-bucket, %q) error = %q; want it to contain %q", tt.in, msg, w)
 				}
 			}
 			for _, w := range tt.notWant {
 				if strings.Contains(msg, w) {
-					t.Errorf("ParseResourceID(gcs-bucket, %q) error = %q; want it not to contain %q", tt.in, msg, w)
+					t.Errorf("Parse(gcs-bucket, %q) error = %q; want it not to contain %q", tt.in, msg, w)
 				}
 			}
 			if len(msg) > 1000 {
-				t.Errorf("ParseResourceID(gcs-bucket, %q) error is %d bytes; want at most 1000", tt.in, len(msg))
+				t.Errorf("Parse(gcs-bucket, %q) error is %d bytes; want at most 1000", tt.in, len(msg))
 			}
 		})
 	}
 }
 
-func TestCanonicalResourceID(t *testing.T) {
+func TestCanonical(t *testing.T) {
 	tests := []struct {
-		rt      ResourceType
+		rt      Type
 		in      string
 		project string
 		want    string
@@ -331,18 +332,18 @@ func TestCanonicalResourceID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.rt)+"/"+tt.in, func(t *testing.T) {
-			got, err := CanonicalResourceID(tt.rt, tt.in, tt.project)
+			got, err := Canonical(tt.rt, tt.in, tt.project)
 			if tt.wantErr == "" {
 				if err != nil || got != tt.want {
-					t.Errorf("CanonicalResourceID(%s, %q, %q) = %q, %v; want %q, nil", tt.rt, tt.in, tt.project, got, err, tt.want)
+					t.Errorf("Canonical(%s, %q, %q) = %q, %v; want %q, nil", tt.rt, tt.in, tt.project, got, err, tt.want)
 				}
 				return
 			}
-			if err == nil || !strings.Contains(MessageOf(err), tt.wantErr) {
-				t.Fatalf("CanonicalResourceID(%s, %q, %q) = %q, %v; want error containing %q", tt.rt, tt.in, tt.project, got, err, tt.wantErr)
+			if err == nil || !strings.Contains(messageOf(err), tt.wantErr) {
+				t.Fatalf("Canonical(%s, %q, %q) = %q, %v; want error containing %q", tt.rt, tt.in, tt.project, got, err, tt.wantErr)
 			}
-			if !errors.Is(err, ErrInvalid) || FieldOf(err) != "resource_id" {
-				t.Errorf("CanonicalResourceID(%s, %q, %q) error kind, field = %q, %q; want %q, resource_id", tt.rt, tt.in, tt.project, KindOf(err), FieldOf(err), ErrInvalid)
+			if kindOf(err) != invalid || fieldOf(err) != "resource_id" {
+				t.Errorf("Canonical(%s, %q, %q) error kind, field = %q, %q; want %q, resource_id", tt.rt, tt.in, tt.project, kindOf(err), fieldOf(err), invalid)
 			}
 		})
 	}
@@ -353,7 +354,7 @@ func TestMatchCluster(t *testing.T) {
 	tests := []struct {
 		want     string
 		got      string
-		wantKind Kind
+		wantKind string
 		wantMsg  string
 	}{
 		{want: "staging", got: "us-east1/staging"},
@@ -361,10 +362,10 @@ func TestMatchCluster(t *testing.T) {
 		{want: "us-east1/prod", got: "us-east1/prod"},
 		{want: "europe-west1-b/prod", got: "europe-west1-b/prod"},
 		{want: "projects/my-project/locations/us-east1/clusters/prod", got: "us-east1/prod"},
-		{want: "prod", wantKind: ErrInvalid, wantMsg: `GKE cluster name "prod" is ambiguous: it matches clusters in 2 locations (europe-west1-b/prod, us-east1/prod); use location/name to pick one`},
-		{want: "missing", wantKind: ErrUpstreamNotFound, wantMsg: `GKE cluster "missing" not found or not accessible`},
-		{want: "europe-west1/prod", wantKind: ErrUpstreamNotFound, wantMsg: `"europe-west1/prod" not found`},
-		{want: "Bad_Name", wantKind: ErrInvalid, wantMsg: "invalid GKE cluster (kubernetes-cluster) resource id"},
+		{want: "prod", wantKind: invalid, wantMsg: `GKE cluster name "prod" is ambiguous: it matches clusters in 2 locations (europe-west1-b/prod, us-east1/prod); use location/name to pick one`},
+		{want: "missing", wantKind: unmatched, wantMsg: `GKE cluster "missing" not found or not accessible`},
+		{want: "europe-west1/prod", wantKind: unmatched, wantMsg: `"europe-west1/prod" not found`},
+		{want: "Bad_Name", wantKind: invalid, wantMsg: "invalid GKE cluster (kubernetes-cluster) resource id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -375,19 +376,19 @@ func TestMatchCluster(t *testing.T) {
 				}
 				return
 			}
-			if KindOf(err) != tt.wantKind || !strings.Contains(MessageOf(err), tt.wantMsg) {
-				t.Errorf("MatchCluster(listed, %q) = %q, %v (kind %q); want kind %q with %q", tt.want, got, err, KindOf(err), tt.wantKind, tt.wantMsg)
+			if kindOf(err) != tt.wantKind || !strings.Contains(messageOf(err), tt.wantMsg) {
+				t.Errorf("MatchCluster(listed, %q) = %q, %v (kind %q); want kind %q with %q", tt.want, got, err, kindOf(err), tt.wantKind, tt.wantMsg)
 			}
 		})
 	}
-	if got, err := MatchCluster(nil, "prod"); KindOf(err) != ErrUpstreamNotFound {
-		t.Errorf("MatchCluster(nil, %q) = %q, %v; want ErrUpstreamNotFound", "prod", got, err)
+	if got, err := MatchCluster(nil, "prod"); kindOf(err) != unmatched {
+		t.Errorf("MatchCluster(nil, %q) = %q, %v; want unmatched", "prod", got, err)
 	}
 }
 
-func TestResourceIDAccessors(t *testing.T) {
+func TestIDAccessors(t *testing.T) {
 	tests := []struct {
-		rt          ResourceType
+		rt          Type
 		in          string
 		host        string
 		repository  string
@@ -405,29 +406,29 @@ func TestResourceIDAccessors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.rt)+"/"+tt.in, func(t *testing.T) {
-			r, err := ParseResourceID(tt.rt, tt.in)
+			r, err := Parse(tt.rt, tt.in)
 			if err != nil {
-				t.Fatalf("ParseResourceID(%s, %q) error = %v", tt.rt, tt.in, err)
+				t.Fatalf("Parse(%s, %q) error = %v", tt.rt, tt.in, err)
 			}
 			if got := r.RegistryHost(); got != tt.host {
-				t.Errorf("ParseResourceID(%s, %q).RegistryHost() = %q; want %q", tt.rt, tt.in, got, tt.host)
+				t.Errorf("Parse(%s, %q).RegistryHost() = %q; want %q", tt.rt, tt.in, got, tt.host)
 			}
 			if got := r.RepositoryName(); got != tt.repository {
-				t.Errorf("ParseResourceID(%s, %q).RepositoryName() = %q; want %q", tt.rt, tt.in, got, tt.repository)
+				t.Errorf("Parse(%s, %q).RepositoryName() = %q; want %q", tt.rt, tt.in, got, tt.repository)
 			}
 			if got, want := r.IsGCR(), strings.Contains(tt.host, "gcr.io"); got != want {
-				t.Errorf("ParseResourceID(%s, %q).IsGCR() = %v; want %v", tt.rt, tt.in, got, want)
+				t.Errorf("Parse(%s, %q).IsGCR() = %v; want %v", tt.rt, tt.in, got, want)
 			}
 			if got := r.ClusterName("my-project"); got != tt.clusterName {
-				t.Errorf("ParseResourceID(%s, %q).ClusterName(my-project) = %q; want %q", tt.rt, tt.in, got, tt.clusterName)
+				t.Errorf("Parse(%s, %q).ClusterName(my-project) = %q; want %q", tt.rt, tt.in, got, tt.clusterName)
 			}
 		})
 	}
 }
 
-func ExampleParseResourceID_spellings() {
+func ExampleParse_spellings() {
 	for _, in := range []struct {
-		rt ResourceType
+		rt Type
 		id string
 	}{
 		{GCSBucket, "gs://assets.example.com/images/logo.png"},
@@ -437,7 +438,7 @@ func ExampleParseResourceID_spellings() {
 		{DockerRegistry, "projects/my-project/locations/us-central1/repositories/images"},
 		{DockerRegistry, "eu.gcr.io/my-project/app"},
 	} {
-		r, err := ParseResourceID(in.rt, in.id)
+		r, err := Parse(in.rt, in.id)
 		if err != nil {
 			fmt.Println(err)
 			continue
@@ -453,8 +454,8 @@ func ExampleParseResourceID_spellings() {
 	// eu.gcr.io/my-project
 }
 
-func ExampleCanonicalResourceID_projectScope() {
-	_, err := CanonicalResourceID(DockerRegistry, "us-docker.pkg.dev/other-project/repo", "my-project")
+func ExampleCanonical_projectScope() {
+	_, err := Canonical(DockerRegistry, "us-docker.pkg.dev/other-project/repo", "my-project")
 	fmt.Println(err)
 	// Output:
 	// docker-registry resource id "us-docker.pkg.dev/other-project/repo" is in project "other-project", but the connector is configured for project "my-project"
@@ -469,8 +470,8 @@ func ExampleMatchCluster_ambiguous() {
 	//  GKE cluster name "prod" is ambiguous: it matches clusters in 2 locations (europe-west1-b/prod, us-east1/prod); use location/name to pick one
 }
 
-func ExampleResourceID_RegistryHost() {
-	r, _ := ParseResourceID(DockerRegistry, "https://europe-west1-docker.pkg.dev/my-project/repo/app:1.0")
+func ExampleID_RegistryHost() {
+	r, _ := Parse(DockerRegistry, "https://europe-west1-docker.pkg.dev/my-project/repo/app:1.0")
 	fmt.Println(r.RegistryHost())
 	fmt.Println(r.RepositoryName())
 	// Output:

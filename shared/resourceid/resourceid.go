@@ -1,4 +1,24 @@
-package connector
+// Package resourceid parses the resource ids of gcpconn: which Google Cloud resource a
+// credential is for, written in any of the spellings users copy from consoles, gcloud and
+// kubeconfigs, reduced to one canonical form.
+//
+// # Vocabulary
+//
+// A resource [Type] names a kind of Google Cloud resource: [GCPGeneric] (a project),
+// [GCSBucket] (a Cloud Storage bucket), [KubernetesCluster] (a GKE cluster) and
+// [DockerRegistry] (an Artifact Registry repository or a legacy Container Registry host).
+//
+// A resource id names one resource of a type. [Parse] accepts every spelling listed on [ID]
+// and checks Google's naming rules; [ID.String] is the canonical form that gcpconn stores,
+// lists and compares. [Canonical] adds the project scope: the id must lie in the connector's
+// project. [MatchCluster] resolves a bare cluster name against the clusters a project lists.
+//
+// A refusal is an [*Error]: the request field at fault (resource_id or resource_type) and a
+// message safe to show the caller that names the type, quotes the input (cut and escaped) and
+// lists the accepted formats. The package knows nothing of HTTP or of the connector core;
+// the core (shared/connector) reads an [*Error] as invalid input, or as "not found upstream"
+// when [Error.Unmatched] is set.
+package resourceid
 
 import (
 	"fmt"
@@ -7,13 +27,44 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
-// MaxResourceIDLen bounds the length of a resource id in any spelling, in bytes.
-const MaxResourceIDLen = 1024
+// Type names a kind of Google Cloud resource a connector gives access to.
+type Type string
 
-// ResourceID is one parsed resource id. Every resource type accepts several spellings of an
-// id; ParseResourceID reduces any of them to a ResourceID whose String is the canonical form,
+// The resource types.
+const (
+	GCPGeneric        Type = "gcp-generic"        // a project; the id is the project id
+	GCSBucket         Type = "gcs-bucket"         // a Cloud Storage bucket: gs://name
+	KubernetesCluster Type = "kubernetes-cluster" // a GKE cluster: location/name
+	DockerRegistry    Type = "docker-registry"    // an Artifact Registry repository or GCR host
+)
+
+// Types lists every resource type in the order the type spec presents them.
+var Types = []Type{GCPGeneric, GCSBucket, KubernetesCluster, DockerRegistry}
+
+// Error is a refused resource id or type. Its message is safe to show the caller.
+type Error struct {
+	Field   string // the request field at fault: resource_id or resource_type
+	Message string
+	// Unmatched is set by MatchCluster when the id is valid but names no listed cluster.
+	Unmatched bool
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// fieldErrorf builds an *Error for field with a formatted message.
+func fieldErrorf(field, format string, args ...any) *Error {
+	return &Error{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// MaxLen bounds the length of a resource id in any spelling, in bytes.
+const MaxLen = 1024
+
+// ID is one parsed resource id. Every resource type accepts several spellings of an
+// id; Parse reduces any of them to an ID whose String is the canonical form,
 // the one gcpconn stores, lists and compares:
 //
 //	gcp-generic         my-project                    also projects/my-project
@@ -44,8 +95,8 @@ const MaxResourceIDLen = 1024
 //     that followed the repository, if any.
 //
 // Path is never part of the canonical form: it records what the canonical form dropped.
-type ResourceID struct {
-	Type     ResourceType
+type ID struct {
+	Type     Type
 	Project  string
 	Location string
 	Name     string
@@ -53,8 +104,8 @@ type ResourceID struct {
 	Path     string
 }
 
-// String returns the canonical form of r. The zero ResourceID yields "".
-func (r ResourceID) String() string {
+// String returns the canonical form of r. The zero ID yields "".
+func (r ID) String() string {
 	switch r.Type {
 	case GCPGeneric:
 		return r.Project
@@ -75,8 +126,8 @@ func (r ResourceID) String() string {
 }
 
 // Canonical returns r without the parts its canonical form drops (Path, and a cluster's
-// Project): the ResourceID that parsing r.String() yields.
-func (r ResourceID) Canonical() ResourceID {
+// Project): the ID that parsing r.String() yields.
+func (r ID) Canonical() ID {
 	r.Path = ""
 	if r.Type == KubernetesCluster {
 		r.Project = ""
@@ -86,11 +137,11 @@ func (r ResourceID) Canonical() ResourceID {
 
 // IsGCR reports whether r is a docker-registry id on a legacy Container Registry host
 // (gcr.io, us.gcr.io, eu.gcr.io, asia.gcr.io).
-func (r ResourceID) IsGCR() bool { return r.Type == DockerRegistry && isGCRHost(r.Host) }
+func (r ID) IsGCR() bool { return r.Type == DockerRegistry && isGCRHost(r.Host) }
 
 // RegistryHost returns the host that `docker login` and docker credential helpers use for a
 // docker-registry id (europe-west1-docker.pkg.dev, gcr.io, eu.gcr.io, ...); "" for other types.
-func (r ResourceID) RegistryHost() string {
+func (r ID) RegistryHost() string {
 	if r.Type != DockerRegistry {
 		return ""
 	}
@@ -102,7 +153,7 @@ func (r ResourceID) RegistryHost() string {
 // repository that Artifact Registry serves the host from (projects/P/locations/us/repositories/gcr.io);
 // that repository exists only once the project has moved from Container Registry. It returns
 // "" for other types.
-func (r ResourceID) RepositoryName() string {
+func (r ID) RepositoryName() string {
 	if r.Type != DockerRegistry {
 		return ""
 	}
@@ -113,7 +164,7 @@ func (r ResourceID) RepositoryName() string {
 // connector's project, used when the id did not name one): projects/P/locations/L/clusters/N.
 // It returns "" when the id has no location (a bare name; see MatchCluster) or is of another
 // type.
-func (r ResourceID) ClusterName(project string) string {
+func (r ID) ClusterName(project string) string {
 	if r.Type != KubernetesCluster || r.Location == "" {
 		return ""
 	}
@@ -123,30 +174,30 @@ func (r ResourceID) ClusterName(project string) string {
 	return "projects/" + project + "/locations/" + r.Location + "/clusters/" + r.Name
 }
 
-// ParseResourceID parses s, any accepted spelling of a resource id of type rt. It checks syntax
-// and Google's naming rules only; CanonicalResourceID adds the connector's project scope. Errors
-// are ErrInvalid for the field resource_id (resource_type for an unknown type); they name the
+// Parse parses s, any accepted spelling of a resource id of type rt. It checks syntax
+// and Google's naming rules only; Canonical adds the connector's project scope. Errors
+// are *Error for the field resource_id (resource_type for an unknown type); they name the
 // type, quote the input and list the accepted formats.
-func ParseResourceID(rt ResourceType, s string) (ResourceID, error) {
+func Parse(rt Type, s string) (ID, error) {
 	f, ok := idFormats[rt]
 	if !ok {
-		return ResourceID{}, FieldErrorf("resource_type", "unknown resource type %s; known types: %s",
-			quoteInput(string(rt)), joinTypes(ResourceTypes))
+		return ID{}, fieldErrorf("resource_type", "unknown resource type %s; known types: %s",
+			input.Quote(string(rt)), joinTypes(Types))
 	}
 	if s == "" {
-		return ResourceID{}, f.errorf(s, "the resource id is empty")
+		return ID{}, f.errorf(s, "the resource id is empty")
 	}
-	if len(s) > MaxResourceIDLen {
-		return ResourceID{}, f.errorf(s, "the resource id is longer than %d bytes", MaxResourceIDLen)
+	if len(s) > MaxLen {
+		return ID{}, f.errorf(s, "the resource id is longer than %d bytes", MaxLen)
 	}
 	r, reason := f.parse(s)
 	if reason != "" {
-		return ResourceID{}, f.errorf(s, "%s", reason)
+		return ID{}, f.errorf(s, "%s", reason)
 	}
 	return r, nil
 }
 
-// CanonicalResourceID parses s as a resource id of type rt, checks that it lies in project (the
+// Canonical parses s as a resource id of type rt, checks that it lies in project (the
 // connector's project id), and returns its canonical form. The project check applies to
 // gcp-generic (the id must be the project), docker-registry (the registry's project) and
 // kubernetes-cluster ids that name a project. Bucket names are global and carry no project, so
@@ -154,8 +205,8 @@ func ParseResourceID(rt ResourceType, s string) (ResourceID, error) {
 // only where the credentials can read the bucket's project (the Google adapter compares
 // project numbers); the bucket's own IAM guards it otherwise. An empty project skips the
 // check.
-func CanonicalResourceID(rt ResourceType, s, project string) (string, error) {
-	r, err := ParseResourceID(rt, s)
+func Canonical(rt Type, s, project string) (string, error) {
+	r, err := Parse(rt, s)
 	if err != nil {
 		return "", err
 	}
@@ -163,30 +214,30 @@ func CanonicalResourceID(rt ResourceType, s, project string) (string, error) {
 		return r.String(), nil
 	}
 	if rt == GCPGeneric {
-		return "", FieldErrorf("resource_id",
+		return "", fieldErrorf("resource_id",
 			"%s resource id %s is project %q, but the connector only gives access to its configured project %q",
-			rt, quoteInput(s), r.Project, project)
+			rt, input.Quote(s), r.Project, project)
 	}
-	return "", FieldErrorf("resource_id",
+	return "", fieldErrorf("resource_id",
 		"%s resource id %s is in project %q, but the connector is configured for project %q",
-		rt, quoteInput(s), r.Project, project)
+		rt, input.Quote(s), r.Project, project)
 }
 
 // MatchCluster resolves want, a kubernetes-cluster id in any spelling, against listed, the
 // canonical location/name ids of the clusters a connector can see, and returns the one listed
 // id it names. A bare name matches a listed cluster of that name in any location; an id with
-// a location matches only that location. It fails with ErrUpstreamNotFound when nothing matches
-// and with ErrInvalid when a bare name matches clusters in several locations (the message lists
+// a location matches only that location. It fails with an *Error with Unmatched set when nothing matches
+// and with a plain *Error when a bare name matches clusters in several locations (the message lists
 // them, so the caller can pick one). A project in want is ignored: check it first with
-// CanonicalResourceID.
+// Canonical.
 func MatchCluster(listed []string, want string) (string, error) {
-	w, err := ParseResourceID(KubernetesCluster, want)
+	w, err := Parse(KubernetesCluster, want)
 	if err != nil {
 		return "", err
 	}
 	var found []string
 	for _, l := range listed {
-		c, err := ParseResourceID(KubernetesCluster, l)
+		c, err := Parse(KubernetesCluster, l)
 		if err != nil || c.Name != w.Name || (w.Location != "" && c.Location != w.Location) {
 			continue
 		}
@@ -196,26 +247,26 @@ func MatchCluster(listed []string, want string) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", &Error{Kind: ErrUpstreamNotFound, Field: "resource_id",
-			Message: fmt.Sprintf("GKE cluster %s not found or not accessible", quoteInput(w.String()))}
+		return "", &Error{Field: "resource_id", Unmatched: true,
+			Message: fmt.Sprintf("GKE cluster %s not found or not accessible", input.Quote(w.String()))}
 	case 1:
 		return found[0], nil
 	}
 	slices.Sort(found)
-	return "", FieldErrorf("resource_id",
+	return "", fieldErrorf("resource_id",
 		"GKE cluster name %q is ambiguous: it matches clusters in %d locations (%s); use location/name to pick one",
 		w.Name, len(found), strings.Join(found, ", "))
 }
 
 // idFormat describes one resource type's id spellings for parsing and for error messages.
 type idFormat struct {
-	rt       ResourceType
+	rt       Type
 	title    string // human name of the resource type
 	accepted []string
-	parse    func(s string) (ResourceID, string) // reason "" on success
+	parse    func(s string) (ID, string) // reason "" on success
 }
 
-var idFormats = map[ResourceType]idFormat{
+var idFormats = map[Type]idFormat{
 	GCPGeneric: {
 		rt:       GCPGeneric,
 		title:    "GCP project",
@@ -252,28 +303,24 @@ var idFormats = map[ResourceType]idFormat{
 	},
 }
 
+// Formats lists the accepted spellings of an id of type rt, for messages and the type spec;
+// nil for an unknown type.
+func Formats(rt Type) []string {
+	f, ok := idFormats[rt]
+	if !ok {
+		return nil
+	}
+	return slices.Clone(f.accepted)
+}
+
 func (f idFormat) errorf(s, format string, args ...any) *Error {
-	return FieldErrorf("resource_id", "invalid %s resource id %s: %s; accepted formats: %s",
-		f.typeName(), quoteInput(s), fmt.Sprintf(format, args...), strings.Join(f.accepted, " | "))
+	return fieldErrorf("resource_id", "invalid %s resource id %s: %s; accepted formats: %s",
+		f.typeName(), input.Quote(s), fmt.Sprintf(format, args...), strings.Join(f.accepted, " | "))
 }
 
 func (f idFormat) typeName() string { return f.title + " (" + string(f.rt) + ")" }
 
-// quoteInput quotes s for an error message: control and invalid bytes escaped, long inputs
-// cut (on a rune boundary) with the full length noted.
-func quoteInput(s string) string {
-	const keep = 100
-	if len(s) <= keep+20 {
-		return fmt.Sprintf("%q", s)
-	}
-	cut := keep
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
-}
-
-func joinTypes(ts []ResourceType) string {
+func joinTypes(ts []Type) string {
 	parts := make([]string, len(ts))
 	for i, t := range ts {
 		parts[i] = string(t)
@@ -283,42 +330,42 @@ func joinTypes(ts []ResourceType) string {
 
 // --- gcp-generic ---
 
-func parseGeneric(s string) (ResourceID, string) {
+func parseGeneric(s string) (ID, string) {
 	p := strings.TrimPrefix(s, "projects/")
-	if why := checkProject(p); why != "" {
-		return ResourceID{}, why
+	if why := ProjectIDProblem(p); why != "" {
+		return ID{}, why
 	}
-	return ResourceID{Type: GCPGeneric, Project: p}, ""
+	return ID{Type: GCPGeneric, Project: p}, ""
 }
 
-// checkProject applies Google's project id rules: 6 to 30 characters, lowercase letters,
+// ProjectIDProblem applies Google's project id rules: 6 to 30 characters, lowercase letters,
 // digits and hyphens, starting with a letter and not ending with a hyphen; optionally scoped
 // by a domain (example.com:proj). It returns "" when p is valid, else why not.
-func checkProject(p string) string {
+func ProjectIDProblem(p string) string {
 	if p == "" {
 		return "the project id is empty"
 	}
 	id := p
 	if domain, rest, ok := strings.Cut(p, ":"); ok {
 		if why := checkDomain(domain); why != "" {
-			return fmt.Sprintf("the domain of domain-scoped project id %s %s", quoteInput(p), why)
+			return fmt.Sprintf("the domain of domain-scoped project id %s %s", input.Quote(p), why)
 		}
 		id = rest
 	}
-	if id != "" && allOf(id, isDigit) {
-		return fmt.Sprintf("%s is a project number; give the project id instead (such as my-project)", quoteInput(id))
+	if id != "" && input.All(id, input.IsDigit) {
+		return fmt.Sprintf("%s is a project number; give the project id instead (such as my-project)", input.Quote(id))
 	}
 	if n := len(id); n < 6 || n > 30 {
-		return fmt.Sprintf("project id %s must be 6 to 30 characters long", quoteInput(id))
+		return fmt.Sprintf("project id %s must be 6 to 30 characters long", input.Quote(id))
 	}
-	if !isLower(id[0]) {
-		return fmt.Sprintf("project id %s must start with a lowercase letter", quoteInput(id))
+	if !input.IsLower(id[0]) {
+		return fmt.Sprintf("project id %s must start with a lowercase letter", input.Quote(id))
 	}
 	if id[len(id)-1] == '-' {
-		return fmt.Sprintf("project id %s must not end with a hyphen", quoteInput(id))
+		return fmt.Sprintf("project id %s must not end with a hyphen", input.Quote(id))
 	}
-	if !allOf(id, isLowerDigitHyphen) {
-		return fmt.Sprintf("project id %s may contain only lowercase letters, digits and hyphens", quoteInput(id))
+	if !input.All(id, input.IsLowerDigitHyphen) {
+		return fmt.Sprintf("project id %s may contain only lowercase letters, digits and hyphens", input.Quote(id))
 	}
 	return ""
 }
@@ -333,7 +380,7 @@ func checkDomain(d string) string {
 	if len(labels) < 2 {
 		return "must be a DNS name such as example.com"
 	}
-	if !allDNSLabels(labels) {
+	if !input.DNSLabels(labels) {
 		return "must be a lowercase DNS name such as example.com"
 	}
 	return ""
@@ -345,23 +392,23 @@ func uriProject(p string) string { return strings.Replace(p, ":", "/", 1) }
 
 // --- gcs-bucket ---
 
-func parseBucket(s string) (ResourceID, string) {
+func parseBucket(s string) (ID, string) {
 	name, path := s, ""
 	if sc := scheme(s); sc != "" && sc != "gs://" {
-		return ResourceID{}, fmt.Sprintf("scheme %s is not accepted; a bucket URI starts with gs://", quoteInput(sc))
+		return ID{}, fmt.Sprintf("scheme %s is not accepted; a bucket URI starts with gs://", input.Quote(sc))
 	}
 	if rest, ok := strings.CutPrefix(s, "gs://"); ok {
 		name, path, _ = strings.Cut(rest, "/")
 	} else if strings.Contains(s, "/") {
-		return ResourceID{}, "a bucket name has no slashes; write gs://BUCKET/PATH for a path"
+		return ID{}, "a bucket name has no slashes; write gs://BUCKET/PATH for a path"
 	}
 	if why := checkBucket(name); why != "" {
-		return ResourceID{}, why
+		return ID{}, why
 	}
 	if !utf8.ValidString(path) || strings.IndexFunc(path, unicode.IsControl) >= 0 {
-		return ResourceID{}, "the object path must be valid UTF-8 without control characters"
+		return ID{}, "the object path must be valid UTF-8 without control characters"
 	}
-	return ResourceID{Type: GCSBucket, Name: name, Path: path}, ""
+	return ID{Type: GCSBucket, Name: name, Path: path}, ""
 }
 
 // checkBucket applies Cloud Storage's bucket naming rules.
@@ -369,45 +416,45 @@ func checkBucket(b string) string {
 	if b == "" {
 		return "the bucket name is empty"
 	}
-	if !allOf(b, func(c byte) bool { return isLowerDigitHyphen(c) || c == '_' || c == '.' }) {
-		return fmt.Sprintf("bucket name %s may contain only lowercase letters, digits, '-', '_' and '.'", quoteInput(b))
+	if !input.All(b, func(c byte) bool { return input.IsLowerDigitHyphen(c) || c == '_' || c == '.' }) {
+		return fmt.Sprintf("bucket name %s may contain only lowercase letters, digits, '-', '_' and '.'", input.Quote(b))
 	}
 	if strings.Contains(b, ".") {
 		if len(b) > 222 {
-			return fmt.Sprintf("bucket name %s is %d characters; names with dots are at most 222", quoteInput(b), len(b))
+			return fmt.Sprintf("bucket name %s is %d characters; names with dots are at most 222", input.Quote(b), len(b))
 		}
 		for part := range strings.SplitSeq(b, ".") {
 			if len(part) > 63 {
-				return fmt.Sprintf("bucket name %s has a dot-separated part longer than 63 characters", quoteInput(b))
+				return fmt.Sprintf("bucket name %s has a dot-separated part longer than 63 characters", input.Quote(b))
 			}
 		}
 	}
 	if n := len(b); n < 3 || (n > 63 && !strings.Contains(b, ".")) {
-		return fmt.Sprintf("bucket name %s must be 3 to 63 characters long (up to 222 with dots)", quoteInput(b))
+		return fmt.Sprintf("bucket name %s must be 3 to 63 characters long (up to 222 with dots)", input.Quote(b))
 	}
-	if !isLowerDigit(b[0]) || !isLowerDigit(b[len(b)-1]) {
-		return fmt.Sprintf("bucket name %s must start and end with a letter or digit", quoteInput(b))
+	if !input.IsLowerDigit(b[0]) || !input.IsLowerDigit(b[len(b)-1]) {
+		return fmt.Sprintf("bucket name %s must start and end with a letter or digit", input.Quote(b))
 	}
 	for _, bad := range []string{"..", ".-", "-."} {
 		if strings.Contains(b, bad) {
-			return fmt.Sprintf("bucket name %s must not contain %s", quoteInput(b), quoteInput(bad))
+			return fmt.Sprintf("bucket name %s must not contain %s", input.Quote(b), input.Quote(bad))
 		}
 	}
 	if a, err := netip.ParseAddr(b); err == nil && a.Is4() {
-		return fmt.Sprintf("bucket name %s must not be an IP address", quoteInput(b))
+		return fmt.Sprintf("bucket name %s must not be an IP address", input.Quote(b))
 	}
 	if strings.HasPrefix(b, "goog") {
-		return fmt.Sprintf("bucket name %s must not start with \"goog\"", quoteInput(b))
+		return fmt.Sprintf("bucket name %s must not start with \"goog\"", input.Quote(b))
 	}
 	if strings.Contains(strings.NewReplacer("0", "o").Replace(b), "google") {
-		return fmt.Sprintf("bucket name %s must not contain \"google\" or a close misspelling of it", quoteInput(b))
+		return fmt.Sprintf("bucket name %s must not contain \"google\" or a close misspelling of it", input.Quote(b))
 	}
 	return ""
 }
 
 // --- kubernetes-cluster ---
 
-func parseCluster(s string) (ResourceID, string) {
+func parseCluster(s string) (ID, string) {
 	var rest string
 	var ok bool
 	for _, prefix := range []string{
@@ -423,13 +470,13 @@ func parseCluster(s string) (ResourceID, string) {
 		rest, ok = s, true
 	}
 	if sc := scheme(s); !ok && sc != "" {
-		return ResourceID{}, fmt.Sprintf("a URL is accepted only as a GKE self-link, https://container.googleapis.com/v1/projects/..., not %s", quoteInput(sc+"..."))
+		return ID{}, fmt.Sprintf("a URL is accepted only as a GKE self-link, https://container.googleapis.com/v1/projects/..., not %s", input.Quote(sc+"..."))
 	}
 	if ok {
 		// projects/P/locations/L/clusters/N, or projects/P/zones/Z/clusters/N in old self-links.
 		parts := strings.Split(rest, "/")
 		if len(parts) != 6 || parts[0] != "projects" || (parts[2] != "locations" && parts[2] != "zones") || parts[4] != "clusters" {
-			return ResourceID{}, "a full cluster name reads projects/PROJECT_ID/locations/LOCATION/clusters/NAME"
+			return ID{}, "a full cluster name reads projects/PROJECT_ID/locations/LOCATION/clusters/NAME"
 		}
 		return cluster(parts[1], parts[3], parts[5], true)
 	}
@@ -437,37 +484,37 @@ func parseCluster(s string) (ResourceID, string) {
 		// gcloud context: gke_PROJECT_LOCATION_NAME. None of the three parts may hold '_'.
 		parts := strings.Split(rest, "_")
 		if len(parts) != 3 {
-			return ResourceID{}, "a gcloud context name reads gke_PROJECT_ID_LOCATION_NAME"
+			return ID{}, "a gcloud context name reads gke_PROJECT_ID_LOCATION_NAME"
 		}
 		return cluster(parts[0], parts[1], parts[2], true)
 	}
 	if loc, name, ok := strings.Cut(s, "/"); ok {
 		if strings.Contains(name, "/") {
-			return ResourceID{}, "too many slashes for LOCATION/NAME"
+			return ID{}, "too many slashes for LOCATION/NAME"
 		}
 		if loc == "" {
-			return ResourceID{}, "the location before the slash is empty"
+			return ID{}, "the location before the slash is empty"
 		}
 		return cluster("", loc, name, false)
 	}
 	return cluster("", "", s, false)
 }
 
-func cluster(project, location, name string, needProject bool) (ResourceID, string) {
+func cluster(project, location, name string, needProject bool) (ID, string) {
 	if needProject {
-		if why := checkProject(project); why != "" {
-			return ResourceID{}, why
+		if why := ProjectIDProblem(project); why != "" {
+			return ID{}, why
 		}
 	}
 	if why := checkClusterName(name); why != "" {
-		return ResourceID{}, why
+		return ID{}, why
 	}
 	if location != "" || needProject {
 		if !isRegion(location) && !isZone(location) {
-			return ResourceID{}, fmt.Sprintf("location %s is not a region (us-east1) or zone (us-east1-b)", quoteInput(location))
+			return ID{}, fmt.Sprintf("location %s is not a region (us-east1) or zone (us-east1-b)", input.Quote(location))
 		}
 	}
-	return ResourceID{Type: KubernetesCluster, Project: project, Location: location, Name: name}, ""
+	return ID{Type: KubernetesCluster, Project: project, Location: location, Name: name}, ""
 }
 
 // checkClusterName applies GKE's cluster naming rules: 1 to 40 characters, lowercase letters,
@@ -477,13 +524,13 @@ func checkClusterName(n string) string {
 	case n == "":
 		return "the cluster name is empty"
 	case len(n) > 40:
-		return fmt.Sprintf("cluster name %s is longer than 40 characters", quoteInput(n))
-	case !allOf(n, isLowerDigitHyphen):
-		return fmt.Sprintf("cluster name %s may contain only lowercase letters, digits and hyphens", quoteInput(n))
-	case !isLower(n[0]):
-		return fmt.Sprintf("cluster name %s must start with a lowercase letter", quoteInput(n))
+		return fmt.Sprintf("cluster name %s is longer than 40 characters", input.Quote(n))
+	case !input.All(n, input.IsLowerDigitHyphen):
+		return fmt.Sprintf("cluster name %s may contain only lowercase letters, digits and hyphens", input.Quote(n))
+	case !input.IsLower(n[0]):
+		return fmt.Sprintf("cluster name %s must start with a lowercase letter", input.Quote(n))
 	case n[len(n)-1] == '-':
-		return fmt.Sprintf("cluster name %s must end with a letter or digit", quoteInput(n))
+		return fmt.Sprintf("cluster name %s must end with a letter or digit", input.Quote(n))
 	}
 	return ""
 }
@@ -492,15 +539,15 @@ func checkClusterName(n string) string {
 // northamerica-northeast2.
 func isRegion(s string) bool {
 	area, rest, ok := strings.Cut(s, "-")
-	if !ok || area == "" || !allOf(area, isLower) || len(s) > 40 {
+	if !ok || area == "" || !input.All(area, input.IsLower) || len(s) > 40 {
 		return false
 	}
 	i := 0
-	for i < len(rest) && isLower(rest[i]) {
+	for i < len(rest) && input.IsLower(rest[i]) {
 		i++
 	}
 	digits := rest[i:]
-	return i > 0 && len(digits) >= 1 && len(digits) <= 2 && allOf(digits, isDigit) && digits[0] != '0'
+	return i > 0 && len(digits) >= 1 && len(digits) <= 2 && input.All(digits, input.IsDigit) && digits[0] != '0'
 }
 
 // isZone reports whether s is a region followed by a zone suffix: a letter (us-east1-b), or
@@ -513,11 +560,11 @@ func isZone(s string) bool {
 	z := s[i+1:]
 	if ai, ok := strings.CutPrefix(z, "ai"); ok && len(ai) >= 2 && len(ai) <= 4 {
 		z = ai[len(ai)-1:]
-		if !allOf(ai[:len(ai)-1], isDigit) {
+		if !input.All(ai[:len(ai)-1], input.IsDigit) {
 			return false
 		}
 	}
-	return len(z) == 1 && isLower(z[0])
+	return len(z) == 1 && input.IsLower(z[0])
 }
 
 // --- docker-registry ---
@@ -533,34 +580,34 @@ var garMultiRegions = []string{"us", "europe", "asia"}
 
 func isGARLocation(l string) bool { return slices.Contains(garMultiRegions, l) || isRegion(l) }
 
-func parseRegistry(s string) (ResourceID, string) {
+func parseRegistry(s string) (ID, string) {
 	if strings.HasPrefix(s, "projects/") {
 		parts := strings.Split(s, "/")
 		if len(parts) != 6 || parts[2] != "locations" || parts[4] != "repositories" {
-			return ResourceID{}, "a repository name reads projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY"
+			return ID{}, "a repository name reads projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY"
 		}
 		project, loc, repo := parts[1], parts[3], parts[5]
-		if why := checkProject(project); why != "" {
-			return ResourceID{}, why
+		if why := ProjectIDProblem(project); why != "" {
+			return ID{}, why
 		}
 		if !isGARLocation(loc) {
-			return ResourceID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", quoteInput(loc))
+			return ID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", input.Quote(loc))
 		}
 		if gcrLoc, ok := gcrHosts[repo]; ok {
 			// The gcr.io-domain repositories that serve legacy GCR hosts.
 			if loc != gcrLoc {
-				return ResourceID{}, fmt.Sprintf("repository %s lives in location %s, not %s", quoteInput(repo), quoteInput(gcrLoc), quoteInput(loc))
+				return ID{}, fmt.Sprintf("repository %s lives in location %s, not %s", input.Quote(repo), input.Quote(gcrLoc), input.Quote(loc))
 			}
-			return ResourceID{Type: DockerRegistry, Host: repo, Project: project, Location: loc, Name: repo}, ""
+			return ID{Type: DockerRegistry, Host: repo, Project: project, Location: loc, Name: repo}, ""
 		}
 		if why := checkRepository(repo); why != "" {
-			return ResourceID{}, why
+			return ID{}, why
 		}
-		return ResourceID{Type: DockerRegistry, Host: loc + "-docker.pkg.dev", Project: project, Location: loc, Name: repo}, ""
+		return ID{Type: DockerRegistry, Host: loc + "-docker.pkg.dev", Project: project, Location: loc, Name: repo}, ""
 	}
 
 	if sc := scheme(s); sc != "" && sc != "https://" {
-		return ResourceID{}, fmt.Sprintf("scheme %s is not accepted; registry URIs use https:// or no scheme", quoteInput(sc))
+		return ID{}, fmt.Sprintf("scheme %s is not accepted; registry URIs use https:// or no scheme", input.Quote(sc))
 	}
 	uri := strings.TrimPrefix(s, "https://")
 	host, rest, _ := strings.Cut(uri, "/")
@@ -568,36 +615,36 @@ func parseRegistry(s string) (ResourceID, string) {
 	loc, gar := strings.CutSuffix(host, "-docker.pkg.dev")
 	switch {
 	case !gcr && !gar:
-		return ResourceID{}, fmt.Sprintf("host %s is neither LOCATION-docker.pkg.dev nor a gcr.io host", quoteInput(host))
+		return ID{}, fmt.Sprintf("host %s is neither LOCATION-docker.pkg.dev nor a gcr.io host", input.Quote(host))
 	case gar && !isGARLocation(loc):
-		return ResourceID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", quoteInput(loc))
+		return ID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", input.Quote(loc))
 	}
 	project, rest := splitURIProject(rest)
 	if project == "" {
-		return ResourceID{}, fmt.Sprintf("the URI names no project: %s/PROJECT_ID", host)
+		return ID{}, fmt.Sprintf("the URI names no project: %s/PROJECT_ID", host)
 	}
-	if why := checkProject(project); why != "" {
-		return ResourceID{}, why
+	if why := ProjectIDProblem(project); why != "" {
+		return ID{}, why
 	}
 	if gcr {
 		path, why := imagePath(rest)
 		if why != "" {
-			return ResourceID{}, why
+			return ID{}, why
 		}
-		return ResourceID{Type: DockerRegistry, Host: host, Project: project, Location: gcrLoc, Name: host, Path: path}, ""
+		return ID{Type: DockerRegistry, Host: host, Project: project, Location: gcrLoc, Name: host, Path: path}, ""
 	}
 	repo, rest, _ := strings.Cut(rest, "/")
 	if repo == "" {
-		return ResourceID{}, "the URI names no repository: LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY"
+		return ID{}, "the URI names no repository: LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY"
 	}
 	if why := checkRepository(repo); why != "" {
-		return ResourceID{}, why
+		return ID{}, why
 	}
 	path, why := imagePath(rest)
 	if why != "" {
-		return ResourceID{}, why
+		return ID{}, why
 	}
-	return ResourceID{Type: DockerRegistry, Host: host, Project: project, Location: loc, Name: repo, Path: path}, ""
+	return ID{Type: DockerRegistry, Host: host, Project: project, Location: loc, Name: repo, Path: path}, ""
 }
 
 // splitURIProject takes the project from the path of a registry URI: its first segment, or its
@@ -639,13 +686,13 @@ func checkRepository(r string) string {
 	case r == "":
 		return "the repository id is empty"
 	case len(r) > 63:
-		return fmt.Sprintf("repository id %s is longer than 63 characters", quoteInput(r))
-	case !allOf(r, isLowerDigitHyphen):
-		return fmt.Sprintf("repository id %s may contain only lowercase letters, digits and hyphens", quoteInput(r))
-	case !isLower(r[0]):
-		return fmt.Sprintf("repository id %s must start with a lowercase letter", quoteInput(r))
+		return fmt.Sprintf("repository id %s is longer than 63 characters", input.Quote(r))
+	case !input.All(r, input.IsLowerDigitHyphen):
+		return fmt.Sprintf("repository id %s may contain only lowercase letters, digits and hyphens", input.Quote(r))
+	case !input.IsLower(r[0]):
+		return fmt.Sprintf("repository id %s must start with a lowercase letter", input.Quote(r))
 	case r[len(r)-1] == '-':
-		return fmt.Sprintf("repository id %s must end with a letter or digit", quoteInput(r))
+		return fmt.Sprintf("repository id %s must end with a letter or digit", input.Quote(r))
 	}
 	return ""
 }
@@ -659,7 +706,7 @@ func scheme(s string) string {
 	}
 	for j := 0; j < i; j++ {
 		if c := s[j] | 0x20; c < 'a' || c > 'z' {
-			if j == 0 || !isDigit(s[j]) && s[j] != '+' && s[j] != '-' && s[j] != '.' {
+			if j == 0 || !input.IsDigit(s[j]) && s[j] != '+' && s[j] != '-' && s[j] != '.' {
 				return ""
 			}
 		}
@@ -667,38 +714,10 @@ func scheme(s string) string {
 	return s[:i+3]
 }
 
-// --- character classes ---
-
-func isLower(c byte) bool            { return 'a' <= c && c <= 'z' }
-func isDigit(c byte) bool            { return '0' <= c && c <= '9' }
-func isLowerDigit(c byte) bool       { return isLower(c) || isDigit(c) }
-func isLowerDigitHyphen(c byte) bool { return isLowerDigit(c) || c == '-' }
-func isPrintableASCII(c byte) bool   { return c > ' ' && c < 0x7f }
-
-// allDNSLabels reports whether every label is a lowercase DNS label: 1 to 63 lowercase
-// letters, digits and hyphens, neither starting nor ending with a hyphen.
-func allDNSLabels(labels []string) bool {
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || !allOf(l, isLowerDigitHyphen) || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-	}
-	return true
-}
-
-func allOf(s string, ok func(byte) bool) bool {
-	for i := 0; i < len(s); i++ {
-		if !ok(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // checkPrintable refuses control characters, spaces and non-ASCII bytes in a path that the
 // canonical form drops, so that nothing odd rides along in logs.
 func checkPrintable(p, what string) string {
-	if !allOf(p, isPrintableASCII) {
+	if !input.All(p, input.IsPrintableASCII) {
 		return fmt.Sprintf("the %s may contain only printable ASCII characters without spaces", what)
 	}
 	return ""

@@ -1,4 +1,4 @@
-package connector
+package credjson
 
 import (
 	"encoding/json"
@@ -6,31 +6,33 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
 )
 
-// credFields are the fields FuzzValidateCredentialJSON feeds, chosen by its first argument.
-var credFields = []string{FieldServiceAccountJSON, FieldUserAccountJSON, FieldExternalAccountJSON}
+// credFields are the fields FuzzValidate feeds, chosen by its first argument.
+var credFields = []string{ServiceAccountJSON, UserAccountJSON, ExternalAccountJSON}
 
-// FuzzValidateCredentialJSON checks that credential JSON validation never panics, always
-// answers with an ErrInvalid *Error for the field, and never repeats a secret value in its
-// message. The seed corpus (testdata/fuzz/FuzzValidateCredentialJSON) holds valid and invalid
+// FuzzValidate checks that credential JSON validation never panics, always
+// answers with an *Error for the field, and never repeats a secret value in its
+// message. The seed corpus (testdata/fuzz/FuzzValidate) holds valid and invalid
 // configs of every type whose secret values contain the marker "SECRET". Run it with
 //
-//	go test -run '^$' -fuzz FuzzValidateCredentialJSON ./shared/connector/
-func FuzzValidateCredentialJSON(f *testing.F) {
-	f.Add(uint8(0), []byte(rulesJSON(rulesSAKey(nil))))
-	f.Add(uint8(0), []byte(rulesJSON(rulesSAKey(map[string]any{"private_key": rulesPKCS1PEM(), "token_uri": "https://SECRET@oauth2.googleapis.com/token"}))))
-	f.Add(uint8(1), []byte(rulesJSON(rulesUser(nil))))
-	f.Add(uint8(2), []byte(rulesJSON(rulesExternal(map[string]any{"credential_source": rulesAWSSource(), "subject_token_type": SubjectTokenAWS4Request}))))
+//	go test -run '^$' -fuzz FuzzValidate ./shared/credjson/
+func FuzzValidate(f *testing.F) {
+	f.Add(uint8(0), []byte(credjsontest.JSON(credjsontest.ServiceAccountKey(nil))))
+	f.Add(uint8(0), []byte(credjsontest.JSON(credjsontest.ServiceAccountKey(map[string]any{"private_key": credjsontest.PKCS1PEM(), "token_uri": "https://SECRET@oauth2.googleapis.com/token"}))))
+	f.Add(uint8(1), []byte(credjsontest.JSON(credjsontest.AuthorizedUser(nil))))
+	f.Add(uint8(2), []byte(credjsontest.JSON(credjsontest.ExternalAccount(map[string]any{"credential_source": credjsontest.AWSSource(), "subject_token_type": SubjectTokenAWS4Request}))))
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		field := credFields[int(which)%len(credFields)]
-		err := ValidateCredentialJSON(field, data)
+		err := Validate(field, data)
 		if err == nil {
 			return
 		}
 		var e *Error
-		if !errors.As(err, &e) || e.Kind != ErrInvalid || e.Field != field {
-			t.Fatalf("ValidateCredentialJSON(%s) = %#v; want an ErrInvalid *Error for %s", field, err, field)
+		if !errors.As(err, &e) || e.Field != field {
+			t.Fatalf("Validate(%s) = %#v; want an *Error for %s", field, err, field)
 		}
 		msg := err.Error()
 		if !utf8.ValidString(msg) || len(msg) > 2000 {

@@ -1,22 +1,24 @@
-package connector
+package resourceid
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
 // The fuzz tests check the properties every resource id parser must have, for any input:
-// it never panics; an error is ErrInvalid on resource_id, bounded in size and lists the
+// it never panics; an error is invalid on resource_id, bounded in size and lists the
 // accepted formats; a parsed id's canonical form is printable ASCII and re-parses to itself
-// with the same ResourceID (less the parts the canonical form drops, see Canonical).
+// with the same ID (less the parts the canonical form drops, see Canonical).
 //
 // Run one with, for example:
 //
-//	go test ./shared/connector -run '^$' -fuzz '^FuzzParseResourceID_GCSBucket$' -fuzztime 60s
+//	go test ./shared/resourceid -run '^$' -fuzz '^FuzzParse_GCSBucket$' -fuzztime 60s
 //
 // Seed corpora live in testdata/fuzz/<FuzzName>/.
 
-func FuzzParseResourceID_GCPGeneric(f *testing.F) {
+func FuzzParse_GCPGeneric(f *testing.F) {
 	for _, s := range []string{
 		"my-project", "projects/my-project", "example.com:my-proj", "projects/example.com:my-proj",
 		"a23456789012345678901234567890", "short", "My-Project", "my-project-", "example:my-proj",
@@ -27,7 +29,7 @@ func FuzzParseResourceID_GCPGeneric(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) { checkParseProperties(t, GCPGeneric, s) })
 }
 
-func FuzzParseResourceID_GCSBucket(f *testing.F) {
+func FuzzParse_GCSBucket(f *testing.F) {
 	for _, s := range []string{
 		"my-bucket", "gs://my-bucket", "gs://my-bucket/a/b", "gs://assets.example.com/x", "a.b.c",
 		dottedBucket(222), dottedBucket(223), "192.168.5.4", "goog-x", "g00gle", "my..bucket", "gs://",
@@ -38,7 +40,7 @@ func FuzzParseResourceID_GCSBucket(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) { checkParseProperties(t, GCSBucket, s) })
 }
 
-func FuzzParseResourceID_KubernetesCluster(f *testing.F) {
+func FuzzParse_KubernetesCluster(f *testing.F) {
 	for _, s := range []string{
 		"prod", "us-east1/prod", "us-east1-b/prod", "projects/my-project/locations/us-east1/clusters/prod",
 		"https://container.googleapis.com/v1/projects/my-project/zones/us-east1-b/clusters/prod",
@@ -60,7 +62,7 @@ func FuzzParseResourceID_KubernetesCluster(f *testing.F) {
 	})
 }
 
-func FuzzParseResourceID_DockerRegistry(f *testing.F) {
+func FuzzParse_DockerRegistry(f *testing.F) {
 	for _, s := range []string{
 		"us-docker.pkg.dev/my-project/repo", "https://europe-west1-docker.pkg.dev/my-project/repo/app:1",
 		"us-docker.pkg.dev/example.com/my-proj/repo/a/b@sha256:00", "projects/my-project/locations/us/repositories/repo",
@@ -73,55 +75,55 @@ func FuzzParseResourceID_DockerRegistry(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		r := checkParseProperties(t, DockerRegistry, s)
 		if r.Type == DockerRegistry && (r.RegistryHost() == "" || !strings.HasPrefix(r.String(), r.RegistryHost()+"/")) {
-			t.Errorf("ParseResourceID(docker-registry, %q): host %q does not start canonical %q", s, r.RegistryHost(), r.String())
+			t.Errorf("Parse(docker-registry, %q): host %q does not start canonical %q", s, r.RegistryHost(), r.String())
 		}
 	})
 }
 
 // checkParseProperties parses s and checks the properties above; it returns the parsed id (the
-// zero ResourceID when s does not parse).
-func checkParseProperties(t *testing.T, rt ResourceType, s string) ResourceID {
+// zero ID when s does not parse).
+func checkParseProperties(t *testing.T, rt Type, s string) ID {
 	t.Helper()
-	r, err := ParseResourceID(rt, s)
+	r, err := Parse(rt, s)
 	if err != nil {
-		if KindOf(err) != ErrInvalid || FieldOf(err) != "resource_id" {
-			t.Fatalf("ParseResourceID(%s, %q) error kind, field = %q, %q; want %q, resource_id", rt, s, KindOf(err), FieldOf(err), ErrInvalid)
+		if kindOf(err) != invalid || fieldOf(err) != "resource_id" {
+			t.Fatalf("Parse(%s, %q) error kind, field = %q, %q; want %q, resource_id", rt, s, kindOf(err), fieldOf(err), invalid)
 		}
-		msg := MessageOf(err)
+		msg := messageOf(err)
 		if !strings.Contains(msg, "("+string(rt)+")") || !strings.Contains(msg, "accepted formats: ") {
-			t.Fatalf("ParseResourceID(%s, %q) error = %q; want the type and the accepted formats", rt, s, msg)
+			t.Fatalf("Parse(%s, %q) error = %q; want the type and the accepted formats", rt, s, msg)
 		}
 		if len(msg) > 2000 {
-			t.Fatalf("ParseResourceID(%s, %q) error is %d bytes; want at most 2000", rt, s, len(msg))
+			t.Fatalf("Parse(%s, %q) error is %d bytes; want at most 2000", rt, s, len(msg))
 		}
-		if r != (ResourceID{}) {
-			t.Fatalf("ParseResourceID(%s, %q) = %#v with an error; want the zero ResourceID", rt, s, r)
+		if r != (ID{}) {
+			t.Fatalf("Parse(%s, %q) = %#v with an error; want the zero ID", rt, s, r)
 		}
-		return ResourceID{}
+		return ID{}
 	}
 	c := r.String()
-	if r.Type != rt || c == "" || !allOf(c, isPrintableASCII) {
-		t.Fatalf("ParseResourceID(%s, %q) = %#v, canonical %q; want type %s and a non-empty printable canonical form", rt, s, r, c, rt)
+	if r.Type != rt || c == "" || !input.All(c, input.IsPrintableASCII) {
+		t.Fatalf("Parse(%s, %q) = %#v, canonical %q; want type %s and a non-empty printable canonical form", rt, s, r, c, rt)
 	}
-	again, err := ParseResourceID(rt, c)
+	again, err := Parse(rt, c)
 	if err != nil {
-		t.Fatalf("ParseResourceID(%s, %q) (canonical of %q) error = %v; want nil", rt, c, s, err)
+		t.Fatalf("Parse(%s, %q) (canonical of %q) error = %v; want nil", rt, c, s, err)
 	}
 	if again != r.Canonical() {
-		t.Fatalf("ParseResourceID(%s, %q) (canonical of %q) = %#v; want %#v", rt, c, s, again, r.Canonical())
+		t.Fatalf("Parse(%s, %q) (canonical of %q) = %#v; want %#v", rt, c, s, again, r.Canonical())
 	}
 	if c2 := again.String(); c2 != c {
 		t.Fatalf("canonical of canonical %q of %q = %q; want it unchanged", c, s, c2)
 	}
-	if got, err := CanonicalResourceID(rt, s, ""); err != nil || got != c {
-		t.Fatalf("CanonicalResourceID(%s, %q, \"\") = %q, %v; want %q, nil", rt, s, got, err, c)
+	if got, err := Canonical(rt, s, ""); err != nil || got != c {
+		t.Fatalf("Canonical(%s, %q, \"\") = %q, %v; want %q, nil", rt, s, got, err, c)
 	}
 	if r.Project != "" {
-		if got, err := CanonicalResourceID(rt, s, r.Project); err != nil || got != c {
-			t.Fatalf("CanonicalResourceID(%s, %q, %q) = %q, %v; want %q, nil", rt, s, r.Project, got, err, c)
+		if got, err := Canonical(rt, s, r.Project); err != nil || got != c {
+			t.Fatalf("Canonical(%s, %q, %q) = %q, %v; want %q, nil", rt, s, r.Project, got, err, c)
 		}
-		if _, err := CanonicalResourceID(rt, s, "another-project"); r.Project != "another-project" && KindOf(err) != ErrInvalid {
-			t.Fatalf("CanonicalResourceID(%s, %q, another-project) error = %v; want ErrInvalid (project %q)", rt, s, err, r.Project)
+		if _, err := Canonical(rt, s, "another-project"); r.Project != "another-project" && kindOf(err) != invalid {
+			t.Fatalf("Canonical(%s, %q, another-project) error = %v; want invalid (project %q)", rt, s, err, r.Project)
 		}
 	}
 	return r
