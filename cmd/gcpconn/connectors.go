@@ -294,6 +294,9 @@ func statusCell(s client.Status) string {
 	case "ok":
 		return "✅ ok"
 	}
+	if len(s.FailingResourceTypes) > 0 {
+		return "💥 " + s.State + ": " + strings.Join(s.FailingResourceTypes, ", ") + " failed"
+	}
 	return "💥 " + s.State
 }
 

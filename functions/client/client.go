@@ -107,10 +107,12 @@ type Connector struct {
 
 // Status is a connector's last check.
 type Status struct {
-	State       string     `json:"state"` // "", ok, error, disabled
+	State       string     `json:"state"` // "", ok, partial, error, disabled
 	CheckedAt   *time.Time `json:"checked_at,omitempty"`
 	Error       string     `json:"error,omitempty"`
 	RotationDue bool       `json:"rotation_due,omitempty"`
+	// FailingResourceTypes are the resource types the last check could not reach.
+	FailingResourceTypes []string `json:"failing_resource_types,omitempty"`
 }
 
 // RegisterRequest is the body of POST /register (and the spec of a verification).

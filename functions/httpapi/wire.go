@@ -134,10 +134,12 @@ type connectorJSON struct {
 
 // statusJSON is a connector's last check.
 type statusJSON struct {
-	State       string     `json:"state"` // "", ok, error, disabled
+	State       string     `json:"state"` // "", ok, partial, error, disabled
 	CheckedAt   *time.Time `json:"checked_at,omitempty"`
 	Error       string     `json:"error,omitempty"`
 	RotationDue bool       `json:"rotation_due,omitempty"`
+	// FailingResourceTypes are the resource types the last check could not reach.
+	FailingResourceTypes []string `json:"failing_resource_types,omitempty"`
 }
 
 func toConnectorJSON(c *connector.Connector) connectorJSON {
@@ -158,7 +160,8 @@ func toConnectorJSON(c *connector.Connector) connectorJSON {
 		ExpirationSeconds: c.ExpirationSeconds,
 		CreatedAt:         c.CreatedAt.UTC(),
 		UpdatedAt:         c.UpdatedAt.UTC(),
-		Status:            statusJSON{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue},
+		Status: statusJSON{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue,
+			FailingResourceTypes: failingTypes(c.Status)},
 	}
 	for i, rt := range c.ResourceTypes {
 		out.ResourceTypes[i] = string(rt)
@@ -390,4 +393,13 @@ type pubsubPush struct {
 		PublishTime string            `json:"publishTime"` // RFC 3339; may be absent
 	} `json:"message"`
 	Subscription string `json:"subscription"`
+}
+
+// failingTypes lists st's failing resource types, nil when there are none.
+func failingTypes(st connector.Status) []string {
+	var out []string
+	for _, rt := range st.Failing() {
+		out = append(out, string(rt))
+	}
+	return out
 }

@@ -214,8 +214,11 @@ type State string
 // Connector states. The zero value means never checked.
 const (
 	StateUnknown State = ""      // never checked
-	StateOK      State = "ok"    // the last check succeeded
-	StateError   State = "error" // the last check failed; minting may still be attempted
+	StateOK      State = "ok"    // the last check reached something of every resource type
+	StateError   State = "error" // the last check failed, or reached nothing of any type; minting may still be attempted
+	// StatePartial means the last check reached something of some resource types and failed
+	// for the others (Status.FailingTypes).
+	StatePartial State = "partial"
 	// StateDisabled means the pinned secret version was disabled or destroyed: minting is
 	// refused until the connector is updated.
 	StateDisabled State = "disabled"
@@ -226,6 +229,54 @@ type Status struct {
 	State     State
 	CheckedAt time.Time // zero means never checked
 	Error     string    // caller-safe reason when State is not ok
+	// FailingTypes names, comma-separated in the type spec's order, the resource types the
+	// last check could not reach (partial, and error when the credentials authenticated but
+	// reached nothing); "" otherwise. A string keeps Status comparable; Failing splits it.
+	FailingTypes string
 	// RotationDue is set when the secret store announced that the secret should be rotated.
 	RotationDue bool
+}
+
+// StatusOf is the status that a verification's outcome res, checked at now, records: error
+// when the credentials did not authenticate (res.Error) or no resource type was reached, partial
+// when some types failed, ok when every type reached something. Error joins the failing
+// types' reasons; FailingTypes names them.
+func StatusOf(res *Resources, now time.Time) Status {
+	st := Status{State: StateOK, CheckedAt: now}
+	if res == nil {
+		return st
+	}
+	if res.Error != "" {
+		return Status{State: StateError, CheckedAt: now, Error: res.Error}
+	}
+	var reasons, failing []string
+	for _, r := range res.Results {
+		if r.Error != "" {
+			failing = append(failing, string(r.ResourceType))
+			reasons = append(reasons, r.Error)
+		}
+	}
+	st.FailingTypes = strings.Join(failing, ",")
+	switch {
+	case len(failing) == 0:
+		return st
+	case len(failing) == len(res.Results):
+		st.State = StateError
+	default:
+		st.State = StatePartial
+	}
+	st.Error = strings.Join(reasons, "; ")
+	return st
+}
+
+// Failing returns the resource types in FailingTypes.
+func (st Status) Failing() []ResourceType {
+	if st.FailingTypes == "" {
+		return nil
+	}
+	var out []ResourceType
+	for t := range strings.SplitSeq(st.FailingTypes, ",") {
+		out = append(out, ResourceType(t))
+	}
+	return out
 }

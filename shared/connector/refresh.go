@@ -232,19 +232,20 @@ func (s *Service) disable(ctx context.Context, c *Connector, reason string) erro
 
 // reenable verifies c's pinned version again after it was enabled, and stores the outcome.
 func (s *Service) reenable(ctx context.Context, c *Connector) error {
-	state, reason, err := s.checkPinned(ctx, c)
+	st, err := s.checkPinned(ctx, c)
 	if err != nil {
 		if retryable(err) != nil {
 			return err
 		}
-		state, reason = StateError, MessageOf(err)
+		st = Status{State: StateError, Error: MessageOf(err)}
 	}
 	now := s.now()
 	_, err = s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
 		if cur.SecretVersion != c.SecretVersion || cur.Status.State != StateDisabled {
 			return false
 		}
-		cur.Status = Status{State: state, CheckedAt: now, Error: reason, RotationDue: cur.Status.RotationDue}
+		st.CheckedAt, st.RotationDue = now, cur.Status.RotationDue
+		cur.Status = st
 		return true
 	})
 	return err

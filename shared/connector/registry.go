@@ -73,7 +73,7 @@ func (s *Service) Register(ctx context.Context, p Principal, r RegisterRequest) 
 		if res, err = s.verifyBeforeWrite(vctx, Grant{Connector: c, Secrets: sec}); err != nil {
 			return nil, res, err
 		}
-		c.Status = Status{State: StateOK, CheckedAt: s.now()}
+		c.Status = StatusOf(res, s.now())
 	}
 	c.ID = s.newID()
 	c.Owner = p.String()
@@ -207,10 +207,11 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	}
 	verified := (u.Verify == nil && u.Configuration != nil) || (u.Verify != nil && *u.Verify)
 	if verified {
-		if _, err := s.verifyBeforeWrite(WithSubjectToken(ctx, u.SubjectToken), Grant{Connector: next, Secrets: sec}); err != nil {
+		res, err := s.verifyBeforeWrite(WithSubjectToken(ctx, u.SubjectToken), Grant{Connector: next, Secrets: sec})
+		if err != nil {
 			return nil, err
 		}
-		next.Status = Status{State: StateOK, CheckedAt: s.now()}
+		next.Status = StatusOf(res, s.now())
 	}
 	newVersion := ""
 	if changed {

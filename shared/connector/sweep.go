@@ -109,7 +109,7 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 					note(func(r *SweepReport) { r.Skipped++ })
 				case outcome == StateOK:
 					note(func(r *SweepReport) { r.Checked++; r.OK++ })
-				case outcome == StateError, outcome == StateDisabled:
+				case outcome == StateError, outcome == StatePartial, outcome == StateDisabled:
 					note(func(r *SweepReport) { r.Checked++; r.Failed++ })
 				default:
 					note(func(r *SweepReport) { r.Skipped++ })
@@ -170,7 +170,7 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	state, reason, err := s.checkPinned(cctx, c)
+	st, err := s.checkPinned(cctx, c)
 	if errors.Is(err, errNeedsCallerToken) {
 		return StateUnknown, nil // only a caller can verify it: skipped, its status kept
 	}
@@ -188,11 +188,11 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 		if ctx.Err() != nil {
 			return StateUnknown, ctx.Err()
 		}
-		state = StateError
+		st = Status{State: StateError}
 		if errors.Is(cctx.Err(), context.DeadlineExceeded) {
-			reason = fmt.Sprintf("connector %q: the check did not finish within %s", c.Name, timeout)
+			st.Error = fmt.Sprintf("connector %q: the check did not finish within %s", c.Name, timeout)
 		} else {
-			reason = fmt.Sprintf("connector %q could not be checked: %s", c.Name, MessageOf(err))
+			st.Error = fmt.Sprintf("connector %q could not be checked: %s", c.Name, MessageOf(err))
 		}
 	}
 	checked := s.now()
@@ -203,35 +203,38 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 		if cur.Status.State == StateDisabled {
 			return false // a refresh disabled it meanwhile; that wins
 		}
-		cur.Status = Status{State: state, CheckedAt: checked, Error: reason, RotationDue: cur.Status.RotationDue}
+		st.CheckedAt, st.RotationDue = checked, cur.Status.RotationDue
+		cur.Status = st
 		return true
 	})
 	if err != nil || !stored {
 		return StateUnknown, err
 	}
-	return state, nil
+	return st.State, nil
 }
 
-// checkPinned checks that the pinned credentials of c still authenticate, as sweep and
-// refresh do: it returns StateOK, or StateError and Google's reason, to record in c's status.
+// checkPinned verifies the pinned credentials of c as sweep and refresh do, checking every
+// resource type (a single-instance connector's own resource), and returns the status to
+// record (StatusOf: ok, partial or error with the failing types; CheckedAt left zero).
 // The error is for what the check could not decide (the secret unreadable, a configuration
 // the policy no longer allows, Google unavailable, ctx done).
-func (s *Service) checkPinned(ctx context.Context, c *Connector) (State, string, error) {
+func (s *Service) checkPinned(ctx context.Context, c *Connector) (Status, error) {
 	g, err := s.usableGrant(ctx, c, readFresh)
 	if err != nil {
-		return StateUnknown, "", err
+		return Status{}, err
 	}
 	if needsCallerToken(g) && SubjectTokenFrom(ctx) == "" {
-		return StateUnknown, "", errNeedsCallerToken
+		return Status{}, errNeedsCallerToken
 	}
-	res, err := s.verify(ctx, g, "", "", false)
-	switch {
-	case err != nil:
-		return StateUnknown, "", err
-	case res.Error != "":
-		return StateError, res.Error, nil
+	id := ""
+	if len(c.ResourceTypes) == 1 {
+		id = c.ResourceID
 	}
-	return StateOK, "", nil
+	res, err := s.verify(ctx, g, "", id, true)
+	if err != nil {
+		return Status{}, err
+	}
+	return StatusOf(res, time.Time{}), nil
 }
 
 // errNeedsCallerToken says a connector cannot be checked without a caller: its

@@ -221,5 +221,29 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 		}
 	}
 	list := r.ListResources == nil || *r.ListResources
-	return s.verify(WithSubjectToken(ctx, r.SubjectToken), g, rt, id, list)
+	res, err := s.verify(WithSubjectToken(ctx, r.SubjectToken), g, rt, id, list)
+	if err == nil && r.Spec == nil && rt == "" && r.ResourceID == "" && list {
+		s.recordStatus(ctx, g.Connector, StatusOf(res, s.now()))
+	}
+	return res, err
+}
+
+// recordStatus stores st as the status of the stored connector c after a full verification
+// (every type it serves), as sweep would, unless c was re-configured or disabled meanwhile.
+// A failed write is logged: the caller has its answer, and sweep records the status later.
+func (s *Service) recordStatus(ctx context.Context, c *Connector, st Status) {
+	_, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+		if !sameCredentials(cur, c) || cur.Status.State == StateDisabled {
+			return false
+		}
+		st.RotationDue = cur.Status.RotationDue
+		if cur.Status == st {
+			return false
+		}
+		cur.Status = st
+		return true
+	})
+	if err != nil {
+		s.log().WarnContext(ctx, "verify: status not recorded", "connector_id", c.ID, "error", err)
+	}
 }

@@ -427,3 +427,42 @@ func TestVerifyHangingServiceDoesNotBlockOthers(t *testing.T) {
 		t.Errorf("gcs-bucket result = %+v; want the buckets despite the hanging registry", r)
 	}
 }
+
+// TestEmptyAccountStatus: the product page's empty service account registers as a
+// multi-type connector (stored, with its errors), and its status says that no resource type
+// was reached, naming them, at registration, after a verify and after a sweep; the owner's
+// connector is ok. A single-type bucket registration of the empty account is refused.
+func TestEmptyAccountStatus(t *testing.T) {
+	needResources(t)
+	ctx := context.Background()
+	s := newService()
+	all := "gcp-generic,gcs-bucket,kubernetes-cluster,docker-registry"
+	c, res := register(t, s, connector.RegisterRequest{Name: "gcp-empty-sa", AuthMethod: connector.ServiceAccount,
+		Configuration: map[string]any{"service_account_json": keyJSON(t, emptySA)}})
+	if c.Status.State != connector.StateError || c.Status.FailingTypes != all || len(res.Results) != 4 {
+		t.Fatalf("registered status = %+v; want error with every type failing", c.Status)
+	}
+	register(t, s, connector.RegisterRequest{Name: "gcp-admin", AuthMethod: connector.ServiceAccount,
+		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
+	if _, err := s.Verify(ctx, owner, connector.VerifyRequest{Ref: "gcp-empty-sa"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, owner, "gcp-empty-sa")
+	if err != nil || got.Status.State != connector.StateError || got.Status.FailingTypes != all {
+		t.Errorf("status after verify = %+v, %v; want error with every type failing", got, err)
+	}
+	if _, err := s.Sweep(ctx, connector.SweepOptions{KeepOrphans: true}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]connector.Status{"gcp-empty-sa": {State: connector.StateError, FailingTypes: all}, "gcp-admin": {State: connector.StateOK}} {
+		got, err := s.Get(ctx, owner, name)
+		if err != nil || got.Status.State != want.State || got.Status.FailingTypes != want.FailingTypes || got.Status.CheckedAt.IsZero() {
+			t.Errorf("%s after sweep = %+v, %v; want %+v", name, got.Status, err, want)
+		}
+	}
+	_, _, err = s.Register(ctx, owner, connector.RegisterRequest{Name: "empty-buckets", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket,
+		Configuration: map[string]any{"project_id": project, "service_account_json": keyJSON(t, emptySA)}})
+	if connector.KindOf(err) != connector.ErrInvalid || !strings.Contains(connector.MessageOf(err), "storage.buckets.list") {
+		t.Errorf("single-type bucket registration of the empty account = %v; want refused with Google's words", err)
+	}
+}

@@ -81,6 +81,8 @@ type fsStatus struct {
 	CheckedAt   *time.Time `firestore:"checked_at"` // nil: never checked
 	Error       string     `firestore:"error"`
 	RotationDue bool       `firestore:"rotation_due"`
+	// FailingTypes: comma-separated resource types (connector.Status.FailingTypes).
+	FailingTypes string `firestore:"failing_types"`
 }
 
 // fsName is a name document: which connector holds the name.
@@ -99,7 +101,7 @@ func toDoc(c *connector.Connector) *fsConnector {
 		},
 		SecretFields: c.SecretFields, SecretVersion: c.SecretVersion, Owner: c.Owner, Users: c.Users,
 		ExpirationSeconds: int64(c.ExpirationSeconds),
-		Status:            fsStatus{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue},
+		Status:            fsStatus{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue, FailingTypes: c.Status.FailingTypes},
 		Revision:          c.Revision,
 	}
 	for _, rt := range c.ResourceTypes {
@@ -128,7 +130,8 @@ func fromDoc(id string, d *fsConnector) *connector.Connector {
 		SecretFields: d.SecretFields, SecretVersion: d.SecretVersion, Owner: d.Owner, Users: d.Users,
 		ExpirationSeconds: int(d.ExpirationSeconds),
 		CreatedAt:         d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
-		Status:   connector.Status{State: connector.State(d.Status.State), Error: d.Status.Error, RotationDue: d.Status.RotationDue},
+		Status: connector.Status{State: connector.State(d.Status.State), Error: d.Status.Error, RotationDue: d.Status.RotationDue,
+			FailingTypes: d.Status.FailingTypes},
 		Revision: d.Revision,
 	}
 	for _, rt := range d.ResourceTypes {
