@@ -8,8 +8,12 @@ import (
 // TestStatusOf: the status a verification records says what it saw, per resource type.
 func TestStatusOf(t *testing.T) {
 	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
-	ok := func(rt ResourceType) ResourceResult { return ResourceResult{ResourceType: rt, ResourceIDs: []string{"x"}} }
-	bad := func(rt ResourceType) ResourceResult { return ResourceResult{ResourceType: rt, Error: string(rt) + " denied"} }
+	ok := func(rt ResourceType) ResourceResult {
+		return ResourceResult{ResourceType: rt, ResourceIDs: []string{"x"}}
+	}
+	bad := func(rt ResourceType) ResourceResult {
+		return ResourceResult{ResourceType: rt, Error: string(rt) + " denied"}
+	}
 	tests := []struct {
 		name    string
 		res     *Resources
