@@ -17,9 +17,11 @@
 //
 // # Server and caller identity
 //
-// The server is --url or GCPCONN_URL. The caller's Google ID token comes from --id-token
-// or GCPCONN_ID_TOKEN; else, in development, from the emulator (GCPCONN_DEV_ISSUER and
-// GCPCONN_DEV_EMAIL); else from the local Google credentials for the audience
+// The server is --url or GCPCONN_URL. The caller's ID token (Google's, or a trusted issuer's:
+// a CI job's or a Kubernetes pod's own OIDC token) comes from --id-token or GCPCONN_ID_TOKEN;
+// else from the file GCPCONN_ID_TOKEN_FILE (a projected service-account token); else, inside
+// GitHub Actions, from the job's OIDC token endpoint for the audience; else, in development,
+// from the emulator (GCPCONN_DEV_ISSUER and GCPCONN_DEV_EMAIL); else from the local Google credentials for the audience
 // GCPCONN_AUDIENCE (default: the URL) — a service-account key signs its own ID-token
 // request; user accounts pass `gcloud auth print-identity-token` as --id-token; on Google
 // Cloud the metadata server provides one. See functions/client.Identity.
@@ -170,12 +172,13 @@ func (e *env) client() (*client.Client, error) {
 		tok = e.Getenv("GCPCONN_ID_TOKEN")
 	}
 	return &client.Client{BaseURL: u, Token: client.CallerToken(client.Identity{
-		IDToken:   tok,
-		DevIssuer: e.Getenv("GCPCONN_DEV_ISSUER"),
-		DevEmail:  e.Getenv("GCPCONN_DEV_EMAIL"),
-		Audience:  aud,
-		Getenv:    e.Getenv,
-		Now:       e.Now,
+		IDToken:     tok,
+		IDTokenFile: e.Getenv("GCPCONN_ID_TOKEN_FILE"),
+		DevIssuer:   e.Getenv("GCPCONN_DEV_ISSUER"),
+		DevEmail:    e.Getenv("GCPCONN_DEV_EMAIL"),
+		Audience:    aud,
+		Getenv:      e.Getenv,
+		Now:         e.Now,
 	})}, nil
 }
 
@@ -193,7 +196,7 @@ type command struct {
 // globalFlags are accepted by every command.
 var globalFlags = []flagSpec{
 	{Name: "url", Value: "URL", Help: "base URL of the gcpconn functions (default $GCPCONN_URL)"},
-	{Name: "id-token", Value: "TOKEN", Help: "the caller's Google ID token (default $GCPCONN_ID_TOKEN, else the local credentials)"},
+	{Name: "id-token", Value: "TOKEN", Help: "the caller's ID token: Google's, or a trusted issuer's such as a CI job's (default $GCPCONN_ID_TOKEN, else the local credentials)"},
 	{Name: "output", Short: "o", Value: "FORMAT", Help: "table (default) or json"},
 	{Name: "help", Short: "h", Help: "show help"},
 }
@@ -302,7 +305,10 @@ Commands:
 	b.WriteString(`
 Server and identity:
   --url / GCPCONN_URL            the functions' base URL, e.g. https://europe-west1-PROJECT.cloudfunctions.net
-  --id-token / GCPCONN_ID_TOKEN  your Google ID token, e.g. "$(gcloud auth print-identity-token)"
+  --id-token / GCPCONN_ID_TOKEN  your ID token, e.g. "$(gcloud auth print-identity-token)", or a CI job's
+                                 OIDC token from a trusted issuer (GitLab id_tokens)
+  GCPCONN_ID_TOKEN_FILE          read the ID token from a file (Kubernetes projected service-account token)
+  in GitHub Actions              with "permissions: id-token: write" the job's own OIDC token is used
   GCPCONN_AUDIENCE               the audience the server expects (default: the URL)
   GCPCONN_DEV_ISSUER, GCPCONN_DEV_EMAIL  development: the local emulator mints your ID token
   Without a token gcpconn uses GOOGLE_APPLICATION_CREDENTIALS / gcloud's ADC file (service

@@ -3,7 +3,9 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +13,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gcpconn/gcpconn/functions/client"
 	"github.com/gcpconn/gcpconn/functions/client/clienttest"
@@ -276,4 +280,78 @@ func claim(t *testing.T, tok, name string) string {
 	_ = json.Unmarshal(b, &m)
 	s, _ := m[name].(string)
 	return s
+}
+
+// unsignedJWT is a token-shaped string with the given exp (the client never verifies tokens;
+// it reads exp to know when to fetch another).
+func unsignedJWT(sub string, exp time.Time) string {
+	b64 := base64.RawURLEncoding.EncodeToString
+	return b64([]byte(`{"alg":"RS256"}`)) + "." + b64([]byte(fmt.Sprintf(`{"sub":%q,"exp":%d}`, sub, exp.Unix()))) + ".c2ln"
+}
+
+// TestGitHubActionsToken runs CallerToken against a local fake of GitHub Actions' OIDC token
+// endpoint: GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD with "Authorization: bearer
+// $ACTIONS_ID_TOKEN_REQUEST_TOKEN", answered with {"value": TOKEN}.
+func TestGitHubActionsToken(t *testing.T) {
+	const reqToken = "request-token-123"
+	var calls atomic.Int64
+	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		q := r.URL.Query()
+		if r.Method != http.MethodGet || r.URL.Path != "/_apis/token" || q.Get("api-version") != "2.0" {
+			http.Error(w, "bad request "+r.URL.String(), http.StatusBadRequest)
+			return
+		}
+		if r.Header.Get("Authorization") != "bearer "+reqToken {
+			http.Error(w, `{"message":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"value": unsignedJWT("repo:acme/pipelines:aud:"+q.Get("audience"), time.Now().Add(5*time.Minute))})
+	}))
+	t.Cleanup(gh.Close)
+	env := func(tok string) func(string) string {
+		m := map[string]string{client.EnvActionsRequestURL: gh.URL + "/_apis/token?api-version=2.0", client.EnvActionsRequestToken: tok}
+		return func(k string) string { return m[k] }
+	}
+	ts := client.CallerToken(client.Identity{Audience: "https://gcpconn.example/x?y", Getenv: env(reqToken),
+		DevIssuer: "http://127.0.0.1:1", DevEmail: "dev@example.com"}) // GitHub Actions comes before the dev issuer
+	tok, err := ts(context.Background())
+	if err != nil {
+		t.Fatalf("CallerToken in GitHub Actions: %v", err)
+	}
+	if sub := claim(t, tok, "sub"); sub != "repo:acme/pipelines:aud:https://gcpconn.example/x?y" {
+		t.Errorf("token sub = %q; want the audience passed through intact", sub)
+	}
+	if again, _ := ts(context.Background()); again != tok || calls.Load() != 1 {
+		t.Errorf("second call fetched again (%d calls); want the cached token", calls.Load())
+	}
+	_, err = client.CallerToken(client.Identity{Audience: "a", Getenv: env("wrong")})(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "id-token: write") || strings.Contains(err.Error(), "wrong") {
+		t.Errorf("CallerToken with a bad request token = %v; want a hint about id-token: write, without the token", err)
+	}
+}
+
+// TestIDTokenFile: a projected token file is read when needed and read again once the token
+// it held is near expiry (the kubelet has rotated it by then).
+func TestIDTokenFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	now := time.Now()
+	os.WriteFile(file, []byte(unsignedJWT("first", now.Add(10*time.Minute))+"\n"), 0o600)
+	ts := client.CallerToken(client.Identity{IDTokenFile: file, Audience: "a", Now: func() time.Time { return now },
+		Getenv: func(string) string { return "" }})
+	if tok, err := ts(context.Background()); err != nil || claim(t, tok, "sub") != "first" {
+		t.Fatalf("first token = %v", err)
+	}
+	os.WriteFile(file, []byte(unsignedJWT("second", now.Add(20*time.Minute))), 0o600)
+	if tok, _ := ts(context.Background()); claim(t, tok, "sub") != "first" {
+		t.Errorf("token re-read while the cached one is fresh")
+	}
+	now = now.Add(9*time.Minute + 30*time.Second)
+	if tok, _ := ts(context.Background()); claim(t, tok, "sub") != "second" {
+		t.Errorf("token not re-read near expiry")
+	}
+	_, err := client.CallerToken(client.Identity{IDTokenFile: file + "-missing", Audience: "a"})(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "GCPCONN_ID_TOKEN_FILE") {
+		t.Errorf("missing token file = %v", err)
+	}
 }

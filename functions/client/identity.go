@@ -24,21 +24,27 @@ import (
 
 // Identity says where the caller's ID token comes from. CallerToken tries, in order:
 //
-//  1. IDToken (the CLI's --id-token, or GCPCONN_ID_TOKEN): used as is (CI, or a user's
-//     `gcloud auth print-identity-token`).
-//  2. DevIssuer + DevEmail (GCPCONN_DEV_ISSUER, GCPCONN_DEV_EMAIL): the local emulator's admin
+//  1. IDToken (the CLI's --id-token, or GCPCONN_ID_TOKEN): used as is (a user's
+//     `gcloud auth print-identity-token`, or a CI job's own OIDC token: GitLab's id_tokens);
+//     else IDTokenFile (GCPCONN_ID_TOKEN_FILE), read afresh whenever the last token is near
+//     its expiry (a Kubernetes projected service-account token, which the kubelet rotates).
+//  2. Inside GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN
+//     set, which a job with "permissions: id-token: write" has): the job's OIDC token for
+//     Audience, from GitHub's token endpoint.
+//  3. DevIssuer + DevEmail (GCPCONN_DEV_ISSUER, GCPCONN_DEV_EMAIL): the local emulator's admin
 //     API mints a token for that email (POST DevIssuer/admin/id-token). Development only.
-//  3. The local Google credentials (GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file):
+//  4. The local Google credentials (GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file):
 //     a service_account key signs a JWT with target_audience=Audience and exchanges it at the
 //     key's token_uri for an ID token. authorized_user credentials cannot: Google issues user
 //     ID tokens only through gcloud, so users pass `gcloud auth print-identity-token` as (1).
-//  4. The metadata server (GCE_METADATA_HOST or metadata.google.internal) identity endpoint,
+//  5. The metadata server (GCE_METADATA_HOST or metadata.google.internal) identity endpoint,
 //     on Google Cloud runtimes.
 type Identity struct {
-	IDToken   string
-	DevIssuer string
-	DevEmail  string
-	Audience  string // the service's audience; required for 2-4
+	IDToken     string
+	IDTokenFile string
+	DevIssuer   string
+	DevEmail    string
+	Audience    string // the service's audience; required for all but IDToken
 	// Getenv reads the environment (GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_CONFIG, HOME,
 	// GCE_METADATA_HOST); nil means os.Getenv.
 	Getenv func(string) string
@@ -46,7 +52,7 @@ type Identity struct {
 	Now    func() time.Time
 }
 
-// CallerToken returns a TokenSource for id. Tokens from 2-4 are cached until a minute
+// CallerToken returns a TokenSource for id. Tokens from all but IDToken are cached until a minute
 // before they expire.
 func CallerToken(id Identity) TokenSource {
 	if id.Getenv == nil {
@@ -88,6 +94,16 @@ func (id Identity) fetch(ctx context.Context) (string, error) {
 	if id.Audience == "" {
 		return "", errors.New("no audience for the caller's ID token (set GCPCONN_AUDIENCE or --url)")
 	}
+	if id.IDTokenFile != "" {
+		b, err := os.ReadFile(id.IDTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("GCPCONN_ID_TOKEN_FILE: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if u, t := id.Getenv(EnvActionsRequestURL), id.Getenv(EnvActionsRequestToken); u != "" && t != "" {
+		return id.githubActionsToken(ctx, u, t)
+	}
 	if id.DevIssuer != "" {
 		if id.DevEmail == "" {
 			return "", errors.New("GCPCONN_DEV_ISSUER is set but GCPCONN_DEV_EMAIL is not: say whose ID token the emulator should mint")
@@ -106,6 +122,35 @@ func (id Identity) fetch(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("no caller identity: pass --id-token (or GCPCONN_ID_TOKEN), e.g. \"$(gcloud auth print-identity-token)\", or configure Google credentials; the metadata server did not answer: %w", err)
 	}
 	return tok, nil
+}
+
+// GitHub Actions' OIDC token request: a job with "permissions: id-token: write" has both.
+const (
+	EnvActionsRequestURL   = "ACTIONS_ID_TOKEN_REQUEST_URL"
+	EnvActionsRequestToken = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+)
+
+// githubActionsToken asks GitHub Actions for the job's OIDC token for id.Audience:
+// GET REQUEST_URL&audience=AUD with "Authorization: bearer REQUEST_TOKEN", answered with
+// {"value": TOKEN}.
+func (id Identity) githubActionsToken(ctx context.Context, reqURL, reqToken string) (string, error) {
+	sep := "?"
+	if strings.Contains(reqURL, "?") {
+		sep = "&"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, reqURL+sep+"audience="+url.QueryEscape(id.Audience), nil)
+	if err != nil {
+		return "", fmt.Errorf("GitHub Actions OIDC token: %s: %w", EnvActionsRequestURL, err)
+	}
+	req.Header.Set("Authorization", "bearer "+reqToken)
+	req.Header.Set("Accept", "application/json")
+	var out struct {
+		Value string `json:"value"`
+	}
+	if err := id.postJSON(req, &out); err != nil {
+		return "", fmt.Errorf("GitHub Actions OIDC token (does the job have \"permissions: id-token: write\"?): %w", err)
+	}
+	return out.Value, nil
 }
 
 // devToken asks the emulator's admin API for an ID token.
