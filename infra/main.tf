@@ -74,6 +74,7 @@ locals {
     GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS = var.enable_implicit_auth_methods ? "true" : "false"
     GCPCONN_SECRET_TOPIC                 = google_pubsub_topic.secret_events.id
     GCPCONN_REVOCATION_WINDOW            = var.revocation_window
+    GCPCONN_TRUSTED_ISSUERS              = var.trusted_issuers
   }
 
   # Mirrors .gcloudignore (infra/infratest checks that both upload the same Go packages).

@@ -182,3 +182,13 @@ variable "labels" {
   type        = map(string)
   default     = { app = "gcpconn" }
 }
+
+variable "trusted_issuers" {
+  description = "Trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS): a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?} (see functions/README.md). Their callers are NAME:SUBJECT principals. Empty means Google callers only. Federated callers carry no Google identity, so they reach the functions only where Cloud Run's invoker check lets them (see infra/README.md)."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.trusted_issuers == "" || (can(tolist(jsondecode(var.trusted_issuers))) && !strcontains(var.trusted_issuers, ";"))
+    error_message = "trusted_issuers is a JSON array of issuer objects (see functions/README.md), without ';'."
+  }
+}

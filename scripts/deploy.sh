@@ -29,6 +29,8 @@ options:
                                the runtime account gets Token Creator on it (repeatable)
   --implicit-role=PROJECT:ROLE role for the runtime account, for implicit connectors (repeatable)
   --enable-implicit            GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true (default false)
+  --trusted-issuers=JSON       trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS; a JSON
+                               array, see functions/README.md; default none; no ';')
   --revocation-window=DURATION how long an instance serves a connector it read before reading it
                                again (GCPCONN_REVOCATION_WINDOW; default 30s, 0 to 5m, 0 disables)
   --database=ID                Firestore database (default "(default)")
@@ -53,6 +55,7 @@ imp_targets=()
 implicit_roles=()
 implicit=false
 revocation_window=30s
+trusted_issuers=""
 database="(default)"
 fs_location=""
 runtime="go126"
@@ -72,6 +75,7 @@ while [ $# -gt 0 ]; do
 	--implicit-role=*) implicit_roles+=("${1#*=}") ;;
 	--enable-implicit) implicit=true ;;
 	--revocation-window=*) revocation_window=${1#*=} ;;
+	--trusted-issuers=*) trusted_issuers=${1#*=} ;;
 	--database=*) database=${1#*=} ;;
 	--firestore-location=*) fs_location=${1#*=} ;;
 	--runtime=*) runtime=${1#*=} ;;
@@ -100,6 +104,7 @@ done
 for r in "${implicit_roles[@]}"; do
 	[[ $r == *:roles/* || $r == *:projects/*/roles/* ]] || die "--implicit-role wants PROJECT:ROLE, got $r"
 done
+[[ $trusted_issuers != *";"* ]] || die "--trusted-issuers must not contain ';' (it separates the environment variables)"
 [[ $revocation_window =~ ^([0-9]+(ms|s|m)?)+$ ]] || die "--revocation-window wants a duration such as 30s, got $revocation_window"
 [ -n "$fs_location" ] || fs_location=$region
 
@@ -258,7 +263,7 @@ run gcloud pubsub topics add-iam-policy-binding "$topic_name" "${P[@]}" \
 admins_all=$scheduler_sa
 [ -z "$admins" ] || admins_all="$admins,$scheduler_sa"
 # ^;^ makes ';' the separator, so GCPCONN_ADMINS may hold commas (gcloud topic escaping).
-env_vars="^;^GCPCONN_PROJECT=${project};GCPCONN_STORE=google;GCPCONN_FIRESTORE_DATABASE=${database};GCPCONN_AUDIENCE=${audience};GCPCONN_ADMINS=${admins_all};GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=${implicit};GCPCONN_SECRET_TOPIC=${topic};GCPCONN_REVOCATION_WINDOW=${revocation_window}"
+env_vars="^;^GCPCONN_PROJECT=${project};GCPCONN_STORE=google;GCPCONN_FIRESTORE_DATABASE=${database};GCPCONN_AUDIENCE=${audience};GCPCONN_ADMINS=${admins_all};GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=${implicit};GCPCONN_SECRET_TOPIC=${topic};GCPCONN_REVOCATION_WINDOW=${revocation_window};GCPCONN_TRUSTED_ISSUERS=${trusted_issuers}"
 
 # name entry-point ingress timeout min-instances
 functions=(

@@ -95,6 +95,10 @@ export GCPCONN_STORE=$store
 export GCPCONN_PROJECT=${GCPCONN_PROJECT:-zenml-core}
 export GCPCONN_AUDIENCE=$base
 export GCPCONN_ADMINS=$admins
+# The fake's issuer "ci" (GitHub-Actions-shaped tokens) is the one trusted issuer: its callers
+# are ci:SUBJECT, for jobs of repositories owned by acme.
+[ -n "${FAKEGCP_ISSUER_CI:-}" ] || die "the fake printed no FAKEGCP_ISSUER_CI"
+export GCPCONN_TRUSTED_ISSUERS='[{"name":"ci","issuer":"'"$FAKEGCP_ISSUER_CI"'","audiences":["'"$base"'"],"bound_claims":{"repository_owner":"acme"},"max_token_age":"15m"}]'
 
 say "starting the functions ($store store)"
 spawn "$WORK/serve.log" "$WORK/serve" -addr "127.0.0.1:$port"
@@ -115,6 +119,14 @@ gcpconn is running at $base   (store: $store; fake Google admin: $FAKEGCP_ADMIN_
     curl -s -H "Authorization: Bearer \$TOKEN" -H "Content-Type: application/json" $base/register -d '{"name":"demo","auth_method":"service-account",
       "configuration":{"project_id":"zenml-core","service_account_json":'"\$(cat $WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json)"'}}'
     curl -s -H "Authorization: Bearer \$TOKEN" -H "Content-Type: application/json" $base/mint-token -d '{"connector":"demo","resource_type":"gcs-bucket","resource_id":"gs://zenml-bucket-sl"}'
+
+  a CI job's token from the fake issuer "ci" (trusted; the caller is ci:repo:acme/pipelines:ref:refs/heads/main):
+    CI_TOKEN=\$(curl -s -X POST $FAKEGCP_ADMIN_URL/admin/issuers/ci/token \\
+      -d '{"audience":"$base","repository":"acme/pipelines","ref":"refs/heads/main"}' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
+    (fields: repository, ref, workflow, environment, subject, claims, alg RS256|ES256, and
+     variant expired|wrong-audience|wrong-issuer|wrong-key|unknown-kid|alg-none|hs256-public-key)
+  register a connector with "users":["ci:repo:acme/pipelines:ref:refs/heads/main"], then mint as the job:
+    curl -s -H "Authorization: Bearer \$CI_TOKEN" $base/mint-token -d '{"connector":"demo","resource_type":"gcs-bucket","resource_id":"gs://zenml-bucket-sl"}'
 
   or with the CLI (go build -o gcpconn ./cmd/gcpconn):
     export GCPCONN_URL=$base GCPCONN_DEV_ISSUER=$FAKEGCP_ADMIN_URL GCPCONN_DEV_EMAIL=you@example.com

@@ -20,7 +20,7 @@ var configFlags = []flagSpec{
 	{Name: "resource-id", Value: "ID", Help: "the one resource the connector serves (default: any of its type)"},
 	{Name: "label", Short: "l", Value: "KEY=VALUE", Repeat: true, Help: "a label"},
 	{Name: "description", Value: "TEXT", Help: "free text"},
-	{Name: "user", Value: "EMAIL", Repeat: true, Help: "a principal who may verify and mint (the owner always may)"},
+	{Name: "user", Value: "PRINCIPAL", Repeat: true, Help: "a principal who may verify and mint (the owner always may): an email, NAME:SUBJECT of a trusted issuer, or NAME:PREFIX*"},
 	{Name: "expires-at", Value: "TIME", Help: "when the configured credentials expire (RFC 3339 or 'YYYY-MM-DD HH:MM:SS' UTC; oauth2-token)"},
 	{Name: "expiration-seconds", Value: "N", Help: "default lifetime of minted tokens"},
 	{Name: "auto-configure", Help: "take the credentials and project from the local gcloud/ADC configuration"},

@@ -69,6 +69,7 @@ func wantEnv(admins, topic string) map[string]string {
 		"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "false",
 		"GCPCONN_SECRET_TOPIC":                 topic,
 		"GCPCONN_REVOCATION_WINDOW":            "30s",
+		"GCPCONN_TRUSTED_ISSUERS":              "",
 	}
 }
 
