@@ -24,8 +24,13 @@ func (a *API) MintToken(w http.ResponseWriter, r *http.Request) {
 		c.fail(err)
 		return
 	}
+	out, err := toCredentialJSON(cred, a.now())
+	if err != nil {
+		c.fail(err)
+		return
+	}
 	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, toCredentialJSON(cred, a.now()))
+	writeJSON(w, http.StatusOK, out)
 }
 
 // audit writes the audit entry of one mint: who, which connector and resource, what was

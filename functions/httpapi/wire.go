@@ -3,6 +3,7 @@ package httpapi
 import (
 	"time"
 
+	"github.com/gcpconn/gcpconn/functions/kubeconfig"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -319,7 +320,8 @@ type kubernetesJSON struct {
 	Kubeconfig           string `json:"kubeconfig"`
 }
 
-func toCredentialJSON(c *connector.Credential, now time.Time) credentialJSON {
+// toCredentialJSON answers a minted credential; for a GKE cluster it renders the kubeconfig.
+func toCredentialJSON(c *connector.Credential, now time.Time) (credentialJSON, error) {
 	out := credentialJSON{
 		AccessToken:     c.AccessToken,
 		TokenType:       c.TokenType,
@@ -343,9 +345,13 @@ func toCredentialJSON(c *connector.Credential, now time.Time) credentialJSON {
 		out.Docker = &dockerJSON{Registry: d.Registry, Username: d.Username, Password: d.Password}
 	}
 	if k := c.Kubernetes; k != nil {
-		out.Kubernetes = &kubernetesJSON{Cluster: k.Cluster, Server: k.Server, CertificateAuthority: k.CertificateAuthority, Kubeconfig: k.Kubeconfig}
+		kc, err := kubeconfig.Render(c.ProjectID, k)
+		if err != nil {
+			return credentialJSON{}, err
+		}
+		out.Kubernetes = &kubernetesJSON{Cluster: k.Cluster, Server: k.Server, CertificateAuthority: k.CertificateAuthority, Kubeconfig: kc}
 	}
-	return out
+	return out, nil
 }
 
 // sweepBody is the optional body of POST /sweep.

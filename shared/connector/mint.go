@@ -1,8 +1,8 @@
 package connector
 
 import (
+	"cmp"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,7 +11,6 @@ import (
 	"unicode"
 
 	"github.com/gcpconn/gcpconn/shared/resourceid"
-	"gopkg.in/yaml.v3"
 )
 
 // OAuth scopes of minted tokens.
@@ -26,13 +25,8 @@ const (
 	maxPrefixLen = 1024
 )
 
-// Kubeconfig exec plugin settings: kubectl runs `gcpconn token --exec-credential ...`.
-const (
-	ExecAPIVersion = "client.authentication.k8s.io/v1"
-	ExecCommand    = "gcpconn"
-	// DockerUsername is the user name docker sends with an access token as password.
-	DockerUsername = "oauth2accesstoken"
-)
+// DockerUsername is the user name docker sends with an access token as password.
+const DockerUsername = "oauth2accesstoken"
 
 // DefaultScopes returns the scopes a token for rt gets unless the request names others:
 // cloud-platform, plus userinfo.email for kubernetes-cluster.
@@ -193,16 +187,15 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 		if err != nil {
 			return nil, upstreamContext(c, "describe GKE cluster "+id, err)
 		}
-		kc, err := Kubeconfig(c, info)
-		if err != nil {
-			return nil, err
+		if _, _, ok := strings.Cut(info.ID, "/"); !ok {
+			return nil, Errorf(ErrInternal, "GKE cluster id %q from the adapter is not location/name", info.ID)
 		}
 		cred.ResourceID = info.ID
 		cred.Kubernetes = &KubernetesCredential{
+			ConnectorRef:         cmp.Or(c.ID, c.Name),
 			Cluster:              info.ID,
 			Server:               info.Server,
 			CertificateAuthority: info.CertificateAuthority,
-			Kubeconfig:           kc,
 		}
 	}
 	return cred, nil
@@ -312,93 +305,4 @@ func mintBoundary(c *Connector, rt ResourceType, id string, d *Downscope) (*Boun
 			"the object prefix must be at most %d bytes of printable characters without quotes or backslashes", maxPrefixLen)
 	}
 	return &Boundary{Bucket: bucket, Prefix: d.Prefix, ReadOnly: d.ReadOnly}, nil
-}
-
-// kubeconfig is the subset of a kubeconfig file gcpconn writes.
-type kubeconfig struct {
-	APIVersion     string         `yaml:"apiVersion"`
-	Kind           string         `yaml:"kind"`
-	Clusters       []namedCluster `yaml:"clusters"`
-	Contexts       []namedContext `yaml:"contexts"`
-	CurrentContext string         `yaml:"current-context"`
-	Users          []namedUser    `yaml:"users"`
-}
-
-type namedCluster struct {
-	Name    string      `yaml:"name"`
-	Cluster kubeCluster `yaml:"cluster"`
-}
-
-type kubeCluster struct {
-	Server                   string `yaml:"server"`
-	CertificateAuthorityData string `yaml:"certificate-authority-data,omitempty"`
-}
-
-type namedContext struct {
-	Name    string      `yaml:"name"`
-	Context kubeContext `yaml:"context"`
-}
-
-type kubeContext struct {
-	Cluster string `yaml:"cluster"`
-	User    string `yaml:"user"`
-}
-
-type namedUser struct {
-	Name string   `yaml:"name"`
-	User kubeUser `yaml:"user"`
-}
-
-type kubeUser struct {
-	Exec kubeExec `yaml:"exec"`
-}
-
-type kubeExec struct {
-	APIVersion         string   `yaml:"apiVersion"`
-	Command            string   `yaml:"command"`
-	Args               []string `yaml:"args"`
-	InteractiveMode    string   `yaml:"interactiveMode"`
-	ProvideClusterInfo bool     `yaml:"provideClusterInfo"`
-	InstallHint        string   `yaml:"installHint"`
-}
-
-// Kubeconfig renders a kubeconfig for the GKE cluster info of connector c. Its cluster and
-// context are named like gcloud's (gke_PROJECT_LOCATION_NAME); its user runs
-// `gcpconn token --exec-credential CONNECTOR-ID --resource-type kubernetes-cluster
-// --resource-id LOCATION/NAME` (client.authentication.k8s.io/v1, never interactive), so
-// kubectl fetches a fresh token from gcpconn whenever the last one expires. The connector is
-// named by id, which survives renames.
-func Kubeconfig(c *Connector, info ClusterInfo) (string, error) {
-	loc, name, ok := strings.Cut(info.ID, "/")
-	if !ok {
-		return "", Errorf(ErrInternal, "kubeconfig: cluster id %q is not location/name", info.ID)
-	}
-	ref := c.ID
-	if ref == "" {
-		ref = c.Name
-	}
-	ctxName := "gke_" + strings.ReplaceAll(c.Config.ProjectID, ":", "_") + "_" + loc + "_" + name
-	kc := kubeconfig{
-		APIVersion: "v1",
-		Kind:       "Config",
-		Clusters:   []namedCluster{{Name: ctxName, Cluster: kubeCluster{Server: info.Server}}},
-		Contexts:   []namedContext{{Name: ctxName, Context: kubeContext{Cluster: ctxName, User: ctxName}}},
-		Users: []namedUser{{Name: ctxName, User: kubeUser{Exec: kubeExec{
-			APIVersion: ExecAPIVersion,
-			Command:    ExecCommand,
-			Args: []string{"token", "--exec-credential", ref,
-				"--resource-type", string(KubernetesCluster), "--resource-id", info.ID},
-			InteractiveMode: "Never",
-			InstallHint:     "kubectl runs the gcpconn CLI to fetch tokens for this cluster; install it and put it on PATH",
-		}}}},
-		CurrentContext: ctxName,
-	}
-	if info.CertificateAuthority != "" {
-		kc.Clusters[0].Cluster.CertificateAuthorityData = base64.StdEncoding.EncodeToString([]byte(info.CertificateAuthority))
-	}
-	b, err := yaml.Marshal(kc)
-	if err != nil {
-		return "", Errorf(ErrInternal, "kubeconfig: %v", err)
-	}
-	return string(b), nil
 }

@@ -145,10 +145,11 @@ type DockerCredential struct {
 	Password string // the access token
 }
 
-// KubernetesCredential is what kubectl needs for a GKE cluster.
+// KubernetesCredential is what kubectl needs for a GKE cluster: the cluster facts, from which
+// the edge renders a kubeconfig whose user runs gcpconn as an exec plugin (functions/kubeconfig).
 type KubernetesCredential struct {
+	ConnectorRef         string // the connector's id (its name when it has none), which survives renames
 	Cluster              string // canonical id: location/name
 	Server               string // https URL of the control plane
 	CertificateAuthority string // PEM; "" when the endpoint uses a publicly trusted cert
-	Kubeconfig           string // YAML; its user runs gcpconn as an exec plugin
 }

@@ -15,6 +15,7 @@ import (
 
 	"cloud.google.com/go/storage"
 	"github.com/gcpconn/gcpconn/emulator/faults"
+	"github.com/gcpconn/gcpconn/functions/kubeconfig"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"golang.org/x/oauth2"
@@ -258,8 +259,8 @@ func TestMintPerMethodAndType(t *testing.T) {
 					if m.name != "oauth2-token" && !tok.HasScope(connector.ScopeUserinfoEmail) {
 						t.Errorf("cluster token scopes = %v; want userinfo.email", tok.Scopes)
 					}
-					if cred.Kubernetes == nil || cred.Kubernetes.Kubeconfig == "" {
-						t.Errorf("no kubeconfig")
+					if k := cred.Kubernetes; k == nil || k.Cluster == "" || k.Server == "" || k.ConnectorRef == "" {
+						t.Errorf("kubernetes credential = %+v; want the cluster, its server and the connector", k)
 					}
 				case connector.DockerRegistry:
 					if d := cred.Docker; d == nil || d.Registry != env["GCPCONN_DOCKER_REGISTRY_HOST"] || d.Password != cred.AccessToken {
@@ -303,7 +304,11 @@ func TestKubeconfigWorksWithKubectl(t *testing.T) {
 		t.Fatal(err)
 	}
 	kc := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kc, []byte(cred.Kubernetes.Kubeconfig), 0o600); err != nil {
+	rendered, err := kubeconfig.Render(cred.ProjectID, cred.Kubernetes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kc, []byte(rendered), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	run := func(path string) (string, error) {
