@@ -3,11 +3,13 @@ package connector_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
@@ -258,37 +260,68 @@ func TestMintCache(t *testing.T) {
 	}
 }
 
+// TestMintConcurrentColdRequestsShareOneUpstreamCall: 100 mints of one connector and resource
+// arrive together. synctest.Wait returns when every one of them is blocked (one in Google's
+// gated token call, the others waiting for it), so the call count is taken after all asked:
+// without coalescing it is 100. Kubernetes mints share the cluster description the same way.
 func TestMintConcurrentColdRequestsShareOneUpstreamCall(t *testing.T) {
-	release := make(chan struct{})
+	for _, rt := range []connector.ResourceType{connector.GCSBucket, connector.KubernetesCluster} {
+		t.Run(string(rt), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { mintConcurrently(t, rt) })
+		})
+	}
+}
+
+func mintConcurrently(t *testing.T, rt connector.ResourceType) {
+	tokenGate, clusterGate := make(chan struct{}), make(chan struct{})
 	g := &mtGoogle{TokenFunc: func(_ context.Context, _ connector.Grant, req connector.TokenRequest) (connector.Token, error) {
-		<-release
+		<-tokenGate
 		return connector.Token{Value: "ya29.shared", Expiry: mtNow.Add(req.Lifetime)}, nil
 	}}
-	s := mtService(g)
-	mtPut(t, s, mtSingle("bucket", connector.ServiceAccount, connector.GCSBucket, "gs://bkt"), mtSAKey)
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "bucket"})
-			if err == nil && cred.AccessToken != "ya29.shared" {
-				t.Errorf("token = %q; want ya29.shared", cred.AccessToken)
-			}
-			errs <- err
-		}()
+	g.ClusterFunc = func(_ context.Context, _ connector.Grant, id string) (connector.ClusterInfo, error) {
+		<-clusterGate
+		return connector.ClusterInfo{ID: id, Server: "https://10.0.0.1"}, nil
 	}
-	close(release)
+	s := mtService(g)
+	id := map[connector.ResourceType]string{connector.GCSBucket: "gs://bkt", connector.KubernetesCluster: "us-east1/zenml-test-cluster"}[rt]
+	mtPut(t, s, mtSingle("one", connector.ServiceAccount, rt, id), mtSAKey)
+	const n = 100
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "one"})
+			if err == nil && cred.AccessToken != "ya29.shared" {
+				err = fmt.Errorf("token = %q; want ya29.shared", cred.AccessToken)
+			}
+			errs[i] = err
+		})
+	}
+	synctest.Wait() // all n mints are blocked: in Google's token call or waiting for it
+	if got := g.tokenCalls.Load(); got != 1 {
+		t.Errorf("upstream token calls started by %d concurrent cold mints = %d; want 1", n, got)
+	}
+	close(tokenGate)
+	synctest.Wait() // kubernetes-cluster: all n are blocked describing the cluster or waiting for it
+	wantCluster := int64(0)
+	if rt == connector.KubernetesCluster {
+		wantCluster = 1
+	}
+	if got := g.clusterCalls.Load(); got != wantCluster {
+		t.Errorf("cluster descriptions started by %d concurrent %s mints = %d; want %d", n, rt, got, wantCluster)
+	}
+	close(clusterGate)
 	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range errs {
 		if err != nil {
 			t.Fatalf("Mint = %v", err)
 		}
 	}
 	if got := g.tokenCalls.Load(); got != 1 {
-		t.Errorf("upstream token calls for 100 concurrent cold mints = %d; want 1", got)
+		t.Errorf("upstream token calls for %d concurrent cold mints = %d; want 1", n, got)
+	}
+	if got := g.clusterCalls.Load(); got != wantCluster {
+		t.Errorf("cluster descriptions for %d concurrent %s mints = %d; want %d", n, rt, got, wantCluster)
 	}
 }
 

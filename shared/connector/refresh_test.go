@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
@@ -99,32 +100,59 @@ func TestRefreshLifecycle(t *testing.T) {
 }
 
 // TestRefreshAddGrace: an update adds a version and pins it moments later; the event of that
-// version, arriving in between, must leave the update alone.
+// version, arriving in between, must leave the update alone. In the bubble, synctest.Wait
+// returns once Refresh is blocked in its grace wait; the update writes then, and the refresh
+// that follows must see it. Without the grace the refresh pins the version first and the
+// update's write finds a connector that is no longer in the state it expects.
 func TestRefreshAddGrace(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits RefreshAddGrace")
-	}
-	s, sec := swService(t, &swGoogle{})
-	id := swRegister(t, s, "c", 1, swDefaultKey)[0]
-	ctx := context.Background()
-	c, _ := s.Store.Get(ctx, id)
-	vals, _ := sec.Access(ctx, id, c.SecretVersion)
-	v2, _ := sec.AddVersion(ctx, id, vals)
-	updated := make(chan error, 1)
-	go func() { // the update's own write, 100 ms after it added v2
-		time.Sleep(100 * time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		s, sec := swService(t, &swGoogle{})
+		id := swRegister(t, s, "c", 1, swDefaultKey)[0]
+		ctx := context.Background()
+		c, _ := s.Store.Get(ctx, id)
+		vals, _ := sec.Access(ctx, id, c.SecretVersion)
+		v2, _ := sec.AddVersion(ctx, id, vals)
+		start := time.Now()
+		refreshed := make(chan error, 1)
+		go func() {
+			refreshed <- s.Refresh(ctx, connector.SecretEvent{Type: connector.EventVersionAdd, ConnectorID: id, Version: v2, PublishTime: start})
+		}()
+		synctest.Wait() // Refresh waits out the grace
 		cur, _ := s.Store.Get(ctx, id)
 		cur.SecretVersion, cur.Description = v2, "updated"
-		updated <- s.Store.Update(ctx, cur)
-	}()
-	err := s.Refresh(ctx, connector.SecretEvent{Type: connector.EventVersionAdd, ConnectorID: id, Version: v2, PublishTime: time.Now()})
-	if err != nil {
-		t.Fatalf("Refresh = %v", err)
-	}
-	if err := <-updated; err != nil {
-		t.Fatalf("the update lost to the refresh: %v", err)
-	}
-	if c, _ = s.Store.Get(ctx, id); c.SecretVersion != v2 || c.Description != "updated" || c.Status.State != connector.StateUnknown {
-		t.Errorf("after update + refresh: pinned %s, description %q, status %+v; want the update's write untouched", c.SecretVersion, c.Description, c.Status)
-	}
+		if err := s.Store.Update(ctx, cur); err != nil {
+			t.Fatalf("the update lost to the refresh: %v", err)
+		}
+		if err := <-refreshed; err != nil {
+			t.Fatalf("Refresh = %v", err)
+		}
+		if waited := time.Since(start); waited != connector.RefreshAddGrace {
+			t.Errorf("Refresh acted after %s; want the grace, %s", waited, connector.RefreshAddGrace)
+		}
+		if c, _ = s.Store.Get(ctx, id); c.SecretVersion != v2 || c.Description != "updated" || c.Status.State != connector.StateUnknown {
+			t.Errorf("after update + refresh: pinned %s, description %q, status %+v; want the update's write untouched", c.SecretVersion, c.Description, c.Status)
+		}
+	})
+}
+
+// TestRefreshAddActsAtOnceOnOldEvents: an event published longer ago than the grace (a
+// redelivery) is acted on without waiting.
+func TestRefreshAddActsAtOnceOnOldEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, sec := swService(t, &swGoogle{})
+		id := swRegister(t, s, "c", 1, swDefaultKey)[0]
+		ctx := context.Background()
+		c, _ := s.Store.Get(ctx, id)
+		vals, _ := sec.Access(ctx, id, c.SecretVersion)
+		v2, _ := sec.AddVersion(ctx, id, vals)
+		start := time.Now()
+		err := s.Refresh(ctx, connector.SecretEvent{Type: connector.EventVersionAdd, ConnectorID: id, Version: v2,
+			PublishTime: start.Add(-connector.RefreshAddGrace)})
+		if err != nil || time.Since(start) != 0 {
+			t.Fatalf("Refresh of an old event = %v after %s; want nil at once", err, time.Since(start))
+		}
+		if c, _ = s.Store.Get(ctx, id); c.SecretVersion != v2 {
+			t.Errorf("pinned %s after refresh; want %s", c.SecretVersion, v2)
+		}
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
@@ -103,13 +104,30 @@ func swRegister(t testing.TB, s *connector.Service, prefix string, n int, keyJSO
 
 func swDefaultKey(int) map[string]any { return swKeyJSON("sa@demo-project.iam.gserviceaccount.com") }
 
-func TestSweepRecordsStatus(t *testing.T) {
+// googleLatency stands for the time Google takes to answer, in a synctest bubble's clock:
+// it keeps calls in flight together without any real waiting.
+const googleLatency = time.Second
+
+func slowly(ctx context.Context) error {
+	select {
+	case <-time.After(googleLatency):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestSweepRecordsStatus(t *testing.T) { synctest.Test(t, testSweepRecordsStatus) }
+
+func testSweepRecordsStatus(t *testing.T) {
 	g := &swGoogle{}
 	s, _ := swService(t, g)
 	ids := swRegister(t, s, "c", 30, swDefaultKey)
 	failing := map[string]bool{"c-3": true, "c-17": true}
 	g.TokenFunc = func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
-		time.Sleep(2 * time.Millisecond)
+		if err := slowly(ctx); err != nil {
+			return connector.Token{}, err
+		}
 		if failing[gr.Connector.Name] {
 			return connector.Token{}, connector.Errorf(connector.ErrUpstreamDenied, "Permission denied for %s", gr.Connector.Name)
 		}
@@ -122,8 +140,8 @@ func TestSweepRecordsStatus(t *testing.T) {
 	if rep.Checked != 30 || rep.OK != 28 || rep.Failed != 2 || rep.Skipped != 0 {
 		t.Errorf("Sweep report = %+v; want checked 30, ok 28, failed 2", rep)
 	}
-	if m := g.maxFlight.Load(); m > 4 {
-		t.Errorf("Sweep ran %d checks at once; want at most 4", m)
+	if m := g.maxFlight.Load(); m != 4 {
+		t.Errorf("Sweep ran up to %d checks at once; want 4 (its concurrency)", m)
 	}
 	for i, id := range ids {
 		c, err := s.Store.Get(context.Background(), id)
@@ -143,7 +161,11 @@ func TestSweepRecordsStatus(t *testing.T) {
 	}
 }
 
-func TestSweepPerConnectorTimeout(t *testing.T) {
+// TestSweepPerConnectorTimeout: a connector whose check hangs fails at the per-connector
+// deadline, while the others finish.
+func TestSweepPerConnectorTimeout(t *testing.T) { synctest.Test(t, testSweepPerConnectorTimeout) }
+
+func testSweepPerConnectorTimeout(t *testing.T) {
 	g := &swGoogle{}
 	s, _ := swService(t, g)
 	swRegister(t, s, "c", 3, swDefaultKey)
@@ -152,11 +174,20 @@ func TestSweepPerConnectorTimeout(t *testing.T) {
 			<-ctx.Done() // hangs until the per-connector deadline
 			return connector.Token{}, ctx.Err()
 		}
+		if err := slowly(ctx); err != nil {
+			return connector.Token{}, err
+		}
 		return connector.Token{Value: "ya29.ok", Expiry: time.Now().Add(time.Hour)}, nil
 	}
-	rep, err := s.Sweep(context.Background(), connector.SweepOptions{Timeout: 100 * time.Millisecond})
+	// Under VerifyTypeTimeout, so that the sweep's deadline, not verification's, ends the check.
+	const timeout = connector.VerifyTypeTimeout / 2
+	start := time.Now()
+	rep, err := s.Sweep(context.Background(), connector.SweepOptions{Timeout: timeout})
 	if err != nil {
 		t.Fatalf("Sweep = %v", err)
+	}
+	if took := time.Since(start); took != timeout {
+		t.Errorf("Sweep took %s; want the per-connector timeout, %s", took, timeout)
 	}
 	if rep.OK != 2 || rep.Failed != 1 {
 		t.Errorf("Sweep with one hanging connector = %+v; want ok 2, failed 1", rep)
@@ -167,14 +198,21 @@ func TestSweepPerConnectorTimeout(t *testing.T) {
 	}
 }
 
-func TestSweepTwiceAtOnce(t *testing.T) {
+// TestSweepTwiceAtOnce: two sweeps overlapping (their checks in flight together) both
+// finish without errors and leave every connector ok.
+func TestSweepTwiceAtOnce(t *testing.T) { synctest.Test(t, testSweepTwiceAtOnce) }
+
+func testSweepTwiceAtOnce(t *testing.T) {
 	g := &swGoogle{TokenFunc: func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
-		time.Sleep(time.Millisecond)
+		if err := slowly(ctx); err != nil {
+			return connector.Token{}, err
+		}
 		return connector.Token{Value: "ya29.ok", Expiry: time.Now().Add(time.Hour)}, nil
 	}}
 	s, _ := swService(t, g)
 	ids := swRegister(t, s, "c", 40, swDefaultKey)
 	var wg sync.WaitGroup
+	g.maxFlight.Store(0)
 	reps := make([]connector.SweepReport, 2)
 	errs := make([]error, 2)
 	for i := range 2 {
@@ -185,6 +223,9 @@ func TestSweepTwiceAtOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if m := g.maxFlight.Load(); m <= 8 {
+		t.Errorf("the two sweeps had at most %d checks in flight together; want more than one sweep's 8 (they must overlap)", m)
+	}
 	for i := range 2 {
 		if errs[i] != nil || len(reps[i].Errors) != 0 {
 			t.Errorf("concurrent Sweep %d = %+v, %v; want no errors", i, reps[i], errs[i])

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -38,8 +39,6 @@ type countingMint struct {
 	calls atomic.Int64
 	// gate, when non-nil, blocks each mint until it is closed.
 	gate chan struct{}
-	// done receives one value per finished mint, when non-nil.
-	done chan struct{}
 	err  error
 }
 
@@ -52,11 +51,6 @@ func (m *countingMint) mint(ctx context.Context) (Token, error) {
 			return Token{}, ctx.Err()
 		}
 	}
-	defer func() {
-		if m.done != nil {
-			m.done <- struct{}{}
-		}
-	}()
 	if m.err != nil {
 		return Token{}, m.err
 	}
@@ -68,37 +62,45 @@ func testKey() tokenKey {
 		Scopes: []string{ScopeCloudPlatform}, Boundary: &Boundary{Bucket: "b"}, Lifetime: time.Hour}
 }
 
+// TestTokenCacheConcurrentColdMissesShareOneMint: n callers miss at once. In the bubble,
+// synctest.Wait returns only when every caller is blocked (one in the gated mint, the others
+// waiting for it), so the mint count is taken after all of them asked: without coalescing it
+// is n, not 1.
 func TestTokenCacheConcurrentColdMissesShareOneMint(t *testing.T) {
-	clock := newFakeClock()
-	m := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{})}
-	var c tokenCache
-	const n = 100
-	var wg sync.WaitGroup
-	values := make([]string, n)
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tok, _, err := c.get(context.Background(), clock.Now, testKey(), m.mint)
-			values[i], errs[i] = tok.Value, err
-		}()
-	}
-	close(m.gate)
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil || values[i] != "tok-1" {
-			t.Fatalf("get #%d = %q, %v; want tok-1, nil", i, values[i], errs[i])
+	synctest.Test(t, func(t *testing.T) {
+		clock := newFakeClock()
+		m := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{})}
+		var c tokenCache
+		const n = 100
+		var wg sync.WaitGroup
+		values := make([]string, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				tok, _, err := c.get(context.Background(), clock.Now, testKey(), m.mint)
+				values[i], errs[i] = tok.Value, err
+			})
 		}
-	}
-	if got := m.calls.Load(); got != 1 {
-		t.Errorf("upstream mints for %d concurrent cold gets = %d; want 1", n, got)
-	}
+		synctest.Wait() // all n callers are blocked: in the mint or waiting for it
+		if got := m.calls.Load(); got != 1 {
+			t.Errorf("upstream mints started by %d concurrent cold gets = %d; want 1", n, got)
+		}
+		close(m.gate)
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil || values[i] != "tok-1" {
+				t.Fatalf("get #%d = %q, %v; want tok-1, nil", i, values[i], errs[i])
+			}
+		}
+		if got := m.calls.Load(); got != 1 {
+			t.Errorf("upstream mints for %d concurrent cold gets = %d; want 1", n, got)
+		}
+	})
 }
 
 func TestTokenCacheServesUntilFloor(t *testing.T) {
 	clock := newFakeClock()
-	m := &countingMint{clock: clock, life: time.Hour, done: make(chan struct{}, 10)}
+	m := &countingMint{clock: clock, life: time.Hour}
 	var c tokenCache
 	ctx := context.Background()
 
@@ -113,7 +115,6 @@ func TestTokenCacheServesUntilFloor(t *testing.T) {
 	if v, hit := get(); v != "tok-1" || hit {
 		t.Fatalf("first get = %q, hit %v; want tok-1, miss", v, hit)
 	}
-	<-m.done
 	clock.Add(30 * time.Minute)
 	if v, hit := get(); v != "tok-1" || !hit {
 		t.Fatalf("get after 30m = %q, hit %v; want tok-1, hit", v, hit)
@@ -126,47 +127,109 @@ func TestTokenCacheServesUntilFloor(t *testing.T) {
 	}
 }
 
+// TestTokenCacheRefreshesEarlyInBackground: inside the early-refresh window callers get the
+// cached token at once, and one background mint (however many callers) replaces it.
 func TestTokenCacheRefreshesEarlyInBackground(t *testing.T) {
-	clock := newFakeClock()
-	m := &countingMint{clock: clock, life: time.Hour, done: make(chan struct{}, 10)}
-	var c tokenCache
-	ctx := context.Background()
-	if _, _, err := c.get(ctx, clock.Now, testKey(), m.mint); err != nil {
-		t.Fatal(err)
-	}
-	<-m.done
-	// 52 minutes in: 8 minutes left, inside the early-refresh window (5 to 10 minutes left).
-	clock.Add(52 * time.Minute)
-	tok, hit, err := c.get(ctx, clock.Now, testKey(), m.mint)
-	if err != nil || tok.Value != "tok-1" || !hit {
-		t.Fatalf("get in refresh window = %q, hit %v, %v; want the cached tok-1 while refreshing", tok.Value, hit, err)
-	}
-	select {
-	case <-m.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no background refresh started")
-	}
-	// The refreshed token is what later gets see.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		tok, hit, err = c.get(ctx, clock.Now, testKey(), m.mint)
-		if err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		clock := newFakeClock()
+		m := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{})}
+		var c tokenCache
+		ctx := context.Background()
+		close(m.gate)
+		if _, _, err := c.get(ctx, clock.Now, testKey(), m.mint); err != nil {
 			t.Fatal(err)
 		}
-		if tok.Value == "tok-2" {
-			break
+		// 52 minutes in: 8 minutes left, inside the early-refresh window (5 to 10 minutes left).
+		clock.Add(52 * time.Minute)
+		m.gate = make(chan struct{}) // the refresh blocks until released
+		for range 10 {
+			tok, hit, err := c.get(ctx, clock.Now, testKey(), m.mint)
+			if err != nil || tok.Value != "tok-1" || !hit {
+				t.Fatalf("get in refresh window = %q, hit %v, %v; want the cached tok-1 while refreshing", tok.Value, hit, err)
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("get after refresh = %q; want tok-2", tok.Value)
+		synctest.Wait() // the background refresh is blocked in its mint
+		if got := m.calls.Load(); got != 2 {
+			t.Fatalf("mints after 10 gets in the refresh window = %d; want 2 (initial + one background refresh)", got)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	if !hit {
-		t.Errorf("get after refresh: hit = false; want true")
-	}
-	if got := m.calls.Load(); got != 2 {
-		t.Errorf("mints = %d; want 2 (initial + one refresh)", got)
-	}
+		close(m.gate)
+		synctest.Wait() // the refresh stored its token
+		tok, hit, err := c.get(ctx, clock.Now, testKey(), m.mint)
+		if err != nil || tok.Value != "tok-2" || !hit {
+			t.Errorf("get after refresh = %q, hit %v, %v; want the refreshed tok-2 from the cache", tok.Value, hit, err)
+		}
+		if got := m.calls.Load(); got != 2 {
+			t.Errorf("mints = %d; want 2 (initial + one refresh)", got)
+		}
+	})
+}
+
+// TestTokenCacheMissDuringRefreshJoinsIt: when the cached token falls under the floor while
+// its background refresh is still running, a caller waits for that refresh instead of
+// minting a second token.
+func TestTokenCacheMissDuringRefreshJoinsIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clock := newFakeClock()
+		m := &countingMint{clock: clock, life: time.Hour}
+		var c tokenCache
+		ctx := context.Background()
+		if _, _, err := c.get(ctx, clock.Now, testKey(), m.mint); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(52 * time.Minute)
+		m.gate = make(chan struct{})
+		if _, hit, err := c.get(ctx, clock.Now, testKey(), m.mint); err != nil || !hit {
+			t.Fatalf("get in the refresh window: hit %v, %v; want a hit", hit, err)
+		}
+		synctest.Wait()            // the refresh is blocked in its mint
+		clock.Add(4 * time.Minute) // 4 minutes left: under the floor, a miss
+		res := make(chan Token, 1)
+		go func() {
+			tok, _, _ := c.get(ctx, clock.Now, testKey(), m.mint)
+			res <- tok
+		}()
+		synctest.Wait()
+		if got := m.calls.Load(); got != 2 {
+			t.Errorf("mints after a miss during the refresh = %d; want 2 (the miss joins the refresh)", got)
+		}
+		close(m.gate)
+		if tok := <-res; tok.Value != "tok-2" {
+			t.Errorf("the miss got %q; want the refreshed tok-2", tok.Value)
+		}
+	})
+}
+
+// TestTokenCacheFailedRefreshRetriesLater: a background refresh that fails keeps serving the
+// cached token and tries again only after refreshRetry.
+func TestTokenCacheFailedRefreshRetriesLater(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clock := newFakeClock()
+		m := &countingMint{clock: clock, life: time.Hour}
+		var c tokenCache
+		ctx := context.Background()
+		if _, _, err := c.get(ctx, clock.Now, testKey(), m.mint); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(52 * time.Minute)
+		m.err = errors.New("upstream down")
+		get := func() {
+			t.Helper()
+			if tok, hit, err := c.get(ctx, clock.Now, testKey(), m.mint); err != nil || tok.Value != "tok-1" || !hit {
+				t.Fatalf("get = %q, hit %v, %v; want the cached tok-1", tok.Value, hit, err)
+			}
+			synctest.Wait() // any background refresh it started has finished
+		}
+		get()
+		get()
+		if got := m.calls.Load(); got != 2 {
+			t.Fatalf("mints after a failed refresh and another get = %d; want 2 (no retry before refreshRetry)", got)
+		}
+		clock.Add(refreshRetry)
+		get()
+		if got := m.calls.Load(); got != 3 {
+			t.Errorf("mints after refreshRetry = %d; want 3 (one retry)", got)
+		}
+	})
 }
 
 func TestTokenCacheKeys(t *testing.T) {
@@ -232,6 +295,10 @@ func TestTokenCacheForget(t *testing.T) {
 }
 
 func TestTokenCacheForgetDuringMintDoesNotStore(t *testing.T) {
+	synctest.Test(t, testTokenCacheForgetDuringMintDoesNotStore)
+}
+
+func testTokenCacheForgetDuringMintDoesNotStore(t *testing.T) {
 	clock := newFakeClock()
 	m := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{})}
 	var c tokenCache
@@ -241,10 +308,8 @@ func TestTokenCacheForgetDuringMintDoesNotStore(t *testing.T) {
 		_, _, err := c.get(ctx, clock.Now, testKey(), m.mint)
 		res <- err
 	}()
-	for m.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	c.forget("c1") // the connector changed while its token was being minted
+	synctest.Wait() // the mint is running (blocked at its gate)
+	c.forget("c1")  // the connector changed while its token was being minted
 	close(m.gate)
 	if err := <-res; err != nil {
 		t.Fatal(err)
@@ -255,6 +320,10 @@ func TestTokenCacheForgetDuringMintDoesNotStore(t *testing.T) {
 }
 
 func TestTokenCacheGetAfterForgetDoesNotJoinOlderMint(t *testing.T) {
+	synctest.Test(t, testTokenCacheGetAfterForgetDoesNotJoinOlderMint)
+}
+
+func testTokenCacheGetAfterForgetDoesNotJoinOlderMint(t *testing.T) {
 	clock := newFakeClock()
 	old := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{})}
 	var c tokenCache
@@ -264,10 +333,8 @@ func TestTokenCacheGetAfterForgetDoesNotJoinOlderMint(t *testing.T) {
 		tok, _, _ := c.get(ctx, clock.Now, testKey(), old.mint)
 		res <- tok.Value
 	}()
-	for old.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	c.forget("c1") // e.g. the connector was disabled while its old credentials were minting
+	synctest.Wait() // the old mint is running (blocked at its gate)
+	c.forget("c1")  // e.g. the connector was disabled while its old credentials were minting
 	fresh := &countingMint{clock: clock, life: time.Hour}
 	tok, hit, err := c.get(ctx, clock.Now, testKey(), fresh.mint)
 	if err != nil || hit || fresh.calls.Load() != 1 {
@@ -309,8 +376,12 @@ func TestTokenCacheErrorsAndShortTokensAreNotCached(t *testing.T) {
 }
 
 func TestTokenCacheCallerCancelDoesNotCancelSharedMint(t *testing.T) {
+	synctest.Test(t, testTokenCacheCallerCancelDoesNotCancelSharedMint)
+}
+
+func testTokenCacheCallerCancelDoesNotCancelSharedMint(t *testing.T) {
 	clock := newFakeClock()
-	m := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{}), done: make(chan struct{}, 1)}
+	m := &countingMint{clock: clock, life: time.Hour, gate: make(chan struct{})}
 	var c tokenCache
 	ctx, cancel := context.WithCancel(context.Background())
 	res := make(chan error, 1)
@@ -318,18 +389,13 @@ func TestTokenCacheCallerCancelDoesNotCancelSharedMint(t *testing.T) {
 		_, _, err := c.get(ctx, clock.Now, testKey(), m.mint)
 		res <- err
 	}()
-	for m.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	synctest.Wait() // the mint is running (blocked at its gate)
 	cancel()
 	if err := <-res; !errors.Is(err, context.Canceled) {
 		t.Fatalf("get with cancelled ctx = %v; want context.Canceled", err)
 	}
 	close(m.gate)
-	<-m.done
-	for c.len() == 0 { // the mint finishes after the impatient caller left
-		time.Sleep(time.Millisecond)
-	}
+	synctest.Wait() // the mint finishes after the impatient caller left
 	tok, hit, err := c.get(context.Background(), clock.Now, testKey(), m.mint)
 	if err != nil || !hit || tok.Value != "tok-1" {
 		t.Errorf("get after the shared mint finished = %q, hit %v, %v; want cached tok-1", tok.Value, hit, err)
