@@ -92,4 +92,3 @@
 // them for the adapters that mint ([Secrets.ServiceAccountKey], ...); a refusal names the
 // field configuration.FIELD.
 package connector
-
