@@ -15,7 +15,6 @@ var rulesNow = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 
 // The credential JSON fixtures live in credjsontest.
 var (
-	rulesPKCS8PEM  = credjsontest.PKCS8PEM
 	rulesPKCS1PEM  = credjsontest.PKCS1PEM
 	rulesSAKey     = credjsontest.ServiceAccountKey
 	rulesUser      = credjsontest.AuthorizedUser
