@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
 	"mime"
 	"net/http"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/gcpconn/gcpconn/shared/connector"
-	"github.com/gcpconn/gcpconn/shared/store"
 )
 
 // Refresh is the CloudEvent function behind Secret Manager notifications (Pub/Sub
@@ -141,7 +139,8 @@ func secretEvent(p pubsubPush, id string) connector.SecretEvent {
 	} else {
 		ev.Version = ""
 	}
-	// Other secrets are not gcpconn's, and their events are ignored.
-	ev.ConnectorID = store.ConnectorIDOfSecret(ev.Secret, data.Labels)
+	// The secret store maps the secret to its connector (connector.SecretOwners); other
+	// secrets are not gcpconn's, and their events are ignored.
+	ev.Labels = data.Labels
 	return ev
 }

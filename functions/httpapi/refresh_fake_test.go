@@ -30,7 +30,9 @@ import (
 // TestRefreshFromSecretManagerEvents lets the fake Secret Manager publish its own
 // notifications, in Pub/Sub push format, to POST /refresh (through a relay that adds the push
 // subscription's OIDC token, as an authenticated Pub/Sub push does), while an operator adds
-// and disables versions of a connector's secret directly in Secret Manager.
+// and disables versions of a connector's secret directly in Secret Manager. The secret store
+// is configured with a prefix other than the default, so the events (version events carry no
+// labels) reach the connector only if the store maps names in its own naming.
 func TestRefreshFromSecretManagerEvents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the fake Google")
@@ -77,9 +79,10 @@ func TestRefreshFromSecretManagerEvents(t *testing.T) {
 
 	logs := &syncBuffer{}
 	log := cloudlog.New(logs, nil)
+	const prefix = "team-a-" // not store.SecretPrefix
 	svc := &connector.Service{
 		Store:   store.NewMemory(),
-		Secrets: store.NewSecretManager(sm, "zenml-core", store.SecretManagerOptions{Topic: "projects/zenml-core/topics/gcpconn-secrets", CacheTTL: -1}),
+		Secrets: store.NewSecretManager(sm, "zenml-core", store.SecretManagerOptions{Prefix: prefix, Topic: "projects/zenml-core/topics/gcpconn-secrets", CacheTTL: -1}),
 		Google:  gcp.New(gcp.EndpointsFromEnv()),
 		Policy:  connector.Policy{Admins: []string{admin}},
 		Log:     log,
@@ -105,7 +108,7 @@ func TestRefreshFromSecretManagerEvents(t *testing.T) {
 		"resource_type": "gcp-generic", "configuration": map[string]any{"project_id": "zenml-core", "service_account_json": good}})
 	e.expect(r, http.StatusCreated, "")
 	id := r.body["connector"].(map[string]any)["id"].(string)
-	secret := "projects/zenml-core/secrets/" + store.SecretPrefix + id
+	secret := "projects/zenml-core/secrets/" + prefix + id
 	pinned := func() *connector.Connector {
 		c, err := svc.Store.Get(ctx, id)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,18 @@ func pushBody(eventType, secret, version string) map[string]any {
 		},
 		"subscription": "projects/demo-project/subscriptions/gcpconn-refresh",
 	}
+}
+
+// labelled puts labels on the Secret JSON in a push body built by pushBody.
+func labelled(push map[string]any, labels map[string]string) map[string]any {
+	msg := push["message"].(map[string]any)
+	raw, _ := base64.StdEncoding.DecodeString(msg["data"].(string))
+	var data map[string]any
+	_ = json.Unmarshal(raw, &data)
+	data["labels"] = labels
+	raw, _ = json.Marshal(data)
+	msg["data"] = base64.StdEncoding.EncodeToString(raw)
+	return push
 }
 
 func TestRefreshPinsNewVersion(t *testing.T) {
@@ -204,9 +217,11 @@ func TestSecretEvent(t *testing.T) {
 		mutated func(p map[string]any)
 	}{
 		{"version add", pushBody("SECRET_VERSION_ADD", "projects/p/secrets/gcpconn-abc", "7"),
-			connector.SecretEvent{Type: "SECRET_VERSION_ADD", ConnectorID: "abc", Secret: "projects/p/secrets/gcpconn-abc", Version: "7"}, nil},
+			connector.SecretEvent{Type: "SECRET_VERSION_ADD", Secret: "projects/p/secrets/gcpconn-abc", Version: "7"}, nil},
 		{"rotate", pushBody("SECRET_ROTATE", "projects/p/secrets/gcpconn-abc", ""),
-			connector.SecretEvent{Type: "SECRET_ROTATE", ConnectorID: "abc", Secret: "projects/p/secrets/gcpconn-abc"}, nil},
+			connector.SecretEvent{Type: "SECRET_ROTATE", Secret: "projects/p/secrets/gcpconn-abc"}, nil},
+		{"labels of the secret", labelled(pushBody("SECRET_UPDATE", "projects/p/secrets/team-a-abc", ""), map[string]string{"gcpconn-connector": "abc"}),
+			connector.SecretEvent{Type: "SECRET_UPDATE", Secret: "projects/p/secrets/team-a-abc", Labels: map[string]string{"gcpconn-connector": "abc"}}, nil},
 		{"foreign secret", pushBody("SECRET_VERSION_ADD", "projects/p/secrets/db-password", "1"),
 			connector.SecretEvent{Type: "SECRET_VERSION_ADD", Secret: "projects/p/secrets/db-password", Version: "1"}, nil},
 	} {
@@ -218,7 +233,7 @@ func TestSecretEvent(t *testing.T) {
 			}
 			got := secretEvent(p, "")
 			got.MessageID, got.PublishTime = "", time.Time{}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("secretEvent = %+v; want %+v", got, tc.want)
 			}
 		})

@@ -83,6 +83,17 @@ type FreshSecrets interface {
 	AccessFresh(ctx context.Context, connectorID, version string) (Secrets, error)
 }
 
+// SecretOwners is implemented by secret stores that name the secrets they keep
+// (store.SecretManager, store.MemorySecrets); Refresh maps Secret Manager's notifications to
+// connectors through it, since only the store knows its naming (a configured prefix, say).
+// ConnectorOfSecret returns the id of the connector that owns secret (projects/P/secrets/S,
+// as the notifications name it); labels are the secret's labels when the event carried them
+// (nil for version events). ok is false for a secret that is not one of the store's
+// connector secrets. It must be safe for concurrent use.
+type SecretOwners interface {
+	ConnectorOfSecret(secret string, labels map[string]string) (connectorID string, ok bool)
+}
+
 // Grant is what an adapter needs to act as a connector: its metadata and its secret values.
 type Grant struct {
 	Connector *Connector

@@ -25,9 +25,14 @@ const (
 // SecretEvent is one Secret Manager notification about a connector's secret, as decoded by
 // the edge from the Pub/Sub message.
 type SecretEvent struct {
-	Type        string // eventType, e.g. SECRET_VERSION_ADD
-	ConnectorID string // the connector the secret belongs to ("" = not a connector secret)
-	Secret      string // projects/P/secrets/S, for logs
+	Type   string // eventType, e.g. SECRET_VERSION_ADD
+	Secret string // projects/P/secrets/S
+	// Labels are the secret's labels when the event carried the secret (secret-level
+	// events); nil otherwise.
+	Labels map[string]string
+	// ConnectorID is the connector the secret belongs to. "" means Refresh asks the secret
+	// store (SecretOwners) for the owner of Secret; an event no connector owns is ignored.
+	ConnectorID string
 	// Version is the version the event is about (its last path segment, e.g. "3"); "" for
 	// secret-level events.
 	Version     string
@@ -52,6 +57,9 @@ type SecretEvent struct {
 // retrying the event could help (the store or Google unavailable, a lost write race that kept
 // losing); events for unknown connectors or versions are logged and dropped.
 func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
+	if o, ok := s.Secrets.(SecretOwners); ok && ev.ConnectorID == "" {
+		ev.ConnectorID, _ = o.ConnectorOfSecret(ev.Secret, ev.Labels)
+	}
 	log := s.log().With("event_type", ev.Type, "connector_id", ev.ConnectorID, "secret_version", ev.Version, "message_id", ev.MessageID)
 	if ev.ConnectorID == "" {
 		log.InfoContext(ctx, "refresh: event is not about a connector secret; ignored", "secret", ev.Secret)

@@ -196,7 +196,10 @@ const (
 	versionDestroyed
 )
 
-var _ connector.SecretStore = (*MemorySecrets)(nil)
+var (
+	_ connector.SecretStore  = (*MemorySecrets)(nil)
+	_ connector.SecretOwners = (*MemorySecrets)(nil)
+)
 
 // MemorySecrets is a connector.SecretStore in process memory, with Secret Manager's version
 // lifecycle: versions are numbered "1", "2", ... per connector and are enabled, disabled or
@@ -230,6 +233,12 @@ func (m *MemorySecrets) now() time.Time {
 		return m.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// ConnectorOfSecret names secrets as SecretManager does by default (SecretPrefix + id), so
+// tests can deliver Secret Manager notifications about the secrets it keeps.
+func (m *MemorySecrets) ConnectorOfSecret(secret string, labels map[string]string) (string, bool) {
+	return ownerOfSecret(SecretPrefix, secret, labels)
 }
 
 // AddVersion stores s as a new version of the connector's secret.

@@ -26,6 +26,7 @@ import (
 var (
 	_ connector.SecretStore  = (*SecretManager)(nil)
 	_ connector.FreshSecrets = (*SecretManager)(nil)
+	_ connector.SecretOwners = (*SecretManager)(nil)
 )
 
 // Secret naming in Secret Manager.
@@ -36,20 +37,19 @@ const (
 	ConnectorLabel = "gcpconn-connector"
 )
 
-// ConnectorIDOfSecret returns the id of the connector that the Secret Manager secret name
-// (projects/P/secrets/S) belongs to, from its ConnectorLabel when labels are known, else from
-// a name of the default form SecretPrefix + id; "" for a secret that is not a connector's.
-// The refresh function reads it from Secret Manager's notifications, whose version events
-// carry no labels.
-func ConnectorIDOfSecret(name string, labels map[string]string) string {
-	if id := labels[ConnectorLabel]; id != "" {
-		return id
-	}
+// ownerOfSecret reads a connector id out of a Secret Manager secret name
+// (projects/P/secrets/S) in the naming prefix + id. A label ConnectorLabel, when the event
+// carried labels, must name the same connector.
+func ownerOfSecret(prefix, name string, labels map[string]string) (string, bool) {
 	short := name[strings.LastIndexByte(name, '/')+1:]
-	if id, ok := strings.CutPrefix(short, SecretPrefix); ok {
-		return id
+	id, ok := strings.CutPrefix(short, prefix)
+	if !ok || checkSecretID(id) != nil {
+		return "", false
 	}
-	return ""
+	if l, labelled := labels[ConnectorLabel]; labelled && l != id {
+		return "", false
+	}
+	return id, true
 }
 
 // DefaultSecretCacheTTL is how long SecretManager serves an accessed version from memory.
@@ -120,6 +120,13 @@ func (m *SecretManager) now() time.Time {
 
 func (m *SecretManager) secretName(id string) string {
 	return "projects/" + m.project + "/secrets/" + m.opts.Prefix + id
+}
+
+// ConnectorOfSecret returns the connector whose secret is named secret: the name must be
+// the store's prefix + a connector id (Secret Manager's notifications name secrets
+// projects/<number or id>/secrets/<id>, so the project is not compared).
+func (m *SecretManager) ConnectorOfSecret(secret string, labels map[string]string) (string, bool) {
+	return ownerOfSecret(m.opts.Prefix, secret, labels)
 }
 
 func (m *SecretManager) versionName(id, version string) string {

@@ -335,3 +335,40 @@ func smNoDangling(t *testing.T, st connector.Store, sm connector.SecretStore) {
 		}
 	}
 }
+
+// TestConnectorOfSecret: the secret stores map Secret Manager's secret names (as its
+// notifications spell them) to connector ids in their own naming, the configured prefix
+// included; other secrets belong to no connector.
+func TestConnectorOfSecret(t *testing.T) {
+	custom := store.NewSecretManager(nil, smProject, store.SecretManagerOptions{Prefix: "team-a-"})
+	standard := store.NewSecretManager(nil, smProject, store.SecretManagerOptions{})
+	memory := store.NewMemorySecrets()
+	for _, tc := range []struct {
+		name   string
+		owners connector.SecretOwners
+		secret string
+		labels map[string]string
+		want   string // "" = no connector's
+	}{
+		{"default prefix", standard, "projects/zenml-core/secrets/gcpconn-abc", nil, "abc"},
+		{"project number", standard, "projects/123456/secrets/gcpconn-abc", nil, "abc"},
+		{"default prefix, matching label", standard, "projects/p/secrets/gcpconn-abc", map[string]string{store.ConnectorLabel: "abc"}, "abc"},
+		{"default prefix, other label", standard, "projects/p/secrets/gcpconn-abc", map[string]string{store.ConnectorLabel: "xyz"}, ""},
+		{"configured prefix", custom, "projects/zenml-core/secrets/team-a-abc", nil, "abc"},
+		{"default name under a configured prefix", custom, "projects/zenml-core/secrets/gcpconn-abc", nil, ""},
+		{"configured name under the default prefix", standard, "projects/zenml-core/secrets/team-a-abc", nil, ""},
+		{"label alone is not enough", custom, "projects/p/secrets/db-password", map[string]string{store.ConnectorLabel: "abc"}, ""},
+		{"prefix alone", standard, "projects/p/secrets/gcpconn-", nil, ""},
+		{"not an id", standard, "projects/p/secrets/gcpconn-ABC", nil, ""},
+		{"foreign secret", standard, "projects/p/secrets/db-password", nil, ""},
+		{"memory: default naming", memory, "projects/p/secrets/gcpconn-abc", nil, "abc"},
+		{"memory: foreign secret", memory, "projects/p/secrets/team-a-abc", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := tc.owners.ConnectorOfSecret(tc.secret, tc.labels)
+			if got != tc.want || ok != (tc.want != "") {
+				t.Errorf("ConnectorOfSecret(%q, %v) = %q, %v; want %q, %v", tc.secret, tc.labels, got, ok, tc.want, tc.want != "")
+			}
+		})
+	}
+}
