@@ -181,3 +181,21 @@ func TestClientCancelIsNotAnInternalError(t *testing.T) {
 		t.Errorf("no audit entry with outcome cancelled and status 499:\n%s", logs)
 	}
 }
+
+// TestRegisterDuringOutageIs503: registering a one-bucket connector while storage answers 503
+// is 503 upstream_unavailable with Retry-After (retrying will work), never 400 "failed
+// verification"; nothing is stored.
+func TestRegisterDuringOutageIs503(t *testing.T) {
+	e := newEnv(t)
+	e.google.ListFunc = func(ctx context.Context, g connector.Grant, rt connector.ResourceType, id string) ([]string, error) {
+		return nil, &connector.Error{Kind: connector.ErrUpstreamUnavailable, Message: "Google is unavailable or throttling (HTTP 503)"}
+	}
+	r := e.do("POST", "/register", e.token(owner), e.regBody("bucket", map[string]any{"resource_type": "gcs-bucket", "resource_id": "gs://bucket-a"}))
+	e.expect(r, http.StatusServiceUnavailable, "upstream_unavailable")
+	if r.header.Get("Retry-After") == "" || strings.Contains(r.raw, "failed verification") {
+		t.Errorf("answer %v %s; want a Retry-After and no verdict", r.header, r.raw)
+	}
+	e.expect(e.do("GET", "/list?connector=bucket", e.token(owner), nil), http.StatusNotFound, "not_found")
+	r = e.do("POST", "/verify", e.token(owner), map[string]any{"spec": e.regBody("bucket", map[string]any{"resource_type": "gcs-bucket", "resource_id": "gs://bucket-a", "users": nil})})
+	e.expect(r, http.StatusServiceUnavailable, "upstream_unavailable")
+}

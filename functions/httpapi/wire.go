@@ -141,6 +141,10 @@ type statusJSON struct {
 	RotationDue bool       `json:"rotation_due,omitempty"`
 	// FailingResourceTypes are the resource types the last check could not reach.
 	FailingResourceTypes []string `json:"failing_resource_types,omitempty"`
+	// Inconclusive says why the last check could not be made (state is still the last
+	// verdict); absent when the last check was conclusive.
+	Inconclusive   string     `json:"inconclusive,omitempty"`
+	InconclusiveAt *time.Time `json:"inconclusive_at,omitempty"`
 }
 
 func toConnectorJSON(c *connector.Connector) connectorJSON {
@@ -162,7 +166,7 @@ func toConnectorJSON(c *connector.Connector) connectorJSON {
 		CreatedAt:         c.CreatedAt.UTC(),
 		UpdatedAt:         c.UpdatedAt.UTC(),
 		Status: statusJSON{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue,
-			FailingResourceTypes: failingTypes(c.Status)},
+			FailingResourceTypes: failingTypes(c.Status), Inconclusive: c.Status.Inconclusive},
 	}
 	for i, rt := range c.ResourceTypes {
 		out.ResourceTypes[i] = string(rt)
@@ -177,6 +181,10 @@ func toConnectorJSON(c *connector.Connector) connectorJSON {
 	if !c.Status.CheckedAt.IsZero() {
 		t := c.Status.CheckedAt.UTC()
 		out.Status.CheckedAt = &t
+	}
+	if !c.Status.InconclusiveAt.IsZero() {
+		t := c.Status.InconclusiveAt.UTC()
+		out.Status.InconclusiveAt = &t
 	}
 	return out
 }
@@ -367,13 +375,14 @@ type sweepResponse struct {
 	OK             int      `json:"ok"`
 	Failed         int      `json:"failed"`
 	Skipped        int      `json:"skipped"`
+	Inconclusive   int      `json:"inconclusive"`
 	OrphansRemoved int      `json:"orphans_removed"`
 	DurationMS     int64    `json:"duration_ms"`
 	Errors         []string `json:"errors,omitempty"`
 }
 
 func toSweepResponse(r connector.SweepReport) sweepResponse {
-	return sweepResponse{Checked: r.Checked, OK: r.OK, Failed: r.Failed, Skipped: r.Skipped,
+	return sweepResponse{Checked: r.Checked, OK: r.OK, Failed: r.Failed, Skipped: r.Skipped, Inconclusive: r.Inconclusive,
 		OrphansRemoved: r.OrphansRemoved, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
 }
 

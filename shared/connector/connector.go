@@ -235,6 +235,12 @@ type Status struct {
 	FailingTypes string
 	// RotationDue is set when the secret store announced that the secret should be rotated.
 	RotationDue bool
+	// Inconclusive says why the last check could not be made (Google or a store unavailable,
+	// throttling, or too slow), at InconclusiveAt; State, CheckedAt and Error are still those
+	// of the last check that could. An outage never changes a verdict. "" when the last check
+	// was conclusive.
+	Inconclusive   string
+	InconclusiveAt time.Time
 }
 
 // StatusOf is the status that a verification's outcome res, checked at now, records: error

@@ -42,7 +42,10 @@ type SweepReport struct {
 	// Skipped counts connectors not checked or whose result was not stored: disabled ones
 	// (only an update or a refresh re-enables them), ones deleted or re-configured while
 	// they were checked.
-	Skipped        int
+	Skipped int
+	// Inconclusive counts connectors whose check could not be made (Google or a store
+	// unavailable, throttling, or too slow): their verdict is kept and their status says so.
+	Inconclusive   int
 	OrphansRemoved int           // orphan secrets deleted
 	Duration       time.Duration // wall time of the sweep
 	// Errors lists, at most 20, failures to check or to store a status (not failed checks).
@@ -111,6 +114,8 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 					note(func(r *SweepReport) { r.Checked++; r.OK++ })
 				case outcome == StateError, outcome == StatePartial, outcome == StateDisabled:
 					note(func(r *SweepReport) { r.Checked++; r.Failed++ })
+				case outcome == stateInconclusive:
+					note(func(r *SweepReport) { r.Inconclusive++ })
 				default:
 					note(func(r *SweepReport) { r.Skipped++ })
 				}
@@ -184,16 +189,12 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 		}
 		return StateDisabled, nil
 	}
+	inconclusive := ""
 	if err != nil {
 		if ctx.Err() != nil {
 			return StateUnknown, ctx.Err()
 		}
-		st = Status{State: StateError}
-		if errors.Is(cctx.Err(), context.DeadlineExceeded) {
-			st.Error = fmt.Sprintf("connector %q: the check did not finish within %s", c.Name, timeout)
-		} else {
-			st.Error = fmt.Sprintf("connector %q could not be checked: %s", c.Name, MessageOf(err))
-		}
+		inconclusive, st = sweepFailure(c, timeout, cctx.Err(), err)
 	}
 	checked := s.now()
 	stored, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
@@ -203,6 +204,11 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 		if cur.Status.State == StateDisabled {
 			return false // a refresh disabled it meanwhile; that wins
 		}
+		if inconclusive != "" {
+			// An outage is not a verdict: keep the last one, say why this check was not made.
+			cur.Status.Inconclusive, cur.Status.InconclusiveAt = inconclusive, checked
+			return true
+		}
 		st.CheckedAt, st.RotationDue = checked, cur.Status.RotationDue
 		cur.Status = st
 		return true
@@ -210,7 +216,29 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 	if err != nil || !stored {
 		return StateUnknown, err
 	}
+	if inconclusive != "" {
+		s.log().WarnContext(ctx, "sweep: check could not be made; the last verdict is kept",
+			"connector_id", c.ID, "connector", c.Name, "reason", inconclusive)
+		return stateInconclusive, nil
+	}
 	return st.State, nil
+}
+
+// stateInconclusive is sweepOne's outcome for a check that could not be made; it is never
+// stored as a State.
+const stateInconclusive State = "inconclusive"
+
+// sweepFailure sorts a check that returned err: Google or a store unavailable, throttling or
+// too slow (checkErr is the check context's error) make it inconclusive, with the reason;
+// anything else is a failed check, the status to record (StateError with the reason).
+func sweepFailure(c *Connector, timeout time.Duration, checkErr, err error) (inconclusive string, st Status) {
+	switch {
+	case errors.Is(checkErr, context.DeadlineExceeded):
+		return fmt.Sprintf("the check did not finish within %s", timeout), Status{}
+	case KindOf(err) == ErrUpstreamUnavailable:
+		return "the check could not be made: " + MessageOf(err), Status{}
+	}
+	return "", Status{State: StateError, Error: fmt.Sprintf("connector %q could not be checked: %s", c.Name, MessageOf(err))}
 }
 
 // checkPinned verifies the pinned credentials of c as sweep and refresh do, checking every

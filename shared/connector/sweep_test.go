@@ -189,12 +189,12 @@ func testSweepPerConnectorTimeout(t *testing.T) {
 	if took := time.Since(start); took != timeout {
 		t.Errorf("Sweep took %s; want the per-connector timeout, %s", took, timeout)
 	}
-	if rep.OK != 2 || rep.Failed != 1 {
-		t.Errorf("Sweep with one hanging connector = %+v; want ok 2, failed 1", rep)
+	if rep.OK != 2 || rep.Failed != 0 || rep.Inconclusive != 1 {
+		t.Errorf("Sweep with one hanging connector = %+v; want ok 2, inconclusive 1", rep)
 	}
 	c, _ := s.Store.GetByName(context.Background(), "c-1")
-	if c.Status.State != connector.StateError || !strings.Contains(c.Status.Error, "did not finish") {
-		t.Errorf("hanging connector status = %+v; want an error saying it did not finish", c.Status)
+	if c.Status.State == connector.StateError || !strings.Contains(c.Status.Inconclusive, "did not finish") || c.Status.InconclusiveAt.IsZero() {
+		t.Errorf("hanging connector status = %+v; want its verdict kept and the check marked inconclusive", c.Status)
 	}
 }
 
@@ -388,5 +388,38 @@ func TestSweepRefusesImplicitConnectorsThePolicyNoLongerAllows(t *testing.T) {
 	}
 	if got.Status.State != connector.StateError || !strings.Contains(got.Status.Error, "GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS") {
 		t.Errorf("status = %+v; want error naming GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS", got.Status)
+	}
+}
+
+// TestSweepOutageKeepsTheVerdict: a sweep while Google answers 503 keeps each connector's
+// last verdict and records that the check could not be made; the next sweep that can check
+// clears the mark.
+func TestSweepOutageKeepsTheVerdict(t *testing.T) {
+	g := &swGoogle{}
+	s, _ := swService(t, g)
+	swRegister(t, s, "c", 2, swDefaultKey)
+	if _, err := s.Sweep(context.Background(), connector.SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	g.TokenFunc = func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
+		return connector.Token{}, &connector.Error{Kind: connector.ErrUpstreamUnavailable, Message: "Google is unavailable or throttling (HTTP 503)"}
+	}
+	rep, err := s.Sweep(context.Background(), connector.SweepOptions{})
+	if err != nil || rep.Failed != 0 || rep.Inconclusive != 2 {
+		t.Fatalf("Sweep during an outage = %+v, %v; want 2 inconclusive, none failed", rep, err)
+	}
+	for _, name := range []string{"c-0", "c-1"} {
+		c, _ := s.Store.GetByName(context.Background(), name)
+		if c.Status.State != connector.StateOK || c.Status.Error != "" || !strings.Contains(c.Status.Inconclusive, "HTTP 503") {
+			t.Errorf("%s status after an outage sweep = %+v; want ok kept, inconclusive with the reason", name, c.Status)
+		}
+	}
+	g.TokenFunc = nil
+	if rep, err := s.Sweep(context.Background(), connector.SweepOptions{}); err != nil || rep.OK != 2 {
+		t.Fatalf("Sweep after the outage = %+v, %v", rep, err)
+	}
+	c, _ := s.Store.GetByName(context.Background(), "c-0")
+	if c.Status.Inconclusive != "" || !c.Status.InconclusiveAt.IsZero() {
+		t.Errorf("status after a conclusive sweep = %+v; want the inconclusive mark cleared", c.Status)
 	}
 }

@@ -42,7 +42,8 @@ var listPermissions = map[ResourceType]string{
 // What Google refuses is reported inside Resources: Error for the global check (and for the
 // only type of a single-type connector), ResourceResult.Error per type, with Google's text
 // passed through. The returned error is for what verification could not decide: bad
-// arguments, Google unavailable during the global check, a cancelled context.
+// arguments, Google unavailable (or throttling, or too slow) during any check, a cancelled
+// context: ErrUpstreamUnavailable is never reported as a failed check (DESIGN §8).
 func (s *Service) verify(ctx context.Context, g Grant, rt ResourceType, id string, list bool) (*Resources, error) {
 	c := g.Connector
 	if c == nil {
@@ -95,7 +96,9 @@ func (s *Service) verify(ctx context.Context, g Grant, rt ResourceType, id strin
 		return res, nil
 	}
 
-	s.checkTypes(ctx, g, res.Results, id)
+	if err := s.checkTypes(ctx, g, res.Results, id); err != nil {
+		return nil, err // an outage is not a verdict: retrying can change it
+	}
 	if len(res.Results) == 1 && res.Results[0].Error != "" {
 		res.Error = res.Results[0].Error
 	}
@@ -103,40 +106,55 @@ func (s *Service) verify(ctx context.Context, g Grant, rt ResourceType, id strin
 }
 
 // checkTypes fills results (one per type) concurrently; each type gets VerifyTypeTimeout.
-// A type that has not answered by its deadline is reported as timed out even if the adapter
-// ignores its context: results never wait past the deadline.
-func (s *Service) checkTypes(ctx context.Context, g Grant, results []ResourceResult, id string) {
+// It returns ErrUpstreamUnavailable when any type could not be checked: Google unavailable or
+// throttling, or no answer by the deadline (even if the adapter ignores its context: results
+// never wait past the deadline).
+func (s *Service) checkTypes(ctx context.Context, g Grant, results []ResourceResult, id string) error {
 	tctx, cancel := context.WithTimeout(ctx, VerifyTypeTimeout)
 	defer cancel()
 	type answer struct {
-		i int
-		r ResourceResult
+		i   int
+		r   ResourceResult
+		err error
 	}
 	answers := make(chan answer, len(results)) // buffered: late answers never block
 	for i := range results {
 		rt := results[i].ResourceType
-		results[i].Error = fmt.Sprintf("connector %q: checking %s did not finish in time (limit %s)",
-			g.Connector.Name, resourceTypeNouns[rt], VerifyTypeTimeout)
-		go func() { answers <- answer{i, s.checkType(tctx, g, rt, id)} }()
+		go func() {
+			r, err := s.checkType(tctx, g, rt, id)
+			answers <- answer{i, r, err}
+		}()
 	}
+	var unavailable error
 	for range results {
 		select {
 		case a := <-answers:
 			results[a.i] = a.r
+			if unavailable == nil {
+				unavailable = a.err
+			}
 		case <-tctx.Done():
-			return
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return fmt.Errorf("verify connector %q: %w", g.Connector.Name, ctx.Err())
+			}
+			return &Error{Kind: ErrUpstreamUnavailable, Err: tctx.Err(),
+				Message: fmt.Sprintf("connector %q: Google did not answer the check within %s; try again", g.Connector.Name, VerifyTypeTimeout)}
 		}
 	}
+	return unavailable
 }
 
-// checkType lists (id == "") or checks one resource of type rt.
-func (s *Service) checkType(ctx context.Context, g Grant, rt ResourceType, id string) ResourceResult {
+// checkType lists (id == "") or checks one resource of type rt. The error is for a check
+// that could not be made (ErrUpstreamUnavailable: Google unavailable, throttling or too
+// slow); what Google refused is in the result.
+func (s *Service) checkType(ctx context.Context, g Grant, rt ResourceType, id string) (ResourceResult, error) {
 	r := ResourceResult{ResourceType: rt}
 	name := g.Connector.Name
 	ids, err := s.Google.ListResources(ctx, g, rt, id)
 	switch {
-	case err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		r.Error = fmt.Sprintf("connector %q: checking %s did not finish in time: %s", name, resourceTypeNouns[rt], upstreamMessage(err))
+	case err != nil && (KindOf(err) == ErrUpstreamUnavailable || ctx.Err() != nil):
+		return r, &Error{Kind: ErrUpstreamUnavailable, RetryAfter: retryAfterOf(err), Err: err,
+			Message: fmt.Sprintf("connector %q: %s could not be checked: %s", name, resourceTypeNouns[rt], upstreamMessage(err))}
 	case err != nil && id != "":
 		r.Error = fmt.Sprintf("connector %q cannot access %s resource %q: %s", name, rt, id, upstreamMessage(err))
 	case err != nil:
@@ -151,13 +169,26 @@ func (s *Service) checkType(ctx context.Context, g Grant, rt ResourceType, id st
 	}
 	if rt == GCSBucket && id != "" && r.Error == "" {
 		warning, err := s.bucketProject(ctx, g, id)
+		if err != nil && (KindOf(err) == ErrUpstreamUnavailable || ctx.Err() != nil) {
+			return ResourceResult{ResourceType: rt}, &Error{Kind: ErrUpstreamUnavailable, RetryAfter: retryAfterOf(err), Err: err,
+				Message: fmt.Sprintf("connector %q: %s resource %q could not be checked: %s", name, rt, id, upstreamMessage(err))}
+		}
 		if err != nil {
 			r.ResourceIDs = nil
 			r.Error = fmt.Sprintf("connector %q cannot access %s resource %q: %s", name, rt, id, upstreamMessage(err))
 		}
 		r.Warning = warning
 	}
-	return r
+	return r, nil
+}
+
+// retryAfterOf is the RetryAfter hint of err's first *Error, or zero.
+func retryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // upstreamMessage is the caller-safe text of an error from the Google port: Google's own

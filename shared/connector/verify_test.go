@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,10 @@ func TestVerifySingleTypeErrorIsGlobal(t *testing.T) {
 	}
 }
 
-func TestVerifySlowTypeDoesNotBlockOthers(t *testing.T) {
+// TestVerifySlowTypeIsUnavailable: a type whose check does not answer (even one that
+// ignores its context) makes the verification unavailable by the deadline, not a failed
+// check: retrying can change it.
+func TestVerifySlowTypeIsUnavailable(t *testing.T) {
 	stuck := make(chan struct{})
 	t.Cleanup(func() { close(stuck) })
 	g := &mtGoogle{ListFunc: func(_ context.Context, _ connector.Grant, rt connector.ResourceType, _ string) ([]string, error) {
@@ -107,16 +111,24 @@ func TestVerifySlowTypeDoesNotBlockOthers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	res, err := s.Verify(ctx, mtOwnerP, connector.VerifyRequest{Ref: "multi"})
-	if err != nil {
-		t.Fatalf("Verify = %v; want nil", err)
+	if connector.KindOf(err) != connector.ErrUpstreamUnavailable || res != nil {
+		t.Fatalf("Verify = %+v, %v; want upstream_unavailable", res, err)
 	}
-	if r := result(t, res, connector.DockerRegistry); !strings.Contains(r.Error, "did not finish in time") {
-		t.Errorf("stuck docker-registry result = %+v; want a timeout error", r)
-	}
-	for _, rt := range []connector.ResourceType{connector.GCPGeneric, connector.GCSBucket, connector.KubernetesCluster} {
-		if r := result(t, res, rt); r.Error != "" || len(r.ResourceIDs) != 1 {
-			t.Errorf("%s result = %+v; want its id despite the stuck type", rt, r)
-		}
+}
+
+// TestVerifyOutageIsNotAVerdict: Google answering 503 or 429 to a listing is
+// upstream_unavailable with Google's retry hint, never a failed check.
+func TestVerifyOutageIsNotAVerdict(t *testing.T) {
+	g := &mtGoogle{ListFunc: func(context.Context, connector.Grant, connector.ResourceType, string) ([]string, error) {
+		return nil, &connector.Error{Kind: connector.ErrUpstreamUnavailable, Message: "Google is unavailable or throttling (HTTP 503)", RetryAfter: 7 * time.Second}
+	}}
+	s := mtService(g)
+	mtPut(t, s, &connector.Connector{Name: "buckets", AuthMethod: connector.ServiceAccount,
+		ResourceTypes: []connector.ResourceType{connector.GCSBucket}, SupportsInstances: true}, mtSAKey)
+	res, err := s.Verify(context.Background(), mtOwnerP, connector.VerifyRequest{Ref: "buckets"})
+	var ce *connector.Error
+	if connector.KindOf(err) != connector.ErrUpstreamUnavailable || !errors.As(err, &ce) || ce.RetryAfter != 7*time.Second || res != nil {
+		t.Fatalf("Verify during an outage = %+v, %v; want upstream_unavailable with Retry-After 7s", res, err)
 	}
 }
 

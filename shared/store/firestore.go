@@ -83,6 +83,9 @@ type fsStatus struct {
 	RotationDue bool       `firestore:"rotation_due"`
 	// FailingTypes: comma-separated resource types (connector.Status.FailingTypes).
 	FailingTypes string `firestore:"failing_types"`
+	// Inconclusive and InconclusiveAt: the last check could not be made, and why.
+	Inconclusive   string     `firestore:"inconclusive"`
+	InconclusiveAt *time.Time `firestore:"inconclusive_at"`
 }
 
 // fsName is a name document: which connector holds the name.
@@ -101,8 +104,9 @@ func toDoc(c *connector.Connector) *fsConnector {
 		},
 		SecretFields: c.SecretFields, SecretVersion: c.SecretVersion, Owner: c.Owner, Users: c.Users,
 		ExpirationSeconds: int64(c.ExpirationSeconds),
-		Status:            fsStatus{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue, FailingTypes: c.Status.FailingTypes},
-		Revision:          c.Revision,
+		Status: fsStatus{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue,
+			FailingTypes: c.Status.FailingTypes, Inconclusive: c.Status.Inconclusive},
+		Revision: c.Revision,
 	}
 	for _, rt := range c.ResourceTypes {
 		d.ResourceTypes = append(d.ResourceTypes, string(rt))
@@ -114,6 +118,10 @@ func toDoc(c *connector.Connector) *fsConnector {
 	if !c.Status.CheckedAt.IsZero() {
 		t := c.Status.CheckedAt.UTC()
 		d.Status.CheckedAt = &t
+	}
+	if !c.Status.InconclusiveAt.IsZero() {
+		t := c.Status.InconclusiveAt.UTC()
+		d.Status.InconclusiveAt = &t
 	}
 	return d
 }
@@ -131,7 +139,7 @@ func fromDoc(id string, d *fsConnector) *connector.Connector {
 		ExpirationSeconds: int(d.ExpirationSeconds),
 		CreatedAt:         d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
 		Status: connector.Status{State: connector.State(d.Status.State), Error: d.Status.Error, RotationDue: d.Status.RotationDue,
-			FailingTypes: d.Status.FailingTypes},
+			FailingTypes: d.Status.FailingTypes, Inconclusive: d.Status.Inconclusive},
 		Revision: d.Revision,
 	}
 	for _, rt := range d.ResourceTypes {
@@ -142,6 +150,9 @@ func fromDoc(id string, d *fsConnector) *connector.Connector {
 	}
 	if d.Status.CheckedAt != nil {
 		c.Status.CheckedAt = d.Status.CheckedAt.UTC()
+	}
+	if d.Status.InconclusiveAt != nil {
+		c.Status.InconclusiveAt = d.Status.InconclusiveAt.UTC()
 	}
 	return c
 }
