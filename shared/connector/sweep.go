@@ -26,7 +26,7 @@ type SweepOptions struct {
 	// above MaxSweepConcurrency are capped.
 	Concurrency int
 	// Timeout bounds the check of one connector; 0 means DefaultSweepTimeout. A connector that
-	// has not answered in time is recorded as failed, the sweep goes on.
+	// has not answered in time keeps its last verdict and is marked inconclusive, the sweep goes on.
 	Timeout time.Duration
 	// KeepOrphans skips the removal of orphan secrets (secrets whose connector is gone).
 	KeepOrphans bool

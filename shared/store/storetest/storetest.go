@@ -55,11 +55,13 @@ func Sample(id, name string) *connector.Connector {
 		ExpiresAt:         time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
 		ExpirationSeconds: 1800,
 		Status: connector.Status{
-			State:        connector.StatePartial,
-			CheckedAt:    time.Date(2029, 6, 7, 8, 9, 10, 0, time.UTC),
-			Error:        "permission denied on bucket",
-			RotationDue:  true,
-			FailingTypes: "gcs-bucket,kubernetes-cluster",
+			State:          connector.StatePartial,
+			CheckedAt:      time.Date(2029, 6, 7, 8, 9, 10, 0, time.UTC),
+			Error:          "permission denied on bucket",
+			RotationDue:    true,
+			FailingTypes:   "gcs-bucket,kubernetes-cluster",
+			Inconclusive:   "the check could not be made: Google is unavailable",
+			InconclusiveAt: time.Date(2029, 6, 8, 0, 0, 0, 0, time.UTC),
 		},
 	}
 }
