@@ -31,7 +31,7 @@ func registerAdmin(t *testing.T, w *world, name string, args ...string) {
 // kubectl reaches the fake cluster with it, fetching a token through gcpconn on each run.
 func TestLoginKubectl(t *testing.T) {
 	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Skip("kubectl is not installed")
+		t.Skip("kubectl not found on PATH; install kubectl to run the kubeconfig check")
 	}
 	s := clienttest.Start(t)
 	w := newWorld(t, s, alice)
@@ -281,7 +281,7 @@ func TestLoginADC(t *testing.T) {
 // so a deleted connector stops working for it at once.
 func TestKubectlProxyRefresh(t *testing.T) {
 	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Skip("kubectl is not installed")
+		t.Skip("kubectl not found on PATH; install kubectl to run the kubeconfig check")
 	}
 	s := clienttest.Start(t)
 	w := newWorld(t, s, alice)

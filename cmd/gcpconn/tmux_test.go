@@ -16,7 +16,7 @@ import (
 // secret field is not echoed.
 func TestInteractiveTerminal(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed")
+		t.Skip("tmux not found on PATH; install tmux to run the wizard-in-a-terminal check")
 	}
 	s := clienttest.Start(t)
 	w := newWorld(t, s, alice)

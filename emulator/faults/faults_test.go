@@ -5,9 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+	"testing/synctest"
 )
 
 func ok(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
@@ -53,33 +52,46 @@ func TestWrapCountsAndFaults(t *testing.T) {
 }
 
 func TestTimeoutReleasedByClientAndClose(t *testing.T) {
-	f := New()
-	h := f.Wrap("sts.token", http.HandlerFunc(ok))
-	f.Set("sts.token", Fault{Timeout: true})
-	ctx, cancel := context.WithCancel(context.Background())
-	rec := httptest.NewRecorder()
-	done := make(chan struct{})
-	go func() {
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
-		close(done)
-	}()
-	cancel()
-	<-done
-	if rec.Body.Len() != 0 {
-		t.Errorf("timed-out call wrote %q; want nothing", rec.Body)
-	}
-	// Close releases calls that are still held.
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		call(t, h)
-	}()
-	for f.Count("sts.token") < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	f.Close()
-	wg.Wait()
+	synctest.Test(t, func(t *testing.T) {
+		f := New()
+		h := f.Wrap("sts.token", http.HandlerFunc(ok))
+		f.Set("sts.token", Fault{Timeout: true})
+		ctx, cancel := context.WithCancel(context.Background())
+		rec := httptest.NewRecorder()
+		done := make(chan struct{})
+		go func() {
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+			close(done)
+		}()
+		synctest.Wait()
+		select {
+		case <-done:
+			t.Fatal("a call under a Timeout fault returned before its client gave up")
+		default:
+		}
+		cancel()
+		<-done
+		if rec.Body.Len() != 0 {
+			t.Errorf("timed-out call wrote %q; want nothing", rec.Body)
+		}
+		// Close releases calls that are still held.
+		released := make(chan struct{})
+		go func() {
+			defer close(released)
+			call(t, h)
+		}()
+		synctest.Wait() // the second call is held by the fault
+		if got := f.Count("sts.token"); got != 2 {
+			t.Fatalf("Count = %d with the second call held; want 2", got)
+		}
+		select {
+		case <-released:
+			t.Fatal("a call under a Timeout fault returned before Close")
+		default:
+		}
+		f.Close()
+		<-released
+	})
 }
 
 func TestHandler(t *testing.T) {

@@ -24,10 +24,14 @@ import (
 
 const pubsubEmulator = "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
 
-// startPubSub starts the official Pub/Sub emulator when installed (killed by
-// PID at cleanup), else the in-process pstest server. It returns host:port.
+// startPubSub returns the host:port of a Pub/Sub emulator: the one at PUBSUB_EMULATOR_HOST
+// (scripts/test.sh starts it), else the official emulator started here when installed (killed
+// by PID at cleanup), else the in-process pstest server.
 func startPubSub(t *testing.T) string {
 	t.Helper()
+	if host := os.Getenv("PUBSUB_EMULATOR_HOST"); host != "" {
+		return host
+	}
 	if _, err := os.Stat(pubsubEmulator); err != nil {
 		t.Logf("Pub/Sub emulator not installed (%s); using pstest", pubsubEmulator)
 		srv := pstest.NewServer()
@@ -71,9 +75,10 @@ func TestPubSubNotifier(t *testing.T) {
 		t.Fatalf("pubsub.NewClient: %v", err)
 	}
 	defer client.Close()
-	// The official emulator refuses topic and subscription names shorter
-	// than 3 characters ("t1"), so use long ones.
-	const topic, sub = "projects/p1/topics/secret-events", "projects/p1/subscriptions/secret-events-sub"
+	// The official emulator refuses topic and subscription names shorter than 3 characters
+	// ("t1"), so use long ones; unique ones, since the emulator may be shared by other runs.
+	name := fmt.Sprintf("secret-events-%d", time.Now().UnixNano())
+	topic, sub := "projects/p1/topics/"+name, "projects/p1/subscriptions/"+name+"-sub"
 	if _, err := client.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic}); err != nil {
 		t.Fatalf("CreateTopic: %v", err)
 	}

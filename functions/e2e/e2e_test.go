@@ -153,9 +153,6 @@ func (c *client) must(method, path string, body any, want int) (map[string]any, 
 }
 
 func TestSeedStory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the fake and serve")
-	}
 	dir := t.TempDir()
 	fakeBin := build(t, dir, "./emulator/cmd/fakegcp")
 	serveBin := build(t, dir, "./functions/cmd/serve")

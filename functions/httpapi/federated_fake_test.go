@@ -33,9 +33,6 @@ const fedAdminGlob = "ci:repo:acme/ops:*"
 
 func newFedEnv(t *testing.T) *fedEnv {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs the fake Google")
-	}
 	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Issuers: []string{"ci", "other"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

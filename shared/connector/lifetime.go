@@ -10,17 +10,10 @@ import (
 // lifetime the caller did not send), anything up to it above MaxLifetimeSeconds is clamped.
 const maxRequestSeconds = 366 * 24 * 3600
 
-// Lifetime decides the lifetime of a token minted from c when the caller asks for
-// requestedSeconds (0 = the default), using the wall clock for oauth2-token expiry. The
-// Service uses LifetimeAt with its own clock.
-func (c *Connector) Lifetime(requestedSeconds int) (Lifetime, error) {
-	return c.LifetimeAt(requestedSeconds, time.Now())
-}
-
-// LifetimeAt decides the lifetime of a token minted from c at now when the caller asks for
-// requestedSeconds (0 = the connector's expiration_seconds, or the method's default). A
-// request outside what the auth method allows is clamped, not refused; Reason says why the
-// applied lifetime differs from the request:
+// LifetimeAt decides the lifetime of a token minted from c at now (the Service's clock) when
+// the caller asks for requestedSeconds (0 = the connector's expiration_seconds, or the
+// method's default). A request outside what the auth method allows is clamped, not refused;
+// Reason says why the applied lifetime differs from the request:
 //
 //   - service-account and impersonation: MinLifetimeSeconds to MaxLifetimeSeconds, default
 //     DefaultLifetimeSeconds (or the connector's expiration_seconds);

@@ -96,11 +96,3 @@ func TestLifetimeAtRefuses(t *testing.T) {
 		t.Errorf("LifetimeAt(0) with exactly %s left = %v, %v; want %s", MinTokenRemaining, lt.Applied, err, MinTokenRemaining)
 	}
 }
-
-func TestLifetimeUsesWallClock(t *testing.T) {
-	c := &Connector{AuthMethod: OAuth2Token, ExpiresAt: time.Now().Add(2 * time.Hour)}
-	lt, err := c.Lifetime(0)
-	if err != nil || lt.Applied <= time.Hour || lt.Applied > 2*time.Hour {
-		t.Errorf("Lifetime(0) = %v, %v; want about 2h", lt.Applied, err)
-	}
-}

@@ -19,11 +19,13 @@ import (
 )
 
 // The fake Google Cloud every test of this package talks to, started once by TestMain with
-// the demo world. Tests reset its fault injection and call counters as they need.
+// the demo world. Tests reset its fault injection and call counters as they need, and each
+// builds its own adapter (newGoogle), so that no adapter cache outlives a test: the tests pass
+// in any order and with -count=N.
 var (
-	fake   *fakegcp.Server
-	google *gcp.Google
-	env    map[string]string
+	fake       *fakegcp.Server
+	httpClient *http.Client
+	env        map[string]string
 )
 
 const (
@@ -63,8 +65,19 @@ func run(m *testing.M) int {
 			os.Setenv(k, v)
 		}
 	}
-	google = gcp.New(gcp.EndpointsFromEnv(), gcp.WithHTTPClient(trustingClient()))
+	for _, k := range []string{"GCPCONN_ENDPOINT_STORAGE", "GCPCONN_ENDPOINT_CONTAINER", "GCPCONN_ENDPOINT_ARTIFACTREGISTRY"} {
+		if env[k] == "" {
+			fmt.Fprintf(os.Stderr, "the fake Google did not set %s: its resource endpoints are not wired (emulator/fakegcp)\n", k)
+			return 1
+		}
+	}
+	httpClient = trustingClient()
 	return m.Run()
+}
+
+// newGoogle returns a fresh adapter pointed at the fake, with empty caches.
+func newGoogle() *gcp.Google {
+	return gcp.New(gcp.EndpointsFromEnv(), gcp.WithHTTPClient(httpClient))
 }
 
 // trustingClient trusts the fake's CA (for its TLS services) besides the system roots.

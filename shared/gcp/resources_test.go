@@ -22,15 +22,8 @@ var (
 	}
 )
 
-func needResources(t *testing.T) {
-	t.Helper()
-	if env["GCPCONN_ENDPOINT_STORAGE"] == "" || env["GCPCONN_ENDPOINT_CONTAINER"] == "" || env["GCPCONN_ENDPOINT_ARTIFACTREGISTRY"] == "" {
-		t.Skip("the fake Google serves no resource endpoints yet (emulator/fakegcp/resources.go)")
-	}
-}
-
 func TestListResourcesOwner(t *testing.T) {
-	needResources(t)
+	google := newGoogle()
 	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 	tests := []struct {
 		rt   connector.ResourceType
@@ -59,7 +52,7 @@ func TestListResourcesOwner(t *testing.T) {
 }
 
 func TestListResourcesGCROnlyWhenRegisteredWithOne(t *testing.T) {
-	needResources(t)
+	google := newGoogle()
 	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 	g.Connector.ResourceID = "eu.gcr.io/zenml-core"
 	got, err := google.ListResources(context.Background(), g, connector.DockerRegistry, "")
@@ -73,7 +66,7 @@ func TestListResourcesGCROnlyWhenRegisteredWithOne(t *testing.T) {
 }
 
 func TestListResourcesDenied(t *testing.T) {
-	needResources(t)
+	google := newGoogle()
 	empty := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)}, connector.Config{})
 	imp := grant(connector.Impersonation, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)}, connector.Config{TargetPrincipal: bucketSA})
 	tests := []struct {
@@ -117,7 +110,7 @@ func TestListResourcesDenied(t *testing.T) {
 }
 
 func TestCluster(t *testing.T) {
-	needResources(t)
+	google := newGoogle()
 	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 	info, err := google.Cluster(context.Background(), g, "zenml-test-cluster")
 	if err != nil {
@@ -132,11 +125,11 @@ func TestCluster(t *testing.T) {
 }
 
 func TestListingReusesOneToken(t *testing.T) {
-	needResources(t)
+	google := newGoogle()
 	f := fake.Faults()
 	f.Reset()
 	t.Cleanup(f.Reset)
-	// A fresh key so that no earlier test's token is reused.
+	// A fresh adapter (newGoogle): its listing-token cache starts empty.
 	g := grant(connector.UserAccount, connector.Secrets{UserAccountJSON: keyJSON(t, "viewer@zenml.io")}, connector.Config{})
 	g.Connector.ID = "id-listing-reuse"
 	for _, rt := range connector.ResourceTypes {
@@ -150,7 +143,7 @@ func TestListingReusesOneToken(t *testing.T) {
 }
 
 func TestListResourcesUpstreamFaults(t *testing.T) {
-	needResources(t)
+	google := newGoogle()
 	f := fake.Faults()
 	t.Cleanup(f.Reset)
 	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
@@ -188,7 +181,6 @@ func TestListResourcesUpstreamFaults(t *testing.T) {
 // Google says belongs to another project (naming both), and say so when the bucket's project
 // could not be read, rather than claiming a check.
 func TestBucketOfAnotherProjectRefused(t *testing.T) {
-	needResources(t)
 	const sandboxBucket = "projects/_/buckets/zenml-sandbox-data"
 	admin := "serviceAccount:" + adminSA
 	if err := fake.World().AddBinding(world.Binding{Resource: sandboxBucket, Role: "roles/storage.admin", Members: []string{admin}}); err != nil {
@@ -227,7 +219,6 @@ func TestBucketOfAnotherProjectRefused(t *testing.T) {
 }
 
 func TestVerifyCostsOneTokenGrant(t *testing.T) {
-	needResources(t)
 	f := fake.Faults()
 	f.Reset()
 	t.Cleanup(f.Reset)
@@ -247,7 +238,7 @@ func TestVerifyCostsOneTokenGrant(t *testing.T) {
 // it naming both projects; an account that cannot read the connector's project gets no
 // verdict (false), which callers report as a warning.
 func TestBucketProject(t *testing.T) {
-	needResources(t)
+	google := newGoogle()
 	const sandboxBucket = "projects/_/buckets/zenml-sandbox-data"
 	admin := "serviceAccount:" + adminSA
 	if err := fake.World().AddBinding(world.Binding{Resource: sandboxBucket, Role: "roles/storage.admin", Members: []string{admin}}); err != nil {

@@ -29,7 +29,7 @@ func newService() *connector.Service {
 	return &connector.Service{
 		Store:   store.NewMemory(),
 		Secrets: store.NewMemorySecrets(),
-		Google:  google,
+		Google:  newGoogle(),
 		Policy:  connector.Policy{AllowImplicit: true},
 	}
 }
@@ -78,7 +78,6 @@ func readObject(t *testing.T, token, bucket, object string) (string, error) {
 }
 
 func TestSeedRegisterTimeListing(t *testing.T) {
-	needResources(t)
 	s := newService()
 	_, res := register(t, s, connector.RegisterRequest{Name: "gcp-multi", AuthMethod: connector.ServiceAccount,
 		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
@@ -99,7 +98,6 @@ func TestSeedRegisterTimeListing(t *testing.T) {
 }
 
 func TestSeedEmptyAccount403s(t *testing.T) {
-	needResources(t)
 	s := newService()
 	c, res := register(t, s, connector.RegisterRequest{Name: "gcp-empty", AuthMethod: connector.ServiceAccount,
 		Configuration: map[string]any{"service_account_json": keyJSON(t, emptySA)}})
@@ -125,7 +123,6 @@ func TestSeedEmptyAccount403s(t *testing.T) {
 }
 
 func TestSeedImpersonationReachesOnlyItsBucket(t *testing.T) {
-	needResources(t)
 	s := newService()
 	c, _ := register(t, s, connector.RegisterRequest{Name: "gcs-zenml-bucket-sl", AuthMethod: connector.Impersonation,
 		ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
@@ -149,6 +146,7 @@ func TestSeedImpersonationReachesOnlyItsBucket(t *testing.T) {
 }
 
 func TestSeedExpiredOAuth2TokenRefused(t *testing.T) {
+	google := newGoogle()
 	src, err := google.Token(context.Background(), grant(connector.ServiceAccount,
 		connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}), connector.TokenRequest{})
 	if err != nil {
@@ -177,7 +175,7 @@ func TestSeedExpiredOAuth2TokenRefused(t *testing.T) {
 // TestMintPerMethodAndType mints every resource type with every auth method and uses the
 // gcs-bucket token with the real storage client.
 func TestMintPerMethodAndType(t *testing.T) {
-	needResources(t)
+	google := newGoogle()
 	src, err := google.Token(context.Background(), grant(connector.ServiceAccount,
 		connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}), connector.TokenRequest{})
 	if err != nil {
@@ -288,7 +286,7 @@ func mintCluster(t *testing.T) (*connector.Service, *connector.Credential) {
 // TestKubeconfigWorksWithKubectl runs kubectl with the minted kubeconfig; its exec plugin is
 // a stand-in gcpconn script that prints an ExecCredential with the minted token.
 func TestKubeconfigWorksWithKubectl(t *testing.T) {
-	needResources(t)
+	google := newGoogle()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		t.Skip("kubectl not found on PATH; install it to run the kubeconfig check")
@@ -338,7 +336,6 @@ func TestKubeconfigWorksWithKubectl(t *testing.T) {
 }
 
 func TestDockerCredentialsWorkWithDockerLogin(t *testing.T) {
-	needResources(t)
 	docker, err := exec.LookPath("docker")
 	if err != nil {
 		t.Skip("docker CLI not found on PATH; install it to run the docker login check")
@@ -367,7 +364,6 @@ func TestDockerCredentialsWorkWithDockerLogin(t *testing.T) {
 }
 
 func TestVerifyThroughService(t *testing.T) {
-	needResources(t)
 	s := newService()
 	c, _ := register(t, s, connector.RegisterRequest{Name: "multi", AuthMethod: connector.ServiceAccount,
 		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
@@ -383,7 +379,6 @@ func TestVerifyThroughService(t *testing.T) {
 }
 
 func TestVerifySpecAndSubjectToken(t *testing.T) {
-	needResources(t)
 	s := newService()
 	res, err := s.Verify(context.Background(), owner, connector.VerifyRequest{Spec: &connector.RegisterRequest{
 		Name: "not-stored", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket,
@@ -411,7 +406,6 @@ func TestVerifySpecAndSubjectToken(t *testing.T) {
 }
 
 func TestVerifyHangingServiceDoesNotBlockOthers(t *testing.T) {
-	needResources(t)
 	f := fake.Faults()
 	t.Cleanup(f.Reset)
 	s := newService()
@@ -438,7 +432,6 @@ func TestVerifyHangingServiceDoesNotBlockOthers(t *testing.T) {
 // was reached, naming them, at registration, after a verify and after a sweep; the owner's
 // connector is ok. A single-type bucket registration of the empty account is refused.
 func TestEmptyAccountStatus(t *testing.T) {
-	needResources(t)
 	ctx := context.Background()
 	s := newService()
 	all := "gcp-generic,gcs-bucket,kubernetes-cluster,docker-registry"

@@ -13,6 +13,7 @@ import (
 )
 
 func TestTokenPerAuthMethod(t *testing.T) {
+	google := newGoogle()
 	ci := "principal://iam.googleapis.com/projects/728294510346/locations/global/workloadIdentityPools/ci-pool/subject/ci-pipeline"
 	tests := []struct {
 		name       string
@@ -71,6 +72,7 @@ func TestTokenPerAuthMethod(t *testing.T) {
 }
 
 func TestTokenOAuth2TokenIsHandedOutAsStored(t *testing.T) {
+	google := newGoogle()
 	exp := time.Now().Add(30 * time.Minute)
 	g := grant(connector.OAuth2Token, connector.Secrets{Token: "ya29.stored"}, connector.Config{})
 	g.Connector.ExpiresAt = exp
@@ -81,6 +83,7 @@ func TestTokenOAuth2TokenIsHandedOutAsStored(t *testing.T) {
 }
 
 func TestTokenDownscoped(t *testing.T) {
+	google := newGoogle()
 	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 	tok, err := google.Token(context.Background(), g, connector.TokenRequest{Lifetime: time.Hour,
 		Boundary: &connector.Boundary{Bucket: "zenml-internal-artifact-store", Prefix: "customer-a/", ReadOnly: true}})
@@ -106,6 +109,7 @@ func TestTokenDownscoped(t *testing.T) {
 }
 
 func TestTokenErrors(t *testing.T) {
+	google := newGoogle()
 	tests := []struct {
 		name    string
 		g       connector.Grant
@@ -138,6 +142,7 @@ func TestTokenErrors(t *testing.T) {
 }
 
 func TestTokenRetriesAndThrottling(t *testing.T) {
+	google := newGoogle()
 	f := fake.Faults()
 	t.Cleanup(f.Reset)
 	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
@@ -179,6 +184,7 @@ func TestTokenRetriesAndThrottling(t *testing.T) {
 }
 
 func TestTokenRejectsBadImpersonationURL(t *testing.T) {
+	google := newGoogle()
 	for _, u := range []string{"%zz://bad", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/", "https://example.com/"} {
 		js := `{"type":"external_account","audience":"` + poolAud + `","subject_token_type":"urn:ietf:params:oauth:token-type:jwt",` +
 			`"service_account_impersonation_url":"` + u + `"}`

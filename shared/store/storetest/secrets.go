@@ -11,8 +11,8 @@ import (
 )
 
 // VersionDisabler is implemented by secret stores that can disable a version without
-// destroying it (as Secret Manager can); RunSecrets then checks that a disabled version is
-// refused too.
+// destroying it (as Secret Manager can). RunSecrets requires it and checks that a disabled
+// version is refused too.
 type VersionDisabler interface {
 	DisableVersion(ctx context.Context, connectorID, version string) error
 }
@@ -119,7 +119,7 @@ func testDestroyVersion(t *testing.T, s connector.SecretStore) {
 func testDisableVersion(t *testing.T, s connector.SecretStore) {
 	d, ok := s.(VersionDisabler)
 	if !ok {
-		t.Skipf("%T cannot disable a version without destroying it", s)
+		t.Fatalf("%T has no DisableVersion: every secret store must be able to disable a version without destroying it (storetest.VersionDisabler)", s)
 	}
 	v1 := mustAdd(t, s, "conn-a", SampleSecrets("1"))
 	wantAccess(t, s, "conn-a", v1, SampleSecrets("1"))
@@ -198,7 +198,7 @@ func testConcurrentAdd(t *testing.T, s connector.SecretStore) {
 func testCreateTimes(t *testing.T, s connector.SecretStore) {
 	a, ok := s.(connector.SecretAges) // what the registry's orphan listing needs
 	if !ok {
-		t.Skipf("%T does not report secret ages", s)
+		t.Fatalf("%T has no SecretCreateTimes: every secret store must report secret ages (connector.SecretAges, for the orphan listing)", s)
 	}
 	mustAdd(t, s, "conn-a", SampleSecrets("a"))
 	times, err := a.SecretCreateTimes(ctx(t))
