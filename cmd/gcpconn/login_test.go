@@ -235,6 +235,58 @@ func TestLoginDocker(t *testing.T) {
 	}
 }
 
+// pageRegistries are the product page's nine docker-registry resources of the multi-type
+// connector, in its order.
+var pageRegistries = []string{
+	"gcr.io/zenml-core", "us.gcr.io/zenml-core", "eu.gcr.io/zenml-core", "asia.gcr.io/zenml-core",
+	"asia-docker.pkg.dev/zenml-core/asia.gcr.io", "europe-docker.pkg.dev/zenml-core/eu.gcr.io",
+	"europe-west1-docker.pkg.dev/zenml-core/test", "us-docker.pkg.dev/zenml-core/gcr.io",
+	"us-docker.pkg.dev/zenml-core/us.gcr.io",
+}
+
+// TestLoginDockerEveryPageRegistry: `gcpconn login` configures docker for each of the product
+// page's nine docker-registry ids of a multi-type connector (and for the resource-name spelling
+// of a gcr.io-domain repository), recording the canonical id; the credential helper then hands
+// out a token that the fake registry (and the docker CLI, when installed) accepts.
+func TestLoginDockerEveryPageRegistry(t *testing.T) {
+	s := clienttest.Start(t)
+	w := newWorld(t, s, alice)
+	registerAdmin(t, w, "gcp-multi")
+	host := ""
+	for _, kv := range s.Env {
+		if v, ok := strings.CutPrefix(kv, "GCPCONN_DOCKER_REGISTRY_HOST="); ok {
+			host = v
+		}
+	}
+	_, docker := exec.LookPath("docker")
+	ids := map[string]string{"projects/zenml-core/locations/us/repositories/gcr.io": "us-docker.pkg.dev/zenml-core/gcr.io"}
+	for _, id := range pageRegistries {
+		ids[id] = id
+	}
+	for id, canonical := range ids {
+		w.ok("login", "gcp-multi", "--resource-type", "docker-registry", "--resource-id", id)
+		var regs map[string]struct {
+			ResourceID string `json:"resource_id"`
+		}
+		b, _ := os.ReadFile(filepath.Join(w.home, ".config", "gcpconn", "docker-registries.json"))
+		if err := json.Unmarshal(b, &regs); err != nil || regs[host].ResourceID != canonical {
+			t.Errorf("login %s recorded %s; want resource_id %q for %s", id, b, canonical, host)
+		}
+		o, e, code := w.runProgram(host+"\n", filepath.Join(binDir, "docker-credential-gcpconn"), "get")
+		var got struct{ Username, Secret string }
+		if code != 0 || json.Unmarshal([]byte(o), &got) != nil || got.Username != "oauth2accesstoken" || got.Secret == "" {
+			t.Errorf("credential helper get after login %s = exit %d %q %q", id, code, o, e)
+			continue
+		}
+		if docker != nil {
+			continue
+		}
+		if o, e, code := w.runProgram(got.Secret+"\n", "docker", "login", "-u", "oauth2accesstoken", "--password-stdin", host); code != 0 || !strings.Contains(o+e, "Login Succeeded") {
+			t.Errorf("docker login with the token for %s: exit %d\n%s\n%s", id, code, o, e)
+		}
+	}
+}
+
 // TestLoginADC: a connector that hands out its stored key writes it as the ADC file; one that
 // hands out tokens refuses (no ADC type holds a bare token) and --static writes a token file.
 func TestLoginADC(t *testing.T) {

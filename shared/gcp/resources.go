@@ -376,8 +376,9 @@ func (g *Google) checkRegistry(ctx context.Context, hc *http.Client, id string) 
 	return []string{r.String()}, nil
 }
 
-// listRegistries lists the project's Docker repositories in every location. GCR hosts are
-// listed only when the connector was registered with one (own), as they are.
+// listRegistries lists the project's Docker repositories in every location; a gcr.io-domain
+// repository is listed under both its addresses. A legacy GCR host the connector was
+// registered with (own) is listed as it is even when no gcr.io-domain repository serves it.
 func (g *Google) listRegistries(ctx context.Context, hc *http.Client, project, own string) ([]string, error) {
 	c, err := g.arClient(ctx, hc)
 	if err != nil {
@@ -430,8 +431,28 @@ func (g *Google) listRegistries(ctx context.Context, hc *http.Client, project, o
 			ids = append(ids, r.String())
 		}
 	}
-	slices.Sort(ids)
+	slices.SortFunc(ids, registryOrder)
 	return ids, nil
+}
+
+// gcrHostOrder is the order in which Google (and the product page) lists the legacy hosts.
+var gcrHostOrder = []string{"gcr.io/", "us.gcr.io/", "eu.gcr.io/", "asia.gcr.io/"}
+
+// registryOrder sorts docker-registry ids as the product page lists them: the legacy GCR
+// hosts first (gcr.io, us., eu., asia.), then the Artifact Registry URIs alphabetically.
+func registryOrder(a, b string) int {
+	rank := func(id string) int {
+		for i, h := range gcrHostOrder {
+			if strings.HasPrefix(id, h) {
+				return i
+			}
+		}
+		return len(gcrHostOrder)
+	}
+	if c := rank(a) - rank(b); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
 }
 
 func listDockerRepos(ctx context.Context, c *artifactregistry.Client, project, loc string) ([]string, error) {
@@ -450,11 +471,14 @@ func listDockerRepos(ctx context.Context, c *artifactregistry.Client, project, l
 			continue
 		}
 		r, err := resourceid.Parse(connector.DockerRegistry, repo.GetName())
-		if err != nil || r.IsGCR() {
-			// gcr.io-domain repositories serve legacy GCR hosts: not listed unless the
-			// connector was registered with one.
+		if err != nil {
 			continue
 		}
 		ids = append(ids, r.String())
+		if l, ok := r.LegacyGCR(); ok {
+			// A gcr.io-domain repository has two addresses: its Artifact Registry URI and
+			// the legacy host it serves (us-docker.pkg.dev/P/gcr.io and gcr.io/P).
+			ids = append(ids, l.String())
+		}
 	}
 }

@@ -17,8 +17,13 @@ var (
 		"gs://zenml-bucket-sl", "gs://zenml-core.appspot.com", "gs://zenml-core_cloudbuild",
 		"gs://zenml-datasets", "gs://zenml-internal-artifact-store", "gs://zenml-kubeflow-artifact-store", "gs://zenml-project-time-series-bucket",
 	}
+	// The product page's nine, in its order: each gcr.io-domain repository under both its
+	// addresses, the legacy hosts first.
 	demoRegistries = []string{
-		"europe-west1-docker.pkg.dev/zenml-core/test",
+		"gcr.io/zenml-core", "us.gcr.io/zenml-core", "eu.gcr.io/zenml-core", "asia.gcr.io/zenml-core",
+		"asia-docker.pkg.dev/zenml-core/asia.gcr.io", "europe-docker.pkg.dev/zenml-core/eu.gcr.io",
+		"europe-west1-docker.pkg.dev/zenml-core/test", "us-docker.pkg.dev/zenml-core/gcr.io",
+		"us-docker.pkg.dev/zenml-core/us.gcr.io",
 	}
 )
 
@@ -37,6 +42,11 @@ func TestListResourcesOwner(t *testing.T) {
 		{connector.GCSBucket, "gs://zenml-bucket-sl", []string{"gs://zenml-bucket-sl"}},
 		{connector.KubernetesCluster, "zenml-test-cluster", []string{"us-east1/zenml-test-cluster"}},
 		{connector.DockerRegistry, "europe-west1-docker.pkg.dev/zenml-core/test", []string{"europe-west1-docker.pkg.dev/zenml-core/test"}},
+		{connector.DockerRegistry, "us-docker.pkg.dev/zenml-core/gcr.io", []string{"us-docker.pkg.dev/zenml-core/gcr.io"}},
+		{connector.DockerRegistry, "projects/zenml-core/locations/us/repositories/gcr.io", []string{"us-docker.pkg.dev/zenml-core/gcr.io"}},
+		{connector.DockerRegistry, "gcr.io/zenml-core", []string{"gcr.io/zenml-core"}},
+		{connector.DockerRegistry, "https://eu.gcr.io/zenml-core/app:1", []string{"eu.gcr.io/zenml-core"}},
+		{connector.DockerRegistry, "asia-docker.pkg.dev/zenml-core/asia.gcr.io", []string{"asia-docker.pkg.dev/zenml-core/asia.gcr.io"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.rt)+" "+tt.id, func(t *testing.T) {
@@ -51,7 +61,7 @@ func TestListResourcesOwner(t *testing.T) {
 	}
 }
 
-func TestListResourcesGCROnlyWhenRegisteredWithOne(t *testing.T) {
+func TestListResourcesRegisteredGCRHostListedOnce(t *testing.T) {
 	google := newGoogle()
 	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 	g.Connector.ResourceID = "eu.gcr.io/zenml-core"
@@ -59,9 +69,8 @@ func TestListResourcesGCROnlyWhenRegisteredWithOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := append([]string{"eu.gcr.io/zenml-core"}, demoRegistries...)
-	if !slices.Equal(got, want) {
-		t.Errorf("registries of a connector registered with eu.gcr.io = %v; want %v", got, want)
+	if !slices.Equal(got, demoRegistries) {
+		t.Errorf("registries of a connector registered with eu.gcr.io = %v; want %v", got, demoRegistries)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/functions/kubeconfig"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/option"
@@ -463,4 +465,70 @@ func TestEmptyAccountStatus(t *testing.T) {
 	if connector.KindOf(err) != connector.ErrInvalid || !strings.Contains(connector.MessageOf(err), "storage.buckets.list") {
 		t.Errorf("single-type bucket registration of the empty account = %v; want refused with Google's words", err)
 	}
+}
+
+// TestMintEveryDemoRegistry mints for each of the product page's nine docker-registry ids with
+// the multi-type connector (the gcr.io-domain repositories also in their resource-name
+// spelling) and uses the credential against the fake registry: /v2/ answers 200, and for the
+// Artifact Registry spellings the repository's tags list does too. With the docker CLI on PATH,
+// `docker login` succeeds with it.
+func TestMintEveryDemoRegistry(t *testing.T) {
+	s := newService()
+	c, _ := register(t, s, connector.RegisterRequest{Name: "multi", AuthMethod: connector.ServiceAccount,
+		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
+	docker, _ := exec.LookPath("docker")
+	ids := append(slices.Clone(demoRegistries), "projects/zenml-core/locations/us/repositories/gcr.io",
+		"projects/zenml-core/locations/asia/repositories/asia.gcr.io")
+	for _, id := range ids {
+		t.Run(id, func(t *testing.T) {
+			want, err := resourceid.Canonical(connector.DockerRegistry, id, project)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name,
+				ResourceType: connector.DockerRegistry, ResourceID: id})
+			if err != nil {
+				t.Fatalf("Mint(%s) = %v", id, err)
+			}
+			if cred.ResourceID != want || cred.Docker == nil || cred.Docker.Registry != env["GCPCONN_DOCKER_REGISTRY_HOST"] {
+				t.Fatalf("Mint(%s) = id %q, docker %+v; want %q at the fake registry", id, cred.ResourceID, cred.Docker, want)
+			}
+			if code := registryGet(t, cred.Docker, "/v2/"); code != http.StatusOK {
+				t.Errorf("GET /v2/ with the credential for %s = %d; want 200", id, code)
+			}
+			r, _ := resourceid.Parse(connector.DockerRegistry, want)
+			if !r.IsGCR() {
+				path := "/v2/" + r.Project + "/" + r.Name + "/app/tags/list"
+				if code := registryGet(t, cred.Docker, path); code != http.StatusOK {
+					t.Errorf("GET %s with the credential for %s = %d; want 200", path, id, code)
+				}
+			}
+			if docker == "" {
+				return
+			}
+			cmd := exec.Command(docker, "login", cred.Docker.Registry, "-u", cred.Docker.Username, "--password-stdin")
+			cmd.Stdin = strings.NewReader(cred.Docker.Password)
+			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "HOME="+t.TempDir())
+			if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Login Succeeded") {
+				t.Errorf("docker login with the credential for %s = %q, %v; want Login Succeeded", id, out, err)
+			}
+		})
+	}
+}
+
+// registryGet sends GET path to the fake registry with d's Basic credentials and returns the
+// status code.
+func registryGet(t *testing.T, d *connector.DockerCredential, path string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "https://"+d.Registry+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(d.Username, d.Password)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -69,6 +69,9 @@ func FuzzParse_DockerRegistry(f *testing.F) {
 		"projects/example.com:my-proj/locations/europe/repositories/eu.gcr.io", "gcr.io/my-project",
 		"https://asia.gcr.io/example.com/my-proj/img", "eu.gcr.io/my-project/", "us-docker.pkg.dev/my-project/repo//x",
 		"docker.io/library/alpine", "gcr.io", "us-docker.pkg.dev/example.com", "projects/a/locations/b/repositories/",
+		"us-docker.pkg.dev/zenml-core/gcr.io", "projects/zenml-core/locations/us/repositories/gcr.io",
+		"https://asia-docker.pkg.dev/example.com/my-proj/asia.gcr.io/img:1", "europe-west1-docker.pkg.dev/my-project/eu.gcr.io",
+		"us-docker.pkg.dev/my-project/us.gcr.io.x",
 	} {
 		f.Add(s)
 	}

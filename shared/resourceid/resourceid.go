@@ -76,6 +76,13 @@ const MaxLen = 1024
 //	                                                  projects/P/locations/L/repositories/R
 //	                    eu.gcr.io/P                   legacy GCR hosts: gcr.io, us., eu., asia.gcr.io
 //
+// The gcr.io-domain repositories, the Artifact Registry repositories named gcr.io, us.gcr.io
+// (both in us), eu.gcr.io (europe) and asia.gcr.io (asia) that serve the legacy hosts, have
+// two ids, as Google has two addresses for them: the legacy host form (gcr.io/P) and the
+// Artifact Registry form (us-docker.pkg.dev/P/gcr.io, the canonical form of their resource
+// name projects/P/locations/us/repositories/gcr.io). Both name the same repository
+// (RepositoryName) but different docker hosts (RegistryHost).
+//
 // Domain-scoped projects are spelled example.com:proj in project ids and resource names and
 // example.com/proj in registry URIs.
 //
@@ -138,6 +145,17 @@ func (r ID) Canonical() ID {
 // IsGCR reports whether r is a docker-registry id on a legacy Container Registry host
 // (gcr.io, us.gcr.io, eu.gcr.io, asia.gcr.io).
 func (r ID) IsGCR() bool { return r.Type == DockerRegistry && isGCRHost(r.Host) }
+
+// LegacyGCR returns the legacy host spelling (gcr.io/P) of a docker-registry id in the
+// Artifact Registry spelling of a gcr.io-domain repository (us-docker.pkg.dev/P/gcr.io): the
+// same repository behind the host docker uses for Container Registry images. ok is false for
+// every other id, the legacy spelling itself included.
+func (r ID) LegacyGCR() (legacy ID, ok bool) {
+	if r.Type != DockerRegistry || isGCRHost(r.Host) || !isGCRHost(r.Name) {
+		return ID{}, false
+	}
+	return ID{Type: DockerRegistry, Host: r.Name, Project: r.Project, Location: r.Location, Name: r.Name}, true
+}
 
 // RegistryHost returns the host that `docker login` and docker credential helpers use for a
 // docker-registry id (europe-west1-docker.pkg.dev, gcr.io, eu.gcr.io, ...); "" for other types.
@@ -295,7 +313,8 @@ var idFormats = map[Type]idFormat{
 		rt:    DockerRegistry,
 		title: "Docker registry",
 		accepted: []string{
-			"[https://]LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY[/IMAGE...] (canonical without https:// and image)",
+			"[https://]LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY[/IMAGE...] (canonical without https:// and image; " +
+				"REPOSITORY may be a gcr.io-domain repository: us-docker.pkg.dev/PROJECT_ID/gcr.io)",
 			"projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY",
 			"[https://][us.|eu.|asia.]gcr.io/PROJECT_ID[/IMAGE...] (legacy Container Registry)",
 		},
@@ -593,14 +612,7 @@ func parseRegistry(s string) (ID, string) {
 		if !isGARLocation(loc) {
 			return ID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", input.Quote(loc))
 		}
-		if gcrLoc, ok := gcrHosts[repo]; ok {
-			// The gcr.io-domain repositories that serve legacy GCR hosts.
-			if loc != gcrLoc {
-				return ID{}, fmt.Sprintf("repository %s lives in location %s, not %s", input.Quote(repo), input.Quote(gcrLoc), input.Quote(loc))
-			}
-			return ID{Type: DockerRegistry, Host: repo, Project: project, Location: loc, Name: repo}, ""
-		}
-		if why := checkRepository(repo); why != "" {
+		if why := checkRepositoryAt(loc, repo); why != "" {
 			return ID{}, why
 		}
 		return ID{Type: DockerRegistry, Host: loc + "-docker.pkg.dev", Project: project, Location: loc, Name: repo}, ""
@@ -637,7 +649,7 @@ func parseRegistry(s string) (ID, string) {
 	if repo == "" {
 		return ID{}, "the URI names no repository: LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY"
 	}
-	if why := checkRepository(repo); why != "" {
+	if why := checkRepositoryAt(loc, repo); why != "" {
 		return ID{}, why
 	}
 	path, why := imagePath(rest)
@@ -676,6 +688,19 @@ func imagePath(rest string) (string, string) {
 		return "", why
 	}
 	return p, ""
+}
+
+// checkRepositoryAt checks the id of a repository in Artifact Registry location loc: one of
+// the gcr.io-domain repositories (named gcr.io, us.gcr.io, eu.gcr.io, asia.gcr.io, each in
+// the multi-region that serves its host), or an id that checkRepository accepts.
+func checkRepositoryAt(loc, repo string) string {
+	if gcrLoc, ok := gcrHosts[repo]; ok {
+		if loc != gcrLoc {
+			return fmt.Sprintf("repository %s lives in location %s, not %s", input.Quote(repo), input.Quote(gcrLoc), input.Quote(loc))
+		}
+		return ""
+	}
+	return checkRepository(repo)
 }
 
 // checkRepository applies Artifact Registry's repository id rules: 1 to 63 characters,

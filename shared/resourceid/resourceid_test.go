@@ -80,8 +80,19 @@ func TestParse_Valid(t *testing.T) {
 			ID{Type: DockerRegistry, Host: "us-central1-docker.pkg.dev", Project: "my-project", Location: "us-central1", Name: "repo"}, "us-central1-docker.pkg.dev/my-project/repo"},
 		{DockerRegistry, "projects/example.com:my-proj/locations/europe/repositories/r",
 			ID{Type: DockerRegistry, Host: "europe-docker.pkg.dev", Project: "example.com:my-proj", Location: "europe", Name: "r"}, "europe-docker.pkg.dev/example.com/my-proj/r"},
+		// docker-registry: the gcr.io-domain repositories in their Artifact Registry spellings
 		{DockerRegistry, "projects/my-project/locations/europe/repositories/eu.gcr.io",
-			ID{Type: DockerRegistry, Host: "eu.gcr.io", Project: "my-project", Location: "europe", Name: "eu.gcr.io"}, "eu.gcr.io/my-project"},
+			ID{Type: DockerRegistry, Host: "europe-docker.pkg.dev", Project: "my-project", Location: "europe", Name: "eu.gcr.io"}, "europe-docker.pkg.dev/my-project/eu.gcr.io"},
+		{DockerRegistry, "projects/zenml-core/locations/us/repositories/gcr.io",
+			ID{Type: DockerRegistry, Host: "us-docker.pkg.dev", Project: "zenml-core", Location: "us", Name: "gcr.io"}, "us-docker.pkg.dev/zenml-core/gcr.io"},
+		{DockerRegistry, "us-docker.pkg.dev/zenml-core/gcr.io",
+			ID{Type: DockerRegistry, Host: "us-docker.pkg.dev", Project: "zenml-core", Location: "us", Name: "gcr.io"}, "us-docker.pkg.dev/zenml-core/gcr.io"},
+		{DockerRegistry, "https://us-docker.pkg.dev/zenml-core/us.gcr.io/zenml:latest",
+			ID{Type: DockerRegistry, Host: "us-docker.pkg.dev", Project: "zenml-core", Location: "us", Name: "us.gcr.io", Path: "zenml:latest"}, "us-docker.pkg.dev/zenml-core/us.gcr.io"},
+		{DockerRegistry, "europe-docker.pkg.dev/zenml-core/eu.gcr.io/",
+			ID{Type: DockerRegistry, Host: "europe-docker.pkg.dev", Project: "zenml-core", Location: "europe", Name: "eu.gcr.io"}, "europe-docker.pkg.dev/zenml-core/eu.gcr.io"},
+		{DockerRegistry, "asia-docker.pkg.dev/example.com/my-proj/asia.gcr.io",
+			ID{Type: DockerRegistry, Host: "asia-docker.pkg.dev", Project: "example.com:my-proj", Location: "asia", Name: "asia.gcr.io"}, "asia-docker.pkg.dev/example.com/my-proj/asia.gcr.io"},
 		// docker-registry: legacy Container Registry
 		{DockerRegistry, "gcr.io/google-containers/pause:3.9", // Google's own public projects hold "google"
 			ID{Type: DockerRegistry, Host: "gcr.io", Project: "google-containers", Location: "us", Name: "gcr.io", Path: "pause:3.9"}, "gcr.io/google-containers"},
@@ -221,6 +232,10 @@ func TestParse_Invalid(t *testing.T) {
 		{DockerRegistry, "projects/my-project/locations/us/repositories", "a repository name reads projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY"},
 		{DockerRegistry, "projects/my-project/locations/eu/repositories/repo", `location "eu" is not an Artifact Registry region`},
 		{DockerRegistry, "projects/my-project/locations/us/repositories/eu.gcr.io", `repository "eu.gcr.io" lives in location "europe", not "us"`},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/eu.gcr.io", `repository "eu.gcr.io" lives in location "europe", not "us"`},
+		{DockerRegistry, "europe-west1-docker.pkg.dev/my-project/gcr.io", `repository "gcr.io" lives in location "us", not "europe-west1"`},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/europe.gcr.io", `repository id "europe.gcr.io" may contain only`},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/my.repo", `repository id "my.repo" may contain only`},
 		{DockerRegistry, "projects/my-project/locations/us/repositories/my.repo", `repository id "my.repo" may contain only`},
 		{DockerRegistry, "projects/my-project/locations/us/repositories/", "the repository id is empty"},
 	}
@@ -398,6 +413,8 @@ func TestIDAccessors(t *testing.T) {
 		{DockerRegistry, "us-docker.pkg.dev/example.com/my-proj/repo", "us-docker.pkg.dev", "projects/example.com:my-proj/locations/us/repositories/repo", ""},
 		{DockerRegistry, "eu.gcr.io/my-project/app", "eu.gcr.io", "projects/my-project/locations/europe/repositories/eu.gcr.io", ""},
 		{DockerRegistry, "gcr.io/my-project", "gcr.io", "projects/my-project/locations/us/repositories/gcr.io", ""},
+		{DockerRegistry, "us-docker.pkg.dev/my-project/gcr.io", "us-docker.pkg.dev", "projects/my-project/locations/us/repositories/gcr.io", ""},
+		{DockerRegistry, "projects/my-project/locations/asia/repositories/asia.gcr.io", "asia-docker.pkg.dev", "projects/my-project/locations/asia/repositories/asia.gcr.io", ""},
 		{KubernetesCluster, "us-east1-b/prod", "", "", "projects/my-project/locations/us-east1-b/clusters/prod"},
 		{KubernetesCluster, "projects/example.com:other-proj/locations/us-east1/clusters/prod", "", "", "projects/example.com:other-proj/locations/us-east1/clusters/prod"},
 		{KubernetesCluster, "prod", "", "", ""},
@@ -423,6 +440,34 @@ func TestIDAccessors(t *testing.T) {
 				t.Errorf("Parse(%s, %q).ClusterName(my-project) = %q; want %q", tt.rt, tt.in, got, tt.clusterName)
 			}
 		})
+	}
+}
+
+func TestLegacyGCR(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"us-docker.pkg.dev/zenml-core/gcr.io", "gcr.io/zenml-core"},
+		{"projects/zenml-core/locations/us/repositories/us.gcr.io", "us.gcr.io/zenml-core"},
+		{"europe-docker.pkg.dev/zenml-core/eu.gcr.io/app:1", "eu.gcr.io/zenml-core"},
+		{"asia-docker.pkg.dev/example.com/my-proj/asia.gcr.io", "asia.gcr.io/example.com/my-proj"},
+		{"gcr.io/zenml-core", ""},
+		{"europe-west1-docker.pkg.dev/zenml-core/test", ""},
+	}
+	for _, tt := range tests {
+		r, err := Parse(DockerRegistry, tt.in)
+		if err != nil {
+			t.Fatalf("Parse(docker-registry, %q) error = %v", tt.in, err)
+		}
+		l, ok := r.LegacyGCR()
+		if got := l.String(); got != tt.want || ok != (tt.want != "") {
+			t.Errorf("Parse(%q).LegacyGCR() = %q, %v; want %q", tt.in, got, ok, tt.want)
+			continue
+		}
+		if ok && (l.RepositoryName() != r.RepositoryName() || l.RegistryHost() != r.Name) {
+			t.Errorf("Parse(%q).LegacyGCR() = %#v; want the same repository %s behind host %s", tt.in, l, r.RepositoryName(), r.Name)
+		}
+		if again, err := Parse(DockerRegistry, tt.want); ok && (err != nil || again != l) {
+			t.Errorf("Parse(%q) = %#v, %v; want %#v (LegacyGCR of %q)", tt.want, again, err, l, tt.in)
+		}
 	}
 }
 
