@@ -63,7 +63,9 @@
 //     resource_id. A single type with instances and a resource_id is single-instance; without
 //     one, multi-instance. [GCPGeneric] has no instances: its resource id is always the
 //     project. resource_id is stored canonical and must lie in the connector's project
-//     ([resourceid.Canonical]). At runtime [Connector.ResolveResource] applies the shape.
+//     ([resourceid.Canonical]). A bare cluster name stays bare until verification resolves
+//     it: register and update (when they verify) then store the one location/name it
+//     resolved to. At runtime [Connector.ResolveResource] applies the shape.
 //   - expires_at is required for oauth2-token and refused for other methods. When it is set
 //     it must be at least [MinTokenRemaining] (5 min) and at most [MaxTokenExpiry] (12 h)
 //     ahead; minting refuses a token with less than [MinTokenRemaining] left.

@@ -74,6 +74,7 @@ func (s *Service) Register(ctx context.Context, p Principal, r RegisterRequest) 
 			return nil, res, err
 		}
 		c.Status = StatusOf(res, s.now())
+		c.ResourceID = resolvedID(c, res)
 	}
 	c.ID = s.newID()
 	c.Owner = p.String()
@@ -105,6 +106,22 @@ func (s *Service) verifyBeforeWrite(ctx context.Context, g Grant) (*Resources, e
 			Message: fmt.Sprintf("connector %q failed verification: %s (set verify to false to store it anyway)", g.Connector.Name, res.Error)}
 	}
 	return res, nil
+}
+
+// resolvedID is the resource id a single-instance connector c stores after verification
+// res: the one canonical id verification resolved c.ResourceID to (a bare cluster name
+// becomes location/name), or c.ResourceID as it is when verification did not resolve it to
+// exactly one resource.
+func resolvedID(c *Connector, res *Resources) string {
+	if c.ResourceID == "" || res == nil || len(c.ResourceTypes) != 1 {
+		return c.ResourceID
+	}
+	for _, r := range res.Results {
+		if r.ResourceType == c.ResourceTypes[0] && r.Error == "" && len(r.ResourceIDs) == 1 {
+			return r.ResourceIDs[0]
+		}
+	}
+	return c.ResourceID
 }
 
 // create writes sec, then c pinning it (see the write order above).
@@ -212,6 +229,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 			return nil, err
 		}
 		next.Status = StatusOf(res, s.now())
+		next.ResourceID = resolvedID(next, res)
 	}
 	newVersion := ""
 	if changed {

@@ -532,3 +532,30 @@ func registryGet(t *testing.T, d *connector.DockerCredential, path string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestBareClusterNameStoredResolved: a single-instance connector registered (or updated, with
+// verification) with a bare cluster name stores the location/name that verification resolved
+// it to; without verification nothing is resolved and the name is kept as given.
+func TestBareClusterNameStoredResolved(t *testing.T) {
+	s := newService()
+	ctx := context.Background()
+	const want = "us-east1/zenml-test-cluster"
+	c, _ := register(t, s, connector.RegisterRequest{Name: "gke-bare", AuthMethod: connector.ServiceAccount,
+		ResourceType: connector.KubernetesCluster, ResourceID: "zenml-test-cluster",
+		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
+	if got, err := s.Get(ctx, owner, c.Name); err != nil || c.ResourceID != want || got.ResourceID != want {
+		t.Errorf("registered with a bare name: answered %q, stored %+v, %v; want %q", c.ResourceID, got, err, want)
+	}
+
+	no, yes := false, true
+	c, _ = register(t, s, connector.RegisterRequest{Name: "gke-unverified", AuthMethod: connector.ServiceAccount, Verify: &no,
+		ResourceType: connector.KubernetesCluster, ResourceID: "zenml-test-cluster",
+		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
+	if c.ResourceID != "zenml-test-cluster" {
+		t.Errorf("registered unverified: resource id %q; want the bare name kept", c.ResourceID)
+	}
+	u, err := s.Update(ctx, owner, c.Name, connector.UpdateRequest{Verify: &yes})
+	if err != nil || u.ResourceID != want {
+		t.Errorf("Update with verification = %+v, %v; want resource id %q", u, err, want)
+	}
+}
