@@ -97,6 +97,9 @@ type Connector struct {
 	CreatedAt time.Time // set by the store
 	UpdatedAt time.Time // set by the store on every write
 	Status    Status
+	// Rotation is the key-rotation state of a connector that holds a service-account key
+	// (see rotate.go); the zero value means rotation is off.
+	Rotation Rotation
 	// Revision increases with every stored write. Update succeeds only when the caller's
 	// Revision equals the stored one (optimistic concurrency); stores set it.
 	Revision int64

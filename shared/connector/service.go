@@ -13,7 +13,10 @@ type Service struct {
 	Store   Store       // connector metadata
 	Secrets SecretStore // connector secret values
 	Google  Google      // minting and resource listing
-	Policy  Policy
+	// Keys creates and deletes service-account keys for key rotation; nil means rotation is
+	// not available.
+	Keys   KeyManager
+	Policy Policy
 	// Now returns the current time; nil means time.Now. Tests inject a fixed clock.
 	Now func() time.Time
 	// NewID returns a fresh connector id; nil means a random 16-byte hex id.
