@@ -181,6 +181,7 @@ func cloneConnector(c *Connector) *Connector {
 		b := *c.Config.GenerateTemporaryTokens
 		d.Config.GenerateTemporaryTokens = &b
 	}
+	d.Rotation = c.Rotation.Clone()
 	return &d
 }
 

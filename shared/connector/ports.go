@@ -94,6 +94,16 @@ type SecretOwners interface {
 	ConnectorOfSecret(secret string, labels map[string]string) (connectorID string, ok bool)
 }
 
+// RotationSchedules is an optional capability of a SecretStore: a rotation schedule on a
+// connector's secret, so that the store announces when its key is due (Secret Manager
+// publishes SECRET_ROTATE, which the refresh function turns into a rotation).
+// store.SecretManager and store.MemorySecrets have it.
+type RotationSchedules interface {
+	// SetRotation schedules the connector's secret to be rotated every period, first at
+	// next; a zero period removes the schedule. The secret must exist.
+	SetRotation(ctx context.Context, connectorID string, period time.Duration, next time.Time) error
+}
+
 // Grant is what an adapter needs to act as a connector: its metadata and its secret values.
 type Grant struct {
 	Connector *Connector

@@ -50,7 +50,9 @@ type SecretEvent struct {
 //     are dropped.
 //   - SECRET_VERSION_ENABLE of the pinned version of a disabled connector: it is verified
 //     again and re-enabled if it works.
-//   - SECRET_ROTATE: the status records that rotation is due.
+//   - SECRET_ROTATE: a connector with a rotation period has its key rotated (RotateKey: at
+//     most one new key per period, however often the event comes); for others the status
+//     records that rotation is due.
 //
 // Events are idempotent and order-insensitive: a duplicate changes nothing, and an event
 // about an older version than the pinned one is ignored. Refresh returns an error only when
@@ -95,13 +97,7 @@ func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
 		}
 		err = s.reenable(ctx, c)
 	case EventSecretRotate:
-		_, err = s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
-			if cur.Status.RotationDue {
-				return false
-			}
-			cur.Status.RotationDue = true
-			return true
-		})
+		err = s.refreshRotate(ctx, c)
 	default:
 		log.InfoContext(ctx, "refresh: event type not acted on; ignored")
 		return nil
@@ -111,6 +107,28 @@ func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
 		return retryable(err)
 	}
 	return nil
+}
+
+// refreshRotate acts on SECRET_ROTATE (see Refresh).
+func (s *Service) refreshRotate(ctx context.Context, c *Connector) error {
+	if c.Rotation.Period != 0 && s.Keys != nil {
+		_, err := s.RotateKey(ctx, c.ID, false)
+		if err != nil && retryable(err) == nil {
+			// Recorded on the connector (Rotation.LastError, the status); sweep rotates an
+			// overdue key again.
+			s.log().WarnContext(ctx, "refresh: key rotation failed", "connector_id", c.ID, "error", MessageOf(err))
+			return nil
+		}
+		return err
+	}
+	_, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+		if cur.Status.RotationDue {
+			return false
+		}
+		cur.Status.RotationDue = true
+		return true
+	})
+	return err
 }
 
 // retryable returns err if retrying the event could help, else nil (after the caller logged it).
@@ -141,24 +159,38 @@ func eventVerb(t string) string {
 // connector is read again, and a version the update pinned meanwhile is left alone.
 const RefreshAddGrace = 2 * time.Second
 
+// afterAddGrace waits until RefreshAddGrace after the event's publication and reads the
+// connector again (nil when it is gone); without a wait it returns c.
+func (s *Service) afterAddGrace(ctx context.Context, c *Connector, ev SecretEvent) (*Connector, error) {
+	wait := ev.PublishTime.Add(RefreshAddGrace).Sub(s.now())
+	if ev.PublishTime.IsZero() || wait <= 0 {
+		return c, nil
+	}
+	t := time.NewTimer(min(wait, RefreshAddGrace))
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+		return nil, ctx.Err()
+	}
+	cur, err := s.Store.Get(ctx, c.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("refresh: load connector %s: %w", c.ID, err)
+	}
+	return cur, nil
+}
+
 // refreshAdd verifies a new secret version and pins it if it authenticates.
 func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) error {
-	if wait := ev.PublishTime.Add(RefreshAddGrace).Sub(s.now()); !ev.PublishTime.IsZero() && wait > 0 {
-		t := time.NewTimer(min(wait, RefreshAddGrace))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
-		cur, err := s.Store.Get(ctx, c.ID)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("refresh: load connector %s: %w", c.ID, err)
-		}
-		c = cur
+	if c.Rotation.Pending != nil {
+		return nil // a key rotation in flight verifies and pins its own version
+	}
+	c, err := s.afterAddGrace(ctx, c, ev)
+	if err != nil || c == nil || c.Rotation.Pending != nil {
+		return err // gone, or a key rotation in flight: it verifies and pins its own version
 	}
 	log := s.log().With("connector_id", c.ID, "secret_version", ev.Version, "pinned_version", c.SecretVersion)
 	if ev.Version == "" || c.SecretVersion == "" || !newerVersion(ev.Version, c.SecretVersion) {
@@ -179,7 +211,12 @@ func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) 
 		} else if res.Error != "" {
 			reason = res.Error
 		}
-	case ErrNotFound, ErrFailedPrecondition, ErrInvalid:
+	case ErrFailedPrecondition:
+		// Disabled or destroyed before anyone pinned it (a rolled-back key rotation does
+		// that): nothing to pin, nothing wrong with the pinned one.
+		log.InfoContext(ctx, "refresh: the new version is disabled or destroyed; ignored")
+		return nil
+	case ErrNotFound, ErrInvalid:
 		reason = "it cannot be read: " + MessageOf(err)
 	default:
 		return err

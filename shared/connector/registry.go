@@ -61,6 +61,9 @@ func (s *Service) Register(ctx context.Context, p Principal, r RegisterRequest) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.rotationSupported(c.Rotation.Period); err != nil {
+		return nil, nil, err
+	}
 	// Refuse a taken name before any write. Only Store.Create decides, also under races.
 	if _, err := s.Store.GetByName(ctx, c.Name); err == nil {
 		return nil, nil, nameTaken(c.Name)
@@ -135,6 +138,12 @@ func (s *Service) create(ctx context.Context, c *Connector, sec Secrets) error {
 			return fmt.Errorf("register connector %q: store its secrets: %w", c.Name, err)
 		}
 		c.SecretVersion = v
+		if c.Rotation.Period != 0 {
+			if err := s.schedule(ctx, c); err != nil {
+				s.dropSecret(ctx, c.ID, "its rotation schedule could not be set")
+				return err
+			}
+		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, CreateBudget)
 	err := s.Store.Create(cctx, c)
@@ -242,6 +251,12 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		}
 	}
 	next.ID, next.Revision = old.ID, old.Revision
+	if err := s.rescheduleOnUpdate(ctx, old, next); err != nil {
+		if newVersion != "" {
+			s.dropVersion(ctx, old.ID, newVersion, "its update failed")
+		}
+		return nil, err
+	}
 	for attempt := 1; ; attempt++ {
 		err := s.Store.Update(ctx, next)
 		if err == nil {

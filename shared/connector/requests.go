@@ -24,6 +24,9 @@ type RegisterRequest struct {
 	ExpirationSeconds *int       // default lifetime of minted credentials
 	Users             []string
 	Verify            *bool // nil means true: verify before storing
+	// RotationPeriod, when not zero, has gcpconn replace the connector's service-account key
+	// this often (MinRotationPeriod..MaxRotationPeriod; see rotate.go).
+	RotationPeriod time.Duration
 	// SubjectToken is used, never stored, to verify an external-account connector whose
 	// tokens come from a subject token that callers supply.
 	SubjectToken string
@@ -45,6 +48,8 @@ type UpdateRequest struct {
 	ExpiresAt         *time.Time
 	ExpirationSeconds *int
 	Verify            *bool // nil means true when configuration changes
+	// RotationPeriod, when not nil, replaces the rotation period; 0 turns rotation off.
+	RotationPeriod *time.Duration
 	// SubjectToken is used, never stored, to verify an external-account connector whose
 	// tokens come from a subject token that callers supply.
 	SubjectToken string

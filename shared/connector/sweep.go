@@ -30,6 +30,9 @@ type SweepOptions struct {
 	Timeout time.Duration
 	// KeepOrphans skips the removal of orphan secrets (secrets whose connector is gone).
 	KeepOrphans bool
+	// MaxKeyAge, when positive, makes the report list connectors whose service-account key
+	// is older (GCPCONN_MAX_KEY_AGE at the edge).
+	MaxKeyAge time.Duration
 }
 
 // SweepReport counts what a sweep did.
@@ -50,6 +53,11 @@ type SweepReport struct {
 	Duration       time.Duration // wall time of the sweep
 	// Errors lists, at most 20, failures to check or to store a status (not failed checks).
 	Errors []string
+	// KeysRotated counts overdue key rotations sweep ran; KeysDeleted counts service-account
+	// keys it deleted (replaced keys after their grace, keys of interrupted rotations).
+	KeysRotated, KeysDeleted int
+	// OldKeys lists, at most 20, connectors whose key is older than SweepOptions.MaxKeyAge.
+	OldKeys []string
 }
 
 // AuthorizeOperator reports whether p may run operations on the whole deployment (sweep,
@@ -104,6 +112,7 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 		go func() {
 			defer wg.Done()
 			for c := range work {
+				s.sweepKeys(ctx, c, o, note)
 				outcome, err := s.sweepOne(ctx, c, o.Timeout)
 				switch {
 				case err != nil:

@@ -143,10 +143,15 @@ func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 		req.ExpirationSeconds = &n
 	}
 
+	req.RotationPeriod = c.Rotation.Period
+	if u.RotationPeriod != nil {
+		req.RotationPeriod = *u.RotationPeriod
+	}
 	next, sec, err = build(req, pol, now, checkExpiry)
 	if err != nil {
 		return nil, Secrets{}, false, err
 	}
+	next.Rotation = updatedRotation(c.Rotation, next.Rotation, sec.ServiceAccountJSON != old.ServiceAccountJSON)
 	if next.AuthMethod == OAuth2Token && sec.Token != old.Token && u.ExpiresAt == nil {
 		return nil, Secrets{}, false, FieldErrorf("expires_at",
 			"a new oauth2 token needs its expires_at: the stored expiry belongs to the old token")
@@ -154,6 +159,17 @@ func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 	next.ID, next.Owner, next.CreatedAt, next.UpdatedAt = c.ID, c.Owner, c.CreatedAt, c.UpdatedAt
 	next.Revision, next.SecretVersion, next.Status = c.Revision, c.SecretVersion, c.Status
 	return next, sec, sec != old, nil
+}
+
+// updatedRotation is the rotation state after an update: the stored one with the new period,
+// and the new key's id when the update replaced the key (built holds both).
+func updatedRotation(stored, built Rotation, newKey bool) Rotation {
+	r := stored.Clone()
+	r.Period = built.Period
+	if newKey || built.KeyID == "" && built.KeyCreatedAt.IsZero() {
+		r.KeyID, r.KeyCreatedAt, r.KeyManaged = built.KeyID, built.KeyCreatedAt, false
+	}
+	return r
 }
 
 // configMap renders a stored configuration and its secrets as a configuration map, so that an
@@ -215,6 +231,10 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 	if err := checkDescription(req.Description); err != nil {
 		return nil, Secrets{}, err
 	}
+	rot, err := newRotation(r.method, req.RotationPeriod, parsed.key, now)
+	if err != nil {
+		return nil, Secrets{}, err
+	}
 	secretFields := slices.Sorted(maps.Keys(sec.Fields()))
 	return &Connector{
 		Name:              req.Name,
@@ -230,7 +250,26 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 		Users:             users,
 		ExpiresAt:         expires,
 		ExpirationSeconds: expSeconds,
+		Rotation:          rot,
 	}, sec, nil
+}
+
+// newRotation is the rotation state of a connector with method m and key (nil without one)
+// stored at now, rotating every period (0: never). A period is refused, naming
+// rotation_period, for connectors that hold no service-account key.
+func newRotation(m AuthMethod, period time.Duration, key *credjson.ServiceAccountKey, now time.Time) (Rotation, error) {
+	if err := CheckRotationPeriod(period); err != nil {
+		return Rotation{}, err
+	}
+	if period != 0 {
+		if why := CanRotate(m, key != nil); why != "" {
+			return Rotation{}, FieldErrorf("rotation_period", "rotation_period cannot be set: %s", why)
+		}
+	}
+	if key == nil {
+		return Rotation{}, nil
+	}
+	return Rotation{Period: period, KeyID: key.PrivateKeyID, KeyCreatedAt: now}, nil
 }
 
 // parsedCreds holds the credential JSON parsed during configuration checks.

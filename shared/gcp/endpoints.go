@@ -11,6 +11,7 @@ type Endpoints struct {
 	OAuth2           string // OAuth2 token endpoint base; tokens at OAuth2+"/token"
 	STS              string // Security Token Service base; exchanges at STS+"/v1/token"
 	IAMCredentials   string // IAM Credentials REST base
+	IAM              string // IAM v1 REST base (service-account keys, for key rotation)
 	Storage          string // Cloud Storage base; the JSON API at Storage+"/storage/v1/"
 	Container        string // GKE (container v1) REST base
 	ArtifactRegistry string // Artifact Registry v1 REST base
@@ -28,6 +29,7 @@ var DefaultEndpoints = Endpoints{
 	OAuth2:           "https://oauth2.googleapis.com",
 	STS:              "https://sts.googleapis.com",
 	IAMCredentials:   "https://iamcredentials.googleapis.com",
+	IAM:              "https://iam.googleapis.com",
 	Storage:          "https://storage.googleapis.com",
 	Container:        "https://container.googleapis.com",
 	ArtifactRegistry: "https://artifactregistry.googleapis.com",
@@ -39,6 +41,7 @@ const (
 	EnvOAuth2             = "GCPCONN_ENDPOINT_OAUTH2"
 	EnvSTS                = "GCPCONN_ENDPOINT_STS"
 	EnvIAMCredentials     = "GCPCONN_ENDPOINT_IAMCREDENTIALS"
+	EnvIAM                = "GCPCONN_ENDPOINT_IAM"
 	EnvStorage            = "GCPCONN_ENDPOINT_STORAGE"
 	EnvContainer          = "GCPCONN_ENDPOINT_CONTAINER"
 	EnvArtifactRegistry   = "GCPCONN_ENDPOINT_ARTIFACTREGISTRY"
@@ -64,6 +67,7 @@ func EndpointsFrom(getenv func(string) string) Endpoints {
 		{EnvOAuth2, &e.OAuth2},
 		{EnvSTS, &e.STS},
 		{EnvIAMCredentials, &e.IAMCredentials},
+		{EnvIAM, &e.IAM},
 		{EnvStorage, &e.Storage},
 		{EnvContainer, &e.Container},
 		{EnvArtifactRegistry, &e.ArtifactRegistry},
@@ -93,6 +97,7 @@ func (e Endpoints) withDefaults() Endpoints {
 		{&e.OAuth2, &d.OAuth2},
 		{&e.STS, &d.STS},
 		{&e.IAMCredentials, &d.IAMCredentials},
+		{&e.IAM, &d.IAM},
 		{&e.Storage, &d.Storage},
 		{&e.Container, &d.Container},
 		{&e.ArtifactRegistry, &d.ArtifactRegistry},

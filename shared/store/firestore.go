@@ -65,6 +65,7 @@ type fsConnector struct {
 	CreatedAt         time.Time         `firestore:"created_at"` // written by the server, see fields
 	UpdatedAt         time.Time         `firestore:"updated_at"`
 	Status            fsStatus          `firestore:"status"`
+	Rotation          fsRotation        `firestore:"rotation"`
 	Revision          int64             `firestore:"revision"`
 }
 
@@ -88,6 +89,68 @@ type fsStatus struct {
 	InconclusiveAt *time.Time `firestore:"inconclusive_at"`
 }
 
+// fsRotation is connector.Rotation (durations in seconds; zero times as nil).
+type fsRotation struct {
+	PeriodSeconds int64       `firestore:"period_seconds"`
+	KeyID         string      `firestore:"key_id"`
+	KeyCreatedAt  *time.Time  `firestore:"key_created_at"`
+	KeyManaged    bool        `firestore:"key_managed"`
+	Generation    int64       `firestore:"generation"`
+	Pending       *fsPending  `firestore:"pending"` // nil: no rotation in flight
+	Retired       []fsRetired `firestore:"retired"`
+	LastError     string      `firestore:"last_error"`
+}
+
+type fsPending struct {
+	Generation  int64     `firestore:"generation"`
+	Claim       string    `firestore:"claim"`
+	StartedAt   time.Time `firestore:"started_at"`
+	FromVersion string    `firestore:"from_version"`
+	KnownKeys   []string  `firestore:"known_keys"`
+	KeyID       string    `firestore:"key_id"`
+	Version     string    `firestore:"version"`
+}
+
+type fsRetired struct {
+	KeyID       string    `firestore:"key_id"`
+	Version     string    `firestore:"version"`
+	DeleteAfter time.Time `firestore:"delete_after"`
+	Managed     bool      `firestore:"managed"`
+}
+
+func toRotation(r connector.Rotation) fsRotation {
+	d := fsRotation{PeriodSeconds: int64(r.Period / time.Second), KeyID: r.KeyID, KeyManaged: r.KeyManaged,
+		Generation: r.Generation, LastError: r.LastError}
+	if !r.KeyCreatedAt.IsZero() {
+		t := r.KeyCreatedAt.UTC()
+		d.KeyCreatedAt = &t
+	}
+	if p := r.Pending; p != nil {
+		d.Pending = &fsPending{Generation: p.Generation, Claim: p.Claim, StartedAt: p.StartedAt.UTC(), FromVersion: p.FromVersion,
+			KnownKeys: p.KnownKeys, KeyID: p.KeyID, Version: p.Version}
+	}
+	for _, k := range r.Retired {
+		d.Retired = append(d.Retired, fsRetired{KeyID: k.KeyID, Version: k.Version, DeleteAfter: k.DeleteAfter.UTC(), Managed: k.Managed})
+	}
+	return d
+}
+
+func fromRotation(d fsRotation) connector.Rotation {
+	r := connector.Rotation{Period: time.Duration(d.PeriodSeconds) * time.Second, KeyID: d.KeyID, KeyManaged: d.KeyManaged,
+		Generation: d.Generation, LastError: d.LastError}
+	if d.KeyCreatedAt != nil {
+		r.KeyCreatedAt = d.KeyCreatedAt.UTC()
+	}
+	if p := d.Pending; p != nil {
+		r.Pending = &connector.PendingRotation{Generation: p.Generation, Claim: p.Claim, StartedAt: p.StartedAt.UTC(),
+			FromVersion: p.FromVersion, KnownKeys: p.KnownKeys, KeyID: p.KeyID, Version: p.Version}
+	}
+	for _, k := range d.Retired {
+		r.Retired = append(r.Retired, connector.RetiredKey{KeyID: k.KeyID, Version: k.Version, DeleteAfter: k.DeleteAfter.UTC(), Managed: k.Managed})
+	}
+	return r
+}
+
 // fsName is a name document: which connector holds the name.
 type fsName struct {
 	ID string `firestore:"connector_id"`
@@ -106,6 +169,7 @@ func toDoc(c *connector.Connector) *fsConnector {
 		ExpirationSeconds: int64(c.ExpirationSeconds),
 		Status: fsStatus{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue,
 			FailingTypes: c.Status.FailingTypes, Inconclusive: c.Status.Inconclusive},
+		Rotation: toRotation(c.Rotation),
 		Revision: c.Revision,
 	}
 	for _, rt := range c.ResourceTypes {
@@ -140,6 +204,7 @@ func fromDoc(id string, d *fsConnector) *connector.Connector {
 		CreatedAt:         d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
 		Status: connector.Status{State: connector.State(d.Status.State), Error: d.Status.Error, RotationDue: d.Status.RotationDue,
 			FailingTypes: d.Status.FailingTypes, Inconclusive: d.Status.Inconclusive},
+		Rotation: fromRotation(d.Rotation),
 		Revision: d.Revision,
 	}
 	for _, rt := range d.ResourceTypes {
@@ -170,7 +235,7 @@ func (d *fsConnector) fields(created *time.Time) map[string]any {
 		"labels": d.Labels, "resource_types": d.ResourceTypes, "resource_id": d.ResourceID,
 		"supports_instances": d.SupportsInstances, "configuration": d.Config,
 		"secret_fields": d.SecretFields, "secret_version": d.SecretVersion, "owner": d.Owner, "users": d.Users,
-		"expires_at": d.ExpiresAt, "expiration_seconds": d.ExpirationSeconds, "status": d.Status,
+		"expires_at": d.ExpiresAt, "expiration_seconds": d.ExpirationSeconds, "status": d.Status, "rotation": d.Rotation,
 		"revision": d.Revision, "created_at": createdAt, "updated_at": firestore.ServerTimestamp,
 	}
 }

@@ -81,11 +81,7 @@ func clone(c *connector.Connector) *connector.Connector {
 		b := *c.Config.GenerateTemporaryTokens
 		d.Config.GenerateTemporaryTokens = &b
 	}
-	d.Rotation.Retired = slices.Clone(c.Rotation.Retired)
-	if c.Rotation.Pending != nil {
-		p := *c.Rotation.Pending
-		d.Rotation.Pending = &p
-	}
+	d.Rotation = c.Rotation.Clone()
 	return &d
 }
 

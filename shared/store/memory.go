@@ -216,6 +216,7 @@ type memSecret struct {
 	created  time.Time
 	next     int
 	versions map[string]*memVersion
+	schedule Schedule
 }
 
 type memVersion struct {

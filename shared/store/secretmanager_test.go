@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -370,5 +371,52 @@ func TestConnectorOfSecret(t *testing.T) {
 				t.Errorf("ConnectorOfSecret(%q, %v) = %q, %v; want %q, %v", tc.secret, tc.labels, got, ok, tc.want, tc.want != "")
 			}
 		})
+	}
+}
+
+// TestSecretManagerRotationSchedule: SetRotation writes Secret Manager's rotation schedule
+// (period, next time) and the topic it needs; a zero period removes it; without a topic a
+// schedule is refused naming rotation_period.
+func TestSecretManagerRotationSchedule(t *testing.T) {
+	f := startSMFake(t)
+	ctx := context.Background()
+	s := f.store(store.SecretManagerOptions{Topic: smTopic})
+	if _, err := s.AddVersion(ctx, "rot", connector.Secrets{Token: "ya29.one"}); err != nil {
+		t.Fatal(err)
+	}
+	next := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.SetRotation(ctx, "rot", 30*24*time.Hour, next); err != nil {
+		t.Fatalf("SetRotation = %v", err)
+	}
+	name := func() string {
+		var got string
+		it := f.client.ListSecrets(ctx, &secretmanagerpb.ListSecretsRequest{Parent: "projects/" + smProject})
+		for sec, err := it.Next(); err == nil; sec, err = it.Next() {
+			if strings.HasSuffix(sec.GetName(), "-rot") && sec.GetLabels()[store.ConnectorLabel] == "rot" {
+				got = sec.GetName()
+			}
+		}
+		return got
+	}()
+	sec, err := f.client.GetSecret(ctx, &secretmanagerpb.GetSecretRequest{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := sec.GetRotation(); r.GetRotationPeriod().AsDuration() != 30*24*time.Hour || !r.GetNextRotationTime().AsTime().Equal(next) ||
+		len(sec.GetTopics()) != 1 || sec.GetTopics()[0].GetName() != smTopic {
+		t.Errorf("secret rotation = %v, topics %v; want 720h from %v and topic %s", r, sec.GetTopics(), next, smTopic)
+	}
+	if err := s.SetRotation(ctx, "rot", 0, time.Time{}); err != nil {
+		t.Fatalf("SetRotation(0) = %v", err)
+	}
+	if sec, _ = f.client.GetSecret(ctx, &secretmanagerpb.GetSecretRequest{Name: name}); sec.GetRotation() != nil {
+		t.Errorf("after SetRotation(0) the secret's rotation is %v; want none", sec.GetRotation())
+	}
+	bare := f.store(store.SecretManagerOptions{})
+	if _, err := bare.AddVersion(ctx, "rot2", connector.Secrets{Token: "ya29.one"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bare.SetRotation(ctx, "rot2", 30*24*time.Hour, next); connector.FieldOf(err) != "rotation_period" {
+		t.Errorf("SetRotation without a topic = %v; want an error naming rotation_period", err)
 	}
 }

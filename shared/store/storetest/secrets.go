@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -28,6 +29,28 @@ func RunSecrets(t *testing.T, newSecrets func(t *testing.T) connector.SecretStor
 	t.Run("DeleteAndList", func(t *testing.T) { testDeleteAndList(t, newSecrets(t)) })
 	t.Run("ConcurrentAdd", func(t *testing.T) { testConcurrentAdd(t, newSecrets(t)) })
 	t.Run("CreateTimes", func(t *testing.T) { testCreateTimes(t, newSecrets(t)) })
+	t.Run("RotationSchedule", func(t *testing.T) { testRotationSchedule(t, newSecrets(t)) })
+}
+
+// testRotationSchedule: a store that schedules rotation (connector.RotationSchedules) sets
+// and removes a schedule on an existing secret, refuses a missing one with ErrNotFound, and
+// refuses a schedule it cannot keep (no notifications configured) naming rotation_period.
+func testRotationSchedule(t *testing.T, s connector.SecretStore) {
+	rs, ok := s.(connector.RotationSchedules)
+	if !ok {
+		t.Skip("the store does not schedule rotation")
+	}
+	c := ctx(t)
+	mustAdd(t, s, "rot1", SampleSecrets("a"))
+	next := time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)
+	if err := rs.SetRotation(c, "rot1", 30*24*time.Hour, next); err != nil &&
+		(connector.KindOf(err) != connector.ErrInvalid || connector.FieldOf(err) != "rotation_period") {
+		t.Errorf("SetRotation(30d) = %v; want nil, or ErrInvalid naming rotation_period", err)
+	}
+	if err := rs.SetRotation(c, "rot1", 0, time.Time{}); err != nil {
+		t.Errorf("SetRotation(0) = %v; want nil", err)
+	}
+	wantKind(t, "SetRotation of a missing secret", rs.SetRotation(c, "nosuch", 0, time.Time{}), connector.ErrNotFound)
 }
 
 // SampleSecrets returns secret values with every field set, unique to tag.

@@ -63,6 +63,20 @@ func Sample(id, name string) *connector.Connector {
 			Inconclusive:   "the check could not be made: Google is unavailable",
 			InconclusiveAt: time.Date(2029, 6, 8, 0, 0, 0, 0, time.UTC),
 		},
+		Rotation: connector.Rotation{
+			Period:       30 * 24 * time.Hour,
+			KeyID:        "key-" + id,
+			KeyCreatedAt: time.Date(2029, 5, 1, 2, 3, 4, 0, time.UTC),
+			KeyManaged:   true,
+			Generation:   4,
+			Pending: &connector.PendingRotation{Generation: 5, Claim: "c0ffee", StartedAt: time.Date(2029, 6, 1, 0, 0, 1, 0, time.UTC),
+				FromVersion: "3", KnownKeys: []string{"key-" + id, "k-old"}, KeyID: "k-new", Version: "4"},
+			Retired: []connector.RetiredKey{
+				{KeyID: "k-old", Version: "2", DeleteAfter: time.Date(2029, 5, 1, 4, 3, 4, 0, time.UTC), Managed: true},
+				{KeyID: "k-registered", Version: "1", DeleteAfter: time.Date(2029, 4, 1, 4, 3, 4, 0, time.UTC)},
+			},
+			LastError: "the new key failed verification",
+		},
 	}
 }
 

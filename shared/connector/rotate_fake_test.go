@@ -1,0 +1,310 @@
+package connector_test
+
+// Key rotation through the real Google adapter (shared/gcp) against the fake's IAM keys API,
+// with an injected clock (the Service's and the fake world's, which dates keys), and faults
+// injected at every step: after the next RepairRotation no key gcpconn created is left
+// unreferenced, no connector is half-rotated, and no key gcpconn did not create is deleted.
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/faults"
+	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/store"
+)
+
+const rtAccount = "zenml-bucket-sl@zenml-core.iam.gserviceaccount.com"
+
+// rtClock is an injected clock that tests move by hand.
+type rtClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *rtClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *rtClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// rtSecrets is rgFaultySecrets that also schedules rotation (in memory).
+type rtSecrets struct {
+	rgFaultySecrets
+	mem *store.MemorySecrets
+}
+
+func (s rtSecrets) SetRotation(ctx context.Context, id string, p time.Duration, next time.Time) error {
+	return s.in.do("secrets.SetRotation", func() error { return s.mem.SetRotation(ctx, id, p, next) })
+}
+
+// rtKeys injects faults into the KeyManager: "after" on keys.Create is a key created whose
+// answer never arrived (a crash between the IAM call's return and the write of its id).
+type rtKeys struct {
+	connector.KeyManager
+	in *rgInjector
+}
+
+func (k rtKeys) CreateKey(ctx context.Context, g connector.Grant, email string) (id, file string, err error) {
+	err = k.in.do("keys.Create", func() error { id, file, err = k.KeyManager.CreateKey(ctx, g, email); return err })
+	if err != nil {
+		return "", "", err
+	}
+	return id, file, nil
+}
+
+func (k rtKeys) DeleteKey(ctx context.Context, g connector.Grant, email, id string) error {
+	return k.in.do("keys.Delete", func() error { return k.KeyManager.DeleteKey(ctx, g, email, id) })
+}
+
+type rtEnv struct {
+	svc   *connector.Service
+	srv   *fakegcp.Server
+	clock *rtClock
+	in    *rgInjector
+	mem   *store.MemorySecrets
+	id    string
+	// registered is the id of the key the connector was registered with (not gcpconn's).
+	registered string
+}
+
+// rtNew registers a connector rotating every 30 days with rtAccount's first key; the account
+// may manage its own keys.
+func rtNew(t *testing.T) *rtEnv {
+	t.Helper()
+	srv, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("fakegcp.Start: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	if err := srv.World().AddBinding(world.Binding{Resource: "projects/zenml-core/serviceAccounts/" + rtAccount,
+		Role: "roles/iam.serviceAccountKeyAdmin", Members: []string{"serviceAccount:" + rtAccount}}); err != nil {
+		t.Fatal(err)
+	}
+	clock := &rtClock{t: time.Now().UTC().Truncate(time.Second)}
+	srv.World().SetClock(clock.Now) // dates new keys
+	g := gcp.New(gcp.EndpointsFromEnv())
+	in := &rgInjector{calls: map[string]int{}, fired: map[int]bool{}}
+	mem := store.NewMemorySecrets()
+	svc := &connector.Service{Store: rgFaultyStore{Store: store.NewMemory(), in: in},
+		Secrets: rtSecrets{rgFaultySecrets{SecretStore: mem, in: in}, mem}, Google: g,
+		Keys: rtKeys{KeyManager: g, in: in}, Now: clock.Now}
+	raw, err := srv.KeyJSON(rtAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key map[string]any
+	_ = json.Unmarshal(raw, &key)
+	c, _, err := svc.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
+		Name: "rotating", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
+		Configuration:  map[string]any{"project_id": "zenml-core", "service_account_json": key},
+		RotationPeriod: 30 * 24 * time.Hour,
+	})
+	if err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	if got := mem.Rotation(c.ID); got.Period != 30*24*time.Hour || !got.Next.Equal(clock.Now().Add(30*24*time.Hour)) {
+		t.Errorf("secret rotation schedule = %+v; want every 720h from %v", got, clock.Now().Add(30*24*time.Hour))
+	}
+	return &rtEnv{svc: svc, srv: srv, clock: clock, in: in, mem: mem, id: c.ID, registered: key["private_key_id"].(string)}
+}
+
+func (e *rtEnv) get(t *testing.T) *connector.Connector {
+	t.Helper()
+	c, err := e.svc.Store.Get(context.Background(), e.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// keys returns the ids of the account's live keys.
+func (e *rtEnv) keys(t *testing.T) []string {
+	t.Helper()
+	ks, err := e.srv.World().Keys(rtAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, k := range ks {
+		ids = append(ids, k.ID)
+	}
+	return ids
+}
+
+// mints checks that the connector mints a token.
+func (e *rtEnv) mints(t *testing.T, when string) {
+	t.Helper()
+	_, err := e.svc.Mint(context.Background(), connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rotating", ResourceType: connector.GCSBucket})
+	if err != nil {
+		t.Errorf("%s: mint = %v; want a token", when, err)
+	}
+}
+
+// settled checks, after RepairRotation has run past the rotation budget, that nothing is in
+// flight, every live key of the account is the registered one, another's, or referenced by
+// the connector, and the connector mints.
+func (e *rtEnv) settled(t *testing.T, when string, others ...string) {
+	t.Helper()
+	e.clock.Add(connector.RotationBudget + time.Second)
+	if _, err := e.svc.RepairRotation(context.Background(), e.get(t)); err != nil {
+		t.Fatalf("%s: RepairRotation = %v", when, err)
+	}
+	c := e.get(t)
+	if c.Rotation.Pending != nil {
+		t.Errorf("%s: a rotation is still pending after repair: %+v", when, *c.Rotation.Pending)
+	}
+	ok := append([]string{e.registered, c.Rotation.KeyID}, others...)
+	for _, r := range c.Rotation.Retired {
+		ok = append(ok, r.KeyID)
+	}
+	for _, k := range e.keys(t) {
+		if !slices.Contains(ok, k) {
+			t.Errorf("%s: key %s of the account is an orphan (connector knows %v)", when, k, ok)
+		}
+	}
+	for _, k := range append([]string{e.registered}, others...) {
+		if !slices.Contains(e.keys(t), k) {
+			t.Errorf("%s: key %s, which gcpconn did not create, was deleted", when, k)
+		}
+	}
+	if _, err := e.mem.Access(context.Background(), c.ID, c.SecretVersion); err != nil {
+		t.Errorf("%s: the pinned version %s cannot be read: %v", when, c.SecretVersion, err)
+	}
+	e.mints(t, when)
+}
+
+// TestRotateKeyAgainstFake: a due rotation pins a new key that mints; a duplicate or concurrent
+// event makes no second key; the replaced key gcpconn created is deleted after the grace, the
+// registered key (not gcpconn's) is left in place while its version is destroyed.
+func TestRotateKeyAgainstFake(t *testing.T) {
+	e := rtNew(t)
+	ctx := context.Background()
+	if ok, err := e.svc.RotateKey(ctx, e.id, false); ok || err != nil {
+		t.Fatalf("RotateKey before it is due = %v, %v; want nothing done", ok, err)
+	}
+	e.clock.Add(30 * 24 * time.Hour)
+	if ok, err := e.svc.RotateKey(ctx, e.id, false); !ok || err != nil {
+		t.Fatalf("RotateKey when due = %v, %v; want a new key pinned", ok, err)
+	}
+	c := e.get(t)
+	if c.Rotation.KeyID == e.registered || !c.Rotation.KeyManaged || c.Rotation.Generation != 1 || len(c.Rotation.Retired) != 1 || c.Rotation.Retired[0].KeyID != e.registered {
+		t.Fatalf("after the rotation: %+v; want a new managed key, generation 1, the registered key retired", c.Rotation)
+	}
+	// New tokens come from the new key: with the registered key disabled, minting works.
+	e.srv.World().SetKeyDisabled(rtAccount, e.registered, true)
+	e.mints(t, "registered key disabled")
+	e.srv.World().SetKeyDisabled(rtAccount, e.registered, false)
+	first := c.Rotation.KeyID
+
+	if ok, err := e.svc.RotateKey(ctx, e.id, false); ok || err != nil {
+		t.Errorf("a duplicate event: RotateKey = %v, %v; want nothing done", ok, err)
+	}
+	e.clock.Add(30 * 24 * time.Hour)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	rotated := 0
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := e.svc.RotateKey(ctx, e.id, false)
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				rotated++
+			}
+			if err != nil {
+				t.Errorf("concurrent RotateKey = %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(e.keys(t)); rotated != 1 || n != 3 {
+		t.Errorf("5 concurrent events: %d rotations, %d keys; want 1 rotation and 3 keys (registered, first, second)", rotated, n)
+	}
+	c = e.get(t)
+	if n, err := e.svc.RepairRotation(ctx, c); n != 0 || err != nil {
+		t.Errorf("RepairRotation inside the grace = %d, %v; want nothing deleted", n, err)
+	}
+	e.clock.Add(connector.RotationGrace)
+	n, err := e.svc.RepairRotation(ctx, e.get(t))
+	if err != nil || n != 1 {
+		t.Errorf("RepairRotation after the grace = %d, %v; want the first rotated key deleted", n, err)
+	}
+	if ks := e.keys(t); slices.Contains(ks, first) || !slices.Contains(ks, e.registered) || len(ks) != 2 {
+		t.Errorf("keys after the grace = %v; want %s deleted and the registered %s kept", ks, first, e.registered)
+	}
+	c = e.get(t)
+	if len(c.Rotation.Retired) != 0 {
+		t.Errorf("retired after the grace = %+v; want none", c.Rotation.Retired)
+	}
+	if _, err := e.mem.Access(ctx, c.ID, "1"); connector.KindOf(err) != connector.ErrFailedPrecondition {
+		t.Errorf("the registered key's version after the grace: %v; want it destroyed", err)
+	}
+	e.mints(t, "after the grace")
+}
+
+// TestRotateKeyFaults injects a fault at each step of a rotation; after the next repair no
+// key is orphaned and the connector pins a working key.
+func TestRotateKeyFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults []rgFault
+		fake   string // a fake endpoint failing once with 503
+	}{
+		{name: "list keys fails", fake: "iam.serviceAccountKeys.list"},
+		{name: "create fails", fake: "iam.serviceAccountKeys.create"},
+		{name: "key created, answer lost", faults: []rgFault{{op: "keys.Create", after: true}}},
+		{name: "claim write fails", faults: []rgFault{{op: "store.Update", nth: 1}}},
+		{name: "key id write fails", faults: []rgFault{{op: "store.Update", nth: 2}}},
+		{name: "key id write fails, then its delete", faults: []rgFault{{op: "store.Update", nth: 2}, {op: "keys.Delete"}}},
+		{name: "secret write fails", faults: []rgFault{{op: "secrets.AddVersion"}}},
+		{name: "secret written, answer lost", faults: []rgFault{{op: "secrets.AddVersion", after: true}}},
+		{name: "version write fails", faults: []rgFault{{op: "store.Update", nth: 3}}},
+		{name: "pin fails", faults: []rgFault{{op: "store.Update", nth: 4}}},
+		{name: "pin applied, answer lost", faults: []rgFault{{op: "store.Update", nth: 4, after: true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := rtNew(t)
+			ctx := context.Background()
+			other, err := e.srv.World().CreateKey(rtAccount) // someone else's key, made before
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Add(30 * 24 * time.Hour)
+			e.in.arm(tc.faults...)
+			if tc.fake != "" {
+				e.srv.Faults().Set(tc.fake, faults.Fault{Status: 503, Times: 1})
+			}
+			_, rerr := e.svc.RotateKey(ctx, e.id, false)
+			t.Logf("RotateKey: %v", rerr)
+			e.in.checkFired(t)
+			e.srv.Faults().Set("*", faults.Fault{})
+			// Someone else creates a key after the rotation's window: never taken for ours.
+			e.clock.Add(time.Minute)
+			late, err := e.srv.World().CreateKey(rtAccount)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.settled(t, "after repair", other.ID, late.ID)
+			// And the next rotation works.
+			e.clock.Add(30 * 24 * time.Hour)
+			if ok, err := e.svc.RotateKey(ctx, e.id, true); !ok || err != nil {
+				t.Errorf("the next rotation = %v, %v; want a new key", ok, err)
+			}
+			e.settled(t, "after the next rotation", other.ID, late.ID)
+		})
+	}
+}

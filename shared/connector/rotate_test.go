@@ -1,0 +1,185 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
+	"github.com/gcpconn/gcpconn/shared/store"
+)
+
+// rsKeys stands in for Google's IAM keys API: keys are numbered, a new key is refused by the
+// token endpoint (rsGoogle) until refuseFor has passed since its creation, as real Google's
+// new keys can take seconds to work.
+type rsKeys struct {
+	mu        sync.Mutex
+	n         int
+	live      map[string]time.Time
+	refuseFor time.Duration
+}
+
+func (k *rsKeys) CreateKey(ctx context.Context, g connector.Grant, email string) (string, string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.live) >= connector.MaxKeysPerAccount {
+		return "", "", connector.Errorf(connector.ErrFailedPrecondition, "Precondition check failed.")
+	}
+	k.n++
+	id := fmt.Sprintf("k%d", k.n)
+	k.live[id] = time.Now()
+	return id, credjsontest.JSON(credjsontest.ServiceAccountKey(map[string]any{"private_key_id": id, "client_email": email})), nil
+}
+
+func (k *rsKeys) ListKeys(ctx context.Context, g connector.Grant, email string) ([]connector.KeyInfo, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []connector.KeyInfo
+	for id, t := range k.live {
+		out = append(out, connector.KeyInfo{ID: id, Created: t})
+	}
+	return out, nil
+}
+
+func (k *rsKeys) DeleteKey(ctx context.Context, g connector.Grant, email, id string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.live, id)
+	return nil
+}
+
+// usable reports whether Google accepts the key of g yet.
+func (k *rsKeys) usable(g connector.Grant) error {
+	key, err := g.Secrets.ServiceAccountKey()
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	created, ok := k.live[key.PrivateKeyID]
+	if !ok || time.Since(created) < k.refuseFor {
+		return &connector.Error{Kind: connector.ErrUpstreamDenied, Message: "invalid_grant: Invalid JWT Signature."}
+	}
+	return nil
+}
+
+func rsService(t *testing.T, keys *rsKeys) (*connector.Service, string) {
+	t.Helper()
+	g := &mtGoogle{TokenFunc: func(ctx context.Context, gr connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+		if err := keys.usable(gr); err != nil {
+			return connector.Token{}, err
+		}
+		return connector.Token{Value: "ya29.x", Expiry: time.Now().Add(time.Hour)}, nil
+	}}
+	keys.live["k0"] = time.Now().Add(-time.Hour)
+	s := &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: g, Keys: keys}
+	c, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
+		Name: "rot", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCPGeneric,
+		Configuration:  map[string]any{"project_id": "demo-project", "service_account_json": credjsontest.ServiceAccountKey(map[string]any{"private_key_id": "k0"})},
+		RotationPeriod: 24 * time.Hour,
+	})
+	if err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	return s, c.ID
+}
+
+// TestRotateKeyWaitsForNewKey: a new key that Google refuses for its first seconds is tried
+// again with backoff on the (synctest) clock and pinned once it works.
+func TestRotateKeyWaitsForNewKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		keys := &rsKeys{live: map[string]time.Time{}, refuseFor: 5 * time.Second}
+		s, id := rsService(t, keys)
+		start := time.Now()
+		ok, err := s.RotateKey(context.Background(), id, true)
+		if !ok || err != nil {
+			t.Fatalf("RotateKey = %v, %v; want the new key pinned after it became usable", ok, err)
+		}
+		if waited := time.Since(start); waited < 5*time.Second || waited > 8*time.Second {
+			t.Errorf("waited %v for the new key; want the backoff to stop soon after 5s", waited)
+		}
+		c, _ := s.Store.Get(context.Background(), id)
+		if c.Rotation.KeyID != "k1" || c.Rotation.Pending != nil {
+			t.Errorf("rotation = %+v; want k1 pinned", c.Rotation)
+		}
+	})
+}
+
+// TestRotateKeyVerificationFails: a new key that never works is deleted, the old pin stays and
+// the status says why.
+func TestRotateKeyVerificationFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		keys := &rsKeys{live: map[string]time.Time{}, refuseFor: time.Hour}
+		s, id := rsService(t, keys)
+		before, _ := s.Store.Get(context.Background(), id)
+		ok, err := s.RotateKey(context.Background(), id, true)
+		if ok || connector.KindOf(err) != connector.ErrFailedPrecondition || !strings.Contains(err.Error(), "failed verification") {
+			t.Fatalf("RotateKey = %v, %v; want a failed-precondition error saying verification failed", ok, err)
+		}
+		c, _ := s.Store.Get(context.Background(), id)
+		if c.SecretVersion != before.SecretVersion || c.Rotation.KeyID != "k0" || c.Rotation.Pending != nil ||
+			!strings.Contains(c.Status.Error, "key rotation failed") || !strings.Contains(c.Rotation.LastError, "Invalid JWT Signature") {
+			t.Errorf("after a failed rotation: pinned %s, rotation %+v, status %q; want the old pin and the reason", c.SecretVersion, c.Rotation, c.Status.Error)
+		}
+		if _, live := keys.live["k1"]; live {
+			t.Errorf("the new key k1 is still live; want it deleted")
+		}
+	})
+}
+
+// TestRotateKeyLimit: an account with its 10 keys gets a clear message and no key is deleted.
+func TestRotateKeyLimit(t *testing.T) {
+	keys := &rsKeys{live: map[string]time.Time{}}
+	s, id := rsService(t, keys)
+	for i := range 9 {
+		keys.live[fmt.Sprintf("other%d", i)] = time.Now().Add(-time.Hour)
+	}
+	_, err := s.RotateKey(context.Background(), id, true)
+	if connector.KindOf(err) != connector.ErrFailedPrecondition || !strings.Contains(err.Error(), "at most 10 keys") {
+		t.Errorf("RotateKey at the limit = %v; want a message about the 10-key limit", err)
+	}
+	if len(keys.live) != 10 {
+		t.Errorf("%d keys live; want the 10 kept", len(keys.live))
+	}
+}
+
+// TestRotationPeriodField: rotation_period is bounded and refused, naming the field, for
+// connectors that hold no service-account key.
+func TestRotationPeriodField(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{"30d", 30 * 24 * time.Hour, ""},
+		{"720h", 720 * time.Hour, ""},
+		{"", 0, ""},
+		{"12h", 0, "out of range"},
+		{"366d", 0, "out of range"},
+		{"0d", 0, "zero"},
+		{"monthly", 0, "not a duration"},
+		{"-1d", 0, "not a number"},
+	} {
+		got, err := connector.ParseRotationPeriod(tc.in)
+		if tc.wantErr == "" && (err != nil || got != tc.want) || tc.wantErr != "" && (err == nil || connector.FieldOf(err) != "rotation_period" || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("ParseRotationPeriod(%q) = %v, %v; want %v, error containing %q", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+	keys := &rsKeys{live: map[string]time.Time{}}
+	s, _ := rsService(t, keys)
+	_, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
+		Name: "user", AuthMethod: connector.UserAccount, ResourceType: connector.GCPGeneric,
+		Configuration:  map[string]any{"project_id": "demo-project", "user_account_json": credjsontest.AuthorizedUser(nil)},
+		RotationPeriod: 24 * time.Hour, Verify: new(bool),
+	})
+	var ce *connector.Error
+	if !errors.As(err, &ce) || ce.Field != "rotation_period" || !strings.Contains(ce.Message, "user-account refresh tokens cannot be rotated") {
+		t.Errorf("Register user-account with rotation_period = %v; want a field error naming rotation_period", err)
+	}
+}
