@@ -2,6 +2,7 @@ package connector
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,10 +144,7 @@ func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 		req.ExpirationSeconds = &n
 	}
 
-	req.RotationPeriod = c.Rotation.Period
-	if u.RotationPeriod != nil {
-		req.RotationPeriod = *u.RotationPeriod
-	}
+	req.RotationPeriod = *cmp.Or(u.RotationPeriod, &c.Rotation.Period)
 	next, sec, err = build(req, pol, now, checkExpiry)
 	if err != nil {
 		return nil, Secrets{}, false, err
