@@ -160,7 +160,9 @@ func impersonationTarget(u string) (string, error) {
 }
 
 // detectProject finds the project like google-auth: explicit, GOOGLE_CLOUD_PROJECT and
-// friends, the credentials' own project, then gcloud's active configuration.
+// friends, the credentials' own project, gcloud's active configuration, then the quota
+// project of the credentials (quota_project_id, which `gcloud auth application-default
+// login` writes into the ADC file). Finding none is a usage error: --project_id says it.
 func detectProject(e *env, f *credFile, explicit string) (string, error) {
 	if explicit != "" {
 		return explicit, nil
@@ -176,7 +178,10 @@ func detectProject(e *env, f *credFile, explicit string) (string, error) {
 	if p := gcloudProject(e); p != "" {
 		return p, nil
 	}
-	return "", errors.New("no GCP project ID could be detected: pass --project_id=ID or set the active project with `gcloud config set project ID`")
+	if f != nil && f.QuotaProjectID != "" {
+		return f.QuotaProjectID, nil
+	}
+	return "", usageErrorf("no GCP project ID could be detected: pass --project_id=ID or set the active project with `gcloud config set project ID`")
 }
 
 // gcloudProject reads core/project from gcloud's active configuration:

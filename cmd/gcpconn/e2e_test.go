@@ -56,6 +56,13 @@ func TestSeedExamples(t *testing.T) {
 		t.Errorf("register gcp-empty-sa = exit %d; want %d with the expansion note and a summary\n%s", code, exitVerify, errOut)
 	}
 	golden(t, "register-empty-sa.txt", out)
+	// The single-type bucket registration of the empty account is refused; the refusal
+	// names the CLI's flag, not the API field.
+	_, errOut, code = w.gcpconn("register", "gcp-empty-bucket", "--auth-method", "service-account", "--service_account_json=@"+p,
+		"--project_id=zenml-core", "--resource-type", "gcs-bucket")
+	if code != exitRefused || !strings.Contains(errOut, "pass --no-verify to store it anyway") || strings.Contains(errOut, "set verify to false") {
+		t.Errorf("register gcp-empty-bucket = exit %d %q; want %d and the advice to pass --no-verify", code, errOut, exitRefused)
+	}
 	out, errOut, code = w.gcpconn("verify", "gcp-empty-sa", "--resource-type", "gcs-bucket")
 	if code != exitVerify || out != "" || strings.Count(errOut, "\n") != 1 ||
 		!strings.HasPrefix(errOut, "error: Service connector 'gcp-empty-sa' verification failed: ") || !strings.Contains(errOut, "storage.buckets.list") {
@@ -73,6 +80,9 @@ func TestSeedExamples(t *testing.T) {
 	}
 	golden(t, "list.txt", w.ok("list"))
 	golden(t, "list.json", w.ok("list", "--name", "gcp-auto", "-o", "json"))
+	// Global flags may come before the command, as the usage line shows them.
+	golden(t, "list.json", w.ok("-o", "json", "list", "--name", "gcp-auto"))
+	golden(t, "list.json", w.ok("--url", s.URL, "--output=json", "list", "--name", "gcp-auto"))
 	golden(t, "list-types.txt", w.ok("list-types", "--type", "gcp"))
 	detailed := w.ok("list-types", "--auth-method", "service-account", "--detailed")
 	if !regexp.MustCompile(`┃ service_account_json +│ yes +│ yes +│`).MatchString(detailed) {
@@ -93,6 +103,11 @@ func TestSeedExamples(t *testing.T) {
 		{"bad field", alice, []string{"register", "x1", "--auth-method", "service-account", "--nope=1"}, exitRefused, "error: invalid_argument: "},
 		{"unknown flag", alice, []string{"list", "--nope"}, exitUsage, "error: unknown flag --nope"},
 		{"unknown command", alice, []string{"frobnicate"}, exitUsage, `error: unknown command "frobnicate"`},
+		{"unknown flag before the command", alice, []string{"--token=ya29.secret", "list"}, exitUsage,
+			"error: unknown flag --token before the command; the flags accepted there are --url, --id-token and -o/--output"},
+		{"command flag before the command", alice, []string{"--name", "gcp-auto", "list"}, exitUsage, "error: unknown flag --name before the command"},
+		{"global flag without its value", alice, []string{"--url"}, exitUsage, "error: --url needs a value (URL)"},
+		{"bad id token before the command", alice, []string{"--id-token", "not-a-jwt", "list"}, exitAuth, "error: unauthenticated: "},
 		{"no identity", "", []string{"list"}, exitAuth, "error: client: caller identity: GCPCONN_DEV_ISSUER is set but GCPCONN_DEV_EMAIL is not"},
 	}
 	for _, tt := range tests {
@@ -167,6 +182,29 @@ func TestAutoConfigure(t *testing.T) {
 	if code != exitFailure || !strings.Contains(errOut, "no GCP credentials could be detected") {
 		t.Errorf("no credentials = exit %d %q", code, errOut)
 	}
+	// An ADC file's quota_project_id names the project when nothing else does; with no
+	// project at all, auto-configuration is a usage problem (exit 2) naming --project_id.
+	var adc map[string]any
+	if err := json.Unmarshal(user, &adc); err != nil {
+		t.Fatal(err)
+	}
+	delete(adc, "quota_project_id")
+	noQuota, _ := json.Marshal(adc)
+	adc["quota_project_id"] = "zenml-core"
+	withQuota, _ := json.Marshal(adc)
+	w3 := newWorld(t, s, alice)
+	w3.extra = []string{"CLOUDSDK_CONFIG=" + filepath.Join(w3.home, "gcloud")}
+	w3.writeFile("gcloud/application_default_credentials.json", noQuota)
+	_, errOut, code = w3.gcpconn("register", "gcp-no-project", "--auto-configure", "--resource-type", "gcs-bucket")
+	if code != exitUsage || !strings.Contains(errOut, "no GCP project ID could be detected: pass --project_id=ID") {
+		t.Errorf("auto-configure without any project = exit %d %q; want %d naming --project_id", code, errOut, exitUsage)
+	}
+	w3.writeFile("gcloud/application_default_credentials.json", withQuota)
+	out = w3.ok("register", "gcp-quota", "--auto-configure", "--resource-type", "gcs-bucket", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &reg); err != nil || reg.Connector.Configuration["project_id"] != "zenml-core" {
+		t.Errorf("auto-configured from an ADC file with quota_project_id = %+v, %v; want project zenml-core", reg.Connector, err)
+	}
+
 	// GOOGLE_APPLICATION_CREDENTIALS wins over the ADC file; GOOGLE_CLOUD_PROJECT over the key.
 	key, _ := s.Fake.KeyJSON(admin)
 	kp := w.writeFile("key.json", key)

@@ -36,7 +36,8 @@
 //	5  the caller is not authenticated or not allowed: unauthenticated, permission_denied, or
 //	   no ID token could be obtained for the caller
 //	6  Google refused the connector's credentials: upstream_denied, upstream_not_found
-//	7  unavailable: the server or Google could not be reached or asked to retry later
+//	7  unavailable: the server, the issuer of the caller's ID token or Google could not be
+//	   reached or asked to retry later
 //	8  verification reported errors (verify, register with errors, list-resources)
 package main
 
@@ -92,6 +93,11 @@ func exitCode(err error) int {
 	}
 	var ie *client.IdentityError
 	if errors.As(err, &ie) {
+		if errors.Is(err, context.DeadlineExceeded) || isNetError(err) {
+			// The issuer of the caller's token (the emulator, a metadata server) could not be
+			// reached: nothing was denied.
+			return exitUnavailable
+		}
 		return exitAuth
 	}
 	switch client.CodeOf(err) {
@@ -241,7 +247,11 @@ func run(ctx context.Context, e *env, argv []string) int {
 		// docker runs docker-credential-gcpconn VERB.
 		return dockerHelperMain(ctx, e, argv[1:])
 	}
-	args := argv[1:]
+	lead, args, err := leadingGlobalFlags(argv[1:])
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "error: %v\nrun `gcpconn help` for usage\n", err)
+		return exitUsage
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
 		if len(args) > 1 {
 			if c := findCommand(args[1]); c != nil {
@@ -260,7 +270,7 @@ func run(ctx context.Context, e *env, argv []string) int {
 		fmt.Fprintf(e.Stderr, "error: unknown command %q; run `gcpconn help` for the commands\n", args[0])
 		return exitUsage
 	}
-	p, err := parseArgs(append(append([]flagSpec{}, c.Flags...), globalFlags...), args[1:], c.Extras)
+	p, err := parseArgs(append(append([]flagSpec{}, c.Flags...), globalFlags...), append(lead, args[1:]...), c.Extras)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "error: %v\nrun `gcpconn %s --help` for usage\n", err, c.Name)
 		return exitUsage
@@ -276,13 +286,57 @@ func run(ctx context.Context, e *env, argv []string) int {
 	}
 	if err := c.Run(ctx, e, p); err != nil {
 		code := exitCode(err)
-		fmt.Fprintf(e.Stderr, "error: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(e.Stderr, "error: %s\n", oneLine(cliWords(c, err.Error())))
 		if code == exitUsage {
 			fmt.Fprintf(e.Stderr, "run `gcpconn %s --help` for usage\n", c.Name)
 		}
 		return code
 	}
 	return exitOK
+}
+
+// leadingGlobalFlags takes the global flags written before the command
+// (gcpconn -o json list, gcpconn --url URL verify ...) off args: it returns them, to be
+// parsed with the command's own, and the rest, which starts with the command. --help and -h
+// stay in the rest, as the command to run.
+func leadingGlobalFlags(args []string) (lead, rest []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--help" || a == "-h" || !strings.HasPrefix(a, "-") || a == "-" || a == "--" {
+			return lead, args[i:], nil
+		}
+		name, _, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		var spec *flagSpec
+		for j, f := range globalFlags {
+			if f.Name != "help" && (name == f.Name && strings.HasPrefix(a, "--") || f.Short != "" && a[:2] != "--" && name == f.Short) {
+				spec = &globalFlags[j]
+			}
+		}
+		if spec == nil {
+			flag, _, _ := strings.Cut(a, "=") // never echo a value: it may be a token
+			return nil, nil, usageErrorf("unknown flag %s before the command; the flags accepted there are --url, --id-token and -o/--output", flag)
+		}
+		lead = append(lead, a)
+		if !hasVal && spec.Value != "" {
+			if i+1 >= len(args) {
+				return nil, nil, usageErrorf("--%s needs a value (%s)", spec.Name, spec.Value)
+			}
+			i++
+			lead = append(lead, args[i])
+		}
+	}
+	return lead, nil, nil
+}
+
+// cliWords puts the server's words for request fields into the command line's: a refusal
+// that says "set verify to false" tells the CLI user to pass --no-verify.
+func cliWords(c *command, msg string) string {
+	for _, f := range c.Flags {
+		if f.Name == "no-verify" {
+			return strings.ReplaceAll(msg, "set verify to false", "pass --no-verify")
+		}
+	}
+	return msg
 }
 
 // oneLine folds a message onto one line.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 
@@ -71,5 +72,28 @@ func TestMiscCommands(t *testing.T) {
 	out = w.ok("update", "quiet", "--remove-label", "env", "--name", "loud", "-o", "json")
 	if !strings.Contains(out, `"name": "loud"`) || strings.Contains(out, `"env"`) {
 		t.Errorf("update --remove-label --name:\n%s", out)
+	}
+}
+
+// TestStoppedStackIsUnavailable: with the development identity and nothing listening (the
+// stack of scripts/dev.sh stopped), a command exits 7 (unavailable), not 5 (denied): failing to
+// reach the token issuer or the server denies nothing.
+func TestStoppedStackIsUnavailable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	w := &world{t: t, home: t.TempDir(), extra: []string{"GCPCONN_URL=" + closed, "GCPCONN_DEV_ISSUER=" + closed,
+		"GCPCONN_DEV_EMAIL=" + alice}}
+	_, errOut, code := w.gcpconn("list")
+	if code != exitUnavailable || strings.Contains(errOut, "denied") || strings.Contains(errOut, "unauthenticated") {
+		t.Errorf("gcpconn list with the stack stopped = exit %d %q; want %d (unavailable)", code, errOut, exitUnavailable)
+	}
+	// A token given outright: the server itself cannot be reached.
+	_, errOut, code = w.gcpconn("--id-token", "eyJhbGciOiJSUzI1NiJ9.e30.sig", "list")
+	if code != exitUnavailable {
+		t.Errorf("gcpconn list with a token and the server stopped = exit %d %q; want %d", code, errOut, exitUnavailable)
 	}
 }
