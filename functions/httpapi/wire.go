@@ -371,19 +371,21 @@ type sweepBody struct {
 
 // sweepResponse answers POST /sweep.
 type sweepResponse struct {
-	Checked        int      `json:"checked"`
-	OK             int      `json:"ok"`
-	Failed         int      `json:"failed"`
-	Skipped        int      `json:"skipped"`
-	Inconclusive   int      `json:"inconclusive"`
-	OrphansRemoved int      `json:"orphans_removed"`
-	DurationMS     int64    `json:"duration_ms"`
-	Errors         []string `json:"errors,omitempty"`
+	Checked        int `json:"checked"`
+	OK             int `json:"ok"`
+	Failed         int `json:"failed"`
+	Skipped        int `json:"skipped"`
+	Inconclusive   int `json:"inconclusive"`
+	OrphansRemoved int `json:"orphans_removed"`
+	// VersionsRemoved counts unpinned secret versions destroyed.
+	VersionsRemoved int      `json:"versions_removed"`
+	DurationMS      int64    `json:"duration_ms"`
+	Errors          []string `json:"errors,omitempty"`
 }
 
 func toSweepResponse(r connector.SweepReport) sweepResponse {
 	return sweepResponse{Checked: r.Checked, OK: r.OK, Failed: r.Failed, Skipped: r.Skipped, Inconclusive: r.Inconclusive,
-		OrphansRemoved: r.OrphansRemoved, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
+		OrphansRemoved: r.OrphansRemoved, VersionsRemoved: r.VersionsRemoved, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
 }
 
 // errorBody is every error answer: {"error": {"code", "message", "field"}}.

@@ -49,6 +49,32 @@ type SecretAges interface {
 	SecretCreateTimes(ctx context.Context) (map[string]time.Time, error)
 }
 
+// SecretVersions is an optional capability of a SecretStore: the versions of a connector's
+// secret with their state and creation time. Sweep needs it to repair secrets at rest (only
+// the pinned version stays enabled); store.MemorySecrets and store.SecretManager have it.
+type SecretVersions interface {
+	// ListVersions returns every version of the connector's secret, destroyed ones included,
+	// in no particular order; a connector without a secret has none (nil, nil).
+	ListVersions(ctx context.Context, connectorID string) ([]SecretVersion, error)
+}
+
+// SecretVersion is one version of a connector's secret, as SecretVersions lists it.
+type SecretVersion struct {
+	Name      string // as AddVersion returned it
+	State     VersionState
+	CreatedAt time.Time
+}
+
+// VersionState is the lifecycle state of a secret version (Secret Manager's).
+type VersionState string
+
+// The states of a secret version.
+const (
+	VersionEnabled   VersionState = "enabled"
+	VersionDisabled  VersionState = "disabled"
+	VersionDestroyed VersionState = "destroyed"
+)
+
 // Register validates and stores a new connector owned by p, after verifying it unless
 // r.Verify is false. It returns the stored connector and, when verified, what it reaches.
 // A taken name is ErrAlreadyExists; a connector that fails verification is ErrInvalid with
@@ -194,12 +220,12 @@ func (s *Service) dropSecret(ctx context.Context, id, why string) {
 }
 
 // dropVersion destroys one secret version, best effort: a failure leaves an unpinned
-// version behind, which nothing reads.
+// version behind, which nothing reads and sweep destroys once it is past VersionGrace.
 func (s *Service) dropVersion(ctx context.Context, id, version, why string) {
 	cctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	if err := s.Secrets.DestroyVersion(cctx, id, version); err != nil {
-		s.log().WarnContext(ctx, "could not destroy a secret version of a connector",
+		s.log().WarnContext(ctx, "could not destroy a secret version of a connector; it is left for sweep",
 			"connector_id", id, "secret_version", version, "reason", why, "error", MessageOf(err))
 	}
 }
@@ -257,8 +283,12 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		}
 		return nil, err
 	}
+	// Bounded from the secret write, as a registration's create is: a version older than
+	// VersionGrace can no longer be pinned, so sweep may destroy it.
+	wctx, cancel := context.WithTimeout(ctx, CreateBudget)
+	defer cancel()
 	for attempt := 1; ; attempt++ {
-		err := s.Store.Update(ctx, next)
+		err := s.Store.Update(wctx, next)
 		if err == nil {
 			break
 		}
@@ -333,7 +363,7 @@ func (s *Service) updateLanded(ctx context.Context, old, next *Connector, newVer
 		// Gone, or another write won: nothing can pin newVersion any more.
 		s.dropVersion(ctx, old.ID, newVersion, "its update failed")
 	default:
-		s.log().WarnContext(ctx, "connector update failed with an unknown outcome; its new secret version is kept",
+		s.log().WarnContext(ctx, "connector update failed with an unknown outcome; its new secret version is left for sweep",
 			"connector_id", old.ID, "secret_version", newVersion, "error", MessageOf(err))
 	}
 	return false

@@ -115,6 +115,10 @@ func (s rgFaultySecrets) Delete(ctx context.Context, id string) error {
 	return s.in.do("secrets.Delete", func() error { return s.SecretStore.Delete(ctx, id) })
 }
 
+func (s rgFaultySecrets) ListVersions(ctx context.Context, id string) ([]connector.SecretVersion, error) {
+	return s.SecretStore.(connector.SecretVersions).ListVersions(ctx, id)
+}
+
 func (s rgFaultySecrets) SecretCreateTimes(ctx context.Context) (map[string]time.Time, error) {
 	return s.SecretStore.(connector.SecretAges).SecretCreateTimes(ctx)
 }
@@ -174,18 +178,18 @@ func (e *rgEnv) noOrphans(t *testing.T, when string) {
 	}
 }
 
-// sweepOrphans does what sweep does with orphans, once they are past their grace period.
+// sweepOrphans runs a sweep once what was left behind is past its grace period (orphan
+// secrets, unpinned versions), and checks that only pinned versions are enabled then.
 func (e *rgEnv) sweepOrphans(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	e.clock.Advance(connector.OrphanGrace + time.Minute)
-	ids, err := e.svc.Orphans(ctx)
-	if err != nil {
-		t.Fatalf("Orphans() = %v", err)
+	e.clock.Advance(max(connector.OrphanGrace, connector.VersionGrace) + time.Minute)
+	rep, err := e.svc.Sweep(context.Background(), connector.SweepOptions{})
+	if err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("Sweep() = %+v, %v", rep, err)
 	}
-	for _, id := range ids {
-		if err := e.secrets.Delete(ctx, id); err != nil {
-			t.Fatalf("Delete(orphan %s) = %v", id, err)
+	for _, c := range e.connectors(t) {
+		if v := e.secrets.Versions(c.ID); !slices.Equal(v, []string{c.SecretVersion}) {
+			t.Errorf("enabled versions of %s after sweep = %q; want only the pinned %q", c.ID, v, c.SecretVersion)
 		}
 	}
 }
@@ -369,4 +373,42 @@ func TestConcurrentRegisterUnderFaults(t *testing.T) {
 	e.sweepOrphans(t)
 	e.noOrphans(t, "after sweep")
 	e.noDangling(t, "after sweep")
+}
+
+// TestSweepKeepsYoungUnpinnedVersions: an unpinned version younger than VersionGrace may be
+// pinned by an update in flight, so sweep keeps it; once older, sweep destroys it and keeps
+// the pinned one, disabled or not.
+func TestSweepKeepsYoungUnpinnedVersions(t *testing.T) {
+	e := rgNew(t)
+	ctx := context.Background()
+	c := e.register(t, rgAlice, rgReq("orders", "ya29.first"))
+	inFlight, err := e.secrets.AddVersion(ctx, c.ID, connector.Secrets{Token: "ya29.second"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(connector.VersionGrace - time.Minute)
+	if rep, err := e.svc.Sweep(ctx, connector.SweepOptions{}); err != nil || rep.VersionsRemoved != 0 {
+		t.Fatalf("Sweep = %+v, %v; want nothing removed", rep, err)
+	}
+	if v := e.secrets.Versions(c.ID); !slices.Equal(v, []string{c.SecretVersion, inFlight}) {
+		t.Fatalf("enabled versions after a sweep within the grace = %q; want %q and %q", v, c.SecretVersion, inFlight)
+	}
+	if err := e.secrets.DisableVersion(ctx, c.ID, c.SecretVersion); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	rep, err := e.svc.Sweep(ctx, connector.SweepOptions{})
+	if err != nil || rep.VersionsRemoved != 1 {
+		t.Fatalf("Sweep = %+v, %v; want 1 version removed", rep, err)
+	}
+	vs, _ := e.secrets.ListVersions(ctx, c.ID)
+	for _, v := range vs {
+		want := connector.VersionDestroyed
+		if v.Name == c.SecretVersion {
+			want = connector.VersionDisabled // the pinned one is refresh's and update's business
+		}
+		if v.State != want {
+			t.Errorf("version %s is %s after sweep; want %s", v.Name, v.State, want)
+		}
+	}
 }

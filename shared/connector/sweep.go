@@ -49,8 +49,10 @@ type SweepReport struct {
 	// Inconclusive counts connectors whose check could not be made (Google or a store
 	// unavailable, throttling, or too slow): their verdict is kept and their status says so.
 	Inconclusive   int
-	OrphansRemoved int           // orphan secrets deleted
-	Duration       time.Duration // wall time of the sweep
+	OrphansRemoved int // orphan secrets deleted
+	// VersionsRemoved counts unpinned secret versions destroyed (see VersionGrace).
+	VersionsRemoved int
+	Duration        time.Duration // wall time of the sweep
 	// Errors lists, at most 20, failures to check or to store a status (not failed checks).
 	Errors []string
 	// KeysRotated counts overdue key rotations sweep ran; KeysDeleted counts service-account
@@ -77,7 +79,8 @@ func (s *Service) AuthorizeOperator(p Principal) error {
 // o.Timeout, and stores the outcome in its Status (ok or error, checked_at, the reason).
 // Status writes are optimistic: a write that loses to a concurrent one is retried on fresh
 // data, and a result is dropped when the connector's credentials changed meanwhile, so two
-// sweeps (or a sweep and an update) may run at once. Then it removes orphan secrets.
+// sweeps (or a sweep and an update) may run at once. It destroys each connector's unpinned
+// secret versions older than VersionGrace, then removes orphan secrets.
 // It returns an error only when connectors cannot be listed; per-connector failures are
 // in the report.
 func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error) {
@@ -89,89 +92,116 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultSweepTimeout
 	}
-	var (
-		mu  sync.Mutex
-		rep SweepReport
-		wg  sync.WaitGroup
-	)
-	note := func(f func(r *SweepReport)) {
-		mu.Lock()
-		f(&rep)
-		mu.Unlock()
-	}
-	noteErr := func(format string, args ...any) {
-		note(func(r *SweepReport) {
-			if len(r.Errors) < maxSweepErrors {
-				r.Errors = append(r.Errors, fmt.Sprintf(format, args...))
-			}
-		})
-	}
+	t := &sweepTally{}
+	var wg sync.WaitGroup
 	work := make(chan *Connector)
 	for range o.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for c := range work {
-				s.sweepKeys(ctx, c, o, note)
+				s.sweepKeys(ctx, c, o, t.note)
 				outcome, err := s.sweepOne(ctx, c, o.Timeout)
-				switch {
-				case err != nil:
-					noteErr("connector %s (%s): %s", c.ID, c.Name, MessageOf(err))
+				if err != nil {
 					s.log().ErrorContext(ctx, "sweep: connector not checked", "connector_id", c.ID, "error", err)
-					note(func(r *SweepReport) { r.Skipped++ })
-				case outcome == StateOK:
-					note(func(r *SweepReport) { r.Checked++; r.OK++ })
-				case outcome == StateError, outcome == StatePartial, outcome == StateDisabled:
-					note(func(r *SweepReport) { r.Checked++; r.Failed++ })
-				case outcome == stateInconclusive:
-					note(func(r *SweepReport) { r.Inconclusive++ })
-				default:
-					note(func(r *SweepReport) { r.Skipped++ })
 				}
+				t.outcome(c, outcome, err)
+				s.sweepVersions(ctx, c, o.Timeout, t)
 			}
 		}()
 	}
-
-	var listErr error
-	token := ""
-	for {
-		cs, next, err := s.Store.List(ctx, Filter{}, Page{Size: MaxPageSize, Token: token})
-		if err != nil {
-			listErr = fmt.Errorf("sweep: list connectors: %w", err)
-			break
-		}
-		for _, c := range cs {
-			select {
-			case work <- c:
-			case <-ctx.Done():
-			}
-			if ctx.Err() != nil {
-				break
-			}
-		}
-		if next == "" || ctx.Err() != nil {
-			break
-		}
-		token = next
-	}
+	listErr := s.feedSweep(ctx, work)
 	close(work)
 	wg.Wait()
-	if listErr == nil && ctx.Err() != nil {
-		listErr = fmt.Errorf("sweep: %w", ctx.Err())
-	}
-
+	rep := &t.rep
 	if listErr == nil && !o.KeepOrphans {
 		n, err := s.removeOrphans(ctx)
 		rep.OrphansRemoved = n
 		if err != nil {
-			noteErr("orphan secrets: %s", MessageOf(err))
+			t.noteErr("orphan secrets: %s", MessageOf(err))
 			s.log().ErrorContext(ctx, "sweep: remove orphan secrets", "error", err)
 		}
 	}
 	rep.Duration = time.Since(start)
 	s.log().InfoContext(ctx, "sweep done", "checked", rep.Checked, "ok", rep.OK, "failed", rep.Failed,
-		"skipped", rep.Skipped, "orphans_removed", rep.OrphansRemoved, "duration_ms", rep.Duration.Milliseconds())
-	return rep, listErr
+		"skipped", rep.Skipped, "inconclusive", rep.Inconclusive, "orphans_removed", rep.OrphansRemoved,
+		"versions_removed", rep.VersionsRemoved, "keys_rotated", rep.KeysRotated, "keys_deleted", rep.KeysDeleted, "duration_ms", rep.Duration.Milliseconds())
+	return *rep, listErr
+}
+
+// feedSweep sends every stored connector to work, page by page, until ctx is done. The error
+// is for connectors that could not be listed, or ctx done.
+func (s *Service) feedSweep(ctx context.Context, work chan<- *Connector) error {
+	token := ""
+	for {
+		cs, next, err := s.Store.List(ctx, Filter{}, Page{Size: MaxPageSize, Token: token})
+		if err != nil {
+			return fmt.Errorf("sweep: list connectors: %w", err)
+		}
+		for _, c := range cs {
+			select {
+			case work <- c:
+			case <-ctx.Done():
+				return fmt.Errorf("sweep: %w", ctx.Err())
+			}
+		}
+		if next == "" {
+			if ctx.Err() != nil {
+				return fmt.Errorf("sweep: %w", ctx.Err())
+			}
+			return nil
+		}
+		token = next
+	}
+}
+
+// sweepTally is a sweep's report, written by its workers.
+type sweepTally struct {
+	mu  sync.Mutex
+	rep SweepReport
+}
+
+func (t *sweepTally) note(f func(r *SweepReport)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f(&t.rep)
+}
+
+func (t *sweepTally) noteErr(format string, args ...any) {
+	t.note(func(r *SweepReport) {
+		if len(r.Errors) < maxSweepErrors {
+			r.Errors = append(r.Errors, fmt.Sprintf(format, args...))
+		}
+	})
+}
+
+// outcome counts what sweepOne returned for c.
+func (t *sweepTally) outcome(c *Connector, outcome State, err error) {
+	switch {
+	case err != nil:
+		t.noteErr("connector %s (%s): %s", c.ID, c.Name, MessageOf(err))
+		t.note(func(r *SweepReport) { r.Skipped++ })
+	case outcome == StateOK:
+		t.note(func(r *SweepReport) { r.Checked++; r.OK++ })
+	case outcome == StateError, outcome == StatePartial, outcome == StateDisabled:
+		t.note(func(r *SweepReport) { r.Checked++; r.Failed++ })
+	case outcome == stateInconclusive:
+		t.note(func(r *SweepReport) { r.Inconclusive++ })
+	default:
+		t.note(func(r *SweepReport) { r.Skipped++ })
+	}
+}
+
+// sweepVersions repairs c's secret at rest (repairVersions) within timeout and notes the
+// outcome in the report.
+func (s *Service) sweepVersions(ctx context.Context, c *Connector, timeout time.Duration, t *sweepTally) {
+	vctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	n, err := s.repairVersions(vctx, c)
+	t.note(func(r *SweepReport) { r.VersionsRemoved += n })
+	if err != nil {
+		t.noteErr("connector %s (%s): secret versions: %s", c.ID, c.Name, MessageOf(err))
+	}
 }
 
 // sweepOne checks one connector and stores its status. It returns the state stored, or

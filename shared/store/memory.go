@@ -197,8 +197,9 @@ const (
 )
 
 var (
-	_ connector.SecretStore  = (*MemorySecrets)(nil)
-	_ connector.SecretOwners = (*MemorySecrets)(nil)
+	_ connector.SecretStore    = (*MemorySecrets)(nil)
+	_ connector.SecretOwners   = (*MemorySecrets)(nil)
+	_ connector.SecretVersions = (*MemorySecrets)(nil)
 )
 
 // MemorySecrets is a connector.SecretStore in process memory, with Secret Manager's version
@@ -220,8 +221,9 @@ type memSecret struct {
 }
 
 type memVersion struct {
-	fields map[string]string
-	state  secretState
+	fields  map[string]string
+	state   secretState
+	created time.Time
 }
 
 // NewMemorySecrets returns an empty in-memory secret store.
@@ -259,7 +261,7 @@ func (m *MemorySecrets) AddVersion(ctx context.Context, connectorID string, s co
 	}
 	sec.next++
 	v := strconv.Itoa(sec.next)
-	sec.versions[v] = &memVersion{fields: s.Fields()}
+	sec.versions[v] = &memVersion{fields: s.Fields(), created: m.now()}
 	return v, nil
 }
 
@@ -347,6 +349,32 @@ func (m *MemorySecrets) SecretCreateTimes(ctx context.Context) (map[string]time.
 	out := make(map[string]time.Time, len(m.secrets))
 	for id, s := range m.secrets {
 		out[id] = s.created
+	}
+	return out, nil
+}
+
+// ListVersions returns every version of the connector's secret with its state and creation
+// time (connector.SecretVersions); a missing secret has none.
+func (m *MemorySecrets) ListVersions(ctx context.Context, connectorID string) ([]connector.SecretVersion, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.secrets[connectorID]
+	if !ok {
+		return nil, nil
+	}
+	out := make([]connector.SecretVersion, 0, len(s.versions))
+	for name, v := range s.versions {
+		st := connector.VersionEnabled
+		switch v.state {
+		case versionDisabled:
+			st = connector.VersionDisabled
+		case versionDestroyed:
+			st = connector.VersionDestroyed
+		}
+		out = append(out, connector.SecretVersion{Name: name, State: st, CreatedAt: v.created})
 	}
 	return out, nil
 }

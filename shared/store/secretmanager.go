@@ -345,6 +345,36 @@ func (m *SecretManager) SecretCreateTimes(ctx context.Context) (map[string]time.
 	}
 }
 
+// ListVersions returns every version of the connector's secret with its state and creation
+// time (connector.SecretVersions); a missing secret has none.
+func (m *SecretManager) ListVersions(ctx context.Context, connectorID string) ([]connector.SecretVersion, error) {
+	if err := checkSecretID(connectorID); err != nil {
+		return nil, err
+	}
+	it := m.client.ListSecretVersions(ctx, &secretmanagerpb.ListSecretVersionsRequest{Parent: m.secretName(connectorID), PageSize: 250})
+	var out []connector.SecretVersion
+	for {
+		v, err := it.Next()
+		switch {
+		case errors.Is(err, iterator.Done):
+			return out, nil
+		case smCode(err) == codes.NotFound:
+			return nil, nil
+		case err != nil:
+			return nil, smError("list the secret versions of connector "+connectorID, err)
+		}
+		st := connector.VersionEnabled
+		switch v.GetState() {
+		case secretmanagerpb.SecretVersion_DISABLED:
+			st = connector.VersionDisabled
+		case secretmanagerpb.SecretVersion_DESTROYED:
+			st = connector.VersionDestroyed
+		}
+		name := v.GetName()
+		out = append(out, connector.SecretVersion{Name: name[strings.LastIndex(name, "/")+1:], State: st, CreatedAt: v.GetCreateTime().AsTime()})
+	}
+}
+
 func (m *SecretManager) cached(id, version string) (connector.Secrets, bool) {
 	if m.opts.CacheTTL < 0 {
 		return connector.Secrets{}, false

@@ -30,6 +30,7 @@ func RunSecrets(t *testing.T, newSecrets func(t *testing.T) connector.SecretStor
 	t.Run("ConcurrentAdd", func(t *testing.T) { testConcurrentAdd(t, newSecrets(t)) })
 	t.Run("CreateTimes", func(t *testing.T) { testCreateTimes(t, newSecrets(t)) })
 	t.Run("RotationSchedule", func(t *testing.T) { testRotationSchedule(t, newSecrets(t)) })
+	t.Run("ListVersions", func(t *testing.T) { testListVersions(t, newSecrets(t)) })
 }
 
 // testRotationSchedule: a store that schedules rotation (connector.RotationSchedules) sets
@@ -230,5 +231,43 @@ func testCreateTimes(t *testing.T, s connector.SecretStore) {
 	}
 	if len(times) != 1 || times["conn-a"].IsZero() {
 		t.Errorf("SecretCreateTimes() = %v; want one non-zero time for conn-a", times)
+	}
+}
+
+func testListVersions(t *testing.T, s connector.SecretStore) {
+	l, ok := s.(connector.SecretVersions) // what sweep's repair of secrets at rest needs
+	if !ok {
+		t.Skipf("%T does not list secret versions", s)
+	}
+	if vs, err := l.ListVersions(ctx(t), "conn-missing"); err != nil || len(vs) != 0 {
+		t.Errorf("ListVersions of a missing secret = %v, %v; want none, nil", vs, err)
+	}
+	v1 := mustAdd(t, s, "conn-a", SampleSecrets("1"))
+	v2 := mustAdd(t, s, "conn-a", SampleSecrets("2"))
+	v3 := mustAdd(t, s, "conn-a", SampleSecrets("3"))
+	mustAdd(t, s, "conn-b", SampleSecrets("b"))
+	if err := s.DestroyVersion(ctx(t), "conn-a", v1); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]connector.VersionState{v1: connector.VersionDestroyed, v2: connector.VersionEnabled, v3: connector.VersionEnabled}
+	if d, ok := s.(VersionDisabler); ok {
+		if err := d.DisableVersion(ctx(t), "conn-a", v2); err != nil {
+			t.Fatal(err)
+		}
+		want[v2] = connector.VersionDisabled
+	}
+	vs, err := l.ListVersions(ctx(t), "conn-a")
+	if err != nil {
+		t.Fatalf("ListVersions(conn-a) = %v", err)
+	}
+	got := map[string]connector.VersionState{}
+	for _, v := range vs {
+		got[v.Name] = v.State
+		if v.CreatedAt.IsZero() {
+			t.Errorf("version %s has no creation time", v.Name)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ListVersions(conn-a) states = %v; want %v", got, want)
 	}
 }
