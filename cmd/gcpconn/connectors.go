@@ -353,6 +353,15 @@ func runDescribe(ctx context.Context, e *env, p *parsed) error {
 }
 
 // describeConnector prints the seed's two tables: details and configuration.
+// secretCell says where a connector's secret lives (never its value): the secret and the
+// pinned version; empty for auth methods that store none, as on the product page.
+func secretCell(s *client.SecretLocation) string {
+	if s == nil {
+		return ""
+	}
+	return s.Name + " (version " + s.Version + ")"
+}
+
 func describeConnector(e *env, conn client.Connector) {
 	sharing := "private"
 	if len(conn.Users) > 0 {
@@ -389,6 +398,7 @@ func describeConnector(e *env, conn client.Connector) {
 		{"AUTH METHOD", conn.AuthMethod},
 		{"RESOURCE TYPES", resourceTypesCell(conn.ResourceTypes, ", ")},
 		{"RESOURCE NAME", resourceName(conn)},
+		{"SECRET ID", secretCell(conn.Secret)},
 		{"SESSION DURATION", session},
 		{"EXPIRES IN", exp},
 		{"OWNER", conn.Owner},

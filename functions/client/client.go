@@ -94,6 +94,7 @@ type Connector struct {
 	SupportsInstances bool              `json:"supports_instances"`
 	Configuration     map[string]any    `json:"configuration"`
 	Secrets           []string          `json:"secrets"`
+	Secret            *SecretLocation   `json:"secret,omitempty"`
 	Labels            map[string]string `json:"labels"`
 	Description       string            `json:"description"`
 	Owner             string            `json:"owner"`
@@ -103,6 +104,13 @@ type Connector struct {
 	CreatedAt         time.Time         `json:"created_at"`
 	UpdatedAt         time.Time         `json:"updated_at"`
 	Status            Status            `json:"status"`
+}
+
+// SecretLocation says where a connector's secret values live: the secret store's name for
+// the secret (a Secret Manager resource name) and the version the connector pins.
+type SecretLocation struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
 }
 
 // Status is a connector's last check.

@@ -43,7 +43,7 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) {
 			c.fail(err)
 			return
 		}
-		writeJSON(w, http.StatusOK, describeResponse{Connector: toConnectorJSON(conn)})
+		writeJSON(w, http.StatusOK, describeResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
 		return
 	}
 	f := connector.Filter{
@@ -79,7 +79,7 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) {
 	}
 	out := listResponse{Connectors: make([]connectorJSON, len(cs)), NextPageToken: next}
 	for i, conn := range cs {
-		out.Connectors[i] = toConnectorJSON(conn)
+		out.Connectors[i] = toConnectorJSON(conn, c.svc.SecretName(conn))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -20,6 +20,7 @@ var schemaTypes = map[string]reflect.Type{
 	"RegisterResponse":     reflect.TypeFor[registerResponse](),
 	"Connector":            reflect.TypeFor[connectorJSON](),
 	"Status":               reflect.TypeFor[statusJSON](),
+	"SecretLocation":       reflect.TypeFor[secretJSON](),
 	"VerifyRequest":        reflect.TypeFor[verifyBody](),
 	"Resources":            reflect.TypeFor[resourcesJSON](),
 	"ResourceResult":       reflect.TypeFor[resourceResultJSON](),

@@ -30,7 +30,7 @@ func (a *API) Register(w http.ResponseWriter, r *http.Request) {
 			c.fail(err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, registerResponse{Connector: toConnectorJSON(conn), Resources: toResourcesJSON(res)})
+		writeJSON(w, http.StatusCreated, registerResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn)), Resources: toResourcesJSON(res)})
 	case http.MethodPut:
 		var b updateBody
 		if !c.decode(&b, false) {
@@ -41,7 +41,7 @@ func (a *API) Register(w http.ResponseWriter, r *http.Request) {
 			c.fail(err)
 			return
 		}
-		writeJSON(w, http.StatusOK, registerResponse{Connector: toConnectorJSON(conn)})
+		writeJSON(w, http.StatusOK, registerResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
 	case http.MethodDelete:
 		if err := c.svc.Delete(c.ctx, c.p, ref); err != nil {
 			c.fail(err)

@@ -20,6 +20,16 @@ func TestRegister(t *testing.T) {
 	if s, _ := c["secrets"].([]any); len(s) != 1 || s[0] != "service_account_json" {
 		t.Errorf("connector.secrets = %v; want [service_account_json]", c["secrets"])
 	}
+	// Where the secret lives, never what it holds: the store's name for it and the pinned version.
+	wantSecret := map[string]any{"name": "memory/secrets/gcpconn-" + c["id"].(string), "version": "1"}
+	if sec, _ := c["secret"].(map[string]any); len(sec) != 2 || sec["name"] != wantSecret["name"] || sec["version"] != wantSecret["version"] {
+		t.Errorf("connector.secret = %v; want %v", c["secret"], wantSecret)
+	}
+	d := e.do("GET", "/list?connector=alpha", e.token(owner), nil)
+	e.expect(d, http.StatusOK, "")
+	if sec, _ := d.body["connector"].(map[string]any)["secret"].(map[string]any); sec["name"] != wantSecret["name"] || sec["version"] != "1" {
+		t.Errorf("GET /list?connector=alpha secret = %v; want %v", sec, wantSecret)
+	}
 	if res, _ := r.body["resources"].(map[string]any); res == nil || len(res["resources"].([]any)) == 0 {
 		t.Errorf("POST /register resources = %v; want the verification outcome", r.body["resources"])
 	}

@@ -122,6 +122,7 @@ type connectorJSON struct {
 	SupportsInstances bool              `json:"supports_instances"`
 	Configuration     map[string]any    `json:"configuration"`
 	Secrets           []string          `json:"secrets"`
+	Secret            *secretJSON       `json:"secret,omitempty"`
 	Labels            map[string]string `json:"labels"`
 	Description       string            `json:"description"`
 	Owner             string            `json:"owner"`
@@ -131,6 +132,13 @@ type connectorJSON struct {
 	CreatedAt         time.Time         `json:"created_at"`
 	UpdatedAt         time.Time         `json:"updated_at"`
 	Status            statusJSON        `json:"status"`
+}
+
+// secretJSON says where a connector's secret lives: the secret store's name for it and the
+// pinned version. It never holds a value.
+type secretJSON struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
 }
 
 // statusJSON is a connector's last check.
@@ -147,7 +155,9 @@ type statusJSON struct {
 	InconclusiveAt *time.Time `json:"inconclusive_at,omitempty"`
 }
 
-func toConnectorJSON(c *connector.Connector) connectorJSON {
+// toConnectorJSON describes c; secretName is where its secret lives (Service.SecretName), ""
+// when it has none.
+func toConnectorJSON(c *connector.Connector, secretName string) connectorJSON {
 	out := connectorJSON{
 		ID:                c.ID,
 		Name:              c.Name,
@@ -173,6 +183,9 @@ func toConnectorJSON(c *connector.Connector) connectorJSON {
 	}
 	if out.Labels == nil {
 		out.Labels = map[string]string{}
+	}
+	if secretName != "" {
+		out.Secret = &secretJSON{Name: secretName, Version: c.SecretVersion}
 	}
 	if !c.ExpiresAt.IsZero() {
 		t := c.ExpiresAt.UTC()

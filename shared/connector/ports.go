@@ -94,6 +94,14 @@ type SecretOwners interface {
 	ConnectorOfSecret(secret string, labels map[string]string) (connectorID string, ok bool)
 }
 
+// SecretNames is implemented by secret stores that can say where a connector's secret lives
+// (store.SecretManager: projects/P/secrets/PREFIX<connector id>; store.MemorySecrets).
+// Describe shows it with the pinned version, as the product page's SECRET ID row does: where
+// the secret is, never what it holds. It must be safe for concurrent use.
+type SecretNames interface {
+	SecretName(connectorID string) string
+}
+
 // RotationSchedules is an optional capability of a SecretStore: a rotation schedule on a
 // connector's secret, so that the store announces when its key is due (Secret Manager
 // publishes SECRET_ROTATE, which the refresh function turns into a rotation).

@@ -244,6 +244,12 @@ func (m *MemorySecrets) ConnectorOfSecret(secret string, labels map[string]strin
 	return ownerOfSecret(SecretPrefix, secret, labels)
 }
 
+// SecretName names the connector's secret as Secret Manager would without a project:
+// memory/secrets/gcpconn-<id> (connector.SecretNames). The values live in this process only.
+func (m *MemorySecrets) SecretName(connectorID string) string {
+	return "memory/secrets/" + SecretPrefix + connectorID
+}
+
 // AddVersion stores s as a new version of the connector's secret.
 func (m *MemorySecrets) AddVersion(ctx context.Context, connectorID string, s connector.Secrets) (string, error) {
 	if err := ctx.Err(); err != nil {

@@ -118,6 +118,10 @@ func (m *SecretManager) now() time.Time {
 	return time.Now()
 }
 
+// SecretName returns the resource name of the connector's secret,
+// projects/P/secrets/PREFIX<id> (connector.SecretNames).
+func (m *SecretManager) SecretName(connectorID string) string { return m.secretName(connectorID) }
+
 func (m *SecretManager) secretName(id string) string {
 	return "projects/" + m.project + "/secrets/" + m.opts.Prefix + id
 }

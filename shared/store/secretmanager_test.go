@@ -104,6 +104,9 @@ func TestSecretManagerSecretShape(t *testing.T) {
 		t.Errorf("AddVersion twice = %q, %q; want the version numbers 1, 2", v1, v2)
 	}
 	secretName := "projects/" + smProject + "/secrets/t1-cid1"
+	if got := s.SecretName("cid1"); got != secretName {
+		t.Errorf("SecretName(cid1) = %q; want %q, the secret AddVersion wrote", got, secretName)
+	}
 	sec, err := f.client.GetSecret(ctx, &secretmanagerpb.GetSecretRequest{Name: secretName})
 	if err != nil {
 		t.Fatalf("GetSecret(%s) = %v", secretName, err)
