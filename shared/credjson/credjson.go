@@ -331,9 +331,9 @@ func scanJSONValue(dec *json.Decoder, depth int) string {
 	if depth >= maxCredJSONDepth {
 		return fmt.Sprintf("the credential JSON is nested more than %d levels deep", maxCredJSONDepth)
 	}
-	var seen map[string]bool
+	var seen map[string]string // folded key → key as sent
 	if d == '{' {
-		seen = map[string]bool{}
+		seen = map[string]string{}
 	}
 	for dec.More() {
 		if d == '{' {
@@ -342,10 +342,9 @@ func scanJSONValue(dec *json.Decoder, depth int) string {
 				return syntaxReason(dec, err)
 			}
 			k, _ := kt.(string)
-			if seen[k] {
-				return fmt.Sprintf("the credential JSON has key %s twice", keyName(k))
+			if why := checkKey(seen, k); why != "" {
+				return why
 			}
-			seen[k] = true
 		}
 		if why := scanJSONValue(dec, depth+1); why != "" {
 			return why
@@ -356,6 +355,50 @@ func scanJSONValue(dec *json.Decoder, depth int) string {
 	}
 	return ""
 }
+
+// checkKey refuses a key of an object whose other keys are seen (folded → as sent): a key
+// sent twice, two keys that differ only in case, and a spelling of a credential key other
+// than its exact one. Google's client libraries match keys without regard to case (Go's
+// encoding/json does), so TOKEN_URI would be read as token_uri by them while the checks here
+// look at token_uri only.
+func checkKey(seen map[string]string, k string) string {
+	f := foldKey(k)
+	if prev, ok := seen[f]; ok {
+		if prev == k {
+			return fmt.Sprintf("the credential JSON has key %s twice", keyName(k))
+		}
+		return fmt.Sprintf("the credential JSON has two keys that differ only in case (%s); keys must match exactly", keyName(f))
+	}
+	seen[f] = k
+	if _, known := credKeys[f]; known && f != k {
+		return fmt.Sprintf("the credential JSON has a key that differs from %q only in case; keys must match exactly", f)
+	}
+	return ""
+}
+
+// foldKey is k under Unicode simple case folding as Go's encoding/json matches keys (so the
+// Kelvin sign folds to k and the long s to s).
+func foldKey(k string) string { return strings.ToLower(strings.ToUpper(k)) }
+
+// credKeys are the keys of Google's credential file formats (service account keys, user
+// credentials, external accounts and their credential sources, impersonated and GDCH
+// credentials), at any level. A key that folds to one of them must be spelled exactly so.
+var credKeys = func() map[string]struct{} {
+	m := map[string]struct{}{}
+	for _, k := range strings.Fields(`type project_id private_key_id private_key client_email
+		client_id auth_uri token_uri auth_provider_x509_cert_url client_x509_cert_url
+		universe_domain client_secret refresh_token quota_project_id account audience
+		subject_token_type token_url token_info_url revoke_url service_account_impersonation_url
+		service_account_impersonation token_lifetime_seconds workforce_pool_user_project
+		credential_source file url headers format subject_token_field_name environment_id
+		region_url regional_cred_verification_url cred_verification_url imdsv2_session_token_url
+		executable command timeout_millis output_file certificate use_default_certificate_config
+		certificate_config_location trust_chain_path source_credentials delegates
+		format_version project name ca_cert_path sts_audience`) {
+		m[k] = struct{}{}
+	}
+	return m
+}()
 
 func syntaxReason(dec *json.Decoder, err error) string {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
