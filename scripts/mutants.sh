@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# scripts/mutants.sh: proves that the tests named for gcpconn's important properties bite.
+#
+#   scripts/mutants.sh              every mutant below
+#   scripts/mutants.sh NAME...      only the named mutants
+#   scripts/mutants.sh --list       names, files and tests, nothing run
+#   scripts/mutants.sh --dry-run    applies each mutation (checks it still applies), runs nothing
+#
+# Each mutant removes or loosens one property (coalescing, down-scoping, secret redaction,
+# authorization, credential-JSON refusals) in a temporary copy of the committed HEAD (a
+# detached `git worktree` in a mktemp directory, removed on exit), then runs the tests named
+# for that property with `go test -run` on the one package. A mutant is KILLED when a test
+# fails, SURVIVED when they all pass. A mutation that no longer applies (the code it edits
+# changed) stops the script: fix its pattern. Before the mutants, the named tests run once
+# unmutated per package (the baseline), so that a test failing anyway cannot pass for a kill.
+# Uncommitted changes are not in the copy: commit first. Exit status: 0 when every mutant was
+# killed, 1 otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCRIPT=scripts/mutants.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+# Tests must never probe the real metadata server.
+export GCE_METADATA_HOST=${GCE_METADATA_HOST:-127.0.0.1:1}
+
+names=() files=() edits=() pkgs=() tests=()
+# mutant NAME FILE PERL-EDIT PACKAGE TEST-REGEXP: PERL-EDIT runs as perl -0pi -e on FILE.
+mutant() {
+	names+=("$1") files+=("$2") edits+=("$3") pkgs+=("$4") tests+=("$5")
+}
+
+# --- coalescing: concurrent misses share one upstream call -------------------------------
+mutant tokencache-get-not-coalesced shared/connector/tokencache.go \
+	's/(func \(c \*tokenCache\) get\(.*?)c\.flights\.DoChan/$1new(singleflight.Group).DoChan/s' \
+	./shared/connector '^(TestTokenCacheConcurrentColdMissesShareOneMint|TestMintConcurrentColdRequestsShareOneUpstreamCall)$'
+mutant tokencache-cluster-not-coalesced shared/connector/tokencache.go \
+	's/(func \(c \*tokenCache\) cluster\(.*?)c\.flights\.DoChan/$1new(singleflight.Group).DoChan/s' \
+	./shared/connector '^TestMintConcurrentColdRequestsShareOneUpstreamCall$'
+mutant tokencache-refresh-not-joined shared/connector/tokencache.go \
+	's/(func \(c \*tokenCache\) refresh\(.*?)c\.flights\.Do\(/$1new(singleflight.Group).Do(/s' \
+	./shared/connector '^TestTokenCacheMissDuringRefreshJoinsIt$'
+mutant conncache-miss-not-coalesced shared/connector/conncache.go \
+	's/ch := cc\.flights\.DoChan\(/ch := new(singleflight.Group).DoChan(/' \
+	./shared/connector '^TestConnectorCacheConcurrentMissesShareOneRead$'
+mutant secretmanager-access-not-coalesced shared/store/secretmanager.go \
+	's/ch := m\.flights\.DoChan\(/ch := new(singleflight.Group).DoChan(/' \
+	./shared/store '^TestSecretManagerConcurrentColdAccessOneCall$'
+
+# --- down-scoping: bucket tokens are limited to their bucket (prefix, read-only) ---------
+mutant bucket-tokens-not-downscoped-by-default shared/connector/mint.go \
+	's/(if d == nil \{\n\t\t)d = &Downscope\{\}/${1}return nil, nil/' \
+	./shared/connector '^TestMintBucketIsDownscopedByDefault$'
+mutant downscope-exchange-skipped shared/gcp/credentials.go \
+	's/return g\.downscope\(ctx, tok, \*req\.Boundary\)/return tok, nil/' \
+	./shared/gcp '^(TestTokenDownscoped|TestMintPerMethodAndType)$'
+mutant downscope-read-only-ignored shared/gcp/downscope.go \
+	's/if b\.ReadOnly \{/if false \&\& b.ReadOnly {/' \
+	./shared/gcp '^TestTokenDownscoped$'
+mutant downscope-prefix-ignored shared/gcp/downscope.go \
+	's/if b\.Prefix != "" \{/if false \&\& b.Prefix != "" {/' \
+	./shared/gcp '^TestTokenDownscoped$'
+
+# --- secret redaction: logs, errors and answers never hold secret values -----------------
+mutant log-redaction-removed shared/cloudlog/cloudlog.go \
+	's/if SensitiveKey\(a\.Key\) && /if false \&\& SensitiveKey(a.Key) \&\& /' \
+	./shared/cloudlog '^TestRedaction$'
+mutant secrets-print-their-values shared/connector/connector.go \
+	's/(func \(s Secrets\) Format\(f fmt\.State, _ rune\) \{ _, _ = f\.Write\(\[\]byte\()"\[HIDDEN\]"/${1}s.ServiceAccountJSON+s.Token/' \
+	./shared/connector '^TestSecretsNeverPrint$'
+mutant register-answer-echoes-configuration functions/httpapi/register.go \
+	's/writeJSON\(w, http\.StatusCreated, registerResponse\{Connector: toConnectorJSON\(conn\),/cj := toConnectorJSON(conn)\n\t\tcj.Configuration = b.Configuration\n\t\twriteJSON(w, http.StatusCreated, registerResponse{Connector: cj,/' \
+	./functions/httpapi '^TestRegister$'
+
+# --- authorization (DESIGN §4) -----------------------------------------------------------
+mutant users-may-update-and-delete shared/connector/authz.go \
+	's/if need == ActionRead \|\| need == ActionUse \{/if true {/' \
+	./shared/connector '^TestAuthorization$'
+mutant strangers-may-read-and-mint shared/connector/authz.go \
+	's/return slices\.ContainsFunc\(c\.Users, p\.matches\)/return true/' \
+	./shared/connector '^(TestAuthorization|TestMintRefusals)$'
+mutant strangers-told-403-not-404 shared/connector/authz.go \
+	's/KindOf\(err\) == ErrNotFound \|\| \(err == nil && !s\.may\(p, c, ActionRead\)\)/KindOf(err) == ErrNotFound/' \
+	./shared/connector '^TestAuthorization$'
+mutant federated-glob-across-issuers shared/connector/principal.go \
+	's/if !ok \|\| name != p\.Issuer \{/if !ok {/' \
+	./shared/connector '^(TestAuthorizeFederated|TestPrincipalMatches)$'
+
+# --- credential-JSON refusals (shared/credjson) ------------------------------------------
+mutant token-uri-any-host shared/credjson/credjson.go \
+	's/if host == au\.Host && u\.RawPath == ""/if u.RawPath == ""/' \
+	./shared/credjson '^TestValidateRejects$'
+mutant credential-source-file-not-refused shared/credjson/credjson.go \
+	's/\[\]string\{"file", "executable", "certificate"\}/[]string{"executable", "certificate"}/' \
+	./shared/credjson '^TestValidateRejects$'
+mutant credential-source-executable-not-refused shared/credjson/credjson.go \
+	's/\[\]string\{"file", "executable", "certificate"\}/[]string{"file", "certificate"}/' \
+	./shared/credjson '^TestValidateRejects$'
+mutant credential-source-any-url shared/credjson/credjson.go \
+	's/why = "is not the Azure instance metadata identity endpoint"/why = ""/' \
+	./shared/credjson '^(TestValidateRejects|TestAmbientSources)$'
+mutant duplicate-keys-accepted shared/credjson/credjson.go \
+	's/if seen\[k\] \{/if false \&\& seen[k] {/' \
+	./shared/credjson '^TestValidateRejects$'
+mutant credential-type-not-checked shared/credjson/credjson.go \
+	's/\tcase t == want:\n/\tcase true:\n/' \
+	./shared/credjson '^TestValidateRejects$'
+
+# --- options ------------------------------------------------------------------------------
+dry=false
+selected=()
+for a in "$@"; do
+	case $a in
+	--list)
+		for i in "${!names[@]}"; do printf '%-42s %-36s %s -run %s\n' "${names[$i]}" "${files[$i]}" "${pkgs[$i]}" "${tests[$i]}"; done
+		exit 0
+		;;
+	--dry-run) dry=true ;;
+	-*) die "unknown option $a (see the header of $SCRIPT)" ;;
+	*) selected+=("$a") ;;
+	esac
+done
+run=()
+if [ ${#selected[@]} -eq 0 ]; then
+	run=("${!names[@]}")
+else
+	for s in "${selected[@]}"; do
+		found=false
+		for i in "${!names[@]}"; do
+			if [ "${names[$i]}" = "$s" ]; then run+=("$i"); found=true; fi
+		done
+		$found || die "no mutant named $s (scripts/mutants.sh --list)"
+	done
+fi
+
+# --- the copy -----------------------------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/gcpconn-mutants.XXXXXX")
+WT="$TMP/src"
+cleanup() {
+	git worktree remove --force "$WT" >/dev/null 2>&1 || true
+	rm -rf "$TMP"
+	git worktree prune >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+git worktree add --quiet --detach "$WT" HEAD
+say "copy of $(git rev-parse --short HEAD) at $WT"
+
+restore() { git -C "$WT" checkout --quiet -- .; }
+
+# apply I: edits the copy, dies loudly when the file did not change.
+apply() {
+	local i=$1
+	perl -0pi -e "${edits[$i]}" "$WT/${files[$i]}"
+	if git -C "$WT" diff --quiet -- "${files[$i]}"; then
+		die "mutation did not apply: mutant ${names[$i]} left ${files[$i]} unchanged (its pattern no longer matches the code; fix it in $SCRIPT)"
+	fi
+}
+
+# gotest PKG REGEXP LOG [-v]: runs the tests in the copy; 0 pass, 1 fail, 2 did not build.
+gotest() {
+	local rc=0
+	(cd "$WT" && go test -count=1 -vet=off -timeout 10m ${4:-} -run "$2" "$1") >"$3" 2>&1 || rc=$?
+	if [ $rc -eq 0 ]; then
+		grep -q '^ok' "$3" || { cat "$3" >&2; die "go test -run '$2' $1 ran nothing"; }
+		grep -q 'no tests to run' "$3" && { cat "$3" >&2; die "go test -run '$2' $1 matched no test"; }
+		return 0
+	fi
+	if grep -qE '\[build failed\]|\[setup failed\]|^# ' "$3"; then return 2; fi
+	return 1
+}
+
+# testnames REGEXP: the test names of a ^(A|B)$ or ^A$ pattern, one a line.
+testnames() { local r=${1#^}; r=${r%\$}; r=${r#(}; r=${r%)}; tr '|' '\n' <<<"$r"; }
+
+if $dry; then
+	for i in "${run[@]}"; do
+		apply "$i"
+		printf '%-42s applies (%s)\n' "${names[$i]}" "${files[$i]}"
+		restore
+	done
+	exit 0
+fi
+
+# Baseline: each package's named tests pass unmutated.
+declare -A baseline=()
+for i in "${run[@]}"; do
+	p=${pkgs[$i]}
+	baseline[$p]="${baseline[$p]:+${baseline[$p]}|}(${tests[$i]})"
+done
+for p in "${!baseline[@]}"; do
+	say "baseline: $p"
+	if ! gotest "$p" "${baseline[$p]}" "$TMP/baseline.log" -v; then
+		cat "$TMP/baseline.log" >&2
+		die "the named tests of $p fail without any mutation: fix them first"
+	fi
+	for i in "${run[@]}"; do
+		[ "${pkgs[$i]}" = "$p" ] || continue
+		for t in $(testnames "${tests[$i]}"); do
+			grep -q "^=== RUN   $t\$" "$TMP/baseline.log" || die "mutant ${names[$i]} names test $t, which $p does not have"
+		done
+	done
+done
+
+killed=0 survived=()
+for i in "${run[@]}"; do
+	apply "$i"
+	start=$SECONDS
+	rc=0
+	gotest "${pkgs[$i]}" "${tests[$i]}" "$TMP/mutant.log" || rc=$?
+	case $rc in
+	0)
+		survived+=("${names[$i]}")
+		printf 'SURVIVED  %-42s %s -run %s (%ds)\n' "${names[$i]}" "${pkgs[$i]}" "${tests[$i]}" $((SECONDS - start))
+		;;
+	1)
+		killed=$((killed + 1))
+		first=$(grep -m1 -E '^\s*--- FAIL' "$TMP/mutant.log" | sed 's/^ *//' || true)
+		printf 'killed    %-42s by %s (%ds)\n' "${names[$i]}" "${first:-a failing test}" $((SECONDS - start))
+		;;
+	2)
+		cat "$TMP/mutant.log" >&2
+		die "mutant ${names[$i]} does not build: fix its edit in $SCRIPT"
+		;;
+	esac
+	restore
+done
+
+echo "$killed of ${#run[@]} mutants killed"
+if [ ${#survived[@]} -gt 0 ]; then
+	echo "survived: ${survived[*]}"
+	exit 1
+fi
