@@ -84,7 +84,7 @@ mutant strangers-told-403-not-404 shared/connector/authz.go \
 	's/KindOf\(err\) == ErrNotFound \|\| \(err == nil && !s\.may\(p, c, ActionRead\)\)/KindOf(err) == ErrNotFound/' \
 	./shared/connector '^TestAuthorization$'
 mutant federated-glob-across-issuers shared/connector/principal.go \
-	's/if !ok \|\| name != p\.Issuer \{/if !ok {/' \
+	's/if !ok \|\| name != p\.Issuer \{/if !ok || name == "" {/' \
 	./shared/connector '^(TestAuthorizeFederated|TestPrincipalMatches)$'
 
 # --- credential-JSON refusals (shared/credjson) ------------------------------------------
