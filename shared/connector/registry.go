@@ -39,8 +39,13 @@ const OrphanGrace = 15 * time.Minute
 const CreateBudget = OrphanGrace / 3
 
 // cleanupTimeout bounds a best-effort cleanup write, which runs even when the caller's
-// context is done.
+// context is cancelled, when that context has no deadline (sweep, refresh). A request's
+// cleanup is bounded by the request's deadline instead: it never makes the answer late.
 const cleanupTimeout = 30 * time.Second
+
+// maxCleanupReserve bounds the part of a request's remaining time that a write whose outcome
+// may need a cleanup (read back, drop the secret) leaves for that cleanup (a quarter of it).
+const maxCleanupReserve = 5 * time.Second
 
 // SecretAges is an optional capability of a SecretStore: when each connector's secret was
 // created. Orphans needs it to tell the secret of a registration in flight from an orphan;
@@ -171,7 +176,7 @@ func (s *Service) create(ctx context.Context, c *Connector, sec Secrets) error {
 			}
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, CreateBudget)
+	cctx, cancel := writeContext(ctx, CreateBudget)
 	err := s.Store.Create(cctx, c)
 	cancel()
 	if err == nil || c.SecretVersion == "" {
@@ -190,7 +195,7 @@ func (s *Service) create(ctx context.Context, c *Connector, sec Secrets) error {
 		return nil
 	}
 	s.log().WarnContext(ctx, "connector create failed with an unknown outcome; its secret is left for sweep",
-		"connector_id", c.ID, "connector", c.Name, "error", MessageOf(err))
+		"connector_id", c.ID, "connector", c.Name, "secret_version", c.SecretVersion, "error", MessageOf(err))
 	return err
 }
 
@@ -204,9 +209,28 @@ func definite(err error) bool {
 	return false
 }
 
-// cleanupContext returns a context for a cleanup write that must run even when ctx is done.
+// cleanupContext returns a context for a cleanup write that must run even when the caller
+// cancels ctx: it ends at ctx's deadline (a request's answer is never late for a cleanup;
+// what it cannot finish is left for sweep), or after cleanupTimeout when ctx has none.
 func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(context.WithoutCancel(ctx), d)
+	}
 	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+}
+
+// writeContext returns a context for a store write whose failure may need a cleanup: it
+// ends a quarter of ctx's remaining time (at most maxCleanupReserve) before ctx's deadline,
+// so that the cleanup still has time within the request's deadline, and at the latest
+// budget from now.
+func writeContext(ctx context.Context, budget time.Duration) (context.Context, context.CancelFunc) {
+	end := time.Now().Add(budget)
+	if d, ok := ctx.Deadline(); ok {
+		if e := d.Add(-min(maxCleanupReserve, max(time.Until(d), 0)/4)); e.Before(end) {
+			end = e
+		}
+	}
+	return context.WithDeadline(ctx, end)
 }
 
 // dropSecret deletes a connector's secret, best effort: a failure leaves an orphan for sweep.
@@ -285,7 +309,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	}
 	// Bounded from the secret write, as a registration's create is: a version older than
 	// VersionGrace can no longer be pinned, so sweep may destroy it.
-	wctx, cancel := context.WithTimeout(ctx, CreateBudget)
+	wctx, cancel := writeContext(ctx, CreateBudget)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
 		err := s.Store.Update(wctx, next)
