@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the one test command of gcpconn (CI runs it through .ci/run).
 #
-#   scripts/test.sh            gofmt check, go vet, staticcheck, go test -race ./... with emulators
+#   scripts/test.sh            gofmt check, go vet, staticcheck, go test -race -shuffle=on ./...
+#                              with the emulators
 #   scripts/test.sh PKG...     the same checks, tests limited to the given packages
+#   scripts/test.sh --stress [PKG...]
+#                              the same, with every test run three times in a shuffled order
+#                              (-count=3 -shuffle=on): order dependence, state left behind and
+#                              rare interleavings show up. CI runs this mode (.ci/run).
 #
+# A failing shuffled run prints its seed (-test.shuffle N); rerun the package with
+# go test -shuffle=N to get the same order.
 # It starts the official Firestore emulator and the Pub/Sub emulator (both from the machine
 # image's google-cloud-cli packages) on free 127.0.0.1 ports, exports FIRESTORE_EMULATOR_HOST
 # and PUBSUB_EMULATOR_HOST for the tests, and stops them by PID on every exit path.
@@ -40,7 +47,15 @@ start_emulators() {
 	say "Firestore emulator at $FIRESTORE_EMULATOR_HOST, Pub/Sub emulator at $PUBSUB_EMULATOR_HOST"
 }
 
-pkgs=("$@")
+count=1
+pkgs=()
+for a in "$@"; do
+	case $a in
+	--stress) count=3 ;;
+	-*) die "unknown option $a (scripts/test.sh [--stress] [PKG...])" ;;
+	*) pkgs+=("$a") ;;
+	esac
+done
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
 
 # Tests must never probe the real metadata server; tests that need one point this at a fake.
@@ -62,6 +77,6 @@ else
 	start_emulators
 fi
 
-say "go test -race ${pkgs[*]}"
-go test -race -timeout 20m "${pkgs[@]}"
+say "go test -race -shuffle=on -count=$count ${pkgs[*]}"
+go test -race -shuffle=on -count="$count" -timeout 45m "${pkgs[@]}"
 say "all checks passed"
