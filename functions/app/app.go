@@ -39,7 +39,6 @@ import (
 	"sync"
 	"time"
 
-	"cloud.google.com/go/firestore"
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"google.golang.org/api/option"
@@ -256,10 +255,11 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 		svc.Store, svc.Secrets = store.NewMemory(), store.NewMemorySecrets()
 	case StoreGoogle:
 		// Firestore honours FIRESTORE_EMULATOR_HOST; both clients use the service's own
-		// credentials (ADC: the metadata server, GCE_METADATA_HOST locally).
-		fs, err := firestore.NewClientWithDatabase(ctx, cfg.Project, cfg.FirestoreDatabase, cfg.FirestoreOptions...)
+		// credentials (ADC: the metadata server, GCE_METADATA_HOST locally). The Firestore
+		// connection reconnects within seconds once the store answers again.
+		fs, err := store.NewFirestoreClient(ctx, cfg.Project, cfg.FirestoreDatabase, cfg.FirestoreOptions...)
 		if err != nil {
-			return nil, fmt.Errorf("app: firestore.NewClientWithDatabase: %w", err)
+			return nil, fmt.Errorf("app: store.NewFirestoreClient: %w", err)
 		}
 		var opts []option.ClientOption
 		if cfg.SecretManagerEndpoint != "" {
