@@ -5,7 +5,7 @@
 # publishes every change to it (GCPCONN_SECRET_TOPIC).
 resource "google_pubsub_topic" "secret_events" {
   project                    = var.project_id
-  name                       = var.secret_topic_name
+  name                       = local.settings.secret_topic_name
   labels                     = var.labels
   message_retention_duration = "86400s"
 
@@ -37,7 +37,7 @@ resource "google_cloud_scheduler_job" "sweep" {
   description      = "Re-verify every gcpconn connector and record its status."
   schedule         = var.sweep_schedule
   time_zone        = var.sweep_time_zone
-  attempt_deadline = "${var.sweep_timeout_seconds}s"
+  attempt_deadline = "${local.settings.sweep_timeout_seconds}s"
 
   retry_config {
     retry_count = 1

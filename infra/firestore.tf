@@ -17,7 +17,7 @@ resource "google_firestore_index" "connectors" {
   for_each = local.firestore_indexes
 
   project     = var.project_id
-  database    = var.firestore_database
+  database    = local.settings.firestore_database
   collection  = each.value.collectionGroup
   query_scope = each.value.queryScope
 

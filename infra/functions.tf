@@ -46,7 +46,7 @@ resource "google_cloudfunctions2_function" "http" {
   labels      = var.labels
 
   build_config {
-    runtime         = var.go_runtime
+    runtime         = local.settings.go_runtime
     entry_point     = each.value.entry_point
     service_account = var.build_service_account != "" ? var.build_service_account : null
 
@@ -62,12 +62,12 @@ resource "google_cloudfunctions2_function" "http" {
     service_account_email            = google_service_account.runtime.email
     environment_variables            = local.env
     ingress_settings                 = each.value.ingress
-    min_instance_count               = lookup(var.min_instances, each.key, 0)
-    max_instance_count               = var.max_instances
+    min_instance_count               = lookup(var.min_instances, each.key, local.settings.min_instances)
+    max_instance_count               = local.settings.max_instances
     timeout_seconds                  = each.value.timeout
-    available_memory                 = var.memory
-    available_cpu                    = "1"
-    max_instance_request_concurrency = var.concurrency
+    available_memory                 = local.settings.memory
+    available_cpu                    = tostring(local.settings.cpu)
+    max_instance_request_concurrency = local.settings.concurrency
     all_traffic_on_latest_revision   = true
   }
 
@@ -88,7 +88,7 @@ resource "google_cloudfunctions2_function" "event" {
   labels      = var.labels
 
   build_config {
-    runtime         = var.go_runtime
+    runtime         = local.settings.go_runtime
     entry_point     = each.value.entry_point
     service_account = var.build_service_account != "" ? var.build_service_account : null
 
@@ -104,12 +104,12 @@ resource "google_cloudfunctions2_function" "event" {
     service_account_email            = google_service_account.runtime.email
     environment_variables            = local.env
     ingress_settings                 = each.value.ingress
-    min_instance_count               = lookup(var.min_instances, each.key, 0)
-    max_instance_count               = var.max_instances
+    min_instance_count               = lookup(var.min_instances, each.key, local.settings.min_instances)
+    max_instance_count               = local.settings.max_instances
     timeout_seconds                  = each.value.timeout
-    available_memory                 = var.memory
-    available_cpu                    = "1"
-    max_instance_request_concurrency = var.concurrency
+    available_memory                 = local.settings.memory
+    available_cpu                    = tostring(local.settings.cpu)
+    max_instance_request_concurrency = local.settings.concurrency
     all_traffic_on_latest_revision   = true
   }
 

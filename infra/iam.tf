@@ -32,7 +32,7 @@ resource "google_project_iam_member" "runtime_firestore" {
   condition {
     title       = "gcpconn-database-only"
     description = "Only the gcpconn Firestore database."
-    expression  = "resource.name == \"projects/${var.project_id}/databases/${var.firestore_database}\""
+    expression  = "resource.name == \"projects/${var.project_id}/databases/${local.settings.firestore_database}\""
   }
 }
 

@@ -6,54 +6,48 @@ locals {
   base_url = "https://${var.region}-${var.project_id}.cloudfunctions.net"
   audience = var.audience != "" ? var.audience : local.base_url
 
-  # The service names every connector secret gcpconn-<connector-id> (shared/store); IAM on secrets
-  # is scoped to this prefix.
-  secret_prefix = "gcpconn-"
+  # The deploy manifest (functions.json): the functions, their entry points, env, timeouts,
+  # memory, concurrency, ingress and callers, and the defaults of the deploy settings. The same
+  # file drives scripts/deploy.sh (and through it cloudbuild.yaml); see README.md.
+  manifest = jsondecode(file("${path.module}/functions.json"))
 
-  # Functions with an HTTP trigger. The key is the deployed name (and the URL path), entry_point
-  # the name registered in entrypoints.go.
-  http_functions = {
-    register = {
-      caller      = "users"
-      entry_point = "Register"
-      ingress     = var.public_ingress
-      timeout     = var.request_timeout_seconds
-    }
-    verify = {
-      caller      = "users"
-      entry_point = "Verify"
-      ingress     = var.public_ingress
-      timeout     = var.request_timeout_seconds
-    }
-    list = {
-      caller      = "users"
-      entry_point = "List"
-      ingress     = var.public_ingress
-      timeout     = var.request_timeout_seconds
-    }
-    "mint-token" = {
-      caller      = "users"
-      entry_point = "MintToken"
-      ingress     = var.public_ingress
-      timeout     = var.request_timeout_seconds
-    }
-    sweep = {
-      caller      = "scheduler"
-      entry_point = "Sweep"
-      ingress     = var.internal_ingress
-      timeout     = var.sweep_timeout_seconds
-    }
+  # The deploy settings: a variable that is set (not null) overrides the manifest's default.
+  given = {
+    go_runtime                   = var.go_runtime
+    firestore_database           = var.firestore_database
+    secret_topic_name            = var.secret_topic_name
+    enable_implicit_auth_methods = var.enable_implicit_auth_methods == null ? null : tostring(var.enable_implicit_auth_methods)
+    revocation_window            = var.revocation_window
+    trusted_issuers              = var.trusted_issuers
+    public_ingress               = var.public_ingress
+    internal_ingress             = var.internal_ingress
+    memory                       = var.memory
+    concurrency                  = var.concurrency
+    max_instances                = var.max_instances
+    request_timeout_seconds      = var.request_timeout_seconds
+    sweep_timeout_seconds        = var.sweep_timeout_seconds
   }
+  settings = merge(local.manifest.settings, { for k, v in local.given : k => v if v != null })
 
-  # Functions with a CloudEvent trigger.
+  # The service names every connector secret <prefix><connector-id> (shared/store); IAM on
+  # secrets is scoped to this prefix.
+  secret_prefix = local.manifest.secret_prefix
+
+  # Functions with an HTTP trigger and with a CloudEvent trigger (Eventarc on the secret topic).
+  # The key is the deployed name (and the URL path), entry_point the name registered in
+  # entrypoints.go; ingress and timeout name the setting that holds them.
+  http_functions = {
+    for name, f in local.manifest.functions : name => merge(f, {
+      ingress = local.settings[f.ingress]
+      timeout = local.settings[f.timeout]
+    }) if f.trigger == "http"
+  }
   event_functions = {
-    refresh = {
-      caller      = "eventarc"
-      entry_point = "Refresh"
-      ingress     = var.internal_ingress
-      timeout     = var.request_timeout_seconds
-      event_type  = "google.cloud.pubsub.topic.v1.messagePublished"
-    }
+    for name, f in local.manifest.functions : name => merge(f, {
+      ingress    = local.settings[f.ingress]
+      timeout    = local.settings[f.timeout]
+      event_type = local.manifest.event_type
+    }) if f.trigger == "secret_topic"
   }
 
   # Who may call each kind of function: "users" are var.invokers; the others are the services
@@ -63,19 +57,18 @@ locals {
     eventarc  = "serviceAccount:${google_service_account.events.email}"
   }
 
-  # The service's configuration, identical for every function. The scheduler's account is an
-  # admin so that sweep accepts its calls; it can invoke nothing but sweep.
-  env = {
-    GCPCONN_PROJECT                      = var.project_id
-    GCPCONN_STORE                        = "google"
-    GCPCONN_FIRESTORE_DATABASE           = var.firestore_database
-    GCPCONN_AUDIENCE                     = local.audience
-    GCPCONN_ADMINS                       = join(",", concat(var.admins, [google_service_account.scheduler.email]))
-    GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS = var.enable_implicit_auth_methods ? "true" : "false"
-    GCPCONN_SECRET_TOPIC                 = google_pubsub_topic.secret_events.id
-    GCPCONN_REVOCATION_WINDOW            = var.revocation_window
-    GCPCONN_TRUSTED_ISSUERS              = var.trusted_issuers
-  }
+  # The values the manifest's env entries name ("setting"), besides the settings themselves.
+  # The scheduler's account is an admin so that sweep accepts its calls; it can invoke nothing
+  # but sweep.
+  env_inputs = merge({ for k, v in local.settings : k => tostring(v) }, {
+    project_id   = var.project_id
+    audience     = local.audience
+    admins       = join(",", concat(var.admins, [google_service_account.scheduler.email]))
+    secret_topic = google_pubsub_topic.secret_events.id
+  })
+
+  # The service's configuration, identical for every function.
+  env = { for k, e in local.manifest.env : k => try(e.value, local.env_inputs[e.setting]) }
 
   # Mirrors .gcloudignore (infra/infratest checks that both upload the same Go packages).
   source_excludes = [
@@ -126,7 +119,7 @@ resource "google_firestore_database" "gcpconn" {
   count = var.create_firestore_database ? 1 : 0
 
   project                           = var.project_id
-  name                              = var.firestore_database
+  name                              = local.settings.firestore_database
   location_id                       = var.firestore_location != "" ? var.firestore_location : var.region
   type                              = "FIRESTORE_NATIVE"
   concurrency_mode                  = "OPTIMISTIC"

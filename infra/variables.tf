@@ -10,15 +10,15 @@ variable "region" {
 }
 
 variable "go_runtime" {
-  description = "Cloud Functions runtime id. The module is Go 1.26, so go126; change it only together with the go directive in go.mod."
+  description = "Cloud Functions runtime id. The module is Go 1.26, so go126; change it only together with the go directive in go.mod. Unset (null), it is settings.go_runtime in functions.json."
   type        = string
-  default     = "go126"
+  default     = null
 }
 
 variable "firestore_database" {
-  description = "Firestore database id that holds connector metadata (GCPCONN_FIRESTORE_DATABASE)."
+  description = "Firestore database id that holds connector metadata (GCPCONN_FIRESTORE_DATABASE). Unset (null), it is settings.firestore_database in functions.json."
   type        = string
-  default     = "(default)"
+  default     = null
 }
 
 variable "create_firestore_database" {
@@ -63,17 +63,17 @@ variable "invokers" {
 }
 
 variable "enable_implicit_auth_methods" {
-  description = "Allow connectors that use the service's own identity (implicit, keyless impersonation, ambient external-account). Off by default: such connectors act with the runtime service account's roles (GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS)."
+  description = "Allow connectors that use the service's own identity (implicit, keyless impersonation, ambient external-account). Off by default: such connectors act with the runtime service account's roles (GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS). Unset (null), it is settings.enable_implicit_auth_methods in functions.json."
   type        = bool
-  default     = false
+  default     = null
 }
 
 variable "revocation_window" {
-  description = "The revocation window (GCPCONN_REVOCATION_WINDOW): how long an instance serves a connector it read before reading Firestore again. Removing a user, deleting or disabling a connector takes effect everywhere within it. A Go duration from 0s to 5m; 0s reads Firestore on every request."
+  description = "The revocation window (GCPCONN_REVOCATION_WINDOW): how long an instance serves a connector it read before reading Firestore again. Removing a user, deleting or disabling a connector takes effect everywhere within it. A Go duration from 0s to 5m; 0s reads Firestore on every request. Unset (null), it is settings.revocation_window in functions.json."
   type        = string
-  default     = "30s"
+  default     = null
   validation {
-    condition     = can(regex("^([0-9]+(ms|s|m))+$|^0$", var.revocation_window))
+    condition     = var.revocation_window == null || can(regex("^([0-9]+(ms|s|m))+$|^0$", var.revocation_window))
     error_message = "revocation_window is a duration such as 30s or 1m (at most 5m)."
   }
 }
@@ -94,9 +94,9 @@ variable "implicit_project_roles" {
 }
 
 variable "secret_topic_name" {
-  description = "Pub/Sub topic that Secret Manager notifies on every change to a connector secret (GCPCONN_SECRET_TOPIC); the refresh function is triggered from it."
+  description = "Pub/Sub topic that Secret Manager notifies on every change to a connector secret (GCPCONN_SECRET_TOPIC); the refresh function is triggered from it. Unset (null), it is settings.secret_topic_name in functions.json."
   type        = string
-  default     = "gcpconn-secret-events"
+  default     = null
 }
 
 variable "sweep_schedule" {
@@ -112,27 +112,27 @@ variable "sweep_time_zone" {
 }
 
 variable "public_ingress" {
-  description = "Ingress of the caller-facing functions (register, verify, list, mint-token): ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB. IAM still applies in every case."
+  description = "Ingress of the caller-facing functions (register, verify, list, mint-token): ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB. IAM still applies in every case. Unset (null), it is settings.public_ingress in functions.json."
   type        = string
-  default     = "ALLOW_ALL"
+  default     = null
 }
 
 variable "internal_ingress" {
-  description = "Ingress of sweep and refresh, which only Cloud Scheduler and Eventarc call (both count as internal traffic in the same project)."
+  description = "Ingress of sweep and refresh, which only Cloud Scheduler and Eventarc call (both count as internal traffic in the same project). Unset (null), it is settings.internal_ingress in functions.json."
   type        = string
-  default     = "ALLOW_INTERNAL_ONLY"
+  default     = null
 }
 
 variable "memory" {
-  description = "Memory of each function instance."
+  description = "Memory of each function instance. Unset (null), it is settings.memory in functions.json."
   type        = string
-  default     = "512Mi"
+  default     = null
 }
 
 variable "concurrency" {
-  description = "Requests one instance serves at once (needs 1 CPU, which is set)."
+  description = "Requests one instance serves at once (needs 1 CPU, which is set). Unset (null), it is settings.concurrency in functions.json."
   type        = number
-  default     = 80
+  default     = null
 }
 
 variable "min_instances" {
@@ -142,21 +142,21 @@ variable "min_instances" {
 }
 
 variable "max_instances" {
-  description = "Maximum instances of each function; bounds cost and the load gcpconn can put on Google's token endpoints."
+  description = "Maximum instances of each function; bounds cost and the load gcpconn can put on Google's token endpoints. Unset (null), it is settings.max_instances in functions.json."
   type        = number
-  default     = 10
+  default     = null
 }
 
 variable "request_timeout_seconds" {
-  description = "Timeout of register, verify, list, mint-token and refresh."
+  description = "Timeout of register, verify, list, mint-token and refresh. Unset (null), it is settings.request_timeout_seconds in functions.json."
   type        = number
-  default     = 60
+  default     = null
 }
 
 variable "sweep_timeout_seconds" {
-  description = "Timeout of sweep (which re-verifies every connector); also the scheduler's attempt deadline, so at most 1800."
+  description = "Timeout of sweep (which re-verifies every connector); also the scheduler's attempt deadline, so at most 1800. Unset (null), it is settings.sweep_timeout_seconds in functions.json."
   type        = number
-  default     = 540
+  default     = null
 }
 
 variable "build_service_account" {
@@ -184,11 +184,11 @@ variable "labels" {
 }
 
 variable "trusted_issuers" {
-  description = "Trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS): a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?} (see functions/README.md). Their callers are NAME:SUBJECT principals. Empty means Google callers only. Federated callers carry no Google identity, so they reach the functions only where Cloud Run's invoker check lets them (see infra/README.md)."
+  description = "Trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS): a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?} (see functions/README.md). Their callers are NAME:SUBJECT principals. Empty means Google callers only. Federated callers carry no Google identity, so they reach the functions only where Cloud Run's invoker check lets them (see infra/README.md). Unset (null), it is settings.trusted_issuers in functions.json."
   type        = string
-  default     = ""
+  default     = null
   validation {
-    condition     = var.trusted_issuers == "" || (can(tolist(jsondecode(var.trusted_issuers))) && !strcontains(var.trusted_issuers, ";"))
+    condition     = var.trusted_issuers == null || var.trusted_issuers == "" || (can(tolist(jsondecode(var.trusted_issuers))) && !can(regex(";", var.trusted_issuers)))
     error_message = "trusted_issuers is a JSON array of issuer objects (see functions/README.md), without ';'."
   }
 }

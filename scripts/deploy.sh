@@ -11,6 +11,11 @@
 # function's Cloud Run service, and creates or updates the Cloud Scheduler job that calls sweep.
 # Every step is idempotent: running it again converges on the same state and deploys the current
 # source as a new revision. infra/ holds the same deployment as Terraform.
+#
+# The functions and their settings (entry points, env, timeouts, memory, concurrency, ingress,
+# instances, defaults) come from infra/functions.json, the one deploy manifest that Terraform
+# reads too; infra/manifest/gcloudargs (Go) turns it into the gcloud arguments, so this script
+# needs Go (the version go.mod names) besides gcloud.
 set -euo pipefail
 
 usage() {
@@ -21,7 +26,9 @@ Deploys gcpconn to PROJECT in REGION with gcloud (idempotent).
 
 options:
   --dry-run                    print every command (shell-quoted) instead of running it;
-                               needs neither gcloud nor credentials
+                               needs neither gcloud nor credentials (Go only)
+  --functions-only             deploy the functions and their audiences only (what
+                               cloudbuild.yaml runs; the rest must exist: infra/ or a full run)
   --admins=EMAILS              comma-separated admin emails (GCPCONN_ADMINS)
   --invoker=MEMBER             IAM principal allowed to call register/verify/list/mint-token,
                                e.g. group:platform@example.com (repeatable)
@@ -40,6 +47,9 @@ options:
   --schedule=CRON              sweep schedule (default "*/30 * * * *")
   --min-instances=N            min instances of mint-token (default 0)
   --max-instances=N            max instances of every function (default 10)
+  --public-ingress=VALUE       ingress of register/verify/list/mint-token (default all)
+  --internal-ingress=VALUE     ingress of sweep and refresh (default internal-only)
+Defaults marked so come from infra/functions.json; an empty value means the default.
   -h, --help                   this help
 
 Rollback, upgrade and the Terraform path: infra/README.md.
@@ -49,25 +59,31 @@ EOF
 die() { printf 'scripts/deploy.sh: %s\n' "$*" >&2; exit 1; }
 
 dry_run=false
+functions_only=false
 admins=""
 invokers=()
 imp_targets=()
 implicit_roles=()
-implicit=false
-revocation_window=30s
+implicit=""
+revocation_window=""
 trusted_issuers=""
-database="(default)"
+database=""
 fs_location=""
-runtime="go126"
-topic_name="gcpconn-secret-events"
+runtime=""
+topic_name=""
 schedule="*/30 * * * *"
-min_instances=0
-max_instances=10
+min_instances=""
+max_instances=""
+public_ingress=""
+internal_ingress=""
 args=()
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--dry-run) dry_run=true ;;
+	--functions-only) functions_only=true ;;
+	--public-ingress=*) public_ingress=${1#*=} ;;
+	--internal-ingress=*) internal_ingress=${1#*=} ;;
 	-h | --help) usage; exit 0 ;;
 	--admins=*) admins=${1#*=} ;;
 	--invoker=*) invokers+=("${1#*=}") ;;
@@ -105,10 +121,25 @@ for r in "${implicit_roles[@]}"; do
 	[[ $r == *:roles/* || $r == *:projects/*/roles/* ]] || die "--implicit-role wants PROJECT:ROLE, got $r"
 done
 [[ $trusted_issuers != *";"* ]] || die "--trusted-issuers must not contain ';' (it separates the environment variables)"
-[[ $revocation_window =~ ^([0-9]+(ms|s|m)?)+$ ]] || die "--revocation-window wants a duration such as 30s, got $revocation_window"
+[[ -z $revocation_window || $revocation_window =~ ^([0-9]+(ms|s|m)?)+$ ]] || die "--revocation-window wants a duration such as 30s, got $revocation_window"
 [ -n "$fs_location" ] || fs_location=$region
 
 cd "$(dirname "$0")/.."
+
+# The manifest reader, built once (go run would rebuild it for every call).
+command -v go >/dev/null 2>&1 || die "go not found: scripts/deploy.sh reads infra/functions.json with a Go program (install Go, https://go.dev/dl)"
+tools=$(mktemp -d)
+trap 'rm -rf "$tools"' EXIT
+go build -o "$tools/gcloudargs" ./infra/manifest/gcloudargs || die "cannot build infra/manifest/gcloudargs"
+# The deploy settings given on the command line, by their Terraform variable names.
+given=(-set=go_runtime="$runtime" -set=firestore_database="$database" -set=secret_topic_name="$topic_name"
+	-set=enable_implicit_auth_methods="$implicit" -set=revocation_window="$revocation_window"
+	-set=trusted_issuers="$trusted_issuers" -set=max_instances="$max_instances"
+	-set=public_ingress="$public_ingress" -set=internal_ingress="$internal_ingress")
+manifest() { "$tools/gcloudargs" "${given[@]}" "$@"; }
+database=$(manifest setting firestore_database)
+topic_name=$(manifest setting secret_topic_name)
+sweep_timeout=$(manifest setting sweep_timeout_seconds)
 
 # quote ARG: ARG as a shell word (unchanged when it needs no quoting).
 quote() {
@@ -186,10 +217,12 @@ runtime_sa="gcpconn-runtime@${project}.iam.gserviceaccount.com"
 scheduler_sa="gcpconn-scheduler@${project}.iam.gserviceaccount.com"
 events_sa="gcpconn-events@${project}.iam.gserviceaccount.com"
 topic="projects/${project}/topics/${topic_name}"
-secret_prefix="gcpconn-"
+secret_prefix=$(manifest secret-prefix)
 sm_agent="service-${project_number}@gcp-sa-secretmanager.iam.gserviceaccount.com"
 P=(--project="$project")
 
+# setup: everything but the functions (skipped by --functions-only).
+setup() {
 # --- APIs ----------------------------------------------------------------------------------
 run gcloud services enable \
 	artifactregistry.googleapis.com cloudbuild.googleapis.com cloudfunctions.googleapis.com \
@@ -259,58 +292,49 @@ run gcloud beta services identity create --service=secretmanager.googleapis.com 
 run gcloud pubsub topics add-iam-policy-binding "$topic_name" "${P[@]}" \
 	--member="serviceAccount:$sm_agent" --role=roles/pubsub.publisher --quiet
 
+}
+$functions_only || setup
+
 # --- functions -------------------------------------------------------------------------------
 admins_all=$scheduler_sa
-[ -z "$admins" ] || admins_all="$admins,$scheduler_sa"
-# ^;^ makes ';' the separator, so GCPCONN_ADMINS may hold commas (gcloud topic escaping).
-env_vars="^;^GCPCONN_PROJECT=${project};GCPCONN_STORE=google;GCPCONN_FIRESTORE_DATABASE=${database};GCPCONN_AUDIENCE=${audience};GCPCONN_ADMINS=${admins_all};GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=${implicit};GCPCONN_SECRET_TOPIC=${topic};GCPCONN_REVOCATION_WINDOW=${revocation_window};GCPCONN_TRUSTED_ISSUERS=${trusted_issuers}"
-
-# name entry-point ingress timeout min-instances
-functions=(
-	"register Register all 60s 0"
-	"verify Verify all 60s 0"
-	"list List all 60s 0"
-	"mint-token MintToken all 60s $min_instances"
-	"sweep Sweep internal-only 540s 0"
-	"refresh Refresh internal-only 60s 0"
-)
-for spec in "${functions[@]}"; do
-	read -r name entry ingress timeout min <<<"$spec"
-	deploy=(gcloud functions deploy "$name" --gen2 "${P[@]}" --region="$region"
-		--runtime="$runtime" --source=. --entry-point="$entry"
-		--service-account="$runtime_sa" --set-env-vars="$env_vars"
-		--ingress-settings="$ingress" --timeout="$timeout" --memory=512Mi --cpu=1 --concurrency=80
-		--min-instances="$min" --max-instances="$max_instances" --serve-all-traffic-latest-revision --quiet)
-	if [ "$name" = refresh ]; then
-		deploy+=(--trigger-topic="$topic_name" --trigger-location="$region"
-			--trigger-service-account="$events_sa" --retry)
-	else
-		deploy+=(--trigger-http --no-allow-unauthenticated)
-	fi
+case ",$admins," in
+*",$scheduler_sa,"*) admins_all=$admins ;; # already listed (cloudbuild.yaml's default)
+",,") ;;
+*) admins_all="$admins,$scheduler_sa" ;;
+esac
+deploy_args=(-project="$project" -region="$region" -runtime-sa="$runtime_sa" -events-sa="$events_sa"
+	-min-instances=mint-token="$min_instances" -set=project_id="$project" -set=audience="$audience"
+	-set=admins="$admins_all" -set=secret_topic="$topic")
+names=$(manifest names)
+for name in $names; do
+	deploy=()
+	while IFS= read -r -d '' w; do deploy+=("$w"); done < <(manifest "${deploy_args[@]}" deploy "$name")
+	[ ${#deploy[@]} -gt 0 ] || die "infra/functions.json gives no deploy command for $name"
 	run "${deploy[@]}"
 	# Accept ID tokens minted for the service audience (the base URL), not only the function URL.
 	run gcloud run services update "$name" "${P[@]}" --region="$region" --add-custom-audiences="$audience" --quiet
 done
+$functions_only && exit 0
 
 # --- who may call what -------------------------------------------------------------------------
 invoke() { # invoke FUNCTION MEMBER
 	run gcloud run services add-iam-policy-binding "$1" "${P[@]}" --region="$region" \
 		--member="$2" --role=roles/run.invoker --quiet
 }
-for name in register verify list mint-token; do
+for name in $(manifest called-by users); do
 	for m in "${invokers[@]}"; do invoke "$name" "$m"; done
 done
 if [ ${#invokers[@]} -eq 0 ]; then
 	printf '# warning: no --invoker given, so nobody can call register, verify, list or mint-token yet;\n# grant roles/run.invoker later (see infra/README.md) or run again with --invoker=MEMBER\n' >&2
 fi
-invoke sweep "serviceAccount:$scheduler_sa"
-invoke refresh "serviceAccount:$events_sa"
+for name in $(manifest called-by scheduler); do invoke "$name" "serviceAccount:$scheduler_sa"; done
+for name in $(manifest called-by eventarc); do invoke "$name" "serviceAccount:$events_sa"; done
 
 # --- sweep schedule ----------------------------------------------------------------------------
 job=(http gcpconn-sweep "${P[@]}" --location="$region" --schedule="$schedule" --time-zone=Etc/UTC
 	--uri="$base_url/sweep" --http-method=POST --message-body='{}'
 	--oidc-service-account-email="$scheduler_sa" --oidc-token-audience="$audience"
-	--attempt-deadline=540s --max-retry-attempts=1)
+	--attempt-deadline="${sweep_timeout}s" --max-retry-attempts=1)
 # create takes --headers, update --update-headers.
 create_job=(gcloud scheduler jobs create "${job[@]}" --headers=Content-Type=application/json)
 update_job=(gcloud scheduler jobs update "${job[@]}" --update-headers=Content-Type=application/json)
