@@ -35,7 +35,7 @@ options:
   --impersonation-target=EMAIL service account that keyless impersonation may impersonate:
                                the runtime account gets Token Creator on it (repeatable)
   --implicit-role=PROJECT:ROLE role for the runtime account, for implicit connectors (repeatable)
-  --enable-implicit            GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true (default false)
+  --enable-implicit[=BOOL]     GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true (or BOOL; default false)
   --trusted-issuers=JSON       trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS; a JSON
                                array, see functions/README.md; default none; no ';')
   --revocation-window=DURATION how long an instance serves a connector it read before reading it
@@ -90,6 +90,7 @@ while [ $# -gt 0 ]; do
 	--impersonation-target=*) imp_targets+=("${1#*=}") ;;
 	--implicit-role=*) implicit_roles+=("${1#*=}") ;;
 	--enable-implicit) implicit=true ;;
+	--enable-implicit=*) implicit=${1#*=} ;;
 	--revocation-window=*) revocation_window=${1#*=} ;;
 	--trusted-issuers=*) trusted_issuers=${1#*=} ;;
 	--database=*) database=${1#*=} ;;
@@ -122,21 +123,28 @@ for r in "${implicit_roles[@]}"; do
 done
 [[ $trusted_issuers != *";"* ]] || die "--trusted-issuers must not contain ';' (it separates the environment variables)"
 [[ -z $revocation_window || $revocation_window =~ ^([0-9]+(ms|s|m)?)+$ ]] || die "--revocation-window wants a duration such as 30s, got $revocation_window"
+[[ $implicit =~ ^(true|false|)$ ]] || die "--enable-implicit wants true or false, got $implicit"
 [ -n "$fs_location" ] || fs_location=$region
 
 cd "$(dirname "$0")/.."
 
 # The manifest reader, built once (go run would rebuild it for every call).
-command -v go >/dev/null 2>&1 || die "go not found: scripts/deploy.sh reads infra/functions.json with a Go program (install Go, https://go.dev/dl)"
-tools=$(mktemp -d)
-trap 'rm -rf "$tools"' EXIT
-go build -o "$tools/gcloudargs" ./infra/manifest/gcloudargs || die "cannot build infra/manifest/gcloudargs"
+# GCLOUDARGS=/path/to/gcloudargs uses one built already (the infra tests build it once).
+gcloudargs=${GCLOUDARGS:-}
+if [ -z "$gcloudargs" ]; then
+	go=${GO:-go} # the go command; GO=/path/to/go when it is not on PATH (cloudbuild.yaml)
+	command -v "$go" >/dev/null 2>&1 || die "go not found: scripts/deploy.sh reads infra/functions.json with a Go program (install Go, https://go.dev/dl, or set GO)"
+	tools=$(mktemp -d)
+	trap 'rm -rf "$tools"' EXIT
+	gcloudargs=$tools/gcloudargs
+	"$go" build -o "$gcloudargs" ./infra/manifest/gcloudargs || die "cannot build infra/manifest/gcloudargs"
+fi
 # The deploy settings given on the command line, by their Terraform variable names.
 given=(-set=go_runtime="$runtime" -set=firestore_database="$database" -set=secret_topic_name="$topic_name"
 	-set=enable_implicit_auth_methods="$implicit" -set=revocation_window="$revocation_window"
 	-set=trusted_issuers="$trusted_issuers" -set=max_instances="$max_instances"
 	-set=public_ingress="$public_ingress" -set=internal_ingress="$internal_ingress")
-manifest() { "$tools/gcloudargs" "${given[@]}" "$@"; }
+manifest() { "$gcloudargs" "${given[@]}" "$@"; }
 database=$(manifest setting firestore_database)
 topic_name=$(manifest setting secret_topic_name)
 sweep_timeout=$(manifest setting sweep_timeout_seconds)
@@ -207,8 +215,12 @@ else
 	account=$(gcloud auth list --filter=status:ACTIVE --format='value(account)' 2>/dev/null | head -n1)
 	[ -n "$account" ] || die "gcloud is not authenticated: run gcloud auth login (or use a service account)"
 	printf 'deploying gcpconn to %s (%s) as %s\n' "$project" "$region" "$account" >&2
-	project_number=$(gcloud projects describe "$project" --format='value(projectNumber)') ||
-		die "cannot read project $project (does it exist, and may $account see it?)"
+	if $functions_only; then
+		project_number=UNUSED # only the setup's bindings need it
+	else
+		project_number=$(gcloud projects describe "$project" --format='value(projectNumber)') ||
+			die "cannot read project $project (does it exist, and may $account see it?)"
+	fi
 fi
 
 base_url="https://${region}-${project}.cloudfunctions.net"

@@ -3,6 +3,7 @@ package infratest
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,7 +14,8 @@ import (
 type cloudBuild struct {
 	Substitutions map[string]string `yaml:"substitutions"`
 	Options       struct {
-		DynamicSubstitutions bool `yaml:"dynamicSubstitutions"`
+		DynamicSubstitutions bool     `yaml:"dynamicSubstitutions"`
+		Volumes              []volume `yaml:"volumes"`
 	} `yaml:"options"`
 	Steps []struct {
 		ID         string   `yaml:"id"`
@@ -23,6 +25,11 @@ type cloudBuild struct {
 		Env        []string `yaml:"env"`
 		WaitFor    []string `yaml:"waitFor"`
 	} `yaml:"steps"`
+}
+
+type volume struct {
+	Name string `yaml:"name"`
+	Path string `yaml:"path"`
 }
 
 var substRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Z_][A-Z0-9_]*)`)
@@ -58,7 +65,9 @@ func substitute(s string, subs map[string]string, depth int) (string, error) {
 	return out, err
 }
 
-func loadCloudBuild(t *testing.T) (*cloudBuild, func(string) string) {
+// loadCloudBuild parses cloudbuild.yaml; expand applies its substitutions, with _REGION as a
+// trigger for this region sets it and overrides as a trigger's --substitutions would.
+func loadCloudBuild(t *testing.T, overrides map[string]string) (*cloudBuild, func(string) string) {
 	t.Helper()
 	var cb cloudBuild
 	if err := yaml.Unmarshal([]byte(readFile(t, "cloudbuild.yaml")), &cb); err != nil {
@@ -67,7 +76,10 @@ func loadCloudBuild(t *testing.T) (*cloudBuild, func(string) string) {
 	if !cb.Options.DynamicSubstitutions {
 		t.Error("cloudbuild.yaml: options.dynamicSubstitutions is off, so substitution defaults cannot use ${PROJECT_ID}")
 	}
-	cb.Substitutions["_REGION"] = region // what a trigger for this region sets
+	cb.Substitutions["_REGION"] = region
+	for k, v := range overrides {
+		cb.Substitutions[k] = v
+	}
 	expand := func(s string) string {
 		v, err := substitute(s, cb.Substitutions, 0)
 		if err != nil {
@@ -78,42 +90,67 @@ func loadCloudBuild(t *testing.T) (*cloudBuild, func(string) string) {
 	return &cb, expand
 }
 
-func TestCloudBuildDeploysEveryEntryPoint(t *testing.T) {
-	cb, expand := loadCloudBuild(t)
-	for _, want := range []string{"_PROJECT", "_REGION", "_RUNTIME_SA"} {
-		if _, ok := cb.Substitutions[want]; !ok {
-			t.Errorf("cloudbuild.yaml has no substitution %s", want)
-		}
-	}
-	var deps []deployment
-	deployIDs := map[string]bool{}
+// cloudBuildDeployPlan finds the step that runs scripts/deploy.sh, checks how it runs, and
+// returns the --dry-run plan of the same invocation (its arguments after substitution).
+func cloudBuildDeployPlan(t *testing.T, overrides map[string]string) string {
+	t.Helper()
+	cb, expand := loadCloudBuild(t, overrides)
+	var args []string
 	for _, s := range cb.Steps {
-		args := make([]string, len(s.Args))
-		for i, a := range s.Args {
-			args[i] = expand(a)
-		}
-		if s.Entrypoint == "gcloud" && len(args) >= 3 && args[0] == "functions" && args[1] == "deploy" {
-			words := append([]string{"gcloud"}, args...)
-			d := gcloudDeployment(t, words)
-			flags, _ := Flags(words)
-			if r := flags["region"]; len(r) != 1 || r[0] != region {
-				t.Errorf("cloudbuild.yaml: deploy %s region = %v; want %s", d.Name, r, region)
-			}
-			if p := flags["project"]; len(p) != 1 || p[0] != project {
-				t.Errorf("cloudbuild.yaml: deploy %s project = %v; want %s", d.Name, p, project)
+		if len(s.Args) > 0 && s.Entrypoint == "bash" && s.Args[0] == "scripts/deploy.sh" {
+			if args != nil {
+				t.Errorf("cloudbuild.yaml: more than one step runs scripts/deploy.sh")
 			}
 			if strings.Join(s.WaitFor, ",") != "test" {
 				t.Errorf("cloudbuild.yaml: step %s waits for %v; want [test] (deploy only tested code)", s.ID, s.WaitFor)
 			}
-			deps = append(deps, d)
-			deployIDs[s.ID] = true
+			if !slices.Contains(s.Env, "GO=/usr/local/go/bin/go") {
+				t.Errorf("cloudbuild.yaml: step %s does not point GO at the Go the test step installs", s.ID)
+			}
+			for _, a := range s.Args[1:] {
+				args = append(args, expand(a))
+			}
 			continue
 		}
-		// No step may deploy in another way (a script calling gcloud functions deploy).
-		for _, a := range args {
-			if strings.Contains(a, "functions deploy") || strings.Contains(a, "allow-unauthenticated") {
-				t.Errorf("cloudbuild.yaml: step %s deploys or opens a function outside a gcloud functions deploy step", s.ID)
+		// No step may deploy in another way (gcloud functions deploy outside deploy.sh).
+		for _, a := range append([]string{s.Entrypoint}, s.Args...) {
+			if strings.Contains(a, "deploy") || strings.Contains(a, "allow-unauthenticated") || strings.Contains(a, "run services") {
+				t.Errorf("cloudbuild.yaml: step %s deploys or changes a function outside scripts/deploy.sh", s.ID)
 			}
+		}
+	}
+	if len(args) == 0 || args[0] != "--functions-only" {
+		t.Fatalf("cloudbuild.yaml: no step runs scripts/deploy.sh --functions-only (args %q)", args)
+	}
+	if !slices.Contains(cb.Options.Volumes, volume{Name: "go", Path: "/usr/local/go"}) {
+		t.Errorf("cloudbuild.yaml: the Go release is not kept in a volume at /usr/local/go for the deploy step")
+	}
+	path, _ := fakeGcloud(t, true)
+	out, stderr, err := runDeploy(t, path, append([]string{"--dry-run"}, args...)...)
+	if err != nil {
+		t.Fatalf("cloudbuild.yaml's deploy.sh invocation (as --dry-run %q) = %v\n%s", args, err, stderr)
+	}
+	return out
+}
+
+// TestCloudBuildDeploysThroughDeploySh runs the deploy step's scripts/deploy.sh invocation as a
+// dry run: with the default substitutions it deploys every function of the manifest as the
+// other readers do, only the functions (the project's setup is infra/'s), and adds the audience.
+func TestCloudBuildDeploysThroughDeploySh(t *testing.T) {
+	cmds := gcloudCommands(t, cloudBuildDeployPlan(t, nil))
+	var deps []deployment
+	for _, c := range cmds {
+		switch {
+		case hasPrefix(c, "gcloud", "functions", "deploy"):
+			d := gcloudDeployment(t, c)
+			flags, _ := Flags(c)
+			if r := flags["region"]; len(r) != 1 || r[0] != region {
+				t.Errorf("deploy %s region = %v; want %s", d.Name, r, region)
+			}
+			deps = append(deps, d)
+		case hasPrefix(c, "gcloud", "run", "services", "update"):
+		default:
+			t.Errorf("cloudbuild.yaml's deploy step runs %q; want only function deploys and audiences", strings.Join(c, " "))
 		}
 	}
 	checkDeployments(t, "cloudbuild.yaml", deps, expectation{
@@ -121,10 +158,12 @@ func TestCloudBuildDeploysEveryEntryPoint(t *testing.T) {
 		serviceAccount: runtimeSA,
 		triggerSA:      eventsSA,
 		topic:          topicName,
-		env:            wantEnv(schedulerSA, topicID),
+		env:            wantEnv(t, schedulerSA, topicID, nil),
 	})
+	checkAudiences(t, cmds, deps)
 
 	// The test step runs the one test command with the emulators image.
+	cb, _ := loadCloudBuild(t, nil)
 	if len(cb.Steps) == 0 || cb.Steps[0].ID != "test" {
 		t.Fatal("cloudbuild.yaml: the first step must be the test step (id test)")
 	}
@@ -132,43 +171,63 @@ func TestCloudBuildDeploysEveryEntryPoint(t *testing.T) {
 	if test.Name != "gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators" {
 		t.Errorf("cloudbuild.yaml: test step image = %q; want Google's emulators image", test.Name)
 	}
-	script := strings.Join(test.Args, "\n")
-	if !strings.Contains(script, "scripts/test.sh") {
+	if script := strings.Join(test.Args, "\n"); !strings.Contains(script, "scripts/test.sh") {
 		t.Error("cloudbuild.yaml: the test step does not run scripts/test.sh")
 	}
+}
 
-	// Custom audiences are set after every deploy, on every deployed function.
-	var aud bool
-	for _, s := range cb.Steps {
-		if s.ID != "custom-audiences" {
+// TestCloudBuildSubstitutionsReachTheFunctions: every substitution a trigger may set ends up
+// in the deployed functions' settings.
+func TestCloudBuildSubstitutionsReachTheFunctions(t *testing.T) {
+	out := cloudBuildDeployPlan(t, map[string]string{
+		"_ADMINS":                       "ops@example.com",
+		"_ENABLE_IMPLICIT_AUTH_METHODS": "true",
+		"_REVOCATION_WINDOW":            "1m",
+		"_TRUSTED_ISSUERS":              `[{"name":"gh","issuer":"https://token.actions.githubusercontent.com","audiences":["x"]}]`,
+		"_FIRESTORE_DATABASE":           "conn",
+		"_RUNTIME":                      "go127",
+		"_SECRET_TOPIC":                 "t2",
+		"_PUBLIC_INGRESS":               "internal-and-gclb",
+		"_INTERNAL_INGRESS":             "internal-only",
+		"_MIN_INSTANCES":                "2",
+		"_MAX_INSTANCES":                "7",
+	})
+	want := map[string]string{
+		"GCPCONN_ADMINS":                       "ops@example.com," + schedulerSA,
+		"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "true",
+		"GCPCONN_REVOCATION_WINDOW":            "1m",
+		"GCPCONN_TRUSTED_ISSUERS":              `[{"name":"gh","issuer":"https://token.actions.githubusercontent.com","audiences":["x"]}]`,
+		"GCPCONN_FIRESTORE_DATABASE":           "conn",
+		"GCPCONN_SECRET_TOPIC":                 "projects/demo-project/topics/t2",
+	}
+	for _, c := range gcloudCommands(t, out) {
+		if !hasPrefix(c, "gcloud", "functions", "deploy") {
 			continue
 		}
-		aud = true
-		for id := range deployIDs {
-			if !strings.Contains(strings.Join(s.WaitFor, ","), id) {
-				t.Errorf("cloudbuild.yaml: custom-audiences does not wait for %s", id)
+		d := gcloudDeployment(t, c)
+		flags, _ := Flags(c)
+		for k, v := range want {
+			if d.Env[k] != v {
+				t.Errorf("%s: %s = %q; want %q", d.Name, k, d.Env[k], v)
 			}
 		}
-		script := expand(strings.Join(s.Args, "\n"))
-		if !strings.Contains(script, "--add-custom-audiences="+baseURL) {
-			t.Errorf("cloudbuild.yaml: custom-audiences does not add %s", baseURL)
+		wantMin, wantIngress := "0", "internal-and-gclb"
+		if d.Name == "mint-token" {
+			wantMin = "2"
 		}
-		loop := regexp.MustCompile(`for fn in ([^;]+);`).FindStringSubmatch(script)
-		if loop == nil {
-			t.Fatal("cloudbuild.yaml: custom-audiences has no `for fn in ...;` loop")
+		if d.Name == "sweep" || d.Name == "refresh" {
+			wantIngress = "internal-only"
 		}
-		covered := map[string]bool{}
-		for _, name := range strings.Fields(loop[1]) {
-			covered[name] = true
-		}
-		for _, d := range deps {
-			if !covered[d.Name] {
-				t.Errorf("cloudbuild.yaml: custom-audiences does not cover %s", d.Name)
+		got := map[string]string{"runtime": d.Runtime, "ingress-settings": d.Ingress,
+			"min-instances": strings.Join(flags["min-instances"], ","), "max-instances": strings.Join(flags["max-instances"], ",")}
+		for k, v := range map[string]string{"runtime": "go127", "ingress-settings": wantIngress, "min-instances": wantMin, "max-instances": "7"} {
+			if got[k] != v {
+				t.Errorf("%s: --%s = %q; want %q", d.Name, k, got[k], v)
 			}
 		}
-	}
-	if !aud {
-		t.Error("cloudbuild.yaml: no custom-audiences step")
+		if d.Topic != "" && d.Topic != "t2" {
+			t.Errorf("%s: trigger topic = %q; want t2", d.Name, d.Topic)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package infratest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -59,18 +60,29 @@ type expectation struct {
 	env            map[string]string
 }
 
-func wantEnv(admins, topic string) map[string]string {
-	return map[string]string{
-		"GCPCONN_PROJECT":                      project,
-		"GCPCONN_STORE":                        "google",
-		"GCPCONN_FIRESTORE_DATABASE":           "(default)",
-		"GCPCONN_AUDIENCE":                     baseURL,
-		"GCPCONN_ADMINS":                       admins,
-		"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "false",
-		"GCPCONN_SECRET_TOPIC":                 topic,
-		"GCPCONN_REVOCATION_WINDOW":            "30s",
-		"GCPCONN_TRUSTED_ISSUERS":              "",
+// wantEnv is the environment the manifest (infra/functions.json) gives every function when the
+// deployer computes admins and the secret topic as given and sets the settings in given.
+func wantEnv(t *testing.T, admins, topic string, given map[string]string) map[string]string {
+	t.Helper()
+	m := loadManifest(t)
+	in := map[string]string{"project_id": project, "audience": baseURL, "admins": admins, "secret_topic": topic}
+	for k, v := range m.Settings {
+		in[k] = fmt.Sprint(v)
 	}
+	maps.Copy(in, given)
+	env := map[string]string{}
+	for name, e := range m.Env {
+		if e.Value != nil {
+			env[name] = *e.Value
+			continue
+		}
+		v, ok := in[e.Setting]
+		if !ok {
+			t.Fatalf("infra/functions.json: env %s names setting %q, which nobody sets", name, e.Setting)
+		}
+		env[name] = v
+	}
+	return env
 }
 
 // registered returns the entry points of the module root, failing the test if there are none.

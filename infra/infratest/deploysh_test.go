@@ -2,10 +2,12 @@ package infratest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -34,6 +36,34 @@ exit 0
 	return dir + string(os.PathListSeparator) + os.Getenv("PATH"), log
 }
 
+var gcloudArgsBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// gcloudArgs builds infra/manifest/gcloudargs once per test binary, for every deploy.sh run.
+func gcloudArgs(t *testing.T) string {
+	t.Helper()
+	b := &gcloudArgsBuild
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "gcloudargs")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(dir, "gcloudargs")
+		out, err := exec.Command("go", "build", "-o", b.path, "../manifest/gcloudargs").CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("go build gcloudargs: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
 func runDeploy(t *testing.T, path string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	bash, lerr := exec.LookPath("bash")
@@ -41,7 +71,7 @@ func runDeploy(t *testing.T, path string, args ...string) (stdout, stderr string
 		t.Skip("bash is not installed")
 	}
 	cmd := exec.Command(bash, append([]string{filepath.Join(repoRoot, "scripts", "deploy.sh")}, args...)...)
-	cmd.Env = append(os.Environ(), "PATH="+path, "CLOUDSDK_CONFIG="+t.TempDir())
+	cmd.Env = append(os.Environ(), "PATH="+path, "CLOUDSDK_CONFIG="+t.TempDir(), "GCLOUDARGS="+gcloudArgs(t))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()
@@ -107,7 +137,7 @@ func TestDeployDryRun(t *testing.T) {
 		serviceAccount: runtimeSA,
 		triggerSA:      eventsSA,
 		topic:          topicName,
-		env:            wantEnv(schedulerSA, topicID),
+		env:            wantEnv(t, schedulerSA, topicID, nil),
 	})
 
 	// Every step of the plan is there.
@@ -171,19 +201,7 @@ func TestDeployDryRun(t *testing.T) {
 		}
 	}
 
-	// Every deployed function accepts the service audience.
-	for _, d := range deps {
-		found := false
-		for _, c := range cmds {
-			flags, _ := Flags(c)
-			if hasPrefix(c, "gcloud", "run", "services", "update", d.Name) && len(flags["add-custom-audiences"]) == 1 && flags["add-custom-audiences"][0] == baseURL {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("the plan does not add the custom audience to %s", d.Name)
-		}
-	}
+	checkAudiences(t, cmds, deps)
 
 	// Nothing opens a function to the world, and the runtime account gets only documented roles.
 	for _, c := range cmds {
@@ -203,6 +221,23 @@ func TestDeployDryRun(t *testing.T) {
 	}
 	if !strings.Contains(out, "# base URL: "+baseURL) {
 		t.Errorf("the plan does not print the base URL %s", baseURL)
+	}
+}
+
+// checkAudiences checks that every deployed function accepts the service audience.
+func checkAudiences(t *testing.T, cmds [][]string, deps []deployment) {
+	t.Helper()
+	for _, d := range deps {
+		found := false
+		for _, c := range cmds {
+			flags, _ := Flags(c)
+			if hasPrefix(c, "gcloud", "run", "services", "update", d.Name) && len(flags["add-custom-audiences"]) == 1 && flags["add-custom-audiences"][0] == baseURL {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the plan does not add the custom audience to %s", d.Name)
+		}
 	}
 }
 

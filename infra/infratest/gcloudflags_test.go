@@ -155,30 +155,7 @@ func TestDeployDryRunUsesRealGcloudFlags(t *testing.T) {
 }
 
 func TestCloudBuildUsesRealGcloudFlags(t *testing.T) {
-	cb, expand := loadCloudBuild(t)
-	var cmds [][]string
-	for _, s := range cb.Steps {
-		if s.Entrypoint == "gcloud" {
-			words := []string{"gcloud"}
-			for _, a := range s.Args {
-				words = append(words, expand(a))
-			}
-			cmds = append(cmds, words)
-			continue
-		}
-		if s.Entrypoint == "bash" && len(s.Args) == 2 && s.Args[0] == "-c" {
-			split, err := SplitCommands(expand(s.Args[1]))
-			if err != nil {
-				t.Fatalf("step %s: %v", s.ID, err)
-			}
-			for _, c := range split {
-				if c[0] == "gcloud" {
-					cmds = append(cmds, c)
-				}
-			}
-		}
-	}
-	checkGcloudFlags(t, "cloudbuild.yaml", cmds)
+	checkGcloudFlags(t, "cloudbuild.yaml", gcloudCommands(t, cloudBuildDeployPlan(t, nil)))
 }
 
 // TestTerraformGcloudCommands checks the gcloud commands Terraform runs (custom audiences).

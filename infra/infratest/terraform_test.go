@@ -98,7 +98,7 @@ func TestTerraformDeploysEveryEntryPoint(t *testing.T) {
 		serviceAccount: tfRuntimeSA,
 		triggerSA:      tfEventsSA,
 		topic:          tfTopic,
-		env:            wantEnv(tfSchedulerSA, tfTopic),
+		env:            wantEnv(t, tfSchedulerSA, tfTopic, nil),
 	})
 
 	topic := m.Find("resource", "google_pubsub_topic", "secret_events")
