@@ -1,5 +1,7 @@
-// Package infratest checks gcpconn's deployment offline: the Terraform in infra/, cloudbuild.yaml,
-// scripts/deploy.sh and .gcloudignore, against the entry points the module root registers.
+// Package infratest checks gcpconn's deployment offline: the deploy manifest infra/functions.json
+// against the entry points the module root registers and the variables functions/app reads, and
+// what each reader does with it (the Terraform in infra/, scripts/deploy.sh and cloudbuild.yaml,
+// which runs deploy.sh), plus .gcloudignore.
 //
 // Google's Terraform provider cannot be downloaded on our machines, so nothing here plans or
 // applies. Instead the package reads the deployment the way a reviewer would:
