@@ -124,6 +124,14 @@ func (c Config) TemporaryTokens() bool {
 	return c.GenerateTemporaryTokens == nil || *c.GenerateTemporaryTokens
 }
 
+// Equal reports whether c and d are the same configuration.
+func (c Config) Equal(d Config) bool {
+	return c.ProjectID == d.ProjectID && c.ServiceAccountEmail == d.ServiceAccountEmail &&
+		c.TargetPrincipal == d.TargetPrincipal && slices.Equal(c.Delegates, d.Delegates) &&
+		c.TemporaryTokens() == d.TemporaryTokens() &&
+		(c.GenerateTemporaryTokens == nil) == (d.GenerateTemporaryTokens == nil)
+}
+
 // Fields returns the configuration as configuration fields keyed by name, as a describe
 // shows it and as it is registered: project_id, service_account_email, target_principal and
 // delegates when set, and generate_temporary_tokens always (its default, true, when unset).
@@ -244,6 +252,13 @@ type Status struct {
 	// was conclusive.
 	Inconclusive   string
 	InconclusiveAt time.Time
+}
+
+// Equal reports whether st and o are the same status (times compared with time.Time.Equal).
+func (st Status) Equal(o Status) bool {
+	return st.State == o.State && st.CheckedAt.Equal(o.CheckedAt) && st.Error == o.Error &&
+		st.FailingTypes == o.FailingTypes && st.RotationDue == o.RotationDue &&
+		st.Inconclusive == o.Inconclusive && st.InconclusiveAt.Equal(o.InconclusiveAt)
 }
 
 // StatusOf is the status that a verification's outcome res, checked at now, records: error

@@ -22,10 +22,17 @@ type Store interface {
 	// List returns the connectors matching f, ordered by name, one page at a time. An empty
 	// next token means the last page.
 	List(ctx context.Context, f Filter, p Page) (cs []*Connector, next string, err error)
-	// Update replaces the stored connector c.ID if its stored Revision equals c.Revision, and
-	// fails with ErrConflict otherwise (ErrNotFound if it is gone; ErrAlreadyExists if a rename
-	// clashes). It sets UpdatedAt and the new Revision on c.
+	// Update replaces the stored configuration of connector c.ID (every field but Status) if
+	// its stored Revision equals c.Revision, and fails with ErrConflict otherwise (ErrNotFound
+	// if it is gone; ErrAlreadyExists if a rename clashes). It keeps the stored Status, which
+	// only Create and SetStatus write, and sets it on c with UpdatedAt and the new Revision.
 	Update(ctx context.Context, c *Connector) error
+	// SetStatus replaces the Status of the stored connector c.ID with st if its stored
+	// Revision and Status are still c's (what the caller read and decided st from), and fails
+	// with ErrConflict otherwise (ErrNotFound if it is gone). Status is not configuration:
+	// SetStatus changes neither Revision nor UpdatedAt, so an Update conditioned on the
+	// revision the caller read still succeeds after it. It sets c.Status to st.
+	SetStatus(ctx context.Context, c *Connector, st Status) error
 	// Delete removes the connector id, or fails with ErrNotFound.
 	Delete(ctx context.Context, id string) error
 }

@@ -121,7 +121,7 @@ func (s *Service) refreshRotate(ctx context.Context, c *Connector) error {
 		}
 		return err
 	}
-	_, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+	_, err := s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
 		if cur.Status.RotationDue {
 			return false
 		}
@@ -193,6 +193,9 @@ func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) 
 		return err // gone, or a key rotation in flight: it verifies and pins its own version
 	}
 	log := s.log().With("connector_id", c.ID, "secret_version", ev.Version, "pinned_version", c.SecretVersion)
+	if sameVersion(ev.Version, c.SecretVersion) && c.Status.State == StateDisabled {
+		return s.reenable(ctx, c) // pinned by this event, but its status was not written
+	}
 	if ev.Version == "" || c.SecretVersion == "" || !newerVersion(ev.Version, c.SecretVersion) {
 		log.InfoContext(ctx, "refresh: version is not newer than the pinned one; ignored")
 		return nil
@@ -228,7 +231,7 @@ func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) 
 	if reason != "" {
 		msg := fmt.Sprintf("new secret version %s of connector %q was not pinned: %s", ev.Version, c.Name, reason)
 		log.WarnContext(ctx, "refresh: new version failed verification; keeping the pinned one", "reason", reason)
-		_, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+		_, err := s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
 			if !stillOlder(cur) {
 				return false
 			}
@@ -245,24 +248,35 @@ func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) 
 			return false
 		}
 		cur.SecretVersion = ev.Version
-		cur.Status = Status{State: StateOK, CheckedAt: now}
 		return true
 	})
-	if err != nil {
+	if err != nil || !pinned {
 		return err
 	}
-	if pinned {
-		s.Forget(c.ID)
-		log.InfoContext(ctx, "refresh: pinned the new secret version")
-	}
-	return nil
+	s.Forget(c.ID)
+	log.InfoContext(ctx, "refresh: pinned the new secret version")
+	return s.pinnedStatus(ctx, c.ID, ev.Version, Status{State: StateOK, CheckedAt: now})
+}
+
+// pinnedStatus records st, the verification of version, once version is pinned. Its failure
+// is retried with the event; refreshAdd then finds the version pinned and a connector still
+// disabled by its previous version, and re-enables it.
+func (s *Service) pinnedStatus(ctx context.Context, id, version string, st Status) error {
+	_, err := s.updateStatus(ctx, id, func(cur *Connector) bool {
+		if cur.SecretVersion != version {
+			return false // pinned again meanwhile: that pin's status wins
+		}
+		cur.Status = st
+		return true
+	})
+	return err
 }
 
 // disable marks c disabled with reason and drops its cached tokens.
 func (s *Service) disable(ctx context.Context, c *Connector, reason string) error {
 	s.Forget(c.ID) // first: stop minting on this instance even if the write fails
 	now := s.now()
-	_, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+	_, err := s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
 		if cur.SecretVersion != c.SecretVersion || (cur.Status.State == StateDisabled && cur.Status.Error == reason) {
 			return false // re-pinned meanwhile, or already done
 		}
@@ -278,6 +292,9 @@ func (s *Service) disable(ctx context.Context, c *Connector, reason string) erro
 // reenable verifies c's pinned version again after it was enabled, and stores the outcome.
 func (s *Service) reenable(ctx context.Context, c *Connector) error {
 	st, err := s.checkPinned(ctx, c)
+	if errors.Is(err, errSecretUnusable) {
+		return nil // disabled again (or still): it stays disabled
+	}
 	if err != nil {
 		if retryable(err) != nil {
 			return err
@@ -285,7 +302,7 @@ func (s *Service) reenable(ctx context.Context, c *Connector) error {
 		st = Status{State: StateError, Error: MessageOf(err)}
 	}
 	now := s.now()
-	_, err = s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+	_, err = s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
 		if cur.SecretVersion != c.SecretVersion || cur.Status.State != StateDisabled {
 			return false
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"reflect"
 	"slices"
 	"time"
 )
@@ -282,12 +281,13 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		return nil, oldSecErr // would re-store secrets that could not be read
 	}
 	verified := (u.Verify == nil && u.Configuration != nil) || (u.Verify != nil && *u.Verify)
+	var st Status
 	if verified {
 		res, err := s.verifyBeforeWrite(WithSubjectToken(ctx, u.SubjectToken), Grant{Connector: next, Secrets: sec})
 		if err != nil {
 			return nil, err
 		}
-		next.Status = StatusOf(res, s.now())
+		st = StatusOf(res, s.now())
 		next.ResourceID = resolvedID(next, res)
 	}
 	newVersion := ""
@@ -308,30 +308,13 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		return nil, err
 	}
 	// Bounded from the secret write, as a registration's create is: a version older than
-	// VersionGrace can no longer be pinned, so sweep may destroy it.
+	// VersionGrace can no longer be pinned, so sweep may destroy it. Sweep and refresh write
+	// only the status, which does not change the revision this write is conditioned on.
 	wctx, cancel := writeContext(ctx, CreateBudget)
-	defer cancel()
-	for attempt := 1; ; attempt++ {
-		err := s.Store.Update(wctx, next)
-		if err == nil {
-			break
-		}
-		if KindOf(err) == ErrConflict && attempt < maxUpdateRetries {
-			// sweep and refresh write only a connector's status; an update computed from the
-			// connector before such a write loses nothing by being applied on top of it.
-			if cur, ok := s.statusOnlyChange(ctx, old); ok {
-				next.Revision, next.UpdatedAt = cur.Revision, cur.UpdatedAt
-				if !verified {
-					next.Status = cur.Status // ours, from a fresh verification, is newer
-				}
-				old = cur
-				continue
-			}
-		}
-		if !s.updateLanded(ctx, old, next, newVersion, err) {
-			return nil, err
-		}
-		break
+	err = s.Store.Update(wctx, next)
+	cancel()
+	if err != nil && !s.updateLanded(ctx, old, next, newVersion, err) {
+		return nil, err
 	}
 	s.forgetConnector(old.ID, old.Name, next.Name)
 	if changed && old.SecretVersion != "" && old.SecretVersion != next.SecretVersion {
@@ -339,28 +322,31 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	}
 	s.log().InfoContext(ctx, "connector updated", "connector_id", old.ID, "connector", next.Name,
 		"principal", p.String(), "issuer", p.IssuerName(), "secrets_changed", changed)
+	if verified {
+		if err := s.updatedStatus(ctx, next, st); err != nil {
+			return nil, err
+		}
+	}
 	return next, nil
 }
 
-// maxUpdateRetries bounds how often Update re-applies itself over concurrent status writes.
-const maxUpdateRetries = 4
-
-// statusOnlyChange re-reads c and reports whether the stored connector differs from c only in
-// what a status write changes (Status, Revision, UpdatedAt). Then a write computed from c can
-// be applied on top of the stored one without undoing anybody's change.
-func (s *Service) statusOnlyChange(ctx context.Context, c *Connector) (*Connector, bool) {
-	cur, err := s.Store.Get(ctx, c.ID)
+// updatedStatus records st, the verification of the update that stored next, as next's
+// status (and sets it on next), unless another update replaced its credentials meanwhile.
+func (s *Service) updatedStatus(ctx context.Context, next *Connector, st Status) error {
+	stored, err := s.updateStatus(ctx, next.ID, func(cur *Connector) bool {
+		if !sameCredentials(cur, next) {
+			return false
+		}
+		cur.Status = st
+		return true
+	})
 	if err != nil {
-		return nil, false
+		return fmt.Errorf("update connector %q: stored, but not its verification result (update it again to record it): %w", next.Name, err)
 	}
-	if cur.Revision == c.Revision {
-		return nil, false // nothing was written: the conflict is not a status write's
+	if stored {
+		next.Status = st
 	}
-	a, b := *c, *cur
-	for _, x := range []*Connector{&a, &b} {
-		x.Status, x.Revision, x.UpdatedAt = Status{}, 0, time.Time{}
-	}
-	return cur, reflect.DeepEqual(a, b)
+	return nil
 }
 
 // updateLanded decides what a failed Store.Update left behind. It reports true when the

@@ -23,18 +23,42 @@ func (s *rgRacingStore) Update(ctx context.Context, c *connector.Connector) erro
 	return s.Store.Update(ctx, c)
 }
 
+// TestUpdateOverConcurrentWrites: status is not configuration. A sweep that writes a
+// connector's status between the read and the write of a user's update leaves the revision
+// the update is conditioned on as it was, so the update succeeds at once (no retry) and keeps
+// the sweep's status; another user's change of the configuration makes the update conflict.
 func TestUpdateOverConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
-		name     string
-		race     func(c *connector.Connector) // what the other writer changes
-		wantKind connector.Kind               // "" means the update succeeds
+		name string
+		// race is what the other writer does to connector id in the stores of e.
+		race     func(t *testing.T, e *rgEnv, id string)
+		wantKind connector.Kind // "" means the update succeeds
 	}{
-		{"a status write (sweep, refresh) is kept and the update applied on top", func(c *connector.Connector) {
-			c.Status = connector.Status{State: connector.StateError, CheckedAt: rgStart, Error: "swept"}
+		{"a sweep's status write is kept and the update applied on top", func(t *testing.T, e *rgEnv, id string) {
+			sweeper := &connector.Service{Store: e.store, Secrets: e.secrets, Google: e.google, Now: e.clock.Now}
+			e.google.ListFunc = func(context.Context, connector.Grant, connector.ResourceType, string) ([]string, error) {
+				return nil, connector.Errorf(connector.ErrUpstreamDenied, "swept: denied")
+			}
+			before, _ := e.store.Get(ctx, id)
+			if rep, err := sweeper.Sweep(ctx, connector.SweepOptions{KeepOrphans: true}); err != nil || rep.Failed != 1 {
+				t.Fatalf("Sweep = %+v, %v; want one failed check", rep, err)
+			}
+			after, _ := e.store.Get(ctx, id)
+			if after.Revision != before.Revision || !after.UpdatedAt.Equal(before.UpdatedAt) {
+				t.Errorf("sweep's status write changed Revision %d → %d, UpdatedAt %v → %v; want both kept",
+					before.Revision, after.Revision, before.UpdatedAt, after.UpdatedAt)
+			}
 		}, ""},
-		{"another user's change wins and the update conflicts", func(c *connector.Connector) {
-			c.Labels = map[string]string{"team": "other"}
+		{"another user's change wins and the update conflicts", func(t *testing.T, e *rgEnv, id string) {
+			cur, err := e.store.Get(ctx, id)
+			if err != nil {
+				t.Fatalf("Get(%q) = %v", id, err)
+			}
+			cur.Labels = map[string]string{"team": "other"}
+			if err := e.store.Update(ctx, cur); err != nil {
+				t.Fatalf("concurrent Update = %v", err)
+			}
 		}, connector.ErrConflict},
 	}
 	for _, tt := range tests {
@@ -42,16 +66,7 @@ func TestUpdateOverConcurrentWrites(t *testing.T) {
 			e := rgNew(t)
 			c := e.register(t, rgAlice, rgReq("racy", "ya29.x"))
 			racing := &rgRacingStore{Store: e.store}
-			racing.race = func(ctx context.Context, id string) {
-				cur, err := e.store.Get(ctx, id)
-				if err != nil {
-					t.Fatalf("Get(%q) = %v", id, err)
-				}
-				tt.race(cur)
-				if err := e.store.Update(ctx, cur); err != nil {
-					t.Fatalf("concurrent Update = %v", err)
-				}
-			}
+			racing.race = func(ctx context.Context, id string) { tt.race(t, e, id) }
 			e.svc.Store = racing
 
 			desc := "updated"
@@ -70,11 +85,11 @@ func TestUpdateOverConcurrentWrites(t *testing.T) {
 			if stored.Description != desc || got.Description != desc {
 				t.Errorf("Description = %q (stored), %q (returned); want %q", stored.Description, got.Description, desc)
 			}
-			if stored.Status.Error != "swept" {
-				t.Errorf("stored Status = %+v; want the concurrent status write kept", stored.Status)
+			if stored.Status.State != connector.StateError || stored.Status.Error == "" || got.Status != stored.Status {
+				t.Errorf("Status = %+v (stored), %+v (returned); want the sweep's error status kept", stored.Status, got.Status)
 			}
-			if got.Revision != stored.Revision {
-				t.Errorf("returned Revision = %d; want the stored %d", got.Revision, stored.Revision)
+			if got.Revision != stored.Revision || stored.Revision != c.Revision+1 {
+				t.Errorf("Revision = %d (returned), %d (stored); want %d: the update's write only", got.Revision, stored.Revision, c.Revision+1)
 			}
 		})
 	}

@@ -423,10 +423,6 @@ func (s *Service) pinRotation(ctx context.Context, c *Connector, p PendingRotati
 		cur.SecretVersion = p.Version
 		r.KeyID, r.KeyCreatedAt, r.KeyManaged = p.KeyID, now, true
 		r.Generation, r.Pending, r.LastError = p.Generation, nil, ""
-		cur.Status.RotationDue = false
-		if strings.HasPrefix(cur.Status.Error, rotationErrPrefix) {
-			cur.Status.Error = ""
-		}
 		return true
 	})
 	if err != nil {
@@ -438,8 +434,29 @@ func (s *Service) pinRotation(ctx context.Context, c *Connector, p PendingRotati
 	s.Forget(c.ID)
 	if ok {
 		s.log().InfoContext(ctx, "key rotated", "connector_id", c.ID, "key_id", p.KeyID, "secret_version", p.Version, "generation", p.Generation)
+		s.clearRotationStatus(ctx, c.ID, p.Version)
 	}
 	return ok, nil
+}
+
+// clearRotationStatus clears what the status says about rotation (due, or a failed
+// rotation) once the rotation pinned version. A failure is logged: the key is rotated, and
+// the next rotation or status write of sweep clears it.
+func (s *Service) clearRotationStatus(ctx context.Context, id, version string) {
+	_, err := s.updateStatus(ctx, id, func(cur *Connector) bool {
+		failed := strings.HasPrefix(cur.Status.Error, rotationErrPrefix)
+		if cur.SecretVersion != version || (!cur.Status.RotationDue && !failed) {
+			return false
+		}
+		cur.Status.RotationDue = false
+		if failed {
+			cur.Status.Error = ""
+		}
+		return true
+	})
+	if err != nil {
+		s.log().WarnContext(ctx, "rotation: status not updated", "connector_id", id, "error", MessageOf(err))
+	}
 }
 
 func keyLimitProblem(email string) string {
@@ -482,16 +499,27 @@ func (s *Service) rollBack(ctx context.Context, old Grant, email, keyID, version
 func (s *Service) abandonRotation(ctx context.Context, c *Connector, p PendingRotation, why string) error {
 	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "connector_id", c.ID, "reason", why)
 	now := s.now()
-	_, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+	cleared, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
 		if cur.Rotation.Pending == nil || cur.Rotation.Pending.Claim != p.Claim {
 			return false
 		}
 		cur.Rotation.Pending, cur.Rotation.LastError = nil, why
-		cur.Status.Error, cur.Status.CheckedAt = rotationErrPrefix+why, now
 		return true
 	})
 	if err != nil {
 		return err
+	}
+	if cleared {
+		_, err = s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
+			if cur.SecretVersion != p.FromVersion {
+				return false // re-configured meanwhile: this failure is not its status
+			}
+			cur.Status.Error, cur.Status.CheckedAt = rotationErrPrefix+why, now
+			return true
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return Errorf(ErrFailedPrecondition, "connector %q: key rotation failed: %s; the previous key stays pinned", c.Name, why)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -79,7 +78,8 @@ func (s *Service) AuthorizeOperator(p Principal) error {
 // o.Timeout, and stores the outcome in its Status (ok or error, checked_at, the reason).
 // Status writes are optimistic: a write that loses to a concurrent one is retried on fresh
 // data, and a result is dropped when the connector's credentials changed meanwhile, so two
-// sweeps (or a sweep and an update) may run at once. It destroys each connector's unpinned
+// sweeps (or a sweep and an update) may run at once. They do not change the connector's
+// revision, so a user's update never conflicts with them. It destroys each connector's unpinned
 // secret versions older than VersionGrace, then removes orphan secrets.
 // It returns an error only when connectors cannot be listed; per-connector failures are
 // in the report.
@@ -236,7 +236,7 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 		inconclusive, st = sweepFailure(c, timeout, cctx.Err(), err)
 	}
 	checked := s.now()
-	stored, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+	stored, err := s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
 		if !sameCredentials(cur, c) {
 			return false // re-configured while we checked: this result is stale
 		}
@@ -314,13 +314,38 @@ var errNeedsCallerToken = Errorf(ErrFailedPrecondition,
 func sameCredentials(a, b *Connector) bool {
 	return a.AuthMethod == b.AuthMethod && a.SecretVersion == b.SecretVersion &&
 		a.ResourceID == b.ResourceID && slices.Equal(a.ResourceTypes, b.ResourceTypes) &&
-		a.ExpiresAt.Equal(b.ExpiresAt) && reflect.DeepEqual(a.Config, b.Config)
+		a.ExpiresAt.Equal(b.ExpiresAt) && a.Config.Equal(b.Config)
 }
 
-// updateConnector applies mutate to the stored connector id and writes it back if mutate
-// reports a change, retrying on fresh data when a concurrent write wins. It returns whether
-// a change was stored; a connector that is gone is (false, nil).
+// updateConnector applies mutate to the stored connector id and writes it back with
+// Store.Update (its configuration: a change of Status is not written, see updateStatus) if
+// mutate reports a change, retrying on fresh data when a concurrent write wins. It returns
+// whether a change was stored; a connector that is gone is (false, nil).
 func (s *Service) updateConnector(ctx context.Context, id string, mutate func(c *Connector) bool) (bool, error) {
+	return s.rewrite(ctx, id, mutate, func(ctx context.Context, cur *Connector, _ Status) error {
+		return s.Store.Update(ctx, cur)
+	})
+}
+
+// updateStatus is updateConnector for status writes (sweep, refresh, verify): mutate may read
+// the whole connector but changes only its Status, which is written with Store.SetStatus. The
+// write is conditioned on the revision and the status mutate saw, so a result computed for
+// credentials replaced meanwhile, or over a concurrent status write (a refresh disabling the
+// connector), is decided again on fresh data; it does not change the revision, so it never
+// makes a user's update conflict.
+func (s *Service) updateStatus(ctx context.Context, id string, mutate func(c *Connector) bool) (bool, error) {
+	return s.rewrite(ctx, id, mutate, func(ctx context.Context, cur *Connector, read Status) error {
+		st := cur.Status
+		cur.Status = read
+		return s.Store.SetStatus(ctx, cur, st)
+	})
+}
+
+// rewrite reads connector id, applies mutate and, if it reports a change, stores the result
+// with write (given the status as read), retrying on fresh data when a concurrent write wins.
+// A stored change drops the connector from this instance's cache.
+func (s *Service) rewrite(ctx context.Context, id string, mutate func(c *Connector) bool,
+	write func(ctx context.Context, cur *Connector, read Status) error) (bool, error) {
 	for attempt := 0; ; attempt++ {
 		cur, err := s.Store.Get(ctx, id)
 		if errors.Is(err, ErrNotFound) {
@@ -329,10 +354,11 @@ func (s *Service) updateConnector(ctx context.Context, id string, mutate func(c 
 		if err != nil {
 			return false, fmt.Errorf("load connector %s: %w", id, err)
 		}
+		read := cur.Status
 		if !mutate(cur) {
 			return false, nil
 		}
-		err = s.Store.Update(ctx, cur)
+		err = write(ctx, cur, read)
 		switch {
 		case err == nil:
 			s.conns.forget(id, cur.Name)
@@ -342,7 +368,7 @@ func (s *Service) updateConnector(ctx context.Context, id string, mutate func(c 
 		case errors.Is(err, ErrConflict) && attempt < maxStatusRetries:
 			continue
 		default:
-			return false, fmt.Errorf("store status of connector %s: %w", id, err)
+			return false, fmt.Errorf("store connector %s: %w", id, err)
 		}
 	}
 }

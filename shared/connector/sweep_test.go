@@ -251,8 +251,7 @@ func TestSweepSkipsDisabledAndRemovesOrphans(t *testing.T) {
 
 	// c-0 is disabled: sweep leaves it alone.
 	c0, _ := s.Store.Get(ctx, ids[0])
-	c0.Status = connector.Status{State: connector.StateDisabled, Error: "pinned version destroyed"}
-	if err := s.Store.Update(ctx, c0); err != nil {
+	if err := s.Store.SetStatus(ctx, c0, connector.Status{State: connector.StateDisabled, Error: "pinned version destroyed"}); err != nil {
 		t.Fatal(err)
 	}
 	// An orphan secret (its connector is gone) and a fresh one (a registration in flight).
@@ -289,14 +288,15 @@ func TestSweepSkipsDisabledAndRemovesOrphans(t *testing.T) {
 	}
 }
 
-// raceStore makes the first Update of each connector lose to a concurrent writer.
+// raceStore makes the first status write of each connector lose to a concurrent user's
+// update (its configuration changes, as its revision says).
 type raceStore struct {
 	connector.Store
 	mu   sync.Mutex
 	lost map[string]bool
 }
 
-func (r *raceStore) Update(ctx context.Context, c *connector.Connector) error {
+func (r *raceStore) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
 	r.mu.Lock()
 	first := !r.lost[c.ID]
 	r.lost[c.ID] = true
@@ -311,7 +311,7 @@ func (r *raceStore) Update(ctx context.Context, c *connector.Connector) error {
 			return err
 		}
 	}
-	return r.Store.Update(ctx, c)
+	return r.Store.SetStatus(ctx, c, st)
 }
 
 func TestSweepRetriesConflicts(t *testing.T) {

@@ -263,12 +263,12 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 // (every type it serves), as sweep would, unless c was re-configured or disabled meanwhile.
 // A failed write is logged: the caller has its answer, and sweep records the status later.
 func (s *Service) recordStatus(ctx context.Context, c *Connector, st Status) {
-	_, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+	_, err := s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
 		if !sameCredentials(cur, c) || cur.Status.State == StateDisabled {
 			return false
 		}
 		st.RotationDue = cur.Status.RotationDue
-		if cur.Status == st {
+		if cur.Status.Equal(st) {
 			return false
 		}
 		cur.Status = st

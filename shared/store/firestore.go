@@ -167,10 +167,9 @@ func toDoc(c *connector.Connector) *fsConnector {
 		},
 		SecretFields: c.SecretFields, SecretVersion: c.SecretVersion, Owner: c.Owner, Users: c.Users,
 		ExpirationSeconds: int64(c.ExpirationSeconds),
-		Status: fsStatus{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue,
-			FailingTypes: c.Status.FailingTypes, Inconclusive: c.Status.Inconclusive},
-		Rotation: toRotation(c.Rotation),
-		Revision: c.Revision,
+		Status:            toStatus(c.Status),
+		Rotation:          toRotation(c.Rotation),
+		Revision:          c.Revision,
 	}
 	for _, rt := range c.ResourceTypes {
 		d.ResourceTypes = append(d.ResourceTypes, string(rt))
@@ -179,15 +178,33 @@ func toDoc(c *connector.Connector) *fsConnector {
 		t := c.ExpiresAt.UTC()
 		d.ExpiresAt = &t
 	}
-	if !c.Status.CheckedAt.IsZero() {
-		t := c.Status.CheckedAt.UTC()
-		d.Status.CheckedAt = &t
+	return d
+}
+
+func toStatus(st connector.Status) fsStatus {
+	d := fsStatus{State: string(st.State), Error: st.Error, RotationDue: st.RotationDue,
+		FailingTypes: st.FailingTypes, Inconclusive: st.Inconclusive}
+	if !st.CheckedAt.IsZero() {
+		t := st.CheckedAt.UTC()
+		d.CheckedAt = &t
 	}
-	if !c.Status.InconclusiveAt.IsZero() {
-		t := c.Status.InconclusiveAt.UTC()
-		d.Status.InconclusiveAt = &t
+	if !st.InconclusiveAt.IsZero() {
+		t := st.InconclusiveAt.UTC()
+		d.InconclusiveAt = &t
 	}
 	return d
+}
+
+func fromStatus(d fsStatus) connector.Status {
+	st := connector.Status{State: connector.State(d.State), Error: d.Error, RotationDue: d.RotationDue,
+		FailingTypes: d.FailingTypes, Inconclusive: d.Inconclusive}
+	if d.CheckedAt != nil {
+		st.CheckedAt = d.CheckedAt.UTC()
+	}
+	if d.InconclusiveAt != nil {
+		st.InconclusiveAt = d.InconclusiveAt.UTC()
+	}
+	return st
 }
 
 func fromDoc(id string, d *fsConnector) *connector.Connector {
@@ -202,8 +219,7 @@ func fromDoc(id string, d *fsConnector) *connector.Connector {
 		SecretFields: d.SecretFields, SecretVersion: d.SecretVersion, Owner: d.Owner, Users: d.Users,
 		ExpirationSeconds: int(d.ExpirationSeconds),
 		CreatedAt:         d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
-		Status: connector.Status{State: connector.State(d.Status.State), Error: d.Status.Error, RotationDue: d.Status.RotationDue,
-			FailingTypes: d.Status.FailingTypes, Inconclusive: d.Status.Inconclusive},
+		Status:   fromStatus(d.Status),
 		Rotation: fromRotation(d.Rotation),
 		Revision: d.Revision,
 	}
@@ -212,12 +228,6 @@ func fromDoc(id string, d *fsConnector) *connector.Connector {
 	}
 	if d.ExpiresAt != nil {
 		c.ExpiresAt = d.ExpiresAt.UTC()
-	}
-	if d.Status.CheckedAt != nil {
-		c.Status.CheckedAt = d.Status.CheckedAt.UTC()
-	}
-	if d.Status.InconclusiveAt != nil {
-		c.Status.InconclusiveAt = d.Status.InconclusiveAt.UTC()
 	}
 	return c
 }
@@ -408,7 +418,8 @@ func (f *Firestore) List(ctx context.Context, flt connector.Filter, p connector.
 }
 
 // Update replaces the connector c.ID if its stored revision is c.Revision, moving its name
-// document when the name changes, in one transaction.
+// document when the name changes, in one transaction. It writes the stored status back
+// unchanged (and sets it on c): only Create and SetStatus write the status.
 func (f *Firestore) Update(ctx context.Context, c *connector.Connector) error {
 	if c == nil || c.ID == "" || c.Name == "" {
 		return connector.Errorf(connector.ErrInvalid, "store: update: connector id and name are required")
@@ -418,6 +429,7 @@ func (f *Firestore) Update(ctx context.Context, c *connector.Connector) error {
 	}
 	ref := f.docs.Doc(c.ID)
 	var revision int64
+	var stored fsStatus
 	var resp firestore.CommitResponse
 	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(ref)
@@ -452,14 +464,56 @@ func (f *Firestore) Update(ctx context.Context, c *connector.Connector) error {
 		}
 		d := toDoc(c)
 		d.Revision = cur.Revision + 1
-		revision = d.Revision
+		d.Status = cur.Status
+		revision, stored = d.Revision, cur.Status
 		return tx.Set(ref, d.fields(&cur.CreatedAt))
 	}, firestore.WithCommitResponseTo(&resp))
 	if err != nil {
 		return fsError("update connector", err)
 	}
-	c.Revision = revision
+	c.Revision, c.Status = revision, fromStatus(stored)
 	c.CreatedAt, c.UpdatedAt = f.stamps(ctx, c.ID, revision, resp.CommitTime())
+	return nil
+}
+
+// SetStatus replaces the status of connector c.ID with st if its stored revision and status
+// are c's, in one transaction whose write is a field update of the status alone (with the
+// document's existence as precondition): revision and updated_at stay as they are.
+func (f *Firestore) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
+	if c == nil || c.ID == "" {
+		return connector.Errorf(connector.ErrInvalid, "store: set status: connector id is required")
+	}
+	if !validID(c.ID) {
+		return notFoundID(c.ID)
+	}
+	ref := f.docs.Doc(c.ID)
+	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return notFoundID(c.ID)
+		}
+		if err != nil {
+			return err
+		}
+		var cur struct {
+			Status   fsStatus `firestore:"status"`
+			Revision int64    `firestore:"revision"`
+		}
+		if err := snap.DataTo(&cur); err != nil {
+			return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
+		}
+		if cur.Revision != c.Revision {
+			return conflict(c.ID, c.Revision, cur.Revision)
+		}
+		if !fromStatus(cur.Status).Equal(c.Status) {
+			return statusConflict(c.ID)
+		}
+		return tx.Update(ref, []firestore.Update{{Path: "status", Value: toStatus(st)}})
+	})
+	if err != nil {
+		return fsError("set connector status", err)
+	}
+	c.Status = st
 	return nil
 }
 

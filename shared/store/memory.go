@@ -127,7 +127,8 @@ func (m *Memory) List(ctx context.Context, f connector.Filter, p connector.Page)
 	return out, encodeToken(out[len(out)-1].Name), nil
 }
 
-// Update replaces the stored connector c.ID when its Revision is c.Revision.
+// Update replaces the stored configuration of connector c.ID when its Revision is
+// c.Revision; the stored Status is kept (and set on c).
 func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -154,7 +155,34 @@ func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
 	c.CreatedAt = old.CreatedAt
 	c.UpdatedAt = m.now()
 	c.Revision = old.Revision + 1
+	c.Status = old.Status
 	m.byID[c.ID] = clone(c)
+	return nil
+}
+
+// SetStatus replaces the Status of connector c.ID with st when its stored Revision and Status
+// are c's; Revision and UpdatedAt stay.
+func (m *Memory) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c == nil || c.ID == "" {
+		return connector.Errorf(connector.ErrInvalid, "store: set status: connector id is required")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.byID[c.ID]
+	if !ok {
+		return notFoundID(c.ID)
+	}
+	if cur.Revision != c.Revision {
+		return conflict(c.ID, c.Revision, cur.Revision)
+	}
+	if !cur.Status.Equal(c.Status) {
+		return statusConflict(c.ID)
+	}
+	cur.Status = st
+	c.Status = st
 	return nil
 }
 
@@ -185,6 +213,10 @@ func notFoundName(name string) error {
 func conflict(id string, have, stored int64) error {
 	return connector.Errorf(connector.ErrConflict,
 		"connector %q was changed by someone else (revision %d, now %d): read it again and retry", id, have, stored)
+}
+
+func statusConflict(id string) error {
+	return connector.Errorf(connector.ErrConflict, "the status of connector %q was changed by someone else: read it again and retry", id)
 }
 
 // secretState is the lifecycle state of one secret version.

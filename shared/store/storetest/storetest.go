@@ -10,7 +10,8 @@
 //
 // The suite checks behaviour the use cases rely on: unique names also under concurrency,
 // reads by id and by name, filters, ordering and paging, optimistic updates, renames,
-// deletes, the error kinds of each failure, and that callers never alias stored values.
+// status writes that leave the revision alone, deletes, the error kinds of each failure, and
+// that callers never alias stored values.
 package storetest
 
 import (
@@ -91,6 +92,9 @@ func Run(t *testing.T, newStore func(t *testing.T) connector.Store) {
 	t.Run("Update", func(t *testing.T) { testUpdate(t, newStore(t)) })
 	t.Run("UpdateStale", func(t *testing.T) { testUpdateStale(t, newStore(t)) })
 	t.Run("ConcurrentUpdate", func(t *testing.T) { testConcurrentUpdate(t, newStore(t)) })
+	t.Run("SetStatus", func(t *testing.T) { testSetStatus(t, newStore(t)) })
+	t.Run("SetStatusStale", func(t *testing.T) { testSetStatusStale(t, newStore(t)) })
+	t.Run("ConcurrentSetStatus", func(t *testing.T) { testConcurrentSetStatus(t, newStore(t)) })
 	t.Run("Rename", func(t *testing.T) { testRename(t, newStore(t)) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, newStore(t)) })
 	t.Run("ListFilters", func(t *testing.T) { testListFilters(t, newStore(t)) })
@@ -311,14 +315,18 @@ func testUpdate(t *testing.T, s connector.Store) {
 	c.Labels = map[string]string{"only": "this"}
 	c.Users = nil
 	c.SecretVersion = "4"
-	c.Status = connector.Status{State: connector.StateOK, CheckedAt: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)}
 	want := clone(c)
+	// Update writes configuration: a status it carries is not written, the stored one stays.
+	c.Status = connector.Status{State: connector.StateOK, CheckedAt: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)}
 	before := c.Revision
 	if err := s.Update(ctx(t), c); err != nil {
 		t.Fatalf("Update(id-1) = %v; want nil", err)
 	}
 	if c.Revision <= before {
 		t.Errorf("Update set Revision = %d; want > %d", c.Revision, before)
+	}
+	if !c.Status.Equal(want.Status) {
+		t.Errorf("Update set Status = %+v; want the stored %+v", c.Status, want.Status)
 	}
 	if c.UpdatedAt.Before(created.CreatedAt) {
 		t.Errorf("Update set UpdatedAt = %v; want not before CreatedAt %v", c.UpdatedAt, created.CreatedAt)
@@ -393,6 +401,101 @@ func testConcurrentUpdate(t *testing.T, s connector.Store) {
 	}
 	if got := mustGet(t, s, "id-1"); got.Revision <= base.Revision {
 		t.Errorf("Get(id-1).Revision = %d; want > %d", got.Revision, base.Revision)
+	}
+}
+
+// testSetStatus: SetStatus writes every status field and nothing else; it changes neither
+// Revision nor UpdatedAt, so an Update conditioned on the revision read before it succeeds
+// (and keeps the status).
+func testSetStatus(t *testing.T, s connector.Store) {
+	mustCreate(t, s, Sample("id-1", "alpha"))
+	c := mustGet(t, s, "id-1")
+	userRead := clone(c)
+	st := connector.Status{State: connector.StateError, CheckedAt: time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC),
+		Error: "swept", FailingTypes: "gcs-bucket", RotationDue: true,
+		Inconclusive: "the check did not finish within 30s", InconclusiveAt: time.Date(2031, 2, 4, 0, 0, 0, 0, time.UTC)}
+	if err := s.SetStatus(ctx(t), c, st); err != nil {
+		t.Fatalf("SetStatus(id-1) = %v; want nil", err)
+	}
+	if !c.Status.Equal(st) {
+		t.Errorf("SetStatus set c.Status = %+v; want %+v", c.Status, st)
+	}
+	got := mustGet(t, s, "id-1")
+	want := clone(userRead)
+	want.Status = st
+	if d := Equal(got, want); d != "" {
+		t.Errorf("Get(id-1) after SetStatus: %s", d)
+	}
+	if got.Revision != userRead.Revision || !got.UpdatedAt.Equal(userRead.UpdatedAt) {
+		t.Errorf("SetStatus changed Revision %d → %d, UpdatedAt %v → %v; want both unchanged",
+			userRead.Revision, got.Revision, userRead.UpdatedAt, got.UpdatedAt)
+	}
+	userRead.Description = "user's update"
+	if err := s.Update(ctx(t), userRead); err != nil {
+		t.Fatalf("Update(id-1) conditioned on the revision read before SetStatus = %v; want nil", err)
+	}
+	after := mustGet(t, s, "id-1")
+	if after.Description != "user's update" || !after.Status.Equal(st) || !userRead.Status.Equal(st) {
+		t.Errorf("after Update: Description %q, Status %+v (returned %+v); want the update and the status SetStatus wrote",
+			after.Description, after.Status, userRead.Status)
+	}
+	ghost := Sample("missing", "ghost")
+	wantKind(t, "SetStatus(missing)", s.SetStatus(ctx(t), ghost, st), connector.ErrNotFound)
+}
+
+// testSetStatusStale: SetStatus is conditioned on the revision and the status the caller read.
+func testSetStatusStale(t *testing.T, s connector.Store) {
+	mustCreate(t, s, Sample("id-1", "alpha"))
+	ok := connector.Status{State: connector.StateOK, CheckedAt: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)}
+
+	first, second := mustGet(t, s, "id-1"), mustGet(t, s, "id-1")
+	if err := s.SetStatus(ctx(t), first, connector.Status{State: connector.StateDisabled, Error: "destroyed"}); err != nil {
+		t.Fatalf("SetStatus(first) = %v; want nil", err)
+	}
+	wantKind(t, "SetStatus(second) over another status write", s.SetStatus(ctx(t), second, ok), connector.ErrConflict)
+
+	reconfigured := mustGet(t, s, "id-1")
+	stale := clone(reconfigured)
+	reconfigured.SecretVersion = "9"
+	if err := s.Update(ctx(t), reconfigured); err != nil {
+		t.Fatalf("Update = %v; want nil", err)
+	}
+	wantKind(t, "SetStatus with the revision before an update", s.SetStatus(ctx(t), stale, ok), connector.ErrConflict)
+	if got := mustGet(t, s, "id-1"); got.Status.State != connector.StateDisabled {
+		t.Errorf("Get(id-1).Status = %+v; want the first write's (the stale ones must not land)", got.Status)
+	}
+}
+
+// testConcurrentSetStatus: of concurrent status writes decided from one read, exactly one lands.
+func testConcurrentSetStatus(t *testing.T, s connector.Store) {
+	mustCreate(t, s, Sample("id-1", "alpha"))
+	base := mustGet(t, s, "id-1")
+	const n = 10
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.SetStatus(ctx(t), clone(base), connector.Status{State: connector.StateError, Error: fmt.Sprintf("writer %d", i)})
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for i, err := range errs {
+		switch connector.KindOf(err) {
+		case "":
+			wins++
+		case connector.ErrConflict:
+		default:
+			t.Errorf("SetStatus #%d = %v; want nil or ErrConflict", i, err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d concurrent status writes from one read: %d succeeded; want exactly 1", n, wins)
+	}
+	if got := mustGet(t, s, "id-1"); got.Revision != base.Revision {
+		t.Errorf("Get(id-1).Revision = %d; want %d (status writes keep it)", got.Revision, base.Revision)
 	}
 }
 
