@@ -18,6 +18,7 @@ func init() {
 	functions.HTTP("Verify", app.Verify)
 	functions.HTTP("List", app.List)
 	functions.HTTP("MintToken", app.MintToken)
+	functions.HTTP("Rotate", app.Rotate)
 	functions.HTTP("Sweep", app.Sweep)
 	functions.CloudEvent("Refresh", app.Refresh)
 }

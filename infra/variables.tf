@@ -68,6 +68,16 @@ variable "enable_implicit_auth_methods" {
   default     = null
 }
 
+variable "max_key_age" {
+  description = "Sweep reports connectors whose service-account key is older than this (GCPCONN_MAX_KEY_AGE): days such as 90d or a Go duration such as 2160h, 1d to 3650d; \"\" reports none. Unset (null), it is settings.max_key_age in functions.json."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.max_key_age == null || can(regex("^$|^[0-9]+d$|^([0-9]+(h|m|s))+$", var.max_key_age))
+    error_message = "max_key_age is an age such as 90d or 2160h (1d to 3650d), or \"\"."
+  }
+}
+
 variable "revocation_window" {
   description = "The revocation window (GCPCONN_REVOCATION_WINDOW): how long an instance serves a connector it read before reading Firestore again. Removing a user, deleting or disabling a connector takes effect everywhere within it. A Go duration from 0s to 5m; 0s reads Firestore on every request. Unset (null), it is settings.revocation_window in functions.json."
   type        = string

@@ -24,6 +24,8 @@
 //	GCPCONN_SWEEP_CONCURRENCY            connectors checked at once by sweep (default 32)
 //	GCPCONN_REVOCATION_WINDOW            how long an instance serves a connector it read before reading it
 //	                                     again: a Go duration ("30s") or seconds, 0 to 5m (default 30s; 0 disables)
+//	GCPCONN_MAX_KEY_AGE                  sweep reports service-account keys older than this: days ("90d")
+//	                                     or a Go duration, 1d to 3650d (default: none reported)
 //	GCPCONN_ENDPOINT_*, GCPCONN_DOCKER_REGISTRY_HOST, GCPCONN_GKE_DNS_ENDPOINTS
 //	                                     Google endpoint overrides (see shared/gcp)
 package app
@@ -74,7 +76,9 @@ type Config struct {
 	// RevocationWindow bounds how long an instance serves a connector from its cache
 	// (GCPCONN_REVOCATION_WINDOW; connector.DefaultRevocationWindow unless set; 0 disables).
 	RevocationWindow time.Duration
-	Endpoints        gcp.Endpoints
+	// MaxKeyAge makes sweep report connectors whose key is older (GCPCONN_MAX_KEY_AGE; 0: none).
+	MaxKeyAge time.Duration
+	Endpoints gcp.Endpoints
 	// SecretManagerEndpoint overrides Secret Manager's REST endpoint (EnvSecretManagerEndpoint);
 	// "" means Google's.
 	SecretManagerEndpoint string
@@ -157,6 +161,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.RevocationWindow = d
 	}
+	if v := get("GCPCONN_MAX_KEY_AGE"); v != "" {
+		d, err := parseMaxKeyAge(v)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		c.MaxKeyAge = d
+	}
 	switch c.Store {
 	case StoreMemory:
 	case StoreGoogle:
@@ -184,6 +195,19 @@ func parseWindow(v string) (time.Duration, error) {
 	}
 	if err != nil || d < 0 || d > connector.MaxRevocationWindow {
 		return 0, fmt.Errorf("GCPCONN_REVOCATION_WINDOW=%q is not a duration from 0 to %s (like 30s, or a number of seconds)", v, connector.MaxRevocationWindow)
+	}
+	return d, nil
+}
+
+// parseMaxKeyAge reads GCPCONN_MAX_KEY_AGE: days ("90d") or a Go duration, 1d to 3650d.
+func parseMaxKeyAge(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, derr := strconv.Atoi(n)
+		d, err = time.Duration(days)*24*time.Hour, derr
+	}
+	if err != nil || d < 24*time.Hour || d > 3650*24*time.Hour {
+		return 0, fmt.Errorf("GCPCONN_MAX_KEY_AGE=%q is not an age from 1d to 3650d (like 90d, or 2160h)", v)
 	}
 	return d, nil
 }
@@ -233,7 +257,7 @@ func New(cfg Config, cfgErr error, log *slog.Logger) *App {
 		}),
 		Log:           log,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
-		SweepDefaults: connector.SweepOptions{Concurrency: cfg.SweepConcurrency},
+		SweepDefaults: connector.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge},
 	}
 	return a
 }
@@ -243,8 +267,11 @@ func (a *App) Service() (*connector.Service, error) { return a.service() }
 
 // buildService creates the stores and the Google adapter for cfg.
 func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector.Service, error) {
+	google := gcp.New(cfg.Endpoints)
 	svc := &connector.Service{
-		Google: gcp.New(cfg.Endpoints),
+		Google: google,
+		// Key rotation (#17): IAM keys API at GCPCONN_ENDPOINT_IAM, with the connector's key.
+		Keys:   google,
 		Policy: connector.Policy{Admins: cfg.Admins, Issuers: issuerNames(cfg.TrustedIssuers), AllowImplicit: cfg.AllowImplicit},
 		Log:    log,
 		// Production rule (DESIGN §8): connectors are served from memory for at most this long.
@@ -309,6 +336,9 @@ func List(w http.ResponseWriter, r *http.Request) { Default().API.List(w, r) }
 
 // MintToken serves POST /mint-token.
 func MintToken(w http.ResponseWriter, r *http.Request) { Default().API.MintToken(w, r) }
+
+// Rotate serves POST /rotate.
+func Rotate(w http.ResponseWriter, r *http.Request) { Default().API.Rotate(w, r) }
 
 // Sweep serves POST /sweep.
 func Sweep(w http.ResponseWriter, r *http.Request) { Default().API.Sweep(w, r) }

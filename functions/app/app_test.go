@@ -50,6 +50,9 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad window", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "soon"}, "GCPCONN_REVOCATION_WINDOW"},
 		{"negative window", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "-1s"}, "GCPCONN_REVOCATION_WINDOW"},
 		{"window too long", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "1h"}, "GCPCONN_REVOCATION_WINDOW"},
+		{"bad key age", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "old"}, "GCPCONN_MAX_KEY_AGE"},
+		{"key age too short", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "2h"}, "GCPCONN_MAX_KEY_AGE"},
+		{"key age in bad days", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "-3d"}, "GCPCONN_MAX_KEY_AGE"},
 		{"issuers not JSON", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": "ci=https://ci"}, "GCPCONN_TRUSTED_ISSUERS: want a JSON array"},
 		{"issuer without audiences", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": `[{"name":"ci","issuer":"https://ci.example"}]`}, `GCPCONN_TRUSTED_ISSUERS[0] "ci": audiences`},
 		{"admin glob on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "x@example.com,gh:repo:acme/*"}, `GCPCONN_ADMINS[1] "gh:repo:acme/*" is a glob on "gh", which is not a configured trusted issuer`},
@@ -78,6 +81,34 @@ func TestRevocationWindowConfig(t *testing.T) {
 		svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
 		if err != nil || svc.RevocationWindow != tc.want {
 			t.Errorf("GCPCONN_REVOCATION_WINDOW=%q: service window %v, %v; want %v", tc.env, svc.RevocationWindow, err, tc.want)
+		}
+	}
+}
+
+// TestMaxKeyAgeConfig: GCPCONN_MAX_KEY_AGE reaches sweep's defaults, and the service built
+// for the deployment rotates keys (a key manager and a secret store with rotation schedules).
+func TestMaxKeyAgeConfig(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want time.Duration
+	}{
+		{"", 0}, {"90d", 90 * 24 * time.Hour}, {"2160h", 90 * 24 * time.Hour}, {"1d", 24 * time.Hour},
+	} {
+		cfg, err := ConfigFromEnv(envOf(map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": tc.env}))
+		if err != nil || cfg.MaxKeyAge != tc.want {
+			t.Errorf("GCPCONN_MAX_KEY_AGE=%q: %v, %v; want %v", tc.env, cfg.MaxKeyAge, err, tc.want)
+			continue
+		}
+		a := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil))
+		if a.API.SweepDefaults.MaxKeyAge != tc.want {
+			t.Errorf("GCPCONN_MAX_KEY_AGE=%q: sweep's MaxKeyAge = %v; want %v", tc.env, a.API.SweepDefaults.MaxKeyAge, tc.want)
+		}
+		svc, err := a.Service()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := svc.Secrets.(connector.RotationSchedules); svc.Keys == nil || !ok {
+			t.Errorf("service: Keys = %v, rotation schedules %v; want both (key rotation wired)", svc.Keys, ok)
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 // TestAuthorizationMatrix calls each function as each kind of caller and checks the status:
 // no token, a token for another audience and an expired token are 401 everywhere; someone
 // who may not see the connector gets 404; users verify and mint; owners and admins also
-// update and delete; only admins sweep and refresh.
+// update, delete and rotate; only admins sweep and refresh.
 func TestAuthorizationMatrix(t *testing.T) {
 	e := newEnv(t)
 	e.register("alpha", nil)
@@ -57,6 +57,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"mint-token", func(c string) (string, string, any) {
 			return "POST", "/mint-token", map[string]any{"connector": "alpha", "resource_type": "gcp-generic"}
 		}, []int{401, 401, 401, 404, 200, 200, 200}},
+		// Rotating is an owner's or admin's act; this deployment has no key manager, so the
+		// callers allowed to rotate get 412 and the others are refused before that.
+		{"rotate", func(c string) (string, string, any) { return "POST", "/rotate", map[string]any{"connector": "alpha"} },
+			[]int{401, 401, 401, 404, 403, 412, 412}},
 		{"sweep", func(c string) (string, string, any) { return "POST", "/sweep", nil },
 			[]int{401, 401, 401, 403, 403, 403, 200}},
 		{"refresh", func(c string) (string, string, any) { return "POST", "/refresh", event },

@@ -25,7 +25,12 @@ func (a *API) Register(w http.ResponseWriter, r *http.Request) {
 		if !c.decode(&b, false) {
 			return
 		}
-		conn, res, err := c.svc.Register(c.ctx, c.p, b.request())
+		req, err := b.request()
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		conn, res, err := c.svc.Register(c.ctx, c.p, req)
 		if err != nil {
 			c.fail(err)
 			return
@@ -36,7 +41,12 @@ func (a *API) Register(w http.ResponseWriter, r *http.Request) {
 		if !c.decode(&b, false) {
 			return
 		}
-		conn, err := c.svc.Update(c.ctx, c.p, ref, b.request())
+		req, err := b.request()
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		conn, err := c.svc.Update(c.ctx, c.p, ref, req)
 		if err != nil {
 			c.fail(err)
 			return

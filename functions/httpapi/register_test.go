@@ -113,3 +113,61 @@ func TestUpdateAndDelete(t *testing.T) {
 	}
 	e.expect(e.do("PATCH", "/register?connector=alpha", e.token(owner), nil), 405, codeMethodNotAllowed)
 }
+
+// TestRotationPeriodWire: rotation_period on register, update and verify's spec is parsed at the
+// edge and every refusal is a 400 naming the field; without a key manager the deployment says
+// rotation is not available rather than storing a schedule nobody runs.
+func TestRotationPeriodWire(t *testing.T) {
+	e := newEnv(t)
+	e.register("alpha", nil)
+	userAccount := map[string]any{"auth_method": "user-account", "configuration": map[string]any{"project_id": "demo-project",
+		"user_account_json": map[string]any{"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "r"}}}
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		want               string // in the message
+	}{
+		{"not a duration", "POST", "/register", e.regBody("b1", map[string]any{"rotation_period": "monthly"}), "not a duration"},
+		{"not days", "POST", "/register", e.regBody("b2", map[string]any{"rotation_period": "xd"}), "not a number of days"},
+		{"too short", "POST", "/register", e.regBody("b3", map[string]any{"rotation_period": "12h"}), "out of range"},
+		{"too long", "POST", "/register", e.regBody("b4", map[string]any{"rotation_period": "400d"}), "out of range"},
+		{"a number", "POST", "/register", e.regBody("b5", map[string]any{"rotation_period": 30}), ""},
+		{"user account", "POST", "/register", e.regBody("b6", mergeMaps(userAccount, map[string]any{"rotation_period": "30d"})), "cannot"},
+		{"not available", "POST", "/register", e.regBody("b7", map[string]any{"rotation_period": "30d"}), "not available"},
+		{"update not a duration", "PUT", "/register?connector=alpha", map[string]any{"rotation_period": "soon"}, "not a duration"},
+		{"update not available", "PUT", "/register?connector=alpha", map[string]any{"rotation_period": "90d"}, "not available"},
+		{"verify spec", "POST", "/verify", map[string]any{"spec": e.regBody("b8", map[string]any{"rotation_period": "0.5d"})}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.t = t
+			r := e.do(tc.method, tc.path, e.token(owner), tc.body)
+			e.expect(r, http.StatusBadRequest, "invalid_argument")
+			if r.errField() != "rotation_period" {
+				t.Errorf("error.field = %q; want rotation_period (%s)", r.errField(), r.raw)
+			}
+			if !strings.Contains(r.raw, tc.want) {
+				t.Errorf("error = %s; want it to say %q", r.raw, tc.want)
+			}
+		})
+	}
+	// "" is no rotation, on register and update alike; a connector without rotation has no
+	// rotation object.
+	e.t = t
+	r := e.do("POST", "/register", e.token(owner), e.regBody("norot", map[string]any{"rotation_period": ""}))
+	e.expect(r, http.StatusCreated, "")
+	if _, ok := r.body["connector"].(map[string]any)["rotation"]; ok {
+		t.Errorf("connector without rotation has a rotation object: %s", r.raw)
+	}
+	e.expect(e.do("PUT", "/register?connector=norot", e.token(owner), map[string]any{"rotation_period": ""}), http.StatusOK, "")
+}
+
+func mergeMaps(a, b map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}

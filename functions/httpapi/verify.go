@@ -14,7 +14,12 @@ func (a *API) Verify(w http.ResponseWriter, r *http.Request) {
 	if !c.decode(&b, false) {
 		return
 	}
-	res, err := c.svc.Verify(c.ctx, c.p, b.request())
+	req, err := b.request()
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	res, err := c.svc.Verify(c.ctx, c.p, req)
 	if err != nil {
 		c.fail(err)
 		return

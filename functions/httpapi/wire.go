@@ -27,9 +27,17 @@ type registerBody struct {
 	Users             []string          `json:"users"`
 	Verify            *bool             `json:"verify"`
 	SubjectToken      string            `json:"subject_token"`
+	// RotationPeriod opts a connector holding a service-account key into key rotation:
+	// "30d" or a Go duration ("720h"), 1d to 365d; "" or absent for none.
+	RotationPeriod string `json:"rotation_period"`
 }
 
-func (b registerBody) request() connector.RegisterRequest {
+// request builds the core's request; a malformed rotation_period is refused naming it.
+func (b registerBody) request() (connector.RegisterRequest, error) {
+	period, err := connector.ParseRotationPeriod(b.RotationPeriod)
+	if err != nil {
+		return connector.RegisterRequest{}, err
+	}
 	return connector.RegisterRequest{
 		Name:              b.Name,
 		Type:              b.Type,
@@ -45,7 +53,8 @@ func (b registerBody) request() connector.RegisterRequest {
 		Users:             b.Users,
 		Verify:            b.Verify,
 		SubjectToken:      b.SubjectToken,
-	}
+		RotationPeriod:    period,
+	}, nil
 }
 
 // updateBody is the body of PUT /register?connector=REF. An absent field keeps the stored
@@ -64,9 +73,12 @@ type updateBody struct {
 	ExpirationSeconds *int              `json:"expiration_seconds"`
 	Verify            *bool             `json:"verify"`
 	SubjectToken      string            `json:"subject_token"`
+	// RotationPeriod, when present, replaces the rotation period; "" turns rotation off.
+	RotationPeriod *string `json:"rotation_period"`
 }
 
-func (b updateBody) request() connector.UpdateRequest {
+// request builds the core's request; a malformed rotation_period is refused naming it.
+func (b updateBody) request() (connector.UpdateRequest, error) {
 	u := connector.UpdateRequest{
 		Name:              b.Name,
 		Description:       b.Description,
@@ -91,7 +103,14 @@ func (b updateBody) request() connector.UpdateRequest {
 		rt := connector.ResourceType(*b.ResourceType)
 		u.ResourceType = &rt
 	}
-	return u
+	if b.RotationPeriod != nil {
+		d, err := connector.ParseRotationPeriod(*b.RotationPeriod)
+		if err != nil {
+			return connector.UpdateRequest{}, err
+		}
+		u.RotationPeriod = &d
+	}
+	return u, nil
 }
 
 func resourceTypes(ss []string) []connector.ResourceType {
@@ -132,6 +151,56 @@ type connectorJSON struct {
 	CreatedAt         time.Time         `json:"created_at"`
 	UpdatedAt         time.Time         `json:"updated_at"`
 	Status            statusJSON        `json:"status"`
+	// Rotation is present when the connector rotates its key (or did: a retired key waits).
+	Rotation *rotationJSON `json:"rotation,omitempty"`
+}
+
+// rotationJSON is a connector's key rotation: the pinned key's id (never its material), when
+// it was created or stored, the period and the next rotation.
+type rotationJSON struct {
+	Period         string     `json:"period,omitempty"`
+	KeyID          string     `json:"key_id,omitempty"`
+	KeyCreatedAt   *time.Time `json:"key_created_at,omitempty"`
+	NextRotationAt *time.Time `json:"next_rotation_at,omitempty"`
+	Generation     int64      `json:"generation,omitempty"`
+	InProgress     bool       `json:"in_progress,omitempty"`
+	RetiredKeys    int        `json:"retired_keys,omitempty"`
+	LastError      string     `json:"last_error,omitempty"`
+}
+
+// toRotationJSON describes r; nil for a connector that never opted in to rotation (nothing
+// scheduled, rotated, in flight or waiting for sweep).
+func toRotationJSON(r connector.Rotation) *rotationJSON {
+	if r.Period == 0 && r.Generation == 0 && r.Pending == nil && len(r.Retired) == 0 && r.LastError == "" {
+		return nil
+	}
+	out := &rotationJSON{KeyID: r.KeyID, Generation: r.Generation, InProgress: r.Pending != nil,
+		RetiredKeys: len(r.Retired), LastError: r.LastError}
+	if r.Period != 0 {
+		out.Period = connector.FormatRotationPeriod(r.Period)
+	}
+	if !r.KeyCreatedAt.IsZero() {
+		t := r.KeyCreatedAt.UTC()
+		out.KeyCreatedAt = &t
+	}
+	if next := r.NextRotation(); !next.IsZero() {
+		t := next.UTC()
+		out.NextRotationAt = &t
+	}
+	return out
+}
+
+// rotateBody is the body of POST /rotate.
+type rotateBody struct {
+	Connector string `json:"connector"`
+}
+
+// rotateResponse answers POST /rotate: the pinned key's id (never its material), whether this
+// call pinned a new key (false: another rotation in flight will), and the connector.
+type rotateResponse struct {
+	Rotated   bool          `json:"rotated"`
+	KeyID     string        `json:"key_id"`
+	Connector connectorJSON `json:"connector"`
 }
 
 // secretJSON says where a connector's secret lives: the secret store's name for it and the
@@ -177,6 +246,7 @@ func toConnectorJSON(c *connector.Connector, secretName string) connectorJSON {
 		UpdatedAt:         c.UpdatedAt.UTC(),
 		Status: statusJSON{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue,
 			FailingResourceTypes: failingTypes(c.Status), Inconclusive: c.Status.Inconclusive},
+		Rotation: toRotationJSON(c.Rotation),
 	}
 	for i, rt := range c.ResourceTypes {
 		out.ResourceTypes[i] = string(rt)
@@ -212,7 +282,7 @@ type verifyBody struct {
 	SubjectToken  string        `json:"subject_token"`
 }
 
-func (b verifyBody) request() connector.VerifyRequest {
+func (b verifyBody) request() (connector.VerifyRequest, error) {
 	r := connector.VerifyRequest{
 		Ref:           b.Connector,
 		ResourceType:  connector.ResourceType(b.ResourceType),
@@ -221,10 +291,13 @@ func (b verifyBody) request() connector.VerifyRequest {
 		SubjectToken:  b.SubjectToken,
 	}
 	if b.Spec != nil {
-		spec := b.Spec.request()
+		spec, err := b.Spec.request()
+		if err != nil {
+			return connector.VerifyRequest{}, err
+		}
 		r.Spec = &spec
 	}
-	return r
+	return r, nil
 }
 
 // resourcesJSON is the outcome of a verification.
@@ -391,14 +464,20 @@ type sweepResponse struct {
 	Inconclusive   int `json:"inconclusive"`
 	OrphansRemoved int `json:"orphans_removed"`
 	// VersionsRemoved counts unpinned secret versions destroyed.
-	VersionsRemoved int      `json:"versions_removed"`
-	DurationMS      int64    `json:"duration_ms"`
-	Errors          []string `json:"errors,omitempty"`
+	VersionsRemoved int `json:"versions_removed"`
+	// KeysRotated counts overdue keys sweep rotated, KeysDeleted the replaced or orphaned
+	// keys it deleted; OldKeys lists keys older than GCPCONN_MAX_KEY_AGE.
+	KeysRotated int      `json:"keys_rotated,omitempty"`
+	KeysDeleted int      `json:"keys_deleted,omitempty"`
+	OldKeys     []string `json:"old_keys,omitempty"`
+	DurationMS  int64    `json:"duration_ms"`
+	Errors      []string `json:"errors,omitempty"`
 }
 
 func toSweepResponse(r connector.SweepReport) sweepResponse {
 	return sweepResponse{Checked: r.Checked, OK: r.OK, Failed: r.Failed, Skipped: r.Skipped, Inconclusive: r.Inconclusive,
-		OrphansRemoved: r.OrphansRemoved, VersionsRemoved: r.VersionsRemoved, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
+		OrphansRemoved: r.OrphansRemoved, VersionsRemoved: r.VersionsRemoved,
+		KeysRotated: r.KeysRotated, KeysDeleted: r.KeysDeleted, OldKeys: r.OldKeys, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
 }
 
 // errorBody is every error answer: {"error": {"code", "message", "field"}}.

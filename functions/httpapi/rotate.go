@@ -1,0 +1,32 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+// Rotate replaces the service-account key of a connector now (POST /rotate with
+// {"connector": REF}; owner or admin; gcpconn rotate). It answers the new key's id (never its material), whether
+// this call pinned it, and the connector with its status.
+func (a *API) Rotate(w http.ResponseWriter, r *http.Request) {
+	c, ok := a.start(w, r, "rotate", http.MethodPost)
+	defer c.done()
+	if !ok {
+		return
+	}
+	var b rotateBody
+	if !c.decode(&b, true) {
+		return
+	}
+	if b.Connector == "" {
+		c.fail(connector.FieldErrorf("connector", `name the connector whose key to rotate: {"connector": NAME or ID}`))
+		return
+	}
+	conn, rotated, err := c.svc.Rotate(c.ctx, c.p, b.Connector)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rotateResponse{Rotated: rotated, KeyID: conn.Rotation.KeyID, Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
+}
