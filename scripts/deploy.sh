@@ -6,7 +6,7 @@
 #
 # It enables the APIs, creates (if absent) the service accounts, custom roles, Firestore database
 # and indexes and the Secret Manager notification topic, grants exactly the roles listed in
-# infra/README.md, deploys the six functions from the repository root (Cloud Functions 2nd gen,
+# infra/README.md, deploys the seven functions from the repository root (Cloud Functions 2nd gen,
 # --entry-point per function, never unauthenticated), adds the service audience to each
 # function's Cloud Run service, and creates or updates the Cloud Scheduler job that calls sweep.
 # Every step is idempotent: running it again converges on the same state and deploys the current
