@@ -366,52 +366,98 @@ func interactive(ctx context.Context, e *env, c *client.Client, p *parsed, req *
 		return fmt.Errorf("the server lists no connector types")
 	}
 	spec := types[0]
-	in := bufio.NewReader(e.Stdin)
-	ask := func(prompt, def string) (string, error) {
-		if def != "" {
-			prompt += " [" + def + "]"
-		}
-		fmt.Fprint(e.Stderr, prompt+": ")
-		line, err := in.ReadString('\n')
-		if err != nil && (line == "" || err.Error() != "EOF") {
-			return "", fmt.Errorf("interactive input ended: %w", err)
-		}
-		line = strings.TrimSpace(line)
-		if line == "" {
-			return def, nil
-		}
-		return line, nil
+	q := &prompter{e: e, in: bufio.NewReader(e.Stdin)}
+	if err := q.askConnector(spec, req); err != nil {
+		return err
 	}
-	choose := func(prompt string, options []string, def string, blankOK bool) (string, error) {
-		for {
-			for i, o := range options {
-				fmt.Fprintf(e.Stderr, "  %d) %s\n", i+1, o)
-			}
-			v, err := ask(prompt, def)
+	auto := p.bool("auto-configure")
+	if !auto {
+		if src, kind, ok := detectLocal(e); ok && req.AuthMethod == "" {
+			yn, err := q.ask(fmt.Sprintf("Auto-configure from the local %s credentials in %s? (y/n)", kind, src), "y")
 			if err != nil {
-				return "", err
+				return err
 			}
-			if v == "" && blankOK {
-				return "", nil
-			}
-			if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= len(options) {
-				return options[n-1], nil
-			}
-			for _, o := range options {
-				if o == v {
-					return v, nil
-				}
-			}
-			fmt.Fprintf(e.Stderr, "%q is not one of the choices.\n", v)
+			auto = strings.HasPrefix(strings.ToLower(yn), "y")
 		}
 	}
+	if auto {
+		err = applyAutoConfig(ctx, e, &req.AuthMethod, req.Configuration, &req.ExpiresAt, p)
+	} else {
+		err = q.askConfiguration(spec, req)
+	}
+	if err != nil {
+		return err
+	}
+	if err := q.askResourceID(spec, req); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(req.Configuration))
+	for k := range req.Configuration {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(e.Stderr, "Registering %s (auth method %s, fields %s)...\n", req.Name, req.AuthMethod, strings.Join(keys, ", "))
+	return nil
+}
+
+// prompter asks questions on the terminal: prompts on stderr, answers from stdin.
+type prompter struct {
+	e  *env
+	in *bufio.Reader
+}
+
+// ask prompts for one line; a blank answer is def.
+func (q *prompter) ask(prompt, def string) (string, error) {
+	if def != "" {
+		prompt += " [" + def + "]"
+	}
+	fmt.Fprint(q.e.Stderr, prompt+": ")
+	line, err := q.in.ReadString('\n')
+	if err != nil && (line == "" || err.Error() != "EOF") {
+		return "", fmt.Errorf("interactive input ended: %w", err)
+	}
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return def, nil
+	}
+	return line, nil
+}
+
+// choose asks for one of options, by number or by name, until it gets one (or a blank
+// answer when blankOK).
+func (q *prompter) choose(prompt string, options []string, def string, blankOK bool) (string, error) {
+	for {
+		for i, o := range options {
+			fmt.Fprintf(q.e.Stderr, "  %d) %s\n", i+1, o)
+		}
+		v, err := q.ask(prompt, def)
+		if err != nil {
+			return "", err
+		}
+		if v == "" && blankOK {
+			return "", nil
+		}
+		if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= len(options) {
+			return options[n-1], nil
+		}
+		for _, o := range options {
+			if o == v {
+				return v, nil
+			}
+		}
+		fmt.Fprintf(q.e.Stderr, "%q is not one of the choices.\n", v)
+	}
+}
+
+// askConnector asks for the name, description and resource type req lacks.
+func (q *prompter) askConnector(spec client.TypeSpec, req *client.RegisterRequest) (err error) {
 	for req.Name == "" {
-		if req.Name, err = ask("Connector name", ""); err != nil {
+		if req.Name, err = q.ask("Connector name", ""); err != nil {
 			return err
 		}
 	}
 	if req.Description == "" {
-		if req.Description, err = ask("Description (optional)", ""); err != nil {
+		if req.Description, err = q.ask("Description (optional)", ""); err != nil {
 			return err
 		}
 	}
@@ -420,119 +466,116 @@ func interactive(ctx context.Context, e *env, c *client.Client, p *parsed, req *
 		for _, r := range spec.ResourceTypes {
 			rts = append(rts, r.ResourceType)
 		}
-		if req.ResourceType, err = choose("Resource type (blank: every type)", rts, "", true); err != nil {
+		if req.ResourceType, err = q.choose("Resource type (blank: every type)", rts, "", true); err != nil {
 			return err
 		}
 	}
-	auto := p.bool("auto-configure")
-	if !auto {
-		if src, kind, ok := detectLocal(e); ok && req.AuthMethod == "" {
-			yn, err := ask(fmt.Sprintf("Auto-configure from the local %s credentials in %s? (y/n)", kind, src), "y")
+	return nil
+}
+
+// askConfiguration asks for the auth method, the configuration fields and the expiry that
+// req lacks.
+func (q *prompter) askConfiguration(spec client.TypeSpec, req *client.RegisterRequest) (err error) {
+	if req.AuthMethod == "" {
+		var ams []string
+		for _, m := range spec.AuthMethods {
+			ams = append(ams, m.AuthMethod)
+		}
+		if req.AuthMethod, err = q.choose("Auth method", ams, "", false); err != nil {
+			return err
+		}
+	}
+	var method *client.AuthMethodSpec
+	for i := range spec.AuthMethods {
+		if spec.AuthMethods[i].AuthMethod == req.AuthMethod {
+			method = &spec.AuthMethods[i]
+		}
+	}
+	if method == nil {
+		return usageErrorf("auth method %q is not one of the gcp type's", req.AuthMethod)
+	}
+	for _, f := range schemaFields(method.ConfigSchema) {
+		if _, given := req.Configuration[f.Name]; given || f.Const != nil {
+			continue
+		}
+		if err := q.askField(f, req.Configuration); err != nil {
+			return err
+		}
+	}
+	for method.RequiresExpiresAt && req.ExpiresAt == nil {
+		v, err := q.ask("When does the token expire? (RFC 3339 or YYYY-MM-DD HH:MM:SS UTC)", "")
+		if err != nil {
+			return err
+		}
+		if t, err := parseTime(v); err == nil {
+			req.ExpiresAt = &t
+		} else {
+			fmt.Fprintln(q.e.Stderr, err)
+		}
+	}
+	return nil
+}
+
+// askField asks for configuration field f until it gets a valid value (hidden for secrets;
+// @FILE reads a file), or a blank answer for an optional field, and stores it in cfg.
+func (q *prompter) askField(f schemaField, cfg map[string]any) error {
+	label := f.Title
+	if label == "" {
+		label = f.Name
+	}
+	label += " (" + f.Name
+	if !f.Required {
+		label += ", optional"
+	}
+	label += ")"
+	for {
+		var v string
+		var err error
+		if f.Secret {
+			v, err = readHidden(q.in, q.e.Stdin, func() { fmt.Fprint(q.e.Stderr, label+" [hidden; @FILE reads a file]: ") })
+			fmt.Fprintln(q.e.Stderr)
+		} else {
+			v, err = q.ask(label, "")
+		}
+		if err != nil {
+			return err
+		}
+		if v == "" && f.Required {
+			fmt.Fprintln(q.e.Stderr, "This field is required.")
+			continue
+		}
+		if v == "" {
+			return nil
+		}
+		if path, ok := strings.CutPrefix(v, "@"); ok {
+			b, err := os.ReadFile(path)
 			if err != nil {
-				return err
-			}
-			auto = strings.HasPrefix(strings.ToLower(yn), "y")
-		}
-	}
-	if auto {
-		if err := applyAutoConfig(ctx, e, &req.AuthMethod, req.Configuration, &req.ExpiresAt, p); err != nil {
-			return err
-		}
-	} else {
-		if req.AuthMethod == "" {
-			var ams []string
-			for _, m := range spec.AuthMethods {
-				ams = append(ams, m.AuthMethod)
-			}
-			if req.AuthMethod, err = choose("Auth method", ams, "", false); err != nil {
-				return err
-			}
-		}
-		var method *client.AuthMethodSpec
-		for i := range spec.AuthMethods {
-			if spec.AuthMethods[i].AuthMethod == req.AuthMethod {
-				method = &spec.AuthMethods[i]
-			}
-		}
-		if method == nil {
-			return usageErrorf("auth method %q is not one of the gcp type's", req.AuthMethod)
-		}
-		for _, f := range schemaFields(method.ConfigSchema) {
-			if _, given := req.Configuration[f.Name]; given || f.Const != nil {
+				fmt.Fprintf(q.e.Stderr, "Cannot read %s: %v\n", path, err)
 				continue
 			}
-			label := f.Title
-			if label == "" {
-				label = f.Name
-			}
-			label += " (" + f.Name
-			if !f.Required {
-				label += ", optional"
-			}
-			label += ")"
-			for {
-				var v string
-				if f.Secret {
-					v, err = readHidden(in, e.Stdin, func() { fmt.Fprint(e.Stderr, label+" [hidden; @FILE reads a file]: ") })
-					fmt.Fprintln(e.Stderr)
-				} else {
-					v, err = ask(label, "")
-				}
-				if err != nil {
-					return err
-				}
-				if v == "" && f.Required {
-					fmt.Fprintln(e.Stderr, "This field is required.")
-					continue
-				}
-				if v == "" {
-					break
-				}
-				if path, ok := strings.CutPrefix(v, "@"); ok {
-					b, err := os.ReadFile(path)
-					if err != nil {
-						fmt.Fprintf(e.Stderr, "Cannot read %s: %v\n", path, err)
-						continue
-					}
-					v = strings.TrimRight(string(b), "\n")
-				}
-				val, err := configValueOf(f.Name, v)
-				if err != nil {
-					fmt.Fprintln(e.Stderr, err)
-					continue
-				}
-				req.Configuration[f.Name] = val
-				break
-			}
+			v = strings.TrimRight(string(b), "\n")
 		}
-		if method.RequiresExpiresAt && req.ExpiresAt == nil {
-			for req.ExpiresAt == nil {
-				v, err := ask("When does the token expire? (RFC 3339 or YYYY-MM-DD HH:MM:SS UTC)", "")
-				if err != nil {
-					return err
-				}
-				if t, err := parseTime(v); err == nil {
-					req.ExpiresAt = &t
-				} else {
-					fmt.Fprintln(e.Stderr, err)
-				}
+		val, err := configValueOf(f.Name, v)
+		if err != nil {
+			fmt.Fprintln(q.e.Stderr, err)
+			continue
+		}
+		cfg[f.Name] = val
+		return nil
+	}
+}
+
+// askResourceID asks for the resource id of a single resource type with instances.
+func (q *prompter) askResourceID(spec client.TypeSpec, req *client.RegisterRequest) (err error) {
+	if req.ResourceType == "" || req.ResourceID != "" {
+		return nil
+	}
+	for _, r := range spec.ResourceTypes {
+		if r.ResourceType == req.ResourceType && r.SupportsInstances {
+			if req.ResourceID, err = q.ask("Resource id (blank: any "+r.ResourceType+" the credentials reach)", ""); err != nil {
+				return err
 			}
 		}
 	}
-	if req.ResourceType != "" && req.ResourceID == "" {
-		for _, r := range spec.ResourceTypes {
-			if r.ResourceType == req.ResourceType && r.SupportsInstances {
-				if req.ResourceID, err = ask("Resource id (blank: any "+r.ResourceType+" the credentials reach)", ""); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	keys := make([]string, 0, len(req.Configuration))
-	for k := range req.Configuration {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	fmt.Fprintf(e.Stderr, "Registering %s (auth method %s, fields %s)...\n", req.Name, req.AuthMethod, strings.Join(keys, ", "))
 	return nil
 }

@@ -114,7 +114,29 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.JWKSURL == "" {
 		c.JWKSURL = callerauth.GoogleJWKSURL
 	}
-	var errs []string
+	errs := c.readCallers(get)
+	errs = append(errs, c.readLimits(get)...)
+	switch c.Store {
+	case StoreMemory:
+	case StoreGoogle:
+		if c.Project == "" {
+			errs = append(errs, "GCPCONN_PROJECT is required with GCPCONN_STORE=google")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("GCPCONN_STORE=%q is not memory or google", c.Store))
+	}
+	if c.Audience == "" {
+		errs = append(errs, "GCPCONN_AUDIENCE is required: the audience callers' ID tokens must carry")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("app: configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// readCallers reads who may call and as what (GCPCONN_TRUSTED_ISSUERS, GCPCONN_ADMINS,
+// GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS) into c, and returns what is wrong with them.
+func (c *Config) readCallers(get func(string) string) (errs []string) {
 	issuers, err := callerauth.ParseIssuers(get("GCPCONN_TRUSTED_ISSUERS"), c.Issuer)
 	if err != nil {
 		sep := ": "
@@ -140,6 +162,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.AllowImplicit = b
 	}
+	return errs
+}
+
+// readLimits reads the numeric settings (GCPCONN_MAX_BODY_BYTES, GCPCONN_SWEEP_CONCURRENCY,
+// GCPCONN_REVOCATION_WINDOW, GCPCONN_MAX_KEY_AGE) into c, and returns what is wrong with them.
+func (c *Config) readLimits(get func(string) string) (errs []string) {
 	if v := get("GCPCONN_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1024 {
@@ -168,22 +196,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.MaxKeyAge = d
 	}
-	switch c.Store {
-	case StoreMemory:
-	case StoreGoogle:
-		if c.Project == "" {
-			errs = append(errs, "GCPCONN_PROJECT is required with GCPCONN_STORE=google")
-		}
-	default:
-		errs = append(errs, fmt.Sprintf("GCPCONN_STORE=%q is not memory or google", c.Store))
-	}
-	if c.Audience == "" {
-		errs = append(errs, "GCPCONN_AUDIENCE is required: the audience callers' ID tokens must carry")
-	}
-	if len(errs) > 0 {
-		return c, fmt.Errorf("app: configuration: %s", strings.Join(errs, "; "))
-	}
-	return c, nil
+	return errs
 }
 
 // parseWindow reads GCPCONN_REVOCATION_WINDOW: a Go duration or whole seconds, from 0 to

@@ -122,22 +122,44 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 			"external-account connectors need the caller's subject token (an OIDC token of the workload) with the request")
 	}
 	ctx = WithSubjectToken(ctx, r.SubjectToken)
+	req := TokenRequest{Scopes: scopes, Lifetime: lt.Applied, Boundary: boundary, SubjectToken: r.SubjectToken}
+	tok, hit, err := s.mintToken(ctx, g, rt, id, req)
+	if err != nil {
+		return nil, upstreamContext(c, "mint a token", err)
+	}
+	cred.setToken(tok, hit, now)
+	cred.Downscoped = boundary != nil
+	switch rt {
+	case DockerRegistry:
+		err = s.setDocker(cred, tok)
+	case KubernetesCluster:
+		err = s.setKubernetes(ctx, cred, g)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cred, nil
+}
+
+// mintToken returns a token for g as req asks, for the resource rt/id: from the token cache,
+// or minted (hit reports which).
+func (s *Service) mintToken(ctx context.Context, g Grant, rt ResourceType, id string, req TokenRequest) (tok Token, hit bool, err error) {
+	c := g.Connector
 	key := tokenKey{
 		ConnectorID:   c.ID,
 		SecretVersion: c.SecretVersion,
 		Config:        configFingerprint(c),
 		ResourceType:  rt,
 		ResourceID:    id,
-		Scopes:        scopes,
-		Boundary:      boundary,
-		Lifetime:      lt.Applied,
-		SubjectToken:  r.SubjectToken,
+		Scopes:        req.Scopes,
+		Boundary:      req.Boundary,
+		Lifetime:      req.Lifetime,
+		SubjectToken:  req.SubjectToken,
 	}
 	if c.AuthMethod == OAuth2Token {
 		key.Lifetime = 0 // the stored token is the same whatever time is left
 	}
-	req := TokenRequest{Scopes: scopes, Lifetime: lt.Applied, Boundary: boundary, SubjectToken: r.SubjectToken}
-	tok, hit, err := s.tokens.get(ctx, s.now, key, func(ctx context.Context) (Token, error) {
+	return s.tokens.get(ctx, s.now, key, func(ctx context.Context) (Token, error) {
 		warning := ""
 		if rt == GCSBucket {
 			var err error
@@ -149,11 +171,13 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 		tok.Warning = warning
 		return tok, err
 	})
-	if err != nil {
-		return nil, upstreamContext(c, "mint a token", err)
-	}
-	// Report what the token really has left: a cached token is younger than its lifetime,
-	// and Google may issue a shorter one than asked (metadata-server tokens, for one).
+}
+
+// setToken puts tok (hit: from the cache) in cred, minted at now, and reports what the token
+// really has left: a cached token is younger than its lifetime, and Google may issue a
+// shorter one than asked (metadata-server tokens, for one).
+func (cred *Credential) setToken(tok Token, hit bool, now time.Time) {
+	lt := cred.Lifetime
 	if left := tok.Expiry.Sub(now).Truncate(time.Second); !tok.Expiry.IsZero() && left < lt.Applied-time.Minute {
 		why := fmt.Sprintf("Google issued a token that expires sooner, in %s", left)
 		if hit {
@@ -165,40 +189,45 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	cred.AccessToken = tok.Value
 	cred.ExpiresAt = tok.Expiry
 	cred.CacheHit = hit
-	cred.Downscoped = boundary != nil
 	cred.Warning = tok.Warning
+}
 
-	switch rt {
-	case DockerRegistry:
-		rid, err := resourceid.Parse(DockerRegistry, id)
-		if err != nil {
-			return nil, err
-		}
-		host := rid.RegistryHost()
-		if m, ok := s.Google.(RegistryHostMapper); ok {
-			host = m.RegistryHost(host)
-		}
-		cred.Docker = &DockerCredential{Registry: host, Username: DockerUsername, Password: tok.Value}
-	case KubernetesCluster:
-		ck := c.ID + "\x00" + c.SecretVersion + "\x00" + configFingerprint(c) + "\x00" + id
-		info, err := s.tokens.cluster(ctx, s.now, c.ID, ck, func(ctx context.Context) (ClusterInfo, error) {
-			return s.Google.Cluster(ctx, g, id)
-		})
-		if err != nil {
-			return nil, upstreamContext(c, "describe GKE cluster "+id, err)
-		}
-		if _, _, ok := strings.Cut(info.ID, "/"); !ok {
-			return nil, Errorf(ErrInternal, "GKE cluster id %q from the adapter is not location/name", info.ID)
-		}
-		cred.ResourceID = info.ID
-		cred.Kubernetes = &KubernetesCredential{
-			ConnectorRef:         cmp.Or(c.ID, c.Name),
-			Cluster:              info.ID,
-			Server:               info.Server,
-			CertificateAuthority: info.CertificateAuthority,
-		}
+// setDocker adds what docker login needs to cred, a token for a docker-registry resource.
+func (s *Service) setDocker(cred *Credential, tok Token) error {
+	rid, err := resourceid.Parse(DockerRegistry, cred.ResourceID)
+	if err != nil {
+		return err
 	}
-	return cred, nil
+	host := rid.RegistryHost()
+	if m, ok := s.Google.(RegistryHostMapper); ok {
+		host = m.RegistryHost(host)
+	}
+	cred.Docker = &DockerCredential{Registry: host, Username: DockerUsername, Password: tok.Value}
+	return nil
+}
+
+// setKubernetes adds the facts kubectl needs to cred, a token for a kubernetes-cluster
+// resource of g's connector, and its canonical id.
+func (s *Service) setKubernetes(ctx context.Context, cred *Credential, g Grant) error {
+	c, id := g.Connector, cred.ResourceID
+	ck := c.ID + "\x00" + c.SecretVersion + "\x00" + configFingerprint(c) + "\x00" + id
+	info, err := s.tokens.cluster(ctx, s.now, c.ID, ck, func(ctx context.Context) (ClusterInfo, error) {
+		return s.Google.Cluster(ctx, g, id)
+	})
+	if err != nil {
+		return upstreamContext(c, "describe GKE cluster "+id, err)
+	}
+	if _, _, ok := strings.Cut(info.ID, "/"); !ok {
+		return Errorf(ErrInternal, "GKE cluster id %q from the adapter is not location/name", info.ID)
+	}
+	cred.ResourceID = info.ID
+	cred.Kubernetes = &KubernetesCredential{
+		ConnectorRef:         cmp.Or(c.ID, c.Name),
+		Cluster:              info.ID,
+		Server:               info.Server,
+		CertificateAuthority: info.CertificateAuthority,
+	}
+	return nil
 }
 
 // upstreamContext says which connector and step an upstream error came from, keeping its

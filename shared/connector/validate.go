@@ -56,8 +56,35 @@ func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 	if c == nil {
 		return nil, Secrets{}, false, Errorf(ErrInternal, "connector: ApplyUpdate of a nil connector")
 	}
+	req, err := updatedResources(c, u)
+	if err != nil {
+		return nil, Secrets{}, false, err
+	}
+	methodChanged, err := updatedConfiguration(&req, c, old, u)
+	if err != nil {
+		return nil, Secrets{}, false, err
+	}
+	checkExpiry := updatedExpiry(&req, c, u, methodChanged)
+	req.RotationPeriod = *cmp.Or(u.RotationPeriod, &c.Rotation.Period)
+	next, sec, err = build(req, pol, now, checkExpiry)
+	if err != nil {
+		return nil, Secrets{}, false, err
+	}
+	next.Rotation = updatedRotation(c.Rotation, next.Rotation, sec.ServiceAccountJSON != old.ServiceAccountJSON)
+	if next.AuthMethod == OAuth2Token && sec.Token != old.Token && u.ExpiresAt == nil {
+		return nil, Secrets{}, false, FieldErrorf("expires_at",
+			"a new oauth2 token needs its expires_at: the stored expiry belongs to the old token")
+	}
+	next.ID, next.Owner, next.CreatedAt, next.UpdatedAt = c.ID, c.Owner, c.CreatedAt, c.UpdatedAt
+	next.Revision, next.SecretVersion, next.Status = c.Revision, c.SecretVersion, c.Status
+	return next, sec, sec != old, nil
+}
+
+// updatedResources starts the registration request that an update u of c amounts to: c's
+// name, description, labels, users, type, auth method and resources, with u's changes to them.
+func updatedResources(c *Connector, u UpdateRequest) (RegisterRequest, error) {
 	req := RegisterRequest{
-		Name:          c.Name,
+		Name:          *cmp.Or(u.Name, &c.Name),
 		Type:          c.Type,
 		AuthMethod:    c.AuthMethod,
 		ResourceTypes: slices.Clone(c.ResourceTypes),
@@ -69,9 +96,6 @@ func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 	if len(c.ResourceTypes) == 1 && !supportsInstances(c.ResourceTypes[0]) {
 		req.ResourceID = "" // the project, which the update may change
 	}
-	if u.Name != nil {
-		req.Name = *u.Name
-	}
 	if u.Description != nil {
 		req.Description = *u.Description
 	}
@@ -81,14 +105,13 @@ func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 	if u.Users != nil {
 		req.Users = u.Users
 	}
-
 	if u.ResourceType != nil || u.ResourceTypes != nil {
 		req.ResourceType, req.ResourceTypes = "", u.ResourceTypes
 		if u.ResourceType != nil {
 			req.ResourceType = *u.ResourceType
 		}
 		if u.ResourceID == nil && req.ResourceID != "" && !slices.Equal(wantedTypes(req.ResourceType, req.ResourceTypes), c.ResourceTypes) {
-			return nil, Secrets{}, false, FieldErrorf("resource_id",
+			return req, FieldErrorf("resource_id",
 				"the resource types change from %s to %s: give resource_id too (\"\" to serve every resource of the new types)",
 				joinTypes(c.ResourceTypes), joinTypes(wantedTypes(req.ResourceType, req.ResourceTypes)))
 		}
@@ -96,36 +119,45 @@ func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 	if u.ResourceID != nil {
 		req.ResourceID = *u.ResourceID
 	}
+	return req, nil
+}
 
-	methodChanged := u.AuthMethod != nil && *u.AuthMethod != c.AuthMethod
+// updatedConfiguration sets the auth method and configuration of req, the registration an
+// update u of c amounts to (old holds c's secrets), and reports whether the method changes.
+func updatedConfiguration(req *RegisterRequest, c *Connector, old Secrets, u UpdateRequest) (methodChanged bool, err error) {
+	methodChanged = u.AuthMethod != nil && *u.AuthMethod != c.AuthMethod
 	if methodChanged {
 		req.AuthMethod = *u.AuthMethod
 		if u.Configuration == nil {
-			return nil, Secrets{}, false, FieldErrorf("configuration",
+			return true, FieldErrorf("configuration",
 				"changing auth_method from %s to %s needs the new method's configuration", c.AuthMethod, *u.AuthMethod)
 		}
 	}
 	if u.Configuration == nil {
 		req.Configuration = configMap(c, old)
-	} else {
-		m := maps.Clone(u.Configuration)
-		if r := rule(req.AuthMethod); r != nil && !methodChanged {
-			stored := old.Fields()
-			for _, f := range r.fields {
-				if !f.secret() {
-					continue
-				}
-				if v, ok := m[f.name]; !ok && stored[f.name] != "" {
-					m[f.name] = stored[f.name]
-				} else if ok && v == nil {
-					delete(m, f.name)
-				}
+		return methodChanged, nil
+	}
+	m := maps.Clone(u.Configuration)
+	if r := rule(req.AuthMethod); r != nil && !methodChanged {
+		stored := old.Fields()
+		for _, f := range r.fields {
+			if !f.secret() {
+				continue
+			}
+			if v, ok := m[f.name]; !ok && stored[f.name] != "" {
+				m[f.name] = stored[f.name]
+			} else if ok && v == nil {
+				delete(m, f.name)
 			}
 		}
-		req.Configuration = m
 	}
+	req.Configuration = m
+	return methodChanged, nil
+}
 
-	checkExpiry := false
+// updatedExpiry sets expires_at and expiration_seconds of req, the registration an update u
+// of c amounts to, and reports whether expires_at is to be checked (u sets it).
+func updatedExpiry(req *RegisterRequest, c *Connector, u UpdateRequest, methodChanged bool) (checkExpiry bool) {
 	switch {
 	case u.ExpiresAt != nil:
 		checkExpiry = true
@@ -143,20 +175,7 @@ func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 		n := c.ExpirationSeconds
 		req.ExpirationSeconds = &n
 	}
-
-	req.RotationPeriod = *cmp.Or(u.RotationPeriod, &c.Rotation.Period)
-	next, sec, err = build(req, pol, now, checkExpiry)
-	if err != nil {
-		return nil, Secrets{}, false, err
-	}
-	next.Rotation = updatedRotation(c.Rotation, next.Rotation, sec.ServiceAccountJSON != old.ServiceAccountJSON)
-	if next.AuthMethod == OAuth2Token && sec.Token != old.Token && u.ExpiresAt == nil {
-		return nil, Secrets{}, false, FieldErrorf("expires_at",
-			"a new oauth2 token needs its expires_at: the stored expiry belongs to the old token")
-	}
-	next.ID, next.Owner, next.CreatedAt, next.UpdatedAt = c.ID, c.Owner, c.CreatedAt, c.UpdatedAt
-	next.Revision, next.SecretVersion, next.Status = c.Revision, c.SecretVersion, c.Status
-	return next, sec, sec != old, nil
+	return checkExpiry
 }
 
 // updatedRotation is the rotation state after an update: the stored one with the new period,
@@ -281,15 +300,11 @@ func cfgField(name string) string { return "configuration." + name }
 // parseConfiguration checks a configuration map against r and splits it into Config and
 // Secrets.
 func parseConfiguration(r *methodRule, raw map[string]any) (Config, Secrets, parsedCreds, error) {
-	var (
-		cfg    Config
-		sec    Secrets
-		parsed parsedCreds
-	)
+	var p parsedConfig
 	keys := slices.Sorted(maps.Keys(raw))
 	for _, k := range keys {
 		if _, ok := r.field(k); !ok {
-			return cfg, sec, parsed, unknownFieldError(r, k)
+			return p.cfg, p.sec, p.creds, unknownFieldError(r, k)
 		}
 	}
 	// A JSON null or an empty string counts as absent.
@@ -298,84 +313,119 @@ func parseConfiguration(r *methodRule, raw map[string]any) (Config, Secrets, par
 		if !present(f.name) {
 			continue
 		}
-		v := raw[f.name]
-		field := cfgField(f.name)
-		switch f.kind {
-		case kindProject:
-			s, ok := v.(string)
-			if !ok {
-				return cfg, sec, parsed, FieldErrorf(field, "%s must be a string (the project id)", f.name)
-			}
-			if why := resourceid.ProjectIDProblem(s); why != "" {
-				return cfg, sec, parsed, FieldErrorf(field, "invalid %s %s: %s", f.name, input.Quote(s), why)
-			}
-			cfg.ProjectID = s
-		case kindCredJSON:
-			norm, err := normalizeCredJSON(f.name, v)
-			if err != nil {
-				return cfg, sec, parsed, err
-			}
-			switch f.name {
-			case FieldServiceAccountJSON:
-				if parsed.key, err = credjson.ParseServiceAccountKey([]byte(norm)); err != nil {
-					return cfg, sec, parsed, prefixField(err)
-				}
-				sec.ServiceAccountJSON = norm
-			case FieldUserAccountJSON:
-				if _, err = credjson.ParseAuthorizedUser([]byte(norm)); err != nil {
-					return cfg, sec, parsed, prefixField(err)
-				}
-				sec.UserAccountJSON = norm
-			case FieldExternalAccountJSON:
-				if parsed.external, err = credjson.ParseExternalAccount([]byte(norm)); err != nil {
-					return cfg, sec, parsed, prefixField(err)
-				}
-				sec.ExternalAccountJSON = norm
-			}
-		case kindToken:
-			s, err := checkToken(v)
-			if err != nil {
-				return cfg, sec, parsed, err
-			}
-			sec.Token = s
-		case kindSAEmail:
-			s, ok := v.(string)
-			if !ok {
-				return cfg, sec, parsed, FieldErrorf(field, "%s must be a string (a service account email)", f.name)
-			}
-			if why := credjson.ServiceAccountEmailProblem(s); why != "" {
-				return cfg, sec, parsed, FieldErrorf(field, "%s %s is not a service account email: %s", f.name, input.Quote(s), why)
-			}
-			switch f.name {
-			case FieldServiceAccountEmail:
-				cfg.ServiceAccountEmail = s
-			case FieldTargetPrincipal:
-				cfg.TargetPrincipal = s
-			}
-		case kindSAEmails:
-			list, err := saEmailList(f.name, v)
-			if err != nil {
-				return cfg, sec, parsed, err
-			}
-			cfg.Delegates = list
-		case kindBool, kindTrueOnly:
-			b, err := boolValue(f.name, v)
-			if err != nil {
-				return cfg, sec, parsed, err
-			}
-			if !b && f.kind == kindTrueOnly {
-				return cfg, sec, parsed, FieldErrorf(field, "%s cannot be false for auth method %s: %s", f.name, r.method, neverHandsOut(r.method))
-			}
-			cfg.GenerateTemporaryTokens = &b
+		if err := p.set(r, f, raw[f.name]); err != nil {
+			return p.cfg, p.sec, p.creds, err
 		}
 	}
-	if cfg.ProjectID == "" && r.method == ServiceAccount && parsed.key != nil {
-		cfg.ProjectID = parsed.key.ProjectID
+	err := p.complete(r, present)
+	return p.cfg, p.sec, p.creds, err
+}
+
+// parsedConfig is a configuration as parseConfiguration reads it, field by field.
+type parsedConfig struct {
+	cfg   Config
+	sec   Secrets
+	creds parsedCreds
+}
+
+// set checks the value v of configuration field f of method r and stores it.
+func (p *parsedConfig) set(r *methodRule, f configField, v any) error {
+	field := cfgField(f.name)
+	switch f.kind {
+	case kindProject:
+		s, ok := v.(string)
+		if !ok {
+			return FieldErrorf(field, "%s must be a string (the project id)", f.name)
+		}
+		if why := resourceid.ProjectIDProblem(s); why != "" {
+			return FieldErrorf(field, "invalid %s %s: %s", f.name, input.Quote(s), why)
+		}
+		p.cfg.ProjectID = s
+	case kindCredJSON:
+		return p.setCredJSON(f.name, v)
+	case kindToken:
+		s, err := checkToken(v)
+		if err != nil {
+			return err
+		}
+		p.sec.Token = s
+	case kindSAEmail:
+		return p.setSAEmail(f.name, v)
+	case kindSAEmails:
+		list, err := saEmailList(f.name, v)
+		if err != nil {
+			return err
+		}
+		p.cfg.Delegates = list
+	case kindBool, kindTrueOnly:
+		b, err := boolValue(f.name, v)
+		if err != nil {
+			return err
+		}
+		if !b && f.kind == kindTrueOnly {
+			return FieldErrorf(field, "%s cannot be false for auth method %s: %s", f.name, r.method, neverHandsOut(r.method))
+		}
+		p.cfg.GenerateTemporaryTokens = &b
+	}
+	return nil
+}
+
+// setCredJSON checks and stores the credential JSON field name.
+func (p *parsedConfig) setCredJSON(name string, v any) error {
+	norm, err := normalizeCredJSON(name, v)
+	if err != nil {
+		return err
+	}
+	switch name {
+	case FieldServiceAccountJSON:
+		if p.creds.key, err = credjson.ParseServiceAccountKey([]byte(norm)); err != nil {
+			return prefixField(err)
+		}
+		p.sec.ServiceAccountJSON = norm
+	case FieldUserAccountJSON:
+		if _, err = credjson.ParseAuthorizedUser([]byte(norm)); err != nil {
+			return prefixField(err)
+		}
+		p.sec.UserAccountJSON = norm
+	case FieldExternalAccountJSON:
+		if p.creds.external, err = credjson.ParseExternalAccount([]byte(norm)); err != nil {
+			return prefixField(err)
+		}
+		p.sec.ExternalAccountJSON = norm
+	}
+	return nil
+}
+
+// setSAEmail checks and stores the service-account email field name.
+func (p *parsedConfig) setSAEmail(name string, v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return FieldErrorf(cfgField(name), "%s must be a string (a service account email)", name)
+	}
+	if why := credjson.ServiceAccountEmailProblem(s); why != "" {
+		return FieldErrorf(cfgField(name), "%s %s is not a service account email: %s", name, input.Quote(s), why)
+	}
+	switch name {
+	case FieldServiceAccountEmail:
+		p.cfg.ServiceAccountEmail = s
+	case FieldTargetPrincipal:
+		p.cfg.TargetPrincipal = s
+	}
+	return nil
+}
+
+// complete checks the configuration as a whole once every field is read: the required
+// fields of method r (present says which are), the project (defaulted from a service-account
+// key), and delegates that do not include the target.
+func (p *parsedConfig) complete(r *methodRule, present func(string) bool) error {
+	cfg := &p.cfg
+	if cfg.ProjectID == "" && r.method == ServiceAccount && p.creds.key != nil {
+		cfg.ProjectID = p.creds.key.ProjectID
 	}
 	for _, name := range r.required {
 		if name != FieldProjectID && !present(name) {
 			f, _ := r.field(name)
-			return cfg, sec, parsed, FieldErrorf(cfgField(name), "%s is required for auth method %s (%s)", name, r.method, f.title)
+			return FieldErrorf(cfgField(name), "%s is required for auth method %s (%s)", name, r.method, f.title)
 		}
 	}
 	if cfg.ProjectID == "" {
@@ -383,13 +433,13 @@ func parseConfiguration(r *methodRule, raw map[string]any) (Config, Secrets, par
 		if r.method == ServiceAccount {
 			why = "it was left out and the service account key has no project_id to default to"
 		}
-		return cfg, sec, parsed, FieldErrorf(cfgField(FieldProjectID), "%s is required for auth method %s: %s", FieldProjectID, r.method, why)
+		return FieldErrorf(cfgField(FieldProjectID), "%s is required for auth method %s: %s", FieldProjectID, r.method, why)
 	}
 	if slices.Contains(cfg.Delegates, cfg.TargetPrincipal) {
-		return cfg, sec, parsed, FieldErrorf(cfgField(FieldDelegates),
+		return FieldErrorf(cfgField(FieldDelegates),
 			"%s must not include target_principal %s: delegates are the accounts between the source and the target", FieldDelegates, input.Quote(cfg.TargetPrincipal))
 	}
-	return cfg, sec, parsed, nil
+	return nil
 }
 
 func neverHandsOut(m AuthMethod) string {

@@ -845,6 +845,9 @@ var credentialSourceKeys = []string{"environment_id", "region_url", "url", "regi
 
 const awsVerificationURL = "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15"
 
+// supplyTokens says why a credential_source that reads files, URLs or programs is refused.
+const supplyTokens = "gcpconn never reads files, URLs or programs on a tenant's behalf; leave credential_source out and send the subject token with each mint request"
+
 // credentialSource reads credential_source: nil when absent (the caller supplies subject
 // tokens), an ambient AWS or Azure source, or an error for anything else.
 func (o *credObject) credentialSource(subjectTokenType string) (*CredentialSource, error) {
@@ -852,14 +855,41 @@ func (o *credObject) credentialSource(subjectTokenType string) (*CredentialSourc
 	if !ok || string(v) == "null" {
 		return nil, nil
 	}
+	src, err := o.sourceObject(v)
+	if err != nil {
+		return nil, err
+	}
+	cs := &CredentialSource{}
+	if cs.EnvironmentID, err = src.str("environment_id"); err != nil {
+		return nil, err
+	}
+	if cs.Headers, err = src.headers(); err != nil {
+		return nil, err
+	}
+	if cs.Format, err = src.format(); err != nil {
+		return nil, err
+	}
+	if cs.EnvironmentID != "" {
+		err = o.awsSource(src, cs, subjectTokenType)
+	} else {
+		err = o.azureSource(src, cs, subjectTokenType)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// sourceObject decodes credential_source v and refuses what it may not hold: sources that
+// read files, programs or certificates, keys gcpconn does not know, nothing at all.
+func (o *credObject) sourceObject(v json.RawMessage) (*credObject, error) {
 	src := &credObject{field: o.field, prefix: "credential_source."}
 	if err := json.Unmarshal(v, &src.m); err != nil || src.m == nil {
 		return nil, o.errorf("credential_source must be an object")
 	}
-	const supply = "gcpconn never reads files, URLs or programs on a tenant's behalf; leave credential_source out and send the subject token with each mint request"
 	for _, k := range []string{"file", "executable", "certificate"} {
 		if _, ok := src.m[k]; ok {
-			return nil, o.errorf("credential_source.%s is refused: %s", k, supply)
+			return nil, o.errorf("credential_source.%s is refused: %s", k, supplyTokens)
 		}
 	}
 	keys := make([]string, 0, len(src.m))
@@ -875,67 +905,65 @@ func (o *credObject) credentialSource(subjectTokenType string) (*CredentialSourc
 	if len(src.m) == 0 {
 		return nil, o.errorf("credential_source is empty; leave it out to send the subject token with each mint request")
 	}
-	cs := &CredentialSource{}
-	var err error
-	if cs.EnvironmentID, err = src.str("environment_id"); err != nil {
-		return nil, err
+	return src, nil
+}
+
+// awsSource reads the rest of an aws1 credential_source src into cs: the service's own AWS
+// identity, from the instance metadata service only.
+func (o *credObject) awsSource(src *credObject, cs *CredentialSource, subjectTokenType string) error {
+	if cs.EnvironmentID != "aws1" {
+		return o.errorf(`credential_source.environment_id must be "aws1" (the service's AWS identity); no other environment is accepted`)
 	}
-	if cs.Headers, err = src.headers(); err != nil {
-		return nil, err
+	if subjectTokenType != SubjectTokenAWS4Request {
+		return o.errorf("an aws1 credential_source needs subject_token_type %q", SubjectTokenAWS4Request)
 	}
-	if cs.Format, err = src.format(); err != nil {
-		return nil, err
-	}
-	if cs.EnvironmentID != "" {
-		if cs.EnvironmentID != "aws1" {
-			return nil, o.errorf(`credential_source.environment_id must be "aws1" (the service's AWS identity); no other environment is accepted`)
-		}
-		if subjectTokenType != SubjectTokenAWS4Request {
-			return nil, o.errorf("an aws1 credential_source needs subject_token_type %q", SubjectTokenAWS4Request)
-		}
-		for _, k := range []string{"region_url", "url", "imdsv2_session_token_url"} {
-			s, err := src.str(k)
-			if err != nil {
-				return nil, err
-			}
-			if s == "" {
-				continue
-			}
-			if why := awsMetadataURLProblem(s); why != "" {
-				return nil, o.errorf("credential_source.%s %s; it must be an http URL on the AWS instance metadata service (169.254.169.254 or [fd00:ec2::254]), or left out", k, why)
-			}
-			switch k {
-			case "region_url":
-				cs.RegionURL = s
-			case "url":
-				cs.URL = s
-			default:
-				cs.IMDSv2SessionTokenURL = s
-			}
-		}
-		s, err := src.str("regional_cred_verification_url")
+	for _, k := range []string{"region_url", "url", "imdsv2_session_token_url"} {
+		s, err := src.str(k)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if s != "" && s != awsVerificationURL {
-			return nil, o.errorf("credential_source.regional_cred_verification_url must be %q, or left out", awsVerificationURL)
+		if s == "" {
+			continue
 		}
-		cs.RegionalCredVerificationURL = s
-		if cs.Format != nil {
-			return nil, o.errorf("credential_source.format does not apply to an aws1 source")
+		if why := awsMetadataURLProblem(s); why != "" {
+			return o.errorf("credential_source.%s %s; it must be an http URL on the AWS instance metadata service (169.254.169.254 or [fd00:ec2::254]), or left out", k, why)
 		}
-		return cs, nil
+		switch k {
+		case "region_url":
+			cs.RegionURL = s
+		case "url":
+			cs.URL = s
+		default:
+			cs.IMDSv2SessionTokenURL = s
+		}
 	}
-	// Without environment_id, only the Azure identity endpoint is accepted.
+	s, err := src.str("regional_cred_verification_url")
+	if err != nil {
+		return err
+	}
+	if s != "" && s != awsVerificationURL {
+		return o.errorf("credential_source.regional_cred_verification_url must be %q, or left out", awsVerificationURL)
+	}
+	cs.RegionalCredVerificationURL = s
+	if cs.Format != nil {
+		return o.errorf("credential_source.format does not apply to an aws1 source")
+	}
+	return nil
+}
+
+// azureSource reads the rest of a credential_source src without environment_id into cs: only
+// the Azure identity endpoint is accepted.
+func (o *credObject) azureSource(src *credObject, cs *CredentialSource, subjectTokenType string) error {
+	var err error
 	if cs.URL, err = src.str("url"); err != nil {
-		return nil, err
+		return err
 	}
 	if cs.URL == "" {
-		return nil, o.errorf("credential_source has neither environment_id nor url; leave it out to send the subject token with each mint request")
+		return o.errorf("credential_source has neither environment_id nor url; leave it out to send the subject token with each mint request")
 	}
 	for _, k := range []string{"region_url", "regional_cred_verification_url", "imdsv2_session_token_url"} {
 		if _, ok := src.m[k]; ok {
-			return nil, o.errorf("credential_source.%s applies only to an aws1 source", k)
+			return o.errorf("credential_source.%s applies only to an aws1 source", k)
 		}
 	}
 	u, why := parseStrictURLAllowQuery(cs.URL)
@@ -943,13 +971,13 @@ func (o *credObject) credentialSource(subjectTokenType string) (*CredentialSourc
 		why = "is not the Azure instance metadata identity endpoint"
 	}
 	if why != "" {
-		return nil, o.errorf("credential_source.url is refused: it %s; %s (the one url source accepted is the Azure identity endpoint %q, as an implicit source)",
-			why, supply, azureIdentityEndpoint)
+		return o.errorf("credential_source.url is refused: it %s; %s (the one url source accepted is the Azure identity endpoint %q, as an implicit source)",
+			why, supplyTokens, azureIdentityEndpoint)
 	}
 	if subjectTokenType != SubjectTokenJWT {
-		return nil, o.errorf("an Azure credential_source needs subject_token_type %q", SubjectTokenJWT)
+		return o.errorf("an Azure credential_source needs subject_token_type %q", SubjectTokenJWT)
 	}
-	return cs, nil
+	return nil
 }
 
 // parseStrictURLAllowQuery parses s and applies the rules every accepted URL shares: absolute,

@@ -49,70 +49,123 @@ func main() {
 	}
 }
 
-func run() error {
-	conc := flag.Int("c", 16, "concurrent clients")
-	dur := flag.Duration("d", 5*time.Second, "measured duration per server")
-	warm := flag.Duration("warmup", time.Second, "unmeasured load before each measurement")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the mint-token measurement to this file")
-	storeKind := flag.String("store", app.StoreMemory, "memory, or google (Firestore emulator at FIRESTORE_EMULATOR_HOST + the fake's Secret Manager)")
-	flag.Parse()
-	if *storeKind != app.StoreMemory && *storeKind != app.StoreGoogle {
-		return fmt.Errorf("-store %q: want memory or google", *storeKind)
-	}
-	if *storeKind == app.StoreGoogle && os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
-		return fmt.Errorf("-store google needs the Firestore emulator at FIRESTORE_EMULATOR_HOST (scripts/bench-mint.sh --store google starts one)")
-	}
+// options are benchmint's flags.
+type options struct {
+	conc       int           // concurrent clients
+	dur, warm  time.Duration // measured and unmeasured load per server
+	cpuprofile string        // "" for none
+	store      string        // app.StoreMemory or app.StoreGoogle
+}
 
+func parseFlags() (options, error) {
+	var o options
+	flag.IntVar(&o.conc, "c", 16, "concurrent clients")
+	flag.DurationVar(&o.dur, "d", 5*time.Second, "measured duration per server")
+	flag.DurationVar(&o.warm, "warmup", time.Second, "unmeasured load before each measurement")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the mint-token measurement to this file")
+	flag.StringVar(&o.store, "store", app.StoreMemory, "memory, or google (Firestore emulator at FIRESTORE_EMULATOR_HOST + the fake's Secret Manager)")
+	flag.Parse()
+	if o.store != app.StoreMemory && o.store != app.StoreGoogle {
+		return o, fmt.Errorf("-store %q: want memory or google", o.store)
+	}
+	if o.store == app.StoreGoogle && os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
+		return o, fmt.Errorf("-store google needs the Firestore emulator at FIRESTORE_EMULATOR_HOST (scripts/bench-mint.sh --store google starts one)")
+	}
+	return o, nil
+}
+
+// bench is a running benchmark: the fake Google, the real functions on a loopback server,
+// a registered connector and a mint request for it with its first answer.
+type bench struct {
+	fake        *fakegcp.Server
+	reads       *rpcCounter // Firestore reads; nil over the memory store
+	cfg         app.Config
+	client      *http.Client
+	realURL     string
+	token       string // the caller's ID token
+	mint        []byte // the mint-token request body
+	answer      []byte // its first answer
+	accessToken string // the token in answer
+	closers     []func()
+}
+
+func (b *bench) close() {
+	for _, f := range slices.Backward(b.closers) {
+		f()
+	}
+}
+
+func run() error {
+	o, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	b := &bench{}
+	defer b.close()
+	if err := b.start(o); err != nil {
+		return err
+	}
+	if err := b.firstMint(o.conc); err != nil {
+		return err
+	}
+	return b.measure(o)
+}
+
+// start starts the fake Google and the real functions over o.store.
+func (b *bench) start(o options) error {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: quiet})
 	if err != nil {
 		return err
 	}
-	defer fake.Close()
+	b.fake = fake
+	b.closers = append(b.closers, func() { fake.Close() })
 	for _, kv := range fake.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		os.Setenv(k, v)
 	}
-	const audience = "http://gcpconn.bench"
-	os.Setenv("GCPCONN_AUDIENCE", audience)
-	os.Setenv("GCPCONN_STORE", *storeKind)
-	cfg, err := app.ConfigFromEnv(os.Getenv)
-	if err != nil {
+	os.Setenv("GCPCONN_AUDIENCE", benchAudience)
+	os.Setenv("GCPCONN_STORE", o.store)
+	if b.cfg, err = app.ConfigFromEnv(os.Getenv); err != nil {
 		return err
 	}
-	var reads *rpcCounter
-	if *storeKind == app.StoreGoogle {
-		reads = &rpcCounter{}
-		conn, err := reads.dialEmulator(os.Getenv("FIRESTORE_EMULATOR_HOST"))
+	if o.store == app.StoreGoogle {
+		b.reads = &rpcCounter{}
+		conn, err := b.reads.dialEmulator(os.Getenv("FIRESTORE_EMULATOR_HOST"))
 		if err != nil {
 			return err
 		}
-		defer conn.Close()
-		cfg.FirestoreOptions = []option.ClientOption{option.WithGRPCConn(conn)}
+		b.closers = append(b.closers, func() { conn.Close() })
+		b.cfg.FirestoreOptions = []option.ClientOption{option.WithGRPCConn(conn)}
 	}
-	a := app.New(cfg, nil, cloudlog.New(io.Discard, nil))
-
+	a := app.New(b.cfg, nil, cloudlog.New(io.Discard, nil))
 	realURL, stopReal, err := serve(a.API.Handler())
 	if err != nil {
 		return err
 	}
-	defer stopReal()
-	token, err := fake.IDToken("bench@example.com", audience)
+	b.realURL = realURL
+	b.closers = append(b.closers, stopReal)
+	b.token, err = fake.IDToken("bench@example.com", benchAudience)
+	return err
+}
+
+const benchAudience = "http://gcpconn.bench"
+
+// firstMint registers a service-account connector and mints once, to warm the token cache;
+// its answer is what the bare handler answers.
+func (b *bench) firstMint(conc int) error {
+	key, err := b.fake.KeyJSON("connectors-admin@zenml-core.iam.gserviceaccount.com")
 	if err != nil {
 		return err
 	}
-	key, err := fake.KeyJSON("connectors-admin@zenml-core.iam.gserviceaccount.com")
-	if err != nil {
-		return err
-	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2}}
+	b.client = &http.Client{Transport: &http.Transport{MaxIdleConns: conc * 2, MaxIdleConnsPerHost: conc * 2}}
 	name := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	reg := fmt.Sprintf(`{"name":%q,"auth_method":"service-account","resource_type":"gcs-bucket","configuration":{"project_id":"zenml-core","service_account_json":%s}}`, name, key)
-	if status, body, err := post(client, realURL+"/register", token, []byte(reg)); err != nil || status != http.StatusCreated {
+	if status, body, err := post(b.client, b.realURL+"/register", b.token, []byte(reg)); err != nil || status != http.StatusCreated {
 		return fmt.Errorf("register: %d %s %v", status, body, err)
 	}
-	mint := []byte(fmt.Sprintf(`{"connector":%q,"resource_id":"gs://zenml-bucket-sl"}`, name))
-	status, answer, err := post(client, realURL+"/mint-token", token, mint)
+	b.mint = []byte(fmt.Sprintf(`{"connector":%q,"resource_id":"gs://zenml-bucket-sl"}`, name))
+	status, answer, err := post(b.client, b.realURL+"/mint-token", b.token, b.mint)
 	if err != nil || status != http.StatusOK {
 		return fmt.Errorf("first mint: %d %s %v", status, answer, err)
 	}
@@ -122,7 +175,14 @@ func run() error {
 	if err := json.Unmarshal(answer, &cred); err != nil || cred.AccessToken == "" {
 		return fmt.Errorf("first mint answered no token: %v", err)
 	}
+	b.answer, b.accessToken = answer, cred.AccessToken
+	return nil
+}
 
+// measure drives the bare handler and the real mint-token with the same load and prints
+// what each did.
+func (b *bench) measure(o options) error {
+	answer := b.answer
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		h := w.Header()
@@ -138,39 +198,50 @@ func run() error {
 	defer stopBare()
 
 	fmt.Printf("warm mint-token over loopback: %s store, revocation window %s, %d clients, %s per server, GOMAXPROCS %d, answer %d bytes\n",
-		*storeKind, cfg.RevocationWindow, *conc, *dur, runtime.GOMAXPROCS(0), len(answer))
+		o.store, b.cfg.RevocationWindow, o.conc, o.dur, runtime.GOMAXPROCS(0), len(answer))
 	var results []result
-	for _, target := range []struct{ name, url string }{{"bare handler", bareURL + "/mint-token"}, {"mint-token", realURL + "/mint-token"}} {
-		load(client, target.url, token, mint, *conc, *warm, nil)
-		if *cpuprofile != "" && target.name == "mint-token" {
-			f, err := os.Create(*cpuprofile)
-			if err != nil {
-				return err
-			}
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return err
-			}
-			defer f.Close()
-		}
-		before := snapshot(fake, reads)
-		r := load(client, target.url, token, mint, *conc, *dur, []byte(cred.AccessToken))
-		r.name = target.name
-		used := snapshot(fake, reads).minus(before)
-		if *cpuprofile != "" && target.name == "mint-token" {
-			pprof.StopCPUProfile()
+	for _, target := range []struct{ name, url string }{{"bare handler", bareURL + "/mint-token"}, {"mint-token", b.realURL + "/mint-token"}} {
+		r, err := b.measureOne(o, target.name, target.url)
+		if err != nil {
+			return err
 		}
 		results = append(results, r)
-		fmt.Println(r)
-		if target.name == "mint-token" {
-			fmt.Println(used.per1000(r.n, reads != nil))
-		}
-		if r.errors > 0 {
-			return fmt.Errorf("%s: %d failed requests (first: %s)", r.name, r.errors, r.firstErr)
-		}
 	}
 	ratio := results[1].rps / results[0].rps
 	fmt.Printf("ratio mint-token / bare = %.2f (goal >= 0.50); mint-token p99 %s (goal < 2ms)\n", ratio, results[1].p99)
 	return nil
+}
+
+// measureOne warms up and measures one server, named name, at url, profiling mint-token
+// when o asks for it.
+func (b *bench) measureOne(o options, name, url string) (result, error) {
+	load(b.client, url, b.token, b.mint, o.conc, o.warm, nil)
+	profile := o.cpuprofile != "" && name == "mint-token"
+	if profile {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return result{}, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return result{}, err
+		}
+	}
+	before := snapshot(b.fake, b.reads)
+	r := load(b.client, url, b.token, b.mint, o.conc, o.dur, []byte(b.accessToken))
+	r.name = name
+	used := snapshot(b.fake, b.reads).minus(before)
+	if profile {
+		pprof.StopCPUProfile()
+	}
+	fmt.Println(r)
+	if name == "mint-token" {
+		fmt.Println(used.per1000(r.n, b.reads != nil))
+	}
+	if r.errors > 0 {
+		return r, fmt.Errorf("%s: %d failed requests (first: %s)", r.name, r.errors, r.firstErr)
+	}
+	return r, nil
 }
 
 // serve runs h on a loopback listener.
