@@ -1,6 +1,9 @@
 // Package connector is the domain core of gcpconn: what a GCP service connector is, which rules
-// it obeys, and the use cases that act on it. It imports no Google SDK; adapters in shared/store
-// and shared/gcp implement the ports it declares, and functions/ exposes it over HTTP.
+// it obeys, and the use cases that act on it. It imports no Google SDK, no YAML and no transport;
+// adapters in shared/store and shared/gcp implement the ports it declares, and functions/
+// exposes it over HTTP (rendering formats such as the kubeconfig there). Parsers of untrusted
+// input live in their own packages: resource ids in shared/resourceid, credential JSON in
+// shared/credjson.
 //
 // # Vocabulary
 //
@@ -30,6 +33,23 @@
 // Minting turns a connector into a short-lived credential for one resource. Its lifetime is
 // clamped to what the auth method allows, and every answer reports the requested and applied
 // lifetime and why they differ ([Lifetime]).
+//
+// Down-scoping limits what a minted token can do to the one resource it was asked for. A
+// gcs-bucket token carries a Credential Access Boundary ([Boundary]) naming its bucket, and
+// optionally an object prefix and read-only access ([Downscope]); an unbounded token for a
+// bucket is refused unless the connector also serves gcp-generic. Tokens for the other
+// resource types are scoped by the OAuth scopes of their type; a kubernetes-cluster
+// credential comes with the cluster's facts ([ClusterInfo]) and a docker-registry one with
+// its registry host, which the edges turn into a kubeconfig or a docker login.
+//
+// A connector's status ([Status]) is what the last check found: verify, sweep and refresh
+// record it, and a disabled status (its pinned secret version disabled or destroyed) stops
+// minting. Status is not configuration: [Store.SetStatus] writes it without changing the
+// connector's [Connector.Revision], which counts configuration changes and conditions
+// updates, so a sweep running during a user's update never makes the update conflict.
+//
+// Key rotation ([Rotation]) replaces a service-account key every period, recorded step by
+// step on the connector before it happens so that sweep can finish or undo what a crash left.
 //
 // Errors carry a [Kind] (see [ErrInvalid], [ErrNotFound], ...) that the HTTP edge maps to a
 // status; [FieldErrorf] builds one that names the request field at fault and [FieldOf] reads

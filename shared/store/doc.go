@@ -10,6 +10,11 @@
 //     gcpconn-<connector id>, with a new version per change; reads always name a pinned
 //     version, never "latest".
 //
+// Configuration and status are written apart: Update replaces a connector's configuration
+// under its revision (optimistic concurrency) and keeps its status; SetStatus writes the
+// status alone, conditioned on the revision and status the caller read, without changing the
+// revision (in Firestore a field update of the status field).
+//
 // Every implementation passes the one contract suite in [storetest]: storetest.Run for
 // stores and storetest.RunSecrets for secret stores. Errors carry the core's kinds
 // (connector.ErrNotFound, ErrAlreadyExists, ErrConflict, ErrInvalid, ErrFailedPrecondition,
