@@ -406,9 +406,12 @@ func describeConnector(e *env, conn client.Connector) {
 		{"LABELS", labelsCell(conn.Labels)},
 		{"DESCRIPTION", conn.Description},
 		{"STATUS", status},
+	}
+	rows = append(rows, rotationRows(conn.Rotation, e.Now())...)
+	rows = append(rows, [][]string{
 		{"CREATED_AT", conn.CreatedAt.UTC().Format("2006-01-02 15:04:05.000000")},
 		{"UPDATED_AT", conn.UpdatedAt.UTC().Format("2006-01-02 15:04:05.000000")},
-	}
+	}...)
 	(&table{Title: fmt.Sprintf("'%s' %s Service Connector Details", conn.Name, conn.Type), Headers: []string{"PROPERTY", "VALUE"}, Rows: rows, Ruled: true}).render(e.Stdout)
 	cfg := &table{Title: "Configuration", Headers: []string{"PROPERTY", "VALUE"}, Ruled: true}
 	keys := make([]string, 0, len(conn.Configuration)+len(conn.Secrets))
@@ -445,6 +448,84 @@ func configValue(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// rotationRows are describe's rows of a connector that rotates its key: the pinned key's id
+// (never its material) and age, the period and the next rotation; none without rotation.
+func rotationRows(r *client.Rotation, now time.Time) [][]string {
+	if r == nil {
+		return nil
+	}
+	key := r.KeyID
+	if r.KeyCreatedAt != nil {
+		key += " (" + ageCell(now.Sub(*r.KeyCreatedAt)) + " old)"
+	}
+	period, next := "off", "N/A"
+	if r.Period != "" {
+		period = "every " + r.Period
+	}
+	if r.NextRotationAt != nil {
+		next = r.NextRotationAt.UTC().Format(time.DateTime)
+	}
+	if r.InProgress {
+		next += " (a rotation is in progress)"
+	}
+	if r.LastError != "" {
+		next += "\n" + r.LastError
+	}
+	return [][]string{{"KEY ID", key}, {"KEY ROTATION", period}, {"NEXT ROTATION", next}}
+}
+
+// ageCell renders an age in days, or hours and minutes below a day.
+func ageCell(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	case d < 0:
+		return "0m"
+	}
+	return fmt.Sprintf("%dm", int(d/time.Minute))
+}
+
+func rotateCommand() *command {
+	return &command{
+		Name:    "rotate",
+		Args:    "NAME",
+		Summary: "Replace a connector's service-account key now",
+		Help: `
+Creates a new key for the connector's service account through the IAM API, stores it as a
+new secret version, verifies it and pins it; the replaced key is deleted by sweep after a
+2-hour grace (longer than any token minted from it). Only the owner and admins may rotate;
+only service-account connectors and impersonation connectors with a source key can.
+Prints the new key's id, never its material. Exits with 3 when the connector cannot rotate
+(the account has 10 keys, the new key failed verification: the old one stays pinned).
+
+Example:
+  gcpconn rotate gcp-service-account`,
+		Run: runRotate,
+	}
+}
+
+func runRotate(ctx context.Context, e *env, p *parsed) error {
+	name, c, err := e.connectorClient(p)
+	if err != nil {
+		return err
+	}
+	res, err := c.Rotate(ctx, name)
+	if err != nil {
+		return err
+	}
+	if e.json() {
+		return e.printJSON(res)
+	}
+	if res.Rotated {
+		fmt.Fprintf(e.Stdout, "Rotated the key of service connector `%s`: key %s is pinned.\n", name, res.KeyID)
+	} else {
+		fmt.Fprintf(e.Stdout, "A key rotation of service connector `%s` is already in progress; key %s is pinned until it ends.\n", name, res.KeyID)
+	}
+	return nil
 }
 
 func deleteCommand() *command {

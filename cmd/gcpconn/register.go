@@ -25,6 +25,7 @@ var configFlags = []flagSpec{
 	{Name: "expiration-seconds", Value: "N", Help: "default lifetime of minted tokens"},
 	{Name: "auto-configure", Help: "take the credentials and project from the local gcloud/ADC configuration"},
 	{Name: "no-verify", Help: "store without checking the credentials"},
+	{Name: "rotation-period", Value: "PERIOD", Help: "rotate the service-account key this often (30d, 720h; 1d to 365d; \"\" turns it off on update)"},
 	subjectTokenFlag,
 	{Name: "interactive", Short: "i", Help: "ask for everything on the terminal"},
 }
@@ -208,6 +209,7 @@ func runRegister(ctx context.Context, e *env, p *parsed) error {
 	if req.SubjectToken, err = subjectToken(e, p); err != nil {
 		return err
 	}
+	req.RotationPeriod = p.str("rotation-period")
 	conn, res, err := c.Register(ctx, req)
 	if err != nil {
 		return err
@@ -308,6 +310,7 @@ func runUpdate(ctx context.Context, e *env, p *parsed) error {
 	}
 	u.Name, u.Description, u.ResourceType, u.ResourceID, u.AuthMethod = str("name"), str("description"), str("resource-type"), str("resource-id"), str("auth-method")
 	u.ExpiresAt, u.ExpirationSeconds = a.ExpiresAt, a.ExpirationSeconds
+	u.RotationPeriod = str("rotation-period")
 	if p.has("user") {
 		u.Users = p.all("user")
 	}

@@ -104,6 +104,29 @@ type Connector struct {
 	CreatedAt         time.Time         `json:"created_at"`
 	UpdatedAt         time.Time         `json:"updated_at"`
 	Status            Status            `json:"status"`
+	// Rotation is set for connectors that opted in to key rotation.
+	Rotation *Rotation `json:"rotation,omitempty"`
+}
+
+// Rotation is a connector's key rotation: the pinned key's id (never its material), when it
+// was created, the period and the next rotation.
+type Rotation struct {
+	Period         string     `json:"period,omitempty"`
+	KeyID          string     `json:"key_id,omitempty"`
+	KeyCreatedAt   *time.Time `json:"key_created_at,omitempty"`
+	NextRotationAt *time.Time `json:"next_rotation_at,omitempty"`
+	Generation     int64      `json:"generation,omitempty"`
+	InProgress     bool       `json:"in_progress,omitempty"`
+	RetiredKeys    int        `json:"retired_keys,omitempty"`
+	LastError      string     `json:"last_error,omitempty"`
+}
+
+// RotateResult answers Rotate: whether this call pinned a new key (false: a rotation already
+// in flight will), the pinned key's id and the connector.
+type RotateResult struct {
+	Rotated   bool      `json:"rotated"`
+	KeyID     string    `json:"key_id"`
+	Connector Connector `json:"connector"`
 }
 
 // SecretLocation says where a connector's secret values live: the secret store's name for
@@ -141,6 +164,8 @@ type RegisterRequest struct {
 	// SubjectToken verifies an external-account connector that authenticates with callers'
 	// subject tokens; it is used and never stored.
 	SubjectToken string `json:"subject_token,omitempty"`
+	// RotationPeriod opts in to key rotation ("30d", "720h").
+	RotationPeriod string `json:"rotation_period,omitempty"`
 }
 
 // UpdateRequest is the body of PUT /register: nil fields keep the stored value; an empty
@@ -158,7 +183,8 @@ type UpdateRequest struct {
 	ExpiresAt         *time.Time        `json:"expires_at,omitempty"`
 	ExpirationSeconds *int              `json:"expiration_seconds,omitempty"`
 	Verify            *bool             `json:"verify,omitempty"`
-	SubjectToken      string            `json:"subject_token,omitempty"` // see RegisterRequest
+	SubjectToken      string            `json:"subject_token,omitempty"`   // see RegisterRequest
+	RotationPeriod    *string           `json:"rotation_period,omitempty"` // "" turns rotation off
 }
 
 // Resources is the outcome of a verification: per resource type the ids reached, or why
@@ -390,6 +416,15 @@ func (c *Client) Update(ctx context.Context, ref string, u UpdateRequest) (*Conn
 // Delete removes a connector and its secret.
 func (c *Client) Delete(ctx context.Context, ref string) error {
 	return c.do(ctx, http.MethodDelete, "/register?connector="+url.QueryEscape(ref), nil, nil)
+}
+
+// Rotate replaces a connector's service-account key now (owner or admin).
+func (c *Client) Rotate(ctx context.Context, ref string) (*RotateResult, error) {
+	var out RotateResult
+	if err := c.do(ctx, http.MethodPost, "/rotate", map[string]string{"connector": ref}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // Verify checks a stored connector or a spec and lists what it reaches.
