@@ -70,7 +70,7 @@ mutant secrets-print-their-values shared/connector/connector.go \
 	's/(func \(s Secrets\) Format\(f fmt\.State, _ rune\) \{ _, _ = f\.Write\(\[\]byte\()"\[HIDDEN\]"/${1}s.ServiceAccountJSON+s.Token/' \
 	./shared/connector '^TestSecretsNeverPrint$'
 mutant register-answer-echoes-configuration functions/httpapi/register.go \
-	's/writeJSON\(w, http\.StatusCreated, registerResponse\{Connector: toConnectorJSON\(conn\),/cj := toConnectorJSON(conn)\n\t\tcj.Configuration = b.Configuration\n\t\twriteJSON(w, http.StatusCreated, registerResponse{Connector: cj,/' \
+	's/writeJSON\(w, http\.StatusCreated, registerResponse\{Connector: toConnectorJSON\(conn, c\.svc\.SecretName\(conn\)\),/cj := toConnectorJSON(conn, c.svc.SecretName(conn))\n\t\tcj.Configuration = b.Configuration\n\t\twriteJSON(w, http.StatusCreated, registerResponse{Connector: cj,/' \
 	./functions/httpapi '^TestRegister$'
 
 # --- authorization (DESIGN §4) -----------------------------------------------------------
@@ -101,7 +101,7 @@ mutant credential-source-any-url shared/credjson/credjson.go \
 	's/why = "is not the Azure instance metadata identity endpoint"/why = ""/' \
 	./shared/credjson '^(TestValidateRejects|TestAmbientSources)$'
 mutant duplicate-keys-accepted shared/credjson/credjson.go \
-	's/if seen\[k\] \{/if false \&\& seen[k] {/' \
+	's/if prev, ok := seen\[f\]; ok \{/if prev, ok := seen[f]; false \&\& ok {/' \
 	./shared/credjson '^TestValidateRejects$'
 mutant credential-type-not-checked shared/credjson/credjson.go \
 	's/\tcase t == want:\n/\tcase true:\n/' \
