@@ -104,9 +104,15 @@ func runListTypes(ctx context.Context, e *env, p *parsed) error {
 		tb.Rows = append(tb.Rows, []string{t.Name, withEmoji(t.ConnectorType), strings.Join(rts, "\n"), strings.Join(ams, "\n")})
 	}
 	tb.render(e.Stdout)
-	if !p.bool("detailed") {
-		return nil
+	if p.bool("detailed") {
+		printTypeDetails(e, out)
 	}
+	return nil
+}
+
+// printTypeDetails prints what list-types --detailed adds for each type: its resource types
+// with their id formats, and its auth methods with their lifetimes and fields.
+func printTypeDetails(e *env, out []client.TypeSpec) {
 	for _, t := range out {
 		fmt.Fprintf(e.Stdout, "\n%s (%s)\n%s\n", t.Name, t.ConnectorType, t.Description)
 		for _, r := range t.ResourceTypes {
@@ -137,7 +143,6 @@ func runListTypes(ctx context.Context, e *env, p *parsed) error {
 			ft.render(e.Stdout)
 		}
 	}
-	return nil
 }
 
 func secs(p *int) string {
@@ -689,6 +694,34 @@ func runListResources(ctx context.Context, e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
+	out := verifyAll(ctx, e, c, cs, rt, rid)
+	var kept []connectorResources
+	failed := 0
+	for _, r := range out {
+		bad := r.Error != ""
+		for _, res := range r.Resources {
+			bad = bad || res.Error != ""
+		}
+		if bad {
+			failed++
+			if p.bool("exclude-errors") {
+				continue
+			}
+		}
+		kept = append(kept, r)
+	}
+	if err := printResources(e, rt, kept); err != nil {
+		return err
+	}
+	if failed > 0 && !p.bool("exclude-errors") {
+		return verifyErrorf("%d of %d connectors reported errors", failed, len(cs))
+	}
+	return nil
+}
+
+// verifyAll verifies the connectors cs for resource type rt and id rid (either may be ""),
+// four at a time, reporting progress on stderr, and returns what each reaches, in order.
+func verifyAll(ctx context.Context, e *env, c *client.Client, cs []client.Connector, rt, rid string) []connectorResources {
 	out := make([]connectorResources, len(cs))
 	var (
 		wg   sync.WaitGroup
@@ -720,59 +753,46 @@ func runListResources(ctx context.Context, e *env, p *parsed) error {
 		}()
 	}
 	wg.Wait()
-	var kept []connectorResources
-	failed := 0
-	for _, r := range out {
-		bad := r.Error != ""
-		for _, res := range r.Resources {
-			bad = bad || res.Error != ""
-		}
-		if bad {
-			failed++
-			if p.bool("exclude-errors") {
-				continue
-			}
-		}
-		kept = append(kept, r)
-	}
+	return out
+}
+
+// printResources prints what the connectors kept reach (of resource type rt, "" for every
+// type): as JSON, or as the product's table.
+func printResources(e *env, rt string, kept []connectorResources) error {
 	if e.json() {
 		if kept == nil {
 			kept = []connectorResources{}
 		}
-		if err := e.printJSON(map[string]any{"connectors": kept}); err != nil {
-			return err
-		}
-	} else if len(kept) == 0 {
+		return e.printJSON(map[string]any{"connectors": kept})
+	}
+	if len(kept) == 0 {
 		fmt.Fprintln(e.Stdout, "No connector you may use reaches resources matching the filters.")
-	} else {
-		what := "resources"
-		if rt != "" {
-			what = "'" + rt + "' resources"
-		}
-		fmt.Fprintf(e.Stdout, "The following %s can be accessed by service connectors that you have configured:\n", what)
-		tb := &table{Headers: []string{"CONNECTOR ID", "CONNECTOR NAME", "CONNECTOR TYPE", "RESOURCE TYPE", "RESOURCE NAMES"}, Ruled: true}
-		for _, r := range kept {
-			if r.Error != "" {
-				tb.Rows = append(tb.Rows, []string{r.ConnectorID, r.ConnectorName, withEmoji(r.ConnectorType), "", "💥 error: " + r.Error})
-				continue
-			}
-			types := make([]string, len(r.Resources))
-			names := make([]string, len(r.Resources))
-			for i, res := range r.Resources {
-				types[i] = withEmoji(res.ResourceType)
-				names[i] = strings.Join(res.ResourceIDs, "\n")
-				if res.Error != "" {
-					names[i] = "💥 error: " + res.Error
-				}
-				// Align a type with the first of its names.
-				types[i] += strings.Repeat("\n", strings.Count(names[i], "\n"))
-			}
-			tb.Rows = append(tb.Rows, []string{r.ConnectorID, r.ConnectorName, withEmoji(r.ConnectorType), strings.Join(types, "\n"), strings.Join(names, "\n")})
-		}
-		tb.render(e.Stdout)
+		return nil
 	}
-	if failed > 0 && !p.bool("exclude-errors") {
-		return verifyErrorf("%d of %d connectors reported errors", failed, len(cs))
+	what := "resources"
+	if rt != "" {
+		what = "'" + rt + "' resources"
 	}
+	fmt.Fprintf(e.Stdout, "The following %s can be accessed by service connectors that you have configured:\n", what)
+	tb := &table{Headers: []string{"CONNECTOR ID", "CONNECTOR NAME", "CONNECTOR TYPE", "RESOURCE TYPE", "RESOURCE NAMES"}, Ruled: true}
+	for _, r := range kept {
+		if r.Error != "" {
+			tb.Rows = append(tb.Rows, []string{r.ConnectorID, r.ConnectorName, withEmoji(r.ConnectorType), "", "💥 error: " + r.Error})
+			continue
+		}
+		types := make([]string, len(r.Resources))
+		names := make([]string, len(r.Resources))
+		for i, res := range r.Resources {
+			types[i] = withEmoji(res.ResourceType)
+			names[i] = strings.Join(res.ResourceIDs, "\n")
+			if res.Error != "" {
+				names[i] = "💥 error: " + res.Error
+			}
+			// Align a type with the first of its names.
+			types[i] += strings.Repeat("\n", strings.Count(names[i], "\n"))
+		}
+		tb.Rows = append(tb.Rows, []string{r.ConnectorID, r.ConnectorName, withEmoji(r.ConnectorType), strings.Join(types, "\n"), strings.Join(names, "\n")})
+	}
+	tb.render(e.Stdout)
 	return nil
 }

@@ -154,26 +154,9 @@ func loginKubernetes(e *env, p *parsed, name string, cred *client.Credential) er
 		srv.Clusters[0].Cluster == nil || srv.Contexts[0].Context == nil {
 		return errors.New("the server's kubeconfig does not hold one cluster, user and context")
 	}
-	user := map[string]any{}
-	if p.bool("static") {
-		user["token"] = cred.AccessToken
-	} else {
-		ex, _ := srv.Users[0].User["exec"].(map[string]any)
-		if ex == nil {
-			return errors.New("the server's kubeconfig user has no exec plugin")
-		}
-		ex["command"] = helperCommand(e)
-		if v := p.str("max-age"); v != "" {
-			args, _ := ex["args"].([]any)
-			ex["args"] = append(args, "--max-age", v)
-		}
-		ex["interactiveMode"] = "Never"
-		envs := []any{map[string]any{"name": "GCPCONN_URL", "value": e.serverURL()}}
-		if a := e.Getenv("GCPCONN_AUDIENCE"); a != "" {
-			envs = append(envs, map[string]any{"name": "GCPCONN_AUDIENCE", "value": a})
-		}
-		ex["env"] = envs
-		user["exec"] = ex
+	user, err := kubeconfigUser(e, p, srv, cred)
+	if err != nil {
+		return err
 	}
 	path, err := kubeconfigPath(e, p)
 	if err != nil {
@@ -219,6 +202,30 @@ func loginKubernetes(e *env, p *parsed, name string, cred *client.Credential) er
 		fmt.Fprintf(e.Stdout, "kubectl runs %s for a fresh token of connector '%s' whenever the last one expires.\n", helperCommand(e), name)
 	}
 	return nil
+}
+
+// kubeconfigUser is the kubeconfig user of login: the static token with --static, else the
+// server's exec plugin run by this machine's gcpconn.
+func kubeconfigUser(e *env, p *parsed, srv serverKubeconfig, cred *client.Credential) (map[string]any, error) {
+	if p.bool("static") {
+		return map[string]any{"token": cred.AccessToken}, nil
+	}
+	ex, _ := srv.Users[0].User["exec"].(map[string]any)
+	if ex == nil {
+		return nil, errors.New("the server's kubeconfig user has no exec plugin")
+	}
+	ex["command"] = helperCommand(e)
+	if v := p.str("max-age"); v != "" {
+		args, _ := ex["args"].([]any)
+		ex["args"] = append(args, "--max-age", v)
+	}
+	ex["interactiveMode"] = "Never"
+	envs := []any{map[string]any{"name": "GCPCONN_URL", "value": e.serverURL()}}
+	if a := e.Getenv("GCPCONN_AUDIENCE"); a != "" {
+		envs = append(envs, map[string]any{"name": "GCPCONN_AUDIENCE", "value": a})
+	}
+	ex["env"] = envs
+	return map[string]any{"exec": ex}, nil
 }
 
 // serverKubeconfig is the one-cluster kubeconfig the server hands out for a GKE cluster.
