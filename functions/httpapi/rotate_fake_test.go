@@ -165,9 +165,17 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	fake.World().SetKeyDisabled(e2eAccount, registered, false)
 
 	// Duplicate and concurrent deliveries of the same event: one key per period.
+	var rotateEvent []byte // the SECRET_ROTATE the schedule published (a version add followed it)
 	mu.Lock()
-	rotateEvent := slices.Clone(events[len(events)-1])
+	for _, ev := range events {
+		if strings.Contains(string(ev), `"eventType":"SECRET_ROTATE"`) {
+			rotateEvent = slices.Clone(ev)
+		}
+	}
 	mu.Unlock()
+	if rotateEvent == nil {
+		t.Fatalf("no SECRET_ROTATE among the %d events pushed", len(events))
+	}
 	var wg sync.WaitGroup
 	for range 5 {
 		wg.Add(1)
