@@ -331,10 +331,11 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 }
 
 // updatedStatus records st, the verification of the update that stored next, as next's
-// status (and sets it on next), unless another update replaced its credentials meanwhile.
+// status (and sets it on next), unless another update changed the connector meanwhile (its
+// revision is no longer the one our update wrote).
 func (s *Service) updatedStatus(ctx context.Context, next *Connector, st Status) error {
 	stored, err := s.updateStatus(ctx, next.ID, func(cur *Connector) bool {
-		if !sameCredentials(cur, next) {
+		if cur.Revision != next.Revision {
 			return false
 		}
 		cur.Status = st

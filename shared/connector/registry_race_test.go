@@ -94,3 +94,32 @@ func TestUpdateOverConcurrentWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifiedUpdateRecordsStatus: an update that verifies records what it found as the
+// connector's status (written apart from the configuration); a disabled connector whose
+// credentials an update replaces is enabled again by it.
+func TestVerifiedUpdateRecordsStatus(t *testing.T) {
+	ctx := context.Background()
+	e := rgNew(t)
+	c := e.register(t, rgAlice, rgReq("repaired", "ya29.old"))
+	if err := e.store.SetStatus(ctx, c, connector.Status{State: connector.StateDisabled, Error: "pinned version destroyed"}); err != nil {
+		t.Fatal(err)
+	}
+	u := rgNewToken("ya29.new")
+	yes := true
+	u.Verify = &yes
+	got, err := e.svc.Update(ctx, rgP(rgAlice), c.Name, u)
+	if err != nil {
+		t.Fatalf("Update with verification = %v; want nil", err)
+	}
+	stored, err := e.store.Get(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Status.State != connector.StateOK || stored.Status.CheckedAt.IsZero() || got.Status != stored.Status {
+		t.Errorf("Status = %+v (stored), %+v (returned); want ok from the update's verification", stored.Status, got.Status)
+	}
+	if got.Revision != stored.Revision {
+		t.Errorf("returned Revision = %d; want the stored %d", got.Revision, stored.Revision)
+	}
+}
