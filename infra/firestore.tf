@@ -4,8 +4,9 @@
 # label filters are applied to the query's results, so they need no index.
 #
 # The indexes are declared once, in firestore.indexes.json (the Firebase CLI format, so
-# `firebase deploy --only firestore:indexes` works too). scripts/deploy.sh creates the same ones,
-# and infra/infratest checks that all three agree and cover every query the store makes.
+# `firebase deploy --only firestore:indexes` works too). scripts/deploy.sh reads the same file
+# (through `infra/manifest/gcloudargs indexes`), and infra/infratest checks that both create the
+# file's indexes and that they cover every query the store makes.
 locals {
   firestore_indexes = {
     for idx in jsondecode(file("${path.module}/firestore.indexes.json")).indexes :

@@ -290,18 +290,13 @@ done
 ensure gcloud firestore databases describe --database="$database" "${P[@]}" :: \
 	gcloud firestore databases create --database="$database" --location="$fs_location" \
 	--type=firestore-native --delete-protection --enable-pitr "${P[@]}"
-# Composite indexes for Store.List (filters + order by name), the same as infra/firestore.tf.
-indexes=(
-	"field-path=auth_method,order=ascending field-path=name,order=ascending"
-	"field-path=resource_types,array-config=contains field-path=name,order=ascending"
-	"field-path=auth_method,order=ascending field-path=resource_types,array-config=contains field-path=name,order=ascending"
-)
-for fields in "${indexes[@]}"; do
-	idx=(gcloud firestore indexes composite create --collection-group=connectors --query-scope=collection
-		--database="$database" "${P[@]}" --async)
-	for f in $fields; do idx+=(--field-config="$f"); done
-	run_tolerating_exists "${idx[@]}"
-done
+# Composite indexes for Store.List (filters + order by name), from infra/firestore.indexes.json
+# (Terraform reads the same file); gcloudargs prints each index's flags on a line.
+index_flags=$(manifest indexes) || die "cannot read infra/firestore.indexes.json"
+while read -r -a flags; do
+	run_tolerating_exists gcloud firestore indexes composite create "${flags[@]}" \
+		--database="$database" "${P[@]}" --async
+done <<<"$index_flags"
 
 # --- Secret Manager notifications --------------------------------------------------------------
 ensure gcloud pubsub topics describe "$topic_name" "${P[@]}" :: \

@@ -66,12 +66,19 @@ func gcloudArgs(t *testing.T) string {
 
 func runDeploy(t *testing.T, path string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return runDeployWith(t, "GCLOUDARGS="+gcloudArgs(t), path, args...)
+}
+
+// runDeployWith runs deploy.sh with the gcloud on path and one more environment entry (which
+// may replace GCLOUDARGS, the manifest reader).
+func runDeployWith(t *testing.T, env, path string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	bash, lerr := exec.LookPath("bash")
 	if lerr != nil {
 		t.Skip("bash is not installed")
 	}
 	cmd := exec.Command(bash, append([]string{filepath.Join(repoRoot, "scripts", "deploy.sh")}, args...)...)
-	cmd.Env = append(os.Environ(), "PATH="+path, "CLOUDSDK_CONFIG="+t.TempDir(), "GCLOUDARGS="+gcloudArgs(t))
+	cmd.Env = append(os.Environ(), "PATH="+path, "CLOUDSDK_CONFIG="+t.TempDir(), "GCLOUDARGS="+gcloudArgs(t), env)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()

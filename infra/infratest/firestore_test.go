@@ -1,10 +1,13 @@
 package infratest
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,5 +175,47 @@ func TestFirestoreIndexesCoverStoreQueries(t *testing.T) {
 		if !tfIndexes[key] {
 			t.Errorf("index %s is in scripts/deploy.sh but not in Terraform", key)
 		}
+	}
+}
+
+// deploy.sh creates the indexes infra/firestore.indexes.json declares, not a copy of its own:
+// given a reader that sees a file with one more index, the dry run creates that index too.
+func TestDeployShIndexesFollowTheFile(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "infra", "firestore.indexes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const extra = `{"collectionGroup": "connectors", "queryScope": "COLLECTION", "fields": [
+      {"fieldPath": "labels.team", "order": "ASCENDING"}, {"fieldPath": "name", "order": "DESCENDING"}]},`
+	text := strings.Replace(string(b), `"indexes": [`, `"indexes": [`+extra, 1)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "indexes.json")
+	wrapper := filepath.Join(dir, "gcloudargs")
+	script := fmt.Sprintf("#!/bin/sh\nexec %q -indexes=%q \"$@\"\n", gcloudArgs(t), file)
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path, _ := fakeGcloud(t, true)
+	out, stderr, err := runDeployWith(t, "GCLOUDARGS="+wrapper, path, "--dry-run", project, region)
+	if err != nil {
+		t.Fatalf("deploy.sh --dry-run = %v\n%s", err, stderr)
+	}
+	var created int
+	found := false
+	for _, c := range gcloudCommands(t, out) {
+		if !hasPrefix(c, "gcloud", "firestore", "indexes", "composite", "create") {
+			continue
+		}
+		created++
+		flags, _ := Flags(c)
+		if slices.Equal(flags["field-config"], []string{"field-path=labels.team,order=ascending", "field-path=name,order=descending"}) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("deploy.sh did not create the index added to the file (%d indexes created):\n%s", created, out)
 	}
 }

@@ -5,8 +5,10 @@
 //	gcloudargs [flags] setting NAME      a deploy setting (the given value, else the default)
 //	gcloudargs [flags] secret-prefix     the prefix of every connector secret's name
 //	gcloudargs [flags] deploy NAME       the `gcloud functions deploy` arguments, NUL-terminated
+//	gcloudargs [flags] indexes           the `gcloud firestore indexes composite create` flags of
+//	                                     each index in infra/firestore.indexes.json, a line each
 //
-// Flags: -manifest PATH, -project, -region, -runtime-sa, -events-sa, -min-instances NAME=N
+// Flags: -manifest PATH, -indexes PATH, -project, -region, -runtime-sa, -events-sa, -min-instances NAME=N
 // and -set SETTING=VALUE (repeatable; an empty VALUE means the manifest default).
 package main
 
@@ -42,6 +44,7 @@ func main() {
 func run(argv []string) error {
 	fs := flag.NewFlagSet("gcloudargs", flag.ContinueOnError)
 	path := fs.String("manifest", "infra/functions.json", "the deploy manifest")
+	indexes := fs.String("indexes", "infra/firestore.indexes.json", "the Firestore index file")
 	d := manifest.Deploy{Given: pairs{}, MinInstances: pairs{}}
 	fs.StringVar(&d.Project, "project", "", "project id")
 	fs.StringVar(&d.Region, "region", "", "region")
@@ -77,8 +80,16 @@ func run(argv []string) error {
 		for _, w := range words {
 			fmt.Print(w, "\x00")
 		}
+	case len(args) == 1 && args[0] == "indexes":
+		idx, err := manifest.LoadIndexes(*indexes)
+		if err != nil {
+			return err
+		}
+		for _, in := range idx {
+			fmt.Println(strings.Join(in.GcloudArgs(), " "))
+		}
 	default:
-		return fmt.Errorf("usage: gcloudargs [flags] names | called-by CALLER | secret-prefix | setting NAME | deploy NAME")
+		return fmt.Errorf("usage: gcloudargs [flags] names | called-by CALLER | secret-prefix | setting NAME | deploy NAME | indexes")
 	}
 	return nil
 }
