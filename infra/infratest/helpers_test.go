@@ -24,6 +24,12 @@ func TestSplitCommands(t *testing.T) {
 		{`a "q\"uote" 'it'\''s'`, [][]string{{"a", `q"uote`, "it's"}}},
 		{"a && b | c; d", [][]string{{"a"}, {"b"}, {"c"}, {"d"}}},
 		{`gcloud run x "$${fn}" --p=${_P}`, [][]string{{"gcloud", "run", "x", "$${fn}", "--p=${_P}"}}},
+		{`echo "c \"d\" \$e \x"`, [][]string{{"echo", `c "d" $e \x`}}},
+		{"a \"two\\\nlines\" b#c", [][]string{{"a", "twolines", "b#c"}}},
+		{"a < in b 2> err c", [][]string{{"a", "b", "c"}}},
+		{"for i in 1; do w; done", [][]string{{"for", "i", "in", "1"}, {"w"}}},
+		{"a & b", [][]string{{"a"}, {"b"}}},
+		{"\n\n;", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

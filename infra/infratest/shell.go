@@ -11,119 +11,164 @@ import (
 // '|'. Redirections (>/dev/null, 2>&1) are dropped, and so are the keywords if, then, else, elif,
 // fi, do, done at the start of a command. Expansions such as $x are kept as written.
 func SplitCommands(text string) ([][]string, error) {
-	var (
-		cmds    [][]string
-		cur     []string
-		word    strings.Builder
-		inWord  bool
-		inRedir bool
-	)
-	endWord := func() {
-		if !inWord {
-			return
-		}
-		w := word.String()
-		word.Reset()
-		inWord = false
-		if inRedir {
-			inRedir = false
-			return
-		}
-		if len(cur) == 0 && shellKeywords[w] {
-			return
-		}
-		cur = append(cur, w)
-	}
-	endCmd := func() {
-		endWord()
-		if len(cur) > 0 {
-			cmds = append(cmds, cur)
-		}
-		cur = nil
-	}
-	rs := []rune(text)
-	for i := 0; i < len(rs); i++ {
-		c := rs[i]
-		switch {
-		case c == '\\':
-			if i+1 < len(rs) && rs[i+1] == '\n' {
-				i++
-				continue
-			}
-			if i+1 < len(rs) {
-				word.WriteRune(rs[i+1])
-				inWord = true
-				i++
-			}
-		case c == '\'':
-			j := i + 1
-			for j < len(rs) && rs[j] != '\'' {
-				j++
-			}
-			if j >= len(rs) {
-				return nil, fmt.Errorf("unterminated single quote at offset %d", i)
-			}
-			word.WriteString(string(rs[i+1 : j]))
-			inWord = true
-			i = j
-		case c == '"':
-			j := i + 1
-			for ; j < len(rs) && rs[j] != '"'; j++ {
-				if rs[j] == '\\' && j+1 < len(rs) && strings.ContainsRune("\"\\$`\n", rs[j+1]) {
-					j++
-					if rs[j] != '\n' {
-						word.WriteRune(rs[j])
-					}
-					continue
-				}
-				word.WriteRune(rs[j])
-			}
-			if j >= len(rs) {
-				return nil, fmt.Errorf("unterminated double quote at offset %d", i)
-			}
-			inWord = true
-			i = j
-		case c == '#' && !inWord:
-			for i < len(rs) && rs[i] != '\n' {
-				i++
-			}
-			endCmd()
-		case c == '\n' || c == ';':
-			endCmd()
-		case c == '&' || c == '|':
-			if c == '&' && inRedir {
-				word.WriteRune(c)
-				inWord = true
-				continue
-			}
-			if i+1 < len(rs) && rs[i+1] == c {
-				i++
-			}
-			endCmd()
-		case c == '>' || c == '<':
-			// A redirection: drop the operator, any fd number before it, and its target word.
-			if inWord && isDigits(word.String()) {
-				word.Reset()
-				inWord = false
-			} else {
-				endWord()
-			}
-			inRedir = true
-			if i+1 < len(rs) && rs[i+1] == '&' {
-				i++
-			}
-			for i+1 < len(rs) && rs[i+1] == ' ' {
-				i++
-			}
-		case c == ' ' || c == '\t':
-			endWord()
-		default:
-			word.WriteRune(c)
-			inWord = true
+	s := &splitter{rs: []rune(text)}
+	for ; s.i < len(s.rs); s.i++ {
+		if err := s.step(); err != nil {
+			return nil, err
 		}
 	}
-	endCmd()
-	return cmds, nil
+	s.endCmd()
+	return s.cmds, nil
+}
+
+// splitter is SplitCommands' state: the text, the position, the commands so far, the command
+// and the word being read, and whether that word is a redirection's target (to be dropped).
+type splitter struct {
+	rs      []rune
+	i       int
+	cmds    [][]string
+	cur     []string
+	word    strings.Builder
+	inWord  bool
+	inRedir bool
+}
+
+// step reads the rune at s.i (and whatever belongs to it, leaving s.i on its last rune).
+func (s *splitter) step() error {
+	switch c := s.rs[s.i]; {
+	case c == '\\':
+		s.escape()
+	case c == '\'':
+		return s.singleQuoted()
+	case c == '"':
+		return s.doubleQuoted()
+	case c == '#' && !s.inWord:
+		for s.i < len(s.rs) && s.rs[s.i] != '\n' {
+			s.i++
+		}
+		s.endCmd()
+	case c == '\n' || c == ';':
+		s.endCmd()
+	case c == '&' || c == '|':
+		s.separator(c)
+	case c == '>' || c == '<':
+		s.redirection()
+	case c == ' ' || c == '\t':
+		s.endWord()
+	default:
+		s.add(c)
+	}
+	return nil
+}
+
+// next reports whether the rune after s.i is c.
+func (s *splitter) next(c rune) bool { return s.i+1 < len(s.rs) && s.rs[s.i+1] == c }
+
+func (s *splitter) add(c rune) {
+	s.word.WriteRune(c)
+	s.inWord = true
+}
+
+// escape reads a backslash: a line continuation, or the next rune taken literally.
+func (s *splitter) escape() {
+	if s.next('\n') {
+		s.i++
+		return
+	}
+	if s.i+1 < len(s.rs) {
+		s.i++
+		s.add(s.rs[s.i])
+	}
+}
+
+func (s *splitter) singleQuoted() error {
+	j := s.i + 1
+	for j < len(s.rs) && s.rs[j] != '\'' {
+		j++
+	}
+	if j >= len(s.rs) {
+		return fmt.Errorf("unterminated single quote at offset %d", s.i)
+	}
+	s.word.WriteString(string(s.rs[s.i+1 : j]))
+	s.inWord = true
+	s.i = j
+	return nil
+}
+
+// doubleQuoted reads a double-quoted part, where a backslash escapes only " \ $ ` and newline.
+func (s *splitter) doubleQuoted() error {
+	rs, j := s.rs, s.i+1
+	for ; j < len(rs) && rs[j] != '"'; j++ {
+		if rs[j] == '\\' && j+1 < len(rs) && strings.ContainsRune("\"\\$`\n", rs[j+1]) {
+			j++
+			if rs[j] != '\n' {
+				s.word.WriteRune(rs[j])
+			}
+			continue
+		}
+		s.word.WriteRune(rs[j])
+	}
+	if j >= len(rs) {
+		return fmt.Errorf("unterminated double quote at offset %d", s.i)
+	}
+	s.inWord = true
+	s.i = j
+	return nil
+}
+
+// separator reads &, |, && or || (the & of a redirection such as 2>&1 is part of its word).
+func (s *splitter) separator(c rune) {
+	if c == '&' && s.inRedir {
+		s.add(c)
+		return
+	}
+	if s.next(c) {
+		s.i++
+	}
+	s.endCmd()
+}
+
+// redirection reads > or <: it drops the operator, any fd number before it, and (through
+// inRedir) its target word.
+func (s *splitter) redirection() {
+	if s.inWord && isDigits(s.word.String()) {
+		s.word.Reset()
+		s.inWord = false
+	} else {
+		s.endWord()
+	}
+	s.inRedir = true
+	if s.next('&') {
+		s.i++
+	}
+	for s.next(' ') {
+		s.i++
+	}
+}
+
+func (s *splitter) endWord() {
+	if !s.inWord {
+		return
+	}
+	w := s.word.String()
+	s.word.Reset()
+	s.inWord = false
+	if s.inRedir {
+		s.inRedir = false
+		return
+	}
+	if len(s.cur) == 0 && shellKeywords[w] {
+		return
+	}
+	s.cur = append(s.cur, w)
+}
+
+func (s *splitter) endCmd() {
+	s.endWord()
+	if len(s.cur) > 0 {
+		s.cmds = append(s.cmds, s.cur)
+	}
+	s.cur = nil
 }
 
 var shellKeywords = map[string]bool{"if": true, "then": true, "else": true, "elif": true, "fi": true, "do": true, "done": true, "!": true}
