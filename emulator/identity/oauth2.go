@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"crypto/rsa"
 	"net/http"
 	"net/url"
 	"slices"
@@ -62,10 +61,14 @@ func (s *Service) jwtBearer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Only a live, enabled key of the account verifies: a deleted or disabled one does not.
-	if !slices.ContainsFunc(s.cfg.World.SigningKeys(sa.Email, p.header.Kid), func(k *rsa.PublicKey) bool { return p.verify(k) == nil }) {
+	// The token records which key it was minted from (tokens.Token.KeyID).
+	keys := s.cfg.World.SigningKeys(sa.Email, p.header.Kid)
+	i := slices.IndexFunc(keys, func(k world.SigningKey) bool { return p.verify(k.Public) == nil })
+	if i < 0 {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT Signature.")
 		return
 	}
+	keyID := keys[i].ID
 	if !slices.ContainsFunc(s.tokenAudiences(), c.Aud.contains) {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT: Failed audience check. The expected value was "+GoogleTokenURL+".")
 		return
@@ -102,7 +105,7 @@ func (s *Service) jwtBearer(w http.ResponseWriter, r *http.Request) {
 	}
 	value, expiresIn := s.issue(tokens.Token{
 		Member: "serviceAccount:" + sa.Email, Email: sa.Email, Scopes: scopes,
-		Expiry: now.Add(tokenLifetime), IssuedBy: "oauth2.token",
+		Expiry: now.Add(tokenLifetime), IssuedBy: "oauth2.token", KeyID: keyID,
 	})
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": value, "expires_in": expiresIn, "token_type": "Bearer"})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"github.com/gcpconn/gcpconn/emulator/identity"
+	"github.com/gcpconn/gcpconn/emulator/world"
 )
 
 func TestServiceAccountKey(t *testing.T) {
@@ -197,5 +199,65 @@ func TestRefreshWithBasicClientAuth(t *testing.T) {
 	}
 	if got, _ := f.Tokens.Lookup(tok.AccessToken); got.Email != "user@zenml.io" {
 		t.Errorf("token email = %q; want user@zenml.io", got.Email)
+	}
+}
+
+// TestTokensRecordTheirKey: an access token minted by a JWT-bearer grant records the key that
+// signed the assertion (with the assertion's kid or without one), a down-scoped token keeps it,
+// and a deleted key mints nothing.
+func TestTokensRecordTheirKey(t *testing.T) {
+	f := newFake(t)
+	first, err := f.World.Key(bucketSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := f.World.CreateKey(bucketSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := f.Clock.Now().Unix()
+	claims := map[string]any{"iss": bucketSA, "aud": f.URL + "/token", "iat": now, "exp": now + 3600, "scope": identity.CloudPlatform}
+	mint := func(key *rsa.PrivateKey, kid string) (int, string) {
+		t.Helper()
+		code, body := f.postForm(t, "/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {signAssertion(t, key, kid, claims)}})
+		if code != 200 {
+			return code, ""
+		}
+		got, err := f.Tokens.Lookup(body["access_token"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code, got.KeyID
+	}
+	for _, tt := range []struct {
+		name string
+		key  *world.Key
+		kid  string
+	}{{"first key", first, first.ID}, {"created key", second, second.ID}, {"created key, no kid", second, ""}} {
+		if code, got := mint(tt.key.Private, tt.kid); code != 200 || got != tt.key.ID {
+			t.Errorf("%s: POST /token = %d, KeyID %q; want 200 from key %s", tt.name, code, got, tt.key.ID)
+		}
+	}
+	// A down-scoped token derived from a key's token keeps the key.
+	_, body := f.postForm(t, "/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {signAssertion(t, second.Private, second.ID, claims)}})
+	code, ds := f.postForm(t, "/v1/token", url.Values{
+		"grant_type":           {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"subject_token_type":   {"urn:ietf:params:oauth:token-type:access_token"},
+		"requested_token_type": {"urn:ietf:params:oauth:token-type:access_token"},
+		"subject_token":        {body["access_token"].(string)},
+		"options":              {`{"accessBoundary":{"accessBoundaryRules":[{"availableResource":"//storage.googleapis.com/projects/_/buckets/zenml-bucket-sl","availablePermissions":["inRole:roles/storage.objectViewer"]}]}}`},
+	})
+	if got, _ := f.Tokens.Lookup(fmt.Sprint(ds["access_token"])); code != 200 || got.Boundary == nil || got.KeyID != second.ID {
+		t.Errorf("down-scoped token = %d %+v; want a boundary and KeyID %s", code, got, second.ID)
+	}
+	// A deleted key stops minting, with or without its kid; the other key still mints.
+	f.World.DeleteKey(bucketSA, second.ID)
+	for _, kid := range []string{second.ID, ""} {
+		if code, _ := mint(second.Private, kid); code != 400 {
+			t.Errorf("deleted key (kid %q): POST /token = %d; want 400 invalid_grant", kid, code)
+		}
+	}
+	if code, got := mint(first.Private, first.ID); code != 200 || got != first.ID {
+		t.Errorf("first key after the delete: %d, KeyID %q; want 200 from %s", code, got, first.ID)
 	}
 }

@@ -34,6 +34,10 @@ type Token struct {
 	Boundary *Boundary
 	// IssuedBy names the endpoint that issued the token ("oauth2.token", "sts.token", ...).
 	IssuedBy string
+	// KeyID is the service-account key (private_key_id, the JWT-bearer assertion's kid) the
+	// token was minted from; a down-scoped token keeps its source token's. Empty for tokens
+	// not minted from a key (metadata server, impersonation, STS federation, refresh tokens).
+	KeyID string
 	// Groups are further members the identity belongs to, checked like Member: for a
 	// federated token the pool's attribute sets
 	// ("principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/attribute.repository/org/repo").

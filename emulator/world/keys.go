@@ -190,10 +190,16 @@ func (w *World) SetKeyDisabled(email, id string, disabled bool) bool {
 	return false
 }
 
-// SigningKeys returns the public keys that may sign a JWT-bearer assertion of the account
-// with key id kid: the live, enabled key with that id, or, without a kid, every live
-// enabled key. A deleted or disabled key is never among them.
-func (w *World) SigningKeys(email, kid string) []*rsa.PublicKey {
+// SigningKey is a live, enabled key's id with its public half.
+type SigningKey struct {
+	ID     string // private_key_id, the JWT "kid"
+	Public *rsa.PublicKey
+}
+
+// SigningKeys returns the keys that may sign a JWT-bearer assertion of the account with key
+// id kid: the live, enabled key with that id, or, without a kid, every live enabled key. A
+// deleted or disabled key is never among them.
+func (w *World) SigningKeys(email, kid string) []SigningKey {
 	sa, ok := w.FindServiceAccount(email)
 	if !ok {
 		return nil
@@ -203,10 +209,10 @@ func (w *World) SigningKeys(email, kid string) []*rsa.PublicKey {
 	}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	var out []*rsa.PublicKey
+	var out []SigningKey
 	for _, k := range w.saKeys[sa.Email] {
 		if !k.Disabled && (kid == "" || k.ID == kid) {
-			out = append(out, &k.Private.PublicKey)
+			out = append(out, SigningKey{ID: k.ID, Public: &k.Private.PublicKey})
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
@@ -43,7 +45,8 @@ func (c *e2eClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Un
 // TestKeyRotationEndToEnd drives #17 through the HTTP functions against the fake Google: a
 // connector registered with rotation_period; the fake Secret Manager's schedule publishes
 // SECRET_ROTATE (Pub/Sub push to POST /refresh) when the clock reaches it; a new key is
-// pinned and new tokens come from it (they still mint with the old key disabled); duplicate
+// pinned and new tokens come from it (the fake records the key each token was minted from);
+// the replaced key mints until sweep deletes it after the grace, then no more; duplicate
 // and concurrent deliveries of the event make no second key; POST /rotate (owner) rotates on
 // demand and sweep deletes the replaced key gcpconn created once the grace has passed, while
 // the registered key (not gcpconn's) is never deleted. Time is the injected clock, never a sleep.
@@ -80,7 +83,10 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		Role: "roles/iam.serviceAccountKeyAdmin", Members: []string{"serviceAccount:" + e2eAccount}}); err != nil {
 		t.Fatal(err)
 	}
-	clock := &e2eClock{t: time.Now().UTC().Truncate(time.Second)}
+	// The clock starts one period in the past, so that when the period is over it is about the
+	// real time the fake dates its tokens by: the service's token cache then serves them, and a
+	// mint after a rotation comes from the new key only because the rotation dropped the cache.
+	clock := &e2eClock{t: time.Now().UTC().Truncate(time.Second).Add(-30 * 24 * time.Hour)}
 	fake.World().SetClock(clock.Now)
 	ctx := context.Background()
 	runtimeSA := "gcpconn-runtime@zenml-core.iam.gserviceaccount.com"
@@ -135,13 +141,23 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		e.expect(d, http.StatusOK, "")
 		return rotationOf(t, d.body)
 	}
-	mint := func(when string) {
+	// mint returns the key the fake minted the connector's token from (tokens.Token.KeyID,
+	// which the down-scoped token keeps from its source token).
+	mint := func(when string) string {
 		m := e.do("POST", "/mint-token", e.token(user), map[string]any{"connector": "rotating", "resource_type": "gcs-bucket"})
 		if m.status != http.StatusOK {
 			t.Errorf("%s: mint = %d %s; want a token", when, m.status, m.raw)
+			return ""
 		}
+		tok, err := fake.Tokens().Lookup(fmt.Sprint(m.body["access_token"]))
+		if err != nil {
+			t.Errorf("%s: the minted token is not one the fake issued: %v", when, err)
+		}
+		return tok.KeyID
 	}
-	mint("before rotation")
+	if k := mint("before rotation"); k != registered {
+		t.Errorf("before rotation: token minted from key %q; want the registered %s", k, registered)
+	}
 
 	// Not yet due: the schedule publishes nothing.
 	fake.TickSecrets(ctx, clock.Now().Add(29*24*time.Hour))
@@ -154,15 +170,20 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	rot = describe()
 	first, _ := rot["key_id"].(string)
 	if first == registered || first == "" || rot["generation"] != float64(1) || !slices.Contains(keys(), first) || len(keys()) != 2 {
-		t.Fatalf("after SECRET_ROTATE: rotation %v, keys %v; want a new key pinned (generation 1)", rot, keys())
+		t.Fatalf("after SECRET_ROTATE: rotation %v, keys %v; want a new key pinned (generation 1)\n%s", rot, keys(), logs.String())
 	}
 	if strings.Contains(logs.String(), "PRIVATE KEY") {
 		t.Error("logs hold key material")
 	}
-	// New tokens come from the new key: the registered key disabled, minting still works.
-	fake.World().SetKeyDisabled(e2eAccount, registered, true)
-	mint("registered key disabled")
-	fake.World().SetKeyDisabled(e2eAccount, registered, false)
+	// New tokens come from the new key: a fresh mint (the pin changed the secret version the
+	// token cache is keyed by) is minted from the key describe shows.
+	if k := mint("after SECRET_ROTATE"); k != first {
+		t.Errorf("after SECRET_ROTATE: token minted from key %q; want the new key %s", k, first)
+	}
+	// The token cache is live here: a second mint is served without asking Google.
+	if n := fake.Tokens().Issued(); mint("cached") != first || fake.Tokens().Issued() != n {
+		t.Errorf("a second mint: %d new tokens at the fake; want the cached token of %s served", fake.Tokens().Issued()-n, first)
+	}
 
 	// Duplicate and concurrent deliveries of the same event: one key per period.
 	var rotateEvent []byte // the SECRET_ROTATE the schedule published (a version add followed it)
@@ -206,7 +227,9 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if rr.body["rotated"] != true || second == first || second == "" || strings.Contains(rr.raw, "private_key") {
 		t.Fatalf("POST /rotate = %s; want rotated with a new key id and no material", rr.raw)
 	}
-	mint("after POST /rotate")
+	if k := mint("after POST /rotate"); k != second {
+		t.Errorf("after POST /rotate: token minted from key %q; want %s (the clock did not move: a cached token of %s would be reused if the cache were not dropped)", k, second, first)
+	}
 
 	// Sweep inside the grace deletes nothing; after it, the replaced key gcpconn created.
 	sweep := func() map[string]any {
@@ -217,14 +240,47 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if s := sweep(); s["keys_deleted"] != nil || !slices.Contains(keys(), first) {
 		t.Errorf("sweep inside the grace = %v, keys %v; want nothing deleted", s, keys())
 	}
+	// The replaced key still mints at the fake's token endpoint until sweep deletes it.
+	replaced, ok := fake.World().FindKey(e2eAccount, first)
+	if !ok {
+		t.Fatalf("key %s is gone before the grace ended", first)
+	}
+	if k, err := mintWithKey(fake, &replaced); err != nil || k != first {
+		t.Errorf("replaced key inside the grace: token from %q, %v; want one from %s", k, err, first)
+	}
 	clock.Add(connector.RotationGrace + time.Minute)
 	if s := sweep(); s["keys_deleted"] != float64(1) {
 		t.Errorf("sweep after the grace = %v; want keys_deleted 1", s)
 	}
+	if k, err := mintWithKey(fake, &replaced); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Errorf("deleted key %s: token from %q, %v; want invalid_grant (a deleted key stops minting)", first, k, err)
+	}
 	if ks := keys(); slices.Contains(ks, first) || !slices.Contains(ks, registered) || !slices.Contains(ks, second) || len(ks) != 2 {
 		t.Errorf("keys after the grace = %v; want %s deleted, the registered %s kept, %s pinned", ks, first, registered, second)
 	}
-	mint("after sweep")
+	if k := mint("after sweep"); k != second {
+		t.Errorf("after sweep: token minted from key %q; want the pinned %s", k, second)
+	}
+}
+
+// mintWithKey makes a JWT-bearer grant signed with k at the fake's token endpoint, as any
+// holder of the key file could, and returns the key the issued token was minted from.
+func mintWithKey(fake *fakegcp.Server, k *world.Key) (string, error) {
+	file, err := fake.World().KeyFileJSON(e2eAccount, k)
+	if err != nil {
+		return "", err
+	}
+	cfg, err := google.JWTConfigFromJSON(file, connector.ScopeCloudPlatform)
+	if err != nil {
+		return "", err
+	}
+	cfg.TokenURL = fake.BaseURL() + "/token"
+	tok, err := cfg.TokenSource(context.Background()).Token()
+	if err != nil {
+		return "", err
+	}
+	got, err := fake.Tokens().Lookup(tok.AccessToken)
+	return got.KeyID, err
 }
 
 // pushTo posts a Pub/Sub push body to base's /refresh as the push subscription's identity.
