@@ -30,9 +30,12 @@ import (
 // for it. Google's keys carry no label that would let gcpconn mark its own.
 
 // KeyManager is the port to Google's IAM service-account keys API that rotation needs. It acts
-// with the grant's service-account key (the source key of an impersonation connector). Errors
-// carry this package's kinds; CreateKey returns ErrFailedPrecondition when the account has
-// reached Google's limit of keys. shared/gcp implements it.
+// with the grant's service-account key (the source key of an impersonation connector) or, as
+// the deployment configures it, with the service's own identity. Errors carry this package's
+// kinds; ErrFailedPrecondition when the account has reached Google's limit of keys or when
+// Google refuses the identity (its message names the identity and the role it needs; a
+// refused ListKeys is recorded on the connector like a failed rotation). shared/gcp
+// implements it.
 type KeyManager interface {
 	// CreateKey creates a key for email and returns its id and its key file JSON. When Google
 	// created a key but its answer is unusable, the id is returned with the error.
@@ -286,6 +289,11 @@ func (s *Service) RotateKey(ctx context.Context, id string, force bool) (bool, e
 		return false, err
 	}
 	known, err := s.Keys.ListKeys(ctx, g, key.ClientEmail)
+	if err != nil && KindOf(err) == ErrFailedPrecondition {
+		// Google refused (the rotation identity may not manage the account's keys): recorded
+		// like a failed rotation, so describe and status say why keys do not rotate.
+		return false, s.recordRotationFailure(ctx, c, nil, MessageOf(err))
+	}
 	if err != nil {
 		return false, fmt.Errorf("rotate key of connector %q: list the keys of %s: %w", c.Name, key.ClientEmail, err)
 	}
@@ -497,10 +505,25 @@ func (s *Service) rollBack(ctx context.Context, old Grant, email, keyID, version
 // abandonRotation clears the pending entry p and records why in the rotation state and the
 // status (whose state it keeps: the previous key stays pinned and works).
 func (s *Service) abandonRotation(ctx context.Context, c *Connector, p PendingRotation, why string) error {
+	return s.recordRotationFailure(ctx, c, &p, why)
+}
+
+// recordRotationFailure records why a rotation of c failed in the rotation state and the
+// status (whose state it keeps: the previous key stays pinned and works), clearing the
+// pending entry p; with p nil (the rotation never claimed), only while no rotation is pending
+// and c's version is pinned.
+func (s *Service) recordRotationFailure(ctx context.Context, c *Connector, p *PendingRotation, why string) error {
 	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "connector_id", c.ID, "reason", why)
 	now := s.now()
+	from := c.SecretVersion
+	if p != nil {
+		from = p.FromVersion
+	}
 	cleared, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
-		if cur.Rotation.Pending == nil || cur.Rotation.Pending.Claim != p.Claim {
+		if p == nil && (cur.Rotation.Pending != nil || cur.SecretVersion != from || cur.Rotation.LastError == why) {
+			return false
+		}
+		if p != nil && (cur.Rotation.Pending == nil || cur.Rotation.Pending.Claim != p.Claim) {
 			return false
 		}
 		cur.Rotation.Pending, cur.Rotation.LastError = nil, why
@@ -509,9 +532,9 @@ func (s *Service) abandonRotation(ctx context.Context, c *Connector, p PendingRo
 	if err != nil {
 		return err
 	}
-	if cleared {
+	if cleared || p == nil {
 		_, err = s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
-			if cur.SecretVersion != p.FromVersion {
+			if cur.SecretVersion != from || (p == nil && cur.Status.Error == rotationErrPrefix+why) {
 				return false // re-configured meanwhile: this failure is not its status
 			}
 			cur.Status.Error, cur.Status.CheckedAt = rotationErrPrefix+why, now

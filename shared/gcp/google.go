@@ -16,6 +16,8 @@ type Google struct {
 	http  *http.Client
 	now   func() time.Time
 	lists listTokens
+	// rotation is who calls the IAM keys API (WithRotationIdentity; "" is RotateAsConnector).
+	rotation RotationIdentity
 }
 
 var _ connector.Google = (*Google)(nil)

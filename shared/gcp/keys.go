@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -19,13 +20,54 @@ import (
 var _ connector.KeyManager = (*Google)(nil)
 
 // Key rotation (connector.KeyManager): the IAM v1 service-account keys API at Endpoints.IAM,
-// called with the connector's own key. The key's account manages its own keys, so it needs
-// iam.serviceAccountKeys.create, .list and .delete on itself (roles/iam.serviceAccountKeyAdmin
-// granted on the account).
+// called as the adapter's RotationIdentity: the connector's own key (RotateAsConnector, the
+// default: the key's account manages its own keys) or the service's own identity
+// (RotateAsService: the metadata server's token, as the implicit auth method). That identity
+// needs iam.serviceAccountKeys.create, .list and .delete on the connector's account
+// (roles/iam.serviceAccountKeyAdmin granted on the account); Google's 403 becomes
+// ErrFailedPrecondition naming the identity and the role.
+
+// RotationIdentity is who calls the IAM keys API to create, list and delete a connector's
+// service-account keys (GCPCONN_ROTATION_IDENTITY).
+type RotationIdentity string
+
+// The rotation identities.
+const (
+	// RotateAsConnector calls the keys API with the connector's own key (the default).
+	RotateAsConnector RotationIdentity = "connector"
+	// RotateAsService calls it as the service's own identity (the metadata server: the
+	// runtime service account on Cloud Run, GCE_METADATA_HOST locally).
+	RotateAsService RotationIdentity = "service"
+)
+
+// ParseRotationIdentity reads a rotation identity: "connector" or "service" ("" is connector).
+func ParseRotationIdentity(s string) (RotationIdentity, error) {
+	switch id := RotationIdentity(s); id {
+	case "":
+		return RotateAsConnector, nil
+	case RotateAsConnector, RotateAsService:
+		return id, nil
+	}
+	return "", fmt.Errorf("rotation identity %q is not %s or %s", s, RotateAsConnector, RotateAsService)
+}
+
+// WithRotationIdentity sets who calls the IAM keys API for key rotation (default
+// RotateAsConnector).
+func WithRotationIdentity(id RotationIdentity) Option {
+	return func(g *Google) { g.rotation = id }
+}
+
+// RotationIdentity returns who calls the IAM keys API for key rotation.
+func (g *Google) RotationIdentity() RotationIdentity {
+	if g.rotation == RotateAsService {
+		return RotateAsService
+	}
+	return RotateAsConnector
+}
 
 // CreateKey creates a Google-generated key for email and returns its id and its key file.
 func (g *Google) CreateKey(ctx context.Context, gr connector.Grant, email string) (string, string, error) {
-	keys, err := g.keysAPI(ctx, gr)
+	keys, as, err := g.keysAPI(ctx, gr)
 	if err != nil {
 		return "", "", err
 	}
@@ -33,7 +75,7 @@ func (g *Google) CreateKey(ctx context.Context, gr connector.Grant, email string
 		PrivateKeyType: "TYPE_GOOGLE_CREDENTIALS_FILE", KeyAlgorithm: "KEY_ALG_RSA_2048",
 	}).Context(ctx).Do()
 	if err != nil {
-		return "", "", keysError("create a key for "+email, err)
+		return "", "", keysError("create a key for "+email, as, email, err)
 	}
 	file, err := base64.StdEncoding.DecodeString(k.PrivateKeyData)
 	if err != nil {
@@ -50,13 +92,13 @@ func (g *Google) CreateKey(ctx context.Context, gr connector.Grant, email string
 
 // ListKeys returns the account's user-managed keys with their creation times.
 func (g *Google) ListKeys(ctx context.Context, gr connector.Grant, email string) ([]connector.KeyInfo, error) {
-	keys, err := g.keysAPI(ctx, gr)
+	keys, as, err := g.keysAPI(ctx, gr)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := keys.List(accountName(email)).KeyTypes("USER_MANAGED").Context(ctx).Do()
 	if err != nil {
-		return nil, keysError("list the keys of "+email, err)
+		return nil, keysError("list the keys of "+email, as, email, err)
 	}
 	out := make([]connector.KeyInfo, 0, len(resp.Keys))
 	for _, k := range resp.Keys {
@@ -71,7 +113,7 @@ func (g *Google) DeleteKey(ctx context.Context, gr connector.Grant, email, id st
 	if id == "" || strings.ContainsAny(id, "/?#") {
 		return connector.Errorf(connector.ErrInternal, "gcp: delete key: bad key id %q", id)
 	}
-	keys, err := g.keysAPI(ctx, gr)
+	keys, as, err := g.keysAPI(ctx, gr)
 	if err != nil {
 		return err
 	}
@@ -80,30 +122,40 @@ func (g *Google) DeleteKey(ctx context.Context, gr connector.Grant, email, id st
 	if errors.As(err, &ge) && ge.Code == http.StatusNotFound {
 		return nil
 	}
-	return keysError("delete key "+id+" of "+email, err)
+	return keysError("delete key "+id+" of "+email, as, email, err)
 }
 
-// keysAPI returns the keys API acting as the grant's service-account key (the source key of
-// an impersonation connector).
-func (g *Google) keysAPI(ctx context.Context, gr connector.Grant) (*iam.ProjectsServiceAccountsKeysService, error) {
-	key, err := gr.Secrets.ServiceAccountKey()
-	if err != nil {
-		return nil, err
+// keysAPI returns the keys API acting as g's rotation identity: the grant's service-account
+// key (the source key of an impersonation connector), or the service's own identity. as
+// names that identity in errors.
+func (g *Google) keysAPI(ctx context.Context, gr connector.Grant) (keys *iam.ProjectsServiceAccountsKeysService, as string, err error) {
+	var tok connector.Token
+	if g.RotationIdentity() == RotateAsService {
+		as = "the service's own identity"
+		tok, err = g.metadataToken(ctx, []string{connector.ScopeCloudPlatform})
+	} else {
+		key, kerr := gr.Secrets.ServiceAccountKey()
+		if kerr != nil {
+			return nil, "", kerr
+		}
+		as = "the connector's key (" + key.ClientEmail + ")"
+		tok, err = g.jwtToken(ctx, key, []string{connector.ScopeCloudPlatform})
 	}
-	tok, err := g.jwtToken(ctx, key, []string{connector.ScopeCloudPlatform})
 	if err != nil {
-		return nil, err
+		return nil, as, err
 	}
 	svc, err := iam.NewService(ctx, option.WithHTTPClient(g.authed(tok)), option.WithEndpoint(g.ep.IAM+"/"))
 	if err != nil {
-		return nil, connector.Errorf(connector.ErrInternal, "gcp: IAM client: %v", err)
+		return nil, as, connector.Errorf(connector.ErrInternal, "gcp: IAM client: %v", err)
 	}
-	return svc.Projects.ServiceAccounts.Keys, nil
+	return svc.Projects.ServiceAccounts.Keys, as, nil
 }
 
-// keysError maps a keys API error: Google's 400 FAILED_PRECONDITION (the account has its 10
-// keys) becomes ErrFailedPrecondition; the rest as every upstream error.
-func keysError(what string, err error) error {
+// keysError maps a keys API error of a call made as identity as on email's keys: Google's 400
+// FAILED_PRECONDITION (the account has its 10 keys) becomes ErrFailedPrecondition, and so
+// does its 403 (the identity may not manage the account's keys: a setup to fix, not an
+// outage), naming the identity and the role it needs; the rest as every upstream error.
+func keysError(what, as, email string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -111,6 +163,11 @@ func keysError(what string, err error) error {
 	if errors.As(err, &ge) && ge.Code == http.StatusBadRequest && failedPrecondition(ge) {
 		return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: err,
 			Message: "Google refused (" + what + "): " + ge.Message}
+	}
+	if errors.As(err, &ge) && ge.Code == http.StatusForbidden {
+		return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: fmt.Errorf("%s as %s: %w", what, as, err),
+			Message: fmt.Sprintf("permission denied: Google refused to %s as %s: %s; key rotation needs "+
+				"roles/iam.serviceAccountKeyAdmin on %s granted to %s", what, as, strings.TrimRight(strings.TrimSpace(ge.Message), "."), email, as)}
 	}
 	return upstream(what, err)
 }
