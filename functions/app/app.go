@@ -26,6 +26,8 @@
 //	                                     again: a Go duration ("30s") or seconds, 0 to 5m (default 30s; 0 disables)
 //	GCPCONN_MAX_KEY_AGE                  sweep reports service-account keys older than this: days ("90d")
 //	                                     or a Go duration, 1d to 3650d (default: none reported)
+//	GCPCONN_ROTATION_IDENTITY            who creates, lists and deletes keys when rotating: connector (default:
+//	                                     the connector's own key) or service (the service's own identity)
 //	GCPCONN_ENDPOINT_*, GCPCONN_DOCKER_REGISTRY_HOST, GCPCONN_GKE_DNS_ENDPOINTS
 //	                                     Google endpoint overrides (see shared/gcp)
 package app
@@ -78,7 +80,10 @@ type Config struct {
 	RevocationWindow time.Duration
 	// MaxKeyAge makes sweep report connectors whose key is older (GCPCONN_MAX_KEY_AGE; 0: none).
 	MaxKeyAge time.Duration
-	Endpoints gcp.Endpoints
+	// RotationIdentity calls the IAM keys API for key rotation (GCPCONN_ROTATION_IDENTITY:
+	// gcp.RotateAsConnector unless set).
+	RotationIdentity gcp.RotationIdentity
+	Endpoints        gcp.Endpoints
 	// SecretManagerEndpoint overrides Secret Manager's REST endpoint (EnvSecretManagerEndpoint);
 	// "" means Google's.
 	SecretManagerEndpoint string
@@ -166,7 +171,8 @@ func (c *Config) readCallers(get func(string) string) (errs []string) {
 }
 
 // readLimits reads the numeric settings (GCPCONN_MAX_BODY_BYTES, GCPCONN_SWEEP_CONCURRENCY,
-// GCPCONN_REVOCATION_WINDOW, GCPCONN_MAX_KEY_AGE) into c, and returns what is wrong with them.
+// GCPCONN_REVOCATION_WINDOW, GCPCONN_MAX_KEY_AGE) and GCPCONN_ROTATION_IDENTITY into c, and
+// returns what is wrong with them.
 func (c *Config) readLimits(get func(string) string) (errs []string) {
 	if v := get("GCPCONN_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -196,6 +202,13 @@ func (c *Config) readLimits(get func(string) string) (errs []string) {
 		}
 		c.MaxKeyAge = d
 	}
+	id, err := gcp.ParseRotationIdentity(get("GCPCONN_ROTATION_IDENTITY"))
+	if err != nil {
+		errs = append(errs, fmt.Sprintf("GCPCONN_ROTATION_IDENTITY=%q is not connector or service "+
+			"(who creates, lists and deletes service-account keys when rotating: the connector's own key, or the service's own identity)",
+			get("GCPCONN_ROTATION_IDENTITY")))
+	}
+	c.RotationIdentity = id
 	return errs
 }
 
@@ -280,10 +293,11 @@ func (a *App) Service() (*connector.Service, error) { return a.service() }
 
 // buildService creates the stores and the Google adapter for cfg.
 func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector.Service, error) {
-	google := gcp.New(cfg.Endpoints)
+	google := gcp.New(cfg.Endpoints, gcp.WithRotationIdentity(cfg.RotationIdentity))
 	svc := &connector.Service{
 		Google: google,
-		// Key rotation (#17): IAM keys API at GCPCONN_ENDPOINT_IAM, with the connector's key.
+		// Key rotation (#17): IAM keys API at GCPCONN_ENDPOINT_IAM, as the connector's key or
+		// the service's identity (GCPCONN_ROTATION_IDENTITY).
 		Keys:   google,
 		Policy: connector.Policy{Admins: cfg.Admins, Issuers: issuerNames(cfg.TrustedIssuers), AllowImplicit: cfg.AllowImplicit},
 		Log:    log,

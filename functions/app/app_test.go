@@ -11,6 +11,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/gcp"
 )
 
 func TestMain(m *testing.M) {
@@ -53,6 +54,8 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad key age", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "old"}, "GCPCONN_MAX_KEY_AGE"},
 		{"key age too short", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "2h"}, "GCPCONN_MAX_KEY_AGE"},
 		{"key age in bad days", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "-3d"}, "GCPCONN_MAX_KEY_AGE"},
+		{"unknown rotation identity", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": "runtime"}, `GCPCONN_ROTATION_IDENTITY="runtime" is not connector or service`},
+		{"rotation identity in capitals", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": "Service"}, `GCPCONN_ROTATION_IDENTITY="Service" is not connector or service`},
 		{"issuers not JSON", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": "ci=https://ci"}, "GCPCONN_TRUSTED_ISSUERS: want a JSON array"},
 		{"issuer without audiences", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": `[{"name":"ci","issuer":"https://ci.example"}]`}, `GCPCONN_TRUSTED_ISSUERS[0] "ci": audiences`},
 		{"admin glob on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "x@example.com,gh:repo:acme/*"}, `GCPCONN_ADMINS[1] "gh:repo:acme/*" is a glob on "gh", which is not a configured trusted issuer`},
@@ -109,6 +112,31 @@ func TestMaxKeyAgeConfig(t *testing.T) {
 		}
 		if _, ok := svc.Secrets.(connector.RotationSchedules); svc.Keys == nil || !ok {
 			t.Errorf("service: Keys = %v, rotation schedules %v; want both (key rotation wired)", svc.Keys, ok)
+		}
+	}
+}
+
+// TestRotationIdentityConfig: GCPCONN_ROTATION_IDENTITY (connector unless set) reaches the
+// key manager of the service built for the deployment.
+func TestRotationIdentityConfig(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want gcp.RotationIdentity
+	}{
+		{"", gcp.RotateAsConnector}, {"connector", gcp.RotateAsConnector}, {"service", gcp.RotateAsService}, {" service ", gcp.RotateAsService},
+	} {
+		cfg, err := ConfigFromEnv(envOf(map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": tc.env}))
+		if err != nil || cfg.RotationIdentity != tc.want {
+			t.Errorf("GCPCONN_ROTATION_IDENTITY=%q: %q, %v; want %q", tc.env, cfg.RotationIdentity, err, tc.want)
+			continue
+		}
+		svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, ok := svc.Keys.(*gcp.Google)
+		if !ok || g.RotationIdentity() != tc.want {
+			t.Errorf("GCPCONN_ROTATION_IDENTITY=%q: the service's key manager is %T; want a *gcp.Google rotating as %q", tc.env, svc.Keys, tc.want)
 		}
 	}
 }
