@@ -19,6 +19,7 @@ locals {
     enable_implicit_auth_methods = var.enable_implicit_auth_methods == null ? null : tostring(var.enable_implicit_auth_methods)
     revocation_window            = var.revocation_window
     max_key_age                  = var.max_key_age
+    rotation_identity            = var.rotation_identity
     trusted_issuers              = var.trusted_issuers
     public_ingress               = var.public_ingress
     internal_ingress             = var.internal_ingress

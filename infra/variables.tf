@@ -78,6 +78,16 @@ variable "max_key_age" {
   }
 }
 
+variable "rotation_identity" {
+  description = "Who creates, lists and deletes service-account keys when gcpconn rotates a connector's key (GCPCONN_ROTATION_IDENTITY): connector (the connector's own key; its account needs roles/iam.serviceAccountKeyAdmin on itself) or service (the runtime service account; it needs roles/iam.serviceAccountKeyAdmin on each rotating connector's account). Unset (null), it is settings.rotation_identity in functions.json."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.rotation_identity == null || can(regex("^(connector|service)$", var.rotation_identity))
+    error_message = "rotation_identity is connector or service."
+  }
+}
+
 variable "revocation_window" {
   description = "The revocation window (GCPCONN_REVOCATION_WINDOW): how long an instance serves a connector it read before reading Firestore again. Removing a user, deleting or disabling a connector takes effect everywhere within it. A Go duration from 0s to 5m; 0s reads Firestore on every request. Unset (null), it is settings.revocation_window in functions.json."
   type        = string

@@ -42,6 +42,9 @@ options:
                                again (GCPCONN_REVOCATION_WINDOW; default 30s, 0 to 5m, 0 disables)
   --max-key-age=AGE            sweep reports service-account keys older than AGE (GCPCONN_MAX_KEY_AGE;
                                days such as 90d or a Go duration, 1d to 3650d; default none)
+  --rotation-identity=ID       who creates, lists and deletes keys when rotating (GCPCONN_ROTATION_IDENTITY):
+                               connector (default: the connector's own key) or service (the runtime
+                               service account, which needs roles/iam.serviceAccountKeyAdmin on the accounts)
   --database=ID                Firestore database (default "(default)")
   --firestore-location=LOC     Firestore location when it is created (default REGION)
   --runtime=ID                 Cloud Functions runtime (default go126)
@@ -69,6 +72,7 @@ implicit_roles=()
 implicit=""
 revocation_window=""
 max_key_age=""
+rotation_identity=""
 trusted_issuers=""
 database=""
 fs_location=""
@@ -96,6 +100,7 @@ while [ $# -gt 0 ]; do
 	--enable-implicit=*) implicit=${1#*=} ;;
 	--revocation-window=*) revocation_window=${1#*=} ;;
 	--max-key-age=*) max_key_age=${1#*=} ;;
+	--rotation-identity=*) rotation_identity=${1#*=} ;;
 	--trusted-issuers=*) trusted_issuers=${1#*=} ;;
 	--database=*) database=${1#*=} ;;
 	--firestore-location=*) fs_location=${1#*=} ;;
@@ -128,6 +133,7 @@ done
 [[ $trusted_issuers != *";"* ]] || die "--trusted-issuers must not contain ';' (it separates the environment variables)"
 [[ -z $revocation_window || $revocation_window =~ ^([0-9]+(ms|s|m)?)+$ ]] || die "--revocation-window wants a duration such as 30s, got $revocation_window"
 [[ -z $max_key_age || $max_key_age =~ ^[0-9]+d$|^([0-9]+(h|m|s))+$ ]] || die "--max-key-age wants days such as 90d (or hours such as 2160h), got $max_key_age"
+[[ $rotation_identity =~ ^(connector|service|)$ ]] || die "--rotation-identity wants connector or service, got $rotation_identity"
 [[ $implicit =~ ^(true|false|)$ ]] || die "--enable-implicit wants true or false, got $implicit"
 [ -n "$fs_location" ] || fs_location=$region
 
@@ -147,7 +153,7 @@ fi
 # The deploy settings given on the command line, by their Terraform variable names.
 given=(-set=go_runtime="$runtime" -set=firestore_database="$database" -set=secret_topic_name="$topic_name"
 	-set=enable_implicit_auth_methods="$implicit" -set=revocation_window="$revocation_window"
-	-set=max_key_age="$max_key_age"
+	-set=max_key_age="$max_key_age" -set=rotation_identity="$rotation_identity"
 	-set=trusted_issuers="$trusted_issuers" -set=max_instances="$max_instances"
 	-set=public_ingress="$public_ingress" -set=internal_ingress="$internal_ingress")
 manifest() { "$gcloudargs" "${given[@]}" "$@"; }

@@ -308,6 +308,7 @@ func TestDeployRefusesBadInput(t *testing.T) {
 		{"--dry-run", "--invoker=allAuthenticatedUsers", project, region},
 		{"--dry-run", "--invoker=ci@example.com", project, region},
 		{"--dry-run", "--bogus", project, region},
+		{"--dry-run", "--rotation-identity=runtime", project, region},
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

@@ -105,9 +105,10 @@ func TestTerraformFollowsManifest(t *testing.T) {
 		{"overrides", map[string]cty.Value{
 			"memory": cty.StringVal("1Gi"), "max_instances": cty.NumberIntVal(3), "sweep_timeout_seconds": cty.NumberIntVal(900),
 			"public_ingress": cty.StringVal("ALLOW_INTERNAL_AND_GCLB"), "revocation_window": cty.StringVal("1m"),
-			"enable_implicit_auth_methods": cty.True, "go_runtime": cty.StringVal("go127"),
+			"enable_implicit_auth_methods": cty.True, "go_runtime": cty.StringVal("go127"), "rotation_identity": cty.StringVal("service"),
 		}, map[string]string{"memory": "1Gi", "max_instances": "3", "sweep_timeout_seconds": "900",
-			"public_ingress": "ALLOW_INTERNAL_AND_GCLB", "revocation_window": "1m", "enable_implicit_auth_methods": "true", "go_runtime": "go127"}},
+			"public_ingress": "ALLOW_INTERNAL_AND_GCLB", "revocation_window": "1m", "enable_implicit_auth_methods": "true", "go_runtime": "go127",
+			"rotation_identity": "service"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,7 +149,8 @@ func TestTerraformFollowsManifest(t *testing.T) {
 						t.Fatal(err)
 					}
 					if env["GCPCONN_REVOCATION_WINDOW"] != setting("revocation_window") ||
-						env["GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"] != setting("enable_implicit_auth_methods") {
+						env["GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"] != setting("enable_implicit_auth_methods") ||
+						env["GCPCONN_ROTATION_IDENTITY"] != setting("rotation_identity") {
 						t.Errorf("%s: env does not follow the settings: %v", name, env)
 					}
 				}
