@@ -27,6 +27,7 @@ PUBSUB_BIN="$SDK/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/gcpconn-test.XXXXXX")
 
 cleanup() {
+	[ -z "${stage_name:-}" ] || say "stopped during $stage_name, ${SECONDS}s in"
 	stop_pids "${pids[@]}"
 	rm -rf "$LOGDIR"
 }
@@ -61,22 +62,35 @@ done
 # Tests must never probe the real metadata server; tests that need one point this at a fake.
 export GCE_METADATA_HOST=${GCE_METADATA_HOST:-127.0.0.1:1}
 
-say "gofmt"
+# stage NAME: says NAME and starts timing it; the previous stage's time goes into the summary
+# that the last line prints, so a slow run shows where its time went.
+times=() stage_name='' stage_start=$SECONDS
+stage() {
+	[ -z "$stage_name" ] || times+=("$stage_name $((SECONDS - stage_start))s")
+	stage_name=$1 stage_start=$SECONDS
+	[ -z "$1" ] || say "$1"
+}
+
+stage "gofmt"
 unformatted=$(git ls-files -z -co --exclude-standard '*.go' | xargs -0 gofmt -l 2>&1 || true)
 [ -z "$unformatted" ] || die "gofmt would change these files (run gofmt -w): $unformatted"
 
-say "go vet"
+stage "go vet"
 go vet ./...
 
-say "staticcheck"
+stage "staticcheck"
 go run "$STATICCHECK" ./...
 
 if [ "${GCPCONN_TEST_NO_EMULATORS:-}" = 1 ]; then
 	say "emulators skipped (GCPCONN_TEST_NO_EMULATORS=1): their tests will skip"
 else
+	stage "emulators"
 	start_emulators
 fi
 
-say "go test -race -shuffle=on -count=$count ${pkgs[*]}"
-go test -race -shuffle=on -count="$count" -timeout 45m "${pkgs[@]}"
-say "all checks passed"
+stage "go test -race -shuffle=on -count=$count ${pkgs[*]}"
+# -vet=off: go vet ./... above ran every vet check; go test would repeat a subset per package.
+go test -race -shuffle=on -vet=off -count="$count" -timeout 45m "${pkgs[@]}"
+stage ""
+summary=$(printf '%s, ' "${times[@]}")
+say "all checks passed in ${SECONDS}s (${summary%, })"
