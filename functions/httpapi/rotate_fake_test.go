@@ -125,17 +125,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if rot["period"] != "30d" || rot["key_id"] != registered || rot["next_rotation_at"] != clock.Now().Add(30*24*time.Hour).Format(time.RFC3339) {
 		t.Errorf("registered connector's rotation = %v; want period 30d, key %s, next in 30 days", rot, registered)
 	}
-	keys := func() []string {
-		ks, err := fake.World().Keys(e2eAccount)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, k := range ks {
-			ids = append(ids, k.ID)
-		}
-		return ids
-	}
+	keys := func() []string { return accountKeys(t, fake) }
 	describe := func() map[string]any {
 		d := e.do("GET", "/list?connector=rotating", e.token(owner), nil)
 		e.expect(d, http.StatusOK, "")
