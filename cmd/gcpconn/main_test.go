@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gcpconn/gcpconn/functions/client/clienttest"
+	"github.com/gcpconn/gcpconn/internal/testbuild"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "gcpconn"), ".")
+	build := testbuild.Command(filepath.Join(dir, "gcpconn"), ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build gcpconn:", err)
@@ -63,6 +64,9 @@ func (w *world) env() []string {
 		"HOME=" + w.home,
 		"GCE_METADATA_HOST=127.0.0.1:1",
 		"DOCKER_CONFIG=" + filepath.Join(w.home, ".docker"),
+	}
+	if v, ok := os.LookupEnv("GORACE"); ok { // the race-built CLI's settings (internal/testbuild)
+		env = append(env, "GORACE="+v)
 	}
 	if w.stack != nil {
 		env = append(env,

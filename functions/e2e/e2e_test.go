@@ -28,6 +28,8 @@ import (
 	"golang.org/x/oauth2"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
+
+	"github.com/gcpconn/gcpconn/internal/testbuild"
 )
 
 func TestMain(m *testing.M) {
@@ -108,7 +110,7 @@ func (p *proc) readUntil(t *testing.T, prefix string) []string {
 func build(t *testing.T, dir, pkg string) string {
 	t.Helper()
 	bin := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd := testbuild.Command(bin, pkg)
 	cmd.Dir = "../.."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gcpconn/gcpconn/internal/testbuild"
 )
 
 // fakeGcloud puts a gcloud on PATH that records every call in a log and answers describes
@@ -53,7 +55,7 @@ func gcloudArgs(t *testing.T) string {
 			return
 		}
 		b.path = filepath.Join(dir, "gcloudargs")
-		out, err := exec.Command("go", "build", "-o", b.path, "../manifest/gcloudargs").CombinedOutput()
+		out, err := testbuild.Command(b.path, "../manifest/gcloudargs").CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("go build gcloudargs: %v\n%s", err, out)
 		}

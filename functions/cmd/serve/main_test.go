@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/functions/httpapi"
+	"github.com/gcpconn/gcpconn/internal/testbuild"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -56,7 +57,7 @@ func TestHandlerTarget(t *testing.T) {
 func buildServe(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "serve")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	out, err := testbuild.Command(bin, ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
