@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
 	"github.com/gcpconn/gcpconn/emulator/identity"
-	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/shared/callerauth"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
@@ -33,16 +30,7 @@ const fedAdminGlob = "ci:repo:acme/ops:*"
 
 func newFedEnv(t *testing.T) *fedEnv {
 	t.Helper()
-	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Issuers: []string{"ci", "other"},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("fakegcp.Start: %v", err)
-	}
-	t.Cleanup(func() { fake.Close() })
-	for _, kv := range fake.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	fake := startFake(t, fakegcp.Options{Issuers: []string{"ci", "other"}})
 	issuers, err := callerauth.ParseIssuers(fmt.Sprintf(`[{"name":"ci","issuer":%q,"audiences":[%q],
 		"bound_claims":{"repository_owner":"acme","ref":"refs/*"},"max_token_age":"15m"}]`, os.Getenv("FAKEGCP_ISSUER_CI"), audience), os.Getenv("GCPCONN_ISSUER"))
 	if err != nil {

@@ -9,12 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
-	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/shared/callerauth"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
@@ -35,15 +33,8 @@ type fuzzAPI struct {
 }
 
 func newFuzzAPI(f *testing.F) *fuzzAPI {
-	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		f.Fatalf("fakegcp.Start: %v", err)
-	}
-	f.Cleanup(func() { fake.Close() })
-	for _, kv := range fake.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		f.Setenv(k, v)
-	}
+	fake := startFake(f, fakegcp.Options{})
+	var err error
 	env := gcp.EndpointsFromEnv()
 	z := &fuzzAPI{svc: &connector.Service{Google: gcp.New(env), Policy: connector.Policy{Admins: []string{admin}},
 		Log: slog.New(slog.DiscardHandler)}, tokens: map[byte]string{4: "not-a-token"}}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
-	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
@@ -53,16 +51,7 @@ func TestRefreshFromSecretManagerEvents(t *testing.T) {
 	}))
 	defer relay.Close()
 
-	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{PushURL: relay.URL,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("fakegcp.Start: %v", err)
-	}
-	defer fake.Close()
-	for _, kv := range fake.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	fake := startFake(t, fakegcp.Options{PushURL: relay.URL})
 	runtimeSA := "gcpconn-runtime@zenml-core.iam.gserviceaccount.com"
 	smToken := fake.Tokens().Issue(tokens.Token{Member: "serviceAccount:" + runtimeSA, Email: runtimeSA,
 		Scopes: []string{connector.ScopeCloudPlatform}, Expiry: time.Now().Add(time.Hour)})

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -69,16 +68,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		w.WriteHeader(status)
 	}))
 	defer relay.Close()
-	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{PushURL: relay.URL,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("fakegcp.Start: %v", err)
-	}
-	defer fake.Close()
-	for _, kv := range fake.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	fake := startFake(t, fakegcp.Options{PushURL: relay.URL})
 	if err := fake.World().AddBinding(world.Binding{Resource: "projects/zenml-core/serviceAccounts/" + e2eAccount,
 		Role: "roles/iam.serviceAccountKeyAdmin", Members: []string{"serviceAccount:" + e2eAccount}}); err != nil {
 		t.Fatal(err)

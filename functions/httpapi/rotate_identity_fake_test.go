@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -132,15 +130,7 @@ func TestRotationIdentity(t *testing.T) {
 // rotates as id, its IAM calls recorded.
 func rotationIdentityEnv(t *testing.T, id gcp.RotationIdentity) (*fakegcp.Server, *env, *iamRecorder, *e2eClock) {
 	t.Helper()
-	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("fakegcp.Start: %v", err)
-	}
-	t.Cleanup(func() { fake.Close() })
-	for _, kv := range fake.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	fake := startFake(t, fakegcp.Options{})
 	if h := os.Getenv("GCE_METADATA_HOST"); !strings.HasPrefix(h, "127.0.0.1:") {
 		t.Fatalf("GCE_METADATA_HOST = %q; want the fake's loopback metadata server", h)
 	}
