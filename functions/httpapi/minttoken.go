@@ -9,7 +9,7 @@ import (
 
 // MintToken issues a short-lived credential for one resource and writes one audit entry.
 func (a *API) MintToken(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "mint-token", http.MethodPost)
+	c, ok := a.start(w, r, "mint-token")
 	defer c.done()
 	if !ok {
 		return

@@ -38,7 +38,7 @@ func (a *API) Refresh(ctx context.Context, e event.Event) error {
 // body. The caller must be an admin (the push subscription's OIDC identity). It answers 204
 // when the event is handled or dropped, and an error status when a retry could help.
 func (a *API) RefreshHTTP(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "refresh", http.MethodPost)
+	c, ok := a.start(w, r, "refresh")
 	defer c.done()
 	if !ok {
 		return

@@ -8,7 +8,7 @@ import (
 // Sweep re-verifies every connector and records their status (admins only; Cloud Scheduler
 // calls it). An optional body tunes concurrency and the per-connector timeout.
 func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "sweep", http.MethodPost)
+	c, ok := a.start(w, r, "sweep")
 	defer c.done()
 	if !ok {
 		return
