@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,16 +21,14 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
 	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 const audience = "https://gcpconn.test"
 

@@ -16,13 +16,11 @@ import (
 
 	"github.com/gcpconn/gcpconn/functions/httpapi"
 	"github.com/gcpconn/gcpconn/internal/testbuild"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestHandlerTarget(t *testing.T) {
 	api := &httpapi.API{Service: func(context.Context) (*connector.Service, error) { return &connector.Service{}, nil }}
