@@ -29,11 +29,14 @@
 package exactjson
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 
 	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxDepth is how deeply arrays and objects may nest in a document: the document itself is
@@ -78,6 +81,29 @@ func Decode(data []byte, v any) error {
 	}
 	if err := json.Unmarshal(data, v, options); err != nil {
 		return refusal(data, err)
+	}
+	return nil
+}
+
+// Scan checks that data is one JSON value, with no name twice in an object, nesting at most
+// MaxDepth levels, without decoding it: for documents another program writes (a docker
+// config, gcloud's credentials) that gcpconn then reads leniently, keeping members it does not
+// know, with encoding/json. One pass over the tokens, iterative, no allocation per value.
+func Scan(data []byte) error {
+	d := jsontext.NewDecoder(bytes.NewReader(data))
+	for {
+		if k := d.PeekKind(); (k == '[' || k == '{') && d.StackDepth() >= MaxDepth {
+			return tooDeep(data, nextPointer(d))
+		}
+		if _, err := d.ReadToken(); err != nil {
+			return refusal(data, err)
+		}
+		if d.StackDepth() == 0 {
+			break
+		}
+	}
+	if _, err := d.ReadToken(); err != io.EOF {
+		return &Error{Msg: "holds data after the JSON value"}
 	}
 	return nil
 }

@@ -193,3 +193,27 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestScan: Scan refuses what Decode refuses of the document's shape (depth, duplicates,
+// syntax, trailing data) and accepts any member name.
+func TestScan(t *testing.T) {
+	for _, tc := range []struct{ in, path, msg string }{
+		{`{"auths":{"a":{}},"Unknown":[1,{"x":null}]}`, "", ""},
+		{strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth), "", ""},
+		{`{"a":[0,` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `]}`, "a[1]" + strings.Repeat("[0]", MaxDepth-2), "more than 32 levels deep"},
+		{`{"auths":{"h":{},"h":{}}}`, "auths.h", "more than once"},
+		{`{"a":1} x`, "", "after the JSON value"},
+		{`{"a":`, "", "ends too early"},
+		{``, "", "ends too early"},
+		{`{"a" 1}`, "", "not valid JSON"},
+	} {
+		err := Scan([]byte(tc.in))
+		var e *Error
+		switch {
+		case tc.msg == "" && err != nil:
+			t.Errorf("Scan(%.40s) = %v; want nil", tc.in, err)
+		case tc.msg != "" && (!errors.As(err, &e) || e.Path != tc.path || !strings.Contains(e.Msg, tc.msg)):
+			t.Errorf("Scan(%.40s) = %v; want path %q and a message with %q", tc.in, err, tc.path, tc.msg)
+		}
+	}
+}

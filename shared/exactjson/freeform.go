@@ -61,7 +61,7 @@ func (f *freeForm) value() (any, error) {
 	switch k := f.d.PeekKind(); k {
 	case '[', '{':
 		if f.d.StackDepth() >= MaxDepth {
-			return nil, &json.SemanticError{JSONPointer: f.next(), JSONKind: k, Err: errTooDeep}
+			return nil, &json.SemanticError{JSONPointer: nextPointer(f.d), JSONKind: k, Err: errTooDeep}
 		}
 		if k == '[' {
 			return f.array()
@@ -90,11 +90,11 @@ func (f *freeForm) value() (any, error) {
 	return nil, nil
 }
 
-// next is the JSON Pointer of the value about to be read: the library's pointer names the
+// nextPointer is the JSON Pointer of the value d reads next: the library's pointer names the
 // value read last, the previous element when the parent is an array.
-func (f *freeForm) next() jsontext.Pointer {
-	p := f.d.StackPointer()
-	if k, n := f.d.StackIndex(f.d.StackDepth()); k == '[' {
+func nextPointer(d *jsontext.Decoder) jsontext.Pointer {
+	p := d.StackPointer()
+	if k, n := d.StackIndex(d.StackDepth()); k == '[' {
 		if n > 0 {
 			p = p.Parent()
 		}
