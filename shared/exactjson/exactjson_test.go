@@ -217,3 +217,22 @@ func TestScan(t *testing.T) {
 		}
 	}
 }
+
+// TestNoWorkPerValueBeyondTheResult: decoding free-form values allocates what the result
+// holds and nothing per value besides (no path or pointer per element, no growth garbage
+// beyond the reused scratch stack): zeros and nulls (which box without allocating) cost no
+// allocation, an array two (its elements and its box).
+func TestNoWorkPerValueBeyondTheResult(t *testing.T) {
+	body := []byte(`{"configuration":{"x":[` + strings.TrimSuffix(strings.Repeat("0,null,[0],", 5000), ",") + `]}}`)
+	Decode(body, &doc{}) // warm the scratch stack's pool
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := Decode(body, &doc{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The result: the map, its key, the outer slice, 5,000 one-element slices and their
+	// boxes in an any.
+	if allocs > 2*5000+50 {
+		t.Errorf("%.0f allocations to decode 20,000 values; want at most %d (the result's)", allocs, 2*5000+50)
+	}
+}
