@@ -164,7 +164,8 @@ func TestDepthLimit(t *testing.T) {
 // TestMessagesHoldNoStringValues: a refusal never quotes a string value of the document,
 // which may be a secret.
 func TestMessagesHoldNoStringValues(t *testing.T) {
-	for _, in := range []string{`{"lifetime_seconds":"s3cr3t"}`, `{"inner":"s3cr3t"}`, `{"list":"s3cr3t"}`} {
+	for _, in := range []string{`{"lifetime_seconds":"s3cr3t"}`, `{"inner":"s3cr3t"}`, `{"list":"s3cr3t"}`,
+		`{"when":"s3cr3t"}`, `{"blob":"s3cr3t!"}`, `{"name":"s3cr3t\q"}`, `{"name":"s3cr3t` + "\xff" + `"}`} {
 		err := Decode([]byte(in), &doc{})
 		if err == nil || strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("Decode(%s) = %v: want a refusal without the value", in, err)
