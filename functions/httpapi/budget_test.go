@@ -112,10 +112,12 @@ func serveOnce(h http.Handler, ep bodyEndpoint, tok string, body []byte) (int, u
 
 // TestHostileBodiesStayInBudget sends every hostile shape at the body cap to every endpoint
 // that takes a body, through the real handlers, and fails when a request answers 5xx or
-// allocates more than the budget.
+// allocates more than the budget, or when its allocation grows faster than its body: the same
+// shape at a quarter of the cap must allocate at least an eighth as much (linear work gives a
+// quarter; quadratic, a sixteenth).
 func TestHostileBodiesStayInBudget(t *testing.T) {
 	if testing.Short() {
-		t.Skip("sends 88 bodies of 256 KiB")
+		t.Skip("sends 88 bodies of 256 KiB and 88 of 64 KiB")
 	}
 	e := newEnv(t)
 	e.register("alpha", nil)
@@ -131,6 +133,10 @@ func TestHostileBodiesStayInBudget(t *testing.T) {
 			if limit := uint64(budgetPerByte*len(body) + budgetBase); alloc > limit {
 				t.Errorf("%s %s %s: %d bytes allocated for a %d-byte body (%.1f per byte); budget %d (%d per byte + %d)",
 					ep.method, ep.path, shape.name, alloc, len(body), float64(alloc)/float64(len(body)), limit, budgetPerByte, budgetBase)
+			}
+			_, quarter := serveOnce(h, ep, tok, hostileBody(ep, shape, DefaultMaxBodyBytes/4))
+			if alloc > 8*quarter {
+				t.Errorf("%s %s %s: %d bytes allocated at the cap, %d at a quarter of it: worse than linear", ep.method, ep.path, shape.name, alloc, quarter)
 			}
 		}
 	}
