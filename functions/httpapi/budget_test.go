@@ -194,3 +194,44 @@ func BenchmarkDecodeMintBody(b *testing.B) {
 		}
 	}
 }
+
+// TestDeepBodiesRefused: issue #22's body, a value nested 100,000 arrays (or 50,000 objects)
+// deep, is a 400 from every endpoint that takes a body, naming the field where the depth
+// limit was reached; a value nesting right at the limit is not refused for its depth.
+func TestDeepBodiesRefused(t *testing.T) {
+	e := newEnv(t)
+	e.register("alpha", nil)
+	e.api.MaxBodyBytes = DefaultMaxBodyBytes
+	h, tok := e.api.Handler(), e.token(admin)
+	deep := []hostileShape{
+		{"arrays", func(int) string { return strings.Repeat("[", 100000) + strings.Repeat("]", 100000) }},
+		{"objects", func(int) string { return strings.Repeat(`{"a":`, 40000) + "1" + strings.Repeat("}", 40000) }},
+	}
+	for _, ep := range bodyEndpoints {
+		for _, shape := range deep {
+			body := hostileBody(ep, shape, 0)
+			r := httptest.NewRequest(ep.method, ep.path, bytes.NewReader(body))
+			r.Header.Set("Authorization", "Bearer "+tok)
+			if ep.ctype != "" {
+				r.Header.Set("Content-Type", ep.ctype)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"field":"`) {
+				t.Errorf("%s %s %d %s deep = %d %.300s; want 400 naming a field", ep.method, ep.path, len(body), shape.name, w.Code, w.Body)
+			}
+		}
+	}
+	// At the limit: the verify spec's configuration value x is at level 4, so 29 more levels
+	// reach 32: refused for what x is (not a configuration field), not for its depth.
+	r := e.do("POST", "/verify", tok, `{"spec":{"name":"s","auth_method":"service-account","configuration":{"x":`+
+		strings.Repeat("[", 29)+strings.Repeat("]", 29)+`}}}`)
+	if r.status != http.StatusBadRequest || strings.Contains(r.raw, "levels deep") {
+		t.Errorf("32 levels = %d %s; want a 400 that is not about depth", r.status, r.raw)
+	}
+	r = e.do("POST", "/verify", tok, `{"spec":{"name":"s","auth_method":"service-account","configuration":{"x":`+
+		strings.Repeat("[", 30)+strings.Repeat("]", 30)+`}}}`)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.raw, "more than 32 levels deep") {
+		t.Errorf("33 levels = %d %s; want a 400 about depth", r.status, r.raw)
+	}
+}
