@@ -40,10 +40,11 @@ import (
 )
 
 // MaxDepth is how deeply arrays and objects may nest in a document: the document itself is
-// level 1. The deepest document gcpconn reads (a registration whose configuration holds an
-// external-account credential: body, configuration, credential, credential_source, format)
-// nests 5 levels; 32 leaves room for any real document and keeps the deepest accepted one
-// cheap.
+// level 1. The deepest documents gcpconn reads nest 6 levels (a verify body whose spec holds an
+// external-account credential: body, spec, configuration, credential, credential_source,
+// format) and 7 (a kubeconfig: users, user, exec, env and its entries); the deepest JSON file
+// in the repository nests 5. 32 leaves room for any real document and keeps the deepest
+// accepted one cheap.
 const MaxDepth = 32
 
 // Error is a refusal: the value at Path is not what its type accepts.

@@ -174,7 +174,9 @@ func TestMessagesHoldNoStringValues(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{`{"name":"a"}`, `{"NAME":"a"}`, `{"configuration":{"a":{"a":1,"a":2}}}`, `{"lifetime_seconds":1e400}`, `[`, `{"list":[{"count":1}]}`} {
+	for _, s := range []string{`{"name":"a"}`, `{"NAME":"a"}`, `{"configuration":{"a":{"a":1,"a":2}}}`, `{"lifetime_seconds":1e400}`, `[`, `{"list":[{"count":1}]}`,
+		`{"configuration":{"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}}`, `{"configuration":{"x":[0,{"y":[1,-1e999]}]}}`,
+		`{"raw":` + strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40) + `}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
