@@ -89,7 +89,8 @@ func Decode(data []byte, v any) error {
 // Scan checks that data is one JSON value, with no name twice in an object, nesting at most
 // MaxDepth levels, without decoding it: for documents another program writes (a docker
 // config, gcloud's credentials) that gcpconn then reads leniently, keeping members it does not
-// know, with encoding/json. One pass over the tokens, iterative, no allocation per value.
+// know, with encoding/json. One pass over the tokens, iterative; it allocates only the
+// scanner's record of each object's names (to find duplicates).
 func Scan(data []byte) error {
 	d := jsontext.NewDecoder(bytes.NewReader(data))
 	for {
