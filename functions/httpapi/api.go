@@ -32,6 +32,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -292,7 +293,30 @@ func (c *call) readBody() ([]byte, error) {
 	if rc.SetReadDeadline(deadline) == nil { // not every ResponseWriter supports it
 		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	}
-	return io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+	return readAll(http.MaxBytesReader(c.w, c.r.Body, limit), c.r.ContentLength, limit)
+}
+
+// readAll reads r to its end into a buffer sized for the announced length (when it is
+// within the limit), so that a body costs its size once rather than the doublings of
+// io.ReadAll.
+func readAll(r io.Reader, announced, limit int64) ([]byte, error) {
+	size := int64(512)
+	if announced > 0 && announced <= limit {
+		size = announced + 1 // +1: reading the end needs no second buffer
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		case len(b) == cap(b):
+			b = slices.Grow(b, len(b)) // double
+		}
+	}
 }
 
 func (a *API) bodyTimeout() time.Duration {
