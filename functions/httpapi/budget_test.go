@@ -235,23 +235,3 @@ func TestDeepBodiesRefused(t *testing.T) {
 		t.Errorf("33 levels = %d %s; want a 400 about depth", r.status, r.raw)
 	}
 }
-
-// BenchmarkMintHandler is a warm mint through the handler, in process: authentication,
-// decoding, the core (its token cache hit), the audit line and the answer.
-func BenchmarkMintHandler(b *testing.B) {
-	e := newEnv(b)
-	e.register("alpha", nil)
-	h, tok := e.api.Handler(), e.token(owner)
-	ep := bodyEndpoint{"POST", "/mint-token", "", `{"connector":"alpha","resource_type":"gcp-generic","lifetime_seconds":%s}`}
-	body := fmt.Appendf(nil, ep.body, "900")
-	b.ReportAllocs()
-	for b.Loop() {
-		r := httptest.NewRequest(ep.method, ep.path, bytes.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+tok)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			b.Fatalf("mint = %d %s", w.Code, w.Body)
-		}
-	}
-}
