@@ -58,7 +58,14 @@ func TestConfigFromEnv(t *testing.T) {
 		{"rotation identity in capitals", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": "Service"}, `GCPCONN_ROTATION_IDENTITY="Service" is not connector or service`},
 		{"issuers not JSON", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": "ci=https://ci"}, "GCPCONN_TRUSTED_ISSUERS: want a JSON array"},
 		{"issuer without audiences", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": `[{"name":"ci","issuer":"https://ci.example"}]`}, `GCPCONN_TRUSTED_ISSUERS[0] "ci": audiences`},
-		{"admin glob on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "x@example.com,gh:repo:acme/*"}, `GCPCONN_ADMINS[1] "gh:repo:acme/*" is a glob on "gh", which is not a configured trusted issuer`},
+		{"admin glob on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "x@example.com,gh:repo:acme/*"}, `GCPCONN_ADMINS[1] "gh:repo:acme/*" names issuer "gh", which is not a configured trusted issuer`},
+		{"admin on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "nope:repo:x"}, `GCPCONN_ADMINS[0] "nope:repo:x" names issuer "nope", which is not a configured trusted issuer`},
+		{"admin glob that crosses a boundary", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "github:repo:acme*",
+			"GCPCONN_TRUSTED_ISSUERS": `[{"name":"github","issuer":"https://token.actions.githubusercontent.com","audiences":["a"],"bound_claims":{"repository_owner_id":"1"}}]`},
+			`GCPCONN_ADMINS[0] "github:repo:acme*": a glob must end at a separator`},
+		{"issuer without bound claims", map[string]string{"GCPCONN_AUDIENCE": "a",
+			"GCPCONN_TRUSTED_ISSUERS": `[{"name":"github","issuer":"https://token.actions.githubusercontent.com","audiences":["a"]}]`},
+			`GCPCONN_TRUSTED_ISSUERS[0] "github": bound_claims: bind at least one claim`},
 		{"admin bare star", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "*"}, "GCPCONN_ADMINS[0] \"*\": a bare *"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -256,7 +256,10 @@ func TestAuthorizationMatrixFederated(t *testing.T) {
 		e.t = t
 		for users, want := range map[string]string{
 			"*":                   "a bare *",
-			"github:repo:acme/*":  `glob on "github", which is not a configured trusted issuer`,
+			"github:repo:acme/*":  `names issuer "github", which is not a configured trusted issuer`,
+			"nope:repo:x":         `names issuer "nope", which is not a configured trusted issuer`,
+			"ci:repo:acme/lib*":   `"ci:repo:acme/lib*": a glob must end at a separator`,
+			"ci:repo:acme*":       `"ci:repo:acme*": a glob must end at a separator`,
 			"ci:repo:*:ref:main":  "not at the end",
 			"ci:repo:acme/x y":    "whitespace",
 			"not-an-email-or-sub": "not an email address",

@@ -333,7 +333,7 @@ func TestParseIssuers(t *testing.T) {
 	good := `[{"name":"github","issuer":"https://token.actions.githubusercontent.com","audiences":["https://gcpconn.example"],
 		"bound_claims":{"repository_owner":"acme"},"max_token_age":"10m"},
 		{"name":"k8s","issuer":"https://kubernetes.default.svc","jwks_url":"https://k8s.example/openid/v1/jwks","audiences":["gcpconn"],
-		"subject_claim":"/kubernetes.io/serviceaccount/name"}]`
+		"subject_claim":"/kubernetes.io/serviceaccount/name","allow_unbound":true}]`
 	list, err := ParseIssuers(good)
 	if err != nil {
 		t.Fatalf("ParseIssuers(good) = %v", err)
@@ -345,7 +345,7 @@ func TestParseIssuers(t *testing.T) {
 		t.Errorf("ParseIssuers(blank) = %v, %v; want none", list, err)
 	}
 	one := func(fields string) string {
-		return `[{"name":"ci","issuer":"https://ci.example","audiences":["a"]` + fields + `}]`
+		return `[{"name":"ci","issuer":"https://ci.example","audiences":["a"],"bound_claims":{"repository_owner_id":"1"}` + fields + `}]`
 	}
 	for _, tc := range []struct{ in, want string }{
 		{`{}`, "JSON array"},
@@ -356,23 +356,30 @@ func TestParseIssuers(t *testing.T) {
 		{`[{"name":"ci","issuer":"http://ci.example","audiences":["a"]}]`, "want https"},
 		{`[{"name":"ci","issuer":"https://ci.example?x=1","audiences":["a"]}]`, "query"},
 		{`[{"name":"ci","issuer":"ci.example","audiences":["a"]}]`, "not an absolute URL"},
-		{`[{"name":"ci","issuer":"https://accounts.google.com","audiences":["a"]}]`, "issuer of Google ID tokens"},
+		{`[{"name":"ci","issuer":"https://accounts.google.com","audiences":["a"],"allow_unbound":true}]`, "issuer of Google ID tokens"},
 		{`[{"name":"ci","issuer":"https://ci.example"}]`, "audiences"},
 		{one(`,"jwks_url":"http://keys.example"`), "jwks_url"},
 		{one(`,"max_token_age":"2d"`), "max_token_age"},
 		{one(`,"max_token_age":"48h"`), "max_token_age"},
-		{one(`,"bound_claims":{"ref":""}`), "bound_claims"},
+		{`[{"name":"ci","issuer":"https://ci.example","audiences":["a"],"bound_claims":{"ref":""}}]`, "bound_claims"},
+		{`[{"name":"ci","issuer":"https://ci.example","audiences":["a"]}]`, `bound_claims: bind at least one claim`},
+		{`[{"name":"ci","issuer":"https://ci.example","audiences":["a"],"bound_claims":{}}]`, `bound_claims: bind at least one claim`},
+		{`[{"name":"ci","issuer":"https://ci.example","audiences":["a"],"bound_claims":{"ref":"**"}}]`, `bound_claims: bind at least one claim`},
+		{`[{"name":"ci","issuer":"https://ci.example","audiences":["a"],"allow_unbound":"yes"}]`, `allow_unbound`},
 		{one(``)[:len(one(``))-1] + `,` + one(``)[1:], `name is also the name of [0]`},
-		{one(``)[:len(one(``))-1] + `,{"name":"ci2","issuer":"https://ci.example","audiences":["a"]}]`, "one issuer's tokens would be taken as another's"},
+		{one(``)[:len(one(``))-1] + `,{"name":"ci2","issuer":"https://ci.example","audiences":["a"],"allow_unbound":true}]`, "one issuer's tokens would be taken as another's"},
 	} {
 		if _, err := ParseIssuers(tc.in, "http://127.0.0.1:9"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseIssuers(%s) = %v; want an error containing %q", tc.in, err, tc.want)
 		}
 	}
-	if _, err := ParseIssuers(`[{"name":"ci","issuer":"http://127.0.0.1:9","audiences":["a"]}]`, "http://127.0.0.1:9"); err == nil {
+	if _, err := ParseIssuers(`[{"name":"ci","issuer":"https://ci.example","audiences":["a"],"allow_unbound":true}]`); err != nil {
+		t.Errorf("ParseIssuers(unbound with allow_unbound) = %v", err)
+	}
+	if _, err := ParseIssuers(`[{"name":"ci","issuer":"http://127.0.0.1:9","audiences":["a"],"allow_unbound":true}]`, "http://127.0.0.1:9"); err == nil {
 		t.Error("ParseIssuers accepted the configured Google issuer as a trusted issuer")
 	}
-	if _, err := ParseIssuers(`[{"name":"ci","issuer":"http://127.0.0.1:9/issuers/ci","audiences":["a"]}]`, "http://127.0.0.1:9"); err != nil {
+	if _, err := ParseIssuers(`[{"name":"ci","issuer":"http://127.0.0.1:9/issuers/ci","audiences":["a"],"allow_unbound":true}]`, "http://127.0.0.1:9"); err != nil {
 		t.Errorf("ParseIssuers(loopback http issuer) = %v", err)
 	}
 }
