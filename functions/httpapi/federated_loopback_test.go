@@ -1,0 +1,104 @@
+package httpapi
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/callerauth"
+	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
+)
+
+// loopEnv is the API of newEnv whose verifier also trusts a loopback federated issuer "ci"
+// (discovery + JWKS on 127.0.0.1, callerauthtest.Federated), on a clock the test moves.
+type loopEnv struct {
+	*env
+	ci *callerauthtest.Federated
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (l *loopEnv) clock() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.now
+}
+
+func (l *loopEnv) advance(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.now = l.now.Add(d)
+}
+
+// newLoopEnv builds a loopEnv with cfg's verifier settings (Issuer, Audience, JWKSURL,
+// Issuers, Client and Now are filled in) and a connector "shared" that ci:repo:acme/* may use.
+func newLoopEnv(t *testing.T, cfg callerauth.Config) *loopEnv {
+	t.Helper()
+	l := &loopEnv{env: newEnv(t), ci: callerauthtest.NewFederated(t), now: time.Now().UTC().Truncate(time.Second)}
+	issuers, err := callerauth.ParseIssuers(l.ci.Config("ci", audience))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Issuer, cfg.Audience, cfg.JWKSURL = callerauthtest.IssuerURL, audience, l.iss.JWKSURL
+	cfg.Issuers, cfg.Client, cfg.Now = issuers, l.ci.Client, l.clock
+	l.api.Auth = callerauth.New(cfg)
+	l.svc.Policy.Issuers = []string{"ci"}
+	l.register("shared", map[string]any{"users": []string{"ci:repo:acme/*"}})
+	return l
+}
+
+func (l *loopEnv) mint(tok string) response {
+	l.t.Helper()
+	return l.do("POST", "/mint-token", tok, map[string]any{"connector": "shared", "resource_type": "gcp-generic"})
+}
+
+// TestFederatedClaimsParsedExactly: over HTTP, with the loopback issuer signing every token
+// (so only the parsing can refuse it), claims and header parameters are read exactly: a
+// stale iat is not rescued by "IAT", an expired exp not by "EXP", duplicate and case-folded
+// duplicate keys in the claims or the header are refused, NumericDate claims must be JSON
+// numbers, nesting is bounded, and a header that carries a key is refused. Every refusal is
+// a 401.
+func TestFederatedClaimsParsedExactly(t *testing.T) {
+	l := newLoopEnv(t, callerauth.Config{})
+	now := l.clock()
+	claims := func(extra string) string { return l.ci.Claims(audience, now, extra) }
+	stale := strings.Replace(claims(""), `"iat":`+itoa(now.Unix()), `"iat":`+itoa(now.Add(-20*time.Minute).Unix()), 1)
+	expired := strings.Replace(claims(""), `"exp":`+itoa(now.Add(5*time.Minute).Unix()), `"exp":`+itoa(now.Add(-time.Minute).Unix()), 1)
+	deep := `,"x":` + strings.Repeat(`[`, 20) + strings.Repeat(`]`, 20)
+	for _, tc := range []struct {
+		name, header, claims string
+		want                 int
+	}{
+		{"valid", "", claims(""), 200},
+		{"stale iat next to a fresh IAT", "", strings.TrimSuffix(stale, "}") + `,"IAT":` + itoa(now.Unix()) + "}", 401},
+		{"expired exp next to a future EXP", "", strings.TrimSuffix(expired, "}") + `,"EXP":` + itoa(now.Add(time.Hour).Unix()) + "}", 401},
+		{"duplicate exp", "", claims(`,"exp":` + itoa(now.Add(time.Hour).Unix())), 401},
+		{"duplicate sub", "", claims(`,"sub":"repo:acme/other:ref:refs/heads/main"`), 401},
+		{"case-folded duplicate sub", "", claims(`,"Sub":"repo:acme/other:ref:refs/heads/main"`), 401},
+		{"duplicate alg in the header", `{"alg":"RS256","kid":"k1","alg":"RS256"}`, claims(""), 401},
+		{"ALG next to alg in the header", `{"alg":"RS256","kid":"k1","ALG":"none"}`, claims(""), 401},
+		{"exp as a string", "", strings.Replace(claims(""), `"exp":`+itoa(now.Add(5*time.Minute).Unix()), `"exp":"`+itoa(now.Add(5*time.Minute).Unix())+`"`, 1), 401},
+		{"iat as a string", "", strings.Replace(claims(""), `"iat":`+itoa(now.Unix()), `"iat":"`+itoa(now.Unix())+`"`, 1), 401},
+		{"nbf as a string", "", strings.Replace(claims(""), `"nbf":`+itoa(now.Unix()), `"nbf":"0"`, 1), 401},
+		{"nested too deep", "", claims(deep), 401},
+		{"jku in the header", `{"alg":"RS256","kid":"k1","jku":"https://evil.example/jwks"}`, claims(""), 401},
+		{"invalid UTF-8", "", claims(`,"x":"` + "\xff" + `"`), 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l.t = t
+			h := tc.header
+			if h == "" {
+				h = `{"alg":"RS256","kid":"k1","typ":"JWT"}`
+			}
+			r := l.mint(l.ci.SignHeader(t, "k1", h, tc.claims))
+			if r.status != tc.want {
+				t.Fatalf("mint = %d %s; want %d", r.status, r.raw, tc.want)
+			}
+		})
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
