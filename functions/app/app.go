@@ -280,6 +280,7 @@ func New(cfg Config, cfgErr error, log *slog.Logger) *App {
 			Audience: cfg.Audience,
 			JWKSURL:  cfg.JWKSURL,
 			Issuers:  cfg.TrustedIssuers,
+			Log:      log,
 		}),
 		Log:           log,
 		MaxBodyBytes:  cfg.MaxBodyBytes,

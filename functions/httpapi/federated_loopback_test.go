@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/callerauth"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
+	"github.com/gcpconn/gcpconn/shared/cloudlog"
 )
 
 // loopEnv is the API of newEnv whose verifier also trusts a loopback federated issuer "ci"
@@ -102,3 +104,56 @@ func TestFederatedClaimsParsedExactly(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestRefusalsAreGenericAndLoggedSampled: over HTTP, a refused token's 401 names none of the
+// configuration (issuer URLs, audiences, bound values) whatever was wrong with it; the reason
+// is logged without the token, at most RefusalLogsPerMinute lines per issuer per minute,
+// and the first line of the next minute counts the lines left out.
+func TestRefusalsAreGenericAndLoggedSampled(t *testing.T) {
+	logs := &syncBuffer{}
+	l := newLoopEnv(t, callerauth.Config{Log: cloudlog.New(logs, nil), RefusalLogsPerMinute: 3})
+	now := l.clock()
+	wrongOwner := strings.Replace(l.ci.Claims(audience, now, ""), `"repository_owner_id":"1001"`, `"repository_owner_id":"666"`, 1)
+	other := callerauthtest.NewFederated(t) // an issuer nobody trusts, with the same key
+	tokens := map[string]string{
+		"bound claim not met":   l.ci.Sign(t, "k1", wrongOwner),
+		"wrong audience":        l.ci.Sign(t, "k1", strings.Replace(l.ci.Claims(audience, now, ""), audience, "https://elsewhere.test", 1)),
+		"untrusted issuer":      other.Sign(t, "k1", other.Claims(audience, now, "")),
+		"Google wrong audience": l.iss.Token(t, user, "https://elsewhere.test", now.Add(time.Hour), nil),
+	}
+	for name, tok := range tokens {
+		r := l.mint(tok)
+		msg, _ := r.body["error"].(map[string]any)["message"].(string)
+		if r.status != http.StatusUnauthorized || msg != callerauth.RefusedMessage {
+			t.Errorf("%s: mint = %d %s; want 401 with the generic message", name, r.status, r.raw)
+		}
+		for _, secret := range []string{l.ci.URL, other.URL, audience, "1001", callerauthtest.IssuerURL} {
+			if strings.Contains(r.raw, secret) {
+				t.Errorf("%s: the 401 names %q: %s", name, secret, r.raw)
+			}
+		}
+		if strings.Contains(logs.String(), tok) || strings.Contains(logs.String(), strings.Split(tok, ".")[2]) {
+			t.Errorf("%s: the token is in the logs", name)
+		}
+	}
+	if lg := logs.String(); !strings.Contains(lg, `does not match the bound value`) {
+		t.Errorf("the bound claim refusal is not logged: %s", lg)
+	}
+	if lg := logs.String(); !strings.Contains(lg, `"issuer":"untrusted"`) || !strings.Contains(lg, `"issuer":"google"`) {
+		t.Errorf("refusals are not logged by issuer: %s", lg)
+	}
+
+	// Sampling: ci has had 2 refusals this minute; 5 more make 7, of which 3 are logged.
+	for range 5 {
+		l.mint(tokens["bound claim not met"])
+	}
+	ciLines := func() int { return strings.Count(logs.String(), `"issuer":"ci"`) }
+	if n := ciLines(); n != 3 {
+		t.Errorf("ci refusals logged in one minute = %d; want 3", n)
+	}
+	l.advance(time.Minute)
+	l.mint(l.ci.Sign(t, "k1", strings.Replace(l.ci.Claims(audience, l.clock(), ""), `"repository_owner_id":"1001"`, `"repository_owner_id":"666"`, 1)))
+	if n := ciLines(); n != 4 || !strings.Contains(logs.String(), `"suppressed":4`) {
+		t.Errorf("after a minute: ci lines = %d, log %s; want a 4th line counting 4 suppressed", n, logs.String())
+	}
+}

@@ -26,9 +26,11 @@
 // triggers a refetch at most once per MinRefetch, so key rotation just works and a flood of
 // made-up key ids cannot make gcpconn hammer the issuer.
 //
-// Every rejection is a connector error of kind ErrUnauthenticated whose message is safe to
-// show the caller (it never holds the token); keys that cannot be fetched are
-// ErrUpstreamUnavailable (retrying may help). "none", HS256 (which would let a public key be
+// Every rejection is a connector error of kind ErrUnauthenticated whose message is the
+// generic RefusedMessage: an anonymous caller learns nothing of the configuration (issuer
+// URLs, audiences, bound values). The reason is the error's cause, and it is logged (never
+// the token) at most Config.RefusalLogsPerMinute times per issuer per minute. Keys that
+// cannot be fetched are ErrUpstreamUnavailable (retrying may help). "none", HS256 (which would let a public key be
 // used as an HMAC secret) and every algorithm other than RS256 (and ES256 for trusted
 // issuers) are refused before any key is looked at.
 package callerauth
@@ -37,6 +39,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -83,6 +86,12 @@ type Config struct {
 	// MinRefetch is the least time between two fetches of one issuer's keys caused by
 	// unknown key ids (or failures); 0 means DefaultMinRefetch.
 	MinRefetch time.Duration
+	// Log receives the reasons tokens are refused (never the tokens), sampled; nil means
+	// they are not logged.
+	Log *slog.Logger
+	// RefusalLogsPerMinute bounds the refusals logged per issuer per minute; 0 means
+	// DefaultRefusalLogsPerMinute.
+	RefusalLogsPerMinute int
 }
 
 // Verifier verifies ID tokens. It is safe for concurrent use.
@@ -92,6 +101,7 @@ type Verifier struct {
 	google        *keySet
 	federated     map[string]*federated // by issuer URL
 	err           error                 // a configuration error: every token is refused
+	sample        sampler               // of refusal logs
 
 	// verified remembers tokens whose signature and claims checked out, until they expire,
 	// so that a caller's repeated requests cost a map lookup instead of a signature check.
@@ -138,7 +148,11 @@ func New(cfg Config) *Verifier {
 	if cfg.MinRefetch == 0 {
 		cfg.MinRefetch = DefaultMinRefetch
 	}
-	v := &Verifier{cfg: cfg, googleIssuers: []string{cfg.Issuer}, federated: map[string]*federated{}}
+	if cfg.RefusalLogsPerMinute <= 0 {
+		cfg.RefusalLogsPerMinute = DefaultRefusalLogsPerMinute
+	}
+	v := &Verifier{cfg: cfg, googleIssuers: []string{cfg.Issuer}, federated: map[string]*federated{},
+		sample: sampler{perMinute: cfg.RefusalLogsPerMinute, now: cfg.Now}}
 	if cfg.Issuer == GoogleIssuer {
 		v.googleIssuers = append(v.googleIssuers, strings.TrimPrefix(GoogleIssuer, "https://"))
 	}
@@ -197,7 +211,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (connector.Principal,
 		return connector.Principal{}, connector.Errorf(connector.ErrInternal, "%v", v.err)
 	}
 	if len(raw) > maxTokenBytes {
-		return connector.Principal{}, deny("token is longer than %d bytes", maxTokenBytes)
+		return connector.Principal{}, v.refused(labelUntrusted, deny("token is longer than %d bytes", maxTokenBytes))
 	}
 	v.vmu.RLock()
 	hit, ok := v.verified[raw]
@@ -210,9 +224,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (connector.Principal,
 		delete(v.verified, raw)
 		v.vmu.Unlock()
 	}
-	p, until, err := v.verify(ctx, raw)
+	p, until, label, err := v.verify(ctx, raw)
 	if err != nil {
-		return connector.Principal{}, err
+		return connector.Principal{}, v.refused(label, err)
 	}
 	v.vmu.Lock()
 	if v.verified == nil || len(v.verified) >= maxVerified {
@@ -223,24 +237,27 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (connector.Principal,
 	return p, nil
 }
 
-// verify checks raw completely and returns its caller and until when the verdict holds. The
-// issuer the token names picks the keys and the rules; nothing else does.
-func (v *Verifier) verify(ctx context.Context, raw string) (connector.Principal, time.Time, error) {
+// verify checks raw completely and returns its caller and until when the verdict holds, and
+// the label of its issuer for the refusal log. The issuer the token names picks the keys
+// and the rules; nothing else does.
+func (v *Verifier) verify(ctx context.Context, raw string) (p connector.Principal, until time.Time, label string, err error) {
 	t, err := parseJWS(raw)
 	if err != nil {
-		return connector.Principal{}, time.Time{}, err
+		return p, until, labelUntrusted, err
 	}
 	iss, ok := stringClaim(t.claims, "iss")
 	if !ok {
-		return connector.Principal{}, time.Time{}, deny("token has no iss string")
+		return p, until, labelUntrusted, deny("token has no iss string")
 	}
 	if slices.Contains(v.googleIssuers, iss) {
-		return v.verifyGoogle(ctx, t)
+		p, until, err = v.verifyGoogle(ctx, t)
+		return p, until, labelGoogle, err
 	}
 	if f, ok := v.federated[iss]; ok {
-		return v.verifyFederated(ctx, f, t)
+		p, until, err = v.verifyFederated(ctx, f, t)
+		return p, until, f.is.Name, err
 	}
-	return connector.Principal{}, time.Time{}, deny("token issuer %s is not trusted (want %q%s)", quoteClip(iss), v.cfg.Issuer, v.trustedList())
+	return p, until, labelUntrusted, deny("token issuer %s is not trusted (want %q%s)", quoteClip(iss), v.cfg.Issuer, v.trustedList())
 }
 
 func (v *Verifier) trustedList() string {

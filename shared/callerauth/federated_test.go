@@ -229,8 +229,8 @@ func TestVerifyFederated(t *testing.T) {
 			if k := connector.KindOf(err); k != connector.ErrUnauthenticated {
 				t.Errorf("KindOf(err) = %s; want unauthenticated (err %v)", k, err)
 			}
-			if msg := connector.MessageOf(err); !strings.Contains(msg, tc.wantMsg) {
-				t.Errorf("MessageOf(err) = %q; want it to contain %q", msg, tc.wantMsg)
+			if msg := err.Error(); !strings.Contains(msg, tc.wantMsg) {
+				t.Errorf("err = %q; want it to contain %q", msg, tc.wantMsg)
 			}
 			if strings.Contains(err.Error(), parts[2]) {
 				t.Errorf("error echoes the token's signature: %v", err)
