@@ -157,3 +157,44 @@ func TestRefusalsAreGenericAndLoggedSampled(t *testing.T) {
 		t.Errorf("after a minute: ci lines = %d, log %s; want a 4th line counting 4 suppressed", n, logs.String())
 	}
 }
+
+// TestIssuerKeyRotationOverHTTP: with the loopback issuer and an injected clock, a token
+// signed with a key the issuer has just published, within the refetch limit of the last
+// fetch, is a 503 with Retry-After (the caller retries), not a 401; after the limit the key
+// is fetched and the token accepted. A key set answered with a redirect is not followed:
+// 503, and the redirect's target is never asked.
+func TestIssuerKeyRotationOverHTTP(t *testing.T) {
+	l := newLoopEnv(t, callerauth.Config{})
+	claims := func() string { return l.ci.Claims(audience, l.clock(), "") }
+	l.expect(l.mint(l.ci.Sign(t, "k1", claims())), http.StatusOK, "")
+	if n := l.ci.JWKSHits.Load(); n != 1 {
+		t.Fatalf("JWKS fetches = %d; want 1", n)
+	}
+	l.ci.NewKey(t, "k2")
+	l.ci.Publish("k2")
+	l.advance(3 * time.Second)
+	r := l.mint(l.ci.Sign(t, "k2", claims()))
+	l.expect(r, http.StatusServiceUnavailable, "upstream_unavailable")
+	if got := r.header.Get("Retry-After"); got != "7" {
+		t.Errorf("Retry-After = %q; want 7 (the refetch limit of 10 s, 3 s after the last fetch)", got)
+	}
+	if strings.Contains(r.raw, l.ci.URL) {
+		t.Errorf("the 503 names the issuer: %s", r.raw)
+	}
+	l.advance(7 * time.Second)
+	l.expect(l.mint(l.ci.Sign(t, "k2", claims())), http.StatusOK, "")
+	if n := l.ci.JWKSHits.Load(); n != 2 {
+		t.Errorf("JWKS fetches = %d; want 2", n)
+	}
+
+	l.ci.RedirectJWKS(true)
+	l.ci.NewKey(t, "k3")
+	l.ci.Publish("k3")
+	l.advance(10 * time.Second)
+	l.expect(l.mint(l.ci.Sign(t, "k3", claims())), http.StatusServiceUnavailable, "upstream_unavailable")
+	if n := l.ci.OtherHits.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
+	}
+	// The keys already known still work while the key set is unavailable.
+	l.expect(l.mint(l.ci.Sign(t, "k2", claims())), http.StatusOK, "")
+}

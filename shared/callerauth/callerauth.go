@@ -22,9 +22,14 @@
 // always NAME:SUBJECT.
 //
 // Each issuer's keys (a JWKS document, for trusted issuers found through their discovery
-// document at the configured issuer URL unless jwks_url is set) are cached; an unknown key id
-// triggers a refetch at most once per MinRefetch, so key rotation just works and a flood of
-// made-up key ids cannot make gcpconn hammer the issuer.
+// document at the configured issuer URL unless jwks_url is set) are cached for KeyTTL, then
+// refreshed in the background while still used, and trusted at most MaxStale after the last
+// successful fetch. One fetch runs at a time, outside any lock, under its own bounded context
+// (never a caller's), follows no redirects, and backs off after failures. An unknown key id
+// waits for a fetch when one may start and is refused if the issuer does not publish it;
+// within MinRefetch of the last fetch it is a 503 with Retry-After (the key may be new), so
+// key rotation just works and a flood of made-up key ids cannot make gcpconn hammer the
+// issuer. See keySet.
 //
 // Every rejection is a connector error of kind ErrUnauthenticated whose message is the
 // generic RefusedMessage: an anonymous caller learns nothing of the configuration (issuer
@@ -36,6 +41,7 @@
 package callerauth
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,9 +64,12 @@ const (
 
 // Defaults for Config's zero values.
 const (
-	DefaultSkew       = 30 * time.Second
-	DefaultKeyTTL     = time.Hour
-	DefaultMinRefetch = 10 * time.Second
+	DefaultSkew         = 30 * time.Second
+	DefaultKeyTTL       = time.Hour
+	DefaultMaxStale     = 6 * time.Hour
+	DefaultMinRefetch   = 10 * time.Second
+	DefaultMaxBackoff   = 5 * time.Minute
+	DefaultFetchTimeout = 10 * time.Second
 )
 
 // Config configures a Verifier.
@@ -76,13 +85,25 @@ type Config struct {
 	// Issuers are the trusted issuers of federated callers, as ParseIssuers returns them.
 	Issuers []Issuer
 	// Client fetches keys and discovery documents; nil means a client with a 10 s timeout.
+	// The Verifier uses a copy that follows no redirects.
 	Client *http.Client
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Skew is the clock skew tolerated on exp, iat and nbf; 0 means DefaultSkew.
 	Skew time.Duration
-	// KeyTTL is how long fetched keys are trusted before a refetch; 0 means DefaultKeyTTL.
+	// KeyTTL is how long fetched keys are used before they are refreshed (in the background,
+	// while they are still used); 0 means DefaultKeyTTL.
 	KeyTTL time.Duration
+	// MaxStale caps how long after a successful fetch keys are trusted while refreshes fail;
+	// past it tokens are answered 503 until a fetch succeeds. 0 means DefaultMaxStale; it is
+	// never less than KeyTTL.
+	MaxStale time.Duration
+	// MaxBackoff caps the wait after consecutive failed fetches (MinRefetch, doubled per
+	// failure); 0 means DefaultMaxBackoff.
+	MaxBackoff time.Duration
+	// FetchTimeout bounds one fetch of a key set (with its discovery document), which runs
+	// under its own context, not a caller's; 0 means DefaultFetchTimeout.
+	FetchTimeout time.Duration
 	// MinRefetch is the least time between two fetches of one issuer's keys caused by
 	// unknown key ids (or failures); 0 means DefaultMinRefetch.
 	MinRefetch time.Duration
@@ -136,6 +157,9 @@ func New(cfg Config) *Verifier {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	client := *cfg.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.Client = &client
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -148,6 +172,9 @@ func New(cfg Config) *Verifier {
 	if cfg.MinRefetch == 0 {
 		cfg.MinRefetch = DefaultMinRefetch
 	}
+	cfg.MaxStale = max(cmp.Or(cfg.MaxStale, DefaultMaxStale), cfg.KeyTTL)
+	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff), cfg.MinRefetch)
+	cfg.FetchTimeout = cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout)
 	if cfg.RefusalLogsPerMinute <= 0 {
 		cfg.RefusalLogsPerMinute = DefaultRefusalLogsPerMinute
 	}
@@ -166,11 +193,7 @@ func New(cfg Config) *Verifier {
 			f := &federated{is: is}
 			get := func(ctx context.Context, u string, out any) error { return getJSON(ctx, cfg.Client, u, out) }
 			f.keys = v.keySet("trusted issuer "+is.Name, func(ctx context.Context) (string, error) {
-				u, err := f.is.jwksURL(ctx, get)
-				if err != nil {
-					return "", f.keys.unavailable(err)
-				}
-				return u, nil
+				return f.is.jwksURL(ctx, get)
 			}, algRS256, algES256)
 			v.federated[is.URL] = f
 		}
@@ -180,7 +203,8 @@ func New(cfg Config) *Verifier {
 
 func (v *Verifier) keySet(name string, jwksURL func(context.Context) (string, error), algs ...string) *keySet {
 	return &keySet{name: name, jwksURL: jwksURL, algs: algs, client: v.cfg.Client, now: v.cfg.Now,
-		ttl: v.cfg.KeyTTL, minRefetch: v.cfg.MinRefetch}
+		ttl: v.cfg.KeyTTL, maxStale: v.cfg.MaxStale, minRefetch: v.cfg.MinRefetch, maxBackoff: v.cfg.MaxBackoff,
+		fetchTimeout: v.cfg.FetchTimeout}
 }
 
 // Issuers returns the names of the trusted issuers, in configuration order.

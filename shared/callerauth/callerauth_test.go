@@ -234,8 +234,10 @@ func TestKeyRotationAndRefetchLimit(t *testing.T) {
 	is.mu.Unlock()
 	k2 := sign(t, keys[1], map[string]any{"alg": "RS256", "kid": "k2"}, cl)
 	for range 5 {
-		if _, err := v.Verify(ctx, k2); err == nil {
-			t.Fatalf("Verify(k2) within MinRefetch = nil; want unknown key")
+		_, err := v.Verify(ctx, k2)
+		var ce *connector.Error
+		if !errors.As(err, &ce) || ce.Kind != connector.ErrUpstreamUnavailable || ce.RetryAfter != 10*time.Second {
+			t.Fatalf("Verify(k2) within MinRefetch = %v; want upstream_unavailable, retry after 10s (the key may be new)", err)
 		}
 	}
 	if n := is.fetches.Load(); n != 1 {

@@ -32,6 +32,7 @@ type Federated struct {
 
 	JWKSHits      atomic.Int64
 	DiscoveryHits atomic.Int64
+	OtherHits     atomic.Int64 // of URL/other-jwks, where RedirectJWKS points
 }
 
 // NewFederated starts a Federated issuer publishing one key, "k1"; it stops when tb's test
@@ -76,6 +77,7 @@ func (f *Federated) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": jwks(f.keys)})
 	case "/other-jwks": // where a redirect may point: the current keys
+		f.OtherHits.Add(1)
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": jwks(f.keys)})
