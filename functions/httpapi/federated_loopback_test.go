@@ -1,16 +1,20 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/callerauth"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
+	"github.com/gcpconn/gcpconn/shared/callergate"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
+	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
 // loopEnv is the API of newEnv whose verifier also trusts a loopback federated issuer "ci"
@@ -197,4 +201,43 @@ func TestIssuerKeyRotationOverHTTP(t *testing.T) {
 	}
 	// The keys already known still work while the key set is unavailable.
 	l.expect(l.mint(l.ci.Sign(t, "k2", claims())), http.StatusOK, "")
+}
+
+// TestGateBeforeAnyStoreRead: with an allowlist and a rate limit (what a deployment with the
+// invoker check off for federated callers runs), a Google caller outside the list is a 403
+// before the service is even asked for (so no store is read), a federated caller passes the
+// list, and register and mint-token are limited per principal (429 with Retry-After; list
+// is not), on the injected clock.
+func TestGateBeforeAnyStoreRead(t *testing.T) {
+	l := newLoopEnv(t, callerauth.Config{})
+	allowed, err := callergate.ParseAllowed("domain:example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.api.Gate = callergate.New(callergate.Config{Allowed: allowed, PerMinute: 2, Limited: []string{"register", "mint-token"}, Now: l.clock})
+	var serviceCalls atomic.Int64
+	svc := l.api.Service
+	l.api.Service = func(ctx context.Context) (*connector.Service, error) { serviceCalls.Add(1); return svc(ctx) }
+
+	r := l.mint(l.iss.Token(t, "mallory@evil.test", audience, time.Now().Add(time.Hour), nil))
+	l.expect(r, http.StatusForbidden, "permission_denied")
+	if n := serviceCalls.Load(); n != 0 {
+		t.Errorf("the service was asked for %d times for a refused caller; want 0", n)
+	}
+	fed := func() string { return l.ci.Sign(t, "k1", l.ci.Claims(audience, l.clock(), "")) }
+	l.expect(l.mint(fed()), http.StatusOK, "")
+	l.expect(l.mint(fed()), http.StatusOK, "")
+	r = l.mint(fed())
+	l.expect(r, http.StatusTooManyRequests, "rate_limited")
+	if got := r.header.Get("Retry-After"); got != "30" {
+		t.Errorf("Retry-After = %q; want 30", got)
+	}
+	l.expect(l.do("GET", "/list", fed(), nil), http.StatusOK, "")
+	l.expect(l.mint(l.token(owner)), http.StatusOK, "") // another principal
+	l.advance(30 * time.Second)
+	l.expect(l.mint(fed()), http.StatusOK, "")
+	for range 2 {
+		l.do("POST", "/register", l.token(owner), l.regBody("r", nil))
+	}
+	l.expect(l.do("POST", "/register", l.token(owner), l.regBody("r", nil)), http.StatusTooManyRequests, "rate_limited")
 }
