@@ -204,7 +204,7 @@ variable "labels" {
 }
 
 variable "trusted_issuers" {
-  description = "Trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS): a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?} (see functions/README.md). Their callers are NAME:SUBJECT principals. Empty means Google callers only. Federated callers carry no Google identity, so they reach the functions only where Cloud Run's invoker check lets them (see infra/README.md). Unset (null), it is settings.trusted_issuers in functions.json."
+  description = "Trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS): a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?} (see functions/README.md). Every issuer needs bound_claims unless allow_unbound is true. Their callers are NAME:SUBJECT principals. Empty means Google callers only. Federated callers carry no Google identity, so they reach only the functions listed in federated_functions (see infra/README.md). Unset (null), it is settings.trusted_issuers in functions.json."
   type        = string
   default     = null
   validation {

@@ -4,9 +4,10 @@
 //
 // Nothing is built at import time. [Default] reads the environment once, on first use, and
 // the Service (SDK clients included) is built once, lazily, on the first request that needs
-// it; a construction failure is logged and answered with a 500 on every request instead of
-// crashing the process in init(). The entry points at the module root register the handlers
-// of this package with the functions framework.
+// it; a construction failure is logged and answered with a 500 on every request. A wrong
+// configuration is meant to be found before that: functions/cmd/serve and, on Cloud Run, the
+// entry points at the module root check [ConfigFromEnv] at start and exit naming the
+// variable, and scripts/deploy.sh checks it (with [CheckFederatedExposure]) before deploying.
 //
 // # Configuration
 //
