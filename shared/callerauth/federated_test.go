@@ -352,7 +352,9 @@ func TestParseIssuers(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{}`, "JSON array"},
 		{`[{"name":"ci","name":"x"}]`, `"name" appears twice`},
-		{one(`,"audience":"a"`), `unknown field "audience"`},
+		{one(`,"audience":"a"`), `unknown object member name "audience"`},
+		{one(`,"Allow_Unbound":true`), `unknown object member name "Allow_Unbound"`}, // names are exact
+		{one(`,"AUDIENCES":["b"]`), `differ only in case`},
 		{`[{"name":"CI","issuer":"https://ci.example","audiences":["a"]}]`, `name "CI"`},
 		{`[{"name":"google","issuer":"https://ci.example","audiences":["a"]}]`, `names Google's own callers`},
 		{`[{"name":"ci","issuer":"http://ci.example","audiences":["a"]}]`, "want https"},

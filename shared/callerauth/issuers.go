@@ -1,9 +1,7 @@
 package callerauth
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -73,14 +73,10 @@ func ParseIssuers(raw string, googleIssuers ...string) ([]Issuer, error) {
 	if err := noDuplicateKeys([]byte(raw)); err != nil {
 		return nil, fmt.Errorf("%s: %v", issuersShape, err)
 	}
+	// Exact field names (no case folding), unknown fields refused.
 	var list []Issuer
-	d := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&list); err != nil {
-		return nil, fmt.Errorf("%s: %v", issuersShape, err)
-	}
-	if d.More() {
-		return nil, errors.New("holds data after the JSON array")
+	if err := jsonv2.Unmarshal([]byte(raw), &list, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return nil, fmt.Errorf("%s: %v", issuersShape, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if len(list) > maxIssuers {
 		return nil, fmt.Errorf("at most %d issuers; got %d", maxIssuers, len(list))

@@ -180,3 +180,16 @@ func TestBadConfigurationStopsServe(t *testing.T) {
 		}
 	}
 }
+
+// TestEntryPointsRefuseBadConfigurationOnCloudRun: on Cloud Run (K_SERVICE set) the root
+// package's init, which registers the deployed entry points, exits 1 naming the variable
+// before main runs.
+func TestEntryPointsRefuseBadConfigurationOnCloudRun(t *testing.T) {
+	cmd := exec.Command(buildServe(t), "-addr", "127.0.0.1:0", "-framework")
+	cmd.Env = append(os.Environ(), "K_SERVICE=mint-token", "GCPCONN_AUDIENCE=https://gcpconn.test", "GCPCONN_ADMINS=nope:repo:x")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), `gcpconn: not starting: app: configuration: GCPCONN_ADMINS[0] "nope:repo:x"`) {
+		t.Errorf("serve on Cloud Run with a bad configuration = %v, output %q; want the entry points' init to exit 1 naming GCPCONN_ADMINS", err, out)
+	}
+}
