@@ -52,4 +52,12 @@ func TestFederatedGlobsEndAtASeparator(t *testing.T) {
 		}
 	}
 	e.expect(e.do("POST", "/mint-token", e.google(user), map[string]any{"connector": "legacy", "resource_type": "gcp-generic"}), http.StatusOK, "")
+
+	// Its next update is refused until the users follow the rule, naming the entry.
+	r := e.do("PUT", "/register?connector=legacy", e.google(owner), map[string]any{"description": "x"})
+	e.expect(r, http.StatusBadRequest, "invalid_argument")
+	if r.errField() != "users" || !strings.Contains(r.raw, "ci:repo:acme/lib*") {
+		t.Errorf("update of a connector with a stored crossing glob = %s; want 400 on users naming it", r.raw)
+	}
+	e.expect(e.do("PUT", "/register?connector=legacy", e.google(owner), map[string]any{"users": []string{"ci:repo:acme/lib:*", user}}), http.StatusOK, "")
 }
