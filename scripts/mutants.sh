@@ -73,7 +73,7 @@ mutant register-answer-echoes-configuration functions/httpapi/register.go \
 	's/writeJSON\(w, http\.StatusCreated, registerResponse\{Connector: toConnectorJSON\(conn, c\.svc\.SecretName\(conn\)\),/cj := toConnectorJSON(conn, c.svc.SecretName(conn))\n\t\tcj.Configuration = b.Configuration\n\t\twriteJSON(w, http.StatusCreated, registerResponse{Connector: cj,/' \
 	./functions/httpapi '^TestRegister$'
 
-# --- authorization (DESIGN §4) -----------------------------------------------------------
+# --- authorization (owner, users, admins) -----------------------------------------------------------
 mutant users-may-update-and-delete shared/connector/authz.go \
 	's/if need == ActionRead \|\| need == ActionUse \{/if true {/' \
 	./shared/connector '^TestAuthorization$'

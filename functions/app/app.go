@@ -350,7 +350,7 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 		Keys:   google,
 		Policy: connector.Policy{Admins: cfg.Admins, Issuers: issuerNames(cfg.TrustedIssuers), AllowImplicit: cfg.AllowImplicit},
 		Log:    log,
-		// Production rule (DESIGN §8): connectors are served from memory for at most this long.
+		// The revocation window (ARCHITECTURE.md, Production rules): connectors are served from memory for at most this long.
 		RevocationWindow: cfg.RevocationWindow,
 	}
 	switch cfg.Store {

@@ -9,7 +9,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
-// Principals (DESIGN §8). A caller is either
+// Principals (ARCHITECTURE.md, Production rules). A caller is either
 //   - a Google caller, named by the verified email of its Google ID token, lowercase
 //     ("alice@example.com"), or
 //   - a federated caller: a workload whose OIDC token was issued by one of the deployment's
