@@ -60,7 +60,7 @@ resource "google_cloudfunctions2_function" "http" {
 
   service_config {
     service_account_email            = google_service_account.runtime.email
-    environment_variables            = local.env
+    environment_variables            = merge(local.env, { (local.timeout_env) = tostring(each.value.timeout) })
     ingress_settings                 = each.value.ingress
     min_instance_count               = lookup(var.min_instances, each.key, local.settings.min_instances)
     max_instance_count               = local.settings.max_instances
@@ -102,7 +102,7 @@ resource "google_cloudfunctions2_function" "event" {
 
   service_config {
     service_account_email            = google_service_account.runtime.email
-    environment_variables            = local.env
+    environment_variables            = merge(local.env, { (local.timeout_env) = tostring(each.value.timeout) })
     ingress_settings                 = each.value.ingress
     min_instance_count               = lookup(var.min_instances, each.key, local.settings.min_instances)
     max_instance_count               = local.settings.max_instances

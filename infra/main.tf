@@ -69,8 +69,10 @@ locals {
     secret_topic = google_pubsub_topic.secret_events.id
   })
 
-  # The service's configuration, identical for every function.
-  env = { for k, e in local.manifest.env : k => try(e.value, local.env_inputs[e.setting]) }
+  # The service's configuration, identical for every function; each function adds its own
+  # timeout (timeout_env), which the service makes the deadline of its requests.
+  env         = { for k, e in local.manifest.env : k => try(e.value, local.env_inputs[e.setting]) }
+  timeout_env = local.manifest.timeout_env
 
   # Mirrors .gcloudignore (infra/infratest checks that both upload the same Go packages).
   source_excludes = [

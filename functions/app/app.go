@@ -22,6 +22,9 @@
 //	GCPCONN_SECRET_TOPIC                 Pub/Sub topic projects/P/topics/T for Secret Manager notifications
 //	GCPCONN_MAX_BODY_BYTES               request body cap (default 262144)
 //	GCPCONN_SWEEP_CONCURRENCY            connectors checked at once by sweep (default 32)
+//	GCPCONN_TIMEOUT_SECONDS              this function's platform timeout, 1 to 3600 (the deploy manifest sets
+//	                                     it per function): requests end httpapi.DeadlineMargin before it
+//	                                     (default: none; requests without a deadline get 60 s)
 //	GCPCONN_REVOCATION_WINDOW            how long an instance serves a connector it read before reading it
 //	                                     again: a Go duration ("30s") or seconds, 0 to 5m (default 30s; 0 disables)
 //	GCPCONN_MAX_KEY_AGE                  sweep reports service-account keys older than this: days ("90d")
@@ -75,6 +78,9 @@ type Config struct {
 	SecretTopic       string
 	MaxBodyBytes      int64
 	SweepConcurrency  int
+	// Timeout is this function's platform timeout (GCPCONN_TIMEOUT_SECONDS; 0: not set), the
+	// deadline of its requests minus httpapi.DeadlineMargin.
+	Timeout time.Duration
 	// RevocationWindow bounds how long an instance serves a connector from its cache
 	// (GCPCONN_REVOCATION_WINDOW; connector.DefaultRevocationWindow unless set; 0 disables).
 	RevocationWindow time.Duration
@@ -171,7 +177,7 @@ func (c *Config) readCallers(get func(string) string) (errs []string) {
 }
 
 // readLimits reads the numeric settings (GCPCONN_MAX_BODY_BYTES, GCPCONN_SWEEP_CONCURRENCY,
-// GCPCONN_REVOCATION_WINDOW, GCPCONN_MAX_KEY_AGE) and GCPCONN_ROTATION_IDENTITY into c, and
+// GCPCONN_TIMEOUT_SECONDS, GCPCONN_REVOCATION_WINDOW, GCPCONN_MAX_KEY_AGE) and GCPCONN_ROTATION_IDENTITY into c, and
 // returns what is wrong with them.
 func (c *Config) readLimits(get func(string) string) (errs []string) {
 	if v := get("GCPCONN_MAX_BODY_BYTES"); v != "" {
@@ -187,6 +193,13 @@ func (c *Config) readLimits(get func(string) string) (errs []string) {
 			errs = append(errs, fmt.Sprintf("GCPCONN_SWEEP_CONCURRENCY=%q is not a number from 1 to 1000", v))
 		}
 		c.SweepConcurrency = n
+	}
+	if v := get("GCPCONN_TIMEOUT_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3600 {
+			errs = append(errs, fmt.Sprintf("GCPCONN_TIMEOUT_SECONDS=%q is not a number of seconds from 1 to 3600 (the function's timeout)", v))
+		}
+		c.Timeout = time.Duration(n) * time.Second
 	}
 	if v := get("GCPCONN_REVOCATION_WINDOW"); v != "" {
 		d, err := parseWindow(v)
@@ -281,9 +294,10 @@ func New(cfg Config, cfgErr error, log *slog.Logger) *App {
 			JWKSURL:  cfg.JWKSURL,
 			Issuers:  cfg.TrustedIssuers,
 		}),
-		Log:           log,
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		SweepDefaults: connector.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge},
+		Log:             log,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		FunctionTimeout: cfg.Timeout,
+		SweepDefaults:   connector.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge},
 	}
 	return a
 }

@@ -54,6 +54,8 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad key age", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "old"}, "GCPCONN_MAX_KEY_AGE"},
 		{"key age too short", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "2h"}, "GCPCONN_MAX_KEY_AGE"},
 		{"key age in bad days", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "-3d"}, "GCPCONN_MAX_KEY_AGE"},
+		{"timeout not a number", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TIMEOUT_SECONDS": "1m"}, `GCPCONN_TIMEOUT_SECONDS="1m" is not a number of seconds from 1 to 3600`},
+		{"timeout zero", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TIMEOUT_SECONDS": "0"}, `GCPCONN_TIMEOUT_SECONDS="0"`},
 		{"unknown rotation identity", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": "runtime"}, `GCPCONN_ROTATION_IDENTITY="runtime" is not connector or service`},
 		{"rotation identity in capitals", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": "Service"}, `GCPCONN_ROTATION_IDENTITY="Service" is not connector or service`},
 		{"issuers not JSON", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": "ci=https://ci"}, "GCPCONN_TRUSTED_ISSUERS: want a JSON array"},
@@ -84,6 +86,21 @@ func TestRevocationWindowConfig(t *testing.T) {
 		svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
 		if err != nil || svc.RevocationWindow != tc.want {
 			t.Errorf("GCPCONN_REVOCATION_WINDOW=%q: service window %v, %v; want %v", tc.env, svc.RevocationWindow, err, tc.want)
+		}
+	}
+}
+
+// TestTimeoutConfig: GCPCONN_TIMEOUT_SECONDS (the function's timeout, set per function by the
+// deploy manifest) becomes the API's FunctionTimeout, which bounds every request.
+func TestTimeoutConfig(t *testing.T) {
+	for env, want := range map[string]time.Duration{"": 0, "540": 540 * time.Second, "60": time.Minute} {
+		cfg, err := ConfigFromEnv(envOf(map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TIMEOUT_SECONDS": env}))
+		if err != nil || cfg.Timeout != want {
+			t.Errorf("GCPCONN_TIMEOUT_SECONDS=%q: %v, %v; want %v", env, cfg.Timeout, err, want)
+			continue
+		}
+		if a := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)); a.API.FunctionTimeout != want {
+			t.Errorf("GCPCONN_TIMEOUT_SECONDS=%q: API.FunctionTimeout = %v; want %v", env, a.API.FunctionTimeout, want)
 		}
 	}
 }

@@ -85,6 +85,20 @@ func wantEnv(t *testing.T, admins, topic string, given map[string]string) map[st
 	return env
 }
 
+// functionEnv is env plus the function's own timeout (the manifest's timeout_env), as every
+// deployer must set it when the settings are the manifest's defaults.
+func functionEnv(t *testing.T, name string, env map[string]string) map[string]string {
+	t.Helper()
+	m := loadManifest(t)
+	f, ok := m.Functions[name]
+	if !ok || m.TimeoutEnv == "" {
+		return env
+	}
+	env = maps.Clone(env)
+	env[m.TimeoutEnv] = manifestString(m.Settings[f.Timeout])
+	return env
+}
+
 // registered returns the entry points of the module root, failing the test if there are none.
 func registered(t *testing.T) map[string]string {
 	t.Helper()
@@ -169,7 +183,7 @@ func checkDeployments(t *testing.T, deployer string, deps []deployment, want exp
 		if !d.LatestTraffic {
 			t.Errorf("%s: %s deploys do not move traffic to the latest revision, so an upgrade after a rollback would not take effect", deployer, name)
 		}
-		if got := diffEnv(d.Env, want.env); got != "" {
+		if got := diffEnv(d.Env, functionEnv(t, name, want.env)); got != "" {
 			t.Errorf("%s: %s env differs from the service contract:\n%s", deployer, name, got)
 		}
 	}

@@ -49,13 +49,34 @@ func (m *Manifest) EnvVars(given map[string]string) (string, error) {
 	return "^;^" + strings.Join(parts, ";"), nil
 }
 
+// FunctionEnvVars returns the --set-env-vars value of function name: EnvVars plus TimeoutEnv
+// set to the function's own timeout in seconds.
+func (m *Manifest) FunctionEnvVars(name string, given map[string]string) (string, error) {
+	f, ok := m.Functions[name]
+	if !ok {
+		return "", fmt.Errorf("no function %q in the manifest", name)
+	}
+	env, err := m.EnvVars(given)
+	if err != nil || m.TimeoutEnv == "" {
+		return env, err
+	}
+	timeout, err := m.Setting(f.Timeout, given)
+	if err != nil {
+		return "", err
+	}
+	parts := strings.Split(strings.TrimPrefix(env, "^;^"), ";")
+	parts = append(parts, m.TimeoutEnv+"="+timeout)
+	sort.Strings(parts)
+	return "^;^" + strings.Join(parts, ";"), nil
+}
+
 // GcloudDeploy returns the `gcloud functions deploy` command line of function name.
 func (m *Manifest) GcloudDeploy(name string, d Deploy) ([]string, error) {
 	f, ok := m.Functions[name]
 	if !ok {
 		return nil, fmt.Errorf("no function %q in the manifest", name)
 	}
-	env, err := m.EnvVars(d.Given)
+	env, err := m.FunctionEnvVars(name, d.Given)
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,10 @@ type Manifest struct {
 	EventType    string              `json:"event_type"`
 	Functions    map[string]Function `json:"functions"`
 	Env          map[string]EnvVar   `json:"env"`
+	// TimeoutEnv names the variable that carries each function's own timeout (its Timeout
+	// setting, in seconds) to the process, which makes it the deadline of every request;
+	// "" means none.
+	TimeoutEnv string `json:"timeout_env,omitempty"`
 }
 
 // Load reads and checks the manifest at path.
@@ -76,6 +80,9 @@ func (m *Manifest) check() error {
 		if (e.Value == nil) == (e.Setting == "") {
 			return fmt.Errorf("env %s: want exactly one of value and setting", name)
 		}
+	}
+	if _, clash := m.Env[m.TimeoutEnv]; clash {
+		return fmt.Errorf("timeout_env %s is also in env: each function sets it to its own timeout", m.TimeoutEnv)
 	}
 	return nil
 }
