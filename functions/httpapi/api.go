@@ -105,7 +105,8 @@ func (a *API) Routes() []Route {
 		{Name: "List", Path: "/list", Methods: []string{http.MethodGet}, Handler: a.List},
 		{Name: "MintToken", Path: "/mint-token", Methods: []string{http.MethodPost}, Handler: a.MintToken},
 		{Name: "Rotate", Path: "/rotate", Methods: []string{http.MethodPost}, Handler: a.Rotate},
-		{Name: "Sweep", Path: "/sweep", Methods: []string{http.MethodPost}, Handler: a.Sweep},
+		{Name: "Sweep", Path: "/sweep", Methods: []string{http.MethodPost, http.MethodGet}, Handler: a.Sweep},
+		{Name: "SweepShard", Path: "/sweep-shard", Methods: []string{http.MethodPost}, Handler: a.SweepShard},
 		{Name: "Refresh", Path: "/refresh", Methods: []string{http.MethodPost}, Handler: a.RefreshHTTP, CloudEvent: true},
 	}
 }
@@ -118,7 +119,7 @@ func (a *API) Handler() http.Handler {
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrorBody(w, http.StatusNotFound, string(connector.ErrNotFound),
-			fmt.Sprintf("no function at %s; the functions are /register, /verify, /list, /mint-token, /rotate, /sweep and /refresh", r.URL.Path), "")
+			fmt.Sprintf("no function at %s; the functions are /register, /verify, /list, /mint-token, /rotate, /sweep, /sweep-shard and /refresh", r.URL.Path), "")
 	})
 	return mux
 }
