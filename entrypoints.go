@@ -1,4 +1,4 @@
-// Package gcpconn is the deployable root of gcpconn: its init registers the six functions
+// Package gcpconn is the deployable root of gcpconn: its init registers the eight functions
 // with the functions framework by entry-point name, and does nothing else. Deploy each one
 // from the repository root with `gcloud functions deploy NAME --source=. --entry-point=ENTRY`
 // (see scripts/deploy.sh); locally, functions/cmd/serve serves all of them.
@@ -20,5 +20,6 @@ func init() {
 	functions.HTTP("MintToken", app.MintToken)
 	functions.HTTP("Rotate", app.Rotate)
 	functions.HTTP("Sweep", app.Sweep)
+	functions.HTTP("SweepShard", app.SweepShard)
 	functions.CloudEvent("Refresh", app.Refresh)
 }

@@ -1,4 +1,4 @@
-# The six functions. Each is built from the module root (the upload is the repository minus
+# The functions. Each is built from the module root (the upload is the repository minus
 # .gcloudignore) with --entry-point set to the name entrypoints.go registers.
 
 # The source upload: the whole module, minus what .gcloudignore drops. The object name carries

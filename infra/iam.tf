@@ -1,5 +1,5 @@
 # Identities and the roles they hold. Every grant is listed here with the reason it exists;
-# nothing else is granted. "Runtime" is the identity the six functions run as.
+# nothing else is granted. "Runtime" is the identity the functions run as.
 
 resource "google_service_account" "runtime" {
   project      = var.project_id

@@ -1,4 +1,4 @@
-# gcpconn on Cloud Functions (2nd gen): six functions built from the module root, one runtime
+# gcpconn on Cloud Functions (2nd gen): the functions built from the module root, one runtime
 # service account, Firestore for metadata, Secret Manager for secret values, Cloud Scheduler for
 # sweep and a Pub/Sub topic + Eventarc trigger for refresh. See README.md.
 

@@ -20,6 +20,8 @@
 //	GCPCONN_TRUSTED_ISSUERS              JSON array of trusted issuers of federated callers (see callerauth.Issuer)
 //	GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS true enables implicit, keyless impersonation and ambient external accounts
 //	GCPCONN_SECRET_TOPIC                 Pub/Sub topic projects/P/topics/T for Secret Manager notifications
+//	GCPCONN_SWEEP_TOPIC                  Pub/Sub topic projects/P/topics/T of sweep shards, pushed to /sweep-shard
+//	                                     (default: none; shards run in the process that plans the sweep)
 //	GCPCONN_MAX_BODY_BYTES               request body cap (default 262144)
 //	GCPCONN_SWEEP_CONCURRENCY            connectors checked at once by sweep (default 32)
 //	GCPCONN_TIMEOUT_SECONDS              this function's platform timeout, 1 to 3600 (the deploy manifest sets
@@ -46,6 +48,7 @@ import (
 	"sync"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2"
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"google.golang.org/api/option"
@@ -76,8 +79,10 @@ type Config struct {
 	TrustedIssuers    []callerauth.Issuer
 	AllowImplicit     bool
 	SecretTopic       string
-	MaxBodyBytes      int64
-	SweepConcurrency  int
+	// SweepTopic is the topic of sweep shards (GCPCONN_SWEEP_TOPIC); "" runs them in process.
+	SweepTopic       string
+	MaxBodyBytes     int64
+	SweepConcurrency int
 	// Timeout is this function's platform timeout (GCPCONN_TIMEOUT_SECONDS; 0: not set), the
 	// deadline of its requests minus httpapi.DeadlineMargin.
 	Timeout time.Duration
@@ -109,6 +114,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Issuer:                get("GCPCONN_ISSUER"),
 		JWKSURL:               get("GCPCONN_JWKS_URL"),
 		SecretTopic:           get("GCPCONN_SECRET_TOPIC"),
+		SweepTopic:            get("GCPCONN_SWEEP_TOPIC"),
 		Endpoints:             gcp.EndpointsFrom(getenv),
 		SecretManagerEndpoint: get(EnvSecretManagerEndpoint),
 	}
@@ -135,6 +141,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Sprintf("GCPCONN_STORE=%q is not memory or google", c.Store))
+	}
+	if c.SweepTopic != "" && topicProject(c.SweepTopic) == "" {
+		errs = append(errs, fmt.Sprintf("GCPCONN_SWEEP_TOPIC=%q is not a topic name projects/PROJECT/topics/TOPIC", c.SweepTopic))
 	}
 	if c.Audience == "" {
 		errs = append(errs, "GCPCONN_AUDIENCE is required: the audience callers' ID tokens must carry")
@@ -251,6 +260,15 @@ func parseMaxKeyAge(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// topicProject returns the project of a topic name projects/P/topics/T, "" when it is not one.
+func topicProject(topic string) string {
+	parts := strings.Split(topic, "/")
+	if len(parts) != 4 || parts[0] != "projects" || parts[2] != "topics" || parts[1] == "" || parts[3] == "" {
+		return ""
+	}
+	return parts[1]
+}
+
 // issuerNames returns the names of the trusted issuers.
 func issuerNames(issuers []callerauth.Issuer) []string {
 	names := make([]string, 0, len(issuers))
@@ -340,11 +358,40 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 		}
 		svc.Store = store.NewFirestore(fs, Collection)
 		svc.Secrets = store.NewSecretManager(sm, cfg.Project, store.SecretManagerOptions{Topic: cfg.SecretTopic})
+		svc.Runs = store.NewFirestoreRuns(fs, RunsCollection)
 	default:
 		return nil, fmt.Errorf("app: unknown store %q", cfg.Store)
 	}
-	return svc, nil
+	if svc.Runs == nil {
+		svc.Runs = &store.MemoryRuns{}
+	}
+	return svc, wireShards(ctx, cfg, svc)
 }
+
+// wireShards sets where sweep shards go: the sweep topic when configured, else this process.
+func wireShards(ctx context.Context, cfg Config, svc *connector.Service) error {
+	if cfg.SweepTopic == "" {
+		svc.Shards = connector.LocalShards{Service: svc, Options: sweepDefaults(cfg)}
+		return nil
+	}
+	// The client honours PUBSUB_EMULATOR_HOST and uses the service's own credentials.
+	client, err := pubsub.NewClient(ctx, topicProject(cfg.SweepTopic))
+	if err != nil {
+		return fmt.Errorf("app: pubsub.NewClient: %w", err)
+	}
+	svc.Shards = store.NewPubSubShards(client, cfg.SweepTopic)
+	return nil
+}
+
+// sweepDefaults are the sweep options of the deployment (GCPCONN_SWEEP_CONCURRENCY,
+// GCPCONN_MAX_KEY_AGE).
+func sweepDefaults(cfg Config) connector.SweepOptions {
+	return connector.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge}
+}
+
+// RunsCollection is the Firestore collection of sweep runs (each with a "shards"
+// subcollection).
+const RunsCollection = "sweep_runs"
 
 // Collection is the Firestore collection of connectors.
 const Collection = "connectors"
@@ -381,8 +428,11 @@ func MintToken(w http.ResponseWriter, r *http.Request) { Default().API.MintToken
 // Rotate serves POST /rotate.
 func Rotate(w http.ResponseWriter, r *http.Request) { Default().API.Rotate(w, r) }
 
-// Sweep serves POST /sweep.
+// Sweep serves POST and GET /sweep: the sweep planner and its runs.
 func Sweep(w http.ResponseWriter, r *http.Request) { Default().API.Sweep(w, r) }
+
+// SweepShard serves POST /sweep-shard: the sweep worker, pushed one shard by Pub/Sub.
+func SweepShard(w http.ResponseWriter, r *http.Request) { Default().API.SweepShard(w, r) }
 
 // Refresh handles Secret Manager notifications delivered as Pub/Sub CloudEvents.
 func Refresh(ctx context.Context, e event.Event) error { return Default().API.Refresh(ctx, e) }
