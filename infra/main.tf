@@ -28,6 +28,9 @@ locals {
     max_instances                = var.max_instances
     request_timeout_seconds      = var.request_timeout_seconds
     sweep_timeout_seconds        = var.sweep_timeout_seconds
+    shard_timeout_seconds        = var.shard_timeout_seconds
+    sweep_topic_name             = var.sweep_topic_name
+    sweep_dead_letter_topic_name = var.sweep_dead_letter_topic_name
   }
   settings = merge(local.manifest.settings, { for k, v in local.given : k => v if v != null })
 
@@ -67,6 +70,7 @@ locals {
     audience     = local.audience
     admins       = join(",", concat(var.admins, [google_service_account.scheduler.email]))
     secret_topic = google_pubsub_topic.secret_events.id
+    sweep_topic  = google_pubsub_topic.sweep.id
   })
 
   # The service's configuration, identical for every function; each function adds its own

@@ -12,16 +12,19 @@ import (
 
 // The deployment every check expects, for project demo-project in europe-west1.
 const (
-	project     = "demo-project"
-	region      = "europe-west1"
-	baseURL     = "https://europe-west1-demo-project.cloudfunctions.net"
-	runtimeSA   = "gcpconn-runtime@demo-project.iam.gserviceaccount.com"
-	schedulerSA = "gcpconn-scheduler@demo-project.iam.gserviceaccount.com"
-	eventsSA    = "gcpconn-events@demo-project.iam.gserviceaccount.com"
-	topicName   = "gcpconn-secret-events"
-	topicID     = "projects/demo-project/topics/gcpconn-secret-events"
-	eventType   = "google.cloud.pubsub.topic.v1.messagePublished"
-	goRuntime   = "go126"
+	project      = "demo-project"
+	region       = "europe-west1"
+	baseURL      = "https://europe-west1-demo-project.cloudfunctions.net"
+	runtimeSA    = "gcpconn-runtime@demo-project.iam.gserviceaccount.com"
+	schedulerSA  = "gcpconn-scheduler@demo-project.iam.gserviceaccount.com"
+	eventsSA     = "gcpconn-events@demo-project.iam.gserviceaccount.com"
+	topicName    = "gcpconn-secret-events"
+	topicID      = "projects/demo-project/topics/gcpconn-secret-events"
+	sweepTopic   = "gcpconn-sweep"
+	sweepDLQ     = "gcpconn-sweep-dead-letter"
+	sweepTopicID = "projects/demo-project/topics/gcpconn-sweep"
+	eventType    = "google.cloud.pubsub.topic.v1.messagePublished"
+	goRuntime    = "go126"
 )
 
 // repoRoot is the module root, two levels up from this package.
@@ -62,10 +65,10 @@ type expectation struct {
 
 // wantEnv is the environment the manifest (infra/functions.json) gives every function when the
 // deployer computes admins and the secret topic as given and sets the settings in given.
-func wantEnv(t *testing.T, admins, topic string, given map[string]string) map[string]string {
+func wantEnv(t *testing.T, admins, topic, sweepTopic string, given map[string]string) map[string]string {
 	t.Helper()
 	m := loadManifest(t)
-	in := map[string]string{"project_id": project, "audience": baseURL, "admins": admins, "secret_topic": topic}
+	in := map[string]string{"project_id": project, "audience": baseURL, "admins": admins, "secret_topic": topic, "sweep_topic": sweepTopic}
 	for k, v := range m.Settings {
 		in[k] = fmt.Sprint(v)
 	}
@@ -174,7 +177,7 @@ func checkDeployments(t *testing.T, deployer string, deps []deployment, want exp
 		// Callers reach the user-facing functions from anywhere (IAM still applies); sweep and
 		// refresh are only called by Cloud Scheduler and Eventarc, from inside the project.
 		wantIngress := "all"
-		if d.EntryPoint == "Sweep" || eps[d.EntryPoint] == KindCloudEvent {
+		if d.EntryPoint == "Sweep" || d.EntryPoint == "SweepShard" || eps[d.EntryPoint] == KindCloudEvent {
 			wantIngress = "internal-only"
 		}
 		if got := ingressName(d.Ingress); got != wantIngress {
