@@ -124,11 +124,11 @@ type SweepRuns interface {
 	FinishShard(ctx context.Context, rec ShardRecord) (bool, error)
 }
 
-// newRunID returns a run id that sorts by its start time: 20261206T195100Z-1a2b3c.
+// newRunID returns a run id that sorts by its start time: 20261206T195100.123456Z-1a2b3c.
 func newRunID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	return now.UTC().Format("20060102T150405.000000Z") + "-" + hex.EncodeToString(b[:])
 }
 
 // SweepRunView is a run as GET /sweep shows it: the planner's record with its shards summed.
