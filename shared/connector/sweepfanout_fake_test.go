@@ -56,6 +56,39 @@ func (m *metadataReads) SecretCreateTimes(ctx context.Context) (map[string]time.
 	return m.MemorySecrets.SecretCreateTimes(ctx)
 }
 
+// storeCalls counts the connector store calls a sweep makes, by method.
+type storeCalls struct {
+	connector.Store
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *storeCalls) count(m string) {
+	c.mu.Lock()
+	c.n[m]++
+	c.mu.Unlock()
+}
+
+func (c *storeCalls) Get(ctx context.Context, id string) (*connector.Connector, error) {
+	c.count("get")
+	return c.Store.Get(ctx, id)
+}
+
+func (c *storeCalls) SetStatus(ctx context.Context, cn *connector.Connector, st connector.Status) error {
+	c.count("set-status")
+	return c.Store.SetStatus(ctx, cn, st)
+}
+
+func (c *storeCalls) Update(ctx context.Context, cn *connector.Connector) error {
+	c.count("update")
+	return c.Store.Update(ctx, cn)
+}
+
+func (c *storeCalls) ListIDs(ctx context.Context, after string, n int) ([]string, error) {
+	c.count("list-ids")
+	return c.Store.(connector.ConnectorIDs).ListIDs(ctx, after, n)
+}
+
 // workerPool is a ShardPublisher that hands each shard to one of a fixed number of workers,
 // as Pub/Sub's push spreads shards over worker instances; Wait returns when all are done.
 type workerPool struct {
@@ -94,7 +127,7 @@ func (p *workerPool) PublishShard(_ context.Context, sh connector.SweepShard) er
 // With PUBSUB_EMULATOR_HOST the shards go through the Pub/Sub emulator (PubSubShards, a
 // subscription whose receiver runs SweepShard); otherwise through an in-process pool. It
 // reports wall time, connectors/s, Google calls per connector by API and Secret Manager
-// metadata reads per run, and fails unless every connector was checked exactly once.
+// metadata reads per run and connector-store calls per connector, and fails unless every connector was checked exactly once.
 // scripts/bench-sweep.sh --connectors N runs it.
 func BenchmarkSweepFanOutAgainstFake(b *testing.B) {
 	n, workers := envInt(b, "GCPCONN_BENCH_CONNECTORS", 1000), envInt(b, "GCPCONN_BENCH_WORKERS", 4)
@@ -109,13 +142,14 @@ func BenchmarkSweepFanOutAgainstFake(b *testing.B) {
 	s, srv := sweepFakeService(b, n, 100)
 	google := &perConnector{Google: s.Google}
 	secrets := &metadataReads{MemorySecrets: s.Secrets.(*store.MemorySecrets)}
-	s.Google, s.Secrets, s.Runs = google, secrets, &store.MemoryRuns{}
+	calls := &storeCalls{Store: s.Store}
+	s.Google, s.Secrets, s.Runs, s.Store = google, secrets, &store.MemoryRuns{}, calls
 	wait := fanOutTransport(b, s, workers)
 	srv.Faults().Set("*", faults.Fault{Latency: latency})
 	defer srv.Faults().Set("*", faults.Fault{})
 	b.ResetTimer()
 	for b.Loop() {
-		google.n, secrets.n = map[string]int{}, 0
+		google.n, secrets.n, calls.n = map[string]int{}, 0, map[string]int{}
 		before := srv.Faults().Counts()
 		start := time.Now()
 		v, err := s.StartSweep(context.Background(), connector.SweepOptions{Concurrency: 32}, connector.DefaultShardSize)
@@ -132,6 +166,9 @@ func BenchmarkSweepFanOutAgainstFake(b *testing.B) {
 		b.ReportMetric(float64(n)/wall.Seconds(), "connectors/s")
 		b.ReportMetric(float64(secrets.n), "sm-metadata-reads/run")
 		reportCallsByAPI(b, before, srv.Faults().Counts(), n)
+		for m, k := range calls.n {
+			b.ReportMetric(float64(k)/float64(n), "store-"+m+"/connector")
+		}
 	}
 }
 
