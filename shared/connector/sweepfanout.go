@@ -218,10 +218,12 @@ func (s *Service) sweepIDs(ctx context.Context, ids []string, o SweepOptions) (S
 		}
 	}
 	work := make(chan string)
+	polite := &backoff{}
 	for range min(o.Concurrency, len(ids)) {
 		wg.Go(func() {
 			for id := range work {
-				s.sweepID(ctx, id, o, t, note)
+				polite.wait(ctx)
+				polite.after(s.sweepID(ctx, id, o, t, note))
 			}
 		})
 	}
@@ -237,20 +239,21 @@ func (s *Service) sweepIDs(ctx context.Context, ids []string, o SweepOptions) (S
 }
 
 // sweepID reads connector id afresh and sweeps it, noting it when it could not be checked
-// (with an error when the shard should be tried again).
-func (s *Service) sweepID(ctx context.Context, id string, o SweepOptions, t *sweepTally, note func(Unchecked, error)) {
+// (with an error when the shard should be tried again). It returns the outcome (as
+// sweepOne's; StateUnknown when the connector was not checked).
+func (s *Service) sweepID(ctx context.Context, id string, o SweepOptions, t *sweepTally, note func(Unchecked, error)) State {
 	if ctx.Err() != nil {
 		note(Unchecked{ID: id, Reason: "the shard ran out of time before this connector"}, nil)
-		return
+		return StateUnknown
 	}
 	c, err := s.Store.Get(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		t.note(func(r *SweepReport) { r.Skipped++ }) // deleted since the run was planned
-		return
+		return StateUnknown
 	case err != nil:
 		note(Unchecked{ID: id, Reason: "could not be read: " + MessageOf(err)}, fmt.Errorf("connector %s: %w", id, err))
-		return
+		return StateUnknown
 	}
 	outcome, err := s.sweepConnector(ctx, c, o, t)
 	switch {
@@ -264,6 +267,54 @@ func (s *Service) sweepID(ctx context.Context, id string, o SweepOptions, t *swe
 			reason = cur.Status.Inconclusive
 		}
 		note(Unchecked{ID: id, Name: c.Name, Reason: reason}, nil)
+	}
+	return outcome
+}
+
+// Backoff of a shard whose checks Google throttles or cannot answer.
+const (
+	minShardBackoff = time.Second
+	maxShardBackoff = 30 * time.Second
+)
+
+// backoff slows a whole shard down when Google throttles it (429) or cannot answer (a check
+// that is inconclusive): every worker of the shard waits before its next connector, from
+// minShardBackoff, doubling with each further inconclusive check up to maxShardBackoff, and
+// back to full speed after a conclusive one. A shard that runs out of time this way is
+// delivered again later (Pub/Sub backs off too), instead of spending the quota other callers
+// need on checks that cannot succeed.
+type backoff struct {
+	mu    sync.Mutex
+	until time.Time
+	next  time.Duration
+}
+
+// wait returns once the shard may go on (or ctx is done).
+func (b *backoff) wait(ctx context.Context) {
+	b.mu.Lock()
+	d := time.Until(b.until)
+	b.mu.Unlock()
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// after records a connector's outcome.
+func (b *backoff) after(outcome State) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch outcome {
+	case stateInconclusive:
+		b.next = min(max(b.next*2, minShardBackoff), maxShardBackoff)
+		b.until = time.Now().Add(b.next)
+	case StateOK, StateError, StatePartial, StateDisabled:
+		b.next = 0
 	}
 }
 

@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -269,4 +270,40 @@ func TestShardCheck(t *testing.T) {
 			t.Errorf("Check(%+v) = %v; want invalid %s", tt.sh, err, tt.field)
 		}
 	}
+}
+
+// TestShardBacksOffWhenGoogleThrottles: while Google throttles (or cannot answer) the checks,
+// the whole shard slows down, waiting 1 s, 2 s, 4 s... before its next connector, and goes on
+// at full speed once a check succeeds again (on the bubble's clock).
+func TestShardBacksOffWhenGoogleThrottles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu    sync.Mutex
+			calls []time.Duration
+		)
+		start := time.Now()
+		g := &swGoogle{TokenFunc: func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, time.Since(start))
+			if len(calls) <= 3 {
+				return connector.Token{}, &connector.Error{Kind: connector.ErrUpstreamUnavailable, Message: "Google is unavailable or throttling (HTTP 429)"}
+			}
+			return connector.Token{Value: "ya29.ok", Expiry: time.Now().Add(time.Hour)}, nil
+		}}
+		s, q := fanService(t, g)
+		swRegister(t, s, "c", 6, swDefaultKey)
+		if _, err := s.StartSweep(context.Background(), connector.SweepOptions{}, 0); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := s.SweepShard(context.Background(), q.shards[0], connector.SweepOptions{Concurrency: 1})
+		if err != nil || rec.Report.Inconclusive != 3 || rec.Report.OK != 3 || len(rec.Unchecked) != 3 ||
+			!strings.Contains(rec.Unchecked[0].Reason, "HTTP 429") {
+			t.Fatalf("SweepShard = %+v, %v; want 3 inconclusive (listed, with Google's reason) and 3 ok", rec, err)
+		}
+		want := []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second, 7 * time.Second, 7 * time.Second}
+		if fmt.Sprint(calls) != fmt.Sprint(want) {
+			t.Errorf("checks at %v; want %v (1, 2, 4 s of backoff, then full speed)", calls, want)
+		}
+	})
 }
