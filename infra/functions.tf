@@ -67,7 +67,7 @@ resource "google_cloudfunctions2_function" "http" {
     timeout_seconds                  = each.value.timeout
     available_memory                 = local.settings.memory
     available_cpu                    = tostring(local.settings.cpu)
-    max_instance_request_concurrency = local.settings.concurrency
+    max_instance_request_concurrency = each.value.concurrency
     all_traffic_on_latest_revision   = true
   }
 
@@ -109,7 +109,7 @@ resource "google_cloudfunctions2_function" "event" {
     timeout_seconds                  = each.value.timeout
     available_memory                 = local.settings.memory
     available_cpu                    = tostring(local.settings.cpu)
-    max_instance_request_concurrency = local.settings.concurrency
+    max_instance_request_concurrency = each.value.concurrency
     all_traffic_on_latest_revision   = true
   }
 

@@ -29,6 +29,7 @@ locals {
     request_timeout_seconds      = var.request_timeout_seconds
     sweep_timeout_seconds        = var.sweep_timeout_seconds
     shard_timeout_seconds        = var.shard_timeout_seconds
+    shard_concurrency            = var.shard_concurrency
     sweep_topic_name             = var.sweep_topic_name
     sweep_dead_letter_topic_name = var.sweep_dead_letter_topic_name
   }
@@ -40,18 +41,21 @@ locals {
 
   # Functions with an HTTP trigger and with a CloudEvent trigger (Eventarc on the secret topic).
   # The key is the deployed name (and the URL path), entry_point the name registered in
-  # entrypoints.go; ingress and timeout name the setting that holds them.
+  # entrypoints.go; ingress, timeout and concurrency (default: the "concurrency" setting) name
+  # the setting that holds them.
   http_functions = {
     for name, f in local.manifest.functions : name => merge(f, {
-      ingress = local.settings[f.ingress]
-      timeout = local.settings[f.timeout]
+      ingress     = local.settings[f.ingress]
+      timeout     = local.settings[f.timeout]
+      concurrency = local.settings[try(f.concurrency, "concurrency")]
     }) if f.trigger == "http"
   }
   event_functions = {
     for name, f in local.manifest.functions : name => merge(f, {
-      ingress    = local.settings[f.ingress]
-      timeout    = local.settings[f.timeout]
-      event_type = local.manifest.event_type
+      ingress     = local.settings[f.ingress]
+      timeout     = local.settings[f.timeout]
+      concurrency = local.settings[try(f.concurrency, "concurrency")]
+      event_type  = local.manifest.event_type
     }) if f.trigger == "secret_topic"
   }
 

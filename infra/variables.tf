@@ -185,6 +185,12 @@ variable "shard_timeout_seconds" {
   default     = null
 }
 
+variable "shard_concurrency" {
+  description = "Shards one sweep-shard instance works on at once; with max_instances and GCPCONN_SWEEP_CONCURRENCY it bounds a sweep run's checks in flight (1 x 10 x 32 = 320 by default). Unset (null), it is settings.shard_concurrency in functions.json."
+  type        = number
+  default     = null
+}
+
 variable "sweep_topic_name" {
   description = "Pub/Sub topic the sweep planner publishes shards to (GCPCONN_SWEEP_TOPIC); its push subscription delivers them to sweep-shard. Unset (null), it is settings.sweep_topic_name in functions.json."
   type        = string

@@ -139,7 +139,7 @@ func TestTerraformFollowsManifest(t *testing.T) {
 					want := map[string]string{
 						"entry_point": f.EntryPoint, "runtime": setting("go_runtime"),
 						"timeout": setting(f.Timeout), "ingress": setting(f.Ingress),
-						"memory": setting("memory"), "cpu": setting("cpu"), "concurrency": setting("concurrency"),
+						"memory": setting("memory"), "cpu": setting("cpu"), "concurrency": setting(f.ConcurrencySetting()),
 						"max": setting("max_instances"), "min": setting("min_instances"),
 					}
 					for k, w := range want {

@@ -87,6 +87,10 @@ func TestDeploySweepFanOut(t *testing.T) {
 			map[string]string{"member": "serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com", "role": "roles/pubsub.subscriber"}},
 		{"scheduler invokes the worker", []string{"gcloud", "run", "services", "add-iam-policy-binding", FunctionName("SweepShard")},
 			map[string]string{"member": "serviceAccount:" + schedulerSA, "role": "roles/run.invoker"}},
+		// One shard per worker instance: with max_instances and GCPCONN_SWEEP_CONCURRENCY, the
+		// bound on a run's checks in flight.
+		{"worker concurrency", []string{"gcloud", "functions", "deploy", FunctionName("SweepShard")},
+			map[string]string{"concurrency": manifestString(loadManifest(t).Settings["shard_concurrency"])}},
 	}
 	cmds := gcloudCommands(t, out)
 	for _, c := range checks {

@@ -81,7 +81,7 @@ func (m *Manifest) GcloudDeploy(name string, d Deploy) ([]string, error) {
 		return nil, err
 	}
 	s := map[string]string{}
-	for _, k := range []string{"go_runtime", f.Ingress, f.Timeout, "memory", "cpu", "concurrency", "max_instances", "min_instances", "secret_topic_name"} {
+	for _, k := range []string{"go_runtime", f.Ingress, f.Timeout, "memory", "cpu", f.ConcurrencySetting(), "max_instances", "min_instances", "secret_topic_name"} {
 		if s[k], err = m.Setting(k, d.Given); err != nil {
 			return nil, err
 		}
@@ -93,7 +93,7 @@ func (m *Manifest) GcloudDeploy(name string, d Deploy) ([]string, error) {
 		"--runtime=" + s["go_runtime"], "--source=.", "--entry-point=" + f.EntryPoint,
 		"--service-account=" + d.RuntimeSA, "--set-env-vars=" + env,
 		"--ingress-settings=" + GcloudIngress(s[f.Ingress]), "--timeout=" + s[f.Timeout] + "s",
-		"--memory=" + s["memory"], "--cpu=" + s["cpu"], "--concurrency=" + s["concurrency"],
+		"--memory=" + s["memory"], "--cpu=" + s["cpu"], "--concurrency=" + s[f.ConcurrencySetting()],
 		"--min-instances=" + s["min_instances"], "--max-instances=" + s["max_instances"],
 		"--serve-all-traffic-latest-revision", "--quiet"}
 	if f.Trigger == "secret_topic" {

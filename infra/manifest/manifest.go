@@ -20,6 +20,17 @@ type Function struct {
 	Ingress    string `json:"ingress"`     // the setting that holds its ingress
 	Timeout    string `json:"timeout"`     // the setting that holds its timeout in seconds
 	Caller     string `json:"caller"`      // "users" (the invokers), "scheduler" or "eventarc"
+	// Concurrency names the setting that holds how many requests one instance serves at once;
+	// "" means the "concurrency" setting.
+	Concurrency string `json:"concurrency,omitempty"`
+}
+
+// ConcurrencySetting is the setting that holds f's request concurrency.
+func (f Function) ConcurrencySetting() string {
+	if f.Concurrency != "" {
+		return f.Concurrency
+	}
+	return "concurrency"
 }
 
 // EnvVar is one environment variable: a fixed Value or the value of a Setting.
@@ -70,7 +81,7 @@ func (m *Manifest) check() error {
 		if f.Trigger != "http" && f.Trigger != "secret_topic" {
 			return fmt.Errorf("function %s: trigger %q is neither http nor secret_topic", name, f.Trigger)
 		}
-		for _, s := range []string{f.Ingress, f.Timeout} {
+		for _, s := range []string{f.Ingress, f.Timeout, f.ConcurrencySetting()} {
 			if _, ok := m.Settings[s]; !ok {
 				return fmt.Errorf("function %s: unknown setting %q", name, s)
 			}

@@ -37,6 +37,7 @@ func TestLoadRefuses(t *testing.T) {
 		{"unknown field", `"secret_prefix"`, `"secret_prefx"`, "unknown field"},
 		{"bad trigger", `"trigger": "http"`, `"trigger": "pubsub"`, "neither http nor secret_topic"},
 		{"unknown setting", `"timeout": "request_timeout_seconds", "caller": "users"`, `"timeout": "nope", "caller": "users"`, `unknown setting "nope"`},
+		{"unknown concurrency setting", `"caller": "eventarc"`, `"caller": "eventarc", "concurrency": "nope"`, `unknown setting "nope"`},
 		{"no entry point", `"entry_point": "Verify", `, ``, "no entry_point"},
 		{"value and setting", `{"value": "google"}`, `{"value": "google", "setting": "x"}`, "exactly one of value and setting"},
 		{"timeout env also in env", `"GCPCONN_TIMEOUT_SECONDS"`, `"GCPCONN_STORE"`, "timeout_env GCPCONN_STORE is also in env"},
