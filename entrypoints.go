@@ -1,4 +1,4 @@
-// Package gcpconn is the deployable root of gcpconn: its init registers the eight functions
+// Package gcpconn is the deployable root of gcpconn: its init registers every function
 // with the functions framework by entry-point name, and does nothing else. Deploy each one
 // from the repository root with `gcloud functions deploy NAME --source=. --entry-point=ENTRY`
 // (see scripts/deploy.sh); locally, functions/cmd/serve serves all of them.

@@ -107,6 +107,20 @@ mutant credential-type-not-checked shared/credjson/credjson.go \
 	's/\tcase t == want:\n/\tcase true:\n/' \
 	./shared/credjson '^TestValidateRejects$'
 
+# --- bounded decoding: every input costs work linear in its size (shared/exactjson) ------
+mutant json-depth-limit-removed shared/exactjson/freeform.go \
+	's/if f\.d\.StackDepth\(\) >= MaxDepth \{/if false \&\& f.d.StackDepth() >= MaxDepth {/' \
+	./shared/exactjson '^(TestDepthLimit|TestDecodeRefuses)$'
+mutant json-paths-built-eagerly shared/exactjson/freeform.go \
+	's/(func \(f \*freeForm\) value\(\) \(any, error\) \{\n)/${1}\tif nextPointer(f.d) == "\\x00" {\n\t\treturn nil, nil\n\t}\n/' \
+	./shared/exactjson '^TestNoWorkPerValueBeyondTheResult$'
+mutant json-scan-depth-limit-removed shared/exactjson/exactjson.go \
+	's/(\(k == .\[. \|\| k == .\{.\)) && d\.StackDepth\(\) >= MaxDepth/$1 \&\& false/' \
+	./shared/exactjson '^TestScan$'
+mutant yaml-depth-limit-removed cmd/gcpconn/bounded.go \
+	's/if depth\+\+; depth > exactjson\.MaxDepth \{/if depth++; false \&\& depth > exactjson.MaxDepth {/' \
+	./cmd/gcpconn '^TestBoundedInputs$'
+
 # --- options ------------------------------------------------------------------------------
 dry=false
 selected=()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/functions/client"
 	"github.com/gcpconn/gcpconn/functions/client/clienttest"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 )
 
 const (
@@ -27,10 +28,7 @@ const (
 	bob   = "bob@example.com"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // strict sends a raw request and decodes the answer with unknown fields refused, so a field
 // the server sends that the client types lack fails the test.

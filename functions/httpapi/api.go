@@ -32,7 +32,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -97,7 +99,10 @@ type Route struct {
 	CloudEvent bool // refresh: a CloudEvent function deployed; served locally over HTTP
 }
 
-// Routes lists every function, in the order of DESIGN §1.
+// Routes lists every function: the one list that entrypoints.go, functions/app,
+// functions/cmd/serve and infra/functions.json follow (infra/infratest checks them against it).
+// Handler serves each route's path, and a request whose method the route does not list is
+// answered 405.
 func (a *API) Routes() []Route {
 	return []Route{
 		{Name: "Register", Path: "/register", Methods: []string{http.MethodPost, http.MethodPut, http.MethodDelete}, Handler: a.Register},
@@ -117,11 +122,40 @@ func (a *API) Handler() http.Handler {
 	for _, rt := range a.Routes() {
 		mux.Handle(rt.Path, rt.Handler)
 	}
+	paths := a.paths()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrorBody(w, http.StatusNotFound, string(connector.ErrNotFound),
-			fmt.Sprintf("no function at %s; the functions are /register, /verify, /list, /mint-token, /rotate, /sweep, /sweep-shard and /refresh", r.URL.Path), "")
+			fmt.Sprintf("no function at %s; the functions are %s", r.URL.Path, paths), "")
 	})
 	return mux
+}
+
+// methodsOf returns the methods the route at path accepts, from Routes() (read once).
+func methodsOf(path string) []string {
+	routeMethodsOnce.Do(func() {
+		routeMethods = map[string][]string{}
+		for _, rt := range (&API{}).Routes() {
+			routeMethods[rt.Path] = rt.Methods
+		}
+	})
+	return routeMethods[path]
+}
+
+var (
+	routeMethodsOnce sync.Once
+	routeMethods     map[string][]string
+)
+
+// paths lists the routes' paths for an error message: "/a, /b and /c".
+func (a *API) paths() string {
+	var ps []string
+	for _, rt := range a.Routes() {
+		ps = append(ps, rt.Path)
+	}
+	if len(ps) < 2 {
+		return strings.Join(ps, "")
+	}
+	return strings.Join(ps[:len(ps)-1], ", ") + " and " + ps[len(ps)-1]
 }
 
 func (a *API) log() *slog.Logger {
@@ -150,10 +184,11 @@ type call struct {
 	cancel context.CancelFunc
 }
 
-// start checks the method, puts the trace and a deadline on the context, authenticates the
+// start checks the method (the route's Methods), puts the trace and a deadline on the context, authenticates the
 // caller and gets the service. When it returns false the answer has been written. The
 // caller must defer c.done().
-func (a *API) start(w http.ResponseWriter, r *http.Request, entry string, methods ...string) (*call, bool) {
+func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call, bool) {
+	methods := methodsOf("/" + entry)
 	w.Header().Set("Cache-Control", "no-store")
 	c := &call{a: a, w: w, r: r, ctx: r.Context(), entry: entry, cancel: func() {}}
 	if t, ok := cloudlog.TraceFromHeaders(r.Header); ok {
@@ -291,7 +326,30 @@ func (c *call) readBody() ([]byte, error) {
 	if rc.SetReadDeadline(deadline) == nil { // not every ResponseWriter supports it
 		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	}
-	return io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+	return readAll(http.MaxBytesReader(c.w, c.r.Body, limit), c.r.ContentLength, limit)
+}
+
+// readAll reads r to its end into a buffer sized for the announced length (when it is
+// within the limit), so that a body costs its size once rather than the doublings of
+// io.ReadAll.
+func readAll(r io.Reader, announced, limit int64) ([]byte, error) {
+	size := int64(512)
+	if announced > 0 && announced <= limit {
+		size = announced + 1 // +1: reading the end needs no second buffer
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		case len(b) == cap(b):
+			b = slices.Grow(b, len(b)) // double
+		}
+	}
 }
 
 func (a *API) bodyTimeout() time.Duration {

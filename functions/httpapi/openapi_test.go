@@ -72,9 +72,9 @@ func loadOpenAPI(t *testing.T) (openAPIDoc, []byte) {
 func jsonFields(t reflect.Type) []string {
 	var out []string
 	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() {
-			continue
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() || (name == "" && opts == "embed") {
+			continue // embed fields keep the members a type does not name
 		}
 		if name == "" {
 			name = f.Name

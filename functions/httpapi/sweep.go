@@ -15,7 +15,7 @@ import (
 // tunes concurrency, the per-connector timeout and the shard size. A Service without sweep
 // runs sweeps every connector in this request, as before.
 func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "sweep", http.MethodPost, http.MethodGet)
+	c, ok := a.start(w, r, "sweep")
 	defer c.done()
 	if !ok {
 		return
@@ -81,7 +81,7 @@ func (a *API) sweepPost(c *call, b sweepBody) {
 // (503 when it could not be finished; 400 for a message that is not a shard, which ends in
 // the dead-letter topic). The caller must be an admin (the push subscription's OIDC identity).
 func (a *API) SweepShard(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "sweep-shard", http.MethodPost)
+	c, ok := a.start(w, r, "sweep-shard")
 	defer c.done()
 	if !ok {
 		return

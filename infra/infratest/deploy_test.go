@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/gcpconn/gcpconn/internal/testenv"
 )
 
 // The deployment every check expects, for project demo-project in europe-west1.
@@ -30,11 +32,7 @@ const (
 // repoRoot is the module root, two levels up from this package.
 const repoRoot = "../.."
 
-func TestMain(m *testing.M) {
-	// Nothing here talks to Google; make sure a stray ADC lookup cannot either.
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // deployment is one function as a deployer (Terraform, Cloud Build, deploy.sh) deploys it.
 type deployment struct {

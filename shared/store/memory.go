@@ -14,6 +14,17 @@ import (
 
 var _ connector.Store = (*Memory)(nil)
 
+// MemorySecrets has every capability the core looks for in a secret store (checked here, so
+// that a renamed method fails the build instead of turning a capability off).
+var (
+	_ connector.SecretStore       = (*MemorySecrets)(nil)
+	_ connector.SecretOwners      = (*MemorySecrets)(nil)
+	_ connector.SecretNames       = (*MemorySecrets)(nil)
+	_ connector.SecretAges        = (*MemorySecrets)(nil)
+	_ connector.SecretVersions    = (*MemorySecrets)(nil)
+	_ connector.RotationSchedules = (*MemorySecrets)(nil)
+)
+
 // Memory is a connector.Store in process memory. The zero value is not usable; call
 // NewMemory. It is safe for concurrent use, and copies connectors in and out, so callers
 // never share its maps and slices.
@@ -56,7 +67,7 @@ func (m *Memory) Create(ctx context.Context, c *connector.Connector) error {
 	}
 	now := m.now()
 	c.CreatedAt, c.UpdatedAt, c.Revision = now, now, 1
-	m.byID[c.ID] = clone(c)
+	m.byID[c.ID] = c.Clone()
 	m.byName[c.Name] = c.ID
 	return nil
 }
@@ -72,7 +83,7 @@ func (m *Memory) Get(ctx context.Context, id string) (*connector.Connector, erro
 	if !ok {
 		return nil, notFoundID(id)
 	}
-	return clone(c), nil
+	return c.Clone(), nil
 }
 
 // GetByName returns the connector named name.
@@ -86,7 +97,7 @@ func (m *Memory) GetByName(ctx context.Context, name string) (*connector.Connect
 	if !ok {
 		return nil, notFoundName(name)
 	}
-	return clone(m.byID[id]), nil
+	return m.byID[id].Clone(), nil
 }
 
 // List returns one page of the connectors matching f, ordered by name.
@@ -118,7 +129,7 @@ func (m *Memory) List(ctx context.Context, f connector.Filter, p connector.Page)
 			more = true
 			break
 		}
-		out = append(out, clone(c))
+		out = append(out, c.Clone())
 	}
 	m.mu.RUnlock()
 	if !more {
@@ -156,7 +167,7 @@ func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
 	c.UpdatedAt = m.now()
 	c.Revision = old.Revision + 1
 	c.Status = old.Status
-	m.byID[c.ID] = clone(c)
+	m.byID[c.ID] = c.Clone()
 	return nil
 }
 
@@ -320,7 +331,7 @@ func (m *MemorySecrets) Access(ctx context.Context, connectorID, version string)
 	case versionDestroyed:
 		return connector.Secrets{}, versionUnusable(connectorID, version, "destroyed")
 	}
-	return connector.SecretsFromFields(cloneMap(v.fields))
+	return connector.SecretsFromFields(maps.Clone(v.fields))
 }
 
 // DisableVersion disables one version: Access then fails until it is enabled again (which

@@ -16,13 +16,11 @@ import (
 
 	"github.com/gcpconn/gcpconn/functions/httpapi"
 	"github.com/gcpconn/gcpconn/internal/testbuild"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestHandlerTarget(t *testing.T) {
 	api := &httpapi.API{Service: func(context.Context) (*connector.Service, error) { return &connector.Service{}, nil }}
@@ -65,7 +63,7 @@ func buildServe(t *testing.T) string {
 }
 
 // TestStartup runs the binary and prints how long it takes from process start to the first
-// served request (DESIGN §7 wants under 200 ms; no timed assertion).
+// served request (the goal is under 100 ms more than a bare handler; no timed assertion).
 func TestStartup(t *testing.T) {
 	bin := buildServe(t)
 	for _, mode := range []string{"default", "framework"} {
