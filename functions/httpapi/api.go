@@ -28,11 +28,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +61,15 @@ type Authenticator interface {
 	Authenticate(r *http.Request) (connector.Principal, error)
 }
 
+// Gate admits an authenticated caller to a function (by the name it is started with:
+// "register", "mint-token", ...) before anything else is done for the request: no store is
+// read for a caller it refuses. callergate.Gate implements it. An error with a
+// RateLimitWait() time.Duration method is answered 429 rate_limited with Retry-After; other
+// errors go through the error table.
+type Gate interface {
+	Admit(fn string, p connector.Principal) error
+}
+
 // API serves the functions over one connector.Service. Its handlers are safe for concurrent
 // use. Fields must not change once it serves.
 type API struct {
@@ -67,6 +78,8 @@ type API struct {
 	Service func(ctx context.Context) (*connector.Service, error)
 	// Auth authenticates callers; required.
 	Auth Authenticator
+	// Gate admits authenticated callers (allowlist, rate limit); nil admits everyone.
+	Gate Gate
 	// Log receives errors and audit entries; nil discards them.
 	Log *slog.Logger
 	// MaxBodyBytes caps request bodies; 0 means DefaultMaxBodyBytes.
@@ -219,6 +232,9 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 		return c, false
 	}
 	c.p = p
+	if !c.admit() {
+		return c, false
+	}
 	if err := checkQuery(r); err != nil {
 		c.fail(err)
 		return c, false
@@ -263,6 +279,26 @@ const (
 func DeadlineMargin(timeout time.Duration) time.Duration {
 	m := min(max(timeout/10, MinDeadlineMargin), MaxDeadlineMargin)
 	return min(m, timeout/2)
+}
+
+// admit asks the Gate whether the caller may call this function now; when it returns false
+// the answer has been written.
+func (c *call) admit() bool {
+	if c.a.Gate == nil {
+		return true
+	}
+	err := c.a.Gate.Admit(c.entry, c.p)
+	var rl interface{ RateLimitWait() time.Duration }
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &rl):
+		c.w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(rl.RateLimitWait().Seconds())))))
+		writeErrorBody(c.w, http.StatusTooManyRequests, codeRateLimited, err.Error(), "")
+	default:
+		c.fail(err)
+	}
+	return false
 }
 
 // fail answers err through the error table.

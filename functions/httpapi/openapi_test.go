@@ -177,7 +177,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := slices.Sorted(slices.Values(doc.Components.Schemas.ErrorDetail.Properties.Code.Enum))
-	want := []string{codeTooLarge, codeMethodNotAllowed}
+	want := []string{codeTooLarge, codeMethodNotAllowed, codeRateLimited}
 	for k := range statusOf {
 		want = append(want, string(k))
 	}
