@@ -339,6 +339,11 @@ while read -r -a flags; do
 	run_tolerating_exists gcloud firestore indexes composite create "${flags[@]}" \
 		--database="$database" "${P[@]}" --async
 done <<<"$index_flags"
+# Sweep runs and their shard records expire 30 days after they are written (expire_at).
+for group in sweep_runs shards; do
+	run gcloud firestore fields ttls update expire_at --collection-group="$group" --enable-ttl \
+		--database="$database" "${P[@]}" --async --quiet
+done
 
 # --- Secret Manager notifications --------------------------------------------------------------
 ensure gcloud pubsub topics describe "$topic_name" "${P[@]}" :: \

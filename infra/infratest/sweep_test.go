@@ -113,3 +113,45 @@ func TestDeploySweepFanOut(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepRunsExpire: Terraform and deploy.sh put a TTL policy on expire_at (which
+// store.FirestoreRuns sets) for the run and shard collection groups.
+func TestSweepRunsExpire(t *testing.T) {
+	m := loadInfra(t, nil)
+	got := map[string]bool{}
+	if r := m.Find("resource", "google_firestore_field", "sweep_runs_ttl"); r != nil {
+		for _, in := range r.Instances {
+			if str(t, in, "field") == "expire_at" && len(mustBlocks(t, in, "ttl_config")) == 1 {
+				got[str(t, in, "collection")] = true
+			}
+		}
+	}
+	path, _ := fakeGcloud(t, true)
+	out, stderr, err := runDeploy(t, path, "--dry-run", project, region)
+	if err != nil {
+		t.Fatalf("deploy.sh --dry-run = %v\n%s", err, stderr)
+	}
+	plan := map[string]bool{}
+	for _, c := range gcloudCommands(t, out) {
+		if flags, _ := Flags(c); hasPrefix(c, "gcloud", "firestore", "fields", "ttls", "update", "expire_at") && len(flags["enable-ttl"]) == 1 {
+			plan[flags["collection-group"][0]] = true
+		}
+	}
+	for _, group := range []string{"sweep_runs", "shards"} {
+		if !got[group] {
+			t.Errorf("Terraform sets no TTL on %s.expire_at", group)
+		}
+		if !plan[group] {
+			t.Errorf("deploy.sh sets no TTL on %s.expire_at", group)
+		}
+	}
+}
+
+func mustBlocks(t *testing.T, in *Instance, typ string) []*Instance {
+	t.Helper()
+	bs, err := in.Blocks(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bs
+}

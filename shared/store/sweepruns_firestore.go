@@ -37,11 +37,17 @@ func (f *Firestore) ListIDs(ctx context.Context, after string, n int) ([]string,
 	return ids, nil
 }
 
+// SweepRunRetention is how long FirestoreRuns keeps run and shard documents: each carries
+// expire_at, this long after it was written, for a Firestore TTL policy (infra/ sets one on the
+// collection groups sweep_runs and shards) to delete old runs.
+const SweepRunRetention = 30 * 24 * time.Hour
+
 // FirestoreRuns is a connector.SweepRuns in Firestore: one document per run in a collection,
 // and one per shard that has begun in the run's "shards" subcollection (keyed by the
 // zero-padded index), so that the workers of a run never write the same document: no
 // contention however many shards finish at once. Shard attempts and results are written in
-// transactions, so a shard delivered twice is counted once.
+// transactions, so a shard delivered twice is counted once. Documents expire after
+// SweepRunRetention.
 type FirestoreRuns struct {
 	client *firestore.Client
 	runs   *firestore.CollectionRef
@@ -60,6 +66,7 @@ type fsRun struct {
 	Connectors     int       `firestore:"connectors"`
 	PlanError      string    `firestore:"plan_error"`
 	OrphansRemoved int       `firestore:"orphans_removed"`
+	ExpireAt       time.Time `firestore:"expire_at"`
 }
 
 // fsShard is the stored form of a shard.
@@ -71,6 +78,7 @@ type fsShard struct {
 	Report    fsReport              `firestore:"report"`
 	Unchecked []connector.Unchecked `firestore:"unchecked"`
 	UpdatedAt time.Time             `firestore:"updated_at"`
+	ExpireAt  time.Time             `firestore:"expire_at"`
 }
 
 type fsReport struct {
@@ -82,12 +90,13 @@ type fsReport struct {
 
 func toFsRun(r connector.SweepRun) fsRun {
 	return fsRun{StartedAt: r.StartedAt, PlannedAt: r.PlannedAt, Shards: r.Shards, Connectors: r.Connectors,
-		PlanError: r.PlanError, OrphansRemoved: r.OrphansRemoved}
+		PlanError: r.PlanError, OrphansRemoved: r.OrphansRemoved, ExpireAt: r.StartedAt.Add(SweepRunRetention)}
 }
 
 func toFsShard(r connector.ShardRecord) fsShard {
 	p := r.Report
 	return fsShard{Index: r.Index, Attempts: r.Attempts, State: string(r.State), Error: r.Error, Unchecked: r.Unchecked, UpdatedAt: r.UpdatedAt,
+		ExpireAt: r.UpdatedAt.Add(SweepRunRetention),
 		Report: fsReport{Checked: p.Checked, OK: p.OK, Failed: p.Failed, Skipped: p.Skipped, Inconclusive: p.Inconclusive,
 			VersionsRemoved: p.VersionsRemoved, KeysRotated: p.KeysRotated, KeysDeleted: p.KeysDeleted,
 			DurationMS: p.Duration.Milliseconds(), Errors: p.Errors, OldKeys: p.OldKeys}}
@@ -205,7 +214,7 @@ func (f *FirestoreRuns) BeginShard(ctx context.Context, run string, index int, n
 			return nil
 		}
 		d.Attempts++
-		d.UpdatedAt = now
+		d.UpdatedAt, d.ExpireAt = now, now.Add(SweepRunRetention)
 		rec = fromFsShard(run, d)
 		return tx.Set(ref, d)
 	})

@@ -15,7 +15,20 @@ func TestMemoryRuns(t *testing.T) { testRuns(t, &store.MemoryRuns{}) }
 
 func TestFirestoreRuns(t *testing.T) {
 	c := emulatorClient(t)
-	testRuns(t, store.NewFirestoreRuns(c, fmt.Sprintf("sweep-runs-%s-%d", fsRun, fsCounter.Add(1))))
+	coll := fmt.Sprintf("sweep-runs-%s-%d", fsRun, fsCounter.Add(1))
+	testRuns(t, store.NewFirestoreRuns(c, coll))
+	// Every document carries expire_at for the TTL policy that deletes old runs.
+	const run = "20261206T200000Z-aaaaaa"
+	for _, path := range []string{coll + "/" + run, coll + "/" + run + "/shards/000001"} {
+		snap, err := c.Doc(path).Get(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := snap.DataAt("expire_at")
+		if at, ok := exp.(time.Time); err != nil || !ok || !at.Equal(time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC).Add(store.SweepRunRetention)) {
+			t.Errorf("%s expire_at = %v (%v); want 30 days after it was written", path, exp, err)
+		}
+	}
 }
 
 // testRuns is the contract of connector.SweepRuns: runs are found by id and the latest by
