@@ -31,5 +31,6 @@ func init() {
 	functions.HTTP("MintToken", app.MintToken)
 	functions.HTTP("Rotate", app.Rotate)
 	functions.HTTP("Sweep", app.Sweep)
+	functions.HTTP("SweepShard", app.SweepShard)
 	functions.CloudEvent("Refresh", app.Refresh)
 }

@@ -1,4 +1,4 @@
-# The six functions. Each is built from the module root (the upload is the repository minus
+# The functions. Each is built from the module root (the upload is the repository minus
 # .gcloudignore) with --entry-point set to the name entrypoints.go registers.
 
 # The source upload: the whole module, minus what .gcloudignore drops. The object name carries
@@ -60,14 +60,14 @@ resource "google_cloudfunctions2_function" "http" {
 
   service_config {
     service_account_email            = google_service_account.runtime.email
-    environment_variables            = local.env
+    environment_variables            = merge(local.env, { (local.timeout_env) = tostring(each.value.timeout) })
     ingress_settings                 = each.value.ingress
     min_instance_count               = lookup(var.min_instances, each.key, local.settings.min_instances)
     max_instance_count               = local.settings.max_instances
     timeout_seconds                  = each.value.timeout
     available_memory                 = local.settings.memory
     available_cpu                    = tostring(local.settings.cpu)
-    max_instance_request_concurrency = local.settings.concurrency
+    max_instance_request_concurrency = each.value.concurrency
     all_traffic_on_latest_revision   = true
   }
 
@@ -102,14 +102,14 @@ resource "google_cloudfunctions2_function" "event" {
 
   service_config {
     service_account_email            = google_service_account.runtime.email
-    environment_variables            = local.env
+    environment_variables            = merge(local.env, { (local.timeout_env) = tostring(each.value.timeout) })
     ingress_settings                 = each.value.ingress
     min_instance_count               = lookup(var.min_instances, each.key, local.settings.min_instances)
     max_instance_count               = local.settings.max_instances
     timeout_seconds                  = each.value.timeout
     available_memory                 = local.settings.memory
     available_cpu                    = tostring(local.settings.cpu)
-    max_instance_request_concurrency = local.settings.concurrency
+    max_instance_request_concurrency = each.value.concurrency
     all_traffic_on_latest_revision   = true
   }
 

@@ -1,4 +1,4 @@
-# gcpconn on Cloud Functions (2nd gen): six functions built from the module root, one runtime
+# gcpconn on Cloud Functions (2nd gen): the functions built from the module root, one runtime
 # service account, Firestore for metadata, Secret Manager for secret values, Cloud Scheduler for
 # sweep and a Pub/Sub topic + Eventarc trigger for refresh. See README.md.
 
@@ -31,6 +31,10 @@ locals {
     max_instances                = var.max_instances
     request_timeout_seconds      = var.request_timeout_seconds
     sweep_timeout_seconds        = var.sweep_timeout_seconds
+    shard_timeout_seconds        = var.shard_timeout_seconds
+    shard_concurrency            = var.shard_concurrency
+    sweep_topic_name             = var.sweep_topic_name
+    sweep_dead_letter_topic_name = var.sweep_dead_letter_topic_name
   }
   settings = merge(local.manifest.settings, { for k, v in local.given : k => v if v != null })
 
@@ -40,18 +44,21 @@ locals {
 
   # Functions with an HTTP trigger and with a CloudEvent trigger (Eventarc on the secret topic).
   # The key is the deployed name (and the URL path), entry_point the name registered in
-  # entrypoints.go; ingress and timeout name the setting that holds them.
+  # entrypoints.go; ingress, timeout and concurrency (default: the "concurrency" setting) name
+  # the setting that holds them.
   http_functions = {
     for name, f in local.manifest.functions : name => merge(f, {
-      ingress = local.settings[f.ingress]
-      timeout = local.settings[f.timeout]
+      ingress     = local.settings[f.ingress]
+      timeout     = local.settings[f.timeout]
+      concurrency = local.settings[try(f.concurrency, "concurrency")]
     }) if f.trigger == "http"
   }
   event_functions = {
     for name, f in local.manifest.functions : name => merge(f, {
-      ingress    = local.settings[f.ingress]
-      timeout    = local.settings[f.timeout]
-      event_type = local.manifest.event_type
+      ingress     = local.settings[f.ingress]
+      timeout     = local.settings[f.timeout]
+      concurrency = local.settings[try(f.concurrency, "concurrency")]
+      event_type  = local.manifest.event_type
     }) if f.trigger == "secret_topic"
   }
 
@@ -70,10 +77,13 @@ locals {
     audience     = local.audience
     admins       = join(",", concat(var.admins, [google_service_account.scheduler.email]))
     secret_topic = google_pubsub_topic.secret_events.id
+    sweep_topic  = google_pubsub_topic.sweep.id
   })
 
-  # The service's configuration, identical for every function.
-  env = { for k, e in local.manifest.env : k => try(e.value, local.env_inputs[e.setting]) }
+  # The service's configuration, identical for every function; each function adds its own
+  # timeout (timeout_env), which the service makes the deadline of its requests.
+  env         = { for k, e in local.manifest.env : k => try(e.value, local.env_inputs[e.setting]) }
+  timeout_env = local.manifest.timeout_env
 
   # The functions whose Cloud Run invoker IAM check is off so that federated callers reach
   # them (federated_functions), and whether the configuration allows it: trusted issuers, each

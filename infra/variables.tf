@@ -179,6 +179,30 @@ variable "sweep_timeout_seconds" {
   default     = null
 }
 
+variable "shard_timeout_seconds" {
+  description = "Timeout of sweep-shard, the sweep worker (one shard of at most 500 connectors per request); also the sweep subscription's ack deadline, so at most 600. Unset (null), it is settings.shard_timeout_seconds in functions.json."
+  type        = number
+  default     = null
+}
+
+variable "shard_concurrency" {
+  description = "Shards one sweep-shard instance works on at once; with max_instances and GCPCONN_SWEEP_CONCURRENCY it bounds a sweep run's checks in flight (1 x 10 x 32 = 320 by default). Unset (null), it is settings.shard_concurrency in functions.json."
+  type        = number
+  default     = null
+}
+
+variable "sweep_topic_name" {
+  description = "Pub/Sub topic the sweep planner publishes shards to (GCPCONN_SWEEP_TOPIC); its push subscription delivers them to sweep-shard. Unset (null), it is settings.sweep_topic_name in functions.json."
+  type        = string
+  default     = null
+}
+
+variable "sweep_dead_letter_topic_name" {
+  description = "Pub/Sub topic that receives sweep shards delivered 5 times without success (kept 7 days by its subscription). Unset (null), it is settings.sweep_dead_letter_topic_name in functions.json."
+  type        = string
+  default     = null
+}
+
 variable "build_service_account" {
   description = "Full resource name (projects/P/serviceAccounts/EMAIL) of the service account Cloud Build uses to build the functions. Empty means the project default."
   type        = string
@@ -192,7 +216,7 @@ variable "ci_deployer" {
 }
 
 variable "grant_pubsub_token_creator" {
-  description = "Give the Pub/Sub service agent roles/iam.serviceAccountTokenCreator on the Eventarc trigger account. Only projects created before 8 April 2021 need it."
+  description = "Give the Pub/Sub service agent roles/iam.serviceAccountTokenCreator on the Eventarc trigger account and on the scheduler account (which signs the sweep subscription's pushes). Only projects created before 8 April 2021 need it."
   type        = bool
   default     = false
 }

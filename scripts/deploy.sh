@@ -176,6 +176,9 @@ manifest() { "$gcloudargs" "${given[@]}" "$@"; }
 database=$(manifest setting firestore_database)
 topic_name=$(manifest setting secret_topic_name)
 sweep_timeout=$(manifest setting sweep_timeout_seconds)
+shard_timeout=$(manifest setting shard_timeout_seconds)
+sweep_topic_name=$(manifest setting sweep_topic_name)
+sweep_dlq_name=$(manifest setting sweep_dead_letter_topic_name)
 
 # quote ARG: ARG as a shell word (unchanged when it needs no quoting).
 quote() {
@@ -238,6 +241,7 @@ runtime_sa="gcpconn-runtime@${project}.iam.gserviceaccount.com"
 scheduler_sa="gcpconn-scheduler@${project}.iam.gserviceaccount.com"
 events_sa="gcpconn-events@${project}.iam.gserviceaccount.com"
 topic="projects/${project}/topics/${topic_name}"
+sweep_topic="projects/${project}/topics/${sweep_topic_name}"
 secret_prefix=$(manifest secret-prefix)
 P=(--project="$project")
 
@@ -252,7 +256,7 @@ case ",$admins," in
 esac
 deploy_args=(-project="$project" -region="$region" -runtime-sa="$runtime_sa" -events-sa="$events_sa"
 	-min-instances=mint-token="$min_instances" -set=project_id="$project" -set=audience="$audience"
-	-set=admins="$admins_all" -set=secret_topic="$topic")
+	-set=admins="$admins_all" -set=secret_topic="$topic" -set=sweep_topic="$sweep_topic")
 manifest "${deploy_args[@]}" check || die "refusing to deploy: the configuration above is wrong"
 
 # --- preflight -----------------------------------------------------------------------------
@@ -275,6 +279,7 @@ else
 fi
 
 sm_agent="service-${project_number}@gcp-sa-secretmanager.iam.gserviceaccount.com"
+pubsub_agent="service-${project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
 # setup: everything but the functions (skipped by --functions-only).
 setup() {
@@ -334,6 +339,11 @@ while read -r -a flags; do
 	run_tolerating_exists gcloud firestore indexes composite create "${flags[@]}" \
 		--database="$database" "${P[@]}" --async
 done <<<"$index_flags"
+# Sweep runs and their shard records expire 30 days after they are written (expire_at).
+for group in sweep_runs shards; do
+	run gcloud firestore fields ttls update expire_at --collection-group="$group" --enable-ttl \
+		--database="$database" "${P[@]}" --async --quiet
+done
 
 # --- Secret Manager notifications --------------------------------------------------------------
 ensure gcloud pubsub topics describe "$topic_name" "${P[@]}" :: \
@@ -341,6 +351,20 @@ ensure gcloud pubsub topics describe "$topic_name" "${P[@]}" :: \
 run gcloud beta services identity create --service=secretmanager.googleapis.com "${P[@]}"
 run gcloud pubsub topics add-iam-policy-binding "$topic_name" "${P[@]}" \
 	--member="serviceAccount:$sm_agent" --role=roles/pubsub.publisher --quiet
+
+# --- sweep fan-out: the shard topic (its push subscription is made once the worker exists), the
+# dead-letter topic and the subscription that keeps its messages a week ----------------------------
+ensure gcloud pubsub topics describe "$sweep_topic_name" "${P[@]}" :: \
+	gcloud pubsub topics create "$sweep_topic_name" "${P[@]}" --message-retention-duration=1d
+run gcloud pubsub topics add-iam-policy-binding "$sweep_topic_name" "${P[@]}" \
+	--member="$rt" --role=roles/pubsub.publisher --quiet
+ensure gcloud pubsub topics describe "$sweep_dlq_name" "${P[@]}" :: \
+	gcloud pubsub topics create "$sweep_dlq_name" "${P[@]}"
+run gcloud pubsub topics add-iam-policy-binding "$sweep_dlq_name" "${P[@]}" \
+	--member="serviceAccount:$pubsub_agent" --role=roles/pubsub.publisher --quiet
+ensure gcloud pubsub subscriptions describe "$sweep_dlq_name" "${P[@]}" :: \
+	gcloud pubsub subscriptions create "$sweep_dlq_name" "${P[@]}" --topic="$sweep_dlq_name" \
+	--message-retention-duration=7d --expiration-period=never
 
 }
 $functions_only || setup
@@ -374,6 +398,18 @@ if [ ${#invokers[@]} -eq 0 ]; then
 fi
 for name in $(manifest called-by scheduler); do invoke "$name" "serviceAccount:$scheduler_sa"; done
 for name in $(manifest called-by eventarc); do invoke "$name" "serviceAccount:$events_sa"; done
+
+# --- sweep shards: pushed to the worker as the scheduler account (an admin that may invoke it);
+# after 5 failed deliveries (the service's connector.MaxShardAttempts) to the dead-letter topic --
+sub=("$sweep_topic_name" "${P[@]}" --push-endpoint="$base_url/sweep-shard"
+	--push-auth-service-account="$scheduler_sa" --push-auth-token-audience="$audience"
+	--ack-deadline="$shard_timeout" --dead-letter-topic="$sweep_dlq_name" --max-delivery-attempts=5
+	--min-retry-delay=10s --max-retry-delay=600s)
+ensure gcloud pubsub subscriptions describe "$sweep_topic_name" "${P[@]}" :: \
+	gcloud pubsub subscriptions create "${sub[@]}" --topic="$sweep_topic_name" --expiration-period=never
+run gcloud pubsub subscriptions update "${sub[@]}"
+run gcloud pubsub subscriptions add-iam-policy-binding "$sweep_topic_name" "${P[@]}" \
+	--member="serviceAccount:$pubsub_agent" --role=roles/pubsub.subscriber --quiet
 
 # --- sweep schedule ----------------------------------------------------------------------------
 job=(http gcpconn-sweep "${P[@]}" --location="$region" --schedule="$schedule" --time-zone=Etc/UTC

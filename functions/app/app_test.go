@@ -12,6 +12,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/store"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -51,6 +52,9 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad key age", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "old"}, "GCPCONN_MAX_KEY_AGE"},
 		{"key age too short", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "2h"}, "GCPCONN_MAX_KEY_AGE"},
 		{"key age in bad days", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "-3d"}, "GCPCONN_MAX_KEY_AGE"},
+		{"timeout not a number", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TIMEOUT_SECONDS": "1m"}, `GCPCONN_TIMEOUT_SECONDS="1m" is not a number of seconds from 1 to 3600`},
+		{"timeout zero", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TIMEOUT_SECONDS": "0"}, `GCPCONN_TIMEOUT_SECONDS="0"`},
+		{"sweep topic not a topic", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_SWEEP_TOPIC": "gcpconn-sweep"}, `GCPCONN_SWEEP_TOPIC="gcpconn-sweep" is not a topic name projects/PROJECT/topics/TOPIC`},
 		{"unknown rotation identity", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": "runtime"}, `GCPCONN_ROTATION_IDENTITY="runtime" is not connector or service`},
 		{"rotation identity in capitals", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": "Service"}, `GCPCONN_ROTATION_IDENTITY="Service" is not connector or service`},
 		{"issuers not JSON", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": "ci=https://ci"}, "GCPCONN_TRUSTED_ISSUERS: want a JSON array"},
@@ -91,6 +95,47 @@ func TestRevocationWindowConfig(t *testing.T) {
 		if err != nil || svc.RevocationWindow != tc.want {
 			t.Errorf("GCPCONN_REVOCATION_WINDOW=%q: service window %v, %v; want %v", tc.env, svc.RevocationWindow, err, tc.want)
 		}
+	}
+}
+
+// TestTimeoutConfig: GCPCONN_TIMEOUT_SECONDS (the function's timeout, set per function by the
+// deploy manifest) becomes the API's FunctionTimeout, which bounds every request.
+func TestTimeoutConfig(t *testing.T) {
+	for env, want := range map[string]time.Duration{"": 0, "540": 540 * time.Second, "60": time.Minute} {
+		cfg, err := ConfigFromEnv(envOf(map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TIMEOUT_SECONDS": env}))
+		if err != nil || cfg.Timeout != want {
+			t.Errorf("GCPCONN_TIMEOUT_SECONDS=%q: %v, %v; want %v", env, cfg.Timeout, err, want)
+			continue
+		}
+		if a := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)); a.API.FunctionTimeout != want {
+			t.Errorf("GCPCONN_TIMEOUT_SECONDS=%q: API.FunctionTimeout = %v; want %v", env, a.API.FunctionTimeout, want)
+		}
+	}
+}
+
+// TestSweepWiring: the service keeps sweep runs; without GCPCONN_SWEEP_TOPIC its shards run
+// in the process (LocalShards, with the deployment's sweep defaults), with it they are
+// published to the topic.
+func TestSweepWiring(t *testing.T) {
+	cfg, err := ConfigFromEnv(envOf(map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "90d"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, ok := svc.Shards.(connector.LocalShards)
+	if svc.Runs == nil || !ok || local.Service != svc || local.Options.MaxKeyAge != 90*24*time.Hour {
+		t.Errorf("memory deployment: runs %v, shards %#v; want runs kept and local shards with the sweep defaults", svc.Runs, svc.Shards)
+	}
+	cfg.SweepTopic = "projects/p/topics/gcpconn-sweep"
+	svc, err = New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := svc.Shards.(*store.PubSubShards); !ok {
+		t.Errorf("with GCPCONN_SWEEP_TOPIC: shards %T; want *store.PubSubShards", svc.Shards)
 	}
 }
 

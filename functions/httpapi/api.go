@@ -84,8 +84,15 @@ type API struct {
 	Log *slog.Logger
 	// MaxBodyBytes caps request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// RequestTimeout bounds a request whose context has no deadline yet (on Cloud Run the
-	// platform's deadline is already on the context); 0 means DefaultRequestTimeout.
+	// FunctionTimeout is the platform's timeout of the deployed function (the deploy
+	// manifest's timeout, GCPCONN_TIMEOUT_SECONDS): when set, every request's context ends
+	// DeadlineMargin(FunctionTimeout) before it, so that the handler still has time to clean
+	// up, write statuses and answer before the platform cuts the request. It overrides
+	// RequestTimeout.
+	FunctionTimeout time.Duration
+	// RequestTimeout bounds a request whose context has no deadline yet when FunctionTimeout
+	// is not set (Cloud Run and the functions framework put none on the context); 0 means
+	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// BodyTimeout bounds how long a request body may take to arrive, never past the request's
 	// deadline; 0 means DefaultBodyTimeout.
@@ -116,7 +123,8 @@ func (a *API) Routes() []Route {
 		{Name: "List", Path: "/list", Methods: []string{http.MethodGet}, Handler: a.List},
 		{Name: "MintToken", Path: "/mint-token", Methods: []string{http.MethodPost}, Handler: a.MintToken},
 		{Name: "Rotate", Path: "/rotate", Methods: []string{http.MethodPost}, Handler: a.Rotate},
-		{Name: "Sweep", Path: "/sweep", Methods: []string{http.MethodPost}, Handler: a.Sweep},
+		{Name: "Sweep", Path: "/sweep", Methods: []string{http.MethodPost, http.MethodGet}, Handler: a.Sweep},
+		{Name: "SweepShard", Path: "/sweep-shard", Methods: []string{http.MethodPost}, Handler: a.SweepShard},
 		{Name: "Refresh", Path: "/refresh", Methods: []string{http.MethodPost}, Handler: a.RefreshHTTP, CloudEvent: true},
 	}
 }
@@ -199,13 +207,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 	if t, ok := cloudlog.TraceFromHeaders(r.Header); ok {
 		c.ctx = cloudlog.WithTrace(c.ctx, t)
 	}
-	if _, ok := c.ctx.Deadline(); !ok {
-		d := a.RequestTimeout
-		if d <= 0 {
-			d = DefaultRequestTimeout
-		}
-		c.ctx, c.cancel = context.WithTimeout(c.ctx, d)
-	}
+	c.ctx, c.cancel = a.withDeadline(c.ctx)
 	allowed := false
 	for _, m := range methods {
 		allowed = allowed || r.Method == m
@@ -247,6 +249,37 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 }
 
 func (c *call) done() { c.cancel() }
+
+// withDeadline puts the request's deadline on ctx: FunctionTimeout minus its margin from now
+// when set (an earlier deadline already on ctx stays), else RequestTimeout when ctx has none.
+func (a *API) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if a.FunctionTimeout > 0 {
+		return context.WithTimeout(ctx, a.FunctionTimeout-DeadlineMargin(a.FunctionTimeout))
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	d := a.RequestTimeout
+	if d <= 0 {
+		d = DefaultRequestTimeout
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// Bounds of DeadlineMargin.
+const (
+	MinDeadlineMargin = 500 * time.Millisecond
+	MaxDeadlineMargin = 30 * time.Second
+)
+
+// DeadlineMargin is how much of a function's timeout is kept back from its requests' work,
+// for cleanup, status writes and the answer: a tenth of it, at least MinDeadlineMargin and at
+// most MaxDeadlineMargin, and never more than half of it (60 s leaves 54 s of work, 540 s
+// leaves 510 s).
+func DeadlineMargin(timeout time.Duration) time.Duration {
+	m := min(max(timeout/10, MinDeadlineMargin), MaxDeadlineMargin)
+	return min(m, timeout/2)
+}
 
 // admit asks the Gate whether the caller may call this function now; when it returns false
 // the answer has been written.

@@ -19,6 +19,8 @@ import (
 // acknowledged. When deployed, only the trigger's service account may invoke it (Cloud Run
 // IAM, see scripts/deploy.sh); the framework hands it no request to re-check a token on.
 func (a *API) Refresh(ctx context.Context, e event.Event) error {
+	ctx, cancel := a.withDeadline(ctx)
+	defer cancel()
 	var push pubsubPush
 	if err := exactjson.Decode(e.Data(), &push); err != nil {
 		a.log().WarnContext(ctx, "refresh: event data is not a Pub/Sub message; dropped", "event_id", e.ID(), "event_type", e.Type(), "error", err.Error())

@@ -453,16 +453,29 @@ type sweepBody struct {
 	Concurrency    int  `json:"concurrency"`
 	TimeoutSeconds int  `json:"timeout_seconds"`
 	KeepOrphans    bool `json:"keep_orphans"`
+	// ShardSize is how many connectors one shard carries (0: connector.DefaultShardSize).
+	ShardSize int `json:"shard_size"`
 }
 
-// sweepResponse answers POST /sweep.
+// sweepResponse answers POST and GET /sweep: a run (Run and the fields after it set) with its
+// shards' reports summed, or the report of a sweep made in the request.
 type sweepResponse struct {
-	Checked        int `json:"checked"`
-	OK             int `json:"ok"`
-	Failed         int `json:"failed"`
-	Skipped        int `json:"skipped"`
-	Inconclusive   int `json:"inconclusive"`
-	OrphansRemoved int `json:"orphans_removed"`
+	Run        string      `json:"run,omitempty"`
+	State      string      `json:"state,omitempty"` // planning, running or done
+	StartedAt  *time.Time  `json:"started_at,omitempty"`
+	Connectors int         `json:"connectors,omitempty"` // connector ids planned
+	Shards     *shardsJSON `json:"shards,omitempty"`
+	PlanError  string      `json:"plan_error,omitempty"`
+	// Unchecked lists (at most 100 of UncheckedCount) connectors that could not be checked, and why.
+	Unchecked      []connector.Unchecked `json:"unchecked,omitempty"`
+	UncheckedCount int                   `json:"unchecked_count,omitempty"`
+	FailedShards   []failedShardJSON     `json:"failed_shards,omitempty"`
+	Checked        int                   `json:"checked"`
+	OK             int                   `json:"ok"`
+	Failed         int                   `json:"failed"`
+	Skipped        int                   `json:"skipped"`
+	Inconclusive   int                   `json:"inconclusive"`
+	OrphansRemoved int                   `json:"orphans_removed"`
 	// VersionsRemoved counts unpinned secret versions destroyed.
 	VersionsRemoved int `json:"versions_removed"`
 	// KeysRotated counts overdue keys sweep rotated, KeysDeleted the replaced or orphaned
@@ -478,6 +491,43 @@ func toSweepResponse(r connector.SweepReport) sweepResponse {
 	return sweepResponse{Checked: r.Checked, OK: r.OK, Failed: r.Failed, Skipped: r.Skipped, Inconclusive: r.Inconclusive,
 		OrphansRemoved: r.OrphansRemoved, VersionsRemoved: r.VersionsRemoved,
 		KeysRotated: r.KeysRotated, KeysDeleted: r.KeysDeleted, OldKeys: r.OldKeys, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
+}
+
+// shardsJSON counts a run's shards.
+type shardsJSON struct {
+	Planned int `json:"planned"`
+	Done    int `json:"done"`
+	Failed  int `json:"failed"`
+	Running int `json:"running"`
+}
+
+// failedShardJSON is a shard that failed MaxShardAttempts times.
+type failedShardJSON struct {
+	Index    int    `json:"index"`
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error"`
+}
+
+func toSweepRunResponse(v connector.SweepRunView) sweepResponse {
+	r := toSweepResponse(v.Report)
+	started := v.Run.StartedAt.UTC()
+	r.Run, r.State, r.StartedAt, r.Connectors, r.PlanError = v.Run.ID, v.State, &started, v.Run.Connectors, v.Run.PlanError
+	r.Shards = &shardsJSON{Planned: v.Run.Shards, Done: v.ShardsDone, Failed: v.ShardsFailed, Running: v.ShardsRunning}
+	r.Unchecked, r.UncheckedCount = v.Unchecked, v.UncheckedCount
+	for _, f := range v.FailedShards {
+		r.FailedShards = append(r.FailedShards, failedShardJSON{Index: f.Index, Attempts: f.Attempts, Error: f.Error})
+	}
+	return r
+}
+
+// shardResponse answers the sweep worker's delivery.
+type shardResponse struct {
+	Run       string `json:"run"`
+	Index     int    `json:"index"`
+	State     string `json:"state"`
+	Attempts  int    `json:"attempts"`
+	Checked   int    `json:"checked"`
+	Unchecked int    `json:"unchecked"`
 }
 
 // errorBody is every error answer: {"error": {"code", "message", "field"}}.

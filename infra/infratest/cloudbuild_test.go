@@ -158,7 +158,7 @@ func TestCloudBuildDeploysThroughDeploySh(t *testing.T) {
 		serviceAccount: runtimeSA,
 		triggerSA:      eventsSA,
 		topic:          topicName,
-		env:            wantEnv(t, schedulerSA, topicID, nil),
+		env:            wantEnv(t, schedulerSA, topicID, sweepTopicID, nil),
 	})
 	checkAudiences(t, cmds, deps)
 
@@ -219,7 +219,7 @@ func TestCloudBuildSubstitutionsReachTheFunctions(t *testing.T) {
 		if d.Name == "mint-token" {
 			wantMin = "2"
 		}
-		if d.Name == "sweep" || d.Name == "refresh" {
+		if d.Name == "sweep" || d.Name == "sweep-shard" || d.Name == "refresh" {
 			wantIngress = "internal-only"
 		}
 		got := map[string]string{"runtime": d.Runtime, "ingress-settings": d.Ingress,

@@ -64,18 +64,39 @@ func (m *Manifest) EnvVars(given map[string]string) (string, error) {
 	return "^;^" + strings.Join(parts, ";"), nil
 }
 
+// FunctionEnvVars returns the --set-env-vars value of function name: EnvVars plus TimeoutEnv
+// set to the function's own timeout in seconds.
+func (m *Manifest) FunctionEnvVars(name string, given map[string]string) (string, error) {
+	f, ok := m.Functions[name]
+	if !ok {
+		return "", fmt.Errorf("no function %q in the manifest", name)
+	}
+	env, err := m.EnvVars(given)
+	if err != nil || m.TimeoutEnv == "" {
+		return env, err
+	}
+	timeout, err := m.Setting(f.Timeout, given)
+	if err != nil {
+		return "", err
+	}
+	parts := strings.Split(strings.TrimPrefix(env, "^;^"), ";")
+	parts = append(parts, m.TimeoutEnv+"="+timeout)
+	sort.Strings(parts)
+	return "^;^" + strings.Join(parts, ";"), nil
+}
+
 // GcloudDeploy returns the `gcloud functions deploy` command line of function name.
 func (m *Manifest) GcloudDeploy(name string, d Deploy) ([]string, error) {
 	f, ok := m.Functions[name]
 	if !ok {
 		return nil, fmt.Errorf("no function %q in the manifest", name)
 	}
-	env, err := m.EnvVars(d.Given)
+	env, err := m.FunctionEnvVars(name, d.Given)
 	if err != nil {
 		return nil, err
 	}
 	s := map[string]string{}
-	for _, k := range []string{"go_runtime", f.Ingress, f.Timeout, "memory", "cpu", "concurrency", "max_instances", "min_instances", "secret_topic_name"} {
+	for _, k := range []string{"go_runtime", f.Ingress, f.Timeout, "memory", "cpu", f.ConcurrencySetting(), "max_instances", "min_instances", "secret_topic_name"} {
 		if s[k], err = m.Setting(k, d.Given); err != nil {
 			return nil, err
 		}
@@ -87,7 +108,7 @@ func (m *Manifest) GcloudDeploy(name string, d Deploy) ([]string, error) {
 		"--runtime=" + s["go_runtime"], "--source=.", "--entry-point=" + f.EntryPoint,
 		"--service-account=" + d.RuntimeSA, "--set-env-vars=" + env,
 		"--ingress-settings=" + GcloudIngress(s[f.Ingress]), "--timeout=" + s[f.Timeout] + "s",
-		"--memory=" + s["memory"], "--cpu=" + s["cpu"], "--concurrency=" + s["concurrency"],
+		"--memory=" + s["memory"], "--cpu=" + s["cpu"], "--concurrency=" + s[f.ConcurrencySetting()],
 		"--min-instances=" + s["min_instances"], "--max-instances=" + s["max_instances"],
 		"--serve-all-traffic-latest-revision", "--quiet"}
 	if f.Trigger == "secret_topic" {

@@ -21,6 +21,17 @@ type Function struct {
 	Ingress    string `json:"ingress"`     // the setting that holds its ingress
 	Timeout    string `json:"timeout"`     // the setting that holds its timeout in seconds
 	Caller     string `json:"caller"`      // "users" (the invokers), "scheduler" or "eventarc"
+	// Concurrency names the setting that holds how many requests one instance serves at once;
+	// "" means the "concurrency" setting.
+	Concurrency string `json:"concurrency,omitempty"`
+}
+
+// ConcurrencySetting is the setting that holds f's request concurrency.
+func (f Function) ConcurrencySetting() string {
+	if f.Concurrency != "" {
+		return f.Concurrency
+	}
+	return "concurrency"
 }
 
 // EnvVar is one environment variable: a fixed Value or the value of a Setting.
@@ -36,6 +47,10 @@ type Manifest struct {
 	EventType    string              `json:"event_type"`
 	Functions    map[string]Function `json:"functions"`
 	Env          map[string]EnvVar   `json:"env"`
+	// TimeoutEnv names the variable that carries each function's own timeout (its Timeout
+	// setting, in seconds) to the process, which makes it the deadline of every request;
+	// "" means none.
+	TimeoutEnv string `json:"timeout_env,omitempty"`
 }
 
 // Load reads and checks the manifest at path.
@@ -67,7 +82,7 @@ func (m *Manifest) check() error {
 		if f.Trigger != "http" && f.Trigger != "secret_topic" {
 			return fmt.Errorf("function %s: trigger %q is neither http nor secret_topic", name, f.Trigger)
 		}
-		for _, s := range []string{f.Ingress, f.Timeout} {
+		for _, s := range []string{f.Ingress, f.Timeout, f.ConcurrencySetting()} {
 			if _, ok := m.Settings[s]; !ok {
 				return fmt.Errorf("function %s: unknown setting %q", name, s)
 			}
@@ -77,6 +92,9 @@ func (m *Manifest) check() error {
 		if (e.Value == nil) == (e.Setting == "") {
 			return fmt.Errorf("env %s: want exactly one of value and setting", name)
 		}
+	}
+	if _, clash := m.Env[m.TimeoutEnv]; clash {
+		return fmt.Errorf("timeout_env %s is also in env: each function sets it to its own timeout", m.TimeoutEnv)
 	}
 	return nil
 }

@@ -4,7 +4,7 @@
 //	serve [-addr 127.0.0.1:8080] [-framework]
 //
 // By default every function is served at /<function-name>: /register, /verify, /list,
-// /mint-token, /rotate, /sweep and /refresh (refresh accepts binary or structured CloudEvents and raw
+// /mint-token, /rotate, /sweep, /sweep-shard and /refresh (refresh accepts binary or structured CloudEvents and raw
 // Pub/Sub push bodies). With FUNCTION_TARGET=<EntryPoint> (e.g. MintToken) only that
 // function is served, at / and at its own path.
 //
