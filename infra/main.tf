@@ -28,6 +28,9 @@ locals {
     max_instances                = var.max_instances
     request_timeout_seconds      = var.request_timeout_seconds
     sweep_timeout_seconds        = var.sweep_timeout_seconds
+    notification_channels        = var.notification_channels == null ? null : join(",", var.notification_channels)
+    upstream_error_ratio         = var.upstream_error_ratio
+    sweep_absence_seconds        = var.sweep_absence_seconds
   }
   settings = merge(local.manifest.settings, { for k, v in local.given : k => v if v != null })
 
@@ -95,6 +98,7 @@ locals {
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "logging.googleapis.com",
+    "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",

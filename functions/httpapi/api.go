@@ -212,6 +212,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 			err = &connector.Error{Kind: connector.ErrUnauthenticated, Message: connector.MessageOf(err), Err: err}
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		c.logAuthFailure(err)
 		c.fail(err)
 		return c, false
 	}

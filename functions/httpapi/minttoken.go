@@ -49,8 +49,8 @@ func (c *call) audit(b mintBody, cred *connector.Credential, err error) {
 		return
 	}
 	log.InfoContext(c.ctx, "mint", "audit", "mint", "outcome", "granted", "caller", c.p.String(), "principal", c.p.String(), "issuer", c.p.IssuerName(),
-		"connector", b.Connector, "resource_type", string(cred.ResourceType), "resource_id", cred.ResourceID,
-		"project_id", cred.ProjectID,
+		"connector", b.Connector, "auth_method", string(cred.AuthMethod),
+		"resource_type", string(cred.ResourceType), "resource_id", cred.ResourceID, "project_id", cred.ProjectID,
 		"lifetime_requested_seconds", int64(cred.Lifetime.Requested.Seconds()),
 		"lifetime_applied_seconds", int64(cred.Lifetime.Applied.Seconds()),
 		"cache_hit", cred.CacheHit, "downscoped", cred.Downscoped,

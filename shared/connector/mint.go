@@ -107,6 +107,7 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 		ResourceType: rt,
 		ResourceID:   id,
 		Lifetime:     lt,
+		AuthMethod:   c.AuthMethod,
 	}
 	if js := storedJSON(g); js != "" && (rt == GCPGeneric || rt == GCSBucket) {
 		cred.TokenType = ""
