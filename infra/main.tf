@@ -31,6 +31,7 @@ locals {
     notification_channels        = var.notification_channels == null ? null : join(",", var.notification_channels)
     upstream_error_ratio         = var.upstream_error_ratio
     sweep_absence_seconds        = var.sweep_absence_seconds
+    trace_sample                 = var.trace_sample
   }
   settings = merge(local.manifest.settings, { for k, v in local.given : k => v if v != null })
 
@@ -93,6 +94,7 @@ locals {
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
+    "cloudtrace.googleapis.com",
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
@@ -104,6 +106,7 @@ locals {
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
     "sts.googleapis.com",
+    "telemetry.googleapis.com",
   ]
 }
 

@@ -309,3 +309,11 @@ locals {
     { title = "Keys past GCPCONN_MAX_KEY_AGE", metric = "old_keys", group_by = [] },
   ]
 }
+
+# Traces: the functions export their spans to Cloud Trace over OTLP (telemetry.googleapis.com;
+# GCPCONN_TRACE_SAMPLE, functions/internal/tracing).
+resource "google_project_iam_member" "runtime_trace" {
+  project = var.project_id
+  role    = "roles/cloudtrace.agent"
+  member  = "serviceAccount:${google_service_account.runtime.email}"
+}

@@ -242,3 +242,13 @@ variable "sweep_absence_seconds" {
     error_message = "sweep_absence_seconds is from 600 to 82800 (23 hours)."
   }
 }
+
+variable "trace_sample" {
+  description = "Share of requests traced to Cloud Trace (GCPCONN_TRACE_SAMPLE), 0 (off) to 1; a request whose traceparent says its caller sampled it is traced whenever this is above 0. Unset (null), it is settings.trace_sample in functions.json."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.trace_sample == null || (coalesce(var.trace_sample, 0) >= 0 && coalesce(var.trace_sample, 0) <= 1)
+    error_message = "trace_sample is a ratio from 0 to 1."
+  }
+}

@@ -37,7 +37,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gcpconn/gcpconn/shared/cloudlog"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/exactjson"
 )
@@ -173,6 +174,7 @@ type call struct {
 	p      connector.Principal
 	svc    *connector.Service
 	cancel context.CancelFunc
+	span   trace.Span // the request's span (trace.go)
 }
 
 // start checks the method (the route's Methods), puts the trace and a deadline on the context, authenticates the
@@ -181,10 +183,8 @@ type call struct {
 func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call, bool) {
 	methods := methodsOf("/" + entry)
 	w.Header().Set("Cache-Control", "no-store")
-	c := &call{a: a, w: w, r: r, ctx: r.Context(), entry: entry, cancel: func() {}}
-	if t, ok := cloudlog.TraceFromHeaders(r.Header); ok {
-		c.ctx = cloudlog.WithTrace(c.ctx, t)
-	}
+	c := &call{a: a, w: w, r: r, entry: entry, cancel: func() {}}
+	c.ctx, c.span = traceRequest(r.Context(), r, entry)
 	if _, ok := c.ctx.Deadline(); !ok {
 		d := a.RequestTimeout
 		if d <= 0 {
@@ -230,10 +230,15 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 	return c, true
 }
 
-func (c *call) done() { c.cancel() }
+func (c *call) done() {
+	c.cancel()
+	c.span.End()
+}
 
 // fail answers err through the error table.
 func (c *call) fail(err error) {
+	code, status := codeOf(c.ctx, err)
+	spanFailed(c.span, code, status)
 	writeError(c.ctx, c.w, c.a.log(), c.entry, err)
 }
 

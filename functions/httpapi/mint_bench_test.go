@@ -7,8 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/gcpconn/gcpconn/functions/internal/tracing"
 
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
@@ -42,13 +48,24 @@ func benchMintHandler(b *testing.B) (http.Handler, string) {
 
 // BenchmarkMintHandler measures a warm mint (token cache hit) through the HTTP handler:
 // authentication, decoding, the core, the audit entry and the answer; with and without a
-// traceparent header.
+// traceparent header, first with tracing off (no provider: GCPCONN_TRACE_SAMPLE=0), then with
+// the deployment's provider at the default sampling (1%; spans batched to an exporter that
+// drops them), where a caller's sampled traceparent traces every mint.
+//
+// It installs the global tracer provider, so it runs after the package's tests.
 func BenchmarkMintHandler(b *testing.B) {
 	h, tok := benchMintHandler(b)
+	const tid = "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7"
 	for _, bc := range []struct{ name, traceparent string }{
-		{"no-trace-header", ""},
-		{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+		{"off/no-trace-header", ""},
+		{"off/traceparent", "00-" + tid + "-01"},
+		{"sample-0.01/no-trace-header", ""},
+		{"sample-0.01/traceparent-unsampled", "00-" + tid + "-00"},
+		{"sample-0.01/traceparent-sampled", "00-" + tid + "-01"},
 	} {
+		if strings.HasPrefix(bc.name, "sample") {
+			installBenchProvider()
+		}
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -66,4 +83,14 @@ func BenchmarkMintHandler(b *testing.B) {
 			}
 		})
 	}
+}
+
+var benchProviderOnce sync.Once
+
+// installBenchProvider installs the deployment's tracer provider at the default sampling,
+// exporting to nowhere (batched, as deployed).
+func installBenchProvider() {
+	benchProviderOnce.Do(func() {
+		otel.SetTracerProvider(tracing.NewProvider(tracing.Config{Sample: tracing.DefaultSample, Service: "bench"}, tracetest.NewNoopExporter()))
+	})
 }

@@ -228,7 +228,11 @@ type contractGoogle struct {
 	failing map[string]connector.Kind
 }
 
-func (g *contractGoogle) fail(name string, k connector.Kind) { g.mu.Lock(); g.failing[name] = k; g.mu.Unlock() }
+func (g *contractGoogle) fail(name string, k connector.Kind) {
+	g.mu.Lock()
+	g.failing[name] = k
+	g.mu.Unlock()
+}
 
 func (g *contractGoogle) Token(_ context.Context, gr connector.Grant, req connector.TokenRequest) (connector.Token, error) {
 	g.mu.Lock()
@@ -294,6 +298,10 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
 
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

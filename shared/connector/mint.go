@@ -168,7 +168,7 @@ func (s *Service) mintToken(ctx context.Context, g Grant, rt ResourceType, id st
 				return Token{}, err
 			}
 		}
-		tok, err := s.Google.Token(ctx, g, req)
+		tok, err := s.googleToken(ctx, g, req)
 		tok.Warning = warning
 		return tok, err
 	})
