@@ -25,6 +25,9 @@ import (
 // its lines group too.
 var tracer = otel.Tracer("github.com/gcpconn/gcpconn/functions/httpapi")
 
+// serverSpan are the options of a request's span (one slice, not one per request).
+var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+
 // traceRequest starts the span of a request to entry and puts it, and the trace its log
 // entries carry, on ctx. The caller must end the span.
 func traceRequest(ctx context.Context, r *http.Request, entry string) (context.Context, trace.Span) {
@@ -36,7 +39,7 @@ func traceRequest(ctx context.Context, r *http.Request, entry string) (context.C
 			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
 		}
 	}
-	ctx, span := tracer.Start(ctx, entry, trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := tracer.Start(ctx, entry, serverSpan...)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("gcpconn.entry_point", entry))
 	}
