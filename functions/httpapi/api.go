@@ -19,6 +19,12 @@
 // Callers authenticate with a Google-signed ID token (see shared/callerauth); sweep and
 // refresh are for admins only. Every mint writes one audit entry (caller, connector,
 // resource, lifetime, cache hit, token fingerprint; never the token).
+//
+// Operators watch the service through its logs (oplog.go): refused callers (auth_failure,
+// with the issuer their token claims) and Google's errors (upstream_error, naming the API) are
+// "event" lines that infra/monitoring.tf counts. Each request is an OpenTelemetry span named
+// after its function, and all its log lines carry its trace, generated when the request has
+// no trace header (trace.go).
 package httpapi
 
 import (
