@@ -19,6 +19,8 @@ import (
 // acknowledged. When deployed, only the trigger's service account may invoke it (Cloud Run
 // IAM, see scripts/deploy.sh); the framework hands it no request to re-check a token on.
 func (a *API) Refresh(ctx context.Context, e event.Event) error {
+	ctx, span := traceEvent(ctx, e, "refresh")
+	defer span.End()
 	var push pubsubPush
 	if err := e.DataAs(&push); err != nil {
 		a.log().WarnContext(ctx, "refresh: event data is not a Pub/Sub message; dropped", "event_id", e.ID(), "event_type", e.Type(), "error", err.Error())

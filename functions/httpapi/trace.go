@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -39,6 +40,21 @@ func traceRequest(ctx context.Context, r *http.Request, entry string) (context.C
 			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
 		}
 	}
+	return startTrace(ctx, entry)
+}
+
+// traceEvent is traceRequest for a CloudEvent (refresh): its parent is the event's
+// "traceparent" extension, when it has one.
+func traceEvent(ctx context.Context, e event.Event, entry string) (context.Context, trace.Span) {
+	if tp, ok := e.Extensions()["traceparent"].(string); ok {
+		ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": tp})
+	}
+	return startTrace(ctx, entry)
+}
+
+// startTrace starts the span of a request or event to entry under the parent ctx may carry,
+// and puts the trace its log entries carry on ctx.
+func startTrace(ctx context.Context, entry string) (context.Context, trace.Span) {
 	ctx, span := tracer.Start(ctx, entry, serverSpan...)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("gcpconn.entry_point", entry))

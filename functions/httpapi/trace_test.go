@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -146,5 +148,37 @@ func TestRequestWithoutTraceHeaderGetsATrace(t *testing.T) {
 	}
 	if ids[0] == ids[1] {
 		t.Errorf("two requests share the trace id %s", ids[0])
+	}
+}
+
+// TestRefreshEventTrace: the log lines of a refresh CloudEvent carry the trace of the event's
+// traceparent extension, or a generated one when it has none.
+func TestRefreshEventTrace(t *testing.T) {
+	for _, tt := range []struct{ name, traceparent, want string }{
+		{"traceparent extension", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "0af7651916cd43dd8448eb211c80319c"},
+		{"none", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			ev := event.New()
+			ev.SetID("ev-1")
+			ev.SetSource("//pubsub.googleapis.com/projects/p/topics/t")
+			ev.SetType("google.cloud.pubsub.topic.v1.messagePublished")
+			if tt.traceparent != "" {
+				ev.SetExtension("traceparent", tt.traceparent)
+			}
+			_ = ev.SetData("text/plain", "not a Pub/Sub message")
+			if err := e.api.Refresh(context.Background(), ev); err != nil {
+				t.Fatal(err)
+			}
+			lines := e.linesSince(0)
+			if len(lines) == 0 {
+				t.Fatal("refresh wrote no log line")
+			}
+			id, _ := lines[0][cloudlog.TraceKey].(string)
+			if len(id) != 32 || (tt.want != "" && id != tt.want) {
+				t.Errorf("refresh log line trace = %q; want %q (32 hex digits)", id, tt.want)
+			}
+		})
 	}
 }
