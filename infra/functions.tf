@@ -173,3 +173,25 @@ resource "terraform_data" "custom_audience" {
     command = "gcloud run services update ${each.key} --project=${var.project_id} --region=${var.region} --add-custom-audiences=${local.audience} --quiet"
   }
 }
+
+# Cloud Run's invoker IAM check admits only Google identities holding roles/run.invoker, so
+# federated callers reach only the functions where it is off (federated_functions). The
+# provider has no attribute for it on functions, hence gcloud; every function gets the
+# check set explicitly (off for federated_functions, on for the others), so that a redeploy
+# or a change of the setting converges. Refused unless the configuration may run that way.
+resource "terraform_data" "invoker_iam_check" {
+  for_each = var.set_custom_audience || length(local.federated_functions) > 0 ? local.functions : {}
+
+  triggers_replace = [each.value.update_time, contains(local.federated_functions, each.key)]
+
+  lifecycle {
+    precondition {
+      condition     = length(local.federated_functions) == 0 || local.federated_ok
+      error_message = "federated_functions needs trusted_issuers, each with bound_claims (no allow_unbound), allowed_callers and a rate_limit above 0: with the invoker check off the application is the only gate."
+    }
+  }
+
+  provisioner "local-exec" {
+    command = "gcloud run services update ${each.key} --project=${var.project_id} --region=${var.region} ${contains(local.federated_functions, each.key) ? "--no-invoker-iam-check" : "--invoker-iam-check"} --quiet"
+  }
+}

@@ -21,6 +21,9 @@ locals {
     max_key_age                  = var.max_key_age
     rotation_identity            = var.rotation_identity
     trusted_issuers              = var.trusted_issuers
+    federated_functions          = var.federated_functions == null ? null : join(",", var.federated_functions)
+    allowed_callers              = var.allowed_callers == null ? null : join(",", var.allowed_callers)
+    rate_limit                   = var.rate_limit == null ? null : tostring(var.rate_limit)
     public_ingress               = var.public_ingress
     internal_ingress             = var.internal_ingress
     memory                       = var.memory
@@ -75,6 +78,16 @@ locals {
 
   # The service's configuration, identical for every function.
   env = { for k, e in local.manifest.env : k => try(e.value, local.env_inputs[e.setting]) }
+
+  # The functions whose Cloud Run invoker IAM check is off so that federated callers reach
+  # them (federated_functions), and whether the configuration allows it: trusted issuers, each
+  # with bound claims, an allowlist of Google callers and a rate limit (the same rules as
+  # `gcloudargs check`, which deploy.sh and Cloud Build run).
+  federated_functions = compact([for n in split(",", local.settings.federated_functions) : trimspace(n)])
+  trusted_issuers     = local.settings.trusted_issuers == "" ? [] : jsondecode(local.settings.trusted_issuers)
+  federated_ok = length(local.trusted_issuers) > 0 && alltrue([
+    for is in local.trusted_issuers : length(keys(try(is.bound_claims, {}))) > 0 && !try(is.allow_unbound, false)
+  ]) && local.settings.allowed_callers != "" && local.settings.rate_limit != "" && local.settings.rate_limit != "0"
 
   # Mirrors .gcloudignore (infra/infratest checks that both upload the same Go packages).
   source_excludes = [

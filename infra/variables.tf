@@ -204,12 +204,38 @@ variable "labels" {
 }
 
 variable "trusted_issuers" {
-  description = "Trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS): a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?} (see functions/README.md). Their callers are NAME:SUBJECT principals. Empty means Google callers only. Federated callers carry no Google identity, so they reach the functions only where Cloud Run's invoker check lets them (see infra/README.md). Unset (null), it is settings.trusted_issuers in functions.json."
+  description = "Trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS): a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?} (see functions/README.md). Every issuer needs bound_claims unless allow_unbound is true. Their callers are NAME:SUBJECT principals. Empty means Google callers only. Federated callers carry no Google identity, so they reach only the functions listed in federated_functions (see infra/README.md). Unset (null), it is settings.trusted_issuers in functions.json."
   type        = string
   default     = null
   validation {
     condition     = var.trusted_issuers == null || var.trusted_issuers == "" || (can(tolist(jsondecode(var.trusted_issuers))) && !can(regex(";", var.trusted_issuers)))
     error_message = "trusted_issuers is a JSON array of issuer objects (see functions/README.md), without ';'."
+  }
+}
+
+variable "federated_functions" {
+  description = "Functions whose Cloud Run invoker IAM check is turned off so that federated callers (trusted_issuers) reach them: any of register, verify, list, mint-token, rotate (register only if federated callers may register). Refused unless trusted_issuers are set, each with bound_claims, and allowed_callers and rate_limit are set: with the check off the application is the only gate. Unset (null), it is settings.federated_functions in functions.json (none)."
+  type        = list(string)
+  default     = null
+  validation {
+    condition     = var.federated_functions == null || alltrue([for n in coalesce(var.federated_functions, []) : contains(["register", "verify", "list", "mint-token", "rotate"], n)])
+    error_message = "federated_functions lists functions that callers use: register, verify, list, mint-token, rotate."
+  }
+}
+
+variable "allowed_callers" {
+  description = "Google callers allowed to call gcpconn (GCPCONN_ALLOWED_CALLERS): emails and domain:DOMAIN entries; admins always are. Required with federated_functions, where any Google account could otherwise present a valid token. Unset (null), it is settings.allowed_callers in functions.json (no allowlist)."
+  type        = list(string)
+  default     = null
+}
+
+variable "rate_limit" {
+  description = "Requests per minute per principal on register and mint-token (GCPCONN_RATE_LIMIT); 0 disables. Unset (null), it is settings.rate_limit in functions.json (120)."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.rate_limit == null || (coalesce(var.rate_limit, 0) >= 0 && coalesce(var.rate_limit, 0) <= 100000)
+    error_message = "rate_limit is a number of requests per minute from 0 to 100000."
   }
 }
 

@@ -38,6 +38,14 @@ options:
   --enable-implicit[=BOOL]     GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true (or BOOL; default false)
   --trusted-issuers=JSON       trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS; a JSON
                                array, see functions/README.md; default none; no ';')
+  --federated-functions=LIST   functions whose Cloud Run invoker IAM check is turned off so that
+                               federated callers reach them (comma-separated: register, verify, list,
+                               mint-token, rotate); refused unless --trusted-issuers all have bound
+                               claims and --allowed-callers and --rate-limit are set; default none
+  --allowed-callers=LIST       Google callers allowed (GCPCONN_ALLOWED_CALLERS: emails, domain:DOMAIN;
+                               admins always are; default: every Google caller with invoker rights)
+  --rate-limit=N               requests per minute per principal on register and mint-token
+                               (GCPCONN_RATE_LIMIT; default 120, 0 disables)
   --revocation-window=DURATION how long an instance serves a connector it read before reading it
                                again (GCPCONN_REVOCATION_WINDOW; default 30s, 0 to 5m, 0 disables)
   --max-key-age=AGE            sweep reports service-account keys older than AGE (GCPCONN_MAX_KEY_AGE;
@@ -74,6 +82,9 @@ revocation_window=""
 max_key_age=""
 rotation_identity=""
 trusted_issuers=""
+federated_functions=""
+allowed_callers=""
+rate_limit=""
 database=""
 fs_location=""
 runtime=""
@@ -102,6 +113,9 @@ while [ $# -gt 0 ]; do
 	--max-key-age=*) max_key_age=${1#*=} ;;
 	--rotation-identity=*) rotation_identity=${1#*=} ;;
 	--trusted-issuers=*) trusted_issuers=${1#*=} ;;
+	--federated-functions=*) federated_functions=${1#*=} ;;
+	--allowed-callers=*) allowed_callers=${1#*=} ;;
+	--rate-limit=*) rate_limit=${1#*=} ;;
 	--database=*) database=${1#*=} ;;
 	--firestore-location=*) fs_location=${1#*=} ;;
 	--runtime=*) runtime=${1#*=} ;;
@@ -131,6 +145,7 @@ for r in "${implicit_roles[@]}"; do
 	[[ $r == *:roles/* || $r == *:projects/*/roles/* ]] || die "--implicit-role wants PROJECT:ROLE, got $r"
 done
 [[ $trusted_issuers != *";"* ]] || die "--trusted-issuers must not contain ';' (it separates the environment variables)"
+[[ $allowed_callers != *";"* ]] || die "--allowed-callers must not contain ';' (it separates the environment variables)"
 [[ -z $revocation_window || $revocation_window =~ ^([0-9]+(ms|s|m)?)+$ ]] || die "--revocation-window wants a duration such as 30s, got $revocation_window"
 [[ -z $max_key_age || $max_key_age =~ ^[0-9]+d$|^([0-9]+(h|m|s))+$ ]] || die "--max-key-age wants days such as 90d (or hours such as 2160h), got $max_key_age"
 [[ $rotation_identity =~ ^(connector|service|)$ ]] || die "--rotation-identity wants connector or service, got $rotation_identity"
@@ -155,6 +170,7 @@ given=(-set=go_runtime="$runtime" -set=firestore_database="$database" -set=secre
 	-set=enable_implicit_auth_methods="$implicit" -set=revocation_window="$revocation_window"
 	-set=max_key_age="$max_key_age" -set=rotation_identity="$rotation_identity"
 	-set=trusted_issuers="$trusted_issuers" -set=max_instances="$max_instances"
+	-set=federated_functions="$federated_functions" -set=allowed_callers="$allowed_callers" -set=rate_limit="$rate_limit"
 	-set=public_ingress="$public_ingress" -set=internal_ingress="$internal_ingress")
 manifest() { "$gcloudargs" "${given[@]}" "$@"; }
 database=$(manifest setting firestore_database)
@@ -216,6 +232,29 @@ run_tolerating_exists() {
 	return 1
 }
 
+base_url="https://${region}-${project}.cloudfunctions.net"
+audience=$base_url
+runtime_sa="gcpconn-runtime@${project}.iam.gserviceaccount.com"
+scheduler_sa="gcpconn-scheduler@${project}.iam.gserviceaccount.com"
+events_sa="gcpconn-events@${project}.iam.gserviceaccount.com"
+topic="projects/${project}/topics/${topic_name}"
+secret_prefix=$(manifest secret-prefix)
+P=(--project="$project")
+
+# The functions' configuration, checked before anything is changed with the code the functions
+# run at start (gcloudargs check): a configuration they would refuse, or federated_functions
+# without what makes it safe, stops the deploy here, also in --dry-run.
+admins_all=$scheduler_sa
+case ",$admins," in
+*",$scheduler_sa,"*) admins_all=$admins ;; # already listed (cloudbuild.yaml's default)
+",,") ;;
+*) admins_all="$admins,$scheduler_sa" ;;
+esac
+deploy_args=(-project="$project" -region="$region" -runtime-sa="$runtime_sa" -events-sa="$events_sa"
+	-min-instances=mint-token="$min_instances" -set=project_id="$project" -set=audience="$audience"
+	-set=admins="$admins_all" -set=secret_topic="$topic")
+manifest "${deploy_args[@]}" check || die "refusing to deploy: the configuration above is wrong"
+
 # --- preflight -----------------------------------------------------------------------------
 if $dry_run; then
 	printf '# gcpconn deploy plan for project %s, region %s (dry run: nothing was called)\n' "$project" "$region"
@@ -235,15 +274,7 @@ else
 	fi
 fi
 
-base_url="https://${region}-${project}.cloudfunctions.net"
-audience=$base_url
-runtime_sa="gcpconn-runtime@${project}.iam.gserviceaccount.com"
-scheduler_sa="gcpconn-scheduler@${project}.iam.gserviceaccount.com"
-events_sa="gcpconn-events@${project}.iam.gserviceaccount.com"
-topic="projects/${project}/topics/${topic_name}"
-secret_prefix=$(manifest secret-prefix)
 sm_agent="service-${project_number}@gcp-sa-secretmanager.iam.gserviceaccount.com"
-P=(--project="$project")
 
 # setup: everything but the functions (skipped by --functions-only).
 setup() {
@@ -316,23 +347,18 @@ run gcloud pubsub topics add-iam-policy-binding "$topic_name" "${P[@]}" \
 $functions_only || setup
 
 # --- functions -------------------------------------------------------------------------------
-admins_all=$scheduler_sa
-case ",$admins," in
-*",$scheduler_sa,"*) admins_all=$admins ;; # already listed (cloudbuild.yaml's default)
-",,") ;;
-*) admins_all="$admins,$scheduler_sa" ;;
-esac
-deploy_args=(-project="$project" -region="$region" -runtime-sa="$runtime_sa" -events-sa="$events_sa"
-	-min-instances=mint-token="$min_instances" -set=project_id="$project" -set=audience="$audience"
-	-set=admins="$admins_all" -set=secret_topic="$topic")
 names=$(manifest names)
+federated=" $(manifest federated | tr '\n' ' ') "
 for name in $names; do
 	deploy=()
 	while IFS= read -r -d '' w; do deploy+=("$w"); done < <(manifest "${deploy_args[@]}" deploy "$name")
 	[ ${#deploy[@]} -gt 0 ] || die "infra/functions.json gives no deploy command for $name"
 	run "${deploy[@]}"
-	# Accept ID tokens minted for the service audience (the base URL), not only the function URL.
-	run gcloud run services update "$name" "${P[@]}" --region="$region" --add-custom-audiences="$audience" --quiet
+	# Accept ID tokens minted for the service audience (the base URL), not only the function URL;
+	# and set Cloud Run's invoker IAM check: off for federated_functions, on for the others.
+	invoker_check=--invoker-iam-check
+	[[ $federated == *" $name "* ]] && invoker_check=--no-invoker-iam-check
+	run gcloud run services update "$name" "${P[@]}" --region="$region" --add-custom-audiences="$audience" "$invoker_check" --quiet
 done
 $functions_only && exit 0
 

@@ -183,6 +183,7 @@ func (e *env) client() (*client.Client, error) {
 		DevIssuer:   e.Getenv("GCPCONN_DEV_ISSUER"),
 		DevEmail:    e.Getenv("GCPCONN_DEV_EMAIL"),
 		Audience:    aud,
+		Source:      e.Getenv("GCPCONN_IDENTITY"),
 		Getenv:      e.Getenv,
 		Now:         e.Now,
 	})}, nil

@@ -4,9 +4,10 @@
 //
 // Nothing is built at import time. [Default] reads the environment once, on first use, and
 // the Service (SDK clients included) is built once, lazily, on the first request that needs
-// it; a construction failure is logged and answered with a 500 on every request instead of
-// crashing the process in init(). The entry points at the module root register the handlers
-// of this package with the functions framework.
+// it; a construction failure is logged and answered with a 500 on every request. A wrong
+// configuration is meant to be found before that: functions/cmd/serve and, on Cloud Run, the
+// entry points at the module root check [ConfigFromEnv] at start and exit naming the
+// variable, and scripts/deploy.sh checks it (with [CheckFederatedExposure]) before deploying.
 //
 // # Configuration
 //
@@ -18,6 +19,9 @@
 //	GCPCONN_JWKS_URL                     issuer's keys (default Google's certs)
 //	GCPCONN_ADMINS                       comma-separated admins: emails, NAME:SUBJECT or NAME:PREFIX* of trusted issuers
 //	GCPCONN_TRUSTED_ISSUERS              JSON array of trusted issuers of federated callers (see callerauth.Issuer)
+//	GCPCONN_ALLOWED_CALLERS              comma-separated Google callers allowed (emails, domain:DOMAIN); admins
+//	                                     always are; unset: every Google caller (see shared/callergate)
+//	GCPCONN_RATE_LIMIT                   requests per minute per principal on register and mint-token (default 0: none)
 //	GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS true enables implicit, keyless impersonation and ambient external accounts
 //	GCPCONN_SECRET_TOPIC                 Pub/Sub topic projects/P/topics/T for Secret Manager notifications
 //	GCPCONN_MAX_BODY_BYTES               request body cap (default 262144)
@@ -40,6 +44,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +57,7 @@ import (
 	"github.com/gcpconn/gcpconn/functions/httpapi"
 	"github.com/gcpconn/gcpconn/functions/internal/tracing"
 	"github.com/gcpconn/gcpconn/shared/callerauth"
+	"github.com/gcpconn/gcpconn/shared/callergate"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
@@ -74,10 +80,15 @@ type Config struct {
 	JWKSURL           string
 	Admins            []string
 	TrustedIssuers    []callerauth.Issuer
-	AllowImplicit     bool
-	SecretTopic       string
-	MaxBodyBytes      int64
-	SweepConcurrency  int
+	// AllowedCallers limits Google callers (GCPCONN_ALLOWED_CALLERS; nil: no limit).
+	AllowedCallers []string
+	// RateLimit is requests per minute per principal on register and mint-token
+	// (GCPCONN_RATE_LIMIT; 0: none).
+	RateLimit        int
+	AllowImplicit    bool
+	SecretTopic      string
+	MaxBodyBytes     int64
+	SweepConcurrency int
 	// RevocationWindow bounds how long an instance serves a connector from its cache
 	// (GCPCONN_REVOCATION_WINDOW; connector.DefaultRevocationWindow unless set; 0 disables).
 	RevocationWindow time.Duration
@@ -167,6 +178,12 @@ func (c *Config) readCallers(get func(string) string) (errs []string) {
 			c.Admins = append(c.Admins, p)
 		}
 	}
+	if c.AllowedCallers, err = callergate.ParseAllowed(get("GCPCONN_ALLOWED_CALLERS")); err != nil {
+		errs = append(errs, "GCPCONN_ALLOWED_CALLERS"+err.Error())
+	}
+	if c.RateLimit, err = callergate.ParseRate(get("GCPCONN_RATE_LIMIT")); err != nil {
+		errs = append(errs, "GCPCONN_RATE_LIMIT="+err.Error())
+	}
 	if v := get("GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -245,6 +262,33 @@ func parseMaxKeyAge(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// CheckFederatedExposure says whether cfg may run with Cloud Run's invoker check off for
+// federated callers, where the application is the only gate: trusted issuers must be
+// configured, each with bound claims (none allow_unbound), Google callers must be limited by
+// GCPCONN_ALLOWED_CALLERS, and register and mint-token by GCPCONN_RATE_LIMIT. The deployers
+// refuse the setting otherwise.
+func CheckFederatedExposure(cfg Config) error {
+	var errs []string
+	if len(cfg.TrustedIssuers) == 0 {
+		errs = append(errs, "GCPCONN_TRUSTED_ISSUERS is empty: there are no federated callers to let in")
+	}
+	for i, is := range cfg.TrustedIssuers {
+		if is.AllowUnbound || len(is.BoundClaims) == 0 {
+			errs = append(errs, fmt.Sprintf("GCPCONN_TRUSTED_ISSUERS[%d] %q has no bound claims (allow_unbound): every token it signs would reach the functions", i, is.Name))
+		}
+	}
+	if len(cfg.AllowedCallers) == 0 {
+		errs = append(errs, "GCPCONN_ALLOWED_CALLERS is empty: every Google account in the world would be a caller")
+	}
+	if cfg.RateLimit == 0 {
+		errs = append(errs, "GCPCONN_RATE_LIMIT is 0: register and mint-token would have no rate limit")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("the invoker check cannot be turned off for federated callers: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
 // issuerNames returns the names of the trusted issuers.
 func issuerNames(issuers []callerauth.Issuer) []string {
 	names := make([]string, 0, len(issuers))
@@ -287,7 +331,12 @@ func New(cfg Config, cfgErr error, log *slog.Logger) *App {
 			Audience: cfg.Audience,
 			JWKSURL:  cfg.JWKSURL,
 			Issuers:  cfg.TrustedIssuers,
+			Log:      log,
 		}),
+		Gate: callergate.New(callergate.Config{Allowed: cfg.AllowedCallers, PerMinute: cfg.RateLimit,
+			Limited: []string{"register", "mint-token"}, IsAdmin: func(p connector.Principal) bool {
+				return !p.Federated() && slices.Contains(cfg.Admins, strings.ToLower(p.Email))
+			}}),
 		Log:           log,
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		SweepDefaults: connector.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge},
@@ -308,7 +357,7 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 		Keys:   google,
 		Policy: connector.Policy{Admins: cfg.Admins, Issuers: issuerNames(cfg.TrustedIssuers), AllowImplicit: cfg.AllowImplicit},
 		Log:    log,
-		// Production rule (DESIGN §8): connectors are served from memory for at most this long.
+		// The revocation window (ARCHITECTURE.md, Production rules): connectors are served from memory for at most this long.
 		RevocationWindow: cfg.RevocationWindow,
 	}
 	switch cfg.Store {

@@ -55,7 +55,16 @@ func TestConfigFromEnv(t *testing.T) {
 		{"rotation identity in capitals", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": "Service"}, `GCPCONN_ROTATION_IDENTITY="Service" is not connector or service`},
 		{"issuers not JSON", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": "ci=https://ci"}, "GCPCONN_TRUSTED_ISSUERS: want a JSON array"},
 		{"issuer without audiences", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": `[{"name":"ci","issuer":"https://ci.example"}]`}, `GCPCONN_TRUSTED_ISSUERS[0] "ci": audiences`},
-		{"admin glob on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "x@example.com,gh:repo:acme/*"}, `GCPCONN_ADMINS[1] "gh:repo:acme/*" is a glob on "gh", which is not a configured trusted issuer`},
+		{"admin glob on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "x@example.com,gh:repo:acme/*"}, `GCPCONN_ADMINS[1] "gh:repo:acme/*" names issuer "gh", which is not a configured trusted issuer`},
+		{"admin on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "nope:repo:x"}, `GCPCONN_ADMINS[0] "nope:repo:x" names issuer "nope", which is not a configured trusted issuer`},
+		{"admin glob that crosses a boundary", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "github:repo:acme*",
+			"GCPCONN_TRUSTED_ISSUERS": `[{"name":"github","issuer":"https://token.actions.githubusercontent.com","audiences":["a"],"bound_claims":{"repository_owner_id":"1"}}]`},
+			`GCPCONN_ADMINS[0] "github:repo:acme*": a glob must end at a separator`},
+		{"issuer without bound claims", map[string]string{"GCPCONN_AUDIENCE": "a",
+			"GCPCONN_TRUSTED_ISSUERS": `[{"name":"github","issuer":"https://token.actions.githubusercontent.com","audiences":["a"]}]`},
+			`GCPCONN_TRUSTED_ISSUERS[0] "github": bound_claims: bind at least one claim`},
+		{"allowed callers", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ALLOWED_CALLERS": "ok@acme.com,acme.com"}, `GCPCONN_ALLOWED_CALLERS[1] "acme.com"`},
+		{"rate limit", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_RATE_LIMIT": "fast"}, `GCPCONN_RATE_LIMIT="fast"`},
 		{"admin bare star", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "*"}, "GCPCONN_ADMINS[0] \"*\": a bare *"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,5 +193,33 @@ func TestBadConfigAnswers500(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "GCPCONN_STORE") {
 		t.Errorf("configuration error not logged: %s", logs.String())
+	}
+}
+
+func TestCheckFederatedExposure(t *testing.T) {
+	bound := `[{"name":"gh","issuer":"https://token.actions.githubusercontent.com","audiences":["a"],"bound_claims":{"repository_owner_id":"1"}}]`
+	unbound := `[{"name":"k8s","issuer":"https://k8s.example","audiences":["a"],"allow_unbound":true}]`
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // "" means allowed
+	}{
+		{"complete", map[string]string{"GCPCONN_TRUSTED_ISSUERS": bound, "GCPCONN_ALLOWED_CALLERS": "domain:acme.com", "GCPCONN_RATE_LIMIT": "60"}, ""},
+		{"no issuers", map[string]string{"GCPCONN_ALLOWED_CALLERS": "domain:acme.com", "GCPCONN_RATE_LIMIT": "60"}, "GCPCONN_TRUSTED_ISSUERS is empty"},
+		{"unbound issuer", map[string]string{"GCPCONN_TRUSTED_ISSUERS": unbound, "GCPCONN_ALLOWED_CALLERS": "domain:acme.com", "GCPCONN_RATE_LIMIT": "60"}, `GCPCONN_TRUSTED_ISSUERS[0] "k8s" has no bound claims`},
+		{"no allowlist", map[string]string{"GCPCONN_TRUSTED_ISSUERS": bound, "GCPCONN_RATE_LIMIT": "60"}, "GCPCONN_ALLOWED_CALLERS is empty"},
+		{"no rate limit", map[string]string{"GCPCONN_TRUSTED_ISSUERS": bound, "GCPCONN_ALLOWED_CALLERS": "domain:acme.com"}, "GCPCONN_RATE_LIMIT is 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env["GCPCONN_AUDIENCE"] = "a"
+			cfg, err := ConfigFromEnv(envOf(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = CheckFederatedExposure(cfg)
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("CheckFederatedExposure = %v; want %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -34,10 +34,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +68,15 @@ type Authenticator interface {
 	Authenticate(r *http.Request) (connector.Principal, error)
 }
 
+// Gate admits an authenticated caller to a function (by the name it is started with:
+// "register", "mint-token", ...) before anything else is done for the request: no store is
+// read for a caller it refuses. callergate.Gate implements it. An error with a
+// RateLimitWait() time.Duration method is answered 429 rate_limited with Retry-After; other
+// errors go through the error table.
+type Gate interface {
+	Admit(fn string, p connector.Principal) error
+}
+
 // API serves the functions over one connector.Service. Its handlers are safe for concurrent
 // use. Fields must not change once it serves.
 type API struct {
@@ -73,6 +85,8 @@ type API struct {
 	Service func(ctx context.Context) (*connector.Service, error)
 	// Auth authenticates callers; required.
 	Auth Authenticator
+	// Gate admits authenticated callers (allowlist, rate limit); nil admits everyone.
+	Gate Gate
 	// Log receives errors and audit entries; nil discards them.
 	Log *slog.Logger
 	// MaxBodyBytes caps request bodies; 0 means DefaultMaxBodyBytes.
@@ -223,6 +237,9 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 		return c, false
 	}
 	c.p = p
+	if !c.admit() {
+		return c, false
+	}
 	if err := checkQuery(r); err != nil {
 		c.fail(err)
 		return c, false
@@ -239,6 +256,26 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 func (c *call) done() {
 	c.cancel()
 	c.span.End()
+}
+
+// admit asks the Gate whether the caller may call this function now; when it returns false
+// the answer has been written.
+func (c *call) admit() bool {
+	if c.a.Gate == nil {
+		return true
+	}
+	err := c.a.Gate.Admit(c.entry, c.p)
+	var rl interface{ RateLimitWait() time.Duration }
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &rl):
+		c.w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(rl.RateLimitWait().Seconds())))))
+		writeErrorBody(c.w, http.StatusTooManyRequests, codeRateLimited, err.Error(), "")
+	default:
+		c.fail(err)
+	}
+	return false
 }
 
 // fail answers err through the error table.
@@ -304,7 +341,30 @@ func (c *call) readBody() ([]byte, error) {
 	if rc.SetReadDeadline(deadline) == nil { // not every ResponseWriter supports it
 		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	}
-	return io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+	return readAll(http.MaxBytesReader(c.w, c.r.Body, limit), c.r.ContentLength, limit)
+}
+
+// readAll reads r to its end into a buffer sized for the announced length (when it is
+// within the limit), so that a body costs its size once rather than the doublings of
+// io.ReadAll.
+func readAll(r io.Reader, announced, limit int64) ([]byte, error) {
+	size := int64(512)
+	if announced > 0 && announced <= limit {
+		size = announced + 1 // +1: reading the end needs no second buffer
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		case len(b) == cap(b):
+			b = slices.Grow(b, len(b)) // double
+		}
+	}
 }
 
 func (a *API) bodyTimeout() time.Duration {

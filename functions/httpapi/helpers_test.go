@@ -109,7 +109,7 @@ func saKeyJSON(t testing.TB, email string) map[string]any {
 
 // env is an API over a real Service with memory stores, a fake Google and a test issuer.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	api     *API
 	svc     *connector.Service
 	google  *fakeGoogle
@@ -136,7 +136,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, google: &fakeGoogle{}, secrets: store.NewMemorySecrets(), iss: callerauthtest.New(t), logs: &syncBuffer{}}
 	log := cloudlog.New(e.logs, nil)

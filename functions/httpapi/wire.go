@@ -492,16 +492,39 @@ type errorJSON struct {
 }
 
 // pubsubPush is a Pub/Sub push request body, and the data of a
-// google.cloud.pubsub.topic.v1.messagePublished CloudEvent.
+// google.cloud.pubsub.topic.v1.messagePublished CloudEvent. Google may add members
+// (deliveryAttempt, orderingKey, ...): they are decoded, bounded like the rest, and kept in
+// Other instead of refused.
 type pubsubPush struct {
-	Message struct {
-		Data        []byte            `json:"data"`
-		Attributes  map[string]string `json:"attributes"`
-		MessageID   string            `json:"messageId"`
-		MessageID2  string            `json:"message_id"`
-		PublishTime string            `json:"publishTime"` // RFC 3339; may be absent
-	} `json:"message"`
-	Subscription string `json:"subscription"`
+	Message      pubsubMessage  `json:"message"`
+	Subscription string         `json:"subscription"`
+	Other        map[string]any `json:",embed"`
+}
+
+// pubsubMessage is the message of a push.
+type pubsubMessage struct {
+	Data        []byte            `json:"data"`
+	Attributes  map[string]string `json:"attributes"`
+	MessageID   string            `json:"messageId"`
+	MessageID2  string            `json:"message_id"`
+	PublishTime string            `json:"publishTime"` // RFC 3339; may be absent
+	Other       map[string]any    `json:",embed"`
+}
+
+// structuredEvent is a structured-mode CloudEvent (application/cloudevents+json) carrying a
+// push in data (JSON) or data_base64; its other attributes are kept in Other.
+type structuredEvent struct {
+	ID         string         `json:"id"`
+	Data       *pubsubPush    `json:"data"`
+	DataBase64 []byte         `json:"data_base64"`
+	Other      map[string]any `json:",embed"`
+}
+
+// secretJSONData is what refresh reads of a Secret or SecretVersion (a message's data).
+type secretJSONData struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
+	Other  map[string]any    `json:",embed"`
 }
 
 // failingTypes lists st's failing resource types, nil when there are none.

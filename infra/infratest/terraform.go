@@ -720,6 +720,7 @@ var functions = map[string]function.Function{
 	"setproduct":   stdlib.SetProductFunc,
 	"sort":         stdlib.SortFunc,
 	"split":        stdlib.SplitFunc,
+	"trimspace":    stdlib.TrimSpaceFunc,
 	"toset":        stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
 	"tolist":       stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 	"tostring":     stdlib.MakeToFunc(cty.String),

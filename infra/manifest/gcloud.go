@@ -25,26 +25,41 @@ func GcloudIngress(v string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(v, "ALLOW_")), "_", "-")
 }
 
+// Environment returns the functions' environment: every variable of the manifest with its
+// value (fixed, or the setting's from given, else the default).
+func (m *Manifest) Environment(given map[string]string) (map[string]string, error) {
+	env := make(map[string]string, len(m.Env))
+	for n, e := range m.Env {
+		if e.Value != nil {
+			env[n] = *e.Value
+			continue
+		}
+		v, err := m.Setting(e.Setting, given)
+		if err != nil {
+			return nil, fmt.Errorf("env %s: %w", n, err)
+		}
+		env[n] = v
+	}
+	return env, nil
+}
+
 // EnvVars returns the --set-env-vars value: ';'-separated (gcloud's ^;^ escaping), sorted.
 func (m *Manifest) EnvVars(given map[string]string) (string, error) {
-	names := make([]string, 0, len(m.Env))
-	for n := range m.Env {
+	env, err := m.Environment(given)
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, 0, len(env))
+	for n := range env {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	parts := make([]string, 0, len(names))
 	for _, n := range names {
-		e := m.Env[n]
-		v, err := "", error(nil)
-		if e.Value != nil {
-			v = *e.Value
-		} else if v, err = m.Setting(e.Setting, given); err != nil {
-			return "", fmt.Errorf("env %s: %w", n, err)
-		}
-		if strings.Contains(v, ";") {
+		if strings.Contains(env[n], ";") {
 			return "", fmt.Errorf("env %s: value must not contain ';' (it separates the variables)", n)
 		}
-		parts = append(parts, n+"="+v)
+		parts = append(parts, n+"="+env[n])
 	}
 	return "^;^" + strings.Join(parts, ";"), nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -106,4 +107,29 @@ func (m *Manifest) Setting(name string, given map[string]string) (string, error)
 		return "", fmt.Errorf("setting %s has no value and no default", name)
 	}
 	return fmt.Sprint(v), nil
+}
+
+// FederatedFunctions returns the functions whose Cloud Run invoker IAM check is turned off
+// so that federated callers reach them (the setting federated_functions: comma-separated
+// names, "" for none), sorted. Only functions that users call may be named.
+func (m *Manifest) FederatedFunctions(given map[string]string) ([]string, error) {
+	v, err := m.Setting("federated_functions", given)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range strings.Split(v, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if f, ok := m.Functions[n]; !ok || f.Caller != "users" {
+			return nil, fmt.Errorf("federated_functions: %q is not one of the functions callers use (%s)", n, strings.Join(m.Names("users"), ", "))
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

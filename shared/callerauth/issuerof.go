@@ -10,9 +10,9 @@ import (
 
 // Issuer names of IssuerOf for requests whose token names no issuer gcpconn knows.
 const (
-	IssuerNone      = "none"      // no bearer token
-	IssuerMalformed = "malformed" // not a JWT, or no readable "iss"
-	IssuerUntrusted = "untrusted" // an issuer that is neither Google nor a trusted one
+	IssuerNone      = "none"         // no bearer token
+	IssuerMalformed = "malformed"    // not a JWT, or no readable "iss"
+	IssuerUntrusted = labelUntrusted // an issuer that is neither Google nor a trusted one
 )
 
 // IssuerOf names the issuer that the bearer token of r claims, without verifying it, for the
@@ -32,16 +32,14 @@ func (v *Verifier) IssuerOf(r *http.Request) string {
 	if err != nil {
 		return IssuerMalformed
 	}
-	var iss struct {
-		Iss string `json:"iss"`
-	}
-	if decodeJSON(t.payload, &iss) != nil || iss.Iss == "" {
+	iss, ok := stringClaim(t.claims, "iss")
+	if !ok || iss == "" {
 		return IssuerMalformed
 	}
-	if slices.Contains(v.googleIssuers, iss.Iss) {
+	if slices.Contains(v.googleIssuers, iss) {
 		return connector.GoogleIssuerName
 	}
-	if f, ok := v.federated[iss.Iss]; ok {
+	if f, ok := v.federated[iss]; ok {
 		return f.is.Name
 	}
 	return IssuerUntrusted

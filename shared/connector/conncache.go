@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// The connector cache and the revocation window (DESIGN §8).
+// The connector cache and the revocation window (ARCHITECTURE.md, Production rules).
 //
 // Minting reads a connector on every request. With Firestore that read is a network round
 // trip and a billed read, which would cost more than everything else a warm mint does, so

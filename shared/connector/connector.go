@@ -128,16 +128,22 @@ func (c *Connector) Clone() *Connector {
 // expiry. Token caches key on it (with the id and the secret version), so that an update seen
 // by an instance that did not make it never serves a token minted under the old configuration.
 func (c *Connector) Fingerprint() string {
-	var b strings.Builder
-	for _, s := range []string{
-		string(c.AuthMethod), c.Config.ProjectID, c.Config.ServiceAccountEmail,
-		c.Config.TargetPrincipal, strings.Join(c.Config.Delegates, ","),
-		strconv.FormatBool(c.Config.TemporaryTokens()), c.ExpiresAt.UTC().Format(time.RFC3339Nano),
-	} {
-		b.WriteString(s)
-		b.WriteByte(0)
+	b := make([]byte, 0, 128)
+	for _, s := range [...]string{string(c.AuthMethod), c.Config.ProjectID, c.Config.ServiceAccountEmail, c.Config.TargetPrincipal} {
+		b = append(b, s...)
+		b = append(b, 0)
 	}
-	return b.String()
+	for _, d := range c.Config.Delegates {
+		b = append(b, d...)
+		b = append(b, ',')
+	}
+	b = append(b, 0)
+	b = strconv.AppendBool(b, c.Config.TemporaryTokens())
+	b = append(b, 0)
+	if !c.ExpiresAt.IsZero() {
+		b = strconv.AppendInt(b, c.ExpiresAt.UnixNano(), 10)
+	}
+	return string(b)
 }
 
 // Config is the non-secret part of a connector's configuration. Field names on the wire are
