@@ -35,6 +35,10 @@ locals {
     shard_concurrency            = var.shard_concurrency
     sweep_topic_name             = var.sweep_topic_name
     sweep_dead_letter_topic_name = var.sweep_dead_letter_topic_name
+    notification_channels        = var.notification_channels == null ? null : join(",", var.notification_channels)
+    upstream_error_ratio         = var.upstream_error_ratio
+    sweep_absence_seconds        = var.sweep_absence_seconds
+    trace_sample                 = var.trace_sample
   }
   settings = merge(local.manifest.settings, { for k, v in local.given : k => v if v != null })
 
@@ -113,16 +117,19 @@ locals {
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudscheduler.googleapis.com",
+    "cloudtrace.googleapis.com",
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "logging.googleapis.com",
+    "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
     "sts.googleapis.com",
+    "telemetry.googleapis.com",
   ]
 }
 

@@ -262,3 +262,43 @@ variable "rate_limit" {
     error_message = "rate_limit is a number of requests per minute from 0 to 100000."
   }
 }
+
+variable "notification_channels" {
+  description = "Cloud Monitoring notification channels of gcpconn's alert policies (monitoring.tf): full resource names projects/PROJECT/notificationChannels/ID. Create them in the console or with google_monitoring_notification_channel. Empty: the alerts open incidents in the console only. Unset (null), it is settings.notification_channels in functions.json (comma-separated)."
+  type        = list(string)
+  default     = null
+  validation {
+    condition     = var.notification_channels == null || alltrue([for c in coalesce(var.notification_channels, []) : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "notification_channels are full resource names: projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "upstream_error_ratio" {
+  description = "The upstream error ratio alert fires when more than this fraction of the functions' requests end with an upstream error (Google refused or failed; not \"does not exist\") for 10 minutes: 0.001 to 1. Unset (null), it is settings.upstream_error_ratio in functions.json."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.upstream_error_ratio == null || (coalesce(var.upstream_error_ratio, 0.05) >= 0.001 && coalesce(var.upstream_error_ratio, 0.05) <= 1)
+    error_message = "upstream_error_ratio is a fraction from 0.001 to 1."
+  }
+}
+
+variable "sweep_absence_seconds" {
+  description = "The sweep alert fires when no sweep run was logged for this long: set it to a few sweep_schedule periods (the default, 5400, is three runs of the default half-hourly schedule), 600 to 82800. Unset (null), it is settings.sweep_absence_seconds in functions.json."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.sweep_absence_seconds == null || (coalesce(var.sweep_absence_seconds, 5400) >= 600 && coalesce(var.sweep_absence_seconds, 5400) <= 82800)
+    error_message = "sweep_absence_seconds is from 600 to 82800 (23 hours)."
+  }
+}
+
+variable "trace_sample" {
+  description = "Share of requests traced to Cloud Trace (GCPCONN_TRACE_SAMPLE), 0 (off) to 1; a request whose traceparent says its caller sampled it is traced whenever this is above 0. Unset (null), it is settings.trace_sample in functions.json."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.trace_sample == null || (coalesce(var.trace_sample, 0) >= 0 && coalesce(var.trace_sample, 0) <= 1)
+    error_message = "trace_sample is a ratio from 0 to 1."
+  }
+}

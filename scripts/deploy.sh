@@ -286,10 +286,10 @@ setup() {
 # --- APIs ----------------------------------------------------------------------------------
 run gcloud services enable \
 	artifactregistry.googleapis.com cloudbuild.googleapis.com cloudfunctions.googleapis.com \
-	cloudresourcemanager.googleapis.com cloudscheduler.googleapis.com eventarc.googleapis.com \
-	firestore.googleapis.com iam.googleapis.com iamcredentials.googleapis.com \
+	cloudresourcemanager.googleapis.com cloudscheduler.googleapis.com cloudtrace.googleapis.com \
+	eventarc.googleapis.com firestore.googleapis.com iam.googleapis.com iamcredentials.googleapis.com \
 	logging.googleapis.com pubsub.googleapis.com run.googleapis.com \
-	secretmanager.googleapis.com storage.googleapis.com sts.googleapis.com "${P[@]}"
+	secretmanager.googleapis.com storage.googleapis.com sts.googleapis.com telemetry.googleapis.com "${P[@]}"
 
 # --- identities ------------------------------------------------------------------------------
 ensure gcloud iam service-accounts describe "$runtime_sa" "${P[@]}" :: \
@@ -316,6 +316,7 @@ rt="serviceAccount:$runtime_sa"
 bind "$rt" roles/datastore.user \
 	"expression=resource.name == \"projects/${project}/databases/${database}\",title=gcpconn-database-only"
 bind "$rt" roles/logging.logWriter None
+bind "$rt" roles/cloudtrace.agent None
 bind "$rt" "projects/${project}/roles/gcpconnSecretCreator" None
 bind "$rt" "projects/${project}/roles/gcpconnSecretManager" \
 	"expression=resource.name.startsWith(\"projects/${project_number}/secrets/${secret_prefix}\") || resource.name.startsWith(\"projects/${project}/secrets/${secret_prefix}\"),title=gcpconn-connector-secrets-only"

@@ -122,6 +122,9 @@ export GCPCONN_ADMINS=$admins
 # are ci:SUBJECT, for jobs of repositories owned by acme.
 [ -n "${FAKEGCP_ISSUER_CI:-}" ] || die "the fake printed no FAKEGCP_ISSUER_CI"
 export GCPCONN_TRUSTED_ISSUERS='[{"name":"ci","issuer":"'"$FAKEGCP_ISSUER_CI"'","audiences":["'"$base"'"],"bound_claims":{"repository_owner":"acme"},"max_token_age":"15m"}]'
+# Spans go to the local console exporter (JSON on the functions' standard error, in
+# serve.log): requests sent with a sampled traceparent, and GCPCONN_TRACE_SAMPLE of the others.
+export GCPCONN_TRACE_EXPORTER=${GCPCONN_TRACE_EXPORTER:-console}
 
 say "starting the functions ($store store)"
 spawn "$WORK/serve.log" "$WORK/serve" -addr "127.0.0.1:$port"
@@ -188,6 +191,8 @@ gcpconn is running at $base   (store: $store; sweep shards: $sweep; fake Google 
 
   service account keys of the demo world: $WORK/keys/
   logs: $WORK/{fakegcp,serve${FIRESTORE_EMULATOR_HOST:+,firestore}${PUBSUB_EMULATOR_HOST:+,pubsub,pushauth}}.log
+  traces: spans (JSON) in $WORK/serve.log for requests sent with a sampled traceparent, e.g.
+    -H "traceparent: 00-\$(openssl rand -hex 16)-\$(openssl rand -hex 8)-01"
 Ctrl-C stops everything.
 INFO
 

@@ -215,7 +215,7 @@ var globalFlags = []flagSpec{
 func commands() []*command {
 	return []*command{
 		listTypesCommand(), registerCommand(), listCommand(), describeCommand(), verifyCommand(),
-		listResourcesCommand(), updateCommand(), rotateCommand(), deleteCommand(), tokenCommand(), loginCommand(),
+		listResourcesCommand(), updateCommand(), rotateCommand(), statusCommand(), deleteCommand(), tokenCommand(), loginCommand(),
 		serveMetadataCommand(), dockerHelperCommand(), sweepCommand(),
 	}
 }

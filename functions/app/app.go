@@ -37,6 +37,8 @@
 //	                                     or a Go duration, 1d to 3650d (default: none reported)
 //	GCPCONN_ROTATION_IDENTITY            who creates, lists and deletes keys when rotating: connector (default:
 //	                                     the connector's own key) or service (the service's own identity)
+//	GCPCONN_TRACE_SAMPLE                 share of requests traced, 0 (off) to 1 (default 0.01; see functions/internal/tracing)
+//	GCPCONN_TRACE_EXPORTER               cloudtrace (default with GCPCONN_STORE=google), console (JSON spans on stderr) or none
 //	GCPCONN_ENDPOINT_*, GCPCONN_DOCKER_REGISTRY_HOST, GCPCONN_GKE_DNS_ENDPOINTS
 //	                                     Google endpoint overrides (see shared/gcp)
 package app
@@ -59,6 +61,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/functions/httpapi"
+	"github.com/gcpconn/gcpconn/functions/internal/tracing"
 	"github.com/gcpconn/gcpconn/shared/callerauth"
 	"github.com/gcpconn/gcpconn/shared/callergate"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
@@ -112,6 +115,9 @@ type Config struct {
 	// FirestoreOptions are extra options of the Firestore client (not from the environment;
 	// benchmarks use them to count round trips).
 	FirestoreOptions []option.ClientOption
+	// Tracing says which requests are traced and where spans go (GCPCONN_TRACE_SAMPLE,
+	// GCPCONN_TRACE_EXPORTER; see tracing.go).
+	Tracing tracing.Config
 }
 
 // ConfigFromEnv reads the GCPCONN_* variables through getenv (os.Getenv in production).
@@ -144,6 +150,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	errs := c.readCallers(get)
 	errs = append(errs, c.readLimits(get)...)
+	errs = append(errs, c.readTracing(get)...)
 	switch c.Store {
 	case StoreMemory:
 	case StoreGoogle:
@@ -453,6 +460,8 @@ var defaultApp = sync.OnceValue(func() *App {
 	a := New(cfg, err, nil)
 	if err != nil {
 		a.Log.Error("app: invalid configuration; every request will fail until it is fixed", "error", err.Error())
+	} else {
+		startTracing(a)
 	}
 	return a
 })

@@ -144,6 +144,9 @@ type Status struct {
 	RotationDue bool       `json:"rotation_due,omitempty"`
 	// FailingResourceTypes are the resource types the last check could not reach.
 	FailingResourceTypes []string `json:"failing_resource_types,omitempty"`
+	// Inconclusive says why the last check could not be made (State is the verdict before).
+	Inconclusive   string     `json:"inconclusive,omitempty"`
+	InconclusiveAt *time.Time `json:"inconclusive_at,omitempty"`
 }
 
 // RegisterRequest is the body of POST /register (and the spec of a verification).

@@ -19,6 +19,12 @@
 // Callers authenticate with a Google-signed ID token (see shared/callerauth); sweep and
 // refresh are for admins only. Every mint writes one audit entry (caller, connector,
 // resource, lifetime, cache hit, token fingerprint; never the token).
+//
+// Operators watch the service through its logs (oplog.go): refused callers (auth_failure,
+// with the issuer their token claims) and Google's errors (upstream_error, naming the API) are
+// "event" lines that infra/monitoring.tf counts. Each request is an OpenTelemetry span named
+// after its function, and all its log lines carry its trace, generated when the request has
+// no trace header (trace.go).
 package httpapi
 
 import (
@@ -40,7 +46,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gcpconn/gcpconn/shared/cloudlog"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/exactjson"
 )
@@ -195,6 +202,7 @@ type call struct {
 	p      connector.Principal
 	svc    *connector.Service
 	cancel context.CancelFunc
+	span   trace.Span // the request's span (trace.go)
 }
 
 // start checks the method (the route's Methods), puts the trace and a deadline on the context, authenticates the
@@ -203,10 +211,8 @@ type call struct {
 func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call, bool) {
 	methods := methodsOf("/" + entry)
 	w.Header().Set("Cache-Control", "no-store")
-	c := &call{a: a, w: w, r: r, ctx: r.Context(), entry: entry, cancel: func() {}}
-	if t, ok := cloudlog.TraceFromHeaders(r.Header); ok {
-		c.ctx = cloudlog.WithTrace(c.ctx, t)
-	}
+	c := &call{a: a, w: w, r: r, entry: entry, cancel: func() {}}
+	c.ctx, c.span = traceRequest(r.Context(), r, entry)
 	c.ctx, c.cancel = a.withDeadline(c.ctx)
 	allowed := false
 	for _, m := range methods {
@@ -228,6 +234,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 			err = &connector.Error{Kind: connector.ErrUnauthenticated, Message: connector.MessageOf(err), Err: err}
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		c.logAuthFailure(err)
 		c.fail(err)
 		return c, false
 	}
@@ -248,7 +255,10 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 	return c, true
 }
 
-func (c *call) done() { c.cancel() }
+func (c *call) done() {
+	c.cancel()
+	c.span.End()
+}
 
 // withDeadline puts the request's deadline on ctx: FunctionTimeout minus its margin from now
 // when set (an earlier deadline already on ctx stays), else RequestTimeout when ctx has none.
@@ -303,6 +313,8 @@ func (c *call) admit() bool {
 
 // fail answers err through the error table.
 func (c *call) fail(err error) {
+	code, status := codeOf(c.ctx, err)
+	spanFailed(c.span, code, status)
 	writeError(c.ctx, c.w, c.a.log(), c.entry, err)
 }
 

@@ -69,8 +69,8 @@ func writeError(ctx context.Context, w http.ResponseWriter, log *slog.Logger, en
 	if kind == connector.ErrInternal {
 		msg = internalMessage
 		log.ErrorContext(ctx, "internal error", "entry_point", entry, "error", err.Error())
-	} else if status >= 500 {
-		log.WarnContext(ctx, "upstream error", "entry_point", entry, "code", string(kind), "error", err.Error())
+	} else if upstreamKind(kind) {
+		logUpstream(ctx, log, entry, kind, status, err)
 	}
 	if kind == connector.ErrUpstreamUnavailable {
 		secs := defaultRetryAfter

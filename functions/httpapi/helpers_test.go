@@ -188,6 +188,12 @@ func (r response) errField() string {
 // caller with ID token tok ("" = none).
 func (e *env) do(method, path, tok string, body any) response {
 	e.t.Helper()
+	return e.doHeaders(method, path, tok, body, nil)
+}
+
+// doHeaders is do with extra request headers.
+func (e *env) doHeaders(method, path, tok string, body any, h http.Header) response {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -206,6 +212,9 @@ func (e *env) do(method, path, tok string, body any) response {
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")

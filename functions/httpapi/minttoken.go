@@ -64,6 +64,7 @@ func (c *call) audit(b mintBody, cred *connector.Credential, err error) {
 		slog.String("audit", "mint"), slog.String("outcome", "granted"),
 		{Key: "caller", Value: principal}, {Key: "principal", Value: principal},
 		slog.String("issuer", c.p.IssuerName()), slog.String("connector", b.Connector),
+		slog.String("auth_method", string(cred.AuthMethod)),
 		slog.String("resource_type", string(cred.ResourceType)), slog.String("resource_id", cred.ResourceID),
 		slog.String("project_id", cred.ProjectID),
 		slog.Int64("lifetime_requested_seconds", int64(cred.Lifetime.Requested.Seconds())),

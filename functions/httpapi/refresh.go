@@ -19,6 +19,8 @@ import (
 // acknowledged. When deployed, only the trigger's service account may invoke it (Cloud Run
 // IAM, see scripts/deploy.sh); the framework hands it no request to re-check a token on.
 func (a *API) Refresh(ctx context.Context, e event.Event) error {
+	ctx, span := traceEvent(ctx, e, "refresh")
+	defer span.End()
 	ctx, cancel := a.withDeadline(ctx)
 	defer cancel()
 	var push pubsubPush

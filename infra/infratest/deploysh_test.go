@@ -221,7 +221,7 @@ func TestDeployDryRun(t *testing.T) {
 		flags, _ := Flags(c)
 		if hasPrefix(c, "gcloud", "projects", "add-iam-policy-binding") && flags["member"][0] == "serviceAccount:"+runtimeSA {
 			switch role := flags["role"][0]; role {
-			case "roles/datastore.user", "roles/logging.logWriter",
+			case "roles/datastore.user", "roles/logging.logWriter", "roles/cloudtrace.agent",
 				"projects/demo-project/roles/gcpconnSecretCreator", "projects/demo-project/roles/gcpconnSecretManager":
 			default:
 				t.Errorf("the plan grants the runtime account undocumented role %s", role)

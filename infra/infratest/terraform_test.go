@@ -264,6 +264,7 @@ func TestTerraformRuntimeRoles(t *testing.T) {
 	want := map[string]string{ // role -> the condition it must carry ("" none)
 		"roles/datastore.user":                                `resource.name == "projects/demo-project/databases/(default)"`,
 		"roles/logging.logWriter":                             "",
+		"roles/cloudtrace.agent":                              "",
 		"${google_project_iam_custom_role.secret_creator.id}": "",
 		"${google_project_iam_custom_role.secret_manager.id}": `resource.name.startsWith("projects/${data.google_project.this.number}/secrets/gcpconn-") || resource.name.startsWith("projects/demo-project/secrets/gcpconn-")`,
 		"roles/pubsub.publisher":                              "", // on the sweep topic only (below)

@@ -181,7 +181,9 @@ func (s *Service) grant(ctx context.Context, c *Connector, how secretRead) (Gran
 }
 
 // access reads one secret version, from the backend itself when how is readFresh.
-func (s *Service) access(ctx context.Context, id, version string, how secretRead) (Secrets, error) {
+func (s *Service) access(ctx context.Context, id, version string, how secretRead) (sec Secrets, err error) {
+	ctx, span := startSpan(ctx, "secrets.access", "gcpconn.connector_id", id)
+	defer func() { endSpan(span, err) }()
 	if fs, ok := s.Secrets.(FreshSecrets); ok && how == readFresh {
 		return fs.AccessFresh(ctx, id, version)
 	}

@@ -183,13 +183,13 @@ type cachedReader struct{ s *Service }
 
 func (r cachedReader) Get(ctx context.Context, id string) (*Connector, error) {
 	return r.s.conns.get(ctx, r.s.now, r.s.RevocationWindow, idKey(id), func(ctx context.Context) (*Connector, error) {
-		return r.s.Store.Get(ctx, id)
+		return tracedReader{r.s.Store}.Get(ctx, id)
 	})
 }
 
 func (r cachedReader) GetByName(ctx context.Context, name string) (*Connector, error) {
 	return r.s.conns.get(ctx, r.s.now, r.s.RevocationWindow, nameKey(name), func(ctx context.Context) (*Connector, error) {
-		return r.s.Store.GetByName(ctx, name)
+		return tracedReader{r.s.Store}.GetByName(ctx, name)
 	})
 }
 
@@ -197,7 +197,7 @@ func (r cachedReader) GetByName(ctx context.Context, name string) (*Connector, e
 // window old: the cache when the window is positive, else the store.
 func (s *Service) cached() storeReader {
 	if s.RevocationWindow <= 0 {
-		return s.Store
+		return tracedReader{s.Store}
 	}
 	return cachedReader{s}
 }

@@ -39,7 +39,10 @@ type Error struct {
 	Message string // caller-safe text; never contains secret values
 	// RetryAfter is a hint for ErrUpstreamUnavailable; zero when unknown.
 	RetryAfter time.Duration
-	Err        error // cause; may be nil
+	// API names the Google API that answered an upstream error ("iamcredentials", "sts",
+	// "storage", ...), for logs and metrics; "" when none did (see APIOf).
+	API string
+	Err error // cause; may be nil
 }
 
 func (e *Error) Error() string {

@@ -107,6 +107,7 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 		ResourceType: rt,
 		ResourceID:   id,
 		Lifetime:     lt,
+		AuthMethod:   c.AuthMethod,
 	}
 	if js := storedJSON(g); js != "" && (rt == GCPGeneric || rt == GCSBucket) {
 		cred.TokenType = ""
@@ -167,7 +168,7 @@ func (s *Service) mintToken(ctx context.Context, g Grant, rt ResourceType, id st
 				return Token{}, err
 			}
 		}
-		tok, err := s.Google.Token(ctx, g, req)
+		tok, err := s.googleToken(ctx, g, req)
 		tok.Warning = warning
 		return tok, err
 	})

@@ -134,6 +134,8 @@ type Credential struct {
 	// Warning says what could not be checked (a bucket whose project could not be read).
 	Warning  string
 	CacheHit bool // served from the token cache (for audit logs)
+	// AuthMethod is the connector's auth method (for audit logs and metrics).
+	AuthMethod AuthMethod
 }
 
 // Lifetime reports the lifetime a caller asked for, the one applied, and why they differ.

@@ -441,7 +441,7 @@ func (s *Service) pinRotation(ctx context.Context, c *Connector, p PendingRotati
 	}
 	s.Forget(c.ID)
 	if ok {
-		s.log().InfoContext(ctx, "key rotated", "connector_id", c.ID, "key_id", p.KeyID, "secret_version", p.Version, "generation", p.Generation)
+		s.log().InfoContext(ctx, "key rotated", "event", EventRotation, "outcome", OutcomeRotated, "connector_id", c.ID, "connector", c.Name, "key_id", p.KeyID, "secret_version", p.Version, "generation", p.Generation)
 		s.clearRotationStatus(ctx, c.ID, p.Version)
 	}
 	return ok, nil
@@ -513,7 +513,7 @@ func (s *Service) abandonRotation(ctx context.Context, c *Connector, p PendingRo
 // pending entry p; with p nil (the rotation never claimed), only while no rotation is pending
 // and c's version is pinned.
 func (s *Service) recordRotationFailure(ctx context.Context, c *Connector, p *PendingRotation, why string) error {
-	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "connector_id", c.ID, "reason", why)
+	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "event", EventRotation, "outcome", OutcomeFailed, "connector_id", c.ID, "connector", c.Name, "reason", why)
 	now := s.now()
 	from := c.SecretVersion
 	if p != nil {
@@ -727,10 +727,11 @@ func (s *Service) sweepKeys(ctx context.Context, c *Connector, o SweepOptions, n
 		if err != nil && KindOf(err) != ErrFailedPrecondition {
 			fail("overdue key rotation", err)
 		}
+		s.logRotationOverdue(ctx, c, next, err)
 	}
 	if age := now.Sub(c.Rotation.KeyCreatedAt); o.MaxKeyAge > 0 && !c.Rotation.KeyCreatedAt.IsZero() && c.Rotation.KeyID != "" && age > o.MaxKeyAge {
 		msg := fmt.Sprintf("connector %q: key %s is %s old (more than %s)", c.Name, c.Rotation.KeyID, FormatAge(age), FormatAge(o.MaxKeyAge))
-		s.log().WarnContext(ctx, "sweep: old service-account key", "connector_id", c.ID, "key_id", c.Rotation.KeyID, "age_days", int(age.Hours()/24))
+		s.log().WarnContext(ctx, "sweep: old service-account key", "event", EventOldKey, "connector_id", c.ID, "connector", c.Name, "key_id", c.Rotation.KeyID, "age_days", int(age.Hours()/24))
 		note(func(r *SweepReport) {
 			if len(r.OldKeys) < maxSweepErrors {
 				r.OldKeys = append(r.OldKeys, msg)

@@ -117,9 +117,7 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 		}
 	}
 	rep.Duration = time.Since(start)
-	s.log().InfoContext(ctx, "sweep done", "checked", rep.Checked, "ok", rep.OK, "failed", rep.Failed,
-		"skipped", rep.Skipped, "inconclusive", rep.Inconclusive, "orphans_removed", rep.OrphansRemoved,
-		"versions_removed", rep.VersionsRemoved, "keys_rotated", rep.KeysRotated, "keys_deleted", rep.KeysDeleted, "duration_ms", rep.Duration.Milliseconds())
+	s.logSweepRun(ctx, rep, listErr)
 	return *rep, listErr
 }
 
@@ -133,6 +131,7 @@ func (s *Service) sweepConnector(ctx context.Context, c *Connector, o SweepOptio
 		s.log().ErrorContext(ctx, "sweep: connector not checked", "connector_id", c.ID, "error", err)
 	}
 	t.outcome(c, outcome, err)
+	s.logSweepResult(ctx, c, outcome, err)
 	s.sweepVersions(ctx, c, o.Timeout, t)
 	return outcome, err
 }

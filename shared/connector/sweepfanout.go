@@ -59,7 +59,29 @@ func (s *Service) StartSweep(ctx context.Context, o SweepOptions, shardSize int)
 	if err != nil {
 		return SweepRunView{}, err
 	}
+	if planErr != nil || v.State == "done" { // failed planning, or nothing to do: the run ends here
+		s.logSweepRun(ctx, &v.Report, planErr)
+	}
 	return v, planErr
+}
+
+// logRunIfDone writes the sweep_run event of run when its last shard has just finished: the
+// shards' reports summed, failed when a shard failed for good or planning stopped early. Two
+// shards finishing at the same moment may both write it; the alerts on sweep_run count runs
+// that failed and notice runs that are missing, which a duplicate changes neither.
+func (s *Service) logRunIfDone(ctx context.Context, run string) {
+	v, err := s.SweepRunStatus(ctx, run)
+	if err != nil || v.State != "done" {
+		return
+	}
+	var failed error
+	switch {
+	case v.Run.PlanError != "":
+		failed = fmt.Errorf("planning stopped early: %s", v.Run.PlanError)
+	case v.ShardsFailed > 0:
+		failed = fmt.Errorf("%d of %d shards failed", v.ShardsFailed, v.Run.Shards)
+	}
+	s.logSweepRun(ctx, &v.Report, failed)
 }
 
 // planShards publishes every connector id in shards of size and returns how many shards
@@ -167,8 +189,12 @@ func (s *Service) SweepShard(ctx context.Context, sh SweepShard, o SweepOptions)
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
-	if _, err := s.Runs.FinishShard(fctx, rec); err != nil {
+	stored, err := s.Runs.FinishShard(fctx, rec)
+	if err != nil {
 		return rec, fmt.Errorf("sweep shard %s/%d: record: %w", sh.Run, sh.Index, err)
+	}
+	if stored {
+		s.logRunIfDone(fctx, sh.Run)
 	}
 	s.log().InfoContext(ctx, "sweep shard finished", "run", sh.Run, "shard", sh.Index, "state", rec.State,
 		"attempts", rec.Attempts, "checked", rep.Checked, "unchecked", len(unchecked), "duration_ms", rep.Duration.Milliseconds())

@@ -80,7 +80,7 @@ func (s *Service) verify(ctx context.Context, g Grant, rt ResourceType, id strin
 
 	// Global check: can the credentials authenticate at all?
 	gctx, cancel := context.WithTimeout(ctx, VerifyTypeTimeout)
-	_, err := s.Google.Token(gctx, g, TokenRequest{Scopes: verifyScopes, Lifetime: time.Hour, SubjectToken: SubjectTokenFrom(ctx)})
+	_, err := s.googleToken(gctx, g, TokenRequest{Scopes: verifyScopes, Lifetime: time.Hour, SubjectToken: SubjectTokenFrom(ctx)})
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -150,7 +150,7 @@ func (s *Service) checkTypes(ctx context.Context, g Grant, results []ResourceRes
 func (s *Service) checkType(ctx context.Context, g Grant, rt ResourceType, id string) (ResourceResult, error) {
 	r := ResourceResult{ResourceType: rt}
 	name := g.Connector.Name
-	ids, err := s.Google.ListResources(ctx, g, rt, id)
+	ids, err := s.googleList(ctx, g, rt, id)
 	switch {
 	case err != nil && (KindOf(err) == ErrUpstreamUnavailable || ctx.Err() != nil):
 		return r, &Error{Kind: ErrUpstreamUnavailable, RetryAfter: retryAfterOf(err), Err: err,

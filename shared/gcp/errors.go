@@ -34,7 +34,7 @@ func upstream(what string, err error) error {
 		return err
 	}
 	code, msg, retryAfter := classify(err)
-	e := &connector.Error{Err: fmt.Errorf("%s: %w", what, err), RetryAfter: retryAfter}
+	e := &connector.Error{Err: fmt.Errorf("%s: %w", what, err), RetryAfter: retryAfter, API: apiOf(what)}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Kind = connector.ErrUpstreamUnavailable

@@ -41,6 +41,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/functions/app"
+	"github.com/gcpconn/gcpconn/functions/internal/tracing"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 )
 
@@ -207,6 +208,9 @@ func (b *bench) startFunctions(o options) error {
 		b.cfg.FirestoreOptions = []option.ClientOption{option.WithGRPCConn(conn)}
 	}
 	a := app.New(b.cfg, nil, cloudlog.New(io.Discard, nil))
+	if err := installTracing(b.cfg.Tracing); err != nil {
+		return err
+	}
 	realURL, stopReal, err := serve(a.API.Handler())
 	if err != nil {
 		return err
@@ -452,4 +456,18 @@ func load(c *http.Client, url, token string, body []byte, conc int, d time.Durat
 		res.pmax = lats[res.n-1]
 	}
 	return res
+}
+
+// installTracing installs the tracer provider as deployed (GCPCONN_TRACE_SAMPLE, default
+// tracing.DefaultSample; 0 is off), so the measurement includes what tracing costs the mint
+// path. Spans are not exported unless GCPCONN_TRACE_EXPORTER says where (console: discarded).
+func installTracing(c tracing.Config) error {
+	if os.Getenv("GCPCONN_TRACE_EXPORTER") == "" {
+		c.Exporter = tracing.ExporterNone
+	}
+	if _, err := tracing.Install(context.Background(), c, io.Discard); err != nil {
+		return err
+	}
+	fmt.Printf("tracing: GCPCONN_TRACE_SAMPLE=%g, exporter %s\n", c.Sample, c.Exporter)
+	return nil
 }

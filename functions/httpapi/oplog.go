@@ -1,0 +1,51 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+// IssuerNamer is implemented by an Authenticator that can name the issuer a request's token
+// claims even when the token is refused (callerauth.Verifier.IssuerOf), from a small fixed
+// set: the auth_failure log event and its metric are labelled with it.
+type IssuerNamer interface {
+	IssuerOf(r *http.Request) string
+}
+
+// issuerUnknown is the issuer of auth_failure events when the Authenticator cannot name one.
+const issuerUnknown = "unknown"
+
+// logAuthFailure writes the auth_failure event of a caller that was not authenticated.
+func (c *call) logAuthFailure(err error) {
+	issuer := issuerUnknown
+	if n, ok := c.a.Auth.(IssuerNamer); ok {
+		issuer = n.IssuerOf(c.r)
+	}
+	code, status := codeOf(c.ctx, err)
+	c.a.log().WarnContext(c.ctx, "caller not authenticated", "event", connector.EventAuthFailure,
+		"entry_point", c.entry, "issuer", issuer, "code", code, "status", status, "reason", connector.MessageOf(err))
+}
+
+// upstreamKind reports whether k says Google failed or refused a call.
+func upstreamKind(k connector.Kind) bool {
+	return k == connector.ErrUpstreamDenied || k == connector.ErrUpstreamNotFound || k == connector.ErrUpstreamUnavailable
+}
+
+// logUpstream writes the upstream_error event of a request answered with an upstream kind:
+// which Google API answered (connector.APIOf; "unknown" when the error does not say) and
+// the kind. A resource Google says does not exist is logged at INFO, the others at WARNING.
+func logUpstream(ctx context.Context, log *slog.Logger, entry string, kind connector.Kind, status int, err error) {
+	api := connector.APIOf(err)
+	if api == "" {
+		api = "unknown"
+	}
+	level := slog.LevelWarn
+	if kind == connector.ErrUpstreamNotFound {
+		level = slog.LevelInfo
+	}
+	log.Log(ctx, level, "upstream error", "event", connector.EventUpstreamError, "entry_point", entry,
+		"api", api, "code", string(kind), "status", status, "error", err.Error())
+}
