@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -306,4 +308,54 @@ func TestShardBacksOffWhenGoogleThrottles(t *testing.T) {
 			t.Errorf("checks at %v; want %v (1, 2, 4 s of backoff, then full speed)", calls, want)
 		}
 	})
+}
+
+// TestFannedOutRunLogsItsEnd: a run fanned out in shards writes one sweep_run event, when its
+// last shard finishes, with the shards' counts summed (the "sweep failed or did not run"
+// alert counts these events); a shard that fails for good makes the run's event failed.
+func TestFannedOutRunLogsItsEnd(t *testing.T) {
+	g, _ := countingGoogle()
+	s, q := fanService(t, g)
+	var logs strings.Builder
+	var mu sync.Mutex
+	s.Log = slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil))
+	swRegister(t, s, "c", 5, swDefaultKey)
+	ctx := context.Background()
+	if _, err := s.StartSweep(ctx, connector.SweepOptions{Concurrency: 2}, 2); err != nil {
+		t.Fatal(err)
+	}
+	runEvents := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []string
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, `"event":"sweep_run"`) {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	for i, sh := range q.shards {
+		if n := len(runEvents()); n != 0 {
+			t.Fatalf("before shard %d of %d finished: %d sweep_run events; want none yet", i, len(q.shards), n)
+		}
+		if _, err := s.SweepShard(ctx, sh, connector.SweepOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := runEvents()
+	if len(ev) != 1 || !strings.Contains(ev[0], `"outcome":"ok"`) || !strings.Contains(ev[0], `"checked":5`) {
+		t.Fatalf("after the last shard: sweep_run events %q; want one, ok, checked 5", ev)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
