@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -26,6 +27,10 @@ type fleetStatus struct {
 	Failing      []failingConn  `json:"failing"`
 	Rotations    []rotationDue  `json:"rotations"`
 	OldestKeys   []keyAge       `json:"oldest_keys"`
+	// LastSweep is the latest sweep run (GET /sweep), for admins; LastSweepNote says why it
+	// is missing otherwise (not an admin, no run yet, a deployment without sweep runs).
+	LastSweep     *client.SweepRun `json:"last_sweep,omitempty"`
+	LastSweepNote string           `json:"last_sweep_note,omitempty"`
 }
 
 // failingConn is a connector whose last check failed or could not be made, and why.
@@ -67,8 +72,8 @@ Counts the connectors by the state of their last check (ok, partial, error, disa
 unchecked; inconclusive when the last check could not be made), lists the failing ones with
 why, key rotations that failed, are overdue or are due soon, and the oldest service-account
 keys gcpconn tracks (connectors with key rotation). An admin sees the whole deployment.
-The last sweep run is not reported: the API does not expose sweep runs yet (the gcpconn
-dashboard in Cloud Monitoring charts them).
+For an admin it also shows the latest sweep run (its state, shards and counts, as gcpconn
+sweep --run latest does); other callers see why it is not shown.
 
 Examples:
   gcpconn status
@@ -99,6 +104,7 @@ func runStatus(ctx context.Context, e *env, p *parsed) error {
 		return err
 	}
 	st := summarize(cs, e.Now(), within)
+	st.LastSweep, st.LastSweepNote = lastSweep(ctx, c)
 	if e.json() {
 		return e.printJSON(st)
 	}
@@ -168,7 +174,7 @@ func printStatus(e *env, st fleetStatus) {
 	w := e.Stdout
 	fmt.Fprintf(w, "CONNECTORS  %d: %d ok, %d partial, %d error, %d disabled, %d unchecked; %d inconclusive\n",
 		st.Connectors, st.States["ok"], st.States["partial"], st.States["error"], st.States["disabled"], st.States["unchecked"], st.Inconclusive)
-	fmt.Fprintln(w, "LAST SWEEP  not reported: this deployment's API does not expose sweep runs (see the gcpconn dashboard)")
+	fmt.Fprintln(w, "LAST SWEEP  "+sweepLine(st.LastSweep, st.LastSweepNote))
 	if len(st.Failing) > 0 {
 		fmt.Fprintln(w, "\nFailing:")
 		tb := &table{Headers: []string{"NAME", "STATE", "CHECKED", "WHY"}, Ruled: true}
@@ -208,4 +214,40 @@ func timeCell(t *time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.DateTime)
+}
+
+// lastSweep reads the latest sweep run, or says why there is none to show.
+func lastSweep(ctx context.Context, c *client.Client) (*client.SweepRun, string) {
+	run, err := c.SweepRun(ctx, "")
+	var ce *client.Error
+	switch {
+	case err == nil:
+		return run, ""
+	case errors.As(err, &ce) && (ce.Code == "permission_denied" || ce.Status == 403):
+		return nil, "shown to admins only"
+	case errors.As(err, &ce) && ce.Code == "not_found":
+		return nil, "no sweep has run yet"
+	case errors.As(err, &ce) && ce.Code == "failed_precondition":
+		return nil, "this deployment keeps no sweep runs"
+	}
+	return nil, "could not be read: " + err.Error()
+}
+
+// sweepLine is the LAST SWEEP row: the run's id, state, shards and counts, or the note.
+func sweepLine(run *client.SweepRun, note string) string {
+	if run == nil {
+		return note
+	}
+	line := fmt.Sprintf("%s %s", run.Run, run.State)
+	if run.StartedAt != nil {
+		line += ", started " + run.StartedAt.UTC().Format(time.RFC3339)
+	}
+	if sh := run.Shards; sh != nil {
+		line += fmt.Sprintf(", shards %d/%d done, %d failed", sh.Done, sh.Planned, sh.Failed)
+	}
+	line += fmt.Sprintf("; checked %d: %d ok, %d failed, %d inconclusive", run.Checked, run.OK, run.Failed, run.Inconclusive)
+	if run.PlanError != "" {
+		line += "; planning stopped: " + run.PlanError
+	}
+	return line
 }

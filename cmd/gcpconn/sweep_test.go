@@ -111,6 +111,11 @@ func TestSweepWatch(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "\r\033[K[####################] run "+run.Run+" done") {
 		t.Errorf("sweep --run latest --watch on a terminal: exit %d %q; want the full bar of %s", code, out, run.Run)
 	}
+	// gcpconn status shows an admin the latest run.
+	if out, _, code = cli(false, "status"); code != 0 || !strings.Contains(out, "LAST SWEEP  "+run.Run+" done") ||
+		!strings.Contains(out, "shards 1/1 done, 0 failed; checked 5: 5 ok, 0 failed, 0 inconclusive") {
+		t.Errorf("status after the run: exit %d\n%s; want the latest run %s on its LAST SWEEP row", code, out, run.Run)
+	}
 	for _, bad := range [][]string{{"sweep", "--shard-size", "501"}, {"sweep", "--concurrency", "x"}, {"sweep", "extra"}} {
 		if _, errOut, code := cli(false, bad...); code != exitUsage || !strings.Contains(errOut, strings.TrimPrefix(bad[1], "--")) {
 			t.Errorf("gcpconn %v: exit %d %q; want a usage error naming it", bad, code, errOut)
