@@ -102,20 +102,66 @@ type fsRotation struct {
 }
 
 type fsPending struct {
-	Generation  int64     `firestore:"generation"`
-	Claim       string    `firestore:"claim"`
-	StartedAt   time.Time `firestore:"started_at"`
-	FromVersion string    `firestore:"from_version"`
-	KnownKeys   []string  `firestore:"known_keys"`
-	KeyID       string    `firestore:"key_id"`
-	Version     string    `firestore:"version"`
+	Generation  int64      `firestore:"generation"`
+	Claim       string     `firestore:"claim"`
+	StartedAt   time.Time  `firestore:"started_at"`
+	FromVersion string     `firestore:"from_version"`
+	KnownKeys   []string   `firestore:"known_keys"`
+	Email       string     `firestore:"email"`
+	KeyID       string     `firestore:"key_id"`
+	Version     string     `firestore:"version"`
+	VerifyBy    *time.Time `firestore:"verify_by"` // nil: not verifying yet
 }
 
 type fsRetired struct {
-	KeyID       string    `firestore:"key_id"`
-	Version     string    `firestore:"version"`
-	DeleteAfter time.Time `firestore:"delete_after"`
-	Managed     bool      `firestore:"managed"`
+	KeyID         string     `firestore:"key_id"`
+	Version       string     `firestore:"version"`
+	Email         string     `firestore:"email"`
+	RetiredAt     *time.Time `firestore:"retired_at"`
+	DeleteAfter   time.Time  `firestore:"delete_after"`
+	Managed       bool       `firestore:"managed"`
+	TokensUntil   *time.Time `firestore:"tokens_until"`
+	TokensTracked bool       `firestore:"tokens_tracked"`
+	Lost          *fsLost    `firestore:"lost"`
+}
+
+type fsLost struct {
+	From      time.Time `firestore:"from"`
+	To        time.Time `firestore:"to"`
+	KnownKeys []string  `firestore:"known_keys"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func toRetired(k connector.RetiredKey) fsRetired {
+	d := fsRetired{KeyID: k.KeyID, Version: k.Version, Email: k.Email, RetiredAt: timePtr(k.RetiredAt), DeleteAfter: k.DeleteAfter.UTC(),
+		Managed: k.Managed, TokensUntil: timePtr(k.TokensUntil), TokensTracked: k.TokensTracked}
+	if l := k.Lost; l != nil {
+		d.Lost = &fsLost{From: l.From.UTC(), To: l.To.UTC(), KnownKeys: l.KnownKeys}
+	}
+	return d
+}
+
+func fromRetired(d fsRetired) connector.RetiredKey {
+	k := connector.RetiredKey{KeyID: d.KeyID, Version: d.Version, Email: d.Email, RetiredAt: timeOf(d.RetiredAt), DeleteAfter: d.DeleteAfter.UTC(),
+		Managed: d.Managed, TokensUntil: timeOf(d.TokensUntil), TokensTracked: d.TokensTracked}
+	if l := d.Lost; l != nil {
+		k.Lost = &connector.LostKey{From: l.From.UTC(), To: l.To.UTC(), KnownKeys: l.KnownKeys}
+	}
+	return k
 }
 
 func toRotation(r connector.Rotation) fsRotation {
@@ -127,10 +173,10 @@ func toRotation(r connector.Rotation) fsRotation {
 	}
 	if p := r.Pending; p != nil {
 		d.Pending = &fsPending{Generation: p.Generation, Claim: p.Claim, StartedAt: p.StartedAt.UTC(), FromVersion: p.FromVersion,
-			KnownKeys: p.KnownKeys, KeyID: p.KeyID, Version: p.Version}
+			KnownKeys: p.KnownKeys, Email: p.Email, KeyID: p.KeyID, Version: p.Version, VerifyBy: timePtr(p.VerifyBy)}
 	}
 	for _, k := range r.Retired {
-		d.Retired = append(d.Retired, fsRetired{KeyID: k.KeyID, Version: k.Version, DeleteAfter: k.DeleteAfter.UTC(), Managed: k.Managed})
+		d.Retired = append(d.Retired, toRetired(k))
 	}
 	return d
 }
@@ -143,10 +189,10 @@ func fromRotation(d fsRotation) connector.Rotation {
 	}
 	if p := d.Pending; p != nil {
 		r.Pending = &connector.PendingRotation{Generation: p.Generation, Claim: p.Claim, StartedAt: p.StartedAt.UTC(),
-			FromVersion: p.FromVersion, KnownKeys: p.KnownKeys, KeyID: p.KeyID, Version: p.Version}
+			FromVersion: p.FromVersion, KnownKeys: p.KnownKeys, Email: p.Email, KeyID: p.KeyID, Version: p.Version, VerifyBy: timeOf(p.VerifyBy)}
 	}
 	for _, k := range d.Retired {
-		r.Retired = append(r.Retired, connector.RetiredKey{KeyID: k.KeyID, Version: k.Version, DeleteAfter: k.DeleteAfter.UTC(), Managed: k.Managed})
+		r.Retired = append(r.Retired, fromRetired(k))
 	}
 	return r
 }
