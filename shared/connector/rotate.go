@@ -30,10 +30,11 @@ import (
 // KeyManager is the port to Google's IAM service-account keys API that rotation needs. It acts
 // with the grant's service-account key (the source key of an impersonation connector) or, as
 // the deployment configures it, with the service's own identity. Errors carry this package's
-// kinds; ErrFailedPrecondition when the account has reached Google's limit of keys or when
-// Google refuses the identity (its message names the identity and the role it needs; a
-// refused ListKeys is recorded on the connector like a failed rotation). shared/gcp
-// implements it.
+// kinds; ErrFailedPrecondition when Google refuses: wrapping ErrKeyLimit when the account has
+// reached Google's limit of keys, ErrKeyCreationDisabled when an organisation policy forbids
+// keys, and naming the identity and the role it needs when the identity is refused (a
+// refused ListKeys is recorded on the connector like a failed rotation); any other refusal
+// keeps Google's message. shared/gcp implements it.
 type KeyManager interface {
 	// CreateKey creates a key for email and returns its id and its key file JSON. When Google
 	// created a key but its answer is unusable, the id is returned with the error.

@@ -322,3 +322,41 @@ func TestRotateKeyFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestRotateKeyRefusals: Google's refusals of a new key are told apart (the 10-key limit, an
+// organisation policy, a missing permission; anything else passes Google's message through),
+// each recorded in rotation.last_error with nothing left in progress and the old key minting.
+func TestRotateKeyRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		fault     faults.Fault
+		want, not string
+	}{
+		{"key limit", faults.Fault{Status: 400, GoogleStatus: "FAILED_PRECONDITION", Message: "Precondition check failed."},
+			"at most 10 keys", "policy"},
+		{"organisation policy", faults.Fault{Status: 400, GoogleStatus: "FAILED_PRECONDITION", Message: "Key creation is not allowed on this service account.",
+			Violation: "constraints/iam.disableServiceAccountKeyCreation"}, "organisation policy (constraints/iam.disableServiceAccountKeyCreation) forbids", "10 keys"},
+		{"missing permission", faults.Fault{Status: 403, Message: "Permission 'iam.serviceAccountKeys.create' denied on resource (or it may not exist)."},
+			"permission denied: Google refused to create a key", "10 keys"},
+		{"another precondition", faults.Fault{Status: 400, GoogleStatus: "FAILED_PRECONDITION", Message: "The service account is being deleted."},
+			"The service account is being deleted", "10 keys"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := rtNew(t)
+			tc.fault.Times = 1
+			e.srv.Faults().Set("iam.serviceAccountKeys.create", tc.fault)
+			_, err := e.svc.RotateKey(context.Background(), e.id, true)
+			if connector.KindOf(err) != connector.ErrFailedPrecondition || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), tc.not) {
+				t.Errorf("RotateKey = %v; want a failed precondition saying %q (not %q)", err, tc.want, tc.not)
+			}
+			c := e.get(t)
+			if c.Rotation.Pending != nil || !strings.Contains(c.Rotation.LastError, tc.want) || c.Rotation.KeyID != e.registered {
+				t.Errorf("rotation after the refusal = %+v; want nothing in progress, last_error saying %q, the registered key pinned", c.Rotation, tc.want)
+			}
+			e.mints(t, "after the refusal")
+			if ok, err := e.svc.RotateKey(context.Background(), e.id, true); !ok || err != nil {
+				t.Errorf("the next rotation = %v, %v; want a new key", ok, err)
+			}
+		})
+	}
+}
