@@ -214,3 +214,32 @@ func TestRotationPeriodField(t *testing.T) {
 		t.Errorf("Register user-account with rotation_period = %v; want a field error naming rotation_period", err)
 	}
 }
+
+// TestRepairFromStaleListing: sweep listed the connector while a rotation was verifying and
+// past RotationBudget; the rotation then pinned its key. Repairing from that stale listing
+// re-reads the connector and deletes nothing: the pinned key stays live and mints.
+func TestRepairFromStaleListing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		keys := &rsKeys{live: map[string]time.Time{}, refuseFor: 10 * time.Minute}
+		s, id := rsService(t, keys)
+		ctx := context.Background()
+		if ok, err := s.RotateKey(ctx, id, true); ok || err != nil {
+			t.Fatalf("RotateKey = %v, %v; want the new key left verifying", ok, err)
+		}
+		time.Sleep(connector.RotationBudget + 10*time.Minute)
+		stale, _ := s.Store.Get(ctx, id) // sweep's listing: an old entry, its version not pinned
+		if ok, err := s.RotateKey(ctx, id, false); !ok || err != nil {
+			t.Fatalf("RotateKey resuming the verifying entry = %v, %v; want k1 pinned", ok, err)
+		}
+		if n, err := s.RepairRotation(ctx, stale); n != 0 || err != nil {
+			t.Errorf("RepairRotation from the stale listing = %d, %v; want nothing deleted", n, err)
+		}
+		c, _ := s.Store.Get(ctx, id)
+		if _, live := keys.live["k1"]; !live || c.Rotation.KeyID != "k1" {
+			t.Fatalf("after the repair: k1 live %v, pinned %q; want the pinned key k1 kept", live, c.Rotation.KeyID)
+		}
+		if _, err := s.Mint(ctx, connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rot", ResourceType: connector.GCPGeneric}); err != nil {
+			t.Errorf("mint after the repair = %v", err)
+		}
+	})
+}
