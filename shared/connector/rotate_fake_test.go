@@ -45,6 +45,25 @@ func (s rtSecrets) SetRotation(ctx context.Context, id string, p time.Duration, 
 	return s.in.do("secrets.SetRotation", func() error { return s.mem.SetRotation(ctx, id, p, next) })
 }
 
+// rtStore is rgFaultyStore that also keeps key cleanup records (in memory).
+type rtStore struct {
+	rgFaultyStore
+	kc connector.KeyCleanups
+}
+
+func (s rtStore) PutCleanup(ctx context.Context, k connector.KeyCleanup) error {
+	return s.in.do("store.PutCleanup", func() error { return s.kc.PutCleanup(ctx, k) })
+}
+
+func (s rtStore) ListCleanups(ctx context.Context) (out []connector.KeyCleanup, err error) {
+	err = s.in.do("store.ListCleanups", func() error { out, err = s.kc.ListCleanups(ctx); return err })
+	return out, err
+}
+
+func (s rtStore) DeleteCleanup(ctx context.Context, id string) error {
+	return s.in.do("store.DeleteCleanup", func() error { return s.kc.DeleteCleanup(ctx, id) })
+}
+
 // rtKeys injects faults into the KeyManager: "after" on keys.Create is a key created whose
 // answer never arrived (a crash between the IAM call's return and the write of its id).
 type rtKeys struct {
@@ -97,7 +116,8 @@ func rtNew(t *testing.T) *rtEnv {
 	g := gcp.New(gcp.EndpointsFromEnv())
 	in := &rgInjector{calls: map[string]int{}, fired: map[int]bool{}}
 	mem := store.NewMemorySecrets()
-	svc := &connector.Service{Store: rgFaultyStore{Store: store.NewMemory(), in: in},
+	mstore := store.NewMemory()
+	svc := &connector.Service{Store: rtStore{rgFaultyStore{Store: mstore, in: in}, mstore},
 		Secrets: rtSecrets{rgFaultySecrets{SecretStore: mem, in: in}, mem}, Google: g,
 		Keys: rtKeys{KeyManager: g, in: in}, Now: clock.Now}
 	raw, err := srv.KeyJSON(rtAccount)
@@ -356,6 +376,67 @@ func TestRotateKeyRefusals(t *testing.T) {
 			e.mints(t, "after the refusal")
 			if ok, err := e.svc.RotateKey(context.Background(), e.id, true); !ok || err != nil {
 				t.Errorf("the next rotation = %v, %v; want a new key", ok, err)
+			}
+		})
+	}
+}
+
+// TestKeysCleanedAfterUpdateAndDelete: the keys gcpconn created for a connector are deleted
+// after the grace by the repair (sweep), with the identity that can delete them, after an
+// update to another account's key (the old account's keys, deleted with the old key, never
+// counted as deleted on a 404 under the new account) and after the connector is deleted (a
+// cleanup record keeps them and the secret until then); the registered key is left.
+func TestKeysCleanedAfterUpdateAndDelete(t *testing.T) {
+	const newAccount = "connectors-admin@zenml-core.iam.gserviceaccount.com"
+	for _, how := range []string{"update", "delete"} {
+		t.Run(how, func(t *testing.T) {
+			e := rtNew(t)
+			ctx := context.Background()
+			for range 2 {
+				if ok, err := e.svc.RotateKey(ctx, e.id, true); !ok || err != nil {
+					t.Fatalf("RotateKey = %v, %v", ok, err)
+				}
+			}
+			if n := len(e.keys(t)); n != 3 {
+				t.Fatalf("%d keys after two rotations; want the registered one and two of gcpconn's", n)
+			}
+			owner := connector.Principal{Email: swOwner}
+			if how == "update" {
+				raw, err := e.srv.KeyJSON(newAccount)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var key map[string]any
+				_ = json.Unmarshal(raw, &key)
+				if _, err := e.svc.Update(ctx, owner, "rotating", connector.UpdateRequest{Verify: new(bool),
+					Configuration: map[string]any{"project_id": "zenml-core", "service_account_json": key}}); err != nil {
+					t.Fatalf("Update = %v", err)
+				}
+			} else if err := e.svc.Delete(ctx, owner, "rotating"); err != nil {
+				t.Fatalf("Delete = %v", err)
+			}
+			sweep := func() {
+				t.Helper()
+				if _, err := e.svc.Sweep(ctx, connector.SweepOptions{KeepOrphans: how == "update"}); err != nil {
+					t.Fatalf("Sweep = %v", err)
+				}
+			}
+			sweep()
+			if n := len(e.keys(t)); n != 3 {
+				t.Errorf("inside the grace: %d keys; want all 3 kept", n)
+			}
+			e.clock.Add(connector.RotationGrace + time.Minute)
+			sweep()
+			if ks := e.keys(t); len(ks) != 1 || ks[0] != e.registered {
+				t.Errorf("after the grace: keys of %s = %v; want only the registered %s", rtAccount, ks, e.registered)
+			}
+			if how == "delete" {
+				if ids, _ := e.mem.ListConnectorIDs(ctx); len(ids) != 0 {
+					t.Errorf("secrets left after the cleanup: %v", ids)
+				}
+				if recs, _ := e.svc.Store.(connector.KeyCleanups).ListCleanups(ctx); len(recs) != 0 {
+					t.Errorf("cleanup records left: %+v", recs)
+				}
 			}
 		})
 	}

@@ -23,7 +23,8 @@ var _ connector.Store = (*Firestore)(nil)
 //
 // Each connector is one document in the collection, keyed by the connector's id. Names are
 // unique per deployment: a second collection, named after the first with a "_names" suffix,
-// holds one document per connector name (keyed by the name) pointing at the connector's id,
+// holds one document per connector name (keyed by the name) pointing at the connector's id
+// (a third, with a "_key_cleanups" suffix, holds connector.KeyCleanups records),
 // and both documents are created, renamed and deleted in one transaction, so two
 // registrations of one name cannot both commit. Update is optimistic: the transaction reads
 // the document's revision field and fails with ErrConflict unless it equals the caller's.
@@ -34,15 +35,17 @@ var _ connector.Store = (*Firestore)(nil)
 // query; label filters are applied to the query's results. The composite indexes the
 // queries need are declared in infra/firestore.indexes.json (and infra/firestore.tf).
 type Firestore struct {
-	client *firestore.Client
-	docs   *firestore.CollectionRef
-	names  *firestore.CollectionRef
+	client   *firestore.Client
+	docs     *firestore.CollectionRef
+	names    *firestore.CollectionRef
+	cleanups *firestore.CollectionRef // key cleanup records, see cleanups.go
 }
 
 // NewFirestore returns a store that keeps connectors in collection (and their names in
 // collection + "_names") of client's database.
 func NewFirestore(client *firestore.Client, collection string) *Firestore {
-	return &Firestore{client: client, docs: client.Collection(collection), names: client.Collection(collection + "_names")}
+	return &Firestore{client: client, docs: client.Collection(collection), names: client.Collection(collection + "_names"),
+		cleanups: client.Collection(collection + "_key_cleanups")}
 }
 
 // fsConnector is the stored form of a connector. Field names are the API's snake_case ones.

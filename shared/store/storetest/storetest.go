@@ -107,6 +107,7 @@ func Run(t *testing.T, newStore func(t *testing.T) connector.Store) {
 	t.Run("ListPagingWithFilter", func(t *testing.T) { testListPagingWithFilter(t, newStore(t)) })
 	t.Run("ListPagingAcrossWrites", func(t *testing.T) { testListPagingAcrossWrites(t, newStore(t)) })
 	t.Run("ListBadToken", func(t *testing.T) { testListBadToken(t, newStore(t)) })
+	t.Run("KeyCleanups", func(t *testing.T) { testKeyCleanups(t, newStore(t)) })
 }
 
 func ctx(t *testing.T) context.Context {
@@ -729,5 +730,43 @@ func testListBadToken(t *testing.T, s connector.Store) {
 	for _, tok := range []string{"garbage!!", "bm90LWEtdG9rZW4", "n1:alpha", "%%%"} {
 		_, _, err := s.List(ctx(t), connector.Filter{}, connector.Page{Token: tok})
 		wantKind(t, fmt.Sprintf("List(token %q)", tok), err, connector.ErrInvalid)
+	}
+}
+
+// testKeyCleanups: a store that keeps key cleanup records (connector.KeyCleanups) returns
+// what was put, whole, replaces a connector's record and deletes it (twice is no error).
+func testKeyCleanups(t *testing.T, s connector.Store) {
+	kc, ok := s.(connector.KeyCleanups)
+	if !ok {
+		t.Skip("the store keeps no key cleanup records")
+	}
+	ctx := context.Background()
+	want := connector.KeyCleanup{ConnectorID: "c1", Name: "gone", Keys: Sample("c1", "gone").Rotation.Retired}
+	if err := kc.PutCleanup(ctx, want); err != nil {
+		t.Fatalf("PutCleanup = %v", err)
+	}
+	if err := kc.PutCleanup(ctx, connector.KeyCleanup{ConnectorID: "c2", Name: "other", Keys: want.Keys[:1]}); err != nil {
+		t.Fatalf("PutCleanup = %v", err)
+	}
+	got, err := kc.ListCleanups(ctx)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("ListCleanups = %d records, %v; want 2", len(got), err)
+	}
+	i := slices.IndexFunc(got, func(k connector.KeyCleanup) bool { return k.ConnectorID == "c1" })
+	if i < 0 || !reflect.DeepEqual(got[i], want) {
+		t.Errorf("ListCleanups record c1 = %+v; want %+v", got, want)
+	}
+	want.Keys = want.Keys[1:]
+	if err := kc.PutCleanup(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := kc.DeleteCleanup(ctx, "c2"); err != nil {
+			t.Errorf("DeleteCleanup = %v", err)
+		}
+	}
+	got, err = kc.ListCleanups(ctx)
+	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Errorf("after replace and delete: %+v, %v; want only %+v", got, err, want)
 	}
 }
