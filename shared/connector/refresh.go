@@ -266,7 +266,7 @@ func (s *Service) pinnedStatus(ctx context.Context, id, version string, st Statu
 		if cur.SecretVersion != version {
 			return false // pinned again meanwhile: that pin's status wins
 		}
-		cur.Status = st
+		cur.Status = st.keeping(cur.Status)
 		return true
 	})
 	return err
@@ -280,7 +280,7 @@ func (s *Service) disable(ctx context.Context, c *Connector, reason string) erro
 		if cur.SecretVersion != c.SecretVersion || (cur.Status.State == StateDisabled && cur.Status.Error == reason) {
 			return false // re-pinned meanwhile, or already done
 		}
-		cur.Status = Status{State: StateDisabled, CheckedAt: now, Error: reason, RotationDue: cur.Status.RotationDue}
+		cur.Status = Status{State: StateDisabled, CheckedAt: now, Error: reason, RotationDue: cur.Status.RotationDue}.keeping(cur.Status)
 		return true
 	})
 	if err == nil {
@@ -307,7 +307,7 @@ func (s *Service) reenable(ctx context.Context, c *Connector) error {
 			return false
 		}
 		st.CheckedAt, st.RotationDue = now, cur.Status.RotationDue
-		cur.Status = st
+		cur.Status = st.keeping(cur.Status)
 		return true
 	})
 	return err

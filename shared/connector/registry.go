@@ -344,7 +344,7 @@ func (s *Service) updatedStatus(ctx context.Context, next *Connector, st Status)
 		if cur.Revision != next.Revision {
 			return false
 		}
-		cur.Status = st
+		cur.Status = st.keeping(cur.Status)
 		return true
 	})
 	if err != nil {

@@ -70,6 +70,9 @@ type Rotation struct {
 	KeyCreatedAt time.Time     // when gcpconn created the pinned key, or stored it
 	// KeyManaged is true when gcpconn created the pinned key (and so may delete it).
 	KeyManaged bool
+	// KeyTracked is true when every token minted from the pinned key was recorded
+	// (Status.TokensUntil) since it was pinned: its retired record may then go early.
+	KeyTracked bool
 	Generation int64 // rotations completed
 	// Pending is the write-ahead entry of a rotation in flight; nil when none is.
 	Pending *PendingRotation

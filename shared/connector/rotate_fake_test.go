@@ -8,6 +8,7 @@ package connector_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -436,6 +437,43 @@ func TestKeysCleanedAfterUpdateAndDelete(t *testing.T) {
 				}
 				if recs, _ := e.svc.Store.(connector.KeyCleanups).ListCleanups(ctx); len(recs) != 0 {
 					t.Errorf("cleanup records left: %+v", recs)
+				}
+			}
+		})
+	}
+}
+
+// TestManualRotationsStayUnderKeyLimit: twelve manual rotations in an hour on an account
+// with no other keys never fail for Google's 10-key limit: the oldest key gcpconn retired
+// is deleted early once no token minted from it can be in use. When tokens minted from
+// every retired key are still valid, the rotation is refused before it claims anything,
+// saying how many keys are gcpconn's retired ones and when the next may go; nothing is
+// left in progress and the pinned key mints.
+func TestManualRotationsStayUnderKeyLimit(t *testing.T) {
+	for _, minting := range []bool{false, true} {
+		t.Run(fmt.Sprintf("minting %v", minting), func(t *testing.T) {
+			e := rtNew(t)
+			ctx := context.Background()
+			for i := range 12 {
+				e.clock.Add(5 * time.Minute)
+				ok, err := e.svc.RotateKey(ctx, e.id, true)
+				c := e.get(t)
+				if minting && i == 9 {
+					if ok || connector.KindOf(err) != connector.ErrFailedPrecondition || !strings.Contains(err.Error(), "8 of them are keys gcpconn retired from this connector") ||
+						!strings.Contains(err.Error(), "may be deleted at") || c.Rotation.Pending != nil || len(e.keys(t)) != 10 {
+						t.Fatalf("rotation %d with every retired key's tokens live = %v, %v, pending %v, %d keys; want a refusal before any claim, saying so", i+1, ok, err, c.Rotation.Pending, len(e.keys(t)))
+					}
+					e.mints(t, "after the refusal")
+					return
+				}
+				if !ok || err != nil {
+					t.Fatalf("rotation %d at +%dm = %v, %v (keys %d); want a new key", i+1, 5*(i+1), ok, err, len(e.keys(t)))
+				}
+				if ks := e.keys(t); !slices.Contains(ks, c.Rotation.KeyID) || !slices.Contains(ks, e.registered) || len(ks) > connector.MaxKeysPerAccount {
+					t.Fatalf("after rotation %d: keys %v; want the pinned %s and the registered key, at most 10", i+1, ks, c.Rotation.KeyID)
+				}
+				if minting {
+					e.mints(t, fmt.Sprintf("after rotation %d", i+1))
 				}
 			}
 		})

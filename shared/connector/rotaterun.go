@@ -244,7 +244,7 @@ func (s *Service) verifyNewKey(ctx context.Context, g Grant) (why string, err er
 // is released and its key deleted.
 func (s *Service) pinRotation(ctx context.Context, c *Connector, p PendingRotation) (bool, error) {
 	now := s.now()
-	superseded := false
+	superseded, eligible := false, false
 	ok, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
 		r := &cur.Rotation
 		if r.Pending == nil || r.Pending.Claim != p.Claim || r.Pending.State() != PendingVerifying || r.Pending.Version != p.Version {
@@ -255,11 +255,11 @@ func (s *Service) pinRotation(ctx context.Context, c *Connector, p PendingRotati
 			return false
 		}
 		if cur.SecretVersion == p.FromVersion {
-			r.Retired = append(r.Retired, RetiredKey{KeyID: r.KeyID, Version: p.FromVersion, Email: p.Email, Managed: r.KeyManaged,
-				RetiredAt: now, DeleteAfter: now.Add(RotationGrace)})
+			r.Retired = append(r.Retired, retiredByPin(cur, p, now))
+			eligible = r.KeyManaged && r.KeyTracked && !handsOutKey(cur)
 		}
 		cur.SecretVersion = p.Version
-		r.KeyID, r.KeyCreatedAt, r.KeyManaged = p.KeyID, now, true
+		r.KeyID, r.KeyCreatedAt, r.KeyManaged, r.KeyTracked = p.KeyID, now, true, true
 		r.Generation, r.Pending, r.LastError = p.Generation, nil, ""
 		return true
 	})
@@ -271,6 +271,7 @@ func (s *Service) pinRotation(ctx context.Context, c *Connector, p PendingRotati
 	}
 	s.Forget(c.ID)
 	if ok {
+		s.settleTokens(ctx, c.ID, p.FromVersion, eligible)
 		s.log().InfoContext(ctx, "key rotated", "connector_id", c.ID, "key_id", p.KeyID, "secret_version", p.Version, "generation", p.Generation)
 		s.clearRotationStatus(ctx, c.ID, p.Version)
 		if cur, err := s.Store.Get(ctx, c.ID); err == nil {

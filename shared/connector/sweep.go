@@ -256,7 +256,7 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 			return true
 		}
 		st.CheckedAt, st.RotationDue = checked, cur.Status.RotationDue
-		cur.Status = st
+		cur.Status = st.keeping(cur.Status)
 		return true
 	})
 	if err != nil || !stored {

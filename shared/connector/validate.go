@@ -188,7 +188,7 @@ func updatedRotation(stored, built Rotation, newKey bool, old RetiredKey) Rotati
 		if stored.KeyManaged && stored.KeyID != "" && stored.KeyID != built.KeyID {
 			r.Retired = append(r.Retired, old)
 		}
-		r.KeyID, r.KeyCreatedAt, r.KeyManaged = built.KeyID, built.KeyCreatedAt, false
+		r.KeyID, r.KeyCreatedAt, r.KeyManaged, r.KeyTracked = built.KeyID, built.KeyCreatedAt, false, false
 	}
 	return r
 }

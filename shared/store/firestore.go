@@ -90,6 +90,9 @@ type fsStatus struct {
 	// Inconclusive and InconclusiveAt: the last check could not be made, and why.
 	Inconclusive   string     `firestore:"inconclusive"`
 	InconclusiveAt *time.Time `firestore:"inconclusive_at"`
+	// TokensVersion and TokensUntil: see connector.Status.
+	TokensVersion string     `firestore:"tokens_version"`
+	TokensUntil   *time.Time `firestore:"tokens_until"`
 }
 
 // fsRotation is connector.Rotation (durations in seconds; zero times as nil).
@@ -98,6 +101,7 @@ type fsRotation struct {
 	KeyID         string      `firestore:"key_id"`
 	KeyCreatedAt  *time.Time  `firestore:"key_created_at"`
 	KeyManaged    bool        `firestore:"key_managed"`
+	KeyTracked    bool        `firestore:"key_tracked"`
 	Generation    int64       `firestore:"generation"`
 	Pending       *fsPending  `firestore:"pending"` // nil: no rotation in flight
 	Retired       []fsRetired `firestore:"retired"`
@@ -168,7 +172,7 @@ func fromRetired(d fsRetired) connector.RetiredKey {
 }
 
 func toRotation(r connector.Rotation) fsRotation {
-	d := fsRotation{PeriodSeconds: int64(r.Period / time.Second), KeyID: r.KeyID, KeyManaged: r.KeyManaged,
+	d := fsRotation{PeriodSeconds: int64(r.Period / time.Second), KeyID: r.KeyID, KeyManaged: r.KeyManaged, KeyTracked: r.KeyTracked,
 		Generation: r.Generation, LastError: r.LastError}
 	if !r.KeyCreatedAt.IsZero() {
 		t := r.KeyCreatedAt.UTC()
@@ -185,7 +189,7 @@ func toRotation(r connector.Rotation) fsRotation {
 }
 
 func fromRotation(d fsRotation) connector.Rotation {
-	r := connector.Rotation{Period: time.Duration(d.PeriodSeconds) * time.Second, KeyID: d.KeyID, KeyManaged: d.KeyManaged,
+	r := connector.Rotation{Period: time.Duration(d.PeriodSeconds) * time.Second, KeyID: d.KeyID, KeyManaged: d.KeyManaged, KeyTracked: d.KeyTracked,
 		Generation: d.Generation, LastError: d.LastError}
 	if d.KeyCreatedAt != nil {
 		r.KeyCreatedAt = d.KeyCreatedAt.UTC()
@@ -232,7 +236,7 @@ func toDoc(c *connector.Connector) *fsConnector {
 
 func toStatus(st connector.Status) fsStatus {
 	d := fsStatus{State: string(st.State), Error: st.Error, RotationDue: st.RotationDue,
-		FailingTypes: st.FailingTypes, Inconclusive: st.Inconclusive}
+		FailingTypes: st.FailingTypes, Inconclusive: st.Inconclusive, TokensVersion: st.TokensVersion, TokensUntil: timePtr(st.TokensUntil)}
 	if !st.CheckedAt.IsZero() {
 		t := st.CheckedAt.UTC()
 		d.CheckedAt = &t
@@ -246,7 +250,7 @@ func toStatus(st connector.Status) fsStatus {
 
 func fromStatus(d fsStatus) connector.Status {
 	st := connector.Status{State: connector.State(d.State), Error: d.Error, RotationDue: d.RotationDue,
-		FailingTypes: d.FailingTypes, Inconclusive: d.Inconclusive}
+		FailingTypes: d.FailingTypes, Inconclusive: d.Inconclusive, TokensVersion: d.TokensVersion, TokensUntil: timeOf(d.TokensUntil)}
 	if d.CheckedAt != nil {
 		st.CheckedAt = d.CheckedAt.UTC()
 	}
