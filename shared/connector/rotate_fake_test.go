@@ -479,3 +479,56 @@ func TestManualRotationsStayUnderKeyLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestLostCreateSearch: a create whose answer never arrived, and whose key Google makes
+// late (after the call's deadline), is found and deleted once no late create can land; a
+// key another connector of the same account created in that window, and records, is never
+// taken for it. A manual rotation moves the secret's rotation schedule.
+func TestLostCreateSearch(t *testing.T) {
+	e := rtNew(t)
+	ctx := context.Background()
+	e.clock.Add(24 * time.Hour)
+	e.in.arm(rgFault{op: "keys.Create"})
+	if _, err := e.svc.RotateKey(ctx, e.id, true); err == nil {
+		t.Fatal("RotateKey with the create's answer lost = nil; want an error")
+	}
+	c := e.get(t)
+	if c.Rotation.Pending != nil || c.Rotation.LastError == "" || len(c.Rotation.Retired) != 1 || c.Rotation.Retired[0].Lost == nil {
+		t.Fatalf("after the lost create: rotation %+v; want it released, last_error set and a lost-key record", c.Rotation)
+	}
+	e.clock.Add(90 * time.Second)
+	late, err := e.srv.World().CreateKey(rtAccount) // Google acts on the call after its deadline
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := e.srv.KeyJSON(rtAccount)
+	var key map[string]any
+	_ = json.Unmarshal(raw, &key)
+	other, _, err := e.svc.Register(ctx, connector.Principal{Email: swOwner}, connector.RegisterRequest{
+		Name: "same-account", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
+		Configuration: map[string]any{"project_id": "zenml-core", "service_account_json": key}, RotationPeriod: 30 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.svc.RotateKey(ctx, other.ID, true); !ok || err != nil {
+		t.Fatalf("RotateKey of another connector of the account = %v, %v", ok, err)
+	}
+	others, _ := e.svc.Store.Get(ctx, other.ID)
+	if n, err := e.svc.RepairRotation(ctx, e.get(t)); n != 0 || err != nil {
+		t.Errorf("RepairRotation before the window closed = %d, %v; want nothing deleted yet", n, err)
+	}
+	e.clock.Add(5 * time.Minute)
+	if n, err := e.svc.RepairRotation(ctx, e.get(t)); n != 1 || err != nil {
+		t.Errorf("RepairRotation after the window = %d, %v; want the late key deleted", n, err)
+	}
+	ks := e.keys(t)
+	if slices.Contains(ks, late.ID) || !slices.Contains(ks, others.Rotation.KeyID) || !slices.Contains(ks, e.registered) {
+		t.Errorf("keys after the search: %v; want %s (late, ours) deleted, %s (the other connector's) and the registered key kept", ks, late.ID, others.Rotation.KeyID)
+	}
+	if ok, err := e.svc.RotateKey(ctx, e.id, true); !ok || err != nil {
+		t.Fatalf("RotateKey = %v, %v", ok, err)
+	}
+	if got := e.mem.Rotation(e.id); !got.Next.Equal(e.clock.Now().Add(30 * 24 * time.Hour)) {
+		t.Errorf("after a manual rotation the secret's next rotation is %v; want a period from now (%v)", got.Next, e.clock.Now().Add(30*24*time.Hour))
+	}
+}
