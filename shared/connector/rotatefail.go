@@ -30,7 +30,9 @@ func (s *Service) failRotation(ctx context.Context, c *Connector, p PendingRotat
 	released, err := s.updateConnector(fctx, c.ID, func(cur *Connector) bool {
 		q := cur.Rotation.Pending
 		if q == nil || q.Claim != p.Claim {
-			return false
+			// Released or taken over meanwhile (a sweep found the entry abandoned): what this
+			// run created after that is still recorded, so that it is deleted.
+			return recordStray(cur, p, now)
 		}
 		merged := *q // as recorded, with what this run learnt but could not record
 		merged.KeyID = cmpOr(merged.KeyID, p.KeyID)
@@ -59,6 +61,19 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// recordStray records, as a retired record due at once, the key and version that the run
+// of entry p created after its entry was released; false when there is none or it is
+// already recorded.
+func recordStray(cur *Connector, p PendingRotation, now time.Time) bool {
+	rk, ok := leftover(p, false, now)
+	if !ok || (p.KeyID != "" && (p.KeyID == cur.Rotation.KeyID || pendingKey(cur, p.KeyID))) ||
+		slices.ContainsFunc(cur.Rotation.Retired, func(r RetiredKey) bool { return r.KeyID == p.KeyID && r.Version == p.Version }) {
+		return false
+	}
+	cur.Rotation.Retired = append(cur.Rotation.Retired, rk)
+	return true
 }
 
 // leftover is the retired record of what the released entry p created, due at once (a lost
