@@ -166,7 +166,11 @@ func lostClaim(err error) string {
 // not work yet stays "verifying" until p.VerifyBy (a later pass carries on); after it, it is
 // deleted and the failure recorded. A key is never pinned unverified.
 func (s *Service) verifyAndPin(ctx context.Context, c *Connector, p PendingRotation, sec Secrets) (bool, error) {
-	why, err := s.verifyNewKey(ctx, Grant{Connector: c, Secrets: sec})
+	// Verification stops early enough to record the outcome and answer within ctx.
+	vctx, cancel := writeContext(ctx, VerifyWindow)
+	why, err := s.verifyNewKey(vctx, Grant{Connector: c, Secrets: sec})
+	outOfTime := vctx.Err() != nil
+	cancel()
 	if err == nil && why == "" {
 		return s.pinRotation(ctx, c, p)
 	}
@@ -176,7 +180,7 @@ func (s *Service) verifyAndPin(ctx context.Context, c *Connector, p PendingRotat
 	if s.now().Before(p.VerifyBy) {
 		s.log().InfoContext(ctx, "rotation: the new key does not work yet; a later pass verifies it", "connector_id", c.ID,
 			"key_id", p.KeyID, "verify_by", p.VerifyBy, "reason", why)
-		if err != nil && retryable(err) != nil && ctx.Err() == nil {
+		if err != nil && retryable(err) != nil && !outOfTime {
 			return false, err
 		}
 		return false, nil
