@@ -21,6 +21,27 @@ import (
 // and pinned, an abandoned one released); a young one, or one another instance claims first,
 // is not an error: that one proceeds.
 func (s *Service) RotateKey(ctx context.Context, id string, force bool) (bool, error) {
+	return s.rotateIf(ctx, id, force, func(r Rotation) bool {
+		return r.Period != 0 && s.now().Sub(r.KeyCreatedAt) >= r.Period/2
+	})
+}
+
+// RotateOnEvent rotates the key of connector id for Secret Manager's SECRET_ROTATE
+// published at published: the schedule says the key is due, so it is rotated unless it was
+// created after the event was published (a duplicate or late delivery of an event already
+// acted on). Without a publish time it is RotateKey(ctx, id, false).
+func (s *Service) RotateOnEvent(ctx context.Context, id string, published time.Time) (bool, error) {
+	if published.IsZero() {
+		return s.RotateKey(ctx, id, false)
+	}
+	return s.rotateIf(ctx, id, false, func(r Rotation) bool {
+		return r.Period != 0 && r.KeyCreatedAt.Before(published)
+	})
+}
+
+// rotateIf is RotateKey with the test of a due key given: rotation runs when force is set or
+// due(the connector's rotation) holds.
+func (s *Service) rotateIf(ctx context.Context, id string, force bool, due func(Rotation) bool) (bool, error) {
 	if s.Keys == nil {
 		return false, Errorf(ErrFailedPrecondition, "key rotation is not configured on this deployment")
 	}
@@ -37,8 +58,7 @@ func (s *Service) RotateKey(ctx context.Context, id string, force bool) (bool, e
 			return false, err // still in flight: that one proceeds
 		}
 	}
-	r := c.Rotation
-	if !force && (r.Period == 0 || s.now().Sub(r.KeyCreatedAt) < r.Period/2) {
+	if !force && !due(c.Rotation) {
 		return false, nil
 	}
 	return s.startRotation(ctx, c)
