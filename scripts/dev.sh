@@ -69,8 +69,11 @@ say "building fakegcp and serve"
 go build -o "$WORK/fakegcp" ./emulator/cmd/fakegcp
 go build -o "$WORK/serve" ./functions/cmd/serve
 
+base="http://127.0.0.1:$port"
 say "starting the fake Google Cloud"
-fake_args=(-keys-dir "$WORK/keys")
+# Secret Manager's notifications (key rotation schedules, version events) are pushed to
+# /refresh as a push subscription would, authenticated as the first admin.
+fake_args=(-keys-dir "$WORK/keys" -push-url "$base/refresh" -push-email "${admins%%,*}" -push-audience "$base")
 [ -z "$world" ] || fake_args+=(-world "$world")
 setsid "$WORK/fakegcp" "${fake_args[@]}" >"$WORK/fakegcp.out" 2>"$WORK/fakegcp.log" &
 pids+=($!)
@@ -90,11 +93,11 @@ elif [ "$memory" = false ]; then
 	say "Firestore emulator not found at $FIRESTORE_JAR (Debian package google-cloud-cli-firestore-emulator): using the memory store"
 fi
 
-base="http://127.0.0.1:$port"
 export GCPCONN_STORE=$store
 export GCPCONN_PROJECT=${GCPCONN_PROJECT:-zenml-core}
 export GCPCONN_AUDIENCE=$base
 export GCPCONN_ADMINS=$admins
+export GCPCONN_SECRET_TOPIC=${GCPCONN_SECRET_TOPIC:-projects/zenml-core/topics/gcpconn-secrets}
 # The fake's issuer "ci" (GitHub-Actions-shaped tokens) is the one trusted issuer: its callers
 # are ci:SUBJECT, for jobs of repositories owned by acme.
 [ -n "${FAKEGCP_ISSUER_CI:-}" ] || die "the fake printed no FAKEGCP_ISSUER_CI"
@@ -133,6 +136,15 @@ gcpconn is running at $base   (store: $store; fake Google admin: $FAKEGCP_ADMIN_
     ./gcpconn register demo --type gcp --auth-method service-account \
       --service_account_json=@$WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json
     ./gcpconn list-resources
+
+  watch a scheduled key rotation (not with --memory: the fake's Secret Manager keeps the
+  schedules): register with a rotation period, fire the schedules due in
+  the next 25 hours (the fake's Secret Manager publishes SECRET_ROTATE, pushed to /refresh),
+  and describe shows the new key:
+    ./gcpconn register rot --type gcp --auth-method service-account --rotation-period 1d \
+      --service_account_json=@$WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json
+    curl -s -X POST $FAKEGCP_ADMIN_URL/admin/secrets/tick -d '{"advance":"25h"}'
+    ./gcpconn describe rot
 
   try a minted token on the fake Google itself (mint-token's access_token as \$ACCESS):
     storage:   $GCPCONN_ENDPOINT_STORAGE    e.g.
