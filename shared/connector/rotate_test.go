@@ -243,3 +243,31 @@ func TestRepairFromStaleListing(t *testing.T) {
 		}
 	})
 }
+
+// TestPinRefusesReleasedEntry: a rotation whose verifying entry a sweep released (past
+// VerifyBy, deleting its key) cannot pin afterwards, even once its key would verify: pin
+// refuses an entry that is no longer its own, and the old key stays pinned.
+func TestPinRefusesReleasedEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		keys := &rsKeys{live: map[string]time.Time{}, refuseFor: 2 * connector.VerifyWindow}
+		s, id := rsService(t, keys)
+		ctx := context.Background()
+		if ok, err := s.RotateKey(ctx, id, true); ok || err != nil {
+			t.Fatalf("RotateKey = %v, %v; want the entry verifying", ok, err)
+		}
+		c, _ := s.Store.Get(ctx, id)
+		p := *c.Rotation.Pending
+		time.Sleep(connector.VerifyWindow + time.Minute)
+		if _, err := s.RepairRotation(ctx, c); err != nil {
+			t.Fatalf("RepairRotation = %v", err)
+		}
+		if _, live := keys.live[p.KeyID]; live {
+			t.Fatalf("the released rotation's key %s is live; want it deleted", p.KeyID)
+		}
+		ok, err := s.PinRotation(ctx, c, p)
+		c, _ = s.Store.Get(ctx, id)
+		if ok || err != nil || c.Rotation.KeyID != "k0" || c.Rotation.Generation != 0 {
+			t.Errorf("PinRotation of the released entry = %v, %v; rotation %+v; want refused, k0 still pinned", ok, err, c.Rotation)
+		}
+	})
+}
