@@ -10,22 +10,23 @@ import (
 	"time"
 )
 
-// Key rotation (DESIGN §8 "Rotation"). A connector that holds a service-account key may have
-// gcpconn replace the key every Rotation.Period: a new key through the IAM keys API → a new
-// secret version → verified → pinned → the replaced key deleted after RotationGrace, by sweep.
-// Every step is recorded on the connector first (Rotation.Pending, a write-ahead entry claimed
-// with the store's revision precondition), so one claim yields one key, and whatever a crash
-// or a fault leaves behind (a key created but never stored, a version never pinned) is found
-// and removed by RepairRotation, which sweep runs.
+// Key rotation. A connector that holds a service-account key may have gcpconn replace the
+// key every Rotation.Period: a new key through the IAM keys API → a new secret version →
+// verified → pinned → the replaced key deleted after RotationGrace, by sweep. Every step is
+// recorded on the connector first (Rotation.Pending, a write-ahead entry claimed with the
+// store's revision precondition), so one claim yields one key; a failed step releases the
+// entry at once (rotatefail.go), and whatever a crash leaves behind is released by the next
+// rotate or by RepairRotation, which sweep runs (rotaterun.go has the run).
 //
 // gcpconn deletes only keys it created: the write-ahead entry lists the account's keys before
 // the IAM call (KnownKeys), records the new key's id as soon as the call returns, and a key
 // that gcpconn did not create (the registered one, say) is never deleted, only its secret
-// version. The one residual case: a crash between the IAM call's return and the write of its
-// id. Then the key is found as the account's key that is not in KnownKeys and was created
-// during the IAM call (at most CreateKeyBudget after StartedAt, keyClockSkew either side);
-// only a key someone else created on the same account inside that window could be taken
-// for it. Google's keys carry no label that would let gcpconn mark its own.
+// version. The one residual case: a create whose answer never arrived. Then the key is looked
+// for as the account's key that is not in KnownKeys, that no connector records, and that was
+// created while Google could still act on the call (from StartedAt to CreateKeyBudget plus
+// lateCreate after it, keyClockSkew either side), once that window has closed; only a key
+// someone else created by hand on the same account inside it could be taken for it. Google's
+// keys carry no label that would let gcpconn mark its own.
 
 // KeyManager is the port to Google's IAM service-account keys API that rotation needs. It acts
 // with the grant's service-account key (the source key of an impersonation connector) or, as
