@@ -1,5 +1,6 @@
 # What calls gcpconn besides its users: Secret Manager notifications (via Pub/Sub and Eventarc)
-# drive refresh, and Cloud Scheduler drives sweep.
+# drive refresh, Cloud Scheduler drives sweep (the planner), and the sweep topic's push
+# subscription drives sweep-shard (the worker).
 
 # The service creates each connector secret with this topic in its `topics`, so Secret Manager
 # publishes every change to it (GCPCONN_SECRET_TOPIC).
@@ -55,6 +56,77 @@ resource "google_cloud_scheduler_job" "sweep" {
       service_account_email = google_service_account.scheduler.email
       audience              = local.audience
     }
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.invoker]
+}
+
+# The sweep planner publishes each shard of a run (a bounded list of connector ids) here
+# (GCPCONN_SWEEP_TOPIC); the push subscription delivers each to sweep-shard, at least once.
+resource "google_pubsub_topic" "sweep" {
+  project                    = var.project_id
+  name                       = local.settings.sweep_topic_name
+  labels                     = var.labels
+  message_retention_duration = "86400s"
+
+  depends_on = [google_project_service.apis]
+}
+
+# Shards delivered max_delivery_attempts times without success end here, and in the run record
+# (the worker records the shard failed at its last attempt).
+resource "google_pubsub_topic" "sweep_dead_letter" {
+  project = var.project_id
+  name    = local.settings.sweep_dead_letter_topic_name
+  labels  = var.labels
+
+  depends_on = [google_project_service.apis]
+}
+
+# Keeps the dead letters for a week, for an operator to read (a topic alone keeps nothing).
+resource "google_pubsub_subscription" "sweep_dead_letter" {
+  project                    = var.project_id
+  name                       = local.settings.sweep_dead_letter_topic_name
+  topic                      = google_pubsub_topic.sweep_dead_letter.id
+  labels                     = var.labels
+  message_retention_duration = "604800s"
+
+  expiration_policy {
+    ttl = ""
+  }
+}
+
+# Pushes every shard to the worker with an OIDC token of the scheduler account (an admin, and
+# an invoker of sweep-shard) for the service audience. The ack deadline is the worker's
+# timeout: a shard not answered by then is delivered again, backing off, and after
+# max_delivery_attempts (the service's connector.MaxShardAttempts) goes to the dead-letter topic.
+resource "google_pubsub_subscription" "sweep" {
+  project              = var.project_id
+  name                 = local.settings.sweep_topic_name
+  topic                = google_pubsub_topic.sweep.id
+  labels               = var.labels
+  ack_deadline_seconds = local.settings.shard_timeout_seconds
+
+  push_config {
+    push_endpoint = "${local.base_url}/sweep-shard"
+
+    oidc_token {
+      service_account_email = google_service_account.scheduler.email
+      audience              = local.audience
+    }
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.sweep_dead_letter.id
+    max_delivery_attempts = 5
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  expiration_policy {
+    ttl = ""
   }
 
   depends_on = [google_cloud_run_v2_service_iam_member.invoker]

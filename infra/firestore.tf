@@ -33,3 +33,20 @@ resource "google_firestore_index" "connectors" {
 
   depends_on = [google_firestore_database.gcpconn]
 }
+
+# Sweep runs (collection sweep_runs) and their shard records (subcollections shards) expire 30
+# days after they are written: shared/store.FirestoreRuns sets expire_at on each, and a TTL
+# policy on the field makes Firestore delete them, so the records do not grow forever (about
+# 48 runs a day, one shard record per 100 connectors).
+resource "google_firestore_field" "sweep_runs_ttl" {
+  for_each = toset(["sweep_runs", "shards"])
+
+  project    = var.project_id
+  database   = local.settings.firestore_database
+  collection = each.value
+  field      = "expire_at"
+
+  ttl_config {}
+
+  depends_on = [google_firestore_database.gcpconn]
+}

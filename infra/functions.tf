@@ -1,4 +1,4 @@
-# The six functions. Each is built from the module root (the upload is the repository minus
+# The functions. Each is built from the module root (the upload is the repository minus
 # .gcloudignore) with --entry-point set to the name entrypoints.go registers.
 
 # The source upload: the whole module, minus what .gcloudignore drops. The object name carries
@@ -60,14 +60,14 @@ resource "google_cloudfunctions2_function" "http" {
 
   service_config {
     service_account_email            = google_service_account.runtime.email
-    environment_variables            = local.env
+    environment_variables            = merge(local.env, { (local.timeout_env) = tostring(each.value.timeout) })
     ingress_settings                 = each.value.ingress
     min_instance_count               = lookup(var.min_instances, each.key, local.settings.min_instances)
     max_instance_count               = local.settings.max_instances
     timeout_seconds                  = each.value.timeout
     available_memory                 = local.settings.memory
     available_cpu                    = tostring(local.settings.cpu)
-    max_instance_request_concurrency = local.settings.concurrency
+    max_instance_request_concurrency = each.value.concurrency
     all_traffic_on_latest_revision   = true
   }
 
@@ -102,14 +102,14 @@ resource "google_cloudfunctions2_function" "event" {
 
   service_config {
     service_account_email            = google_service_account.runtime.email
-    environment_variables            = local.env
+    environment_variables            = merge(local.env, { (local.timeout_env) = tostring(each.value.timeout) })
     ingress_settings                 = each.value.ingress
     min_instance_count               = lookup(var.min_instances, each.key, local.settings.min_instances)
     max_instance_count               = local.settings.max_instances
     timeout_seconds                  = each.value.timeout
     available_memory                 = local.settings.memory
     available_cpu                    = tostring(local.settings.cpu)
-    max_instance_request_concurrency = local.settings.concurrency
+    max_instance_request_concurrency = each.value.concurrency
     all_traffic_on_latest_revision   = true
   }
 
@@ -171,5 +171,27 @@ resource "terraform_data" "custom_audience" {
 
   provisioner "local-exec" {
     command = "gcloud run services update ${each.key} --project=${var.project_id} --region=${var.region} --add-custom-audiences=${local.audience} --quiet"
+  }
+}
+
+# Cloud Run's invoker IAM check admits only Google identities holding roles/run.invoker, so
+# federated callers reach only the functions where it is off (federated_functions). The
+# provider has no attribute for it on functions, hence gcloud; every function gets the
+# check set explicitly (off for federated_functions, on for the others), so that a redeploy
+# or a change of the setting converges. Refused unless the configuration may run that way.
+resource "terraform_data" "invoker_iam_check" {
+  for_each = var.set_custom_audience || length(local.federated_functions) > 0 ? local.functions : {}
+
+  triggers_replace = [each.value.update_time, contains(local.federated_functions, each.key)]
+
+  lifecycle {
+    precondition {
+      condition     = length(local.federated_functions) == 0 || local.federated_ok
+      error_message = "federated_functions needs trusted_issuers, each with bound_claims (no allow_unbound), allowed_callers and a rate_limit above 0: with the invoker check off the application is the only gate."
+    }
+  }
+
+  provisioner "local-exec" {
+    command = "gcloud run services update ${each.key} --project=${var.project_id} --region=${var.region} ${contains(local.federated_functions, each.key) ? "--no-invoker-iam-check" : "--invoker-iam-check"} --quiet"
   }
 }

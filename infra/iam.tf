@@ -1,5 +1,5 @@
 # Identities and the roles they hold. Every grant is listed here with the reason it exists;
-# nothing else is granted. "Runtime" is the identity the six functions run as.
+# nothing else is granted. "Runtime" is the identity the functions run as.
 
 resource "google_service_account" "runtime" {
   project      = var.project_id
@@ -146,6 +146,42 @@ resource "google_service_account_iam_member" "pubsub_signs_for_events" {
   service_account_id = google_service_account.events.name
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = "serviceAccount:${google_project_service_identity.pubsub[0].email}"
+}
+
+resource "google_service_account_iam_member" "pubsub_signs_for_scheduler" {
+  count = var.grant_pubsub_token_creator ? 1 : 0
+
+  service_account_id = google_service_account.scheduler.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${google_project_service_identity.pubsub[0].email}"
+}
+
+# Sweep fan-out: the planner (runtime account) publishes shards to the sweep topic; Pub/Sub's
+# service agent moves a shard that keeps failing to the dead-letter topic, which needs it to
+# publish there and to acknowledge on the sweep subscription.
+resource "google_pubsub_topic_iam_member" "runtime_publishes_shards" {
+  project = var.project_id
+  topic   = google_pubsub_topic.sweep.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.runtime.email}"
+}
+
+resource "google_pubsub_topic_iam_member" "pubsub_dead_letters" {
+  project = var.project_id
+  topic   = google_pubsub_topic.sweep_dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "pubsub_forwards_dead_letters" {
+  project      = var.project_id
+  subscription = google_pubsub_subscription.sweep.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
+}
+
+locals {
+  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }
 
 # CI/CD (cloudbuild.yaml): deploy functions, set custom audiences, and act as the runtime account

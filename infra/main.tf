@@ -1,4 +1,4 @@
-# gcpconn on Cloud Functions (2nd gen): six functions built from the module root, one runtime
+# gcpconn on Cloud Functions (2nd gen): the functions built from the module root, one runtime
 # service account, Firestore for metadata, Secret Manager for secret values, Cloud Scheduler for
 # sweep and a Pub/Sub topic + Eventarc trigger for refresh. See README.md.
 
@@ -21,6 +21,9 @@ locals {
     max_key_age                  = var.max_key_age
     rotation_identity            = var.rotation_identity
     trusted_issuers              = var.trusted_issuers
+    federated_functions          = var.federated_functions == null ? null : join(",", var.federated_functions)
+    allowed_callers              = var.allowed_callers == null ? null : join(",", var.allowed_callers)
+    rate_limit                   = var.rate_limit == null ? null : tostring(var.rate_limit)
     public_ingress               = var.public_ingress
     internal_ingress             = var.internal_ingress
     memory                       = var.memory
@@ -28,6 +31,10 @@ locals {
     max_instances                = var.max_instances
     request_timeout_seconds      = var.request_timeout_seconds
     sweep_timeout_seconds        = var.sweep_timeout_seconds
+    shard_timeout_seconds        = var.shard_timeout_seconds
+    shard_concurrency            = var.shard_concurrency
+    sweep_topic_name             = var.sweep_topic_name
+    sweep_dead_letter_topic_name = var.sweep_dead_letter_topic_name
   }
   settings = merge(local.manifest.settings, { for k, v in local.given : k => v if v != null })
 
@@ -37,18 +44,21 @@ locals {
 
   # Functions with an HTTP trigger and with a CloudEvent trigger (Eventarc on the secret topic).
   # The key is the deployed name (and the URL path), entry_point the name registered in
-  # entrypoints.go; ingress and timeout name the setting that holds them.
+  # entrypoints.go; ingress, timeout and concurrency (default: the "concurrency" setting) name
+  # the setting that holds them.
   http_functions = {
     for name, f in local.manifest.functions : name => merge(f, {
-      ingress = local.settings[f.ingress]
-      timeout = local.settings[f.timeout]
+      ingress     = local.settings[f.ingress]
+      timeout     = local.settings[f.timeout]
+      concurrency = local.settings[try(f.concurrency, "concurrency")]
     }) if f.trigger == "http"
   }
   event_functions = {
     for name, f in local.manifest.functions : name => merge(f, {
-      ingress    = local.settings[f.ingress]
-      timeout    = local.settings[f.timeout]
-      event_type = local.manifest.event_type
+      ingress     = local.settings[f.ingress]
+      timeout     = local.settings[f.timeout]
+      concurrency = local.settings[try(f.concurrency, "concurrency")]
+      event_type  = local.manifest.event_type
     }) if f.trigger == "secret_topic"
   }
 
@@ -67,10 +77,23 @@ locals {
     audience     = local.audience
     admins       = join(",", concat(var.admins, [google_service_account.scheduler.email]))
     secret_topic = google_pubsub_topic.secret_events.id
+    sweep_topic  = google_pubsub_topic.sweep.id
   })
 
-  # The service's configuration, identical for every function.
-  env = { for k, e in local.manifest.env : k => try(e.value, local.env_inputs[e.setting]) }
+  # The service's configuration, identical for every function; each function adds its own
+  # timeout (timeout_env), which the service makes the deadline of its requests.
+  env         = { for k, e in local.manifest.env : k => try(e.value, local.env_inputs[e.setting]) }
+  timeout_env = local.manifest.timeout_env
+
+  # The functions whose Cloud Run invoker IAM check is off so that federated callers reach
+  # them (federated_functions), and whether the configuration allows it: trusted issuers, each
+  # with bound claims, an allowlist of Google callers and a rate limit (the same rules as
+  # `gcloudargs check`, which deploy.sh and Cloud Build run).
+  federated_functions = compact([for n in split(",", local.settings.federated_functions) : trimspace(n)])
+  trusted_issuers     = local.settings.trusted_issuers == "" ? [] : jsondecode(local.settings.trusted_issuers)
+  federated_ok = length(local.trusted_issuers) > 0 && alltrue([
+    for is in local.trusted_issuers : length(keys(try(is.bound_claims, {}))) > 0 && !try(is.allow_unbound, false)
+  ]) && local.settings.allowed_callers != "" && local.settings.rate_limit != "" && local.settings.rate_limit != "0"
 
   # Mirrors .gcloudignore (infra/infratest checks that both upload the same Go packages).
   source_excludes = [

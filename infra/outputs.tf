@@ -22,3 +22,13 @@ output "secret_topic" {
   description = "Topic Secret Manager notifies (GCPCONN_SECRET_TOPIC)."
   value       = google_pubsub_topic.secret_events.id
 }
+
+output "sweep_topic" {
+  description = "Topic of sweep shards (GCPCONN_SWEEP_TOPIC), pushed to sweep-shard."
+  value       = google_pubsub_topic.sweep.id
+}
+
+output "sweep_dead_letter_subscription" {
+  description = "Subscription that keeps the sweep shards that failed every delivery (gcloud pubsub subscriptions pull)."
+  value       = google_pubsub_subscription.sweep_dead_letter.id
+}

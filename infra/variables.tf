@@ -179,6 +179,30 @@ variable "sweep_timeout_seconds" {
   default     = null
 }
 
+variable "shard_timeout_seconds" {
+  description = "Timeout of sweep-shard, the sweep worker (one shard of at most 500 connectors per request); also the sweep subscription's ack deadline, so at most 600. Unset (null), it is settings.shard_timeout_seconds in functions.json."
+  type        = number
+  default     = null
+}
+
+variable "shard_concurrency" {
+  description = "Shards one sweep-shard instance works on at once; with max_instances and GCPCONN_SWEEP_CONCURRENCY it bounds a sweep run's checks in flight (1 x 10 x 32 = 320 by default). Unset (null), it is settings.shard_concurrency in functions.json."
+  type        = number
+  default     = null
+}
+
+variable "sweep_topic_name" {
+  description = "Pub/Sub topic the sweep planner publishes shards to (GCPCONN_SWEEP_TOPIC); its push subscription delivers them to sweep-shard. Unset (null), it is settings.sweep_topic_name in functions.json."
+  type        = string
+  default     = null
+}
+
+variable "sweep_dead_letter_topic_name" {
+  description = "Pub/Sub topic that receives sweep shards delivered 5 times without success (kept 7 days by its subscription). Unset (null), it is settings.sweep_dead_letter_topic_name in functions.json."
+  type        = string
+  default     = null
+}
+
 variable "build_service_account" {
   description = "Full resource name (projects/P/serviceAccounts/EMAIL) of the service account Cloud Build uses to build the functions. Empty means the project default."
   type        = string
@@ -192,7 +216,7 @@ variable "ci_deployer" {
 }
 
 variable "grant_pubsub_token_creator" {
-  description = "Give the Pub/Sub service agent roles/iam.serviceAccountTokenCreator on the Eventarc trigger account. Only projects created before 8 April 2021 need it."
+  description = "Give the Pub/Sub service agent roles/iam.serviceAccountTokenCreator on the Eventarc trigger account and on the scheduler account (which signs the sweep subscription's pushes). Only projects created before 8 April 2021 need it."
   type        = bool
   default     = false
 }
@@ -204,11 +228,37 @@ variable "labels" {
 }
 
 variable "trusted_issuers" {
-  description = "Trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS): a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?} (see functions/README.md). Their callers are NAME:SUBJECT principals. Empty means Google callers only. Federated callers carry no Google identity, so they reach the functions only where Cloud Run's invoker check lets them (see infra/README.md). Unset (null), it is settings.trusted_issuers in functions.json."
+  description = "Trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS): a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?} (see functions/README.md). Every issuer needs bound_claims unless allow_unbound is true. Their callers are NAME:SUBJECT principals. Empty means Google callers only. Federated callers carry no Google identity, so they reach only the functions listed in federated_functions (see infra/README.md). Unset (null), it is settings.trusted_issuers in functions.json."
   type        = string
   default     = null
   validation {
     condition     = var.trusted_issuers == null || var.trusted_issuers == "" || (can(tolist(jsondecode(var.trusted_issuers))) && !can(regex(";", var.trusted_issuers)))
     error_message = "trusted_issuers is a JSON array of issuer objects (see functions/README.md), without ';'."
+  }
+}
+
+variable "federated_functions" {
+  description = "Functions whose Cloud Run invoker IAM check is turned off so that federated callers (trusted_issuers) reach them: any of register, verify, list, mint-token, rotate (register only if federated callers may register). Refused unless trusted_issuers are set, each with bound_claims, and allowed_callers and rate_limit are set: with the check off the application is the only gate. Unset (null), it is settings.federated_functions in functions.json (none)."
+  type        = list(string)
+  default     = null
+  validation {
+    condition     = var.federated_functions == null || alltrue([for n in coalesce(var.federated_functions, []) : contains(["register", "verify", "list", "mint-token", "rotate"], n)])
+    error_message = "federated_functions lists functions that callers use: register, verify, list, mint-token, rotate."
+  }
+}
+
+variable "allowed_callers" {
+  description = "Google callers allowed to call gcpconn (GCPCONN_ALLOWED_CALLERS): emails and domain:DOMAIN entries; admins always are. Required with federated_functions, where any Google account could otherwise present a valid token. Unset (null), it is settings.allowed_callers in functions.json (no allowlist)."
+  type        = list(string)
+  default     = null
+}
+
+variable "rate_limit" {
+  description = "Requests per minute per principal on register and mint-token (GCPCONN_RATE_LIMIT); 0 disables. Unset (null), it is settings.rate_limit in functions.json (120)."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.rate_limit == null || (coalesce(var.rate_limit, 0) >= 0 && coalesce(var.rate_limit, 0) <= 100000)
+    error_message = "rate_limit is a number of requests per minute from 0 to 100000."
   }
 }

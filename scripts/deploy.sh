@@ -38,6 +38,14 @@ options:
   --enable-implicit[=BOOL]     GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true (or BOOL; default false)
   --trusted-issuers=JSON       trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS; a JSON
                                array, see functions/README.md; default none; no ';')
+  --federated-functions=LIST   functions whose Cloud Run invoker IAM check is turned off so that
+                               federated callers reach them (comma-separated: register, verify, list,
+                               mint-token, rotate); refused unless --trusted-issuers all have bound
+                               claims and --allowed-callers and --rate-limit are set; default none
+  --allowed-callers=LIST       Google callers allowed (GCPCONN_ALLOWED_CALLERS: emails, domain:DOMAIN;
+                               admins always are; default: every Google caller with invoker rights)
+  --rate-limit=N               requests per minute per principal on register and mint-token
+                               (GCPCONN_RATE_LIMIT; default 120, 0 disables)
   --revocation-window=DURATION how long an instance serves a connector it read before reading it
                                again (GCPCONN_REVOCATION_WINDOW; default 30s, 0 to 5m, 0 disables)
   --max-key-age=AGE            sweep reports service-account keys older than AGE (GCPCONN_MAX_KEY_AGE;
@@ -74,6 +82,9 @@ revocation_window=""
 max_key_age=""
 rotation_identity=""
 trusted_issuers=""
+federated_functions=""
+allowed_callers=""
+rate_limit=""
 database=""
 fs_location=""
 runtime=""
@@ -102,6 +113,9 @@ while [ $# -gt 0 ]; do
 	--max-key-age=*) max_key_age=${1#*=} ;;
 	--rotation-identity=*) rotation_identity=${1#*=} ;;
 	--trusted-issuers=*) trusted_issuers=${1#*=} ;;
+	--federated-functions=*) federated_functions=${1#*=} ;;
+	--allowed-callers=*) allowed_callers=${1#*=} ;;
+	--rate-limit=*) rate_limit=${1#*=} ;;
 	--database=*) database=${1#*=} ;;
 	--firestore-location=*) fs_location=${1#*=} ;;
 	--runtime=*) runtime=${1#*=} ;;
@@ -131,6 +145,7 @@ for r in "${implicit_roles[@]}"; do
 	[[ $r == *:roles/* || $r == *:projects/*/roles/* ]] || die "--implicit-role wants PROJECT:ROLE, got $r"
 done
 [[ $trusted_issuers != *";"* ]] || die "--trusted-issuers must not contain ';' (it separates the environment variables)"
+[[ $allowed_callers != *";"* ]] || die "--allowed-callers must not contain ';' (it separates the environment variables)"
 [[ -z $revocation_window || $revocation_window =~ ^([0-9]+(ms|s|m)?)+$ ]] || die "--revocation-window wants a duration such as 30s, got $revocation_window"
 [[ -z $max_key_age || $max_key_age =~ ^[0-9]+d$|^([0-9]+(h|m|s))+$ ]] || die "--max-key-age wants days such as 90d (or hours such as 2160h), got $max_key_age"
 [[ $rotation_identity =~ ^(connector|service|)$ ]] || die "--rotation-identity wants connector or service, got $rotation_identity"
@@ -155,11 +170,15 @@ given=(-set=go_runtime="$runtime" -set=firestore_database="$database" -set=secre
 	-set=enable_implicit_auth_methods="$implicit" -set=revocation_window="$revocation_window"
 	-set=max_key_age="$max_key_age" -set=rotation_identity="$rotation_identity"
 	-set=trusted_issuers="$trusted_issuers" -set=max_instances="$max_instances"
+	-set=federated_functions="$federated_functions" -set=allowed_callers="$allowed_callers" -set=rate_limit="$rate_limit"
 	-set=public_ingress="$public_ingress" -set=internal_ingress="$internal_ingress")
 manifest() { "$gcloudargs" "${given[@]}" "$@"; }
 database=$(manifest setting firestore_database)
 topic_name=$(manifest setting secret_topic_name)
 sweep_timeout=$(manifest setting sweep_timeout_seconds)
+shard_timeout=$(manifest setting shard_timeout_seconds)
+sweep_topic_name=$(manifest setting sweep_topic_name)
+sweep_dlq_name=$(manifest setting sweep_dead_letter_topic_name)
 
 # quote ARG: ARG as a shell word (unchanged when it needs no quoting).
 quote() {
@@ -216,6 +235,30 @@ run_tolerating_exists() {
 	return 1
 }
 
+base_url="https://${region}-${project}.cloudfunctions.net"
+audience=$base_url
+runtime_sa="gcpconn-runtime@${project}.iam.gserviceaccount.com"
+scheduler_sa="gcpconn-scheduler@${project}.iam.gserviceaccount.com"
+events_sa="gcpconn-events@${project}.iam.gserviceaccount.com"
+topic="projects/${project}/topics/${topic_name}"
+sweep_topic="projects/${project}/topics/${sweep_topic_name}"
+secret_prefix=$(manifest secret-prefix)
+P=(--project="$project")
+
+# The functions' configuration, checked before anything is changed with the code the functions
+# run at start (gcloudargs check): a configuration they would refuse, or federated_functions
+# without what makes it safe, stops the deploy here, also in --dry-run.
+admins_all=$scheduler_sa
+case ",$admins," in
+*",$scheduler_sa,"*) admins_all=$admins ;; # already listed (cloudbuild.yaml's default)
+",,") ;;
+*) admins_all="$admins,$scheduler_sa" ;;
+esac
+deploy_args=(-project="$project" -region="$region" -runtime-sa="$runtime_sa" -events-sa="$events_sa"
+	-min-instances=mint-token="$min_instances" -set=project_id="$project" -set=audience="$audience"
+	-set=admins="$admins_all" -set=secret_topic="$topic" -set=sweep_topic="$sweep_topic")
+manifest "${deploy_args[@]}" check || die "refusing to deploy: the configuration above is wrong"
+
 # --- preflight -----------------------------------------------------------------------------
 if $dry_run; then
 	printf '# gcpconn deploy plan for project %s, region %s (dry run: nothing was called)\n' "$project" "$region"
@@ -235,15 +278,8 @@ else
 	fi
 fi
 
-base_url="https://${region}-${project}.cloudfunctions.net"
-audience=$base_url
-runtime_sa="gcpconn-runtime@${project}.iam.gserviceaccount.com"
-scheduler_sa="gcpconn-scheduler@${project}.iam.gserviceaccount.com"
-events_sa="gcpconn-events@${project}.iam.gserviceaccount.com"
-topic="projects/${project}/topics/${topic_name}"
-secret_prefix=$(manifest secret-prefix)
 sm_agent="service-${project_number}@gcp-sa-secretmanager.iam.gserviceaccount.com"
-P=(--project="$project")
+pubsub_agent="service-${project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
 # setup: everything but the functions (skipped by --functions-only).
 setup() {
@@ -303,6 +339,11 @@ while read -r -a flags; do
 	run_tolerating_exists gcloud firestore indexes composite create "${flags[@]}" \
 		--database="$database" "${P[@]}" --async
 done <<<"$index_flags"
+# Sweep runs and their shard records expire 30 days after they are written (expire_at).
+for group in sweep_runs shards; do
+	run gcloud firestore fields ttls update expire_at --collection-group="$group" --enable-ttl \
+		--database="$database" "${P[@]}" --async --quiet
+done
 
 # --- Secret Manager notifications --------------------------------------------------------------
 ensure gcloud pubsub topics describe "$topic_name" "${P[@]}" :: \
@@ -311,27 +352,36 @@ run gcloud beta services identity create --service=secretmanager.googleapis.com 
 run gcloud pubsub topics add-iam-policy-binding "$topic_name" "${P[@]}" \
 	--member="serviceAccount:$sm_agent" --role=roles/pubsub.publisher --quiet
 
+# --- sweep fan-out: the shard topic (its push subscription is made once the worker exists), the
+# dead-letter topic and the subscription that keeps its messages a week ----------------------------
+ensure gcloud pubsub topics describe "$sweep_topic_name" "${P[@]}" :: \
+	gcloud pubsub topics create "$sweep_topic_name" "${P[@]}" --message-retention-duration=1d
+run gcloud pubsub topics add-iam-policy-binding "$sweep_topic_name" "${P[@]}" \
+	--member="$rt" --role=roles/pubsub.publisher --quiet
+ensure gcloud pubsub topics describe "$sweep_dlq_name" "${P[@]}" :: \
+	gcloud pubsub topics create "$sweep_dlq_name" "${P[@]}"
+run gcloud pubsub topics add-iam-policy-binding "$sweep_dlq_name" "${P[@]}" \
+	--member="serviceAccount:$pubsub_agent" --role=roles/pubsub.publisher --quiet
+ensure gcloud pubsub subscriptions describe "$sweep_dlq_name" "${P[@]}" :: \
+	gcloud pubsub subscriptions create "$sweep_dlq_name" "${P[@]}" --topic="$sweep_dlq_name" \
+	--message-retention-duration=7d --expiration-period=never
+
 }
 $functions_only || setup
 
 # --- functions -------------------------------------------------------------------------------
-admins_all=$scheduler_sa
-case ",$admins," in
-*",$scheduler_sa,"*) admins_all=$admins ;; # already listed (cloudbuild.yaml's default)
-",,") ;;
-*) admins_all="$admins,$scheduler_sa" ;;
-esac
-deploy_args=(-project="$project" -region="$region" -runtime-sa="$runtime_sa" -events-sa="$events_sa"
-	-min-instances=mint-token="$min_instances" -set=project_id="$project" -set=audience="$audience"
-	-set=admins="$admins_all" -set=secret_topic="$topic")
 names=$(manifest names)
+federated=" $(manifest federated | tr '\n' ' ') "
 for name in $names; do
 	deploy=()
 	while IFS= read -r -d '' w; do deploy+=("$w"); done < <(manifest "${deploy_args[@]}" deploy "$name")
 	[ ${#deploy[@]} -gt 0 ] || die "infra/functions.json gives no deploy command for $name"
 	run "${deploy[@]}"
-	# Accept ID tokens minted for the service audience (the base URL), not only the function URL.
-	run gcloud run services update "$name" "${P[@]}" --region="$region" --add-custom-audiences="$audience" --quiet
+	# Accept ID tokens minted for the service audience (the base URL), not only the function URL;
+	# and set Cloud Run's invoker IAM check: off for federated_functions, on for the others.
+	invoker_check=--invoker-iam-check
+	[[ $federated == *" $name "* ]] && invoker_check=--no-invoker-iam-check
+	run gcloud run services update "$name" "${P[@]}" --region="$region" --add-custom-audiences="$audience" "$invoker_check" --quiet
 done
 $functions_only && exit 0
 
@@ -348,6 +398,18 @@ if [ ${#invokers[@]} -eq 0 ]; then
 fi
 for name in $(manifest called-by scheduler); do invoke "$name" "serviceAccount:$scheduler_sa"; done
 for name in $(manifest called-by eventarc); do invoke "$name" "serviceAccount:$events_sa"; done
+
+# --- sweep shards: pushed to the worker as the scheduler account (an admin that may invoke it);
+# after 5 failed deliveries (the service's connector.MaxShardAttempts) to the dead-letter topic --
+sub=("$sweep_topic_name" "${P[@]}" --push-endpoint="$base_url/sweep-shard"
+	--push-auth-service-account="$scheduler_sa" --push-auth-token-audience="$audience"
+	--ack-deadline="$shard_timeout" --dead-letter-topic="$sweep_dlq_name" --max-delivery-attempts=5
+	--min-retry-delay=10s --max-retry-delay=600s)
+ensure gcloud pubsub subscriptions describe "$sweep_topic_name" "${P[@]}" :: \
+	gcloud pubsub subscriptions create "${sub[@]}" --topic="$sweep_topic_name" --expiration-period=never
+run gcloud pubsub subscriptions update "${sub[@]}"
+run gcloud pubsub subscriptions add-iam-policy-binding "$sweep_topic_name" "${P[@]}" \
+	--member="serviceAccount:$pubsub_agent" --role=roles/pubsub.subscriber --quiet
 
 # --- sweep schedule ----------------------------------------------------------------------------
 job=(http gcpconn-sweep "${P[@]}" --location="$region" --schedule="$schedule" --time-zone=Etc/UTC

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # scripts/dev.sh: the whole gcpconn stack on this machine, on its embedded defaults.
 #
-#   scripts/dev.sh [--port N] [--memory] [--world FILE] [--admins EMAILS]
+#   scripts/dev.sh [--port N] [--memory] [--no-pubsub] [--world FILE] [--admins EMAILS]
 #
 # It builds and starts the fake Google Cloud (emulator/cmd/fakegcp, demo world unless --world),
 # the official Firestore emulator when the machine has it (else, or with --memory, the memory
-# store), and every function (functions/cmd/serve) configured with the fake's environment;
+# store), the official Pub/Sub emulator when the machine has it (else, or with --no-pubsub,
+# sweep shards run in the planning process) with the sweep topic and its push subscription to
+# the worker (through emulator/cmd/pushauth, which adds the push identity's ID token as Pub/Sub
+# does deployed), and every function (functions/cmd/serve) configured with the fake's environment;
 # prints the base URL and how to get a caller ID token; and stops everything, by PID, on
 # Ctrl-C. Binaries are built first and run directly, so each PID is the process itself.
 set -euo pipefail
@@ -19,21 +22,25 @@ Runs the local gcpconn stack until Ctrl-C:
   fake Google Cloud (emulator/cmd/fakegcp)    identity, OIDC issuer, storage, GKE, Artifact
                                               Registry, Secret Manager, Resource Manager
   Firestore emulator (if installed)           else the memory store
-  gcpconn functions (functions/cmd/serve)     /register /verify /list /mint-token /sweep /refresh
+  Pub/Sub emulator (if installed)             the sweep topic, pushed to /sweep-shard
+  gcpconn functions (functions/cmd/serve)     /register /verify /list /mint-token /rotate /sweep
+                                              /sweep-shard /refresh
 
 options:
   --port N          port of the functions (default 8080, on 127.0.0.1)
   --memory          use the memory store even when the Firestore emulator is installed
+  --no-pubsub       run sweep shards in the planning process, without the Pub/Sub emulator
   --world FILE      world file for the fake (default: the built-in demo world)
   --admins EMAILS   comma-separated admin emails (default admin@example.com)
   -h, --help        this help
 
-environment: CLOUDSDK_ROOT (default /usr/lib/google-cloud-sdk) locates the Firestore emulator.
+environment: CLOUDSDK_ROOT (default /usr/lib/google-cloud-sdk) locates the emulators.
 USAGE
 }
 
 port=8080
 memory=false
+pubsub=true
 world=""
 admins="admin@example.com"
 while [ $# -gt 0 ]; do
@@ -41,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--port) port=${2:?--port needs a value}; shift 2 ;;
 	--port=*) port=${1#*=}; shift ;;
 	--memory) memory=true; shift ;;
+	--no-pubsub) pubsub=false; shift ;;
 	--world) world=${2:?--world needs a file}; shift 2 ;;
 	--world=*) world=${1#*=}; shift ;;
 	--admins) admins=${2:?--admins needs a value}; shift 2 ;;
@@ -68,6 +76,7 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then die "port $port is in 
 say "building fakegcp and serve"
 go build -o "$WORK/fakegcp" ./emulator/cmd/fakegcp
 go build -o "$WORK/serve" ./functions/cmd/serve
+go build -o "$WORK/pushauth" ./emulator/cmd/pushauth
 
 base="http://127.0.0.1:$port"
 say "starting the fake Google Cloud"
@@ -93,6 +102,20 @@ elif [ "$memory" = false ]; then
 	say "Firestore emulator not found at $FIRESTORE_JAR (Debian package google-cloud-cli-firestore-emulator): using the memory store"
 fi
 
+PUBSUB_BIN="$SDK/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
+sweep="in process"
+if $pubsub && [ -x "$PUBSUB_BIN" ] && command -v java >/dev/null 2>&1; then
+	say "starting the Pub/Sub emulator"
+	pport=$(free_port)
+	spawn "$WORK/pubsub.log" "$PUBSUB_BIN" --host=127.0.0.1 --port="$pport"
+	wait_until pubsub "$SPAWNED" "$WORK/pubsub.log" 60 curl -fsS -o /dev/null "http://127.0.0.1:$pport/"
+	export PUBSUB_EMULATOR_HOST="127.0.0.1:$pport"
+	export GCPCONN_SWEEP_TOPIC="projects/${GCPCONN_PROJECT:-zenml-core}/topics/gcpconn-sweep"
+	sweep="Pub/Sub emulator at $PUBSUB_EMULATOR_HOST"
+elif $pubsub; then
+	say "Pub/Sub emulator not found at $PUBSUB_BIN (Debian package google-cloud-cli-pubsub-emulator): sweep shards run in process"
+fi
+
 export GCPCONN_STORE=$store
 export GCPCONN_PROJECT=${GCPCONN_PROJECT:-zenml-core}
 export GCPCONN_AUDIENCE=$base
@@ -107,11 +130,26 @@ say "starting the functions ($store store)"
 spawn "$WORK/serve.log" "$WORK/serve" -addr "127.0.0.1:$port"
 wait_until serve "$SPAWNED" "$WORK/serve.log" 30 curl -sS -o /dev/null "$base/list"
 
+if [ -n "${GCPCONN_SWEEP_TOPIC:-}" ]; then
+	# The sweep topic and its push subscription, as infra/ makes them (the emulator has no
+	# dead-letter policy or OIDC push tokens: pushauth adds the first admin's ID token).
+	spawn "$WORK/pushauth.log" "$WORK/pushauth" -listen 127.0.0.1:0 -target "$base/sweep-shard" \
+		-token-url "$FAKEGCP_ADMIN_URL/admin/id-token" -email "${admins%%,*}" -audience "$base"
+	wait_until pushauth "$SPAWNED" "$WORK/pushauth.log" 30 grep -q '^listening ' "$WORK/pushauth.log"
+	relay=$(sed -n 's/^listening //p' "$WORK/pushauth.log")
+	ps="http://$PUBSUB_EMULATOR_HOST/v1"
+	sub=${GCPCONN_SWEEP_TOPIC/\/topics\//\/subscriptions\/}
+	curl -fsS -o /dev/null -X PUT "$ps/$GCPCONN_SWEEP_TOPIC" || die "cannot create the sweep topic in the Pub/Sub emulator"
+	curl -fsS -o /dev/null -X PUT "$ps/$sub" -H 'Content-Type: application/json' \
+		-d '{"topic":"'"$GCPCONN_SWEEP_TOPIC"'","ackDeadlineSeconds":300,"pushConfig":{"pushEndpoint":"'"$relay"'"}}' ||
+		die "cannot create the sweep push subscription in the Pub/Sub emulator"
+fi
+
 cat <<INFO
 
-gcpconn is running at $base   (store: $store; fake Google admin: $FAKEGCP_ADMIN_URL)
+gcpconn is running at $base   (store: $store; sweep shards: $sweep; fake Google admin: $FAKEGCP_ADMIN_URL)
 
-  functions:  $base/register  /verify  /list  /mint-token  /sweep  /refresh
+  functions:  $base/register  /verify  /list  /mint-token  /rotate  /sweep  /sweep-shard  /refresh
 
   a caller ID token (any email; admins: $admins):
     TOKEN=\$(curl -s -X POST $FAKEGCP_ADMIN_URL/admin/id-token \\
@@ -136,6 +174,7 @@ gcpconn is running at $base   (store: $store; fake Google admin: $FAKEGCP_ADMIN_
     ./gcpconn register demo --type gcp --auth-method service-account \
       --service_account_json=@$WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json
     ./gcpconn list-resources
+    GCPCONN_DEV_EMAIL=${admins%%,*} ./gcpconn sweep --watch     # a sweep run, fanned out in shards
 
   watch a scheduled key rotation (not with --memory: the fake's Secret Manager keeps the
   schedules): register with a rotation period, fire the schedules due in
@@ -160,7 +199,7 @@ gcpconn is running at $base   (store: $store; fake Google admin: $FAKEGCP_ADMIN_
     all of the fake's endpoints: $WORK/fakegcp.out
 
   service account keys of the demo world: $WORK/keys/
-  logs: $WORK/{fakegcp,serve${FIRESTORE_EMULATOR_HOST:+,firestore}}.log
+  logs: $WORK/{fakegcp,serve${FIRESTORE_EMULATOR_HOST:+,firestore}${PUBSUB_EMULATOR_HOST:+,pubsub,pushauth}}.log
 Ctrl-C stops everything.
 INFO
 

@@ -73,7 +73,7 @@ mutant register-answer-echoes-configuration functions/httpapi/register.go \
 	's/writeJSON\(w, http\.StatusCreated, registerResponse\{Connector: toConnectorJSON\(conn, c\.svc\.SecretName\(conn\)\),/cj := toConnectorJSON(conn, c.svc.SecretName(conn))\n\t\tcj.Configuration = b.Configuration\n\t\twriteJSON(w, http.StatusCreated, registerResponse{Connector: cj,/' \
 	./functions/httpapi '^TestRegister$'
 
-# --- authorization (DESIGN §4) -----------------------------------------------------------
+# --- authorization (owner, users, admins) -----------------------------------------------------------
 mutant users-may-update-and-delete shared/connector/authz.go \
 	's/if need == ActionRead \|\| need == ActionUse \{/if true {/' \
 	./shared/connector '^TestAuthorization$'
@@ -106,6 +106,20 @@ mutant duplicate-keys-accepted shared/credjson/credjson.go \
 mutant credential-type-not-checked shared/credjson/credjson.go \
 	's/\tcase t == want:\n/\tcase true:\n/' \
 	./shared/credjson '^TestValidateRejects$'
+
+# --- bounded decoding: every input costs work linear in its size (shared/exactjson) ------
+mutant json-depth-limit-removed shared/exactjson/freeform.go \
+	's/if f\.d\.StackDepth\(\) >= MaxDepth \{/if false \&\& f.d.StackDepth() >= MaxDepth {/' \
+	./shared/exactjson '^(TestDepthLimit|TestDecodeRefuses)$'
+mutant json-paths-built-eagerly shared/exactjson/freeform.go \
+	's/(func \(f \*freeForm\) value\(\) \(any, error\) \{\n)/${1}\tif nextPointer(f.d) == "\\x00" {\n\t\treturn nil, nil\n\t}\n/' \
+	./shared/exactjson '^TestNoWorkPerValueBeyondTheResult$'
+mutant json-scan-depth-limit-removed shared/exactjson/exactjson.go \
+	's/(\(k == .\[. \|\| k == .\{.\)) && d\.StackDepth\(\) >= MaxDepth/$1 \&\& false/' \
+	./shared/exactjson '^TestScan$'
+mutant yaml-depth-limit-removed cmd/gcpconn/bounded.go \
+	's/if depth\+\+; depth > exactjson\.MaxDepth \{/if depth++; false \&\& depth > exactjson.MaxDepth {/' \
+	./cmd/gcpconn '^TestBoundedInputs$'
 
 # --- options ------------------------------------------------------------------------------
 dry=false

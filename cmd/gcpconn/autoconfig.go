@@ -36,6 +36,8 @@ func localCredentials(e *env) (path string, raw []byte, err error) {
 		return "", nil, errors.New("no GCP credentials could be detected: HOME is not set")
 	case b == nil:
 		return p, nil, fmt.Errorf("no GCP credentials could be detected: set GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default login` (looked for %s)", p)
+	case len(b) > maxConfigFileBytes:
+		return p, nil, fmt.Errorf("the local credentials %s are %d bytes; gcpconn reads at most %d", p, len(b), maxConfigFileBytes)
 	}
 	return p, b, nil
 }
@@ -49,7 +51,7 @@ func detectLocal(e *env) (path, kind string, ok bool) {
 	var f struct {
 		Type string `json:"type"`
 	}
-	if json.Unmarshal(b, &f) != nil || f.Type == "" {
+	if unmarshalJSON(b, &f) != nil || f.Type == "" {
 		return "", "", false
 	}
 	return p, f.Type, true
@@ -96,7 +98,7 @@ func autoConfigure(ctx context.Context, e *env, method, project string) (*autoCo
 		return nil, err
 	}
 	var f credFile
-	if err := json.Unmarshal(raw, &f); err != nil {
+	if err := unmarshalJSON(raw, &f); err != nil {
 		return nil, fmt.Errorf("the local credentials %s are not JSON", path)
 	}
 	detected, ok := methodOf[f.Type]

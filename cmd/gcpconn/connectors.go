@@ -138,7 +138,7 @@ func printTypeDetails(e *env, out []client.TypeSpec) {
 			fields := schemaFields(m.ConfigSchema)
 			ft := &table{Headers: []string{"FIELD", "REQUIRED", "SECRET", "DESCRIPTION"}, Ruled: true}
 			for _, f := range fields {
-				ft.Rows = append(ft.Rows, []string{f.Name, yesNo(f.Required), yesNo(f.Secret), f.Description})
+				ft.Rows = append(ft.Rows, []string{f.Name, yesIf(f.Required), yesIf(f.Secret), f.Description})
 			}
 			ft.render(e.Stdout)
 		}
@@ -152,7 +152,8 @@ func secs(p *int) string {
 	return (time.Duration(*p) * time.Second).String()
 }
 
-func yesNo(b bool) string {
+// yesIf is "yes" when b holds, else blank: a table column that marks the rows where b does.
+func yesIf(b bool) string {
 	if b {
 		return "yes"
 	}

@@ -146,7 +146,10 @@ func loginKubernetes(e *env, p *parsed, name string, cred *client.Credential) er
 	// The server's kubeconfig names the cluster, context and user; gcpconn fills in how
 	// this machine runs it.
 	var srv serverKubeconfig
-	if err := yaml.Unmarshal([]byte(k.Kubeconfig), &srv); err != nil {
+	if len(k.Kubeconfig) > maxServerYAMLBytes {
+		return fmt.Errorf("the server's kubeconfig is %d bytes; gcpconn reads at most %d", len(k.Kubeconfig), maxServerYAMLBytes)
+	}
+	if err := unmarshalYAML([]byte(k.Kubeconfig), &srv); err != nil {
 		return fmt.Errorf("the server's kubeconfig is not YAML: %w", err)
 	}
 	ctxName := srv.CurrentContext
@@ -163,10 +166,10 @@ func loginKubernetes(e *env, p *parsed, name string, cred *client.Credential) er
 		return err
 	}
 	cfg := map[string]any{}
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path, maxConfigFileBytes)
 	switch {
 	case err == nil:
-		if err := yaml.Unmarshal(b, &cfg); err != nil {
+		if err := unmarshalYAML(b, &cfg); err != nil {
 			return fmt.Errorf("%s is not a kubeconfig: %w", path, err)
 		}
 		if cfg == nil {
@@ -338,12 +341,12 @@ func readRegistries(e *env) (map[string]registryBinding, string, error) {
 	}
 	path := filepath.Join(dir, registriesFile)
 	m := map[string]registryBinding{}
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path, maxConfigFileBytes)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, path, err
 	}
 	if len(b) > 0 {
-		if err := json.Unmarshal(b, &m); err != nil {
+		if err := unmarshalJSON(b, &m); err != nil {
 			return nil, path, fmt.Errorf("%s: %w", path, err)
 		}
 	}
@@ -363,12 +366,12 @@ func writeRegistries(path string, regs map[string]registryBinding) error {
 // fields, and writes it back, keeping every field fn did not touch.
 func updateJSONFile(path string, fn func(m map[string]json.RawMessage) error) error {
 	m := map[string]json.RawMessage{}
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path, maxConfigFileBytes)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	if len(strings.TrimSpace(string(b))) > 0 {
-		if err := json.Unmarshal(b, &m); err != nil {
+		if err := unmarshalJSON(b, &m); err != nil {
 			return fmt.Errorf("%s is not a JSON object: %w", path, err)
 		}
 	}

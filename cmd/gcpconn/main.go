@@ -142,6 +142,10 @@ type env struct {
 	Terminal bool
 	// Exe is the path of this binary, for the helpers it configures.
 	Exe string
+	// StdoutTerminal reports whether stdout is a terminal (sweep --watch draws a progress bar).
+	StdoutTerminal bool
+	// Sleep waits between polls; nil waits for real (tests step it).
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	global *parsed
 }
@@ -183,6 +187,7 @@ func (e *env) client() (*client.Client, error) {
 		DevIssuer:   e.Getenv("GCPCONN_DEV_ISSUER"),
 		DevEmail:    e.Getenv("GCPCONN_DEV_EMAIL"),
 		Audience:    aud,
+		Source:      e.Getenv("GCPCONN_IDENTITY"),
 		Getenv:      e.Getenv,
 		Now:         e.Now,
 	})}, nil
@@ -211,7 +216,7 @@ func commands() []*command {
 	return []*command{
 		listTypesCommand(), registerCommand(), listCommand(), describeCommand(), verifyCommand(),
 		listResourcesCommand(), updateCommand(), rotateCommand(), deleteCommand(), tokenCommand(), loginCommand(),
-		serveMetadataCommand(), dockerHelperCommand(),
+		serveMetadataCommand(), dockerHelperCommand(), sweepCommand(),
 	}
 }
 
@@ -229,7 +234,7 @@ func main() {
 	defer stop()
 	exe, _ := os.Executable()
 	e := &env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Now: time.Now,
-		Terminal: isTerminal(os.Stdin), Exe: exe}
+		Terminal: isTerminal(os.Stdin), StdoutTerminal: isTerminal(os.Stdout), Exe: exe}
 	os.Exit(run(ctx, e, os.Args))
 }
 

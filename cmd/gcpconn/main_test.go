@@ -13,6 +13,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/functions/client/clienttest"
 	"github.com/gcpconn/gcpconn/internal/testbuild"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -22,7 +23,7 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
+	testenv.Guard()
 	dir, err := os.MkdirTemp("", "gcpconn-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

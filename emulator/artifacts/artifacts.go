@@ -42,18 +42,12 @@ import (
 // Authorizer authenticates tokens and checks IAM permissions
 // (emulator/auth.Guard satisfies it).
 type Authorizer interface {
-	Check(r *http.Request, permission, resource string) (tokens.Token, *googleerr.Error)
+	rest.Authorizer
 	// Lookup authenticates a token value taken from elsewhere than a Bearer
 	// header (docker's Basic credentials).
 	Lookup(value string) (tokens.Token, *googleerr.Error)
 	// Authorize checks an authenticated token.
 	Authorize(r *http.Request, t tokens.Token, permission, resource string) *googleerr.Error
-}
-
-// Wrapper counts calls per endpoint and injects faults (emulator/faults.Faults
-// satisfies it).
-type Wrapper interface {
-	Wrap(endpoint string, h http.Handler) http.Handler
 }
 
 // Catalog is the live list of projects and repositories (*world.World
@@ -65,9 +59,9 @@ type Catalog interface {
 
 // Options configure a Server.
 type Options struct {
-	World  Catalog    // required
-	Auth   Authorizer // required
-	Faults Wrapper    // optional
+	World  Catalog      // required
+	Auth   Authorizer   // required
+	Faults rest.Wrapper // optional
 	// Created is the creation time reported for every repository (zero: the
 	// time New ran).
 	Created time.Time

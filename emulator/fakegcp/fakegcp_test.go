@@ -17,12 +17,10 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func start(t *testing.T, opts Options) *Server {
 	t.Helper()

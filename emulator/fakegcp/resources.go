@@ -31,8 +31,19 @@ import (
 //
 // Start calls it after the identity services are up.
 func (s *Server) startResources() error {
-	logf := func(format string, args ...any) { s.log.Warn(fmt.Sprintf(format, args...)) }
+	for _, start := range []func() error{s.startStorage, s.startClusters, s.startRegistry, s.startSecretManager, s.startProjects, s.startIAMKeys} {
+		if err := start(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
+// logf passes a service's operational messages to the fake's log.
+func (s *Server) logf(format string, args ...any) { s.log.Warn(fmt.Sprintf(format, args...)) }
+
+// startStorage serves Cloud Storage (fake-gcs-server behind the fake's IAM).
+func (s *Server) startStorage() error {
 	storage, err := gcs.New(gcs.Options{World: s.world, Auth: s.guard, Faults: s.faults})
 	if err != nil {
 		return err
@@ -44,7 +55,12 @@ func (s *Server) startResources() error {
 	}
 	s.setEnv("GCPCONN_ENDPOINT_STORAGE", base)
 
-	clusters, err := gke.New(gke.Options{World: s.world, Auth: s.guard, Faults: s.faults, Now: s.opts.Now, Logf: logf,
+	return nil
+}
+
+// startClusters serves the GKE API and a Kubernetes API server per cluster.
+func (s *Server) startClusters() error {
+	clusters, err := gke.New(gke.Options{World: s.world, Auth: s.guard, Faults: s.faults, Now: s.opts.Now, Logf: s.logf,
 		DNSCert: func(host string) (tls.Certificate, error) { return s.leafCert(host) }})
 	if err != nil {
 		return err
@@ -55,7 +71,8 @@ func (s *Server) startResources() error {
 	if err := clusters.Start(projectList); err != nil {
 		return err
 	}
-	if base, err = s.serve("container", clusters, false); err != nil {
+	base, err := s.serve("container", clusters, false)
+	if err != nil {
 		return err
 	}
 	s.setEnv("GCPCONN_ENDPOINT_CONTAINER", base)
@@ -68,11 +85,17 @@ func (s *Server) startResources() error {
 		s.setEnv("GCPCONN_GKE_DNS_ENDPOINTS", strings.Join(pairs, ","))
 	}
 
+	return nil
+}
+
+// startRegistry serves Artifact Registry and the docker registry behind it.
+func (s *Server) startRegistry() error {
 	registry, err := artifacts.New(artifacts.Options{World: s.world, Auth: s.guard, Faults: s.faults, Created: s.opts.Now().UTC().Truncate(time.Second)})
 	if err != nil {
 		return err
 	}
-	if base, err = s.serve("artifactregistry", registry, false); err != nil {
+	base, err := s.serve("artifactregistry", registry, false)
+	if err != nil {
 		return err
 	}
 	s.setEnv("GCPCONN_ENDPOINT_ARTIFACTREGISTRY", base)
@@ -81,6 +104,12 @@ func (s *Server) startResources() error {
 	}
 	s.setEnv("GCPCONN_DOCKER_REGISTRY_HOST", strings.TrimPrefix(base, "https://"))
 
+	return nil
+}
+
+// startSecretManager serves Secret Manager, its notifications (Pub/Sub or push) and the
+// ticker that fires SECRET_ROTATE when rotation times come.
+func (s *Server) startSecretManager() error {
 	var notifier secrets.Notifier
 	switch {
 	case s.opts.PubSubEmulatorHost != "":
@@ -97,11 +126,12 @@ func (s *Server) startResources() error {
 		}
 		notifier = push
 	}
-	sm, err := secrets.New(secrets.Options{World: s.world, Auth: s.guard, Faults: s.faults, Notifier: notifier, Now: s.opts.Now, Logf: logf})
+	sm, err := secrets.New(secrets.Options{World: s.world, Auth: s.guard, Faults: s.faults, Notifier: notifier, Now: s.opts.Now, Logf: s.logf})
 	if err != nil {
 		return err
 	}
-	if base, err = s.serve("secretmanager", sm, false); err != nil {
+	base, err := s.serve("secretmanager", sm, false)
+	if err != nil {
 		return err
 	}
 	s.setEnv("GCPCONN_ENDPOINT_SECRETMANAGER", base)
@@ -123,13 +153,19 @@ func (s *Server) startResources() error {
 	}()
 	s.onClose(func() error { close(stop); <-done; return nil })
 
+	return nil
+}
+
+// startProjects serves Resource Manager.
+func (s *Server) startProjects() error {
 	crm, err := projects.New(projects.Options{World: s.world, Auth: s.guard, Faults: s.faults})
 	if err != nil {
 		return err
 	}
-	if base, err = s.serve("resourcemanager", crm, false); err != nil {
+	base, err := s.serve("resourcemanager", crm, false)
+	if err != nil {
 		return err
 	}
 	s.setEnv("GCPCONN_ENDPOINT_RESOURCEMANAGER", base)
-	return s.startIAMKeys()
+	return nil
 }

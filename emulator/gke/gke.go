@@ -48,21 +48,8 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/googleerr"
 	"github.com/gcpconn/gcpconn/emulator/internal/rest"
-	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
-
-// Authorizer authenticates a request's bearer token and checks one IAM
-// permission on one resource (emulator/auth.Guard satisfies it).
-type Authorizer interface {
-	Check(r *http.Request, permission, resource string) (tokens.Token, *googleerr.Error)
-}
-
-// Wrapper counts calls per endpoint and injects faults (emulator/faults.Faults
-// satisfies it).
-type Wrapper interface {
-	Wrap(endpoint string, h http.Handler) http.Handler
-}
 
 // Catalog is the live list of projects and clusters (*world.World satisfies it).
 type Catalog interface {
@@ -72,9 +59,9 @@ type Catalog interface {
 
 // Options configure a Server.
 type Options struct {
-	World  Catalog    // required
-	Auth   Authorizer // required
-	Faults Wrapper    // optional
+	World  Catalog         // required
+	Auth   rest.Authorizer // required
+	Faults rest.Wrapper    // optional
 	// Now is the clock for certificates and creation times (time.Now if nil).
 	Now func() time.Time
 	// Logf receives operational messages (dropped if nil). Never secrets.

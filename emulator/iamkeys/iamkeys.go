@@ -34,21 +34,14 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/googleerr"
 	"github.com/gcpconn/gcpconn/emulator/internal/rest"
-	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
 
-// Authorizer authenticates a request's bearer token and checks one IAM permission on one
-// resource (emulator/auth.Guard satisfies it).
-type Authorizer interface {
-	Check(r *http.Request, permission, resource string) (tokens.Token, *googleerr.Error)
-}
-
 // Options configure a Server.
 type Options struct {
-	World  *world.World // required; it dates new keys with its clock (World.SetClock)
-	Auth   Authorizer   // required
-	Faults rest.Wrapper // optional
+	World  *world.World    // required; it dates new keys with its clock (World.SetClock)
+	Auth   rest.Authorizer // required
+	Faults rest.Wrapper    // optional
 }
 
 // Server is the fake IAM keys API (an http.Handler).

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -27,13 +26,10 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/identity"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	// Never let a Google library probe the real metadata server.
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 const (
 	adminSA   = "connectors-admin@zenml-core.iam.gserviceaccount.com"

@@ -38,12 +38,6 @@ type Authorizer interface {
 	Authorize(r *http.Request, t tokens.Token, permission, resource string) *googleerr.Error
 }
 
-// Wrapper counts calls per endpoint and injects faults (emulator/faults.Faults
-// satisfies it).
-type Wrapper interface {
-	Wrap(endpoint string, h http.Handler) http.Handler
-}
-
 // Catalog lists projects (*world.World satisfies it).
 type Catalog interface {
 	FindProject(idOrNumber string) (world.Project, bool)
@@ -52,9 +46,9 @@ type Catalog interface {
 
 // Options configure a Server.
 type Options struct {
-	World  Catalog    // required
-	Auth   Authorizer // required
-	Faults Wrapper    // optional
+	World  Catalog      // required
+	Auth   Authorizer   // required
+	Faults rest.Wrapper // optional
 	// Created is the createTime reported for every project (zero: 2020-01-01).
 	Created time.Time
 }

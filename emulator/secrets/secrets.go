@@ -54,21 +54,8 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/googleerr"
 	"github.com/gcpconn/gcpconn/emulator/internal/rest"
-	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
-
-// Authorizer authenticates a request's bearer token and checks one IAM
-// permission on one resource (emulator/auth.Guard satisfies it).
-type Authorizer interface {
-	Check(r *http.Request, permission, resource string) (tokens.Token, *googleerr.Error)
-}
-
-// Wrapper counts calls per endpoint and injects faults (emulator/faults.Faults
-// satisfies it).
-type Wrapper interface {
-	Wrap(endpoint string, h http.Handler) http.Handler
-}
 
 // Catalog resolves projects (*world.World satisfies it).
 type Catalog interface {
@@ -88,10 +75,10 @@ type Notifier interface {
 
 // Options configure a Server.
 type Options struct {
-	World    Catalog    // required
-	Auth     Authorizer // required
-	Faults   Wrapper    // optional
-	Notifier Notifier   // optional: nil drops notifications
+	World    Catalog         // required
+	Auth     rest.Authorizer // required
+	Faults   rest.Wrapper    // optional
+	Notifier Notifier        // optional: nil drops notifications
 	// Now is the clock for create/destroy times and rotation (time.Now if nil).
 	Now func() time.Time
 	// Logf receives delivery failures (dropped if nil). Never payloads.

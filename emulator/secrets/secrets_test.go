@@ -7,7 +7,6 @@ import (
 	"hash/crc32"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -29,12 +28,10 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/secrets"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 const worldYAML = `
 projects: [{id: p1, number: 101}, {id: p2, number: 202}]

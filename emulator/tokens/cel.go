@@ -200,55 +200,72 @@ func (p *parser) primary() (bool, error) {
 	}
 	ident := p.toks[p.pos].text
 	p.pos++
-	var value, method string
-	switch {
-	case ident == "api.getAttribute":
-		if err := p.expect("("); err != nil {
-			return false, err
-		}
-		name, err := p.str()
-		if err != nil {
-			return false, err
-		}
-		if err := p.expect(","); err != nil {
-			return false, err
-		}
-		def, err := p.str()
-		if err != nil {
-			return false, err
-		}
-		if err := p.expect(")"); err != nil {
-			return false, err
-		}
-		v, ok := p.attrs["api:"+name]
-		if !ok {
-			v = def
-		}
-		value = v
-		// A method may follow: ").startsWith" lexes as the identifier ".startsWith".
-		if p.pos < len(p.toks) && p.toks[p.pos].kind == tIdent && strings.HasPrefix(p.toks[p.pos].text, ".") {
-			method = p.toks[p.pos].text[1:]
-			p.pos++
-		}
-	default:
-		attr := ident
-		for m := range stringMethods {
-			if strings.HasSuffix(ident, "."+m) {
-				attr, method = strings.TrimSuffix(ident, "."+m), m
-			}
-		}
-		switch {
-		case attr == "resource.name", attr == "resource.type", attr == "resource.service":
-			value = p.attrs[attr]
-		case strings.HasPrefix(attr, "assertion.") && len(attr) > len("assertion."),
-			strings.HasPrefix(attr, "attribute.") && len(attr) > len("attribute."):
-			// Workload identity attribute conditions: claims of the external token and
-			// mapped attributes; a missing one is "".
-			value = p.attrs[attr]
-		default:
-			return false, fmt.Errorf("condition: unsupported attribute %q", attr)
+	value, method, err := p.operand(ident)
+	if err != nil {
+		return false, err
+	}
+	return p.test(ident, value, method)
+}
+
+// operand reads the value the identifier ident (already consumed) names: api.getAttribute(NAME,
+// DEFAULT) or an attribute, and the string method called on it, if any.
+func (p *parser) operand(ident string) (value, method string, err error) {
+	if ident != "api.getAttribute" {
+		return p.attribute(ident)
+	}
+	if err := p.expect("("); err != nil {
+		return "", "", err
+	}
+	name, err := p.str()
+	if err != nil {
+		return "", "", err
+	}
+	if err := p.expect(","); err != nil {
+		return "", "", err
+	}
+	def, err := p.str()
+	if err != nil {
+		return "", "", err
+	}
+	if err := p.expect(")"); err != nil {
+		return "", "", err
+	}
+	v, ok := p.attrs["api:"+name]
+	if !ok {
+		v = def
+	}
+	// A method may follow: ").startsWith" lexes as the identifier ".startsWith".
+	if p.pos < len(p.toks) && p.toks[p.pos].kind == tIdent && strings.HasPrefix(p.toks[p.pos].text, ".") {
+		method = p.toks[p.pos].text[1:]
+		p.pos++
+	}
+	return v, method, nil
+}
+
+// attribute reads the attribute ident names ("resource.name", "assertion.sub", with an
+// optional ".startsWith"-style method suffix).
+func (p *parser) attribute(ident string) (value, method string, err error) {
+	attr := ident
+	for m := range stringMethods {
+		if strings.HasSuffix(ident, "."+m) {
+			attr, method = strings.TrimSuffix(ident, "."+m), m
 		}
 	}
+	switch {
+	case attr == "resource.name", attr == "resource.type", attr == "resource.service":
+		return p.attrs[attr], method, nil
+	case strings.HasPrefix(attr, "assertion.") && len(attr) > len("assertion."),
+		strings.HasPrefix(attr, "attribute.") && len(attr) > len("attribute."):
+		// Workload identity attribute conditions: claims of the external token and
+		// mapped attributes; a missing one is "".
+		return p.attrs[attr], method, nil
+	}
+	return "", "", fmt.Errorf("condition: unsupported attribute %q", attr)
+}
+
+// test turns an operand into a boolean: its method applied to a string argument, or its
+// comparison (== or !=) with a string.
+func (p *parser) test(ident, value, method string) (bool, error) {
 	if method != "" {
 		fn, ok := stringMethods[method]
 		if !ok {
@@ -263,8 +280,7 @@ func (p *parser) primary() (bool, error) {
 		}
 		return fn(value, arg), p.expect(")")
 	}
-	switch {
-	case p.peek("=="), p.peek("!="):
+	if p.peek("==") || p.peek("!=") {
 		op := p.toks[p.pos].text
 		p.pos++
 		arg, err := p.str()

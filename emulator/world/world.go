@@ -200,8 +200,15 @@ var (
 
 // normalize fills defaults and validates references. Called before the world is shared.
 func (w *World) normalize() error {
-	var errs []error
-	seenProject := map[string]bool{}
+	seenProject, seenSA, errs := w.normalizePrincipals()
+	errs = append(errs, w.normalizeResources(seenProject, seenSA)...)
+	return errors.Join(errs...)
+}
+
+// normalizePrincipals checks projects, service accounts, users and workload pools, and
+// returns the project ids and service-account emails it found for the resources' checks.
+func (w *World) normalizePrincipals() (seenProject, seenSA map[string]bool, errs []error) {
+	seenProject = map[string]bool{}
 	for i := range w.Projects {
 		p := &w.Projects[i]
 		if !projectIDRE.MatchString(p.ID) {
@@ -216,7 +223,7 @@ func (w *World) normalize() error {
 			p.Number = derivedNumber(p.ID)
 		}
 	}
-	seenSA := map[string]bool{}
+	seenSA = map[string]bool{}
 	for i := range w.ServiceAccounts {
 		sa := &w.ServiceAccounts[i]
 		sa.Email = strings.ToLower(sa.Email)
@@ -259,6 +266,13 @@ func (w *World) normalize() error {
 			errs = append(errs, fmt.Errorf("workload pool %q/%q: attribute_condition: %w", p.Pool, p.Provider, err))
 		}
 	}
+	return seenProject, seenSA, errs
+}
+
+// normalizeResources checks roles, buckets, clusters, repositories, bindings and the runtime
+// service account against the principals normalizePrincipals found.
+func (w *World) normalizeResources(seenProject, seenSA map[string]bool) []error {
+	var errs []error
 	for name, perms := range w.Roles {
 		if _, ok := predefinedRoles[name]; ok {
 			errs = append(errs, fmt.Errorf("role %q: redefines a predefined role", name))
@@ -301,7 +315,7 @@ func (w *World) normalize() error {
 	if w.RuntimeServiceAccount != "" && !seenSA[w.RuntimeServiceAccount] {
 		errs = append(errs, fmt.Errorf("runtime_service_account %q: not a service account of this world", w.RuntimeServiceAccount))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // checkBindingLocked validates a binding and normalises its resource. Callers hold mu

@@ -4,9 +4,10 @@
 //
 // Nothing is built at import time. [Default] reads the environment once, on first use, and
 // the Service (SDK clients included) is built once, lazily, on the first request that needs
-// it; a construction failure is logged and answered with a 500 on every request instead of
-// crashing the process in init(). The entry points at the module root register the handlers
-// of this package with the functions framework.
+// it; a construction failure is logged and answered with a 500 on every request. A wrong
+// configuration is meant to be found before that: functions/cmd/serve and, on Cloud Run, the
+// entry points at the module root check [ConfigFromEnv] at start and exit naming the
+// variable, and scripts/deploy.sh checks it (with [CheckFederatedExposure]) before deploying.
 //
 // # Configuration
 //
@@ -18,10 +19,18 @@
 //	GCPCONN_JWKS_URL                     issuer's keys (default Google's certs)
 //	GCPCONN_ADMINS                       comma-separated admins: emails, NAME:SUBJECT or NAME:PREFIX* of trusted issuers
 //	GCPCONN_TRUSTED_ISSUERS              JSON array of trusted issuers of federated callers (see callerauth.Issuer)
+//	GCPCONN_ALLOWED_CALLERS              comma-separated Google callers allowed (emails, domain:DOMAIN); admins
+//	                                     always are; unset: every Google caller (see shared/callergate)
+//	GCPCONN_RATE_LIMIT                   requests per minute per principal on register and mint-token (default 0: none)
 //	GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS true enables implicit, keyless impersonation and ambient external accounts
 //	GCPCONN_SECRET_TOPIC                 Pub/Sub topic projects/P/topics/T for Secret Manager notifications
+//	GCPCONN_SWEEP_TOPIC                  Pub/Sub topic projects/P/topics/T of sweep shards, pushed to /sweep-shard
+//	                                     (default: none; shards run in the process that plans the sweep)
 //	GCPCONN_MAX_BODY_BYTES               request body cap (default 262144)
 //	GCPCONN_SWEEP_CONCURRENCY            connectors checked at once by sweep (default 32)
+//	GCPCONN_TIMEOUT_SECONDS              this function's platform timeout, 1 to 3600 (the deploy manifest sets
+//	                                     it per function): requests end httpapi.DeadlineMargin before it
+//	                                     (default: none; requests without a deadline get 60 s)
 //	GCPCONN_REVOCATION_WINDOW            how long an instance serves a connector it read before reading it
 //	                                     again: a Go duration ("30s") or seconds, 0 to 5m (default 30s; 0 disables)
 //	GCPCONN_MAX_KEY_AGE                  sweep reports service-account keys older than this: days ("90d")
@@ -38,17 +47,20 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2"
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/functions/httpapi"
 	"github.com/gcpconn/gcpconn/shared/callerauth"
+	"github.com/gcpconn/gcpconn/shared/callergate"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
@@ -71,10 +83,20 @@ type Config struct {
 	JWKSURL           string
 	Admins            []string
 	TrustedIssuers    []callerauth.Issuer
-	AllowImplicit     bool
-	SecretTopic       string
-	MaxBodyBytes      int64
-	SweepConcurrency  int
+	// AllowedCallers limits Google callers (GCPCONN_ALLOWED_CALLERS; nil: no limit).
+	AllowedCallers []string
+	// RateLimit is requests per minute per principal on register and mint-token
+	// (GCPCONN_RATE_LIMIT; 0: none).
+	RateLimit     int
+	AllowImplicit bool
+	SecretTopic   string
+	// SweepTopic is the topic of sweep shards (GCPCONN_SWEEP_TOPIC); "" runs them in process.
+	SweepTopic       string
+	MaxBodyBytes     int64
+	SweepConcurrency int
+	// Timeout is this function's platform timeout (GCPCONN_TIMEOUT_SECONDS; 0: not set), the
+	// deadline of its requests minus httpapi.DeadlineMargin.
+	Timeout time.Duration
 	// RevocationWindow bounds how long an instance serves a connector from its cache
 	// (GCPCONN_REVOCATION_WINDOW; connector.DefaultRevocationWindow unless set; 0 disables).
 	RevocationWindow time.Duration
@@ -103,6 +125,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Issuer:                get("GCPCONN_ISSUER"),
 		JWKSURL:               get("GCPCONN_JWKS_URL"),
 		SecretTopic:           get("GCPCONN_SECRET_TOPIC"),
+		SweepTopic:            get("GCPCONN_SWEEP_TOPIC"),
 		Endpoints:             gcp.EndpointsFrom(getenv),
 		SecretManagerEndpoint: get(EnvSecretManagerEndpoint),
 	}
@@ -129,6 +152,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Sprintf("GCPCONN_STORE=%q is not memory or google", c.Store))
+	}
+	if c.SweepTopic != "" && topicProject(c.SweepTopic) == "" {
+		errs = append(errs, fmt.Sprintf("GCPCONN_SWEEP_TOPIC=%q is not a topic name projects/PROJECT/topics/TOPIC", c.SweepTopic))
 	}
 	if c.Audience == "" {
 		errs = append(errs, "GCPCONN_AUDIENCE is required: the audience callers' ID tokens must carry")
@@ -160,6 +186,12 @@ func (c *Config) readCallers(get func(string) string) (errs []string) {
 			c.Admins = append(c.Admins, p)
 		}
 	}
+	if c.AllowedCallers, err = callergate.ParseAllowed(get("GCPCONN_ALLOWED_CALLERS")); err != nil {
+		errs = append(errs, "GCPCONN_ALLOWED_CALLERS"+err.Error())
+	}
+	if c.RateLimit, err = callergate.ParseRate(get("GCPCONN_RATE_LIMIT")); err != nil {
+		errs = append(errs, "GCPCONN_RATE_LIMIT="+err.Error())
+	}
 	if v := get("GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -171,7 +203,7 @@ func (c *Config) readCallers(get func(string) string) (errs []string) {
 }
 
 // readLimits reads the numeric settings (GCPCONN_MAX_BODY_BYTES, GCPCONN_SWEEP_CONCURRENCY,
-// GCPCONN_REVOCATION_WINDOW, GCPCONN_MAX_KEY_AGE) and GCPCONN_ROTATION_IDENTITY into c, and
+// GCPCONN_TIMEOUT_SECONDS, GCPCONN_REVOCATION_WINDOW, GCPCONN_MAX_KEY_AGE) and GCPCONN_ROTATION_IDENTITY into c, and
 // returns what is wrong with them.
 func (c *Config) readLimits(get func(string) string) (errs []string) {
 	if v := get("GCPCONN_MAX_BODY_BYTES"); v != "" {
@@ -187,6 +219,13 @@ func (c *Config) readLimits(get func(string) string) (errs []string) {
 			errs = append(errs, fmt.Sprintf("GCPCONN_SWEEP_CONCURRENCY=%q is not a number from 1 to 1000", v))
 		}
 		c.SweepConcurrency = n
+	}
+	if v := get("GCPCONN_TIMEOUT_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3600 {
+			errs = append(errs, fmt.Sprintf("GCPCONN_TIMEOUT_SECONDS=%q is not a number of seconds from 1 to 3600 (the function's timeout)", v))
+		}
+		c.Timeout = time.Duration(n) * time.Second
 	}
 	if v := get("GCPCONN_REVOCATION_WINDOW"); v != "" {
 		d, err := parseWindow(v)
@@ -238,6 +277,42 @@ func parseMaxKeyAge(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// topicProject returns the project of a topic name projects/P/topics/T, "" when it is not one.
+func topicProject(topic string) string {
+	parts := strings.Split(topic, "/")
+	if len(parts) != 4 || parts[0] != "projects" || parts[2] != "topics" || parts[1] == "" || parts[3] == "" {
+		return ""
+	}
+	return parts[1]
+}
+
+// CheckFederatedExposure says whether cfg may run with Cloud Run's invoker check off for
+// federated callers, where the application is the only gate: trusted issuers must be
+// configured, each with bound claims (none allow_unbound), Google callers must be limited by
+// GCPCONN_ALLOWED_CALLERS, and register and mint-token by GCPCONN_RATE_LIMIT. The deployers
+// refuse the setting otherwise.
+func CheckFederatedExposure(cfg Config) error {
+	var errs []string
+	if len(cfg.TrustedIssuers) == 0 {
+		errs = append(errs, "GCPCONN_TRUSTED_ISSUERS is empty: there are no federated callers to let in")
+	}
+	for i, is := range cfg.TrustedIssuers {
+		if is.AllowUnbound || len(is.BoundClaims) == 0 {
+			errs = append(errs, fmt.Sprintf("GCPCONN_TRUSTED_ISSUERS[%d] %q has no bound claims (allow_unbound): every token it signs would reach the functions", i, is.Name))
+		}
+	}
+	if len(cfg.AllowedCallers) == 0 {
+		errs = append(errs, "GCPCONN_ALLOWED_CALLERS is empty: every Google account in the world would be a caller")
+	}
+	if cfg.RateLimit == 0 {
+		errs = append(errs, "GCPCONN_RATE_LIMIT is 0: register and mint-token would have no rate limit")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("the invoker check cannot be turned off for federated callers: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
 // issuerNames returns the names of the trusted issuers.
 func issuerNames(issuers []callerauth.Issuer) []string {
 	names := make([]string, 0, len(issuers))
@@ -280,10 +355,16 @@ func New(cfg Config, cfgErr error, log *slog.Logger) *App {
 			Audience: cfg.Audience,
 			JWKSURL:  cfg.JWKSURL,
 			Issuers:  cfg.TrustedIssuers,
+			Log:      log,
 		}),
-		Log:           log,
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		SweepDefaults: connector.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge},
+		Gate: callergate.New(callergate.Config{Allowed: cfg.AllowedCallers, PerMinute: cfg.RateLimit,
+			Limited: []string{"register", "mint-token"}, IsAdmin: func(p connector.Principal) bool {
+				return !p.Federated() && slices.Contains(cfg.Admins, strings.ToLower(p.Email))
+			}}),
+		Log:             log,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		FunctionTimeout: cfg.Timeout,
+		SweepDefaults:   sweepDefaults(cfg),
 	}
 	return a
 }
@@ -301,7 +382,7 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 		Keys:   google,
 		Policy: connector.Policy{Admins: cfg.Admins, Issuers: issuerNames(cfg.TrustedIssuers), AllowImplicit: cfg.AllowImplicit},
 		Log:    log,
-		// Production rule (DESIGN §8): connectors are served from memory for at most this long.
+		// The revocation window (ARCHITECTURE.md, Production rules): connectors are served from memory for at most this long.
 		RevocationWindow: cfg.RevocationWindow,
 	}
 	switch cfg.Store {
@@ -326,11 +407,40 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 		}
 		svc.Store = store.NewFirestore(fs, Collection)
 		svc.Secrets = store.NewSecretManager(sm, cfg.Project, store.SecretManagerOptions{Topic: cfg.SecretTopic})
+		svc.Runs = store.NewFirestoreRuns(fs, RunsCollection)
 	default:
 		return nil, fmt.Errorf("app: unknown store %q", cfg.Store)
 	}
-	return svc, nil
+	if svc.Runs == nil {
+		svc.Runs = &store.MemoryRuns{}
+	}
+	return svc, wireShards(ctx, cfg, svc)
 }
+
+// wireShards sets where sweep shards go: the sweep topic when configured, else this process.
+func wireShards(ctx context.Context, cfg Config, svc *connector.Service) error {
+	if cfg.SweepTopic == "" {
+		svc.Shards = connector.LocalShards{Service: svc, Options: sweepDefaults(cfg)}
+		return nil
+	}
+	// The client honours PUBSUB_EMULATOR_HOST and uses the service's own credentials.
+	client, err := pubsub.NewClient(ctx, topicProject(cfg.SweepTopic))
+	if err != nil {
+		return fmt.Errorf("app: pubsub.NewClient: %w", err)
+	}
+	svc.Shards = store.NewPubSubShards(client, cfg.SweepTopic)
+	return nil
+}
+
+// sweepDefaults are the sweep options of the deployment (GCPCONN_SWEEP_CONCURRENCY,
+// GCPCONN_MAX_KEY_AGE).
+func sweepDefaults(cfg Config) connector.SweepOptions {
+	return connector.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge}
+}
+
+// RunsCollection is the Firestore collection of sweep runs (each with a "shards"
+// subcollection).
+const RunsCollection = "sweep_runs"
 
 // Collection is the Firestore collection of connectors.
 const Collection = "connectors"
@@ -367,8 +477,11 @@ func MintToken(w http.ResponseWriter, r *http.Request) { Default().API.MintToken
 // Rotate serves POST /rotate.
 func Rotate(w http.ResponseWriter, r *http.Request) { Default().API.Rotate(w, r) }
 
-// Sweep serves POST /sweep.
+// Sweep serves POST and GET /sweep: the sweep planner and its runs.
 func Sweep(w http.ResponseWriter, r *http.Request) { Default().API.Sweep(w, r) }
+
+// SweepShard serves POST /sweep-shard: the sweep worker, pushed one shard by Pub/Sub.
+func SweepShard(w http.ResponseWriter, r *http.Request) { Default().API.SweepShard(w, r) }
 
 // Refresh handles Secret Manager notifications delivered as Pub/Sub CloudEvents.
 func Refresh(ctx context.Context, e event.Event) error { return Default().API.Refresh(ctx, e) }

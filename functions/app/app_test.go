@@ -4,20 +4,18 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/store"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func envOf(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 
@@ -54,11 +52,23 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad key age", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "old"}, "GCPCONN_MAX_KEY_AGE"},
 		{"key age too short", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "2h"}, "GCPCONN_MAX_KEY_AGE"},
 		{"key age in bad days", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "-3d"}, "GCPCONN_MAX_KEY_AGE"},
+		{"timeout not a number", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TIMEOUT_SECONDS": "1m"}, `GCPCONN_TIMEOUT_SECONDS="1m" is not a number of seconds from 1 to 3600`},
+		{"timeout zero", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TIMEOUT_SECONDS": "0"}, `GCPCONN_TIMEOUT_SECONDS="0"`},
+		{"sweep topic not a topic", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_SWEEP_TOPIC": "gcpconn-sweep"}, `GCPCONN_SWEEP_TOPIC="gcpconn-sweep" is not a topic name projects/PROJECT/topics/TOPIC`},
 		{"unknown rotation identity", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": "runtime"}, `GCPCONN_ROTATION_IDENTITY="runtime" is not connector or service`},
 		{"rotation identity in capitals", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ROTATION_IDENTITY": "Service"}, `GCPCONN_ROTATION_IDENTITY="Service" is not connector or service`},
 		{"issuers not JSON", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": "ci=https://ci"}, "GCPCONN_TRUSTED_ISSUERS: want a JSON array"},
 		{"issuer without audiences", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TRUSTED_ISSUERS": `[{"name":"ci","issuer":"https://ci.example"}]`}, `GCPCONN_TRUSTED_ISSUERS[0] "ci": audiences`},
-		{"admin glob on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "x@example.com,gh:repo:acme/*"}, `GCPCONN_ADMINS[1] "gh:repo:acme/*" is a glob on "gh", which is not a configured trusted issuer`},
+		{"admin glob on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "x@example.com,gh:repo:acme/*"}, `GCPCONN_ADMINS[1] "gh:repo:acme/*" names issuer "gh", which is not a configured trusted issuer`},
+		{"admin on an unknown issuer", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "nope:repo:x"}, `GCPCONN_ADMINS[0] "nope:repo:x" names issuer "nope", which is not a configured trusted issuer`},
+		{"admin glob that crosses a boundary", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "github:repo:acme*",
+			"GCPCONN_TRUSTED_ISSUERS": `[{"name":"github","issuer":"https://token.actions.githubusercontent.com","audiences":["a"],"bound_claims":{"repository_owner_id":"1"}}]`},
+			`GCPCONN_ADMINS[0] "github:repo:acme*": a glob must end at a separator`},
+		{"issuer without bound claims", map[string]string{"GCPCONN_AUDIENCE": "a",
+			"GCPCONN_TRUSTED_ISSUERS": `[{"name":"github","issuer":"https://token.actions.githubusercontent.com","audiences":["a"]}]`},
+			`GCPCONN_TRUSTED_ISSUERS[0] "github": bound_claims: bind at least one claim`},
+		{"allowed callers", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ALLOWED_CALLERS": "ok@acme.com,acme.com"}, `GCPCONN_ALLOWED_CALLERS[1] "acme.com"`},
+		{"rate limit", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_RATE_LIMIT": "fast"}, `GCPCONN_RATE_LIMIT="fast"`},
 		{"admin bare star", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ADMINS": "*"}, "GCPCONN_ADMINS[0] \"*\": a bare *"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,6 +95,47 @@ func TestRevocationWindowConfig(t *testing.T) {
 		if err != nil || svc.RevocationWindow != tc.want {
 			t.Errorf("GCPCONN_REVOCATION_WINDOW=%q: service window %v, %v; want %v", tc.env, svc.RevocationWindow, err, tc.want)
 		}
+	}
+}
+
+// TestTimeoutConfig: GCPCONN_TIMEOUT_SECONDS (the function's timeout, set per function by the
+// deploy manifest) becomes the API's FunctionTimeout, which bounds every request.
+func TestTimeoutConfig(t *testing.T) {
+	for env, want := range map[string]time.Duration{"": 0, "540": 540 * time.Second, "60": time.Minute} {
+		cfg, err := ConfigFromEnv(envOf(map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_TIMEOUT_SECONDS": env}))
+		if err != nil || cfg.Timeout != want {
+			t.Errorf("GCPCONN_TIMEOUT_SECONDS=%q: %v, %v; want %v", env, cfg.Timeout, err, want)
+			continue
+		}
+		if a := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)); a.API.FunctionTimeout != want {
+			t.Errorf("GCPCONN_TIMEOUT_SECONDS=%q: API.FunctionTimeout = %v; want %v", env, a.API.FunctionTimeout, want)
+		}
+	}
+}
+
+// TestSweepWiring: the service keeps sweep runs; without GCPCONN_SWEEP_TOPIC its shards run
+// in the process (LocalShards, with the deployment's sweep defaults), with it they are
+// published to the topic.
+func TestSweepWiring(t *testing.T) {
+	cfg, err := ConfigFromEnv(envOf(map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_KEY_AGE": "90d"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, ok := svc.Shards.(connector.LocalShards)
+	if svc.Runs == nil || !ok || local.Service != svc || local.Options.MaxKeyAge != 90*24*time.Hour {
+		t.Errorf("memory deployment: runs %v, shards %#v; want runs kept and local shards with the sweep defaults", svc.Runs, svc.Shards)
+	}
+	cfg.SweepTopic = "projects/p/topics/gcpconn-sweep"
+	svc, err = New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := svc.Shards.(*store.PubSubShards); !ok {
+		t.Errorf("with GCPCONN_SWEEP_TOPIC: shards %T; want *store.PubSubShards", svc.Shards)
 	}
 }
 
@@ -187,5 +238,33 @@ func TestBadConfigAnswers500(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "GCPCONN_STORE") {
 		t.Errorf("configuration error not logged: %s", logs.String())
+	}
+}
+
+func TestCheckFederatedExposure(t *testing.T) {
+	bound := `[{"name":"gh","issuer":"https://token.actions.githubusercontent.com","audiences":["a"],"bound_claims":{"repository_owner_id":"1"}}]`
+	unbound := `[{"name":"k8s","issuer":"https://k8s.example","audiences":["a"],"allow_unbound":true}]`
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // "" means allowed
+	}{
+		{"complete", map[string]string{"GCPCONN_TRUSTED_ISSUERS": bound, "GCPCONN_ALLOWED_CALLERS": "domain:acme.com", "GCPCONN_RATE_LIMIT": "60"}, ""},
+		{"no issuers", map[string]string{"GCPCONN_ALLOWED_CALLERS": "domain:acme.com", "GCPCONN_RATE_LIMIT": "60"}, "GCPCONN_TRUSTED_ISSUERS is empty"},
+		{"unbound issuer", map[string]string{"GCPCONN_TRUSTED_ISSUERS": unbound, "GCPCONN_ALLOWED_CALLERS": "domain:acme.com", "GCPCONN_RATE_LIMIT": "60"}, `GCPCONN_TRUSTED_ISSUERS[0] "k8s" has no bound claims`},
+		{"no allowlist", map[string]string{"GCPCONN_TRUSTED_ISSUERS": bound, "GCPCONN_RATE_LIMIT": "60"}, "GCPCONN_ALLOWED_CALLERS is empty"},
+		{"no rate limit", map[string]string{"GCPCONN_TRUSTED_ISSUERS": bound, "GCPCONN_ALLOWED_CALLERS": "domain:acme.com"}, "GCPCONN_RATE_LIMIT is 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env["GCPCONN_AUDIENCE"] = "a"
+			cfg, err := ConfigFromEnv(envOf(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = CheckFederatedExposure(cfg)
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("CheckFederatedExposure = %v; want %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -548,3 +548,72 @@ func codeOfStatus(status int) string {
 	}
 	return "internal"
 }
+
+// SweepOptions tune a sweep run (POST /sweep); zero fields are the deployment's defaults.
+type SweepOptions struct {
+	Concurrency    int  `json:"concurrency,omitempty"`
+	TimeoutSeconds int  `json:"timeout_seconds,omitempty"`
+	ShardSize      int  `json:"shard_size,omitempty"`
+	KeepOrphans    bool `json:"keep_orphans,omitempty"`
+}
+
+// SweepRun is a sweep run as GET /sweep shows it: its shards and the summed report.
+type SweepRun struct {
+	Run        string     `json:"run"`
+	State      string     `json:"state"` // planning, running or done
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	Connectors int        `json:"connectors"`
+	Shards     *struct {
+		Planned int `json:"planned"`
+		Done    int `json:"done"`
+		Failed  int `json:"failed"`
+		Running int `json:"running"`
+	} `json:"shards,omitempty"`
+	PlanError       string `json:"plan_error,omitempty"`
+	Checked         int    `json:"checked"`
+	OK              int    `json:"ok"`
+	Failed          int    `json:"failed"`
+	Skipped         int    `json:"skipped"`
+	Inconclusive    int    `json:"inconclusive"`
+	OrphansRemoved  int    `json:"orphans_removed"`
+	VersionsRemoved int    `json:"versions_removed"`
+	KeysRotated     int    `json:"keys_rotated,omitempty"`
+	KeysDeleted     int    `json:"keys_deleted,omitempty"`
+	Unchecked       []struct {
+		ID     string `json:"id"`
+		Name   string `json:"name,omitempty"`
+		Reason string `json:"reason"`
+	} `json:"unchecked,omitempty"`
+	UncheckedCount int `json:"unchecked_count,omitempty"`
+	FailedShards   []struct {
+		Index    int    `json:"index"`
+		Attempts int    `json:"attempts"`
+		Error    string `json:"error"`
+	} `json:"failed_shards,omitempty"`
+	OldKeys    []string `json:"old_keys,omitempty"`
+	Errors     []string `json:"errors,omitempty"`
+	DurationMS int64    `json:"duration_ms"`
+}
+
+// StartSweep starts a sweep run (admins) and returns it as it stands once its shards are
+// published.
+func (c *Client) StartSweep(ctx context.Context, o SweepOptions) (*SweepRun, error) {
+	var out SweepRun
+	if err := c.do(ctx, http.MethodPost, "/sweep", o, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SweepRun returns sweep run id, the latest for "" (admins).
+func (c *Client) SweepRun(ctx context.Context, id string) (*SweepRun, error) {
+	path := "/sweep"
+	if id != "" {
+		path += "?run=" + url.QueryEscape(id)
+	}
+	var out SweepRun
+	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

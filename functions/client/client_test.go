@@ -19,6 +19,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/functions/client"
 	"github.com/gcpconn/gcpconn/functions/client/clienttest"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 )
 
 const (
@@ -27,10 +28,7 @@ const (
 	bob   = "bob@example.com"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // strict sends a raw request and decodes the answer with unknown fields refused, so a field
 // the server sends that the client types lack fails the test.
@@ -310,11 +308,12 @@ func TestGitHubActionsToken(t *testing.T) {
 	}))
 	t.Cleanup(gh.Close)
 	env := func(tok string) func(string) string {
-		m := map[string]string{client.EnvActionsRequestURL: gh.URL + "/_apis/token?api-version=2.0", client.EnvActionsRequestToken: tok}
+		// No Google credentials: no key file, no ADC, no metadata server.
+		m := map[string]string{client.EnvActionsRequestURL: gh.URL + "/_apis/token?api-version=2.0", client.EnvActionsRequestToken: tok,
+			"GCE_METADATA_HOST": "127.0.0.1:1", "CLOUDSDK_CONFIG": t.TempDir()}
 		return func(k string) string { return m[k] }
 	}
-	ts := client.CallerToken(client.Identity{Audience: "https://gcpconn.example/x?y", Getenv: env(reqToken),
-		DevIssuer: "http://127.0.0.1:1", DevEmail: "dev@example.com"}) // GitHub Actions comes before the dev issuer
+	ts := client.CallerToken(client.Identity{Audience: "https://gcpconn.example/x?y", Getenv: env(reqToken)})
 	tok, err := ts(context.Background())
 	if err != nil {
 		t.Fatalf("CallerToken in GitHub Actions: %v", err)
@@ -353,5 +352,63 @@ func TestIDTokenFile(t *testing.T) {
 	_, err := client.CallerToken(client.Identity{IDTokenFile: file + "-missing", Audience: "a"})(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "GCPCONN_ID_TOKEN_FILE") {
 		t.Errorf("missing token file = %v", err)
+	}
+}
+
+// TestGoogleCredentialsBeforeGitHubActions: in a GitHub Actions job with "id-token: write"
+// that also has Google credentials (here the metadata server, a loopback fake), the caller is
+// its Google identity; GitHub's token is used when asked for (GCPCONN_IDENTITY=github-actions)
+// or when there are no Google credentials, and never with GCPCONN_IDENTITY=google.
+func TestGoogleCredentialsBeforeGitHubActions(t *testing.T) {
+	var ghCalls, mdCalls atomic.Int64
+	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ghCalls.Add(1)
+		json.NewEncoder(w).Encode(map[string]string{"value": unsignedJWT("github", time.Now().Add(5*time.Minute))})
+	}))
+	t.Cleanup(gh.Close)
+	md := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mdCalls.Add(1)
+		if r.Header.Get("Metadata-Flavor") != "Google" || r.URL.Path != "/computeMetadata/v1/instance/service-accounts/default/identity" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		io.WriteString(w, unsignedJWT("google", time.Now().Add(time.Hour)))
+	}))
+	t.Cleanup(md.Close)
+	env := func(metadata string) func(string) string {
+		m := map[string]string{client.EnvActionsRequestURL: gh.URL + "/token", client.EnvActionsRequestToken: "rt",
+			"GCE_METADATA_HOST": metadata, "CLOUDSDK_CONFIG": t.TempDir()}
+		return func(k string) string { return m[k] }
+	}
+	mdHost := strings.TrimPrefix(md.URL, "http://")
+	for _, tc := range []struct {
+		name, source, metadata string
+		want                   string // the token's sub, or "" for an error
+		errHas                 string
+	}{
+		{"Google credentials first", client.SourceAuto, mdHost, "google", ""},
+		{"GitHub when asked", client.SourceGitHubActions, mdHost, "github", ""},
+		{"GitHub when there are no Google credentials", client.SourceAuto, "127.0.0.1:1", "github", ""},
+		{"Google only", client.SourceGoogle, "127.0.0.1:1", "", "metadata server did not answer"},
+		{"unknown source", "gitlab", mdHost, "", `GCPCONN_IDENTITY="gitlab" is not google or github-actions`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ghBefore := ghCalls.Load()
+			tok, err := client.CallerToken(client.Identity{Audience: "https://gcpconn.example", Source: tc.source, Getenv: env(tc.metadata)})(context.Background())
+			if tc.want == "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errHas) || ghCalls.Load() != ghBefore {
+					t.Fatalf("CallerToken = %v (GitHub asked %d times); want an error containing %q, GitHub not asked", err, ghCalls.Load()-ghBefore, tc.errHas)
+				}
+				return
+			}
+			if err != nil || claim(t, tok, "sub") != tc.want {
+				t.Fatalf("CallerToken = %v; want the %s token", err, tc.want)
+			}
+		})
+	}
+	_, err := client.CallerToken(client.Identity{Audience: "a", Source: client.SourceGitHubActions,
+		Getenv: func(string) string { return "" }})(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "id-token: write") {
+		t.Errorf("GCPCONN_IDENTITY=github-actions outside Actions = %v; want a hint about id-token: write", err)
 	}
 }

@@ -28,9 +28,8 @@ import (
 //     `gcloud auth print-identity-token`, or a CI job's own OIDC token: GitLab's id_tokens);
 //     else IDTokenFile (GCPCONN_ID_TOKEN_FILE), read afresh whenever the last token is near
 //     its expiry (a Kubernetes projected service-account token, which the kubelet rotates).
-//  2. Inside GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN
-//     set, which a job with "permissions: id-token: write" has): the job's OIDC token for
-//     Audience, from GitHub's token endpoint.
+//  2. With Source SourceGitHubActions (GCPCONN_IDENTITY=github-actions): the GitHub Actions
+//     job's OIDC token (see 6), and nothing else.
 //  3. DevIssuer + DevEmail (GCPCONN_DEV_ISSUER, GCPCONN_DEV_EMAIL): the local emulator's admin
 //     API mints a token for that email (POST DevIssuer/admin/id-token). Development only.
 //  4. The local Google credentials (GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file):
@@ -39,12 +38,24 @@ import (
 //     ID tokens only through gcloud, so users pass `gcloud auth print-identity-token` as (1).
 //  5. The metadata server (GCE_METADATA_HOST or metadata.google.internal) identity endpoint,
 //     on Google Cloud runtimes.
+//  6. Only when there are no Google credentials (4 and 5 found none) and Source is not
+//     SourceGoogle: inside GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL and
+//     ACTIONS_ID_TOKEN_REQUEST_TOKEN set, which a job with "permissions: id-token: write"
+//     has), the job's OIDC token for Audience, from GitHub's token endpoint.
+//
+// Google credentials come first because a deployment's Cloud Run invoker check accepts only
+// Google identities unless it was turned off for federated callers: a job that has both a
+// key file (or runs on Google Cloud) and "id-token: write" keeps calling as its Google
+// identity unless it asks for GitHub's token.
 type Identity struct {
 	IDToken     string
 	IDTokenFile string
 	DevIssuer   string
 	DevEmail    string
 	Audience    string // the service's audience; required for all but IDToken
+	// Source picks the kind of identity (GCPCONN_IDENTITY): "" (the order above),
+	// SourceGitHubActions or SourceGoogle.
+	Source string
 	// Getenv reads the environment (GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_CONFIG, HOME,
 	// GCE_METADATA_HOST); nil means os.Getenv.
 	Getenv func(string) string
@@ -101,8 +112,17 @@ func (id Identity) fetch(ctx context.Context) (string, error) {
 		}
 		return strings.TrimSpace(string(b)), nil
 	}
-	if u, t := id.Getenv(EnvActionsRequestURL), id.Getenv(EnvActionsRequestToken); u != "" && t != "" {
+	u, t := id.Getenv(EnvActionsRequestURL), id.Getenv(EnvActionsRequestToken)
+	inActions := u != "" && t != ""
+	switch id.Source {
+	case SourceAuto, SourceGoogle:
+	case SourceGitHubActions:
+		if !inActions {
+			return "", fmt.Errorf("GCPCONN_IDENTITY=%s, but %s and %s are not set: give the job \"permissions: id-token: write\"", SourceGitHubActions, EnvActionsRequestURL, EnvActionsRequestToken)
+		}
 		return id.githubActionsToken(ctx, u, t)
+	default:
+		return "", fmt.Errorf("GCPCONN_IDENTITY=%q is not %s or %s (or unset: Google credentials first, then GitHub Actions' token)", id.Source, SourceGoogle, SourceGitHubActions)
 	}
 	if id.DevIssuer != "" {
 		if id.DevEmail == "" {
@@ -118,11 +138,21 @@ func (id Identity) fetch(ctx context.Context) (string, error) {
 		return id.fromCredentials(ctx, path, b)
 	}
 	tok, err := id.metadataToken(ctx)
-	if err != nil {
-		return "", fmt.Errorf("no caller identity: pass --id-token (or GCPCONN_ID_TOKEN), e.g. \"$(gcloud auth print-identity-token)\", or configure Google credentials; the metadata server did not answer: %w", err)
+	if err == nil {
+		return tok, nil
 	}
-	return tok, nil
+	if inActions && id.Source == SourceAuto {
+		return id.githubActionsToken(ctx, u, t)
+	}
+	return "", fmt.Errorf("no caller identity: pass --id-token (or GCPCONN_ID_TOKEN), e.g. \"$(gcloud auth print-identity-token)\", or configure Google credentials; the metadata server did not answer: %w", err)
 }
+
+// Identity sources (GCPCONN_IDENTITY).
+const (
+	SourceAuto          = ""
+	SourceGitHubActions = "github-actions"
+	SourceGoogle        = "google"
+)
 
 // GitHub Actions' OIDC token request: a job with "permissions: id-token: write" has both.
 const (

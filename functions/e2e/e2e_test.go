@@ -30,12 +30,10 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/internal/testbuild"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // proc is a started process, stopped (by PID) when the test ends.
 type proc struct {

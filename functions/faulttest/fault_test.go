@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/functions/app"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
@@ -220,7 +220,4 @@ func (r *rig) status(name string) connector.Status {
 	return c.Status
 }
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1") // replaced by the fake's in each rig
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }

@@ -28,11 +28,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -57,6 +61,15 @@ type Authenticator interface {
 	Authenticate(r *http.Request) (connector.Principal, error)
 }
 
+// Gate admits an authenticated caller to a function (by the name it is started with:
+// "register", "mint-token", ...) before anything else is done for the request: no store is
+// read for a caller it refuses. callergate.Gate implements it. An error with a
+// RateLimitWait() time.Duration method is answered 429 rate_limited with Retry-After; other
+// errors go through the error table.
+type Gate interface {
+	Admit(fn string, p connector.Principal) error
+}
+
 // API serves the functions over one connector.Service. Its handlers are safe for concurrent
 // use. Fields must not change once it serves.
 type API struct {
@@ -65,12 +78,21 @@ type API struct {
 	Service func(ctx context.Context) (*connector.Service, error)
 	// Auth authenticates callers; required.
 	Auth Authenticator
+	// Gate admits authenticated callers (allowlist, rate limit); nil admits everyone.
+	Gate Gate
 	// Log receives errors and audit entries; nil discards them.
 	Log *slog.Logger
 	// MaxBodyBytes caps request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// RequestTimeout bounds a request whose context has no deadline yet (on Cloud Run the
-	// platform's deadline is already on the context); 0 means DefaultRequestTimeout.
+	// FunctionTimeout is the platform's timeout of the deployed function (the deploy
+	// manifest's timeout, GCPCONN_TIMEOUT_SECONDS): when set, every request's context ends
+	// DeadlineMargin(FunctionTimeout) before it, so that the handler still has time to clean
+	// up, write statuses and answer before the platform cuts the request. It overrides
+	// RequestTimeout.
+	FunctionTimeout time.Duration
+	// RequestTimeout bounds a request whose context has no deadline yet when FunctionTimeout
+	// is not set (Cloud Run and the functions framework put none on the context); 0 means
+	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// BodyTimeout bounds how long a request body may take to arrive, never past the request's
 	// deadline; 0 means DefaultBodyTimeout.
@@ -90,7 +112,10 @@ type Route struct {
 	CloudEvent bool // refresh: a CloudEvent function deployed; served locally over HTTP
 }
 
-// Routes lists every function, in the order of DESIGN §1.
+// Routes lists every function: the one list that entrypoints.go, functions/app,
+// functions/cmd/serve and infra/functions.json follow (infra/infratest checks them against it).
+// Handler serves each route's path, and a request whose method the route does not list is
+// answered 405.
 func (a *API) Routes() []Route {
 	return []Route{
 		{Name: "Register", Path: "/register", Methods: []string{http.MethodPost, http.MethodPut, http.MethodDelete}, Handler: a.Register},
@@ -98,7 +123,8 @@ func (a *API) Routes() []Route {
 		{Name: "List", Path: "/list", Methods: []string{http.MethodGet}, Handler: a.List},
 		{Name: "MintToken", Path: "/mint-token", Methods: []string{http.MethodPost}, Handler: a.MintToken},
 		{Name: "Rotate", Path: "/rotate", Methods: []string{http.MethodPost}, Handler: a.Rotate},
-		{Name: "Sweep", Path: "/sweep", Methods: []string{http.MethodPost}, Handler: a.Sweep},
+		{Name: "Sweep", Path: "/sweep", Methods: []string{http.MethodPost, http.MethodGet}, Handler: a.Sweep},
+		{Name: "SweepShard", Path: "/sweep-shard", Methods: []string{http.MethodPost}, Handler: a.SweepShard},
 		{Name: "Refresh", Path: "/refresh", Methods: []string{http.MethodPost}, Handler: a.RefreshHTTP, CloudEvent: true},
 	}
 }
@@ -109,11 +135,40 @@ func (a *API) Handler() http.Handler {
 	for _, rt := range a.Routes() {
 		mux.Handle(rt.Path, rt.Handler)
 	}
+	paths := a.paths()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErrorBody(w, http.StatusNotFound, string(connector.ErrNotFound),
-			fmt.Sprintf("no function at %s; the functions are /register, /verify, /list, /mint-token, /rotate, /sweep and /refresh", r.URL.Path), "")
+			fmt.Sprintf("no function at %s; the functions are %s", r.URL.Path, paths), "")
 	})
 	return mux
+}
+
+// methodsOf returns the methods the route at path accepts, from Routes() (read once).
+func methodsOf(path string) []string {
+	routeMethodsOnce.Do(func() {
+		routeMethods = map[string][]string{}
+		for _, rt := range (&API{}).Routes() {
+			routeMethods[rt.Path] = rt.Methods
+		}
+	})
+	return routeMethods[path]
+}
+
+var (
+	routeMethodsOnce sync.Once
+	routeMethods     map[string][]string
+)
+
+// paths lists the routes' paths for an error message: "/a, /b and /c".
+func (a *API) paths() string {
+	var ps []string
+	for _, rt := range a.Routes() {
+		ps = append(ps, rt.Path)
+	}
+	if len(ps) < 2 {
+		return strings.Join(ps, "")
+	}
+	return strings.Join(ps[:len(ps)-1], ", ") + " and " + ps[len(ps)-1]
 }
 
 func (a *API) log() *slog.Logger {
@@ -142,22 +197,17 @@ type call struct {
 	cancel context.CancelFunc
 }
 
-// start checks the method, puts the trace and a deadline on the context, authenticates the
+// start checks the method (the route's Methods), puts the trace and a deadline on the context, authenticates the
 // caller and gets the service. When it returns false the answer has been written. The
 // caller must defer c.done().
-func (a *API) start(w http.ResponseWriter, r *http.Request, entry string, methods ...string) (*call, bool) {
+func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call, bool) {
+	methods := methodsOf("/" + entry)
 	w.Header().Set("Cache-Control", "no-store")
 	c := &call{a: a, w: w, r: r, ctx: r.Context(), entry: entry, cancel: func() {}}
 	if t, ok := cloudlog.TraceFromHeaders(r.Header); ok {
 		c.ctx = cloudlog.WithTrace(c.ctx, t)
 	}
-	if _, ok := c.ctx.Deadline(); !ok {
-		d := a.RequestTimeout
-		if d <= 0 {
-			d = DefaultRequestTimeout
-		}
-		c.ctx, c.cancel = context.WithTimeout(c.ctx, d)
-	}
+	c.ctx, c.cancel = a.withDeadline(c.ctx)
 	allowed := false
 	for _, m := range methods {
 		allowed = allowed || r.Method == m
@@ -182,6 +232,9 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string, method
 		return c, false
 	}
 	c.p = p
+	if !c.admit() {
+		return c, false
+	}
 	if err := checkQuery(r); err != nil {
 		c.fail(err)
 		return c, false
@@ -196,6 +249,57 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string, method
 }
 
 func (c *call) done() { c.cancel() }
+
+// withDeadline puts the request's deadline on ctx: FunctionTimeout minus its margin from now
+// when set (an earlier deadline already on ctx stays), else RequestTimeout when ctx has none.
+func (a *API) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if a.FunctionTimeout > 0 {
+		return context.WithTimeout(ctx, a.FunctionTimeout-DeadlineMargin(a.FunctionTimeout))
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	d := a.RequestTimeout
+	if d <= 0 {
+		d = DefaultRequestTimeout
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// Bounds of DeadlineMargin.
+const (
+	MinDeadlineMargin = 500 * time.Millisecond
+	MaxDeadlineMargin = 30 * time.Second
+)
+
+// DeadlineMargin is how much of a function's timeout is kept back from its requests' work,
+// for cleanup, status writes and the answer: a tenth of it, at least MinDeadlineMargin and at
+// most MaxDeadlineMargin, and never more than half of it (60 s leaves 54 s of work, 540 s
+// leaves 510 s).
+func DeadlineMargin(timeout time.Duration) time.Duration {
+	m := min(max(timeout/10, MinDeadlineMargin), MaxDeadlineMargin)
+	return min(m, timeout/2)
+}
+
+// admit asks the Gate whether the caller may call this function now; when it returns false
+// the answer has been written.
+func (c *call) admit() bool {
+	if c.a.Gate == nil {
+		return true
+	}
+	err := c.a.Gate.Admit(c.entry, c.p)
+	var rl interface{ RateLimitWait() time.Duration }
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &rl):
+		c.w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(rl.RateLimitWait().Seconds())))))
+		writeErrorBody(c.w, http.StatusTooManyRequests, codeRateLimited, err.Error(), "")
+	default:
+		c.fail(err)
+	}
+	return false
+}
 
 // fail answers err through the error table.
 func (c *call) fail(err error) {
@@ -258,7 +362,30 @@ func (c *call) readBody() ([]byte, error) {
 	if rc.SetReadDeadline(deadline) == nil { // not every ResponseWriter supports it
 		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	}
-	return io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+	return readAll(http.MaxBytesReader(c.w, c.r.Body, limit), c.r.ContentLength, limit)
+}
+
+// readAll reads r to its end into a buffer sized for the announced length (when it is
+// within the limit), so that a body costs its size once rather than the doublings of
+// io.ReadAll.
+func readAll(r io.Reader, announced, limit int64) ([]byte, error) {
+	size := int64(512)
+	if announced > 0 && announced <= limit {
+		size = announced + 1 // +1: reading the end needs no second buffer
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		case len(b) == cap(b):
+			b = slices.Grow(b, len(b)) // double
+		}
+	}
 }
 
 func (a *API) bodyTimeout() time.Duration {

@@ -33,6 +33,7 @@ var statusOf = map[connector.Kind]int{
 const (
 	codeTooLarge         = "request_too_large"      // 413
 	codeMethodNotAllowed = "method_not_allowed"     // 405
+	codeRateLimited      = "rate_limited"           // 429, with Retry-After (API.Gate)
 	codeUnsupportedMedia = "unsupported_media_type" // 415: the body is not JSON
 	codeRequestTimeout   = "request_timeout"        // 408: the body did not arrive in time
 	// codeCancelled answers a request whose caller went away before it was done (nobody

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,25 +83,44 @@ func (z *fuzzAPI) serve(ctx context.Context, method, target, ctype string, body 
 	return rec
 }
 
+// fuzzAllocBase is what one fuzzed request may allocate besides budgetPerByte per body byte:
+// more than a request's budgetBase, because the fake Google runs in this process and its
+// work (signing tokens, serving the Google APIs a registration verifies with) counts too.
+const fuzzAllocBase = 8 << 20
+
 // FuzzHTTP sends one request (method, path and query, content type, body, caller) to every
 // function of the API over the memory store and the fake Google, and checks that gcpconn
 // answers it as the contract says: a status below 500 (bad input is the caller's, and nothing
-// here is down), an error answer with error.code and error.message, and an answer before the
-// request's deadline. The seed corpus (testdata/fuzz/FuzzHTTP) holds the hostile cases of
-// issue #14 and runs in every go test.
+// here is down), an error answer with error.code and error.message, an answer before the
+// request's deadline, and no more allocation than the memory budget allows for the body
+// (budgetPerByte per byte, plus fuzzAllocBase). The seed corpus (testdata/fuzz/FuzzHTTP)
+// holds the hostile cases of issues #14 and #22 and runs in every go test; the hostile
+// shapes of budget_test.go at the fuzz API's body cap, for every endpoint with a body, are
+// seeded too.
 func FuzzHTTP(f *testing.F) {
 	z := newFuzzAPI(f)
 	f.Add("POST", "/mint-token", "application/json", []byte(`{"connector":"fz"}`), byte(3))
 	f.Add("GET", "/list?connector=fz", "", []byte(nil), byte(2))
+	for _, ep := range bodyEndpoints {
+		for _, shape := range hostileShapes {
+			f.Add(ep.method, strings.ReplaceAll(ep.path, "alpha", "fz"), ep.ctype, hostileBody(ep, shape, int(z.api.MaxBodyBytes)), byte(1))
+		}
+	}
 	f.Fuzz(func(t *testing.T, method, target, ctype string, body []byte, who byte) {
 		if _, err := z.svc.Store.GetByName(context.Background(), "fz"); err != nil || z.made > 20 {
 			z.reset(t) // "fz" deleted or renamed, or too many connectors for quick sweeps
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), fuzzDeadline)
 		defer cancel()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		rec := z.serve(ctx, method, target, ctype, body, who)
+		runtime.ReadMemStats(&after)
 		if rec == nil {
 			return
+		}
+		if alloc, limit := after.TotalAlloc-before.TotalAlloc, uint64(budgetPerByte*len(body)+fuzzAllocBase); alloc > limit {
+			t.Fatalf("%s %s with a %d-byte body allocated %d bytes; budget %d", method, target, len(body), alloc, limit)
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("%s %s answered %d after its deadline (%v)", method, target, rec.Code, fuzzDeadline)

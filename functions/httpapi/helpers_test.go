@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,16 +21,14 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
 	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 const audience = "https://gcpconn.test"
 
@@ -112,7 +109,7 @@ func saKeyJSON(t testing.TB, email string) map[string]any {
 
 // env is an API over a real Service with memory stores, a fake Google and a test issuer.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	api     *API
 	svc     *connector.Service
 	google  *fakeGoogle
@@ -139,7 +136,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, google: &fakeGoogle{}, secrets: store.NewMemorySecrets(), iss: callerauthtest.New(t), logs: &syncBuffer{}}
 	log := cloudlog.New(e.logs, nil)

@@ -17,7 +17,7 @@ var listParams = map[string]bool{
 // List lists connectors (filters, paging), describes one (?connector=REF), or lists the
 // connector types (?types=true).
 func (a *API) List(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "list", http.MethodGet)
+	c, ok := a.start(w, r, "list")
 	defer c.done()
 	if !ok {
 		return

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/exactjson"
 )
 
 // Refresh is the CloudEvent function behind Secret Manager notifications (Pub/Sub
@@ -19,8 +19,10 @@ import (
 // acknowledged. When deployed, only the trigger's service account may invoke it (Cloud Run
 // IAM, see scripts/deploy.sh); the framework hands it no request to re-check a token on.
 func (a *API) Refresh(ctx context.Context, e event.Event) error {
+	ctx, cancel := a.withDeadline(ctx)
+	defer cancel()
 	var push pubsubPush
-	if err := e.DataAs(&push); err != nil {
+	if err := exactjson.Decode(e.Data(), &push); err != nil {
 		a.log().WarnContext(ctx, "refresh: event data is not a Pub/Sub message; dropped", "event_id", e.ID(), "event_type", e.Type(), "error", err.Error())
 		return nil
 	}
@@ -38,7 +40,7 @@ func (a *API) Refresh(ctx context.Context, e event.Event) error {
 // body. The caller must be an admin (the push subscription's OIDC identity). It answers 204
 // when the event is handled or dropped, and an error status when a retry could help.
 func (a *API) RefreshHTTP(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "refresh", http.MethodPost)
+	c, ok := a.start(w, r, "refresh")
 	defer c.done()
 	if !ok {
 		return
@@ -47,14 +49,28 @@ func (a *API) RefreshHTTP(w http.ResponseWriter, r *http.Request) {
 		c.fail(err)
 		return
 	}
-	var raw json.RawMessage
-	if !c.decode(&raw, false) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var push pubsubPush
+	id := r.Header.Get("Ce-Id")
+	if mt == "application/cloudevents+json" {
+		var ce structuredEvent
+		if !c.decode(&ce, false) {
+			return
+		}
+		var err error
+		if push, id, err = pushOf(ce); err != nil {
+			c.fail(err)
+			return
+		}
+	} else if !c.decode(&push, false) {
 		return
 	}
-	push, id, err := pushFromRequest(r, raw)
-	if err != nil {
-		c.fail(err)
+	if push.Message.Attributes["eventType"] == "" {
+		c.fail(connector.FieldErrorf("message.attributes.eventType", "Pub/Sub message has no eventType attribute: not a Secret Manager notification"))
 		return
+	}
+	if id == "" {
+		id = push.messageID()
 	}
 	if err := c.svc.Refresh(c.ctx, secretEvent(push, id)); err != nil {
 		c.fail(err)
@@ -63,36 +79,20 @@ func (a *API) RefreshHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// pushFromRequest finds the Pub/Sub message in a binary or structured CloudEvent or a raw
-// push body, and the event (or message) id.
-func pushFromRequest(r *http.Request, body []byte) (pubsubPush, string, error) {
-	var push pubsubPush
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	id := r.Header.Get("Ce-Id")
-	if mt == "application/cloudevents+json" {
-		var ce struct {
-			ID         string          `json:"id"`
-			Data       json.RawMessage `json:"data"`
-			DataBase64 []byte          `json:"data_base64"`
+// pushOf finds the Pub/Sub message of a structured CloudEvent (in data, or data_base64), and
+// the event's id.
+func pushOf(ce structuredEvent) (pubsubPush, string, error) {
+	switch {
+	case ce.Data != nil:
+		return *ce.Data, ce.ID, nil
+	case len(ce.DataBase64) > 0:
+		var push pubsubPush
+		if err := decodeStrict(ce.DataBase64, &push); err != nil {
+			return push, "", connector.FieldErrorf("data_base64", "data_base64 is not a Pub/Sub message: %v", err)
 		}
-		if err := json.Unmarshal(body, &ce); err != nil {
-			return push, "", connector.Errorf(connector.ErrInvalid, "structured CloudEvent is malformed: %v", err)
-		}
-		body, id = ce.Data, ce.ID
-		if len(ce.DataBase64) > 0 {
-			body = ce.DataBase64
-		}
+		return push, ce.ID, nil
 	}
-	if err := json.Unmarshal(body, &push); err != nil {
-		return push, "", connector.Errorf(connector.ErrInvalid, "event data is not a Pub/Sub message: %v", err)
-	}
-	if push.Message.Attributes["eventType"] == "" {
-		return push, "", connector.FieldErrorf("message.attributes.eventType", "Pub/Sub message has no eventType attribute: not a Secret Manager notification")
-	}
-	if id == "" {
-		id = push.messageID()
-	}
-	return push, id, nil
+	return pubsubPush{}, "", connector.FieldErrorf("data", "structured CloudEvent has no data: send the Pub/Sub message in data")
 }
 
 func (p pubsubPush) messageID() string {
@@ -107,11 +107,8 @@ func (p pubsubPush) messageID() string {
 // SecretVersion JSON) for the names and labels otherwise.
 func secretEvent(p pubsubPush, id string) connector.SecretEvent {
 	attrs := p.Message.Attributes
-	var data struct {
-		Name   string            `json:"name"`
-		Labels map[string]string `json:"labels"`
-	}
-	_ = json.Unmarshal(p.Message.Data, &data) // best effort: attributes carry what matters
+	var data secretJSONData
+	_ = exactjson.Decode(p.Message.Data, &data) // best effort: attributes carry what matters
 	ev := connector.SecretEvent{
 		Type:      attrs["eventType"],
 		Secret:    attrs["secretId"],

@@ -9,7 +9,7 @@ import (
 // Register creates (POST), updates (PUT ?connector=REF) and deletes (DELETE ?connector=REF)
 // connectors.
 func (a *API) Register(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "register", http.MethodPost, http.MethodPut, http.MethodDelete)
+	c, ok := a.start(w, r, "register")
 	defer c.done()
 	if !ok {
 		return

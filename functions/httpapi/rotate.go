@@ -10,7 +10,7 @@ import (
 // {"connector": REF}; owner or admin; gcpconn rotate). It answers the new key's id (never its material), whether
 // this call pinned it, and the connector with its status.
 func (a *API) Rotate(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "rotate", http.MethodPost)
+	c, ok := a.start(w, r, "rotate")
 	defer c.done()
 	if !ok {
 		return

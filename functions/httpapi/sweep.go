@@ -1,16 +1,36 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
-// Sweep re-verifies every connector and records their status (admins only; Cloud Scheduler
-// calls it). An optional body tunes concurrency and the per-connector timeout.
+// Sweep starts a sweep run (POST; admins only; Cloud Scheduler calls it) or shows one (GET
+// /sweep?run=ID, the latest without run). POST plans the run: every connector id, in shards
+// published to the workers (SweepShard), and answers the run as it stands once the shards
+// are published (finished already when the shards run in this process). An optional body
+// tunes concurrency, the per-connector timeout and the shard size. A Service without sweep
+// runs sweeps every connector in this request, as before.
 func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "sweep", http.MethodPost)
+	c, ok := a.start(w, r, "sweep")
 	defer c.done()
 	if !ok {
+		return
+	}
+	if r.Method == http.MethodGet {
+		if err := c.svc.AuthorizeOperator(c.p); err != nil {
+			c.fail(err)
+			return
+		}
+		v, err := c.svc.SweepRunStatus(c.ctx, r.URL.Query().Get("run"))
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		writeJSON(w, http.StatusOK, toSweepRunResponse(v))
 		return
 	}
 	var b sweepBody
@@ -21,6 +41,15 @@ func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
 		c.fail(err)
 		return
 	}
+	if b.ShardSize < 0 || b.ShardSize > connector.MaxShardSize {
+		c.fail(connector.FieldErrorf("shard_size", "shard_size must be from 1 to %d connectors (0: %d)", connector.MaxShardSize, connector.DefaultShardSize))
+		return
+	}
+	a.sweepPost(c, b)
+}
+
+// sweepPost starts a run (or, without sweep runs, sweeps in this request).
+func (a *API) sweepPost(c *call, b sweepBody) {
 	o := a.SweepDefaults
 	if b.Concurrency > 0 {
 		o.Concurrency = b.Concurrency
@@ -29,10 +58,75 @@ func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
 		o.Timeout = time.Duration(b.TimeoutSeconds) * time.Second
 	}
 	o.KeepOrphans = o.KeepOrphans || b.KeepOrphans
-	rep, err := c.svc.Sweep(c.ctx, o)
+	if c.svc.Runs == nil || c.svc.Shards == nil {
+		rep, err := c.svc.Sweep(c.ctx, o)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		writeJSON(c.w, http.StatusOK, toSweepResponse(rep))
+		return
+	}
+	v, err := c.svc.StartSweep(c.ctx, o, b.ShardSize)
+	if err != nil && v.Run.ID == "" {
+		c.fail(err)
+		return
+	}
+	writeJSON(c.w, http.StatusOK, toSweepRunResponse(v)) // a planning failure is in plan_error
+}
+
+// SweepShard is the sweep worker: a Pub/Sub push delivery of one shard of a run (the
+// planner's message as data). It checks, repairs, rotates and cleans up the shard's
+// connectors and answers 200, or an error status so that Pub/Sub delivers the shard again
+// (503 when it could not be finished; 400 for a message that is not a shard, which ends in
+// the dead-letter topic). The caller must be an admin (the push subscription's OIDC identity).
+func (a *API) SweepShard(w http.ResponseWriter, r *http.Request) {
+	c, ok := a.start(w, r, "sweep-shard")
+	defer c.done()
+	if !ok {
+		return
+	}
+	if err := c.svc.AuthorizeOperator(c.p); err != nil {
+		c.fail(err)
+		return
+	}
+	var raw json.RawMessage
+	if !c.decode(&raw, false) {
+		return
+	}
+	sh, err := shardFromPush(raw)
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toSweepResponse(rep))
+	rec, err := c.svc.SweepShard(c.ctx, sh, a.SweepDefaults)
+	if err != nil {
+		if k := connector.KindOf(err); k != connector.ErrInvalid && k != connector.ErrFailedPrecondition {
+			err = &connector.Error{Kind: connector.ErrUpstreamUnavailable, Err: err,
+				Message: "the shard was not finished and will be delivered again: " + connector.MessageOf(err)}
+		}
+		c.fail(err)
+		return
+	}
+	writeJSON(w, http.StatusOK, shardResponse{Run: rec.Run, Index: rec.Index, State: string(rec.State),
+		Attempts: rec.Attempts, Checked: rec.Report.Checked, Unchecked: len(rec.Unchecked)})
+}
+
+// shardFromPush reads the shard in a Pub/Sub push body. The envelope is Pub/Sub's, which
+// adds fields over time (deliveryAttempt, publish_time, orderingKey): it is read leniently;
+// the shard itself, gcpconn's own message, exactly.
+func shardFromPush(body []byte) (connector.SweepShard, error) {
+	var push struct {
+		Message struct {
+			Data []byte `json:"data"`
+		} `json:"message"`
+	}
+	var sh connector.SweepShard
+	if err := json.Unmarshal(body, &push); err != nil || len(push.Message.Data) == 0 {
+		return sh, connector.FieldErrorf("message.data", "the body is not a Pub/Sub push of a sweep shard (message.data, base64 JSON)")
+	}
+	if err := decodeStrict(push.Message.Data, &sh); err != nil {
+		return sh, err
+	}
+	return sh, sh.Check()
 }

@@ -5,7 +5,7 @@ import "net/http"
 // Verify checks a stored connector ({"connector": REF}) or a spec ({"spec": {...}}) and lists
 // the resources it reaches.
 func (a *API) Verify(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "verify", http.MethodPost)
+	c, ok := a.start(w, r, "verify")
 	defer c.done()
 	if !ok {
 		return

@@ -457,16 +457,29 @@ type sweepBody struct {
 	Concurrency    int  `json:"concurrency"`
 	TimeoutSeconds int  `json:"timeout_seconds"`
 	KeepOrphans    bool `json:"keep_orphans"`
+	// ShardSize is how many connectors one shard carries (0: connector.DefaultShardSize).
+	ShardSize int `json:"shard_size"`
 }
 
-// sweepResponse answers POST /sweep.
+// sweepResponse answers POST and GET /sweep: a run (Run and the fields after it set) with its
+// shards' reports summed, or the report of a sweep made in the request.
 type sweepResponse struct {
-	Checked        int `json:"checked"`
-	OK             int `json:"ok"`
-	Failed         int `json:"failed"`
-	Skipped        int `json:"skipped"`
-	Inconclusive   int `json:"inconclusive"`
-	OrphansRemoved int `json:"orphans_removed"`
+	Run        string      `json:"run,omitempty"`
+	State      string      `json:"state,omitempty"` // planning, running or done
+	StartedAt  *time.Time  `json:"started_at,omitempty"`
+	Connectors int         `json:"connectors,omitempty"` // connector ids planned
+	Shards     *shardsJSON `json:"shards,omitempty"`
+	PlanError  string      `json:"plan_error,omitempty"`
+	// Unchecked lists (at most 100 of UncheckedCount) connectors that could not be checked, and why.
+	Unchecked      []connector.Unchecked `json:"unchecked,omitempty"`
+	UncheckedCount int                   `json:"unchecked_count,omitempty"`
+	FailedShards   []failedShardJSON     `json:"failed_shards,omitempty"`
+	Checked        int                   `json:"checked"`
+	OK             int                   `json:"ok"`
+	Failed         int                   `json:"failed"`
+	Skipped        int                   `json:"skipped"`
+	Inconclusive   int                   `json:"inconclusive"`
+	OrphansRemoved int                   `json:"orphans_removed"`
 	// VersionsRemoved counts unpinned secret versions destroyed.
 	VersionsRemoved int `json:"versions_removed"`
 	// KeysRotated counts overdue keys sweep rotated, KeysDeleted the replaced or orphaned
@@ -484,6 +497,43 @@ func toSweepResponse(r connector.SweepReport) sweepResponse {
 		KeysRotated: r.KeysRotated, KeysDeleted: r.KeysDeleted, OldKeys: r.OldKeys, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
 }
 
+// shardsJSON counts a run's shards.
+type shardsJSON struct {
+	Planned int `json:"planned"`
+	Done    int `json:"done"`
+	Failed  int `json:"failed"`
+	Running int `json:"running"`
+}
+
+// failedShardJSON is a shard that failed MaxShardAttempts times.
+type failedShardJSON struct {
+	Index    int    `json:"index"`
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error"`
+}
+
+func toSweepRunResponse(v connector.SweepRunView) sweepResponse {
+	r := toSweepResponse(v.Report)
+	started := v.Run.StartedAt.UTC()
+	r.Run, r.State, r.StartedAt, r.Connectors, r.PlanError = v.Run.ID, v.State, &started, v.Run.Connectors, v.Run.PlanError
+	r.Shards = &shardsJSON{Planned: v.Run.Shards, Done: v.ShardsDone, Failed: v.ShardsFailed, Running: v.ShardsRunning}
+	r.Unchecked, r.UncheckedCount = v.Unchecked, v.UncheckedCount
+	for _, f := range v.FailedShards {
+		r.FailedShards = append(r.FailedShards, failedShardJSON{Index: f.Index, Attempts: f.Attempts, Error: f.Error})
+	}
+	return r
+}
+
+// shardResponse answers the sweep worker's delivery.
+type shardResponse struct {
+	Run       string `json:"run"`
+	Index     int    `json:"index"`
+	State     string `json:"state"`
+	Attempts  int    `json:"attempts"`
+	Checked   int    `json:"checked"`
+	Unchecked int    `json:"unchecked"`
+}
+
 // errorBody is every error answer: {"error": {"code", "message", "field"}}.
 type errorBody struct {
 	Error errorJSON `json:"error"`
@@ -496,16 +546,39 @@ type errorJSON struct {
 }
 
 // pubsubPush is a Pub/Sub push request body, and the data of a
-// google.cloud.pubsub.topic.v1.messagePublished CloudEvent.
+// google.cloud.pubsub.topic.v1.messagePublished CloudEvent. Google may add members
+// (deliveryAttempt, orderingKey, ...): they are decoded, bounded like the rest, and kept in
+// Other instead of refused.
 type pubsubPush struct {
-	Message struct {
-		Data        []byte            `json:"data"`
-		Attributes  map[string]string `json:"attributes"`
-		MessageID   string            `json:"messageId"`
-		MessageID2  string            `json:"message_id"`
-		PublishTime string            `json:"publishTime"` // RFC 3339; may be absent
-	} `json:"message"`
-	Subscription string `json:"subscription"`
+	Message      pubsubMessage  `json:"message"`
+	Subscription string         `json:"subscription"`
+	Other        map[string]any `json:",embed"`
+}
+
+// pubsubMessage is the message of a push.
+type pubsubMessage struct {
+	Data        []byte            `json:"data"`
+	Attributes  map[string]string `json:"attributes"`
+	MessageID   string            `json:"messageId"`
+	MessageID2  string            `json:"message_id"`
+	PublishTime string            `json:"publishTime"` // RFC 3339; may be absent
+	Other       map[string]any    `json:",embed"`
+}
+
+// structuredEvent is a structured-mode CloudEvent (application/cloudevents+json) carrying a
+// push in data (JSON) or data_base64; its other attributes are kept in Other.
+type structuredEvent struct {
+	ID         string         `json:"id"`
+	Data       *pubsubPush    `json:"data"`
+	DataBase64 []byte         `json:"data_base64"`
+	Other      map[string]any `json:",embed"`
+}
+
+// secretJSONData is what refresh reads of a Secret or SecretVersion (a message's data).
+type secretJSONData struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
+	Other  map[string]any    `json:",embed"`
 }
 
 // failingTypes lists st's failing resource types, nil when there are none.

@@ -158,7 +158,7 @@ func TestCloudBuildDeploysThroughDeploySh(t *testing.T) {
 		serviceAccount: runtimeSA,
 		triggerSA:      eventsSA,
 		topic:          topicName,
-		env:            wantEnv(t, schedulerSA, topicID, nil),
+		env:            wantEnv(t, schedulerSA, topicID, sweepTopicID, nil),
 	})
 	checkAudiences(t, cmds, deps)
 
@@ -185,7 +185,7 @@ func TestCloudBuildSubstitutionsReachTheFunctions(t *testing.T) {
 		"_REVOCATION_WINDOW":            "1m",
 		"_MAX_KEY_AGE":                  "90d",
 		"_ROTATION_IDENTITY":            "service",
-		"_TRUSTED_ISSUERS":              `[{"name":"gh","issuer":"https://token.actions.githubusercontent.com","audiences":["x"]}]`,
+		"_TRUSTED_ISSUERS":              `[{"name":"gh","issuer":"https://token.actions.githubusercontent.com","audiences":["x"],"bound_claims":{"repository_owner_id":"1"}}]`,
 		"_FIRESTORE_DATABASE":           "conn",
 		"_RUNTIME":                      "go127",
 		"_SECRET_TOPIC":                 "t2",
@@ -200,7 +200,7 @@ func TestCloudBuildSubstitutionsReachTheFunctions(t *testing.T) {
 		"GCPCONN_REVOCATION_WINDOW":            "1m",
 		"GCPCONN_MAX_KEY_AGE":                  "90d",
 		"GCPCONN_ROTATION_IDENTITY":            "service",
-		"GCPCONN_TRUSTED_ISSUERS":              `[{"name":"gh","issuer":"https://token.actions.githubusercontent.com","audiences":["x"]}]`,
+		"GCPCONN_TRUSTED_ISSUERS":              `[{"name":"gh","issuer":"https://token.actions.githubusercontent.com","audiences":["x"],"bound_claims":{"repository_owner_id":"1"}}]`,
 		"GCPCONN_FIRESTORE_DATABASE":           "conn",
 		"GCPCONN_SECRET_TOPIC":                 "projects/demo-project/topics/t2",
 	}
@@ -219,7 +219,7 @@ func TestCloudBuildSubstitutionsReachTheFunctions(t *testing.T) {
 		if d.Name == "mint-token" {
 			wantMin = "2"
 		}
-		if d.Name == "sweep" || d.Name == "refresh" {
+		if d.Name == "sweep" || d.Name == "sweep-shard" || d.Name == "refresh" {
 			wantIngress = "internal-only"
 		}
 		got := map[string]string{"runtime": d.Runtime, "ingress-settings": d.Ingress,

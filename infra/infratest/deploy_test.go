@@ -8,30 +8,31 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/gcpconn/gcpconn/internal/testenv"
 )
 
 // The deployment every check expects, for project demo-project in europe-west1.
 const (
-	project     = "demo-project"
-	region      = "europe-west1"
-	baseURL     = "https://europe-west1-demo-project.cloudfunctions.net"
-	runtimeSA   = "gcpconn-runtime@demo-project.iam.gserviceaccount.com"
-	schedulerSA = "gcpconn-scheduler@demo-project.iam.gserviceaccount.com"
-	eventsSA    = "gcpconn-events@demo-project.iam.gserviceaccount.com"
-	topicName   = "gcpconn-secret-events"
-	topicID     = "projects/demo-project/topics/gcpconn-secret-events"
-	eventType   = "google.cloud.pubsub.topic.v1.messagePublished"
-	goRuntime   = "go126"
+	project      = "demo-project"
+	region       = "europe-west1"
+	baseURL      = "https://europe-west1-demo-project.cloudfunctions.net"
+	runtimeSA    = "gcpconn-runtime@demo-project.iam.gserviceaccount.com"
+	schedulerSA  = "gcpconn-scheduler@demo-project.iam.gserviceaccount.com"
+	eventsSA     = "gcpconn-events@demo-project.iam.gserviceaccount.com"
+	topicName    = "gcpconn-secret-events"
+	topicID      = "projects/demo-project/topics/gcpconn-secret-events"
+	sweepTopic   = "gcpconn-sweep"
+	sweepDLQ     = "gcpconn-sweep-dead-letter"
+	sweepTopicID = "projects/demo-project/topics/gcpconn-sweep"
+	eventType    = "google.cloud.pubsub.topic.v1.messagePublished"
+	goRuntime    = "go126"
 )
 
 // repoRoot is the module root, two levels up from this package.
 const repoRoot = "../.."
 
-func TestMain(m *testing.M) {
-	// Nothing here talks to Google; make sure a stray ADC lookup cannot either.
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // deployment is one function as a deployer (Terraform, Cloud Build, deploy.sh) deploys it.
 type deployment struct {
@@ -62,10 +63,10 @@ type expectation struct {
 
 // wantEnv is the environment the manifest (infra/functions.json) gives every function when the
 // deployer computes admins and the secret topic as given and sets the settings in given.
-func wantEnv(t *testing.T, admins, topic string, given map[string]string) map[string]string {
+func wantEnv(t *testing.T, admins, topic, sweepTopic string, given map[string]string) map[string]string {
 	t.Helper()
 	m := loadManifest(t)
-	in := map[string]string{"project_id": project, "audience": baseURL, "admins": admins, "secret_topic": topic}
+	in := map[string]string{"project_id": project, "audience": baseURL, "admins": admins, "secret_topic": topic, "sweep_topic": sweepTopic}
 	for k, v := range m.Settings {
 		in[k] = fmt.Sprint(v)
 	}
@@ -82,6 +83,20 @@ func wantEnv(t *testing.T, admins, topic string, given map[string]string) map[st
 		}
 		env[name] = v
 	}
+	return env
+}
+
+// functionEnv is env plus the function's own timeout (the manifest's timeout_env), as every
+// deployer must set it when the settings are the manifest's defaults.
+func functionEnv(t *testing.T, name string, env map[string]string) map[string]string {
+	t.Helper()
+	m := loadManifest(t)
+	f, ok := m.Functions[name]
+	if !ok || m.TimeoutEnv == "" {
+		return env
+	}
+	env = maps.Clone(env)
+	env[m.TimeoutEnv] = manifestString(m.Settings[f.Timeout])
 	return env
 }
 
@@ -160,7 +175,7 @@ func checkDeployments(t *testing.T, deployer string, deps []deployment, want exp
 		// Callers reach the user-facing functions from anywhere (IAM still applies); sweep and
 		// refresh are only called by Cloud Scheduler and Eventarc, from inside the project.
 		wantIngress := "all"
-		if d.EntryPoint == "Sweep" || eps[d.EntryPoint] == KindCloudEvent {
+		if d.EntryPoint == "Sweep" || d.EntryPoint == "SweepShard" || eps[d.EntryPoint] == KindCloudEvent {
 			wantIngress = "internal-only"
 		}
 		if got := ingressName(d.Ingress); got != wantIngress {
@@ -169,7 +184,7 @@ func checkDeployments(t *testing.T, deployer string, deps []deployment, want exp
 		if !d.LatestTraffic {
 			t.Errorf("%s: %s deploys do not move traffic to the latest revision, so an upgrade after a rollback would not take effect", deployer, name)
 		}
-		if got := diffEnv(d.Env, want.env); got != "" {
+		if got := diffEnv(d.Env, functionEnv(t, name, want.env)); got != "" {
 			t.Errorf("%s: %s env differs from the service contract:\n%s", deployer, name, got)
 		}
 	}

@@ -146,7 +146,7 @@ func TestDeployDryRun(t *testing.T) {
 		serviceAccount: runtimeSA,
 		triggerSA:      eventsSA,
 		topic:          topicName,
-		env:            wantEnv(t, schedulerSA, topicID, nil),
+		env:            wantEnv(t, schedulerSA, topicID, sweepTopicID, nil),
 	})
 
 	// Every step of the plan is there.

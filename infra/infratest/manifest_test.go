@@ -59,6 +59,9 @@ func TestManifestEnvIsReadByTheService(t *testing.T) {
 			t.Errorf("functions.json sets %s, which app.ConfigFromEnv does not read", name)
 		}
 	}
+	if m := loadManifest(t); m.TimeoutEnv == "" || !read[m.TimeoutEnv] {
+		t.Errorf("functions.json timeout_env = %q; want a variable app.ConfigFromEnv reads, so that each function's timeout becomes its requests' deadline", m.TimeoutEnv)
+	}
 	for _, name := range []string{"GCPCONN_PROJECT", "GCPCONN_STORE", "GCPCONN_AUDIENCE", "GCPCONN_ADMINS", "GCPCONN_SECRET_TOPIC"} {
 		if _, ok := loadManifest(t).Env[name]; !ok {
 			t.Errorf("functions.json does not set %s, without which the deployed service cannot run", name)
@@ -136,7 +139,7 @@ func TestTerraformFollowsManifest(t *testing.T) {
 					want := map[string]string{
 						"entry_point": f.EntryPoint, "runtime": setting("go_runtime"),
 						"timeout": setting(f.Timeout), "ingress": setting(f.Ingress),
-						"memory": setting("memory"), "cpu": setting("cpu"), "concurrency": setting("concurrency"),
+						"memory": setting("memory"), "cpu": setting("cpu"), "concurrency": setting(f.ConcurrencySetting()),
 						"max": setting("max_instances"), "min": setting("min_instances"),
 					}
 					for k, w := range want {
@@ -150,7 +153,8 @@ func TestTerraformFollowsManifest(t *testing.T) {
 					}
 					if env["GCPCONN_REVOCATION_WINDOW"] != setting("revocation_window") ||
 						env["GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"] != setting("enable_implicit_auth_methods") ||
-						env["GCPCONN_ROTATION_IDENTITY"] != setting("rotation_identity") {
+						env["GCPCONN_ROTATION_IDENTITY"] != setting("rotation_identity") ||
+						env[m.TimeoutEnv] != setting(f.Timeout) {
 						t.Errorf("%s: env does not follow the settings: %v", name, env)
 					}
 				}

@@ -15,6 +15,7 @@ const (
 	tfSchedulerSA = "${google_service_account.scheduler.email}"
 	tfEventsSA    = "${google_service_account.events.email}"
 	tfTopic       = "${google_pubsub_topic.secret_events.id}"
+	tfSweepTopic  = "${google_pubsub_topic.sweep.id}"
 )
 
 func loadInfra(t *testing.T, vars map[string]cty.Value) *Module {
@@ -98,7 +99,7 @@ func TestTerraformDeploysEveryEntryPoint(t *testing.T) {
 		serviceAccount: tfRuntimeSA,
 		triggerSA:      tfEventsSA,
 		topic:          tfTopic,
-		env:            wantEnv(t, tfSchedulerSA, tfTopic, nil),
+		env:            wantEnv(t, tfSchedulerSA, tfTopic, tfSweepTopic, nil),
 	})
 
 	topic := m.Find("resource", "google_pubsub_topic", "secret_events")
@@ -129,7 +130,7 @@ func iamGrants(t *testing.T, m *Module) []iamGrant {
 		}
 		for _, in := range r.Instances {
 			g := iamGrant{Address: r.Address() + "[" + in.KeyString() + "]", Type: r.Type, Member: str(t, in, "member"), Role: str(t, in, "role")}
-			for _, attr := range []string{"name", "service", "service_account_id", "topic", "project"} {
+			for _, attr := range []string{"name", "service", "service_account_id", "topic", "subscription", "project"} {
 				if s := str(t, in, attr); s != "" {
 					g.On = s
 					break
@@ -265,6 +266,10 @@ func TestTerraformRuntimeRoles(t *testing.T) {
 		"roles/logging.logWriter":                             "",
 		"${google_project_iam_custom_role.secret_creator.id}": "",
 		"${google_project_iam_custom_role.secret_manager.id}": `resource.name.startsWith("projects/${data.google_project.this.number}/secrets/gcpconn-") || resource.name.startsWith("projects/demo-project/secrets/gcpconn-")`,
+		"roles/pubsub.publisher":                              "", // on the sweep topic only (below)
+	}
+	if g := got["roles/pubsub.publisher"]; g.Type != "google_pubsub_topic_iam_member" || g.On != "${google_pubsub_topic.sweep.name}" {
+		t.Errorf("runtime pubsub.publisher granted on %s %q; want the sweep topic only", g.Type, g.On)
 	}
 	for role, cond := range want {
 		g, ok := got[role]

@@ -25,27 +25,63 @@ func GcloudIngress(v string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(v, "ALLOW_")), "_", "-")
 }
 
+// Environment returns the functions' environment: every variable of the manifest with its
+// value (fixed, or the setting's from given, else the default).
+func (m *Manifest) Environment(given map[string]string) (map[string]string, error) {
+	env := make(map[string]string, len(m.Env))
+	for n, e := range m.Env {
+		if e.Value != nil {
+			env[n] = *e.Value
+			continue
+		}
+		v, err := m.Setting(e.Setting, given)
+		if err != nil {
+			return nil, fmt.Errorf("env %s: %w", n, err)
+		}
+		env[n] = v
+	}
+	return env, nil
+}
+
 // EnvVars returns the --set-env-vars value: ';'-separated (gcloud's ^;^ escaping), sorted.
 func (m *Manifest) EnvVars(given map[string]string) (string, error) {
-	names := make([]string, 0, len(m.Env))
-	for n := range m.Env {
+	env, err := m.Environment(given)
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, 0, len(env))
+	for n := range env {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	parts := make([]string, 0, len(names))
 	for _, n := range names {
-		e := m.Env[n]
-		v, err := "", error(nil)
-		if e.Value != nil {
-			v = *e.Value
-		} else if v, err = m.Setting(e.Setting, given); err != nil {
-			return "", fmt.Errorf("env %s: %w", n, err)
-		}
-		if strings.Contains(v, ";") {
+		if strings.Contains(env[n], ";") {
 			return "", fmt.Errorf("env %s: value must not contain ';' (it separates the variables)", n)
 		}
-		parts = append(parts, n+"="+v)
+		parts = append(parts, n+"="+env[n])
 	}
+	return "^;^" + strings.Join(parts, ";"), nil
+}
+
+// FunctionEnvVars returns the --set-env-vars value of function name: EnvVars plus TimeoutEnv
+// set to the function's own timeout in seconds.
+func (m *Manifest) FunctionEnvVars(name string, given map[string]string) (string, error) {
+	f, ok := m.Functions[name]
+	if !ok {
+		return "", fmt.Errorf("no function %q in the manifest", name)
+	}
+	env, err := m.EnvVars(given)
+	if err != nil || m.TimeoutEnv == "" {
+		return env, err
+	}
+	timeout, err := m.Setting(f.Timeout, given)
+	if err != nil {
+		return "", err
+	}
+	parts := strings.Split(strings.TrimPrefix(env, "^;^"), ";")
+	parts = append(parts, m.TimeoutEnv+"="+timeout)
+	sort.Strings(parts)
 	return "^;^" + strings.Join(parts, ";"), nil
 }
 
@@ -55,12 +91,12 @@ func (m *Manifest) GcloudDeploy(name string, d Deploy) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("no function %q in the manifest", name)
 	}
-	env, err := m.EnvVars(d.Given)
+	env, err := m.FunctionEnvVars(name, d.Given)
 	if err != nil {
 		return nil, err
 	}
 	s := map[string]string{}
-	for _, k := range []string{"go_runtime", f.Ingress, f.Timeout, "memory", "cpu", "concurrency", "max_instances", "min_instances", "secret_topic_name"} {
+	for _, k := range []string{"go_runtime", f.Ingress, f.Timeout, "memory", "cpu", f.ConcurrencySetting(), "max_instances", "min_instances", "secret_topic_name"} {
 		if s[k], err = m.Setting(k, d.Given); err != nil {
 			return nil, err
 		}
@@ -72,7 +108,7 @@ func (m *Manifest) GcloudDeploy(name string, d Deploy) ([]string, error) {
 		"--runtime=" + s["go_runtime"], "--source=.", "--entry-point=" + f.EntryPoint,
 		"--service-account=" + d.RuntimeSA, "--set-env-vars=" + env,
 		"--ingress-settings=" + GcloudIngress(s[f.Ingress]), "--timeout=" + s[f.Timeout] + "s",
-		"--memory=" + s["memory"], "--cpu=" + s["cpu"], "--concurrency=" + s["concurrency"],
+		"--memory=" + s["memory"], "--cpu=" + s["cpu"], "--concurrency=" + s[f.ConcurrencySetting()],
 		"--min-instances=" + s["min_instances"], "--max-instances=" + s["max_instances"],
 		"--serve-all-traffic-latest-revision", "--quiet"}
 	if f.Trigger == "secret_topic" {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -20,6 +21,17 @@ type Function struct {
 	Ingress    string `json:"ingress"`     // the setting that holds its ingress
 	Timeout    string `json:"timeout"`     // the setting that holds its timeout in seconds
 	Caller     string `json:"caller"`      // "users" (the invokers), "scheduler" or "eventarc"
+	// Concurrency names the setting that holds how many requests one instance serves at once;
+	// "" means the "concurrency" setting.
+	Concurrency string `json:"concurrency,omitempty"`
+}
+
+// ConcurrencySetting is the setting that holds f's request concurrency.
+func (f Function) ConcurrencySetting() string {
+	if f.Concurrency != "" {
+		return f.Concurrency
+	}
+	return "concurrency"
 }
 
 // EnvVar is one environment variable: a fixed Value or the value of a Setting.
@@ -35,6 +47,10 @@ type Manifest struct {
 	EventType    string              `json:"event_type"`
 	Functions    map[string]Function `json:"functions"`
 	Env          map[string]EnvVar   `json:"env"`
+	// TimeoutEnv names the variable that carries each function's own timeout (its Timeout
+	// setting, in seconds) to the process, which makes it the deadline of every request;
+	// "" means none.
+	TimeoutEnv string `json:"timeout_env,omitempty"`
 }
 
 // Load reads and checks the manifest at path.
@@ -66,7 +82,7 @@ func (m *Manifest) check() error {
 		if f.Trigger != "http" && f.Trigger != "secret_topic" {
 			return fmt.Errorf("function %s: trigger %q is neither http nor secret_topic", name, f.Trigger)
 		}
-		for _, s := range []string{f.Ingress, f.Timeout} {
+		for _, s := range []string{f.Ingress, f.Timeout, f.ConcurrencySetting()} {
 			if _, ok := m.Settings[s]; !ok {
 				return fmt.Errorf("function %s: unknown setting %q", name, s)
 			}
@@ -76,6 +92,9 @@ func (m *Manifest) check() error {
 		if (e.Value == nil) == (e.Setting == "") {
 			return fmt.Errorf("env %s: want exactly one of value and setting", name)
 		}
+	}
+	if _, clash := m.Env[m.TimeoutEnv]; clash {
+		return fmt.Errorf("timeout_env %s is also in env: each function sets it to its own timeout", m.TimeoutEnv)
 	}
 	return nil
 }
@@ -106,4 +125,29 @@ func (m *Manifest) Setting(name string, given map[string]string) (string, error)
 		return "", fmt.Errorf("setting %s has no value and no default", name)
 	}
 	return fmt.Sprint(v), nil
+}
+
+// FederatedFunctions returns the functions whose Cloud Run invoker IAM check is turned off
+// so that federated callers reach them (the setting federated_functions: comma-separated
+// names, "" for none), sorted. Only functions that users call may be named.
+func (m *Manifest) FederatedFunctions(given map[string]string) ([]string, error) {
+	v, err := m.Setting("federated_functions", given)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range strings.Split(v, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if f, ok := m.Functions[n]; !ok || f.Caller != "users" {
+			return nil, fmt.Errorf("federated_functions: %q is not one of the functions callers use (%s)", n, strings.Join(m.Names("users"), ", "))
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

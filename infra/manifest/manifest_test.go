@@ -19,7 +19,8 @@ const testManifest = `{
     "refresh": {"entry_point": "Refresh", "trigger": "secret_topic", "ingress": "internal_ingress", "timeout": "request_timeout_seconds", "caller": "eventarc"}
   },
   "env": {"GCPCONN_STORE": {"value": "google"}, "GCPCONN_PROJECT": {"setting": "project_id"},
-    "GCPCONN_REVOCATION_WINDOW": {"setting": "revocation_window"}}
+    "GCPCONN_REVOCATION_WINDOW": {"setting": "revocation_window"}},
+  "timeout_env": "GCPCONN_TIMEOUT_SECONDS"
 }`
 
 func write(t *testing.T, text string) string {
@@ -36,8 +37,10 @@ func TestLoadRefuses(t *testing.T) {
 		{"unknown field", `"secret_prefix"`, `"secret_prefx"`, "unknown field"},
 		{"bad trigger", `"trigger": "http"`, `"trigger": "pubsub"`, "neither http nor secret_topic"},
 		{"unknown setting", `"timeout": "request_timeout_seconds", "caller": "users"`, `"timeout": "nope", "caller": "users"`, `unknown setting "nope"`},
+		{"unknown concurrency setting", `"caller": "eventarc"`, `"caller": "eventarc", "concurrency": "nope"`, `unknown setting "nope"`},
 		{"no entry point", `"entry_point": "Verify", `, ``, "no entry_point"},
 		{"value and setting", `{"value": "google"}`, `{"value": "google", "setting": "x"}`, "exactly one of value and setting"},
+		{"timeout env also in env", `"GCPCONN_TIMEOUT_SECONDS"`, `"GCPCONN_STORE"`, "timeout_env GCPCONN_STORE is also in env"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,14 +66,16 @@ func TestGcloudDeploy(t *testing.T) {
 		wantErr string
 	}{
 		{"http defaults", "verify", nil, []string{"--entry-point=Verify", "--ingress-settings=all", "--timeout=60s", "--min-instances=0",
-			"--set-env-vars=^;^GCPCONN_PROJECT=p;GCPCONN_REVOCATION_WINDOW=30s;GCPCONN_STORE=google", "--trigger-http", "--no-allow-unauthenticated"}, ""},
+			"--set-env-vars=^;^GCPCONN_PROJECT=p;GCPCONN_REVOCATION_WINDOW=30s;GCPCONN_STORE=google;GCPCONN_TIMEOUT_SECONDS=60", "--trigger-http", "--no-allow-unauthenticated"}, ""},
 		{"event trigger", "refresh", nil, []string{"--ingress-settings=internal-only", "--trigger-topic=topic", "--trigger-service-account=ev@p", "--retry"}, ""},
 		{"given settings win", "verify", func(d *Deploy) {
 			d.Given = map[string]string{"project_id": "p", "revocation_window": "1m", "public_ingress": "internal-and-gclb"}
 			d.MinInstances = map[string]string{"verify": "2"}
-		}, []string{"--ingress-settings=internal-and-gclb", "--min-instances=2", "--set-env-vars=^;^GCPCONN_PROJECT=p;GCPCONN_REVOCATION_WINDOW=1m;GCPCONN_STORE=google"}, ""},
+		}, []string{"--ingress-settings=internal-and-gclb", "--min-instances=2", "--set-env-vars=^;^GCPCONN_PROJECT=p;GCPCONN_REVOCATION_WINDOW=1m;GCPCONN_STORE=google;GCPCONN_TIMEOUT_SECONDS=60"}, ""},
 		{"empty means default", "verify", func(d *Deploy) { d.Given = map[string]string{"project_id": "p", "revocation_window": ""} },
-			[]string{"--set-env-vars=^;^GCPCONN_PROJECT=p;GCPCONN_REVOCATION_WINDOW=30s;GCPCONN_STORE=google"}, ""},
+			[]string{"--set-env-vars=^;^GCPCONN_PROJECT=p;GCPCONN_REVOCATION_WINDOW=30s;GCPCONN_STORE=google;GCPCONN_TIMEOUT_SECONDS=60"}, ""},
+		{"own timeout", "verify", func(d *Deploy) { d.Given = map[string]string{"project_id": "p", "request_timeout_seconds": "90"} },
+			[]string{"--timeout=90s", "--set-env-vars=^;^GCPCONN_PROJECT=p;GCPCONN_REVOCATION_WINDOW=30s;GCPCONN_STORE=google;GCPCONN_TIMEOUT_SECONDS=90"}, ""},
 		{"semicolon", "verify", func(d *Deploy) { d.Given = map[string]string{"project_id": "p;q"} }, nil, "must not contain ';'"},
 		{"missing computed setting", "verify", func(d *Deploy) { d.Given = nil }, nil, "setting project_id has no value"},
 		{"unknown function", "nope", nil, nil, `no function "nope"`},

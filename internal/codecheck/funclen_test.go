@@ -67,7 +67,7 @@ func funcName(fd *ast.FuncDecl) string {
 	return fd.Name.Name
 }
 
-// TestFunctionLength: no function in shared/ and functions/ is longer than MaxFuncLines.
+// TestFunctionLength: no function in CheckedDirs is longer than MaxFuncLines.
 func TestFunctionLength(t *testing.T) {
 	for _, dir := range CheckedDirs {
 		long, err := longFuncs("../..", dir, MaxFuncLines)

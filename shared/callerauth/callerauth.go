@@ -22,21 +22,30 @@
 // always NAME:SUBJECT.
 //
 // Each issuer's keys (a JWKS document, for trusted issuers found through their discovery
-// document at the configured issuer URL unless jwks_url is set) are cached; an unknown key id
-// triggers a refetch at most once per MinRefetch, so key rotation just works and a flood of
-// made-up key ids cannot make gcpconn hammer the issuer.
+// document at the configured issuer URL unless jwks_url is set) are cached for KeyTTL, then
+// refreshed in the background while still used, and trusted at most MaxStale after the last
+// successful fetch. One fetch runs at a time, outside any lock, under its own bounded context
+// (never a caller's), follows no redirects, and backs off after failures. An unknown key id
+// waits for a fetch when one may start and is refused if the issuer does not publish it;
+// within MinRefetch of the last fetch it is a 503 with Retry-After (the key may be new), so
+// key rotation just works and a flood of made-up key ids cannot make gcpconn hammer the
+// issuer. See keySet.
 //
-// Every rejection is a connector error of kind ErrUnauthenticated whose message is safe to
-// show the caller (it never holds the token); keys that cannot be fetched are
-// ErrUpstreamUnavailable (retrying may help). "none", HS256 (which would let a public key be
+// Every rejection is a connector error of kind ErrUnauthenticated whose message is the
+// generic RefusedMessage: an anonymous caller learns nothing of the configuration (issuer
+// URLs, audiences, bound values). The reason is the error's cause, and it is logged (never
+// the token) at most Config.RefusalLogsPerMinute times per issuer per minute. Keys that
+// cannot be fetched are ErrUpstreamUnavailable (retrying may help). "none", HS256 (which would let a public key be
 // used as an HMAC secret) and every algorithm other than RS256 (and ES256 for trusted
 // issuers) are refused before any key is looked at.
 package callerauth
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -55,9 +64,12 @@ const (
 
 // Defaults for Config's zero values.
 const (
-	DefaultSkew       = 30 * time.Second
-	DefaultKeyTTL     = time.Hour
-	DefaultMinRefetch = 10 * time.Second
+	DefaultSkew         = 30 * time.Second
+	DefaultKeyTTL       = time.Hour
+	DefaultMaxStale     = 6 * time.Hour
+	DefaultMinRefetch   = 10 * time.Second
+	DefaultMaxBackoff   = 5 * time.Minute
+	DefaultFetchTimeout = 10 * time.Second
 )
 
 // Config configures a Verifier.
@@ -73,16 +85,34 @@ type Config struct {
 	// Issuers are the trusted issuers of federated callers, as ParseIssuers returns them.
 	Issuers []Issuer
 	// Client fetches keys and discovery documents; nil means a client with a 10 s timeout.
+	// The Verifier uses a copy that follows no redirects.
 	Client *http.Client
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Skew is the clock skew tolerated on exp, iat and nbf; 0 means DefaultSkew.
 	Skew time.Duration
-	// KeyTTL is how long fetched keys are trusted before a refetch; 0 means DefaultKeyTTL.
+	// KeyTTL is how long fetched keys are used before they are refreshed (in the background,
+	// while they are still used); 0 means DefaultKeyTTL.
 	KeyTTL time.Duration
+	// MaxStale caps how long after a successful fetch keys are trusted while refreshes fail;
+	// past it tokens are answered 503 until a fetch succeeds. 0 means DefaultMaxStale; it is
+	// never less than KeyTTL.
+	MaxStale time.Duration
+	// MaxBackoff caps the wait after consecutive failed fetches (MinRefetch, doubled per
+	// failure); 0 means DefaultMaxBackoff.
+	MaxBackoff time.Duration
+	// FetchTimeout bounds one fetch of a key set (with its discovery document), which runs
+	// under its own context, not a caller's; 0 means DefaultFetchTimeout.
+	FetchTimeout time.Duration
 	// MinRefetch is the least time between two fetches of one issuer's keys caused by
 	// unknown key ids (or failures); 0 means DefaultMinRefetch.
 	MinRefetch time.Duration
+	// Log receives the reasons tokens are refused (never the tokens), sampled; nil means
+	// they are not logged.
+	Log *slog.Logger
+	// RefusalLogsPerMinute bounds the refusals logged per issuer per minute; 0 means
+	// DefaultRefusalLogsPerMinute.
+	RefusalLogsPerMinute int
 }
 
 // Verifier verifies ID tokens. It is safe for concurrent use.
@@ -92,6 +122,7 @@ type Verifier struct {
 	google        *keySet
 	federated     map[string]*federated // by issuer URL
 	err           error                 // a configuration error: every token is refused
+	sample        sampler               // of refusal logs
 
 	// verified remembers tokens whose signature and claims checked out, until they expire,
 	// so that a caller's repeated requests cost a map lookup instead of a signature check.
@@ -126,6 +157,9 @@ func New(cfg Config) *Verifier {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	client := *cfg.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.Client = &client
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -138,7 +172,14 @@ func New(cfg Config) *Verifier {
 	if cfg.MinRefetch == 0 {
 		cfg.MinRefetch = DefaultMinRefetch
 	}
-	v := &Verifier{cfg: cfg, googleIssuers: []string{cfg.Issuer}, federated: map[string]*federated{}}
+	cfg.MaxStale = max(cmp.Or(cfg.MaxStale, DefaultMaxStale), cfg.KeyTTL)
+	cfg.MaxBackoff = max(cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff), cfg.MinRefetch)
+	cfg.FetchTimeout = cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout)
+	if cfg.RefusalLogsPerMinute <= 0 {
+		cfg.RefusalLogsPerMinute = DefaultRefusalLogsPerMinute
+	}
+	v := &Verifier{cfg: cfg, googleIssuers: []string{cfg.Issuer}, federated: map[string]*federated{},
+		sample: sampler{perMinute: cfg.RefusalLogsPerMinute, now: cfg.Now}}
 	if cfg.Issuer == GoogleIssuer {
 		v.googleIssuers = append(v.googleIssuers, strings.TrimPrefix(GoogleIssuer, "https://"))
 	}
@@ -152,11 +193,7 @@ func New(cfg Config) *Verifier {
 			f := &federated{is: is}
 			get := func(ctx context.Context, u string, out any) error { return getJSON(ctx, cfg.Client, u, out) }
 			f.keys = v.keySet("trusted issuer "+is.Name, func(ctx context.Context) (string, error) {
-				u, err := f.is.jwksURL(ctx, get)
-				if err != nil {
-					return "", f.keys.unavailable(err)
-				}
-				return u, nil
+				return f.is.jwksURL(ctx, get)
 			}, algRS256, algES256)
 			v.federated[is.URL] = f
 		}
@@ -166,7 +203,8 @@ func New(cfg Config) *Verifier {
 
 func (v *Verifier) keySet(name string, jwksURL func(context.Context) (string, error), algs ...string) *keySet {
 	return &keySet{name: name, jwksURL: jwksURL, algs: algs, client: v.cfg.Client, now: v.cfg.Now,
-		ttl: v.cfg.KeyTTL, minRefetch: v.cfg.MinRefetch}
+		ttl: v.cfg.KeyTTL, maxStale: v.cfg.MaxStale, minRefetch: v.cfg.MinRefetch, maxBackoff: v.cfg.MaxBackoff,
+		fetchTimeout: v.cfg.FetchTimeout}
 }
 
 // Issuers returns the names of the trusted issuers, in configuration order.
@@ -197,7 +235,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (connector.Principal,
 		return connector.Principal{}, connector.Errorf(connector.ErrInternal, "%v", v.err)
 	}
 	if len(raw) > maxTokenBytes {
-		return connector.Principal{}, deny("token is longer than %d bytes", maxTokenBytes)
+		return connector.Principal{}, v.refused(labelUntrusted, deny("token is longer than %d bytes", maxTokenBytes))
 	}
 	v.vmu.RLock()
 	hit, ok := v.verified[raw]
@@ -210,9 +248,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (connector.Principal,
 		delete(v.verified, raw)
 		v.vmu.Unlock()
 	}
-	p, until, err := v.verify(ctx, raw)
+	p, until, label, err := v.verify(ctx, raw)
 	if err != nil {
-		return connector.Principal{}, err
+		return connector.Principal{}, v.refused(label, err)
 	}
 	v.vmu.Lock()
 	if v.verified == nil || len(v.verified) >= maxVerified {
@@ -223,26 +261,27 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (connector.Principal,
 	return p, nil
 }
 
-// verify checks raw completely and returns its caller and until when the verdict holds. The
-// issuer the token names picks the keys and the rules; nothing else does.
-func (v *Verifier) verify(ctx context.Context, raw string) (connector.Principal, time.Time, error) {
+// verify checks raw completely and returns its caller and until when the verdict holds, and
+// the label of its issuer for the refusal log. The issuer the token names picks the keys
+// and the rules; nothing else does.
+func (v *Verifier) verify(ctx context.Context, raw string) (p connector.Principal, until time.Time, label string, err error) {
 	t, err := parseJWS(raw)
 	if err != nil {
-		return connector.Principal{}, time.Time{}, err
+		return p, until, labelUntrusted, err
 	}
-	var iss struct {
-		Iss string `json:"iss"`
+	iss, ok := stringClaim(t.claims, "iss")
+	if !ok {
+		return p, until, labelUntrusted, deny("token has no iss string")
 	}
-	if err := decodeJSON(t.payload, &iss); err != nil {
-		return connector.Principal{}, time.Time{}, deny("token claims are malformed")
+	if slices.Contains(v.googleIssuers, iss) {
+		p, until, err = v.verifyGoogle(ctx, t)
+		return p, until, labelGoogle, err
 	}
-	if slices.Contains(v.googleIssuers, iss.Iss) {
-		return v.verifyGoogle(ctx, t)
+	if f, ok := v.federated[iss]; ok {
+		p, until, err = v.verifyFederated(ctx, f, t)
+		return p, until, f.is.Name, err
 	}
-	if f, ok := v.federated[iss.Iss]; ok {
-		return v.verifyFederated(ctx, f, t)
-	}
-	return connector.Principal{}, time.Time{}, deny("token issuer %s is not trusted (want %q%s)", quoteClip(iss.Iss), v.cfg.Issuer, v.trustedList())
+	return p, until, labelUntrusted, deny("token issuer %s is not trusted (want %q%s)", quoteClip(iss), v.cfg.Issuer, v.trustedList())
 }
 
 func (v *Verifier) trustedList() string {
@@ -251,14 +290,6 @@ func (v *Verifier) trustedList() string {
 		fmt.Fprintf(&b, " or %q", is.URL)
 	}
 	return b.String()
-}
-
-// googleClaims are the claims of a Google ID token that name the caller.
-type googleClaims struct {
-	timeClaims
-	Aud           audience        `json:"aud"`
-	Email         string          `json:"email"`
-	EmailVerified json.RawMessage `json:"email_verified"`
 }
 
 // verifyGoogle checks a token whose iss is Google's: RS256 with Google's keys, the service's
@@ -280,27 +311,28 @@ func (v *Verifier) verifyGoogle(ctx context.Context, t *jws) (connector.Principa
 	if err := t.verify(k); err != nil {
 		return fail(err)
 	}
-	var c googleClaims
-	if err := decodeJSON(t.payload, &c); err != nil {
-		return fail(deny("ID token claims are malformed"))
+	aud, err := audienceClaim(t.claims)
+	if err != nil {
+		return fail(deny("ID token claims are malformed: %v", err))
 	}
-	if !slices.Contains(c.Aud, v.cfg.Audience) {
-		return fail(deny("ID token audience %s does not match this service (want %q)", quoteClip(strings.Join(c.Aud, ",")), v.cfg.Audience))
+	if !slices.Contains(aud, v.cfg.Audience) {
+		return fail(deny("ID token audience %s does not match this service (want %q)", quoteClip(strings.Join(aud, ",")), v.cfg.Audience))
 	}
-	exp, _, err := c.check(v.cfg.Now(), v.cfg.Skew, false)
+	exp, _, err := timeClaims(t.claims, v.cfg.Now(), v.cfg.Skew, false)
 	if err != nil {
 		return fail(err)
 	}
-	if c.Email == "" {
+	mail, _ := stringClaim(t.claims, "email")
+	if mail == "" {
 		return fail(deny("ID token has no email claim: request it with the email scope (gcloud auth print-identity-token, or --include-email for service accounts)"))
 	}
-	if !verified(c.EmailVerified) {
-		return fail(deny("ID token email %s is not verified", quoteClip(c.Email)))
+	if !verified(t.claims["email_verified"]) {
+		return fail(deny("ID token email %s is not verified", quoteClip(mail)))
 	}
 	// An email never holds ':', so a Google caller can never pass for NAME:SUBJECT.
-	email, err := connector.CheckPrincipalPattern(c.Email, nil)
-	if err != nil || strings.Contains(c.Email, ":") {
-		return fail(deny("ID token email %s is not an email address", quoteClip(c.Email)))
+	email, err := connector.CheckPrincipalPattern(mail, nil)
+	if err != nil || strings.Contains(mail, ":") {
+		return fail(deny("ID token email %s is not an email address", quoteClip(mail)))
 	}
 	return connector.Principal{Email: email}, exp.Add(v.cfg.Skew), nil
 }
@@ -325,19 +357,16 @@ func (v *Verifier) verifyFederated(ctx context.Context, f *federated, t *jws) (c
 	if err := t.verify(k); err != nil {
 		return fail(err)
 	}
-	var c struct {
-		timeClaims
-		Aud audience `json:"aud"`
+	all := t.claims
+	aud, err := audienceClaim(all)
+	if err != nil {
+		return fail(deny("token claims of %s are malformed: %v", f.is.Name, err))
 	}
-	var all map[string]any
-	if decodeJSON(t.payload, &c) != nil || decodeJSON(t.payload, &all) != nil {
-		return fail(deny("token claims of %s are malformed", f.is.Name))
-	}
-	if !slices.ContainsFunc(c.Aud, func(a string) bool { return slices.Contains(f.is.Audiences, a) }) {
-		return fail(deny("token audience %s is not one %s accepts for this service (want %q)", quoteClip(strings.Join(c.Aud, ",")), f.is.Name, f.is.Audiences))
+	if !slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(f.is.Audiences, a) }) {
+		return fail(deny("token audience %s is not one %s accepts for this service (want %q)", quoteClip(strings.Join(aud, ",")), f.is.Name, f.is.Audiences))
 	}
 	now := v.cfg.Now()
-	exp, iat, err := c.check(now, v.cfg.Skew, true)
+	exp, iat, err := timeClaims(all, now, v.cfg.Skew, true)
 	if err != nil {
 		return fail(err)
 	}
@@ -380,13 +409,9 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-func verified(raw json.RawMessage) bool {
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
-		return b
-	}
-	var s string
-	return json.Unmarshal(raw, &s) == nil && s == "true"
+// verified reads email_verified: true, or the string "true" (some Google tokens).
+func verified(v any) bool {
+	return v == true || v == "true"
 }
 
 func deny(format string, args ...any) error {

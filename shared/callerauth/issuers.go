@@ -1,9 +1,7 @@
 package callerauth
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -35,8 +35,15 @@ type Issuer struct {
 	SubjectClaim string `json:"subject_claim,omitempty"`
 	// BoundClaims are claims every token must carry with a matching string value: exact, or a
 	// glob where * matches any run of characters (e.g. "repository_owner": "acme",
-	// "ref": "refs/heads/*"). Keys are claim names or JSON pointers.
+	// "ref": "refs/heads/*"). Keys are claim names or JSON pointers. At least one claim must
+	// be bound to a value that is not all "*" unless AllowUnbound is set: without one, every
+	// token of the issuer (every GitHub repository in the world) is a caller. Prefer the
+	// immutable ids (GitHub's repository_owner_id and repository_id, GitLab's namespace_id
+	// and project_id) to names, which can be registered again after a rename.
 	BoundClaims map[string]string `json:"bound_claims,omitempty"`
+	// AllowUnbound accepts an issuer without bound claims: for an issuer only your own
+	// workloads can get tokens from (a private cluster), never for a public CI service.
+	AllowUnbound bool `json:"allow_unbound,omitempty"`
 	// MaxTokenAge is the oldest token (now - iat) accepted, as a Go duration ("10m");
 	// "" means DefaultMaxTokenAge. Tokens without iat are refused.
 	MaxTokenAge string `json:"max_token_age,omitempty"`
@@ -53,7 +60,7 @@ const (
 	maxBoundClaims     = 20
 )
 
-const issuersShape = "want a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims?, max_token_age?}"
+const issuersShape = "want a JSON array of {name, issuer, audiences, jwks_url?, subject_claim?, bound_claims, allow_unbound?, max_token_age?}"
 
 // ParseIssuers reads the trusted issuers from JSON (GCPCONN_TRUSTED_ISSUERS: an array of
 // Issuer objects; "" means none) and checks them; googleIssuers are the issuers of Google
@@ -66,14 +73,10 @@ func ParseIssuers(raw string, googleIssuers ...string) ([]Issuer, error) {
 	if err := noDuplicateKeys([]byte(raw)); err != nil {
 		return nil, fmt.Errorf("%s: %v", issuersShape, err)
 	}
+	// Exact field names (no case folding), unknown fields refused.
 	var list []Issuer
-	d := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&list); err != nil {
-		return nil, fmt.Errorf("%s: %v", issuersShape, err)
-	}
-	if d.More() {
-		return nil, errors.New("holds data after the JSON array")
+	if err := jsonv2.Unmarshal([]byte(raw), &list, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return nil, fmt.Errorf("%s: %v", issuersShape, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if len(list) > maxIssuers {
 		return nil, fmt.Errorf("at most %d issuers; got %d", maxIssuers, len(list))
@@ -121,10 +124,15 @@ func (is *Issuer) check() error {
 	if len(is.BoundClaims) > maxBoundClaims {
 		return fmt.Errorf("bound_claims: at most %d", maxBoundClaims)
 	}
+	bound := false
 	for k, v := range is.BoundClaims {
 		if k == "" || v == "" {
 			return fmt.Errorf("bound_claims: %q: %q: claim names and values must not be empty (use \"*\" for any value)", k, v)
 		}
+		bound = bound || strings.Trim(v, "*") != ""
+	}
+	if !bound && !is.AllowUnbound {
+		return errors.New(`bound_claims: bind at least one claim to a value (e.g. {"repository_owner_id": "123456"} for GitHub, {"namespace_id": "42"} for GitLab, {"/kubernetes.io/namespace": "pipelines"} for Kubernetes; immutable ids are safer than names), or set "allow_unbound": true for an issuer that only your own workloads get tokens from: without a bound claim every token the issuer signs is a caller`)
 	}
 	is.maxAge = DefaultMaxTokenAge
 	if is.MaxTokenAge != "" {

@@ -1,17 +1,14 @@
 package callerauth
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"io"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,19 +29,23 @@ const (
 
 // jws is a compact JWS split into its parts, signature not yet checked.
 type jws struct {
-	header  header
-	payload []byte // decoded claims JSON
-	signed  string // header.payload, the signing input
-	sig     []byte
+	header header
+	claims map[string]any // the payload, parsed exactly (strictjson.go)
+	signed string         // header.payload, the signing input
+	sig    []byte
 }
 
 type header struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Crit json.RawMessage `json:"crit"`
+	Alg string
+	Kid string
 }
 
-// parseJWS splits raw into its parts and decodes the header and the payload; it checks
+// keyHeaders are JOSE header parameters that carry or point at a key. gcpconn never uses a
+// key from a token, so a token that offers one is refused rather than silently read another
+// way by another verifier.
+var keyHeaders = []string{"jku", "jwk", "x5u", "x5c"}
+
+// parseJWS splits raw into its parts and parses the header and the claims exactly; it checks
 // sizes and shape only. The messages name what is wrong, never the token.
 func parseJWS(raw string) (*jws, error) {
 	if len(raw) > maxTokenBytes {
@@ -58,28 +59,55 @@ func parseJWS(raw string) (*jws, error) {
 		return nil, deny("token header is longer than %d bytes", maxHeaderBytes)
 	}
 	var t jws
-	if err := decodeSegment(parts[0], &t.header); err != nil {
-		return nil, deny("token header is malformed")
+	if err := t.parseHeader(parts[0]); err != nil {
+		return nil, err
 	}
 	if err := t.checkAlg(algRS256, algES256); err != nil {
 		return nil, err
 	}
-	if t.header.Crit != nil {
-		return nil, deny("token header has crit extensions, which are not supported")
-	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil || !json.Valid(payload) {
-		return nil, deny("token claims are malformed")
+	if err != nil {
+		return nil, deny("token claims are malformed: not base64url")
 	}
-	if err := noDuplicateKeys(payload); err != nil {
+	if t.claims, err = parseJSONObject(payload); err != nil {
 		return nil, deny("token claims are malformed: %v", err)
 	}
-	t.payload = payload
 	t.signed = parts[0] + "." + parts[1]
 	if t.sig, err = base64.RawURLEncoding.DecodeString(parts[2]); err != nil || len(t.sig) == 0 {
 		return nil, deny("token signature is malformed")
 	}
 	return &t, nil
+}
+
+// parseHeader reads the JOSE header exactly: alg a string, kid a string when present, no
+// crit and no key of the token's own.
+func (t *jws) parseHeader(seg string) error {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return deny("token header is malformed: not base64url")
+	}
+	h, err := parseJSONObject(b)
+	if err != nil {
+		return deny("token header is malformed: %v", strings.ReplaceAll(err.Error(), "claim", "parameter"))
+	}
+	alg, algOK := h["alg"].(string)
+	kid, kidOK := h["kid"].(string)
+	_, hasKid := h["kid"]
+	switch {
+	case !algOK:
+		return deny("token header has no alg string")
+	case hasKid && !kidOK:
+		return deny("token header kid is not a string")
+	case h["crit"] != nil:
+		return deny("token header has crit extensions, which are not supported")
+	}
+	for _, k := range keyHeaders {
+		if _, ok := h[k]; ok {
+			return deny("token header carries %s: keys are only ever taken from the issuer's configured key set", k)
+		}
+	}
+	t.header = header{Alg: alg, Kid: kid}
+	return nil
 }
 
 // checkAlg refuses an algorithm that is not in allowed.
@@ -113,54 +141,12 @@ func (t *jws) verify(k publicKey) error {
 	return deny("token signature is invalid")
 }
 
-// noDuplicateKeys refuses JSON with an object that names a key twice: parsers disagree on
-// which value wins, so a signed document with duplicates means different things to
-// different readers.
+// noDuplicateKeys refuses JSON with an object that names a key twice, or two keys that
+// differ only in case: parsers disagree on which value wins, so a document with duplicates
+// means different things to different readers.
 func noDuplicateKeys(b []byte) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	type frame struct {
-		obj  bool
-		seen map[string]bool
-		key  bool // the next string token is a key
-	}
-	var stack []*frame
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return errors.New("invalid JSON")
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if k, isKey := tok.(string); isKey && top != nil && top.obj && top.key {
-			if top.seen[k] {
-				return errors.New("claim " + quoteClip(k) + " appears twice")
-			}
-			top.seen[k] = true
-			top.key = false
-			continue
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{obj: true, seen: map[string]bool{}, key: true})
-		case json.Delim('['):
-			stack = append(stack, &frame{})
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			if len(stack) > 0 && stack[len(stack)-1].obj {
-				stack[len(stack)-1].key = true
-			}
-		default:
-			if top != nil && top.obj {
-				top.key = true
-			}
-		}
-	}
+	_, err := parseJSON(b)
+	return err
 }
 
 // quoteClip quotes s for a message, cut to 64 bytes.
@@ -168,78 +154,44 @@ func quoteClip(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "..."
 	}
-	b, _ := json.Marshal(s)
-	return string(b)
+	return strconv.Quote(s)
 }
 
-// timeClaims are the registered time claims, seconds since the epoch.
-type timeClaims struct {
-	Exp *json.Number `json:"exp"`
-	Iat *json.Number `json:"iat"`
-	Nbf *json.Number `json:"nbf"`
-}
-
-// check verifies exp (required), iat (required when requireIat) and nbf against now with
-// skew, and returns exp and iat (zero when absent).
-func (c timeClaims) check(now time.Time, skew time.Duration, requireIat bool) (exp, iat time.Time, err error) {
-	exp, ok := unix(c.Exp)
-	if !ok {
-		return exp, iat, deny("token has no valid exp claim")
+// timeClaims reads exp (required), iat (required when requireIat) and nbf, which must be
+// JSON numbers, checks them against now with skew, and returns exp and iat (zero when
+// absent).
+func timeClaims(claims map[string]any, now time.Time, skew time.Duration, requireIat bool) (exp, iat time.Time, err error) {
+	e, ok, perr := numericDate(claims, "exp")
+	if !ok || perr != nil {
+		return exp, iat, deny("token has no valid exp claim%s", because(perr))
 	}
+	exp = time.Unix(e, 0)
 	if !now.Before(exp.Add(skew)) {
 		return exp, iat, deny("token expired at %s", exp.UTC().Format(time.RFC3339))
 	}
-	iat, ok = unix(c.Iat)
-	if (c.Iat != nil || requireIat) && !ok {
-		return exp, iat, deny("token has no valid iat claim")
+	i, ok, perr := numericDate(claims, "iat")
+	if (ok || requireIat) && (!ok || perr != nil) {
+		return exp, iat, deny("token has no valid iat claim%s", because(perr))
+	}
+	if ok {
+		iat = time.Unix(i, 0)
 	}
 	if ok && iat.After(now.Add(skew)) {
 		return exp, iat, deny("token is issued in the future")
 	}
-	if nbf, ok := unix(c.Nbf); c.Nbf != nil && (!ok || nbf.After(now.Add(skew))) {
+	n, ok, perr := numericDate(claims, "nbf")
+	if perr != nil {
+		return exp, iat, deny("token has no valid nbf claim%s", because(perr))
+	}
+	if ok && time.Unix(n, 0).After(now.Add(skew)) {
 		return exp, iat, deny("token is not valid yet")
 	}
 	return exp, iat, nil
 }
 
-func unix(n *json.Number) (time.Time, bool) {
-	if n == nil {
-		return time.Time{}, false
+func because(err error) string {
+	if err == nil {
+		return ""
 	}
-	f, err := n.Float64()
-	if err != nil || f <= 0 || f > 1e11 {
-		return time.Time{}, false
-	}
-	return time.Unix(int64(f), 0), true
-}
-
-func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return err
-	}
-	return decodeJSON(b, v)
-}
-
-func decodeJSON(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	return d.Decode(v)
-}
-
-// audience is "aud": a string or an array of strings.
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*a = audience{s}
-		return nil
-	}
-	var ss []string
-	if err := json.Unmarshal(b, &ss); err != nil {
-		return errors.New("aud is neither a string nor a list of strings")
-	}
-	*a = ss
-	return nil
+	return ": " + err.Error()
 }

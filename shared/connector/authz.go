@@ -48,7 +48,7 @@ func (a Action) String() string {
 	return "unknown"
 }
 
-// The authorization rules (DESIGN §4), deny by default:
+// The authorization rules (README, Security by default), deny by default:
 //   - an admin (Policy.Admins) may do everything with every connector;
 //   - a connector's owner may read, use, update and delete it;
 //   - its users may read and use it;

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -12,7 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// The connector cache and the revocation window (DESIGN §8).
+// The connector cache and the revocation window (ARCHITECTURE.md, Production rules).
 //
 // Minting reads a connector on every request. With Firestore that read is a network round
 // trip and a billed read, which would cost more than everything else a warm mint does, so
@@ -76,7 +75,7 @@ func (cc *connCache) get(ctx context.Context, now func() time.Time, ttl time.Dur
 		if e.c == nil {
 			return nil, errCachedNotFound
 		}
-		return cloneConnector(e.c), nil
+		return e.c.Clone(), nil
 	}
 	gen := cc.gen
 	cc.mu.Unlock()
@@ -100,7 +99,7 @@ func (cc *connCache) get(ctx context.Context, now func() time.Time, ttl time.Dur
 		if r.Err != nil {
 			return nil, r.Err
 		}
-		return cloneConnector(r.Val.(*Connector)), nil
+		return r.Val.(*Connector).Clone(), nil
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, &Error{Kind: ErrUpstreamUnavailable, Message: "the connector store did not answer in time", Err: ctx.Err()}
@@ -164,25 +163,6 @@ func (cc *connCache) forget(id string, names ...string) {
 	for _, n := range names {
 		delete(cc.entries, nameKey(n))
 	}
-}
-
-// cloneConnector returns a deep copy of c, so that callers never share the cached one.
-func cloneConnector(c *Connector) *Connector {
-	if c == nil {
-		return nil
-	}
-	d := *c
-	d.Labels = maps.Clone(c.Labels)
-	d.ResourceTypes = slices.Clone(c.ResourceTypes)
-	d.SecretFields = slices.Clone(c.SecretFields)
-	d.Users = slices.Clone(c.Users)
-	d.Config.Delegates = slices.Clone(c.Config.Delegates)
-	if c.Config.GenerateTemporaryTokens != nil {
-		b := *c.Config.GenerateTemporaryTokens
-		d.Config.GenerateTemporaryTokens = &b
-	}
-	d.Rotation = c.Rotation.Clone()
-	return &d
 }
 
 // forgetConnector drops what this instance caches of connector id (its tokens and the

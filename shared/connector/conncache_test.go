@@ -1,6 +1,6 @@
 package connector_test
 
-// Tests of the connector cache and the revocation window (DESIGN §8): a mint reads its
+// Tests of the connector cache and the revocation window (ARCHITECTURE.md, Production rules): a mint reads its
 // connector from the store at most once per window per instance; writes on this instance
 // take effect at once, writes of another instance within the window. Two Services over the
 // same stores are two instances. Helpers start with cc.

@@ -3,7 +3,9 @@ package connector
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,6 +107,45 @@ type Connector struct {
 	Revision int64
 }
 
+// Clone returns a deep copy of c (nil for nil): the copy shares no map, slice or pointer
+// with c, so a cache or a store can hand it out without aliasing what it keeps.
+func (c *Connector) Clone() *Connector {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.Labels = maps.Clone(c.Labels)
+	d.ResourceTypes = slices.Clone(c.ResourceTypes)
+	d.SecretFields = slices.Clone(c.SecretFields)
+	d.Users = slices.Clone(c.Users)
+	d.Config = c.Config.clone()
+	d.Rotation = c.Rotation.Clone()
+	return &d
+}
+
+// Fingerprint summarizes the parts of a connector, other than its id and secrets, that change
+// which token Google issues: the auth method, every configuration field and the credentials'
+// expiry. Token caches key on it (with the id and the secret version), so that an update seen
+// by an instance that did not make it never serves a token minted under the old configuration.
+func (c *Connector) Fingerprint() string {
+	b := make([]byte, 0, 128)
+	for _, s := range [...]string{string(c.AuthMethod), c.Config.ProjectID, c.Config.ServiceAccountEmail, c.Config.TargetPrincipal} {
+		b = append(b, s...)
+		b = append(b, 0)
+	}
+	for _, d := range c.Config.Delegates {
+		b = append(b, d...)
+		b = append(b, ',')
+	}
+	b = append(b, 0)
+	b = strconv.AppendBool(b, c.Config.TemporaryTokens())
+	b = append(b, 0)
+	if !c.ExpiresAt.IsZero() {
+		b = strconv.AppendInt(b, c.ExpiresAt.UnixNano(), 10)
+	}
+	return string(b)
+}
+
 // Config is the non-secret part of a connector's configuration. Field names on the wire are
 // the seed's: project_id, service_account_email, target_principal, delegates,
 // generate_temporary_tokens.
@@ -117,6 +158,16 @@ type Config struct {
 	// GenerateTemporaryTokens is false when callers get the stored credentials themselves
 	// instead of short-lived tokens; nil means the default, true.
 	GenerateTemporaryTokens *bool
+}
+
+func (c Config) clone() Config {
+	d := c
+	d.Delegates = slices.Clone(c.Delegates)
+	if c.GenerateTemporaryTokens != nil {
+		b := *c.GenerateTemporaryTokens
+		d.GenerateTemporaryTokens = &b
+	}
+	return d
 }
 
 // TemporaryTokens reports whether the connector hands out short-lived tokens (the default).

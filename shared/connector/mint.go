@@ -148,7 +148,7 @@ func (s *Service) mintToken(ctx context.Context, g Grant, rt ResourceType, id st
 	key := tokenKey{
 		ConnectorID:   c.ID,
 		SecretVersion: c.SecretVersion,
-		Config:        configFingerprint(c),
+		Config:        c.Fingerprint(),
 		ResourceType:  rt,
 		ResourceID:    id,
 		Scopes:        req.Scopes,
@@ -214,7 +214,7 @@ func (s *Service) setDocker(cred *Credential, tok Token) error {
 // resource of g's connector, and its canonical id.
 func (s *Service) setKubernetes(ctx context.Context, cred *Credential, g Grant) error {
 	c, id := g.Connector, cred.ResourceID
-	ck := c.ID + "\x00" + c.SecretVersion + "\x00" + configFingerprint(c) + "\x00" + id
+	ck := c.ID + "\x00" + c.SecretVersion + "\x00" + c.Fingerprint() + "\x00" + id
 	info, err := s.tokens.cluster(ctx, s.now, c.ID, ck, func(ctx context.Context) (ClusterInfo, error) {
 		return s.Google.Cluster(ctx, g, id)
 	})

@@ -9,7 +9,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
-// Principals (DESIGN §8). A caller is either
+// Principals (ARCHITECTURE.md, Production rules). A caller is either
 //   - a Google caller, named by the verified email of its Google ID token, lowercase
 //     ("alice@example.com"), or
 //   - a federated caller: a workload whose OIDC token was issued by one of the deployment's
@@ -20,8 +20,11 @@ import (
 // An email never contains ':' and a federated principal always does, so the two can never be
 // mistaken for one another. A connector's users and the deployment's admins hold principal
 // patterns: an email, an exact "NAME:SUBJECT", or "NAME:PREFIX*" (every subject of the
-// configured issuer NAME that starts with PREFIX). A connector's owner is always an exact
-// principal.
+// configured issuer NAME that starts with PREFIX). NAME must be a configured trusted issuer,
+// and a glob must end at a separator: PREFIX is empty or ends with ':' or '/'
+// ("github:repo:acme/*"), so that "acme/lib*" cannot admit "acme/lib-evil" and "acme*" cannot
+// admit the owner "acme-evil". A stored pattern that breaks the rule (registered before it)
+// matches nobody. A connector's owner is always an exact principal.
 
 // Principal is an authenticated caller: Email for a Google caller, Issuer and Subject for a
 // federated one (exactly one of the two forms). The core decides what a principal may do
@@ -93,17 +96,28 @@ func (p Principal) matches(pattern string) bool {
 		return false
 	}
 	if prefix, glob := strings.CutSuffix(subj, "*"); glob {
-		return strings.HasPrefix(p.Subject, prefix)
+		return globAtSeparator(prefix) && strings.HasPrefix(p.Subject, prefix)
 	}
 	return subj == p.Subject
 }
 
+// GlobSeparators are the characters a glob's prefix must end with (or the prefix is empty).
+const GlobSeparators = ":/"
+
+// globAtSeparator reports whether the glob NAME:PREFIX* ends at a separator: PREFIX is empty
+// (every subject of NAME) or ends with ':' or '/'.
+func globAtSeparator(prefix string) bool {
+	return prefix == "" || strings.ContainsRune(GlobSeparators, rune(prefix[len(prefix)-1]))
+}
+
 // CheckPrincipalPattern validates one entry of users or admins and returns it normalised
 // (emails lowercase; federated principals unchanged). issuers are the names of the
-// configured trusted issuers: a glob must name one of them. The error says what is wrong and
-// what is accepted, without a field name (callers add theirs).
+// configured trusted issuers: a federated entry must name one of them, and a glob must end at
+// a separator (see globAtSeparator). The error says what is wrong and what is accepted,
+// without a field name (callers add theirs).
 func CheckPrincipalPattern(s string, issuers []string) (string, error) {
 	const accepted = "principals are emails, NAME:SUBJECT, or NAME:PREFIX* for subjects of a configured trusted issuer"
+	const globRule = "a glob must end at a separator: the * follows ':' or '/' (NAME:repo:acme/* or NAME:*)"
 	switch {
 	case s == "*":
 		return "", fmt.Errorf(`"*": a bare * would admit every caller and is not accepted; %s`, accepted)
@@ -131,9 +145,12 @@ func CheckPrincipalPattern(s string, issuers []string) (string, error) {
 		return "", fmt.Errorf("%s has a * that is not at the end: only a trailing * is a glob", input.Quote(s))
 	case strings.IndexFunc(subj, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
 		return "", fmt.Errorf("%s has whitespace or a control character in its subject", input.Quote(s))
-	case glob && !slices.Contains(issuers, name):
-		return "", fmt.Errorf("%s is a glob on %s, which is not a configured trusted issuer (configured: %s); globs are accepted only for configured issuers",
+	case !slices.Contains(issuers, name):
+		return "", fmt.Errorf("%s names issuer %s, which is not a configured trusted issuer (configured: %s); its callers could never match",
 			input.Quote(s), input.Quote(name), issuerList(issuers))
+	case glob && !globAtSeparator(prefix):
+		return "", fmt.Errorf("%s: %s, so that it cannot admit subjects that merely start alike (%s would also match %s)",
+			input.Quote(s), globRule, input.Quote(s), input.Quote(prefix+"-evil"))
 	}
 	return s, nil
 }

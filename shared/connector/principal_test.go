@@ -15,9 +15,14 @@ func TestCheckPrincipalPattern(t *testing.T) {
 		{in: "github:repo:Acme/Pipelines:ref:refs/heads/main", want: "github:repo:Acme/Pipelines:ref:refs/heads/main"},
 		{in: "github:repo:acme/pipelines:*", want: "github:repo:acme/pipelines:*"},
 		{in: "ci:*", want: "ci:*"},
-		{in: "other:repo:x", want: "other:repo:x"}, // exact principals of any well-formed issuer name
+		{in: "github:repo:acme/*", want: "github:repo:acme/*"},
+		{in: "github:repo:acme/lib*", err: `"github:repo:acme/lib*": a glob must end at a separator`},
+		{in: "github:repo:acme*", err: `a glob must end at a separator: the * follows ':' or '/'`},
+		{in: "ci:repo:acme/pipelines:ref:refs/heads/ma*", err: "a glob must end at a separator"},
+		{in: "other:repo:x", err: `names issuer "other", which is not a configured trusted issuer (configured: ci, github)`},
+		{in: "nope:repo:x", err: `names issuer "nope", which is not a configured trusted issuer`},
 		{in: "*", err: "a bare * would admit every caller"},
-		{in: "other:repo:*", err: `glob on "other", which is not a configured trusted issuer (configured: ci, github)`},
+		{in: "other:repo:*", err: `names issuer "other", which is not a configured trusted issuer (configured: ci, github)`},
 		{in: "alice*", err: "globs are accepted only on a trusted issuer's subjects"},
 		{in: "alice", err: "is not an email address"},
 		{in: "ci:", err: "has no subject"},
@@ -60,6 +65,11 @@ func TestPrincipalMatches(t *testing.T) {
 		{main, "ci:repo:ACME/pipelines:ref:refs/heads/main", false}, // subjects are case-sensitive
 		{main, "ci:repo:acme/pipelines:ref:refs/heads/dev", false},
 		{main, "ci:repo:acme/other:*", false},
+		{main, "ci:repo:acme/*", true},
+		// Globs stored before the separator rule match nobody, so they never widen access.
+		{main, "ci:repo:acme/pipe*", false},
+		{main, "ci:repo:acme*", false},
+		{main, "ci:repo:acme/pipelines:ref:refs/heads/ma*", false},
 		{main, "gh:repo:acme/pipelines:ref:refs/heads/main", false}, // another issuer's subject
 		{main, "repo:acme/pipelines:ref:refs/heads/main", false},
 		{spoofEmail, "alice@example.com", false}, // a subject never passes for an email

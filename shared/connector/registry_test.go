@@ -14,6 +14,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/store/storetest"
 )
 
 // rgClock is a settable clock shared by a Service and its secret store.
@@ -361,30 +362,10 @@ func TestDeleteRemovesSecret(t *testing.T) {
 
 func TestConcurrentRegisterOneName(t *testing.T) {
 	e := rgNew(t)
-	const n = 50
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, errs[i] = e.svc.Register(context.Background(), rgP(rgAlice), rgReq("contended", fmt.Sprint("ya29.", i)))
-		}()
-	}
-	wg.Wait()
-	wins := 0
-	for i, err := range errs {
-		switch connector.KindOf(err) {
-		case "":
-			wins++
-		case connector.ErrAlreadyExists:
-		default:
-			t.Errorf("Register #%d = %v; want nil or ErrAlreadyExists", i, err)
-		}
-	}
-	if wins != 1 {
-		t.Fatalf("%d concurrent registrations of one name: %d succeeded; want exactly 1", n, wins)
-	}
+	storetest.ExactlyOneWins(t, "concurrent registrations of one name", 50, connector.ErrAlreadyExists, func(i int) error {
+		_, _, err := e.svc.Register(context.Background(), rgP(rgAlice), rgReq("contended", fmt.Sprint("ya29.", i)))
+		return err
+	})
 	cs := e.connectors(t)
 	if len(cs) != 1 {
 		t.Fatalf("connectors after the race = %d; want 1", len(cs))

@@ -15,7 +15,11 @@ type Service struct {
 	Google  Google      // minting and resource listing
 	// Keys creates and deletes service-account keys for key rotation; nil means rotation is
 	// not available.
-	Keys   KeyManager
+	Keys KeyManager
+	// Runs keeps sweep runs and Shards publishes their shards (StartSweep, SweepShard); nil
+	// leaves only the one-process Sweep.
+	Runs   SweepRuns
+	Shards ShardPublisher
 	Policy Policy
 	// Now returns the current time; nil means time.Now. Tests inject a fixed clock.
 	Now func() time.Time

@@ -100,13 +100,7 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 		go func() {
 			defer wg.Done()
 			for c := range work {
-				s.sweepKeys(ctx, c, o, t.note)
-				outcome, err := s.sweepOne(ctx, c, o.Timeout)
-				if err != nil {
-					s.log().ErrorContext(ctx, "sweep: connector not checked", "connector_id", c.ID, "error", err)
-				}
-				t.outcome(c, outcome, err)
-				s.sweepVersions(ctx, c, o.Timeout, t)
+				s.sweepConnector(ctx, c, o, t)
 			}
 		}()
 	}
@@ -134,6 +128,20 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 		"skipped", rep.Skipped, "inconclusive", rep.Inconclusive, "orphans_removed", rep.OrphansRemoved,
 		"versions_removed", rep.VersionsRemoved, "keys_rotated", rep.KeysRotated, "keys_deleted", rep.KeysDeleted, "duration_ms", rep.Duration.Milliseconds())
 	return *rep, listErr
+}
+
+// sweepConnector is sweep's work on one connector: key rotation repair and overdue rotation,
+// the check and its status, secret-version cleanup; the outcome is counted in t and returned
+// (as sweepOne's).
+func (s *Service) sweepConnector(ctx context.Context, c *Connector, o SweepOptions, t *sweepTally) (State, error) {
+	s.sweepKeys(ctx, c, o, t.note)
+	outcome, err := s.sweepOne(ctx, c, o.Timeout)
+	if err != nil {
+		s.log().ErrorContext(ctx, "sweep: connector not checked", "connector_id", c.ID, "error", err)
+	}
+	t.outcome(c, outcome, err)
+	s.sweepVersions(ctx, c, o.Timeout, t)
+	return outcome, err
 }
 
 // feedSweep sends every stored connector to work, page by page, until ctx is done. The error

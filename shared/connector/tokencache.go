@@ -40,7 +40,7 @@ const (
 type tokenKey struct {
 	ConnectorID   string
 	SecretVersion string
-	Config        string // fingerprint of the token-relevant configuration (see configFingerprint)
+	Config        string // fingerprint of the token-relevant configuration (see Connector.Fingerprint)
 	ResourceType  ResourceType
 	ResourceID    string
 	Scopes        []string
@@ -80,25 +80,6 @@ func (k tokenKey) String() string {
 	} else {
 		field("")
 	}
-	return b.String()
-}
-
-// configFingerprint summarizes the parts of a connector, other than its secrets, that change
-// which token Google issues, so that an update seen by another instance (which did not call
-// Forget) never serves a token minted under the old configuration.
-func configFingerprint(c *Connector) string {
-	var b strings.Builder
-	b.WriteString(string(c.AuthMethod))
-	b.WriteByte(0)
-	b.WriteString(c.Config.ProjectID)
-	b.WriteByte(0)
-	b.WriteString(c.Config.ServiceAccountEmail)
-	b.WriteByte(0)
-	b.WriteString(c.Config.TargetPrincipal)
-	b.WriteByte(0)
-	b.WriteString(strings.Join(c.Config.Delegates, ","))
-	b.WriteByte(0)
-	b.WriteString(c.ExpiresAt.UTC().Format(time.RFC3339Nano))
 	return b.String()
 }
 

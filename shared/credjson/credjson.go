@@ -18,6 +18,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Error is a refused credential JSON: the credential field at fault and a message safe to
@@ -297,13 +298,8 @@ func decodeCredObject(field string, raw []byte) (*credObject, error) {
 	if !utf8.Valid(raw) {
 		return nil, o.errorf("the credential JSON is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if why := scanJSONValue(dec, 0); why != "" {
+	if why := scanCredJSON(raw); why != "" {
 		return nil, o.errorf("%s", why)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, o.errorf("the credential JSON has data after its closing brace")
 	}
 	if err := json.Unmarshal(raw, &o.m); err != nil || o.m == nil {
 		return nil, o.errorf("the credential JSON must be a JSON object")
@@ -311,47 +307,53 @@ func decodeCredObject(field string, raw []byte) (*credObject, error) {
 	return o, nil
 }
 
-// scanJSONValue reads one JSON value from dec, checking nesting depth and duplicate keys. It
-// returns why the value is unacceptable, never quoting it.
-func scanJSONValue(dec *json.Decoder, depth int) string {
-	tok, err := dec.Token()
-	if err != nil {
-		return syntaxReason(dec, err)
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		if depth == 0 {
-			return "the credential JSON must be a JSON object"
+// scanCredJSON reads the one JSON value of raw, which must be an object, checking nesting
+// depth (before each level is entered) and keys (checkKey, at every level), without decoding
+// it. It returns why the value is unacceptable, never quoting it. One pass over the tokens of
+// github.com/go-json-experiment/json's scanner, iterative, no allocation per token;
+// duplicates are found here rather than by the scanner so that keys differing only in case
+// are found too.
+func scanCredJSON(raw []byte) string {
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true))
+	if dec.PeekKind() != '{' {
+		if _, err := dec.ReadToken(); err != nil {
+			return syntaxReason(dec, err)
 		}
-		return ""
-	}
-	if depth == 0 && d != '{' {
 		return "the credential JSON must be a JSON object"
 	}
-	if depth >= maxCredJSONDepth {
-		return fmt.Sprintf("the credential JSON is nested more than %d levels deep", maxCredJSONDepth)
-	}
-	var seen map[string]string // folded key → key as sent
-	if d == '{' {
-		seen = map[string]string{}
-	}
-	for dec.More() {
-		if d == '{' {
-			kt, err := dec.Token()
-			if err != nil {
-				return syntaxReason(dec, err)
-			}
-			k, _ := kt.(string)
-			if why := checkKey(seen, k); why != "" {
-				return why
+	var seen []map[string]string // per open level: folded key → key as sent; nil for an array
+	for {
+		k := dec.PeekKind()
+		if (k == '{' || k == '[') && dec.StackDepth() >= maxCredJSONDepth {
+			return fmt.Sprintf("the credential JSON is nested more than %d levels deep", maxCredJSONDepth)
+		}
+		depth := dec.StackDepth()
+		kind, n := dec.StackIndex(depth)
+		isName := kind == '{' && n%2 == 0
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return syntaxReason(dec, err)
+		}
+		switch tok.Kind() {
+		case '{':
+			seen = append(seen, map[string]string{})
+		case '[':
+			seen = append(seen, nil)
+		case '}', ']':
+			seen = seen[:len(seen)-1]
+		case '"':
+			if isName {
+				if why := checkKey(seen[len(seen)-1], tok.String()); why != "" {
+					return why
+				}
 			}
 		}
-		if why := scanJSONValue(dec, depth+1); why != "" {
-			return why
+		if dec.StackDepth() == 0 {
+			break
 		}
 	}
-	if _, err := dec.Token(); err != nil { // the closing delimiter
-		return syntaxReason(dec, err)
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+		return "the credential JSON has data after its closing brace"
 	}
 	return ""
 }
@@ -400,7 +402,7 @@ var credKeys = func() map[string]struct{} {
 	return m
 }()
 
-func syntaxReason(dec *json.Decoder, err error) string {
+func syntaxReason(dec *jsontext.Decoder, err error) string {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return "the credential JSON ends too early"
 	}

@@ -20,7 +20,13 @@ type Google struct {
 	rotation RotationIdentity
 }
 
-var _ connector.Google = (*Google)(nil)
+// Google has every capability the core looks for in its Google port (checked here, so that a
+// renamed method fails the build instead of turning a capability off).
+var (
+	_ connector.Google             = (*Google)(nil)
+	_ connector.BucketProjects     = (*Google)(nil)
+	_ connector.RegistryHostMapper = (*Google)(nil)
+)
 
 // Option configures New.
 type Option func(*Google)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"golang.org/x/sync/singleflight"
@@ -29,8 +27,7 @@ type listTokens struct {
 func grantKey(gr connector.Grant, subject string) string {
 	c := gr.Connector
 	h := sha256.New()
-	for _, s := range []string{string(c.AuthMethod), c.ID, c.Config.ProjectID, c.Config.TargetPrincipal,
-		strings.Join(c.Config.Delegates, ","), c.ExpiresAt.UTC().Format(time.RFC3339Nano),
+	for _, s := range []string{c.ID, c.Fingerprint(),
 		gr.Secrets.ServiceAccountJSON, gr.Secrets.UserAccountJSON, gr.Secrets.ExternalAccountJSON, gr.Secrets.Token, subject} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
 	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
 )
@@ -44,7 +45,7 @@ const (
 
 func TestMain(m *testing.M) {
 	// Never probe the real metadata server, even before the fake is up.
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
+	testenv.Guard()
 	os.Exit(run(m))
 }
 

@@ -417,7 +417,7 @@ func TestVerifyHangingServiceIsUnavailable(t *testing.T) {
 	f.Set("artifactregistry.locations.list", faults.Fault{Timeout: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	// One hanging Google service makes the check inconclusive (upstream_unavailable, DESIGN:
+	// One hanging Google service makes the check inconclusive (upstream_unavailable, ARCHITECTURE.md:
 	// an outage is not a verdict), answered by the caller's deadline, not after it.
 	res, err := s.Verify(ctx, owner, connector.VerifyRequest{Ref: c.Name})
 	if connector.KindOf(err) != connector.ErrUpstreamUnavailable || res != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"time"
@@ -212,7 +213,7 @@ type fsName struct {
 func toDoc(c *connector.Connector) *fsConnector {
 	d := &fsConnector{
 		Name: c.Name, Type: c.Type, AuthMethod: string(c.AuthMethod), Description: c.Description,
-		Labels: cloneMap(c.Labels), ResourceID: c.ResourceID, SupportsInstances: c.SupportsInstances,
+		Labels: maps.Clone(c.Labels), ResourceID: c.ResourceID, SupportsInstances: c.SupportsInstances,
 		Config: fsConfig{
 			ProjectID: c.Config.ProjectID, ServiceAccountEmail: c.Config.ServiceAccountEmail,
 			TargetPrincipal: c.Config.TargetPrincipal, Delegates: c.Config.Delegates,

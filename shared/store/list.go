@@ -65,33 +65,3 @@ func matchesLabels(labels, want map[string]string) bool {
 	}
 	return true
 }
-
-// clone returns a deep copy of c, so that callers never alias a store's maps and slices.
-func clone(c *connector.Connector) *connector.Connector {
-	if c == nil {
-		return nil
-	}
-	d := *c
-	d.Labels = cloneMap(c.Labels)
-	d.ResourceTypes = slices.Clone(c.ResourceTypes)
-	d.SecretFields = slices.Clone(c.SecretFields)
-	d.Users = slices.Clone(c.Users)
-	d.Config.Delegates = slices.Clone(c.Config.Delegates)
-	if c.Config.GenerateTemporaryTokens != nil {
-		b := *c.Config.GenerateTemporaryTokens
-		d.Config.GenerateTemporaryTokens = &b
-	}
-	d.Rotation = c.Rotation.Clone()
-	return &d
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	d := make(map[string]string, len(m))
-	for k, v := range m {
-		d[k] = v
-	}
-	return d
-}

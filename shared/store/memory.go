@@ -14,6 +14,17 @@ import (
 
 var _ connector.Store = (*Memory)(nil)
 
+// MemorySecrets has every capability the core looks for in a secret store (checked here, so
+// that a renamed method fails the build instead of turning a capability off).
+var (
+	_ connector.SecretStore       = (*MemorySecrets)(nil)
+	_ connector.SecretOwners      = (*MemorySecrets)(nil)
+	_ connector.SecretNames       = (*MemorySecrets)(nil)
+	_ connector.SecretAges        = (*MemorySecrets)(nil)
+	_ connector.SecretVersions    = (*MemorySecrets)(nil)
+	_ connector.RotationSchedules = (*MemorySecrets)(nil)
+)
+
 // Memory is a connector.Store in process memory. The zero value is not usable; call
 // NewMemory. It is safe for concurrent use, and copies connectors in and out, so callers
 // never share its maps and slices.
@@ -58,7 +69,7 @@ func (m *Memory) Create(ctx context.Context, c *connector.Connector) error {
 	}
 	now := m.now()
 	c.CreatedAt, c.UpdatedAt, c.Revision = now, now, 1
-	m.byID[c.ID] = clone(c)
+	m.byID[c.ID] = c.Clone()
 	m.byName[c.Name] = c.ID
 	return nil
 }
@@ -74,7 +85,7 @@ func (m *Memory) Get(ctx context.Context, id string) (*connector.Connector, erro
 	if !ok {
 		return nil, notFoundID(id)
 	}
-	return clone(c), nil
+	return c.Clone(), nil
 }
 
 // GetByName returns the connector named name.
@@ -88,7 +99,7 @@ func (m *Memory) GetByName(ctx context.Context, name string) (*connector.Connect
 	if !ok {
 		return nil, notFoundName(name)
 	}
-	return clone(m.byID[id]), nil
+	return m.byID[id].Clone(), nil
 }
 
 // List returns one page of the connectors matching f, ordered by name.
@@ -120,7 +131,7 @@ func (m *Memory) List(ctx context.Context, f connector.Filter, p connector.Page)
 			more = true
 			break
 		}
-		out = append(out, clone(c))
+		out = append(out, c.Clone())
 	}
 	m.mu.RUnlock()
 	if !more {
@@ -158,7 +169,7 @@ func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
 	c.UpdatedAt = m.now()
 	c.Revision = old.Revision + 1
 	c.Status = old.Status
-	m.byID[c.ID] = clone(c)
+	m.byID[c.ID] = c.Clone()
 	return nil
 }
 
@@ -322,7 +333,7 @@ func (m *MemorySecrets) Access(ctx context.Context, connectorID, version string)
 	case versionDestroyed:
 		return connector.Secrets{}, versionUnusable(connectorID, version, "destroyed")
 	}
-	return connector.SecretsFromFields(cloneMap(v.fields))
+	return connector.SecretsFromFields(maps.Clone(v.fields))
 }
 
 // DisableVersion disables one version: Access then fails until it is enabled again (which

@@ -2,20 +2,16 @@ package store_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/store/storetest"
 )
 
-func TestMain(m *testing.M) {
-	// No test here may reach Google's metadata server through ADC lookup.
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestMemory(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) connector.Store { return store.NewMemory() })

@@ -75,6 +75,18 @@ type SecretManagerOptions struct {
 	Now func() time.Time
 }
 
+// SecretManager has every capability the core looks for in a secret store (checked here, so
+// that a renamed method fails the build instead of turning a capability off).
+var (
+	_ connector.SecretStore       = (*SecretManager)(nil)
+	_ connector.FreshSecrets      = (*SecretManager)(nil)
+	_ connector.SecretOwners      = (*SecretManager)(nil)
+	_ connector.SecretNames       = (*SecretManager)(nil)
+	_ connector.SecretAges        = (*SecretManager)(nil)
+	_ connector.SecretVersions    = (*SecretManager)(nil)
+	_ connector.RotationSchedules = (*SecretManager)(nil)
+)
+
 // SecretManager is a connector.SecretStore in Google Secret Manager: one secret per
 // connector, named SecretPrefix (or SecretManagerOptions.Prefix) + connector id, labelled
 // ConnectorLabel=<id>, with a version per change whose payload is the JSON of connector.Secrets.Fields. Reads name the

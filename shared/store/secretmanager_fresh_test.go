@@ -16,7 +16,7 @@ import (
 
 const smAccess = "secretmanager.versions.access"
 
-// 100 concurrent reads of a version not in memory make one Secret Manager call (DESIGN §7).
+// 100 concurrent reads of a version not in memory make one Secret Manager call.
 // The fake answers slowly, so every reader arrives while the first call is in flight.
 func TestSecretManagerConcurrentColdAccessOneCall(t *testing.T) {
 	f := startSMFake(t)

@@ -32,8 +32,15 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gcpconn/gcpconn/emulator/googleerr"
+	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
+
+// Authorizer authenticates a request's bearer token and checks one IAM permission on one
+// resource (emulator/auth.Guard satisfies it).
+type Authorizer interface {
+	Check(r *http.Request, permission, resource string) (tokens.Token, *googleerr.Error)
+}
 
 // Wrapper counts calls per endpoint and injects faults (emulator/faults.Faults
 // satisfies it).

@@ -4,7 +4,7 @@
 //	serve [-addr 127.0.0.1:8080] [-framework]
 //
 // By default every function is served at /<function-name>: /register, /verify, /list,
-// /mint-token, /rotate, /sweep and /refresh (refresh accepts binary or structured CloudEvents and raw
+// /mint-token, /rotate, /sweep, /sweep-shard and /refresh (refresh accepts binary or structured CloudEvents and raw
 // Pub/Sub push bodies). With FUNCTION_TARGET=<EntryPoint> (e.g. MintToken) only that
 // function is served, at / and at its own path.
 //
@@ -16,7 +16,8 @@
 //
 // The address is -addr, else ":$PORT" when PORT is set (Cloud Run), else 127.0.0.1:8080; port 0
 // picks a free port. Once listening, serve prints "serving http://HOST:PORT" on stdout.
-// Configuration comes from the environment (see functions/app). SIGINT or SIGTERM stops it.
+// Configuration comes from the environment (see functions/app); a wrong one makes serve exit
+// with status 1 at once, naming the variable. SIGINT or SIGTERM stops it.
 package main
 
 import (
@@ -52,6 +53,11 @@ func run(args []string) error {
 	framework := fs.Bool("framework", false, "serve through the functions framework at /<EntryPoint>, as deployed")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// A wrong configuration stops the process before it serves, naming the variable: on Cloud
+	// Run the new revision then fails to start and the previous one keeps serving.
+	if _, err := app.ConfigFromEnv(os.Getenv); err != nil {
+		return fmt.Errorf("not serving: %w", err)
 	}
 	if *addr == "" {
 		*addr = "127.0.0.1:8080"

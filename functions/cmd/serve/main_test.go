@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,13 +17,11 @@ import (
 
 	"github.com/gcpconn/gcpconn/functions/httpapi"
 	"github.com/gcpconn/gcpconn/internal/testbuild"
+	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
-func TestMain(m *testing.M) {
-	os.Setenv("GCE_METADATA_HOST", "127.0.0.1:1")
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestHandlerTarget(t *testing.T) {
 	api := &httpapi.API{Service: func(context.Context) (*connector.Service, error) { return &connector.Service{}, nil }}
@@ -65,7 +64,7 @@ func buildServe(t *testing.T) string {
 }
 
 // TestStartup runs the binary and prints how long it takes from process start to the first
-// served request (DESIGN §7 wants under 200 ms; no timed assertion).
+// served request (the goal is under 100 ms more than a bare handler; no timed assertion).
 func TestStartup(t *testing.T) {
 	bin := buildServe(t)
 	for _, mode := range []string{"default", "framework"} {
@@ -148,4 +147,47 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestBadConfigurationStopsServe: serve exits 1 before listening when the configuration is
+// wrong, naming the variable at fault (bad issuer JSON, a glob in GCPCONN_ADMINS that
+// crosses a boundary, an unknown rotation identity), in both modes.
+func TestBadConfigurationStopsServe(t *testing.T) {
+	bin := buildServe(t)
+	issuers := `[{"name":"gh","issuer":"https://token.actions.githubusercontent.com","audiences":["a"],"bound_claims":{"repository_owner_id":"1"}}]`
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"issuer JSON", []string{"GCPCONN_TRUSTED_ISSUERS=[{"}, "GCPCONN_TRUSTED_ISSUERS"},
+		{"issuer without bound claims", []string{`GCPCONN_TRUSTED_ISSUERS=[{"name":"gh","issuer":"https://gh.example","audiences":["a"]}]`}, "bound_claims"},
+		{"admin glob", []string{"GCPCONN_TRUSTED_ISSUERS=" + issuers, "GCPCONN_ADMINS=gh:repo:acme*"}, `GCPCONN_ADMINS[0] "gh:repo:acme*"`},
+		{"rotation identity", []string{"GCPCONN_ROTATION_IDENTITY=runtime"}, "GCPCONN_ROTATION_IDENTITY"},
+	} {
+		for _, mode := range [][]string{{"-addr", "127.0.0.1:0"}, {"-addr", "127.0.0.1:0", "-framework"}} {
+			t.Run(tc.name+" "+strings.Join(mode, " "), func(t *testing.T) {
+				cmd := exec.Command(bin, mode...)
+				cmd.Env = append(append(os.Environ(), "GCPCONN_AUDIENCE=https://gcpconn.test"), tc.env...)
+				out, err := cmd.CombinedOutput()
+				var exit *exec.ExitError
+				if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), tc.want) || strings.Contains(string(out), "serving http") {
+					t.Errorf("serve %v = %v, output %q; want exit 1 naming %s before serving", mode, err, out, tc.want)
+				}
+			})
+		}
+	}
+}
+
+// TestEntryPointsRefuseBadConfigurationOnCloudRun: on Cloud Run (K_SERVICE set) the root
+// package's init, which registers the deployed entry points, exits 1 naming the variable
+// before main runs.
+func TestEntryPointsRefuseBadConfigurationOnCloudRun(t *testing.T) {
+	cmd := exec.Command(buildServe(t), "-addr", "127.0.0.1:0", "-framework")
+	cmd.Env = append(os.Environ(), "K_SERVICE=mint-token", "GCPCONN_AUDIENCE=https://gcpconn.test", "GCPCONN_ADMINS=nope:repo:x")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), `gcpconn: not starting: app: configuration: GCPCONN_ADMINS[0] "nope:repo:x"`) {
+		t.Errorf("serve on Cloud Run with a bad configuration = %v, output %q; want the entry points' init to exit 1 naming GCPCONN_ADMINS", err, out)
+	}
 }

@@ -7,6 +7,10 @@
 //	gcloudargs [flags] deploy NAME       the `gcloud functions deploy` arguments, NUL-terminated
 //	gcloudargs [flags] indexes           the `gcloud firestore indexes composite create` flags of
 //	                                     each index in infra/firestore.indexes.json, a line each
+//	gcloudargs [flags] federated         the functions whose invoker IAM check is off (federated_functions)
+//	gcloudargs [flags] check             checks the configuration the functions would get, as they do
+//	                                     at start, and that federated_functions may be set: exits 1
+//	                                     naming the variable or setting at fault
 //
 // Flags: -manifest PATH, -indexes PATH, -project, -region, -runtime-sa, -events-sa, -min-instances NAME=N
 // and -set SETTING=VALUE (repeatable; an empty VALUE means the manifest default).
@@ -18,6 +22,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gcpconn/gcpconn/functions/app"
 	"github.com/gcpconn/gcpconn/infra/manifest"
 )
 
@@ -80,6 +85,16 @@ func run(argv []string) error {
 		for _, w := range words {
 			fmt.Print(w, "\x00")
 		}
+	case len(args) == 1 && args[0] == "federated":
+		names, err := m.FederatedFunctions(d.Given)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			fmt.Println(n)
+		}
+	case len(args) == 1 && args[0] == "check":
+		return check(m, d.Given)
 	case len(args) == 1 && args[0] == "indexes":
 		idx, err := manifest.LoadIndexes(*indexes)
 		if err != nil {
@@ -89,7 +104,30 @@ func run(argv []string) error {
 			fmt.Println(strings.Join(in.GcloudArgs(), " "))
 		}
 	default:
-		return fmt.Errorf("usage: gcloudargs [flags] names | called-by CALLER | secret-prefix | setting NAME | deploy NAME | indexes")
+		return fmt.Errorf("usage: gcloudargs [flags] names | called-by CALLER | secret-prefix | setting NAME | deploy NAME | indexes | federated | check")
+	}
+	return nil
+}
+
+// check reads the functions' environment as functions/app does at start (the same code), and
+// refuses federated_functions unless the configuration may run with the invoker check off.
+func check(m *manifest.Manifest, given map[string]string) error {
+	env, err := m.Environment(given)
+	if err != nil {
+		return err
+	}
+	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		return fmt.Errorf("the functions would not start: %w", err)
+	}
+	federated, err := m.FederatedFunctions(given)
+	if err != nil {
+		return err
+	}
+	if len(federated) > 0 {
+		if err := app.CheckFederatedExposure(cfg); err != nil {
+			return fmt.Errorf("federated_functions=%s: %w", strings.Join(federated, ","), err)
+		}
 	}
 	return nil
 }

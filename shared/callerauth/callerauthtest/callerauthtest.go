@@ -38,12 +38,7 @@ type Issuer struct {
 // New starts an Issuer; it stops when tb's test ends.
 func New(tb testing.TB) *Issuer {
 	tb.Helper()
-	keyOnce.Do(func() {
-		var err error
-		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-	})
+	sharedKey()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{

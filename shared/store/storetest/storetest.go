@@ -21,7 +21,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -266,31 +265,10 @@ func testCreateDuplicate(t *testing.T, s connector.Store) {
 }
 
 func testConcurrentCreate(t *testing.T, s connector.Store) {
-	const n = 50
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.Create(ctx(t), Sample(fmt.Sprintf("id-%02d", i), "contended"))
-		}()
-	}
-	wg.Wait()
-	wins, winner := 0, ""
-	for i, err := range errs {
-		switch connector.KindOf(err) {
-		case "":
-			wins++
-			winner = fmt.Sprintf("id-%02d", i)
-		case connector.ErrAlreadyExists:
-		default:
-			t.Errorf("Create #%d = %v; want nil or ErrAlreadyExists", i, err)
-		}
-	}
-	if wins != 1 {
-		t.Fatalf("%d concurrent creates of one name: %d succeeded; want exactly 1", n, wins)
-	}
+	i := ExactlyOneWins(t, "concurrent creates of one name", 50, connector.ErrAlreadyExists, func(i int) error {
+		return s.Create(ctx(t), Sample(fmt.Sprintf("id-%02d", i), "contended"))
+	})
+	winner := fmt.Sprintf("id-%02d", i)
 	got, err := s.GetByName(ctx(t), "contended")
 	if err != nil || got.ID != winner {
 		t.Errorf("GetByName(contended) = %v, %v; want the winner %s", got, err, winner)
@@ -382,32 +360,11 @@ func testUpdateStale(t *testing.T, s connector.Store) {
 func testConcurrentUpdate(t *testing.T, s connector.Store) {
 	mustCreate(t, s, Sample("id-1", "alpha"))
 	base := mustGet(t, s, "id-1")
-	const n = 10
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := clone(base)
-			c.Description = fmt.Sprintf("writer %d", i)
-			errs[i] = s.Update(ctx(t), c)
-		}()
-	}
-	wg.Wait()
-	wins := 0
-	for i, err := range errs {
-		switch connector.KindOf(err) {
-		case "":
-			wins++
-		case connector.ErrConflict:
-		default:
-			t.Errorf("Update #%d = %v; want nil or ErrConflict", i, err)
-		}
-	}
-	if wins != 1 {
-		t.Errorf("%d concurrent updates from one revision: %d succeeded; want exactly 1", n, wins)
-	}
+	ExactlyOneWins(t, "concurrent updates from one revision", 10, connector.ErrConflict, func(i int) error {
+		c := clone(base)
+		c.Description = fmt.Sprintf("writer %d", i)
+		return s.Update(ctx(t), c)
+	})
 	if got := mustGet(t, s, "id-1"); got.Revision <= base.Revision {
 		t.Errorf("Get(id-1).Revision = %d; want > %d", got.Revision, base.Revision)
 	}
@@ -479,30 +436,9 @@ func testSetStatusStale(t *testing.T, s connector.Store) {
 func testConcurrentSetStatus(t *testing.T, s connector.Store) {
 	mustCreate(t, s, Sample("id-1", "alpha"))
 	base := mustGet(t, s, "id-1")
-	const n = 10
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.SetStatus(ctx(t), clone(base), connector.Status{State: connector.StateError, Error: fmt.Sprintf("writer %d", i)})
-		}()
-	}
-	wg.Wait()
-	wins := 0
-	for i, err := range errs {
-		switch connector.KindOf(err) {
-		case "":
-			wins++
-		case connector.ErrConflict:
-		default:
-			t.Errorf("SetStatus #%d = %v; want nil or ErrConflict", i, err)
-		}
-	}
-	if wins != 1 {
-		t.Errorf("%d concurrent status writes from one read: %d succeeded; want exactly 1", n, wins)
-	}
+	ExactlyOneWins(t, "concurrent status writes from one read", 10, connector.ErrConflict, func(i int) error {
+		return s.SetStatus(ctx(t), clone(base), connector.Status{State: connector.StateError, Error: fmt.Sprintf("writer %d", i)})
+	})
 	if got := mustGet(t, s, "id-1"); got.Revision != base.Revision {
 		t.Errorf("Get(id-1).Revision = %d; want %d (status writes keep it)", got.Revision, base.Revision)
 	}

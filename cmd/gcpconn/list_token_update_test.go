@@ -9,7 +9,9 @@ import (
 	"github.com/gcpconn/gcpconn/functions/client/clienttest"
 )
 
-func TestMiscCommands(t *testing.T) {
+// TestListTokenUpdateCommands: register --no-verify, list with filters, list-types -o json, token
+// (plain and -o json) and update (rename, remove a label) against the in-process stack.
+func TestListTokenUpdateCommands(t *testing.T) {
 	s := clienttest.Start(t)
 	w := newWorld(t, s, alice)
 	key, _ := s.Fake.KeyJSON(admin)

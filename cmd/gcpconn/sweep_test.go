@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gcpconn/gcpconn/functions/httpapi"
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/store"
+)
+
+// anyAdmin takes every bearer token as the admin's.
+type anyAdmin struct{}
+
+func (anyAdmin) Authenticate(r *http.Request) (connector.Principal, error) {
+	if r.Header.Get("Authorization") == "" {
+		return connector.Principal{}, connector.Errorf(connector.ErrUnauthenticated, "no token")
+	}
+	return connector.Principal{Email: "admin@example.com"}, nil
+}
+
+// heldShards keeps published shards until the test delivers them.
+type heldShards struct{ shards []connector.SweepShard }
+
+func (h *heldShards) PublishShard(_ context.Context, sh connector.SweepShard) error {
+	h.shards = append(h.shards, sh)
+	return nil
+}
+
+// okGoogle answers every check.
+type okGoogle struct{}
+
+func (okGoogle) Token(context.Context, connector.Grant, connector.TokenRequest) (connector.Token, error) {
+	return connector.Token{Value: "ya29.x", Expiry: time.Now().Add(time.Hour)}, nil
+}
+func (okGoogle) ListResources(_ context.Context, _ connector.Grant, _ connector.ResourceType, id string) ([]string, error) {
+	return []string{"zenml-core"}, nil
+}
+func (okGoogle) Cluster(context.Context, connector.Grant, string) (connector.ClusterInfo, error) {
+	return connector.ClusterInfo{}, nil
+}
+
+// TestSweepWatch: `gcpconn sweep --watch` starts a run and follows it, one plain line per
+// change when stdout is not a terminal (a bar redrawn in place when it is), until every shard
+// is done (here the test delivers one shard to the worker per poll); -o json prints the
+// finished run; --run latest shows it again; bad flags are usage errors naming them.
+func TestSweepWatch(t *testing.T) {
+	held := &heldShards{}
+	svc := &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: okGoogle{},
+		Policy: connector.Policy{Admins: []string{"admin@example.com"}}, Runs: &store.MemoryRuns{}, Shards: held}
+	no := false
+	key := testKeyPEM(t)
+	for i := range 5 {
+		_, _, err := svc.Register(context.Background(), connector.Principal{Email: "o@example.com"}, connector.RegisterRequest{
+			Name: fmt.Sprintf("c-%d", i), AuthMethod: connector.ServiceAccount, Verify: &no,
+			Configuration: map[string]any{"project_id": "zenml-core", "service_account_json": map[string]any{"type": "service_account",
+				"project_id": "zenml-core", "client_email": "sa@zenml-core.iam.gserviceaccount.com", "private_key_id": "k", "private_key": key,
+				"client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer((&httpapi.API{Service: func(context.Context) (*connector.Service, error) { return svc, nil }, Auth: anyAdmin{}}).Handler())
+	defer srv.Close()
+	deliver := func(context.Context, time.Duration) error {
+		if len(held.shards) > 0 {
+			sh := held.shards[0]
+			held.shards = held.shards[1:]
+			if _, err := svc.SweepShard(context.Background(), sh, connector.SweepOptions{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cli := func(terminal bool, args ...string) (string, string, int) {
+		var out, errOut bytes.Buffer
+		e := &env{Stdout: &out, Stderr: &errOut, StdoutTerminal: terminal, Sleep: deliver}
+		code := run(context.Background(), e, append([]string{"gcpconn", "--url", srv.URL, "--id-token", "t"}, args...))
+		return out.String(), errOut.String(), code
+	}
+	out, errOut, code := cli(false, "sweep", "--watch", "--shard-size", "2")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || !strings.Contains(lines[0], "running: 0/3 shards (0 failed), 0 of 5 connectors checked") ||
+		!strings.Contains(out, "done: 3/3 shards (0 failed), 5 of 5 connectors checked") || !strings.Contains(out, "checked 5: 5 ok, 0 failed") {
+		t.Fatalf("sweep --watch: exit %d\n%s%s", code, out, errOut)
+	}
+	if progress := strings.Count(out, "shards (0 failed)"); progress != 4 || strings.Contains(out, "\r") {
+		t.Errorf("sweep --watch printed %d progress lines; want one per change (4), plain:\n%s", progress, out)
+	}
+	out, _, code = cli(true, "-o", "json", "sweep", "--watch", "--shard-size", "5")
+	var run struct {
+		Run     string `json:"run"`
+		State   string `json:"state"`
+		Checked int    `json:"checked"`
+	}
+	if err := json.Unmarshal([]byte(out), &run); code != 0 || err != nil || run.State != "done" || run.Checked != 5 {
+		t.Errorf("-o json sweep --watch = %d %q (%v); want the finished run alone", code, out, err)
+	}
+	out, _, code = cli(true, "sweep", "--run", "latest", "--watch")
+	if code != 0 || !strings.Contains(out, "\r\033[K[####################] run "+run.Run+" done") {
+		t.Errorf("sweep --run latest --watch on a terminal: exit %d %q; want the full bar of %s", code, out, run.Run)
+	}
+	for _, bad := range [][]string{{"sweep", "--shard-size", "501"}, {"sweep", "--concurrency", "x"}, {"sweep", "extra"}} {
+		if _, errOut, code := cli(false, bad...); code != exitUsage || !strings.Contains(errOut, strings.TrimPrefix(bad[1], "--")) {
+			t.Errorf("gcpconn %v: exit %d %q; want a usage error naming it", bad, code, errOut)
+		}
+	}
+}
+
+// testKeyPEM is a fresh RSA key in PEM, for service-account JSON that parses.
+func testKeyPEM(t *testing.T) string {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(k)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}

@@ -1,0 +1,349 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ConnectorIDs is implemented by stores that list connector ids alone (store.Memory,
+// store.Firestore): ids in ascending order after the cursor after ("" for the first page),
+// at most n. The sweep planner pages through it; stores without it are paged with List.
+type ConnectorIDs interface {
+	ListIDs(ctx context.Context, after string, n int) ([]string, error)
+}
+
+// finishTimeout bounds the writes a sweep makes after its deadline has passed (the shard's
+// record, the run's): the request's deadline keeps a margin for them.
+const finishTimeout = 10 * time.Second
+
+// StartSweep plans a sweep run: it records the run, pages through every connector id with a
+// cursor, publishes them in shards of shardSize (DefaultShardSize for 0, at most
+// MaxShardSize) through s.Shards, deletes the due keys of deleted connectors (KeyCleanups),
+// removes orphan secrets (unless o.KeepOrphans), records how
+// many shards it published, and returns the run as it stands then. The shards' work is done
+// by SweepShard, wherever the publisher delivers them. A planning failure part-way is
+// recorded in the run (PlanError) and returned; what was published still runs.
+func (s *Service) StartSweep(ctx context.Context, o SweepOptions, shardSize int) (SweepRunView, error) {
+	if s.Runs == nil || s.Shards == nil {
+		return SweepRunView{}, Errorf(ErrFailedPrecondition, "this deployment has no sweep runs or shard publisher configured")
+	}
+	if shardSize <= 0 {
+		shardSize = DefaultShardSize
+	}
+	shardSize = min(shardSize, MaxShardSize)
+	run := SweepRun{ID: newRunID(s.now()), StartedAt: s.now()}
+	if err := s.Runs.CreateRun(ctx, run); err != nil {
+		return SweepRunView{}, fmt.Errorf("sweep: record the run: %w", err)
+	}
+	shards, n, planErr := s.planShards(ctx, run.ID, o, shardSize)
+	run.PlannedAt, run.Shards, run.Connectors = s.now(), shards, n
+	// Keys gcpconn created for deleted connectors (KeyCleanups): their records are not
+	// connectors, so no shard sees them.
+	if deleted, err := s.sweepCleanups(ctx); err != nil {
+		s.log().ErrorContext(ctx, "sweep: keys of deleted connectors", "run", run.ID, "keys_deleted", deleted, "error", err)
+	} else if deleted > 0 {
+		s.log().InfoContext(ctx, "sweep: deleted keys of deleted connectors", "run", run.ID, "keys_deleted", deleted)
+	}
+	if planErr != nil {
+		run.PlanError = MessageOf(planErr)
+		s.log().ErrorContext(ctx, "sweep: planning stopped early", "run", run.ID, "shards", shards, "error", planErr)
+	} else if !o.KeepOrphans {
+		removed, err := s.removeOrphans(ctx)
+		run.OrphansRemoved = removed
+		if err != nil {
+			s.log().ErrorContext(ctx, "sweep: remove orphan secrets", "run", run.ID, "error", err)
+		}
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	if err := s.Runs.UpdateRun(fctx, run); err != nil {
+		return SweepRunView{}, fmt.Errorf("sweep: record the run's plan: %w", err)
+	}
+	s.log().InfoContext(ctx, "sweep planned", "run", run.ID, "shards", shards, "connectors", n)
+	v, err := s.SweepRunStatus(fctx, run.ID)
+	if err != nil {
+		return SweepRunView{}, err
+	}
+	return v, planErr
+}
+
+// planShards publishes every connector id in shards of size and returns how many shards
+// and ids it published.
+func (s *Service) planShards(ctx context.Context, run string, o SweepOptions, size int) (shards, n int, err error) {
+	sh := SweepShard{Run: run, Concurrency: o.Concurrency, TimeoutSeconds: int(o.Timeout / time.Second)}
+	publish := func() error {
+		if len(sh.IDs) == 0 {
+			return nil
+		}
+		if err := s.Shards.PublishShard(ctx, sh); err != nil {
+			return fmt.Errorf("sweep: publish shard %d: %w", sh.Index, err)
+		}
+		shards, n = shards+1, n+len(sh.IDs)
+		sh.Index, sh.IDs = sh.Index+1, nil
+		return nil
+	}
+	err = s.eachID(ctx, func(id string) error {
+		sh.IDs = append(sh.IDs, id)
+		if len(sh.IDs) < size {
+			return nil
+		}
+		return publish()
+	})
+	if err != nil {
+		return shards, n, err
+	}
+	return shards, n, publish()
+}
+
+// eachID calls f with every connector id, page by page (ConnectorIDs when the store has it).
+func (s *Service) eachID(ctx context.Context, f func(id string) error) error {
+	if ids, ok := s.Store.(ConnectorIDs); ok {
+		after := ""
+		for {
+			page, err := ids.ListIDs(ctx, after, MaxPageSize)
+			if err != nil {
+				return fmt.Errorf("sweep: list connector ids: %w", err)
+			}
+			for _, id := range page {
+				if err := f(id); err != nil {
+					return err
+				}
+			}
+			if len(page) < MaxPageSize {
+				return nil
+			}
+			after = page[len(page)-1]
+		}
+	}
+	token := ""
+	for {
+		cs, next, err := s.Store.List(ctx, Filter{}, Page{Size: MaxPageSize, Token: token})
+		if err != nil {
+			return fmt.Errorf("sweep: list connectors: %w", err)
+		}
+		for _, c := range cs {
+			if err := f(c.ID); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		token = next
+	}
+}
+
+// SweepShard does a sweep's work on the connectors of one shard, each exactly as Sweep does
+// (key repair and overdue rotation, the check and its status, secret-version cleanup), at
+// most o.Concurrency at a time, and records the shard's outcome in its run. Delivery may be
+// at least once: a shard already finished is not done again, and every write it makes is
+// conditioned on the revision it read, so a shard run twice changes nothing twice.
+//
+// It returns an error, so that the shard is delivered again, when the shard could not be
+// finished (the store unreachable, ctx done before every connector was seen); at the
+// MaxShardAttempts-th attempt it records the shard as failed, with the reason, and still
+// returns the error (deployed, the message then goes to the dead-letter topic).
+func (s *Service) SweepShard(ctx context.Context, sh SweepShard, o SweepOptions) (ShardRecord, error) {
+	if err := sh.Check(); err != nil {
+		return ShardRecord{}, err
+	}
+	if s.Runs == nil {
+		return ShardRecord{}, Errorf(ErrFailedPrecondition, "this deployment keeps no sweep runs")
+	}
+	rec, err := s.Runs.BeginShard(ctx, sh.Run, sh.Index, s.now())
+	if err != nil {
+		return rec, fmt.Errorf("sweep shard %s/%d: %w", sh.Run, sh.Index, err)
+	}
+	if rec.Finished() {
+		s.log().InfoContext(ctx, "sweep shard already finished; delivered again", "run", sh.Run, "shard", sh.Index, "state", rec.State)
+		return rec, nil
+	}
+	start := time.Now()
+	rep, unchecked, workErr := s.sweepIDs(ctx, sh.IDs, shardOptions(o, sh))
+	rep.Duration = time.Since(start)
+	rec.Report, rec.Unchecked, rec.UpdatedAt = rep, unchecked, s.now()
+	switch {
+	case workErr == nil:
+		rec.State = ShardDone
+	case rec.Attempts < MaxShardAttempts:
+		return rec, fmt.Errorf("sweep shard %s/%d, attempt %d: %w", sh.Run, sh.Index, rec.Attempts, workErr)
+	default:
+		rec.State, rec.Error = ShardFailed, fmt.Sprintf("failed %d times, last: %s", rec.Attempts, MessageOf(workErr))
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	if _, err := s.Runs.FinishShard(fctx, rec); err != nil {
+		return rec, fmt.Errorf("sweep shard %s/%d: record: %w", sh.Run, sh.Index, err)
+	}
+	s.log().InfoContext(ctx, "sweep shard finished", "run", sh.Run, "shard", sh.Index, "state", rec.State,
+		"attempts", rec.Attempts, "checked", rep.Checked, "unchecked", len(unchecked), "duration_ms", rep.Duration.Milliseconds())
+	if workErr != nil {
+		return rec, fmt.Errorf("sweep shard %s/%d failed for good: %w", sh.Run, sh.Index, workErr)
+	}
+	return rec, nil
+}
+
+// shardOptions is the worker's o with what the run asked for.
+func shardOptions(o SweepOptions, sh SweepShard) SweepOptions {
+	if sh.Concurrency > 0 {
+		o.Concurrency = sh.Concurrency
+	}
+	if sh.TimeoutSeconds > 0 {
+		o.Timeout = time.Duration(sh.TimeoutSeconds) * time.Second
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultSweepConcurrency
+	}
+	o.Concurrency = min(o.Concurrency, MaxSweepConcurrency)
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultSweepTimeout
+	}
+	return o
+}
+
+// sweepIDs runs sweepConnector on each connector of ids, at most o.Concurrency at a time.
+// The error is for what keeps the shard from finishing: a connector that could not be read,
+// or ctx done before every connector was seen.
+func (s *Service) sweepIDs(ctx context.Context, ids []string, o SweepOptions) (SweepReport, []Unchecked, error) {
+	t := &sweepTally{}
+	var (
+		mu        sync.Mutex
+		unchecked []Unchecked
+		errs      []error
+		wg        sync.WaitGroup
+	)
+	note := func(u Unchecked, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(unchecked) < maxUnchecked {
+			unchecked = append(unchecked, u)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	work := make(chan string)
+	polite := &backoff{}
+	for range min(o.Concurrency, len(ids)) {
+		wg.Go(func() {
+			for id := range work {
+				polite.wait(ctx)
+				polite.after(s.sweepID(ctx, id, o, t, note))
+			}
+		})
+	}
+	for _, id := range ids {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return t.rep, unchecked, errors.Join(errs...)
+}
+
+// sweepID reads connector id afresh and sweeps it, noting it when it could not be checked
+// (with an error when the shard should be tried again). It returns the outcome (as
+// sweepOne's; StateUnknown when the connector was not checked).
+func (s *Service) sweepID(ctx context.Context, id string, o SweepOptions, t *sweepTally, note func(Unchecked, error)) State {
+	if ctx.Err() != nil {
+		note(Unchecked{ID: id, Reason: "the shard ran out of time before this connector"}, nil)
+		return StateUnknown
+	}
+	c, err := s.Store.Get(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		t.note(func(r *SweepReport) { r.Skipped++ }) // deleted since the run was planned
+		return StateUnknown
+	case err != nil:
+		note(Unchecked{ID: id, Reason: "could not be read: " + MessageOf(err)}, fmt.Errorf("connector %s: %w", id, err))
+		return StateUnknown
+	}
+	outcome, err := s.sweepConnector(ctx, c, o, t)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		note(Unchecked{ID: id, Name: c.Name, Reason: "the shard ran out of time while checking it"}, nil)
+	case err != nil:
+		note(Unchecked{ID: id, Name: c.Name, Reason: MessageOf(err)}, nil)
+	case outcome == stateInconclusive:
+		reason := "the check could not be made; its last verdict is kept"
+		if cur, err := s.Store.Get(ctx, id); err == nil && cur.Status.Inconclusive != "" {
+			reason = cur.Status.Inconclusive
+		}
+		note(Unchecked{ID: id, Name: c.Name, Reason: reason}, nil)
+	}
+	return outcome
+}
+
+// Backoff of a shard whose checks Google throttles or cannot answer.
+const (
+	minShardBackoff = time.Second
+	maxShardBackoff = 30 * time.Second
+)
+
+// backoff slows a whole shard down when Google throttles it (429) or cannot answer (a check
+// that is inconclusive): every worker of the shard waits before its next connector, from
+// minShardBackoff, doubling with each further inconclusive check up to maxShardBackoff, and
+// back to full speed after a conclusive one. A shard that runs out of time this way is
+// delivered again later (Pub/Sub backs off too), instead of spending the quota other callers
+// need on checks that cannot succeed.
+type backoff struct {
+	mu    sync.Mutex
+	until time.Time
+	next  time.Duration
+}
+
+// wait returns once the shard may go on (or ctx is done).
+func (b *backoff) wait(ctx context.Context) {
+	b.mu.Lock()
+	d := time.Until(b.until)
+	b.mu.Unlock()
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// after records a connector's outcome.
+func (b *backoff) after(outcome State) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch outcome {
+	case stateInconclusive:
+		b.next = min(max(b.next*2, minShardBackoff), maxShardBackoff)
+		b.until = time.Now().Add(b.next)
+	case StateOK, StateError, StatePartial, StateDisabled:
+		b.next = 0
+	}
+}
+
+// LocalShards runs each shard in this process as it is published (the memory store, tests,
+// functions/cmd/serve without Pub/Sub): the same SweepShard the deployed worker runs, tried
+// again at once when it fails, as Pub/Sub would deliver it again, up to MaxShardAttempts
+// times (then it is recorded failed). Publishing returns when the shard is finished.
+type LocalShards struct {
+	Service *Service
+	Options SweepOptions // the worker's defaults (MaxKeyAge, ...)
+}
+
+// PublishShard runs sh; it fails only when ctx is done.
+func (l LocalShards) PublishShard(ctx context.Context, sh SweepShard) error {
+	for range MaxShardAttempts {
+		if _, err := l.Service.SweepShard(ctx, sh, l.Options); err == nil {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil // recorded as failed in the run
+}
