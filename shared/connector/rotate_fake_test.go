@@ -389,7 +389,7 @@ func TestRotateKeyRefusals(t *testing.T) {
 // cleanup record keeps them and the secret until then); the registered key is left.
 func TestKeysCleanedAfterUpdateAndDelete(t *testing.T) {
 	const newAccount = "connectors-admin@zenml-core.iam.gserviceaccount.com"
-	for _, how := range []string{"update", "delete"} {
+	for _, how := range []string{"update", "delete", "delete, sharded sweep"} {
 		t.Run(how, func(t *testing.T) {
 			e := rtNew(t)
 			ctx := context.Background()
@@ -418,6 +418,13 @@ func TestKeysCleanedAfterUpdateAndDelete(t *testing.T) {
 			}
 			sweep := func() {
 				t.Helper()
+				if how == "delete, sharded sweep" {
+					e.svc.Runs, e.svc.Shards = &store.MemoryRuns{}, connector.LocalShards{Service: e.svc}
+					if _, err := e.svc.StartSweep(ctx, connector.SweepOptions{}, 0); err != nil {
+						t.Fatalf("StartSweep = %v", err)
+					}
+					return
+				}
 				if _, err := e.svc.Sweep(ctx, connector.SweepOptions{KeepOrphans: how == "update"}); err != nil {
 					t.Fatalf("Sweep = %v", err)
 				}
@@ -431,7 +438,7 @@ func TestKeysCleanedAfterUpdateAndDelete(t *testing.T) {
 			if ks := e.keys(t); len(ks) != 1 || ks[0] != e.registered {
 				t.Errorf("after the grace: keys of %s = %v; want only the registered %s", rtAccount, ks, e.registered)
 			}
-			if how == "delete" {
+			if how != "update" {
 				if ids, _ := e.mem.ListConnectorIDs(ctx); len(ids) != 0 {
 					t.Errorf("secrets left after the cleanup: %v", ids)
 				}
