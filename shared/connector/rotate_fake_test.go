@@ -489,8 +489,8 @@ func TestManualRotationsStayUnderKeyLimit(t *testing.T) {
 
 // TestLostCreateSearch: a create whose answer never arrived, and whose key Google makes
 // late (after the call's deadline), is found and deleted once no late create can land; a
-// key another connector of the same account created in that window, and records, is never
-// taken for it. A manual rotation moves the secret's rotation schedule.
+// key another connector of the same account created in that window, and records (here in the
+// cleanup record it left when deleted), is never taken for it. A manual rotation moves the secret's rotation schedule.
 func TestLostCreateSearch(t *testing.T) {
 	e := rtNew(t)
 	ctx := context.Background()
@@ -521,6 +521,10 @@ func TestLostCreateSearch(t *testing.T) {
 		t.Fatalf("RotateKey of another connector of the account = %v, %v", ok, err)
 	}
 	others, _ := e.svc.Store.Get(ctx, other.ID)
+	// Deleted: its key waits in a cleanup record for the grace, and is not ours either.
+	if err := e.svc.Delete(ctx, connector.Principal{Email: swOwner}, "same-account"); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := e.svc.RepairRotation(ctx, e.get(t)); n != 0 || err != nil {
 		t.Errorf("RepairRotation before the window closed = %d, %v; want nothing deleted yet", n, err)
 	}

@@ -320,8 +320,9 @@ func (s *Service) lostKeys(ctx context.Context, g Grant, email string, l LostKey
 	return ids, nil
 }
 
-// recordedKeys returns the ids of every key a connector records: pinned, in flight or
-// retired (a lost-key search never takes one of them).
+// recordedKeys returns the ids of every key a connector records (pinned, in flight or
+// retired) or a deleted connector's cleanup record names: a lost-key search never takes one
+// of them.
 func (s *Service) recordedKeys(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
 	token := ""
@@ -340,11 +341,23 @@ func (s *Service) recordedKeys(ctx context.Context) (map[string]bool, error) {
 			}
 		}
 		if next == "" {
-			delete(out, "")
-			return out, nil
+			break
 		}
 		token = next
 	}
+	if kc, ok := s.Store.(KeyCleanups); ok { // and the keys deleted connectors left for sweep
+		recs, err := kc.ListCleanups(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list key cleanups: %w", err)
+		}
+		for _, rec := range recs {
+			for _, r := range rec.Keys {
+				out[r.KeyID] = true
+			}
+		}
+	}
+	delete(out, "")
+	return out, nil
 }
 
 func keyLimitProblem(email string) string {
