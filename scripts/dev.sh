@@ -78,8 +78,11 @@ go build -o "$WORK/fakegcp" ./emulator/cmd/fakegcp
 go build -o "$WORK/serve" ./functions/cmd/serve
 go build -o "$WORK/pushauth" ./emulator/cmd/pushauth
 
+base="http://127.0.0.1:$port"
 say "starting the fake Google Cloud"
-fake_args=(-keys-dir "$WORK/keys")
+# Secret Manager's notifications (key rotation schedules, version events) are pushed to
+# /refresh as a push subscription would, authenticated as the first admin.
+fake_args=(-keys-dir "$WORK/keys" -push-url "$base/refresh" -push-email "${admins%%,*}" -push-audience "$base")
 [ -z "$world" ] || fake_args+=(-world "$world")
 setsid "$WORK/fakegcp" "${fake_args[@]}" >"$WORK/fakegcp.out" 2>"$WORK/fakegcp.log" &
 pids+=($!)
@@ -113,11 +116,11 @@ elif $pubsub; then
 	say "Pub/Sub emulator not found at $PUBSUB_BIN (Debian package google-cloud-cli-pubsub-emulator): sweep shards run in process"
 fi
 
-base="http://127.0.0.1:$port"
 export GCPCONN_STORE=$store
 export GCPCONN_PROJECT=${GCPCONN_PROJECT:-zenml-core}
 export GCPCONN_AUDIENCE=$base
 export GCPCONN_ADMINS=$admins
+export GCPCONN_SECRET_TOPIC=${GCPCONN_SECRET_TOPIC:-projects/zenml-core/topics/gcpconn-secrets}
 # The fake's issuer "ci" (GitHub-Actions-shaped tokens) is the one trusted issuer: its callers
 # are ci:SUBJECT, for jobs of repositories owned by acme.
 [ -n "${FAKEGCP_ISSUER_CI:-}" ] || die "the fake printed no FAKEGCP_ISSUER_CI"
@@ -175,6 +178,15 @@ gcpconn is running at $base   (store: $store; sweep shards: $sweep; fake Google 
       --service_account_json=@$WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json
     ./gcpconn list-resources
     GCPCONN_DEV_EMAIL=${admins%%,*} ./gcpconn sweep --watch     # a sweep run, fanned out in shards
+
+  watch a scheduled key rotation (not with --memory: the fake's Secret Manager keeps the
+  schedules): register with a rotation period, fire the schedules due in
+  the next 25 hours (the fake's Secret Manager publishes SECRET_ROTATE, pushed to /refresh),
+  and describe shows the new key:
+    ./gcpconn register rot --type gcp --auth-method service-account --rotation-period 1d \
+      --service_account_json=@$WORK/keys/connectors-admin@zenml-core.iam.gserviceaccount.com.json
+    curl -s -X POST $FAKEGCP_ADMIN_URL/admin/secrets/tick -d '{"advance":"25h"}'
+    ./gcpconn describe rot
 
   try a minted token on the fake Google itself (mint-token's access_token as \$ACCESS):
     storage:   $GCPCONN_ENDPOINT_STORAGE    e.g.

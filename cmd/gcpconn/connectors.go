@@ -473,7 +473,9 @@ func rotationRows(r *client.Rotation, now time.Time) [][]string {
 	if r.NextRotationAt != nil {
 		next = r.NextRotationAt.UTC().Format(time.DateTime)
 	}
-	if r.InProgress {
+	if r.InProgress && r.State == "verifying" {
+		next += " (a new key is stored and being verified; rotate again or wait for sweep to pin it)"
+	} else if r.InProgress {
 		next += " (a rotation is in progress)"
 	}
 	if r.LastError != "" {

@@ -49,6 +49,9 @@ type Options struct {
 	// PushURL, when set, receives Secret Manager notifications in Pub/Sub push format
 	// (used when PUBSUB_EMULATOR_HOST is not configured).
 	PushURL string
+	// PushEmail and PushAudience, when set with PushURL, authenticate each push with an OIDC
+	// ID token of PushEmail for PushAudience, as a push subscription's service account does.
+	PushEmail, PushAudience string
 	// PubSubEmulatorHost is the Pub/Sub emulator the Secret Manager fake publishes
 	// notifications to ("" = none).
 	PubSubEmulatorHost string

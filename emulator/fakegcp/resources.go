@@ -120,7 +120,11 @@ func (s *Server) startSecretManager() error {
 		s.onClose(ps.Close)
 		notifier = ps
 	case s.opts.PushURL != "":
-		notifier = &secrets.PushNotifier{URL: s.opts.PushURL, Now: s.opts.Now}
+		push := &secrets.PushNotifier{URL: s.opts.PushURL, Now: s.opts.Now}
+		if email := s.opts.PushEmail; email != "" {
+			push.Token = func(context.Context) (string, error) { return s.IDToken(email, s.opts.PushAudience) }
+		}
+		notifier = push
 	}
 	sm, err := secrets.New(secrets.Options{World: s.world, Auth: s.guard, Faults: s.faults, Notifier: notifier, Now: s.opts.Now, Logf: s.logf})
 	if err != nil {

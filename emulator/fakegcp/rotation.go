@@ -50,11 +50,14 @@ func (s *Server) setSecretManager(sm *secrets.Server) {
 	s.secretManager = sm
 }
 
-// handleAdminSecretsTick is POST /admin/secrets/tick {"now"?: RFC 3339}: TickSecrets at
-// that time (default the fake's clock). It answers {"now"} once the notifications are out.
+// handleAdminSecretsTick is POST /admin/secrets/tick {"now"?: RFC 3339, "advance"?: Go
+// duration}: TickSecrets at that time (default the fake's clock, plus advance: "25h" fires
+// every schedule due within the next 25 hours). Only the schedules see that time; the
+// fake's clock goes on. It answers {"now"} once the notifications are out.
 func (s *Server) handleAdminSecretsTick(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Now string `json:"now"`
+		Now     string `json:"now"`
+		Advance string `json:"advance"`
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
 	if err == nil && strings.TrimSpace(string(b)) != "" {
@@ -70,6 +73,14 @@ func (s *Server) handleAdminSecretsTick(w http.ResponseWriter, r *http.Request) 
 			googleerr.Write(w, googleerr.InvalidArgument("now: want an RFC 3339 time such as 2026-01-02T15:04:05Z"))
 			return
 		}
+	}
+	if req.Advance != "" {
+		d, err := time.ParseDuration(req.Advance)
+		if err != nil || d < 0 {
+			googleerr.Write(w, googleerr.InvalidArgument("advance: want a non-negative Go duration such as \"25h\""))
+			return
+		}
+		now = now.Add(d)
 	}
 	s.TickSecrets(r.Context(), now)
 	w.Header().Set("Content-Type", "application/json")

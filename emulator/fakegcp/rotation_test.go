@@ -182,20 +182,23 @@ func TestServiceAccountKeysLimitAndPermissions(t *testing.T) {
 }
 
 // TestTickSecretsPublishesRotate: a secret's rotation schedule publishes SECRET_ROTATE when
-// the fake's clock says it is due, once per period, through POST /admin/secrets/tick.
+// the fake's clock says it is due, once per period, through POST /admin/secrets/tick ("now",
+// or "advance" from the fake's clock); each push carries the push identity's ID token.
 func TestTickSecretsPublishesRotate(t *testing.T) {
 	var mu sync.Mutex
 	var got []secrets.PushEnvelope
+	var auths []string
 	push := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var env secrets.PushEnvelope
 		_ = json.NewDecoder(r.Body).Decode(&env)
 		mu.Lock()
 		got = append(got, env)
+		auths = append(auths, r.Header.Get("Authorization"))
 		mu.Unlock()
 	}))
 	defer push.Close()
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	s := start(t, Options{PushURL: push.URL, Now: func() time.Time { return t0 },
+	s := start(t, Options{PushURL: push.URL, Now: func() time.Time { return t0 }, PushEmail: "admin@example.com", PushAudience: "http://gcpconn.test",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx := context.Background()
 	sm, err := secretmanager.NewRESTClient(ctx, option.WithEndpoint(s.URL("secretmanager")), bearer(s, rotAdmin))
@@ -248,8 +251,32 @@ func TestTickSecretsPublishesRotate(t *testing.T) {
 	if err != nil || !sec.GetRotation().GetNextRotationTime().AsTime().Equal(t0.Add(72*time.Hour)) {
 		t.Errorf("next rotation time = %v, %v; want %v", sec.GetRotation().GetNextRotationTime().AsTime(), err, t0.Add(72*time.Hour))
 	}
-	resp, _ := http.Post(s.BaseURL()+"/admin/secrets/tick", "application/json", strings.NewReader(`{"now":"tomorrow"}`))
-	if resp == nil || resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("tick with a bad time = %v; want 400", resp)
+	resp, err := http.Post(s.BaseURL()+"/admin/secrets/tick", "application/json", strings.NewReader(`{"advance":"73h"}`))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin tick advance: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if n := rotates(); n != 3 {
+		t.Errorf("advance 73h from the fake's clock: %d SECRET_ROTATE; want 3", n)
+	}
+	mu.Lock()
+	for _, a := range auths {
+		tok, _ := strings.CutPrefix(a, "Bearer ")
+		parts := strings.Split(tok, ".")
+		var claims struct{ Email, Aud string }
+		if len(parts) == 3 {
+			payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+			_ = json.Unmarshal(payload, &claims)
+		}
+		if claims.Email != "admin@example.com" || claims.Aud != "http://gcpconn.test" {
+			t.Errorf("push Authorization = %q (claims %+v); want an ID token of admin@example.com for http://gcpconn.test", a, claims)
+		}
+	}
+	mu.Unlock()
+	for _, body := range []string{`{"now":"tomorrow"}`, `{"advance":"a day"}`, `{"advance":"-1h"}`} {
+		resp, _ := http.Post(s.BaseURL()+"/admin/secrets/tick", "application/json", strings.NewReader(body))
+		if resp == nil || resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("tick %s = %v; want 400", body, resp)
+		}
 	}
 }

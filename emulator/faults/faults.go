@@ -3,7 +3,9 @@
 // Every fake handler is wrapped under a stable endpoint name ("oauth2.token",
 // "sts.token", "iamcredentials.generateAccessToken", "storage.buckets.list", ...).
 // Wrap counts each call, then applies the fault set for that endpoint, if any: added
-// latency, an error status (429 or 503 in Google's error shape, with Retry-After) or a
+// latency, an error status (429 or 503 in Google's error shape, with Retry-After; or one
+// of Google's specific refusals, given its canonical status, message and policy violation,
+// such as the organisation policy iam.disableServiceAccountKeyCreation) or a
 // timeout (the request hangs until the client gives up). A fault applies to every call
 // or to the next Times calls. Fault names may end in "*" to match a prefix
 // ("storage.*", or "*" for everything).
@@ -36,6 +38,11 @@ type Fault struct {
 	Timeout bool
 	// Times limits the fault to the next Times calls; 0 means every call.
 	Times int
+	// GoogleStatus, Message and Violation shape the error of Status as one of Google's
+	// specific refusals: the canonical status ("FAILED_PRECONDITION"), the message, and a
+	// PreconditionFailure violation type ("constraints/iam.disableServiceAccountKeyCreation").
+	// Empty: the status's usual error with an "Injected fault" message.
+	GoogleStatus, Message, Violation string
 }
 
 // Faults counts calls per endpoint and holds injected faults. The zero value is ready
@@ -82,7 +89,14 @@ func (f *Faults) Wrap(endpoint string, h http.Handler) http.Handler {
 			return
 		}
 		if fault.Status != 0 {
-			gerr := googleerr.FromStatus(fault.Status, fmt.Sprintf("Injected fault on %s.", endpoint))
+			msg := fault.Message
+			if msg == "" {
+				msg = fmt.Sprintf("Injected fault on %s.", endpoint)
+			}
+			gerr := googleerr.FromStatusName(fault.Status, fault.GoogleStatus, msg)
+			if fault.Violation != "" {
+				gerr.Violations = []string{fault.Violation}
+			}
 			if fault.Status == http.StatusTooManyRequests || fault.Status == http.StatusServiceUnavailable {
 				gerr.RetryAfter = 1
 			}
@@ -196,11 +210,16 @@ type FaultSpec struct {
 	Status    int    `json:"status,omitempty"`
 	Timeout   bool   `json:"timeout,omitempty"`
 	Times     int    `json:"times,omitempty"`
+	// GoogleStatus, Message and Violation: see Fault.
+	GoogleStatus string `json:"google_status,omitempty"`
+	Message      string `json:"message,omitempty"`
+	Violation    string `json:"violation,omitempty"`
 }
 
 // Fault converts the spec.
 func (s FaultSpec) Fault() (Fault, error) {
-	fl := Fault{Status: s.Status, Timeout: s.Timeout, Times: s.Times, Latency: time.Duration(s.LatencyMS) * time.Millisecond}
+	fl := Fault{Status: s.Status, Timeout: s.Timeout, Times: s.Times, Latency: time.Duration(s.LatencyMS) * time.Millisecond,
+		GoogleStatus: s.GoogleStatus, Message: s.Message, Violation: s.Violation}
 	if s.Latency != "" {
 		d, err := time.ParseDuration(s.Latency)
 		if err != nil {
@@ -215,6 +234,8 @@ func (s FaultSpec) Fault() (Fault, error) {
 		return Fault{}, fmt.Errorf("latency and times must not be negative")
 	case fl.Status != 0 && (fl.Status < 400 || fl.Status > 599):
 		return Fault{}, fmt.Errorf("status must be an HTTP error status (4xx or 5xx)")
+	case fl.Status == 0 && (fl.GoogleStatus != "" || fl.Message != "" || fl.Violation != ""):
+		return Fault{}, fmt.Errorf("google_status, message and violation need a status")
 	}
 	return fl, nil
 }
@@ -275,7 +296,8 @@ func (f *Faults) Snapshot() []FaultSpec {
 	defer f.mu.Unlock()
 	out := []FaultSpec{}
 	for k, fl := range f.faults {
-		s := FaultSpec{Endpoint: k, Status: fl.Status, Timeout: fl.Timeout, Times: fl.Times}
+		s := FaultSpec{Endpoint: k, Status: fl.Status, Timeout: fl.Timeout, Times: fl.Times,
+			GoogleStatus: fl.GoogleStatus, Message: fl.Message, Violation: fl.Violation}
 		if fl.Latency > 0 {
 			s.Latency = fl.Latency.String()
 		}

@@ -124,3 +124,36 @@ func TestHandler(t *testing.T) {
 		t.Errorf("Snapshot() = %+v; want a (5ms), b, sts.token (503)", snap)
 	}
 }
+
+// TestGoogleRefusal: a fault may answer one of Google's specific refusals (canonical status,
+// message, PreconditionFailure violation), set directly or over POST /admin/faults; those
+// fields need a status.
+func TestGoogleRefusal(t *testing.T) {
+	f := New()
+	h := f.Wrap("iam.serviceAccountKeys.create", http.HandlerFunc(ok))
+	admin := f.Handler()
+	spec := `{"endpoint":"iam.serviceAccountKeys.create","status":400,"google_status":"FAILED_PRECONDITION",` +
+		`"message":"Key creation is not allowed on this service account.","violation":"constraints/iam.disableServiceAccountKeyCreation","times":1}`
+	rec := httptest.NewRecorder()
+	admin.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/admin/faults", strings.NewReader(spec)))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"violation":"constraints/iam.disableServiceAccountKeyCreation"`) {
+		t.Fatalf("POST /admin/faults = %d %s; want 200 listing the fault", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil))
+	body := rec.Body.String()
+	for _, want := range []string{`"status":"FAILED_PRECONDITION"`, `"reason":"failedPrecondition"`, `"message":"Key creation is not allowed on this service account."`,
+		`"@type":"type.googleapis.com/google.rpc.PreconditionFailure"`, `"type":"constraints/iam.disableServiceAccountKeyCreation"`} {
+		if rec.Code != 400 || !strings.Contains(body, want) {
+			t.Errorf("refusal = %d %s; want 400 with %s", rec.Code, body, want)
+		}
+	}
+	if code := call(t, h); code != 200 {
+		t.Errorf("after the one refusal: %d; want 200", code)
+	}
+	rec = httptest.NewRecorder()
+	admin.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/admin/faults", strings.NewReader(`{"endpoint":"x","message":"no status"}`)))
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "need a status") {
+		t.Errorf("a message without a status = %d %s; want 400", rec.Code, rec.Body)
+	}
+}

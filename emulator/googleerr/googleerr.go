@@ -24,6 +24,10 @@ type Error struct {
 	Reason  string
 	// RetryAfter, when positive, is sent as the Retry-After header (seconds).
 	RetryAfter int
+	// Violations, when set, are sent as a google.rpc.PreconditionFailure detail, one
+	// violation per entry (its type, e.g. "constraints/iam.disableServiceAccountKeyCreation"),
+	// as Google does when an organisation policy refuses a call.
+	Violations []string
 }
 
 // Error implements error.
@@ -111,6 +115,7 @@ type payload struct {
 	Message string   `json:"message"`
 	Status  string   `json:"status"`
 	Errors  []detail `json:"errors,omitempty"`
+	Details []any    `json:"details,omitempty"`
 }
 
 type detail struct {
@@ -121,13 +126,34 @@ type detail struct {
 
 // Marshal returns the JSON body Write sends.
 func Marshal(err *Error) []byte {
-	b, _ := json.Marshal(body{Error: payload{
+	p := payload{
 		Code:    err.Code,
 		Message: err.Message,
 		Status:  err.Status,
 		Errors:  []detail{{Message: err.Message, Domain: "global", Reason: err.Reason}},
-	}})
+	}
+	if len(err.Violations) > 0 {
+		var vs []map[string]string
+		for _, v := range err.Violations {
+			vs = append(vs, map[string]string{"type": v, "description": err.Message})
+		}
+		p.Details = []any{map[string]any{"@type": "type.googleapis.com/google.rpc.PreconditionFailure", "violations": vs}}
+	}
+	b, _ := json.Marshal(body{Error: p})
 	return b
+}
+
+// FromStatusName returns the error Google sends with the canonical status name (as
+// "FAILED_PRECONDITION") and HTTP code, for fault injection of a specific refusal.
+func FromStatusName(code int, status, msg string) *Error {
+	e := FromStatus(code, msg)
+	if status != "" && status != e.Status {
+		e.Status = status
+		if status == "FAILED_PRECONDITION" {
+			e.Reason = "failedPrecondition"
+		}
+	}
+	return e
 }
 
 // Write sends err as Google's JSON error body with its status code. 401s carry a

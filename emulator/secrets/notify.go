@@ -77,6 +77,9 @@ type PushNotifier struct {
 	URL    string
 	Client *http.Client // http.DefaultClient if nil
 	Now    func() time.Time
+	// Token, when set, returns the OIDC ID token sent as the bearer token of each push (a
+	// push subscription's authentication, which the refresh function requires).
+	Token func(ctx context.Context) (string, error)
 }
 
 // PushEnvelope is the body of a Pub/Sub push request.
@@ -121,6 +124,13 @@ func (p *PushNotifier) Notify(ctx context.Context, topic string, n Notification)
 		return fmt.Errorf("push request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if p.Token != nil {
+		tok, err := p.Token(ctx)
+		if err != nil {
+			return fmt.Errorf("push token: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	c := p.Client
 	if c == nil {
 		c = http.DefaultClient

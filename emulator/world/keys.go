@@ -29,6 +29,8 @@ type Key struct {
 	Private  *rsa.PrivateKey
 	Created  time.Time // validAfterTime
 	Disabled bool      // a disabled key signs nothing the token endpoint accepts
+	// warmUntil: before it, the key signs nothing the token endpoint accepts (SetKeyWarmup).
+	warmUntil time.Time
 }
 
 // MaxKeysPerAccount is Google's limit of user-managed keys per service account.
@@ -49,6 +51,15 @@ func (w *World) nowLocked() time.Time {
 		return w.clock()
 	}
 	return time.Now()
+}
+
+// SetKeyWarmup makes keys created from now on (CreateKey) sign nothing the token endpoint
+// accepts until d has passed on the world's clock, as Google's new keys can take a minute or
+// more to work everywhere; 0 (the default) makes them work at once.
+func (w *World) SetKeyWarmup(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.warmup = d
 }
 
 // newKey generates an RSA key with a fresh 40-hex-digit id.
@@ -117,6 +128,7 @@ func (w *World) CreateKey(email string) (*Key, error) {
 	}
 	k.ClientID = first.ClientID
 	k.Created = w.nowLocked()
+	k.warmUntil = k.Created.Add(w.warmup)
 	w.saKeys[sa.Email] = append(w.saKeys[sa.Email], k)
 	return k, nil
 }
@@ -198,7 +210,7 @@ type SigningKey struct {
 
 // SigningKeys returns the keys that may sign a JWT-bearer assertion of the account with key
 // id kid: the live, enabled key with that id, or, without a kid, every live enabled key. A
-// deleted or disabled key is never among them.
+// deleted or disabled key, or one still warming up (SetKeyWarmup), is never among them.
 func (w *World) SigningKeys(email, kid string) []SigningKey {
 	sa, ok := w.FindServiceAccount(email)
 	if !ok {
@@ -209,9 +221,10 @@ func (w *World) SigningKeys(email, kid string) []SigningKey {
 	}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
+	now := w.nowLocked()
 	var out []SigningKey
 	for _, k := range w.saKeys[sa.Email] {
-		if !k.Disabled && (kid == "" || k.ID == kid) {
+		if !k.Disabled && !now.Before(k.warmUntil) && (kid == "" || k.ID == kid) {
 			out = append(out, SigningKey{ID: k.ID, Public: &k.Private.PublicKey})
 		}
 	}

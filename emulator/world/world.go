@@ -61,6 +61,7 @@ type World struct {
 	keys   map[string]*Key   // each account's first key, by email, generated on first use
 	saKeys map[string][]*Key // each account's live keys (the first one included), by email
 	clock  func() time.Time  // key creation times; time.Now when nil (SetClock)
+	warmup time.Duration     // how long new keys take to work (SetKeyWarmup)
 }
 
 // Project is a GCP project: its id and its number.

@@ -117,6 +117,7 @@ type Rotation struct {
 	NextRotationAt *time.Time `json:"next_rotation_at,omitempty"`
 	Generation     int64      `json:"generation,omitempty"`
 	InProgress     bool       `json:"in_progress,omitempty"`
+	State          string     `json:"state,omitempty"` // creating or verifying, while in progress
 	RetiredKeys    int        `json:"retired_keys,omitempty"`
 	LastError      string     `json:"last_error,omitempty"`
 }

@@ -58,7 +58,7 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(func() { fake.Close() })
 	r.fake = fake
 	env := map[string]string{"GCPCONN_STORE": app.StoreGoogle, "GCPCONN_AUDIENCE": audience, "GCPCONN_ADMINS": admin,
-		"GCPCONN_FIRESTORE_DATABASE": "(default)"}
+		"GCPCONN_FIRESTORE_DATABASE": "(default)", "GCPCONN_SECRET_TOPIC": "projects/zenml-core/topics/gcpconn-secrets"}
 	for _, kv := range fake.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)

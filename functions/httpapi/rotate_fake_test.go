@@ -76,7 +76,9 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	// The clock starts one period in the past, so that when the period is over it is about the
 	// real time the fake dates its tokens by: the service's token cache then serves them, and a
 	// mint after a rotation comes from the new key only because the rotation dropped the cache.
-	clock := &e2eClock{t: time.Now().UTC().Truncate(time.Second).Add(-30 * 24 * time.Hour)}
+	// It runs a minute ahead of the real time at which the fake publishes events, as a rotation
+	// pins its key after the event that started it was published.
+	clock := &e2eClock{t: time.Now().UTC().Truncate(time.Second).Add(-30*24*time.Hour + time.Minute)}
 	fake.World().SetClock(clock.Now)
 	ctx := context.Background()
 	runtimeSA := "gcpconn-runtime@zenml-core.iam.gserviceaccount.com"

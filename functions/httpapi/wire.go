@@ -164,6 +164,7 @@ type rotationJSON struct {
 	NextRotationAt *time.Time `json:"next_rotation_at,omitempty"`
 	Generation     int64      `json:"generation,omitempty"`
 	InProgress     bool       `json:"in_progress,omitempty"`
+	State          string     `json:"state,omitempty"` // creating or verifying, while in progress
 	RetiredKeys    int        `json:"retired_keys,omitempty"`
 	LastError      string     `json:"last_error,omitempty"`
 }
@@ -176,6 +177,9 @@ func toRotationJSON(r connector.Rotation) *rotationJSON {
 	}
 	out := &rotationJSON{KeyID: r.KeyID, Generation: r.Generation, InProgress: r.Pending != nil,
 		RetiredKeys: len(r.Retired), LastError: r.LastError}
+	if r.Pending != nil {
+		out.State = r.Pending.State()
+	}
 	if r.Period != 0 {
 		out.Period = connector.FormatRotationPeriod(r.Period)
 	}

@@ -303,13 +303,27 @@ type Status struct {
 	// was conclusive.
 	Inconclusive   string
 	InconclusiveAt time.Time
+	// TokensVersion and TokensUntil record, for a key gcpconn created, that tokens minted
+	// from the key of secret version TokensVersion expire by TokensUntil at the latest:
+	// every mint from such a key extends it first (see leaseTokens), so that rotation knows
+	// when a retired key may be deleted early. Status writes keep them (keeping).
+	TokensVersion string
+	TokensUntil   time.Time
+}
+
+// keeping returns st with the token bookkeeping of cur (TokensVersion, TokensUntil), for a
+// status write that replaces cur's verdict.
+func (st Status) keeping(cur Status) Status {
+	st.TokensVersion, st.TokensUntil = cur.TokensVersion, cur.TokensUntil
+	return st
 }
 
 // Equal reports whether st and o are the same status (times compared with time.Time.Equal).
 func (st Status) Equal(o Status) bool {
 	return st.State == o.State && st.CheckedAt.Equal(o.CheckedAt) && st.Error == o.Error &&
 		st.FailingTypes == o.FailingTypes && st.RotationDue == o.RotationDue &&
-		st.Inconclusive == o.Inconclusive && st.InconclusiveAt.Equal(o.InconclusiveAt)
+		st.Inconclusive == o.Inconclusive && st.InconclusiveAt.Equal(o.InconclusiveAt) &&
+		st.TokensVersion == o.TokensVersion && st.TokensUntil.Equal(o.TokensUntil)
 }
 
 // StatusOf is the status that a verification's outcome res, checked at now, records: error

@@ -49,7 +49,11 @@
 // updates, so a sweep running during a user's update never makes the update conflict.
 //
 // Key rotation ([Rotation]) replaces a service-account key every period, recorded step by
-// step on the connector before it happens so that sweep can finish or undo what a crash left.
+// step on the connector before it happens (a write-ahead entry, [PendingRotation]): a failed
+// step releases the entry at once and records why (Rotation.LastError), a new key that does
+// not work yet stays "verifying" until a later pass pins it, and what a failed or
+// interrupted rotation created, the keys it replaced and the keys of deleted connectors
+// ([KeyCleanups]) are deleted by sweep, each under its own account.
 //
 // Errors carry a [Kind] (see [ErrInvalid], [ErrNotFound], ...) that the HTTP edge maps to a
 // status; [FieldErrorf] builds one that names the request field at fault and [FieldOf] reads

@@ -161,6 +161,10 @@ func (s *Service) mintToken(ctx context.Context, g Grant, rt ResourceType, id st
 		key.Lifetime = 0 // the stored token is the same whatever time is left
 	}
 	return s.tokens.get(ctx, s.now, key, func(ctx context.Context) (Token, error) {
+		// Google may issue a longer token than asked: the lease covers the longest.
+		if err := s.leaseTokens(ctx, c, s.now().Add(MaxLifetimeSeconds*time.Second)); err != nil {
+			return Token{}, err
+		}
 		warning := ""
 		if rt == GCSBucket {
 			var err error

@@ -176,3 +176,24 @@ type Google interface {
 	// Cluster describes the GKE cluster id (canonical location/name).
 	Cluster(ctx context.Context, g Grant, id string) (ClusterInfo, error)
 }
+
+// KeyCleanups is an optional capability of a Store: what is left to delete of a connector
+// that was deleted while gcpconn held keys it had created for it (its pinned key, retired
+// keys, a rotation in flight). Delete records it before the connector goes; sweep deletes
+// the keys after their grace with the credentials of the versions the record names (so the
+// connector's secret stays until then), then the secret and the record. store.Memory and
+// store.Firestore have it. Methods must be safe for concurrent use.
+type KeyCleanups interface {
+	// PutCleanup stores k, replacing any record of the same connector.
+	PutCleanup(ctx context.Context, k KeyCleanup) error
+	// ListCleanups returns every record, in no particular order.
+	ListCleanups(ctx context.Context) ([]KeyCleanup, error)
+	// DeleteCleanup removes the record of a connector; a missing one is not an error.
+	DeleteCleanup(ctx context.Context, connectorID string) error
+}
+
+// KeyCleanup is the record of a deleted connector's keys that gcpconn created.
+type KeyCleanup struct {
+	ConnectorID, Name string
+	Keys              []RetiredKey // each with its account, its version and when it may go
+}

@@ -97,7 +97,7 @@ func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
 		}
 		err = s.reenable(ctx, c)
 	case EventSecretRotate:
-		err = s.refreshRotate(ctx, c)
+		err = s.refreshRotate(ctx, c, ev.PublishTime)
 	default:
 		log.InfoContext(ctx, "refresh: event type not acted on; ignored")
 		return nil
@@ -109,10 +109,10 @@ func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
 	return nil
 }
 
-// refreshRotate acts on SECRET_ROTATE (see Refresh).
-func (s *Service) refreshRotate(ctx context.Context, c *Connector) error {
+// refreshRotate acts on SECRET_ROTATE published at published (see Refresh).
+func (s *Service) refreshRotate(ctx context.Context, c *Connector, published time.Time) error {
 	if c.Rotation.Period != 0 && s.Keys != nil {
-		_, err := s.RotateKey(ctx, c.ID, false)
+		_, err := s.RotateOnEvent(ctx, c.ID, published)
 		if err != nil && retryable(err) == nil {
 			// Recorded on the connector (Rotation.LastError, the status); sweep rotates an
 			// overdue key again.
@@ -266,7 +266,7 @@ func (s *Service) pinnedStatus(ctx context.Context, id, version string, st Statu
 		if cur.SecretVersion != version {
 			return false // pinned again meanwhile: that pin's status wins
 		}
-		cur.Status = st
+		cur.Status = st.keeping(cur.Status)
 		return true
 	})
 	return err
@@ -280,7 +280,7 @@ func (s *Service) disable(ctx context.Context, c *Connector, reason string) erro
 		if cur.SecretVersion != c.SecretVersion || (cur.Status.State == StateDisabled && cur.Status.Error == reason) {
 			return false // re-pinned meanwhile, or already done
 		}
-		cur.Status = Status{State: StateDisabled, CheckedAt: now, Error: reason, RotationDue: cur.Status.RotationDue}
+		cur.Status = Status{State: StateDisabled, CheckedAt: now, Error: reason, RotationDue: cur.Status.RotationDue}.keeping(cur.Status)
 		return true
 	})
 	if err == nil {
@@ -307,7 +307,7 @@ func (s *Service) reenable(ctx context.Context, c *Connector) error {
 			return false
 		}
 		st.CheckedAt, st.RotationDue = now, cur.Status.RotationDue
-		cur.Status = st
+		cur.Status = st.keeping(cur.Status)
 		return true
 	})
 	return err

@@ -317,7 +317,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		return nil, err
 	}
 	s.forgetConnector(old.ID, old.Name, next.Name)
-	if changed && old.SecretVersion != "" && old.SecretVersion != next.SecretVersion {
+	if changed && old.SecretVersion != "" && old.SecretVersion != next.SecretVersion && !retiredVersion(next, old.SecretVersion) {
 		s.dropVersion(ctx, old.ID, old.SecretVersion, "replaced by an update")
 	}
 	s.log().InfoContext(ctx, "connector updated", "connector_id", old.ID, "connector", next.Name,
@@ -330,6 +330,12 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	return next, nil
 }
 
+// retiredVersion reports whether version is kept for a retired key of c (whose key sweep
+// deletes with it).
+func retiredVersion(c *Connector, version string) bool {
+	return slices.ContainsFunc(c.Rotation.Retired, func(r RetiredKey) bool { return r.Version == version })
+}
+
 // updatedStatus records st, the verification of the update that stored next, as next's
 // status (and sets it on next), unless another update changed the connector meanwhile (its
 // revision is no longer the one our update wrote).
@@ -338,7 +344,7 @@ func (s *Service) updatedStatus(ctx context.Context, next *Connector, st Status)
 		if cur.Revision != next.Revision {
 			return false
 		}
-		cur.Status = st
+		cur.Status = st.keeping(cur.Status)
 		return true
 	})
 	if err != nil {
@@ -380,9 +386,17 @@ func (s *Service) updateLanded(ctx context.Context, old, next *Connector, newVer
 	return false
 }
 
-// Delete removes the connector ref and its secret; only its owner and admins may.
+// Delete removes the connector ref and its secret; only its owner and admins may. Keys
+// gcpconn created for it are deleted by sweep after their grace (KeyCleanups), and the
+// secret with them.
 func (s *Service) Delete(ctx context.Context, p Principal, ref string) error {
 	c, err := s.lookup(ctx, p, ref, ActionAdmin)
+	if err != nil {
+		return err
+	}
+	// Keys gcpconn created for it are recorded first: sweep deletes them after their grace,
+	// with the credentials in the connector's secret, which stays until then.
+	cleanup, err := s.recordCleanup(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -393,7 +407,9 @@ func (s *Service) Delete(ctx context.Context, p Principal, ref string) error {
 		return fmt.Errorf("delete connector %q: %w", c.Name, err)
 	}
 	s.forgetConnector(c.ID, c.Name)
-	s.dropSecret(ctx, c.ID, "its connector was deleted")
+	if !cleanup {
+		s.dropSecret(ctx, c.ID, "its connector was deleted")
+	}
 	s.log().InfoContext(ctx, "connector deleted", "connector_id", c.ID, "connector", c.Name, "principal", p.String(), "issuer", p.IssuerName())
 	return nil
 }
@@ -445,7 +461,8 @@ func (s *Service) List(ctx context.Context, p Principal, f Filter, pg Page) ([]*
 
 // Orphans returns the ids of connectors that have a secret but no longer exist (or never
 // did), sorted, for sweep to delete with SecretStore.Delete. Only secrets older than
-// OrphanGrace count, so a registration in flight keeps its secret. It needs a SecretStore
+// OrphanGrace count, so a registration in flight keeps its secret, and a deleted
+// connector's secret stays while it holds keys to delete (KeyCleanups). It needs a SecretStore
 // that implements SecretAges.
 func (s *Service) Orphans(ctx context.Context) ([]string, error) {
 	ages, ok := s.Secrets.(SecretAges)
@@ -457,10 +474,14 @@ func (s *Service) Orphans(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("orphans: list secrets: %w", err)
 	}
 	cutoff := s.now().Add(-OrphanGrace)
+	kept, err := s.cleanupIDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("orphans: list key cleanups: %w", err)
+	}
 	var out []string
 	for id, t := range created {
-		if t.After(cutoff) {
-			continue // may belong to a registration in flight
+		if t.After(cutoff) || kept[id] {
+			continue // may belong to a registration in flight, or holds keys to delete
 		}
 		_, err := s.Store.Get(ctx, id)
 		switch KindOf(err) {

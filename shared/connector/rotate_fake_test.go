@@ -8,6 +8,7 @@ package connector_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -43,6 +44,25 @@ type rtSecrets struct {
 
 func (s rtSecrets) SetRotation(ctx context.Context, id string, p time.Duration, next time.Time) error {
 	return s.in.do("secrets.SetRotation", func() error { return s.mem.SetRotation(ctx, id, p, next) })
+}
+
+// rtStore is rgFaultyStore that also keeps key cleanup records (in memory).
+type rtStore struct {
+	rgFaultyStore
+	kc connector.KeyCleanups
+}
+
+func (s rtStore) PutCleanup(ctx context.Context, k connector.KeyCleanup) error {
+	return s.in.do("store.PutCleanup", func() error { return s.kc.PutCleanup(ctx, k) })
+}
+
+func (s rtStore) ListCleanups(ctx context.Context) (out []connector.KeyCleanup, err error) {
+	err = s.in.do("store.ListCleanups", func() error { out, err = s.kc.ListCleanups(ctx); return err })
+	return out, err
+}
+
+func (s rtStore) DeleteCleanup(ctx context.Context, id string) error {
+	return s.in.do("store.DeleteCleanup", func() error { return s.kc.DeleteCleanup(ctx, id) })
 }
 
 // rtKeys injects faults into the KeyManager: "after" on keys.Create is a key created whose
@@ -97,7 +117,8 @@ func rtNew(t *testing.T) *rtEnv {
 	g := gcp.New(gcp.EndpointsFromEnv())
 	in := &rgInjector{calls: map[string]int{}, fired: map[int]bool{}}
 	mem := store.NewMemorySecrets()
-	svc := &connector.Service{Store: rgFaultyStore{Store: store.NewMemory(), in: in},
+	mstore := store.NewMemory()
+	svc := &connector.Service{Store: rtStore{rgFaultyStore{Store: mstore, in: in}, mstore},
 		Secrets: rtSecrets{rgFaultySecrets{SecretStore: mem, in: in}, mem}, Google: g,
 		Keys: rtKeys{KeyManager: g, in: in}, Now: clock.Now}
 	raw, err := srv.KeyJSON(rtAccount)
@@ -292,19 +313,233 @@ func TestRotateKeyFaults(t *testing.T) {
 			t.Logf("RotateKey: %v", rerr)
 			e.in.checkFired(t)
 			e.srv.Faults().Set("*", faults.Fault{})
-			// Someone else creates a key after the rotation's window: never taken for ours.
-			e.clock.Add(time.Minute)
+			// At once, without a repair: nothing stuck in progress, the failure recorded, the
+			// old key (or a verified new one) pinned and minting.
+			c := e.get(t)
+			if p := c.Rotation.Pending; p != nil && p.State() != connector.PendingVerifying {
+				t.Errorf("after the failure: rotation left %s: %+v; want it released (or verifying)", p.State(), *p)
+			}
+			if rerr != nil && c.Rotation.Pending == nil && c.Rotation.LastError == "" && c.Rotation.Generation == 0 {
+				t.Errorf("after the failure (%v): rotation.last_error is empty", rerr)
+			}
+			e.mints(t, "after the failure")
+			// Someone else creates a key after the rotation's window (the IAM call's deadline
+			// and the time Google may still take to act on it): never taken for ours.
+			e.clock.Add(10 * time.Minute)
 			late, err := e.srv.World().CreateKey(rtAccount)
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.settled(t, "after repair", other.ID, late.ID)
-			// And the next rotation works.
+			// The next rotate rotates (or pins the verifying key), with no sweep in between.
+			if ok, err := e.svc.RotateKey(ctx, e.id, true); !ok || err != nil {
+				t.Errorf("the next rotation = %v, %v; want a new key pinned", ok, err)
+			}
+			e.settled(t, "after the next rotation and a repair", other.ID, late.ID)
 			e.clock.Add(30 * 24 * time.Hour)
 			if ok, err := e.svc.RotateKey(ctx, e.id, true); !ok || err != nil {
-				t.Errorf("the next rotation = %v, %v; want a new key", ok, err)
+				t.Errorf("a later rotation = %v, %v; want a new key", ok, err)
 			}
 			e.settled(t, "after the next rotation", other.ID, late.ID)
 		})
+	}
+}
+
+// TestRotateKeyRefusals: Google's refusals of a new key are told apart (the 10-key limit, an
+// organisation policy, a missing permission; anything else passes Google's message through),
+// each recorded in rotation.last_error with nothing left in progress and the old key minting.
+func TestRotateKeyRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		fault     faults.Fault
+		want, not string
+	}{
+		{"key limit", faults.Fault{Status: 400, GoogleStatus: "FAILED_PRECONDITION", Message: "Precondition check failed."},
+			"at most 10 keys", "policy"},
+		{"organisation policy", faults.Fault{Status: 400, GoogleStatus: "FAILED_PRECONDITION", Message: "Key creation is not allowed on this service account.",
+			Violation: "constraints/iam.disableServiceAccountKeyCreation"}, "organisation policy (constraints/iam.disableServiceAccountKeyCreation) forbids", "10 keys"},
+		{"missing permission", faults.Fault{Status: 403, Message: "Permission 'iam.serviceAccountKeys.create' denied on resource (or it may not exist)."},
+			"permission denied: Google refused to create a key", "10 keys"},
+		{"another precondition", faults.Fault{Status: 400, GoogleStatus: "FAILED_PRECONDITION", Message: "The service account is being deleted."},
+			"The service account is being deleted", "10 keys"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := rtNew(t)
+			tc.fault.Times = 1
+			e.srv.Faults().Set("iam.serviceAccountKeys.create", tc.fault)
+			_, err := e.svc.RotateKey(context.Background(), e.id, true)
+			if connector.KindOf(err) != connector.ErrFailedPrecondition || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), tc.not) {
+				t.Errorf("RotateKey = %v; want a failed precondition saying %q (not %q)", err, tc.want, tc.not)
+			}
+			c := e.get(t)
+			if c.Rotation.Pending != nil || !strings.Contains(c.Rotation.LastError, tc.want) || c.Rotation.KeyID != e.registered {
+				t.Errorf("rotation after the refusal = %+v; want nothing in progress, last_error saying %q, the registered key pinned", c.Rotation, tc.want)
+			}
+			e.mints(t, "after the refusal")
+			if ok, err := e.svc.RotateKey(context.Background(), e.id, true); !ok || err != nil {
+				t.Errorf("the next rotation = %v, %v; want a new key", ok, err)
+			}
+		})
+	}
+}
+
+// TestKeysCleanedAfterUpdateAndDelete: the keys gcpconn created for a connector are deleted
+// after the grace by the repair (sweep), with the identity that can delete them, after an
+// update to another account's key (the old account's keys, deleted with the old key, never
+// counted as deleted on a 404 under the new account) and after the connector is deleted (a
+// cleanup record keeps them and the secret until then); the registered key is left.
+func TestKeysCleanedAfterUpdateAndDelete(t *testing.T) {
+	const newAccount = "connectors-admin@zenml-core.iam.gserviceaccount.com"
+	for _, how := range []string{"update", "delete", "delete, sharded sweep"} {
+		t.Run(how, func(t *testing.T) {
+			e := rtNew(t)
+			ctx := context.Background()
+			for range 2 {
+				if ok, err := e.svc.RotateKey(ctx, e.id, true); !ok || err != nil {
+					t.Fatalf("RotateKey = %v, %v", ok, err)
+				}
+			}
+			if n := len(e.keys(t)); n != 3 {
+				t.Fatalf("%d keys after two rotations; want the registered one and two of gcpconn's", n)
+			}
+			owner := connector.Principal{Email: swOwner}
+			if how == "update" {
+				raw, err := e.srv.KeyJSON(newAccount)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var key map[string]any
+				_ = json.Unmarshal(raw, &key)
+				if _, err := e.svc.Update(ctx, owner, "rotating", connector.UpdateRequest{Verify: new(bool),
+					Configuration: map[string]any{"project_id": "zenml-core", "service_account_json": key}}); err != nil {
+					t.Fatalf("Update = %v", err)
+				}
+			} else if err := e.svc.Delete(ctx, owner, "rotating"); err != nil {
+				t.Fatalf("Delete = %v", err)
+			}
+			sweep := func() {
+				t.Helper()
+				if how == "delete, sharded sweep" {
+					e.svc.Runs, e.svc.Shards = &store.MemoryRuns{}, connector.LocalShards{Service: e.svc}
+					if _, err := e.svc.StartSweep(ctx, connector.SweepOptions{}, 0); err != nil {
+						t.Fatalf("StartSweep = %v", err)
+					}
+					return
+				}
+				if _, err := e.svc.Sweep(ctx, connector.SweepOptions{KeepOrphans: how == "update"}); err != nil {
+					t.Fatalf("Sweep = %v", err)
+				}
+			}
+			sweep()
+			if n := len(e.keys(t)); n != 3 {
+				t.Errorf("inside the grace: %d keys; want all 3 kept", n)
+			}
+			e.clock.Add(connector.RotationGrace + time.Minute)
+			sweep()
+			if ks := e.keys(t); len(ks) != 1 || ks[0] != e.registered {
+				t.Errorf("after the grace: keys of %s = %v; want only the registered %s", rtAccount, ks, e.registered)
+			}
+			if how != "update" {
+				if ids, _ := e.mem.ListConnectorIDs(ctx); len(ids) != 0 {
+					t.Errorf("secrets left after the cleanup: %v", ids)
+				}
+				if recs, _ := e.svc.Store.(connector.KeyCleanups).ListCleanups(ctx); len(recs) != 0 {
+					t.Errorf("cleanup records left: %+v", recs)
+				}
+			}
+		})
+	}
+}
+
+// TestManualRotationsStayUnderKeyLimit: twelve manual rotations in an hour on an account
+// with no other keys never fail for Google's 10-key limit: the oldest key gcpconn retired
+// is deleted early once no token minted from it can be in use. When tokens minted from
+// every retired key are still valid, the rotation is refused before it claims anything,
+// saying how many keys are gcpconn's retired ones and when the next may go; nothing is
+// left in progress and the pinned key mints.
+func TestManualRotationsStayUnderKeyLimit(t *testing.T) {
+	for _, minting := range []bool{false, true} {
+		t.Run(fmt.Sprintf("minting %v", minting), func(t *testing.T) {
+			e := rtNew(t)
+			ctx := context.Background()
+			for i := range 12 {
+				e.clock.Add(5 * time.Minute)
+				ok, err := e.svc.RotateKey(ctx, e.id, true)
+				c := e.get(t)
+				if minting && i == 9 {
+					if ok || connector.KindOf(err) != connector.ErrFailedPrecondition || !strings.Contains(err.Error(), "8 of them are keys gcpconn retired from this connector") ||
+						!strings.Contains(err.Error(), "may be deleted at") || c.Rotation.Pending != nil || len(e.keys(t)) != 10 {
+						t.Fatalf("rotation %d with every retired key's tokens live = %v, %v, pending %v, %d keys; want a refusal before any claim, saying so", i+1, ok, err, c.Rotation.Pending, len(e.keys(t)))
+					}
+					e.mints(t, "after the refusal")
+					return
+				}
+				if !ok || err != nil {
+					t.Fatalf("rotation %d at +%dm = %v, %v (keys %d); want a new key", i+1, 5*(i+1), ok, err, len(e.keys(t)))
+				}
+				if ks := e.keys(t); !slices.Contains(ks, c.Rotation.KeyID) || !slices.Contains(ks, e.registered) || len(ks) > connector.MaxKeysPerAccount {
+					t.Fatalf("after rotation %d: keys %v; want the pinned %s and the registered key, at most 10", i+1, ks, c.Rotation.KeyID)
+				}
+				if minting {
+					e.mints(t, fmt.Sprintf("after rotation %d", i+1))
+				}
+			}
+		})
+	}
+}
+
+// TestLostCreateSearch: a create whose answer never arrived, and whose key Google makes
+// late (after the call's deadline), is found and deleted once no late create can land; a
+// key another connector of the same account created in that window, and records (here in the
+// cleanup record it left when deleted), is never taken for it. A manual rotation moves the secret's rotation schedule.
+func TestLostCreateSearch(t *testing.T) {
+	e := rtNew(t)
+	ctx := context.Background()
+	e.clock.Add(24 * time.Hour)
+	e.in.arm(rgFault{op: "keys.Create"})
+	if _, err := e.svc.RotateKey(ctx, e.id, true); err == nil {
+		t.Fatal("RotateKey with the create's answer lost = nil; want an error")
+	}
+	c := e.get(t)
+	if c.Rotation.Pending != nil || c.Rotation.LastError == "" || len(c.Rotation.Retired) != 1 || c.Rotation.Retired[0].Lost == nil {
+		t.Fatalf("after the lost create: rotation %+v; want it released, last_error set and a lost-key record", c.Rotation)
+	}
+	e.clock.Add(90 * time.Second)
+	late, err := e.srv.World().CreateKey(rtAccount) // Google acts on the call after its deadline
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := e.srv.KeyJSON(rtAccount)
+	var key map[string]any
+	_ = json.Unmarshal(raw, &key)
+	other, _, err := e.svc.Register(ctx, connector.Principal{Email: swOwner}, connector.RegisterRequest{
+		Name: "same-account", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
+		Configuration: map[string]any{"project_id": "zenml-core", "service_account_json": key}, RotationPeriod: 30 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.svc.RotateKey(ctx, other.ID, true); !ok || err != nil {
+		t.Fatalf("RotateKey of another connector of the account = %v, %v", ok, err)
+	}
+	others, _ := e.svc.Store.Get(ctx, other.ID)
+	// Deleted: its key waits in a cleanup record for the grace, and is not ours either.
+	if err := e.svc.Delete(ctx, connector.Principal{Email: swOwner}, "same-account"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.RepairRotation(ctx, e.get(t)); n != 0 || err != nil {
+		t.Errorf("RepairRotation before the window closed = %d, %v; want nothing deleted yet", n, err)
+	}
+	e.clock.Add(5 * time.Minute)
+	if n, err := e.svc.RepairRotation(ctx, e.get(t)); n != 1 || err != nil {
+		t.Errorf("RepairRotation after the window = %d, %v; want the late key deleted", n, err)
+	}
+	ks := e.keys(t)
+	if slices.Contains(ks, late.ID) || !slices.Contains(ks, others.Rotation.KeyID) || !slices.Contains(ks, e.registered) {
+		t.Errorf("keys after the search: %v; want %s (late, ours) deleted, %s (the other connector's) and the registered key kept", ks, late.ID, others.Rotation.KeyID)
+	}
+	if ok, err := e.svc.RotateKey(ctx, e.id, true); !ok || err != nil {
+		t.Fatalf("RotateKey = %v, %v", ok, err)
+	}
+	if got := e.mem.Rotation(e.id); !got.Next.Equal(e.clock.Now().Add(30 * 24 * time.Hour)) {
+		t.Errorf("after a manual rotation the secret's next rotation is %v; want a period from now (%v)", got.Next, e.clock.Now().Add(30*24*time.Hour))
 	}
 }

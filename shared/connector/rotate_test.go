@@ -77,7 +77,7 @@ func rsService(t *testing.T, keys *rsKeys) (*connector.Service, string) {
 		}
 		return connector.Token{Value: "ya29.x", Expiry: time.Now().Add(time.Hour)}, nil
 	}}
-	keys.live["k0"] = time.Now().Add(-time.Hour)
+	keys.live["k0"] = time.Now().Add(-100 * time.Hour)
 	s := &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: g, Keys: keys}
 	c, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
 		Name: "rot", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCPGeneric,
@@ -111,26 +111,57 @@ func TestRotateKeyWaitsForNewKey(t *testing.T) {
 	})
 }
 
-// TestRotateKeyVerificationFails: a new key that never works is deleted, the old pin stays and
-// the status says why.
+// TestRotateKeyVerificationFails: a new key that does not work within the first pass stays
+// "verifying" (the old pin stays and mints meanwhile, nothing is deleted); a later pass that
+// finds it working pins it; one that still fails after VerifyWindow deletes it, keeps the old
+// pin and records why in rotation.last_error and the status. A key is never pinned unverified.
 func TestRotateKeyVerificationFails(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		keys := &rsKeys{live: map[string]time.Time{}, refuseFor: time.Hour}
-		s, id := rsService(t, keys)
-		before, _ := s.Store.Get(context.Background(), id)
-		ok, err := s.RotateKey(context.Background(), id, true)
-		if ok || connector.KindOf(err) != connector.ErrFailedPrecondition || !strings.Contains(err.Error(), "failed verification") {
-			t.Fatalf("RotateKey = %v, %v; want a failed-precondition error saying verification failed", ok, err)
-		}
-		c, _ := s.Store.Get(context.Background(), id)
-		if c.SecretVersion != before.SecretVersion || c.Rotation.KeyID != "k0" || c.Rotation.Pending != nil ||
-			!strings.Contains(c.Status.Error, "key rotation failed") || !strings.Contains(c.Rotation.LastError, "Invalid JWT Signature") {
-			t.Errorf("after a failed rotation: pinned %s, rotation %+v, status %q; want the old pin and the reason", c.SecretVersion, c.Rotation, c.Status.Error)
-		}
-		if _, live := keys.live["k1"]; live {
-			t.Errorf("the new key k1 is still live; want it deleted")
-		}
-	})
+	for _, works := range []bool{true, false} {
+		t.Run(fmt.Sprintf("works later %v", works), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				keys := &rsKeys{live: map[string]time.Time{}, refuseFor: 10 * time.Hour}
+				if works {
+					keys.refuseFor = 10 * time.Minute
+				}
+				s, id := rsService(t, keys)
+				ctx := context.Background()
+				before, _ := s.Store.Get(ctx, id)
+				ok, err := s.RotateKey(ctx, id, true)
+				c, _ := s.Store.Get(ctx, id)
+				if ok || err != nil || c.Rotation.Pending == nil || c.Rotation.Pending.State() != connector.PendingVerifying || c.SecretVersion != before.SecretVersion {
+					t.Fatalf("RotateKey = %v, %v, rotation %+v; want the new key left verifying, the old one pinned", ok, err, c.Rotation)
+				}
+				if _, live := keys.live["k1"]; !live {
+					t.Fatal("the new key was deleted while it may still start to work")
+				}
+				time.Sleep(15 * time.Minute)
+				n, err := s.RepairRotation(ctx, c)
+				c, _ = s.Store.Get(ctx, id)
+				if works {
+					if err != nil || c.Rotation.KeyID != "k1" || c.Rotation.Pending != nil || c.Rotation.LastError != "" {
+						t.Errorf("a later pass, the key working: RepairRotation = %d, %v, rotation %+v; want k1 verified and pinned", n, err, c.Rotation)
+					}
+					return
+				}
+				if err != nil || c.Rotation.KeyID != "k0" || c.Rotation.Pending == nil {
+					t.Fatalf("a later pass inside VerifyWindow, the key still refused: %v, rotation %+v; want it still verifying", err, c.Rotation)
+				}
+				time.Sleep(connector.VerifyWindow)
+				ok, err = s.RotateKey(ctx, id, false)
+				c, _ = s.Store.Get(ctx, id)
+				if ok || connector.KindOf(err) != connector.ErrFailedPrecondition || !strings.Contains(err.Error(), "failed verification") {
+					t.Errorf("RotateKey after VerifyWindow = %v, %v; want a failed-precondition error saying verification failed", ok, err)
+				}
+				if c.SecretVersion != before.SecretVersion || c.Rotation.KeyID != "k0" || c.Rotation.Pending != nil ||
+					!strings.Contains(c.Status.Error, "key rotation failed") || !strings.Contains(c.Rotation.LastError, "Invalid JWT Signature") {
+					t.Errorf("after a failed rotation: pinned %s, rotation %+v, status %q; want the old pin and the reason", c.SecretVersion, c.Rotation, c.Status.Error)
+				}
+				if _, live := keys.live["k1"]; live {
+					t.Errorf("the new key k1 is still live; want it deleted")
+				}
+			})
+		})
+	}
 }
 
 // TestRotateKeyLimit: an account with its 10 keys gets a clear message and no key is deleted.
@@ -182,4 +213,61 @@ func TestRotationPeriodField(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Field != "rotation_period" || !strings.Contains(ce.Message, "user-account refresh tokens cannot be rotated") {
 		t.Errorf("Register user-account with rotation_period = %v; want a field error naming rotation_period", err)
 	}
+}
+
+// TestRepairFromStaleListing: sweep listed the connector while a rotation was verifying and
+// past RotationBudget; the rotation then pinned its key. Repairing from that stale listing
+// re-reads the connector and deletes nothing: the pinned key stays live and mints.
+func TestRepairFromStaleListing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		keys := &rsKeys{live: map[string]time.Time{}, refuseFor: 10 * time.Minute}
+		s, id := rsService(t, keys)
+		ctx := context.Background()
+		if ok, err := s.RotateKey(ctx, id, true); ok || err != nil {
+			t.Fatalf("RotateKey = %v, %v; want the new key left verifying", ok, err)
+		}
+		time.Sleep(connector.RotationBudget + 10*time.Minute)
+		stale, _ := s.Store.Get(ctx, id) // sweep's listing: an old entry, its version not pinned
+		if ok, err := s.RotateKey(ctx, id, false); !ok || err != nil {
+			t.Fatalf("RotateKey resuming the verifying entry = %v, %v; want k1 pinned", ok, err)
+		}
+		if n, err := s.RepairRotation(ctx, stale); n != 0 || err != nil {
+			t.Errorf("RepairRotation from the stale listing = %d, %v; want nothing deleted", n, err)
+		}
+		c, _ := s.Store.Get(ctx, id)
+		if _, live := keys.live["k1"]; !live || c.Rotation.KeyID != "k1" {
+			t.Fatalf("after the repair: k1 live %v, pinned %q; want the pinned key k1 kept", live, c.Rotation.KeyID)
+		}
+		if _, err := s.Mint(ctx, connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rot", ResourceType: connector.GCPGeneric}); err != nil {
+			t.Errorf("mint after the repair = %v", err)
+		}
+	})
+}
+
+// TestPinRefusesReleasedEntry: a rotation whose verifying entry a sweep released (past
+// VerifyBy, deleting its key) cannot pin afterwards, even once its key would verify: pin
+// refuses an entry that is no longer its own, and the old key stays pinned.
+func TestPinRefusesReleasedEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		keys := &rsKeys{live: map[string]time.Time{}, refuseFor: 2 * connector.VerifyWindow}
+		s, id := rsService(t, keys)
+		ctx := context.Background()
+		if ok, err := s.RotateKey(ctx, id, true); ok || err != nil {
+			t.Fatalf("RotateKey = %v, %v; want the entry verifying", ok, err)
+		}
+		c, _ := s.Store.Get(ctx, id)
+		p := *c.Rotation.Pending
+		time.Sleep(connector.VerifyWindow + time.Minute)
+		if _, err := s.RepairRotation(ctx, c); err != nil {
+			t.Fatalf("RepairRotation = %v", err)
+		}
+		if _, live := keys.live[p.KeyID]; live {
+			t.Fatalf("the released rotation's key %s is live; want it deleted", p.KeyID)
+		}
+		ok, err := s.PinRotation(ctx, c, p)
+		c, _ = s.Store.Get(ctx, id)
+		if ok || err != nil || c.Rotation.KeyID != "k0" || c.Rotation.Generation != 0 {
+			t.Errorf("PinRotation of the released entry = %v, %v; rotation %+v; want refused, k0 still pinned", ok, err, c.Rotation)
+		}
+	})
 }

@@ -108,6 +108,13 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error
 	close(work)
 	wg.Wait()
 	rep := &t.rep
+	if n, err := s.sweepCleanups(ctx); n > 0 || err != nil {
+		rep.KeysDeleted += n
+		if err != nil {
+			t.noteErr("keys of deleted connectors: %s", MessageOf(err))
+			s.log().ErrorContext(ctx, "sweep: keys of deleted connectors", "error", err)
+		}
+	}
 	if listErr == nil && !o.KeepOrphans {
 		n, err := s.removeOrphans(ctx)
 		rep.OrphansRemoved = n
@@ -256,7 +263,7 @@ func (s *Service) sweepOne(ctx context.Context, c *Connector, timeout time.Durat
 			return true
 		}
 		st.CheckedAt, st.RotationDue = checked, cur.Status.RotationDue
-		cur.Status = st
+		cur.Status = st.keeping(cur.Status)
 		return true
 	})
 	if err != nil || !stored {

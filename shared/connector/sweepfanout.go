@@ -21,7 +21,8 @@ const finishTimeout = 10 * time.Second
 
 // StartSweep plans a sweep run: it records the run, pages through every connector id with a
 // cursor, publishes them in shards of shardSize (DefaultShardSize for 0, at most
-// MaxShardSize) through s.Shards, removes orphan secrets (unless o.KeepOrphans), records how
+// MaxShardSize) through s.Shards, deletes the due keys of deleted connectors (KeyCleanups),
+// removes orphan secrets (unless o.KeepOrphans), records how
 // many shards it published, and returns the run as it stands then. The shards' work is done
 // by SweepShard, wherever the publisher delivers them. A planning failure part-way is
 // recorded in the run (PlanError) and returned; what was published still runs.
@@ -39,6 +40,13 @@ func (s *Service) StartSweep(ctx context.Context, o SweepOptions, shardSize int)
 	}
 	shards, n, planErr := s.planShards(ctx, run.ID, o, shardSize)
 	run.PlannedAt, run.Shards, run.Connectors = s.now(), shards, n
+	// Keys gcpconn created for deleted connectors (KeyCleanups): their records are not
+	// connectors, so no shard sees them.
+	if deleted, err := s.sweepCleanups(ctx); err != nil {
+		s.log().ErrorContext(ctx, "sweep: keys of deleted connectors", "run", run.ID, "keys_deleted", deleted, "error", err)
+	} else if deleted > 0 {
+		s.log().InfoContext(ctx, "sweep: deleted keys of deleted connectors", "run", run.ID, "keys_deleted", deleted)
+	}
 	if planErr != nil {
 		run.PlanError = MessageOf(planErr)
 		s.log().ErrorContext(ctx, "sweep: planning stopped early", "run", run.ID, "shards", shards, "error", planErr)

@@ -70,7 +70,7 @@ func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 	if err != nil {
 		return nil, Secrets{}, false, err
 	}
-	next.Rotation = updatedRotation(c.Rotation, next.Rotation, sec.ServiceAccountJSON != old.ServiceAccountJSON)
+	next.Rotation = updatedRotation(c.Rotation, next.Rotation, sec.ServiceAccountJSON != old.ServiceAccountJSON, retiring(c, old, now))
 	if next.AuthMethod == OAuth2Token && sec.Token != old.Token && u.ExpiresAt == nil {
 		return nil, Secrets{}, false, FieldErrorf("expires_at",
 			"a new oauth2 token needs its expires_at: the stored expiry belongs to the old token")
@@ -179,12 +179,26 @@ func updatedExpiry(req *RegisterRequest, c *Connector, u UpdateRequest, methodCh
 }
 
 // updatedRotation is the rotation state after an update: the stored one with the new period,
-// and the new key's id when the update replaced the key (built holds both).
-func updatedRotation(stored, built Rotation, newKey bool) Rotation {
+// and the new key's id when the update replaced the key (built holds both); a replaced key
+// that gcpconn created is retired (old describes it), so that sweep deletes it after the grace.
+func updatedRotation(stored, built Rotation, newKey bool, old RetiredKey) Rotation {
 	r := stored.Clone()
 	r.Period = built.Period
 	if newKey || built.KeyID == "" && built.KeyCreatedAt.IsZero() {
-		r.KeyID, r.KeyCreatedAt, r.KeyManaged = built.KeyID, built.KeyCreatedAt, false
+		if stored.KeyManaged && stored.KeyID != "" && stored.KeyID != built.KeyID {
+			r.Retired = append(r.Retired, old)
+		}
+		r.KeyID, r.KeyCreatedAt, r.KeyManaged, r.KeyTracked = built.KeyID, built.KeyCreatedAt, false, false
+	}
+	return r
+}
+
+// retiring is the retired record of c's pinned key (whose secrets are old) if an update
+// replaces it at now: its secret version stays until sweep has deleted the key with it.
+func retiring(c *Connector, old Secrets, now time.Time) RetiredKey {
+	r := RetiredKey{KeyID: c.Rotation.KeyID, Version: c.SecretVersion, Managed: true, RetiredAt: now, DeleteAfter: now.Add(RotationGrace)}
+	if key, err := old.ServiceAccountKey(); err == nil {
+		r.Email = key.ClientEmail
 	}
 	return r
 }

@@ -268,6 +268,7 @@ func (s *Service) recordStatus(ctx context.Context, c *Connector, st Status) {
 			return false
 		}
 		st.RotationDue = cur.Status.RotationDue
+		st = st.keeping(cur.Status)
 		if cur.Status.Equal(st) {
 			return false
 		}

@@ -151,18 +151,32 @@ func (g *Google) keysAPI(ctx context.Context, gr connector.Grant) (keys *iam.Pro
 	return svc.Projects.ServiceAccounts.Keys, as, nil
 }
 
-// keysError maps a keys API error of a call made as identity as on email's keys: Google's 400
-// FAILED_PRECONDITION (the account has its 10 keys) becomes ErrFailedPrecondition, and so
-// does its 403 (the identity may not manage the account's keys: a setup to fix, not an
-// outage), naming the identity and the role it needs; the rest as every upstream error.
+// keysError maps a keys API error of a call made as identity as on email's keys. Google's
+// 400 FAILED_PRECONDITION becomes ErrFailedPrecondition: on a create, an organisation
+// policy's refusal (iam.disableServiceAccountKeyCreation) wraps
+// connector.ErrKeyCreationDisabled and Google's bare "Precondition check failed." (the
+// account has its 10 keys) connector.ErrKeyLimit; any other keeps Google's message. Its 403
+// (the identity may not manage the account's keys: a setup to fix, not an outage) becomes
+// ErrFailedPrecondition naming the identity and the role it needs; the rest as every
+// upstream error.
 func keysError(what, as, email string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var ge *googleapi.Error
 	if errors.As(err, &ge) && ge.Code == http.StatusBadRequest && failedPrecondition(ge) {
+		msg := strings.TrimRight(strings.TrimSpace(ge.Message), ".")
+		switch {
+		case creating(what) && keyPolicy(ge):
+			return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: fmt.Errorf("%w: %w", connector.ErrKeyCreationDisabled, err),
+				Message: fmt.Sprintf("an organisation policy (%s) forbids creating keys for %s: Google says %q; "+
+					"ask for an exception for the project, or use keyless impersonation", keyPolicyConstraint, email, msg)}
+		case creating(what) && ge.Message == "Precondition check failed.":
+			return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: fmt.Errorf("%w: %w", connector.ErrKeyLimit, err),
+				Message: "Google refused (" + what + "): " + ge.Message}
+		}
 		return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: err,
-			Message: "Google refused (" + what + "): " + ge.Message}
+			Message: "Google refused (" + what + "): " + msg}
 	}
 	if errors.As(err, &ge) && ge.Code == http.StatusForbidden {
 		return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: fmt.Errorf("%s as %s: %w", what, as, err),
@@ -170,6 +184,19 @@ func keysError(what, as, email string, err error) error {
 				"roles/iam.serviceAccountKeyAdmin on %s granted to %s", what, as, strings.TrimRight(strings.TrimSpace(ge.Message), "."), email, as)}
 	}
 	return upstream(what, err)
+}
+
+// keyPolicyConstraint is the organisation policy that forbids service-account key creation.
+const keyPolicyConstraint = "constraints/iam.disableServiceAccountKeyCreation"
+
+func creating(what string) bool { return strings.HasPrefix(what, "create a key") }
+
+// keyPolicy reports whether Google's refusal names the key-creation policy: in its
+// PreconditionFailure details, or in the message Google sends with it.
+func keyPolicy(ge *googleapi.Error) bool {
+	return strings.Contains(ge.Body, "iam.disableServiceAccountKeyCreation") ||
+		strings.Contains(ge.Message, "iam.disableServiceAccountKeyCreation") ||
+		strings.Contains(strings.ToLower(ge.Message), "key creation is not allowed")
 }
 
 func failedPrecondition(ge *googleapi.Error) bool {

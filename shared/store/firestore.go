@@ -24,7 +24,8 @@ var _ connector.Store = (*Firestore)(nil)
 //
 // Each connector is one document in the collection, keyed by the connector's id. Names are
 // unique per deployment: a second collection, named after the first with a "_names" suffix,
-// holds one document per connector name (keyed by the name) pointing at the connector's id,
+// holds one document per connector name (keyed by the name) pointing at the connector's id
+// (a third, with a "_key_cleanups" suffix, holds connector.KeyCleanups records),
 // and both documents are created, renamed and deleted in one transaction, so two
 // registrations of one name cannot both commit. Update is optimistic: the transaction reads
 // the document's revision field and fails with ErrConflict unless it equals the caller's.
@@ -35,15 +36,17 @@ var _ connector.Store = (*Firestore)(nil)
 // query; label filters are applied to the query's results. The composite indexes the
 // queries need are declared in infra/firestore.indexes.json (and infra/firestore.tf).
 type Firestore struct {
-	client *firestore.Client
-	docs   *firestore.CollectionRef
-	names  *firestore.CollectionRef
+	client   *firestore.Client
+	docs     *firestore.CollectionRef
+	names    *firestore.CollectionRef
+	cleanups *firestore.CollectionRef // key cleanup records, see cleanups.go
 }
 
 // NewFirestore returns a store that keeps connectors in collection (and their names in
 // collection + "_names") of client's database.
 func NewFirestore(client *firestore.Client, collection string) *Firestore {
-	return &Firestore{client: client, docs: client.Collection(collection), names: client.Collection(collection + "_names")}
+	return &Firestore{client: client, docs: client.Collection(collection), names: client.Collection(collection + "_names"),
+		cleanups: client.Collection(collection + "_key_cleanups")}
 }
 
 // fsConnector is the stored form of a connector. Field names are the API's snake_case ones.
@@ -88,6 +91,9 @@ type fsStatus struct {
 	// Inconclusive and InconclusiveAt: the last check could not be made, and why.
 	Inconclusive   string     `firestore:"inconclusive"`
 	InconclusiveAt *time.Time `firestore:"inconclusive_at"`
+	// TokensVersion and TokensUntil: see connector.Status.
+	TokensVersion string     `firestore:"tokens_version"`
+	TokensUntil   *time.Time `firestore:"tokens_until"`
 }
 
 // fsRotation is connector.Rotation (durations in seconds; zero times as nil).
@@ -96,6 +102,7 @@ type fsRotation struct {
 	KeyID         string      `firestore:"key_id"`
 	KeyCreatedAt  *time.Time  `firestore:"key_created_at"`
 	KeyManaged    bool        `firestore:"key_managed"`
+	KeyTracked    bool        `firestore:"key_tracked"`
 	Generation    int64       `firestore:"generation"`
 	Pending       *fsPending  `firestore:"pending"` // nil: no rotation in flight
 	Retired       []fsRetired `firestore:"retired"`
@@ -103,24 +110,70 @@ type fsRotation struct {
 }
 
 type fsPending struct {
-	Generation  int64     `firestore:"generation"`
-	Claim       string    `firestore:"claim"`
-	StartedAt   time.Time `firestore:"started_at"`
-	FromVersion string    `firestore:"from_version"`
-	KnownKeys   []string  `firestore:"known_keys"`
-	KeyID       string    `firestore:"key_id"`
-	Version     string    `firestore:"version"`
+	Generation  int64      `firestore:"generation"`
+	Claim       string     `firestore:"claim"`
+	StartedAt   time.Time  `firestore:"started_at"`
+	FromVersion string     `firestore:"from_version"`
+	KnownKeys   []string   `firestore:"known_keys"`
+	Email       string     `firestore:"email"`
+	KeyID       string     `firestore:"key_id"`
+	Version     string     `firestore:"version"`
+	VerifyBy    *time.Time `firestore:"verify_by"` // nil: not verifying yet
 }
 
 type fsRetired struct {
-	KeyID       string    `firestore:"key_id"`
-	Version     string    `firestore:"version"`
-	DeleteAfter time.Time `firestore:"delete_after"`
-	Managed     bool      `firestore:"managed"`
+	KeyID         string     `firestore:"key_id"`
+	Version       string     `firestore:"version"`
+	Email         string     `firestore:"email"`
+	RetiredAt     *time.Time `firestore:"retired_at"`
+	DeleteAfter   time.Time  `firestore:"delete_after"`
+	Managed       bool       `firestore:"managed"`
+	TokensUntil   *time.Time `firestore:"tokens_until"`
+	TokensTracked bool       `firestore:"tokens_tracked"`
+	Lost          *fsLost    `firestore:"lost"`
+}
+
+type fsLost struct {
+	From      time.Time `firestore:"from"`
+	To        time.Time `firestore:"to"`
+	KnownKeys []string  `firestore:"known_keys"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func toRetired(k connector.RetiredKey) fsRetired {
+	d := fsRetired{KeyID: k.KeyID, Version: k.Version, Email: k.Email, RetiredAt: timePtr(k.RetiredAt), DeleteAfter: k.DeleteAfter.UTC(),
+		Managed: k.Managed, TokensUntil: timePtr(k.TokensUntil), TokensTracked: k.TokensTracked}
+	if l := k.Lost; l != nil {
+		d.Lost = &fsLost{From: l.From.UTC(), To: l.To.UTC(), KnownKeys: l.KnownKeys}
+	}
+	return d
+}
+
+func fromRetired(d fsRetired) connector.RetiredKey {
+	k := connector.RetiredKey{KeyID: d.KeyID, Version: d.Version, Email: d.Email, RetiredAt: timeOf(d.RetiredAt), DeleteAfter: d.DeleteAfter.UTC(),
+		Managed: d.Managed, TokensUntil: timeOf(d.TokensUntil), TokensTracked: d.TokensTracked}
+	if l := d.Lost; l != nil {
+		k.Lost = &connector.LostKey{From: l.From.UTC(), To: l.To.UTC(), KnownKeys: l.KnownKeys}
+	}
+	return k
 }
 
 func toRotation(r connector.Rotation) fsRotation {
-	d := fsRotation{PeriodSeconds: int64(r.Period / time.Second), KeyID: r.KeyID, KeyManaged: r.KeyManaged,
+	d := fsRotation{PeriodSeconds: int64(r.Period / time.Second), KeyID: r.KeyID, KeyManaged: r.KeyManaged, KeyTracked: r.KeyTracked,
 		Generation: r.Generation, LastError: r.LastError}
 	if !r.KeyCreatedAt.IsZero() {
 		t := r.KeyCreatedAt.UTC()
@@ -128,26 +181,26 @@ func toRotation(r connector.Rotation) fsRotation {
 	}
 	if p := r.Pending; p != nil {
 		d.Pending = &fsPending{Generation: p.Generation, Claim: p.Claim, StartedAt: p.StartedAt.UTC(), FromVersion: p.FromVersion,
-			KnownKeys: p.KnownKeys, KeyID: p.KeyID, Version: p.Version}
+			KnownKeys: p.KnownKeys, Email: p.Email, KeyID: p.KeyID, Version: p.Version, VerifyBy: timePtr(p.VerifyBy)}
 	}
 	for _, k := range r.Retired {
-		d.Retired = append(d.Retired, fsRetired{KeyID: k.KeyID, Version: k.Version, DeleteAfter: k.DeleteAfter.UTC(), Managed: k.Managed})
+		d.Retired = append(d.Retired, toRetired(k))
 	}
 	return d
 }
 
 func fromRotation(d fsRotation) connector.Rotation {
-	r := connector.Rotation{Period: time.Duration(d.PeriodSeconds) * time.Second, KeyID: d.KeyID, KeyManaged: d.KeyManaged,
+	r := connector.Rotation{Period: time.Duration(d.PeriodSeconds) * time.Second, KeyID: d.KeyID, KeyManaged: d.KeyManaged, KeyTracked: d.KeyTracked,
 		Generation: d.Generation, LastError: d.LastError}
 	if d.KeyCreatedAt != nil {
 		r.KeyCreatedAt = d.KeyCreatedAt.UTC()
 	}
 	if p := d.Pending; p != nil {
 		r.Pending = &connector.PendingRotation{Generation: p.Generation, Claim: p.Claim, StartedAt: p.StartedAt.UTC(),
-			FromVersion: p.FromVersion, KnownKeys: p.KnownKeys, KeyID: p.KeyID, Version: p.Version}
+			FromVersion: p.FromVersion, KnownKeys: p.KnownKeys, Email: p.Email, KeyID: p.KeyID, Version: p.Version, VerifyBy: timeOf(p.VerifyBy)}
 	}
 	for _, k := range d.Retired {
-		r.Retired = append(r.Retired, connector.RetiredKey{KeyID: k.KeyID, Version: k.Version, DeleteAfter: k.DeleteAfter.UTC(), Managed: k.Managed})
+		r.Retired = append(r.Retired, fromRetired(k))
 	}
 	return r
 }
@@ -184,7 +237,7 @@ func toDoc(c *connector.Connector) *fsConnector {
 
 func toStatus(st connector.Status) fsStatus {
 	d := fsStatus{State: string(st.State), Error: st.Error, RotationDue: st.RotationDue,
-		FailingTypes: st.FailingTypes, Inconclusive: st.Inconclusive}
+		FailingTypes: st.FailingTypes, Inconclusive: st.Inconclusive, TokensVersion: st.TokensVersion, TokensUntil: timePtr(st.TokensUntil)}
 	if !st.CheckedAt.IsZero() {
 		t := st.CheckedAt.UTC()
 		d.CheckedAt = &t
@@ -198,7 +251,7 @@ func toStatus(st connector.Status) fsStatus {
 
 func fromStatus(d fsStatus) connector.Status {
 	st := connector.Status{State: connector.State(d.State), Error: d.Error, RotationDue: d.RotationDue,
-		FailingTypes: d.FailingTypes, Inconclusive: d.Inconclusive}
+		FailingTypes: d.FailingTypes, Inconclusive: d.Inconclusive, TokensVersion: d.TokensVersion, TokensUntil: timeOf(d.TokensUntil)}
 	if d.CheckedAt != nil {
 		st.CheckedAt = d.CheckedAt.UTC()
 	}

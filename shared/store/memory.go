@@ -35,6 +35,8 @@ type Memory struct {
 	mu     sync.RWMutex
 	byID   map[string]*connector.Connector
 	byName map[string]string // name → id
+	// cleanups are the key cleanup records of deleted connectors (cleanups.go).
+	cleanups map[string]connector.KeyCleanup
 }
 
 // NewMemory returns an empty in-memory store.

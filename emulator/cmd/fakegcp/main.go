@@ -44,6 +44,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	printWorld := fs.Bool("print-world", false, "print the demo world's YAML and exit")
 	issuers := fs.String("issuers", "ci", "comma-separated names of additional OIDC issuers (CI systems) to serve at BASE/issuers/NAME")
 	verbose := fs.Bool("v", false, "log every request (service, method, path, status)")
+	pushURL := fs.String("push-url", "", "deliver Secret Manager notifications to this URL as Pub/Sub pushes (without PUBSUB_EMULATOR_HOST)")
+	pushEmail := fs.String("push-email", "", "authenticate each push with an ID token of this email (the push subscription's identity)")
+	pushAudience := fs.String("push-audience", "", "the audience of the push ID token")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +71,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		KeysDir:            *keysDir,
 		Issuers:            splitNames(*issuers),
 		PubSubEmulatorHost: os.Getenv("PUBSUB_EMULATOR_HOST"),
+		PushURL:            *pushURL,
+		PushEmail:          *pushEmail,
+		PushAudience:       *pushAudience,
 		Logger:             log,
 	})
 	if err != nil {

@@ -62,18 +62,26 @@ func Sample(id, name string) *connector.Connector {
 			FailingTypes:   "gcs-bucket,kubernetes-cluster",
 			Inconclusive:   "the check could not be made: Google is unavailable",
 			InconclusiveAt: time.Date(2029, 6, 8, 0, 0, 0, 0, time.UTC),
+			TokensVersion:  "3",
+			TokensUntil:    time.Date(2029, 6, 8, 1, 0, 0, 0, time.UTC),
 		},
 		Rotation: connector.Rotation{
 			Period:       30 * 24 * time.Hour,
 			KeyID:        "key-" + id,
 			KeyCreatedAt: time.Date(2029, 5, 1, 2, 3, 4, 0, time.UTC),
 			KeyManaged:   true,
+			KeyTracked:   true,
 			Generation:   4,
 			Pending: &connector.PendingRotation{Generation: 5, Claim: "c0ffee", StartedAt: time.Date(2029, 6, 1, 0, 0, 1, 0, time.UTC),
-				FromVersion: "3", KnownKeys: []string{"key-" + id, "k-old"}, KeyID: "k-new", Version: "4"},
+				FromVersion: "3", KnownKeys: []string{"key-" + id, "k-old"}, Email: "sa@p.iam.gserviceaccount.com", KeyID: "k-new", Version: "4",
+				VerifyBy: time.Date(2029, 6, 1, 1, 0, 1, 0, time.UTC)},
 			Retired: []connector.RetiredKey{
-				{KeyID: "k-old", Version: "2", DeleteAfter: time.Date(2029, 5, 1, 4, 3, 4, 0, time.UTC), Managed: true},
+				{KeyID: "k-old", Version: "2", Email: "sa@p.iam.gserviceaccount.com", RetiredAt: time.Date(2029, 5, 1, 2, 3, 4, 0, time.UTC),
+					DeleteAfter: time.Date(2029, 5, 1, 4, 3, 4, 0, time.UTC), Managed: true,
+					TokensUntil: time.Date(2029, 5, 1, 3, 0, 0, 0, time.UTC), TokensTracked: true},
 				{KeyID: "k-registered", Version: "1", DeleteAfter: time.Date(2029, 4, 1, 4, 3, 4, 0, time.UTC)},
+				{Email: "other@p.iam.gserviceaccount.com", Managed: true, DeleteAfter: time.Date(2029, 6, 1, 0, 3, 0, 0, time.UTC),
+					Lost: &connector.LostKey{From: time.Date(2029, 6, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2029, 6, 1, 0, 3, 0, 0, time.UTC), KnownKeys: []string{"k-a"}}},
 			},
 			LastError: "the new key failed verification",
 		},
@@ -101,6 +109,7 @@ func Run(t *testing.T, newStore func(t *testing.T) connector.Store) {
 	t.Run("ListPagingWithFilter", func(t *testing.T) { testListPagingWithFilter(t, newStore(t)) })
 	t.Run("ListPagingAcrossWrites", func(t *testing.T) { testListPagingAcrossWrites(t, newStore(t)) })
 	t.Run("ListBadToken", func(t *testing.T) { testListBadToken(t, newStore(t)) })
+	t.Run("KeyCleanups", func(t *testing.T) { testKeyCleanups(t, newStore(t)) })
 }
 
 func ctx(t *testing.T) context.Context {
@@ -660,5 +669,43 @@ func testListBadToken(t *testing.T, s connector.Store) {
 	for _, tok := range []string{"garbage!!", "bm90LWEtdG9rZW4", "n1:alpha", "%%%"} {
 		_, _, err := s.List(ctx(t), connector.Filter{}, connector.Page{Token: tok})
 		wantKind(t, fmt.Sprintf("List(token %q)", tok), err, connector.ErrInvalid)
+	}
+}
+
+// testKeyCleanups: a store that keeps key cleanup records (connector.KeyCleanups) returns
+// what was put, whole, replaces a connector's record and deletes it (twice is no error).
+func testKeyCleanups(t *testing.T, s connector.Store) {
+	kc, ok := s.(connector.KeyCleanups)
+	if !ok {
+		t.Skip("the store keeps no key cleanup records")
+	}
+	ctx := context.Background()
+	want := connector.KeyCleanup{ConnectorID: "c1", Name: "gone", Keys: Sample("c1", "gone").Rotation.Retired}
+	if err := kc.PutCleanup(ctx, want); err != nil {
+		t.Fatalf("PutCleanup = %v", err)
+	}
+	if err := kc.PutCleanup(ctx, connector.KeyCleanup{ConnectorID: "c2", Name: "other", Keys: want.Keys[:1]}); err != nil {
+		t.Fatalf("PutCleanup = %v", err)
+	}
+	got, err := kc.ListCleanups(ctx)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("ListCleanups = %d records, %v; want 2", len(got), err)
+	}
+	i := slices.IndexFunc(got, func(k connector.KeyCleanup) bool { return k.ConnectorID == "c1" })
+	if i < 0 || !reflect.DeepEqual(got[i], want) {
+		t.Errorf("ListCleanups record c1 = %+v; want %+v", got, want)
+	}
+	want.Keys = want.Keys[1:]
+	if err := kc.PutCleanup(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := kc.DeleteCleanup(ctx, "c2"); err != nil {
+			t.Errorf("DeleteCleanup = %v", err)
+		}
+	}
+	got, err = kc.ListCleanups(ctx)
+	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Errorf("after replace and delete: %+v, %v; want only %+v", got, err, want)
 	}
 }
