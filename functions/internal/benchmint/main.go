@@ -305,15 +305,7 @@ func (b *bench) firstMint(conc int) error {
 // what each did.
 func (b *bench) measure(o options) error {
 	answer := b.answer
-	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		h := w.Header()
-		h.Set("Content-Type", "application/json; charset=utf-8")
-		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(answer)
-	})
-	bareURL, stopBare, err := serve(bare)
+	bareURL, stopBare, err := serve(bareHandler(answer))
 	if err != nil {
 		return err
 	}
