@@ -150,7 +150,7 @@ func sweepProgress(run *client.SweepRun, bar bool) string {
 	const width = 20
 	filled := 0
 	if sh.Planned > 0 {
-		filled = finished * width / sh.Planned
+		filled = min(max(finished*width/sh.Planned, 0), width) // a server's odd counts never break the bar
 	}
 	return "[" + strings.Repeat("#", filled) + strings.Repeat("-", width-filled) + "] " + line
 }

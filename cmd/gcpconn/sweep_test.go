@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/functions/client"
 	"github.com/gcpconn/gcpconn/functions/httpapi"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
@@ -132,4 +133,21 @@ func testKeyPEM(t *testing.T) string {
 	}
 	der, _ := x509.MarshalPKCS8PrivateKey(k)
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// TestSweepProgressBarClamped: counts a server should never send (more shards finished than
+// planned, negative ones) draw a full or empty bar instead of panicking.
+func TestSweepProgressBarClamped(t *testing.T) {
+	for _, c := range []struct{ planned, done, failed int }{{1, 3, 0}, {2, 1, 5}, {4, -9, 0}, {0, 2, 0}} {
+		run := &client.SweepRun{Run: "r", State: "running"}
+		run.Shards = &struct {
+			Planned int `json:"planned"`
+			Done    int `json:"done"`
+			Failed  int `json:"failed"`
+			Running int `json:"running"`
+		}{Planned: c.planned, Done: c.done, Failed: c.failed}
+		if line := sweepProgress(run, true); !strings.HasPrefix(line, "[") || strings.Index(line, "]") != 21 {
+			t.Errorf("%+v: %q; want a 20-wide bar", c, line)
+		}
+	}
 }

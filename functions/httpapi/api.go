@@ -108,6 +108,8 @@ type API struct {
 	SweepDefaults connector.SweepOptions
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+
+	authLog authLogSampler // bounds the auth_failure lines anonymous callers can cause
 }
 
 // Route names one function of the API: its name, the path it is served at, and its handler.
@@ -235,7 +237,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		c.logAuthFailure(err)
-		c.fail(err)
+		answerError(c.ctx, w, a.log(), entry, err, false)
 		return c, false
 	}
 	c.p = p

@@ -51,6 +51,13 @@ const (
 // A request whose caller went away (ctx cancelled) is not an error of the service: it is
 // logged at INFO as cancelled and answered 499 (which nobody reads, but the access log shows).
 func writeError(ctx context.Context, w http.ResponseWriter, log *slog.Logger, entry string, err error) {
+	answerError(ctx, w, log, entry, err, true)
+}
+
+// answerError is writeError; upstreamEvent false leaves out the upstream_error event, for
+// failures already logged as another event (a caller's authentication: auth_failure), so
+// that a caller cannot move the upstream error ratio with tokens that name unknown keys.
+func answerError(ctx context.Context, w http.ResponseWriter, log *slog.Logger, entry string, err error, upstreamEvent bool) {
 	if cancelled(ctx, err) {
 		log.InfoContext(ctx, "cancelled", "entry_point", entry, "code", codeCancelled, "status", statusCancelled, "error", err.Error())
 		writeErrorBody(w, statusCancelled, codeCancelled, "the caller cancelled the request", "")
@@ -69,7 +76,7 @@ func writeError(ctx context.Context, w http.ResponseWriter, log *slog.Logger, en
 	if kind == connector.ErrInternal {
 		msg = internalMessage
 		log.ErrorContext(ctx, "internal error", "entry_point", entry, "error", err.Error())
-	} else if upstreamKind(kind) {
+	} else if upstreamKind(kind) && upstreamEvent {
 		logUpstream(ctx, log, entry, kind, status, err)
 	}
 	if kind == connector.ErrUpstreamUnavailable {
