@@ -48,6 +48,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/exactjson"
 )
@@ -109,7 +110,7 @@ type API struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 
-	authLog authLogSampler // bounds the auth_failure lines anonymous callers can cause
+	authLog cloudlog.Sampler // bounds the auth_failure lines anonymous callers can cause (authLogPerMinute)
 }
 
 // Route names one function of the API: its name, the path it is served at, and its handler.

@@ -4,9 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"sync"
-	"time"
 
+	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -30,7 +29,7 @@ func (c *call) logAuthFailure(err error) {
 		issuer = n.IssuerOf(c.r)
 	}
 	code, status := codeOf(c.ctx, err)
-	ok, suppressed := c.a.authLog.allow(issuer+" "+code, c.a.now())
+	ok, suppressed := c.a.authLog.Allow(issuer+" "+code, c.a.now())
 	if !ok {
 		return
 	}
@@ -39,52 +38,9 @@ func (c *call) logAuthFailure(err error) {
 		"suppressed", suppressed)
 }
 
-// authLogPerMinute bounds the auth_failure lines per issuer and code per minute.
-const authLogPerMinute = 60
-
-// authLogSampler lets authLogPerMinute events per key through each minute and counts the
-// others. Its zero value is ready to use; keys are few (issuer names and error codes).
-type authLogSampler struct {
-	mu   sync.Mutex
-	keys map[string]*authLogWindow
-}
-
-type authLogWindow struct {
-	start      time.Time
-	n, dropped int
-}
-
-// allow reports whether an event for key may be logged at now, and how many were left out
-// since the last one that was.
-func (s *authLogSampler) allow(key string, now time.Time) (bool, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.keys == nil {
-		s.keys = map[string]*authLogWindow{}
-	}
-	w := s.keys[key]
-	if w == nil || now.Sub(w.start) >= time.Minute {
-		if w == nil && len(s.keys) >= 1000 {
-			clear(s.keys)
-		}
-		dropped := 0
-		if w != nil {
-			dropped = w.dropped
-		}
-		w = &authLogWindow{start: now}
-		s.keys[key] = w
-		w.n = 1
-		return true, dropped
-	}
-	if w.n >= authLogPerMinute {
-		w.dropped++
-		return false, 0
-	}
-	w.n++
-	dropped := w.dropped
-	w.dropped = 0
-	return true, dropped
-}
+// authLogPerMinute bounds the auth_failure lines per issuer and code per minute (API.authLog's
+// limit, the Sampler's default).
+const authLogPerMinute = cloudlog.DefaultSamplesPerMinute
 
 // upstreamKind reports whether k says Google failed or refused a call.
 func upstreamKind(k connector.Kind) bool {

@@ -53,6 +53,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -122,7 +123,7 @@ type Verifier struct {
 	google        *keySet
 	federated     map[string]*federated // by issuer URL
 	err           error                 // a configuration error: every token is refused
-	sample        sampler               // of refusal logs
+	sample        cloudlog.Sampler      // of refusal logs
 
 	// verified remembers tokens whose signature and claims checked out, until they expire,
 	// so that a caller's repeated requests cost a map lookup instead of a signature check.
@@ -179,7 +180,7 @@ func New(cfg Config) *Verifier {
 		cfg.RefusalLogsPerMinute = DefaultRefusalLogsPerMinute
 	}
 	v := &Verifier{cfg: cfg, googleIssuers: []string{cfg.Issuer}, federated: map[string]*federated{},
-		sample: sampler{perMinute: cfg.RefusalLogsPerMinute, now: cfg.Now}}
+		sample: cloudlog.Sampler{PerMinute: cfg.RefusalLogsPerMinute}}
 	if cfg.Issuer == GoogleIssuer {
 		v.googleIssuers = append(v.googleIssuers, strings.TrimPrefix(GoogleIssuer, "https://"))
 	}

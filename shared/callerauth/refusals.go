@@ -2,8 +2,6 @@ package callerauth
 
 import (
 	"errors"
-	"sync"
-	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -34,50 +32,8 @@ func (v *Verifier) refused(label string, err error) error {
 	if connector.KindOf(err) != connector.ErrUnauthenticated {
 		return err
 	}
-	if ok, suppressed := v.sample.allow(label); ok && v.cfg.Log != nil {
+	if ok, suppressed := v.sample.Allow(label, v.cfg.Now()); ok && v.cfg.Log != nil {
 		v.cfg.Log.Warn("callerauth: token refused", "issuer", label, "reason", connector.MessageOf(err), "suppressed", suppressed)
 	}
 	return &connector.Error{Kind: connector.ErrUnauthenticated, Message: RefusedMessage, Err: errors.New(connector.MessageOf(err))}
-}
-
-// sampler allows at most perMinute events per key per minute of now.
-type sampler struct {
-	perMinute int
-	now       func() time.Time
-
-	mu      sync.Mutex
-	windows map[string]*window
-}
-
-type window struct {
-	start      time.Time
-	n          int // allowed in this window
-	suppressed int // not allowed since the last allowed one
-}
-
-// allow reports whether one more event of key may be logged now, and how many were not
-// since the last one that was.
-func (s *sampler) allow(key string) (bool, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	w := s.windows[key]
-	if w == nil {
-		if s.windows == nil {
-			s.windows = map[string]*window{}
-		}
-		w = &window{start: now}
-		s.windows[key] = w
-	}
-	if d := now.Sub(w.start); d >= time.Minute || d < 0 {
-		w.start, w.n = now, 0
-	}
-	if w.n >= s.perMinute {
-		w.suppressed++
-		return false, 0
-	}
-	w.n++
-	n := w.suppressed
-	w.suppressed = 0
-	return true, n
 }
