@@ -36,3 +36,37 @@ func TestFirestoreCreateMany(t *testing.T) {
 		t.Errorf("CreateMany(no id) = %v; want ErrInvalid", err)
 	}
 }
+
+// TestFirestoreSetStatusConcurrent: of several status writes made at once from the same read,
+// exactly one is stored; the others are conflicts (the write is conditioned on the document
+// as read, without a transaction).
+func TestFirestoreSetStatusConcurrent(t *testing.T) {
+	s := newFirestore(t)
+	ctx := context.Background()
+	c := storetest.Sample("race-1", "race-one")
+	if err := s.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 8
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			mine := *c
+			st := c.Status
+			st.Error = fmt.Sprintf("writer %d", i)
+			errs <- s.SetStatus(ctx, &mine, st)
+		}()
+	}
+	stored := 0
+	for range writers {
+		switch err := <-errs; {
+		case err == nil:
+			stored++
+		case connector.KindOf(err) != connector.ErrConflict:
+			t.Errorf("SetStatus = %v; want nil or ErrConflict", err)
+		}
+	}
+	if stored != 1 {
+		t.Errorf("%d of %d concurrent status writes from one read were stored; want exactly 1", stored, writers)
+	}
+}
