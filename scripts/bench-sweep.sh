@@ -9,6 +9,7 @@
 #   scripts/bench-sweep.sh --connectors 10000       as many as given
 #   scripts/bench-sweep.sh --store memory           the memory store (in the serve process)
 #   scripts/bench-sweep.sh --latency 50ms --shard-size 200 --concurrency 64 --runs 2
+#   scripts/bench-sweep.sh --logs DIR               keep the functions' and pushauth's logs
 #   scripts/bench-sweep.sh --in-process             the Go benchmark: shards to an in-process
 #                                                   pool, memory store, no emulators
 #   scripts/bench-sweep.sh --one-request            the old shape: one request looping over
@@ -17,9 +18,10 @@
 # It seeds the connectors in bulk (secrets through the store's Secret Manager code, documents
 # with Firestore's BulkWriter; on the memory store through /register), then per run prints the
 # wall time, connectors/s, Google calls per connector by API, Secret Manager metadata reads
-# per run and Firestore calls per connector, and fails unless every connector was checked
-# exactly once (its own bucket read once, counted at the fake). It asserts nothing about
-# time. The emulators are started here on free 127.0.0.1 ports and stopped by PID on exit.
+# per run, Firestore calls per connector and the CPU time per connector of each process, and
+# fails unless every connector was checked exactly once (its own bucket read once, counted at
+# the fake). It asserts nothing about time. The emulators are started here on free 127.0.0.1
+# ports and stopped by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRIPT=scripts/bench-sweep.sh
@@ -33,7 +35,7 @@ args=()
 gobench=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,24p' "$0"; exit 0 ;;
 	--store) [ $# -ge 2 ] || die "--store needs google or memory"; store=$2; shift ;;
 	--store=*) store=${1#*=} ;;
 	--connectors | --latency | --shard-size | --concurrency | --runs | --logs)
