@@ -37,15 +37,14 @@ const (
 // bench is the running stack: the fake Google in this process, the counting proxies, the
 // functions (serve) and the push relay (pushauth) as processes of their own.
 type bench struct {
-	o        options
-	fake     *fakegcp.Server
-	buckets  *bucketCounter
-	rpcs     *rpcCounter // Firestore calls of the functions ("google" store)
-	dir      string
-	base     string // the functions' URL
-	token    string // the admin's ID token
-	closers  []func()
-	children []*exec.Cmd
+	o       options
+	fake    *fakegcp.Server
+	buckets *bucketCounter
+	rpcs    *rpcCounter // Firestore calls of the functions ("google" store)
+	dir     string
+	base    string // the functions' URL
+	token   string // the admin's ID token
+	closers []func()
 }
 
 func (b *bench) close() {
