@@ -15,7 +15,7 @@
 // sweep (POST /sweep), polls the run record (GET /sweep?run=ID) until it is done, and prints
 // the wall time, connectors/s, the Google calls per connector by API and the Secret Manager
 // metadata reads (counted by the fake), the Firestore calls per connector (counted by a gRPC
-// proxy in front of the emulator), and whether every connector was checked exactly once: its
+// proxy in front of the emulator, unless -count-firestore=false), and whether every connector was checked exactly once: its
 // bucket read once at the fake's Cloud Storage (a counting proxy the workers call). It exits
 // 1 when a connector was not checked exactly once or the run did not finish. Timings are
 // printed, not asserted.
@@ -46,6 +46,7 @@ type options struct {
 	runTimeout            time.Duration // how long a run may take before the benchmark gives up
 	logs                  string        // where the processes' logs go ("": a temporary directory)
 	cpu                   cpuGroups     // whose CPU time to report
+	countFirestore        bool          // put the counting proxy in front of the Firestore emulator
 }
 
 func parseFlags() (options, error) {
@@ -60,6 +61,7 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.runs, "runs", 1, "sweep runs to measure, one after the other")
 	flag.StringVar(&o.logs, "logs", "", "keep the logs of serve and pushauth in this directory (default: removed)")
 	flag.DurationVar(&o.runTimeout, "run-timeout", 30*time.Minute, "give up on a run after this long")
+	flag.BoolVar(&o.countFirestore, "count-firestore", true, "count the functions' Firestore calls (a gRPC proxy in front of the emulator, in this process)")
 	groups := flag.String("cpu-groups", "", "NAME=PGID,...: also report the CPU time of these process groups (the emulators)")
 	flag.Parse()
 	var err error

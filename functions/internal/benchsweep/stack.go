@@ -108,7 +108,7 @@ func (b *bench) startFunctions() error {
 	env := append(os.Environ(), "GCPCONN_AUDIENCE="+audience, "GCPCONN_ADMINS="+admin, "GCPCONN_STORE="+b.o.store,
 		"GCPCONN_PROJECT="+project, "GCPCONN_SWEEP_TOPIC="+topic, "GCPCONN_TRACE_EXPORTER=none",
 		"GCPCONN_ENDPOINT_STORAGE="+b.buckets.url, "GCPCONN_TIMEOUT_SECONDS=540")
-	if b.o.store == "google" {
+	if b.o.store == "google" && b.o.countFirestore {
 		b.rpcs = &rpcCounter{n: map[string]int64{}}
 		proxy, stop, err := rpcproxy.Start(os.Getenv("FIRESTORE_EMULATOR_HOST"), b.rpcs.add)
 		if err != nil {
