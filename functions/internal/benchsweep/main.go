@@ -15,10 +15,11 @@
 // sweep (POST /sweep), polls the run record (GET /sweep?run=ID) until it is done, and prints
 // the wall time, connectors/s, the Google calls per connector by API and the Secret Manager
 // metadata reads (counted by the fake), the Firestore calls per connector (counted by a gRPC
-// proxy in front of the emulator, unless -count-firestore=false), and whether every connector was checked exactly once: its
-// bucket read once at the fake's Cloud Storage (a counting proxy the workers call). It exits
-// 1 when a connector was not checked exactly once or the run did not finish. Timings are
-// printed, not asserted.
+// proxy in front of the emulator, unless -count-firestore=false), the CPU time per connector
+// of each process, and whether every connector was checked exactly once: its bucket read
+// once at the fake's Cloud Storage (a counting proxy the workers call). It exits 1 when a
+// connector was not checked exactly once or the run did not finish. Timings are printed, not
+// asserted.
 package main
 
 import (
