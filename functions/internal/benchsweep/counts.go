@@ -86,8 +86,9 @@ func checkedOnce(reads map[string]int, n int) string {
 			other++
 		}
 	}
-	if missing == 0 && twice == 0 && len(reads)-other == n {
+	outside := len(reads) - other - (n - missing)
+	if missing == 0 && twice == 0 && outside == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d connectors not checked, %d checked more than once (of %d)", missing, twice, n)
+	return fmt.Sprintf("%d connectors not checked, %d checked more than once (of %d), %d not of this run checked", missing, twice, n, outside)
 }
