@@ -134,17 +134,22 @@ spawn "$WORK/serve.log" "$WORK/serve" -addr "127.0.0.1:$port"
 wait_until serve "$SPAWNED" "$WORK/serve.log" 30 curl -sS -o /dev/null "$base/list"
 
 if [ -n "${GCPCONN_SWEEP_TOPIC:-}" ]; then
-	# The sweep topic and its push subscription, as infra/ makes them (the emulator has no
-	# dead-letter policy or OIDC push tokens: pushauth adds the first admin's ID token).
+	# The sweep topic, its dead-letter topic and its push subscription, as infra/ makes them
+	# (a shard's 5th failed delivery goes to the dead-letter topic; the emulator puts no OIDC
+	# token on pushes: pushauth adds the first admin's ID token).
 	spawn "$WORK/pushauth.log" "$WORK/pushauth" -listen 127.0.0.1:0 -target "$base/sweep-shard" \
 		-token-url "$FAKEGCP_ADMIN_URL/admin/id-token" -email "${admins%%,*}" -audience "$base"
 	wait_until pushauth "$SPAWNED" "$WORK/pushauth.log" 30 grep -q '^listening ' "$WORK/pushauth.log"
 	relay=$(sed -n 's/^listening //p' "$WORK/pushauth.log")
 	ps="http://$PUBSUB_EMULATOR_HOST/v1"
 	sub=${GCPCONN_SWEEP_TOPIC/\/topics\//\/subscriptions\/}
-	curl -fsS -o /dev/null -X PUT "$ps/$GCPCONN_SWEEP_TOPIC" || die "cannot create the sweep topic in the Pub/Sub emulator"
+	dead=$GCPCONN_SWEEP_TOPIC-dead-letter
+	for topic in "$GCPCONN_SWEEP_TOPIC" "$dead"; do
+		curl -fsS -o /dev/null -X PUT "$ps/$topic" || die "cannot create the topic $topic in the Pub/Sub emulator"
+	done
 	curl -fsS -o /dev/null -X PUT "$ps/$sub" -H 'Content-Type: application/json' \
-		-d '{"topic":"'"$GCPCONN_SWEEP_TOPIC"'","ackDeadlineSeconds":300,"pushConfig":{"pushEndpoint":"'"$relay"'"}}' ||
+		-d '{"topic":"'"$GCPCONN_SWEEP_TOPIC"'","ackDeadlineSeconds":300,"pushConfig":{"pushEndpoint":"'"$relay"'"},
+		"deadLetterPolicy":{"deadLetterTopic":"'"$dead"'","maxDeliveryAttempts":5}}' ||
 		die "cannot create the sweep push subscription in the Pub/Sub emulator"
 fi
 

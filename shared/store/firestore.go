@@ -531,8 +531,12 @@ func (f *Firestore) Update(ctx context.Context, c *connector.Connector) error {
 }
 
 // SetStatus replaces the status of connector c.ID with st if its stored revision and status
-// are c's, in one transaction whose write is a field update of the status alone (with the
-// document's existence as precondition): revision and updated_at stay as they are.
+// are c's: it reads the document and, when they match, writes a field update of the status
+// alone conditioned on the document's update time as read (Firestore refuses the write if
+// anything changed the document since), so revision and updated_at stay as they are. One
+// read and one commit, without a transaction: a sweep writes every connector's status, and a
+// transaction costs a third round trip and holds locks. A write that loses to a concurrent
+// one reads again, at most setStatusAttempts times.
 func (f *Firestore) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
 	if c == nil || c.ID == "" {
 		return connector.Errorf(connector.ErrInvalid, "store: set status: connector id is required")
@@ -541,34 +545,53 @@ func (f *Firestore) SetStatus(ctx context.Context, c *connector.Connector, st co
 		return notFoundID(c.ID)
 	}
 	ref := f.docs.Doc(c.ID)
-	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return notFoundID(c.ID)
+	for attempt := 1; ; attempt++ {
+		err := f.setStatusOnce(ctx, ref, c, st)
+		if status.Code(err) == codes.FailedPrecondition {
+			if attempt < setStatusAttempts {
+				continue // written meanwhile: decide again on what is stored now
+			}
+			return &connector.Error{Kind: connector.ErrConflict, Err: err,
+				Message: fmt.Sprintf("store: connector %s was written %d times while its status was being set", c.ID, attempt)}
 		}
 		if err != nil {
-			return err
+			return fsError("set connector status", err)
 		}
-		var cur struct {
-			Status   fsStatus `firestore:"status"`
-			Revision int64    `firestore:"revision"`
-		}
-		if err := snap.DataTo(&cur); err != nil {
-			return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
-		}
-		if cur.Revision != c.Revision {
-			return conflict(c.ID, c.Revision, cur.Revision)
-		}
-		if !fromStatus(cur.Status).Equal(c.Status) {
-			return statusConflict(c.ID)
-		}
-		return tx.Update(ref, []firestore.Update{{Path: "status", Value: toStatus(st)}})
-	})
-	if err != nil {
-		return fsError("set connector status", err)
+		c.Status = st
+		return nil
 	}
-	c.Status = st
-	return nil
+}
+
+// setStatusAttempts bounds the reads SetStatus makes when concurrent writes keep winning.
+const setStatusAttempts = 5
+
+// setStatusOnce is one read and conditioned write of SetStatus.
+func (f *Firestore) setStatusOnce(ctx context.Context, ref *firestore.DocumentRef, c *connector.Connector, st connector.Status) error {
+	snap, err := ref.Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return notFoundID(c.ID)
+	}
+	if err != nil {
+		return err
+	}
+	var cur struct {
+		Status   fsStatus `firestore:"status"`
+		Revision int64    `firestore:"revision"`
+	}
+	if err := snap.DataTo(&cur); err != nil {
+		return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
+	}
+	if cur.Revision != c.Revision {
+		return conflict(c.ID, c.Revision, cur.Revision)
+	}
+	if !fromStatus(cur.Status).Equal(c.Status) {
+		return statusConflict(c.ID)
+	}
+	_, err = ref.Update(ctx, []firestore.Update{{Path: "status", Value: toStatus(st)}}, firestore.LastUpdateTime(snap.UpdateTime))
+	if status.Code(err) == codes.NotFound {
+		return notFoundID(c.ID)
+	}
+	return err
 }
 
 // Delete removes the connector id and its name document, in one transaction.

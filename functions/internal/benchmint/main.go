@@ -41,6 +41,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/functions/app"
+	"github.com/gcpconn/gcpconn/functions/internal/rpcproxy"
 	"github.com/gcpconn/gcpconn/functions/internal/tracing"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 )
@@ -178,7 +179,7 @@ func (b *bench) startFunctions(o options) error {
 	if o.load == "wrk" {
 		env := os.Environ()
 		if b.reads != nil {
-			proxy, stop, err := startCountingProxy(emulator, b.reads)
+			proxy, stop, err := rpcproxy.Start(emulator, b.reads.add)
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,7 @@
-package main
+// Package rpcproxy is a transparent gRPC proxy that counts the calls passing through it by
+// method: a process whose FIRESTORE_EMULATOR_HOST names the proxy has its Firestore calls
+// counted without any change to it (the benchmarks use it in front of the Firestore emulator).
+package rpcproxy
 
 import (
 	"errors"
@@ -20,11 +23,10 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 }
 func (rawCodec) Name() string { return "proto" }
 
-// startCountingProxy serves a transparent gRPC proxy to target (the Firestore emulator) on a
-// loopback port and counts every RPC that passes by method in c: a process whose
-// FIRESTORE_EMULATOR_HOST names the proxy has its Firestore reads counted without any change
-// to it. It returns the proxy's address and a function that stops it.
-func startCountingProxy(target string, c *rpcCounter) (string, func(), error) {
+// Start serves a transparent gRPC proxy to target (the Firestore emulator) on a loopback
+// port and calls count with the full method name of every call that passes. It returns the
+// proxy's address and a function that stops it.
+func Start(target string, count func(method string)) (string, func(), error) {
 	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
 	if err != nil {
@@ -37,7 +39,7 @@ func startCountingProxy(target string, c *rpcCounter) (string, func(), error) {
 	}
 	srv := grpc.NewServer(grpc.ForceServerCodec(rawCodec{}), grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error {
 		method, _ := grpc.MethodFromServerStream(ss)
-		c.add(method)
+		count(method)
 		return forward(conn, method, ss)
 	}))
 	go func() { _ = srv.Serve(ln) }()
