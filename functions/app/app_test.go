@@ -13,6 +13,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -121,16 +122,16 @@ func TestSweepWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Keeper()
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, ok := svc.Shards.(connector.LocalShards)
-	if svc.Runs == nil || !ok || local.Service != svc || local.Options.MaxKeyAge != 90*24*time.Hour {
+	local, ok := svc.Shards.(upkeep.LocalShards)
+	if svc.Runs == nil || !ok || local.Keeper != svc || local.Options.MaxKeyAge != 90*24*time.Hour {
 		t.Errorf("memory deployment: runs %v, shards %#v; want runs kept and local shards with the sweep defaults", svc.Runs, svc.Shards)
 	}
 	cfg.SweepTopic = "projects/p/topics/gcpconn-sweep"
-	svc, err = New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	svc, err = New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Keeper()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,12 +158,12 @@ func TestMaxKeyAgeConfig(t *testing.T) {
 		if a.API.SweepDefaults.MaxKeyAge != tc.want {
 			t.Errorf("GCPCONN_MAX_KEY_AGE=%q: sweep's MaxKeyAge = %v; want %v", tc.env, a.API.SweepDefaults.MaxKeyAge, tc.want)
 		}
-		svc, err := a.Service()
+		svc, err := a.Keeper()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := svc.Secrets.(connector.RotationSchedules); svc.Keys == nil || !ok {
-			t.Errorf("service: Keys = %v, rotation schedules %v; want both (key rotation wired)", svc.Keys, ok)
+		if _, ok := svc.Secrets.(connector.RotationSchedules); svc.Keys == nil || !ok || svc.Rotator != svc {
+			t.Errorf("service: Keys = %v, rotation schedules %v, rotator %T; want both and the keeper as the core's rotator (key rotation wired)", svc.Keys, ok, svc.Rotator)
 		}
 	}
 }
@@ -181,7 +182,7 @@ func TestRotationIdentityConfig(t *testing.T) {
 			t.Errorf("GCPCONN_ROTATION_IDENTITY=%q: %q, %v; want %q", tc.env, cfg.RotationIdentity, err, tc.want)
 			continue
 		}
-		svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+		svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Keeper()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +207,7 @@ func TestConfigTrustedIssuers(t *testing.T) {
 		strings.Join(cfg.Admins, ",") != "ops@example.com,github:repo:acme/Infra:*" {
 		t.Errorf("ConfigFromEnv = issuers %+v, admins %q; want github, and the federated admin's case kept", cfg.TrustedIssuers, cfg.Admins)
 	}
-	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Keeper()
 	if err != nil || strings.Join(svc.Policy.Issuers, ",") != "github" {
 		t.Fatalf("Service().Policy.Issuers = %v (%v); want github", svc.Policy.Issuers, err)
 	}

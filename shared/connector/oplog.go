@@ -1,10 +1,7 @@
 package connector
 
 import (
-	"context"
 	"errors"
-	"log/slog"
-	"time"
 )
 
 // Operational events are log lines that Cloud Logging turns into metrics and alerts
@@ -45,69 +42,4 @@ func APIOf(err error) string {
 		err = e.Err
 	}
 	return ""
-}
-
-// logSweepRun writes the sweep_run event: the sweep's outcome (failed, with listErr, when it
-// could not cover every connector: a listing or planning error, a shard that failed for good)
-// and its counts. A sweep in one request writes it at its end; a run fanned out in shards
-// when its last shard finishes (logRunIfDone), or at planning when it fails or has nothing to
-// do.
-func (s *Service) logSweepRun(ctx context.Context, rep *SweepReport, listErr error) {
-	outcome, level := OutcomeOK, slog.LevelInfo
-	if listErr != nil {
-		outcome, level = OutcomeFailed, slog.LevelError
-	}
-	attrs := []any{"event", EventSweepRun, "outcome", outcome, "checked", rep.Checked, "ok", rep.OK, "failed", rep.Failed,
-		"skipped", rep.Skipped, "inconclusive", rep.Inconclusive, "orphans_removed", rep.OrphansRemoved,
-		"versions_removed", rep.VersionsRemoved, "keys_rotated", rep.KeysRotated, "keys_deleted", rep.KeysDeleted,
-		"old_keys", len(rep.OldKeys), "errors", len(rep.Errors), "duration_ms", rep.Duration.Milliseconds()}
-	if listErr != nil {
-		attrs = append(attrs, "error", listErr.Error())
-	}
-	s.log().Log(ctx, level, "sweep done", attrs...)
-}
-
-// logSweepResult writes the sweep_result event of connector c (as listed, before the check),
-// whose check returned outcome (sweepOne's) and err.
-func (s *Service) logSweepResult(ctx context.Context, c *Connector, outcome State, err error) {
-	result := sweepResult(outcome, err)
-	level := slog.LevelInfo
-	if result == ResultFailed {
-		level = slog.LevelWarn
-	}
-	newly := result == ResultFailed && !failingState(c.Status.State)
-	s.log().Log(ctx, level, "sweep: connector "+result, "event", EventSweepResult, "result", result,
-		"connector_id", c.ID, "connector", c.Name, "auth_method", string(c.AuthMethod),
-		"state", string(outcome), "previous_state", string(c.Status.State), "newly_failing", newly)
-}
-
-// sweepResult names sweepOne's outcome for the sweep_result event.
-func sweepResult(outcome State, err error) string {
-	switch {
-	case err != nil:
-		return ResultNotChecked
-	case outcome == StateOK:
-		return ResultOK
-	case failingState(outcome):
-		return ResultFailed
-	case outcome == stateInconclusive:
-		return ResultInconclusive
-	}
-	return ResultSkipped
-}
-
-// failingState reports whether st is the state of a connector that failed its last check.
-func failingState(st State) bool {
-	return st == StateError || st == StatePartial || st == StateDisabled
-}
-
-// logRotationOverdue writes the rotation event of a rotation that sweep found overdue (due
-// at due) and could not run now.
-func (s *Service) logRotationOverdue(ctx context.Context, c *Connector, due time.Time, err error) {
-	attrs := []any{"event", EventRotation, "outcome", OutcomeOverdue, "connector_id", c.ID, "connector", c.Name,
-		"due_at", due.UTC(), "overdue_seconds", int64(s.now().Sub(due).Seconds())}
-	if err != nil {
-		attrs = append(attrs, "error", MessageOf(err))
-	}
-	s.log().WarnContext(ctx, "rotation overdue", attrs...)
 }

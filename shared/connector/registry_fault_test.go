@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // rgFault makes the nth call of one operation fail with an error of kind kind: before the
@@ -115,12 +116,12 @@ func (s rgFaultySecrets) Delete(ctx context.Context, id string) error {
 	return s.in.do("secrets.Delete", func() error { return s.SecretStore.Delete(ctx, id) })
 }
 
-func (s rgFaultySecrets) ListVersions(ctx context.Context, id string) ([]connector.SecretVersion, error) {
-	return s.SecretStore.(connector.SecretVersions).ListVersions(ctx, id)
+func (s rgFaultySecrets) ListVersions(ctx context.Context, id string) ([]upkeep.SecretVersion, error) {
+	return s.SecretStore.(upkeep.SecretVersions).ListVersions(ctx, id)
 }
 
 func (s rgFaultySecrets) SecretCreateTimes(ctx context.Context) (map[string]time.Time, error) {
-	return s.SecretStore.(connector.SecretAges).SecretCreateTimes(ctx)
+	return s.SecretStore.(upkeep.SecretAges).SecretCreateTimes(ctx)
 }
 
 // rgFaultEnv is an rgEnv whose Service sees both stores through fault injectors.
@@ -182,8 +183,8 @@ func (e *rgEnv) noOrphans(t *testing.T, when string) {
 // secrets, unpinned versions), and checks that only pinned versions are enabled then.
 func (e *rgEnv) sweepOrphans(t *testing.T) {
 	t.Helper()
-	e.clock.Advance(max(connector.OrphanGrace, connector.VersionGrace) + time.Minute)
-	rep, err := e.svc.Sweep(context.Background(), connector.SweepOptions{})
+	e.clock.Advance(max(connector.OrphanGrace, upkeep.VersionGrace) + time.Minute)
+	rep, err := keeper(e.svc).Sweep(context.Background(), upkeep.SweepOptions{})
 	if err != nil || len(rep.Errors) > 0 {
 		t.Fatalf("Sweep() = %+v, %v", rep, err)
 	}
@@ -386,8 +387,8 @@ func TestSweepKeepsYoungUnpinnedVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(connector.VersionGrace - time.Minute)
-	if rep, err := e.svc.Sweep(ctx, connector.SweepOptions{}); err != nil || rep.VersionsRemoved != 0 {
+	e.clock.Advance(upkeep.VersionGrace - time.Minute)
+	if rep, err := keeper(e.svc).Sweep(ctx, upkeep.SweepOptions{}); err != nil || rep.VersionsRemoved != 0 {
 		t.Fatalf("Sweep = %+v, %v; want nothing removed", rep, err)
 	}
 	if v := e.secrets.Versions(c.ID); !slices.Equal(v, []string{c.SecretVersion, inFlight}) {
@@ -397,15 +398,15 @@ func TestSweepKeepsYoungUnpinnedVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2 * time.Minute)
-	rep, err := e.svc.Sweep(ctx, connector.SweepOptions{})
+	rep, err := keeper(e.svc).Sweep(ctx, upkeep.SweepOptions{})
 	if err != nil || rep.VersionsRemoved != 1 {
 		t.Fatalf("Sweep = %+v, %v; want 1 version removed", rep, err)
 	}
 	vs, _ := e.secrets.ListVersions(ctx, c.ID)
 	for _, v := range vs {
-		want := connector.VersionDestroyed
+		want := upkeep.VersionDestroyed
 		if v.Name == c.SecretVersion {
-			want = connector.VersionDisabled // the pinned one is refresh's and update's business
+			want = upkeep.VersionDisabled // the pinned one is refresh's and update's business
 		}
 		if v.State != want {
 			t.Errorf("version %s is %s after sweep; want %s", v.Name, v.State, want)

@@ -1,9 +1,11 @@
-package connector
+package upkeep
 
 import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
 // Secrets at rest. Only the pinned version of a connector's secret is ever read, so once sweep
@@ -16,12 +18,12 @@ import (
 // until a later sweep.
 
 // VersionGrace is how old an unpinned secret version must be before sweep destroys it.
-const VersionGrace = OrphanGrace
+const VersionGrace = connector.OrphanGrace
 
 // repairVersions destroys the unpinned versions of c's secret older than VersionGrace that
 // are not destroyed yet, and returns how many it destroyed. It re-reads c's pinned version
 // before it destroys anything. A secret store that cannot list versions repairs nothing.
-func (s *Service) repairVersions(ctx context.Context, c *Connector) (int, error) {
+func (s *Keeper) repairVersions(ctx context.Context, c *connector.Connector) (int, error) {
 	lister, ok := s.Secrets.(SecretVersions)
 	if !ok {
 		return 0, nil
@@ -41,7 +43,7 @@ func (s *Service) repairVersions(ctx context.Context, c *Connector) (int, error)
 		return 0, nil
 	}
 	cur, err := s.Store.Get(ctx, c.ID) // the list may predate an update that pinned one of them
-	if KindOf(err) == ErrNotFound {
+	if connector.KindOf(err) == connector.ErrNotFound {
 		return 0, nil // gone: its whole secret is an orphan, removed as one
 	}
 	if err != nil {
@@ -56,7 +58,7 @@ func (s *Service) repairVersions(ctx context.Context, c *Connector) (int, error)
 		}
 		if err := s.Secrets.DestroyVersion(ctx, c.ID, v); err != nil {
 			s.log().WarnContext(ctx, "sweep: could not destroy an unpinned secret version; left for the next sweep",
-				"connector_id", c.ID, "secret_version", v, "error", MessageOf(err))
+				"connector_id", c.ID, "secret_version", v, "error", connector.MessageOf(err))
 			errs = append(errs, fmt.Errorf("destroy unpinned secret version %s of connector %s: %w", v, c.ID, err))
 			continue
 		}
@@ -69,7 +71,7 @@ func (s *Service) repairVersions(ctx context.Context, c *Connector) (int, error)
 
 // rotationVersions are the versions c's key rotation holds: the pending one and the retired
 // ones, which RepairRotation destroys when their time comes.
-func rotationVersions(c *Connector) map[string]bool {
+func rotationVersions(c *connector.Connector) map[string]bool {
 	out := map[string]bool{}
 	if p := c.Rotation.Pending; p != nil && p.Version != "" {
 		out[p.Version] = true
