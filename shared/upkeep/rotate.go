@@ -108,7 +108,7 @@ func (s *Keeper) sweepKeys(ctx context.Context, c *connector.Connector, o SweepO
 	}
 	if age := now.Sub(c.Rotation.KeyCreatedAt); o.MaxKeyAge > 0 && !c.Rotation.KeyCreatedAt.IsZero() && c.Rotation.KeyID != "" && age > o.MaxKeyAge {
 		msg := fmt.Sprintf("connector %q: key %s is %s old (more than %s)", c.Name, c.Rotation.KeyID, FormatAge(age), FormatAge(o.MaxKeyAge))
-		s.log().WarnContext(ctx, "sweep: old service-account key", "event", connector.EventOldKey, "connector_id", c.ID, "connector", c.Name, "key_id", c.Rotation.KeyID, "age_days", int(age.Hours()/24))
+		s.log().WarnContext(ctx, "sweep: old service-account key", "event", EventOldKey, "connector_id", c.ID, "connector", c.Name, "key_id", c.Rotation.KeyID, "age_days", int(age.Hours()/24))
 		note(func(r *SweepReport) {
 			if len(r.OldKeys) < maxSweepErrors {
 				r.OldKeys = append(r.OldKeys, msg)

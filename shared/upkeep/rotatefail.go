@@ -27,7 +27,7 @@ import (
 func (s *Keeper) failRotation(ctx context.Context, c *connector.Connector, p connector.PendingRotation, lost bool, why string, cause error) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failureBudget)
 	defer cancel()
-	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "event", connector.EventRotation, "outcome", connector.OutcomeFailed, "connector_id", c.ID, "connector", c.Name, "reason", why)
+	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "event", EventRotation, "outcome", OutcomeFailed, "connector_id", c.ID, "connector", c.Name, "reason", why)
 	now := s.now()
 	released, err := s.UpdateConnector(fctx, c.ID, func(cur *connector.Connector) bool {
 		q := cur.Rotation.Pending
@@ -101,7 +101,7 @@ func (s *Keeper) setRotationError(ctx context.Context, id, from, why string) {
 func (s *Keeper) recordRotationFailure(ctx context.Context, c *connector.Connector, why string, cause error) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failureBudget)
 	defer cancel()
-	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "event", connector.EventRotation, "outcome", connector.OutcomeFailed, "connector_id", c.ID, "connector", c.Name, "reason", why)
+	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "event", EventRotation, "outcome", OutcomeFailed, "connector_id", c.ID, "connector", c.Name, "reason", why)
 	_, err := s.UpdateConnector(fctx, c.ID, func(cur *connector.Connector) bool {
 		if cur.Rotation.Pending != nil || cur.SecretVersion != c.SecretVersion || cur.Rotation.LastError == why {
 			return false

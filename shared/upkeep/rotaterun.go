@@ -298,7 +298,7 @@ func (s *Keeper) pinRotation(ctx context.Context, c *connector.Connector, p conn
 	s.Forget(c.ID)
 	if ok {
 		s.settleTokens(ctx, c.ID, p.FromVersion, eligible)
-		s.log().InfoContext(ctx, "key rotated", "event", connector.EventRotation, "outcome", connector.OutcomeRotated, "connector_id", c.ID, "connector", c.Name, "key_id", p.KeyID, "secret_version", p.Version, "generation", p.Generation)
+		s.log().InfoContext(ctx, "key rotated", "event", EventRotation, "outcome", OutcomeRotated, "connector_id", c.ID, "connector", c.Name, "key_id", p.KeyID, "secret_version", p.Version, "generation", p.Generation)
 		s.clearRotationStatus(ctx, c.ID, p.Version)
 		if cur, err := s.Store.Get(ctx, c.ID); err == nil {
 			if err := s.ScheduleRotation(ctx, cur); err != nil {
