@@ -18,7 +18,7 @@ const (
 	maxSweepErrors          = 20
 )
 
-// SweepOptions tune Service.Sweep. The zero value is the default sweep.
+// SweepOptions tune Keeper.Sweep (and the workers of a run). The zero value is the default sweep.
 type SweepOptions struct {
 	// Concurrency is how many connectors are checked at once; 0 means
 	// DefaultSweepConcurrency (GCPCONN_SWEEP_CONCURRENCY overrides it at the edge); values
