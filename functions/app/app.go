@@ -28,6 +28,8 @@
 //	                                     (default: none; shards run in the process that plans the sweep)
 //	GCPCONN_MAX_BODY_BYTES               request body cap (default 262144)
 //	GCPCONN_SWEEP_CONCURRENCY            connectors checked at once by sweep (default 32)
+//	GCPCONN_SWEEP_MAX_ROTATIONS          overdue key rotations one sweep shard starts, 1 to 1000, the most
+//	                                     overdue first; the rest wait for the next run (default 10)
 //	GCPCONN_TIMEOUT_SECONDS              this function's platform timeout, 1 to 3600 (the deploy manifest sets
 //	                                     it per function): requests end httpapi.DeadlineMargin before it
 //	                                     (default: none; requests without a deadline get 60 s)
@@ -98,6 +100,9 @@ type Config struct {
 	SweepTopic       string
 	MaxBodyBytes     int64
 	SweepConcurrency int
+	// SweepMaxRotations caps the overdue key rotations a shard starts
+	// (GCPCONN_SWEEP_MAX_ROTATIONS; 0: upkeep.DefaultMaxRotations).
+	SweepMaxRotations int
 	// Timeout is this function's platform timeout (GCPCONN_TIMEOUT_SECONDS; 0: not set), the
 	// deadline of its requests minus httpapi.DeadlineMargin.
 	Timeout time.Duration
@@ -227,6 +232,13 @@ func (c *Config) readLimits(get func(string) string) (errs []string) {
 			errs = append(errs, fmt.Sprintf("GCPCONN_SWEEP_CONCURRENCY=%q is not a number from 1 to 1000", v))
 		}
 		c.SweepConcurrency = n
+	}
+	if v := get("GCPCONN_SWEEP_MAX_ROTATIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, fmt.Sprintf("GCPCONN_SWEEP_MAX_ROTATIONS=%q is not a number from 1 to 1000", v))
+		}
+		c.SweepMaxRotations = n
 	}
 	if v := get("GCPCONN_TIMEOUT_SECONDS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -453,9 +465,9 @@ func wireShards(ctx context.Context, cfg Config, k *upkeep.Keeper) error {
 }
 
 // sweepDefaults are the sweep options of the deployment (GCPCONN_SWEEP_CONCURRENCY,
-// GCPCONN_MAX_KEY_AGE).
+// GCPCONN_SWEEP_MAX_ROTATIONS, GCPCONN_MAX_KEY_AGE).
 func sweepDefaults(cfg Config) upkeep.SweepOptions {
-	return upkeep.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge}
+	return upkeep.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge, MaxRotations: cfg.SweepMaxRotations}
 }
 
 // RunsCollection is the Firestore collection of sweep runs (each with a "shards"

@@ -24,13 +24,13 @@ func TestConfigFromEnv(t *testing.T) {
 	cfg, err := ConfigFromEnv(envOf(map[string]string{
 		"GCPCONN_AUDIENCE": "https://gcpconn.test", "GCPCONN_ADMINS": " Admin@Example.com, ops@example.com ,",
 		"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "true", "GCPCONN_MAX_BODY_BYTES": "4096", "GCPCONN_SWEEP_CONCURRENCY": "8",
-		"GCPCONN_ENDPOINT_OAUTH2": "http://127.0.0.1:9/", "GCPCONN_ENDPOINT_SECRETMANAGER": "http://127.0.0.1:8",
+		"GCPCONN_SWEEP_MAX_ROTATIONS": "3", "GCPCONN_ENDPOINT_OAUTH2": "http://127.0.0.1:9/", "GCPCONN_ENDPOINT_SECRETMANAGER": "http://127.0.0.1:8",
 	}))
 	if err != nil {
 		t.Fatalf("ConfigFromEnv = %v", err)
 	}
 	if cfg.Store != StoreMemory || cfg.FirestoreDatabase != "(default)" || cfg.Issuer != "https://accounts.google.com" ||
-		!cfg.AllowImplicit || cfg.MaxBodyBytes != 4096 || cfg.SweepConcurrency != 8 ||
+		!cfg.AllowImplicit || cfg.MaxBodyBytes != 4096 || cfg.SweepConcurrency != 8 || cfg.SweepMaxRotations != 3 ||
 		strings.Join(cfg.Admins, ",") != "admin@example.com,ops@example.com" ||
 		cfg.Endpoints.OAuth2 != "http://127.0.0.1:9" || cfg.SecretManagerEndpoint != "http://127.0.0.1:8" {
 		t.Errorf("ConfigFromEnv = %+v", cfg)
@@ -47,6 +47,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad bool", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "yes please"}, "GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"},
 		{"bad body cap", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_BODY_BYTES": "12"}, "GCPCONN_MAX_BODY_BYTES"},
 		{"bad concurrency", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_SWEEP_CONCURRENCY": "0"}, "GCPCONN_SWEEP_CONCURRENCY"},
+		{"bad rotation cap", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_SWEEP_MAX_ROTATIONS": "0"}, `GCPCONN_SWEEP_MAX_ROTATIONS="0" is not a number from 1 to 1000`},
 		{"bad window", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "soon"}, "GCPCONN_REVOCATION_WINDOW"},
 		{"negative window", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "-1s"}, "GCPCONN_REVOCATION_WINDOW"},
 		{"window too long", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "1h"}, "GCPCONN_REVOCATION_WINDOW"},

@@ -85,6 +85,7 @@ type fsShard struct {
 type fsReport struct {
 	Checked, OK, Failed, Skipped, Inconclusive int
 	VersionsRemoved, KeysRotated, KeysDeleted  int
+	RotationsDeferred                          int
 	DurationMS                                 int64
 	Errors, OldKeys                            []string
 }
@@ -100,7 +101,7 @@ func toFsShard(r upkeep.ShardRecord) fsShard {
 		ExpireAt: r.UpdatedAt.Add(SweepRunRetention),
 		Report: fsReport{Checked: p.Checked, OK: p.OK, Failed: p.Failed, Skipped: p.Skipped, Inconclusive: p.Inconclusive,
 			VersionsRemoved: p.VersionsRemoved, KeysRotated: p.KeysRotated, KeysDeleted: p.KeysDeleted,
-			DurationMS: p.Duration.Milliseconds(), Errors: p.Errors, OldKeys: p.OldKeys}}
+			RotationsDeferred: p.RotationsDeferred, DurationMS: p.Duration.Milliseconds(), Errors: p.Errors, OldKeys: p.OldKeys}}
 }
 
 func fromFsShard(run string, d fsShard) upkeep.ShardRecord {
@@ -109,7 +110,7 @@ func fromFsShard(run string, d fsShard) upkeep.ShardRecord {
 		Unchecked: d.Unchecked, UpdatedAt: d.UpdatedAt,
 		Report: upkeep.SweepReport{Checked: p.Checked, OK: p.OK, Failed: p.Failed, Skipped: p.Skipped, Inconclusive: p.Inconclusive,
 			VersionsRemoved: p.VersionsRemoved, KeysRotated: p.KeysRotated, KeysDeleted: p.KeysDeleted,
-			Duration: time.Duration(p.DurationMS) * time.Millisecond, Errors: p.Errors, OldKeys: p.OldKeys}}
+			RotationsDeferred: p.RotationsDeferred, Duration: time.Duration(p.DurationMS) * time.Millisecond, Errors: p.Errors, OldKeys: p.OldKeys}}
 }
 
 // CreateRun stores a new run.

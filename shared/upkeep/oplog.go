@@ -45,7 +45,7 @@ func (s *Keeper) logSweepRun(ctx context.Context, rep *SweepReport, listErr erro
 	}
 	attrs := []any{"event", EventSweepRun, "outcome", outcome, "checked", rep.Checked, "ok", rep.OK, "failed", rep.Failed,
 		"skipped", rep.Skipped, "inconclusive", rep.Inconclusive, "orphans_removed", rep.OrphansRemoved,
-		"versions_removed", rep.VersionsRemoved, "keys_rotated", rep.KeysRotated, "keys_deleted", rep.KeysDeleted,
+		"versions_removed", rep.VersionsRemoved, "keys_rotated", rep.KeysRotated, "keys_deleted", rep.KeysDeleted, "rotations_deferred", rep.RotationsDeferred,
 		"old_keys", len(rep.OldKeys), "errors", len(rep.Errors), "duration_ms", rep.Duration.Milliseconds()}
 	if listErr != nil {
 		attrs = append(attrs, "error", listErr.Error())

@@ -75,46 +75,44 @@ func (s *Keeper) Rotate(ctx context.Context, p connector.Principal, ref string) 
 // SECRET_ROTATE event before it rotates the key itself.
 const rotationOverdue = time.Hour
 
-// sweepKeys is sweep's part in key rotation for c, within o.Timeout: RepairRotation, a
-// rotation that is overdue (its event lost, or a failed one) and the report of keys older
-// than o.MaxKeyAge.
-func (s *Keeper) sweepKeys(ctx context.Context, c *connector.Connector, o SweepOptions, note func(func(r *SweepReport))) {
+// sweepKeys is sweep's part in key rotation for c, within o.Timeout: RepairRotation, and a
+// rotation that is overdue (its event lost, or a failed one) queued in t for rotateOverdue,
+// which runs once the connectors are checked; otherwise the report of a key older than
+// o.MaxKeyAge.
+func (s *Keeper) sweepKeys(ctx context.Context, c *connector.Connector, o SweepOptions, t *sweepTally) {
 	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	fail := func(what string, err error) {
-		s.log().ErrorContext(ctx, "sweep: "+what, "connector_id", c.ID, "error", err)
-		note(func(r *SweepReport) {
-			if len(r.Errors) < maxSweepErrors {
-				r.Errors = append(r.Errors, fmt.Sprintf("connector %s (%s): %s: %s", c.ID, c.Name, what, connector.MessageOf(err)))
-			}
-		})
-	}
 	n, err := s.RepairRotation(cctx, c)
-	note(func(r *SweepReport) { r.KeysDeleted += n })
+	t.note(func(r *SweepReport) { r.KeysDeleted += n })
 	if err != nil {
-		fail("key rotation repair", err)
+		s.sweepFailed(ctx, c, "key rotation repair", err, t)
 	}
-	now := s.now()
-	if next := c.Rotation.NextRotation(); s.Keys != nil && !next.IsZero() && now.After(next.Add(rotationOverdue)) && c.Status.State != connector.StateDisabled {
-		rotated, err := s.RotateKey(cctx, c.ID, false)
-		if rotated {
-			note(func(r *SweepReport) { r.KeysRotated++ })
-			return
+	if next := c.Rotation.NextRotation(); s.Keys != nil && !next.IsZero() && s.now().After(next.Add(rotationOverdue)) && c.Status.State != connector.StateDisabled {
+		t.queueRotation(c, next)
+		return
+	}
+	s.noteOldKey(ctx, c, o, t)
+}
+
+// sweepFailed logs and reports what sweep could not do for c.
+func (s *Keeper) sweepFailed(ctx context.Context, c *connector.Connector, what string, err error, t *sweepTally) {
+	s.log().ErrorContext(ctx, "sweep: "+what, "connector_id", c.ID, "error", err)
+	t.noteErr("connector %s (%s): %s: %s", c.ID, c.Name, what, connector.MessageOf(err))
+}
+
+// noteOldKey reports c's key when it is older than o.MaxKeyAge.
+func (s *Keeper) noteOldKey(ctx context.Context, c *connector.Connector, o SweepOptions, t *sweepTally) {
+	age := s.now().Sub(c.Rotation.KeyCreatedAt)
+	if o.MaxKeyAge <= 0 || c.Rotation.KeyCreatedAt.IsZero() || c.Rotation.KeyID == "" || age <= o.MaxKeyAge {
+		return
+	}
+	msg := fmt.Sprintf("connector %q: key %s is %s old (more than %s)", c.Name, c.Rotation.KeyID, FormatAge(age), FormatAge(o.MaxKeyAge))
+	s.log().WarnContext(ctx, "sweep: old service-account key", "event", EventOldKey, "connector_id", c.ID, "connector", c.Name, "key_id", c.Rotation.KeyID, "age_days", int(age.Hours()/24))
+	t.note(func(r *SweepReport) {
+		if len(r.OldKeys) < maxSweepErrors {
+			r.OldKeys = append(r.OldKeys, msg)
 		}
-		if err != nil && connector.KindOf(err) != connector.ErrFailedPrecondition {
-			fail("overdue key rotation", err)
-		}
-		s.logRotationOverdue(ctx, c, next, err)
-	}
-	if age := now.Sub(c.Rotation.KeyCreatedAt); o.MaxKeyAge > 0 && !c.Rotation.KeyCreatedAt.IsZero() && c.Rotation.KeyID != "" && age > o.MaxKeyAge {
-		msg := fmt.Sprintf("connector %q: key %s is %s old (more than %s)", c.Name, c.Rotation.KeyID, FormatAge(age), FormatAge(o.MaxKeyAge))
-		s.log().WarnContext(ctx, "sweep: old service-account key", "event", EventOldKey, "connector_id", c.ID, "connector", c.Name, "key_id", c.Rotation.KeyID, "age_days", int(age.Hours()/24))
-		note(func(r *SweepReport) {
-			if len(r.OldKeys) < maxSweepErrors {
-				r.OldKeys = append(r.OldKeys, msg)
-			}
-		})
-	}
+	})
 }
 
 // FormatAge renders an age in whole days ("400d"), or hours below a day ("5h").

@@ -32,6 +32,25 @@ type SweepOptions struct {
 	// MaxKeyAge, when positive, makes the report list connectors whose service-account key
 	// is older (GCPCONN_MAX_KEY_AGE at the edge).
 	MaxKeyAge time.Duration
+	// MaxRotations caps the overdue key rotations one shard (or one-request sweep) starts,
+	// the most overdue first; the rest are deferred to the next run (see overdue.go). 0 means
+	// DefaultMaxRotations (GCPCONN_SWEEP_MAX_ROTATIONS at the edge); negative starts none.
+	MaxRotations int
+}
+
+// withDefaults fills in the defaults of o's zero fields and caps its concurrency.
+func (o SweepOptions) withDefaults() SweepOptions {
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultSweepConcurrency
+	}
+	o.Concurrency = min(o.Concurrency, MaxSweepConcurrency)
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultSweepTimeout
+	}
+	if o.MaxRotations == 0 {
+		o.MaxRotations = DefaultMaxRotations
+	}
+	return o
 }
 
 // SweepReport counts what a sweep did.
@@ -57,6 +76,9 @@ type SweepReport struct {
 	// KeysRotated counts overdue key rotations sweep ran; KeysDeleted counts service-account
 	// keys it deleted (replaced keys after their grace, keys of interrupted rotations).
 	KeysRotated, KeysDeleted int
+	// RotationsDeferred counts overdue key rotations left to the next run by
+	// SweepOptions.MaxRotations.
+	RotationsDeferred int
 	// OldKeys lists, at most 20, connectors whose key is older than SweepOptions.MaxKeyAge.
 	OldKeys []string
 }
@@ -72,13 +94,7 @@ type SweepReport struct {
 // in the report.
 func (s *Keeper) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error) {
 	start := time.Now()
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultSweepConcurrency
-	}
-	o.Concurrency = min(o.Concurrency, MaxSweepConcurrency)
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultSweepTimeout
-	}
+	o = o.withDefaults()
 	t := &sweepTally{}
 	var wg sync.WaitGroup
 	work := make(chan *connector.Connector)
@@ -94,6 +110,7 @@ func (s *Keeper) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error)
 	listErr := s.feedSweep(ctx, work)
 	close(work)
 	wg.Wait()
+	s.rotateOverdue(ctx, t, o)
 	rep := &t.rep
 	if n, err := s.sweepCleanups(ctx); n > 0 || err != nil {
 		rep.KeysDeleted += n
@@ -119,7 +136,7 @@ func (s *Keeper) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error)
 // the check and its status, secret-version cleanup; the outcome is counted in t and returned
 // (as Check's).
 func (s *Keeper) sweepConnector(ctx context.Context, c *connector.Connector, o SweepOptions, t *sweepTally) (connector.State, error) {
-	s.sweepKeys(ctx, c, o, t.note)
+	s.sweepKeys(ctx, c, o, t)
 	outcome, err := s.Check(ctx, c, o.Timeout)
 	if err != nil {
 		s.log().ErrorContext(ctx, "sweep: connector not checked", "connector_id", c.ID, "error", err)
@@ -158,8 +175,9 @@ func (s *Keeper) feedSweep(ctx context.Context, work chan<- *connector.Connector
 
 // sweepTally is a sweep's report, written by its workers.
 type sweepTally struct {
-	mu  sync.Mutex
-	rep SweepReport
+	mu      sync.Mutex
+	rep     SweepReport
+	overdue []overdueKey // rotations sweepKeys found overdue, for rotateOverdue
 }
 
 func (t *sweepTally) note(f func(r *SweepReport)) {

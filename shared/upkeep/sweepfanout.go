@@ -90,7 +90,7 @@ func (s *Keeper) logRunIfDone(ctx context.Context, run string) {
 // planShards publishes every connector id in shards of size and returns how many shards
 // and ids it published.
 func (s *Keeper) planShards(ctx context.Context, run string, o SweepOptions, size int) (shards, n int, err error) {
-	sh := SweepShard{Run: run, Concurrency: o.Concurrency, TimeoutSeconds: int(o.Timeout / time.Second)}
+	sh := SweepShard{Run: run, Concurrency: o.Concurrency, TimeoutSeconds: int(o.Timeout / time.Second), MaxRotations: o.MaxRotations}
 	publish := func() error {
 		if len(sh.IDs) == 0 {
 			return nil
@@ -215,14 +215,10 @@ func shardOptions(o SweepOptions, sh SweepShard) SweepOptions {
 	if sh.TimeoutSeconds > 0 {
 		o.Timeout = time.Duration(sh.TimeoutSeconds) * time.Second
 	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultSweepConcurrency
+	if sh.MaxRotations != 0 {
+		o.MaxRotations = sh.MaxRotations
 	}
-	o.Concurrency = min(o.Concurrency, MaxSweepConcurrency)
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultSweepTimeout
-	}
-	return o
+	return o.withDefaults()
 }
 
 // sweepIDs runs sweepConnector on each connector of ids, at most o.Concurrency at a time.
@@ -261,6 +257,7 @@ func (s *Keeper) sweepIDs(ctx context.Context, ids []string, o SweepOptions) (Sw
 	}
 	close(work)
 	wg.Wait()
+	s.rotateOverdue(ctx, t, o)
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
 	}

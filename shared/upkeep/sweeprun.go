@@ -30,9 +30,11 @@ type SweepShard struct {
 	Run   string   `json:"run"`
 	Index int      `json:"index"`
 	IDs   []string `json:"ids"`
-	// Concurrency and TimeoutSeconds carry the run's SweepOptions; 0 means the worker's own.
+	// Concurrency, TimeoutSeconds and MaxRotations carry the run's SweepOptions; 0 means the
+	// worker's own.
 	Concurrency    int `json:"concurrency,omitempty"`
 	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+	MaxRotations   int `json:"max_rotations,omitempty"`
 }
 
 // Check refuses a shard the planner cannot have published, naming the field.
@@ -187,6 +189,7 @@ func addReport(sum *SweepReport, r SweepReport) {
 	sum.VersionsRemoved += r.VersionsRemoved
 	sum.KeysRotated += r.KeysRotated
 	sum.KeysDeleted += r.KeysDeleted
+	sum.RotationsDeferred += r.RotationsDeferred
 	sum.Duration += r.Duration
 	for _, e := range r.Errors {
 		if len(sum.Errors) < maxSweepErrors {
