@@ -248,6 +248,7 @@ func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) 
 			return false
 		}
 		cur.SecretVersion = ev.Version
+		cur.CleanupAfter = now // the version it replaces is sweep's to destroy
 		return true
 	})
 	if err != nil || !pinned {

@@ -261,6 +261,10 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	if changed {
 		next.SecretVersion = ""
 		if !sec.IsZero() {
+			if old, err = s.markCleanup(ctx, old); err != nil {
+				return nil, err
+			}
+			next.CleanupAfter = old.CleanupAfter
 			if newVersion, err = s.Secrets.AddVersion(ctx, old.ID, sec); err != nil {
 				return nil, fmt.Errorf("update connector %q: store its secrets: %w", old.Name, err)
 			}
@@ -326,6 +330,21 @@ func (s *Service) updatedStatus(ctx context.Context, next *Connector, st Status)
 // updateLanded decides what a failed Store.Update left behind. It reports true when the
 // update was applied after all (next then holds the stored connector); otherwise it destroys
 // newVersion unless a write still in flight could pin it.
+// markCleanup records on the stored connector old, before a new version of its secret is
+// added, that sweep should look at its secret's versions (Connector.CleanupAfter): the update
+// may fail, or stop, once the version exists. The write is conditioned on the revision old
+// was read at, as the update's own is (a conflict fails the update as that write would); it
+// returns old as stored now, whose revision the update's write is conditioned on.
+func (s *Service) markCleanup(ctx context.Context, old *Connector) (*Connector, error) {
+	mark := old.Clone()
+	mark.CleanupAfter = s.now()
+	if err := s.Store.Update(ctx, mark); err != nil {
+		return nil, fmt.Errorf("update connector %q: record its secret versions for cleanup: %w", old.Name, err)
+	}
+	s.forgetConnector(old.ID, old.Name)
+	return mark, nil
+}
+
 func (s *Service) updateLanded(ctx context.Context, old, next *Connector, newVersion string, err error) bool {
 	if definite(err) {
 		if newVersion != "" {

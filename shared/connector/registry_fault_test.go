@@ -252,19 +252,23 @@ func TestRegisterUnderFaults(t *testing.T) {
 }
 
 func TestUpdateUnderFaults(t *testing.T) {
-	conflict := rgFault{op: "store.Update", kind: connector.ErrConflict}
+	// The update's store writes: 1 marks the connector for version cleanup, 2 pins the new
+	// version.
+	conflict := rgFault{op: "store.Update", nth: 2, kind: connector.ErrConflict}
 	scenarios := []rgScenario{
 		{"no fault", nil, true, true},
+		{"cleanup mark conflicts", []rgFault{{op: "store.Update", nth: 1, kind: connector.ErrConflict}}, false, true},
+		{"cleanup mark unavailable", []rgFault{unavailable("store.Update", 1, false)}, false, true},
 		{"lookup unavailable", []rgFault{unavailable("store.Get", 1, false)}, false, true},
 		{"old secret unreadable", []rgFault{unavailable("secrets.Access", 1, false)}, false, true},
 		{"new version write fails", []rgFault{unavailable("secrets.AddVersion", 1, false)}, false, true},
 		{"new version written, then an error", []rgFault{unavailable("secrets.AddVersion", 1, true)}, false, false},
 		{"update conflicts", []rgFault{conflict}, false, true},
 		{"update conflicts, destroying the new version fails", []rgFault{conflict, unavailable("secrets.DestroyVersion", 1, false)}, false, false},
-		{"update not applied, outcome unknown", []rgFault{unavailable("store.Update", 1, false)}, false, false},
-		{"update applied, outcome unknown", []rgFault{unavailable("store.Update", 1, true)}, true, true},
-		{"update applied, read-back fails", []rgFault{unavailable("store.Update", 1, true), unavailable("store.Get", 2, false)}, false, false},
-		{"update not applied, read-back fails", []rgFault{unavailable("store.Update", 1, false), unavailable("store.Get", 2, false)}, false, false},
+		{"update not applied, outcome unknown", []rgFault{unavailable("store.Update", 2, false)}, false, false},
+		{"update applied, outcome unknown", []rgFault{unavailable("store.Update", 2, true)}, true, true},
+		{"update applied, read-back fails", []rgFault{unavailable("store.Update", 2, true), unavailable("store.Get", 2, false)}, false, false},
+		{"update not applied, read-back fails", []rgFault{unavailable("store.Update", 2, false), unavailable("store.Get", 2, false)}, false, false},
 		{"old version not destroyed", []rgFault{unavailable("secrets.DestroyVersion", 1, false)}, true, false},
 	}
 	for _, sc := range scenarios {
@@ -383,6 +387,11 @@ func TestSweepKeepsYoungUnpinnedVersions(t *testing.T) {
 	e := rgNew(t)
 	ctx := context.Background()
 	c := e.register(t, rgAlice, rgReq("orders", "ya29.first"))
+	// An update marks the connector for version cleanup before it adds its version, and
+	// stops (here) before it pins it.
+	if _, err := e.svc.UpdateConnector(ctx, c.ID, func(cur *connector.Connector) bool { cur.CleanupAfter = e.clock.Now(); return true }); err != nil {
+		t.Fatal(err)
+	}
 	inFlight, err := e.secrets.AddVersion(ctx, c.ID, connector.Secrets{Token: "ya29.second"})
 	if err != nil {
 		t.Fatal(err)
@@ -411,5 +420,8 @@ func TestSweepKeepsYoungUnpinnedVersions(t *testing.T) {
 		if v.State != want {
 			t.Errorf("version %s is %s after sweep; want %s", v.Name, v.State, want)
 		}
+	}
+	if cur, err := e.store.Get(ctx, c.ID); err != nil || !cur.CleanupAfter.IsZero() {
+		t.Errorf("after the cleanup, the connector's mark = %v, %v; want it cleared", cur.CleanupAfter, err)
 	}
 }

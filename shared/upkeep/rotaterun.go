@@ -125,6 +125,7 @@ func (s *Keeper) claimRotation(ctx context.Context, c *connector.Connector, emai
 		pc := *p
 		pc.KnownKeys = slices.Clone(p.KnownKeys)
 		cur.Rotation.Pending = &pc
+		cur.CleanupAfter = p.StartedAt // a version the run adds but cannot record is sweep's
 		return true
 	})
 	if err != nil || !ok {
