@@ -23,6 +23,12 @@
 // nothing twice. A run's view ([SweepRunView], GET /sweep) sums its shards. [LocalShards]
 // runs the shards in the process that plans them; deployed, a Pub/Sub topic carries them.
 //
+// Sweep is polite to Google's quotas: it lists a secret's versions (a Secret Manager metadata
+// read) only for connectors marked for cleanup (connector.Connector.CleanupAfter, set before
+// an update or a rotation adds a version), searches for orphan secrets with one listing per
+// run, and starts at most [SweepOptions].MaxRotations overdue rotations per shard, the most
+// overdue first, deferring the rest to the next run.
+//
 // Key rotation replaces a connector's service-account key every period ([Keeper.RotateKey],
 // on the schedule's SECRET_ROTATE, by hand with [Keeper.Rotate], or overdue by sweep). Its
 // steps are recorded on the connector before they happen (the write-ahead entry,
