@@ -108,3 +108,52 @@ func TestVersionCleanupOnlyWhereMarked(t *testing.T) {
 		t.Errorf("after the cleanup: %d version listings; want 0", n)
 	}
 }
+
+// lostAdd is a secret store whose next AddVersion, once armed, stores the version but answers
+// an error, as a write whose answer was lost does.
+type lostAdd struct {
+	*store.MemorySecrets
+	armed atomic.Bool
+}
+
+func (s *lostAdd) AddVersion(ctx context.Context, id string, sec connector.Secrets) (string, error) {
+	v, err := s.MemorySecrets.AddVersion(ctx, id, sec)
+	if err == nil && s.armed.Swap(false) {
+		return "", connector.Errorf(connector.ErrUpstreamUnavailable, "injected: the answer was lost")
+	}
+	return v, err
+}
+
+// TestRotationMarksItsConnectorForCleanup: a rotation whose new secret version was stored
+// but whose answer was lost cannot record the version; its claim marked the connector, so
+// the next sweep lists the secret's versions and destroys it. Checked by breaking it: without
+// the mark in the claim the version stays enabled.
+func TestRotationMarksItsConnectorForCleanup(t *testing.T) {
+	keys := &rsKeys{live: map[string]time.Time{"k0": time.Now().Add(-100 * time.Hour)}}
+	g := &swGoogle{TokenFunc: func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
+		if err := keys.usable(gr); err != nil {
+			return connector.Token{}, err
+		}
+		return connector.Token{Value: "ya29.x", Expiry: time.Now().Add(time.Hour)}, nil
+	}}
+	secrets := &lostAdd{MemorySecrets: store.NewMemorySecrets()}
+	s := upkeep.New(&connector.Service{Store: store.NewMemory(), Secrets: secrets, Google: g}, keys)
+	id := overdueFleet(t, s, []time.Duration{-20 * time.Hour})[0] // not due: sweep does not rotate it
+	ctx := context.Background()
+	secrets.armed.Store(true)
+	if rotated, err := s.RotateKey(ctx, id, true); rotated || err == nil {
+		t.Fatalf("RotateKey with its version's answer lost = %v, %v; want a failed rotation", rotated, err)
+	}
+	c, _ := s.Store.Get(ctx, id)
+	if enabled := secrets.Versions(id); len(enabled) != 2 || c.CleanupAfter.IsZero() {
+		t.Fatalf("after the failed rotation: enabled versions %q, mark %v; want the pinned one and the lost one, and the connector marked", enabled, c.CleanupAfter)
+	}
+	s.Now = func() time.Time { return time.Now().Add(upkeep.VersionGrace + time.Minute) }
+	rep, err := s.Sweep(ctx, upkeep.SweepOptions{KeepOrphans: true})
+	if err != nil || rep.VersionsRemoved != 1 {
+		t.Errorf("Sweep = %+v, %v; want the lost version removed", rep, err)
+	}
+	if enabled := secrets.Versions(id); !slices.Equal(enabled, []string{c.SecretVersion}) {
+		t.Errorf("enabled versions after sweep = %q; want only the pinned %q", enabled, c.SecretVersion)
+	}
+}
