@@ -29,13 +29,13 @@
 // run, and starts at most [SweepOptions].MaxRotations overdue rotations per shard, the most
 // overdue first, deferring the rest to the next run.
 //
-// Key rotation replaces a connector's service-account key every period ([Keeper.RotateKey],
-// on the schedule's SECRET_ROTATE, by hand with [Keeper.Rotate], or overdue by sweep). Its
+// Key rotation replaces a connector's service-account key every period: on the schedule's
+// SECRET_ROTATE ([Keeper.RotateOnEvent]), by hand ([Keeper.Rotate]), or overdue by sweep. Its
 // steps are recorded on the connector before they happen (the write-ahead entry,
 // connector.PendingRotation): claim → create the key ([KeyManager]) → store it as a new
 // secret version → "verifying" → verify → pin. A failed step releases the entry at once and
 // turns what the run created into a retired record; an interrupted one is released by the
-// next pass ([Keeper.RepairRotation], which sweep runs).
+// next pass (a rotate, a refresh or a sweep).
 //
 // Key cleanup deletes the keys gcpconn created once no token minted from them can still be in
 // use: keys a rotation or an update replaced (connector.RetiredKey, after RotationGrace), what

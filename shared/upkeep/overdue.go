@@ -72,7 +72,7 @@ func (s *Keeper) rotateOverdue(ctx context.Context, t *sweepTally, o SweepOption
 func (s *Keeper) rotateOne(ctx context.Context, k overdueKey, o SweepOptions, t *sweepTally) {
 	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	rotated, err := s.RotateKey(cctx, k.c.ID, false)
+	rotated, err := s.rotateKey(cctx, k.c.ID, false)
 	if rotated {
 		t.note(func(r *SweepReport) { r.KeysRotated++ })
 		return

@@ -15,7 +15,7 @@ import (
 // recorded on the connector first (Rotation.Pending, a write-ahead entry claimed with the
 // store's revision precondition), so one claim yields one key; a failed step releases the
 // entry at once (rotatefail.go), and whatever a crash leaves behind is released by the next
-// rotate or by RepairRotation, which sweep runs (rotaterun.go has the run).
+// rotate or by repairRotation, which sweep runs (rotaterun.go has the run).
 //
 // gcpconn deletes only keys it created: the write-ahead entry lists the account's keys before
 // the IAM call (KnownKeys), records the new key's id as soon as the call returns, and a key
@@ -30,7 +30,7 @@ import (
 // Rotation run bounds.
 const (
 	// RotationBudget bounds one rotation run; a pending entry older than this was abandoned
-	// (a crash, a lost instance) and RepairRotation undoes it.
+	// (a crash, a lost instance) and repairRotation undoes it.
 	RotationBudget = 5 * time.Minute
 	// MaxKeysPerAccount is Google's limit of user-managed keys per service account.
 	MaxKeysPerAccount = 10
@@ -58,7 +58,7 @@ func (s *Keeper) Rotate(ctx context.Context, p connector.Principal, ref string) 
 	if err != nil {
 		return nil, false, err
 	}
-	rotated, err := s.RotateKey(ctx, c.ID, true)
+	rotated, err := s.rotateKey(ctx, c.ID, true)
 	if err != nil {
 		return nil, false, err
 	}
@@ -75,14 +75,14 @@ func (s *Keeper) Rotate(ctx context.Context, p connector.Principal, ref string) 
 // SECRET_ROTATE event before it rotates the key itself.
 const rotationOverdue = time.Hour
 
-// sweepKeys is sweep's part in key rotation for c, within o.Timeout: RepairRotation, and a
+// sweepKeys is sweep's part in key rotation for c, within o.Timeout: repairRotation, and a
 // rotation that is overdue (its event lost, or a failed one) queued in t for rotateOverdue,
 // which runs once the connectors are checked; otherwise the report of a key older than
 // o.MaxKeyAge.
 func (s *Keeper) sweepKeys(ctx context.Context, c *connector.Connector, o SweepOptions, t *sweepTally) {
 	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	n, err := s.RepairRotation(cctx, c)
+	n, err := s.repairRotation(cctx, c)
 	t.note(func(r *SweepReport) { r.KeysDeleted += n })
 	if err != nil {
 		s.sweepFailed(ctx, c, "key rotation repair", err, t)
@@ -106,7 +106,7 @@ func (s *Keeper) noteOldKey(ctx context.Context, c *connector.Connector, o Sweep
 	if o.MaxKeyAge <= 0 || c.Rotation.KeyCreatedAt.IsZero() || c.Rotation.KeyID == "" || age <= o.MaxKeyAge {
 		return
 	}
-	msg := fmt.Sprintf("connector %q: key %s is %s old (more than %s)", c.Name, c.Rotation.KeyID, FormatAge(age), FormatAge(o.MaxKeyAge))
+	msg := fmt.Sprintf("connector %q: key %s is %s old (more than %s)", c.Name, c.Rotation.KeyID, formatAge(age), formatAge(o.MaxKeyAge))
 	s.log().WarnContext(ctx, "sweep: old service-account key", "event", EventOldKey, "connector_id", c.ID, "connector", c.Name, "key_id", c.Rotation.KeyID, "age_days", int(age.Hours()/24))
 	t.note(func(r *SweepReport) {
 		if len(r.OldKeys) < maxSweepErrors {
@@ -115,8 +115,8 @@ func (s *Keeper) noteOldKey(ctx context.Context, c *connector.Connector, o Sweep
 	})
 }
 
-// FormatAge renders an age in whole days ("400d"), or hours below a day ("5h").
-func FormatAge(d time.Duration) string {
+// formatAge renders an age in whole days ("400d"), or hours below a day ("5h").
+func formatAge(d time.Duration) string {
 	if d >= 24*time.Hour {
 		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
 	}

@@ -17,7 +17,7 @@ import (
 // record due at once. Retired records are deleted only by deleteRetired, which reads the
 // connector again first; a key is never pinned from a retired record, so a record can never
 // name the pinned key, and pin refuses an entry that was released. Sweep releases entries
-// abandoned past RotationBudget the same way (RepairRotation), from a fresh read.
+// abandoned past RotationBudget the same way (repairRotation), from a fresh read.
 
 // failRotation releases the rotation entry p of c that failed for why, with a context of its
 // own (failureBudget; ctx may be done): lost says the IAM create may have made a key whose id
@@ -131,12 +131,12 @@ func rotationError(c *connector.Connector, why string, cause error) error {
 	return &connector.Error{Kind: connector.ErrFailedPrecondition, Message: msg}
 }
 
-// RepairRotation finishes what rotations of connector c left behind, as sweep does, from a
+// repairRotation finishes what rotations of connector c left behind, as sweep does, from a
 // fresh read of it (c may be a stale listing): a verifying entry is verified and pinned (or,
 // past its VerifyBy, released), an entry abandoned past RotationBudget is released; then
 // retired keys whose time has come are deleted with their versions (keys gcpconn did not
 // create only lose their version). It reports how many keys it deleted.
-func (s *Keeper) RepairRotation(ctx context.Context, c *connector.Connector) (int, error) {
+func (s *Keeper) repairRotation(ctx context.Context, c *connector.Connector) (int, error) {
 	if s.Keys == nil || (c.Rotation.Pending == nil && len(c.Rotation.Retired) == 0) {
 		return 0, nil
 	}

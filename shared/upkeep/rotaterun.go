@@ -16,13 +16,13 @@ import (
 // any step is failRotation's: the entry is released in one write and what the run created
 // becomes a retired record that sweep (and the failure path itself) deletes.
 
-// RotateKey rotates the key of connector id. Unless force is set, it does nothing when
+// rotateKey rotates the key of connector id. Unless force is set, it does nothing when
 // rotation is off or the pinned key is younger than half the rotation period (a duplicate or
 // late schedule event): one rotation period yields one key. It reports whether a new key was
 // pinned. A rotation already in flight is carried on instead (a "verifying" one is verified
 // and pinned, an abandoned one released); a young one, or one another instance claims first,
 // is not an error: that one proceeds.
-func (s *Keeper) RotateKey(ctx context.Context, id string, force bool) (bool, error) {
+func (s *Keeper) rotateKey(ctx context.Context, id string, force bool) (bool, error) {
 	return s.rotateIf(ctx, id, force, func(r connector.Rotation) bool {
 		return r.Period != 0 && s.now().Sub(r.KeyCreatedAt) >= r.Period/2
 	})
@@ -31,17 +31,17 @@ func (s *Keeper) RotateKey(ctx context.Context, id string, force bool) (bool, er
 // RotateOnEvent rotates the key of connector id for Secret Manager's SECRET_ROTATE
 // published at published: the schedule says the key is due, so it is rotated unless it was
 // created after the event was published (a duplicate or late delivery of an event already
-// acted on). Without a publish time it is RotateKey(ctx, id, false).
+// acted on). Without a publish time it is rotateKey(ctx, id, false).
 func (s *Keeper) RotateOnEvent(ctx context.Context, id string, published time.Time) (bool, error) {
 	if published.IsZero() {
-		return s.RotateKey(ctx, id, false)
+		return s.rotateKey(ctx, id, false)
 	}
 	return s.rotateIf(ctx, id, false, func(r connector.Rotation) bool {
 		return r.Period != 0 && r.KeyCreatedAt.Before(published)
 	})
 }
 
-// rotateIf is RotateKey with the test of a due key given: rotation runs when force is set or
+// rotateIf is rotateKey with the test of a due key given: rotation runs when force is set or
 // due(the connector's rotation) holds.
 func (s *Keeper) rotateIf(ctx context.Context, id string, force bool, due func(connector.Rotation) bool) (bool, error) {
 	if s.Keys == nil {

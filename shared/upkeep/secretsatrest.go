@@ -14,7 +14,7 @@ import (
 // destroyed yet (update's policy for a version it replaces), whatever left it behind (a
 // cleanup that failed, an update interrupted between its secret write and its metadata
 // write). Versions a key rotation still holds (its pending version, retired versions within
-// their grace) are RepairRotation's: sweep leaves them to it. A version younger than
+// their grace) are repairRotation's: sweep leaves them to it. A version younger than
 // VersionGrace may still be pinned by an update in flight (Update bounds its metadata write by
 // CreateBudget from its secret write), so it is kept until a later sweep.
 //
@@ -95,7 +95,7 @@ func (s *Keeper) destroyStale(ctx context.Context, c *connector.Connector, stale
 }
 
 // rotationVersions are the versions c's key rotation holds: the pending one and the retired
-// ones, which RepairRotation destroys when their time comes.
+// ones, which repairRotation destroys when their time comes.
 func rotationVersions(c *connector.Connector) map[string]bool {
 	out := map[string]bool{}
 	if p := c.Rotation.Pending; p != nil && p.Version != "" {
