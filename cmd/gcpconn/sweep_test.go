@@ -19,6 +19,7 @@ import (
 	"github.com/gcpconn/gcpconn/functions/httpapi"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // anyAdmin takes every bearer token as the admin's.
@@ -32,9 +33,9 @@ func (anyAdmin) Authenticate(r *http.Request) (connector.Principal, error) {
 }
 
 // heldShards keeps published shards until the test delivers them.
-type heldShards struct{ shards []connector.SweepShard }
+type heldShards struct{ shards []upkeep.SweepShard }
 
-func (h *heldShards) PublishShard(_ context.Context, sh connector.SweepShard) error {
+func (h *heldShards) PublishShard(_ context.Context, sh upkeep.SweepShard) error {
 	h.shards = append(h.shards, sh)
 	return nil
 }
@@ -58,8 +59,9 @@ func (okGoogle) Cluster(context.Context, connector.Grant, string) (connector.Clu
 // finished run; --run latest shows it again; bad flags are usage errors naming them.
 func TestSweepWatch(t *testing.T) {
 	held := &heldShards{}
-	svc := &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: okGoogle{},
-		Policy: connector.Policy{Admins: []string{"admin@example.com"}}, Runs: &store.MemoryRuns{}, Shards: held}
+	svc := upkeep.New(&connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: okGoogle{},
+		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, nil)
+	svc.Runs, svc.Shards = &store.MemoryRuns{}, held
 	no := false
 	key := testKeyPEM(t)
 	for i := range 5 {
@@ -72,13 +74,14 @@ func TestSweepWatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer((&httpapi.API{Service: func(context.Context) (*connector.Service, error) { return svc, nil }, Auth: anyAdmin{}}).Handler())
+	srv := httptest.NewServer((&httpapi.API{Service: func(context.Context) (*connector.Service, error) { return svc.Service, nil },
+		Keeper: func(context.Context) (*upkeep.Keeper, error) { return svc, nil }, Auth: anyAdmin{}}).Handler())
 	defer srv.Close()
 	deliver := func(context.Context, time.Duration) error {
 		if len(held.shards) > 0 {
 			sh := held.shards[0]
 			held.shards = held.shards[1:]
-			if _, err := svc.SweepShard(context.Background(), sh, connector.SweepOptions{}); err != nil {
+			if _, err := svc.SweepShard(context.Background(), sh, upkeep.SweepOptions{}); err != nil {
 				return err
 			}
 		}

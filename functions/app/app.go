@@ -28,6 +28,8 @@
 //	                                     (default: none; shards run in the process that plans the sweep)
 //	GCPCONN_MAX_BODY_BYTES               request body cap (default 262144)
 //	GCPCONN_SWEEP_CONCURRENCY            connectors checked at once by sweep (default 32)
+//	GCPCONN_SWEEP_MAX_ROTATIONS          overdue key rotations one sweep shard starts, 1 to 1000, the most
+//	                                     overdue first; the rest wait for the next run (default 10)
 //	GCPCONN_TIMEOUT_SECONDS              this function's platform timeout, 1 to 3600 (the deploy manifest sets
 //	                                     it per function): requests end httpapi.DeadlineMargin before it
 //	                                     (default: none; requests without a deadline get 60 s)
@@ -68,6 +70,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // Store choices of GCPCONN_STORE.
@@ -97,6 +100,9 @@ type Config struct {
 	SweepTopic       string
 	MaxBodyBytes     int64
 	SweepConcurrency int
+	// SweepMaxRotations caps the overdue key rotations a shard starts
+	// (GCPCONN_SWEEP_MAX_ROTATIONS; 0: upkeep.DefaultMaxRotations).
+	SweepMaxRotations int
 	// Timeout is this function's platform timeout (GCPCONN_TIMEOUT_SECONDS; 0: not set), the
 	// deadline of its requests minus httpapi.DeadlineMargin.
 	Timeout time.Duration
@@ -227,6 +233,13 @@ func (c *Config) readLimits(get func(string) string) (errs []string) {
 		}
 		c.SweepConcurrency = n
 	}
+	if v := get("GCPCONN_SWEEP_MAX_ROTATIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, fmt.Sprintf("GCPCONN_SWEEP_MAX_ROTATIONS=%q is not a number from 1 to 1000", v))
+		}
+		c.SweepMaxRotations = n
+	}
 	if v := get("GCPCONN_TIMEOUT_SECONDS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 3600 {
@@ -334,8 +347,8 @@ type App struct {
 	Config Config
 	API    *httpapi.API
 	Log    *slog.Logger
-	// service builds the Service once.
-	service func() (*connector.Service, error)
+	// keeper builds the Service and its background work once.
+	keeper func() (*upkeep.Keeper, error)
 }
 
 // New assembles an App from cfg without doing any I/O: the Service is built on first use.
@@ -345,18 +358,19 @@ func New(cfg Config, cfgErr error, log *slog.Logger) *App {
 		log = cloudlog.New(os.Stdout, &cloudlog.Options{ProjectID: cfg.Project})
 	}
 	a := &App{Config: cfg, Log: log}
-	a.service = sync.OnceValues(func() (*connector.Service, error) {
+	a.keeper = sync.OnceValues(func() (*upkeep.Keeper, error) {
 		if cfgErr != nil {
 			return nil, cfgErr
 		}
-		svc, err := buildService(context.Background(), cfg, log)
+		k, err := buildService(context.Background(), cfg, log)
 		if err != nil {
 			log.Error("app: build service", "error", err.Error())
 		}
-		return svc, err
+		return k, err
 	})
 	a.API = &httpapi.API{
-		Service: func(context.Context) (*connector.Service, error) { return a.service() },
+		Service: func(context.Context) (*connector.Service, error) { return a.Service() },
+		Keeper:  func(context.Context) (*upkeep.Keeper, error) { return a.keeper() },
 		Auth: callerauth.New(callerauth.Config{
 			Issuer:   cfg.Issuer,
 			Audience: cfg.Audience,
@@ -377,21 +391,32 @@ func New(cfg Config, cfgErr error, log *slog.Logger) *App {
 }
 
 // Service returns the App's Service, building it on first use.
-func (a *App) Service() (*connector.Service, error) { return a.service() }
+func (a *App) Service() (*connector.Service, error) {
+	k, err := a.keeper()
+	if err != nil {
+		return nil, err
+	}
+	return k.Service, nil
+}
 
-// buildService creates the stores and the Google adapter for cfg.
-func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector.Service, error) {
+// Keeper returns the App's background work (sweep, key rotation) over its Service, building
+// both on first use.
+func (a *App) Keeper() (*upkeep.Keeper, error) { return a.keeper() }
+
+// buildService creates the stores and the Google adapter for cfg, and the Service with its
+// background work.
+func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*upkeep.Keeper, error) {
 	google := gcp.New(cfg.Endpoints, gcp.WithRotationIdentity(cfg.RotationIdentity))
 	svc := &connector.Service{
 		Google: google,
-		// Key rotation (#17): IAM keys API at GCPCONN_ENDPOINT_IAM, as the connector's key or
-		// the service's identity (GCPCONN_ROTATION_IDENTITY).
-		Keys:   google,
 		Policy: connector.Policy{Admins: cfg.Admins, Issuers: issuerNames(cfg.TrustedIssuers), AllowImplicit: cfg.AllowImplicit},
 		Log:    log,
 		// The revocation window (ARCHITECTURE.md, Production rules): connectors are served from memory for at most this long.
 		RevocationWindow: cfg.RevocationWindow,
 	}
+	// Key rotation (#17): IAM keys API at GCPCONN_ENDPOINT_IAM, as the connector's key or
+	// the service's identity (GCPCONN_ROTATION_IDENTITY).
+	k := upkeep.New(svc, google)
 	switch cfg.Store {
 	case StoreMemory:
 		svc.Store, svc.Secrets = store.NewMemory(), store.NewMemorySecrets()
@@ -414,20 +439,20 @@ func buildService(ctx context.Context, cfg Config, log *slog.Logger) (*connector
 		}
 		svc.Store = store.NewFirestore(fs, Collection)
 		svc.Secrets = store.NewSecretManager(sm, cfg.Project, store.SecretManagerOptions{Topic: cfg.SecretTopic})
-		svc.Runs = store.NewFirestoreRuns(fs, RunsCollection)
+		k.Runs = store.NewFirestoreRuns(fs, RunsCollection)
 	default:
 		return nil, fmt.Errorf("app: unknown store %q", cfg.Store)
 	}
-	if svc.Runs == nil {
-		svc.Runs = &store.MemoryRuns{}
+	if k.Runs == nil {
+		k.Runs = &store.MemoryRuns{}
 	}
-	return svc, wireShards(ctx, cfg, svc)
+	return k, wireShards(ctx, cfg, k)
 }
 
 // wireShards sets where sweep shards go: the sweep topic when configured, else this process.
-func wireShards(ctx context.Context, cfg Config, svc *connector.Service) error {
+func wireShards(ctx context.Context, cfg Config, k *upkeep.Keeper) error {
 	if cfg.SweepTopic == "" {
-		svc.Shards = connector.LocalShards{Service: svc, Options: sweepDefaults(cfg)}
+		k.Shards = upkeep.LocalShards{Keeper: k, Options: sweepDefaults(cfg)}
 		return nil
 	}
 	// The client honours PUBSUB_EMULATOR_HOST and uses the service's own credentials.
@@ -435,14 +460,14 @@ func wireShards(ctx context.Context, cfg Config, svc *connector.Service) error {
 	if err != nil {
 		return fmt.Errorf("app: pubsub.NewClient: %w", err)
 	}
-	svc.Shards = store.NewPubSubShards(client, cfg.SweepTopic)
+	k.Shards = store.NewPubSubShards(client, cfg.SweepTopic)
 	return nil
 }
 
 // sweepDefaults are the sweep options of the deployment (GCPCONN_SWEEP_CONCURRENCY,
-// GCPCONN_MAX_KEY_AGE).
-func sweepDefaults(cfg Config) connector.SweepOptions {
-	return connector.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge}
+// GCPCONN_SWEEP_MAX_ROTATIONS, GCPCONN_MAX_KEY_AGE).
+func sweepDefaults(cfg Config) upkeep.SweepOptions {
+	return upkeep.SweepOptions{Concurrency: cfg.SweepConcurrency, MaxKeyAge: cfg.MaxKeyAge, MaxRotations: cfg.SweepMaxRotations}
 }
 
 // RunsCollection is the Firestore collection of sweep runs (each with a "shards"

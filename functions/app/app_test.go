@@ -13,6 +13,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -23,13 +24,13 @@ func TestConfigFromEnv(t *testing.T) {
 	cfg, err := ConfigFromEnv(envOf(map[string]string{
 		"GCPCONN_AUDIENCE": "https://gcpconn.test", "GCPCONN_ADMINS": " Admin@Example.com, ops@example.com ,",
 		"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "true", "GCPCONN_MAX_BODY_BYTES": "4096", "GCPCONN_SWEEP_CONCURRENCY": "8",
-		"GCPCONN_ENDPOINT_OAUTH2": "http://127.0.0.1:9/", "GCPCONN_ENDPOINT_SECRETMANAGER": "http://127.0.0.1:8",
+		"GCPCONN_SWEEP_MAX_ROTATIONS": "3", "GCPCONN_ENDPOINT_OAUTH2": "http://127.0.0.1:9/", "GCPCONN_ENDPOINT_SECRETMANAGER": "http://127.0.0.1:8",
 	}))
 	if err != nil {
 		t.Fatalf("ConfigFromEnv = %v", err)
 	}
 	if cfg.Store != StoreMemory || cfg.FirestoreDatabase != "(default)" || cfg.Issuer != "https://accounts.google.com" ||
-		!cfg.AllowImplicit || cfg.MaxBodyBytes != 4096 || cfg.SweepConcurrency != 8 ||
+		!cfg.AllowImplicit || cfg.MaxBodyBytes != 4096 || cfg.SweepConcurrency != 8 || cfg.SweepMaxRotations != 3 ||
 		strings.Join(cfg.Admins, ",") != "admin@example.com,ops@example.com" ||
 		cfg.Endpoints.OAuth2 != "http://127.0.0.1:9" || cfg.SecretManagerEndpoint != "http://127.0.0.1:8" {
 		t.Errorf("ConfigFromEnv = %+v", cfg)
@@ -46,6 +47,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{"bad bool", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS": "yes please"}, "GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS"},
 		{"bad body cap", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_MAX_BODY_BYTES": "12"}, "GCPCONN_MAX_BODY_BYTES"},
 		{"bad concurrency", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_SWEEP_CONCURRENCY": "0"}, "GCPCONN_SWEEP_CONCURRENCY"},
+		{"bad rotation cap", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_SWEEP_MAX_ROTATIONS": "0"}, `GCPCONN_SWEEP_MAX_ROTATIONS="0" is not a number from 1 to 1000`},
 		{"bad window", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "soon"}, "GCPCONN_REVOCATION_WINDOW"},
 		{"negative window", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "-1s"}, "GCPCONN_REVOCATION_WINDOW"},
 		{"window too long", map[string]string{"GCPCONN_AUDIENCE": "a", "GCPCONN_REVOCATION_WINDOW": "1h"}, "GCPCONN_REVOCATION_WINDOW"},
@@ -121,16 +123,16 @@ func TestSweepWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Keeper()
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, ok := svc.Shards.(connector.LocalShards)
-	if svc.Runs == nil || !ok || local.Service != svc || local.Options.MaxKeyAge != 90*24*time.Hour {
+	local, ok := svc.Shards.(upkeep.LocalShards)
+	if svc.Runs == nil || !ok || local.Keeper != svc || local.Options.MaxKeyAge != 90*24*time.Hour {
 		t.Errorf("memory deployment: runs %v, shards %#v; want runs kept and local shards with the sweep defaults", svc.Runs, svc.Shards)
 	}
 	cfg.SweepTopic = "projects/p/topics/gcpconn-sweep"
-	svc, err = New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	svc, err = New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Keeper()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,12 +159,12 @@ func TestMaxKeyAgeConfig(t *testing.T) {
 		if a.API.SweepDefaults.MaxKeyAge != tc.want {
 			t.Errorf("GCPCONN_MAX_KEY_AGE=%q: sweep's MaxKeyAge = %v; want %v", tc.env, a.API.SweepDefaults.MaxKeyAge, tc.want)
 		}
-		svc, err := a.Service()
+		svc, err := a.Keeper()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := svc.Secrets.(connector.RotationSchedules); svc.Keys == nil || !ok {
-			t.Errorf("service: Keys = %v, rotation schedules %v; want both (key rotation wired)", svc.Keys, ok)
+		if _, ok := svc.Secrets.(connector.RotationSchedules); svc.Keys == nil || !ok || svc.Rotator != svc {
+			t.Errorf("service: Keys = %v, rotation schedules %v, rotator %T; want both and the keeper as the core's rotator (key rotation wired)", svc.Keys, ok, svc.Rotator)
 		}
 	}
 }
@@ -181,7 +183,7 @@ func TestRotationIdentityConfig(t *testing.T) {
 			t.Errorf("GCPCONN_ROTATION_IDENTITY=%q: %q, %v; want %q", tc.env, cfg.RotationIdentity, err, tc.want)
 			continue
 		}
-		svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+		svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Keeper()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +208,7 @@ func TestConfigTrustedIssuers(t *testing.T) {
 		strings.Join(cfg.Admins, ",") != "ops@example.com,github:repo:acme/Infra:*" {
 		t.Errorf("ConfigFromEnv = issuers %+v, admins %q; want github, and the federated admin's case kept", cfg.TrustedIssuers, cfg.Admins)
 	}
-	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Service()
+	svc, err := New(cfg, nil, cloudlog.New(&bytes.Buffer{}, nil)).Keeper()
 	if err != nil || strings.Join(svc.Policy.Issuers, ",") != "github" {
 		t.Fatalf("Service().Policy.Issuers = %v (%v); want github", svc.Policy.Issuers, err)
 	}

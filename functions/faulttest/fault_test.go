@@ -24,6 +24,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/store/fsemu"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 const (
@@ -158,7 +159,7 @@ func (r *rig) inject(endpoint string, f faults.Fault) (undo func()) {
 // sweep runs POST /sweep as the admin after the grace of unpinned versions and orphans.
 func (r *rig) sweep() answer {
 	r.t.Helper()
-	r.shift.Add(int64(connector.VersionGrace + time.Minute))
+	r.shift.Add(int64(upkeep.VersionGrace + time.Minute))
 	a := r.do("POST", "/sweep", admin, map[string]any{})
 	if a.status != http.StatusOK {
 		r.t.Fatalf("sweep = %d %s", a.status, a.raw)
@@ -196,7 +197,7 @@ func (r *rig) checkAtRest(after string) {
 		}
 		var enabled []string
 		for _, v := range vs {
-			if v.State == connector.VersionEnabled {
+			if v.State == upkeep.VersionEnabled {
 				enabled = append(enabled, path.Base(v.Name))
 			}
 		}

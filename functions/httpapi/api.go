@@ -51,6 +51,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/exactjson"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // Defaults of API's zero fields.
@@ -84,6 +85,10 @@ type API struct {
 	// Service returns the core service, typically built once on first use; an error is
 	// logged and answered with a 500.
 	Service func(ctx context.Context) (*connector.Service, error)
+	// Keeper returns the background work over that Service (sweep, key rotation:
+	// shared/upkeep), typically built with it; nil means a Keeper over Service without key
+	// rotation or sweep runs (a sweep then runs in its request).
+	Keeper func(ctx context.Context) (*upkeep.Keeper, error)
 	// Auth authenticates callers; required.
 	Auth Authenticator
 	// Gate admits authenticated callers (allowlist, rate limit); nil admits everyone.
@@ -106,7 +111,7 @@ type API struct {
 	// deadline; 0 means DefaultBodyTimeout.
 	BodyTimeout time.Duration
 	// SweepDefaults holds the defaults of POST /sweep (GCPCONN_SWEEP_CONCURRENCY).
-	SweepDefaults connector.SweepOptions
+	SweepDefaults upkeep.SweepOptions
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 
@@ -256,6 +261,20 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 	}
 	c.svc = svc
 	return c, true
+}
+
+// keeper gets the background work of the API's Service (see API.Keeper); false when the
+// answer (a 500) has been written.
+func (c *call) keeper() (*upkeep.Keeper, bool) {
+	if c.a.Keeper == nil {
+		return &upkeep.Keeper{Service: c.svc}, true
+	}
+	k, err := c.a.Keeper(c.ctx)
+	if err != nil {
+		c.fail(fmt.Errorf("httpapi: build service: %w", err))
+		return nil, false
+	}
+	return k, true
 }
 
 func (c *call) done() {

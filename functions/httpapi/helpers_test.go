@@ -26,6 +26,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -112,6 +113,7 @@ type env struct {
 	t       testing.TB
 	api     *API
 	svc     *connector.Service
+	keeper  *upkeep.Keeper // the background work over svc
 	google  *fakeGoogle
 	secrets *store.MemorySecrets
 	iss     *callerauthtest.Issuer
@@ -147,8 +149,10 @@ func newEnv(t testing.TB) *env {
 		Policy:  connector.Policy{Admins: []string{admin}},
 		Log:     log,
 	}
+	e.keeper = upkeep.New(e.svc, nil)
 	e.api = &API{
 		Service:      func(context.Context) (*connector.Service, error) { return e.svc, nil },
+		Keeper:       func(context.Context) (*upkeep.Keeper, error) { return e.keeper, nil },
 		Auth:         e.iss.Verifier(audience, nil),
 		Log:          log,
 		MaxBodyBytes: 64 << 10,

@@ -23,7 +23,11 @@ func (a *API) Rotate(w http.ResponseWriter, r *http.Request) {
 		c.fail(connector.FieldErrorf("connector", `name the connector whose key to rotate: {"connector": NAME or ID}`))
 		return
 	}
-	conn, rotated, err := c.svc.Rotate(c.ctx, c.p, b.Connector)
+	k, ok := c.keeper()
+	if !ok {
+		return
+	}
+	conn, rotated, err := k.Rotate(c.ctx, c.p, b.Connector)
 	if err != nil {
 		c.fail(err)
 		return

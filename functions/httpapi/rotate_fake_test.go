@@ -27,6 +27,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // e2eAccount is the demo world's account whose key the rotating connector holds.
@@ -93,14 +94,16 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	logs := &syncBuffer{}
 	log := cloudlog.New(logs, nil)
 	g := gcp.New(gcp.EndpointsFromEnv())
-	svc := &connector.Service{Store: store.NewMemory(), Google: g, Keys: g, Now: clock.Now, Log: log,
+	svc := &connector.Service{Store: store.NewMemory(), Google: g, Now: clock.Now, Log: log,
 		Secrets: store.NewSecretManager(sm, "zenml-core", store.SecretManagerOptions{Topic: "projects/zenml-core/topics/gcpconn-secrets", CacheTTL: -1}),
 		Policy:  connector.Policy{Admins: []string{admin}}}
-	api := &API{Service: func(context.Context) (*connector.Service, error) { return svc, nil }, Auth: iss.Verifier(audience, nil), Log: log, Now: clock.Now}
+	keeper := upkeep.New(svc, g)
+	api := &API{Service: func(context.Context) (*connector.Service, error) { return svc, nil },
+		Keeper: func(context.Context) (*upkeep.Keeper, error) { return keeper, nil }, Auth: iss.Verifier(audience, nil), Log: log, Now: clock.Now}
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()
 	target = srv.URL
-	e := &env{t: t, api: api, svc: svc, iss: iss, srv: srv, logs: logs}
+	e := &env{t: t, api: api, svc: svc, keeper: keeper, iss: iss, srv: srv, logs: logs}
 
 	raw, err := fake.KeyJSON(e2eAccount)
 	if err != nil {

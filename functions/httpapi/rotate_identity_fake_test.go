@@ -20,6 +20,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // iamCall is one request the adapter sent to the IAM keys API, with its bearer token.
@@ -150,11 +151,12 @@ func rotationIdentityEnv(t *testing.T, id gcp.RotationIdentity) (*fakegcp.Server
 	logs := &syncBuffer{}
 	log := cloudlog.New(logs, nil)
 	g := gcp.New(gcp.EndpointsFromEnv(), gcp.WithRotationIdentity(id), gcp.WithHTTPClient(&http.Client{Transport: rec, Timeout: 30 * time.Second}))
-	svc := &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: g, Keys: g, Now: clock.Now, Log: log,
+	svc := &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: g, Now: clock.Now, Log: log,
 		Policy: connector.Policy{Admins: []string{admin}}}
-	e := &env{t: t, svc: svc, logs: logs}
+	e := &env{t: t, svc: svc, keeper: upkeep.New(svc, g), logs: logs}
 	e.iss = callerauthtest.New(t)
-	e.api = &API{Service: func(context.Context) (*connector.Service, error) { return svc, nil }, Auth: e.iss.Verifier(audience, nil), Log: log, Now: clock.Now}
+	e.api = &API{Service: func(context.Context) (*connector.Service, error) { return svc, nil },
+		Keeper: func(context.Context) (*upkeep.Keeper, error) { return e.keeper, nil }, Auth: e.iss.Verifier(audience, nil), Log: log, Now: clock.Now}
 	e.srv = httptest.NewServer(e.api.Handler())
 	t.Cleanup(e.srv.Close)
 	return fake, e, rec, clock

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // Sweep starts a sweep run (POST; admins only; Cloud Scheduler calls it) or shows one (GET
@@ -25,7 +26,11 @@ func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
 			c.fail(err)
 			return
 		}
-		v, err := c.svc.SweepRunStatus(c.ctx, r.URL.Query().Get("run"))
+		k, ok := c.keeper()
+		if !ok {
+			return
+		}
+		v, err := k.SweepRunStatus(c.ctx, r.URL.Query().Get("run"))
 		if err != nil {
 			c.fail(err)
 			return
@@ -41,8 +46,8 @@ func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
 		c.fail(err)
 		return
 	}
-	if b.ShardSize < 0 || b.ShardSize > connector.MaxShardSize {
-		c.fail(connector.FieldErrorf("shard_size", "shard_size must be from 1 to %d connectors (0: %d)", connector.MaxShardSize, connector.DefaultShardSize))
+	if b.ShardSize < 0 || b.ShardSize > upkeep.MaxShardSize {
+		c.fail(connector.FieldErrorf("shard_size", "shard_size must be from 1 to %d connectors (0: %d)", upkeep.MaxShardSize, upkeep.DefaultShardSize))
 		return
 	}
 	a.sweepPost(c, b)
@@ -58,8 +63,12 @@ func (a *API) sweepPost(c *call, b sweepBody) {
 		o.Timeout = time.Duration(b.TimeoutSeconds) * time.Second
 	}
 	o.KeepOrphans = o.KeepOrphans || b.KeepOrphans
-	if c.svc.Runs == nil || c.svc.Shards == nil {
-		rep, err := c.svc.Sweep(c.ctx, o)
+	k, ok := c.keeper()
+	if !ok {
+		return
+	}
+	if k.Runs == nil || k.Shards == nil {
+		rep, err := k.Sweep(c.ctx, o)
 		if err != nil {
 			c.fail(err)
 			return
@@ -67,7 +76,7 @@ func (a *API) sweepPost(c *call, b sweepBody) {
 		writeJSON(c.w, http.StatusOK, toSweepResponse(rep))
 		return
 	}
-	v, err := c.svc.StartSweep(c.ctx, o, b.ShardSize)
+	v, err := k.StartSweep(c.ctx, o, b.ShardSize)
 	if err != nil && v.Run.ID == "" {
 		c.fail(err)
 		return
@@ -99,7 +108,11 @@ func (a *API) SweepShard(w http.ResponseWriter, r *http.Request) {
 		c.fail(err)
 		return
 	}
-	rec, err := c.svc.SweepShard(c.ctx, sh, a.SweepDefaults)
+	k, ok := c.keeper()
+	if !ok {
+		return
+	}
+	rec, err := k.SweepShard(c.ctx, sh, a.SweepDefaults)
 	if err != nil {
 		if k := connector.KindOf(err); k != connector.ErrInvalid && k != connector.ErrFailedPrecondition {
 			err = &connector.Error{Kind: connector.ErrUpstreamUnavailable, Err: err,
@@ -115,13 +128,13 @@ func (a *API) SweepShard(w http.ResponseWriter, r *http.Request) {
 // shardFromPush reads the shard in a Pub/Sub push body. The envelope is Pub/Sub's, which
 // adds fields over time (deliveryAttempt, publish_time, orderingKey): it is read leniently;
 // the shard itself, gcpconn's own message, exactly.
-func shardFromPush(body []byte) (connector.SweepShard, error) {
+func shardFromPush(body []byte) (upkeep.SweepShard, error) {
 	var push struct {
 		Message struct {
 			Data []byte `json:"data"`
 		} `json:"message"`
 	}
-	var sh connector.SweepShard
+	var sh upkeep.SweepShard
 	if err := json.Unmarshal(body, &push); err != nil || len(push.Message.Data) == 0 {
 		return sh, connector.FieldErrorf("message.data", "the body is not a Pub/Sub push of a sweep shard (message.data, base64 JSON)")
 	}

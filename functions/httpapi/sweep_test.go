@@ -10,6 +10,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 func TestSweepHandler(t *testing.T) {
@@ -43,8 +44,8 @@ func TestSweepHandler(t *testing.T) {
 // /sweep?run=ID a given one; only admins start or see runs.
 func TestSweepRunHandlers(t *testing.T) {
 	e := newEnv(t)
-	e.svc.Runs = &store.MemoryRuns{}
-	e.svc.Shards = connector.LocalShards{Service: e.svc}
+	e.keeper.Runs = &store.MemoryRuns{}
+	e.keeper.Shards = upkeep.LocalShards{Keeper: e.keeper}
 	for i := range 5 {
 		e.register(fmt.Sprintf("conn-%d", i), nil)
 	}
@@ -76,7 +77,7 @@ func TestSweepRunHandlers(t *testing.T) {
 func TestSweepShardHandler(t *testing.T) {
 	e := newEnv(t)
 	q := &shardQueue{}
-	e.svc.Runs, e.svc.Shards = &store.MemoryRuns{}, q
+	e.keeper.Runs, e.keeper.Shards = &store.MemoryRuns{}, q
 	for i := range 3 {
 		e.register(fmt.Sprintf("conn-%d", i), nil)
 	}
@@ -105,9 +106,9 @@ func TestSweepShardHandler(t *testing.T) {
 }
 
 // shardQueue keeps published shards for the test to deliver.
-type shardQueue struct{ shards []connector.SweepShard }
+type shardQueue struct{ shards []upkeep.SweepShard }
 
-func (q *shardQueue) PublishShard(_ context.Context, sh connector.SweepShard) error {
+func (q *shardQueue) PublishShard(_ context.Context, sh upkeep.SweepShard) error {
 	q.shards = append(q.shards, sh)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/functions/kubeconfig"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // The wire types of the HTTP API (DESIGN §4): snake_case JSON, separate from the domain
@@ -457,7 +458,7 @@ type sweepBody struct {
 	Concurrency    int  `json:"concurrency"`
 	TimeoutSeconds int  `json:"timeout_seconds"`
 	KeepOrphans    bool `json:"keep_orphans"`
-	// ShardSize is how many connectors one shard carries (0: connector.DefaultShardSize).
+	// ShardSize is how many connectors one shard carries (0: upkeep.DefaultShardSize).
 	ShardSize int `json:"shard_size"`
 }
 
@@ -471,15 +472,15 @@ type sweepResponse struct {
 	Shards     *shardsJSON `json:"shards,omitempty"`
 	PlanError  string      `json:"plan_error,omitempty"`
 	// Unchecked lists (at most 100 of UncheckedCount) connectors that could not be checked, and why.
-	Unchecked      []connector.Unchecked `json:"unchecked,omitempty"`
-	UncheckedCount int                   `json:"unchecked_count,omitempty"`
-	FailedShards   []failedShardJSON     `json:"failed_shards,omitempty"`
-	Checked        int                   `json:"checked"`
-	OK             int                   `json:"ok"`
-	Failed         int                   `json:"failed"`
-	Skipped        int                   `json:"skipped"`
-	Inconclusive   int                   `json:"inconclusive"`
-	OrphansRemoved int                   `json:"orphans_removed"`
+	Unchecked      []upkeep.Unchecked `json:"unchecked,omitempty"`
+	UncheckedCount int                `json:"unchecked_count,omitempty"`
+	FailedShards   []failedShardJSON  `json:"failed_shards,omitempty"`
+	Checked        int                `json:"checked"`
+	OK             int                `json:"ok"`
+	Failed         int                `json:"failed"`
+	Skipped        int                `json:"skipped"`
+	Inconclusive   int                `json:"inconclusive"`
+	OrphansRemoved int                `json:"orphans_removed"`
 	// VersionsRemoved counts unpinned secret versions destroyed.
 	VersionsRemoved int `json:"versions_removed"`
 	// KeysRotated counts overdue keys sweep rotated, KeysDeleted the replaced or orphaned
@@ -491,7 +492,7 @@ type sweepResponse struct {
 	Errors      []string `json:"errors,omitempty"`
 }
 
-func toSweepResponse(r connector.SweepReport) sweepResponse {
+func toSweepResponse(r upkeep.SweepReport) sweepResponse {
 	return sweepResponse{Checked: r.Checked, OK: r.OK, Failed: r.Failed, Skipped: r.Skipped, Inconclusive: r.Inconclusive,
 		OrphansRemoved: r.OrphansRemoved, VersionsRemoved: r.VersionsRemoved,
 		KeysRotated: r.KeysRotated, KeysDeleted: r.KeysDeleted, OldKeys: r.OldKeys, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
@@ -512,7 +513,7 @@ type failedShardJSON struct {
 	Error    string `json:"error"`
 }
 
-func toSweepRunResponse(v connector.SweepRunView) sweepResponse {
+func toSweepRunResponse(v upkeep.SweepRunView) sweepResponse {
 	r := toSweepResponse(v.Report)
 	started := v.Run.StartedAt.UTC()
 	r.Run, r.State, r.StartedAt, r.Connectors, r.PlanError = v.Run.ID, v.State, &started, v.Run.Connectors, v.Run.PlanError

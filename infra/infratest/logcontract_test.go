@@ -21,6 +21,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // TestLogContract is the contract between the code and the dashboards: it drives the real
@@ -146,10 +147,12 @@ func newContractHarness(t *testing.T) *contractHarness {
 	h := &contractHarness{t: t, iss: callerauthtest.New(t), google: &contractGoogle{failing: map[string]connector.Kind{}},
 		keys: &contractKeys{}, logs: &syncBuffer{}, now: time.Now().UTC().Truncate(time.Second), ids: map[string]string{}}
 	log := cloudlog.New(h.logs, nil)
-	h.svc = &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: h.google, Keys: h.keys,
+	h.svc = &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: h.google,
 		Policy: connector.Policy{Admins: []string{adminEmail}}, Log: log, Now: h.clock}
+	keeper := upkeep.New(h.svc, h.keys)
 	api := &httpapi.API{Service: func(context.Context) (*connector.Service, error) { return h.svc, nil },
-		Auth: h.iss.Verifier(audience, nil), Log: log, SweepDefaults: connector.SweepOptions{MaxKeyAge: 48 * time.Hour}}
+		Keeper: func(context.Context) (*upkeep.Keeper, error) { return keeper, nil },
+		Auth:   h.iss.Verifier(audience, nil), Log: log, SweepDefaults: upkeep.SweepOptions{MaxKeyAge: 48 * time.Hour}}
 	h.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(h.srv.Close)
 	return h
@@ -282,7 +285,7 @@ func (k *contractKeys) CreateKey(_ context.Context, _ connector.Grant, email str
 	return id, string(b), err
 }
 
-func (k *contractKeys) ListKeys(context.Context, connector.Grant, string) ([]connector.KeyInfo, error) {
+func (k *contractKeys) ListKeys(context.Context, connector.Grant, string) ([]upkeep.KeyInfo, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.refused {

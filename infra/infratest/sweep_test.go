@@ -4,12 +4,12 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // TestTerraformSweepFanOut: Terraform creates the sweep topic, its push subscription to
 // sweep-shard (OIDC as the scheduler account for the service audience, ack deadline = the
-// worker's timeout, dead-lettering after connector.MaxShardAttempts deliveries), the
+// worker's timeout, dead-lettering after upkeep.MaxShardAttempts deliveries), the
 // dead-letter topic with a subscription that keeps it, and the grants dead-lettering needs.
 func TestTerraformSweepFanOut(t *testing.T) {
 	m := loadInfra(t, nil)
@@ -34,7 +34,7 @@ func TestTerraformSweepFanOut(t *testing.T) {
 	want := map[string]string{
 		"topic": "${google_pubsub_topic.sweep.id}", "ack": manifestString(loadManifest(t).Settings["shard_timeout_seconds"]),
 		"endpoint": baseURL + "/" + FunctionName("SweepShard"), "sa": tfSchedulerSA, "aud": baseURL,
-		"dlq": "${google_pubsub_topic.sweep_dead_letter.id}", "attempts": strconv.Itoa(connector.MaxShardAttempts),
+		"dlq": "${google_pubsub_topic.sweep_dead_letter.id}", "attempts": strconv.Itoa(upkeep.MaxShardAttempts),
 	}
 	for k, w := range want {
 		if got[k] != w {
@@ -68,7 +68,7 @@ func TestDeploySweepFanOut(t *testing.T) {
 	}
 	pushFlags := map[string]string{"push-endpoint": baseURL + "/" + FunctionName("SweepShard"), "push-auth-service-account": schedulerSA,
 		"push-auth-token-audience": baseURL, "ack-deadline": manifestString(loadManifest(t).Settings["shard_timeout_seconds"]),
-		"dead-letter-topic": sweepDLQ, "max-delivery-attempts": strconv.Itoa(connector.MaxShardAttempts)}
+		"dead-letter-topic": sweepDLQ, "max-delivery-attempts": strconv.Itoa(upkeep.MaxShardAttempts)}
 	checks := []struct {
 		what   string
 		prefix []string

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // External-account connectors whose tokens come from a subject token that callers send can
@@ -91,7 +92,7 @@ func TestCallerTokenConnectors(t *testing.T) {
 	}
 	swRegister(t, s, "sa", 1, swDefaultKey)
 
-	rep, err := s.Sweep(ctx, connector.SweepOptions{})
+	rep, err := keeper(s).Sweep(ctx, upkeep.SweepOptions{})
 	if err != nil {
 		t.Fatalf("Sweep = %v", err)
 	}

@@ -133,7 +133,7 @@ var fingerprintFields = map[string]bool{
 	"Name": false, "Type": false, "Description": false, "Labels": false,
 	"ResourceTypes": false, "ResourceID": false, "SupportsInstances": false,
 	"SecretFields": false, "Owner": false, "Users": false, "ExpirationSeconds": false,
-	"CreatedAt": false, "UpdatedAt": false, "Status": false, "Rotation": false, "Revision": false,
+	"CreatedAt": false, "UpdatedAt": false, "CleanupAfter": false, "Status": false, "Rotation": false, "Revision": false,
 }
 
 func TestFingerprintCoversConfiguration(t *testing.T) {

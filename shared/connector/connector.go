@@ -99,6 +99,13 @@ type Connector struct {
 	CreatedAt time.Time // set by the store
 	UpdatedAt time.Time // set by the store on every write
 	Status    Status
+	// CleanupAfter, when set, is from when the connector's secret may hold versions other than
+	// the pinned one that sweep should destroy: set (to the time of the write) before an
+	// update or a key rotation adds a version, and when refresh pins a new one; sweep lists
+	// the secret's versions only for connectors that have it set and are past it, and clears
+	// it once nothing but the pinned version (and those a rotation holds) is left. Zero:
+	// nothing to clean.
+	CleanupAfter time.Time
 	// Rotation is the key-rotation state of a connector that holds a service-account key
 	// (see rotate.go); the zero value means rotation is off.
 	Rotation Rotation

@@ -1,37 +1,18 @@
 package connector
 
 import (
-	"context"
 	"errors"
-	"log/slog"
-	"time"
 )
 
 // Operational events are log lines that Cloud Logging turns into metrics and alerts
 // (infra/monitoring.tf): each carries "event" with one of these names, and the fields the
 // metrics filter on. Their names and value types are a contract with those filters;
 // functions/httpapi's TestLogContract checks every field a filter names against the lines the
-// code really writes. Rename a field here and change infra/monitoring.tf with it.
+// code really writes. Rename a field here and change infra/monitoring.tf with it. The events
+// of background work (sweep_run, sweep_result, rotation, old_key) are shared/upkeep's.
 const (
-	EventSweepRun      = "sweep_run"      // one per sweep: outcome ok or failed, the counts
-	EventSweepResult   = "sweep_result"   // one per connector a sweep looked at: result, state, newly_failing
-	EventRotation      = "rotation"       // a key rotation's outcome: rotated, failed or overdue
-	EventOldKey        = "old_key"        // a key older than GCPCONN_MAX_KEY_AGE, found by sweep
 	EventUpstreamError = "upstream_error" // a request Google failed: api, code
 	EventAuthFailure   = "auth_failure"   // a caller not authenticated: issuer, reason
-)
-
-// Outcomes of the sweep_run and rotation events and results of the sweep_result event.
-const (
-	OutcomeOK          = "ok"
-	OutcomeFailed      = "failed"
-	OutcomeRotated     = "rotated"
-	OutcomeOverdue     = "overdue"
-	ResultOK           = "ok"
-	ResultFailed       = "failed"
-	ResultInconclusive = "inconclusive"
-	ResultSkipped      = "skipped"
-	ResultNotChecked   = "not_checked"
 )
 
 // APIOf returns the Google API that answered the upstream error err ("iamcredentials",
@@ -45,69 +26,4 @@ func APIOf(err error) string {
 		err = e.Err
 	}
 	return ""
-}
-
-// logSweepRun writes the sweep_run event: the sweep's outcome (failed, with listErr, when it
-// could not cover every connector: a listing or planning error, a shard that failed for good)
-// and its counts. A sweep in one request writes it at its end; a run fanned out in shards
-// when its last shard finishes (logRunIfDone), or at planning when it fails or has nothing to
-// do.
-func (s *Service) logSweepRun(ctx context.Context, rep *SweepReport, listErr error) {
-	outcome, level := OutcomeOK, slog.LevelInfo
-	if listErr != nil {
-		outcome, level = OutcomeFailed, slog.LevelError
-	}
-	attrs := []any{"event", EventSweepRun, "outcome", outcome, "checked", rep.Checked, "ok", rep.OK, "failed", rep.Failed,
-		"skipped", rep.Skipped, "inconclusive", rep.Inconclusive, "orphans_removed", rep.OrphansRemoved,
-		"versions_removed", rep.VersionsRemoved, "keys_rotated", rep.KeysRotated, "keys_deleted", rep.KeysDeleted,
-		"old_keys", len(rep.OldKeys), "errors", len(rep.Errors), "duration_ms", rep.Duration.Milliseconds()}
-	if listErr != nil {
-		attrs = append(attrs, "error", listErr.Error())
-	}
-	s.log().Log(ctx, level, "sweep done", attrs...)
-}
-
-// logSweepResult writes the sweep_result event of connector c (as listed, before the check),
-// whose check returned outcome (sweepOne's) and err.
-func (s *Service) logSweepResult(ctx context.Context, c *Connector, outcome State, err error) {
-	result := sweepResult(outcome, err)
-	level := slog.LevelInfo
-	if result == ResultFailed {
-		level = slog.LevelWarn
-	}
-	newly := result == ResultFailed && !failingState(c.Status.State)
-	s.log().Log(ctx, level, "sweep: connector "+result, "event", EventSweepResult, "result", result,
-		"connector_id", c.ID, "connector", c.Name, "auth_method", string(c.AuthMethod),
-		"state", string(outcome), "previous_state", string(c.Status.State), "newly_failing", newly)
-}
-
-// sweepResult names sweepOne's outcome for the sweep_result event.
-func sweepResult(outcome State, err error) string {
-	switch {
-	case err != nil:
-		return ResultNotChecked
-	case outcome == StateOK:
-		return ResultOK
-	case failingState(outcome):
-		return ResultFailed
-	case outcome == stateInconclusive:
-		return ResultInconclusive
-	}
-	return ResultSkipped
-}
-
-// failingState reports whether st is the state of a connector that failed its last check.
-func failingState(st State) bool {
-	return st == StateError || st == StatePartial || st == StateDisabled
-}
-
-// logRotationOverdue writes the rotation event of a rotation that sweep found overdue (due
-// at due) and could not run now.
-func (s *Service) logRotationOverdue(ctx context.Context, c *Connector, due time.Time, err error) {
-	attrs := []any{"event", EventRotation, "outcome", OutcomeOverdue, "connector_id", c.ID, "connector", c.Name,
-		"due_at", due.UTC(), "overdue_seconds", int64(s.now().Sub(due).Seconds())}
-	if err != nil {
-		attrs = append(attrs, "error", MessageOf(err))
-	}
-	s.log().WarnContext(ctx, "rotation overdue", attrs...)
 }

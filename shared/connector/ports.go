@@ -119,6 +119,15 @@ type RotationSchedules interface {
 	SetRotation(ctx context.Context, connectorID string, period time.Duration, next time.Time) error
 }
 
+// Rotator rotates connectors' keys (shared/upkeep.Keeper implements it). Refresh calls it
+// on Secret Manager's SECRET_ROTATE.
+type Rotator interface {
+	// RotateOnEvent rotates the key of connector id for a SECRET_ROTATE published at
+	// published (zero when unknown), unless the key is younger than the event. It reports
+	// whether a new key was pinned.
+	RotateOnEvent(ctx context.Context, id string, published time.Time) (bool, error)
+}
+
 // Grant is what an adapter needs to act as a connector: its metadata and its secret values.
 type Grant struct {
 	Connector *Connector

@@ -50,7 +50,7 @@ type SecretEvent struct {
 //     are dropped.
 //   - SECRET_VERSION_ENABLE of the pinned version of a disabled connector: it is verified
 //     again and re-enabled if it works.
-//   - SECRET_ROTATE: a connector with a rotation period has its key rotated (RotateKey: at
+//   - SECRET_ROTATE: a connector with a rotation period has its key rotated (Rotator: at
 //     most one new key per period, however often the event comes); for others the status
 //     records that rotation is due.
 //
@@ -111,8 +111,8 @@ func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
 
 // refreshRotate acts on SECRET_ROTATE published at published (see Refresh).
 func (s *Service) refreshRotate(ctx context.Context, c *Connector, published time.Time) error {
-	if c.Rotation.Period != 0 && s.Keys != nil {
-		_, err := s.RotateOnEvent(ctx, c.ID, published)
+	if c.Rotation.Period != 0 && s.Rotator != nil {
+		_, err := s.Rotator.RotateOnEvent(ctx, c.ID, published)
 		if err != nil && retryable(err) == nil {
 			// Recorded on the connector (Rotation.LastError, the status); sweep rotates an
 			// overdue key again.
@@ -248,6 +248,7 @@ func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) 
 			return false
 		}
 		cur.SecretVersion = ev.Version
+		cur.CleanupAfter = now // the version it replaces is sweep's to destroy
 		return true
 	})
 	if err != nil || !pinned {

@@ -24,12 +24,12 @@ import (
 //     fails, the new version is destroyed, unless the connector turns out to pin it after all.
 //   - Delete deletes the connector first, then its secret. A secret left behind is an orphan.
 //
-// Orphans lists the secrets that no connector owns, for sweep to delete. A registration in
+// Sweep (shared/upkeep) deletes the secrets that no connector owns (orphans). A registration in
 // flight owns a secret for a moment before its connector exists, so only secrets older than
 // OrphanGrace count, and Register abandons a create that has not finished within
 // CreateBudget of its secret write, well inside that grace.
 
-// OrphanGrace is how old a secret without a connector must be before Orphans reports it.
+// OrphanGrace is how old a secret without a connector must be before sweep deletes it.
 const OrphanGrace = 15 * time.Minute
 
 // CreateBudget bounds the metadata write of a registration, counted from its secret write:
@@ -45,39 +45,6 @@ const cleanupTimeout = 30 * time.Second
 // maxCleanupReserve bounds the part of a request's remaining time that a write whose outcome
 // may need a cleanup (read back, drop the secret) leaves for that cleanup (a quarter of it).
 const maxCleanupReserve = 5 * time.Second
-
-// SecretAges is an optional capability of a SecretStore: when each connector's secret was
-// created. Orphans needs it to tell the secret of a registration in flight from an orphan;
-// store.MemorySecrets and store.SecretManager have it.
-type SecretAges interface {
-	SecretCreateTimes(ctx context.Context) (map[string]time.Time, error)
-}
-
-// SecretVersions is an optional capability of a SecretStore: the versions of a connector's
-// secret with their state and creation time. Sweep needs it to repair secrets at rest (only
-// the pinned version stays enabled); store.MemorySecrets and store.SecretManager have it.
-type SecretVersions interface {
-	// ListVersions returns every version of the connector's secret, destroyed ones included,
-	// in no particular order; a connector without a secret has none (nil, nil).
-	ListVersions(ctx context.Context, connectorID string) ([]SecretVersion, error)
-}
-
-// SecretVersion is one version of a connector's secret, as SecretVersions lists it.
-type SecretVersion struct {
-	Name      string // as AddVersion returned it
-	State     VersionState
-	CreatedAt time.Time
-}
-
-// VersionState is the lifecycle state of a secret version (Secret Manager's).
-type VersionState string
-
-// The states of a secret version.
-const (
-	VersionEnabled   VersionState = "enabled"
-	VersionDisabled  VersionState = "disabled"
-	VersionDestroyed VersionState = "destroyed"
-)
 
 // Register validates and stores a new connector owned by p, after verifying it unless
 // r.Verify is false. It returns the stored connector and, when verified, what it reaches.
@@ -294,6 +261,10 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	if changed {
 		next.SecretVersion = ""
 		if !sec.IsZero() {
+			if old, err = s.markCleanup(ctx, old); err != nil {
+				return nil, err
+			}
+			next.CleanupAfter = old.CleanupAfter
 			if newVersion, err = s.Secrets.AddVersion(ctx, old.ID, sec); err != nil {
 				return nil, fmt.Errorf("update connector %q: store its secrets: %w", old.Name, err)
 			}
@@ -359,6 +330,21 @@ func (s *Service) updatedStatus(ctx context.Context, next *Connector, st Status)
 // updateLanded decides what a failed Store.Update left behind. It reports true when the
 // update was applied after all (next then holds the stored connector); otherwise it destroys
 // newVersion unless a write still in flight could pin it.
+// markCleanup records on the stored connector old, before a new version of its secret is
+// added, that sweep should look at its secret's versions (Connector.CleanupAfter): the update
+// may fail, or stop, once the version exists. The write is conditioned on the revision old
+// was read at, as the update's own is (a conflict fails the update as that write would); it
+// returns old as stored now, whose revision the update's write is conditioned on.
+func (s *Service) markCleanup(ctx context.Context, old *Connector) (*Connector, error) {
+	mark := old.Clone()
+	mark.CleanupAfter = s.now()
+	if err := s.Store.Update(ctx, mark); err != nil {
+		return nil, fmt.Errorf("update connector %q: record its secret versions for cleanup: %w", old.Name, err)
+	}
+	s.forgetConnector(old.ID, old.Name)
+	return mark, nil
+}
+
 func (s *Service) updateLanded(ctx context.Context, old, next *Connector, newVersion string, err error) bool {
 	if definite(err) {
 		if newVersion != "" {
@@ -457,43 +443,6 @@ func (s *Service) List(ctx context.Context, p Principal, f Filter, pg Page) ([]*
 		}
 		tok = next
 	}
-}
-
-// Orphans returns the ids of connectors that have a secret but no longer exist (or never
-// did), sorted, for sweep to delete with SecretStore.Delete. Only secrets older than
-// OrphanGrace count, so a registration in flight keeps its secret, and a deleted
-// connector's secret stays while it holds keys to delete (KeyCleanups). It needs a SecretStore
-// that implements SecretAges.
-func (s *Service) Orphans(ctx context.Context) ([]string, error) {
-	ages, ok := s.Secrets.(SecretAges)
-	if !ok {
-		return nil, Errorf(ErrFailedPrecondition, "orphans: the secret store %T cannot tell when secrets were created", s.Secrets)
-	}
-	created, err := ages.SecretCreateTimes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("orphans: list secrets: %w", err)
-	}
-	cutoff := s.now().Add(-OrphanGrace)
-	kept, err := s.cleanupIDs(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("orphans: list key cleanups: %w", err)
-	}
-	var out []string
-	for id, t := range created {
-		if t.After(cutoff) || kept[id] {
-			continue // may belong to a registration in flight, or holds keys to delete
-		}
-		_, err := s.Store.Get(ctx, id)
-		switch KindOf(err) {
-		case ErrNotFound:
-			out = append(out, id)
-		case "":
-		default:
-			return nil, fmt.Errorf("orphans: look up connector %q: %w", id, err)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
 }
 
 // newID returns a fresh connector id.

@@ -74,7 +74,7 @@ func testFrozenStoreAnswersByTheDeadline(t *testing.T) {
 			frozen.Store(true)
 			_, _, err = e.svc.Register(ctx, rgP(rgAlice), rgReq("payments", "ya29.second"))
 		case "update":
-			e.svc.Store = frozenUpdates{frozenStore{Store: e.store, frozen: frozen}, &atomic.Bool{}}
+			e.svc.Store = frozenUpdates{frozenStore{Store: e.store, frozen: frozen}, &atomic.Int32{}}
 			frozen.Store(true)
 			_, err = e.svc.Update(ctx, rgP(rgAlice), old.ID, rgNewToken("ya29.second"))
 		}
@@ -96,21 +96,23 @@ func testFrozenStoreAnswersByTheDeadline(t *testing.T) {
 	}
 }
 
-// frozenUpdates freezes Update and every call after the first Update (the lookup before an
-// update answers).
+// frozenUpdates freezes the update's own write and every call after it: the lookup before
+// an update, and its first write (the cleanup mark before the new secret version), answer.
 type frozenUpdates struct {
 	frozenStore
-	updating *atomic.Bool
+	updates *atomic.Int32
 }
 
 func (s frozenUpdates) Get(ctx context.Context, id string) (*connector.Connector, error) {
-	if s.updating.Load() {
+	if s.updates.Load() >= 2 {
 		return s.frozenStore.Get(ctx, id)
 	}
 	return s.Store.Get(ctx, id)
 }
 
 func (s frozenUpdates) Update(ctx context.Context, c *connector.Connector) error {
-	s.updating.Store(true)
+	if s.updates.Add(1) < 2 {
+		return s.Store.Update(ctx, c) // the cleanup mark before the new version
+	}
 	return s.frozenStore.Update(ctx, c)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // rgFault makes the nth call of one operation fail with an error of kind kind: before the
@@ -115,12 +116,12 @@ func (s rgFaultySecrets) Delete(ctx context.Context, id string) error {
 	return s.in.do("secrets.Delete", func() error { return s.SecretStore.Delete(ctx, id) })
 }
 
-func (s rgFaultySecrets) ListVersions(ctx context.Context, id string) ([]connector.SecretVersion, error) {
-	return s.SecretStore.(connector.SecretVersions).ListVersions(ctx, id)
+func (s rgFaultySecrets) ListVersions(ctx context.Context, id string) ([]upkeep.SecretVersion, error) {
+	return s.SecretStore.(upkeep.SecretVersions).ListVersions(ctx, id)
 }
 
 func (s rgFaultySecrets) SecretCreateTimes(ctx context.Context) (map[string]time.Time, error) {
-	return s.SecretStore.(connector.SecretAges).SecretCreateTimes(ctx)
+	return s.SecretStore.(upkeep.SecretAges).SecretCreateTimes(ctx)
 }
 
 // rgFaultEnv is an rgEnv whose Service sees both stores through fault injectors.
@@ -182,8 +183,8 @@ func (e *rgEnv) noOrphans(t *testing.T, when string) {
 // secrets, unpinned versions), and checks that only pinned versions are enabled then.
 func (e *rgEnv) sweepOrphans(t *testing.T) {
 	t.Helper()
-	e.clock.Advance(max(connector.OrphanGrace, connector.VersionGrace) + time.Minute)
-	rep, err := e.svc.Sweep(context.Background(), connector.SweepOptions{})
+	e.clock.Advance(max(connector.OrphanGrace, upkeep.VersionGrace) + time.Minute)
+	rep, err := keeper(e.svc).Sweep(context.Background(), upkeep.SweepOptions{})
 	if err != nil || len(rep.Errors) > 0 {
 		t.Fatalf("Sweep() = %+v, %v", rep, err)
 	}
@@ -251,19 +252,23 @@ func TestRegisterUnderFaults(t *testing.T) {
 }
 
 func TestUpdateUnderFaults(t *testing.T) {
-	conflict := rgFault{op: "store.Update", kind: connector.ErrConflict}
+	// The update's store writes: 1 marks the connector for version cleanup, 2 pins the new
+	// version.
+	conflict := rgFault{op: "store.Update", nth: 2, kind: connector.ErrConflict}
 	scenarios := []rgScenario{
 		{"no fault", nil, true, true},
+		{"cleanup mark conflicts", []rgFault{{op: "store.Update", nth: 1, kind: connector.ErrConflict}}, false, true},
+		{"cleanup mark unavailable", []rgFault{unavailable("store.Update", 1, false)}, false, true},
 		{"lookup unavailable", []rgFault{unavailable("store.Get", 1, false)}, false, true},
 		{"old secret unreadable", []rgFault{unavailable("secrets.Access", 1, false)}, false, true},
 		{"new version write fails", []rgFault{unavailable("secrets.AddVersion", 1, false)}, false, true},
 		{"new version written, then an error", []rgFault{unavailable("secrets.AddVersion", 1, true)}, false, false},
 		{"update conflicts", []rgFault{conflict}, false, true},
 		{"update conflicts, destroying the new version fails", []rgFault{conflict, unavailable("secrets.DestroyVersion", 1, false)}, false, false},
-		{"update not applied, outcome unknown", []rgFault{unavailable("store.Update", 1, false)}, false, false},
-		{"update applied, outcome unknown", []rgFault{unavailable("store.Update", 1, true)}, true, true},
-		{"update applied, read-back fails", []rgFault{unavailable("store.Update", 1, true), unavailable("store.Get", 2, false)}, false, false},
-		{"update not applied, read-back fails", []rgFault{unavailable("store.Update", 1, false), unavailable("store.Get", 2, false)}, false, false},
+		{"update not applied, outcome unknown", []rgFault{unavailable("store.Update", 2, false)}, false, false},
+		{"update applied, outcome unknown", []rgFault{unavailable("store.Update", 2, true)}, true, true},
+		{"update applied, read-back fails", []rgFault{unavailable("store.Update", 2, true), unavailable("store.Get", 2, false)}, false, false},
+		{"update not applied, read-back fails", []rgFault{unavailable("store.Update", 2, false), unavailable("store.Get", 2, false)}, false, false},
 		{"old version not destroyed", []rgFault{unavailable("secrets.DestroyVersion", 1, false)}, true, false},
 	}
 	for _, sc := range scenarios {
@@ -382,12 +387,17 @@ func TestSweepKeepsYoungUnpinnedVersions(t *testing.T) {
 	e := rgNew(t)
 	ctx := context.Background()
 	c := e.register(t, rgAlice, rgReq("orders", "ya29.first"))
+	// An update marks the connector for version cleanup before it adds its version, and
+	// stops (here) before it pins it.
+	if _, err := e.svc.UpdateConnector(ctx, c.ID, func(cur *connector.Connector) bool { cur.CleanupAfter = e.clock.Now(); return true }); err != nil {
+		t.Fatal(err)
+	}
 	inFlight, err := e.secrets.AddVersion(ctx, c.ID, connector.Secrets{Token: "ya29.second"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(connector.VersionGrace - time.Minute)
-	if rep, err := e.svc.Sweep(ctx, connector.SweepOptions{}); err != nil || rep.VersionsRemoved != 0 {
+	e.clock.Advance(upkeep.VersionGrace - time.Minute)
+	if rep, err := keeper(e.svc).Sweep(ctx, upkeep.SweepOptions{}); err != nil || rep.VersionsRemoved != 0 {
 		t.Fatalf("Sweep = %+v, %v; want nothing removed", rep, err)
 	}
 	if v := e.secrets.Versions(c.ID); !slices.Equal(v, []string{c.SecretVersion, inFlight}) {
@@ -397,18 +407,21 @@ func TestSweepKeepsYoungUnpinnedVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2 * time.Minute)
-	rep, err := e.svc.Sweep(ctx, connector.SweepOptions{})
+	rep, err := keeper(e.svc).Sweep(ctx, upkeep.SweepOptions{})
 	if err != nil || rep.VersionsRemoved != 1 {
 		t.Fatalf("Sweep = %+v, %v; want 1 version removed", rep, err)
 	}
 	vs, _ := e.secrets.ListVersions(ctx, c.ID)
 	for _, v := range vs {
-		want := connector.VersionDestroyed
+		want := upkeep.VersionDestroyed
 		if v.Name == c.SecretVersion {
-			want = connector.VersionDisabled // the pinned one is refresh's and update's business
+			want = upkeep.VersionDisabled // the pinned one is refresh's and update's business
 		}
 		if v.State != want {
 			t.Errorf("version %s is %s after sweep; want %s", v.Name, v.State, want)
 		}
+	}
+	if cur, err := e.store.Get(ctx, c.ID); err != nil || !cur.CleanupAfter.IsZero() {
+		t.Errorf("after the cleanup, the connector's mark = %v, %v; want it cleared", cur.CleanupAfter, err)
 	}
 }

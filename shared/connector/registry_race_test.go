@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // rgRacingStore lets another writer change the stored connector just before the first Update
@@ -41,7 +42,7 @@ func TestUpdateOverConcurrentWrites(t *testing.T) {
 				return nil, connector.Errorf(connector.ErrUpstreamDenied, "swept: denied")
 			}
 			before, _ := e.store.Get(ctx, id)
-			if rep, err := sweeper.Sweep(ctx, connector.SweepOptions{KeepOrphans: true}); err != nil || rep.Failed != 1 {
+			if rep, err := keeper(sweeper).Sweep(ctx, upkeep.SweepOptions{KeepOrphans: true}); err != nil || rep.Failed != 1 {
 				t.Fatalf("Sweep = %+v, %v; want one failed check", rep, err)
 			}
 			after, _ := e.store.Get(ctx, id)

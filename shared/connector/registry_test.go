@@ -387,17 +387,17 @@ func TestOrphans(t *testing.T) {
 	if _, err := e.secrets.AddVersion(ctx, "in-flight", connector.Secrets{Token: "y"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.svc.Orphans(ctx)
+	got, err := keeper(e.svc).Orphans(ctx)
 	if err != nil || !slices.Equal(got, []string{"gone-old"}) {
 		t.Errorf("Orphans() = %q, %v; want [gone-old] (not %s, which has a connector, nor in-flight, which is young)", got, err, c.ID)
 	}
 	e.clock.Advance(connector.OrphanGrace + time.Minute)
-	got, err = e.svc.Orphans(ctx)
+	got, err = keeper(e.svc).Orphans(ctx)
 	if err != nil || !slices.Equal(got, []string{"gone-old", "in-flight"}) {
 		t.Errorf("Orphans() later = %q, %v; want [gone-old in-flight]", got, err)
 	}
 	noAges := &connector.Service{Store: e.store, Secrets: struct{ connector.SecretStore }{e.secrets}}
-	_, err = noAges.Orphans(ctx)
+	_, err = keeper(noAges).Orphans(ctx)
 	rgKind(t, "Orphans over a secret store without ages", err, connector.ErrFailedPrecondition)
 	if !errors.Is(err, connector.ErrFailedPrecondition) {
 		t.Errorf("errors.Is(Orphans error, ErrFailedPrecondition) = false")

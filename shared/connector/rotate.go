@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,58 +9,10 @@ import (
 	"time"
 )
 
-// Key rotation. A connector that holds a service-account key may have gcpconn replace the
-// key every Rotation.Period: a new key through the IAM keys API → a new secret version →
-// verified → pinned → the replaced key deleted after RotationGrace, by sweep. Every step is
-// recorded on the connector first (Rotation.Pending, a write-ahead entry claimed with the
-// store's revision precondition), so one claim yields one key; a failed step releases the
-// entry at once (rotatefail.go), and whatever a crash leaves behind is released by the next
-// rotate or by RepairRotation, which sweep runs (rotaterun.go has the run).
-//
-// gcpconn deletes only keys it created: the write-ahead entry lists the account's keys before
-// the IAM call (KnownKeys), records the new key's id as soon as the call returns, and a key
-// that gcpconn did not create (the registered one, say) is never deleted, only its secret
-// version. The one residual case: a create whose answer never arrived. Then the key is looked
-// for as the account's key that is not in KnownKeys, that no connector records, and that was
-// created while Google could still act on the call (from StartedAt to CreateKeyBudget plus
-// lateCreate after it, keyClockSkew either side), once that window has closed; only a key
-// someone else created by hand on the same account inside it could be taken for it. Google's
-// keys carry no label that would let gcpconn mark its own.
-
-// KeyManager is the port to Google's IAM service-account keys API that rotation needs. It acts
-// with the grant's service-account key (the source key of an impersonation connector) or, as
-// the deployment configures it, with the service's own identity. Errors carry this package's
-// kinds; ErrFailedPrecondition when Google refuses: wrapping ErrKeyLimit when the account has
-// reached Google's limit of keys, ErrKeyCreationDisabled when an organisation policy forbids
-// keys, and naming the identity and the role it needs when the identity is refused (a
-// refused ListKeys is recorded on the connector like a failed rotation); any other refusal
-// keeps Google's message. shared/gcp implements it.
-type KeyManager interface {
-	// CreateKey creates a key for email and returns its id and its key file JSON. When Google
-	// created a key but its answer is unusable, the id is returned with the error.
-	CreateKey(ctx context.Context, g Grant, email string) (keyID, keyJSON string, err error)
-	// ListKeys returns the account's user-managed keys.
-	ListKeys(ctx context.Context, g Grant, email string) ([]KeyInfo, error)
-	// DeleteKey deletes one key; a key that is already gone is not an error.
-	DeleteKey(ctx context.Context, g Grant, email, keyID string) error
-}
-
-// Why Google refuses a new key: a KeyManager's CreateKey error wraps one of these
-// (errors.Is) when Google's answer says so; any other refusal keeps Google's message.
-var (
-	// ErrKeyLimit: the account has Google's MaxKeysPerAccount keys.
-	ErrKeyLimit = errors.New("the service account has all the keys Google allows")
-	// ErrKeyCreationDisabled: an organisation policy (iam.disableServiceAccountKeyCreation)
-	// forbids creating keys for the account.
-	ErrKeyCreationDisabled = errors.New("an organisation policy forbids creating service-account keys")
-)
-
-// KeyInfo describes one service-account key (never its material).
-type KeyInfo struct {
-	ID       string
-	Created  time.Time // Google's validAfterTime
-	Disabled bool
-}
+// Key rotation state. A connector that holds a service-account key may have gcpconn replace
+// the key every Rotation.Period; the rotation itself (the IAM keys API, the write-ahead
+// entry, verification, pin, cleanup) is shared/upkeep's, which writes what it does into the
+// Rotation recorded here. Register and Update check and schedule the period.
 
 // Rotation is a connector's key-rotation state. The zero value means rotation is off and
 // nothing is in flight.
@@ -168,34 +119,15 @@ const (
 	// (MaxLifetimeSeconds, one hour) plus the time other instances may still serve the old
 	// pin (the connector cache's revocation window, the secret cache's five minutes).
 	RotationGrace = 2 * time.Hour
-	// RotationBudget bounds one rotation run; a pending entry older than this was abandoned
-	// (a crash, a lost instance) and RepairRotation undoes it.
-	RotationBudget = 5 * time.Minute
 	// CreateKeyBudget bounds the IAM call, counted from the entry's StartedAt: a key created
 	// by it is dated inside [StartedAt, StartedAt+CreateKeyBudget].
 	CreateKeyBudget = 30 * time.Second
-	// MaxKeysPerAccount is Google's limit of user-managed keys per service account.
-	MaxKeysPerAccount = 10
 	// keyClockSkew widens that window for the difference between Google's clock and ours.
 	keyClockSkew = 5 * time.Second
-	// verifyBackoff is the first wait before a new key is verified again (doubling, at most
-	// verifyAttempts tries within one pass): Google's new keys can take seconds to work.
-	verifyBackoff  = time.Second
-	verifyAttempts = 6
-	// VerifyWindow is how long a stored new key may take to work (Google documents a minute
-	// or more) before the rotation gives up and deletes it: the entry stays "verifying" and
-	// later passes (rotate, refresh, sweep every 30 minutes) verify and pin it meanwhile.
-	VerifyWindow = time.Hour
 	// lateCreate is how long after the IAM call's own deadline Google may still create the
 	// key of a call whose answer never arrived: the search for it waits that long.
 	lateCreate = 2 * time.Minute
-	// failureBudget bounds what a failed rotation does to release its entry and clean up,
-	// on a context of its own (the request's may be done).
-	failureBudget = 20 * time.Second
 )
-
-// rotationErrPrefix starts the status error that a failed rotation records.
-const rotationErrPrefix = "key rotation failed: "
 
 // CanRotate reports why a connector with method m cannot rotate its key, or "" when it can:
 // only service-account connectors and impersonation connectors with a source key hold a key
@@ -263,7 +195,7 @@ func (s *Service) rotationSupported(period time.Duration) error {
 	if period == 0 {
 		return nil
 	}
-	if s.Keys == nil {
+	if s.Rotator == nil {
 		return FieldErrorf("rotation_period", "key rotation is not available on this deployment")
 	}
 	if _, ok := s.Secrets.(RotationSchedules); !ok {
@@ -303,79 +235,4 @@ func (r Rotation) NextRotation() time.Time {
 		return time.Time{}
 	}
 	return r.KeyCreatedAt.Add(r.Period)
-}
-
-// Rotate replaces the key of connector ref now, for its owner or an admin (gcpconn rotate,
-// POST /rotate). It reports whether a new key was pinned; false with no error means another
-// rotation of the connector is in flight and will pin its key.
-func (s *Service) Rotate(ctx context.Context, p Principal, ref string) (*Connector, bool, error) {
-	c, err := s.lookup(ctx, p, ref, ActionAdmin)
-	if err != nil {
-		return nil, false, err
-	}
-	rotated, err := s.RotateKey(ctx, c.ID, true)
-	if err != nil {
-		return nil, false, err
-	}
-	c, err = s.Store.Get(ctx, c.ID)
-	if err != nil {
-		return nil, false, err
-	}
-	s.log().InfoContext(ctx, "connector key rotation requested", "connector_id", c.ID, "connector", c.Name,
-		"principal", p.String(), "issuer", p.IssuerName(), "rotated", rotated)
-	return c, rotated, nil
-}
-
-// rotationOverdue is how long past its due time sweep lets a rotation wait for its
-// SECRET_ROTATE event before it rotates the key itself.
-const rotationOverdue = time.Hour
-
-// sweepKeys is sweep's part in key rotation for c, within o.Timeout: RepairRotation, a
-// rotation that is overdue (its event lost, or a failed one) and the report of keys older
-// than o.MaxKeyAge.
-func (s *Service) sweepKeys(ctx context.Context, c *Connector, o SweepOptions, note func(func(r *SweepReport))) {
-	cctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	fail := func(what string, err error) {
-		s.log().ErrorContext(ctx, "sweep: "+what, "connector_id", c.ID, "error", err)
-		note(func(r *SweepReport) {
-			if len(r.Errors) < maxSweepErrors {
-				r.Errors = append(r.Errors, fmt.Sprintf("connector %s (%s): %s: %s", c.ID, c.Name, what, MessageOf(err)))
-			}
-		})
-	}
-	n, err := s.RepairRotation(cctx, c)
-	note(func(r *SweepReport) { r.KeysDeleted += n })
-	if err != nil {
-		fail("key rotation repair", err)
-	}
-	now := s.now()
-	if next := c.Rotation.NextRotation(); s.Keys != nil && !next.IsZero() && now.After(next.Add(rotationOverdue)) && c.Status.State != StateDisabled {
-		rotated, err := s.RotateKey(cctx, c.ID, false)
-		if rotated {
-			note(func(r *SweepReport) { r.KeysRotated++ })
-			return
-		}
-		if err != nil && KindOf(err) != ErrFailedPrecondition {
-			fail("overdue key rotation", err)
-		}
-		s.logRotationOverdue(ctx, c, next, err)
-	}
-	if age := now.Sub(c.Rotation.KeyCreatedAt); o.MaxKeyAge > 0 && !c.Rotation.KeyCreatedAt.IsZero() && c.Rotation.KeyID != "" && age > o.MaxKeyAge {
-		msg := fmt.Sprintf("connector %q: key %s is %s old (more than %s)", c.Name, c.Rotation.KeyID, FormatAge(age), FormatAge(o.MaxKeyAge))
-		s.log().WarnContext(ctx, "sweep: old service-account key", "event", EventOldKey, "connector_id", c.ID, "connector", c.Name, "key_id", c.Rotation.KeyID, "age_days", int(age.Hours()/24))
-		note(func(r *SweepReport) {
-			if len(r.OldKeys) < maxSweepErrors {
-				r.OldKeys = append(r.OldKeys, msg)
-			}
-		})
-	}
-}
-
-// FormatAge renders an age in whole days ("400d"), or hours below a day ("5h").
-func FormatAge(d time.Duration) string {
-	if d >= 24*time.Hour {
-		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
-	}
-	return strconv.Itoa(int(d/time.Hour)) + "h"
 }

@@ -16,9 +16,9 @@ import (
 // leaseStep rounds up recorded token expiries.
 const leaseStep = 10 * time.Minute
 
-// handsOutKey reports whether c gives callers its stored credentials themselves
+// HandsOutKey reports whether c gives callers its stored credentials themselves
 // (generate_temporary_tokens false): no expiry bounds their use.
-func handsOutKey(c *Connector) bool {
+func (c *Connector) HandsOutKey() bool {
 	g := c.Config.GenerateTemporaryTokens
 	return g != nil && !*g
 }
@@ -28,7 +28,7 @@ func handsOutKey(c *Connector) bool {
 // create. A key retired meanwhile has its retired record extended; one already deleted is
 // refused (the mint reads the connector again).
 func (s *Service) leaseTokens(ctx context.Context, c *Connector, until time.Time) error {
-	if !c.Rotation.KeyManaged || c.SecretVersion == "" || handsOutKey(c) {
+	if !c.Rotation.KeyManaged || c.SecretVersion == "" || c.HandsOutKey() {
 		return nil
 	}
 	until = until.Add(leaseStep - 1).Truncate(leaseStep)
@@ -68,40 +68,4 @@ func (s *Service) leaseTokens(ctx context.Context, c *Connector, until time.Time
 		return Errorf(ErrUpstreamUnavailable, "connector %q changed its key meanwhile; try again", c.Name)
 	}
 	return err
-}
-
-// retiredByPin is the retired record of cur's pinned key when the rotation p replaces it
-// at now. It is not tracked yet: settleTokens reads the leases after the pin.
-func retiredByPin(cur *Connector, p PendingRotation, now time.Time) RetiredKey {
-	r := cur.Rotation
-	return RetiredKey{KeyID: r.KeyID, Version: p.FromVersion, Email: p.Email, Managed: r.KeyManaged,
-		RetiredAt: now, DeleteAfter: now.Add(RotationGrace)}
-}
-
-// settleTokens completes the retired record of version after the pin that retired it: a
-// status write does not conflict with the pin's, so only a read after the pin sees every
-// lease taken while version was pinned (later ones extend the record itself). The record
-// becomes tracked when eligible (every token of the key was leased: KeyTracked, and the
-// connector hands out no key). Until this is written the record is untracked: it is never
-// deleted early.
-func (s *Service) settleTokens(ctx context.Context, id, version string, eligible bool) {
-	if !eligible {
-		return
-	}
-	_, err := s.updateConnector(ctx, id, func(cur *Connector) bool {
-		for i, r := range cur.Rotation.Retired {
-			if r.Version != version || r.TokensTracked {
-				continue
-			}
-			if cur.Status.TokensVersion == version && r.TokensUntil.Before(cur.Status.TokensUntil) {
-				cur.Rotation.Retired[i].TokensUntil = cur.Status.TokensUntil
-			}
-			cur.Rotation.Retired[i].TokensTracked = true
-			return true
-		}
-		return false
-	})
-	if err != nil {
-		s.log().WarnContext(ctx, "rotation: the retired key's tokens are not settled; it is deleted after the full grace", "connector_id", id, "error", MessageOf(err))
-	}
 }

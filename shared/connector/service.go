@@ -6,21 +6,19 @@ import (
 )
 
 // Service holds the use cases of gcpconn: register, update, delete, describe and list
-// connectors, verify what they reach, mint credentials, sweep and refresh. Every method takes
+// connectors, verify what they reach, mint credentials and refresh. The background work
+// (sweep, key rotation) is shared/upkeep's, over this Service. Every method takes
 // the caller's context first and, where a caller acts, its Principal; authorization is decided
 // here, not at the edge. A Service is safe for concurrent use once built.
 type Service struct {
 	Store   Store       // connector metadata
 	Secrets SecretStore // connector secret values
 	Google  Google      // minting and resource listing
-	// Keys creates and deletes service-account keys for key rotation; nil means rotation is
-	// not available.
-	Keys KeyManager
-	// Runs keeps sweep runs and Shards publishes their shards (StartSweep, SweepShard); nil
-	// leaves only the one-process Sweep.
-	Runs   SweepRuns
-	Shards ShardPublisher
-	Policy Policy
+	// Rotator rotates keys (shared/upkeep's Keeper): Refresh hands it SECRET_ROTATE, and
+	// Register and Update accept a rotation period only when it is set. nil means rotation
+	// is not available.
+	Rotator Rotator
+	Policy  Policy
 	// Now returns the current time; nil means time.Now. Tests inject a fixed clock.
 	Now func() time.Time
 	// NewID returns a fresh connector id; nil means a random 16-byte hex id.

@@ -15,11 +15,12 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-var _ connector.KeyManager = (*Google)(nil)
+var _ upkeep.KeyManager = (*Google)(nil)
 
-// Key rotation (connector.KeyManager): the IAM v1 service-account keys API at Endpoints.IAM,
+// Key rotation (upkeep.KeyManager): the IAM v1 service-account keys API at Endpoints.IAM,
 // called as the adapter's RotationIdentity: the connector's own key (RotateAsConnector, the
 // default: the key's account manages its own keys) or the service's own identity
 // (RotateAsService: the metadata server's token, as the implicit auth method). That identity
@@ -91,7 +92,7 @@ func (g *Google) CreateKey(ctx context.Context, gr connector.Grant, email string
 }
 
 // ListKeys returns the account's user-managed keys with their creation times.
-func (g *Google) ListKeys(ctx context.Context, gr connector.Grant, email string) ([]connector.KeyInfo, error) {
+func (g *Google) ListKeys(ctx context.Context, gr connector.Grant, email string) ([]upkeep.KeyInfo, error) {
 	keys, as, err := g.keysAPI(ctx, gr)
 	if err != nil {
 		return nil, err
@@ -100,10 +101,10 @@ func (g *Google) ListKeys(ctx context.Context, gr connector.Grant, email string)
 	if err != nil {
 		return nil, keysError("list the keys of "+email, as, email, err)
 	}
-	out := make([]connector.KeyInfo, 0, len(resp.Keys))
+	out := make([]upkeep.KeyInfo, 0, len(resp.Keys))
 	for _, k := range resp.Keys {
 		created, _ := time.Parse(time.RFC3339, k.ValidAfterTime)
-		out = append(out, connector.KeyInfo{ID: keyID(k.Name), Created: created, Disabled: k.Disabled})
+		out = append(out, upkeep.KeyInfo{ID: keyID(k.Name), Created: created, Disabled: k.Disabled})
 	}
 	return out, nil
 }
@@ -154,8 +155,8 @@ func (g *Google) keysAPI(ctx context.Context, gr connector.Grant) (keys *iam.Pro
 // keysError maps a keys API error of a call made as identity as on email's keys. Google's
 // 400 FAILED_PRECONDITION becomes ErrFailedPrecondition: on a create, an organisation
 // policy's refusal (iam.disableServiceAccountKeyCreation) wraps
-// connector.ErrKeyCreationDisabled and Google's bare "Precondition check failed." (the
-// account has its 10 keys) connector.ErrKeyLimit; any other keeps Google's message. Its 403
+// upkeep.ErrKeyCreationDisabled and Google's bare "Precondition check failed." (the
+// account has its 10 keys) upkeep.ErrKeyLimit; any other keeps Google's message. Its 403
 // (the identity may not manage the account's keys: a setup to fix, not an outage) becomes
 // ErrFailedPrecondition naming the identity and the role it needs; the rest as every
 // upstream error.
@@ -168,11 +169,11 @@ func keysError(what, as, email string, err error) error {
 		msg := strings.TrimRight(strings.TrimSpace(ge.Message), ".")
 		switch {
 		case creating(what) && keyPolicy(ge):
-			return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: fmt.Errorf("%w: %w", connector.ErrKeyCreationDisabled, err),
+			return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: fmt.Errorf("%w: %w", upkeep.ErrKeyCreationDisabled, err),
 				Message: fmt.Sprintf("an organisation policy (%s) forbids creating keys for %s: Google says %q; "+
 					"ask for an exception for the project, or use keyless impersonation", keyPolicyConstraint, email, msg)}
 		case creating(what) && ge.Message == "Precondition check failed.":
-			return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: fmt.Errorf("%w: %w", connector.ErrKeyLimit, err),
+			return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: fmt.Errorf("%w: %w", upkeep.ErrKeyLimit, err),
 				Message: "Google refused (" + what + "): " + ge.Message}
 		}
 		return &connector.Error{Kind: connector.ErrFailedPrecondition, Err: err,

@@ -20,6 +20,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/option"
 )
@@ -454,7 +455,7 @@ func TestEmptyAccountStatus(t *testing.T) {
 	if err != nil || got.Status.State != connector.StateError || got.Status.FailingTypes != all {
 		t.Errorf("status after verify = %+v, %v; want error with every type failing", got, err)
 	}
-	if _, err := s.Sweep(ctx, connector.SweepOptions{KeepOrphans: true}); err != nil {
+	if _, err := (&upkeep.Keeper{Service: s}).Sweep(ctx, upkeep.SweepOptions{KeepOrphans: true}); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]connector.Status{"gcp-empty-sa": {State: connector.StateError, FailingTypes: all}, "gcp-admin": {State: connector.StateOK}} {

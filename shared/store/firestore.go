@@ -66,7 +66,8 @@ type fsConnector struct {
 	Users             []string          `firestore:"users"`
 	ExpiresAt         *time.Time        `firestore:"expires_at"` // nil: the credentials do not expire
 	ExpirationSeconds int64             `firestore:"expiration_seconds"`
-	CreatedAt         time.Time         `firestore:"created_at"` // written by the server, see fields
+	CleanupAfter      *time.Time        `firestore:"cleanup_after"` // nil: no secret versions to clean up
+	CreatedAt         time.Time         `firestore:"created_at"`    // written by the server, see fields
 	UpdatedAt         time.Time         `firestore:"updated_at"`
 	Status            fsStatus          `firestore:"status"`
 	Rotation          fsRotation        `firestore:"rotation"`
@@ -221,6 +222,7 @@ func toDoc(c *connector.Connector) *fsConnector {
 		},
 		SecretFields: c.SecretFields, SecretVersion: c.SecretVersion, Owner: c.Owner, Users: c.Users,
 		ExpirationSeconds: int64(c.ExpirationSeconds),
+		CleanupAfter:      timePtr(c.CleanupAfter),
 		Status:            toStatus(c.Status),
 		Rotation:          toRotation(c.Rotation),
 		Revision:          c.Revision,
@@ -283,6 +285,9 @@ func fromDoc(id string, d *fsConnector) *connector.Connector {
 	if d.ExpiresAt != nil {
 		c.ExpiresAt = d.ExpiresAt.UTC()
 	}
+	if d.CleanupAfter != nil {
+		c.CleanupAfter = d.CleanupAfter.UTC()
+	}
 	return c
 }
 
@@ -299,7 +304,7 @@ func (d *fsConnector) fields(created *time.Time) map[string]any {
 		"labels": d.Labels, "resource_types": d.ResourceTypes, "resource_id": d.ResourceID,
 		"supports_instances": d.SupportsInstances, "configuration": d.Config,
 		"secret_fields": d.SecretFields, "secret_version": d.SecretVersion, "owner": d.Owner, "users": d.Users,
-		"expires_at": d.ExpiresAt, "expiration_seconds": d.ExpirationSeconds, "status": d.Status, "rotation": d.Rotation,
+		"expires_at": d.ExpiresAt, "expiration_seconds": d.ExpirationSeconds, "cleanup_after": d.CleanupAfter, "status": d.Status, "rotation": d.Rotation,
 		"revision": d.Revision, "created_at": createdAt, "updated_at": firestore.ServerTimestamp,
 	}
 }

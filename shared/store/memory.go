@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 var _ connector.Store = (*Memory)(nil)
@@ -20,8 +21,8 @@ var (
 	_ connector.SecretStore       = (*MemorySecrets)(nil)
 	_ connector.SecretOwners      = (*MemorySecrets)(nil)
 	_ connector.SecretNames       = (*MemorySecrets)(nil)
-	_ connector.SecretAges        = (*MemorySecrets)(nil)
-	_ connector.SecretVersions    = (*MemorySecrets)(nil)
+	_ upkeep.SecretAges           = (*MemorySecrets)(nil)
+	_ upkeep.SecretVersions       = (*MemorySecrets)(nil)
 	_ connector.RotationSchedules = (*MemorySecrets)(nil)
 )
 
@@ -242,9 +243,9 @@ const (
 )
 
 var (
-	_ connector.SecretStore    = (*MemorySecrets)(nil)
-	_ connector.SecretOwners   = (*MemorySecrets)(nil)
-	_ connector.SecretVersions = (*MemorySecrets)(nil)
+	_ connector.SecretStore  = (*MemorySecrets)(nil)
+	_ connector.SecretOwners = (*MemorySecrets)(nil)
+	_ upkeep.SecretVersions  = (*MemorySecrets)(nil)
 )
 
 // MemorySecrets is a connector.SecretStore in process memory, with Secret Manager's version
@@ -390,7 +391,7 @@ func (m *MemorySecrets) ListConnectorIDs(ctx context.Context) ([]string, error) 
 }
 
 // SecretCreateTimes returns, per connector id, when its secret was created (see
-// connector.SecretAges).
+// upkeep.SecretAges).
 func (m *MemorySecrets) SecretCreateTimes(ctx context.Context) (map[string]time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -405,8 +406,8 @@ func (m *MemorySecrets) SecretCreateTimes(ctx context.Context) (map[string]time.
 }
 
 // ListVersions returns every version of the connector's secret with its state and creation
-// time (connector.SecretVersions); a missing secret has none.
-func (m *MemorySecrets) ListVersions(ctx context.Context, connectorID string) ([]connector.SecretVersion, error) {
+// time (upkeep.SecretVersions); a missing secret has none.
+func (m *MemorySecrets) ListVersions(ctx context.Context, connectorID string) ([]upkeep.SecretVersion, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -416,16 +417,16 @@ func (m *MemorySecrets) ListVersions(ctx context.Context, connectorID string) ([
 	if !ok {
 		return nil, nil
 	}
-	out := make([]connector.SecretVersion, 0, len(s.versions))
+	out := make([]upkeep.SecretVersion, 0, len(s.versions))
 	for name, v := range s.versions {
-		st := connector.VersionEnabled
+		st := upkeep.VersionEnabled
 		switch v.state {
 		case versionDisabled:
-			st = connector.VersionDisabled
+			st = upkeep.VersionDisabled
 		case versionDestroyed:
-			st = connector.VersionDestroyed
+			st = upkeep.VersionDestroyed
 		}
-		out = append(out, connector.SecretVersion{Name: name, State: st, CreatedAt: v.created})
+		out = append(out, upkeep.SecretVersion{Name: name, State: st, CreatedAt: v.created})
 	}
 	return out, nil
 }

@@ -11,9 +11,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-var _ connector.ShardPublisher = (*PubSubShards)(nil)
+var _ upkeep.ShardPublisher = (*PubSubShards)(nil)
 
 // PubSubShards publishes sweep shards to a Pub/Sub topic (GCPCONN_SWEEP_TOPIC), whose push
 // subscription delivers each to the sweep worker (/sweep-shard). A message's data is the
@@ -31,7 +32,7 @@ func NewPubSubShards(client *pubsub.Client, topic string) *PubSubShards {
 }
 
 // PublishShard publishes sh and waits until Pub/Sub has accepted it.
-func (p *PubSubShards) PublishShard(ctx context.Context, sh connector.SweepShard) error {
+func (p *PubSubShards) PublishShard(ctx context.Context, sh upkeep.SweepShard) error {
 	data, err := json.Marshal(sh)
 	if err != nil {
 		return fmt.Errorf("store: encode sweep shard: %w", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // TestPubSubShards publishes shards through the official Pub/Sub emulator
@@ -42,20 +43,20 @@ func TestPubSubShards(t *testing.T) {
 	}
 	p := store.NewPubSubShards(client, topic)
 	defer p.Stop()
-	want := map[int]connector.SweepShard{}
+	want := map[int]upkeep.SweepShard{}
 	for i := range 3 {
-		sh := connector.SweepShard{Run: "20261206T000000Z-abcdef", Index: i, IDs: []string{fmt.Sprint("a", i), fmt.Sprint("b", i)}, Concurrency: 4}
+		sh := upkeep.SweepShard{Run: "20261206T000000Z-abcdef", Index: i, IDs: []string{fmt.Sprint("a", i), fmt.Sprint("b", i)}, Concurrency: 4}
 		want[i] = sh
 		if err := p.PublishShard(ctx, sh); err != nil {
 			t.Fatalf("PublishShard(%d) = %v", i, err)
 		}
 	}
 	var mu sync.Mutex
-	got := map[int]connector.SweepShard{}
+	got := map[int]upkeep.SweepShard{}
 	rctx, rcancel := context.WithCancel(ctx)
 	err = client.Subscriber(sub).Receive(rctx, func(_ context.Context, m *pubsub.Message) {
 		m.Ack()
-		var sh connector.SweepShard
+		var sh upkeep.SweepShard
 		if err := json.Unmarshal(m.Data, &sh); err != nil || m.Attributes["run"] != sh.Run || m.Attributes["shard"] != fmt.Sprint(sh.Index) {
 			t.Errorf("message %q %v: not a shard with its attributes (%v)", m.Data, m.Attributes, err)
 		}

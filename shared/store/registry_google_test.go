@@ -11,6 +11,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // TestConcurrentRegisterOverGoogleStores races 50 registrations of one name through the
@@ -162,7 +163,7 @@ func TestRegistryOverGoogleStoresUnderFaults(t *testing.T) {
 			}
 			smNoDangling(t, fs, check)
 			svc.Now = func() time.Time { return time.Now().Add(connector.OrphanGrace + time.Minute) }
-			orphans, err := svc.Orphans(ctx)
+			orphans, err := (&upkeep.Keeper{Service: svc}).Orphans(ctx)
 			if err != nil {
 				t.Fatalf("Orphans = %v", err)
 			}

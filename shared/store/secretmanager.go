@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 var (
@@ -82,8 +83,8 @@ var (
 	_ connector.FreshSecrets      = (*SecretManager)(nil)
 	_ connector.SecretOwners      = (*SecretManager)(nil)
 	_ connector.SecretNames       = (*SecretManager)(nil)
-	_ connector.SecretAges        = (*SecretManager)(nil)
-	_ connector.SecretVersions    = (*SecretManager)(nil)
+	_ upkeep.SecretAges           = (*SecretManager)(nil)
+	_ upkeep.SecretVersions       = (*SecretManager)(nil)
 	_ connector.RotationSchedules = (*SecretManager)(nil)
 )
 
@@ -339,7 +340,7 @@ func (m *SecretManager) ListConnectorIDs(ctx context.Context) ([]string, error) 
 }
 
 // SecretCreateTimes returns, per connector id, when its secret was created (see
-// connector.SecretAges). Only secrets named and labelled as connector secrets count.
+// upkeep.SecretAges). Only secrets named and labelled as connector secrets count.
 func (m *SecretManager) SecretCreateTimes(ctx context.Context) (map[string]time.Time, error) {
 	it := m.client.ListSecrets(ctx, &secretmanagerpb.ListSecretsRequest{
 		Parent: "projects/" + m.project, Filter: "labels." + ConnectorLabel + ":*", PageSize: 250,
@@ -362,13 +363,13 @@ func (m *SecretManager) SecretCreateTimes(ctx context.Context) (map[string]time.
 }
 
 // ListVersions returns every version of the connector's secret with its state and creation
-// time (connector.SecretVersions); a missing secret has none.
-func (m *SecretManager) ListVersions(ctx context.Context, connectorID string) ([]connector.SecretVersion, error) {
+// time (upkeep.SecretVersions); a missing secret has none.
+func (m *SecretManager) ListVersions(ctx context.Context, connectorID string) ([]upkeep.SecretVersion, error) {
 	if err := checkSecretID(connectorID); err != nil {
 		return nil, err
 	}
 	it := m.client.ListSecretVersions(ctx, &secretmanagerpb.ListSecretVersionsRequest{Parent: m.secretName(connectorID), PageSize: 250})
-	var out []connector.SecretVersion
+	var out []upkeep.SecretVersion
 	for {
 		v, err := it.Next()
 		switch {
@@ -379,15 +380,15 @@ func (m *SecretManager) ListVersions(ctx context.Context, connectorID string) ([
 		case err != nil:
 			return nil, smError("list the secret versions of connector "+connectorID, err)
 		}
-		st := connector.VersionEnabled
+		st := upkeep.VersionEnabled
 		switch v.GetState() {
 		case secretmanagerpb.SecretVersion_DISABLED:
-			st = connector.VersionDisabled
+			st = upkeep.VersionDisabled
 		case secretmanagerpb.SecretVersion_DESTROYED:
-			st = connector.VersionDestroyed
+			st = upkeep.VersionDestroyed
 		}
 		name := v.GetName()
-		out = append(out, connector.SecretVersion{Name: name[strings.LastIndex(name, "/")+1:], State: st, CreatedAt: v.GetCreateTime().AsTime()})
+		out = append(out, upkeep.SecretVersion{Name: name[strings.LastIndex(name, "/")+1:], State: st, CreatedAt: v.GetCreateTime().AsTime()})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 const smAccess = "secretmanager.versions.access"
@@ -97,7 +98,7 @@ func TestSweepCatchesVersionDisabledWithoutEvent(t *testing.T) {
 	if err := mint(); err != nil {
 		t.Fatalf("Mint = %v", err)
 	}
-	if rep, err := svc.Sweep(ctx, connector.SweepOptions{KeepOrphans: true}); err != nil || rep.OK != 1 {
+	if rep, err := (&upkeep.Keeper{Service: svc}).Sweep(ctx, upkeep.SweepOptions{KeepOrphans: true}); err != nil || rep.OK != 1 {
 		t.Fatalf("Sweep before the disable = %+v, %v; want 1 ok", rep, err)
 	}
 	// Disabled behind gcpconn's back: the values are still in this instance's memory.
@@ -108,7 +109,7 @@ func TestSweepCatchesVersionDisabledWithoutEvent(t *testing.T) {
 	if _, err := sm.Access(ctx, c.ID, c.SecretVersion); err != nil {
 		t.Fatalf("cached Access right after the disable = %v; want the remembered values (else this test proves nothing)", err)
 	}
-	rep, err := svc.Sweep(ctx, connector.SweepOptions{KeepOrphans: true})
+	rep, err := (&upkeep.Keeper{Service: svc}).Sweep(ctx, upkeep.SweepOptions{KeepOrphans: true})
 	if err != nil || rep.OK != 0 || rep.Failed != 1 {
 		t.Errorf("Sweep after the disable = %+v, %v; want 0 ok, 1 failed", rep, err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/store/storetest"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // smProject is the demo world's project, where gcpconn-runtime is secretmanager.admin.
@@ -295,7 +296,7 @@ func TestRegistryOverSecretManager(t *testing.T) {
 			smNoDangling(t, st, check)
 			// Sweep's orphan removal, once the grace period is over.
 			svc.Now = func() time.Time { return time.Now().Add(connector.OrphanGrace + time.Minute) }
-			orphans, err := svc.Orphans(ctx)
+			orphans, err := (&upkeep.Keeper{Service: svc}).Orphans(ctx)
 			if err != nil {
 				t.Fatalf("Orphans = %v", err)
 			}

@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 var (
-	_ connector.SweepRuns    = (*MemoryRuns)(nil)
-	_ connector.ConnectorIDs = (*Memory)(nil)
+	_ upkeep.SweepRuns    = (*MemoryRuns)(nil)
+	_ upkeep.ConnectorIDs = (*Memory)(nil)
 )
 
 // ListIDs returns at most n connector ids after the cursor after, in ascending order (the
@@ -34,33 +35,33 @@ func (m *Memory) ListIDs(ctx context.Context, after string, n int) ([]string, er
 	return ids[:min(len(ids), max(n, 1))], nil
 }
 
-// MemoryRuns is a connector.SweepRuns in process memory (the memory store's deployment,
+// MemoryRuns is a upkeep.SweepRuns in process memory (the memory store's deployment,
 // tests). The zero value is ready to use; it is safe for concurrent use.
 type MemoryRuns struct {
 	mu     sync.Mutex
-	runs   map[string]connector.SweepRun
-	shards map[string]map[int]connector.ShardRecord
+	runs   map[string]upkeep.SweepRun
+	shards map[string]map[int]upkeep.ShardRecord
 }
 
 // CreateRun stores a new run.
-func (m *MemoryRuns) CreateRun(ctx context.Context, r connector.SweepRun) error {
+func (m *MemoryRuns) CreateRun(ctx context.Context, r upkeep.SweepRun) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.runs == nil {
-		m.runs, m.shards = map[string]connector.SweepRun{}, map[string]map[int]connector.ShardRecord{}
+		m.runs, m.shards = map[string]upkeep.SweepRun{}, map[string]map[int]upkeep.ShardRecord{}
 	}
 	if _, ok := m.runs[r.ID]; ok {
 		return connector.Errorf(connector.ErrAlreadyExists, "sweep run %s exists", r.ID)
 	}
-	m.runs[r.ID], m.shards[r.ID] = r, map[int]connector.ShardRecord{}
+	m.runs[r.ID], m.shards[r.ID] = r, map[int]upkeep.ShardRecord{}
 	return nil
 }
 
 // UpdateRun replaces the run's own record.
-func (m *MemoryRuns) UpdateRun(ctx context.Context, r connector.SweepRun) error {
+func (m *MemoryRuns) UpdateRun(ctx context.Context, r upkeep.SweepRun) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -74,9 +75,9 @@ func (m *MemoryRuns) UpdateRun(ctx context.Context, r connector.SweepRun) error 
 }
 
 // GetRun returns the run and its shards by index.
-func (m *MemoryRuns) GetRun(ctx context.Context, id string) (connector.SweepRun, []connector.ShardRecord, error) {
+func (m *MemoryRuns) GetRun(ctx context.Context, id string) (upkeep.SweepRun, []upkeep.ShardRecord, error) {
 	if err := ctx.Err(); err != nil {
-		return connector.SweepRun{}, nil, err
+		return upkeep.SweepRun{}, nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -84,7 +85,7 @@ func (m *MemoryRuns) GetRun(ctx context.Context, id string) (connector.SweepRun,
 	if !ok {
 		return r, nil, runNotFound(id)
 	}
-	shards := make([]connector.ShardRecord, 0, len(m.shards[id]))
+	shards := make([]upkeep.ShardRecord, 0, len(m.shards[id]))
 	for _, sh := range m.shards[id] {
 		sh.Unchecked = slices.Clone(sh.Unchecked)
 		shards = append(shards, sh)
@@ -111,19 +112,19 @@ func (m *MemoryRuns) LatestRunID(ctx context.Context) (string, error) {
 }
 
 // BeginShard counts an attempt of a shard that is not finished.
-func (m *MemoryRuns) BeginShard(ctx context.Context, run string, index int, now time.Time) (connector.ShardRecord, error) {
+func (m *MemoryRuns) BeginShard(ctx context.Context, run string, index int, now time.Time) (upkeep.ShardRecord, error) {
 	if err := ctx.Err(); err != nil {
-		return connector.ShardRecord{}, err
+		return upkeep.ShardRecord{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	shards, ok := m.shards[run]
 	if !ok {
-		return connector.ShardRecord{}, runNotFound(run)
+		return upkeep.ShardRecord{}, runNotFound(run)
 	}
 	rec, ok := shards[index]
 	if !ok {
-		rec = connector.ShardRecord{Run: run, Index: index, State: connector.ShardRunning}
+		rec = upkeep.ShardRecord{Run: run, Index: index, State: upkeep.ShardRunning}
 	}
 	if rec.Finished() {
 		return rec, nil
@@ -135,7 +136,7 @@ func (m *MemoryRuns) BeginShard(ctx context.Context, run string, index int, now 
 }
 
 // FinishShard stores rec unless its shard is finished.
-func (m *MemoryRuns) FinishShard(ctx context.Context, rec connector.ShardRecord) (bool, error) {
+func (m *MemoryRuns) FinishShard(ctx context.Context, rec upkeep.ShardRecord) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}

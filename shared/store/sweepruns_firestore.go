@@ -11,11 +11,12 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 var (
-	_ connector.SweepRuns    = (*FirestoreRuns)(nil)
-	_ connector.ConnectorIDs = (*Firestore)(nil)
+	_ upkeep.SweepRuns    = (*FirestoreRuns)(nil)
+	_ upkeep.ConnectorIDs = (*Firestore)(nil)
 )
 
 // ListIDs returns at most n connector ids after the cursor after, in ascending order: a
@@ -42,7 +43,7 @@ func (f *Firestore) ListIDs(ctx context.Context, after string, n int) ([]string,
 // collection groups sweep_runs and shards) to delete old runs.
 const SweepRunRetention = 30 * 24 * time.Hour
 
-// FirestoreRuns is a connector.SweepRuns in Firestore: one document per run in a collection,
+// FirestoreRuns is a upkeep.SweepRuns in Firestore: one document per run in a collection,
 // and one per shard that has begun in the run's "shards" subcollection (keyed by the
 // zero-padded index), so that the workers of a run never write the same document: no
 // contention however many shards finish at once. Shard attempts and results are written in
@@ -71,48 +72,49 @@ type fsRun struct {
 
 // fsShard is the stored form of a shard.
 type fsShard struct {
-	Index     int                   `firestore:"index"`
-	Attempts  int                   `firestore:"attempts"`
-	State     string                `firestore:"state"`
-	Error     string                `firestore:"error"`
-	Report    fsReport              `firestore:"report"`
-	Unchecked []connector.Unchecked `firestore:"unchecked"`
-	UpdatedAt time.Time             `firestore:"updated_at"`
-	ExpireAt  time.Time             `firestore:"expire_at"`
+	Index     int                `firestore:"index"`
+	Attempts  int                `firestore:"attempts"`
+	State     string             `firestore:"state"`
+	Error     string             `firestore:"error"`
+	Report    fsReport           `firestore:"report"`
+	Unchecked []upkeep.Unchecked `firestore:"unchecked"`
+	UpdatedAt time.Time          `firestore:"updated_at"`
+	ExpireAt  time.Time          `firestore:"expire_at"`
 }
 
 type fsReport struct {
 	Checked, OK, Failed, Skipped, Inconclusive int
 	VersionsRemoved, KeysRotated, KeysDeleted  int
+	RotationsDeferred                          int
 	DurationMS                                 int64
 	Errors, OldKeys                            []string
 }
 
-func toFsRun(r connector.SweepRun) fsRun {
+func toFsRun(r upkeep.SweepRun) fsRun {
 	return fsRun{StartedAt: r.StartedAt, PlannedAt: r.PlannedAt, Shards: r.Shards, Connectors: r.Connectors,
 		PlanError: r.PlanError, OrphansRemoved: r.OrphansRemoved, ExpireAt: r.StartedAt.Add(SweepRunRetention)}
 }
 
-func toFsShard(r connector.ShardRecord) fsShard {
+func toFsShard(r upkeep.ShardRecord) fsShard {
 	p := r.Report
 	return fsShard{Index: r.Index, Attempts: r.Attempts, State: string(r.State), Error: r.Error, Unchecked: r.Unchecked, UpdatedAt: r.UpdatedAt,
 		ExpireAt: r.UpdatedAt.Add(SweepRunRetention),
 		Report: fsReport{Checked: p.Checked, OK: p.OK, Failed: p.Failed, Skipped: p.Skipped, Inconclusive: p.Inconclusive,
 			VersionsRemoved: p.VersionsRemoved, KeysRotated: p.KeysRotated, KeysDeleted: p.KeysDeleted,
-			DurationMS: p.Duration.Milliseconds(), Errors: p.Errors, OldKeys: p.OldKeys}}
+			RotationsDeferred: p.RotationsDeferred, DurationMS: p.Duration.Milliseconds(), Errors: p.Errors, OldKeys: p.OldKeys}}
 }
 
-func fromFsShard(run string, d fsShard) connector.ShardRecord {
+func fromFsShard(run string, d fsShard) upkeep.ShardRecord {
 	p := d.Report
-	return connector.ShardRecord{Run: run, Index: d.Index, Attempts: d.Attempts, State: connector.ShardState(d.State), Error: d.Error,
+	return upkeep.ShardRecord{Run: run, Index: d.Index, Attempts: d.Attempts, State: upkeep.ShardState(d.State), Error: d.Error,
 		Unchecked: d.Unchecked, UpdatedAt: d.UpdatedAt,
-		Report: connector.SweepReport{Checked: p.Checked, OK: p.OK, Failed: p.Failed, Skipped: p.Skipped, Inconclusive: p.Inconclusive,
+		Report: upkeep.SweepReport{Checked: p.Checked, OK: p.OK, Failed: p.Failed, Skipped: p.Skipped, Inconclusive: p.Inconclusive,
 			VersionsRemoved: p.VersionsRemoved, KeysRotated: p.KeysRotated, KeysDeleted: p.KeysDeleted,
-			Duration: time.Duration(p.DurationMS) * time.Millisecond, Errors: p.Errors, OldKeys: p.OldKeys}}
+			RotationsDeferred: p.RotationsDeferred, Duration: time.Duration(p.DurationMS) * time.Millisecond, Errors: p.Errors, OldKeys: p.OldKeys}}
 }
 
 // CreateRun stores a new run.
-func (f *FirestoreRuns) CreateRun(ctx context.Context, r connector.SweepRun) error {
+func (f *FirestoreRuns) CreateRun(ctx context.Context, r upkeep.SweepRun) error {
 	if !validID(r.ID) {
 		return connector.FieldErrorf("run", "sweep run id %q is not a valid document id", r.ID)
 	}
@@ -121,7 +123,7 @@ func (f *FirestoreRuns) CreateRun(ctx context.Context, r connector.SweepRun) err
 }
 
 // UpdateRun replaces the run's own record.
-func (f *FirestoreRuns) UpdateRun(ctx context.Context, r connector.SweepRun) error {
+func (f *FirestoreRuns) UpdateRun(ctx context.Context, r upkeep.SweepRun) error {
 	if !validID(r.ID) {
 		return runNotFound(r.ID)
 	}
@@ -139,24 +141,24 @@ func (f *FirestoreRuns) UpdateRun(ctx context.Context, r connector.SweepRun) err
 }
 
 // GetRun returns the run and its shards by index: one read for the run, one per shard.
-func (f *FirestoreRuns) GetRun(ctx context.Context, id string) (connector.SweepRun, []connector.ShardRecord, error) {
+func (f *FirestoreRuns) GetRun(ctx context.Context, id string) (upkeep.SweepRun, []upkeep.ShardRecord, error) {
 	if !validID(id) {
-		return connector.SweepRun{}, nil, runNotFound(id)
+		return upkeep.SweepRun{}, nil, runNotFound(id)
 	}
 	snap, err := f.runs.Doc(id).Get(ctx)
 	if status.Code(err) == codes.NotFound {
-		return connector.SweepRun{}, nil, runNotFound(id)
+		return upkeep.SweepRun{}, nil, runNotFound(id)
 	}
 	if err != nil {
-		return connector.SweepRun{}, nil, fsError("get sweep run", err)
+		return upkeep.SweepRun{}, nil, fsError("get sweep run", err)
 	}
 	var d fsRun
 	if err := snap.DataTo(&d); err != nil {
-		return connector.SweepRun{}, nil, &connector.Error{Kind: connector.ErrInternal, Message: "store: decode sweep run " + id, Err: err}
+		return upkeep.SweepRun{}, nil, &connector.Error{Kind: connector.ErrInternal, Message: "store: decode sweep run " + id, Err: err}
 	}
-	run := connector.SweepRun{ID: id, StartedAt: d.StartedAt, PlannedAt: d.PlannedAt, Shards: d.Shards, Connectors: d.Connectors,
+	run := upkeep.SweepRun{ID: id, StartedAt: d.StartedAt, PlannedAt: d.PlannedAt, Shards: d.Shards, Connectors: d.Connectors,
 		PlanError: d.PlanError, OrphansRemoved: d.OrphansRemoved}
-	var shards []connector.ShardRecord
+	var shards []upkeep.ShardRecord
 	it := f.runs.Doc(id).Collection("shards").OrderBy(firestore.DocumentID, firestore.Asc).Documents(ctx)
 	defer it.Stop()
 	for {
@@ -189,17 +191,17 @@ func (f *FirestoreRuns) LatestRunID(ctx context.Context) (string, error) {
 }
 
 // BeginShard counts an attempt of a shard that is not finished, in a transaction.
-func (f *FirestoreRuns) BeginShard(ctx context.Context, run string, index int, now time.Time) (connector.ShardRecord, error) {
+func (f *FirestoreRuns) BeginShard(ctx context.Context, run string, index int, now time.Time) (upkeep.ShardRecord, error) {
 	if !validID(run) {
-		return connector.ShardRecord{}, runNotFound(run)
+		return upkeep.ShardRecord{}, runNotFound(run)
 	}
-	var rec connector.ShardRecord
+	var rec upkeep.ShardRecord
 	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		if _, err := tx.Get(f.runs.Doc(run)); err != nil {
 			return err
 		}
 		ref := f.runs.Doc(run).Collection("shards").Doc(formatShard(index))
-		d := fsShard{Index: index, State: string(connector.ShardRunning)}
+		d := fsShard{Index: index, State: string(upkeep.ShardRunning)}
 		snap, err := tx.Get(ref)
 		switch {
 		case err == nil:
@@ -225,7 +227,7 @@ func (f *FirestoreRuns) BeginShard(ctx context.Context, run string, index int, n
 }
 
 // FinishShard stores rec unless its shard is finished, in a transaction.
-func (f *FirestoreRuns) FinishShard(ctx context.Context, rec connector.ShardRecord) (bool, error) {
+func (f *FirestoreRuns) FinishShard(ctx context.Context, rec upkeep.ShardRecord) (bool, error) {
 	if !validID(rec.Run) {
 		return false, runNotFound(rec.Run)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 func TestMemoryRuns(t *testing.T) { testRuns(t, &store.MemoryRuns{}) }
@@ -31,28 +32,28 @@ func TestFirestoreRuns(t *testing.T) {
 	}
 }
 
-// testRuns is the contract of connector.SweepRuns: runs are found by id and the latest by
+// testRuns is the contract of upkeep.SweepRuns: runs are found by id and the latest by
 // start; a shard's attempts are counted atomically, and a finished shard is neither counted
 // again nor overwritten.
-func testRuns(t *testing.T, runs connector.SweepRuns) {
+func testRuns(t *testing.T, runs upkeep.SweepRuns) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
 	if _, err := runs.LatestRunID(ctx); connector.KindOf(err) != connector.ErrNotFound {
 		t.Errorf("LatestRunID with no runs = %v; want not_found", err)
 	}
 	for i, id := range []string{"20261206T200000Z-aaaaaa", "20261206T210000Z-000000"} {
-		if err := runs.CreateRun(ctx, connector.SweepRun{ID: id, StartedAt: now.Add(time.Duration(i) * time.Hour)}); err != nil {
+		if err := runs.CreateRun(ctx, upkeep.SweepRun{ID: id, StartedAt: now.Add(time.Duration(i) * time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := runs.CreateRun(ctx, connector.SweepRun{ID: "20261206T200000Z-aaaaaa"}); connector.KindOf(err) != connector.ErrAlreadyExists {
+	if err := runs.CreateRun(ctx, upkeep.SweepRun{ID: "20261206T200000Z-aaaaaa"}); connector.KindOf(err) != connector.ErrAlreadyExists {
 		t.Errorf("CreateRun twice = %v; want already_exists", err)
 	}
 	if id, err := runs.LatestRunID(ctx); err != nil || id != "20261206T210000Z-000000" {
 		t.Errorf("LatestRunID = %q, %v; want the later run", id, err)
 	}
 	const run = "20261206T200000Z-aaaaaa"
-	if err := runs.UpdateRun(ctx, connector.SweepRun{ID: run, StartedAt: now, PlannedAt: now, Shards: 2, Connectors: 150}); err != nil {
+	if err := runs.UpdateRun(ctx, upkeep.SweepRun{ID: run, StartedAt: now, PlannedAt: now, Shards: 2, Connectors: 150}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -65,11 +66,11 @@ func testRuns(t *testing.T, runs connector.SweepRuns) {
 	}
 	wg.Wait()
 	rec, err := runs.BeginShard(ctx, run, 1, now)
-	if err != nil || rec.Attempts != 5 || rec.State != connector.ShardRunning {
+	if err != nil || rec.Attempts != 5 || rec.State != upkeep.ShardRunning {
 		t.Fatalf("fifth BeginShard = %+v, %v; want 5 attempts, running", rec, err)
 	}
-	rec.State, rec.Report = connector.ShardDone, connector.SweepReport{Checked: 50, OK: 49, Failed: 1, Duration: 3 * time.Second}
-	rec.Unchecked = []connector.Unchecked{{ID: "x", Name: "n", Reason: "why"}}
+	rec.State, rec.Report = upkeep.ShardDone, upkeep.SweepReport{Checked: 50, OK: 49, Failed: 1, Duration: 3 * time.Second}
+	rec.Unchecked = []upkeep.Unchecked{{ID: "x", Name: "n", Reason: "why"}}
 	if ok, err := runs.FinishShard(ctx, rec); !ok || err != nil {
 		t.Fatalf("FinishShard = %v, %v", ok, err)
 	}
@@ -78,7 +79,7 @@ func testRuns(t *testing.T, runs connector.SweepRuns) {
 	if ok, err := runs.FinishShard(ctx, again); ok || err != nil {
 		t.Errorf("FinishShard of a finished shard = %v, %v; want not stored", ok, err)
 	}
-	if r, err := runs.BeginShard(ctx, run, 1, now); err != nil || r.Attempts != 5 || r.State != connector.ShardDone {
+	if r, err := runs.BeginShard(ctx, run, 1, now); err != nil || r.Attempts != 5 || r.State != upkeep.ShardDone {
 		t.Errorf("BeginShard of a finished shard = %+v, %v; want it unchanged", r, err)
 	}
 	got, shards, err := runs.GetRun(ctx, run)
@@ -116,7 +117,7 @@ func TestListIDs(t *testing.T) {
 			var all []string
 			after := ""
 			for {
-				page, err := st.(connector.ConnectorIDs).ListIDs(ctx, after, 3)
+				page, err := st.(upkeep.ConnectorIDs).ListIDs(ctx, after, 3)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // VersionDisabler is implemented by secret stores that can disable a version without
@@ -220,9 +221,9 @@ func testConcurrentAdd(t *testing.T, s connector.SecretStore) {
 }
 
 func testCreateTimes(t *testing.T, s connector.SecretStore) {
-	a, ok := s.(connector.SecretAges) // what the registry's orphan listing needs
+	a, ok := s.(upkeep.SecretAges) // what the registry's orphan listing needs
 	if !ok {
-		t.Fatalf("%T has no SecretCreateTimes: every secret store must report secret ages (connector.SecretAges, for the orphan listing)", s)
+		t.Fatalf("%T has no SecretCreateTimes: every secret store must report secret ages (upkeep.SecretAges, for the orphan listing)", s)
 	}
 	mustAdd(t, s, "conn-a", SampleSecrets("a"))
 	times, err := a.SecretCreateTimes(ctx(t))
@@ -235,7 +236,7 @@ func testCreateTimes(t *testing.T, s connector.SecretStore) {
 }
 
 func testListVersions(t *testing.T, s connector.SecretStore) {
-	l, ok := s.(connector.SecretVersions) // what sweep's repair of secrets at rest needs
+	l, ok := s.(upkeep.SecretVersions) // what sweep's repair of secrets at rest needs
 	if !ok {
 		t.Skipf("%T does not list secret versions", s)
 	}
@@ -249,18 +250,18 @@ func testListVersions(t *testing.T, s connector.SecretStore) {
 	if err := s.DestroyVersion(ctx(t), "conn-a", v1); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]connector.VersionState{v1: connector.VersionDestroyed, v2: connector.VersionEnabled, v3: connector.VersionEnabled}
+	want := map[string]upkeep.VersionState{v1: upkeep.VersionDestroyed, v2: upkeep.VersionEnabled, v3: upkeep.VersionEnabled}
 	if d, ok := s.(VersionDisabler); ok {
 		if err := d.DisableVersion(ctx(t), "conn-a", v2); err != nil {
 			t.Fatal(err)
 		}
-		want[v2] = connector.VersionDisabled
+		want[v2] = upkeep.VersionDisabled
 	}
 	vs, err := l.ListVersions(ctx(t), "conn-a")
 	if err != nil {
 		t.Fatalf("ListVersions(conn-a) = %v", err)
 	}
-	got := map[string]connector.VersionState{}
+	got := map[string]upkeep.VersionState{}
 	for _, v := range vs {
 		got[v.Name] = v.State
 		if v.CreatedAt.IsZero() {

@@ -54,6 +54,7 @@ func Sample(id, name string) *connector.Connector {
 		Users:             []string{"ci@example.com", "dev@example.com"},
 		ExpiresAt:         time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
 		ExpirationSeconds: 1800,
+		CleanupAfter:      time.Date(2029, 6, 9, 0, 0, 0, 0, time.UTC),
 		Status: connector.Status{
 			State:          connector.StatePartial,
 			CheckedAt:      time.Date(2029, 6, 7, 8, 9, 10, 0, time.UTC),
@@ -153,10 +154,14 @@ func Equal(got, want *connector.Connector) string {
 	if !g.ExpiresAt.Equal(w.ExpiresAt) {
 		return fmt.Sprintf("ExpiresAt = %v; want %v", g.ExpiresAt, w.ExpiresAt)
 	}
+	if !g.CleanupAfter.Equal(w.CleanupAfter) {
+		return fmt.Sprintf("CleanupAfter = %v; want %v", g.CleanupAfter, w.CleanupAfter)
+	}
 	if !g.Status.CheckedAt.Equal(w.Status.CheckedAt) {
 		return fmt.Sprintf("Status.CheckedAt = %v; want %v", g.Status.CheckedAt, w.Status.CheckedAt)
 	}
 	g.ExpiresAt, w.ExpiresAt = time.Time{}, time.Time{}
+	g.CleanupAfter, w.CleanupAfter = time.Time{}, time.Time{}
 	g.Status.CheckedAt, w.Status.CheckedAt = time.Time{}, time.Time{}
 	if !reflect.DeepEqual(g, w) {
 		return fmt.Sprintf("connector = %+v; want %+v", g, w)

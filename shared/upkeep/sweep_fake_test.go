@@ -1,4 +1,4 @@
-package connector_test
+package upkeep_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // TestSweepAgainstFake sweeps 100 service-account connectors (one in ten with a disabled
@@ -22,7 +23,7 @@ import (
 func TestSweepAgainstFake(t *testing.T) {
 	s, srv := sweepFakeService(t, 100, 10)
 	before := srv.Faults().Counts()
-	rep, err := s.Sweep(context.Background(), connector.SweepOptions{Concurrency: 8})
+	rep, err := s.Sweep(context.Background(), upkeep.SweepOptions{Concurrency: 8})
 	if err != nil {
 		t.Fatalf("Sweep = %v", err)
 	}
@@ -47,7 +48,7 @@ func BenchmarkSweepThousandAgainstFake(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		before := srv.Faults().Counts()
-		rep, err := s.Sweep(context.Background(), connector.SweepOptions{Concurrency: conc})
+		rep, err := s.Sweep(context.Background(), upkeep.SweepOptions{Concurrency: conc})
 		if err != nil {
 			b.Fatalf("Sweep = %v", err)
 		}
@@ -64,7 +65,7 @@ func BenchmarkSweepThousandAgainstFake(b *testing.B) {
 // sweepFakeService starts the fake Google (demo world) and returns a Service over the real
 // adapter with n connectors registered; connectors 0, badEvery, 2·badEvery… have a disabled
 // service account's key.
-func sweepFakeService(tb testing.TB, n, badEvery int) (*connector.Service, *fakegcp.Server) {
+func sweepFakeService(tb testing.TB, n, badEvery int) (*upkeep.Keeper, *fakegcp.Server) {
 	tb.Helper()
 	srv, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -99,7 +100,7 @@ func sweepFakeService(tb testing.TB, n, badEvery int) (*connector.Service, *fake
 	return s, srv
 }
 
-func checkSweepReport(tb testing.TB, rep connector.SweepReport, n, badEvery int) {
+func checkSweepReport(tb testing.TB, rep upkeep.SweepReport, n, badEvery int) {
 	tb.Helper()
 	bad := n / badEvery
 	if rep.Checked != n || rep.Failed != bad || rep.OK != n-bad {
@@ -108,7 +109,7 @@ func checkSweepReport(tb testing.TB, rep connector.SweepReport, n, badEvery int)
 }
 
 // swRegisterProject registers n connectors for project zenml-core.
-func swRegisterProject(t testing.TB, s *connector.Service, n int, keyJSON func(i int) map[string]any) {
+func swRegisterProject(t testing.TB, s *upkeep.Keeper, n int, keyJSON func(i int) map[string]any) {
 	t.Helper()
 	no := false
 	for i := range n {

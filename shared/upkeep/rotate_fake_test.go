@@ -1,4 +1,4 @@
-package connector_test
+package upkeep_test
 
 // Key rotation through the real Google adapter (shared/gcp) against the fake's IAM keys API,
 // with an injected clock (the Service's and the fake world's, which dates keys), and faults
@@ -23,6 +23,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 const rtAccount = "zenml-bucket-sl@zenml-core.iam.gserviceaccount.com"
@@ -68,7 +69,7 @@ func (s rtStore) DeleteCleanup(ctx context.Context, id string) error {
 // rtKeys injects faults into the KeyManager: "after" on keys.Create is a key created whose
 // answer never arrived (a crash between the IAM call's return and the write of its id).
 type rtKeys struct {
-	connector.KeyManager
+	upkeep.KeyManager
 	in *rgInjector
 }
 
@@ -85,7 +86,7 @@ func (k rtKeys) DeleteKey(ctx context.Context, g connector.Grant, email, id stri
 }
 
 type rtEnv struct {
-	svc   *connector.Service
+	svc   *upkeep.Keeper
 	srv   *fakegcp.Server
 	clock *rtClock
 	in    *rgInjector
@@ -118,9 +119,9 @@ func rtNew(t *testing.T) *rtEnv {
 	in := &rgInjector{calls: map[string]int{}, fired: map[int]bool{}}
 	mem := store.NewMemorySecrets()
 	mstore := store.NewMemory()
-	svc := &connector.Service{Store: rtStore{rgFaultyStore{Store: mstore, in: in}, mstore},
+	svc := upkeep.New(&connector.Service{Store: rtStore{rgFaultyStore{Store: mstore, in: in}, mstore},
 		Secrets: rtSecrets{rgFaultySecrets{SecretStore: mem, in: in}, mem}, Google: g,
-		Keys: rtKeys{KeyManager: g, in: in}, Now: clock.Now}
+		Now: clock.Now}, rtKeys{KeyManager: g, in: in})
 	raw, err := srv.KeyJSON(rtAccount)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +179,7 @@ func (e *rtEnv) mints(t *testing.T, when string) {
 // the connector, and the connector mints.
 func (e *rtEnv) settled(t *testing.T, when string, others ...string) {
 	t.Helper()
-	e.clock.Add(connector.RotationBudget + time.Second)
+	e.clock.Add(upkeep.RotationBudget + time.Second)
 	if _, err := e.svc.RepairRotation(context.Background(), e.get(t)); err != nil {
 		t.Fatalf("%s: RepairRotation = %v", when, err)
 	}
@@ -419,13 +420,13 @@ func TestKeysCleanedAfterUpdateAndDelete(t *testing.T) {
 			sweep := func() {
 				t.Helper()
 				if how == "delete, sharded sweep" {
-					e.svc.Runs, e.svc.Shards = &store.MemoryRuns{}, connector.LocalShards{Service: e.svc}
-					if _, err := e.svc.StartSweep(ctx, connector.SweepOptions{}, 0); err != nil {
+					e.svc.Runs, e.svc.Shards = &store.MemoryRuns{}, upkeep.LocalShards{Keeper: e.svc}
+					if _, err := e.svc.StartSweep(ctx, upkeep.SweepOptions{}, 0); err != nil {
 						t.Fatalf("StartSweep = %v", err)
 					}
 					return
 				}
-				if _, err := e.svc.Sweep(ctx, connector.SweepOptions{KeepOrphans: how == "update"}); err != nil {
+				if _, err := e.svc.Sweep(ctx, upkeep.SweepOptions{KeepOrphans: how == "update"}); err != nil {
 					t.Fatalf("Sweep = %v", err)
 				}
 			}
@@ -476,7 +477,7 @@ func TestManualRotationsStayUnderKeyLimit(t *testing.T) {
 				if !ok || err != nil {
 					t.Fatalf("rotation %d at +%dm = %v, %v (keys %d); want a new key", i+1, 5*(i+1), ok, err, len(e.keys(t)))
 				}
-				if ks := e.keys(t); !slices.Contains(ks, c.Rotation.KeyID) || !slices.Contains(ks, e.registered) || len(ks) > connector.MaxKeysPerAccount {
+				if ks := e.keys(t); !slices.Contains(ks, c.Rotation.KeyID) || !slices.Contains(ks, e.registered) || len(ks) > upkeep.MaxKeysPerAccount {
 					t.Fatalf("after rotation %d: keys %v; want the pinned %s and the registered key, at most 10", i+1, ks, c.Rotation.KeyID)
 				}
 				if minting {

@@ -1,4 +1,4 @@
-package connector
+package upkeep
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
 // One rotation run: claim (the write-ahead entry) → create the key → record its id → store it
@@ -14,14 +16,14 @@ import (
 // any step is failRotation's: the entry is released in one write and what the run created
 // becomes a retired record that sweep (and the failure path itself) deletes.
 
-// RotateKey rotates the key of connector id. Unless force is set, it does nothing when
+// rotateKey rotates the key of connector id. Unless force is set, it does nothing when
 // rotation is off or the pinned key is younger than half the rotation period (a duplicate or
 // late schedule event): one rotation period yields one key. It reports whether a new key was
 // pinned. A rotation already in flight is carried on instead (a "verifying" one is verified
 // and pinned, an abandoned one released); a young one, or one another instance claims first,
 // is not an error: that one proceeds.
-func (s *Service) RotateKey(ctx context.Context, id string, force bool) (bool, error) {
-	return s.rotateIf(ctx, id, force, func(r Rotation) bool {
+func (s *Keeper) rotateKey(ctx context.Context, id string, force bool) (bool, error) {
+	return s.rotateIf(ctx, id, force, func(r connector.Rotation) bool {
 		return r.Period != 0 && s.now().Sub(r.KeyCreatedAt) >= r.Period/2
 	})
 }
@@ -29,21 +31,21 @@ func (s *Service) RotateKey(ctx context.Context, id string, force bool) (bool, e
 // RotateOnEvent rotates the key of connector id for Secret Manager's SECRET_ROTATE
 // published at published: the schedule says the key is due, so it is rotated unless it was
 // created after the event was published (a duplicate or late delivery of an event already
-// acted on). Without a publish time it is RotateKey(ctx, id, false).
-func (s *Service) RotateOnEvent(ctx context.Context, id string, published time.Time) (bool, error) {
+// acted on). Without a publish time it is rotateKey(ctx, id, false).
+func (s *Keeper) RotateOnEvent(ctx context.Context, id string, published time.Time) (bool, error) {
 	if published.IsZero() {
-		return s.RotateKey(ctx, id, false)
+		return s.rotateKey(ctx, id, false)
 	}
-	return s.rotateIf(ctx, id, false, func(r Rotation) bool {
+	return s.rotateIf(ctx, id, false, func(r connector.Rotation) bool {
 		return r.Period != 0 && r.KeyCreatedAt.Before(published)
 	})
 }
 
-// rotateIf is RotateKey with the test of a due key given: rotation runs when force is set or
+// rotateIf is rotateKey with the test of a due key given: rotation runs when force is set or
 // due(the connector's rotation) holds.
-func (s *Service) rotateIf(ctx context.Context, id string, force bool, due func(Rotation) bool) (bool, error) {
+func (s *Keeper) rotateIf(ctx context.Context, id string, force bool, due func(connector.Rotation) bool) (bool, error) {
 	if s.Keys == nil {
-		return false, Errorf(ErrFailedPrecondition, "key rotation is not configured on this deployment")
+		return false, connector.Errorf(connector.ErrFailedPrecondition, "key rotation is not configured on this deployment")
 	}
 	c, err := s.Store.Get(ctx, id)
 	if err != nil {
@@ -66,29 +68,29 @@ func (s *Service) rotateIf(ctx context.Context, id string, force bool, due func(
 
 // startRotation checks that c can rotate, makes room under Google's key limit, claims the
 // rotation and runs it.
-func (s *Service) startRotation(ctx context.Context, c *Connector) (bool, error) {
-	if err := c.enabled(); err != nil {
+func (s *Keeper) startRotation(ctx context.Context, c *connector.Connector) (bool, error) {
+	if err := c.Enabled(); err != nil {
 		return false, err
 	}
-	g, err := s.grant(ctx, c, readFresh)
+	g, err := s.FreshGrant(ctx, c)
 	if err != nil {
 		return false, err
 	}
-	if why := CanRotate(c.AuthMethod, g.Secrets.ServiceAccountJSON != ""); why != "" {
-		return false, Errorf(ErrFailedPrecondition, "connector %q cannot rotate its key: %s", c.Name, why)
+	if why := connector.CanRotate(c.AuthMethod, g.Secrets.ServiceAccountJSON != ""); why != "" {
+		return false, connector.Errorf(connector.ErrFailedPrecondition, "connector %q cannot rotate its key: %s", c.Name, why)
 	}
 	key, err := g.Secrets.ServiceAccountKey()
 	if err != nil {
 		return false, err
 	}
 	known, err := s.Keys.ListKeys(ctx, g, key.ClientEmail)
-	if err != nil && KindOf(err) == ErrFailedPrecondition {
+	if err != nil && connector.KindOf(err) == connector.ErrFailedPrecondition {
 		// Google refused (the rotation identity may not manage the account's keys): recorded
 		// like a failed rotation, so describe and status say why keys do not rotate.
-		return false, s.recordRotationFailure(ctx, c, MessageOf(err), nil)
+		return false, s.recordRotationFailure(ctx, c, connector.MessageOf(err), nil)
 	}
 	if err != nil {
-		return false, s.recordRotationFailure(ctx, c, "the keys of "+key.ClientEmail+" could not be listed: "+MessageOf(err), err)
+		return false, s.recordRotationFailure(ctx, c, "the keys of "+key.ClientEmail+" could not be listed: "+connector.MessageOf(err), err)
 	}
 	if len(known) >= MaxKeysPerAccount {
 		if known, err = s.makeRoom(ctx, c, g, key.ClientEmail, known); err != nil {
@@ -97,7 +99,7 @@ func (s *Service) startRotation(ctx context.Context, c *Connector) (bool, error)
 	}
 	p, err := s.claimRotation(ctx, c, key.ClientEmail, known)
 	if err != nil {
-		return false, s.recordRotationFailure(ctx, c, "the rotation could not be recorded: "+MessageOf(err), err)
+		return false, s.recordRotationFailure(ctx, c, "the rotation could not be recorded: "+connector.MessageOf(err), err)
 	}
 	if p == nil {
 		return false, nil // another claim won: that rotation proceeds
@@ -108,21 +110,22 @@ func (s *Service) startRotation(ctx context.Context, c *Connector) (bool, error)
 }
 
 // claimRotation records the write-ahead entry; nil when another claim won.
-func (s *Service) claimRotation(ctx context.Context, c *Connector, email string, known []KeyInfo) (*PendingRotation, error) {
+func (s *Keeper) claimRotation(ctx context.Context, c *connector.Connector, email string, known []KeyInfo) (*connector.PendingRotation, error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	p := &PendingRotation{Generation: c.Rotation.Generation + 1, Claim: hex.EncodeToString(b[:]),
+	p := &connector.PendingRotation{Generation: c.Rotation.Generation + 1, Claim: hex.EncodeToString(b[:]),
 		StartedAt: s.now(), FromVersion: c.SecretVersion, Email: email}
 	for _, k := range known {
 		p.KnownKeys = append(p.KnownKeys, k.ID)
 	}
-	ok, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+	ok, err := s.UpdateConnector(ctx, c.ID, func(cur *connector.Connector) bool {
 		if cur.Rotation.Pending != nil || cur.Rotation.Generation != c.Rotation.Generation || cur.SecretVersion != c.SecretVersion {
 			return false
 		}
 		pc := *p
 		pc.KnownKeys = slices.Clone(p.KnownKeys)
 		cur.Rotation.Pending = &pc
+		cur.CleanupAfter = p.StartedAt // a version the run adds but cannot record is sweep's
 		return true
 	})
 	if err != nil || !ok {
@@ -132,8 +135,8 @@ func (s *Service) claimRotation(ctx context.Context, c *Connector, email string,
 }
 
 // recordPending stores fn's change to our pending entry; false when the claim was lost.
-func (s *Service) recordPending(ctx context.Context, id, claim string, fn func(p *PendingRotation)) (bool, error) {
-	return s.updateConnector(ctx, id, func(cur *Connector) bool {
+func (s *Keeper) recordPending(ctx context.Context, id, claim string, fn func(p *connector.PendingRotation)) (bool, error) {
+	return s.UpdateConnector(ctx, id, func(cur *connector.Connector) bool {
 		if cur.Rotation.Pending == nil || cur.Rotation.Pending.Claim != claim {
 			return false
 		}
@@ -143,17 +146,17 @@ func (s *Service) recordPending(ctx context.Context, id, claim string, fn func(p
 }
 
 // runRotation creates the key, stores it, records it as verifying and verifies and pins it.
-func (s *Service) runRotation(ctx context.Context, old Grant, p PendingRotation) (bool, error) {
+func (s *Keeper) runRotation(ctx context.Context, old connector.Grant, p connector.PendingRotation) (bool, error) {
 	c := old.Connector
-	cctx, cancel := context.WithDeadline(ctx, p.StartedAt.Add(CreateKeyBudget))
+	cctx, cancel := context.WithDeadline(ctx, p.StartedAt.Add(connector.CreateKeyBudget))
 	keyID, keyJSON, err := s.Keys.CreateKey(cctx, old, p.Email)
 	cancel()
 	if err != nil && keyID == "" {
 		// An answer that never arrived may hide a created key: sweep looks for it.
-		return false, s.failRotation(ctx, c, p, !definite(err), createKeyProblem(p.Email, err), err)
+		return false, s.failRotation(ctx, c, p, !connector.Definite(err), createKeyProblem(p.Email, err), err)
 	}
 	p.KeyID = keyID
-	if ok, rerr := s.recordPending(ctx, c.ID, p.Claim, func(q *PendingRotation) { q.KeyID = keyID }); rerr != nil || !ok {
+	if ok, rerr := s.recordPending(ctx, c.ID, p.Claim, func(q *connector.PendingRotation) { q.KeyID = keyID }); rerr != nil || !ok {
 		return false, s.failRotation(ctx, c, p, false, lostClaim(rerr), rerr)
 	}
 	if err != nil {
@@ -164,10 +167,10 @@ func (s *Service) runRotation(ctx context.Context, old Grant, p PendingRotation)
 	version, err := s.Secrets.AddVersion(ctx, c.ID, newSec)
 	if err != nil {
 		// The version may exist; an unpinned version is never read, and sweep destroys it.
-		return false, s.failRotation(ctx, c, p, false, "the new key could not be stored: "+MessageOf(err), err)
+		return false, s.failRotation(ctx, c, p, false, "the new key could not be stored: "+connector.MessageOf(err), err)
 	}
 	p.Version, p.VerifyBy = version, s.now().Add(VerifyWindow)
-	if ok, err := s.recordPending(ctx, c.ID, p.Claim, func(q *PendingRotation) { q.Version, q.VerifyBy = p.Version, p.VerifyBy }); err != nil || !ok {
+	if ok, err := s.recordPending(ctx, c.ID, p.Claim, func(q *connector.PendingRotation) { q.Version, q.VerifyBy = p.Version, p.VerifyBy }); err != nil || !ok {
 		return false, s.failRotation(ctx, c, p, false, lostClaim(err), err)
 	}
 	return s.verifyAndPin(ctx, c, p, newSec)
@@ -177,7 +180,7 @@ func (s *Service) runRotation(ctx context.Context, old Grant, p PendingRotation)
 // taken over (err nil).
 func lostClaim(err error) string {
 	if err != nil {
-		return "the rotation could not record its progress: " + MessageOf(err)
+		return "the rotation could not record its progress: " + connector.MessageOf(err)
 	}
 	return "the rotation lost its claim (the connector changed meanwhile)"
 }
@@ -185,22 +188,22 @@ func lostClaim(err error) string {
 // verifyAndPin verifies the new key of the verifying entry p and pins it. A key that does
 // not work yet stays "verifying" until p.VerifyBy (a later pass carries on); after it, it is
 // deleted and the failure recorded. A key is never pinned unverified.
-func (s *Service) verifyAndPin(ctx context.Context, c *Connector, p PendingRotation, sec Secrets) (bool, error) {
+func (s *Keeper) verifyAndPin(ctx context.Context, c *connector.Connector, p connector.PendingRotation, sec connector.Secrets) (bool, error) {
 	// Verification stops early enough to record the outcome and answer within ctx.
-	vctx, cancel := writeContext(ctx, VerifyWindow)
-	why, err := s.verifyNewKey(vctx, Grant{Connector: c, Secrets: sec})
+	vctx, cancel := connector.WriteContext(ctx, VerifyWindow)
+	why, err := s.verifyNewKey(vctx, connector.Grant{Connector: c, Secrets: sec})
 	outOfTime := vctx.Err() != nil
 	cancel()
 	if err == nil && why == "" {
 		return s.pinRotation(ctx, c, p)
 	}
 	if why == "" {
-		why = "the new key could not be verified: " + MessageOf(err)
+		why = "the new key could not be verified: " + connector.MessageOf(err)
 	}
 	if s.now().Before(p.VerifyBy) {
 		s.log().InfoContext(ctx, "rotation: the new key does not work yet; a later pass verifies it", "connector_id", c.ID,
 			"key_id", p.KeyID, "verify_by", p.VerifyBy, "reason", why)
-		if err != nil && retryable(err) != nil && !outOfTime {
+		if err != nil && connector.Retryable(err) != nil && !outOfTime {
 			return false, err
 		}
 		return false, nil
@@ -211,12 +214,12 @@ func (s *Service) verifyAndPin(ctx context.Context, c *Connector, p PendingRotat
 // resumePending carries on the rotation entry p of c found in flight: a verifying one is
 // verified and pinned, one abandoned past RotationBudget is released (failRotation). It
 // reports whether it pinned a key.
-func (s *Service) resumePending(ctx context.Context, c *Connector, p PendingRotation) (bool, error) {
-	if p.State() == PendingVerifying {
+func (s *Keeper) resumePending(ctx context.Context, c *connector.Connector, p connector.PendingRotation) (bool, error) {
+	if p.State() == connector.PendingVerifying {
 		sec, err := s.Secrets.Access(ctx, c.ID, p.Version)
 		if err != nil {
-			if KindOf(err) == ErrNotFound || KindOf(err) == ErrFailedPrecondition {
-				return false, s.failRotation(ctx, c, p, false, "the new key's secret version is gone: "+MessageOf(err), nil)
+			if connector.KindOf(err) == connector.ErrNotFound || connector.KindOf(err) == connector.ErrFailedPrecondition {
+				return false, s.failRotation(ctx, c, p, false, "the new key's secret version is gone: "+connector.MessageOf(err), nil)
 			}
 			return false, err
 		}
@@ -226,7 +229,7 @@ func (s *Service) resumePending(ctx context.Context, c *Connector, p PendingRota
 		return false, nil // in flight elsewhere
 	}
 	err := s.failRotation(ctx, c, p, p.KeyID == "", "a rotation was interrupted before its key was stored; what it created is deleted", nil)
-	if KindOf(err) == ErrFailedPrecondition {
+	if connector.KindOf(err) == connector.ErrFailedPrecondition {
 		return false, nil // recorded; the caller may start a new rotation
 	}
 	return false, err
@@ -235,19 +238,19 @@ func (s *Service) resumePending(ctx context.Context, c *Connector, p PendingRota
 // verifyNewKey checks that the new key authenticates, trying again with backoff while Google
 // refuses it (a new key can take seconds to work). why says why it did not authenticate; err
 // is for what could not be decided (ctx done).
-func (s *Service) verifyNewKey(ctx context.Context, g Grant) (why string, err error) {
+func (s *Keeper) verifyNewKey(ctx context.Context, g connector.Grant) (why string, err error) {
 	wait := verifyBackoff
 	for attempt := 1; ; attempt++ {
-		_, err := s.Google.Token(ctx, g, TokenRequest{Scopes: []string{ScopeCloudPlatform}})
+		_, err := s.Google.Token(ctx, g, connector.TokenRequest{Scopes: []string{connector.ScopeCloudPlatform}})
 		if err == nil {
 			return "", nil
 		}
-		switch KindOf(err) {
-		case ErrUpstreamDenied, ErrUpstreamNotFound, ErrInvalid, ErrUpstreamUnavailable:
+		switch connector.KindOf(err) {
+		case connector.ErrUpstreamDenied, connector.ErrUpstreamNotFound, connector.ErrInvalid, connector.ErrUpstreamUnavailable:
 		default:
 			return "", err
 		}
-		why = "the new key failed verification: " + MessageOf(err)
+		why = "the new key failed verification: " + connector.MessageOf(err)
 		if attempt == verifyAttempts {
 			return why, nil
 		}
@@ -266,12 +269,12 @@ func (s *Service) verifyNewKey(ctx context.Context, g Grant) (why string, err er
 // old ones and clears the entry. It refuses an entry that is no longer p (released, rolled
 // back or taken over). An update that replaced the credentials meanwhile wins: the rotation
 // is released and its key deleted.
-func (s *Service) pinRotation(ctx context.Context, c *Connector, p PendingRotation) (bool, error) {
+func (s *Keeper) pinRotation(ctx context.Context, c *connector.Connector, p connector.PendingRotation) (bool, error) {
 	now := s.now()
 	superseded, eligible := false, false
-	ok, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+	ok, err := s.UpdateConnector(ctx, c.ID, func(cur *connector.Connector) bool {
 		r := &cur.Rotation
-		if r.Pending == nil || r.Pending.Claim != p.Claim || r.Pending.State() != PendingVerifying || r.Pending.Version != p.Version {
+		if r.Pending == nil || r.Pending.Claim != p.Claim || r.Pending.State() != connector.PendingVerifying || r.Pending.Version != p.Version {
 			return false
 		}
 		if cur.SecretVersion != p.FromVersion && cur.SecretVersion != p.Version {
@@ -280,7 +283,7 @@ func (s *Service) pinRotation(ctx context.Context, c *Connector, p PendingRotati
 		}
 		if cur.SecretVersion == p.FromVersion {
 			r.Retired = append(r.Retired, retiredByPin(cur, p, now))
-			eligible = r.KeyManaged && r.KeyTracked && !handsOutKey(cur)
+			eligible = r.KeyManaged && r.KeyTracked && !cur.HandsOutKey()
 		}
 		cur.SecretVersion = p.Version
 		r.KeyID, r.KeyCreatedAt, r.KeyManaged, r.KeyTracked = p.KeyID, now, true, true
@@ -299,8 +302,8 @@ func (s *Service) pinRotation(ctx context.Context, c *Connector, p PendingRotati
 		s.log().InfoContext(ctx, "key rotated", "event", EventRotation, "outcome", OutcomeRotated, "connector_id", c.ID, "connector", c.Name, "key_id", p.KeyID, "secret_version", p.Version, "generation", p.Generation)
 		s.clearRotationStatus(ctx, c.ID, p.Version)
 		if cur, err := s.Store.Get(ctx, c.ID); err == nil {
-			if err := s.schedule(ctx, cur); err != nil {
-				s.log().WarnContext(ctx, "rotation: schedule not moved", "connector_id", c.ID, "error", MessageOf(err))
+			if err := s.ScheduleRotation(ctx, cur); err != nil {
+				s.log().WarnContext(ctx, "rotation: schedule not moved", "connector_id", c.ID, "error", connector.MessageOf(err))
 			}
 		}
 	}
@@ -310,8 +313,8 @@ func (s *Service) pinRotation(ctx context.Context, c *Connector, p PendingRotati
 // clearRotationStatus clears what the status says about rotation (due, or a failed
 // rotation) once the rotation pinned version. A failure is logged: the key is rotated, and
 // the next rotation or status write of sweep clears it.
-func (s *Service) clearRotationStatus(ctx context.Context, id, version string) {
-	_, err := s.updateStatus(ctx, id, func(cur *Connector) bool {
+func (s *Keeper) clearRotationStatus(ctx context.Context, id, version string) {
+	_, err := s.UpdateStatus(ctx, id, func(cur *connector.Connector) bool {
 		failed := strings.HasPrefix(cur.Status.Error, rotationErrPrefix)
 		if cur.SecretVersion != version || (!cur.Status.RotationDue && !failed) {
 			return false
@@ -323,6 +326,6 @@ func (s *Service) clearRotationStatus(ctx context.Context, id, version string) {
 		return true
 	})
 	if err != nil {
-		s.log().WarnContext(ctx, "rotation: status not updated", "connector_id", id, "error", MessageOf(err))
+		s.log().WarnContext(ctx, "rotation: status not updated", "connector_id", id, "error", connector.MessageOf(err))
 	}
 }

@@ -1,10 +1,12 @@
-package connector
+package upkeep
 
 import (
 	"context"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
 // Google's limit of MaxKeysPerAccount keys per service account. A connector rotated by hand
@@ -18,16 +20,16 @@ import (
 // tokens minted up to when it stopped being pinned (r.TokensUntil when tokens were
 // recorded, else the longest lifetime a token may have) and the revocation window in which
 // other instances may still have minted from it.
-func retiredGone(r RetiredKey) time.Time {
+func retiredGone(r connector.RetiredKey) time.Time {
 	retired := r.RetiredAt
 	if retired.IsZero() {
-		retired = r.DeleteAfter.Add(-RotationGrace)
+		retired = r.DeleteAfter.Add(-connector.RotationGrace)
 	}
-	served := retired.Add(MaxRevocationWindow)
+	served := retired.Add(connector.MaxRevocationWindow)
 	if r.TokensTracked {
 		return maxTime(served, r.TokensUntil)
 	}
-	return served.Add(MaxLifetimeSeconds * time.Second)
+	return served.Add(connector.MaxLifetimeSeconds * time.Second)
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -40,18 +42,18 @@ func maxTime(a, b time.Time) time.Time {
 // makeRoom frees one of the MaxKeysPerAccount keys of email (known, as listed) for a
 // rotation of c, by deleting the oldest key gcpconn retired from c if retiredGone allows;
 // otherwise it records and returns the refusal. It returns the account's keys after.
-func (s *Service) makeRoom(ctx context.Context, c *Connector, g Grant, email string, known []KeyInfo) ([]KeyInfo, error) {
+func (s *Keeper) makeRoom(ctx context.Context, c *connector.Connector, g connector.Grant, email string, known []KeyInfo) ([]KeyInfo, error) {
 	live := map[string]bool{}
 	for _, k := range known {
 		live[k.ID] = true
 	}
-	var mine []RetiredKey
+	var mine []connector.RetiredKey
 	for _, r := range c.Rotation.Retired {
 		if r.Managed && r.KeyID != "" && live[r.KeyID] && (r.Email == "" || r.Email == email) {
 			mine = append(mine, r)
 		}
 	}
-	slices.SortFunc(mine, func(a, b RetiredKey) int { return retiredGone(a).Compare(retiredGone(b)) })
+	slices.SortFunc(mine, func(a, b connector.RetiredKey) int { return retiredGone(a).Compare(retiredGone(b)) })
 	now := s.now()
 	if len(mine) == 0 {
 		return nil, s.recordRotationFailure(ctx, c, keyLimitProblem(email), nil)
@@ -62,8 +64,8 @@ func (s *Service) makeRoom(ctx context.Context, c *Connector, g Grant, email str
 		return nil, s.recordRotationFailure(ctx, c, why, nil)
 	}
 	oldest := mine[0]
-	if _, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
-		i := slices.IndexFunc(cur.Rotation.Retired, func(r RetiredKey) bool { return sameRetired(r, oldest) })
+	if _, err := s.UpdateConnector(ctx, c.ID, func(cur *connector.Connector) bool {
+		i := slices.IndexFunc(cur.Rotation.Retired, func(r connector.RetiredKey) bool { return sameRetired(r, oldest) })
 		if i < 0 || !cur.Rotation.Retired[i].DeleteAfter.After(now) {
 			return false
 		}

@@ -1,4 +1,4 @@
-package connector_test
+package upkeep_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // rsKeys stands in for Google's IAM keys API: keys are numbered, a new key is refused by the
@@ -28,7 +29,7 @@ type rsKeys struct {
 func (k *rsKeys) CreateKey(ctx context.Context, g connector.Grant, email string) (string, string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if len(k.live) >= connector.MaxKeysPerAccount {
+	if len(k.live) >= upkeep.MaxKeysPerAccount {
 		return "", "", connector.Errorf(connector.ErrFailedPrecondition, "Precondition check failed.")
 	}
 	k.n++
@@ -37,12 +38,12 @@ func (k *rsKeys) CreateKey(ctx context.Context, g connector.Grant, email string)
 	return id, credjsontest.JSON(credjsontest.ServiceAccountKey(map[string]any{"private_key_id": id, "client_email": email})), nil
 }
 
-func (k *rsKeys) ListKeys(ctx context.Context, g connector.Grant, email string) ([]connector.KeyInfo, error) {
+func (k *rsKeys) ListKeys(ctx context.Context, g connector.Grant, email string) ([]upkeep.KeyInfo, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	var out []connector.KeyInfo
+	var out []upkeep.KeyInfo
 	for id, t := range k.live {
-		out = append(out, connector.KeyInfo{ID: id, Created: t})
+		out = append(out, upkeep.KeyInfo{ID: id, Created: t})
 	}
 	return out, nil
 }
@@ -69,16 +70,16 @@ func (k *rsKeys) usable(g connector.Grant) error {
 	return nil
 }
 
-func rsService(t *testing.T, keys *rsKeys) (*connector.Service, string) {
+func rsService(t *testing.T, keys *rsKeys) (*upkeep.Keeper, string) {
 	t.Helper()
-	g := &mtGoogle{TokenFunc: func(ctx context.Context, gr connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+	g := &swGoogle{TokenFunc: func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
 		if err := keys.usable(gr); err != nil {
 			return connector.Token{}, err
 		}
 		return connector.Token{Value: "ya29.x", Expiry: time.Now().Add(time.Hour)}, nil
 	}}
 	keys.live["k0"] = time.Now().Add(-100 * time.Hour)
-	s := &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: g, Keys: keys}
+	s := upkeep.New(&connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: g}, keys)
 	c, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
 		Name: "rot", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCPGeneric,
 		Configuration:  map[string]any{"project_id": "demo-project", "service_account_json": credjsontest.ServiceAccountKey(map[string]any{"private_key_id": "k0"})},
@@ -146,7 +147,7 @@ func TestRotateKeyVerificationFails(t *testing.T) {
 				if err != nil || c.Rotation.KeyID != "k0" || c.Rotation.Pending == nil {
 					t.Fatalf("a later pass inside VerifyWindow, the key still refused: %v, rotation %+v; want it still verifying", err, c.Rotation)
 				}
-				time.Sleep(connector.VerifyWindow)
+				time.Sleep(upkeep.VerifyWindow)
 				ok, err = s.RotateKey(ctx, id, false)
 				c, _ = s.Store.Get(ctx, id)
 				if ok || connector.KindOf(err) != connector.ErrFailedPrecondition || !strings.Contains(err.Error(), "failed verification") {
@@ -226,7 +227,7 @@ func TestRepairFromStaleListing(t *testing.T) {
 		if ok, err := s.RotateKey(ctx, id, true); ok || err != nil {
 			t.Fatalf("RotateKey = %v, %v; want the new key left verifying", ok, err)
 		}
-		time.Sleep(connector.RotationBudget + 10*time.Minute)
+		time.Sleep(upkeep.RotationBudget + 10*time.Minute)
 		stale, _ := s.Store.Get(ctx, id) // sweep's listing: an old entry, its version not pinned
 		if ok, err := s.RotateKey(ctx, id, false); !ok || err != nil {
 			t.Fatalf("RotateKey resuming the verifying entry = %v, %v; want k1 pinned", ok, err)
@@ -249,7 +250,7 @@ func TestRepairFromStaleListing(t *testing.T) {
 // refuses an entry that is no longer its own, and the old key stays pinned.
 func TestPinRefusesReleasedEntry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		keys := &rsKeys{live: map[string]time.Time{}, refuseFor: 2 * connector.VerifyWindow}
+		keys := &rsKeys{live: map[string]time.Time{}, refuseFor: 2 * upkeep.VerifyWindow}
 		s, id := rsService(t, keys)
 		ctx := context.Background()
 		if ok, err := s.RotateKey(ctx, id, true); ok || err != nil {
@@ -257,7 +258,7 @@ func TestPinRefusesReleasedEntry(t *testing.T) {
 		}
 		c, _ := s.Store.Get(ctx, id)
 		p := *c.Rotation.Pending
-		time.Sleep(connector.VerifyWindow + time.Minute)
+		time.Sleep(upkeep.VerifyWindow + time.Minute)
 		if _, err := s.RepairRotation(ctx, c); err != nil {
 			t.Fatalf("RepairRotation = %v", err)
 		}

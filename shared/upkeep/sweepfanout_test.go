@@ -1,4 +1,4 @@
-package connector_test
+package upkeep_test
 
 import (
 	"context"
@@ -14,16 +14,17 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // queue is a ShardPublisher that keeps what is published, for the test to deliver.
 type queue struct {
 	mu     sync.Mutex
-	shards []connector.SweepShard
+	shards []upkeep.SweepShard
 	err    error // returned by PublishShard once set
 }
 
-func (q *queue) PublishShard(_ context.Context, sh connector.SweepShard) error {
+func (q *queue) PublishShard(_ context.Context, sh upkeep.SweepShard) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {
@@ -54,7 +55,7 @@ func countingGoogle() (*swGoogle, func() map[string]int) {
 	}
 }
 
-func fanService(t *testing.T, g connector.Google) (*connector.Service, *queue) {
+func fanService(t *testing.T, g connector.Google) (*upkeep.Keeper, *queue) {
 	t.Helper()
 	s, _ := swService(t, g)
 	q := &queue{}
@@ -70,7 +71,7 @@ func TestSweepRunFansOutInShards(t *testing.T) {
 	s, q := fanService(t, g)
 	swRegister(t, s, "c", 250, swDefaultKey)
 	ctx := context.Background()
-	v, err := s.StartSweep(ctx, connector.SweepOptions{Concurrency: 8}, 100)
+	v, err := s.StartSweep(ctx, upkeep.SweepOptions{Concurrency: 8}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestSweepRunFansOutInShards(t *testing.T) {
 			}
 			seen[id] = true
 		}
-		if _, err := s.SweepShard(ctx, sh, connector.SweepOptions{}); err != nil {
+		if _, err := s.SweepShard(ctx, sh, upkeep.SweepOptions{}); err != nil {
 			t.Fatalf("SweepShard(%d) = %v", i, err)
 		}
 	}
@@ -110,16 +111,16 @@ func TestShardDeliveredTwiceChangesNothingTwice(t *testing.T) {
 	s, q := fanService(t, g)
 	ids := swRegister(t, s, "c", 5, swDefaultKey)
 	ctx := context.Background()
-	if _, err := s.StartSweep(ctx, connector.SweepOptions{}, 0); err != nil {
+	if _, err := s.StartSweep(ctx, upkeep.SweepOptions{}, 0); err != nil {
 		t.Fatal(err)
 	}
 	sh := q.shards[0]
-	if _, err := s.SweepShard(ctx, sh, connector.SweepOptions{}); err != nil {
+	if _, err := s.SweepShard(ctx, sh, upkeep.SweepOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := s.Store.Get(ctx, ids[0])
-	rec, err := s.SweepShard(ctx, sh, connector.SweepOptions{})
-	if err != nil || rec.State != connector.ShardDone || rec.Attempts != 1 {
+	rec, err := s.SweepShard(ctx, sh, upkeep.SweepOptions{})
+	if err != nil || rec.State != upkeep.ShardDone || rec.Attempts != 1 {
 		t.Fatalf("second delivery = %+v, %v; want the finished record (1 attempt), no error", rec, err)
 	}
 	after, _ := s.Store.Get(ctx, ids[0])
@@ -158,16 +159,16 @@ func TestShardThatKeepsFailingIsReported(t *testing.T) {
 	fs := &flakyStore{Store: s.Store, down: map[string]bool{ids[1]: true}}
 	s.Store = fs
 	ctx := context.Background()
-	v, err := s.StartSweep(ctx, connector.SweepOptions{}, 0)
+	v, err := s.StartSweep(ctx, upkeep.SweepOptions{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for attempt := 1; attempt <= connector.MaxShardAttempts; attempt++ {
-		rec, err := s.SweepShard(ctx, q.shards[0], connector.SweepOptions{})
+	for attempt := 1; attempt <= upkeep.MaxShardAttempts; attempt++ {
+		rec, err := s.SweepShard(ctx, q.shards[0], upkeep.SweepOptions{})
 		if err == nil || rec.Attempts != attempt {
 			t.Fatalf("attempt %d = %+v, %v; want an error (deliver again)", attempt, rec, err)
 		}
-		if got, _ := s.SweepRunStatus(ctx, v.Run.ID); (attempt < connector.MaxShardAttempts) != (got.State == "running") {
+		if got, _ := s.SweepRunStatus(ctx, v.Run.ID); (attempt < upkeep.MaxShardAttempts) != (got.State == "running") {
 			t.Errorf("after attempt %d the run is %s", attempt, got.State)
 		}
 	}
@@ -181,10 +182,10 @@ func TestShardThatKeepsFailingIsReported(t *testing.T) {
 	}
 	fs.down = nil
 	q.shards = nil
-	if _, err := s.StartSweep(ctx, connector.SweepOptions{}, 0); err != nil {
+	if _, err := s.StartSweep(ctx, upkeep.SweepOptions{}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SweepShard(ctx, q.shards[0], connector.SweepOptions{}); err != nil || calls()["c-1"] != 1 {
+	if _, err := s.SweepShard(ctx, q.shards[0], upkeep.SweepOptions{}); err != nil || calls()["c-1"] != 1 {
 		t.Errorf("next run: %v, c-1 checked %d times; want it checked", err, calls()["c-1"])
 	}
 }
@@ -202,17 +203,17 @@ func TestShardCutOffMidwayLosesNothing(t *testing.T) {
 		}}
 		s, q := fanService(t, g)
 		ids := swRegister(t, s, "c", 20, swDefaultKey)
-		if _, err := s.StartSweep(context.Background(), connector.SweepOptions{}, 0); err != nil {
+		if _, err := s.StartSweep(context.Background(), upkeep.SweepOptions{}, 0); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*googleLatency+googleLatency/2)
 		defer cancel()
-		rec, err := s.SweepShard(ctx, q.shards[0], connector.SweepOptions{Concurrency: 4})
+		rec, err := s.SweepShard(ctx, q.shards[0], upkeep.SweepOptions{Concurrency: 4})
 		if !errors.Is(err, context.DeadlineExceeded) || rec.Finished() {
 			t.Fatalf("cut-off attempt = %+v, %v; want the deadline error and the shard not finished", rec, err)
 		}
-		rec, err = s.SweepShard(context.Background(), q.shards[0], connector.SweepOptions{Concurrency: 4})
-		if err != nil || rec.State != connector.ShardDone || rec.Attempts != 2 || rec.Report.Checked != 20 {
+		rec, err = s.SweepShard(context.Background(), q.shards[0], upkeep.SweepOptions{Concurrency: 4})
+		if err != nil || rec.State != upkeep.ShardDone || rec.Attempts != 2 || rec.Report.Checked != 20 {
 			t.Fatalf("redelivery = %+v, %v; want done on attempt 2 with 20 checked", rec, err)
 		}
 		for _, id := range ids {
@@ -230,9 +231,9 @@ func TestLocalShardsRunTheSameWorker(t *testing.T) {
 	g, calls := countingGoogle()
 	s, _ := swService(t, g)
 	s.Runs = &store.MemoryRuns{}
-	s.Shards = connector.LocalShards{Service: s}
+	s.Shards = upkeep.LocalShards{Keeper: s}
 	swRegister(t, s, "c", 12, swDefaultKey)
-	v, err := s.StartSweep(context.Background(), connector.SweepOptions{}, 5)
+	v, err := s.StartSweep(context.Background(), upkeep.SweepOptions{}, 5)
 	if err != nil || v.State != "done" || v.Run.Shards != 3 || v.ShardsDone != 3 || v.Report.OK != 12 || len(calls()) != 12 {
 		t.Errorf("StartSweep = %+v, %v; want done, 3 shards, 12 ok", v, err)
 	}
@@ -244,27 +245,27 @@ func TestPlanningFailureIsRecorded(t *testing.T) {
 	s, q := fanService(t, &swGoogle{})
 	swRegister(t, s, "c", 3, swDefaultKey)
 	q.err = connector.Errorf(connector.ErrUpstreamUnavailable, "Pub/Sub is unavailable")
-	v, err := s.StartSweep(context.Background(), connector.SweepOptions{}, 1)
+	v, err := s.StartSweep(context.Background(), upkeep.SweepOptions{}, 1)
 	if err == nil || v.Run.Shards != 0 || !strings.Contains(v.Run.PlanError, "Pub/Sub is unavailable") || v.State != "done" {
 		t.Errorf("StartSweep = %+v, %v; want the publish failure recorded", v, err)
 	}
 }
 
 func TestShardCheck(t *testing.T) {
-	many := make([]string, connector.MaxShardSize+1)
+	many := make([]string, upkeep.MaxShardSize+1)
 	for i := range many {
 		many[i] = "x"
 	}
 	for _, tt := range []struct {
-		sh    connector.SweepShard
+		sh    upkeep.SweepShard
 		field string
 	}{
-		{connector.SweepShard{IDs: []string{"a"}}, "run"},
-		{connector.SweepShard{Run: "r", Index: -1, IDs: []string{"a"}}, "index"},
-		{connector.SweepShard{Run: "r"}, "ids"},
-		{connector.SweepShard{Run: "r", IDs: many}, "ids"},
-		{connector.SweepShard{Run: "r", IDs: []string{"a", ""}}, "ids[1]"},
-		{connector.SweepShard{Run: "r", IDs: []string{"a"}, Concurrency: -1}, "concurrency"},
+		{upkeep.SweepShard{IDs: []string{"a"}}, "run"},
+		{upkeep.SweepShard{Run: "r", Index: -1, IDs: []string{"a"}}, "index"},
+		{upkeep.SweepShard{Run: "r"}, "ids"},
+		{upkeep.SweepShard{Run: "r", IDs: many}, "ids"},
+		{upkeep.SweepShard{Run: "r", IDs: []string{"a", ""}}, "ids[1]"},
+		{upkeep.SweepShard{Run: "r", IDs: []string{"a"}, Concurrency: -1}, "concurrency"},
 	} {
 		err := tt.sh.Check()
 		var e *connector.Error
@@ -295,10 +296,10 @@ func TestShardBacksOffWhenGoogleThrottles(t *testing.T) {
 		}}
 		s, q := fanService(t, g)
 		swRegister(t, s, "c", 6, swDefaultKey)
-		if _, err := s.StartSweep(context.Background(), connector.SweepOptions{}, 0); err != nil {
+		if _, err := s.StartSweep(context.Background(), upkeep.SweepOptions{}, 0); err != nil {
 			t.Fatal(err)
 		}
-		rec, err := s.SweepShard(context.Background(), q.shards[0], connector.SweepOptions{Concurrency: 1})
+		rec, err := s.SweepShard(context.Background(), q.shards[0], upkeep.SweepOptions{Concurrency: 1})
 		if err != nil || rec.Report.Inconclusive != 3 || rec.Report.OK != 3 || len(rec.Unchecked) != 3 ||
 			!strings.Contains(rec.Unchecked[0].Reason, "HTTP 429") {
 			t.Fatalf("SweepShard = %+v, %v; want 3 inconclusive (listed, with Google's reason) and 3 ok", rec, err)
@@ -321,7 +322,7 @@ func TestFannedOutRunLogsItsEnd(t *testing.T) {
 	s.Log = slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil))
 	swRegister(t, s, "c", 5, swDefaultKey)
 	ctx := context.Background()
-	if _, err := s.StartSweep(ctx, connector.SweepOptions{Concurrency: 2}, 2); err != nil {
+	if _, err := s.StartSweep(ctx, upkeep.SweepOptions{Concurrency: 2}, 2); err != nil {
 		t.Fatal(err)
 	}
 	runEvents := func() []string {
@@ -339,7 +340,7 @@ func TestFannedOutRunLogsItsEnd(t *testing.T) {
 		if n := len(runEvents()); n != 0 {
 			t.Fatalf("before shard %d of %d finished: %d sweep_run events; want none yet", i, len(q.shards), n)
 		}
-		if _, err := s.SweepShard(ctx, sh, connector.SweepOptions{}); err != nil {
+		if _, err := s.SweepShard(ctx, sh, upkeep.SweepOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package connector_test
+package upkeep_test
 
 // A property test of key rotation: rotations killed at random points (between any two port
 // calls, before or after the call takes effect) race with sweeps repairing from stale
@@ -20,6 +20,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // ppWorld is Google's keys of one account and the store, shared by every actor.
@@ -64,7 +65,7 @@ func (a *ppActor) do(call func() error) error {
 	if a.slow != nil && a.slow.Intn(4) == 0 {
 		d := time.Duration(a.slow.Intn(180)) * time.Second
 		if a.slow.Intn(10) == 0 {
-			d = time.Duration(a.slow.Intn(int(2*connector.VerifyWindow/time.Second))) * time.Second
+			d = time.Duration(a.slow.Intn(int(2*upkeep.VerifyWindow/time.Second))) * time.Second
 		}
 		a.mu.Unlock()
 		time.Sleep(d)
@@ -94,8 +95,8 @@ func (a *ppActor) CreateKey(ctx context.Context, g connector.Grant, email string
 		}
 		a.w.mu.Lock()
 		defer a.w.mu.Unlock()
-		if len(a.w.live) >= connector.MaxKeysPerAccount {
-			return fmt.Errorf("%w: limit", connector.ErrKeyLimit)
+		if len(a.w.live) >= upkeep.MaxKeysPerAccount {
+			return fmt.Errorf("%w: limit", upkeep.ErrKeyLimit)
 		}
 		a.w.n++
 		id = fmt.Sprintf("k%d", a.w.n)
@@ -109,12 +110,12 @@ func (a *ppActor) CreateKey(ctx context.Context, g connector.Grant, email string
 	return id, file, nil
 }
 
-func (a *ppActor) ListKeys(ctx context.Context, g connector.Grant, email string) (out []connector.KeyInfo, err error) {
+func (a *ppActor) ListKeys(ctx context.Context, g connector.Grant, email string) (out []upkeep.KeyInfo, err error) {
 	err = a.do(func() error {
 		a.w.mu.Lock()
 		defer a.w.mu.Unlock()
 		for id, t := range a.w.live {
-			out = append(out, connector.KeyInfo{ID: id, Created: t})
+			out = append(out, upkeep.KeyInfo{ID: id, Created: t})
 		}
 		return nil
 	})
@@ -205,8 +206,8 @@ func (s ppSecrets) DestroyVersion(ctx context.Context, id, v string) error {
 }
 
 // service is a's own instance of the service over the shared world.
-func (a *ppActor) service(secrets *store.MemorySecrets) *connector.Service {
-	return &connector.Service{Store: ppStore{a.w.store, a}, Secrets: ppSecrets{secrets, a}, Google: a, Keys: a}
+func (a *ppActor) service(secrets *store.MemorySecrets) *upkeep.Keeper {
+	return upkeep.New(&connector.Service{Store: ppStore{a.w.store, a}, Secrets: ppSecrets{secrets, a}, Google: a}, a)
 }
 
 func TestRotationPropertyCrashesAndStaleSweeps(t *testing.T) {
@@ -264,9 +265,9 @@ func ppRun(t *testing.T, rng *rand.Rand) string {
 		a := &ppActor{w: w, crash: rng.Intn(30), after: rng.Intn(2) == 0}
 		var waits []time.Duration
 		for range 1 + rng.Intn(3) {
-			span := 2 * connector.RotationBudget
+			span := 2 * upkeep.RotationBudget
 			if rng.Intn(3) == 0 {
-				span = 2 * connector.VerifyWindow
+				span = 2 * upkeep.VerifyWindow
 			}
 			waits = append(waits, time.Duration(rng.Int63n(int64(span))))
 		}
@@ -291,9 +292,9 @@ func ppRun(t *testing.T, rng *rand.Rand) string {
 
 // ppSettle lets every window pass, sweeps twice with a healthy instance, and checks the
 // properties.
-func ppSettle(ctx context.Context, w *ppWorld, healthy *connector.Service) string {
+func ppSettle(ctx context.Context, w *ppWorld, healthy *upkeep.Keeper) string {
 	for range 3 {
-		time.Sleep(connector.VerifyWindow + connector.RotationGrace)
+		time.Sleep(upkeep.VerifyWindow + connector.RotationGrace)
 		cur, err := w.store.Get(ctx, w.id)
 		if err != nil {
 			return err.Error()

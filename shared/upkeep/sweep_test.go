@@ -1,4 +1,4 @@
-package connector_test
+package upkeep_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // swGoogle stands in for Google in sweep and refresh tests: Token calls TokenFunc when set
@@ -75,16 +76,16 @@ func swKeyJSON(email string) map[string]any {
 
 const swOwner = "owner@example.com"
 
-func swService(t testing.TB, g connector.Google) (*connector.Service, *store.MemorySecrets) {
+func swService(t testing.TB, g connector.Google) (*upkeep.Keeper, *store.MemorySecrets) {
 	t.Helper()
 	sec := store.NewMemorySecrets()
-	return &connector.Service{Store: store.NewMemory(), Secrets: sec, Google: g,
-		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, sec
+	return upkeep.New(&connector.Service{Store: store.NewMemory(), Secrets: sec, Google: g,
+		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, nil), sec
 }
 
 // swRegister registers n service-account connectors (without verification) named
 // PREFIX-0..n-1 and returns their ids.
-func swRegister(t testing.TB, s *connector.Service, prefix string, n int, keyJSON func(i int) map[string]any) []string {
+func swRegister(t testing.TB, s *upkeep.Keeper, prefix string, n int, keyJSON func(i int) map[string]any) []string {
 	t.Helper()
 	no := false
 	ids := make([]string, n)
@@ -133,7 +134,7 @@ func testSweepRecordsStatus(t *testing.T) {
 		}
 		return connector.Token{Value: "ya29.ok", Expiry: time.Now().Add(time.Hour)}, nil
 	}
-	rep, err := s.Sweep(context.Background(), connector.SweepOptions{Concurrency: 4})
+	rep, err := s.Sweep(context.Background(), upkeep.SweepOptions{Concurrency: 4})
 	if err != nil {
 		t.Fatalf("Sweep = %v", err)
 	}
@@ -182,7 +183,7 @@ func testSweepPerConnectorTimeout(t *testing.T) {
 	// Under VerifyTypeTimeout, so that the sweep's deadline, not verification's, ends the check.
 	const timeout = connector.VerifyTypeTimeout / 2
 	start := time.Now()
-	rep, err := s.Sweep(context.Background(), connector.SweepOptions{Timeout: timeout})
+	rep, err := s.Sweep(context.Background(), upkeep.SweepOptions{Timeout: timeout})
 	if err != nil {
 		t.Fatalf("Sweep = %v", err)
 	}
@@ -213,13 +214,13 @@ func testSweepTwiceAtOnce(t *testing.T) {
 	ids := swRegister(t, s, "c", 40, swDefaultKey)
 	var wg sync.WaitGroup
 	g.maxFlight.Store(0)
-	reps := make([]connector.SweepReport, 2)
+	reps := make([]upkeep.SweepReport, 2)
 	errs := make([]error, 2)
 	for i := range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			reps[i], errs[i] = s.Sweep(context.Background(), connector.SweepOptions{Concurrency: 8})
+			reps[i], errs[i] = s.Sweep(context.Background(), upkeep.SweepOptions{Concurrency: 8})
 		}()
 	}
 	wg.Wait()
@@ -263,7 +264,7 @@ func TestSweepSkipsDisabledAndRemovesOrphans(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rep, err := s.Sweep(ctx, connector.SweepOptions{})
+	rep, err := s.Sweep(ctx, upkeep.SweepOptions{})
 	if err != nil {
 		t.Fatalf("Sweep = %v", err)
 	}
@@ -282,7 +283,7 @@ func TestSweepSkipsDisabledAndRemovesOrphans(t *testing.T) {
 	if len(left) != 4 {
 		t.Errorf("secrets after sweep = %v; want the 3 connectors' and the in-flight one", left)
 	}
-	rep, _ = s.Sweep(ctx, connector.SweepOptions{KeepOrphans: true})
+	rep, _ = s.Sweep(ctx, upkeep.SweepOptions{KeepOrphans: true})
 	if rep.OrphansRemoved != 0 {
 		t.Errorf("Sweep(KeepOrphans) removed %d", rep.OrphansRemoved)
 	}
@@ -319,7 +320,7 @@ func TestSweepRetriesConflicts(t *testing.T) {
 	s, _ := swService(t, g)
 	ids := swRegister(t, s, "c", 5, swDefaultKey)
 	s.Store = &raceStore{Store: s.Store, lost: map[string]bool{}}
-	rep, err := s.Sweep(context.Background(), connector.SweepOptions{})
+	rep, err := s.Sweep(context.Background(), upkeep.SweepOptions{})
 	if err != nil || rep.OK != 5 {
 		t.Fatalf("Sweep with conflicts = %+v, %v; want 5 ok", rep, err)
 	}
@@ -334,7 +335,7 @@ func TestSweepRetriesConflicts(t *testing.T) {
 func TestSweepListFailure(t *testing.T) {
 	s, _ := swService(t, &swGoogle{})
 	s.Store = failingList{s.Store}
-	if _, err := s.Sweep(context.Background(), connector.SweepOptions{}); connector.KindOf(err) != connector.ErrUpstreamUnavailable {
+	if _, err := s.Sweep(context.Background(), upkeep.SweepOptions{}); connector.KindOf(err) != connector.ErrUpstreamUnavailable {
 		t.Errorf("Sweep with a failing store = %v; want upstream_unavailable", err)
 	}
 }
@@ -375,7 +376,7 @@ func TestSweepRefusesImplicitConnectorsThePolicyNoLongerAllows(t *testing.T) {
 		t.Fatalf("Register implicit = %v", err)
 	}
 	s.Policy.AllowImplicit = false // the deployment turned implicit methods off
-	rep, err := s.Sweep(context.Background(), connector.SweepOptions{})
+	rep, err := s.Sweep(context.Background(), upkeep.SweepOptions{})
 	if err != nil || rep.Failed != 1 {
 		t.Fatalf("Sweep = %+v, %v; want one failed check", rep, err)
 	}
@@ -398,13 +399,13 @@ func TestSweepOutageKeepsTheVerdict(t *testing.T) {
 	g := &swGoogle{}
 	s, _ := swService(t, g)
 	swRegister(t, s, "c", 2, swDefaultKey)
-	if _, err := s.Sweep(context.Background(), connector.SweepOptions{}); err != nil {
+	if _, err := s.Sweep(context.Background(), upkeep.SweepOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	g.TokenFunc = func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
 		return connector.Token{}, &connector.Error{Kind: connector.ErrUpstreamUnavailable, Message: "Google is unavailable or throttling (HTTP 503)"}
 	}
-	rep, err := s.Sweep(context.Background(), connector.SweepOptions{})
+	rep, err := s.Sweep(context.Background(), upkeep.SweepOptions{})
 	if err != nil || rep.Failed != 0 || rep.Inconclusive != 2 {
 		t.Fatalf("Sweep during an outage = %+v, %v; want 2 inconclusive, none failed", rep, err)
 	}
@@ -415,7 +416,7 @@ func TestSweepOutageKeepsTheVerdict(t *testing.T) {
 		}
 	}
 	g.TokenFunc = nil
-	if rep, err := s.Sweep(context.Background(), connector.SweepOptions{}); err != nil || rep.OK != 2 {
+	if rep, err := s.Sweep(context.Background(), upkeep.SweepOptions{}); err != nil || rep.OK != 2 {
 		t.Fatalf("Sweep after the outage = %+v, %v", rep, err)
 	}
 	c, _ := s.Store.GetByName(context.Background(), "c-0")

@@ -1,4 +1,4 @@
-package connector
+package upkeep
 
 import (
 	"context"
@@ -6,14 +6,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
-)
 
-// ConnectorIDs is implemented by stores that list connector ids alone (store.Memory,
-// store.Firestore): ids in ascending order after the cursor after ("" for the first page),
-// at most n. The sweep planner pages through it; stores without it are paged with List.
-type ConnectorIDs interface {
-	ListIDs(ctx context.Context, after string, n int) ([]string, error)
-}
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
 
 // finishTimeout bounds the writes a sweep makes after its deadline has passed (the shard's
 // record, the run's): the request's deadline keeps a margin for them.
@@ -26,9 +21,9 @@ const finishTimeout = 10 * time.Second
 // many shards it published, and returns the run as it stands then. The shards' work is done
 // by SweepShard, wherever the publisher delivers them. A planning failure part-way is
 // recorded in the run (PlanError) and returned; what was published still runs.
-func (s *Service) StartSweep(ctx context.Context, o SweepOptions, shardSize int) (SweepRunView, error) {
+func (s *Keeper) StartSweep(ctx context.Context, o SweepOptions, shardSize int) (SweepRunView, error) {
 	if s.Runs == nil || s.Shards == nil {
-		return SweepRunView{}, Errorf(ErrFailedPrecondition, "this deployment has no sweep runs or shard publisher configured")
+		return SweepRunView{}, connector.Errorf(connector.ErrFailedPrecondition, "this deployment has no sweep runs or shard publisher configured")
 	}
 	if shardSize <= 0 {
 		shardSize = DefaultShardSize
@@ -48,7 +43,7 @@ func (s *Service) StartSweep(ctx context.Context, o SweepOptions, shardSize int)
 		s.log().InfoContext(ctx, "sweep: deleted keys of deleted connectors", "run", run.ID, "keys_deleted", deleted)
 	}
 	if planErr != nil {
-		run.PlanError = MessageOf(planErr)
+		run.PlanError = connector.MessageOf(planErr)
 		s.log().ErrorContext(ctx, "sweep: planning stopped early", "run", run.ID, "shards", shards, "error", planErr)
 	} else if !o.KeepOrphans {
 		removed, err := s.removeOrphans(ctx)
@@ -77,7 +72,7 @@ func (s *Service) StartSweep(ctx context.Context, o SweepOptions, shardSize int)
 // shards' reports summed, failed when a shard failed for good or planning stopped early. Two
 // shards finishing at the same moment may both write it; the alerts on sweep_run count runs
 // that failed and notice runs that are missing, which a duplicate changes neither.
-func (s *Service) logRunIfDone(ctx context.Context, run string) {
+func (s *Keeper) logRunIfDone(ctx context.Context, run string) {
 	v, err := s.SweepRunStatus(ctx, run)
 	if err != nil || v.State != "done" {
 		return
@@ -94,8 +89,8 @@ func (s *Service) logRunIfDone(ctx context.Context, run string) {
 
 // planShards publishes every connector id in shards of size and returns how many shards
 // and ids it published.
-func (s *Service) planShards(ctx context.Context, run string, o SweepOptions, size int) (shards, n int, err error) {
-	sh := SweepShard{Run: run, Concurrency: o.Concurrency, TimeoutSeconds: int(o.Timeout / time.Second)}
+func (s *Keeper) planShards(ctx context.Context, run string, o SweepOptions, size int) (shards, n int, err error) {
+	sh := SweepShard{Run: run, Concurrency: o.Concurrency, TimeoutSeconds: int(o.Timeout / time.Second), MaxRotations: o.MaxRotations}
 	publish := func() error {
 		if len(sh.IDs) == 0 {
 			return nil
@@ -121,11 +116,11 @@ func (s *Service) planShards(ctx context.Context, run string, o SweepOptions, si
 }
 
 // eachID calls f with every connector id, page by page (ConnectorIDs when the store has it).
-func (s *Service) eachID(ctx context.Context, f func(id string) error) error {
+func (s *Keeper) eachID(ctx context.Context, f func(id string) error) error {
 	if ids, ok := s.Store.(ConnectorIDs); ok {
 		after := ""
 		for {
-			page, err := ids.ListIDs(ctx, after, MaxPageSize)
+			page, err := ids.ListIDs(ctx, after, connector.MaxPageSize)
 			if err != nil {
 				return fmt.Errorf("sweep: list connector ids: %w", err)
 			}
@@ -134,7 +129,7 @@ func (s *Service) eachID(ctx context.Context, f func(id string) error) error {
 					return err
 				}
 			}
-			if len(page) < MaxPageSize {
+			if len(page) < connector.MaxPageSize {
 				return nil
 			}
 			after = page[len(page)-1]
@@ -142,7 +137,7 @@ func (s *Service) eachID(ctx context.Context, f func(id string) error) error {
 	}
 	token := ""
 	for {
-		cs, next, err := s.Store.List(ctx, Filter{}, Page{Size: MaxPageSize, Token: token})
+		cs, next, err := s.Store.List(ctx, connector.Filter{}, connector.Page{Size: connector.MaxPageSize, Token: token})
 		if err != nil {
 			return fmt.Errorf("sweep: list connectors: %w", err)
 		}
@@ -168,12 +163,12 @@ func (s *Service) eachID(ctx context.Context, f func(id string) error) error {
 // finished (the store unreachable, ctx done before every connector was seen); at the
 // MaxShardAttempts-th attempt it records the shard as failed, with the reason, and still
 // returns the error (deployed, the message then goes to the dead-letter topic).
-func (s *Service) SweepShard(ctx context.Context, sh SweepShard, o SweepOptions) (ShardRecord, error) {
+func (s *Keeper) SweepShard(ctx context.Context, sh SweepShard, o SweepOptions) (ShardRecord, error) {
 	if err := sh.Check(); err != nil {
 		return ShardRecord{}, err
 	}
 	if s.Runs == nil {
-		return ShardRecord{}, Errorf(ErrFailedPrecondition, "this deployment keeps no sweep runs")
+		return ShardRecord{}, connector.Errorf(connector.ErrFailedPrecondition, "this deployment keeps no sweep runs")
 	}
 	rec, err := s.Runs.BeginShard(ctx, sh.Run, sh.Index, s.now())
 	if err != nil {
@@ -193,7 +188,7 @@ func (s *Service) SweepShard(ctx context.Context, sh SweepShard, o SweepOptions)
 	case rec.Attempts < MaxShardAttempts:
 		return rec, fmt.Errorf("sweep shard %s/%d, attempt %d: %w", sh.Run, sh.Index, rec.Attempts, workErr)
 	default:
-		rec.State, rec.Error = ShardFailed, fmt.Sprintf("failed %d times, last: %s", rec.Attempts, MessageOf(workErr))
+		rec.State, rec.Error = ShardFailed, fmt.Sprintf("failed %d times, last: %s", rec.Attempts, connector.MessageOf(workErr))
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
@@ -220,20 +215,16 @@ func shardOptions(o SweepOptions, sh SweepShard) SweepOptions {
 	if sh.TimeoutSeconds > 0 {
 		o.Timeout = time.Duration(sh.TimeoutSeconds) * time.Second
 	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultSweepConcurrency
+	if sh.MaxRotations != 0 {
+		o.MaxRotations = sh.MaxRotations
 	}
-	o.Concurrency = min(o.Concurrency, MaxSweepConcurrency)
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultSweepTimeout
-	}
-	return o
+	return o.withDefaults()
 }
 
 // sweepIDs runs sweepConnector on each connector of ids, at most o.Concurrency at a time.
 // The error is for what keeps the shard from finishing: a connector that could not be read,
 // or ctx done before every connector was seen.
-func (s *Service) sweepIDs(ctx context.Context, ids []string, o SweepOptions) (SweepReport, []Unchecked, error) {
+func (s *Keeper) sweepIDs(ctx context.Context, ids []string, o SweepOptions) (SweepReport, []Unchecked, error) {
 	t := &sweepTally{}
 	var (
 		mu        sync.Mutex
@@ -266,6 +257,7 @@ func (s *Service) sweepIDs(ctx context.Context, ids []string, o SweepOptions) (S
 	}
 	close(work)
 	wg.Wait()
+	s.rotateOverdue(ctx, t, o)
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)
 	}
@@ -274,28 +266,28 @@ func (s *Service) sweepIDs(ctx context.Context, ids []string, o SweepOptions) (S
 
 // sweepID reads connector id afresh and sweeps it, noting it when it could not be checked
 // (with an error when the shard should be tried again). It returns the outcome (as
-// sweepOne's; StateUnknown when the connector was not checked).
-func (s *Service) sweepID(ctx context.Context, id string, o SweepOptions, t *sweepTally, note func(Unchecked, error)) State {
+// Check's; StateUnknown when the connector was not checked).
+func (s *Keeper) sweepID(ctx context.Context, id string, o SweepOptions, t *sweepTally, note func(Unchecked, error)) connector.State {
 	if ctx.Err() != nil {
 		note(Unchecked{ID: id, Reason: "the shard ran out of time before this connector"}, nil)
-		return StateUnknown
+		return connector.StateUnknown
 	}
 	c, err := s.Store.Get(ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, connector.ErrNotFound):
 		t.note(func(r *SweepReport) { r.Skipped++ }) // deleted since the run was planned
-		return StateUnknown
+		return connector.StateUnknown
 	case err != nil:
-		note(Unchecked{ID: id, Reason: "could not be read: " + MessageOf(err)}, fmt.Errorf("connector %s: %w", id, err))
-		return StateUnknown
+		note(Unchecked{ID: id, Reason: "could not be read: " + connector.MessageOf(err)}, fmt.Errorf("connector %s: %w", id, err))
+		return connector.StateUnknown
 	}
 	outcome, err := s.sweepConnector(ctx, c, o, t)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		note(Unchecked{ID: id, Name: c.Name, Reason: "the shard ran out of time while checking it"}, nil)
 	case err != nil:
-		note(Unchecked{ID: id, Name: c.Name, Reason: MessageOf(err)}, nil)
-	case outcome == stateInconclusive:
+		note(Unchecked{ID: id, Name: c.Name, Reason: connector.MessageOf(err)}, nil)
+	case outcome == connector.StateInconclusive:
 		reason := "the check could not be made; its last verdict is kept"
 		if cur, err := s.Store.Get(ctx, id); err == nil && cur.Status.Inconclusive != "" {
 			reason = cur.Status.Inconclusive
@@ -340,14 +332,14 @@ func (b *backoff) wait(ctx context.Context) {
 }
 
 // after records a connector's outcome.
-func (b *backoff) after(outcome State) {
+func (b *backoff) after(outcome connector.State) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch outcome {
-	case stateInconclusive:
+	case connector.StateInconclusive:
 		b.next = min(max(b.next*2, minShardBackoff), maxShardBackoff)
 		b.until = time.Now().Add(b.next)
-	case StateOK, StateError, StatePartial, StateDisabled:
+	case connector.StateOK, connector.StateError, connector.StatePartial, connector.StateDisabled:
 		b.next = 0
 	}
 }
@@ -357,14 +349,14 @@ func (b *backoff) after(outcome State) {
 // again at once when it fails, as Pub/Sub would deliver it again, up to MaxShardAttempts
 // times (then it is recorded failed). Publishing returns when the shard is finished.
 type LocalShards struct {
-	Service *Service
+	Keeper  *Keeper
 	Options SweepOptions // the worker's defaults (MaxKeyAge, ...)
 }
 
 // PublishShard runs sh; it fails only when ctx is done.
 func (l LocalShards) PublishShard(ctx context.Context, sh SweepShard) error {
 	for range MaxShardAttempts {
-		if _, err := l.Service.SweepShard(ctx, sh, l.Options); err == nil {
+		if _, err := l.Keeper.SweepShard(ctx, sh, l.Options); err == nil {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {

@@ -1,4 +1,4 @@
-package connector_test
+package upkeep_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // perConnector counts the token grants the checks ask for, per connector.
@@ -42,7 +43,7 @@ type metadataReads struct {
 	n  int
 }
 
-func (m *metadataReads) ListVersions(ctx context.Context, id string) ([]connector.SecretVersion, error) {
+func (m *metadataReads) ListVersions(ctx context.Context, id string) ([]upkeep.SecretVersion, error) {
 	m.mu.Lock()
 	m.n++
 	m.mu.Unlock()
@@ -86,24 +87,24 @@ func (c *storeCalls) Update(ctx context.Context, cn *connector.Connector) error 
 
 func (c *storeCalls) ListIDs(ctx context.Context, after string, n int) ([]string, error) {
 	c.count("list-ids")
-	return c.Store.(connector.ConnectorIDs).ListIDs(ctx, after, n)
+	return c.Store.(upkeep.ConnectorIDs).ListIDs(ctx, after, n)
 }
 
 // workerPool is a ShardPublisher that hands each shard to one of a fixed number of workers,
 // as Pub/Sub's push spreads shards over worker instances; Wait returns when all are done.
 type workerPool struct {
-	svc  *connector.Service
-	work chan connector.SweepShard
+	svc  *upkeep.Keeper
+	work chan upkeep.SweepShard
 	wg   sync.WaitGroup
 }
 
-func newWorkerPool(svc *connector.Service, workers int) *workerPool {
-	p := &workerPool{svc: svc, work: make(chan connector.SweepShard, 1<<16)}
+func newWorkerPool(svc *upkeep.Keeper, workers int) *workerPool {
+	p := &workerPool{svc: svc, work: make(chan upkeep.SweepShard, 1<<16)}
 	for range workers {
 		go func() {
 			for sh := range p.work {
-				for range connector.MaxShardAttempts {
-					if _, err := svc.SweepShard(context.Background(), sh, connector.SweepOptions{}); err == nil {
+				for range upkeep.MaxShardAttempts {
+					if _, err := svc.SweepShard(context.Background(), sh, upkeep.SweepOptions{}); err == nil {
 						break
 					}
 				}
@@ -114,7 +115,7 @@ func newWorkerPool(svc *connector.Service, workers int) *workerPool {
 	return p
 }
 
-func (p *workerPool) PublishShard(_ context.Context, sh connector.SweepShard) error {
+func (p *workerPool) PublishShard(_ context.Context, sh upkeep.SweepShard) error {
 	p.wg.Add(1)
 	p.work <- sh
 	return nil
@@ -152,7 +153,7 @@ func BenchmarkSweepFanOutAgainstFake(b *testing.B) {
 		google.n, secrets.n, calls.n = map[string]int{}, 0, map[string]int{}
 		before := srv.Faults().Counts()
 		start := time.Now()
-		v, err := s.StartSweep(context.Background(), connector.SweepOptions{Concurrency: 32}, connector.DefaultShardSize)
+		v, err := s.StartSweep(context.Background(), upkeep.SweepOptions{Concurrency: 32}, upkeep.DefaultShardSize)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -175,7 +176,7 @@ func BenchmarkSweepFanOutAgainstFake(b *testing.B) {
 // fanOutTransport sets s.Shards: the Pub/Sub emulator with a receiving worker when
 // PUBSUB_EMULATOR_HOST is set, an in-process pool otherwise. It returns a wait for the
 // published shards to be done.
-func fanOutTransport(b *testing.B, s *connector.Service, workers int) func() {
+func fanOutTransport(b *testing.B, s *upkeep.Keeper, workers int) func() {
 	if os.Getenv("PUBSUB_EMULATOR_HOST") == "" {
 		pool := newWorkerPool(s, workers)
 		s.Shards = pool
@@ -205,7 +206,7 @@ func fanOutTransport(b *testing.B, s *connector.Service, workers int) func() {
 		_ = r.Receive(ctx, func(ctx context.Context, m *pubsub.Message) {
 			sh, err := decodeShard(m.Data)
 			if err == nil {
-				_, err = s.SweepShard(ctx, sh, connector.SweepOptions{})
+				_, err = s.SweepShard(ctx, sh, upkeep.SweepOptions{})
 			}
 			if err != nil {
 				m.Nack()
@@ -220,11 +221,11 @@ func fanOutTransport(b *testing.B, s *connector.Service, workers int) func() {
 
 // countingPublisher publishes through pub and counts the shards still to be done.
 type countingPublisher struct {
-	pub     connector.ShardPublisher
+	pub     upkeep.ShardPublisher
 	pending *sync.WaitGroup
 }
 
-func (c countingPublisher) PublishShard(ctx context.Context, sh connector.SweepShard) error {
+func (c countingPublisher) PublishShard(ctx context.Context, sh upkeep.SweepShard) error {
 	c.pending.Add(1)
 	if err := c.pub.PublishShard(ctx, sh); err != nil {
 		c.pending.Done()
@@ -233,8 +234,8 @@ func (c countingPublisher) PublishShard(ctx context.Context, sh connector.SweepS
 	return nil
 }
 
-func decodeShard(data []byte) (connector.SweepShard, error) {
-	var sh connector.SweepShard
+func decodeShard(data []byte) (upkeep.SweepShard, error) {
+	var sh upkeep.SweepShard
 	err := json.Unmarshal(data, &sh)
 	return sh, err
 }

@@ -1,4 +1,4 @@
-package connector
+package upkeep
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
 // Sweep fan-out limits.
@@ -28,35 +30,31 @@ type SweepShard struct {
 	Run   string   `json:"run"`
 	Index int      `json:"index"`
 	IDs   []string `json:"ids"`
-	// Concurrency and TimeoutSeconds carry the run's SweepOptions; 0 means the worker's own.
+	// Concurrency, TimeoutSeconds and MaxRotations carry the run's SweepOptions; 0 means the
+	// worker's own.
 	Concurrency    int `json:"concurrency,omitempty"`
 	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+	MaxRotations   int `json:"max_rotations,omitempty"`
 }
 
 // Check refuses a shard the planner cannot have published, naming the field.
 func (sh SweepShard) Check() error {
 	switch {
 	case sh.Run == "" || len(sh.Run) > 100:
-		return FieldErrorf("run", "shard run id must be 1 to 100 characters")
+		return connector.FieldErrorf("run", "shard run id must be 1 to 100 characters")
 	case sh.Index < 0:
-		return FieldErrorf("index", "shard index must be 0 or more, not %d", sh.Index)
+		return connector.FieldErrorf("index", "shard index must be 0 or more, not %d", sh.Index)
 	case len(sh.IDs) == 0 || len(sh.IDs) > MaxShardSize:
-		return FieldErrorf("ids", "a shard carries 1 to %d connector ids, not %d", MaxShardSize, len(sh.IDs))
+		return connector.FieldErrorf("ids", "a shard carries 1 to %d connector ids, not %d", MaxShardSize, len(sh.IDs))
 	case sh.Concurrency < 0 || sh.TimeoutSeconds < 0:
-		return FieldErrorf("concurrency", "shard concurrency and timeout_seconds must not be negative")
+		return connector.FieldErrorf("concurrency", "shard concurrency and timeout_seconds must not be negative")
 	}
 	for i, id := range sh.IDs {
 		if id == "" || len(id) > 200 {
-			return FieldErrorf(fmt.Sprintf("ids[%d]", i), "connector id must be 1 to 200 characters")
+			return connector.FieldErrorf(fmt.Sprintf("ids[%d]", i), "connector id must be 1 to 200 characters")
 		}
 	}
 	return nil
-}
-
-// ShardPublisher hands the shards of a sweep run to the workers: a Pub/Sub topic deployed
-// (shared/store.PubSubShards), LocalShards in one process. Delivery may be at least once.
-type ShardPublisher interface {
-	PublishShard(ctx context.Context, sh SweepShard) error
 }
 
 // ShardState is where a shard of a run stands.
@@ -105,25 +103,6 @@ type SweepRun struct {
 	OrphansRemoved int
 }
 
-// SweepRuns keeps sweep runs and their shards (store.MemoryRuns, store.FirestoreRuns).
-// Methods must be safe for concurrent use and return this package's error kinds.
-type SweepRuns interface {
-	// CreateRun stores a new run (ErrAlreadyExists if its id is taken).
-	CreateRun(ctx context.Context, r SweepRun) error
-	// UpdateRun replaces the run's own record (ErrNotFound if it is gone).
-	UpdateRun(ctx context.Context, r SweepRun) error
-	// GetRun returns the run and the records of its shards that have begun, by index.
-	GetRun(ctx context.Context, id string) (SweepRun, []ShardRecord, error)
-	// LatestRunID returns the id of the run started last (ids sort by start), or ErrNotFound.
-	LatestRunID(ctx context.Context) (string, error)
-	// BeginShard counts one more attempt of shard index of run, atomically, and returns its
-	// record; a finished shard is returned unchanged. A shard seen first is ShardRunning.
-	BeginShard(ctx context.Context, run string, index int, now time.Time) (ShardRecord, error)
-	// FinishShard stores rec (ShardDone or ShardFailed) unless the shard is finished
-	// already, atomically, and reports whether it stored it.
-	FinishShard(ctx context.Context, rec ShardRecord) (bool, error)
-}
-
 // newRunID returns a run id that sorts by its start time: 20261206T195100.123456Z-1a2b3c.
 func newRunID(now time.Time) string {
 	var b [3]byte
@@ -146,15 +125,15 @@ type SweepRunView struct {
 
 // SweepRunStatus returns run id (the latest run for "") with its shards summed. Only admins
 // call it (AuthorizeOperator at the edge).
-func (s *Service) SweepRunStatus(ctx context.Context, id string) (SweepRunView, error) {
+func (s *Keeper) SweepRunStatus(ctx context.Context, id string) (SweepRunView, error) {
 	if s.Runs == nil {
-		return SweepRunView{}, Errorf(ErrFailedPrecondition, "this deployment keeps no sweep runs")
+		return SweepRunView{}, connector.Errorf(connector.ErrFailedPrecondition, "this deployment keeps no sweep runs")
 	}
 	if id == "" {
 		latest, err := s.Runs.LatestRunID(ctx)
 		if err != nil {
-			if KindOf(err) == ErrNotFound {
-				return SweepRunView{}, Errorf(ErrNotFound, "no sweep has run yet: start one with POST /sweep (gcpconn sweep)")
+			if connector.KindOf(err) == connector.ErrNotFound {
+				return SweepRunView{}, connector.Errorf(connector.ErrNotFound, "no sweep has run yet: start one with POST /sweep (gcpconn sweep)")
 			}
 			return SweepRunView{}, err
 		}
@@ -210,6 +189,7 @@ func addReport(sum *SweepReport, r SweepReport) {
 	sum.VersionsRemoved += r.VersionsRemoved
 	sum.KeysRotated += r.KeysRotated
 	sum.KeysDeleted += r.KeysDeleted
+	sum.RotationsDeferred += r.RotationsDeferred
 	sum.Duration += r.Duration
 	for _, e := range r.Errors {
 		if len(sum.Errors) < maxSweepErrors {

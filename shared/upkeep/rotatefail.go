@@ -1,4 +1,4 @@
-package connector
+package upkeep
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
 // Failed rotations and cleanup. A rotation that fails at any step is released by one write
@@ -15,19 +17,19 @@ import (
 // record due at once. Retired records are deleted only by deleteRetired, which reads the
 // connector again first; a key is never pinned from a retired record, so a record can never
 // name the pinned key, and pin refuses an entry that was released. Sweep releases entries
-// abandoned past RotationBudget the same way (RepairRotation), from a fresh read.
+// abandoned past RotationBudget the same way (repairRotation), from a fresh read.
 
 // failRotation releases the rotation entry p of c that failed for why, with a context of its
 // own (failureBudget; ctx may be done): lost says the IAM create may have made a key whose id
 // is unknown. It records why in rotation.last_error and the status, deletes what the run
 // created (what it cannot delete is left for sweep) and returns the error to answer: of
 // cause's kind when retrying may help, otherwise ErrFailedPrecondition.
-func (s *Service) failRotation(ctx context.Context, c *Connector, p PendingRotation, lost bool, why string, cause error) error {
+func (s *Keeper) failRotation(ctx context.Context, c *connector.Connector, p connector.PendingRotation, lost bool, why string, cause error) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failureBudget)
 	defer cancel()
 	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "event", EventRotation, "outcome", OutcomeFailed, "connector_id", c.ID, "connector", c.Name, "reason", why)
 	now := s.now()
-	released, err := s.updateConnector(fctx, c.ID, func(cur *Connector) bool {
+	released, err := s.UpdateConnector(fctx, c.ID, func(cur *connector.Connector) bool {
 		q := cur.Rotation.Pending
 		if q == nil || q.Claim != p.Claim {
 			// Released or taken over meanwhile (a sweep found the entry abandoned): what this
@@ -37,20 +39,20 @@ func (s *Service) failRotation(ctx context.Context, c *Connector, p PendingRotat
 		merged := *q // as recorded, with what this run learnt but could not record
 		merged.KeyID = cmpOr(merged.KeyID, p.KeyID)
 		merged.Version = cmpOr(merged.Version, p.Version)
-		if rk, ok := leftover(merged, lost, now); ok {
+		if rk, ok := merged.Leftover(lost, now); ok {
 			cur.Rotation.Retired = append(cur.Rotation.Retired, rk)
 		}
 		cur.Rotation.Pending, cur.Rotation.LastError = nil, why
 		return true
 	})
 	if err != nil {
-		s.log().ErrorContext(ctx, "rotation: the failure could not be recorded; a later pass releases the entry", "connector_id", c.ID, "error", MessageOf(err))
-		return rotationError(c, why+" (the failure could not be recorded yet: "+MessageOf(err)+")", cmpErr(cause, err))
+		s.log().ErrorContext(ctx, "rotation: the failure could not be recorded; a later pass releases the entry", "connector_id", c.ID, "error", connector.MessageOf(err))
+		return rotationError(c, why+" (the failure could not be recorded yet: "+connector.MessageOf(err)+")", cmpErr(cause, err))
 	}
 	if released {
 		s.setRotationError(fctx, c.ID, p.FromVersion, why)
 		if _, err := s.deleteRetired(fctx, c.ID); err != nil {
-			s.log().WarnContext(ctx, "rotation: what the failed rotation created is left for sweep", "connector_id", c.ID, "error", MessageOf(err))
+			s.log().WarnContext(ctx, "rotation: what the failed rotation created is left for sweep", "connector_id", c.ID, "error", connector.MessageOf(err))
 		}
 	}
 	return rotationError(c, why, cause)
@@ -66,33 +68,21 @@ func cmpOr(a, b string) string {
 // recordStray records, as a retired record due at once, the key and version that the run
 // of entry p created after its entry was released; false when there is none or it is
 // already recorded.
-func recordStray(cur *Connector, p PendingRotation, now time.Time) bool {
-	rk, ok := leftover(p, false, now)
+func recordStray(cur *connector.Connector, p connector.PendingRotation, now time.Time) bool {
+	rk, ok := p.Leftover(false, now)
 	if !ok || (p.KeyID != "" && (p.KeyID == cur.Rotation.KeyID || pendingKey(cur, p.KeyID))) ||
-		slices.ContainsFunc(cur.Rotation.Retired, func(r RetiredKey) bool { return r.KeyID == p.KeyID && r.Version == p.Version }) {
+		slices.ContainsFunc(cur.Rotation.Retired, func(r connector.RetiredKey) bool { return r.KeyID == p.KeyID && r.Version == p.Version }) {
 		return false
 	}
 	cur.Rotation.Retired = append(cur.Rotation.Retired, rk)
 	return true
 }
 
-// leftover is the retired record of what the released entry p created, due at once (a lost
-// key once no late create can land); false when it created nothing.
-func leftover(p PendingRotation, lost bool, now time.Time) (RetiredKey, bool) {
-	rk := RetiredKey{KeyID: p.KeyID, Version: p.Version, Email: p.Email, Managed: true, RetiredAt: now, DeleteAfter: now}
-	if p.KeyID == "" && lost {
-		to := p.StartedAt.Add(CreateKeyBudget + lateCreate)
-		rk.Lost = &LostKey{From: p.StartedAt.Add(-keyClockSkew), To: to.Add(keyClockSkew), KnownKeys: slices.Clone(p.KnownKeys)}
-		rk.DeleteAfter = to
-	}
-	return rk, rk.KeyID != "" || rk.Version != "" || rk.Lost != nil
-}
-
 // setRotationError records a failed rotation in the status (whose state it keeps: the
 // previous key stays pinned and works), unless the connector was re-configured meanwhile.
-func (s *Service) setRotationError(ctx context.Context, id, from, why string) {
+func (s *Keeper) setRotationError(ctx context.Context, id, from, why string) {
 	now := s.now()
-	_, err := s.updateStatus(ctx, id, func(cur *Connector) bool {
+	_, err := s.UpdateStatus(ctx, id, func(cur *connector.Connector) bool {
 		if cur.SecretVersion != from || cur.Status.Error == rotationErrPrefix+why {
 			return false
 		}
@@ -100,7 +90,7 @@ func (s *Service) setRotationError(ctx context.Context, id, from, why string) {
 		return true
 	})
 	if err != nil {
-		s.log().WarnContext(ctx, "rotation: status not updated", "connector_id", id, "error", MessageOf(err))
+		s.log().WarnContext(ctx, "rotation: status not updated", "connector_id", id, "error", connector.MessageOf(err))
 	}
 }
 
@@ -108,11 +98,11 @@ func (s *Service) setRotationError(ctx context.Context, id, from, why string) {
 // error behind it, if any), in the rotation state and the status, while no rotation is
 // pending and c's version is pinned; with a context of its own, as failRotation. It returns
 // the error to answer, as failRotation does.
-func (s *Service) recordRotationFailure(ctx context.Context, c *Connector, why string, cause error) error {
+func (s *Keeper) recordRotationFailure(ctx context.Context, c *connector.Connector, why string, cause error) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failureBudget)
 	defer cancel()
 	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "event", EventRotation, "outcome", OutcomeFailed, "connector_id", c.ID, "connector", c.Name, "reason", why)
-	_, err := s.updateConnector(fctx, c.ID, func(cur *Connector) bool {
+	_, err := s.UpdateConnector(fctx, c.ID, func(cur *connector.Connector) bool {
 		if cur.Rotation.Pending != nil || cur.SecretVersion != c.SecretVersion || cur.Rotation.LastError == why {
 			return false
 		}
@@ -122,43 +112,43 @@ func (s *Service) recordRotationFailure(ctx context.Context, c *Connector, why s
 	if err == nil {
 		s.setRotationError(fctx, c.ID, c.SecretVersion, why)
 	} else {
-		s.log().WarnContext(ctx, "rotation: the failure could not be recorded", "connector_id", c.ID, "error", MessageOf(err))
+		s.log().WarnContext(ctx, "rotation: the failure could not be recorded", "connector_id", c.ID, "error", connector.MessageOf(err))
 	}
 	return rotationError(c, why, cause)
 }
 
 // rotationError is the error a failed rotation of c answers: of cause's kind when retrying
 // may help, otherwise ErrFailedPrecondition.
-func rotationError(c *Connector, why string, cause error) error {
+func rotationError(c *connector.Connector, why string, cause error) error {
 	msg := fmt.Sprintf("connector %q: key rotation failed: %s; the previous key stays pinned", c.Name, why)
-	if cause != nil && retryable(cause) != nil {
-		kind := KindOf(cause)
-		if kind == ErrInternal {
-			kind = ErrUpstreamUnavailable
+	if cause != nil && connector.Retryable(cause) != nil {
+		kind := connector.KindOf(cause)
+		if kind == connector.ErrInternal {
+			kind = connector.ErrUpstreamUnavailable
 		}
-		return &Error{Kind: kind, Message: msg, Err: cause}
+		return &connector.Error{Kind: kind, Message: msg, Err: cause}
 	}
-	return &Error{Kind: ErrFailedPrecondition, Message: msg}
+	return &connector.Error{Kind: connector.ErrFailedPrecondition, Message: msg}
 }
 
-// RepairRotation finishes what rotations of connector c left behind, as sweep does, from a
+// repairRotation finishes what rotations of connector c left behind, as sweep does, from a
 // fresh read of it (c may be a stale listing): a verifying entry is verified and pinned (or,
 // past its VerifyBy, released), an entry abandoned past RotationBudget is released; then
 // retired keys whose time has come are deleted with their versions (keys gcpconn did not
 // create only lose their version). It reports how many keys it deleted.
-func (s *Service) RepairRotation(ctx context.Context, c *Connector) (int, error) {
+func (s *Keeper) repairRotation(ctx context.Context, c *connector.Connector) (int, error) {
 	if s.Keys == nil || (c.Rotation.Pending == nil && len(c.Rotation.Retired) == 0) {
 		return 0, nil
 	}
 	cur, err := s.Store.Get(ctx, c.ID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, connector.ErrNotFound) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
 	if p := cur.Rotation.Pending; p != nil {
-		if _, err := s.resumePending(ctx, cur, *p); err != nil && KindOf(err) != ErrFailedPrecondition {
+		if _, err := s.resumePending(ctx, cur, *p); err != nil && connector.KindOf(err) != connector.ErrFailedPrecondition {
 			return 0, err
 		}
 	}
@@ -168,16 +158,16 @@ func (s *Service) RepairRotation(ctx context.Context, c *Connector) (int, error)
 // deleteRetired deletes the due retired keys of connector id (read afresh) and destroys
 // their versions, then drops their records. It never deletes the pinned key or the key of a
 // rotation in flight.
-func (s *Service) deleteRetired(ctx context.Context, id string) (int, error) {
+func (s *Keeper) deleteRetired(ctx context.Context, id string) (int, error) {
 	c, err := s.Store.Get(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, connector.ErrNotFound) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
 	now := s.now()
-	var due []RetiredKey
+	var due []connector.RetiredKey
 	for _, r := range c.Rotation.Retired {
 		if !now.Before(r.DeleteAfter) && (r.Lost == nil || c.Rotation.Pending == nil) {
 			due = append(due, r)
@@ -187,14 +177,14 @@ func (s *Service) deleteRetired(ctx context.Context, id string) (int, error) {
 		return 0, nil
 	}
 	var recorded map[string]bool
-	if slices.ContainsFunc(due, func(r RetiredKey) bool { return r.Lost != nil }) {
+	if slices.ContainsFunc(due, func(r connector.RetiredKey) bool { return r.Lost != nil }) {
 		if recorded, err = s.recordedKeys(ctx); err != nil {
 			return 0, err
 		}
 	}
 	n := 0
 	var errs []error
-	var done []RetiredKey
+	var done []connector.RetiredKey
 	for _, r := range due {
 		k, err := s.removeRetired(ctx, c, r, recorded)
 		n += k
@@ -205,10 +195,10 @@ func (s *Service) deleteRetired(ctx context.Context, id string) (int, error) {
 		done = append(done, r)
 	}
 	if len(done) > 0 {
-		_, err := s.updateConnector(ctx, id, func(cur *Connector) bool {
+		_, err := s.UpdateConnector(ctx, id, func(cur *connector.Connector) bool {
 			n := len(cur.Rotation.Retired)
-			cur.Rotation.Retired = slices.DeleteFunc(slices.Clone(cur.Rotation.Retired), func(r RetiredKey) bool {
-				return slices.ContainsFunc(done, func(d RetiredKey) bool { return sameRetired(d, r) })
+			cur.Rotation.Retired = slices.DeleteFunc(slices.Clone(cur.Rotation.Retired), func(r connector.RetiredKey) bool {
+				return slices.ContainsFunc(done, func(d connector.RetiredKey) bool { return sameRetired(d, r) })
 			})
 			return len(cur.Rotation.Retired) != n
 		})
@@ -217,14 +207,14 @@ func (s *Service) deleteRetired(ctx context.Context, id string) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-func sameRetired(a, b RetiredKey) bool {
+func sameRetired(a, b connector.RetiredKey) bool {
 	return a.KeyID == b.KeyID && a.Version == b.Version && a.Email == b.Email && (a.Lost == nil) == (b.Lost == nil) &&
 		(a.Lost == nil || a.Lost.From.Equal(b.Lost.From))
 }
 
 // removeRetired deletes the key(s) of one due record r of c (a lost key searched for) and
 // destroys its version; it reports how many keys it deleted.
-func (s *Service) removeRetired(ctx context.Context, c *Connector, r RetiredKey, recorded map[string]bool) (int, error) {
+func (s *Keeper) removeRetired(ctx context.Context, c *connector.Connector, r connector.RetiredKey, recorded map[string]bool) (int, error) {
 	ids := []string{}
 	if r.Managed && r.KeyID != "" && r.KeyID != c.Rotation.KeyID && !pendingKey(c, r.KeyID) {
 		ids = append(ids, r.KeyID)
@@ -256,15 +246,15 @@ func (s *Service) removeRetired(ctx context.Context, c *Connector, r RetiredKey,
 	return len(ids), nil
 }
 
-func pendingKey(c *Connector, id string) bool {
+func pendingKey(c *connector.Connector, id string) bool {
 	return c.Rotation.Pending != nil && c.Rotation.Pending.KeyID == id
 }
 
 // retiredGrant returns the grant that may delete the keys of record r of c and the account
 // they belong to: the pinned credentials when they are of r's account, otherwise the
 // credentials r's own version holds (the account's key that manages its own keys).
-func (s *Service) retiredGrant(ctx context.Context, c *Connector, r RetiredKey) (Grant, string, error) {
-	g, email, gerr := s.sourceGrant(ctx, c)
+func (s *Keeper) retiredGrant(ctx context.Context, c *connector.Connector, r connector.RetiredKey) (connector.Grant, string, error) {
+	g, email, gerr := s.SourceGrant(ctx, c)
 	if gerr == nil && (r.Email == "" || r.Email == email) {
 		return g, email, nil
 	}
@@ -272,15 +262,15 @@ func (s *Service) retiredGrant(ctx context.Context, c *Connector, r RetiredKey) 
 		sec, err := s.Secrets.Access(ctx, c.ID, r.Version)
 		if err == nil {
 			if key, err := sec.ServiceAccountKey(); err == nil && (r.Email == "" || key.ClientEmail == r.Email) {
-				return Grant{Connector: c, Secrets: sec}, key.ClientEmail, nil
+				return connector.Grant{Connector: c, Secrets: sec}, key.ClientEmail, nil
 			}
 		}
 	}
 	if r.Email == "" {
-		return Grant{}, "", cmpErr(gerr, Errorf(ErrFailedPrecondition, "the account of the key is unknown"))
+		return connector.Grant{}, "", cmpErr(gerr, connector.Errorf(connector.ErrFailedPrecondition, "the account of the key is unknown"))
 	}
 	// Only a rotation identity of the service can act on another account without its key.
-	return Grant{Connector: c, Secrets: g.Secrets}, r.Email, nil
+	return connector.Grant{Connector: c, Secrets: g.Secrets}, r.Email, nil
 }
 
 func cmpErr(a, b error) error {
@@ -290,22 +280,9 @@ func cmpErr(a, b error) error {
 	return b
 }
 
-// sourceGrant returns the grant that manages c's keys, and the account they belong to.
-func (s *Service) sourceGrant(ctx context.Context, c *Connector) (Grant, string, error) {
-	g, err := s.grant(ctx, c, readFresh)
-	if err != nil {
-		return Grant{}, "", err
-	}
-	key, err := g.Secrets.ServiceAccountKey()
-	if err != nil {
-		return Grant{}, "", err
-	}
-	return g, key.ClientEmail, nil
-}
-
 // lostKeys finds the key a failed rotation created without learning its id: a key of the
 // account not in l.KnownKeys, created within [l.From, l.To], that no connector records.
-func (s *Service) lostKeys(ctx context.Context, g Grant, email string, l LostKey, recorded map[string]bool) ([]string, error) {
+func (s *Keeper) lostKeys(ctx context.Context, g connector.Grant, email string, l connector.LostKey, recorded map[string]bool) ([]string, error) {
 	keys, err := s.Keys.ListKeys(ctx, g, email)
 	if err != nil {
 		return nil, err
@@ -323,11 +300,11 @@ func (s *Service) lostKeys(ctx context.Context, g Grant, email string, l LostKey
 // recordedKeys returns the ids of every key a connector records (pinned, in flight or
 // retired) or a deleted connector's cleanup record names: a lost-key search never takes one
 // of them.
-func (s *Service) recordedKeys(ctx context.Context) (map[string]bool, error) {
+func (s *Keeper) recordedKeys(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
 	token := ""
 	for {
-		cs, next, err := s.Store.List(ctx, Filter{}, Page{Size: MaxPageSize, Token: token})
+		cs, next, err := s.Store.List(ctx, connector.Filter{}, connector.Page{Size: connector.MaxPageSize, Token: token})
 		if err != nil {
 			return nil, fmt.Errorf("list connectors: %w", err)
 		}
@@ -345,7 +322,7 @@ func (s *Service) recordedKeys(ctx context.Context) (map[string]bool, error) {
 		}
 		token = next
 	}
-	if kc, ok := s.Store.(KeyCleanups); ok { // and the keys deleted connectors left for sweep
+	if kc, ok := s.Store.(connector.KeyCleanups); ok { // and the keys deleted connectors left for sweep
 		recs, err := kc.ListCleanups(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list key cleanups: %w", err)
@@ -369,8 +346,8 @@ func createKeyProblem(email string, err error) string {
 	if errors.Is(err, ErrKeyLimit) {
 		return keyLimitProblem(email)
 	}
-	if !definite(err) {
-		return fmt.Sprintf("Google did not create a new key for %s: %s", email, MessageOf(err))
+	if !connector.Definite(err) {
+		return fmt.Sprintf("Google did not create a new key for %s: %s", email, connector.MessageOf(err))
 	}
-	return fmt.Sprintf("Google refused a new key for %s: %s", email, MessageOf(err))
+	return fmt.Sprintf("Google refused a new key for %s: %s", email, connector.MessageOf(err))
 }

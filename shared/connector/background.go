@@ -1,0 +1,89 @@
+package connector
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// What the background work (shared/upkeep: sweep and key rotation) needs of the core, beyond
+// its use cases: conditioned writes of a connector, the credentials it holds, and the rules
+// of rotation state that Delete shares with it.
+
+// UpdateConnector applies mutate to the stored connector id and writes its configuration
+// back (Store.Update) if mutate reports a change, retrying on fresh data when a concurrent
+// write wins; the change drops the connector from this instance's cache. It returns whether
+// a change was stored; a connector that is gone is (false, nil).
+func (s *Service) UpdateConnector(ctx context.Context, id string, mutate func(c *Connector) bool) (bool, error) {
+	return s.updateConnector(ctx, id, mutate)
+}
+
+// UpdateStatus is UpdateConnector for a change of the connector's Status only, written with
+// Store.SetStatus (it does not change the revision, so a user's update never conflicts).
+func (s *Service) UpdateStatus(ctx context.Context, id string, mutate func(c *Connector) bool) (bool, error) {
+	return s.updateStatus(ctx, id, mutate)
+}
+
+// FreshGrant loads the secret values c pins, read from the secret store's backend (never a
+// cache), for what decides a state. A disabled or destroyed pinned version is
+// ErrFailedPrecondition.
+func (s *Service) FreshGrant(ctx context.Context, c *Connector) (Grant, error) {
+	return s.grant(ctx, c, readFresh)
+}
+
+// SourceGrant returns the grant that manages c's service-account keys (FreshGrant) and the
+// account they belong to.
+func (s *Service) SourceGrant(ctx context.Context, c *Connector) (Grant, string, error) {
+	g, err := s.grant(ctx, c, readFresh)
+	if err != nil {
+		return Grant{}, "", err
+	}
+	key, err := g.Secrets.ServiceAccountKey()
+	if err != nil {
+		return Grant{}, "", err
+	}
+	return g, key.ClientEmail, nil
+}
+
+// Administered returns connector ref (a name or an id) if p may administer it, as Update
+// and Delete require: its owner or an admin.
+func (s *Service) Administered(ctx context.Context, p Principal, ref string) (*Connector, error) {
+	return s.lookup(ctx, p, ref, ActionAdmin)
+}
+
+// ScheduleRotation sets (or, for a zero period, removes) the rotation schedule of c's secret
+// when the secret store keeps schedules (RotationSchedules).
+func (s *Service) ScheduleRotation(ctx context.Context, c *Connector) error {
+	return s.schedule(ctx, c)
+}
+
+// Enabled returns nil, or ErrFailedPrecondition saying why c is disabled.
+func (c *Connector) Enabled() error { return c.enabled() }
+
+// Retryable returns err if trying again could help (Google or a store unavailable, a lost
+// write race, ctx done), else nil.
+func Retryable(err error) error { return retryable(err) }
+
+// Definite reports whether err is an answer that trying again would not change (a refusal,
+// not an outage).
+func Definite(err error) bool { return definite(err) }
+
+// WriteContext bounds work that must still leave time, within ctx's deadline, to record its
+// outcome: it ends after budget, or a quarter of ctx's remaining time (at most a few
+// seconds) before ctx's deadline, whichever is first.
+func WriteContext(ctx context.Context, budget time.Duration) (context.Context, context.CancelFunc) {
+	return writeContext(ctx, budget)
+}
+
+// Leftover is the retired record of what the released rotation entry p created, due at now
+// (a key whose id was never learnt, lost, once no late create can land); false when it
+// created nothing.
+func (p PendingRotation) Leftover(lost bool, now time.Time) (RetiredKey, bool) {
+	rk := RetiredKey{KeyID: p.KeyID, Version: p.Version, Email: p.Email, Managed: true, RetiredAt: now, DeleteAfter: now}
+	if p.KeyID == "" && lost {
+		to := p.StartedAt.Add(CreateKeyBudget + lateCreate)
+		rk.Lost = &LostKey{From: p.StartedAt.Add(-keyClockSkew), To: to.Add(keyClockSkew), KnownKeys: slices.Clone(p.KnownKeys)}
+		rk.DeleteAfter = to
+	}
+	return rk, rk.KeyID != "" || rk.Version != "" || rk.Lost != nil
+}
