@@ -60,7 +60,7 @@ case "$store" in google | memory) ;; *) die "--store $store: want google or memo
 
 if [ "$mode" = gobench ]; then
 	unset PUBSUB_EMULATOR_HOST
-	exec go test -run='^$' -bench="^${gobench[0]}\$" -benchtime=1x -timeout=60m ./shared/connector/
+	exec go test -run='^$' -bench="^${gobench[0]}\$" -benchtime=1x -timeout=60m ./shared/upkeep/
 fi
 
 bin=$(mktemp -d "${TMPDIR:-/tmp}/bench-sweep.XXXXXX")
