@@ -57,7 +57,7 @@ func (c *call) audit(b mintBody, cred *connector.Credential, err error) {
 			slog.String("resource_type", b.ResourceType), slog.String("resource_id", b.ResourceID),
 			slog.String("code", code), slog.Int("status", status),
 		}
-		log.LogAttrs(c.ctx, slog.LevelInfo, "mint "+outcome, attrs[:]...)
+		cloudlog.LogAttrs(c.ctx, log, slog.LevelInfo, "mint "+outcome, attrs[:]...)
 		return
 	}
 	attrs := [...]slog.Attr{
@@ -73,5 +73,5 @@ func (c *call) audit(b mintBody, cred *connector.Credential, err error) {
 		slog.String("token_fingerprint", cloudlog.Fingerprint(cred.AccessToken)),
 		slog.Time("expires_at", cred.ExpiresAt.UTC()),
 	}
-	log.LogAttrs(c.ctx, slog.LevelInfo, "mint", attrs[:]...)
+	cloudlog.LogAttrs(c.ctx, log, slog.LevelInfo, "mint", attrs[:]...)
 }
