@@ -102,9 +102,15 @@ func TestHandlerMatchesJSONHandler(t *testing.T) {
 	}
 	type logf func(log *slog.Logger)
 	for name, f := range map[string]logf{
-		"attrs":          func(l *slog.Logger) { l.LogAttrs(ctx, slog.LevelInfo, "m <1>", attrs...) },
-		"no attrs":       func(l *slog.Logger) { l.InfoContext(ctx, "bare") },
-		"levels":         func(l *slog.Logger) { l.Log(ctx, LevelNotice, "n"); l.Warn("w"); l.Error("e"); l.Log(ctx, LevelCritical, "c"); l.Debug("d") },
+		"attrs":    func(l *slog.Logger) { l.LogAttrs(ctx, slog.LevelInfo, "m <1>", attrs...) },
+		"no attrs": func(l *slog.Logger) { l.InfoContext(ctx, "bare") },
+		"levels": func(l *slog.Logger) {
+			l.Log(ctx, LevelNotice, "n")
+			l.Warn("w")
+			l.Error("e")
+			l.Log(ctx, LevelCritical, "c")
+			l.Debug("d")
+		},
 		"with":           func(l *slog.Logger) { l.With("refresh_token", "SECRET", "id", 7).InfoContext(ctx, "with", "x", 1) },
 		"with nothing":   func(l *slog.Logger) { l.With(slog.Group("e")).Info("with nothing") },
 		"group":          func(l *slog.Logger) { l.WithGroup("req").Info("group", "password", "SECRET", "n", 2) },
@@ -138,7 +144,9 @@ func (h atTime) Handle(ctx context.Context, r slog.Record) error {
 	return h.Handler.Handle(ctx, r)
 }
 
-func (h atTime) WithAttrs(as []slog.Attr) slog.Handler { return atTime{h.Handler.WithAttrs(as), h.when} }
+func (h atTime) WithAttrs(as []slog.Attr) slog.Handler {
+	return atTime{h.Handler.WithAttrs(as), h.when}
+}
 
 func (h atTime) WithGroup(name string) slog.Handler { return atTime{h.Handler.WithGroup(name), h.when} }
 
