@@ -213,7 +213,7 @@ type call struct {
 // caller must defer c.done().
 func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call, bool) {
 	methods := methodsOf("/" + entry)
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()["Cache-Control"] = noStore
 	c := &call{a: a, w: w, r: r, entry: entry, cancel: func() {}}
 	c.ctx, c.span = traceRequest(r.Context(), r, entry)
 	c.ctx, c.cancel = a.withDeadline(c.ctx)

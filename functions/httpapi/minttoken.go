@@ -30,8 +30,7 @@ func (a *API) MintToken(w http.ResponseWriter, r *http.Request) {
 		c.fail(err)
 		return
 	}
-	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, out)
+	writeCredential(w, &out)
 }
 
 // audit writes the audit entry of one mint: who, which connector and resource, what was
