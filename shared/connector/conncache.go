@@ -66,7 +66,8 @@ func nameKey(name string) string { return "n\x00" + name }
 
 // get returns the connector cached under key, or loads it with load (one load shared by
 // concurrent callers) and caches it for ttl; ErrNotFound is cached for min(ttl,
-// negativeTTL), other errors are not cached. The caller gets its own copy.
+// negativeTTL), other errors are not cached. The connector is shared with the cache and every
+// other caller, not copied: callers only read it (Mint does; TestCachedConnectorIsNotModified).
 func (cc *connCache) get(ctx context.Context, now func() time.Time, ttl time.Duration, key string,
 	load func(context.Context) (*Connector, error)) (*Connector, error) {
 	cc.mu.Lock()
@@ -75,7 +76,7 @@ func (cc *connCache) get(ctx context.Context, now func() time.Time, ttl time.Dur
 		if e.c == nil {
 			return nil, errCachedNotFound
 		}
-		return e.c.Clone(), nil
+		return e.c, nil
 	}
 	gen := cc.gen
 	cc.mu.Unlock()
@@ -99,7 +100,7 @@ func (cc *connCache) get(ctx context.Context, now func() time.Time, ttl time.Dur
 		if r.Err != nil {
 			return nil, r.Err
 		}
-		return r.Val.(*Connector).Clone(), nil
+		return r.Val.(*Connector), nil
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, &Error{Kind: ErrUpstreamUnavailable, Message: "the connector store did not answer in time", Err: ctx.Err()}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -50,37 +49,67 @@ type tokenKey struct {
 }
 
 // String encodes the key for maps and singleflight. The subject token appears only as a hash.
-func (k tokenKey) String() string {
-	var b strings.Builder
-	b.Grow(128)
-	field := func(s string) {
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
+func (k tokenKey) String() string { return string(k.appendTo(nil)) }
+
+// appendTo appends the encoding of String to b: every part as its length, ':' and its bytes,
+// scopes sorted and deduplicated. The token cache builds it in a buffer on the stack, so a
+// hit allocates nothing for its key.
+func (k tokenKey) appendTo(b []byte) []byte {
+	field := func(parts ...string) {
+		n := 0
+		for _, p := range parts {
+			n += len(p)
+		}
+		b = append(strconv.AppendInt(b, int64(n), 10), ':')
+		for _, p := range parts {
+			b = append(b, p...)
+		}
 	}
 	field(k.ConnectorID)
 	field(k.SecretVersion)
 	field(k.Config)
 	field(string(k.ResourceType))
 	field(k.ResourceID)
-	scopes := slices.Clone(k.Scopes)
-	slices.Sort(scopes)
-	field(strings.Join(slices.Compact(scopes), " "))
+	b = appendScopes(b, k.Scopes)
 	if k.Boundary != nil {
-		field("b:" + k.Boundary.Bucket)
+		field("b:", k.Boundary.Bucket)
 		field(k.Boundary.Prefix)
 		field(strconv.FormatBool(k.Boundary.ReadOnly))
 	} else {
-		field("")
+		field()
 	}
-	field(strconv.FormatInt(int64(k.Lifetime/time.Second), 10))
-	if k.SubjectToken != "" {
-		sum := sha256.Sum256([]byte(k.SubjectToken))
-		field(hex.EncodeToString(sum[:]))
-	} else {
-		field("")
+	var num [20]byte
+	lifetime := strconv.AppendInt(num[:0], int64(k.Lifetime/time.Second), 10)
+	b = append(strconv.AppendInt(b, int64(len(lifetime)), 10), ':')
+	b = append(b, lifetime...)
+	if k.SubjectToken == "" {
+		return append(b, "0:"...)
 	}
-	return b.String()
+	sum := sha256.Sum256([]byte(k.SubjectToken))
+	b = append(b, "64:"...)
+	return hex.AppendEncode(b, sum[:])
+}
+
+// appendScopes appends scopes sorted and without repeats, space-separated, as one field.
+func appendScopes(b []byte, scopes []string) []byte {
+	for i := 1; i < len(scopes); i++ {
+		if scopes[i-1] >= scopes[i] { // not sorted, or repeated: sort a copy
+			scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
+			break
+		}
+	}
+	n := max(len(scopes)-1, 0)
+	for _, s := range scopes {
+		n += len(s)
+	}
+	b = append(strconv.AppendInt(b, int64(n), 10), ':')
+	for i, s := range scopes {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, s...)
+	}
+	return b
 }
 
 // tokenCache is the per-process token cache of a Service. Its zero value is ready to use.
@@ -155,20 +184,22 @@ type mintFunc func(ctx context.Context) (Token, error)
 // or a fresh one from mint, shared with every concurrent caller of the same key. now is the
 // injected clock.
 func (c *tokenCache) get(ctx context.Context, now func() time.Time, k tokenKey, mint mintFunc) (tok Token, hit bool, err error) {
-	key := k.String()
+	var buf [256]byte
+	kb := k.appendTo(buf[:0])
 	t := now()
 	c.mu.Lock()
-	if e, ok := c.entries[key]; ok && e.tok.Expiry.Sub(t) >= MinTokenRemaining {
+	if e, ok := c.entries[string(kb)]; ok && e.tok.Expiry.Sub(t) >= MinTokenRemaining {
 		tok = e.tok
 		if !t.Before(e.refreshAt) && !e.refreshing {
 			e.refreshing = true
-			go c.refresh(now, k.ConnectorID, key, c.gen[k.ConnectorID], mint)
+			go c.refresh(now, k.ConnectorID, string(kb), c.gen[k.ConnectorID], mint)
 		}
 		c.mu.Unlock()
 		return tok, true, nil
 	}
-	gen := c.gen[k.ConnectorID]
-	c.track(k.ConnectorID, key)
+	key, connID := string(kb), k.ConnectorID // the flight captures these, not k
+	gen := c.gen[connID]
+	c.track(connID, key)
 	c.mu.Unlock()
 
 	// The shared mint runs detached from this caller's cancellation (other callers may be
@@ -176,7 +207,7 @@ func (c *tokenCache) get(ctx context.Context, now func() time.Time, k tokenKey, 
 	ch := c.flights.DoChan(flightKey(key, gen), func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 		defer cancel()
-		return c.fill(fctx, now, k.ConnectorID, key, gen, mint)
+		return c.fill(fctx, now, connID, key, gen, mint)
 	})
 	select {
 	case r := <-ch:
