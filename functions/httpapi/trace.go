@@ -31,10 +31,12 @@ var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer
 // traceRequest starts the span of a request to entry and puts it, and the trace its log
 // entries carry, on ctx. The caller must end the span.
 func traceRequest(ctx context.Context, r *http.Request, entry string) (context.Context, trace.Span) {
-	if r.Header.Get("traceparent") != "" {
+	// The headers are looked up by their canonical names: Header.Get would canonicalize
+	// (and allocate) on every request.
+	if len(r.Header["Traceparent"]) > 0 {
 		ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	}
-	if !trace.SpanContextFromContext(ctx).IsValid() {
+	if len(r.Header["X-Cloud-Trace-Context"]) > 0 && !trace.SpanContextFromContext(ctx).IsValid() {
 		if sc, ok := cloudTraceParent(r.Header); ok {
 			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
 		}

@@ -64,7 +64,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 
 // Handle implements slog.Handler: it writes r as one line, with the trace of ctx, if any.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
-	return h.write(ctx, r.Time, r.Level, r.Message, &r, nil)
+	return h.write(ctx, r.Time, r.Level, r.Message, entryAttrs{r: &r})
 }
 
 // LogAttrs logs an entry through log as log.LogAttrs does. When log writes through a
@@ -78,12 +78,80 @@ func LogAttrs(ctx context.Context, log *slog.Logger, level slog.Level, msg strin
 		return
 	}
 	if h.Enabled(ctx, level) {
-		_ = h.write(ctx, time.Now(), level, msg, nil, attrs)
+		_ = h.write(ctx, time.Now(), level, msg, entryAttrs{attrs: attrs})
 	}
 }
 
-// write writes one entry: its attributes are r's when r is not nil, else attrs.
-func (h *Handler) write(ctx context.Context, t time.Time, level slog.Level, msg string, r *slog.Record, attrs []slog.Attr) error {
+// Fields are the attribute keys of an entry written on every request (the mint audit
+// line), encoded once: escaped, and with their redaction (SensitiveKey) decided, so that
+// LogFields writes only the values.
+type Fields struct {
+	names   []string
+	encoded []string // `"name":`
+	hidden  []bool
+}
+
+// NewFields returns the Fields of keys, in order.
+func NewFields(keys ...string) *Fields {
+	f := &Fields{names: keys, encoded: make([]string, len(keys)), hidden: make([]bool, len(keys))}
+	for i, k := range keys {
+		f.encoded[i] = string(jsonenc.Key(nil, k, false))
+		f.hidden[i] = SensitiveKey(k)
+	}
+	return f
+}
+
+// LogFields logs an entry whose attributes are f's keys with values, in order (values
+// beyond f's keys are ignored, missing ones left out), as LogAttrs would log them.
+func LogFields(ctx context.Context, log *slog.Logger, level slog.Level, msg string, f *Fields, values ...slog.Value) {
+	values = values[:min(len(values), len(f.names))]
+	h, ok := log.Handler().(*Handler)
+	if !ok {
+		attrs := make([]slog.Attr, len(values))
+		for i, v := range values {
+			attrs[i] = slog.Attr{Key: f.names[i], Value: v}
+		}
+		log.LogAttrs(ctx, level, msg, attrs...)
+		return
+	}
+	if h.Enabled(ctx, level) {
+		_ = h.write(ctx, time.Now(), level, msg, entryAttrs{fields: f, values: values})
+	}
+}
+
+// entryAttrs are the attributes of one entry: a record's, a slice of them, or Fields with
+// their values.
+type entryAttrs struct {
+	r      *slog.Record
+	attrs  []slog.Attr
+	fields *Fields
+	values []slog.Value
+}
+
+func (a *entryAttrs) any() bool {
+	return len(a.attrs) > 0 || len(a.values) > 0 || (a.r != nil && a.r.NumAttrs() > 0)
+}
+
+// encode appends the attributes and reports whether it appended any.
+func (a *entryAttrs) encode(e *encoder) bool {
+	wrote := false
+	if a.r != nil {
+		a.r.Attrs(func(at slog.Attr) bool {
+			wrote = e.attr(at) || wrote
+			return true
+		})
+	}
+	for _, at := range a.attrs {
+		wrote = e.attr(at) || wrote
+	}
+	for i, v := range a.values {
+		wrote = e.field(a.fields, i, v) || wrote
+	}
+	return wrote
+}
+
+// write writes one entry.
+func (h *Handler) write(ctx context.Context, t time.Time, level slog.Level, msg string, attrs entryAttrs) error {
 	bp := bufPool.Get().(*[]byte)
 	e := encoder{b: (*bp)[:0]}
 	e.b = append(e.b, '{')
@@ -99,22 +167,12 @@ func (h *Handler) write(ctx context.Context, t time.Time, level slog.Level, msg 
 	e.b = append(e.b, h.pre...)
 	e.sep = true
 	open := h.nOpen
-	if len(attrs) > 0 || (r != nil && r.NumAttrs() > 0) {
+	if attrs.any() {
 		pos := len(e.b)
 		for _, g := range h.groups[h.nOpen:] {
 			e.openGroup(g)
 		}
-		wrote := false
-		if r != nil {
-			r.Attrs(func(a slog.Attr) bool {
-				wrote = e.attr(a) || wrote
-				return true
-			})
-		}
-		for _, a := range attrs {
-			wrote = e.attr(a) || wrote
-		}
-		if wrote {
+		if attrs.encode(&e) {
 			open = len(h.groups)
 		} else {
 			e.b = e.b[:pos]
@@ -240,6 +298,25 @@ func (e *encoder) attr(a slog.Attr) bool {
 	if a.Key != "" {
 		e.b = append(e.b, '}')
 		e.sep = true
+	}
+	return true
+}
+
+// field appends the i-th of f's keys with value v, as attr would.
+func (e *encoder) field(f *Fields, i int, v slog.Value) bool {
+	v = v.Resolve()
+	if v.Kind() == slog.KindGroup {
+		return e.attr(slog.Attr{Key: f.names[i], Value: v})
+	}
+	if e.sep {
+		e.b = append(e.b, ',')
+	}
+	e.b = append(e.b, f.encoded[i]...)
+	e.sep = true
+	if f.hidden[i] {
+		e.b = jsonenc.String(e.b, Hidden, false)
+	} else {
+		e.value(v)
 	}
 	return true
 }

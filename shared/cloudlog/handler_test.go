@@ -285,3 +285,33 @@ func TestLogAttrsAllocations(t *testing.T) {
 		t.Errorf("LogAttrs allocates %v times per audit entry; want 0", n)
 	}
 }
+
+// TestLogFieldsMatchesLogAttrs: an entry written with pre-encoded Fields is the entry
+// LogAttrs writes with the same keys and values (a secret key hidden, a key that needs
+// escaping, a group value, a LogValuer), through a Handler and through another handler; it
+// allocates nothing through a Handler.
+func TestLogFieldsMatchesLogAttrs(t *testing.T) {
+	ctx := WithTrace(context.Background(), Trace{ID: "4bf92f3577b34da6a3ce929d0e0e4736"})
+	f := NewFields("audit", "access_token", `we"ird`, "g", "payload", "n")
+	values := []slog.Value{slog.StringValue("mint"), slog.StringValue("SECRET"), slog.StringValue("x"),
+		slog.GroupValue(slog.String("client_secret", "SECRET"), slog.Int("k", 1)), slog.AnyValue(secretish{"SECRET"}), slog.Int64Value(3)}
+	attrs := make([]slog.Attr, len(values))
+	for i, v := range values {
+		attrs[i] = slog.Attr{Key: f.names[i], Value: v}
+	}
+	var fields, viaAttrs bytes.Buffer
+	LogFields(ctx, New(&fields, nil).With("fn", "mint"), slog.LevelInfo, "m", f, values...)
+	LogAttrs(ctx, New(&viaAttrs, nil).With("fn", "mint"), slog.LevelInfo, "m", attrs...)
+	compareLines(t, withoutTimestamp(t, fields.String()), withoutTimestamp(t, viaAttrs.String()))
+
+	var other bytes.Buffer
+	LogFields(ctx, slog.New(slog.NewJSONHandler(&other, nil)), slog.LevelInfo, "other", f, values[:2]...)
+	if !strings.Contains(other.String(), `"audit":"mint"`) || strings.Contains(other.String(), `"n":`) {
+		t.Errorf("LogFields through another handler wrote %q", other.String())
+	}
+
+	log := New(io.Discard, nil)
+	if n := testing.AllocsPerRun(100, func() { LogFields(ctx, log, slog.LevelInfo, "m", f, values...) }); n > 0 {
+		t.Errorf("LogFields allocates %v times; want 0", n)
+	}
+}
