@@ -3,14 +3,16 @@ package cloudlog
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // LineWriter passes whole log lines to an underlying writer (stdout) in batches: a Write
 // appends its line to a pending buffer and returns; a goroutine writes everything pending
-// with one call as soon as it can, so lines never wait for a timer, and under load the
-// lines that arrive while one batch is being written go out together in the next one, one
-// system call for many lines. Lines are never split or interleaved: each Write's bytes are
-// appended whole, and batches are written one at a time.
+// with one call. A line written when the goroutine is idle goes out at once; after each
+// batch the goroutine rests BatchDelay, so under load the lines of that moment go out
+// together, one system call (and one wake-up of the goroutine) for many lines, and no line
+// waits longer than a batch write and BatchDelay. Lines are never split or interleaved: each
+// Write's bytes are appended whole, and batches are written one at a time.
 //
 // Flush waits until every line written before it is out; Close flushes and stops the
 // goroutine (later writes go straight through). A process must Flush or Close before it
@@ -31,6 +33,10 @@ type LineWriter struct {
 
 // maxPending bounds the bytes waiting to be written before Write waits.
 const maxPending = 1 << 20
+
+// BatchDelay is how long the writing goroutine rests after a batch before it takes the next:
+// the longest a line waits for the lines written after it.
+const BatchDelay = time.Millisecond
 
 // NewLineWriter returns a LineWriter over w and starts its goroutine.
 func NewLineWriter(w io.Writer) *LineWriter {
@@ -79,11 +85,15 @@ func (lw *LineWriter) run() {
 				lw.spare = nil // one burst does not keep a large buffer
 			}
 			lw.written.Broadcast()
+			if !lw.closed {
+				lw.mu.Unlock()
+				time.Sleep(BatchDelay) // let the lines of this moment gather
+				lw.mu.Lock()
+			}
 		}
 		lw.mu.Unlock()
 	}
 }
-
 // Flush waits until every line written before it has been handed to the underlying
 // writer, and returns the first error the writer returned, if any.
 func (lw *LineWriter) Flush() error {

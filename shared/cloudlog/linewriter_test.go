@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // gatedWriter records each Write; when gate is set, every Write waits for a value on it.
@@ -126,6 +127,7 @@ func TestLineWriterBackpressure(t *testing.T) {
 			t.Fatal("Write returned with maxPending bytes waiting")
 		}
 		close(out.gate)
+		time.Sleep(BatchDelay) // the writer rests after the first batch
 		synctest.Wait()
 		if !returned {
 			t.Error("Write still waits after the writer caught up")
@@ -135,6 +137,36 @@ func TestLineWriterBackpressure(t *testing.T) {
 		}
 		if _, writes := out.state(); writes > 3 {
 			t.Errorf("%d writes; want the first line, then the rest in at most two batches", writes)
+		}
+	})
+}
+
+// TestLineWriterGathersLinesForBatchDelay: a line written to an idle writer goes out at once;
+// the lines written in the BatchDelay after a batch go out together when it ends, not one by
+// one.
+func TestLineWriterGathersLinesForBatchDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out gatedWriter
+		lw := NewLineWriter(&out)
+		defer lw.Close()
+		_, _ = lw.Write([]byte("first\n"))
+		synctest.Wait()
+		if _, writes := out.state(); writes != 1 {
+			t.Fatalf("%d writes after a line to an idle writer; want 1 at once", writes)
+		}
+		for i := range 50 {
+			_, _ = fmt.Fprintf(lw, "line %d\n", i)
+			time.Sleep(BatchDelay / 100)
+		}
+		synctest.Wait()
+		if _, writes := out.state(); writes != 1 {
+			t.Fatalf("%d writes within BatchDelay of the first batch; want still 1", writes)
+		}
+		time.Sleep(BatchDelay)
+		synctest.Wait()
+		text, writes := out.state()
+		if writes != 2 || strings.Count(text, "\n") != 51 {
+			t.Errorf("%d writes of %d lines after BatchDelay; want 2 writes of 51", writes, strings.Count(text, "\n"))
 		}
 	})
 }
