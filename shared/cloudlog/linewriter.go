@@ -94,6 +94,7 @@ func (lw *LineWriter) run() {
 		lw.mu.Unlock()
 	}
 }
+
 // Flush waits until every line written before it has been handed to the underlying
 // writer, and returns the first error the writer returned, if any.
 func (lw *LineWriter) Flush() error {
