@@ -88,6 +88,16 @@ func (cc *connCache) get(ctx context.Context, now func() time.Time, ttl time.Dur
 	return c, err
 }
 
+// cached answers a lookup from the cache alone, the key built by the caller on its stack
+// (idKey or nameKey's bytes: a hit allocates nothing); ok is false on a miss.
+func (cc *connCache) cached(key []byte, now time.Time) (c *Connector, ok bool, err error) {
+	c, ok = cc.m.GetBytes(key, now)
+	if ok && c == nil {
+		return nil, true, errCachedNotFound
+	}
+	return c, ok, nil
+}
+
 // errCachedNotFound answers a lookup that is cached as not found; lookup turns it into the
 // caller's message.
 var errCachedNotFound = Errorf(ErrNotFound, "connector not found")
@@ -122,12 +132,20 @@ type storeReader interface {
 type cachedReader struct{ s *Service }
 
 func (r cachedReader) Get(ctx context.Context, id string) (*Connector, error) {
+	var buf [128]byte
+	if c, ok, err := r.s.conns.cached(append(append(buf[:0], "i\x00"...), id...), r.s.now()); ok {
+		return c, err
+	}
 	return r.s.conns.get(ctx, r.s.now, r.s.RevocationWindow, idKey(id), func(ctx context.Context) (*Connector, error) {
 		return tracedReader{r.s.Store}.Get(ctx, id)
 	})
 }
 
 func (r cachedReader) GetByName(ctx context.Context, name string) (*Connector, error) {
+	var buf [128]byte
+	if c, ok, err := r.s.conns.cached(append(append(buf[:0], "n\x00"...), name...), r.s.now()); ok {
+		return c, err
+	}
 	return r.s.conns.get(ctx, r.s.now, r.s.RevocationWindow, nameKey(name), func(ctx context.Context) (*Connector, error) {
 		return tracedReader{r.s.Store}.GetByName(ctx, name)
 	})
