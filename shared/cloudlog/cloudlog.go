@@ -17,6 +17,11 @@
 // Types that know they are secret (connector.Secrets, connector.Token) already log as
 // "[HIDDEN]" through slog.LogValuer. A token is identified in audit entries by its
 // [Fingerprint], never by its value.
+//
+// Cost: the handler encodes each entry in one pass into a pooled buffer; lines written on
+// every request skip slog.Logger's record with [LogAttrs], or also the keys' encoding with
+// [Fields] and [LogFields]; a [LineWriter] hands the lines to stdout in batches (one write
+// for the lines of a millisecond), whole, and flushes on demand before the process exits.
 package cloudlog
 
 import (
