@@ -342,22 +342,36 @@ func issuerNames(issuers []callerauth.Issuer) []string {
 	return names
 }
 
-// App is an assembled gcpconn: the API and what it was built from.
+// App is an assembled gcpconn: the API and what it was built from. Its default logger writes
+// to stdout through a cloudlog.LineWriter (many lines per write under load); FlushLogs before
+// the process exits.
 type App struct {
 	Config Config
 	API    *httpapi.API
 	Log    *slog.Logger
+	// logOut batches the log lines to stdout when New made the logger (nil otherwise).
+	logOut *cloudlog.LineWriter
 	// keeper builds the Service and its background work once.
 	keeper func() (*upkeep.Keeper, error)
+}
+
+// FlushLogs waits until every log line written so far is on stdout (serve calls it when it
+// shuts down). It does nothing for an App given its own logger.
+func (a *App) FlushLogs() {
+	if a.logOut != nil {
+		_ = a.logOut.Flush()
+	}
 }
 
 // New assembles an App from cfg without doing any I/O: the Service is built on first use.
 // A non-nil cfgErr (from ConfigFromEnv) makes every request a logged 500.
 func New(cfg Config, cfgErr error, log *slog.Logger) *App {
+	var out *cloudlog.LineWriter
 	if log == nil {
-		log = cloudlog.New(os.Stdout, &cloudlog.Options{ProjectID: cfg.Project})
+		out = cloudlog.NewLineWriter(os.Stdout)
+		log = cloudlog.New(out, &cloudlog.Options{ProjectID: cfg.Project})
 	}
-	a := &App{Config: cfg, Log: log}
+	a := &App{Config: cfg, Log: log, logOut: out}
 	a.keeper = sync.OnceValues(func() (*upkeep.Keeper, error) {
 		if cfgErr != nil {
 			return nil, cfgErr

@@ -218,7 +218,7 @@ type call struct {
 // caller must defer c.done().
 func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call, bool) {
 	methods := methodsOf("/" + entry)
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()["Cache-Control"] = noStore
 	c := &call{a: a, w: w, r: r, entry: entry, cancel: func() {}}
 	c.ctx, c.span = traceRequest(r.Context(), r, entry)
 	c.ctx, c.cancel = a.withDeadline(c.ctx)
@@ -346,7 +346,7 @@ func (c *call) fail(err error) {
 // must be JSON when given. An empty body is allowed only when emptyOK. On failure it answers
 // the request and returns false.
 func (c *call) decode(v any, emptyOK bool) bool {
-	if err := checkContentType(c.r.Header.Get("Content-Type")); err != nil {
+	if err := checkContentType(headerValue(c.r.Header, "Content-Type")); err != nil {
 		writeErrorBody(c.w, http.StatusUnsupportedMediaType, codeUnsupportedMedia, err.Error(), "")
 		return false
 	}
@@ -429,12 +429,21 @@ func (a *API) bodyTimeout() time.Duration {
 	return DefaultBodyTimeout
 }
 
+// headerValue is h.Get(key) for a key already in canonical form (Get canonicalizes it on
+// every call).
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // acceptedTypes names the content types a request body may have.
 const acceptedTypes = "application/json (or a +json type such as application/cloudevents+json)"
 
 // checkContentType accepts no content type, application/json and the +json types.
 func checkContentType(ct string) error {
-	if strings.TrimSpace(ct) == "" {
+	if ct == "application/json" || strings.TrimSpace(ct) == "" { // the common case, without parsing
 		return nil
 	}
 	mt, _, err := mime.ParseMediaType(ct)

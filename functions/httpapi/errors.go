@@ -120,8 +120,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		b = []byte(fmt.Sprintf(`{"error":{"code":"internal","message":%q}}`, internalMessage))
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = jsonContentType
+	h["X-Content-Type-Options"] = noSniff
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/gcpconn/gcpconn/functions/internal/tracing"
+	"github.com/gcpconn/gcpconn/internal/testbuild"
 
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
@@ -25,7 +26,7 @@ import (
 // benchMintHandler returns the mint-token handler over memory stores and a stand-in Google,
 // with one registered service-account connector, and a caller's ID token. Logs are written
 // (as JSON, to nowhere) as in production.
-func benchMintHandler(b *testing.B) (http.Handler, string) {
+func benchMintHandler(b testing.TB) (http.Handler, string) {
 	iss := callerauthtest.New(b)
 	log := cloudlog.New(io.Discard, nil)
 	svc := &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: &fakeGoogle{},
@@ -82,6 +83,36 @@ func BenchmarkMintHandler(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// maxMintAllocs bounds the allocations of one warm mint through the handler, request and
+// recorder of httptest included (77 before the work of issue 27).
+const maxMintAllocs = 50
+
+// TestWarmMintAllocations holds a warm mint (token cache hit, no trace header)
+// to maxMintAllocs allocations, so that a change that brings back per-mint copies, slog
+// records or reflection encoding fails here rather than in a benchmark nobody reads.
+func TestWarmMintAllocations(t *testing.T) {
+	if testbuild.Race {
+		t.Skip("the race detector drops sync.Pool items at random: allocations are counted without -race")
+	}
+	h, tok := benchMintHandler(t)
+	mint := func() {
+		r := httptest.NewRequest(http.MethodPost, "/mint-token", strings.NewReader(`{"connector":"bench","resource_type":"gcp-generic"}`))
+		r.Header.Set("Authorization", "Bearer "+tok)
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("mint = %d %s", w.Code, w.Body)
+		}
+	}
+	mint() // warm the caches
+	if n := testing.AllocsPerRun(200, mint); n > maxMintAllocs {
+		t.Errorf("a warm mint allocates %v times; want at most %d", n, maxMintAllocs)
+	} else {
+		t.Logf("a warm mint allocates %v times (bound %d)", n, maxMintAllocs)
 	}
 }
 

@@ -30,14 +30,22 @@ func (a *API) MintToken(w http.ResponseWriter, r *http.Request) {
 		c.fail(err)
 		return
 	}
-	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, out)
+	writeCredential(w, &out)
 }
+
+// The keys of the two audit entries, encoded once (cloudlog.Fields).
+var (
+	auditRefused = cloudlog.NewFields("audit", "outcome", "caller", "principal", "issuer", "connector",
+		"resource_type", "resource_id", "code", "status")
+	auditGranted = cloudlog.NewFields("audit", "outcome", "caller", "principal", "issuer", "connector",
+		"auth_method", "resource_type", "resource_id", "project_id", "lifetime_requested_seconds",
+		"lifetime_applied_seconds", "cache_hit", "downscoped", "token_fingerprint", "expires_at")
+)
 
 // audit writes the audit entry of one mint: who, which connector and resource, what was
 // granted (lifetime, cache hit, down-scoping, the token's fingerprint) or why not. It is
-// written on every mint, so it is built as typed attributes (LogAttrs) with the caller's
-// attributes computed once.
+// written on every mint, so its keys are encoded once (auditGranted, auditRefused) and only
+// the values are written, with the caller's computed once.
 func (c *call) audit(b mintBody, cred *connector.Credential, err error) {
 	log := c.a.log()
 	if !log.Enabled(c.ctx, slog.LevelInfo) {
@@ -50,28 +58,20 @@ func (c *call) audit(b mintBody, cred *connector.Credential, err error) {
 		if code == codeCancelled {
 			outcome = codeCancelled
 		}
-		attrs := [...]slog.Attr{
-			slog.String("audit", "mint"), slog.String("outcome", outcome),
-			{Key: "caller", Value: principal}, {Key: "principal", Value: principal},
-			slog.String("issuer", c.p.IssuerName()), slog.String("connector", b.Connector),
-			slog.String("resource_type", b.ResourceType), slog.String("resource_id", b.ResourceID),
-			slog.String("code", code), slog.Int("status", status),
-		}
-		log.LogAttrs(c.ctx, slog.LevelInfo, "mint "+outcome, attrs[:]...)
+		cloudlog.LogFields(c.ctx, log, slog.LevelInfo, "mint "+outcome, auditRefused,
+			slog.StringValue("mint"), slog.StringValue(outcome), principal, principal,
+			slog.StringValue(c.p.IssuerName()), slog.StringValue(b.Connector),
+			slog.StringValue(b.ResourceType), slog.StringValue(b.ResourceID),
+			slog.StringValue(code), slog.IntValue(status))
 		return
 	}
-	attrs := [...]slog.Attr{
-		slog.String("audit", "mint"), slog.String("outcome", "granted"),
-		{Key: "caller", Value: principal}, {Key: "principal", Value: principal},
-		slog.String("issuer", c.p.IssuerName()), slog.String("connector", b.Connector),
-		slog.String("auth_method", string(cred.AuthMethod)),
-		slog.String("resource_type", string(cred.ResourceType)), slog.String("resource_id", cred.ResourceID),
-		slog.String("project_id", cred.ProjectID),
-		slog.Int64("lifetime_requested_seconds", int64(cred.Lifetime.Requested.Seconds())),
-		slog.Int64("lifetime_applied_seconds", int64(cred.Lifetime.Applied.Seconds())),
-		slog.Bool("cache_hit", cred.CacheHit), slog.Bool("downscoped", cred.Downscoped),
-		slog.String("token_fingerprint", cloudlog.Fingerprint(cred.AccessToken)),
-		slog.Time("expires_at", cred.ExpiresAt.UTC()),
-	}
-	log.LogAttrs(c.ctx, slog.LevelInfo, "mint", attrs[:]...)
+	cloudlog.LogFields(c.ctx, log, slog.LevelInfo, "mint", auditGranted,
+		slog.StringValue("mint"), slog.StringValue("granted"), principal, principal,
+		slog.StringValue(c.p.IssuerName()), slog.StringValue(b.Connector),
+		slog.StringValue(string(cred.AuthMethod)), slog.StringValue(string(cred.ResourceType)),
+		slog.StringValue(cred.ResourceID), slog.StringValue(cred.ProjectID),
+		slog.Int64Value(int64(cred.Lifetime.Requested.Seconds())),
+		slog.Int64Value(int64(cred.Lifetime.Applied.Seconds())),
+		slog.BoolValue(cred.CacheHit), slog.BoolValue(cred.Downscoped),
+		slog.StringValue(cloudlog.Fingerprint(cred.AccessToken)), slog.TimeValue(cred.ExpiresAt.UTC()))
 }

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/hex"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/gcpconn/gcpconn/functions/internal/tracing"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 )
 
@@ -32,10 +31,12 @@ var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer
 // traceRequest starts the span of a request to entry and puts it, and the trace its log
 // entries carry, on ctx. The caller must end the span.
 func traceRequest(ctx context.Context, r *http.Request, entry string) (context.Context, trace.Span) {
-	if r.Header.Get("traceparent") != "" {
+	// The headers are looked up by their canonical names: Header.Get would canonicalize
+	// (and allocate) on every request.
+	if len(r.Header["Traceparent"]) > 0 {
 		ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	}
-	if !trace.SpanContextFromContext(ctx).IsValid() {
+	if len(r.Header["X-Cloud-Trace-Context"]) > 0 && !trace.SpanContextFromContext(ctx).IsValid() {
 		if sc, ok := cloudTraceParent(r.Header); ok {
 			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
 		}
@@ -53,19 +54,35 @@ func traceEvent(ctx context.Context, e event.Event, entry string) (context.Conte
 }
 
 // startTrace starts the span of a request or event to entry under the parent ctx may carry,
-// and puts the trace its log entries carry on ctx.
+// and puts the trace its log entries carry on ctx. A request that will not be traced (its
+// parent is not sampled, or it has none and its new trace id is not sampled: see
+// functions/internal/tracing) gets no span: it carries its trace id (and an unsampled span
+// context, so that the core's spans under it are not sampled either) for its log lines.
 func startTrace(ctx context.Context, entry string) (context.Context, trace.Span) {
+	parent := trace.SpanContextFromContext(ctx)
+	var id trace.TraceID
+	switch {
+	case !parent.IsValid():
+		id = tracing.NewTraceID()
+		if !tracing.SampleRoot(id) {
+			sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: id, SpanID: tracing.NewSpanID()})
+			ctx = trace.ContextWithSpanContext(ctx, sc)
+			return cloudlog.WithTrace(ctx, cloudlog.Trace{ID: id.String()}), trace.SpanFromContext(ctx)
+		}
+		ctx = tracing.WithRootID(ctx, id)
+	case !parent.IsSampled():
+		t := cloudlog.Trace{ID: parent.TraceID().String(), SpanID: parent.SpanID().String()}
+		return cloudlog.WithTrace(ctx, t), trace.SpanFromContext(ctx)
+	}
 	ctx, span := tracer.Start(ctx, entry, serverSpan...)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("gcpconn.entry_point", entry))
 	}
-	var t cloudlog.Trace
-	if sc := span.SpanContext(); sc.IsValid() {
-		t = cloudlog.Trace{ID: sc.TraceID().String(), SpanID: sc.SpanID().String(), Sampled: sc.IsSampled()}
-	} else {
-		t = cloudlog.Trace{ID: newTraceID()}
+	sc := span.SpanContext()
+	if !sc.IsValid() { // no provider installed: the trace is id, for the logs only
+		return cloudlog.WithTrace(ctx, cloudlog.Trace{ID: id.String()}), span
 	}
-	return cloudlog.WithTrace(ctx, t), span
+	return cloudlog.WithTrace(ctx, cloudlog.Trace{ID: sc.TraceID().String(), SpanID: sc.SpanID().String(), Sampled: sc.IsSampled()}), span
 }
 
 // cloudTraceParent reads "X-Cloud-Trace-Context: TRACE/SPAN;o=1" as a remote parent (the
@@ -94,23 +111,6 @@ func cloudTraceParent(h http.Header) (trace.SpanContext, bool) {
 		flags = trace.FlagsSampled
 	}
 	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: flags, Remote: true}), true
-}
-
-// newTraceID returns a random trace id: 32 hex digits, not all zero. It groups log lines,
-// so it need not be unpredictable.
-func newTraceID() string {
-	var b [16]byte
-	for {
-		for i := 0; i < 16; i += 8 {
-			v := rand.Uint64()
-			for j := range 8 {
-				b[i+j] = byte(v >> (8 * j))
-			}
-		}
-		if b != [16]byte{} {
-			return hex.EncodeToString(b[:])
-		}
-	}
 }
 
 // spanFailed notes on the request's span that it was answered with code and status.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -193,5 +194,43 @@ func TestRefreshEventTrace(t *testing.T) {
 				t.Errorf("refresh log line trace = %q; want %q (32 hex digits)", id, tt.want)
 			}
 		})
+	}
+}
+
+// TestUnsampledRequestStartsNoSpan: under the deployment's provider, a request that will not
+// be traced (no trace header and an unsampled new trace id, or an unsampled traceparent) gets
+// no span of the provider, only a span context for its logs and children, which are not
+// sampled either; a sampled one gets the provider's span under the trace id its logs carry.
+func TestUnsampledRequestStartsNoSpan(t *testing.T) {
+	recordSpans()
+	tid, parent := randomHex(t, 16), randomHex(t, 8)
+	sampled := 0
+	for i := range 2000 {
+		r := httptest.NewRequest(http.MethodPost, "/mint-token", nil)
+		if i%2 == 1 {
+			r.Header.Set("traceparent", "00-"+tid+"-"+parent+"-00")
+		}
+		ctx, span := traceRequest(context.Background(), r, "mint-token")
+		sc := span.SpanContext()
+		_, fromSDK := span.TracerProvider().(*sdktrace.TracerProvider)
+		lt, _ := cloudlog.TraceFrom(ctx)
+		switch {
+		case sc.IsSampled():
+			sampled++
+			if !fromSDK || !span.IsRecording() || lt.ID != sc.TraceID().String() || !lt.Sampled {
+				t.Fatalf("sampled request: span from the provider %v, recording %v, log trace %+v; want a recording span of the provider under the log's trace", fromSDK, span.IsRecording(), lt)
+			}
+		case fromSDK || span.IsRecording():
+			t.Fatalf("request %d (traceparent %v) is not sampled but started a span of the provider", i, i%2 == 1)
+		case lt.ID != sc.TraceID().String() || lt.Sampled:
+			t.Fatalf("unsampled request logs trace %+v; its span context is %s", lt, sc.TraceID())
+		}
+		if _, child := tracer.Start(ctx, "child"); child.IsRecording() != sc.IsSampled() {
+			t.Fatalf("a child of a request sampled %v is recorded %v", sc.IsSampled(), child.IsRecording())
+		}
+		span.End()
+	}
+	if sampled > 50 {
+		t.Errorf("%d of 1000 requests without a trace header sampled at %v", sampled, tracing.DefaultSample)
 	}
 }

@@ -17,13 +17,17 @@
 // Types that know they are secret (connector.Secrets, connector.Token) already log as
 // "[HIDDEN]" through slog.LogValuer. A token is identified in audit entries by its
 // [Fingerprint], never by its value.
+//
+// Cost: the handler encodes each entry in one pass into a pooled buffer; lines written on
+// every request skip slog.Logger's record with [LogAttrs], or also the keys' encoding with
+// [Fields] and [LogFields]; a [LineWriter] hands the lines to stdout in batches (one write
+// for the lines of a millisecond), whole, and flushes on demand before the process exits.
 package cloudlog
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -56,81 +60,6 @@ type Options struct {
 	ProjectID string
 	// Level is the minimum level logged; nil means slog.LevelInfo.
 	Level slog.Leveler
-}
-
-// Handler is a slog.Handler writing Cloud Logging JSON. It is safe for concurrent use.
-type Handler struct {
-	inner   slog.Handler
-	project string
-}
-
-// NewHandler returns a Handler writing one JSON entry per line to w.
-func NewHandler(w io.Writer, o *Options) *Handler {
-	if o == nil {
-		o = &Options{}
-	}
-	return &Handler{
-		inner: slog.NewJSONHandler(w, &slog.HandlerOptions{
-			Level:       o.Level,
-			ReplaceAttr: replaceAttr,
-		}),
-		project: o.ProjectID,
-	}
-}
-
-// New returns a logger over NewHandler(w, o).
-func New(w io.Writer, o *Options) *slog.Logger { return slog.New(NewHandler(w, o)) }
-
-// Enabled implements slog.Handler.
-func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.inner.Enabled(ctx, l) }
-
-// Handle implements slog.Handler: it adds the trace of ctx, if any, to the entry.
-func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
-	if t, ok := ctx.Value(traceKey{}).(Trace); ok && t.ID != "" {
-		id := t.ID
-		if h.project != "" {
-			id = "projects/" + h.project + "/traces/" + t.ID
-		}
-		r = r.Clone()
-		r.AddAttrs(slog.String(TraceKey, id))
-		if t.SpanID != "" {
-			r.AddAttrs(slog.String(SpanKey, t.SpanID))
-		}
-		r.AddAttrs(slog.Bool(TraceSampledKey, t.Sampled))
-	}
-	return h.inner.Handle(ctx, r)
-}
-
-// WithAttrs implements slog.Handler.
-func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &Handler{inner: h.inner.WithAttrs(as), project: h.project}
-}
-
-// WithGroup implements slog.Handler.
-func (h *Handler) WithGroup(name string) slog.Handler {
-	return &Handler{inner: h.inner.WithGroup(name), project: h.project}
-}
-
-func replaceAttr(groups []string, a slog.Attr) slog.Attr {
-	if len(groups) == 0 {
-		switch a.Key {
-		case slog.LevelKey:
-			l, _ := a.Value.Any().(slog.Level)
-			return slog.String("severity", Severity(l))
-		case slog.MessageKey:
-			a.Key = "message"
-			return a
-		case slog.TimeKey:
-			a.Key = "timestamp"
-			return a
-		case TraceKey, SpanKey, TraceSampledKey:
-			return a
-		}
-	}
-	if SensitiveKey(a.Key) && a.Value.Kind() != slog.KindGroup {
-		return slog.String(a.Key, Hidden)
-	}
-	return a
 }
 
 // Severity returns Cloud Logging's severity name for a slog level.

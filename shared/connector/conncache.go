@@ -3,12 +3,10 @@ package connector
 import (
 	"context"
 	"errors"
-	"maps"
-	"strconv"
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
+	"github.com/gcpconn/gcpconn/shared/internal/cache"
 )
 
 // The connector cache and the revocation window (ARCHITECTURE.md, Production rules).
@@ -45,20 +43,12 @@ const (
 	loadTimeout = 10 * time.Second
 )
 
-// connCache is a Service's connector cache. Its zero value is ready to use.
+// connCache is a Service's connector cache: connectors by id and by name, in the group of
+// their id, and names that name nothing, in no group (the mechanics are
+// shared/internal/cache's). Its zero value is ready to use.
 type connCache struct {
-	mu      sync.Mutex
-	entries map[string]connEntry // "i\x00"+id or "n\x00"+name
-	// gen counts invalidations: a read that started before one is not stored, so a write on
-	// this instance is never undone by a read that raced it.
-	gen     uint64
-	flights singleflight.Group
-}
-
-// connEntry is one cached lookup: a connector, or nil for "not found".
-type connEntry struct {
-	c       *Connector
-	expires time.Time
+	once sync.Once
+	m    cache.Map[*Connector] // nil: cached as not found
 }
 
 func idKey(id string) string     { return "i\x00" + id }
@@ -66,103 +56,63 @@ func nameKey(name string) string { return "n\x00" + name }
 
 // get returns the connector cached under key, or loads it with load (one load shared by
 // concurrent callers) and caches it for ttl; ErrNotFound is cached for min(ttl,
-// negativeTTL), other errors are not cached. The caller gets its own copy.
+// negativeTTL), other errors are not cached. The connector is shared with the cache and every
+// other caller, not copied: callers only read it (Mint does; TestCachedConnectorIsNotModified).
 func (cc *connCache) get(ctx context.Context, now func() time.Time, ttl time.Duration, key string,
 	load func(context.Context) (*Connector, error)) (*Connector, error) {
-	cc.mu.Lock()
-	if e, ok := cc.entries[key]; ok && now().Before(e.expires) {
-		cc.mu.Unlock()
-		if e.c == nil {
+	cc.once.Do(func() { cc.m.Max = maxCachedConnectors })
+	if c, ok := cc.m.Get(key, now()); ok {
+		if c == nil {
 			return nil, errCachedNotFound
 		}
-		return e.c.Clone(), nil
+		return c, nil
 	}
-	gen := cc.gen
-	cc.mu.Unlock()
-	ch := cc.flights.DoChan(key+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
-		defer cancel()
-		c, err := load(lctx)
+	gen := cc.m.Snapshot("")
+	c, err := cache.Load(ctx, &cc.m, key, gen, loadTimeout, func(ctx context.Context) (*Connector, error) {
+		c, err := load(ctx)
 		if err != nil && KindOf(err) != ErrNotFound {
 			return nil, err
 		}
-		exp := ttl
-		if c == nil {
-			exp = min(ttl, negativeTTL)
-		}
 		t := now()
-		cc.put(gen, key, c, t, t.Add(exp))
-		return c, err
+		if c == nil {
+			cc.m.Put(gen, "", t, t.Add(min(ttl, negativeTTL)), nil, key)
+			return nil, err
+		}
+		// under the other key too: a read by name serves reads by id and the other way round
+		cc.m.Put(gen, c.ID, t, t.Add(ttl), c, key, idKey(c.ID), nameKey(c.Name))
+		return c, nil
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*Connector).Clone(), nil
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, &Error{Kind: ErrUpstreamUnavailable, Message: "the connector store did not answer in time", Err: ctx.Err()}
-		}
-		return nil, ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		return nil, &Error{Kind: ErrUpstreamUnavailable, Message: "the connector store did not answer in time", Err: err}
 	}
+	return c, err
+}
+
+// cached answers a lookup from the cache alone, the key built by the caller on its stack
+// (idKey or nameKey's bytes: a hit allocates nothing); ok is false on a miss.
+func (cc *connCache) cached(key []byte, now time.Time) (c *Connector, ok bool, err error) {
+	c, ok = cc.m.GetBytes(key, now)
+	if ok && c == nil {
+		return nil, true, errCachedNotFound
+	}
+	return c, ok, nil
 }
 
 // errCachedNotFound answers a lookup that is cached as not found; lookup turns it into the
 // caller's message.
 var errCachedNotFound = Errorf(ErrNotFound, "connector not found")
 
-// put stores an entry unless an invalidation happened since gen, and also under the other
-// key of a found connector (a read by name serves reads by id and the other way round).
-func (cc *connCache) put(gen uint64, key string, c *Connector, now, expires time.Time) {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.gen != gen {
-		return
-	}
-	if cc.entries == nil {
-		cc.entries = map[string]connEntry{}
-	}
-	if len(cc.entries) >= maxCachedConnectors {
-		cc.evict(now)
-	}
-	e := connEntry{c: c, expires: expires}
-	cc.entries[key] = e
-	if c != nil {
-		cc.entries[idKey(c.ID)] = e
-		cc.entries[nameKey(c.Name)] = e
-	}
-}
-
-// evict makes room: it drops what has expired by now, and if that is not enough, entries
-// until half the limit is left. Callers hold mu.
-func (cc *connCache) evict(now time.Time) {
-	for k, e := range cc.entries {
-		if !now.Before(e.expires) {
-			delete(cc.entries, k)
-		}
-	}
-	for k := range cc.entries {
-		if len(cc.entries) < maxCachedConnectors/2 {
-			return
-		}
-		delete(cc.entries, k)
-	}
-}
-
 // forget drops the connector id (under any name it is cached by) and the given names
 // (which may be cached as not found), and makes reads in flight not store what they read.
 func (cc *connCache) forget(id string, names ...string) {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	cc.gen++
 	if id != "" {
-		delete(cc.entries, idKey(id))
-		maps.DeleteFunc(cc.entries, func(_ string, e connEntry) bool { return e.c != nil && e.c.ID == id })
+		cc.m.Drop(id)
 	}
-	for _, n := range names {
-		delete(cc.entries, nameKey(n))
+	keys := make([]string, len(names))
+	for i, n := range names {
+		keys[i] = nameKey(n)
 	}
+	cc.m.Invalidate(keys...)
 }
 
 // forgetConnector drops what this instance caches of connector id (its tokens and the
@@ -182,12 +132,20 @@ type storeReader interface {
 type cachedReader struct{ s *Service }
 
 func (r cachedReader) Get(ctx context.Context, id string) (*Connector, error) {
+	var buf [128]byte
+	if c, ok, err := r.s.conns.cached(append(append(buf[:0], "i\x00"...), id...), r.s.now()); ok {
+		return c, err
+	}
 	return r.s.conns.get(ctx, r.s.now, r.s.RevocationWindow, idKey(id), func(ctx context.Context) (*Connector, error) {
 		return tracedReader{r.s.Store}.Get(ctx, id)
 	})
 }
 
 func (r cachedReader) GetByName(ctx context.Context, name string) (*Connector, error) {
+	var buf [128]byte
+	if c, ok, err := r.s.conns.cached(append(append(buf[:0], "n\x00"...), name...), r.s.now()); ok {
+		return c, err
+	}
 	return r.s.conns.get(ctx, r.s.now, r.s.RevocationWindow, nameKey(name), func(ctx context.Context) (*Connector, error) {
 		return tracedReader{r.s.Store}.GetByName(ctx, name)
 	})

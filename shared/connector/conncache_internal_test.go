@@ -25,13 +25,13 @@ func TestConnCacheBounded(t *testing.T) {
 	if _, err := cc.get(ctx, clock, time.Minute, idKey("live"), func(context.Context) (*Connector, error) { return live, nil }); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(cc.entries); n != 2 {
+	if n := cc.m.Len(); n != 2 {
 		t.Errorf("entries after a put into a cache full of expired entries = %d; want 2 (the live connector by id and name)", n)
 	}
 	for i := range 3 * maxCachedConnectors {
 		_, _ = cc.get(ctx, clock, time.Minute, nameKey(fmt.Sprint("new-", i)), notFound)
-		if len(cc.entries) > maxCachedConnectors {
-			t.Fatalf("entries = %d after %d misses; want at most %d", len(cc.entries), i+1, maxCachedConnectors)
+		if cc.m.Len() > maxCachedConnectors {
+			t.Fatalf("entries = %d after %d misses; want at most %d", cc.m.Len(), i+1, maxCachedConnectors)
 		}
 	}
 }

@@ -8,6 +8,7 @@ package connector_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -404,5 +405,73 @@ func TestListOnePageOneStoreCall(t *testing.T) {
 	}
 	if got := e.hereStore.reads(); got != 0 {
 		t.Errorf("point reads during List = %d; want 0", got)
+	}
+}
+
+// ccRecording is a connector.Store that keeps the connectors it hands out, and a copy of
+// each as it was handed out.
+type ccRecording struct {
+	connector.Store
+	mu     sync.Mutex
+	served []*connector.Connector
+	copies []*connector.Connector
+}
+
+func (s *ccRecording) keep(c *connector.Connector, err error) (*connector.Connector, error) {
+	if c != nil {
+		s.mu.Lock()
+		s.served, s.copies = append(s.served, c), append(s.copies, c.Clone())
+		s.mu.Unlock()
+	}
+	return c, err
+}
+
+func (s *ccRecording) Get(ctx context.Context, id string) (*connector.Connector, error) {
+	return s.keep(s.Store.Get(ctx, id))
+}
+
+func (s *ccRecording) GetByName(ctx context.Context, name string) (*connector.Connector, error) {
+	return s.keep(s.Store.GetByName(ctx, name))
+}
+
+// TestCachedConnectorIsNotModified: the connector cache shares one connector with every mint
+// of the instance (no copy per mint), so minting must only read it: after mints of every
+// resource type, with scopes, lifetimes, down-scoping options and a refused request, every
+// connector the store handed out is as it was.
+func TestCachedConnectorIsNotModified(t *testing.T) {
+	g := &mtGoogle{ClusterFunc: func(context.Context, connector.Grant, string) (connector.ClusterInfo, error) {
+		return connector.ClusterInfo{ID: "us-east1/zenml-test-cluster", Server: "https://34.1.2.3", CertificateAuthority: "ca"}, nil
+	}}
+	s := mtService(g)
+	rec := &ccRecording{Store: s.Store}
+	s.Store, s.RevocationWindow = rec, time.Minute
+	mtPut(t, s, mtMulti("multi", connector.ServiceAccount), mtSAKey)
+	ctx := context.Background()
+	minted := 0
+	for range 2 {
+		for _, r := range []connector.MintRequest{
+			{ResourceType: connector.GCPGeneric, Scopes: []string{connector.ScopeCloudPlatform, connector.ScopeCloudPlatform}},
+			{ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl", LifetimeSeconds: 600},
+			{ResourceType: connector.GCSBucket, ResourceID: "zenml-bucket-sl", Downscope: &connector.Downscope{Prefix: "runs/", ReadOnly: true}},
+			{ResourceType: connector.KubernetesCluster, ResourceID: "zenml-test-cluster"},
+			{ResourceType: connector.DockerRegistry, ResourceID: "europe-west1-docker.pkg.dev/zenml-core/zenml-core"},
+			{ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl", LifetimeSeconds: 1 << 30},
+		} {
+			r.Ref = "multi"
+			if _, err := s.Mint(ctx, mtOwnerP, r); err == nil {
+				minted++
+			}
+		}
+	}
+	if minted != 10 {
+		t.Errorf("%d of 12 mints succeeded; want 10 (all but the two over-long lifetimes)", minted)
+	}
+	if len(rec.served) != 1 {
+		t.Errorf("the store was read %d times for 12 mints within the window; want 1", len(rec.served))
+	}
+	for i, c := range rec.served {
+		if !reflect.DeepEqual(c, rec.copies[i]) {
+			t.Errorf("cached connector changed by minting:\n got %+v\nwant %+v", c, rec.copies[i])
+		}
 	}
 }

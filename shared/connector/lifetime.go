@@ -2,6 +2,8 @@ package connector
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -60,20 +62,20 @@ func (c *Connector) LifetimeAt(requestedSeconds int, now time.Time) (Lifetime, e
 		}
 	case requestedSeconds == 0:
 		applied = l.def
-		reason = fmt.Sprintf("no lifetime requested: the %s default of %s", c.AuthMethod, seconds(applied))
+		reason = lifetimeReason("no lifetime requested: the %s default of %s", c.AuthMethod, applied)
 		if c.ExpirationSeconds > 0 {
 			applied = min(max(c.ExpirationSeconds, l.min), l.max)
-			reason = fmt.Sprintf("no lifetime requested: the connector's expiration_seconds of %s", seconds(applied))
+			reason = lifetimeReason("no lifetime requested: the connector's expiration_seconds of %[2]s", "", applied)
 		}
 	case requestedSeconds < l.min:
 		applied = l.min
-		reason = fmt.Sprintf("%s tokens last at least %s", c.AuthMethod, seconds(l.min))
+		reason = lifetimeReason("%s tokens last at least %s", c.AuthMethod, l.min)
 	case requestedSeconds > l.max:
 		applied = l.max
-		reason = fmt.Sprintf("%s tokens last at most %s", c.AuthMethod, seconds(l.max))
+		reason = lifetimeReason("%s tokens last at most %s", c.AuthMethod, l.max)
 	}
 	if reason == "" && requestedSeconds == 0 {
-		reason = fmt.Sprintf("no lifetime requested: %s tokens always last %s", c.AuthMethod, seconds(applied))
+		reason = lifetimeReason("no lifetime requested: %s tokens always last %s", c.AuthMethod, applied)
 	}
 	lt.Applied = time.Duration(applied) * time.Second
 	lt.Reason = reason
@@ -101,6 +103,34 @@ func (c *Connector) tokenTimeLeft(now time.Time) (time.Duration, error) {
 	}
 	return left, nil
 }
+
+// lifetimeReason is fmt.Sprintf(format, method, seconds(n)), remembered: the reasons a mint
+// gets are a handful per deployment (auth method by lifetime), and a warm mint should not
+// format one each time. At most maxLifetimeReasons are remembered.
+func lifetimeReason(format string, method AuthMethod, n int) string {
+	k := reasonKey{format, method, n}
+	if r, ok := lifetimeReasons.Load(k); ok {
+		return r.(string)
+	}
+	r := fmt.Sprintf(format, method, seconds(n))
+	if lifetimeReasonCount.Add(1) <= maxLifetimeReasons {
+		lifetimeReasons.Store(k, r)
+	}
+	return r
+}
+
+type reasonKey struct {
+	format string
+	method AuthMethod
+	n      int
+}
+
+var (
+	lifetimeReasons     sync.Map // reasonKey -> string
+	lifetimeReasonCount atomic.Int64
+)
+
+const maxLifetimeReasons = 1024
 
 // seconds renders n seconds as a duration ("1h0m0s").
 func seconds(n int) string { return (time.Duration(n) * time.Second).String() }

@@ -6,11 +6,10 @@ import (
 	"encoding/hex"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
+	"github.com/gcpconn/gcpconn/shared/internal/cache"
 )
 
 // Token cache rules. A cached token is served only while at least MinTokenRemaining of its
@@ -50,102 +49,112 @@ type tokenKey struct {
 }
 
 // String encodes the key for maps and singleflight. The subject token appears only as a hash.
-func (k tokenKey) String() string {
-	var b strings.Builder
-	b.Grow(128)
-	field := func(s string) {
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
+func (k tokenKey) String() string { return string(k.appendTo(nil)) }
+
+// appendTo appends the encoding of String to b: every part as its length, ':' and its bytes,
+// scopes sorted and deduplicated. The token cache builds it in a buffer on the stack, so a
+// hit allocates nothing for its key.
+func (k tokenKey) appendTo(b []byte) []byte {
+	field := func(parts ...string) {
+		n := 0
+		for _, p := range parts {
+			n += len(p)
+		}
+		b = append(strconv.AppendInt(b, int64(n), 10), ':')
+		for _, p := range parts {
+			b = append(b, p...)
+		}
 	}
 	field(k.ConnectorID)
 	field(k.SecretVersion)
 	field(k.Config)
 	field(string(k.ResourceType))
 	field(k.ResourceID)
-	scopes := slices.Clone(k.Scopes)
-	slices.Sort(scopes)
-	field(strings.Join(slices.Compact(scopes), " "))
+	b = appendScopes(b, k.Scopes)
 	if k.Boundary != nil {
-		field("b:" + k.Boundary.Bucket)
+		field("b:", k.Boundary.Bucket)
 		field(k.Boundary.Prefix)
 		field(strconv.FormatBool(k.Boundary.ReadOnly))
 	} else {
-		field("")
+		field()
 	}
-	field(strconv.FormatInt(int64(k.Lifetime/time.Second), 10))
-	if k.SubjectToken != "" {
-		sum := sha256.Sum256([]byte(k.SubjectToken))
-		field(hex.EncodeToString(sum[:]))
-	} else {
-		field("")
+	var num [20]byte
+	lifetime := strconv.AppendInt(num[:0], int64(k.Lifetime/time.Second), 10)
+	b = append(strconv.AppendInt(b, int64(len(lifetime)), 10), ':')
+	b = append(b, lifetime...)
+	if k.SubjectToken == "" {
+		return append(b, "0:"...)
 	}
-	return b.String()
+	sum := sha256.Sum256([]byte(k.SubjectToken))
+	b = append(b, "64:"...)
+	return hex.AppendEncode(b, sum[:])
 }
 
-// tokenCache is the per-process token cache of a Service. Its zero value is ready to use.
-// Concurrent misses for one key share a single upstream mint (singleflight); hits are served
-// while the token has at least MinTokenRemaining left, and refreshed in the background before
-// that floor.
+// appendScopes appends scopes sorted and without repeats, space-separated, as one field.
+func appendScopes(b []byte, scopes []string) []byte {
+	for i := 1; i < len(scopes); i++ {
+		if scopes[i-1] >= scopes[i] { // not sorted, or repeated: sort a copy
+			scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
+			break
+		}
+	}
+	n := max(len(scopes)-1, 0)
+	for _, s := range scopes {
+		n += len(s)
+	}
+	b = append(strconv.AppendInt(b, int64(n), 10), ':')
+	for i, s := range scopes {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, s...)
+	}
+	return b
+}
+
+// tokenCache is the per-process token cache of a Service: tokens by tokenKey and GKE
+// cluster facts, each in the group of their connector (the mechanics are
+// shared/internal/cache's). Its zero value is ready to use. Concurrent misses for one key
+// share a single upstream mint; hits are served while the token has at least
+// MinTokenRemaining left, and refreshed in the background before that floor.
 type tokenCache struct {
-	mu        sync.Mutex
-	entries   map[string]*cacheEntry
-	byConn    map[string]map[string]struct{} // connector id → keys (cached or in flight)
-	gen       map[string]uint64              // connector id → generation, bumped by forget
-	clusters  map[string]clusterEntry        // "cluster" key → endpoint and CA
-	lastSweep time.Time
-	flights   singleflight.Group
+	once     sync.Once
+	tokens   cache.Map[*cacheEntry]
+	clusters cache.Map[ClusterInfo]
+	mu       sync.Mutex // guards the refresh state of entries
 }
 
-type clusterEntry struct {
-	info    ClusterInfo
-	expires time.Time
+// cacheEntry is a cached token and when to refresh it.
+type cacheEntry struct {
+	tok        Token
+	refreshAt  time.Time // guarded by tokenCache.mu
+	refreshing bool      // guarded by tokenCache.mu
 }
+
+func (c *tokenCache) init() {
+	c.once.Do(func() { c.tokens.SweepEvery, c.clusters.SweepEvery = sweepEvery, sweepEvery })
+}
+
+// servedUntil is when a token stops being served: MinTokenRemaining before it expires.
+func servedUntil(tok Token) time.Time { return tok.Expiry.Add(-MinTokenRemaining + 1) }
 
 // cluster returns the cluster info cached under key for up to clusterTTL, or describes the
 // cluster with describe, sharing one call among concurrent callers. Errors are not cached.
 func (c *tokenCache) cluster(ctx context.Context, now func() time.Time, connID, key string, describe func(context.Context) (ClusterInfo, error)) (ClusterInfo, error) {
+	c.init()
 	key = "cluster\x00" + key
-	c.mu.Lock()
-	if e, ok := c.clusters[key]; ok && now().Before(e.expires) {
-		c.mu.Unlock()
-		return e.info, nil
-	}
-	gen := c.gen[connID]
-	c.track(connID, key)
-	c.mu.Unlock()
-	ch := c.flights.DoChan(flightKey(key, gen), func() (any, error) {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
-		defer cancel()
-		info, err := describe(dctx)
-		if err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.gen[connID] == gen {
-			if c.clusters == nil {
-				c.clusters = map[string]clusterEntry{}
-			}
-			c.clusters[key] = clusterEntry{info: info, expires: now().Add(clusterTTL)}
-		}
+	if info, ok := c.clusters.Get(key, now()); ok {
 		return info, nil
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return ClusterInfo{}, r.Err
-		}
-		return r.Val.(ClusterInfo), nil
-	case <-ctx.Done():
-		return ClusterInfo{}, ctx.Err()
 	}
-}
-
-type cacheEntry struct {
-	tok        Token
-	refreshAt  time.Time
-	refreshing bool
+	gen := c.clusters.Snapshot(connID)
+	return cache.Load(ctx, &c.clusters, key, gen, fetchTimeout, func(ctx context.Context) (ClusterInfo, error) {
+		info, err := describe(ctx)
+		if err == nil {
+			t := now()
+			c.clusters.Put(gen, connID, t, t.Add(clusterTTL), info, key)
+		}
+		return info, err
+	})
 }
 
 // mintFunc mints a fresh token upstream.
@@ -155,50 +164,35 @@ type mintFunc func(ctx context.Context) (Token, error)
 // or a fresh one from mint, shared with every concurrent caller of the same key. now is the
 // injected clock.
 func (c *tokenCache) get(ctx context.Context, now func() time.Time, k tokenKey, mint mintFunc) (tok Token, hit bool, err error) {
-	key := k.String()
+	c.init()
+	var buf [256]byte
+	kb := k.appendTo(buf[:0])
 	t := now()
-	c.mu.Lock()
-	if e, ok := c.entries[key]; ok && e.tok.Expiry.Sub(t) >= MinTokenRemaining {
-		tok = e.tok
+	if e, ok := c.tokens.GetBytes(kb, t); ok {
+		c.mu.Lock()
 		if !t.Before(e.refreshAt) && !e.refreshing {
 			e.refreshing = true
-			go c.refresh(now, k.ConnectorID, key, c.gen[k.ConnectorID], mint)
+			go c.refresh(now, k.ConnectorID, string(kb), c.tokens.Snapshot(k.ConnectorID), mint)
 		}
 		c.mu.Unlock()
-		return tok, true, nil
+		return e.tok, true, nil
 	}
-	gen := c.gen[k.ConnectorID]
-	c.track(k.ConnectorID, key)
-	c.mu.Unlock()
-
+	key, connID := string(kb), k.ConnectorID // the flight captures these, not k
+	gen := c.tokens.Snapshot(connID)
 	// The shared mint runs detached from this caller's cancellation (other callers may be
 	// waiting on it) but within fetchTimeout; each caller stops waiting at its own deadline.
-	ch := c.flights.DoChan(flightKey(key, gen), func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
-		defer cancel()
-		return c.fill(fctx, now, k.ConnectorID, key, gen, mint)
+	tok, err = cache.Load(ctx, &c.tokens, key, gen, fetchTimeout, func(ctx context.Context) (Token, error) {
+		return c.fill(ctx, now, connID, key, gen, mint)
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return Token{}, false, r.Err
-		}
-		return r.Val.(Token), false, nil
-	case <-ctx.Done():
-		return Token{}, false, ctx.Err()
-	}
+	return tok, false, err
 }
 
 // fill runs inside a flight: it re-checks the cache (a flight that just ended may have filled
 // it), mints, and stores the result unless the connector was forgotten meanwhile.
-func (c *tokenCache) fill(ctx context.Context, now func() time.Time, connID, key string, gen uint64, mint mintFunc) (Token, error) {
-	c.mu.Lock()
-	if e, ok := c.entries[key]; ok && e.tok.Expiry.Sub(now()) >= MinTokenRemaining {
-		tok := e.tok
-		c.mu.Unlock()
-		return tok, nil
+func (c *tokenCache) fill(ctx context.Context, now func() time.Time, connID, key string, gen cache.Gen, mint mintFunc) (Token, error) {
+	if e, ok := c.tokens.Get(key, now()); ok {
+		return e.tok, nil
 	}
-	c.mu.Unlock()
 	tok, err := mint(ctx)
 	if err != nil {
 		return Token{}, err
@@ -208,119 +202,46 @@ func (c *tokenCache) fill(ctx context.Context, now func() time.Time, connID, key
 }
 
 // refresh re-mints key in the background while the old token is still being served.
-func (c *tokenCache) refresh(now func() time.Time, connID, key string, gen uint64, mint mintFunc) {
+func (c *tokenCache) refresh(now func() time.Time, connID, key string, gen cache.Gen, mint mintFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 	defer cancel()
-	_, err, _ := c.flights.Do(flightKey(key, gen), func() (any, error) {
+	err := cache.Refresh(ctx, &c.tokens, key, gen, func(ctx context.Context) (Token, error) {
 		tok, err := mint(ctx)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			c.store(now(), connID, key, gen, tok)
 		}
-		c.store(now(), connID, key, gen, tok)
-		return tok, nil
+		return tok, err
 	})
 	if err != nil {
-		c.mu.Lock()
-		if e, ok := c.entries[key]; ok {
-			e.refreshing = false
-			e.refreshAt = now().Add(refreshRetry)
+		if e, ok := c.tokens.Get(key, now()); ok {
+			c.mu.Lock()
+			e.refreshing, e.refreshAt = false, now().Add(refreshRetry)
+			c.mu.Unlock()
 		}
-		c.mu.Unlock()
 	}
 }
 
 // store caches tok under key unless it is already too short-lived to be served or the
 // connector was forgotten since the mint started (generation changed).
-func (c *tokenCache) store(t time.Time, connID, key string, gen uint64, tok Token) {
+func (c *tokenCache) store(t time.Time, connID, key string, gen cache.Gen, tok Token) {
 	usable := tok.Expiry.Sub(t) - MinTokenRemaining
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen[connID] != gen {
-		return
-	}
 	if usable <= 0 {
-		delete(c.entries, key)
+		c.tokens.Delete(key)
 		return
 	}
-	if c.entries == nil {
-		c.entries = map[string]*cacheEntry{}
-	}
-	c.entries[key] = &cacheEntry{tok: tok, refreshAt: t.Add(usable - min(earlyRefresh, usable/2))}
-	c.track(connID, key)
-	if t.Sub(c.lastSweep) >= sweepEvery {
-		c.sweep(t)
-	}
-}
-
-// flightKey names the shared upstream call for key among callers that saw generation gen of
-// its connector. A caller that comes after forget sees a newer generation, so it never joins
-// a mint that started before forget, even one that started after forget ran.
-func flightKey(key string, gen uint64) string {
-	return key + "\x00" + strconv.FormatUint(gen, 10)
-}
-
-// track records that key belongs to connID. Callers hold mu.
-func (c *tokenCache) track(connID, key string) {
-	if c.byConn == nil {
-		c.byConn = map[string]map[string]struct{}{}
-	}
-	keys := c.byConn[connID]
-	if keys == nil {
-		keys = map[string]struct{}{}
-		c.byConn[connID] = keys
-	}
-	keys[key] = struct{}{}
-}
-
-// sweep drops entries that can no longer be served. Callers hold mu.
-func (c *tokenCache) sweep(t time.Time) {
-	c.lastSweep = t
-	for key, e := range c.entries {
-		if e.tok.Expiry.Sub(t) < MinTokenRemaining && !e.refreshing {
-			delete(c.entries, key)
-		}
-	}
-	for key, e := range c.clusters {
-		if !t.Before(e.expires) {
-			delete(c.clusters, key)
-		}
-	}
-	for connID, keys := range c.byConn {
-		for key := range keys {
-			_, tok := c.entries[key]
-			_, cl := c.clusters[key]
-			if !tok && !cl {
-				delete(keys, key)
-			}
-		}
-		if len(keys) == 0 {
-			delete(c.byConn, connID)
-		}
-	}
+	e := &cacheEntry{tok: tok, refreshAt: t.Add(usable - min(earlyRefresh, usable/2))}
+	c.tokens.Put(gen, connID, t, servedUntil(tok), e, key)
 }
 
 // forget drops every token of connID, cached or being minted: later requests mint anew
 // (a new generation: they neither join a mint in flight nor see its result stored).
 func (c *tokenCache) forget(connID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for key := range c.byConn[connID] {
-		delete(c.entries, key)
-		delete(c.clusters, key)
-	}
-	delete(c.byConn, connID)
-	if c.gen == nil {
-		c.gen = map[string]uint64{}
-	}
-	c.gen[connID]++
+	c.tokens.Drop(connID)
+	c.clusters.Drop(connID)
 }
 
 // len reports how many tokens are cached (for tests).
-func (c *tokenCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
+func (c *tokenCache) len() int { return c.tokens.Len() }
 
 // Forget drops what this instance caches of a connector (its tokens and the connector
 // itself), so that the next mint reads the connector from the store and goes to Google with

@@ -401,3 +401,28 @@ func testTokenCacheCallerCancelDoesNotCancelSharedMint(t *testing.T) {
 		t.Errorf("get after the shared mint finished = %q, hit %v, %v; want cached tok-1", tok.Value, hit, err)
 	}
 }
+
+// TestTokenCacheHitAllocatesNothing: a hit builds its key on the stack and looks it up
+// without converting it to a string, so serving a cached token allocates nothing (a key of
+// several scopes in order, a boundary and a subject token included).
+func TestTokenCacheHitAllocatesNothing(t *testing.T) {
+	clock := newFakeClock()
+	m := &countingMint{clock: clock, life: time.Hour}
+	var c tokenCache
+	ctx := context.Background()
+	k := testKey()
+	k.Scopes = []string{ScopeCloudPlatform, ScopeUserinfoEmail}
+	k.SubjectToken = "subject"
+	if _, _, err := c.get(ctx, clock.Now, k, m.mint); err != nil {
+		t.Fatal(err)
+	}
+	now, mint := clock.Now, m.mint
+	n := testing.AllocsPerRun(100, func() {
+		if _, hit, err := c.get(ctx, now, k, mint); !hit || err != nil {
+			t.Fatalf("get = hit %v, %v; want a hit", hit, err)
+		}
+	})
+	if n > 0 {
+		t.Errorf("a token cache hit allocates %v times; want 0", n)
+	}
+}

@@ -431,6 +431,21 @@ func parseBucket(s string) (ID, string) {
 }
 
 // checkBucket applies Cloud Storage's bucket naming rules.
+// zeroAsO reads a 0 as an o, for the "google" misspelling check (built once: a Replacer
+// prepares itself on first use).
+var zeroAsO = strings.NewReplacer("0", "o")
+
+// looksNumeric reports whether b has only digits and dots, the only names netip.ParseAddr
+// may read as an IPv4 address (parsing every name would cost an error value each).
+func looksNumeric(b string) bool {
+	for i := 0; i < len(b); i++ {
+		if (b[i] < '0' || b[i] > '9') && b[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
+
 func checkBucket(b string) string {
 	if b == "" {
 		return "the bucket name is empty"
@@ -459,13 +474,15 @@ func checkBucket(b string) string {
 			return fmt.Sprintf("bucket name %s must not contain %s", input.Quote(b), input.Quote(bad))
 		}
 	}
-	if a, err := netip.ParseAddr(b); err == nil && a.Is4() {
-		return fmt.Sprintf("bucket name %s must not be an IP address", input.Quote(b))
+	if looksNumeric(b) {
+		if a, err := netip.ParseAddr(b); err == nil && a.Is4() {
+			return fmt.Sprintf("bucket name %s must not be an IP address", input.Quote(b))
+		}
 	}
 	if strings.HasPrefix(b, "goog") {
 		return fmt.Sprintf("bucket name %s must not start with \"goog\"", input.Quote(b))
 	}
-	if strings.Contains(strings.NewReplacer("0", "o").Replace(b), "google") {
+	if strings.Contains(zeroAsO.Replace(b), "google") {
 		return fmt.Sprintf("bucket name %s must not contain \"google\" or a close misspelling of it", input.Quote(b))
 	}
 	return ""

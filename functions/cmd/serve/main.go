@@ -74,7 +74,9 @@ func run(args []string) error {
 		return funcframework.StartHostPort(host, port)
 	}
 
-	h, err := handler(app.Default().API, os.Getenv("FUNCTION_TARGET"))
+	a := app.Default()
+	defer a.FlushLogs() // the log lines of the last requests
+	h, err := handler(a.API, os.Getenv("FUNCTION_TARGET"))
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"go.opentelemetry.io/otel"
@@ -79,7 +80,7 @@ func ConfigFromEnv(getenv func(string) string, deployed bool) (Config, error) {
 }
 
 // NewProvider returns a tracer provider that samples as c says and sends spans to exp
-// (batched; nil exports nothing).
+// (batched; nil exports nothing). SampleRoot follows its ratio from then on.
 func NewProvider(c Config, exp sdktrace.SpanExporter, opts ...sdktrace.TracerProviderOption) *sdktrace.TracerProvider {
 	attrs := []attribute.KeyValue{attribute.String("service.name", c.Service)}
 	if c.Project != "" {
@@ -88,7 +89,9 @@ func NewProvider(c Config, exp sdktrace.SpanExporter, opts ...sdktrace.TracerPro
 	o := []sdktrace.TracerProviderOption{
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(c.Sample))),
 		sdktrace.WithResource(resource.NewSchemaless(attrs...)),
+		sdktrace.WithIDGenerator(idGenerator{}),
 	}
+	rootRatio.Store(math.Float64bits(max(c.Sample, 0)))
 	if exp != nil {
 		o = append(o, sdktrace.WithBatcher(exp))
 	}
