@@ -6,12 +6,16 @@
 // The handlers live in functions/app, which builds the service lazily from the environment
 // on the first request. On Cloud Run (K_SERVICE set) init first checks the configuration and
 // exits with status 1, naming the variable, when it is wrong: the new revision fails to start
-// and the previous one keeps serving.
+// and the previous one keeps serving. Log lines go to stdout in batches (cloudlog.LineWriter),
+// so init also catches SIGTERM, which Cloud Run sends before it stops an instance: the lines
+// not yet written are flushed before the process exits.
 package gcpconn
 
 import (
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
@@ -25,6 +29,7 @@ func init() {
 			os.Exit(1)
 		}
 	}
+	flushOnTerm()
 	functions.HTTP("Register", app.Register)
 	functions.HTTP("Verify", app.Verify)
 	functions.HTTP("List", app.List)
@@ -33,4 +38,16 @@ func init() {
 	functions.HTTP("Sweep", app.Sweep)
 	functions.HTTP("SweepShard", app.SweepShard)
 	functions.CloudEvent("Refresh", app.Refresh)
+}
+
+// flushOnTerm exits on SIGTERM (as the process would without a handler) once the default
+// App's pending log lines are on stdout.
+func flushOnTerm() {
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		app.Default().FlushLogs()
+		os.Exit(0)
+	}()
 }
