@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -15,11 +16,11 @@ func (a *API) MintToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var b mintBody
+	var b wire.MintRequest
 	if !c.decode(&b, false) {
 		return
 	}
-	cred, err := c.svc.Mint(c.ctx, c.p, b.request())
+	cred, err := c.svc.Mint(c.ctx, c.p, mintRequest(b))
 	c.audit(b, cred, err)
 	if err != nil {
 		c.fail(err)
@@ -38,7 +39,7 @@ func (a *API) MintToken(w http.ResponseWriter, r *http.Request) {
 // granted (lifetime, cache hit, down-scoping, the token's fingerprint) or why not. It is
 // written on every mint, so it is built as typed attributes (LogAttrs) with the caller's
 // attributes computed once.
-func (c *call) audit(b mintBody, cred *connector.Credential, err error) {
+func (c *call) audit(b wire.MintRequest, cred *connector.Credential, err error) {
 	log := c.a.log()
 	if !log.Enabled(c.ctx, slog.LevelInfo) {
 		return

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -33,7 +34,7 @@ func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, toSweepRunResponse(v))
 		return
 	}
-	var b sweepBody
+	var b wire.SweepRequest
 	if !c.decode(&b, true) {
 		return
 	}
@@ -49,7 +50,7 @@ func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
 }
 
 // sweepPost starts a run (or, without sweep runs, sweeps in this request).
-func (a *API) sweepPost(c *call, b sweepBody) {
+func (a *API) sweepPost(c *call, b wire.SweepRequest) {
 	o := a.SweepDefaults
 	if b.Concurrency > 0 {
 		o.Concurrency = b.Concurrency
