@@ -62,8 +62,8 @@ func (p *parsedConfig) set(r *methodRule, f configField, v any) error {
 		if !ok {
 			return FieldErrorf(field, "%s must be a string (the project id)", f.name)
 		}
-		if why := resourceid.ProjectIDProblem(s); why != "" {
-			return FieldErrorf(field, "invalid %s %s: %s", f.name, input.Quote(s), why)
+		if err := resourceid.CheckProjectID(s); err != nil {
+			return FieldErrorf(field, "invalid %s %s: %v", f.name, input.Quote(s), err)
 		}
 		p.cfg.ProjectID = s
 	case kindCredJSON:
@@ -127,8 +127,8 @@ func (p *parsedConfig) setSAEmail(name string, v any) error {
 	if !ok {
 		return FieldErrorf(cfgField(name), "%s must be a string (a service account email)", name)
 	}
-	if why := credjson.ServiceAccountEmailProblem(s); why != "" {
-		return FieldErrorf(cfgField(name), "%s %s is not a service account email: %s", name, input.Quote(s), why)
+	if err := credjson.CheckServiceAccountEmail(s); err != nil {
+		return FieldErrorf(cfgField(name), "%s %s is not a service account email: %v", name, input.Quote(s), err)
 	}
 	switch name {
 	case FieldServiceAccountEmail:
@@ -284,8 +284,8 @@ func saEmailList(name string, v any) ([]string, error) {
 		return nil, FieldErrorf(field, "%s has %d entries; at most %d are accepted", name, len(items), MaxDelegates)
 	}
 	for i, s := range items {
-		if why := credjson.ServiceAccountEmailProblem(s); why != "" {
-			return nil, FieldErrorf(field, "%s[%d] %s is not a service account email: %s", name, i, input.Quote(s), why)
+		if err := credjson.CheckServiceAccountEmail(s); err != nil {
+			return nil, FieldErrorf(field, "%s[%d] %s is not a service account email: %v", name, i, input.Quote(s), err)
 		}
 		if slices.Contains(items[:i], s) {
 			return nil, FieldErrorf(field, "%s lists %s twice", name, input.Quote(s))

@@ -16,28 +16,24 @@ const MaxNameLen = 63
 // reference (name or id) is never ambiguous. The error is ErrInvalid for the field "name" and
 // says which rule failed.
 func ValidateName(name string) error {
-	if why := nameProblem(name); why != "" {
-		return FieldErrorf("name", "invalid connector name %s: %s", input.Quote(name), why)
-	}
-	return nil
-}
-
-func nameProblem(name string) string {
+	var why string
 	switch {
 	case name == "":
-		return "the name is empty"
+		why = "the name is empty"
 	case len(name) > MaxNameLen:
-		return fmt.Sprintf("it is %d bytes long; the limit is %d", len(name), MaxNameLen)
+		why = fmt.Sprintf("it is %d bytes long; the limit is %d", len(name), MaxNameLen)
 	case !input.IsLower(name[0]):
-		return "it must start with a lowercase letter"
+		why = "it must start with a lowercase letter"
 	case !input.IsLowerDigit(name[len(name)-1]):
-		return "it must end with a lowercase letter or a digit"
+		why = "it must end with a lowercase letter or a digit"
 	case !input.All(name, input.IsLowerDigitHyphen):
-		return "it may contain only lowercase letters (a-z), digits and hyphens"
+		why = "it may contain only lowercase letters (a-z), digits and hyphens"
 	case len(name) == 32 && input.All(name, isHexLower):
-		return "32 hexadecimal characters is the form of connector ids"
+		why = "32 hexadecimal characters is the form of connector ids"
+	default:
+		return nil
 	}
-	return ""
+	return FieldErrorf("name", "invalid connector name %s: %s", input.Quote(name), why)
 }
 
 func isHexLower(c byte) bool { return input.IsDigit(c) || ('a' <= c && c <= 'f') }

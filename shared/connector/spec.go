@@ -358,7 +358,7 @@ func (t TypeSpec) ResourceTypeSpec(rt ResourceType) (ResourceTypeSpec, bool) {
 }
 
 // projectIDPattern is the JSON Schema (ECMA-262) pattern of a project id, optionally
-// domain-scoped. resourceid.ProjectIDProblem applies the same rules with better messages.
+// domain-scoped. resourceid.CheckProjectID applies the same rules with better messages.
 const projectIDPattern = `^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`
 
 // saEmailPattern is the JSON Schema pattern of a service account email (see checkSAEmail).

@@ -3,10 +3,7 @@ package connector
 import (
 	"maps"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gcpconn/gcpconn/shared/credjson"
 	"github.com/gcpconn/gcpconn/shared/internal/input"
@@ -184,45 +181,16 @@ func checkLabels(labels map[string]string) (map[string]string, error) {
 		return nil, FieldErrorf("labels", "a connector has at most %d labels; got %d", MaxLabels, len(labels))
 	}
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		if why := labelKeyProblem(k); why != "" {
-			return nil, FieldErrorf("labels", "invalid label key %s: %s", input.Quote(k), why)
+		if err := input.LabelKey(k); err != nil {
+			return nil, FieldErrorf("labels", "invalid label key %s: %v", input.Quote(k), err)
 		}
 		if v := labels[k]; v != "" {
-			if why := labelNameProblem(v); why != "" {
-				return nil, FieldErrorf("labels", "invalid value %s of label %q: %s", input.Quote(v), k, why)
+			if err := input.LabelName(v); err != nil {
+				return nil, FieldErrorf("labels", "invalid value %s of label %q: %v", input.Quote(v), k, err)
 			}
 		}
 	}
 	return maps.Clone(labels), nil
-}
-
-func labelKeyProblem(k string) string {
-	prefix, name, ok := strings.Cut(k, "/")
-	if !ok {
-		return labelNameProblem(k)
-	}
-	if prefix == "" || len(prefix) > 253 {
-		return "the prefix before / must be a DNS subdomain of 1 to 253 characters"
-	}
-	if !input.DNSLabels(strings.Split(prefix, ".")) {
-		return "the prefix before / must be a lowercase DNS subdomain such as example.com"
-	}
-	return labelNameProblem(name)
-}
-
-func labelNameProblem(s string) string {
-	alnum := func(c byte) bool { return input.IsLowerDigit(c) || ('A' <= c && c <= 'Z') }
-	switch {
-	case s == "":
-		return "the name is empty"
-	case len(s) > 63:
-		return "it is longer than 63 characters"
-	case !alnum(s[0]) || !alnum(s[len(s)-1]):
-		return "it must start and end with a letter or digit"
-	case !input.All(s, func(c byte) bool { return alnum(c) || c == '-' || c == '_' || c == '.' }):
-		return "it may contain only letters, digits, '-', '_' and '.'"
-	}
-	return ""
 }
 
 // checkUsers validates the users (principal patterns, see CheckPrincipalPattern) and returns
@@ -247,44 +215,10 @@ func checkUsers(users []string, issuers []string) ([]string, error) {
 	return out, nil
 }
 
-// emailProblem returns why s is not an email address, or "": one @, a local part of 1 to 64
-// characters (letters, digits and !#$%&'*+/=?^_`{|}~.- with no leading, trailing or double
-// dot), and a DNS domain of at least two labels.
-func emailProblem(s string) string {
-	local, domain, ok := strings.Cut(s, "@")
-	switch {
-	case len(s) > 254:
-		return "it is longer than 254 characters"
-	case !ok || strings.Contains(domain, "@"):
-		return "it must have exactly one @"
-	case local == "" || len(local) > 64:
-		return "the part before @ must be 1 to 64 characters"
-	case !input.All(local, func(c byte) bool {
-		return input.IsLowerDigit(c) || ('A' <= c && c <= 'Z') || strings.IndexByte("!#$%&'*+/=?^_`{|}~.-", c) >= 0
-	}):
-		return "the part before @ has a character that is not allowed"
-	case local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, ".."):
-		return "the part before @ must not start or end with a dot or have two in a row"
-	}
-	labels := strings.Split(strings.ToLower(domain), ".")
-	if len(labels) < 2 {
-		return "the domain must have a dot, as in example.com"
-	}
-	if !input.DNSLabels(labels) {
-		return "the domain must be a DNS name such as example.com"
-	}
-	return ""
-}
-
 // checkDescription validates a connector description.
 func checkDescription(d string) error {
-	switch {
-	case len(d) > MaxDescriptionLen:
-		return FieldErrorf("description", "description is %d bytes; at most %d are accepted", len(d), MaxDescriptionLen)
-	case !utf8.ValidString(d):
-		return FieldErrorf("description", "description is not valid UTF-8")
-	case strings.ContainsFunc(d, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }):
-		return FieldErrorf("description", "description must not contain control characters other than newline and tab")
+	if err := input.Text(d, MaxDescriptionLen); err != nil {
+		return FieldErrorf("description", "description %v", err)
 	}
 	return nil
 }

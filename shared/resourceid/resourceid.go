@@ -21,6 +21,7 @@
 package resourceid
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -351,42 +352,42 @@ func joinTypes(ts []Type) string {
 
 func parseGeneric(s string) (ID, string) {
 	p := strings.TrimPrefix(s, "projects/")
-	if why := ProjectIDProblem(p); why != "" {
-		return ID{}, why
+	if err := CheckProjectID(p); err != nil {
+		return ID{}, err.Error()
 	}
 	return ID{Type: GCPGeneric, Project: p}, ""
 }
 
-// ProjectIDProblem applies Google's project id rules: 6 to 30 characters, lowercase letters,
+// CheckProjectID applies Google's project id rules: 6 to 30 characters, lowercase letters,
 // digits and hyphens, starting with a letter and not ending with a hyphen; optionally scoped
-// by a domain (example.com:proj). It returns "" when p is valid, else why not.
-func ProjectIDProblem(p string) string {
+// by a domain (example.com:proj). It returns nil when p is valid, else why not.
+func CheckProjectID(p string) error {
 	if p == "" {
-		return "the project id is empty"
+		return errors.New("the project id is empty")
 	}
 	id := p
 	if domain, rest, ok := strings.Cut(p, ":"); ok {
 		if why := checkDomain(domain); why != "" {
-			return fmt.Sprintf("the domain of domain-scoped project id %s %s", input.Quote(p), why)
+			return fmt.Errorf("the domain of domain-scoped project id %s %s", input.Quote(p), why)
 		}
 		id = rest
 	}
 	if id != "" && input.All(id, input.IsDigit) {
-		return fmt.Sprintf("%s is a project number; give the project id instead (such as my-project)", input.Quote(id))
+		return fmt.Errorf("%s is a project number; give the project id instead (such as my-project)", input.Quote(id))
 	}
 	if n := len(id); n < 6 || n > 30 {
-		return fmt.Sprintf("project id %s must be 6 to 30 characters long", input.Quote(id))
+		return fmt.Errorf("project id %s must be 6 to 30 characters long", input.Quote(id))
 	}
 	if !input.IsLower(id[0]) {
-		return fmt.Sprintf("project id %s must start with a lowercase letter", input.Quote(id))
+		return fmt.Errorf("project id %s must start with a lowercase letter", input.Quote(id))
 	}
 	if id[len(id)-1] == '-' {
-		return fmt.Sprintf("project id %s must not end with a hyphen", input.Quote(id))
+		return fmt.Errorf("project id %s must not end with a hyphen", input.Quote(id))
 	}
 	if !input.All(id, input.IsLowerDigitHyphen) {
-		return fmt.Sprintf("project id %s may contain only lowercase letters, digits and hyphens", input.Quote(id))
+		return fmt.Errorf("project id %s may contain only lowercase letters, digits and hyphens", input.Quote(id))
 	}
-	return ""
+	return nil
 }
 
 // checkDomain checks the domain part of a domain-scoped project id: a lowercase DNS name of at
@@ -521,8 +522,8 @@ func parseCluster(s string) (ID, string) {
 
 func cluster(project, location, name string, needProject bool) (ID, string) {
 	if needProject {
-		if why := ProjectIDProblem(project); why != "" {
-			return ID{}, why
+		if err := CheckProjectID(project); err != nil {
+			return ID{}, err.Error()
 		}
 	}
 	if why := checkClusterName(name); why != "" {
@@ -606,8 +607,8 @@ func parseRegistry(s string) (ID, string) {
 			return ID{}, "a repository name reads projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY"
 		}
 		project, loc, repo := parts[1], parts[3], parts[5]
-		if why := ProjectIDProblem(project); why != "" {
-			return ID{}, why
+		if err := CheckProjectID(project); err != nil {
+			return ID{}, err.Error()
 		}
 		if !isGARLocation(loc) {
 			return ID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", input.Quote(loc))
@@ -635,8 +636,8 @@ func parseRegistry(s string) (ID, string) {
 	if project == "" {
 		return ID{}, fmt.Sprintf("the URI names no project: %s/PROJECT_ID", host)
 	}
-	if why := ProjectIDProblem(project); why != "" {
-		return ID{}, why
+	if err := CheckProjectID(project); err != nil {
+		return ID{}, err.Error()
 	}
 	if gcr {
 		path, why := imagePath(rest)
