@@ -107,7 +107,7 @@ func (p *parsedConfig) setCredJSON(name string, v any) error {
 			return prefixField(err)
 		}
 		p.sec.ServiceAccountJSON = norm
-	case FieldUserAccountJSON:
+	case fieldUserAccountJSON:
 		if _, err = credjson.ParseAuthorizedUser([]byte(norm)); err != nil {
 			return prefixField(err)
 		}
@@ -131,9 +131,9 @@ func (p *parsedConfig) setSAEmail(name string, v any) error {
 		return FieldErrorf(cfgField(name), "%s %s is not a service account email: %v", name, input.Quote(s), err)
 	}
 	switch name {
-	case FieldServiceAccountEmail:
+	case fieldServiceAccountEmail:
 		p.cfg.ServiceAccountEmail = s
-	case FieldTargetPrincipal:
+	case fieldTargetPrincipal:
 		p.cfg.TargetPrincipal = s
 	}
 	return nil
@@ -148,7 +148,7 @@ func (p *parsedConfig) complete(r *methodRule, present func(string) bool) error 
 		cfg.ProjectID = p.creds.key.ProjectID
 	}
 	for _, name := range r.required {
-		if name != FieldProjectID && !present(name) {
+		if name != fieldProjectID && !present(name) {
 			f, _ := r.field(name)
 			return FieldErrorf(cfgField(name), "%s is required for auth method %s (%s)", name, r.method, f.title)
 		}
@@ -158,11 +158,11 @@ func (p *parsedConfig) complete(r *methodRule, present func(string) bool) error 
 		if r.method == ServiceAccount {
 			why = "it was left out and the service account key has no project_id to default to"
 		}
-		return FieldErrorf(cfgField(FieldProjectID), "%s is required for auth method %s: %s", FieldProjectID, r.method, why)
+		return FieldErrorf(cfgField(fieldProjectID), "%s is required for auth method %s: %s", fieldProjectID, r.method, why)
 	}
 	if slices.Contains(cfg.Delegates, cfg.TargetPrincipal) {
-		return FieldErrorf(cfgField(FieldDelegates),
-			"%s must not include target_principal %s: delegates are the accounts between the source and the target", FieldDelegates, input.Quote(cfg.TargetPrincipal))
+		return FieldErrorf(cfgField(fieldDelegates),
+			"%s must not include target_principal %s: delegates are the accounts between the source and the target", fieldDelegates, input.Quote(cfg.TargetPrincipal))
 	}
 	return nil
 }
@@ -178,7 +178,7 @@ func neverHandsOut(m AuthMethod) string {
 // method it belongs to if it belongs to another.
 func unknownFieldError(r *methodRule, k string) error {
 	field := cfgField(k)
-	if k == FieldGenerateTemporaryTokens && r.method == OAuth2Token {
+	if k == fieldGenerateTemporaryTokens && r.method == OAuth2Token {
 		return FieldErrorf(field, "%s does not apply to auth method oauth2-token: its stored token is handed out as is until expires_at", k)
 	}
 	var owners []string
@@ -236,15 +236,15 @@ func normalizeCredJSON(name string, v any) (string, error) {
 
 // checkToken checks an oauth2 access token value without ever quoting it.
 func checkToken(v any) (string, error) {
-	field := cfgField(FieldToken)
+	field := cfgField(fieldToken)
 	s, ok := v.(string)
 	switch {
 	case !ok:
 		return "", FieldErrorf(field, "token must be a string (an OAuth 2.0 access token)")
 	case s == "":
 		return "", FieldErrorf(field, "token is empty")
-	case len(s) > MaxTokenBytes:
-		return "", FieldErrorf(field, "token is %d bytes; at most %d are accepted", len(s), MaxTokenBytes)
+	case len(s) > maxTokenBytes:
+		return "", FieldErrorf(field, "token is %d bytes; at most %d are accepted", len(s), maxTokenBytes)
 	case strings.HasPrefix(strings.TrimSpace(s), "{"):
 		return "", FieldErrorf(field, "token looks like a credential JSON; give an access token, or use auth method service-account or user-account for a key")
 	case !input.All(s, input.IsPrintableASCII):
@@ -280,8 +280,8 @@ func saEmailList(name string, v any) ([]string, error) {
 	default:
 		return nil, FieldErrorf(field, "%s must be a list of service account emails", name)
 	}
-	if len(items) > MaxDelegates {
-		return nil, FieldErrorf(field, "%s has %d entries; at most %d are accepted", name, len(items), MaxDelegates)
+	if len(items) > maxDelegates {
+		return nil, FieldErrorf(field, "%s has %d entries; at most %d are accepted", name, len(items), maxDelegates)
 	}
 	for i, s := range items {
 		if err := credjson.CheckServiceAccountEmail(s); err != nil {

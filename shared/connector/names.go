@@ -6,11 +6,11 @@ import (
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
-// MaxNameLen is the longest connector name, in bytes.
-const MaxNameLen = 63
+// maxNameLen is the longest connector name, in bytes.
+const maxNameLen = 63
 
 // ValidateName reports whether name is an acceptable connector name. A name is DNS-label-like,
-// so it is safe in URLs, labels, log fields and shell commands: 1 to MaxNameLen characters,
+// so it is safe in URLs, labels, log fields and shell commands: 1 to maxNameLen characters,
 // lowercase ASCII letters, digits and hyphens, starting with a letter and ending with a letter
 // or a digit. It may not be 32 hexadecimal characters, the form of connector ids, so that a
 // reference (name or id) is never ambiguous. The error is ErrInvalid for the field "name" and
@@ -20,8 +20,8 @@ func ValidateName(name string) error {
 	switch {
 	case name == "":
 		why = "the name is empty"
-	case len(name) > MaxNameLen:
-		why = fmt.Sprintf("it is %d bytes long; the limit is %d", len(name), MaxNameLen)
+	case len(name) > maxNameLen:
+		why = fmt.Sprintf("it is %d bytes long; the limit is %d", len(name), maxNameLen)
 	case !input.IsLower(name[0]):
 		why = "it must start with a lowercase letter"
 	case !input.IsLowerDigit(name[len(name)-1]):

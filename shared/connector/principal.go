@@ -102,13 +102,13 @@ func (p Principal) matches(pattern string) bool {
 	return subj == p.Subject
 }
 
-// GlobSeparators are the characters a glob's prefix must end with (or the prefix is empty).
-const GlobSeparators = ":/"
+// globSeparators are the characters a glob's prefix must end with (or the prefix is empty).
+const globSeparators = ":/"
 
 // globAtSeparator reports whether the glob NAME:PREFIX* ends at a separator: PREFIX is empty
 // (every subject of NAME) or ends with ':' or '/'.
 func globAtSeparator(prefix string) bool {
-	return prefix == "" || strings.ContainsRune(GlobSeparators, rune(prefix[len(prefix)-1]))
+	return prefix == "" || strings.ContainsRune(globSeparators, rune(prefix[len(prefix)-1]))
 }
 
 // CheckPrincipalPattern validates one entry of users or admins and returns it normalised

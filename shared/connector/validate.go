@@ -13,12 +13,12 @@ import (
 
 // Registration limits.
 const (
-	MaxLabels         = 64   // labels per connector
-	MaxUsers          = 100  // users per connector
-	MaxDescriptionLen = 1024 // bytes
-	// MaxTokenExpiry is how far ahead an oauth2-token's expires_at may be: Google access
+	maxLabels         = 64   // labels per connector
+	maxUsers          = 100  // users per connector
+	maxDescriptionLen = 1024 // bytes
+	// maxTokenExpiry is how far ahead an oauth2-token's expires_at may be: Google access
 	// tokens live at most 12 hours.
-	MaxTokenExpiry = 12 * time.Hour
+	maxTokenExpiry = 12 * time.Hour
 )
 
 // NewConnector validates a registration request against the type spec and the deployment's
@@ -141,9 +141,9 @@ func checkExpiresAt(m AuthMethod, at *time.Time, now time.Time, checkAhead bool)
 		case left < MinTokenRemaining:
 			return time.Time{}, FieldErrorf("expires_at",
 				"expires_at %s is only %s away; a token needs at least %s left to be handed out", t.Format(time.RFC3339), left.Truncate(time.Second), MinTokenRemaining)
-		case left > MaxTokenExpiry:
+		case left > maxTokenExpiry:
 			return time.Time{}, FieldErrorf("expires_at",
-				"expires_at %s is more than %s away; Google access tokens live at most 12 hours", t.Format(time.RFC3339), MaxTokenExpiry)
+				"expires_at %s is more than %s away; Google access tokens live at most 12 hours", t.Format(time.RFC3339), maxTokenExpiry)
 		}
 	}
 	return t, nil
@@ -177,8 +177,8 @@ func checkLabels(labels map[string]string) (map[string]string, error) {
 	if len(labels) == 0 {
 		return nil, nil
 	}
-	if len(labels) > MaxLabels {
-		return nil, FieldErrorf("labels", "a connector has at most %d labels; got %d", MaxLabels, len(labels))
+	if len(labels) > maxLabels {
+		return nil, FieldErrorf("labels", "a connector has at most %d labels; got %d", maxLabels, len(labels))
 	}
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		if err := input.LabelKey(k); err != nil {
@@ -199,8 +199,8 @@ func checkUsers(users []string, issuers []string) ([]string, error) {
 	if len(users) == 0 {
 		return nil, nil
 	}
-	if len(users) > MaxUsers {
-		return nil, FieldErrorf("users", "a connector has at most %d users; got %d", MaxUsers, len(users))
+	if len(users) > maxUsers {
+		return nil, FieldErrorf("users", "a connector has at most %d users; got %d", maxUsers, len(users))
 	}
 	out := make([]string, 0, len(users))
 	for i, u := range users {
@@ -217,7 +217,7 @@ func checkUsers(users []string, issuers []string) ([]string, error) {
 
 // checkDescription validates a connector description.
 func checkDescription(d string) error {
-	if err := input.Text(d, MaxDescriptionLen); err != nil {
+	if err := input.Text(d, maxDescriptionLen); err != nil {
 		return FieldErrorf("description", "description %v", err)
 	}
 	return nil
