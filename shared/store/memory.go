@@ -44,9 +44,12 @@ func NewMemory() *Memory {
 	return &Memory{byID: map[string]*connector.Connector{}, byName: map[string]string{}}
 }
 
-func (m *Memory) now() time.Time {
-	if m.Now != nil {
-		return m.Now().UTC()
+func (m *Memory) now() time.Time { return nowUTC(m.Now) }
+
+// nowUTC is now() in UTC, or time.Now when now is nil.
+func nowUTC(now func() time.Time) time.Time {
+	if now != nil {
+		return now().UTC()
 	}
 	return time.Now().UTC()
 }
@@ -241,12 +244,6 @@ const (
 	versionDestroyed
 )
 
-var (
-	_ connector.SecretStore    = (*MemorySecrets)(nil)
-	_ connector.SecretOwners   = (*MemorySecrets)(nil)
-	_ connector.SecretVersions = (*MemorySecrets)(nil)
-)
-
 // MemorySecrets is a connector.SecretStore in process memory, with Secret Manager's version
 // lifecycle: versions are numbered "1", "2", ... per connector and are enabled, disabled or
 // destroyed. Call NewMemorySecrets; it is safe for concurrent use.
@@ -276,12 +273,7 @@ func NewMemorySecrets() *MemorySecrets {
 	return &MemorySecrets{secrets: map[string]*memSecret{}}
 }
 
-func (m *MemorySecrets) now() time.Time {
-	if m.Now != nil {
-		return m.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (m *MemorySecrets) now() time.Time { return nowUTC(m.Now) }
 
 // ConnectorOfSecret names secrets as SecretManager does by default (SecretPrefix + id), so
 // tests can deliver Secret Manager notifications about the secrets it keeps.
