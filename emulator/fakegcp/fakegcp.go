@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -325,15 +326,12 @@ func (s *Server) URL(name string) string {
 // BASE/v1/token, IAM Credentials BASE/v1/..., metadata, OIDC and admin.
 func (s *Server) BaseURL() string { return s.URL("identity") }
 
-// KeyFiles returns the credential files written to Options.KeysDir, by email.
+// KeyFiles returns the credential files written to Options.KeysDir, by email (a copy; nil
+// when none were written).
 func (s *Server) KeyFiles() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]string, len(s.keyFiles))
-	for k, v := range s.keyFiles {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.keyFiles)
 }
 
 // World returns the fake's world.
