@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/functions/client"
+	"github.com/gcpconn/gcpconn/internal/httpserve"
 )
 
 func serveMetadataCommand() *command {
@@ -80,19 +80,7 @@ func runServeMetadata(ctx context.Context, e *env, p *parsed) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(e.Stdout, "GCE_METADATA_HOST=%s\n", ln.Addr())
 	fmt.Fprintf(e.Stderr, "Serving tokens of connector '%s' (%s) as a metadata server at %s; Ctrl-C stops it.\n", name, first.ResourceType, ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return httpserve.Serve(ctx, srv, ln, 5*time.Second)
 }
 
 // isLoopbackAddr reports whether addr is host:port with a loopback IP or "localhost".
