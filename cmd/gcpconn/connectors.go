@@ -60,28 +60,14 @@ func runListTypes(ctx context.Context, e *env, p *parsed) error {
 			continue
 		}
 		if v := p.str("resource-type"); v != "" {
-			var keep []client.ResourceTypeSpec
-			for _, r := range t.ResourceTypes {
-				if r.ResourceType == v {
-					keep = append(keep, r)
-				}
-			}
-			if keep == nil {
+			if t.ResourceTypes = keep(t.ResourceTypes, func(r client.ResourceTypeSpec) bool { return r.ResourceType == v }); t.ResourceTypes == nil {
 				continue
 			}
-			t.ResourceTypes = keep
 		}
 		if v := p.str("auth-method"); v != "" {
-			var keep []client.AuthMethodSpec
-			for _, m := range t.AuthMethods {
-				if m.AuthMethod == v {
-					keep = append(keep, m)
-				}
-			}
-			if keep == nil {
+			if t.AuthMethods = keep(t.AuthMethods, func(m client.AuthMethodSpec) bool { return m.AuthMethod == v }); t.AuthMethods == nil {
 				continue
 			}
-			t.AuthMethods = keep
 		}
 		out = append(out, t)
 	}
@@ -798,4 +784,15 @@ func printResources(e *env, rt string, kept []connectorResources) error {
 	}
 	tb.render(e.Stdout)
 	return nil
+}
+
+// keep returns the items ok admits, nil when there are none.
+func keep[T any](items []T, ok func(T) bool) []T {
+	var out []T
+	for _, it := range items {
+		if ok(it) {
+			out = append(out, it)
+		}
+	}
+	return out
 }
