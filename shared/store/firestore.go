@@ -486,16 +486,9 @@ func (f *Firestore) Update(ctx context.Context, c *connector.Connector) error {
 	var stored fsStatus
 	var resp firestore.CommitResponse
 	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return notFoundID(c.ID)
-		}
-		if err != nil {
-			return err
-		}
 		var cur fsConnector
-		if err := snap.DataTo(&cur); err != nil {
-			return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
+		if err := txGetConnector(tx, ref, c.ID, &cur); err != nil {
+			return err
 		}
 		if cur.Revision != c.Revision {
 			return conflict(c.ID, c.Revision, cur.Revision)
@@ -542,19 +535,12 @@ func (f *Firestore) SetStatus(ctx context.Context, c *connector.Connector, st co
 	}
 	ref := f.docs.Doc(c.ID)
 	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return notFoundID(c.ID)
-		}
-		if err != nil {
-			return err
-		}
 		var cur struct {
 			Status   fsStatus `firestore:"status"`
 			Revision int64    `firestore:"revision"`
 		}
-		if err := snap.DataTo(&cur); err != nil {
-			return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
+		if err := txGetConnector(tx, ref, c.ID, &cur); err != nil {
+			return err
 		}
 		if cur.Revision != c.Revision {
 			return conflict(c.ID, c.Revision, cur.Revision)
@@ -568,6 +554,22 @@ func (f *Firestore) SetStatus(ctx context.Context, c *connector.Connector, st co
 		return fsError("set connector status", err)
 	}
 	c.Status = st
+	return nil
+}
+
+// txGetConnector reads the connector document ref (connector id) in tx into v: ErrNotFound
+// when there is none, ErrInternal when it does not decode.
+func txGetConnector(tx *firestore.Transaction, ref *firestore.DocumentRef, id string, v any) error {
+	snap, err := tx.Get(ref)
+	if status.Code(err) == codes.NotFound {
+		return notFoundID(id)
+	}
+	if err != nil {
+		return err
+	}
+	if err := snap.DataTo(v); err != nil {
+		return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + id, Err: err}
+	}
 	return nil
 }
 
