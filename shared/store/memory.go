@@ -154,12 +154,9 @@ func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	old, ok := m.byID[c.ID]
-	if !ok {
-		return notFoundID(c.ID)
-	}
-	if old.Revision != c.Revision {
-		return conflict(c.ID, c.Revision, old.Revision)
+	old, err := m.storedAt(c)
+	if err != nil {
+		return err
 	}
 	if c.Name != old.Name {
 		if _, taken := m.byName[c.Name]; taken {
@@ -187,12 +184,9 @@ func (m *Memory) SetStatus(ctx context.Context, c *connector.Connector, st conne
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cur, ok := m.byID[c.ID]
-	if !ok {
-		return notFoundID(c.ID)
-	}
-	if cur.Revision != c.Revision {
-		return conflict(c.ID, c.Revision, cur.Revision)
+	cur, err := m.storedAt(c)
+	if err != nil {
+		return err
 	}
 	if !cur.Status.Equal(c.Status) {
 		return statusConflict(c.ID)
@@ -200,6 +194,18 @@ func (m *Memory) SetStatus(ctx context.Context, c *connector.Connector, st conne
 	cur.Status = st
 	c.Status = st
 	return nil
+}
+
+// storedAt returns the stored connector c.ID if its Revision is still c's; m.mu is held.
+func (m *Memory) storedAt(c *connector.Connector) (*connector.Connector, error) {
+	stored, ok := m.byID[c.ID]
+	if !ok {
+		return nil, notFoundID(c.ID)
+	}
+	if stored.Revision != c.Revision {
+		return nil, conflict(c.ID, c.Revision, stored.Revision)
+	}
+	return stored, nil
 }
 
 // Delete removes the connector id.
