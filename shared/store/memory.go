@@ -380,11 +380,15 @@ func (m *MemorySecrets) Delete(ctx context.Context, connectorID string) error {
 
 // ListConnectorIDs returns the ids of the connectors that have a secret, sorted.
 func (m *MemorySecrets) ListConnectorIDs(ctx context.Context) ([]string, error) {
-	times, err := m.SecretCreateTimes(ctx)
+	return sortedIDs(m.SecretCreateTimes(ctx))
+}
+
+// sortedIDs returns the connector ids of a SecretCreateTimes answer, sorted, or its error.
+func sortedIDs(created map[string]time.Time, err error) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.Sorted(maps.Keys(times)), nil
+	return slices.Sorted(maps.Keys(created)), nil
 }
 
 // SecretCreateTimes returns, per connector id, when its secret was created (see
