@@ -196,6 +196,16 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
+// serveAPI serves the Google API h (plain HTTP) as name and exports its base URL as env.
+func (s *Server) serveAPI(name, env string, h http.Handler) error {
+	base, err := s.serve(name, h, false)
+	if err != nil {
+		return err
+	}
+	s.setEnv(env, base)
+	return nil
+}
+
 // serve starts a listener on a free loopback port for the named service (TLS with a
 // certificate from the fake's CA when useTLS), records it for Close and returns its base
 // URL ("http://127.0.0.1:PORT" or "https://127.0.0.1:PORT").
