@@ -537,20 +537,25 @@ func cluster(project, location, name string, needProject bool) (ID, string) {
 	return ID{Type: KubernetesCluster, Project: project, Location: location, Name: name}, ""
 }
 
-// checkClusterName applies GKE's cluster naming rules: 1 to 40 characters, lowercase letters,
-// digits and hyphens, starting with a letter and ending with a letter or digit.
-func checkClusterName(n string) string {
+// checkClusterName applies GKE's cluster naming rules (see checkLowerName): at most 40
+// characters.
+func checkClusterName(n string) string { return checkLowerName("cluster name", n, 40) }
+
+// checkLowerName applies the naming rule GKE clusters and Artifact Registry repositories
+// share: 1 to maxLen characters, lowercase letters, digits and hyphens, starting with a letter
+// and ending with a letter or digit. what names the value in the message ("cluster name").
+func checkLowerName(what, n string, maxLen int) string {
 	switch {
 	case n == "":
-		return "the cluster name is empty"
-	case len(n) > 40:
-		return fmt.Sprintf("cluster name %s is longer than 40 characters", input.Quote(n))
+		return "the " + what + " is empty"
+	case len(n) > maxLen:
+		return fmt.Sprintf("%s %s is longer than %d characters", what, input.Quote(n), maxLen)
 	case !input.All(n, input.IsLowerDigitHyphen):
-		return fmt.Sprintf("cluster name %s may contain only lowercase letters, digits and hyphens", input.Quote(n))
+		return fmt.Sprintf("%s %s may contain only lowercase letters, digits and hyphens", what, input.Quote(n))
 	case !input.IsLower(n[0]):
-		return fmt.Sprintf("cluster name %s must start with a lowercase letter", input.Quote(n))
+		return fmt.Sprintf("%s %s must start with a lowercase letter", what, input.Quote(n))
 	case n[len(n)-1] == '-':
-		return fmt.Sprintf("cluster name %s must end with a letter or digit", input.Quote(n))
+		return fmt.Sprintf("%s %s must end with a letter or digit", what, input.Quote(n))
 	}
 	return ""
 }
@@ -704,24 +709,9 @@ func checkRepositoryAt(loc, repo string) string {
 	return checkRepository(repo)
 }
 
-// checkRepository applies Artifact Registry's repository id rules: 1 to 63 characters,
-// lowercase letters, digits and hyphens, starting with a letter and ending with a letter or
-// digit.
-func checkRepository(r string) string {
-	switch {
-	case r == "":
-		return "the repository id is empty"
-	case len(r) > 63:
-		return fmt.Sprintf("repository id %s is longer than 63 characters", input.Quote(r))
-	case !input.All(r, input.IsLowerDigitHyphen):
-		return fmt.Sprintf("repository id %s may contain only lowercase letters, digits and hyphens", input.Quote(r))
-	case !input.IsLower(r[0]):
-		return fmt.Sprintf("repository id %s must start with a lowercase letter", input.Quote(r))
-	case r[len(r)-1] == '-':
-		return fmt.Sprintf("repository id %s must end with a letter or digit", input.Quote(r))
-	}
-	return ""
-}
+// checkRepository applies Artifact Registry's repository id rules (see checkLowerName): at
+// most 63 characters.
+func checkRepository(r string) string { return checkLowerName("repository id", r, 63) }
 
 // scheme returns the URL scheme that starts s with its "://" (such as "gs://"), or "" when s
 // does not start with one.
