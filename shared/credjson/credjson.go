@@ -444,6 +444,18 @@ func (o *credObject) required(key, what string) (string, error) {
 	return s, nil
 }
 
+// decodeTyped decodes the credential JSON of field and checks that its type is want.
+func decodeTyped(field string, raw []byte, want string) (*credObject, error) {
+	o, err := decodeCredObject(field, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.checkType(want, methodOfField(field)); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
 // checkType checks the type key against want.
 func (o *credObject) checkType(want, method string) error {
 	t, err := o.str("type")
@@ -603,11 +615,8 @@ func (o *credObject) checkProjectKey(key string) (string, error) {
 }
 
 func parseServiceAccountKey(field string, raw []byte) (*ServiceAccountKey, error) {
-	o, err := decodeCredObject(field, raw)
+	o, err := decodeTyped(field, raw, TypeServiceAccount)
 	if err != nil {
-		return nil, err
-	}
-	if err := o.checkType(TypeServiceAccount, methodOfField(field)); err != nil {
 		return nil, err
 	}
 	k := &ServiceAccountKey{Type: TypeServiceAccount}
@@ -690,11 +699,8 @@ func parseRSAPrivateKey(s string) (*rsa.PrivateKey, error) {
 }
 
 func parseAuthorizedUser(field string, raw []byte) (*AuthorizedUser, error) {
-	o, err := decodeCredObject(field, raw)
+	o, err := decodeTyped(field, raw, TypeAuthorizedUser)
 	if err != nil {
-		return nil, err
-	}
-	if err := o.checkType(TypeAuthorizedUser, methodOfField(field)); err != nil {
 		return nil, err
 	}
 	u := &AuthorizedUser{Type: TypeAuthorizedUser}
@@ -726,11 +732,8 @@ var (
 )
 
 func parseExternalAccount(field string, raw []byte) (*ExternalAccountConfig, error) {
-	o, err := decodeCredObject(field, raw)
+	o, err := decodeTyped(field, raw, TypeExternalAccount)
 	if err != nil {
-		return nil, err
-	}
-	if err := o.checkType(TypeExternalAccount, methodOfField(field)); err != nil {
 		return nil, err
 	}
 	e := &ExternalAccountConfig{Type: TypeExternalAccount}
