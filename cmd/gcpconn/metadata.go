@@ -123,6 +123,17 @@ func (m *metadataServer) token(ctx context.Context) (*client.Credential, error) 
 	return cred, nil
 }
 
+// answerToken returns the connector's current credential, or answers 503 with why there is
+// none and returns false.
+func (m *metadataServer) answerToken(w http.ResponseWriter, r *http.Request) (*client.Credential, bool) {
+	cred, err := m.token(r.Context())
+	if err != nil {
+		http.Error(w, oneLine(err.Error()), http.StatusServiceUnavailable)
+		return nil, false
+	}
+	return cred, true
+}
+
 func (m *metadataServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Metadata-Flavor", "Google")
 	w.Header().Set("Server", "Metadata Server for gcpconn")
@@ -141,20 +152,16 @@ func (m *metadataServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/computeMetadata/v1/universe/universe-domain":
 		fmt.Fprint(w, "googleapis.com")
 	case "/computeMetadata/v1/project/project-id":
-		cred, err := m.token(r.Context())
-		if err != nil {
-			http.Error(w, oneLine(err.Error()), http.StatusServiceUnavailable)
-			return
+		if cred, ok := m.answerToken(w, r); ok {
+			fmt.Fprint(w, cred.ProjectID)
 		}
-		fmt.Fprint(w, cred.ProjectID)
 	case "/computeMetadata/v1/instance/service-accounts", "/computeMetadata/v1/instance/service-accounts/default":
 		fmt.Fprintln(w, "default/")
 	case "/computeMetadata/v1/instance/service-accounts/default/scopes":
 		fmt.Fprintln(w, "https://www.googleapis.com/auth/cloud-platform")
 	case "/computeMetadata/v1/instance/service-accounts/default/token":
-		cred, err := m.token(r.Context())
-		if err != nil {
-			http.Error(w, oneLine(err.Error()), http.StatusServiceUnavailable)
+		cred, ok := m.answerToken(w, r)
+		if !ok {
 			return
 		}
 		if cred.AccessToken == "" {
