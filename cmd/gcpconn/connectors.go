@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,12 +61,12 @@ func runListTypes(ctx context.Context, e *env, p *parsed) error {
 			continue
 		}
 		if v := p.str("resource-type"); v != "" {
-			if t.ResourceTypes = keep(t.ResourceTypes, func(r client.ResourceTypeSpec) bool { return r.ResourceType == v }); t.ResourceTypes == nil {
+			if t.ResourceTypes = slices.DeleteFunc(slices.Clone(t.ResourceTypes), func(r client.ResourceTypeSpec) bool { return r.ResourceType != v }); len(t.ResourceTypes) == 0 {
 				continue
 			}
 		}
 		if v := p.str("auth-method"); v != "" {
-			if t.AuthMethods = keep(t.AuthMethods, func(m client.AuthMethodSpec) bool { return m.AuthMethod == v }); t.AuthMethods == nil {
+			if t.AuthMethods = slices.DeleteFunc(slices.Clone(t.AuthMethods), func(m client.AuthMethodSpec) bool { return m.AuthMethod != v }); len(t.AuthMethods) == 0 {
 				continue
 			}
 		}
@@ -784,15 +785,4 @@ func printResources(e *env, rt string, kept []connectorResources) error {
 	}
 	tb.render(e.Stdout)
 	return nil
-}
-
-// keep returns the items ok admits, nil when there are none.
-func keep[T any](items []T, ok func(T) bool) []T {
-	var out []T
-	for _, it := range items {
-		if ok(it) {
-			out = append(out, it)
-		}
-	}
-	return out
 }
