@@ -56,14 +56,11 @@ func nowUTC(now func() time.Time) time.Time {
 
 // Create stores c under c.ID and sets its CreatedAt, UpdatedAt and Revision.
 func (m *Memory) Create(ctx context.Context, c *connector.Connector) error {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lockFor(ctx, c, "create", true)
+	if err != nil {
 		return err
 	}
-	if c == nil || c.ID == "" || c.Name == "" {
-		return connector.Errorf(connector.ErrInvalid, "store: create: connector id and name are required")
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	if _, ok := m.byID[c.ID]; ok {
 		return connector.Errorf(connector.ErrAlreadyExists, "a connector with id %q already exists", c.ID)
 	}
@@ -146,14 +143,11 @@ func (m *Memory) List(ctx context.Context, f connector.Filter, p connector.Page)
 // Update replaces the stored configuration of connector c.ID when its Revision is
 // c.Revision; the stored Status is kept (and set on c).
 func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lockFor(ctx, c, "update", true)
+	if err != nil {
 		return err
 	}
-	if c == nil || c.ID == "" || c.Name == "" {
-		return connector.Errorf(connector.ErrInvalid, "store: update: connector id and name are required")
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	old, err := m.storedAt(c)
 	if err != nil {
 		return err
@@ -176,14 +170,11 @@ func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
 // SetStatus replaces the Status of connector c.ID with st when its stored Revision and Status
 // are c's; Revision and UpdatedAt stay.
 func (m *Memory) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lockFor(ctx, c, "set status", false)
+	if err != nil {
 		return err
 	}
-	if c == nil || c.ID == "" {
-		return connector.Errorf(connector.ErrInvalid, "store: set status: connector id is required")
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	cur, err := m.storedAt(c)
 	if err != nil {
 		return err
@@ -194,6 +185,22 @@ func (m *Memory) SetStatus(ctx context.Context, c *connector.Connector, st conne
 	cur.Status = st
 	c.Status = st
 	return nil
+}
+
+// lockFor takes the write lock for op on c, after refusing a done ctx and a connector without
+// an id (or, when named, a name); the caller calls unlock.
+func (m *Memory) lockFor(ctx context.Context, c *connector.Connector, op string, named bool) (unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch {
+	case named && (c == nil || c.ID == "" || c.Name == ""):
+		return nil, connector.Errorf(connector.ErrInvalid, "store: %s: connector id and name are required", op)
+	case c == nil || c.ID == "":
+		return nil, connector.Errorf(connector.ErrInvalid, "store: %s: connector id is required", op)
+	}
+	m.mu.Lock()
+	return m.mu.Unlock, nil
 }
 
 // storedAt returns the stored connector c.ID if its Revision is still c's; m.mu is held.
