@@ -535,12 +535,19 @@ func (f *Firestore) SetStatus(ctx context.Context, c *connector.Connector, st co
 	}
 	ref := f.docs.Doc(c.ID)
 	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return notFoundID(c.ID)
+		}
+		if err != nil {
+			return err
+		}
 		var cur struct {
 			Status   fsStatus `firestore:"status"`
 			Revision int64    `firestore:"revision"`
 		}
-		if err := txGetConnector(tx, ref, c.ID, &cur); err != nil {
-			return err
+		if err := snap.DataTo(&cur); err != nil {
+			return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
 		}
 		if cur.Revision != c.Revision {
 			return conflict(c.ID, c.Revision, cur.Revision)
