@@ -36,8 +36,10 @@ resource "google_storage_bucket_object" "source" {
   source = data.archive_file.source.output_path
 }
 
-resource "google_cloudfunctions2_function" "http" {
-  for_each = local.http_functions
+# Every function of the manifest: HTTP-triggered ones, and the CloudEvent one(s) with an
+# Eventarc trigger on the secret topic (local.event_functions).
+resource "google_cloudfunctions2_function" "function" {
+  for_each = merge(local.http_functions, local.event_functions)
 
   project     = var.project_id
   location    = var.region
@@ -69,70 +71,46 @@ resource "google_cloudfunctions2_function" "http" {
     available_cpu                    = tostring(local.settings.cpu)
     max_instance_request_concurrency = each.value.concurrency
     all_traffic_on_latest_revision   = true
+  }
+
+  # The Eventarc trigger of an event function: every Secret Manager notification on the topic
+  # becomes a CloudEvent, delivered with an OIDC token of the events account. Failed
+  # deliveries are retried.
+  dynamic "event_trigger" {
+    for_each = contains(keys(local.event_functions), each.key) ? [each.value] : []
+    content {
+      trigger_region        = var.region
+      event_type            = event_trigger.value.event_type
+      pubsub_topic          = google_pubsub_topic.secret_events.id
+      retry_policy          = "RETRY_POLICY_RETRY"
+      service_account_email = google_service_account.events.email
+    }
   }
 
   depends_on = [
     google_project_service.apis,
     google_project_iam_member.runtime_firestore,
     google_project_iam_member.runtime_secret_manager,
-  ]
-}
-
-resource "google_cloudfunctions2_function" "event" {
-  for_each = local.event_functions
-
-  project     = var.project_id
-  location    = var.region
-  name        = each.key
-  description = "gcpconn ${each.key}"
-  labels      = var.labels
-
-  build_config {
-    runtime         = local.settings.go_runtime
-    entry_point     = each.value.entry_point
-    service_account = var.build_service_account != "" ? var.build_service_account : null
-
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
-
-  service_config {
-    service_account_email            = google_service_account.runtime.email
-    environment_variables            = merge(local.env, { (local.timeout_env) = tostring(each.value.timeout) })
-    ingress_settings                 = each.value.ingress
-    min_instance_count               = lookup(var.min_instances, each.key, local.settings.min_instances)
-    max_instance_count               = local.settings.max_instances
-    timeout_seconds                  = each.value.timeout
-    available_memory                 = local.settings.memory
-    available_cpu                    = tostring(local.settings.cpu)
-    max_instance_request_concurrency = each.value.concurrency
-    all_traffic_on_latest_revision   = true
-  }
-
-  # The Eventarc trigger: every Secret Manager notification on the topic becomes a CloudEvent,
-  # delivered with an OIDC token of the events account. Failed deliveries are retried.
-  event_trigger {
-    trigger_region        = var.region
-    event_type            = each.value.event_type
-    pubsub_topic          = google_pubsub_topic.secret_events.id
-    retry_policy          = "RETRY_POLICY_RETRY"
-    service_account_email = google_service_account.events.email
-  }
-
-  depends_on = [
-    google_project_service.apis,
     google_project_iam_member.events_receiver,
     google_pubsub_topic_iam_member.secretmanager_publishes,
   ]
 }
 
+# The functions were two resources (http and event) before they were one: existing states
+# move without redeploying.
+moved {
+  from = google_cloudfunctions2_function.http
+  to   = google_cloudfunctions2_function.function
+}
+
+moved {
+  from = google_cloudfunctions2_function.event["refresh"]
+  to   = google_cloudfunctions2_function.function["refresh"]
+}
+
 locals {
   # Every deployed function (name => resource), for IAM and audiences.
-  functions = merge(google_cloudfunctions2_function.http, google_cloudfunctions2_function.event)
+  functions = google_cloudfunctions2_function.function
 
   # One entry per (function, principal) pair that may invoke it. Keys are known at plan time
   # (function name and caller kind or principal), values may be computed.

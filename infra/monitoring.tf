@@ -162,57 +162,49 @@ resource "google_monitoring_alert_policy" "sweep" {
   depends_on = [google_logging_metric.gcpconn]
 }
 
-# A connector whose sweep check failed after a check that did not (a log-match alert: the
-# incident names the connector).
-resource "google_monitoring_alert_policy" "connector_failing" {
-  project               = var.project_id
-  display_name          = "gcpconn: connector newly failing"
-  combiner              = "OR"
-  notification_channels = local.notification_channels
-  user_labels           = var.labels
-
-  conditions {
-    display_name = "a connector's check failed"
-    condition_matched_log {
-      filter = "${local.log_scope} AND jsonPayload.event=\"sweep_result\" AND jsonPayload.newly_failing=true"
-      label_extractors = {
+# The log-match alerts: each matching line opens an incident that names the connector (its
+# labels are extracted from the line), notified at most once an hour per policy.
+locals {
+  log_alerts = {
+    # A connector whose sweep check failed after a check that did not.
+    connector_failing = {
+      display_name = "gcpconn: connector newly failing"
+      condition    = "a connector's check failed"
+      filter       = "jsonPayload.event=\"sweep_result\" AND jsonPayload.newly_failing=true"
+      labels = {
         connector = "EXTRACT(jsonPayload.connector)"
         state     = "EXTRACT(jsonPayload.state)"
       }
+      content = "Connector $${log.extracted_label.connector} is now $${log.extracted_label.state}. `gcpconn status` lists the failing connectors and why; `gcpconn describe NAME` shows its status. See README \"Operating gcpconn\"."
+    }
+    # A key rotation that failed (the previous key stays pinned) or that sweep found overdue.
+    rotation = {
+      display_name = "gcpconn: key rotation failed or overdue"
+      condition    = "a rotation failed or is overdue"
+      filter       = "jsonPayload.event=\"rotation\" AND jsonPayload.outcome!=\"rotated\""
+      labels = {
+        connector = "EXTRACT(jsonPayload.connector)"
+        outcome   = "EXTRACT(jsonPayload.outcome)"
+      }
+      content = "The key rotation of connector $${log.extracted_label.connector} is $${log.extracted_label.outcome}. The previous key stays pinned and works; `gcpconn describe NAME` says why the rotation failed. See README \"Operating gcpconn\"."
     }
   }
-
-  alert_strategy {
-    notification_rate_limit {
-      period = "3600s"
-    }
-    auto_close = "86400s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    content   = "Connector $${log.extracted_label.connector} is now $${log.extracted_label.state}. `gcpconn status` lists the failing connectors and why; `gcpconn describe NAME` shows its status. See README \"Operating gcpconn\"."
-  }
-
-  depends_on = [google_project_service.apis]
 }
 
-# A key rotation that failed (the previous key stays pinned) or that sweep found overdue.
-resource "google_monitoring_alert_policy" "rotation" {
+resource "google_monitoring_alert_policy" "log_match" {
+  for_each = local.log_alerts
+
   project               = var.project_id
-  display_name          = "gcpconn: key rotation failed or overdue"
+  display_name          = each.value.display_name
   combiner              = "OR"
   notification_channels = local.notification_channels
   user_labels           = var.labels
 
   conditions {
-    display_name = "a rotation failed or is overdue"
+    display_name = each.value.condition
     condition_matched_log {
-      filter = "${local.log_scope} AND jsonPayload.event=\"rotation\" AND jsonPayload.outcome!=\"rotated\""
-      label_extractors = {
-        connector = "EXTRACT(jsonPayload.connector)"
-        outcome   = "EXTRACT(jsonPayload.outcome)"
-      }
+      filter           = "${local.log_scope} AND ${each.value.filter}"
+      label_extractors = each.value.labels
     }
   }
 
@@ -225,7 +217,7 @@ resource "google_monitoring_alert_policy" "rotation" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "The key rotation of connector $${log.extracted_label.connector} is $${log.extracted_label.outcome}. The previous key stays pinned and works; `gcpconn describe NAME` says why the rotation failed. See README \"Operating gcpconn\"."
+    content   = each.value.content
   }
 
   depends_on = [google_project_service.apis]

@@ -26,100 +26,84 @@ SCRIPT=scripts/mutants.sh
 export GCE_METADATA_HOST=${GCE_METADATA_HOST:-127.0.0.1:1}
 
 names=() files=() edits=() pkgs=() tests=()
-# mutant NAME FILE PERL-EDIT PACKAGE TEST-REGEXP: PERL-EDIT runs as perl -0pi -e on FILE.
+file='' pkg='' test=''
+# target FILE PACKAGE TEST-REGEXP: the mutants that follow edit FILE and are killed by the
+# tests of PACKAGE that TEST-REGEXP names.
+target() { file=$1 pkg=$2 test=$3; }
+# mutant NAME PERL-EDIT [TEST-REGEXP]: PERL-EDIT runs as perl -0pi -e on the target's file.
 mutant() {
-	names+=("$1") files+=("$2") edits+=("$3") pkgs+=("$4") tests+=("$5")
+	names+=("$1") files+=("$file") edits+=("$2") pkgs+=("$pkg") tests+=("${3:-$test}")
 }
+# swap NAME OLD NEW [TEST-REGEXP]: the mutant that replaces the code OLD (taken literally)
+# with NEW (taken literally but for $ and @, which no mutant needs).
+swap() { mutant "$1" "s~\\Q$2\\E~$3~" "${4:-}"; }
+# never NAME COND [TEST-REGEXP]: the mutant that makes the condition "if COND {" never hold.
+never() { swap "$1" "if $2 {" "if false && $2 {" "${3:-}"; }
 
 # --- coalescing: concurrent misses share one upstream call -------------------------------
-mutant tokencache-get-not-coalesced shared/connector/tokencache.go \
+target shared/connector/tokencache.go ./shared/connector '^TestMintConcurrentColdRequestsShareOneUpstreamCall$'
+mutant tokencache-get-not-coalesced \
 	's/(func \(c \*tokenCache\) get\(.*?)c\.flights\.DoChan/$1new(singleflight.Group).DoChan/s' \
-	./shared/connector '^(TestTokenCacheConcurrentColdMissesShareOneMint|TestMintConcurrentColdRequestsShareOneUpstreamCall)$'
-mutant tokencache-cluster-not-coalesced shared/connector/tokencache.go \
-	's/(func \(c \*tokenCache\) cluster\(.*?)c\.flights\.DoChan/$1new(singleflight.Group).DoChan/s' \
-	./shared/connector '^TestMintConcurrentColdRequestsShareOneUpstreamCall$'
-mutant tokencache-refresh-not-joined shared/connector/tokencache.go \
+	'^(TestTokenCacheConcurrentColdMissesShareOneMint|TestMintConcurrentColdRequestsShareOneUpstreamCall)$'
+mutant tokencache-cluster-not-coalesced \
+	's/(func \(c \*tokenCache\) cluster\(.*?)c\.flights\.DoChan/$1new(singleflight.Group).DoChan/s'
+mutant tokencache-refresh-not-joined \
 	's/(func \(c \*tokenCache\) refresh\(.*?)c\.flights\.Do\(/$1new(singleflight.Group).Do(/s' \
-	./shared/connector '^TestTokenCacheMissDuringRefreshJoinsIt$'
-mutant conncache-miss-not-coalesced shared/connector/conncache.go \
-	's/ch := cc\.flights\.DoChan\(/ch := new(singleflight.Group).DoChan(/' \
-	./shared/connector '^TestConnectorCacheConcurrentMissesShareOneRead$'
-mutant secretmanager-access-not-coalesced shared/store/secretmanager.go \
-	's/ch := m\.flights\.DoChan\(/ch := new(singleflight.Group).DoChan(/' \
-	./shared/store '^TestSecretManagerConcurrentColdAccessOneCall$'
+	'^TestTokenCacheMissDuringRefreshJoinsIt$'
+target shared/connector/conncache.go ./shared/connector '^TestConnectorCacheConcurrentMissesShareOneRead$'
+swap conncache-miss-not-coalesced 'ch := cc.flights.DoChan(' 'ch := new(singleflight.Group).DoChan('
+target shared/store/secretmanager.go ./shared/store '^TestSecretManagerConcurrentColdAccessOneCall$'
+swap secretmanager-access-not-coalesced 'ch := m.flights.DoChan(' 'ch := new(singleflight.Group).DoChan('
 
 # --- down-scoping: bucket tokens are limited to their bucket (prefix, read-only) ---------
-mutant bucket-tokens-not-downscoped-by-default shared/connector/mint.go \
-	's/(if d == nil \{\n\t\t)d = &Downscope\{\}/${1}return nil, nil/' \
-	./shared/connector '^TestMintBucketIsDownscopedByDefault$'
-mutant downscope-exchange-skipped shared/gcp/credentials.go \
-	's/return g\.downscope\(ctx, tok, \*req\.Boundary\)/return tok, nil/' \
-	./shared/gcp '^(TestTokenDownscoped|TestMintPerMethodAndType)$'
-mutant downscope-read-only-ignored shared/gcp/downscope.go \
-	's/if b\.ReadOnly \{/if false \&\& b.ReadOnly {/' \
-	./shared/gcp '^TestTokenDownscoped$'
-mutant downscope-prefix-ignored shared/gcp/downscope.go \
-	's/if b\.Prefix != "" \{/if false \&\& b.Prefix != "" {/' \
-	./shared/gcp '^TestTokenDownscoped$'
+target shared/connector/mint.go ./shared/connector '^TestMintBucketIsDownscopedByDefault$'
+mutant bucket-tokens-not-downscoped-by-default 's/(if d == nil \{\n\t\t)d = &Downscope\{\}/${1}return nil, nil/'
+target shared/gcp/credentials.go ./shared/gcp '^(TestTokenDownscoped|TestMintPerMethodAndType)$'
+swap downscope-exchange-skipped 'return g.downscope(ctx, tok, *req.Boundary)' 'return tok, nil'
+target shared/gcp/downscope.go ./shared/gcp '^TestTokenDownscoped$'
+never downscope-read-only-ignored 'b.ReadOnly'
+never downscope-prefix-ignored 'b.Prefix != ""'
 
 # --- secret redaction: logs, errors and answers never hold secret values -----------------
-mutant log-redaction-removed shared/cloudlog/cloudlog.go \
-	's/if SensitiveKey\(a\.Key\) && /if false \&\& SensitiveKey(a.Key) \&\& /' \
-	./shared/cloudlog '^TestRedaction$'
-mutant secrets-print-their-values shared/connector/connector.go \
-	's/(func \(s Secrets\) Format\(f fmt\.State, _ rune\) \{ _, _ = f\.Write\(\[\]byte\()"\[HIDDEN\]"/${1}s.ServiceAccountJSON+s.Token/' \
-	./shared/connector '^TestSecretsNeverPrint$'
-mutant register-answer-echoes-configuration functions/httpapi/register.go \
-	's/writeJSON\(w, http\.StatusCreated, registerResponse\{Connector: toConnectorJSON\(conn, c\.svc\.SecretName\(conn\)\),/cj := toConnectorJSON(conn, c.svc.SecretName(conn))\n\t\tcj.Configuration = b.Configuration\n\t\twriteJSON(w, http.StatusCreated, registerResponse{Connector: cj,/' \
-	./functions/httpapi '^TestRegister$'
+target shared/cloudlog/cloudlog.go ./shared/cloudlog '^TestRedaction$'
+swap log-redaction-removed 'if SensitiveKey(a.Key) && ' 'if false && SensitiveKey(a.Key) && '
+target shared/connector/connector.go ./shared/connector '^TestSecretsNeverPrint$'
+swap secrets-print-their-values 'func (s Secrets) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[HIDDEN]"' \
+	'func (s Secrets) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.ServiceAccountJSON+s.Token'
+target functions/httpapi/register.go ./functions/httpapi '^TestRegister$'
+mutant register-answer-echoes-configuration \
+	's/writeJSON\(w, http\.StatusCreated, wire\.RegisterResponse\{Connector: toConnectorJSON\(conn, c\.svc\.SecretName\(conn\)\),/cj := toConnectorJSON(conn, c.svc.SecretName(conn))\n\t\tcj.Configuration = b.Configuration\n\t\twriteJSON(w, http.StatusCreated, wire.RegisterResponse{Connector: cj,/'
 
 # --- authorization (owner, users, admins) -----------------------------------------------------------
-mutant users-may-update-and-delete shared/connector/authz.go \
-	's/if need == ActionRead \|\| need == ActionUse \{/if true {/' \
-	./shared/connector '^TestAuthorization$'
-mutant strangers-may-read-and-mint shared/connector/authz.go \
-	's/return slices\.ContainsFunc\(c\.Users, p\.matches\)/return true/' \
-	./shared/connector '^(TestAuthorization|TestMintRefusals)$'
-mutant strangers-told-403-not-404 shared/connector/authz.go \
-	's/KindOf\(err\) == ErrNotFound \|\| \(err == nil && !s\.may\(p, c, ActionRead\)\)/KindOf(err) == ErrNotFound/' \
-	./shared/connector '^TestAuthorization$'
-mutant federated-glob-across-issuers shared/connector/principal.go \
-	's/if !ok \|\| name != p\.Issuer \{/if !ok || name == "" {/' \
-	./shared/connector '^(TestAuthorizeFederated|TestPrincipalMatches)$'
+target shared/connector/authz.go ./shared/connector '^TestAuthorization$'
+swap users-may-update-and-delete 'if need == ActionRead || need == ActionUse {' 'if true {'
+swap strangers-may-read-and-mint 'return slices.ContainsFunc(c.Users, p.matches)' 'return true' \
+	'^(TestAuthorization|TestMintRefusals)$'
+swap strangers-told-403-not-404 'KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, ActionRead))' \
+	'KindOf(err) == ErrNotFound'
+target shared/connector/principal.go ./shared/connector '^(TestAuthorizeFederated|TestPrincipalMatches)$'
+swap federated-glob-across-issuers 'if !ok || name != p.Issuer {' 'if !ok || name == "" {'
 
 # --- credential-JSON refusals (shared/credjson) ------------------------------------------
-mutant token-uri-any-host shared/credjson/credjson.go \
-	's/if host == au\.Host && u\.RawPath == ""/if u.RawPath == ""/' \
-	./shared/credjson '^TestValidateRejects$'
-mutant credential-source-file-not-refused shared/credjson/credjson.go \
-	's/\[\]string\{"file", "executable", "certificate"\}/[]string{"executable", "certificate"}/' \
-	./shared/credjson '^TestValidateRejects$'
-mutant credential-source-executable-not-refused shared/credjson/credjson.go \
-	's/\[\]string\{"file", "executable", "certificate"\}/[]string{"file", "certificate"}/' \
-	./shared/credjson '^TestValidateRejects$'
-mutant credential-source-any-url shared/credjson/credjson.go \
-	's/why = "is not the Azure instance metadata identity endpoint"/why = ""/' \
-	./shared/credjson '^(TestValidateRejects|TestAmbientSources)$'
-mutant duplicate-keys-accepted shared/credjson/credjson.go \
-	's/if prev, ok := seen\[f\]; ok \{/if prev, ok := seen[f]; false \&\& ok {/' \
-	./shared/credjson '^TestValidateRejects$'
-mutant credential-type-not-checked shared/credjson/credjson.go \
-	's/\tcase t == want:\n/\tcase true:\n/' \
-	./shared/credjson '^TestValidateRejects$'
+target shared/credjson/credjson.go ./shared/credjson '^TestValidateRejects$'
+swap token-uri-any-host 'if host == au.Host && u.RawPath == ""' 'if u.RawPath == ""'
+swap credential-source-file-not-refused '[]string{"file", "executable", "certificate"}' '[]string{"executable", "certificate"}'
+swap credential-source-executable-not-refused '[]string{"file", "executable", "certificate"}' '[]string{"file", "certificate"}'
+swap credential-source-any-url 'why = "is not the Azure instance metadata identity endpoint"' 'why = ""' \
+	'^(TestValidateRejects|TestAmbientSources)$'
+swap duplicate-keys-accepted 'if prev, ok := seen[f]; ok {' 'if prev, ok := seen[f]; false && ok {'
+mutant credential-type-not-checked 's/\tcase t == want:\n/\tcase true:\n/'
 
 # --- bounded decoding: every input costs work linear in its size (shared/exactjson) ------
-mutant json-depth-limit-removed shared/exactjson/freeform.go \
-	's/if f\.d\.StackDepth\(\) >= MaxDepth \{/if false \&\& f.d.StackDepth() >= MaxDepth {/' \
-	./shared/exactjson '^(TestDepthLimit|TestDecodeRefuses)$'
-mutant json-paths-built-eagerly shared/exactjson/freeform.go \
+target shared/exactjson/freeform.go ./shared/exactjson '^(TestDepthLimit|TestDecodeRefuses)$'
+never json-depth-limit-removed 'f.d.StackDepth() >= MaxDepth'
+mutant json-paths-built-eagerly \
 	's/(func \(f \*freeForm\) value\(\) \(any, error\) \{\n)/${1}\tif nextPointer(f.d) == "\\x00" {\n\t\treturn nil, nil\n\t}\n/' \
-	./shared/exactjson '^TestNoWorkPerValueBeyondTheResult$'
-mutant json-scan-depth-limit-removed shared/exactjson/exactjson.go \
-	's/(\(k == .\[. \|\| k == .\{.\)) && d\.StackDepth\(\) >= MaxDepth/$1 \&\& false/' \
-	./shared/exactjson '^TestScan$'
-mutant yaml-depth-limit-removed cmd/gcpconn/bounded.go \
-	's/if depth\+\+; depth > exactjson\.MaxDepth \{/if depth++; false \&\& depth > exactjson.MaxDepth {/' \
-	./cmd/gcpconn '^TestBoundedInputs$'
+	'^TestNoWorkPerValueBeyondTheResult$'
+target shared/exactjson/exactjson.go ./shared/exactjson '^TestScan$'
+mutant json-scan-depth-limit-removed 's/(\(k == .\[. \|\| k == .\{.\)) && d\.StackDepth\(\) >= MaxDepth/$1 \&\& false/'
+target cmd/gcpconn/bounded.go ./cmd/gcpconn '^TestBoundedInputs$'
+swap yaml-depth-limit-removed 'if depth++; depth > exactjson.MaxDepth {' 'if depth++; false && depth > exactjson.MaxDepth {'
 
 # --- options ------------------------------------------------------------------------------
 dry=false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,28 +61,14 @@ func runListTypes(ctx context.Context, e *env, p *parsed) error {
 			continue
 		}
 		if v := p.str("resource-type"); v != "" {
-			var keep []client.ResourceTypeSpec
-			for _, r := range t.ResourceTypes {
-				if r.ResourceType == v {
-					keep = append(keep, r)
-				}
-			}
-			if keep == nil {
+			if t.ResourceTypes = slices.DeleteFunc(slices.Clone(t.ResourceTypes), func(r client.ResourceTypeSpec) bool { return r.ResourceType != v }); len(t.ResourceTypes) == 0 {
 				continue
 			}
-			t.ResourceTypes = keep
 		}
 		if v := p.str("auth-method"); v != "" {
-			var keep []client.AuthMethodSpec
-			for _, m := range t.AuthMethods {
-				if m.AuthMethod == v {
-					keep = append(keep, m)
-				}
-			}
-			if keep == nil {
+			if t.AuthMethods = slices.DeleteFunc(slices.Clone(t.AuthMethods), func(m client.AuthMethodSpec) bool { return m.AuthMethod != v }); len(t.AuthMethods) == 0 {
 				continue
 			}
-			t.AuthMethods = keep
 		}
 		out = append(out, t)
 	}

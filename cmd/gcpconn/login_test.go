@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -10,9 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/gcpconn/gcpconn/functions/client"
 	"github.com/gcpconn/gcpconn/functions/client/clienttest"
 )
 
@@ -384,5 +388,101 @@ func TestKubectlProxyRefresh(t *testing.T) {
 	w.ok("delete", "gcp-k8s")
 	if code, body := get(); code == http.StatusOK {
 		t.Errorf("request after the connector was deleted = %d %s; want a failure", code, body)
+	}
+}
+
+func TestExecCredentialExpiry(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		expires time.Time
+		maxAge  time.Duration
+		want    string
+	}{
+		{now.Add(time.Hour), -1, "2026-01-01T00:58:00Z"},              // two minutes early
+		{now.Add(time.Minute), -1, "2026-01-01T00:01:00Z"},            // too close: the real expiry
+		{now.Add(time.Hour), 5 * time.Minute, "2026-01-01T00:05:00Z"}, // max age
+		{now.Add(time.Hour), 0, "2026-01-01T00:00:00Z"},               // ask for every request
+		{now.Add(10 * time.Minute), time.Hour, "2026-01-01T00:08:00Z"},
+	}
+	for _, tt := range tests {
+		ec := newExecCredential(&client.Credential{AccessToken: "t", ExpiresAt: tt.expires}, now, tt.maxAge)
+		if ec.Status.ExpirationTimestamp != tt.want || ec.APIVersion != "client.authentication.k8s.io/v1" {
+			t.Errorf("newExecCredential(expires %v) = %+v; want expirationTimestamp %s", tt.expires, ec, tt.want)
+		}
+	}
+}
+
+func TestLoginKubernetesMalformedKubeconfig(t *testing.T) {
+	tests := []struct {
+		name, kubeconfig string
+	}{
+		{"not yaml", "{"},
+		{"no context", "clusters: [{name: c, cluster: {server: https://x}}]\nusers: [{name: c, user: {exec: {}}}]\ncontexts: [{name: c, context: {cluster: c}}]\n"},
+		{"cluster not a map", "current-context: c\nclusters: [x]\nusers: [{name: c, user: {exec: {}}}]\ncontexts: [{name: c, context: {cluster: c}}]\n"},
+		{"cluster without cluster", "current-context: c\nclusters: [{name: c}]\nusers: [{name: c, user: {exec: {}}}]\ncontexts: [{name: c, context: {cluster: c}}]\n"},
+		{"context without context", "current-context: c\nclusters: [{name: c, cluster: {server: https://x}}]\nusers: [{name: c, user: {exec: {}}}]\ncontexts: [{name: c}]\n"},
+		{"user without exec", "current-context: c\nclusters: [{name: c, cluster: {server: https://x}}]\nusers: [{name: c, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c}}]\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config")
+			e := &env{Stdout: new(bytes.Buffer), Stderr: new(bytes.Buffer), Getenv: func(string) string { return "" }, global: &parsed{Flags: map[string][]string{}}}
+			p := &parsed{Flags: map[string][]string{"kubeconfig": {path}}}
+			cred := &client.Credential{AccessToken: "secret-token", Kubernetes: &client.Kubernetes{Kubeconfig: tt.kubeconfig}}
+			err := loginKubernetes(e, p, "k", cred)
+			if err == nil {
+				t.Fatalf("loginKubernetes(%q) = nil; want an error", tt.kubeconfig)
+			}
+			if strings.Contains(err.Error(), "secret-token") {
+				t.Errorf("loginKubernetes error %q holds the token", err)
+			}
+			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("loginKubernetes(%q) wrote %s (stat: %v); want nothing written", tt.kubeconfig, path, err)
+			}
+		})
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "dotfiles", "config")
+	if err := os.MkdirAll(filepath.Dir(real), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(real, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "home", ".kube", "config")
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileAtomic(link, []byte("new"), 0o600); err != nil {
+		t.Fatalf("writeFileAtomic(symlink): %v", err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("after writeFileAtomic(%s) the path is no longer a symlink (%v, %v)", link, fi, err)
+	}
+	if b, _ := os.ReadFile(real); string(b) != "new" {
+		t.Errorf("symlink target holds %q; want %q", b, "new")
+	}
+	if fi, _ := os.Stat(real); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode of %s = %v; want 0600", real, fi.Mode().Perm())
+	}
+
+	fresh := filepath.Join(dir, "new", "sub", "token")
+	if err := writeFileAtomic(fresh, []byte("t"), 0o600); err != nil {
+		t.Fatalf("writeFileAtomic(%s): %v", fresh, err)
+	}
+	for _, d := range []string{filepath.Join(dir, "new"), filepath.Join(dir, "new", "sub")} {
+		if fi, _ := os.Stat(d); fi.Mode().Perm() != 0o700 {
+			t.Errorf("mode of new directory %s = %v; want 0700", d, fi.Mode().Perm())
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(fresh))
+	if len(entries) != 1 {
+		t.Errorf("directory %s holds %d entries; want only the file (no temporary left)", filepath.Dir(fresh), len(entries))
 	}
 }

@@ -2,15 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gcpconn/gcpconn/functions/client"
 	"github.com/gcpconn/gcpconn/functions/client/clienttest"
 	"github.com/gcpconn/gcpconn/internal/testbuild"
 	"github.com/gcpconn/gcpconn/internal/testenv"
@@ -165,5 +170,74 @@ func golden(t *testing.T, name, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("output differs from %s (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{&client.Error{Code: "invalid_argument"}, exitRefused},
+		{&client.Error{Code: "already_exists"}, exitRefused},
+		{&client.Error{Code: "failed_precondition"}, exitRefused},
+		{&client.Error{Code: "not_found"}, exitNotFound},
+		{&client.Error{Code: "unauthenticated"}, exitAuth},
+		{&client.Error{Code: "permission_denied"}, exitAuth},
+		{&client.Error{Code: "upstream_denied"}, exitUpstream},
+		{&client.Error{Code: "upstream_unavailable"}, exitUnavailable},
+		{&client.Error{Code: "internal"}, exitFailure},
+		{fmt.Errorf("client: wrap: %w", &client.Error{Code: "not_found"}), exitNotFound},
+		{errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), exitUnavailable},
+		{fmt.Errorf("client: POST /mint-token: %w", &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}), exitUnavailable},
+		{context.DeadlineExceeded, exitUnavailable},
+		{usageErrorf("x"), exitUsage},
+		{verifyErrorf("x"), exitVerify},
+		{errors.New("disk full"), exitFailure},
+		{&client.IdentityError{Err: errors.New("no token")}, exitAuth},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d; want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+// TestNormalizeFixedPlaceholders: golden files must not depend on the width of volatile
+// values. RFC 3339 with nanoseconds drops trailing zeros, so the same connector described at
+// two instants differs in width; normalized, both outputs are the same text.
+func TestNormalizeFixedPlaceholders(t *testing.T) {
+	const id = "0123456789abcdef0123456789abcdef"
+	for _, tt := range []struct{ in, want string }{
+		{`"created_at": "2026-01-02T03:04:05Z"`, `"created_at": "<TIME>"`},
+		{`"created_at": "2026-01-02T03:04:05.1Z"`, `"created_at": "<TIME>"`},
+		{`"created_at": "2026-01-02T03:04:05.123456789Z"`, `"created_at": "<TIME>"`},
+		{"│ 2026-01-02 03:04:05.000000 │", "│ <TIME> │"},
+		{id + " " + strings.Repeat("f", 32) + " " + id, "<ID1> <ID2> <ID1>"},
+		{"http://127.0.0.1:8080/x 127.0.0.1:34567", "http://127.0.0.1:<PORT>/x 127.0.0.1:<PORT>"},
+	} {
+		if got := normalize(tt.in); got != tt.want {
+			t.Errorf("normalize(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+
+	describe := func(nanos int, asJSON bool) string {
+		at := time.Date(2026, 1, 2, 3, 4, 5, nanos, time.UTC)
+		conn := client.Connector{ID: id, Name: "c", Type: "gcp", CreatedAt: at, UpdatedAt: at,
+			Status: client.Status{State: "ok", CheckedAt: &at}}
+		var b bytes.Buffer
+		if asJSON {
+			if err := (&env{Stdout: &b}).printJSON(conn); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			describeConnector(&env{Stdout: &b, Now: func() time.Time { return at }}, conn)
+		}
+		return normalize(b.String())
+	}
+	for _, asJSON := range []bool{false, true} {
+		if a, b := describe(0, asJSON), describe(120000000, asJSON); a != b {
+			t.Errorf("json=%v: normalized describe depends on the time's width:\n%s\n%s", asJSON, a, b)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/functions/client"
+	"github.com/gcpconn/gcpconn/internal/httpserve"
 )
 
 func serveMetadataCommand() *command {
@@ -80,19 +80,7 @@ func runServeMetadata(ctx context.Context, e *env, p *parsed) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(e.Stdout, "GCE_METADATA_HOST=%s\n", ln.Addr())
 	fmt.Fprintf(e.Stderr, "Serving tokens of connector '%s' (%s) as a metadata server at %s; Ctrl-C stops it.\n", name, first.ResourceType, ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return httpserve.Serve(ctx, srv, ln, 5*time.Second)
 }
 
 // isLoopbackAddr reports whether addr is host:port with a loopback IP or "localhost".
@@ -135,6 +123,17 @@ func (m *metadataServer) token(ctx context.Context) (*client.Credential, error) 
 	return cred, nil
 }
 
+// answerToken returns the connector's current credential, or answers 503 with why there is
+// none and returns false.
+func (m *metadataServer) answerToken(w http.ResponseWriter, r *http.Request) (*client.Credential, bool) {
+	cred, err := m.token(r.Context())
+	if err != nil {
+		http.Error(w, oneLine(err.Error()), http.StatusServiceUnavailable)
+		return nil, false
+	}
+	return cred, true
+}
+
 func (m *metadataServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Metadata-Flavor", "Google")
 	w.Header().Set("Server", "Metadata Server for gcpconn")
@@ -153,20 +152,16 @@ func (m *metadataServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/computeMetadata/v1/universe/universe-domain":
 		fmt.Fprint(w, "googleapis.com")
 	case "/computeMetadata/v1/project/project-id":
-		cred, err := m.token(r.Context())
-		if err != nil {
-			http.Error(w, oneLine(err.Error()), http.StatusServiceUnavailable)
-			return
+		if cred, ok := m.answerToken(w, r); ok {
+			fmt.Fprint(w, cred.ProjectID)
 		}
-		fmt.Fprint(w, cred.ProjectID)
 	case "/computeMetadata/v1/instance/service-accounts", "/computeMetadata/v1/instance/service-accounts/default":
 		fmt.Fprintln(w, "default/")
 	case "/computeMetadata/v1/instance/service-accounts/default/scopes":
 		fmt.Fprintln(w, "https://www.googleapis.com/auth/cloud-platform")
 	case "/computeMetadata/v1/instance/service-accounts/default/token":
-		cred, err := m.token(r.Context())
-		if err != nil {
-			http.Error(w, oneLine(err.Error()), http.StatusServiceUnavailable)
+		cred, ok := m.answerToken(w, r)
+		if !ok {
 			return
 		}
 		if cred.AccessToken == "" {

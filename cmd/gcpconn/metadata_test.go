@@ -156,3 +156,26 @@ func TestLoginADCStorageClient(t *testing.T) {
 		t.Errorf("object = %q", b)
 	}
 }
+
+func TestIsLoopbackAddr(t *testing.T) {
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:0", true},
+		{"127.0.0.1:8089", true},
+		{"[::1]:0", true},
+		{"localhost:0", true},
+		{"0.0.0.0:8089", false},
+		{":8089", false},
+		{"[::]:0", false},
+		{"10.0.0.1:80", false},
+		{"example.com:80", false},
+		{"127.0.0.1", false},
+	}
+	for _, tt := range tests {
+		if got := isLoopbackAddr(tt.addr); got != tt.want {
+			t.Errorf("isLoopbackAddr(%q) = %v; want %v", tt.addr, got, tt.want)
+		}
+	}
+}

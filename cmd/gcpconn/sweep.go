@@ -168,6 +168,9 @@ func (e *env) printSweep(run *client.SweepRun) {
 	}
 	fmt.Fprintf(w, "checked %d: %d ok, %d failed; %d skipped, %d inconclusive; %d keys rotated, %d keys deleted, %d secret versions and %d orphan secrets removed\n",
 		run.Checked, run.OK, run.Failed, run.Skipped, run.Inconclusive, run.KeysRotated, run.KeysDeleted, run.VersionsRemoved, run.OrphansRemoved)
+	if run.RotationsDeferred > 0 {
+		fmt.Fprintf(w, "%d overdue key rotations left to the next run (at most GCPCONN_SWEEP_MAX_ROTATIONS a shard)\n", run.RotationsDeferred)
+	}
 	if run.PlanError != "" {
 		fmt.Fprintf(w, "planning stopped early: %s\n", run.PlanError)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/functions/client"
 	"github.com/gcpconn/gcpconn/functions/httpapi"
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -143,12 +144,7 @@ func testKeyPEM(t *testing.T) string {
 func TestSweepProgressBarClamped(t *testing.T) {
 	for _, c := range []struct{ planned, done, failed int }{{1, 3, 0}, {2, 1, 5}, {4, -9, 0}, {0, 2, 0}} {
 		run := &client.SweepRun{Run: "r", State: "running"}
-		run.Shards = &struct {
-			Planned int `json:"planned"`
-			Done    int `json:"done"`
-			Failed  int `json:"failed"`
-			Running int `json:"running"`
-		}{Planned: c.planned, Done: c.done, Failed: c.failed}
+		run.Shards = &wire.Shards{Planned: c.planned, Done: c.done, Failed: c.failed}
 		if line := sweepProgress(run, true); !strings.HasPrefix(line, "[") || strings.Index(line, "]") != 21 {
 			t.Errorf("%+v: %q; want a 20-wide bar", c, line)
 		}

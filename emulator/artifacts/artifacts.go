@@ -31,6 +31,7 @@ import (
 
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
 	"google.golang.org/genproto/googleapis/cloud/location"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/gcpconn/gcpconn/emulator/googleerr"
@@ -182,16 +183,13 @@ func (s *Server) listRepositories(w http.ResponseWriter, r *http.Request) {
 		}
 		return repos[i].Name < repos[j].Name
 	})
-	start, end, next, gerr := rest.Page(r, len(repos), 1000)
-	if gerr != nil {
-		googleerr.Write(w, gerr)
-		return
-	}
-	resp := &artifactregistrypb.ListRepositoriesResponse{NextPageToken: next}
-	for _, repo := range repos[start:end] {
-		resp.Repositories = append(resp.Repositories, s.repository(repo))
-	}
-	rest.WriteProto(w, resp)
+	rest.WritePage(w, r, repos, 1000, func(page []world.Repository, next string) proto.Message {
+		resp := &artifactregistrypb.ListRepositoriesResponse{NextPageToken: next}
+		for _, repo := range page {
+			resp.Repositories = append(resp.Repositories, s.repository(repo))
+		}
+		return resp
+	})
 }
 
 func (s *Server) getRepository(w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -195,6 +196,16 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
+// serveAPI serves the Google API h (plain HTTP) as name and exports its base URL as env.
+func (s *Server) serveAPI(name, env string, h http.Handler) error {
+	base, err := s.serve(name, h, false)
+	if err != nil {
+		return err
+	}
+	s.setEnv(env, base)
+	return nil
+}
+
 // serve starts a listener on a free loopback port for the named service (TLS with a
 // certificate from the fake's CA when useTLS), records it for Close and returns its base
 // URL ("http://127.0.0.1:PORT" or "https://127.0.0.1:PORT").
@@ -325,15 +336,12 @@ func (s *Server) URL(name string) string {
 // BASE/v1/token, IAM Credentials BASE/v1/..., metadata, OIDC and admin.
 func (s *Server) BaseURL() string { return s.URL("identity") }
 
-// KeyFiles returns the credential files written to Options.KeysDir, by email.
+// KeyFiles returns the credential files written to Options.KeysDir, by email (a copy; nil
+// when none were written).
 func (s *Server) KeyFiles() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]string, len(s.keyFiles))
-	for k, v := range s.keyFiles {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.keyFiles)
 }
 
 // World returns the fake's world.

@@ -49,11 +49,9 @@ func (s *Server) startStorage() error {
 		return err
 	}
 	s.onClose(func() error { storage.Close(); return nil })
-	base, err := s.serve("storage", storage, false)
-	if err != nil {
+	if err := s.serveAPI("storage", "GCPCONN_ENDPOINT_STORAGE", storage); err != nil {
 		return err
 	}
-	s.setEnv("GCPCONN_ENDPOINT_STORAGE", base)
 
 	return nil
 }
@@ -71,11 +69,9 @@ func (s *Server) startClusters() error {
 	if err := clusters.Start(projectList); err != nil {
 		return err
 	}
-	base, err := s.serve("container", clusters, false)
-	if err != nil {
+	if err := s.serveAPI("container", "GCPCONN_ENDPOINT_CONTAINER", clusters); err != nil {
 		return err
 	}
-	s.setEnv("GCPCONN_ENDPOINT_CONTAINER", base)
 	if m := clusters.DNSEndpoints(); len(m) > 0 {
 		pairs := make([]string, 0, len(m))
 		for host, addr := range m {
@@ -94,12 +90,11 @@ func (s *Server) startRegistry() error {
 	if err != nil {
 		return err
 	}
-	base, err := s.serve("artifactregistry", registry, false)
-	if err != nil {
+	if err := s.serveAPI("artifactregistry", "GCPCONN_ENDPOINT_ARTIFACTREGISTRY", registry); err != nil {
 		return err
 	}
-	s.setEnv("GCPCONN_ENDPOINT_ARTIFACTREGISTRY", base)
-	if base, err = s.serve("docker", registry.Registry(), true); err != nil {
+	base, err := s.serve("docker", registry.Registry(), true)
+	if err != nil {
 		return err
 	}
 	s.setEnv("GCPCONN_DOCKER_REGISTRY_HOST", strings.TrimPrefix(base, "https://"))
@@ -130,11 +125,9 @@ func (s *Server) startSecretManager() error {
 	if err != nil {
 		return err
 	}
-	base, err := s.serve("secretmanager", sm, false)
-	if err != nil {
+	if err := s.serveAPI("secretmanager", "GCPCONN_ENDPOINT_SECRETMANAGER", sm); err != nil {
 		return err
 	}
-	s.setEnv("GCPCONN_ENDPOINT_SECRETMANAGER", base)
 	s.setSecretManager(sm)
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -162,10 +155,8 @@ func (s *Server) startProjects() error {
 	if err != nil {
 		return err
 	}
-	base, err := s.serve("resourcemanager", crm, false)
-	if err != nil {
+	if err := s.serveAPI("resourcemanager", "GCPCONN_ENDPOINT_RESOURCEMANAGER", crm); err != nil {
 		return err
 	}
-	s.setEnv("GCPCONN_ENDPOINT_RESOURCEMANAGER", base)
 	return nil
 }

@@ -20,11 +20,9 @@ func (s *Server) startIAMKeys() error {
 	if err != nil {
 		return err
 	}
-	base, err := s.serve("iam", keys, false)
-	if err != nil {
+	if err := s.serveAPI("iam", "GCPCONN_ENDPOINT_IAM", keys); err != nil {
 		return err
 	}
-	s.setEnv("GCPCONN_ENDPOINT_IAM", base)
 	return nil
 }
 

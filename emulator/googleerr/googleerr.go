@@ -35,73 +35,72 @@ func (e *Error) Error() string {
 	return strconv.Itoa(e.Code) + " " + e.Status + ": " + e.Message
 }
 
-// Unauthenticated is a 401: missing, unknown or expired credentials.
-func Unauthenticated(msg string) *Error {
-	return &Error{Code: http.StatusUnauthorized, Status: "UNAUTHENTICATED", Message: msg, Reason: "authError"}
+// kind is one of the errors Google answers: the canonical status, its HTTP code and the
+// reason of the errors[] entry.
+type kind struct {
+	status string
+	code   int
+	reason string
 }
+
+// kinds are the errors the fake answers, in the order FromStatus prefers them for a code.
+var kinds = []kind{
+	{"UNAUTHENTICATED", http.StatusUnauthorized, "authError"},
+	{"PERMISSION_DENIED", http.StatusForbidden, "forbidden"},
+	{"NOT_FOUND", http.StatusNotFound, "notFound"},
+	{"INVALID_ARGUMENT", http.StatusBadRequest, "invalid"},
+	{"FAILED_PRECONDITION", http.StatusBadRequest, "failedPrecondition"},
+	{"ALREADY_EXISTS", http.StatusConflict, "conflict"},
+	{"RESOURCE_EXHAUSTED", http.StatusTooManyRequests, "rateLimitExceeded"},
+	{"UNAVAILABLE", http.StatusServiceUnavailable, "backendError"},
+	{"DEADLINE_EXCEEDED", http.StatusGatewayTimeout, "backendError"},
+	{"INTERNAL", http.StatusInternalServerError, "backendError"},
+}
+
+// newError is the error of the kind with the given status, saying msg.
+func newError(status, msg string) *Error {
+	for _, k := range kinds {
+		if k.status == status {
+			return &Error{Code: k.code, Status: status, Message: msg, Reason: k.reason}
+		}
+	}
+	panic("googleerr: unknown status " + status)
+}
+
+// Unauthenticated is a 401: missing, unknown or expired credentials.
+func Unauthenticated(msg string) *Error { return newError("UNAUTHENTICATED", msg) }
 
 // PermissionDenied is a 403.
-func PermissionDenied(msg string) *Error {
-	return &Error{Code: http.StatusForbidden, Status: "PERMISSION_DENIED", Message: msg, Reason: "forbidden"}
-}
+func PermissionDenied(msg string) *Error { return newError("PERMISSION_DENIED", msg) }
 
 // NotFound is a 404.
-func NotFound(msg string) *Error {
-	return &Error{Code: http.StatusNotFound, Status: "NOT_FOUND", Message: msg, Reason: "notFound"}
-}
+func NotFound(msg string) *Error { return newError("NOT_FOUND", msg) }
 
 // InvalidArgument is a 400.
-func InvalidArgument(msg string) *Error {
-	return &Error{Code: http.StatusBadRequest, Status: "INVALID_ARGUMENT", Message: msg, Reason: "invalid"}
-}
+func InvalidArgument(msg string) *Error { return newError("INVALID_ARGUMENT", msg) }
 
 // FailedPrecondition is a 400 for a request the current state does not allow.
-func FailedPrecondition(msg string) *Error {
-	return &Error{Code: http.StatusBadRequest, Status: "FAILED_PRECONDITION", Message: msg, Reason: "failedPrecondition"}
-}
+func FailedPrecondition(msg string) *Error { return newError("FAILED_PRECONDITION", msg) }
 
 // AlreadyExists is a 409.
-func AlreadyExists(msg string) *Error {
-	return &Error{Code: http.StatusConflict, Status: "ALREADY_EXISTS", Message: msg, Reason: "conflict"}
-}
+func AlreadyExists(msg string) *Error { return newError("ALREADY_EXISTS", msg) }
 
 // Unavailable is a 503.
-func Unavailable(msg string) *Error {
-	return &Error{Code: http.StatusServiceUnavailable, Status: "UNAVAILABLE", Message: msg, Reason: "backendError"}
-}
+func Unavailable(msg string) *Error { return newError("UNAVAILABLE", msg) }
 
 // TooManyRequests is a 429.
-func TooManyRequests(msg string) *Error {
-	return &Error{Code: http.StatusTooManyRequests, Status: "RESOURCE_EXHAUSTED", Message: msg, Reason: "rateLimitExceeded"}
-}
+func TooManyRequests(msg string) *Error { return newError("RESOURCE_EXHAUSTED", msg) }
 
 // Internal is a 500.
-func Internal(msg string) *Error {
-	return &Error{Code: http.StatusInternalServerError, Status: "INTERNAL", Message: msg, Reason: "backendError"}
-}
+func Internal(msg string) *Error { return newError("INTERNAL", msg) }
 
 // FromStatus returns the error Google sends for an HTTP status code (used by fault
-// injection).
+// injection): the first of kinds with that code, else UNKNOWN.
 func FromStatus(code int, msg string) *Error {
-	switch code {
-	case http.StatusUnauthorized:
-		return Unauthenticated(msg)
-	case http.StatusForbidden:
-		return PermissionDenied(msg)
-	case http.StatusNotFound:
-		return NotFound(msg)
-	case http.StatusBadRequest:
-		return InvalidArgument(msg)
-	case http.StatusConflict:
-		return AlreadyExists(msg)
-	case http.StatusTooManyRequests:
-		return TooManyRequests(msg)
-	case http.StatusServiceUnavailable:
-		return Unavailable(msg)
-	case http.StatusGatewayTimeout:
-		return &Error{Code: code, Status: "DEADLINE_EXCEEDED", Message: msg, Reason: "backendError"}
-	case http.StatusInternalServerError:
-		return Internal(msg)
+	for _, k := range kinds {
+		if k.code == code {
+			return newError(k.status, msg)
+		}
 	}
 	return &Error{Code: code, Status: "UNKNOWN", Message: msg, Reason: "unknown"}
 }

@@ -19,6 +19,11 @@ func TestWrite(t *testing.T) {
 		{Unavailable("a"), "UNAVAILABLE", "backendError"},
 		{TooManyRequests("t"), "RESOURCE_EXHAUSTED", "rateLimitExceeded"},
 		{FromStatus(504, "d"), "DEADLINE_EXCEEDED", "backendError"},
+		{FromStatus(400, "b"), "INVALID_ARGUMENT", "invalid"},
+		{FromStatus(500, "i"), "INTERNAL", "backendError"},
+		{FromStatus(418, "x"), "UNKNOWN", "unknown"},
+		{FailedPrecondition("f"), "FAILED_PRECONDITION", "failedPrecondition"},
+		{AlreadyExists("c"), "ALREADY_EXISTS", "conflict"},
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()

@@ -44,8 +44,7 @@ func (s *Service) handleAdminKey(w http.ResponseWriter, r *http.Request) {
 // handleAdminIDToken mints a caller ID token: {"email","audience"} -> {"id_token"}.
 func (s *Service) handleAdminIDToken(w http.ResponseWriter, r *http.Request) {
 	var req struct{ Email, Audience string }
-	if err := readJSON(w, r, &req); err != nil {
-		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
+	if !readRequest(w, r, &req) {
 		return
 	}
 	tok, err := s.IDToken(req.Email, req.Audience)
@@ -65,8 +64,7 @@ func (s *Service) handleAdminOIDCToken(w http.ResponseWriter, r *http.Request) {
 		LifetimeSeconds int64          `json:"lifetime_seconds"`
 		Claims          map[string]any `json:"claims"`
 	}
-	if err := readJSON(w, r, &req); err != nil {
-		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
+	if !readRequest(w, r, &req) {
 		return
 	}
 	if req.LifetimeSeconds < 0 || req.LifetimeSeconds > 86400 {
@@ -90,8 +88,7 @@ func (s *Service) handleAdminAccessToken(w http.ResponseWriter, r *http.Request)
 		Scopes          []string `json:"scopes"`
 		LifetimeSeconds int64    `json:"lifetime_seconds"`
 	}
-	if err := readJSON(w, r, &req); err != nil {
-		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
+	if !readRequest(w, r, &req) {
 		return
 	}
 	email := strings.ToLower(req.Email)
@@ -123,8 +120,7 @@ func (s *Service) handleAdminAccessToken(w http.ResponseWriter, r *http.Request)
 // {"resource","role","members":[...]} -> the binding as stored.
 func (s *Service) handleAdminAddBinding(w http.ResponseWriter, r *http.Request) {
 	var b world.Binding
-	if err := readJSON(w, r, &b); err != nil {
-		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
+	if !readRequest(w, r, &b) {
 		return
 	}
 	if err := s.cfg.World.AddBinding(b); err != nil {
@@ -139,8 +135,7 @@ func (s *Service) handleAdminAddBinding(w http.ResponseWriter, r *http.Request) 
 // {"resource","role","member"}; 404 when no such grant exists.
 func (s *Service) handleAdminRemoveBinding(w http.ResponseWriter, r *http.Request) {
 	var req struct{ Resource, Role, Member string }
-	if err := readJSON(w, r, &req); err != nil {
-		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
+	if !readRequest(w, r, &req) {
 		return
 	}
 	if !s.cfg.World.RemoveMember(req.Resource, req.Role, req.Member) {
@@ -183,8 +178,7 @@ func (s *Service) handleAdminRotateIssuerKey(w http.ResponseWriter, r *http.Requ
 // {"revoked": n}.
 func (s *Service) handleAdminRevokeTokens(w http.ResponseWriter, r *http.Request) {
 	var req struct{ Tokens []string }
-	if err := readJSON(w, r, &req); err != nil {
-		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
+	if !readRequest(w, r, &req) {
 		return
 	}
 	n := 0

@@ -72,8 +72,7 @@ func (s *Service) iamCredentials(w http.ResponseWriter, r *http.Request, verb st
 		return
 	}
 	var req iamCredentialsRequest
-	if err := readJSON(w, r, &req); err != nil {
-		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
+	if !readRequest(w, r, &req) {
 		return
 	}
 	target, gerr := s.authorizeChain(r, caller, req.Delegates, email, verbPermissions[verb])

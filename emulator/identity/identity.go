@@ -32,6 +32,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/auth"
 	"github.com/gcpconn/gcpconn/emulator/faults"
+	"github.com/gcpconn/gcpconn/emulator/googleerr"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 )
@@ -301,6 +302,16 @@ func (s *Service) issue(t tokens.Token) (string, int64) {
 func readForm(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	return r.ParseForm()
+}
+
+// readRequest decodes the request body into v (see readJSON), answering 400 with why when it
+// cannot; it reports whether the handler may go on.
+func readRequest(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := readJSON(w, r, v); err != nil {
+		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
+		return false
+	}
+	return true
 }
 
 // readJSON decodes a JSON body (bounded) into v. An empty body leaves v unchanged.

@@ -150,8 +150,7 @@ type IssuerTokenRequest struct {
 // "issuer", "subject"}.
 func (s *Service) handleAdminIssuerToken(w http.ResponseWriter, r *http.Request) {
 	var req IssuerTokenRequest
-	if err := readJSON(w, r, &req); err != nil {
-		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
+	if !readRequest(w, r, &req) {
 		return
 	}
 	tok, sub, err := s.IssuerToken(r.PathValue("name"), req)

@@ -435,12 +435,9 @@ func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	sort.Slice(all, func(i, j int) bool { return all[i].GetName() < all[j].GetName() })
-	start, end, next, gerr := rest.Page(r, len(all), 25000)
-	if gerr != nil {
-		googleerr.Write(w, gerr)
-		return
-	}
-	rest.WriteProto(w, &secretmanagerpb.ListSecretsResponse{Secrets: all[start:end], NextPageToken: next, TotalSize: int32(len(all))})
+	rest.WritePage(w, r, all, 25000, func(page []*secretmanagerpb.Secret, next string) proto.Message {
+		return &secretmanagerpb.ListSecretsResponse{Secrets: page, NextPageToken: next, TotalSize: int32(len(all))}
+	})
 }
 
 func (s *Server) updateSecret(w http.ResponseWriter, r *http.Request) {
@@ -597,12 +594,9 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, gerr)
 		return
 	}
-	start, end, next, gerr := rest.Page(r, len(all), 25000)
-	if gerr != nil {
-		googleerr.Write(w, gerr)
-		return
-	}
-	rest.WriteProto(w, &secretmanagerpb.ListSecretVersionsResponse{Versions: all[start:end], NextPageToken: next, TotalSize: int32(len(all))})
+	rest.WritePage(w, r, all, 25000, func(page []*secretmanagerpb.SecretVersion, next string) proto.Message {
+		return &secretmanagerpb.ListSecretVersionsResponse{Versions: page, NextPageToken: next, TotalSize: int32(len(all))}
+	})
 }
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {

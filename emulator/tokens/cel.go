@@ -105,14 +105,15 @@ type parser struct {
 	attrs Attributes
 }
 
-// nest enters one level of nesting, or fails past MaxConditionDepth; leave with
-// p.depth--.
-func (p *parser) nest() error {
+// nested parses one level deeper with parse: refused beyond MaxConditionDepth, which bounds
+// the recursion of the descent on hostile input.
+func (p *parser) nested(parse func() (bool, error)) (bool, error) {
 	if p.depth >= MaxConditionDepth {
-		return fmt.Errorf("condition: nested more than %d deep", MaxConditionDepth)
+		return false, fmt.Errorf("condition: nested more than %d deep", MaxConditionDepth)
 	}
 	p.depth++
-	return nil
+	defer func() { p.depth-- }()
+	return parse()
 }
 
 func (p *parser) peek(text string) bool {
@@ -160,11 +161,7 @@ func (p *parser) and() (bool, error) {
 func (p *parser) unary() (bool, error) {
 	if p.peek("!") {
 		p.pos++
-		if err := p.nest(); err != nil {
-			return false, err
-		}
-		v, err := p.unary()
-		p.depth--
+		v, err := p.nested(p.unary)
 		return !v, err
 	}
 	return p.primary()
@@ -181,11 +178,7 @@ var stringMethods = map[string]func(s, arg string) bool{
 func (p *parser) primary() (bool, error) {
 	if p.peek("(") {
 		p.pos++
-		if err := p.nest(); err != nil {
-			return false, err
-		}
-		v, err := p.or()
-		p.depth--
+		v, err := p.nested(p.or)
 		if err != nil {
 			return false, err
 		}

@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -389,12 +390,7 @@ func (w *World) FindProject(idOrNumber string) (Project, bool) {
 
 func (w *World) findProjectLocked(idOrNumber string) (Project, bool) {
 	n, numErr := strconv.ParseInt(idOrNumber, 10, 64)
-	for _, p := range w.Projects {
-		if p.ID == idOrNumber || (numErr == nil && p.Number == n) {
-			return p, true
-		}
-	}
-	return Project{}, false
+	return find(w.Projects, func(p Project) bool { return p.ID == idOrNumber || (numErr == nil && p.Number == n) })
 }
 
 // FindServiceAccount returns the service account with the given email or numeric
@@ -408,12 +404,7 @@ func (w *World) FindServiceAccount(email string) (ServiceAccount, bool) {
 func (w *World) findServiceAccountLocked(email string) (ServiceAccount, bool) {
 	email = strings.ToLower(email)
 	byID := email != "" && strings.Trim(email, "0123456789") == ""
-	for _, sa := range w.ServiceAccounts {
-		if sa.Email == email || (byID && UniqueID(sa.Email) == email) {
-			return sa, true
-		}
-	}
-	return ServiceAccount{}, false
+	return find(w.ServiceAccounts, func(sa ServiceAccount) bool { return sa.Email == email || (byID && UniqueID(sa.Email) == email) })
 }
 
 // FindUser returns the user with the given email.
@@ -421,24 +412,14 @@ func (w *World) FindUser(email string) (User, bool) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	email = strings.ToLower(email)
-	for _, u := range w.Users {
-		if u.Email == email {
-			return u, true
-		}
-	}
-	return User{}, false
+	return find(w.Users, func(u User) bool { return u.Email == email })
 }
 
 // FindUserByRefreshToken returns the user whose refresh token this is.
 func (w *World) FindUserByRefreshToken(refreshToken string) (User, bool) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	for _, u := range w.Users {
-		if u.RefreshToken == refreshToken {
-			return u, true
-		}
-	}
-	return User{}, false
+	return find(w.Users, func(u User) bool { return u.RefreshToken == refreshToken })
 }
 
 // FindWorkloadPool returns the provider named by project (id or number), pool and provider.
@@ -449,12 +430,7 @@ func (w *World) FindWorkloadPool(project, pool, provider string) (WorkloadPool, 
 	if !ok {
 		return WorkloadPool{}, false
 	}
-	for _, wp := range w.WorkloadPools {
-		if wp.Project == p.ID && wp.Pool == pool && wp.Provider == provider {
-			return wp, true
-		}
-	}
-	return WorkloadPool{}, false
+	return find(w.WorkloadPools, func(wp WorkloadPool) bool { return wp.Project == p.ID && wp.Pool == pool && wp.Provider == provider })
 }
 
 // FindBucket returns the bucket with the given name.
@@ -465,52 +441,53 @@ func (w *World) FindBucket(name string) (Bucket, bool) {
 }
 
 func (w *World) findBucketLocked(name string) (Bucket, bool) {
-	for _, b := range w.Buckets {
-		if b.Name == name {
-			return b, true
-		}
-	}
-	return Bucket{}, false
+	return find(w.Buckets, func(b Bucket) bool { return b.Name == name })
 }
 
 // BucketsIn returns the buckets of a project (all buckets when project is empty).
 func (w *World) BucketsIn(project string) []Bucket {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	var out []Bucket
-	for _, b := range w.Buckets {
-		if project == "" || b.Project == project {
-			out = append(out, b)
-		}
-	}
-	return out
+	return filter(w.Buckets, func(b Bucket) bool { return project == "" || b.Project == project })
 }
 
 // ClustersIn returns the clusters of a project in a location ("" or "-" for all).
 func (w *World) ClustersIn(project, location string) []Cluster {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	var out []Cluster
-	for _, c := range w.Clusters {
-		if c.Project == project && (location == "" || location == "-" || c.Location == location) {
-			out = append(out, c)
-		}
-	}
-	return out
+	return filter(w.Clusters, func(c Cluster) bool { return c.Project == project && inLocation(location, c.Location) })
 }
 
 // RepositoriesIn returns the repositories of a project in a location ("" or "-" for all).
 func (w *World) RepositoriesIn(project, location string) []Repository {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	var out []Repository
-	for _, r := range w.Repositories {
-		if r.Project == project && (location == "" || location == "-" || r.Location == location) {
-			out = append(out, r)
+	return filter(w.Repositories, func(r Repository) bool { return r.Project == project && inLocation(location, r.Location) })
+}
+
+// find returns the first of items that ok admits.
+func find[T any](items []T, ok func(T) bool) (T, bool) {
+	if i := slices.IndexFunc(items, ok); i >= 0 {
+		return items[i], true
+	}
+	var zero T
+	return zero, false
+}
+
+// filter returns the items that ok admits.
+func filter[T any](items []T, ok func(T) bool) []T {
+	var out []T
+	for _, it := range items {
+		if ok(it) {
+			out = append(out, it)
 		}
 	}
 	return out
 }
+
+// inLocation reports whether a resource in location got is listed for location want ("" or
+// "-" for every location).
+func inLocation(want, got string) bool { return want == "" || want == "-" || got == want }
 
 // AddBucket adds a bucket at run time.
 func (w *World) AddBucket(b Bucket) error {

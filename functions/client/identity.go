@@ -186,16 +186,26 @@ func (id Identity) githubActionsToken(ctx context.Context, reqURL, reqToken stri
 // devToken asks the emulator's admin API for an ID token.
 func (id Identity) devToken(ctx context.Context) (string, error) {
 	body, _ := json.Marshal(map[string]string{"email": id.DevEmail, "audience": id.Audience})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(id.DevIssuer, "/")+"/admin/id-token", strings.NewReader(string(body)))
+	tok, err := id.postForIDToken(ctx, strings.TrimRight(id.DevIssuer, "/")+"/admin/id-token", "application/json", string(body))
 	if err != nil {
-		return "", fmt.Errorf("dev issuer: %w", err)
+		return "", fmt.Errorf("dev issuer %s: %w", id.DevIssuer, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	return tok, nil
+}
+
+// postForIDToken posts body (of contentType) to endpoint and returns the id_token of its
+// JSON answer.
+func (id Identity) postForIDToken(ctx context.Context, endpoint, contentType, body string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", contentType)
 	var out struct {
 		IDToken string `json:"id_token"`
 	}
 	if err := id.postJSON(req, &out); err != nil {
-		return "", fmt.Errorf("dev issuer %s: %w", id.DevIssuer, err)
+		return "", err
 	}
 	return out.IDToken, nil
 }
@@ -283,18 +293,11 @@ func (id Identity) fromCredentials(ctx context.Context, path string, b []byte) (
 		return "", fmt.Errorf("service account key %s: %w", path, err)
 	}
 	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURI, strings.NewReader(form.Encode()))
+	tok, err := id.postForIDToken(ctx, tokenURI, "application/x-www-form-urlencoded", form.Encode())
 	if err != nil {
-		return "", fmt.Errorf("token endpoint: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	var out struct {
-		IDToken string `json:"id_token"`
-	}
-	if err := id.postJSON(req, &out); err != nil {
 		return "", fmt.Errorf("ID token for %s: %w", k.ClientEmail, err)
 	}
-	return out.IDToken, nil
+	return tok, nil
 }
 
 // metadataToken asks the metadata server for an ID token of the runtime's identity.

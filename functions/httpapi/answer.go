@@ -4,11 +4,12 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/jsonenc"
 )
 
 // The mint answer is written on every mint, so it is appended by hand rather than through
-// encoding/json's reflection: the same bytes json.Marshal writes for a credentialJSON
+// encoding/json's reflection: the same bytes json.Marshal writes for a wire.Credential
 // (TestCredentialAnswerMatchesEncodingJSON, FuzzCredentialAnswer), into a pooled buffer.
 
 // Header values set on every answer, shared (net/http does not modify them).
@@ -22,7 +23,7 @@ var (
 var answerPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // writeCredential answers a minted credential with 200.
-func writeCredential(w http.ResponseWriter, c *credentialJSON) {
+func writeCredential(w http.ResponseWriter, c *wire.Credential) {
 	bp := answerPool.Get().(*[]byte)
 	b, ok := appendCredential((*bp)[:0], c)
 	if !ok {
@@ -43,7 +44,7 @@ func writeCredential(w http.ResponseWriter, c *credentialJSON) {
 
 // appendCredential appends c as json.Marshal writes it; false when its expiry cannot be
 // written (a year outside 0-9999).
-func appendCredential(b []byte, c *credentialJSON) ([]byte, bool) {
+func appendCredential(b []byte, c *wire.Credential) ([]byte, bool) {
 	str := func(key, v string) { b = jsonenc.String(append(b, key...), v, true) }
 	str(`{"access_token":`, c.AccessToken)
 	str(`,"token_type":`, c.TokenType)

@@ -8,13 +8,15 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/gcpconn/gcpconn/functions/wire"
 )
 
-// filled returns a credentialJSON with every field set, found by reflection (strings s,
+// filled returns a wire.Credential with every field set, found by reflection (strings s,
 // numbers n, booleans true, pointers to filled structs), so that a field added to the wire
 // type and not to appendCredential makes the comparison fail.
-func filled(s string, n int64, at time.Time) *credentialJSON {
-	var c credentialJSON
+func filled(s string, n int64, at time.Time) *wire.Credential {
+	var c wire.Credential
 	fill(reflect.ValueOf(&c).Elem(), s, n)
 	c.ExpiresAt = at
 	return &c
@@ -46,10 +48,10 @@ func fill(v reflect.Value, s string, n int64) {
 // escaping.
 func TestCredentialAnswerMatchesEncodingJSON(t *testing.T) {
 	at := time.Date(2026, 12, 6, 23, 0, 0, 123000000, time.UTC)
-	cases := map[string]*credentialJSON{
+	cases := map[string]*wire.Credential{
 		"every field":     filled("v", 3600, at),
 		"escaping":        filled("a\"b\\c\n<&>\u2028\xff é", -1, at),
-		"optional absent": {AccessToken: "ya29.x", TokenType: "Bearer", ExpiresAt: at, ExpiresIn: 3599, Lifetime: lifetimeJSON{Requested: 7200, Applied: 3600}},
+		"optional absent": {AccessToken: "ya29.x", TokenType: "Bearer", ExpiresAt: at, ExpiresIn: 3599, Lifetime: wire.Lifetime{Requested: 7200, Applied: 3600}},
 		"zero":            {},
 	}
 	for name, c := range cases {
@@ -70,7 +72,7 @@ func FuzzCredentialAnswer(f *testing.F) {
 	})
 }
 
-func checkAnswer(t *testing.T, name string, c *credentialJSON) {
+func checkAnswer(t *testing.T, name string, c *wire.Credential) {
 	t.Helper()
 	want, err := json.Marshal(c)
 	got, ok := appendCredential(nil, c)

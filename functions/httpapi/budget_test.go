@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gcpconn/gcpconn/functions/wire"
 )
 
 // The memory budget of one request (README, Reliability): a request whose body is n bytes
@@ -188,7 +190,7 @@ func BenchmarkDecodeMintBody(b *testing.B) {
 	body := []byte(`{"connector":"alpha","resource_type":"gcs-bucket","resource_id":"gs://bucket-a","lifetime_seconds":900}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		var m mintBody
+		var m wire.MintRequest
 		if err := decodeStrict(body, &m); err != nil {
 			b.Fatal(err)
 		}

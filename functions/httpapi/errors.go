@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -109,7 +110,7 @@ func codeOf(ctx context.Context, err error) (string, int) {
 }
 
 func writeErrorBody(w http.ResponseWriter, status int, code, msg, field string) {
-	writeJSON(w, status, errorBody{Error: errorJSON{Code: code, Message: msg, Field: field}})
+	writeJSON(w, status, wire.Error{Error: wire.ErrorDetail{Code: code, Message: msg, Field: field}})
 }
 
 // writeJSON answers v as JSON with status.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -46,7 +47,7 @@ func TestWriteError(t *testing.T) {
 			var logs strings.Builder
 			w := httptest.NewRecorder()
 			writeError(context.Background(), w, cloudlog.New(&logs, &cloudlog.Options{Level: slog.LevelDebug}), "test", tc.err)
-			var body errorBody
+			var body wire.Error
 			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
 				t.Fatalf("body %q: %v", w.Body.String(), err)
 			}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -43,7 +44,7 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) {
 			c.fail(err)
 			return
 		}
-		writeJSON(w, http.StatusOK, describeResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
+		writeJSON(w, http.StatusOK, wire.DescribeResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
 		return
 	}
 	f := connector.Filter{
@@ -77,7 +78,7 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) {
 		c.fail(err)
 		return
 	}
-	out := listResponse{Connectors: make([]connectorJSON, len(cs)), NextPageToken: next}
+	out := wire.ListResponse{Connectors: make([]wire.Connector, len(cs)), NextPageToken: next}
 	for i, conn := range cs {
 		out.Connectors[i] = toConnectorJSON(conn, c.svc.SecretName(conn))
 	}

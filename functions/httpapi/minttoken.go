@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -15,11 +16,11 @@ func (a *API) MintToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var b mintBody
+	var b wire.MintRequest
 	if !c.decode(&b, false) {
 		return
 	}
-	cred, err := c.svc.Mint(c.ctx, c.p, b.request())
+	cred, err := c.svc.Mint(c.ctx, c.p, mintRequest(b))
 	c.audit(b, cred, err)
 	if err != nil {
 		c.fail(err)
@@ -46,7 +47,7 @@ var (
 // granted (lifetime, cache hit, down-scoping, the token's fingerprint) or why not. It is
 // written on every mint, so its keys are encoded once (auditGranted, auditRefused) and only
 // the values are written, with the caller's computed once.
-func (c *call) audit(b mintBody, cred *connector.Credential, err error) {
+func (c *call) audit(b wire.MintRequest, cred *connector.Credential, err error) {
 	log := c.a.log()
 	if !log.Enabled(c.ctx, slog.LevelInfo) {
 		return

@@ -1,7 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -10,41 +16,98 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/exactjson"
 )
 
-// schemaTypes maps every schema of functions/openapi.yaml to the Go wire type it documents.
-var schemaTypes = map[string]reflect.Type{
-	"RegisterRequest":      reflect.TypeFor[registerBody](),
-	"UpdateRequest":        reflect.TypeFor[updateBody](),
-	"RegisterResponse":     reflect.TypeFor[registerResponse](),
-	"Connector":            reflect.TypeFor[connectorJSON](),
-	"Status":               reflect.TypeFor[statusJSON](),
-	"SecretLocation":       reflect.TypeFor[secretJSON](),
-	"Rotation":             reflect.TypeFor[rotationJSON](),
-	"RotateRequest":        reflect.TypeFor[rotateBody](),
-	"RotateResponse":       reflect.TypeFor[rotateResponse](),
-	"VerifyRequest":        reflect.TypeFor[verifyBody](),
-	"Resources":            reflect.TypeFor[resourcesJSON](),
-	"ResourceResult":       reflect.TypeFor[resourceResultJSON](),
-	"ListResponse":         reflect.TypeFor[listResponse](),
-	"DescribeResponse":     reflect.TypeFor[describeResponse](),
-	"TypesResponse":        reflect.TypeFor[typesResponse](),
-	"TypeSpec":             reflect.TypeFor[connector.TypeSpec](),
-	"ResourceTypeSpec":     reflect.TypeFor[connector.ResourceTypeSpec](),
-	"AuthMethodSpec":       reflect.TypeFor[connector.AuthMethodSpec](),
-	"MintRequest":          reflect.TypeFor[mintBody](),
-	"Downscope":            reflect.TypeFor[downscopeJSON](),
-	"Credential":           reflect.TypeFor[credentialJSON](),
-	"Lifetime":             reflect.TypeFor[lifetimeJSON](),
-	"DockerCredential":     reflect.TypeFor[dockerJSON](),
-	"KubernetesCredential": reflect.TypeFor[kubernetesJSON](),
-	"SweepRequest":         reflect.TypeFor[sweepBody](),
-	"SweepReport":          reflect.TypeFor[sweepResponse](),
-	"PubSubPush":           reflect.TypeFor[pubsubPush](),
-	"PubSubMessage":        reflect.TypeFor[pubsubPush]().Field(0).Type,
-	"Error":                reflect.TypeFor[errorBody](),
-	"ErrorDetail":          reflect.TypeFor[errorJSON](),
+// schemaTypes maps every schema of functions/openapi.yaml to the Go type it documents: the
+// type of the same name in functions/wire (which server and client share), and the Pub/Sub
+// bodies only the server reads.
+var schemaTypes = func() map[string]reflect.Type {
+	m := map[string]reflect.Type{
+		"PubSubPush":    reflect.TypeFor[pubsubPush](),
+		"PubSubMessage": reflect.TypeFor[pubsubMessage](),
+	}
+	for _, t := range []reflect.Type{
+		reflect.TypeFor[wire.RegisterRequest](), reflect.TypeFor[wire.UpdateRequest](),
+		reflect.TypeFor[wire.RegisterResponse](), reflect.TypeFor[wire.Connector](),
+		reflect.TypeFor[wire.Status](), reflect.TypeFor[wire.SecretLocation](),
+		reflect.TypeFor[wire.Rotation](), reflect.TypeFor[wire.RotateRequest](),
+		reflect.TypeFor[wire.RotateResponse](), reflect.TypeFor[wire.VerifyRequest](),
+		reflect.TypeFor[wire.Resources](), reflect.TypeFor[wire.ResourceResult](),
+		reflect.TypeFor[wire.ListResponse](), reflect.TypeFor[wire.DescribeResponse](),
+		reflect.TypeFor[wire.TypesResponse](), reflect.TypeFor[wire.TypeSpec](),
+		reflect.TypeFor[wire.ResourceTypeSpec](), reflect.TypeFor[wire.AuthMethodSpec](),
+		reflect.TypeFor[wire.MintRequest](), reflect.TypeFor[wire.Downscope](),
+		reflect.TypeFor[wire.Credential](), reflect.TypeFor[wire.Lifetime](),
+		reflect.TypeFor[wire.DockerCredential](), reflect.TypeFor[wire.KubernetesCredential](),
+		reflect.TypeFor[wire.SweepRequest](), reflect.TypeFor[wire.SweepReport](),
+		reflect.TypeFor[wire.Shards](), reflect.TypeFor[wire.Unchecked](),
+		reflect.TypeFor[wire.FailedShard](), reflect.TypeFor[wire.Error](),
+		reflect.TypeFor[wire.ErrorDetail](),
+	} {
+		m[t.Name()] = t
+	}
+	return m
+}()
+
+// TestWireTypesAreDocumented checks that every type functions/wire declares is in
+// schemaTypes, and so documented by the schema of its name: a new wire type without a schema
+// fails here.
+func TestWireTypesAreDocumented(t *testing.T) {
+	files, err := filepath.Glob("../wire/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no functions/wire sources: %v", err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range g.Specs {
+				name := spec.(*ast.TypeSpec).Name.Name
+				if typ, ok := schemaTypes[name]; !ok || typ.PkgPath() != reflect.TypeFor[wire.Error]().PkgPath() {
+					t.Errorf("wire type %s (%s) is not mapped to the openapi.yaml schema %s", name, f, name)
+				}
+			}
+		}
+	}
+}
+
+// TestTypeSpecWire checks that the core's connector.Spec(), which GET /list?types=true
+// answers, decodes strictly into wire.TypesResponse (no member the wire type lacks) and
+// encodes back to the same bytes (no member the core lacks).
+func TestTypeSpecWire(t *testing.T) {
+	want, err := json.Marshal(typesResponse{ConnectorTypes: []connector.TypeSpec{connector.Spec()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w wire.TypesResponse
+	if err := exactjson.Decode(want, &w); err != nil {
+		t.Fatalf("connector.Spec() does not decode into wire.TypesResponse: %v", err)
+	}
+	got, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		i := 0
+		for i < min(len(got), len(want)) && got[i] == want[i] {
+			i++
+		}
+		from := max(i-80, 0)
+		t.Errorf("wire.TypesResponse re-encodes connector.Spec() differently from byte %d:\n got ...%s\nwant ...%s",
+			i, got[from:min(i+80, len(got))], want[from:min(i+80, len(want))])
+	}
 }
 
 type openAPIDoc struct {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -21,11 +22,11 @@ func (a *API) Register(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodPost:
-		var b registerBody
+		var b wire.RegisterRequest
 		if !c.decode(&b, false) {
 			return
 		}
-		req, err := b.request()
+		req, err := registerRequest(b)
 		if err != nil {
 			c.fail(err)
 			return
@@ -35,13 +36,13 @@ func (a *API) Register(w http.ResponseWriter, r *http.Request) {
 			c.fail(err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, registerResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn)), Resources: toResourcesJSON(res)})
+		writeJSON(w, http.StatusCreated, wire.RegisterResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn)), Resources: toResourcesJSON(res)})
 	case http.MethodPut:
-		var b updateBody
+		var b wire.UpdateRequest
 		if !c.decode(&b, false) {
 			return
 		}
-		req, err := b.request()
+		req, err := updateRequest(b)
 		if err != nil {
 			c.fail(err)
 			return
@@ -51,7 +52,7 @@ func (a *API) Register(w http.ResponseWriter, r *http.Request) {
 			c.fail(err)
 			return
 		}
-		writeJSON(w, http.StatusOK, registerResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
+		writeJSON(w, http.StatusOK, wire.RegisterResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
 	case http.MethodDelete:
 		if err := c.svc.Delete(c.ctx, c.p, ref); err != nil {
 			c.fail(err)

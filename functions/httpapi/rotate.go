@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -15,7 +16,7 @@ func (a *API) Rotate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var b rotateBody
+	var b wire.RotateRequest
 	if !c.decode(&b, true) {
 		return
 	}
@@ -32,5 +33,5 @@ func (a *API) Rotate(w http.ResponseWriter, r *http.Request) {
 		c.fail(err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rotateResponse{Rotated: rotated, KeyID: conn.Rotation.KeyID, Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
+	writeJSON(w, http.StatusOK, wire.RotateResponse{Rotated: rotated, KeyID: conn.Rotation.KeyID, Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -38,7 +39,7 @@ func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, toSweepRunResponse(v))
 		return
 	}
-	var b sweepBody
+	var b wire.SweepRequest
 	if !c.decode(&b, true) {
 		return
 	}
@@ -54,7 +55,7 @@ func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
 }
 
 // sweepPost starts a run (or, without sweep runs, sweeps in this request).
-func (a *API) sweepPost(c *call, b sweepBody) {
+func (a *API) sweepPost(c *call, b wire.SweepRequest) {
 	o := a.SweepDefaults
 	if b.Concurrency > 0 {
 		o.Concurrency = b.Concurrency

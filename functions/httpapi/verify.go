@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/gcpconn/gcpconn/functions/wire"
+)
 
 // Verify checks a stored connector ({"connector": REF}) or a spec ({"spec": {...}}) and lists
 // the resources it reaches.
@@ -10,11 +14,11 @@ func (a *API) Verify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var b verifyBody
+	var b wire.VerifyRequest
 	if !c.decode(&b, false) {
 		return
 	}
-	req, err := b.request()
+	req, err := verifyRequest(b)
 	if err != nil {
 		c.fail(err)
 		return

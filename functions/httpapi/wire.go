@@ -4,37 +4,17 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/functions/kubeconfig"
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-// The wire types of the HTTP API (DESIGN §4): snake_case JSON, separate from the domain
-// types so that the core can change without changing the contract. functions/openapi.yaml
-// documents each of them; openapi_test.go keeps the two in step.
+// The wire types of the HTTP API live in functions/wire, shared with functions/client; this
+// file converts them to and from the core's types, and holds the bodies only the server reads
+// (Pub/Sub pushes) or answers (the sweep worker's).
 
-// registerBody is the body of POST /register, and the spec of POST /verify.
-type registerBody struct {
-	Name              string            `json:"name"`
-	Type              string            `json:"type"`
-	AuthMethod        string            `json:"auth_method"`
-	ResourceType      string            `json:"resource_type"`
-	ResourceTypes     []string          `json:"resource_types"`
-	ResourceID        string            `json:"resource_id"`
-	Configuration     map[string]any    `json:"configuration"`
-	Labels            map[string]string `json:"labels"`
-	Description       string            `json:"description"`
-	ExpiresAt         *time.Time        `json:"expires_at"`
-	ExpirationSeconds *int              `json:"expiration_seconds"`
-	Users             []string          `json:"users"`
-	Verify            *bool             `json:"verify"`
-	SubjectToken      string            `json:"subject_token"`
-	// RotationPeriod opts a connector holding a service-account key into key rotation:
-	// "30d" or a Go duration ("720h"), 1d to 365d; "" or absent for none.
-	RotationPeriod string `json:"rotation_period"`
-}
-
-// request builds the core's request; a malformed rotation_period is refused naming it.
-func (b registerBody) request() (connector.RegisterRequest, error) {
+// registerRequest builds the core's request; a malformed rotation_period is refused naming it.
+func registerRequest(b wire.RegisterRequest) (connector.RegisterRequest, error) {
 	period, err := connector.ParseRotationPeriod(b.RotationPeriod)
 	if err != nil {
 		return connector.RegisterRequest{}, err
@@ -58,28 +38,8 @@ func (b registerBody) request() (connector.RegisterRequest, error) {
 	}, nil
 }
 
-// updateBody is the body of PUT /register?connector=REF. An absent field keeps the stored
-// value; labels {} and users [] clear them.
-type updateBody struct {
-	Name              *string           `json:"name"`
-	Description       *string           `json:"description"`
-	Labels            map[string]string `json:"labels"`
-	Users             []string          `json:"users"`
-	AuthMethod        *string           `json:"auth_method"`
-	ResourceType      *string           `json:"resource_type"`
-	ResourceTypes     []string          `json:"resource_types"`
-	ResourceID        *string           `json:"resource_id"`
-	Configuration     map[string]any    `json:"configuration"`
-	ExpiresAt         *time.Time        `json:"expires_at"`
-	ExpirationSeconds *int              `json:"expiration_seconds"`
-	Verify            *bool             `json:"verify"`
-	SubjectToken      string            `json:"subject_token"`
-	// RotationPeriod, when present, replaces the rotation period; "" turns rotation off.
-	RotationPeriod *string `json:"rotation_period"`
-}
-
-// request builds the core's request; a malformed rotation_period is refused naming it.
-func (b updateBody) request() (connector.UpdateRequest, error) {
+// updateRequest builds the core's request; a malformed rotation_period is refused naming it.
+func updateRequest(b wire.UpdateRequest) (connector.UpdateRequest, error) {
 	u := connector.UpdateRequest{
 		Name:              b.Name,
 		Description:       b.Description,
@@ -125,58 +85,13 @@ func resourceTypes(ss []string) []connector.ResourceType {
 	return out
 }
 
-// registerResponse answers POST /register (201) and PUT /register (200, no resources).
-type registerResponse struct {
-	Connector connectorJSON  `json:"connector"`
-	Resources *resourcesJSON `json:"resources,omitempty"`
-}
-
-// connectorJSON describes a connector; it never holds a secret value.
-type connectorJSON struct {
-	ID                string            `json:"id"`
-	Name              string            `json:"name"`
-	Type              string            `json:"type"`
-	AuthMethod        string            `json:"auth_method"`
-	ResourceTypes     []string          `json:"resource_types"`
-	ResourceID        string            `json:"resource_id"`
-	SupportsInstances bool              `json:"supports_instances"`
-	Configuration     map[string]any    `json:"configuration"`
-	Secrets           []string          `json:"secrets"`
-	Secret            *secretJSON       `json:"secret,omitempty"`
-	Labels            map[string]string `json:"labels"`
-	Description       string            `json:"description"`
-	Owner             string            `json:"owner"`
-	Users             []string          `json:"users"`
-	ExpiresAt         *time.Time        `json:"expires_at,omitempty"`
-	ExpirationSeconds int               `json:"expiration_seconds,omitempty"`
-	CreatedAt         time.Time         `json:"created_at"`
-	UpdatedAt         time.Time         `json:"updated_at"`
-	Status            statusJSON        `json:"status"`
-	// Rotation is present when the connector rotates its key (or did: a retired key waits).
-	Rotation *rotationJSON `json:"rotation,omitempty"`
-}
-
-// rotationJSON is a connector's key rotation: the pinned key's id (never its material), when
-// it was created or stored, the period and the next rotation.
-type rotationJSON struct {
-	Period         string     `json:"period,omitempty"`
-	KeyID          string     `json:"key_id,omitempty"`
-	KeyCreatedAt   *time.Time `json:"key_created_at,omitempty"`
-	NextRotationAt *time.Time `json:"next_rotation_at,omitempty"`
-	Generation     int64      `json:"generation,omitempty"`
-	InProgress     bool       `json:"in_progress,omitempty"`
-	State          string     `json:"state,omitempty"` // creating or verifying, while in progress
-	RetiredKeys    int        `json:"retired_keys,omitempty"`
-	LastError      string     `json:"last_error,omitempty"`
-}
-
 // toRotationJSON describes r; nil for a connector that never opted in to rotation (nothing
 // scheduled, rotated, in flight or waiting for sweep).
-func toRotationJSON(r connector.Rotation) *rotationJSON {
+func toRotationJSON(r connector.Rotation) *wire.Rotation {
 	if r.Period == 0 && r.Generation == 0 && r.Pending == nil && len(r.Retired) == 0 && r.LastError == "" {
 		return nil
 	}
-	out := &rotationJSON{KeyID: r.KeyID, Generation: r.Generation, InProgress: r.Pending != nil,
+	out := &wire.Rotation{KeyID: r.KeyID, Generation: r.Generation, InProgress: r.Pending != nil,
 		RetiredKeys: len(r.Retired), LastError: r.LastError}
 	if r.Pending != nil {
 		out.State = r.Pending.State()
@@ -195,44 +110,10 @@ func toRotationJSON(r connector.Rotation) *rotationJSON {
 	return out
 }
 
-// rotateBody is the body of POST /rotate.
-type rotateBody struct {
-	Connector string `json:"connector"`
-}
-
-// rotateResponse answers POST /rotate: the pinned key's id (never its material), whether this
-// call pinned a new key (false: another rotation in flight will), and the connector.
-type rotateResponse struct {
-	Rotated   bool          `json:"rotated"`
-	KeyID     string        `json:"key_id"`
-	Connector connectorJSON `json:"connector"`
-}
-
-// secretJSON says where a connector's secret lives: the secret store's name for it and the
-// pinned version. It never holds a value.
-type secretJSON struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-}
-
-// statusJSON is a connector's last check.
-type statusJSON struct {
-	State       string     `json:"state"` // "", ok, partial, error, disabled
-	CheckedAt   *time.Time `json:"checked_at,omitempty"`
-	Error       string     `json:"error,omitempty"`
-	RotationDue bool       `json:"rotation_due,omitempty"`
-	// FailingResourceTypes are the resource types the last check could not reach.
-	FailingResourceTypes []string `json:"failing_resource_types,omitempty"`
-	// Inconclusive says why the last check could not be made (state is still the last
-	// verdict); absent when the last check was conclusive.
-	Inconclusive   string     `json:"inconclusive,omitempty"`
-	InconclusiveAt *time.Time `json:"inconclusive_at,omitempty"`
-}
-
 // toConnectorJSON describes c; secretName is where its secret lives (Service.SecretName), ""
 // when it has none.
-func toConnectorJSON(c *connector.Connector, secretName string) connectorJSON {
-	out := connectorJSON{
+func toConnectorJSON(c *connector.Connector, secretName string) wire.Connector {
+	out := wire.Connector{
 		ID:                c.ID,
 		Name:              c.Name,
 		Type:              c.Type,
@@ -249,7 +130,7 @@ func toConnectorJSON(c *connector.Connector, secretName string) connectorJSON {
 		ExpirationSeconds: c.ExpirationSeconds,
 		CreatedAt:         c.CreatedAt.UTC(),
 		UpdatedAt:         c.UpdatedAt.UTC(),
-		Status: statusJSON{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue,
+		Status: wire.Status{State: string(c.Status.State), Error: c.Status.Error, RotationDue: c.Status.RotationDue,
 			FailingResourceTypes: failingTypes(c.Status), Inconclusive: c.Status.Inconclusive},
 		Rotation: toRotationJSON(c.Rotation),
 	}
@@ -260,7 +141,7 @@ func toConnectorJSON(c *connector.Connector, secretName string) connectorJSON {
 		out.Labels = map[string]string{}
 	}
 	if secretName != "" {
-		out.Secret = &secretJSON{Name: secretName, Version: c.SecretVersion}
+		out.Secret = &wire.SecretLocation{Name: secretName, Version: c.SecretVersion}
 	}
 	if !c.ExpiresAt.IsZero() {
 		t := c.ExpiresAt.UTC()
@@ -277,17 +158,7 @@ func toConnectorJSON(c *connector.Connector, secretName string) connectorJSON {
 	return out
 }
 
-// verifyBody is the body of POST /verify: a stored connector (by name or id) or a spec.
-type verifyBody struct {
-	Connector     string        `json:"connector"`
-	Spec          *registerBody `json:"spec"`
-	ResourceType  string        `json:"resource_type"`
-	ResourceID    string        `json:"resource_id"`
-	ListResources *bool         `json:"list_resources"`
-	SubjectToken  string        `json:"subject_token"`
-}
-
-func (b verifyBody) request() (connector.VerifyRequest, error) {
+func verifyRequest(b wire.VerifyRequest) (connector.VerifyRequest, error) {
 	r := connector.VerifyRequest{
 		Ref:           b.Connector,
 		ResourceType:  connector.ResourceType(b.ResourceType),
@@ -296,7 +167,7 @@ func (b verifyBody) request() (connector.VerifyRequest, error) {
 		SubjectToken:  b.SubjectToken,
 	}
 	if b.Spec != nil {
-		spec, err := b.Spec.request()
+		spec, err := registerRequest(*b.Spec)
 		if err != nil {
 			return connector.VerifyRequest{}, err
 		}
@@ -305,26 +176,13 @@ func (b verifyBody) request() (connector.VerifyRequest, error) {
 	return r, nil
 }
 
-// resourcesJSON is the outcome of a verification.
-type resourcesJSON struct {
-	Resources []resourceResultJSON `json:"resources"`
-	Error     string               `json:"error,omitempty"`
-}
-
-type resourceResultJSON struct {
-	ResourceType string   `json:"resource_type"`
-	ResourceIDs  []string `json:"resource_ids"`
-	Error        string   `json:"error,omitempty"`
-	Warning      string   `json:"warning,omitempty"`
-}
-
-func toResourcesJSON(r *connector.Resources) *resourcesJSON {
+func toResourcesJSON(r *connector.Resources) *wire.Resources {
 	if r == nil {
 		return nil
 	}
-	out := &resourcesJSON{Resources: make([]resourceResultJSON, len(r.Results)), Error: r.Error}
+	out := &wire.Resources{Resources: make([]wire.ResourceResult, len(r.Results)), Error: r.Error}
 	for i, res := range r.Results {
-		out.Resources[i] = resourceResultJSON{ResourceType: string(res.ResourceType), ResourceIDs: res.ResourceIDs, Error: res.Error, Warning: res.Warning}
+		out.Resources[i] = wire.ResourceResult{ResourceType: string(res.ResourceType), ResourceIDs: res.ResourceIDs, Error: res.Error, Warning: res.Warning}
 		if out.Resources[i].ResourceIDs == nil {
 			out.Resources[i].ResourceIDs = []string{}
 		}
@@ -332,42 +190,14 @@ func toResourcesJSON(r *connector.Resources) *resourcesJSON {
 	return out
 }
 
-// listResponse answers GET /list with filters.
-type listResponse struct {
-	Connectors    []connectorJSON `json:"connectors"`
-	NextPageToken string          `json:"next_page_token,omitempty"`
-}
-
-// describeResponse answers GET /list?connector=REF.
-type describeResponse struct {
-	Connector connectorJSON `json:"connector"`
-}
-
 // typesResponse answers GET /list?types=true. Each element is connector.Spec(), whose JSON
-// form is part of the contract (snake_case tags in shared/connector/spec.go).
+// form is part of the contract (snake_case tags in shared/connector/spec.go); the client reads
+// it as wire.TypesResponse, and TestTypeSpecWire holds the two to the same bytes.
 type typesResponse struct {
 	ConnectorTypes []connector.TypeSpec `json:"connector_types"`
 }
 
-// mintBody is the body of POST /mint-token.
-type mintBody struct {
-	Connector       string         `json:"connector"`
-	ResourceType    string         `json:"resource_type"`
-	ResourceID      string         `json:"resource_id"`
-	LifetimeSeconds int            `json:"lifetime_seconds"`
-	Scopes          []string       `json:"scopes"`
-	Downscope       *downscopeJSON `json:"downscope"`
-	SubjectToken    string         `json:"subject_token"`
-}
-
-// downscopeJSON tunes the access boundary of gcs-bucket tokens.
-type downscopeJSON struct {
-	Disabled bool   `json:"disabled"`
-	Prefix   string `json:"prefix"`
-	ReadOnly bool   `json:"read_only"`
-}
-
-func (b mintBody) request() connector.MintRequest {
+func mintRequest(b wire.MintRequest) connector.MintRequest {
 	r := connector.MintRequest{
 		Ref:             b.Connector,
 		ResourceType:    connector.ResourceType(b.ResourceType),
@@ -382,46 +212,9 @@ func (b mintBody) request() connector.MintRequest {
 	return r
 }
 
-// credentialJSON answers POST /mint-token.
-type credentialJSON struct {
-	AccessToken     string          `json:"access_token"`
-	TokenType       string          `json:"token_type"`
-	ExpiresAt       time.Time       `json:"expires_at"`
-	ExpiresIn       int64           `json:"expires_in"`
-	ProjectID       string          `json:"project_id"`
-	ResourceType    string          `json:"resource_type"`
-	ResourceID      string          `json:"resource_id"`
-	Lifetime        lifetimeJSON    `json:"lifetime"`
-	Downscoped      bool            `json:"downscoped"`
-	Docker          *dockerJSON     `json:"docker,omitempty"`
-	Kubernetes      *kubernetesJSON `json:"kubernetes,omitempty"`
-	CredentialsJSON string          `json:"credentials_json,omitempty"`
-	Warning         string          `json:"warning,omitempty"`
-}
-
-// lifetimeJSON is in seconds.
-type lifetimeJSON struct {
-	Requested int64  `json:"requested"`
-	Applied   int64  `json:"applied"`
-	Reason    string `json:"reason,omitempty"`
-}
-
-type dockerJSON struct {
-	Registry string `json:"registry"`
-	Username string `json:"username"`
-	Password string `json:"password"`
-}
-
-type kubernetesJSON struct {
-	Cluster              string `json:"cluster"`
-	Server               string `json:"server"`
-	CertificateAuthority string `json:"certificate_authority,omitempty"`
-	Kubeconfig           string `json:"kubeconfig"`
-}
-
 // toCredentialJSON answers a minted credential; for a GKE cluster it renders the kubeconfig.
-func toCredentialJSON(c *connector.Credential, now time.Time) (credentialJSON, error) {
-	out := credentialJSON{
+func toCredentialJSON(c *connector.Credential, now time.Time) (wire.Credential, error) {
+	out := wire.Credential{
 		AccessToken:     c.AccessToken,
 		TokenType:       c.TokenType,
 		ExpiresAt:       c.ExpiresAt.UTC(),
@@ -429,7 +222,7 @@ func toCredentialJSON(c *connector.Credential, now time.Time) (credentialJSON, e
 		ProjectID:       c.ProjectID,
 		ResourceType:    string(c.ResourceType),
 		ResourceID:      c.ResourceID,
-		Lifetime:        lifetimeJSON{Requested: int64(c.Lifetime.Requested.Seconds()), Applied: int64(c.Lifetime.Applied.Seconds()), Reason: c.Lifetime.Reason},
+		Lifetime:        wire.Lifetime{Requested: int64(c.Lifetime.Requested.Seconds()), Applied: int64(c.Lifetime.Applied.Seconds()), Reason: c.Lifetime.Reason},
 		Downscoped:      c.Downscoped,
 		CredentialsJSON: c.CredentialsJSON,
 		Warning:         c.Warning,
@@ -441,86 +234,35 @@ func toCredentialJSON(c *connector.Credential, now time.Time) (credentialJSON, e
 		out.ExpiresIn = 0
 	}
 	if d := c.Docker; d != nil {
-		out.Docker = &dockerJSON{Registry: d.Registry, Username: d.Username, Password: d.Password}
+		out.Docker = &wire.DockerCredential{Registry: d.Registry, Username: d.Username, Password: d.Password}
 	}
 	if k := c.Kubernetes; k != nil {
 		kc, err := kubeconfig.Render(c.ProjectID, k)
 		if err != nil {
-			return credentialJSON{}, err
+			return wire.Credential{}, err
 		}
-		out.Kubernetes = &kubernetesJSON{Cluster: k.Cluster, Server: k.Server, CertificateAuthority: k.CertificateAuthority, Kubeconfig: kc}
+		out.Kubernetes = &wire.KubernetesCredential{Cluster: k.Cluster, Server: k.Server, CertificateAuthority: k.CertificateAuthority, Kubeconfig: kc}
 	}
 	return out, nil
 }
 
-// sweepBody is the optional body of POST /sweep.
-type sweepBody struct {
-	Concurrency    int  `json:"concurrency"`
-	TimeoutSeconds int  `json:"timeout_seconds"`
-	KeepOrphans    bool `json:"keep_orphans"`
-	// ShardSize is how many connectors one shard carries (0: upkeep.DefaultShardSize).
-	ShardSize int `json:"shard_size"`
-}
-
-// sweepResponse answers POST and GET /sweep: a run (Run and the fields after it set) with its
-// shards' reports summed, or the report of a sweep made in the request.
-type sweepResponse struct {
-	Run        string      `json:"run,omitempty"`
-	State      string      `json:"state,omitempty"` // planning, running or done
-	StartedAt  *time.Time  `json:"started_at,omitempty"`
-	Connectors int         `json:"connectors,omitempty"` // connector ids planned
-	Shards     *shardsJSON `json:"shards,omitempty"`
-	PlanError  string      `json:"plan_error,omitempty"`
-	// Unchecked lists (at most 100 of UncheckedCount) connectors that could not be checked, and why.
-	Unchecked      []upkeep.Unchecked `json:"unchecked,omitempty"`
-	UncheckedCount int                `json:"unchecked_count,omitempty"`
-	FailedShards   []failedShardJSON  `json:"failed_shards,omitempty"`
-	Checked        int                `json:"checked"`
-	OK             int                `json:"ok"`
-	Failed         int                `json:"failed"`
-	Skipped        int                `json:"skipped"`
-	Inconclusive   int                `json:"inconclusive"`
-	OrphansRemoved int                `json:"orphans_removed"`
-	// VersionsRemoved counts unpinned secret versions destroyed.
-	VersionsRemoved int `json:"versions_removed"`
-	// KeysRotated counts overdue keys sweep rotated, KeysDeleted the replaced or orphaned
-	// keys it deleted; OldKeys lists keys older than GCPCONN_MAX_KEY_AGE.
-	KeysRotated int      `json:"keys_rotated,omitempty"`
-	KeysDeleted int      `json:"keys_deleted,omitempty"`
-	OldKeys     []string `json:"old_keys,omitempty"`
-	DurationMS  int64    `json:"duration_ms"`
-	Errors      []string `json:"errors,omitempty"`
-}
-
-func toSweepResponse(r upkeep.SweepReport) sweepResponse {
-	return sweepResponse{Checked: r.Checked, OK: r.OK, Failed: r.Failed, Skipped: r.Skipped, Inconclusive: r.Inconclusive,
+func toSweepResponse(r upkeep.SweepReport) wire.SweepReport {
+	return wire.SweepReport{Checked: r.Checked, OK: r.OK, Failed: r.Failed, Skipped: r.Skipped, Inconclusive: r.Inconclusive,
 		OrphansRemoved: r.OrphansRemoved, VersionsRemoved: r.VersionsRemoved,
-		KeysRotated: r.KeysRotated, KeysDeleted: r.KeysDeleted, OldKeys: r.OldKeys, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
+		KeysRotated: r.KeysRotated, KeysDeleted: r.KeysDeleted, RotationsDeferred: r.RotationsDeferred, OldKeys: r.OldKeys, DurationMS: r.Duration.Milliseconds(), Errors: r.Errors}
 }
 
-// shardsJSON counts a run's shards.
-type shardsJSON struct {
-	Planned int `json:"planned"`
-	Done    int `json:"done"`
-	Failed  int `json:"failed"`
-	Running int `json:"running"`
-}
-
-// failedShardJSON is a shard that failed MaxShardAttempts times.
-type failedShardJSON struct {
-	Index    int    `json:"index"`
-	Attempts int    `json:"attempts"`
-	Error    string `json:"error"`
-}
-
-func toSweepRunResponse(v upkeep.SweepRunView) sweepResponse {
+func toSweepRunResponse(v upkeep.SweepRunView) wire.SweepReport {
 	r := toSweepResponse(v.Report)
 	started := v.Run.StartedAt.UTC()
 	r.Run, r.State, r.StartedAt, r.Connectors, r.PlanError = v.Run.ID, v.State, &started, v.Run.Connectors, v.Run.PlanError
-	r.Shards = &shardsJSON{Planned: v.Run.Shards, Done: v.ShardsDone, Failed: v.ShardsFailed, Running: v.ShardsRunning}
-	r.Unchecked, r.UncheckedCount = v.Unchecked, v.UncheckedCount
+	r.Shards = &wire.Shards{Planned: v.Run.Shards, Done: v.ShardsDone, Failed: v.ShardsFailed, Running: v.ShardsRunning}
+	r.UncheckedCount = v.UncheckedCount
+	for _, u := range v.Unchecked {
+		r.Unchecked = append(r.Unchecked, wire.Unchecked(u))
+	}
 	for _, f := range v.FailedShards {
-		r.FailedShards = append(r.FailedShards, failedShardJSON{Index: f.Index, Attempts: f.Attempts, Error: f.Error})
+		r.FailedShards = append(r.FailedShards, wire.FailedShard{Index: f.Index, Attempts: f.Attempts, Error: f.Error})
 	}
 	return r
 }
@@ -533,17 +275,6 @@ type shardResponse struct {
 	Attempts  int    `json:"attempts"`
 	Checked   int    `json:"checked"`
 	Unchecked int    `json:"unchecked"`
-}
-
-// errorBody is every error answer: {"error": {"code", "message", "field"}}.
-type errorBody struct {
-	Error errorJSON `json:"error"`
-}
-
-type errorJSON struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
 }
 
 // pubsubPush is a Pub/Sub push request body, and the data of a

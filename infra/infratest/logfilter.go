@@ -139,7 +139,7 @@ func LogFilters(m *Module) ([]LogFilter, error) {
 					return nil, err
 				}
 				for _, b := range ml {
-					if err := add(r.Address()+" condition_matched_log", b); err != nil {
+					if err := add(fmt.Sprintf("%s[%q] condition_matched_log", r.Address(), in.KeyString()), b); err != nil {
 						return nil, err
 					}
 				}

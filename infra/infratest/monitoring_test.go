@@ -33,24 +33,26 @@ func TestMonitoringFollowsManifest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mod := loadInfra(t, tt.vars)
-			policies := mod.OfType("google_monitoring_alert_policy")
-			if len(policies) < 4 {
-				t.Fatalf("%d alert policies; want sweep, connector_failing, rotation and upstream_errors", len(policies))
+			n := 0
+			for _, r := range mod.OfType("google_monitoring_alert_policy") {
+				for _, in := range r.Instances {
+					n++
+					v, _, err := in.Attr("notification_channels")
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []string
+					for it := v.ElementIterator(); it.Next(); {
+						_, e := it.Element()
+						got = append(got, e.AsString())
+					}
+					if !slices.Equal(got, tt.channels) {
+						t.Errorf("%s%s notifies %v; want %v", r.Address(), in.KeyString(), got, tt.channels)
+					}
+				}
 			}
-			for _, r := range policies {
-				in := r.Instances[0]
-				v, _, err := in.Attr("notification_channels")
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got []string
-				for it := v.ElementIterator(); it.Next(); {
-					_, e := it.Element()
-					got = append(got, e.AsString())
-				}
-				if !slices.Equal(got, tt.channels) {
-					t.Errorf("%s notifies %v; want %v", r.Address(), got, tt.channels)
-				}
+			if n < 4 {
+				t.Fatalf("%d alert policies; want sweep, log_match (connector_failing, rotation) and upstream_errors", n)
 			}
 			sweep := mod.Find("resource", "google_monitoring_alert_policy", "sweep").Instances[0]
 			var absence string
@@ -134,10 +136,12 @@ func TestLogMetricsAreWellFormed(t *testing.T) {
 		}
 	}
 	for _, r := range mod.OfType("google_monitoring_alert_policy") {
-		for _, c := range mustBlocks(t, r.Instances[0], "conditions") {
-			for _, kind := range []string{"condition_threshold", "condition_absent"} {
-				for _, b := range mustBlocks(t, c, kind) {
-					checkRefs(r.Address(), str(t, b, "filter"))
+		for _, in := range r.Instances {
+			for _, c := range mustBlocks(t, in, "conditions") {
+				for _, kind := range []string{"condition_threshold", "condition_absent"} {
+					for _, b := range mustBlocks(t, c, kind) {
+						checkRefs(r.Address(), str(t, b, "filter"))
+					}
 				}
 			}
 		}

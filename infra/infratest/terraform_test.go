@@ -163,12 +163,10 @@ func TestTerraformInvokers(t *testing.T) {
 		}
 	}
 	fn := func(name string) string {
-		for _, typ := range []string{"http", "event"} {
-			r := m.Find("resource", "google_cloudfunctions2_function", typ)
-			for _, in := range r.Instances {
-				if in.KeyString() == name {
-					return "${google_cloudfunctions2_function." + typ + "[\"" + name + "\"].name}"
-				}
+		r := m.Find("resource", "google_cloudfunctions2_function", "function")
+		for _, in := range r.Instances {
+			if in.KeyString() == name {
+				return "${google_cloudfunctions2_function.function[\"" + name + "\"].name}"
 			}
 		}
 		t.Fatalf("function %s is not deployed", name)

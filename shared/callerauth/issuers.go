@@ -104,8 +104,8 @@ func ParseIssuers(raw string, googleIssuers ...string) ([]Issuer, error) {
 
 // check validates one issuer and fills in its defaults.
 func (is *Issuer) check() error {
-	if why := connector.IssuerNameProblem(is.Name); why != "" {
-		return fmt.Errorf("name %q: %s", is.Name, why)
+	if err := connector.CheckIssuerName(is.Name); err != nil {
+		return fmt.Errorf("name %q: %v", is.Name, err)
 	}
 	if why := endpointProblem(is.URL); why != "" {
 		return fmt.Errorf("issuer %q: %s", is.URL, why)

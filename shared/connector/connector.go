@@ -195,18 +195,18 @@ func (c Config) Equal(d Config) bool {
 // delegates when set, and generate_temporary_tokens always (its default, true, when unset).
 // It never holds a secret value: those are in Secrets.
 func (c Config) Fields() map[string]any {
-	m := map[string]any{FieldGenerateTemporaryTokens: c.TemporaryTokens()}
+	m := map[string]any{fieldGenerateTemporaryTokens: c.TemporaryTokens()}
 	for k, v := range map[string]string{
-		FieldProjectID:           c.ProjectID,
-		FieldServiceAccountEmail: c.ServiceAccountEmail,
-		FieldTargetPrincipal:     c.TargetPrincipal,
+		fieldProjectID:           c.ProjectID,
+		fieldServiceAccountEmail: c.ServiceAccountEmail,
+		fieldTargetPrincipal:     c.TargetPrincipal,
 	} {
 		if v != "" {
 			m[k] = v
 		}
 	}
 	if len(c.Delegates) > 0 {
-		m[FieldDelegates] = slices.Clone(c.Delegates)
+		m[fieldDelegates] = slices.Clone(c.Delegates)
 	}
 	return m
 }
@@ -223,22 +223,22 @@ type Secrets struct {
 // Secret field names as they appear in configuration and the type spec.
 const (
 	FieldServiceAccountJSON  = credjson.ServiceAccountJSON
-	FieldUserAccountJSON     = credjson.UserAccountJSON
+	fieldUserAccountJSON     = credjson.UserAccountJSON
 	FieldExternalAccountJSON = credjson.ExternalAccountJSON
-	FieldToken               = "token"
+	fieldToken               = "token"
 )
 
-// MaxTokenBytes bounds an oauth2-token's token, in bytes.
-const MaxTokenBytes = 8 << 10
+// maxTokenBytes bounds an oauth2-token's token, in bytes.
+const maxTokenBytes = 8 << 10
 
 // Fields returns the non-empty secret values keyed by field name, for storage adapters.
 func (s Secrets) Fields() map[string]string {
 	m := map[string]string{}
 	for k, v := range map[string]string{
 		FieldServiceAccountJSON:  s.ServiceAccountJSON,
-		FieldUserAccountJSON:     s.UserAccountJSON,
+		fieldUserAccountJSON:     s.UserAccountJSON,
 		FieldExternalAccountJSON: s.ExternalAccountJSON,
-		FieldToken:               s.Token,
+		fieldToken:               s.Token,
 	} {
 		if v != "" {
 			m[k] = v
@@ -254,11 +254,11 @@ func SecretsFromFields(m map[string]string) (Secrets, error) {
 		switch k {
 		case FieldServiceAccountJSON:
 			s.ServiceAccountJSON = v
-		case FieldUserAccountJSON:
+		case fieldUserAccountJSON:
 			s.UserAccountJSON = v
 		case FieldExternalAccountJSON:
 			s.ExternalAccountJSON = v
-		case FieldToken:
+		case fieldToken:
 			s.Token = v
 		default:
 			return Secrets{}, Errorf(ErrInternal, "connector: unknown secret field %q", k)

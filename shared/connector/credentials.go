@@ -14,7 +14,7 @@ func (s Secrets) ServiceAccountKey() (*credjson.ServiceAccountKey, error) {
 // AuthorizedUser parses the stored user_account_json with credjson.ParseAuthorizedUser. Errors are
 // ErrInvalid for configuration.user_account_json.
 func (s Secrets) AuthorizedUser() (*credjson.AuthorizedUser, error) {
-	return loadCredJSON(FieldUserAccountJSON, s.UserAccountJSON, credjson.ParseAuthorizedUser)
+	return loadCredJSON(fieldUserAccountJSON, s.UserAccountJSON, credjson.ParseAuthorizedUser)
 }
 
 // ExternalAccount parses the stored external_account_json with credjson.ParseExternalAccount. Errors

@@ -97,16 +97,16 @@
 //     it: register and update (when they verify) then store the one location/name it
 //     resolved to. At runtime [Connector.ResolveResource] applies the shape.
 //   - expires_at is required for oauth2-token and refused for other methods. When it is set
-//     it must be at least [MinTokenRemaining] (5 min) and at most [MaxTokenExpiry] (12 h)
+//     it must be at least [MinTokenRemaining] (5 min) and at most 12 h
 //     ahead; minting refuses a token with less than [MinTokenRemaining] left.
 //   - expiration_seconds, the default lifetime of minted tokens in seconds (0 = the method's
 //     default), must lie within the method's min/max_expiration_seconds; it is refused for
 //     oauth2-token, and for methods whose lifetime Google fixes it may only be that lifetime.
-//   - names: see [ValidateName]. labels: at most [MaxLabels], Kubernetes-style: a key is an
+//   - names: see [ValidateName]. labels: at most 64, Kubernetes-style: a key is an
 //     optional DNS-subdomain prefix and "/" followed by a name of 1 to 63 characters
 //     ([A-Za-z0-9], with "-", "_" and "." inside); a value is empty or such a name. users:
-//     email addresses, stored lowercase without duplicates, at most [MaxUsers]. description:
-//     at most [MaxDescriptionLen] bytes of UTF-8 without control characters other than
+//     email addresses, stored lowercase without duplicates, at most 100. description:
+//     at most 1024 bytes of UTF-8 without control characters other than
 //     newline and tab.
 //
 // # Lifetimes

@@ -6,38 +6,34 @@ import (
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
-// MaxNameLen is the longest connector name, in bytes.
-const MaxNameLen = 63
+// maxNameLen is the longest connector name, in bytes.
+const maxNameLen = 63
 
 // ValidateName reports whether name is an acceptable connector name. A name is DNS-label-like,
-// so it is safe in URLs, labels, log fields and shell commands: 1 to MaxNameLen characters,
+// so it is safe in URLs, labels, log fields and shell commands: 1 to maxNameLen characters,
 // lowercase ASCII letters, digits and hyphens, starting with a letter and ending with a letter
 // or a digit. It may not be 32 hexadecimal characters, the form of connector ids, so that a
 // reference (name or id) is never ambiguous. The error is ErrInvalid for the field "name" and
 // says which rule failed.
 func ValidateName(name string) error {
-	if why := nameProblem(name); why != "" {
-		return FieldErrorf("name", "invalid connector name %s: %s", input.Quote(name), why)
-	}
-	return nil
-}
-
-func nameProblem(name string) string {
+	var why string
 	switch {
 	case name == "":
-		return "the name is empty"
-	case len(name) > MaxNameLen:
-		return fmt.Sprintf("it is %d bytes long; the limit is %d", len(name), MaxNameLen)
+		why = "the name is empty"
+	case len(name) > maxNameLen:
+		why = fmt.Sprintf("it is %d bytes long; the limit is %d", len(name), maxNameLen)
 	case !input.IsLower(name[0]):
-		return "it must start with a lowercase letter"
+		why = "it must start with a lowercase letter"
 	case !input.IsLowerDigit(name[len(name)-1]):
-		return "it must end with a lowercase letter or a digit"
+		why = "it must end with a lowercase letter or a digit"
 	case !input.All(name, input.IsLowerDigitHyphen):
-		return "it may contain only lowercase letters (a-z), digits and hyphens"
+		why = "it may contain only lowercase letters (a-z), digits and hyphens"
 	case len(name) == 32 && input.All(name, isHexLower):
-		return "32 hexadecimal characters is the form of connector ids"
+		why = "32 hexadecimal characters is the form of connector ids"
+	default:
+		return nil
 	}
-	return ""
+	return FieldErrorf("name", "invalid connector name %s: %s", input.Quote(name), why)
 }
 
 func isHexLower(c byte) bool { return input.IsDigit(c) || ('a' <= c && c <= 'f') }

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -64,7 +65,7 @@ func (p Principal) Federated() bool { return p.Issuer != "" }
 // valid reports whether p is exactly one well-formed kind of caller.
 func (p Principal) valid() bool {
 	if p.Issuer != "" || p.Subject != "" {
-		return p.Email == "" && issuerNameProblem(p.Issuer) == "" && p.Subject != "" && len(p.Subject) <= MaxPrincipalLen
+		return p.Email == "" && CheckIssuerName(p.Issuer) == nil && p.Subject != "" && len(p.Subject) <= MaxPrincipalLen
 	}
 	return strings.TrimSpace(p.Email) != "" && !strings.Contains(p.Email, ":")
 }
@@ -101,13 +102,13 @@ func (p Principal) matches(pattern string) bool {
 	return subj == p.Subject
 }
 
-// GlobSeparators are the characters a glob's prefix must end with (or the prefix is empty).
-const GlobSeparators = ":/"
+// globSeparators are the characters a glob's prefix must end with (or the prefix is empty).
+const globSeparators = ":/"
 
 // globAtSeparator reports whether the glob NAME:PREFIX* ends at a separator: PREFIX is empty
 // (every subject of NAME) or ends with ':' or '/'.
 func globAtSeparator(prefix string) bool {
-	return prefix == "" || strings.ContainsRune(GlobSeparators, rune(prefix[len(prefix)-1]))
+	return prefix == "" || strings.ContainsRune(globSeparators, rune(prefix[len(prefix)-1]))
 }
 
 // CheckPrincipalPattern validates one entry of users or admins and returns it normalised
@@ -129,13 +130,13 @@ func CheckPrincipalPattern(s string, issuers []string) (string, error) {
 		if strings.HasSuffix(s, "*") {
 			return "", fmt.Errorf("%s is not an email address, and globs are accepted only on a trusted issuer's subjects; %s", input.Quote(s), accepted)
 		}
-		if why := emailProblem(s); why != "" {
-			return "", fmt.Errorf("%s is not an email address: %s (%s)", input.Quote(s), why, accepted)
+		if err := input.Email(s); err != nil {
+			return "", fmt.Errorf("%s is not an email address: %v (%s)", input.Quote(s), err, accepted)
 		}
 		return strings.ToLower(s), nil
 	}
-	if why := issuerNameProblem(name); why != "" {
-		return "", fmt.Errorf("%s names issuer %s, which is not an issuer name: %s (%s)", input.Quote(s), input.Quote(name), why, accepted)
+	if err := CheckIssuerName(name); err != nil {
+		return "", fmt.Errorf("%s names issuer %s, which is not an issuer name: %v (%s)", input.Quote(s), input.Quote(name), err, accepted)
 	}
 	prefix, glob := strings.CutSuffix(subj, "*")
 	switch {
@@ -162,20 +163,18 @@ func issuerList(issuers []string) string {
 	return strings.Join(issuers, ", ")
 }
 
-// IssuerNameProblem returns why name cannot name a trusted issuer, or "": 1 to 32 characters,
+// CheckIssuerName reports why name cannot name a trusted issuer, or nil: 1 to 32 characters,
 // lowercase letters, digits and '-', starting with a letter, and not "google".
-func IssuerNameProblem(name string) string { return issuerNameProblem(name) }
-
-func issuerNameProblem(name string) string {
+func CheckIssuerName(name string) error {
 	switch {
 	case name == "" || len(name) > 32:
-		return "it must be 1 to 32 characters"
+		return errors.New("it must be 1 to 32 characters")
 	case name[0] < 'a' || name[0] > 'z':
-		return "it must start with a lowercase letter"
+		return errors.New("it must start with a lowercase letter")
 	case !input.All(name, func(c byte) bool { return input.IsLowerDigit(c) || c == '-' }):
-		return "it may contain only lowercase letters, digits and '-'"
+		return errors.New("it may contain only lowercase letters, digits and '-'")
 	case name == GoogleIssuerName:
-		return "\"google\" names Google's own callers"
+		return errors.New("\"google\" names Google's own callers")
 	}
-	return ""
+	return nil
 }

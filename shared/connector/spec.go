@@ -79,15 +79,15 @@ const (
 // Config field names as they appear in configuration and the type spec (secret ones are in
 // connector.go).
 const (
-	FieldProjectID               = "project_id"
-	FieldServiceAccountEmail     = "service_account_email"
-	FieldTargetPrincipal         = "target_principal"
-	FieldDelegates               = "delegates"
-	FieldGenerateTemporaryTokens = "generate_temporary_tokens"
+	fieldProjectID               = "project_id"
+	fieldServiceAccountEmail     = "service_account_email"
+	fieldTargetPrincipal         = "target_principal"
+	fieldDelegates               = "delegates"
+	fieldGenerateTemporaryTokens = "generate_temporary_tokens"
 )
 
-// MaxDelegates is the longest impersonation delegation chain accepted.
-const MaxDelegates = 10
+// maxDelegates is the longest impersonation delegation chain accepted.
+const maxDelegates = 10
 
 // fieldKind says how a configuration value is decoded and checked.
 type fieldKind int
@@ -151,13 +151,13 @@ func (m *methodRule) fieldNames() []string {
 }
 
 var (
-	fieldProject = configField{FieldProjectID, kindProject, "GCP project ID",
+	fieldProject = configField{fieldProjectID, kindProject, "GCP project ID",
 		"The project the connector's resources live in. Every resource id is checked against it. " +
 			"Domain-scoped projects are spelled example.com:my-project."}
-	fieldGenerate = configField{FieldGenerateTemporaryTokens, kindBool, "Generate temporary tokens",
+	fieldGenerate = configField{fieldGenerateTemporaryTokens, kindBool, "Generate temporary tokens",
 		"When true (the default), callers get short-lived OAuth 2.0 access tokens. When false, " +
 			"mint-token hands out the stored credential JSON itself (not recommended)."}
-	fieldGenerateAlways = configField{FieldGenerateTemporaryTokens, kindTrueOnly, "Generate temporary tokens",
+	fieldGenerateAlways = configField{fieldGenerateTemporaryTokens, kindTrueOnly, "Generate temporary tokens",
 		"Always true: this method never hands out the credentials it mints from."}
 	fieldSAKey = configField{FieldServiceAccountJSON, kindCredJSON, "Service account key JSON",
 		`A service account key file (type "service_account"), as a JSON object or a string.`}
@@ -181,7 +181,7 @@ var methodRules = []*methodRule{
 			"the service itself has, so the method is disabled unless the deployment sets " +
 			"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true. Tokens last 1 hour.",
 		fields:   []configField{fieldProject, fieldGenerateAlways},
-		required: []string{FieldProjectID},
+		required: []string{fieldProjectID},
 		lifetime: lifetimeFixed("implicit tokens come from the service's own credentials, which Google issues for 1h0m0s"),
 		implicit: "always",
 	},
@@ -193,10 +193,10 @@ var methodRules = []*methodRule{
 			"refresh grant. Callers get the user's full permissions: prefer a service account or " +
 			"impersonation in production.",
 		fields: []configField{fieldProject,
-			{FieldUserAccountJSON, kindCredJSON, "User account credentials JSON",
+			{fieldUserAccountJSON, kindCredJSON, "User account credentials JSON",
 				`An authorized_user credentials file (type "authorized_user"), as a JSON object or a string.`},
 			fieldGenerate},
-		required: []string{FieldProjectID, FieldUserAccountJSON},
+		required: []string{fieldProjectID, fieldUserAccountJSON},
 		lifetime: lifetimeFixed("user-account tokens come from a refresh grant, which Google issues for 1h0m0s"),
 		credType: credjson.TypeAuthorizedUser,
 	},
@@ -225,7 +225,7 @@ var methodRules = []*methodRule{
 			{FieldExternalAccountJSON, kindCredJSON, "External account configuration JSON",
 				`A workload identity federation credential configuration (type "external_account"), as a JSON object or a string.`},
 			fieldGenerate},
-		required: []string{FieldProjectID, FieldExternalAccountJSON},
+		required: []string{fieldProjectID, FieldExternalAccountJSON},
 		lifetime: lifetimeFixed("external-account tokens come from an STS exchange, which Google issues for 1h0m0s"),
 		implicit: "ambient-source",
 		credType: credjson.TypeExternalAccount,
@@ -237,10 +237,10 @@ var methodRules = []*methodRule{
 			"expires_at is required (when the token expires, at most 12 hours ahead); minting stops " +
 			"5 minutes before it. The owner must register a fresh token to keep the connector working.",
 		fields: []configField{fieldProject,
-			{FieldToken, kindToken, "OAuth 2.0 access token", "The access token to hand out."},
-			{FieldServiceAccountEmail, kindSAEmail, "Service account email",
+			{fieldToken, kindToken, "OAuth 2.0 access token", "The access token to hand out."},
+			{fieldServiceAccountEmail, kindSAEmail, "Service account email",
 				"The service account the token belongs to; leave it out for a user's token."}},
-		required: []string{FieldProjectID, FieldToken},
+		required: []string{fieldProjectID, fieldToken},
 	},
 	{
 		method: Impersonation,
@@ -254,11 +254,11 @@ var methodRules = []*methodRule{
 		fields: []configField{fieldProject,
 			{FieldServiceAccountJSON, kindCredJSON, "Source service account key JSON",
 				`The key of the service account that impersonates (type "service_account"), as a JSON object or a string. Leave it out for keyless impersonation.`},
-			{FieldTargetPrincipal, kindSAEmail, "Target service account email", "The service account to impersonate."},
-			{FieldDelegates, kindSAEmails, "Delegates",
+			{fieldTargetPrincipal, kindSAEmail, "Target service account email", "The service account to impersonate."},
+			{fieldDelegates, kindSAEmails, "Delegates",
 				"Service account emails forming the delegation chain from the source to the target, in order."},
 			fieldGenerateAlways},
-		required: []string{FieldProjectID, FieldTargetPrincipal},
+		required: []string{fieldProjectID, fieldTargetPrincipal},
 		lifetime: lifetimeRange(),
 		implicit: "keyless",
 		credType: credjson.TypeServiceAccount,
@@ -358,7 +358,7 @@ func (t TypeSpec) ResourceTypeSpec(rt ResourceType) (ResourceTypeSpec, bool) {
 }
 
 // projectIDPattern is the JSON Schema (ECMA-262) pattern of a project id, optionally
-// domain-scoped. resourceid.ProjectIDProblem applies the same rules with better messages.
+// domain-scoped. resourceid.CheckProjectID applies the same rules with better messages.
 const projectIDPattern = `^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`
 
 // saEmailPattern is the JSON Schema pattern of a service account email (see checkSAEmail).
@@ -383,7 +383,7 @@ func (m *methodRule) schema() map[string]any {
 			p["format"] = "password"
 			p["writeOnly"] = true
 			p["minLength"] = 1
-			p["maxLength"] = MaxTokenBytes
+			p["maxLength"] = maxTokenBytes
 		case kindSAEmail:
 			p["type"] = "string"
 			p["format"] = "email"
@@ -391,7 +391,7 @@ func (m *methodRule) schema() map[string]any {
 		case kindSAEmails:
 			p["type"] = "array"
 			p["items"] = map[string]any{"type": "string", "format": "email", "pattern": saEmailPattern}
-			p["maxItems"] = MaxDelegates
+			p["maxItems"] = maxDelegates
 			p["uniqueItems"] = true
 		case kindBool:
 			p["type"] = "boolean"

@@ -144,7 +144,7 @@ func TestSpecPatternsAgreeWithValidation(t *testing.T) {
 	project := regexp.MustCompile(projectIDPattern)
 	for _, p := range []string{"my-project", "example.com:my-project", "abcdef", "a23456789012345678901234567890",
 		"abcde", "a234567890123456789012345678901", "my-project-", "1project", "My-project", "my_project", "example:my-project", ":my-project"} {
-		if got, want := project.MatchString(p), resourceid.ProjectIDProblem(p) == ""; got != want {
+		if got, want := project.MatchString(p), resourceid.CheckProjectID(p) == nil; got != want {
 			t.Errorf("project %q: schema pattern says %v, validation says %v", p, got, want)
 		}
 	}
@@ -152,7 +152,7 @@ func TestSpecPatternsAgreeWithValidation(t *testing.T) {
 	for _, e := range []string{"ci@my-project.iam.gserviceaccount.com", "my-project@appspot.gserviceaccount.com",
 		"123-compute@developer.gserviceaccount.com", "CI@p.iam.gserviceaccount.com", "ci@gmail.com", "@p.iam.gserviceaccount.com",
 		"ci@p.iam.gserviceaccount.com.evil.com", "a_b@p.iam.gserviceaccount.com"} {
-		if got, want := email.MatchString(e), credjson.ServiceAccountEmailProblem(e) == ""; got != want {
+		if got, want := email.MatchString(e), credjson.CheckServiceAccountEmail(e) == nil; got != want {
 			t.Errorf("email %q: schema pattern says %v, validation says %v", e, got, want)
 		}
 	}

@@ -96,10 +96,10 @@ func FuzzNewConnector(f *testing.F) {
 // messages may quote).
 func fuzzConfigSecrets(w fuzzRegisterBody) []string {
 	var cands []string
-	if s, ok := w.Configuration[FieldToken].(string); ok {
+	if s, ok := w.Configuration[fieldToken].(string); ok {
 		cands = append(cands, s)
 	}
-	for _, f := range []string{FieldServiceAccountJSON, FieldUserAccountJSON, FieldExternalAccountJSON} {
+	for _, f := range []string{FieldServiceAccountJSON, fieldUserAccountJSON, FieldExternalAccountJSON} {
 		var obj map[string]any
 		switch v := w.Configuration[f].(type) {
 		case string:
@@ -124,7 +124,7 @@ func fuzzConfigSecrets(w fuzzRegisterBody) []string {
 	}
 	for k, v := range w.Configuration {
 		public = append(public, k)
-		if s, ok := v.(string); ok && k != FieldToken && !strings.HasSuffix(k, "_json") {
+		if s, ok := v.(string); ok && k != fieldToken && !strings.HasSuffix(k, "_json") {
 			public = append(public, s)
 		}
 	}

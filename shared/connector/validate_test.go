@@ -23,9 +23,9 @@ func TestNewConnectorAuthMethods(t *testing.T) {
 		wantConfig  Config
 	}{
 		{Implicit, nil, nil, Config{ProjectID: "my-project"}},
-		{UserAccount, nil, []string{FieldUserAccountJSON}, Config{ProjectID: "my-project"}},
+		{UserAccount, nil, []string{fieldUserAccountJSON}, Config{ProjectID: "my-project"}},
 		{UserAccount, map[string]any{"user_account_json": rulesJSON(rulesUser(nil)), "generate_temporary_tokens": false},
-			[]string{FieldUserAccountJSON}, Config{ProjectID: "my-project", GenerateTemporaryTokens: new(false)}},
+			[]string{fieldUserAccountJSON}, Config{ProjectID: "my-project", GenerateTemporaryTokens: new(false)}},
 		{ServiceAccount, nil, []string{FieldServiceAccountJSON}, Config{ProjectID: "my-project"}},
 		{ServiceAccount, map[string]any{"project_id": nil}, []string{FieldServiceAccountJSON}, Config{ProjectID: "key-project"}},
 		{ServiceAccount, map[string]any{"generate_temporary_tokens": "true"}, []string{FieldServiceAccountJSON},
@@ -33,8 +33,8 @@ func TestNewConnectorAuthMethods(t *testing.T) {
 		{ExternalAccount, nil, []string{FieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
 		{ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{"credential_source": rulesAWSSource(),
 			"subject_token_type": credjson.SubjectTokenAWS4Request})}, []string{FieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
-		{OAuth2Token, nil, []string{FieldToken}, Config{ProjectID: "my-project"}},
-		{OAuth2Token, map[string]any{"service_account_email": "ci@my-project.iam.gserviceaccount.com"}, []string{FieldToken},
+		{OAuth2Token, nil, []string{fieldToken}, Config{ProjectID: "my-project"}},
+		{OAuth2Token, map[string]any{"service_account_email": "ci@my-project.iam.gserviceaccount.com"}, []string{fieldToken},
 			Config{ProjectID: "my-project", ServiceAccountEmail: "ci@my-project.iam.gserviceaccount.com"}},
 		{Impersonation, nil, []string{FieldServiceAccountJSON},
 			Config{ProjectID: "my-project", TargetPrincipal: "bucket-writer@my-project.iam.gserviceaccount.com"}},
@@ -61,7 +61,7 @@ func TestNewConnectorAuthMethods(t *testing.T) {
 				t.Errorf("NewConnector(%s).Config = %+v; want %+v", tt.method, c.Config, tt.wantConfig)
 			}
 			for field, v := range sec.Fields() {
-				if field == FieldToken {
+				if field == fieldToken {
 					continue
 				}
 				var obj map[string]any
@@ -172,7 +172,7 @@ func TestNewConnectorMalformed(t *testing.T) {
 		{"token with spaces", rulesRequest(OAuth2Token, map[string]any{"token": "ya29 SECRET"}), "configuration.token", "printable ASCII without spaces", ""},
 		{"token with Bearer", rulesRequest(OAuth2Token, map[string]any{"token": "Bearer.ya29SECRET"}), "configuration.token", `without "Bearer"`, ""},
 		{"token is a key JSON", rulesRequest(OAuth2Token, map[string]any{"token": `{"private_key":"SECRET"}`}), "configuration.token", "looks like a credential JSON", ""},
-		{"token too long", rulesRequest(OAuth2Token, map[string]any{"token": "SECRET" + strings.Repeat("a", MaxTokenBytes)}), "configuration.token", "at most 8192 are accepted", ""},
+		{"token too long", rulesRequest(OAuth2Token, map[string]any{"token": "SECRET" + strings.Repeat("a", maxTokenBytes)}), "configuration.token", "at most 8192 are accepted", ""},
 		{"service_account_email not an SA", rulesRequest(OAuth2Token, map[string]any{"service_account_email": "me@example.com"}),
 			"configuration.service_account_email", "the domain must end in .gserviceaccount.com", ""},
 		{"target not an SA", rulesRequest(Impersonation, map[string]any{"target_principal": "writer"}), "configuration.target_principal",
@@ -246,7 +246,7 @@ func TestNewConnectorMalformed(t *testing.T) {
 			`invalid value "a,b" of label "team"`, ""},
 		{"too many labels", withReq(Implicit, nil, func(r *RegisterRequest) {
 			r.Labels = map[string]string{}
-			for i := range MaxLabels + 1 {
+			for i := range maxLabels + 1 {
 				r.Labels["k"+strings.Repeat("x", i)] = ""
 			}
 		}), "labels", "at most 64 labels", ""},

@@ -444,6 +444,18 @@ func (o *credObject) required(key, what string) (string, error) {
 	return s, nil
 }
 
+// decodeTyped decodes the credential JSON of field and checks that its type is want.
+func decodeTyped(field string, raw []byte, want string) (*credObject, error) {
+	o, err := decodeCredObject(field, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.checkType(want, methodOfField(field)); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
 // checkType checks the type key against want.
 func (o *credObject) checkType(want, method string) error {
 	t, err := o.str("type")
@@ -596,18 +608,15 @@ func (o *credObject) checkProjectKey(key string) (string, error) {
 	if !input.All(p, input.IsPrintableASCII) || len(p) > 300 {
 		return "", o.errorf("%s%s is not a valid project id", o.prefix, key)
 	}
-	if why := resourceid.ProjectIDProblem(p); why != "" {
-		return "", o.errorf("%s%s is not a valid project id: %s", o.prefix, key, why)
+	if err := resourceid.CheckProjectID(p); err != nil {
+		return "", o.errorf("%s%s is not a valid project id: %v", o.prefix, key, err)
 	}
 	return p, nil
 }
 
 func parseServiceAccountKey(field string, raw []byte) (*ServiceAccountKey, error) {
-	o, err := decodeCredObject(field, raw)
+	o, err := decodeTyped(field, raw, TypeServiceAccount)
 	if err != nil {
-		return nil, err
-	}
-	if err := o.checkType(TypeServiceAccount, methodOfField(field)); err != nil {
 		return nil, err
 	}
 	k := &ServiceAccountKey{Type: TypeServiceAccount}
@@ -617,8 +626,8 @@ func parseServiceAccountKey(field string, raw []byte) (*ServiceAccountKey, error
 	if !input.All(k.ClientEmail, input.IsPrintableASCII) || len(k.ClientEmail) > 254 {
 		return nil, o.errorf("client_email is not a service account email")
 	}
-	if why := ServiceAccountEmailProblem(k.ClientEmail); why != "" {
-		return nil, o.errorf("client_email is not a service account email: %s", why)
+	if err := CheckServiceAccountEmail(k.ClientEmail); err != nil {
+		return nil, o.errorf("client_email is not a service account email: %v", err)
 	}
 	if k.PrivateKey, err = o.required("private_key", "the PEM private key of the service account key"); err != nil {
 		return nil, err
@@ -690,11 +699,8 @@ func parseRSAPrivateKey(s string) (*rsa.PrivateKey, error) {
 }
 
 func parseAuthorizedUser(field string, raw []byte) (*AuthorizedUser, error) {
-	o, err := decodeCredObject(field, raw)
+	o, err := decodeTyped(field, raw, TypeAuthorizedUser)
 	if err != nil {
-		return nil, err
-	}
-	if err := o.checkType(TypeAuthorizedUser, methodOfField(field)); err != nil {
 		return nil, err
 	}
 	u := &AuthorizedUser{Type: TypeAuthorizedUser}
@@ -726,11 +732,8 @@ var (
 )
 
 func parseExternalAccount(field string, raw []byte) (*ExternalAccountConfig, error) {
-	o, err := decodeCredObject(field, raw)
+	o, err := decodeTyped(field, raw, TypeExternalAccount)
 	if err != nil {
-		return nil, err
-	}
-	if err := o.checkType(TypeExternalAccount, methodOfField(field)); err != nil {
 		return nil, err
 	}
 	e := &ExternalAccountConfig{Type: TypeExternalAccount}
@@ -809,7 +812,7 @@ func impersonationURLProblem(s string) string {
 	if !ok || u.RawPath != "" {
 		return "is not a generateAccessToken URL"
 	}
-	if ServiceAccountEmailProblem(email) != "" {
+	if CheckServiceAccountEmail(email) != nil {
 		return "does not name a service account email"
 	}
 	return ""
@@ -1072,21 +1075,21 @@ func methodOfField(field string) string {
 	return "unknown"
 }
 
-// ServiceAccountEmailProblem returns why s is not a service account email, or "": a local part of 1 to 63
+// CheckServiceAccountEmail returns why s is not a service account email, or nil: a local part of 1 to 63
 // lowercase letters, digits and hyphens, starting with a letter or digit, at a lowercase DNS
 // domain ending in .gserviceaccount.com (PROJECT.iam., appspot., developer., gcp-sa-*...).
-func ServiceAccountEmailProblem(s string) string {
+func CheckServiceAccountEmail(s string) error {
 	local, domain, ok := strings.Cut(s, "@")
 	switch {
 	case !ok || strings.Contains(domain, "@"):
-		return "it must have exactly one @"
+		return errors.New("it must have exactly one @")
 	case local == "" || len(local) > 63 || !input.All(local, input.IsLowerDigitHyphen) || local[0] == '-':
-		return "the part before @ must be 1 to 63 lowercase letters, digits and hyphens"
+		return errors.New("the part before @ must be 1 to 63 lowercase letters, digits and hyphens")
 	case !strings.HasSuffix(domain, ".gserviceaccount.com"):
-		return "the domain must end in .gserviceaccount.com"
+		return errors.New("the domain must end in .gserviceaccount.com")
 	}
 	if !input.DNSLabels(strings.Split(domain, ".")) {
-		return "the domain must be a lowercase DNS name"
+		return errors.New("the domain must be a lowercase DNS name")
 	}
-	return ""
+	return nil
 }

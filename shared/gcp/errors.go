@@ -169,22 +169,22 @@ func retryAfterOf(h http.Header) time.Duration {
 	return 0
 }
 
+// grpcHTTP is the HTTP status of each gRPC code Google's REST-over-gRPC clients report;
+// any other code is a 500.
+var grpcHTTP = map[codes.Code]int{
+	codes.PermissionDenied:   http.StatusForbidden,
+	codes.Unauthenticated:    http.StatusUnauthorized,
+	codes.NotFound:           http.StatusNotFound,
+	codes.ResourceExhausted:  http.StatusTooManyRequests,
+	codes.Unavailable:        http.StatusServiceUnavailable,
+	codes.DeadlineExceeded:   http.StatusGatewayTimeout,
+	codes.InvalidArgument:    http.StatusBadRequest,
+	codes.FailedPrecondition: http.StatusBadRequest,
+}
+
 func grpcToHTTP(c codes.Code) int {
-	switch c {
-	case codes.PermissionDenied:
-		return http.StatusForbidden
-	case codes.Unauthenticated:
-		return http.StatusUnauthorized
-	case codes.NotFound:
-		return http.StatusNotFound
-	case codes.ResourceExhausted:
-		return http.StatusTooManyRequests
-	case codes.Unavailable:
-		return http.StatusServiceUnavailable
-	case codes.DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	case codes.InvalidArgument, codes.FailedPrecondition:
-		return http.StatusBadRequest
+	if s, ok := grpcHTTP[c]; ok {
+		return s
 	}
 	return http.StatusInternalServerError
 }

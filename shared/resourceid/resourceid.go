@@ -21,6 +21,7 @@
 package resourceid
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -351,42 +352,42 @@ func joinTypes(ts []Type) string {
 
 func parseGeneric(s string) (ID, string) {
 	p := strings.TrimPrefix(s, "projects/")
-	if why := ProjectIDProblem(p); why != "" {
-		return ID{}, why
+	if err := CheckProjectID(p); err != nil {
+		return ID{}, err.Error()
 	}
 	return ID{Type: GCPGeneric, Project: p}, ""
 }
 
-// ProjectIDProblem applies Google's project id rules: 6 to 30 characters, lowercase letters,
+// CheckProjectID applies Google's project id rules: 6 to 30 characters, lowercase letters,
 // digits and hyphens, starting with a letter and not ending with a hyphen; optionally scoped
-// by a domain (example.com:proj). It returns "" when p is valid, else why not.
-func ProjectIDProblem(p string) string {
+// by a domain (example.com:proj). It returns nil when p is valid, else why not.
+func CheckProjectID(p string) error {
 	if p == "" {
-		return "the project id is empty"
+		return errors.New("the project id is empty")
 	}
 	id := p
 	if domain, rest, ok := strings.Cut(p, ":"); ok {
 		if why := checkDomain(domain); why != "" {
-			return fmt.Sprintf("the domain of domain-scoped project id %s %s", input.Quote(p), why)
+			return fmt.Errorf("the domain of domain-scoped project id %s %s", input.Quote(p), why)
 		}
 		id = rest
 	}
 	if id != "" && input.All(id, input.IsDigit) {
-		return fmt.Sprintf("%s is a project number; give the project id instead (such as my-project)", input.Quote(id))
+		return fmt.Errorf("%s is a project number; give the project id instead (such as my-project)", input.Quote(id))
 	}
 	if n := len(id); n < 6 || n > 30 {
-		return fmt.Sprintf("project id %s must be 6 to 30 characters long", input.Quote(id))
+		return fmt.Errorf("project id %s must be 6 to 30 characters long", input.Quote(id))
 	}
 	if !input.IsLower(id[0]) {
-		return fmt.Sprintf("project id %s must start with a lowercase letter", input.Quote(id))
+		return fmt.Errorf("project id %s must start with a lowercase letter", input.Quote(id))
 	}
 	if id[len(id)-1] == '-' {
-		return fmt.Sprintf("project id %s must not end with a hyphen", input.Quote(id))
+		return fmt.Errorf("project id %s must not end with a hyphen", input.Quote(id))
 	}
 	if !input.All(id, input.IsLowerDigitHyphen) {
-		return fmt.Sprintf("project id %s may contain only lowercase letters, digits and hyphens", input.Quote(id))
+		return fmt.Errorf("project id %s may contain only lowercase letters, digits and hyphens", input.Quote(id))
 	}
-	return ""
+	return nil
 }
 
 // checkDomain checks the domain part of a domain-scoped project id: a lowercase DNS name of at
@@ -538,8 +539,8 @@ func parseCluster(s string) (ID, string) {
 
 func cluster(project, location, name string, needProject bool) (ID, string) {
 	if needProject {
-		if why := ProjectIDProblem(project); why != "" {
-			return ID{}, why
+		if err := CheckProjectID(project); err != nil {
+			return ID{}, err.Error()
 		}
 	}
 	if why := checkClusterName(name); why != "" {
@@ -553,20 +554,25 @@ func cluster(project, location, name string, needProject bool) (ID, string) {
 	return ID{Type: KubernetesCluster, Project: project, Location: location, Name: name}, ""
 }
 
-// checkClusterName applies GKE's cluster naming rules: 1 to 40 characters, lowercase letters,
-// digits and hyphens, starting with a letter and ending with a letter or digit.
-func checkClusterName(n string) string {
+// checkClusterName applies GKE's cluster naming rules (see checkLowerName): at most 40
+// characters.
+func checkClusterName(n string) string { return checkLowerName("cluster name", n, 40) }
+
+// checkLowerName applies the naming rule GKE clusters and Artifact Registry repositories
+// share: 1 to maxLen characters, lowercase letters, digits and hyphens, starting with a letter
+// and ending with a letter or digit. what names the value in the message ("cluster name").
+func checkLowerName(what, n string, maxLen int) string {
 	switch {
 	case n == "":
-		return "the cluster name is empty"
-	case len(n) > 40:
-		return fmt.Sprintf("cluster name %s is longer than 40 characters", input.Quote(n))
+		return "the " + what + " is empty"
+	case len(n) > maxLen:
+		return fmt.Sprintf("%s %s is longer than %d characters", what, input.Quote(n), maxLen)
 	case !input.All(n, input.IsLowerDigitHyphen):
-		return fmt.Sprintf("cluster name %s may contain only lowercase letters, digits and hyphens", input.Quote(n))
+		return fmt.Sprintf("%s %s may contain only lowercase letters, digits and hyphens", what, input.Quote(n))
 	case !input.IsLower(n[0]):
-		return fmt.Sprintf("cluster name %s must start with a lowercase letter", input.Quote(n))
+		return fmt.Sprintf("%s %s must start with a lowercase letter", what, input.Quote(n))
 	case n[len(n)-1] == '-':
-		return fmt.Sprintf("cluster name %s must end with a letter or digit", input.Quote(n))
+		return fmt.Sprintf("%s %s must end with a letter or digit", what, input.Quote(n))
 	}
 	return ""
 }
@@ -623,8 +629,8 @@ func parseRegistry(s string) (ID, string) {
 			return ID{}, "a repository name reads projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY"
 		}
 		project, loc, repo := parts[1], parts[3], parts[5]
-		if why := ProjectIDProblem(project); why != "" {
-			return ID{}, why
+		if err := CheckProjectID(project); err != nil {
+			return ID{}, err.Error()
 		}
 		if !isGARLocation(loc) {
 			return ID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", input.Quote(loc))
@@ -652,8 +658,8 @@ func parseRegistry(s string) (ID, string) {
 	if project == "" {
 		return ID{}, fmt.Sprintf("the URI names no project: %s/PROJECT_ID", host)
 	}
-	if why := ProjectIDProblem(project); why != "" {
-		return ID{}, why
+	if err := CheckProjectID(project); err != nil {
+		return ID{}, err.Error()
 	}
 	if gcr {
 		path, why := imagePath(rest)
@@ -720,24 +726,9 @@ func checkRepositoryAt(loc, repo string) string {
 	return checkRepository(repo)
 }
 
-// checkRepository applies Artifact Registry's repository id rules: 1 to 63 characters,
-// lowercase letters, digits and hyphens, starting with a letter and ending with a letter or
-// digit.
-func checkRepository(r string) string {
-	switch {
-	case r == "":
-		return "the repository id is empty"
-	case len(r) > 63:
-		return fmt.Sprintf("repository id %s is longer than 63 characters", input.Quote(r))
-	case !input.All(r, input.IsLowerDigitHyphen):
-		return fmt.Sprintf("repository id %s may contain only lowercase letters, digits and hyphens", input.Quote(r))
-	case !input.IsLower(r[0]):
-		return fmt.Sprintf("repository id %s must start with a lowercase letter", input.Quote(r))
-	case r[len(r)-1] == '-':
-		return fmt.Sprintf("repository id %s must end with a letter or digit", input.Quote(r))
-	}
-	return ""
-}
+// checkRepository applies Artifact Registry's repository id rules (see checkLowerName): at
+// most 63 characters.
+func checkRepository(r string) string { return checkLowerName("repository id", r, 63) }
 
 // scheme returns the URL scheme that starts s with its "://" (such as "gs://"), or "" when s
 // does not start with one.

@@ -491,16 +491,9 @@ func (f *Firestore) Update(ctx context.Context, c *connector.Connector) error {
 	var stored fsStatus
 	var resp firestore.CommitResponse
 	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return notFoundID(c.ID)
-		}
-		if err != nil {
-			return err
-		}
 		var cur fsConnector
-		if err := snap.DataTo(&cur); err != nil {
-			return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
+		if err := txGetConnector(tx, ref, c.ID, &cur); err != nil {
+			return err
 		}
 		if cur.Revision != c.Revision {
 			return conflict(c.ID, c.Revision, cur.Revision)
@@ -597,6 +590,22 @@ func (f *Firestore) setStatusOnce(ctx context.Context, ref *firestore.DocumentRe
 		return notFoundID(c.ID)
 	}
 	return err
+}
+
+// txGetConnector reads the connector document ref (connector id) in tx into v: ErrNotFound
+// when there is none, ErrInternal when it does not decode.
+func txGetConnector(tx *firestore.Transaction, ref *firestore.DocumentRef, id string, v any) error {
+	snap, err := tx.Get(ref)
+	if status.Code(err) == codes.NotFound {
+		return notFoundID(id)
+	}
+	if err != nil {
+		return err
+	}
+	if err := snap.DataTo(v); err != nil {
+		return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + id, Err: err}
+	}
+	return nil
 }
 
 // Delete removes the connector id and its name document, in one transaction.

@@ -45,23 +45,23 @@ func NewMemory() *Memory {
 	return &Memory{byID: map[string]*connector.Connector{}, byName: map[string]string{}}
 }
 
-func (m *Memory) now() time.Time {
-	if m.Now != nil {
-		return m.Now().UTC()
+func (m *Memory) now() time.Time { return nowUTC(m.Now) }
+
+// nowUTC is now() in UTC, or time.Now when now is nil.
+func nowUTC(now func() time.Time) time.Time {
+	if now != nil {
+		return now().UTC()
 	}
 	return time.Now().UTC()
 }
 
 // Create stores c under c.ID and sets its CreatedAt, UpdatedAt and Revision.
 func (m *Memory) Create(ctx context.Context, c *connector.Connector) error {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lockFor(ctx, c, "create", true)
+	if err != nil {
 		return err
 	}
-	if c == nil || c.ID == "" || c.Name == "" {
-		return connector.Errorf(connector.ErrInvalid, "store: create: connector id and name are required")
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	if _, ok := m.byID[c.ID]; ok {
 		return connector.Errorf(connector.ErrAlreadyExists, "a connector with id %q already exists", c.ID)
 	}
@@ -144,20 +144,14 @@ func (m *Memory) List(ctx context.Context, f connector.Filter, p connector.Page)
 // Update replaces the stored configuration of connector c.ID when its Revision is
 // c.Revision; the stored Status is kept (and set on c).
 func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lockFor(ctx, c, "update", true)
+	if err != nil {
 		return err
 	}
-	if c == nil || c.ID == "" || c.Name == "" {
-		return connector.Errorf(connector.ErrInvalid, "store: update: connector id and name are required")
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old, ok := m.byID[c.ID]
-	if !ok {
-		return notFoundID(c.ID)
-	}
-	if old.Revision != c.Revision {
-		return conflict(c.ID, c.Revision, old.Revision)
+	defer unlock()
+	old, err := m.storedAt(c)
+	if err != nil {
+		return err
 	}
 	if c.Name != old.Name {
 		if _, taken := m.byName[c.Name]; taken {
@@ -177,20 +171,14 @@ func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
 // SetStatus replaces the Status of connector c.ID with st when its stored Revision and Status
 // are c's; Revision and UpdatedAt stay.
 func (m *Memory) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.lockFor(ctx, c, "set status", false)
+	if err != nil {
 		return err
 	}
-	if c == nil || c.ID == "" {
-		return connector.Errorf(connector.ErrInvalid, "store: set status: connector id is required")
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	cur, ok := m.byID[c.ID]
-	if !ok {
-		return notFoundID(c.ID)
-	}
-	if cur.Revision != c.Revision {
-		return conflict(c.ID, c.Revision, cur.Revision)
+	defer unlock()
+	cur, err := m.storedAt(c)
+	if err != nil {
+		return err
 	}
 	if !cur.Status.Equal(c.Status) {
 		return statusConflict(c.ID)
@@ -198,6 +186,34 @@ func (m *Memory) SetStatus(ctx context.Context, c *connector.Connector, st conne
 	cur.Status = st
 	c.Status = st
 	return nil
+}
+
+// lockFor takes the write lock for op on c, after refusing a done ctx and a connector without
+// an id (or, when named, a name); the caller calls unlock.
+func (m *Memory) lockFor(ctx context.Context, c *connector.Connector, op string, named bool) (unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch {
+	case named && (c == nil || c.ID == "" || c.Name == ""):
+		return nil, connector.Errorf(connector.ErrInvalid, "store: %s: connector id and name are required", op)
+	case c == nil || c.ID == "":
+		return nil, connector.Errorf(connector.ErrInvalid, "store: %s: connector id is required", op)
+	}
+	m.mu.Lock()
+	return m.mu.Unlock, nil
+}
+
+// storedAt returns the stored connector c.ID if its Revision is still c's; m.mu is held.
+func (m *Memory) storedAt(c *connector.Connector) (*connector.Connector, error) {
+	stored, ok := m.byID[c.ID]
+	if !ok {
+		return nil, notFoundID(c.ID)
+	}
+	if stored.Revision != c.Revision {
+		return nil, conflict(c.ID, c.Revision, stored.Revision)
+	}
+	return stored, nil
 }
 
 // Delete removes the connector id.
@@ -242,12 +258,6 @@ const (
 	versionDestroyed
 )
 
-var (
-	_ connector.SecretStore  = (*MemorySecrets)(nil)
-	_ connector.SecretOwners = (*MemorySecrets)(nil)
-	_ upkeep.SecretVersions  = (*MemorySecrets)(nil)
-)
-
 // MemorySecrets is a connector.SecretStore in process memory, with Secret Manager's version
 // lifecycle: versions are numbered "1", "2", ... per connector and are enabled, disabled or
 // destroyed. Call NewMemorySecrets; it is safe for concurrent use.
@@ -277,12 +287,7 @@ func NewMemorySecrets() *MemorySecrets {
 	return &MemorySecrets{secrets: map[string]*memSecret{}}
 }
 
-func (m *MemorySecrets) now() time.Time {
-	if m.Now != nil {
-		return m.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (m *MemorySecrets) now() time.Time { return nowUTC(m.Now) }
 
 // ConnectorOfSecret names secrets as SecretManager does by default (SecretPrefix + id), so
 // tests can deliver Secret Manager notifications about the secrets it keeps.
@@ -383,11 +388,15 @@ func (m *MemorySecrets) Delete(ctx context.Context, connectorID string) error {
 
 // ListConnectorIDs returns the ids of the connectors that have a secret, sorted.
 func (m *MemorySecrets) ListConnectorIDs(ctx context.Context) ([]string, error) {
-	times, err := m.SecretCreateTimes(ctx)
+	return sortedIDs(m.SecretCreateTimes(ctx))
+}
+
+// sortedIDs returns the connector ids of a SecretCreateTimes answer, sorted, or its error.
+func sortedIDs(created map[string]time.Time, err error) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slices.Sorted(maps.Keys(times)), nil
+	return slices.Sorted(maps.Keys(created)), nil
 }
 
 // SecretCreateTimes returns, per connector id, when its secret was created (see

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"maps"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -332,11 +330,7 @@ func (m *SecretManager) Delete(ctx context.Context, connectorID string) error {
 
 // ListConnectorIDs returns the ids of the connectors that have a secret, sorted.
 func (m *SecretManager) ListConnectorIDs(ctx context.Context) ([]string, error) {
-	times, err := m.SecretCreateTimes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return slices.Sorted(maps.Keys(times)), nil
+	return sortedIDs(m.SecretCreateTimes(ctx))
 }
 
 // SecretCreateTimes returns, per connector id, when its secret was created (see

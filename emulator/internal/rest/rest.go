@@ -139,6 +139,18 @@ func WriteProto(w http.ResponseWriter, m proto.Message) {
 	_, _ = w.Write(b)
 }
 
+// WritePage answers the page of items that the request's pageSize and pageToken select (at
+// most maxSize items, see Page): list builds the answer from the page and the next page's
+// token ("" on the last page). A malformed pageSize or pageToken is answered as Google does.
+func WritePage[T any](w http.ResponseWriter, r *http.Request, items []T, maxSize int, list func(page []T, next string) proto.Message) {
+	start, end, next, gerr := Page(r, len(items), maxSize)
+	if gerr != nil {
+		googleerr.Write(w, gerr)
+		return
+	}
+	WriteProto(w, list(items[start:end], next))
+}
+
 // WriteJSON answers code with v as JSON.
 func WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")

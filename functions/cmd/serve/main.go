@@ -22,7 +22,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -38,6 +37,7 @@ import (
 	_ "github.com/gcpconn/gcpconn" // registers the entry points with the functions framework
 	"github.com/gcpconn/gcpconn/functions/app"
 	"github.com/gcpconn/gcpconn/functions/httpapi"
+	"github.com/gcpconn/gcpconn/internal/httpserve"
 )
 
 func main() {
@@ -89,19 +89,7 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	return httpserve.Serve(ctx, srv, ln, 10*time.Second)
 }
 
 // newServer serves h with read deadlines for headers and for whole requests (the handlers

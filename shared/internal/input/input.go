@@ -1,6 +1,8 @@
 // Package input holds the small checks that the parsers of untrusted input (shared/resourceid,
 // shared/credjson) and the core (shared/connector) share: ASCII character classes, a DNS label
-// check, and Quote, which echoes input safely in an error message.
+// check, Quote, which echoes input safely in an error message, and the generic field checks
+// (label keys and names, email addresses, free text) that return an error saying which rule a
+// value breaks.
 package input
 
 import (
