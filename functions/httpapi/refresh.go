@@ -11,6 +11,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/exactjson"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // Refresh is the CloudEvent function behind Secret Manager notifications (Pub/Sub
@@ -28,12 +29,12 @@ func (a *API) Refresh(ctx context.Context, e event.Event) error {
 		a.log().WarnContext(ctx, "refresh: event data is not a Pub/Sub message; dropped", "event_id", e.ID(), "event_type", e.Type(), "error", err.Error())
 		return nil
 	}
-	svc, err := a.Service(ctx)
+	k, err := a.keeper(ctx)
 	if err != nil {
 		a.log().ErrorContext(ctx, "refresh: build service", "error", err.Error())
 		return fmt.Errorf("refresh: build service: %w", err)
 	}
-	return svc.Refresh(ctx, secretEvent(push, e.ID()))
+	return k.Refresh(ctx, secretEvent(push, e.ID()))
 }
 
 // RefreshHTTP serves refresh over plain HTTP (functions/cmd/serve, tests): it accepts the
@@ -74,7 +75,11 @@ func (a *API) RefreshHTTP(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = push.messageID()
 	}
-	if err := c.svc.Refresh(c.ctx, secretEvent(push, id)); err != nil {
+	k, ok := c.keeper()
+	if !ok {
+		return
+	}
+	if err := k.Refresh(c.ctx, secretEvent(push, id)); err != nil {
 		c.fail(err)
 		return
 	}
@@ -107,11 +112,11 @@ func (p pubsubPush) messageID() string {
 // secretEvent reads a Secret Manager notification: attributes eventType, secretId (the
 // secret's name) and versionId (the version's name) when present; the data (the Secret or
 // SecretVersion JSON) for the names and labels otherwise.
-func secretEvent(p pubsubPush, id string) connector.SecretEvent {
+func secretEvent(p pubsubPush, id string) upkeep.SecretEvent {
 	attrs := p.Message.Attributes
 	var data secretJSONData
 	_ = exactjson.Decode(p.Message.Data, &data) // best effort: attributes carry what matters
-	ev := connector.SecretEvent{
+	ev := upkeep.SecretEvent{
 		Type:      attrs["eventType"],
 		Secret:    attrs["secretId"],
 		Version:   attrs["versionId"],
@@ -134,7 +139,7 @@ func secretEvent(p pubsubPush, id string) connector.SecretEvent {
 		ev.Secret = data.Name
 	}
 	if strings.HasPrefix(ev.Type, "SECRET_VERSION_") {
-		ev.Version = connector.VersionID(ev.Version)
+		ev.Version = upkeep.VersionID(ev.Version)
 	} else {
 		ev.Version = ""
 	}

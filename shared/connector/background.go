@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 )
@@ -62,7 +63,16 @@ func (c *Connector) Enabled() error { return c.enabled() }
 
 // Retryable returns err if trying again could help (Google or a store unavailable, a lost
 // write race, ctx done), else nil.
-func Retryable(err error) error { return retryable(err) }
+func Retryable(err error) error {
+	switch KindOf(err) {
+	case ErrUpstreamUnavailable, ErrConflict, ErrInternal:
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
 
 // Definite reports whether err is an answer that trying again would not change (a refusal,
 // not an outage).

@@ -313,14 +313,14 @@ type Status struct {
 	// TokensVersion and TokensUntil record, for a key gcpconn created, that tokens minted
 	// from the key of secret version TokensVersion expire by TokensUntil at the latest:
 	// every mint from such a key extends it first (see leaseTokens), so that rotation knows
-	// when a retired key may be deleted early. Status writes keep them (keeping).
+	// when a retired key may be deleted early. Status writes keep them (Keeping).
 	TokensVersion string
 	TokensUntil   time.Time
 }
 
-// keeping returns st with the token bookkeeping of cur (TokensVersion, TokensUntil), for a
+// Keeping returns st with the token bookkeeping of cur (TokensVersion, TokensUntil), for a
 // status write that replaces cur's verdict.
-func (st Status) keeping(cur Status) Status {
+func (st Status) Keeping(cur Status) Status {
 	st.TokensVersion, st.TokensUntil = cur.TokensVersion, cur.TokensUntil
 	return st
 }

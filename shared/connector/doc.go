@@ -55,11 +55,12 @@
 // interrupted rotation created, the keys it replaced and the keys of deleted connectors
 // ([KeyCleanups]) are deleted by sweep, each under its own account.
 //
-// Sweep and the rotation run are background work, in package upkeep (shared/upkeep) over
-// this package's ports: the core keeps the rotation state and its rules, checks one
-// connector ([Service.Check]) and writes conditioned on what it read
-// ([Service.UpdateConnector], [Service.UpdateStatus]); Refresh hands SECRET_ROTATE to a
-// [Rotator].
+// Sweep, the rotation run and refresh (Secret Manager's events) are background work, in
+// package upkeep (shared/upkeep) over this package's ports: the core keeps the rotation state
+// and its rules, checks one connector ([Service.Check], [Service.VerifyVersion]), disables and
+// re-enables it ([Service.Disable], [Service.Reenable]) and writes conditioned on what it read
+// ([Service.UpdateConnector], [Service.UpdateStatus]); key rotation is available when a
+// [Rotator] is set.
 //
 // Errors carry a [Kind] (see [ErrInvalid], [ErrNotFound], ...) that the HTTP edge maps to a
 // status; [FieldErrorf] builds one that names the request field at fault and [FieldOf] reads

@@ -91,7 +91,7 @@ type FreshSecrets interface {
 }
 
 // SecretOwners is implemented by secret stores that name the secrets they keep
-// (store.SecretManager, store.MemorySecrets); Refresh maps Secret Manager's notifications to
+// (store.SecretManager, store.MemorySecrets); refresh (shared/upkeep) maps Secret Manager's notifications to
 // connectors through it, since only the store knows its naming (a configured prefix, say).
 // ConnectorOfSecret returns the id of the connector that owns secret (projects/P/secrets/S,
 // as the notifications name it); labels are the secret's labels when the event carried them
@@ -119,8 +119,9 @@ type RotationSchedules interface {
 	SetRotation(ctx context.Context, connectorID string, period time.Duration, next time.Time) error
 }
 
-// Rotator rotates connectors' keys (shared/upkeep.Keeper implements it). Refresh calls it
-// on Secret Manager's SECRET_ROTATE.
+// Rotator rotates connectors' keys (shared/upkeep.Keeper implements it). Refresh (in
+// shared/upkeep) calls it on Secret Manager's SECRET_ROTATE; Register and Update accept a
+// rotation period only when the Service has one.
 type Rotator interface {
 	// RotateOnEvent rotates the key of connector id for a SECRET_ROTATE published at
 	// published (zero when unknown), unless the key is younger than the event. It reports

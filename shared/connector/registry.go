@@ -315,7 +315,7 @@ func (s *Service) updatedStatus(ctx context.Context, next *Connector, st Status)
 		if cur.Revision != next.Revision {
 			return false
 		}
-		cur.Status = st.keeping(cur.Status)
+		cur.Status = st.Keeping(cur.Status)
 		return true
 	})
 	if err != nil {

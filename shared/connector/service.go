@@ -6,15 +6,15 @@ import (
 )
 
 // Service holds the use cases of gcpconn: register, update, delete, describe and list
-// connectors, verify what they reach, mint credentials and refresh. The background work
-// (sweep, key rotation) is shared/upkeep's, over this Service. Every method takes
+// connectors, verify what they reach and mint credentials. The background work
+// (sweep, key rotation, refresh on Secret Manager's events) is shared/upkeep's, over this Service. Every method takes
 // the caller's context first and, where a caller acts, its Principal; authorization is decided
 // here, not at the edge. A Service is safe for concurrent use once built.
 type Service struct {
 	Store   Store       // connector metadata
 	Secrets SecretStore // connector secret values
 	Google  Google      // minting and resource listing
-	// Rotator rotates keys (shared/upkeep's Keeper): Refresh hands it SECRET_ROTATE, and
+	// Rotator rotates keys (shared/upkeep's Keeper): refresh hands it SECRET_ROTATE, and
 	// Register and Update accept a rotation period only when it is set. nil means rotation
 	// is not available.
 	Rotator Rotator
