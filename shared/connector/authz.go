@@ -57,26 +57,26 @@ func (a Action) String() string {
 //   - a user who asks to update or delete gets ErrPermission: they can see the connector, so
 //     pretending it is missing would only mislead them.
 //
-// Principals (principal.go) are emails, compared case-insensitively as Google's are, or
+// Principals (package principal) are emails, compared case-insensitively as Google's are, or
 // NAME:SUBJECT of a trusted issuer, compared exactly; users and admins may also be
 // NAME:PREFIX* globs. An owner matches exactly. A principal that is neither form is not
 // authenticated.
 
 // isAdmin reports whether p is one of the deployment's admins.
 func (s *Service) isAdmin(p Principal) bool {
-	return slices.ContainsFunc(s.Policy.Admins, p.matches)
+	return slices.ContainsFunc(s.Policy.Admins, p.Matches)
 }
 
 // may reports whether p may do need with c.
 func (s *Service) may(p Principal, c *Connector, need Action) bool {
-	if !p.valid() || c == nil {
+	if !p.Valid() || c == nil {
 		return false
 	}
-	if s.isAdmin(p) || p.is(c.Owner) {
+	if s.isAdmin(p) || p.Is(c.Owner) {
 		return true
 	}
 	if need == ActionRead || need == ActionUse {
-		return slices.ContainsFunc(c.Users, p.matches)
+		return slices.ContainsFunc(c.Users, p.Matches)
 	}
 	return false
 }
@@ -84,7 +84,7 @@ func (s *Service) may(p Principal, c *Connector, need Action) bool {
 // authenticated returns ErrUnauthenticated for a principal that is neither an email nor a
 // federated NAME:SUBJECT.
 func authenticated(p Principal) error {
-	if !p.valid() {
+	if !p.Valid() {
 		return Errorf(ErrUnauthenticated, "the caller is not authenticated")
 	}
 	return nil

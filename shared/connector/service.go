@@ -38,7 +38,7 @@ type Service struct {
 // Policy is the deployment's configuration of the rules.
 type Policy struct {
 	// Admins may see, update and delete every connector: principal patterns (emails,
-	// NAME:SUBJECT, NAME:PREFIX*; see CheckPrincipalPattern).
+	// NAME:SUBJECT, NAME:PREFIX*; see principal.CheckPattern).
 	Admins []string
 	// Issuers names the trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS):
 	// users and admins may hold NAME:PREFIX* globs only for these names.
