@@ -122,7 +122,7 @@ func (s *Service) checkPinned(ctx context.Context, c *Connector) (Status, error)
 	if err != nil {
 		return Status{}, err
 	}
-	return StatusOf(res, time.Time{}), nil
+	return statusOf(res, time.Time{}), nil
 }
 
 // errNeedsCallerToken says a connector cannot be checked without a caller: its

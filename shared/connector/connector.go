@@ -333,11 +333,11 @@ func (st Status) Equal(o Status) bool {
 		st.TokensVersion == o.TokensVersion && st.TokensUntil.Equal(o.TokensUntil)
 }
 
-// StatusOf is the status that a verification's outcome res, checked at now, records: error
+// statusOf is the status that a verification's outcome res, checked at now, records: error
 // when the credentials did not authenticate (res.Error) or no resource type was reached, partial
 // when some types failed, ok when every type reached something. Error joins the failing
 // types' reasons; FailingTypes names them.
-func StatusOf(res *Resources, now time.Time) Status {
+func statusOf(res *Resources, now time.Time) Status {
 	st := Status{State: StateOK, CheckedAt: now}
 	if res == nil {
 		return st

@@ -73,7 +73,7 @@ func (s *Service) Register(ctx context.Context, p Principal, r RegisterRequest) 
 		if res, err = s.verifyBeforeWrite(vctx, Grant{Connector: c, Secrets: sec}); err != nil {
 			return nil, res, err
 		}
-		c.Status = StatusOf(res, s.now())
+		c.Status = statusOf(res, s.now())
 		c.ResourceID = resolvedID(c, res)
 	}
 	c.ID = s.newID()
@@ -254,7 +254,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		if err != nil {
 			return nil, err
 		}
-		st = StatusOf(res, s.now())
+		st = statusOf(res, s.now())
 		next.ResourceID = resolvedID(next, res)
 	}
 	newVersion := ""

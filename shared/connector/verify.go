@@ -254,7 +254,7 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 	list := r.ListResources == nil || *r.ListResources
 	res, err := s.verify(WithSubjectToken(ctx, r.SubjectToken), g, rt, id, list)
 	if err == nil && r.Spec == nil && rt == "" && r.ResourceID == "" && list {
-		s.recordStatus(ctx, g.Connector, StatusOf(res, s.now()))
+		s.recordStatus(ctx, g.Connector, statusOf(res, s.now()))
 	}
 	return res, err
 }
