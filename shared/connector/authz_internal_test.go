@@ -20,7 +20,7 @@ func TestAuthorizeFederated(t *testing.T) {
 		{Principal{Issuer: "ci", Subject: "bob@example.com"}, false, false, false}, // subject spoofing an email
 		{Principal{Email: "root@example.com"}, true, true, true},
 	} {
-		got := []bool{s.may(tc.p, c, ActionRead), s.may(tc.p, c, ActionUse), s.may(tc.p, c, ActionAdmin)}
+		got := []bool{s.may(tc.p, c, actionRead), s.may(tc.p, c, actionUse), s.may(tc.p, c, actionAdmin)}
 		if got[0] != tc.read || got[1] != tc.use || got[2] != tc.admin {
 			t.Errorf("%s: read, use, admin = %v; want %v, %v, %v", tc.p, got, tc.read, tc.use, tc.admin)
 		}

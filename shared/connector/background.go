@@ -49,7 +49,7 @@ func (s *Service) SourceGrant(ctx context.Context, c *Connector) (Grant, string,
 // Administered returns connector ref (a name or an id) if p may administer it, as Update
 // and Delete require: its owner or an admin.
 func (s *Service) Administered(ctx context.Context, p Principal, ref string) (*Connector, error) {
-	return s.lookup(ctx, p, ref, ActionAdmin)
+	return s.lookup(ctx, p, ref, actionAdmin)
 }
 
 // ScheduleRotation sets (or, for a zero period, removes) the rotation schedule of c's secret

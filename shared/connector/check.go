@@ -103,7 +103,7 @@ func sweepFailure(c *Connector, timeout time.Duration, checkErr, err error) (inc
 
 // checkPinned verifies the pinned credentials of c as sweep and refresh do, checking every
 // resource type (a single-instance connector's own resource), and returns the status to
-// record (StatusOf: ok, partial or error with the failing types; CheckedAt left zero).
+// record (statusOf: ok, partial or error with the failing types; CheckedAt left zero).
 // The error is for what the check could not decide (the secret unreadable, a configuration
 // the policy no longer allows, Google unavailable, ctx done).
 func (s *Service) checkPinned(ctx context.Context, c *Connector) (Status, error) {

@@ -145,7 +145,7 @@ func (c *Connector) Fingerprint() string {
 		b = append(b, ',')
 	}
 	b = append(b, 0)
-	b = strconv.AppendBool(b, c.Config.TemporaryTokens())
+	b = strconv.AppendBool(b, c.Config.temporaryTokens())
 	b = append(b, 0)
 	if !c.ExpiresAt.IsZero() {
 		b = strconv.AppendInt(b, c.ExpiresAt.UnixNano(), 10)
@@ -177,8 +177,8 @@ func (c Config) clone() Config {
 	return d
 }
 
-// TemporaryTokens reports whether the connector hands out short-lived tokens (the default).
-func (c Config) TemporaryTokens() bool {
+// temporaryTokens reports whether the connector hands out short-lived tokens (the default).
+func (c Config) temporaryTokens() bool {
 	return c.GenerateTemporaryTokens == nil || *c.GenerateTemporaryTokens
 }
 
@@ -186,7 +186,7 @@ func (c Config) TemporaryTokens() bool {
 func (c Config) Equal(d Config) bool {
 	return c.ProjectID == d.ProjectID && c.ServiceAccountEmail == d.ServiceAccountEmail &&
 		c.TargetPrincipal == d.TargetPrincipal && slices.Equal(c.Delegates, d.Delegates) &&
-		c.TemporaryTokens() == d.TemporaryTokens() &&
+		c.temporaryTokens() == d.temporaryTokens() &&
 		(c.GenerateTemporaryTokens == nil) == (d.GenerateTemporaryTokens == nil)
 }
 
@@ -195,7 +195,7 @@ func (c Config) Equal(d Config) bool {
 // delegates when set, and generate_temporary_tokens always (its default, true, when unset).
 // It never holds a secret value: those are in Secrets.
 func (c Config) Fields() map[string]any {
-	m := map[string]any{fieldGenerateTemporaryTokens: c.TemporaryTokens()}
+	m := map[string]any{fieldGenerateTemporaryTokens: c.temporaryTokens()}
 	for k, v := range map[string]string{
 		fieldProjectID:           c.ProjectID,
 		fieldServiceAccountEmail: c.ServiceAccountEmail,

@@ -64,13 +64,13 @@ type AuthMethodSpec struct {
 // Token lifetimes, in seconds, of the auth methods that mint tokens (see Spec and
 // Connector.Lifetime).
 const (
-	// DefaultLifetimeSeconds is the lifetime of a minted token when nobody asks for another:
+	// defaultLifetimeSeconds is the lifetime of a minted token when nobody asks for another:
 	// one hour, the lifetime of every token Google's token endpoints issue.
-	DefaultLifetimeSeconds = 3600
-	// MinLifetimeSeconds is the shortest lifetime a caller may ask for where the lifetime can
+	defaultLifetimeSeconds = 3600
+	// minLifetimeSeconds is the shortest lifetime a caller may ask for where the lifetime can
 	// be chosen (service-account and impersonation). Shorter tokens would fall below the
 	// MinTokenRemaining floor almost at once.
-	MinLifetimeSeconds = 600
+	minLifetimeSeconds = 600
 	// MaxLifetimeSeconds is the longest lifetime gcpconn mints: one hour. IAM Credentials can
 	// issue up to 12 h only with an organization policy exception, which gcpconn does not use.
 	MaxLifetimeSeconds = 3600
@@ -164,11 +164,11 @@ var (
 )
 
 func lifetimeFixed(why string) *lifetimeRule {
-	return &lifetimeRule{DefaultLifetimeSeconds, DefaultLifetimeSeconds, DefaultLifetimeSeconds, why}
+	return &lifetimeRule{defaultLifetimeSeconds, defaultLifetimeSeconds, defaultLifetimeSeconds, why}
 }
 
 func lifetimeRange() *lifetimeRule {
-	return &lifetimeRule{MinLifetimeSeconds, DefaultLifetimeSeconds, MaxLifetimeSeconds, ""}
+	return &lifetimeRule{minLifetimeSeconds, defaultLifetimeSeconds, MaxLifetimeSeconds, ""}
 }
 
 // methodRules lists the auth methods in spec order. It is never modified.

@@ -105,7 +105,7 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 // stored at now, rotating every period (0: never). A period is refused, naming
 // rotation_period, for connectors that hold no service-account key.
 func newRotation(m AuthMethod, period time.Duration, key *credjson.ServiceAccountKey, now time.Time) (Rotation, error) {
-	if err := CheckRotationPeriod(period); err != nil {
+	if err := checkRotationPeriod(period); err != nil {
 		return Rotation{}, err
 	}
 	if period != 0 {

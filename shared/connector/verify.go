@@ -233,7 +233,7 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 		}
 		g = Grant{Connector: c, Secrets: sec}
 	default:
-		c, err := s.lookup(ctx, p, r.Ref, ActionUse)
+		c, err := s.lookup(ctx, p, r.Ref, actionUse)
 		if err != nil {
 			return nil, err
 		}
@@ -252,7 +252,7 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 		}
 	}
 	list := r.ListResources == nil || *r.ListResources
-	res, err := s.verify(WithSubjectToken(ctx, r.SubjectToken), g, rt, id, list)
+	res, err := s.verify(withSubjectToken(ctx, r.SubjectToken), g, rt, id, list)
 	if err == nil && r.Spec == nil && rt == "" && r.ResourceID == "" && list {
 		s.recordStatus(ctx, g.Connector, statusOf(res, s.now()))
 	}
