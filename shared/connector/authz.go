@@ -132,7 +132,7 @@ func (s *Service) lookupIn(ctx context.Context, r storeReader, p Principal, ref 
 // that no connector p may read is named by as an id too (a name then wins over an equal id,
 // which the default ids make impossible).
 func (s *Service) find(ctx context.Context, r storeReader, p Principal, ref string) (*Connector, error) {
-	if IsIDForm(ref) {
+	if isIDForm(ref) {
 		return r.Get(ctx, ref)
 	}
 	c, err := r.GetByName(ctx, ref)
@@ -142,9 +142,9 @@ func (s *Service) find(ctx context.Context, r storeReader, p Principal, ref stri
 	return c, err
 }
 
-// IsIDForm reports whether ref has the form of the ids the Service assigns by default: 32
+// isIDForm reports whether ref has the form of the ids the Service assigns by default: 32
 // lowercase hexadecimal digits, which ValidateName refuses as a name.
-func IsIDForm(ref string) bool {
+func isIDForm(ref string) bool {
 	return len(ref) == 32 && input.All(ref, isHexLower)
 }
 

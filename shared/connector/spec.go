@@ -337,26 +337,6 @@ func Spec() TypeSpec {
 	return ts
 }
 
-// AuthMethodSpec returns the spec of auth method m, and false for an unknown method.
-func (t TypeSpec) AuthMethodSpec(m AuthMethod) (AuthMethodSpec, bool) {
-	for _, a := range t.AuthMethods {
-		if a.AuthMethod == m {
-			return a, true
-		}
-	}
-	return AuthMethodSpec{}, false
-}
-
-// ResourceTypeSpec returns the spec of resource type rt, and false for an unknown type.
-func (t TypeSpec) ResourceTypeSpec(rt ResourceType) (ResourceTypeSpec, bool) {
-	for _, r := range t.ResourceTypes {
-		if r.ResourceType == rt {
-			return r, true
-		}
-	}
-	return ResourceTypeSpec{}, false
-}
-
 // projectIDPattern is the JSON Schema (ECMA-262) pattern of a project id, optionally
 // domain-scoped. resourceid.CheckProjectID applies the same rules with better messages.
 const projectIDPattern = `^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`

@@ -39,7 +39,7 @@ func TestSpecAuthMethods(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(string(tt.method), func(t *testing.T) {
-			am, ok := spec.AuthMethodSpec(tt.method)
+			am, ok := methodSpec(spec, tt.method)
 			if !ok || spec.AuthMethods[i].AuthMethod != tt.method {
 				t.Fatalf("Spec().AuthMethods[%d] = %q; want %q", i, spec.AuthMethods[i].AuthMethod, tt.method)
 			}
@@ -105,11 +105,11 @@ func TestSpecResourceTypes(t *testing.T) {
 			t.Errorf("resource type %q is missing a name, description, id formats or auth methods", rt.ResourceType)
 		}
 	}
-	if _, ok := spec.ResourceTypeSpec("vm"); ok {
-		t.Errorf("ResourceTypeSpec(vm) found a type")
+	if _, ok := typeSpec(spec, "vm"); ok {
+		t.Errorf("typeSpec(vm) found a type")
 	}
-	if _, ok := spec.AuthMethodSpec("password"); ok {
-		t.Errorf("AuthMethodSpec(password) found a method")
+	if _, ok := methodSpec(spec, "password"); ok {
+		t.Errorf("methodSpec(password) found a method")
 	}
 }
 
@@ -185,4 +185,24 @@ func TestSpecSecretsMatchStorage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// methodSpec returns the spec of auth method m, and false for an unknown method.
+func methodSpec(t TypeSpec, m AuthMethod) (AuthMethodSpec, bool) {
+	for _, a := range t.AuthMethods {
+		if a.AuthMethod == m {
+			return a, true
+		}
+	}
+	return AuthMethodSpec{}, false
+}
+
+// typeSpec returns the spec of resource type rt, and false for an unknown type.
+func typeSpec(t TypeSpec, rt ResourceType) (ResourceTypeSpec, bool) {
+	for _, r := range t.ResourceTypes {
+		if r.ResourceType == rt {
+			return r, true
+		}
+	}
+	return ResourceTypeSpec{}, false
 }
