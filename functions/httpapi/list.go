@@ -35,7 +35,7 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) {
 			c.fail(connector.FieldErrorf("types", "types must be true"))
 			return
 		}
-		writeJSON(w, http.StatusOK, typesResponse{ConnectorTypes: []connector.TypeSpec{connector.Spec()}})
+		writeJSON(w, http.StatusOK, wire.TypesResponse{ConnectorTypes: []wire.TypeSpec{connector.Spec()}})
 		return
 	}
 	if ref := q.Get("connector"); ref != "" {
