@@ -143,7 +143,7 @@ func secretEvent(p pubsubPush, id string) upkeep.SecretEvent {
 	} else {
 		ev.Version = ""
 	}
-	// The secret store maps the secret to its connector (connector.SecretOwners); other
+	// The secret store maps the secret to its connector (SecretStore.ConnectorOfSecret); other
 	// secrets are not gcpconn's, and their events are ignored.
 	ev.Labels = data.Labels
 	return ev

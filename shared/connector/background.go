@@ -53,7 +53,7 @@ func (s *Service) Administered(ctx context.Context, p Principal, ref string) (*C
 }
 
 // ScheduleRotation sets (or, for a zero period, removes) the rotation schedule of c's secret
-// when the secret store keeps schedules (RotationSchedules).
+// (SecretStore.SetRotation).
 func (s *Service) ScheduleRotation(ctx context.Context, c *Connector) error {
 	return s.schedule(ctx, c)
 }

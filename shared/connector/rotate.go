@@ -198,19 +198,12 @@ func (s *Service) rotationSupported(period time.Duration) error {
 	if s.Rotator == nil {
 		return FieldErrorf("rotation_period", "key rotation is not available on this deployment")
 	}
-	if _, ok := s.Secrets.(RotationSchedules); !ok {
-		return FieldErrorf("rotation_period", "key rotation is not available on this deployment: its secret store cannot schedule rotation")
-	}
 	return nil
 }
 
 // schedule sets (or, for a zero period, removes) the rotation schedule of c's secret.
 func (s *Service) schedule(ctx context.Context, c *Connector) error {
-	rs, ok := s.Secrets.(RotationSchedules)
-	if !ok {
-		return nil
-	}
-	if err := rs.SetRotation(ctx, c.ID, c.Rotation.Period, c.Rotation.NextRotation()); err != nil {
+	if err := s.Secrets.SetRotation(ctx, c.ID, c.Rotation.Period, c.Rotation.NextRotation()); err != nil {
 		return fmt.Errorf("connector %q: set the rotation schedule of its secret: %w", c.Name, err)
 	}
 	return nil

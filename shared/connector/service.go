@@ -64,12 +64,11 @@ func (s *Service) log() *slog.Logger {
 }
 
 // SecretName returns where the secret of c lives, in the secret store's own naming (a Secret
-// Manager secret's resource name): "" when c stores no secret or the store cannot name it.
+// Manager secret's resource name): "" when c stores no secret.
 // c.SecretVersion is the version pinned within it.
 func (s *Service) SecretName(c *Connector) string {
-	n, ok := s.Secrets.(SecretNames)
-	if !ok || c == nil || c.SecretVersion == "" {
+	if c == nil || c.SecretVersion == "" {
 		return ""
 	}
-	return n.SecretName(c.ID)
+	return s.Secrets.SecretName(c.ID)
 }

@@ -18,12 +18,9 @@ var _ connector.Store = (*Memory)(nil)
 // MemorySecrets has every capability the core looks for in a secret store (checked here, so
 // that a renamed method fails the build instead of turning a capability off).
 var (
-	_ connector.SecretStore       = (*MemorySecrets)(nil)
-	_ connector.SecretOwners      = (*MemorySecrets)(nil)
-	_ connector.SecretNames       = (*MemorySecrets)(nil)
-	_ upkeep.SecretAges           = (*MemorySecrets)(nil)
-	_ upkeep.SecretVersions       = (*MemorySecrets)(nil)
-	_ connector.RotationSchedules = (*MemorySecrets)(nil)
+	_ connector.SecretStore = (*MemorySecrets)(nil)
+	_ upkeep.SecretAges     = (*MemorySecrets)(nil)
+	_ upkeep.SecretVersions = (*MemorySecrets)(nil)
 )
 
 // Memory is a connector.Store in process memory. The zero value is not usable; call
@@ -296,7 +293,7 @@ func (m *MemorySecrets) ConnectorOfSecret(secret string, labels map[string]strin
 }
 
 // SecretName names the connector's secret as Secret Manager would without a project:
-// memory/secrets/gcpconn-<id> (connector.SecretNames). The values live in this process only.
+// memory/secrets/gcpconn-<id> (connector.SecretStore). The values live in this process only.
 func (m *MemorySecrets) SecretName(connectorID string) string {
 	return "memory/secrets/" + SecretPrefix + connectorID
 }

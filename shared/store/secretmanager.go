@@ -25,7 +25,6 @@ import (
 var (
 	_ connector.SecretStore  = (*SecretManager)(nil)
 	_ connector.FreshSecrets = (*SecretManager)(nil)
-	_ connector.SecretOwners = (*SecretManager)(nil)
 )
 
 // Secret naming in Secret Manager.
@@ -77,13 +76,10 @@ type SecretManagerOptions struct {
 // SecretManager has every capability the core looks for in a secret store (checked here, so
 // that a renamed method fails the build instead of turning a capability off).
 var (
-	_ connector.SecretStore       = (*SecretManager)(nil)
-	_ connector.FreshSecrets      = (*SecretManager)(nil)
-	_ connector.SecretOwners      = (*SecretManager)(nil)
-	_ connector.SecretNames       = (*SecretManager)(nil)
-	_ upkeep.SecretAges           = (*SecretManager)(nil)
-	_ upkeep.SecretVersions       = (*SecretManager)(nil)
-	_ connector.RotationSchedules = (*SecretManager)(nil)
+	_ connector.SecretStore  = (*SecretManager)(nil)
+	_ connector.FreshSecrets = (*SecretManager)(nil)
+	_ upkeep.SecretAges      = (*SecretManager)(nil)
+	_ upkeep.SecretVersions  = (*SecretManager)(nil)
 )
 
 // SecretManager is a connector.SecretStore in Google Secret Manager: one secret per
@@ -130,7 +126,7 @@ func (m *SecretManager) now() time.Time {
 }
 
 // SecretName returns the resource name of the connector's secret,
-// projects/P/secrets/PREFIX<id> (connector.SecretNames).
+// projects/P/secrets/PREFIX<id> (connector.SecretStore).
 func (m *SecretManager) SecretName(connectorID string) string { return m.secretName(connectorID) }
 
 func (m *SecretManager) secretName(id string) string {

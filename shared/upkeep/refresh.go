@@ -33,7 +33,7 @@ type SecretEvent struct {
 	// events); nil otherwise.
 	Labels map[string]string
 	// ConnectorID is the connector the secret belongs to. "" means Refresh asks the secret
-	// store (connector.SecretOwners) for the owner of Secret; an event no connector owns is ignored.
+	// store (SecretStore.ConnectorOfSecret) for the owner of Secret; an event no connector owns is ignored.
 	ConnectorID string
 	// Version is the version the event is about (its last path segment, e.g. "3"); "" for
 	// secret-level events.
@@ -61,8 +61,8 @@ type SecretEvent struct {
 // retrying the event could help (the store or Google unavailable, a lost write race that kept
 // losing); events for unknown connectors or versions are logged and dropped.
 func (s *Keeper) Refresh(ctx context.Context, ev SecretEvent) error {
-	if o, ok := s.Secrets.(connector.SecretOwners); ok && ev.ConnectorID == "" {
-		ev.ConnectorID, _ = o.ConnectorOfSecret(ev.Secret, ev.Labels)
+	if ev.ConnectorID == "" {
+		ev.ConnectorID, _ = s.Secrets.ConnectorOfSecret(ev.Secret, ev.Labels)
 	}
 	log := s.log().With("event_type", ev.Type, "connector_id", ev.ConnectorID, "secret_version", ev.Version, "message_id", ev.MessageID)
 	if ev.ConnectorID == "" {
