@@ -13,19 +13,6 @@ import (
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-var _ connector.Store = (*Memory)(nil)
-
-// MemorySecrets has every capability the core looks for in a secret store (checked here, so
-// that a renamed method fails the build instead of turning a capability off).
-var (
-	_ connector.SecretStore       = (*MemorySecrets)(nil)
-	_ connector.SecretOwners      = (*MemorySecrets)(nil)
-	_ connector.SecretNames       = (*MemorySecrets)(nil)
-	_ upkeep.SecretAges           = (*MemorySecrets)(nil)
-	_ upkeep.SecretVersions       = (*MemorySecrets)(nil)
-	_ connector.RotationSchedules = (*MemorySecrets)(nil)
-)
-
 // Memory is a connector.Store in process memory. The zero value is not usable; call
 // NewMemory. It is safe for concurrent use, and copies connectors in and out, so callers
 // never share its maps and slices.
