@@ -263,18 +263,16 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 	return c, true
 }
 
-// keeper gets the background work of the API's Service (see API.Keeper); false when the
-// answer (a 500) has been written.
-func (c *call) keeper() (*upkeep.Keeper, bool) {
+// keeper gets the background work of the API's Service (see API.Keeper).
+func (c *call) keeper() (*upkeep.Keeper, error) {
 	if c.a.Keeper == nil {
-		return &upkeep.Keeper{Service: c.svc}, true
+		return &upkeep.Keeper{Service: c.svc}, nil
 	}
 	k, err := c.a.Keeper(c.ctx)
 	if err != nil {
-		c.fail(fmt.Errorf("httpapi: build service: %w", err))
-		return nil, false
+		return nil, fmt.Errorf("httpapi: build service: %w", err)
 	}
-	return k, true
+	return k, nil
 }
 
 func (c *call) done() {
