@@ -5,7 +5,8 @@
 //
 // Each function has its own file with one thin handler: decode the request into a wire type
 // (wire.go), authenticate the caller, call one Service method, and encode a wire type or map
-// the error through the one error table (errors.go). No rule of the domain lives here:
+// the error through the one error table (errors.go). The frame around it is serve and
+// serveBody (serve.go). No rule of the domain lives here:
 // authorization, validation and lifetimes are decided by the core.
 //
 // Requests are JSON (415 for another content type) with a size cap (413 above it), a time
