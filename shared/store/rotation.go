@@ -12,11 +12,6 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
-var (
-	_ connector.RotationSchedules = (*SecretManager)(nil)
-	_ connector.RotationSchedules = (*MemorySecrets)(nil)
-)
-
 // SetRotation sets the connector secret's Secret Manager rotation schedule (rotation_period
 // and next_rotation_time), so that Secret Manager publishes SECRET_ROTATE to the configured
 // topic when it is due; a zero period removes the schedule. Secret Manager wants a topic on
