@@ -2,15 +2,47 @@
 # drive refresh, Cloud Scheduler drives sweep (the planner), and the sweep topic's push
 # subscription drives sweep-shard (the worker).
 
-# The service creates each connector secret with this topic in its `topics`, so Secret Manager
-# publishes every change to it (GCPCONN_SECRET_TOPIC).
-resource "google_pubsub_topic" "secret_events" {
+locals {
+  # The topics, by role (name, and how long a message is kept without a subscription):
+  # - secret_events: the service creates each connector secret with this topic in its
+  #   `topics`, so Secret Manager publishes every change to it (GCPCONN_SECRET_TOPIC);
+  # - sweep: the sweep planner publishes each shard of a run (a bounded list of connector ids)
+  #   here (GCPCONN_SWEEP_TOPIC); the push subscription delivers each to sweep-shard, at least
+  #   once;
+  # - sweep_dead_letter: shards delivered max_delivery_attempts times without success end
+  #   here, and in the run record (the worker records the shard failed at its last attempt).
+  topics = {
+    secret_events     = { name = local.settings.secret_topic_name, retention = "86400s" }
+    sweep             = { name = local.settings.sweep_topic_name, retention = "86400s" }
+    sweep_dead_letter = { name = local.settings.sweep_dead_letter_topic_name, retention = null }
+  }
+}
+
+resource "google_pubsub_topic" "topic" {
+  for_each = local.topics
+
   project                    = var.project_id
-  name                       = local.settings.secret_topic_name
+  name                       = each.value.name
   labels                     = var.labels
-  message_retention_duration = "86400s"
+  message_retention_duration = each.value.retention
 
   depends_on = [google_project_service.apis]
+}
+
+# The topics were a resource each: existing states move without recreating them.
+moved {
+  from = google_pubsub_topic.secret_events
+  to   = google_pubsub_topic.topic["secret_events"]
+}
+
+moved {
+  from = google_pubsub_topic.sweep
+  to   = google_pubsub_topic.topic["sweep"]
+}
+
+moved {
+  from = google_pubsub_topic.sweep_dead_letter
+  to   = google_pubsub_topic.topic["sweep_dead_letter"]
 }
 
 # Secret Manager publishes as its service agent, which must exist before it can be granted a
@@ -20,13 +52,6 @@ resource "google_project_service_identity" "secretmanager" {
 
   project = var.project_id
   service = "secretmanager.googleapis.com"
-}
-
-resource "google_pubsub_topic_iam_member" "secretmanager_publishes" {
-  project = var.project_id
-  topic   = google_pubsub_topic.secret_events.name
-  role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:${google_project_service_identity.secretmanager.email}"
 }
 
 # Sweep re-verifies every connector. The scheduler calls the function's cloudfunctions.net URL
@@ -61,32 +86,11 @@ resource "google_cloud_scheduler_job" "sweep" {
   depends_on = [google_cloud_run_v2_service_iam_member.invoker]
 }
 
-# The sweep planner publishes each shard of a run (a bounded list of connector ids) here
-# (GCPCONN_SWEEP_TOPIC); the push subscription delivers each to sweep-shard, at least once.
-resource "google_pubsub_topic" "sweep" {
-  project                    = var.project_id
-  name                       = local.settings.sweep_topic_name
-  labels                     = var.labels
-  message_retention_duration = "86400s"
-
-  depends_on = [google_project_service.apis]
-}
-
-# Shards delivered max_delivery_attempts times without success end here, and in the run record
-# (the worker records the shard failed at its last attempt).
-resource "google_pubsub_topic" "sweep_dead_letter" {
-  project = var.project_id
-  name    = local.settings.sweep_dead_letter_topic_name
-  labels  = var.labels
-
-  depends_on = [google_project_service.apis]
-}
-
 # Keeps the dead letters for a week, for an operator to read (a topic alone keeps nothing).
 resource "google_pubsub_subscription" "sweep_dead_letter" {
   project                    = var.project_id
   name                       = local.settings.sweep_dead_letter_topic_name
-  topic                      = google_pubsub_topic.sweep_dead_letter.id
+  topic                      = google_pubsub_topic.topic["sweep_dead_letter"].id
   labels                     = var.labels
   message_retention_duration = "604800s"
 
@@ -102,7 +106,7 @@ resource "google_pubsub_subscription" "sweep_dead_letter" {
 resource "google_pubsub_subscription" "sweep" {
   project              = var.project_id
   name                 = local.settings.sweep_topic_name
-  topic                = google_pubsub_topic.sweep.id
+  topic                = google_pubsub_topic.topic["sweep"].id
   labels               = var.labels
   ack_deadline_seconds = local.settings.shard_timeout_seconds
 
@@ -116,7 +120,7 @@ resource "google_pubsub_subscription" "sweep" {
   }
 
   dead_letter_policy {
-    dead_letter_topic     = google_pubsub_topic.sweep_dead_letter.id
+    dead_letter_topic     = google_pubsub_topic.topic["sweep_dead_letter"].id
     max_delivery_attempts = 5
   }
 

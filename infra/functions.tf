@@ -81,7 +81,7 @@ resource "google_cloudfunctions2_function" "function" {
     content {
       trigger_region        = var.region
       event_type            = event_trigger.value.event_type
-      pubsub_topic          = google_pubsub_topic.secret_events.id
+      pubsub_topic          = google_pubsub_topic.topic["secret_events"].id
       retry_policy          = "RETRY_POLICY_RETRY"
       service_account_email = google_service_account.events.email
     }
@@ -92,7 +92,7 @@ resource "google_cloudfunctions2_function" "function" {
     google_project_iam_member.runtime_firestore,
     google_project_iam_member.runtime_secret_manager,
     google_project_iam_member.events_receiver,
-    google_pubsub_topic_iam_member.secretmanager_publishes,
+    google_pubsub_topic_iam_member.publisher,
   ]
 }
 

@@ -156,21 +156,37 @@ resource "google_service_account_iam_member" "pubsub_signs_for_scheduler" {
   member             = "serviceAccount:${google_project_service_identity.pubsub[0].email}"
 }
 
-# Sweep fan-out: the planner (runtime account) publishes shards to the sweep topic; Pub/Sub's
-# service agent moves a shard that keeps failing to the dead-letter topic, which needs it to
-# publish there and to acknowledge on the sweep subscription.
-resource "google_pubsub_topic_iam_member" "runtime_publishes_shards" {
+# Who publishes to which topic (events.tf): Secret Manager's service agent its notifications
+# to the secret topic; for the sweep fan-out, the planner (runtime account) shards to the
+# sweep topic, and Pub/Sub's service agent a shard that keeps failing to the dead-letter
+# topic (which also needs it to acknowledge on the sweep subscription, below).
+resource "google_pubsub_topic_iam_member" "publisher" {
+  for_each = {
+    secretmanager_publishes  = { topic = "secret_events", member = "serviceAccount:${google_project_service_identity.secretmanager.email}" }
+    runtime_publishes_shards = { topic = "sweep", member = "serviceAccount:${google_service_account.runtime.email}" }
+    pubsub_dead_letters      = { topic = "sweep_dead_letter", member = local.pubsub_agent }
+  }
+
   project = var.project_id
-  topic   = google_pubsub_topic.sweep.name
+  topic   = google_pubsub_topic.topic[each.value.topic].name
   role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:${google_service_account.runtime.email}"
+  member  = each.value.member
 }
 
-resource "google_pubsub_topic_iam_member" "pubsub_dead_letters" {
-  project = var.project_id
-  topic   = google_pubsub_topic.sweep_dead_letter.name
-  role    = "roles/pubsub.publisher"
-  member  = local.pubsub_agent
+# The publishers were a resource each: existing states move without recreating the grants.
+moved {
+  from = google_pubsub_topic_iam_member.secretmanager_publishes
+  to   = google_pubsub_topic_iam_member.publisher["secretmanager_publishes"]
+}
+
+moved {
+  from = google_pubsub_topic_iam_member.runtime_publishes_shards
+  to   = google_pubsub_topic_iam_member.publisher["runtime_publishes_shards"]
+}
+
+moved {
+  from = google_pubsub_topic_iam_member.pubsub_dead_letters
+  to   = google_pubsub_topic_iam_member.publisher["pubsub_dead_letters"]
 }
 
 resource "google_pubsub_subscription_iam_member" "pubsub_forwards_dead_letters" {

@@ -80,8 +80,8 @@ locals {
     project_id   = var.project_id
     audience     = local.audience
     admins       = join(",", concat(var.admins, [google_service_account.scheduler.email]))
-    secret_topic = google_pubsub_topic.secret_events.id
-    sweep_topic  = google_pubsub_topic.sweep.id
+    secret_topic = google_pubsub_topic.topic["secret_events"].id
+    sweep_topic  = google_pubsub_topic.topic["sweep"].id
   })
 
   # The service's configuration, identical for every function; each function adds its own

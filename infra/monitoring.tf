@@ -309,3 +309,16 @@ resource "google_project_iam_member" "runtime_trace" {
   role    = "roles/cloudtrace.agent"
   member  = "serviceAccount:${google_service_account.runtime.email}"
 }
+
+# The two log-match alert policies were resources of their own before they became one
+# resource over local.log_alerts: these blocks move existing deployments' policies in the
+# state instead of replacing them.
+moved {
+  from = google_monitoring_alert_policy.connector_failing
+  to   = google_monitoring_alert_policy.log_match["connector_failing"]
+}
+
+moved {
+  from = google_monitoring_alert_policy.rotation
+  to   = google_monitoring_alert_policy.log_match["rotation"]
+}

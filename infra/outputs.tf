@@ -20,12 +20,12 @@ output "runtime_service_account" {
 
 output "secret_topic" {
   description = "Topic Secret Manager notifies (GCPCONN_SECRET_TOPIC)."
-  value       = google_pubsub_topic.secret_events.id
+  value       = google_pubsub_topic.topic["secret_events"].id
 }
 
 output "sweep_topic" {
   description = "Topic of sweep shards (GCPCONN_SWEEP_TOPIC), pushed to sweep-shard."
-  value       = google_pubsub_topic.sweep.id
+  value       = google_pubsub_topic.topic["sweep"].id
 }
 
 output "sweep_dead_letter_subscription" {

@@ -46,11 +46,7 @@ Examples:
 }
 
 func runServeMetadata(ctx context.Context, e *env, p *parsed) error {
-	name, c, err := e.connectorClient(p)
-	if err != nil {
-		return err
-	}
-	req, err := mintRequest(e, name, p)
+	name, c, req, err := mintCall(e, p)
 	if err != nil {
 		return err
 	}

@@ -85,21 +85,26 @@ func subjectToken(e *env, p *parsed) (string, error) {
 	return v, nil
 }
 
-func mintRequest(e *env, name string, p *parsed) (client.MintRequest, error) {
+// mintCall is the preamble of the commands that mint (token, serve-metadata): the NAME
+// argument, the API client and the mint request the flags describe.
+func mintCall(e *env, p *parsed) (name string, c *client.Client, r client.MintRequest, err error) {
+	if name, c, err = e.connectorClient(p); err != nil {
+		return "", nil, r, err
+	}
 	secs, err := parseLifetime(p.str("lifetime"))
 	if err != nil {
-		return client.MintRequest{}, err
+		return "", nil, r, err
 	}
 	subject, err := subjectToken(e, p)
 	if err != nil {
-		return client.MintRequest{}, err
+		return "", nil, r, err
 	}
-	r := client.MintRequest{Connector: name, ResourceType: p.str("resource-type"), ResourceID: p.str("resource-id"),
+	r = client.MintRequest{Connector: name, ResourceType: p.str("resource-type"), ResourceID: p.str("resource-id"),
 		LifetimeSeconds: secs, Scopes: p.all("scope"), SubjectToken: subject}
 	if p.has("prefix") || p.bool("read-only") {
 		r.Downscope = &client.Downscope{Prefix: p.str("prefix"), ReadOnly: p.bool("read-only")}
 	}
-	return r, nil
+	return name, c, r, nil
 }
 
 // execCredential is kubectl's ExecCredential (client.authentication.k8s.io/v1).
@@ -129,11 +134,7 @@ func newExecCredential(cred *client.Credential, now time.Time, maxAge time.Durat
 }
 
 func runToken(ctx context.Context, e *env, p *parsed) error {
-	name, c, err := e.connectorClient(p)
-	if err != nil {
-		return err
-	}
-	r, err := mintRequest(e, name, p)
+	name, c, r, err := mintCall(e, p)
 	if err != nil {
 		return err
 	}

@@ -155,8 +155,5 @@ func (s *Server) startProjects() error {
 	if err != nil {
 		return err
 	}
-	if err := s.serveAPI("resourcemanager", "GCPCONN_ENDPOINT_RESOURCEMANAGER", crm); err != nil {
-		return err
-	}
-	return nil
+	return s.serveAPI("resourcemanager", "GCPCONN_ENDPOINT_RESOURCEMANAGER", crm)
 }

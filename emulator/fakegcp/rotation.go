@@ -20,10 +20,7 @@ func (s *Server) startIAMKeys() error {
 	if err != nil {
 		return err
 	}
-	if err := s.serveAPI("iam", "GCPCONN_ENDPOINT_IAM", keys); err != nil {
-		return err
-	}
-	return nil
+	return s.serveAPI("iam", "GCPCONN_ENDPOINT_IAM", keys)
 }
 
 // TickSecrets fires SECRET_ROTATE for every secret whose next rotation time is not after

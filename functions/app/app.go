@@ -49,6 +49,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -220,33 +221,24 @@ func (c *Config) readCallers(get func(string) string) (errs []string) {
 // GCPCONN_TIMEOUT_SECONDS, GCPCONN_REVOCATION_WINDOW, GCPCONN_MAX_KEY_AGE) and GCPCONN_ROTATION_IDENTITY into c, and
 // returns what is wrong with them.
 func (c *Config) readLimits(get func(string) string) (errs []string) {
-	if v := get("GCPCONN_MAX_BODY_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1024 {
-			errs = append(errs, fmt.Sprintf("GCPCONN_MAX_BODY_BYTES=%q is not a number of bytes >= 1024", v))
+	for _, s := range []struct {
+		name   string
+		lo, hi int64
+		want   string // what the error says is accepted
+		set    func(n int64)
+	}{
+		{"GCPCONN_MAX_BODY_BYTES", 1024, math.MaxInt64, "a number of bytes >= 1024", func(n int64) { c.MaxBodyBytes = n }},
+		{"GCPCONN_SWEEP_CONCURRENCY", 1, 1000, "a number from 1 to 1000", func(n int64) { c.SweepConcurrency = int(n) }},
+		{"GCPCONN_SWEEP_MAX_ROTATIONS", 1, 1000, "a number from 1 to 1000", func(n int64) { c.SweepMaxRotations = int(n) }},
+		{"GCPCONN_TIMEOUT_SECONDS", 1, 3600, "a number of seconds from 1 to 3600 (the function's timeout)", func(n int64) { c.Timeout = time.Duration(n) * time.Second }},
+	} {
+		if v := get(s.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < s.lo || n > s.hi {
+				errs = append(errs, fmt.Sprintf("%s=%q is not %s", s.name, v, s.want))
+			}
+			s.set(n)
 		}
-		c.MaxBodyBytes = n
-	}
-	if v := get("GCPCONN_SWEEP_CONCURRENCY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			errs = append(errs, fmt.Sprintf("GCPCONN_SWEEP_CONCURRENCY=%q is not a number from 1 to 1000", v))
-		}
-		c.SweepConcurrency = n
-	}
-	if v := get("GCPCONN_SWEEP_MAX_ROTATIONS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			errs = append(errs, fmt.Sprintf("GCPCONN_SWEEP_MAX_ROTATIONS=%q is not a number from 1 to 1000", v))
-		}
-		c.SweepMaxRotations = n
-	}
-	if v := get("GCPCONN_TIMEOUT_SECONDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 3600 {
-			errs = append(errs, fmt.Sprintf("GCPCONN_TIMEOUT_SECONDS=%q is not a number of seconds from 1 to 3600 (the function's timeout)", v))
-		}
-		c.Timeout = time.Duration(n) * time.Second
 	}
 	if v := get("GCPCONN_REVOCATION_WINDOW"); v != "" {
 		d, err := parseWindow(v)

@@ -201,26 +201,23 @@ func (c *Client) Delete(ctx context.Context, ref string) error {
 
 // Rotate replaces a connector's service-account key now (owner or admin).
 func (c *Client) Rotate(ctx context.Context, ref string) (*RotateResult, error) {
-	var out RotateResult
-	if err := c.do(ctx, http.MethodPost, "/rotate", wire.RotateRequest{Connector: ref}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return send[RotateResult](ctx, c, http.MethodPost, "/rotate", wire.RotateRequest{Connector: ref})
 }
 
 // Verify checks a stored connector or a spec and lists what it reaches.
 func (c *Client) Verify(ctx context.Context, r VerifyRequest) (*Resources, error) {
-	var out Resources
-	if err := c.do(ctx, http.MethodPost, "/verify", r, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return send[Resources](ctx, c, http.MethodPost, "/verify", r)
 }
 
 // Mint issues a short-lived credential for one resource.
 func (c *Client) Mint(ctx context.Context, r MintRequest) (*Credential, error) {
-	var out Credential
-	if err := c.do(ctx, http.MethodPost, "/mint-token", r, &out); err != nil {
+	return send[Credential](ctx, c, http.MethodPost, "/mint-token", r)
+}
+
+// send sends one request and returns its 2xx JSON answer decoded into a new T.
+func send[T any](ctx context.Context, c *Client, method, path string, in any) (*T, error) {
+	var out T
+	if err := c.do(ctx, method, path, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -326,11 +323,7 @@ func codeOfStatus(status int) string {
 // StartSweep starts a sweep run (admins) and returns it as it stands once its shards are
 // published.
 func (c *Client) StartSweep(ctx context.Context, o SweepOptions) (*SweepRun, error) {
-	var out SweepRun
-	if err := c.do(ctx, http.MethodPost, "/sweep", o, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return send[SweepRun](ctx, c, http.MethodPost, "/sweep", o)
 }
 
 // SweepRun returns sweep run id, the latest for "" (admins).
@@ -339,9 +332,5 @@ func (c *Client) SweepRun(ctx context.Context, id string) (*SweepRun, error) {
 	if id != "" {
 		path += "?run=" + url.QueryEscape(id)
 	}
-	var out SweepRun
-	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return send[SweepRun](ctx, c, http.MethodGet, path, nil)
 }

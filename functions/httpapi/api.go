@@ -5,7 +5,8 @@
 //
 // Each function has its own file with one thin handler: decode the request into a wire type
 // (wire.go), authenticate the caller, call one Service method, and encode a wire type or map
-// the error through the one error table (errors.go). No rule of the domain lives here:
+// the error through the one error table (errors.go). The frame around it is serve and
+// serveBody (serve.go). No rule of the domain lives here:
 // authorization, validation and lifetimes are decided by the core.
 //
 // Requests are JSON (415 for another content type) with a size cap (413 above it), a time
@@ -263,18 +264,16 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 	return c, true
 }
 
-// keeper gets the background work of the API's Service (see API.Keeper); false when the
-// answer (a 500) has been written.
-func (c *call) keeper() (*upkeep.Keeper, bool) {
+// keeper gets the background work of the API's Service (see API.Keeper).
+func (c *call) keeper() (*upkeep.Keeper, error) {
 	if c.a.Keeper == nil {
-		return &upkeep.Keeper{Service: c.svc}, true
+		return &upkeep.Keeper{Service: c.svc}, nil
 	}
 	k, err := c.a.Keeper(c.ctx)
 	if err != nil {
-		c.fail(fmt.Errorf("httpapi: build service: %w", err))
-		return nil, false
+		return nil, fmt.Errorf("httpapi: build service: %w", err)
 	}
-	return k, true
+	return k, nil
 }
 
 // keeper gets the background work of the API's Service (see API.Keeper) outside a request

@@ -18,69 +18,61 @@ var listParams = map[string]bool{
 // List lists connectors (filters, paging), describes one (?connector=REF), or lists the
 // connector types (?types=true).
 func (a *API) List(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "list")
-	defer c.done()
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	for k := range q {
-		if !listParams[k] {
-			c.fail(connector.FieldErrorf(k, "unknown query parameter %q", k))
-			return
+	a.serve(w, r, "list", func(c *call) error {
+		q := r.URL.Query()
+		for k := range q {
+			if !listParams[k] {
+				return connector.FieldErrorf(k, "unknown query parameter %q", k)
+			}
 		}
-	}
-	if t := q.Get("types"); t != "" {
-		if b, err := strconv.ParseBool(t); err != nil || !b {
-			c.fail(connector.FieldErrorf("types", "types must be true"))
-			return
+		if t := q.Get("types"); t != "" {
+			if b, err := strconv.ParseBool(t); err != nil || !b {
+				return connector.FieldErrorf("types", "types must be true")
+			}
+			writeJSON(w, http.StatusOK, wire.TypesResponse{ConnectorTypes: []wire.TypeSpec{connector.Spec()}})
+			return nil
 		}
-		writeJSON(w, http.StatusOK, wire.TypesResponse{ConnectorTypes: []wire.TypeSpec{connector.Spec()}})
-		return
-	}
-	if ref := q.Get("connector"); ref != "" {
-		conn, err := c.svc.Get(c.ctx, c.p, ref)
+		if ref := q.Get("connector"); ref != "" {
+			conn, err := c.svc.Get(c.ctx, c.p, ref)
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, wire.DescribeResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
+			return nil
+		}
+		f := connector.Filter{
+			Name:         q.Get("name"),
+			AuthMethod:   connector.AuthMethod(q.Get("auth_method")),
+			ResourceType: connector.ResourceType(q.Get("resource_type")),
+		}
+		for _, l := range q["label"] {
+			k, v, _ := strings.Cut(l, "=")
+			if k == "" {
+				return connector.FieldErrorf("label", "label filter %q is not KEY=VALUE or KEY", l)
+			}
+			if f.Labels == nil {
+				f.Labels = map[string]string{}
+			}
+			f.Labels[k] = v
+		}
+		pg := connector.Page{Token: q.Get("page_token")}
+		if s := q.Get("page_size"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 || n > connector.MaxPageSize {
+				return connector.FieldErrorf("page_size", "page_size must be a number from 1 to %d (0 or absent: %d), not %q",
+					connector.MaxPageSize, connector.DefaultPageSize, s)
+			}
+			pg.Size = n
+		}
+		cs, next, err := c.svc.List(c.ctx, c.p, f, pg)
 		if err != nil {
-			c.fail(err)
-			return
+			return err
 		}
-		writeJSON(w, http.StatusOK, wire.DescribeResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
-		return
-	}
-	f := connector.Filter{
-		Name:         q.Get("name"),
-		AuthMethod:   connector.AuthMethod(q.Get("auth_method")),
-		ResourceType: connector.ResourceType(q.Get("resource_type")),
-	}
-	for _, l := range q["label"] {
-		k, v, _ := strings.Cut(l, "=")
-		if k == "" {
-			c.fail(connector.FieldErrorf("label", "label filter %q is not KEY=VALUE or KEY", l))
-			return
+		out := wire.ListResponse{Connectors: make([]wire.Connector, len(cs)), NextPageToken: next}
+		for i, conn := range cs {
+			out.Connectors[i] = toConnectorJSON(conn, c.svc.SecretName(conn))
 		}
-		if f.Labels == nil {
-			f.Labels = map[string]string{}
-		}
-		f.Labels[k] = v
-	}
-	pg := connector.Page{Token: q.Get("page_token")}
-	if s := q.Get("page_size"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n > connector.MaxPageSize {
-			c.fail(connector.FieldErrorf("page_size", "page_size must be a number from 1 to %d (0 or absent: %d), not %q",
-				connector.MaxPageSize, connector.DefaultPageSize, s))
-			return
-		}
-		pg.Size = n
-	}
-	cs, next, err := c.svc.List(c.ctx, c.p, f, pg)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	out := wire.ListResponse{Connectors: make([]wire.Connector, len(cs)), NextPageToken: next}
-	for i, conn := range cs {
-		out.Connectors[i] = toConnectorJSON(conn, c.svc.SecretName(conn))
-	}
-	writeJSON(w, http.StatusOK, out)
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	})
 }

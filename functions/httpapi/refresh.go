@@ -43,47 +43,41 @@ func (a *API) Refresh(ctx context.Context, e event.Event) error {
 // body. The caller must be an admin (the push subscription's OIDC identity). It answers 204
 // when the event is handled or dropped, and an error status when a retry could help.
 func (a *API) RefreshHTTP(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "refresh")
-	defer c.done()
-	if !ok {
-		return
-	}
-	if err := c.svc.AuthorizeOperator(c.p); err != nil {
-		c.fail(err)
-		return
-	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var push pubsubPush
-	id := r.Header.Get("Ce-Id")
-	if mt == "application/cloudevents+json" {
-		var ce structuredEvent
-		if !c.decode(&ce, false) {
-			return
+	a.serve(w, r, "refresh", func(c *call) error {
+		if err := c.svc.AuthorizeOperator(c.p); err != nil {
+			return err
 		}
-		var err error
-		if push, id, err = pushOf(ce); err != nil {
-			c.fail(err)
-			return
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		var push pubsubPush
+		id := r.Header.Get("Ce-Id")
+		if mt == "application/cloudevents+json" {
+			var ce structuredEvent
+			if !c.decode(&ce, false) {
+				return nil // answered
+			}
+			var err error
+			if push, id, err = pushOf(ce); err != nil {
+				return err
+			}
+		} else if !c.decode(&push, false) {
+			return nil // answered
 		}
-	} else if !c.decode(&push, false) {
-		return
-	}
-	if push.Message.Attributes["eventType"] == "" {
-		c.fail(connector.FieldErrorf("message.attributes.eventType", "Pub/Sub message has no eventType attribute: not a Secret Manager notification"))
-		return
-	}
-	if id == "" {
-		id = push.messageID()
-	}
-	k, ok := c.keeper()
-	if !ok {
-		return
-	}
-	if err := k.Refresh(c.ctx, secretEvent(push, id)); err != nil {
-		c.fail(err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+		if push.Message.Attributes["eventType"] == "" {
+			return connector.FieldErrorf("message.attributes.eventType", "Pub/Sub message has no eventType attribute: not a Secret Manager notification")
+		}
+		if id == "" {
+			id = push.messageID()
+		}
+		k, err := c.keeper()
+		if err != nil {
+			return err
+		}
+		if err := k.Refresh(c.ctx, secretEvent(push, id)); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }
 
 // pushOf finds the Pub/Sub message of a structured CloudEvent (in data, or data_base64), and

@@ -10,54 +10,56 @@ import (
 // Register creates (POST), updates (PUT ?connector=REF) and deletes (DELETE ?connector=REF)
 // connectors.
 func (a *API) Register(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "register")
-	defer c.done()
-	if !ok {
-		return
-	}
-	ref := r.URL.Query().Get("connector")
-	if r.Method != http.MethodPost && ref == "" {
-		c.fail(connector.FieldErrorf("connector", "name the connector to %s with ?connector=NAME or ID", map[string]string{http.MethodPut: "update", http.MethodDelete: "delete"}[r.Method]))
-		return
-	}
-	switch r.Method {
-	case http.MethodPost:
-		var b wire.RegisterRequest
-		if !c.decode(&b, false) {
-			return
+	a.serve(w, r, "register", func(c *call) error {
+		ref := r.URL.Query().Get("connector")
+		switch {
+		case r.Method == http.MethodPost:
+			return c.register()
+		case ref == "":
+			return connector.FieldErrorf("connector", "name the connector to %s with ?connector=NAME or ID", map[string]string{http.MethodPut: "update", http.MethodDelete: "delete"}[r.Method])
+		case r.Method == http.MethodPut:
+			return c.update(ref)
 		}
-		req, err := registerRequest(b)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		conn, res, err := c.svc.Register(c.ctx, c.p, req)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, wire.RegisterResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn)), Resources: toResourcesJSON(res)})
-	case http.MethodPut:
-		var b wire.UpdateRequest
-		if !c.decode(&b, false) {
-			return
-		}
-		req, err := updateRequest(b)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		conn, err := c.svc.Update(c.ctx, c.p, ref, req)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		writeJSON(w, http.StatusOK, wire.RegisterResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
-	case http.MethodDelete:
 		if err := c.svc.Delete(c.ctx, c.p, ref); err != nil {
-			c.fail(err)
-			return
+			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
+
+// register creates the connector of the body (POST) and answers 201.
+func (c *call) register() error {
+	var b wire.RegisterRequest
+	if !c.decode(&b, false) {
+		return nil // answered
 	}
+	req, err := registerRequest(b)
+	if err != nil {
+		return err
+	}
+	conn, res, err := c.svc.Register(c.ctx, c.p, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusCreated, wire.RegisterResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn)), Resources: toResourcesJSON(res)})
+	return nil
+}
+
+// update applies the body's changes to the connector ref (PUT).
+func (c *call) update(ref string) error {
+	var b wire.UpdateRequest
+	if !c.decode(&b, false) {
+		return nil // answered
+	}
+	req, err := updateRequest(b)
+	if err != nil {
+		return err
+	}
+	conn, err := c.svc.Update(c.ctx, c.p, ref, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, wire.RegisterResponse{Connector: toConnectorJSON(conn, c.svc.SecretName(conn))})
+	return nil
 }

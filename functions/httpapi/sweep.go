@@ -17,45 +17,40 @@ import (
 // tunes concurrency, the per-connector timeout and the shard size. A Service without sweep
 // runs sweeps every connector in this request, as before.
 func (a *API) Sweep(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "sweep")
-	defer c.done()
-	if !ok {
-		return
-	}
 	if r.Method == http.MethodGet {
+		a.serve(w, r, "sweep", sweepGet)
+		return
+	}
+	serveBody(a, w, r, "sweep", true, func(c *call, b wire.SweepRequest) error {
 		if err := c.svc.AuthorizeOperator(c.p); err != nil {
-			c.fail(err)
-			return
+			return err
 		}
-		k, ok := c.keeper()
-		if !ok {
-			return
+		if b.ShardSize < 0 || b.ShardSize > upkeep.MaxShardSize {
+			return connector.FieldErrorf("shard_size", "shard_size must be from 1 to %d connectors (0: %d)", upkeep.MaxShardSize, upkeep.DefaultShardSize)
 		}
-		v, err := k.SweepRunStatus(c.ctx, r.URL.Query().Get("run"))
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		writeJSON(w, http.StatusOK, toSweepRunResponse(v))
-		return
-	}
-	var b wire.SweepRequest
-	if !c.decode(&b, true) {
-		return
-	}
+		return a.sweepPost(c, b)
+	})
+}
+
+// sweepGet answers the run ?run=ID, or the latest.
+func sweepGet(c *call) error {
 	if err := c.svc.AuthorizeOperator(c.p); err != nil {
-		c.fail(err)
-		return
+		return err
 	}
-	if b.ShardSize < 0 || b.ShardSize > upkeep.MaxShardSize {
-		c.fail(connector.FieldErrorf("shard_size", "shard_size must be from 1 to %d connectors (0: %d)", upkeep.MaxShardSize, upkeep.DefaultShardSize))
-		return
+	k, err := c.keeper()
+	if err != nil {
+		return err
 	}
-	a.sweepPost(c, b)
+	v, err := k.SweepRunStatus(c.ctx, c.r.URL.Query().Get("run"))
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, toSweepRunResponse(v))
+	return nil
 }
 
 // sweepPost starts a run (or, without sweep runs, sweeps in this request).
-func (a *API) sweepPost(c *call, b wire.SweepRequest) {
+func (a *API) sweepPost(c *call, b wire.SweepRequest) error {
 	o := a.SweepDefaults
 	if b.Concurrency > 0 {
 		o.Concurrency = b.Concurrency
@@ -64,25 +59,24 @@ func (a *API) sweepPost(c *call, b wire.SweepRequest) {
 		o.Timeout = time.Duration(b.TimeoutSeconds) * time.Second
 	}
 	o.KeepOrphans = o.KeepOrphans || b.KeepOrphans
-	k, ok := c.keeper()
-	if !ok {
-		return
+	k, err := c.keeper()
+	if err != nil {
+		return err
 	}
 	if k.Runs == nil || k.Shards == nil {
 		rep, err := k.Sweep(c.ctx, o)
 		if err != nil {
-			c.fail(err)
-			return
+			return err
 		}
 		writeJSON(c.w, http.StatusOK, toSweepResponse(rep))
-		return
+		return nil
 	}
 	v, err := k.StartSweep(c.ctx, o, b.ShardSize)
 	if err != nil && v.Run.ID == "" {
-		c.fail(err)
-		return
+		return err
 	}
 	writeJSON(c.w, http.StatusOK, toSweepRunResponse(v)) // a planning failure is in plan_error
+	return nil
 }
 
 // SweepShard is the sweep worker: a Pub/Sub push delivery of one shard of a run (the
@@ -91,39 +85,34 @@ func (a *API) sweepPost(c *call, b wire.SweepRequest) {
 // (503 when it could not be finished; 400 for a message that is not a shard, which ends in
 // the dead-letter topic). The caller must be an admin (the push subscription's OIDC identity).
 func (a *API) SweepShard(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "sweep-shard")
-	defer c.done()
-	if !ok {
-		return
-	}
-	if err := c.svc.AuthorizeOperator(c.p); err != nil {
-		c.fail(err)
-		return
-	}
-	var raw json.RawMessage
-	if !c.decode(&raw, false) {
-		return
-	}
-	sh, err := shardFromPush(raw)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	k, ok := c.keeper()
-	if !ok {
-		return
-	}
-	rec, err := k.SweepShard(c.ctx, sh, a.SweepDefaults)
-	if err != nil {
-		if k := connector.KindOf(err); k != connector.ErrInvalid && k != connector.ErrFailedPrecondition {
-			err = &connector.Error{Kind: connector.ErrUpstreamUnavailable, Err: err,
-				Message: "the shard was not finished and will be delivered again: " + connector.MessageOf(err)}
+	a.serve(w, r, "sweep-shard", func(c *call) error {
+		if err := c.svc.AuthorizeOperator(c.p); err != nil {
+			return err
 		}
-		c.fail(err)
-		return
-	}
-	writeJSON(w, http.StatusOK, shardResponse{Run: rec.Run, Index: rec.Index, State: string(rec.State),
-		Attempts: rec.Attempts, Checked: rec.Report.Checked, Unchecked: len(rec.Unchecked)})
+		var raw json.RawMessage
+		if !c.decode(&raw, false) {
+			return nil // answered
+		}
+		sh, err := shardFromPush(raw)
+		if err != nil {
+			return err
+		}
+		k, err := c.keeper()
+		if err != nil {
+			return err
+		}
+		rec, err := k.SweepShard(c.ctx, sh, a.SweepDefaults)
+		if err != nil {
+			if k := connector.KindOf(err); k != connector.ErrInvalid && k != connector.ErrFailedPrecondition {
+				err = &connector.Error{Kind: connector.ErrUpstreamUnavailable, Err: err,
+					Message: "the shard was not finished and will be delivered again: " + connector.MessageOf(err)}
+			}
+			return err
+		}
+		writeJSON(w, http.StatusOK, shardResponse{Run: rec.Run, Index: rec.Index, State: string(rec.State),
+			Attempts: rec.Attempts, Checked: rec.Report.Checked, Unchecked: len(rec.Unchecked)})
+		return nil
+	})
 }
 
 // shardFromPush reads the shard in a Pub/Sub push body. The envelope is Pub/Sub's, which

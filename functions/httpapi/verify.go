@@ -9,24 +9,16 @@ import (
 // Verify checks a stored connector ({"connector": REF}) or a spec ({"spec": {...}}) and lists
 // the resources it reaches.
 func (a *API) Verify(w http.ResponseWriter, r *http.Request) {
-	c, ok := a.start(w, r, "verify")
-	defer c.done()
-	if !ok {
-		return
-	}
-	var b wire.VerifyRequest
-	if !c.decode(&b, false) {
-		return
-	}
-	req, err := verifyRequest(b)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	res, err := c.svc.Verify(c.ctx, c.p, req)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toResourcesJSON(res))
+	serveBody(a, w, r, "verify", false, func(c *call, b wire.VerifyRequest) error {
+		req, err := verifyRequest(b)
+		if err != nil {
+			return err
+		}
+		res, err := c.svc.Verify(c.ctx, c.p, req)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toResourcesJSON(res))
+		return nil
+	})
 }

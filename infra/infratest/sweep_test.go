@@ -13,9 +13,12 @@ import (
 // dead-letter topic with a subscription that keeps it, and the grants dead-lettering needs.
 func TestTerraformSweepFanOut(t *testing.T) {
 	m := loadInfra(t, nil)
-	topic := m.Find("resource", "google_pubsub_topic", "sweep")
-	dlq := m.Find("resource", "google_pubsub_topic", "sweep_dead_letter")
-	if topic == nil || dlq == nil || str(t, topic.Instances[0], "name") != sweepTopic || str(t, dlq.Instances[0], "name") != sweepDLQ {
+	topics := m.Find("resource", "google_pubsub_topic", "topic")
+	if topics == nil {
+		t.Fatal("no google_pubsub_topic.topic")
+	}
+	topic, dlq := topics.Instance("sweep"), topics.Instance("sweep_dead_letter")
+	if topic == nil || dlq == nil || str(t, topic, "name") != sweepTopic || str(t, dlq, "name") != sweepDLQ {
 		t.Fatalf("want topics %s and %s", sweepTopic, sweepDLQ)
 	}
 	sub := m.Find("resource", "google_pubsub_subscription", "sweep")
@@ -32,16 +35,16 @@ func TestTerraformSweepFanOut(t *testing.T) {
 		"dlq": str(t, dl, "dead_letter_topic"), "attempts": str(t, dl, "max_delivery_attempts"),
 	}
 	want := map[string]string{
-		"topic": "${google_pubsub_topic.sweep.id}", "ack": manifestString(loadManifest(t).Settings["shard_timeout_seconds"]),
+		"topic": "${google_pubsub_topic.topic[\"sweep\"].id}", "ack": manifestString(loadManifest(t).Settings["shard_timeout_seconds"]),
 		"endpoint": baseURL + "/" + FunctionName("SweepShard"), "sa": tfSchedulerSA, "aud": baseURL,
-		"dlq": "${google_pubsub_topic.sweep_dead_letter.id}", "attempts": strconv.Itoa(upkeep.MaxShardAttempts),
+		"dlq": "${google_pubsub_topic.topic[\"sweep_dead_letter\"].id}", "attempts": strconv.Itoa(upkeep.MaxShardAttempts),
 	}
 	for k, w := range want {
 		if got[k] != w {
 			t.Errorf("sweep subscription %s = %q; want %q", k, got[k], w)
 		}
 	}
-	if s := m.Find("resource", "google_pubsub_subscription", "sweep_dead_letter"); s == nil || str(t, s.Instances[0], "topic") != "${google_pubsub_topic.sweep_dead_letter.id}" {
+	if s := m.Find("resource", "google_pubsub_subscription", "sweep_dead_letter"); s == nil || str(t, s.Instances[0], "topic") != "${google_pubsub_topic.topic[\"sweep_dead_letter\"].id}" {
 		t.Error("nothing keeps the dead-letter topic's messages")
 	}
 	agent := "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
@@ -51,7 +54,7 @@ func TestTerraformSweepFanOut(t *testing.T) {
 			grants[g.Role+" "+g.On] = true
 		}
 	}
-	for _, w := range []string{"roles/pubsub.publisher ${google_pubsub_topic.sweep_dead_letter.name}", "roles/pubsub.subscriber ${google_pubsub_subscription.sweep.name}"} {
+	for _, w := range []string{"roles/pubsub.publisher ${google_pubsub_topic.topic[\"sweep_dead_letter\"].name}", "roles/pubsub.subscriber ${google_pubsub_subscription.sweep.name}"} {
 		if !grants[w] {
 			t.Errorf("the Pub/Sub service agent lacks %s (dead-lettering needs it); has %v", w, grants)
 		}

@@ -681,6 +681,16 @@ func (in *Instance) Block(typ string) (*Instance, error) {
 	return bs[0], nil
 }
 
+// Instance returns r's instance whose key is key as text (KeyString), or nil.
+func (r *Resource) Instance(key string) *Instance {
+	for _, in := range r.Instances {
+		if in.KeyString() == key {
+			return in
+		}
+	}
+	return nil
+}
+
 // KeyString is the instance key as text: the for_each key, the count index, or "".
 func (in *Instance) KeyString() string {
 	switch {

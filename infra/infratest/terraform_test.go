@@ -14,8 +14,8 @@ const (
 	tfRuntimeSA   = "${google_service_account.runtime.email}"
 	tfSchedulerSA = "${google_service_account.scheduler.email}"
 	tfEventsSA    = "${google_service_account.events.email}"
-	tfTopic       = "${google_pubsub_topic.secret_events.id}"
-	tfSweepTopic  = "${google_pubsub_topic.sweep.id}"
+	tfTopic       = "${google_pubsub_topic.topic[\"secret_events\"].id}"
+	tfSweepTopic  = "${google_pubsub_topic.topic[\"sweep\"].id}"
 )
 
 func loadInfra(t *testing.T, vars map[string]cty.Value) *Module {
@@ -102,11 +102,11 @@ func TestTerraformDeploysEveryEntryPoint(t *testing.T) {
 		env:            wantEnv(t, tfSchedulerSA, tfTopic, tfSweepTopic, nil),
 	})
 
-	topic := m.Find("resource", "google_pubsub_topic", "secret_events")
-	if topic == nil {
-		t.Fatal("no google_pubsub_topic.secret_events")
+	topics := m.Find("resource", "google_pubsub_topic", "topic")
+	if topics == nil || topics.Instance("secret_events") == nil {
+		t.Fatal(`no google_pubsub_topic.topic["secret_events"]`)
 	}
-	if got := str(t, topic.Instances[0], "name"); got != topicName {
+	if got := str(t, topics.Instance("secret_events"), "name"); got != topicName {
 		t.Errorf("secret topic name = %q; want %q", got, topicName)
 	}
 }
@@ -267,7 +267,7 @@ func TestTerraformRuntimeRoles(t *testing.T) {
 		"${google_project_iam_custom_role.secret_manager.id}": `resource.name.startsWith("projects/${data.google_project.this.number}/secrets/gcpconn-") || resource.name.startsWith("projects/demo-project/secrets/gcpconn-")`,
 		"roles/pubsub.publisher":                              "", // on the sweep topic only (below)
 	}
-	if g := got["roles/pubsub.publisher"]; g.Type != "google_pubsub_topic_iam_member" || g.On != "${google_pubsub_topic.sweep.name}" {
+	if g := got["roles/pubsub.publisher"]; g.Type != "google_pubsub_topic_iam_member" || g.On != "${google_pubsub_topic.topic[\"sweep\"].name}" {
 		t.Errorf("runtime pubsub.publisher granted on %s %q; want the sweep topic only", g.Type, g.On)
 	}
 	for role, cond := range want {
@@ -340,7 +340,7 @@ func TestTerraformSecretNotifications(t *testing.T) {
 	var publisher bool
 	for _, g := range iamGrants(t, m) {
 		if g.Type == "google_pubsub_topic_iam_member" && g.Role == "roles/pubsub.publisher" &&
-			g.On == "${google_pubsub_topic.secret_events.name}" &&
+			g.On == "${google_pubsub_topic.topic[\"secret_events\"].name}" &&
 			g.Member == "serviceAccount:${google_project_service_identity.secretmanager.email}" {
 			publisher = true
 		}

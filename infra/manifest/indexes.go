@@ -3,7 +3,6 @@ package manifest
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 )
@@ -35,15 +34,9 @@ var indexName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
 
 // LoadIndexes reads and checks the index file at path.
 func LoadIndexes(path string) ([]Index, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
 	var f indexFile
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := readJSON(path, &f); err != nil {
+		return nil, err
 	}
 	if len(f.FieldOverrides) > 0 {
 		return nil, fmt.Errorf("%s: fieldOverrides are not deployed by scripts/deploy.sh or Terraform; leave it empty", path)

@@ -15,11 +15,6 @@ import (
 // connectors' keys. Memory keeps them in a map; Firestore in a third collection, named after
 // the connectors' with a "_key_cleanups" suffix, one document per connector id.
 
-var (
-	_ connector.KeyCleanups = (*Memory)(nil)
-	_ connector.KeyCleanups = (*Firestore)(nil)
-)
-
 func cloneCleanup(k connector.KeyCleanup) connector.KeyCleanup {
 	k.Keys = connector.Rotation{Retired: k.Keys}.Clone().Retired
 	return k

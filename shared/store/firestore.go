@@ -18,8 +18,6 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
-var _ connector.Store = (*Firestore)(nil)
-
 // Firestore is a connector.Store in a Firestore (native mode) database.
 //
 // Each connector is one document in the collection, keyed by the connector's id. Names are

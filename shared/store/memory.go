@@ -13,16 +13,6 @@ import (
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-var _ connector.Store = (*Memory)(nil)
-
-// MemorySecrets has every capability the core looks for in a secret store (checked here, so
-// that a renamed method fails the build instead of turning a capability off).
-var (
-	_ connector.SecretStore = (*MemorySecrets)(nil)
-	_ upkeep.SecretAges     = (*MemorySecrets)(nil)
-	_ upkeep.SecretVersions = (*MemorySecrets)(nil)
-)
-
 // Memory is a connector.Store in process memory. The zero value is not usable; call
 // NewMemory. It is safe for concurrent use, and copies connectors in and out, so callers
 // never share its maps and slices.
@@ -74,30 +64,33 @@ func (m *Memory) Create(ctx context.Context, c *connector.Connector) error {
 
 // Get returns the connector with id.
 func (m *Memory) Get(ctx context.Context, id string) (*connector.Connector, error) {
+	return m.get(ctx, id, false)
+}
+
+// GetByName returns the connector named name.
+func (m *Memory) GetByName(ctx context.Context, name string) (*connector.Connector, error) {
+	return m.get(ctx, name, true)
+}
+
+// get returns a copy of the connector with id key, or named key when byName.
+func (m *Memory) get(ctx context.Context, key string, byName bool) (*connector.Connector, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	id := key
+	if byName {
+		var ok bool
+		if id, ok = m.byName[key]; !ok {
+			return nil, notFoundName(key)
+		}
+	}
 	c, ok := m.byID[id]
 	if !ok {
 		return nil, notFoundID(id)
 	}
 	return c.Clone(), nil
-}
-
-// GetByName returns the connector named name.
-func (m *Memory) GetByName(ctx context.Context, name string) (*connector.Connector, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	id, ok := m.byName[name]
-	if !ok {
-		return nil, notFoundName(name)
-	}
-	return m.byID[id].Clone(), nil
 }
 
 // List returns one page of the connectors matching f, ordered by name.
@@ -141,15 +134,11 @@ func (m *Memory) List(ctx context.Context, f connector.Filter, p connector.Page)
 // Update replaces the stored configuration of connector c.ID when its Revision is
 // c.Revision; the stored Status is kept (and set on c).
 func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
-	unlock, err := m.lockFor(ctx, c, "update", true)
+	old, unlock, err := m.lockStored(ctx, c, "update", true)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	old, err := m.storedAt(c)
-	if err != nil {
-		return err
-	}
 	if c.Name != old.Name {
 		if _, taken := m.byName[c.Name]; taken {
 			return connector.Errorf(connector.ErrAlreadyExists, "a connector named %q already exists", c.Name)
@@ -168,15 +157,11 @@ func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
 // SetStatus replaces the Status of connector c.ID with st when its stored Revision and Status
 // are c's; Revision and UpdatedAt stay.
 func (m *Memory) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
-	unlock, err := m.lockFor(ctx, c, "set status", false)
+	cur, unlock, err := m.lockStored(ctx, c, "set status", false)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	cur, err := m.storedAt(c)
-	if err != nil {
-		return err
-	}
 	if !cur.Status.Equal(c.Status) {
 		return statusConflict(c.ID)
 	}
@@ -201,16 +186,25 @@ func (m *Memory) lockFor(ctx context.Context, c *connector.Connector, op string,
 	return m.mu.Unlock, nil
 }
 
-// storedAt returns the stored connector c.ID if its Revision is still c's; m.mu is held.
-func (m *Memory) storedAt(c *connector.Connector) (*connector.Connector, error) {
+// lockStored takes the write lock for op on c (lockFor) and returns the stored connector c.ID
+// if its Revision is still c's; the caller calls unlock when err is nil.
+func (m *Memory) lockStored(ctx context.Context, c *connector.Connector, op string, named bool) (stored *connector.Connector, unlock func(), err error) {
+	unlock, err = m.lockFor(ctx, c, op, named)
+	if err != nil {
+		return nil, nil, err
+	}
 	stored, ok := m.byID[c.ID]
-	if !ok {
-		return nil, notFoundID(c.ID)
+	switch {
+	case !ok:
+		err = notFoundID(c.ID)
+	case stored.Revision != c.Revision:
+		err = conflict(c.ID, c.Revision, stored.Revision)
 	}
-	if stored.Revision != c.Revision {
-		return nil, conflict(c.ID, c.Revision, stored.Revision)
+	if err != nil {
+		unlock()
+		return nil, nil, err
 	}
-	return stored, nil
+	return stored, unlock, nil
 }
 
 // Delete removes the connector id.

@@ -14,8 +14,6 @@ import (
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-var _ upkeep.ShardPublisher = (*PubSubShards)(nil)
-
 // PubSubShards publishes sweep shards to a Pub/Sub topic (GCPCONN_SWEEP_TOPIC), whose push
 // subscription delivers each to the sweep worker (/sweep-shard). A message's data is the
 // shard as JSON; its attributes name the run and the shard index (for filtering and the

@@ -22,11 +22,6 @@ import (
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-var (
-	_ connector.SecretStore  = (*SecretManager)(nil)
-	_ connector.FreshSecrets = (*SecretManager)(nil)
-)
-
 // Secret naming in Secret Manager.
 const (
 	// SecretPrefix starts the id of every connector secret by default: gcpconn-<connector id>.
@@ -72,15 +67,6 @@ type SecretManagerOptions struct {
 	// Now is the clock of the cache; nil means time.Now.
 	Now func() time.Time
 }
-
-// SecretManager has every capability the core looks for in a secret store (checked here, so
-// that a renamed method fails the build instead of turning a capability off).
-var (
-	_ connector.SecretStore  = (*SecretManager)(nil)
-	_ connector.FreshSecrets = (*SecretManager)(nil)
-	_ upkeep.SecretAges      = (*SecretManager)(nil)
-	_ upkeep.SecretVersions  = (*SecretManager)(nil)
-)
 
 // SecretManager is a connector.SecretStore in Google Secret Manager: one secret per
 // connector, named SecretPrefix (or SecretManagerOptions.Prefix) + connector id, labelled

@@ -12,11 +12,6 @@ import (
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-var (
-	_ upkeep.SweepRuns    = (*MemoryRuns)(nil)
-	_ upkeep.ConnectorIDs = (*Memory)(nil)
-)
-
 // ListIDs returns at most n connector ids after the cursor after, in ascending order (the
 // sweep planner's listing: ids alone).
 func (m *Memory) ListIDs(ctx context.Context, after string, n int) ([]string, error) {

@@ -14,11 +14,6 @@ import (
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-var (
-	_ upkeep.SweepRuns    = (*FirestoreRuns)(nil)
-	_ upkeep.ConnectorIDs = (*Firestore)(nil)
-)
-
 // ListIDs returns at most n connector ids after the cursor after, in ascending order: a
 // query on document ids that returns no fields (one billed read per id, no document data
 // sent).

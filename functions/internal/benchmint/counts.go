@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/functions/internal/rpcproxy"
 )
 
 // firestoreReads are the Firestore RPCs that read documents (each a round trip).
@@ -20,31 +20,11 @@ var firestoreReads = map[string]bool{
 
 // rpcCounter counts the Firestore RPCs of one client connection, by method.
 type rpcCounter struct {
-	mu sync.Mutex
-	n  map[string]int64
-}
-
-func (c *rpcCounter) add(method string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == nil {
-		c.n = map[string]int64{}
-	}
-	c.n[method[strings.LastIndexByte(method, '/')+1:]]++
+	rpcproxy.Counter
 }
 
 // readCalls returns how many read RPCs were made so far.
-func (c *rpcCounter) readCalls() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var n int64
-	for m, k := range c.n {
-		if firestoreReads[m] {
-			n += k
-		}
-	}
-	return n
-}
+func (c *rpcCounter) readCalls() int64 { return c.Sum(firestoreReads) }
 
 // dialEmulator connects to the Firestore emulator as the Firestore client does with
 // FIRESTORE_EMULATOR_HOST (which ignores dial options), with interceptors that count.
@@ -54,12 +34,12 @@ func (c *rpcCounter) dialEmulator(addr string) (*grpc.ClientConn, error) {
 		grpc.WithPerRPCCredentials(emulatorOwner{}),
 		grpc.WithChainUnaryInterceptor(
 			func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-				c.add(method)
+				c.Add(method)
 				return invoker(ctx, method, req, reply, cc, opts...)
 			}),
 		grpc.WithChainStreamInterceptor(
 			func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-				c.add(method)
+				c.Add(method)
 				return streamer(ctx, desc, cc, method, opts...)
 			}))
 }

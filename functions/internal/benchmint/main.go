@@ -179,7 +179,7 @@ func (b *bench) startFunctions(o options) error {
 	if o.load == "wrk" {
 		env := os.Environ()
 		if b.reads != nil {
-			proxy, stop, err := rpcproxy.Start(emulator, b.reads.add)
+			proxy, stop, err := rpcproxy.Start(emulator, b.reads.Add)
 			if err != nil {
 				return err
 			}

@@ -4,30 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 )
-
-// rpcCounter counts the Firestore calls of the functions, by method (BatchGetDocuments,
-// Commit, RunQuery, ...).
-type rpcCounter struct {
-	mu sync.Mutex
-	n  map[string]int64
-}
-
-func (c *rpcCounter) add(method string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n[method[strings.LastIndexByte(method, '/')+1:]]++
-}
-
-// take returns the calls counted since the last take, and starts counting afresh.
-func (c *rpcCounter) take() map[string]int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.n
-	c.n = map[string]int64{}
-	return n
-}
 
 // metadataReads are the Secret Manager calls that read metadata (the quota of about 600 a
 // minute per project), by the fake's endpoint names.

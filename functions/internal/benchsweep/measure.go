@@ -27,7 +27,7 @@ func (b *bench) measureRun(i int) error {
 	before := b.fake.Faults().Counts()
 	b.buckets.take()
 	if b.rpcs != nil {
-		b.rpcs.take()
+		b.rpcs.Take()
 	}
 	cpu := b.o.cpu.sample()
 	start := time.Now()
@@ -55,7 +55,7 @@ func (b *bench) measureRun(i int) error {
 	fmt.Printf("  Google calls per connector: %s\n", perConnector(apis, n))
 	fmt.Printf("  Secret Manager metadata reads: %d per run (%.3f per connector)\n", metadata, float64(metadata)/float64(n))
 	if b.rpcs != nil {
-		fmt.Printf("  Firestore calls per connector: %s\n", perConnector(b.rpcs.take(), n))
+		fmt.Printf("  Firestore calls per connector: %s\n", perConnector(b.rpcs.Take(), n))
 	}
 	fmt.Printf("  CPU ms per connector: %s\n", cpuUsed)
 	if msg := checkedOnce(b.buckets.take(), n); msg != "" {

@@ -40,7 +40,7 @@ type bench struct {
 	o       options
 	fake    *fakegcp.Server
 	buckets *bucketCounter
-	rpcs    *rpcCounter // Firestore calls of the functions ("google" store)
+	rpcs    *rpcproxy.Counter // Firestore calls of the functions ("google" store)
 	dir     string
 	base    string // the functions' URL
 	token   string // the admin's ID token
@@ -109,8 +109,8 @@ func (b *bench) startFunctions() error {
 		"GCPCONN_PROJECT="+project, "GCPCONN_SWEEP_TOPIC="+topic, "GCPCONN_TRACE_EXPORTER=none",
 		"GCPCONN_ENDPOINT_STORAGE="+b.buckets.url, "GCPCONN_TIMEOUT_SECONDS=540")
 	if b.o.store == "google" && b.o.countFirestore {
-		b.rpcs = &rpcCounter{n: map[string]int64{}}
-		proxy, stop, err := rpcproxy.Start(os.Getenv("FIRESTORE_EMULATOR_HOST"), b.rpcs.add)
+		b.rpcs = &rpcproxy.Counter{}
+		proxy, stop, err := rpcproxy.Start(os.Getenv("FIRESTORE_EMULATOR_HOST"), b.rpcs.Add)
 		if err != nil {
 			return err
 		}
