@@ -1,6 +1,6 @@
 # What an operator watches, from the service's own logs: log-based metrics over the structured
 # lines the functions write (the mint audit entry and the "event" lines of
-# shared/connector/oplog.go and functions/httpapi/oplog.go), alert policies over them, and one
+# functions/httpapi/oplog.go and shared/upkeep/oplog.go), alert policies over them, and one
 # dashboard. Nothing is exported by hand: Cloud Logging counts the lines.
 #
 # The filters name log fields (jsonPayload.X). infra/infratest's TestLogContract parses them

@@ -70,6 +70,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/principal"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -193,7 +194,7 @@ func (c *Config) readCallers(get func(string) string) (errs []string) {
 	c.TrustedIssuers = issuers
 	for i, a := range strings.Split(get("GCPCONN_ADMINS"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
-			p, err := connector.CheckPrincipalPattern(a, issuerNames(issuers))
+			p, err := principal.CheckPattern(a, issuerNames(issuers))
 			if err != nil {
 				errs = append(errs, fmt.Sprintf("GCPCONN_ADMINS[%d] %v", i, err))
 			}

@@ -163,8 +163,8 @@ func TestMaxKeyAgeConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := svc.Secrets.(connector.RotationSchedules); svc.Keys == nil || !ok || svc.Rotator != svc {
-			t.Errorf("service: Keys = %v, rotation schedules %v, rotator %T; want both and the keeper as the core's rotator (key rotation wired)", svc.Keys, ok, svc.Rotator)
+		if svc.Keys == nil || svc.Secrets == nil || svc.Rotator != svc {
+			t.Errorf("service: Keys = %v, secrets %T, rotator %T; want both and the keeper as the core's rotator (key rotation wired)", svc.Keys, svc.Secrets, svc.Rotator)
 		}
 	}
 }

@@ -276,6 +276,19 @@ func (c *call) keeper() (*upkeep.Keeper, error) {
 	return k, nil
 }
 
+// keeper gets the background work of the API's Service (see API.Keeper) outside a request
+// (the refresh CloudEvent).
+func (a *API) keeper(ctx context.Context) (*upkeep.Keeper, error) {
+	if a.Keeper != nil {
+		return a.Keeper(ctx)
+	}
+	svc, err := a.Service(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &upkeep.Keeper{Service: svc}, nil
+}
+
 func (c *call) done() {
 	c.cancel()
 	c.span.End()

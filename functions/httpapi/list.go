@@ -29,7 +29,7 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) {
 			if b, err := strconv.ParseBool(t); err != nil || !b {
 				return connector.FieldErrorf("types", "types must be true")
 			}
-			writeJSON(w, http.StatusOK, typesResponse{ConnectorTypes: []connector.TypeSpec{connector.Spec()}})
+			writeJSON(w, http.StatusOK, wire.TypesResponse{ConnectorTypes: []wire.TypeSpec{connector.Spec()}})
 			return nil
 		}
 		if ref := q.Get("connector"); ref != "" {

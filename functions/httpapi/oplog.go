@@ -9,6 +9,17 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
+// Operational events are log lines that Cloud Logging turns into metrics and alerts
+// (infra/monitoring.tf): each carries "event" with one of these names, and the fields the
+// metrics filter on. Their names and value types are a contract with those filters;
+// infra/infratest's TestLogContract checks every field a filter names against the lines the
+// code really writes. Rename a field here and change infra/monitoring.tf with it. The events
+// of background work (sweep_run, sweep_result, rotation, old_key) are shared/upkeep's.
+const (
+	eventUpstreamError = "upstream_error" // a request Google failed: api, code
+	eventAuthFailure   = "auth_failure"   // a caller not authenticated: issuer, reason
+)
+
 // IssuerNamer is implemented by an Authenticator that can name the issuer a request's token
 // claims even when the token is refused (callerauth.Verifier.IssuerOf), from a small fixed
 // set: the auth_failure log event and its metric are labelled with it.
@@ -33,7 +44,7 @@ func (c *call) logAuthFailure(err error) {
 	if !ok {
 		return
 	}
-	c.a.log().WarnContext(c.ctx, "caller not authenticated", "event", connector.EventAuthFailure,
+	c.a.log().WarnContext(c.ctx, "caller not authenticated", "event", eventAuthFailure,
 		"entry_point", c.entry, "issuer", issuer, "code", code, "status", status, "reason", connector.MessageOf(err),
 		"suppressed", suppressed)
 }
@@ -59,6 +70,6 @@ func logUpstream(ctx context.Context, log *slog.Logger, entry string, kind conne
 	if kind == connector.ErrUpstreamNotFound {
 		level = slog.LevelInfo
 	}
-	log.Log(ctx, level, "upstream error", "event", connector.EventUpstreamError, "entry_point", entry,
+	log.Log(ctx, level, "upstream error", "event", eventUpstreamError, "entry_point", entry,
 		"api", api, "code", string(kind), "status", status, "error", err.Error())
 }

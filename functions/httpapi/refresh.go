@@ -11,6 +11,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/exactjson"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // Refresh is the CloudEvent function behind Secret Manager notifications (Pub/Sub
@@ -28,12 +29,12 @@ func (a *API) Refresh(ctx context.Context, e event.Event) error {
 		a.log().WarnContext(ctx, "refresh: event data is not a Pub/Sub message; dropped", "event_id", e.ID(), "event_type", e.Type(), "error", err.Error())
 		return nil
 	}
-	svc, err := a.Service(ctx)
+	k, err := a.keeper(ctx)
 	if err != nil {
 		a.log().ErrorContext(ctx, "refresh: build service", "error", err.Error())
 		return fmt.Errorf("refresh: build service: %w", err)
 	}
-	return svc.Refresh(ctx, secretEvent(push, e.ID()))
+	return k.Refresh(ctx, secretEvent(push, e.ID()))
 }
 
 // RefreshHTTP serves refresh over plain HTTP (functions/cmd/serve, tests): it accepts the
@@ -67,7 +68,11 @@ func (a *API) RefreshHTTP(w http.ResponseWriter, r *http.Request) {
 		if id == "" {
 			id = push.messageID()
 		}
-		if err := c.svc.Refresh(c.ctx, secretEvent(push, id)); err != nil {
+		k, err := c.keeper()
+		if err != nil {
+			return err
+		}
+		if err := k.Refresh(c.ctx, secretEvent(push, id)); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -101,11 +106,11 @@ func (p pubsubPush) messageID() string {
 // secretEvent reads a Secret Manager notification: attributes eventType, secretId (the
 // secret's name) and versionId (the version's name) when present; the data (the Secret or
 // SecretVersion JSON) for the names and labels otherwise.
-func secretEvent(p pubsubPush, id string) connector.SecretEvent {
+func secretEvent(p pubsubPush, id string) upkeep.SecretEvent {
 	attrs := p.Message.Attributes
 	var data secretJSONData
 	_ = exactjson.Decode(p.Message.Data, &data) // best effort: attributes carry what matters
-	ev := connector.SecretEvent{
+	ev := upkeep.SecretEvent{
 		Type:      attrs["eventType"],
 		Secret:    attrs["secretId"],
 		Version:   attrs["versionId"],
@@ -128,11 +133,11 @@ func secretEvent(p pubsubPush, id string) connector.SecretEvent {
 		ev.Secret = data.Name
 	}
 	if strings.HasPrefix(ev.Type, "SECRET_VERSION_") {
-		ev.Version = connector.VersionID(ev.Version)
+		ev.Version = upkeep.VersionID(ev.Version)
 	} else {
 		ev.Version = ""
 	}
-	// The secret store maps the secret to its connector (connector.SecretOwners); other
+	// The secret store maps the secret to its connector (SecretStore.ConnectorOfSecret); other
 	// secrets are not gcpconn's, and their events are ignored.
 	ev.Labels = data.Labels
 	return ev

@@ -23,6 +23,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
 	"github.com/gcpconn/gcpconn/shared/store"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // TestRefreshFromSecretManagerEvents lets the fake Secret Manager publish its own
@@ -121,7 +122,7 @@ func TestRefreshFromSecretManagerEvents(t *testing.T) {
 		if err != nil {
 			t.Fatalf("AddSecretVersion: %v", err)
 		}
-		return connector.VersionID(v.Name)
+		return upkeep.VersionID(v.Name)
 	}
 	goodJSON, _ := json.Marshal(good)
 

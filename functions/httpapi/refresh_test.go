@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // pushBody is a Pub/Sub push request carrying a Secret Manager notification, as Secret
@@ -213,17 +214,17 @@ func TestSecretEvent(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		push    map[string]any
-		want    connector.SecretEvent
+		want    upkeep.SecretEvent
 		mutated func(p map[string]any)
 	}{
 		{"version add", pushBody("SECRET_VERSION_ADD", "projects/p/secrets/gcpconn-abc", "7"),
-			connector.SecretEvent{Type: "SECRET_VERSION_ADD", Secret: "projects/p/secrets/gcpconn-abc", Version: "7"}, nil},
+			upkeep.SecretEvent{Type: "SECRET_VERSION_ADD", Secret: "projects/p/secrets/gcpconn-abc", Version: "7"}, nil},
 		{"rotate", pushBody("SECRET_ROTATE", "projects/p/secrets/gcpconn-abc", ""),
-			connector.SecretEvent{Type: "SECRET_ROTATE", Secret: "projects/p/secrets/gcpconn-abc"}, nil},
+			upkeep.SecretEvent{Type: "SECRET_ROTATE", Secret: "projects/p/secrets/gcpconn-abc"}, nil},
 		{"labels of the secret", labelled(pushBody("SECRET_UPDATE", "projects/p/secrets/team-a-abc", ""), map[string]string{"gcpconn-connector": "abc"}),
-			connector.SecretEvent{Type: "SECRET_UPDATE", Secret: "projects/p/secrets/team-a-abc", Labels: map[string]string{"gcpconn-connector": "abc"}}, nil},
+			upkeep.SecretEvent{Type: "SECRET_UPDATE", Secret: "projects/p/secrets/team-a-abc", Labels: map[string]string{"gcpconn-connector": "abc"}}, nil},
 		{"foreign secret", pushBody("SECRET_VERSION_ADD", "projects/p/secrets/db-password", "1"),
-			connector.SecretEvent{Type: "SECRET_VERSION_ADD", Secret: "projects/p/secrets/db-password", Version: "1"}, nil},
+			upkeep.SecretEvent{Type: "SECRET_VERSION_ADD", Secret: "projects/p/secrets/db-password", Version: "1"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw, _ := json.Marshal(tc.push)

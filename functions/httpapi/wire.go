@@ -190,13 +190,6 @@ func toResourcesJSON(r *connector.Resources) *wire.Resources {
 	return out
 }
 
-// typesResponse answers GET /list?types=true. Each element is connector.Spec(), whose JSON
-// form is part of the contract (snake_case tags in shared/connector/spec.go); the client reads
-// it as wire.TypesResponse, and TestTypeSpecWire holds the two to the same bytes.
-type typesResponse struct {
-	ConnectorTypes []connector.TypeSpec `json:"connector_types"`
-}
-
 func mintRequest(b wire.MintRequest) connector.MintRequest {
 	r := connector.MintRequest{
 		Ref:             b.Connector,

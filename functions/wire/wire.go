@@ -29,7 +29,11 @@
 // or a Go duration.
 package wire
 
-import "time"
+import (
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/typespec"
+)
 
 // RegisterRequest is the body of POST /register, and the spec of POST /verify.
 type RegisterRequest struct {
@@ -213,42 +217,15 @@ type TypesResponse struct {
 	ConnectorTypes []TypeSpec `json:"connector_types"`
 }
 
-// TypeSpec describes a connector type: its resource types and auth methods. The server
-// answers the core's connector.Spec(); functions/httpapi tests that it decodes into this type
-// field for field.
-type TypeSpec struct {
-	ConnectorType string             `json:"connector_type"`
-	Name          string             `json:"name"`
-	Description   string             `json:"description"`
-	ResourceTypes []ResourceTypeSpec `json:"resource_types"`
-	AuthMethods   []AuthMethodSpec   `json:"auth_methods"`
-}
-
-// ResourceTypeSpec describes one resource type.
-type ResourceTypeSpec struct {
-	ResourceType      string   `json:"resource_type"`
-	Name              string   `json:"name"`
-	Description       string   `json:"description"`
-	SupportsInstances bool     `json:"supports_instances"`
-	IDFormats         []string `json:"id_formats,omitempty"`
-	AuthMethods       []string `json:"auth_methods"`
-}
-
-// AuthMethodSpec describes one auth method; ConfigSchema is a JSON Schema whose secret
-// properties carry "format": "password".
-type AuthMethodSpec struct {
-	AuthMethod               string         `json:"auth_method"`
-	Name                     string         `json:"name"`
-	Description              string         `json:"description"`
-	ConfigSchema             map[string]any `json:"config_schema"`
-	MinExpirationSeconds     *int           `json:"min_expiration_seconds,omitempty"`
-	DefaultExpirationSeconds *int           `json:"default_expiration_seconds,omitempty"`
-	MaxExpirationSeconds     *int           `json:"max_expiration_seconds,omitempty"`
-	RequiresExpiresAt        bool           `json:"requires_expires_at,omitempty"`
-	// Implicit says why a method is gated by GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS: "always",
-	// "keyless", "ambient-source"; "" when it never is.
-	Implicit string `json:"implicit,omitempty"`
-}
+// TypeSpec describes a connector type: its resource types and auth methods (each auth
+// method's configuration schema and token lifetimes), ResourceTypeSpec one resource type and
+// AuthMethodSpec one auth method. They are package typespec's types, which the core fills
+// (connector.Spec): one definition for the server, the client and the core.
+type (
+	TypeSpec         = typespec.TypeSpec
+	ResourceTypeSpec = typespec.ResourceTypeSpec
+	AuthMethodSpec   = typespec.AuthMethodSpec
+)
 
 // MintRequest is the body of POST /mint-token.
 type MintRequest struct {

@@ -55,6 +55,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/principal"
 )
 
 // Google's issuer and key set.
@@ -331,7 +332,7 @@ func (v *Verifier) verifyGoogle(ctx context.Context, t *jws) (connector.Principa
 		return fail(deny("ID token email %s is not verified", quoteClip(mail)))
 	}
 	// An email never holds ':', so a Google caller can never pass for NAME:SUBJECT.
-	email, err := connector.CheckPrincipalPattern(mail, nil)
+	email, err := principal.CheckPattern(mail, nil)
 	if err != nil || strings.Contains(mail, ":") {
 		return fail(deny("ID token email %s is not an email address", quoteClip(mail)))
 	}
@@ -386,7 +387,7 @@ func (v *Verifier) verifyFederated(ctx context.Context, f *federated, t *jws) (c
 }
 
 // subject returns the caller's subject claim: a non-empty string of at most
-// connector.MaxPrincipalLen bytes without whitespace or control characters.
+// principal.MaxLen bytes without whitespace or control characters.
 func (is *Issuer) subject(claims map[string]any) (string, error) {
 	v, ok := claim(claims, is.SubjectClaim)
 	s, isString := v.(string)
@@ -395,8 +396,8 @@ func (is *Issuer) subject(claims map[string]any) (string, error) {
 		return "", deny("token of %s has no %s claim to name the caller", is.Name, quoteClip(is.SubjectClaim))
 	case !isString || s == "":
 		return "", deny("token of %s: subject claim %s is not a non-empty string", is.Name, quoteClip(is.SubjectClaim))
-	case len(s) > connector.MaxPrincipalLen:
-		return "", deny("token of %s: subject is longer than %d bytes", is.Name, connector.MaxPrincipalLen)
+	case len(s) > principal.MaxLen:
+		return "", deny("token of %s: subject is longer than %d bytes", is.Name, principal.MaxLen)
 	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
 		return "", deny("token of %s: subject has whitespace or control characters", is.Name)
 	}

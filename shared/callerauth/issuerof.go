@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/principal"
 )
 
 // Issuer names of IssuerOf for requests whose token names no issuer gcpconn knows.
@@ -16,7 +16,7 @@ const (
 )
 
 // IssuerOf names the issuer that the bearer token of r claims, without verifying it, for the
-// logs and metrics of refused callers: connector.GoogleIssuerName, a trusted issuer's name,
+// logs and metrics of refused callers: principal.GoogleIssuer, a trusted issuer's name,
 // or IssuerNone, IssuerMalformed or IssuerUntrusted. The answer is one of a fixed, small set
 // (never the token's own text), so a metric may use it as a label.
 func (v *Verifier) IssuerOf(r *http.Request) string {
@@ -37,7 +37,7 @@ func (v *Verifier) IssuerOf(r *http.Request) string {
 		return IssuerMalformed
 	}
 	if slices.Contains(v.googleIssuers, iss) {
-		return connector.GoogleIssuerName
+		return principal.GoogleIssuer
 	}
 	if f, ok := v.federated[iss]; ok {
 		return f.is.Name

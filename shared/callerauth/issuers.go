@@ -13,7 +13,7 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 
-	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/principal"
 )
 
 // Issuer is one trusted issuer of federated callers: a CI system or a Kubernetes cluster whose
@@ -104,7 +104,7 @@ func ParseIssuers(raw string, googleIssuers ...string) ([]Issuer, error) {
 
 // check validates one issuer and fills in its defaults.
 func (is *Issuer) check() error {
-	if err := connector.CheckIssuerName(is.Name); err != nil {
+	if err := principal.CheckIssuerName(is.Name); err != nil {
 		return fmt.Errorf("name %q: %v", is.Name, err)
 	}
 	if why := endpointProblem(is.URL); why != "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/principal"
 )
 
 // Refusals. A caller whose token is refused learns only that it was (RefusedMessage): the
@@ -22,7 +23,7 @@ const DefaultRefusalLogsPerMinute = 10
 
 // Labels of refusals that are not of one configured issuer.
 const (
-	labelGoogle    = connector.GoogleIssuerName
+	labelGoogle    = principal.GoogleIssuer
 	labelUntrusted = "untrusted"
 )
 

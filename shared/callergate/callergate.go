@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/principal"
 )
 
 // Gate admits callers; the zero Gate admits everyone. It is safe for concurrent use.
@@ -163,7 +164,7 @@ func ParseAllowed(raw string) ([]string, error) {
 			out = append(out, "domain:"+strings.ToLower(d))
 			continue
 		}
-		email, err := connector.CheckPrincipalPattern(e, nil)
+		email, err := principal.CheckPattern(e, nil)
 		if err != nil || strings.Contains(e, ":") {
 			return nil, fmt.Errorf("[%d] %q: want a Google caller's email or domain:DOMAIN (federated callers are gated by their issuers' bound claims)", i, e)
 		}

@@ -10,39 +10,39 @@ import (
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
-// Action is what a caller wants to do with a connector; authorization decides per action.
-type Action int
+// action is what a caller wants to do with a connector; authorization decides per action.
+type action int
 
 // The actions on a connector, from least to most privileged.
 const (
-	// ActionRead describes a connector (never its secret values): get and list.
-	ActionRead Action = iota + 1
-	// ActionUse verifies a connector and mints credentials from it.
-	ActionUse
-	// ActionAdmin updates or deletes a connector.
-	ActionAdmin
+	// actionRead describes a connector (never its secret values): get and list.
+	actionRead action = iota + 1
+	// actionUse verifies a connector and mints credentials from it.
+	actionUse
+	// actionAdmin updates or deletes a connector.
+	actionAdmin
 )
 
 // verb says what a caller does with the action, for messages.
-func (a Action) verb() string {
+func (a action) verb() string {
 	switch a {
-	case ActionRead:
+	case actionRead:
 		return "read"
-	case ActionUse:
+	case actionUse:
 		return "verify or mint from"
-	case ActionAdmin:
+	case actionAdmin:
 		return "update or delete"
 	}
 	return "act on"
 }
 
-func (a Action) String() string {
+func (a action) String() string {
 	switch a {
-	case ActionRead:
+	case actionRead:
 		return "read"
-	case ActionUse:
+	case actionUse:
 		return "use"
-	case ActionAdmin:
+	case actionAdmin:
 		return "admin"
 	}
 	return "unknown"
@@ -57,26 +57,26 @@ func (a Action) String() string {
 //   - a user who asks to update or delete gets ErrPermission: they can see the connector, so
 //     pretending it is missing would only mislead them.
 //
-// Principals (principal.go) are emails, compared case-insensitively as Google's are, or
+// Principals (package principal) are emails, compared case-insensitively as Google's are, or
 // NAME:SUBJECT of a trusted issuer, compared exactly; users and admins may also be
 // NAME:PREFIX* globs. An owner matches exactly. A principal that is neither form is not
 // authenticated.
 
 // isAdmin reports whether p is one of the deployment's admins.
 func (s *Service) isAdmin(p Principal) bool {
-	return slices.ContainsFunc(s.Policy.Admins, p.matches)
+	return slices.ContainsFunc(s.Policy.Admins, p.Matches)
 }
 
 // may reports whether p may do need with c.
-func (s *Service) may(p Principal, c *Connector, need Action) bool {
-	if !p.valid() || c == nil {
+func (s *Service) may(p Principal, c *Connector, need action) bool {
+	if !p.Valid() || c == nil {
 		return false
 	}
-	if s.isAdmin(p) || p.is(c.Owner) {
+	if s.isAdmin(p) || p.Is(c.Owner) {
 		return true
 	}
-	if need == ActionRead || need == ActionUse {
-		return slices.ContainsFunc(c.Users, p.matches)
+	if need == actionRead || need == actionUse {
+		return slices.ContainsFunc(c.Users, p.Matches)
 	}
 	return false
 }
@@ -84,7 +84,7 @@ func (s *Service) may(p Principal, c *Connector, need Action) bool {
 // authenticated returns ErrUnauthenticated for a principal that is neither an email nor a
 // federated NAME:SUBJECT.
 func authenticated(p Principal) error {
-	if !p.valid() {
+	if !p.Valid() {
 		return Errorf(ErrUnauthenticated, "the caller is not authenticated")
 	}
 	return nil
@@ -94,17 +94,17 @@ func authenticated(p Principal) error {
 // need with it. A connector p may not see is reported exactly like a missing one
 // (ErrNotFound), so callers cannot probe for names. Describe, update, delete and verify use
 // it: what they decide on is read from the store itself.
-func (s *Service) lookup(ctx context.Context, p Principal, ref string, need Action) (*Connector, error) {
+func (s *Service) lookup(ctx context.Context, p Principal, ref string, need action) (*Connector, error) {
 	return s.lookupIn(ctx, s.Store, p, ref, need)
 }
 
 // lookupCached is lookup for the path that may serve a connector up to one revocation
 // window old (mint): through the connector cache.
-func (s *Service) lookupCached(ctx context.Context, p Principal, ref string, need Action) (*Connector, error) {
+func (s *Service) lookupCached(ctx context.Context, p Principal, ref string, need action) (*Connector, error) {
 	return s.lookupIn(ctx, s.cached(), p, ref, need)
 }
 
-func (s *Service) lookupIn(ctx context.Context, r storeReader, p Principal, ref string, need Action) (*Connector, error) {
+func (s *Service) lookupIn(ctx context.Context, r storeReader, p Principal, ref string, need action) (*Connector, error) {
 	if err := authenticated(p); err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (s *Service) lookupIn(ctx context.Context, r storeReader, p Principal, ref 
 		return nil, FieldErrorf("connector", "name the connector by its name or id")
 	}
 	c, err := s.find(ctx, r, p, ref)
-	if KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, ActionRead)) {
+	if KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, actionRead)) {
 		return nil, Errorf(ErrNotFound, "connector %q not found", ref)
 	}
 	if err != nil {
@@ -132,19 +132,19 @@ func (s *Service) lookupIn(ctx context.Context, r storeReader, p Principal, ref 
 // that no connector p may read is named by as an id too (a name then wins over an equal id,
 // which the default ids make impossible).
 func (s *Service) find(ctx context.Context, r storeReader, p Principal, ref string) (*Connector, error) {
-	if IsIDForm(ref) {
+	if isIDForm(ref) {
 		return r.Get(ctx, ref)
 	}
 	c, err := r.GetByName(ctx, ref)
-	if s.NewID != nil && (KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, ActionRead))) {
+	if s.NewID != nil && (KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, actionRead))) {
 		return r.Get(ctx, ref)
 	}
 	return c, err
 }
 
-// IsIDForm reports whether ref has the form of the ids the Service assigns by default: 32
+// isIDForm reports whether ref has the form of the ids the Service assigns by default: 32
 // lowercase hexadecimal digits, which ValidateName refuses as a name.
-func IsIDForm(ref string) bool {
+func isIDForm(ref string) bool {
 	return len(ref) == 32 && input.All(ref, isHexLower)
 }
 
@@ -202,14 +202,14 @@ func (c *Connector) enabled() error {
 }
 
 // usableGrant is grant for a connector that is about to be used (verified or minted from):
-// it also refuses a configuration the policy no longer allows (Policy.CheckImplicit), so
+// it also refuses a configuration the policy no longer allows (Policy.checkImplicit), so
 // connectors registered while implicit methods were enabled stop working when they are not.
 func (s *Service) usableGrant(ctx context.Context, c *Connector, how secretRead) (Grant, error) {
 	g, err := s.grant(ctx, c, how)
 	if err != nil {
 		return Grant{}, err
 	}
-	if err := s.Policy.CheckImplicit(c, g.Secrets); err != nil {
+	if err := s.Policy.checkImplicit(c, g.Secrets); err != nil {
 		return Grant{}, err
 	}
 	return g, nil

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 )
@@ -48,11 +49,11 @@ func (s *Service) SourceGrant(ctx context.Context, c *Connector) (Grant, string,
 // Administered returns connector ref (a name or an id) if p may administer it, as Update
 // and Delete require: its owner or an admin.
 func (s *Service) Administered(ctx context.Context, p Principal, ref string) (*Connector, error) {
-	return s.lookup(ctx, p, ref, ActionAdmin)
+	return s.lookup(ctx, p, ref, actionAdmin)
 }
 
 // ScheduleRotation sets (or, for a zero period, removes) the rotation schedule of c's secret
-// when the secret store keeps schedules (RotationSchedules).
+// (SecretStore.SetRotation).
 func (s *Service) ScheduleRotation(ctx context.Context, c *Connector) error {
 	return s.schedule(ctx, c)
 }
@@ -62,7 +63,16 @@ func (c *Connector) Enabled() error { return c.enabled() }
 
 // Retryable returns err if trying again could help (Google or a store unavailable, a lost
 // write race, ctx done), else nil.
-func Retryable(err error) error { return retryable(err) }
+func Retryable(err error) error {
+	switch KindOf(err) {
+	case ErrUpstreamUnavailable, ErrConflict, ErrInternal:
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
 
 // Definite reports whether err is an answer that trying again would not change (a refusal,
 // not an outage).

@@ -44,7 +44,7 @@ func (s *Service) Check(ctx context.Context, c *Connector, timeout time.Duration
 		// lost): stop minting from it, as refresh does on the event.
 		reason := fmt.Sprintf("sweep found the pinned secret version %s of connector %q disabled or destroyed: update the connector with new credentials",
 			c.SecretVersion, c.Name)
-		if err := s.disable(ctx, c, reason); err != nil {
+		if err := s.Disable(ctx, c, reason); err != nil {
 			return StateUnknown, err
 		}
 		return StateDisabled, nil
@@ -70,7 +70,7 @@ func (s *Service) Check(ctx context.Context, c *Connector, timeout time.Duration
 			return true
 		}
 		st.CheckedAt, st.RotationDue = checked, cur.Status.RotationDue
-		cur.Status = st.keeping(cur.Status)
+		cur.Status = st.Keeping(cur.Status)
 		return true
 	})
 	if err != nil || !stored {
@@ -103,7 +103,7 @@ func sweepFailure(c *Connector, timeout time.Duration, checkErr, err error) (inc
 
 // checkPinned verifies the pinned credentials of c as sweep and refresh do, checking every
 // resource type (a single-instance connector's own resource), and returns the status to
-// record (StatusOf: ok, partial or error with the failing types; CheckedAt left zero).
+// record (statusOf: ok, partial or error with the failing types; CheckedAt left zero).
 // The error is for what the check could not decide (the secret unreadable, a configuration
 // the policy no longer allows, Google unavailable, ctx done).
 func (s *Service) checkPinned(ctx context.Context, c *Connector) (Status, error) {
@@ -122,7 +122,7 @@ func (s *Service) checkPinned(ctx context.Context, c *Connector) (Status, error)
 	if err != nil {
 		return Status{}, err
 	}
-	return StatusOf(res, time.Time{}), nil
+	return statusOf(res, time.Time{}), nil
 }
 
 // errNeedsCallerToken says a connector cannot be checked without a caller: its
@@ -192,4 +192,47 @@ func (s *Service) rewrite(ctx context.Context, id string, mutate func(c *Connect
 			return false, fmt.Errorf("store connector %s: %w", id, err)
 		}
 	}
+}
+
+// Disable marks c disabled with reason (minting is refused) and drops its cached tokens,
+// unless its pinned version changed meanwhile. Check and refresh call it.
+func (s *Service) Disable(ctx context.Context, c *Connector, reason string) error {
+	s.Forget(c.ID) // first: stop minting on this instance even if the write fails
+	now := s.now()
+	_, err := s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
+		if cur.SecretVersion != c.SecretVersion || (cur.Status.State == StateDisabled && cur.Status.Error == reason) {
+			return false // re-pinned meanwhile, or already done
+		}
+		cur.Status = Status{State: StateDisabled, CheckedAt: now, Error: reason, RotationDue: cur.Status.RotationDue}.Keeping(cur.Status)
+		return true
+	})
+	if err == nil {
+		s.Forget(c.ID)
+	}
+	return err
+}
+
+// Reenable verifies the pinned version of the disabled connector c again after it was
+// enabled, and stores the outcome; a version still unusable leaves c disabled.
+func (s *Service) Reenable(ctx context.Context, c *Connector) error {
+	st, err := s.checkPinned(ctx, c)
+	if errors.Is(err, errSecretUnusable) {
+		return nil // disabled again (or still): it stays disabled
+	}
+	if err != nil {
+		if Retryable(err) != nil {
+			return err
+		}
+		st = Status{State: StateError, Error: MessageOf(err)}
+	}
+	now := s.now()
+	_, err = s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
+		if cur.SecretVersion != c.SecretVersion || cur.Status.State != StateDisabled {
+			return false
+		}
+		st.CheckedAt, st.RotationDue = now, cur.Status.RotationDue
+		cur.Status = st.Keeping(cur.Status)
+		return true
+	})
+	return err
 }

@@ -236,9 +236,8 @@ func TestConnectorCacheWritesHereTakeEffectAtOnce(t *testing.T) {
 		t.Errorf("mint by the new name after a rename = %v; want nil", err)
 	}
 	// A refresh that disables the connector (its pinned version was disabled).
-	err := e.here.Refresh(ctx, connector.SecretEvent{Type: connector.EventVersionDisable, ConnectorID: e.conn.ID, Version: e.conn.SecretVersion})
-	if err != nil {
-		t.Fatalf("Refresh: %v", err)
+	if err := e.here.Disable(ctx, e.conn, "its pinned secret version was disabled"); err != nil {
+		t.Fatalf("Disable: %v", err)
 	}
 	if err := e.mint(e.here, mtOwner, "renamed"); connector.KindOf(err) != connector.ErrFailedPrecondition {
 		t.Errorf("mint after a refresh disabled the connector here = %v; want ErrFailedPrecondition at once", err)

@@ -145,7 +145,7 @@ func (c *Connector) Fingerprint() string {
 		b = append(b, ',')
 	}
 	b = append(b, 0)
-	b = strconv.AppendBool(b, c.Config.TemporaryTokens())
+	b = strconv.AppendBool(b, c.Config.temporaryTokens())
 	b = append(b, 0)
 	if !c.ExpiresAt.IsZero() {
 		b = strconv.AppendInt(b, c.ExpiresAt.UnixNano(), 10)
@@ -177,8 +177,8 @@ func (c Config) clone() Config {
 	return d
 }
 
-// TemporaryTokens reports whether the connector hands out short-lived tokens (the default).
-func (c Config) TemporaryTokens() bool {
+// temporaryTokens reports whether the connector hands out short-lived tokens (the default).
+func (c Config) temporaryTokens() bool {
 	return c.GenerateTemporaryTokens == nil || *c.GenerateTemporaryTokens
 }
 
@@ -186,7 +186,7 @@ func (c Config) TemporaryTokens() bool {
 func (c Config) Equal(d Config) bool {
 	return c.ProjectID == d.ProjectID && c.ServiceAccountEmail == d.ServiceAccountEmail &&
 		c.TargetPrincipal == d.TargetPrincipal && slices.Equal(c.Delegates, d.Delegates) &&
-		c.TemporaryTokens() == d.TemporaryTokens() &&
+		c.temporaryTokens() == d.temporaryTokens() &&
 		(c.GenerateTemporaryTokens == nil) == (d.GenerateTemporaryTokens == nil)
 }
 
@@ -195,7 +195,7 @@ func (c Config) Equal(d Config) bool {
 // delegates when set, and generate_temporary_tokens always (its default, true, when unset).
 // It never holds a secret value: those are in Secrets.
 func (c Config) Fields() map[string]any {
-	m := map[string]any{fieldGenerateTemporaryTokens: c.TemporaryTokens()}
+	m := map[string]any{fieldGenerateTemporaryTokens: c.temporaryTokens()}
 	for k, v := range map[string]string{
 		fieldProjectID:           c.ProjectID,
 		fieldServiceAccountEmail: c.ServiceAccountEmail,
@@ -313,14 +313,14 @@ type Status struct {
 	// TokensVersion and TokensUntil record, for a key gcpconn created, that tokens minted
 	// from the key of secret version TokensVersion expire by TokensUntil at the latest:
 	// every mint from such a key extends it first (see leaseTokens), so that rotation knows
-	// when a retired key may be deleted early. Status writes keep them (keeping).
+	// when a retired key may be deleted early. Status writes keep them (Keeping).
 	TokensVersion string
 	TokensUntil   time.Time
 }
 
-// keeping returns st with the token bookkeeping of cur (TokensVersion, TokensUntil), for a
+// Keeping returns st with the token bookkeeping of cur (TokensVersion, TokensUntil), for a
 // status write that replaces cur's verdict.
-func (st Status) keeping(cur Status) Status {
+func (st Status) Keeping(cur Status) Status {
 	st.TokensVersion, st.TokensUntil = cur.TokensVersion, cur.TokensUntil
 	return st
 }
@@ -333,11 +333,11 @@ func (st Status) Equal(o Status) bool {
 		st.TokensVersion == o.TokensVersion && st.TokensUntil.Equal(o.TokensUntil)
 }
 
-// StatusOf is the status that a verification's outcome res, checked at now, records: error
+// statusOf is the status that a verification's outcome res, checked at now, records: error
 // when the credentials did not authenticate (res.Error) or no resource type was reached, partial
 // when some types failed, ok when every type reached something. Error joins the failing
 // types' reasons; FailingTypes names them.
-func StatusOf(res *Resources, now time.Time) Status {
+func statusOf(res *Resources, now time.Time) Status {
 	st := Status{State: StateOK, CheckedAt: now}
 	if res == nil {
 		return st

@@ -55,11 +55,12 @@
 // interrupted rotation created, the keys it replaced and the keys of deleted connectors
 // ([KeyCleanups]) are deleted by sweep, each under its own account.
 //
-// Sweep and the rotation run are background work, in package upkeep (shared/upkeep) over
-// this package's ports: the core keeps the rotation state and its rules, checks one
-// connector ([Service.Check]) and writes conditioned on what it read
-// ([Service.UpdateConnector], [Service.UpdateStatus]); Refresh hands SECRET_ROTATE to a
-// [Rotator].
+// Sweep, the rotation run and refresh (Secret Manager's events) are background work, in
+// package upkeep (shared/upkeep) over this package's ports: the core keeps the rotation state
+// and its rules, checks one connector ([Service.Check], [Service.VerifyVersion]), disables and
+// re-enables it ([Service.Disable], [Service.Reenable]) and writes conditioned on what it read
+// ([Service.UpdateConnector], [Service.UpdateStatus]); key rotation is available when a
+// [Rotator] is set.
 //
 // Errors carry a [Kind] (see [ErrInvalid], [ErrNotFound], ...) that the HTTP edge maps to a
 // status; [FieldErrorf] builds one that names the request field at fault and [FieldOf] reads
@@ -86,7 +87,7 @@
 //     service_account_json, and external-account configs with an ambient credential_source)
 //     are refused with [ErrFailedPrecondition] unless [Policy].AllowImplicit, which the
 //     deployment sets with GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true. Minting, verification
-//     and sweep check the same ([Policy.CheckImplicit]), so disabling implicit methods stops
+//     and sweep check the same (the policy check of implicit configurations), so disabling implicit methods stops
 //     existing connectors too.
 //   - Shape: resource_type (or resource_types with one element) makes a single-type
 //     connector; several resource_types, or none, a multi-type one, which takes no
@@ -112,7 +113,7 @@
 // # Lifetimes
 //
 // Lifetimes are in seconds on the wire and [time.Duration] in [Lifetime]. service-account and
-// impersonation tokens last [MinLifetimeSeconds] (10 min) to [MaxLifetimeSeconds] (1 h);
+// impersonation tokens last 10 min to [MaxLifetimeSeconds] (1 h);
 // implicit, user-account and external-account tokens always last 1 h, because Google's
 // token, refresh and STS endpoints issue them so; an oauth2-token lasts until its expires_at.
 // A request outside the range is clamped, never refused ([Connector.LifetimeAt]).

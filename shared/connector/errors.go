@@ -141,3 +141,16 @@ func MessageOf(err error) string {
 	}
 	return "internal error"
 }
+
+// APIOf returns the Google API that answered the upstream error err ("iamcredentials",
+// "sts", "storage", ...; see Error.API), or "" when err does not name one.
+func APIOf(err error) string {
+	var e *Error
+	for errors.As(err, &e) {
+		if e.API != "" {
+			return e.API
+		}
+		err = e.Err
+	}
+	return ""
+}

@@ -17,9 +17,9 @@ const maxRequestSeconds = 366 * 24 * 3600
 // method's default). A request outside what the auth method allows is clamped, not refused;
 // Reason says why the applied lifetime differs from the request:
 //
-//   - service-account and impersonation: MinLifetimeSeconds to MaxLifetimeSeconds, default
-//     DefaultLifetimeSeconds (or the connector's expiration_seconds);
-//   - implicit, user-account and external-account: always DefaultLifetimeSeconds, the lifetime
+//   - service-account and impersonation: minLifetimeSeconds (10 min) to MaxLifetimeSeconds, default
+//     defaultLifetimeSeconds (1 h; or the connector's expiration_seconds);
+//   - implicit, user-account and external-account: always defaultLifetimeSeconds, the lifetime
 //     Google gives the tokens these methods obtain;
 //   - oauth2-token: the time left until ExpiresAt, since the stored token is handed out as is.
 //     It fails with ErrFailedPrecondition when less than MinTokenRemaining is left.

@@ -25,8 +25,8 @@ const (
 	maxPrefixLen = 1024
 )
 
-// DockerUsername is the user name docker sends with an access token as password.
-const DockerUsername = "oauth2accesstoken"
+// dockerUsername is the user name docker sends with an access token as password.
+const dockerUsername = "oauth2accesstoken"
 
 // DefaultScopes returns the scopes a token for rt gets unless the request names others:
 // cloud-platform, plus userinfo.email for kubernetes-cluster.
@@ -46,17 +46,17 @@ type RegistryHostMapper interface {
 
 type subjectTokenKey struct{}
 
-// WithSubjectToken returns ctx carrying the caller's subject token for external-account
+// withSubjectToken returns ctx carrying the caller's subject token for external-account
 // connectors, for the port methods whose request has no field for it (ListResources,
 // Cluster). Adapters read it with SubjectTokenFrom.
-func WithSubjectToken(ctx context.Context, token string) context.Context {
+func withSubjectToken(ctx context.Context, token string) context.Context {
 	if token == "" {
 		return ctx
 	}
 	return context.WithValue(ctx, subjectTokenKey{}, token)
 }
 
-// SubjectTokenFrom returns the subject token that WithSubjectToken put in ctx, or "".
+// SubjectTokenFrom returns the subject token that withSubjectToken put in ctx, or "".
 func SubjectTokenFrom(ctx context.Context) string {
 	s, _ := ctx.Value(subjectTokenKey{}).(string)
 	return s
@@ -73,7 +73,7 @@ func SubjectTokenFrom(ctx context.Context) string {
 // gcp-generic and gcs-bucket when the method allows it (never implicit, impersonation or
 // oauth2-token).
 func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Credential, error) {
-	c, err := s.lookupCached(ctx, p, r.Ref, ActionUse)
+	c, err := s.lookupCached(ctx, p, r.Ref, actionUse)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 		return nil, FieldErrorf("subject_token",
 			"external-account connectors need the caller's subject token (an OIDC token of the workload) with the request")
 	}
-	ctx = WithSubjectToken(ctx, r.SubjectToken)
+	ctx = withSubjectToken(ctx, r.SubjectToken)
 	req := TokenRequest{Scopes: scopes, Lifetime: lt.Applied, Boundary: boundary, SubjectToken: r.SubjectToken}
 	tok, hit, err := s.mintToken(ctx, g, rt, id, req)
 	if err != nil {
@@ -207,7 +207,7 @@ func (s *Service) setDocker(cred *Credential, tok Token) error {
 	if m, ok := s.Google.(RegistryHostMapper); ok {
 		host = m.RegistryHost(host)
 	}
-	cred.Docker = &DockerCredential{Registry: host, Username: DockerUsername, Password: tok.Value}
+	cred.Docker = &DockerCredential{Registry: host, Username: dockerUsername, Password: tok.Value}
 	return nil
 }
 
@@ -254,7 +254,7 @@ func upstreamContext(c *Connector, step string, err error) error {
 // false hands out, or "" when it mints tokens (the default, and always for implicit,
 // impersonation and oauth2-token).
 func storedJSON(g Grant) string {
-	if g.Connector.Config.TemporaryTokens() {
+	if g.Connector.Config.temporaryTokens() {
 		return ""
 	}
 	switch g.Connector.AuthMethod {

@@ -6,13 +6,13 @@ import (
 	"github.com/gcpconn/gcpconn/shared/credjson"
 )
 
-// CheckImplicit reports whether the policy allows the connector's configuration: auth method
+// checkImplicit reports whether the policy allows the connector's configuration: auth method
 // implicit, keyless impersonation and external-account configs with an ambient
 // credential_source need AllowImplicit. It fails with ErrFailedPrecondition and a message
 // naming GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS. Mint, Verify and Sweep call it too, so that
 // connectors registered while implicit methods were enabled stop working when they are
 // disabled.
-func (p Policy) CheckImplicit(c *Connector, s Secrets) error {
+func (p Policy) checkImplicit(c *Connector, s Secrets) error {
 	if p.AllowImplicit {
 		return nil // without parsing the external account config on every mint
 	}

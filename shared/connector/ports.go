@@ -79,6 +79,22 @@ type SecretStore interface {
 	// operator's view; sweep finds orphans through SecretAges, which also says how old each
 	// secret is).
 	ListConnectorIDs(ctx context.Context) ([]string, error)
+	// SecretName says where the connector's secret lives, in the store's own naming (Secret
+	// Manager: projects/P/secrets/PREFIX<connector id>; memory: memory/secrets/...). Describe
+	// shows it with the pinned version, as the product page's SECRET ID row does: where the
+	// secret is, never what it holds.
+	SecretName(connectorID string) string
+	// ConnectorOfSecret returns the id of the connector that owns secret (projects/P/secrets/S,
+	// as Secret Manager's notifications name it; only the store knows its naming, a
+	// configured prefix say); labels are the secret's labels when the event carried them (nil
+	// for version events). ok is false for a secret that is not one of the store's connector
+	// secrets. Refresh (shared/upkeep) maps notifications to connectors through it.
+	ConnectorOfSecret(secret string, labels map[string]string) (connectorID string, ok bool)
+	// SetRotation schedules the connector's secret to be rotated every period, first at
+	// next, so that the store announces when its key is due (Secret Manager publishes
+	// SECRET_ROTATE, which refresh turns into a rotation); a zero period removes the
+	// schedule. The secret must exist.
+	SetRotation(ctx context.Context, connectorID string, period time.Duration, next time.Time) error
 }
 
 // FreshSecrets is implemented by secret stores that keep values in memory
@@ -90,37 +106,9 @@ type FreshSecrets interface {
 	AccessFresh(ctx context.Context, connectorID, version string) (Secrets, error)
 }
 
-// SecretOwners is implemented by secret stores that name the secrets they keep
-// (store.SecretManager, store.MemorySecrets); Refresh maps Secret Manager's notifications to
-// connectors through it, since only the store knows its naming (a configured prefix, say).
-// ConnectorOfSecret returns the id of the connector that owns secret (projects/P/secrets/S,
-// as the notifications name it); labels are the secret's labels when the event carried them
-// (nil for version events). ok is false for a secret that is not one of the store's
-// connector secrets. It must be safe for concurrent use.
-type SecretOwners interface {
-	ConnectorOfSecret(secret string, labels map[string]string) (connectorID string, ok bool)
-}
-
-// SecretNames is implemented by secret stores that can say where a connector's secret lives
-// (store.SecretManager: projects/P/secrets/PREFIX<connector id>; store.MemorySecrets).
-// Describe shows it with the pinned version, as the product page's SECRET ID row does: where
-// the secret is, never what it holds. It must be safe for concurrent use.
-type SecretNames interface {
-	SecretName(connectorID string) string
-}
-
-// RotationSchedules is an optional capability of a SecretStore: a rotation schedule on a
-// connector's secret, so that the store announces when its key is due (Secret Manager
-// publishes SECRET_ROTATE, which the refresh function turns into a rotation).
-// store.SecretManager and store.MemorySecrets have it.
-type RotationSchedules interface {
-	// SetRotation schedules the connector's secret to be rotated every period, first at
-	// next; a zero period removes the schedule. The secret must exist.
-	SetRotation(ctx context.Context, connectorID string, period time.Duration, next time.Time) error
-}
-
-// Rotator rotates connectors' keys (shared/upkeep.Keeper implements it). Refresh calls it
-// on Secret Manager's SECRET_ROTATE.
+// Rotator rotates connectors' keys (shared/upkeep.Keeper implements it). Refresh (in
+// shared/upkeep) calls it on Secret Manager's SECRET_ROTATE; Register and Update accept a
+// rotation period only when the Service has one.
 type Rotator interface {
 	// RotateOnEvent rotates the key of connector id for a SECRET_ROTATE published at
 	// published (zero when unknown), unless the key is younger than the event. It reports

@@ -27,15 +27,15 @@ import (
 // Sweep (shared/upkeep) deletes the secrets that no connector owns (orphans). A registration in
 // flight owns a secret for a moment before its connector exists, so only secrets older than
 // OrphanGrace count, and Register abandons a create that has not finished within
-// CreateBudget of its secret write, well inside that grace.
+// createBudget of its secret write, well inside that grace.
 
 // OrphanGrace is how old a secret without a connector must be before sweep deletes it.
 const OrphanGrace = 15 * time.Minute
 
-// CreateBudget bounds the metadata write of a registration, counted from its secret write:
+// createBudget bounds the metadata write of a registration, counted from its secret write:
 // after that the create is abandoned, so a secret older than OrphanGrace without a connector
 // can no longer gain one.
-const CreateBudget = OrphanGrace / 3
+const createBudget = OrphanGrace / 3
 
 // cleanupTimeout bounds a best-effort cleanup write, which runs even when the caller's
 // context is cancelled, when that context has no deadline (sweep, refresh). A request's
@@ -69,11 +69,11 @@ func (s *Service) Register(ctx context.Context, p Principal, r RegisterRequest) 
 	}
 	var res *Resources
 	if r.Verify == nil || *r.Verify {
-		vctx := WithSubjectToken(ctx, r.SubjectToken)
+		vctx := withSubjectToken(ctx, r.SubjectToken)
 		if res, err = s.verifyBeforeWrite(vctx, Grant{Connector: c, Secrets: sec}); err != nil {
 			return nil, res, err
 		}
-		c.Status = StatusOf(res, s.now())
+		c.Status = statusOf(res, s.now())
 		c.ResourceID = resolvedID(c, res)
 	}
 	c.ID = s.newID()
@@ -142,7 +142,7 @@ func (s *Service) create(ctx context.Context, c *Connector, sec Secrets) error {
 			}
 		}
 	}
-	cctx, cancel := writeContext(ctx, CreateBudget)
+	cctx, cancel := writeContext(ctx, createBudget)
 	err := s.Store.Create(cctx, c)
 	cancel()
 	if err == nil || c.SecretVersion == "" {
@@ -224,7 +224,7 @@ func (s *Service) dropVersion(ctx context.Context, id, version, why string) {
 // configuration replaces the secrets as a new secret version and is verified unless
 // u.Verify is false. A concurrent update of the same connector is ErrConflict.
 func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateRequest) (*Connector, error) {
-	old, err := s.lookup(ctx, p, ref, ActionAdmin)
+	old, err := s.lookup(ctx, p, ref, actionAdmin)
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +250,11 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	verified := (u.Verify == nil && u.Configuration != nil) || (u.Verify != nil && *u.Verify)
 	var st Status
 	if verified {
-		res, err := s.verifyBeforeWrite(WithSubjectToken(ctx, u.SubjectToken), Grant{Connector: next, Secrets: sec})
+		res, err := s.verifyBeforeWrite(withSubjectToken(ctx, u.SubjectToken), Grant{Connector: next, Secrets: sec})
 		if err != nil {
 			return nil, err
 		}
-		st = StatusOf(res, s.now())
+		st = statusOf(res, s.now())
 		next.ResourceID = resolvedID(next, res)
 	}
 	newVersion := ""
@@ -281,7 +281,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	// Bounded from the secret write, as a registration's create is: a version older than
 	// VersionGrace can no longer be pinned, so sweep may destroy it. Sweep and refresh write
 	// only the status, which does not change the revision this write is conditioned on.
-	wctx, cancel := writeContext(ctx, CreateBudget)
+	wctx, cancel := writeContext(ctx, createBudget)
 	err = s.Store.Update(wctx, next)
 	cancel()
 	if err != nil && !s.updateLanded(ctx, old, next, newVersion, err) {
@@ -315,7 +315,7 @@ func (s *Service) updatedStatus(ctx context.Context, next *Connector, st Status)
 		if cur.Revision != next.Revision {
 			return false
 		}
-		cur.Status = st.keeping(cur.Status)
+		cur.Status = st.Keeping(cur.Status)
 		return true
 	})
 	if err != nil {
@@ -376,7 +376,7 @@ func (s *Service) updateLanded(ctx context.Context, old, next *Connector, newVer
 // gcpconn created for it are deleted by sweep after their grace (KeyCleanups), and the
 // secret with them.
 func (s *Service) Delete(ctx context.Context, p Principal, ref string) error {
-	c, err := s.lookup(ctx, p, ref, ActionAdmin)
+	c, err := s.lookup(ctx, p, ref, actionAdmin)
 	if err != nil {
 		return err
 	}
@@ -404,7 +404,7 @@ func (s *Service) Delete(ctx context.Context, p Principal, ref string) error {
 // It reads the store, not the connector cache: describe is not the hot path, and in a
 // deployment the function that changed a connector is rarely the one that describes it.
 func (s *Service) Get(ctx context.Context, p Principal, ref string) (*Connector, error) {
-	return s.lookup(ctx, p, ref, ActionRead)
+	return s.lookup(ctx, p, ref, actionRead)
 }
 
 // List returns one page of the connectors that match f and that p may read, ordered by
@@ -434,7 +434,7 @@ func (s *Service) List(ctx context.Context, p Principal, f Filter, pg Page) ([]*
 			return nil, "", err
 		}
 		for _, c := range cs {
-			if s.may(p, c, ActionRead) {
+			if s.may(p, c, actionRead) {
 				out = append(out, c)
 			}
 		}

@@ -25,7 +25,7 @@ type RegisterRequest struct {
 	Users             []string
 	Verify            *bool // nil means true: verify before storing
 	// RotationPeriod, when not zero, has gcpconn replace the connector's service-account key
-	// this often (MinRotationPeriod..MaxRotationPeriod; see rotate.go).
+	// this often (1 to 365 days; see rotate.go).
 	RotationPeriod time.Duration
 	// SubjectToken is used, never stored, to verify an external-account connector whose
 	// tokens come from a subject token that callers supply.

@@ -71,16 +71,16 @@ type PendingRotation struct {
 
 // Pending rotation states (PendingRotation.State).
 const (
-	PendingCreating  = "creating"  // the key is being created and stored
+	pendingCreating  = "creating"  // the key is being created and stored
 	PendingVerifying = "verifying" // the key is stored and waits to be verified and pinned
 )
 
-// State is PendingCreating or PendingVerifying.
+// State is pendingCreating or PendingVerifying.
 func (p *PendingRotation) State() string {
 	if p.Version != "" && !p.VerifyBy.IsZero() {
 		return PendingVerifying
 	}
-	return PendingCreating
+	return pendingCreating
 }
 
 // RetiredKey is a key (and secret version) that a rotation or an update replaced, or that a
@@ -113,8 +113,8 @@ type LostKey struct {
 
 // Rotation bounds.
 const (
-	MinRotationPeriod = 24 * time.Hour
-	MaxRotationPeriod = 365 * 24 * time.Hour
+	minRotationPeriod = 24 * time.Hour
+	maxRotationPeriod = 365 * 24 * time.Hour
 	// RotationGrace is how long a replaced key stays: longer than any token minted from it
 	// (MaxLifetimeSeconds, one hour) plus the time other instances may still serve the old
 	// pin (the connector cache's revocation window, the secret cache's five minutes).
@@ -148,17 +148,17 @@ func CanRotate(m AuthMethod, hasKey bool) string {
 	return fmt.Sprintf("%s connectors hold no service-account key; only service-account connectors and impersonation connectors with a source key can rotate", m)
 }
 
-// CheckRotationPeriod checks a rotation period for the field rotation_period: 0 (off) or
-// between MinRotationPeriod and MaxRotationPeriod.
-func CheckRotationPeriod(d time.Duration) error {
-	if d == 0 || (d >= MinRotationPeriod && d <= MaxRotationPeriod) {
+// checkRotationPeriod checks a rotation period for the field rotation_period: 0 (off) or
+// between minRotationPeriod and maxRotationPeriod (1 to 365 days).
+func checkRotationPeriod(d time.Duration) error {
+	if d == 0 || (d >= minRotationPeriod && d <= maxRotationPeriod) {
 		return nil
 	}
 	return FieldErrorf("rotation_period", "rotation_period %s is out of range: give 1d to 365d (or 24h to 8760h), or \"\" for no rotation", FormatRotationPeriod(d))
 }
 
 // ParseRotationPeriod parses the wire form of rotation_period: "Nd" (days) or a Go duration
-// ("720h"); "" means no rotation. The bounds are CheckRotationPeriod's.
+// ("720h"); "" means no rotation. The bounds are checkRotationPeriod's.
 func ParseRotationPeriod(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
@@ -179,7 +179,7 @@ func ParseRotationPeriod(s string) (time.Duration, error) {
 	if d == 0 {
 		return 0, FieldErrorf("rotation_period", "rotation_period %q is zero: give 1d to 365d, or \"\" for no rotation", s)
 	}
-	return d, CheckRotationPeriod(d)
+	return d, checkRotationPeriod(d)
 }
 
 // FormatRotationPeriod renders d as ParseRotationPeriod reads it: "30d" for whole days.
@@ -198,19 +198,12 @@ func (s *Service) rotationSupported(period time.Duration) error {
 	if s.Rotator == nil {
 		return FieldErrorf("rotation_period", "key rotation is not available on this deployment")
 	}
-	if _, ok := s.Secrets.(RotationSchedules); !ok {
-		return FieldErrorf("rotation_period", "key rotation is not available on this deployment: its secret store cannot schedule rotation")
-	}
 	return nil
 }
 
 // schedule sets (or, for a zero period, removes) the rotation schedule of c's secret.
 func (s *Service) schedule(ctx context.Context, c *Connector) error {
-	rs, ok := s.Secrets.(RotationSchedules)
-	if !ok {
-		return nil
-	}
-	if err := rs.SetRotation(ctx, c.ID, c.Rotation.Period, c.Rotation.NextRotation()); err != nil {
+	if err := s.Secrets.SetRotation(ctx, c.ID, c.Rotation.Period, c.Rotation.NextRotation()); err != nil {
 		return fmt.Errorf("connector %q: set the rotation schedule of its secret: %w", c.Name, err)
 	}
 	return nil

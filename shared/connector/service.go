@@ -6,15 +6,15 @@ import (
 )
 
 // Service holds the use cases of gcpconn: register, update, delete, describe and list
-// connectors, verify what they reach, mint credentials and refresh. The background work
-// (sweep, key rotation) is shared/upkeep's, over this Service. Every method takes
+// connectors, verify what they reach and mint credentials. The background work
+// (sweep, key rotation, refresh on Secret Manager's events) is shared/upkeep's, over this Service. Every method takes
 // the caller's context first and, where a caller acts, its Principal; authorization is decided
 // here, not at the edge. A Service is safe for concurrent use once built.
 type Service struct {
 	Store   Store       // connector metadata
 	Secrets SecretStore // connector secret values
 	Google  Google      // minting and resource listing
-	// Rotator rotates keys (shared/upkeep's Keeper): Refresh hands it SECRET_ROTATE, and
+	// Rotator rotates keys (shared/upkeep's Keeper): refresh hands it SECRET_ROTATE, and
 	// Register and Update accept a rotation period only when it is set. nil means rotation
 	// is not available.
 	Rotator Rotator
@@ -38,7 +38,7 @@ type Service struct {
 // Policy is the deployment's configuration of the rules.
 type Policy struct {
 	// Admins may see, update and delete every connector: principal patterns (emails,
-	// NAME:SUBJECT, NAME:PREFIX*; see CheckPrincipalPattern).
+	// NAME:SUBJECT, NAME:PREFIX*; see principal.CheckPattern).
 	Admins []string
 	// Issuers names the trusted issuers of federated callers (GCPCONN_TRUSTED_ISSUERS):
 	// users and admins may hold NAME:PREFIX* globs only for these names.
@@ -64,12 +64,11 @@ func (s *Service) log() *slog.Logger {
 }
 
 // SecretName returns where the secret of c lives, in the secret store's own naming (a Secret
-// Manager secret's resource name): "" when c stores no secret or the store cannot name it.
+// Manager secret's resource name): "" when c stores no secret.
 // c.SecretVersion is the version pinned within it.
 func (s *Service) SecretName(c *Connector) string {
-	n, ok := s.Secrets.(SecretNames)
-	if !ok || c == nil || c.SecretVersion == "" {
+	if c == nil || c.SecretVersion == "" {
 		return ""
 	}
-	return n.SecretName(c.ID)
+	return s.Secrets.SecretName(c.ID)
 }

@@ -1,76 +1,23 @@
 package connector
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/gcpconn/gcpconn/shared/credjson"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/typespec"
 )
-
-// TypeSpec describes the gcp connector type: its resource types and its auth methods with the
-// JSON Schema of each method's configuration. It is what GET /list?types=true returns, and
-// the rules NewConnector enforces are the ones it states.
-type TypeSpec struct {
-	ConnectorType string             `json:"connector_type"` // always TypeGCP
-	Name          string             `json:"name"`           // human name
-	Description   string             `json:"description"`    // what the type is for
-	ResourceTypes []ResourceTypeSpec `json:"resource_types"` // in the order of ResourceTypes
-	AuthMethods   []AuthMethodSpec   `json:"auth_methods"`   // in the order of AuthMethods
-}
-
-// ResourceTypeSpec describes one resource type.
-type ResourceTypeSpec struct {
-	ResourceType ResourceType `json:"resource_type"` // the type's id, e.g. gcs-bucket
-	Name         string       `json:"name"`          // human name, e.g. "GCS bucket"
-	Description  string       `json:"description"`   // what a credential for the type gives
-	// SupportsInstances is true when the type has many resources, each named by a resource
-	// id (buckets, clusters, registries); false when a connector reaches exactly one resource
-	// of the type (gcp-generic: the configured project).
-	SupportsInstances bool `json:"supports_instances"`
-	// IDFormats lists the accepted spellings of a resource id, canonical form first; empty
-	// for types whose id is implied.
-	IDFormats   []string     `json:"id_formats,omitempty"`
-	AuthMethods []AuthMethod `json:"auth_methods"` // every auth method serves every type
-}
-
-// AuthMethodSpec describes one auth method.
-type AuthMethodSpec struct {
-	AuthMethod  AuthMethod `json:"auth_method"` // the method's id, e.g. service-account
-	Name        string     `json:"name"`        // human name, e.g. "GCP service account"
-	Description string     `json:"description"` // how the method mints tokens, and its caveats
-	// ConfigSchema is the JSON Schema (draft 2020-12) of the method's configuration object.
-	// Secret fields carry "format": "password" and "writeOnly": true; they are stored in the
-	// secret store and never returned. Unknown properties are refused
-	// ("additionalProperties": false).
-	ConfigSchema map[string]any `json:"config_schema"`
-	// MinExpirationSeconds, DefaultExpirationSeconds and MaxExpirationSeconds bound the
-	// lifetime of minted tokens, in seconds. Nil means the method has no such setting: the
-	// lifetime of an oauth2-token is that of the stored token (see RequiresExpiresAt). When
-	// min equals max the lifetime is fixed by Google and cannot be chosen.
-	MinExpirationSeconds     *int `json:"min_expiration_seconds,omitempty"`
-	DefaultExpirationSeconds *int `json:"default_expiration_seconds,omitempty"`
-	MaxExpirationSeconds     *int `json:"max_expiration_seconds,omitempty"`
-	// RequiresExpiresAt is true when a connector must say when its credentials expire
-	// (expires_at): oauth2-token.
-	RequiresExpiresAt bool `json:"requires_expires_at,omitempty"`
-	// Implicit is "always" when the method uses the service's own ambient credentials,
-	// "keyless" or "ambient-source" when some configurations of it do, and "" otherwise.
-	// Such configurations are refused unless the deployment enables implicit auth methods
-	// (GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true).
-	Implicit string `json:"implicit,omitempty"`
-}
 
 // Token lifetimes, in seconds, of the auth methods that mint tokens (see Spec and
 // Connector.Lifetime).
 const (
-	// DefaultLifetimeSeconds is the lifetime of a minted token when nobody asks for another:
+	// defaultLifetimeSeconds is the lifetime of a minted token when nobody asks for another:
 	// one hour, the lifetime of every token Google's token endpoints issue.
-	DefaultLifetimeSeconds = 3600
-	// MinLifetimeSeconds is the shortest lifetime a caller may ask for where the lifetime can
+	defaultLifetimeSeconds = 3600
+	// minLifetimeSeconds is the shortest lifetime a caller may ask for where the lifetime can
 	// be chosen (service-account and impersonation). Shorter tokens would fall below the
 	// MinTokenRemaining floor almost at once.
-	MinLifetimeSeconds = 600
+	minLifetimeSeconds = 600
 	// MaxLifetimeSeconds is the longest lifetime gcpconn mints: one hour. IAM Credentials can
 	// issue up to 12 h only with an organization policy exception, which gcpconn does not use.
 	MaxLifetimeSeconds = 3600
@@ -164,11 +111,11 @@ var (
 )
 
 func lifetimeFixed(why string) *lifetimeRule {
-	return &lifetimeRule{DefaultLifetimeSeconds, DefaultLifetimeSeconds, DefaultLifetimeSeconds, why}
+	return &lifetimeRule{defaultLifetimeSeconds, defaultLifetimeSeconds, defaultLifetimeSeconds, why}
 }
 
 func lifetimeRange() *lifetimeRule {
-	return &lifetimeRule{MinLifetimeSeconds, DefaultLifetimeSeconds, MaxLifetimeSeconds, ""}
+	return &lifetimeRule{minLifetimeSeconds, defaultLifetimeSeconds, MaxLifetimeSeconds, ""}
 }
 
 // methodRules lists the auth methods in spec order. It is never modified.
@@ -296,10 +243,20 @@ var resourceTypeInfo = map[ResourceType]struct {
 // supportsInstances reports whether rt has many resources named by ids.
 func supportsInstances(rt ResourceType) bool { return resourceTypeInfo[rt].instances }
 
-// Spec returns the type spec of the gcp connector type. Each call returns a fresh value that
+// methodNames returns the ids of AuthMethods, in order.
+func methodNames() []string {
+	names := make([]string, len(AuthMethods))
+	for i, m := range AuthMethods {
+		names[i] = string(m)
+	}
+	return names
+}
+
+// Spec returns the type spec of the gcp connector type (package typespec has its shape, which
+// GET /list?types=true answers). Each call returns a fresh value that
 // the caller may modify.
-func Spec() TypeSpec {
-	ts := TypeSpec{
+func Spec() typespec.TypeSpec {
+	ts := typespec.TypeSpec{
 		ConnectorType: TypeGCP,
 		Name:          "GCP Service Connector",
 		Description: "Holds credentials for Google Cloud and hands out short-lived, least-privilege " +
@@ -309,18 +266,18 @@ func Spec() TypeSpec {
 	for _, rt := range ResourceTypes {
 		info := resourceTypeInfo[rt]
 		formats := resourceid.Formats(rt)
-		ts.ResourceTypes = append(ts.ResourceTypes, ResourceTypeSpec{
-			ResourceType:      rt,
+		ts.ResourceTypes = append(ts.ResourceTypes, typespec.ResourceTypeSpec{
+			ResourceType:      string(rt),
 			Name:              info.name,
 			Description:       info.description,
 			SupportsInstances: info.instances,
 			IDFormats:         formats,
-			AuthMethods:       slices.Clone(AuthMethods),
+			AuthMethods:       methodNames(),
 		})
 	}
 	for _, r := range methodRules {
-		ms := AuthMethodSpec{
-			AuthMethod:        r.method,
+		ms := typespec.AuthMethodSpec{
+			AuthMethod:        string(r.method),
 			Name:              r.name,
 			Description:       r.description,
 			ConfigSchema:      r.schema(),
@@ -335,26 +292,6 @@ func Spec() TypeSpec {
 		ts.AuthMethods = append(ts.AuthMethods, ms)
 	}
 	return ts
-}
-
-// AuthMethodSpec returns the spec of auth method m, and false for an unknown method.
-func (t TypeSpec) AuthMethodSpec(m AuthMethod) (AuthMethodSpec, bool) {
-	for _, a := range t.AuthMethods {
-		if a.AuthMethod == m {
-			return a, true
-		}
-	}
-	return AuthMethodSpec{}, false
-}
-
-// ResourceTypeSpec returns the spec of resource type rt, and false for an unknown type.
-func (t TypeSpec) ResourceTypeSpec(rt ResourceType) (ResourceTypeSpec, bool) {
-	for _, r := range t.ResourceTypes {
-		if r.ResourceType == rt {
-			return r, true
-		}
-	}
-	return ResourceTypeSpec{}, false
 }
 
 // projectIDPattern is the JSON Schema (ECMA-262) pattern of a project id, optionally

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/credjson"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/typespec"
 )
 
 // TestSpecAuthMethods checks every auth method's required and secret fields as the spec
@@ -39,8 +40,8 @@ func TestSpecAuthMethods(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(string(tt.method), func(t *testing.T) {
-			am, ok := spec.AuthMethodSpec(tt.method)
-			if !ok || spec.AuthMethods[i].AuthMethod != tt.method {
+			am, ok := methodSpec(spec, tt.method)
+			if !ok || spec.AuthMethods[i].AuthMethod != string(tt.method) {
 				t.Fatalf("Spec().AuthMethods[%d] = %q; want %q", i, spec.AuthMethods[i].AuthMethod, tt.method)
 			}
 			s := am.ConfigSchema
@@ -98,18 +99,18 @@ func TestSpecResourceTypes(t *testing.T) {
 		t.Fatalf("Spec() has %d resource types; want 4", len(spec.ResourceTypes))
 	}
 	for i, rt := range spec.ResourceTypes {
-		if rt.ResourceType != ResourceTypes[i] || rt.SupportsInstances != want[rt.ResourceType] {
+		if rt.ResourceType != string(ResourceTypes[i]) || rt.SupportsInstances != want[ResourceType(rt.ResourceType)] {
 			t.Errorf("resource type %d = %q (instances %v); want %q (%v)", i, rt.ResourceType, rt.SupportsInstances, ResourceTypes[i], want[ResourceTypes[i]])
 		}
-		if rt.Name == "" || rt.Description == "" || len(rt.IDFormats) == 0 || !slices.Equal(rt.AuthMethods, AuthMethods) {
+		if rt.Name == "" || rt.Description == "" || len(rt.IDFormats) == 0 || !slices.Equal(rt.AuthMethods, methodNames()) {
 			t.Errorf("resource type %q is missing a name, description, id formats or auth methods", rt.ResourceType)
 		}
 	}
-	if _, ok := spec.ResourceTypeSpec("vm"); ok {
-		t.Errorf("ResourceTypeSpec(vm) found a type")
+	if _, ok := typeSpec(spec, "vm"); ok {
+		t.Errorf("typeSpec(vm) found a type")
 	}
-	if _, ok := spec.AuthMethodSpec("password"); ok {
-		t.Errorf("AuthMethodSpec(password) found a method")
+	if _, ok := methodSpec(spec, "password"); ok {
+		t.Errorf("methodSpec(password) found a method")
 	}
 }
 
@@ -171,7 +172,7 @@ func TestSpecSecretsMatchStorage(t *testing.T) {
 		Impersonation:   {"delegates": []any{"hop@my-project.iam.gserviceaccount.com"}, "generate_temporary_tokens": true},
 	}
 	for _, am := range Spec().AuthMethods {
-		req := rulesRequest(am.AuthMethod, full[am.AuthMethod])
+		req := rulesRequest(AuthMethod(am.AuthMethod), full[AuthMethod(am.AuthMethod)])
 		props := am.ConfigSchema["properties"].(map[string]any)
 		if len(req.Configuration) != len(props) {
 			t.Fatalf("%s: the test configuration sets %d of %d fields", am.AuthMethod, len(req.Configuration), len(props))
@@ -185,4 +186,24 @@ func TestSpecSecretsMatchStorage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// methodSpec returns the spec of auth method m, and false for an unknown method.
+func methodSpec(t typespec.TypeSpec, m AuthMethod) (typespec.AuthMethodSpec, bool) {
+	for _, a := range t.AuthMethods {
+		if a.AuthMethod == string(m) {
+			return a, true
+		}
+	}
+	return typespec.AuthMethodSpec{}, false
+}
+
+// typeSpec returns the spec of resource type rt, and false for an unknown type.
+func typeSpec(t typespec.TypeSpec, rt ResourceType) (typespec.ResourceTypeSpec, bool) {
+	for _, r := range t.ResourceTypes {
+		if r.ResourceType == string(rt) {
+			return r, true
+		}
+	}
+	return typespec.ResourceTypeSpec{}, false
 }

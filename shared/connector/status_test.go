@@ -31,7 +31,7 @@ func TestStatusOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := StatusOf(tt.res, now)
+			st := statusOf(tt.res, now)
 			if st.State != tt.state || st.FailingTypes != tt.failing || st.Error != tt.err || !st.CheckedAt.Equal(now) {
 				t.Errorf("StatusOf = %+v; want state %q, failing %q, error %q", st, tt.state, tt.failing, tt.err)
 			}

@@ -245,7 +245,7 @@ func (c *tokenCache) len() int { return c.tokens.Len() }
 
 // Forget drops what this instance caches of a connector (its tokens and the connector
 // itself), so that the next mint reads the connector from the store and goes to Google with
-// its current configuration and secrets. Update, Delete and Refresh call it; other instances
+// its current configuration and secrets. Update, Delete and Disable call it; other instances
 // notice a change when their revocation window ends, and a new secret version or
 // configuration through the token cache key.
 func (s *Service) Forget(connectorID string) {

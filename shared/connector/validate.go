@@ -7,6 +7,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/credjson"
 	"github.com/gcpconn/gcpconn/shared/internal/input"
+	"github.com/gcpconn/gcpconn/shared/principal"
 )
 
 // Registration rules: see the package documentation, section Registration rules.
@@ -104,7 +105,7 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 // stored at now, rotating every period (0: never). A period is refused, naming
 // rotation_period, for connectors that hold no service-account key.
 func newRotation(m AuthMethod, period time.Duration, key *credjson.ServiceAccountKey, now time.Time) (Rotation, error) {
-	if err := CheckRotationPeriod(period); err != nil {
+	if err := checkRotationPeriod(period); err != nil {
 		return Rotation{}, err
 	}
 	if period != 0 {
@@ -193,7 +194,7 @@ func checkLabels(labels map[string]string) (map[string]string, error) {
 	return maps.Clone(labels), nil
 }
 
-// checkUsers validates the users (principal patterns, see CheckPrincipalPattern) and returns
+// checkUsers validates the users (principal patterns, see principal.CheckPattern) and returns
 // them normalised (emails lowercase, federated subjects as given), without duplicates.
 func checkUsers(users []string, issuers []string) ([]string, error) {
 	if len(users) == 0 {
@@ -204,7 +205,7 @@ func checkUsers(users []string, issuers []string) ([]string, error) {
 	}
 	out := make([]string, 0, len(users))
 	for i, u := range users {
-		u, err := CheckPrincipalPattern(u, issuers)
+		u, err := principal.CheckPattern(u, issuers)
 		if err != nil {
 			return nil, FieldErrorf("users", "users[%d] %v", i, err)
 		}

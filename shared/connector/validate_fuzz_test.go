@@ -84,7 +84,7 @@ func FuzzNewConnector(f *testing.F) {
 		_, _, _ = c.ResolveResource("", "")
 		_, _, _ = c.ResolveResource(c.ResourceTypes[0], w.ResourceID)
 		_, _ = c.LifetimeAt(3600, rulesNow)
-		_ = pol.CheckImplicit(c, sec)
+		_ = pol.checkImplicit(c, sec)
 	})
 }
 

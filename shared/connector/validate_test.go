@@ -323,7 +323,7 @@ func TestImplicitGate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("NewConnector(%s, implicit disabled) = %v; want no error", tt.name, err)
 				}
-				if err := (Policy{}).CheckImplicit(c, sec); err != nil {
+				if err := (Policy{}).checkImplicit(c, sec); err != nil {
 					t.Errorf("Policy{}.CheckImplicit(%s) = %v; want nil", tt.name, err)
 				}
 				return
@@ -333,10 +333,10 @@ func TestImplicitGate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("NewConnector(%s, implicit enabled) = %v; want no error", tt.name, err)
 			}
-			if err := (Policy{AllowImplicit: true}).CheckImplicit(c, sec); err != nil {
+			if err := (Policy{AllowImplicit: true}).checkImplicit(c, sec); err != nil {
 				t.Errorf("CheckImplicit(enabled) = %v; want nil", err)
 			}
-			if err := (Policy{}).CheckImplicit(c, sec); !errors.Is(err, ErrFailedPrecondition) {
+			if err := (Policy{}).checkImplicit(c, sec); !errors.Is(err, ErrFailedPrecondition) {
 				t.Errorf("CheckImplicit(disabled) = %v; want ErrFailedPrecondition", err)
 			}
 		})

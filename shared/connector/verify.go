@@ -233,7 +233,7 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 		}
 		g = Grant{Connector: c, Secrets: sec}
 	default:
-		c, err := s.lookup(ctx, p, r.Ref, ActionUse)
+		c, err := s.lookup(ctx, p, r.Ref, actionUse)
 		if err != nil {
 			return nil, err
 		}
@@ -252,9 +252,9 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 		}
 	}
 	list := r.ListResources == nil || *r.ListResources
-	res, err := s.verify(WithSubjectToken(ctx, r.SubjectToken), g, rt, id, list)
+	res, err := s.verify(withSubjectToken(ctx, r.SubjectToken), g, rt, id, list)
 	if err == nil && r.Spec == nil && rt == "" && r.ResourceID == "" && list {
-		s.recordStatus(ctx, g.Connector, StatusOf(res, s.now()))
+		s.recordStatus(ctx, g.Connector, statusOf(res, s.now()))
 	}
 	return res, err
 }
@@ -268,7 +268,7 @@ func (s *Service) recordStatus(ctx context.Context, c *Connector, st Status) {
 			return false
 		}
 		st.RotationDue = cur.Status.RotationDue
-		st = st.keeping(cur.Status)
+		st = st.Keeping(cur.Status)
 		if cur.Status.Equal(st) {
 			return false
 		}
@@ -278,4 +278,24 @@ func (s *Service) recordStatus(ctx context.Context, c *Connector, st Status) {
 	if err != nil {
 		s.log().WarnContext(ctx, "verify: status not recorded", "connector_id", c.ID, "error", err)
 	}
+}
+
+// VerifyVersion checks that secret version of the stored connector c authenticates, as a
+// refresh does before it pins a new version. The version is read from the secret store's
+// backend, never a cache: a read that fails (a disabled or destroyed version is
+// ErrFailedPrecondition) or a verification that a retry could change is returned as err;
+// otherwise reason says why the version does not work, "" when it does.
+func (s *Service) VerifyVersion(ctx context.Context, c *Connector, version string) (reason string, err error) {
+	sec, err := s.access(ctx, c.ID, version, readFresh)
+	if err != nil {
+		return "", err
+	}
+	res, err := s.verify(ctx, Grant{Connector: c, Secrets: sec}, "", "", false)
+	if err != nil {
+		if Retryable(err) != nil {
+			return "", err
+		}
+		return MessageOf(err), nil
+	}
+	return res.Error, nil
 }

@@ -287,7 +287,7 @@ func (m *MemorySecrets) ConnectorOfSecret(secret string, labels map[string]strin
 }
 
 // SecretName names the connector's secret as Secret Manager would without a project:
-// memory/secrets/gcpconn-<id> (connector.SecretNames). The values live in this process only.
+// memory/secrets/gcpconn-<id> (connector.SecretStore). The values live in this process only.
 func (m *MemorySecrets) SecretName(connectorID string) string {
 	return "memory/secrets/" + SecretPrefix + connectorID
 }

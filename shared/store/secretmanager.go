@@ -112,7 +112,7 @@ func (m *SecretManager) now() time.Time {
 }
 
 // SecretName returns the resource name of the connector's secret,
-// projects/P/secrets/PREFIX<id> (connector.SecretNames).
+// projects/P/secrets/PREFIX<id> (connector.SecretStore).
 func (m *SecretManager) SecretName(connectorID string) string { return m.secretName(connectorID) }
 
 func (m *SecretManager) secretName(id string) string {

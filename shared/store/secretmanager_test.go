@@ -350,7 +350,7 @@ func TestConnectorOfSecret(t *testing.T) {
 	memory := store.NewMemorySecrets()
 	for _, tc := range []struct {
 		name   string
-		owners connector.SecretOwners
+		owners connector.SecretStore
 		secret string
 		labels map[string]string
 		want   string // "" = no connector's

@@ -1,5 +1,6 @@
 // Package upkeep is gcpconn's background work: the sweep that keeps every connector checked
-// and repaired, and the rotation of service-account keys. It is a package over the core's
+// and repaired, the rotation of service-account keys, and refresh, the repair driven by
+// Secret Manager's events. It is a package over the core's
 // ports: a [Keeper] embeds the core service (*connector.Service: its Store, Secrets, Google,
 // policy, clock and logger) and adds the ports only background work needs ([KeyManager],
 // [SweepRuns], [ShardPublisher]). The core asks nothing of it but the [connector.Rotator] it
@@ -36,6 +37,12 @@
 // secret version → "verifying" → verify → pin. A failed step releases the entry at once and
 // turns what the run created into a retired record; an interrupted one is released by the
 // next pass (a rotate, a refresh or a sweep).
+//
+// Refresh ([Keeper.Refresh]) is sweep's event-driven sibling: a Secret Manager notification
+// about a connector's secret ([SecretEvent]) pins a newer version that authenticates,
+// disables a connector whose pinned version was disabled or destroyed (and re-enables it when
+// the version is enabled again), and turns SECRET_ROTATE into a rotation. Events are
+// idempotent and order-insensitive.
 //
 // Key cleanup deletes the keys gcpconn created once no token minted from them can still be in
 // use: keys a rotation or an update replaced (connector.RetiredKey, after RotationGrace), what

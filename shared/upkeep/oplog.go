@@ -9,7 +9,7 @@ import (
 )
 
 // Operational events of background work: log lines that Cloud Logging turns into metrics and
-// alerts (infra/monitoring.tf), as the core's (connector.EventUpstreamError, ...). Each
+// alerts (infra/monitoring.tf), as the edge's (functions/httpapi: upstream_error, auth_failure). Each
 // carries "event" with one of these names, and the fields the metrics filter on; their
 // names and value types are a contract with those filters, which functions/httpapi's
 // TestLogContract checks. Rename a field here and change infra/monitoring.tf with it.

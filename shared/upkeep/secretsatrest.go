@@ -16,7 +16,8 @@ import (
 // write). Versions a key rotation still holds (its pending version, retired versions within
 // their grace) are repairRotation's: sweep leaves them to it. A version younger than
 // VersionGrace may still be pinned by an update in flight (Update bounds its metadata write by
-// CreateBudget from its secret write), so it is kept until a later sweep.
+// a budget counted from its secret write, well within connector.OrphanGrace), so it is kept
+// until a later sweep.
 //
 // Listing a secret's versions is a Secret Manager metadata read, of which a project gets a
 // few hundred a minute, so sweep lists only the secrets of connectors that say they have

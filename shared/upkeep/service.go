@@ -24,7 +24,7 @@ type Keeper struct {
 var _ connector.Rotator = (*Keeper)(nil)
 
 // New returns the background work over core with keys (nil: no key rotation) and, with
-// keys, makes it core's Rotator, so that Refresh rotates on SECRET_ROTATE and Register and
+// keys, makes it core's Rotator, so that refresh rotates on SECRET_ROTATE and Register and
 // Update accept a rotation period. Runs and Shards are set by the caller.
 func New(core *connector.Service, keys KeyManager) *Keeper {
 	k := &Keeper{Service: core, Keys: keys}

@@ -34,14 +34,10 @@ func RunSecrets(t *testing.T, newSecrets func(t *testing.T) connector.SecretStor
 	t.Run("ListVersions", func(t *testing.T) { testListVersions(t, newSecrets(t)) })
 }
 
-// testRotationSchedule: a store that schedules rotation (connector.RotationSchedules) sets
-// and removes a schedule on an existing secret, refuses a missing one with ErrNotFound, and
+// testRotationSchedule: the store (SecretStore.SetRotation) sets and removes a schedule on an existing secret, refuses a missing one with ErrNotFound, and
 // refuses a schedule it cannot keep (no notifications configured) naming rotation_period.
 func testRotationSchedule(t *testing.T, s connector.SecretStore) {
-	rs, ok := s.(connector.RotationSchedules)
-	if !ok {
-		t.Skip("the store does not schedule rotation")
-	}
+	rs := s
 	c := ctx(t)
 	mustAdd(t, s, "rot1", SampleSecrets("a"))
 	next := time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)

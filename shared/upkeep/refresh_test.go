@@ -1,4 +1,4 @@
-package connector_test
+package upkeep_test
 
 import (
 	"context"
@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 func TestVersionID(t *testing.T) {
 	for in, want := range map[string]string{"projects/p/secrets/s/versions/3": "3", "3": "3", "": ""} {
-		if got := connector.VersionID(in); got != want {
+		if got := upkeep.VersionID(in); got != want {
 			t.Errorf("VersionID(%q) = %q; want %q", in, got, want)
 		}
 	}
@@ -37,28 +38,28 @@ func TestRefreshLifecycle(t *testing.T) {
 	v1 := c.SecretVersion
 	vals, _ := sec.Access(ctx, id, v1)
 	v2, _ := sec.AddVersion(ctx, id, vals)
-	ev := func(typ, version string) connector.SecretEvent {
-		return connector.SecretEvent{Type: typ, ConnectorID: id, Secret: "projects/p/secrets/connector-" + id, Version: version}
+	ev := func(typ, version string) upkeep.SecretEvent {
+		return upkeep.SecretEvent{Type: typ, ConnectorID: id, Secret: "projects/p/secrets/connector-" + id, Version: version}
 	}
 
 	steps := []struct {
 		name      string
-		ev        connector.SecretEvent
+		ev        upkeep.SecretEvent
 		wantPin   string
 		wantState connector.State
 		wantErr   bool
 	}{
-		{"add newer version", ev(connector.EventVersionAdd, v2), v2, connector.StateOK, false},
-		{"duplicate add", ev(connector.EventVersionAdd, v2), v2, connector.StateOK, false},
-		{"stale add of the old version", ev(connector.EventVersionAdd, v1), v2, connector.StateOK, false},
-		{"disable unpinned", ev(connector.EventVersionDisable, v1), v2, connector.StateOK, false},
-		{"destroy pinned", ev(connector.EventVersionDestroy, v2), v2, connector.StateDisabled, false},
-		{"duplicate destroy", ev(connector.EventVersionDestroy, v2), v2, connector.StateDisabled, false},
-		{"enable pinned again", ev(connector.EventVersionEnable, v2), v2, connector.StateOK, false},
-		{"secret deleted", ev(connector.EventSecretDelete, ""), v2, connector.StateDisabled, false},
+		{"add newer version", ev(upkeep.EventVersionAdd, v2), v2, connector.StateOK, false},
+		{"duplicate add", ev(upkeep.EventVersionAdd, v2), v2, connector.StateOK, false},
+		{"stale add of the old version", ev(upkeep.EventVersionAdd, v1), v2, connector.StateOK, false},
+		{"disable unpinned", ev(upkeep.EventVersionDisable, v1), v2, connector.StateOK, false},
+		{"destroy pinned", ev(upkeep.EventVersionDestroy, v2), v2, connector.StateDisabled, false},
+		{"duplicate destroy", ev(upkeep.EventVersionDestroy, v2), v2, connector.StateDisabled, false},
+		{"enable pinned again", ev(upkeep.EventVersionEnable, v2), v2, connector.StateOK, false},
+		{"secret deleted", ev(upkeep.EventSecretDelete, ""), v2, connector.StateDisabled, false},
 		{"unknown event type", ev("SECRET_UPDATE", ""), v2, connector.StateDisabled, false},
-		{"unknown connector", connector.SecretEvent{Type: connector.EventVersionAdd, ConnectorID: "nope", Version: "9"}, v2, connector.StateDisabled, false},
-		{"foreign secret", connector.SecretEvent{Type: connector.EventVersionAdd, Version: "9"}, v2, connector.StateDisabled, false},
+		{"unknown connector", upkeep.SecretEvent{Type: upkeep.EventVersionAdd, ConnectorID: "nope", Version: "9"}, v2, connector.StateDisabled, false},
+		{"foreign secret", upkeep.SecretEvent{Type: upkeep.EventVersionAdd, Version: "9"}, v2, connector.StateDisabled, false},
 	}
 	for _, st := range steps {
 		err := s.Refresh(ctx, st.ev)
@@ -79,7 +80,7 @@ func TestRefreshLifecycle(t *testing.T) {
 	if err := s.Store.SetStatus(ctx, get(), connector.Status{State: connector.StateOK}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Refresh(ctx, ev(connector.EventVersionAdd, v3)); connector.KindOf(err) != connector.ErrUpstreamUnavailable {
+	if err := s.Refresh(ctx, ev(upkeep.EventVersionAdd, v3)); connector.KindOf(err) != connector.ErrUpstreamUnavailable {
 		t.Errorf("Refresh with Google unavailable = %v; want upstream_unavailable (retry)", err)
 	}
 	if got := get().SecretVersion; got != v2 {
@@ -87,12 +88,12 @@ func TestRefreshLifecycle(t *testing.T) {
 	}
 	// A rotate event records rotation due exactly once.
 	g.TokenFunc = nil
-	if err := s.Refresh(ctx, ev(connector.EventSecretRotate, "")); err != nil || !get().Status.RotationDue {
+	if err := s.Refresh(ctx, ev(upkeep.EventSecretRotate, "")); err != nil || !get().Status.RotationDue {
 		t.Errorf("Refresh(SECRET_ROTATE) = %v, rotation due %v; want nil, true", err, get().Status.RotationDue)
 	}
 	writes := &statusWrites{Store: s.Store}
 	s.Store = writes
-	_ = s.Refresh(ctx, ev(connector.EventSecretRotate, ""))
+	_ = s.Refresh(ctx, ev(upkeep.EventSecretRotate, ""))
 	if writes.n != 0 {
 		t.Errorf("a duplicate SECRET_ROTATE wrote the status again (%d writes)", writes.n)
 	}
@@ -125,7 +126,7 @@ func TestRefreshAddGrace(t *testing.T) {
 		start := time.Now()
 		refreshed := make(chan error, 1)
 		go func() {
-			refreshed <- s.Refresh(ctx, connector.SecretEvent{Type: connector.EventVersionAdd, ConnectorID: id, Version: v2, PublishTime: start})
+			refreshed <- s.Refresh(ctx, upkeep.SecretEvent{Type: upkeep.EventVersionAdd, ConnectorID: id, Version: v2, PublishTime: start})
 		}()
 		synctest.Wait() // Refresh waits out the grace
 		cur, _ := s.Store.Get(ctx, id)
@@ -136,8 +137,8 @@ func TestRefreshAddGrace(t *testing.T) {
 		if err := <-refreshed; err != nil {
 			t.Fatalf("Refresh = %v", err)
 		}
-		if waited := time.Since(start); waited != connector.RefreshAddGrace {
-			t.Errorf("Refresh acted after %s; want the grace, %s", waited, connector.RefreshAddGrace)
+		if waited := time.Since(start); waited != upkeep.RefreshAddGrace {
+			t.Errorf("Refresh acted after %s; want the grace, %s", waited, upkeep.RefreshAddGrace)
 		}
 		if c, _ = s.Store.Get(ctx, id); c.SecretVersion != v2 || c.Description != "updated" || c.Status.State != connector.StateUnknown {
 			t.Errorf("after update + refresh: pinned %s, description %q, status %+v; want the update's write untouched", c.SecretVersion, c.Description, c.Status)
@@ -156,8 +157,8 @@ func TestRefreshAddActsAtOnceOnOldEvents(t *testing.T) {
 		vals, _ := sec.Access(ctx, id, c.SecretVersion)
 		v2, _ := sec.AddVersion(ctx, id, vals)
 		start := time.Now()
-		err := s.Refresh(ctx, connector.SecretEvent{Type: connector.EventVersionAdd, ConnectorID: id, Version: v2,
-			PublishTime: start.Add(-connector.RefreshAddGrace)})
+		err := s.Refresh(ctx, upkeep.SecretEvent{Type: upkeep.EventVersionAdd, ConnectorID: id, Version: v2,
+			PublishTime: start.Add(-upkeep.RefreshAddGrace)})
 		if err != nil || time.Since(start) != 0 {
 			t.Fatalf("Refresh of an old event = %v after %s; want nil at once", err, time.Since(start))
 		}

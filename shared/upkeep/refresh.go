@@ -1,4 +1,4 @@
-package connector
+package upkeep
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
 // Secret Manager event types that Refresh acts on (the "eventType" attribute of Secret
@@ -31,7 +33,7 @@ type SecretEvent struct {
 	// events); nil otherwise.
 	Labels map[string]string
 	// ConnectorID is the connector the secret belongs to. "" means Refresh asks the secret
-	// store (SecretOwners) for the owner of Secret; an event no connector owns is ignored.
+	// store (SecretStore.ConnectorOfSecret) for the owner of Secret; an event no connector owns is ignored.
 	ConnectorID string
 	// Version is the version the event is about (its last path segment, e.g. "3"); "" for
 	// secret-level events.
@@ -58,9 +60,9 @@ type SecretEvent struct {
 // about an older version than the pinned one is ignored. Refresh returns an error only when
 // retrying the event could help (the store or Google unavailable, a lost write race that kept
 // losing); events for unknown connectors or versions are logged and dropped.
-func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
-	if o, ok := s.Secrets.(SecretOwners); ok && ev.ConnectorID == "" {
-		ev.ConnectorID, _ = o.ConnectorOfSecret(ev.Secret, ev.Labels)
+func (s *Keeper) Refresh(ctx context.Context, ev SecretEvent) error {
+	if ev.ConnectorID == "" {
+		ev.ConnectorID, _ = s.Secrets.ConnectorOfSecret(ev.Secret, ev.Labels)
 	}
 	log := s.log().With("event_type", ev.Type, "connector_id", ev.ConnectorID, "secret_version", ev.Version, "message_id", ev.MessageID)
 	if ev.ConnectorID == "" {
@@ -68,12 +70,12 @@ func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
 		return nil
 	}
 	c, err := s.Store.Get(ctx, ev.ConnectorID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, connector.ErrNotFound) {
 		log.InfoContext(ctx, "refresh: no such connector; ignored (sweep removes orphan secrets)")
 		return nil
 	}
 	if err != nil {
-		return retryable(fmt.Errorf("refresh: load connector %s: %w", ev.ConnectorID, err))
+		return connector.Retryable(fmt.Errorf("refresh: load connector %s: %w", ev.ConnectorID, err))
 	}
 
 	switch ev.Type {
@@ -84,18 +86,18 @@ func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
 			log.InfoContext(ctx, "refresh: event is not about the pinned version; ignored", "pinned_version", c.SecretVersion)
 			return nil
 		}
-		err = s.disable(ctx, c, fmt.Sprintf("the pinned secret version %s of connector %q was %s: update the connector with new credentials",
+		err = s.Disable(ctx, c, fmt.Sprintf("the pinned secret version %s of connector %q was %s: update the connector with new credentials",
 			ev.Version, c.Name, eventVerb(ev.Type)))
 	case EventSecretDelete:
 		if c.SecretVersion == "" {
 			return nil
 		}
-		err = s.disable(ctx, c, fmt.Sprintf("the secret of connector %q was deleted: update the connector with new credentials", c.Name))
+		err = s.Disable(ctx, c, fmt.Sprintf("the secret of connector %q was deleted: update the connector with new credentials", c.Name))
 	case EventVersionEnable:
-		if !sameVersion(ev.Version, c.SecretVersion) || c.Status.State != StateDisabled {
+		if !sameVersion(ev.Version, c.SecretVersion) || c.Status.State != connector.StateDisabled {
 			return nil
 		}
-		err = s.reenable(ctx, c)
+		err = s.Reenable(ctx, c)
 	case EventSecretRotate:
 		err = s.refreshRotate(ctx, c, ev.PublishTime)
 	default:
@@ -104,24 +106,24 @@ func (s *Service) Refresh(ctx context.Context, ev SecretEvent) error {
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "refresh failed", "error", err)
-		return retryable(err)
+		return connector.Retryable(err)
 	}
 	return nil
 }
 
 // refreshRotate acts on SECRET_ROTATE published at published (see Refresh).
-func (s *Service) refreshRotate(ctx context.Context, c *Connector, published time.Time) error {
+func (s *Keeper) refreshRotate(ctx context.Context, c *connector.Connector, published time.Time) error {
 	if c.Rotation.Period != 0 && s.Rotator != nil {
 		_, err := s.Rotator.RotateOnEvent(ctx, c.ID, published)
-		if err != nil && retryable(err) == nil {
+		if err != nil && connector.Retryable(err) == nil {
 			// Recorded on the connector (Rotation.LastError, the status); sweep rotates an
 			// overdue key again.
-			s.log().WarnContext(ctx, "refresh: key rotation failed", "connector_id", c.ID, "error", MessageOf(err))
+			s.log().WarnContext(ctx, "refresh: key rotation failed", "connector_id", c.ID, "error", connector.MessageOf(err))
 			return nil
 		}
 		return err
 	}
-	_, err := s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
+	_, err := s.UpdateStatus(ctx, c.ID, func(cur *connector.Connector) bool {
 		if cur.Status.RotationDue {
 			return false
 		}
@@ -129,18 +131,6 @@ func (s *Service) refreshRotate(ctx context.Context, c *Connector, published tim
 		return true
 	})
 	return err
-}
-
-// retryable returns err if retrying the event could help, else nil (after the caller logged it).
-func retryable(err error) error {
-	switch KindOf(err) {
-	case ErrUpstreamUnavailable, ErrConflict, ErrInternal:
-		return err
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
 }
 
 func eventVerb(t string) string {
@@ -161,7 +151,7 @@ const RefreshAddGrace = 2 * time.Second
 
 // afterAddGrace waits until RefreshAddGrace after the event's publication and reads the
 // connector again (nil when it is gone); without a wait it returns c.
-func (s *Service) afterAddGrace(ctx context.Context, c *Connector, ev SecretEvent) (*Connector, error) {
+func (s *Keeper) afterAddGrace(ctx context.Context, c *connector.Connector, ev SecretEvent) (*connector.Connector, error) {
 	wait := ev.PublishTime.Add(RefreshAddGrace).Sub(s.now())
 	if ev.PublishTime.IsZero() || wait <= 0 {
 		return c, nil
@@ -174,7 +164,7 @@ func (s *Service) afterAddGrace(ctx context.Context, c *Connector, ev SecretEven
 		return nil, ctx.Err()
 	}
 	cur, err := s.Store.Get(ctx, c.ID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, connector.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -184,7 +174,7 @@ func (s *Service) afterAddGrace(ctx context.Context, c *Connector, ev SecretEven
 }
 
 // refreshAdd verifies a new secret version and pins it if it authenticates.
-func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) error {
+func (s *Keeper) refreshAdd(ctx context.Context, c *connector.Connector, ev SecretEvent) error {
 	if c.Rotation.Pending != nil {
 		return nil // a key rotation in flight verifies and pins its own version
 	}
@@ -193,57 +183,49 @@ func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) 
 		return err // gone, or a key rotation in flight: it verifies and pins its own version
 	}
 	log := s.log().With("connector_id", c.ID, "secret_version", ev.Version, "pinned_version", c.SecretVersion)
-	if sameVersion(ev.Version, c.SecretVersion) && c.Status.State == StateDisabled {
-		return s.reenable(ctx, c) // pinned by this event, but its status was not written
+	if sameVersion(ev.Version, c.SecretVersion) && c.Status.State == connector.StateDisabled {
+		return s.Reenable(ctx, c) // pinned by this event, but its status was not written
 	}
 	if ev.Version == "" || c.SecretVersion == "" || !newerVersion(ev.Version, c.SecretVersion) {
 		log.InfoContext(ctx, "refresh: version is not newer than the pinned one; ignored")
 		return nil
 	}
-	reason := ""
-	sec, err := s.access(ctx, c.ID, ev.Version, readFresh)
-	switch KindOf(err) {
+	reason, err := s.VerifyVersion(ctx, c, ev.Version)
+	switch connector.KindOf(err) {
 	case "":
-		g := Grant{Connector: c, Secrets: sec}
-		res, verr := s.verify(ctx, g, "", "", false)
-		if verr != nil {
-			if retryable(verr) != nil {
-				return verr
-			}
-			reason = MessageOf(verr)
-		} else if res.Error != "" {
-			reason = res.Error
+		if err != nil {
+			return err
 		}
-	case ErrFailedPrecondition:
+	case connector.ErrFailedPrecondition:
 		// Disabled or destroyed before anyone pinned it (a rolled-back key rotation does
 		// that): nothing to pin, nothing wrong with the pinned one.
 		log.InfoContext(ctx, "refresh: the new version is disabled or destroyed; ignored")
 		return nil
-	case ErrNotFound, ErrInvalid:
-		reason = "it cannot be read: " + MessageOf(err)
+	case connector.ErrNotFound, connector.ErrInvalid:
+		reason = "it cannot be read: " + connector.MessageOf(err)
 	default:
 		return err
 	}
 	now := s.now()
-	stillOlder := func(cur *Connector) bool {
+	stillOlder := func(cur *connector.Connector) bool {
 		return cur.SecretVersion != "" && newerVersion(ev.Version, cur.SecretVersion) && cur.SecretVersion == c.SecretVersion
 	}
 	if reason != "" {
 		msg := fmt.Sprintf("new secret version %s of connector %q was not pinned: %s", ev.Version, c.Name, reason)
 		log.WarnContext(ctx, "refresh: new version failed verification; keeping the pinned one", "reason", reason)
-		_, err := s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
+		_, err := s.UpdateStatus(ctx, c.ID, func(cur *connector.Connector) bool {
 			if !stillOlder(cur) {
 				return false
 			}
 			cur.Status.Error, cur.Status.CheckedAt = msg, now
-			if cur.Status.State == StateUnknown {
-				cur.Status.State = StateError
+			if cur.Status.State == connector.StateUnknown {
+				cur.Status.State = connector.StateError
 			}
 			return true
 		})
 		return err
 	}
-	pinned, err := s.updateConnector(ctx, c.ID, func(cur *Connector) bool {
+	pinned, err := s.UpdateConnector(ctx, c.ID, func(cur *connector.Connector) bool {
 		if !stillOlder(cur) {
 			return false
 		}
@@ -256,59 +238,18 @@ func (s *Service) refreshAdd(ctx context.Context, c *Connector, ev SecretEvent) 
 	}
 	s.Forget(c.ID)
 	log.InfoContext(ctx, "refresh: pinned the new secret version")
-	return s.pinnedStatus(ctx, c.ID, ev.Version, Status{State: StateOK, CheckedAt: now})
+	return s.pinnedStatus(ctx, c.ID, ev.Version, connector.Status{State: connector.StateOK, CheckedAt: now})
 }
 
 // pinnedStatus records st, the verification of version, once version is pinned. Its failure
 // is retried with the event; refreshAdd then finds the version pinned and a connector still
 // disabled by its previous version, and re-enables it.
-func (s *Service) pinnedStatus(ctx context.Context, id, version string, st Status) error {
-	_, err := s.updateStatus(ctx, id, func(cur *Connector) bool {
+func (s *Keeper) pinnedStatus(ctx context.Context, id, version string, st connector.Status) error {
+	_, err := s.UpdateStatus(ctx, id, func(cur *connector.Connector) bool {
 		if cur.SecretVersion != version {
 			return false // pinned again meanwhile: that pin's status wins
 		}
-		cur.Status = st.keeping(cur.Status)
-		return true
-	})
-	return err
-}
-
-// disable marks c disabled with reason and drops its cached tokens.
-func (s *Service) disable(ctx context.Context, c *Connector, reason string) error {
-	s.Forget(c.ID) // first: stop minting on this instance even if the write fails
-	now := s.now()
-	_, err := s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
-		if cur.SecretVersion != c.SecretVersion || (cur.Status.State == StateDisabled && cur.Status.Error == reason) {
-			return false // re-pinned meanwhile, or already done
-		}
-		cur.Status = Status{State: StateDisabled, CheckedAt: now, Error: reason, RotationDue: cur.Status.RotationDue}.keeping(cur.Status)
-		return true
-	})
-	if err == nil {
-		s.Forget(c.ID)
-	}
-	return err
-}
-
-// reenable verifies c's pinned version again after it was enabled, and stores the outcome.
-func (s *Service) reenable(ctx context.Context, c *Connector) error {
-	st, err := s.checkPinned(ctx, c)
-	if errors.Is(err, errSecretUnusable) {
-		return nil // disabled again (or still): it stays disabled
-	}
-	if err != nil {
-		if retryable(err) != nil {
-			return err
-		}
-		st = Status{State: StateError, Error: MessageOf(err)}
-	}
-	now := s.now()
-	_, err = s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
-		if cur.SecretVersion != c.SecretVersion || cur.Status.State != StateDisabled {
-			return false
-		}
-		st.CheckedAt, st.RotationDue = now, cur.Status.RotationDue
-		cur.Status = st.keeping(cur.Status)
+		cur.Status = st.Keeping(cur.Status)
 		return true
 	})
 	return err
