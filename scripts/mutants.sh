@@ -69,7 +69,7 @@ swap secrets-print-their-values 'func (s Secrets) Format(f fmt.State, _ rune) { 
 	'func (s Secrets) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.ServiceAccountJSON+s.Token'
 target functions/httpapi/register.go ./functions/httpapi '^TestRegister$'
 mutant register-answer-echoes-configuration \
-	's/writeJSON\(w, http\.StatusCreated, wire\.RegisterResponse\{Connector: toConnectorJSON\(conn, c\.svc\.SecretName\(conn\)\),/cj := toConnectorJSON(conn, c.svc.SecretName(conn))\n\t\tcj.Configuration = b.Configuration\n\t\twriteJSON(w, http.StatusCreated, wire.RegisterResponse{Connector: cj,/'
+	's/writeJSON\(c\.w, http\.StatusCreated, wire\.RegisterResponse\{Connector: toConnectorJSON\(conn, c\.svc\.SecretName\(conn\)\),/cj := toConnectorJSON(conn, c.svc.SecretName(conn))\n\tcj.Configuration = b.Configuration\n\twriteJSON(c.w, http.StatusCreated, wire.RegisterResponse{Connector: cj,/'
 
 # --- authorization (owner, users, admins) -----------------------------------------------------------
 target shared/connector/authz.go ./shared/connector '^TestAuthorization$'
