@@ -73,10 +73,10 @@ mutant register-answer-echoes-configuration \
 
 # --- authorization (owner, users, admins) -----------------------------------------------------------
 target shared/connector/authz.go ./shared/connector '^TestAuthorization$'
-swap users-may-update-and-delete 'if need == ActionRead || need == ActionUse {' 'if true {'
+swap users-may-update-and-delete 'if need == actionRead || need == actionUse {' 'if true {'
 swap strangers-may-read-and-mint 'return slices.ContainsFunc(c.Users, p.Matches)' 'return true' \
 	'^(TestAuthorization|TestMintRefusals)$'
-swap strangers-told-403-not-404 'KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, ActionRead))' \
+swap strangers-told-403-not-404 'KindOf(err) == ErrNotFound || (err == nil && !s.may(p, c, actionRead))' \
 	'KindOf(err) == ErrNotFound'
 target shared/principal/principal.go ./shared/principal '^TestPrincipalMatches$'
 swap federated-glob-across-issuers 'if !ok || name != p.Issuer {' 'if !ok || name == "" {'
