@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +80,7 @@ func TestSweepRunFansOutInShards(t *testing.T) {
 		t.Fatalf("after planning: %+v, %d connectors checked; want running, 3 shards of 250 ids, nothing checked by the planner", v, len(calls()))
 	}
 	seen := map[string]bool{}
+	slices.SortFunc(q.shards, func(a, b upkeep.SweepShard) int { return a.Index - b.Index }) // published 16 at once
 	for i, sh := range q.shards {
 		if sh.Index != i || len(sh.IDs) > 100 || sh.Concurrency != 8 {
 			t.Errorf("shard %d = index %d, %d ids, concurrency %d; want index %d, at most 100, 8", i, sh.Index, len(sh.IDs), sh.Concurrency, i)
