@@ -34,7 +34,11 @@ func (s *Keeper) StartSweep(ctx context.Context, o SweepOptions, shardSize int) 
 	if err := s.Runs.CreateRun(ctx, run); err != nil {
 		return SweepRunView{}, fmt.Errorf("sweep: record the run: %w", err)
 	}
-	shards, n, planErr := s.planShards(ctx, run.ID, o, shardSize)
+	var listed map[string]bool // every id planned, for the orphan search
+	if !o.KeepOrphans {
+		listed = map[string]bool{}
+	}
+	shards, n, planErr := s.planShards(ctx, run.ID, o, shardSize, listed)
 	run.PlannedAt, run.Shards, run.Connectors = s.now(), shards, n
 	// Keys gcpconn created for deleted connectors (KeyCleanups): their records are not
 	// connectors, so no shard sees them.
@@ -47,7 +51,7 @@ func (s *Keeper) StartSweep(ctx context.Context, o SweepOptions, shardSize int) 
 		run.PlanError = connector.MessageOf(planErr)
 		s.log().ErrorContext(ctx, "sweep: planning stopped early", "run", run.ID, "shards", shards, "error", planErr)
 	} else if !o.KeepOrphans {
-		removed, err := s.removeOrphans(ctx)
+		removed, err := s.removeOrphans(ctx, listed)
 		run.OrphansRemoved = removed
 		if err != nil {
 			s.log().ErrorContext(ctx, "sweep: remove orphan secrets", "run", run.ID, "error", err)
@@ -88,11 +92,11 @@ func (s *Keeper) logRunIfDone(ctx context.Context, run string) {
 	s.logSweepRun(ctx, &v.Report, failed)
 }
 
-// planShards publishes every connector id in shards of size, at most publishConcurrency
-// shards at once, and returns how many shards and ids were published: a shard counts once
+// planShards publishes every connector id in shards of size (and adds it to listed when not
+// nil), at most DefaultPublishConcurrency shards at once, and returns how many shards and ids were published: a shard counts once
 // its publish has succeeded. The first failed publish stops planning: no further shard is
 // started, those in flight finish (and count if they succeed), and the error is returned.
-func (s *Keeper) planShards(ctx context.Context, run string, o SweepOptions, size int) (shards, n int, err error) {
+func (s *Keeper) planShards(ctx context.Context, run string, o SweepOptions, size int, listed map[string]bool) (shards, n int, err error) {
 	p := newShardPublishing(ctx, s.Shards)
 	sh := SweepShard{Run: run, Concurrency: o.Concurrency, TimeoutSeconds: int(o.Timeout / time.Second), MaxRotations: o.MaxRotations}
 	publish := func() error {
@@ -104,6 +108,9 @@ func (s *Keeper) planShards(ctx context.Context, run string, o SweepOptions, siz
 		return p.publish(next)
 	}
 	err = s.eachID(ctx, func(id string) error {
+		if listed != nil {
+			listed[id] = true
+		}
 		sh.IDs = append(sh.IDs, id)
 		if len(sh.IDs) < size {
 			return nil

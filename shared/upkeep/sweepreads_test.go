@@ -2,11 +2,14 @@ package upkeep_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
@@ -104,5 +107,44 @@ func TestShardStatusWriteLosesToConcurrentWrites(t *testing.T) {
 		case i >= 2 && (c.Status.State != connector.StateOK || c.Description != "edited meanwhile"):
 			t.Errorf("%s: status %+v, description %q; want ok over the concurrent edit", c.Name, c.Status, c.Description)
 		}
+	}
+}
+
+// TestPlannerFindsOrphansWithoutReadingConnectors: the planner's orphan search takes the ids
+// it has just listed instead of reading each old secret's connector: it removes the secret
+// whose connector is gone, keeps every other, and reads no connector. Checked by breaking it:
+// without the listed ids it reads all 30 connectors (and the orphan's), one after another.
+func TestPlannerFindsOrphansWithoutReadingConnectors(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	secrets := store.NewMemorySecrets()
+	secrets.Now = clock
+	mem := store.NewMemory()
+	mem.Now = clock
+	s := upkeep.New(&connector.Service{Store: mem, Secrets: secrets, Google: &swGoogle{}, Now: clock,
+		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, nil)
+	q := &queue{}
+	s.Runs, s.Shards = &store.MemoryRuns{}, q
+	ids := swRegister(t, s, "c", 30, swDefaultKey)
+	ctx := context.Background()
+	if _, err := secrets.AddVersion(ctx, "gone", connector.Secrets{ServiceAccountJSON: "{}"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(connector.OrphanGrace + time.Minute)
+	mu.Unlock()
+	rc := &readCounter{Store: mem}
+	s.Store = rc
+	v, err := s.StartSweep(ctx, upkeep.SweepOptions{}, 0)
+	if err != nil || v.Run.OrphansRemoved != 1 {
+		t.Fatalf("StartSweep = %+v, %v; want the orphan removed", v.Run, err)
+	}
+	if n := rc.gets.Load(); n != 0 {
+		t.Errorf("the planner read %d connectors; want none", n)
+	}
+	left, err := secrets.ListConnectorIDs(ctx)
+	if err != nil || len(left) != len(ids) || slices.Contains(left, "gone") {
+		t.Errorf("secrets left = %d, %v (gone among them: %v); want the 30 connectors'", len(left), err, slices.Contains(left, "gone"))
 	}
 }
