@@ -38,7 +38,9 @@ func (s *Keeper) StartSweep(ctx context.Context, o SweepOptions, shardSize int) 
 	if !o.KeepOrphans {
 		listed = map[string]bool{}
 	}
+	began := time.Now()
 	shards, n, planErr := s.planShards(ctx, run.ID, o, shardSize, listed)
+	published := time.Since(began)
 	run.PlannedAt, run.Shards, run.Connectors = s.now(), shards, n
 	// Keys gcpconn created for deleted connectors (KeyCleanups): their records are not
 	// connectors, so no shard sees them.
@@ -62,7 +64,8 @@ func (s *Keeper) StartSweep(ctx context.Context, o SweepOptions, shardSize int) 
 	if err := s.Runs.UpdateRun(fctx, run); err != nil {
 		return SweepRunView{}, fmt.Errorf("sweep: record the run's plan: %w", err)
 	}
-	s.log().InfoContext(ctx, "sweep planned", "run", run.ID, "shards", shards, "connectors", n)
+	s.log().InfoContext(ctx, "sweep planned", "run", run.ID, "shards", shards, "connectors", n,
+		"publish_ms", published.Milliseconds(), "duration_ms", time.Since(began).Milliseconds())
 	v, err := s.SweepRunStatus(fctx, run.ID)
 	if err != nil {
 		return SweepRunView{}, err
