@@ -28,7 +28,9 @@ func (s *Service) AuthorizeOperator(p Principal) error {
 // returns the state stored, StateInconclusive when the check could not be made (its last
 // verdict kept, the status saying why), or StateUnknown when nothing was stored (disabled, gone, or changed meanwhile). It reads the
 // connector's secret version from the backend, never from a cache: a version disabled
-// without an event makes it disable the connector (StateDisabled).
+// without an event makes it disable the connector (StateDisabled). c is the connector as the
+// caller read it from the store: the status write is conditioned on c's revision and status
+// without reading it again, and one that loses to a concurrent write reads it afresh.
 func (s *Service) Check(ctx context.Context, c *Connector, timeout time.Duration) (State, error) {
 	if c.Status.State == StateDisabled {
 		return StateUnknown, nil
@@ -57,7 +59,7 @@ func (s *Service) Check(ctx context.Context, c *Connector, timeout time.Duration
 		inconclusive, st = sweepFailure(c, timeout, cctx.Err(), err)
 	}
 	checked := s.now()
-	stored, err := s.updateStatus(ctx, c.ID, func(cur *Connector) bool {
+	stored, err := s.updateStatusFrom(ctx, c.ID, c, func(cur *Connector) bool {
 		if !sameCredentials(cur, c) {
 			return false // re-configured while we checked: this result is stale
 		}
@@ -143,7 +145,7 @@ func sameCredentials(a, b *Connector) bool {
 // mutate reports a change, retrying on fresh data when a concurrent write wins. It returns
 // whether a change was stored; a connector that is gone is (false, nil).
 func (s *Service) updateConnector(ctx context.Context, id string, mutate func(c *Connector) bool) (bool, error) {
-	return s.rewrite(ctx, id, mutate, func(ctx context.Context, cur *Connector, _ Status) error {
+	return s.rewrite(ctx, id, nil, mutate, func(ctx context.Context, cur *Connector, _ Status) error {
 		return s.Store.Update(ctx, cur)
 	})
 }
@@ -155,20 +157,32 @@ func (s *Service) updateConnector(ctx context.Context, id string, mutate func(c 
 // connector), is decided again on fresh data; it does not change the revision, so it never
 // makes a user's update conflict.
 func (s *Service) updateStatus(ctx context.Context, id string, mutate func(c *Connector) bool) (bool, error) {
-	return s.rewrite(ctx, id, mutate, func(ctx context.Context, cur *Connector, read Status) error {
+	return s.updateStatusFrom(ctx, id, nil, mutate)
+}
+
+// updateStatusFrom is updateStatus whose first attempt decides on first, the connector as
+// the caller read it from the store (nil: read it now), instead of reading it again: the
+// write is conditioned on first's revision and status as on any read, and one that loses
+// reads afresh. Check passes the connector sweep has just read: one read less per connector.
+func (s *Service) updateStatusFrom(ctx context.Context, id string, first *Connector, mutate func(c *Connector) bool) (bool, error) {
+	return s.rewrite(ctx, id, first, mutate, func(ctx context.Context, cur *Connector, read Status) error {
 		st := cur.Status
 		cur.Status = read
 		return s.Store.SetStatus(ctx, cur, st)
 	})
 }
 
-// rewrite reads connector id, applies mutate and, if it reports a change, stores the result
-// with write (given the status as read), retrying on fresh data when a concurrent write wins.
-// A stored change drops the connector from this instance's cache.
-func (s *Service) rewrite(ctx context.Context, id string, mutate func(c *Connector) bool,
+// rewrite reads connector id (a copy of first, when given, for the first attempt), applies
+// mutate and, if it reports a change, stores the result with write (given the status as
+// read), retrying on fresh data when a concurrent write wins. A stored change drops the
+// connector from this instance's cache.
+func (s *Service) rewrite(ctx context.Context, id string, first *Connector, mutate func(c *Connector) bool,
 	write func(ctx context.Context, cur *Connector, read Status) error) (bool, error) {
 	for attempt := 0; ; attempt++ {
-		cur, err := s.Store.Get(ctx, id)
+		cur, err := first.Clone(), error(nil)
+		if attempt > 0 || cur == nil {
+			cur, err = s.Store.Get(ctx, id)
+		}
 		if errors.Is(err, ErrNotFound) {
 			return false, nil
 		}

@@ -388,9 +388,13 @@ func (f *Firestore) Get(ctx context.Context, id string) (*connector.Connector, e
 }
 
 func decode(snap *firestore.DocumentSnapshot) (*connector.Connector, error) {
-	var d fsConnector
+	noField := noMarkField // DataTo leaves it as it is for a document without the field
+	d := fsConnector{CleanupAfter: &noField}
 	if err := snap.DataTo(&d); err != nil {
 		return nil, &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + snap.Ref.ID, Err: err}
+	}
+	if d.CleanupAfter != nil && d.CleanupAfter.Equal(noMarkField) {
+		d.CleanupAfter = legacyMark(&d)
 	}
 	return fromDoc(snap.Ref.ID, &d), nil
 }
@@ -541,25 +545,34 @@ func (f *Firestore) SetStatus(ctx context.Context, c *connector.Connector, st co
 		return notFoundID(c.ID)
 	}
 	ref := f.docs.Doc(c.ID)
-	for attempt := 1; ; attempt++ {
-		err := f.setStatusOnce(ctx, ref, c, st)
-		if status.Code(err) == codes.FailedPrecondition {
-			if attempt < setStatusAttempts {
-				continue // written meanwhile: decide again on what is stored now
-			}
-			return &connector.Error{Kind: connector.ErrConflict, Err: err,
-				Message: fmt.Sprintf("store: connector %s was written %d times while its status was being set", c.ID, attempt)}
-		}
-		if err != nil {
-			return fsError("set connector status", err)
-		}
-		c.Status = st
-		return nil
+	err := readThenWrite(c.ID, "its status was being set", func() error { return f.setStatusOnce(ctx, ref, c, st) })
+	if err != nil {
+		return fsError("set connector status", err)
 	}
+	c.Status = st
+	return nil
 }
 
-// setStatusAttempts bounds the reads SetStatus makes when concurrent writes keep winning.
+// setStatusAttempts bounds the reads SetStatus (and SetCleanupAfter) makes when concurrent
+// writes keep winning.
 const setStatusAttempts = 5
+
+// readThenWrite runs once, a read and a write conditioned on the document's update time as
+// read, until the write is not refused for a write that landed in between (at most
+// setStatusAttempts times; then ErrConflict, saying while what connector id was written).
+func readThenWrite(id, while string, once func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := once()
+		if status.Code(err) != codes.FailedPrecondition {
+			return err
+		}
+		if attempt == setStatusAttempts {
+			return &connector.Error{Kind: connector.ErrConflict, Err: err,
+				Message: fmt.Sprintf("store: connector %s was written %d times while %s", id, attempt, while)}
+		}
+		// written meanwhile: decide again on what is stored now
+	}
+}
 
 // setStatusOnce is one read and conditioned write of SetStatus.
 func (f *Firestore) setStatusOnce(ctx context.Context, ref *firestore.DocumentRef, c *connector.Connector, st connector.Status) error {

@@ -157,3 +157,49 @@ func TestRotationMarksItsConnectorForCleanup(t *testing.T) {
 		t.Errorf("enabled versions after sweep = %q; want only the pinned %q", enabled, c.SecretVersion)
 	}
 }
+
+// TestClearingTheMarkKeepsTheRevision: background work never makes a user's update conflict.
+// The sweep that cleans a marked connector's versions clears the mark without changing the
+// revision, so an update conditioned on the revision read before the sweep still succeeds.
+// Checked by breaking it: with the mark cleared by a configuration write (a store without
+// CleanupMarks), the revision moves and the update fails with ErrConflict.
+func TestClearingTheMarkKeepsTheRevision(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	secrets := store.NewMemorySecrets()
+	secrets.Now = clock
+	mem := store.NewMemory()
+	mem.Now = clock
+	s := upkeep.New(&connector.Service{Store: mem, Secrets: secrets, Google: &swGoogle{}, Now: clock,
+		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, nil)
+	ids := swRegister(t, s, "c", 1, swDefaultKey)
+	ctx := context.Background()
+	if _, err := s.Update(ctx, connector.Principal{Email: swOwner}, ids[0], connector.UpdateRequest{
+		Configuration: map[string]any{"project_id": "demo-project", "service_account_json": swKeyJSON("sa2@demo-project.iam.gserviceaccount.com")},
+		Verify:        new(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secrets.AddVersion(ctx, ids[0], connector.Secrets{ServiceAccountJSON: "{}"}); err != nil {
+		t.Fatal(err) // what an interrupted update leaves behind
+	}
+	mu.Lock()
+	now = now.Add(upkeep.VersionGrace + time.Minute)
+	mu.Unlock()
+	userRead, err := s.Store.Get(ctx, ids[0])
+	if err != nil || userRead.CleanupAfter.IsZero() {
+		t.Fatalf("Get after the update = mark %v, %v; want marked", userRead.CleanupAfter, err)
+	}
+	if rep, err := s.Sweep(ctx, upkeep.SweepOptions{}); err != nil || rep.VersionsRemoved != 1 {
+		t.Fatalf("Sweep = %+v, %v; want the replaced version removed", rep, err)
+	}
+	swept, _ := s.Store.Get(ctx, ids[0])
+	if !swept.CleanupAfter.IsZero() || swept.Revision != userRead.Revision {
+		t.Fatalf("after the sweep: mark %v, revision %d (was %d); want the mark cleared, the revision kept",
+			swept.CleanupAfter, swept.Revision, userRead.Revision)
+	}
+	userRead.Description = "edited by its owner"
+	if err := s.Store.Update(ctx, userRead); err != nil {
+		t.Errorf("an update conditioned on the revision read before the sweep = %v; want nil", err)
+	}
+}

@@ -15,9 +15,11 @@
 // connector.
 //
 // A run is one sweep fanned out ([Keeper.StartSweep]): the planner pages every connector id
-// and publishes shards, and records the run ([SweepRun]) in [SweepRuns]. A shard
+// and publishes shards ([DefaultPublishConcurrency] at once; a shard counts once its publish
+// succeeded), and records the run ([SweepRun]) in [SweepRuns]. A shard
 // ([SweepShard]) is a bounded list of connector ids, the message a worker receives: the
-// worker ([Keeper.SweepShard]) sweeps each connector of it, read afresh, within its own
+// worker ([Keeper.SweepShard]) sweeps each connector of it, read afresh once (its status
+// write is decided on that read), within its own
 // deadline, and records the shard ([ShardRecord]: done, or failed after [MaxShardAttempts]
 // attempts, with the connectors it could not check, [Unchecked]). Delivery is at least once;
 // every write stays conditioned on the revision it read, so a shard delivered twice changes
@@ -28,7 +30,8 @@
 // read) only for connectors marked for cleanup (connector.Connector.CleanupAfter, set before
 // an update or a rotation adds a version), searches for orphan secrets with one listing per
 // run, and starts at most [SweepOptions].MaxRotations overdue rotations per shard, the most
-// overdue first, deferring the rest to the next run.
+// overdue first, deferring the rest to the next run. Clearing the cleanup mark
+// ([CleanupMarks]) leaves the revision, as a status write does.
 //
 // Key rotation replaces a connector's service-account key every period: on the schedule's
 // SECRET_ROTATE ([Keeper.RotateOnEvent]), by hand ([Keeper.Rotate]), or overdue by sweep. Its

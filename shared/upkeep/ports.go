@@ -107,3 +107,17 @@ type SweepRuns interface {
 	// already, atomically, and reports whether it stored it.
 	FinishShard(ctx context.Context, rec ShardRecord) (bool, error)
 }
+
+// CleanupMarks is implemented by stores that write a connector's cleanup mark
+// (connector.Connector.CleanupAfter) alone (store.Memory, store.Firestore). Sweep clears the
+// mark with it; with a store that lacks it, it clears it with a configuration write, which
+// changes the revision.
+type CleanupMarks interface {
+	// SetCleanupAfter replaces the CleanupAfter of the stored connector c.ID with next if its
+	// stored Revision and CleanupAfter are still c's (what the caller read and decided next
+	// from), and fails with ErrConflict otherwise (ErrNotFound if it is gone). Like
+	// Store.SetStatus it changes neither Revision nor UpdatedAt (nor Status), so an Update
+	// conditioned on the revision the caller read still succeeds after it. It sets
+	// c.CleanupAfter to next.
+	SetCleanupAfter(ctx context.Context, c *connector.Connector, next time.Time) error
+}

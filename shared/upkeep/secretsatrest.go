@@ -23,7 +23,10 @@ import (
 // few hundred a minute, so sweep lists only the secrets of connectors that say they have
 // something to clean (Connector.CleanupAfter, set before an update or a rotation adds a
 // version and when refresh pins one) and clears the mark once only the pinned version (and
-// rotation's) is left: a sweep over connectors with nothing pending lists no versions.
+// rotation's) is left: a sweep over connectors with nothing pending lists no versions. The
+// clear writes the mark alone ([CleanupMarks]), so it leaves the revision, as a status write
+// does. (store.Firestore reads a document stored before the mark existed, which has no
+// cleanup_after field, as marked when it pins a version: it is cleaned once.)
 
 // VersionGrace is how old an unpinned secret version must be before sweep destroys it.
 const VersionGrace = connector.OrphanGrace
@@ -67,14 +70,30 @@ func (s *Keeper) repairVersions(ctx context.Context, c *connector.Connector) (in
 	if err != nil {
 		return n, err // marked still: the next sweep tries again
 	}
-	_, err = s.UpdateConnector(ctx, c.ID, func(d *connector.Connector) bool {
+	return n, s.moveMark(ctx, cur, next)
+}
+
+// moveMark sets c's cleanup mark, as read, to next (zero: clears it) unless it was marked
+// again meanwhile, with the store's CleanupMarks when it has it: that write, like a status
+// write, does not change the revision, so it never makes a user's update conflict. A write
+// that loses to any other leaves the mark for the next sweep (one more listing).
+func (s *Keeper) moveMark(ctx context.Context, c *connector.Connector, next time.Time) error {
+	if marks, ok := s.Store.(CleanupMarks); ok {
+		err := marks.SetCleanupAfter(ctx, c, next)
+		if k := connector.KindOf(err); k == connector.ErrConflict || k == connector.ErrNotFound {
+			return nil
+		}
+		return err
+	}
+	cur := c
+	_, err := s.UpdateConnector(ctx, c.ID, func(d *connector.Connector) bool {
 		if !d.CleanupAfter.Equal(cur.CleanupAfter) {
 			return false // marked again meanwhile (an update or a rotation added a version)
 		}
 		d.CleanupAfter = next
 		return true
 	})
-	return n, err
+	return err
 }
 
 // destroyStale destroys the versions stale of c's secret and returns how many it destroyed.

@@ -120,7 +120,7 @@ func (s *Keeper) Sweep(ctx context.Context, o SweepOptions) (SweepReport, error)
 		}
 	}
 	if listErr == nil && !o.KeepOrphans {
-		n, err := s.removeOrphans(ctx)
+		n, err := s.removeOrphans(ctx, nil)
 		rep.OrphansRemoved = n
 		if err != nil {
 			t.noteErr("orphan secrets: %s", connector.MessageOf(err))
@@ -224,9 +224,9 @@ func (s *Keeper) sweepVersions(ctx context.Context, c *connector.Connector, time
 }
 
 // removeOrphans deletes the secrets that Orphans reports (secrets whose connector is gone,
-// older than OrphanGrace) and returns how many it deleted.
-func (s *Keeper) removeOrphans(ctx context.Context) (int, error) {
-	ids, err := s.Orphans(ctx)
+// older than OrphanGrace; listed as orphans takes it) and returns how many it deleted.
+func (s *Keeper) removeOrphans(ctx context.Context, listed map[string]bool) (int, error) {
+	ids, err := s.orphans(ctx, listed)
 	if err != nil {
 		return 0, fmt.Errorf("list orphan secrets: %w", err)
 	}

@@ -16,11 +16,12 @@ const finishTimeout = 10 * time.Second
 
 // StartSweep plans a sweep run: it records the run, pages through every connector id with a
 // cursor, publishes them in shards of shardSize (DefaultShardSize for 0, at most
-// MaxShardSize) through s.Shards, deletes the due keys of deleted connectors (KeyCleanups),
+// MaxShardSize) through s.Shards, DefaultPublishConcurrency at once, deletes the due keys of deleted connectors (KeyCleanups),
 // removes orphan secrets (unless o.KeepOrphans), records how
 // many shards it published, and returns the run as it stands then. The shards' work is done
 // by SweepShard, wherever the publisher delivers them. A planning failure part-way is
-// recorded in the run (PlanError) and returned; what was published still runs.
+// recorded in the run (PlanError) and returned; what was published still runs, and the run
+// counts exactly the shards whose publish succeeded.
 func (s *Keeper) StartSweep(ctx context.Context, o SweepOptions, shardSize int) (SweepRunView, error) {
 	if s.Runs == nil || s.Shards == nil {
 		return SweepRunView{}, connector.Errorf(connector.ErrFailedPrecondition, "this deployment has no sweep runs or shard publisher configured")
@@ -33,7 +34,13 @@ func (s *Keeper) StartSweep(ctx context.Context, o SweepOptions, shardSize int) 
 	if err := s.Runs.CreateRun(ctx, run); err != nil {
 		return SweepRunView{}, fmt.Errorf("sweep: record the run: %w", err)
 	}
-	shards, n, planErr := s.planShards(ctx, run.ID, o, shardSize)
+	var listed map[string]bool // every id planned, for the orphan search
+	if !o.KeepOrphans {
+		listed = map[string]bool{}
+	}
+	began := time.Now()
+	shards, n, planErr := s.planShards(ctx, run.ID, o, shardSize, listed)
+	published := time.Since(began)
 	run.PlannedAt, run.Shards, run.Connectors = s.now(), shards, n
 	// Keys gcpconn created for deleted connectors (KeyCleanups): their records are not
 	// connectors, so no shard sees them.
@@ -46,7 +53,7 @@ func (s *Keeper) StartSweep(ctx context.Context, o SweepOptions, shardSize int) 
 		run.PlanError = connector.MessageOf(planErr)
 		s.log().ErrorContext(ctx, "sweep: planning stopped early", "run", run.ID, "shards", shards, "error", planErr)
 	} else if !o.KeepOrphans {
-		removed, err := s.removeOrphans(ctx)
+		removed, err := s.removeOrphans(ctx, listed)
 		run.OrphansRemoved = removed
 		if err != nil {
 			s.log().ErrorContext(ctx, "sweep: remove orphan secrets", "run", run.ID, "error", err)
@@ -57,7 +64,8 @@ func (s *Keeper) StartSweep(ctx context.Context, o SweepOptions, shardSize int) 
 	if err := s.Runs.UpdateRun(fctx, run); err != nil {
 		return SweepRunView{}, fmt.Errorf("sweep: record the run's plan: %w", err)
 	}
-	s.log().InfoContext(ctx, "sweep planned", "run", run.ID, "shards", shards, "connectors", n)
+	s.log().InfoContext(ctx, "sweep planned", "run", run.ID, "shards", shards, "connectors", n,
+		"publish_ms", published.Milliseconds(), "duration_ms", time.Since(began).Milliseconds())
 	v, err := s.SweepRunStatus(fctx, run.ID)
 	if err != nil {
 		return SweepRunView{}, err
@@ -87,32 +95,113 @@ func (s *Keeper) logRunIfDone(ctx context.Context, run string) {
 	s.logSweepRun(ctx, &v.Report, failed)
 }
 
-// planShards publishes every connector id in shards of size and returns how many shards
-// and ids it published.
-func (s *Keeper) planShards(ctx context.Context, run string, o SweepOptions, size int) (shards, n int, err error) {
+// planShards publishes every connector id in shards of size (and adds it to listed when not
+// nil), at most DefaultPublishConcurrency shards at once, and returns how many shards and ids were published: a shard counts once
+// its publish has succeeded. The first failed publish stops planning: no further shard is
+// started, those in flight finish (and count if they succeed), and the error is returned.
+func (s *Keeper) planShards(ctx context.Context, run string, o SweepOptions, size int, listed map[string]bool) (shards, n int, err error) {
+	p := newShardPublishing(ctx, s.Shards)
 	sh := SweepShard{Run: run, Concurrency: o.Concurrency, TimeoutSeconds: int(o.Timeout / time.Second), MaxRotations: o.MaxRotations}
 	publish := func() error {
 		if len(sh.IDs) == 0 {
 			return nil
 		}
-		if err := s.Shards.PublishShard(ctx, sh); err != nil {
-			return fmt.Errorf("sweep: publish shard %d: %w", sh.Index, err)
-		}
-		shards, n = shards+1, n+len(sh.IDs)
+		next := sh
 		sh.Index, sh.IDs = sh.Index+1, nil
-		return nil
+		return p.publish(next)
 	}
 	err = s.eachID(ctx, func(id string) error {
+		if listed != nil {
+			listed[id] = true
+		}
 		sh.IDs = append(sh.IDs, id)
 		if len(sh.IDs) < size {
 			return nil
 		}
 		return publish()
 	})
-	if err != nil {
-		return shards, n, err
+	if err == nil {
+		err = publish()
 	}
-	return shards, n, publish()
+	shards, n, failed := p.wait()
+	if failed != nil {
+		return shards, n, failed
+	}
+	return shards, n, err
+}
+
+// DefaultPublishConcurrency is how many shards the planner publishes at once: a publish
+// waits for Pub/Sub to accept the message (a round trip and the client's batching delay),
+// so one after another, planning 100,000 connectors would take minutes.
+const DefaultPublishConcurrency = 16
+
+// PublishConcurrency is implemented by shard publishers that take fewer shards at once than
+// DefaultPublishConcurrency: LocalShards, which runs each shard as it is published, takes one.
+type PublishConcurrency interface {
+	PublishConcurrency() int
+}
+
+// shardPublishing publishes the shards of one run, a bounded number at once, and counts
+// those published.
+type shardPublishing struct {
+	ctx   context.Context
+	pub   ShardPublisher
+	slots chan struct{}
+	wg    sync.WaitGroup
+
+	mu          sync.Mutex
+	shards, ids int   // published
+	failed      error // the first failed publish
+}
+
+func newShardPublishing(ctx context.Context, pub ShardPublisher) *shardPublishing {
+	limit := DefaultPublishConcurrency
+	if pc, ok := pub.(PublishConcurrency); ok {
+		limit = max(1, pc.PublishConcurrency())
+	}
+	return &shardPublishing{ctx: ctx, pub: pub, slots: make(chan struct{}, limit)}
+}
+
+// errPlanningStopped stops the listing of ids once a publish has failed.
+var errPlanningStopped = errors.New("sweep: planning stopped")
+
+// publish starts publishing sh once fewer than the limit are in flight. It fails, starting
+// nothing, once a publish has failed or ctx is done.
+func (p *shardPublishing) publish(sh SweepShard) error {
+	select {
+	case p.slots <- struct{}{}:
+	case <-p.ctx.Done():
+		return fmt.Errorf("sweep: %w", p.ctx.Err())
+	}
+	p.mu.Lock()
+	failed := p.failed
+	p.mu.Unlock()
+	if failed != nil {
+		<-p.slots
+		return errPlanningStopped
+	}
+	p.wg.Go(func() {
+		defer func() { <-p.slots }()
+		err := p.pub.PublishShard(p.ctx, sh)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		switch {
+		case err == nil:
+			p.shards, p.ids = p.shards+1, p.ids+len(sh.IDs)
+		case p.failed == nil:
+			p.failed = fmt.Errorf("sweep: publish shard %d: %w", sh.Index, err)
+		}
+	})
+	return nil
+}
+
+// wait waits for the publishes in flight and returns what was published, and the first
+// failed publish.
+func (p *shardPublishing) wait() (shards, ids int, failed error) {
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.shards, p.ids, p.failed
 }
 
 // eachID calls f with every connector id, page by page (ConnectorIDs when the store has it).
@@ -352,6 +441,10 @@ type LocalShards struct {
 	Keeper  *Keeper
 	Options SweepOptions // the worker's defaults (MaxKeyAge, ...)
 }
+
+// PublishConcurrency is 1: the planner publishes (runs) one shard at a time, each with its
+// own concurrency.
+func (l LocalShards) PublishConcurrency() int { return 1 }
 
 // PublishShard runs sh; it fails only when ctx is done.
 func (l LocalShards) PublishShard(ctx context.Context, sh SweepShard) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +80,7 @@ func TestSweepRunFansOutInShards(t *testing.T) {
 		t.Fatalf("after planning: %+v, %d connectors checked; want running, 3 shards of 250 ids, nothing checked by the planner", v, len(calls()))
 	}
 	seen := map[string]bool{}
+	slices.SortFunc(q.shards, func(a, b upkeep.SweepShard) int { return a.Index - b.Index }) // published 16 at once
 	for i, sh := range q.shards {
 		if sh.Index != i || len(sh.IDs) > 100 || sh.Concurrency != 8 {
 			t.Errorf("shard %d = index %d, %d ids, concurrency %d; want index %d, at most 100, 8", i, sh.Index, len(sh.IDs), sh.Concurrency, i)
@@ -359,4 +361,90 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// slowQueue is a queue whose publishes take a second of the bubble's clock each, tracking
+// how many are in flight at once; the publish of shard failIndex (when not negative) fails.
+type slowQueue struct {
+	queue
+	failIndex           int
+	inFlight, maxFlight int
+}
+
+func (q *slowQueue) PublishShard(ctx context.Context, sh upkeep.SweepShard) error {
+	q.mu.Lock()
+	q.inFlight++
+	q.maxFlight = max(q.maxFlight, q.inFlight)
+	q.mu.Unlock()
+	time.Sleep(time.Second)
+	q.mu.Lock()
+	q.inFlight--
+	q.mu.Unlock()
+	if sh.Index == q.failIndex {
+		return connector.Errorf(connector.ErrUpstreamUnavailable, "Pub/Sub is unavailable")
+	}
+	return q.queue.PublishShard(ctx, sh)
+}
+
+// TestPlannerPublishesConcurrently: the planner keeps DefaultPublishConcurrency publishes
+// in flight, never more, and publishes every shard once. Checked by breaking it: with one
+// slot, 40 shards take 40 s of the bubble's clock and at most 1 is in flight.
+func TestPlannerPublishesConcurrently(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := fanService(t, &swGoogle{})
+		q := &slowQueue{failIndex: -1}
+		s.Shards = q
+		swRegister(t, s, "c", 40, swDefaultKey)
+		start := time.Now()
+		v, err := s.StartSweep(context.Background(), upkeep.SweepOptions{}, 1)
+		if err != nil || v.Run.Shards != 40 || v.Run.Connectors != 40 || len(q.shards) != 40 {
+			t.Fatalf("StartSweep = %+v, %v (%d published); want 40 shards", v.Run, err, len(q.shards))
+		}
+		if q.maxFlight != upkeep.DefaultPublishConcurrency {
+			t.Errorf("%d publishes in flight at most; want %d", q.maxFlight, upkeep.DefaultPublishConcurrency)
+		}
+		if took := time.Since(start); took != 3*time.Second {
+			t.Errorf("planning 40 shards of 1 s each took %s; want 3s (16 at once)", took)
+		}
+	})
+}
+
+// TestPublishFailureMidwayKeepsTheRunRight: a publish that fails part-way stops planning; the
+// run counts exactly the shards whose publish succeeded (those in flight included) and their
+// connectors, says why planning stopped, and is done once those shards are; every connector
+// published is checked once. Checked by breaking it: counting a shard when its publish
+// starts makes Shards exceed what the queue holds, and the run never gets done.
+func TestPublishFailureMidwayKeepsTheRunRight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g, calls := countingGoogle()
+		s, _ := fanService(t, g)
+		q := &slowQueue{failIndex: 20}
+		s.Shards = q
+		swRegister(t, s, "c", 100, swDefaultKey)
+		ctx := context.Background()
+		v, err := s.StartSweep(ctx, upkeep.SweepOptions{}, 2)
+		if err == nil || !strings.Contains(v.Run.PlanError, "Pub/Sub is unavailable") {
+			t.Fatalf("StartSweep = %+v, %v; want the publish failure recorded", v.Run, err)
+		}
+		ids := 0
+		for _, sh := range q.shards {
+			ids += len(sh.IDs)
+			if sh.Index == 20 {
+				t.Errorf("shard 20 failed to publish but is queued")
+			}
+		}
+		if v.Run.Shards != len(q.shards) || v.Run.Connectors != ids || len(q.shards) >= 50 || len(q.shards) < 20 {
+			t.Fatalf("run = %d shards, %d connectors; published %d shards of %d ids (of 50 planned); want them equal, fewer than 50",
+				v.Run.Shards, v.Run.Connectors, len(q.shards), ids)
+		}
+		for _, sh := range q.shards {
+			if _, err := s.SweepShard(ctx, sh, upkeep.SweepOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, err = s.SweepRunStatus(ctx, v.Run.ID)
+		if err != nil || v.State != "done" || v.Report.Checked != ids || len(calls()) != ids {
+			t.Errorf("run = %+v, %v, %d connectors checked; want done with the %d published checked", v, err, len(calls()), ids)
+		}
+	})
 }

@@ -10,7 +10,7 @@
 //
 // The suite checks behaviour the use cases rely on: unique names also under concurrency,
 // reads by id and by name, filters, ordering and paging, optimistic updates, renames,
-// status writes that leave the revision alone, deletes, the error kinds of each failure, and
+// status writes and cleanup-mark writes that leave the revision alone, deletes, the error kinds of each failure, and
 // that callers never alias stored values.
 package storetest
 
@@ -111,6 +111,7 @@ func Run(t *testing.T, newStore func(t *testing.T) connector.Store) {
 	t.Run("ListPagingAcrossWrites", func(t *testing.T) { testListPagingAcrossWrites(t, newStore(t)) })
 	t.Run("ListBadToken", func(t *testing.T) { testListBadToken(t, newStore(t)) })
 	t.Run("KeyCleanups", func(t *testing.T) { testKeyCleanups(t, newStore(t)) })
+	t.Run("CleanupMark", func(t *testing.T) { testCleanupMark(t, newStore(t)) })
 }
 
 func ctx(t *testing.T) context.Context {
@@ -713,4 +714,43 @@ func testKeyCleanups(t *testing.T, s connector.Store) {
 	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Errorf("after replace and delete: %+v, %v; want only %+v", got, err, want)
 	}
+}
+
+// cleanupMarks is upkeep.CleanupMarks (named here so that the suite needs no import of it).
+type cleanupMarks interface {
+	SetCleanupAfter(ctx context.Context, c *connector.Connector, next time.Time) error
+}
+
+// testCleanupMark: SetCleanupAfter writes the mark alone, conditioned on the revision and the
+// mark the caller read, and leaves Revision, UpdatedAt and Status, so a user's update
+// conditioned on the revision read before it still succeeds.
+func testCleanupMark(t *testing.T, s connector.Store) {
+	cm, ok := s.(cleanupMarks)
+	if !ok {
+		t.Skip("the store does not write cleanup marks alone")
+	}
+	mustCreate(t, s, Sample("id-1", "alpha"))
+	userRead, c, stale := mustGet(t, s, "id-1"), mustGet(t, s, "id-1"), mustGet(t, s, "id-1")
+	if err := cm.SetCleanupAfter(ctx(t), c, time.Time{}); err != nil || !c.CleanupAfter.IsZero() {
+		t.Fatalf("SetCleanupAfter(id-1, zero) = %v, mark %v; want nil and the mark cleared", err, c.CleanupAfter)
+	}
+	got := mustGet(t, s, "id-1")
+	want := clone(userRead)
+	want.CleanupAfter = time.Time{}
+	if d := Equal(got, want); d != "" || got.Revision != userRead.Revision || !got.UpdatedAt.Equal(userRead.UpdatedAt) {
+		t.Errorf("Get(id-1) after clearing the mark: %s; Revision %d → %d, UpdatedAt %v → %v; want only the mark changed",
+			d, userRead.Revision, got.Revision, userRead.UpdatedAt, got.UpdatedAt)
+	}
+	later := time.Date(2032, 1, 2, 3, 4, 5, 0, time.UTC)
+	wantKind(t, "SetCleanupAfter over another mark write", cm.SetCleanupAfter(ctx(t), stale, later), connector.ErrConflict)
+	userRead.Description = "user's update"
+	if err := s.Update(ctx(t), userRead); err != nil {
+		t.Fatalf("Update(id-1) conditioned on the revision read before the mark was cleared = %v; want nil", err)
+	}
+	c = mustGet(t, s, "id-1")
+	wantKind(t, "SetCleanupAfter with the revision before an update", cm.SetCleanupAfter(ctx(t), stale, later), connector.ErrConflict)
+	if err := cm.SetCleanupAfter(ctx(t), c, later); err != nil || !mustGet(t, s, "id-1").CleanupAfter.Equal(later) {
+		t.Errorf("SetCleanupAfter(id-1, %v) = %v; want nil and the mark moved", later, err)
+	}
+	wantKind(t, "SetCleanupAfter(missing)", cm.SetCleanupAfter(ctx(t), Sample("missing", "ghost"), later), connector.ErrNotFound)
 }

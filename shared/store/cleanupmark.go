@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/upkeep"
+)
+
+// The cleanup mark (connector.Connector.CleanupAfter) is set by the writes that add a secret
+// version (an update, a rotation, a refresh pinning one), each a configuration write. Sweep
+// clears it with SetCleanupAfter, which, like SetStatus, writes that field alone and changes
+// neither Revision nor UpdatedAt: background work never makes a user's update conflict.
+
+var (
+	_ upkeep.CleanupMarks = (*Memory)(nil)
+	_ upkeep.CleanupMarks = (*Firestore)(nil)
+)
+
+// SetCleanupAfter replaces the cleanup mark of connector c.ID with next when its stored
+// Revision and mark are c's; Revision, UpdatedAt and Status stay.
+func (m *Memory) SetCleanupAfter(ctx context.Context, c *connector.Connector, next time.Time) error {
+	unlock, err := m.lockFor(ctx, c, "set cleanup mark", false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := m.storedAt(c)
+	if err != nil {
+		return err
+	}
+	if !cur.CleanupAfter.Equal(c.CleanupAfter) {
+		return markConflict(c.ID)
+	}
+	cur.CleanupAfter, c.CleanupAfter = next, next
+	return nil
+}
+
+// SetCleanupAfter replaces the cleanup mark of connector c.ID with next when its stored
+// revision and mark are c's: as SetStatus does, it reads the document and writes a field
+// update of cleanup_after alone, conditioned on the document's update time as read, reading
+// again when a write landed in between.
+func (f *Firestore) SetCleanupAfter(ctx context.Context, c *connector.Connector, next time.Time) error {
+	if c == nil || c.ID == "" {
+		return connector.Errorf(connector.ErrInvalid, "store: set cleanup mark: connector id is required")
+	}
+	if !validID(c.ID) {
+		return notFoundID(c.ID)
+	}
+	ref := f.docs.Doc(c.ID)
+	err := readThenWrite(c.ID, "its cleanup mark was being set", func() error {
+		snap, err := ref.Get(ctx)
+		if status.Code(err) == codes.NotFound {
+			return notFoundID(c.ID)
+		}
+		if err != nil {
+			return err
+		}
+		cur, err := decode(snap) // a document without the field reads as decode marks it
+		if err != nil {
+			return err
+		}
+		switch {
+		case cur.Revision != c.Revision:
+			return conflict(c.ID, c.Revision, cur.Revision)
+		case !cur.CleanupAfter.Equal(c.CleanupAfter):
+			return markConflict(c.ID)
+		}
+		var v any // null: nothing to clean
+		if !next.IsZero() {
+			v = next.UTC()
+		}
+		_, err = ref.Update(ctx, []firestore.Update{{Path: "cleanup_after", Value: v}}, firestore.LastUpdateTime(snap.UpdateTime))
+		if status.Code(err) == codes.NotFound {
+			return notFoundID(c.ID)
+		}
+		return err
+	})
+	if err != nil {
+		return fsError("set connector cleanup mark", err)
+	}
+	c.CleanupAfter = next
+	return nil
+}
+
+// noMarkField is what decode presets fsConnector.CleanupAfter to: after DataTo it is still
+// there only for a document without a cleanup_after field (null sets nil; a timestamp is
+// written over it, and none is it: Firestore keeps microseconds, it has a nanosecond).
+var noMarkField = time.Unix(1, 1).UTC()
+
+// legacyMark is the cleanup mark of a document written before the mark existed (it has no
+// cleanup_after field): the versions such a connector's updates left behind were never
+// looked at, so one that pins a secret version reads as marked since its last update, and
+// the next sweep lists its versions once; clearing the mark writes the field, so this
+// happens once per connector. A connector without a secret has nothing to clean.
+func legacyMark(d *fsConnector) *time.Time {
+	if d.SecretVersion == "" {
+		return nil
+	}
+	t := d.UpdatedAt
+	if t.IsZero() {
+		t = d.CreatedAt
+	}
+	return timePtr(t)
+}
+
+func markConflict(id string) error {
+	return connector.Errorf(connector.ErrConflict, "the cleanup mark of connector %q was changed by someone else: read it again and retry", id)
+}
