@@ -9,7 +9,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
-	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
 // The cleanup mark (connector.Connector.CleanupAfter) is set by the writes that add a secret
@@ -17,23 +16,14 @@ import (
 // clears it with SetCleanupAfter, which, like SetStatus, writes that field alone and changes
 // neither Revision nor UpdatedAt: background work never makes a user's update conflict.
 
-var (
-	_ upkeep.CleanupMarks = (*Memory)(nil)
-	_ upkeep.CleanupMarks = (*Firestore)(nil)
-)
-
 // SetCleanupAfter replaces the cleanup mark of connector c.ID with next when its stored
 // Revision and mark are c's; Revision, UpdatedAt and Status stay.
 func (m *Memory) SetCleanupAfter(ctx context.Context, c *connector.Connector, next time.Time) error {
-	unlock, err := m.lockFor(ctx, c, "set cleanup mark", false)
+	cur, unlock, err := m.lockStored(ctx, c, "set cleanup mark", false)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	cur, err := m.storedAt(c)
-	if err != nil {
-		return err
-	}
 	if !cur.CleanupAfter.Equal(c.CleanupAfter) {
 		return markConflict(c.ID)
 	}

@@ -12,10 +12,12 @@ var (
 	_ connector.Store       = (*Memory)(nil)
 	_ connector.KeyCleanups = (*Memory)(nil)
 	_ upkeep.ConnectorIDs   = (*Memory)(nil)
+	_ upkeep.CleanupMarks   = (*Memory)(nil)
 
 	_ connector.Store       = (*Firestore)(nil)
 	_ connector.KeyCleanups = (*Firestore)(nil)
 	_ upkeep.ConnectorIDs   = (*Firestore)(nil)
+	_ upkeep.CleanupMarks   = (*Firestore)(nil)
 
 	_ connector.SecretStore = (*MemorySecrets)(nil)
 	_ upkeep.SecretAges     = (*MemorySecrets)(nil)
