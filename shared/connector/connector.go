@@ -9,24 +9,25 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // TypeGCP is the only connector type gcpconn serves.
 const TypeGCP = "gcp"
 
-// AuthMethod says how a connector's stored credentials become Google access tokens.
-type AuthMethod string
+// AuthMethod says how a connector's stored credentials become Google access tokens. It is
+// package configschema's AuthMethod, which holds each method's configuration schema.
+type AuthMethod = configschema.AuthMethod
 
 // The auth methods of the gcp connector type.
 const (
-	Implicit        AuthMethod = "implicit"         // the service's own ambient credentials (gated)
-	UserAccount     AuthMethod = "user-account"     // authorized_user JSON: refresh grant
-	ServiceAccount  AuthMethod = "service-account"  // service_account key JSON: JWT-bearer grant
-	ExternalAccount AuthMethod = "external-account" // external_account JSON: STS exchange (+ impersonation)
-	OAuth2Token     AuthMethod = "oauth2-token"     // a stored access token, handed out until it expires
-	Impersonation   AuthMethod = "impersonation"    // generateAccessToken on target_principal
+	Implicit        = configschema.Implicit        // the service's own ambient credentials (gated)
+	UserAccount     = configschema.UserAccount     // authorized_user JSON: refresh grant
+	ServiceAccount  = configschema.ServiceAccount  // service_account key JSON: JWT-bearer grant
+	ExternalAccount = configschema.ExternalAccount // external_account JSON: STS exchange (+ impersonation)
+	OAuth2Token     = configschema.OAuth2Token     // a stored access token, handed out until it expires
+	Impersonation   = configschema.Impersonation   // generateAccessToken on target_principal
 )
 
 // AuthMethods lists every auth method in the order the type spec presents them.
@@ -222,14 +223,11 @@ type Secrets struct {
 
 // Secret field names as they appear in configuration and the type spec.
 const (
-	FieldServiceAccountJSON  = credjson.ServiceAccountJSON
-	fieldUserAccountJSON     = credjson.UserAccountJSON
-	FieldExternalAccountJSON = credjson.ExternalAccountJSON
-	fieldToken               = "token"
+	FieldServiceAccountJSON  = configschema.FieldServiceAccountJSON
+	fieldUserAccountJSON     = configschema.FieldUserAccountJSON
+	FieldExternalAccountJSON = configschema.FieldExternalAccountJSON
+	fieldToken               = configschema.FieldToken
 )
-
-// maxTokenBytes bounds an oauth2-token's token, in bytes.
-const maxTokenBytes = 8 << 10
 
 // Fields returns the non-empty secret values keyed by field name, for storage adapters.
 func (s Secrets) Fields() map[string]string {

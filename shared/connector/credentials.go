@@ -1,6 +1,10 @@
 package connector
 
-import "github.com/gcpconn/gcpconn/shared/credjson"
+import (
+	"errors"
+
+	"github.com/gcpconn/gcpconn/shared/credjson"
+)
 
 // The typed credentials of a connector's secrets, for the adapters that mint from them.
 
@@ -33,4 +37,14 @@ func loadCredJSON[T any](field, raw string, parse func([]byte) (T, error)) (T, e
 		return v, prefixField(err)
 	}
 	return v, nil
+}
+
+// prefixField turns a credential JSON refusal into an ErrInvalid *Error for its field under
+// "configuration.".
+func prefixField(err error) error {
+	var e *credjson.Error
+	if errors.As(err, &e) {
+		return FieldErrorf(cfgField(e.Field), "%s", e.Message)
+	}
+	return err
 }

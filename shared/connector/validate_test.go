@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/credjson"
 )
 
@@ -172,7 +173,7 @@ func TestNewConnectorMalformed(t *testing.T) {
 		{"token with spaces", rulesRequest(OAuth2Token, map[string]any{"token": "ya29 SECRET"}), "configuration.token", "printable ASCII without spaces", ""},
 		{"token with Bearer", rulesRequest(OAuth2Token, map[string]any{"token": "Bearer.ya29SECRET"}), "configuration.token", `without "Bearer"`, ""},
 		{"token is a key JSON", rulesRequest(OAuth2Token, map[string]any{"token": `{"private_key":"SECRET"}`}), "configuration.token", "looks like a credential JSON", ""},
-		{"token too long", rulesRequest(OAuth2Token, map[string]any{"token": "SECRET" + strings.Repeat("a", maxTokenBytes)}), "configuration.token", "at most 8192 are accepted", ""},
+		{"token too long", rulesRequest(OAuth2Token, map[string]any{"token": "SECRET" + strings.Repeat("a", configschema.MaxTokenBytes)}), "configuration.token", "at most 8192 are accepted", ""},
 		{"service_account_email not an SA", rulesRequest(OAuth2Token, map[string]any{"service_account_email": "me@example.com"}),
 			"configuration.service_account_email", "the domain must end in .gserviceaccount.com", ""},
 		{"target not an SA", rulesRequest(Impersonation, map[string]any{"target_principal": "writer"}), "configuration.target_principal",
