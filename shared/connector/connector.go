@@ -223,9 +223,9 @@ type Secrets struct {
 
 // Secret field names as they appear in configuration and the type spec.
 const (
-	FieldServiceAccountJSON  = configschema.FieldServiceAccountJSON
+	fieldServiceAccountJSON  = configschema.FieldServiceAccountJSON
 	fieldUserAccountJSON     = configschema.FieldUserAccountJSON
-	FieldExternalAccountJSON = configschema.FieldExternalAccountJSON
+	fieldExternalAccountJSON = configschema.FieldExternalAccountJSON
 	fieldToken               = configschema.FieldToken
 )
 
@@ -233,9 +233,9 @@ const (
 func (s Secrets) Fields() map[string]string {
 	m := map[string]string{}
 	for k, v := range map[string]string{
-		FieldServiceAccountJSON:  s.ServiceAccountJSON,
+		fieldServiceAccountJSON:  s.ServiceAccountJSON,
 		fieldUserAccountJSON:     s.UserAccountJSON,
-		FieldExternalAccountJSON: s.ExternalAccountJSON,
+		fieldExternalAccountJSON: s.ExternalAccountJSON,
 		fieldToken:               s.Token,
 	} {
 		if v != "" {
@@ -250,11 +250,11 @@ func SecretsFromFields(m map[string]string) (Secrets, error) {
 	var s Secrets
 	for k, v := range m {
 		switch k {
-		case FieldServiceAccountJSON:
+		case fieldServiceAccountJSON:
 			s.ServiceAccountJSON = v
 		case fieldUserAccountJSON:
 			s.UserAccountJSON = v
-		case FieldExternalAccountJSON:
+		case fieldExternalAccountJSON:
 			s.ExternalAccountJSON = v
 		case fieldToken:
 			s.Token = v

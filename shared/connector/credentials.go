@@ -12,7 +12,7 @@ import (
 // the adapters that mint from it. Errors are ErrInvalid for configuration.service_account_json
 // (also when the connector has no key).
 func (s Secrets) ServiceAccountKey() (*credjson.ServiceAccountKey, error) {
-	return loadCredJSON(FieldServiceAccountJSON, s.ServiceAccountJSON, credjson.ParseServiceAccountKey)
+	return loadCredJSON(fieldServiceAccountJSON, s.ServiceAccountJSON, credjson.ParseServiceAccountKey)
 }
 
 // AuthorizedUser parses the stored user_account_json with credjson.ParseAuthorizedUser. Errors are
@@ -24,7 +24,7 @@ func (s Secrets) AuthorizedUser() (*credjson.AuthorizedUser, error) {
 // ExternalAccount parses the stored external_account_json with credjson.ParseExternalAccount. Errors
 // are ErrInvalid for configuration.external_account_json.
 func (s Secrets) ExternalAccount() (*credjson.ExternalAccountConfig, error) {
-	return loadCredJSON(FieldExternalAccountJSON, s.ExternalAccountJSON, credjson.ParseExternalAccount)
+	return loadCredJSON(fieldExternalAccountJSON, s.ExternalAccountJSON, credjson.ParseExternalAccount)
 }
 
 func loadCredJSON[T any](field, raw string, parse func([]byte) (T, error)) (T, error) {
