@@ -41,17 +41,23 @@ type Parsed struct {
 	Delegates           []string
 	// GenerateTemporaryTokens is nil when the configuration leaves it out (default true).
 	GenerateTemporaryTokens *bool
-	// Secrets holds the secret field values by field name, credential JSON compacted. It
-	// holds secret values: never log or print it.
-	Secrets  map[string]string
+	// Secrets holds the secret field values by field name, credential JSON compacted.
+	Secrets  SecretValues
 	Key      *credjson.ServiceAccountKey     // the parsed service_account_json, if any
 	External *credjson.ExternalAccountConfig // the parsed external_account_json, if any
 }
 
+// SecretValues holds secret field values by field name. Every fmt verb prints it as
+// [HIDDEN], also inside a printed Parsed, so the values cannot reach a log by mistake.
+type SecretValues map[string]string
+
+// Format makes every fmt verb print [HIDDEN].
+func (SecretValues) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[HIDDEN]")) }
+
 // Parse checks a configuration map against m's schema and returns its values. A refusal is
 // an *Error naming the field at fault and what is accepted.
 func (m *Method) Parse(raw map[string]any) (Parsed, error) {
-	p := Parsed{Secrets: map[string]string{}}
+	p := Parsed{Secrets: SecretValues{}}
 	keys := slices.Sorted(maps.Keys(raw))
 	for _, k := range keys {
 		if _, ok := m.field(k); !ok {

@@ -2,6 +2,7 @@ package configschema
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -26,22 +27,22 @@ func TestParseValues(t *testing.T) {
 		{"service-account defaults project_id to the key's", ServiceAccount,
 			map[string]any{"service_account_json": key, "generate_temporary_tokens": "false"},
 			Parsed{ProjectID: "key-project", GenerateTemporaryTokens: &falseV,
-				Secrets: map[string]string{"service_account_json": credjsontest.JSON(key)}}, true, false},
+				Secrets: SecretValues{"service_account_json": credjsontest.JSON(key)}}, true, false},
 		{"service-account key as a string with spaces is compacted", ServiceAccount,
 			map[string]any{"project_id": "my-project", "service_account_json": " " + credjsontest.JSON(key) + "\n"},
-			Parsed{ProjectID: "my-project", Secrets: map[string]string{"service_account_json": credjsontest.JSON(key)}}, true, false},
+			Parsed{ProjectID: "my-project", Secrets: SecretValues{"service_account_json": credjsontest.JSON(key)}}, true, false},
 		{"impersonation delegates as a comma-separated string", Impersonation,
 			map[string]any{"project_id": "my-project", "target_principal": "t@my-project.iam.gserviceaccount.com",
 				"delegates": "a@my-project.iam.gserviceaccount.com, b@my-project.iam.gserviceaccount.com"},
 			Parsed{ProjectID: "my-project", TargetPrincipal: "t@my-project.iam.gserviceaccount.com",
 				Delegates: []string{"a@my-project.iam.gserviceaccount.com", "b@my-project.iam.gserviceaccount.com"},
-				Secrets:   map[string]string{}}, false, false},
+				Secrets:   SecretValues{}}, false, false},
 		{"oauth2-token: null and empty fields are absent", OAuth2Token,
 			map[string]any{"project_id": "my-project", "token": "ya29.SECRET", "service_account_email": ""},
-			Parsed{ProjectID: "my-project", Secrets: map[string]string{"token": "ya29.SECRET"}}, false, false},
+			Parsed{ProjectID: "my-project", Secrets: SecretValues{"token": "ya29.SECRET"}}, false, false},
 		{"external-account", ExternalAccount,
 			map[string]any{"project_id": "my-project", "external_account_json": credjsontest.ExternalAccount(nil)},
-			Parsed{ProjectID: "my-project", Secrets: map[string]string{"external_account_json": credjsontest.JSON(credjsontest.ExternalAccount(nil))}}, false, true},
+			Parsed{ProjectID: "my-project", Secrets: SecretValues{"external_account_json": credjsontest.JSON(credjsontest.ExternalAccount(nil))}}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +65,9 @@ func TestParseValues(t *testing.T) {
 				if got.Secrets[k] != v {
 					t.Errorf("secret %s differs from the compact JSON", k)
 				}
+			}
+			if s := fmt.Sprintf("%v %+v %#v %s", got, got, got, got.Secrets); strings.Contains(s, "SECRET") || strings.Contains(s, "private_key") {
+				t.Errorf("printing the parsed configuration reveals a secret value: %s", s)
 			}
 			if (got.Key != nil) != tt.key || (got.External != nil) != tt.ext {
 				t.Errorf("parsed key %v, external %v; want %v, %v", got.Key != nil, got.External != nil, tt.key, tt.ext)
