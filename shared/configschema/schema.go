@@ -248,6 +248,15 @@ func Lookup(m AuthMethod) *Method {
 	return nil
 }
 
+// Methods returns every auth method in spec order, in a new slice.
+func Methods() []AuthMethod {
+	ms := make([]AuthMethod, len(methodRules))
+	for i, r := range methodRules {
+		ms[i] = r.method
+	}
+	return ms
+}
+
 // Lifetime returns the bounds of the method's token lifetimes; nil for oauth2-token, whose
 // stored token lasts until it expires.
 func (m *Method) Lifetime() *Lifetime { return m.lifetime }

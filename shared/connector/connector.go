@@ -30,8 +30,9 @@ const (
 	Impersonation   = configschema.Impersonation   // generateAccessToken on target_principal
 )
 
-// AuthMethods lists every auth method in the order the type spec presents them.
-var AuthMethods = []AuthMethod{Implicit, UserAccount, ServiceAccount, ExternalAccount, OAuth2Token, Impersonation}
+// AuthMethods lists every auth method in the order the type spec presents them (the order
+// of package configschema's schemas).
+var AuthMethods = configschema.Methods()
 
 // ResourceType names a kind of Google Cloud resource a connector gives access to. It is
 // package resourceid's Type, which parses the ids of each type.
