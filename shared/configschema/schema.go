@@ -9,6 +9,8 @@
 package configschema
 
 import (
+	"time"
+
 	"github.com/gcpconn/gcpconn/shared/credjson"
 	"github.com/gcpconn/gcpconn/shared/typespec"
 )
@@ -247,6 +249,29 @@ func Lookup(m AuthMethod) *Method {
 	}
 	return nil
 }
+
+// CheckExpirationSeconds checks a connector's expiration_seconds n (not 0, which means the
+// default) against the method's lifetimes, with zenml's validate_expiration semantics and
+// better messages. A refusal is an *Error for expiration_seconds.
+func (m *Method) CheckExpirationSeconds(n int) error {
+	const field = "expiration_seconds"
+	l := m.lifetime
+	switch {
+	case n < 0:
+		return fieldErrorf(field, "expiration_seconds must be a positive number of seconds, or 0 for the default; got %d", n)
+	case l == nil:
+		return fieldErrorf(field, "expiration_seconds does not apply to auth method %s: the stored token lasts until expires_at", m.method)
+	case l.Fixed() && n != l.Default:
+		return fieldErrorf(field, "expiration_seconds cannot be chosen for auth method %s: %s (%d seconds); leave it out", m.method, l.Why, l.Default)
+	case n < l.Min || n > l.Max:
+		return fieldErrorf(field, "expiration_seconds must be between %d and %d seconds (%s to %s) for auth method %s; got %d",
+			l.Min, l.Max, seconds(l.Min), seconds(l.Max), m.method, n)
+	}
+	return nil
+}
+
+// seconds formats n seconds as a duration ("10m0s").
+func seconds(n int) string { return (time.Duration(n) * time.Second).String() }
 
 // Methods returns every auth method in spec order, in a new slice.
 func Methods() []AuthMethod {

@@ -24,16 +24,22 @@ const (
 
 func cfgField(name string) string { return configschema.FieldPath(name) }
 
+// schemaError turns a refusal of package configschema into an ErrInvalid *Error for its
+// field, with its message.
+func schemaError(err error) error {
+	var e *configschema.Error
+	if errors.As(err, &e) {
+		return FieldErrorf(e.Field, "%s", e.Message)
+	}
+	return err
+}
+
 // parseConfiguration checks a configuration map against the schema of its auth method and
 // splits it into Config and Secrets. Refusals are ErrInvalid *Errors for their field.
 func parseConfiguration(r *configschema.Method, raw map[string]any) (Config, Secrets, configschema.Parsed, error) {
 	p, err := r.Parse(raw)
 	if err != nil {
-		var e *configschema.Error
-		if errors.As(err, &e) {
-			return Config{}, Secrets{}, p, FieldErrorf(e.Field, "%s", e.Message)
-		}
-		return Config{}, Secrets{}, p, err
+		return Config{}, Secrets{}, p, schemaError(err)
 	}
 	sec, err := SecretsFromFields(p.Secrets)
 	cfg := Config{

@@ -64,7 +64,7 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 	if err != nil {
 		return nil, Secrets{}, err
 	}
-	expSeconds, err := checkExpirationSeconds(req.AuthMethod, r.Lifetime(), req.ExpirationSeconds)
+	expSeconds, err := checkExpirationSeconds(r, req.ExpirationSeconds)
 	if err != nil {
 		return nil, Secrets{}, err
 	}
@@ -151,26 +151,16 @@ func checkExpiresAt(m AuthMethod, at *time.Time, now time.Time, checkAhead bool)
 	return t, nil
 }
 
-// checkExpirationSeconds applies zenml's validate_expiration semantics with better messages:
-// 0 or nil means the method's default.
-func checkExpirationSeconds(m AuthMethod, l *configschema.Lifetime, p *int) (int, error) {
+// checkExpirationSeconds checks expiration_seconds against the lifetimes of r's method
+// (configschema.Method.CheckExpirationSeconds); 0 or nil means the method's default.
+func checkExpirationSeconds(r *configschema.Method, p *int) (int, error) {
 	if p == nil || *p == 0 {
 		return 0, nil
 	}
-	n := *p
-	const field = "expiration_seconds"
-	switch {
-	case n < 0:
-		return 0, FieldErrorf(field, "expiration_seconds must be a positive number of seconds, or 0 for the default; got %d", n)
-	case l == nil:
-		return 0, FieldErrorf(field, "expiration_seconds does not apply to auth method %s: the stored token lasts until expires_at", m)
-	case l.Fixed() && n != l.Default:
-		return 0, FieldErrorf(field, "expiration_seconds cannot be chosen for auth method %s: %s (%d seconds); leave it out", m, l.Why, l.Default)
-	case n < l.Min || n > l.Max:
-		return 0, FieldErrorf(field, "expiration_seconds must be between %d and %d seconds (%s to %s) for auth method %s; got %d",
-			l.Min, l.Max, seconds(l.Min), seconds(l.Max), m, n)
+	if err := r.CheckExpirationSeconds(*p); err != nil {
+		return 0, schemaError(err)
 	}
-	return n, nil
+	return *p, nil
 }
 
 // checkLabels validates Kubernetes-style labels and returns a copy (nil when empty).
