@@ -9,28 +9,30 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // TypeGCP is the only connector type gcpconn serves.
 const TypeGCP = "gcp"
 
-// AuthMethod says how a connector's stored credentials become Google access tokens.
-type AuthMethod string
+// AuthMethod says how a connector's stored credentials become Google access tokens. It is
+// package configschema's AuthMethod, which holds each method's configuration schema.
+type AuthMethod = configschema.AuthMethod
 
 // The auth methods of the gcp connector type.
 const (
-	Implicit        AuthMethod = "implicit"         // the service's own ambient credentials (gated)
-	UserAccount     AuthMethod = "user-account"     // authorized_user JSON: refresh grant
-	ServiceAccount  AuthMethod = "service-account"  // service_account key JSON: JWT-bearer grant
-	ExternalAccount AuthMethod = "external-account" // external_account JSON: STS exchange (+ impersonation)
-	OAuth2Token     AuthMethod = "oauth2-token"     // a stored access token, handed out until it expires
-	Impersonation   AuthMethod = "impersonation"    // generateAccessToken on target_principal
+	Implicit        = configschema.Implicit        // the service's own ambient credentials (gated)
+	UserAccount     = configschema.UserAccount     // authorized_user JSON: refresh grant
+	ServiceAccount  = configschema.ServiceAccount  // service_account key JSON: JWT-bearer grant
+	ExternalAccount = configschema.ExternalAccount // external_account JSON: STS exchange (+ impersonation)
+	OAuth2Token     = configschema.OAuth2Token     // a stored access token, handed out until it expires
+	Impersonation   = configschema.Impersonation   // generateAccessToken on target_principal
 )
 
-// AuthMethods lists every auth method in the order the type spec presents them.
-var AuthMethods = []AuthMethod{Implicit, UserAccount, ServiceAccount, ExternalAccount, OAuth2Token, Impersonation}
+// AuthMethods lists every auth method in the order the type spec presents them (the order
+// of package configschema's schemas).
+var AuthMethods = configschema.Methods()
 
 // ResourceType names a kind of Google Cloud resource a connector gives access to. It is
 // package resourceid's Type, which parses the ids of each type.
@@ -222,22 +224,19 @@ type Secrets struct {
 
 // Secret field names as they appear in configuration and the type spec.
 const (
-	FieldServiceAccountJSON  = credjson.ServiceAccountJSON
-	fieldUserAccountJSON     = credjson.UserAccountJSON
-	FieldExternalAccountJSON = credjson.ExternalAccountJSON
-	fieldToken               = "token"
+	fieldServiceAccountJSON  = configschema.FieldServiceAccountJSON
+	fieldUserAccountJSON     = configschema.FieldUserAccountJSON
+	fieldExternalAccountJSON = configschema.FieldExternalAccountJSON
+	fieldToken               = configschema.FieldToken
 )
-
-// maxTokenBytes bounds an oauth2-token's token, in bytes.
-const maxTokenBytes = 8 << 10
 
 // Fields returns the non-empty secret values keyed by field name, for storage adapters.
 func (s Secrets) Fields() map[string]string {
 	m := map[string]string{}
 	for k, v := range map[string]string{
-		FieldServiceAccountJSON:  s.ServiceAccountJSON,
+		fieldServiceAccountJSON:  s.ServiceAccountJSON,
 		fieldUserAccountJSON:     s.UserAccountJSON,
-		FieldExternalAccountJSON: s.ExternalAccountJSON,
+		fieldExternalAccountJSON: s.ExternalAccountJSON,
 		fieldToken:               s.Token,
 	} {
 		if v != "" {
@@ -252,11 +251,11 @@ func SecretsFromFields(m map[string]string) (Secrets, error) {
 	var s Secrets
 	for k, v := range m {
 		switch k {
-		case FieldServiceAccountJSON:
+		case fieldServiceAccountJSON:
 			s.ServiceAccountJSON = v
 		case fieldUserAccountJSON:
 			s.UserAccountJSON = v
-		case FieldExternalAccountJSON:
+		case fieldExternalAccountJSON:
 			s.ExternalAccountJSON = v
 		case fieldToken:
 			s.Token = v

@@ -1,6 +1,10 @@
 package connector
 
-import "github.com/gcpconn/gcpconn/shared/credjson"
+import (
+	"errors"
+
+	"github.com/gcpconn/gcpconn/shared/credjson"
+)
 
 // The typed credentials of a connector's secrets, for the adapters that mint from them.
 
@@ -8,7 +12,7 @@ import "github.com/gcpconn/gcpconn/shared/credjson"
 // the adapters that mint from it. Errors are ErrInvalid for configuration.service_account_json
 // (also when the connector has no key).
 func (s Secrets) ServiceAccountKey() (*credjson.ServiceAccountKey, error) {
-	return loadCredJSON(FieldServiceAccountJSON, s.ServiceAccountJSON, credjson.ParseServiceAccountKey)
+	return loadCredJSON(fieldServiceAccountJSON, s.ServiceAccountJSON, credjson.ParseServiceAccountKey)
 }
 
 // AuthorizedUser parses the stored user_account_json with credjson.ParseAuthorizedUser. Errors are
@@ -20,7 +24,7 @@ func (s Secrets) AuthorizedUser() (*credjson.AuthorizedUser, error) {
 // ExternalAccount parses the stored external_account_json with credjson.ParseExternalAccount. Errors
 // are ErrInvalid for configuration.external_account_json.
 func (s Secrets) ExternalAccount() (*credjson.ExternalAccountConfig, error) {
-	return loadCredJSON(FieldExternalAccountJSON, s.ExternalAccountJSON, credjson.ParseExternalAccount)
+	return loadCredJSON(fieldExternalAccountJSON, s.ExternalAccountJSON, credjson.ParseExternalAccount)
 }
 
 func loadCredJSON[T any](field, raw string, parse func([]byte) (T, error)) (T, error) {
@@ -33,4 +37,14 @@ func loadCredJSON[T any](field, raw string, parse func([]byte) (T, error)) (T, e
 		return v, prefixField(err)
 	}
 	return v, nil
+}
+
+// prefixField turns a credential JSON refusal into an ErrInvalid *Error for its field under
+// "configuration.".
+func prefixField(err error) error {
+	var e *credjson.Error
+	if errors.As(err, &e) {
+		return FieldErrorf(cfgField(e.Field), "%s", e.Message)
+	}
+	return err
 }

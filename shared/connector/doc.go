@@ -70,9 +70,10 @@
 //
 // [NewConnector] and [ApplyUpdate] enforce the type spec ([Spec]) and these rules:
 //
-//   - configuration holds exactly the fields of the auth method's schema: an unknown field is
-//     an error naming it and listing the accepted ones; a missing required field is an error;
-//     a JSON null or an empty string counts as absent. Secret fields ("format": "password")
+//   - configuration holds exactly the fields of the auth method's schema (package
+//     configschema holds each method's): an unknown field is an error naming it and listing
+//     the accepted ones; a missing required field is an error; a JSON null or an empty
+//     string counts as absent. Secret fields ("format": "password")
 //     go to [Secrets], the rest to [Config].
 //   - project_id is required for every method; service-account takes the key's project_id
 //     when it is left out. It may differ from the key's project: a service account may be

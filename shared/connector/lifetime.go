@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/configschema"
 )
 
 // maxRequestSeconds bounds a requested lifetime, so that it converts to a time.Duration
@@ -48,31 +50,31 @@ func (c *Connector) LifetimeAt(requestedSeconds int, now time.Time) (Lifetime, e
 		}
 		return lt, nil
 	}
-	r := rule(c.AuthMethod)
-	if r == nil || r.lifetime == nil {
+	r := configschema.Lookup(c.AuthMethod)
+	if r == nil || r.Lifetime() == nil {
 		return Lifetime{}, Errorf(ErrInternal, "connector %q: unknown auth method %q", c.Name, c.AuthMethod)
 	}
-	l := r.lifetime
+	l := r.Lifetime()
 	applied, reason := requestedSeconds, ""
 	switch {
-	case l.fixed():
-		applied = l.def
+	case l.Fixed():
+		applied = l.Default
 		if requestedSeconds != 0 && requestedSeconds != applied {
-			reason = l.why
+			reason = l.Why
 		}
 	case requestedSeconds == 0:
-		applied = l.def
+		applied = l.Default
 		reason = lifetimeReason("no lifetime requested: the %s default of %s", c.AuthMethod, applied)
 		if c.ExpirationSeconds > 0 {
-			applied = min(max(c.ExpirationSeconds, l.min), l.max)
+			applied = min(max(c.ExpirationSeconds, l.Min), l.Max)
 			reason = lifetimeReason("no lifetime requested: the connector's expiration_seconds of %[2]s", "", applied)
 		}
-	case requestedSeconds < l.min:
-		applied = l.min
-		reason = lifetimeReason("%s tokens last at least %s", c.AuthMethod, l.min)
-	case requestedSeconds > l.max:
-		applied = l.max
-		reason = lifetimeReason("%s tokens last at most %s", c.AuthMethod, l.max)
+	case requestedSeconds < l.Min:
+		applied = l.Min
+		reason = lifetimeReason("%s tokens last at least %s", c.AuthMethod, l.Min)
+	case requestedSeconds > l.Max:
+		applied = l.Max
+		reason = lifetimeReason("%s tokens last at most %s", c.AuthMethod, l.Max)
 	}
 	if reason == "" && requestedSeconds == 0 {
 		reason = lifetimeReason("no lifetime requested: %s tokens always last %s", c.AuthMethod, applied)

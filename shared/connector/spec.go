@@ -1,225 +1,55 @@
 package connector
 
 import (
+	"errors"
 	"strings"
 
-	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/typespec"
 )
 
-// Token lifetimes, in seconds, of the auth methods that mint tokens (see Spec and
-// Connector.Lifetime).
+// MaxLifetimeSeconds is the longest lifetime gcpconn mints: one hour (see
+// configschema.MaxLifetimeSeconds).
+const MaxLifetimeSeconds = configschema.MaxLifetimeSeconds
+
+// Configuration field names (package configschema has them all).
 const (
-	// defaultLifetimeSeconds is the lifetime of a minted token when nobody asks for another:
-	// one hour, the lifetime of every token Google's token endpoints issue.
-	defaultLifetimeSeconds = 3600
-	// minLifetimeSeconds is the shortest lifetime a caller may ask for where the lifetime can
-	// be chosen (service-account and impersonation). Shorter tokens would fall below the
-	// MinTokenRemaining floor almost at once.
-	minLifetimeSeconds = 600
-	// MaxLifetimeSeconds is the longest lifetime gcpconn mints: one hour. IAM Credentials can
-	// issue up to 12 h only with an organization policy exception, which gcpconn does not use.
-	MaxLifetimeSeconds = 3600
+	fieldProjectID               = configschema.FieldProjectID
+	fieldServiceAccountEmail     = configschema.FieldServiceAccountEmail
+	fieldTargetPrincipal         = configschema.FieldTargetPrincipal
+	fieldDelegates               = configschema.FieldDelegates
+	fieldGenerateTemporaryTokens = configschema.FieldGenerateTemporaryTokens
 )
 
-// Config field names as they appear in configuration and the type spec (secret ones are in
-// connector.go).
-const (
-	fieldProjectID               = "project_id"
-	fieldServiceAccountEmail     = "service_account_email"
-	fieldTargetPrincipal         = "target_principal"
-	fieldDelegates               = "delegates"
-	fieldGenerateTemporaryTokens = "generate_temporary_tokens"
-)
+func cfgField(name string) string { return configschema.FieldPath(name) }
 
-// maxDelegates is the longest impersonation delegation chain accepted.
-const maxDelegates = 10
-
-// fieldKind says how a configuration value is decoded and checked.
-type fieldKind int
-
-const (
-	kindProject  fieldKind = iota // a project id string
-	kindCredJSON                  // a credential JSON, given as an object or a string (secret)
-	kindToken                     // a bearer token string (secret)
-	kindSAEmail                   // a service account email string
-	kindSAEmails                  // a list of service account emails
-	kindBool                      // a boolean
-	kindTrueOnly                  // a boolean that may only be true
-)
-
-// configField is one field of an auth method's configuration.
-type configField struct {
-	name        string
-	kind        fieldKind
-	title       string
-	description string
-}
-
-func (f configField) secret() bool { return f.kind == kindCredJSON || f.kind == kindToken }
-
-// lifetimeRule bounds minted token lifetimes, in seconds.
-type lifetimeRule struct {
-	min, def, max int
-	why           string // why the lifetime is fixed (min == max), for Lifetime reasons
-}
-
-func (l lifetimeRule) fixed() bool { return l.min == l.max }
-
-// methodRule is everything the core knows about one auth method.
-type methodRule struct {
-	method      AuthMethod
-	name        string
-	description string
-	fields      []configField
-	required    []string
-	lifetime    *lifetimeRule // nil for oauth2-token
-	implicit    string        // see AuthMethodSpec.Implicit
-	// credType is the "type" the method's credential JSON must carry; "" without one.
-	credType string
-}
-
-func (m *methodRule) field(name string) (configField, bool) {
-	for _, f := range m.fields {
-		if f.name == name {
-			return f, true
-		}
+// schemaError turns a refusal of package configschema into an ErrInvalid *Error for its
+// field, with its message.
+func schemaError(err error) error {
+	var e *configschema.Error
+	if errors.As(err, &e) {
+		return FieldErrorf(e.Field, "%s", e.Message)
 	}
-	return configField{}, false
+	return err
 }
 
-func (m *methodRule) fieldNames() []string {
-	names := make([]string, len(m.fields))
-	for i, f := range m.fields {
-		names[i] = f.name
+// parseConfiguration checks a configuration map against the schema of its auth method and
+// splits it into Config and Secrets. Refusals are ErrInvalid *Errors for their field.
+func parseConfiguration(r *configschema.Method, raw map[string]any) (Config, Secrets, configschema.Parsed, error) {
+	p, err := r.Parse(raw)
+	if err != nil {
+		return Config{}, Secrets{}, p, schemaError(err)
 	}
-	return names
-}
-
-var (
-	fieldProject = configField{fieldProjectID, kindProject, "GCP project ID",
-		"The project the connector's resources live in. Every resource id is checked against it. " +
-			"Domain-scoped projects are spelled example.com:my-project."}
-	fieldGenerate = configField{fieldGenerateTemporaryTokens, kindBool, "Generate temporary tokens",
-		"When true (the default), callers get short-lived OAuth 2.0 access tokens. When false, " +
-			"mint-token hands out the stored credential JSON itself (not recommended)."}
-	fieldGenerateAlways = configField{fieldGenerateTemporaryTokens, kindTrueOnly, "Generate temporary tokens",
-		"Always true: this method never hands out the credentials it mints from."}
-	fieldSAKey = configField{FieldServiceAccountJSON, kindCredJSON, "Service account key JSON",
-		`A service account key file (type "service_account"), as a JSON object or a string.`}
-)
-
-func lifetimeFixed(why string) *lifetimeRule {
-	return &lifetimeRule{defaultLifetimeSeconds, defaultLifetimeSeconds, defaultLifetimeSeconds, why}
-}
-
-func lifetimeRange() *lifetimeRule {
-	return &lifetimeRule{minLifetimeSeconds, defaultLifetimeSeconds, MaxLifetimeSeconds, ""}
-}
-
-// methodRules lists the auth methods in spec order. It is never modified.
-var methodRules = []*methodRule{
-	{
-		method: Implicit,
-		name:   "GCP implicit authentication",
-		description: "Uses the gcpconn service's own Application Default Credentials (its attached " +
-			"service account). No credentials are stored. Callers get tokens with every permission " +
-			"the service itself has, so the method is disabled unless the deployment sets " +
-			"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true. Tokens last 1 hour.",
-		fields:   []configField{fieldProject, fieldGenerateAlways},
-		required: []string{fieldProjectID},
-		lifetime: lifetimeFixed("implicit tokens come from the service's own credentials, which Google issues for 1h0m0s"),
-		implicit: "always",
-	},
-	{
-		method: UserAccount,
-		name:   "GCP user account",
-		description: "Stores a user's OAuth 2.0 refresh token (an authorized_user JSON, as written by " +
-			"`gcloud auth application-default login`) and mints 1-hour access tokens from it with a " +
-			"refresh grant. Callers get the user's full permissions: prefer a service account or " +
-			"impersonation in production.",
-		fields: []configField{fieldProject,
-			{fieldUserAccountJSON, kindCredJSON, "User account credentials JSON",
-				`An authorized_user credentials file (type "authorized_user"), as a JSON object or a string.`},
-			fieldGenerate},
-		required: []string{fieldProjectID, fieldUserAccountJSON},
-		lifetime: lifetimeFixed("user-account tokens come from a refresh grant, which Google issues for 1h0m0s"),
-		credType: credjson.TypeAuthorizedUser,
-	},
-	{
-		method: ServiceAccount,
-		name:   "GCP service account",
-		description: "Stores a service account key JSON and mints access tokens from it: 1 hour by " +
-			"JWT-bearer grant, or shorter through IAM Credentials generateAccessToken on the account " +
-			"itself (which needs the account to hold roles/iam.serviceAccountTokenCreator on itself). " +
-			"project_id defaults to the key's project_id.",
-		fields:   []configField{fieldProject, fieldSAKey, fieldGenerate},
-		required: []string{FieldServiceAccountJSON},
-		lifetime: lifetimeRange(),
-		credType: credjson.TypeServiceAccount,
-	},
-	{
-		method: ExternalAccount,
-		name:   "GCP external account (workload identity federation)",
-		description: "Stores a workload identity federation config (an external_account JSON) and " +
-			"exchanges a subject token for a Google token at STS, impersonating a service account " +
-			"when the config says so. By default the caller supplies the subject token with each " +
-			"request; a config whose credential_source reads the service's own AWS or Azure identity " +
-			"is implicit and needs GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true. credential_source file, " +
-			"url and executable are refused. Tokens last 1 hour.",
-		fields: []configField{fieldProject,
-			{FieldExternalAccountJSON, kindCredJSON, "External account configuration JSON",
-				`A workload identity federation credential configuration (type "external_account"), as a JSON object or a string.`},
-			fieldGenerate},
-		required: []string{fieldProjectID, FieldExternalAccountJSON},
-		lifetime: lifetimeFixed("external-account tokens come from an STS exchange, which Google issues for 1h0m0s"),
-		implicit: "ambient-source",
-		credType: credjson.TypeExternalAccount,
-	},
-	{
-		method: OAuth2Token,
-		name:   "GCP OAuth 2.0 token",
-		description: "Stores an OAuth 2.0 access token and hands it out as is until it expires. " +
-			"expires_at is required (when the token expires, at most 12 hours ahead); minting stops " +
-			"5 minutes before it. The owner must register a fresh token to keep the connector working.",
-		fields: []configField{fieldProject,
-			{fieldToken, kindToken, "OAuth 2.0 access token", "The access token to hand out."},
-			{fieldServiceAccountEmail, kindSAEmail, "Service account email",
-				"The service account the token belongs to; leave it out for a user's token."}},
-		required: []string{fieldProjectID, fieldToken},
-	},
-	{
-		method: Impersonation,
-		name:   "GCP service account impersonation",
-		description: "Mints tokens for target_principal with IAM Credentials generateAccessToken " +
-			"(through delegates, if any), lifetime 10 minutes to 1 hour. The source identity is " +
-			"the service account of service_account_json, which needs " +
-			"roles/iam.serviceAccountTokenCreator on the target; without a key it is the gcpconn " +
-			"service's own identity (keyless), which is implicit and needs " +
-			"GCPCONN_ENABLE_IMPLICIT_AUTH_METHODS=true.",
-		fields: []configField{fieldProject,
-			{FieldServiceAccountJSON, kindCredJSON, "Source service account key JSON",
-				`The key of the service account that impersonates (type "service_account"), as a JSON object or a string. Leave it out for keyless impersonation.`},
-			{fieldTargetPrincipal, kindSAEmail, "Target service account email", "The service account to impersonate."},
-			{fieldDelegates, kindSAEmails, "Delegates",
-				"Service account emails forming the delegation chain from the source to the target, in order."},
-			fieldGenerateAlways},
-		required: []string{fieldProjectID, fieldTargetPrincipal},
-		lifetime: lifetimeRange(),
-		implicit: "keyless",
-		credType: credjson.TypeServiceAccount,
-	},
-}
-
-// rule returns the rules of m, or nil for an unknown method.
-func rule(m AuthMethod) *methodRule {
-	for _, r := range methodRules {
-		if r.method == m {
-			return r
-		}
+	sec, err := SecretsFromFields(p.Secrets)
+	cfg := Config{
+		ProjectID:               p.ProjectID,
+		ServiceAccountEmail:     p.ServiceAccountEmail,
+		TargetPrincipal:         p.TargetPrincipal,
+		Delegates:               p.Delegates,
+		GenerateTemporaryTokens: p.GenerateTemporaryTokens,
 	}
-	return nil
+	return cfg, sec, p, err
 }
 
 // resourceTypeInfo is the static description of a resource type.
@@ -275,87 +105,8 @@ func Spec() typespec.TypeSpec {
 			AuthMethods:       methodNames(),
 		})
 	}
-	for _, r := range methodRules {
-		ms := typespec.AuthMethodSpec{
-			AuthMethod:        string(r.method),
-			Name:              r.name,
-			Description:       r.description,
-			ConfigSchema:      r.schema(),
-			RequiresExpiresAt: r.method == OAuth2Token,
-			Implicit:          r.implicit,
-		}
-		if l := r.lifetime; l != nil {
-			// Each spec gets its own ints, so callers cannot change the rules.
-			minS, defS, maxS := l.min, l.def, l.max
-			ms.MinExpirationSeconds, ms.DefaultExpirationSeconds, ms.MaxExpirationSeconds = &minS, &defS, &maxS
-		}
-		ts.AuthMethods = append(ts.AuthMethods, ms)
-	}
+	ts.AuthMethods = configschema.AuthMethodSpecs()
 	return ts
-}
-
-// projectIDPattern is the JSON Schema (ECMA-262) pattern of a project id, optionally
-// domain-scoped. resourceid.CheckProjectID applies the same rules with better messages.
-const projectIDPattern = `^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`
-
-// saEmailPattern is the JSON Schema pattern of a service account email (see checkSAEmail).
-const saEmailPattern = `^[a-z0-9][a-z0-9-]{0,62}@([a-z0-9-]+\.)+gserviceaccount\.com$`
-
-// schema renders the method's configuration as a JSON Schema object.
-func (m *methodRule) schema() map[string]any {
-	props := map[string]any{}
-	for _, f := range m.fields {
-		p := map[string]any{"title": f.title, "description": f.description}
-		switch f.kind {
-		case kindProject:
-			p["type"] = "string"
-			p["pattern"] = projectIDPattern
-		case kindCredJSON:
-			p["type"] = []any{"object", "string"}
-			p["format"] = "password"
-			p["writeOnly"] = true
-			p["maxLength"] = credjson.MaxBytes
-		case kindToken:
-			p["type"] = "string"
-			p["format"] = "password"
-			p["writeOnly"] = true
-			p["minLength"] = 1
-			p["maxLength"] = maxTokenBytes
-		case kindSAEmail:
-			p["type"] = "string"
-			p["format"] = "email"
-			p["pattern"] = saEmailPattern
-		case kindSAEmails:
-			p["type"] = "array"
-			p["items"] = map[string]any{"type": "string", "format": "email", "pattern": saEmailPattern}
-			p["maxItems"] = maxDelegates
-			p["uniqueItems"] = true
-		case kindBool:
-			p["type"] = "boolean"
-			p["default"] = true
-		case kindTrueOnly:
-			p["type"] = "boolean"
-			p["const"] = true
-			p["default"] = true
-		}
-		props[f.name] = p
-	}
-	return map[string]any{
-		"$schema":              "https://json-schema.org/draft/2020-12/schema",
-		"title":                m.name + " configuration",
-		"type":                 "object",
-		"properties":           props,
-		"required":             toAnySlice(m.required),
-		"additionalProperties": false,
-	}
-}
-
-func toAnySlice(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
 
 // methodList returns the known auth methods as a comma-separated list, for messages.

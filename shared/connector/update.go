@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/configschema"
 )
 
 // ApplyUpdate applies u to c and validates the result like a registration. c is not
@@ -105,16 +107,13 @@ func updatedConfiguration(req *RegisterRequest, c *Connector, old Secrets, u Upd
 		return methodChanged, nil
 	}
 	m := maps.Clone(u.Configuration)
-	if r := rule(req.AuthMethod); r != nil && !methodChanged {
+	if r := configschema.Lookup(req.AuthMethod); r != nil && !methodChanged {
 		stored := old.Fields()
-		for _, f := range r.fields {
-			if !f.secret() {
-				continue
-			}
-			if v, ok := m[f.name]; !ok && stored[f.name] != "" {
-				m[f.name] = stored[f.name]
+		for _, name := range r.SecretFields() {
+			if v, ok := m[name]; !ok && stored[name] != "" {
+				m[name] = stored[name]
 			} else if ok && v == nil {
-				delete(m, f.name)
+				delete(m, name)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/credjson"
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 	"github.com/gcpconn/gcpconn/shared/principal"
@@ -44,7 +45,7 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 	if req.AuthMethod == "" {
 		return nil, Secrets{}, FieldErrorf("auth_method", "auth_method is required; one of: %s", methodList())
 	}
-	r := rule(req.AuthMethod)
+	r := configschema.Lookup(req.AuthMethod)
 	if r == nil {
 		return nil, Secrets{}, FieldErrorf("auth_method", "unknown auth method %s; one of: %s", input.Quote(string(req.AuthMethod)), methodList())
 	}
@@ -52,14 +53,14 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 	if err != nil {
 		return nil, Secrets{}, err
 	}
-	if err := checkPolicy(pol, r.method, sec, parsed.external); err != nil {
+	if err := checkPolicy(pol, req.AuthMethod, sec, parsed.External); err != nil {
 		return nil, Secrets{}, err
 	}
 	types, id, instances, err := connectorShape(req.ResourceType, req.ResourceTypes, req.ResourceID, cfg.ProjectID)
 	if err != nil {
 		return nil, Secrets{}, err
 	}
-	expires, err := checkExpiresAt(r.method, req.ExpiresAt, now, checkExpiry)
+	expires, err := checkExpiresAt(req.AuthMethod, req.ExpiresAt, now, checkExpiry)
 	if err != nil {
 		return nil, Secrets{}, err
 	}
@@ -78,7 +79,7 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 	if err := checkDescription(req.Description); err != nil {
 		return nil, Secrets{}, err
 	}
-	rot, err := newRotation(r.method, req.RotationPeriod, parsed.key, now)
+	rot, err := newRotation(req.AuthMethod, req.RotationPeriod, parsed.Key, now)
 	if err != nil {
 		return nil, Secrets{}, err
 	}
@@ -86,7 +87,7 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 	return &Connector{
 		Name:              req.Name,
 		Type:              TypeGCP,
-		AuthMethod:        r.method,
+		AuthMethod:        req.AuthMethod,
 		Description:       req.Description,
 		Labels:            labels,
 		ResourceTypes:     types,
@@ -150,27 +151,16 @@ func checkExpiresAt(m AuthMethod, at *time.Time, now time.Time, checkAhead bool)
 	return t, nil
 }
 
-// checkExpirationSeconds applies zenml's validate_expiration semantics with better messages:
-// 0 or nil means the method's default.
-func checkExpirationSeconds(r *methodRule, p *int) (int, error) {
+// checkExpirationSeconds checks expiration_seconds against the lifetimes of r's method
+// (configschema.Method.CheckExpirationSeconds); 0 or nil means the method's default.
+func checkExpirationSeconds(r *configschema.Method, p *int) (int, error) {
 	if p == nil || *p == 0 {
 		return 0, nil
 	}
-	n := *p
-	const field = "expiration_seconds"
-	l := r.lifetime
-	switch {
-	case n < 0:
-		return 0, FieldErrorf(field, "expiration_seconds must be a positive number of seconds, or 0 for the default; got %d", n)
-	case l == nil:
-		return 0, FieldErrorf(field, "expiration_seconds does not apply to auth method %s: the stored token lasts until expires_at", r.method)
-	case l.fixed() && n != l.def:
-		return 0, FieldErrorf(field, "expiration_seconds cannot be chosen for auth method %s: %s (%d seconds); leave it out", r.method, l.why, l.def)
-	case n < l.min || n > l.max:
-		return 0, FieldErrorf(field, "expiration_seconds must be between %d and %d seconds (%s to %s) for auth method %s; got %d",
-			l.min, l.max, seconds(l.min), seconds(l.max), r.method, n)
+	if err := r.CheckExpirationSeconds(*p); err != nil {
+		return 0, schemaError(err)
 	}
-	return n, nil
+	return *p, nil
 }
 
 // checkLabels validates Kubernetes-style labels and returns a copy (nil when empty).

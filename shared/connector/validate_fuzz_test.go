@@ -99,7 +99,7 @@ func fuzzConfigSecrets(w fuzzRegisterBody) []string {
 	if s, ok := w.Configuration[fieldToken].(string); ok {
 		cands = append(cands, s)
 	}
-	for _, f := range []string{FieldServiceAccountJSON, fieldUserAccountJSON, FieldExternalAccountJSON} {
+	for _, f := range []string{fieldServiceAccountJSON, fieldUserAccountJSON, fieldExternalAccountJSON} {
 		var obj map[string]any
 		switch v := w.Configuration[f].(type) {
 		case string:

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/credjson"
 )
 
@@ -26,22 +27,22 @@ func TestNewConnectorAuthMethods(t *testing.T) {
 		{UserAccount, nil, []string{fieldUserAccountJSON}, Config{ProjectID: "my-project"}},
 		{UserAccount, map[string]any{"user_account_json": rulesJSON(rulesUser(nil)), "generate_temporary_tokens": false},
 			[]string{fieldUserAccountJSON}, Config{ProjectID: "my-project", GenerateTemporaryTokens: new(false)}},
-		{ServiceAccount, nil, []string{FieldServiceAccountJSON}, Config{ProjectID: "my-project"}},
-		{ServiceAccount, map[string]any{"project_id": nil}, []string{FieldServiceAccountJSON}, Config{ProjectID: "key-project"}},
-		{ServiceAccount, map[string]any{"generate_temporary_tokens": "true"}, []string{FieldServiceAccountJSON},
+		{ServiceAccount, nil, []string{fieldServiceAccountJSON}, Config{ProjectID: "my-project"}},
+		{ServiceAccount, map[string]any{"project_id": nil}, []string{fieldServiceAccountJSON}, Config{ProjectID: "key-project"}},
+		{ServiceAccount, map[string]any{"generate_temporary_tokens": "true"}, []string{fieldServiceAccountJSON},
 			Config{ProjectID: "my-project", GenerateTemporaryTokens: new(true)}},
-		{ExternalAccount, nil, []string{FieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
+		{ExternalAccount, nil, []string{fieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
 		{ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{"credential_source": rulesAWSSource(),
-			"subject_token_type": credjson.SubjectTokenAWS4Request})}, []string{FieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
+			"subject_token_type": credjson.SubjectTokenAWS4Request})}, []string{fieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
 		{OAuth2Token, nil, []string{fieldToken}, Config{ProjectID: "my-project"}},
 		{OAuth2Token, map[string]any{"service_account_email": "ci@my-project.iam.gserviceaccount.com"}, []string{fieldToken},
 			Config{ProjectID: "my-project", ServiceAccountEmail: "ci@my-project.iam.gserviceaccount.com"}},
-		{Impersonation, nil, []string{FieldServiceAccountJSON},
+		{Impersonation, nil, []string{fieldServiceAccountJSON},
 			Config{ProjectID: "my-project", TargetPrincipal: "bucket-writer@my-project.iam.gserviceaccount.com"}},
 		{Impersonation, map[string]any{"service_account_json": nil, "delegates": "hop-one@my-project.iam.gserviceaccount.com, hop-two@my-project.iam.gserviceaccount.com"}, nil,
 			Config{ProjectID: "my-project", TargetPrincipal: "bucket-writer@my-project.iam.gserviceaccount.com",
 				Delegates: []string{"hop-one@my-project.iam.gserviceaccount.com", "hop-two@my-project.iam.gserviceaccount.com"}}},
-		{Impersonation, map[string]any{"generate_temporary_tokens": true}, []string{FieldServiceAccountJSON},
+		{Impersonation, map[string]any{"generate_temporary_tokens": true}, []string{fieldServiceAccountJSON},
 			Config{ProjectID: "my-project", TargetPrincipal: "bucket-writer@my-project.iam.gserviceaccount.com", GenerateTemporaryTokens: new(true)}},
 	}
 	for _, tt := range tests {
@@ -172,7 +173,7 @@ func TestNewConnectorMalformed(t *testing.T) {
 		{"token with spaces", rulesRequest(OAuth2Token, map[string]any{"token": "ya29 SECRET"}), "configuration.token", "printable ASCII without spaces", ""},
 		{"token with Bearer", rulesRequest(OAuth2Token, map[string]any{"token": "Bearer.ya29SECRET"}), "configuration.token", `without "Bearer"`, ""},
 		{"token is a key JSON", rulesRequest(OAuth2Token, map[string]any{"token": `{"private_key":"SECRET"}`}), "configuration.token", "looks like a credential JSON", ""},
-		{"token too long", rulesRequest(OAuth2Token, map[string]any{"token": "SECRET" + strings.Repeat("a", maxTokenBytes)}), "configuration.token", "at most 8192 are accepted", ""},
+		{"token too long", rulesRequest(OAuth2Token, map[string]any{"token": "SECRET" + strings.Repeat("a", configschema.MaxTokenBytes)}), "configuration.token", "at most 8192 are accepted", ""},
 		{"service_account_email not an SA", rulesRequest(OAuth2Token, map[string]any{"service_account_email": "me@example.com"}),
 			"configuration.service_account_email", "the domain must end in .gserviceaccount.com", ""},
 		{"target not an SA", rulesRequest(Impersonation, map[string]any{"target_principal": "writer"}), "configuration.target_principal",

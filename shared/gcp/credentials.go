@@ -11,6 +11,7 @@ import (
 	"cloud.google.com/go/compute/metadata"
 	credentials "cloud.google.com/go/iam/credentials/apiv1"
 	"cloud.google.com/go/iam/credentials/apiv1/credentialspb"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson"
 	"golang.org/x/oauth2"
@@ -117,7 +118,7 @@ func (g *Google) jwtToken(ctx context.Context, key *credjson.ServiceAccountKey, 
 	})
 	if err != nil {
 		if strings.Contains(err.Error(), "private key") {
-			return connector.Token{}, connector.FieldErrorf("configuration."+connector.FieldServiceAccountJSON,
+			return connector.Token{}, connector.FieldErrorf(configschema.FieldPath(configschema.FieldServiceAccountJSON),
 				"the service account key's private_key cannot be used to sign")
 		}
 		return connector.Token{}, upstream("JWT-bearer grant for "+key.ClientEmail, err)
@@ -154,7 +155,7 @@ func (s subjectToken) SubjectToken(context.Context, externalaccount.SupplierOpti
 // the config's token_url, and never reading its credential_source), then impersonates the
 // service account the config names, if any, at the configured IAM Credentials endpoint.
 func (g *Google) externalToken(ctx context.Context, x *credjson.ExternalAccountConfig, req connector.TokenRequest) (connector.Token, error) {
-	field := "configuration." + connector.FieldExternalAccountJSON
+	field := configschema.FieldPath(configschema.FieldExternalAccountJSON)
 	if req.SubjectToken == "" {
 		return connector.Token{}, connector.FieldErrorf("subject_token",
 			"external-account connectors need the caller's subject token (an OIDC token of the workload) with the request")

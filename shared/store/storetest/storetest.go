@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -48,7 +49,7 @@ func Sample(id, name string) *connector.Connector {
 			Delegates:               []string{"d1@proj-1.iam.gserviceaccount.com", "d2@proj-1.iam.gserviceaccount.com"},
 			GenerateTemporaryTokens: &gen,
 		},
-		SecretFields:      []string{connector.FieldServiceAccountJSON},
+		SecretFields:      []string{configschema.FieldServiceAccountJSON},
 		SecretVersion:     "3",
 		Owner:             "owner@example.com",
 		Users:             []string{"ci@example.com", "dev@example.com"},
