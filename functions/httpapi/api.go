@@ -458,6 +458,9 @@ func checkContentType(ct string) error {
 // checkQuery refuses query parameters that are not valid UTF-8 (names or values), naming
 // the parameter, before anything reaches a store.
 func checkQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" { // most requests: ParseQuery would make a map
+		return nil
+	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return connector.Errorf(connector.ErrInvalid, "the query string is malformed: %v", err)
