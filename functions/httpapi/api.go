@@ -237,7 +237,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 		c.fail(connector.Errorf(connector.ErrInternal, "httpapi: no authenticator configured"))
 		return c, false
 	}
-	p, err := a.Auth.Authenticate(r.WithContext(c.ctx))
+	p, err := a.authenticate(c.ctx, r)
 	if err != nil {
 		if k := connector.KindOf(err); k != connector.ErrUpstreamUnavailable && k != connector.ErrInternal {
 			err = &connector.Error{Kind: connector.ErrUnauthenticated, Message: connector.MessageOf(err), Err: err}
@@ -262,6 +262,20 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 	}
 	c.svc = svc
 	return c, true
+}
+
+// contextAuthenticator is an Authenticator that takes the request's context apart
+// (callerauth.Verifier): the request is not copied to carry the deadline and the trace.
+type contextAuthenticator interface {
+	AuthenticateContext(ctx context.Context, r *http.Request) (connector.Principal, error)
+}
+
+// authenticate authenticates r's caller under ctx.
+func (a *API) authenticate(ctx context.Context, r *http.Request) (connector.Principal, error) {
+	if ca, ok := a.Auth.(contextAuthenticator); ok {
+		return ca.AuthenticateContext(ctx, r)
+	}
+	return a.Auth.Authenticate(r.WithContext(ctx))
 }
 
 // keeper gets the background work of the API's Service (see API.Keeper); false when the

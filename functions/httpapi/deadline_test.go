@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
 )
@@ -191,5 +192,50 @@ func TestLazyDeadlineMakesNoTimer(t *testing.T) {
 	})
 	if n > 2 {
 		t.Errorf("a request context nothing waits on allocates %v times; want 2", n)
+	}
+}
+
+// ctxAuth records the context an authenticator was called with; ctxMethodAuth also
+// implements AuthenticateContext (as callerauth.Verifier does).
+type ctxAuth struct {
+	got *context.Context
+}
+
+func (a ctxAuth) Authenticate(r *http.Request) (connector.Principal, error) {
+	*a.got = r.Context()
+	return connector.Principal{Email: owner}, nil
+}
+
+type ctxMethodAuth struct{ ctxAuth }
+
+func (a ctxMethodAuth) AuthenticateContext(ctx context.Context, _ *http.Request) (connector.Principal, error) {
+	*a.got = ctx
+	return connector.Principal{Email: owner}, nil
+}
+
+// TestAuthenticatorSeesTheRequestDeadlineAndTrace: the caller is authenticated under the
+// request's deadline and trace, whether the authenticator takes the context apart
+// (AuthenticateContext) or from the request.
+func TestAuthenticatorSeesTheRequestDeadlineAndTrace(t *testing.T) {
+	for _, withMethod := range []bool{false, true} {
+		var got context.Context
+		var auth Authenticator = ctxAuth{got: &got}
+		if withMethod {
+			auth = ctxMethodAuth{ctxAuth{got: &got}}
+		}
+		svc := &connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets()}
+		api := &API{Service: func(context.Context) (*connector.Service, error) { return svc, nil },
+			Auth: auth, RequestTimeout: time.Minute}
+		r := httptest.NewRequest(http.MethodGet, "/list", nil)
+		api.Handler().ServeHTTP(httptest.NewRecorder(), r)
+		if got == nil {
+			t.Fatalf("AuthenticateContext %v: the authenticator was not called", withMethod)
+		}
+		if d, ok := got.Deadline(); !ok || time.Until(d) > time.Minute {
+			t.Errorf("AuthenticateContext %v: the authenticator's context has deadline %v, %v; want the request's", withMethod, d, ok)
+		}
+		if _, ok := cloudlog.TraceFrom(got); !ok {
+			t.Errorf("AuthenticateContext %v: the authenticator's context carries no trace", withMethod)
+		}
 	}
 }
