@@ -336,10 +336,11 @@ func (c *call) admit() bool {
 		return true
 	}
 	err := c.a.Gate.Admit(c.entry, c.p)
-	var rl interface{ RateLimitWait() time.Duration }
-	switch {
-	case err == nil:
+	if err == nil {
 		return true
+	}
+	var rl interface{ RateLimitWait() time.Duration } // escapes to errors.As: only when refused
+	switch {
 	case errors.As(err, &rl):
 		c.w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(rl.RateLimitWait().Seconds())))))
 		writeErrorBody(c.w, http.StatusTooManyRequests, codeRateLimited, err.Error(), "")
