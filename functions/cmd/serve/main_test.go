@@ -197,8 +197,8 @@ func TestEntryPointsRefuseBadConfigurationOnCloudRun(t *testing.T) {
 }
 
 // TestSIGTERMLetsRequestsInFlightFinish: at SIGTERM (Cloud Run's stop signal) serve stops
-// taking connections but finishes a request whose handler is running (here, reading a body
-// that is still arriving) rather than exiting under it, as the root package's flush-and-exit
+// taking connections but finishes a request whose handler is running (here, waiting for a
+// body sent after "100 Continue") rather than exiting under it, as the root package's flush-and-exit
 // handler, meant for the functions framework, would (checked: without serve's own handling
 // the answer is an unexpected EOF).
 func TestSIGTERMLetsRequestsInFlightFinish(t *testing.T) {
@@ -224,9 +224,14 @@ func TestSIGTERMLetsRequestsInFlightFinish(t *testing.T) {
 	defer conn.Close()
 	body := `{"connector":"none-such"}`
 	tok := iss.Token(t, "dev@example.com", audience, time.Now().Add(time.Hour), nil)
-	head := fmt.Sprintf("POST /mint-token HTTP/1.1\r\nHost: gcpconn\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", tok, len(body))
-	if _, err := io.WriteString(conn, head+body[:5]); err != nil { // the handler waits for the rest
+	head := fmt.Sprintf("POST /mint-token HTTP/1.1\r\nHost: gcpconn\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", tok, len(body))
+	if _, err := io.WriteString(conn, head); err != nil {
 		t.Fatal(err)
+	}
+	answers := bufio.NewReader(conn)
+	// "100 Continue" says the handler has started reading the body: it now waits for it.
+	if resp, err := http.ReadResponse(answers, nil); err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("answer before the body = %v, %v; want 100 Continue", resp, err)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -242,10 +247,10 @@ func TestSIGTERMLetsRequestsInFlightFinish(t *testing.T) {
 			t.Fatal("serve still accepts connections 20 s after SIGTERM")
 		}
 	}
-	if _, err := io.WriteString(conn, body[5:]); err != nil {
-		t.Fatalf("sending the rest of the body after SIGTERM: %v", err)
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatalf("sending the body after SIGTERM: %v", err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(answers, nil)
 	if err != nil {
 		t.Fatalf("no answer to the request in flight at SIGTERM: %v", err)
 	}
