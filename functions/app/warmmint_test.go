@@ -80,7 +80,7 @@ func (s *servedMint) serve(path, body string) *httptest.ResponseRecorder {
 // maxServedMintAllocs bounds the allocations of one warm mint through the handler serve
 // builds, request and recorder of httptest included (54 before the deadline, decoding,
 // authentication, fingerprint and resource id changes of issue 27's second round).
-const maxServedMintAllocs = 47
+const maxServedMintAllocs = 44
 
 // TestWarmMintAllocationsAsServed holds a warm mint through the whole handler serve builds
 // (routing, authentication, the rate limiter, the core, the audit line through the

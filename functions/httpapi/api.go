@@ -363,38 +363,73 @@ func (c *call) fail(err error) {
 // must be JSON when given. An empty body is allowed only when emptyOK. On failure it answers
 // the request and returns false.
 func (c *call) decode(v any, emptyOK bool) bool {
-	if err := checkContentType(headerValue(c.r.Header, "Content-Type")); err != nil {
-		writeErrorBody(c.w, http.StatusUnsupportedMediaType, codeUnsupportedMedia, err.Error(), "")
-		return false
-	}
-	body, err := c.readBody()
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		writeErrorBody(c.w, http.StatusRequestEntityTooLarge, codeTooLarge,
-			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), "")
-		return false
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		c.w.Header().Set("Connection", "close")
-		writeErrorBody(c.w, http.StatusRequestTimeout, codeRequestTimeout,
-			fmt.Sprintf("the request body did not arrive in time (limit %s)", c.a.bodyTimeout()), "")
-		return false
-	case err != nil:
-		c.fail(connector.Errorf(connector.ErrInvalid, "request body could not be read"))
-		return false
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		if emptyOK {
-			return true
-		}
-		c.fail(connector.Errorf(connector.ErrInvalid, "request body is empty: send a JSON object"))
-		return false
+	body, ok := c.body(emptyOK)
+	if !ok || body == nil {
+		return ok
 	}
 	if err := decodeStrict(body, v); err != nil {
 		c.fail(err)
 		return false
 	}
 	return true
+}
+
+// decodeMint is decode for a mint request: a common body is read by hand (decodeMintFast),
+// without b escaping to the heap; any other goes through decodeStrict, which writes every
+// refusal.
+func (c *call) decodeMint(b *wire.MintRequest) bool {
+	body, ok := c.body(false)
+	if !ok {
+		return false
+	}
+	if decodeMintFast(body, b) {
+		return true
+	}
+	var slow wire.MintRequest // escapes into exactjson: allocated only here
+	if err := decodeStrict(body, &slow); err != nil {
+		c.fail(err)
+		return false
+	}
+	*b = slow
+	return true
+}
+
+// body checks the content type and reads the body for decode; on failure it answers the
+// request and returns false. An empty (or blank) body is nil, true when emptyOK.
+func (c *call) body(emptyOK bool) ([]byte, bool) {
+	if err := checkContentType(headerValue(c.r.Header, "Content-Type")); err != nil {
+		writeErrorBody(c.w, http.StatusUnsupportedMediaType, codeUnsupportedMedia, err.Error(), "")
+		return nil, false
+	}
+	body, err := c.readBody()
+	if err != nil {
+		c.failRead(err)
+		return nil, false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if emptyOK {
+			return nil, true
+		}
+		c.fail(connector.Errorf(connector.ErrInvalid, "request body is empty: send a JSON object"))
+		return nil, false
+	}
+	return body, true
+}
+
+// failRead answers a body that could not be read: too large (413), too slow (408), or else.
+func (c *call) failRead(err error) {
+	var mbe *http.MaxBytesError // escapes to errors.As: only on failure
+	switch {
+	case errors.As(err, &mbe):
+		writeErrorBody(c.w, http.StatusRequestEntityTooLarge, codeTooLarge,
+			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), "")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.w.Header().Set("Connection", "close")
+		writeErrorBody(c.w, http.StatusRequestTimeout, codeRequestTimeout,
+			fmt.Sprintf("the request body did not arrive in time (limit %s)", c.a.bodyTimeout()), "")
+	default:
+		c.fail(connector.Errorf(connector.ErrInvalid, "request body could not be read"))
+	}
 }
 
 // readBody reads the body under a read deadline on the connection: BodyTimeout from now,
@@ -493,12 +528,8 @@ func checkQuery(r *http.Request) error {
 	return nil
 }
 
-// decodeStrict decodes one JSON value into v exactly (see shared/exactjson). A common mint
-// request body is read by hand (decodeMintFast), to the same result.
+// decodeStrict decodes one JSON value into v exactly (see shared/exactjson).
 func decodeStrict(body []byte, v any) error {
-	if m, ok := v.(*wire.MintRequest); ok && decodeMintFast(body, m) {
-		return nil
-	}
 	err := exactjson.Decode(body, v)
 	var e *exactjson.Error
 	switch {

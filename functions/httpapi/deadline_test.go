@@ -171,8 +171,8 @@ func TestLazyDeadlineChildren(t *testing.T) {
 		defer earlyCancel()
 		ctx2, cancel2 := withLazyDeadline(early, time.Now().Add(time.Hour))
 		defer cancel2()
-		if got, _ := ctx2.Deadline(); got.Sub(time.Now()) != time.Second {
-			t.Errorf("deadline under an earlier parent deadline is %s away; want the parent's 1s", got.Sub(time.Now()))
+		if got, _ := ctx2.Deadline(); time.Until(got) != time.Second {
+			t.Errorf("deadline under an earlier parent deadline is %s away; want the parent's 1s", time.Until(got))
 		}
 	})
 }
