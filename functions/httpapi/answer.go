@@ -27,7 +27,8 @@ func writeCredential(w http.ResponseWriter, c *wire.Credential) {
 	bp := answerPool.Get().(*[]byte)
 	b, ok := appendCredential((*bp)[:0], c)
 	if !ok {
-		writeJSON(w, http.StatusOK, c) // an expiry outside years 0-9999: encoding/json's error answer
+		cc := *c                         // a copy, so that c does not escape to the heap on every mint
+		writeJSON(w, http.StatusOK, &cc) // an expiry outside years 0-9999: encoding/json's error answer
 		return
 	}
 	h := w.Header()

@@ -49,6 +49,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/exactjson"
@@ -237,7 +238,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 		c.fail(connector.Errorf(connector.ErrInternal, "httpapi: no authenticator configured"))
 		return c, false
 	}
-	p, err := a.Auth.Authenticate(r.WithContext(c.ctx))
+	p, err := a.authenticate(c.ctx, r)
 	if err != nil {
 		if k := connector.KindOf(err); k != connector.ErrUpstreamUnavailable && k != connector.ErrInternal {
 			err = &connector.Error{Kind: connector.ErrUnauthenticated, Message: connector.MessageOf(err), Err: err}
@@ -262,6 +263,20 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, entry string) (*call
 	}
 	c.svc = svc
 	return c, true
+}
+
+// contextAuthenticator is an Authenticator that takes the request's context apart
+// (callerauth.Verifier): the request is not copied to carry the deadline and the trace.
+type contextAuthenticator interface {
+	AuthenticateContext(ctx context.Context, r *http.Request) (connector.Principal, error)
+}
+
+// authenticate authenticates r's caller under ctx.
+func (a *API) authenticate(ctx context.Context, r *http.Request) (connector.Principal, error) {
+	if ca, ok := a.Auth.(contextAuthenticator); ok {
+		return ca.AuthenticateContext(ctx, r)
+	}
+	return a.Auth.Authenticate(r.WithContext(ctx))
 }
 
 // keeper gets the background work of the API's Service (see API.Keeper).
@@ -296,9 +311,10 @@ func (c *call) done() {
 
 // withDeadline puts the request's deadline on ctx: FunctionTimeout minus its margin from now
 // when set (an earlier deadline already on ctx stays), else RequestTimeout when ctx has none.
+// Its timer is made only when something waits on the context (deadlineCtx).
 func (a *API) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	if a.FunctionTimeout > 0 {
-		return context.WithTimeout(ctx, a.FunctionTimeout-DeadlineMargin(a.FunctionTimeout))
+		return withLazyDeadline(ctx, time.Now().Add(a.FunctionTimeout-DeadlineMargin(a.FunctionTimeout)))
 	}
 	if _, ok := ctx.Deadline(); ok {
 		return ctx, func() {}
@@ -307,7 +323,7 @@ func (a *API) withDeadline(ctx context.Context) (context.Context, context.Cancel
 	if d <= 0 {
 		d = DefaultRequestTimeout
 	}
-	return context.WithTimeout(ctx, d)
+	return withLazyDeadline(ctx, time.Now().Add(d))
 }
 
 // Bounds of DeadlineMargin.
@@ -332,10 +348,11 @@ func (c *call) admit() bool {
 		return true
 	}
 	err := c.a.Gate.Admit(c.entry, c.p)
-	var rl interface{ RateLimitWait() time.Duration }
-	switch {
-	case err == nil:
+	if err == nil {
 		return true
+	}
+	var rl interface{ RateLimitWait() time.Duration } // escapes to errors.As: only when refused
+	switch {
 	case errors.As(err, &rl):
 		c.w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(rl.RateLimitWait().Seconds())))))
 		writeErrorBody(c.w, http.StatusTooManyRequests, codeRateLimited, err.Error(), "")
@@ -358,38 +375,73 @@ func (c *call) fail(err error) {
 // must be JSON when given. An empty body is allowed only when emptyOK. On failure it answers
 // the request and returns false.
 func (c *call) decode(v any, emptyOK bool) bool {
-	if err := checkContentType(headerValue(c.r.Header, "Content-Type")); err != nil {
-		writeErrorBody(c.w, http.StatusUnsupportedMediaType, codeUnsupportedMedia, err.Error(), "")
-		return false
-	}
-	body, err := c.readBody()
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		writeErrorBody(c.w, http.StatusRequestEntityTooLarge, codeTooLarge,
-			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), "")
-		return false
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		c.w.Header().Set("Connection", "close")
-		writeErrorBody(c.w, http.StatusRequestTimeout, codeRequestTimeout,
-			fmt.Sprintf("the request body did not arrive in time (limit %s)", c.a.bodyTimeout()), "")
-		return false
-	case err != nil:
-		c.fail(connector.Errorf(connector.ErrInvalid, "request body could not be read"))
-		return false
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		if emptyOK {
-			return true
-		}
-		c.fail(connector.Errorf(connector.ErrInvalid, "request body is empty: send a JSON object"))
-		return false
+	body, ok := c.body(emptyOK)
+	if !ok || body == nil {
+		return ok
 	}
 	if err := decodeStrict(body, v); err != nil {
 		c.fail(err)
 		return false
 	}
 	return true
+}
+
+// decodeMint is decode for a mint request: a common body is read by hand (decodeMintFast),
+// without b escaping to the heap; any other goes through decodeStrict, which writes every
+// refusal.
+func (c *call) decodeMint(b *wire.MintRequest) bool {
+	body, ok := c.body(false)
+	if !ok {
+		return false
+	}
+	if decodeMintFast(body, b) {
+		return true
+	}
+	var slow wire.MintRequest // escapes into exactjson: allocated only here
+	if err := decodeStrict(body, &slow); err != nil {
+		c.fail(err)
+		return false
+	}
+	*b = slow
+	return true
+}
+
+// body checks the content type and reads the body for decode; on failure it answers the
+// request and returns false. An empty (or blank) body is nil, true when emptyOK.
+func (c *call) body(emptyOK bool) ([]byte, bool) {
+	if err := checkContentType(headerValue(c.r.Header, "Content-Type")); err != nil {
+		writeErrorBody(c.w, http.StatusUnsupportedMediaType, codeUnsupportedMedia, err.Error(), "")
+		return nil, false
+	}
+	body, err := c.readBody()
+	if err != nil {
+		c.failRead(err)
+		return nil, false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if emptyOK {
+			return nil, true
+		}
+		c.fail(connector.Errorf(connector.ErrInvalid, "request body is empty: send a JSON object"))
+		return nil, false
+	}
+	return body, true
+}
+
+// failRead answers a body that could not be read: too large (413), too slow (408), or else.
+func (c *call) failRead(err error) {
+	var mbe *http.MaxBytesError // escapes to errors.As: only on failure
+	switch {
+	case errors.As(err, &mbe):
+		writeErrorBody(c.w, http.StatusRequestEntityTooLarge, codeTooLarge,
+			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), "")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.w.Header().Set("Connection", "close")
+		writeErrorBody(c.w, http.StatusRequestTimeout, codeRequestTimeout,
+			fmt.Sprintf("the request body did not arrive in time (limit %s)", c.a.bodyTimeout()), "")
+	default:
+		c.fail(connector.Errorf(connector.ErrInvalid, "request body could not be read"))
+	}
 }
 
 // readBody reads the body under a read deadline on the connection: BodyTimeout from now,
@@ -468,6 +520,9 @@ func checkContentType(ct string) error {
 // checkQuery refuses query parameters that are not valid UTF-8 (names or values), naming
 // the parameter, before anything reaches a store.
 func checkQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" { // most requests: ParseQuery would make a map
+		return nil
+	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return connector.Errorf(connector.ErrInvalid, "the query string is malformed: %v", err)

@@ -17,7 +17,7 @@ func (a *API) MintToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b wire.MintRequest
-	if !c.decode(&b, false) {
+	if !c.decodeMint(&b) {
 		return
 	}
 	cred, err := c.svc.Mint(c.ctx, c.p, mintRequest(b))

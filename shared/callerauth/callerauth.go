@@ -220,6 +220,13 @@ func (v *Verifier) Issuers() []string {
 
 // Authenticate returns the caller of r, from its "Authorization: Bearer" header.
 func (v *Verifier) Authenticate(r *http.Request) (connector.Principal, error) {
+	return v.AuthenticateContext(r.Context(), r)
+}
+
+// AuthenticateContext is Authenticate under ctx rather than the request's context (a server
+// that puts a deadline or a trace on the request's context need not copy the request to pass
+// it).
+func (v *Verifier) AuthenticateContext(ctx context.Context, r *http.Request) (connector.Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if h == "" {
@@ -228,7 +235,7 @@ func (v *Verifier) Authenticate(r *http.Request) (connector.Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return connector.Principal{}, deny("Authorization header is not \"Bearer TOKEN\"")
 	}
-	return v.Verify(r.Context(), strings.TrimSpace(tok))
+	return v.Verify(ctx, strings.TrimSpace(tok))
 }
 
 // Verify checks the ID token raw and returns its caller.

@@ -39,7 +39,7 @@ type Gate struct {
 	perMin   int             // 0: no rate limit
 	now      func() time.Time
 	mu       sync.Mutex
-	buckets  map[string]*bucket
+	buckets  map[bucketKey]*bucket
 	lastTrim time.Time
 }
 
@@ -60,7 +60,7 @@ type Config struct {
 // New returns a Gate for cfg.
 func New(cfg Config) *Gate {
 	g := &Gate{allowed: cfg.Allowed, isAdmin: cfg.IsAdmin, perMin: cfg.PerMinute, now: cfg.Now,
-		limited: map[string]bool{}, buckets: map[string]*bucket{}}
+		limited: map[string]bool{}, buckets: map[bucketKey]*bucket{}}
 	for _, f := range cfg.Limited {
 		g.limited[f] = true
 	}
@@ -93,7 +93,7 @@ func (g *Gate) Admit(fn string, p connector.Principal) error {
 		return connector.Errorf(connector.ErrPermission, "%s may not call this deployment of gcpconn: it is not among its allowed callers (GCPCONN_ALLOWED_CALLERS)", p)
 	}
 	if g.perMin > 0 && g.limited[fn] {
-		if wait := g.take(fn + " " + p.String()); wait > 0 {
+		if wait := g.take(bucketKey{fn, p.String()}); wait > 0 {
 			return &RateLimited{Principal: p.String(), Wait: wait}
 		}
 	}
@@ -111,8 +111,12 @@ func (g *Gate) allows(email string) bool {
 	return false
 }
 
+// bucketKey names a caller's bucket for one function (a struct, not a joined string: looking
+// it up allocates nothing).
+type bucketKey struct{ fn, principal string }
+
 // take takes one token from key's bucket, or returns how long until one is there.
-func (g *Gate) take(key string) time.Duration {
+func (g *Gate) take(key bucketKey) time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()

@@ -85,3 +85,14 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("buckets after two idle minutes = %d; want only the new caller's", n)
 	}
 }
+
+// TestAdmitAllocatesNothing: admitting a known caller to a rate-limited function allocates
+// nothing (the bucket is found by a struct key, not a joined string).
+func TestAdmitAllocatesNothing(t *testing.T) {
+	g := New(Config{PerMinute: 1 << 30, Limited: []string{"mint-token"}})
+	p := connector.Principal{Email: "dev@example.com"}
+	_ = g.Admit("mint-token", p)
+	if n := testing.AllocsPerRun(100, func() { _ = g.Admit("mint-token", p) }); n != 0 {
+		t.Errorf("Admit allocates %v times; want 0", n)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -114,13 +115,33 @@ const maxSensitiveMemo = 4096
 
 // Fingerprint identifies a token in audit logs without revealing it: "sha256:" and the first
 // 16 hex digits of its SHA-256. An empty token has the fingerprint "".
+//
+// A warm mint logs the fingerprint of the same cached token again and again, so the last
+// fingerprints are remembered (fingerprintSlots, direct-mapped by a hash of the token) rather
+// than hashed with SHA-256 and hex-encoded on every call.
 func Fingerprint(token string) string {
 	if token == "" {
 		return ""
 	}
+	slot := &fingerprints[maphash.String(fingerprintSeed, token)%fingerprintSlots]
+	if m := slot.Load(); m != nil && m.token == token {
+		return m.fingerprint
+	}
 	sum := sha256.Sum256([]byte(token))
-	return "sha256:" + hex.EncodeToString(sum[:8])
+	fp := "sha256:" + hex.EncodeToString(sum[:8])
+	slot.Store(&fingerprintMemo{token: token, fingerprint: fp})
+	return fp
 }
+
+// fingerprintSlots is how many tokens' fingerprints Fingerprint remembers at most.
+const fingerprintSlots = 256
+
+type fingerprintMemo struct{ token, fingerprint string }
+
+var (
+	fingerprints    [fingerprintSlots]atomic.Pointer[fingerprintMemo]
+	fingerprintSeed = maphash.MakeSeed()
+)
 
 // Trace identifies the distributed trace a request belongs to.
 type Trace struct {

@@ -3,7 +3,10 @@ package cloudlog
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -174,5 +177,28 @@ func TestMiddleware(t *testing.T) {
 	got := decode(t, buf.Bytes())
 	if got[0][TraceKey] != "projects/p/traces/105445aa7843bc8bf206b12000100000" {
 		t.Errorf("trace = %v; want projects/p/traces/105445aa7843bc8bf206b12000100000", got[0][TraceKey])
+	}
+}
+
+// TestFingerprintRemembered: a token's fingerprint is remembered (a repeated call allocates
+// nothing), and remembered answers are right for more tokens than Fingerprint keeps, whose
+// slots collide and are replaced.
+func TestFingerprintRemembered(t *testing.T) {
+	want := func(tok string) string {
+		sum := sha256.Sum256([]byte(tok))
+		return "sha256:" + hex.EncodeToString(sum[:8])
+	}
+	for round := range 3 {
+		for i := range 3 * fingerprintSlots {
+			tok := fmt.Sprintf("ya29.token-%d", i)
+			if got := Fingerprint(tok); got != want(tok) {
+				t.Fatalf("round %d: Fingerprint(%q) = %q; want %q", round, tok, got, want(tok))
+			}
+		}
+	}
+	tok := "ya29.warm"
+	Fingerprint(tok)
+	if n := testing.AllocsPerRun(100, func() { Fingerprint(tok) }); n != 0 {
+		t.Errorf("Fingerprint of a remembered token allocates %v times; want 0", n)
 	}
 }

@@ -23,9 +23,11 @@ package resourceid
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -224,13 +226,22 @@ func Parse(rt Type, s string) (ID, error) {
 // only where the credentials can read the bucket's project (the Google adapter compares
 // project numbers); the bucket's own IAM guards it otherwise. An empty project skips the
 // check.
+//
+// A warm mint asks for the same few ids again and again, so the last accepted ones are
+// remembered (canonicalSlots, direct-mapped by a hash of the input) rather than parsed again.
 func Canonical(rt Type, s, project string) (string, error) {
+	slot := &canonicals[canonicalHash(rt, s, project)%canonicalSlots]
+	if m := slot.Load(); m != nil && m.rt == rt && m.s == s && m.project == project {
+		return m.canonical, nil
+	}
 	r, err := Parse(rt, s)
 	if err != nil {
 		return "", err
 	}
 	if project == "" || r.Project == "" || r.Project == project {
-		return r.String(), nil
+		c := r.String()
+		slot.Store(&canonicalMemo{rt: rt, s: s, project: project, canonical: c})
+		return c, nil
 	}
 	if rt == GCPGeneric {
 		return "", fieldErrorf("resource_id",
@@ -240,6 +251,30 @@ func Canonical(rt Type, s, project string) (string, error) {
 	return "", fieldErrorf("resource_id",
 		"%s resource id %s is in project %q, but the connector is configured for project %q",
 		rt, input.Quote(s), r.Project, project)
+}
+
+// canonicalSlots is how many accepted ids Canonical remembers at most.
+const canonicalSlots = 256
+
+type canonicalMemo struct {
+	rt                    Type
+	s, project, canonical string
+}
+
+var (
+	canonicals    [canonicalSlots]atomic.Pointer[canonicalMemo]
+	canonicalSeed = maphash.MakeSeed()
+)
+
+func canonicalHash(rt Type, s, project string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(canonicalSeed)
+	h.WriteString(string(rt))
+	h.WriteByte(0)
+	h.WriteString(s)
+	h.WriteByte(0)
+	h.WriteString(project)
+	return h.Sum64()
 }
 
 // MatchCluster resolves want, a kubernetes-cluster id in any spelling, against listed, the

@@ -523,3 +523,30 @@ func ExampleID_RegistryHost() {
 	// europe-west1-docker.pkg.dev
 	// projects/my-project/locations/europe-west1/repositories/repo
 }
+
+// TestCanonicalRemembered: an accepted id is remembered (asking again allocates nothing), and
+// remembered answers stay right across more ids than Canonical keeps, for the same id under
+// another project (refused there) and under another type.
+func TestCanonicalRemembered(t *testing.T) {
+	for round := range 3 {
+		for i := range 3 * canonicalSlots {
+			in := fmt.Sprintf("us-docker.pkg.dev/proj-%d/repo/img:%d", i%7, i)
+			want := fmt.Sprintf("us-docker.pkg.dev/proj-%d/repo", i%7)
+			if got, err := Canonical(DockerRegistry, in, fmt.Sprintf("proj-%d", i%7)); err != nil || got != want {
+				t.Fatalf("round %d: Canonical(%q) = %q, %v; want %q", round, in, got, err, want)
+			}
+			if _, err := Canonical(DockerRegistry, in, "elsewhere"); err == nil {
+				t.Fatalf("round %d: Canonical(%q) in project elsewhere accepted", round, in)
+			}
+		}
+	}
+	if got, err := Canonical(GCSBucket, "gs://bkt-1/x", "p"); err != nil || got != "gs://bkt-1" {
+		t.Errorf("Canonical(gcs-bucket, gs://bkt-1/x) = %q, %v; want gs://bkt-1", got, err)
+	}
+	if _, err := Canonical(GCPGeneric, "gs://bkt-1/x", "p"); err == nil {
+		t.Errorf("Canonical(gcp-generic, gs://bkt-1/x) accepted after gcs-bucket did")
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = Canonical(GCSBucket, "gs://bkt-1/x", "p") }); n != 0 {
+		t.Errorf("Canonical of a remembered id allocates %v times; want 0", n)
+	}
+}

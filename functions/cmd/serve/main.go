@@ -87,6 +87,10 @@ func run(args []string) error {
 	srv := newServer(h)
 	fmt.Printf("serving http://%s\n", ln.Addr())
 
+	// The root package's init exits at SIGTERM once the logs are flushed (the functions
+	// framework has no shutdown of its own); here SIGTERM shuts the server down gracefully,
+	// letting the requests in flight finish, and the deferred FlushLogs runs after them.
+	signal.Reset(syscall.SIGTERM)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return httpserve.Serve(ctx, srv, ln, 10*time.Second)

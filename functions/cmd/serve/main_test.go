@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,12 +14,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gcpconn/gcpconn/functions/httpapi"
 	"github.com/gcpconn/gcpconn/internal/testbuild"
 	"github.com/gcpconn/gcpconn/internal/testenv"
+	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -189,5 +193,72 @@ func TestEntryPointsRefuseBadConfigurationOnCloudRun(t *testing.T) {
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), `gcpconn: not starting: app: configuration: GCPCONN_ADMINS[0] "nope:repo:x"`) {
 		t.Errorf("serve on Cloud Run with a bad configuration = %v, output %q; want the entry points' init to exit 1 naming GCPCONN_ADMINS", err, out)
+	}
+}
+
+// TestSIGTERMLetsRequestsInFlightFinish: at SIGTERM (Cloud Run's stop signal) serve stops
+// taking connections but finishes a request whose handler is running (here, waiting for a
+// body sent after "100 Continue") rather than exiting under it, as the root package's flush-and-exit
+// handler, meant for the functions framework, would (checked: without serve's own handling
+// the answer is an unexpected EOF).
+func TestSIGTERMLetsRequestsInFlightFinish(t *testing.T) {
+	bin := buildServe(t)
+	iss := callerauthtest.New(t)
+	const audience = "https://gcpconn.test"
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "GCPCONN_AUDIENCE="+audience, "GCPCONN_ISSUER="+callerauthtest.IssuerURL, "GCPCONN_JWKS_URL="+iss.JWKSURL)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the serving line: %v", err)
+	}
+	addr := strings.TrimPrefix(strings.Fields(strings.TrimPrefix(line, "serving "))[0], "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"connector":"none-such"}`
+	tok := iss.Token(t, "dev@example.com", audience, time.Now().Add(time.Hour), nil)
+	head := fmt.Sprintf("POST /mint-token HTTP/1.1\r\nHost: gcpconn\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", tok, len(body))
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	answers := bufio.NewReader(conn)
+	// "100 Continue" says the handler has started reading the body: it now waits for it.
+	if resp, err := http.ReadResponse(answers, nil); err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("answer before the body = %v, %v; want 100 Continue", resp, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// A bounded poll of another process: the listener closes once the shutdown has begun.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("serve still accepts connections 20 s after SIGTERM")
+		}
+	}
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatalf("sending the body after SIGTERM: %v", err)
+	}
+	resp, err := http.ReadResponse(answers, nil)
+	if err != nil {
+		t.Fatalf("no answer to the request in flight at SIGTERM: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the request in flight at SIGTERM = %d; want 404 (no such connector)", resp.StatusCode)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v; want a clean exit", err)
 	}
 }
