@@ -76,7 +76,7 @@ func TestCallerTokenConnectors(t *testing.T) {
 	if connector.KindOf(err) != connector.ErrInvalid || connector.FieldOf(err) != "subject_token" {
 		t.Fatalf("Register(external account, verify, no subject token) = %v; want invalid_argument on subject_token", err)
 	}
-	if n := g.calls.Load(); n != 0 {
+	if n := g.Calls.Load(); n != 0 {
 		t.Errorf("Register without a subject token called Google %d times; want 0", n)
 	}
 

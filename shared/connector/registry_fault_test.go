@@ -15,140 +15,25 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/internal/faultports"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-// rgFault makes the nth call of one operation fail with an error of kind kind: before the
-// wrapped store acts, or after it has applied the call (the caller cannot tell which).
-type rgFault struct {
-	op    string // "store.Create", "secrets.AddVersion", ...
-	nth   int    // 1-based; 0 means 1
-	after bool
-	kind  connector.Kind // "" means ErrUpstreamUnavailable (outcome unknown)
-}
-
-type rgInjector struct {
-	mu     sync.Mutex
-	faults []rgFault
-	calls  map[string]int
-	fired  map[int]bool
-}
-
-// do runs call through the armed faults of op.
-func (in *rgInjector) do(op string, call func() error) error {
-	in.mu.Lock()
-	in.calls[op]++
-	n := in.calls[op]
-	idx := -1
-	for i, f := range in.faults {
-		if f.op == op && max(f.nth, 1) == n && !in.fired[i] {
-			idx = i
-			in.fired[i] = true
-			break
-		}
-	}
-	in.mu.Unlock()
-	if idx < 0 {
-		return call()
-	}
-	f := in.faults[idx]
-	kind := f.kind
-	if kind == "" {
-		kind = connector.ErrUpstreamUnavailable
-	}
-	injected := &connector.Error{Kind: kind, Message: "injected fault in " + op}
-	if !f.after {
-		return injected
-	}
-	if err := call(); err != nil {
-		return err
-	}
-	return injected
-}
-
-type rgFaultyStore struct {
-	connector.Store
-	in *rgInjector
-}
-
-func (s rgFaultyStore) Create(ctx context.Context, c *connector.Connector) error {
-	return s.in.do("store.Create", func() error { return s.Store.Create(ctx, c) })
-}
-
-func (s rgFaultyStore) Get(ctx context.Context, id string) (c *connector.Connector, err error) {
-	err = s.in.do("store.Get", func() error { c, err = s.Store.Get(ctx, id); return err })
-	return c, err
-}
-
-func (s rgFaultyStore) GetByName(ctx context.Context, name string) (c *connector.Connector, err error) {
-	err = s.in.do("store.GetByName", func() error { c, err = s.Store.GetByName(ctx, name); return err })
-	return c, err
-}
-
-func (s rgFaultyStore) Update(ctx context.Context, c *connector.Connector) error {
-	return s.in.do("store.Update", func() error { return s.Store.Update(ctx, c) })
-}
-
-func (s rgFaultyStore) Delete(ctx context.Context, id string) error {
-	return s.in.do("store.Delete", func() error { return s.Store.Delete(ctx, id) })
-}
-
-type rgFaultySecrets struct {
-	connector.SecretStore
-	in *rgInjector
-}
-
-func (s rgFaultySecrets) AddVersion(ctx context.Context, id string, sec connector.Secrets) (v string, err error) {
-	err = s.in.do("secrets.AddVersion", func() error { v, err = s.SecretStore.AddVersion(ctx, id, sec); return err })
-	return v, err
-}
-
-func (s rgFaultySecrets) Access(ctx context.Context, id, v string) (sec connector.Secrets, err error) {
-	err = s.in.do("secrets.Access", func() error { sec, err = s.SecretStore.Access(ctx, id, v); return err })
-	return sec, err
-}
-
-func (s rgFaultySecrets) DestroyVersion(ctx context.Context, id, v string) error {
-	return s.in.do("secrets.DestroyVersion", func() error { return s.SecretStore.DestroyVersion(ctx, id, v) })
-}
-
-func (s rgFaultySecrets) Delete(ctx context.Context, id string) error {
-	return s.in.do("secrets.Delete", func() error { return s.SecretStore.Delete(ctx, id) })
-}
-
-func (s rgFaultySecrets) ListVersions(ctx context.Context, id string) ([]upkeep.SecretVersion, error) {
-	return s.SecretStore.(upkeep.SecretVersions).ListVersions(ctx, id)
-}
-
-func (s rgFaultySecrets) SecretCreateTimes(ctx context.Context) (map[string]time.Time, error) {
-	return s.SecretStore.(upkeep.SecretAges).SecretCreateTimes(ctx)
-}
+// Fault injection (package faultports; shared/upkeep's rotation tests use it too).
+type (
+	rgFault         = faultports.Fault
+	rgInjector      = faultports.Injector
+	rgFaultyStore   = faultports.Store
+	rgFaultySecrets = faultports.Secrets
+)
 
 // rgFaultEnv is an rgEnv whose Service sees both stores through fault injectors.
 func rgFaultEnv(t *testing.T) (*rgEnv, *rgInjector) {
 	e := rgNew(t)
-	in := &rgInjector{calls: map[string]int{}, fired: map[int]bool{}}
-	e.svc.Store = rgFaultyStore{Store: e.store, in: in}
-	e.svc.Secrets = rgFaultySecrets{SecretStore: e.secrets, in: in}
+	in := &rgInjector{}
+	e.svc.Store = rgFaultyStore{Store: e.store, In: in}
+	e.svc.Secrets = rgFaultySecrets{SecretStore: e.secrets, In: in}
 	return e, in
-}
-
-func (in *rgInjector) arm(fs ...rgFault) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.faults, in.calls, in.fired = fs, map[string]int{}, map[int]bool{}
-}
-
-func (in *rgInjector) checkFired(t *testing.T) {
-	t.Helper()
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	for i, f := range in.faults {
-		if !in.fired[i] {
-			t.Errorf("fault %+v never fired: the scenario does not test what it says", f)
-		}
-	}
-	in.faults = nil
 }
 
 // noDangling fails the test if a stored connector pins a secret version it cannot read.
@@ -204,11 +89,11 @@ type rgScenario struct {
 }
 
 func unavailable(op string, nth int, after bool) rgFault {
-	return rgFault{op: op, nth: nth, after: after}
+	return rgFault{Op: op, Nth: nth, After: after}
 }
 
 func TestRegisterUnderFaults(t *testing.T) {
-	refused := rgFault{op: "store.Create", kind: connector.ErrAlreadyExists}
+	refused := rgFault{Op: "store.Create", Kind: connector.ErrAlreadyExists}
 	scenarios := []rgScenario{
 		{"no fault", nil, true, true},
 		{"name check unavailable", []rgFault{unavailable("store.GetByName", 1, false)}, false, true},
@@ -225,9 +110,9 @@ func TestRegisterUnderFaults(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			e, in := rgFaultEnv(t)
-			in.arm(sc.faults...)
+			in.Arm(sc.faults...)
 			c, _, err := e.svc.Register(context.Background(), rgP(rgAlice), rgReq("orders", "ya29.first"))
-			in.checkFired(t)
+			in.CheckFired(t)
 			if (err == nil) != sc.ok {
 				t.Errorf("Register = %v; want success %v", err, sc.ok)
 			}
@@ -254,10 +139,10 @@ func TestRegisterUnderFaults(t *testing.T) {
 func TestUpdateUnderFaults(t *testing.T) {
 	// The update's store writes: 1 marks the connector for version cleanup, 2 pins the new
 	// version.
-	conflict := rgFault{op: "store.Update", nth: 2, kind: connector.ErrConflict}
+	conflict := rgFault{Op: "store.Update", Nth: 2, Kind: connector.ErrConflict}
 	scenarios := []rgScenario{
 		{"no fault", nil, true, true},
-		{"cleanup mark conflicts", []rgFault{{op: "store.Update", nth: 1, kind: connector.ErrConflict}}, false, true},
+		{"cleanup mark conflicts", []rgFault{{Op: "store.Update", Nth: 1, Kind: connector.ErrConflict}}, false, true},
 		{"cleanup mark unavailable", []rgFault{unavailable("store.Update", 1, false)}, false, true},
 		{"lookup unavailable", []rgFault{unavailable("store.Get", 1, false)}, false, true},
 		{"old secret unreadable", []rgFault{unavailable("secrets.Access", 1, false)}, false, true},
@@ -276,9 +161,9 @@ func TestUpdateUnderFaults(t *testing.T) {
 			e, in := rgFaultEnv(t)
 			ctx := context.Background()
 			old := e.register(t, rgAlice, rgReq("orders", "ya29.first"))
-			in.arm(sc.faults...)
+			in.Arm(sc.faults...)
 			up, err := e.svc.Update(ctx, rgP(rgAlice), old.ID, rgNewToken("ya29.second"))
-			in.checkFired(t)
+			in.CheckFired(t)
 			if (err == nil) != sc.ok {
 				t.Errorf("Update = %v; want success %v", err, sc.ok)
 			}
@@ -320,9 +205,9 @@ func TestDeleteUnderFaults(t *testing.T) {
 			e, in := rgFaultEnv(t)
 			ctx := context.Background()
 			c := e.register(t, rgAlice, rgReq("orders", "ya29.first"))
-			in.arm(sc.faults...)
+			in.Arm(sc.faults...)
 			err := e.svc.Delete(ctx, rgP(rgAlice), c.ID)
-			in.checkFired(t)
+			in.CheckFired(t)
 			if (err == nil) != sc.ok {
 				t.Errorf("Delete = %v; want success %v", err, sc.ok)
 			}
@@ -348,7 +233,7 @@ func TestConcurrentRegisterUnderFaults(t *testing.T) {
 	for i := 1; i <= 50; i += 7 {
 		faults = append(faults, unavailable("secrets.Delete", i, false))
 	}
-	in.arm(faults...)
+	in.Arm(faults...)
 	const n = 50
 	errs := make([]error, n)
 	var wg sync.WaitGroup

@@ -44,7 +44,7 @@ type rtSecrets struct {
 }
 
 func (s rtSecrets) SetRotation(ctx context.Context, id string, p time.Duration, next time.Time) error {
-	return s.in.do("secrets.SetRotation", func() error { return s.mem.SetRotation(ctx, id, p, next) })
+	return s.In.Do("secrets.SetRotation", func() error { return s.mem.SetRotation(ctx, id, p, next) })
 }
 
 // rtStore is rgFaultyStore that also keeps key cleanup records (in memory).
@@ -54,16 +54,16 @@ type rtStore struct {
 }
 
 func (s rtStore) PutCleanup(ctx context.Context, k connector.KeyCleanup) error {
-	return s.in.do("store.PutCleanup", func() error { return s.kc.PutCleanup(ctx, k) })
+	return s.In.Do("store.PutCleanup", func() error { return s.kc.PutCleanup(ctx, k) })
 }
 
 func (s rtStore) ListCleanups(ctx context.Context) (out []connector.KeyCleanup, err error) {
-	err = s.in.do("store.ListCleanups", func() error { out, err = s.kc.ListCleanups(ctx); return err })
+	err = s.In.Do("store.ListCleanups", func() error { out, err = s.kc.ListCleanups(ctx); return err })
 	return out, err
 }
 
 func (s rtStore) DeleteCleanup(ctx context.Context, id string) error {
-	return s.in.do("store.DeleteCleanup", func() error { return s.kc.DeleteCleanup(ctx, id) })
+	return s.In.Do("store.DeleteCleanup", func() error { return s.kc.DeleteCleanup(ctx, id) })
 }
 
 // rtKeys injects faults into the KeyManager: "after" on keys.Create is a key created whose
@@ -74,7 +74,7 @@ type rtKeys struct {
 }
 
 func (k rtKeys) CreateKey(ctx context.Context, g connector.Grant, email string) (id, file string, err error) {
-	err = k.in.do("keys.Create", func() error { id, file, err = k.KeyManager.CreateKey(ctx, g, email); return err })
+	err = k.in.Do("keys.Create", func() error { id, file, err = k.KeyManager.CreateKey(ctx, g, email); return err })
 	if err != nil {
 		return "", "", err
 	}
@@ -82,7 +82,7 @@ func (k rtKeys) CreateKey(ctx context.Context, g connector.Grant, email string) 
 }
 
 func (k rtKeys) DeleteKey(ctx context.Context, g connector.Grant, email, id string) error {
-	return k.in.do("keys.Delete", func() error { return k.KeyManager.DeleteKey(ctx, g, email, id) })
+	return k.in.Do("keys.Delete", func() error { return k.KeyManager.DeleteKey(ctx, g, email, id) })
 }
 
 type rtEnv struct {
@@ -116,11 +116,11 @@ func rtNew(t *testing.T) *rtEnv {
 	clock := &rtClock{t: time.Now().UTC().Truncate(time.Second)}
 	srv.World().SetClock(clock.Now) // dates new keys
 	g := gcp.New(gcp.EndpointsFromEnv())
-	in := &rgInjector{calls: map[string]int{}, fired: map[int]bool{}}
+	in := &rgInjector{}
 	mem := store.NewMemorySecrets()
 	mstore := store.NewMemory()
-	svc := upkeep.New(&connector.Service{Store: rtStore{rgFaultyStore{Store: mstore, in: in}, mstore},
-		Secrets: rtSecrets{rgFaultySecrets{SecretStore: mem, in: in}, mem}, Google: g,
+	svc := upkeep.New(&connector.Service{Store: rtStore{rgFaultyStore{Store: mstore, In: in}, mstore},
+		Secrets: rtSecrets{rgFaultySecrets{SecretStore: mem, In: in}, mem}, Google: g,
 		Now: clock.Now}, rtKeys{KeyManager: g, in: in})
 	raw, err := srv.KeyJSON(rtAccount)
 	if err != nil {
@@ -288,15 +288,15 @@ func TestRotateKeyFaults(t *testing.T) {
 	}{
 		{name: "list keys fails", fake: "iam.serviceAccountKeys.list"},
 		{name: "create fails", fake: "iam.serviceAccountKeys.create"},
-		{name: "key created, answer lost", faults: []rgFault{{op: "keys.Create", after: true}}},
-		{name: "claim write fails", faults: []rgFault{{op: "store.Update", nth: 1}}},
-		{name: "key id write fails", faults: []rgFault{{op: "store.Update", nth: 2}}},
-		{name: "key id write fails, then its delete", faults: []rgFault{{op: "store.Update", nth: 2}, {op: "keys.Delete"}}},
-		{name: "secret write fails", faults: []rgFault{{op: "secrets.AddVersion"}}},
-		{name: "secret written, answer lost", faults: []rgFault{{op: "secrets.AddVersion", after: true}}},
-		{name: "version write fails", faults: []rgFault{{op: "store.Update", nth: 3}}},
-		{name: "pin fails", faults: []rgFault{{op: "store.Update", nth: 4}}},
-		{name: "pin applied, answer lost", faults: []rgFault{{op: "store.Update", nth: 4, after: true}}},
+		{name: "key created, answer lost", faults: []rgFault{{Op: "keys.Create", After: true}}},
+		{name: "claim write fails", faults: []rgFault{{Op: "store.Update", Nth: 1}}},
+		{name: "key id write fails", faults: []rgFault{{Op: "store.Update", Nth: 2}}},
+		{name: "key id write fails, then its delete", faults: []rgFault{{Op: "store.Update", Nth: 2}, {Op: "keys.Delete"}}},
+		{name: "secret write fails", faults: []rgFault{{Op: "secrets.AddVersion"}}},
+		{name: "secret written, answer lost", faults: []rgFault{{Op: "secrets.AddVersion", After: true}}},
+		{name: "version write fails", faults: []rgFault{{Op: "store.Update", Nth: 3}}},
+		{name: "pin fails", faults: []rgFault{{Op: "store.Update", Nth: 4}}},
+		{name: "pin applied, answer lost", faults: []rgFault{{Op: "store.Update", Nth: 4, After: true}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := rtNew(t)
@@ -306,13 +306,13 @@ func TestRotateKeyFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.clock.Add(30 * 24 * time.Hour)
-			e.in.arm(tc.faults...)
+			e.in.Arm(tc.faults...)
 			if tc.fake != "" {
 				e.srv.Faults().Set(tc.fake, faults.Fault{Status: 503, Times: 1})
 			}
 			_, rerr := e.svc.RotateKey(ctx, e.id, false)
 			t.Logf("RotateKey: %v", rerr)
-			e.in.checkFired(t)
+			e.in.CheckFired(t)
 			e.srv.Faults().Set("*", faults.Fault{})
 			// At once, without a repair: nothing stuck in progress, the failure recorded, the
 			// old key (or a verified new one) pinned and minting.
@@ -496,7 +496,7 @@ func TestLostCreateSearch(t *testing.T) {
 	e := rtNew(t)
 	ctx := context.Background()
 	e.clock.Add(24 * time.Hour)
-	e.in.arm(rgFault{op: "keys.Create"})
+	e.in.Arm(rgFault{Op: "keys.Create"})
 	if _, err := e.svc.RotateKey(ctx, e.id, true); err == nil {
 		t.Fatal("RotateKey with the create's answer lost = nil; want an error")
 	}

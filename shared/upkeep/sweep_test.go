@@ -2,77 +2,24 @@ package upkeep_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/internal/standin"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
-// swGoogle stands in for Google in sweep and refresh tests: Token calls TokenFunc when set
-// and tracks how many calls are in flight at once.
-type swGoogle struct {
-	TokenFunc func(ctx context.Context, g connector.Grant) (connector.Token, error)
-	calls     atomic.Int64
-	inFlight  atomic.Int64
-	maxFlight atomic.Int64
-}
+// swGoogle stands in for Google in sweep and refresh tests (package standin).
+type swGoogle = standin.Google
 
-func (f *swGoogle) Token(ctx context.Context, g connector.Grant, req connector.TokenRequest) (connector.Token, error) {
-	f.calls.Add(1)
-	n := f.inFlight.Add(1)
-	defer f.inFlight.Add(-1)
-	for {
-		m := f.maxFlight.Load()
-		if n <= m || f.maxFlight.CompareAndSwap(m, n) {
-			break
-		}
-	}
-	if f.TokenFunc != nil {
-		return f.TokenFunc(ctx, g)
-	}
-	return connector.Token{Value: "ya29.sweep", Expiry: time.Now().Add(time.Hour)}, nil
-}
-
-func (f *swGoogle) ListResources(ctx context.Context, g connector.Grant, rt connector.ResourceType, id string) ([]string, error) {
-	if id != "" {
-		return []string{id}, nil
-	}
-	return []string{"x"}, nil
-}
-
-func (f *swGoogle) Cluster(ctx context.Context, g connector.Grant, id string) (connector.ClusterInfo, error) {
-	return connector.ClusterInfo{ID: id, Server: "https://10.0.0.1"}, nil
-}
-
-var (
-	swKeyOnce sync.Once
-	swKeyPEM  string
-)
-
-func swKeyJSON(email string) map[string]any {
-	swKeyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		der, _ := x509.MarshalPKCS8PrivateKey(k)
-		swKeyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	})
-	return map[string]any{"type": "service_account", "project_id": "demo-project", "private_key_id": "k1",
-		"private_key": swKeyPEM, "client_email": email, "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}
-}
+func swKeyJSON(email string) map[string]any { return standin.KeyJSON(email) }
 
 const swOwner = "owner@example.com"
 
@@ -141,7 +88,7 @@ func testSweepRecordsStatus(t *testing.T) {
 	if rep.Checked != 30 || rep.OK != 28 || rep.Failed != 2 || rep.Skipped != 0 {
 		t.Errorf("Sweep report = %+v; want checked 30, ok 28, failed 2", rep)
 	}
-	if m := g.maxFlight.Load(); m != 4 {
+	if m := g.MaxFlight.Load(); m != 4 {
 		t.Errorf("Sweep ran up to %d checks at once; want 4 (its concurrency)", m)
 	}
 	for i, id := range ids {
@@ -213,7 +160,7 @@ func testSweepTwiceAtOnce(t *testing.T) {
 	s, _ := swService(t, g)
 	ids := swRegister(t, s, "c", 40, swDefaultKey)
 	var wg sync.WaitGroup
-	g.maxFlight.Store(0)
+	g.MaxFlight.Store(0)
 	reps := make([]upkeep.SweepReport, 2)
 	errs := make([]error, 2)
 	for i := range 2 {
@@ -224,7 +171,7 @@ func testSweepTwiceAtOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if m := g.maxFlight.Load(); m <= 8 {
+	if m := g.MaxFlight.Load(); m <= 8 {
 		t.Errorf("the two sweeps had at most %d checks in flight together; want more than one sweep's 8 (they must overlap)", m)
 	}
 	for i := range 2 {
@@ -380,7 +327,7 @@ func TestSweepRefusesImplicitConnectorsThePolicyNoLongerAllows(t *testing.T) {
 	if err != nil || rep.Failed != 1 {
 		t.Fatalf("Sweep = %+v, %v; want one failed check", rep, err)
 	}
-	if n := g.calls.Load(); n != 0 {
+	if n := g.Calls.Load(); n != 0 {
 		t.Errorf("Google token calls = %d; want 0: the service's own identity is not used for a refused method", n)
 	}
 	got, err := s.Store.Get(context.Background(), c.ID)

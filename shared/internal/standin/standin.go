@@ -1,0 +1,76 @@
+// Package standin has what the tests of shared/connector and shared/upkeep put in Google's
+// place when they check connectors as sweep and refresh do: a [Google] that answers every
+// call at once (or through TokenFunc) and counts the calls in flight, and [KeyJSON], a
+// well-formed service-account key whose private key is made once per test binary.
+package standin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
+)
+
+// Google is a connector.Google: Token calls TokenFunc when set (else answers a token valid
+// for an hour), and counts the calls, those in flight and the most in flight at once.
+type Google struct {
+	TokenFunc func(ctx context.Context, g connector.Grant) (connector.Token, error)
+	Calls     atomic.Int64
+	InFlight  atomic.Int64
+	MaxFlight atomic.Int64
+}
+
+var _ connector.Google = (*Google)(nil)
+
+func (f *Google) Token(ctx context.Context, g connector.Grant, req connector.TokenRequest) (connector.Token, error) {
+	f.Calls.Add(1)
+	n := f.InFlight.Add(1)
+	defer f.InFlight.Add(-1)
+	for {
+		m := f.MaxFlight.Load()
+		if n <= m || f.MaxFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if f.TokenFunc != nil {
+		return f.TokenFunc(ctx, g)
+	}
+	return connector.Token{Value: "ya29.sweep", Expiry: time.Now().Add(time.Hour)}, nil
+}
+
+// ListResources finds the one resource asked for, or one named "x".
+func (f *Google) ListResources(ctx context.Context, g connector.Grant, rt connector.ResourceType, id string) ([]string, error) {
+	if id != "" {
+		return []string{id}, nil
+	}
+	return []string{"x"}, nil
+}
+
+func (f *Google) Cluster(ctx context.Context, g connector.Grant, id string) (connector.ClusterInfo, error) {
+	return connector.ClusterInfo{ID: id, Server: "https://10.0.0.1"}, nil
+}
+
+var (
+	keyOnce sync.Once
+	keyPEM  string
+)
+
+// KeyJSON returns a service-account key of email in project demo-project.
+func KeyJSON(email string) map[string]any {
+	keyOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	})
+	return map[string]any{"type": "service_account", "project_id": "demo-project", "private_key_id": "k1",
+		"private_key": keyPEM, "client_email": email, "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}
+}
