@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,12 +34,30 @@ func (anyAdmin) Authenticate(r *http.Request) (connector.Principal, error) {
 	return connector.Principal{Email: "admin@example.com"}, nil
 }
 
-// heldShards keeps published shards until the test delivers them.
-type heldShards struct{ shards []upkeep.SweepShard }
+// heldShards keeps published shards until the test delivers them. The planner publishes
+// several at once, so it takes a lock.
+type heldShards struct {
+	mu     sync.Mutex
+	shards []upkeep.SweepShard
+}
 
 func (h *heldShards) PublishShard(_ context.Context, sh upkeep.SweepShard) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.shards = append(h.shards, sh)
 	return nil
+}
+
+// take returns the first shard held, if any.
+func (h *heldShards) take() (upkeep.SweepShard, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.shards) == 0 {
+		return upkeep.SweepShard{}, false
+	}
+	sh := h.shards[0]
+	h.shards = h.shards[1:]
+	return sh, true
 }
 
 // okGoogle answers every check.
@@ -78,10 +97,12 @@ func TestSweepWatch(t *testing.T) {
 	srv := httptest.NewServer((&httpapi.API{Service: func(context.Context) (*connector.Service, error) { return svc.Service, nil },
 		Keeper: func(context.Context) (*upkeep.Keeper, error) { return svc, nil }, Auth: anyAdmin{}}).Handler())
 	defer srv.Close()
+	polls := 0
 	deliver := func(context.Context, time.Duration) error {
-		if len(held.shards) > 0 {
-			sh := held.shards[0]
-			held.shards = held.shards[1:]
+		if polls++; polls > 1000 { // a run that never ends must fail the test, not hang it
+			return fmt.Errorf("the run was not done after %d polls", polls-1)
+		}
+		if sh, ok := held.take(); ok {
 			if _, err := svc.SweepShard(context.Background(), sh, upkeep.SweepOptions{}); err != nil {
 				return err
 			}

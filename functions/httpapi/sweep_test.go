@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
@@ -105,10 +106,16 @@ func TestSweepShardHandler(t *testing.T) {
 	e.expect(e.do("POST", "/sweep-shard", e.token(owner), push), 403, "permission_denied")
 }
 
-// shardQueue keeps published shards for the test to deliver.
-type shardQueue struct{ shards []upkeep.SweepShard }
+// shardQueue keeps published shards for the test to deliver. The planner publishes several at
+// once, so it takes a lock; the test reads shards once planning has returned.
+type shardQueue struct {
+	mu     sync.Mutex
+	shards []upkeep.SweepShard
+}
 
 func (q *shardQueue) PublishShard(_ context.Context, sh upkeep.SweepShard) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.shards = append(q.shards, sh)
 	return nil
 }
