@@ -19,7 +19,7 @@ import (
 // breaking it: without legacyMark the first read has no mark.
 func TestFirestoreLegacyDocumentCleanedOnce(t *testing.T) {
 	client := emulatorClient(t)
-	collection := fmt.Sprintf("connectors-%s-legacy", fsRun)
+	collection := fmt.Sprintf("connectors-%s-legacy-%d", fsRun, fsCounter.Add(1)) // a collection of its own per run (-count)
 	s := store.NewFirestore(client, collection)
 	ctx := context.Background()
 	withSecret, noSecret := storetest.Sample("legacy-1", "legacy-one"), storetest.Sample("legacy-2", "legacy-two")
