@@ -93,6 +93,7 @@ func run(args []string) error {
 	signal.Reset(syscall.SIGTERM)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, func() { fmt.Println("shutting down: requests in flight may finish (10 s)") })
 	return httpserve.Serve(ctx, srv, ln, 10*time.Second)
 }
 
