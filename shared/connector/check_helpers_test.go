@@ -1,8 +1,6 @@
 package connector_test
 
 import (
-	"context"
-	"fmt"
 	"testing"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
@@ -35,20 +33,7 @@ func swService(t testing.TB, g connector.Google) (*connector.Service, *store.Mem
 // PREFIX-0..n-1 and returns their ids.
 func swRegister(t testing.TB, s *connector.Service, prefix string, n int, keyJSON func(i int) map[string]any) []string {
 	t.Helper()
-	no := false
-	ids := make([]string, n)
-	for i := range n {
-		c, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
-			Name: fmt.Sprintf("%s-%d", prefix, i), AuthMethod: connector.ServiceAccount,
-			Configuration: map[string]any{"project_id": "demo-project", "service_account_json": keyJSON(i)},
-			Verify:        &no,
-		})
-		if err != nil {
-			t.Fatalf("Register %s-%d: %v", prefix, i, err)
-		}
-		ids[i] = c.ID
-	}
-	return ids
+	return standin.Register(t, s, swOwner, prefix, n, keyJSON)
 }
 
 func swDefaultKey(int) map[string]any { return swKeyJSON("sa@demo-project.iam.gserviceaccount.com") }

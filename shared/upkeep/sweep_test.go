@@ -3,7 +3,6 @@ package upkeep_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -34,20 +33,7 @@ func swService(t testing.TB, g connector.Google) (*upkeep.Keeper, *store.MemoryS
 // PREFIX-0..n-1 and returns their ids.
 func swRegister(t testing.TB, s *upkeep.Keeper, prefix string, n int, keyJSON func(i int) map[string]any) []string {
 	t.Helper()
-	no := false
-	ids := make([]string, n)
-	for i := range n {
-		c, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
-			Name: fmt.Sprintf("%s-%d", prefix, i), AuthMethod: connector.ServiceAccount,
-			Configuration: map[string]any{"project_id": "demo-project", "service_account_json": keyJSON(i)},
-			Verify:        &no,
-		})
-		if err != nil {
-			t.Fatalf("Register %s-%d: %v", prefix, i, err)
-		}
-		ids[i] = c.ID
-	}
-	return ids
+	return standin.Register(t, s.Service, swOwner, prefix, n, keyJSON)
 }
 
 func swDefaultKey(int) map[string]any { return swKeyJSON("sa@demo-project.iam.gserviceaccount.com") }

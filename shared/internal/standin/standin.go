@@ -1,7 +1,8 @@
 // Package standin has what the tests of shared/connector and shared/upkeep put in Google's
 // place when they check connectors as sweep and refresh do: a [Google] that answers every
-// call at once (or through TokenFunc) and counts the calls in flight, and [KeyJSON], a
-// well-formed service-account key whose private key is made once per test binary.
+// call at once (or through TokenFunc) and counts the calls in flight, [KeyJSON], a
+// well-formed service-account key whose private key is made once per test binary, and
+// [Register], which registers many connectors holding such keys.
 package standin
 
 import (
@@ -10,8 +11,10 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
@@ -73,4 +76,24 @@ func KeyJSON(email string) map[string]any {
 	})
 	return map[string]any{"type": "service_account", "project_id": "demo-project", "private_key_id": "k1",
 		"private_key": keyPEM, "client_email": email, "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}
+}
+
+// Register registers n service-account connectors of owner (without verification) named
+// PREFIX-0..n-1 in project demo-project, with the key JSON keyJSON(i), and returns their ids.
+func Register(t testing.TB, s *connector.Service, owner, prefix string, n int, keyJSON func(i int) map[string]any) []string {
+	t.Helper()
+	no := false
+	ids := make([]string, n)
+	for i := range n {
+		c, _, err := s.Register(context.Background(), connector.Principal{Email: owner}, connector.RegisterRequest{
+			Name: fmt.Sprintf("%s-%d", prefix, i), AuthMethod: connector.ServiceAccount,
+			Configuration: map[string]any{"project_id": "demo-project", "service_account_json": keyJSON(i)},
+			Verify:        &no,
+		})
+		if err != nil {
+			t.Fatalf("Register %s-%d: %v", prefix, i, err)
+		}
+		ids[i] = c.ID
+	}
+	return ids
 }
