@@ -6,6 +6,7 @@ import (
 	"github.com/gcpconn/gcpconn/functions/kubeconfig"
 	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
@@ -87,7 +88,7 @@ func resourceTypes(ss []string) []connector.ResourceType {
 
 // toRotationJSON describes r; nil for a connector that never opted in to rotation (nothing
 // scheduled, rotated, in flight or waiting for sweep).
-func toRotationJSON(r connector.Rotation) *wire.Rotation {
+func toRotationJSON(r rotation.State) *wire.Rotation {
 	if r.Period == 0 && r.Generation == 0 && r.Pending == nil && len(r.Retired) == 0 && r.LastError == "" {
 		return nil
 	}
@@ -97,13 +98,13 @@ func toRotationJSON(r connector.Rotation) *wire.Rotation {
 		out.State = r.Pending.State()
 	}
 	if r.Period != 0 {
-		out.Period = connector.FormatRotationPeriod(r.Period)
+		out.Period = rotation.FormatPeriod(r.Period)
 	}
 	if !r.KeyCreatedAt.IsZero() {
 		t := r.KeyCreatedAt.UTC()
 		out.KeyCreatedAt = &t
 	}
-	if next := r.NextRotation(); !next.IsZero() {
+	if next := r.Due(); !next.IsZero() {
 		t := next.UTC()
 		out.NextRotationAt = &t
 	}

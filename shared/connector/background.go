@@ -3,7 +3,6 @@ package connector
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 )
 
@@ -83,17 +82,4 @@ func Definite(err error) bool { return definite(err) }
 // seconds) before ctx's deadline, whichever is first.
 func WriteContext(ctx context.Context, budget time.Duration) (context.Context, context.CancelFunc) {
 	return writeContext(ctx, budget)
-}
-
-// Leftover is the retired record of what the released rotation entry p created, due at now
-// (a key whose id was never learnt, lost, once no late create can land); false when it
-// created nothing.
-func (p PendingRotation) Leftover(lost bool, now time.Time) (RetiredKey, bool) {
-	rk := RetiredKey{KeyID: p.KeyID, Version: p.Version, Email: p.Email, Managed: true, RetiredAt: now, DeleteAfter: now}
-	if p.KeyID == "" && lost {
-		to := p.StartedAt.Add(CreateKeyBudget + lateCreate)
-		rk.Lost = &LostKey{From: p.StartedAt.Add(-keyClockSkew), To: to.Add(keyClockSkew), KnownKeys: slices.Clone(p.KnownKeys)}
-		rk.DeleteAfter = to
-	}
-	return rk, rk.KeyID != "" || rk.Version != "" || rk.Lost != nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // TypeGCP is the only connector type gcpconn serves.
@@ -109,8 +110,8 @@ type Connector struct {
 	// nothing to clean.
 	CleanupAfter time.Time
 	// Rotation is the key-rotation state of a connector that holds a service-account key
-	// (see rotate.go); the zero value means rotation is off.
-	Rotation Rotation
+	// (package rotation); the zero value means rotation is off.
+	Rotation rotation.State
 	// Revision increases with every stored write. Update succeeds only when the caller's
 	// Revision equals the stored one (optimistic concurrency); stores set it.
 	Revision int64

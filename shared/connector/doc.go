@@ -48,8 +48,10 @@
 // connector's [Connector.Revision], which counts configuration changes and conditions
 // updates, so a sweep running during a user's update never makes the update conflict.
 //
-// Key rotation ([Rotation]) replaces a service-account key every period, recorded step by
-// step on the connector before it happens (a write-ahead entry, [PendingRotation]): a failed
+// Key rotation replaces a service-account key every period; its state on the connector
+// ([Connector].Rotation) is package rotation's ([rotation.State]), and its words (schedule,
+// pending rotation, retired key, lost key, grace) are taught there. Each step is recorded
+// on the connector before it happens (a write-ahead entry, [rotation.Pending]): a failed
 // step releases the entry at once and records why (Rotation.LastError), a new key that does
 // not work yet stays "verifying" until a later pass pins it, and what a failed or
 // interrupted rotation created, the keys it replaced and the keys of deleted connectors

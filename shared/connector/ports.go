@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // Store keeps connector metadata (never secret values). Implementations: store.Memory and
@@ -192,5 +194,5 @@ type KeyCleanups interface {
 // KeyCleanup is the record of a deleted connector's keys that gcpconn created.
 type KeyCleanup struct {
 	ConnectorID, Name string
-	Keys              []RetiredKey // each with its account, its version and when it may go
+	Keys              []rotation.RetiredKey // each with its account, its version and when it may go
 }

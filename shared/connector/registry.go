@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // The write order of the registry. A connector lives in two stores: its metadata in Store,
@@ -304,7 +306,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 // retiredVersion reports whether version is kept for a retired key of c (whose key sweep
 // deletes with it).
 func retiredVersion(c *Connector, version string) bool {
-	return slices.ContainsFunc(c.Rotation.Retired, func(r RetiredKey) bool { return r.Version == version })
+	return slices.ContainsFunc(c.Rotation.Retired, func(r rotation.RetiredKey) bool { return r.Version == version })
 }
 
 // updatedStatus records st, the verification of the update that stored next, as next's

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // Cleanup after delete. A connector deleted while gcpconn holds keys it created for it
@@ -14,11 +16,11 @@ import (
 
 // deletedKeys is what Delete leaves for sweep of c, deleted at now: every key gcpconn
 // created for it, with its account and version.
-func (s *Service) deletedKeys(ctx context.Context, c *Connector, now time.Time) []RetiredKey {
+func (s *Service) deletedKeys(ctx context.Context, c *Connector, now time.Time) []rotation.RetiredKey {
 	r := c.Rotation
 	keys := slices.Clone(r.Clone().Retired)
 	if r.KeyManaged && r.KeyID != "" {
-		k := RetiredKey{KeyID: r.KeyID, Version: c.SecretVersion, Managed: true, RetiredAt: now, DeleteAfter: now.Add(RotationGrace)}
+		k := rotation.RetiredKey{KeyID: r.KeyID, Version: c.SecretVersion, Managed: true, RetiredAt: now, DeleteAfter: now.Add(rotation.Grace)}
 		if _, email, err := s.SourceGrant(ctx, c); err == nil {
 			k.Email = email
 		}
@@ -26,7 +28,7 @@ func (s *Service) deletedKeys(ctx context.Context, c *Connector, now time.Time) 
 	}
 	if p := r.Pending; p != nil {
 		if k, ok := p.Leftover(p.KeyID == "", now); ok {
-			if grace := now.Add(RotationGrace); grace.After(k.DeleteAfter) {
+			if grace := now.Add(rotation.Grace); grace.After(k.DeleteAfter) {
 				k.DeleteAfter = grace
 			}
 			keys = append(keys, k)
@@ -40,7 +42,7 @@ func (s *Service) deletedKeys(ctx context.Context, c *Connector, now time.Time) 
 // then left in place, as logged).
 func (s *Service) recordCleanup(ctx context.Context, c *Connector) (bool, error) {
 	keys := s.deletedKeys(ctx, c, s.now())
-	if !slices.ContainsFunc(keys, func(k RetiredKey) bool { return k.Managed }) {
+	if !slices.ContainsFunc(keys, func(k rotation.RetiredKey) bool { return k.Managed }) {
 		return false, nil
 	}
 	kc, ok := s.Store.(KeyCleanups)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -294,7 +295,7 @@ func ppRun(t *testing.T, rng *rand.Rand) string {
 // properties.
 func ppSettle(ctx context.Context, w *ppWorld, healthy *upkeep.Keeper) string {
 	for range 3 {
-		time.Sleep(upkeep.VerifyWindow + connector.RotationGrace)
+		time.Sleep(upkeep.VerifyWindow + rotation.Grace)
 		cur, err := w.store.Get(ctx, w.id)
 		if err != nil {
 			return err.Error()

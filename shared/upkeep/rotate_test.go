@@ -12,6 +12,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -129,7 +130,7 @@ func TestRotateKeyVerificationFails(t *testing.T) {
 				before, _ := s.Store.Get(ctx, id)
 				ok, err := s.RotateKey(ctx, id, true)
 				c, _ := s.Store.Get(ctx, id)
-				if ok || err != nil || c.Rotation.Pending == nil || c.Rotation.Pending.State() != connector.PendingVerifying || c.SecretVersion != before.SecretVersion {
+				if ok || err != nil || c.Rotation.Pending == nil || c.Rotation.Pending.State() != rotation.Verifying || c.SecretVersion != before.SecretVersion {
 					t.Fatalf("RotateKey = %v, %v, rotation %+v; want the new key left verifying, the old one pinned", ok, err, c.Rotation)
 				}
 				if _, live := keys.live["k1"]; !live {

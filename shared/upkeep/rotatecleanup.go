@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // Cleanup after delete: sweep acts on the KeyCleanup records that Delete leaves (see
@@ -53,7 +54,7 @@ func (s *Keeper) cleanUp(ctx context.Context, kc connector.KeyCleanups, rec conn
 	gone := &connector.Connector{ID: rec.ConnectorID, Name: rec.Name}
 	now := s.now()
 	n := 0
-	var left []connector.RetiredKey
+	var left []rotation.RetiredKey
 	var errs []error
 	for _, k := range rec.Keys {
 		if now.Before(k.DeleteAfter) {
