@@ -127,7 +127,7 @@ func (s *Service) lookupIn(ctx context.Context, r storeReader, p Principal, ref 
 }
 
 // find reads the connector ref with one store read. Ids have a form no name may have (32
-// lowercase hex digits, see ValidateName), so such a ref is read as an id and anything else
+// lowercase hex digits, see validateName), so such a ref is read as an id and anything else
 // as a name. Only a Service with its own NewID, whose ids may have other forms, tries a ref
 // that no connector p may read is named by as an id too (a name then wins over an equal id,
 // which the default ids make impossible).
@@ -143,7 +143,7 @@ func (s *Service) find(ctx context.Context, r storeReader, p Principal, ref stri
 }
 
 // isIDForm reports whether ref has the form of the ids the Service assigns by default: 32
-// lowercase hexadecimal digits, which ValidateName refuses as a name.
+// lowercase hexadecimal digits, which validateName refuses as a name.
 func isIDForm(ref string) bool {
 	return len(ref) == 32 && input.All(ref, isHexLower)
 }

@@ -63,7 +63,7 @@ func joinTypes(ts []ResourceType) string {
 // SecretVersion and are never part of a Connector.
 type Connector struct {
 	ID          string            // opaque, assigned on create; never changes
-	Name        string            // unique per deployment; see ValidateName
+	Name        string            // unique per deployment; see validateName
 	Type        string            // always TypeGCP
 	AuthMethod  AuthMethod        //
 	Description string            // free text; may be empty

@@ -70,7 +70,7 @@
 //
 // # Registration rules
 //
-// [NewConnector] and [ApplyUpdate] enforce the type spec ([Spec]) and these rules:
+// [NewConnector] and [Service.Update] enforce the type spec ([Spec]) and these rules:
 //
 //   - configuration holds exactly the fields of the auth method's schema (package
 //     configschema holds each method's): an unknown field is an error naming it and listing
@@ -99,16 +99,20 @@
 //     project. resource_id is stored canonical and must lie in the connector's project
 //     ([resourceid.Canonical]). A bare cluster name stays bare until verification resolves
 //     it: register and update (when they verify) then store the one location/name it
-//     resolved to. At runtime [Connector.ResolveResource] applies the shape.
+//     resolved to. At runtime verify and mint apply the shape: a single-instance connector
+//     serves its own resource by default and refuses any other.
 //   - expires_at is required for oauth2-token and refused for other methods. When it is set
 //     it must be at least [MinTokenRemaining] (5 min) and at most 12 h
 //     ahead; minting refuses a token with less than [MinTokenRemaining] left.
 //   - expiration_seconds, the default lifetime of minted tokens in seconds (0 = the method's
 //     default), must lie within the method's min/max_expiration_seconds; it is refused for
 //     oauth2-token, and for methods whose lifetime Google fixes it may only be that lifetime.
-//   - names: see [ValidateName]. labels: at most 64, Kubernetes-style: a key is an
-//     optional DNS-subdomain prefix and "/" followed by a name of 1 to 63 characters
-//     ([A-Za-z0-9], with "-", "_" and "." inside); a value is empty or such a name. users:
+//   - names: 1 to 63 lowercase letters, digits and hyphens, starting with a letter and
+//     ending with a letter or digit (safe in URLs, labels and shell commands), and not 32
+//     hexadecimal characters, the form of connector ids. labels: at most 64,
+//     Kubernetes-style: a key is an optional DNS-subdomain prefix and "/" followed by a
+//     name of 1 to 63 characters ([A-Za-z0-9], with "-", "_" and "." inside); a value is
+//     empty or such a name. users:
 //     email addresses, stored lowercase without duplicates, at most 100. description:
 //     at most 1024 bytes of UTF-8 without control characters other than
 //     newline and tab.
@@ -116,10 +120,10 @@
 // # Lifetimes
 //
 // Lifetimes are in seconds on the wire and [time.Duration] in [Lifetime]. service-account and
-// impersonation tokens last 10 min to [MaxLifetimeSeconds] (1 h);
+// impersonation tokens last 10 min to 1 h (configschema.MaxLifetimeSeconds);
 // implicit, user-account and external-account tokens always last 1 h, because Google's
 // token, refresh and STS endpoints issue them so; an oauth2-token lasts until its expires_at.
-// A request outside the range is clamped, never refused ([Connector.LifetimeAt]).
+// A request outside the range is clamped, never refused, and [Credential].Lifetime says why.
 //
 // # Credential JSON
 //

@@ -80,12 +80,12 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	if err := c.enabled(); err != nil {
 		return nil, err
 	}
-	rt, id, err := c.ResolveResource(r.ResourceType, r.ResourceID)
+	rt, id, err := c.resolveResource(r.ResourceType, r.ResourceID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	lt, err := c.LifetimeAt(r.LifetimeSeconds, now)
+	lt, err := c.lifetimeAt(r.LifetimeSeconds, now)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (s *Service) mintToken(ctx context.Context, g Grant, rt ResourceType, id st
 	}
 	return s.tokens.get(ctx, s.now, key, func(ctx context.Context) (Token, error) {
 		// Google may issue a longer token than asked: the lease covers the longest.
-		if err := s.leaseTokens(ctx, c, s.now().Add(MaxLifetimeSeconds*time.Second)); err != nil {
+		if err := s.leaseTokens(ctx, c, s.now().Add(maxLifetimeSeconds*time.Second)); err != nil {
 			return Token{}, err
 		}
 		warning := ""
@@ -324,7 +324,7 @@ func mintBoundary(c *Connector, rt ResourceType, id string, d *Downscope) (*Boun
 		}
 		return nil, nil
 	}
-	bucket, ok := strings.CutPrefix(id, "gs://") // ResolveResource returns the canonical gs://NAME
+	bucket, ok := strings.CutPrefix(id, "gs://") // resolveResource returns the canonical gs://NAME
 	if !ok || bucket == "" || strings.Contains(bucket, "/") {
 		rid, err := resourceid.Parse(GCSBucket, id)
 		if err != nil {

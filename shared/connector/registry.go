@@ -230,7 +230,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	if err != nil {
 		return nil, err
 	}
-	// ApplyUpdate keeps stored secret fields that a new configuration leaves out, so it needs
+	// applyUpdate keeps stored secret fields that a new configuration leaves out, so it needs
 	// the stored values. A disabled or destroyed pinned version is no obstacle to replacing
 	// the configuration (that is how such a connector is repaired); anything else is.
 	var oldSec Secrets
@@ -242,7 +242,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		}
 		oldSec, oldSecErr = g.Secrets, err
 	}
-	next, sec, changed, err := ApplyUpdate(old, oldSec, u, s.Policy, s.now())
+	next, sec, changed, err := applyUpdate(old, oldSec, u, s.Policy, s.now())
 	if err != nil {
 		return nil, err
 	}

@@ -9,9 +9,9 @@ import (
 	"github.com/gcpconn/gcpconn/shared/typespec"
 )
 
-// MaxLifetimeSeconds is the longest lifetime gcpconn mints: one hour (see
-// configschema.MaxLifetimeSeconds).
-const MaxLifetimeSeconds = configschema.MaxLifetimeSeconds
+// maxLifetimeSeconds is the longest lifetime gcpconn mints: one hour (see
+// configschema.maxLifetimeSeconds).
+const maxLifetimeSeconds = configschema.MaxLifetimeSeconds
 
 // Configuration field names (package configschema has them all).
 const (

@@ -10,7 +10,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
-// ApplyUpdate applies u to c and validates the result like a registration. c is not
+// applyUpdate applies u to c and validates the result like a registration. c is not
 // modified; next is a copy that keeps c's identity (ID, Owner, timestamps, Revision,
 // SecretVersion, Status). sec holds the secret values of next and secretsChanged reports
 // whether they differ from old, the stored ones.
@@ -22,9 +22,9 @@ import (
 // resource id too ("" to serve every resource of the new type). A new oauth2 token needs a new
 // expires_at. Changing the auth method drops expires_at and expiration_seconds unless u sets
 // them.
-func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now time.Time) (next *Connector, sec Secrets, secretsChanged bool, err error) {
+func applyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now time.Time) (next *Connector, sec Secrets, secretsChanged bool, err error) {
 	if c == nil {
-		return nil, Secrets{}, false, Errorf(ErrInternal, "connector: ApplyUpdate of a nil connector")
+		return nil, Secrets{}, false, Errorf(ErrInternal, "connector: applyUpdate of a nil connector")
 	}
 	req, err := updatedResources(c, u)
 	if err != nil {

@@ -37,7 +37,7 @@ func NewConnector(req RegisterRequest, pol Policy, now time.Time) (*Connector, S
 // build validates req and assembles the connector. checkExpiry enables the "at least
 // MinTokenRemaining ahead" rule for expires_at (off for updates that keep the stored expiry).
 func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*Connector, Secrets, error) {
-	if err := ValidateName(req.Name); err != nil {
+	if err := validateName(req.Name); err != nil {
 		return nil, Secrets{}, err
 	}
 	if req.Type != "" && req.Type != TypeGCP {
