@@ -8,8 +8,9 @@ import (
 	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
-// Store keeps connector metadata (never secret values). Implementations: store.Memory and
-// store.Firestore; both pass storetest.Run. Methods must be safe for concurrent use, and must
+// Store keeps connector metadata (never secret values), and the key cleanup records of
+// deleted connectors. Implementations: store.Memory and store.Firestore; both pass
+// storetest.Run. Methods must be safe for concurrent use, and must
 // return errors of this package's kinds: ErrNotFound, ErrAlreadyExists, ErrConflict, or
 // ErrUpstreamUnavailable when the backend cannot be reached.
 type Store interface {
@@ -37,6 +38,19 @@ type Store interface {
 	SetStatus(ctx context.Context, c *Connector, st Status) error
 	// Delete removes the connector id, or fails with ErrNotFound.
 	Delete(ctx context.Context, id string) error
+
+	// Key cleanup records: what is left to delete of a connector that was deleted while
+	// gcpconn held keys it had created for it (its pinned key, retired keys, a rotation in
+	// flight). Delete records it before the connector goes; sweep deletes the keys after
+	// their grace with the credentials of the versions the record names (so the connector's
+	// secret stays until then), then the secret and the record.
+
+	// PutCleanup stores k, replacing any record of the same connector.
+	PutCleanup(ctx context.Context, k KeyCleanup) error
+	// ListCleanups returns every record, in no particular order.
+	ListCleanups(ctx context.Context) ([]KeyCleanup, error)
+	// DeleteCleanup removes the record of a connector; a missing one is not an error.
+	DeleteCleanup(ctx context.Context, connectorID string) error
 }
 
 // Filter selects connectors in Store.List. Zero fields match everything.
@@ -174,21 +188,6 @@ type Google interface {
 	ListResources(ctx context.Context, g Grant, rt ResourceType, id string) ([]string, error)
 	// Cluster describes the GKE cluster id (canonical location/name).
 	Cluster(ctx context.Context, g Grant, id string) (ClusterInfo, error)
-}
-
-// KeyCleanups is an optional capability of a Store: what is left to delete of a connector
-// that was deleted while gcpconn held keys it had created for it (its pinned key, retired
-// keys, a rotation in flight). Delete records it before the connector goes; sweep deletes
-// the keys after their grace with the credentials of the versions the record names (so the
-// connector's secret stays until then), then the secret and the record. store.Memory and
-// store.Firestore have it. Methods must be safe for concurrent use.
-type KeyCleanups interface {
-	// PutCleanup stores k, replacing any record of the same connector.
-	PutCleanup(ctx context.Context, k KeyCleanup) error
-	// ListCleanups returns every record, in no particular order.
-	ListCleanups(ctx context.Context) ([]KeyCleanup, error)
-	// DeleteCleanup removes the record of a connector; a missing one is not an error.
-	DeleteCleanup(ctx context.Context, connectorID string) error
 }
 
 // KeyCleanup is the record of a deleted connector's keys that gcpconn created.

@@ -375,7 +375,7 @@ func (s *Service) updateLanded(ctx context.Context, old, next *Connector, newVer
 }
 
 // Delete removes the connector ref and its secret; only its owner and admins may. Keys
-// gcpconn created for it are deleted by sweep after their grace (KeyCleanups), and the
+// gcpconn created for it are deleted by sweep after their grace (KeyCleanup records), and the
 // secret with them.
 func (s *Service) Delete(ctx context.Context, p Principal, ref string) error {
 	c, err := s.lookup(ctx, p, ref, actionAdmin)

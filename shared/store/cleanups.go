@@ -12,7 +12,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
-// Key cleanup records (connector.KeyCleanups): what is left to delete of deleted
+// Key cleanup records (connector.KeyCleanup, Store.PutCleanup): what is left to delete of deleted
 // connectors' keys. Memory keeps them in a map; Firestore in a third collection, named after
 // the connectors' with a "_key_cleanups" suffix, one document per connector id.
 

@@ -24,7 +24,7 @@ import (
 // Each connector is one document in the collection, keyed by the connector's id. Names are
 // unique per deployment: a second collection, named after the first with a "_names" suffix,
 // holds one document per connector name (keyed by the name) pointing at the connector's id
-// (a third, with a "_key_cleanups" suffix, holds connector.KeyCleanups records),
+// (a third, with a "_key_cleanups" suffix, holds connector.KeyCleanup records),
 // and both documents are created, renamed and deleted in one transaction, so two
 // registrations of one name cannot both commit. Update is optimistic: the transaction reads
 // the document's revision field and fails with ErrConflict unless it equals the caller's.

@@ -51,7 +51,7 @@ func (s rtSecrets) SetRotation(ctx context.Context, id string, p time.Duration, 
 // rtStore is rgFaultyStore that also keeps key cleanup records (in memory).
 type rtStore struct {
 	rgFaultyStore
-	kc connector.KeyCleanups
+	kc connector.Store
 }
 
 func (s rtStore) PutCleanup(ctx context.Context, k connector.KeyCleanup) error {
@@ -444,7 +444,7 @@ func TestKeysCleanedAfterUpdateAndDelete(t *testing.T) {
 				if ids, _ := e.mem.ListConnectorIDs(ctx); len(ids) != 0 {
 					t.Errorf("secrets left after the cleanup: %v", ids)
 				}
-				if recs, _ := e.svc.Store.(connector.KeyCleanups).ListCleanups(ctx); len(recs) != 0 {
+				if recs, _ := e.svc.Store.ListCleanups(ctx); len(recs) != 0 {
 					t.Errorf("cleanup records left: %+v", recs)
 				}
 			}

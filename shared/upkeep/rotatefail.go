@@ -323,15 +323,13 @@ func (s *Keeper) recordedKeys(ctx context.Context) (map[string]bool, error) {
 		}
 		token = next
 	}
-	if kc, ok := s.Store.(connector.KeyCleanups); ok { // and the keys deleted connectors left for sweep
-		recs, err := kc.ListCleanups(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list key cleanups: %w", err)
-		}
-		for _, rec := range recs {
-			for _, r := range rec.Keys {
-				out[r.KeyID] = true
-			}
+	recs, err := s.Store.ListCleanups(ctx) // and the keys deleted connectors left for sweep
+	if err != nil {
+		return nil, fmt.Errorf("list key cleanups: %w", err)
+	}
+	for _, rec := range recs {
+		for _, r := range rec.Keys {
+			out[r.KeyID] = true
 		}
 	}
 	delete(out, "")

@@ -680,13 +680,10 @@ func testListBadToken(t *testing.T, s connector.Store) {
 	}
 }
 
-// testKeyCleanups: a store that keeps key cleanup records (connector.KeyCleanups) returns
-// what was put, whole, replaces a connector's record and deletes it (twice is no error).
+// testKeyCleanups: the store's key cleanup records (Store.PutCleanup ...) return what was
+// put, whole, replace a connector's record and delete it (twice is no error).
 func testKeyCleanups(t *testing.T, s connector.Store) {
-	kc, ok := s.(connector.KeyCleanups)
-	if !ok {
-		t.Skip("the store keeps no key cleanup records")
-	}
+	kc := s
 	ctx := context.Background()
 	want := connector.KeyCleanup{ConnectorID: "c1", Name: "gone", Keys: Sample("c1", "gone").Rotation.Retired}
 	if err := kc.PutCleanup(ctx, want); err != nil {
