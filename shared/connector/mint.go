@@ -37,13 +37,6 @@ func DefaultScopes(rt ResourceType) []string {
 	return []string{ScopeCloudPlatform}
 }
 
-// RegistryHostMapper is implemented by Google adapters whose Docker registries are served
-// somewhere other than the host a resource id names (a local fake registry standing in for
-// LOC-docker.pkg.dev and gcr.io). Mint puts the mapped host in DockerCredential.Registry.
-type RegistryHostMapper interface {
-	RegistryHost(host string) string
-}
-
 type subjectTokenKey struct{}
 
 // withSubjectToken returns ctx carrying the caller's subject token for external-account
@@ -203,11 +196,7 @@ func (s *Service) setDocker(cred *Credential, tok Token) error {
 	if err != nil {
 		return err
 	}
-	host := rid.RegistryHost()
-	if m, ok := s.Google.(RegistryHostMapper); ok {
-		host = m.RegistryHost(host)
-	}
-	cred.Docker = &DockerCredential{Registry: host, Username: dockerUsername, Password: tok.Value}
+	cred.Docker = &DockerCredential{Registry: s.Google.RegistryHost(rid.RegistryHost()), Username: dockerUsername, Password: tok.Value}
 	return nil
 }
 

@@ -188,6 +188,18 @@ type Google interface {
 	ListResources(ctx context.Context, g Grant, rt ResourceType, id string) ([]string, error)
 	// Cluster describes the GKE cluster id (canonical location/name).
 	Cluster(ctx context.Context, g Grant, id string) (ClusterInfo, error)
+	// BucketProject says which project a bucket belongs to, since a connector reaches the
+	// resources of its own project only (Verify and Mint ask for every gcs-bucket id; see
+	// project.go): true when the bucket is known to belong to the connector's project, false
+	// (and no error) when that could not be read (the credentials lack storage.buckets.get on
+	// the bucket or resourcemanager.projects.get on the project), and ErrInvalid naming both
+	// projects when it belongs to another.
+	BucketProject(ctx context.Context, g Grant, bucket string) (bool, error)
+	// RegistryHost returns the host docker must log in to for a registry host named in a
+	// resource id: the host itself, or where the adapter serves it (a local fake registry
+	// standing in for LOC-docker.pkg.dev and gcr.io). Mint puts it in
+	// DockerCredential.Registry.
+	RegistryHost(host string) string
 }
 
 // KeyCleanup is the record of a deleted connector's keys that gcpconn created.

@@ -165,6 +165,12 @@ func (a *ppActor) Cluster(ctx context.Context, g connector.Grant, id string) (co
 	return connector.ClusterInfo{}, nil
 }
 
+func (a *ppActor) BucketProject(context.Context, connector.Grant, string) (bool, error) {
+	return true, nil
+}
+
+func (a *ppActor) RegistryHost(host string) string { return host }
+
 type ppStore struct {
 	connector.Store
 	a *ppActor
