@@ -31,30 +31,10 @@ func (s *Service) FreshGrant(ctx context.Context, c *Connector) (Grant, error) {
 	return s.grant(ctx, c, readFresh)
 }
 
-// SourceGrant returns the grant that manages c's service-account keys (FreshGrant) and the
-// account they belong to.
-func (s *Service) SourceGrant(ctx context.Context, c *Connector) (Grant, string, error) {
-	g, err := s.grant(ctx, c, readFresh)
-	if err != nil {
-		return Grant{}, "", err
-	}
-	key, err := g.Secrets.ServiceAccountKey()
-	if err != nil {
-		return Grant{}, "", err
-	}
-	return g, key.ClientEmail, nil
-}
-
 // Administered returns connector ref (a name or an id) if p may administer it, as Update
 // and Delete require: its owner or an admin.
 func (s *Service) Administered(ctx context.Context, p Principal, ref string) (*Connector, error) {
 	return s.lookup(ctx, p, ref, actionAdmin)
-}
-
-// ScheduleRotation sets (or, for a zero period, removes) the rotation schedule of c's secret
-// (SecretStore.SetRotation).
-func (s *Service) ScheduleRotation(ctx context.Context, c *Connector) error {
-	return s.schedule(ctx, c)
 }
 
 // Enabled returns nil, or ErrFailedPrecondition saying why c is disabled.

@@ -214,7 +214,7 @@ func (c Config) Fields() map[string]any {
 	return m
 }
 
-// Secrets holds a connector's secret field values. Its String, GoString and LogValue methods
+// Secrets holds a connector's secret field values. Its String, Format and LogValue methods
 // never reveal them, so a Secrets value is safe to pass to fmt and slog by mistake.
 type Secrets struct {
 	ServiceAccountJSON  string // service-account, impersonation (optional: keyless)
@@ -271,7 +271,6 @@ func SecretsFromFields(m map[string]string) (Secrets, error) {
 func (s Secrets) IsZero() bool { return s == Secrets{} }
 
 func (s Secrets) String() string       { return "[HIDDEN]" }
-func (s Secrets) GoString() string     { return "connector.Secrets{[HIDDEN]}" }
 func (s Secrets) LogValue() slog.Value { return slog.StringValue("[HIDDEN]") }
 
 // Format makes every fmt verb print [HIDDEN].

@@ -21,8 +21,10 @@ func (s *Service) deletedKeys(ctx context.Context, c *Connector, now time.Time) 
 	keys := slices.Clone(r.Clone().Retired)
 	if r.KeyManaged && r.KeyID != "" {
 		k := rotation.RetiredKey{KeyID: r.KeyID, Version: c.SecretVersion, Managed: true, RetiredAt: now, DeleteAfter: now.Add(rotation.Grace)}
-		if _, email, err := s.SourceGrant(ctx, c); err == nil {
-			k.Email = email
+		if g, err := s.grant(ctx, c, readFresh); err == nil {
+			if key, err := g.Secrets.ServiceAccountKey(); err == nil {
+				k.Email = key.ClientEmail
+			}
 		}
 		keys = append(keys, k)
 	}

@@ -251,11 +251,25 @@ func pendingKey(c *connector.Connector, id string) bool {
 	return c.Rotation.Pending != nil && c.Rotation.Pending.KeyID == id
 }
 
+// sourceGrant returns the grant that manages c's service-account keys (FreshGrant) and the
+// account they belong to.
+func (s *Keeper) sourceGrant(ctx context.Context, c *connector.Connector) (connector.Grant, string, error) {
+	g, err := s.FreshGrant(ctx, c)
+	if err != nil {
+		return connector.Grant{}, "", err
+	}
+	key, err := g.Secrets.ServiceAccountKey()
+	if err != nil {
+		return connector.Grant{}, "", err
+	}
+	return g, key.ClientEmail, nil
+}
+
 // retiredGrant returns the grant that may delete the keys of record r of c and the account
 // they belong to: the pinned credentials when they are of r's account, otherwise the
 // credentials r's own version holds (the account's key that manages its own keys).
 func (s *Keeper) retiredGrant(ctx context.Context, c *connector.Connector, r rotation.RetiredKey) (connector.Grant, string, error) {
-	g, email, gerr := s.SourceGrant(ctx, c)
+	g, email, gerr := s.sourceGrant(ctx, c)
 	if gerr == nil && (r.Email == "" || r.Email == email) {
 		return g, email, nil
 	}

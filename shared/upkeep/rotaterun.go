@@ -303,7 +303,7 @@ func (s *Keeper) pinRotation(ctx context.Context, c *connector.Connector, p rota
 		s.log().InfoContext(ctx, "key rotated", "event", EventRotation, "outcome", OutcomeRotated, "connector_id", c.ID, "connector", c.Name, "key_id", p.KeyID, "secret_version", p.Version, "generation", p.Generation)
 		s.clearRotationStatus(ctx, c.ID, p.Version)
 		if cur, err := s.Store.Get(ctx, c.ID); err == nil {
-			if err := s.ScheduleRotation(ctx, cur); err != nil {
+			if err := s.Secrets.SetRotation(ctx, cur.ID, cur.Rotation.Period, cur.Rotation.Due()); err != nil {
 				s.log().WarnContext(ctx, "rotation: schedule not moved", "connector_id", c.ID, "error", connector.MessageOf(err))
 			}
 		}
