@@ -16,7 +16,7 @@ import (
 
 // registerRequest builds the core's request; a malformed rotation_period is refused naming it.
 func registerRequest(b wire.RegisterRequest) (connector.RegisterRequest, error) {
-	period, err := connector.ParseRotationPeriod(b.RotationPeriod)
+	period, err := parsePeriod(b.RotationPeriod)
 	if err != nil {
 		return connector.RegisterRequest{}, err
 	}
@@ -66,13 +66,22 @@ func updateRequest(b wire.UpdateRequest) (connector.UpdateRequest, error) {
 		u.ResourceType = &rt
 	}
 	if b.RotationPeriod != nil {
-		d, err := connector.ParseRotationPeriod(*b.RotationPeriod)
+		d, err := parsePeriod(*b.RotationPeriod)
 		if err != nil {
 			return connector.UpdateRequest{}, err
 		}
 		u.RotationPeriod = &d
 	}
 	return u, nil
+}
+
+// parsePeriod parses rotation_period (rotation.ParsePeriod); a refusal names the field.
+func parsePeriod(s string) (time.Duration, error) {
+	d, err := rotation.ParsePeriod(s)
+	if err != nil {
+		return 0, connector.FieldErrorf("rotation_period", "%s", err)
+	}
+	return d, nil
 }
 
 func resourceTypes(ss []string) []connector.ResourceType {

@@ -107,8 +107,8 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 // stored at now, rotating every period (0: never). A period is refused, naming
 // rotation_period, for connectors that hold no service-account key.
 func newRotation(m AuthMethod, period time.Duration, key *credjson.ServiceAccountKey, now time.Time) (rotation.State, error) {
-	if err := checkRotationPeriod(period); err != nil {
-		return rotation.State{}, err
+	if err := rotation.CheckPeriod(period); err != nil {
+		return rotation.State{}, FieldErrorf("rotation_period", "%s", err)
 	}
 	if period != 0 {
 		if why := CanRotate(m, key != nil); why != "" {

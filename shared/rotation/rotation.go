@@ -31,8 +31,10 @@
 package rotation
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -172,6 +174,46 @@ const (
 	// key of a call whose answer never arrived: the search for it waits that long.
 	lateCreate = 2 * time.Minute
 )
+
+// Period bounds: a schedule replaces the key at most daily and at least yearly.
+const (
+	minPeriod = 24 * time.Hour
+	maxPeriod = 365 * 24 * time.Hour
+)
+
+// CheckPeriod checks a rotation period: 0 (off) or 1 to 365 days. Its error says what is
+// accepted; the core reports it as the request field rotation_period.
+func CheckPeriod(d time.Duration) error {
+	if d == 0 || (d >= minPeriod && d <= maxPeriod) {
+		return nil
+	}
+	return fmt.Errorf("rotation_period %s is out of range: give 1d to 365d (or 24h to 8760h), or \"\" for no rotation", FormatPeriod(d))
+}
+
+// ParsePeriod parses the wire form of rotation_period: "Nd" (days) or a Go duration
+// ("720h"); "" means no rotation. The bounds are CheckPeriod's.
+func ParsePeriod(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 10000 {
+			return 0, fmt.Errorf("rotation_period %q is not a number of days such as \"30d\"", s)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d < 0 {
+			return 0, fmt.Errorf("rotation_period %q is not a duration: give days (\"30d\") or hours (\"720h\")", s)
+		}
+	}
+	if d == 0 {
+		return 0, fmt.Errorf("rotation_period %q is zero: give 1d to 365d, or \"\" for no rotation", s)
+	}
+	return d, CheckPeriod(d)
+}
 
 // FormatPeriod renders a rotation period as the wire's rotation_period reads it: "30d" for
 // whole days, else a Go duration ("36h0m0s").
