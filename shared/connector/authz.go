@@ -36,18 +36,6 @@ func (a action) verb() string {
 	return "act on"
 }
 
-func (a action) String() string {
-	switch a {
-	case actionRead:
-		return "read"
-	case actionUse:
-		return "use"
-	case actionAdmin:
-		return "admin"
-	}
-	return "unknown"
-}
-
 // The authorization rules (README, Security by default), deny by default:
 //   - an admin (Policy.Admins) may do everything with every connector;
 //   - a connector's owner may read, use, update and delete it;
