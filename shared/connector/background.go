@@ -3,7 +3,6 @@ package connector
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // What the background work (shared/upkeep: sweep and key rotation) needs of the core, beyond
@@ -57,9 +56,3 @@ func Retryable(err error) error {
 // not an outage).
 func Definite(err error) bool { return definite(err) }
 
-// WriteContext bounds work that must still leave time, within ctx's deadline, to record its
-// outcome: it ends after budget, or a quarter of ctx's remaining time (at most a few
-// seconds) before ctx's deadline, whichever is first.
-func WriteContext(ctx context.Context, budget time.Duration) (context.Context, context.CancelFunc) {
-	return writeContext(ctx, budget)
-}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/internal/deadline"
 	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
@@ -191,7 +192,7 @@ func lostClaim(err error) string {
 // deleted and the failure recorded. A key is never pinned unverified.
 func (s *Keeper) verifyAndPin(ctx context.Context, c *connector.Connector, p rotation.Pending, sec connector.Secrets) (bool, error) {
 	// Verification stops early enough to record the outcome and answer within ctx.
-	vctx, cancel := connector.WriteContext(ctx, VerifyWindow)
+	vctx, cancel := deadline.WriteContext(ctx, VerifyWindow)
 	why, err := s.verifyNewKey(vctx, connector.Grant{Connector: c, Secrets: sec})
 	outOfTime := vctx.Err() != nil
 	cancel()
