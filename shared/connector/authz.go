@@ -140,7 +140,7 @@ func isIDForm(ref string) bool {
 type secretRead bool
 
 const (
-	// readFresh reads the secret store's backend (FreshSecrets), for what decides a state.
+	// readFresh reads the secret store's backend (SecretStore.AccessFresh), for what decides a state.
 	readFresh secretRead = true
 	// readCached may be served from the secret store's memory, for mints.
 	readCached secretRead = false
@@ -172,8 +172,8 @@ func (s *Service) grant(ctx context.Context, c *Connector, how secretRead) (Gran
 func (s *Service) access(ctx context.Context, id, version string, how secretRead) (sec Secrets, err error) {
 	ctx, span := startSpan(ctx, "secrets.access", "gcpconn.connector_id", id)
 	defer func() { endSpan(span, err) }()
-	if fs, ok := s.Secrets.(FreshSecrets); ok && how == readFresh {
-		return fs.AccessFresh(ctx, id, version)
+	if how == readFresh {
+		return s.Secrets.AccessFresh(ctx, id, version)
 	}
 	return s.Secrets.Access(ctx, id, version)
 }

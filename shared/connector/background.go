@@ -55,4 +55,3 @@ func Retryable(err error) error {
 // Definite reports whether err is an answer that trying again would not change (a refusal,
 // not an outage).
 func Definite(err error) bool { return definite(err) }
-

@@ -85,6 +85,12 @@ type SecretStore interface {
 	// Access returns the values of one version. A disabled or destroyed version fails with
 	// ErrFailedPrecondition; a missing one with ErrNotFound.
 	Access(ctx context.Context, connectorID, version string) (Secrets, error)
+	// AccessFresh is Access from the backend itself, never from values the store keeps in
+	// memory (store.SecretManager keeps them; store.MemorySecrets has nothing else to read),
+	// so it sees a version disabled or destroyed since it was cached (and drops it from the
+	// cache then). Everything that decides a state reads through it: verify, sweep, refresh
+	// and update; mints use Access.
+	AccessFresh(ctx context.Context, connectorID, version string) (Secrets, error)
 	// DestroyVersion disables and then destroys one version; destroying a destroyed or missing
 	// version is not an error.
 	DestroyVersion(ctx context.Context, connectorID, version string) error
@@ -111,15 +117,6 @@ type SecretStore interface {
 	// SECRET_ROTATE, which refresh turns into a rotation); a zero period removes the
 	// schedule. The secret must exist.
 	SetRotation(ctx context.Context, connectorID string, period time.Duration, next time.Time) error
-}
-
-// FreshSecrets is implemented by secret stores that keep values in memory
-// (store.SecretManager): AccessFresh reads the version from the backend itself, so it sees a
-// version disabled or destroyed since it was cached (and drops it from the cache then).
-// Everything that decides a state reads through it: verify, sweep, refresh and update
-// (DESIGN §8); mints use Access.
-type FreshSecrets interface {
-	AccessFresh(ctx context.Context, connectorID, version string) (Secrets, error)
 }
 
 // Rotator rotates connectors' keys (shared/upkeep.Keeper implements it). Refresh (in

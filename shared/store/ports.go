@@ -21,10 +21,9 @@ var (
 	_ upkeep.SecretAges     = (*MemorySecrets)(nil)
 	_ upkeep.SecretVersions = (*MemorySecrets)(nil)
 
-	_ connector.SecretStore  = (*SecretManager)(nil)
-	_ connector.FreshSecrets = (*SecretManager)(nil)
-	_ upkeep.SecretAges      = (*SecretManager)(nil)
-	_ upkeep.SecretVersions  = (*SecretManager)(nil)
+	_ connector.SecretStore = (*SecretManager)(nil)
+	_ upkeep.SecretAges     = (*SecretManager)(nil)
+	_ upkeep.SecretVersions = (*SecretManager)(nil)
 
 	_ upkeep.SweepRuns      = (*MemoryRuns)(nil)
 	_ upkeep.SweepRuns      = (*FirestoreRuns)(nil)

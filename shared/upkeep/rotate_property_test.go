@@ -208,6 +208,10 @@ func (s ppSecrets) Access(ctx context.Context, id, v string) (sec connector.Secr
 	return sec, err
 }
 
+func (s ppSecrets) AccessFresh(ctx context.Context, id, v string) (connector.Secrets, error) {
+	return s.Access(ctx, id, v)
+}
+
 func (s ppSecrets) DestroyVersion(ctx context.Context, id, v string) error {
 	return s.a.do(func() error { return s.MemorySecrets.DestroyVersion(ctx, id, v) })
 }
