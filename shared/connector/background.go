@@ -5,9 +5,10 @@ import (
 	"errors"
 )
 
-// What the background work (shared/upkeep: sweep and key rotation) needs of the core, beyond
-// its use cases: conditioned writes of a connector, the credentials it holds, and the rules
-// of rotation state that Delete shares with it.
+// What the background work (shared/upkeep: sweep, key rotation, refresh) needs of the core,
+// beyond its use cases: conditioned writes of a connector, the credentials it holds (and,
+// for a key rotation, whether it holds a key gcpconn can rotate), and how an error decides a
+// retry.
 
 // UpdateConnector applies mutate to the stored connector id and writes its configuration
 // back (Store.Update) if mutate reports a change, retrying on fresh data when a concurrent
@@ -36,8 +37,26 @@ func (s *Service) Administered(ctx context.Context, p Principal, ref string) (*C
 	return s.lookup(ctx, p, ref, actionAdmin)
 }
 
-// Enabled returns nil, or ErrFailedPrecondition saying why c is disabled.
-func (c *Connector) Enabled() error { return c.enabled() }
+// RotationSource returns the grant whose service-account key a rotation of c replaces, read
+// fresh (as FreshGrant), and the account the key belongs to. It is ErrFailedPrecondition
+// when c is disabled or holds no key gcpconn can rotate (see canRotate).
+func (s *Service) RotationSource(ctx context.Context, c *Connector) (Grant, string, error) {
+	if err := c.enabled(); err != nil {
+		return Grant{}, "", err
+	}
+	g, err := s.grant(ctx, c, readFresh)
+	if err != nil {
+		return Grant{}, "", err
+	}
+	if why := canRotate(c.AuthMethod, g.Secrets.ServiceAccountJSON != ""); why != "" {
+		return Grant{}, "", Errorf(ErrFailedPrecondition, "connector %q cannot rotate its key: %s", c.Name, why)
+	}
+	key, err := g.Secrets.ServiceAccountKey()
+	if err != nil {
+		return Grant{}, "", err
+	}
+	return g, key.ClientEmail, nil
+}
 
 // Retryable returns err if trying again could help (Google or a store unavailable, a lost
 // write race, ctx done), else nil.

@@ -11,10 +11,10 @@ import (
 // entry, verification, pin, cleanup) is shared/upkeep's, which writes what it does into the
 // connector's rotation.State.
 
-// CanRotate reports why a connector with method m cannot rotate its key, or "" when it can:
+// canRotate reports why a connector with method m cannot rotate its key, or "" when it can:
 // only service-account connectors and impersonation connectors with a source key hold a key
 // gcpconn can replace.
-func CanRotate(m AuthMethod, hasKey bool) string {
+func canRotate(m AuthMethod, hasKey bool) string {
 	switch {
 	case m == ServiceAccount:
 		return ""

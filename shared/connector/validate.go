@@ -111,7 +111,7 @@ func newRotation(m AuthMethod, period time.Duration, key *credjson.ServiceAccoun
 		return rotation.State{}, FieldErrorf("rotation_period", "%s", err)
 	}
 	if period != 0 {
-		if why := CanRotate(m, key != nil); why != "" {
+		if why := canRotate(m, key != nil); why != "" {
 			return rotation.State{}, FieldErrorf("rotation_period", "rotation_period cannot be set: %s", why)
 		}
 	}

@@ -71,35 +71,25 @@ func (s *Keeper) rotateIf(ctx context.Context, id string, force bool, due func(r
 // startRotation checks that c can rotate, makes room under Google's key limit, claims the
 // rotation and runs it.
 func (s *Keeper) startRotation(ctx context.Context, c *connector.Connector) (bool, error) {
-	if err := c.Enabled(); err != nil {
-		return false, err
-	}
-	g, err := s.FreshGrant(ctx, c)
+	g, email, err := s.RotationSource(ctx, c)
 	if err != nil {
 		return false, err
 	}
-	if why := connector.CanRotate(c.AuthMethod, g.Secrets.ServiceAccountJSON != ""); why != "" {
-		return false, connector.Errorf(connector.ErrFailedPrecondition, "connector %q cannot rotate its key: %s", c.Name, why)
-	}
-	key, err := g.Secrets.ServiceAccountKey()
-	if err != nil {
-		return false, err
-	}
-	known, err := s.Keys.ListKeys(ctx, g, key.ClientEmail)
+	known, err := s.Keys.ListKeys(ctx, g, email)
 	if err != nil && connector.KindOf(err) == connector.ErrFailedPrecondition {
 		// Google refused (the rotation identity may not manage the account's keys): recorded
 		// like a failed rotation, so describe and status say why keys do not rotate.
 		return false, s.recordRotationFailure(ctx, c, connector.MessageOf(err), nil)
 	}
 	if err != nil {
-		return false, s.recordRotationFailure(ctx, c, "the keys of "+key.ClientEmail+" could not be listed: "+connector.MessageOf(err), err)
+		return false, s.recordRotationFailure(ctx, c, "the keys of "+email+" could not be listed: "+connector.MessageOf(err), err)
 	}
 	if len(known) >= MaxKeysPerAccount {
-		if known, err = s.makeRoom(ctx, c, g, key.ClientEmail, known); err != nil {
+		if known, err = s.makeRoom(ctx, c, g, email, known); err != nil {
 			return false, err
 		}
 	}
-	p, err := s.claimRotation(ctx, c, key.ClientEmail, known)
+	p, err := s.claimRotation(ctx, c, email, known)
 	if err != nil {
 		return false, s.recordRotationFailure(ctx, c, "the rotation could not be recorded: "+connector.MessageOf(err), err)
 	}
