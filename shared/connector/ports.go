@@ -101,7 +101,7 @@ type SecretStore interface {
 // (store.SecretManager): AccessFresh reads the version from the backend itself, so it sees a
 // version disabled or destroyed since it was cached (and drops it from the cache then).
 // Everything that decides a state reads through it: verify, sweep, refresh and update
-// (DESIGN §8); mints use Access.
+// (ARCHITECTURE.md, production rules); mints use Access.
 type FreshSecrets interface {
 	AccessFresh(ctx context.Context, connectorID, version string) (Secrets, error)
 }

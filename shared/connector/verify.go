@@ -43,7 +43,7 @@ var listPermissions = map[ResourceType]string{
 // only type of a single-type connector), ResourceResult.Error per type, with Google's text
 // passed through. The returned error is for what verification could not decide: bad
 // arguments, Google unavailable (or throttling, or too slow) during any check, a cancelled
-// context: ErrUpstreamUnavailable is never reported as a failed check (DESIGN §8).
+// context: ErrUpstreamUnavailable is never reported as a failed check (ARCHITECTURE.md, production rules).
 func (s *Service) verify(ctx context.Context, g Grant, rt ResourceType, id string, list bool) (*Resources, error) {
 	c := g.Connector
 	if c == nil {
