@@ -17,6 +17,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
@@ -52,7 +53,7 @@ func TestRefreshFromSecretManagerEvents(t *testing.T) {
 	}))
 	defer relay.Close()
 
-	fake := startFake(t, fakegcp.Options{PushURL: relay.URL})
+	fake := fakegcptest.StartExported(t, fakegcp.Options{PushURL: relay.URL})
 	runtimeSA := "gcpconn-runtime@zenml-core.iam.gserviceaccount.com"
 	smToken := fake.Tokens().Issue(tokens.Token{Member: "serviceAccount:" + runtimeSA, Email: runtimeSA,
 		Scopes: []string{connector.ScopeCloudPlatform}, Expiry: time.Now().Add(time.Hour)})

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
@@ -69,7 +70,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		w.WriteHeader(status)
 	}))
 	defer relay.Close()
-	fake := startFake(t, fakegcp.Options{PushURL: relay.URL})
+	fake := fakegcptest.StartExported(t, fakegcp.Options{PushURL: relay.URL})
 	if err := fake.World().AddBinding(world.Binding{Resource: "projects/zenml-core/serviceAccounts/" + e2eAccount,
 		Role: "roles/iam.serviceAccountKeyAdmin", Members: []string{"serviceAccount:" + e2eAccount}}); err != nil {
 		t.Fatal(err)

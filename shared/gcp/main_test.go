@@ -57,10 +57,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer fake.Close()
-	env = map[string]string{}
-	for _, kv := range fake.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
+	env = fake.EnvMap()
+	for k, v := range env {
 		if strings.HasPrefix(k, "GCPCONN_ENDPOINT_") || k == "GCPCONN_DOCKER_REGISTRY_HOST" ||
 			k == "GCPCONN_GKE_DNS_ENDPOINTS" || k == "GCE_METADATA_HOST" {
 			os.Setenv(k, v)

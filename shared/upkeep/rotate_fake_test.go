@@ -9,8 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/shared/connector"
@@ -100,15 +99,7 @@ type rtEnv struct {
 // may manage its own keys.
 func rtNew(t *testing.T) *rtEnv {
 	t.Helper()
-	srv, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("fakegcp.Start: %v", err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv := fakegcptest.StartExported(t, fakegcp.Options{})
 	if err := srv.World().AddBinding(world.Binding{Resource: "projects/zenml-core/serviceAccounts/" + rtAccount,
 		Role: "roles/iam.serviceAccountKeyAdmin", Members: []string{"serviceAccount:" + rtAccount}}); err != nil {
 		t.Fatal(err)
