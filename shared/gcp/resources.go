@@ -63,19 +63,19 @@ func (g *Google) ListResources(ctx context.Context, gr connector.Grant, rt conne
 	}
 	hc := g.authed(tok)
 	switch rt {
-	case connector.GCPGeneric:
+	case resourceid.GCPGeneric:
 		if id != "" && id != project {
 			return nil, connector.Errorf(connector.ErrInvalid, "gcp-generic resource %q is not the connector's project %q", id, project)
 		}
 		return g.checkProject(ctx, hc, project)
-	case connector.GCSBucket:
+	case resourceid.GCSBucket:
 		if id != "" {
 			return g.checkBucket(ctx, hc, id)
 		}
 		return g.listBuckets(ctx, hc, project)
-	case connector.KubernetesCluster:
+	case resourceid.KubernetesCluster:
 		return g.clusters(ctx, hc, project, id)
-	case connector.DockerRegistry:
+	case resourceid.DockerRegistry:
 		if id != "" {
 			return g.checkRegistry(ctx, hc, id)
 		}
@@ -149,7 +149,7 @@ func (g *Google) listBuckets(ctx context.Context, hc *http.Client, project strin
 // access to the Google Cloud Storage bucket …"). Whether the bucket belongs to the connector's
 // project is BucketProject's question, which the core asks.
 func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id string) ([]string, error) {
-	r, err := resourceid.Parse(connector.GCSBucket, id)
+	r, err := resourceid.Parse(resourceid.GCSBucket, id)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +274,7 @@ func listClusters(ctx context.Context, c *container.ClusterManagerClient, projec
 
 // getCluster fetches cluster id (location/name, or a bare name resolved by listing).
 func (g *Google) getCluster(ctx context.Context, c *container.ClusterManagerClient, project, id string) (*containerpb.Cluster, error) {
-	r, err := resourceid.Parse(connector.KubernetesCluster, id)
+	r, err := resourceid.Parse(resourceid.KubernetesCluster, id)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +287,7 @@ func (g *Google) getCluster(ctx context.Context, c *container.ClusterManagerClie
 		if err != nil {
 			return nil, err
 		}
-		if r, err = resourceid.Parse(connector.KubernetesCluster, match); err != nil {
+		if r, err = resourceid.Parse(resourceid.KubernetesCluster, match); err != nil {
 			return nil, err
 		}
 	}
@@ -356,7 +356,7 @@ func (g *Google) arClient(ctx context.Context, hc *http.Client) (*artifactregist
 
 // checkRegistry fetches the repository behind a docker-registry id and checks its format.
 func (g *Google) checkRegistry(ctx context.Context, hc *http.Client, id string) ([]string, error) {
-	r, err := resourceid.Parse(connector.DockerRegistry, id)
+	r, err := resourceid.Parse(resourceid.DockerRegistry, id)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +427,7 @@ func (g *Google) listRegistries(ctx context.Context, hc *http.Client, project, o
 		return nil, firstErr
 	}
 	if own != "" {
-		if r, err := resourceid.Parse(connector.DockerRegistry, own); err == nil && r.IsGCR() && !slices.Contains(ids, r.String()) {
+		if r, err := resourceid.Parse(resourceid.DockerRegistry, own); err == nil && r.IsGCR() && !slices.Contains(ids, r.String()) {
 			ids = append(ids, r.String())
 		}
 	}
@@ -470,7 +470,7 @@ func listDockerRepos(ctx context.Context, c *artifactregistry.Client, project, l
 		if repo.GetFormat() != artifactregistrypb.Repository_DOCKER {
 			continue
 		}
-		r, err := resourceid.Parse(connector.DockerRegistry, repo.GetName())
+		r, err := resourceid.Parse(resourceid.DockerRegistry, repo.GetName())
 		if err != nil {
 			continue
 		}
