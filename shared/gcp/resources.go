@@ -53,35 +53,69 @@ func (g *Google) ListResources(ctx context.Context, gr connector.Grant, rt conne
 	if gr.Connector == nil {
 		return nil, connector.Errorf(connector.ErrInternal, "gcp: grant without a connector")
 	}
-	project := gr.Connector.Config.ProjectID
-	if project == "" {
+	if gr.Connector.Config.ProjectID == "" {
 		return nil, connector.FieldErrorf("configuration.project_id", "the connector has no project_id")
+	}
+	l, ok := listers[rt]
+	if !ok {
+		return nil, connector.FieldErrorf("resource_type", "unknown resource type %q", rt)
 	}
 	tok, err := g.listToken(ctx, gr)
 	if err != nil {
 		return nil, err
 	}
-	hc := g.authed(tok)
-	switch rt {
-	case resourceid.GCPGeneric:
-		if id != "" && id != project {
-			return nil, connector.Errorf(connector.ErrInvalid, "gcp-generic resource %q is not the connector's project %q", id, project)
-		}
-		return g.checkProject(ctx, hc, project)
-	case resourceid.GCSBucket:
-		if id != "" {
-			return g.checkBucket(ctx, hc, id)
-		}
-		return g.listBuckets(ctx, hc, project)
-	case resourceid.KubernetesCluster:
-		return g.clusters(ctx, hc, project, id)
-	case resourceid.DockerRegistry:
-		if id != "" {
-			return g.checkRegistry(ctx, hc, id)
-		}
-		return g.listRegistries(ctx, hc, project, gr.Connector.ResourceID)
+	if id != "" {
+		return l.one(g, ctx, g.authed(tok), gr.Connector, id)
 	}
-	return nil, connector.FieldErrorf("resource_type", "unknown resource type %q", rt)
+	return l.all(g, ctx, g.authed(tok), gr.Connector)
+}
+
+// lister holds the Google calls of one resource type: one checks the resource id (canonical)
+// names, all lists the type's resources in connector c's project; both through hc, a client
+// that sends a listing token.
+type lister struct {
+	one func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error)
+	all func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector) ([]string, error)
+}
+
+// listers are the Google calls of every resource type. TestEveryTypeHasAGoogleLister fails
+// for a resource type of package resourcetype without an entry.
+var listers = map[resourceid.Type]lister{
+	resourceid.GCPGeneric: {
+		one: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+			if project := c.Config.ProjectID; id != project {
+				return nil, connector.Errorf(connector.ErrInvalid, "gcp-generic resource %q is not the connector's project %q", id, project)
+			}
+			return g.checkProject(ctx, hc, id)
+		},
+		all: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector) ([]string, error) {
+			return g.checkProject(ctx, hc, c.Config.ProjectID)
+		},
+	},
+	resourceid.GCSBucket: {
+		one: func(g *Google, ctx context.Context, hc *http.Client, _ *connector.Connector, id string) ([]string, error) {
+			return g.checkBucket(ctx, hc, id)
+		},
+		all: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector) ([]string, error) {
+			return g.listBuckets(ctx, hc, c.Config.ProjectID)
+		},
+	},
+	resourceid.KubernetesCluster: {
+		one: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+			return g.clusters(ctx, hc, c.Config.ProjectID, id)
+		},
+		all: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector) ([]string, error) {
+			return g.clusters(ctx, hc, c.Config.ProjectID, "")
+		},
+	},
+	resourceid.DockerRegistry: {
+		one: func(g *Google, ctx context.Context, hc *http.Client, _ *connector.Connector, id string) ([]string, error) {
+			return g.checkRegistry(ctx, hc, id)
+		},
+		all: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector) ([]string, error) {
+			return g.listRegistries(ctx, hc, c.Config.ProjectID, c.ResourceID)
+		},
+	},
 }
 
 // checkProject proves access to project: projects.get, then testIamPermissions.

@@ -12,6 +12,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 var (
@@ -60,6 +61,30 @@ func TestListResourcesOwner(t *testing.T) {
 				t.Errorf("ListResources(%s, %q) = %v; want %v", tt.rt, tt.id, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEveryTypeHasAGoogleLister lists, then checks one by one, the resources of every type in
+// package resourcetype's records against the fake: a resource type added to the records without
+// its Google calls (an entry in listers) or without resources in the fake fails here.
+func TestEveryTypeHasAGoogleLister(t *testing.T) {
+	google := newGoogle()
+	g := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	for _, info := range resourcetype.All() {
+		t.Run(string(info.Type), func(t *testing.T) {
+			ids, err := google.ListResources(context.Background(), g, info.Type, "")
+			if err != nil || len(ids) == 0 {
+				t.Fatalf("ListResources(%s) = %v, %v; want the fake's resources", info.Type, ids, err)
+			}
+			for _, id := range ids {
+				if got, err := google.ListResources(context.Background(), g, info.Type, id); err != nil || !slices.Equal(got, []string{id}) {
+					t.Errorf("ListResources(%s, %q) = %v, %v; want [%s]", info.Type, id, got, err, id)
+				}
+			}
+		})
+	}
+	if _, err := google.ListResources(context.Background(), g, "vm", ""); connector.KindOf(err) != connector.ErrInvalid {
+		t.Errorf("ListResources(vm) = %v; want ErrInvalid for an unknown type", err)
 	}
 }
 
