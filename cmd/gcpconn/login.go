@@ -15,6 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gcpconn/gcpconn/functions/client"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 func loginCommand() *command {
@@ -56,7 +58,7 @@ Examples:
   gcpconn login gcp-sa-key --resource-type gcp-generic
   gcpconn login gcs-data --resource-type gcs-bucket --resource-id gs://zenml-bucket-sl --static --token-file /tmp/token`,
 		Flags: []flagSpec{
-			{Name: "resource-type", Short: "r", Value: "TYPE", Help: "kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket"},
+			{Name: "resource-type", Short: "r", Value: "TYPE", Help: loginTypes()},
 			{Name: "resource-id", Value: "ID", Help: "the cluster, registry, project or bucket"},
 			{Name: "static", Help: "store the current token instead of configuring a refreshing helper"},
 			{Name: "max-age", Value: "DURATION", Help: "kubernetes-cluster: kubectl asks gcpconn for a token again after DURATION at most (default: until the token is about to expire)"},
@@ -74,12 +76,13 @@ func runLogin(ctx context.Context, e *env, p *parsed) error {
 		return err
 	}
 	rt := p.str("resource-type")
-	switch rt {
-	case "kubernetes-cluster", "docker-registry", "gcp-generic", "gcs-bucket":
-	case "":
-		return usageErrorf("--resource-type is required: kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket")
-	default:
-		return usageErrorf("--resource-type %q: login configures kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket clients", rt)
+	info, known := resourcetype.Of(resourceid.Type(rt))
+	configure, ok := logins[info.Login]
+	switch {
+	case rt == "":
+		return usageErrorf("--resource-type is required: %s", loginTypes())
+	case !known || !ok:
+		return usageErrorf("--resource-type %q: login configures %s clients", rt, loginTypes())
 	}
 	if v := p.str("max-age"); v != "" {
 		if d, err := time.ParseDuration(v); err != nil || d < 0 {
@@ -90,14 +93,39 @@ func runLogin(ctx context.Context, e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
-	switch rt {
-	case "kubernetes-cluster":
-		return loginKubernetes(e, p, name, cred)
-	case "docker-registry":
-		return loginDocker(ctx, e, p, c, name, cred)
-	default: // gcp-generic, gcs-bucket
-		return loginADC(e, p, name, cred)
+	return configure(ctx, e, p, c, name, cred)
+}
+
+// logins configure the client of each kind of credential (package resourcetype says which kind
+// each resource type hands out); loginOrder is the order help and messages list them in.
+var (
+	logins = map[resourcetype.Login]func(ctx context.Context, e *env, p *parsed, c *client.Client, name string, cred *client.Credential) error{
+		resourcetype.LoginKubeconfig: func(_ context.Context, e *env, p *parsed, _ *client.Client, name string, cred *client.Credential) error {
+			return loginKubernetes(e, p, name, cred)
+		},
+		resourcetype.LoginDocker: loginDocker,
+		resourcetype.LoginToken: func(_ context.Context, e *env, p *parsed, _ *client.Client, name string, cred *client.Credential) error {
+			return loginADC(e, p, name, cred)
+		},
 	}
+	loginOrder = []resourcetype.Login{resourcetype.LoginKubeconfig, resourcetype.LoginDocker, resourcetype.LoginToken}
+)
+
+// loginTypes lists the resource types login configures, by kind in loginOrder:
+// "kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket".
+func loginTypes() string {
+	var types []string
+	for _, kind := range loginOrder {
+		for _, info := range resourcetype.All() {
+			if info.Login == kind {
+				types = append(types, string(info.Type))
+			}
+		}
+	}
+	if len(types) < 2 {
+		return strings.Join(types, "")
+	}
+	return strings.Join(types[:len(types)-1], ", ") + " or " + types[len(types)-1]
 }
 
 // helperCommand is how kubeconfigs name this binary: "gcpconn" when that is what PATH

@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"strings"
+
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 // table is a boxed table like the seed's: a heavy frame, light inner rules, a rule between
@@ -18,14 +20,15 @@ type table struct {
 
 const maxCellWidth = 100
 
-// emoji marks resource types and states, as in the seed's tables.
-var emoji = map[string]string{
-	"gcp":                "🔵",
-	"gcp-generic":        "🔵",
-	"gcs-bucket":         "📦",
-	"kubernetes-cluster": "🌀",
-	"docker-registry":    "🐳",
-}
+// emoji marks the connector type and resource types (the icon of each resource type's record
+// in package resourcetype), as in the seed's tables.
+var emoji = func() map[string]string {
+	m := map[string]string{"gcp": "🔵"}
+	for _, info := range resourcetype.All() {
+		m[string(info.Type)] = info.Icon
+	}
+	return m
+}()
 
 // withEmoji prefixes a resource or connector type with its emoji.
 func withEmoji(s string) string {
