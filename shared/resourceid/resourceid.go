@@ -7,8 +7,8 @@
 // A resource [Type] names a kind of Google Cloud resource: [GCPGeneric] (a project),
 // [GCSBucket] (a Cloud Storage bucket), [KubernetesCluster] (a GKE cluster) and
 // [DockerRegistry] (an Artifact Registry repository or a legacy Container Registry host).
-// [Types] lists them; each has an entry in idFormats (its spellings, parser and canonical
-// form). Package resourcetype keeps the other facts of each type, one record per type.
+// [Types] lists them; this package has each one's spellings, parser and canonical form.
+// Package resourcetype keeps the other facts of each type, one record per type.
 //
 // A resource id names one resource of a type. [Parse] accepts every spelling listed on [ID]
 // and checks Google's naming rules; [ID.String] is the canonical form that gcpconn stores,
