@@ -119,7 +119,7 @@
 // # Lifetimes
 //
 // Lifetimes are in seconds on the wire and [time.Duration] in [Lifetime]. service-account and
-// impersonation tokens last 10 min to [MaxLifetimeSeconds] (1 h);
+// impersonation tokens last 10 min to [configschema.MaxLifetimeSeconds] (1 h);
 // implicit, user-account and external-account tokens always last 1 h, because Google's
 // token, refresh and STS endpoints issue them so; an oauth2-token lasts until its expires_at.
 // A request outside the range is clamped, never refused ([Connector.LifetimeAt]).

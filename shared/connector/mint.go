@@ -153,7 +153,7 @@ func (s *Service) mintToken(ctx context.Context, g Grant, rt ResourceType, id st
 	}
 	return s.tokens.get(ctx, s.now, key, func(ctx context.Context) (Token, error) {
 		// Google may issue a longer token than asked: the lease covers the longest.
-		if err := s.leaseTokens(ctx, c, s.now().Add(MaxLifetimeSeconds*time.Second)); err != nil {
+		if err := s.leaseTokens(ctx, c, s.now().Add(configschema.MaxLifetimeSeconds*time.Second)); err != nil {
 			return Token{}, err
 		}
 		warning := ""

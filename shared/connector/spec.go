@@ -10,10 +10,6 @@ import (
 	"github.com/gcpconn/gcpconn/shared/typespec"
 )
 
-// MaxLifetimeSeconds is the longest lifetime gcpconn mints: one hour (see
-// configschema.MaxLifetimeSeconds).
-const MaxLifetimeSeconds = configschema.MaxLifetimeSeconds
-
 // Configuration field names (package configschema has them all).
 const (
 	fieldProjectID               = configschema.FieldProjectID

@@ -132,7 +132,7 @@ func TestSpecJSON(t *testing.T) {
 	s.AuthMethods[0].ConfigSchema["properties"].(map[string]any)["project_id"] = nil
 	s.ResourceTypes[1].IDFormats[0] = "changed"
 	again := Spec()
-	if *again.AuthMethods[5].MaxExpirationSeconds != MaxLifetimeSeconds || again.AuthMethods[0].ConfigSchema["properties"].(map[string]any)["project_id"] == nil ||
+	if *again.AuthMethods[5].MaxExpirationSeconds != configschema.MaxLifetimeSeconds || again.AuthMethods[0].ConfigSchema["properties"].(map[string]any)["project_id"] == nil ||
 		again.ResourceTypes[1].IDFormats[0] == "changed" {
 		t.Errorf("changing one Spec() value changed the next")
 	}
