@@ -56,7 +56,7 @@ func (g *Google) ListResources(ctx context.Context, gr connector.Grant, rt conne
 	if gr.Connector.Config.ProjectID == "" {
 		return nil, connector.FieldErrorf("configuration.project_id", "the connector has no project_id")
 	}
-	l, ok := listers[rt]
+	list, ok := listers[rt]
 	if !ok {
 		return nil, connector.FieldErrorf("resource_type", "unknown resource type %q", rt)
 	}
@@ -64,58 +64,48 @@ func (g *Google) ListResources(ctx context.Context, gr connector.Grant, rt conne
 	if err != nil {
 		return nil, err
 	}
-	if id != "" {
-		return l.one(g, ctx, g.authed(tok), gr.Connector, id)
+	return list(g, ctx, g.authed(tok), gr.Connector, id)
+}
+
+// listers hold the Google calls of every resource type: each checks the resource that id
+// (canonical) names, or with id "" lists the type's resources in connector c's project, through
+// hc, a client that sends a listing token. TestEveryTypeHasAGoogleLister fails for a resource
+// type of package resourcetype without an entry.
+var listers = map[resourceid.Type]func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error){
+	resourceid.GCPGeneric:        (*Google).projectResources,
+	resourceid.GCSBucket:         (*Google).bucketResources,
+	resourceid.KubernetesCluster: (*Google).clusterResources,
+	resourceid.DockerRegistry:    (*Google).registryResources,
+}
+
+// projectResources checks the connector's project, the one gcp-generic resource.
+func (g *Google) projectResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+	project := c.Config.ProjectID
+	if id != "" && id != project {
+		return nil, connector.Errorf(connector.ErrInvalid, "gcp-generic resource %q is not the connector's project %q", id, project)
 	}
-	return l.all(g, ctx, g.authed(tok), gr.Connector)
+	return g.checkProject(ctx, hc, project)
 }
 
-// lister holds the Google calls of one resource type: one checks the resource id (canonical)
-// names, all lists the type's resources in connector c's project; both through hc, a client
-// that sends a listing token.
-type lister struct {
-	one func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error)
-	all func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector) ([]string, error)
+// bucketResources checks bucket id, or lists the buckets of the connector's project.
+func (g *Google) bucketResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+	if id != "" {
+		return g.checkBucket(ctx, hc, id)
+	}
+	return g.listBuckets(ctx, hc, c.Config.ProjectID)
 }
 
-// listers are the Google calls of every resource type. TestEveryTypeHasAGoogleLister fails
-// for a resource type of package resourcetype without an entry.
-var listers = map[resourceid.Type]lister{
-	resourceid.GCPGeneric: {
-		one: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
-			if project := c.Config.ProjectID; id != project {
-				return nil, connector.Errorf(connector.ErrInvalid, "gcp-generic resource %q is not the connector's project %q", id, project)
-			}
-			return g.checkProject(ctx, hc, id)
-		},
-		all: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector) ([]string, error) {
-			return g.checkProject(ctx, hc, c.Config.ProjectID)
-		},
-	},
-	resourceid.GCSBucket: {
-		one: func(g *Google, ctx context.Context, hc *http.Client, _ *connector.Connector, id string) ([]string, error) {
-			return g.checkBucket(ctx, hc, id)
-		},
-		all: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector) ([]string, error) {
-			return g.listBuckets(ctx, hc, c.Config.ProjectID)
-		},
-	},
-	resourceid.KubernetesCluster: {
-		one: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
-			return g.clusters(ctx, hc, c.Config.ProjectID, id)
-		},
-		all: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector) ([]string, error) {
-			return g.clusters(ctx, hc, c.Config.ProjectID, "")
-		},
-	},
-	resourceid.DockerRegistry: {
-		one: func(g *Google, ctx context.Context, hc *http.Client, _ *connector.Connector, id string) ([]string, error) {
-			return g.checkRegistry(ctx, hc, id)
-		},
-		all: func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector) ([]string, error) {
-			return g.listRegistries(ctx, hc, c.Config.ProjectID, c.ResourceID)
-		},
-	},
+// clusterResources checks cluster id, or lists the clusters of the connector's project.
+func (g *Google) clusterResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+	return g.clusters(ctx, hc, c.Config.ProjectID, id)
+}
+
+// registryResources checks registry id, or lists the registries of the connector's project.
+func (g *Google) registryResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+	if id != "" {
+		return g.checkRegistry(ctx, hc, id)
+	}
+	return g.listRegistries(ctx, hc, c.Config.ProjectID, c.ResourceID)
 }
 
 // checkProject proves access to project: projects.get, then testIamPermissions.
