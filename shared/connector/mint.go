@@ -242,21 +242,17 @@ func upstreamContext(c *Connector, step string, err error) error {
 }
 
 // storedJSON returns the stored credential JSON a connector with generate_temporary_tokens
-// false hands out, or "" when it mints tokens (the default, and always for implicit,
-// impersonation and oauth2-token).
+// false hands out (the secret field its auth method's schema names), or "" when it mints
+// tokens (the default, and always for implicit, impersonation and oauth2-token).
 func storedJSON(g Grant) string {
 	if g.Connector.Config.temporaryTokens() {
 		return ""
 	}
-	switch g.Connector.AuthMethod {
-	case configschema.ServiceAccount:
-		return g.Secrets.ServiceAccountJSON
-	case configschema.UserAccount:
-		return g.Secrets.UserAccountJSON
-	case configschema.ExternalAccount:
-		return g.Secrets.ExternalAccountJSON
+	m := configschema.Lookup(g.Connector.AuthMethod)
+	if m == nil || m.HandedOut() == "" {
+		return ""
 	}
-	return ""
+	return g.Secrets.Fields()[m.HandedOut()]
 }
 
 func joinReason(a, b string) string {

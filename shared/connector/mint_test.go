@@ -14,6 +14,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
@@ -203,7 +204,14 @@ func TestMintStoredJSON(t *testing.T) {
 		{"service-account bucket", configschema.ServiceAccount, resourceid.GCSBucket, true},
 		{"service-account docker still gets a token", configschema.ServiceAccount, resourceid.DockerRegistry, false},
 		{"impersonation never hands out its key", configschema.Impersonation, resourceid.GCPGeneric, false},
+		{"user-account project", configschema.UserAccount, resourceid.GCPGeneric, true},
+		{"external-account bucket", configschema.ExternalAccount, resourceid.GCSBucket, true},
 	}
+	// Each method's secret, and a key the methods that do not hand it out must never show.
+	stored := connector.Secrets{ServiceAccountJSON: mtSAKey.ServiceAccountJSON,
+		UserAccountJSON: credjsontest.JSON(credjsontest.AuthorizedUser(nil)), ExternalAccountJSON: credjsontest.JSON(credjsontest.ExternalAccount(nil))}
+	want := map[connector.AuthMethod]string{configschema.ServiceAccount: stored.ServiceAccountJSON,
+		configschema.UserAccount: stored.UserAccountJSON, configschema.ExternalAccount: stored.ExternalAccountJSON}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := &mtGoogle{}
@@ -211,7 +219,7 @@ func TestMintStoredJSON(t *testing.T) {
 			c := mtMulti("multi", tt.method)
 			c.Config.GenerateTemporaryTokens = &no
 			c.Config.TargetPrincipal = "target@zenml-core.iam.gserviceaccount.com"
-			mtPut(t, s, c, mtSAKey)
+			mtPut(t, s, c, stored)
 			id := map[connector.ResourceType]string{resourceid.GCSBucket: "gs://bkt", resourceid.DockerRegistry: "europe-west1-docker.pkg.dev/zenml-core/r"}[tt.rt]
 			cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "multi", ResourceType: tt.rt, ResourceID: id})
 			if err != nil {
@@ -221,7 +229,7 @@ func TestMintStoredJSON(t *testing.T) {
 				t.Fatalf("credentials JSON handed out = %v; want %v", got, tt.wantJSON)
 			}
 			if tt.wantJSON {
-				if cred.CredentialsJSON != mtSAKey.ServiceAccountJSON || cred.AccessToken != "" || g.tokenCalls.Load() != 0 ||
+				if cred.CredentialsJSON != want[tt.method] || cred.AccessToken != "" || g.tokenCalls.Load() != 0 ||
 					!strings.Contains(cred.Lifetime.Reason, "LONG-LIVED") {
 					t.Errorf("stored-JSON credential = %+v after %d token calls; want the key, no token, a loud reason", cred.Lifetime, g.tokenCalls.Load())
 				}
