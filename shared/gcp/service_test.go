@@ -217,6 +217,25 @@ func TestMintPerMethodAndType(t *testing.T) {
 		{resourceid.KubernetesCluster, "zenml-test-cluster"},
 		{resourceid.DockerRegistry, "europe-west1-docker.pkg.dev/zenml-core/test"},
 	}
+	// Every auth method and resource type is minted here: one added without its Google side
+	// (credentials.go, resources.go) and a case below fails.
+	minted := map[string]bool{}
+	for _, m := range methods {
+		minted[string(m.req.AuthMethod)] = true
+	}
+	for _, rt := range types {
+		minted[string(rt.rt)] = true
+	}
+	for _, am := range configschema.Methods() {
+		if !minted[string(am)] {
+			t.Errorf("auth method %s is not minted by this test", am)
+		}
+	}
+	for _, info := range resourcetype.All() {
+		if !minted[string(info.Type)] {
+			t.Errorf("resource type %s is not minted by this test", info.Type)
+		}
+	}
 	s := newService()
 	for _, m := range methods {
 		m.req.Name = "all-" + m.name
