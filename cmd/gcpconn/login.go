@@ -119,10 +119,7 @@ func loginTypes() string {
 	for _, kind := range loginOrder {
 		types = append(types, typesOfKind(kind)...)
 	}
-	if len(types) < 2 {
-		return strings.Join(types, "")
-	}
-	return strings.Join(types[:len(types)-1], ", ") + " or " + types[len(types)-1]
+	return orList(types)
 }
 
 // typesOf joins the resource types whose credential is of kind with sep, for help texts.

@@ -30,6 +30,18 @@ var emoji = func() map[string]string {
 	return m
 }()
 
+// orList lists items for a help text or message: "a, b, c or d".
+func orList[S ~string](items []S) string {
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = string(it)
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
+}
+
 // withEmoji prefixes a resource or connector type with its emoji.
 func withEmoji(s string) string {
 	if e, ok := emoji[s]; ok {
