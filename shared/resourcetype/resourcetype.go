@@ -64,9 +64,9 @@ type Info struct {
 	Scopes, Required []string
 	// ListPermission is the IAM permission a listing needs, named when a listing is empty.
 	ListPermission string
-	Login          Login // which credential a mint hands out
-	Downscoped     bool  // tokens carry a Credential Access Boundary by default
-	Icon           string
+	Login          Login  // which credential a mint hands out
+	Downscoped     bool   // tokens carry a Credential Access Boundary by default
+	Icon           string // the mark of the type in the CLI's tables
 }
 
 // records are the resource types in the order the type spec presents them (resourceid.Types).
