@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/functions/client"
+	"github.com/gcpconn/gcpconn/shared/configschema"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // configFlags are the flags register and update share.
 var configFlags = []flagSpec{
-	{Name: "auth-method", Short: "a", Value: "METHOD", Help: "implicit, user-account, service-account, external-account, oauth2-token or impersonation"},
-	{Name: "resource-type", Short: "r", Value: "TYPE", Help: "gcp-generic, gcs-bucket, kubernetes-cluster or docker-registry (default: every type)"},
+	{Name: "auth-method", Short: "a", Value: "METHOD", Help: orList(configschema.Methods())},
+	{Name: "resource-type", Short: "r", Value: "TYPE", Help: orList(resourceid.Types) + " (default: every type)"},
 	{Name: "resource-id", Value: "ID", Help: "the one resource the connector serves (default: any of its type)"},
 	{Name: "label", Short: "l", Value: "KEY=VALUE", Repeat: true, Help: "a label"},
 	{Name: "description", Value: "TEXT", Help: "free text"},

@@ -22,6 +22,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -65,11 +66,11 @@ func (f *fakeGoogle) ListResources(ctx context.Context, g connector.Grant, rt co
 		return []string{id}, nil
 	}
 	switch rt {
-	case connector.GCSBucket:
+	case resourceid.GCSBucket:
 		return []string{"gs://bucket-a", "gs://bucket-b"}, nil
-	case connector.KubernetesCluster:
+	case resourceid.KubernetesCluster:
 		return []string{"europe-west1/cluster-a"}, nil
-	case connector.DockerRegistry:
+	case resourceid.DockerRegistry:
 		return []string{"europe-west1-docker.pkg.dev/demo-project/repo"}, nil
 	}
 	return []string{g.Connector.Config.ProjectID}, nil

@@ -27,6 +27,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -85,7 +86,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	runtimeSA := "gcpconn-runtime@zenml-core.iam.gserviceaccount.com"
 	smToken := fake.Tokens().Issue(tokens.Token{Member: "serviceAccount:" + runtimeSA, Email: runtimeSA,
-		Scopes: []string{connector.ScopeCloudPlatform}, Expiry: time.Now().Add(24 * time.Hour)})
+		Scopes: []string{resourcetype.ScopeCloudPlatform}, Expiry: time.Now().Add(24 * time.Hour)})
 	sm, err := secretmanager.NewRESTClient(ctx, option.WithEndpoint(fake.URL("secretmanager")),
 		option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: smToken})))
 	if err != nil {
@@ -256,7 +257,7 @@ func mintWithKey(fake *fakegcp.Server, k *world.Key) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cfg, err := google.JWTConfigFromJSON(file, connector.ScopeCloudPlatform)
+	cfg, err := google.JWTConfigFromJSON(file, resourcetype.ScopeCloudPlatform)
 	if err != nil {
 		return "", err
 	}

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // now is the clock of the examples.
@@ -19,8 +21,8 @@ var now = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 func ExampleNewConnector() {
 	c, sec, err := connector.NewConnector(connector.RegisterRequest{
 		Name:         "ml-data-writer",
-		AuthMethod:   connector.Impersonation,
-		ResourceType: connector.GCSBucket,
+		AuthMethod:   configschema.Impersonation,
+		ResourceType: resourceid.GCSBucket,
 		ResourceID:   "gs://ml-data/raw/2026", // stored canonical: the path is dropped
 		Configuration: map[string]any{
 			"project_id":       "ml-platform",
@@ -47,9 +49,9 @@ func ExampleNewConnector() {
 // message that says what is accepted.
 func ExampleNewConnector_refused() {
 	reqs := []connector.RegisterRequest{
-		{Name: "a", AuthMethod: connector.Implicit, Configuration: map[string]any{"project_id": "ml-platform"}},
-		{Name: "b", AuthMethod: connector.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af", "region": "eu"}},
-		{Name: "c", AuthMethod: connector.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af"}},
+		{Name: "a", AuthMethod: configschema.Implicit, Configuration: map[string]any{"project_id": "ml-platform"}},
+		{Name: "b", AuthMethod: configschema.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af", "region": "eu"}},
+		{Name: "c", AuthMethod: configschema.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af"}},
 	}
 	for _, req := range reqs {
 		_, _, err := connector.NewConnector(req, connector.Policy{}, now)
@@ -68,8 +70,8 @@ func ExampleNewConnector_refused() {
 func ExampleConnector_ResolveResource() {
 	c, _, _ := connector.NewConnector(connector.RegisterRequest{
 		Name:          "prod-cluster",
-		AuthMethod:    connector.OAuth2Token,
-		ResourceType:  connector.KubernetesCluster,
+		AuthMethod:    configschema.OAuth2Token,
+		ResourceType:  resourceid.KubernetesCluster,
 		ResourceID:    "projects/ml-platform/locations/us-east1/clusters/prod",
 		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af"},
 		ExpiresAt:     new(now.Add(time.Hour)),
@@ -92,9 +94,9 @@ func ExampleConnector_ResolveResource() {
 // Token lifetimes are clamped to what the auth method allows, never refused, and the answer
 // says why the applied lifetime differs from the requested one.
 func ExampleConnector_LifetimeAt() {
-	imp := &connector.Connector{Name: "imp", AuthMethod: connector.Impersonation}
-	user := &connector.Connector{Name: "user", AuthMethod: connector.UserAccount}
-	tok := &connector.Connector{Name: "tok", AuthMethod: connector.OAuth2Token, ExpiresAt: now.Add(42 * time.Minute)}
+	imp := &connector.Connector{Name: "imp", AuthMethod: configschema.Impersonation}
+	user := &connector.Connector{Name: "user", AuthMethod: configschema.UserAccount}
+	tok := &connector.Connector{Name: "tok", AuthMethod: configschema.OAuth2Token, ExpiresAt: now.Add(42 * time.Minute)}
 	for _, q := range []struct {
 		c       *connector.Connector
 		seconds int
@@ -139,7 +141,7 @@ func ExampleSpec() {
 func ExampleApplyUpdate() {
 	c, sec, _ := connector.NewConnector(connector.RegisterRequest{
 		Name:          "shared-token",
-		AuthMethod:    connector.OAuth2Token,
+		AuthMethod:    configschema.OAuth2Token,
 		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.old"},
 		ExpiresAt:     new(now.Add(time.Hour)),
 	}, connector.Policy{}, now)

@@ -38,7 +38,7 @@ func (c *Connector) LifetimeAt(requestedSeconds int, now time.Time) (Lifetime, e
 			maxRequestSeconds, requestedSeconds)
 	}
 	lt := Lifetime{Requested: time.Duration(requestedSeconds) * time.Second}
-	if c.AuthMethod == OAuth2Token {
+	if c.AuthMethod == configschema.OAuth2Token {
 		left, err := c.tokenTimeLeft(now)
 		if err != nil {
 			return Lifetime{}, err

@@ -23,7 +23,7 @@ func (s *Service) bucketProject(ctx context.Context, g Grant, id string) (warnin
 	if !ok {
 		return "", nil
 	}
-	r, err := resourceid.Parse(GCSBucket, id)
+	r, err := resourceid.Parse(resourceid.GCSBucket, id)
 	if err != nil {
 		return "", err
 	}

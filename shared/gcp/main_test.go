@@ -17,6 +17,7 @@ import (
 	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // The fake Google Cloud every test of this package talks to, started once by TestMain with
@@ -127,7 +128,7 @@ func grant(m connector.AuthMethod, sec connector.Secrets, cfg connector.Config) 
 	}
 	return connector.Grant{
 		Connector: &connector.Connector{ID: "id-" + string(m), Name: "conn-" + string(m), Type: connector.TypeGCP,
-			AuthMethod: m, ResourceTypes: connector.ResourceTypes, Config: cfg},
+			AuthMethod: m, ResourceTypes: resourceid.Types, Config: cfg},
 		Secrets: sec,
 	}
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/store/storetest"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -317,7 +319,7 @@ func rgLikeRequest(name, token string) connector.RegisterRequest {
 	exp := time.Now().Add(time.Hour)
 	verify := false
 	return connector.RegisterRequest{
-		Name: name, AuthMethod: connector.OAuth2Token, ResourceType: connector.GCSBucket,
+		Name: name, AuthMethod: configschema.OAuth2Token, ResourceType: resourceid.GCSBucket,
 		Configuration: map[string]any{"project_id": "proj-1", "token": token}, ExpiresAt: &exp, Verify: &verify,
 	}
 }

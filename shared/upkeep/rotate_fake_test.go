@@ -19,8 +19,10 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -120,7 +122,7 @@ func rtNew(t *testing.T) *rtEnv {
 	var key map[string]any
 	_ = json.Unmarshal(raw, &key)
 	c, _, err := svc.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
-		Name: "rotating", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
+		Name: "rotating", AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
 		Configuration:  map[string]any{"project_id": "zenml-core", "service_account_json": key},
 		RotationPeriod: 30 * 24 * time.Hour,
 	})
@@ -159,7 +161,7 @@ func (e *rtEnv) keys(t *testing.T) []string {
 // mints checks that the connector mints a token.
 func (e *rtEnv) mints(t *testing.T, when string) {
 	t.Helper()
-	_, err := e.svc.Mint(context.Background(), connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rotating", ResourceType: connector.GCSBucket})
+	_, err := e.svc.Mint(context.Background(), connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rotating", ResourceType: resourceid.GCSBucket})
 	if err != nil {
 		t.Errorf("%s: mint = %v; want a token", when, err)
 	}
@@ -504,7 +506,7 @@ func TestLostCreateSearch(t *testing.T) {
 	var key map[string]any
 	_ = json.Unmarshal(raw, &key)
 	other, _, err := e.svc.Register(ctx, connector.Principal{Email: swOwner}, connector.RegisterRequest{
-		Name: "same-account", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
+		Name: "same-account", AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
 		Configuration: map[string]any{"project_id": "zenml-core", "service_account_json": key}, RotationPeriod: 30 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -29,7 +30,7 @@ func retiredGone(r connector.RetiredKey) time.Time {
 	if r.TokensTracked {
 		return maxTime(served, r.TokensUntil)
 	}
-	return served.Add(connector.MaxLifetimeSeconds * time.Second)
+	return served.Add(configschema.MaxLifetimeSeconds * time.Second)
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 // One rotation run: claim (the write-ahead entry) → create the key → record its id → store it
@@ -241,7 +242,7 @@ func (s *Keeper) resumePending(ctx context.Context, c *connector.Connector, p co
 func (s *Keeper) verifyNewKey(ctx context.Context, g connector.Grant) (why string, err error) {
 	wait := verifyBackoff
 	for attempt := 1; ; attempt++ {
-		_, err := s.Google.Token(ctx, g, connector.TokenRequest{Scopes: []string{connector.ScopeCloudPlatform}})
+		_, err := s.Google.Token(ctx, g, connector.TokenRequest{Scopes: []string{resourcetype.ScopeCloudPlatform}})
 		if err == nil {
 			return "", nil
 		}

@@ -11,8 +11,10 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
 	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/faults"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
@@ -104,8 +106,8 @@ func swRegisterProject(t testing.TB, s *upkeep.Keeper, n int, keyJSON func(i int
 	no := false
 	for i := range n {
 		_, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
-			Name: "fake-" + strings.Repeat("0", 4-len(itoa(i))) + itoa(i), AuthMethod: connector.ServiceAccount,
-			ResourceType:  connector.GCSBucket,
+			Name: "fake-" + strings.Repeat("0", 4-len(itoa(i))) + itoa(i), AuthMethod: configschema.ServiceAccount,
+			ResourceType:  resourceid.GCSBucket,
 			ResourceID:    "gs://zenml-bucket-sl",
 			Configuration: map[string]any{"project_id": "zenml-core", "service_account_json": keyJSON(i)},
 			Verify:        &no,
