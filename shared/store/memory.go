@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -315,44 +316,49 @@ func (m *MemorySecrets) AddVersion(ctx context.Context, connectorID string, s co
 
 // Access returns the values of one enabled version.
 func (m *MemorySecrets) Access(ctx context.Context, connectorID, version string) (connector.Secrets, error) {
-	if err := ctx.Err(); err != nil {
-		return connector.Secrets{}, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.version(connectorID, version)
+	var fields map[string]string
+	err := m.withVersion(ctx, connectorID, version, func(v *memVersion) error {
+		switch v.state {
+		case versionDisabled:
+			return versionUnusable(connectorID, version, "disabled")
+		case versionDestroyed:
+			return versionUnusable(connectorID, version, "destroyed")
+		}
+		fields = maps.Clone(v.fields)
+		return nil
+	})
 	if err != nil {
 		return connector.Secrets{}, err
 	}
-	switch v.state {
-	case versionDisabled:
-		return connector.Secrets{}, versionUnusable(connectorID, version, "disabled")
-	case versionDestroyed:
-		return connector.Secrets{}, versionUnusable(connectorID, version, "destroyed")
-	}
-	return connector.SecretsFromFields(maps.Clone(v.fields))
+	return connector.SecretsFromFields(fields)
 }
 
 // DisableVersion disables one version: Access then fails until it is enabled again (which
 // gcpconn never does). Refresh and tests use it; a missing version is ErrNotFound.
 func (m *MemorySecrets) DisableVersion(ctx context.Context, connectorID, version string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.version(connectorID, version)
-	if err != nil {
-		return err
-	}
-	if v.state == versionEnabled {
-		v.state = versionDisabled
-	}
-	return nil
+	return m.withVersion(ctx, connectorID, version, func(v *memVersion) error {
+		if v.state == versionEnabled {
+			v.state = versionDisabled
+		}
+		return nil
+	})
 }
 
 // DestroyVersion disables, then destroys one version, dropping its values.
 func (m *MemorySecrets) DestroyVersion(ctx context.Context, connectorID, version string) error {
+	err := m.withVersion(ctx, connectorID, version, func(v *memVersion) error {
+		v.state, v.fields = versionDestroyed, nil
+		return nil
+	})
+	if errors.Is(err, connector.ErrNotFound) {
+		return nil // missing: nothing to destroy
+	}
+	return err
+}
+
+// withVersion calls fn with one version of the connector's secret, under the lock, and
+// returns its error; a missing secret or version is ErrNotFound, a done ctx its error.
+func (m *MemorySecrets) withVersion(ctx context.Context, connectorID, version string, fn func(*memVersion) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -360,10 +366,9 @@ func (m *MemorySecrets) DestroyVersion(ctx context.Context, connectorID, version
 	defer m.mu.Unlock()
 	v, err := m.version(connectorID, version)
 	if err != nil {
-		return nil // missing: nothing to destroy
+		return err
 	}
-	v.state, v.fields = versionDestroyed, nil
-	return nil
+	return fn(v)
 }
 
 // Delete removes the connector's secret with all its versions.
