@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
@@ -36,21 +34,11 @@ func (m *Memory) SetCleanupAfter(ctx context.Context, c *connector.Connector, ne
 // update of cleanup_after alone, conditioned on the document's update time as read, reading
 // again when a write landed in between.
 func (f *Firestore) SetCleanupAfter(ctx context.Context, c *connector.Connector, next time.Time) error {
-	if c == nil || c.ID == "" {
-		return connector.Errorf(connector.ErrInvalid, "store: set cleanup mark: connector id is required")
+	var v any // null: nothing to clean
+	if !next.IsZero() {
+		v = next.UTC()
 	}
-	if !validID(c.ID) {
-		return notFoundID(c.ID)
-	}
-	ref := f.docs.Doc(c.ID)
-	err := readThenWrite(c.ID, "its cleanup mark was being set", func() error {
-		snap, err := ref.Get(ctx)
-		if status.Code(err) == codes.NotFound {
-			return notFoundID(c.ID)
-		}
-		if err != nil {
-			return err
-		}
+	err := f.setField(ctx, c, "cleanup mark", "cleanup_after", v, func(snap *firestore.DocumentSnapshot) error {
 		cur, err := decode(snap) // a document without the field reads as decode marks it
 		if err != nil {
 			return err
@@ -61,18 +49,10 @@ func (f *Firestore) SetCleanupAfter(ctx context.Context, c *connector.Connector,
 		case !cur.CleanupAfter.Equal(c.CleanupAfter):
 			return markConflict(c.ID)
 		}
-		var v any // null: nothing to clean
-		if !next.IsZero() {
-			v = next.UTC()
-		}
-		_, err = ref.Update(ctx, []firestore.Update{{Path: "cleanup_after", Value: v}}, firestore.LastUpdateTime(snap.UpdateTime))
-		if status.Code(err) == codes.NotFound {
-			return notFoundID(c.ID)
-		}
-		return err
+		return nil
 	})
 	if err != nil {
-		return fsError("set connector cleanup mark", err)
+		return err
 	}
 	c.CleanupAfter = next
 	return nil

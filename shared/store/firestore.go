@@ -538,18 +538,61 @@ func (f *Firestore) Update(ctx context.Context, c *connector.Connector) error {
 // transaction costs a third round trip and holds locks. A write that loses to a concurrent
 // one reads again, at most setStatusAttempts times.
 func (f *Firestore) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
+	err := f.setField(ctx, c, "status", "status", toStatus(st), func(snap *firestore.DocumentSnapshot) error {
+		var cur struct {
+			Status   fsStatus `firestore:"status"`
+			Revision int64    `firestore:"revision"`
+		}
+		if err := snap.DataTo(&cur); err != nil {
+			return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
+		}
+		if cur.Revision != c.Revision {
+			return conflict(c.ID, c.Revision, cur.Revision)
+		}
+		if !fromStatus(cur.Status).Equal(c.Status) {
+			return statusConflict(c.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.Status = st
+	return nil
+}
+
+// setField writes value to the one field path of connector c.ID's document (what names the
+// field in errors) when unchanged finds the document as read still as c has it: a read, then
+// a field update conditioned on the document's update time as read, repeated while a write
+// lands in between (readThenWrite). Revision and updated_at stay as they are.
+func (f *Firestore) setField(ctx context.Context, c *connector.Connector, what, path string, value any, unchanged func(*firestore.DocumentSnapshot) error) error {
 	if c == nil || c.ID == "" {
-		return connector.Errorf(connector.ErrInvalid, "store: set status: connector id is required")
+		return connector.Errorf(connector.ErrInvalid, "store: set %s: connector id is required", what)
 	}
 	if !validID(c.ID) {
 		return notFoundID(c.ID)
 	}
 	ref := f.docs.Doc(c.ID)
-	err := readThenWrite(c.ID, "its status was being set", func() error { return f.setStatusOnce(ctx, ref, c, st) })
+	err := readThenWrite(c.ID, "its "+what+" was being set", func() error {
+		snap, err := ref.Get(ctx)
+		if status.Code(err) == codes.NotFound {
+			return notFoundID(c.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if err := unchanged(snap); err != nil {
+			return err
+		}
+		_, err = ref.Update(ctx, []firestore.Update{{Path: path, Value: value}}, firestore.LastUpdateTime(snap.UpdateTime))
+		if status.Code(err) == codes.NotFound {
+			return notFoundID(c.ID)
+		}
+		return err
+	})
 	if err != nil {
-		return fsError("set connector status", err)
+		return fsError("set connector "+what, err)
 	}
-	c.Status = st
 	return nil
 }
 
@@ -572,35 +615,6 @@ func readThenWrite(id, while string, once func() error) error {
 		}
 		// written meanwhile: decide again on what is stored now
 	}
-}
-
-// setStatusOnce is one read and conditioned write of SetStatus.
-func (f *Firestore) setStatusOnce(ctx context.Context, ref *firestore.DocumentRef, c *connector.Connector, st connector.Status) error {
-	snap, err := ref.Get(ctx)
-	if status.Code(err) == codes.NotFound {
-		return notFoundID(c.ID)
-	}
-	if err != nil {
-		return err
-	}
-	var cur struct {
-		Status   fsStatus `firestore:"status"`
-		Revision int64    `firestore:"revision"`
-	}
-	if err := snap.DataTo(&cur); err != nil {
-		return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
-	}
-	if cur.Revision != c.Revision {
-		return conflict(c.ID, c.Revision, cur.Revision)
-	}
-	if !fromStatus(cur.Status).Equal(c.Status) {
-		return statusConflict(c.ID)
-	}
-	_, err = ref.Update(ctx, []firestore.Update{{Path: "status", Value: toStatus(st)}}, firestore.LastUpdateTime(snap.UpdateTime))
-	if status.Code(err) == codes.NotFound {
-		return notFoundID(c.ID)
-	}
-	return err
 }
 
 // txGetConnector reads the connector document ref (connector id) in tx into v: ErrNotFound
