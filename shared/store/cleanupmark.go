@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"cloud.google.com/go/firestore"
-
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -17,16 +15,16 @@ import (
 // SetCleanupAfter replaces the cleanup mark of connector c.ID with next when its stored
 // Revision and mark are c's; Revision, UpdatedAt and Status stay.
 func (m *Memory) SetCleanupAfter(ctx context.Context, c *connector.Connector, next time.Time) error {
-	cur, unlock, err := m.lockStored(ctx, c, "set cleanup mark", false)
-	if err != nil {
-		return err
+	return m.setField(ctx, c, markWrite(c, next))
+}
+
+// markWrite replaces the cleanup mark that c was read with by next.
+func markWrite(c *connector.Connector, next time.Time) fieldWrite {
+	return fieldWrite{
+		what: "cleanup mark",
+		same: func(stored *connector.Connector) bool { return stored.CleanupAfter.Equal(c.CleanupAfter) },
+		set:  func(x *connector.Connector) { x.CleanupAfter = next },
 	}
-	defer unlock()
-	if !cur.CleanupAfter.Equal(c.CleanupAfter) {
-		return markConflict(c.ID)
-	}
-	cur.CleanupAfter, c.CleanupAfter = next, next
-	return nil
 }
 
 // SetCleanupAfter replaces the cleanup mark of connector c.ID with next when its stored
@@ -38,24 +36,8 @@ func (f *Firestore) SetCleanupAfter(ctx context.Context, c *connector.Connector,
 	if !next.IsZero() {
 		v = next.UTC()
 	}
-	err := f.setField(ctx, c, "cleanup mark", "cleanup_after", v, func(snap *firestore.DocumentSnapshot) error {
-		cur, err := decode(snap) // a document without the field reads as decode marks it
-		if err != nil {
-			return err
-		}
-		switch {
-		case cur.Revision != c.Revision:
-			return conflict(c.ID, c.Revision, cur.Revision)
-		case !cur.CleanupAfter.Equal(c.CleanupAfter):
-			return markConflict(c.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	c.CleanupAfter = next
-	return nil
+	// A document without the field reads as decode marks it.
+	return f.setField(ctx, c, markWrite(c, next), "cleanup_after", v, decode)
 }
 
 // noMarkField is what decode presets fsConnector.CleanupAfter to: after DataTo it is still
@@ -77,8 +59,4 @@ func legacyMark(d *fsConnector) *time.Time {
 		t = d.CreatedAt
 	}
 	return timePtr(t)
-}
-
-func markConflict(id string) error {
-	return connector.Errorf(connector.ErrConflict, "the cleanup mark of connector %q was changed by someone else: read it again and retry", id)
 }

@@ -538,34 +538,28 @@ func (f *Firestore) Update(ctx context.Context, c *connector.Connector) error {
 // transaction costs a third round trip and holds locks. A write that loses to a concurrent
 // one reads again, at most setStatusAttempts times.
 func (f *Firestore) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
-	err := f.setField(ctx, c, "status", "status", toStatus(st), func(snap *firestore.DocumentSnapshot) error {
-		var cur struct {
-			Status   fsStatus `firestore:"status"`
-			Revision int64    `firestore:"revision"`
-		}
-		if err := snap.DataTo(&cur); err != nil {
-			return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
-		}
-		if cur.Revision != c.Revision {
-			return conflict(c.ID, c.Revision, cur.Revision)
-		}
-		if !fromStatus(cur.Status).Equal(c.Status) {
-			return statusConflict(c.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	c.Status = st
-	return nil
+	return f.setField(ctx, c, statusWrite(c, st), "status", toStatus(st), decodeStatus)
 }
 
-// setField writes value to the one field path of connector c.ID's document (what names the
-// field in errors) when unchanged finds the document as read still as c has it: a read, then
-// a field update conditioned on the document's update time as read, repeated while a write
-// lands in between (readThenWrite). Revision and updated_at stay as they are.
-func (f *Firestore) setField(ctx context.Context, c *connector.Connector, what, path string, value any, unchanged func(*firestore.DocumentSnapshot) error) error {
+// decodeStatus reads only the revision and status of a connector document.
+func decodeStatus(snap *firestore.DocumentSnapshot) (*connector.Connector, error) {
+	var cur struct {
+		Status   fsStatus `firestore:"status"`
+		Revision int64    `firestore:"revision"`
+	}
+	if err := snap.DataTo(&cur); err != nil {
+		return nil, &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + snap.Ref.ID, Err: err}
+	}
+	return &connector.Connector{Revision: cur.Revision, Status: fromStatus(cur.Status)}, nil
+}
+
+// setField makes w on connector c.ID's document, writing value to its field path, and on c:
+// it reads the document (read decodes as much of it as w needs) and, when the stored revision
+// is c's and w finds the field as c has it, writes a field update conditioned on the
+// document's update time as read, reading again while a write lands in between
+// (readThenWrite). Revision and updated_at stay as they are.
+func (f *Firestore) setField(ctx context.Context, c *connector.Connector, w fieldWrite, path string, value any, read func(*firestore.DocumentSnapshot) (*connector.Connector, error)) error {
+	what := w.what
 	if c == nil || c.ID == "" {
 		return connector.Errorf(connector.ErrInvalid, "store: set %s: connector id is required", what)
 	}
@@ -581,8 +575,14 @@ func (f *Firestore) setField(ctx context.Context, c *connector.Connector, what, 
 		if err != nil {
 			return err
 		}
-		if err := unchanged(snap); err != nil {
+		cur, err := read(snap)
+		switch {
+		case err != nil:
 			return err
+		case cur.Revision != c.Revision:
+			return conflict(c.ID, c.Revision, cur.Revision)
+		case !w.same(cur):
+			return fieldConflict(what, c.ID)
 		}
 		_, err = ref.Update(ctx, []firestore.Update{{Path: path, Value: value}}, firestore.LastUpdateTime(snap.UpdateTime))
 		if status.Code(err) == codes.NotFound {
@@ -593,6 +593,7 @@ func (f *Firestore) setField(ctx context.Context, c *connector.Connector, what, 
 	if err != nil {
 		return fsError("set connector "+what, err)
 	}
+	w.set(c)
 	return nil
 }
 

@@ -158,16 +158,41 @@ func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
 // SetStatus replaces the Status of connector c.ID with st when its stored Revision and Status
 // are c's; Revision and UpdatedAt stay.
 func (m *Memory) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
-	cur, unlock, err := m.lockStored(ctx, c, "set status", false)
+	return m.setField(ctx, c, statusWrite(c, st))
+}
+
+// fieldWrite is a write of one field that background work makes (SetStatus, SetCleanupAfter)
+// and that changes neither Revision nor UpdatedAt: what names the field in errors, same says
+// whether a stored connector's field is still as the writer read it, set writes the new value
+// into a connector.
+type fieldWrite struct {
+	what string
+	same func(stored *connector.Connector) bool
+	set  func(*connector.Connector)
+}
+
+// statusWrite replaces the Status that c was read with by st.
+func statusWrite(c *connector.Connector, st connector.Status) fieldWrite {
+	return fieldWrite{
+		what: "status",
+		same: func(stored *connector.Connector) bool { return stored.Status.Equal(c.Status) },
+		set:  func(x *connector.Connector) { x.Status = st },
+	}
+}
+
+// setField makes w on connector c.ID, and on c, when the stored Revision is c's and w finds
+// the field as c has it.
+func (m *Memory) setField(ctx context.Context, c *connector.Connector, w fieldWrite) error {
+	cur, unlock, err := m.lockStored(ctx, c, "set "+w.what, false)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if !cur.Status.Equal(c.Status) {
-		return statusConflict(c.ID)
+	if !w.same(cur) {
+		return fieldConflict(w.what, c.ID)
 	}
-	cur.Status = st
-	c.Status = st
+	w.set(cur)
+	w.set(c)
 	return nil
 }
 
@@ -237,8 +262,9 @@ func conflict(id string, have, stored int64) error {
 		"connector %q was changed by someone else (revision %d, now %d): read it again and retry", id, have, stored)
 }
 
-func statusConflict(id string) error {
-	return connector.Errorf(connector.ErrConflict, "the status of connector %q was changed by someone else: read it again and retry", id)
+// fieldConflict is the error of a fieldWrite whose field someone else changed since it was read.
+func fieldConflict(what, id string) error {
+	return connector.Errorf(connector.ErrConflict, "the %s of connector %q was changed by someone else: read it again and retry", what, id)
 }
 
 // secretState is the lifecycle state of one secret version.
