@@ -47,7 +47,7 @@ func perConnector[V int | int64](counts map[string]V, n int) string {
 
 // checkedOnce compares the bucket reads of a run with the n connectors' buckets: it returns
 // "" when each was read exactly once, else what went wrong.
-func checkedOnce(reads map[string]int, n int) string {
+func checkedOnce(reads map[string]int64, n int) string {
 	var missing, twice, other int
 	for i := range n {
 		switch reads[bucketName(i)] {
