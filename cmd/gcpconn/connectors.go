@@ -24,6 +24,15 @@ func (e *env) printJSON(v any) error {
 	return err
 }
 
+// names returns name(item) for each of items, in order (nil for none).
+func names[T any](items []T, name func(T) string) []string {
+	var out []string
+	for _, x := range items {
+		out = append(out, name(x))
+	}
+	return out
+}
+
 func listTypesCommand() *command {
 	return &command{
 		Name:    "list-types",
@@ -81,13 +90,8 @@ func runListTypes(ctx context.Context, e *env, p *parsed) error {
 	}
 	tb := &table{Headers: []string{"NAME", "TYPE", "RESOURCE TYPES", "AUTH METHODS"}}
 	for _, t := range out {
-		var rts, ams []string
-		for _, r := range t.ResourceTypes {
-			rts = append(rts, withEmoji(r.ResourceType))
-		}
-		for _, m := range t.AuthMethods {
-			ams = append(ams, m.AuthMethod)
-		}
+		rts := names(t.ResourceTypes, func(r client.ResourceTypeSpec) string { return withEmoji(r.ResourceType) })
+		ams := names(t.AuthMethods, func(m client.AuthMethodSpec) string { return m.AuthMethod })
 		tb.Rows = append(tb.Rows, []string{t.Name, withEmoji(t.ConnectorType), strings.Join(rts, "\n"), strings.Join(ams, "\n")})
 	}
 	tb.render(e.Stdout)
