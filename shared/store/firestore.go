@@ -678,20 +678,34 @@ func fsError(op string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("store: firestore %s: %w", op, err)
 	}
-	kind := connector.ErrInternal
-	switch status.Code(err) {
-	case codes.NotFound:
-		kind = connector.ErrNotFound
-	case codes.AlreadyExists:
-		kind = connector.ErrAlreadyExists
-	case codes.Aborted:
-		kind = connector.ErrConflict // contention outlasted the transaction's retries
-	case codes.InvalidArgument, codes.OutOfRange:
-		kind = connector.ErrInvalid
-	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
-		kind = connector.ErrUpstreamUnavailable
-	case codes.Canceled:
+	code := status.Code(err)
+	if code == codes.Canceled {
 		return fmt.Errorf("store: firestore %s: %w", op, context.Canceled)
 	}
-	return &connector.Error{Kind: kind, Message: fmt.Sprintf("store: firestore %s failed (%s)", op, status.Code(err)), Err: err}
+	// Aborted: contention outlasted the transaction's retries.
+	kind := backendKind(code, map[codes.Code]connector.Kind{codes.Aborted: connector.ErrConflict})
+	return &connector.Error{Kind: kind, Message: fmt.Sprintf("store: firestore %s failed (%s)", op, code), Err: err}
+}
+
+// backendKinds are the kinds of the gRPC codes that Firestore and Secret Manager mean alike.
+var backendKinds = map[codes.Code]connector.Kind{
+	codes.NotFound:          connector.ErrNotFound,
+	codes.AlreadyExists:     connector.ErrAlreadyExists,
+	codes.InvalidArgument:   connector.ErrInvalid,
+	codes.OutOfRange:        connector.ErrInvalid,
+	codes.Unavailable:       connector.ErrUpstreamUnavailable,
+	codes.DeadlineExceeded:  connector.ErrUpstreamUnavailable,
+	codes.ResourceExhausted: connector.ErrUpstreamUnavailable,
+}
+
+// backendKind is the kind of a Google backend's gRPC code: the backend's own reading in own,
+// else the common one (backendKinds), else ErrInternal.
+func backendKind(code codes.Code, own map[codes.Code]connector.Kind) connector.Kind {
+	if k, ok := own[code]; ok {
+		return k
+	}
+	if k, ok := backendKinds[code]; ok {
+		return k
+	}
+	return connector.ErrInternal
 }
