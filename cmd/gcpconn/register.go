@@ -467,10 +467,7 @@ func (q *prompter) askConnector(spec client.TypeSpec, req *client.RegisterReques
 		}
 	}
 	if req.ResourceType == "" {
-		var rts []string
-		for _, r := range spec.ResourceTypes {
-			rts = append(rts, r.ResourceType)
-		}
+		rts := names(spec.ResourceTypes, func(r client.ResourceTypeSpec) string { return r.ResourceType })
 		if req.ResourceType, err = q.choose("Resource type (blank: every type)", rts, "", true); err != nil {
 			return err
 		}
@@ -482,10 +479,7 @@ func (q *prompter) askConnector(spec client.TypeSpec, req *client.RegisterReques
 // req lacks.
 func (q *prompter) askConfiguration(spec client.TypeSpec, req *client.RegisterRequest) (err error) {
 	if req.AuthMethod == "" {
-		var ams []string
-		for _, m := range spec.AuthMethods {
-			ams = append(ams, m.AuthMethod)
-		}
+		ams := names(spec.AuthMethods, func(m client.AuthMethodSpec) string { return m.AuthMethod })
 		if req.AuthMethod, err = q.choose("Auth method", ams, "", false); err != nil {
 			return err
 		}
