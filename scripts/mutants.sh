@@ -55,6 +55,11 @@ swap secretmanager-access-not-coalesced 'ch := m.flights.DoChan(' 'ch := new(sin
 # --- down-scoping: bucket tokens are limited to their bucket (prefix, read-only) ---------
 target shared/connector/mint.go ./shared/connector '^TestMintBucketIsDownscopedByDefault$'
 mutant bucket-tokens-not-downscoped-by-default 's/(if d == nil \{\n\t\t)d = &Downscope\{\}/${1}return nil, nil/'
+# the same through the record of the type (package resourcetype), which the core reads
+target shared/resourcetype/resourcetype.go ./shared/connector '^TestMintBucketIsDownscopedByDefault$'
+swap bucket-record-not-downscoped 'Downscoped:     true,' 'Downscoped:     false,'
+swap kubernetes-tokens-lack-userinfo-email 'Required:       []string{ScopeUserinfoEmail},' 'Required:       nil,' \
+	'^TestMintScopes$'
 target shared/gcp/credentials.go ./shared/gcp '^(TestTokenDownscoped|TestMintPerMethodAndType)$'
 swap downscope-exchange-skipped 'return g.downscope(ctx, tok, *req.Boundary)' 'return tok, nil'
 target shared/gcp/downscope.go ./shared/gcp '^TestTokenDownscoped$'

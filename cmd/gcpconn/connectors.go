@@ -24,6 +24,15 @@ func (e *env) printJSON(v any) error {
 	return err
 }
 
+// names returns name(item) for each of items, in order (nil for none).
+func names[T any](items []T, name func(T) string) []string {
+	var out []string
+	for _, x := range items {
+		out = append(out, name(x))
+	}
+	return out
+}
+
 func listTypesCommand() *command {
 	return &command{
 		Name:    "list-types",
@@ -81,13 +90,8 @@ func runListTypes(ctx context.Context, e *env, p *parsed) error {
 	}
 	tb := &table{Headers: []string{"NAME", "TYPE", "RESOURCE TYPES", "AUTH METHODS"}}
 	for _, t := range out {
-		var rts, ams []string
-		for _, r := range t.ResourceTypes {
-			rts = append(rts, withEmoji(r.ResourceType))
-		}
-		for _, m := range t.AuthMethods {
-			ams = append(ams, m.AuthMethod)
-		}
+		rts := names(t.ResourceTypes, func(r client.ResourceTypeSpec) string { return withEmoji(r.ResourceType) })
+		ams := names(t.AuthMethods, func(m client.AuthMethodSpec) string { return m.AuthMethod })
 		tb.Rows = append(tb.Rows, []string{t.Name, withEmoji(t.ConnectorType), strings.Join(rts, "\n"), strings.Join(ams, "\n")})
 	}
 	tb.render(e.Stdout)
@@ -329,20 +333,29 @@ func (e *env) connectorClient(p *parsed) (string, *client.Client, error) {
 	return name, c, nil
 }
 
-func runDescribe(ctx context.Context, e *env, p *parsed) error {
+// onConnector runs a command that makes one call on the connector NAME names: call, then its
+// answer printed as the JSON value asJSON makes of it with -o json, or as text.
+func onConnector[T any](ctx context.Context, e *env, p *parsed, call func(c *client.Client, ctx context.Context, name string) (T, error),
+	asJSON func(name string, res T) any, text func(name string, res T)) error {
 	name, c, err := e.connectorClient(p)
 	if err != nil {
 		return err
 	}
-	conn, err := c.Describe(ctx, name)
+	res, err := call(c, ctx, name)
 	if err != nil {
 		return err
 	}
 	if e.json() {
-		return e.printJSON(map[string]any{"connector": conn})
+		return e.printJSON(asJSON(name, res))
 	}
-	describeConnector(e, *conn)
+	text(name, res)
 	return nil
+}
+
+func runDescribe(ctx context.Context, e *env, p *parsed) error {
+	return onConnector(ctx, e, p, (*client.Client).Describe,
+		func(_ string, conn *client.Connector) any { return map[string]any{"connector": conn} },
+		func(_ string, conn *client.Connector) { describeConnector(e, *conn) })
 }
 
 // describeConnector prints the seed's two tables: details and configuration.
@@ -504,23 +517,15 @@ Example:
 }
 
 func runRotate(ctx context.Context, e *env, p *parsed) error {
-	name, c, err := e.connectorClient(p)
-	if err != nil {
-		return err
-	}
-	res, err := c.Rotate(ctx, name)
-	if err != nil {
-		return err
-	}
-	if e.json() {
-		return e.printJSON(res)
-	}
-	if res.Rotated {
-		fmt.Fprintf(e.Stdout, "Rotated the key of service connector `%s`: key %s is pinned.\n", name, res.KeyID)
-	} else {
-		fmt.Fprintf(e.Stdout, "A key rotation of service connector `%s` is already in progress; key %s is pinned until it ends.\n", name, res.KeyID)
-	}
-	return nil
+	return onConnector(ctx, e, p, (*client.Client).Rotate,
+		func(_ string, res *client.RotateResult) any { return res },
+		func(name string, res *client.RotateResult) {
+			if res.Rotated {
+				fmt.Fprintf(e.Stdout, "Rotated the key of service connector `%s`: key %s is pinned.\n", name, res.KeyID)
+			} else {
+				fmt.Fprintf(e.Stdout, "A key rotation of service connector `%s` is already in progress; key %s is pinned until it ends.\n", name, res.KeyID)
+			}
+		})
 }
 
 func deleteCommand() *command {
@@ -539,18 +544,12 @@ Example:
 }
 
 func runDelete(ctx context.Context, e *env, p *parsed) error {
-	name, c, err := e.connectorClient(p)
-	if err != nil {
-		return err
+	deleteConnector := func(c *client.Client, ctx context.Context, name string) (struct{}, error) {
+		return struct{}{}, c.Delete(ctx, name)
 	}
-	if err := c.Delete(ctx, name); err != nil {
-		return err
-	}
-	if e.json() {
-		return e.printJSON(map[string]any{"deleted": name})
-	}
-	fmt.Fprintf(e.Stdout, "Deleted service connector `%s`.\n", name)
-	return nil
+	return onConnector(ctx, e, p, deleteConnector,
+		func(name string, _ struct{}) any { return map[string]any{"deleted": name} },
+		func(name string, _ struct{}) { fmt.Fprintf(e.Stdout, "Deleted service connector `%s`.\n", name) })
 }
 
 func verifyCommand() *command {

@@ -15,6 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gcpconn/gcpconn/functions/client"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 func loginCommand() *command {
@@ -22,8 +24,9 @@ func loginCommand() *command {
 		Name:    "login",
 		Args:    "NAME",
 		Summary: "Configure kubectl, docker or the Google client libraries to use a connector",
-		Help: `
-kubernetes-cluster: adds a context (named like gcloud's, gke_PROJECT_LOCATION_CLUSTER) to the
+		Help: strings.NewReplacer("KUBECONFIG_TYPES", typesOf(resourcetype.LoginKubeconfig, ", "),
+			"DOCKER_TYPES", typesOf(resourcetype.LoginDocker, ", "), "TOKEN_TYPES", typesOf(resourcetype.LoginToken, ", ")).Replace(`
+KUBECONFIG_TYPES: adds a context (named like gcloud's, gke_PROJECT_LOCATION_CLUSTER) to the
   kubeconfig ($KUBECONFIG's first file, else ~/.kube/config, or --kubeconfig) and makes it
   current. Its user is an exec plugin (client.authentication.k8s.io/v1, interactiveMode
   Never) that runs 'gcpconn token --exec-credential', so kubectl gets a fresh token whenever
@@ -32,14 +35,14 @@ kubernetes-cluster: adds a context (named like gcloud's, gke_PROJECT_LOCATION_CL
   identity variables (or your Google credentials) set where kubectl runs.
   --static writes the current token into the kubeconfig instead (expires within the hour).
 
-docker-registry: sets credHelpers[HOST] = "gcpconn" in $DOCKER_CONFIG/config.json (default
+DOCKER_TYPES: sets credHelpers[HOST] = "gcpconn" in $DOCKER_CONFIG/config.json (default
   ~/.docker/config.json; other entries are kept), and records which connector serves HOST
   in gcpconn's config directory. docker then runs docker-credential-gcpconn (this binary
   under that name: ln -s "$(command -v gcpconn)" /usr/local/bin/docker-credential-gcpconn)
   for a fresh token on every pull and push.
   --static stores the current token in config.json "auths" instead, like docker login.
 
-gcp-generic, gcs-bucket: a connector with generate_temporary_tokens=false hands out its
+TOKEN_TYPES: a connector with generate_temporary_tokens=false hands out its
   stored credentials; login writes them to the ADC file (--adc-file, default gcloud's
   application_default_credentials.json) where every Google library finds them.
   A connector that hands out temporary tokens cannot be written as an ADC file: no ADC
@@ -54,15 +57,15 @@ Examples:
   gcpconn login gcp-user-account --resource-type kubernetes-cluster --resource-id zenml-test-cluster
   gcpconn login gcp-user-account --resource-type docker-registry --resource-id europe-west1-docker.pkg.dev/zenml-core/test
   gcpconn login gcp-sa-key --resource-type gcp-generic
-  gcpconn login gcs-data --resource-type gcs-bucket --resource-id gs://zenml-bucket-sl --static --token-file /tmp/token`,
+  gcpconn login gcs-data --resource-type gcs-bucket --resource-id gs://zenml-bucket-sl --static --token-file /tmp/token`),
 		Flags: []flagSpec{
-			{Name: "resource-type", Short: "r", Value: "TYPE", Help: "kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket"},
+			{Name: "resource-type", Short: "r", Value: "TYPE", Help: loginTypes()},
 			{Name: "resource-id", Value: "ID", Help: "the cluster, registry, project or bucket"},
 			{Name: "static", Help: "store the current token instead of configuring a refreshing helper"},
-			{Name: "max-age", Value: "DURATION", Help: "kubernetes-cluster: kubectl asks gcpconn for a token again after DURATION at most (default: until the token is about to expire)"},
+			{Name: "max-age", Value: "DURATION", Help: typesOf(resourcetype.LoginKubeconfig, ", ") + ": kubectl asks gcpconn for a token again after DURATION at most (default: until the token is about to expire)"},
 			{Name: "kubeconfig", Value: "FILE", Help: "kubeconfig to update"},
-			{Name: "adc-file", Value: "FILE", Help: "ADC file to write (gcp-generic, gcs-bucket)"},
-			{Name: "token-file", Value: "FILE", Help: "with --static for gcp-generic/gcs-bucket: where to write the token"},
+			{Name: "adc-file", Value: "FILE", Help: "ADC file to write (" + typesOf(resourcetype.LoginToken, ", ") + ")"},
+			{Name: "token-file", Value: "FILE", Help: "with --static for " + typesOf(resourcetype.LoginToken, "/") + ": where to write the token"},
 		},
 		Run: runLogin,
 	}
@@ -74,12 +77,13 @@ func runLogin(ctx context.Context, e *env, p *parsed) error {
 		return err
 	}
 	rt := p.str("resource-type")
-	switch rt {
-	case "kubernetes-cluster", "docker-registry", "gcp-generic", "gcs-bucket":
-	case "":
-		return usageErrorf("--resource-type is required: kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket")
-	default:
-		return usageErrorf("--resource-type %q: login configures kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket clients", rt)
+	info, known := resourcetype.Of(resourceid.Type(rt))
+	configure, ok := logins[info.Login]
+	switch {
+	case rt == "":
+		return usageErrorf("--resource-type is required: %s", loginTypes())
+	case !known || !ok:
+		return usageErrorf("--resource-type %q: login configures %s clients", rt, loginTypes())
 	}
 	if v := p.str("max-age"); v != "" {
 		if d, err := time.ParseDuration(v); err != nil || d < 0 {
@@ -90,14 +94,48 @@ func runLogin(ctx context.Context, e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
-	switch rt {
-	case "kubernetes-cluster":
-		return loginKubernetes(e, p, name, cred)
-	case "docker-registry":
-		return loginDocker(ctx, e, p, c, name, cred)
-	default: // gcp-generic, gcs-bucket
-		return loginADC(e, p, name, cred)
+	return configure(ctx, e, p, c, name, cred)
+}
+
+// logins configure the client of each kind of credential (package resourcetype says which kind
+// each resource type hands out); loginOrder is the order help and messages list them in.
+var (
+	logins = map[resourcetype.Login]func(ctx context.Context, e *env, p *parsed, c *client.Client, name string, cred *client.Credential) error{
+		resourcetype.LoginKubeconfig: func(_ context.Context, e *env, p *parsed, _ *client.Client, name string, cred *client.Credential) error {
+			return loginKubernetes(e, p, name, cred)
+		},
+		resourcetype.LoginDocker: loginDocker,
+		resourcetype.LoginToken: func(_ context.Context, e *env, p *parsed, _ *client.Client, name string, cred *client.Credential) error {
+			return loginADC(e, p, name, cred)
+		},
 	}
+	loginOrder = []resourcetype.Login{resourcetype.LoginKubeconfig, resourcetype.LoginDocker, resourcetype.LoginToken}
+)
+
+// loginTypes lists the resource types login configures, by kind in loginOrder:
+// "kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket".
+func loginTypes() string {
+	var types []string
+	for _, kind := range loginOrder {
+		types = append(types, typesOfKind(kind)...)
+	}
+	return orList(types)
+}
+
+// typesOf joins the resource types whose credential is of kind with sep, for help texts.
+func typesOf(kind resourcetype.Login, sep string) string {
+	return strings.Join(typesOfKind(kind), sep)
+}
+
+// typesOfKind returns the resource types whose credential is of kind, in spec order.
+func typesOfKind(kind resourcetype.Login) []string {
+	var types []string
+	for _, info := range resourcetype.All() {
+		if info.Login == kind {
+			types = append(types, string(info.Type))
+		}
+	}
+	return types
 }
 
 // helperCommand is how kubeconfigs name this binary: "gcpconn" when that is what PATH

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/functions/client"
 	"github.com/gcpconn/gcpconn/functions/client/clienttest"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 // registerAdmin registers NAME as alice with the connectors-admin key and extra args.
@@ -484,5 +486,41 @@ func TestWriteFileAtomic(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(fresh))
 	if len(entries) != 1 {
 		t.Errorf("directory %s holds %d entries; want only the file (no temporary left)", filepath.Dir(fresh), len(entries))
+	}
+}
+
+// TestLoginHandlesEveryType checks that login configures a client for every resource type in
+// package resourcetype's records, that its help says how, and that an unknown or missing type
+// is refused with the list of types: a resource type (or a login kind) added to the records
+// without its login handling fails here.
+func TestLoginHandlesEveryType(t *testing.T) {
+	help := loginCommand().Help
+	for _, info := range resourcetype.All() {
+		if _, ok := logins[info.Login]; !ok || !slices.Contains(loginOrder, info.Login) {
+			t.Errorf("%s: login has nothing that configures its login kind %d", info.Type, info.Login)
+		}
+		if !strings.Contains(help, string(info.Type)) {
+			t.Errorf("%s: login's help does not say what it configures for it", info.Type)
+		}
+		if !strings.Contains(loginTypes(), string(info.Type)) {
+			t.Errorf("%s: missing from the types login lists: %s", info.Type, loginTypes())
+		}
+	}
+	const types = "kubernetes-cluster, docker-registry, gcp-generic or gcs-bucket"
+	if got := loginTypes(); got != types {
+		t.Errorf("loginTypes() = %q; want %q", got, types)
+	}
+	s := clienttest.Start(t)
+	w := newWorld(t, s, alice)
+	registerAdmin(t, w, "gcp-all")
+	for args, want := range map[[2]string]string{
+		{"--resource-id", "x"}:       "--resource-type is required: " + types,
+		{"--resource-type", "vm"}:    `--resource-type "vm": login configures ` + types + " clients",
+		{"--resource-type", "login"}: `--resource-type "login": login configures ` + types + " clients",
+	} {
+		_, errOut, code := w.gcpconn("login", "gcp-all", args[0], args[1])
+		if code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("login %s %s = exit %d %q; want %d and %q", args[0], args[1], code, errOut, exitUsage, want)
+		}
 	}
 }

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/functions/client"
+	"github.com/gcpconn/gcpconn/shared/configschema"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // configFlags are the flags register and update share.
 var configFlags = []flagSpec{
-	{Name: "auth-method", Short: "a", Value: "METHOD", Help: "implicit, user-account, service-account, external-account, oauth2-token or impersonation"},
-	{Name: "resource-type", Short: "r", Value: "TYPE", Help: "gcp-generic, gcs-bucket, kubernetes-cluster or docker-registry (default: every type)"},
+	{Name: "auth-method", Short: "a", Value: "METHOD", Help: orList(configschema.Methods())},
+	{Name: "resource-type", Short: "r", Value: "TYPE", Help: orList(resourceid.Types) + " (default: every type)"},
 	{Name: "resource-id", Value: "ID", Help: "the one resource the connector serves (default: any of its type)"},
 	{Name: "label", Short: "l", Value: "KEY=VALUE", Repeat: true, Help: "a label"},
 	{Name: "description", Value: "TEXT", Help: "free text"},
@@ -465,10 +467,7 @@ func (q *prompter) askConnector(spec client.TypeSpec, req *client.RegisterReques
 		}
 	}
 	if req.ResourceType == "" {
-		var rts []string
-		for _, r := range spec.ResourceTypes {
-			rts = append(rts, r.ResourceType)
-		}
+		rts := names(spec.ResourceTypes, func(r client.ResourceTypeSpec) string { return r.ResourceType })
 		if req.ResourceType, err = q.choose("Resource type (blank: every type)", rts, "", true); err != nil {
 			return err
 		}
@@ -480,10 +479,7 @@ func (q *prompter) askConnector(spec client.TypeSpec, req *client.RegisterReques
 // req lacks.
 func (q *prompter) askConfiguration(spec client.TypeSpec, req *client.RegisterRequest) (err error) {
 	if req.AuthMethod == "" {
-		var ams []string
-		for _, m := range spec.AuthMethods {
-			ams = append(ams, m.AuthMethod)
-		}
+		ams := names(spec.AuthMethods, func(m client.AuthMethodSpec) string { return m.AuthMethod })
 		if req.AuthMethod, err = q.choose("Auth method", ams, "", false); err != nil {
 			return err
 		}

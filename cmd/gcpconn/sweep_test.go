@@ -19,6 +19,7 @@ import (
 	"github.com/gcpconn/gcpconn/functions/client"
 	"github.com/gcpconn/gcpconn/functions/httpapi"
 	"github.com/gcpconn/gcpconn/functions/wire"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -92,7 +93,7 @@ func TestSweepWatch(t *testing.T) {
 	key := testKeyPEM(t)
 	for i := range 5 {
 		_, _, err := svc.Register(context.Background(), connector.Principal{Email: "o@example.com"}, connector.RegisterRequest{
-			Name: fmt.Sprintf("c-%d", i), AuthMethod: connector.ServiceAccount, Verify: &no,
+			Name: fmt.Sprintf("c-%d", i), AuthMethod: configschema.ServiceAccount, Verify: &no,
 			Configuration: map[string]any{"project_id": "zenml-core", "service_account_json": map[string]any{"type": "service_account",
 				"project_id": "zenml-core", "client_email": "sa@zenml-core.iam.gserviceaccount.com", "private_key_id": "k", "private_key": key,
 				"client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}}})

@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"strings"
+
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 // table is a boxed table like the seed's: a heavy frame, light inner rules, a rule between
@@ -18,13 +20,26 @@ type table struct {
 
 const maxCellWidth = 100
 
-// emoji marks resource types and states, as in the seed's tables.
-var emoji = map[string]string{
-	"gcp":                "🔵",
-	"gcp-generic":        "🔵",
-	"gcs-bucket":         "📦",
-	"kubernetes-cluster": "🌀",
-	"docker-registry":    "🐳",
+// emoji marks the connector type and resource types (the icon of each resource type's record
+// in package resourcetype), as in the seed's tables.
+var emoji = func() map[string]string {
+	m := map[string]string{"gcp": "🔵"}
+	for _, info := range resourcetype.All() {
+		m[string(info.Type)] = info.Icon
+	}
+	return m
+}()
+
+// orList lists items for a help text or message: "a, b, c or d".
+func orList[S ~string](items []S) string {
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = string(it)
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
 }
 
 // withEmoji prefixes a resource or connector type with its emoji.

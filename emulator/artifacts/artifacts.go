@@ -129,9 +129,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // project resolves the call's project after checking permission on it.
 func (s *Server) project(w http.ResponseWriter, r *http.Request, q call, permission string) (world.Project, bool) {
-	p, id, known := rest.ResolveProject(s.opts.World, q.project)
-	if _, gerr := s.opts.Auth.Check(r, permission, "projects/"+id); gerr != nil {
-		googleerr.Write(w, gerr)
+	p, known, ok := rest.CheckInProject(w, r, s.opts.Auth, s.opts.World, q.project, "", permission)
+	if !ok {
 		return world.Project{}, false
 	}
 	if !known {
@@ -194,10 +193,9 @@ func (s *Server) listRepositories(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getRepository(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	p, id, known := rest.ResolveProject(s.opts.World, q.project)
-	name := "projects/" + id + "/locations/" + q.location + "/repositories/" + q.repository
-	if _, gerr := s.opts.Auth.Check(r, "artifactregistry.repositories.get", name); gerr != nil {
-		googleerr.Write(w, gerr)
+	under := "/locations/" + q.location + "/repositories/" + q.repository
+	p, known, ok := rest.CheckInProject(w, r, s.opts.Auth, s.opts.World, q.project, under, "artifactregistry.repositories.get")
+	if !ok {
 		return
 	}
 	if known {

@@ -325,6 +325,13 @@ func (s *Server) Env() []string {
 	return out
 }
 
+// EnvMap is Env as a map from each variable to its value.
+func (s *Server) EnvMap() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.env)
+}
+
 // URL returns the base URL of a named service ("identity", "storage", ...), or "".
 func (s *Server) URL(name string) string {
 	s.mu.Lock()

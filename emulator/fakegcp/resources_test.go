@@ -31,7 +31,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
-	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 )
 
 const (
@@ -48,21 +48,8 @@ type stack struct {
 
 func startStack(t *testing.T, opts fakegcp.Options) *stack {
 	t.Helper()
-	s, err := fakegcp.Start(context.Background(), world.Demo(), opts)
-	if err != nil {
-		t.Fatalf("fakegcp.Start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	env := map[string]string{}
-	for _, l := range s.Env() {
-		k, v, _ := strings.Cut(l, "=")
-		env[k] = v
-	}
-	return &stack{srv: s, env: env}
+	s := fakegcptest.Start(t, opts)
+	return &stack{srv: s, env: s.EnvMap()}
 }
 
 // keyTokenSource is what gcpconn does with a service-account key: the

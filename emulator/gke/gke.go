@@ -246,9 +246,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // list answers ListClusters: the project's clusters in one location or all.
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	p, projectID, known := rest.ResolveProject(s.opts.World, q.project)
-	if _, gerr := s.opts.Auth.Check(r, "container.clusters.list", "projects/"+projectID); gerr != nil {
-		googleerr.Write(w, gerr)
+	p, known, ok := rest.CheckInProject(w, r, s.opts.Auth, s.opts.World, q.project, "", "container.clusters.list")
+	if !ok {
 		return
 	}
 	if !known {
@@ -272,10 +271,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 // get answers GetCluster.
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	p, projectID, known := rest.ResolveProject(s.opts.World, q.project)
-	res := "projects/" + projectID + "/locations/" + q.location + "/clusters/" + q.cluster
-	if _, gerr := s.opts.Auth.Check(r, "container.clusters.get", res); gerr != nil {
-		googleerr.Write(w, gerr)
+	under := "/locations/" + q.location + "/clusters/" + q.cluster
+	p, known, ok := rest.CheckInProject(w, r, s.opts.Auth, s.opts.World, q.project, under, "container.clusters.get")
+	if !ok {
 		return
 	}
 	if known && q.location != "-" {

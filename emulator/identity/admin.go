@@ -2,6 +2,7 @@ package identity
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -48,11 +49,26 @@ func (s *Service) handleAdminIDToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok, err := s.IDToken(req.Email, req.Audience)
+	writeMinted(w, "id_token", tok, err)
+}
+
+// writeMinted answers {field: tok}, or INVALID_ARGUMENT with the text of err.
+func writeMinted(w http.ResponseWriter, field, tok string, err error) {
 	if err != nil {
 		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id_token": tok})
+	writeJSON(w, http.StatusOK, map[string]string{field: tok})
+}
+
+// lifetime is a request's lifetime_seconds as a duration; outside [0, longest] it answers
+// INVALID_ARGUMENT and returns false.
+func lifetime(w http.ResponseWriter, seconds int64, longest time.Duration) (time.Duration, bool) {
+	if limit := int64(longest / time.Second); seconds < 0 || seconds > limit {
+		googleerr.Write(w, googleerr.InvalidArgument(fmt.Sprintf("lifetime_seconds must be between 0 and %d", limit)))
+		return 0, false
+	}
+	return time.Duration(seconds) * time.Second, true
 }
 
 // handleAdminOIDCToken mints a workload identity subject token:
@@ -67,16 +83,12 @@ func (s *Service) handleAdminOIDCToken(w http.ResponseWriter, r *http.Request) {
 	if !readRequest(w, r, &req) {
 		return
 	}
-	if req.LifetimeSeconds < 0 || req.LifetimeSeconds > 86400 {
-		googleerr.Write(w, googleerr.InvalidArgument("lifetime_seconds must be between 0 and 86400"))
+	life, ok := lifetime(w, req.LifetimeSeconds, 24*time.Hour)
+	if !ok {
 		return
 	}
-	tok, err := s.OIDCTokenWithClaims(req.Subject, req.Audience, time.Duration(req.LifetimeSeconds)*time.Second, req.Claims)
-	if err != nil {
-		googleerr.Write(w, googleerr.InvalidArgument(err.Error()))
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"token": tok})
+	tok, err := s.OIDCTokenWithClaims(req.Subject, req.Audience, life, req.Claims)
+	writeMinted(w, "token", tok, err)
 }
 
 // handleAdminAccessToken issues an access token for an account of the world directly:
@@ -98,20 +110,19 @@ func (s *Service) handleAdminAccessToken(w http.ResponseWriter, r *http.Request)
 		googleerr.Write(w, googleerr.NotFound("No service account or user "+clip(req.Email)+"."))
 		return
 	}
-	if req.LifetimeSeconds < 0 || req.LifetimeSeconds > 43200 {
-		googleerr.Write(w, googleerr.InvalidArgument("lifetime_seconds must be between 0 and 43200"))
+	life, ok := lifetime(w, req.LifetimeSeconds, 12*time.Hour)
+	if !ok {
 		return
 	}
-	lifetime := time.Duration(req.LifetimeSeconds) * time.Second
-	if lifetime == 0 {
-		lifetime = tokenLifetime
+	if life == 0 {
+		life = tokenLifetime
 	}
 	if len(req.Scopes) == 0 {
 		req.Scopes = []string{CloudPlatform, UserinfoEmail}
 	}
 	value, expiresIn := s.issue(tokens.Token{
 		Member: s.cfg.World.MemberForEmail(email), Email: email, Scopes: req.Scopes,
-		Expiry: s.now().Add(lifetime), IssuedBy: "admin",
+		Expiry: s.now().Add(life), IssuedBy: "admin",
 	})
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": value, "expires_in": expiresIn, "token_type": "Bearer"})
 }

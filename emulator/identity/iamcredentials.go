@@ -208,17 +208,9 @@ func (s *Service) signJwt(w http.ResponseWriter, sa world.ServiceAccount, req ia
 		googleerr.Write(w, googleerr.InvalidArgument("The exp claim must be an integer timestamp."))
 		return
 	}
-	key, err := s.cfg.World.Key(sa.Email)
-	if err != nil {
-		googleerr.Write(w, googleerr.Internal("Internal error encountered."))
-		return
-	}
-	signed, err := signJWT(key.Private, key.ID, claims)
-	if err != nil {
-		googleerr.Write(w, googleerr.Internal("Internal error encountered."))
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"keyId": key.ID, "signedJwt": signed})
+	s.signWithKey(w, sa, "signedJwt", func(key *world.Key) (string, error) {
+		return signJWT(key.Private, key.ID, claims)
+	})
 }
 
 func (s *Service) signBlob(w http.ResponseWriter, sa world.ServiceAccount, req iamCredentialsRequest) {
@@ -227,15 +219,23 @@ func (s *Service) signBlob(w http.ResponseWriter, sa world.ServiceAccount, req i
 		googleerr.Write(w, googleerr.InvalidArgument("Invalid value at 'payload' (TYPE_BYTES), Base64 decoding failed."))
 		return
 	}
+	s.signWithKey(w, sa, "signedBlob", func(key *world.Key) (string, error) {
+		sig, err := signRS256(key.Private, payload)
+		return base64.StdEncoding.EncodeToString(sig), err
+	})
+}
+
+// signWithKey signs with the account's key and answers {"keyId", field: the signature}.
+func (s *Service) signWithKey(w http.ResponseWriter, sa world.ServiceAccount, field string, sign func(*world.Key) (string, error)) {
 	key, err := s.cfg.World.Key(sa.Email)
 	if err != nil {
 		googleerr.Write(w, googleerr.Internal("Internal error encountered."))
 		return
 	}
-	sig, err := signRS256(key.Private, payload)
+	signed, err := sign(key)
 	if err != nil {
 		googleerr.Write(w, googleerr.Internal("Internal error encountered."))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"keyId": key.ID, "signedBlob": base64.StdEncoding.EncodeToString(sig)})
+	writeJSON(w, http.StatusOK, map[string]string{"keyId": key.ID, field: signed})
 }

@@ -119,7 +119,7 @@ func New(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, secrets: map[string]*secret{}}
-	s.routes = rest.Routes(opts.Faults, map[string]http.HandlerFunc{
+	s.routes = rest.Routes(opts.Faults, s.checked(map[string]http.HandlerFunc{
 		"secretmanager.secrets.create":  s.createSecret,
 		"secretmanager.secrets.list":    s.listSecrets,
 		"secretmanager.secrets.get":     s.getSecret,
@@ -138,7 +138,7 @@ func New(opts Options) (*Server, error) {
 		"secretmanager.versions.destroy": func(w http.ResponseWriter, r *http.Request) {
 			s.setState(w, r, secretmanagerpb.SecretVersion_DESTROYED)
 		},
-	})
+	}))
 	s.notify = rest.Wrap(opts.Faults, "secretmanager.notify", http.HandlerFunc(s.deliver))
 	return s, nil
 }
@@ -150,11 +150,13 @@ func (s *Server) logf(format string, args ...any) {
 }
 
 // call is a parsed request: project (as given), secret id, version ("" for
-// secret-level calls) and the resolved project.
+// secret-level calls), the resolved project and the number of path segments
+// (4 names the project, 5 and 6 a secret, 7 a version).
 type call struct {
 	project, secret, version string
 	proj                     world.Project
 	known                    bool
+	segments                 int
 }
 
 func (q call) projectRes() string { return "projects/" + q.projectID() }
@@ -170,6 +172,18 @@ func (q call) secretRes() string { return q.projectRes() + "/secrets/" + q.secre
 
 func (q call) versionRes() string { return q.secretRes() + "/versions/" + q.version }
 
+// resource is what the call's permission is checked on: the version for version calls,
+// the secret for the other calls on one secret, else the project (create and list).
+func (q call) resource() string {
+	switch {
+	case q.segments >= 7:
+		return q.versionRes()
+	case q.segments >= 5:
+		return q.secretRes()
+	}
+	return q.projectRes()
+}
+
 // secretName is the name Google prints: with the project number.
 func (q call) secretName() string {
 	if !q.known {
@@ -179,6 +193,19 @@ func (q call) secretName() string {
 }
 
 func (q call) key() string { return q.projectID() + "/" + q.secret }
+
+// endpoints names the endpoint of each call ServeHTTP routes, by the number of path segments
+// after the host (6 and 7 are under .../versions) and "METHOD:verb" (the verb is the path's
+// ":..." suffix, often none).
+var endpoints = map[int]map[string]string{
+	4: {"POST:": "secretmanager.secrets.create", "GET:": "secretmanager.secrets.list"},
+	5: {"GET:": "secretmanager.secrets.get", "PATCH:": "secretmanager.secrets.update", "DELETE:": "secretmanager.secrets.delete",
+		"POST:addVersion": "secretmanager.versions.add"},
+	6: {"GET:": "secretmanager.versions.list"},
+	7: {"GET:": "secretmanager.versions.get", "GET:access": "secretmanager.versions.access",
+		"POST:enable": "secretmanager.versions.enable", "POST:disable": "secretmanager.versions.disable",
+		"POST:destroy": "secretmanager.versions.destroy"},
+}
 
 // ServeHTTP routes the v1 REST API:
 //
@@ -200,7 +227,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		googleerr.Write(w, googleerr.NotFound("Requested entity was not found."))
 		return
 	}
-	q := call{project: parts[2]}
+	q := call{project: parts[2], segments: len(parts)}
 	q.proj, q.known = s.opts.World.FindProject(q.project)
 	if len(parts) >= 5 {
 		q.secret = parts[4]
@@ -208,30 +235,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(parts) >= 7 {
 		q.version = parts[6]
 	}
-	m := r.Method
-	var endpoint string
-	switch {
-	case len(parts) == 4 && verb == "" && m == http.MethodPost:
-		endpoint = "secretmanager.secrets.create"
-	case len(parts) == 4 && verb == "" && m == http.MethodGet:
-		endpoint = "secretmanager.secrets.list"
-	case len(parts) == 5 && verb == "" && m == http.MethodGet:
-		endpoint = "secretmanager.secrets.get"
-	case len(parts) == 5 && verb == "" && m == http.MethodPatch:
-		endpoint = "secretmanager.secrets.update"
-	case len(parts) == 5 && verb == "" && m == http.MethodDelete:
-		endpoint = "secretmanager.secrets.delete"
-	case len(parts) == 5 && verb == "addVersion" && m == http.MethodPost:
-		endpoint = "secretmanager.versions.add"
-	case len(parts) == 6 && parts[5] == "versions" && verb == "" && m == http.MethodGet:
-		endpoint = "secretmanager.versions.list"
-	case len(parts) == 7 && parts[5] == "versions" && verb == "" && m == http.MethodGet:
-		endpoint = "secretmanager.versions.get"
-	case len(parts) == 7 && parts[5] == "versions" && verb == "access" && m == http.MethodGet:
-		endpoint = "secretmanager.versions.access"
-	case len(parts) == 7 && parts[5] == "versions" && m == http.MethodPost && (verb == "enable" || verb == "disable" || verb == "destroy"):
-		endpoint = "secretmanager.versions." + verb
-	default:
+	endpoint, ok := endpoints[len(parts)][r.Method+":"+verb]
+	if !ok || (len(parts) >= 6 && parts[5] != "versions") {
 		googleerr.Write(w, googleerr.NotFound("Requested entity was not found."))
 		return
 	}
@@ -243,13 +248,20 @@ var topicRE = regexp.MustCompile(`^projects/[^/]+/topics/[a-zA-Z][a-zA-Z0-9._~%+
 var labelKeyRE = regexp.MustCompile(`^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$`)
 var labelValueRE = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$`)
 
-// check authorises the call, and answers with Google's error otherwise.
-func (s *Server) check(w http.ResponseWriter, r *http.Request, permission, resource string) bool {
-	if _, gerr := s.opts.Auth.Check(r, permission, resource); gerr != nil {
-		googleerr.Write(w, gerr)
-		return false
+// checked puts each endpoint's handler behind its IAM check: the endpoint's name is the
+// permission, checked on the call's resource (call.resource). The check runs after the fault
+// point, before the handler; a refusal is answered with Google's error.
+func (s *Server) checked(handlers map[string]http.HandlerFunc) map[string]http.HandlerFunc {
+	for endpoint, h := range handlers {
+		handlers[endpoint] = func(w http.ResponseWriter, r *http.Request) {
+			if _, gerr := s.opts.Auth.Check(r, endpoint, rest.CallFrom[call](r).resource()); gerr != nil {
+				googleerr.Write(w, gerr)
+				return
+			}
+			h(w, r)
+		}
 	}
-	return true
+	return handlers
 }
 
 func notFoundSecret(q call) *googleerr.Error {
@@ -299,9 +311,6 @@ func answer(w http.ResponseWriter, m proto.Message, gerr *googleerr.Error) {
 
 func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	if !s.check(w, r, "secretmanager.secrets.create", q.projectRes()) {
-		return
-	}
 	if !q.known {
 		googleerr.Write(w, googleerr.NotFound("Project ["+q.project+"] not found."))
 		return
@@ -312,8 +321,7 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := &secretmanagerpb.Secret{}
-	if gerr := readBody(r, in); gerr != nil {
-		googleerr.Write(w, gerr)
+	if !readBody(w, r, in) {
 		return
 	}
 	if in.GetReplication() == nil || (in.GetReplication().GetAutomatic() == nil && in.GetReplication().GetUserManaged() == nil) {
@@ -389,21 +397,18 @@ func trunc(s string) string {
 	return s
 }
 
-func (sec *secret) bumpEtag(now time.Time) {
-	sec.etagN++
-	sec.pb.Etag = fmt.Sprintf("%q", strconv.FormatInt(now.UnixMicro(), 10)+"."+strconv.Itoa(sec.etagN))
-}
+func (sec *secret) bumpEtag(now time.Time) { sec.pb.Etag = nextEtag(&sec.etagN, now) }
 
-func (v *version) bumpEtag(now time.Time) {
-	v.etagN++
-	v.pb.Etag = fmt.Sprintf("%q", strconv.FormatInt(now.UnixMicro(), 10)+"."+strconv.Itoa(v.etagN))
+func (v *version) bumpEtag(now time.Time) { v.pb.Etag = nextEtag(&v.etagN, now) }
+
+// nextEtag counts *n up and returns the etag it makes with now.
+func nextEtag(n *int, now time.Time) string {
+	*n++
+	return fmt.Sprintf("%q", strconv.FormatInt(now.UnixMicro(), 10)+"."+strconv.Itoa(*n))
 }
 
 func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	if !s.check(w, r, "secretmanager.secrets.get", q.secretRes()) {
-		return
-	}
 	var snap proto.Message
 	gerr := s.withSecret(q, func(sec *secret) *googleerr.Error {
 		snap = proto.Clone(sec.pb)
@@ -414,9 +419,6 @@ func (s *Server) getSecret(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	if !s.check(w, r, "secretmanager.secrets.list", q.projectRes()) {
-		return
-	}
 	if !q.known {
 		googleerr.Write(w, googleerr.NotFound("Project ["+q.project+"] not found."))
 		return
@@ -442,12 +444,8 @@ func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) updateSecret(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	if !s.check(w, r, "secretmanager.secrets.update", q.secretRes()) {
-		return
-	}
 	in := &secretmanagerpb.Secret{}
-	if gerr := readBody(r, in); gerr != nil {
-		googleerr.Write(w, gerr)
+	if !readBody(w, r, in) {
 		return
 	}
 	mask := r.URL.Query().Get("updateMask")
@@ -497,9 +495,6 @@ func etagMismatch() *googleerr.Error {
 
 func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	if !s.check(w, r, "secretmanager.secrets.delete", q.secretRes()) {
-		return
-	}
 	var snap *secretmanagerpb.Secret
 	gerr := s.withSecret(q, func(sec *secret) *googleerr.Error {
 		if etag := r.URL.Query().Get("etag"); etag != "" && etag != sec.pb.GetEtag() {
@@ -517,12 +512,8 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) addVersion(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	if !s.check(w, r, "secretmanager.versions.add", q.secretRes()) {
-		return
-	}
 	in := &secretmanagerpb.AddSecretVersionRequest{}
-	if gerr := readBody(r, in); gerr != nil {
-		googleerr.Write(w, gerr)
+	if !readBody(w, r, in) {
 		return
 	}
 	payload := in.GetPayload()
@@ -573,9 +564,6 @@ func crc32c(b []byte) uint32 { return crc32.Checksum(b, crcTable) }
 
 func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	if !s.check(w, r, "secretmanager.versions.list", q.secretRes()) {
-		return
-	}
 	want, gerr := parseStateFilter(r.URL.Query().Get("filter"))
 	if gerr != nil {
 		googleerr.Write(w, gerr)
@@ -601,9 +589,6 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	if !s.check(w, r, "secretmanager.versions.get", q.versionRes()) {
-		return
-	}
 	var snap proto.Message
 	gerr := s.withVersion(q, func(_ *secret, v *version) *googleerr.Error {
 		snap = proto.Clone(v.pb)
@@ -614,9 +599,6 @@ func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) accessVersion(w http.ResponseWriter, r *http.Request) {
 	q := rest.CallFrom[call](r)
-	if !s.check(w, r, "secretmanager.versions.access", q.versionRes()) {
-		return
-	}
 	var resp *secretmanagerpb.AccessSecretVersionResponse
 	gerr := s.withVersion(q, func(_ *secret, v *version) *googleerr.Error {
 		if st := v.pb.GetState(); st != secretmanagerpb.SecretVersion_ENABLED {
@@ -640,13 +622,9 @@ func (s *Server) setState(w http.ResponseWriter, r *http.Request, to secretmanag
 		secretmanagerpb.SecretVersion_DISABLED:  "disable",
 		secretmanagerpb.SecretVersion_DESTROYED: "destroy",
 	}[to]
-	if !s.check(w, r, "secretmanager.versions."+verb, q.versionRes()) {
-		return
-	}
 	// Enable, disable and destroy requests share one body shape: {"etag": ...}.
 	body := &secretmanagerpb.DisableSecretVersionRequest{}
-	if gerr := readBody(r, body); gerr != nil {
-		googleerr.Write(w, gerr)
+	if !readBody(w, r, body) {
 		return
 	}
 	var secSnap *secretmanagerpb.Secret
@@ -711,19 +689,22 @@ func (s *Server) Tick(ctx context.Context, now time.Time) {
 	}
 }
 
-// readBody decodes a protojson request body (empty bodies are empty messages).
-func readBody(r *http.Request, m proto.Message) *googleerr.Error {
+// readBody decodes a protojson request body into m (empty bodies are empty messages), or
+// answers Google's INVALID_ARGUMENT and returns false.
+func readBody(w http.ResponseWriter, r *http.Request, m proto.Message) bool {
 	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		return googleerr.InvalidArgument("Could not read the request body.")
+		googleerr.Write(w, googleerr.InvalidArgument("Could not read the request body."))
+		return false
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
-		return nil
+		return true
 	}
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, m); err != nil {
-		return googleerr.InvalidArgument("Invalid JSON payload received.")
+		googleerr.Write(w, googleerr.InvalidArgument("Invalid JSON payload received."))
+		return false
 	}
-	return nil
+	return true
 }
 
 // publish sends one event to each of the secret's topics.

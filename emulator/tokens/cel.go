@@ -137,23 +137,22 @@ func (p *parser) str() (string, error) {
 }
 
 func (p *parser) or() (bool, error) {
-	v, err := p.and()
-	for err == nil && p.peek("||") {
-		p.pos++
-		var r bool
-		r, err = p.and()
-		v = v || r
-	}
-	return v, err
+	return p.chain("||", p.and, func(a, b bool) bool { return a || b })
 }
 
 func (p *parser) and() (bool, error) {
-	v, err := p.unary()
-	for err == nil && p.peek("&&") {
+	return p.chain("&&", p.unary, func(a, b bool) bool { return a && b })
+}
+
+// chain reads operands joined by op (one at least), each with operand, and combines their
+// values from the left.
+func (p *parser) chain(op string, operand func() (bool, error), combine func(a, b bool) bool) (bool, error) {
+	v, err := operand()
+	for err == nil && p.peek(op) {
 		p.pos++
 		var r bool
-		r, err = p.unary()
-		v = v && r
+		r, err = operand()
+		v = combine(v, r)
 	}
 	return v, err
 }

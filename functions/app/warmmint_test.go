@@ -1,17 +1,15 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
-	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/internal/testbuild"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 )
@@ -31,17 +29,9 @@ const servedAudience = "http://gcpconn.test"
 
 func newServedMint(tb testing.TB) *servedMint {
 	tb.Helper()
-	quiet := slog.New(slog.DiscardHandler)
-	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: quiet})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { fake.Close() })
-	env := map[string]string{"GCPCONN_AUDIENCE": servedAudience, "GCPCONN_STORE": StoreMemory}
-	for _, kv := range fake.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
+	fake := fakegcptest.Start(tb, fakegcp.Options{})
+	env := fake.EnvMap()
+	env["GCPCONN_AUDIENCE"], env["GCPCONN_STORE"] = servedAudience, StoreMemory
 	cfg, err := ConfigFromEnv(envOf(env))
 	if err != nil {
 		tb.Fatal(err)

@@ -5,19 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/faults"
-	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/functions/app"
 	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
@@ -52,19 +51,11 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	r := &rig{t: t, emu: fsemu.Start(t), tokens: map[string]string{}, logs: &bytes.Buffer{}}
-	fake, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("fakegcp.Start: %v", err)
-	}
-	t.Cleanup(func() { fake.Close() })
+	fake := fakegcptest.StartExported(t, fakegcp.Options{})
 	r.fake = fake
-	env := map[string]string{"GCPCONN_STORE": app.StoreGoogle, "GCPCONN_AUDIENCE": audience, "GCPCONN_ADMINS": admin,
-		"GCPCONN_FIRESTORE_DATABASE": "(default)", "GCPCONN_SECRET_TOPIC": "projects/zenml-core/topics/gcpconn-secrets"}
-	for _, kv := range fake.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-		env[k] = v
-	}
+	env := fake.EnvMap()
+	maps.Copy(env, map[string]string{"GCPCONN_STORE": app.StoreGoogle, "GCPCONN_AUDIENCE": audience, "GCPCONN_ADMINS": admin,
+		"GCPCONN_FIRESTORE_DATABASE": "(default)", "GCPCONN_SECRET_TOPIC": "projects/zenml-core/topics/gcpconn-secrets"})
 	t.Setenv("FIRESTORE_EMULATOR_HOST", r.emu.Addr)
 	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {

@@ -1,5 +1,6 @@
-// Package httpapi exposes gcpconn's core (connector.Service) as the HTTP functions of
-// DESIGN §4: register, verify, list, mint-token, sweep, and the refresh CloudEvent function.
+// Package httpapi exposes gcpconn's core (connector.Service) as its HTTP functions (the
+// contract is functions/openapi.yaml): register, verify, list, mint-token, sweep, and the
+// refresh CloudEvent function.
 //
 // # Shape
 //

@@ -14,7 +14,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
-// statusOf is THE error table of the HTTP API (DESIGN §4): the only place that maps the
+// statusOf is THE error table of the HTTP API (functions/openapi.yaml documents it): the only place that maps the
 // core's error kinds to HTTP statuses. The body's "code" is the kind itself.
 var statusOf = map[connector.Kind]int{
 	connector.ErrInvalid:             http.StatusBadRequest,          // invalid_argument

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/identity"
 	"github.com/gcpconn/gcpconn/shared/callerauth"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
@@ -30,7 +31,7 @@ const fedAdminGlob = "ci:repo:acme/ops:*"
 
 func newFedEnv(t *testing.T) *fedEnv {
 	t.Helper()
-	fake := startFake(t, fakegcp.Options{Issuers: []string{"ci", "other"}})
+	fake := fakegcptest.StartExported(t, fakegcp.Options{Issuers: []string{"ci", "other"}})
 	issuers, err := callerauth.ParseIssuers(fmt.Sprintf(`[{"name":"ci","issuer":%q,"audiences":[%q],
 		"bound_claims":{"repository_owner":"acme","ref":"refs/*"},"max_token_age":"15m"}]`, os.Getenv("FAKEGCP_ISSUER_CI"), audience), os.Getenv("GCPCONN_ISSUER"))
 	if err != nil {

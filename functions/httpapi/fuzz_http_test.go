@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/shared/callerauth"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
@@ -35,7 +36,7 @@ type fuzzAPI struct {
 }
 
 func newFuzzAPI(f *testing.F) *fuzzAPI {
-	fake := startFake(f, fakegcp.Options{})
+	fake := fakegcptest.StartExported(f, fakegcp.Options{})
 	var err error
 	env := gcp.EndpointsFromEnv()
 	z := &fuzzAPI{svc: &connector.Service{Google: gcp.New(env), Policy: connector.Policy{Admins: []string{admin}},

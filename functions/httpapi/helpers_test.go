@@ -10,7 +10,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,12 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gcpconn/gcpconn/emulator/fakegcp"
-	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -68,11 +66,11 @@ func (f *fakeGoogle) ListResources(ctx context.Context, g connector.Grant, rt co
 		return []string{id}, nil
 	}
 	switch rt {
-	case connector.GCSBucket:
+	case resourceid.GCSBucket:
 		return []string{"gs://bucket-a", "gs://bucket-b"}, nil
-	case connector.KubernetesCluster:
+	case resourceid.KubernetesCluster:
 		return []string{"europe-west1/cluster-a"}, nil
-	case connector.DockerRegistry:
+	case resourceid.DockerRegistry:
 		return []string{"europe-west1-docker.pkg.dev/demo-project/repo"}, nil
 	}
 	return []string{g.Connector.Config.ProjectID}, nil
@@ -283,24 +281,4 @@ func (e *env) expect(r response, status int, code string) {
 			e.t.Fatalf("error answer without error.code: %s", r.raw)
 		}
 	}
-}
-
-// startFake starts the fake Google with opts (its logs discarded unless opts.Logger says
-// otherwise), stops it when tb ends, and points this process's Google endpoints and
-// GCE_METADATA_HOST at it.
-func startFake(tb testing.TB, opts fakegcp.Options) *fakegcp.Server {
-	tb.Helper()
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	fake, err := fakegcp.Start(context.Background(), world.Demo(), opts)
-	if err != nil {
-		tb.Fatalf("fakegcp.Start: %v", err)
-	}
-	tb.Cleanup(func() { fake.Close() })
-	for _, kv := range fake.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		tb.Setenv(k, v)
-	}
-	return fake
 }

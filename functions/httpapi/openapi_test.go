@@ -15,6 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gcpconn/gcpconn/functions/wire"
+	"github.com/gcpconn/gcpconn/shared/configschema"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 // schemaTypes maps every schema of functions/openapi.yaml to the Go type it documents: the
@@ -219,5 +221,43 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	sort.Strings(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("openapi.yaml error codes = %v; the error table produces %v", got, want)
+	}
+}
+
+// TestOpenAPIEnums checks that every resource_type and auth_method enum of openapi.yaml lists
+// exactly the resource types of package resourcetype's records and the auth methods of package
+// configschema, in their order: a type or method added to the code and not to the contract (or
+// the other way round) fails here.
+func TestOpenAPIEnums(t *testing.T) {
+	var types, methods []string
+	for _, info := range resourcetype.All() {
+		types = append(types, string(info.Type))
+	}
+	for _, m := range configschema.Methods() {
+		methods = append(methods, string(m))
+	}
+	want := map[string][]string{"resource_type": types, "auth_method": methods}
+	doc, _ := loadOpenAPI(t)
+	found := map[string]int{}
+	for schema, s := range doc.Components.Schemas {
+		for prop, node := range s.Properties {
+			var p struct {
+				Enum []string `yaml:"enum"`
+			}
+			if err := node.Decode(&p); err != nil {
+				t.Fatalf("schema %s property %s: %v", schema, prop, err)
+			}
+			if w, ok := want[prop]; ok && p.Enum != nil {
+				found[prop]++
+				if !slices.Equal(p.Enum, w) {
+					t.Errorf("openapi.yaml %s.%s enum = %v; the code has %v", schema, prop, p.Enum, w)
+				}
+			}
+		}
+	}
+	for prop := range want {
+		if found[prop] == 0 {
+			t.Errorf("openapi.yaml has no %s enum to check", prop)
+		}
 	}
 }

@@ -17,11 +17,13 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -52,10 +54,10 @@ func TestRefreshFromSecretManagerEvents(t *testing.T) {
 	}))
 	defer relay.Close()
 
-	fake := startFake(t, fakegcp.Options{PushURL: relay.URL})
+	fake := fakegcptest.StartExported(t, fakegcp.Options{PushURL: relay.URL})
 	runtimeSA := "gcpconn-runtime@zenml-core.iam.gserviceaccount.com"
 	smToken := fake.Tokens().Issue(tokens.Token{Member: "serviceAccount:" + runtimeSA, Email: runtimeSA,
-		Scopes: []string{connector.ScopeCloudPlatform}, Expiry: time.Now().Add(time.Hour)})
+		Scopes: []string{resourcetype.ScopeCloudPlatform}, Expiry: time.Now().Add(time.Hour)})
 	ctx := context.Background()
 	sm, err := secretmanager.NewRESTClient(ctx, option.WithEndpoint(fake.URL("secretmanager")),
 		option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: smToken})))

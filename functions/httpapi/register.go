@@ -30,12 +30,8 @@ func (a *API) Register(w http.ResponseWriter, r *http.Request) {
 
 // register creates the connector of the body (POST) and answers 201.
 func (c *call) register() error {
-	var b wire.RegisterRequest
-	if !c.decode(&b, false) {
-		return nil // answered
-	}
-	req, err := registerRequest(b)
-	if err != nil {
+	req, ok, err := decodeAs(c, registerRequest)
+	if !ok {
 		return err
 	}
 	conn, res, err := c.svc.Register(c.ctx, c.p, req)
@@ -48,12 +44,8 @@ func (c *call) register() error {
 
 // update applies the body's changes to the connector ref (PUT).
 func (c *call) update(ref string) error {
-	var b wire.UpdateRequest
-	if !c.decode(&b, false) {
-		return nil // answered
-	}
-	req, err := updateRequest(b)
-	if err != nil {
+	req, ok, err := decodeAs(c, updateRequest)
+	if !ok {
 		return err
 	}
 	conn, err := c.svc.Update(c.ctx, c.p, ref, req)

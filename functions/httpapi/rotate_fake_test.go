@@ -20,12 +20,14 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -70,7 +72,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 		w.WriteHeader(status)
 	}))
 	defer relay.Close()
-	fake := startFake(t, fakegcp.Options{PushURL: relay.URL})
+	fake := fakegcptest.StartExported(t, fakegcp.Options{PushURL: relay.URL})
 	if err := fake.World().AddBinding(world.Binding{Resource: "projects/zenml-core/serviceAccounts/" + e2eAccount,
 		Role: "roles/iam.serviceAccountKeyAdmin", Members: []string{"serviceAccount:" + e2eAccount}}); err != nil {
 		t.Fatal(err)
@@ -85,7 +87,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	runtimeSA := "gcpconn-runtime@zenml-core.iam.gserviceaccount.com"
 	smToken := fake.Tokens().Issue(tokens.Token{Member: "serviceAccount:" + runtimeSA, Email: runtimeSA,
-		Scopes: []string{connector.ScopeCloudPlatform}, Expiry: time.Now().Add(24 * time.Hour)})
+		Scopes: []string{resourcetype.ScopeCloudPlatform}, Expiry: time.Now().Add(24 * time.Hour)})
 	sm, err := secretmanager.NewRESTClient(ctx, option.WithEndpoint(fake.URL("secretmanager")),
 		option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: smToken})))
 	if err != nil {
@@ -256,7 +258,7 @@ func mintWithKey(fake *fakegcp.Server, k *world.Key) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cfg, err := google.JWTConfigFromJSON(file, connector.ScopeCloudPlatform)
+	cfg, err := google.JWTConfigFromJSON(file, resourcetype.ScopeCloudPlatform)
 	if err != nil {
 		return "", err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
@@ -132,7 +133,7 @@ func TestRotationIdentity(t *testing.T) {
 // rotates as id, its IAM calls recorded.
 func rotationIdentityEnv(t *testing.T, id gcp.RotationIdentity) (*fakegcp.Server, *env, *iamRecorder, *e2eClock) {
 	t.Helper()
-	fake := startFake(t, fakegcp.Options{})
+	fake := fakegcptest.StartExported(t, fakegcp.Options{})
 	if h := os.Getenv("GCE_METADATA_HOST"); !strings.HasPrefix(h, "127.0.0.1:") {
 		t.Fatalf("GCE_METADATA_HOST = %q; want the fake's loopback metadata server", h)
 	}

@@ -15,6 +15,20 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, entry string, do fun
 	}
 }
 
+// decodeAs decodes the body (c.decode, not empty) into a B and converts it with conv into the
+// request R the service takes. ok is false when the body did not decode (the call is
+// answered, err is nil) or conv refused it (err).
+func decodeAs[B, R any](c *call, conv func(B) (R, error)) (req R, ok bool, err error) {
+	var b B
+	if !c.decode(&b, false) {
+		return req, false, nil // answered
+	}
+	if req, err = conv(b); err != nil {
+		return req, false, err
+	}
+	return req, true, nil
+}
+
 // serveBody is serve for a function whose request is a JSON body: do gets it decoded into a B
 // (c.decode: exactly; an empty body, B's zero value, only when emptyOK). A body that cannot be
 // decoded is answered without calling do.

@@ -89,12 +89,8 @@ func (a *API) SweepShard(w http.ResponseWriter, r *http.Request) {
 		if err := c.svc.AuthorizeOperator(c.p); err != nil {
 			return err
 		}
-		var raw json.RawMessage
-		if !c.decode(&raw, false) {
-			return nil // answered
-		}
-		sh, err := shardFromPush(raw)
-		if err != nil {
+		sh, ok, err := decodeAs(c, shardFromPush)
+		if !ok {
 			return err
 		}
 		k, err := c.keeper()
@@ -118,7 +114,7 @@ func (a *API) SweepShard(w http.ResponseWriter, r *http.Request) {
 // shardFromPush reads the shard in a Pub/Sub push body. The envelope is Pub/Sub's, which
 // adds fields over time (deliveryAttempt, publish_time, orderingKey): it is read leniently;
 // the shard itself, gcpconn's own message, exactly.
-func shardFromPush(body []byte) (upkeep.SweepShard, error) {
+func shardFromPush(body json.RawMessage) (upkeep.SweepShard, error) {
 	var push struct {
 		Message struct {
 			Data []byte `json:"data"`

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 func denyToken(context.Context, connector.Grant, connector.TokenRequest) (connector.Token, error) {
@@ -25,7 +26,7 @@ func TestVerify(t *testing.T) {
 	r := e.do("POST", "/verify", e.token(user), map[string]any{"connector": "alpha"})
 	e.expect(r, http.StatusOK, "")
 	res, _ := r.body["resources"].([]any)
-	if len(res) != len(connector.ResourceTypes) {
+	if len(res) != len(resourceid.Types) {
 		t.Fatalf("POST /verify resources = %v; want one entry per resource type", r.body)
 	}
 	first := res[0].(map[string]any)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"gopkg.in/yaml.v3"
 )
 
@@ -39,7 +40,7 @@ func Render(project string, k *connector.KubernetesCredential) (string, error) {
 			APIVersion: ExecAPIVersion,
 			Command:    ExecCommand,
 			Args: []string{"token", "--exec-credential", k.ConnectorRef,
-				"--resource-type", string(connector.KubernetesCluster), "--resource-id", k.Cluster},
+				"--resource-type", string(resourceid.KubernetesCluster), "--resource-id", k.Cluster},
 			InteractiveMode: "Never",
 			InstallHint:     "kubectl runs the gcpconn CLI to fetch tokens for this cluster; install it and put it on PATH",
 		}}}},

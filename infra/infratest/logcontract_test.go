@@ -20,6 +20,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -252,11 +253,11 @@ func (g *contractGoogle) ListResources(_ context.Context, gr connector.Grant, rt
 		return []string{id}, nil
 	}
 	switch rt {
-	case connector.GCSBucket:
+	case resourceid.GCSBucket:
 		return []string{"gs://bucket-a"}, nil
-	case connector.KubernetesCluster:
+	case resourceid.KubernetesCluster:
 		return []string{"europe-west1/cluster-a"}, nil
-	case connector.DockerRegistry:
+	case resourceid.DockerRegistry:
 		return []string{"europe-west1-docker.pkg.dev/demo-project/repo"}, nil
 	}
 	return []string{gr.Connector.Config.ProjectID}, nil

@@ -205,12 +205,7 @@ func (m *Module) collectRefs(body *hclsyntax.Body) {
 	})
 }
 
-func (m *Module) ref(addr string) *refNode {
-	if m.refs[addr] == nil {
-		m.refs[addr] = &refNode{}
-	}
-	return m.refs[addr]
-}
+func (m *Module) ref(addr string) *refNode { return child(&m.refs, addr) }
 
 // refNode is a tree of referenced attribute paths. elems[-1] holds paths read through a
 // dynamic index (they apply to every element).
@@ -220,34 +215,19 @@ type refNode struct {
 	keys  map[string]*refNode
 }
 
-func (n *refNode) attr(name string) *refNode {
-	if n.attrs == nil {
-		n.attrs = map[string]*refNode{}
-	}
-	if n.attrs[name] == nil {
-		n.attrs[name] = &refNode{}
-	}
-	return n.attrs[name]
-}
+func (n *refNode) attr(name string) *refNode { return child(&n.attrs, name) }
+func (n *refNode) elem(i int) *refNode       { return child(&n.elems, i) }
+func (n *refNode) key(k string) *refNode     { return child(&n.keys, k) }
 
-func (n *refNode) elem(i int) *refNode {
-	if n.elems == nil {
-		n.elems = map[int]*refNode{}
+// child returns the node under k in *m, adding it (and the map) when missing.
+func child[K comparable](m *map[K]*refNode, k K) *refNode {
+	if *m == nil {
+		*m = map[K]*refNode{}
 	}
-	if n.elems[i] == nil {
-		n.elems[i] = &refNode{}
+	if (*m)[k] == nil {
+		(*m)[k] = &refNode{}
 	}
-	return n.elems[i]
-}
-
-func (n *refNode) key(k string) *refNode {
-	if n.keys == nil {
-		n.keys = map[string]*refNode{}
-	}
-	if n.keys[k] == nil {
-		n.keys[k] = &refNode{}
-	}
-	return n.keys[k]
+	return (*m)[k]
 }
 
 func (n *refNode) add(t hcl.Traversal) {

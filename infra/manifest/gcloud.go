@@ -2,6 +2,8 @@ package manifest
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -49,11 +51,7 @@ func (m *Manifest) EnvVars(given map[string]string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	names := make([]string, 0, len(env))
-	for n := range env {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(env))
 	parts := make([]string, 0, len(names))
 	for _, n := range names {
 		if strings.Contains(env[n], ";") {

@@ -7,6 +7,12 @@
 // func line to its closing brace (its doc comment not included). Test files are not checked:
 // a table-driven test keeps its case table next to the loop that runs it. A function that
 // grows past the limit is split where a reader would lose the thread, not cut at line 80.
+//
+// # Citations
+//
+// No tracked file cites the design notes kept beside the checkout ("DESIGN §n", DESIGN.md):
+// a reader of the repository cannot follow such a pointer. ARCHITECTURE.md, the README files
+// and the package docs are the repository's own documents.
 package codecheck
 
 // MaxFuncLines is the longest a function of the module may be, in lines.

@@ -2,14 +2,12 @@ package callerauth_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
-	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/callerauth"
 	"github.com/gcpconn/gcpconn/shared/connector"
@@ -20,16 +18,8 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // TestAgainstFakeIssuer verifies ID tokens of the emulator's OIDC issuer, found through the
 // environment the fake prints for gcpconn (GCPCONN_ISSUER, GCPCONN_JWKS_URL).
 func TestAgainstFakeIssuer(t *testing.T) {
-	srv, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("fakegcp.Start: %v", err)
-	}
-	defer srv.Close()
-	env := map[string]string{}
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
+	srv := fakegcptest.Start(t, fakegcp.Options{})
+	env := srv.EnvMap()
 	if env["GCPCONN_ISSUER"] == "" || env["GCPCONN_JWKS_URL"] == "" {
 		t.Fatalf("fake's Env() lacks GCPCONN_ISSUER or GCPCONN_JWKS_URL: %v", srv.Env())
 	}

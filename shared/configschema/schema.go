@@ -282,6 +282,22 @@ func Methods() []AuthMethod {
 	return ms
 }
 
+// HandedOut returns the secret field whose value (the method's credential JSON) a connector
+// hands out instead of tokens when its generate_temporary_tokens is false; "" for methods
+// that never hand out what they mint from (implicit, impersonation: the field may only be
+// true) and for oauth2-token (no such field: its token is handed out anyway).
+func (m *Method) HandedOut() string {
+	if f, ok := m.field(FieldGenerateTemporaryTokens); !ok || f.kind != kindBool {
+		return ""
+	}
+	for _, f := range m.fields {
+		if f.kind == kindCredJSON {
+			return f.name
+		}
+	}
+	return ""
+}
+
 // Lifetime returns the bounds of the method's token lifetimes; nil for oauth2-token, whose
 // stored token lasts until it expires.
 func (m *Method) Lifetime() *Lifetime { return m.lifetime }

@@ -61,3 +61,26 @@ func TestCheckExpirationSeconds(t *testing.T) {
 		}
 	}
 }
+
+// TestHandedOut checks which credential JSON each method hands out when
+// generate_temporary_tokens is false: its own, and never that of implicit, impersonation or
+// oauth2-token.
+func TestHandedOut(t *testing.T) {
+	want := map[AuthMethod]string{
+		Implicit:        "",
+		UserAccount:     FieldUserAccountJSON,
+		ServiceAccount:  FieldServiceAccountJSON,
+		ExternalAccount: FieldExternalAccountJSON,
+		OAuth2Token:     "",
+		Impersonation:   "",
+	}
+	for _, m := range Methods() {
+		w, ok := want[m]
+		if !ok {
+			t.Errorf("%s: no expectation in this test", m)
+		}
+		if got := Lookup(m).HandedOut(); got != w {
+			t.Errorf("%s: HandedOut() = %q; want %q", m, got, w)
+		}
+	}
+}

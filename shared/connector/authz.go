@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 )
 
@@ -208,5 +209,5 @@ func (s *Service) usableGrant(ctx context.Context, c *Connector, how secretRead)
 // behind the implicit gate, but the service does not read its own cloud identity yet, so
 // those connectors too work only with callers' subject tokens.
 func needsCallerToken(g Grant) bool {
-	return g.Connector != nil && g.Connector.AuthMethod == ExternalAccount
+	return g.Connector != nil && g.Connector.AuthMethod == configschema.ExternalAccount
 }

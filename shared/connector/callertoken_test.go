@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
@@ -26,7 +28,7 @@ func ctExternalAccount() map[string]any {
 
 func ctRegister(subjectToken string, verify bool) connector.RegisterRequest {
 	return connector.RegisterRequest{
-		Name: "ci", AuthMethod: connector.ExternalAccount, ResourceType: connector.GCPGeneric,
+		Name: "ci", AuthMethod: configschema.ExternalAccount, ResourceType: resourceid.GCPGeneric,
 		Configuration: map[string]any{"project_id": "demo-project", "external_account_json": ctExternalAccount()},
 		Verify:        &verify, SubjectToken: subjectToken,
 	}
@@ -36,7 +38,7 @@ func TestRegisterRecordsVerifiedStatus(t *testing.T) {
 	for _, verify := range []bool{true, false} {
 		s, _ := swService(t, &swGoogle{})
 		c, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
-			Name: "sa", AuthMethod: connector.ServiceAccount, Verify: &verify,
+			Name: "sa", AuthMethod: configschema.ServiceAccount, Verify: &verify,
 			Configuration: map[string]any{"project_id": "demo-project", "service_account_json": swDefaultKey(0)},
 		})
 		if err != nil {
@@ -62,7 +64,7 @@ func TestCallerTokenConnectors(t *testing.T) {
 	g := &swGoogle{}
 	var seen string
 	g.TokenFunc = func(ctx context.Context, gr connector.Grant) (connector.Token, error) {
-		if gr.Connector.AuthMethod == connector.ExternalAccount {
+		if gr.Connector.AuthMethod == configschema.ExternalAccount {
 			seen = connector.SubjectTokenFrom(ctx)
 			if seen == "" {
 				return connector.Token{}, errors.New("no subject token reached Google")

@@ -15,7 +15,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 	"github.com/gcpconn/gcpconn/shared/store"
 )
 
@@ -115,7 +118,7 @@ func (e *ccEnv) register(t *testing.T, s *connector.Service, name string) *conne
 }
 
 func (e *ccEnv) mint(s *connector.Service, who, ref string) error {
-	_, err := s.Mint(context.Background(), rgP(who), connector.MintRequest{Ref: ref, ResourceType: connector.GCSBucket, ResourceID: "gs://bucket-1"})
+	_, err := s.Mint(context.Background(), rgP(who), connector.MintRequest{Ref: ref, ResourceType: resourceid.GCSBucket, ResourceID: "gs://bucket-1"})
 	return err
 }
 
@@ -444,17 +447,17 @@ func TestCachedConnectorIsNotModified(t *testing.T) {
 	s := mtService(g)
 	rec := &ccRecording{Store: s.Store}
 	s.Store, s.RevocationWindow = rec, time.Minute
-	mtPut(t, s, mtMulti("multi", connector.ServiceAccount), mtSAKey)
+	mtPut(t, s, mtMulti("multi", configschema.ServiceAccount), mtSAKey)
 	ctx := context.Background()
 	minted := 0
 	for range 2 {
 		for _, r := range []connector.MintRequest{
-			{ResourceType: connector.GCPGeneric, Scopes: []string{connector.ScopeCloudPlatform, connector.ScopeCloudPlatform}},
-			{ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl", LifetimeSeconds: 600},
-			{ResourceType: connector.GCSBucket, ResourceID: "zenml-bucket-sl", Downscope: &connector.Downscope{Prefix: "runs/", ReadOnly: true}},
-			{ResourceType: connector.KubernetesCluster, ResourceID: "zenml-test-cluster"},
-			{ResourceType: connector.DockerRegistry, ResourceID: "europe-west1-docker.pkg.dev/zenml-core/zenml-core"},
-			{ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl", LifetimeSeconds: 1 << 30},
+			{ResourceType: resourceid.GCPGeneric, Scopes: []string{resourcetype.ScopeCloudPlatform, resourcetype.ScopeCloudPlatform}},
+			{ResourceType: resourceid.GCSBucket, ResourceID: "gs://zenml-bucket-sl", LifetimeSeconds: 600},
+			{ResourceType: resourceid.GCSBucket, ResourceID: "zenml-bucket-sl", Downscope: &connector.Downscope{Prefix: "runs/", ReadOnly: true}},
+			{ResourceType: resourceid.KubernetesCluster, ResourceID: "zenml-test-cluster"},
+			{ResourceType: resourceid.DockerRegistry, ResourceID: "europe-west1-docker.pkg.dev/zenml-core/zenml-core"},
+			{ResourceType: resourceid.GCSBucket, ResourceID: "gs://zenml-bucket-sl", LifetimeSeconds: 1 << 30},
 		} {
 			r.Ref = "multi"
 			if _, err := s.Mint(ctx, mtOwnerP, r); err == nil {

@@ -18,37 +18,14 @@ import (
 const TypeGCP = "gcp"
 
 // AuthMethod says how a connector's stored credentials become Google access tokens. It is
-// package configschema's AuthMethod, which holds each method's configuration schema.
+// package configschema's AuthMethod, which holds each method's configuration schema
+// (configschema.Methods lists them).
 type AuthMethod = configschema.AuthMethod
 
-// The auth methods of the gcp connector type.
-const (
-	Implicit        = configschema.Implicit        // the service's own ambient credentials (gated)
-	UserAccount     = configschema.UserAccount     // authorized_user JSON: refresh grant
-	ServiceAccount  = configschema.ServiceAccount  // service_account key JSON: JWT-bearer grant
-	ExternalAccount = configschema.ExternalAccount // external_account JSON: STS exchange (+ impersonation)
-	OAuth2Token     = configschema.OAuth2Token     // a stored access token, handed out until it expires
-	Impersonation   = configschema.Impersonation   // generateAccessToken on target_principal
-)
-
-// AuthMethods lists every auth method in the order the type spec presents them (the order
-// of package configschema's schemas).
-var AuthMethods = configschema.Methods()
-
 // ResourceType names a kind of Google Cloud resource a connector gives access to. It is
-// package resourceid's Type, which parses the ids of each type.
+// package resourceid's Type, which parses the ids of each type; package resourcetype holds
+// the record of each type (resourceid.Types lists them).
 type ResourceType = resourceid.Type
-
-// The resource types of the gcp connector type.
-const (
-	GCPGeneric        = resourceid.GCPGeneric        // a project; the id is the project id
-	GCSBucket         = resourceid.GCSBucket         // a Cloud Storage bucket: gs://name
-	KubernetesCluster = resourceid.KubernetesCluster // a GKE cluster: location/name
-	DockerRegistry    = resourceid.DockerRegistry    // an Artifact Registry repository or GCR host
-)
-
-// ResourceTypes lists every resource type in the order the type spec presents them.
-var ResourceTypes = []ResourceType{GCPGeneric, GCSBucket, KubernetesCluster, DockerRegistry}
 
 // joinTypes lists resource types for a message: "gcp-generic, gcs-bucket".
 func joinTypes(ts []ResourceType) string {

@@ -10,21 +10,26 @@
 // A connector is a named, stored set of credentials for Google Cloud plus the resources they may
 // be used for. Its connector type is always "gcp" (see [TypeGCP]).
 //
-// An auth method says how the stored credentials become tokens: [Implicit] (the service's own
-// ambient credentials), [UserAccount] (a user's refresh token), [ServiceAccount] (a key JSON),
-// [ExternalAccount] (workload identity federation), [OAuth2Token] (a token that is handed out as
-// is until it expires) and [Impersonation] (IAM Credentials generateAccessToken on a target
-// service account, from a key or keyless from the service's own identity).
+// An auth method ([AuthMethod]) says how the stored credentials become tokens:
+// [configschema.Implicit] (the service's own ambient credentials), [configschema.UserAccount]
+// (a user's refresh token), [configschema.ServiceAccount] (a key JSON),
+// [configschema.ExternalAccount] (workload identity federation), [configschema.OAuth2Token] (a
+// token that is handed out as is until it expires) and [configschema.Impersonation] (IAM
+// Credentials generateAccessToken on a target service account, from a key or keyless from the
+// service's own identity). Package configschema holds each method's configuration schema.
 //
-// A resource type names what a credential is for: [GCPGeneric] (a project), [GCSBucket],
-// [KubernetesCluster] (a GKE cluster) and [DockerRegistry] (Artifact Registry or legacy GCR).
+// A resource type ([ResourceType]) names what a credential is for: [resourceid.GCPGeneric] (a
+// project), [resourceid.GCSBucket], [resourceid.KubernetesCluster] (a GKE cluster) and
+// [resourceid.DockerRegistry] (Artifact Registry or legacy GCR). Package resourcetype holds one
+// record per type (its name, plural, scopes, list permission, the credential it hands out,
+// whether its tokens are down-scoped), which the core reads instead of switching on types.
 // A resource id names one instance of a resource type, in one of several accepted spellings that
 // package resourceid ([resourceid.Parse]) reduces to a canonical form.
 //
 // A connector's shape follows from its resource type and id: a multi-type connector has no
 // resource type and serves every type; a multi-instance connector has one type that supports
 // instances and no id; a single-instance connector has a type and an id (or a type with no
-// instances, such as [GCPGeneric]).
+// instances, such as gcp-generic).
 //
 // Configuration is split by the type spec ([Spec]): secret fields (key JSON, refresh tokens,
 // access tokens) go to a [SecretStore] as [Secrets]; everything else is stored with the connector
@@ -95,7 +100,7 @@
 //   - Shape: resource_type (or resource_types with one element) makes a single-type
 //     connector; several resource_types, or none, a multi-type one, which takes no
 //     resource_id. A single type with instances and a resource_id is single-instance; without
-//     one, multi-instance. [GCPGeneric] has no instances: its resource id is always the
+//     one, multi-instance. gcp-generic has no instances: its resource id is always the
 //     project. resource_id is stored canonical and must lie in the connector's project
 //     ([resourceid.Canonical]). A bare cluster name stays bare until verification resolves
 //     it: register and update (when they verify) then store the one location/name it
@@ -120,7 +125,7 @@
 // # Lifetimes
 //
 // Lifetimes are in seconds on the wire and [time.Duration] in [Lifetime]. service-account and
-// impersonation tokens last 10 min to 1 h (configschema.MaxLifetimeSeconds);
+// impersonation tokens last 10 min to [configschema.MaxLifetimeSeconds] (1 h);
 // implicit, user-account and external-account tokens always last 1 h, because Google's
 // token, refresh and STS endpoints issue them so; an oauth2-token lasts until its expires_at.
 // A request outside the range is clamped, never refused, and [Credential].Lifetime says why.

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/configschema"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // Examples of the rules that Mint, Verify and Update apply through unexported steps (the
@@ -18,8 +21,8 @@ var exampleNow = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 func Example_resolveResource() {
 	c, _, _ := NewConnector(RegisterRequest{
 		Name:          "prod-cluster",
-		AuthMethod:    OAuth2Token,
-		ResourceType:  KubernetesCluster,
+		AuthMethod:    configschema.OAuth2Token,
+		ResourceType:  resourceid.KubernetesCluster,
 		ResourceID:    "projects/ml-platform/locations/us-east1/clusters/prod",
 		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af"},
 		ExpiresAt:     new(exampleNow.Add(time.Hour)),
@@ -42,9 +45,9 @@ func Example_resolveResource() {
 // Token lifetimes are clamped to what the auth method allows, never refused, and the answer
 // says why the applied lifetime differs from the requested one.
 func Example_lifetime() {
-	imp := &Connector{Name: "imp", AuthMethod: Impersonation}
-	user := &Connector{Name: "user", AuthMethod: UserAccount}
-	tok := &Connector{Name: "tok", AuthMethod: OAuth2Token, ExpiresAt: exampleNow.Add(42 * time.Minute)}
+	imp := &Connector{Name: "imp", AuthMethod: configschema.Impersonation}
+	user := &Connector{Name: "user", AuthMethod: configschema.UserAccount}
+	tok := &Connector{Name: "tok", AuthMethod: configschema.OAuth2Token, ExpiresAt: exampleNow.Add(42 * time.Minute)}
 	for _, q := range []struct {
 		c       *Connector
 		seconds int
@@ -64,7 +67,7 @@ func Example_lifetime() {
 func Example_applyUpdate() {
 	c, sec, _ := NewConnector(RegisterRequest{
 		Name:          "shared-token",
-		AuthMethod:    OAuth2Token,
+		AuthMethod:    configschema.OAuth2Token,
 		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.old"},
 		ExpiresAt:     new(exampleNow.Add(time.Hour)),
 	}, Policy{}, exampleNow)

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // now is the clock of the examples.
@@ -18,8 +20,8 @@ var now = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 func ExampleNewConnector() {
 	c, sec, err := connector.NewConnector(connector.RegisterRequest{
 		Name:         "ml-data-writer",
-		AuthMethod:   connector.Impersonation,
-		ResourceType: connector.GCSBucket,
+		AuthMethod:   configschema.Impersonation,
+		ResourceType: resourceid.GCSBucket,
 		ResourceID:   "gs://ml-data/raw/2026", // stored canonical: the path is dropped
 		Configuration: map[string]any{
 			"project_id":       "ml-platform",
@@ -46,10 +48,10 @@ func ExampleNewConnector() {
 // message that says what is accepted.
 func ExampleNewConnector_refused() {
 	reqs := []connector.RegisterRequest{
-		{Name: "a", AuthMethod: connector.Implicit, Configuration: map[string]any{"project_id": "ml-platform"}},
-		{Name: "b", AuthMethod: connector.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af", "region": "eu"}},
-		{Name: "c", AuthMethod: connector.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af"}},
-		{Name: "GCP_prod", AuthMethod: connector.ServiceAccount},
+		{Name: "a", AuthMethod: configschema.Implicit, Configuration: map[string]any{"project_id": "ml-platform"}},
+		{Name: "b", AuthMethod: configschema.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af", "region": "eu"}},
+		{Name: "c", AuthMethod: configschema.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af"}},
+		{Name: "GCP_prod", AuthMethod: configschema.ServiceAccount},
 	}
 	for _, req := range reqs {
 		_, _, err := connector.NewConnector(req, connector.Policy{}, now)

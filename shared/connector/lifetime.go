@@ -11,7 +11,8 @@ import (
 
 // maxRequestSeconds bounds a requested lifetime, so that it converts to a time.Duration
 // without overflow; a request above it is refused (rather than answered with a "requested"
-// lifetime the caller did not send), anything up to it above maxLifetimeSeconds is clamped.
+// lifetime the caller did not send), anything up to it above
+// configschema.MaxLifetimeSeconds is clamped.
 const maxRequestSeconds = 366 * 24 * 3600
 
 // lifetimeAt decides the lifetime of a token minted from c at now (the Service's clock) when
@@ -19,8 +20,9 @@ const maxRequestSeconds = 366 * 24 * 3600
 // method's default). A request outside what the auth method allows is clamped, not refused;
 // Reason says why the applied lifetime differs from the request:
 //
-//   - service-account and impersonation: minLifetimeSeconds (10 min) to maxLifetimeSeconds, default
-//     defaultLifetimeSeconds (1 h; or the connector's expiration_seconds);
+//   - service-account and impersonation: minLifetimeSeconds (10 min) to
+//     configschema.MaxLifetimeSeconds, default defaultLifetimeSeconds (1 h; or the
+//     connector's expiration_seconds);
 //   - implicit, user-account and external-account: always defaultLifetimeSeconds, the lifetime
 //     Google gives the tokens these methods obtain;
 //   - oauth2-token: the time left until ExpiresAt, since the stored token is handed out as is.
@@ -38,7 +40,7 @@ func (c *Connector) lifetimeAt(requestedSeconds int, now time.Time) (Lifetime, e
 			maxRequestSeconds, requestedSeconds)
 	}
 	lt := Lifetime{Requested: time.Duration(requestedSeconds) * time.Second}
-	if c.AuthMethod == OAuth2Token {
+	if c.AuthMethod == configschema.OAuth2Token {
 		left, err := c.tokenTimeLeft(now)
 		if err != nil {
 			return Lifetime{}, err

@@ -10,14 +10,13 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
-// OAuth scopes of minted tokens.
+// Bounds of a mint request (the scopes of each type's tokens are in package resourcetype).
 const (
-	ScopeCloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
-	// ScopeUserinfoEmail lets GKE see the caller's email, so RBAC bindings on it match.
-	ScopeUserinfoEmail = "https://www.googleapis.com/auth/userinfo.email"
 	// scopePrefix is what every Google OAuth scope a caller may ask for starts with.
 	scopePrefix = "https://www.googleapis.com/auth/"
 	maxScopes   = 20
@@ -27,15 +26,6 @@ const (
 
 // dockerUsername is the user name docker sends with an access token as password.
 const dockerUsername = "oauth2accesstoken"
-
-// DefaultScopes returns the scopes a token for rt gets unless the request names others:
-// cloud-platform, plus userinfo.email for kubernetes-cluster.
-func DefaultScopes(rt ResourceType) []string {
-	if rt == KubernetesCluster {
-		return []string{ScopeCloudPlatform, ScopeUserinfoEmail}
-	}
-	return []string{ScopeCloudPlatform}
-}
 
 type subjectTokenKey struct{}
 
@@ -82,11 +72,12 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	if err != nil {
 		return nil, err
 	}
-	scopes, err := mintScopes(rt, r.Scopes)
+	info, _ := resourcetype.Of(rt) // resolveResource knows rt
+	scopes, err := mintScopes(info, r.Scopes)
 	if err != nil {
 		return nil, err
 	}
-	boundary, err := mintBoundary(c, rt, id, r.Downscope)
+	boundary, err := mintBoundary(c, info, id, r.Downscope)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +93,7 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 		Lifetime:     lt,
 		AuthMethod:   c.AuthMethod,
 	}
-	if js := storedJSON(g); js != "" && (rt == GCPGeneric || rt == GCSBucket) {
+	if js := storedJSON(g); js != "" && info.Login == resourcetype.LoginToken {
 		cred.TokenType = ""
 		cred.CredentialsJSON = js
 		cred.Lifetime = Lifetime{Requested: lt.Requested, Reason: "generate_temporary_tokens is false: " +
@@ -123,10 +114,10 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	}
 	cred.setToken(tok, hit, now)
 	cred.Downscoped = boundary != nil
-	switch rt {
-	case DockerRegistry:
+	switch info.Login {
+	case resourcetype.LoginDocker:
 		err = s.setDocker(cred, tok)
-	case KubernetesCluster:
+	case resourcetype.LoginKubeconfig:
 		err = s.setKubernetes(ctx, cred, g)
 	}
 	if err != nil {
@@ -150,16 +141,16 @@ func (s *Service) mintToken(ctx context.Context, g Grant, rt ResourceType, id st
 		Lifetime:      req.Lifetime,
 		SubjectToken:  req.SubjectToken,
 	}
-	if c.AuthMethod == OAuth2Token {
+	if c.AuthMethod == configschema.OAuth2Token {
 		key.Lifetime = 0 // the stored token is the same whatever time is left
 	}
 	return s.tokens.get(ctx, s.now, key, func(ctx context.Context) (Token, error) {
 		// Google may issue a longer token than asked: the lease covers the longest.
-		if err := s.leaseTokens(ctx, c, s.now().Add(maxLifetimeSeconds*time.Second)); err != nil {
+		if err := s.leaseTokens(ctx, c, s.now().Add(configschema.MaxLifetimeSeconds*time.Second)); err != nil {
 			return Token{}, err
 		}
 		warning := ""
-		if rt == GCSBucket {
+		if rt == resourceid.GCSBucket {
 			var err error
 			if warning, err = s.bucketProject(ctx, g, id); err != nil {
 				return Token{}, err
@@ -192,7 +183,7 @@ func (cred *Credential) setToken(tok Token, hit bool, now time.Time) {
 
 // setDocker adds what docker login needs to cred, a token for a docker-registry resource.
 func (s *Service) setDocker(cred *Credential, tok Token) error {
-	rid, err := resourceid.Parse(DockerRegistry, cred.ResourceID)
+	rid, err := resourceid.Parse(resourceid.DockerRegistry, cred.ResourceID)
 	if err != nil {
 		return err
 	}
@@ -240,21 +231,17 @@ func upstreamContext(c *Connector, step string, err error) error {
 }
 
 // storedJSON returns the stored credential JSON a connector with generate_temporary_tokens
-// false hands out, or "" when it mints tokens (the default, and always for implicit,
-// impersonation and oauth2-token).
+// false hands out (the secret field its auth method's schema names), or "" when it mints
+// tokens (the default, and always for implicit, impersonation and oauth2-token).
 func storedJSON(g Grant) string {
 	if g.Connector.Config.temporaryTokens() {
 		return ""
 	}
-	switch g.Connector.AuthMethod {
-	case ServiceAccount:
-		return g.Secrets.ServiceAccountJSON
-	case UserAccount:
-		return g.Secrets.UserAccountJSON
-	case ExternalAccount:
-		return g.Secrets.ExternalAccountJSON
+	m := configschema.Lookup(g.Connector.AuthMethod)
+	if m == nil || m.HandedOut() == "" {
+		return ""
 	}
-	return ""
+	return g.Secrets.Fields()[m.HandedOut()]
 }
 
 func joinReason(a, b string) string {
@@ -264,11 +251,12 @@ func joinReason(a, b string) string {
 	return a + "; " + b
 }
 
-// mintScopes returns the scopes of a token for rt: the requested ones (Google OAuth scopes
-// only) or DefaultScopes. Kubernetes tokens always include userinfo.email.
-func mintScopes(rt ResourceType, req []string) ([]string, error) {
+// mintScopes returns the scopes of a token for the type of info: the requested ones (Google
+// OAuth scopes only) or the type's defaults. The type's required scopes are always included
+// (userinfo.email for kubernetes-cluster).
+func mintScopes(info resourcetype.Info, req []string) ([]string, error) {
 	if len(req) == 0 {
-		return DefaultScopes(rt), nil
+		return slices.Clone(info.Scopes), nil
 	}
 	if len(req) > maxScopes {
 		return nil, FieldErrorf("scopes", "at most %d scopes may be requested; got %d", maxScopes, len(req))
@@ -283,20 +271,22 @@ func mintScopes(rt ResourceType, req []string) ([]string, error) {
 			out = append(out, sc)
 		}
 	}
-	if rt == KubernetesCluster && !slices.Contains(out, ScopeUserinfoEmail) {
-		out = append(out, ScopeUserinfoEmail)
+	for _, sc := range info.Required {
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
 	}
 	slices.Sort(out)
 	return out, nil
 }
 
-// mintBoundary returns the Credential Access Boundary of a token for rt/id: for gcs-bucket,
-// the bucket (and the request's prefix / read-only), unless down-scoping is disabled; nil for
-// other types, where a Downscope is an error.
-func mintBoundary(c *Connector, rt ResourceType, id string, d *Downscope) (*Boundary, error) {
-	if rt != GCSBucket {
+// mintBoundary returns the Credential Access Boundary of a token for id, of the type of info:
+// for a down-scoped type (gcs-bucket), the bucket (and the request's prefix / read-only),
+// unless down-scoping is disabled; nil for other types, where a Downscope is an error.
+func mintBoundary(c *Connector, info resourcetype.Info, id string, d *Downscope) (*Boundary, error) {
+	if !info.Downscoped {
 		if d != nil && (d.Disabled || d.Prefix != "" || d.ReadOnly) {
-			return nil, FieldErrorf("downscope", "down-scoping applies to gcs-bucket tokens only; this request is for %s", rt)
+			return nil, FieldErrorf("downscope", "down-scoping applies to gcs-bucket tokens only; this request is for %s", info.Type)
 		}
 		return nil, nil
 	}
@@ -307,7 +297,7 @@ func mintBoundary(c *Connector, rt ResourceType, id string, d *Downscope) (*Boun
 		if d.Prefix != "" || d.ReadOnly {
 			return nil, FieldErrorf("downscope", "downscope.disabled excludes prefix and read_only")
 		}
-		if !slices.Contains(c.ResourceTypes, GCPGeneric) {
+		if !slices.Contains(c.ResourceTypes, resourceid.GCPGeneric) {
 			return nil, Errorf(ErrPermission,
 				"connector %q hands out gcs-bucket tokens limited to their bucket only; an unbounded token needs a connector that serves gcp-generic", c.Name)
 		}
@@ -315,7 +305,7 @@ func mintBoundary(c *Connector, rt ResourceType, id string, d *Downscope) (*Boun
 	}
 	bucket, ok := strings.CutPrefix(id, "gs://") // resolveResource returns the canonical gs://NAME
 	if !ok || bucket == "" || strings.Contains(bucket, "/") {
-		rid, err := resourceid.Parse(GCSBucket, id)
+		rid, err := resourceid.Parse(resourceid.GCSBucket, id)
 		if err != nil {
 			return nil, err
 		}

@@ -5,7 +5,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // BenchmarkMintCoreCached measures a cache hit through the core alone (memory stores, a
@@ -14,7 +16,7 @@ func BenchmarkMintCoreCached(b *testing.B) {
 	g := &mtGoogle{}
 	s := mtService(g)
 	c := &connector.Connector{ID: "id-bench", Name: "bench", Type: connector.TypeGCP, Owner: mtOwner,
-		AuthMethod: connector.ServiceAccount, ResourceTypes: []connector.ResourceType{connector.GCSBucket},
+		AuthMethod: configschema.ServiceAccount, ResourceTypes: []connector.ResourceType{resourceid.GCSBucket},
 		ResourceID: "gs://zenml-bucket-sl", Config: connector.Config{ProjectID: mtProject}}
 	ctx := context.Background()
 	v, err := s.Secrets.AddVersion(ctx, c.ID, mtSAKey)
@@ -42,7 +44,7 @@ func BenchmarkMintCoreColdConcurrent100(b *testing.B) {
 	s := mtService(g)
 	ctx := context.Background()
 	c := &connector.Connector{ID: "id-bench", Name: "bench", Type: connector.TypeGCP, Owner: mtOwner,
-		AuthMethod: connector.ServiceAccount, ResourceTypes: []connector.ResourceType{connector.GCPGeneric},
+		AuthMethod: configschema.ServiceAccount, ResourceTypes: []connector.ResourceType{resourceid.GCPGeneric},
 		Config: connector.Config{ProjectID: mtProject}}
 	v, err := s.Secrets.AddVersion(ctx, c.ID, mtSAKey)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 )
 
@@ -116,7 +117,7 @@ func mtPut(t *testing.T, s *connector.Service, c *connector.Connector, sec conne
 var mtSAKey = connector.Secrets{ServiceAccountJSON: `{"type":"service_account","client_email":"sa@zenml-core.iam.gserviceaccount.com","private_key":"-----BEGIN PRIVATE KEY-----\nX\n-----END PRIVATE KEY-----\n"}`}
 
 func mtMulti(name string, m connector.AuthMethod) *connector.Connector {
-	return &connector.Connector{Name: name, AuthMethod: m, ResourceTypes: connector.ResourceTypes}
+	return &connector.Connector{Name: name, AuthMethod: m, ResourceTypes: resourceid.Types}
 }
 
 func mtSingle(name string, m connector.AuthMethod, rt connector.ResourceType, id string) *connector.Connector {

@@ -12,7 +12,11 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 func TestMintBucketIsDownscopedByDefault(t *testing.T) {
@@ -22,7 +26,7 @@ func TestMintBucketIsDownscopedByDefault(t *testing.T) {
 		return connector.Token{Value: "ya29.bounded", Expiry: mtNow.Add(req.Lifetime)}, nil
 	}}
 	s := mtService(g)
-	mtPut(t, s, mtSingle("bucket", connector.ServiceAccount, connector.GCSBucket, "gs://zenml-bucket-sl"), mtSAKey)
+	mtPut(t, s, mtSingle("bucket", configschema.ServiceAccount, resourceid.GCSBucket, "gs://zenml-bucket-sl"), mtSAKey)
 
 	cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "bucket"})
 	if err != nil {
@@ -31,7 +35,7 @@ func TestMintBucketIsDownscopedByDefault(t *testing.T) {
 	if want := (&connector.Boundary{Bucket: "zenml-bucket-sl"}); !reflect.DeepEqual(got.Boundary, want) {
 		t.Errorf("boundary = %+v; want %+v", got.Boundary, want)
 	}
-	if want := []string{connector.ScopeCloudPlatform}; !slices.Equal(got.Scopes, want) {
+	if want := []string{resourcetype.ScopeCloudPlatform}; !slices.Equal(got.Scopes, want) {
 		t.Errorf("scopes = %v; want %v", got.Scopes, want)
 	}
 	if cred.AccessToken != "ya29.bounded" || !cred.Downscoped || cred.TokenType != "Bearer" ||
@@ -52,17 +56,17 @@ func TestMintDownscopeOptions(t *testing.T) {
 		wantKind  connector.Kind
 		wantField string
 	}{
-		{"prefix read-only", mtSingle("b", connector.ServiceAccount, connector.GCSBucket, "gs://bkt"),
+		{"prefix read-only", mtSingle("b", configschema.ServiceAccount, resourceid.GCSBucket, "gs://bkt"),
 			connector.MintRequest{Downscope: &connector.Downscope{Prefix: "customer-a/", ReadOnly: true}},
 			&connector.Boundary{Bucket: "bkt", Prefix: "customer-a/", ReadOnly: true}, "", ""},
-		{"disabled on a bucket-only connector", mtSingle("b", connector.ServiceAccount, connector.GCSBucket, "gs://bkt"),
+		{"disabled on a bucket-only connector", mtSingle("b", configschema.ServiceAccount, resourceid.GCSBucket, "gs://bkt"),
 			connector.MintRequest{Downscope: &connector.Downscope{Disabled: true}}, nil, connector.ErrPermission, ""},
-		{"disabled on a multi-type connector", mtMulti("b", connector.ServiceAccount),
-			connector.MintRequest{ResourceType: connector.GCSBucket, ResourceID: "bkt", Downscope: &connector.Downscope{Disabled: true}}, nil, "", ""},
-		{"quote in prefix", mtSingle("b", connector.ServiceAccount, connector.GCSBucket, "gs://bkt"),
+		{"disabled on a multi-type connector", mtMulti("b", configschema.ServiceAccount),
+			connector.MintRequest{ResourceType: resourceid.GCSBucket, ResourceID: "bkt", Downscope: &connector.Downscope{Disabled: true}}, nil, "", ""},
+		{"quote in prefix", mtSingle("b", configschema.ServiceAccount, resourceid.GCSBucket, "gs://bkt"),
 			connector.MintRequest{Downscope: &connector.Downscope{Prefix: "a') || true || ('"}}, nil, connector.ErrInvalid, "downscope.prefix"},
-		{"downscope on a project token", mtMulti("b", connector.ServiceAccount),
-			connector.MintRequest{ResourceType: connector.GCPGeneric, Downscope: &connector.Downscope{ReadOnly: true}}, nil, connector.ErrInvalid, "downscope"},
+		{"downscope on a project token", mtMulti("b", configschema.ServiceAccount),
+			connector.MintRequest{ResourceType: resourceid.GCPGeneric, Downscope: &connector.Downscope{ReadOnly: true}}, nil, connector.ErrInvalid, "downscope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,13 +108,13 @@ func TestMintKubernetes(t *testing.T) {
 		},
 	}
 	s := mtService(g)
-	c := mtPut(t, s, mtMulti("multi", connector.ServiceAccount), mtSAKey)
+	c := mtPut(t, s, mtMulti("multi", configschema.ServiceAccount), mtSAKey)
 	cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "multi",
-		ResourceType: connector.KubernetesCluster, ResourceID: "zenml-test-cluster"})
+		ResourceType: resourceid.KubernetesCluster, ResourceID: "zenml-test-cluster"})
 	if err != nil {
 		t.Fatalf("Mint = %v", err)
 	}
-	if !slices.Contains(scopes, connector.ScopeUserinfoEmail) || !slices.Contains(scopes, connector.ScopeCloudPlatform) {
+	if !slices.Contains(scopes, resourcetype.ScopeUserinfoEmail) || !slices.Contains(scopes, resourcetype.ScopeCloudPlatform) {
 		t.Errorf("kubernetes scopes = %v; want cloud-platform and userinfo.email", scopes)
 	}
 	k := cred.Kubernetes
@@ -135,9 +139,9 @@ func TestMintDocker(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := mtService(tt.google)
-			mtPut(t, s, mtMulti("multi", connector.Impersonation), mtSAKey)
+			mtPut(t, s, mtMulti("multi", configschema.Impersonation), mtSAKey)
 			cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "multi",
-				ResourceType: connector.DockerRegistry, ResourceID: "https://europe-west1-docker.pkg.dev/zenml-core/zenml-core/app:1"})
+				ResourceType: resourceid.DockerRegistry, ResourceID: "https://europe-west1-docker.pkg.dev/zenml-core/zenml-core/app:1"})
 			if err != nil {
 				t.Fatalf("Mint = %v", err)
 			}
@@ -168,7 +172,7 @@ func TestMintOAuth2TokenExpiry(t *testing.T) {
 				return connector.Token{Value: gr.Secrets.Token, Expiry: gr.Connector.ExpiresAt}, nil
 			}}
 			s := mtService(g)
-			c := mtSingle("tok", connector.OAuth2Token, connector.GCPGeneric, "")
+			c := mtSingle("tok", configschema.OAuth2Token, resourceid.GCPGeneric, "")
 			c.ExpiresAt = mtNow.Add(tt.left)
 			mtPut(t, s, c, connector.Secrets{Token: "ya29.stored"})
 			cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "tok"})
@@ -196,11 +200,18 @@ func TestMintStoredJSON(t *testing.T) {
 		rt       connector.ResourceType
 		wantJSON bool
 	}{
-		{"service-account project", connector.ServiceAccount, connector.GCPGeneric, true},
-		{"service-account bucket", connector.ServiceAccount, connector.GCSBucket, true},
-		{"service-account docker still gets a token", connector.ServiceAccount, connector.DockerRegistry, false},
-		{"impersonation never hands out its key", connector.Impersonation, connector.GCPGeneric, false},
+		{"service-account project", configschema.ServiceAccount, resourceid.GCPGeneric, true},
+		{"service-account bucket", configschema.ServiceAccount, resourceid.GCSBucket, true},
+		{"service-account docker still gets a token", configschema.ServiceAccount, resourceid.DockerRegistry, false},
+		{"impersonation never hands out its key", configschema.Impersonation, resourceid.GCPGeneric, false},
+		{"user-account project", configschema.UserAccount, resourceid.GCPGeneric, true},
+		{"external-account bucket", configschema.ExternalAccount, resourceid.GCSBucket, true},
 	}
+	// Each method's secret, and a key the methods that do not hand it out must never show.
+	stored := connector.Secrets{ServiceAccountJSON: mtSAKey.ServiceAccountJSON,
+		UserAccountJSON: credjsontest.JSON(credjsontest.AuthorizedUser(nil)), ExternalAccountJSON: credjsontest.JSON(credjsontest.ExternalAccount(nil))}
+	want := map[connector.AuthMethod]string{configschema.ServiceAccount: stored.ServiceAccountJSON,
+		configschema.UserAccount: stored.UserAccountJSON, configschema.ExternalAccount: stored.ExternalAccountJSON}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := &mtGoogle{}
@@ -208,8 +219,8 @@ func TestMintStoredJSON(t *testing.T) {
 			c := mtMulti("multi", tt.method)
 			c.Config.GenerateTemporaryTokens = &no
 			c.Config.TargetPrincipal = "target@zenml-core.iam.gserviceaccount.com"
-			mtPut(t, s, c, mtSAKey)
-			id := map[connector.ResourceType]string{connector.GCSBucket: "gs://bkt", connector.DockerRegistry: "europe-west1-docker.pkg.dev/zenml-core/r"}[tt.rt]
+			mtPut(t, s, c, stored)
+			id := map[connector.ResourceType]string{resourceid.GCSBucket: "gs://bkt", resourceid.DockerRegistry: "europe-west1-docker.pkg.dev/zenml-core/r"}[tt.rt]
 			cred, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "multi", ResourceType: tt.rt, ResourceID: id})
 			if err != nil {
 				t.Fatalf("Mint = %v", err)
@@ -218,7 +229,7 @@ func TestMintStoredJSON(t *testing.T) {
 				t.Fatalf("credentials JSON handed out = %v; want %v", got, tt.wantJSON)
 			}
 			if tt.wantJSON {
-				if cred.CredentialsJSON != mtSAKey.ServiceAccountJSON || cred.AccessToken != "" || g.tokenCalls.Load() != 0 ||
+				if cred.CredentialsJSON != want[tt.method] || cred.AccessToken != "" || g.tokenCalls.Load() != 0 ||
 					!strings.Contains(cred.Lifetime.Reason, "LONG-LIVED") {
 					t.Errorf("stored-JSON credential = %+v after %d token calls; want the key, no token, a loud reason", cred.Lifetime, g.tokenCalls.Load())
 				}
@@ -232,7 +243,7 @@ func TestMintStoredJSON(t *testing.T) {
 func TestMintCache(t *testing.T) {
 	g := &mtGoogle{}
 	s := mtService(g)
-	c := mtPut(t, s, mtSingle("bucket", connector.ServiceAccount, connector.GCSBucket, "gs://bkt"), mtSAKey)
+	c := mtPut(t, s, mtSingle("bucket", configschema.ServiceAccount, resourceid.GCSBucket, "gs://bkt"), mtSAKey)
 	ctx := context.Background()
 	mint := func(r connector.MintRequest) *connector.Credential {
 		t.Helper()
@@ -265,7 +276,7 @@ func TestMintCache(t *testing.T) {
 // gated token call, the others waiting for it), so the call count is taken after all asked:
 // without coalescing it is 100. Kubernetes mints share the cluster description the same way.
 func TestMintConcurrentColdRequestsShareOneUpstreamCall(t *testing.T) {
-	for _, rt := range []connector.ResourceType{connector.GCSBucket, connector.KubernetesCluster} {
+	for _, rt := range []connector.ResourceType{resourceid.GCSBucket, resourceid.KubernetesCluster} {
 		t.Run(string(rt), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) { mintConcurrently(t, rt) })
 		})
@@ -283,8 +294,8 @@ func mintConcurrently(t *testing.T, rt connector.ResourceType) {
 		return connector.ClusterInfo{ID: id, Server: "https://10.0.0.1"}, nil
 	}
 	s := mtService(g)
-	id := map[connector.ResourceType]string{connector.GCSBucket: "gs://bkt", connector.KubernetesCluster: "us-east1/zenml-test-cluster"}[rt]
-	mtPut(t, s, mtSingle("one", connector.ServiceAccount, rt, id), mtSAKey)
+	id := map[connector.ResourceType]string{resourceid.GCSBucket: "gs://bkt", resourceid.KubernetesCluster: "us-east1/zenml-test-cluster"}[rt]
+	mtPut(t, s, mtSingle("one", configschema.ServiceAccount, rt, id), mtSAKey)
 	const n = 100
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -304,7 +315,7 @@ func mintConcurrently(t *testing.T, rt connector.ResourceType) {
 	close(tokenGate)
 	synctest.Wait() // kubernetes-cluster: all n are blocked describing the cluster or waiting for it
 	wantCluster := int64(0)
-	if rt == connector.KubernetesCluster {
+	if rt == resourceid.KubernetesCluster {
 		wantCluster = 1
 	}
 	if got := g.clusterCalls.Load(); got != wantCluster {
@@ -341,7 +352,7 @@ func TestMintRefusals(t *testing.T) {
 		{"bad scope", mtOwnerP, connector.MintRequest{Ref: "c", Scopes: []string{"https://evil.example/scope"}}, nil, connector.Policy{}, connector.ErrInvalid},
 		{"other bucket", mtOwnerP, connector.MintRequest{Ref: "c", ResourceID: "gs://other"}, nil, connector.Policy{}, connector.ErrPermission},
 		{"implicit disabled after registration", mtOwnerP, connector.MintRequest{Ref: "c"}, func(c *connector.Connector) {
-			c.AuthMethod = connector.Implicit
+			c.AuthMethod = configschema.Implicit
 		}, connector.Policy{AllowImplicit: false}, connector.ErrFailedPrecondition},
 	}
 	for _, tt := range tests {
@@ -349,11 +360,11 @@ func TestMintRefusals(t *testing.T) {
 			g := &mtGoogle{}
 			s := mtService(g)
 			s.Policy = tt.pol
-			c := mtSingle("c", connector.ServiceAccount, connector.GCSBucket, "gs://bkt")
+			c := mtSingle("c", configschema.ServiceAccount, resourceid.GCSBucket, "gs://bkt")
 			sec := mtSAKey
 			if tt.setup != nil {
 				tt.setup(c)
-				if c.AuthMethod == connector.Implicit {
+				if c.AuthMethod == configschema.Implicit {
 					sec = connector.Secrets{}
 				}
 			}
@@ -372,7 +383,7 @@ func TestMintRefusals(t *testing.T) {
 func TestMintKubernetesReusesClusterInfo(t *testing.T) {
 	g := &mtGoogle{}
 	s := mtService(g)
-	c := mtPut(t, s, mtSingle("gke", connector.ServiceAccount, connector.KubernetesCluster, "us-east1/zenml-test-cluster"), mtSAKey)
+	c := mtPut(t, s, mtSingle("gke", configschema.ServiceAccount, resourceid.KubernetesCluster, "us-east1/zenml-test-cluster"), mtSAKey)
 	ctx := context.Background()
 	for range 3 {
 		if _, err := s.Mint(ctx, mtOwnerP, connector.MintRequest{Ref: "gke"}); err != nil {
@@ -405,7 +416,7 @@ func TestMintUpstreamErrorsKeepKindAndText(t *testing.T) {
 				return connector.Token{}, tt.err
 			}}
 			s := mtService(g)
-			mtPut(t, s, mtSingle("proj", connector.Impersonation, connector.GCPGeneric, ""), mtSAKey)
+			mtPut(t, s, mtSingle("proj", configschema.Impersonation, resourceid.GCPGeneric, ""), mtSAKey)
 			_, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "proj"})
 			var ce *connector.Error
 			if !errors.As(err, &ce) || ce.Kind != tt.err.Kind || ce.RetryAfter != tt.err.RetryAfter ||
@@ -423,7 +434,7 @@ func TestMintReportsRemainingLifetime(t *testing.T) {
 	}}
 	s := mtService(g)
 	s.Now = func() time.Time { return now }
-	mtPut(t, s, mtSingle("proj", connector.ServiceAccount, connector.GCPGeneric, ""), mtSAKey)
+	mtPut(t, s, mtSingle("proj", configschema.ServiceAccount, resourceid.GCPGeneric, ""), mtSAKey)
 	if _, err := s.Mint(context.Background(), mtOwnerP, connector.MintRequest{Ref: "proj"}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package connector
 import (
 	"fmt"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/credjson"
 )
 
@@ -17,7 +18,7 @@ func (p Policy) checkImplicit(c *Connector, s Secrets) error {
 		return nil // without parsing the external account config on every mint
 	}
 	var ext *credjson.ExternalAccountConfig
-	if c.AuthMethod == ExternalAccount && s.ExternalAccountJSON != "" {
+	if c.AuthMethod == configschema.ExternalAccount && s.ExternalAccountJSON != "" {
 		var err error
 		if ext, err = s.ExternalAccount(); err != nil {
 			return err
@@ -33,14 +34,14 @@ func checkPolicy(p Policy, m AuthMethod, s Secrets, ext *credjson.ExternalAccoun
 		return nil
 	}
 	switch {
-	case m == Implicit:
+	case m == configschema.Implicit:
 		return &Error{Kind: ErrFailedPrecondition, Field: "auth_method", Message: "auth method implicit is disabled on this deployment: " +
 			"it would hand out tokens of the service's own identity; use service-account or impersonation instead, or " + implicitHint}
-	case m == Impersonation && s.ServiceAccountJSON == "":
+	case m == configschema.Impersonation && s.ServiceAccountJSON == "":
 		return &Error{Kind: ErrFailedPrecondition, Field: cfgField(fieldServiceAccountJSON), Message: "keyless impersonation " +
 			"(impersonation without service_account_json, from the service's own identity) is disabled on this deployment: " +
 			"give the source service account key in service_account_json, or " + implicitHint}
-	case m == ExternalAccount && ext != nil && ext.Ambient() != "":
+	case m == configschema.ExternalAccount && ext != nil && ext.Ambient() != "":
 		cloud := map[string]string{credjson.AmbientAWS: "AWS", credjson.AmbientAzure: "Azure"}[ext.Ambient()]
 		return &Error{Kind: ErrFailedPrecondition, Field: cfgField(fieldExternalAccountJSON), Message: fmt.Sprintf(
 			"external_account_json reads the service's own %s identity (credential_source), an implicit source that is disabled on this deployment: "+

@@ -89,7 +89,7 @@ type SecretStore interface {
 	// memory (store.SecretManager keeps them; store.MemorySecrets has nothing else to read),
 	// so it sees a version disabled or destroyed since it was cached (and drops it from the
 	// cache then). Everything that decides a state reads through it: verify, sweep, refresh
-	// and update; mints use Access.
+	// and update (ARCHITECTURE.md, production rules); mints use Access.
 	AccessFresh(ctx context.Context, connectorID, version string) (Secrets, error)
 	// DestroyVersion disables and then destroys one version; destroying a destroyed or missing
 	// version is not an error.

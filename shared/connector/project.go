@@ -18,7 +18,7 @@ import (
 // It returns a warning when that could not be read, and ErrInvalid when it belongs to
 // another project.
 func (s *Service) bucketProject(ctx context.Context, g Grant, id string) (warning string, err error) {
-	r, err := resourceid.Parse(GCSBucket, id)
+	r, err := resourceid.Parse(resourceid.GCSBucket, id)
 	if err != nil {
 		return "", err
 	}

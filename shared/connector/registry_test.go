@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/store/storetest"
 )
@@ -80,8 +82,8 @@ func rgReq(name, token string, users ...string) connector.RegisterRequest {
 	exp := rgStart.Add(time.Hour)
 	return connector.RegisterRequest{
 		Name:          name,
-		AuthMethod:    connector.OAuth2Token,
-		ResourceType:  connector.GCSBucket,
+		AuthMethod:    configschema.OAuth2Token,
+		ResourceType:  resourceid.GCSBucket,
 		Configuration: map[string]any{"project_id": "proj-1", "token": token},
 		ExpiresAt:     &exp,
 		Users:         users,

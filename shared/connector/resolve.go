@@ -7,6 +7,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 // resolveResource checks a runtime request (verify or mint) for resource type rt and resource
@@ -40,8 +41,8 @@ func (c *Connector) resolveResource(rt ResourceType, id string) (ResourceType, s
 		}
 		rt = c.ResourceTypes[0]
 	} else {
-		if _, ok := resourceTypeInfo[rt]; !ok {
-			return "", "", FieldErrorf("resource_type", "unknown resource type %s; known types: %s", input.Quote(string(rt)), joinTypes(ResourceTypes))
+		if _, ok := resourcetype.Of(rt); !ok {
+			return "", "", FieldErrorf("resource_type", "unknown resource type %s; known types: %s", input.Quote(string(rt)), joinTypes(resourceid.Types))
 		}
 		if !slices.Contains(c.ResourceTypes, rt) {
 			msg := fmt.Sprintf("connector %q gives access to %s resources only, but %s was requested", c.Name, joinTypes(c.ResourceTypes), rt)
@@ -52,8 +53,9 @@ func (c *Connector) resolveResource(rt ResourceType, id string) (ResourceType, s
 		}
 	}
 	project := c.Config.ProjectID
-	title := resourceTypeInfo[rt].name
-	if !supportsInstances(rt) {
+	info, _ := resourcetype.Of(rt)
+	title := info.Name
+	if !info.Instances {
 		if id == "" {
 			return rt, project, nil
 		}
@@ -99,7 +101,7 @@ func sameResource(rt ResourceType, got, want string) bool {
 	if got == want {
 		return true
 	}
-	if rt != KubernetesCluster {
+	if rt != resourceid.KubernetesCluster {
 		return false
 	}
 	g, err1 := resourceid.Parse(rt, got)

@@ -3,11 +3,14 @@ package connector
 import (
 	"strings"
 	"testing"
+
+	"github.com/gcpconn/gcpconn/shared/configschema"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 func TestResolveResource(t *testing.T) {
 	shaped := func(name string, rt ResourceType, id string) *Connector {
-		req := rulesRequest(ServiceAccount, nil)
+		req := rulesRequest(configschema.ServiceAccount, nil)
 		req.Name, req.ResourceType, req.ResourceID = name, rt, id
 		c, _, err := NewConnector(req, Policy{}, rulesNow)
 		if err != nil {
@@ -16,12 +19,12 @@ func TestResolveResource(t *testing.T) {
 		return c
 	}
 	multiType := shaped("all", "", "")
-	buckets := shaped("buckets", GCSBucket, "")
-	oneBucket := shaped("one-bucket", GCSBucket, "gs://ml-data")
-	oneCluster := shaped("one-cluster", KubernetesCluster, "us-east1/prod")
-	clusters := shaped("clusters", KubernetesCluster, "")
-	generic := shaped("generic", GCPGeneric, "")
-	registries := shaped("registries", DockerRegistry, "")
+	buckets := shaped("buckets", resourceid.GCSBucket, "")
+	oneBucket := shaped("one-bucket", resourceid.GCSBucket, "gs://ml-data")
+	oneCluster := shaped("one-cluster", resourceid.KubernetesCluster, "us-east1/prod")
+	clusters := shaped("clusters", resourceid.KubernetesCluster, "")
+	generic := shaped("generic", resourceid.GCPGeneric, "")
+	registries := shaped("registries", resourceid.DockerRegistry, "")
 
 	ok := []struct {
 		name   string
@@ -31,18 +34,18 @@ func TestResolveResource(t *testing.T) {
 		wantRT ResourceType
 		wantID string
 	}{
-		{"multi-type bucket", multiType, GCSBucket, "ml-data", GCSBucket, "gs://ml-data"},
-		{"multi-type generic default", multiType, GCPGeneric, "", GCPGeneric, "my-project"},
-		{"multi-type generic spelled out", multiType, GCPGeneric, "projects/my-project", GCPGeneric, "my-project"},
-		{"multi-instance, type implied", buckets, "", "gs://ml-data/x/y", GCSBucket, "gs://ml-data"},
-		{"multi-instance, type given", buckets, GCSBucket, "ml-data", GCSBucket, "gs://ml-data"},
-		{"single-instance default", oneBucket, "", "", GCSBucket, "gs://ml-data"},
-		{"single-instance, other spelling", oneBucket, GCSBucket, "ml-data", GCSBucket, "gs://ml-data"},
-		{"single cluster, bare name", oneCluster, "", "prod", KubernetesCluster, "us-east1/prod"},
-		{"single cluster, full name", oneCluster, KubernetesCluster, "projects/my-project/locations/us-east1/clusters/prod", KubernetesCluster, "us-east1/prod"},
-		{"clusters, bare name kept for MatchCluster", clusters, "", "prod", KubernetesCluster, "prod"},
-		{"generic default", generic, "", "", GCPGeneric, "my-project"},
-		{"registry image path dropped", registries, "", "europe-docker.pkg.dev/my-project/images/app:1", DockerRegistry, "europe-docker.pkg.dev/my-project/images"},
+		{"multi-type bucket", multiType, resourceid.GCSBucket, "ml-data", resourceid.GCSBucket, "gs://ml-data"},
+		{"multi-type generic default", multiType, resourceid.GCPGeneric, "", resourceid.GCPGeneric, "my-project"},
+		{"multi-type generic spelled out", multiType, resourceid.GCPGeneric, "projects/my-project", resourceid.GCPGeneric, "my-project"},
+		{"multi-instance, type implied", buckets, "", "gs://ml-data/x/y", resourceid.GCSBucket, "gs://ml-data"},
+		{"multi-instance, type given", buckets, resourceid.GCSBucket, "ml-data", resourceid.GCSBucket, "gs://ml-data"},
+		{"single-instance default", oneBucket, "", "", resourceid.GCSBucket, "gs://ml-data"},
+		{"single-instance, other spelling", oneBucket, resourceid.GCSBucket, "ml-data", resourceid.GCSBucket, "gs://ml-data"},
+		{"single cluster, bare name", oneCluster, "", "prod", resourceid.KubernetesCluster, "us-east1/prod"},
+		{"single cluster, full name", oneCluster, resourceid.KubernetesCluster, "projects/my-project/locations/us-east1/clusters/prod", resourceid.KubernetesCluster, "us-east1/prod"},
+		{"clusters, bare name kept for MatchCluster", clusters, "", "prod", resourceid.KubernetesCluster, "prod"},
+		{"generic default", generic, "", "", resourceid.GCPGeneric, "my-project"},
+		{"registry image path dropped", registries, "", "europe-docker.pkg.dev/my-project/images/app:1", resourceid.DockerRegistry, "europe-docker.pkg.dev/my-project/images"},
 	}
 	for _, tt := range ok {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,10 +68,10 @@ func TestResolveResource(t *testing.T) {
 		{"multi-type without type", multiType, "", "", ErrInvalid, "resource_type",
 			`connector "all" serves several resource types (gcp-generic, gcs-bucket, kubernetes-cluster, docker-registry); give resource_type to say which one`},
 		{"multi-type with only an id", multiType, "", "gs://ml-data", ErrInvalid, "resource_type", "but only a resource id was given; give its resource_type too"},
-		{"multi-type bucket without id", multiType, GCSBucket, "", ErrInvalid, "resource_id",
+		{"multi-type bucket without id", multiType, resourceid.GCSBucket, "", ErrInvalid, "resource_id",
 			`connector "all" serves any GCS bucket (gcs-bucket) of project "my-project", so resource_id must name one; accepted formats: gs://BUCKET`},
 		{"unknown type", multiType, "vm", "x", ErrInvalid, "resource_type", `unknown resource type "vm"`},
-		{"other type on a single-type connector", buckets, KubernetesCluster, "prod", ErrPermission, "resource_type",
+		{"other type on a single-type connector", buckets, resourceid.KubernetesCluster, "prod", ErrPermission, "resource_type",
 			`connector "buckets" is configured for gcs-bucket resources only, but a kubernetes-cluster resource was requested`},
 		{"multi-instance without id", buckets, "", "", ErrInvalid, "resource_id", "so resource_id must name one"},
 		{"multi-instance malformed id", buckets, "", "gs://", ErrInvalid, "resource_id", "invalid GCS bucket (gcs-bucket) resource id"},

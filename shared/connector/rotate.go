@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/configschema"
 )
 
 // Key rotation state (package rotation, shared/rotation) on a connector: Register and Update
@@ -16,15 +18,15 @@ import (
 // gcpconn can replace.
 func canRotate(m AuthMethod, hasKey bool) string {
 	switch {
-	case m == ServiceAccount:
+	case m == configschema.ServiceAccount:
 		return ""
-	case m == Impersonation && hasKey:
+	case m == configschema.Impersonation && hasKey:
 		return ""
-	case m == Impersonation:
+	case m == configschema.Impersonation:
 		return "keyless impersonation connectors hold no key to rotate"
-	case m == UserAccount:
+	case m == configschema.UserAccount:
 		return "user-account refresh tokens cannot be rotated through the IAM keys API; only service-account connectors and impersonation connectors with a source key can rotate"
-	case m == ExternalAccount:
+	case m == configschema.ExternalAccount:
 		return "external-account configurations hold no key to rotate; only service-account connectors and impersonation connectors with a source key can rotate"
 	}
 	return fmt.Sprintf("%s connectors hold no service-account key; only service-account connectors and impersonation connectors with a source key can rotate", m)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
 )
 
@@ -30,17 +31,17 @@ func rulesRequest(method AuthMethod, changes map[string]any) RegisterRequest {
 	req := RegisterRequest{Name: "team-" + string(method), AuthMethod: method}
 	cfg := map[string]any{"project_id": "my-project"}
 	switch method {
-	case UserAccount:
+	case configschema.UserAccount:
 		cfg["user_account_json"] = rulesUser(nil)
-	case ServiceAccount:
+	case configschema.ServiceAccount:
 		cfg["service_account_json"] = rulesSAKey(nil)
-	case ExternalAccount:
+	case configschema.ExternalAccount:
 		cfg["external_account_json"] = rulesExternal(nil)
-	case OAuth2Token:
+	case configschema.OAuth2Token:
 		cfg["token"] = "ya29.SECRET-access-token"
 		exp := rulesNow.Add(time.Hour)
 		req.ExpiresAt = &exp
-	case Impersonation:
+	case configschema.Impersonation:
 		cfg["service_account_json"] = rulesSAKey(nil)
 		cfg["target_principal"] = "bucket-writer@my-project.iam.gserviceaccount.com"
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 // wantedTypes returns the resource types a request names: ResourceType, ResourceTypes, or
@@ -16,7 +17,7 @@ func wantedTypes(rt ResourceType, rts []ResourceType) []ResourceType {
 	case len(rts) > 0:
 		return rts
 	}
-	return slices.Clone(ResourceTypes)
+	return slices.Clone(resourceid.Types)
 }
 
 // connectorShape validates the resource types and id of a request and returns the types the
@@ -34,8 +35,8 @@ func connectorShape(rt ResourceType, rts []ResourceType, id, project string) ([]
 	}
 	want := wantedTypes(rt, rts)
 	for i, t := range want {
-		if _, ok := resourceTypeInfo[t]; !ok {
-			return nil, "", false, FieldErrorf(field, "unknown resource type %s; known types: %s", input.Quote(string(t)), joinTypes(ResourceTypes))
+		if _, ok := resourcetype.Of(t); !ok {
+			return nil, "", false, FieldErrorf(field, "unknown resource type %s; known types: %s", input.Quote(string(t)), joinTypes(resourceid.Types))
 		}
 		if slices.Contains(want[:i], t) {
 			return nil, "", false, FieldErrorf(field, "resource type %q is listed twice", t)
@@ -47,7 +48,7 @@ func connectorShape(rt ResourceType, rts []ResourceType, id, project string) ([]
 				"resource_id needs exactly one resource type, but the connector serves %s; give resource_type too", joinTypes(want))
 		}
 		var types []ResourceType
-		for _, t := range ResourceTypes {
+		for _, t := range resourceid.Types {
 			if slices.Contains(want, t) {
 				types = append(types, t)
 			}

@@ -6,12 +6,9 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 	"github.com/gcpconn/gcpconn/shared/typespec"
 )
-
-// maxLifetimeSeconds is the longest lifetime gcpconn mints: one hour (see
-// configschema.maxLifetimeSeconds).
-const maxLifetimeSeconds = configschema.MaxLifetimeSeconds
 
 // Configuration field names (package configschema has them all).
 const (
@@ -52,31 +49,17 @@ func parseConfiguration(r *configschema.Method, raw map[string]any) (Config, Sec
 	return cfg, sec, p, err
 }
 
-// resourceTypeInfo is the static description of a resource type.
-var resourceTypeInfo = map[ResourceType]struct {
-	name, description string
-	instances         bool
-}{
-	GCPGeneric: {"Generic GCP resource",
-		"The configured project as a whole: a plain cloud-platform token for any Google client " +
-			"(Vertex AI, Cloud Build, ...). The resource id is the project id.", false},
-	GCSBucket: {"GCS bucket",
-		"A Cloud Storage bucket. Tokens are down-scoped to the bucket with a Credential Access " +
-			"Boundary by default.", true},
-	KubernetesCluster: {"GKE Kubernetes cluster",
-		"A GKE cluster of the project: a token plus the cluster's endpoint and CA, as a kubeconfig.", true},
-	DockerRegistry: {"GAR container registry (including legacy GCR)",
-		"An Artifact Registry Docker repository, or a legacy gcr.io host of the project: a token " +
-			"usable as a docker password for user oauth2accesstoken.", true},
+// supportsInstances reports whether rt has many resources named by ids.
+func supportsInstances(rt ResourceType) bool {
+	info, _ := resourcetype.Of(rt)
+	return info.Instances
 }
 
-// supportsInstances reports whether rt has many resources named by ids.
-func supportsInstances(rt ResourceType) bool { return resourceTypeInfo[rt].instances }
-
-// methodNames returns the ids of AuthMethods, in order.
+// methodNames returns the ids of the auth methods, in spec order.
 func methodNames() []string {
-	names := make([]string, len(AuthMethods))
-	for i, m := range AuthMethods {
+	methods := configschema.Methods()
+	names := make([]string, len(methods))
+	for i, m := range methods {
 		names[i] = string(m)
 	}
 	return names
@@ -93,15 +76,13 @@ func Spec() typespec.TypeSpec {
 			"access tokens for one resource at a time: a project, a GCS bucket, a GKE cluster or an " +
 			"Artifact Registry repository.",
 	}
-	for _, rt := range ResourceTypes {
-		info := resourceTypeInfo[rt]
-		formats := resourceid.Formats(rt)
+	for _, info := range resourcetype.All() {
 		ts.ResourceTypes = append(ts.ResourceTypes, typespec.ResourceTypeSpec{
-			ResourceType:      string(rt),
-			Name:              info.name,
-			Description:       info.description,
-			SupportsInstances: info.instances,
-			IDFormats:         formats,
+			ResourceType:      string(info.Type),
+			Name:              info.Name,
+			Description:       info.Description,
+			SupportsInstances: info.Instances,
+			IDFormats:         resourceid.Formats(info.Type),
 			AuthMethods:       methodNames(),
 		})
 	}
@@ -110,10 +91,4 @@ func Spec() typespec.TypeSpec {
 }
 
 // methodList returns the known auth methods as a comma-separated list, for messages.
-func methodList() string {
-	parts := make([]string, len(AuthMethods))
-	for i, m := range AuthMethods {
-		parts[i] = string(m)
-	}
-	return strings.Join(parts, ", ")
-}
+func methodList() string { return strings.Join(methodNames(), ", ") }

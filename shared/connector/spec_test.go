@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/typespec"
 )
 
@@ -20,15 +22,15 @@ func TestSpecAuthMethods(t *testing.T) {
 		min, def, mx int // 0: no lifetime settings
 		implicit     string
 	}{
-		{Implicit, []string{"project_id", "generate_temporary_tokens"}, []string{"project_id"}, nil, 3600, 3600, 3600, "always"},
-		{UserAccount, []string{"project_id", "user_account_json", "generate_temporary_tokens"}, []string{"project_id", "user_account_json"},
+		{configschema.Implicit, []string{"project_id", "generate_temporary_tokens"}, []string{"project_id"}, nil, 3600, 3600, 3600, "always"},
+		{configschema.UserAccount, []string{"project_id", "user_account_json", "generate_temporary_tokens"}, []string{"project_id", "user_account_json"},
 			[]string{"user_account_json"}, 3600, 3600, 3600, ""},
-		{ServiceAccount, []string{"project_id", "service_account_json", "generate_temporary_tokens"}, []string{"service_account_json"},
+		{configschema.ServiceAccount, []string{"project_id", "service_account_json", "generate_temporary_tokens"}, []string{"service_account_json"},
 			[]string{"service_account_json"}, 600, 3600, 3600, ""},
-		{ExternalAccount, []string{"project_id", "external_account_json", "generate_temporary_tokens"}, []string{"project_id", "external_account_json"},
+		{configschema.ExternalAccount, []string{"project_id", "external_account_json", "generate_temporary_tokens"}, []string{"project_id", "external_account_json"},
 			[]string{"external_account_json"}, 3600, 3600, 3600, "ambient-source"},
-		{OAuth2Token, []string{"project_id", "token", "service_account_email"}, []string{"project_id", "token"}, []string{"token"}, 0, 0, 0, ""},
-		{Impersonation, []string{"project_id", "service_account_json", "target_principal", "delegates", "generate_temporary_tokens"},
+		{configschema.OAuth2Token, []string{"project_id", "token", "service_account_email"}, []string{"project_id", "token"}, []string{"token"}, 0, 0, 0, ""},
+		{configschema.Impersonation, []string{"project_id", "service_account_json", "target_principal", "delegates", "generate_temporary_tokens"},
 			[]string{"project_id", "target_principal"}, []string{"service_account_json"}, 600, 3600, 3600, "keyless"},
 	}
 	spec := Spec()
@@ -82,7 +84,7 @@ func TestSpecAuthMethods(t *testing.T) {
 					t.Errorf("%s lifetime %d = %v; want %d", tt.method, j, got, want)
 				}
 			}
-			if am.Implicit != tt.implicit || am.RequiresExpiresAt != (tt.method == OAuth2Token) {
+			if am.Implicit != tt.implicit || am.RequiresExpiresAt != (tt.method == configschema.OAuth2Token) {
 				t.Errorf("%s implicit %q, requires expires_at %v", tt.method, am.Implicit, am.RequiresExpiresAt)
 			}
 		})
@@ -91,13 +93,13 @@ func TestSpecAuthMethods(t *testing.T) {
 
 func TestSpecResourceTypes(t *testing.T) {
 	spec := Spec()
-	want := map[ResourceType]bool{GCPGeneric: false, GCSBucket: true, KubernetesCluster: true, DockerRegistry: true}
+	want := map[ResourceType]bool{resourceid.GCPGeneric: false, resourceid.GCSBucket: true, resourceid.KubernetesCluster: true, resourceid.DockerRegistry: true}
 	if len(spec.ResourceTypes) != len(want) {
 		t.Fatalf("Spec() has %d resource types; want 4", len(spec.ResourceTypes))
 	}
 	for i, rt := range spec.ResourceTypes {
-		if rt.ResourceType != string(ResourceTypes[i]) || rt.SupportsInstances != want[ResourceType(rt.ResourceType)] {
-			t.Errorf("resource type %d = %q (instances %v); want %q (%v)", i, rt.ResourceType, rt.SupportsInstances, ResourceTypes[i], want[ResourceTypes[i]])
+		if rt.ResourceType != string(resourceid.Types[i]) || rt.SupportsInstances != want[ResourceType(rt.ResourceType)] {
+			t.Errorf("resource type %d = %q (instances %v); want %q (%v)", i, rt.ResourceType, rt.SupportsInstances, resourceid.Types[i], want[resourceid.Types[i]])
 		}
 		if rt.Name == "" || rt.Description == "" || len(rt.IDFormats) == 0 || !slices.Equal(rt.AuthMethods, methodNames()) {
 			t.Errorf("resource type %q is missing a name, description, id formats or auth methods", rt.ResourceType)
@@ -130,7 +132,7 @@ func TestSpecJSON(t *testing.T) {
 	s.AuthMethods[0].ConfigSchema["properties"].(map[string]any)["project_id"] = nil
 	s.ResourceTypes[1].IDFormats[0] = "changed"
 	again := Spec()
-	if *again.AuthMethods[5].MaxExpirationSeconds != maxLifetimeSeconds || again.AuthMethods[0].ConfigSchema["properties"].(map[string]any)["project_id"] == nil ||
+	if *again.AuthMethods[5].MaxExpirationSeconds != configschema.MaxLifetimeSeconds || again.AuthMethods[0].ConfigSchema["properties"].(map[string]any)["project_id"] == nil ||
 		again.ResourceTypes[1].IDFormats[0] == "changed" {
 		t.Errorf("changing one Spec() value changed the next")
 	}
@@ -141,12 +143,12 @@ func TestSpecJSON(t *testing.T) {
 // field it may.
 func TestSpecSecretsMatchStorage(t *testing.T) {
 	full := map[AuthMethod]map[string]any{
-		Implicit:        {"generate_temporary_tokens": true},
-		UserAccount:     {"generate_temporary_tokens": false},
-		ServiceAccount:  {"generate_temporary_tokens": false},
-		ExternalAccount: {"generate_temporary_tokens": true},
-		OAuth2Token:     {"service_account_email": "ci@my-project.iam.gserviceaccount.com"},
-		Impersonation:   {"delegates": []any{"hop@my-project.iam.gserviceaccount.com"}, "generate_temporary_tokens": true},
+		configschema.Implicit:        {"generate_temporary_tokens": true},
+		configschema.UserAccount:     {"generate_temporary_tokens": false},
+		configschema.ServiceAccount:  {"generate_temporary_tokens": false},
+		configschema.ExternalAccount: {"generate_temporary_tokens": true},
+		configschema.OAuth2Token:     {"service_account_email": "ci@my-project.iam.gserviceaccount.com"},
+		configschema.Impersonation:   {"delegates": []any{"hop@my-project.iam.gserviceaccount.com"}, "generate_temporary_tokens": true},
 	}
 	for _, am := range Spec().AuthMethods {
 		req := rulesRequest(AuthMethod(am.AuthMethod), full[AuthMethod(am.AuthMethod)])

@@ -3,6 +3,8 @@ package connector
 import (
 	"testing"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // TestStatusOf: the status a verification records says what it saw, per resource type.
@@ -21,13 +23,13 @@ func TestStatusOf(t *testing.T) {
 		failing string
 		err     string
 	}{
-		{"every type reached", &Resources{Results: []ResourceResult{ok(GCPGeneric), ok(GCSBucket)}}, StateOK, "", ""},
-		{"some failed", &Resources{Results: []ResourceResult{ok(GCPGeneric), bad(GCSBucket), bad(DockerRegistry)}},
+		{"every type reached", &Resources{Results: []ResourceResult{ok(resourceid.GCPGeneric), ok(resourceid.GCSBucket)}}, StateOK, "", ""},
+		{"some failed", &Resources{Results: []ResourceResult{ok(resourceid.GCPGeneric), bad(resourceid.GCSBucket), bad(resourceid.DockerRegistry)}},
 			StatePartial, "gcs-bucket,docker-registry", "gcs-bucket denied; docker-registry denied"},
-		{"none reached", &Resources{Results: []ResourceResult{bad(GCPGeneric), bad(GCSBucket), bad(KubernetesCluster), bad(DockerRegistry)}},
+		{"none reached", &Resources{Results: []ResourceResult{bad(resourceid.GCPGeneric), bad(resourceid.GCSBucket), bad(resourceid.KubernetesCluster), bad(resourceid.DockerRegistry)}},
 			StateError, "gcp-generic,gcs-bucket,kubernetes-cluster,docker-registry", "gcp-generic denied; gcs-bucket denied; kubernetes-cluster denied; docker-registry denied"},
-		{"no authentication", &Resources{Error: "invalid_grant", Results: []ResourceResult{{ResourceType: GCSBucket}}}, StateError, "", "invalid_grant"},
-		{"authentication only", &Resources{Results: []ResourceResult{{ResourceType: GCSBucket}}}, StateOK, "", ""},
+		{"no authentication", &Resources{Error: "invalid_grant", Results: []ResourceResult{{ResourceType: resourceid.GCSBucket}}}, StateError, "", "invalid_grant"},
+		{"authentication only", &Resources{Results: []ResourceResult{{ResourceType: resourceid.GCSBucket}}}, StateOK, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

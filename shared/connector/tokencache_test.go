@@ -10,6 +10,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 // fakeClock is a settable clock for cache tests.
@@ -58,8 +61,8 @@ func (m *countingMint) mint(ctx context.Context) (Token, error) {
 }
 
 func testKey() tokenKey {
-	return tokenKey{ConnectorID: "c1", SecretVersion: "1", ResourceType: GCSBucket, ResourceID: "gs://b",
-		Scopes: []string{ScopeCloudPlatform}, Boundary: &Boundary{Bucket: "b"}, Lifetime: time.Hour}
+	return tokenKey{ConnectorID: "c1", SecretVersion: "1", ResourceType: resourceid.GCSBucket, ResourceID: "gs://b",
+		Scopes: []string{resourcetype.ScopeCloudPlatform}, Boundary: &Boundary{Bucket: "b"}, Lifetime: time.Hour}
 }
 
 // TestTokenCacheConcurrentColdMissesShareOneMint: n callers miss at once. In the bubble,
@@ -234,15 +237,17 @@ func TestTokenCacheFailedRefreshRetriesLater(t *testing.T) {
 
 func TestTokenCacheKeys(t *testing.T) {
 	base := testKey()
-	base.Scopes = []string{ScopeUserinfoEmail, ScopeCloudPlatform}
+	base.Scopes = []string{resourcetype.ScopeUserinfoEmail, resourcetype.ScopeCloudPlatform}
 	tests := []struct {
 		name   string
 		change func(k *tokenKey)
 		same   bool
 	}{
 		{"nothing", func(k *tokenKey) {}, true},
-		{"scope order is irrelevant", func(k *tokenKey) { k.Scopes = []string{ScopeCloudPlatform, ScopeUserinfoEmail} }, true},
-		{"another scope", func(k *tokenKey) { k.Scopes = []string{ScopeCloudPlatform} }, false},
+		{"scope order is irrelevant", func(k *tokenKey) {
+			k.Scopes = []string{resourcetype.ScopeCloudPlatform, resourcetype.ScopeUserinfoEmail}
+		}, true},
+		{"another scope", func(k *tokenKey) { k.Scopes = []string{resourcetype.ScopeCloudPlatform} }, false},
 		{"secret version", func(k *tokenKey) { k.SecretVersion = "2" }, false},
 		{"config", func(k *tokenKey) { k.Config = "impersonation\x00other" }, false},
 		{"resource", func(k *tokenKey) { k.ResourceID = "gs://c" }, false},
@@ -411,7 +416,7 @@ func TestTokenCacheHitAllocatesNothing(t *testing.T) {
 	var c tokenCache
 	ctx := context.Background()
 	k := testKey()
-	k.Scopes = []string{ScopeCloudPlatform, ScopeUserinfoEmail}
+	k.Scopes = []string{resourcetype.ScopeCloudPlatform, resourcetype.ScopeUserinfoEmail}
 	k.SubjectToken = "subject"
 	if _, _, err := c.get(ctx, clock.Now, k, m.mint); err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func applyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now tim
 		return nil, Secrets{}, false, err
 	}
 	next.Rotation = updatedRotation(c.Rotation, next.Rotation, sec.ServiceAccountJSON != old.ServiceAccountJSON, retiring(c, old, now))
-	if next.AuthMethod == OAuth2Token && sec.Token != old.Token && u.ExpiresAt == nil {
+	if next.AuthMethod == configschema.OAuth2Token && sec.Token != old.Token && u.ExpiresAt == nil {
 		return nil, Secrets{}, false, FieldErrorf("expires_at",
 			"a new oauth2 token needs its expires_at: the stored expiry belongs to the old token")
 	}

@@ -124,7 +124,7 @@ func newRotation(m AuthMethod, period time.Duration, key *credjson.ServiceAccoun
 // checkExpiresAt applies the expires_at rules and returns the value to store (UTC).
 func checkExpiresAt(m AuthMethod, at *time.Time, now time.Time, checkAhead bool) (time.Time, error) {
 	set := at != nil && !at.IsZero()
-	if m != OAuth2Token {
+	if m != configschema.OAuth2Token {
 		if set {
 			return time.Time{}, FieldErrorf("expires_at",
 				"expires_at applies only to oauth2-token connectors (when their stored token expires); auth method %s mints fresh tokens", m)

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/configschema"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // fuzzRegisterBody is the wire shape of a registration request, as the HTTP edge decodes it.
@@ -42,11 +45,11 @@ func FuzzNewConnector(f *testing.F) {
 		f.Add(b, true)
 		f.Add(b, false)
 	}
-	seed(Implicit, func(r *RegisterRequest) { r.ResourceType = GCPGeneric })
-	seed(UserAccount, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = GCSBucket, "gs://b-1/x" })
-	seed(ExternalAccount, func(r *RegisterRequest) { r.Labels = map[string]string{"team": "ml", "example.com/env": ""} })
-	seed(OAuth2Token, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = KubernetesCluster, "us-east1/prod" })
-	seed(Impersonation, func(r *RegisterRequest) {
+	seed(configschema.Implicit, func(r *RegisterRequest) { r.ResourceType = resourceid.GCPGeneric })
+	seed(configschema.UserAccount, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = resourceid.GCSBucket, "gs://b-1/x" })
+	seed(configschema.ExternalAccount, func(r *RegisterRequest) { r.Labels = map[string]string{"team": "ml", "example.com/env": ""} })
+	seed(configschema.OAuth2Token, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = resourceid.KubernetesCluster, "us-east1/prod" })
+	seed(configschema.Impersonation, func(r *RegisterRequest) {
 		r.Configuration["service_account_json"] = nil
 		r.Configuration["delegates"] = []any{"a1@p.iam.gserviceaccount.com"}
 		r.Users = []string{"a@example.com"}

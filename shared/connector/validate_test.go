@@ -11,6 +11,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // TestNewConnectorAuthMethods registers a valid connector of every auth method and checks
@@ -23,26 +24,26 @@ func TestNewConnectorAuthMethods(t *testing.T) {
 		wantSecrets []string
 		wantConfig  Config
 	}{
-		{Implicit, nil, nil, Config{ProjectID: "my-project"}},
-		{UserAccount, nil, []string{fieldUserAccountJSON}, Config{ProjectID: "my-project"}},
-		{UserAccount, map[string]any{"user_account_json": rulesJSON(rulesUser(nil)), "generate_temporary_tokens": false},
+		{configschema.Implicit, nil, nil, Config{ProjectID: "my-project"}},
+		{configschema.UserAccount, nil, []string{fieldUserAccountJSON}, Config{ProjectID: "my-project"}},
+		{configschema.UserAccount, map[string]any{"user_account_json": rulesJSON(rulesUser(nil)), "generate_temporary_tokens": false},
 			[]string{fieldUserAccountJSON}, Config{ProjectID: "my-project", GenerateTemporaryTokens: new(false)}},
-		{ServiceAccount, nil, []string{fieldServiceAccountJSON}, Config{ProjectID: "my-project"}},
-		{ServiceAccount, map[string]any{"project_id": nil}, []string{fieldServiceAccountJSON}, Config{ProjectID: "key-project"}},
-		{ServiceAccount, map[string]any{"generate_temporary_tokens": "true"}, []string{fieldServiceAccountJSON},
+		{configschema.ServiceAccount, nil, []string{fieldServiceAccountJSON}, Config{ProjectID: "my-project"}},
+		{configschema.ServiceAccount, map[string]any{"project_id": nil}, []string{fieldServiceAccountJSON}, Config{ProjectID: "key-project"}},
+		{configschema.ServiceAccount, map[string]any{"generate_temporary_tokens": "true"}, []string{fieldServiceAccountJSON},
 			Config{ProjectID: "my-project", GenerateTemporaryTokens: new(true)}},
-		{ExternalAccount, nil, []string{fieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
-		{ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{"credential_source": rulesAWSSource(),
+		{configschema.ExternalAccount, nil, []string{fieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
+		{configschema.ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{"credential_source": rulesAWSSource(),
 			"subject_token_type": credjson.SubjectTokenAWS4Request})}, []string{fieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
-		{OAuth2Token, nil, []string{fieldToken}, Config{ProjectID: "my-project"}},
-		{OAuth2Token, map[string]any{"service_account_email": "ci@my-project.iam.gserviceaccount.com"}, []string{fieldToken},
+		{configschema.OAuth2Token, nil, []string{fieldToken}, Config{ProjectID: "my-project"}},
+		{configschema.OAuth2Token, map[string]any{"service_account_email": "ci@my-project.iam.gserviceaccount.com"}, []string{fieldToken},
 			Config{ProjectID: "my-project", ServiceAccountEmail: "ci@my-project.iam.gserviceaccount.com"}},
-		{Impersonation, nil, []string{fieldServiceAccountJSON},
+		{configschema.Impersonation, nil, []string{fieldServiceAccountJSON},
 			Config{ProjectID: "my-project", TargetPrincipal: "bucket-writer@my-project.iam.gserviceaccount.com"}},
-		{Impersonation, map[string]any{"service_account_json": nil, "delegates": "hop-one@my-project.iam.gserviceaccount.com, hop-two@my-project.iam.gserviceaccount.com"}, nil,
+		{configschema.Impersonation, map[string]any{"service_account_json": nil, "delegates": "hop-one@my-project.iam.gserviceaccount.com, hop-two@my-project.iam.gserviceaccount.com"}, nil,
 			Config{ProjectID: "my-project", TargetPrincipal: "bucket-writer@my-project.iam.gserviceaccount.com",
 				Delegates: []string{"hop-one@my-project.iam.gserviceaccount.com", "hop-two@my-project.iam.gserviceaccount.com"}}},
-		{Impersonation, map[string]any{"generate_temporary_tokens": true}, []string{fieldServiceAccountJSON},
+		{configschema.Impersonation, map[string]any{"generate_temporary_tokens": true}, []string{fieldServiceAccountJSON},
 			Config{ProjectID: "my-project", TargetPrincipal: "bucket-writer@my-project.iam.gserviceaccount.com", GenerateTemporaryTokens: new(true)}},
 	}
 	for _, tt := range tests {
@@ -89,8 +90,8 @@ func configEqual(a, b Config) bool {
 func TestCredentialJSONObjectAndStringAgree(t *testing.T) {
 	obj := rulesUser(nil)
 	pretty, _ := json.MarshalIndent(obj, "", "  ")
-	_, fromObj := rulesRegister(t, rulesRequest(UserAccount, map[string]any{"user_account_json": obj}))
-	_, fromStr := rulesRegister(t, rulesRequest(UserAccount, map[string]any{"user_account_json": string(pretty)}))
+	_, fromObj := rulesRegister(t, rulesRequest(configschema.UserAccount, map[string]any{"user_account_json": obj}))
+	_, fromStr := rulesRegister(t, rulesRequest(configschema.UserAccount, map[string]any{"user_account_json": string(pretty)}))
 	var a, b map[string]any
 	if err := json.Unmarshal([]byte(fromObj.UserAccountJSON), &a); err != nil {
 		t.Fatal(err)
@@ -128,136 +129,136 @@ func TestNewConnectorMalformed(t *testing.T) {
 		wantKind  Kind // "" means ErrInvalid
 	}{
 		// name, type, method
-		{"empty name", withReq(Implicit, nil, func(r *RegisterRequest) { r.Name = "" }), "name", "the name is empty", ""},
-		{"uppercase name", withReq(Implicit, nil, func(r *RegisterRequest) { r.Name = "Team" }), "name", "must start with a lowercase letter", ""},
-		{"name with underscore", withReq(Implicit, nil, func(r *RegisterRequest) { r.Name = "team_a" }), "name", "only lowercase letters (a-z), digits and hyphens", ""},
-		{"unknown type", withReq(Implicit, nil, func(r *RegisterRequest) { r.Type = "aws" }), "type", `gcpconn serves only "gcp"`, ""},
-		{"missing auth method", withReq(Implicit, nil, func(r *RegisterRequest) { r.AuthMethod = "" }), "auth_method", "auth_method is required; one of: implicit, user-account", ""},
-		{"unknown auth method", withReq(Implicit, nil, func(r *RegisterRequest) { r.AuthMethod = "password" }), "auth_method", `unknown auth method "password"`, ""},
+		{"empty name", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Name = "" }), "name", "the name is empty", ""},
+		{"uppercase name", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Name = "Team" }), "name", "must start with a lowercase letter", ""},
+		{"name with underscore", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Name = "team_a" }), "name", "only lowercase letters (a-z), digits and hyphens", ""},
+		{"unknown type", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Type = "aws" }), "type", `gcpconn serves only "gcp"`, ""},
+		{"missing auth method", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.AuthMethod = "" }), "auth_method", "auth_method is required; one of: implicit, user-account", ""},
+		{"unknown auth method", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.AuthMethod = "password" }), "auth_method", `unknown auth method "password"`, ""},
 
 		// configuration fields
-		{"unknown field", rulesRequest(ServiceAccount, map[string]any{"region": "us"}), "configuration.region",
+		{"unknown field", rulesRequest(configschema.ServiceAccount, map[string]any{"region": "us"}), "configuration.region",
 			`unknown configuration field "region" for auth method service-account; accepted fields: project_id, service_account_json, generate_temporary_tokens`, ""},
-		{"field of another method", rulesRequest(ServiceAccount, map[string]any{"target_principal": "x@p.iam.gserviceaccount.com"}),
+		{"field of another method", rulesRequest(configschema.ServiceAccount, map[string]any{"target_principal": "x@p.iam.gserviceaccount.com"}),
 			"configuration.target_principal", "(it belongs to auth method impersonation)", ""},
-		{"generate_temporary_tokens on oauth2-token", rulesRequest(OAuth2Token, map[string]any{"generate_temporary_tokens": true}),
+		{"generate_temporary_tokens on oauth2-token", rulesRequest(configschema.OAuth2Token, map[string]any{"generate_temporary_tokens": true}),
 			"configuration.generate_temporary_tokens", "does not apply to auth method oauth2-token", ""},
-		{"missing project", rulesRequest(Implicit, map[string]any{"project_id": nil}), "configuration.project_id",
+		{"missing project", rulesRequest(configschema.Implicit, map[string]any{"project_id": nil}), "configuration.project_id",
 			"project_id is required for auth method implicit", ""},
-		{"empty project", rulesRequest(UserAccount, map[string]any{"project_id": ""}), "configuration.project_id",
+		{"empty project", rulesRequest(configschema.UserAccount, map[string]any{"project_id": ""}), "configuration.project_id",
 			"project_id is required for auth method user-account: the project the connector's resources live in", ""},
-		{"missing project, key without one", rulesRequest(ServiceAccount, map[string]any{"project_id": nil,
+		{"missing project, key without one", rulesRequest(configschema.ServiceAccount, map[string]any{"project_id": nil,
 			"service_account_json": rulesSAKey(map[string]any{"project_id": nil})}), "configuration.project_id",
 			"the service account key has no project_id to default to", ""},
-		{"project is a number", rulesRequest(Implicit, map[string]any{"project_id": 1234567}), "configuration.project_id", "project_id must be a string", ""},
-		{"project number as string", rulesRequest(Implicit, map[string]any{"project_id": "1234567"}), "configuration.project_id", "is a project number", ""},
-		{"project too short", rulesRequest(Implicit, map[string]any{"project_id": "abc"}), "configuration.project_id", "must be 6 to 30 characters long", ""},
-		{"missing user json", rulesRequest(UserAccount, map[string]any{"user_account_json": nil}), "configuration.user_account_json",
+		{"project is a number", rulesRequest(configschema.Implicit, map[string]any{"project_id": 1234567}), "configuration.project_id", "project_id must be a string", ""},
+		{"project number as string", rulesRequest(configschema.Implicit, map[string]any{"project_id": "1234567"}), "configuration.project_id", "is a project number", ""},
+		{"project too short", rulesRequest(configschema.Implicit, map[string]any{"project_id": "abc"}), "configuration.project_id", "must be 6 to 30 characters long", ""},
+		{"missing user json", rulesRequest(configschema.UserAccount, map[string]any{"user_account_json": nil}), "configuration.user_account_json",
 			"user_account_json is required for auth method user-account", ""},
-		{"missing key", rulesRequest(ServiceAccount, map[string]any{"service_account_json": nil}), "configuration.service_account_json",
+		{"missing key", rulesRequest(configschema.ServiceAccount, map[string]any{"service_account_json": nil}), "configuration.service_account_json",
 			"service_account_json is required for auth method service-account", ""},
-		{"missing external json", rulesRequest(ExternalAccount, map[string]any{"external_account_json": nil}), "configuration.external_account_json",
+		{"missing external json", rulesRequest(configschema.ExternalAccount, map[string]any{"external_account_json": nil}), "configuration.external_account_json",
 			"external_account_json is required", ""},
-		{"missing token", rulesRequest(OAuth2Token, map[string]any{"token": nil}), "configuration.token", "token is required for auth method oauth2-token", ""},
-		{"missing target", rulesRequest(Impersonation, map[string]any{"target_principal": nil}), "configuration.target_principal",
+		{"missing token", rulesRequest(configschema.OAuth2Token, map[string]any{"token": nil}), "configuration.token", "token is required for auth method oauth2-token", ""},
+		{"missing target", rulesRequest(configschema.Impersonation, map[string]any{"target_principal": nil}), "configuration.target_principal",
 			"target_principal is required for auth method impersonation", ""},
-		{"json as number", rulesRequest(ServiceAccount, map[string]any{"service_account_json": 42}), "configuration.service_account_json",
+		{"json as number", rulesRequest(configschema.ServiceAccount, map[string]any{"service_account_json": 42}), "configuration.service_account_json",
 			"must be a JSON object or a string holding one", ""},
-		{"json string not JSON", rulesRequest(ServiceAccount, map[string]any{"service_account_json": "SECRET-not-json"}),
+		{"json string not JSON", rulesRequest(configschema.ServiceAccount, map[string]any{"service_account_json": "SECRET-not-json"}),
 			"configuration.service_account_json", "is not valid JSON", ""},
-		{"json of the wrong type", rulesRequest(UserAccount, map[string]any{"user_account_json": rulesSAKey(nil)}),
+		{"json of the wrong type", rulesRequest(configschema.UserAccount, map[string]any{"user_account_json": rulesSAKey(nil)}),
 			"configuration.user_account_json", `type is "service_account", but user_account_json (auth method user-account) needs type "authorized_user"`, ""},
-		{"key with evil token_uri", rulesRequest(ServiceAccount, map[string]any{"service_account_json": rulesSAKey(map[string]any{"token_uri": "https://oauth2.googleapis.com.evil.com/token"})}),
+		{"key with evil token_uri", rulesRequest(configschema.ServiceAccount, map[string]any{"service_account_json": rulesSAKey(map[string]any{"token_uri": "https://oauth2.googleapis.com.evil.com/token"})}),
 			"configuration.service_account_json", "token_uri is not on an accepted Google host", ""},
-		{"token not a string", rulesRequest(OAuth2Token, map[string]any{"token": 12}), "configuration.token", "token must be a string", ""},
-		{"token with spaces", rulesRequest(OAuth2Token, map[string]any{"token": "ya29 SECRET"}), "configuration.token", "printable ASCII without spaces", ""},
-		{"token with Bearer", rulesRequest(OAuth2Token, map[string]any{"token": "Bearer.ya29SECRET"}), "configuration.token", `without "Bearer"`, ""},
-		{"token is a key JSON", rulesRequest(OAuth2Token, map[string]any{"token": `{"private_key":"SECRET"}`}), "configuration.token", "looks like a credential JSON", ""},
-		{"token too long", rulesRequest(OAuth2Token, map[string]any{"token": "SECRET" + strings.Repeat("a", configschema.MaxTokenBytes)}), "configuration.token", "at most 8192 are accepted", ""},
-		{"service_account_email not an SA", rulesRequest(OAuth2Token, map[string]any{"service_account_email": "me@example.com"}),
+		{"token not a string", rulesRequest(configschema.OAuth2Token, map[string]any{"token": 12}), "configuration.token", "token must be a string", ""},
+		{"token with spaces", rulesRequest(configschema.OAuth2Token, map[string]any{"token": "ya29 SECRET"}), "configuration.token", "printable ASCII without spaces", ""},
+		{"token with Bearer", rulesRequest(configschema.OAuth2Token, map[string]any{"token": "Bearer.ya29SECRET"}), "configuration.token", `without "Bearer"`, ""},
+		{"token is a key JSON", rulesRequest(configschema.OAuth2Token, map[string]any{"token": `{"private_key":"SECRET"}`}), "configuration.token", "looks like a credential JSON", ""},
+		{"token too long", rulesRequest(configschema.OAuth2Token, map[string]any{"token": "SECRET" + strings.Repeat("a", configschema.MaxTokenBytes)}), "configuration.token", "at most 8192 are accepted", ""},
+		{"service_account_email not an SA", rulesRequest(configschema.OAuth2Token, map[string]any{"service_account_email": "me@example.com"}),
 			"configuration.service_account_email", "the domain must end in .gserviceaccount.com", ""},
-		{"target not an SA", rulesRequest(Impersonation, map[string]any{"target_principal": "writer"}), "configuration.target_principal",
+		{"target not an SA", rulesRequest(configschema.Impersonation, map[string]any{"target_principal": "writer"}), "configuration.target_principal",
 			"it must have exactly one @", ""},
-		{"delegates not a list", rulesRequest(Impersonation, map[string]any{"delegates": 7}), "configuration.delegates", "must be a list of service account emails", ""},
-		{"delegate not an SA", rulesRequest(Impersonation, map[string]any{"delegates": []any{"x@gmail.com"}}), "configuration.delegates",
+		{"delegates not a list", rulesRequest(configschema.Impersonation, map[string]any{"delegates": 7}), "configuration.delegates", "must be a list of service account emails", ""},
+		{"delegate not an SA", rulesRequest(configschema.Impersonation, map[string]any{"delegates": []any{"x@gmail.com"}}), "configuration.delegates",
 			`delegates[0] "x@gmail.com" is not a service account email`, ""},
-		{"delegate twice", rulesRequest(Impersonation, map[string]any{"delegates": []any{"a1@p.iam.gserviceaccount.com", "a1@p.iam.gserviceaccount.com"}}),
+		{"delegate twice", rulesRequest(configschema.Impersonation, map[string]any{"delegates": []any{"a1@p.iam.gserviceaccount.com", "a1@p.iam.gserviceaccount.com"}}),
 			"configuration.delegates", "lists \"a1@p.iam.gserviceaccount.com\" twice", ""},
-		{"delegates include target", rulesRequest(Impersonation, map[string]any{"delegates": []any{"bucket-writer@my-project.iam.gserviceaccount.com"}}),
+		{"delegates include target", rulesRequest(configschema.Impersonation, map[string]any{"delegates": []any{"bucket-writer@my-project.iam.gserviceaccount.com"}}),
 			"configuration.delegates", "must not include target_principal", ""},
-		{"too many delegates", rulesRequest(Impersonation, map[string]any{"delegates": strings.Repeat("d@p.iam.gserviceaccount.com,", 11)}),
+		{"too many delegates", rulesRequest(configschema.Impersonation, map[string]any{"delegates": strings.Repeat("d@p.iam.gserviceaccount.com,", 11)}),
 			"configuration.delegates", "at most 10 are accepted", ""},
-		{"generate not a bool", rulesRequest(ServiceAccount, map[string]any{"generate_temporary_tokens": "yes"}),
+		{"generate not a bool", rulesRequest(configschema.ServiceAccount, map[string]any{"generate_temporary_tokens": "yes"}),
 			"configuration.generate_temporary_tokens", "must be true or false", ""},
-		{"implicit without temporary tokens", rulesRequest(Implicit, map[string]any{"generate_temporary_tokens": false}),
+		{"implicit without temporary tokens", rulesRequest(configschema.Implicit, map[string]any{"generate_temporary_tokens": false}),
 			"configuration.generate_temporary_tokens", "cannot be false for auth method implicit: the service's own credentials are never handed out", ""},
-		{"impersonation without temporary tokens", rulesRequest(Impersonation, map[string]any{"generate_temporary_tokens": "false"}),
+		{"impersonation without temporary tokens", rulesRequest(configschema.Impersonation, map[string]any{"generate_temporary_tokens": "false"}),
 			"configuration.generate_temporary_tokens", "cannot be false for auth method impersonation", ""},
 
 		// shape
-		{"unknown resource type", withReq(Implicit, nil, func(r *RegisterRequest) { r.ResourceType = "s3-bucket" }), "resource_type",
+		{"unknown resource type", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.ResourceType = "s3-bucket" }), "resource_type",
 			`unknown resource type "s3-bucket"; known types: gcp-generic, gcs-bucket, kubernetes-cluster, docker-registry`, ""},
-		{"unknown type in list", withReq(Implicit, nil, func(r *RegisterRequest) { r.ResourceTypes = []ResourceType{GCSBucket, "vm"} }), "resource_types",
+		{"unknown type in list", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.ResourceTypes = []ResourceType{resourceid.GCSBucket, "vm"} }), "resource_types",
 			`unknown resource type "vm"`, ""},
-		{"type listed twice", withReq(Implicit, nil, func(r *RegisterRequest) { r.ResourceTypes = []ResourceType{GCSBucket, GCSBucket} }), "resource_types",
+		{"type listed twice", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.ResourceTypes = []ResourceType{resourceid.GCSBucket, resourceid.GCSBucket} }), "resource_types",
 			`resource type "gcs-bucket" is listed twice`, ""},
-		{"type and types disagree", withReq(Implicit, nil, func(r *RegisterRequest) {
-			r.ResourceType, r.ResourceTypes = GCSBucket, []ResourceType{DockerRegistry}
+		{"type and types disagree", withReq(configschema.Implicit, nil, func(r *RegisterRequest) {
+			r.ResourceType, r.ResourceTypes = resourceid.GCSBucket, []ResourceType{resourceid.DockerRegistry}
 		}), "resource_types", "give resource_type or resource_types, not both", ""},
-		{"id on a multi-type connector", withReq(Implicit, nil, func(r *RegisterRequest) { r.ResourceID = "gs://b-1" }), "resource_id",
+		{"id on a multi-type connector", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.ResourceID = "gs://b-1" }), "resource_id",
 			"resource_id needs exactly one resource type", ""},
-		{"bad bucket id", withReq(Implicit, nil, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = GCSBucket, "gs://Bad_Bucket" }), "resource_id",
+		{"bad bucket id", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = resourceid.GCSBucket, "gs://Bad_Bucket" }), "resource_id",
 			`invalid GCS bucket (gcs-bucket) resource id "gs://Bad_Bucket"`, ""},
-		{"registry of another project", withReq(Implicit, nil, func(r *RegisterRequest) {
-			r.ResourceType, r.ResourceID = DockerRegistry, "europe-docker.pkg.dev/other-project/images"
+		{"registry of another project", withReq(configschema.Implicit, nil, func(r *RegisterRequest) {
+			r.ResourceType, r.ResourceID = resourceid.DockerRegistry, "europe-docker.pkg.dev/other-project/images"
 		}), "resource_id", `is in project "other-project", but the connector is configured for project "my-project"`, ""},
-		{"generic id of another project", withReq(Implicit, nil, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = GCPGeneric, "other-project" }),
+		{"generic id of another project", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = resourceid.GCPGeneric, "other-project" }),
 			"resource_id", `only gives access to its configured project "my-project"`, ""},
 
 		// expiry and lifetimes
-		{"oauth2 without expires_at", withReq(OAuth2Token, nil, func(r *RegisterRequest) { r.ExpiresAt = nil }), "expires_at",
+		{"oauth2 without expires_at", withReq(configschema.OAuth2Token, nil, func(r *RegisterRequest) { r.ExpiresAt = nil }), "expires_at",
 			"expires_at is required for oauth2-token connectors", ""},
-		{"oauth2 expired", withReq(OAuth2Token, nil, func(r *RegisterRequest) { r.ExpiresAt = &past }), "expires_at",
+		{"oauth2 expired", withReq(configschema.OAuth2Token, nil, func(r *RegisterRequest) { r.ExpiresAt = &past }), "expires_at",
 			"is in the past; the token has expired", ""},
-		{"oauth2 nearly expired", withReq(OAuth2Token, nil, func(r *RegisterRequest) { r.ExpiresAt = &soon }), "expires_at",
+		{"oauth2 nearly expired", withReq(configschema.OAuth2Token, nil, func(r *RegisterRequest) { r.ExpiresAt = &soon }), "expires_at",
 			"is only 3m0s away; a token needs at least 5m0s left", ""},
-		{"oauth2 expiry too far", withReq(OAuth2Token, nil, func(r *RegisterRequest) { r.ExpiresAt = &far }), "expires_at",
+		{"oauth2 expiry too far", withReq(configschema.OAuth2Token, nil, func(r *RegisterRequest) { r.ExpiresAt = &far }), "expires_at",
 			"Google access tokens live at most 12 hours", ""},
-		{"expires_at on a key", withReq(ServiceAccount, nil, func(r *RegisterRequest) { r.ExpiresAt = &later }), "expires_at",
+		{"expires_at on a key", withReq(configschema.ServiceAccount, nil, func(r *RegisterRequest) { r.ExpiresAt = &later }), "expires_at",
 			"expires_at applies only to oauth2-token connectors", ""},
-		{"negative expiration", withReq(Impersonation, nil, func(r *RegisterRequest) { r.ExpirationSeconds = new(-5) }), "expiration_seconds",
+		{"negative expiration", withReq(configschema.Impersonation, nil, func(r *RegisterRequest) { r.ExpirationSeconds = new(-5) }), "expiration_seconds",
 			"must be a positive number of seconds", ""},
-		{"expiration above max", withReq(Impersonation, nil, func(r *RegisterRequest) { r.ExpirationSeconds = new(7200) }), "expiration_seconds",
+		{"expiration above max", withReq(configschema.Impersonation, nil, func(r *RegisterRequest) { r.ExpirationSeconds = new(7200) }), "expiration_seconds",
 			"expiration_seconds must be between 600 and 3600 seconds (10m0s to 1h0m0s) for auth method impersonation; got 7200", ""},
-		{"expiration below min", withReq(ServiceAccount, nil, func(r *RegisterRequest) { r.ExpirationSeconds = new(60) }), "expiration_seconds",
+		{"expiration below min", withReq(configschema.ServiceAccount, nil, func(r *RegisterRequest) { r.ExpirationSeconds = new(60) }), "expiration_seconds",
 			"must be between 600 and 3600", ""},
-		{"expiration on a fixed method", withReq(UserAccount, nil, func(r *RegisterRequest) { r.ExpirationSeconds = new(900) }), "expiration_seconds",
+		{"expiration on a fixed method", withReq(configschema.UserAccount, nil, func(r *RegisterRequest) { r.ExpirationSeconds = new(900) }), "expiration_seconds",
 			"cannot be chosen for auth method user-account: user-account tokens come from a refresh grant", ""},
-		{"expiration on oauth2-token", withReq(OAuth2Token, nil, func(r *RegisterRequest) { r.ExpirationSeconds = new(900) }), "expiration_seconds",
+		{"expiration on oauth2-token", withReq(configschema.OAuth2Token, nil, func(r *RegisterRequest) { r.ExpirationSeconds = new(900) }), "expiration_seconds",
 			"does not apply to auth method oauth2-token", ""},
 
 		// labels, users, description
-		{"label key with space", withReq(Implicit, nil, func(r *RegisterRequest) { r.Labels = map[string]string{"team a": "x"} }), "labels",
+		{"label key with space", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Labels = map[string]string{"team a": "x"} }), "labels",
 			`invalid label key "team a"`, ""},
-		{"label key with bad prefix", withReq(Implicit, nil, func(r *RegisterRequest) { r.Labels = map[string]string{"Example.com/team": "x"} }), "labels",
+		{"label key with bad prefix", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Labels = map[string]string{"Example.com/team": "x"} }), "labels",
 			"the prefix before / must be a lowercase DNS subdomain", ""},
-		{"label value too long", withReq(Implicit, nil, func(r *RegisterRequest) { r.Labels = map[string]string{"team": strings.Repeat("v", 64)} }), "labels",
+		{"label value too long", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Labels = map[string]string{"team": strings.Repeat("v", 64)} }), "labels",
 			"it is longer than 63 characters", ""},
-		{"label value with a comma", withReq(Implicit, nil, func(r *RegisterRequest) { r.Labels = map[string]string{"team": "a,b"} }), "labels",
+		{"label value with a comma", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Labels = map[string]string{"team": "a,b"} }), "labels",
 			`invalid value "a,b" of label "team"`, ""},
-		{"too many labels", withReq(Implicit, nil, func(r *RegisterRequest) {
+		{"too many labels", withReq(configschema.Implicit, nil, func(r *RegisterRequest) {
 			r.Labels = map[string]string{}
 			for i := range maxLabels + 1 {
 				r.Labels["k"+strings.Repeat("x", i)] = ""
 			}
 		}), "labels", "at most 64 labels", ""},
-		{"user not an email", withReq(Implicit, nil, func(r *RegisterRequest) { r.Users = []string{"alice@example.com", "bob"} }), "users",
+		{"user not an email", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Users = []string{"alice@example.com", "bob"} }), "users",
 			`users[1] "bob" is not an email address: it must have exactly one @`, ""},
-		{"user with a bad domain", withReq(Implicit, nil, func(r *RegisterRequest) { r.Users = []string{"alice@localhost"} }), "users",
+		{"user with a bad domain", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Users = []string{"alice@localhost"} }), "users",
 			"the domain must have a dot", ""},
-		{"description with control characters", withReq(Implicit, nil, func(r *RegisterRequest) { r.Description = "a\x00b" }), "description",
+		{"description with control characters", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Description = "a\x00b" }), "description",
 			"must not contain control characters", ""},
-		{"description too long", withReq(Implicit, nil, func(r *RegisterRequest) { r.Description = strings.Repeat("d", 1025) }), "description",
+		{"description too long", withReq(configschema.Implicit, nil, func(r *RegisterRequest) { r.Description = strings.Repeat("d", 1025) }), "description",
 			"at most 1024 are accepted", ""},
 	}
 	for _, tt := range tests {
@@ -304,18 +305,18 @@ func TestImplicitGate(t *testing.T) {
 		gated     bool
 		wantField string
 	}{
-		{"implicit", rulesRequest(Implicit, nil), true, "auth_method"},
-		{"keyless impersonation", rulesRequest(Impersonation, map[string]any{"service_account_json": nil}), true, "configuration.service_account_json"},
-		{"keyless impersonation, empty key", rulesRequest(Impersonation, map[string]any{"service_account_json": ""}), true, "configuration.service_account_json"},
-		{"impersonation with a key", rulesRequest(Impersonation, nil), false, ""},
-		{"external account, AWS ambient", rulesRequest(ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{
+		{"implicit", rulesRequest(configschema.Implicit, nil), true, "auth_method"},
+		{"keyless impersonation", rulesRequest(configschema.Impersonation, map[string]any{"service_account_json": nil}), true, "configuration.service_account_json"},
+		{"keyless impersonation, empty key", rulesRequest(configschema.Impersonation, map[string]any{"service_account_json": ""}), true, "configuration.service_account_json"},
+		{"impersonation with a key", rulesRequest(configschema.Impersonation, nil), false, ""},
+		{"external account, AWS ambient", rulesRequest(configschema.ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{
 			"credential_source": rulesAWSSource(), "subject_token_type": credjson.SubjectTokenAWS4Request})}), true, "configuration.external_account_json"},
-		{"external account, Azure ambient", rulesRequest(ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{
+		{"external account, Azure ambient", rulesRequest(configschema.ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{
 			"credential_source": azure})}), true, "configuration.external_account_json"},
-		{"external account, caller-supplied token", rulesRequest(ExternalAccount, nil), false, ""},
-		{"service account", rulesRequest(ServiceAccount, nil), false, ""},
-		{"user account", rulesRequest(UserAccount, nil), false, ""},
-		{"oauth2 token", rulesRequest(OAuth2Token, nil), false, ""},
+		{"external account, caller-supplied token", rulesRequest(configschema.ExternalAccount, nil), false, ""},
+		{"service account", rulesRequest(configschema.ServiceAccount, nil), false, ""},
+		{"user account", rulesRequest(configschema.UserAccount, nil), false, ""},
+		{"oauth2 token", rulesRequest(configschema.OAuth2Token, nil), false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -355,23 +356,23 @@ func TestConnectorShapes(t *testing.T) {
 		wantID        string
 		wantInstances bool
 	}{
-		{"multi-type, every type", "", nil, "", ResourceTypes, "", false},
-		{"multi-type, subset in spec order", "", []ResourceType{DockerRegistry, GCSBucket}, "", []ResourceType{GCSBucket, DockerRegistry}, "", false},
-		{"multi-instance buckets", GCSBucket, nil, "", []ResourceType{GCSBucket}, "", true},
-		{"multi-instance via list", "", []ResourceType{KubernetesCluster}, "", []ResourceType{KubernetesCluster}, "", true},
-		{"single bucket, bare name", GCSBucket, nil, "ml-data", []ResourceType{GCSBucket}, "gs://ml-data", false},
-		{"single bucket, path dropped", GCSBucket, nil, "gs://ml-data/raw/2026", []ResourceType{GCSBucket}, "gs://ml-data", false},
-		{"single cluster", KubernetesCluster, nil, "projects/my-project/locations/us-east1/clusters/prod", []ResourceType{KubernetesCluster}, "us-east1/prod", false},
-		{"single registry", DockerRegistry, nil, "https://europe-west1-docker.pkg.dev/my-project/images/app", []ResourceType{DockerRegistry},
+		{"multi-type, every type", "", nil, "", resourceid.Types, "", false},
+		{"multi-type, subset in spec order", "", []ResourceType{resourceid.DockerRegistry, resourceid.GCSBucket}, "", []ResourceType{resourceid.GCSBucket, resourceid.DockerRegistry}, "", false},
+		{"multi-instance buckets", resourceid.GCSBucket, nil, "", []ResourceType{resourceid.GCSBucket}, "", true},
+		{"multi-instance via list", "", []ResourceType{resourceid.KubernetesCluster}, "", []ResourceType{resourceid.KubernetesCluster}, "", true},
+		{"single bucket, bare name", resourceid.GCSBucket, nil, "ml-data", []ResourceType{resourceid.GCSBucket}, "gs://ml-data", false},
+		{"single bucket, path dropped", resourceid.GCSBucket, nil, "gs://ml-data/raw/2026", []ResourceType{resourceid.GCSBucket}, "gs://ml-data", false},
+		{"single cluster", resourceid.KubernetesCluster, nil, "projects/my-project/locations/us-east1/clusters/prod", []ResourceType{resourceid.KubernetesCluster}, "us-east1/prod", false},
+		{"single registry", resourceid.DockerRegistry, nil, "https://europe-west1-docker.pkg.dev/my-project/images/app", []ResourceType{resourceid.DockerRegistry},
 			"europe-west1-docker.pkg.dev/my-project/images", false},
-		{"legacy gcr host", DockerRegistry, nil, "eu.gcr.io/my-project/app", []ResourceType{DockerRegistry}, "eu.gcr.io/my-project", false},
-		{"generic defaults to the project", GCPGeneric, nil, "", []ResourceType{GCPGeneric}, "my-project", false},
-		{"generic with the project spelled out", GCPGeneric, nil, "projects/my-project", []ResourceType{GCPGeneric}, "my-project", false},
-		{"same type in both fields", GCSBucket, []ResourceType{GCSBucket}, "", []ResourceType{GCSBucket}, "", true},
+		{"legacy gcr host", resourceid.DockerRegistry, nil, "eu.gcr.io/my-project/app", []ResourceType{resourceid.DockerRegistry}, "eu.gcr.io/my-project", false},
+		{"generic defaults to the project", resourceid.GCPGeneric, nil, "", []ResourceType{resourceid.GCPGeneric}, "my-project", false},
+		{"generic with the project spelled out", resourceid.GCPGeneric, nil, "projects/my-project", []ResourceType{resourceid.GCPGeneric}, "my-project", false},
+		{"same type in both fields", resourceid.GCSBucket, []ResourceType{resourceid.GCSBucket}, "", []ResourceType{resourceid.GCSBucket}, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := rulesRequest(ServiceAccount, nil)
+			req := rulesRequest(configschema.ServiceAccount, nil)
 			req.ResourceType, req.ResourceTypes, req.ResourceID = tt.rt, tt.rts, tt.id
 			c, _ := rulesRegister(t, req)
 			if !slices.Equal(c.ResourceTypes, tt.wantTypes) || c.ResourceID != tt.wantID || c.SupportsInstances != tt.wantInstances {
@@ -385,7 +386,7 @@ func TestConnectorShapes(t *testing.T) {
 // TestRegistrationNormalizes checks labels, users, expiry and lifetime as stored.
 func TestRegistrationNormalizes(t *testing.T) {
 	exp := time.Date(2026, 11, 22, 5, 0, 0, 0, time.FixedZone("CET", 3600))
-	req := rulesRequest(OAuth2Token, nil)
+	req := rulesRequest(configschema.OAuth2Token, nil)
 	req.ExpiresAt = &exp
 	req.Labels = map[string]string{"team": "ml", "example.com/cost-center": "C_42", "env": ""}
 	req.Users = []string{"Alice@Example.com", "bob@example.com", "alice@example.com"}
@@ -405,13 +406,13 @@ func TestRegistrationNormalizes(t *testing.T) {
 		t.Errorf("the stored labels share the request's map")
 	}
 
-	imp := rulesRequest(Impersonation, nil)
+	imp := rulesRequest(configschema.Impersonation, nil)
 	imp.ExpirationSeconds = new(900)
 	c, _ = rulesRegister(t, imp)
 	if c.ExpirationSeconds != 900 {
 		t.Errorf("ExpirationSeconds = %d; want 900", c.ExpirationSeconds)
 	}
-	sa := rulesRequest(UserAccount, nil)
+	sa := rulesRequest(configschema.UserAccount, nil)
 	sa.ExpirationSeconds = new(3600) // the fixed lifetime may be spelled out
 	if c, _ = rulesRegister(t, sa); c.ExpirationSeconds != 3600 {
 		t.Errorf("ExpirationSeconds = %d; want 3600", c.ExpirationSeconds)
@@ -431,7 +432,7 @@ func TestApplyUpdate(t *testing.T) {
 	pol := Policy{AllowImplicit: true}
 
 	t.Run("labels only keeps everything else", func(t *testing.T) {
-		c, s := base(t, ServiceAccount, nil)
+		c, s := base(t, configschema.ServiceAccount, nil)
 		next, sec, changed, err := applyUpdate(c, s, UpdateRequest{Labels: map[string]string{"team": "ml"}}, pol, rulesNow)
 		if err != nil {
 			t.Fatalf("applyUpdate = %v", err)
@@ -447,7 +448,7 @@ func TestApplyUpdate(t *testing.T) {
 		}
 	})
 	t.Run("configuration without secrets keeps the stored key", func(t *testing.T) {
-		c, s := base(t, ServiceAccount, nil)
+		c, s := base(t, configschema.ServiceAccount, nil)
 		next, sec, changed, err := applyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "new-project"}}, pol, rulesNow)
 		if err != nil {
 			t.Fatalf("applyUpdate = %v", err)
@@ -457,7 +458,7 @@ func TestApplyUpdate(t *testing.T) {
 		}
 	})
 	t.Run("new key changes secrets", func(t *testing.T) {
-		c, s := base(t, ServiceAccount, nil)
+		c, s := base(t, configschema.ServiceAccount, nil)
 		key := rulesSAKey(map[string]any{"private_key": rulesPKCS1PEM(), "private_key_id": "fedcba"})
 		_, sec, changed, err := applyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "my-project", "service_account_json": key}}, pol, rulesNow)
 		if err != nil || !changed || sec == s {
@@ -465,7 +466,7 @@ func TestApplyUpdate(t *testing.T) {
 		}
 	})
 	t.Run("null removes a key: keyless impersonation", func(t *testing.T) {
-		c, s := base(t, Impersonation, nil)
+		c, s := base(t, configschema.Impersonation, nil)
 		u := UpdateRequest{Configuration: map[string]any{"project_id": "my-project", "service_account_json": nil,
 			"target_principal": "bucket-writer@my-project.iam.gserviceaccount.com"}}
 		_, _, _, err := applyUpdate(c, s, u, Policy{}, rulesNow)
@@ -476,26 +477,26 @@ func TestApplyUpdate(t *testing.T) {
 		}
 	})
 	t.Run("changing the method needs a configuration", func(t *testing.T) {
-		c, s := base(t, ServiceAccount, nil)
-		m := UserAccount
+		c, s := base(t, configschema.ServiceAccount, nil)
+		m := configschema.UserAccount
 		_, _, _, err := applyUpdate(c, s, UpdateRequest{AuthMethod: &m}, pol, rulesNow)
 		checkRuleError(t, err, "", "configuration", "changing auth_method from service-account to user-account needs the new method's configuration")
 		next, sec, changed, err := applyUpdate(c, s, UpdateRequest{AuthMethod: &m,
 			Configuration: map[string]any{"project_id": "my-project", "user_account_json": rulesUser(nil)}}, pol, rulesNow)
-		if err != nil || !changed || sec.ServiceAccountJSON != "" || sec.UserAccountJSON == "" || next.AuthMethod != UserAccount {
+		if err != nil || !changed || sec.ServiceAccountJSON != "" || sec.UserAccountJSON == "" || next.AuthMethod != configschema.UserAccount {
 			t.Errorf("applyUpdate(to user-account) = %v, changed %v; want the user JSON only", err, changed)
 		}
 	})
 	t.Run("leaving oauth2-token drops expires_at", func(t *testing.T) {
-		c, s := base(t, OAuth2Token, nil)
-		m := Implicit
+		c, s := base(t, configschema.OAuth2Token, nil)
+		m := configschema.Implicit
 		next, _, _, err := applyUpdate(c, s, UpdateRequest{AuthMethod: &m, Configuration: map[string]any{"project_id": "my-project"}}, pol, rulesNow)
 		if err != nil || !next.ExpiresAt.IsZero() {
 			t.Errorf("applyUpdate(oauth2 → implicit) = %v, expires %v; want no expiry", err, next.ExpiresAt)
 		}
 	})
 	t.Run("new token needs a new expires_at", func(t *testing.T) {
-		c, s := base(t, OAuth2Token, nil)
+		c, s := base(t, configschema.OAuth2Token, nil)
 		u := UpdateRequest{Configuration: map[string]any{"project_id": "my-project", "token": "ya29.SECRET-new"}}
 		_, _, _, err := applyUpdate(c, s, u, pol, rulesNow)
 		checkRuleError(t, err, "", "expires_at", "a new oauth2 token needs its expires_at")
@@ -507,20 +508,20 @@ func TestApplyUpdate(t *testing.T) {
 		}
 	})
 	t.Run("a stored expiry near its end does not block a label update", func(t *testing.T) {
-		c, s := base(t, OAuth2Token, nil)
+		c, s := base(t, configschema.OAuth2Token, nil)
 		_, _, _, err := applyUpdate(c, s, UpdateRequest{Labels: map[string]string{"a": "b"}}, pol, c.ExpiresAt.Add(-time.Minute))
 		if err != nil {
 			t.Errorf("applyUpdate(labels, near expiry) = %v; want no error", err)
 		}
 	})
 	t.Run("changing the type of a single-instance connector needs an id", func(t *testing.T) {
-		c, s := base(t, ServiceAccount, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = GCSBucket, "gs://ml-data" })
-		rt := KubernetesCluster
+		c, s := base(t, configschema.ServiceAccount, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = resourceid.GCSBucket, "gs://ml-data" })
+		rt := resourceid.KubernetesCluster
 		_, _, _, err := applyUpdate(c, s, UpdateRequest{ResourceType: &rt}, pol, rulesNow)
 		checkRuleError(t, err, "", "resource_id", "the resource types change from gcs-bucket to kubernetes-cluster: give resource_id too")
 		id := "us-east1/prod"
 		next, _, _, err := applyUpdate(c, s, UpdateRequest{ResourceType: &rt, ResourceID: &id}, pol, rulesNow)
-		if err != nil || next.ResourceID != "us-east1/prod" || !slices.Equal(next.ResourceTypes, []ResourceType{KubernetesCluster}) {
+		if err != nil || next.ResourceID != "us-east1/prod" || !slices.Equal(next.ResourceTypes, []ResourceType{resourceid.KubernetesCluster}) {
 			t.Errorf("applyUpdate(type+id) = %v, %v %q", err, next.ResourceTypes, next.ResourceID)
 		}
 		empty := ""
@@ -530,33 +531,33 @@ func TestApplyUpdate(t *testing.T) {
 		}
 	})
 	t.Run("generic connector follows a project change", func(t *testing.T) {
-		c, s := base(t, ServiceAccount, func(r *RegisterRequest) { r.ResourceType = GCPGeneric })
+		c, s := base(t, configschema.ServiceAccount, func(r *RegisterRequest) { r.ResourceType = resourceid.GCPGeneric })
 		next, _, _, err := applyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "new-project"}}, pol, rulesNow)
 		if err != nil || next.ResourceID != "new-project" {
 			t.Errorf("applyUpdate(project) = %v, id %q; want new-project", err, next.ResourceID)
 		}
 	})
 	t.Run("project change puts a registry out of scope", func(t *testing.T) {
-		c, s := base(t, ServiceAccount, func(r *RegisterRequest) {
-			r.ResourceType, r.ResourceID = DockerRegistry, "us-docker.pkg.dev/my-project/images"
+		c, s := base(t, configschema.ServiceAccount, func(r *RegisterRequest) {
+			r.ResourceType, r.ResourceID = resourceid.DockerRegistry, "us-docker.pkg.dev/my-project/images"
 		})
 		_, _, _, err := applyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "new-project"}}, pol, rulesNow)
 		checkRuleError(t, err, "", "resource_id", `is in project "my-project", but the connector is configured for project "new-project"`)
 	})
 	t.Run("invalid rename", func(t *testing.T) {
-		c, s := base(t, Implicit, nil)
+		c, s := base(t, configschema.Implicit, nil)
 		name := "Bad Name"
 		_, _, _, err := applyUpdate(c, s, UpdateRequest{Name: &name}, pol, rulesNow)
 		checkRuleError(t, err, "", "name", "must start with a lowercase letter")
 	})
 	t.Run("unknown field in an update", func(t *testing.T) {
-		c, s := base(t, Implicit, nil)
+		c, s := base(t, configschema.Implicit, nil)
 		_, _, _, err := applyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "my-project", "token": "x"}}, pol, rulesNow)
 		checkRuleError(t, err, "", "configuration.token", `unknown configuration field "token" for auth method implicit (it belongs to auth method oauth2-token)`)
 	})
 	t.Run("expiration seconds cleared by a method change", func(t *testing.T) {
-		c, s := base(t, Impersonation, func(r *RegisterRequest) { r.ExpirationSeconds = new(900) })
-		m := UserAccount
+		c, s := base(t, configschema.Impersonation, func(r *RegisterRequest) { r.ExpirationSeconds = new(900) })
+		m := configschema.UserAccount
 		next, _, _, err := applyUpdate(c, s, UpdateRequest{AuthMethod: &m,
 			Configuration: map[string]any{"project_id": "my-project", "user_account_json": rulesUser(nil)}}, pol, rulesNow)
 		if err != nil || next.ExpirationSeconds != 0 {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 // verifyTypeTimeout bounds the check of one resource type during verification. Types are
@@ -14,23 +17,7 @@ import (
 const verifyTypeTimeout = 20 * time.Second
 
 // verifyScopes are the scopes of the token that proves a connector can authenticate.
-var verifyScopes = []string{ScopeCloudPlatform}
-
-// resourceTypeNouns names each resource type in plural, for messages.
-var resourceTypeNouns = map[ResourceType]string{
-	GCPGeneric:        "GCP projects",
-	GCSBucket:         "GCS buckets",
-	KubernetesCluster: "GKE clusters",
-	DockerRegistry:    "Docker registries",
-}
-
-// listPermissions names the IAM permission a listing needs, for empty-list hints.
-var listPermissions = map[ResourceType]string{
-	GCPGeneric:        "resourcemanager.projects.get",
-	GCSBucket:         "storage.buckets.list",
-	KubernetesCluster: "container.clusters.list",
-	DockerRegistry:    "artifactregistry.repositories.list",
-}
+var verifyScopes = []string{resourcetype.ScopeCloudPlatform}
 
 // verify finds out what the grant reaches: first whether it can authenticate at all (the
 // global check), then, concurrently and each within verifyTypeTimeout, every resource type
@@ -43,7 +30,7 @@ var listPermissions = map[ResourceType]string{
 // only type of a single-type connector), ResourceResult.Error per type, with Google's text
 // passed through. The returned error is for what verification could not decide: bad
 // arguments, Google unavailable (or throttling, or too slow) during any check, a cancelled
-// context: ErrUpstreamUnavailable is never reported as a failed check (DESIGN §8).
+// context: ErrUpstreamUnavailable is never reported as a failed check (ARCHITECTURE.md, production rules).
 func (s *Service) verify(ctx context.Context, g Grant, rt ResourceType, id string, list bool) (*Resources, error) {
 	c := g.Connector
 	if c == nil {
@@ -150,24 +137,25 @@ func (s *Service) checkTypes(ctx context.Context, g Grant, results []ResourceRes
 func (s *Service) checkType(ctx context.Context, g Grant, rt ResourceType, id string) (ResourceResult, error) {
 	r := ResourceResult{ResourceType: rt}
 	name := g.Connector.Name
+	info, _ := resourcetype.Of(rt)
 	ids, err := s.googleList(ctx, g, rt, id)
 	switch {
 	case err != nil && (KindOf(err) == ErrUpstreamUnavailable || ctx.Err() != nil):
 		return r, &Error{Kind: ErrUpstreamUnavailable, RetryAfter: retryAfterOf(err), Err: err,
-			Message: fmt.Sprintf("connector %q: %s could not be checked: %s", name, resourceTypeNouns[rt], upstreamMessage(err))}
+			Message: fmt.Sprintf("connector %q: %s could not be checked: %s", name, info.Noun, upstreamMessage(err))}
 	case err != nil && id != "":
 		r.Error = fmt.Sprintf("connector %q cannot access %s resource %q: %s", name, rt, id, upstreamMessage(err))
 	case err != nil:
-		r.Error = fmt.Sprintf("connector %q cannot list %s: %s", name, resourceTypeNouns[rt], upstreamMessage(err))
+		r.Error = fmt.Sprintf("connector %q cannot list %s: %s", name, info.Noun, upstreamMessage(err))
 	case len(ids) == 0 && id != "":
 		r.Error = fmt.Sprintf("connector %q cannot access %s resource %q: Google returned nothing", name, rt, id)
 	case len(ids) == 0:
 		r.Error = fmt.Sprintf("connector %q found no %s in project %q: there are none, or the credentials lack %s",
-			name, resourceTypeNouns[rt], g.Connector.Config.ProjectID, listPermissions[rt])
+			name, info.Noun, g.Connector.Config.ProjectID, info.ListPermission)
 	default:
 		r.ResourceIDs = ids
 	}
-	if rt == GCSBucket && id != "" && r.Error == "" {
+	if rt == resourceid.GCSBucket && id != "" && r.Error == "" {
 		warning, err := s.bucketProject(ctx, g, id)
 		if err != nil && (KindOf(err) == ErrUpstreamUnavailable || ctx.Err() != nil) {
 			return ResourceResult{ResourceType: rt}, &Error{Kind: ErrUpstreamUnavailable, RetryAfter: retryAfterOf(err), Err: err,

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 const denial = "sa@zenml-core.iam.gserviceaccount.com does not have storage.buckets.list access to the Google Cloud project."
@@ -26,15 +28,15 @@ func result(t *testing.T, res *connector.Resources, rt connector.ResourceType) c
 func TestVerifyMultiTypePerTypeErrors(t *testing.T) {
 	g := &mtGoogle{ListFunc: func(_ context.Context, _ connector.Grant, rt connector.ResourceType, id string) ([]string, error) {
 		switch rt {
-		case connector.GCSBucket:
+		case resourceid.GCSBucket:
 			return nil, connector.Errorf(connector.ErrUpstreamDenied, "%s", denial)
-		case connector.KubernetesCluster:
+		case resourceid.KubernetesCluster:
 			return []string{}, nil
 		}
 		return []string{"x-" + string(rt)}, nil
 	}}
 	s := mtService(g)
-	mtPut(t, s, mtMulti("multi", connector.ServiceAccount), mtSAKey)
+	mtPut(t, s, mtMulti("multi", configschema.ServiceAccount), mtSAKey)
 
 	res, err := s.Verify(context.Background(), mtOwnerP, connector.VerifyRequest{Ref: "multi"})
 	if err != nil {
@@ -43,16 +45,16 @@ func TestVerifyMultiTypePerTypeErrors(t *testing.T) {
 	if res.Error != "" {
 		t.Errorf("global error = %q; want none (one type failing does not fail a multi-type connector)", res.Error)
 	}
-	if got := len(res.Results); got != len(connector.ResourceTypes) {
-		t.Fatalf("results = %d; want %d", got, len(connector.ResourceTypes))
+	if got := len(res.Results); got != len(resourceid.Types) {
+		t.Fatalf("results = %d; want %d", got, len(resourceid.Types))
 	}
-	if r := result(t, res, connector.GCSBucket); !strings.Contains(r.Error, denial) || r.ResourceIDs != nil {
+	if r := result(t, res, resourceid.GCSBucket); !strings.Contains(r.Error, denial) || r.ResourceIDs != nil {
 		t.Errorf("gcs-bucket result = %+v; want Google's denial passed through and no ids", r)
 	}
-	if r := result(t, res, connector.KubernetesCluster); !strings.Contains(r.Error, "container.clusters.list") {
+	if r := result(t, res, resourceid.KubernetesCluster); !strings.Contains(r.Error, "container.clusters.list") {
 		t.Errorf("empty kubernetes-cluster result error = %q; want a hint naming container.clusters.list", r.Error)
 	}
-	if r := result(t, res, connector.GCPGeneric); r.Error != "" || len(r.ResourceIDs) != 1 {
+	if r := result(t, res, resourceid.GCPGeneric); r.Error != "" || len(r.ResourceIDs) != 1 {
 		t.Errorf("gcp-generic result = %+v; want one id, no error", r)
 	}
 	if got := g.tokenCalls.Load(); got != 1 {
@@ -65,7 +67,7 @@ func TestVerifyGlobalFailureStops(t *testing.T) {
 		return connector.Token{}, connector.Errorf(connector.ErrUpstreamDenied, "invalid_grant: Invalid JWT Signature.")
 	}}
 	s := mtService(g)
-	mtPut(t, s, mtMulti("multi", connector.ServiceAccount), mtSAKey)
+	mtPut(t, s, mtMulti("multi", configschema.ServiceAccount), mtSAKey)
 	res, err := s.Verify(context.Background(), mtOwnerP, connector.VerifyRequest{Ref: "multi"})
 	if err != nil {
 		t.Fatalf("Verify = %v; want nil", err)
@@ -83,8 +85,8 @@ func TestVerifySingleTypeErrorIsGlobal(t *testing.T) {
 		return nil, connector.Errorf(connector.ErrUpstreamDenied, "%s", denial)
 	}}
 	s := mtService(g)
-	mtPut(t, s, &connector.Connector{Name: "buckets", AuthMethod: connector.ServiceAccount,
-		ResourceTypes: []connector.ResourceType{connector.GCSBucket}, SupportsInstances: true}, mtSAKey)
+	mtPut(t, s, &connector.Connector{Name: "buckets", AuthMethod: configschema.ServiceAccount,
+		ResourceTypes: []connector.ResourceType{resourceid.GCSBucket}, SupportsInstances: true}, mtSAKey)
 	res, err := s.Verify(context.Background(), mtOwnerP, connector.VerifyRequest{Ref: "buckets"})
 	if err != nil {
 		t.Fatal(err)
@@ -101,13 +103,13 @@ func TestVerifySlowTypeIsUnavailable(t *testing.T) {
 	stuck := make(chan struct{})
 	t.Cleanup(func() { close(stuck) })
 	g := &mtGoogle{ListFunc: func(_ context.Context, _ connector.Grant, rt connector.ResourceType, _ string) ([]string, error) {
-		if rt == connector.DockerRegistry {
+		if rt == resourceid.DockerRegistry {
 			<-stuck // ignores its context on purpose
 		}
 		return []string{"x-" + string(rt)}, nil
 	}}
 	s := mtService(g)
-	mtPut(t, s, mtMulti("multi", connector.ServiceAccount), mtSAKey)
+	mtPut(t, s, mtMulti("multi", configschema.ServiceAccount), mtSAKey)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	res, err := s.Verify(ctx, mtOwnerP, connector.VerifyRequest{Ref: "multi"})
@@ -123,8 +125,8 @@ func TestVerifyOutageIsNotAVerdict(t *testing.T) {
 		return nil, &connector.Error{Kind: connector.ErrUpstreamUnavailable, Message: "Google is unavailable or throttling (HTTP 503)", RetryAfter: 7 * time.Second}
 	}}
 	s := mtService(g)
-	mtPut(t, s, &connector.Connector{Name: "buckets", AuthMethod: connector.ServiceAccount,
-		ResourceTypes: []connector.ResourceType{connector.GCSBucket}, SupportsInstances: true}, mtSAKey)
+	mtPut(t, s, &connector.Connector{Name: "buckets", AuthMethod: configschema.ServiceAccount,
+		ResourceTypes: []connector.ResourceType{resourceid.GCSBucket}, SupportsInstances: true}, mtSAKey)
 	res, err := s.Verify(context.Background(), mtOwnerP, connector.VerifyRequest{Ref: "buckets"})
 	var ce *connector.Error
 	if connector.KindOf(err) != connector.ErrUpstreamUnavailable || !errors.As(err, &ce) || ce.RetryAfter != 7*time.Second || res != nil {
@@ -135,7 +137,7 @@ func TestVerifyOutageIsNotAVerdict(t *testing.T) {
 func TestVerifyExpiredAndNoList(t *testing.T) {
 	g := &mtGoogle{}
 	s := mtService(g)
-	c := mtSingle("tok", connector.OAuth2Token, connector.GCPGeneric, "")
+	c := mtSingle("tok", configschema.OAuth2Token, resourceid.GCPGeneric, "")
 	c.ExpiresAt = mtNow.Add(-time.Minute)
 	mtPut(t, s, c, connector.Secrets{Token: "ya29.stored"})
 	res, err := s.Verify(context.Background(), mtOwnerP, connector.VerifyRequest{Ref: "tok"})
@@ -146,7 +148,7 @@ func TestVerifyExpiredAndNoList(t *testing.T) {
 		t.Errorf("expired connector: error %q after %d token calls; want an expiry error and no calls", res.Error, g.tokenCalls.Load())
 	}
 
-	mtPut(t, s, mtMulti("multi", connector.ServiceAccount), mtSAKey)
+	mtPut(t, s, mtMulti("multi", configschema.ServiceAccount), mtSAKey)
 	no := false
 	res, err = s.Verify(context.Background(), mtOwnerP, connector.VerifyRequest{Ref: "multi", ListResources: &no})
 	if err != nil || res.Error != "" {
@@ -170,16 +172,16 @@ func TestVerifyErrors(t *testing.T) {
 	}{
 		{"stranger", &mtGoogle{}, connector.Principal{Email: mtStranger}, connector.VerifyRequest{Ref: "multi"}, connector.ErrNotFound},
 		{"unauthenticated", &mtGoogle{}, connector.Principal{}, connector.VerifyRequest{Ref: "multi"}, connector.ErrUnauthenticated},
-		{"unserved type", &mtGoogle{}, mtOwnerP, connector.VerifyRequest{Ref: "bucket-only", ResourceType: connector.DockerRegistry}, connector.ErrInvalid},
+		{"unserved type", &mtGoogle{}, mtOwnerP, connector.VerifyRequest{Ref: "bucket-only", ResourceType: resourceid.DockerRegistry}, connector.ErrInvalid},
 		{"google unavailable", unavailable, mtOwnerP, connector.VerifyRequest{Ref: "multi"}, connector.ErrUpstreamUnavailable},
 		{"ref and spec", &mtGoogle{}, mtOwnerP, connector.VerifyRequest{Ref: "multi", Spec: &connector.RegisterRequest{}}, connector.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := mtService(tt.g)
-			mtPut(t, s, mtMulti("multi", connector.ServiceAccount), mtSAKey)
-			mtPut(t, s, &connector.Connector{Name: "bucket-only", AuthMethod: connector.ServiceAccount,
-				ResourceTypes: []connector.ResourceType{connector.GCSBucket}, SupportsInstances: true}, mtSAKey)
+			mtPut(t, s, mtMulti("multi", configschema.ServiceAccount), mtSAKey)
+			mtPut(t, s, &connector.Connector{Name: "bucket-only", AuthMethod: configschema.ServiceAccount,
+				ResourceTypes: []connector.ResourceType{resourceid.GCSBucket}, SupportsInstances: true}, mtSAKey)
 			_, err := s.Verify(context.Background(), tt.p, tt.req)
 			if got := connector.KindOf(err); got != tt.want {
 				t.Errorf("Verify(%+v) kind = %q (%v); want %q", tt.req, got, err, tt.want)

@@ -587,16 +587,16 @@ func orList(ss []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
-// checkUniverse checks universe_domain.
-func (o *credObject) checkUniverse() error {
+// universe returns universe_domain ("" when absent), which must be googleapis.com.
+func (o *credObject) universe() (string, error) {
 	u, err := o.str("universe_domain")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if u != "" && u != "googleapis.com" {
-		return o.errorf("universe_domain must be \"googleapis.com\" or left out; other universes are not served")
+		return "", o.errorf("universe_domain must be \"googleapis.com\" or left out; other universes are not served")
 	}
-	return nil
+	return u, nil
 }
 
 // checkProjectKey checks an optional project id under key.
@@ -655,10 +655,9 @@ func parseServiceAccountKey(field string, raw []byte) (*ServiceAccountKey, error
 	k.AuthURI, _ = o.str("auth_uri")
 	k.AuthProviderX509CertURL, _ = o.str("auth_provider_x509_cert_url")
 	k.ClientX509CertURL, _ = o.str("client_x509_cert_url")
-	if err := o.checkUniverse(); err != nil {
+	if k.UniverseDomain, err = o.universe(); err != nil {
 		return nil, err
 	}
-	k.UniverseDomain, _ = o.str("universe_domain")
 	return k, nil
 }
 
@@ -719,10 +718,9 @@ func parseAuthorizedUser(field string, raw []byte) (*AuthorizedUser, error) {
 	if u.QuotaProjectID, err = o.checkProjectKey("quota_project_id"); err != nil {
 		return nil, err
 	}
-	if err := o.checkUniverse(); err != nil {
+	if u.UniverseDomain, err = o.universe(); err != nil {
 		return nil, err
 	}
-	u.UniverseDomain, _ = o.str("universe_domain")
 	return u, nil
 }
 
@@ -785,10 +783,9 @@ func parseExternalAccount(field string, raw []byte) (*ExternalAccountConfig, err
 	if e.ClientSecret, err = o.printable("client_secret", "", 256); err != nil {
 		return nil, err
 	}
-	if err := o.checkUniverse(); err != nil {
+	if e.UniverseDomain, err = o.universe(); err != nil {
 		return nil, err
 	}
-	e.UniverseDomain, _ = o.str("universe_domain")
 	if e.CredentialSource, err = o.credentialSource(e.SubjectTokenType); err != nil {
 		return nil, err
 	}

@@ -52,8 +52,11 @@ func FuzzValidate(f *testing.F) {
 // fuzzSecretValues returns the secret values of a credential JSON (private_key,
 // private_key_id, client_secret and refresh_token, and every line of a private key) that are
 // long and distinctive enough that a message containing one must have copied it: at least 24
-// bytes and not one of the URLs or constants that messages name.
+// bytes and not one of the URLs or constants that messages name (the PEM armor lines that a
+// refusal's hint quotes among them).
 func fuzzSecretValues(data []byte) []string {
+	const pemArmor = "-----BEGIN PRIVATE KEY----- -----END PRIVATE KEY----- -----BEGIN RSA PRIVATE KEY----- -----END RSA PRIVATE KEY-----"
+
 	var m map[string]any
 	if json.Unmarshal(data, &m) != nil {
 		return nil
@@ -61,7 +64,7 @@ func fuzzSecretValues(data []byte) []string {
 	var out []string
 	add := func(v string) {
 		if len(v) >= 24 && !strings.Contains(v, "googleapis") && !strings.Contains(v, "urn:") &&
-			!strings.Contains(v, "gserviceaccount") && !strings.HasPrefix(v, "http") {
+			!strings.Contains(v, "gserviceaccount") && !strings.HasPrefix(v, "http") && !strings.Contains(pemArmor, v) {
 			out = append(out, v)
 		}
 	}

@@ -114,18 +114,8 @@ func (f *freeForm) push(x any) {
 
 // array reads an array, from its '['.
 func (f *freeForm) array() (any, error) {
-	if _, err := f.d.ReadToken(); err != nil {
-		return nil, err
-	}
-	base := len(f.values)
-	for f.d.PeekKind() != ']' {
-		x, err := f.value()
-		if err != nil {
-			return nil, err
-		}
-		f.push(x)
-	}
-	if _, err := f.d.ReadToken(); err != nil {
+	base, err := f.members(']')
+	if err != nil {
 		return nil, err
 	}
 	out := make([]any, len(f.values)-base)
@@ -137,26 +127,8 @@ func (f *freeForm) array() (any, error) {
 
 // object reads an object, from its '{'.
 func (f *freeForm) object() (any, error) {
-	if _, err := f.d.ReadToken(); err != nil {
-		return nil, err
-	}
-	base := len(f.values)
-	for f.d.PeekKind() != '}' {
-		name, err := f.d.ReadToken()
-		if err != nil {
-			return nil, err
-		}
-		if name.Kind() != '"' {
-			return nil, errors.New("exactjson: object member without a name")
-		}
-		f.names = append(f.names, name.String())
-		x, err := f.value()
-		if err != nil {
-			return nil, err
-		}
-		f.push(x)
-	}
-	if _, err := f.d.ReadToken(); err != nil {
+	base, err := f.members('}')
+	if err != nil {
 		return nil, err
 	}
 	n := len(f.values) - base
@@ -169,4 +141,35 @@ func (f *freeForm) object() (any, error) {
 	clear(names)
 	f.values, f.names = f.values[:base], f.names[:len(f.names)-n]
 	return out, nil
+}
+
+// members reads an array (end ']') or an object (end '}') from its opening token to its
+// closing one, pushing its elements or member values onto the scratch stack from base on
+// and, for an object, its member names onto f.names.
+func (f *freeForm) members(end jsontext.Kind) (base int, err error) {
+	if _, err := f.d.ReadToken(); err != nil {
+		return 0, err
+	}
+	base = len(f.values)
+	for f.d.PeekKind() != end {
+		if end == '}' {
+			name, err := f.d.ReadToken()
+			if err != nil {
+				return 0, err
+			}
+			if name.Kind() != '"' {
+				return 0, errors.New("exactjson: object member without a name")
+			}
+			f.names = append(f.names, name.String())
+		}
+		x, err := f.value()
+		if err != nil {
+			return 0, err
+		}
+		f.push(x)
+	}
+	if _, err := f.d.ReadToken(); err != nil {
+		return 0, err
+	}
+	return base, nil
 }

@@ -5,7 +5,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // upstreamTokenCalls counts the calls the fake answered at Google's token-issuing endpoints.
@@ -28,7 +30,7 @@ func benchConnector(b *testing.B, rt connector.ResourceType, id string) (*connec
 	}
 	s := newService()
 	no := false
-	c, _, err := s.Register(context.Background(), owner, connector.RegisterRequest{Name: "bench", AuthMethod: connector.ServiceAccount,
+	c, _, err := s.Register(context.Background(), owner, connector.RegisterRequest{Name: "bench", AuthMethod: configschema.ServiceAccount,
 		ResourceType: rt, ResourceID: id, Verify: &no,
 		Configuration: map[string]any{"project_id": project, "service_account_json": string(key)}})
 	if err != nil {
@@ -44,7 +46,7 @@ func BenchmarkMintCached(b *testing.B) {
 	for _, tc := range []struct {
 		rt connector.ResourceType
 		id string
-	}{{connector.GCPGeneric, ""}, {connector.GCSBucket, "gs://zenml-bucket-sl"}} {
+	}{{resourceid.GCPGeneric, ""}, {resourceid.GCSBucket, "gs://zenml-bucket-sl"}} {
 		b.Run(string(tc.rt), func(b *testing.B) {
 			s, _, req := benchConnector(b, tc.rt, tc.id)
 			ctx := context.Background()
@@ -70,7 +72,7 @@ func BenchmarkMint10000(b *testing.B) {
 	for _, tc := range []struct {
 		rt connector.ResourceType
 		id string
-	}{{connector.GCPGeneric, ""}, {connector.GCSBucket, "gs://zenml-bucket-sl"}} {
+	}{{resourceid.GCPGeneric, ""}, {resourceid.GCSBucket, "gs://zenml-bucket-sl"}} {
 		b.Run(string(tc.rt), func(b *testing.B) {
 			s, c, req := benchConnector(b, tc.rt, tc.id)
 			ctx := context.Background()
@@ -95,7 +97,7 @@ func BenchmarkMintColdConcurrent100(b *testing.B) {
 	for _, tc := range []struct {
 		rt connector.ResourceType
 		id string
-	}{{connector.GCPGeneric, ""}, {connector.GCSBucket, "gs://zenml-bucket-sl"}} {
+	}{{resourceid.GCPGeneric, ""}, {resourceid.GCSBucket, "gs://zenml-bucket-sl"}} {
 		b.Run(string(tc.rt), func(b *testing.B) {
 			s, c, req := benchConnector(b, tc.rt, tc.id)
 			ctx := context.Background()

@@ -14,6 +14,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google/externalaccount"
 	"golang.org/x/oauth2/jwt"
@@ -31,7 +32,7 @@ func (g *Google) Token(ctx context.Context, gr connector.Grant, req connector.To
 		return connector.Token{}, connector.Errorf(connector.ErrInternal, "gcp: grant without a connector")
 	}
 	if len(req.Scopes) == 0 {
-		req.Scopes = []string{connector.ScopeCloudPlatform}
+		req.Scopes = []string{resourcetype.ScopeCloudPlatform}
 	}
 	tok, err := g.token(ctx, gr, req)
 	if err != nil {
@@ -47,38 +48,38 @@ func (g *Google) Token(ctx context.Context, gr connector.Grant, req connector.To
 func (g *Google) token(ctx context.Context, gr connector.Grant, req connector.TokenRequest) (connector.Token, error) {
 	c := gr.Connector
 	switch c.AuthMethod {
-	case connector.ServiceAccount:
+	case configschema.ServiceAccount:
 		key, err := gr.Secrets.ServiceAccountKey()
 		if err != nil {
 			return connector.Token{}, err
 		}
 		if req.Lifetime > 0 && req.Lifetime < jwtBearerLifetime {
 			// A JWT-bearer grant always lasts an hour: for less, the account impersonates itself.
-			src, err := g.jwtToken(ctx, key, []string{connector.ScopeCloudPlatform})
+			src, err := g.jwtToken(ctx, key, []string{resourcetype.ScopeCloudPlatform})
 			if err != nil {
 				return connector.Token{}, err
 			}
 			return g.generateAccessToken(ctx, src, key.ClientEmail, nil, req.Scopes, req.Lifetime)
 		}
 		return g.jwtToken(ctx, key, req.Scopes)
-	case connector.UserAccount:
+	case configschema.UserAccount:
 		u, err := gr.Secrets.AuthorizedUser()
 		if err != nil {
 			return connector.Token{}, err
 		}
 		return g.refreshToken(ctx, u, req.Scopes)
-	case connector.ExternalAccount:
+	case configschema.ExternalAccount:
 		x, err := gr.Secrets.ExternalAccount()
 		if err != nil {
 			return connector.Token{}, err
 		}
 		return g.externalToken(ctx, x, req)
-	case connector.OAuth2Token:
+	case configschema.OAuth2Token:
 		if gr.Secrets.Token == "" {
 			return connector.Token{}, connector.FieldErrorf("configuration.token", "the connector has no token")
 		}
 		return connector.Token{Value: gr.Secrets.Token, Expiry: c.ExpiresAt}, nil
-	case connector.Impersonation:
+	case configschema.Impersonation:
 		if c.Config.TargetPrincipal == "" {
 			return connector.Token{}, connector.FieldErrorf("configuration.target_principal", "impersonation needs a target_principal")
 		}
@@ -89,15 +90,15 @@ func (g *Google) token(ctx context.Context, gr connector.Grant, req connector.To
 			if derr != nil {
 				return connector.Token{}, derr
 			}
-			src, err = g.jwtToken(ctx, key, []string{connector.ScopeCloudPlatform})
+			src, err = g.jwtToken(ctx, key, []string{resourcetype.ScopeCloudPlatform})
 		} else {
-			src, err = g.metadataToken(ctx, []string{connector.ScopeCloudPlatform})
+			src, err = g.metadataToken(ctx, []string{resourcetype.ScopeCloudPlatform})
 		}
 		if err != nil {
 			return connector.Token{}, err
 		}
 		return g.generateAccessToken(ctx, src, c.Config.TargetPrincipal, c.Config.Delegates, req.Scopes, req.Lifetime)
-	case connector.Implicit:
+	case configschema.Implicit:
 		return g.metadataToken(ctx, req.Scopes)
 	}
 	return connector.Token{}, connector.Errorf(connector.ErrInvalid, "gcp: unknown auth method %q", c.AuthMethod)
@@ -163,7 +164,7 @@ func (g *Google) externalToken(ctx context.Context, x *credjson.ExternalAccountC
 	target := x.ImpersonatedServiceAccount()
 	scopes := req.Scopes
 	if target != "" {
-		scopes = []string{connector.ScopeCloudPlatform}
+		scopes = []string{resourcetype.ScopeCloudPlatform}
 	}
 	ts, err := externalaccount.NewTokenSource(g.oauthCtx(ctx), externalaccount.Config{
 		Audience:                 x.Audience,

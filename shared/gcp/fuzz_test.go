@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -26,8 +27,8 @@ func FuzzTokenCredentialJSON(f *testing.F) {
 	g := New(Endpoints{OAuth2: closed, STS: closed, IAMCredentials: closed, Storage: closed, Container: closed,
 		ArtifactRegistry: closed, ResourceManager: closed})
 	f.Fuzz(func(t *testing.T, raw string) {
-		for _, m := range connector.AuthMethods {
-			if m == connector.Implicit {
+		for _, m := range configschema.Methods() {
+			if m == configschema.Implicit {
 				continue // no JSON involved; reaches the metadata server
 			}
 			c := &connector.Connector{Name: "fuzz", AuthMethod: m, Config: connector.Config{ProjectID: "p", TargetPrincipal: "t@p.iam.gserviceaccount.com"},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
@@ -133,14 +134,14 @@ func (g *Google) keysAPI(ctx context.Context, gr connector.Grant) (keys *iam.Pro
 	var tok connector.Token
 	if g.RotationIdentity() == RotateAsService {
 		as = "the service's own identity"
-		tok, err = g.metadataToken(ctx, []string{connector.ScopeCloudPlatform})
+		tok, err = g.metadataToken(ctx, []string{resourcetype.ScopeCloudPlatform})
 	} else {
 		key, kerr := gr.Secrets.ServiceAccountKey()
 		if kerr != nil {
 			return nil, "", kerr
 		}
 		as = "the connector's key (" + key.ClientEmail + ")"
-		tok, err = g.jwtToken(ctx, key, []string{connector.ScopeCloudPlatform})
+		tok, err = g.jwtToken(ctx, key, []string{resourcetype.ScopeCloudPlatform})
 	}
 	if err != nil {
 		return nil, as, err

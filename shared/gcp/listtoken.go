@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -48,7 +49,7 @@ func (g *Google) listToken(ctx context.Context, gr connector.Grant) (connector.T
 	g.lists.mu.Unlock()
 	v, err, _ := g.lists.flights.Do(key, func() (any, error) {
 		// Token stores the result for later listings (see remember).
-		return g.Token(ctx, gr, connector.TokenRequest{Scopes: []string{connector.ScopeCloudPlatform}, SubjectToken: subject})
+		return g.Token(ctx, gr, connector.TokenRequest{Scopes: []string{resourcetype.ScopeCloudPlatform}, SubjectToken: subject})
 	})
 	if err != nil {
 		return connector.Token{}, err
@@ -60,7 +61,7 @@ func (g *Google) listToken(ctx context.Context, gr connector.Grant) (connector.T
 // cloud-platform token of at least the default lifetime (the kind verification's
 // authentication check and gcp-generic mints ask for).
 func (g *Google) remember(gr connector.Grant, req connector.TokenRequest, t connector.Token) {
-	if req.Boundary != nil || len(req.Scopes) != 1 || req.Scopes[0] != connector.ScopeCloudPlatform ||
+	if req.Boundary != nil || len(req.Scopes) != 1 || req.Scopes[0] != resourcetype.ScopeCloudPlatform ||
 		(req.Lifetime != 0 && req.Lifetime < jwtBearerLifetime) {
 		return
 	}

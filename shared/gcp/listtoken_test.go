@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -12,7 +13,7 @@ import (
 // Fingerprint, its id and the subject token.
 func TestGrantKeyCoversSecrets(t *testing.T) {
 	base := func() connector.Grant {
-		g := connector.Grant{Connector: &connector.Connector{ID: "id", AuthMethod: connector.ServiceAccount}}
+		g := connector.Grant{Connector: &connector.Connector{ID: "id", AuthMethod: configschema.ServiceAccount}}
 		sv := reflect.ValueOf(&g.Secrets).Elem()
 		for i := range sv.NumField() {
 			sv.Field(i).SetString("secret-" + sv.Type().Field(i).Name)

@@ -17,6 +17,7 @@ import (
 	"github.com/gcpconn/gcpconn/internal/testenv"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 )
 
 // The fake Google Cloud every test of this package talks to, started once by TestMain with
@@ -57,10 +58,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer fake.Close()
-	env = map[string]string{}
-	for _, kv := range fake.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
+	env = fake.EnvMap()
+	for k, v := range env {
 		if strings.HasPrefix(k, "GCPCONN_ENDPOINT_") || k == "GCPCONN_DOCKER_REGISTRY_HOST" ||
 			k == "GCPCONN_GKE_DNS_ENDPOINTS" || k == "GCE_METADATA_HOST" {
 			os.Setenv(k, v)
@@ -129,7 +128,7 @@ func grant(m connector.AuthMethod, sec connector.Secrets, cfg connector.Config) 
 	}
 	return connector.Grant{
 		Connector: &connector.Connector{ID: "id-" + string(m), Name: "conn-" + string(m), Type: connector.TypeGCP,
-			AuthMethod: m, ResourceTypes: connector.ResourceTypes, Config: cfg},
+			AuthMethod: m, ResourceTypes: resourceid.Types, Config: cfg},
 		Secrets: sec,
 	}
 }

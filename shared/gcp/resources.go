@@ -53,35 +53,59 @@ func (g *Google) ListResources(ctx context.Context, gr connector.Grant, rt conne
 	if gr.Connector == nil {
 		return nil, connector.Errorf(connector.ErrInternal, "gcp: grant without a connector")
 	}
-	project := gr.Connector.Config.ProjectID
-	if project == "" {
+	if gr.Connector.Config.ProjectID == "" {
 		return nil, connector.FieldErrorf("configuration.project_id", "the connector has no project_id")
+	}
+	list, ok := listers[rt]
+	if !ok {
+		return nil, connector.FieldErrorf("resource_type", "unknown resource type %q", rt)
 	}
 	tok, err := g.listToken(ctx, gr)
 	if err != nil {
 		return nil, err
 	}
-	hc := g.authed(tok)
-	switch rt {
-	case connector.GCPGeneric:
-		if id != "" && id != project {
-			return nil, connector.Errorf(connector.ErrInvalid, "gcp-generic resource %q is not the connector's project %q", id, project)
-		}
-		return g.checkProject(ctx, hc, project)
-	case connector.GCSBucket:
-		if id != "" {
-			return g.checkBucket(ctx, hc, id)
-		}
-		return g.listBuckets(ctx, hc, project)
-	case connector.KubernetesCluster:
-		return g.clusters(ctx, hc, project, id)
-	case connector.DockerRegistry:
-		if id != "" {
-			return g.checkRegistry(ctx, hc, id)
-		}
-		return g.listRegistries(ctx, hc, project, gr.Connector.ResourceID)
+	return list(g, ctx, g.authed(tok), gr.Connector, id)
+}
+
+// listers hold the Google calls of every resource type: each checks the resource that id
+// (canonical) names, or with id "" lists the type's resources in connector c's project, through
+// hc, a client that sends a listing token. TestEveryTypeHasAGoogleLister fails for a resource
+// type of package resourcetype without an entry.
+var listers = map[resourceid.Type]func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error){
+	resourceid.GCPGeneric:        (*Google).projectResources,
+	resourceid.GCSBucket:         (*Google).bucketResources,
+	resourceid.KubernetesCluster: (*Google).clusterResources,
+	resourceid.DockerRegistry:    (*Google).registryResources,
+}
+
+// projectResources checks the connector's project, the one gcp-generic resource.
+func (g *Google) projectResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+	project := c.Config.ProjectID
+	if id != "" && id != project {
+		return nil, connector.Errorf(connector.ErrInvalid, "gcp-generic resource %q is not the connector's project %q", id, project)
 	}
-	return nil, connector.FieldErrorf("resource_type", "unknown resource type %q", rt)
+	return g.checkProject(ctx, hc, project)
+}
+
+// bucketResources checks bucket id, or lists the buckets of the connector's project.
+func (g *Google) bucketResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+	if id != "" {
+		return g.checkBucket(ctx, hc, id)
+	}
+	return g.listBuckets(ctx, hc, c.Config.ProjectID)
+}
+
+// clusterResources checks cluster id, or lists the clusters of the connector's project.
+func (g *Google) clusterResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+	return g.clusters(ctx, hc, c.Config.ProjectID, id)
+}
+
+// registryResources checks registry id, or lists the registries of the connector's project.
+func (g *Google) registryResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+	if id != "" {
+		return g.checkRegistry(ctx, hc, id)
+	}
+	return g.listRegistries(ctx, hc, c.Config.ProjectID, c.ResourceID)
 }
 
 // checkProject proves access to project: projects.get, then testIamPermissions.
@@ -149,7 +173,7 @@ func (g *Google) listBuckets(ctx context.Context, hc *http.Client, project strin
 // access to the Google Cloud Storage bucket …"). Whether the bucket belongs to the connector's
 // project is BucketProject's question, which the core asks.
 func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id string) ([]string, error) {
-	r, err := resourceid.Parse(connector.GCSBucket, id)
+	r, err := resourceid.Parse(resourceid.GCSBucket, id)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +298,7 @@ func listClusters(ctx context.Context, c *container.ClusterManagerClient, projec
 
 // getCluster fetches cluster id (location/name, or a bare name resolved by listing).
 func (g *Google) getCluster(ctx context.Context, c *container.ClusterManagerClient, project, id string) (*containerpb.Cluster, error) {
-	r, err := resourceid.Parse(connector.KubernetesCluster, id)
+	r, err := resourceid.Parse(resourceid.KubernetesCluster, id)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +311,7 @@ func (g *Google) getCluster(ctx context.Context, c *container.ClusterManagerClie
 		if err != nil {
 			return nil, err
 		}
-		if r, err = resourceid.Parse(connector.KubernetesCluster, match); err != nil {
+		if r, err = resourceid.Parse(resourceid.KubernetesCluster, match); err != nil {
 			return nil, err
 		}
 	}
@@ -356,7 +380,7 @@ func (g *Google) arClient(ctx context.Context, hc *http.Client) (*artifactregist
 
 // checkRegistry fetches the repository behind a docker-registry id and checks its format.
 func (g *Google) checkRegistry(ctx context.Context, hc *http.Client, id string) ([]string, error) {
-	r, err := resourceid.Parse(connector.DockerRegistry, id)
+	r, err := resourceid.Parse(resourceid.DockerRegistry, id)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +451,7 @@ func (g *Google) listRegistries(ctx context.Context, hc *http.Client, project, o
 		return nil, firstErr
 	}
 	if own != "" {
-		if r, err := resourceid.Parse(connector.DockerRegistry, own); err == nil && r.IsGCR() && !slices.Contains(ids, r.String()) {
+		if r, err := resourceid.Parse(resourceid.DockerRegistry, own); err == nil && r.IsGCR() && !slices.Contains(ids, r.String()) {
 			ids = append(ids, r.String())
 		}
 	}
@@ -470,7 +494,7 @@ func listDockerRepos(ctx context.Context, c *artifactregistry.Client, project, l
 		if repo.GetFormat() != artifactregistrypb.Repository_DOCKER {
 			continue
 		}
-		r, err := resourceid.Parse(connector.DockerRegistry, repo.GetName())
+		r, err := resourceid.Parse(resourceid.DockerRegistry, repo.GetName())
 		if err != nil {
 			continue
 		}

@@ -9,7 +9,10 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 var (
@@ -29,24 +32,24 @@ var (
 
 func TestListResourcesOwner(t *testing.T) {
 	google := newGoogle()
-	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	g := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 	tests := []struct {
 		rt   connector.ResourceType
 		id   string
 		want []string
 	}{
-		{connector.GCPGeneric, "", []string{project}},
-		{connector.GCSBucket, "", demoBuckets},
-		{connector.KubernetesCluster, "", []string{"us-east1/zenml-test-cluster"}},
-		{connector.DockerRegistry, "", demoRegistries},
-		{connector.GCSBucket, "gs://zenml-bucket-sl", []string{"gs://zenml-bucket-sl"}},
-		{connector.KubernetesCluster, "zenml-test-cluster", []string{"us-east1/zenml-test-cluster"}},
-		{connector.DockerRegistry, "europe-west1-docker.pkg.dev/zenml-core/test", []string{"europe-west1-docker.pkg.dev/zenml-core/test"}},
-		{connector.DockerRegistry, "us-docker.pkg.dev/zenml-core/gcr.io", []string{"us-docker.pkg.dev/zenml-core/gcr.io"}},
-		{connector.DockerRegistry, "projects/zenml-core/locations/us/repositories/gcr.io", []string{"us-docker.pkg.dev/zenml-core/gcr.io"}},
-		{connector.DockerRegistry, "gcr.io/zenml-core", []string{"gcr.io/zenml-core"}},
-		{connector.DockerRegistry, "https://eu.gcr.io/zenml-core/app:1", []string{"eu.gcr.io/zenml-core"}},
-		{connector.DockerRegistry, "asia-docker.pkg.dev/zenml-core/asia.gcr.io", []string{"asia-docker.pkg.dev/zenml-core/asia.gcr.io"}},
+		{resourceid.GCPGeneric, "", []string{project}},
+		{resourceid.GCSBucket, "", demoBuckets},
+		{resourceid.KubernetesCluster, "", []string{"us-east1/zenml-test-cluster"}},
+		{resourceid.DockerRegistry, "", demoRegistries},
+		{resourceid.GCSBucket, "gs://zenml-bucket-sl", []string{"gs://zenml-bucket-sl"}},
+		{resourceid.KubernetesCluster, "zenml-test-cluster", []string{"us-east1/zenml-test-cluster"}},
+		{resourceid.DockerRegistry, "europe-west1-docker.pkg.dev/zenml-core/test", []string{"europe-west1-docker.pkg.dev/zenml-core/test"}},
+		{resourceid.DockerRegistry, "us-docker.pkg.dev/zenml-core/gcr.io", []string{"us-docker.pkg.dev/zenml-core/gcr.io"}},
+		{resourceid.DockerRegistry, "projects/zenml-core/locations/us/repositories/gcr.io", []string{"us-docker.pkg.dev/zenml-core/gcr.io"}},
+		{resourceid.DockerRegistry, "gcr.io/zenml-core", []string{"gcr.io/zenml-core"}},
+		{resourceid.DockerRegistry, "https://eu.gcr.io/zenml-core/app:1", []string{"eu.gcr.io/zenml-core"}},
+		{resourceid.DockerRegistry, "asia-docker.pkg.dev/zenml-core/asia.gcr.io", []string{"asia-docker.pkg.dev/zenml-core/asia.gcr.io"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.rt)+" "+tt.id, func(t *testing.T) {
@@ -61,11 +64,35 @@ func TestListResourcesOwner(t *testing.T) {
 	}
 }
 
+// TestEveryTypeHasAGoogleLister lists, then checks one by one, the resources of every type in
+// package resourcetype's records against the fake: a resource type added to the records without
+// its Google calls (an entry in listers) or without resources in the fake fails here.
+func TestEveryTypeHasAGoogleLister(t *testing.T) {
+	google := newGoogle()
+	g := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	for _, info := range resourcetype.All() {
+		t.Run(string(info.Type), func(t *testing.T) {
+			ids, err := google.ListResources(context.Background(), g, info.Type, "")
+			if err != nil || len(ids) == 0 {
+				t.Fatalf("ListResources(%s) = %v, %v; want the fake's resources", info.Type, ids, err)
+			}
+			for _, id := range ids {
+				if got, err := google.ListResources(context.Background(), g, info.Type, id); err != nil || !slices.Equal(got, []string{id}) {
+					t.Errorf("ListResources(%s, %q) = %v, %v; want [%s]", info.Type, id, got, err, id)
+				}
+			}
+		})
+	}
+	if _, err := google.ListResources(context.Background(), g, "vm", ""); connector.KindOf(err) != connector.ErrInvalid {
+		t.Errorf("ListResources(vm) = %v; want ErrInvalid for an unknown type", err)
+	}
+}
+
 func TestListResourcesRegisteredGCRHostListedOnce(t *testing.T) {
 	google := newGoogle()
-	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	g := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 	g.Connector.ResourceID = "eu.gcr.io/zenml-core"
-	got, err := google.ListResources(context.Background(), g, connector.DockerRegistry, "")
+	got, err := google.ListResources(context.Background(), g, resourceid.DockerRegistry, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +103,8 @@ func TestListResourcesRegisteredGCRHostListedOnce(t *testing.T) {
 
 func TestListResourcesDenied(t *testing.T) {
 	google := newGoogle()
-	empty := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)}, connector.Config{})
-	imp := grant(connector.Impersonation, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)}, connector.Config{TargetPrincipal: bucketSA})
+	empty := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)}, connector.Config{})
+	imp := grant(configschema.Impersonation, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)}, connector.Config{TargetPrincipal: bucketSA})
 	tests := []struct {
 		name    string
 		g       connector.Grant
@@ -86,19 +113,19 @@ func TestListResourcesDenied(t *testing.T) {
 		want    connector.Kind
 		wantMsg string
 	}{
-		{"empty: project", empty, connector.GCPGeneric, "", connector.ErrUpstreamDenied, "does not have permission"},
-		{"empty: buckets", empty, connector.GCSBucket, "", connector.ErrUpstreamDenied, "storage.buckets.list"},
-		{"empty: clusters", empty, connector.KubernetesCluster, "", connector.ErrUpstreamDenied, "container.clusters.list"},
-		{"empty: registries", empty, connector.DockerRegistry, "", connector.ErrUpstreamDenied, "artifactregistry"},
+		{"empty: project", empty, resourceid.GCPGeneric, "", connector.ErrUpstreamDenied, "does not have permission"},
+		{"empty: buckets", empty, resourceid.GCSBucket, "", connector.ErrUpstreamDenied, "storage.buckets.list"},
+		{"empty: clusters", empty, resourceid.KubernetesCluster, "", connector.ErrUpstreamDenied, "container.clusters.list"},
+		{"empty: registries", empty, resourceid.DockerRegistry, "", connector.ErrUpstreamDenied, "artifactregistry"},
 		// The product page's words for this one: Google's buckets.get denial.
-		{"empty: one bucket", empty, connector.GCSBucket, "gs://zenml-bucket-sl", connector.ErrUpstreamDenied,
+		{"empty: one bucket", empty, resourceid.GCSBucket, "gs://zenml-bucket-sl", connector.ErrUpstreamDenied,
 			"does not have storage.buckets.get access to the Google Cloud Storage bucket"},
-		{"impersonation: cannot list buckets", imp, connector.GCSBucket, "", connector.ErrUpstreamDenied, "storage.buckets.list"},
-		{"impersonation: other bucket", imp, connector.GCSBucket, "gs://zenml-internal-artifact-store", connector.ErrUpstreamDenied, "does not have storage.buckets.get access"},
-		{"maven repository", grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
-			connector.DockerRegistry, "us-central1-docker.pkg.dev/zenml-core/zenml-maven", connector.ErrInvalid, "not a Docker registry"},
-		{"missing cluster", grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
-			connector.KubernetesCluster, "nope", connector.ErrUpstreamNotFound, "nope"},
+		{"impersonation: cannot list buckets", imp, resourceid.GCSBucket, "", connector.ErrUpstreamDenied, "storage.buckets.list"},
+		{"impersonation: other bucket", imp, resourceid.GCSBucket, "gs://zenml-internal-artifact-store", connector.ErrUpstreamDenied, "does not have storage.buckets.get access"},
+		{"maven repository", grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
+			resourceid.DockerRegistry, "us-central1-docker.pkg.dev/zenml-core/zenml-maven", connector.ErrInvalid, "not a Docker registry"},
+		{"missing cluster", grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
+			resourceid.KubernetesCluster, "nope", connector.ErrUpstreamNotFound, "nope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,7 +139,7 @@ func TestListResourcesDenied(t *testing.T) {
 		})
 	}
 	// The impersonated account does reach its own bucket.
-	got, err := google.ListResources(context.Background(), imp, connector.GCSBucket, "gs://zenml-bucket-sl")
+	got, err := google.ListResources(context.Background(), imp, resourceid.GCSBucket, "gs://zenml-bucket-sl")
 	if err != nil || !slices.Equal(got, []string{"gs://zenml-bucket-sl"}) {
 		t.Errorf("impersonation on its bucket = %v, %v; want [gs://zenml-bucket-sl]", got, err)
 	}
@@ -120,7 +147,7 @@ func TestListResourcesDenied(t *testing.T) {
 
 func TestCluster(t *testing.T) {
 	google := newGoogle()
-	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	g := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 	info, err := google.Cluster(context.Background(), g, "zenml-test-cluster")
 	if err != nil {
 		t.Fatalf("Cluster = %v", err)
@@ -139,9 +166,9 @@ func TestListingReusesOneToken(t *testing.T) {
 	f.Reset()
 	t.Cleanup(f.Reset)
 	// A fresh adapter (newGoogle): its listing-token cache starts empty.
-	g := grant(connector.UserAccount, connector.Secrets{UserAccountJSON: keyJSON(t, "viewer@zenml.io")}, connector.Config{})
+	g := grant(configschema.UserAccount, connector.Secrets{UserAccountJSON: keyJSON(t, "viewer@zenml.io")}, connector.Config{})
 	g.Connector.ID = "id-listing-reuse"
-	for _, rt := range connector.ResourceTypes {
+	for _, rt := range resourceid.Types {
 		if _, err := google.ListResources(context.Background(), g, rt, ""); err != nil && connector.KindOf(err) != connector.ErrUpstreamDenied {
 			t.Fatalf("ListResources(%s) = %v", rt, err)
 		}
@@ -155,7 +182,7 @@ func TestListResourcesUpstreamFaults(t *testing.T) {
 	google := newGoogle()
 	f := fake.Faults()
 	t.Cleanup(f.Reset)
-	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	g := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 	tests := []struct {
 		name      string
 		fault     faults.Fault
@@ -171,7 +198,7 @@ func TestListResourcesUpstreamFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f.Reset()
 			f.Set("storage.buckets.list", tt.fault)
-			_, err := google.ListResources(context.Background(), g, connector.GCSBucket, "")
+			_, err := google.ListResources(context.Background(), g, resourceid.GCSBucket, "")
 			if got := connector.KindOf(err); got != tt.wantKind {
 				t.Fatalf("ListResources kind = %q (%v); want %q", got, err, tt.wantKind)
 			}
@@ -199,7 +226,7 @@ func TestBucketOfAnotherProjectRefused(t *testing.T) {
 	ctx := context.Background()
 	s := newService()
 	no := false
-	register(t, s, connector.RegisterRequest{Name: "core-buckets", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket,
+	register(t, s, connector.RegisterRequest{Name: "core-buckets", AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCSBucket,
 		Configuration: map[string]any{"project_id": project, "service_account_json": keyJSON(t, adminSA)}})
 	res, err := s.Verify(ctx, owner, connector.VerifyRequest{Ref: "core-buckets", ResourceID: "gs://zenml-sandbox-data"})
 	if err != nil || !strings.Contains(res.Error, "310954712231") || !strings.Contains(res.Error, `"zenml-core"`) || len(res.Results[0].ResourceIDs) != 0 {
@@ -215,7 +242,7 @@ func TestBucketOfAnotherProjectRefused(t *testing.T) {
 	}
 
 	// sandbox-admin reads its bucket but not project zenml-core: served, with a warning.
-	register(t, s, connector.RegisterRequest{Name: "unchecked", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket, Verify: &no,
+	register(t, s, connector.RegisterRequest{Name: "unchecked", AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCSBucket, Verify: &no,
 		Configuration: map[string]any{"project_id": project, "service_account_json": keyJSON(t, "sandbox-admin@zenml-sandbox.iam.gserviceaccount.com")}})
 	cred, err = s.Mint(ctx, owner, connector.MintRequest{Ref: "unchecked", ResourceID: "gs://zenml-sandbox-data"})
 	if err != nil || !strings.Contains(cred.Warning, "could not be read") {
@@ -232,9 +259,9 @@ func TestVerifyCostsOneTokenGrant(t *testing.T) {
 	f.Reset()
 	t.Cleanup(f.Reset)
 	s := newService()
-	_, res := register(t, s, connector.RegisterRequest{Name: "one-grant", AuthMethod: connector.UserAccount,
+	_, res := register(t, s, connector.RegisterRequest{Name: "one-grant", AuthMethod: configschema.UserAccount,
 		Configuration: map[string]any{"user_account_json": keyJSON(t, "viewer@zenml.io")}})
-	if res == nil || len(res.Results) != len(connector.ResourceTypes) {
+	if res == nil || len(res.Results) != len(resourceid.Types) {
 		t.Fatalf("resources = %+v; want every type checked", res)
 	}
 	if got := f.Count("oauth2.token"); got != 1 {
@@ -255,11 +282,11 @@ func TestBucketProject(t *testing.T) {
 	}
 	t.Cleanup(func() { fake.World().RemoveMember(sandboxBucket, "roles/storage.admin", admin) })
 	ctx := context.Background()
-	owner := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
-	sandboxAdmin := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, "sandbox-admin@zenml-sandbox.iam.gserviceaccount.com")}, connector.Config{})
+	owner := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	sandboxAdmin := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, "sandbox-admin@zenml-sandbox.iam.gserviceaccount.com")}, connector.Config{})
 	sandboxAdmin.Connector.ID = "id-sandbox-admin"
 
-	if ids, err := google.ListResources(ctx, owner, connector.GCSBucket, "gs://zenml-sandbox-data"); err != nil {
+	if ids, err := google.ListResources(ctx, owner, resourceid.GCSBucket, "gs://zenml-sandbox-data"); err != nil {
 		t.Fatalf("the owner reaches the granted sandbox bucket: ListResources = %v, %v", ids, err)
 	}
 	_, err := google.BucketProject(ctx, owner, "zenml-sandbox-data")

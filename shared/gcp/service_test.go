@@ -17,8 +17,10 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/functions/kubeconfig"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 	"golang.org/x/oauth2"
@@ -82,13 +84,13 @@ func readObject(t *testing.T, token, bucket, object string) (string, error) {
 
 func TestSeedRegisterTimeListing(t *testing.T) {
 	s := newService()
-	_, res := register(t, s, connector.RegisterRequest{Name: "gcp-multi", AuthMethod: connector.ServiceAccount,
+	_, res := register(t, s, connector.RegisterRequest{Name: "gcp-multi", AuthMethod: configschema.ServiceAccount,
 		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
 	want := map[connector.ResourceType][]string{
-		connector.GCPGeneric:        {project},
-		connector.GCSBucket:         demoBuckets,
-		connector.KubernetesCluster: {"us-east1/zenml-test-cluster"},
-		connector.DockerRegistry:    demoRegistries,
+		resourceid.GCPGeneric:        {project},
+		resourceid.GCSBucket:         demoBuckets,
+		resourceid.KubernetesCluster: {"us-east1/zenml-test-cluster"},
+		resourceid.DockerRegistry:    demoRegistries,
 	}
 	if res.Error != "" {
 		t.Errorf("global error = %q; want none", res.Error)
@@ -102,16 +104,16 @@ func TestSeedRegisterTimeListing(t *testing.T) {
 
 func TestSeedEmptyAccount403s(t *testing.T) {
 	s := newService()
-	c, res := register(t, s, connector.RegisterRequest{Name: "gcp-empty", AuthMethod: connector.ServiceAccount,
+	c, res := register(t, s, connector.RegisterRequest{Name: "gcp-empty", AuthMethod: configschema.ServiceAccount,
 		Configuration: map[string]any{"service_account_json": keyJSON(t, emptySA)}})
 	if res.Error != "" {
 		t.Errorf("global error = %q; want none (the account authenticates)", res.Error)
 	}
 	for rt, perm := range map[connector.ResourceType]string{
-		connector.GCPGeneric:        "permission",
-		connector.GCSBucket:         emptySA + " does not have storage.buckets.list access",
-		connector.KubernetesCluster: "container.clusters.list",
-		connector.DockerRegistry:    "artifactregistry.",
+		resourceid.GCPGeneric:        "permission",
+		resourceid.GCSBucket:         emptySA + " does not have storage.buckets.list access",
+		resourceid.KubernetesCluster: "container.clusters.list",
+		resourceid.DockerRegistry:    "artifactregistry.",
 	} {
 		if r := resultFor(res, rt); r.ResourceIDs != nil || !strings.Contains(r.Error, perm) {
 			t.Errorf("%s = %v, error %q; want Google's 403 text with %q", rt, r.ResourceIDs, r.Error, perm)
@@ -119,7 +121,7 @@ func TestSeedEmptyAccount403s(t *testing.T) {
 	}
 	// A kubeconfig needs the cluster's endpoint, which the empty account may not read.
 	_, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name,
-		ResourceType: connector.KubernetesCluster, ResourceID: "us-east1/zenml-test-cluster"})
+		ResourceType: resourceid.KubernetesCluster, ResourceID: "us-east1/zenml-test-cluster"})
 	if connector.KindOf(err) != connector.ErrUpstreamDenied || !strings.Contains(connector.MessageOf(err), "container.clusters.get") {
 		t.Errorf("Mint kubeconfig with the empty account = %v; want upstream_denied with Google's text", err)
 	}
@@ -127,8 +129,8 @@ func TestSeedEmptyAccount403s(t *testing.T) {
 
 func TestSeedImpersonationReachesOnlyItsBucket(t *testing.T) {
 	s := newService()
-	c, _ := register(t, s, connector.RegisterRequest{Name: "gcs-zenml-bucket-sl", AuthMethod: connector.Impersonation,
-		ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
+	c, _ := register(t, s, connector.RegisterRequest{Name: "gcs-zenml-bucket-sl", AuthMethod: configschema.Impersonation,
+		ResourceType: resourceid.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
 		Configuration: map[string]any{"service_account_json": keyJSON(t, emptySA), "target_principal": bucketSA}})
 	cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name})
 	if err != nil {
@@ -150,7 +152,7 @@ func TestSeedImpersonationReachesOnlyItsBucket(t *testing.T) {
 
 func TestSeedExpiredOAuth2TokenRefused(t *testing.T) {
 	google := newGoogle()
-	src, err := google.Token(context.Background(), grant(connector.ServiceAccount,
+	src, err := google.Token(context.Background(), grant(configschema.ServiceAccount,
 		connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}), connector.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +162,7 @@ func TestSeedExpiredOAuth2TokenRefused(t *testing.T) {
 	s.Now = func() time.Time { return now }
 	exp := now.Add(10 * time.Minute)
 	no := false
-	c, _ := register(t, s, connector.RegisterRequest{Name: "gcp-token", AuthMethod: connector.OAuth2Token, ResourceType: connector.GCPGeneric,
+	c, _ := register(t, s, connector.RegisterRequest{Name: "gcp-token", AuthMethod: configschema.OAuth2Token, ResourceType: resourceid.GCPGeneric,
 		ExpiresAt: &exp, Verify: &no, Configuration: map[string]any{"token": src.Value}})
 	cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name})
 	if err != nil || cred.AccessToken != src.Value {
@@ -179,7 +181,7 @@ func TestSeedExpiredOAuth2TokenRefused(t *testing.T) {
 // gcs-bucket token with the real storage client.
 func TestMintPerMethodAndType(t *testing.T) {
 	google := newGoogle()
-	src, err := google.Token(context.Background(), grant(connector.ServiceAccount,
+	src, err := google.Token(context.Background(), grant(configschema.ServiceAccount,
 		connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}), connector.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -194,26 +196,45 @@ func TestMintPerMethodAndType(t *testing.T) {
 		readable bool // may read objects of zenml-bucket-sl
 		clusters bool // may describe GKE clusters (needed for a kubeconfig)
 	}{
-		{"service-account", connector.RegisterRequest{AuthMethod: connector.ServiceAccount,
+		{"service-account", connector.RegisterRequest{AuthMethod: configschema.ServiceAccount,
 			Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}}, "", "serviceAccount:" + adminSA, true, true},
-		{"user-account", connector.RegisterRequest{AuthMethod: connector.UserAccount,
+		{"user-account", connector.RegisterRequest{AuthMethod: configschema.UserAccount,
 			Configuration: map[string]any{"user_account_json": keyJSON(t, userAccount)}}, "", "user:" + userAccount, true, true},
-		{"external-account", connector.RegisterRequest{AuthMethod: connector.ExternalAccount, Verify: &no,
+		{"external-account", connector.RegisterRequest{AuthMethod: configschema.ExternalAccount, Verify: &no,
 			Configuration: map[string]any{"external_account_json": externalJSON(wifSA)}}, "ci-pipeline", "serviceAccount:" + wifSA, true, true},
-		{"oauth2-token", connector.RegisterRequest{AuthMethod: connector.OAuth2Token, ExpiresAt: &exp,
+		{"oauth2-token", connector.RegisterRequest{AuthMethod: configschema.OAuth2Token, ExpiresAt: &exp,
 			Configuration: map[string]any{"token": src.Value}}, "", "serviceAccount:" + adminSA, true, true},
-		{"impersonation", connector.RegisterRequest{AuthMethod: connector.Impersonation,
+		{"impersonation", connector.RegisterRequest{AuthMethod: configschema.Impersonation,
 			Configuration: map[string]any{"target_principal": adminSA}}, "", "serviceAccount:" + adminSA, true, true},
-		{"implicit", connector.RegisterRequest{AuthMethod: connector.Implicit, Verify: &no}, "", "serviceAccount:" + runtimeSA, false, true},
+		{"implicit", connector.RegisterRequest{AuthMethod: configschema.Implicit, Verify: &no}, "", "serviceAccount:" + runtimeSA, false, true},
 	}
 	types := []struct {
 		rt connector.ResourceType
 		id string
 	}{
-		{connector.GCPGeneric, ""},
-		{connector.GCSBucket, "gs://zenml-bucket-sl"},
-		{connector.KubernetesCluster, "zenml-test-cluster"},
-		{connector.DockerRegistry, "europe-west1-docker.pkg.dev/zenml-core/test"},
+		{resourceid.GCPGeneric, ""},
+		{resourceid.GCSBucket, "gs://zenml-bucket-sl"},
+		{resourceid.KubernetesCluster, "zenml-test-cluster"},
+		{resourceid.DockerRegistry, "europe-west1-docker.pkg.dev/zenml-core/test"},
+	}
+	// Every auth method and resource type is minted here: one added without its Google side
+	// (credentials.go, resources.go) and a case below fails.
+	minted := map[string]bool{}
+	for _, m := range methods {
+		minted[string(m.req.AuthMethod)] = true
+	}
+	for _, rt := range types {
+		minted[string(rt.rt)] = true
+	}
+	for _, am := range configschema.Methods() {
+		if !minted[string(am)] {
+			t.Errorf("auth method %s is not minted by this test", am)
+		}
+	}
+	for _, info := range resourcetype.All() {
+		if !minted[string(info.Type)] {
+			t.Errorf("resource type %s is not minted by this test", info.Type)
+		}
 	}
 	s := newService()
 	for _, m := range methods {
@@ -226,7 +247,7 @@ func TestMintPerMethodAndType(t *testing.T) {
 					req.SubjectToken = subjectToken(t, m.subject)
 				}
 				cred, err := s.Mint(context.Background(), owner, req)
-				if rt.rt == connector.KubernetesCluster && !m.clusters {
+				if rt.rt == resourceid.KubernetesCluster && !m.clusters {
 					// Minting a kubeconfig describes the cluster with the connector's own
 					// credentials: an account without container access gets Google's 403.
 					if connector.KindOf(err) != connector.ErrUpstreamDenied || !strings.Contains(connector.MessageOf(err), "container.clusters") {
@@ -245,7 +266,7 @@ func TestMintPerMethodAndType(t *testing.T) {
 					t.Errorf("token member = %s; want %s", tok.Member, m.member)
 				}
 				switch rt.rt {
-				case connector.GCSBucket:
+				case resourceid.GCSBucket:
 					if tok.Boundary == nil {
 						t.Errorf("bucket token has no boundary")
 					}
@@ -256,14 +277,14 @@ func TestMintPerMethodAndType(t *testing.T) {
 					if _, err := readObject(t, cred.AccessToken, "zenml-kubeflow-artifact-store", "pipelines/train.yaml"); err == nil {
 						t.Errorf("read another bucket with a bucket token succeeded; want 403")
 					}
-				case connector.KubernetesCluster:
-					if m.name != "oauth2-token" && !tok.HasScope(connector.ScopeUserinfoEmail) {
+				case resourceid.KubernetesCluster:
+					if m.name != "oauth2-token" && !tok.HasScope(resourcetype.ScopeUserinfoEmail) {
 						t.Errorf("cluster token scopes = %v; want userinfo.email", tok.Scopes)
 					}
 					if k := cred.Kubernetes; k == nil || k.Cluster == "" || k.Server == "" || k.ConnectorRef == "" {
 						t.Errorf("kubernetes credential = %+v; want the cluster, its server and the connector", k)
 					}
-				case connector.DockerRegistry:
+				case resourceid.DockerRegistry:
 					if d := cred.Docker; d == nil || d.Registry != env["GCPCONN_DOCKER_REGISTRY_HOST"] || d.Password != cred.AccessToken {
 						t.Errorf("docker = %+v; want the fake registry host and the token", d)
 					}
@@ -276,8 +297,8 @@ func TestMintPerMethodAndType(t *testing.T) {
 func mintCluster(t *testing.T) (*connector.Service, *connector.Credential) {
 	t.Helper()
 	s := newService()
-	c, _ := register(t, s, connector.RegisterRequest{Name: "gke", AuthMethod: connector.ServiceAccount,
-		ResourceType: connector.KubernetesCluster, ResourceID: "us-east1/zenml-test-cluster",
+	c, _ := register(t, s, connector.RegisterRequest{Name: "gke", AuthMethod: configschema.ServiceAccount,
+		ResourceType: resourceid.KubernetesCluster, ResourceID: "us-east1/zenml-test-cluster",
 		Configuration: map[string]any{"service_account_json": keyJSON(t, clusterSA)}})
 	cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name})
 	if err != nil {
@@ -323,9 +344,9 @@ func TestKubeconfigWorksWithKubectl(t *testing.T) {
 		t.Fatalf("kubectl get namespaces = %q, %v; want namespaces", out, err)
 	}
 	// Same kubeconfig, but the plugin hands out a token of an account without cluster access.
-	other, err := google.Token(context.Background(), grant(connector.ServiceAccount,
+	other, err := google.Token(context.Background(), grant(configschema.ServiceAccount,
 		connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)}, connector.Config{}),
-		connector.TokenRequest{Scopes: connector.DefaultScopes(connector.KubernetesCluster)})
+		connector.TokenRequest{Scopes: resourcetype.DefaultScopes(resourceid.KubernetesCluster)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,8 +365,8 @@ func TestDockerCredentialsWorkWithDockerLogin(t *testing.T) {
 		t.Skip("docker CLI not found on PATH; install it to run the docker login check")
 	}
 	s := newService()
-	c, _ := register(t, s, connector.RegisterRequest{Name: "registry", AuthMethod: connector.ServiceAccount,
-		ResourceType: connector.DockerRegistry, ResourceID: "europe-west1-docker.pkg.dev/zenml-core/test",
+	c, _ := register(t, s, connector.RegisterRequest{Name: "registry", AuthMethod: configschema.ServiceAccount,
+		ResourceType: resourceid.DockerRegistry, ResourceID: "europe-west1-docker.pkg.dev/zenml-core/test",
 		Configuration: map[string]any{"service_account_json": keyJSON(t, registrySA)}})
 	cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name})
 	if err != nil {
@@ -368,10 +389,10 @@ func TestDockerCredentialsWorkWithDockerLogin(t *testing.T) {
 
 func TestVerifyThroughService(t *testing.T) {
 	s := newService()
-	c, _ := register(t, s, connector.RegisterRequest{Name: "multi", AuthMethod: connector.ServiceAccount,
+	c, _ := register(t, s, connector.RegisterRequest{Name: "multi", AuthMethod: configschema.ServiceAccount,
 		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
 	res, err := s.Verify(context.Background(), owner, connector.VerifyRequest{Ref: c.Name,
-		ResourceType: connector.KubernetesCluster, ResourceID: "zenml-test-cluster"})
+		ResourceType: resourceid.KubernetesCluster, ResourceID: "zenml-test-cluster"})
 	if err != nil || res.Error != "" || len(res.Results) != 1 || !slices.Equal(res.Results[0].ResourceIDs, []string{"us-east1/zenml-test-cluster"}) {
 		t.Errorf("Verify one cluster = %+v, %v; want us-east1/zenml-test-cluster", res, err)
 	}
@@ -384,7 +405,7 @@ func TestVerifyThroughService(t *testing.T) {
 func TestVerifySpecAndSubjectToken(t *testing.T) {
 	s := newService()
 	res, err := s.Verify(context.Background(), owner, connector.VerifyRequest{Spec: &connector.RegisterRequest{
-		Name: "not-stored", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket,
+		Name: "not-stored", AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCSBucket,
 		Configuration: map[string]any{"project_id": project, "service_account_json": keyJSON(t, emptySA)}}})
 	if err != nil || !strings.Contains(res.Error, "storage.buckets.list") {
 		t.Errorf("Verify(spec of the empty account) = %+v, %v; want Google's 403 as the global error", res, err)
@@ -394,8 +415,8 @@ func TestVerifySpecAndSubjectToken(t *testing.T) {
 	}
 
 	no := false
-	c, _ := register(t, s, connector.RegisterRequest{Name: "wif", AuthMethod: connector.ExternalAccount, Verify: &no,
-		ResourceType: connector.GCSBucket, Configuration: map[string]any{"external_account_json": externalJSON(wifSA)}})
+	c, _ := register(t, s, connector.RegisterRequest{Name: "wif", AuthMethod: configschema.ExternalAccount, Verify: &no,
+		ResourceType: resourceid.GCSBucket, Configuration: map[string]any{"external_account_json": externalJSON(wifSA)}})
 	res, err = s.Verify(context.Background(), owner, connector.VerifyRequest{Ref: c.Name})
 	if err != nil || !strings.Contains(res.Error, "subject token") {
 		t.Errorf("Verify(external-account) without a subject token = %+v, %v; want a global error asking for it", res, err)
@@ -412,7 +433,7 @@ func TestVerifyHangingServiceIsUnavailable(t *testing.T) {
 	f := fake.Faults()
 	t.Cleanup(f.Reset)
 	s := newService()
-	c, _ := register(t, s, connector.RegisterRequest{Name: "multi-hang", AuthMethod: connector.ServiceAccount,
+	c, _ := register(t, s, connector.RegisterRequest{Name: "multi-hang", AuthMethod: configschema.ServiceAccount,
 		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
 	f.Reset()
 	f.Set("artifactregistry.locations.list", faults.Fault{Timeout: true})
@@ -441,12 +462,12 @@ func TestEmptyAccountStatus(t *testing.T) {
 	ctx := context.Background()
 	s := newService()
 	all := "gcp-generic,gcs-bucket,kubernetes-cluster,docker-registry"
-	c, res := register(t, s, connector.RegisterRequest{Name: "gcp-empty-sa", AuthMethod: connector.ServiceAccount,
+	c, res := register(t, s, connector.RegisterRequest{Name: "gcp-empty-sa", AuthMethod: configschema.ServiceAccount,
 		Configuration: map[string]any{"service_account_json": keyJSON(t, emptySA)}})
 	if c.Status.State != connector.StateError || c.Status.FailingTypes != all || len(res.Results) != 4 {
 		t.Fatalf("registered status = %+v; want error with every type failing", c.Status)
 	}
-	register(t, s, connector.RegisterRequest{Name: "gcp-admin", AuthMethod: connector.ServiceAccount,
+	register(t, s, connector.RegisterRequest{Name: "gcp-admin", AuthMethod: configschema.ServiceAccount,
 		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
 	if _, err := s.Verify(ctx, owner, connector.VerifyRequest{Ref: "gcp-empty-sa"}); err != nil {
 		t.Fatal(err)
@@ -464,7 +485,7 @@ func TestEmptyAccountStatus(t *testing.T) {
 			t.Errorf("%s after sweep = %+v, %v; want %+v", name, got.Status, err, want)
 		}
 	}
-	_, _, err = s.Register(ctx, owner, connector.RegisterRequest{Name: "empty-buckets", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket,
+	_, _, err = s.Register(ctx, owner, connector.RegisterRequest{Name: "empty-buckets", AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCSBucket,
 		Configuration: map[string]any{"project_id": project, "service_account_json": keyJSON(t, emptySA)}})
 	if connector.KindOf(err) != connector.ErrInvalid || !strings.Contains(connector.MessageOf(err), "storage.buckets.list") {
 		t.Errorf("single-type bucket registration of the empty account = %v; want refused with Google's words", err)
@@ -478,19 +499,19 @@ func TestEmptyAccountStatus(t *testing.T) {
 // `docker login` succeeds with it.
 func TestMintEveryDemoRegistry(t *testing.T) {
 	s := newService()
-	c, _ := register(t, s, connector.RegisterRequest{Name: "multi", AuthMethod: connector.ServiceAccount,
+	c, _ := register(t, s, connector.RegisterRequest{Name: "multi", AuthMethod: configschema.ServiceAccount,
 		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
 	docker, _ := exec.LookPath("docker")
 	ids := append(slices.Clone(demoRegistries), "projects/zenml-core/locations/us/repositories/gcr.io",
 		"projects/zenml-core/locations/asia/repositories/asia.gcr.io")
 	for _, id := range ids {
 		t.Run(id, func(t *testing.T) {
-			want, err := resourceid.Canonical(connector.DockerRegistry, id, project)
+			want, err := resourceid.Canonical(resourceid.DockerRegistry, id, project)
 			if err != nil {
 				t.Fatal(err)
 			}
 			cred, err := s.Mint(context.Background(), owner, connector.MintRequest{Ref: c.Name,
-				ResourceType: connector.DockerRegistry, ResourceID: id})
+				ResourceType: resourceid.DockerRegistry, ResourceID: id})
 			if err != nil {
 				t.Fatalf("Mint(%s) = %v", id, err)
 			}
@@ -500,7 +521,7 @@ func TestMintEveryDemoRegistry(t *testing.T) {
 			if code := registryGet(t, cred.Docker, "/v2/"); code != http.StatusOK {
 				t.Errorf("GET /v2/ with the credential for %s = %d; want 200", id, code)
 			}
-			r, _ := resourceid.Parse(connector.DockerRegistry, want)
+			r, _ := resourceid.Parse(resourceid.DockerRegistry, want)
 			if !r.IsGCR() {
 				path := "/v2/" + r.Project + "/" + r.Name + "/app/tags/list"
 				if code := registryGet(t, cred.Docker, path); code != http.StatusOK {
@@ -544,16 +565,16 @@ func TestBareClusterNameStoredResolved(t *testing.T) {
 	s := newService()
 	ctx := context.Background()
 	const want = "us-east1/zenml-test-cluster"
-	c, _ := register(t, s, connector.RegisterRequest{Name: "gke-bare", AuthMethod: connector.ServiceAccount,
-		ResourceType: connector.KubernetesCluster, ResourceID: "zenml-test-cluster",
+	c, _ := register(t, s, connector.RegisterRequest{Name: "gke-bare", AuthMethod: configschema.ServiceAccount,
+		ResourceType: resourceid.KubernetesCluster, ResourceID: "zenml-test-cluster",
 		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
 	if got, err := s.Get(ctx, owner, c.Name); err != nil || c.ResourceID != want || got.ResourceID != want {
 		t.Errorf("registered with a bare name: answered %q, stored %+v, %v; want %q", c.ResourceID, got, err, want)
 	}
 
 	no, yes := false, true
-	c, _ = register(t, s, connector.RegisterRequest{Name: "gke-unverified", AuthMethod: connector.ServiceAccount, Verify: &no,
-		ResourceType: connector.KubernetesCluster, ResourceID: "zenml-test-cluster",
+	c, _ = register(t, s, connector.RegisterRequest{Name: "gke-unverified", AuthMethod: configschema.ServiceAccount, Verify: &no,
+		ResourceType: resourceid.KubernetesCluster, ResourceID: "zenml-test-cluster",
 		Configuration: map[string]any{"service_account_json": keyJSON(t, adminSA)}})
 	if c.ResourceID != "zenml-test-cluster" {
 		t.Errorf("registered unverified: resource id %q; want the bare name kept", c.ResourceID)

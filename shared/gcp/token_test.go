@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/faults"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
 func TestTokenPerAuthMethod(t *testing.T) {
@@ -22,28 +24,28 @@ func TestTokenPerAuthMethod(t *testing.T) {
 		wantMember string
 		wantIssuer string
 	}{
-		{"service-account", grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
+		{"service-account", grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
 			connector.TokenRequest{Lifetime: time.Hour}, "serviceAccount:" + adminSA, "oauth2.token"},
 		{"service-account under an hour impersonates itself",
-			grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
+			grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{}),
 			connector.TokenRequest{Lifetime: 15 * time.Minute}, "serviceAccount:" + adminSA, "iamcredentials.generateAccessToken"},
-		{"user-account", grant(connector.UserAccount, connector.Secrets{UserAccountJSON: keyJSON(t, userAccount)}, connector.Config{}),
+		{"user-account", grant(configschema.UserAccount, connector.Secrets{UserAccountJSON: keyJSON(t, userAccount)}, connector.Config{}),
 			connector.TokenRequest{}, "user:" + userAccount, "oauth2.token"},
-		{"external-account", grant(connector.ExternalAccount, connector.Secrets{ExternalAccountJSON: externalJSON("")}, connector.Config{}),
+		{"external-account", grant(configschema.ExternalAccount, connector.Secrets{ExternalAccountJSON: externalJSON("")}, connector.Config{}),
 			connector.TokenRequest{SubjectToken: subjectToken(t, "ci-pipeline")}, ci, "sts.token"},
-		{"external-account impersonating", grant(connector.ExternalAccount, connector.Secrets{ExternalAccountJSON: externalJSON(wifSA)}, connector.Config{}),
+		{"external-account impersonating", grant(configschema.ExternalAccount, connector.Secrets{ExternalAccountJSON: externalJSON(wifSA)}, connector.Config{}),
 			connector.TokenRequest{SubjectToken: subjectToken(t, "ci-pipeline"), Lifetime: time.Hour}, "serviceAccount:" + wifSA, "iamcredentials.generateAccessToken"},
-		{"impersonation from a key", grant(connector.Impersonation, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)},
+		{"impersonation from a key", grant(configschema.Impersonation, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)},
 			connector.Config{TargetPrincipal: bucketSA}), connector.TokenRequest{Lifetime: 20 * time.Minute}, "serviceAccount:" + bucketSA, "iamcredentials.generateAccessToken"},
-		{"keyless impersonation", grant(connector.Impersonation, connector.Secrets{}, connector.Config{TargetPrincipal: bucketSA}),
+		{"keyless impersonation", grant(configschema.Impersonation, connector.Secrets{}, connector.Config{TargetPrincipal: bucketSA}),
 			connector.TokenRequest{Lifetime: time.Hour}, "serviceAccount:" + bucketSA, "iamcredentials.generateAccessToken"},
-		{"implicit", grant(connector.Implicit, connector.Secrets{}, connector.Config{}),
+		{"implicit", grant(configschema.Implicit, connector.Secrets{}, connector.Config{}),
 			connector.TokenRequest{}, "serviceAccount:" + runtimeSA, "metadata.token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.req.Scopes == nil {
-				tt.req.Scopes = []string{connector.ScopeCloudPlatform, connector.ScopeUserinfoEmail}
+				tt.req.Scopes = []string{resourcetype.ScopeCloudPlatform, resourcetype.ScopeUserinfoEmail}
 			}
 			tok, err := google.Token(context.Background(), tt.g, tt.req)
 			if err != nil {
@@ -56,7 +58,7 @@ func TestTokenPerAuthMethod(t *testing.T) {
 			if got.Member != tt.wantMember || got.IssuedBy != tt.wantIssuer {
 				t.Errorf("token of %s, issued by %s; want %s by %s", got.Member, got.IssuedBy, tt.wantMember, tt.wantIssuer)
 			}
-			if !got.HasScope(connector.ScopeCloudPlatform) {
+			if !got.HasScope(resourcetype.ScopeCloudPlatform) {
 				t.Errorf("scopes = %v; want cloud-platform", got.Scopes)
 			}
 			if tt.req.Lifetime > 0 && tt.req.Lifetime < time.Hour {
@@ -74,7 +76,7 @@ func TestTokenPerAuthMethod(t *testing.T) {
 func TestTokenOAuth2TokenIsHandedOutAsStored(t *testing.T) {
 	google := newGoogle()
 	exp := time.Now().Add(30 * time.Minute)
-	g := grant(connector.OAuth2Token, connector.Secrets{Token: "ya29.stored"}, connector.Config{})
+	g := grant(configschema.OAuth2Token, connector.Secrets{Token: "ya29.stored"}, connector.Config{})
 	g.Connector.ExpiresAt = exp
 	tok, err := google.Token(context.Background(), g, connector.TokenRequest{})
 	if err != nil || tok.Value != "ya29.stored" || !tok.Expiry.Equal(exp) {
@@ -84,7 +86,7 @@ func TestTokenOAuth2TokenIsHandedOutAsStored(t *testing.T) {
 
 func TestTokenDownscoped(t *testing.T) {
 	google := newGoogle()
-	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	g := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 	tok, err := google.Token(context.Background(), g, connector.TokenRequest{Lifetime: time.Hour,
 		Boundary: &connector.Boundary{Bucket: "zenml-internal-artifact-store", Prefix: "customer-a/", ReadOnly: true}})
 	if err != nil {
@@ -117,15 +119,15 @@ func TestTokenErrors(t *testing.T) {
 		want    connector.Kind
 		wantMsg string
 	}{
-		{"impersonation without token creator", grant(connector.Impersonation, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)},
+		{"impersonation without token creator", grant(configschema.Impersonation, connector.Secrets{ServiceAccountJSON: keyJSON(t, emptySA)},
 			connector.Config{TargetPrincipal: adminSA}), connector.TokenRequest{}, connector.ErrUpstreamDenied, "iam.serviceAccounts.getAccessToken"},
-		{"disabled service account", grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, disabledSA)}, connector.Config{}),
+		{"disabled service account", grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, disabledSA)}, connector.Config{}),
 			connector.TokenRequest{}, connector.ErrUpstreamDenied, ""},
-		{"external-account without subject token", grant(connector.ExternalAccount, connector.Secrets{ExternalAccountJSON: externalJSON("")}, connector.Config{}),
+		{"external-account without subject token", grant(configschema.ExternalAccount, connector.Secrets{ExternalAccountJSON: externalJSON("")}, connector.Config{}),
 			connector.TokenRequest{}, connector.ErrInvalid, "subject token"},
-		{"external-account with a forged subject token", grant(connector.ExternalAccount, connector.Secrets{ExternalAccountJSON: externalJSON("")}, connector.Config{}),
+		{"external-account with a forged subject token", grant(configschema.ExternalAccount, connector.Secrets{ExternalAccountJSON: externalJSON("")}, connector.Config{}),
 			connector.TokenRequest{SubjectToken: "eyJhbGciOiJub25lIn0.e30."}, connector.ErrUpstreamDenied, "subject token"},
-		{"key JSON of the wrong type", grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, userAccount)}, connector.Config{}),
+		{"key JSON of the wrong type", grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, userAccount)}, connector.Config{}),
 			connector.TokenRequest{}, connector.ErrInvalid, "authorized_user"},
 	}
 	for _, tt := range tests {
@@ -145,7 +147,7 @@ func TestTokenRetriesAndThrottling(t *testing.T) {
 	google := newGoogle()
 	f := fake.Faults()
 	t.Cleanup(f.Reset)
-	g := grant(connector.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
+	g := grant(configschema.ServiceAccount, connector.Secrets{ServiceAccountJSON: keyJSON(t, adminSA)}, connector.Config{})
 
 	f.Reset()
 	f.Set("oauth2.token", faults.Fault{Status: 503, Times: 1})
@@ -188,7 +190,7 @@ func TestTokenRejectsBadImpersonationURL(t *testing.T) {
 	for _, u := range []string{"%zz://bad", "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/", "https://example.com/"} {
 		js := `{"type":"external_account","audience":"` + poolAud + `","subject_token_type":"urn:ietf:params:oauth:token-type:jwt",` +
 			`"service_account_impersonation_url":"` + u + `"}`
-		g := grant(connector.ExternalAccount, connector.Secrets{ExternalAccountJSON: js}, connector.Config{})
+		g := grant(configschema.ExternalAccount, connector.Secrets{ExternalAccountJSON: js}, connector.Config{})
 		_, err := google.Token(context.Background(), g, connector.TokenRequest{SubjectToken: "x"})
 		if connector.KindOf(err) != connector.ErrInvalid {
 			t.Errorf("Token with impersonation URL %q = %v; want invalid_argument", u, err)

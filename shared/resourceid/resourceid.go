@@ -7,6 +7,8 @@
 // A resource [Type] names a kind of Google Cloud resource: [GCPGeneric] (a project),
 // [GCSBucket] (a Cloud Storage bucket), [KubernetesCluster] (a GKE cluster) and
 // [DockerRegistry] (an Artifact Registry repository or a legacy Container Registry host).
+// [Types] lists them; this package has each one's spellings, parser and canonical form.
+// Package resourcetype keeps the other facts of each type, one record per type.
 //
 // A resource id names one resource of a type. [Parse] accepts every spelling listed on [ID]
 // and checks Google's naming rules; [ID.String] is the canonical form that gcpconn stores,
@@ -116,21 +118,8 @@ type ID struct {
 
 // String returns the canonical form of r. The zero ID yields "".
 func (r ID) String() string {
-	switch r.Type {
-	case GCPGeneric:
-		return r.Project
-	case GCSBucket:
-		return "gs://" + r.Name
-	case KubernetesCluster:
-		if r.Location == "" {
-			return r.Name
-		}
-		return r.Location + "/" + r.Name
-	case DockerRegistry:
-		if isGCRHost(r.Host) {
-			return r.Host + "/" + uriProject(r.Project)
-		}
-		return r.Host + "/" + uriProject(r.Project) + "/" + r.Name
+	if f, ok := idFormats[r.Type]; ok {
+		return f.canonical(r)
 	}
 	return ""
 }
@@ -312,26 +301,31 @@ func MatchCluster(listed []string, want string) (string, error) {
 		w.Name, len(found), strings.Join(found, ", "))
 }
 
-// idFormat describes one resource type's id spellings for parsing and for error messages.
+// idFormat describes one resource type's ids: its spellings for parsing and for error
+// messages, and its canonical form. TestEveryTypeHasIDFormats fails for a type of Types
+// without a complete entry.
 type idFormat struct {
-	rt       Type
-	title    string // human name of the resource type
-	accepted []string
-	parse    func(s string) (ID, string) // reason "" on success
+	rt        Type
+	title     string // human name of the resource type
+	accepted  []string
+	parse     func(s string) (ID, string) // reason "" on success
+	canonical func(r ID) string           // the canonical form: ID.String
 }
 
 var idFormats = map[Type]idFormat{
 	GCPGeneric: {
-		rt:       GCPGeneric,
-		title:    "GCP project",
-		accepted: []string{"PROJECT_ID", "projects/PROJECT_ID"},
-		parse:    parseGeneric,
+		rt:        GCPGeneric,
+		title:     "GCP project",
+		accepted:  []string{"PROJECT_ID", "projects/PROJECT_ID"},
+		parse:     parseGeneric,
+		canonical: func(r ID) string { return r.Project },
 	},
 	GCSBucket: {
-		rt:       GCSBucket,
-		title:    "GCS bucket",
-		accepted: []string{"gs://BUCKET (canonical)", "BUCKET", "gs://BUCKET/PATH (the path is dropped)"},
-		parse:    parseBucket,
+		rt:        GCSBucket,
+		title:     "GCS bucket",
+		accepted:  []string{"gs://BUCKET (canonical)", "BUCKET", "gs://BUCKET/PATH (the path is dropped)"},
+		parse:     parseBucket,
+		canonical: func(r ID) string { return "gs://" + r.Name },
 	},
 	KubernetesCluster: {
 		rt:    KubernetesCluster,
@@ -344,6 +338,12 @@ var idFormats = map[Type]idFormat{
 			"gke_PROJECT_ID_LOCATION_NAME (a gcloud kubeconfig context)",
 		},
 		parse: parseCluster,
+		canonical: func(r ID) string {
+			if r.Location == "" {
+				return r.Name
+			}
+			return r.Location + "/" + r.Name
+		},
 	},
 	DockerRegistry: {
 		rt:    DockerRegistry,
@@ -355,6 +355,12 @@ var idFormats = map[Type]idFormat{
 			"[https://][us.|eu.|asia.]gcr.io/PROJECT_ID[/IMAGE...] (legacy Container Registry)",
 		},
 		parse: parseRegistry,
+		canonical: func(r ID) string {
+			if isGCRHost(r.Host) {
+				return r.Host + "/" + uriProject(r.Project)
+			}
+			return r.Host + "/" + uriProject(r.Project) + "/" + r.Name
+		},
 	},
 }
 

@@ -550,3 +550,37 @@ func TestCanonicalRemembered(t *testing.T) {
 		t.Errorf("Canonical of a remembered id allocates %v times; want 0", n)
 	}
 }
+
+// TestEveryTypeHasIDFormats checks that every type of Types has a complete id format (title,
+// accepted spellings, parser, canonical form) and none other does, and that a canonical id of
+// each type parses back to itself: a type added to Types without its id syntax fails here.
+func TestEveryTypeHasIDFormats(t *testing.T) {
+	canonical := map[Type]string{
+		GCPGeneric:        "my-project",
+		GCSBucket:         "gs://my-bucket",
+		KubernetesCluster: "us-east1/my-cluster",
+		DockerRegistry:    "europe-docker.pkg.dev/my-project/images",
+	}
+	if len(idFormats) != len(Types) {
+		t.Errorf("idFormats has %d types; Types has %d", len(idFormats), len(Types))
+	}
+	for _, rt := range Types {
+		f, ok := idFormats[rt]
+		if !ok || f.rt != rt || f.title == "" || len(f.accepted) == 0 || f.parse == nil || f.canonical == nil {
+			t.Errorf("%s: id format incomplete: %+v", rt, f)
+			continue
+		}
+		want, ok := canonical[rt]
+		if !ok {
+			t.Errorf("%s: no canonical id to check in this test", rt)
+			continue
+		}
+		r, err := Parse(rt, want)
+		if err != nil || r.Type != rt || r.String() != want {
+			t.Errorf("Parse(%s, %q) = %+v (%q), %v; want its canonical form back", rt, want, r, r.String(), err)
+		}
+	}
+	if got := (ID{}).String(); got != "" {
+		t.Errorf("ID{}.String() = %q; want \"\"", got)
+	}
+}

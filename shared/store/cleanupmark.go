@@ -4,10 +4,6 @@ import (
 	"context"
 	"time"
 
-	"cloud.google.com/go/firestore"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -19,16 +15,16 @@ import (
 // SetCleanupAfter replaces the cleanup mark of connector c.ID with next when its stored
 // Revision and mark are c's; Revision, UpdatedAt and Status stay.
 func (m *Memory) SetCleanupAfter(ctx context.Context, c *connector.Connector, next time.Time) error {
-	cur, unlock, err := m.lockStored(ctx, c, "set cleanup mark", false)
-	if err != nil {
-		return err
+	return m.setField(ctx, c, markWrite(c, next))
+}
+
+// markWrite replaces the cleanup mark that c was read with by next.
+func markWrite(c *connector.Connector, next time.Time) fieldWrite {
+	return fieldWrite{
+		what: "cleanup mark",
+		same: func(stored *connector.Connector) bool { return stored.CleanupAfter.Equal(c.CleanupAfter) },
+		set:  func(x *connector.Connector) { x.CleanupAfter = next },
 	}
-	defer unlock()
-	if !cur.CleanupAfter.Equal(c.CleanupAfter) {
-		return markConflict(c.ID)
-	}
-	cur.CleanupAfter, c.CleanupAfter = next, next
-	return nil
 }
 
 // SetCleanupAfter replaces the cleanup mark of connector c.ID with next when its stored
@@ -36,46 +32,12 @@ func (m *Memory) SetCleanupAfter(ctx context.Context, c *connector.Connector, ne
 // update of cleanup_after alone, conditioned on the document's update time as read, reading
 // again when a write landed in between.
 func (f *Firestore) SetCleanupAfter(ctx context.Context, c *connector.Connector, next time.Time) error {
-	if c == nil || c.ID == "" {
-		return connector.Errorf(connector.ErrInvalid, "store: set cleanup mark: connector id is required")
+	var v any // null: nothing to clean
+	if !next.IsZero() {
+		v = next.UTC()
 	}
-	if !validID(c.ID) {
-		return notFoundID(c.ID)
-	}
-	ref := f.docs.Doc(c.ID)
-	err := readThenWrite(c.ID, "its cleanup mark was being set", func() error {
-		snap, err := ref.Get(ctx)
-		if status.Code(err) == codes.NotFound {
-			return notFoundID(c.ID)
-		}
-		if err != nil {
-			return err
-		}
-		cur, err := decode(snap) // a document without the field reads as decode marks it
-		if err != nil {
-			return err
-		}
-		switch {
-		case cur.Revision != c.Revision:
-			return conflict(c.ID, c.Revision, cur.Revision)
-		case !cur.CleanupAfter.Equal(c.CleanupAfter):
-			return markConflict(c.ID)
-		}
-		var v any // null: nothing to clean
-		if !next.IsZero() {
-			v = next.UTC()
-		}
-		_, err = ref.Update(ctx, []firestore.Update{{Path: "cleanup_after", Value: v}}, firestore.LastUpdateTime(snap.UpdateTime))
-		if status.Code(err) == codes.NotFound {
-			return notFoundID(c.ID)
-		}
-		return err
-	})
-	if err != nil {
-		return fsError("set connector cleanup mark", err)
-	}
-	c.CleanupAfter = next
-	return nil
+	// A document without the field reads as decode marks it.
+	return f.setField(ctx, c, markWrite(c, next), "cleanup_after", v, decode)
 }
 
 // noMarkField is what decode presets fsConnector.CleanupAfter to: after DataTo it is still
@@ -97,8 +59,4 @@ func legacyMark(d *fsConnector) *time.Time {
 		t = d.CreatedAt
 	}
 	return timePtr(t)
-}
-
-func markConflict(id string) error {
-	return connector.Errorf(connector.ErrConflict, "the cleanup mark of connector %q was changed by someone else: read it again and retry", id)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 )
 
@@ -14,8 +16,8 @@ func ExampleMemory() {
 	connectors, secrets := store.NewMemory(), store.NewMemorySecrets()
 
 	v, _ := secrets.AddVersion(ctx, "c1", connector.Secrets{Token: "ya29.example"})
-	c := &connector.Connector{ID: "c1", Name: "orders-bucket", Type: connector.TypeGCP, AuthMethod: connector.OAuth2Token,
-		ResourceTypes: []connector.ResourceType{connector.GCSBucket}, SecretVersion: v}
+	c := &connector.Connector{ID: "c1", Name: "orders-bucket", Type: connector.TypeGCP, AuthMethod: configschema.OAuth2Token,
+		ResourceTypes: []connector.ResourceType{resourceid.GCSBucket}, SecretVersion: v}
 	if err := connectors.Create(ctx, c); err != nil {
 		fmt.Println(err)
 	}
@@ -26,7 +28,7 @@ func ExampleMemory() {
 	sec, _ := secrets.Access(ctx, got.ID, got.SecretVersion)
 	fmt.Println(got.ID, got.Revision, got.SecretVersion, sec.Token != "")
 
-	page, next, _ := connectors.List(ctx, connector.Filter{ResourceType: connector.GCSBucket}, connector.Page{Size: 10})
+	page, next, _ := connectors.List(ctx, connector.Filter{ResourceType: resourceid.GCSBucket}, connector.Page{Size: 10})
 	fmt.Println(len(page), next == "")
 	// Output:
 	// already_exists

@@ -539,18 +539,62 @@ func (f *Firestore) Update(ctx context.Context, c *connector.Connector) error {
 // transaction costs a third round trip and holds locks. A write that loses to a concurrent
 // one reads again, at most setStatusAttempts times.
 func (f *Firestore) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
+	return f.setField(ctx, c, statusWrite(c, st), "status", toStatus(st), decodeStatus)
+}
+
+// decodeStatus reads only the revision and status of a connector document.
+func decodeStatus(snap *firestore.DocumentSnapshot) (*connector.Connector, error) {
+	var cur struct {
+		Status   fsStatus `firestore:"status"`
+		Revision int64    `firestore:"revision"`
+	}
+	if err := snap.DataTo(&cur); err != nil {
+		return nil, &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + snap.Ref.ID, Err: err}
+	}
+	return &connector.Connector{Revision: cur.Revision, Status: fromStatus(cur.Status)}, nil
+}
+
+// setField makes w on connector c.ID's document, writing value to its field path, and on c:
+// it reads the document (read decodes as much of it as w needs) and, when the stored revision
+// is c's and w finds the field as c has it, writes a field update conditioned on the
+// document's update time as read, reading again while a write lands in between
+// (readThenWrite). Revision and updated_at stay as they are.
+func (f *Firestore) setField(ctx context.Context, c *connector.Connector, w fieldWrite, path string, value any, read func(*firestore.DocumentSnapshot) (*connector.Connector, error)) error {
+	what := w.what
 	if c == nil || c.ID == "" {
-		return connector.Errorf(connector.ErrInvalid, "store: set status: connector id is required")
+		return connector.Errorf(connector.ErrInvalid, "store: set %s: connector id is required", what)
 	}
 	if !validID(c.ID) {
 		return notFoundID(c.ID)
 	}
 	ref := f.docs.Doc(c.ID)
-	err := readThenWrite(c.ID, "its status was being set", func() error { return f.setStatusOnce(ctx, ref, c, st) })
+	err := readThenWrite(c.ID, "its "+what+" was being set", func() error {
+		snap, err := ref.Get(ctx)
+		if status.Code(err) == codes.NotFound {
+			return notFoundID(c.ID)
+		}
+		if err != nil {
+			return err
+		}
+		cur, err := read(snap)
+		switch {
+		case err != nil:
+			return err
+		case cur.Revision != c.Revision:
+			return conflict(c.ID, c.Revision, cur.Revision)
+		case !w.same(cur):
+			return fieldConflict(what, c.ID)
+		}
+		_, err = ref.Update(ctx, []firestore.Update{{Path: path, Value: value}}, firestore.LastUpdateTime(snap.UpdateTime))
+		if status.Code(err) == codes.NotFound {
+			return notFoundID(c.ID)
+		}
+		return err
+	})
 	if err != nil {
-		return fsError("set connector status", err)
+		return fsError("set connector "+what, err)
 	}
-	c.Status = st
+	w.set(c)
 	return nil
 }
 
@@ -573,35 +617,6 @@ func readThenWrite(id, while string, once func() error) error {
 		}
 		// written meanwhile: decide again on what is stored now
 	}
-}
-
-// setStatusOnce is one read and conditioned write of SetStatus.
-func (f *Firestore) setStatusOnce(ctx context.Context, ref *firestore.DocumentRef, c *connector.Connector, st connector.Status) error {
-	snap, err := ref.Get(ctx)
-	if status.Code(err) == codes.NotFound {
-		return notFoundID(c.ID)
-	}
-	if err != nil {
-		return err
-	}
-	var cur struct {
-		Status   fsStatus `firestore:"status"`
-		Revision int64    `firestore:"revision"`
-	}
-	if err := snap.DataTo(&cur); err != nil {
-		return &connector.Error{Kind: connector.ErrInternal, Message: "store: decode connector " + c.ID, Err: err}
-	}
-	if cur.Revision != c.Revision {
-		return conflict(c.ID, c.Revision, cur.Revision)
-	}
-	if !fromStatus(cur.Status).Equal(c.Status) {
-		return statusConflict(c.ID)
-	}
-	_, err = ref.Update(ctx, []firestore.Update{{Path: "status", Value: toStatus(st)}}, firestore.LastUpdateTime(snap.UpdateTime))
-	if status.Code(err) == codes.NotFound {
-		return notFoundID(c.ID)
-	}
-	return err
 }
 
 // txGetConnector reads the connector document ref (connector id) in tx into v: ErrNotFound
@@ -664,20 +679,34 @@ func fsError(op string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("store: firestore %s: %w", op, err)
 	}
-	kind := connector.ErrInternal
-	switch status.Code(err) {
-	case codes.NotFound:
-		kind = connector.ErrNotFound
-	case codes.AlreadyExists:
-		kind = connector.ErrAlreadyExists
-	case codes.Aborted:
-		kind = connector.ErrConflict // contention outlasted the transaction's retries
-	case codes.InvalidArgument, codes.OutOfRange:
-		kind = connector.ErrInvalid
-	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
-		kind = connector.ErrUpstreamUnavailable
-	case codes.Canceled:
+	code := status.Code(err)
+	if code == codes.Canceled {
 		return fmt.Errorf("store: firestore %s: %w", op, context.Canceled)
 	}
-	return &connector.Error{Kind: kind, Message: fmt.Sprintf("store: firestore %s failed (%s)", op, status.Code(err)), Err: err}
+	// Aborted: contention outlasted the transaction's retries.
+	kind := backendKind(code, map[codes.Code]connector.Kind{codes.Aborted: connector.ErrConflict})
+	return &connector.Error{Kind: kind, Message: fmt.Sprintf("store: firestore %s failed (%s)", op, code), Err: err}
+}
+
+// backendKinds are the kinds of the gRPC codes that Firestore and Secret Manager mean alike.
+var backendKinds = map[codes.Code]connector.Kind{
+	codes.NotFound:          connector.ErrNotFound,
+	codes.AlreadyExists:     connector.ErrAlreadyExists,
+	codes.InvalidArgument:   connector.ErrInvalid,
+	codes.OutOfRange:        connector.ErrInvalid,
+	codes.Unavailable:       connector.ErrUpstreamUnavailable,
+	codes.DeadlineExceeded:  connector.ErrUpstreamUnavailable,
+	codes.ResourceExhausted: connector.ErrUpstreamUnavailable,
+}
+
+// backendKind is the kind of a Google backend's gRPC code: the backend's own reading in own,
+// else the common one (backendKinds), else ErrInternal.
+func backendKind(code codes.Code, own map[codes.Code]connector.Kind) connector.Kind {
+	if k, ok := own[code]; ok {
+		return k
+	}
+	if k, ok := backendKinds[code]; ok {
+		return k
+	}
+	return connector.ErrInternal
 }

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/store/storetest"
 )
@@ -60,7 +62,7 @@ func BenchmarkFirestore(b *testing.B) {
 			size int
 		}{
 			{"ListFirstPage50", connector.Filter{}, 50},
-			{"ListByResourceType50", connector.Filter{ResourceType: connector.DockerRegistry}, 50},
+			{"ListByResourceType50", connector.Filter{ResourceType: resourceid.DockerRegistry}, 50},
 			{"ListByLabel50", connector.Filter{Labels: map[string]string{"shard": "3"}}, 50},
 		} {
 			b.Run(fmt.Sprintf("%s/n=%d", bl.name, n), func(b *testing.B) {
@@ -109,7 +111,7 @@ func warmUp(b *testing.B) {
 		_, err1 := s.Get(ctx, ids[i%len(ids)])
 		_, err2 := s.GetByName(ctx, fmt.Sprintf("conn-%05d", i%len(ids)))
 		_, _, err3 := s.List(ctx, connector.Filter{}, connector.Page{Size: 50})
-		_, _, err4 := s.List(ctx, connector.Filter{ResourceType: connector.DockerRegistry}, connector.Page{Size: 50})
+		_, _, err4 := s.List(ctx, connector.Filter{ResourceType: resourceid.DockerRegistry}, connector.Page{Size: 50})
 		_, _, err5 := s.List(ctx, connector.Filter{Labels: map[string]string{"shard": "3"}}, connector.Page{Size: 50})
 		if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 			b.Fatal(err)
@@ -121,7 +123,7 @@ func benchRequest(name string) connector.RegisterRequest {
 	exp := time.Now().Add(time.Hour)
 	verify := false
 	return connector.RegisterRequest{
-		Name: name, AuthMethod: connector.OAuth2Token, ResourceType: connector.GCSBucket,
+		Name: name, AuthMethod: configschema.OAuth2Token, ResourceType: resourceid.GCSBucket,
 		Configuration: map[string]any{"project_id": "proj-1", "token": "ya29.bench"},
 		ExpiresAt:     &exp, Labels: map[string]string{"team": "bench"}, Verify: &verify,
 	}
@@ -142,7 +144,7 @@ func populate(b testing.TB, s connector.Store, n int) []string {
 				c := storetest.Sample(fmt.Sprintf("id-%05d", i), fmt.Sprintf("conn-%05d", i))
 				c.Labels = map[string]string{"shard": fmt.Sprint(i % 10)}
 				if i%4 == 0 {
-					c.ResourceTypes = []connector.ResourceType{connector.DockerRegistry}
+					c.ResourceTypes = []connector.ResourceType{resourceid.DockerRegistry}
 				}
 				if err := s.Create(context.Background(), c); err != nil {
 					failed.Store(err)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/store/storetest"
 )
@@ -121,7 +122,7 @@ func TestFirestoreListOneRoundTripPerPage(t *testing.T) {
 	s, cnt := countedFirestore(t)
 	populate(t, s, 1000)
 	ctx := context.Background()
-	for _, f := range []connector.Filter{{}, {ResourceType: connector.DockerRegistry}} {
+	for _, f := range []connector.Filter{{}, {ResourceType: resourceid.DockerRegistry}} {
 		cnt.take()
 		pages, n, tok := 0, 0, ""
 		for {
@@ -168,7 +169,7 @@ func TestFirestoreMintReadsOncePerWindow(t *testing.T) {
 	}
 	mint := func() {
 		t.Helper()
-		_, err := svc.Mint(ctx, alice, connector.MintRequest{Ref: "orders", ResourceType: connector.GCSBucket, ResourceID: "gs://bucket-1"})
+		_, err := svc.Mint(ctx, alice, connector.MintRequest{Ref: "orders", ResourceType: resourceid.GCSBucket, ResourceID: "gs://bucket-1"})
 		if err != nil {
 			t.Fatalf("Mint = %v", err)
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -157,16 +158,41 @@ func (m *Memory) Update(ctx context.Context, c *connector.Connector) error {
 // SetStatus replaces the Status of connector c.ID with st when its stored Revision and Status
 // are c's; Revision and UpdatedAt stay.
 func (m *Memory) SetStatus(ctx context.Context, c *connector.Connector, st connector.Status) error {
-	cur, unlock, err := m.lockStored(ctx, c, "set status", false)
+	return m.setField(ctx, c, statusWrite(c, st))
+}
+
+// fieldWrite is a write of one field that background work makes (SetStatus, SetCleanupAfter)
+// and that changes neither Revision nor UpdatedAt: what names the field in errors, same says
+// whether a stored connector's field is still as the writer read it, set writes the new value
+// into a connector.
+type fieldWrite struct {
+	what string
+	same func(stored *connector.Connector) bool
+	set  func(*connector.Connector)
+}
+
+// statusWrite replaces the Status that c was read with by st.
+func statusWrite(c *connector.Connector, st connector.Status) fieldWrite {
+	return fieldWrite{
+		what: "status",
+		same: func(stored *connector.Connector) bool { return stored.Status.Equal(c.Status) },
+		set:  func(x *connector.Connector) { x.Status = st },
+	}
+}
+
+// setField makes w on connector c.ID, and on c, when the stored Revision is c's and w finds
+// the field as c has it.
+func (m *Memory) setField(ctx context.Context, c *connector.Connector, w fieldWrite) error {
+	cur, unlock, err := m.lockStored(ctx, c, "set "+w.what, false)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if !cur.Status.Equal(c.Status) {
-		return statusConflict(c.ID)
+	if !w.same(cur) {
+		return fieldConflict(w.what, c.ID)
 	}
-	cur.Status = st
-	c.Status = st
+	w.set(cur)
+	w.set(c)
 	return nil
 }
 
@@ -236,8 +262,9 @@ func conflict(id string, have, stored int64) error {
 		"connector %q was changed by someone else (revision %d, now %d): read it again and retry", id, have, stored)
 }
 
-func statusConflict(id string) error {
-	return connector.Errorf(connector.ErrConflict, "the status of connector %q was changed by someone else: read it again and retry", id)
+// fieldConflict is the error of a fieldWrite whose field someone else changed since it was read.
+func fieldConflict(what, id string) error {
+	return connector.Errorf(connector.ErrConflict, "the %s of connector %q was changed by someone else: read it again and retry", what, id)
 }
 
 // secretState is the lifecycle state of one secret version.
@@ -320,44 +347,49 @@ func (m *MemorySecrets) AccessFresh(ctx context.Context, connectorID, version st
 
 // Access returns the values of one enabled version.
 func (m *MemorySecrets) Access(ctx context.Context, connectorID, version string) (connector.Secrets, error) {
-	if err := ctx.Err(); err != nil {
-		return connector.Secrets{}, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.version(connectorID, version)
+	var fields map[string]string
+	err := m.withVersion(ctx, connectorID, version, func(v *memVersion) error {
+		switch v.state {
+		case versionDisabled:
+			return versionUnusable(connectorID, version, "disabled")
+		case versionDestroyed:
+			return versionUnusable(connectorID, version, "destroyed")
+		}
+		fields = maps.Clone(v.fields)
+		return nil
+	})
 	if err != nil {
 		return connector.Secrets{}, err
 	}
-	switch v.state {
-	case versionDisabled:
-		return connector.Secrets{}, versionUnusable(connectorID, version, "disabled")
-	case versionDestroyed:
-		return connector.Secrets{}, versionUnusable(connectorID, version, "destroyed")
-	}
-	return connector.SecretsFromFields(maps.Clone(v.fields))
+	return connector.SecretsFromFields(fields)
 }
 
 // DisableVersion disables one version: Access then fails until it is enabled again (which
 // gcpconn never does). Refresh and tests use it; a missing version is ErrNotFound.
 func (m *MemorySecrets) DisableVersion(ctx context.Context, connectorID, version string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, err := m.version(connectorID, version)
-	if err != nil {
-		return err
-	}
-	if v.state == versionEnabled {
-		v.state = versionDisabled
-	}
-	return nil
+	return m.withVersion(ctx, connectorID, version, func(v *memVersion) error {
+		if v.state == versionEnabled {
+			v.state = versionDisabled
+		}
+		return nil
+	})
 }
 
 // DestroyVersion disables, then destroys one version, dropping its values.
 func (m *MemorySecrets) DestroyVersion(ctx context.Context, connectorID, version string) error {
+	err := m.withVersion(ctx, connectorID, version, func(v *memVersion) error {
+		v.state, v.fields = versionDestroyed, nil
+		return nil
+	})
+	if errors.Is(err, connector.ErrNotFound) {
+		return nil // missing: nothing to destroy
+	}
+	return err
+}
+
+// withVersion calls fn with one version of the connector's secret, under the lock, and
+// returns its error; a missing secret or version is ErrNotFound, a done ctx its error.
+func (m *MemorySecrets) withVersion(ctx context.Context, connectorID, version string, fn func(*memVersion) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -365,10 +397,9 @@ func (m *MemorySecrets) DestroyVersion(ctx context.Context, connectorID, version
 	defer m.mu.Unlock()
 	v, err := m.version(connectorID, version)
 	if err != nil {
-		return nil // missing: nothing to destroy
+		return err
 	}
-	v.state, v.fields = versionDestroyed, nil
-	return nil
+	return fn(v)
 }
 
 // Delete removes the connector's secret with all its versions.

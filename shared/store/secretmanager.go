@@ -479,20 +479,11 @@ func smError(op string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("store: secret manager: %s: %w", op, err)
 	}
-	kind := connector.ErrInternal
 	code := smCode(err)
-	switch code {
-	case codes.NotFound:
-		kind = connector.ErrNotFound
-	case codes.AlreadyExists:
-		kind = connector.ErrAlreadyExists
-	case codes.FailedPrecondition:
-		kind = connector.ErrFailedPrecondition
-	case codes.InvalidArgument, codes.OutOfRange:
-		kind = connector.ErrInvalid
-	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
-		kind = connector.ErrUpstreamUnavailable
-	}
+	kind := backendKind(code, map[codes.Code]connector.Kind{
+		codes.FailedPrecondition: connector.ErrFailedPrecondition,
+		codes.Aborted:            connector.ErrUpstreamUnavailable,
+	})
 	msg := fmt.Sprintf("store: secret manager: %s failed (%s)", op, code)
 	if code == codes.FailedPrecondition {
 		msg = fmt.Sprintf("store: secret manager: %s: the version is disabled or destroyed", op)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -98,7 +99,7 @@ func TestSweepCatchesVersionDisabledWithoutEvent(t *testing.T) {
 		t.Fatalf("Register = %v", err)
 	}
 	mint := func() error {
-		_, err := svc.Mint(ctx, alice, connector.MintRequest{Ref: "orders", ResourceType: connector.GCSBucket, ResourceID: "gs://bucket-1"})
+		_, err := svc.Mint(ctx, alice, connector.MintRequest{Ref: "orders", ResourceType: resourceid.GCSBucket, ResourceID: "gs://bucket-1"})
 		return err
 	}
 	if err := mint(); err != nil {

@@ -3,8 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -17,10 +15,12 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/tokens"
-	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/store/storetest"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -44,11 +44,7 @@ type smFake struct {
 func startSMFake(t testing.TB) *smFake {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := fakegcp.Start(ctx, world.Demo(), fakegcp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("fakegcp.Start = %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := fakegcptest.Start(t, fakegcp.Options{})
 	tok := srv.Tokens().Issue(tokens.Token{
 		Member: "serviceAccount:" + smRuntime, Email: smRuntime,
 		Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}, Expiry: time.Now().Add(2 * time.Hour),
@@ -323,7 +319,7 @@ func rgLikeRequest(name, token string) connector.RegisterRequest {
 	exp := time.Now().Add(time.Hour)
 	verify := false
 	return connector.RegisterRequest{
-		Name: name, AuthMethod: connector.OAuth2Token, ResourceType: connector.GCSBucket,
+		Name: name, AuthMethod: configschema.OAuth2Token, ResourceType: resourceid.GCSBucket,
 		Configuration: map[string]any{"project_id": "proj-1", "token": token}, ExpiresAt: &exp, Verify: &verify,
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -108,8 +110,8 @@ func TestListIDs(t *testing.T) {
 			st := s(t)
 			ctx := context.Background()
 			for i := range 7 {
-				c := &connector.Connector{ID: fmt.Sprintf("id-%02d", 6-i), Name: fmt.Sprintf("n-%d", i), AuthMethod: connector.ServiceAccount,
-					ResourceTypes: []connector.ResourceType{connector.GCPGeneric}, Owner: "o@example.com"}
+				c := &connector.Connector{ID: fmt.Sprintf("id-%02d", 6-i), Name: fmt.Sprintf("n-%d", i), AuthMethod: configschema.ServiceAccount,
+					ResourceTypes: []connector.ResourceType{resourceid.GCPGeneric}, Owner: "o@example.com"}
 				if err := st.Create(ctx, c); err != nil {
 					t.Fatal(err)
 				}

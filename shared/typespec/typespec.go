@@ -12,8 +12,8 @@ type TypeSpec struct {
 	ConnectorType string             `json:"connector_type"` // always connector.TypeGCP
 	Name          string             `json:"name"`           // human name
 	Description   string             `json:"description"`    // what the type is for
-	ResourceTypes []ResourceTypeSpec `json:"resource_types"` // in the order of connector.ResourceTypes
-	AuthMethods   []AuthMethodSpec   `json:"auth_methods"`   // in the order of connector.AuthMethods
+	ResourceTypes []ResourceTypeSpec `json:"resource_types"` // in the order of resourceid.Types
+	AuthMethods   []AuthMethodSpec   `json:"auth_methods"`   // in the order of configschema.Methods
 }
 
 // ResourceTypeSpec describes one resource type.

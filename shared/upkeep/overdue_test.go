@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -21,7 +23,7 @@ func overdueFleet(t *testing.T, s *upkeep.Keeper, overdue []time.Duration) []str
 	ids := make([]string, len(overdue))
 	for i, late := range overdue {
 		c, _, err := s.Register(ctx, connector.Principal{Email: swOwner}, connector.RegisterRequest{
-			Name: fmt.Sprintf("rot-%d", i), AuthMethod: connector.ServiceAccount, ResourceType: connector.GCPGeneric,
+			Name: fmt.Sprintf("rot-%d", i), AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCPGeneric,
 			Configuration:  map[string]any{"project_id": "demo-project", "service_account_json": credjsontest.ServiceAccountKey(map[string]any{"private_key_id": "k0"})},
 			RotationPeriod: 24 * time.Hour,
 		})

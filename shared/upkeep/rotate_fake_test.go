@@ -9,8 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -18,10 +16,13 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -101,15 +102,7 @@ type rtEnv struct {
 // may manage its own keys.
 func rtNew(t *testing.T) *rtEnv {
 	t.Helper()
-	srv, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("fakegcp.Start: %v", err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv := fakegcptest.StartExported(t, fakegcp.Options{})
 	if err := srv.World().AddBinding(world.Binding{Resource: "projects/zenml-core/serviceAccounts/" + rtAccount,
 		Role: "roles/iam.serviceAccountKeyAdmin", Members: []string{"serviceAccount:" + rtAccount}}); err != nil {
 		t.Fatal(err)
@@ -130,7 +123,7 @@ func rtNew(t *testing.T) *rtEnv {
 	var key map[string]any
 	_ = json.Unmarshal(raw, &key)
 	c, _, err := svc.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
-		Name: "rotating", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
+		Name: "rotating", AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
 		Configuration:  map[string]any{"project_id": "zenml-core", "service_account_json": key},
 		RotationPeriod: 30 * 24 * time.Hour,
 	})
@@ -169,7 +162,7 @@ func (e *rtEnv) keys(t *testing.T) []string {
 // mints checks that the connector mints a token.
 func (e *rtEnv) mints(t *testing.T, when string) {
 	t.Helper()
-	_, err := e.svc.Mint(context.Background(), connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rotating", ResourceType: connector.GCSBucket})
+	_, err := e.svc.Mint(context.Background(), connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rotating", ResourceType: resourceid.GCSBucket})
 	if err != nil {
 		t.Errorf("%s: mint = %v; want a token", when, err)
 	}
@@ -514,7 +507,7 @@ func TestLostCreateSearch(t *testing.T) {
 	var key map[string]any
 	_ = json.Unmarshal(raw, &key)
 	other, _, err := e.svc.Register(ctx, connector.Principal{Email: swOwner}, connector.RegisterRequest{
-		Name: "same-account", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
+		Name: "same-account", AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCSBucket, ResourceID: "gs://zenml-bucket-sl",
 		Configuration: map[string]any{"project_id": "zenml-core", "service_account_json": key}, RotationPeriod: 30 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)

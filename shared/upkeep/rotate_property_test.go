@@ -17,8 +17,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -249,7 +251,7 @@ func ppRun(t *testing.T, rng *rand.Rand) string {
 	secrets := store.NewMemorySecrets()
 	healthy := (&ppActor{w: w}).service(secrets)
 	c, _, err := healthy.Register(ctx, connector.Principal{Email: swOwner}, connector.RegisterRequest{
-		Name: "rot", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCPGeneric, RotationPeriod: 24 * time.Hour,
+		Name: "rot", AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCPGeneric, RotationPeriod: 24 * time.Hour,
 		Configuration: map[string]any{"project_id": "demo-project", "service_account_json": credjsontest.ServiceAccountKey(map[string]any{"private_key_id": "k0"})},
 	})
 	if err != nil {
@@ -338,7 +340,7 @@ func ppSettle(ctx context.Context, w *ppWorld, healthy *upkeep.Keeper) string {
 			return fmt.Sprintf("key %s was left behind: live %v, rotation %+v", id, live, cur.Rotation)
 		}
 	}
-	if _, err := healthy.Mint(ctx, connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rot", ResourceType: connector.GCPGeneric}); err != nil {
+	if _, err := healthy.Mint(ctx, connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rot", ResourceType: resourceid.GCPGeneric}); err != nil {
 		return "mint after settling: " + err.Error()
 	}
 	return ""

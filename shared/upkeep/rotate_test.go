@@ -10,8 +10,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -82,7 +84,7 @@ func rsService(t *testing.T, keys *rsKeys) (*upkeep.Keeper, string) {
 	keys.live["k0"] = time.Now().Add(-100 * time.Hour)
 	s := upkeep.New(&connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: g}, keys)
 	c, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
-		Name: "rot", AuthMethod: connector.ServiceAccount, ResourceType: connector.GCPGeneric,
+		Name: "rot", AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCPGeneric,
 		Configuration:  map[string]any{"project_id": "demo-project", "service_account_json": credjsontest.ServiceAccountKey(map[string]any{"private_key_id": "k0"})},
 		RotationPeriod: 24 * time.Hour,
 	})
@@ -189,7 +191,7 @@ func TestRotationPeriodField(t *testing.T) {
 	keys := &rsKeys{live: map[string]time.Time{}}
 	s, _ := rsService(t, keys)
 	_, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
-		Name: "user", AuthMethod: connector.UserAccount, ResourceType: connector.GCPGeneric,
+		Name: "user", AuthMethod: configschema.UserAccount, ResourceType: resourceid.GCPGeneric,
 		Configuration:  map[string]any{"project_id": "demo-project", "user_account_json": credjsontest.AuthorizedUser(nil)},
 		RotationPeriod: 24 * time.Hour, Verify: new(bool),
 	})
@@ -222,7 +224,7 @@ func TestRepairFromStaleListing(t *testing.T) {
 		if _, live := keys.live["k1"]; !live || c.Rotation.KeyID != "k1" {
 			t.Fatalf("after the repair: k1 live %v, pinned %q; want the pinned key k1 kept", live, c.Rotation.KeyID)
 		}
-		if _, err := s.Mint(ctx, connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rot", ResourceType: connector.GCPGeneric}); err != nil {
+		if _, err := s.Mint(ctx, connector.Principal{Email: swOwner}, connector.MintRequest{Ref: "rot", ResourceType: resourceid.GCPGeneric}); err != nil {
 			t.Errorf("mint after the repair = %v", err)
 		}
 	})

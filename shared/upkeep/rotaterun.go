@@ -10,6 +10,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/internal/deadline"
+	"github.com/gcpconn/gcpconn/shared/resourcetype"
 	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
@@ -233,7 +234,7 @@ func (s *Keeper) resumePending(ctx context.Context, c *connector.Connector, p ro
 func (s *Keeper) verifyNewKey(ctx context.Context, g connector.Grant) (why string, err error) {
 	wait := verifyBackoff
 	for attempt := 1; ; attempt++ {
-		_, err := s.Google.Token(ctx, g, connector.TokenRequest{Scopes: []string{connector.ScopeCloudPlatform}})
+		_, err := s.Google.Token(ctx, g, connector.TokenRequest{Scopes: []string{resourcetype.ScopeCloudPlatform}})
 		if err == nil {
 			return "", nil
 		}

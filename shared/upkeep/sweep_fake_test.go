@@ -3,18 +3,18 @@ package upkeep_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
+	"github.com/gcpconn/gcpconn/emulator/fakegcp/fakegcptest"
 	"github.com/gcpconn/gcpconn/emulator/faults"
-	"github.com/gcpconn/gcpconn/emulator/world"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
@@ -67,15 +67,7 @@ func BenchmarkSweepThousandAgainstFake(b *testing.B) {
 // service account's key.
 func sweepFakeService(tb testing.TB, n, badEvery int) (*upkeep.Keeper, *fakegcp.Server) {
 	tb.Helper()
-	srv, err := fakegcp.Start(context.Background(), world.Demo(), fakegcp.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		tb.Fatalf("fakegcp.Start: %v", err)
-	}
-	tb.Cleanup(func() { srv.Close() })
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		tb.Setenv(k, v)
-	}
+	srv := fakegcptest.StartExported(tb, fakegcp.Options{})
 	s, _ := swService(tb, gcp.New(gcp.EndpointsFromEnv()))
 	good := "zenml-bucket-sl@zenml-core.iam.gserviceaccount.com"
 	bad := "disabled-sa@zenml-core.iam.gserviceaccount.com"
@@ -114,8 +106,8 @@ func swRegisterProject(t testing.TB, s *upkeep.Keeper, n int, keyJSON func(i int
 	no := false
 	for i := range n {
 		_, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
-			Name: "fake-" + strings.Repeat("0", 4-len(itoa(i))) + itoa(i), AuthMethod: connector.ServiceAccount,
-			ResourceType:  connector.GCSBucket,
+			Name: "fake-" + strings.Repeat("0", 4-len(itoa(i))) + itoa(i), AuthMethod: configschema.ServiceAccount,
+			ResourceType:  resourceid.GCSBucket,
 			ResourceID:    "gs://zenml-bucket-sl",
 			Configuration: map[string]any{"project_id": "zenml-core", "service_account_json": keyJSON(i)},
 			Verify:        &no,

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/internal/standin"
 	"github.com/gcpconn/gcpconn/shared/store"
@@ -303,7 +304,7 @@ func TestSweepRefusesImplicitConnectorsThePolicyNoLongerAllows(t *testing.T) {
 	s.Policy.AllowImplicit = true
 	no := false
 	c, _, err := s.Register(context.Background(), connector.Principal{Email: swOwner}, connector.RegisterRequest{
-		Name: "ambient", AuthMethod: connector.Implicit,
+		Name: "ambient", AuthMethod: configschema.Implicit,
 		Configuration: map[string]any{"project_id": "demo-project"}, Verify: &no,
 	})
 	if err != nil {

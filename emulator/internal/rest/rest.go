@@ -94,6 +94,19 @@ func ResolveProject(f ProjectFinder, idOrNumber string) (p world.Project, id str
 	return p, p.ID, true
 }
 
+// CheckInProject resolves a project named by id or number (ResolveProject) and checks
+// permission with a on "projects/ID" followed by under (a resource below the project, or
+// "" for the project itself). When the check fails it answers Google's error and ok is
+// false; known says whether the world has the project.
+func CheckInProject(w http.ResponseWriter, r *http.Request, a Authorizer, f ProjectFinder, project, under, permission string) (p world.Project, known, ok bool) {
+	p, id, known := ResolveProject(f, project)
+	if _, gerr := a.Check(r, permission, "projects/"+id+under); gerr != nil {
+		googleerr.Write(w, gerr)
+		return world.Project{}, false, false
+	}
+	return p, known, true
+}
+
 // Page applies the request's pageSize and pageToken to a sorted list of n
 // items: the page is items[start:end], and next is the token of the following
 // page ("" on the last one). pageSize 0 or absent means maxSize; larger sizes

@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -33,11 +34,7 @@ func byAPI(before, after map[string]int64) (apis map[string]int64, metadata int6
 
 // perConnector formats counts divided by n, sorted by name: "oauth2 1.00, storage 1.00".
 func perConnector[V int | int64](counts map[string]V, n int) string {
-	names := make([]string, 0, len(counts))
-	for k := range counts {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(counts))
 	parts := make([]string, 0, len(names))
 	for _, k := range names {
 		parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(counts[k])/float64(n)))
@@ -47,7 +44,7 @@ func perConnector[V int | int64](counts map[string]V, n int) string {
 
 // checkedOnce compares the bucket reads of a run with the n connectors' buckets: it returns
 // "" when each was read exactly once, else what went wrong.
-func checkedOnce(reads map[string]int, n int) string {
+func checkedOnce(reads map[string]int64, n int) string {
 	var missing, twice, other int
 	for i := range n {
 		switch reads[bucketName(i)] {

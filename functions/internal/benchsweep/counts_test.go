@@ -8,8 +8,8 @@ import (
 // TestCheckedOnce: the benchmark's verdict on a run's bucket reads, each connector's bucket
 // read exactly once or the run fails.
 func TestCheckedOnce(t *testing.T) {
-	all := func(n, times int) map[string]int {
-		m := map[string]int{}
+	all := func(n int, times int64) map[string]int64 {
+		m := map[string]int64{}
 		for i := range n {
 			m[bucketName(i)] = times
 		}
@@ -23,12 +23,12 @@ func TestCheckedOnce(t *testing.T) {
 	demo["zenml-bucket-sl"] = 4 // another bucket of the fake: not a bench connector
 	for _, tc := range []struct {
 		name  string
-		reads map[string]int
+		reads map[string]int64
 		want  string // "" or a substring of the verdict
 	}{
 		{"each once", all(3, 1), ""},
 		{"other buckets", demo, ""},
-		{"none", map[string]int{}, "3 connectors not checked"},
+		{"none", map[string]int64{}, "3 connectors not checked"},
 		{"one missing", missing, "1 connectors not checked, 0 checked more than once"},
 		{"twice", all(3, 2), "0 connectors not checked, 3 checked more than once"},
 		{"a connector outside the run", extra, "(of 3), 1 not of this run checked"},

@@ -25,7 +25,7 @@ type runView struct {
 // once.
 func (b *bench) measureRun(i int) error {
 	before := b.fake.Faults().Counts()
-	b.buckets.take()
+	b.buckets.reads.Take()
 	if b.rpcs != nil {
 		b.rpcs.Take()
 	}
@@ -58,7 +58,7 @@ func (b *bench) measureRun(i int) error {
 		fmt.Printf("  Firestore calls per connector: %s\n", perConnector(b.rpcs.Take(), n))
 	}
 	fmt.Printf("  CPU ms per connector: %s\n", cpuUsed)
-	if msg := checkedOnce(b.buckets.take(), n); msg != "" {
+	if msg := checkedOnce(b.buckets.reads.Take(), n); msg != "" {
 		return fmt.Errorf("run %s: %s, counted at the fake's Cloud Storage", v.Run, msg)
 	}
 	fmt.Printf("  every connector checked exactly once (%d bucket reads at the fake, one per connector)\n", n)

@@ -16,7 +16,9 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/functions/app"
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 )
 
@@ -44,8 +46,8 @@ func (b *bench) seed(ctx context.Context) error {
 func request(i int, keyJSON map[string]any) connector.RegisterRequest {
 	no := false
 	return connector.RegisterRequest{
-		Name: fmt.Sprintf("bench-%07d", i), AuthMethod: connector.ServiceAccount,
-		ResourceType: connector.GCSBucket, ResourceID: "gs://" + bucketName(i),
+		Name: fmt.Sprintf("bench-%07d", i), AuthMethod: configschema.ServiceAccount,
+		ResourceType: resourceid.GCSBucket, ResourceID: "gs://" + bucketName(i),
 		Configuration: map[string]any{"project_id": project, "service_account_json": keyJSON}, Verify: &no,
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -92,7 +91,7 @@ func (b *bench) start() error {
 	if b.token, err = b.fake.IDToken(admin, audience); err != nil {
 		return err
 	}
-	b.buckets = &bucketCounter{n: map[string]int{}}
+	b.buckets = &bucketCounter{}
 	storage, err := b.buckets.proxy(b.fake.URL("storage"))
 	if err != nil {
 		return err
@@ -203,11 +202,10 @@ func stopChild(cmd *exec.Cmd, exited <-chan struct{}) {
 }
 
 // bucketCounter is a reverse proxy to the fake's Cloud Storage that counts the bucket reads
-// (buckets.get: GET .../b/NAME) by bucket.
+// (buckets.get: GET .../b/NAME) by bucket. A bucket name has no '/': reads keeps it whole.
 type bucketCounter struct {
-	url string
-	mu  sync.Mutex
-	n   map[string]int
+	url   string
+	reads rpcproxy.Counter
 }
 
 func (c *bucketCounter) proxy(target string) (func(), error) {
@@ -223,21 +221,10 @@ func (c *bucketCounter) proxy(target string) (func(), error) {
 	c.url = "http://" + ln.Addr().String()
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, name, ok := strings.Cut(r.URL.Path, "/b/"); ok && r.Method == http.MethodGet && !strings.Contains(name, "/") {
-			c.mu.Lock()
-			c.n[name]++
-			c.mu.Unlock()
+			c.reads.Add(name)
 		}
 		rp.ServeHTTP(w, r)
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	return func() { _ = srv.Close() }, nil
-}
-
-// take returns the reads counted since the last take, and starts counting afresh.
-func (c *bucketCounter) take() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.n
-	c.n = map[string]int{}
-	return n
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -94,7 +95,7 @@ func Register(t testing.TB, s *connector.Service, owner, prefix string, n int, k
 	ids := make([]string, n)
 	for i := range n {
 		c, _, err := s.Register(context.Background(), connector.Principal{Email: owner}, connector.RegisterRequest{
-			Name: fmt.Sprintf("%s-%d", prefix, i), AuthMethod: connector.ServiceAccount,
+			Name: fmt.Sprintf("%s-%d", prefix, i), AuthMethod: configschema.ServiceAccount,
 			Configuration: map[string]any{"project_id": "demo-project", "service_account_json": keyJSON(i)},
 			Verify:        &no,
 		})

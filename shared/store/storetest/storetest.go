@@ -26,6 +26,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
@@ -37,10 +38,10 @@ func Sample(id, name string) *connector.Connector {
 		ID:                id,
 		Name:              name,
 		Type:              connector.TypeGCP,
-		AuthMethod:        connector.ServiceAccount,
+		AuthMethod:        configschema.ServiceAccount,
 		Description:       "sample connector " + name,
 		Labels:            map[string]string{"team": "data", "env": "dev"},
-		ResourceTypes:     []connector.ResourceType{connector.GCSBucket},
+		ResourceTypes:     []connector.ResourceType{resourceid.GCSBucket},
 		ResourceID:        "gs://bucket-" + id,
 		SupportsInstances: false,
 		Config: connector.Config{
@@ -212,12 +213,12 @@ func testCreateGet(t *testing.T, s connector.Store) {
 	}
 
 	// A connector with every optional field empty round-trips too.
-	bare := &connector.Connector{ID: "id-2", Name: "bare", Type: connector.TypeGCP, AuthMethod: connector.Implicit,
-		ResourceTypes: slices.Clone(connector.ResourceTypes), Config: connector.Config{ProjectID: "p"}, Owner: "o@example.com"}
+	bare := &connector.Connector{ID: "id-2", Name: "bare", Type: connector.TypeGCP, AuthMethod: configschema.Implicit,
+		ResourceTypes: slices.Clone(resourceid.Types), Config: connector.Config{ProjectID: "p"}, Owner: "o@example.com"}
 	mustCreate(t, s, bare)
 	got := mustGet(t, s, "id-2")
-	if d := Equal(got, &connector.Connector{ID: "id-2", Name: "bare", Type: connector.TypeGCP, AuthMethod: connector.Implicit,
-		ResourceTypes: slices.Clone(connector.ResourceTypes), Config: connector.Config{ProjectID: "p"}, Owner: "o@example.com"}); d != "" {
+	if d := Equal(got, &connector.Connector{ID: "id-2", Name: "bare", Type: connector.TypeGCP, AuthMethod: configschema.Implicit,
+		ResourceTypes: slices.Clone(resourceid.Types), Config: connector.Config{ProjectID: "p"}, Owner: "o@example.com"}); d != "" {
 		t.Errorf("Get(id-2): %s", d)
 	}
 	if got.Config.GenerateTemporaryTokens != nil {
@@ -238,7 +239,7 @@ func testNoAliasing(t *testing.T, s connector.Store) {
 		t.Fatalf("after mutating the created value, Get(id-1): %s", d)
 	}
 	got.Labels["team"] = "changed-after-get"
-	got.ResourceTypes[0] = connector.DockerRegistry
+	got.ResourceTypes[0] = resourceid.DockerRegistry
 	got.SecretFields[0] = "x"
 	*got.Config.GenerateTemporaryTokens = true
 	again := mustGet(t, s, "id-1")
@@ -541,15 +542,15 @@ func filterSet() []*connector.Connector {
 		}
 		return c
 	}
-	all := slices.Clone(connector.ResourceTypes)
+	all := slices.Clone(resourceid.Types)
 	return []*connector.Connector{
-		mk("c1", "bucket-sa", connector.ServiceAccount, []connector.ResourceType{connector.GCSBucket}, map[string]string{"env": "prod", "team": "data"}),
-		mk("c2", "bucket-user", connector.UserAccount, []connector.ResourceType{connector.GCSBucket}, map[string]string{"env": "dev"}),
-		mk("c3", "gke-imp", connector.Impersonation, []connector.ResourceType{connector.KubernetesCluster}, map[string]string{"env": "prod", "team": "ml"}),
-		mk("c4", "multi-sa", connector.ServiceAccount, all, map[string]string{"team": "data"}),
-		mk("c5", "registry-token", connector.OAuth2Token, []connector.ResourceType{connector.DockerRegistry}, nil),
-		mk("c6", "generic-ext", connector.ExternalAccount, []connector.ResourceType{connector.GCPGeneric}, map[string]string{"env": "prod", "a=b": "c"}),
-		mk("c7", "multi-user", connector.UserAccount, []connector.ResourceType{connector.GCSBucket, connector.DockerRegistry}, map[string]string{"env": ""}),
+		mk("c1", "bucket-sa", configschema.ServiceAccount, []connector.ResourceType{resourceid.GCSBucket}, map[string]string{"env": "prod", "team": "data"}),
+		mk("c2", "bucket-user", configschema.UserAccount, []connector.ResourceType{resourceid.GCSBucket}, map[string]string{"env": "dev"}),
+		mk("c3", "gke-imp", configschema.Impersonation, []connector.ResourceType{resourceid.KubernetesCluster}, map[string]string{"env": "prod", "team": "ml"}),
+		mk("c4", "multi-sa", configschema.ServiceAccount, all, map[string]string{"team": "data"}),
+		mk("c5", "registry-token", configschema.OAuth2Token, []connector.ResourceType{resourceid.DockerRegistry}, nil),
+		mk("c6", "generic-ext", configschema.ExternalAccount, []connector.ResourceType{resourceid.GCPGeneric}, map[string]string{"env": "prod", "a=b": "c"}),
+		mk("c7", "multi-user", configschema.UserAccount, []connector.ResourceType{resourceid.GCSBucket, resourceid.DockerRegistry}, map[string]string{"env": ""}),
 	}
 }
 
@@ -565,10 +566,10 @@ func testListFilters(t *testing.T, s connector.Store) {
 		{"everything", connector.Filter{}, []string{"bucket-sa", "bucket-user", "generic-ext", "gke-imp", "multi-sa", "multi-user", "registry-token"}},
 		{"name", connector.Filter{Name: "gke-imp"}, []string{"gke-imp"}},
 		{"unknown name", connector.Filter{Name: "nope"}, nil},
-		{"auth method", connector.Filter{AuthMethod: connector.ServiceAccount}, []string{"bucket-sa", "multi-sa"}},
-		{"resource type includes multi-type", connector.Filter{ResourceType: connector.GCSBucket}, []string{"bucket-sa", "bucket-user", "multi-sa", "multi-user"}},
-		{"resource type of one multi-type only", connector.Filter{ResourceType: connector.KubernetesCluster}, []string{"gke-imp", "multi-sa"}},
-		{"docker", connector.Filter{ResourceType: connector.DockerRegistry}, []string{"multi-sa", "multi-user", "registry-token"}},
+		{"auth method", connector.Filter{AuthMethod: configschema.ServiceAccount}, []string{"bucket-sa", "multi-sa"}},
+		{"resource type includes multi-type", connector.Filter{ResourceType: resourceid.GCSBucket}, []string{"bucket-sa", "bucket-user", "multi-sa", "multi-user"}},
+		{"resource type of one multi-type only", connector.Filter{ResourceType: resourceid.KubernetesCluster}, []string{"gke-imp", "multi-sa"}},
+		{"docker", connector.Filter{ResourceType: resourceid.DockerRegistry}, []string{"multi-sa", "multi-user", "registry-token"}},
 		{"label value", connector.Filter{Labels: map[string]string{"env": "prod"}}, []string{"bucket-sa", "generic-ext", "gke-imp"}},
 		{"label presence", connector.Filter{Labels: map[string]string{"env": ""}}, []string{"bucket-sa", "bucket-user", "generic-ext", "gke-imp", "multi-user"}},
 		{"label with = in key", connector.Filter{Labels: map[string]string{"a=b": "c"}}, []string{"generic-ext"}},
@@ -576,10 +577,10 @@ func testListFilters(t *testing.T, s connector.Store) {
 		{"two labels", connector.Filter{Labels: map[string]string{"env": "prod", "team": "data"}}, []string{"bucket-sa"}},
 		{"label presence and value", connector.Filter{Labels: map[string]string{"env": "", "team": "ml"}}, []string{"gke-imp"}},
 		{"missing label", connector.Filter{Labels: map[string]string{"owner": ""}}, nil},
-		{"auth method and type", connector.Filter{AuthMethod: connector.UserAccount, ResourceType: connector.DockerRegistry}, []string{"multi-user"}},
-		{"type and label", connector.Filter{ResourceType: connector.GCSBucket, Labels: map[string]string{"team": "data"}}, []string{"bucket-sa", "multi-sa"}},
-		{"method, type and label", connector.Filter{AuthMethod: connector.ServiceAccount, ResourceType: connector.GCSBucket, Labels: map[string]string{"env": "prod"}}, []string{"bucket-sa"}},
-		{"name and method mismatch", connector.Filter{Name: "gke-imp", AuthMethod: connector.ServiceAccount}, nil},
+		{"auth method and type", connector.Filter{AuthMethod: configschema.UserAccount, ResourceType: resourceid.DockerRegistry}, []string{"multi-user"}},
+		{"type and label", connector.Filter{ResourceType: resourceid.GCSBucket, Labels: map[string]string{"team": "data"}}, []string{"bucket-sa", "multi-sa"}},
+		{"method, type and label", connector.Filter{AuthMethod: configschema.ServiceAccount, ResourceType: resourceid.GCSBucket, Labels: map[string]string{"env": "prod"}}, []string{"bucket-sa"}},
+		{"name and method mismatch", connector.Filter{Name: "gke-imp", AuthMethod: configschema.ServiceAccount}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -631,7 +632,7 @@ func testListPagingWithFilter(t *testing.T, s connector.Store) {
 			t.Errorf("List(%+v, size %d) over all pages = %q; want %q", f, size, got, want)
 		}
 	}
-	f = connector.Filter{ResourceType: connector.GCSBucket, Labels: map[string]string{"env": ""}}
+	f = connector.Filter{ResourceType: resourceid.GCSBucket, Labels: map[string]string{"env": ""}}
 	want = []string{"bucket-sa", "bucket-user", "bucket-x00", "bucket-x01", "bucket-x02", "bucket-x03", "bucket-x04", "bucket-x05",
 		"bucket-x06", "bucket-x07", "bucket-x08", "bucket-x09", "bucket-x10", "bucket-x11", "multi-user"}
 	for _, size := range []int{1, 4, 15, 16} {
