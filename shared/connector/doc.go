@@ -60,12 +60,14 @@
 // step releases the entry at once and records why (Rotation.LastError), a new key that does
 // not work yet stays "verifying" until a later pass pins it, and what a failed or
 // interrupted rotation created, the keys it replaced and the keys of deleted connectors
-// ([KeyCleanup] records, kept by the [Store]) are deleted by sweep, each under its own account.
+// ([KeyCleanup] records, kept by the [Store]) are deleted by sweep, each under its own
+// account.
 //
 // Sweep, the rotation run and refresh (Secret Manager's events) are background work, in
 // package upkeep (shared/upkeep) over this package's ports: the core keeps the rotation state
-// and its rules, checks one connector ([Service.Check], [Service.VerifyVersion]), disables and
-// re-enables it ([Service.Disable], [Service.Reenable]) and writes conditioned on what it read
+// on each connector and says which key a rotation replaces ([Service.RotationSource]), checks
+// one connector ([Service.Check], [Service.VerifyVersion]), disables and re-enables it
+// ([Service.Disable], [Service.Reenable]) and writes conditioned on what it read
 // ([Service.UpdateConnector], [Service.UpdateStatus]); key rotation is available when a
 // [Rotator] is set.
 //

@@ -9,7 +9,8 @@
 // A connector that holds a service-account key may have gcpconn replace the key on a
 // schedule: every State.Period, counted from when the pinned key was created
 // (State.KeyCreatedAt); [State.Due] says when the next replacement is due. A period of zero
-// means rotation is off.
+// means rotation is off; otherwise it is 1 to 365 days ([CheckPeriod]), written "30d" or as a
+// Go duration ("720h") on the wire ([ParsePeriod], [FormatPeriod]).
 //
 // A pending rotation ([Pending]) is the write-ahead entry of a rotation in flight, recorded
 // on the connector before the IAM call and filled in as the rotation proceeds: "creating"
