@@ -74,6 +74,12 @@ func (okGoogle) Cluster(context.Context, connector.Grant, string) (connector.Clu
 	return connector.ClusterInfo{}, nil
 }
 
+func (okGoogle) BucketProject(context.Context, connector.Grant, string) (bool, error) {
+	return true, nil
+}
+
+func (okGoogle) RegistryHost(host string) string { return host }
+
 // TestSweepWatch: `gcpconn sweep --watch` starts a run and follows it, one plain line per
 // change when stdout is not a terminal (a bar redrawn in place when it is), until every shard
 // is done (here the test delivers one shard to the worker per poll); -o json prints the

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/world"
-	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // rotAccount is the demo account whose key the rotating connector holds; it may manage its
@@ -66,7 +66,7 @@ func TestRotationFaults(t *testing.T) {
 				r.fake.World().SetKeyWarmup(3 * time.Minute)
 				a = r.do("POST", "/rotate", owner, map[string]any{"connector": "rot"})
 				r.fake.World().SetKeyWarmup(0)
-				if p := r.rotation("rot").Pending; a.body["rotated"] != false || p == nil || p.State() != connector.PendingVerifying {
+				if p := r.rotation("rot").Pending; a.body["rotated"] != false || p == nil || p.State() != rotation.Verifying {
 					t.Errorf("rotate with a key still warming up = %s, pending %+v; want rotated false and the entry verifying", a.raw, p)
 				}
 			default:
@@ -79,7 +79,7 @@ func TestRotationFaults(t *testing.T) {
 			}
 			expectStatus(t, "rotate with "+tc.name, a, tc.want...)
 			after := r.rotation("rot")
-			if after.Pending != nil && after.Pending.State() != connector.PendingVerifying {
+			if after.Pending != nil && after.Pending.State() != rotation.Verifying {
 				t.Errorf("after %s: rotation left %s (%+v); want it released or verifying", tc.name, after.Pending.State(), *after.Pending)
 			}
 			if a.status != http.StatusOK && after.LastError == "" && !tc.freeze {
@@ -99,7 +99,7 @@ func TestRotationFaults(t *testing.T) {
 			}
 		})
 	}
-	r.shift.Add(int64(connector.RotationGrace))
+	r.shift.Add(int64(rotation.Grace))
 	r.sweep()
 	r.checkAtRest("after the rotation faults and a sweep past the grace")
 	keys, err := r.fake.World().Keys(rotAccount)
@@ -117,7 +117,7 @@ func TestRotationFaults(t *testing.T) {
 }
 
 // rotation is the stored rotation state of the connector named name.
-func (r *rig) rotation(name string) connector.Rotation {
+func (r *rig) rotation(name string) rotation.State {
 	r.t.Helper()
 	c, err := r.svc.Store.GetByName(context.Background(), name)
 	if err != nil {

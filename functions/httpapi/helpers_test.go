@@ -83,6 +83,14 @@ func (f *fakeGoogle) Cluster(ctx context.Context, g connector.Grant, id string) 
 	return connector.ClusterInfo{ID: id, Server: "https://10.0.0.1", CertificateAuthority: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}, nil
 }
 
+// BucketProject says every bucket belongs to the connector's project.
+func (f *fakeGoogle) BucketProject(context.Context, connector.Grant, string) (bool, error) {
+	return true, nil
+}
+
+// RegistryHost is the host itself.
+func (f *fakeGoogle) RegistryHost(host string) string { return host }
+
 var (
 	keyOnce sync.Once
 	keyPEM  string

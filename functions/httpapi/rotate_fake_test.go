@@ -28,6 +28,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
 	"github.com/gcpconn/gcpconn/shared/resourcetype"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -235,7 +236,7 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	if k, err := mintWithKey(fake, &replaced); err != nil || k != first {
 		t.Errorf("replaced key inside the grace: token from %q, %v; want one from %s", k, err, first)
 	}
-	clock.Add(connector.RotationGrace + time.Minute)
+	clock.Add(rotation.Grace + time.Minute)
 	if s := sweep(); s["keys_deleted"] != float64(1) {
 		t.Errorf("sweep after the grace = %v; want keys_deleted 1", s)
 	}

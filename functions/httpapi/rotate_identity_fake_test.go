@@ -20,6 +20,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -115,7 +116,7 @@ func TestRotationIdentity(t *testing.T) {
 			// A second rotation retires the first key gcpconn made; sweep deletes it after the
 			// grace, as the service too.
 			e.expect(e.do("POST", "/rotate", e.token(owner), map[string]any{"connector": "rotating"}), http.StatusOK, "")
-			clock.Add(connector.RotationGrace + time.Minute)
+			clock.Add(rotation.Grace + time.Minute)
 			rec.taken()
 			s := e.do("POST", "/sweep", e.token(admin), nil)
 			e.expect(s, http.StatusOK, "")

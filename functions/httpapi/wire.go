@@ -6,6 +6,7 @@ import (
 	"github.com/gcpconn/gcpconn/functions/kubeconfig"
 	"github.com/gcpconn/gcpconn/functions/wire"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
 
@@ -15,7 +16,7 @@ import (
 
 // registerRequest builds the core's request; a malformed rotation_period is refused naming it.
 func registerRequest(b wire.RegisterRequest) (connector.RegisterRequest, error) {
-	period, err := connector.ParseRotationPeriod(b.RotationPeriod)
+	period, err := parsePeriod(b.RotationPeriod)
 	if err != nil {
 		return connector.RegisterRequest{}, err
 	}
@@ -65,13 +66,22 @@ func updateRequest(b wire.UpdateRequest) (connector.UpdateRequest, error) {
 		u.ResourceType = &rt
 	}
 	if b.RotationPeriod != nil {
-		d, err := connector.ParseRotationPeriod(*b.RotationPeriod)
+		d, err := parsePeriod(*b.RotationPeriod)
 		if err != nil {
 			return connector.UpdateRequest{}, err
 		}
 		u.RotationPeriod = &d
 	}
 	return u, nil
+}
+
+// parsePeriod parses rotation_period (rotation.ParsePeriod); a refusal names the field.
+func parsePeriod(s string) (time.Duration, error) {
+	d, err := rotation.ParsePeriod(s)
+	if err != nil {
+		return 0, connector.FieldErrorf("rotation_period", "%s", err)
+	}
+	return d, nil
 }
 
 func resourceTypes(ss []string) []connector.ResourceType {
@@ -87,7 +97,7 @@ func resourceTypes(ss []string) []connector.ResourceType {
 
 // toRotationJSON describes r; nil for a connector that never opted in to rotation (nothing
 // scheduled, rotated, in flight or waiting for sweep).
-func toRotationJSON(r connector.Rotation) *wire.Rotation {
+func toRotationJSON(r rotation.State) *wire.Rotation {
 	if r.Period == 0 && r.Generation == 0 && r.Pending == nil && len(r.Retired) == 0 && r.LastError == "" {
 		return nil
 	}
@@ -97,13 +107,13 @@ func toRotationJSON(r connector.Rotation) *wire.Rotation {
 		out.State = r.Pending.State()
 	}
 	if r.Period != 0 {
-		out.Period = connector.FormatRotationPeriod(r.Period)
+		out.Period = rotation.FormatPeriod(r.Period)
 	}
 	if !r.KeyCreatedAt.IsZero() {
 		t := r.KeyCreatedAt.UTC()
 		out.KeyCreatedAt = &t
 	}
-	if next := r.NextRotation(); !next.IsZero() {
+	if next := r.Due(); !next.IsZero() {
 		t := next.UTC()
 		out.NextRotationAt = &t
 	}

@@ -267,6 +267,12 @@ func (g *contractGoogle) Cluster(_ context.Context, _ connector.Grant, id string
 	return connector.ClusterInfo{ID: id, Server: "https://10.0.0.1", CertificateAuthority: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}, nil
 }
 
+func (g *contractGoogle) BucketProject(context.Context, connector.Grant, string) (bool, error) {
+	return true, nil
+}
+
+func (g *contractGoogle) RegistryHost(host string) string { return host }
+
 // contractKeys is a KeyManager whose new keys authenticate with contractGoogle; once refused,
 // it refuses as Google does when the rotation identity may not manage the account's keys.
 type contractKeys struct {

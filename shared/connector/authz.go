@@ -37,18 +37,6 @@ func (a action) verb() string {
 	return "act on"
 }
 
-func (a action) String() string {
-	switch a {
-	case actionRead:
-		return "read"
-	case actionUse:
-		return "use"
-	case actionAdmin:
-		return "admin"
-	}
-	return "unknown"
-}
-
 // The authorization rules (README, Security by default), deny by default:
 //   - an admin (Policy.Admins) may do everything with every connector;
 //   - a connector's owner may read, use, update and delete it;
@@ -128,7 +116,7 @@ func (s *Service) lookupIn(ctx context.Context, r storeReader, p Principal, ref 
 }
 
 // find reads the connector ref with one store read. Ids have a form no name may have (32
-// lowercase hex digits, see ValidateName), so such a ref is read as an id and anything else
+// lowercase hex digits, see validateName), so such a ref is read as an id and anything else
 // as a name. Only a Service with its own NewID, whose ids may have other forms, tries a ref
 // that no connector p may read is named by as an id too (a name then wins over an equal id,
 // which the default ids make impossible).
@@ -144,7 +132,7 @@ func (s *Service) find(ctx context.Context, r storeReader, p Principal, ref stri
 }
 
 // isIDForm reports whether ref has the form of the ids the Service assigns by default: 32
-// lowercase hexadecimal digits, which ValidateName refuses as a name.
+// lowercase hexadecimal digits, which validateName refuses as a name.
 func isIDForm(ref string) bool {
 	return len(ref) == 32 && input.All(ref, isHexLower)
 }
@@ -153,7 +141,7 @@ func isIDForm(ref string) bool {
 type secretRead bool
 
 const (
-	// readFresh reads the secret store's backend (FreshSecrets), for what decides a state.
+	// readFresh reads the secret store's backend (SecretStore.AccessFresh), for what decides a state.
 	readFresh secretRead = true
 	// readCached may be served from the secret store's memory, for mints.
 	readCached secretRead = false
@@ -185,8 +173,8 @@ func (s *Service) grant(ctx context.Context, c *Connector, how secretRead) (Gran
 func (s *Service) access(ctx context.Context, id, version string, how secretRead) (sec Secrets, err error) {
 	ctx, span := startSpan(ctx, "secrets.access", "gcpconn.connector_id", id)
 	defer func() { endSpan(span, err) }()
-	if fs, ok := s.Secrets.(FreshSecrets); ok && how == readFresh {
-		return fs.AccessFresh(ctx, id, version)
+	if how == readFresh {
+		return s.Secrets.AccessFresh(ctx, id, version)
 	}
 	return s.Secrets.Access(ctx, id, version)
 }

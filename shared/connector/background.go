@@ -3,13 +3,12 @@ package connector
 import (
 	"context"
 	"errors"
-	"slices"
-	"time"
 )
 
-// What the background work (shared/upkeep: sweep and key rotation) needs of the core, beyond
-// its use cases: conditioned writes of a connector, the credentials it holds, and the rules
-// of rotation state that Delete shares with it.
+// What the background work (shared/upkeep: sweep, key rotation, refresh) needs of the core,
+// beyond its use cases: conditioned writes of a connector, the credentials it holds (and,
+// for a key rotation, whether it holds a key gcpconn can rotate), and how an error decides a
+// retry.
 
 // UpdateConnector applies mutate to the stored connector id and writes its configuration
 // back (Store.Update) if mutate reports a change, retrying on fresh data when a concurrent
@@ -32,12 +31,25 @@ func (s *Service) FreshGrant(ctx context.Context, c *Connector) (Grant, error) {
 	return s.grant(ctx, c, readFresh)
 }
 
-// SourceGrant returns the grant that manages c's service-account keys (FreshGrant) and the
-// account they belong to.
-func (s *Service) SourceGrant(ctx context.Context, c *Connector) (Grant, string, error) {
+// Administered returns connector ref (a name or an id) if p may administer it, as Update
+// and Delete require: its owner or an admin.
+func (s *Service) Administered(ctx context.Context, p Principal, ref string) (*Connector, error) {
+	return s.lookup(ctx, p, ref, actionAdmin)
+}
+
+// RotationSource returns the grant whose service-account key a rotation of c replaces, read
+// fresh (as FreshGrant), and the account the key belongs to. It is ErrFailedPrecondition
+// when c is disabled or holds no key gcpconn can rotate (see canRotate).
+func (s *Service) RotationSource(ctx context.Context, c *Connector) (Grant, string, error) {
+	if err := c.enabled(); err != nil {
+		return Grant{}, "", err
+	}
 	g, err := s.grant(ctx, c, readFresh)
 	if err != nil {
 		return Grant{}, "", err
+	}
+	if why := canRotate(c.AuthMethod, g.Secrets.ServiceAccountJSON != ""); why != "" {
+		return Grant{}, "", Errorf(ErrFailedPrecondition, "connector %q cannot rotate its key: %s", c.Name, why)
 	}
 	key, err := g.Secrets.ServiceAccountKey()
 	if err != nil {
@@ -45,21 +57,6 @@ func (s *Service) SourceGrant(ctx context.Context, c *Connector) (Grant, string,
 	}
 	return g, key.ClientEmail, nil
 }
-
-// Administered returns connector ref (a name or an id) if p may administer it, as Update
-// and Delete require: its owner or an admin.
-func (s *Service) Administered(ctx context.Context, p Principal, ref string) (*Connector, error) {
-	return s.lookup(ctx, p, ref, actionAdmin)
-}
-
-// ScheduleRotation sets (or, for a zero period, removes) the rotation schedule of c's secret
-// (SecretStore.SetRotation).
-func (s *Service) ScheduleRotation(ctx context.Context, c *Connector) error {
-	return s.schedule(ctx, c)
-}
-
-// Enabled returns nil, or ErrFailedPrecondition saying why c is disabled.
-func (c *Connector) Enabled() error { return c.enabled() }
 
 // Retryable returns err if trying again could help (Google or a store unavailable, a lost
 // write race, ctx done), else nil.
@@ -77,23 +74,3 @@ func Retryable(err error) error {
 // Definite reports whether err is an answer that trying again would not change (a refusal,
 // not an outage).
 func Definite(err error) bool { return definite(err) }
-
-// WriteContext bounds work that must still leave time, within ctx's deadline, to record its
-// outcome: it ends after budget, or a quarter of ctx's remaining time (at most a few
-// seconds) before ctx's deadline, whichever is first.
-func WriteContext(ctx context.Context, budget time.Duration) (context.Context, context.CancelFunc) {
-	return writeContext(ctx, budget)
-}
-
-// Leftover is the retired record of what the released rotation entry p created, due at now
-// (a key whose id was never learnt, lost, once no late create can land); false when it
-// created nothing.
-func (p PendingRotation) Leftover(lost bool, now time.Time) (RetiredKey, bool) {
-	rk := RetiredKey{KeyID: p.KeyID, Version: p.Version, Email: p.Email, Managed: true, RetiredAt: now, DeleteAfter: now}
-	if p.KeyID == "" && lost {
-		to := p.StartedAt.Add(CreateKeyBudget + lateCreate)
-		rk.Lost = &LostKey{From: p.StartedAt.Add(-keyClockSkew), To: to.Add(keyClockSkew), KnownKeys: slices.Clone(p.KnownKeys)}
-		rk.DeleteAfter = to
-	}
-	return rk, rk.KeyID != "" || rk.Version != "" || rk.Lost != nil
-}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // TypeGCP is the only connector type gcpconn serves.
@@ -39,7 +40,7 @@ func joinTypes(ts []ResourceType) string {
 // SecretVersion and are never part of a Connector.
 type Connector struct {
 	ID          string            // opaque, assigned on create; never changes
-	Name        string            // unique per deployment; see ValidateName
+	Name        string            // unique per deployment; see validateName
 	Type        string            // always TypeGCP
 	AuthMethod  AuthMethod        //
 	Description string            // free text; may be empty
@@ -86,8 +87,8 @@ type Connector struct {
 	// nothing to clean.
 	CleanupAfter time.Time
 	// Rotation is the key-rotation state of a connector that holds a service-account key
-	// (see rotate.go); the zero value means rotation is off.
-	Rotation Rotation
+	// (package rotation); the zero value means rotation is off.
+	Rotation rotation.State
 	// Revision increases with every stored write. Update succeeds only when the caller's
 	// Revision equals the stored one (optimistic concurrency); stores set it.
 	Revision int64
@@ -190,7 +191,7 @@ func (c Config) Fields() map[string]any {
 	return m
 }
 
-// Secrets holds a connector's secret field values. Its String, GoString and LogValue methods
+// Secrets holds a connector's secret field values. Its String, Format and LogValue methods
 // never reveal them, so a Secrets value is safe to pass to fmt and slog by mistake.
 type Secrets struct {
 	ServiceAccountJSON  string // service-account, impersonation (optional: keyless)
@@ -247,7 +248,6 @@ func SecretsFromFields(m map[string]string) (Secrets, error) {
 func (s Secrets) IsZero() bool { return s == Secrets{} }
 
 func (s Secrets) String() string       { return "[HIDDEN]" }
-func (s Secrets) GoString() string     { return "connector.Secrets{[HIDDEN]}" }
 func (s Secrets) LogValue() slog.Value { return slog.StringValue("[HIDDEN]") }
 
 // Format makes every fmt verb print [HIDDEN].

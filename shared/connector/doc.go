@@ -53,17 +53,21 @@
 // connector's [Connector.Revision], which counts configuration changes and conditions
 // updates, so a sweep running during a user's update never makes the update conflict.
 //
-// Key rotation ([Rotation]) replaces a service-account key every period, recorded step by
-// step on the connector before it happens (a write-ahead entry, [PendingRotation]): a failed
+// Key rotation replaces a service-account key every period; its state on the connector
+// ([Connector].Rotation) is package rotation's ([rotation.State]), and its words (schedule,
+// pending rotation, retired key, lost key, grace) are taught there. Each step is recorded
+// on the connector before it happens (a write-ahead entry, [rotation.Pending]): a failed
 // step releases the entry at once and records why (Rotation.LastError), a new key that does
 // not work yet stays "verifying" until a later pass pins it, and what a failed or
 // interrupted rotation created, the keys it replaced and the keys of deleted connectors
-// ([KeyCleanups]) are deleted by sweep, each under its own account.
+// ([KeyCleanup] records, kept by the [Store]) are deleted by sweep, each under its own
+// account.
 //
 // Sweep, the rotation run and refresh (Secret Manager's events) are background work, in
 // package upkeep (shared/upkeep) over this package's ports: the core keeps the rotation state
-// and its rules, checks one connector ([Service.Check], [Service.VerifyVersion]), disables and
-// re-enables it ([Service.Disable], [Service.Reenable]) and writes conditioned on what it read
+// on each connector and says which key a rotation replaces ([Service.RotationSource]), checks
+// one connector ([Service.Check], [Service.VerifyVersion]), disables and re-enables it
+// ([Service.Disable], [Service.Reenable]) and writes conditioned on what it read
 // ([Service.UpdateConnector], [Service.UpdateStatus]); key rotation is available when a
 // [Rotator] is set.
 //
@@ -73,7 +77,7 @@
 //
 // # Registration rules
 //
-// [NewConnector] and [ApplyUpdate] enforce the type spec ([Spec]) and these rules:
+// [NewConnector] and [Service.Update] enforce the type spec ([Spec]) and these rules:
 //
 //   - configuration holds exactly the fields of the auth method's schema (package
 //     configschema holds each method's): an unknown field is an error naming it and listing
@@ -102,16 +106,20 @@
 //     project. resource_id is stored canonical and must lie in the connector's project
 //     ([resourceid.Canonical]). A bare cluster name stays bare until verification resolves
 //     it: register and update (when they verify) then store the one location/name it
-//     resolved to. At runtime [Connector.ResolveResource] applies the shape.
+//     resolved to. At runtime verify and mint apply the shape: a single-instance connector
+//     serves its own resource by default and refuses any other.
 //   - expires_at is required for oauth2-token and refused for other methods. When it is set
 //     it must be at least [MinTokenRemaining] (5 min) and at most 12 h
 //     ahead; minting refuses a token with less than [MinTokenRemaining] left.
 //   - expiration_seconds, the default lifetime of minted tokens in seconds (0 = the method's
 //     default), must lie within the method's min/max_expiration_seconds; it is refused for
 //     oauth2-token, and for methods whose lifetime Google fixes it may only be that lifetime.
-//   - names: see [ValidateName]. labels: at most 64, Kubernetes-style: a key is an
-//     optional DNS-subdomain prefix and "/" followed by a name of 1 to 63 characters
-//     ([A-Za-z0-9], with "-", "_" and "." inside); a value is empty or such a name. users:
+//   - names: 1 to 63 lowercase letters, digits and hyphens, starting with a letter and
+//     ending with a letter or digit (safe in URLs, labels and shell commands), and not 32
+//     hexadecimal characters, the form of connector ids. labels: at most 64,
+//     Kubernetes-style: a key is an optional DNS-subdomain prefix and "/" followed by a
+//     name of 1 to 63 characters ([A-Za-z0-9], with "-", "_" and "." inside); a value is
+//     empty or such a name. users:
 //     email addresses, stored lowercase without duplicates, at most 100. description:
 //     at most 1024 bytes of UTF-8 without control characters other than
 //     newline and tab.
@@ -122,7 +130,7 @@
 // impersonation tokens last 10 min to [configschema.MaxLifetimeSeconds] (1 h);
 // implicit, user-account and external-account tokens always last 1 h, because Google's
 // token, refresh and STS endpoints issue them so; an oauth2-token lasts until its expires_at.
-// A request outside the range is clamped, never refused ([Connector.LifetimeAt]).
+// A request outside the range is clamped, never refused, and [Credential].Lifetime says why.
 //
 // # Credential JSON
 //

@@ -2,7 +2,6 @@ package connector_test
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/configschema"
@@ -52,6 +51,7 @@ func ExampleNewConnector_refused() {
 		{Name: "a", AuthMethod: configschema.Implicit, Configuration: map[string]any{"project_id": "ml-platform"}},
 		{Name: "b", AuthMethod: configschema.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af", "region": "eu"}},
 		{Name: "c", AuthMethod: configschema.OAuth2Token, Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af"}},
+		{Name: "GCP_prod", AuthMethod: configschema.ServiceAccount},
 	}
 	for _, req := range reqs {
 		_, _, err := connector.NewConnector(req, connector.Policy{}, now)
@@ -63,53 +63,8 @@ func ExampleNewConnector_refused() {
 	// invalid_argument configuration.region: unknown configuration field "region" for auth method oauth2-token; accepted fields: project_id, token, service_account_email
 	//
 	// invalid_argument expires_at: expires_at is required for oauth2-token connectors: say when the token expires (Google access tokens expire, usually after 1 hour)
-}
-
-// ResolveResource applies a connector's shape to a runtime request: a single-instance
-// connector serves its own resource by default and refuses any other.
-func ExampleConnector_ResolveResource() {
-	c, _, _ := connector.NewConnector(connector.RegisterRequest{
-		Name:          "prod-cluster",
-		AuthMethod:    configschema.OAuth2Token,
-		ResourceType:  resourceid.KubernetesCluster,
-		ResourceID:    "projects/ml-platform/locations/us-east1/clusters/prod",
-		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.a0Af"},
-		ExpiresAt:     new(now.Add(time.Hour)),
-	}, connector.Policy{}, now)
-
-	for _, id := range []string{"", "prod", "europe-west1/prod"} {
-		rt, canonical, err := c.ResolveResource("", id)
-		if err != nil {
-			fmt.Printf("%q: %s: %s\n", id, connector.KindOf(err), connector.MessageOf(err))
-			continue
-		}
-		fmt.Printf("%q: %s %s\n", id, rt, canonical)
-	}
-	// Output:
-	// "": kubernetes-cluster us-east1/prod
-	// "prod": kubernetes-cluster us-east1/prod
-	// "europe-west1/prod": permission_denied: connector "prod-cluster" gives access to a single GKE Kubernetes cluster, "us-east1/prod", but "europe-west1/prod" was requested
-}
-
-// Token lifetimes are clamped to what the auth method allows, never refused, and the answer
-// says why the applied lifetime differs from the requested one.
-func ExampleConnector_LifetimeAt() {
-	imp := &connector.Connector{Name: "imp", AuthMethod: configschema.Impersonation}
-	user := &connector.Connector{Name: "user", AuthMethod: configschema.UserAccount}
-	tok := &connector.Connector{Name: "tok", AuthMethod: configschema.OAuth2Token, ExpiresAt: now.Add(42 * time.Minute)}
-	for _, q := range []struct {
-		c       *connector.Connector
-		seconds int
-	}{{imp, 900}, {imp, 7200}, {imp, 0}, {user, 900}, {tok, 3600}} {
-		lt, _ := q.c.LifetimeAt(q.seconds, now)
-		fmt.Println(strings.TrimSpace(fmt.Sprintf("%s %ds → %s %s", q.c.AuthMethod, q.seconds, lt.Applied, lt.Reason)))
-	}
-	// Output:
-	// impersonation 900s → 15m0s
-	// impersonation 7200s → 1h0m0s impersonation tokens last at most 1h0m0s
-	// impersonation 0s → 1h0m0s no lifetime requested: the impersonation default of 1h0m0s
-	// user-account 900s → 1h0m0s user-account tokens come from a refresh grant, which Google issues for 1h0m0s
-	// oauth2-token 3600s → 42m0s oauth2-token connectors hand out their stored token as is; it expires at 2026-11-22T09:42:00Z, in 42m0s
+	//
+	// invalid_argument name: invalid connector name "GCP_prod": it must start with a lowercase letter
 }
 
 // Spec is the type spec that list-types returns: per auth method, its configuration schema
@@ -135,38 +90,4 @@ func ExampleSpec() {
 	// external-account secret [external_account_json], lifetime 3600-3600s
 	// oauth2-token     secret [token], lifetime until expires_at
 	// impersonation    secret [service_account_json], lifetime 600-3600s
-}
-
-// An update replaces only what it names; the result is validated like a registration.
-func ExampleApplyUpdate() {
-	c, sec, _ := connector.NewConnector(connector.RegisterRequest{
-		Name:          "shared-token",
-		AuthMethod:    configschema.OAuth2Token,
-		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.old"},
-		ExpiresAt:     new(now.Add(time.Hour)),
-	}, connector.Policy{}, now)
-
-	// A new token without its expiry is refused: the stored expiry belongs to the old token.
-	_, _, _, err := connector.ApplyUpdate(c, sec, connector.UpdateRequest{
-		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.new"},
-	}, connector.Policy{}, now)
-	fmt.Println(err)
-
-	next, _, changed, err := connector.ApplyUpdate(c, sec, connector.UpdateRequest{
-		Configuration: map[string]any{"project_id": "ml-platform", "token": "ya29.new"},
-		ExpiresAt:     new(now.Add(2 * time.Hour)),
-	}, connector.Policy{}, now)
-	fmt.Println(next.ExpiresAt.Format(time.Kitchen), "secrets changed:", changed, err)
-	// Output:
-	// a new oauth2 token needs its expires_at: the stored expiry belongs to the old token
-	// 11:00AM secrets changed: true <nil>
-}
-
-func ExampleValidateName() {
-	for _, name := range []string{"gcp-prod", "GCP_prod"} {
-		fmt.Println(name, connector.ValidateName(name))
-	}
-	// Output:
-	// gcp-prod <nil>
-	// GCP_prod invalid connector name "GCP_prod": it must start with a lowercase letter
 }

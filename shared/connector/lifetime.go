@@ -11,23 +11,25 @@ import (
 
 // maxRequestSeconds bounds a requested lifetime, so that it converts to a time.Duration
 // without overflow; a request above it is refused (rather than answered with a "requested"
-// lifetime the caller did not send), anything up to it above MaxLifetimeSeconds is clamped.
+// lifetime the caller did not send), anything up to it above
+// configschema.MaxLifetimeSeconds is clamped.
 const maxRequestSeconds = 366 * 24 * 3600
 
-// LifetimeAt decides the lifetime of a token minted from c at now (the Service's clock) when
+// lifetimeAt decides the lifetime of a token minted from c at now (the Service's clock) when
 // the caller asks for requestedSeconds (0 = the connector's expiration_seconds, or the
 // method's default). A request outside what the auth method allows is clamped, not refused;
 // Reason says why the applied lifetime differs from the request:
 //
-//   - service-account and impersonation: minLifetimeSeconds (10 min) to MaxLifetimeSeconds, default
-//     defaultLifetimeSeconds (1 h; or the connector's expiration_seconds);
+//   - service-account and impersonation: minLifetimeSeconds (10 min) to
+//     configschema.MaxLifetimeSeconds, default defaultLifetimeSeconds (1 h; or the
+//     connector's expiration_seconds);
 //   - implicit, user-account and external-account: always defaultLifetimeSeconds, the lifetime
 //     Google gives the tokens these methods obtain;
 //   - oauth2-token: the time left until ExpiresAt, since the stored token is handed out as is.
 //     It fails with ErrFailedPrecondition when less than MinTokenRemaining is left.
 //
 // A negative request, or one above a year, is ErrInvalid for the field lifetime_seconds.
-func (c *Connector) LifetimeAt(requestedSeconds int, now time.Time) (Lifetime, error) {
+func (c *Connector) lifetimeAt(requestedSeconds int, now time.Time) (Lifetime, error) {
 	if requestedSeconds < 0 {
 		return Lifetime{}, FieldErrorf("lifetime_seconds",
 			"lifetime_seconds must be 0 (the default) or a positive number of seconds; got %d", requestedSeconds)

@@ -46,21 +46,21 @@ func TestLifetimeAt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lt, err := tt.c.LifetimeAt(tt.requested, rulesNow)
+			lt, err := tt.c.lifetimeAt(tt.requested, rulesNow)
 			if err != nil {
-				t.Fatalf("LifetimeAt(%d) = %v; want no error", tt.requested, err)
+				t.Fatalf("lifetimeAt(%d) = %v; want no error", tt.requested, err)
 			}
 			if lt.Applied != tt.wantApplied {
-				t.Errorf("LifetimeAt(%d).Applied = %s; want %s", tt.requested, lt.Applied, tt.wantApplied)
+				t.Errorf("lifetimeAt(%d).Applied = %s; want %s", tt.requested, lt.Applied, tt.wantApplied)
 			}
 			if lt.Requested != time.Duration(tt.requested)*time.Second {
-				t.Errorf("LifetimeAt(%d).Requested = %s; want %ds", tt.requested, lt.Requested, tt.requested)
+				t.Errorf("lifetimeAt(%d).Requested = %s; want %ds", tt.requested, lt.Requested, tt.requested)
 			}
 			if (tt.wantReason == "") != (lt.Reason == "") || !strings.Contains(lt.Reason, tt.wantReason) {
-				t.Errorf("LifetimeAt(%d).Reason = %q; want %q", tt.requested, lt.Reason, tt.wantReason)
+				t.Errorf("lifetimeAt(%d).Reason = %q; want %q", tt.requested, lt.Reason, tt.wantReason)
 			}
 			if lt.Reason == "" && lt.Requested != lt.Applied {
-				t.Errorf("LifetimeAt(%d) applied %s without a reason", tt.requested, lt.Applied)
+				t.Errorf("lifetimeAt(%d) applied %s without a reason", tt.requested, lt.Applied)
 			}
 		})
 	}
@@ -86,15 +86,15 @@ func TestLifetimeAtRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := tt.c.LifetimeAt(tt.requested, rulesNow)
+			_, err := tt.c.lifetimeAt(tt.requested, rulesNow)
 			if KindOf(err) != tt.wantKind || !strings.Contains(MessageOf(err), tt.wantMsg) {
-				t.Errorf("LifetimeAt(%d) = %v (%s); want %s containing %q", tt.requested, err, KindOf(err), tt.wantKind, tt.wantMsg)
+				t.Errorf("lifetimeAt(%d) = %v (%s); want %s containing %q", tt.requested, err, KindOf(err), tt.wantKind, tt.wantMsg)
 			}
 		})
 	}
 	// Exactly MinTokenRemaining left is still served.
 	c := &Connector{AuthMethod: configschema.OAuth2Token, ExpiresAt: rulesNow.Add(MinTokenRemaining)}
-	if lt, err := c.LifetimeAt(0, rulesNow); err != nil || lt.Applied != MinTokenRemaining {
-		t.Errorf("LifetimeAt(0) with exactly %s left = %v, %v; want %s", MinTokenRemaining, lt.Applied, err, MinTokenRemaining)
+	if lt, err := c.lifetimeAt(0, rulesNow); err != nil || lt.Applied != MinTokenRemaining {
+		t.Errorf("lifetimeAt(0) with exactly %s left = %v, %v; want %s", MinTokenRemaining, lt.Applied, err, MinTokenRemaining)
 	}
 }

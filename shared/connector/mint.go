@@ -27,13 +27,6 @@ const (
 // dockerUsername is the user name docker sends with an access token as password.
 const dockerUsername = "oauth2accesstoken"
 
-// RegistryHostMapper is implemented by Google adapters whose Docker registries are served
-// somewhere other than the host a resource id names (a local fake registry standing in for
-// LOC-docker.pkg.dev and gcr.io). Mint puts the mapped host in DockerCredential.Registry.
-type RegistryHostMapper interface {
-	RegistryHost(host string) string
-}
-
 type subjectTokenKey struct{}
 
 // withSubjectToken returns ctx carrying the caller's subject token for external-account
@@ -70,16 +63,16 @@ func (s *Service) Mint(ctx context.Context, p Principal, r MintRequest) (*Creden
 	if err := c.enabled(); err != nil {
 		return nil, err
 	}
-	rt, id, err := c.ResolveResource(r.ResourceType, r.ResourceID)
+	rt, id, err := c.resolveResource(r.ResourceType, r.ResourceID)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	lt, err := c.LifetimeAt(r.LifetimeSeconds, now)
+	lt, err := c.lifetimeAt(r.LifetimeSeconds, now)
 	if err != nil {
 		return nil, err
 	}
-	info, _ := resourcetype.Of(rt) // ResolveResource knows rt
+	info, _ := resourcetype.Of(rt) // resolveResource knows rt
 	scopes, err := mintScopes(info, r.Scopes)
 	if err != nil {
 		return nil, err
@@ -194,11 +187,7 @@ func (s *Service) setDocker(cred *Credential, tok Token) error {
 	if err != nil {
 		return err
 	}
-	host := rid.RegistryHost()
-	if m, ok := s.Google.(RegistryHostMapper); ok {
-		host = m.RegistryHost(host)
-	}
-	cred.Docker = &DockerCredential{Registry: host, Username: dockerUsername, Password: tok.Value}
+	cred.Docker = &DockerCredential{Registry: s.Google.RegistryHost(rid.RegistryHost()), Username: dockerUsername, Password: tok.Value}
 	return nil
 }
 
@@ -314,7 +303,7 @@ func mintBoundary(c *Connector, info resourcetype.Info, id string, d *Downscope)
 		}
 		return nil, nil
 	}
-	bucket, ok := strings.CutPrefix(id, "gs://") // ResolveResource returns the canonical gs://NAME
+	bucket, ok := strings.CutPrefix(id, "gs://") // resolveResource returns the canonical gs://NAME
 	if !ok || bucket == "" || strings.Contains(bucket, "/") {
 		rid, err := resourceid.Parse(resourceid.GCSBucket, id)
 		if err != nil {

@@ -51,6 +51,14 @@ func (f *mtGoogle) Cluster(ctx context.Context, g connector.Grant, id string) (c
 	return connector.ClusterInfo{ID: id, Server: "https://10.0.0.1", CertificateAuthority: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}, nil
 }
 
+// BucketProject says every bucket belongs to the connector's project.
+func (f *mtGoogle) BucketProject(context.Context, connector.Grant, string) (bool, error) {
+	return true, nil
+}
+
+// RegistryHost is the host itself (mtMappingGoogle maps it).
+func (f *mtGoogle) RegistryHost(host string) string { return host }
+
 // mtMappingGoogle is a mtGoogle whose docker registries live at one stand-in host.
 type mtMappingGoogle struct {
 	*mtGoogle

@@ -9,13 +9,13 @@ import (
 // maxNameLen is the longest connector name, in bytes.
 const maxNameLen = 63
 
-// ValidateName reports whether name is an acceptable connector name. A name is DNS-label-like,
+// validateName reports whether name is an acceptable connector name. A name is DNS-label-like,
 // so it is safe in URLs, labels, log fields and shell commands: 1 to maxNameLen characters,
 // lowercase ASCII letters, digits and hyphens, starting with a letter and ending with a letter
 // or a digit. It may not be 32 hexadecimal characters, the form of connector ids, so that a
 // reference (name or id) is never ambiguous. The error is ErrInvalid for the field "name" and
 // says which rule failed.
-func ValidateName(name string) error {
+func validateName(name string) error {
 	var why string
 	switch {
 	case name == "":

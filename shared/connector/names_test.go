@@ -30,15 +30,15 @@ func TestValidateName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ValidateName(tt.name)
+			err := validateName(tt.name)
 			if tt.want == "" {
 				if err != nil {
-					t.Errorf("ValidateName(%q) = %v; want nil", tt.name, err)
+					t.Errorf("validateName(%q) = %v; want nil", tt.name, err)
 				}
 				return
 			}
 			if KindOf(err) != ErrInvalid || FieldOf(err) != "name" || !strings.Contains(MessageOf(err), tt.want) {
-				t.Errorf("ValidateName(%q) = %v; want ErrInvalid for name containing %q", tt.name, err, tt.want)
+				t.Errorf("validateName(%q) = %v; want ErrInvalid for name containing %q", tt.name, err, tt.want)
 			}
 		})
 	}

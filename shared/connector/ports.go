@@ -4,10 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
-// Store keeps connector metadata (never secret values). Implementations: store.Memory and
-// store.Firestore; both pass storetest.Run. Methods must be safe for concurrent use, and must
+// Store keeps connector metadata (never secret values), and the key cleanup records of
+// deleted connectors. Implementations: store.Memory and store.Firestore; both pass
+// storetest.Run. Methods must be safe for concurrent use, and must
 // return errors of this package's kinds: ErrNotFound, ErrAlreadyExists, ErrConflict, or
 // ErrUpstreamUnavailable when the backend cannot be reached.
 type Store interface {
@@ -35,6 +38,19 @@ type Store interface {
 	SetStatus(ctx context.Context, c *Connector, st Status) error
 	// Delete removes the connector id, or fails with ErrNotFound.
 	Delete(ctx context.Context, id string) error
+
+	// Key cleanup records: what is left to delete of a connector that was deleted while
+	// gcpconn held keys it had created for it (its pinned key, retired keys, a rotation in
+	// flight). Delete records it before the connector goes; sweep deletes the keys after
+	// their grace with the credentials of the versions the record names (so the connector's
+	// secret stays until then), then the secret and the record.
+
+	// PutCleanup stores k, replacing any record of the same connector.
+	PutCleanup(ctx context.Context, k KeyCleanup) error
+	// ListCleanups returns every record, in no particular order.
+	ListCleanups(ctx context.Context) ([]KeyCleanup, error)
+	// DeleteCleanup removes the record of a connector; a missing one is not an error.
+	DeleteCleanup(ctx context.Context, connectorID string) error
 }
 
 // Filter selects connectors in Store.List. Zero fields match everything.
@@ -69,6 +85,12 @@ type SecretStore interface {
 	// Access returns the values of one version. A disabled or destroyed version fails with
 	// ErrFailedPrecondition; a missing one with ErrNotFound.
 	Access(ctx context.Context, connectorID, version string) (Secrets, error)
+	// AccessFresh is Access from the backend itself, never from values the store keeps in
+	// memory (store.SecretManager keeps them; store.MemorySecrets has nothing else to read),
+	// so it sees a version disabled or destroyed since it was cached (and drops it from the
+	// cache then). Everything that decides a state reads through it: verify, sweep, refresh
+	// and update (ARCHITECTURE.md, production rules); mints use Access.
+	AccessFresh(ctx context.Context, connectorID, version string) (Secrets, error)
 	// DestroyVersion disables and then destroys one version; destroying a destroyed or missing
 	// version is not an error.
 	DestroyVersion(ctx context.Context, connectorID, version string) error
@@ -95,15 +117,6 @@ type SecretStore interface {
 	// SECRET_ROTATE, which refresh turns into a rotation); a zero period removes the
 	// schedule. The secret must exist.
 	SetRotation(ctx context.Context, connectorID string, period time.Duration, next time.Time) error
-}
-
-// FreshSecrets is implemented by secret stores that keep values in memory
-// (store.SecretManager): AccessFresh reads the version from the backend itself, so it sees a
-// version disabled or destroyed since it was cached (and drops it from the cache then).
-// Everything that decides a state reads through it: verify, sweep, refresh and update
-// (ARCHITECTURE.md, production rules); mints use Access.
-type FreshSecrets interface {
-	AccessFresh(ctx context.Context, connectorID, version string) (Secrets, error)
 }
 
 // Rotator rotates connectors' keys (shared/upkeep.Keeper implements it). Refresh (in
@@ -172,25 +185,22 @@ type Google interface {
 	ListResources(ctx context.Context, g Grant, rt ResourceType, id string) ([]string, error)
 	// Cluster describes the GKE cluster id (canonical location/name).
 	Cluster(ctx context.Context, g Grant, id string) (ClusterInfo, error)
-}
-
-// KeyCleanups is an optional capability of a Store: what is left to delete of a connector
-// that was deleted while gcpconn held keys it had created for it (its pinned key, retired
-// keys, a rotation in flight). Delete records it before the connector goes; sweep deletes
-// the keys after their grace with the credentials of the versions the record names (so the
-// connector's secret stays until then), then the secret and the record. store.Memory and
-// store.Firestore have it. Methods must be safe for concurrent use.
-type KeyCleanups interface {
-	// PutCleanup stores k, replacing any record of the same connector.
-	PutCleanup(ctx context.Context, k KeyCleanup) error
-	// ListCleanups returns every record, in no particular order.
-	ListCleanups(ctx context.Context) ([]KeyCleanup, error)
-	// DeleteCleanup removes the record of a connector; a missing one is not an error.
-	DeleteCleanup(ctx context.Context, connectorID string) error
+	// BucketProject says which project a bucket belongs to, since a connector reaches the
+	// resources of its own project only (Verify and Mint ask for every gcs-bucket id; see
+	// project.go): true when the bucket is known to belong to the connector's project, false
+	// (and no error) when that could not be read (the credentials lack storage.buckets.get on
+	// the bucket or resourcemanager.projects.get on the project), and ErrInvalid naming both
+	// projects when it belongs to another.
+	BucketProject(ctx context.Context, g Grant, bucket string) (bool, error)
+	// RegistryHost returns the host docker must log in to for a registry host named in a
+	// resource id: the host itself, or where the adapter serves it (a local fake registry
+	// standing in for LOC-docker.pkg.dev and gcr.io). Mint puts it in
+	// DockerCredential.Registry.
+	RegistryHost(host string) string
 }
 
 // KeyCleanup is the record of a deleted connector's keys that gcpconn created.
 type KeyCleanup struct {
 	ConnectorID, Name string
-	Keys              []RetiredKey // each with its account, its version and when it may go
+	Keys              []rotation.RetiredKey // each with its account, its version and when it may go
 }

@@ -9,25 +9,20 @@ import (
 
 // A connector reaches the resources of its own project. Clusters and registries are named
 // inside their project, so their ids carry the rule; a bucket's name is global, and only
-// Google knows its project. bucketProject asks (through the optional BucketProjects
-// capability of the Google port) for every gcs-bucket id that verify checks and mint
-// serves: a bucket of another project is refused, naming both projects; a bucket whose
+// Google knows its project. bucketProject asks (Google.BucketProject) for every gcs-bucket
+// id that verify checks and mint serves: a bucket of another project is refused, naming both projects; a bucket whose
 // project could not be read is served with a warning that says so, rather than a claim that
 // the check happened.
 
 // bucketProject checks that the bucket of gcs-bucket id (canonical) belongs to g's project.
 // It returns a warning when that could not be read, and ErrInvalid when it belongs to
-// another project. A Google port without BucketProjects checks nothing and warns nothing.
+// another project.
 func (s *Service) bucketProject(ctx context.Context, g Grant, id string) (warning string, err error) {
-	bp, ok := s.Google.(BucketProjects)
-	if !ok {
-		return "", nil
-	}
 	r, err := resourceid.Parse(resourceid.GCSBucket, id)
 	if err != nil {
 		return "", err
 	}
-	checked, err := bp.BucketProject(ctx, g, r.Name)
+	checked, err := s.Google.BucketProject(ctx, g, r.Name)
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/gcpconn/gcpconn/shared/internal/deadline"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // The write order of the registry. A connector lives in two stores: its metadata in Store,
@@ -41,10 +44,6 @@ const createBudget = OrphanGrace / 3
 // context is cancelled, when that context has no deadline (sweep, refresh). A request's
 // cleanup is bounded by the request's deadline instead: it never makes the answer late.
 const cleanupTimeout = 30 * time.Second
-
-// maxCleanupReserve bounds the part of a request's remaining time that a write whose outcome
-// may need a cleanup (read back, drop the secret) leaves for that cleanup (a quarter of it).
-const maxCleanupReserve = 5 * time.Second
 
 // Register validates and stores a new connector owned by p, after verifying it unless
 // r.Verify is false. It returns the stored connector and, when verified, what it reaches.
@@ -142,7 +141,7 @@ func (s *Service) create(ctx context.Context, c *Connector, sec Secrets) error {
 			}
 		}
 	}
-	cctx, cancel := writeContext(ctx, createBudget)
+	cctx, cancel := deadline.WriteContext(ctx, createBudget)
 	err := s.Store.Create(cctx, c)
 	cancel()
 	if err == nil || c.SecretVersion == "" {
@@ -185,20 +184,6 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 }
 
-// writeContext returns a context for a store write whose failure may need a cleanup: it
-// ends a quarter of ctx's remaining time (at most maxCleanupReserve) before ctx's deadline,
-// so that the cleanup still has time within the request's deadline, and at the latest
-// budget from now.
-func writeContext(ctx context.Context, budget time.Duration) (context.Context, context.CancelFunc) {
-	end := time.Now().Add(budget)
-	if d, ok := ctx.Deadline(); ok {
-		if e := d.Add(-min(maxCleanupReserve, max(time.Until(d), 0)/4)); e.Before(end) {
-			end = e
-		}
-	}
-	return context.WithDeadline(ctx, end)
-}
-
 // dropSecret deletes a connector's secret, best effort: a failure leaves an orphan for sweep.
 func (s *Service) dropSecret(ctx context.Context, id, why string) {
 	cctx, cancel := cleanupContext(ctx)
@@ -228,7 +213,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	if err != nil {
 		return nil, err
 	}
-	// ApplyUpdate keeps stored secret fields that a new configuration leaves out, so it needs
+	// applyUpdate keeps stored secret fields that a new configuration leaves out, so it needs
 	// the stored values. A disabled or destroyed pinned version is no obstacle to replacing
 	// the configuration (that is how such a connector is repaired); anything else is.
 	var oldSec Secrets
@@ -240,7 +225,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 		}
 		oldSec, oldSecErr = g.Secrets, err
 	}
-	next, sec, changed, err := ApplyUpdate(old, oldSec, u, s.Policy, s.now())
+	next, sec, changed, err := applyUpdate(old, oldSec, u, s.Policy, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +266,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 	// Bounded from the secret write, as a registration's create is: a version older than
 	// VersionGrace can no longer be pinned, so sweep may destroy it. Sweep and refresh write
 	// only the status, which does not change the revision this write is conditioned on.
-	wctx, cancel := writeContext(ctx, createBudget)
+	wctx, cancel := deadline.WriteContext(ctx, createBudget)
 	err = s.Store.Update(wctx, next)
 	cancel()
 	if err != nil && !s.updateLanded(ctx, old, next, newVersion, err) {
@@ -304,7 +289,7 @@ func (s *Service) Update(ctx context.Context, p Principal, ref string, u UpdateR
 // retiredVersion reports whether version is kept for a retired key of c (whose key sweep
 // deletes with it).
 func retiredVersion(c *Connector, version string) bool {
-	return slices.ContainsFunc(c.Rotation.Retired, func(r RetiredKey) bool { return r.Version == version })
+	return slices.ContainsFunc(c.Rotation.Retired, func(r rotation.RetiredKey) bool { return r.Version == version })
 }
 
 // updatedStatus records st, the verification of the update that stored next, as next's
@@ -373,7 +358,7 @@ func (s *Service) updateLanded(ctx context.Context, old, next *Connector, newVer
 }
 
 // Delete removes the connector ref and its secret; only its owner and admins may. Keys
-// gcpconn created for it are deleted by sweep after their grace (KeyCleanups), and the
+// gcpconn created for it are deleted by sweep after their grace (KeyCleanup records), and the
 // secret with them.
 func (s *Service) Delete(ctx context.Context, p Principal, ref string) error {
 	c, err := s.lookup(ctx, p, ref, actionAdmin)

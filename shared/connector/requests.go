@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"context"
 	"time"
 )
 
@@ -53,17 +52,6 @@ type UpdateRequest struct {
 	// SubjectToken is used, never stored, to verify an external-account connector whose
 	// tokens come from a subject token that callers supply.
 	SubjectToken string
-}
-
-// BucketProjects is an optional capability of a Google port (shared/gcp has it): which
-// project a bucket belongs to. A connector reaches the resources of its own project only, so
-// Verify and Mint ask it for every gcs-bucket id (see project.go).
-type BucketProjects interface {
-	// BucketProject returns true when the bucket is known to belong to the connector's
-	// project, false (and no error) when that could not be read (the credentials lack
-	// storage.buckets.get on the bucket or resourcemanager.projects.get on the project), and
-	// ErrInvalid naming both projects when it belongs to another.
-	BucketProject(ctx context.Context, g Grant, bucket string) (bool, error)
 }
 
 // VerifyRequest asks what a stored connector (Ref: name or id) or a not yet stored one

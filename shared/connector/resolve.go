@@ -10,7 +10,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
-// ResolveResource checks a runtime request (verify or mint) for resource type rt and resource
+// resolveResource checks a runtime request (verify or mint) for resource type rt and resource
 // id (any accepted spelling; "" for the default) against c's shape, and returns the type and
 // the canonical id to use:
 //
@@ -28,7 +28,7 @@ import (
 // message saying what the connector allows) for a well-formed request of a resource the
 // connector does not give access to. Both name the field at fault (resource_type or
 // resource_id).
-func (c *Connector) ResolveResource(rt ResourceType, id string) (ResourceType, string, error) {
+func (c *Connector) resolveResource(rt ResourceType, id string) (ResourceType, string, error) {
 	if rt == "" {
 		if len(c.ResourceTypes) != 1 {
 			if id != "" {

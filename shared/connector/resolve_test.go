@@ -49,9 +49,9 @@ func TestResolveResource(t *testing.T) {
 	}
 	for _, tt := range ok {
 		t.Run(tt.name, func(t *testing.T) {
-			rt, id, err := tt.c.ResolveResource(tt.rt, tt.id)
+			rt, id, err := tt.c.resolveResource(tt.rt, tt.id)
 			if err != nil || rt != tt.wantRT || id != tt.wantID {
-				t.Errorf("%s.ResolveResource(%q, %q) = %q, %q, %v; want %q, %q", tt.c.Name, tt.rt, tt.id, rt, id, err, tt.wantRT, tt.wantID)
+				t.Errorf("%s.resolveResource(%q, %q) = %q, %q, %v; want %q, %q", tt.c.Name, tt.rt, tt.id, rt, id, err, tt.wantRT, tt.wantID)
 			}
 		})
 	}
@@ -87,9 +87,9 @@ func TestResolveResource(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := tt.c.ResolveResource(tt.rt, tt.id)
+			_, _, err := tt.c.resolveResource(tt.rt, tt.id)
 			if KindOf(err) != tt.wantKind || FieldOf(err) != tt.wantField || !strings.Contains(MessageOf(err), tt.wantMsg) {
-				t.Errorf("%s.ResolveResource(%q, %q) = %v (%s, %q); want %s for %s containing %q",
+				t.Errorf("%s.resolveResource(%q, %q) = %v (%s, %q); want %s for %s containing %q",
 					tt.c.Name, tt.rt, tt.id, err, KindOf(err), FieldOf(err), tt.wantKind, tt.wantField, tt.wantMsg)
 			}
 		})

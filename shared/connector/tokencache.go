@@ -48,10 +48,8 @@ type tokenKey struct {
 	SubjectToken  string // hashed into the key, never stored
 }
 
-// String encodes the key for maps and singleflight. The subject token appears only as a hash.
-func (k tokenKey) String() string { return string(k.appendTo(nil)) }
-
-// appendTo appends the encoding of String to b: every part as its length, ':' and its bytes,
+// appendTo appends the key's encoding to b, the key of the cache's map and of its loads (the
+// subject token appears only as a hash): every part as its length, ':' and its bytes,
 // scopes sorted and deduplicated. The token cache builds it in a buffer on the stack, so a
 // hit allocates nothing for its key.
 func (k tokenKey) appendTo(b []byte) []byte {

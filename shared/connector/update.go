@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/configschema"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
-// ApplyUpdate applies u to c and validates the result like a registration. c is not
+// applyUpdate applies u to c and validates the result like a registration. c is not
 // modified; next is a copy that keeps c's identity (ID, Owner, timestamps, Revision,
 // SecretVersion, Status). sec holds the secret values of next and secretsChanged reports
 // whether they differ from old, the stored ones.
@@ -21,9 +22,9 @@ import (
 // resource id too ("" to serve every resource of the new type). A new oauth2 token needs a new
 // expires_at. Changing the auth method drops expires_at and expiration_seconds unless u sets
 // them.
-func ApplyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now time.Time) (next *Connector, sec Secrets, secretsChanged bool, err error) {
+func applyUpdate(c *Connector, old Secrets, u UpdateRequest, pol Policy, now time.Time) (next *Connector, sec Secrets, secretsChanged bool, err error) {
 	if c == nil {
-		return nil, Secrets{}, false, Errorf(ErrInternal, "connector: ApplyUpdate of a nil connector")
+		return nil, Secrets{}, false, Errorf(ErrInternal, "connector: applyUpdate of a nil connector")
 	}
 	req, err := updatedResources(c, u)
 	if err != nil {
@@ -147,7 +148,7 @@ func updatedExpiry(req *RegisterRequest, c *Connector, u UpdateRequest, methodCh
 // updatedRotation is the rotation state after an update: the stored one with the new period,
 // and the new key's id when the update replaced the key (built holds both); a replaced key
 // that gcpconn created is retired (old describes it), so that sweep deletes it after the grace.
-func updatedRotation(stored, built Rotation, newKey bool, old RetiredKey) Rotation {
+func updatedRotation(stored, built rotation.State, newKey bool, old rotation.RetiredKey) rotation.State {
 	r := stored.Clone()
 	r.Period = built.Period
 	if newKey || built.KeyID == "" && built.KeyCreatedAt.IsZero() {
@@ -161,8 +162,8 @@ func updatedRotation(stored, built Rotation, newKey bool, old RetiredKey) Rotati
 
 // retiring is the retired record of c's pinned key (whose secrets are old) if an update
 // replaces it at now: its secret version stays until sweep has deleted the key with it.
-func retiring(c *Connector, old Secrets, now time.Time) RetiredKey {
-	r := RetiredKey{KeyID: c.Rotation.KeyID, Version: c.SecretVersion, Managed: true, RetiredAt: now, DeleteAfter: now.Add(RotationGrace)}
+func retiring(c *Connector, old Secrets, now time.Time) rotation.RetiredKey {
+	r := rotation.RetiredKey{KeyID: c.Rotation.KeyID, Version: c.SecretVersion, Managed: true, RetiredAt: now, DeleteAfter: now.Add(rotation.Grace)}
 	if key, err := old.ServiceAccountKey(); err == nil {
 		r.Email = key.ClientEmail
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/credjson"
 	"github.com/gcpconn/gcpconn/shared/internal/input"
 	"github.com/gcpconn/gcpconn/shared/principal"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // Registration rules: see the package documentation, section Registration rules.
@@ -36,7 +37,7 @@ func NewConnector(req RegisterRequest, pol Policy, now time.Time) (*Connector, S
 // build validates req and assembles the connector. checkExpiry enables the "at least
 // MinTokenRemaining ahead" rule for expires_at (off for updates that keep the stored expiry).
 func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*Connector, Secrets, error) {
-	if err := ValidateName(req.Name); err != nil {
+	if err := validateName(req.Name); err != nil {
 		return nil, Secrets{}, err
 	}
 	if req.Type != "" && req.Type != TypeGCP {
@@ -105,19 +106,19 @@ func build(req RegisterRequest, pol Policy, now time.Time, checkExpiry bool) (*C
 // newRotation is the rotation state of a connector with method m and key (nil without one)
 // stored at now, rotating every period (0: never). A period is refused, naming
 // rotation_period, for connectors that hold no service-account key.
-func newRotation(m AuthMethod, period time.Duration, key *credjson.ServiceAccountKey, now time.Time) (Rotation, error) {
-	if err := checkRotationPeriod(period); err != nil {
-		return Rotation{}, err
+func newRotation(m AuthMethod, period time.Duration, key *credjson.ServiceAccountKey, now time.Time) (rotation.State, error) {
+	if err := rotation.CheckPeriod(period); err != nil {
+		return rotation.State{}, FieldErrorf("rotation_period", "%s", err)
 	}
 	if period != 0 {
-		if why := CanRotate(m, key != nil); why != "" {
-			return Rotation{}, FieldErrorf("rotation_period", "rotation_period cannot be set: %s", why)
+		if why := canRotate(m, key != nil); why != "" {
+			return rotation.State{}, FieldErrorf("rotation_period", "rotation_period cannot be set: %s", why)
 		}
 	}
 	if key == nil {
-		return Rotation{}, nil
+		return rotation.State{}, nil
 	}
-	return Rotation{Period: period, KeyID: key.PrivateKeyID, KeyCreatedAt: now}, nil
+	return rotation.State{Period: period, KeyID: key.PrivateKeyID, KeyCreatedAt: now}, nil
 }
 
 // checkExpiresAt applies the expires_at rules and returns the value to store (UTC).

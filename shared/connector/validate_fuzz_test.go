@@ -30,7 +30,7 @@ type fuzzRegisterBody struct {
 // FuzzNewConnector feeds arbitrary registration bodies to NewConnector. It must never panic;
 // a refusal is an *Error of kind ErrInvalid or ErrFailedPrecondition whose message holds no
 // secret value (see fuzzConfigSecrets); an accepted connector re-validates
-// unchanged through ApplyUpdate with an empty update, and its runtime checks do not panic.
+// unchanged through applyUpdate with an empty update, and its runtime checks do not panic.
 func FuzzNewConnector(f *testing.F) {
 	seed := func(m AuthMethod, edit func(*RegisterRequest)) {
 		r := rulesRequest(m, nil)
@@ -77,16 +77,16 @@ func FuzzNewConnector(f *testing.F) {
 			}
 			return
 		}
-		if len(c.ResourceTypes) == 0 || ValidateName(c.Name) != nil || len(c.SecretFields) != len(sec.Fields()) {
+		if len(c.ResourceTypes) == 0 || validateName(c.Name) != nil || len(c.SecretFields) != len(sec.Fields()) {
 			t.Fatalf("NewConnector accepted an inconsistent connector: %+v", c)
 		}
-		again, sec2, changed, err := ApplyUpdate(c, sec, UpdateRequest{}, pol, rulesNow)
+		again, sec2, changed, err := applyUpdate(c, sec, UpdateRequest{}, pol, rulesNow)
 		if err != nil || changed || sec2 != sec || !reflect.DeepEqual(again, c) {
-			t.Fatalf("ApplyUpdate(no change) = %+v, changed %v, %v; want the same connector", again, changed, err)
+			t.Fatalf("applyUpdate(no change) = %+v, changed %v, %v; want the same connector", again, changed, err)
 		}
-		_, _, _ = c.ResolveResource("", "")
-		_, _, _ = c.ResolveResource(c.ResourceTypes[0], w.ResourceID)
-		_, _ = c.LifetimeAt(3600, rulesNow)
+		_, _, _ = c.resolveResource("", "")
+		_, _, _ = c.resolveResource(c.ResourceTypes[0], w.ResourceID)
+		_, _ = c.lifetimeAt(3600, rulesNow)
 		_ = pol.checkImplicit(c, sec)
 	})
 }

@@ -433,9 +433,9 @@ func TestApplyUpdate(t *testing.T) {
 
 	t.Run("labels only keeps everything else", func(t *testing.T) {
 		c, s := base(t, configschema.ServiceAccount, nil)
-		next, sec, changed, err := ApplyUpdate(c, s, UpdateRequest{Labels: map[string]string{"team": "ml"}}, pol, rulesNow)
+		next, sec, changed, err := applyUpdate(c, s, UpdateRequest{Labels: map[string]string{"team": "ml"}}, pol, rulesNow)
 		if err != nil {
-			t.Fatalf("ApplyUpdate = %v", err)
+			t.Fatalf("applyUpdate = %v", err)
 		}
 		if changed || sec != s {
 			t.Errorf("secretsChanged = %v; want false and the old secrets", changed)
@@ -449,9 +449,9 @@ func TestApplyUpdate(t *testing.T) {
 	})
 	t.Run("configuration without secrets keeps the stored key", func(t *testing.T) {
 		c, s := base(t, configschema.ServiceAccount, nil)
-		next, sec, changed, err := ApplyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "new-project"}}, pol, rulesNow)
+		next, sec, changed, err := applyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "new-project"}}, pol, rulesNow)
 		if err != nil {
-			t.Fatalf("ApplyUpdate = %v", err)
+			t.Fatalf("applyUpdate = %v", err)
 		}
 		if changed || sec.ServiceAccountJSON != s.ServiceAccountJSON || next.Config.ProjectID != "new-project" {
 			t.Errorf("got project %q, changed %v; want new-project and the kept key", next.Config.ProjectID, changed)
@@ -460,113 +460,113 @@ func TestApplyUpdate(t *testing.T) {
 	t.Run("new key changes secrets", func(t *testing.T) {
 		c, s := base(t, configschema.ServiceAccount, nil)
 		key := rulesSAKey(map[string]any{"private_key": rulesPKCS1PEM(), "private_key_id": "fedcba"})
-		_, sec, changed, err := ApplyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "my-project", "service_account_json": key}}, pol, rulesNow)
+		_, sec, changed, err := applyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "my-project", "service_account_json": key}}, pol, rulesNow)
 		if err != nil || !changed || sec == s {
-			t.Errorf("ApplyUpdate(new key) = changed %v, %v; want changed", changed, err)
+			t.Errorf("applyUpdate(new key) = changed %v, %v; want changed", changed, err)
 		}
 	})
 	t.Run("null removes a key: keyless impersonation", func(t *testing.T) {
 		c, s := base(t, configschema.Impersonation, nil)
 		u := UpdateRequest{Configuration: map[string]any{"project_id": "my-project", "service_account_json": nil,
 			"target_principal": "bucket-writer@my-project.iam.gserviceaccount.com"}}
-		_, _, _, err := ApplyUpdate(c, s, u, Policy{}, rulesNow)
+		_, _, _, err := applyUpdate(c, s, u, Policy{}, rulesNow)
 		checkRuleError(t, err, ErrFailedPrecondition, "configuration.service_account_json", "keyless impersonation")
-		_, sec, changed, err := ApplyUpdate(c, s, u, pol, rulesNow)
+		_, sec, changed, err := applyUpdate(c, s, u, pol, rulesNow)
 		if err != nil || !changed || !sec.IsZero() {
-			t.Errorf("ApplyUpdate(keyless) = changed %v, zero %v, %v; want the key removed", changed, sec.IsZero(), err)
+			t.Errorf("applyUpdate(keyless) = changed %v, zero %v, %v; want the key removed", changed, sec.IsZero(), err)
 		}
 	})
 	t.Run("changing the method needs a configuration", func(t *testing.T) {
 		c, s := base(t, configschema.ServiceAccount, nil)
 		m := configschema.UserAccount
-		_, _, _, err := ApplyUpdate(c, s, UpdateRequest{AuthMethod: &m}, pol, rulesNow)
+		_, _, _, err := applyUpdate(c, s, UpdateRequest{AuthMethod: &m}, pol, rulesNow)
 		checkRuleError(t, err, "", "configuration", "changing auth_method from service-account to user-account needs the new method's configuration")
-		next, sec, changed, err := ApplyUpdate(c, s, UpdateRequest{AuthMethod: &m,
+		next, sec, changed, err := applyUpdate(c, s, UpdateRequest{AuthMethod: &m,
 			Configuration: map[string]any{"project_id": "my-project", "user_account_json": rulesUser(nil)}}, pol, rulesNow)
 		if err != nil || !changed || sec.ServiceAccountJSON != "" || sec.UserAccountJSON == "" || next.AuthMethod != configschema.UserAccount {
-			t.Errorf("ApplyUpdate(to user-account) = %v, changed %v; want the user JSON only", err, changed)
+			t.Errorf("applyUpdate(to user-account) = %v, changed %v; want the user JSON only", err, changed)
 		}
 	})
 	t.Run("leaving oauth2-token drops expires_at", func(t *testing.T) {
 		c, s := base(t, configschema.OAuth2Token, nil)
 		m := configschema.Implicit
-		next, _, _, err := ApplyUpdate(c, s, UpdateRequest{AuthMethod: &m, Configuration: map[string]any{"project_id": "my-project"}}, pol, rulesNow)
+		next, _, _, err := applyUpdate(c, s, UpdateRequest{AuthMethod: &m, Configuration: map[string]any{"project_id": "my-project"}}, pol, rulesNow)
 		if err != nil || !next.ExpiresAt.IsZero() {
-			t.Errorf("ApplyUpdate(oauth2 → implicit) = %v, expires %v; want no expiry", err, next.ExpiresAt)
+			t.Errorf("applyUpdate(oauth2 → implicit) = %v, expires %v; want no expiry", err, next.ExpiresAt)
 		}
 	})
 	t.Run("new token needs a new expires_at", func(t *testing.T) {
 		c, s := base(t, configschema.OAuth2Token, nil)
 		u := UpdateRequest{Configuration: map[string]any{"project_id": "my-project", "token": "ya29.SECRET-new"}}
-		_, _, _, err := ApplyUpdate(c, s, u, pol, rulesNow)
+		_, _, _, err := applyUpdate(c, s, u, pol, rulesNow)
 		checkRuleError(t, err, "", "expires_at", "a new oauth2 token needs its expires_at")
 		exp := rulesNow.Add(50 * time.Minute)
 		u.ExpiresAt = &exp
-		next, _, changed, err := ApplyUpdate(c, s, u, pol, rulesNow)
+		next, _, changed, err := applyUpdate(c, s, u, pol, rulesNow)
 		if err != nil || !changed || !next.ExpiresAt.Equal(exp) {
-			t.Errorf("ApplyUpdate(new token, expiry) = %v, changed %v, expires %v", err, changed, next.ExpiresAt)
+			t.Errorf("applyUpdate(new token, expiry) = %v, changed %v, expires %v", err, changed, next.ExpiresAt)
 		}
 	})
 	t.Run("a stored expiry near its end does not block a label update", func(t *testing.T) {
 		c, s := base(t, configschema.OAuth2Token, nil)
-		_, _, _, err := ApplyUpdate(c, s, UpdateRequest{Labels: map[string]string{"a": "b"}}, pol, c.ExpiresAt.Add(-time.Minute))
+		_, _, _, err := applyUpdate(c, s, UpdateRequest{Labels: map[string]string{"a": "b"}}, pol, c.ExpiresAt.Add(-time.Minute))
 		if err != nil {
-			t.Errorf("ApplyUpdate(labels, near expiry) = %v; want no error", err)
+			t.Errorf("applyUpdate(labels, near expiry) = %v; want no error", err)
 		}
 	})
 	t.Run("changing the type of a single-instance connector needs an id", func(t *testing.T) {
 		c, s := base(t, configschema.ServiceAccount, func(r *RegisterRequest) { r.ResourceType, r.ResourceID = resourceid.GCSBucket, "gs://ml-data" })
 		rt := resourceid.KubernetesCluster
-		_, _, _, err := ApplyUpdate(c, s, UpdateRequest{ResourceType: &rt}, pol, rulesNow)
+		_, _, _, err := applyUpdate(c, s, UpdateRequest{ResourceType: &rt}, pol, rulesNow)
 		checkRuleError(t, err, "", "resource_id", "the resource types change from gcs-bucket to kubernetes-cluster: give resource_id too")
 		id := "us-east1/prod"
-		next, _, _, err := ApplyUpdate(c, s, UpdateRequest{ResourceType: &rt, ResourceID: &id}, pol, rulesNow)
+		next, _, _, err := applyUpdate(c, s, UpdateRequest{ResourceType: &rt, ResourceID: &id}, pol, rulesNow)
 		if err != nil || next.ResourceID != "us-east1/prod" || !slices.Equal(next.ResourceTypes, []ResourceType{resourceid.KubernetesCluster}) {
-			t.Errorf("ApplyUpdate(type+id) = %v, %v %q", err, next.ResourceTypes, next.ResourceID)
+			t.Errorf("applyUpdate(type+id) = %v, %v %q", err, next.ResourceTypes, next.ResourceID)
 		}
 		empty := ""
-		next, _, _, err = ApplyUpdate(c, s, UpdateRequest{ResourceID: &empty}, pol, rulesNow)
+		next, _, _, err = applyUpdate(c, s, UpdateRequest{ResourceID: &empty}, pol, rulesNow)
 		if err != nil || next.ResourceID != "" || !next.SupportsInstances {
-			t.Errorf("ApplyUpdate(clear id) = %v, id %q, instances %v; want multi-instance", err, next.ResourceID, next.SupportsInstances)
+			t.Errorf("applyUpdate(clear id) = %v, id %q, instances %v; want multi-instance", err, next.ResourceID, next.SupportsInstances)
 		}
 	})
 	t.Run("generic connector follows a project change", func(t *testing.T) {
 		c, s := base(t, configschema.ServiceAccount, func(r *RegisterRequest) { r.ResourceType = resourceid.GCPGeneric })
-		next, _, _, err := ApplyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "new-project"}}, pol, rulesNow)
+		next, _, _, err := applyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "new-project"}}, pol, rulesNow)
 		if err != nil || next.ResourceID != "new-project" {
-			t.Errorf("ApplyUpdate(project) = %v, id %q; want new-project", err, next.ResourceID)
+			t.Errorf("applyUpdate(project) = %v, id %q; want new-project", err, next.ResourceID)
 		}
 	})
 	t.Run("project change puts a registry out of scope", func(t *testing.T) {
 		c, s := base(t, configschema.ServiceAccount, func(r *RegisterRequest) {
 			r.ResourceType, r.ResourceID = resourceid.DockerRegistry, "us-docker.pkg.dev/my-project/images"
 		})
-		_, _, _, err := ApplyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "new-project"}}, pol, rulesNow)
+		_, _, _, err := applyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "new-project"}}, pol, rulesNow)
 		checkRuleError(t, err, "", "resource_id", `is in project "my-project", but the connector is configured for project "new-project"`)
 	})
 	t.Run("invalid rename", func(t *testing.T) {
 		c, s := base(t, configschema.Implicit, nil)
 		name := "Bad Name"
-		_, _, _, err := ApplyUpdate(c, s, UpdateRequest{Name: &name}, pol, rulesNow)
+		_, _, _, err := applyUpdate(c, s, UpdateRequest{Name: &name}, pol, rulesNow)
 		checkRuleError(t, err, "", "name", "must start with a lowercase letter")
 	})
 	t.Run("unknown field in an update", func(t *testing.T) {
 		c, s := base(t, configschema.Implicit, nil)
-		_, _, _, err := ApplyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "my-project", "token": "x"}}, pol, rulesNow)
+		_, _, _, err := applyUpdate(c, s, UpdateRequest{Configuration: map[string]any{"project_id": "my-project", "token": "x"}}, pol, rulesNow)
 		checkRuleError(t, err, "", "configuration.token", `unknown configuration field "token" for auth method implicit (it belongs to auth method oauth2-token)`)
 	})
 	t.Run("expiration seconds cleared by a method change", func(t *testing.T) {
 		c, s := base(t, configschema.Impersonation, func(r *RegisterRequest) { r.ExpirationSeconds = new(900) })
 		m := configschema.UserAccount
-		next, _, _, err := ApplyUpdate(c, s, UpdateRequest{AuthMethod: &m,
+		next, _, _, err := applyUpdate(c, s, UpdateRequest{AuthMethod: &m,
 			Configuration: map[string]any{"project_id": "my-project", "user_account_json": rulesUser(nil)}}, pol, rulesNow)
 		if err != nil || next.ExpirationSeconds != 0 {
-			t.Errorf("ApplyUpdate(method change) = %v, expiration %d; want 0", err, next.ExpirationSeconds)
+			t.Errorf("applyUpdate(method change) = %v, expiration %d; want 0", err, next.ExpirationSeconds)
 		}
 	})
 	t.Run("nil connector", func(t *testing.T) {
-		if _, _, _, err := ApplyUpdate(nil, Secrets{}, UpdateRequest{}, pol, rulesNow); KindOf(err) != ErrInternal {
-			t.Errorf("ApplyUpdate(nil) = %v; want ErrInternal", err)
+		if _, _, _, err := applyUpdate(nil, Secrets{}, UpdateRequest{}, pol, rulesNow); KindOf(err) != ErrInternal {
+			t.Errorf("applyUpdate(nil) = %v; want ErrInternal", err)
 		}
 	})
 }

@@ -11,16 +11,16 @@ import (
 	"github.com/gcpconn/gcpconn/shared/resourcetype"
 )
 
-// VerifyTypeTimeout bounds the check of one resource type during verification. Types are
+// verifyTypeTimeout bounds the check of one resource type during verification. Types are
 // checked concurrently; a type that has not answered by then is reported as timed out while
 // the others keep their results.
-const VerifyTypeTimeout = 20 * time.Second
+const verifyTypeTimeout = 20 * time.Second
 
 // verifyScopes are the scopes of the token that proves a connector can authenticate.
 var verifyScopes = []string{resourcetype.ScopeCloudPlatform}
 
 // verify finds out what the grant reaches: first whether it can authenticate at all (the
-// global check), then, concurrently and each within VerifyTypeTimeout, every resource type
+// global check), then, concurrently and each within verifyTypeTimeout, every resource type
 // in scope. rt narrows the check to one type ("" = every type the connector serves); id,
 // canonical, checks one resource instead of listing (only with a single type; a
 // single-instance connector's own id is the default); list=false with no id runs only the
@@ -66,7 +66,7 @@ func (s *Service) verify(ctx context.Context, g Grant, rt ResourceType, id strin
 	}
 
 	// Global check: can the credentials authenticate at all?
-	gctx, cancel := context.WithTimeout(ctx, VerifyTypeTimeout)
+	gctx, cancel := context.WithTimeout(ctx, verifyTypeTimeout)
 	_, err := s.googleToken(gctx, g, TokenRequest{Scopes: verifyScopes, Lifetime: time.Hour, SubjectToken: SubjectTokenFrom(ctx)})
 	cancel()
 	if err != nil {
@@ -92,12 +92,12 @@ func (s *Service) verify(ctx context.Context, g Grant, rt ResourceType, id strin
 	return res, nil
 }
 
-// checkTypes fills results (one per type) concurrently; each type gets VerifyTypeTimeout.
+// checkTypes fills results (one per type) concurrently; each type gets verifyTypeTimeout.
 // It returns ErrUpstreamUnavailable when any type could not be checked: Google unavailable or
 // throttling, or no answer by the deadline (even if the adapter ignores its context: results
 // never wait past the deadline).
 func (s *Service) checkTypes(ctx context.Context, g Grant, results []ResourceResult, id string) error {
-	tctx, cancel := context.WithTimeout(ctx, VerifyTypeTimeout)
+	tctx, cancel := context.WithTimeout(ctx, verifyTypeTimeout)
 	defer cancel()
 	type answer struct {
 		i   int
@@ -125,7 +125,7 @@ func (s *Service) checkTypes(ctx context.Context, g Grant, results []ResourceRes
 				return fmt.Errorf("verify connector %q: %w", g.Connector.Name, ctx.Err())
 			}
 			return &Error{Kind: ErrUpstreamUnavailable, Err: tctx.Err(),
-				Message: fmt.Sprintf("connector %q: Google did not answer the check within %s; try again", g.Connector.Name, VerifyTypeTimeout)}
+				Message: fmt.Sprintf("connector %q: Google did not answer the check within %s; try again", g.Connector.Name, verifyTypeTimeout)}
 		}
 	}
 	return unavailable
@@ -235,7 +235,7 @@ func (s *Service) Verify(ctx context.Context, p Principal, r VerifyRequest) (*Re
 	rt, id := r.ResourceType, r.ResourceID
 	if id != "" { // verify checks a type given without an id
 		var err error
-		if rt, id, err = g.Connector.ResolveResource(rt, id); err != nil {
+		if rt, id, err = g.Connector.resolveResource(rt, id); err != nil {
 			return nil, err
 		}
 	}

@@ -20,13 +20,9 @@ type Google struct {
 	rotation RotationIdentity
 }
 
-// Google has every capability the core looks for in its Google port (checked here, so that a
-// renamed method fails the build instead of turning a capability off).
-var (
-	_ connector.Google             = (*Google)(nil)
-	_ connector.BucketProjects     = (*Google)(nil)
-	_ connector.RegistryHostMapper = (*Google)(nil)
-)
+// Google implements the core's Google port (checked here, so that a renamed method fails the
+// build).
+var _ connector.Google = (*Google)(nil)
 
 // Option configures New.
 type Option func(*Google)
@@ -54,8 +50,7 @@ func New(ep Endpoints, opts ...Option) *Google {
 func (g *Google) Endpoints() Endpoints { return g.ep }
 
 // RegistryHost returns the host that docker must log in to for a registry host named in a
-// resource id: the configured stand-in (a local fake) or the host itself. It implements the
-// core's connector.RegistryHostMapper.
+// resource id: the configured stand-in (a local fake) or the host itself.
 func (g *Google) RegistryHost(host string) string {
 	if g.ep.DockerRegistryHost != "" {
 		return g.ep.DockerRegistryHost

@@ -200,7 +200,7 @@ func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id string) ([
 
 // BucketProject reports whether bucket belongs to the connector's project: true when Google
 // says so, false when it could not be read, and ErrInvalid naming both projects when it
-// belongs to another. It implements the core's connector.BucketProjects.
+// belongs to another.
 func (g *Google) BucketProject(ctx context.Context, gr connector.Grant, bucket string) (bool, error) {
 	if gr.Connector == nil {
 		return false, connector.Errorf(connector.ErrInternal, "gcp: grant without a connector")

@@ -9,14 +9,15 @@ import (
 	"google.golang.org/api/iterator"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
-// Key cleanup records (connector.KeyCleanups): what is left to delete of deleted
+// Key cleanup records (connector.KeyCleanup, Store.PutCleanup): what is left to delete of deleted
 // connectors' keys. Memory keeps them in a map; Firestore in a third collection, named after
 // the connectors' with a "_key_cleanups" suffix, one document per connector id.
 
 func cloneCleanup(k connector.KeyCleanup) connector.KeyCleanup {
-	k.Keys = connector.Rotation{Retired: k.Keys}.Clone().Retired
+	k.Keys = rotation.State{Retired: k.Keys}.Clone().Retired
 	return k
 }
 

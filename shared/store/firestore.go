@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // Firestore is a connector.Store in a Firestore (native mode) database.
@@ -23,7 +24,7 @@ import (
 // Each connector is one document in the collection, keyed by the connector's id. Names are
 // unique per deployment: a second collection, named after the first with a "_names" suffix,
 // holds one document per connector name (keyed by the name) pointing at the connector's id
-// (a third, with a "_key_cleanups" suffix, holds connector.KeyCleanups records),
+// (a third, with a "_key_cleanups" suffix, holds connector.KeyCleanup records),
 // and both documents are created, renamed and deleted in one transaction, so two
 // registrations of one name cannot both commit. Update is optimistic: the transaction reads
 // the document's revision field and fails with ErrConflict unless it equals the caller's.
@@ -95,7 +96,7 @@ type fsStatus struct {
 	TokensUntil   *time.Time `firestore:"tokens_until"`
 }
 
-// fsRotation is connector.Rotation (durations in seconds; zero times as nil).
+// fsRotation is rotation.State (durations in seconds; zero times as nil).
 type fsRotation struct {
 	PeriodSeconds int64       `firestore:"period_seconds"`
 	KeyID         string      `firestore:"key_id"`
@@ -153,7 +154,7 @@ func timeOf(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-func toRetired(k connector.RetiredKey) fsRetired {
+func toRetired(k rotation.RetiredKey) fsRetired {
 	d := fsRetired{KeyID: k.KeyID, Version: k.Version, Email: k.Email, RetiredAt: timePtr(k.RetiredAt), DeleteAfter: k.DeleteAfter.UTC(),
 		Managed: k.Managed, TokensUntil: timePtr(k.TokensUntil), TokensTracked: k.TokensTracked}
 	if l := k.Lost; l != nil {
@@ -162,16 +163,16 @@ func toRetired(k connector.RetiredKey) fsRetired {
 	return d
 }
 
-func fromRetired(d fsRetired) connector.RetiredKey {
-	k := connector.RetiredKey{KeyID: d.KeyID, Version: d.Version, Email: d.Email, RetiredAt: timeOf(d.RetiredAt), DeleteAfter: d.DeleteAfter.UTC(),
+func fromRetired(d fsRetired) rotation.RetiredKey {
+	k := rotation.RetiredKey{KeyID: d.KeyID, Version: d.Version, Email: d.Email, RetiredAt: timeOf(d.RetiredAt), DeleteAfter: d.DeleteAfter.UTC(),
 		Managed: d.Managed, TokensUntil: timeOf(d.TokensUntil), TokensTracked: d.TokensTracked}
 	if l := d.Lost; l != nil {
-		k.Lost = &connector.LostKey{From: l.From.UTC(), To: l.To.UTC(), KnownKeys: l.KnownKeys}
+		k.Lost = &rotation.LostKey{From: l.From.UTC(), To: l.To.UTC(), KnownKeys: l.KnownKeys}
 	}
 	return k
 }
 
-func toRotation(r connector.Rotation) fsRotation {
+func toRotation(r rotation.State) fsRotation {
 	d := fsRotation{PeriodSeconds: int64(r.Period / time.Second), KeyID: r.KeyID, KeyManaged: r.KeyManaged, KeyTracked: r.KeyTracked,
 		Generation: r.Generation, LastError: r.LastError}
 	if !r.KeyCreatedAt.IsZero() {
@@ -188,14 +189,14 @@ func toRotation(r connector.Rotation) fsRotation {
 	return d
 }
 
-func fromRotation(d fsRotation) connector.Rotation {
-	r := connector.Rotation{Period: time.Duration(d.PeriodSeconds) * time.Second, KeyID: d.KeyID, KeyManaged: d.KeyManaged, KeyTracked: d.KeyTracked,
+func fromRotation(d fsRotation) rotation.State {
+	r := rotation.State{Period: time.Duration(d.PeriodSeconds) * time.Second, KeyID: d.KeyID, KeyManaged: d.KeyManaged, KeyTracked: d.KeyTracked,
 		Generation: d.Generation, LastError: d.LastError}
 	if d.KeyCreatedAt != nil {
 		r.KeyCreatedAt = d.KeyCreatedAt.UTC()
 	}
 	if p := d.Pending; p != nil {
-		r.Pending = &connector.PendingRotation{Generation: p.Generation, Claim: p.Claim, StartedAt: p.StartedAt.UTC(),
+		r.Pending = &rotation.Pending{Generation: p.Generation, Claim: p.Claim, StartedAt: p.StartedAt.UTC(),
 			FromVersion: p.FromVersion, KnownKeys: p.KnownKeys, Email: p.Email, KeyID: p.KeyID, Version: p.Version, VerifyBy: timeOf(p.VerifyBy)}
 	}
 	for _, k := range d.Retired {

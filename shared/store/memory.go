@@ -340,6 +340,11 @@ func (m *MemorySecrets) AddVersion(ctx context.Context, connectorID string, s co
 	return v, nil
 }
 
+// AccessFresh is Access: the memory store keeps no other copy to read past.
+func (m *MemorySecrets) AccessFresh(ctx context.Context, connectorID, version string) (connector.Secrets, error) {
+	return m.Access(ctx, connectorID, version)
+}
+
 // Access returns the values of one enabled version.
 func (m *MemorySecrets) Access(ctx context.Context, connectorID, version string) (connector.Secrets, error) {
 	var fields map[string]string

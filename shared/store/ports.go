@@ -9,24 +9,21 @@ import (
 // the build instead of turning a capability off (the core and upkeep find some of them by
 // type assertion).
 var (
-	_ connector.Store       = (*Memory)(nil)
-	_ connector.KeyCleanups = (*Memory)(nil)
-	_ upkeep.ConnectorIDs   = (*Memory)(nil)
-	_ upkeep.CleanupMarks   = (*Memory)(nil)
+	_ connector.Store     = (*Memory)(nil)
+	_ upkeep.ConnectorIDs = (*Memory)(nil)
+	_ upkeep.CleanupMarks = (*Memory)(nil)
 
-	_ connector.Store       = (*Firestore)(nil)
-	_ connector.KeyCleanups = (*Firestore)(nil)
-	_ upkeep.ConnectorIDs   = (*Firestore)(nil)
-	_ upkeep.CleanupMarks   = (*Firestore)(nil)
+	_ connector.Store     = (*Firestore)(nil)
+	_ upkeep.ConnectorIDs = (*Firestore)(nil)
+	_ upkeep.CleanupMarks = (*Firestore)(nil)
 
 	_ connector.SecretStore = (*MemorySecrets)(nil)
 	_ upkeep.SecretAges     = (*MemorySecrets)(nil)
 	_ upkeep.SecretVersions = (*MemorySecrets)(nil)
 
-	_ connector.SecretStore  = (*SecretManager)(nil)
-	_ connector.FreshSecrets = (*SecretManager)(nil)
-	_ upkeep.SecretAges      = (*SecretManager)(nil)
-	_ upkeep.SecretVersions  = (*SecretManager)(nil)
+	_ connector.SecretStore = (*SecretManager)(nil)
+	_ upkeep.SecretAges     = (*SecretManager)(nil)
+	_ upkeep.SecretVersions = (*SecretManager)(nil)
 
 	_ upkeep.SweepRuns      = (*MemoryRuns)(nil)
 	_ upkeep.SweepRuns      = (*FirestoreRuns)(nil)

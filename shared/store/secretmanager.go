@@ -218,7 +218,7 @@ func (m *SecretManager) Access(ctx context.Context, connectorID, version string)
 
 // AccessFresh reads one version from Secret Manager itself, never from memory, so that what
 // decides a connector's state sees a version disabled or destroyed behind gcpconn's back
-// (connector.FreshSecrets). A version that cannot be read any more is dropped from memory,
+// (connector.SecretStore.AccessFresh). A version that cannot be read any more is dropped from memory,
 // so mints stop using it too.
 func (m *SecretManager) AccessFresh(ctx context.Context, connectorID, version string) (connector.Secrets, error) {
 	if err := checkVersion(connectorID, version); err != nil {

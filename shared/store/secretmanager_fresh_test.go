@@ -78,6 +78,12 @@ func (smOKGoogle) Cluster(context.Context, connector.Grant, string) (connector.C
 	return connector.ClusterInfo{}, connector.Errorf(connector.ErrUpstreamNotFound, "no clusters")
 }
 
+func (smOKGoogle) BucketProject(context.Context, connector.Grant, string) (bool, error) {
+	return true, nil
+}
+
+func (smOKGoogle) RegistryHost(host string) string { return host }
+
 // A version disabled in Secret Manager without an event (no topic, or a lost notification),
 // while the instance still holds its values in memory, is caught by the next sweep: the
 // connector is disabled and minting stops.

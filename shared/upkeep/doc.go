@@ -36,7 +36,7 @@
 // Key rotation replaces a connector's service-account key every period: on the schedule's
 // SECRET_ROTATE ([Keeper.RotateOnEvent]), by hand ([Keeper.Rotate]), or overdue by sweep. Its
 // steps are recorded on the connector before they happen (the write-ahead entry,
-// connector.PendingRotation): claim → create the key ([KeyManager]) → store it as a new
+// rotation.Pending): claim → create the key ([KeyManager]) → store it as a new
 // secret version → "verifying" → verify → pin. A failed step releases the entry at once and
 // turns what the run created into a retired record; an interrupted one is released by the
 // next pass (a rotate, a refresh or a sweep).
@@ -48,7 +48,7 @@
 // idempotent and order-insensitive.
 //
 // Key cleanup deletes the keys gcpconn created once no token minted from them can still be in
-// use: keys a rotation or an update replaced (connector.RetiredKey, after RotationGrace), what
+// use: keys a rotation or an update replaced (rotation.RetiredKey, after rotation.Grace), what
 // a failed rotation created (at once; a key whose create answer never arrived is searched for
 // once no late create can land), and the keys of deleted connectors (connector.KeyCleanup
 // records). gcpconn deletes only keys it created.

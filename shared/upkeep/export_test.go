@@ -4,12 +4,13 @@ import (
 	"context"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // Internals the external tests drive directly.
 
 // PinRotation is pinRotation: it pins the verifying entry p of connector c.
-func (s *Keeper) PinRotation(ctx context.Context, c *connector.Connector, p connector.PendingRotation) (bool, error) {
+func (s *Keeper) PinRotation(ctx context.Context, c *connector.Connector, p rotation.Pending) (bool, error) {
 	return s.pinRotation(ctx, c, p)
 }
 

@@ -11,7 +11,7 @@ import (
 // Orphans returns the ids of connectors that have a secret but no longer exist (or never
 // did), sorted, for sweep to delete with SecretStore.Delete. Only secrets older than
 // OrphanGrace count, so a registration in flight keeps its secret, and a deleted
-// connector's secret stays while it holds keys to delete (KeyCleanups). It needs a SecretStore
+// connector's secret stays while it holds keys to delete (KeyCleanup records). It needs a SecretStore
 // that implements SecretAges.
 func (s *Keeper) Orphans(ctx context.Context) ([]string, error) {
 	return s.orphans(ctx, nil)

@@ -10,9 +10,9 @@ import (
 )
 
 // Key rotation. A connector that holds a service-account key may have gcpconn replace the
-// key every Rotation.Period: a new key through the IAM keys API → a new secret version →
-// verified → pinned → the replaced key deleted after RotationGrace, by sweep. Every step is
-// recorded on the connector first (Rotation.Pending, a write-ahead entry claimed with the
+// key every rotation period: a new key through the IAM keys API → a new secret version →
+// verified → pinned → the replaced key deleted after rotation.Grace, by sweep. Every step is
+// recorded on the connector first (rotation.Pending, a write-ahead entry claimed with the
 // store's revision precondition), so one claim yields one key; a failed step releases the
 // entry at once (rotatefail.go), and whatever a crash leaves behind is released by the next
 // rotate or by repairRotation, which sweep runs (rotaterun.go has the run).
@@ -22,7 +22,7 @@ import (
 // that gcpconn did not create (the registered one, say) is never deleted, only its secret
 // version. The one residual case: a create whose answer never arrived. Then the key is looked
 // for as the account's key that is not in KnownKeys, that no connector records, and that was
-// created while Google could still act on the call (from StartedAt to CreateKeyBudget plus
+// created while Google could still act on the call (from StartedAt to rotation.CreateKeyBudget plus
 // lateCreate after it, keyClockSkew either side), once that window has closed; only a key
 // someone else created by hand on the same account inside it could be taken for it. Google's
 // keys carry no label that would let gcpconn mark its own.
@@ -87,7 +87,7 @@ func (s *Keeper) sweepKeys(ctx context.Context, c *connector.Connector, o SweepO
 	if err != nil {
 		s.sweepFailed(ctx, c, "key rotation repair", err, t)
 	}
-	if next := c.Rotation.NextRotation(); s.Keys != nil && !next.IsZero() && s.now().After(next.Add(rotationOverdue)) && c.Status.State != connector.StateDisabled {
+	if next := c.Rotation.Due(); s.Keys != nil && !next.IsZero() && s.now().After(next.Add(rotationOverdue)) && c.Status.State != connector.StateDisabled {
 		t.queueRotation(c, next)
 		return
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/gcp"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -51,7 +52,7 @@ func (s rtSecrets) SetRotation(ctx context.Context, id string, p time.Duration, 
 // rtStore is rgFaultyStore that also keeps key cleanup records (in memory).
 type rtStore struct {
 	rgFaultyStore
-	kc connector.KeyCleanups
+	kc connector.Store
 }
 
 func (s rtStore) PutCleanup(ctx context.Context, k connector.KeyCleanup) error {
@@ -253,7 +254,7 @@ func TestRotateKeyAgainstFake(t *testing.T) {
 	if n, err := e.svc.RepairRotation(ctx, c); n != 0 || err != nil {
 		t.Errorf("RepairRotation inside the grace = %d, %v; want nothing deleted", n, err)
 	}
-	e.clock.Add(connector.RotationGrace)
+	e.clock.Add(rotation.Grace)
 	n, err := e.svc.RepairRotation(ctx, e.get(t))
 	if err != nil || n != 1 {
 		t.Errorf("RepairRotation after the grace = %d, %v; want the first rotated key deleted", n, err)
@@ -310,7 +311,7 @@ func TestRotateKeyFaults(t *testing.T) {
 			// At once, without a repair: nothing stuck in progress, the failure recorded, the
 			// old key (or a verified new one) pinned and minting.
 			c := e.get(t)
-			if p := c.Rotation.Pending; p != nil && p.State() != connector.PendingVerifying {
+			if p := c.Rotation.Pending; p != nil && p.State() != rotation.Verifying {
 				t.Errorf("after the failure: rotation left %s: %+v; want it released (or verifying)", p.State(), *p)
 			}
 			if rerr != nil && c.Rotation.Pending == nil && c.Rotation.LastError == "" && c.Rotation.Generation == 0 {
@@ -427,7 +428,7 @@ func TestKeysCleanedAfterUpdateAndDelete(t *testing.T) {
 			if n := len(e.keys(t)); n != 3 {
 				t.Errorf("inside the grace: %d keys; want all 3 kept", n)
 			}
-			e.clock.Add(connector.RotationGrace + time.Minute)
+			e.clock.Add(rotation.Grace + time.Minute)
 			sweep()
 			if ks := e.keys(t); len(ks) != 1 || ks[0] != e.registered {
 				t.Errorf("after the grace: keys of %s = %v; want only the registered %s", rtAccount, ks, e.registered)
@@ -436,7 +437,7 @@ func TestKeysCleanedAfterUpdateAndDelete(t *testing.T) {
 				if ids, _ := e.mem.ListConnectorIDs(ctx); len(ids) != 0 {
 					t.Errorf("secrets left after the cleanup: %v", ids)
 				}
-				if recs, _ := e.svc.Store.(connector.KeyCleanups).ListCleanups(ctx); len(recs) != 0 {
+				if recs, _ := e.svc.Store.ListCleanups(ctx); len(recs) != 0 {
 					t.Errorf("cleanup records left: %+v", recs)
 				}
 			}

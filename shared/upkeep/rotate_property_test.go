@@ -21,6 +21,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -166,6 +167,12 @@ func (a *ppActor) Cluster(ctx context.Context, g connector.Grant, id string) (co
 	return connector.ClusterInfo{}, nil
 }
 
+func (a *ppActor) BucketProject(context.Context, connector.Grant, string) (bool, error) {
+	return true, nil
+}
+
+func (a *ppActor) RegistryHost(host string) string { return host }
+
 type ppStore struct {
 	connector.Store
 	a *ppActor
@@ -201,6 +208,10 @@ func (s ppSecrets) AddVersion(ctx context.Context, id string, sec connector.Secr
 func (s ppSecrets) Access(ctx context.Context, id, v string) (sec connector.Secrets, err error) {
 	err = s.a.do(func() error { sec, err = s.MemorySecrets.Access(ctx, id, v); return err })
 	return sec, err
+}
+
+func (s ppSecrets) AccessFresh(ctx context.Context, id, v string) (connector.Secrets, error) {
+	return s.Access(ctx, id, v)
 }
 
 func (s ppSecrets) DestroyVersion(ctx context.Context, id, v string) error {
@@ -296,7 +307,7 @@ func ppRun(t *testing.T, rng *rand.Rand) string {
 // properties.
 func ppSettle(ctx context.Context, w *ppWorld, healthy *upkeep.Keeper) string {
 	for range 3 {
-		time.Sleep(upkeep.VerifyWindow + connector.RotationGrace)
+		time.Sleep(upkeep.VerifyWindow + rotation.Grace)
 		cur, err := w.store.Get(ctx, w.id)
 		if err != nil {
 			return err.Error()

@@ -6,10 +6,11 @@ import (
 	"fmt"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
-// Cleanup after delete: sweep acts on the KeyCleanup records that Delete leaves (see
-// connector.KeyCleanups), deleting each key after its grace with the credentials of the
+// Cleanup after delete: sweep acts on the KeyCleanup records that Delete leaves in the
+// Store (Store.ListCleanups), deleting each key after its grace with the credentials of the
 // version that held it, then the connector's secret.
 
 // sweepCleanups acts on the cleanup records of deleted connectors: their due keys are
@@ -17,11 +18,10 @@ import (
 // secret. A record whose connector still exists (a delete that failed) is dropped. It
 // reports how many keys it deleted.
 func (s *Keeper) sweepCleanups(ctx context.Context) (int, error) {
-	kc, ok := s.Store.(connector.KeyCleanups)
-	if !ok || s.Keys == nil {
+	if s.Keys == nil {
 		return 0, nil
 	}
-	recs, err := kc.ListCleanups(ctx)
+	recs, err := s.Store.ListCleanups(ctx)
 	if err != nil || len(recs) == 0 {
 		return 0, err
 	}
@@ -32,7 +32,7 @@ func (s *Keeper) sweepCleanups(ctx context.Context) (int, error) {
 	n := 0
 	var errs []error
 	for _, rec := range recs {
-		k, err := s.cleanUp(ctx, kc, rec, recorded)
+		k, err := s.cleanUp(ctx, rec, recorded)
 		n += k
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connector %s (%s, deleted): %w", rec.ConnectorID, rec.Name, err))
@@ -42,10 +42,10 @@ func (s *Keeper) sweepCleanups(ctx context.Context) (int, error) {
 }
 
 // cleanUp acts on one cleanup record (see sweepCleanups).
-func (s *Keeper) cleanUp(ctx context.Context, kc connector.KeyCleanups, rec connector.KeyCleanup, recorded map[string]bool) (int, error) {
+func (s *Keeper) cleanUp(ctx context.Context, rec connector.KeyCleanup, recorded map[string]bool) (int, error) {
 	_, err := s.Store.Get(ctx, rec.ConnectorID)
 	if err == nil {
-		return 0, kc.DeleteCleanup(ctx, rec.ConnectorID) // not deleted after all: its own records rule
+		return 0, s.Store.DeleteCleanup(ctx, rec.ConnectorID) // not deleted after all: its own records rule
 	}
 	if !errors.Is(err, connector.ErrNotFound) {
 		return 0, err
@@ -53,7 +53,7 @@ func (s *Keeper) cleanUp(ctx context.Context, kc connector.KeyCleanups, rec conn
 	gone := &connector.Connector{ID: rec.ConnectorID, Name: rec.Name}
 	now := s.now()
 	n := 0
-	var left []connector.RetiredKey
+	var left []rotation.RetiredKey
 	var errs []error
 	for _, k := range rec.Keys {
 		if now.Before(k.DeleteAfter) {
@@ -71,12 +71,12 @@ func (s *Keeper) cleanUp(ctx context.Context, kc connector.KeyCleanups, rec conn
 	case len(left) == len(rec.Keys):
 	case len(left) > 0:
 		rec.Keys = left
-		errs = append(errs, kc.PutCleanup(ctx, rec))
+		errs = append(errs, s.Store.PutCleanup(ctx, rec))
 	default:
 		if err := s.Secrets.Delete(ctx, rec.ConnectorID); err != nil {
 			return n, errors.Join(append(errs, err)...)
 		}
-		errs = append(errs, kc.DeleteCleanup(ctx, rec.ConnectorID))
+		errs = append(errs, s.Store.DeleteCleanup(ctx, rec.ConnectorID))
 		s.log().InfoContext(ctx, "sweep: deleted the keys gcpconn created for a deleted connector", "connector_id", rec.ConnectorID, "connector", rec.Name)
 	}
 	return n, errors.Join(errs...)
@@ -84,11 +84,7 @@ func (s *Keeper) cleanUp(ctx context.Context, kc connector.KeyCleanups, rec conn
 
 // cleanupIDs returns the connectors whose cleanup records keep their secrets.
 func (s *Keeper) cleanupIDs(ctx context.Context) (map[string]bool, error) {
-	kc, ok := s.Store.(connector.KeyCleanups)
-	if !ok {
-		return nil, nil
-	}
-	recs, err := kc.ListCleanups(ctx)
+	recs, err := s.Store.ListCleanups(ctx)
 	if err != nil {
 		return nil, err
 	}

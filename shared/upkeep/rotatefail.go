@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // Failed rotations and cleanup. A rotation that fails at any step is released by one write
@@ -24,7 +25,7 @@ import (
 // is unknown. It records why in rotation.last_error and the status, deletes what the run
 // created (what it cannot delete is left for sweep) and returns the error to answer: of
 // cause's kind when retrying may help, otherwise ErrFailedPrecondition.
-func (s *Keeper) failRotation(ctx context.Context, c *connector.Connector, p connector.PendingRotation, lost bool, why string, cause error) error {
+func (s *Keeper) failRotation(ctx context.Context, c *connector.Connector, p rotation.Pending, lost bool, why string, cause error) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failureBudget)
 	defer cancel()
 	s.log().WarnContext(ctx, "rotation failed; the previous key stays pinned", "event", EventRotation, "outcome", OutcomeFailed, "connector_id", c.ID, "connector", c.Name, "reason", why)
@@ -68,10 +69,10 @@ func cmpOr(a, b string) string {
 // recordStray records, as a retired record due at once, the key and version that the run
 // of entry p created after its entry was released; false when there is none or it is
 // already recorded.
-func recordStray(cur *connector.Connector, p connector.PendingRotation, now time.Time) bool {
+func recordStray(cur *connector.Connector, p rotation.Pending, now time.Time) bool {
 	rk, ok := p.Leftover(false, now)
 	if !ok || (p.KeyID != "" && (p.KeyID == cur.Rotation.KeyID || pendingKey(cur, p.KeyID))) ||
-		slices.ContainsFunc(cur.Rotation.Retired, func(r connector.RetiredKey) bool { return r.KeyID == p.KeyID && r.Version == p.Version }) {
+		slices.ContainsFunc(cur.Rotation.Retired, func(r rotation.RetiredKey) bool { return r.KeyID == p.KeyID && r.Version == p.Version }) {
 		return false
 	}
 	cur.Rotation.Retired = append(cur.Rotation.Retired, rk)
@@ -167,7 +168,7 @@ func (s *Keeper) deleteRetired(ctx context.Context, id string) (int, error) {
 		return 0, err
 	}
 	now := s.now()
-	var due []connector.RetiredKey
+	var due []rotation.RetiredKey
 	for _, r := range c.Rotation.Retired {
 		if !now.Before(r.DeleteAfter) && (r.Lost == nil || c.Rotation.Pending == nil) {
 			due = append(due, r)
@@ -177,14 +178,14 @@ func (s *Keeper) deleteRetired(ctx context.Context, id string) (int, error) {
 		return 0, nil
 	}
 	var recorded map[string]bool
-	if slices.ContainsFunc(due, func(r connector.RetiredKey) bool { return r.Lost != nil }) {
+	if slices.ContainsFunc(due, func(r rotation.RetiredKey) bool { return r.Lost != nil }) {
 		if recorded, err = s.recordedKeys(ctx); err != nil {
 			return 0, err
 		}
 	}
 	n := 0
 	var errs []error
-	var done []connector.RetiredKey
+	var done []rotation.RetiredKey
 	for _, r := range due {
 		k, err := s.removeRetired(ctx, c, r, recorded)
 		n += k
@@ -197,8 +198,8 @@ func (s *Keeper) deleteRetired(ctx context.Context, id string) (int, error) {
 	if len(done) > 0 {
 		_, err := s.UpdateConnector(ctx, id, func(cur *connector.Connector) bool {
 			n := len(cur.Rotation.Retired)
-			cur.Rotation.Retired = slices.DeleteFunc(slices.Clone(cur.Rotation.Retired), func(r connector.RetiredKey) bool {
-				return slices.ContainsFunc(done, func(d connector.RetiredKey) bool { return sameRetired(d, r) })
+			cur.Rotation.Retired = slices.DeleteFunc(slices.Clone(cur.Rotation.Retired), func(r rotation.RetiredKey) bool {
+				return slices.ContainsFunc(done, func(d rotation.RetiredKey) bool { return sameRetired(d, r) })
 			})
 			return len(cur.Rotation.Retired) != n
 		})
@@ -207,14 +208,14 @@ func (s *Keeper) deleteRetired(ctx context.Context, id string) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-func sameRetired(a, b connector.RetiredKey) bool {
+func sameRetired(a, b rotation.RetiredKey) bool {
 	return a.KeyID == b.KeyID && a.Version == b.Version && a.Email == b.Email && (a.Lost == nil) == (b.Lost == nil) &&
 		(a.Lost == nil || a.Lost.From.Equal(b.Lost.From))
 }
 
 // removeRetired deletes the key(s) of one due record r of c (a lost key searched for) and
 // destroys its version; it reports how many keys it deleted.
-func (s *Keeper) removeRetired(ctx context.Context, c *connector.Connector, r connector.RetiredKey, recorded map[string]bool) (int, error) {
+func (s *Keeper) removeRetired(ctx context.Context, c *connector.Connector, r rotation.RetiredKey, recorded map[string]bool) (int, error) {
 	ids := []string{}
 	if r.Managed && r.KeyID != "" && r.KeyID != c.Rotation.KeyID && !pendingKey(c, r.KeyID) {
 		ids = append(ids, r.KeyID)
@@ -250,11 +251,25 @@ func pendingKey(c *connector.Connector, id string) bool {
 	return c.Rotation.Pending != nil && c.Rotation.Pending.KeyID == id
 }
 
+// sourceGrant returns the grant that manages c's service-account keys (FreshGrant) and the
+// account they belong to.
+func (s *Keeper) sourceGrant(ctx context.Context, c *connector.Connector) (connector.Grant, string, error) {
+	g, err := s.FreshGrant(ctx, c)
+	if err != nil {
+		return connector.Grant{}, "", err
+	}
+	key, err := g.Secrets.ServiceAccountKey()
+	if err != nil {
+		return connector.Grant{}, "", err
+	}
+	return g, key.ClientEmail, nil
+}
+
 // retiredGrant returns the grant that may delete the keys of record r of c and the account
 // they belong to: the pinned credentials when they are of r's account, otherwise the
 // credentials r's own version holds (the account's key that manages its own keys).
-func (s *Keeper) retiredGrant(ctx context.Context, c *connector.Connector, r connector.RetiredKey) (connector.Grant, string, error) {
-	g, email, gerr := s.SourceGrant(ctx, c)
+func (s *Keeper) retiredGrant(ctx context.Context, c *connector.Connector, r rotation.RetiredKey) (connector.Grant, string, error) {
+	g, email, gerr := s.sourceGrant(ctx, c)
 	if gerr == nil && (r.Email == "" || r.Email == email) {
 		return g, email, nil
 	}
@@ -282,7 +297,7 @@ func cmpErr(a, b error) error {
 
 // lostKeys finds the key a failed rotation created without learning its id: a key of the
 // account not in l.KnownKeys, created within [l.From, l.To], that no connector records.
-func (s *Keeper) lostKeys(ctx context.Context, g connector.Grant, email string, l connector.LostKey, recorded map[string]bool) ([]string, error) {
+func (s *Keeper) lostKeys(ctx context.Context, g connector.Grant, email string, l rotation.LostKey, recorded map[string]bool) ([]string, error) {
 	keys, err := s.Keys.ListKeys(ctx, g, email)
 	if err != nil {
 		return nil, err
@@ -322,15 +337,13 @@ func (s *Keeper) recordedKeys(ctx context.Context) (map[string]bool, error) {
 		}
 		token = next
 	}
-	if kc, ok := s.Store.(connector.KeyCleanups); ok { // and the keys deleted connectors left for sweep
-		recs, err := kc.ListCleanups(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list key cleanups: %w", err)
-		}
-		for _, rec := range recs {
-			for _, r := range rec.Keys {
-				out[r.KeyID] = true
-			}
+	recs, err := s.Store.ListCleanups(ctx) // and the keys deleted connectors left for sweep
+	if err != nil {
+		return nil, fmt.Errorf("list key cleanups: %w", err)
+	}
+	for _, rec := range recs {
+		for _, r := range rec.Keys {
+			out[r.KeyID] = true
 		}
 	}
 	delete(out, "")

@@ -8,10 +8,11 @@ import (
 
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // Google's limit of MaxKeysPerAccount keys per service account. A connector rotated by hand
-// several times within RotationGrace holds several retired keys gcpconn created; when the
+// several times within rotation.Grace holds several retired keys gcpconn created; when the
 // account has all its keys, the oldest of them is deleted early, once no token minted from
 // it can still be in use and no instance can still serve it (retiredGone). Otherwise the
 // rotation is refused before it claims anything, saying how many of the account's keys are
@@ -21,10 +22,10 @@ import (
 // tokens minted up to when it stopped being pinned (r.TokensUntil when tokens were
 // recorded, else the longest lifetime a token may have) and the revocation window in which
 // other instances may still have minted from it.
-func retiredGone(r connector.RetiredKey) time.Time {
+func retiredGone(r rotation.RetiredKey) time.Time {
 	retired := r.RetiredAt
 	if retired.IsZero() {
-		retired = r.DeleteAfter.Add(-connector.RotationGrace)
+		retired = r.DeleteAfter.Add(-rotation.Grace)
 	}
 	served := retired.Add(connector.MaxRevocationWindow)
 	if r.TokensTracked {
@@ -48,13 +49,13 @@ func (s *Keeper) makeRoom(ctx context.Context, c *connector.Connector, g connect
 	for _, k := range known {
 		live[k.ID] = true
 	}
-	var mine []connector.RetiredKey
+	var mine []rotation.RetiredKey
 	for _, r := range c.Rotation.Retired {
 		if r.Managed && r.KeyID != "" && live[r.KeyID] && (r.Email == "" || r.Email == email) {
 			mine = append(mine, r)
 		}
 	}
-	slices.SortFunc(mine, func(a, b connector.RetiredKey) int { return retiredGone(a).Compare(retiredGone(b)) })
+	slices.SortFunc(mine, func(a, b rotation.RetiredKey) int { return retiredGone(a).Compare(retiredGone(b)) })
 	now := s.now()
 	if len(mine) == 0 {
 		return nil, s.recordRotationFailure(ctx, c, keyLimitProblem(email), nil)
@@ -66,7 +67,7 @@ func (s *Keeper) makeRoom(ctx context.Context, c *connector.Connector, g connect
 	}
 	oldest := mine[0]
 	if _, err := s.UpdateConnector(ctx, c.ID, func(cur *connector.Connector) bool {
-		i := slices.IndexFunc(cur.Rotation.Retired, func(r connector.RetiredKey) bool { return sameRetired(r, oldest) })
+		i := slices.IndexFunc(cur.Rotation.Retired, func(r rotation.RetiredKey) bool { return sameRetired(r, oldest) })
 		if i < 0 || !cur.Rotation.Retired[i].DeleteAfter.After(now) {
 			return false
 		}

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/internal/deadline"
 	"github.com/gcpconn/gcpconn/shared/resourcetype"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // One rotation run: claim (the write-ahead entry) → create the key → record its id → store it
@@ -24,7 +26,7 @@ import (
 // and pinned, an abandoned one released); a young one, or one another instance claims first,
 // is not an error: that one proceeds.
 func (s *Keeper) rotateKey(ctx context.Context, id string, force bool) (bool, error) {
-	return s.rotateIf(ctx, id, force, func(r connector.Rotation) bool {
+	return s.rotateIf(ctx, id, force, func(r rotation.State) bool {
 		return r.Period != 0 && s.now().Sub(r.KeyCreatedAt) >= r.Period/2
 	})
 }
@@ -37,14 +39,14 @@ func (s *Keeper) RotateOnEvent(ctx context.Context, id string, published time.Ti
 	if published.IsZero() {
 		return s.rotateKey(ctx, id, false)
 	}
-	return s.rotateIf(ctx, id, false, func(r connector.Rotation) bool {
+	return s.rotateIf(ctx, id, false, func(r rotation.State) bool {
 		return r.Period != 0 && r.KeyCreatedAt.Before(published)
 	})
 }
 
 // rotateIf is rotateKey with the test of a due key given: rotation runs when force is set or
 // due(the connector's rotation) holds.
-func (s *Keeper) rotateIf(ctx context.Context, id string, force bool, due func(connector.Rotation) bool) (bool, error) {
+func (s *Keeper) rotateIf(ctx context.Context, id string, force bool, due func(rotation.State) bool) (bool, error) {
 	if s.Keys == nil {
 		return false, connector.Errorf(connector.ErrFailedPrecondition, "key rotation is not configured on this deployment")
 	}
@@ -70,35 +72,25 @@ func (s *Keeper) rotateIf(ctx context.Context, id string, force bool, due func(c
 // startRotation checks that c can rotate, makes room under Google's key limit, claims the
 // rotation and runs it.
 func (s *Keeper) startRotation(ctx context.Context, c *connector.Connector) (bool, error) {
-	if err := c.Enabled(); err != nil {
-		return false, err
-	}
-	g, err := s.FreshGrant(ctx, c)
+	g, email, err := s.RotationSource(ctx, c)
 	if err != nil {
 		return false, err
 	}
-	if why := connector.CanRotate(c.AuthMethod, g.Secrets.ServiceAccountJSON != ""); why != "" {
-		return false, connector.Errorf(connector.ErrFailedPrecondition, "connector %q cannot rotate its key: %s", c.Name, why)
-	}
-	key, err := g.Secrets.ServiceAccountKey()
-	if err != nil {
-		return false, err
-	}
-	known, err := s.Keys.ListKeys(ctx, g, key.ClientEmail)
+	known, err := s.Keys.ListKeys(ctx, g, email)
 	if err != nil && connector.KindOf(err) == connector.ErrFailedPrecondition {
 		// Google refused (the rotation identity may not manage the account's keys): recorded
 		// like a failed rotation, so describe and status say why keys do not rotate.
 		return false, s.recordRotationFailure(ctx, c, connector.MessageOf(err), nil)
 	}
 	if err != nil {
-		return false, s.recordRotationFailure(ctx, c, "the keys of "+key.ClientEmail+" could not be listed: "+connector.MessageOf(err), err)
+		return false, s.recordRotationFailure(ctx, c, "the keys of "+email+" could not be listed: "+connector.MessageOf(err), err)
 	}
 	if len(known) >= MaxKeysPerAccount {
-		if known, err = s.makeRoom(ctx, c, g, key.ClientEmail, known); err != nil {
+		if known, err = s.makeRoom(ctx, c, g, email, known); err != nil {
 			return false, err
 		}
 	}
-	p, err := s.claimRotation(ctx, c, key.ClientEmail, known)
+	p, err := s.claimRotation(ctx, c, email, known)
 	if err != nil {
 		return false, s.recordRotationFailure(ctx, c, "the rotation could not be recorded: "+connector.MessageOf(err), err)
 	}
@@ -111,10 +103,10 @@ func (s *Keeper) startRotation(ctx context.Context, c *connector.Connector) (boo
 }
 
 // claimRotation records the write-ahead entry; nil when another claim won.
-func (s *Keeper) claimRotation(ctx context.Context, c *connector.Connector, email string, known []KeyInfo) (*connector.PendingRotation, error) {
+func (s *Keeper) claimRotation(ctx context.Context, c *connector.Connector, email string, known []KeyInfo) (*rotation.Pending, error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	p := &connector.PendingRotation{Generation: c.Rotation.Generation + 1, Claim: hex.EncodeToString(b[:]),
+	p := &rotation.Pending{Generation: c.Rotation.Generation + 1, Claim: hex.EncodeToString(b[:]),
 		StartedAt: s.now(), FromVersion: c.SecretVersion, Email: email}
 	for _, k := range known {
 		p.KnownKeys = append(p.KnownKeys, k.ID)
@@ -136,7 +128,7 @@ func (s *Keeper) claimRotation(ctx context.Context, c *connector.Connector, emai
 }
 
 // recordPending stores fn's change to our pending entry; false when the claim was lost.
-func (s *Keeper) recordPending(ctx context.Context, id, claim string, fn func(p *connector.PendingRotation)) (bool, error) {
+func (s *Keeper) recordPending(ctx context.Context, id, claim string, fn func(p *rotation.Pending)) (bool, error) {
 	return s.UpdateConnector(ctx, id, func(cur *connector.Connector) bool {
 		if cur.Rotation.Pending == nil || cur.Rotation.Pending.Claim != claim {
 			return false
@@ -147,9 +139,9 @@ func (s *Keeper) recordPending(ctx context.Context, id, claim string, fn func(p 
 }
 
 // runRotation creates the key, stores it, records it as verifying and verifies and pins it.
-func (s *Keeper) runRotation(ctx context.Context, old connector.Grant, p connector.PendingRotation) (bool, error) {
+func (s *Keeper) runRotation(ctx context.Context, old connector.Grant, p rotation.Pending) (bool, error) {
 	c := old.Connector
-	cctx, cancel := context.WithDeadline(ctx, p.StartedAt.Add(connector.CreateKeyBudget))
+	cctx, cancel := context.WithDeadline(ctx, p.StartedAt.Add(rotation.CreateKeyBudget))
 	keyID, keyJSON, err := s.Keys.CreateKey(cctx, old, p.Email)
 	cancel()
 	if err != nil && keyID == "" {
@@ -157,7 +149,7 @@ func (s *Keeper) runRotation(ctx context.Context, old connector.Grant, p connect
 		return false, s.failRotation(ctx, c, p, !connector.Definite(err), createKeyProblem(p.Email, err), err)
 	}
 	p.KeyID = keyID
-	if ok, rerr := s.recordPending(ctx, c.ID, p.Claim, func(q *connector.PendingRotation) { q.KeyID = keyID }); rerr != nil || !ok {
+	if ok, rerr := s.recordPending(ctx, c.ID, p.Claim, func(q *rotation.Pending) { q.KeyID = keyID }); rerr != nil || !ok {
 		return false, s.failRotation(ctx, c, p, false, lostClaim(rerr), rerr)
 	}
 	if err != nil {
@@ -171,7 +163,7 @@ func (s *Keeper) runRotation(ctx context.Context, old connector.Grant, p connect
 		return false, s.failRotation(ctx, c, p, false, "the new key could not be stored: "+connector.MessageOf(err), err)
 	}
 	p.Version, p.VerifyBy = version, s.now().Add(VerifyWindow)
-	if ok, err := s.recordPending(ctx, c.ID, p.Claim, func(q *connector.PendingRotation) { q.Version, q.VerifyBy = p.Version, p.VerifyBy }); err != nil || !ok {
+	if ok, err := s.recordPending(ctx, c.ID, p.Claim, func(q *rotation.Pending) { q.Version, q.VerifyBy = p.Version, p.VerifyBy }); err != nil || !ok {
 		return false, s.failRotation(ctx, c, p, false, lostClaim(err), err)
 	}
 	return s.verifyAndPin(ctx, c, p, newSec)
@@ -189,9 +181,9 @@ func lostClaim(err error) string {
 // verifyAndPin verifies the new key of the verifying entry p and pins it. A key that does
 // not work yet stays "verifying" until p.VerifyBy (a later pass carries on); after it, it is
 // deleted and the failure recorded. A key is never pinned unverified.
-func (s *Keeper) verifyAndPin(ctx context.Context, c *connector.Connector, p connector.PendingRotation, sec connector.Secrets) (bool, error) {
+func (s *Keeper) verifyAndPin(ctx context.Context, c *connector.Connector, p rotation.Pending, sec connector.Secrets) (bool, error) {
 	// Verification stops early enough to record the outcome and answer within ctx.
-	vctx, cancel := connector.WriteContext(ctx, VerifyWindow)
+	vctx, cancel := deadline.WriteContext(ctx, VerifyWindow)
 	why, err := s.verifyNewKey(vctx, connector.Grant{Connector: c, Secrets: sec})
 	outOfTime := vctx.Err() != nil
 	cancel()
@@ -215,8 +207,8 @@ func (s *Keeper) verifyAndPin(ctx context.Context, c *connector.Connector, p con
 // resumePending carries on the rotation entry p of c found in flight: a verifying one is
 // verified and pinned, one abandoned past RotationBudget is released (failRotation). It
 // reports whether it pinned a key.
-func (s *Keeper) resumePending(ctx context.Context, c *connector.Connector, p connector.PendingRotation) (bool, error) {
-	if p.State() == connector.PendingVerifying {
+func (s *Keeper) resumePending(ctx context.Context, c *connector.Connector, p rotation.Pending) (bool, error) {
+	if p.State() == rotation.Verifying {
 		sec, err := s.Secrets.Access(ctx, c.ID, p.Version)
 		if err != nil {
 			if connector.KindOf(err) == connector.ErrNotFound || connector.KindOf(err) == connector.ErrFailedPrecondition {
@@ -270,12 +262,12 @@ func (s *Keeper) verifyNewKey(ctx context.Context, g connector.Grant) (why strin
 // old ones and clears the entry. It refuses an entry that is no longer p (released, rolled
 // back or taken over). An update that replaced the credentials meanwhile wins: the rotation
 // is released and its key deleted.
-func (s *Keeper) pinRotation(ctx context.Context, c *connector.Connector, p connector.PendingRotation) (bool, error) {
+func (s *Keeper) pinRotation(ctx context.Context, c *connector.Connector, p rotation.Pending) (bool, error) {
 	now := s.now()
 	superseded, eligible := false, false
 	ok, err := s.UpdateConnector(ctx, c.ID, func(cur *connector.Connector) bool {
 		r := &cur.Rotation
-		if r.Pending == nil || r.Pending.Claim != p.Claim || r.Pending.State() != connector.PendingVerifying || r.Pending.Version != p.Version {
+		if r.Pending == nil || r.Pending.Claim != p.Claim || r.Pending.State() != rotation.Verifying || r.Pending.Version != p.Version {
 			return false
 		}
 		if cur.SecretVersion != p.FromVersion && cur.SecretVersion != p.Version {
@@ -303,7 +295,7 @@ func (s *Keeper) pinRotation(ctx context.Context, c *connector.Connector, p conn
 		s.log().InfoContext(ctx, "key rotated", "event", EventRotation, "outcome", OutcomeRotated, "connector_id", c.ID, "connector", c.Name, "key_id", p.KeyID, "secret_version", p.Version, "generation", p.Generation)
 		s.clearRotationStatus(ctx, c.ID, p.Version)
 		if cur, err := s.Store.Get(ctx, c.ID); err == nil {
-			if err := s.ScheduleRotation(ctx, cur); err != nil {
+			if err := s.Secrets.SetRotation(ctx, cur.ID, cur.Rotation.Period, cur.Rotation.Due()); err != nil {
 				s.log().WarnContext(ctx, "rotation: schedule not moved", "connector_id", c.ID, "error", connector.MessageOf(err))
 			}
 		}

@@ -5,14 +5,15 @@ import (
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // retiredByPin is the retired record of cur's pinned key when the rotation p replaces it
 // at now. It is not tracked yet: settleTokens reads the leases after the pin.
-func retiredByPin(cur *connector.Connector, p connector.PendingRotation, now time.Time) connector.RetiredKey {
+func retiredByPin(cur *connector.Connector, p rotation.Pending, now time.Time) rotation.RetiredKey {
 	r := cur.Rotation
-	return connector.RetiredKey{KeyID: r.KeyID, Version: p.FromVersion, Email: p.Email, Managed: r.KeyManaged,
-		RetiredAt: now, DeleteAfter: now.Add(connector.RotationGrace)}
+	return rotation.RetiredKey{KeyID: r.KeyID, Version: p.FromVersion, Email: p.Email, Managed: r.KeyManaged,
+		RetiredAt: now, DeleteAfter: now.Add(rotation.Grace)}
 }
 
 // settleTokens completes the retired record of version after the pin that retired it: a

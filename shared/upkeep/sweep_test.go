@@ -114,8 +114,9 @@ func testSweepPerConnectorTimeout(t *testing.T) {
 		}
 		return connector.Token{Value: "ya29.ok", Expiry: time.Now().Add(time.Hour)}, nil
 	}
-	// Under VerifyTypeTimeout, so that the sweep's deadline, not verification's, ends the check.
-	const timeout = connector.VerifyTypeTimeout / 2
+	// Under the core's bound on one resource type's check (20 s), so that the sweep's
+	// deadline, not verification's, ends the check.
+	const timeout = 10 * time.Second
 	start := time.Now()
 	rep, err := s.Sweep(context.Background(), upkeep.SweepOptions{Timeout: timeout})
 	if err != nil {

@@ -16,7 +16,7 @@ const finishTimeout = 10 * time.Second
 
 // StartSweep plans a sweep run: it records the run, pages through every connector id with a
 // cursor, publishes them in shards of shardSize (DefaultShardSize for 0, at most
-// MaxShardSize) through s.Shards, DefaultPublishConcurrency at once, deletes the due keys of deleted connectors (KeyCleanups),
+// MaxShardSize) through s.Shards, DefaultPublishConcurrency at once, deletes the due keys of deleted connectors (KeyCleanup records),
 // removes orphan secrets (unless o.KeepOrphans), records how
 // many shards it published, and returns the run as it stands then. The shards' work is done
 // by SweepShard, wherever the publisher delivers them. A planning failure part-way is
@@ -42,7 +42,7 @@ func (s *Keeper) StartSweep(ctx context.Context, o SweepOptions, shardSize int) 
 	shards, n, planErr := s.planShards(ctx, run.ID, o, shardSize, listed)
 	published := time.Since(began)
 	run.PlannedAt, run.Shards, run.Connectors = s.now(), shards, n
-	// Keys gcpconn created for deleted connectors (KeyCleanups): their records are not
+	// Keys gcpconn created for deleted connectors (KeyCleanup records): their records are not
 	// connectors, so no shard sees them.
 	if deleted, err := s.sweepCleanups(ctx); err != nil {
 		s.log().ErrorContext(ctx, "sweep: keys of deleted connectors", "run", run.ID, "keys_deleted", deleted, "error", err)

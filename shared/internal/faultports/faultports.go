@@ -127,8 +127,8 @@ type SecretStore interface {
 	upkeep.SecretAges
 }
 
-// Secrets is a SecretStore whose AddVersion, Access, DestroyVersion and Delete go through
-// In as "secrets.<Method>"; its listings pass through untouched.
+// Secrets is a SecretStore whose AddVersion, Access (AccessFresh too), DestroyVersion and
+// Delete go through In as "secrets.<Method>"; its listings pass through untouched.
 type Secrets struct {
 	SecretStore
 	In *Injector
@@ -141,6 +141,12 @@ func (s Secrets) AddVersion(ctx context.Context, id string, sec connector.Secret
 
 func (s Secrets) Access(ctx context.Context, id, v string) (sec connector.Secrets, err error) {
 	err = s.In.Do("secrets.Access", func() error { sec, err = s.SecretStore.Access(ctx, id, v); return err })
+	return sec, err
+}
+
+// AccessFresh goes through In as "secrets.Access" too: a fresh read is an access.
+func (s Secrets) AccessFresh(ctx context.Context, id, v string) (sec connector.Secrets, err error) {
+	err = s.In.Do("secrets.Access", func() error { sec, err = s.SecretStore.AccessFresh(ctx, id, v); return err })
 	return sec, err
 }
 

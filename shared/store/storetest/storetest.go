@@ -27,6 +27,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
+	"github.com/gcpconn/gcpconn/shared/rotation"
 )
 
 // Sample returns a fully populated connector with the given id and name, the kind of value
@@ -68,23 +69,23 @@ func Sample(id, name string) *connector.Connector {
 			TokensVersion:  "3",
 			TokensUntil:    time.Date(2029, 6, 8, 1, 0, 0, 0, time.UTC),
 		},
-		Rotation: connector.Rotation{
+		Rotation: rotation.State{
 			Period:       30 * 24 * time.Hour,
 			KeyID:        "key-" + id,
 			KeyCreatedAt: time.Date(2029, 5, 1, 2, 3, 4, 0, time.UTC),
 			KeyManaged:   true,
 			KeyTracked:   true,
 			Generation:   4,
-			Pending: &connector.PendingRotation{Generation: 5, Claim: "c0ffee", StartedAt: time.Date(2029, 6, 1, 0, 0, 1, 0, time.UTC),
+			Pending: &rotation.Pending{Generation: 5, Claim: "c0ffee", StartedAt: time.Date(2029, 6, 1, 0, 0, 1, 0, time.UTC),
 				FromVersion: "3", KnownKeys: []string{"key-" + id, "k-old"}, Email: "sa@p.iam.gserviceaccount.com", KeyID: "k-new", Version: "4",
 				VerifyBy: time.Date(2029, 6, 1, 1, 0, 1, 0, time.UTC)},
-			Retired: []connector.RetiredKey{
+			Retired: []rotation.RetiredKey{
 				{KeyID: "k-old", Version: "2", Email: "sa@p.iam.gserviceaccount.com", RetiredAt: time.Date(2029, 5, 1, 2, 3, 4, 0, time.UTC),
 					DeleteAfter: time.Date(2029, 5, 1, 4, 3, 4, 0, time.UTC), Managed: true,
 					TokensUntil: time.Date(2029, 5, 1, 3, 0, 0, 0, time.UTC), TokensTracked: true},
 				{KeyID: "k-registered", Version: "1", DeleteAfter: time.Date(2029, 4, 1, 4, 3, 4, 0, time.UTC)},
 				{Email: "other@p.iam.gserviceaccount.com", Managed: true, DeleteAfter: time.Date(2029, 6, 1, 0, 3, 0, 0, time.UTC),
-					Lost: &connector.LostKey{From: time.Date(2029, 6, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2029, 6, 1, 0, 3, 0, 0, time.UTC), KnownKeys: []string{"k-a"}}},
+					Lost: &rotation.LostKey{From: time.Date(2029, 6, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2029, 6, 1, 0, 3, 0, 0, time.UTC), KnownKeys: []string{"k-a"}}},
 			},
 			LastError: "the new key failed verification",
 		},
@@ -680,13 +681,10 @@ func testListBadToken(t *testing.T, s connector.Store) {
 	}
 }
 
-// testKeyCleanups: a store that keeps key cleanup records (connector.KeyCleanups) returns
-// what was put, whole, replaces a connector's record and deletes it (twice is no error).
+// testKeyCleanups: the store's key cleanup records (Store.PutCleanup ...) return what was
+// put, whole, replace a connector's record and delete it (twice is no error).
 func testKeyCleanups(t *testing.T, s connector.Store) {
-	kc, ok := s.(connector.KeyCleanups)
-	if !ok {
-		t.Skip("the store keeps no key cleanup records")
-	}
+	kc := s
 	ctx := context.Background()
 	want := connector.KeyCleanup{ConnectorID: "c1", Name: "gone", Keys: Sample("c1", "gone").Rotation.Retired}
 	if err := kc.PutCleanup(ctx, want); err != nil {
