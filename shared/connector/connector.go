@@ -208,17 +208,26 @@ const (
 	fieldToken               = configschema.FieldToken
 )
 
+// secretField is a secret field name with its place in Secrets.
+type secretField struct {
+	name string
+	at   func(*Secrets) *string
+}
+
+// secretFields lists every secret field: the one list that Fields and SecretsFromFields read.
+var secretFields = []secretField{
+	{fieldServiceAccountJSON, func(s *Secrets) *string { return &s.ServiceAccountJSON }},
+	{fieldUserAccountJSON, func(s *Secrets) *string { return &s.UserAccountJSON }},
+	{fieldExternalAccountJSON, func(s *Secrets) *string { return &s.ExternalAccountJSON }},
+	{fieldToken, func(s *Secrets) *string { return &s.Token }},
+}
+
 // Fields returns the non-empty secret values keyed by field name, for storage adapters.
 func (s Secrets) Fields() map[string]string {
 	m := map[string]string{}
-	for k, v := range map[string]string{
-		fieldServiceAccountJSON:  s.ServiceAccountJSON,
-		fieldUserAccountJSON:     s.UserAccountJSON,
-		fieldExternalAccountJSON: s.ExternalAccountJSON,
-		fieldToken:               s.Token,
-	} {
-		if v != "" {
-			m[k] = v
+	for _, f := range secretFields {
+		if v := *f.at(&s); v != "" {
+			m[f.name] = v
 		}
 	}
 	return m
@@ -228,18 +237,11 @@ func (s Secrets) Fields() map[string]string {
 func SecretsFromFields(m map[string]string) (Secrets, error) {
 	var s Secrets
 	for k, v := range m {
-		switch k {
-		case fieldServiceAccountJSON:
-			s.ServiceAccountJSON = v
-		case fieldUserAccountJSON:
-			s.UserAccountJSON = v
-		case fieldExternalAccountJSON:
-			s.ExternalAccountJSON = v
-		case fieldToken:
-			s.Token = v
-		default:
+		i := slices.IndexFunc(secretFields, func(f secretField) bool { return f.name == k })
+		if i < 0 {
 			return Secrets{}, Errorf(ErrInternal, "connector: unknown secret field %q", k)
 		}
+		*secretFields[i].at(&s) = v
 	}
 	return s, nil
 }

@@ -3,6 +3,9 @@ package connector
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,5 +78,23 @@ func TestSecretsNeverPrint(t *testing.T) {
 	}
 	if _, err := SecretsFromFields(map[string]string{"nope": "x"}); err == nil {
 		t.Error("SecretsFromFields(unknown field) = nil error; want an error")
+	}
+}
+
+// TestSecretFieldsCoverSecrets: every field of Secrets has its name in secretFields, so a new
+// secret field cannot be dropped silently by Fields (storage) or SecretsFromFields (reading it
+// back).
+func TestSecretFieldsCoverSecrets(t *testing.T) {
+	var s Secrets
+	v := reflect.ValueOf(&s).Elem()
+	for i := range v.NumField() {
+		v.Field(i).SetString("value-" + v.Type().Field(i).Name)
+	}
+	m := s.Fields()
+	if len(m) != v.NumField() {
+		t.Fatalf("Fields() has %d of the %d fields of Secrets: %v; add the missing ones to secretFields", len(m), v.NumField(), slices.Sorted(maps.Keys(m)))
+	}
+	if back, err := SecretsFromFields(m); err != nil || back != s {
+		t.Errorf("SecretsFromFields(Fields()) lost a field (err %v)", err)
 	}
 }
