@@ -20,7 +20,6 @@ import (
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/cloudresourcemanager/v1"
 	"google.golang.org/api/iterator"
-	"google.golang.org/api/option"
 	"google.golang.org/genproto/googleapis/cloud/location"
 )
 
@@ -113,9 +112,9 @@ func (g *Google) projectResources(ctx context.Context, hc *http.Client, c *conne
 
 // checkProject proves access to project: projects.get, then testIamPermissions.
 func (g *Google) checkProject(ctx context.Context, hc *http.Client, project string) ([]string, error) {
-	svc, err := cloudresourcemanager.NewService(ctx, option.WithEndpoint(g.ep.ResourceManager+"/"), option.WithHTTPClient(hc))
+	svc, err := g.resourceManager(ctx, hc)
 	if err != nil {
-		return nil, connector.Errorf(connector.ErrInternal, "gcp: resource manager client: %v", err)
+		return nil, err
 	}
 	p, err := retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
 		return svc.Projects.Get(project).Context(ctx).Do()
@@ -136,10 +135,14 @@ func (g *Google) checkProject(ctx context.Context, hc *http.Client, project stri
 	return []string{p.ProjectId}, nil
 }
 
+func (g *Google) resourceManager(ctx context.Context, hc *http.Client) (*cloudresourcemanager.Service, error) {
+	return apiClient(ctx, cloudresourcemanager.NewService, "resource manager", g.ep.ResourceManager+"/", hc)
+}
+
 func (g *Google) storageClient(ctx context.Context, hc *http.Client) (*storage.Client, error) {
-	c, err := storage.NewClient(ctx, option.WithEndpoint(g.ep.Storage+"/storage/v1/"), option.WithHTTPClient(hc))
+	c, err := apiClient(ctx, storage.NewClient, "storage", g.ep.Storage+"/storage/v1/", hc)
 	if err != nil {
-		return nil, connector.Errorf(connector.ErrInternal, "gcp: storage client: %v", err)
+		return nil, err
 	}
 	// Cloud Storage documents 408, 429 and 5xx as retryable for idempotent calls; the client
 	// retries those, here at most maxAttempts times with a short backoff.
@@ -229,9 +232,9 @@ func (g *Google) bucketProject(ctx context.Context, c *storage.Client, hc *http.
 	if attrs.ProjectNumber == 0 {
 		return false, nil
 	}
-	svc, err := cloudresourcemanager.NewService(ctx, option.WithEndpoint(g.ep.ResourceManager+"/"), option.WithHTTPClient(hc))
+	svc, err := g.resourceManager(ctx, hc)
 	if err != nil {
-		return false, connector.Errorf(connector.ErrInternal, "gcp: resource manager client: %v", err)
+		return false, err
 	}
 	p, err := retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
 		return svc.Projects.Get(project).Context(ctx).Do()
@@ -254,11 +257,7 @@ func (g *Google) bucketProject(ctx context.Context, c *storage.Client, hc *http.
 }
 
 func (g *Google) containerClient(ctx context.Context, hc *http.Client) (*container.ClusterManagerClient, error) {
-	c, err := container.NewClusterManagerRESTClient(ctx, option.WithEndpoint(g.ep.Container), option.WithHTTPClient(hc))
-	if err != nil {
-		return nil, connector.Errorf(connector.ErrInternal, "gcp: container client: %v", err)
-	}
-	return c, nil
+	return apiClient(ctx, container.NewClusterManagerRESTClient, "container", g.ep.Container, hc)
 }
 
 // checkCluster resolves and checks cluster id of project.
@@ -364,11 +363,7 @@ func (g *Google) Cluster(ctx context.Context, gr connector.Grant, id string) (co
 }
 
 func (g *Google) arClient(ctx context.Context, hc *http.Client) (*artifactregistry.Client, error) {
-	c, err := artifactregistry.NewRESTClient(ctx, option.WithEndpoint(g.ep.ArtifactRegistry), option.WithHTTPClient(hc))
-	if err != nil {
-		return nil, connector.Errorf(connector.ErrInternal, "gcp: artifact registry client: %v", err)
-	}
-	return c, nil
+	return apiClient(ctx, artifactregistry.NewRESTClient, "artifact registry", g.ep.ArtifactRegistry, hc)
 }
 
 // checkRegistry fetches the repository behind a docker-registry id and checks its format.
