@@ -22,6 +22,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -236,21 +237,15 @@ func (e *env) doHeaders(method, path, tok string, body any, h http.Header) respo
 	return r
 }
 
-// registerBody returns a valid registration of a multi-type service-account connector.
+// regBody returns a valid registration of a multi-type service-account connector, with extra
+// applied (credjsontest.Apply: a nil value deletes the key).
 func (e *env) regBody(name string, extra map[string]any) map[string]any {
 	b := map[string]any{
 		"name": name, "type": "gcp", "auth_method": "service-account",
 		"configuration": map[string]any{"project_id": "demo-project", "service_account_json": saKeyJSON(e.t, "sa@demo-project.iam.gserviceaccount.com")},
 		"users":         []string{user},
 	}
-	for k, v := range extra {
-		if v == nil {
-			delete(b, k)
-		} else {
-			b[k] = v
-		}
-	}
-	return b
+	return credjsontest.Apply(b, extra)
 }
 
 // register registers name as owner and returns the connector id.
