@@ -10,11 +10,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-
-	"github.com/gcpconn/gcpconn/internal/testenv"
 )
-
-func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestCounter(t *testing.T) {
 	var c Counter
