@@ -3,11 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -84,25 +80,12 @@ func (f *fakeGoogle) Cluster(ctx context.Context, g connector.Grant, id string) 
 	return connector.ClusterInfo{ID: id, Server: "https://10.0.0.1", CertificateAuthority: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}, nil
 }
 
-var (
-	keyOnce sync.Once
-	keyPEM  string
-)
-
 // saKeyJSON is a service account key JSON with a real RSA key (never sent anywhere).
 func saKeyJSON(t testing.TB, email string) map[string]any {
 	t.Helper()
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		der, _ := x509.MarshalPKCS8PrivateKey(k)
-		keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	})
 	return map[string]any{
 		"type": "service_account", "project_id": "demo-project", "private_key_id": "abc123",
-		"private_key": keyPEM, "client_email": email, "client_id": "1234567890",
+		"private_key": credjsontest.PKCS8PEM(), "client_email": email, "client_id": "1234567890",
 		"token_uri": "https://oauth2.googleapis.com/token",
 	}
 }
