@@ -46,24 +46,20 @@ locals {
   # secrets is scoped to this prefix.
   secret_prefix = local.manifest.secret_prefix
 
-  # Functions with an HTTP trigger and with a CloudEvent trigger (Eventarc on the secret topic).
-  # The key is the deployed name (and the URL path), entry_point the name registered in
-  # entrypoints.go; ingress, timeout and concurrency (default: the "concurrency" setting) name
-  # the setting that holds them.
-  http_functions = {
+  # The manifest's functions with their settings: the key is the deployed name (and the URL
+  # path), entry_point the name registered in entrypoints.go; ingress, timeout and concurrency
+  # (default: the "concurrency" setting) name the setting that holds them.
+  manifest_functions = {
     for name, f in local.manifest.functions : name => merge(f, {
       ingress     = local.settings[f.ingress]
       timeout     = local.settings[f.timeout]
       concurrency = local.settings[try(f.concurrency, "concurrency")]
-    }) if f.trigger == "http"
+    })
   }
+  # Functions with an HTTP trigger and with a CloudEvent trigger (Eventarc on the secret topic).
+  http_functions = { for name, f in local.manifest_functions : name => f if f.trigger == "http" }
   event_functions = {
-    for name, f in local.manifest.functions : name => merge(f, {
-      ingress     = local.settings[f.ingress]
-      timeout     = local.settings[f.timeout]
-      concurrency = local.settings[try(f.concurrency, "concurrency")]
-      event_type  = local.manifest.event_type
-    }) if f.trigger == "secret_topic"
+    for name, f in local.manifest_functions : name => merge(f, { event_type = local.manifest.event_type }) if f.trigger == "secret_topic"
   }
 
   # Who may call each kind of function: "users" are var.invokers; the others are the services

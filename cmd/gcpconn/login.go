@@ -154,11 +154,14 @@ func helperCommand(e *env) string {
 	return "gcpconn"
 }
 
-func homeDir(e *env) (string, error) {
-	if h := e.Getenv("HOME"); h != "" {
-		return h, nil
+// underHome is filepath.Join($HOME, elem...): where a tool keeps its files when no variable
+// names another place.
+func underHome(e *env, elem ...string) (string, error) {
+	h := e.Getenv("HOME")
+	if h == "" {
+		return "", errors.New("HOME is not set")
 	}
-	return "", errors.New("HOME is not set")
+	return filepath.Join(append([]string{h}, elem...)...), nil
 }
 
 // kubeconfigPath is --kubeconfig, else the first file of $KUBECONFIG, else ~/.kube/config.
@@ -169,11 +172,7 @@ func kubeconfigPath(e *env, p *parsed) (string, error) {
 	if k := e.Getenv("KUBECONFIG"); k != "" {
 		return filepath.SplitList(k)[0], nil
 	}
-	h, err := homeDir(e)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(h, ".kube", "config"), nil
+	return underHome(e, ".kube", "config")
 }
 
 func loginKubernetes(e *env, p *parsed, name string, cred *client.Credential) error {
@@ -340,11 +339,7 @@ func dockerConfigPath(e *env) (string, error) {
 	if d := e.Getenv("DOCKER_CONFIG"); d != "" {
 		return filepath.Join(d, "config.json"), nil
 	}
-	h, err := homeDir(e)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(h, ".docker", "config.json"), nil
+	return underHome(e, ".docker", "config.json")
 }
 
 // configDir is gcpconn's own directory: $GCPCONN_CONFIG_DIR, else $XDG_CONFIG_HOME/gcpconn,
@@ -356,11 +351,7 @@ func configDir(e *env) (string, error) {
 	if d := e.Getenv("XDG_CONFIG_HOME"); d != "" {
 		return filepath.Join(d, "gcpconn"), nil
 	}
-	h, err := homeDir(e)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(h, ".config", "gcpconn"), nil
+	return underHome(e, ".config", "gcpconn")
 }
 
 // registryBinding says which connector serves a docker registry host.

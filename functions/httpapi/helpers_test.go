@@ -3,11 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +18,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -91,25 +88,12 @@ func (f *fakeGoogle) BucketProject(context.Context, connector.Grant, string) (bo
 // RegistryHost is the host itself.
 func (f *fakeGoogle) RegistryHost(host string) string { return host }
 
-var (
-	keyOnce sync.Once
-	keyPEM  string
-)
-
 // saKeyJSON is a service account key JSON with a real RSA key (never sent anywhere).
 func saKeyJSON(t testing.TB, email string) map[string]any {
 	t.Helper()
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		der, _ := x509.MarshalPKCS8PrivateKey(k)
-		keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	})
 	return map[string]any{
 		"type": "service_account", "project_id": "demo-project", "private_key_id": "abc123",
-		"private_key": keyPEM, "client_email": email, "client_id": "1234567890",
+		"private_key": credjsontest.PKCS8PEM(), "client_email": email, "client_id": "1234567890",
 		"token_uri": "https://oauth2.googleapis.com/token",
 	}
 }
@@ -244,21 +228,15 @@ func (e *env) doHeaders(method, path, tok string, body any, h http.Header) respo
 	return r
 }
 
-// registerBody returns a valid registration of a multi-type service-account connector.
+// regBody returns a valid registration of a multi-type service-account connector, with extra
+// applied (credjsontest.Apply: a nil value deletes the key).
 func (e *env) regBody(name string, extra map[string]any) map[string]any {
 	b := map[string]any{
 		"name": name, "type": "gcp", "auth_method": "service-account",
 		"configuration": map[string]any{"project_id": "demo-project", "service_account_json": saKeyJSON(e.t, "sa@demo-project.iam.gserviceaccount.com")},
 		"users":         []string{user},
 	}
-	for k, v := range extra {
-		if v == nil {
-			delete(b, k)
-		} else {
-			b[k] = v
-		}
-	}
-	return b
+	return credjsontest.Apply(b, extra)
 }
 
 // register registers name as owner and returns the connector id.

@@ -3,11 +3,7 @@ package infratest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +16,7 @@ import (
 	"github.com/gcpconn/gcpconn/shared/callerauth/callerauthtest"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
@@ -206,23 +203,10 @@ func (h *contractHarness) register(name string, extra map[string]any) {
 	h.ids[name] = out["connector"].(map[string]any)["id"].(string)
 }
 
-var (
-	keyOnce sync.Once
-	keyPEM  string
-)
-
 // serviceAccountKey is a service-account key JSON with a real RSA key (never sent anywhere).
 func serviceAccountKey(email, id string) map[string]any {
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		der, _ := x509.MarshalPKCS8PrivateKey(k)
-		keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	})
 	return map[string]any{"type": "service_account", "project_id": "demo-project", "private_key_id": id,
-		"private_key": keyPEM, "client_email": email, "client_id": "1234567890", "token_uri": "https://oauth2.googleapis.com/token"}
+		"private_key": credjsontest.PKCS8PEM(), "client_email": email, "client_id": "1234567890", "token_uri": "https://oauth2.googleapis.com/token"}
 }
 
 // contractGoogle answers like a Google that allows everything, except for the connectors

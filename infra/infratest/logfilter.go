@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gcpconn/gcpconn/internal/jsonwalk"
 )
 
 // A LogFilter is what a log-based metric (google_logging_metric) or a log-match alert
@@ -37,17 +39,7 @@ func (c Clause) Matches(e map[string]any) bool {
 
 // Field returns the value at the dotted path in a decoded JSON entry.
 func Field(e map[string]any, path string) (any, bool) {
-	var v any = e
-	for part := range strings.SplitSeq(path, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = m[part]; !ok {
-			return nil, false
-		}
-	}
-	return v, true
+	return jsonwalk.Get(e, strings.Split(path, ".")...)
 }
 
 var (

@@ -13,6 +13,7 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 
+	"github.com/gcpconn/gcpconn/internal/jsonwalk"
 	"github.com/gcpconn/gcpconn/shared/principal"
 )
 
@@ -201,18 +202,11 @@ func claim(claims map[string]any, name string) (any, bool) {
 		v, ok := claims[name]
 		return v, ok
 	}
-	var cur any = claims
-	for _, part := range strings.Split(name[1:], "/") {
-		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[part]; !ok {
-			return nil, false
-		}
+	keys := strings.Split(name[1:], "/")
+	for i, k := range keys {
+		keys[i] = strings.ReplaceAll(strings.ReplaceAll(k, "~1", "/"), "~0", "~")
 	}
-	return cur, true
+	return jsonwalk.Get(claims, keys...)
 }
 
 // checkBound verifies the bound claims; the message names the first claim that fails.

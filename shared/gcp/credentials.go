@@ -18,7 +18,6 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google/externalaccount"
 	"golang.org/x/oauth2/jwt"
-	"google.golang.org/api/option"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -212,10 +211,9 @@ func (g *Google) metadataToken(ctx context.Context, scopes []string) (connector.
 
 // generateAccessToken calls IAM Credentials generateAccessToken on target as src.
 func (g *Google) generateAccessToken(ctx context.Context, src connector.Token, target string, delegates, scopes []string, lifetime time.Duration) (connector.Token, error) {
-	client, err := credentials.NewIamCredentialsRESTClient(ctx,
-		option.WithEndpoint(g.ep.IAMCredentials), option.WithHTTPClient(g.authed(src)))
+	client, err := apiClient(ctx, credentials.NewIamCredentialsRESTClient, "IAM Credentials", g.ep.IAMCredentials, g.authed(src))
 	if err != nil {
-		return connector.Token{}, connector.Errorf(connector.ErrInternal, "gcp: IAM Credentials client: %v", err)
+		return connector.Token{}, err
 	}
 	defer client.Close()
 	req := &credentialspb.GenerateAccessTokenRequest{

@@ -1,8 +1,14 @@
 package gcp
 
 import (
+	"context"
+	"net/http"
 	"os"
 	"strings"
+
+	"google.golang.org/api/option"
+
+	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
 // Endpoints are the base URLs of the Google services gcpconn calls. The zero value of a field
@@ -109,4 +115,16 @@ func (e Endpoints) withDefaults() Endpoints {
 		*f.dst = strings.TrimRight(*f.dst, "/")
 	}
 	return e
+}
+
+// apiClient builds a client of one Google API with newClient, at endpoint (one of the
+// Endpoints) and sending through hc. A failure is internal (no call is made yet), its message
+// naming the API as what.
+func apiClient[C any](ctx context.Context, newClient func(context.Context, ...option.ClientOption) (C, error), what, endpoint string, hc *http.Client) (C, error) {
+	c, err := newClient(ctx, option.WithEndpoint(endpoint), option.WithHTTPClient(hc))
+	if err != nil {
+		var zero C
+		return zero, connector.Errorf(connector.ErrInternal, "gcp: %s client: %v", what, err)
+	}
+	return c, nil
 }

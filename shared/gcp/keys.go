@@ -11,7 +11,6 @@ import (
 
 	"google.golang.org/api/googleapi"
 	iam "google.golang.org/api/iam/v1"
-	"google.golang.org/api/option"
 
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/credjson"
@@ -146,9 +145,9 @@ func (g *Google) keysAPI(ctx context.Context, gr connector.Grant) (keys *iam.Pro
 	if err != nil {
 		return nil, as, err
 	}
-	svc, err := iam.NewService(ctx, option.WithHTTPClient(g.authed(tok)), option.WithEndpoint(g.ep.IAM+"/"))
+	svc, err := apiClient(ctx, iam.NewService, "IAM", g.ep.IAM+"/", g.authed(tok))
 	if err != nil {
-		return nil, as, connector.Errorf(connector.ErrInternal, "gcp: IAM client: %v", err)
+		return nil, as, err
 	}
 	return svc.Projects.ServiceAccounts.Keys, as, nil
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/cloudresourcemanager/v1"
 	"google.golang.org/api/iterator"
-	"google.golang.org/api/option"
 	"google.golang.org/genproto/googleapis/cloud/location"
 )
 
@@ -71,11 +70,35 @@ func (g *Google) ListResources(ctx context.Context, gr connector.Grant, rt conne
 // (canonical) names, or with id "" lists the type's resources in connector c's project, through
 // hc, a client that sends a listing token. TestEveryTypeHasAGoogleLister fails for a resource
 // type of package resourcetype without an entry.
-var listers = map[resourceid.Type]func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error){
+var listers = map[resourceid.Type]lister{
 	resourceid.GCPGeneric:        (*Google).projectResources,
-	resourceid.GCSBucket:         (*Google).bucketResources,
-	resourceid.KubernetesCluster: (*Google).clusterResources,
-	resourceid.DockerRegistry:    (*Google).registryResources,
+	resourceid.GCSBucket:         overClient((*Google).storageClient, checkBucket, listBuckets),
+	resourceid.KubernetesCluster: overClient((*Google).containerClient, checkCluster, listClusters),
+	resourceid.DockerRegistry:    overClient((*Google).arClient, checkRegistry, listRegistries),
+}
+
+// lister is the Google calls of one resource type (see listers).
+type lister func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error)
+
+// overClient is the lister of a resource type that one API serves: it opens a client of the
+// API with open, checks resource id with check or, with id "", lists the resources of the
+// connector's project with list, and closes the client.
+func overClient[C interface{ Close() error }](
+	open func(g *Google, ctx context.Context, hc *http.Client) (C, error),
+	check func(ctx context.Context, api C, project, id string) ([]string, error),
+	list func(ctx context.Context, api C, c *connector.Connector) ([]string, error),
+) lister {
+	return func(g *Google, ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
+		api, err := open(g, ctx, hc)
+		if err != nil {
+			return nil, err
+		}
+		defer api.Close()
+		if id != "" {
+			return check(ctx, api, c.Config.ProjectID, id)
+		}
+		return list(ctx, api, c)
+	}
 }
 
 // projectResources checks the connector's project, the one gcp-generic resource.
@@ -87,32 +110,11 @@ func (g *Google) projectResources(ctx context.Context, hc *http.Client, c *conne
 	return g.checkProject(ctx, hc, project)
 }
 
-// bucketResources checks bucket id, or lists the buckets of the connector's project.
-func (g *Google) bucketResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
-	if id != "" {
-		return g.checkBucket(ctx, hc, id)
-	}
-	return g.listBuckets(ctx, hc, c.Config.ProjectID)
-}
-
-// clusterResources checks cluster id, or lists the clusters of the connector's project.
-func (g *Google) clusterResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
-	return g.clusters(ctx, hc, c.Config.ProjectID, id)
-}
-
-// registryResources checks registry id, or lists the registries of the connector's project.
-func (g *Google) registryResources(ctx context.Context, hc *http.Client, c *connector.Connector, id string) ([]string, error) {
-	if id != "" {
-		return g.checkRegistry(ctx, hc, id)
-	}
-	return g.listRegistries(ctx, hc, c.Config.ProjectID, c.ResourceID)
-}
-
 // checkProject proves access to project: projects.get, then testIamPermissions.
 func (g *Google) checkProject(ctx context.Context, hc *http.Client, project string) ([]string, error) {
-	svc, err := cloudresourcemanager.NewService(ctx, option.WithEndpoint(g.ep.ResourceManager+"/"), option.WithHTTPClient(hc))
+	svc, err := g.resourceManager(ctx, hc)
 	if err != nil {
-		return nil, connector.Errorf(connector.ErrInternal, "gcp: resource manager client: %v", err)
+		return nil, err
 	}
 	p, err := retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
 		return svc.Projects.Get(project).Context(ctx).Do()
@@ -133,10 +135,14 @@ func (g *Google) checkProject(ctx context.Context, hc *http.Client, project stri
 	return []string{p.ProjectId}, nil
 }
 
+func (g *Google) resourceManager(ctx context.Context, hc *http.Client) (*cloudresourcemanager.Service, error) {
+	return apiClient(ctx, cloudresourcemanager.NewService, "resource manager", g.ep.ResourceManager+"/", hc)
+}
+
 func (g *Google) storageClient(ctx context.Context, hc *http.Client) (*storage.Client, error) {
-	c, err := storage.NewClient(ctx, option.WithEndpoint(g.ep.Storage+"/storage/v1/"), option.WithHTTPClient(hc))
+	c, err := apiClient(ctx, storage.NewClient, "storage", g.ep.Storage+"/storage/v1/", hc)
 	if err != nil {
-		return nil, connector.Errorf(connector.ErrInternal, "gcp: storage client: %v", err)
+		return nil, err
 	}
 	// Cloud Storage documents 408, 429 and 5xx as retryable for idempotent calls; the client
 	// retries those, here at most maxAttempts times with a short backoff.
@@ -145,12 +151,9 @@ func (g *Google) storageClient(ctx context.Context, hc *http.Client) (*storage.C
 	return c, nil
 }
 
-func (g *Google) listBuckets(ctx context.Context, hc *http.Client, project string) ([]string, error) {
-	c, err := g.storageClient(ctx, hc)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
+// listBuckets lists the buckets of the connector's project.
+func listBuckets(ctx context.Context, c *storage.Client, conn *connector.Connector) ([]string, error) {
+	project := conn.Config.ProjectID
 	ids := []string{}
 	it := c.Buckets(ctx, project)
 	for {
@@ -172,16 +175,11 @@ func (g *Google) listBuckets(ctx context.Context, hc *http.Client, project strin
 // none, Google's own words are fetched with buckets.get ("… does not have storage.buckets.get
 // access to the Google Cloud Storage bucket …"). Whether the bucket belongs to the connector's
 // project is BucketProject's question, which the core asks.
-func (g *Google) checkBucket(ctx context.Context, hc *http.Client, id string) ([]string, error) {
+func checkBucket(ctx context.Context, c *storage.Client, _, id string) ([]string, error) {
 	r, err := resourceid.Parse(resourceid.GCSBucket, id)
 	if err != nil {
 		return nil, err
 	}
-	c, err := g.storageClient(ctx, hc)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
 	held, err := retry(ctx, func(ctx context.Context) ([]string, error) {
 		return c.Bucket(r.Name).IAM().TestPermissions(ctx, bucketPermissions)
 	})
@@ -234,9 +232,9 @@ func (g *Google) bucketProject(ctx context.Context, c *storage.Client, hc *http.
 	if attrs.ProjectNumber == 0 {
 		return false, nil
 	}
-	svc, err := cloudresourcemanager.NewService(ctx, option.WithEndpoint(g.ep.ResourceManager+"/"), option.WithHTTPClient(hc))
+	svc, err := g.resourceManager(ctx, hc)
 	if err != nil {
-		return false, connector.Errorf(connector.ErrInternal, "gcp: resource manager client: %v", err)
+		return false, err
 	}
 	p, err := retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
 		return svc.Projects.Get(project).Context(ctx).Do()
@@ -259,31 +257,25 @@ func (g *Google) bucketProject(ctx context.Context, c *storage.Client, hc *http.
 }
 
 func (g *Google) containerClient(ctx context.Context, hc *http.Client) (*container.ClusterManagerClient, error) {
-	c, err := container.NewClusterManagerRESTClient(ctx, option.WithEndpoint(g.ep.Container), option.WithHTTPClient(hc))
-	if err != nil {
-		return nil, connector.Errorf(connector.ErrInternal, "gcp: container client: %v", err)
-	}
-	return c, nil
+	return apiClient(ctx, container.NewClusterManagerRESTClient, "container", g.ep.Container, hc)
 }
 
-// clusters lists the project's clusters in every location, or resolves and checks id.
-func (g *Google) clusters(ctx context.Context, hc *http.Client, project, id string) ([]string, error) {
-	c, err := g.containerClient(ctx, hc)
+// checkCluster resolves and checks cluster id of project.
+func checkCluster(ctx context.Context, c *container.ClusterManagerClient, project, id string) ([]string, error) {
+	cl, err := getCluster(ctx, c, project, id)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	if id != "" {
-		cl, err := g.getCluster(ctx, c, project, id)
-		if err != nil {
-			return nil, err
-		}
-		return []string{cl.GetLocation() + "/" + cl.GetName()}, nil
-	}
-	return listClusters(ctx, c, project)
+	return []string{cl.GetLocation() + "/" + cl.GetName()}, nil
 }
 
-func listClusters(ctx context.Context, c *container.ClusterManagerClient, project string) ([]string, error) {
+// listClusters lists the clusters of the connector's project in every location.
+func listClusters(ctx context.Context, c *container.ClusterManagerClient, conn *connector.Connector) ([]string, error) {
+	return projectClusters(ctx, c, conn.Config.ProjectID)
+}
+
+// projectClusters lists the clusters of project in every location.
+func projectClusters(ctx context.Context, c *container.ClusterManagerClient, project string) ([]string, error) {
 	resp, err := c.ListClusters(ctx, &containerpb.ListClustersRequest{Parent: "projects/" + project + "/locations/-"}, gaxRetry())
 	if err != nil {
 		return nil, upstream("list GKE clusters in project "+project, err)
@@ -297,13 +289,13 @@ func listClusters(ctx context.Context, c *container.ClusterManagerClient, projec
 }
 
 // getCluster fetches cluster id (location/name, or a bare name resolved by listing).
-func (g *Google) getCluster(ctx context.Context, c *container.ClusterManagerClient, project, id string) (*containerpb.Cluster, error) {
+func getCluster(ctx context.Context, c *container.ClusterManagerClient, project, id string) (*containerpb.Cluster, error) {
 	r, err := resourceid.Parse(resourceid.KubernetesCluster, id)
 	if err != nil {
 		return nil, err
 	}
 	if r.Location == "" {
-		listed, err := listClusters(ctx, c, project)
+		listed, err := projectClusters(ctx, c, project)
 		if err != nil {
 			return nil, err
 		}
@@ -339,7 +331,7 @@ func (g *Google) Cluster(ctx context.Context, gr connector.Grant, id string) (co
 		return connector.ClusterInfo{}, err
 	}
 	defer c.Close()
-	cl, err := g.getCluster(ctx, c, gr.Connector.Config.ProjectID, id)
+	cl, err := getCluster(ctx, c, gr.Connector.Config.ProjectID, id)
 	if err != nil {
 		return connector.ClusterInfo{}, err
 	}
@@ -371,24 +363,15 @@ func (g *Google) Cluster(ctx context.Context, gr connector.Grant, id string) (co
 }
 
 func (g *Google) arClient(ctx context.Context, hc *http.Client) (*artifactregistry.Client, error) {
-	c, err := artifactregistry.NewRESTClient(ctx, option.WithEndpoint(g.ep.ArtifactRegistry), option.WithHTTPClient(hc))
-	if err != nil {
-		return nil, connector.Errorf(connector.ErrInternal, "gcp: artifact registry client: %v", err)
-	}
-	return c, nil
+	return apiClient(ctx, artifactregistry.NewRESTClient, "artifact registry", g.ep.ArtifactRegistry, hc)
 }
 
 // checkRegistry fetches the repository behind a docker-registry id and checks its format.
-func (g *Google) checkRegistry(ctx context.Context, hc *http.Client, id string) ([]string, error) {
+func checkRegistry(ctx context.Context, c *artifactregistry.Client, _, id string) ([]string, error) {
 	r, err := resourceid.Parse(resourceid.DockerRegistry, id)
 	if err != nil {
 		return nil, err
 	}
-	c, err := g.arClient(ctx, hc)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
 	repo, err := c.GetRepository(ctx, &artifactregistrypb.GetRepositoryRequest{Name: r.RepositoryName()}, gaxRetry())
 	if err != nil {
 		return nil, upstream("get Artifact Registry repository "+r.RepositoryName(), err)
@@ -400,15 +383,12 @@ func (g *Google) checkRegistry(ctx context.Context, hc *http.Client, id string) 
 	return []string{r.String()}, nil
 }
 
-// listRegistries lists the project's Docker repositories in every location; a gcr.io-domain
-// repository is listed under both its addresses. A legacy GCR host the connector was
-// registered with (own) is listed as it is even when no gcr.io-domain repository serves it.
-func (g *Google) listRegistries(ctx context.Context, hc *http.Client, project, own string) ([]string, error) {
-	c, err := g.arClient(ctx, hc)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
+// listRegistries lists the Docker repositories of the connector's project in every location;
+// a gcr.io-domain repository is listed under both its addresses. A legacy GCR host the
+// connector was registered with (its resource id) is listed as it is even when no gcr.io-domain
+// repository serves it.
+func listRegistries(ctx context.Context, c *artifactregistry.Client, conn *connector.Connector) ([]string, error) {
+	project, own := conn.Config.ProjectID, conn.ResourceID
 	var locs []string
 	it := c.ListLocations(ctx, &location.ListLocationsRequest{Name: "projects/" + project}, gaxRetry())
 	for {

@@ -4,69 +4,28 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/firestore"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/gcpconn/gcpconn/internal/grpccount"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/resourceid"
 	"github.com/gcpconn/gcpconn/shared/store"
 	"github.com/gcpconn/gcpconn/shared/store/storetest"
 )
 
-// rpcCounter counts the Firestore RPCs a client makes, by method name.
-type rpcCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *rpcCounter) add(method string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == nil {
-		c.n = map[string]int{}
-	}
-	c.n[method[strings.LastIndexByte(method, '/')+1:]]++
-}
-
-// take returns the counts since the last take and resets them.
-func (c *rpcCounter) take() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.n
-	c.n = nil
-	return n
-}
-
 // countedFirestore returns a Firestore store (in a collection of its own) whose client
 // counts its RPCs.
-func countedFirestore(t *testing.T) (*store.Firestore, *rpcCounter) {
+func countedFirestore(t *testing.T) (*store.Firestore, *grpccount.Counter) {
 	t.Helper()
 	emulatorClient(t) // skips without an emulator
-	cnt := &rpcCounter{}
-	// The client ignores dial options with FIRESTORE_EMULATOR_HOST set, so dial the emulator
-	// here, as the client would, with counting interceptors.
-	conn, err := grpc.NewClient(os.Getenv("FIRESTORE_EMULATOR_HOST"),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(emulatorOwner{}),
-		grpc.WithChainUnaryInterceptor(
-			func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-				cnt.add(method)
-				return invoker(ctx, method, req, reply, cc, opts...)
-			}),
-		grpc.WithChainStreamInterceptor(
-			func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-				cnt.add(method)
-				return streamer(ctx, desc, cc, method, opts...)
-			}))
+	cnt := &grpccount.Counter{}
+	conn, err := store.DialFirestoreEmulator(os.Getenv("FIRESTORE_EMULATOR_HOST"), cnt.DialOptions()...)
 	if err != nil {
-		t.Fatalf("grpc.NewClient = %v", err)
+		t.Fatalf("DialFirestoreEmulator = %v", err)
 	}
 	client, err := firestore.NewClient(context.Background(), "demo-gcpconn-"+fsRun, option.WithGRPCConn(conn))
 	if err != nil {
@@ -77,8 +36,8 @@ func countedFirestore(t *testing.T) (*store.Firestore, *rpcCounter) {
 }
 
 // total sums counts.
-func total(m map[string]int) int {
-	n := 0
+func total(m map[string]int64) int64 {
+	var n int64
 	for _, v := range m {
 		n += v
 	}
@@ -107,11 +66,11 @@ func TestFirestoreLookupsAreOneRoundTrip(t *testing.T) {
 			return nil
 		}},
 	} {
-		cnt.take()
+		cnt.Take()
 		if err := tt.call(); err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 		}
-		if got := cnt.take(); total(got) != 1 {
+		if got := cnt.Take(); total(got) != 1 {
 			t.Errorf("%s made %v RPCs; want exactly one", tt.name, got)
 		}
 	}
@@ -123,7 +82,7 @@ func TestFirestoreListOneRoundTripPerPage(t *testing.T) {
 	populate(t, s, 1000)
 	ctx := context.Background()
 	for _, f := range []connector.Filter{{}, {ResourceType: resourceid.DockerRegistry}} {
-		cnt.take()
+		cnt.Take()
 		pages, n, tok := 0, 0, ""
 		for {
 			cs, next, err := s.List(ctx, f, connector.Page{Size: 100, Token: tok})
@@ -140,20 +99,11 @@ func TestFirestoreListOneRoundTripPerPage(t *testing.T) {
 		if f.ResourceType == "" && n != 1000 {
 			t.Errorf("List() returned %d connectors; want 1000", n)
 		}
-		if got := cnt.take(); total(got) != pages {
+		if got := cnt.Take(); total(got) != int64(pages) {
 			t.Errorf("List(%+v): %d pages took %v RPCs; want one per page", f, pages, got)
 		}
 	}
 }
-
-// emulatorOwner authenticates to the emulator as the Firestore client does (rules bypassed).
-type emulatorOwner struct{}
-
-func (emulatorOwner) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer owner"}, nil
-}
-
-func (emulatorOwner) RequireTransportSecurity() bool { return false }
 
 // On Firestore, warm mints of one connector read it once per revocation window per instance:
 // one query by name, nothing more until the window ends.
@@ -174,18 +124,18 @@ func TestFirestoreMintReadsOncePerWindow(t *testing.T) {
 			t.Fatalf("Mint = %v", err)
 		}
 	}
-	cnt.take()
+	cnt.Take()
 	for range 100 {
 		mint()
 	}
-	if got := cnt.take(); total(got) != 1 || got["RunQuery"] != 1 {
+	if got := cnt.Take(); total(got) != 1 || got["RunQuery"] != 1 {
 		t.Errorf("100 mints by name within one window made %v RPCs; want one RunQuery", got)
 	}
 	now = now.Add(30 * time.Second)
 	for range 100 {
 		mint()
 	}
-	if got := cnt.take(); total(got) != 1 {
+	if got := cnt.Take(); total(got) != 1 {
 		t.Errorf("100 mints in the next window made %v RPCs; want one", got)
 	}
 }

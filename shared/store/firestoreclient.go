@@ -61,11 +61,8 @@ func NewFirestoreClient(ctx context.Context, project, database string, opts ...o
 	var base []option.ClientOption
 	var conn *grpc.ClientConn
 	if addr := os.Getenv("FIRESTORE_EMULATOR_HOST"); addr != "" {
-		dial := append(FirestoreDialOptions(),
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithPerRPCCredentials(emulatorOwner{}),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32), grpc.MaxCallSendMsgSize(math.MaxInt32)))
-		c, err := grpc.NewClient(addr, dial...)
+		c, err := DialFirestoreEmulator(addr, append(FirestoreDialOptions(),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32), grpc.MaxCallSendMsgSize(math.MaxInt32)))...)
 		if err != nil {
 			return nil, fmt.Errorf("store: dial the Firestore emulator at %s: %w", addr, err)
 		}
@@ -81,6 +78,18 @@ func NewFirestoreClient(ctx context.Context, project, database string, opts ...o
 		conn.Close()
 	}
 	return client, err
+}
+
+// DialFirestoreEmulator connects to the Firestore emulator at addr as the Firestore client
+// does with FIRESTORE_EMULATOR_HOST set (plaintext, the emulator's owner token, which bypasses
+// security rules), with opts added. The client ignores dial options for the emulator: a
+// caller that needs its own (NewFirestoreClient's, or interceptors that count calls) dials
+// here and passes the connection with option.WithGRPCConn.
+func DialFirestoreEmulator(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(emulatorOwner{}),
+	}, opts...)...)
 }
 
 // emulatorOwner authenticates to the Firestore emulator as the Firestore client does.

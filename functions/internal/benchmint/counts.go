@@ -1,15 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/gcpconn/gcpconn/emulator/fakegcp"
-	"github.com/gcpconn/gcpconn/functions/internal/rpcproxy"
+	"github.com/gcpconn/gcpconn/internal/grpccount"
+	"github.com/gcpconn/gcpconn/shared/store"
 )
 
 // firestoreReads are the Firestore RPCs that read documents (each a round trip).
@@ -20,7 +19,7 @@ var firestoreReads = map[string]bool{
 
 // rpcCounter counts the Firestore RPCs of one client connection, by method.
 type rpcCounter struct {
-	rpcproxy.Counter
+	grpccount.Counter
 }
 
 // readCalls returns how many read RPCs were made so far.
@@ -29,29 +28,8 @@ func (c *rpcCounter) readCalls() int64 { return c.Sum(firestoreReads) }
 // dialEmulator connects to the Firestore emulator as the Firestore client does with
 // FIRESTORE_EMULATOR_HOST (which ignores dial options), with interceptors that count.
 func (c *rpcCounter) dialEmulator(addr string) (*grpc.ClientConn, error) {
-	return grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(emulatorOwner{}),
-		grpc.WithChainUnaryInterceptor(
-			func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-				c.Add(method)
-				return invoker(ctx, method, req, reply, cc, opts...)
-			}),
-		grpc.WithChainStreamInterceptor(
-			func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-				c.Add(method)
-				return streamer(ctx, desc, cc, method, opts...)
-			}))
+	return store.DialFirestoreEmulator(addr, c.DialOptions()...)
 }
-
-// emulatorOwner authenticates to the emulator as the Firestore client does.
-type emulatorOwner struct{}
-
-func (emulatorOwner) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer owner"}, nil
-}
-
-func (emulatorOwner) RequireTransportSecurity() bool { return false }
 
 // counts are the backend calls made so far.
 type counts struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/gcpconn/gcpconn/emulator/faults"
 	"github.com/gcpconn/gcpconn/emulator/world"
 	"github.com/gcpconn/gcpconn/functions/internal/rpcproxy"
+	"github.com/gcpconn/gcpconn/internal/grpccount"
 )
 
 // The deployment the benchmark measures.
@@ -39,7 +40,7 @@ type bench struct {
 	o       options
 	fake    *fakegcp.Server
 	buckets *bucketCounter
-	rpcs    *rpcproxy.Counter // Firestore calls of the functions ("google" store)
+	rpcs    *grpccount.Counter // Firestore calls of the functions ("google" store)
 	dir     string
 	base    string // the functions' URL
 	token   string // the admin's ID token
@@ -108,7 +109,7 @@ func (b *bench) startFunctions() error {
 		"GCPCONN_PROJECT="+project, "GCPCONN_SWEEP_TOPIC="+topic, "GCPCONN_TRACE_EXPORTER=none",
 		"GCPCONN_ENDPOINT_STORAGE="+b.buckets.url, "GCPCONN_TIMEOUT_SECONDS=540")
 	if b.o.store == "google" && b.o.countFirestore {
-		b.rpcs = &rpcproxy.Counter{}
+		b.rpcs = &grpccount.Counter{}
 		proxy, stop, err := rpcproxy.Start(os.Getenv("FIRESTORE_EMULATOR_HOST"), b.rpcs.Add)
 		if err != nil {
 			return err
@@ -205,7 +206,7 @@ func stopChild(cmd *exec.Cmd, exited <-chan struct{}) {
 // (buckets.get: GET .../b/NAME) by bucket. A bucket name has no '/': reads keeps it whole.
 type bucketCounter struct {
 	url   string
-	reads rpcproxy.Counter
+	reads grpccount.Counter
 }
 
 func (c *bucketCounter) proxy(target string) (func(), error) {

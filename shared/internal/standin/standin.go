@@ -1,24 +1,20 @@
 // Package standin has what the tests of shared/connector and shared/upkeep put in Google's
 // place when they check connectors as sweep and refresh do: a [Google] that answers every
 // call at once (or through TokenFunc) and counts the calls in flight, [KeyJSON], a
-// well-formed service-account key whose private key is made once per test binary, and
-// [Register], which registers many connectors holding such keys.
+// well-formed service-account key (with credjsontest's private key, made once per test
+// binary), and [Register], which registers many connectors holding such keys.
 package standin
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/connector"
+	"github.com/gcpconn/gcpconn/shared/credjson/credjsontest"
 )
 
 // Google is a connector.Google: Token calls TokenFunc when set (else answers a token valid
@@ -68,23 +64,10 @@ func (f *Google) BucketProject(context.Context, connector.Grant, string) (bool, 
 // RegistryHost is the host itself.
 func (f *Google) RegistryHost(host string) string { return host }
 
-var (
-	keyOnce sync.Once
-	keyPEM  string
-)
-
 // KeyJSON returns a service-account key of email in project demo-project.
 func KeyJSON(email string) map[string]any {
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		der, _ := x509.MarshalPKCS8PrivateKey(k)
-		keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	})
 	return map[string]any{"type": "service_account", "project_id": "demo-project", "private_key_id": "k1",
-		"private_key": keyPEM, "client_email": email, "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}
+		"private_key": credjsontest.PKCS8PEM(), "client_email": email, "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}
 }
 
 // Register registers n service-account connectors of owner (without verification) named
