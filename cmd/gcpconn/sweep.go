@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -106,9 +107,10 @@ func sweepOptions(p *parsed) (client.SweepOptions, error) {
 
 // watchSweep asks how run stands every sweepPoll until it is done, showing its progress: a
 // bar redrawn in place on a terminal, a line whenever it changed otherwise (nothing with -o
-// json, which prints the finished run).
+// json, which prints the finished run). Up to maxWatchMisses unavailable answers in a row are
+// said on stderr and waited out.
 func (e *env) watchSweep(ctx context.Context, c *client.Client, run *client.SweepRun) (*client.SweepRun, error) {
-	last := ""
+	last, misses := "", 0
 	for {
 		if line := sweepProgress(run, e.StdoutTerminal); line != last && !e.json() {
 			if e.StdoutTerminal {
@@ -128,11 +130,35 @@ func (e *env) watchSweep(ctx context.Context, c *client.Client, run *client.Swee
 			return run, err
 		}
 		next, err := c.SweepRun(ctx, run.Run)
+		if wait, ok := watchMiss(err, &misses); ok {
+			fmt.Fprintf(e.Stderr, "gcpconn: %v; still watching run %s (miss %d of %d)\n", err, run.Run, misses, maxWatchMisses)
+			if err := e.sleep(ctx, wait); err != nil {
+				return run, err
+			}
+			continue
+		}
 		if err != nil {
 			return run, err
 		}
-		run = next
+		misses, run = 0, next
 	}
+}
+
+// maxWatchMisses is how many answers in a row `sweep --watch` lets the service be unavailable
+// before it gives up: the run goes on without a watcher, so a blip of the store must not end
+// the watch.
+const maxWatchMisses = 5
+
+// watchMiss reports whether err is an unavailable service (503 upstream_unavailable) that the
+// watch rides through, counting it in *misses, and how long to wait first: the answer's
+// Retry-After, else nothing more than the next poll.
+func watchMiss(err error, misses *int) (time.Duration, bool) {
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.Code != "upstream_unavailable" || *misses >= maxWatchMisses {
+		return 0, false
+	}
+	*misses++
+	return max(ae.RetryAfter, 0), true
 }
 
 // sweepProgress is one progress line of run; with bar, it starts with a progress bar.

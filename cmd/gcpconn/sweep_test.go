@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,7 +86,10 @@ func (okGoogle) RegistryHost(host string) string { return host }
 // change when stdout is not a terminal (a bar redrawn in place when it is), until every shard
 // is done (here the test delivers one shard to the worker per poll); -o json prints the
 // finished run; --run latest shows it again; bad flags are usage errors naming them.
-func TestSweepWatch(t *testing.T) {
+// watchRig is a sweep service over the memory stores with 5 connectors behind the HTTP API
+// (wrapped by wrap, if not nil), and a cli that runs gcpconn against it: each sleep of the
+// CLI delivers one held shard to the worker and is recorded in *slept (if not nil).
+func watchRig(t *testing.T, wrap func(http.Handler) http.Handler, slept *[]time.Duration) func(terminal bool, args ...string) (string, string, int) {
 	held := &heldShards{}
 	svc := upkeep.New(&connector.Service{Store: store.NewMemory(), Secrets: store.NewMemorySecrets(), Google: okGoogle{},
 		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, nil)
@@ -101,11 +106,18 @@ func TestSweepWatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer((&httpapi.API{Service: func(context.Context) (*connector.Service, error) { return svc.Service, nil },
-		Keeper: func(context.Context) (*upkeep.Keeper, error) { return svc, nil }, Auth: anyAdmin{}}).Handler())
-	defer srv.Close()
+	var h http.Handler = (&httpapi.API{Service: func(context.Context) (*connector.Service, error) { return svc.Service, nil },
+		Keeper: func(context.Context) (*upkeep.Keeper, error) { return svc, nil }, Auth: anyAdmin{}}).Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
 	polls := 0
-	deliver := func(context.Context, time.Duration) error {
+	deliver := func(_ context.Context, d time.Duration) error {
+		if slept != nil {
+			*slept = append(*slept, d)
+		}
 		if polls++; polls > 1000 { // a run that never ends must fail the test, not hang it
 			return fmt.Errorf("the run was not done after %d polls", polls-1)
 		}
@@ -122,6 +134,11 @@ func TestSweepWatch(t *testing.T) {
 		code := run(context.Background(), e, append([]string{"gcpconn", "--url", srv.URL, "--id-token", "t"}, args...))
 		return out.String(), errOut.String(), code
 	}
+	return cli
+}
+
+func TestSweepWatch(t *testing.T) {
+	cli := watchRig(t, nil, nil)
 	out, errOut, code := cli(false, "sweep", "--watch", "--shard-size", "2")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || !strings.Contains(lines[0], "running: 0/3 shards (0 failed), 0 of 5 connectors checked") ||
@@ -176,5 +193,57 @@ func TestSweepProgressBarClamped(t *testing.T) {
 		if line := sweepProgress(run, true); !strings.HasPrefix(line, "[") || strings.Index(line, "]") != 21 {
 			t.Errorf("%+v: %q; want a 20-wide bar", c, line)
 		}
+	}
+}
+
+// TestSweepWatchRidesThroughUnavailable: while the run goes on, `sweep --watch` waits out up
+// to maxWatchMisses unavailable answers in a row (503 upstream_unavailable, a store blip),
+// saying so on stderr and honouring Retry-After, and follows the run to its end; one more in a
+// row ends the watch with the service's error.
+func TestSweepWatchRidesThroughUnavailable(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		failures int
+		wantCode int
+	}{
+		{"a blip", 2, 0},
+		{"as many as it allows", maxWatchMisses, 0},
+		{"one more than it allows", maxWatchMisses + 1, exitUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			left := tt.failures
+			unavailable := func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Method == http.MethodGet && r.URL.Query().Get("run") != "" && left > 0 {
+						left--
+						w.Header().Set("Content-Type", "application/json")
+						w.Header().Set("Retry-After", "3")
+						w.WriteHeader(http.StatusServiceUnavailable)
+						io.WriteString(w, `{"error":{"code":"upstream_unavailable","message":"store: firestore list sweep shards failed (DeadlineExceeded)"}}`)
+						return
+					}
+					h.ServeHTTP(w, r)
+				})
+			}
+			var slept []time.Duration
+			cli := watchRig(t, unavailable, &slept)
+			out, errOut, code := cli(false, "sweep", "--watch", "--shard-size", "2")
+			if code != tt.wantCode {
+				t.Fatalf("sweep --watch through %d unavailable answers: exit %d; want %d\n%s%s", tt.failures, code, tt.wantCode, out, errOut)
+			}
+			misses := min(tt.failures, maxWatchMisses)
+			if got := strings.Count(errOut, "still watching run"); got != misses {
+				t.Errorf("stderr says %d misses; want %d:\n%s", got, misses, errOut)
+			}
+			if got := slices.Index(slept, 3*time.Second); got < 0 {
+				t.Errorf("the watch slept %v; want a wait of Retry-After (3s)", slept)
+			}
+			if tt.wantCode == 0 && !strings.Contains(out, "done: 3/3 shards (0 failed), 5 of 5 connectors checked") {
+				t.Errorf("the watch did not follow the run to its end:\n%s", out)
+			}
+			if tt.wantCode != 0 && !strings.Contains(errOut, "firestore list sweep shards failed") {
+				t.Errorf("the watch gave up without the service's error:\n%s", errOut)
+			}
+		})
 	}
 }

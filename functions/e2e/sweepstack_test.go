@@ -216,12 +216,23 @@ func (s *sweepStack) fault(spec string) {
 }
 
 // runDone polls the run record (GET /sweep?run=ID) until it is done, within the stack's
-// deadline, and returns it.
+// deadline, and returns it. Like `gcpconn sweep --watch`, it waits out a few unavailable
+// answers in a row (the Firestore emulator of a loaded machine answers a query late now and
+// then); the run goes on meanwhile.
 func (s *sweepStack) runDone(run string) (map[string]any, string) {
+	misses := 0
 	for {
-		m, raw := s.admin.must("GET", "/sweep?run="+run, nil, 200)
-		if m["state"] == "done" {
+		status, m, raw := s.admin.call("GET", "/sweep?run="+run, nil)
+		switch {
+		case status == http.StatusServiceUnavailable && misses < 5:
+			misses++
+			s.t.Logf("GET /sweep?run=%s = %d %s; polling on (miss %d of 5)", run, status, raw, misses)
+		case status != http.StatusOK:
+			s.t.Fatalf("GET /sweep?run=%s = %d %s; want 200", run, status, raw)
+		case m["state"] == "done":
 			return m, raw
+		default:
+			misses = 0
 		}
 		select {
 		case <-s.ctx.Done():
