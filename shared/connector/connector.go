@@ -208,25 +208,29 @@ const (
 	fieldToken               = configschema.FieldToken
 )
 
-// secretField is a secret field name with its place in Secrets.
+// secretField is a secret field name with its place in Secrets: get reads it, set returns a
+// copy with it written. They take values, not pointers, because a pointer passed to a func
+// value escapes: a Secrets read back from a store (every mint on the memory store) would then
+// cost an allocation.
 type secretField struct {
 	name string
-	at   func(*Secrets) *string
+	get  func(Secrets) string
+	set  func(Secrets, string) Secrets
 }
 
 // secretFields lists every secret field: the one list that Fields and SecretsFromFields read.
 var secretFields = []secretField{
-	{fieldServiceAccountJSON, func(s *Secrets) *string { return &s.ServiceAccountJSON }},
-	{fieldUserAccountJSON, func(s *Secrets) *string { return &s.UserAccountJSON }},
-	{fieldExternalAccountJSON, func(s *Secrets) *string { return &s.ExternalAccountJSON }},
-	{fieldToken, func(s *Secrets) *string { return &s.Token }},
+	{fieldServiceAccountJSON, func(s Secrets) string { return s.ServiceAccountJSON }, func(s Secrets, v string) Secrets { s.ServiceAccountJSON = v; return s }},
+	{fieldUserAccountJSON, func(s Secrets) string { return s.UserAccountJSON }, func(s Secrets, v string) Secrets { s.UserAccountJSON = v; return s }},
+	{fieldExternalAccountJSON, func(s Secrets) string { return s.ExternalAccountJSON }, func(s Secrets, v string) Secrets { s.ExternalAccountJSON = v; return s }},
+	{fieldToken, func(s Secrets) string { return s.Token }, func(s Secrets, v string) Secrets { s.Token = v; return s }},
 }
 
 // Fields returns the non-empty secret values keyed by field name, for storage adapters.
 func (s Secrets) Fields() map[string]string {
 	m := map[string]string{}
 	for _, f := range secretFields {
-		if v := *f.at(&s); v != "" {
+		if v := f.get(s); v != "" {
 			m[f.name] = v
 		}
 	}
@@ -236,12 +240,15 @@ func (s Secrets) Fields() map[string]string {
 // SecretsFromFields is the inverse of Secrets.Fields. Unknown field names are an error.
 func SecretsFromFields(m map[string]string) (Secrets, error) {
 	var s Secrets
+next:
 	for k, v := range m {
-		i := slices.IndexFunc(secretFields, func(f secretField) bool { return f.name == k })
-		if i < 0 {
-			return Secrets{}, Errorf(ErrInternal, "connector: unknown secret field %q", k)
+		for _, f := range secretFields {
+			if f.name == k {
+				s = f.set(s, v)
+				continue next
+			}
 		}
-		*secretFields[i].at(&s) = v
+		return Secrets{}, Errorf(ErrInternal, "connector: unknown secret field %q", k)
 	}
 	return s, nil
 }
