@@ -2,5 +2,6 @@
 
 package testbuild
 
-// Race says whether this binary was built with the race detector (go test -race).
+// Race says whether this binary was built with the race detector (go test -race). A test
+// that skips under it is run without it by scripts/test.sh when its name has Alloc in it.
 const Race = false
