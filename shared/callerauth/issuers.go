@@ -108,12 +108,12 @@ func (is *Issuer) check() error {
 	if err := principal.CheckIssuerName(is.Name); err != nil {
 		return fmt.Errorf("name %q: %v", is.Name, err)
 	}
-	if why := endpointProblem(is.URL); why != "" {
-		return fmt.Errorf("issuer %q: %s", is.URL, why)
+	if err := checkEndpoint(is.URL); err != nil {
+		return fmt.Errorf("issuer %q: %v", is.URL, err)
 	}
 	if is.JWKSURL != "" {
-		if why := endpointProblem(is.JWKSURL); why != "" {
-			return fmt.Errorf("jwks_url %q: %s", is.JWKSURL, why)
+		if err := checkEndpoint(is.JWKSURL); err != nil {
+			return fmt.Errorf("jwks_url %q: %v", is.JWKSURL, err)
 		}
 	}
 	if len(is.Audiences) == 0 || len(is.Audiences) > maxAudiences || slices.Contains(is.Audiences, "") {
@@ -146,22 +146,22 @@ func (is *Issuer) check() error {
 	return nil
 }
 
-// endpointProblem returns why u may not be an issuer or key URL, or "": it must be an
+// checkEndpoint returns nil when u may be an issuer or key URL, else why not: it must be an
 // absolute https URL without user info, query or fragment; http is accepted only for a
 // loopback host (the local fake).
-func endpointProblem(u string) string {
+func checkEndpoint(u string) error {
 	p, err := url.Parse(u)
 	switch {
 	case err != nil || p.Host == "" || p.Opaque != "":
-		return "not an absolute URL"
+		return errors.New("not an absolute URL")
 	case p.User != nil || p.RawQuery != "" || p.Fragment != "" || strings.HasSuffix(u, "?") || strings.HasSuffix(u, "#"):
-		return "user info, query and fragment are not accepted"
+		return errors.New("user info, query and fragment are not accepted")
 	case p.Scheme == "https":
-		return ""
+		return nil
 	case p.Scheme == "http" && isLoopback(p.Hostname()):
-		return ""
+		return nil
 	}
-	return "want https (http only on a loopback host)"
+	return errors.New("want https (http only on a loopback host)")
 }
 
 func isLoopback(host string) bool {
@@ -190,8 +190,8 @@ func (is *Issuer) jwksURL(ctx context.Context, get func(ctx context.Context, u s
 	if doc.Issuer != is.URL {
 		return "", fmt.Errorf("callerauth: discovery of %s names issuer %q, not %q", is.Name, doc.Issuer, is.URL)
 	}
-	if why := endpointProblem(doc.JWKSURI); why != "" {
-		return "", fmt.Errorf("callerauth: discovery of %s: jwks_uri %q: %s", is.Name, doc.JWKSURI, why)
+	if err := checkEndpoint(doc.JWKSURI); err != nil {
+		return "", fmt.Errorf("callerauth: discovery of %s: jwks_uri %q: %v", is.Name, doc.JWKSURI, err)
 	}
 	return doc.JWKSURI, nil
 }

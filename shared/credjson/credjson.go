@@ -298,8 +298,8 @@ func decodeCredObject(field string, raw []byte) (*credObject, error) {
 	if !utf8.Valid(raw) {
 		return nil, o.errorf("the credential JSON is not valid UTF-8")
 	}
-	if why := scanCredJSON(raw); why != "" {
-		return nil, o.errorf("%s", why)
+	if err := scanCredJSON(raw); err != nil {
+		return nil, o.errorf("%v", err)
 	}
 	if err := json.Unmarshal(raw, &o.m); err != nil || o.m == nil {
 		return nil, o.errorf("the credential JSON must be a JSON object")
@@ -309,30 +309,30 @@ func decodeCredObject(field string, raw []byte) (*credObject, error) {
 
 // scanCredJSON reads the one JSON value of raw, which must be an object, checking nesting
 // depth (before each level is entered) and keys (checkKey, at every level), without decoding
-// it. It returns why the value is unacceptable, never quoting it. One pass over the tokens of
-// github.com/go-json-experiment/json's scanner, iterative, no allocation per token;
+// it. Its error says why the value is unacceptable, never quoting it. One pass over the
+// tokens of github.com/go-json-experiment/json's scanner, iterative, no allocation per token;
 // duplicates are found here rather than by the scanner so that keys differing only in case
 // are found too.
-func scanCredJSON(raw []byte) string {
+func scanCredJSON(raw []byte) error {
 	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true))
 	if dec.PeekKind() != '{' {
 		if _, err := dec.ReadToken(); err != nil {
-			return syntaxReason(dec, err)
+			return syntaxError(dec, err)
 		}
-		return "the credential JSON must be a JSON object"
+		return errors.New("the credential JSON must be a JSON object")
 	}
 	var seen []map[string]string // per open level: folded key → key as sent; nil for an array
 	for {
 		k := dec.PeekKind()
 		if (k == '{' || k == '[') && dec.StackDepth() >= maxCredJSONDepth {
-			return fmt.Sprintf("the credential JSON is nested more than %d levels deep", maxCredJSONDepth)
+			return fmt.Errorf("the credential JSON is nested more than %d levels deep", maxCredJSONDepth)
 		}
 		depth := dec.StackDepth()
 		kind, n := dec.StackIndex(depth)
 		isName := kind == '{' && n%2 == 0
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return syntaxReason(dec, err)
+			return syntaxError(dec, err)
 		}
 		switch tok.Kind() {
 		case '{':
@@ -343,8 +343,8 @@ func scanCredJSON(raw []byte) string {
 			seen = seen[:len(seen)-1]
 		case '"':
 			if isName {
-				if why := checkKey(seen[len(seen)-1], tok.String()); why != "" {
-					return why
+				if err := checkKey(seen[len(seen)-1], tok.String()); err != nil {
+					return err
 				}
 			}
 		}
@@ -353,9 +353,9 @@ func scanCredJSON(raw []byte) string {
 		}
 	}
 	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
-		return "the credential JSON has data after its closing brace"
+		return errors.New("the credential JSON has data after its closing brace")
 	}
-	return ""
+	return nil
 }
 
 // checkKey refuses a key of an object whose other keys are seen (folded → as sent): a key
@@ -363,19 +363,19 @@ func scanCredJSON(raw []byte) string {
 // than its exact one. Google's client libraries match keys without regard to case (Go's
 // encoding/json does), so TOKEN_URI would be read as token_uri by them while the checks here
 // look at token_uri only.
-func checkKey(seen map[string]string, k string) string {
+func checkKey(seen map[string]string, k string) error {
 	f := foldKey(k)
 	if prev, ok := seen[f]; ok {
 		if prev == k {
-			return fmt.Sprintf("the credential JSON has key %s twice", keyName(k))
+			return fmt.Errorf("the credential JSON has key %s twice", keyName(k))
 		}
-		return fmt.Sprintf("the credential JSON has two keys that differ only in case (%s); keys must match exactly", keyName(f))
+		return fmt.Errorf("the credential JSON has two keys that differ only in case (%s); keys must match exactly", keyName(f))
 	}
 	seen[f] = k
 	if _, known := credKeys[f]; known && f != k {
-		return fmt.Sprintf("the credential JSON has a key that differs from %q only in case; keys must match exactly", f)
+		return fmt.Errorf("the credential JSON has a key that differs from %q only in case; keys must match exactly", f)
 	}
-	return ""
+	return nil
 }
 
 // foldKey is k under Unicode simple case folding as Go's encoding/json matches keys (so the
@@ -402,11 +402,13 @@ var credKeys = func() map[string]struct{} {
 	return m
 }()
 
-func syntaxReason(dec *jsontext.Decoder, err error) string {
+// syntaxError turns the scanner's err into what the caller is told: the JSON ends early, or
+// the byte offset of the syntax error, never the scanner's text (it may quote the input).
+func syntaxError(dec *jsontext.Decoder, err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return "the credential JSON ends too early"
+		return errors.New("the credential JSON ends too early")
 	}
-	return fmt.Sprintf("the credential JSON is not valid JSON (syntax error near byte %d)", dec.InputOffset())
+	return fmt.Errorf("the credential JSON is not valid JSON (syntax error near byte %d)", dec.InputOffset())
 }
 
 // keyName renders a JSON key for a message: quoted when it looks like a credential key
@@ -514,8 +516,8 @@ func (o *credObject) checkURL(key string, allowed ...string) (string, error) {
 	if err != nil || s == "" {
 		return s, err
 	}
-	if why := fixedURLProblem(s, allowed); why != "" {
-		return "", o.errorf("%s%s %s; it must be %s, or left out", o.prefix, key, why, orList(allowed))
+	if err := checkFixedURL(s, allowed); err != nil {
+		return "", o.errorf("%s%s %v; it must be %s, or left out", o.prefix, key, err, orList(allowed))
 	}
 	return s, nil
 }
@@ -527,53 +529,54 @@ func (o *credObject) checkGoogleHostURL(key string, hosts []string) error {
 	if err != nil || s == "" {
 		return err
 	}
-	u, why := parseStrictURL(s, "https")
-	if why == "" && !slices.Contains(hosts, strings.ToLower(u.Host)) {
-		why = "is not on a Google host"
+	u, err := parseStrictURL(s, "https")
+	if err == nil && !slices.Contains(hosts, strings.ToLower(u.Host)) {
+		err = errors.New("is not on a Google host")
 	}
-	if why != "" {
-		return o.errorf("%s%s %s; it must be an https URL on %s, or left out", o.prefix, key, why, strings.Join(hosts, ", "))
+	if err != nil {
+		return o.errorf("%s%s %v; it must be an https URL on %s, or left out", o.prefix, key, err, strings.Join(hosts, ", "))
 	}
 	return nil
 }
 
 // parseStrictURL parses s and applies the rules every accepted Google URL shares: those of
-// parseStrictURLAllowQuery, and the scheme, no port (nor an IPv6 host), no query. It returns
-// why s fails them, without quoting s.
-func parseStrictURL(s, scheme string) (*url.URL, string) {
-	u, why := parseStrictURLAllowQuery(s)
+// parseStrictURLAllowQuery, and the scheme, no port (nor an IPv6 host), no query. Its error
+// says why s fails them (a predicate: "is not an absolute URL"), without quoting s.
+func parseStrictURL(s, scheme string) (*url.URL, error) {
+	u, err := parseStrictURLAllowQuery(s)
 	switch {
-	case why != "":
-		return nil, why
+	case err != nil:
+		return nil, err
 	case strings.ToLower(u.Scheme) != scheme:
-		return nil, "does not use " + scheme
+		return nil, errors.New("does not use " + scheme)
 	case strings.Contains(u.Host, ":"):
-		return nil, "names a port"
+		return nil, errors.New("names a port")
 	case u.RawQuery != "" || u.ForceQuery:
-		return nil, "has a query"
+		return nil, errors.New("has a query")
 	}
-	return u, ""
+	return u, nil
 }
 
-// fixedURLProblem returns why s is none of allowed, or "".
-func fixedURLProblem(s string, allowed []string) string {
-	u, why := parseStrictURL(s, "https")
-	if why != "" {
-		return why
+// checkFixedURL returns nil when s is one of allowed, else why not (a predicate, as
+// parseStrictURL's).
+func checkFixedURL(s string, allowed []string) error {
+	u, err := parseStrictURL(s, "https")
+	if err != nil {
+		return err
 	}
 	host := strings.ToLower(u.Host)
 	for _, a := range allowed {
 		au, _ := url.Parse(a)
 		if host == au.Host && u.RawPath == "" && u.Path == au.Path {
-			return ""
+			return nil
 		}
 	}
 	for _, a := range allowed {
 		if au, _ := url.Parse(a); host == au.Host {
-			return "has another path"
+			return errors.New("has another path")
 		}
 	}
-	return "is not on an accepted Google host"
+	return errors.New("is not on an accepted Google host")
 }
 
 func orList(ss []string) string {
@@ -760,8 +763,8 @@ func parseExternalAccount(field string, raw []byte) (*ExternalAccountConfig, err
 		return nil, err
 	}
 	if s := e.ServiceAccountImpersonationURL; s != "" {
-		if why := impersonationURLProblem(s); why != "" {
-			return nil, o.errorf("service_account_impersonation_url %s; it must be %q, or left out", why,
+		if err := checkImpersonationURL(s); err != nil {
+			return nil, o.errorf("service_account_impersonation_url %v; it must be %q, or left out", err,
 				"https://"+iamCredentialsHost+impersonationPrefix+"SERVICE_ACCOUNT_EMAIL"+impersonationSuffix)
 		}
 	}
@@ -792,27 +795,27 @@ func parseExternalAccount(field string, raw []byte) (*ExternalAccountConfig, err
 	return e, nil
 }
 
-// impersonationURLProblem returns why s is not a generateAccessToken URL of IAM Credentials,
-// or "".
-func impersonationURLProblem(s string) string {
-	u, why := parseStrictURL(s, "https")
-	if why != "" {
-		return why
+// checkImpersonationURL returns nil when s is a generateAccessToken URL of IAM Credentials,
+// else why not (a predicate, as parseStrictURL's).
+func checkImpersonationURL(s string) error {
+	u, err := parseStrictURL(s, "https")
+	if err != nil {
+		return err
 	}
 	if strings.ToLower(u.Host) != iamCredentialsHost {
-		return "is not on " + iamCredentialsHost
+		return errors.New("is not on " + iamCredentialsHost)
 	}
 	email, ok := strings.CutPrefix(u.Path, impersonationPrefix)
 	if ok {
 		email, ok = strings.CutSuffix(email, impersonationSuffix)
 	}
 	if !ok || u.RawPath != "" {
-		return "is not a generateAccessToken URL"
+		return errors.New("is not a generateAccessToken URL")
 	}
 	if CheckServiceAccountEmail(email) != nil {
-		return "does not name a service account email"
+		return errors.New("does not name a service account email")
 	}
-	return ""
+	return nil
 }
 
 // impersonationLifetime reads service_account_impersonation.token_lifetime_seconds.
@@ -927,8 +930,8 @@ func (o *credObject) awsSource(src *credObject, cs *CredentialSource, subjectTok
 		if s == "" {
 			continue
 		}
-		if why := awsMetadataURLProblem(s); why != "" {
-			return o.errorf("credential_source.%s %s; it must be an http URL on the AWS instance metadata service (169.254.169.254 or [fd00:ec2::254]), or left out", k, why)
+		if err := checkAWSMetadataURL(s); err != nil {
+			return o.errorf("credential_source.%s %v; it must be an http URL on the AWS instance metadata service (169.254.169.254 or [fd00:ec2::254]), or left out", k, err)
 		}
 		switch k {
 		case "region_url":
@@ -968,13 +971,13 @@ func (o *credObject) azureSource(src *credObject, cs *CredentialSource, subjectT
 			return o.errorf("credential_source.%s applies only to an aws1 source", k)
 		}
 	}
-	u, why := parseStrictURLAllowQuery(cs.URL)
-	if why == "" && (strings.ToLower(u.Scheme) != "http" || u.Host != "169.254.169.254" || u.Path != "/metadata/identity/oauth2/token") {
-		why = "is not the Azure instance metadata identity endpoint"
+	u, err := parseStrictURLAllowQuery(cs.URL)
+	if err == nil && (strings.ToLower(u.Scheme) != "http" || u.Host != "169.254.169.254" || u.Path != "/metadata/identity/oauth2/token") {
+		err = errors.New("is not the Azure instance metadata identity endpoint")
 	}
-	if why != "" {
-		return o.errorf("credential_source.url is refused: it %s; %s (the one url source accepted is the Azure identity endpoint %q, as an implicit source)",
-			why, supplyTokens, azureIdentityEndpoint)
+	if err != nil {
+		return o.errorf("credential_source.url is refused: it %v; %s (the one url source accepted is the Azure identity endpoint %q, as an implicit source)",
+			err, supplyTokens, azureIdentityEndpoint)
 	}
 	if subjectTokenType != SubjectTokenJWT {
 		return o.errorf("an Azure credential_source needs subject_token_type %q", SubjectTokenJWT)
@@ -985,37 +988,38 @@ func (o *credObject) azureSource(src *credObject, cs *CredentialSource, subjectT
 // parseStrictURLAllowQuery parses s and applies the rules every accepted URL shares: absolute,
 // no user information, no port, no fragment, no spaces, backslashes or control characters.
 // Any scheme and a query are allowed (Azure's identity endpoint takes api-version and
-// resource). It returns why s fails them, without quoting s.
-func parseStrictURLAllowQuery(s string) (*url.URL, string) {
+// resource). Its error says why s fails them (a predicate: "is not an absolute URL"), without
+// quoting s.
+func parseStrictURLAllowQuery(s string) (*url.URL, error) {
 	if !input.All(s, input.IsPrintableASCII) || strings.ContainsAny(s, `\#`) {
-		return nil, "contains spaces, control characters, backslashes or a fragment"
+		return nil, errors.New("contains spaces, control characters, backslashes or a fragment")
 	}
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Opaque != "" || u.Host == "":
-		return nil, "is not an absolute URL"
+		return nil, errors.New("is not an absolute URL")
 	case u.User != nil:
-		return nil, "carries user information (user@host)"
+		return nil, errors.New("carries user information (user@host)")
 	case u.Port() != "" || strings.HasSuffix(u.Host, ":"):
-		return nil, "names a port"
+		return nil, errors.New("names a port")
 	}
-	return u, ""
+	return u, nil
 }
 
-// awsMetadataURLProblem returns why s is not an http URL on the AWS instance metadata
-// service, or "".
-func awsMetadataURLProblem(s string) string {
-	u, why := parseStrictURLAllowQuery(s)
-	if why != "" {
-		return why
+// checkAWSMetadataURL returns nil when s is an http URL on the AWS instance metadata service,
+// else why not (a predicate, as parseStrictURL's).
+func checkAWSMetadataURL(s string) error {
+	u, err := parseStrictURLAllowQuery(s)
+	if err != nil {
+		return err
 	}
 	if strings.ToLower(u.Scheme) != "http" || (u.Host != "169.254.169.254" && u.Host != "[fd00:ec2::254]") {
-		return "is not on the AWS instance metadata service"
+		return errors.New("is not on the AWS instance metadata service")
 	}
 	if u.RawQuery != "" {
-		return "has a query"
+		return errors.New("has a query")
 	}
-	return ""
+	return nil
 }
 
 // headers reads credential_source.headers: a map of strings.

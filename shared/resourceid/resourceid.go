@@ -200,9 +200,9 @@ func Parse(rt Type, s string) (ID, error) {
 	if len(s) > MaxLen {
 		return ID{}, f.errorf(s, "the resource id is longer than %d bytes", MaxLen)
 	}
-	r, reason := f.parse(s)
-	if reason != "" {
-		return ID{}, f.errorf(s, "%s", reason)
+	r, err := f.parse(s)
+	if err != nil {
+		return ID{}, f.errorf(s, "%v", err)
 	}
 	return r, nil
 }
@@ -308,8 +308,8 @@ type idFormat struct {
 	rt        Type
 	title     string // human name of the resource type
 	accepted  []string
-	parse     func(s string) (ID, string) // reason "" on success
-	canonical func(r ID) string           // the canonical form: ID.String
+	parse     func(s string) (ID, error) // the error says why s is refused; Parse adds the formats
+	canonical func(r ID) string          // the canonical form: ID.String
 }
 
 var idFormats = map[Type]idFormat{
@@ -391,12 +391,12 @@ func joinTypes(ts []Type) string {
 
 // --- gcp-generic ---
 
-func parseGeneric(s string) (ID, string) {
+func parseGeneric(s string) (ID, error) {
 	p := strings.TrimPrefix(s, "projects/")
 	if err := CheckProjectID(p); err != nil {
-		return ID{}, err.Error()
+		return ID{}, err
 	}
-	return ID{Type: GCPGeneric, Project: p}, ""
+	return ID{Type: GCPGeneric, Project: p}, nil
 }
 
 // CheckProjectID applies Google's project id rules: 6 to 30 characters, lowercase letters,
@@ -408,8 +408,8 @@ func CheckProjectID(p string) error {
 	}
 	id := p
 	if domain, rest, ok := strings.Cut(p, ":"); ok {
-		if why := checkDomain(domain); why != "" {
-			return fmt.Errorf("the domain of domain-scoped project id %s %s", input.Quote(p), why)
+		if err := checkDomain(domain); err != nil {
+			return fmt.Errorf("the domain of domain-scoped project id %s %v", input.Quote(p), err)
 		}
 		id = rest
 	}
@@ -432,19 +432,19 @@ func CheckProjectID(p string) error {
 }
 
 // checkDomain checks the domain part of a domain-scoped project id: a lowercase DNS name of at
-// least two labels.
-func checkDomain(d string) string {
+// least two labels. The error is a predicate for the subject "the domain of ...".
+func checkDomain(d string) error {
 	if d == "" || len(d) > 253 {
-		return "must be 1 to 253 characters long"
+		return errors.New("must be 1 to 253 characters long")
 	}
 	labels := strings.Split(d, ".")
 	if len(labels) < 2 {
-		return "must be a DNS name such as example.com"
+		return errors.New("must be a DNS name such as example.com")
 	}
 	if !input.DNSLabels(labels) {
-		return "must be a lowercase DNS name such as example.com"
+		return errors.New("must be a lowercase DNS name such as example.com")
 	}
-	return ""
+	return nil
 }
 
 // uriProject spells a project id as it appears in registry URIs: example.com:proj becomes
@@ -453,23 +453,23 @@ func uriProject(p string) string { return strings.Replace(p, ":", "/", 1) }
 
 // --- gcs-bucket ---
 
-func parseBucket(s string) (ID, string) {
+func parseBucket(s string) (ID, error) {
 	name, path := s, ""
 	if sc := scheme(s); sc != "" && sc != "gs://" {
-		return ID{}, fmt.Sprintf("scheme %s is not accepted; a bucket URI starts with gs://", input.Quote(sc))
+		return ID{}, fmt.Errorf("scheme %s is not accepted; a bucket URI starts with gs://", input.Quote(sc))
 	}
 	if rest, ok := strings.CutPrefix(s, "gs://"); ok {
 		name, path, _ = strings.Cut(rest, "/")
 	} else if strings.Contains(s, "/") {
-		return ID{}, "a bucket name has no slashes; write gs://BUCKET/PATH for a path"
+		return ID{}, errors.New("a bucket name has no slashes; write gs://BUCKET/PATH for a path")
 	}
-	if why := checkBucket(name); why != "" {
-		return ID{}, why
+	if err := checkBucket(name); err != nil {
+		return ID{}, err
 	}
 	if !utf8.ValidString(path) || strings.IndexFunc(path, unicode.IsControl) >= 0 {
-		return ID{}, "the object path must be valid UTF-8 without control characters"
+		return ID{}, errors.New("the object path must be valid UTF-8 without control characters")
 	}
-	return ID{Type: GCSBucket, Name: name, Path: path}, ""
+	return ID{Type: GCSBucket, Name: name, Path: path}, nil
 }
 
 // checkBucket applies Cloud Storage's bucket naming rules.
@@ -488,51 +488,51 @@ func looksNumeric(b string) bool {
 	return true
 }
 
-func checkBucket(b string) string {
+func checkBucket(b string) error {
 	if b == "" {
-		return "the bucket name is empty"
+		return errors.New("the bucket name is empty")
 	}
 	if !input.All(b, func(c byte) bool { return input.IsLowerDigitHyphen(c) || c == '_' || c == '.' }) {
-		return fmt.Sprintf("bucket name %s may contain only lowercase letters, digits, '-', '_' and '.'", input.Quote(b))
+		return fmt.Errorf("bucket name %s may contain only lowercase letters, digits, '-', '_' and '.'", input.Quote(b))
 	}
 	if strings.Contains(b, ".") {
 		if len(b) > 222 {
-			return fmt.Sprintf("bucket name %s is %d characters; names with dots are at most 222", input.Quote(b), len(b))
+			return fmt.Errorf("bucket name %s is %d characters; names with dots are at most 222", input.Quote(b), len(b))
 		}
 		for part := range strings.SplitSeq(b, ".") {
 			if len(part) > 63 {
-				return fmt.Sprintf("bucket name %s has a dot-separated part longer than 63 characters", input.Quote(b))
+				return fmt.Errorf("bucket name %s has a dot-separated part longer than 63 characters", input.Quote(b))
 			}
 		}
 	}
 	if n := len(b); n < 3 || (n > 63 && !strings.Contains(b, ".")) {
-		return fmt.Sprintf("bucket name %s must be 3 to 63 characters long (up to 222 with dots)", input.Quote(b))
+		return fmt.Errorf("bucket name %s must be 3 to 63 characters long (up to 222 with dots)", input.Quote(b))
 	}
 	if !input.IsLowerDigit(b[0]) || !input.IsLowerDigit(b[len(b)-1]) {
-		return fmt.Sprintf("bucket name %s must start and end with a letter or digit", input.Quote(b))
+		return fmt.Errorf("bucket name %s must start and end with a letter or digit", input.Quote(b))
 	}
 	for _, bad := range []string{"..", ".-", "-."} {
 		if strings.Contains(b, bad) {
-			return fmt.Sprintf("bucket name %s must not contain %s", input.Quote(b), input.Quote(bad))
+			return fmt.Errorf("bucket name %s must not contain %s", input.Quote(b), input.Quote(bad))
 		}
 	}
 	if looksNumeric(b) {
 		if a, err := netip.ParseAddr(b); err == nil && a.Is4() {
-			return fmt.Sprintf("bucket name %s must not be an IP address", input.Quote(b))
+			return fmt.Errorf("bucket name %s must not be an IP address", input.Quote(b))
 		}
 	}
 	if strings.HasPrefix(b, "goog") {
-		return fmt.Sprintf("bucket name %s must not start with \"goog\"", input.Quote(b))
+		return fmt.Errorf("bucket name %s must not start with \"goog\"", input.Quote(b))
 	}
 	if strings.Contains(zeroAsO.Replace(b), "google") {
-		return fmt.Sprintf("bucket name %s must not contain \"google\" or a close misspelling of it", input.Quote(b))
+		return fmt.Errorf("bucket name %s must not contain \"google\" or a close misspelling of it", input.Quote(b))
 	}
-	return ""
+	return nil
 }
 
 // --- kubernetes-cluster ---
 
-func parseCluster(s string) (ID, string) {
+func parseCluster(s string) (ID, error) {
 	var rest string
 	var ok bool
 	for _, prefix := range []string{
@@ -548,13 +548,13 @@ func parseCluster(s string) (ID, string) {
 		rest, ok = s, true
 	}
 	if sc := scheme(s); !ok && sc != "" {
-		return ID{}, fmt.Sprintf("a URL is accepted only as a GKE self-link, https://container.googleapis.com/v1/projects/..., not %s", input.Quote(sc+"..."))
+		return ID{}, fmt.Errorf("a URL is accepted only as a GKE self-link, https://container.googleapis.com/v1/projects/..., not %s", input.Quote(sc+"..."))
 	}
 	if ok {
 		// projects/P/locations/L/clusters/N, or projects/P/zones/Z/clusters/N in old self-links.
 		parts := strings.Split(rest, "/")
 		if len(parts) != 6 || parts[0] != "projects" || (parts[2] != "locations" && parts[2] != "zones") || parts[4] != "clusters" {
-			return ID{}, "a full cluster name reads projects/PROJECT_ID/locations/LOCATION/clusters/NAME"
+			return ID{}, errors.New("a full cluster name reads projects/PROJECT_ID/locations/LOCATION/clusters/NAME")
 		}
 		return cluster(parts[1], parts[3], parts[5], true)
 	}
@@ -562,60 +562,60 @@ func parseCluster(s string) (ID, string) {
 		// gcloud context: gke_PROJECT_LOCATION_NAME. None of the three parts may hold '_'.
 		parts := strings.Split(rest, "_")
 		if len(parts) != 3 {
-			return ID{}, "a gcloud context name reads gke_PROJECT_ID_LOCATION_NAME"
+			return ID{}, errors.New("a gcloud context name reads gke_PROJECT_ID_LOCATION_NAME")
 		}
 		return cluster(parts[0], parts[1], parts[2], true)
 	}
 	if loc, name, ok := strings.Cut(s, "/"); ok {
 		if strings.Contains(name, "/") {
-			return ID{}, "too many slashes for LOCATION/NAME"
+			return ID{}, errors.New("too many slashes for LOCATION/NAME")
 		}
 		if loc == "" {
-			return ID{}, "the location before the slash is empty"
+			return ID{}, errors.New("the location before the slash is empty")
 		}
 		return cluster("", loc, name, false)
 	}
 	return cluster("", "", s, false)
 }
 
-func cluster(project, location, name string, needProject bool) (ID, string) {
+func cluster(project, location, name string, needProject bool) (ID, error) {
 	if needProject {
 		if err := CheckProjectID(project); err != nil {
-			return ID{}, err.Error()
+			return ID{}, err
 		}
 	}
-	if why := checkClusterName(name); why != "" {
-		return ID{}, why
+	if err := checkClusterName(name); err != nil {
+		return ID{}, err
 	}
 	if location != "" || needProject {
 		if !isRegion(location) && !isZone(location) {
-			return ID{}, fmt.Sprintf("location %s is not a region (us-east1) or zone (us-east1-b)", input.Quote(location))
+			return ID{}, fmt.Errorf("location %s is not a region (us-east1) or zone (us-east1-b)", input.Quote(location))
 		}
 	}
-	return ID{Type: KubernetesCluster, Project: project, Location: location, Name: name}, ""
+	return ID{Type: KubernetesCluster, Project: project, Location: location, Name: name}, nil
 }
 
 // checkClusterName applies GKE's cluster naming rules (see checkLowerName): at most 40
 // characters.
-func checkClusterName(n string) string { return checkLowerName("cluster name", n, 40) }
+func checkClusterName(n string) error { return checkLowerName("cluster name", n, 40) }
 
 // checkLowerName applies the naming rule GKE clusters and Artifact Registry repositories
 // share: 1 to maxLen characters, lowercase letters, digits and hyphens, starting with a letter
 // and ending with a letter or digit. what names the value in the message ("cluster name").
-func checkLowerName(what, n string, maxLen int) string {
+func checkLowerName(what, n string, maxLen int) error {
 	switch {
 	case n == "":
-		return "the " + what + " is empty"
+		return errors.New("the " + what + " is empty")
 	case len(n) > maxLen:
-		return fmt.Sprintf("%s %s is longer than %d characters", what, input.Quote(n), maxLen)
+		return fmt.Errorf("%s %s is longer than %d characters", what, input.Quote(n), maxLen)
 	case !input.All(n, input.IsLowerDigitHyphen):
-		return fmt.Sprintf("%s %s may contain only lowercase letters, digits and hyphens", what, input.Quote(n))
+		return fmt.Errorf("%s %s may contain only lowercase letters, digits and hyphens", what, input.Quote(n))
 	case !input.IsLower(n[0]):
-		return fmt.Sprintf("%s %s must start with a lowercase letter", what, input.Quote(n))
+		return fmt.Errorf("%s %s must start with a lowercase letter", what, input.Quote(n))
 	case n[len(n)-1] == '-':
-		return fmt.Sprintf("%s %s must end with a letter or digit", what, input.Quote(n))
+		return fmt.Errorf("%s %s must end with a letter or digit", what, input.Quote(n))
 	}
-	return ""
+	return nil
 }
 
 // isRegion reports whether s looks like a Google Cloud region: us-east1, europe-west12,
@@ -663,27 +663,27 @@ var garMultiRegions = []string{"us", "europe", "asia"}
 
 func isGARLocation(l string) bool { return slices.Contains(garMultiRegions, l) || isRegion(l) }
 
-func parseRegistry(s string) (ID, string) {
+func parseRegistry(s string) (ID, error) {
 	if strings.HasPrefix(s, "projects/") {
 		parts := strings.Split(s, "/")
 		if len(parts) != 6 || parts[2] != "locations" || parts[4] != "repositories" {
-			return ID{}, "a repository name reads projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY"
+			return ID{}, errors.New("a repository name reads projects/PROJECT_ID/locations/LOCATION/repositories/REPOSITORY")
 		}
 		project, loc, repo := parts[1], parts[3], parts[5]
 		if err := CheckProjectID(project); err != nil {
-			return ID{}, err.Error()
+			return ID{}, err
 		}
 		if !isGARLocation(loc) {
-			return ID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", input.Quote(loc))
+			return ID{}, fmt.Errorf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", input.Quote(loc))
 		}
-		if why := checkRepositoryAt(loc, repo); why != "" {
-			return ID{}, why
+		if err := checkRepositoryAt(loc, repo); err != nil {
+			return ID{}, err
 		}
-		return ID{Type: DockerRegistry, Host: loc + "-docker.pkg.dev", Project: project, Location: loc, Name: repo}, ""
+		return ID{Type: DockerRegistry, Host: loc + "-docker.pkg.dev", Project: project, Location: loc, Name: repo}, nil
 	}
 
 	if sc := scheme(s); sc != "" && sc != "https://" {
-		return ID{}, fmt.Sprintf("scheme %s is not accepted; registry URIs use https:// or no scheme", input.Quote(sc))
+		return ID{}, fmt.Errorf("scheme %s is not accepted; registry URIs use https:// or no scheme", input.Quote(sc))
 	}
 	uri := strings.TrimPrefix(s, "https://")
 	host, rest, _ := strings.Cut(uri, "/")
@@ -691,36 +691,36 @@ func parseRegistry(s string) (ID, string) {
 	loc, gar := strings.CutSuffix(host, "-docker.pkg.dev")
 	switch {
 	case !gcr && !gar:
-		return ID{}, fmt.Sprintf("host %s is neither LOCATION-docker.pkg.dev nor a gcr.io host", input.Quote(host))
+		return ID{}, fmt.Errorf("host %s is neither LOCATION-docker.pkg.dev nor a gcr.io host", input.Quote(host))
 	case gar && !isGARLocation(loc):
-		return ID{}, fmt.Sprintf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", input.Quote(loc))
+		return ID{}, fmt.Errorf("location %s is not an Artifact Registry region (us-east1) or multi-region (us, europe, asia)", input.Quote(loc))
 	}
 	project, rest := splitURIProject(rest)
 	if project == "" {
-		return ID{}, fmt.Sprintf("the URI names no project: %s/PROJECT_ID", host)
+		return ID{}, fmt.Errorf("the URI names no project: %s/PROJECT_ID", host)
 	}
 	if err := CheckProjectID(project); err != nil {
-		return ID{}, err.Error()
+		return ID{}, err
 	}
 	if gcr {
-		path, why := imagePath(rest)
-		if why != "" {
-			return ID{}, why
+		path, err := imagePath(rest)
+		if err != nil {
+			return ID{}, err
 		}
-		return ID{Type: DockerRegistry, Host: host, Project: project, Location: gcrLoc, Name: host, Path: path}, ""
+		return ID{Type: DockerRegistry, Host: host, Project: project, Location: gcrLoc, Name: host, Path: path}, nil
 	}
 	repo, rest, _ := strings.Cut(rest, "/")
 	if repo == "" {
-		return ID{}, "the URI names no repository: LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY"
+		return ID{}, errors.New("the URI names no repository: LOCATION-docker.pkg.dev/PROJECT_ID/REPOSITORY")
 	}
-	if why := checkRepositoryAt(loc, repo); why != "" {
-		return ID{}, why
+	if err := checkRepositoryAt(loc, repo); err != nil {
+		return ID{}, err
 	}
-	path, why := imagePath(rest)
-	if why != "" {
-		return ID{}, why
+	path, err := imagePath(rest)
+	if err != nil {
+		return ID{}, err
 	}
-	return ID{Type: DockerRegistry, Host: host, Project: project, Location: loc, Name: repo, Path: path}, ""
+	return ID{Type: DockerRegistry, Host: host, Project: project, Location: loc, Name: repo, Path: path}, nil
 }
 
 // splitURIProject takes the project from the path of a registry URI: its first segment, or its
@@ -738,38 +738,38 @@ func splitURIProject(p string) (project, rest string) {
 
 // imagePath validates what follows the repository in a registry URI (image names, tags,
 // digests): printable segments separated by single slashes; a trailing slash is allowed.
-func imagePath(rest string) (string, string) {
+func imagePath(rest string) (string, error) {
 	p := strings.TrimSuffix(rest, "/")
 	if p == "" {
-		return "", ""
+		return "", nil
 	}
 	for seg := range strings.SplitSeq(p, "/") {
 		if seg == "" {
-			return "", "the image path has an empty segment (//)"
+			return "", errors.New("the image path has an empty segment (//)")
 		}
 	}
-	if why := checkPrintable(p, "image path"); why != "" {
-		return "", why
+	if err := checkPrintable(p, "image path"); err != nil {
+		return "", err
 	}
-	return p, ""
+	return p, nil
 }
 
 // checkRepositoryAt checks the id of a repository in Artifact Registry location loc: one of
 // the gcr.io-domain repositories (named gcr.io, us.gcr.io, eu.gcr.io, asia.gcr.io, each in
 // the multi-region that serves its host), or an id that checkRepository accepts.
-func checkRepositoryAt(loc, repo string) string {
+func checkRepositoryAt(loc, repo string) error {
 	if gcrLoc, ok := gcrHosts[repo]; ok {
 		if loc != gcrLoc {
-			return fmt.Sprintf("repository %s lives in location %s, not %s", input.Quote(repo), input.Quote(gcrLoc), input.Quote(loc))
+			return fmt.Errorf("repository %s lives in location %s, not %s", input.Quote(repo), input.Quote(gcrLoc), input.Quote(loc))
 		}
-		return ""
+		return nil
 	}
 	return checkRepository(repo)
 }
 
 // checkRepository applies Artifact Registry's repository id rules (see checkLowerName): at
 // most 63 characters.
-func checkRepository(r string) string { return checkLowerName("repository id", r, 63) }
+func checkRepository(r string) error { return checkLowerName("repository id", r, 63) }
 
 // scheme returns the URL scheme that starts s with its "://" (such as "gs://"), or "" when s
 // does not start with one.
@@ -790,9 +790,9 @@ func scheme(s string) string {
 
 // checkPrintable refuses control characters, spaces and non-ASCII bytes in a path that the
 // canonical form drops, so that nothing odd rides along in logs.
-func checkPrintable(p, what string) string {
+func checkPrintable(p, what string) error {
 	if !input.All(p, input.IsPrintableASCII) {
-		return fmt.Sprintf("the %s may contain only printable ASCII characters without spaces", what)
+		return fmt.Errorf("the %s may contain only printable ASCII characters without spaces", what)
 	}
-	return ""
+	return nil
 }

@@ -43,8 +43,8 @@ func perConnector[V int | int64](counts map[string]V, n int) string {
 }
 
 // checkedOnce compares the bucket reads of a run with the n connectors' buckets: it returns
-// "" when each was read exactly once, else what went wrong.
-func checkedOnce(reads map[string]int64, n int) string {
+// nil when each was read exactly once, else an error saying what went wrong.
+func checkedOnce(reads map[string]int64, n int) error {
 	var missing, twice, other int
 	for i := range n {
 		switch reads[bucketName(i)] {
@@ -62,7 +62,7 @@ func checkedOnce(reads map[string]int64, n int) string {
 	}
 	outside := len(reads) - other - (n - missing)
 	if missing == 0 && twice == 0 && outside == 0 {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf("%d connectors not checked, %d checked more than once (of %d), %d not of this run checked", missing, twice, n, outside)
+	return fmt.Errorf("%d connectors not checked, %d checked more than once (of %d), %d not of this run checked", missing, twice, n, outside)
 }

@@ -24,7 +24,7 @@ func TestCheckedOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		reads map[string]int64
-		want  string // "" or a substring of the verdict
+		want  string // "" for nil, or a substring of the error
 	}{
 		{"each once", all(3, 1), ""},
 		{"other buckets", demo, ""},
@@ -33,9 +33,9 @@ func TestCheckedOnce(t *testing.T) {
 		{"twice", all(3, 2), "0 connectors not checked, 3 checked more than once"},
 		{"a connector outside the run", extra, "(of 3), 1 not of this run checked"},
 	} {
-		got := checkedOnce(tc.reads, 3)
-		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
-			t.Errorf("%s: checkedOnce = %q; want %q", tc.name, got, tc.want)
+		err := checkedOnce(tc.reads, 3)
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: checkedOnce = %v; want %q", tc.name, err, tc.want)
 		}
 	}
 }

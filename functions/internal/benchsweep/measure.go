@@ -58,8 +58,8 @@ func (b *bench) measureRun(i int) error {
 		fmt.Printf("  Firestore calls per connector: %s\n", perConnector(b.rpcs.Take(), n))
 	}
 	fmt.Printf("  CPU ms per connector: %s\n", cpuUsed)
-	if msg := checkedOnce(b.buckets.reads.Take(), n); msg != "" {
-		return fmt.Errorf("run %s: %s, counted at the fake's Cloud Storage", v.Run, msg)
+	if err := checkedOnce(b.buckets.reads.Take(), n); err != nil {
+		return fmt.Errorf("run %s: %v, counted at the fake's Cloud Storage", v.Run, err)
 	}
 	fmt.Printf("  every connector checked exactly once (%d bucket reads at the fake, one per connector)\n", n)
 	return nil
