@@ -175,18 +175,18 @@ func (c Config) Equal(d Config) bool {
 // delegates when set, and generate_temporary_tokens always (its default, true, when unset).
 // It never holds a secret value: those are in Secrets.
 func (c Config) Fields() map[string]any {
-	m := map[string]any{fieldGenerateTemporaryTokens: c.temporaryTokens()}
+	m := map[string]any{configschema.FieldGenerateTemporaryTokens: c.temporaryTokens()}
 	for k, v := range map[string]string{
-		fieldProjectID:           c.ProjectID,
-		fieldServiceAccountEmail: c.ServiceAccountEmail,
-		fieldTargetPrincipal:     c.TargetPrincipal,
+		configschema.FieldProjectID:           c.ProjectID,
+		configschema.FieldServiceAccountEmail: c.ServiceAccountEmail,
+		configschema.FieldTargetPrincipal:     c.TargetPrincipal,
 	} {
 		if v != "" {
 			m[k] = v
 		}
 	}
 	if len(c.Delegates) > 0 {
-		m[fieldDelegates] = slices.Clone(c.Delegates)
+		m[configschema.FieldDelegates] = slices.Clone(c.Delegates)
 	}
 	return m
 }
@@ -200,14 +200,6 @@ type Secrets struct {
 	Token               string // oauth2-token
 }
 
-// Secret field names as they appear in configuration and the type spec.
-const (
-	fieldServiceAccountJSON  = configschema.FieldServiceAccountJSON
-	fieldUserAccountJSON     = configschema.FieldUserAccountJSON
-	fieldExternalAccountJSON = configschema.FieldExternalAccountJSON
-	fieldToken               = configschema.FieldToken
-)
-
 // secretField is a secret field name with its place in Secrets: get reads it, set returns a
 // copy with it written. They take values, not pointers, because a pointer passed to a func
 // value escapes: a Secrets read back from a store (every mint on the memory store) would then
@@ -220,10 +212,10 @@ type secretField struct {
 
 // secretFields lists every secret field: the one list that Fields and SecretsFromFields read.
 var secretFields = []secretField{
-	{fieldServiceAccountJSON, func(s Secrets) string { return s.ServiceAccountJSON }, func(s Secrets, v string) Secrets { s.ServiceAccountJSON = v; return s }},
-	{fieldUserAccountJSON, func(s Secrets) string { return s.UserAccountJSON }, func(s Secrets, v string) Secrets { s.UserAccountJSON = v; return s }},
-	{fieldExternalAccountJSON, func(s Secrets) string { return s.ExternalAccountJSON }, func(s Secrets, v string) Secrets { s.ExternalAccountJSON = v; return s }},
-	{fieldToken, func(s Secrets) string { return s.Token }, func(s Secrets, v string) Secrets { s.Token = v; return s }},
+	{configschema.FieldServiceAccountJSON, func(s Secrets) string { return s.ServiceAccountJSON }, func(s Secrets, v string) Secrets { s.ServiceAccountJSON = v; return s }},
+	{configschema.FieldUserAccountJSON, func(s Secrets) string { return s.UserAccountJSON }, func(s Secrets, v string) Secrets { s.UserAccountJSON = v; return s }},
+	{configschema.FieldExternalAccountJSON, func(s Secrets) string { return s.ExternalAccountJSON }, func(s Secrets, v string) Secrets { s.ExternalAccountJSON = v; return s }},
+	{configschema.FieldToken, func(s Secrets) string { return s.Token }, func(s Secrets, v string) Secrets { s.Token = v; return s }},
 }
 
 // Fields returns the non-empty secret values keyed by field name, for storage adapters.

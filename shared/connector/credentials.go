@@ -3,6 +3,7 @@ package connector
 import (
 	"errors"
 
+	"github.com/gcpconn/gcpconn/shared/configschema"
 	"github.com/gcpconn/gcpconn/shared/credjson"
 )
 
@@ -12,19 +13,19 @@ import (
 // the adapters that mint from it. Errors are ErrInvalid for configuration.service_account_json
 // (also when the connector has no key).
 func (s Secrets) ServiceAccountKey() (*credjson.ServiceAccountKey, error) {
-	return loadCredJSON(fieldServiceAccountJSON, s.ServiceAccountJSON, credjson.ParseServiceAccountKey)
+	return loadCredJSON(configschema.FieldServiceAccountJSON, s.ServiceAccountJSON, credjson.ParseServiceAccountKey)
 }
 
 // AuthorizedUser parses the stored user_account_json with credjson.ParseAuthorizedUser. Errors are
 // ErrInvalid for configuration.user_account_json.
 func (s Secrets) AuthorizedUser() (*credjson.AuthorizedUser, error) {
-	return loadCredJSON(fieldUserAccountJSON, s.UserAccountJSON, credjson.ParseAuthorizedUser)
+	return loadCredJSON(configschema.FieldUserAccountJSON, s.UserAccountJSON, credjson.ParseAuthorizedUser)
 }
 
 // ExternalAccount parses the stored external_account_json with credjson.ParseExternalAccount. Errors
 // are ErrInvalid for configuration.external_account_json.
 func (s Secrets) ExternalAccount() (*credjson.ExternalAccountConfig, error) {
-	return loadCredJSON(fieldExternalAccountJSON, s.ExternalAccountJSON, credjson.ParseExternalAccount)
+	return loadCredJSON(configschema.FieldExternalAccountJSON, s.ExternalAccountJSON, credjson.ParseExternalAccount)
 }
 
 func loadCredJSON[T any](field, raw string, parse func([]byte) (T, error)) (T, error) {

@@ -38,12 +38,12 @@ func checkPolicy(p Policy, m AuthMethod, s Secrets, ext *credjson.ExternalAccoun
 		return &Error{Kind: ErrFailedPrecondition, Field: "auth_method", Message: "auth method implicit is disabled on this deployment: " +
 			"it would hand out tokens of the service's own identity; use service-account or impersonation instead, or " + implicitHint}
 	case m == configschema.Impersonation && s.ServiceAccountJSON == "":
-		return &Error{Kind: ErrFailedPrecondition, Field: cfgField(fieldServiceAccountJSON), Message: "keyless impersonation " +
+		return &Error{Kind: ErrFailedPrecondition, Field: cfgField(configschema.FieldServiceAccountJSON), Message: "keyless impersonation " +
 			"(impersonation without service_account_json, from the service's own identity) is disabled on this deployment: " +
 			"give the source service account key in service_account_json, or " + implicitHint}
 	case m == configschema.ExternalAccount && ext != nil && ext.Ambient() != "":
 		cloud := map[string]string{credjson.AmbientAWS: "AWS", credjson.AmbientAzure: "Azure"}[ext.Ambient()]
-		return &Error{Kind: ErrFailedPrecondition, Field: cfgField(fieldExternalAccountJSON), Message: fmt.Sprintf(
+		return &Error{Kind: ErrFailedPrecondition, Field: cfgField(configschema.FieldExternalAccountJSON), Message: fmt.Sprintf(
 			"external_account_json reads the service's own %s identity (credential_source), an implicit source that is disabled on this deployment: "+
 				"leave credential_source out and send the subject token with each mint request, or %s", cloud, implicitHint)}
 	}

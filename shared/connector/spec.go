@@ -10,15 +10,6 @@ import (
 	"github.com/gcpconn/gcpconn/shared/typespec"
 )
 
-// Configuration field names (package configschema has them all).
-const (
-	fieldProjectID               = configschema.FieldProjectID
-	fieldServiceAccountEmail     = configschema.FieldServiceAccountEmail
-	fieldTargetPrincipal         = configschema.FieldTargetPrincipal
-	fieldDelegates               = configschema.FieldDelegates
-	fieldGenerateTemporaryTokens = configschema.FieldGenerateTemporaryTokens
-)
-
 func cfgField(name string) string { return configschema.FieldPath(name) }
 
 // schemaError turns a refusal of package configschema into an ErrInvalid *Error for its

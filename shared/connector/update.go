@@ -175,7 +175,7 @@ func retiring(c *Connector, old Secrets, now time.Time) rotation.RetiredKey {
 func configMap(c *Connector, s Secrets) map[string]any {
 	m := c.Config.Fields()
 	if c.Config.GenerateTemporaryTokens == nil {
-		delete(m, fieldGenerateTemporaryTokens) // unset stays unset: oauth2-token has no such field
+		delete(m, configschema.FieldGenerateTemporaryTokens) // unset stays unset: oauth2-token has no such field
 	}
 	for k, v := range s.Fields() {
 		m[k] = v

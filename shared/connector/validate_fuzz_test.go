@@ -99,10 +99,10 @@ func FuzzNewConnector(f *testing.F) {
 // messages may quote).
 func fuzzConfigSecrets(w fuzzRegisterBody) []string {
 	var cands []string
-	if s, ok := w.Configuration[fieldToken].(string); ok {
+	if s, ok := w.Configuration[configschema.FieldToken].(string); ok {
 		cands = append(cands, s)
 	}
-	for _, f := range []string{fieldServiceAccountJSON, fieldUserAccountJSON, fieldExternalAccountJSON} {
+	for _, f := range []string{configschema.FieldServiceAccountJSON, configschema.FieldUserAccountJSON, configschema.FieldExternalAccountJSON} {
 		var obj map[string]any
 		switch v := w.Configuration[f].(type) {
 		case string:
@@ -127,7 +127,7 @@ func fuzzConfigSecrets(w fuzzRegisterBody) []string {
 	}
 	for k, v := range w.Configuration {
 		public = append(public, k)
-		if s, ok := v.(string); ok && k != fieldToken && !strings.HasSuffix(k, "_json") {
+		if s, ok := v.(string); ok && k != configschema.FieldToken && !strings.HasSuffix(k, "_json") {
 			public = append(public, s)
 		}
 	}

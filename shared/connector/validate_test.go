@@ -25,25 +25,25 @@ func TestNewConnectorAuthMethods(t *testing.T) {
 		wantConfig  Config
 	}{
 		{configschema.Implicit, nil, nil, Config{ProjectID: "my-project"}},
-		{configschema.UserAccount, nil, []string{fieldUserAccountJSON}, Config{ProjectID: "my-project"}},
+		{configschema.UserAccount, nil, []string{configschema.FieldUserAccountJSON}, Config{ProjectID: "my-project"}},
 		{configschema.UserAccount, map[string]any{"user_account_json": rulesJSON(rulesUser(nil)), "generate_temporary_tokens": false},
-			[]string{fieldUserAccountJSON}, Config{ProjectID: "my-project", GenerateTemporaryTokens: new(false)}},
-		{configschema.ServiceAccount, nil, []string{fieldServiceAccountJSON}, Config{ProjectID: "my-project"}},
-		{configschema.ServiceAccount, map[string]any{"project_id": nil}, []string{fieldServiceAccountJSON}, Config{ProjectID: "key-project"}},
-		{configschema.ServiceAccount, map[string]any{"generate_temporary_tokens": "true"}, []string{fieldServiceAccountJSON},
+			[]string{configschema.FieldUserAccountJSON}, Config{ProjectID: "my-project", GenerateTemporaryTokens: new(false)}},
+		{configschema.ServiceAccount, nil, []string{configschema.FieldServiceAccountJSON}, Config{ProjectID: "my-project"}},
+		{configschema.ServiceAccount, map[string]any{"project_id": nil}, []string{configschema.FieldServiceAccountJSON}, Config{ProjectID: "key-project"}},
+		{configschema.ServiceAccount, map[string]any{"generate_temporary_tokens": "true"}, []string{configschema.FieldServiceAccountJSON},
 			Config{ProjectID: "my-project", GenerateTemporaryTokens: new(true)}},
-		{configschema.ExternalAccount, nil, []string{fieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
+		{configschema.ExternalAccount, nil, []string{configschema.FieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
 		{configschema.ExternalAccount, map[string]any{"external_account_json": rulesExternal(map[string]any{"credential_source": rulesAWSSource(),
-			"subject_token_type": credjson.SubjectTokenAWS4Request})}, []string{fieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
-		{configschema.OAuth2Token, nil, []string{fieldToken}, Config{ProjectID: "my-project"}},
-		{configschema.OAuth2Token, map[string]any{"service_account_email": "ci@my-project.iam.gserviceaccount.com"}, []string{fieldToken},
+			"subject_token_type": credjson.SubjectTokenAWS4Request})}, []string{configschema.FieldExternalAccountJSON}, Config{ProjectID: "my-project"}},
+		{configschema.OAuth2Token, nil, []string{configschema.FieldToken}, Config{ProjectID: "my-project"}},
+		{configschema.OAuth2Token, map[string]any{"service_account_email": "ci@my-project.iam.gserviceaccount.com"}, []string{configschema.FieldToken},
 			Config{ProjectID: "my-project", ServiceAccountEmail: "ci@my-project.iam.gserviceaccount.com"}},
-		{configschema.Impersonation, nil, []string{fieldServiceAccountJSON},
+		{configschema.Impersonation, nil, []string{configschema.FieldServiceAccountJSON},
 			Config{ProjectID: "my-project", TargetPrincipal: "bucket-writer@my-project.iam.gserviceaccount.com"}},
 		{configschema.Impersonation, map[string]any{"service_account_json": nil, "delegates": "hop-one@my-project.iam.gserviceaccount.com, hop-two@my-project.iam.gserviceaccount.com"}, nil,
 			Config{ProjectID: "my-project", TargetPrincipal: "bucket-writer@my-project.iam.gserviceaccount.com",
 				Delegates: []string{"hop-one@my-project.iam.gserviceaccount.com", "hop-two@my-project.iam.gserviceaccount.com"}}},
-		{configschema.Impersonation, map[string]any{"generate_temporary_tokens": true}, []string{fieldServiceAccountJSON},
+		{configschema.Impersonation, map[string]any{"generate_temporary_tokens": true}, []string{configschema.FieldServiceAccountJSON},
 			Config{ProjectID: "my-project", TargetPrincipal: "bucket-writer@my-project.iam.gserviceaccount.com", GenerateTemporaryTokens: new(true)}},
 	}
 	for _, tt := range tests {
@@ -63,7 +63,7 @@ func TestNewConnectorAuthMethods(t *testing.T) {
 				t.Errorf("NewConnector(%s).Config = %+v; want %+v", tt.method, c.Config, tt.wantConfig)
 			}
 			for field, v := range sec.Fields() {
-				if field == fieldToken {
+				if field == configschema.FieldToken {
 					continue
 				}
 				var obj map[string]any
