@@ -51,6 +51,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gcpconn/gcpconn/functions/wire"
+	"github.com/gcpconn/gcpconn/internal/inject"
 	"github.com/gcpconn/gcpconn/shared/cloudlog"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/exactjson"
@@ -189,19 +190,9 @@ func (a *API) paths() string {
 	return strings.Join(ps[:len(ps)-1], ", ") + " and " + ps[len(ps)-1]
 }
 
-func (a *API) log() *slog.Logger {
-	if a.Log != nil {
-		return a.Log
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func (a *API) log() *slog.Logger { return inject.Log(a.Log) }
 
-func (a *API) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
-}
+func (a *API) now() time.Time { return inject.Now(a.Now) }
 
 // call is one request being served.
 type call struct {

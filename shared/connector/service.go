@@ -3,6 +3,8 @@ package connector
 import (
 	"log/slog"
 	"time"
+
+	"github.com/gcpconn/gcpconn/internal/inject"
 )
 
 // Service holds the use cases of gcpconn: register, update, delete, describe and list
@@ -49,19 +51,9 @@ type Policy struct {
 	AllowImplicit bool
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Service) now() time.Time { return inject.Now(s.Now) }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func (s *Service) log() *slog.Logger { return inject.Log(s.Log) }
 
 // SecretName returns where the secret of c lives, in the secret store's own naming (a Secret
 // Manager secret's resource name): "" when c stores no secret.

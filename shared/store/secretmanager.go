@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/gcpconn/gcpconn/internal/inject"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -104,12 +105,7 @@ func NewSecretManager(client *secretmanager.Client, project string, opts SecretM
 	return &SecretManager{client: client, project: project, opts: opts, cache: map[string]cachedSecrets{}}
 }
 
-func (m *SecretManager) now() time.Time {
-	if m.opts.Now != nil {
-		return m.opts.Now()
-	}
-	return time.Now()
-}
+func (m *SecretManager) now() time.Time { return inject.Now(m.opts.Now) }
 
 // SecretName returns the resource name of the connector's secret,
 // projects/P/secrets/PREFIX<id> (connector.SecretStore).

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gcpconn/gcpconn/internal/inject"
 	"github.com/gcpconn/gcpconn/shared/connector"
 )
 
@@ -34,16 +35,6 @@ func New(core *connector.Service, keys KeyManager) *Keeper {
 	return k
 }
 
-func (s *Keeper) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Keeper) now() time.Time { return inject.Now(s.Now) }
 
-func (s *Keeper) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func (s *Keeper) log() *slog.Logger { return inject.Log(s.Log) }
