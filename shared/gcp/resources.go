@@ -116,9 +116,7 @@ func (g *Google) checkProject(ctx context.Context, hc *http.Client, project stri
 	if err != nil {
 		return nil, err
 	}
-	p, err := retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
-		return svc.Projects.Get(project).Context(ctx).Do()
-	})
+	p, err := getProject(ctx, svc, project)
 	if err != nil {
 		return nil, upstream("get project "+project, err)
 	}
@@ -133,6 +131,23 @@ func (g *Google) checkProject(ctx context.Context, hc *http.Client, project stri
 			"the credentials hold none of %s on project %q", strings.Join(projectPermissions, ", "), project)
 	}
 	return []string{p.ProjectId}, nil
+}
+
+// getProject reads project (projects.get, retried); the error is Google's, for the caller to
+// judge.
+func getProject(ctx context.Context, svc *cloudresourcemanager.Service, project string) (*cloudresourcemanager.Project, error) {
+	return retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
+		return svc.Projects.Get(project).Context(ctx).Do()
+	})
+}
+
+// ifUnavailable is Google's error err of the call what when it says Google is unavailable,
+// and nil otherwise: for checks that a refusal only leaves undecided.
+func ifUnavailable(what string, err error) error {
+	if connector.KindOf(upstream("", err)) == connector.ErrUpstreamUnavailable {
+		return upstream(what, err)
+	}
+	return nil
 }
 
 func (g *Google) resourceManager(ctx context.Context, hc *http.Client) (*cloudresourcemanager.Service, error) {
@@ -224,10 +239,7 @@ func (g *Google) BucketProject(ctx context.Context, gr connector.Grant, bucket s
 func (g *Google) bucketProject(ctx context.Context, c *storage.Client, hc *http.Client, bucket, project string) (checked bool, err error) {
 	attrs, err := retry(ctx, func(ctx context.Context) (*storage.BucketAttrs, error) { return c.Bucket(bucket).Attrs(ctx) })
 	if err != nil {
-		if k := connector.KindOf(upstream("", err)); k == connector.ErrUpstreamUnavailable {
-			return false, upstream("get GCS bucket "+bucket, err)
-		}
-		return false, nil
+		return false, ifUnavailable("get GCS bucket "+bucket, err)
 	}
 	if attrs.ProjectNumber == 0 {
 		return false, nil
@@ -236,14 +248,9 @@ func (g *Google) bucketProject(ctx context.Context, c *storage.Client, hc *http.
 	if err != nil {
 		return false, err
 	}
-	p, err := retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
-		return svc.Projects.Get(project).Context(ctx).Do()
-	})
+	p, err := getProject(ctx, svc, project)
 	if err != nil {
-		if k := connector.KindOf(upstream("", err)); k == connector.ErrUpstreamUnavailable {
-			return false, upstream("get project "+project, err)
-		}
-		return false, nil
+		return false, ifUnavailable("get project "+project, err)
 	}
 	if p.ProjectNumber == 0 {
 		return false, nil
