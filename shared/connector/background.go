@@ -48,8 +48,8 @@ func (s *Service) RotationSource(ctx context.Context, c *Connector) (Grant, stri
 	if err != nil {
 		return Grant{}, "", err
 	}
-	if why := canRotate(c.AuthMethod, g.Secrets.ServiceAccountJSON != ""); why != "" {
-		return Grant{}, "", Errorf(ErrFailedPrecondition, "connector %q cannot rotate its key: %s", c.Name, why)
+	if err := canRotate(c.AuthMethod, g.Secrets.ServiceAccountJSON != ""); err != nil {
+		return Grant{}, "", Errorf(ErrFailedPrecondition, "connector %q cannot rotate its key: %s", c.Name, err)
 	}
 	key, err := g.Secrets.ServiceAccountKey()
 	if err != nil {

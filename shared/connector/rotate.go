@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,23 +14,22 @@ import (
 // entry, verification, pin, cleanup) is shared/upkeep's, which writes what it does into the
 // connector's rotation.State.
 
-// canRotate reports why a connector with method m cannot rotate its key, or "" when it can:
-// only service-account connectors and impersonation connectors with a source key hold a key
+// canRotate says why a connector with method m cannot rotate its key (nil when it can): only
+// service-account connectors and impersonation connectors with a source key hold a key
 // gcpconn can replace.
-func canRotate(m AuthMethod, hasKey bool) string {
+func canRotate(m AuthMethod, hasKey bool) error {
+	const only = "only service-account connectors and impersonation connectors with a source key can rotate"
 	switch {
-	case m == configschema.ServiceAccount:
-		return ""
-	case m == configschema.Impersonation && hasKey:
-		return ""
+	case m == configschema.ServiceAccount, m == configschema.Impersonation && hasKey:
+		return nil
 	case m == configschema.Impersonation:
-		return "keyless impersonation connectors hold no key to rotate"
+		return errors.New("keyless impersonation connectors hold no key to rotate")
 	case m == configschema.UserAccount:
-		return "user-account refresh tokens cannot be rotated through the IAM keys API; only service-account connectors and impersonation connectors with a source key can rotate"
+		return errors.New("user-account refresh tokens cannot be rotated through the IAM keys API; " + only)
 	case m == configschema.ExternalAccount:
-		return "external-account configurations hold no key to rotate; only service-account connectors and impersonation connectors with a source key can rotate"
+		return errors.New("external-account configurations hold no key to rotate; " + only)
 	}
-	return fmt.Sprintf("%s connectors hold no service-account key; only service-account connectors and impersonation connectors with a source key can rotate", m)
+	return fmt.Errorf("%s connectors hold no service-account key; %s", m, only)
 }
 
 // rotationSupported refuses a rotation period on a deployment that cannot rotate keys.

@@ -111,8 +111,8 @@ func newRotation(m AuthMethod, period time.Duration, key *credjson.ServiceAccoun
 		return rotation.State{}, FieldErrorf("rotation_period", "%s", err)
 	}
 	if period != 0 {
-		if why := canRotate(m, key != nil); why != "" {
-			return rotation.State{}, FieldErrorf("rotation_period", "rotation_period cannot be set: %s", why)
+		if err := canRotate(m, key != nil); err != nil {
+			return rotation.State{}, FieldErrorf("rotation_period", "rotation_period cannot be set: %s", err)
 		}
 	}
 	if key == nil {
