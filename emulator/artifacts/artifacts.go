@@ -23,6 +23,7 @@
 package artifacts
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -79,8 +80,8 @@ var multiRegions = []string{"asia", "europe", "us"}
 
 // New builds a Server.
 func New(opts Options) (*Server, error) {
-	if err := rest.Required("artifacts", opts.World, opts.Auth); err != nil {
-		return nil, err
+	if opts.World == nil || opts.Auth == nil {
+		return nil, fmt.Errorf("artifacts: Options.World and Options.Auth are required")
 	}
 	if opts.Created.IsZero() {
 		opts.Created = time.Now().UTC().Truncate(time.Second)

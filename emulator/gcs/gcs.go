@@ -80,8 +80,8 @@ type Server struct {
 
 // New builds a Server serving the world's buckets and objects.
 func New(opts Options) (*Server, error) {
-	if err := rest.Required("gcs", opts.World, opts.Auth); err != nil {
-		return nil, err
+	if opts.Auth == nil || opts.World == nil {
+		return nil, fmt.Errorf("gcs: Options.World and Options.Auth are required")
 	}
 	if opts.MaxUploadBytes <= 0 {
 		opts.MaxUploadBytes = 64 << 20

@@ -86,8 +86,8 @@ type Server struct {
 // New starts an API server for every cluster of the world. Clusters added to
 // the world later get theirs on first use.
 func New(opts Options) (*Server, error) {
-	if err := rest.Required("gke", opts.World, opts.Auth); err != nil {
-		return nil, err
+	if opts.World == nil || opts.Auth == nil {
+		return nil, fmt.Errorf("gke: Options.World and Options.Auth are required")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -52,8 +52,8 @@ type Server struct {
 
 // New builds a Server.
 func New(opts Options) (*Server, error) {
-	if err := rest.Required("iamkeys", opts.World, opts.Auth); err != nil {
-		return nil, err
+	if opts.World == nil || opts.Auth == nil {
+		return nil, errors.New("iamkeys: Options.World and Options.Auth are required")
 	}
 	s := &Server{opts: opts}
 	s.routes = rest.Routes(opts.Faults, map[string]http.HandlerFunc{

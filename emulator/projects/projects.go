@@ -17,6 +17,7 @@ package projects
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"sort"
@@ -60,8 +61,8 @@ type Server struct {
 
 // New builds a Server.
 func New(opts Options) (*Server, error) {
-	if err := rest.Required("projects", opts.World, opts.Auth); err != nil {
-		return nil, err
+	if opts.World == nil || opts.Auth == nil {
+		return nil, fmt.Errorf("projects: Options.World and Options.Auth are required")
 	}
 	if opts.Created.IsZero() {
 		opts.Created = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -112,8 +112,8 @@ type version struct {
 
 // New builds an empty Server.
 func New(opts Options) (*Server, error) {
-	if err := rest.Required("secrets", opts.World, opts.Auth); err != nil {
-		return nil, err
+	if opts.World == nil || opts.Auth == nil {
+		return nil, fmt.Errorf("secrets: Options.World and Options.Auth are required")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

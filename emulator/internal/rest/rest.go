@@ -24,7 +24,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,15 +54,6 @@ func Wrap(f Wrapper, endpoint string, h http.Handler) http.Handler {
 		return h
 	}
 	return f.Wrap(endpoint, h)
-}
-
-// Required is the refusal of a fake API's constructor (api names it) whose Options lack the
-// world or the authorizer; nil when both are set.
-func Required(api string, world, auth any) error {
-	if world == nil || auth == nil {
-		return fmt.Errorf("%s: Options.World and Options.Auth are required", api)
-	}
-	return nil
 }
 
 // Routes wraps every endpoint's handler with f (see Wrap).

@@ -64,27 +64,3 @@ func TestCallRoundTrip(t *testing.T) {
 		t.Errorf("CallFrom[callB] = %+v; want the zero call (another type's key)", got)
 	}
 }
-
-// TestRequired: a fake API refuses to be built without its world or its authorizer, naming
-// itself and both options.
-func TestRequired(t *testing.T) {
-	var nilAuth Authorizer
-	for _, tt := range []struct {
-		name        string
-		world, auth any
-		wantErr     bool
-	}{
-		{"both set", struct{}{}, struct{}{}, false},
-		{"no world", nil, struct{}{}, true},
-		{"no authorizer", struct{}{}, nil, true},
-		{"a nil interface authorizer", struct{}{}, nilAuth, true},
-	} {
-		err := Required("gke", tt.world, tt.auth)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("%s: Required = %v; want error %v", tt.name, err, tt.wantErr)
-		}
-		if err != nil && err.Error() != "gke: Options.World and Options.Auth are required" {
-			t.Errorf("%s: Required = %q; want it to name the API and both options", tt.name, err)
-		}
-	}
-}
