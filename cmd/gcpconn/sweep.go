@@ -131,6 +131,10 @@ func (e *env) watchSweep(ctx context.Context, c *client.Client, run *client.Swee
 		}
 		next, err := c.SweepRun(ctx, run.Run)
 		if wait, ok := watchMiss(err, &misses); ok {
+			if e.StdoutTerminal && !e.json() && last != "" {
+				fmt.Fprintln(e.Stdout) // end the bar's line, so that the note stands on its own
+				last = ""
+			}
 			fmt.Fprintf(e.Stderr, "gcpconn: %v; still watching run %s (miss %d of %d)\n", err, run.Run, misses, maxWatchMisses)
 			if err := e.sleep(ctx, wait); err != nil {
 				return run, err
@@ -149,16 +153,19 @@ func (e *env) watchSweep(ctx context.Context, c *client.Client, run *client.Swee
 // the watch.
 const maxWatchMisses = 5
 
+// maxWatchWait bounds the Retry-After a watch honours between two polls.
+const maxWatchWait = 30 * time.Second
+
 // watchMiss reports whether err is an unavailable service (503 upstream_unavailable) that the
 // watch rides through, counting it in *misses, and how long to wait first: the answer's
-// Retry-After, else nothing more than the next poll.
+// Retry-After (at most maxWatchWait), else nothing more than the next poll.
 func watchMiss(err error, misses *int) (time.Duration, bool) {
 	var ae *client.Error
 	if !errors.As(err, &ae) || ae.Code != "upstream_unavailable" || *misses >= maxWatchMisses {
 		return 0, false
 	}
 	*misses++
-	return max(ae.RetryAfter, 0), true
+	return min(max(ae.RetryAfter, 0), maxWatchWait), true
 }
 
 // sweepProgress is one progress line of run; with bar, it starts with a progress bar.

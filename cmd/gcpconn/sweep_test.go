@@ -211,13 +211,16 @@ func TestSweepWatchRidesThroughUnavailable(t *testing.T) {
 		{"one more than it allows", maxWatchMisses + 1, exitUnavailable},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			left := tt.failures
+			left, retryAfter := tt.failures, "3"
+			if tt.failures == maxWatchMisses {
+				retryAfter = "3600" // more than the watch waits
+			}
 			unavailable := func(h http.Handler) http.Handler {
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if r.Method == http.MethodGet && r.URL.Query().Get("run") != "" && left > 0 {
 						left--
 						w.Header().Set("Content-Type", "application/json")
-						w.Header().Set("Retry-After", "3")
+						w.Header().Set("Retry-After", retryAfter)
 						w.WriteHeader(http.StatusServiceUnavailable)
 						io.WriteString(w, `{"error":{"code":"upstream_unavailable","message":"store: firestore list sweep shards failed (DeadlineExceeded)"}}`)
 						return
@@ -235,8 +238,12 @@ func TestSweepWatchRidesThroughUnavailable(t *testing.T) {
 			if got := strings.Count(errOut, "still watching run"); got != misses {
 				t.Errorf("stderr says %d misses; want %d:\n%s", got, misses, errOut)
 			}
-			if got := slices.Index(slept, 3*time.Second); got < 0 {
-				t.Errorf("the watch slept %v; want a wait of Retry-After (3s)", slept)
+			want := 3 * time.Second
+			if retryAfter == "3600" {
+				want = maxWatchWait
+			}
+			if !slices.Contains(slept, want) || slices.Max(slept) > maxWatchWait {
+				t.Errorf("the watch slept %v; want a wait of Retry-After %ss, at most %v", slept, retryAfter, maxWatchWait)
 			}
 			if tt.wantCode == 0 && !strings.Contains(out, "done: 3/3 shards (0 failed), 5 of 5 connectors checked") {
 				t.Errorf("the watch did not follow the run to its end:\n%s", out)
