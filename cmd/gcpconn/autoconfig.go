@@ -74,7 +74,8 @@ type credFile struct {
 	SourceCredentials              json.RawMessage `json:"source_credentials"`
 }
 
-// methodOf is the auth method a credential type configures (zenml-anchor §7.6).
+// methodOf is the auth method a credential type configures: the mapping gcloud-style
+// credential files imply, which ZenML's GCP connector also follows.
 var methodOf = map[string]string{
 	"authorized_user":              "user-account",
 	"service_account":              "service-account",

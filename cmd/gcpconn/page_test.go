@@ -13,8 +13,8 @@ import (
 
 // The product page's example sessions, walked against the demo world.
 //
-// testdata/page/NN-NAME.txt holds, verbatim, one example of the product page
-// (../shared/reference/seed-gcp-service-connector.md): its command on the first line ($ zenml
+// testdata/page/NN-NAME.txt holds, verbatim, one example session of the original product
+// page (the page itself is not part of the repository; the sessions are): its command on the first line ($ zenml
 // ...) and the output the page shows. TestPageSessions runs the same command with gcpconn
 // against the fake Google Cloud's demo world (memory store) and compares the resources of the
 // two RESOURCE TYPE / RESOURCE NAMES tables, type by type; for a command the page shows

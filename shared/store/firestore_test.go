@@ -31,7 +31,7 @@ func emulatorClient(tb testing.TB) *firestore.Client {
 	tb.Helper()
 	if os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
 		tb.Skip("FIRESTORE_EMULATOR_HOST is not set: the Firestore store tests need the official emulator " +
-			"(scripts/test.sh starts it; or start the JVM as reference/local-emulation.md §1b says)")
+			"(scripts/test.sh starts it; scripts/lib.sh start_firestore shows how)")
 	}
 	fsOnce.Do(func() {
 		var b [6]byte
