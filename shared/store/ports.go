@@ -6,8 +6,8 @@ import (
 )
 
 // The ports each adapter implements, checked here in one list so that a renamed method fails
-// the build instead of turning a capability off (the core and upkeep find some of them by
-// type assertion).
+// the build instead of turning a capability off (upkeep finds some of them by type
+// assertion).
 var (
 	_ connector.Store     = (*Memory)(nil)
 	_ upkeep.ConnectorIDs = (*Memory)(nil)
