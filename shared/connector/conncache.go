@@ -51,8 +51,11 @@ type connCache struct {
 	m    cache.Map[*Connector] // nil: cached as not found
 }
 
-func idKey(id string) string     { return "i\x00" + id }
-func nameKey(name string) string { return "n\x00" + name }
+// The cache keys of a connector: its id, and its name, each after a prefix of its own.
+const idPrefix, namePrefix = "i\x00", "n\x00"
+
+func idKey(id string) string     { return idPrefix + id }
+func nameKey(name string) string { return namePrefix + name }
 
 // get returns the connector cached under key, or loads it with load (one load shared by
 // concurrent callers) and caches it for ttl; ErrNotFound is cached for min(ttl,
@@ -132,22 +135,26 @@ type storeReader interface {
 type cachedReader struct{ s *Service }
 
 func (r cachedReader) Get(ctx context.Context, id string) (*Connector, error) {
-	var buf [128]byte
-	if c, ok, err := r.s.conns.cached(append(append(buf[:0], "i\x00"...), id...), r.s.now()); ok {
-		return c, err
-	}
-	return r.s.conns.get(ctx, r.s.now, r.s.RevocationWindow, idKey(id), func(ctx context.Context) (*Connector, error) {
-		return tracedReader{r.s.Store}.Get(ctx, id)
-	})
+	return r.read(ctx, idPrefix, id)
 }
 
 func (r cachedReader) GetByName(ctx context.Context, name string) (*Connector, error) {
+	return r.read(ctx, namePrefix, name)
+}
+
+// read serves the connector whose id (kind idPrefix) or name (namePrefix) is ref from the
+// cache, or loads it from the store once for every concurrent caller. A hit builds its key on
+// the stack.
+func (r cachedReader) read(ctx context.Context, kind, ref string) (*Connector, error) {
 	var buf [128]byte
-	if c, ok, err := r.s.conns.cached(append(append(buf[:0], "n\x00"...), name...), r.s.now()); ok {
+	if c, ok, err := r.s.conns.cached(append(append(buf[:0], kind...), ref...), r.s.now()); ok {
 		return c, err
 	}
-	return r.s.conns.get(ctx, r.s.now, r.s.RevocationWindow, nameKey(name), func(ctx context.Context) (*Connector, error) {
-		return tracedReader{r.s.Store}.GetByName(ctx, name)
+	return r.s.conns.get(ctx, r.s.now, r.s.RevocationWindow, kind+ref, func(ctx context.Context) (*Connector, error) {
+		if kind == namePrefix {
+			return tracedReader{r.s.Store}.GetByName(ctx, ref)
+		}
+		return tracedReader{r.s.Store}.Get(ctx, ref)
 	})
 }
 
