@@ -112,11 +112,7 @@ func (g *Google) projectResources(ctx context.Context, hc *http.Client, c *conne
 
 // checkProject proves access to project: projects.get, then testIamPermissions.
 func (g *Google) checkProject(ctx context.Context, hc *http.Client, project string) ([]string, error) {
-	svc, err := g.resourceManager(ctx, hc)
-	if err != nil {
-		return nil, err
-	}
-	p, err := getProject(ctx, svc, project)
+	svc, p, err := g.project(ctx, hc, project)
 	if err != nil {
 		return nil, upstream("get project "+project, err)
 	}
@@ -133,18 +129,26 @@ func (g *Google) checkProject(ctx context.Context, hc *http.Client, project stri
 	return []string{p.ProjectId}, nil
 }
 
-// getProject reads project (projects.get, retried); the error is Google's, for the caller to
-// judge.
-func getProject(ctx context.Context, svc *cloudresourcemanager.Service, project string) (*cloudresourcemanager.Project, error) {
-	return retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
+// project reads project (projects.get, retried) with a resource manager client over hc, and
+// returns the client for further calls. Google's error is left for the caller to judge; a
+// client that cannot be built is ErrInternal already.
+func (g *Google) project(ctx context.Context, hc *http.Client, project string) (*cloudresourcemanager.Service, *cloudresourcemanager.Project, error) {
+	svc, err := g.resourceManager(ctx, hc)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := retry(ctx, func(ctx context.Context) (*cloudresourcemanager.Project, error) {
 		return svc.Projects.Get(project).Context(ctx).Do()
 	})
+	return svc, p, err
 }
 
-// ifUnavailable is Google's error err of the call what when it says Google is unavailable,
-// and nil otherwise: for checks that a refusal only leaves undecided.
+// ifUnavailable is the error err of the call what when Google is unavailable or gcpconn
+// itself failed (ErrInternal), and nil when Google refused: for checks that a refusal only
+// leaves undecided.
 func ifUnavailable(what string, err error) error {
-	if connector.KindOf(upstream("", err)) == connector.ErrUpstreamUnavailable {
+	switch connector.KindOf(upstream("", err)) {
+	case connector.ErrUpstreamUnavailable, connector.ErrInternal:
 		return upstream(what, err)
 	}
 	return nil
@@ -244,11 +248,7 @@ func (g *Google) bucketProject(ctx context.Context, c *storage.Client, hc *http.
 	if attrs.ProjectNumber == 0 {
 		return false, nil
 	}
-	svc, err := g.resourceManager(ctx, hc)
-	if err != nil {
-		return false, err
-	}
-	p, err := getProject(ctx, svc, project)
+	_, p, err := g.project(ctx, hc, project)
 	if err != nil {
 		return false, ifUnavailable("get project "+project, err)
 	}
