@@ -41,21 +41,25 @@ func FuzzValidate(f *testing.F) {
 		if strings.Contains(msg, "SECRET") {
 			t.Fatalf("message %q repeats a secret value (marker SECRET)", msg)
 		}
+		// The hint of a refusal quotes the PEM header: what a message shows of it is ours, not
+		// the caller's, so it is blanked before the message is searched for secret values.
+		shown := strings.ReplaceAll(msg, pemHeader, "\x00")
 		for _, v := range fuzzSecretValues(data) {
-			if strings.Contains(msg, v) {
+			if strings.Contains(shown, v) {
 				t.Fatalf("message %q repeats the secret value %q", msg, v)
 			}
 		}
 	})
 }
 
+// pemHeader is the PEM header that a refusal of a private key quotes as a hint.
+const pemHeader = "-----BEGIN PRIVATE KEY-----"
+
 // fuzzSecretValues returns the secret values of a credential JSON (private_key,
 // private_key_id, client_secret and refresh_token, and every line of a private key) that are
 // long and distinctive enough that a message containing one must have copied it: at least 24
-// bytes and not one of the URLs or constants that messages name (the PEM armor lines that a
-// refusal's hint quotes among them).
+// bytes and not one of the URLs or constants that messages name.
 func fuzzSecretValues(data []byte) []string {
-	const pemArmor = "-----BEGIN PRIVATE KEY----- -----END PRIVATE KEY----- -----BEGIN RSA PRIVATE KEY----- -----END RSA PRIVATE KEY-----"
 
 	var m map[string]any
 	if json.Unmarshal(data, &m) != nil {
@@ -64,7 +68,7 @@ func fuzzSecretValues(data []byte) []string {
 	var out []string
 	add := func(v string) {
 		if len(v) >= 24 && !strings.Contains(v, "googleapis") && !strings.Contains(v, "urn:") &&
-			!strings.Contains(v, "gserviceaccount") && !strings.HasPrefix(v, "http") && !strings.Contains(pemArmor, v) {
+			!strings.Contains(v, "gserviceaccount") && !strings.HasPrefix(v, "http") {
 			out = append(out, v)
 		}
 	}
