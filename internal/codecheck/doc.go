@@ -10,8 +10,8 @@
 //
 // # Citations
 //
-// No tracked file cites the design notes kept beside the checkout ("DESIGN §n", DESIGN.md, the
-// reference/ notes and the *-anchor research notes):
+// No tracked file cites the design notes kept beside the checkout (a numbered section or the
+// file itself, the reference/ notes and the *-anchor research notes):
 // a reader of the repository cannot follow such a pointer. ARCHITECTURE.md, the README files
 // and the package docs are the repository's own documents.
 package codecheck
