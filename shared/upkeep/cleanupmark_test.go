@@ -42,15 +42,8 @@ func (m *metadataCounter) SecretCreateTimes(ctx context.Context) (map[string]tim
 // check of the mark every run lists all 30 connectors' versions; without the clear the
 // third run lists the updated connector again.
 func TestVersionCleanupOnlyWhereMarked(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	secrets := &metadataCounter{MemorySecrets: store.NewMemorySecrets()}
-	secrets.MemorySecrets.Now = clock
-	mem := store.NewMemory()
-	mem.Now = clock
-	s := upkeep.New(&connector.Service{Store: mem, Secrets: secrets, Google: &swGoogle{}, Now: clock,
-		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, nil)
+	s, _, clock := swClockedService(secrets.MemorySecrets, secrets)
 	s.Runs = &store.MemoryRuns{}
 	s.Shards = upkeep.LocalShards{Keeper: s}
 	ids := swRegister(t, s, "c", 30, swDefaultKey)
@@ -87,9 +80,7 @@ func TestVersionCleanupOnlyWhereMarked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	now = now.Add(upkeep.VersionGrace + time.Minute)
-	mu.Unlock()
+	clock.Advance(upkeep.VersionGrace + time.Minute)
 
 	v := run("after an update")
 	if n := secrets.listVersions.Load(); n != 1 || !slices.Equal(secrets.listed, []string{ids[5]}) || v.Report.VersionsRemoved != 1 {
@@ -164,15 +155,8 @@ func TestRotationMarksItsConnectorForCleanup(t *testing.T) {
 // Checked by breaking it: with the mark cleared by a configuration write (a store without
 // CleanupMarks), the revision moves and the update fails with ErrConflict.
 func TestClearingTheMarkKeepsTheRevision(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	secrets := store.NewMemorySecrets()
-	secrets.Now = clock
-	mem := store.NewMemory()
-	mem.Now = clock
-	s := upkeep.New(&connector.Service{Store: mem, Secrets: secrets, Google: &swGoogle{}, Now: clock,
-		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, nil)
+	s, _, clock := swClockedService(secrets, secrets)
 	ids := swRegister(t, s, "c", 1, swDefaultKey)
 	ctx := context.Background()
 	if _, err := s.Update(ctx, connector.Principal{Email: swOwner}, ids[0], connector.UpdateRequest{
@@ -183,9 +167,7 @@ func TestClearingTheMarkKeepsTheRevision(t *testing.T) {
 	if _, err := secrets.AddVersion(ctx, ids[0], connector.Secrets{ServiceAccountJSON: "{}"}); err != nil {
 		t.Fatal(err) // what an interrupted update leaves behind
 	}
-	mu.Lock()
-	now = now.Add(upkeep.VersionGrace + time.Minute)
-	mu.Unlock()
+	clock.Advance(upkeep.VersionGrace + time.Minute)
 	userRead, err := s.Store.Get(ctx, ids[0])
 	if err != nil || userRead.CleanupAfter.IsZero() {
 		t.Fatalf("Get after the update = mark %v, %v; want marked", userRead.CleanupAfter, err)

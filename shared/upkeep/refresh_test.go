@@ -110,6 +110,27 @@ func (s *statusWrites) SetStatus(ctx context.Context, c *connector.Connector, st
 	return s.Store.SetStatus(ctx, c, st)
 }
 
+// refreshWithNewVersion registers one connector and adds a version of its secret (the same
+// values) without pinning it: what a refresh of that version's event finds.
+func refreshWithNewVersion(t *testing.T) (s *upkeep.Keeper, id, version string) {
+	t.Helper()
+	s, sec := swService(t, &swGoogle{})
+	id = swRegister(t, s, "c", 1, swDefaultKey)[0]
+	ctx := context.Background()
+	c, err := s.Store.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := sec.Access(ctx, id, c.SecretVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version, err = sec.AddVersion(ctx, id, vals); err != nil {
+		t.Fatal(err)
+	}
+	return s, id, version
+}
+
 // TestRefreshAddGrace: an update adds a version and pins it moments later; the event of that
 // version, arriving in between, must leave the update alone. In the bubble, synctest.Wait
 // returns once Refresh is blocked in its grace wait; the update writes then, and the refresh
@@ -117,12 +138,8 @@ func (s *statusWrites) SetStatus(ctx context.Context, c *connector.Connector, st
 // update's write finds a connector that is no longer in the state it expects.
 func TestRefreshAddGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, sec := swService(t, &swGoogle{})
-		id := swRegister(t, s, "c", 1, swDefaultKey)[0]
+		s, id, v2 := refreshWithNewVersion(t)
 		ctx := context.Background()
-		c, _ := s.Store.Get(ctx, id)
-		vals, _ := sec.Access(ctx, id, c.SecretVersion)
-		v2, _ := sec.AddVersion(ctx, id, vals)
 		start := time.Now()
 		refreshed := make(chan error, 1)
 		go func() {
@@ -140,7 +157,7 @@ func TestRefreshAddGrace(t *testing.T) {
 		if waited := time.Since(start); waited != upkeep.RefreshAddGrace {
 			t.Errorf("Refresh acted after %s; want the grace, %s", waited, upkeep.RefreshAddGrace)
 		}
-		if c, _ = s.Store.Get(ctx, id); c.SecretVersion != v2 || c.Description != "updated" || c.Status.State != connector.StateUnknown {
+		if c, _ := s.Store.Get(ctx, id); c.SecretVersion != v2 || c.Description != "updated" || c.Status.State != connector.StateUnknown {
 			t.Errorf("after update + refresh: pinned %s, description %q, status %+v; want the update's write untouched", c.SecretVersion, c.Description, c.Status)
 		}
 	})
@@ -150,19 +167,15 @@ func TestRefreshAddGrace(t *testing.T) {
 // redelivery) is acted on without waiting.
 func TestRefreshAddActsAtOnceOnOldEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, sec := swService(t, &swGoogle{})
-		id := swRegister(t, s, "c", 1, swDefaultKey)[0]
+		s, id, v2 := refreshWithNewVersion(t)
 		ctx := context.Background()
-		c, _ := s.Store.Get(ctx, id)
-		vals, _ := sec.Access(ctx, id, c.SecretVersion)
-		v2, _ := sec.AddVersion(ctx, id, vals)
 		start := time.Now()
 		err := s.Refresh(ctx, upkeep.SecretEvent{Type: upkeep.EventVersionAdd, ConnectorID: id, Version: v2,
 			PublishTime: start.Add(-upkeep.RefreshAddGrace)})
 		if err != nil || time.Since(start) != 0 {
 			t.Fatalf("Refresh of an old event = %v after %s; want nil at once", err, time.Since(start))
 		}
-		if c, _ = s.Store.Get(ctx, id); c.SecretVersion != v2 {
+		if c, _ := s.Store.Get(ctx, id); c.SecretVersion != v2 {
 			t.Errorf("pinned %s after refresh; want %s", c.SecretVersion, v2)
 		}
 	})

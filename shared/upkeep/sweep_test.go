@@ -30,6 +30,29 @@ func swService(t testing.TB, g connector.Google) (*upkeep.Keeper, *store.MemoryS
 		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, nil), sec
 }
 
+// swClock is a clock a test sets outside a synctest bubble (the sweep tests whose stores and
+// service must agree on the time without a bubble's fake one).
+type swClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *swClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// Advance moves the clock on by d.
+func (c *swClock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
+
+// swClockedService is a Keeper over a memory store and secrets (a wrapper of sec, or sec
+// itself) that read one swClock, starting at 2026-12-06 12:00 UTC.
+func swClockedService(sec *store.MemorySecrets, secrets connector.SecretStore) (*upkeep.Keeper, *store.Memory, *swClock) {
+	clock := &swClock{now: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)}
+	sec.Now = clock.Now
+	mem := store.NewMemory()
+	mem.Now = clock.Now
+	return upkeep.New(&connector.Service{Store: mem, Secrets: secrets, Google: &swGoogle{}, Now: clock.Now,
+		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, nil), mem, clock
+}
+
 // swRegister registers n service-account connectors (without verification) named
 // PREFIX-0..n-1 and returns their ids.
 func swRegister(t testing.TB, s *upkeep.Keeper, prefix string, n int, keyJSON func(i int) map[string]any) []string {

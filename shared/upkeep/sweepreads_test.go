@@ -115,15 +115,8 @@ func TestShardStatusWriteLosesToConcurrentWrites(t *testing.T) {
 // whose connector is gone, keeps every other, and reads no connector. Checked by breaking it:
 // without the listed ids it reads all 30 connectors (and the orphan's), one after another.
 func TestPlannerFindsOrphansWithoutReadingConnectors(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	secrets := store.NewMemorySecrets()
-	secrets.Now = clock
-	mem := store.NewMemory()
-	mem.Now = clock
-	s := upkeep.New(&connector.Service{Store: mem, Secrets: secrets, Google: &swGoogle{}, Now: clock,
-		Policy: connector.Policy{Admins: []string{"admin@example.com"}}}, nil)
+	s, mem, clock := swClockedService(secrets, secrets)
 	q := &queue{}
 	s.Runs, s.Shards = &store.MemoryRuns{}, q
 	ids := swRegister(t, s, "c", 30, swDefaultKey)
@@ -131,9 +124,7 @@ func TestPlannerFindsOrphansWithoutReadingConnectors(t *testing.T) {
 	if _, err := secrets.AddVersion(ctx, "gone", connector.Secrets{ServiceAccountJSON: "{}"}); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	now = now.Add(connector.OrphanGrace + time.Minute)
-	mu.Unlock()
+	clock.Advance(connector.OrphanGrace + time.Minute)
 	rc := &readCounter{Store: mem}
 	s.Store = rc
 	v, err := s.StartSweep(ctx, upkeep.SweepOptions{}, 0)
