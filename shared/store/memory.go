@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gcpconn/gcpconn/internal/inject"
 	"github.com/gcpconn/gcpconn/shared/connector"
 	"github.com/gcpconn/gcpconn/shared/upkeep"
 )
@@ -36,12 +37,7 @@ func NewMemory() *Memory {
 func (m *Memory) now() time.Time { return nowUTC(m.Now) }
 
 // nowUTC is now() in UTC, or time.Now when now is nil.
-func nowUTC(now func() time.Time) time.Time {
-	if now != nil {
-		return now().UTC()
-	}
-	return time.Now().UTC()
-}
+func nowUTC(now func() time.Time) time.Time { return inject.Now(now).UTC() }
 
 // Create stores c under c.ID and sets its CreatedAt, UpdatedAt and Revision.
 func (m *Memory) Create(ctx context.Context, c *connector.Connector) error {
